@@ -1,0 +1,23 @@
+/* minitensor/minitensor.h — everything in one include.
+ *
+ * minitensor is a small C11 library for running small neural networks:
+ * tensors and views (tensor.h, view.h), F32 ops (ops.h), matmul backends
+ * (backend.h), an allocation-free workspace (arena.h), safetensors files
+ * (safetensors.h) and layers (nn.h). Every function that can fail returns an
+ * mt_status; mt_last_error() says what went wrong (error.h).
+ */
+#ifndef MINITENSOR_H
+#define MINITENSOR_H
+
+#include "minitensor/version.h"
+#include "minitensor/error.h"
+#include "minitensor/memory.h"
+#include "minitensor/tensor.h"
+#include "minitensor/view.h"
+#include "minitensor/ops.h"
+#include "minitensor/arena.h"
+#include "minitensor/backend.h"
+#include "minitensor/safetensors.h"
+#include "minitensor/nn.h"
+
+#endif

@@ -1,0 +1,14 @@
+/* backend_select.h (internal) — backend lookup for the matmul dispatcher. */
+#ifndef MT_BACKEND_SELECT_H
+#define MT_BACKEND_SELECT_H
+
+#include "gemm.h"
+
+/* The implementation of a concrete backend, NULL if not built in. */
+const mt_gemm_backend *mt_gemm_backend_of(mt_backend backend);
+
+/* The backend and thread count in force (env on first use, then the API).
+ * Fails if MT_BACKEND / MT_NUM_THREADS hold values this build cannot use. */
+mt_status mt_backend_current(mt_backend *backend, int *threads);
+
+#endif

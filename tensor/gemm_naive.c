@@ -1,0 +1,49 @@
+/* gemm_naive.c — the reference matmul: an algorithmic truth and a fallback. */
+#include "gemm.h"
+
+static float activate(mt_activation act, float v)
+{
+    return act == MT_ACTIVATION_RELU && v < 0.0f ? 0.0f : v;
+}
+
+void mt_gemm_naive(const mt_gemm *g)
+{
+    for (int64_t i = 0; i < g->m; i++) {
+        for (int64_t j = 0; j < g->n; j++) {
+            float acc = 0.0f;
+            for (int64_t p = 0; p < g->k; p++)
+                acc += g->a[i * g->a_rs + p * g->a_cs] * g->b[p * g->b_rs + j * g->b_cs];
+            if (g->bias)
+                acc += g->bias[j];
+            g->c[i * g->c_rs + j * g->c_cs] = activate(g->act, acc);
+        }
+    }
+}
+
+void mt_gemm_epilogue(const mt_gemm *g)
+{
+    if (!g->bias && g->act == MT_ACTIVATION_NONE)
+        return;
+    for (int64_t i = 0; i < g->m; i++) {
+        float *row = g->c + i * g->c_rs;
+        for (int64_t j = 0; j < g->n; j++) {
+            float v = row[j * g->c_cs] + (g->bias ? g->bias[j] : 0.0f);
+            row[j * g->c_cs] = activate(g->act, v);
+        }
+    }
+}
+
+static void naive_sgemm(const mt_gemm *g, int threads)
+{
+    (void)threads;
+    mt_gemm_naive(g);
+}
+
+static const char *naive_describe(void) { return "naive reference triple loop"; }
+
+const mt_gemm_backend mt_gemm_backend_naive = {
+    .id = MT_BACKEND_NAIVE,
+    .accepts = NULL,
+    .sgemm = naive_sgemm,
+    .describe = naive_describe,
+};

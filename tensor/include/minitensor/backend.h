@@ -1,0 +1,64 @@
+/* minitensor/backend.h — which matmul implementation runs, on how many threads.
+ *
+ * Backends (all compute the same C = act(A·B + bias)):
+ *   MT_BACKEND_NAIVE     the reference triple loop; always compiled in.
+ *   MT_BACKEND_NATIVE    minitensor's own packed, cache-blocked kernel.
+ *   MT_BACKEND_OPENBLAS  OpenBLAS sgemm/sgemv, if built with it.
+ *   MT_BACKEND_BLIS      BLIS, if built with it.
+ *   MT_BACKEND_AUTO      per call, the fastest available for the shape.
+ * The environment variable MT_BACKEND (naive|native|openblas|blis|auto) sets
+ * the initial choice; MT_NUM_THREADS the initial thread count. The API below
+ * overrides both.
+ *
+ * Threads: minitensor sets the BLAS libraries' thread counts itself and never
+ * runs two thread pools at once (its own workers never call into BLAS).
+ */
+#ifndef MINITENSOR_BACKEND_H
+#define MINITENSOR_BACKEND_H
+
+#include <stdbool.h>
+
+#include "minitensor/error.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum mt_backend {
+    MT_BACKEND_AUTO = 0,
+    MT_BACKEND_NAIVE,
+    MT_BACKEND_NATIVE,
+    MT_BACKEND_OPENBLAS,
+    MT_BACKEND_BLIS,
+    MT_BACKEND_COUNT
+} mt_backend;
+
+/* "auto", "naive", "native", "openblas", "blis"; "invalid" otherwise. */
+const char *mt_backend_name(mt_backend backend);
+
+/* Parse one of the names above (case-sensitive). */
+mt_status mt_backend_from_name(const char *name, mt_backend *backend);
+
+/* True if this build (and, for BLAS, the library loaded at run time) can
+ * use the backend. AUTO, NAIVE and NATIVE are always available. */
+bool mt_backend_available(mt_backend backend);
+
+/* Choose the backend for later matmuls on every thread. Fails with
+ * MT_ERR_UNSUPPORTED if it is not available in this build. */
+mt_status mt_backend_set(mt_backend backend);
+mt_backend mt_backend_get(void);
+
+/* Threads used by matmul (own kernel and BLAS alike); n >= 1.
+ * Default: MT_NUM_THREADS, else the number of available cores. */
+mt_status mt_set_num_threads(int n);
+int mt_get_num_threads(void);
+
+/* One line describing the backend as loaded, e.g. the OpenBLAS config
+ * string ("OpenBLAS 0.3.21 DYNAMIC_ARCH … Zen MAX_THREADS=64"), or the
+ * kernel the native backend picked ("native avx2+fma 6x16"). Never NULL. */
+const char *mt_backend_describe(mt_backend backend);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

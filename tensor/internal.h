@@ -1,0 +1,63 @@
+/* internal.h — helpers shared by tensor/ sources; not installed. */
+#ifndef MT_INTERNAL_H
+#define MT_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "minitensor/error.h"
+#include "minitensor/memory.h"
+#include "minitensor/tensor.h"
+
+#define MT_ALIGN 64 /* tensor data alignment: one cache line, any SIMD width */
+
+/* Shape text for messages: "[2,3]" or "name [2,3]". */
+typedef struct mt_shape_text { char s[160]; } mt_shape_text;
+mt_shape_text mt_shape_text_of(const mt_tensor *t);
+#define MT_SHAPE(t) (mt_shape_text_of(t).s)
+
+/* Resolve a possibly negative dim against rank; false if out of range. */
+bool mt_dim_resolve(int dim, int rank, int *resolved);
+
+/* Overflow-checked numel of a shape; false on overflow or negative dim. */
+bool mt_shape_numel(int rank, const int64_t *shape, int64_t *numel);
+
+/* Checks shared by every public entry point; each sets the error message. */
+mt_status mt_check_tensor(const char *op, const char *what, const mt_tensor *t);
+mt_status mt_check_f32(const char *op, const mt_tensor *t);
+mt_status mt_check_shape_arg(const char *op, int rank, const int64_t *shape);
+
+/* Fill t's struct as a contiguous tensor over data (no ownership). */
+void mt_tensor_init_contiguous(mt_tensor *t, mt_dtype dtype, int rank,
+                               const int64_t *shape, void *data);
+
+/* A new heap tensor struct (refs 1, zeroed); NULL on allocation failure. */
+mt_tensor *mt_tensor_struct_new(void);
+
+/* Pointer to element `index` (rank entries). */
+static inline void *mt_element_ptr(const mt_tensor *t, const int64_t *index)
+{
+    int64_t off = 0;
+    for (int d = 0; d < t->rank; d++)
+        off += index[d] * t->stride[d];
+    return (char *)t->data + off * (int64_t)mt_dtype_size(t->dtype);
+}
+
+/* Advance a row-major multi-index over shape; false after the last one. */
+static inline bool mt_index_next(int rank, const int64_t *shape, int64_t *index)
+{
+    for (int d = rank - 1; d >= 0; d--) {
+        if (++index[d] < shape[d])
+            return true;
+        index[d] = 0;
+    }
+    return false;
+}
+
+/* Conversions of one stored element to float. */
+float mt_f16_to_f32(uint16_t h);
+float mt_bf16_to_f32(uint16_t h);
+float mt_element_to_f32(mt_dtype dtype, const void *p);
+
+#endif

@@ -1,0 +1,318 @@
+/* matmul.c — the one matmul entry point: validate, broadcast batches, pick a
+ * backend per 2-D problem, hand it strided operands (copying only what a
+ * backend cannot take as it is). */
+#include <string.h>
+
+#include "backend_select.h"
+#include "internal.h"
+
+/* ---- scratch: per-thread, grown on demand, reused (no steady-state mallocs) - */
+
+typedef struct scratch { float *p; size_t n; } scratch;
+static _Thread_local scratch scratch_a, scratch_b, scratch_c, scratch_bias;
+
+static float *scratch_get(scratch *s, size_t n)
+{
+    if (s->n < n) {
+        float *p = mt_alloc(n * sizeof *p, MT_ALIGN);
+        if (!p)
+            return NULL;
+        mt_dealloc(s->p);
+        s->p = p;
+        s->n = n;
+    }
+    return s->p;
+}
+
+/* Copy a rows x cols strided matrix into row-major scratch. */
+static const float *pack_rows(scratch *s, const float *x, int64_t rows, int64_t cols,
+                              int64_t rs, int64_t cs)
+{
+    float *p = scratch_get(s, (size_t)(rows * cols));
+    if (!p)
+        return NULL;
+    for (int64_t i = 0; i < rows; i++)
+        for (int64_t j = 0; j < cols; j++)
+            p[i * cols + j] = x[i * rs + j * cs];
+    return p;
+}
+
+/* ---- choosing a backend ---------------------------------------------------- */
+
+/* AUTO: the per-shape policy. Thresholds come from benches/bench-matmul on a
+ * 2-core Zen (docs/benchmarks.md); the native kernel wins every MNIST shape. */
+static mt_backend auto_choice(const mt_gemm *g)
+{
+    (void)g;
+    return MT_BACKEND_NATIVE;
+}
+
+static float activate(mt_activation act, float v)
+{
+    return act == MT_ACTIVATION_RELU && v < 0.0f ? 0.0f : v;
+}
+
+static mt_status run_gemm(const char *op, mt_gemm g, mt_backend backend, int threads)
+{
+    if (g.m == 0 || g.n == 0)
+        return MT_OK;
+    if (g.k == 0) {   /* empty sum: C = act(bias) */
+        for (int64_t i = 0; i < g.m; i++)
+            for (int64_t j = 0; j < g.n; j++)
+                g.c[i * g.c_rs + j * g.c_cs] = activate(g.act, g.bias ? g.bias[j] : 0.0f);
+        return MT_OK;
+    }
+    const mt_gemm_backend *impl =
+        mt_gemm_backend_of(backend == MT_BACKEND_AUTO ? auto_choice(&g) : backend);
+    if (impl->accepts && !impl->accepts(&g)) {
+        /* Rare (e.g. a BLAS given a view with no unit stride): run the
+         * backend on row-major copies, then scatter C back. */
+        mt_gemm packed = g;
+        packed.a = pack_rows(&scratch_a, g.a, g.m, g.k, g.a_rs, g.a_cs);
+        packed.b = pack_rows(&scratch_b, g.b, g.k, g.n, g.b_rs, g.b_cs);
+        packed.c = scratch_get(&scratch_c, (size_t)(g.m * g.n));
+        if (!packed.a || !packed.b || !packed.c)
+            return mt_fail(MT_ERR_OUT_OF_MEMORY, "%s: cannot allocate scratch for "
+                           "strided operands", op);
+        packed.a_rs = g.k, packed.a_cs = 1;
+        packed.b_rs = g.n, packed.b_cs = 1;
+        packed.c_rs = g.n, packed.c_cs = 1;
+        impl->sgemm(&packed, threads);
+        for (int64_t i = 0; i < g.m; i++)
+            for (int64_t j = 0; j < g.n; j++)
+                g.c[i * g.c_rs + j * g.c_cs] = packed.c[i * g.n + j];
+        return MT_OK;
+    }
+    impl->sgemm(&g, threads);
+    return MT_OK;
+}
+
+/* ---- shapes ---------------------------------------------------------------- */
+
+typedef struct matmul_plan {
+    mt_tensor a, b;                 /* operands promoted to rank >= 2 */
+    bool a_vector, b_vector;        /* 1-D inputs (numpy's promotion) */
+    int batch_rank;
+    int64_t batch[MT_MAX_RANK];     /* broadcast batch shape */
+    int out_rank;
+    int64_t out_shape[MT_MAX_RANK]; /* as the caller sees it */
+} matmul_plan;
+
+/* t with a dim of 1 inserted at position pos (stride irrelevant). */
+static void insert_unit_dim(mt_tensor *t, int pos)
+{
+    for (int d = t->rank; d > pos; d--) {
+        t->shape[d] = t->shape[d - 1];
+        t->stride[d] = t->stride[d - 1];
+    }
+    t->shape[pos] = 1;
+    t->stride[pos] = 0;
+    t->rank++;
+}
+
+static mt_status plan_matmul(const char *op, const mt_tensor *a, const mt_tensor *b,
+                             matmul_plan *p)
+{
+    mt_status s;
+    if ((s = mt_check_tensor(op, "a", a)) || (s = mt_check_tensor(op, "b", b)) ||
+        (s = mt_check_f32(op, a)) || (s = mt_check_f32(op, b)))
+        return s;
+    if (a->rank == 0 || b->rank == 0)
+        return mt_fail(MT_ERR_SHAPE, "%s: operands must have at least 1 dim: %s x %s",
+                       op, MT_SHAPE(a), MT_SHAPE(b));
+    p->a = *a;
+    p->b = *b;
+    p->a_vector = a->rank == 1;
+    p->b_vector = b->rank == 1;
+    if (p->a_vector)
+        insert_unit_dim(&p->a, 0);
+    if (p->b_vector)
+        insert_unit_dim(&p->b, 1);
+    int ar = p->a.rank, br = p->b.rank;
+    if (p->a.shape[ar - 1] != p->b.shape[br - 2])
+        return mt_fail(MT_ERR_SHAPE, "%s: inner dimensions differ: %s x %s", op,
+                       MT_SHAPE(a), MT_SHAPE(b));
+    int abr = ar - 2, bbr = br - 2;
+    p->batch_rank = abr > bbr ? abr : bbr;
+    for (int i = 0; i < p->batch_rank; i++) {
+        int da = abr - p->batch_rank + i, db = bbr - p->batch_rank + i;
+        int64_t sa = da >= 0 ? p->a.shape[da] : 1, sb = db >= 0 ? p->b.shape[db] : 1;
+        if (sa != sb && sa != 1 && sb != 1)
+            return mt_fail(MT_ERR_SHAPE, "%s: batch dims do not broadcast: %s x %s", op,
+                           MT_SHAPE(a), MT_SHAPE(b));
+        p->batch[i] = sa == 1 ? sb : sa;
+    }
+    if (p->batch_rank + 2 - p->a_vector - p->b_vector > MT_MAX_RANK)
+        return mt_fail(MT_ERR_SHAPE, "%s: result rank exceeds %d", op, MT_MAX_RANK);
+    int r = 0;
+    for (int i = 0; i < p->batch_rank; i++)
+        p->out_shape[r++] = p->batch[i];
+    if (!p->a_vector)
+        p->out_shape[r++] = p->a.shape[ar - 2];
+    if (!p->b_vector)
+        p->out_shape[r++] = p->b.shape[br - 1];
+    p->out_rank = r;
+    int64_t numel;
+    if (!mt_shape_numel(r, p->out_shape, &numel))
+        return mt_fail(MT_ERR_OVERFLOW, "%s: result size overflows", op);
+    return MT_OK;
+}
+
+/* Byte range [lo, hi) that t's elements touch. */
+static void extent(const mt_tensor *t, const char **lo, const char **hi)
+{
+    int64_t span = 1;
+    for (int d = 0; d < t->rank; d++)
+        span += (t->shape[d] - 1) * t->stride[d];
+    *lo = t->data;
+    *hi = (const char *)t->data + span * (int64_t)mt_dtype_size(t->dtype);
+}
+
+static bool overlaps(const mt_tensor *x, const mt_tensor *y)
+{
+    if (mt_tensor_numel(x) == 0 || mt_tensor_numel(y) == 0)
+        return false;
+    const char *xl, *xh, *yl, *yh;
+    extent(x, &xl, &xh);
+    extent(y, &yl, &yh);
+    return xl < yh && yl < xh;
+}
+
+static mt_status check_bias(const char *op, const mt_tensor *bias, int64_t n)
+{
+    mt_status s;
+    if ((s = mt_check_tensor(op, "bias", bias)) || (s = mt_check_f32(op, bias)))
+        return s;
+    if (bias->rank != 1 || bias->shape[0] != n)
+        return mt_fail(MT_ERR_SHAPE, "%s: bias is %s, expected [%lld]", op,
+                       MT_SHAPE(bias), (long long)n);
+    return MT_OK;
+}
+
+/* Runs every batch of the plan into out (validated). */
+static mt_status execute(const char *op, const matmul_plan *p, const mt_tensor *bias,
+                         mt_activation act, mt_tensor *out)
+{
+    mt_backend backend;
+    int threads;
+    mt_status s = mt_backend_current(&backend, &threads);
+    if (s)
+        return s;
+    mt_tensor c = *out;   /* promoted to [batch..., M, N] */
+    if (p->a_vector)
+        insert_unit_dim(&c, c.rank - (p->b_vector ? 0 : 1));
+    if (p->b_vector)
+        insert_unit_dim(&c, c.rank);
+    const mt_tensor *a = &p->a, *b = &p->b;
+    int ar = a->rank, br = b->rank, cr = c.rank;
+    const float *bias_data = NULL;
+    if (bias) {
+        bias_data = bias->data;
+        if (bias->stride[0] != 1 && bias->shape[0] > 1 &&
+            !(bias_data = pack_rows(&scratch_bias, bias->data, 1, bias->shape[0], 0,
+                                    bias->stride[0])))
+            return mt_fail(MT_ERR_OUT_OF_MEMORY, "%s: cannot copy bias", op);
+    }
+    mt_gemm g = {
+        .m = a->shape[ar - 2], .n = b->shape[br - 1], .k = a->shape[ar - 1],
+        .a_rs = a->stride[ar - 2], .a_cs = a->stride[ar - 1],
+        .b_rs = b->stride[br - 2], .b_cs = b->stride[br - 1],
+        .c_rs = c.stride[cr - 2], .c_cs = c.stride[cr - 1],
+        .bias = bias_data, .act = act,
+    };
+    int64_t index[MT_MAX_RANK] = {0};
+    int64_t nbatch;
+    mt_shape_numel(p->batch_rank, p->batch, &nbatch);
+    for (int64_t i = 0; i < nbatch; i++) {
+        int64_t oa = 0, ob = 0, oc = 0;
+        for (int d = 0; d < p->batch_rank; d++) {
+            int da = ar - 2 - p->batch_rank + d, db = br - 2 - p->batch_rank + d;
+            if (da >= 0 && a->shape[da] != 1)
+                oa += index[d] * a->stride[da];
+            if (db >= 0 && b->shape[db] != 1)
+                ob += index[d] * b->stride[db];
+            oc += index[d] * c.stride[d];
+        }
+        g.a = (const float *)a->data + oa;
+        g.b = (const float *)b->data + ob;
+        g.c = (float *)c.data + oc;
+        if ((s = run_gemm(op, g, backend, threads)))
+            return s;
+        mt_index_next(p->batch_rank, p->batch, index);
+    }
+    return MT_OK;
+}
+
+static mt_status matmul_into(const char *op, const mt_tensor *a, const mt_tensor *b,
+                             const mt_tensor *bias, mt_activation act, mt_tensor *out)
+{
+    matmul_plan p;
+    mt_status s = plan_matmul(op, a, b, &p);
+    if (s || (s = mt_check_tensor(op, "out", out)) || (s = mt_check_f32(op, out)))
+        return s;
+    if (bias && (s = check_bias(op, bias, p.b.shape[p.b.rank - 1])))
+        return s;
+    mt_tensor want;
+    mt_tensor_init_contiguous(&want, MT_DTYPE_F32, p.out_rank, p.out_shape, NULL);
+    if (!mt_tensor_same_shape(out, &want))
+        return mt_fail(MT_ERR_SHAPE, "%s: out is %s, %s x %s gives %s", op, MT_SHAPE(out),
+                       MT_SHAPE(a), MT_SHAPE(b), MT_SHAPE(&want));
+    if (overlaps(out, a) || overlaps(out, b) || (bias && overlaps(out, bias)))
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: out %s overlaps an input", op,
+                       MT_SHAPE(out));
+    return execute(op, &p, bias, act, out);
+}
+
+static mt_status matmul_new(const char *op, const mt_tensor *a, const mt_tensor *b,
+                            const mt_tensor *bias, mt_activation act, mt_tensor **out)
+{
+    matmul_plan p;
+    mt_status s = plan_matmul(op, a, b, &p);
+    if (s)
+        return s;
+    if (!out)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: out is NULL", op);
+    if (bias && (s = check_bias(op, bias, p.b.shape[p.b.rank - 1])))
+        return s;
+    mt_tensor *c;
+    if ((s = mt_tensor_zeros(&c, MT_DTYPE_F32, p.out_rank, p.out_shape)))
+        return s;
+    if ((s = execute(op, &p, bias, act, c))) {
+        mt_tensor_free(c);
+        return s;
+    }
+    *out = c;
+    return MT_OK;
+}
+
+mt_status mt_matmul(const mt_tensor *a, const mt_tensor *b, mt_tensor **out)
+{
+    return matmul_new("matmul", a, b, NULL, MT_ACTIVATION_NONE, out);
+}
+
+mt_status mt_matmul_into(const mt_tensor *a, const mt_tensor *b, mt_tensor *out)
+{
+    return matmul_into("matmul", a, b, NULL, MT_ACTIVATION_NONE, out);
+}
+
+static mt_status check_act(mt_activation act)
+{
+    if (act != MT_ACTIVATION_NONE && act != MT_ACTIVATION_RELU)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "matmul_fused: unknown activation %d",
+                       (int)act);
+    return MT_OK;
+}
+
+mt_status mt_matmul_fused(const mt_tensor *a, const mt_tensor *b, const mt_tensor *bias,
+                          mt_activation act, mt_tensor **out)
+{
+    mt_status s = check_act(act);
+    return s ? s : matmul_new("matmul_fused", a, b, bias, act, out);
+}
+
+mt_status mt_matmul_fused_into(const mt_tensor *a, const mt_tensor *b,
+                               const mt_tensor *bias, mt_activation act, mt_tensor *out)
+{
+    mt_status s = check_act(act);
+    return s ? s : matmul_into("matmul_fused", a, b, bias, act, out);
+}

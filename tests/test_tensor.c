@@ -1,0 +1,376 @@
+/* test_tensor.c — creation, dtypes, elements, copies, views, ownership. */
+#include "test_util.h"
+#include "reference/ops_refs.h"
+
+static void test_zeros_and_full(void **state)
+{
+    (void)state;
+    mt_tensor *t, *f;
+    assert_ok(mt_tensor_zeros(&t, MT_DTYPE_F32, 2, (int64_t[]){2, 3}));
+    assert_int_equal(t->rank, 2);
+    assert_int_equal(t->stride[0], 3);
+    assert_int_equal(t->stride[1], 1);
+    assert_int_equal(mt_tensor_numel(t), 6);
+    assert_int_equal(t->ownership, MT_OWNERSHIP_OWNED);
+    assert_true(((uintptr_t)t->data % 64) == 0);
+    for (int i = 0; i < 6; i++)
+        assert_true(((float *)t->data)[i] == 0.0f);
+    assert_ok(mt_tensor_full(&f, 0, NULL, 2.5f));   /* a scalar */
+    assert_int_equal(mt_tensor_numel(f), 1);
+    assert_true(*(float *)f->data == 2.5f);
+    mt_tensor_free(t);
+    mt_tensor_free(f);
+}
+
+static void test_zero_size(void **state)
+{
+    (void)state;
+    mt_tensor *t, *v;
+    assert_ok(mt_tensor_zeros(&t, MT_DTYPE_F32, 3, (int64_t[]){4, 0, 2}));
+    assert_int_equal(mt_tensor_numel(t), 0);
+    assert_ok(mt_flatten(t, 0, -1, &v));
+    assert_int_equal(v->shape[0], 0);
+    mt_tensor_free(v);
+    mt_tensor_free(t);
+}
+
+static void test_from_data_copies_and_wrap_borrows(void **state)
+{
+    (void)state;
+    float data[4] = {1, 2, 3, 4};
+    mt_tensor *copy, *wrap;
+    assert_ok(mt_tensor_from_data(&copy, MT_DTYPE_F32, 2, (int64_t[]){2, 2}, data));
+    assert_ok(mt_tensor_wrap(&wrap, MT_DTYPE_F32, 2, (int64_t[]){2, 2}, data));
+    assert_int_equal(wrap->ownership, MT_OWNERSHIP_BORROWED);
+    data[3] = 40;
+    float v;
+    assert_ok(mt_tensor_get_f32(copy, (int64_t[]){1, 1}, &v));
+    assert_true(v == 4.0f);
+    assert_ok(mt_tensor_get_f32(wrap, (int64_t[]){1, 1}, &v));
+    assert_true(v == 40.0f);
+    mt_tensor_free(copy);
+    mt_tensor_free(wrap);
+    assert_true(data[3] == 40.0f);   /* wrap did not free the caller's memory */
+}
+
+static void test_from_u8_scales_pixels(void **state)
+{
+    (void)state;
+    const uint8_t px[4] = {0, 51, 255, 128};
+    mt_tensor *t;
+    assert_ok(mt_tensor_from_u8(&t, 2, (int64_t[]){2, 2}, px, 1.0f / 255.0f));
+    const float want[4] = {0.0f, 0.2f, 1.0f, 128.0f / 255.0f};
+    assert_close(t->data, want, 4, 1e-7, 1e-6);
+    mt_tensor_free(t);
+}
+
+static void test_dtype_names_and_sizes(void **state)
+{
+    (void)state;
+    static const struct { mt_dtype d; const char *name; size_t size; } table[] = {
+        {MT_DTYPE_F32, "F32", 4}, {MT_DTYPE_F16, "F16", 2}, {MT_DTYPE_BF16, "BF16", 2},
+        {MT_DTYPE_F64, "F64", 8}, {MT_DTYPE_I64, "I64", 8}, {MT_DTYPE_I32, "I32", 4},
+        {MT_DTYPE_I16, "I16", 2}, {MT_DTYPE_I8, "I8", 1},   {MT_DTYPE_U64, "U64", 8},
+        {MT_DTYPE_U32, "U32", 4}, {MT_DTYPE_U16, "U16", 2}, {MT_DTYPE_U8, "U8", 1},
+        {MT_DTYPE_BOOL, "BOOL", 1},
+    };
+    for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {
+        mt_dtype d;
+        assert_string_equal(mt_dtype_name(table[i].d), table[i].name);
+        assert_int_equal(mt_dtype_size(table[i].d), table[i].size);
+        assert_ok(mt_dtype_from_name(table[i].name, &d));
+        assert_int_equal(d, table[i].d);
+    }
+    mt_dtype d;
+    assert_fails(mt_dtype_from_name("f32", &d), MT_ERR_DTYPE, "\"f32\"");
+    assert_fails(mt_dtype_from_name("F8_E4M3", &d), MT_ERR_DTYPE, "F8_E4M3");
+    assert_string_equal(mt_dtype_name((mt_dtype)99), "INVALID");
+}
+
+static void test_conversions_to_f32(void **state)
+{
+    (void)state;
+    size_t nh = sizeof REF_F16_BITS / sizeof REF_F16_BITS[0];
+    mt_tensor *h, *hf;
+    assert_ok(mt_tensor_from_data(&h, MT_DTYPE_F16, 1, (int64_t[]){(int64_t)nh}, REF_F16_BITS));
+    assert_ok(mt_tensor_to_f32(h, &hf));
+    assert_close(hf->data, REF_F16_VALUES, nh, 0, 0);   /* exact */
+    size_t nb = sizeof REF_BF16_BITS / sizeof REF_BF16_BITS[0];
+    mt_tensor *b, *bf;
+    assert_ok(mt_tensor_from_data(&b, MT_DTYPE_BF16, 1, (int64_t[]){(int64_t)nb}, REF_BF16_BITS));
+    assert_ok(mt_tensor_to_f32(b, &bf));
+    assert_close(bf->data, REF_BF16_VALUES, nb, 0, 0);
+    const double d[3] = {0.1, -1e300, 3.0};
+    const int64_t i64[3] = {-5, 0, 1ll << 40};
+    const uint8_t bools[3] = {0, 1, 7};
+    mt_tensor *td, *ti, *tb, *fd, *fi, *fb;
+    assert_ok(mt_tensor_from_data(&td, MT_DTYPE_F64, 1, (int64_t[]){3}, d));
+    assert_ok(mt_tensor_from_data(&ti, MT_DTYPE_I64, 1, (int64_t[]){3}, i64));
+    assert_ok(mt_tensor_from_data(&tb, MT_DTYPE_BOOL, 1, (int64_t[]){3}, bools));
+    assert_ok(mt_tensor_to_f32(td, &fd));
+    assert_ok(mt_tensor_to_f32(ti, &fi));
+    assert_ok(mt_tensor_to_f32(tb, &fb));
+    const float wd[3] = {0.1f, -INFINITY, 3.0f};
+    const float wi[3] = {-5.0f, 0.0f, 1099511627776.0f};
+    const float wb[3] = {0.0f, 1.0f, 1.0f};
+    assert_close(fd->data, wd, 3, 0, 0);
+    assert_close(fi->data, wi, 3, 0, 0);
+    assert_close(fb->data, wb, 3, 0, 0);
+    mt_tensor *all[] = {h, hf, b, bf, td, ti, tb, fd, fi, fb};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+        mt_tensor_free(all[i]);
+}
+
+static void test_get_set_and_errors(void **state)
+{
+    (void)state;
+    mt_tensor *t;
+    assert_ok(mt_tensor_zeros(&t, MT_DTYPE_F32, 2, (int64_t[]){2, 3}));
+    assert_ok(mt_tensor_set_f32(t, (int64_t[]){1, 2}, 7.0f));
+    assert_true(((float *)t->data)[5] == 7.0f);
+    float v;
+    assert_fails(mt_tensor_get_f32(t, (int64_t[]){2, 0}, &v), MT_ERR_INVALID_ARGUMENT,
+                 "index 2 out of range for dim 0 of [2,3]");
+    assert_fails(mt_tensor_get_f32(t, NULL, &v), MT_ERR_INVALID_ARGUMENT, "index is NULL");
+    assert_fails(mt_tensor_get_f32(NULL, (int64_t[]){0, 0}, &v), MT_ERR_INVALID_ARGUMENT,
+                 "tensor is NULL");
+    mt_tensor *i;
+    assert_ok(mt_tensor_zeros(&i, MT_DTYPE_I32, 1, (int64_t[]){2}));
+    assert_fails(mt_tensor_set_f32(i, (int64_t[]){0}, 1.0f), MT_ERR_DTYPE, "only F32");
+    assert_fails(mt_tensor_fill(i, 1.0f), MT_ERR_DTYPE, "dtype I32");
+    mt_tensor_free(i);
+    mt_tensor_free(t);
+}
+
+static void test_creation_errors(void **state)
+{
+    (void)state;
+    mt_tensor *t = NULL;
+    assert_fails(mt_tensor_zeros(NULL, MT_DTYPE_F32, 1, (int64_t[]){2}),
+                 MT_ERR_INVALID_ARGUMENT, "out is NULL");
+    assert_fails(mt_tensor_zeros(&t, MT_DTYPE_F32, 9, (int64_t[9]){1}),
+                 MT_ERR_INVALID_ARGUMENT, "rank 9 out of range 0..8");
+    assert_fails(mt_tensor_zeros(&t, MT_DTYPE_F32, -1, NULL), MT_ERR_INVALID_ARGUMENT,
+                 "rank -1");
+    assert_fails(mt_tensor_zeros(&t, MT_DTYPE_F32, 2, (int64_t[]){3, -2}),
+                 MT_ERR_INVALID_ARGUMENT, "dim 1 is negative (-2)");
+    assert_fails(mt_tensor_zeros(&t, MT_DTYPE_F32, 2, NULL), MT_ERR_INVALID_ARGUMENT,
+                 "shape is NULL");
+    assert_fails(mt_tensor_zeros(&t, (mt_dtype)42, 1, (int64_t[]){1}), MT_ERR_DTYPE,
+                 "invalid dtype 42");
+    assert_fails(mt_tensor_zeros(&t, MT_DTYPE_F32, 3,
+                                 (int64_t[]){INT64_C(1) << 31, INT64_C(1) << 31, 4}),
+                 MT_ERR_OVERFLOW, "overflow");
+    assert_fails(mt_tensor_zeros(&t, MT_DTYPE_F64, 1, (int64_t[]){INT64_MAX / 2}),
+                 MT_ERR_OVERFLOW, "overflow");
+    assert_fails(mt_tensor_zeros(&t, MT_DTYPE_F32, 1, (int64_t[]){INT64_C(1) << 40}),
+                 MT_ERR_OUT_OF_MEMORY, "cannot allocate");
+    assert_fails(mt_tensor_wrap(&t, MT_DTYPE_F32, 1, (int64_t[]){2}, NULL),
+                 MT_ERR_INVALID_ARGUMENT, "data is NULL");
+    assert_fails(mt_tensor_from_data(&t, MT_DTYPE_F32, 1, (int64_t[]){2}, NULL),
+                 MT_ERR_INVALID_ARGUMENT, "data is NULL");
+    assert_fails(mt_tensor_from_u8(&t, 1, (int64_t[]){2}, NULL, 1.0f),
+                 MT_ERR_INVALID_ARGUMENT, "pixels is NULL");
+    assert_null(t);
+}
+
+/* Every allocation failing in turn gives a clean error and leaks nothing
+ * (LeakSanitizer and valgrind check the "nothing"). */
+static void test_out_of_memory_is_clean(void **state)
+{
+    (void)state;
+    alloc_probe probe;
+    for (long fail_after = 0; fail_after < 2; fail_after++) {
+        mt_tensor *t = NULL;
+        probe_install(&probe, fail_after);
+        assert_fails(mt_tensor_zeros(&t, MT_DTYPE_F32, 1, (int64_t[]){16}),
+                     MT_ERR_OUT_OF_MEMORY, "tensor_zeros: cannot allocate");
+        assert_int_equal(probe.live, 0);
+        probe_remove();
+        assert_null(t);
+    }
+    mt_tensor *base;
+    assert_ok(mt_tensor_zeros(&base, MT_DTYPE_F32, 2, (int64_t[]){2, 2}));
+    mt_tensor *v = NULL;
+    probe_install(&probe, 0);
+    assert_fails(mt_transpose(base, 0, 1, &v), MT_ERR_OUT_OF_MEMORY, "transpose");
+    probe_remove();
+    assert_null(v);
+    mt_tensor_free(base);
+}
+
+static void test_views_share_data(void **state)
+{
+    (void)state;
+    mt_tensor *x, *t, *r, *p, *n, *s;
+    assert_ok(mt_tensor_from_data(&x, MT_DTYPE_F32, 2, (int64_t[]){3, 4}, REF_X34));
+    assert_ok(mt_transpose(x, 0, 1, &t));
+    assert_int_equal(t->shape[0], 4);
+    assert_int_equal(t->stride[0], 1);
+    assert_int_equal(t->stride[1], 4);
+    assert_ptr_equal(t->data, x->data);
+    assert_false(mt_tensor_is_contiguous(t));
+    float v;
+    assert_ok(mt_tensor_get_f32(t, (int64_t[]){3, 1}, &v));
+    assert_true(v == REF_X34[1 * 4 + 3]);
+    /* reshape of a contiguous tensor, with an inferred dim */
+    assert_ok(mt_reshape(x, 3, (int64_t[]){2, -1, 2}, &r));
+    assert_int_equal(r->shape[1], 3);
+    assert_ok(mt_tensor_get_f32(r, (int64_t[]){1, 2, 1}, &v));
+    assert_true(v == REF_X34[11]);
+    /* permute(1,0) == transpose */
+    assert_ok(mt_permute(x, (int[]){1, 0}, &p));
+    assert_true(mt_tensor_same_shape(p, t) && p->stride[0] == t->stride[0]);
+    /* narrow rows 1..2 and slice columns ::2 */
+    assert_ok(mt_narrow(x, 0, 1, 2, &n));
+    assert_ok(mt_slice(n, 1, 0, 4, 2, &s));
+    assert_int_equal(s->shape[0], 2);
+    assert_int_equal(s->shape[1], 2);
+    const float want[4] = {REF_X34[4], REF_X34[6], REF_X34[8], REF_X34[10]};
+    mt_tensor *c;
+    assert_ok(mt_tensor_contiguous(s, &c));
+    assert_true(mt_tensor_is_contiguous(c));
+    assert_close(c->data, want, 4, 0, 0);
+    /* a view keeps its base alive: free the base first */
+    mt_tensor_free(x);
+    assert_ok(mt_tensor_get_f32(s, (int64_t[]){1, 1}, &v));
+    assert_true(v == REF_X34[10]);
+    mt_tensor *all[] = {t, r, p, n, s, c};
+    for (size_t i = 0; i < 6; i++)
+        mt_tensor_free(all[i]);
+}
+
+static void test_reshape_non_contiguous(void **state)
+{
+    (void)state;
+    mt_tensor *x, *t;
+    assert_ok(mt_tensor_from_data(&x, MT_DTYPE_F32, 2, (int64_t[]){3, 4}, REF_X34));
+    assert_ok(mt_transpose(x, 0, 1, &t));   /* [4,3], strides (1,4) */
+    mt_tensor v;
+    assert_fails(mt_reshape_into(t, 1, (int64_t[]){12}, &v), MT_ERR_SHAPE,
+                 "cannot view non-contiguous [4,3] as [12]");
+    /* splitting a dim of a transposed view is expressible */
+    assert_ok(mt_reshape_into(t, 3, (int64_t[]){2, 2, 3}, &v));
+    assert_int_equal(v.stride[0], 2);
+    assert_int_equal(v.stride[1], 1);
+    assert_int_equal(v.stride[2], 4);
+    assert_fails(mt_reshape_into(x, 2, (int64_t[]){5, -1}, &v), MT_ERR_SHAPE,
+                 "cannot infer dim 1");
+    assert_fails(mt_reshape_into(x, 2, (int64_t[]){5, 3}, &v), MT_ERR_SHAPE,
+                 "[3,4] has 12 elements, [5,3] needs 15");
+    mt_tensor_free(t);
+    mt_tensor_free(x);
+}
+
+static void test_flatten_keras_style(void **state)
+{
+    (void)state;
+    uint8_t px[2 * 28 * 28];
+    for (size_t i = 0; i < sizeof px; i++)
+        px[i] = (uint8_t)i;
+    mt_tensor *x;
+    assert_ok(mt_tensor_from_u8(&x, 3, (int64_t[]){2, 28, 28}, px, 1.0f));
+    mt_tensor flat;   /* borrowed, on the stack: no allocation */
+    assert_ok(mt_flatten_into(x, 1, -1, &flat));
+    assert_int_equal(flat.rank, 2);
+    assert_int_equal(flat.shape[1], 784);
+    float v;
+    assert_ok(mt_tensor_get_f32(&flat, (int64_t[]){1, 783}, &v));
+    assert_true(v == (float)(uint8_t)(784 + 783));
+    mt_tensor_free(&flat);   /* a caller struct: ignored */
+    assert_fails(mt_flatten_into(x, 2, 1, &flat), MT_ERR_INVALID_ARGUMENT,
+                 "dims 2..1 invalid for [2,28,28]");
+    mt_tensor_free(x);
+}
+
+static void test_view_errors(void **state)
+{
+    (void)state;
+    mt_tensor *x;
+    mt_tensor v;
+    assert_ok(mt_tensor_zeros(&x, MT_DTYPE_F32, 2, (int64_t[]){3, 4}));
+    assert_fails(mt_transpose_into(x, 0, 2, &v), MT_ERR_INVALID_ARGUMENT,
+                 "dims 0,2 out of range for [3,4]");
+    assert_fails(mt_permute_into(x, (int[]){0, 0}, &v), MT_ERR_INVALID_ARGUMENT,
+                 "not a permutation");
+    assert_fails(mt_narrow_into(x, 1, 2, 3, &v), MT_ERR_INVALID_ARGUMENT,
+                 "[2, 2+3) out of range for dim 1 of [3,4]");
+    assert_fails(mt_slice_into(x, 0, 0, 3, 0, &v), MT_ERR_INVALID_ARGUMENT,
+                 "step 0 must be >= 1");
+    assert_fails(mt_transpose_into(NULL, 0, 1, &v), MT_ERR_INVALID_ARGUMENT,
+                 "input is NULL");
+    assert_fails(mt_transpose_into(x, 0, 1, NULL), MT_ERR_INVALID_ARGUMENT,
+                 "output is NULL");
+    /* Python-style slice clamping: x[-2:100] along dim 1 */
+    assert_ok(mt_slice_into(x, 1, -2, 100, 1, &v));
+    assert_int_equal(v.shape[1], 2);
+    mt_tensor_free(x);
+}
+
+static void test_copy_into_converts(void **state)
+{
+    (void)state;
+    const int32_t vals[4] = {1, -2, 3, -4};
+    mt_tensor *i, *f;
+    assert_ok(mt_tensor_from_data(&i, MT_DTYPE_I32, 2, (int64_t[]){2, 2}, vals));
+    assert_ok(mt_tensor_zeros(&f, MT_DTYPE_F32, 2, (int64_t[]){2, 2}));
+    mt_tensor it;
+    assert_ok(mt_transpose_into(i, 0, 1, &it));
+    assert_ok(mt_tensor_copy_into(f, &it));
+    const float want[4] = {1, 3, -2, -4};
+    assert_close(f->data, want, 4, 0, 0);
+    assert_fails(mt_tensor_copy_into(i, f), MT_ERR_DTYPE, "cannot convert F32 to I32");
+    mt_tensor *g;
+    assert_ok(mt_tensor_zeros(&g, MT_DTYPE_F32, 1, (int64_t[]){4}));
+    assert_fails(mt_tensor_copy_into(g, f), MT_ERR_SHAPE, "dst [4], src [2,2]");
+    mt_tensor_free(g);
+    mt_tensor_free(i);
+    mt_tensor_free(f);
+}
+
+static void test_names_in_messages(void **state)
+{
+    (void)state;
+    mt_tensor *w;
+    assert_ok(mt_tensor_zeros(&w, MT_DTYPE_F32, 2, (int64_t[]){784, 128}));
+    assert_ok(mt_tensor_set_name(w, "d1_w"));
+    char buf[64];
+    assert_string_equal(mt_tensor_describe(w, buf, sizeof buf), "d1_w [784,128]");
+    assert_string_equal(mt_tensor_describe(w, buf, 8), "d1_w [7");
+    mt_tensor_free(w);
+}
+
+static void test_version(void **state)
+{
+    (void)state;
+    assert_string_equal(mt_version(), MT_VERSION_STRING);
+    assert_string_equal(mt_status_name(MT_ERR_SHAPE), "MT_ERR_SHAPE");
+    assert_string_equal(mt_status_name((mt_status)77), "MT_STATUS_UNKNOWN");
+    mt_fail(MT_ERR_IO, "x %d", 3);
+    assert_string_equal(mt_last_error(), "x 3");
+    mt_clear_error();
+    assert_string_equal(mt_last_error(), "");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_zeros_and_full),
+        cmocka_unit_test(test_zero_size),
+        cmocka_unit_test(test_from_data_copies_and_wrap_borrows),
+        cmocka_unit_test(test_from_u8_scales_pixels),
+        cmocka_unit_test(test_dtype_names_and_sizes),
+        cmocka_unit_test(test_conversions_to_f32),
+        cmocka_unit_test(test_get_set_and_errors),
+        cmocka_unit_test(test_creation_errors),
+        cmocka_unit_test(test_out_of_memory_is_clean),
+        cmocka_unit_test(test_views_share_data),
+        cmocka_unit_test(test_reshape_non_contiguous),
+        cmocka_unit_test(test_flatten_keras_style),
+        cmocka_unit_test(test_view_errors),
+        cmocka_unit_test(test_copy_into_converts),
+        cmocka_unit_test(test_names_in_messages),
+        cmocka_unit_test(test_version),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,102 @@
+/* test_util.h — shared helpers for the cmocka tests. */
+#ifndef MT_TEST_UTIL_H
+#define MT_TEST_UTIL_H
+
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "minitensor/minitensor.h"
+
+/* |actual - expected| <= atol + rtol*|expected| for every element. */
+static inline void check_close(const float *actual, const float *expected, size_t n,
+                               double atol, double rtol, const char *file, int line)
+{
+    for (size_t i = 0; i < n; i++) {
+        double a = actual[i], e = expected[i];
+        if ((isnan(e) && isnan(a)) || a == e)   /* equal infinities too */
+            continue;
+        if (!(fabs(a - e) <= atol + rtol * fabs(e)))
+            {
+                print_error("element %zu: got %.9g, expected %.9g\n", i, a, e);
+                _fail(file, line);
+            }
+    }
+}
+#define assert_close(actual, expected, n, atol, rtol) \
+    check_close((actual), (expected), (n), (atol), (rtol), __FILE__, __LINE__)
+
+/* The call failed with `status` and a message containing `needle`. */
+#define assert_fails(call, status, needle)                                        \
+    do {                                                                          \
+        mt_status st_ = (call);                                                   \
+        if (st_ != (status) || !strstr(mt_last_error(), (needle))) {             \
+            print_error("got %s \"%s\", expected %s containing \"%s\"\n",        \
+                        mt_status_name(st_), mt_last_error(), mt_status_name(status), \
+                        (needle));                                                \
+            fail();                                                               \
+        }                                                                         \
+    } while (0)
+
+#define assert_ok(call)                                                           \
+    do {                                                                          \
+        mt_status st_ = (call);                                                   \
+        if (st_ != MT_OK) {                                                       \
+            print_error("%s failed: %s\n", #call, mt_last_error());              \
+            fail();                                                               \
+        }                                                                         \
+    } while (0)
+
+/* ---- allocators that count allocations or fail on demand ------------------ */
+
+typedef struct alloc_probe {
+    long allocations;   /* successful allocations so far */
+    long live;          /* allocations not yet freed */
+    long fail_after;    /* fail the allocation after this many; -1 never */
+} alloc_probe;
+
+static void *probe_alloc(size_t size, size_t align, void *user)
+{
+    alloc_probe *p = user;
+    if (p->fail_after >= 0 && p->allocations >= p->fail_after)
+        return NULL;
+    size_t rounded = (size + align - 1) / align * align;
+    void *ptr = aligned_alloc(align, rounded);
+    if (ptr) {
+        p->allocations++;
+        p->live++;
+    }
+    return ptr;
+}
+
+static void probe_free(void *ptr, void *user)
+{
+    ((alloc_probe *)user)->live--;
+    free(ptr);
+}
+
+static inline void probe_install(alloc_probe *p, long fail_after)
+{
+    p->allocations = 0;
+    p->live = 0;
+    p->fail_after = fail_after;
+    mt_set_allocator(&(mt_allocator){probe_alloc, probe_free, p});
+}
+
+static inline void probe_remove(void) { mt_set_allocator(NULL); }
+
+/* Deterministic pseudo-random floats in [-1, 1). */
+static inline float rand_unit(uint64_t *state)
+{
+    *state = *state * 6364136223846793005ull + 1442695040888963407ull;
+    return (float)((double)(*state >> 40) / (double)(1ull << 24) * 2.0 - 1.0);
+}
+
+#endif
