@@ -1,0 +1,36 @@
+# scripts/deps.sh — sourced by demo.sh and test.sh: makes sure the Debian
+# packages (and, for the test suite, the pinned Python packages) are there.
+# As root it installs what is missing; otherwise it prints the apt-get line.
+
+MT_APT_PACKAGES=(meson ninja-build pkg-config gcc libopenblas-dev libpng-dev)
+MT_TEST_APT_PACKAGES=(libcmocka-dev libblis-dev clang lld llvm libclang-rt-14-dev
+                      valgrind python3 python3-venv)
+
+# mt_require_packages PKG... : install (root) or explain (non-root).
+mt_require_packages() {
+    local missing=()
+    for p in "$@"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
+    done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    if [ "$(id -u)" -eq 0 ]; then
+        echo "Installing: ${missing[*]}"
+        export DEBIAN_FRONTEND=noninteractive
+        apt-get update -qq && apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    else
+        echo "Missing packages. Run:" >&2
+        echo "  sudo apt-get install -y ${missing[*]}" >&2
+        exit 1
+    fi
+}
+
+# mt_python_venv DIR : a venv with the pinned test packages; prints its python.
+mt_python_venv() {
+    local dir=$1
+    if [ ! -x "$dir/bin/python" ]; then
+        python3 -m venv "$dir" >&2
+    fi
+    "$dir/bin/python" -m pip install -q --disable-pip-version-check \
+        -r tests/requirements.txt >&2
+    echo "$dir/bin/python"
+}
