@@ -28,6 +28,14 @@ mt_status mt_check_tensor(const char *op, const char *what, const mt_tensor *t);
 mt_status mt_check_f32(const char *op, const mt_tensor *t);
 mt_status mt_check_shape_arg(const char *op, int rank, const int64_t *shape);
 
+/* True if the memory x and y touch intersects (conservative for views). */
+bool mt_tensors_overlap(const mt_tensor *x, const mt_tensor *y);
+
+/* Per-thread scratch floats, grown on demand and kept for reuse (no
+ * allocation once warm); NULL if it cannot grow. */
+typedef struct mt_scratch { float *p; size_t n; } mt_scratch;
+float *mt_scratch_get(mt_scratch *s, size_t n);
+
 /* Fill t's struct as a contiguous tensor over data (no ownership). */
 void mt_tensor_init_contiguous(mt_tensor *t, mt_dtype dtype, int rank,
                                const int64_t *shape, void *data);

@@ -8,10 +8,9 @@
 
 /* ---- scratch: per-thread, grown on demand, reused (no steady-state mallocs) - */
 
-typedef struct scratch { float *p; size_t n; } scratch;
-static _Thread_local scratch scratch_a, scratch_b, scratch_c, scratch_bias;
+static _Thread_local mt_scratch scratch_a, scratch_b, scratch_c, scratch_bias;
 
-static float *scratch_get(scratch *s, size_t n)
+float *mt_scratch_get(mt_scratch *s, size_t n)
 {
     if (s->n < n) {
         float *p = mt_alloc(n * sizeof *p, MT_ALIGN);
@@ -25,10 +24,10 @@ static float *scratch_get(scratch *s, size_t n)
 }
 
 /* Copy a rows x cols strided matrix into row-major scratch. */
-static const float *pack_rows(scratch *s, const float *x, int64_t rows, int64_t cols,
+static const float *pack_rows(mt_scratch *s, const float *x, int64_t rows, int64_t cols,
                               int64_t rs, int64_t cs)
 {
-    float *p = scratch_get(s, (size_t)(rows * cols));
+    float *p = mt_scratch_get(s, (size_t)(rows * cols));
     if (!p)
         return NULL;
     for (int64_t i = 0; i < rows; i++)
@@ -70,7 +69,7 @@ static mt_status run_gemm(const char *op, mt_gemm g, mt_backend backend, int thr
         mt_gemm packed = g;
         packed.a = pack_rows(&scratch_a, g.a, g.m, g.k, g.a_rs, g.a_cs);
         packed.b = pack_rows(&scratch_b, g.b, g.k, g.n, g.b_rs, g.b_cs);
-        packed.c = scratch_get(&scratch_c, (size_t)(g.m * g.n));
+        packed.c = mt_scratch_get(&scratch_c, (size_t)(g.m * g.n));
         if (!packed.a || !packed.b || !packed.c)
             return mt_fail(MT_ERR_OUT_OF_MEMORY, "%s: cannot allocate scratch for "
                            "strided operands", op);
@@ -158,26 +157,6 @@ static mt_status plan_matmul(const char *op, const mt_tensor *a, const mt_tensor
     return MT_OK;
 }
 
-/* Byte range [lo, hi) that t's elements touch. */
-static void extent(const mt_tensor *t, const char **lo, const char **hi)
-{
-    int64_t span = 1;
-    for (int d = 0; d < t->rank; d++)
-        span += (t->shape[d] - 1) * t->stride[d];
-    *lo = t->data;
-    *hi = (const char *)t->data + span * (int64_t)mt_dtype_size(t->dtype);
-}
-
-static bool overlaps(const mt_tensor *x, const mt_tensor *y)
-{
-    if (mt_tensor_numel(x) == 0 || mt_tensor_numel(y) == 0)
-        return false;
-    const char *xl, *xh, *yl, *yh;
-    extent(x, &xl, &xh);
-    extent(y, &yl, &yh);
-    return xl < yh && yl < xh;
-}
-
 static mt_status check_bias(const char *op, const mt_tensor *bias, int64_t n)
 {
     mt_status s;
@@ -257,7 +236,8 @@ static mt_status matmul_into(const char *op, const mt_tensor *a, const mt_tensor
     if (!mt_tensor_same_shape(out, &want))
         return mt_fail(MT_ERR_SHAPE, "%s: out is %s, %s x %s gives %s", op, MT_SHAPE(out),
                        MT_SHAPE(a), MT_SHAPE(b), MT_SHAPE(&want));
-    if (overlaps(out, a) || overlaps(out, b) || (bias && overlaps(out, bias)))
+    if (mt_tensors_overlap(out, a) || mt_tensors_overlap(out, b) ||
+        (bias && mt_tensors_overlap(out, bias)))
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: out %s overlaps an input", op,
                        MT_SHAPE(out));
     return execute(op, &p, bias, act, out);

@@ -328,6 +328,26 @@ bool mt_tensor_is_contiguous(const mt_tensor *t)
     return true;
 }
 
+/* Byte range [lo, hi) that t's elements touch. */
+static void extent(const mt_tensor *t, const char **lo, const char **hi)
+{
+    int64_t span = 1;
+    for (int d = 0; d < t->rank; d++)
+        span += (t->shape[d] - 1) * t->stride[d];
+    *lo = t->data;
+    *hi = (const char *)t->data + span * (int64_t)mt_dtype_size(t->dtype);
+}
+
+bool mt_tensors_overlap(const mt_tensor *x, const mt_tensor *y)
+{
+    if (mt_tensor_numel(x) == 0 || mt_tensor_numel(y) == 0)
+        return false;
+    const char *xl, *xh, *yl, *yh;
+    extent(x, &xl, &xh);
+    extent(y, &yl, &yh);
+    return xl < yh && yl < xh;
+}
+
 bool mt_tensor_same_shape(const mt_tensor *a, const mt_tensor *b)
 {
     if (!a || !b || a->rank != b->rank)

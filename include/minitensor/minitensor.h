@@ -15,6 +15,7 @@
 #include "minitensor/tensor.h"
 #include "minitensor/view.h"
 #include "minitensor/ops.h"
+#include "minitensor/conv.h"
 #include "minitensor/arena.h"
 #include "minitensor/backend.h"
 #include "minitensor/safetensors.h"
