@@ -11,4 +11,5 @@ export PKG_CONFIG_PATH=$pcdir PKG_CONFIG_SYSROOT_DIR=$root
 cc -std=c11 -Wall -Wextra -Werror "$src/argmax_relu.c" -o "$root/consumer" \
    $(pkg-config --cflags --libs minitensor)
 libdir=$(pkg-config --variable=libdir minitensor)
-LD_LIBRARY_PATH=$root$libdir "$root/consumer"
+# with PKG_CONFIG_SYSROOT_DIR set, libdir already points into $root
+LD_LIBRARY_PATH=$libdir "$root/consumer"

@@ -1,0 +1,626 @@
+/* bench_matmul.c — matmul speed of every backend, validated before timed.
+ *
+ * usage: bench_matmul [out.json] [--threads N] [--max-size N] [--quick]
+ *
+ * For every available backend (naive only for small problems) × threads
+ * 1..N × square sizes 16..2048 and the MNIST MLP shapes (784→128→10 at
+ * batch 1 and 256, weights row-major [in,out] and PyTorch [out,in] passed
+ * as a transposed view), the benchmark
+ *   1. checks the result against the naive reference (or, for sizes where
+ *      naive would take too long, against a second backend);
+ *   2. warms up, then times repeats of batches of calls (each sample lasts
+ *      >= 0.2 ms) with clock_gettime, and reports the median;
+ *   3. prints GFLOP/s and the percentage of the FMA peak it measured itself
+ *      (a tight FMA loop on 1 core; % of peak for t threads is against t×
+ *      that peak), and writes everything as JSON (default bench-matmul.json).
+ * The MNIST summary gives images/s at batch 256 and µs/image at batch 1
+ * (both layers, the first fused with bias+ReLU as a Linear layer runs it).
+ *
+ * Uses only the public API (the minitensor/ headers). The machine is often shared:
+ * medians over repeats, and run it twice if the numbers look odd.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <math.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#endif
+
+#include "minitensor/minitensor.h"
+
+/* ---- time ------------------------------------------------------------------ */
+
+static double now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* ---- the FMA peak of one core -------------------------------------------------
+ * 10 independent FMA chains (>= ports × latency on current cores) of the
+ * widest vectors the CPU has; the best of a few runs. */
+enum { PEAK_CHAINS = 10 };
+
+#if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
+__attribute__((target("avx512f"))) static double peak_avx512(long iters)
+{
+    __m512 acc[PEAK_CHAINS];
+    for (int i = 0; i < PEAK_CHAINS; i++)
+        acc[i] = _mm512_set1_ps((float)i);
+    const __m512 mul = _mm512_set1_ps(0.999999f), add = _mm512_set1_ps(1e-7f);
+    double t0 = now();
+    for (long it = 0; it < iters; it++) {
+#pragma GCC unroll 10
+        for (int i = 0; i < PEAK_CHAINS; i++)
+            acc[i] = _mm512_fmadd_ps(acc[i], mul, add);
+    }
+    double dt = now() - t0;
+    float sink = 0;
+    for (int i = 0; i < PEAK_CHAINS; i++)
+        sink += _mm512_reduce_add_ps(acc[i]);
+    return sink == 12345.0f ? 0 : (double)iters * PEAK_CHAINS * 32 / dt / 1e9;
+}
+
+__attribute__((target("avx2,fma"))) static double peak_avx2(long iters)
+{
+    __m256 acc[PEAK_CHAINS];
+    for (int i = 0; i < PEAK_CHAINS; i++)
+        acc[i] = _mm256_set1_ps((float)i);
+    const __m256 mul = _mm256_set1_ps(0.999999f), add = _mm256_set1_ps(1e-7f);
+    double t0 = now();
+    for (long it = 0; it < iters; it++) {
+#pragma GCC unroll 10
+        for (int i = 0; i < PEAK_CHAINS; i++)
+            acc[i] = _mm256_fmadd_ps(acc[i], mul, add);
+    }
+    double dt = now() - t0;
+    float tmp[8], sink = 0;
+    for (int i = 0; i < PEAK_CHAINS; i++) {
+        _mm256_storeu_ps(tmp, acc[i]);
+        sink += tmp[0];
+    }
+    return sink == 12345.0f ? 0 : (double)iters * PEAK_CHAINS * 16 / dt / 1e9;
+}
+#define HAVE_X86_PEAK 1
+#endif
+
+static double peak_scalar(long iters)
+{
+    float acc[PEAK_CHAINS][8];
+    for (int i = 0; i < PEAK_CHAINS; i++)
+        for (int l = 0; l < 8; l++)
+            acc[i][l] = (float)(i + l);
+    double t0 = now();
+    for (long it = 0; it < iters; it++)
+        for (int i = 0; i < PEAK_CHAINS; i++)
+            for (int l = 0; l < 8; l++)
+                acc[i][l] = acc[i][l] * 0.999999f + 1e-7f;
+    double dt = now() - t0;
+    float sink = 0;
+    for (int i = 0; i < PEAK_CHAINS; i++)
+        sink += acc[i][0];
+    return sink == 12345.0f ? 0 : (double)iters * PEAK_CHAINS * 16 / dt / 1e9;
+}
+
+static const char *peak_isa = "scalar";
+
+static double peak_once(long iters)
+{
+#ifdef HAVE_X86_PEAK
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f")) {
+        peak_isa = "avx512";
+        return peak_avx512(iters);
+    }
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+        peak_isa = "avx2+fma";
+        return peak_avx2(iters);
+    }
+#endif
+    return peak_scalar(iters);
+}
+
+static double peak_per_core(void)
+{
+    double best = 0;
+    for (int r = 0; r < 5; r++) {
+        double g = peak_once(20 * 1000 * 1000);
+        if (g > best)
+            best = g;
+    }
+    return best;
+}
+
+typedef struct peak_job { double gflops; } peak_job;
+
+static void *peak_thread(void *arg)
+{
+    ((peak_job *)arg)->gflops = peak_once(20 * 1000 * 1000);
+    return NULL;
+}
+
+// all `threads` cores at once (the sum), the best of three runs
+static double peak_all(int threads)
+{
+    double best = 0;
+    for (int r = 0; r < 3; r++) {
+        pthread_t tid[64];
+        peak_job job[64];
+        int n = threads < 64 ? threads : 64, started = 0;
+        for (int i = 0; i < n; i++)
+            if (pthread_create(&tid[i], NULL, peak_thread, &job[i]) == 0)
+                started++;
+            else
+                break;
+        double sum = 0;
+        for (int i = 0; i < started; i++) {
+            pthread_join(tid[i], NULL);
+            sum += job[i].gflops;
+        }
+        if (sum > best)
+            best = sum;
+    }
+    return best;
+}
+
+/* ---- the problems ------------------------------------------------------------------ */
+
+typedef struct shape {
+    char name[32];
+    int64_t m, k, n;
+    bool bias, relu;   // fused epilogue (the MNIST layers)
+    bool w_out_in;     // B given as transpose of a [n,k] tensor (PyTorch layout)
+    const char *group; // "square" or "mnist"
+} shape;
+
+typedef struct operands {
+    mt_tensor *a, *w, *bias, *c, *ref;
+    mt_tensor b; // B: w itself, or the transposed view of w
+} operands;
+
+static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
+
+static float rand_unit(void)
+{
+    rng_state = rng_state * 6364136223846793005ull + 1442695040888963407ull;
+    return (float)((double)(rng_state >> 40) / (double)(1ull << 24) * 2.0 - 1.0);
+}
+
+static void die(const char *what)
+{
+    fprintf(stderr, "bench_matmul: %s: %s\n", what, mt_last_error());
+    exit(1);
+}
+
+static mt_tensor *random_tensor(int rank, const int64_t *dims)
+{
+    mt_tensor *t;
+    if (mt_tensor_zeros(&t, MT_DTYPE_F32, rank, dims))
+        die("allocating a tensor");
+    float *d = t->data;
+    int64_t n = mt_tensor_numel(t);
+    for (int64_t i = 0; i < n; i++)
+        d[i] = rand_unit();
+    return t;
+}
+
+static void operands_new(const shape *s, operands *o)
+{
+    memset(o, 0, sizeof *o);
+    o->a = random_tensor(2, (int64_t[]){s->m, s->k});
+    if (s->w_out_in) {
+        o->w = random_tensor(2, (int64_t[]){s->n, s->k});
+        if (mt_transpose_into(o->w, 0, 1, &o->b))
+            die("transpose");
+    } else {
+        o->w = random_tensor(2, (int64_t[]){s->k, s->n});
+        if (mt_reshape_into(o->w, 2, o->w->shape, &o->b)) // a borrowed view
+            die("view");
+    }
+    if (s->bias)
+        o->bias = random_tensor(1, (int64_t[]){s->n});
+    if (mt_tensor_zeros(&o->c, MT_DTYPE_F32, 2, (int64_t[]){s->m, s->n}) ||
+        mt_tensor_zeros(&o->ref, MT_DTYPE_F32, 2, (int64_t[]){s->m, s->n}))
+        die("allocating C");
+}
+
+static void operands_free(operands *o)
+{
+    mt_tensor_free(o->a);
+    mt_tensor_free(o->w);
+    mt_tensor_free(o->bias);
+    mt_tensor_free(o->c);
+    mt_tensor_free(o->ref);
+}
+
+static mt_status run(const shape *s, operands *o, mt_tensor *out)
+{
+    if (s->bias || s->relu)
+        return mt_matmul_fused_into(o->a, &o->b, o->bias,
+                                    s->relu ? MT_ACTIVATION_RELU : MT_ACTIVATION_NONE,
+                                    out);
+    return mt_matmul_into(o->a, &o->b, out);
+}
+
+// max|x - y| / max(1, max|y|)
+static double rel_error(const mt_tensor *x, const mt_tensor *y)
+{
+    const float *a = x->data, *b = y->data;
+    int64_t n = mt_tensor_numel(x);
+    double diff = 0, big = 1;
+    for (int64_t i = 0; i < n; i++) {
+        double d = fabs((double)a[i] - (double)b[i]);
+        if (!(d <= diff))
+            diff = d;
+        if (fabs((double)b[i]) > big)
+            big = fabs((double)b[i]);
+    }
+    return diff / big;
+}
+
+/* ---- results ---------------------------------------------------------------------- */
+
+typedef struct result {
+    const shape *s;
+    mt_backend backend;
+    int threads;
+    double median_s, min_s, gflops, pct_peak, rel_err;
+    int samples, calls_per_sample;
+} result;
+
+typedef struct bench {
+    int max_threads;
+    int64_t max_size;
+    bool quick;
+    double peak1, peak_all;
+    result *results;
+    size_t count, cap;
+} bench;
+
+static void add_result(bench *b, result r)
+{
+    if (b->count == b->cap) {
+        b->cap = b->cap ? 2 * b->cap : 64;
+        b->results = realloc(b->results, b->cap * sizeof *b->results);
+        if (!b->results) {
+            fprintf(stderr, "bench_matmul: out of memory\n");
+            exit(1);
+        }
+    }
+    b->results[b->count++] = r;
+}
+
+static double flops(const shape *s) { return 2.0 * (double)s->m * (double)s->k * (double)s->n; }
+
+// the naive reference takes about a second at 512³
+static bool naive_is_cheap(const shape *s) { return flops(s) <= 2.0 * 512 * 512 * 512; }
+
+/* Error allowed against the reference: float sums of k terms in another
+ * order differ by ~k·eps relative to the largest partial sums. */
+static double tolerance(const shape *s) { return 1e-5 * fmax(1.0, (double)s->k / 256.0); }
+
+static bool set_backend(mt_backend backend, int threads)
+{
+    return mt_backend_set(backend) == MT_OK && mt_set_num_threads(threads) == MT_OK;
+}
+
+/* One backend × thread count on one shape: validate, warm up, time. */
+static void measure(bench *b, const shape *s, operands *o, mt_backend backend, int threads)
+{
+    if (!set_backend(backend, threads))
+        die("setting the backend");
+    mt_tensor_fill(o->c, NAN);
+    if (run(s, o, o->c))
+        die("matmul");
+    double err = rel_error(o->c, o->ref);
+    if (!(err <= tolerance(s))) {
+        fprintf(stderr, "bench_matmul: %s on %s with %d threads is WRONG: relative "
+                "error %g > %g; not timed\n", mt_backend_name(backend), s->name,
+                threads, err, tolerance(s));
+        add_result(b, (result){.s = s, .backend = backend, .threads = threads,
+                               .rel_err = err});
+        return;
+    }
+    // warm-up, and a first estimate of one call
+    double t0 = now();
+    int calls = 0;
+    do {
+        run(s, o, o->c);
+        calls++;
+    } while (now() - t0 < (b->quick ? 0.01 : 0.05) || calls < 2);
+    double one = (now() - t0) / calls;
+    int per_sample = (int)fmax(1.0, ceil(2e-4 / one));
+    double budget = b->quick ? 0.1 : 0.4;
+    int samples = (int)fmin(51.0, fmax(5.0, budget / (one * per_sample)));
+    double *t = malloc((size_t)samples * sizeof *t);
+    if (!t)
+        die("out of memory");
+    for (int r = 0; r < samples; r++) {
+        double s0 = now();
+        for (int c = 0; c < per_sample; c++)
+            run(s, o, o->c);
+        t[r] = (now() - s0) / per_sample;
+    }
+    qsort(t, (size_t)samples, sizeof *t, cmp_double);
+    result r = {.s = s, .backend = backend, .threads = threads, .rel_err = err,
+                .median_s = t[samples / 2], .min_s = t[0], .samples = samples,
+                .calls_per_sample = per_sample};
+    r.gflops = flops(s) / r.median_s / 1e9;
+    r.pct_peak = 100.0 * r.gflops / (b->peak1 * threads);
+    free(t);
+    add_result(b, r);
+    printf("%-18s %-9s %3d %12.2f %9.1f %6.1f%% %9.1e\n", s->name,
+           mt_backend_name(backend), threads, r.median_s * 1e6, r.gflops, r.pct_peak,
+           err);
+    fflush(stdout);
+}
+
+/* The reference for s in o->ref: naive where affordable, else one fast
+ * backend cross-checked against a second one. */
+static void reference(const shape *s, operands *o)
+{
+    if (naive_is_cheap(s)) {
+        if (!set_backend(MT_BACKEND_NAIVE, 1) || run(s, o, o->ref))
+            die("naive reference");
+        return;
+    }
+    mt_backend first = MT_BACKEND_NATIVE, second = MT_BACKEND_COUNT;
+    if (mt_backend_available(MT_BACKEND_OPENBLAS))
+        second = MT_BACKEND_OPENBLAS;
+    else if (mt_backend_available(MT_BACKEND_BLIS))
+        second = MT_BACKEND_BLIS;
+    if (!set_backend(first, 1) || run(s, o, o->ref))
+        die("reference");
+    if (second != MT_BACKEND_COUNT) {
+        if (!set_backend(second, 1) || run(s, o, o->c))
+            die("second reference");
+        double err = rel_error(o->c, o->ref);
+        if (!(err <= tolerance(s))) {
+            fprintf(stderr, "bench_matmul: %s: native and %s disagree (relative error "
+                    "%g); results of this shape are suspect\n", s->name,
+                    mt_backend_name(second), err);
+        }
+    }
+}
+
+/* ---- output ------------------------------------------------------------------------- */
+
+static void cpu_model(char *buf, size_t size)
+{
+    snprintf(buf, size, "unknown");
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    if (!f)
+        return;
+    char line[512];
+    while (fgets(line, sizeof line, f)) {
+        if (!strncmp(line, "model name", 10)) {
+            char *v = strchr(line, ':');
+            if (v) {
+                v += 1 + (v[1] == ' ');
+                v[strcspn(v, "\n")] = '\0';
+                snprintf(buf, size, "%s", v);
+            }
+            break;
+        }
+    }
+    fclose(f);
+}
+
+static void json_string(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (; s && *s; s++) {
+        if (*s == '"' || *s == '\\')
+            fprintf(f, "\\%c", *s);
+        else if ((unsigned char)*s < 0x20)
+            fprintf(f, "\\u%04x", *s);
+        else
+            fputc(*s, f);
+    }
+    fputc('"', f);
+}
+
+static const result *find(const bench *b, const char *name, mt_backend backend,
+                          int threads)
+{
+    for (size_t i = 0; i < b->count; i++) {
+        const result *r = &b->results[i];
+        if (!strcmp(r->s->name, name) && r->backend == backend && r->threads == threads &&
+            r->median_s > 0)
+            return r;
+    }
+    return NULL;
+}
+
+static void mnist_summary(const bench *b, FILE *json)
+{
+    static const char *const layouts[] = {"", "-wT"};
+    printf("\nMNIST MLP 784-128-10 (layer 1 fused bias+ReLU, layer 2 bias):\n");
+    printf("%-9s %3s %-7s %16s %18s\n", "backend", "thr", "weights", "batch 1 us/img",
+           "batch 256 img/s");
+    fprintf(json, "  \"mnist\": [");
+    bool first = true;
+    for (int be = MT_BACKEND_NAIVE; be < MT_BACKEND_COUNT; be++)
+        for (int t = 1; t <= b->max_threads; t++)
+            for (int l = 0; l < 2; l++) {
+                char n1[32], n2[32], n3[32], n4[32];
+                snprintf(n1, sizeof n1, "mnist-1x784x128%s", layouts[l]);
+                snprintf(n2, sizeof n2, "mnist-1x128x10%s", layouts[l]);
+                snprintf(n3, sizeof n3, "mnist-256x784x128%s", layouts[l]);
+                snprintf(n4, sizeof n4, "mnist-256x128x10%s", layouts[l]);
+                const result *r1 = find(b, n1, (mt_backend)be, t);
+                const result *r2 = find(b, n2, (mt_backend)be, t);
+                const result *r3 = find(b, n3, (mt_backend)be, t);
+                const result *r4 = find(b, n4, (mt_backend)be, t);
+                if (!r1 || !r2)
+                    continue;
+                double us1 = (r1->median_s + r2->median_s) * 1e6;
+                double ips = r3 && r4 ? 256.0 / (r3->median_s + r4->median_s) : 0;
+                printf("%-9s %3d %-7s %16.2f %18.0f\n", mt_backend_name((mt_backend)be), t,
+                       l ? "out,in" : "in,out", us1, ips);
+                fprintf(json, "%s\n    {\"backend\": \"%s\", \"threads\": %d, "
+                        "\"weights\": \"%s\", \"batch1_us_per_image\": %.3f, "
+                        "\"batch256_images_per_s\": %.0f}",
+                        first ? "" : ",", mt_backend_name((mt_backend)be), t,
+                        l ? "out_in" : "in_out", us1, ips);
+                first = false;
+            }
+    fprintf(json, "\n  ],\n");
+}
+
+static void write_json(const bench *b, FILE *f)
+{
+    char model[256];
+    cpu_model(model, sizeof model);
+    fprintf(f, "{\n  \"machine\": {\"cpu\": ");
+    json_string(f, model);
+    fprintf(f, ", \"online_cpus\": %ld, \"peak_isa\": ", sysconf(_SC_NPROCESSORS_ONLN));
+    json_string(f, peak_isa);
+    fprintf(f, ", \"peak_gflops_per_core\": %.2f, \"peak_gflops_all_cores\": %.2f, "
+            "\"OPENBLAS_CORETYPE\": ", b->peak1, b->peak_all);
+    json_string(f, getenv("OPENBLAS_CORETYPE") ? getenv("OPENBLAS_CORETYPE") : "");
+    fprintf(f, ", \"MT_NATIVE_KERNEL\": ");
+    json_string(f, getenv("MT_NATIVE_KERNEL") ? getenv("MT_NATIVE_KERNEL") : "");
+    fprintf(f, "},\n  \"backends\": {");
+    bool first = true;
+    for (int be = MT_BACKEND_NAIVE; be < MT_BACKEND_COUNT; be++) {
+        if (!mt_backend_available((mt_backend)be))
+            continue;
+        fprintf(f, "%s\n    \"%s\": ", first ? "" : ",", mt_backend_name((mt_backend)be));
+        json_string(f, mt_backend_describe((mt_backend)be));
+        first = false;
+    }
+    fprintf(f, "\n  },\n");
+    mnist_summary(b, f);
+    fprintf(f, "  \"results\": [");
+    for (size_t i = 0; i < b->count; i++) {
+        const result *r = &b->results[i];
+        fprintf(f, "%s\n    {\"shape\": \"%s\", \"group\": \"%s\", \"m\": %lld, "
+                "\"k\": %lld, \"n\": %lld, \"bias\": %s, \"relu\": %s, "
+                "\"weights\": \"%s\", \"backend\": \"%s\", \"threads\": %d, "
+                "\"valid\": %s, \"rel_err\": %.3g, \"median_us\": %.3f, "
+                "\"min_us\": %.3f, \"gflops\": %.3f, \"pct_peak\": %.2f, "
+                "\"samples\": %d, \"calls_per_sample\": %d}",
+                i ? "," : "", r->s->name, r->s->group, (long long)r->s->m,
+                (long long)r->s->k, (long long)r->s->n, r->s->bias ? "true" : "false",
+                r->s->relu ? "true" : "false", r->s->w_out_in ? "out_in" : "in_out",
+                mt_backend_name(r->backend), r->threads,
+                r->median_s > 0 ? "true" : "false", r->rel_err, r->median_s * 1e6,
+                r->min_s * 1e6, r->gflops, r->pct_peak, r->samples, r->calls_per_sample);
+    }
+    fprintf(f, "\n  ]\n}\n");
+}
+
+/* ---- main ---------------------------------------------------------------------------- */
+
+static void usage(void)
+{
+    fprintf(stderr, "usage: bench_matmul [out.json] [--threads N] [--max-size N] "
+            "[--quick]\n");
+    exit(2);
+}
+
+int main(int argc, char **argv)
+{
+    const char *out_path = "bench-matmul.json";
+    bench b = {.max_threads = (int)sysconf(_SC_NPROCESSORS_ONLN), .max_size = 2048};
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--threads") && i + 1 < argc)
+            b.max_threads = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--max-size") && i + 1 < argc)
+            b.max_size = atoll(argv[++i]);
+        else if (!strcmp(argv[i], "--quick"))
+            b.quick = true;
+        else if (argv[i][0] == '-')
+            usage();
+        else
+            out_path = argv[i];
+    }
+    if (b.max_threads < 1)
+        b.max_threads = 1;
+#if defined(__wasm__)
+    b.max_threads = 1;
+#endif
+
+    char model[256];
+    cpu_model(model, sizeof model);
+    b.peak1 = peak_per_core();
+    b.peak_all = peak_all(b.max_threads);
+    printf("minitensor %s — matmul benchmark\n", MT_VERSION_STRING);
+    printf("cpu: %s, %ld online cpus\n", model, sysconf(_SC_NPROCESSORS_ONLN));
+    printf("FMA peak (%s loop): %.1f GFLOP/s per core, %.1f on %d threads\n", peak_isa,
+           b.peak1, b.peak_all, b.max_threads);
+    printf("OPENBLAS_CORETYPE=%s\n", getenv("OPENBLAS_CORETYPE") ? getenv("OPENBLAS_CORETYPE")
+                                                                : "(unset)");
+    for (int be = MT_BACKEND_NAIVE; be < MT_BACKEND_COUNT; be++)
+        if (mt_backend_available((mt_backend)be))
+            printf("  %-9s %s\n", mt_backend_name((mt_backend)be),
+                   mt_backend_describe((mt_backend)be));
+
+    shape shapes[32];
+    int count = 0;
+    for (int64_t n = 16; n <= b.max_size && count < 20; n *= 2) {
+        shape *s = &shapes[count++];
+        *s = (shape){.m = n, .k = n, .n = n, .group = "square"};
+        snprintf(s->name, sizeof s->name, "square-%lld", (long long)n);
+    }
+    static const int64_t mnist[][3] = {{1, 784, 128}, {1, 128, 10}, {256, 784, 128},
+                                       {256, 128, 10}};
+    for (int l = 0; l < 2; l++)
+        for (int i = 0; i < 4; i++) {
+            shape *s = &shapes[count++];
+            *s = (shape){.m = mnist[i][0], .k = mnist[i][1], .n = mnist[i][2],
+                         .bias = true, .relu = mnist[i][2] == 128, .w_out_in = l == 1,
+                         .group = "mnist"};
+            snprintf(s->name, sizeof s->name, "mnist-%lldx%lldx%lld%s",
+                     (long long)s->m, (long long)s->k, (long long)s->n, l ? "-wT" : "");
+        }
+
+    printf("\n%-18s %-9s %3s %12s %9s %7s %9s\n", "shape (MxKxN)", "backend", "thr",
+           "median us", "GFLOP/s", "%peak", "rel.err");
+    for (int i = 0; i < count; i++) {
+        const shape *s = &shapes[i];
+        operands o;
+        operands_new(s, &o);
+        reference(s, &o);
+        for (int be = MT_BACKEND_NAIVE; be < MT_BACKEND_COUNT; be++) {
+            if (!mt_backend_available((mt_backend)be))
+                continue;
+            if (be == MT_BACKEND_NAIVE && flops(s) > 2.0 * 256 * 256 * 256)
+                continue;
+            int max_t = be == MT_BACKEND_NAIVE ? 1 : b.max_threads;
+            for (int t = 1; t <= max_t; t++)
+                measure(&b, s, &o, (mt_backend)be, t);
+        }
+        operands_free(&o);
+    }
+
+    FILE *f = fopen(out_path, "w");
+    if (!f) {
+        perror(out_path);
+        return 1;
+    }
+    write_json(&b, f);
+    if (fclose(f) != 0) {
+        perror(out_path);
+        return 1;
+    }
+    printf("\nwrote %s\n", out_path);
+    free(b.results);
+    return 0;
+}

@@ -1,0 +1,24 @@
+/* commands.h — the mnist program's commands. Each prints its own errors
+ * (one line on stderr) and returns the process exit status. */
+#ifndef MNIST_COMMANDS_H
+#define MNIST_COMMANDS_H
+
+#include <stdbool.h>
+
+#include "minitensor/minitensor.h"
+
+/* No command: classify the embedded test digits, draw a few, print the
+ * accuracy. */
+int mnist_demo(mt_sequential *model);
+
+/* Classify 28×28 PGM/PNG images; print each digit and its probabilities.
+ * `invert`: the images are black on white. */
+int mnist_predict(mt_sequential *model, char **paths, int n, bool invert);
+
+/* Score IDX images against IDX labels: accuracy, per-class accuracy and the
+ * confusion matrix (or, with `json`, one JSON object). `logits_path`, if not
+ * NULL, receives the N×10 logits as little-endian float32. */
+int mnist_eval(mt_sequential *model, const char *images, const char *labels,
+               const char *logits_path, bool json);
+
+#endif

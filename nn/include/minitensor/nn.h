@@ -1,0 +1,208 @@
+/* minitensor/nn.h — layers and the Sequential container.
+ *
+ * A model is a list of layers that is checked as it is built and then run
+ * on batches without touching the heap:
+ *
+ *     // Keras: Sequential([Flatten(input_shape=(28,28)),
+ *     //                    Dense(128, activation='relu'), Dropout(0.2),
+ *     //                    Dense(10)])
+ *     mt_sequential *model;
+ *     mt_layer *l;
+ *     mt_sequential_new(2, (int64_t[]){28, 28}, &model);
+ *     mt_flatten_new(1, -1, &l);      mt_sequential_add(model, l);
+ *     mt_linear_from_safetensors(st, "d1_w", "d1_b",
+ *         &(mt_linear_options){.out_features = 128,
+ *                              .act = MT_ACTIVATION_RELU}, &l);
+ *                                     mt_sequential_add(model, l);
+ *     mt_dropout_new(0.2f, &l);       mt_sequential_add(model, l);
+ *     mt_linear_from_safetensors(st, "d2_w", "d2_b",
+ *         &(mt_linear_options){.out_features = 10}, &l);
+ *                                     mt_sequential_add(model, l);
+ *     const mt_tensor *logits;        // [N,10], owned by the model
+ *     mt_sequential_forward(model, images, &logits);   // images [N,28,28]
+ *     …
+ *     mt_sequential_free(model);      // then mt_safetensors_close(st)
+ *
+ * (Check every status; examples/mnist/model.c is the complete version.)
+ *
+ * Errors: every constructor validates its arguments and shapes and fails
+ * with a message naming the layer, the tensor and the expected and actual
+ * shapes ("linear d1_w: weight d1_w [784,100], expected [784,128] (Keras
+ * (in,out)) or [128,784] (PyTorch (out,in))"). On failure *out is NULL.
+ *
+ * WEIGHT LIFETIME. A Linear layer does not copy F32 weights: it keeps a
+ * reference to the tensors it was given (a transposed view for PyTorch
+ * layout) and frees them with the layer, so you may mt_tensor_free() your
+ * own references right after construction. The *memory* behind a tensor
+ * from a safetensors file belongs to the file: keep the mt_safetensors open
+ * until the model that uses it has been freed. Weights of other dtypes
+ * (F16, BF16, …) are converted to F32 once, at construction, into memory
+ * the layer owns.
+ *
+ * A Sequential keeps state between passes (its workspace): use one model
+ * per thread.
+ */
+#ifndef MINITENSOR_NN_H
+#define MINITENSOR_NN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "minitensor/error.h"
+#include "minitensor/ops.h"
+#include "minitensor/safetensors.h"
+#include "minitensor/tensor.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* A layer (opaque). Free with mt_layer_free unless a model owns it. */
+typedef struct mt_layer mt_layer;
+
+typedef enum mt_layer_kind {
+    MT_LAYER_LINEAR = 0,
+    MT_LAYER_RELU,
+    MT_LAYER_FLATTEN,
+    MT_LAYER_DROPOUT,
+    MT_LAYER_SOFTMAX
+} mt_layer_kind;
+
+/* How a 2-D Linear weight is stored.
+ *   MT_LAYOUT_IN_OUT  Keras / TensorFlow Dense kernel: [in, out], y = x·W + b
+ *   MT_LAYOUT_OUT_IN  PyTorch nn.Linear weight: [out, in], y = x·Wᵀ + b
+ *   MT_LAYOUT_AUTO    decide from the shapes (see mt_linear_new). */
+typedef enum mt_weight_layout {
+    MT_LAYOUT_AUTO = 0,
+    MT_LAYOUT_IN_OUT,
+    MT_LAYOUT_OUT_IN
+} mt_weight_layout;
+
+/* ---- Linear -----------------------------------------------------------------
+ * y = act(x·W + b):  x [..., in] -> y [..., out]  (one fused matmul pass).
+ *
+ * Options (a zeroed struct, or NULL, means "all defaults"):
+ *   in_features   expected input features, or 0 for "whatever W says";
+ *   out_features  expected output features (Keras' Dense(units)), or 0;
+ *   layout        MT_LAYOUT_AUTO (detect) or the layout the file uses;
+ *   act           activation fused into the matmul (Dense(activation=…)).
+ *
+ * Layout detection: a [A,B] weight is either Keras (in=A, out=B) or
+ * PyTorch (out=A, in=B). Each is kept if the bias has `out` entries and
+ * in_features / out_features (when given) agree. Exactly one must remain:
+ * a square weight, or a bias-less weight with neither feature count given,
+ * fails with MT_ERR_SHAPE asking for an explicit layout.
+ *
+ * weight: 2-D, any storable dtype. bias: 1-D [out], or NULL for none.
+ * Both are referenced, not copied, if F32 (see WEIGHT LIFETIME). */
+typedef struct mt_linear_options {
+    int64_t in_features;
+    int64_t out_features;
+    mt_weight_layout layout;
+    mt_activation act;
+} mt_linear_options;
+
+mt_status mt_linear_new(const mt_tensor *weight, const mt_tensor *bias,
+                        const mt_linear_options *options, mt_layer **out);
+
+/* The same with the tensors `weight_name` and `bias_name` (NULL: no bias) of
+ * an open safetensors file. Fails with MT_ERR_NOT_FOUND naming a missing
+ * tensor; shape errors as mt_linear_new. Keep `file` open until the layer
+ * (or the model owning it) is freed. */
+mt_status mt_linear_from_safetensors(const mt_safetensors *file,
+                                     const char *weight_name,
+                                     const char *bias_name,
+                                     const mt_linear_options *options,
+                                     mt_layer **out);
+
+/* ---- shape and activation layers ------------------------------------------ */
+
+/* max(x, 0), same shape. In a Sequential, a ReLU right after a Linear is
+ * folded into that Linear's matmul and costs nothing. */
+mt_status mt_relu_new(mt_layer **out);
+
+/* Merge dims start_dim..end_dim (inclusive, negative from the end) into one,
+ * as a view (no copy): Keras' Flatten() and PyTorch's nn.Flatten() are
+ * mt_flatten_new(1, -1): [N,28,28] -> [N,784]. */
+mt_status mt_flatten_new(int start_dim, int end_dim, mt_layer **out);
+
+/* Dropout(rate), 0 <= rate < 1: the identity at inference (the input passes
+ * through, not copied); the rate is kept for mt_layer_get_info. */
+mt_status mt_dropout_new(float rate, mt_layer **out);
+
+/* Softmax along `dim` (negative from the end; -1 for class scores), same
+ * shape, numerically stable. */
+mt_status mt_softmax_new(int dim, mt_layer **out);
+
+/* ---- any layer ---------------------------------------------------------------- */
+
+/* What a layer is. Fields that do not apply to its kind are 0. */
+typedef struct mt_layer_info {
+    mt_layer_kind kind;
+    const char *name;         /* "linear d1_w", "dropout 0.2", "relu" …;
+                                 owned by the layer */
+    int64_t in_features;      /* linear */
+    int64_t out_features;     /* linear */
+    mt_weight_layout layout;  /* linear: the layout in use (never AUTO) */
+    bool has_bias;            /* linear */
+    mt_activation act;        /* linear: the fused activation it was built with */
+    float rate;               /* dropout */
+    int start_dim, end_dim;   /* flatten, as given */
+    int dim;                  /* softmax, as given */
+} mt_layer_info;
+
+/* Fill *info (zeroed first). Fails only on NULL arguments. */
+mt_status mt_layer_get_info(const mt_layer *layer, mt_layer_info *info);
+
+/* Run one layer on its own: *out is a new tensor (a view of x for Flatten
+ * and Dropout) that you free with mt_tensor_free. Allocates; use a
+ * Sequential for allocation-free passes. Shape errors name the layer:
+ * "linear d1_w: expects 784 input features, the input gives 28 (input
+ * [5,28])". */
+mt_status mt_layer_forward(const mt_layer *layer, const mt_tensor *x,
+                           mt_tensor **out);
+
+/* Free a layer you still own (not one added to a model). NULL is ignored. */
+void mt_layer_free(mt_layer *layer);
+
+/* ---- Sequential -----------------------------------------------------------------
+ * Layers run in order; each layer's output shape is checked against the next
+ * layer when it is added, starting from the declared sample shape. */
+typedef struct mt_sequential mt_sequential;
+
+/* An empty model for inputs [N, sample_shape...] (sample_rank 1..7 dims, all
+ * >= 1), e.g. (2, {28,28}) for MNIST images or (1, {784}) for flat ones. */
+mt_status mt_sequential_new(int sample_rank, const int64_t *sample_shape,
+                            mt_sequential **out);
+
+/* Append `layer`. The model takes ownership of the layer in every case: on
+ * failure the layer has been freed. Fails (MT_ERR_SHAPE) if the layer does
+ * not fit the previous layer's output:
+ * "sequential: layer 4 (linear d2_w) expects 64 input features, the
+ * previous layer gives 128". Layers are numbered from 1. */
+mt_status mt_sequential_add(mt_sequential *model, mt_layer *layer);
+
+/* Number of layers, and layer i (0-based; NULL if out of range), still
+ * owned by the model. */
+int mt_sequential_count(const mt_sequential *model);
+const mt_layer *mt_sequential_layer(const mt_sequential *model, int i);
+
+/* Run the model on x [N, sample_shape...] (F32, N >= 0; any strides, except
+ * that a Flatten needs dims it can merge without a copy — a contiguous x
+ * always works).
+ * *y is owned by the model: valid until the next forward or free (and, if
+ * the last layer is a view such as Flatten, as long as x). The first call
+ * with a larger N than before sizes an internal workspace; every other
+ * call does no heap allocation at all. Fails on an input of the wrong
+ * dtype or shape ("sequential: input is [5,784], expected [N,28,28]") and
+ * on an empty model. */
+mt_status mt_sequential_forward(mt_sequential *model, const mt_tensor *x,
+                                const mt_tensor **y);
+
+/* Free the model and its layers. NULL is ignored. */
+void mt_sequential_free(mt_sequential *model);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,209 @@
+/* linear.c — the Linear layer: y = act(x·W + b) with W held as an [in,out]
+ * view of the weight the user gave, whichever layout that is. */
+#include <stdio.h>
+#include <string.h>
+
+#include "layer_internal.h"
+#include "minitensor/view.h"
+
+static const char *layout_text(mt_weight_layout layout)
+{
+    return layout == MT_LAYOUT_IN_OUT ? "Keras (in,out)" : "PyTorch (out,in)";
+}
+
+/* ---- layout: which reading of a [A,B] weight fits the bias and options ------ */
+
+typedef struct fit {
+    int64_t in, out;      /* the weight read in this layout */
+    int64_t want_w[2];    /* the weight shape the options ask for */
+    bool weight_ok, bias_ok;
+} fit;
+
+static fit fit_layout(mt_weight_layout layout, const int64_t ab[2],
+                      int64_t bias_len, const mt_linear_options *o)
+{
+    bool in_out = layout == MT_LAYOUT_IN_OUT;
+    fit f = {.in = in_out ? ab[0] : ab[1], .out = in_out ? ab[1] : ab[0]};
+    int64_t in = o->in_features ? o->in_features : f.in;
+    int64_t out = o->out_features ? o->out_features : f.out;
+    f.want_w[0] = in_out ? in : out;
+    f.want_w[1] = in_out ? out : in;
+    f.weight_ok = in == f.in && out == f.out;
+    f.bias_ok = bias_len < 0 || bias_len == f.out;
+    return f;
+}
+
+/* The failure message when no layout fits (`layout` given, or AUTO). */
+static mt_status explain_misfit(const char *name, const mt_tensor *w, const mt_tensor *b,
+                                mt_weight_layout layout, const fit *k, const fit *p)
+{
+    char ws[160], bs[160];
+    mt_tensor_describe(w, ws, sizeof ws);
+    if (b)
+        mt_tensor_describe(b, bs, sizeof bs);
+    const fit *only = layout == MT_LAYOUT_IN_OUT ? k : layout == MT_LAYOUT_OUT_IN ? p : NULL;
+    if (!only && k->weight_ok != p->weight_ok) {   /* AUTO: only one reading fits W */
+        only = k->weight_ok ? k : p;
+        layout = k->weight_ok ? MT_LAYOUT_IN_OUT : MT_LAYOUT_OUT_IN;
+    }
+    if (only && !only->weight_ok)
+        return mt_fail(MT_ERR_SHAPE, "%s: weight %s, expected [%lld,%lld] (%s)", name, ws,
+                       (long long)only->want_w[0], (long long)only->want_w[1],
+                       layout_text(layout));
+    if (only)
+        return mt_fail(MT_ERR_SHAPE, "%s: bias %s, expected [%lld] (the out features of "
+                       "weight %s read as %s)", name, bs, (long long)only->out, ws,
+                       layout_text(layout));
+    if (!k->weight_ok)
+        return mt_fail(MT_ERR_SHAPE, "%s: weight %s, expected [%lld,%lld] (%s) or "
+                       "[%lld,%lld] (%s)", name, ws, (long long)k->want_w[0],
+                       (long long)k->want_w[1], layout_text(MT_LAYOUT_IN_OUT),
+                       (long long)p->want_w[0], (long long)p->want_w[1],
+                       layout_text(MT_LAYOUT_OUT_IN));
+    return mt_fail(MT_ERR_SHAPE, "%s: bias %s, expected [%lld] (%s) or [%lld] (%s) for "
+                   "weight %s", name, bs, (long long)k->out, layout_text(MT_LAYOUT_IN_OUT),
+                   (long long)p->out, layout_text(MT_LAYOUT_OUT_IN), ws);
+}
+
+/* Settle the layout, or fail naming the tensors and shapes. */
+static mt_status choose_layout(const char *name, const mt_tensor *w, const mt_tensor *b,
+                               const mt_linear_options *o, mt_weight_layout *layout)
+{
+    int64_t bias_len = b ? b->shape[0] : -1;
+    fit k = fit_layout(MT_LAYOUT_IN_OUT, w->shape, bias_len, o);
+    fit p = fit_layout(MT_LAYOUT_OUT_IN, w->shape, bias_len, o);
+    bool k_ok = k.weight_ok && k.bias_ok, p_ok = p.weight_ok && p.bias_ok;
+    if (o->layout != MT_LAYOUT_AUTO) {
+        if (!(o->layout == MT_LAYOUT_IN_OUT ? k_ok : p_ok))
+            return explain_misfit(name, w, b, o->layout, &k, &p);
+        *layout = o->layout;
+        return MT_OK;
+    }
+    if (k_ok && p_ok) {
+        char ws[160];
+        mt_tensor_describe(w, ws, sizeof ws);
+        return mt_fail(MT_ERR_SHAPE, "%s: weight %s fits both Keras (in,out) and PyTorch "
+                       "(out,in)%s: set the layout (MT_LAYOUT_IN_OUT or MT_LAYOUT_OUT_IN)",
+                       name, ws, w->shape[0] == w->shape[1] ? " (it is square)"
+                       : " (no bias or feature counts to tell them apart)");
+    }
+    if (!k_ok && !p_ok)
+        return explain_misfit(name, w, b, MT_LAYOUT_AUTO, &k, &p);
+    *layout = k_ok ? MT_LAYOUT_IN_OUT : MT_LAYOUT_OUT_IN;
+    return MT_OK;
+}
+
+/* ---- checks ------------------------------------------------------------------ */
+
+static mt_status check_args(const char *name, const mt_tensor *w, const mt_tensor *b,
+                            const mt_linear_options *o)
+{
+    char s[160];
+    if (w->rank != 2)
+        return mt_fail(MT_ERR_SHAPE, "%s: weight %s, expected 2 dims", name,
+                       mt_tensor_describe(w, s, sizeof s));
+    if (b && b->rank != 1)
+        return mt_fail(MT_ERR_SHAPE, "%s: bias %s, expected 1 dim", name,
+                       mt_tensor_describe(b, s, sizeof s));
+    if (w->dtype >= MT_DTYPE_COUNT || (b && b->dtype >= MT_DTYPE_COUNT))
+        return mt_fail(MT_ERR_DTYPE, "%s: invalid dtype", name);
+    if (o->in_features < 0 || o->out_features < 0)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: negative feature count", name);
+    if (o->layout != MT_LAYOUT_AUTO && o->layout != MT_LAYOUT_IN_OUT &&
+        o->layout != MT_LAYOUT_OUT_IN)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: unknown layout %d", name,
+                       (int)o->layout);
+    if (o->act != MT_ACTIVATION_NONE && o->act != MT_ACTIVATION_RELU)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: unknown activation %d", name,
+                       (int)o->act);
+    return MT_OK;
+}
+
+/* A reference to t that the layer owns: a heap view of t (keeping t alive if
+ * it is a heap tensor) if F32, else a converted F32 copy. */
+static mt_status hold(const mt_tensor *t, mt_tensor **out)
+{
+    if (t->dtype == MT_DTYPE_F32)
+        return mt_reshape(t, t->rank, t->shape, out);
+    mt_status s = mt_tensor_to_f32(t, out);
+    if (!s)
+        mt_tensor_set_name(*out, t->name);
+    return s;
+}
+
+/* ---- the layer --------------------------------------------------------------- */
+
+static mt_status linear_infer(const mt_layer *l, const nn_shape *in, nn_shape *out,
+                              const char *from)
+{
+    long long want = (long long)l->info.in_features;
+    if (in->rank == 0)
+        return mt_fail(MT_ERR_SHAPE, "expects %lld input features, %s is a scalar", want,
+                       from);
+    if (in->dim[in->rank - 1] != l->info.in_features)
+        return mt_fail(MT_ERR_SHAPE, "expects %lld input features, %s gives %lld", want,
+                       from, (long long)in->dim[in->rank - 1]);
+    *out = *in;
+    out->dim[out->rank - 1] = l->info.out_features;
+    return MT_OK;
+}
+
+static mt_status linear_forward(const mt_layer *l, const mt_tensor *in, bool fuse_relu,
+                                mt_tensor *out)
+{
+    mt_activation act = fuse_relu ? MT_ACTIVATION_RELU : l->info.act;
+    return mt_matmul_fused_into(in, &l->linear.w, l->linear.bias, act, out);
+}
+
+static void linear_release(mt_layer *l)
+{
+    mt_tensor_free(l->linear.weight);
+    mt_tensor_free(l->linear.bias);
+}
+
+static const struct nn_layer_ops linear_ops = {
+    .infer = linear_infer,
+    .is_view = false,
+    .forward = linear_forward,
+    .release = linear_release,
+};
+
+mt_status mt_linear_new(const mt_tensor *weight, const mt_tensor *bias,
+                        const mt_linear_options *options, mt_layer **out)
+{
+    if (!weight || !out)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "linear: %s is NULL",
+                       weight ? "out" : "weight");
+    *out = NULL;
+    const mt_linear_options o = options ? *options : (mt_linear_options){0};
+    char name[MT_NAME_MAX + 16];
+    snprintf(name, sizeof name, "linear%s%s", weight->name[0] ? " " : "", weight->name);
+    mt_weight_layout layout = MT_LAYOUT_AUTO;
+    mt_status s;
+    if ((s = check_args(name, weight, bias, &o)) ||
+        (s = choose_layout(name, weight, bias, &o, &layout)))
+        return s;
+    mt_layer *l = nn_layer_alloc("linear", &linear_ops, MT_LAYER_LINEAR, name);
+    if (!l)
+        return MT_ERR_OUT_OF_MEMORY;
+    nn_linear *lin = &l->linear;
+    if ((s = hold(weight, &lin->weight)) || (bias && (s = hold(bias, &lin->bias)))) {
+        mt_layer_free(l);
+        return s;
+    }
+    if (layout == MT_LAYOUT_OUT_IN)
+        s = mt_transpose_into(lin->weight, 0, 1, &lin->w);
+    else
+        s = mt_reshape_into(lin->weight, 2, lin->weight->shape, &lin->w);
+    if (s) {
+        mt_layer_free(l);
+        return s;
+    }
+    l->info.in_features = lin->w.shape[0];
+    l->info.out_features = lin->w.shape[1];
+    l->info.layout = layout;
+    l->info.has_bias = bias != NULL;
+    l->info.act = o.act;
+    *out = l;
+    return MT_OK;
+}

@@ -1,0 +1,216 @@
+/* sequential.c — layers in order: shapes checked as layers are added, outputs
+ * planned once per batch size in an arena, passes that never touch the heap. */
+#include <stdio.h>
+#include <string.h>
+
+#include "layer_internal.h"
+#include "minitensor/arena.h"
+#include "minitensor/memory.h"
+
+typedef struct nn_step {
+    mt_layer *layer;
+    bool folded;      /* a ReLU already applied by the Linear before it */
+    bool fuse_relu;   /* a Linear that also applies the next layer's ReLU */
+    mt_tensor *buf;   /* output storage in the arena (computing layers) */
+    mt_tensor view;   /* output struct (view layers) */
+} nn_step;
+
+struct mt_sequential {
+    nn_shape input;      /* [1, sample...]: the declared input, batch 1 */
+    nn_shape tail;       /* the last layer's output for that input */
+    nn_step *steps;
+    int count, cap;
+    mt_arena *arena;
+    int64_t planned_n;   /* batch the step buffers are sized for; -1: none */
+};
+
+/* Re-raise the current error with the layer's place in front. */
+static mt_status layer_error(mt_status s, int i, const mt_layer *l, const char *sep)
+{
+    char why[512];
+    snprintf(why, sizeof why, "%s", mt_last_error());
+    return mt_fail(s, "sequential: layer %d (%s)%s%s", i + 1, l->name, sep, why);
+}
+
+mt_status mt_sequential_new(int sample_rank, const int64_t *sample_shape,
+                            mt_sequential **out)
+{
+    if (!out || !sample_shape)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "sequential_new: NULL argument");
+    *out = NULL;
+    if (sample_rank < 1 || sample_rank >= MT_MAX_RANK)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "sequential_new: sample rank %d is not "
+                       "in 1..%d", sample_rank, MT_MAX_RANK - 1);
+    for (int d = 0; d < sample_rank; d++)
+        if (sample_shape[d] < 1)
+            return mt_fail(MT_ERR_INVALID_ARGUMENT, "sequential_new: sample dim %d is "
+                           "%lld, expected >= 1", d, (long long)sample_shape[d]);
+    mt_sequential *m = mt_alloc(sizeof *m, _Alignof(mt_sequential));
+    if (!m)
+        return mt_fail(MT_ERR_OUT_OF_MEMORY, "sequential_new: cannot allocate the model");
+    memset(m, 0, sizeof *m);
+    mt_status s = mt_arena_new(&m->arena, 0);
+    if (s) {
+        mt_dealloc(m);
+        return s;
+    }
+    m->input.rank = sample_rank + 1;
+    m->input.dim[0] = 1;
+    memcpy(m->input.dim + 1, sample_shape, (size_t)sample_rank * sizeof *sample_shape);
+    m->tail = m->input;
+    m->planned_n = -1;
+    *out = m;
+    return MT_OK;
+}
+
+/* Room for one more step. */
+static mt_status reserve(mt_sequential *m)
+{
+    if (m->count < m->cap)
+        return MT_OK;
+    int cap = m->cap ? 2 * m->cap : 8;
+    nn_step *steps = mt_alloc((size_t)cap * sizeof *steps, _Alignof(nn_step));
+    if (!steps)
+        return mt_fail(MT_ERR_OUT_OF_MEMORY, "sequential_add: cannot grow the model");
+    if (m->count)
+        memcpy(steps, m->steps, (size_t)m->count * sizeof *steps);
+    mt_dealloc(m->steps);
+    m->steps = steps;
+    m->cap = cap;
+    return MT_OK;
+}
+
+mt_status mt_sequential_add(mt_sequential *model, mt_layer *layer)
+{
+    if (!model || !layer) {
+        mt_layer_free(layer);
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "sequential_add: %s is NULL",
+                       model ? "layer" : "model");
+    }
+    nn_shape next;
+    mt_status s = layer->ops->infer(layer, &model->tail, &next,
+                                    model->count ? "the previous layer" : "the input");
+    if (s)
+        s = layer_error(s, model->count, layer, " ");
+    if (!s)
+        s = reserve(model);
+    if (s) {
+        mt_layer_free(layer);
+        return s;
+    }
+    nn_step *step = &model->steps[model->count];
+    memset(step, 0, sizeof *step);
+    step->layer = layer;
+    if (layer->info.kind == MT_LAYER_RELU && model->count > 0 &&
+        model->steps[model->count - 1].layer->info.kind == MT_LAYER_LINEAR) {
+        step->folded = true;
+        model->steps[model->count - 1].fuse_relu = true;
+    }
+    model->count++;
+    model->tail = next;
+    model->planned_n = -1;
+    return MT_OK;
+}
+
+int mt_sequential_count(const mt_sequential *model)
+{
+    return model ? model->count : 0;
+}
+
+const mt_layer *mt_sequential_layer(const mt_sequential *model, int i)
+{
+    return model && i >= 0 && i < model->count ? model->steps[i].layer : NULL;
+}
+
+/* ---- forward ------------------------------------------------------------------- */
+
+/* Output storage of every computing step for a batch of n, from the arena. */
+static mt_status alloc_outputs(mt_sequential *m, int64_t n)
+{
+    nn_shape shape = m->input, next;
+    shape.dim[0] = n;
+    for (int i = 0; i < m->count; i++) {
+        nn_step *step = &m->steps[i];
+        mt_status s = step->layer->ops->infer(step->layer, &shape, &next,
+                                              i ? "the previous layer" : "the input");
+        if (s)
+            return layer_error(s, i, step->layer, " ");
+        step->buf = NULL;
+        if (!step->layer->ops->is_view && !step->folded &&
+            (s = mt_arena_tensor(m->arena, MT_DTYPE_F32, next.rank, next.dim, &step->buf)))
+            return s;
+        shape = next;
+    }
+    return MT_OK;
+}
+
+/* Size the arena for batch n. If it had to grow, reset it (which merges its
+ * blocks into one) and plan again, so later passes reuse a single block. */
+static mt_status plan(mt_sequential *m, int64_t n)
+{
+    m->planned_n = -1;
+    mt_arena_reset(m->arena);
+    size_t capacity = mt_arena_capacity(m->arena);
+    mt_status s = alloc_outputs(m, n);
+    if (!s && mt_arena_capacity(m->arena) != capacity) {
+        mt_arena_reset(m->arena);
+        s = alloc_outputs(m, n);
+    }
+    if (!s)
+        m->planned_n = n;
+    return s;
+}
+
+static mt_status check_input(const mt_sequential *m, const mt_tensor *x)
+{
+    bool ok = x->rank == m->input.rank && x->shape[0] >= 0;
+    for (int d = 1; ok && d < x->rank; d++)
+        ok = x->shape[d] == m->input.dim[d];
+    if (ok && x->dtype == MT_DTYPE_F32)
+        return MT_OK;
+    char xs[160], want[160] = "[N";
+    size_t len = strlen(want);
+    for (int d = 1; d < m->input.rank && len < sizeof want; d++)
+        len += (size_t)snprintf(want + len, sizeof want - len, ",%lld",
+                                (long long)m->input.dim[d]);
+    mt_tensor_describe(x, xs, sizeof xs);
+    if (!ok)
+        return mt_fail(MT_ERR_SHAPE, "sequential: input is %s, expected %s]", xs, want);
+    return mt_fail(MT_ERR_DTYPE, "sequential: input %s is %s, expected F32", xs,
+                   mt_dtype_name(x->dtype));
+}
+
+mt_status mt_sequential_forward(mt_sequential *model, const mt_tensor *x,
+                                const mt_tensor **y)
+{
+    if (!model || !x || !y)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "sequential_forward: NULL argument");
+    if (model->count == 0)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "sequential: the model has no layers");
+    mt_status s = check_input(model, x);
+    if (s || (x->shape[0] != model->planned_n && (s = plan(model, x->shape[0]))))
+        return s;
+    const mt_tensor *cur = x;
+    for (int i = 0; i < model->count; i++) {
+        nn_step *step = &model->steps[i];
+        if (step->folded)
+            continue;
+        mt_tensor *out = step->layer->ops->is_view ? &step->view : step->buf;
+        if ((s = step->layer->ops->forward(step->layer, cur, step->fuse_relu, out)))
+            return layer_error(s, i, step->layer, ": ");
+        cur = out;
+    }
+    *y = cur;
+    return MT_OK;
+}
+
+void mt_sequential_free(mt_sequential *model)
+{
+    if (!model)
+        return;
+    for (int i = 0; i < model->count; i++)
+        mt_layer_free(model->steps[i].layer);
+    mt_dealloc(model->steps);
+    mt_arena_free(model->arena);
+    mt_dealloc(model);
+}

@@ -1,0 +1,107 @@
+/* gemm_blis.c — BLIS through its typed API (bli_sgemm), then the epilogue.
+ *
+ * BLIS takes a row and a column stride for every operand, so transposed
+ * and strided views go in as they are; only strides BLIS's own checks
+ * would reject (zero strides, overlapping "general" strides) are refused
+ * in accepts(), and the dispatcher then hands us a contiguous copy.
+ *
+ * libblis also exports cblas_* and BLAS symbols with the same names as
+ * OpenBLAS's; this file uses bli_* names only, so it can never call into
+ * OpenBLAS and never makes the OpenBLAS backend call into BLIS.
+ */
+#include <blis.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+
+#include "gemm.h"
+
+/* (rows × cols, rs, cs) with the stride of a unit dimension replaced by a
+ * value BLIS accepts (it checks strides even where they are unused).
+ * False if BLIS would reject the strides. */
+static bool blis_strides(int64_t rows, int64_t cols, int64_t *rs, int64_t *cs)
+{
+    if (rows <= 1)
+        *rs = 1;
+    if (cols <= 1)
+        *cs = 1;
+    if (rows == 0 || cols == 0)
+        return true;
+    if (*rs <= 0 || *cs <= 0)
+        return false;
+    if (*rs == 1 && *cs == 1)
+        return rows == 1 || cols == 1;
+    if (*rs == 1)
+        return *cs >= rows;
+    if (*cs == 1)
+        return *rs >= cols;
+    if (*rs == *cs)
+        return rows == 1 || cols == 1;
+    return *rs < *cs ? rows * *rs <= *cs : cols * *cs <= *rs;
+}
+
+typedef struct blis_call {
+    int64_t a_rs, a_cs, b_rs, b_cs, c_rs, c_cs;
+} blis_call;
+
+static bool blis_prepare(const mt_gemm *g, blis_call *s)
+{
+    *s = (blis_call){g->a_rs, g->a_cs, g->b_rs, g->b_cs, g->c_rs, g->c_cs};
+    return blis_strides(g->m, g->k, &s->a_rs, &s->a_cs) &&
+           blis_strides(g->k, g->n, &s->b_rs, &s->b_cs) &&
+           blis_strides(g->m, g->n, &s->c_rs, &s->c_cs);
+}
+
+static bool blis_accepts(const mt_gemm *g)
+{
+    blis_call s;
+    return blis_prepare(g, &s);
+}
+
+static atomic_int current_threads;
+
+static void blis_sgemm(const mt_gemm *g, int threads)
+{
+    if (g->m == 0 || g->n == 0)
+        return;
+    if (g->k == 0) { // C = act(bias) or 0, without asking BLIS about k = 0
+        for (int64_t i = 0; i < g->m; i++)
+            for (int64_t j = 0; j < g->n; j++)
+                g->c[i * g->c_rs + j * g->c_cs] = 0.0f;
+        mt_gemm_epilogue(g);
+        return;
+    }
+    if (atomic_exchange(&current_threads, threads) != threads)
+        bli_thread_set_num_threads(threads);
+    blis_call s;
+    (void)blis_prepare(g, &s); // the dispatcher checked accepts()
+    float one = 1.0f, zero = 0.0f;
+    bli_sgemm(BLIS_NO_TRANSPOSE, BLIS_NO_TRANSPOSE, g->m, g->n, g->k, &one,
+              (float *)g->a, s.a_rs, s.a_cs, (float *)g->b, s.b_rs, s.b_cs,
+              &zero, g->c, s.c_rs, s.c_cs);
+    mt_gemm_epilogue(g);
+}
+
+static char description[128];
+static pthread_once_t description_once = PTHREAD_ONCE_INIT;
+
+static void describe_init(void)
+{
+    snprintf(description, sizeof description, "BLIS %s %s%s%s",
+             bli_info_get_version_str(), bli_arch_string(bli_arch_query_id()),
+             bli_info_get_enable_openmp() ? " openmp" : "",
+             bli_info_get_enable_pthreads() ? " pthreads" : "");
+}
+
+static const char *blis_describe(void)
+{
+    pthread_once(&description_once, describe_init);
+    return description;
+}
+
+const mt_gemm_backend mt_gemm_backend_blis = {
+    .id = MT_BACKEND_BLIS,
+    .accepts = blis_accepts,
+    .sgemm = blis_sgemm,
+    .describe = blis_describe,
+};

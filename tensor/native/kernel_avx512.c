@@ -1,0 +1,351 @@
+/* kernel_avx512.c — the AVX-512 micro-kernel (MR×32) and gemv.
+ *
+ * Compiled with -mavx512f -mfma only; called only after
+ * __builtin_cpu_supports("avx512f") (which also checks that the OS saves
+ * the zmm state).
+ *
+ * MR×32: 2·MR zmm accumulators of the 32, 2 B loads and MR broadcasts
+ * (folded into the FMAs as {1to16} memory operands) per k step. Wider
+ * tiles mean fewer loads and fewer instructions per FMA, which is what
+ * matters on Zen 4, where a zmm FMA is two 256-bit halves and the
+ * FMA throughput is the same as with AVX2.
+ */
+#include <immintrin.h>
+
+#include "native.h"
+
+#define MT_INLINE static inline __attribute__((always_inline))
+
+#ifndef MT_AVX512_MR
+#define MT_AVX512_MR 8
+#endif
+enum { MR = MT_AVX512_MR, NR = 32 };
+#define STR_(x) #x
+#define STR(x) STR_(x)
+
+/* ---- store: C = [C +] acc [+ bias] [relu], masked to the tile's columns -- */
+
+MT_INLINE __m512 epilogue(__m512 v, __mmask16 mask, const float *c,
+                          const float *bias, int flags)
+{
+    if (flags & MT_TILE_ACCUM)
+        v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(mask, c));
+    if (flags & MT_TILE_BIAS)
+        v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(mask, bias));
+    if (flags & MT_TILE_RELU) // max(0, v) returns v when v is NaN
+        v = _mm512_max_ps(_mm512_setzero_ps(), v);
+    return v;
+}
+
+/* The accumulators go through a local array first, with constant indices,
+ * so the compiler keeps them in registers in the k loop (a variable index
+ * into c0[] would force them to memory on every iteration). */
+MT_INLINE void store_tile(const mt_tile *t, const __m512 *c0, const __m512 *c1)
+{
+    float acc[MR * NR];
+#pragma GCC unroll 16
+    for (int i = 0; i < MR; i++) {
+        _mm512_storeu_ps(acc + i * NR, c0[i]);
+        _mm512_storeu_ps(acc + i * NR + 16, c1[i]);
+    }
+    if (t->c_cs == 1) {
+        int n0 = t->n < 16 ? t->n : 16, n1 = t->n - n0;
+        __mmask16 m0 = (__mmask16)((1u << n0) - 1);
+        __mmask16 m1 = (__mmask16)((1u << n1) - 1);
+        const float *bias1 = t->flags & MT_TILE_BIAS ? t->bias + 16 : NULL;
+        for (int i = 0; i < t->m; i++) {
+            float *c = t->c + i * t->c_rs;
+            __m512 v0 = _mm512_loadu_ps(acc + i * NR);
+            __m512 v1 = _mm512_loadu_ps(acc + i * NR + 16);
+            _mm512_mask_storeu_ps(c, m0, epilogue(v0, m0, c, t->bias,
+                                                  t->flags));
+            if (n1 > 0)
+                _mm512_mask_storeu_ps(c + 16, m1,
+                                      epilogue(v1, m1, c + 16, bias1,
+                                               t->flags));
+        }
+        return;
+    }
+    mt_native_store_tile(t, acc, NR);
+}
+
+/* ---- the micro-kernel ------------------------------------------------------ */
+
+MT_INLINE void tile_rows(const mt_tile *t, int rows, int packed)
+{
+    __m512 c0[MR], c1[MR];
+    for (int i = 0; i < MR; i++)
+        c0[i] = c1[i] = _mm512_setzero_ps();
+    const float *a = t->a, *b = t->b;
+    const int64_t a_rs = packed ? 1 : t->a_rs;
+    const int64_t a_cs = packed ? MR : t->a_cs;
+    const int64_t b_rs = packed ? NR : t->b_rs;
+    for (int i = 0; i < rows; i++) {
+        _mm_prefetch((const char *)(t->c + i * t->c_rs), _MM_HINT_T0);
+        _mm_prefetch((const char *)(t->c + i * t->c_rs + 31), _MM_HINT_T0);
+    }
+    for (int64_t p = 0; p < t->k; p++) {
+        __m512 b0 = _mm512_loadu_ps(b), b1 = _mm512_loadu_ps(b + 16);
+#pragma GCC unroll 16
+        for (int i = 0; i < rows; i++) {
+            __m512 av = _mm512_set1_ps(a[i * a_rs]);
+            c0[i] = _mm512_fmadd_ps(av, b0, c0[i]);
+            c1[i] = _mm512_fmadd_ps(av, b1, c1[i]);
+        }
+        a += a_cs;
+        b += b_rs;
+    }
+    store_tile(t, c0, c1);
+}
+
+static void tile_avx512(const mt_tile *t)
+{
+    if (t->flags & MT_TILE_PACKED_A) {
+        if (t->b_rs == NR)
+            tile_rows(t, MR, 1);
+        else
+            tile_rows(t, MR, 0);
+        return;
+    }
+    switch (t->m) {
+    case 1: tile_rows(t, 1, 0); break;
+    case 2: tile_rows(t, 2, 0); break;
+    case 3: tile_rows(t, 3, 0); break;
+    case 4: tile_rows(t, 4, 0); break;
+    case 5: tile_rows(t, 5, 0); break;
+    case 6: tile_rows(t, 6, 0); break;
+#if MT_AVX512_MR > 6
+    case 7: tile_rows(t, 7, 0); break;
+    case 8: tile_rows(t, 8, 0); break;
+#endif
+#if MT_AVX512_MR > 8
+    case 9: tile_rows(t, 9, 0); break;
+    case 10: tile_rows(t, 10, 0); break;
+    case 11: tile_rows(t, 11, 0); break;
+    case 12: tile_rows(t, 12, 0); break;
+#endif
+#if MT_AVX512_MR > 12
+    case 13: tile_rows(t, 13, 0); break;
+    case 14: tile_rows(t, 14, 0); break;
+#endif
+    default: tile_rows(t, MR, 0); break;
+    }
+}
+
+/* ---- gemv: y = act(x·B + bias), B rows contiguous --------------------------
+ * 128 columns at a time in 8 zmm accumulators; the last < 128 columns in
+ * masked 16-column pieces. */
+MT_INLINE void gemv_store(__m512 v, __mmask16 mask, float *y, int64_t y_cs,
+                          const float *bias, int flags)
+{
+    v = epilogue(v, mask, NULL, bias, flags & ~MT_TILE_ACCUM);
+    if (y_cs == 1) {
+        _mm512_mask_storeu_ps(y, mask, v);
+    } else {
+        float tmp[16];
+        _mm512_storeu_ps(tmp, v);
+        for (int j = 0; j < 16; j++)
+            if (mask >> j & 1)
+                y[j * y_cs] = tmp[j];
+    }
+}
+
+static void gemv_avx512(int64_t n, int64_t k, const float *x, int64_t x_cs,
+                        const float *b, int64_t b_rs, float *y, int64_t y_cs,
+                        const float *bias, int flags)
+{
+    int64_t j0 = 0;
+    for (; j0 + 128 <= n; j0 += 128) {
+        __m512 acc[8];
+        for (int v = 0; v < 8; v++)
+            acc[v] = _mm512_setzero_ps();
+        const float *bp = b + j0;
+        for (int64_t p = 0; p < k; p++) {
+            __m512 xv = _mm512_set1_ps(x[p * x_cs]);
+            for (int v = 0; v < 8; v++)
+                acc[v] = _mm512_fmadd_ps(xv, _mm512_loadu_ps(bp + 16 * v),
+                                         acc[v]);
+            bp += b_rs;
+        }
+        for (int v = 0; v < 8; v++)
+            gemv_store(acc[v], 0xffff, y + (j0 + 16 * v) * y_cs, y_cs,
+                       bias ? bias + j0 + 16 * v : NULL, flags);
+    }
+    for (; j0 < n; j0 += 16) { // 16 columns, 4 partial sums over p
+        int cols = n - j0 < 16 ? (int)(n - j0) : 16;
+        __mmask16 mask = (__mmask16)((1u << cols) - 1);
+        __m512 acc[4];
+        for (int v = 0; v < 4; v++)
+            acc[v] = _mm512_setzero_ps();
+        const float *bp = b + j0;
+        int64_t p = 0;
+        for (; p + 4 <= k; p += 4, bp += 4 * b_rs)
+            for (int v = 0; v < 4; v++)
+                acc[v] = _mm512_fmadd_ps(
+                    _mm512_set1_ps(x[(p + v) * x_cs]),
+                    _mm512_maskz_loadu_ps(mask, bp + v * b_rs), acc[v]);
+        for (; p < k; p++, bp += b_rs)
+            acc[0] = _mm512_fmadd_ps(_mm512_set1_ps(x[p * x_cs]),
+                                     _mm512_maskz_loadu_ps(mask, bp), acc[0]);
+        __m512 s = _mm512_add_ps(_mm512_add_ps(acc[0], acc[1]),
+                                 _mm512_add_ps(acc[2], acc[3]));
+        gemv_store(s, mask, y + j0 * y_cs, y_cs, bias ? bias + j0 : NULL,
+                   flags);
+    }
+}
+
+/* ---- dot: C = act(A·B + bias), A rows and B columns contiguous -------------
+ * 4 columns × 2 accumulators (8 independent FMA chains); the k tail is a
+ * masked load, so there is no scalar remainder loop. */
+static void dot_avx512(int64_t m, int64_t n, int64_t k, const float *a,
+                       int64_t a_rs, const float *b, int64_t b_cs, float *c,
+                       int64_t c_rs, int64_t c_cs, const float *bias, int flags)
+{
+    const __mmask16 tail = (__mmask16)((1u << (k & 15)) - 1);
+    const int64_t k32 = k & ~(int64_t)31, k16 = k & ~(int64_t)15;
+    for (int64_t j0 = 0; j0 < n; j0 += 4) {
+        int cols = n - j0 < 4 ? (int)(n - j0) : 4;
+        const float *bj[4];
+        for (int j = 0; j < 4; j++) // a short block repeats its last column
+            bj[j] = b + (j0 + (j < cols ? j : cols - 1)) * b_cs;
+        for (int64_t i = 0; i < m; i++) {
+            const float *x = a + i * a_rs;
+            __m512 acc0[4], acc1[4];
+            for (int j = 0; j < 4; j++)
+                acc0[j] = acc1[j] = _mm512_setzero_ps();
+            int64_t p = 0;
+            for (; p < k32; p += 32) {
+                __m512 x0 = _mm512_loadu_ps(x + p), x1 = _mm512_loadu_ps(x + p + 16);
+                for (int j = 0; j < 4; j++) {
+                    acc0[j] = _mm512_fmadd_ps(x0, _mm512_loadu_ps(bj[j] + p), acc0[j]);
+                    acc1[j] = _mm512_fmadd_ps(x1, _mm512_loadu_ps(bj[j] + p + 16),
+                                              acc1[j]);
+                }
+            }
+            if (p < k16) {
+                __m512 x0 = _mm512_loadu_ps(x + p);
+                for (int j = 0; j < 4; j++)
+                    acc0[j] = _mm512_fmadd_ps(x0, _mm512_loadu_ps(bj[j] + p), acc0[j]);
+                p += 16;
+            }
+            if (tail) {
+                __m512 x0 = _mm512_maskz_loadu_ps(tail, x + p);
+                for (int j = 0; j < 4; j++)
+                    acc1[j] = _mm512_fmadd_ps(
+                        x0, _mm512_maskz_loadu_ps(tail, bj[j] + p), acc1[j]);
+            }
+            float sum[4];
+            for (int j = 0; j < 4; j++)
+                sum[j] = _mm512_reduce_add_ps(_mm512_add_ps(acc0[j], acc1[j]));
+            mt_tile t = {.c = c + i * c_rs + j0 * c_cs, .c_cs = c_cs, .m = 1,
+                         .n = cols, .bias = bias ? bias + j0 : NULL,
+                         .flags = flags};
+            mt_native_store_tile(&t, sum, 4);
+        }
+    }
+}
+
+/* ---- packing -----------------------------------------------------------------
+ * The common layouts (row-major A, transposed B) are transposes of 8×8
+ * blocks: 8 loads, 24 shuffles, 8 stores per 64 floats. Everything else
+ * goes to the portable packers. */
+MT_INLINE void transpose8(__m256 r[8])
+{
+    __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
+    __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);
+    __m256 t4 = _mm256_unpacklo_ps(r[4], r[5]), t5 = _mm256_unpackhi_ps(r[4], r[5]);
+    __m256 t6 = _mm256_unpacklo_ps(r[6], r[7]), t7 = _mm256_unpackhi_ps(r[6], r[7]);
+    __m256 s0 = _mm256_shuffle_ps(t0, t2, 0x44), s1 = _mm256_shuffle_ps(t0, t2, 0xee);
+    __m256 s2 = _mm256_shuffle_ps(t1, t3, 0x44), s3 = _mm256_shuffle_ps(t1, t3, 0xee);
+    __m256 s4 = _mm256_shuffle_ps(t4, t6, 0x44), s5 = _mm256_shuffle_ps(t4, t6, 0xee);
+    __m256 s6 = _mm256_shuffle_ps(t5, t7, 0x44), s7 = _mm256_shuffle_ps(t5, t7, 0xee);
+    r[0] = _mm256_permute2f128_ps(s0, s4, 0x20);
+    r[1] = _mm256_permute2f128_ps(s1, s5, 0x20);
+    r[2] = _mm256_permute2f128_ps(s2, s6, 0x20);
+    r[3] = _mm256_permute2f128_ps(s3, s7, 0x20);
+    r[4] = _mm256_permute2f128_ps(s0, s4, 0x31);
+    r[5] = _mm256_permute2f128_ps(s1, s5, 0x31);
+    r[6] = _mm256_permute2f128_ps(s2, s6, 0x31);
+    r[7] = _mm256_permute2f128_ps(s3, s7, 0x31);
+}
+
+// 8 rows of src (row stride ld, contiguous along p) -> dst[p*dst_ld + i]
+MT_INLINE void transpose_rows8(int64_t k, const float *src, int64_t ld,
+                               float *dst, int64_t dst_ld)
+{
+    int64_t p = 0;
+    for (; p + 8 <= k; p += 8) {
+        __m256 r[8];
+        for (int i = 0; i < 8; i++)
+            r[i] = _mm256_loadu_ps(src + i * ld + p);
+        transpose8(r);
+        for (int j = 0; j < 8; j++)
+            _mm256_storeu_ps(dst + (p + j) * dst_ld, r[j]);
+    }
+    for (; p < k; p++)
+        for (int i = 0; i < 8; i++)
+            dst[p * dst_ld + i] = src[i * ld + p];
+}
+
+static void pack_a_avx512(int64_t m, int64_t k, const float *a, int64_t a_rs,
+                          int64_t a_cs, float *dst)
+{
+    if (MR != 8 || a_cs != 1) {
+        mt_native_pack_a_generic(m, k, a, a_rs, a_cs, dst, MR);
+        return;
+    }
+    int64_t i0 = 0;
+    for (; i0 + 8 <= m; i0 += 8, dst += 8 * k)
+        transpose_rows8(k, a + i0 * a_rs, a_rs, dst, 8);
+    if (i0 < m)
+        mt_native_pack_a_generic(m - i0, k, a + i0 * a_rs, a_rs, a_cs, dst, MR);
+}
+
+static void pack_b_avx512(int64_t k, int64_t n, const float *b, int64_t b_rs,
+                          int64_t b_cs, float *dst)
+{
+    if (b_rs != 1) { // rows contiguous (the usual case): a copy
+        if (b_cs != 1) {
+            mt_native_pack_b_generic(k, n, b, b_rs, b_cs, dst, NR);
+            return;
+        }
+        int64_t j0 = 0;
+        for (; j0 + NR <= n; j0 += NR, dst += k * NR) {
+            const float *src = b + j0;
+            for (int64_t p = 0; p < k; p++) {
+                _mm512_storeu_ps(dst + p * NR, _mm512_loadu_ps(src + p * b_rs));
+                _mm512_storeu_ps(dst + p * NR + 16,
+                                 _mm512_loadu_ps(src + p * b_rs + 16));
+            }
+        }
+        if (j0 < n)
+            mt_native_pack_b_generic(k, n - j0, b + j0, b_rs, 1, dst, NR);
+        return;
+    }
+    // columns contiguous (a transposed view): 8×8 transposes
+    int64_t j0 = 0;
+    for (; j0 + NR <= n; j0 += NR, dst += k * NR)
+        for (int g = 0; g < NR; g += 8)
+            transpose_rows8(k, b + (j0 + g) * b_cs, b_cs, dst + g, NR);
+    if (j0 < n)
+        mt_native_pack_b_generic(k, n - j0, b + j0 * b_cs, b_rs, b_cs, dst, NR);
+}
+
+static bool supported_avx512(void)
+{
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("fma");
+}
+
+const mt_native_kernel mt_native_kernel_avx512 = {
+    .name = "avx512",
+    .description = "native avx512 " STR(MT_AVX512_MR) "x32",
+    .mr = MR, .nr = NR,
+    .mc = 96, .kc = 256, .nc = 4096,
+    .tile = tile_avx512,
+    .gemv = gemv_avx512,
+    .dot = dot_avx512,
+    .pack_a = pack_a_avx512,
+    .pack_b = pack_b_avx512,
+    .supported = supported_avx512,
+};

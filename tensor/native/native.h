@@ -1,0 +1,171 @@
+/* native.h (internal) — minitensor's own sgemm: kernels, packing, threads.
+ *
+ * The native backend computes the mt_gemm contract of gemm.h with the
+ * classic Goto/BLIS structure:
+ *
+ *   for jc in N step NC:            B block  KC×NC  packed once, lives in L3
+ *     for pc in K step KC:
+ *       pack B(pc:pc+KC, jc:jc+NC) into NR-wide micro-panels
+ *       for ic in M step MC:        A block  MC×KC  packed, lives in L2
+ *         pack A(ic:ic+MC, pc:pc+KC) into MR-tall micro-panels
+ *         for jr in NC step NR:     B micro-panel KC×NR stays in L1
+ *           for ir in MC step MR:
+ *             micro-kernel: C(MR×NR) (+)= A-panel · B-panel, and on the
+ *             last KC block also + bias, ReLU (the fused epilogue)
+ *
+ * Small problems skip packing (the micro-kernel reads A through its
+ * strides and, when B rows are contiguous, B in place); M == 1 and tiny M
+ * go to a matrix-vector path. Every ISA (portable C, AVX2+FMA, AVX-512,
+ * later wasm SIMD128) supplies one mt_native_kernel table entry; the best
+ * one the CPU supports is chosen once, at the first call.
+ */
+#ifndef MT_NATIVE_H
+#define MT_NATIVE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../gemm.h"
+
+/* The library allocator (tensor/memory.c). internal.h does not declare
+ * these yet; identical redeclarations are harmless once it does. */
+void *mt_alloc(size_t size, size_t align);
+void mt_dealloc(void *p);
+
+/* ---- the micro-kernel contract --------------------------------------------
+ * One call computes an m×n tile (m <= MR, n <= NR) of
+ *   C = [C +] A·B [+ bias] [ReLU]
+ *   A(i,p) = a[i*a_rs + p*a_cs]   i < m (rows >= m are never read, unless
+ *                                  flag MT_TILE_PACKED_A: a packed panel,
+ *                                  zero-padded to MR rows)
+ *   B(p,j) = b[p*b_rs + j]        j < NR: always NR readable columns (the
+ *                                  driver packs a ragged last panel)
+ *   C(i,j) = c[i*c_rs + j*c_cs]   only i < m, j < n are touched
+ * k >= 1. bias (flag MT_TILE_BIAS) points at the tile's first column. */
+enum {
+    MT_TILE_ACCUM = 1, /* add to C (not the first KC block) */
+    MT_TILE_BIAS = 2,  /* add bias[j] (last KC block only) */
+    MT_TILE_RELU = 4,  /* max(0, x), NaN kept (last KC block only) */
+    MT_TILE_PACKED_A = 8 /* a is a packed panel: a_rs 1, a_cs MR, MR rows */
+};
+
+typedef struct mt_tile {
+    int64_t k;
+    const float *a;
+    int64_t a_rs, a_cs;
+    const float *b;
+    int64_t b_rs;
+    float *c;
+    int64_t c_rs, c_cs;
+    const float *bias;
+    int m, n;
+    int flags;
+} mt_tile;
+
+typedef void (*mt_tile_fn)(const mt_tile *t);
+
+/* y(1×n) = act(x(1×k) · B(k×n) + bias) with B rows contiguous (b_cs == 1),
+ * written to y with stride y_cs. Streams B once: the M == 1 fast path. */
+typedef void (*mt_gemv_fn)(int64_t n, int64_t k, const float *x,
+                           int64_t x_cs, const float *b, int64_t b_rs,
+                           float *y, int64_t y_cs, const float *bias,
+                           int flags);
+
+/* C(m×n) = act(A·B + bias) with A rows contiguous (a_cs == 1) and B columns
+ * contiguous (b_rs == 1): dot products, B read in place. The small-M path
+ * for transposed weights (x · Wᵀ with W stored [out, in], as PyTorch). */
+typedef void (*mt_dot_fn)(int64_t m, int64_t n, int64_t k, const float *a,
+                          int64_t a_rs, const float *b, int64_t b_cs, float *c,
+                          int64_t c_rs, int64_t c_cs, const float *bias,
+                          int flags);
+
+/* Packing: A block (m×k) into ceil(m/MR) panels of MR×k (p-major, rows
+ * zero-padded); B block (k×n) into ceil(n/NR) panels of k×NR. */
+typedef void (*mt_pack_a_fn)(int64_t m, int64_t k, const float *a,
+                             int64_t a_rs, int64_t a_cs, float *dst);
+typedef void (*mt_pack_b_fn)(int64_t k, int64_t n, const float *b,
+                             int64_t b_rs, int64_t b_cs, float *dst);
+
+typedef struct mt_native_kernel {
+    const char *name;        /* "avx2+fma" — also the force_kernel key */
+    const char *description; /* "native avx2+fma 6x16" */
+    int mr, nr;              /* register tile */
+    int mc, kc, nc;          /* cache blocking (multiples of mr / nr) */
+    mt_tile_fn tile;
+    mt_gemv_fn gemv;         /* (optional: NULL = generic) */
+    mt_dot_fn dot;           /* (optional: NULL = generic) */
+    mt_pack_a_fn pack_a;     /* (optional: NULL = generic) */
+    mt_pack_b_fn pack_b;     /* (optional: NULL = generic) */
+    bool (*supported)(void); /* run-time CPU check (optional: NULL = yes) */
+} mt_native_kernel;
+
+/* Kernel table entries, best first; only those compiled for this target. */
+#if defined(__x86_64__) || defined(_M_X64)
+#define MT_NATIVE_X86 1
+extern const mt_native_kernel mt_native_kernel_avx512;
+extern const mt_native_kernel mt_native_kernel_avx2;
+#endif
+#if defined(__wasm_simd128__)
+extern const mt_native_kernel mt_native_kernel_wasm128;
+#endif
+extern const mt_native_kernel mt_native_kernel_generic;
+
+/* Portable packing and gemv (kernel_generic.c). */
+void mt_native_pack_a_generic(int64_t m, int64_t k, const float *a,
+                              int64_t a_rs, int64_t a_cs, float *dst,
+                              int mr);
+void mt_native_pack_b_generic(int64_t k, int64_t n, const float *b,
+                              int64_t b_rs, int64_t b_cs, float *dst,
+                              int nr);
+void mt_native_gemv_generic(int64_t n, int64_t k, const float *x,
+                            int64_t x_cs, const float *b, int64_t b_rs,
+                            float *y, int64_t y_cs, const float *bias,
+                            int flags);
+void mt_native_dot_generic(int64_t m, int64_t n, int64_t k, const float *a,
+                           int64_t a_rs, const float *b, int64_t b_cs,
+                           float *c, int64_t c_rs, int64_t c_cs,
+                           const float *bias, int flags);
+
+/* Scalar store of an MR×NR accumulator block (row stride ld) into C under
+ * t's flags; the edge / general-stride path every kernel shares. */
+void mt_native_store_tile(const mt_tile *t, const float *acc, int ld);
+
+/* ---- kernel selection (testing and benchmarking) --------------------------
+ * Force the kernel by name ("avx512", "avx2+fma", "generic"); NULL or
+ * "auto" returns to the automatic choice. Returns false (and changes
+ * nothing) if the name is unknown or the CPU cannot run it. The variable
+ * MT_NATIVE_KERNEL in the environment does the same at the first call.
+ * Not thread-safe against concurrent matmuls: call it between them. */
+bool mt_gemm_native_force_kernel(const char *name);
+
+/* The kernel the next call will use. */
+const mt_native_kernel *mt_gemm_native_kernel(void);
+
+/* Names of the kernels this CPU can run, best first, NULL-terminated. */
+const char *const *mt_gemm_native_kernel_names(void);
+
+/* Frees the calling thread's packing buffers and stops the worker threads
+ * (they are restarted on demand). For leak checkers and for code that
+ * changes the allocator; never needed otherwise. */
+void mt_gemm_native_release(void);
+
+/* ---- the thread pool (pool.c) --------------------------------------------
+ * Runs fn(arg, i) for i in [0, count) with i == 0 on the calling thread and
+ * the rest on persistent workers, returning when all are done. Returns
+ * false without running anything if the pool is busy (another thread is
+ * using it), cannot start threads, or this is a build without threads; the
+ * caller then runs serially. count >= 2. */
+typedef void (*mt_pool_fn)(void *arg, int index);
+bool mt_pool_run(mt_pool_fn fn, void *arg, int count);
+
+/* Stops and joins the workers (restarted by the next mt_pool_run). */
+void mt_pool_shutdown(void);
+
+/* ---- per-thread packing buffers (gemm_native.c) --------------------------
+ * The calling thread's A and B buffers, grown to at least the given floats
+ * and kept for the next call; NULL if the allocation fails. */
+float *mt_native_buffer_a(size_t floats);
+float *mt_native_buffer_b(size_t floats);
+
+#endif
