@@ -49,6 +49,7 @@ mt_status mt_layer_forward(const mt_layer *layer, const mt_tensor *x,
 {
     if (!layer || !x || !out)
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "layer_forward: NULL argument");
+    *out = NULL;
     if (x->rank < 0 || x->rank > MT_MAX_RANK)
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: input rank %d is invalid",
                        layer->name, x->rank);

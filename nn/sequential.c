@@ -185,6 +185,7 @@ mt_status mt_sequential_forward(mt_sequential *model, const mt_tensor *x,
 {
     if (!model || !x || !y)
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "sequential_forward: NULL argument");
+    *y = NULL;
     if (model->count == 0)
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "sequential: the model has no layers");
     mt_status s = check_input(model, x);

@@ -9,8 +9,11 @@
  * Elements of C's buffer outside the matrix must stay untouched.
  */
 #define _GNU_SOURCE // dladdr
+#if !defined(__wasm__)
+#define HAVE_THREADS_AND_DL 1
 #include <dlfcn.h>
 #include <pthread.h>
+#endif
 
 #include "test_util.h"
 
@@ -230,10 +233,13 @@ static void test_native_force_kernel(void **state)
     assert_true(mt_gemm_native_force_kernel("auto"));
     const char *d = mt_gemm_backend_native.describe();
     assert_non_null(strstr(d, mt_gemm_native_kernel_names()[0]));
-#if defined(__x86_64__)
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+    // run-time detection offers the AVX kernels on a CPU that has them
     __builtin_cpu_init();
     if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
         assert_true(mt_gemm_native_force_kernel("avx2+fma"));
+    if (__builtin_cpu_supports("avx512f"))
+        assert_true(mt_gemm_native_force_kernel("avx512"));
     assert_true(mt_gemm_native_force_kernel(NULL));
 #endif
 }
@@ -315,6 +321,7 @@ static void test_native_out_of_memory_still_correct(void **state)
     mt_gemm_native_release();
 }
 
+#ifdef HAVE_THREADS_AND_DL
 /* Two application threads each asking for 2 threads at once: the pool
  * serves one, the other runs serially; both results are right. */
 typedef struct caller { uint64_t seed; } caller;
@@ -342,6 +349,14 @@ static void test_native_concurrent_callers(void **state)
         assert_int_equal(pthread_join(t[i], NULL), 0);
 }
 
+#else
+static void test_native_concurrent_callers(void **state)
+{
+    (void)state;
+    skip();
+}
+#endif
+
 static void test_blis(void **state)
 {
     (void)state;
@@ -359,6 +374,7 @@ static void test_blis(void **state)
 static void test_openblas_symbols_are_openblas(void **state)
 {
     (void)state;
+#ifdef HAVE_THREADS_AND_DL
     if (!mt_backend_available(MT_BACKEND_OPENBLAS))
         skip();
     // the global lookup scope: what gemm_openblas.c's call binds to
@@ -370,6 +386,9 @@ static void test_openblas_symbols_are_openblas(void **state)
     if (!strstr(info.dli_fname, "openblas"))
         fail_msg("cblas_sgemm resolves to %s, not OpenBLAS", info.dli_fname);
     assert_non_null(strstr(mt_backend_describe(MT_BACKEND_OPENBLAS), "OpenBLAS"));
+#else
+    skip();
+#endif
 }
 
 int main(void)

@@ -481,6 +481,7 @@ static void layer_forward_shape_error(void **state)
     assert_fails(mt_layer_forward(l, x, &y), MT_ERR_SHAPE,
                  "linear d1_w: expects 784 input features, the input gives 28 (input "
                  "[5,28])");
+    assert_null(y);
     mt_layer_free(l);
     mt_tensor_free(x);
     mt_tensor_free(w);
@@ -663,10 +664,14 @@ static void sequential_checks_shapes_when_built(void **state)
 }
 
 /* After the first pass for a batch size, passes allocate nothing — also for
- * smaller batches; a larger batch grows the workspace once. */
+ * smaller batches; a larger batch grows the workspace once. One matmul
+ * thread: this checks nn/ itself; test_mnist.c checks the whole stack with
+ * the default thread count. */
 static void sequential_forward_allocates_nothing(void **state)
 {
     (void)state;
+    int threads = mt_get_num_threads();
+    assert_int_equal(mt_set_num_threads(1), MT_OK);
     enum { N = 64, IN = 300, HIDDEN = 96, OUT = 10 };
     float *wd = calloc(IN * HIDDEN + HIDDEN * OUT, sizeof *wd);
     float *xd = calloc(2 * N * IN, sizeof *xd);
@@ -722,6 +727,7 @@ static void sequential_forward_allocates_nothing(void **state)
     mt_tensor_free(x);
     free(xd);
     free(wd);
+    assert_int_equal(mt_set_num_threads(threads), MT_OK);
 }
 
 int main(void)
