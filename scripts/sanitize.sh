@@ -10,7 +10,7 @@ if [ ! -f build-asan/build.ninja ]; then
         -Dc_args=-fno-sanitize-recover=all -Dbenches=false >/dev/null
 fi
 ninja -C build-asan
-meson test -C build-asan --setup asan --print-errorlogs --no-suite slow
+meson test -C build-asan --setup asan --print-errorlogs
 if [ "${1:-}" = "--valgrind" ]; then
     [ -f build-valgrind/build.ninja ] || meson setup build-valgrind -Dtests=enabled \
         -Dbuildtype=debugoptimized -Dbenches=false >/dev/null
