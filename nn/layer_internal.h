@@ -31,7 +31,8 @@ struct nn_layer_ops {
     /* true: forward fills `out` as a view of `in` (no storage of its own);
      * false: `out` is an F32 tensor of the inferred shape to write into. */
     bool is_view;
-    /* Compute. `fuse_relu`: also apply max(0, ·) (only Linear accepts it). */
+    /* Compute. `fuse_relu`: also apply max(0, ·) (only Linear and Conv2D
+     * accept it: see nn_fuses_relu). */
     mt_status (*forward)(const mt_layer *l, const mt_tensor *in,
                          bool fuse_relu, mt_tensor *out);
     /* Release what the layer holds besides the struct. (optional) */
@@ -44,12 +45,26 @@ typedef struct nn_linear {
     mt_tensor w;          /* [in,out] view of weight (transposed if OUT_IN) */
 } nn_linear;
 
+typedef struct nn_conv2d {
+    mt_tensor *kernel;    /* contiguous F32, as given or converted; one reference */
+    mt_tensor *bias;      /* [out] F32 or NULL; one reference */
+    mt_conv2d_params params;   /* strides resolved; activation as built */
+} nn_conv2d;
+
 struct mt_layer {
     const struct nn_layer_ops *ops;
     mt_layer_info info;           /* info.name points at `name` */
     char name[MT_NAME_MAX + 16];
     nn_linear linear;             /* MT_LAYER_LINEAR only */
+    nn_conv2d conv;               /* MT_LAYER_CONV2D only */
+    mt_pool2d_params pool;        /* MT_LAYER_MAXPOOL2D only (strides resolved) */
 };
+
+/* True for the kinds whose forward can apply a following ReLU itself. */
+static inline bool nn_fuses_relu(mt_layer_kind kind)
+{
+    return kind == MT_LAYER_LINEAR || kind == MT_LAYER_CONV2D;
+}
 
 /* A zeroed layer of `kind` named `name`; NULL (with the error set, naming
  * `op`) if out of memory. */

@@ -9,8 +9,8 @@
 
 typedef struct nn_step {
     mt_layer *layer;
-    bool folded;      /* a ReLU already applied by the Linear before it */
-    bool fuse_relu;   /* a Linear that also applies the next layer's ReLU */
+    bool folded;      /* a ReLU already applied by the Linear/Conv2D before it */
+    bool fuse_relu;   /* a Linear/Conv2D that also applies the next layer's ReLU */
     mt_tensor *buf;   /* output storage in the arena (computing layers) */
     mt_tensor view;   /* output struct (view layers) */
 } nn_step;
@@ -102,7 +102,7 @@ mt_status mt_sequential_add(mt_sequential *model, mt_layer *layer)
     memset(step, 0, sizeof *step);
     step->layer = layer;
     if (layer->info.kind == MT_LAYER_RELU && model->count > 0 &&
-        model->steps[model->count - 1].layer->info.kind == MT_LAYER_LINEAR) {
+        nn_fuses_relu(model->steps[model->count - 1].layer->info.kind)) {
         step->folded = true;
         model->steps[model->count - 1].fuse_relu = true;
     }

@@ -242,6 +242,33 @@ static mt_status pool_plan(const char *op, const mt_tensor *input, const mt_pool
     return MT_OK;
 }
 
+/* max(m, v) that propagates NaN: a NaN, once seen, stays. */
+static inline float max_nan(float m, float v)
+{
+    return v > m || v != v ? v : m;
+}
+
+/* One output pixel: the max over the part of its window inside the image
+ * (padding never wins) of every channel, channels in the innermost loop
+ * (contiguous in NHWC: vectorised). */
+static void pool_pixel(const float *x, const int64_t *si, int64_t h, int64_t w,
+                       int64_t y0, int64_t x0, int64_t ph, int64_t pw, int64_t channels,
+                       float *y, int64_t yc)
+{
+    for (int64_t c = 0; c < channels; c++)
+        y[c * yc] = -INFINITY;
+    for (int64_t iy = y0 < 0 ? 0 : y0; iy < y0 + ph && iy < h; iy++)
+        for (int64_t ix = x0 < 0 ? 0 : x0; ix < x0 + pw && ix < w; ix++) {
+            const float *px = x + iy * si[1] + ix * si[2];
+            if (si[3] == 1 && yc == 1)
+                for (int64_t c = 0; c < channels; c++)
+                    y[c] = max_nan(y[c], px[c]);
+            else
+                for (int64_t c = 0; c < channels; c++)
+                    y[c * yc] = max_nan(y[c * yc], px[c * si[3]]);
+        }
+}
+
 static void pool_run(const mt_tensor *in, const mt_pool2d_params *p, int64_t pad_top,
                      int64_t pad_left, mt_tensor *out)
 {
@@ -251,21 +278,10 @@ static void pool_run(const mt_tensor *in, const mt_pool2d_params *p, int64_t pad
     for (int64_t n = 0; n < out->shape[0]; n++)
         for (int64_t oy = 0; oy < out->shape[1]; oy++)
             for (int64_t ox = 0; ox < out->shape[2]; ox++)
-                for (int64_t c = 0; c < out->shape[3]; c++) {
-                    float m = -INFINITY;
-                    for (int64_t i = 0; i < p->pool_h; i++) {
-                        int64_t iy = oy * p->stride_h - pad_top + i;
-                        for (int64_t j = 0; j < p->pool_w; j++) {
-                            int64_t ix = ox * p->stride_w - pad_left + j;
-                            if (iy < 0 || iy >= in->shape[1] || ix < 0 || ix >= in->shape[2])
-                                continue;   /* padding never wins */
-                            float v = x[n * si[0] + iy * si[1] + ix * si[2] + c * si[3]];
-                            if (v > m || isnan(v))
-                                m = v;
-                        }
-                    }
-                    y[n * so[0] + oy * so[1] + ox * so[2] + c * so[3]] = m;
-                }
+                pool_pixel(x + n * si[0], si, in->shape[1], in->shape[2],
+                           oy * p->stride_h - pad_top, ox * p->stride_w - pad_left,
+                           p->pool_h, p->pool_w, out->shape[3],
+                           y + n * so[0] + oy * so[1] + ox * so[2], so[3]);
 }
 
 mt_status mt_maxpool2d_into(const mt_tensor *input, const mt_pool2d_params *params,

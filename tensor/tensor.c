@@ -49,17 +49,24 @@ bool mt_dim_resolve(int dim, int rank, int *resolved)
     return true;
 }
 
+/* The product of the nonzero dims must fit too: strides are computed from
+ * it, so [0, 2^40, 2^40] is an overflow even though it holds no element. */
 bool mt_shape_numel(int rank, const int64_t *shape, int64_t *numel)
 {
     int64_t n = 1;
+    bool empty = false;
     for (int d = 0; d < rank; d++) {
         if (shape[d] < 0)
             return false;
-        if (shape[d] != 0 && n > INT64_MAX / shape[d])
+        if (shape[d] == 0) {
+            empty = true;
+            continue;
+        }
+        if (n > INT64_MAX / shape[d])
             return false;
         n *= shape[d];
     }
-    *numel = n;
+    *numel = empty ? 0 : n;
     return true;
 }
 

@@ -1,10 +1,12 @@
-/* test_mnist_fixtures.c — makes the weight files test_mnist_cli.sh feeds to
- * `mnist`, with minitensor's safetensors writer, and compares logit files.
+/* test_mnist_fixtures.c — makes the weight files test_mnist_cli.sh (and
+ * test_fashion_cli.sh) feeds to the example programs, with minitensor's
+ * safetensors writer, and compares logit files.
  *
  *   test_mnist_fixtures torch   SRC OUT         d1_w, d2_w transposed to PyTorch
  *                                               (out,in), plus an unused tensor
  *                                               and __metadata__
- *   test_mnist_fixtures reshape SRC OUT NAME D0 [D1]   NAME replaced by zeros [D0,D1]
+ *   test_mnist_fixtures reshape SRC OUT NAME D0 [D1 [D2 [D3]]]
+ *                                               NAME replaced by zeros [D0,…]
  *   test_mnist_fixtures drop    SRC OUT NAME    every tensor but NAME
  *   test_mnist_fixtures compare A.f32 B.f32 TOL max |a - b| of two little-endian
  *                                               float32 files; exit 1 if > TOL
@@ -126,8 +128,10 @@ int main(int argc, char **argv)
         return rewrite(argv[2], argv[3], true, NULL, 0, NULL);
     if (!strcmp(cmd, "drop") && argc == 5)
         return rewrite(argv[2], argv[3], false, argv[4], -1, NULL);
-    if (!strcmp(cmd, "reshape") && (argc == 6 || argc == 7)) {
-        int64_t dims[2] = {atoll(argv[5]), argc == 7 ? atoll(argv[6]) : 0};
+    if (!strcmp(cmd, "reshape") && argc >= 6 && argc <= 9) {
+        int64_t dims[4] = {0};
+        for (int d = 0; d < argc - 5; d++)
+            dims[d] = atoll(argv[5 + d]);
         return rewrite(argv[2], argv[3], false, argv[4], argc - 5, dims);
     }
     if (!strcmp(cmd, "compare") && argc == 5)

@@ -161,6 +161,9 @@ static void test_creation_errors(void **state)
     assert_fails(mt_tensor_zeros(&t, MT_DTYPE_F32, 3,
                                  (int64_t[]){INT64_C(1) << 31, INT64_C(1) << 31, 4}),
                  MT_ERR_OVERFLOW, "overflow");
+    assert_fails(mt_tensor_zeros(&t, MT_DTYPE_F32, 3,
+                                 (int64_t[]){0, INT64_C(1) << 40, INT64_C(1) << 40}),
+                 MT_ERR_OVERFLOW, "overflow");
     assert_fails(mt_tensor_zeros(&t, MT_DTYPE_F64, 1, (int64_t[]){INT64_MAX / 2}),
                  MT_ERR_OVERFLOW, "overflow");
     assert_fails(mt_tensor_zeros(&t, MT_DTYPE_F32, 1, (int64_t[]){INT64_C(1) << 40}),

@@ -4,7 +4,7 @@
 
 #include <stdint.h>
 
-#include "idx.h"
+#include "minitensor/idx.h"
 #include "model.h"
 
 /* Check that `images` is [N,28,28] and `labels` is [N] of digits 0..9.

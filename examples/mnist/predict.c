@@ -5,7 +5,7 @@
 
 #include "commands.h"
 #include "dataset.h"
-#include "image.h"
+#include "minitensor/image.h"
 
 /* Load one image as 784 bytes, white digit on black. */
 static mt_status load(const char *path, bool invert, uint8_t *px)

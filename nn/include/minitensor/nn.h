@@ -1,7 +1,8 @@
 /* minitensor/nn.h — layers and the Sequential container.
  *
  * A model is a list of layers that is checked as it is built and then run
- * on batches without touching the heap:
+ * on batches without touching the heap. Layers: Linear, Conv2D, MaxPool2D,
+ * ReLU, Softmax, Flatten, Dropout.
  *
  *     // Keras: Sequential([Flatten(input_shape=(28,28)),
  *     //                    Dense(128, activation='relu'), Dropout(0.2),
@@ -23,21 +24,24 @@
  *     …
  *     mt_sequential_free(model);      // then mt_safetensors_close(st)
  *
- * (Check every status; examples/mnist/model.c is the complete version.)
+ * (Check every status; examples/mnist/model.c is the complete version, and
+ * examples/fashion/model.c a CNN: Conv2D, MaxPool2D, Flatten, Dense on NHWC
+ * images; docs/building-a-model.md walks through it.)
  *
  * Errors: every constructor validates its arguments and shapes and fails
  * with a message naming the layer, the tensor and the expected and actual
  * shapes ("linear d1_w: weight d1_w [784,100], expected [784,128] (Keras
  * (in,out)) or [128,784] (PyTorch (out,in))"). On failure *out is NULL.
  *
- * WEIGHT LIFETIME. A Linear layer does not copy F32 weights: it keeps a
- * reference to the tensors it was given (a transposed view for PyTorch
- * layout) and frees them with the layer, so you may mt_tensor_free() your
- * own references right after construction. The *memory* behind a tensor
- * from a safetensors file belongs to the file: keep the mt_safetensors open
- * until the model that uses it has been freed. Weights of other dtypes
- * (F16, BF16, …) are converted to F32 once, at construction, into memory
- * the layer owns.
+ * WEIGHT LIFETIME. Linear and Conv2D layers do not copy F32 weights: they
+ * keep a reference to the tensors they were given (for Linear in PyTorch
+ * layout, a transposed view) and free them with the layer, so you may
+ * mt_tensor_free() your own references right after construction. The
+ * *memory* behind a tensor from a safetensors file belongs to the file: keep
+ * the mt_safetensors open until the model that uses it has been freed.
+ * Weights of other dtypes (F16, BF16, …), and non-contiguous Conv2D
+ * kernels, are converted to contiguous F32 once, at construction, into
+ * memory the layer owns.
  *
  * A Sequential keeps state between passes (its workspace): use one model
  * per thread.
@@ -48,6 +52,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "minitensor/conv.h"
 #include "minitensor/error.h"
 #include "minitensor/ops.h"
 #include "minitensor/safetensors.h"
@@ -65,7 +70,9 @@ typedef enum mt_layer_kind {
     MT_LAYER_RELU,
     MT_LAYER_FLATTEN,
     MT_LAYER_DROPOUT,
-    MT_LAYER_SOFTMAX
+    MT_LAYER_SOFTMAX,
+    MT_LAYER_CONV2D,
+    MT_LAYER_MAXPOOL2D
 } mt_layer_kind;
 
 /* How a 2-D Linear weight is stored.
@@ -115,10 +122,76 @@ mt_status mt_linear_from_safetensors(const mt_safetensors *file,
                                      const mt_linear_options *options,
                                      mt_layer **out);
 
+/* ---- Conv2D -------------------------------------------------------------------
+ * y = act(conv(x, K) + b):  x [N,H,W,Cin] (NHWC, Keras' channels_last) ->
+ * y [N,OH,OW,Cout], computed by mt_conv2d_into (conv.h: im2col and one
+ * fused GEMM, Keras' padding rules, cross-correlation as every framework).
+ *
+ * Options (a zeroed struct, or NULL, means "all defaults"):
+ *   layout        MT_KERNEL_HWIO, Keras (kh,kw,in,out): the zero default;
+ *                 MT_KERNEL_OIHW, PyTorch (out,in,kh,kw). Either is used as
+ *                 stored, without a copy;
+ *   in_channels   expected input channels, or 0 for "whatever K says";
+ *   out_channels  expected output channels (Keras' filters), or 0;
+ *   kernel_h, kernel_w   expected kernel size (Keras' kernel_size), or 0;
+ *   stride_h, stride_w   >= 1, or 0 for 1 (Keras' default strides);
+ *   padding       MT_PADDING_VALID (the zero default, Keras' default) or
+ *                 MT_PADDING_SAME;
+ *   act           activation fused into the GEMM (Conv2D(activation=…)).
+ *
+ * kernel: 4-D, any storable dtype, no dim 0. bias: 1-D [out], or NULL.
+ * Referenced, not copied, if F32 and contiguous (see WEIGHT LIFETIME).
+ * Fails with MT_ERR_SHAPE naming the tensors and the shape it expected:
+ * "conv2d conv1_w: kernel conv1_w [3,3,1,16], expected [3,3,1,32] (Keras
+ * (kh,kw,in,out))", "conv2d conv1_w: bias conv1_b [16], expected [32] (the
+ * out channels of kernel conv1_w [3,3,1,32])"; with MT_ERR_INVALID_ARGUMENT
+ * on a bad option. Its input ([N,H,W,Cin], and a kernel that fits H×W) is
+ * checked when the layer is added to a Sequential or run. */
+typedef struct mt_conv2d_options {
+    mt_kernel_layout layout;
+    int64_t in_channels, out_channels;
+    int64_t kernel_h, kernel_w;
+    int64_t stride_h, stride_w;
+    mt_padding padding;
+    mt_activation act;
+} mt_conv2d_options;
+
+mt_status mt_conv2d_new(const mt_tensor *kernel, const mt_tensor *bias,
+                        const mt_conv2d_options *options, mt_layer **out);
+
+/* The same with the tensors `kernel_name` and `bias_name` (NULL: no bias)
+ * of an open safetensors file. Fails with MT_ERR_NOT_FOUND naming a missing
+ * tensor; shape errors as mt_conv2d_new. Keep `file` open until the layer
+ * (or the model owning it) is freed. */
+mt_status mt_conv2d_from_safetensors(const mt_safetensors *file,
+                                     const char *kernel_name,
+                                     const char *bias_name,
+                                     const mt_conv2d_options *options,
+                                     mt_layer **out);
+
+/* ---- MaxPool2D -------------------------------------------------------------------
+ * The maximum over pool_h × pool_w windows: [N,H,W,C] -> [N,OH,OW,C]
+ * (mt_maxpool2d_into, conv.h). Keras' MaxPooling2D(pool_size, strides,
+ * padding):
+ *   pool_h, pool_w       window, >= 1;
+ *   stride_h, stride_w   >= 1, or 0 for the window size (Keras' default);
+ *   padding              MT_PADDING_VALID (zero default: a last row/column
+ *                        the window does not cover is dropped, as Keras
+ *                        does: 11×11 -> 5×5 for 2×2) or MT_PADDING_SAME.
+ * Fails with MT_ERR_INVALID_ARGUMENT on a bad option (options may not be
+ * NULL: the window has no default). */
+typedef struct mt_maxpool2d_options {
+    int64_t pool_h, pool_w;
+    int64_t stride_h, stride_w;
+    mt_padding padding;
+} mt_maxpool2d_options;
+
+mt_status mt_maxpool2d_new(const mt_maxpool2d_options *options, mt_layer **out);
+
 /* ---- shape and activation layers ------------------------------------------ */
 
-/* max(x, 0), same shape. In a Sequential, a ReLU right after a Linear is
- * folded into that Linear's matmul and costs nothing. */
+/* max(x, 0), same shape. In a Sequential, a ReLU right after a Linear or a
+ * Conv2D is folded into that layer's GEMM and costs nothing. */
 mt_status mt_relu_new(mt_layer **out);
 
 /* Merge dims start_dim..end_dim (inclusive, negative from the end) into one,
@@ -139,16 +212,24 @@ mt_status mt_softmax_new(int dim, mt_layer **out);
 /* What a layer is. Fields that do not apply to its kind are 0. */
 typedef struct mt_layer_info {
     mt_layer_kind kind;
-    const char *name;         /* "linear d1_w", "dropout 0.2", "relu" …;
+    const char *name;         /* "linear d1_w", "conv2d conv1_w",
+                                 "maxpool2d 2x2", "dropout 0.2", "relu" …;
                                  owned by the layer */
     int64_t in_features;      /* linear */
     int64_t out_features;     /* linear */
     mt_weight_layout layout;  /* linear: the layout in use (never AUTO) */
-    bool has_bias;            /* linear */
-    mt_activation act;        /* linear: the fused activation it was built with */
+    bool has_bias;            /* linear, conv2d */
+    mt_activation act;        /* linear, conv2d: the fused activation it was
+                                 built with */
     float rate;               /* dropout */
     int start_dim, end_dim;   /* flatten, as given */
     int dim;                  /* softmax, as given */
+    int64_t in_channels;      /* conv2d */
+    int64_t out_channels;     /* conv2d */
+    mt_kernel_layout kernel_layout;  /* conv2d */
+    int64_t kernel_h, kernel_w;      /* conv2d: kernel; maxpool2d: window */
+    int64_t stride_h, stride_w;      /* conv2d, maxpool2d: in use (never 0) */
+    mt_padding padding;              /* conv2d, maxpool2d */
 } mt_layer_info;
 
 /* Fill *info (zeroed first). Fails only on NULL arguments. */

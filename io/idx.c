@@ -1,9 +1,9 @@
 /* idx.c — the IDX reader: validate the header against the size, then point
- * at the bytes. */
+ * at the bytes; gzip-compressed files are decompressed first. */
 #include <string.h>
 
-#include "file.h"
-#include "idx.h"
+#include "formats_internal.h"
+#include "minitensor/idx.h"
 #include "minitensor/memory.h"
 
 #define IDX_MAX_FILE ((size_t)1 << 31) /* 2 GiB: far above MNIST's 47 MB */
@@ -15,8 +15,17 @@ static uint32_t be32(const unsigned char *p)
 
 mt_status mt_idx_parse(const void *bytes, size_t size, const char *label, mt_idx *idx)
 {
+    if (!idx)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "idx_parse: idx is NULL");
     memset(idx, 0, sizeof *idx);
+    if (!label)
+        label = "IDX data";
+    if (!bytes && size)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: bytes is NULL", label);
     const unsigned char *p = bytes;
+    if (io_is_gzip(p, size))
+        return mt_fail(MT_ERR_FORMAT, "%s: gzip-compressed IDX data (mt_idx_load "
+                       "decompresses files; mt_idx_parse reads plain IDX)", label);
     if (size < 4 || p[0] != 0 || p[1] != 0)
         return mt_fail(MT_ERR_FORMAT, "%s: not an IDX file", label);
     if (p[2] != 0x08)
@@ -49,10 +58,19 @@ mt_status mt_idx_parse(const void *bytes, size_t size, const char *label, mt_idx
 
 mt_status mt_idx_load(const char *path, mt_idx *idx)
 {
+    if (!path || !idx)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "idx_load: %s is NULL",
+                       path ? "idx" : "path");
     memset(idx, 0, sizeof *idx);
-    unsigned char *bytes;
-    size_t size;
-    mt_status s = mt_file_read(path, IDX_MAX_FILE, &bytes, &size);
+    unsigned char *bytes, *plain;
+    size_t size, plain_size;
+    mt_status s = io_read_file(path, IDX_MAX_FILE, &bytes, &size);
+    if (!s && io_is_gzip(bytes, size)) {
+        s = io_gunzip(bytes, size, path, IDX_MAX_FILE, &plain, &plain_size);
+        mt_dealloc(bytes);
+        bytes = s ? NULL : plain;
+        size = s ? 0 : plain_size;
+    }
     if (!s)
         s = mt_idx_parse(bytes, size, path, idx);
     if (s) {
@@ -65,6 +83,17 @@ mt_status mt_idx_load(const char *path, mt_idx *idx)
 
 void mt_idx_free(mt_idx *idx)
 {
+    if (!idx)
+        return;
     mt_dealloc(idx->owned_);
     memset(idx, 0, sizeof *idx);
+}
+
+bool mt_idx_gzip_supported(void)
+{
+#ifdef MT_HAVE_ZLIB
+    return true;
+#else
+    return false;
+#endif
 }

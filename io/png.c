@@ -2,16 +2,21 @@
  * Without libpng (meson -Dpng=disabled, or wasm32) it reports that. */
 #include <string.h>
 
-#include "image.h"
+#include "minitensor/image.h"
 #include "minitensor/memory.h"
 
-#ifdef MNIST_HAVE_PNG
+#ifdef MT_HAVE_PNG
 #include <png.h>
 
 mt_status mt_png_decode(const unsigned char *bytes, size_t size, const char *label,
                         uint8_t matte, mt_image *img)
 {
+    if (!img || (!bytes && size))
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "png_decode: %s is NULL",
+                       img ? "bytes" : "img");
     memset(img, 0, sizeof *img);
+    if (!label)
+        label = "PNG data";
     png_image im;
     memset(&im, 0, sizeof im);
     im.version = PNG_IMAGE_VERSION;
@@ -47,9 +52,21 @@ mt_status mt_png_decode(const unsigned char *bytes, size_t size, const char *lab
                         uint8_t matte, mt_image *img)
 {
     (void)bytes, (void)size, (void)matte;
+    if (!img)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "png_decode: img is NULL");
     memset(img, 0, sizeof *img);
-    return mt_fail(MT_ERR_UNSUPPORTED, "%s: a PNG image, but mnist was built without PNG "
-                   "support (reconfigure with -Dpng=enabled and libpng installed)", label);
+    return mt_fail(MT_ERR_UNSUPPORTED, "%s: a PNG image, but minitensor was built without "
+                   "PNG support (reconfigure with -Dpng=enabled and libpng installed)",
+                   label ? label : "PNG data");
 }
 
 #endif
+
+bool mt_image_png_supported(void)
+{
+#ifdef MT_HAVE_PNG
+    return true;
+#else
+    return false;
+#endif
+}

@@ -1,12 +1,12 @@
-/* file.c — read a whole file with a size bound, into library-counted memory. */
+/* read_file.c — read a whole file with a size bound, into counted memory. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "file.h"
+#include "formats_internal.h"
 #include "minitensor/memory.h"
 
-mt_status mt_file_read(const char *path, size_t limit, unsigned char **bytes,
+mt_status io_read_file(const char *path, size_t limit, unsigned char **bytes,
                        size_t *size)
 {
     *bytes = NULL;

@@ -3,7 +3,7 @@
 #include <stdbool.h>
 #include <string.h>
 
-#include "image.h"
+#include "minitensor/image.h"
 #include "minitensor/memory.h"
 
 typedef struct cursor {
@@ -46,7 +46,12 @@ static bool read_uint(cursor *c, long max, long *value)
 mt_status mt_pgm_decode(const unsigned char *bytes, size_t size, const char *label,
                         mt_image *img)
 {
+    if (!img || (!bytes && size))
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "pgm_decode: %s is NULL",
+                       img ? "bytes" : "img");
     memset(img, 0, sizeof *img);
+    if (!label)
+        label = "PGM data";
     if (size < 2 || bytes[0] != 'P' || (bytes[1] != '2' && bytes[1] != '5'))
         return mt_fail(MT_ERR_FORMAT, "%s: not a PGM image", label);
     cursor c = {bytes + 2, bytes + size};

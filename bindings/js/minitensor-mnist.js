@@ -1,0 +1,149 @@
+// minitensor-mnist.js — the MNIST classifier of minitensor-mnist.wasm as an
+// ES module, for Node (>= 18) and browsers.
+//
+//   import { load } from './minitensor-mnist.js';
+//   const mnist = await load();                // the .wasm next to this file
+//   const { digit, probs } = mnist.classify(pixels);   // 784 bytes
+//   const { digits, probs, logits } = mnist.classifyBatch(images); // n×784
+//
+// Pixels are 28×28 bytes, row-major, 0 = background, 255 = ink (white digit
+// on black, as MNIST). The module has no imports (no WASI), so it runs
+// wherever WebAssembly with SIMD128 does. A classifier is synchronous and
+// single-threaded; in a worker pool, load one per worker.
+//
+// The ABI underneath is documented in wasm/minitensor_mnist.h.
+
+export const IMAGE_BYTES = 784;
+export const CLASSES = 10;
+const ABI_VERSION = 1;
+
+const defaultWasm = () => new URL('./minitensor-mnist.wasm', import.meta.url);
+
+// Bytes or a compiled module from whatever the caller gave.
+async function compile(source) {
+  if (source instanceof WebAssembly.Module) return source;
+  if (source instanceof ArrayBuffer || ArrayBuffer.isView(source))
+    return WebAssembly.compile(source);
+  if (typeof Response !== 'undefined' && source instanceof Response)
+    return compileResponse(source);
+  const url = source instanceof URL ? source : new URL(String(source), baseUrl());
+  if (url.protocol === 'file:') { // Node: fetch() cannot read files
+    const { readFile } = await import('node:fs/promises');
+    return WebAssembly.compile(await readFile(url));
+  }
+  const response = await fetch(url);
+  if (!response.ok)
+    throw new Error(`minitensor-mnist: cannot load ${url}: HTTP ${response.status}`);
+  return compileResponse(response);
+}
+
+function baseUrl() {
+  if (typeof location !== 'undefined') return location.href;
+  return `file://${process.cwd()}/`;
+}
+
+async function compileResponse(response) {
+  // Streaming needs Content-Type: application/wasm; fall back otherwise.
+  if (WebAssembly.compileStreaming &&
+      response.headers.get('content-type')?.startsWith('application/wasm')) {
+    return WebAssembly.compileStreaming(response);
+  }
+  return WebAssembly.compile(await response.arrayBuffer());
+}
+
+function readCString(memory, ptr) {
+  const bytes = new Uint8Array(memory.buffer, ptr);
+  const end = bytes.indexOf(0);
+  return new TextDecoder().decode(bytes.subarray(0, end < 0 ? 0 : end));
+}
+
+// One instance of the module: synchronous classify calls. Create with load().
+export class Classifier {
+  #x;          // the instance's exports
+  #capacity = 0; // images the buffers hold
+  #pixels = 0; #logits = 0; #probs = 0; #digits = 0; // pointers
+
+  constructor(instance) {
+    this.#x = instance.exports;
+    if (typeof this.#x._initialize === 'function') this.#x._initialize();
+    const abi = this.#x.mnist_abi_version();
+    if (abi !== ABI_VERSION)
+      throw new Error(`minitensor-mnist: module ABI ${abi}, this binding speaks ${ABI_VERSION}`);
+    /** minitensor version the module was built from, e.g. "0.1.0". */
+    this.version = readCString(this.#x.memory, this.#x.mnist_version());
+    /** the matmul kernel, e.g. "native wasm-simd128 6x8". */
+    this.backend = readCString(this.#x.memory, this.#x.mnist_backend());
+    this.#reserve(1);
+  }
+
+  #reserve(n) {
+    if (n <= this.#capacity) return;
+    const x = this.#x;
+    const cap = Math.max(n, 2 * this.#capacity);
+    for (const p of [this.#pixels, this.#logits, this.#probs, this.#digits]) x.mnist_free(p);
+    this.#pixels = x.mnist_alloc(cap * IMAGE_BYTES);
+    this.#logits = x.mnist_alloc(cap * CLASSES * 4);
+    this.#probs = x.mnist_alloc(cap * CLASSES * 4);
+    this.#digits = x.mnist_alloc(cap * 4);
+    if (!this.#pixels || !this.#logits || !this.#probs || !this.#digits) {
+      this.#capacity = 0;
+      throw new RangeError(`minitensor-mnist: out of memory for a batch of ${n} images`);
+    }
+    this.#capacity = cap;
+  }
+
+  #run(pixels, n, what) {
+    if (!(pixels instanceof Uint8Array || pixels instanceof Uint8ClampedArray))
+      throw new TypeError(`minitensor-mnist: ${what} wants a Uint8Array or ` +
+                          `Uint8ClampedArray of pixels, got ${Object.prototype.toString.call(pixels)}`);
+    this.#reserve(n);
+    const x = this.#x;
+    new Uint8Array(x.memory.buffer, this.#pixels, n * IMAGE_BYTES).set(pixels);
+    const rc = x.mnist_classify(this.#pixels, n, this.#logits, this.#probs, this.#digits);
+    if (rc !== 0)
+      throw new Error(`minitensor-mnist: ${readCString(x.memory, x.mnist_error())}`);
+    const buf = x.memory.buffer; // after the call: the memory may have grown
+    return {
+      digits: new Int32Array(buf, this.#digits, n).slice(),
+      probs: new Float32Array(buf, this.#probs, n * CLASSES).slice(),
+      logits: new Float32Array(buf, this.#logits, n * CLASSES).slice(),
+    };
+  }
+
+  /** One image of 784 bytes -> { digit, probs: Float32Array(10), logits }. */
+  classify(pixels) {
+    if (pixels?.length !== IMAGE_BYTES)
+      throw new RangeError(`minitensor-mnist: classify wants ${IMAGE_BYTES} pixels ` +
+                           `(28×28), got ${pixels?.length}`);
+    const r = this.#run(pixels, 1, 'classify');
+    return { digit: r.digits[0], probs: r.probs, logits: r.logits };
+  }
+
+  /** n images, n×784 bytes -> { digits: Int32Array(n), probs, logits:
+   *  Float32Array(n×10) }. */
+  classifyBatch(images) {
+    const len = images?.length;
+    if (!Number.isInteger(len) || len % IMAGE_BYTES !== 0)
+      throw new RangeError(`minitensor-mnist: classifyBatch wants a multiple of ` +
+                           `${IMAGE_BYTES} pixels (n×28×28), got ${len}`);
+    return this.#run(images, len / IMAGE_BYTES, 'classifyBatch');
+  }
+}
+
+/** Load the module (default: minitensor-mnist.wasm next to this file). source:
+ *  a URL or path, bytes, a Response, or a compiled WebAssembly.Module. */
+export async function load(source = defaultWasm()) {
+  const module = await compile(source);
+  const imports = WebAssembly.Module.imports(module);
+  if (imports.length)
+    throw new Error(`minitensor-mnist: the module imports ${imports.map((i) => `${i.module}.${i.name}`).join(', ')}; ` +
+                    'expected none (wrong .wasm?)');
+  return new Classifier(await WebAssembly.instantiate(module, {}));
+}
+
+let shared;
+/** Convenience: classify one image with a classifier loaded on first use. */
+export async function classify(pixels) {
+  shared ??= load();
+  return (await shared).classify(pixels);
+}

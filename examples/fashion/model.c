@@ -1,0 +1,102 @@
+/* model.c — the lines that port the Keras CNN, and a batched runner. */
+#include "model.h"
+
+/* Conv2D(filters, 3, activation='relu') over `in` channels: Keras' HWIO
+ * kernel [3,3,in,filters], stride 1, valid padding, ReLU fused. */
+static mt_status conv(mt_sequential *m, const mt_safetensors *w, const char *kernel,
+                      const char *bias, int64_t in, int64_t filters)
+{
+    mt_layer *l;
+    mt_status s = mt_conv2d_from_safetensors(
+        w, kernel, bias,
+        &(mt_conv2d_options){.layout = MT_KERNEL_HWIO, .in_channels = in,
+                             .out_channels = filters, .kernel_h = 3, .kernel_w = 3,
+                             .act = MT_ACTIVATION_RELU},
+        &l);
+    return s ? s : mt_sequential_add(m, l);
+}
+
+/* MaxPooling2D(2): 2×2 windows, stride 2, valid (11×11 -> 5×5, as Keras). */
+static mt_status pool(mt_sequential *m)
+{
+    mt_layer *l;
+    mt_status s = mt_maxpool2d_new(&(mt_maxpool2d_options){.pool_h = 2, .pool_w = 2}, &l);
+    return s ? s : mt_sequential_add(m, l);
+}
+
+static mt_status dense(mt_sequential *m, const mt_safetensors *w, const char *weight,
+                       const char *bias, int64_t in, int64_t units, mt_activation act)
+{
+    mt_layer *l;
+    mt_status s = mt_linear_from_safetensors(
+        w, weight, bias,
+        &(mt_linear_options){.in_features = in, .out_features = units, .act = act}, &l);
+    return s ? s : mt_sequential_add(m, l);
+}
+
+/* The layers, in Keras order. mt_sequential_add owns each layer from then
+ * on, also when it fails. */
+static mt_status add_layers(mt_sequential *m, const mt_safetensors *w)
+{
+    mt_layer *l;
+    mt_status s;
+    if ((s = conv(m, w, "conv1_w", "conv1_b", 1, 32)) ||    /* -> [N,26,26,32] */
+        (s = pool(m)) ||                                     /* -> [N,13,13,32] */
+        (s = conv(m, w, "conv2_w", "conv2_b", 32, 64)) ||   /* -> [N,11,11,64] */
+        (s = pool(m)))                                       /* -> [N,5,5,64]   */
+        return s;
+    /* Flatten: a view, [N,1600] in Keras' (h, w, c) order (NHWC throughout,
+     * so d1_w's rows line up with no permutation). */
+    if ((s = mt_flatten_new(1, -1, &l)) || (s = mt_sequential_add(m, l)))
+        return s;
+    if ((s = dense(m, w, "d1_w", "d1_b", 5 * 5 * 64, 128, MT_ACTIVATION_RELU)))
+        return s;
+    /* Dropout(0.3): the identity at inference. */
+    if ((s = mt_dropout_new(0.3f, &l)) || (s = mt_sequential_add(m, l)))
+        return s;
+    return dense(m, w, "d2_w", "d2_b", 128, FASHION_CLASSES, MT_ACTIVATION_NONE);
+}
+
+mt_status fashion_model_new(const mt_safetensors *weights, mt_sequential **out)
+{
+    *out = NULL;
+    mt_sequential *m;
+    mt_status s = mt_sequential_new(3, (int64_t[]){FASHION_SIDE, FASHION_SIDE, 1}, &m);
+    if (s)
+        return s;
+    if ((s = add_layers(m, weights))) {
+        mt_sequential_free(m);
+        return s;
+    }
+    *out = m;
+    return MT_OK;
+}
+
+mt_status fashion_logits(mt_sequential *model, const uint8_t *pixels, int64_t n,
+                         float *logits)
+{
+    enum { BATCH = 256 };
+    if (n == 0)
+        return MT_OK;
+    int64_t batch = n < BATCH ? n : BATCH;
+    mt_tensor *x = NULL, *all = NULL;
+    mt_status s = mt_tensor_zeros(&x, MT_DTYPE_F32, 4,
+                                  (int64_t[]){batch, FASHION_SIDE, FASHION_SIDE, 1});
+    if (!s)
+        s = mt_tensor_wrap(&all, MT_DTYPE_F32, 2, (int64_t[]){n, FASHION_CLASSES}, logits);
+    for (int64_t i = 0; !s && i < n; i += batch) {
+        int64_t rows = n - i < batch ? n - i : batch;
+        mt_tensor in, dst;   /* views: the first `rows` images, their logit rows */
+        const mt_tensor *y;
+        if ((s = mt_narrow_into(x, 0, 0, rows, &in)) ||
+            (s = mt_tensor_from_u8_into(&in, pixels + i * FASHION_SIDE * FASHION_SIDE,
+                                        1.0f / 255.0f)) ||
+            (s = mt_sequential_forward(model, &in, &y)) ||
+            (s = mt_narrow_into(all, 0, i, rows, &dst)))
+            break;
+        s = mt_tensor_copy_into(&dst, y);
+    }
+    mt_tensor_free(x);
+    mt_tensor_free(all);
+    return s;
+}

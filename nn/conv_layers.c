@@ -1,0 +1,294 @@
+/* conv_layers.c — Conv2D: y = act(conv(x, K) + b) on NHWC inputs, with the
+ * kernel held in the layout it came in (Keras HWIO or PyTorch OIHW); and
+ * MaxPool2D. Both are thin: the work is mt_conv2d_into / mt_maxpool2d_into. */
+#include <stdio.h>
+#include <string.h>
+
+#include "layer_internal.h"
+#include "minitensor/view.h"
+
+static const char *layout_text(mt_kernel_layout layout)
+{
+    return layout == MT_KERNEL_HWIO ? "Keras (kh,kw,in,out)" : "PyTorch (out,in,kh,kw)";
+}
+
+/* The kernel's (kh, kw, in, out) in either layout. */
+typedef struct kdims {
+    int64_t kh, kw, in, out;
+} kdims;
+
+static kdims kernel_dims(mt_kernel_layout layout, const int64_t *k)
+{
+    if (layout == MT_KERNEL_HWIO)
+        return (kdims){k[0], k[1], k[2], k[3]};
+    return (kdims){k[2], k[3], k[1], k[0]};
+}
+
+/* The shape a kernel of dims d has in `layout`. */
+static void kernel_shape(mt_kernel_layout layout, kdims d, int64_t shape[4])
+{
+    const int64_t hwio[4] = {d.kh, d.kw, d.in, d.out}, oihw[4] = {d.out, d.in, d.kh, d.kw};
+    memcpy(shape, layout == MT_KERNEL_HWIO ? hwio : oihw, sizeof hwio);
+}
+
+/* ---- checks ------------------------------------------------------------------ */
+
+static mt_status check_options(const char *name, const mt_conv2d_options *o)
+{
+    if (o->layout != MT_KERNEL_HWIO && o->layout != MT_KERNEL_OIHW)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: unknown kernel layout %d", name,
+                       (int)o->layout);
+    if (o->in_channels < 0 || o->out_channels < 0 || o->kernel_h < 0 || o->kernel_w < 0)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: negative channel count or kernel "
+                       "size", name);
+    if (o->stride_h < 0 || o->stride_w < 0)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: stride (%lld,%lld) is negative", name,
+                       (long long)o->stride_h, (long long)o->stride_w);
+    if (o->padding != MT_PADDING_VALID && o->padding != MT_PADDING_SAME)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: unknown padding %d", name,
+                       (int)o->padding);
+    if (o->act != MT_ACTIVATION_NONE && o->act != MT_ACTIVATION_RELU)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: unknown activation %d", name,
+                       (int)o->act);
+    return MT_OK;
+}
+
+static mt_status check_tensors(const char *name, const mt_tensor *k, const mt_tensor *b,
+                               const mt_conv2d_options *o)
+{
+    char ks[160], bs[160];
+    mt_tensor_describe(k, ks, sizeof ks);
+    if (k->rank != 4)
+        return mt_fail(MT_ERR_SHAPE, "%s: kernel %s, expected 4 dims (%s)", name, ks,
+                       layout_text(o->layout));
+    if (b && b->rank != 1)
+        return mt_fail(MT_ERR_SHAPE, "%s: bias %s, expected 1 dim", name,
+                       mt_tensor_describe(b, bs, sizeof bs));
+    if (k->dtype >= MT_DTYPE_COUNT || (b && b->dtype >= MT_DTYPE_COUNT))
+        return mt_fail(MT_ERR_DTYPE, "%s: invalid dtype", name);
+    kdims d = kernel_dims(o->layout, k->shape);
+    if (d.kh < 1 || d.kw < 1 || d.in < 1 || d.out < 1)
+        return mt_fail(MT_ERR_SHAPE, "%s: kernel %s is empty (%s)", name, ks,
+                       layout_text(o->layout));
+    kdims want = {o->kernel_h ? o->kernel_h : d.kh, o->kernel_w ? o->kernel_w : d.kw,
+                  o->in_channels ? o->in_channels : d.in,
+                  o->out_channels ? o->out_channels : d.out};
+    if (memcmp(&want, &d, sizeof d) != 0) {
+        int64_t w[4];
+        kernel_shape(o->layout, want, w);
+        return mt_fail(MT_ERR_SHAPE, "%s: kernel %s, expected [%lld,%lld,%lld,%lld] (%s)",
+                       name, ks, (long long)w[0], (long long)w[1], (long long)w[2],
+                       (long long)w[3], layout_text(o->layout));
+    }
+    if (b && b->shape[0] != d.out)
+        return mt_fail(MT_ERR_SHAPE, "%s: bias %s, expected [%lld] (the out channels of "
+                       "kernel %s, %s)", name, mt_tensor_describe(b, bs, sizeof bs),
+                       (long long)d.out, ks, layout_text(o->layout));
+    return MT_OK;
+}
+
+/* A reference to t the layer owns: a heap view of t if it is contiguous F32,
+ * else a contiguous F32 copy (mt_conv2d reads kernels as matrices). */
+static mt_status hold(const mt_tensor *t, mt_tensor **out)
+{
+    mt_status s;
+    if (t->dtype == MT_DTYPE_F32 && mt_tensor_is_contiguous(t))
+        return mt_reshape(t, t->rank, t->shape, out);
+    if (t->dtype == MT_DTYPE_F32)
+        s = mt_tensor_contiguous(t, out);
+    else
+        s = mt_tensor_to_f32(t, out);
+    if (!s)
+        mt_tensor_set_name(*out, t->name);
+    return s;
+}
+
+/* ---- the layer --------------------------------------------------------------- */
+
+/* The output shape of a window (kernel or pool) sliding over NHWC `in`;
+ * fails, naming `from`, on a non-NHWC input, the wrong channel count
+ * (`channels`, 0: any) or a window that does not fit. */
+static mt_status window_infer(const char *what, const nn_shape *in, int64_t kh, int64_t kw,
+                          int64_t sh, int64_t sw, mt_padding padding, int64_t channels,
+                          const char *from, nn_shape *out)
+{
+    if (in->rank != 4)
+        return mt_fail(MT_ERR_SHAPE, "expects NHWC input (4 dims: N,H,W,C), %s gives %d "
+                       "dims", from, in->rank);
+    if (channels && in->dim[3] != channels)
+        return mt_fail(MT_ERR_SHAPE, "expects %lld input channels, %s gives %lld",
+                       (long long)channels, from, (long long)in->dim[3]);
+    int64_t oh, ow;
+    if (mt_conv_output_size(in->dim[1], kh, sh, padding, &oh) ||
+        mt_conv_output_size(in->dim[2], kw, sw, padding, &ow))
+        return MT_ERR_INVALID_ARGUMENT;   /* options are checked at construction */
+    if (oh < 1 || ow < 1)
+        return mt_fail(MT_ERR_SHAPE, "%s %lldx%lld does not fit the %lldx%lld image %s "
+                       "gives (padding valid)", what, (long long)kh, (long long)kw,
+                       (long long)in->dim[1], (long long)in->dim[2], from);
+    *out = *in;
+    out->dim[1] = oh;
+    out->dim[2] = ow;
+    return MT_OK;
+}
+
+static mt_status conv_infer(const mt_layer *l, const nn_shape *in, nn_shape *out,
+                            const char *from)
+{
+    const mt_layer_info *i = &l->info;
+    mt_status s = window_infer("its kernel", in, i->kernel_h, i->kernel_w, i->stride_h,
+                                  i->stride_w, i->padding, i->in_channels, from, out);
+    if (!s)
+        out->dim[3] = i->out_channels;
+    return s;
+}
+
+static mt_status conv_forward(const mt_layer *l, const mt_tensor *in, bool fuse_relu,
+                              mt_tensor *out)
+{
+    mt_conv2d_params p = l->conv.params;
+    if (fuse_relu)
+        p.activation = MT_ACTIVATION_RELU;
+    return mt_conv2d_into(in, l->conv.kernel, l->conv.bias, &p, out);
+}
+
+static void conv_release(mt_layer *l)
+{
+    mt_tensor_free(l->conv.kernel);
+    mt_tensor_free(l->conv.bias);
+}
+
+static const struct nn_layer_ops conv_ops = {
+    .infer = conv_infer,
+    .is_view = false,
+    .forward = conv_forward,
+    .release = conv_release,
+};
+
+mt_status mt_conv2d_new(const mt_tensor *kernel, const mt_tensor *bias,
+                        const mt_conv2d_options *options, mt_layer **out)
+{
+    if (!kernel || !out)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "conv2d: %s is NULL",
+                       kernel ? "out" : "kernel");
+    *out = NULL;
+    const mt_conv2d_options o = options ? *options : (mt_conv2d_options){0};
+    char name[MT_NAME_MAX + 16];
+    snprintf(name, sizeof name, "conv2d%s%s", kernel->name[0] ? " " : "", kernel->name);
+    mt_status s;
+    if ((s = check_options(name, &o)) || (s = check_tensors(name, kernel, bias, &o)))
+        return s;
+    mt_layer *l = nn_layer_alloc("conv2d", &conv_ops, MT_LAYER_CONV2D, name);
+    if (!l)
+        return MT_ERR_OUT_OF_MEMORY;
+    if ((s = hold(kernel, &l->conv.kernel)) || (bias && (s = hold(bias, &l->conv.bias)))) {
+        mt_layer_free(l);
+        return s;
+    }
+    kdims d = kernel_dims(o.layout, kernel->shape);
+    mt_layer_info *i = &l->info;
+    i->in_channels = d.in;
+    i->out_channels = d.out;
+    i->kernel_layout = o.layout;
+    i->kernel_h = d.kh;
+    i->kernel_w = d.kw;
+    i->stride_h = o.stride_h ? o.stride_h : 1;
+    i->stride_w = o.stride_w ? o.stride_w : 1;
+    i->padding = o.padding;
+    i->has_bias = bias != NULL;
+    i->act = o.act;
+    l->conv.params = (mt_conv2d_params){.layout = o.layout, .stride_h = i->stride_h,
+                                        .stride_w = i->stride_w, .padding = o.padding,
+                                        .activation = o.act};
+    *out = l;
+    return MT_OK;
+}
+
+/* Fetch `name`, naming the layer in the message on failure. */
+static mt_status get(const mt_safetensors *file, const char *layer, const char *name,
+                     mt_tensor **out)
+{
+    mt_status s = mt_safetensors_get(file, name, out);
+    if (s) {
+        char why[512];
+        snprintf(why, sizeof why, "%s", mt_last_error());
+        return mt_fail(s, "conv2d %s: %s", layer, why);
+    }
+    return MT_OK;
+}
+
+mt_status mt_conv2d_from_safetensors(const mt_safetensors *file, const char *kernel_name,
+                                     const char *bias_name,
+                                     const mt_conv2d_options *options, mt_layer **out)
+{
+    if (!file || !kernel_name || !out)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "conv2d_from_safetensors: NULL argument");
+    *out = NULL;
+    mt_tensor *k = NULL, *b = NULL;
+    mt_status s = get(file, kernel_name, kernel_name, &k);
+    if (!s && bias_name)
+        s = get(file, kernel_name, bias_name, &b);
+    if (!s)
+        s = mt_conv2d_new(k, b, options, out);
+    mt_tensor_free(k);
+    mt_tensor_free(b);
+    return s;
+}
+
+/* ---- MaxPool2D ------------------------------------------------------------------ */
+
+static mt_status pool_infer(const mt_layer *l, const nn_shape *in, nn_shape *out,
+                            const char *from)
+{
+    const mt_pool2d_params *p = &l->pool;
+    return window_infer("its window", in, p->pool_h, p->pool_w, p->stride_h, p->stride_w,
+                           p->padding, 0, from, out);
+}
+
+static mt_status pool_forward(const mt_layer *l, const mt_tensor *in, bool fuse_relu,
+                              mt_tensor *out)
+{
+    (void)fuse_relu;
+    return mt_maxpool2d_into(in, &l->pool, out);
+}
+
+static const struct nn_layer_ops pool_ops = {
+    .infer = pool_infer,
+    .is_view = false,
+    .forward = pool_forward,
+};
+
+mt_status mt_maxpool2d_new(const mt_maxpool2d_options *options, mt_layer **out)
+{
+    if (!options || !out)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "maxpool2d: %s is NULL",
+                       out ? "options" : "out");
+    *out = NULL;
+    const mt_maxpool2d_options *o = options;
+    if (o->pool_h < 1 || o->pool_w < 1)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "maxpool2d: pool size (%lld,%lld), "
+                       "expected >= 1", (long long)o->pool_h, (long long)o->pool_w);
+    if (o->stride_h < 0 || o->stride_w < 0)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "maxpool2d: stride (%lld,%lld) is negative",
+                       (long long)o->stride_h, (long long)o->stride_w);
+    if (o->padding != MT_PADDING_VALID && o->padding != MT_PADDING_SAME)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "maxpool2d: unknown padding %d",
+                       (int)o->padding);
+    char name[64];
+    snprintf(name, sizeof name, "maxpool2d %lldx%lld", (long long)o->pool_h,
+             (long long)o->pool_w);
+    mt_layer *l = nn_layer_alloc("maxpool2d", &pool_ops, MT_LAYER_MAXPOOL2D, name);
+    if (!l)
+        return MT_ERR_OUT_OF_MEMORY;
+    l->pool = (mt_pool2d_params){.pool_h = o->pool_h, .pool_w = o->pool_w,
+                                 .stride_h = o->stride_h ? o->stride_h : o->pool_h,
+                                 .stride_w = o->stride_w ? o->stride_w : o->pool_w,
+                                 .padding = o->padding};
+    l->info.kernel_h = o->pool_h;
+    l->info.kernel_w = o->pool_w;
+    l->info.stride_h = l->pool.stride_h;
+    l->info.stride_w = l->pool.stride_w;
+    l->info.padding = o->padding;
+    *out = l;
+    return MT_OK;
+}

@@ -1,0 +1,121 @@
+/* test_wasm_kernel.c — the wasm32 build's matmul: the SIMD128 micro-kernel
+ * is the one in use, and it agrees with the naive reference.
+ *
+ * A plain exit-code program (cmocka cannot build for wasm32: wasi-libc has
+ * no setjmp), run under Node's WASI by meson's exe_wrapper. Exit 0 = pass.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "minitensor/minitensor.h"
+
+static int failures;
+
+#define CHECK(cond, ...)                                                      \
+    do {                                                                      \
+        if (!(cond)) {                                                        \
+            printf("FAIL %s:%d: ", __FILE__, __LINE__);                       \
+            printf(__VA_ARGS__);                                              \
+            printf("\n");                                                     \
+            failures++;                                                       \
+        }                                                                     \
+    } while (0)
+
+static uint32_t rng = 12345;
+
+static float uniform(void) // in [-1, 1)
+{
+    rng = rng * 1664525u + 1013904223u;
+    return (float)(rng >> 8) / (float)(1u << 23) - 1.0f;
+}
+
+static mt_tensor *random_tensor(int rank, const int64_t *shape)
+{
+    mt_tensor *t = NULL;
+    if (mt_tensor_zeros(&t, MT_DTYPE_F32, rank, shape))
+        return NULL;
+    float *p = t->data;
+    for (int64_t i = 0; i < mt_tensor_numel(t); i++)
+        p[i] = uniform();
+    return t;
+}
+
+/* C = act(A·B + bias) with the given backend. b_transposed: B is a
+ * transposed view of an [N,K] tensor (PyTorch weights), else [K,N]. */
+static mt_tensor *product(mt_backend backend, const mt_tensor *a, const mt_tensor *b,
+                          const mt_tensor *bias, mt_activation act)
+{
+    mt_tensor *c = NULL;
+    if (mt_backend_set(backend) || mt_matmul_fused(a, b, bias, act, &c)) {
+        printf("FAIL %s matmul: %s\n", mt_backend_name(backend), mt_last_error());
+        failures++;
+        return NULL;
+    }
+    return c;
+}
+
+static void check_shape(int64_t m, int64_t k, int64_t n, bool b_transposed, bool fused)
+{
+    mt_tensor *a = random_tensor(2, (int64_t[]){m, k});
+    mt_tensor *b = b_transposed ? random_tensor(2, (int64_t[]){n, k})
+                                : random_tensor(2, (int64_t[]){k, n});
+    mt_tensor *bias = fused ? random_tensor(1, (int64_t[]){n}) : NULL;
+    mt_tensor bt, *ref = NULL, *got = NULL;
+    if (!a || !b || (fused && !bias) || (b_transposed && mt_transpose_into(b, 0, 1, &bt))) {
+        CHECK(0, "setup %lldx%lldx%lld: %s", (long long)m, (long long)k, (long long)n,
+              mt_last_error());
+        goto done;
+    }
+    const mt_tensor *bb = b_transposed ? &bt : b;
+    mt_activation act = fused ? MT_ACTIVATION_RELU : MT_ACTIVATION_NONE;
+    if (!(ref = product(MT_BACKEND_NAIVE, a, bb, bias, act)) ||
+        !(got = product(MT_BACKEND_NATIVE, a, bb, bias, act)))
+        goto done;
+    const float *r = ref->data, *g = got->data;
+    double worst = 0;
+    int64_t at = 0;
+    for (int64_t i = 0; i < m * n; i++) {
+        // K products of terms in [-1,1): rounding grows like sqrt(K)·eps
+        double err = fabs((double)g[i] - r[i]) / (1e-5 * sqrt((double)k) + 1e-5 * fabs(r[i]));
+        if (!(err <= worst)) {
+            worst = err;
+            at = i;
+        }
+    }
+    CHECK(worst <= 1.0, "%lldx%lldx%lld%s%s: native %g, naive %g at %lld",
+          (long long)m, (long long)k, (long long)n, b_transposed ? " (B transposed)" : "",
+          fused ? " (bias+relu)" : "", g[at], r[at], (long long)at);
+done:
+    mt_tensor_free(a);
+    mt_tensor_free(b);
+    mt_tensor_free(bias);
+    mt_tensor_free(ref);
+    mt_tensor_free(got);
+}
+
+int main(void)
+{
+    const char *kernel = mt_backend_describe(MT_BACKEND_NATIVE);
+    printf("native backend: %s\n", kernel);
+    CHECK(strstr(kernel, "wasm-simd128") != NULL,
+          "the native backend runs \"%s\", not the SIMD128 kernel", kernel);
+
+    // The MNIST shapes (batch 1 and 256), then edges around the 6x8 tile
+    // and the blocking (kc = 256).
+    static const int64_t shapes[][3] = {
+        {1, 784, 128}, {256, 784, 128}, {1, 128, 10}, {256, 128, 10},
+        {1, 1, 1}, {2, 3, 4}, {5, 7, 9}, {6, 8, 8}, {7, 9, 17}, {13, 300, 33},
+        {31, 257, 40}, {64, 64, 64}, {100, 513, 70}, {3, 1000, 5},
+    };
+    for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++)
+        for (int tb = 0; tb < 2; tb++)
+            for (int fused = 0; fused < 2; fused++)
+                check_shape(shapes[i][0], shapes[i][1], shapes[i][2], tb, fused);
+
+    if (failures)
+        printf("%d failure(s)\n", failures);
+    else
+        printf("all matmul shapes agree with the naive reference\n");
+    return failures ? 1 : 0;
+}
