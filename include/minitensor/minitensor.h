@@ -19,6 +19,8 @@
 #include "minitensor/arena.h"
 #include "minitensor/backend.h"
 #include "minitensor/safetensors.h"
+#include "minitensor/idx.h"
+#include "minitensor/image.h"
 #include "minitensor/nn.h"
 
 #endif
