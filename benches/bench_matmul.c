@@ -21,7 +21,6 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
-#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -32,6 +31,10 @@
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
+#endif
+#if !defined(__wasm__)
+#define HAVE_PTHREADS 1
+#include <pthread.h>
 #endif
 
 #include "minitensor/minitensor.h"
@@ -56,45 +59,34 @@ static int cmp_double(const void *a, const void *b)
  * widest vectors the CPU has; the best of a few runs. */
 enum { PEAK_CHAINS = 10 };
 
+/* Ten named accumulators (an array indexed in a loop may live in memory). */
+#define PEAK_BODY(vec, set1, fma, lanes)                                           \
+    vec a0 = set1(0.0f), a1 = set1(1.0f), a2 = set1(2.0f), a3 = set1(3.0f),      \
+        a4 = set1(4.0f), a5 = set1(5.0f), a6 = set1(6.0f), a7 = set1(7.0f),      \
+        a8 = set1(8.0f), a9 = set1(9.0f);                                        \
+    const vec mul = set1(0.999999f), add = set1(1e-7f);                          \
+    double t0 = now();                                                           \
+    for (long it = 0; it < iters; it++) {                                        \
+        a0 = fma(a0, mul, add); a1 = fma(a1, mul, add); a2 = fma(a2, mul, add);  \
+        a3 = fma(a3, mul, add); a4 = fma(a4, mul, add); a5 = fma(a5, mul, add);  \
+        a6 = fma(a6, mul, add); a7 = fma(a7, mul, add); a8 = fma(a8, mul, add);  \
+        a9 = fma(a9, mul, add);                                                  \
+    }                                                                            \
+    double dt = now() - t0;                                                      \
+    vec sum = a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7 + a8 + a9;                   \
+    float sink;                                                                  \
+    memcpy(&sink, &sum, sizeof sink);                                            \
+    return sink == 12345.0f ? 0 : (double)iters * PEAK_CHAINS * 2 * (lanes) / dt / 1e9
+
 #if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
 __attribute__((target("avx512f"))) static double peak_avx512(long iters)
 {
-    __m512 acc[PEAK_CHAINS];
-    for (int i = 0; i < PEAK_CHAINS; i++)
-        acc[i] = _mm512_set1_ps((float)i);
-    const __m512 mul = _mm512_set1_ps(0.999999f), add = _mm512_set1_ps(1e-7f);
-    double t0 = now();
-    for (long it = 0; it < iters; it++) {
-#pragma GCC unroll 10
-        for (int i = 0; i < PEAK_CHAINS; i++)
-            acc[i] = _mm512_fmadd_ps(acc[i], mul, add);
-    }
-    double dt = now() - t0;
-    float sink = 0;
-    for (int i = 0; i < PEAK_CHAINS; i++)
-        sink += _mm512_reduce_add_ps(acc[i]);
-    return sink == 12345.0f ? 0 : (double)iters * PEAK_CHAINS * 32 / dt / 1e9;
+    PEAK_BODY(__m512, _mm512_set1_ps, _mm512_fmadd_ps, 16);
 }
 
 __attribute__((target("avx2,fma"))) static double peak_avx2(long iters)
 {
-    __m256 acc[PEAK_CHAINS];
-    for (int i = 0; i < PEAK_CHAINS; i++)
-        acc[i] = _mm256_set1_ps((float)i);
-    const __m256 mul = _mm256_set1_ps(0.999999f), add = _mm256_set1_ps(1e-7f);
-    double t0 = now();
-    for (long it = 0; it < iters; it++) {
-#pragma GCC unroll 10
-        for (int i = 0; i < PEAK_CHAINS; i++)
-            acc[i] = _mm256_fmadd_ps(acc[i], mul, add);
-    }
-    double dt = now() - t0;
-    float tmp[8], sink = 0;
-    for (int i = 0; i < PEAK_CHAINS; i++) {
-        _mm256_storeu_ps(tmp, acc[i]);
-        sink += tmp[0];
-    }
-    return sink == 12345.0f ? 0 : (double)iters * PEAK_CHAINS * 16 / dt / 1e9;
+    PEAK_BODY(__m256, _mm256_set1_ps, _mm256_fmadd_ps, 8);
 }
 #define HAVE_X86_PEAK 1
 #endif
@@ -135,48 +127,61 @@ static double peak_once(long iters)
     return peak_scalar(iters);
 }
 
+/* Short runs, the best of many: on a shared machine some run gets a core
+ * to itself. */
+enum { PEAK_RUNS = 25, PEAK_ITERS = 2 * 1000 * 1000 };
+
 static double peak_per_core(void)
 {
     double best = 0;
-    for (int r = 0; r < 5; r++) {
-        double g = peak_once(20 * 1000 * 1000);
+    for (int r = 0; r < PEAK_RUNS; r++) {
+        double g = peak_once(PEAK_ITERS);
         if (g > best)
             best = g;
     }
     return best;
 }
 
+#ifdef HAVE_PTHREADS
 typedef struct peak_job { double gflops; } peak_job;
 
 static void *peak_thread(void *arg)
 {
-    ((peak_job *)arg)->gflops = peak_once(20 * 1000 * 1000);
+    peak_job *job = arg;
+    job->gflops = 0;
+    for (int r = 0; r < PEAK_RUNS; r++) {
+        double g = peak_once(PEAK_ITERS);
+        if (g > job->gflops)
+            job->gflops = g;
+    }
     return NULL;
 }
 
-// all `threads` cores at once (the sum), the best of three runs
+// all `threads` cores at once: the sum of each thread's best run
 static double peak_all(int threads)
 {
-    double best = 0;
-    for (int r = 0; r < 3; r++) {
-        pthread_t tid[64];
-        peak_job job[64];
-        int n = threads < 64 ? threads : 64, started = 0;
-        for (int i = 0; i < n; i++)
-            if (pthread_create(&tid[i], NULL, peak_thread, &job[i]) == 0)
-                started++;
-            else
-                break;
-        double sum = 0;
-        for (int i = 0; i < started; i++) {
-            pthread_join(tid[i], NULL);
-            sum += job[i].gflops;
-        }
-        if (sum > best)
-            best = sum;
+    pthread_t tid[64];
+    peak_job job[64];
+    int n = threads < 64 ? threads : 64, started = 0;
+    for (int i = 0; i < n; i++) {
+        if (pthread_create(&tid[i], NULL, peak_thread, &job[i]) != 0)
+            break;
+        started++;
     }
-    return best;
+    double sum = 0;
+    for (int i = 0; i < started; i++) {
+        pthread_join(tid[i], NULL);
+        sum += job[i].gflops;
+    }
+    return sum;
 }
+#else
+static double peak_all(int threads)
+{
+    (void)threads;
+    return peak_per_core();
+}
+#endif
 
 /* ---- the problems ------------------------------------------------------------------ */
 
@@ -364,7 +369,7 @@ static void measure(bench *b, const shape *s, operands *o, mt_backend backend, i
     r.pct_peak = 100.0 * r.gflops / (b->peak1 * threads);
     free(t);
     add_result(b, r);
-    printf("%-18s %-9s %3d %12.2f %9.1f %6.1f%% %9.1e\n", s->name,
+    printf("%-20s %-9s %3d %12.2f %9.1f %6.1f%% %9.1e\n", s->name,
            mt_backend_name(backend), threads, r.median_s * 1e6, r.gflops, r.pct_peak,
            err);
     fflush(stdout);
@@ -445,6 +450,34 @@ static const result *find(const bench *b, const char *name, mt_backend backend,
             return r;
     }
     return NULL;
+}
+
+/* GFLOP/s: one row per shape, one column per backend × threads. */
+static void print_table(const bench *b, const shape *shapes, int count)
+{
+    printf("\nGFLOP/s (median)\n%-20s", "shape (MxKxN)");
+    for (int be = MT_BACKEND_NAIVE; be < MT_BACKEND_COUNT; be++)
+        for (int t = 1; t <= b->max_threads; t++)
+            if (mt_backend_available((mt_backend)be) && (be != MT_BACKEND_NAIVE || t == 1)) {
+                char head[32];
+                snprintf(head, sizeof head, "%s/%d", mt_backend_name((mt_backend)be), t);
+                printf(" %11s", head);
+            }
+    printf("\n");
+    for (int i = 0; i < count; i++) {
+        printf("%-20s", shapes[i].name);
+        for (int be = MT_BACKEND_NAIVE; be < MT_BACKEND_COUNT; be++)
+            for (int t = 1; t <= b->max_threads; t++)
+                if (mt_backend_available((mt_backend)be) &&
+                    (be != MT_BACKEND_NAIVE || t == 1)) {
+                    const result *r = find(b, shapes[i].name, (mt_backend)be, t);
+                    if (r)
+                        printf(" %11.1f", r->gflops);
+                    else
+                        printf(" %11s", "-");
+                }
+        printf("\n");
+    }
 }
 
 static void mnist_summary(const bench *b, FILE *json)
@@ -591,24 +624,35 @@ int main(int argc, char **argv)
                      (long long)s->m, (long long)s->k, (long long)s->n, l ? "-wT" : "");
         }
 
-    printf("\n%-18s %-9s %3s %12s %9s %7s %9s\n", "shape (MxKxN)", "backend", "thr",
-           "median us", "GFLOP/s", "%peak", "rel.err");
+    // operands and references first, then backend by backend: switching
+    // backends leaves the previous one's threads spinning for a while (BLAS
+    // pools busy-wait after a call), so each backend × thread count runs as
+    // one block after a pause, never interleaved with another pool.
+    static operands ops[32];
+    printf("\nvalidating against the reference (naive up to 512^3, else native "
+           "cross-checked with a BLAS)...\n");
     for (int i = 0; i < count; i++) {
-        const shape *s = &shapes[i];
-        operands o;
-        operands_new(s, &o);
-        reference(s, &o);
-        for (int be = MT_BACKEND_NAIVE; be < MT_BACKEND_COUNT; be++) {
-            if (!mt_backend_available((mt_backend)be))
-                continue;
-            if (be == MT_BACKEND_NAIVE && flops(s) > 2.0 * 256 * 256 * 256)
-                continue;
-            int max_t = be == MT_BACKEND_NAIVE ? 1 : b.max_threads;
-            for (int t = 1; t <= max_t; t++)
-                measure(&b, s, &o, (mt_backend)be, t);
-        }
-        operands_free(&o);
+        operands_new(&shapes[i], &ops[i]);
+        reference(&shapes[i], &ops[i]);
     }
+    printf("\n%-20s %-9s %3s %12s %9s %7s %9s\n", "shape (MxKxN)", "backend", "thr",
+           "median us", "GFLOP/s", "%peak", "rel.err");
+    for (int be = MT_BACKEND_NAIVE; be < MT_BACKEND_COUNT; be++) {
+        if (!mt_backend_available((mt_backend)be))
+            continue;
+        int max_t = be == MT_BACKEND_NAIVE ? 1 : b.max_threads;
+        for (int t = 1; t <= max_t; t++) {
+            nanosleep(&(struct timespec){0, 300 * 1000 * 1000}, NULL);
+            for (int i = 0; i < count; i++) {
+                if (be == MT_BACKEND_NAIVE && flops(&shapes[i]) > 2.0 * 256 * 256 * 256)
+                    continue;
+                measure(&b, &shapes[i], &ops[i], (mt_backend)be, t);
+            }
+        }
+    }
+    for (int i = 0; i < count; i++)
+        operands_free(&ops[i]);
+    print_table(&b, shapes, count);
 
     FILE *f = fopen(out_path, "w");
     if (!f) {

@@ -8,6 +8,12 @@
 
 static _Thread_local mt_scratch patch_scratch;
 
+void mt_conv_release_scratch(void)
+{
+    mt_dealloc(patch_scratch.p);
+    patch_scratch = (mt_scratch){0};
+}
+
 /* Patch buffers are kept near 2 MiB so a chunk of them stays in cache. */
 #define PATCH_CHUNK_FLOATS (512 * 1024)
 

@@ -5,13 +5,16 @@
  * would reject (zero strides, overlapping "general" strides) are refused
  * in accepts(), and the dispatcher then hands us a contiguous copy.
  *
+ * Threads: a per-call rntm_t (bli_sgemm_ex), not bli_thread_set_num_threads,
+ * so the count is never global state. This Debian BLIS runs its threads with
+ * OpenMP; minitensor's own pool is idle while BLIS runs.
+ *
  * libblis also exports cblas_* and BLAS symbols with the same names as
  * OpenBLAS's; this file uses bli_* names only, so it can never call into
  * OpenBLAS and never makes the OpenBLAS backend call into BLIS.
  */
 #include <blis.h>
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 
 #include "gemm.h"
@@ -58,7 +61,9 @@ static bool blis_accepts(const mt_gemm *g)
     return blis_prepare(g, &s);
 }
 
-static atomic_int current_threads;
+/* Below this many multiply-adds BLIS runs on one thread: waking its OpenMP
+ * team costs more than the product (and on a busy machine, milliseconds). */
+enum { BLIS_MIN_FMAS_PER_THREAD = 1 << 18 };
 
 static void blis_sgemm(const mt_gemm *g, int threads)
 {
@@ -71,14 +76,19 @@ static void blis_sgemm(const mt_gemm *g, int threads)
         mt_gemm_epilogue(g);
         return;
     }
-    if (atomic_exchange(&current_threads, threads) != threads)
-        bli_thread_set_num_threads(threads);
+    // the thread count goes in a per-call runtime object, not BLIS's global
+    // setting, so concurrent callers and other BLIS users do not interfere
+    const int64_t fit = g->m * g->n * g->k / BLIS_MIN_FMAS_PER_THREAD;
+    if (fit < threads)
+        threads = fit > 1 ? (int)fit : 1;
+    rntm_t rntm = BLIS_RNTM_INITIALIZER;
+    bli_rntm_set_num_threads(threads, &rntm);
     blis_call s;
     (void)blis_prepare(g, &s); // the dispatcher checked accepts()
     float one = 1.0f, zero = 0.0f;
-    bli_sgemm(BLIS_NO_TRANSPOSE, BLIS_NO_TRANSPOSE, g->m, g->n, g->k, &one,
-              (float *)g->a, s.a_rs, s.a_cs, (float *)g->b, s.b_rs, s.b_cs,
-              &zero, g->c, s.c_rs, s.c_cs);
+    bli_sgemm_ex(BLIS_NO_TRANSPOSE, BLIS_NO_TRANSPOSE, g->m, g->n, g->k, &one,
+                 (float *)g->a, s.a_rs, s.a_cs, (float *)g->b, s.b_rs, s.b_cs,
+                 &zero, g->c, s.c_rs, s.c_cs, NULL, &rntm);
     mt_gemm_epilogue(g);
 }
 

@@ -36,6 +36,13 @@ bool mt_tensors_overlap(const mt_tensor *x, const mt_tensor *y);
 typedef struct mt_scratch { float *p; size_t n; } mt_scratch;
 float *mt_scratch_get(mt_scratch *s, size_t n);
 
+/* Frees the buffers kept for reuse: this thread's matmul and conv scratch,
+ * the native backend's packing buffers and its thread pool. */
+void mt_release_caches(void);
+void mt_matmul_release_scratch(void);
+void mt_conv_release_scratch(void);
+void mt_gemm_native_release(void);
+
 /* Fill t's struct as a contiguous tensor over data (no ownership). */
 void mt_tensor_init_contiguous(mt_tensor *t, mt_dtype dtype, int rank,
                                const int64_t *shape, void *data);

@@ -23,6 +23,22 @@ float *mt_scratch_get(mt_scratch *s, size_t n)
     return s->p;
 }
 
+void mt_matmul_release_scratch(void)
+{
+    mt_scratch *all[] = {&scratch_a, &scratch_b, &scratch_c, &scratch_bias};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
+        mt_dealloc(all[i]->p);
+        *all[i] = (mt_scratch){0};
+    }
+}
+
+void mt_release_caches(void)
+{
+    mt_matmul_release_scratch();
+    mt_conv_release_scratch();
+    mt_gemm_native_release();
+}
+
 /* Copy a rows x cols strided matrix into row-major scratch. */
 static const float *pack_rows(mt_scratch *s, const float *x, int64_t rows, int64_t cols,
                               int64_t rs, int64_t cs)
@@ -38,10 +54,19 @@ static const float *pack_rows(mt_scratch *s, const float *x, int64_t rows, int64
 
 /* ---- choosing a backend ---------------------------------------------------- */
 
-/* AUTO: the per-shape policy. Thresholds come from benches/bench-matmul on a
- * 2-core Zen (docs/benchmarks.md); the native kernel wins every MNIST shape. */
+/* AUTO: the per-shape policy, from bench_matmul on the 2-core Zen 4 this was
+ * built on (docs/benchmarks.md). OpenBLAS wins small problems with M > 1
+ * (n = 16, 32, 64 squares: 45/95/113 vs 22/80/99 GFLOP/s: its call overhead
+ * is lower); the native kernel wins from n = 128 up and every MNIST shape,
+ * including M = 1 (its gemv: 3.6 vs 3.9 us for 1x784x128). */
+enum { AUTO_SMALL_FMAS = 64 * 64 * 64 };
+
 static mt_backend auto_choice(const mt_gemm *g)
 {
+#ifdef MT_HAVE_OPENBLAS
+    if (g->m > 1 && g->m * g->n * g->k <= AUTO_SMALL_FMAS)
+        return MT_BACKEND_OPENBLAS;
+#endif
     (void)g;
     return MT_BACKEND_NATIVE;
 }

@@ -2,6 +2,7 @@
 #include <stdlib.h>
 
 #include "minitensor/memory.h"
+#include "internal.h"
 
 /* The default: C11 aligned_alloc, whose size must be a multiple of align. */
 static void *default_alloc(size_t size, size_t align, void *user)
@@ -23,6 +24,8 @@ static mt_allocator current = {default_alloc, default_free, NULL};
 
 void mt_set_allocator(const mt_allocator *allocator)
 {
+    /* Buffers kept for reuse must go back to the allocator they came from. */
+    mt_release_caches();
     if (allocator && allocator->alloc && allocator->free)
         current = *allocator;
     else

@@ -3,6 +3,7 @@
 #define MT_TEST_UTIL_H
 
 #include <math.h>
+#include <stdatomic.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -56,10 +57,11 @@ static inline void check_close(const float *actual, const float *expected, size_
 
 /* ---- allocators that count allocations or fail on demand ------------------ */
 
+/* Atomic counters: the native backend's worker threads allocate too. */
 typedef struct alloc_probe {
-    long allocations;   /* successful allocations so far */
-    long live;          /* allocations not yet freed */
-    long fail_after;    /* fail the allocation after this many; -1 never */
+    _Atomic long allocations;   /* successful allocations so far */
+    _Atomic long live;          /* allocations not yet freed */
+    long fail_after;            /* fail the allocation after this many; -1 never */
 } alloc_probe;
 
 static void *probe_alloc(size_t size, size_t align, void *user)

@@ -1,10 +1,14 @@
 /* gemm_native.c — the native backend: kernel choice, blocking, threads.
  *
  * See native.h for the loop structure. This file owns the decisions:
- * which micro-kernel (once, from the CPU), which path per call (gemv,
- * unpacked small problem, packed blocked), how to split across threads,
- * and the per-thread packing buffers that make repeated calls allocation
- * free after the first one.
+ * which micro-kernel (once, from the CPU), which path per call (gemv, dot
+ * products, narrow C, blocked with or without packing), how to split
+ * across threads, and the packing buffers that make repeated calls
+ * allocation-free after the first one.
+ *
+ * Building with -DMT_NATIVE_TUNE makes the blocking and packing choices
+ * overridable from the environment (KC, MC, NC, PACKA, PACKB, DOTM) for
+ * tuning runs; it is never on in a normal build.
  */
 #include <stdatomic.h>
 #include <stdio.h>
@@ -81,6 +85,7 @@ bool mt_gemm_native_force_kernel(const char *name)
     return true;
 }
 
+// not thread-safe (it refills a static list): for tests and benchmarks
 const char *const *mt_gemm_native_kernel_names(void)
 {
     static const char *names[KERNEL_COUNT + 1];
@@ -92,14 +97,20 @@ const char *const *mt_gemm_native_kernel_names(void)
     return names;
 }
 
-/* ---- per-thread packing buffers -------------------------------------------- */
-
+/* ---- packing buffers -----------------------------------------------------------
+ * Grown on demand with the library allocator and kept, so repeated matmuls
+ * allocate nothing after the first. A serial call uses its thread's set
+ * (freed when the thread exits); part i of a pooled job uses the pool's set
+ * i, whichever thread claims the part — so a 2-thread call allocates
+ * nothing after the first 2-thread call, however the parts were spread. */
 typedef struct buffers {
     float *a, *b;
     size_t a_cap, b_cap; // in floats
 } buffers;
 
+enum { MAX_PARTS = 32 }; // the pool runs at most 32 parts
 static _Thread_local buffers tls_buffers;
+static buffers part_buffers[MAX_PARTS]; // used only under the pool's job lock
 
 static void buffers_free(buffers *bufs)
 {
@@ -119,15 +130,17 @@ static void buffers_key_init(void)
 }
 #endif
 
-static float *buffer_grow(float **p, size_t *cap, size_t floats)
+static float *buffer_grow(buffers *bufs, float **p, size_t *cap, size_t floats)
 {
     if (*cap >= floats)
         return *p;
 #ifdef MT_NATIVE_THREADS
-    if (!tls_buffers.a && !tls_buffers.b) { // first buffer of this thread
+    if (bufs == &tls_buffers && !bufs->a && !bufs->b) { // this thread's first
         pthread_once(&buffers_once, buffers_key_init);
-        pthread_setspecific(buffers_key, &tls_buffers);
+        pthread_setspecific(buffers_key, bufs);
     }
+#else
+    (void)bufs;
 #endif
     mt_dealloc(*p);
     *cap = 0;
@@ -137,19 +150,11 @@ static float *buffer_grow(float **p, size_t *cap, size_t floats)
     return *p;
 }
 
-float *mt_native_buffer_a(size_t floats)
-{
-    return buffer_grow(&tls_buffers.a, &tls_buffers.a_cap, floats);
-}
-
-float *mt_native_buffer_b(size_t floats)
-{
-    return buffer_grow(&tls_buffers.b, &tls_buffers.b_cap, floats);
-}
-
 void mt_gemm_native_release(void)
 {
-    mt_pool_shutdown(); // workers free their buffers as they exit
+    mt_pool_shutdown();
+    for (int i = 0; i < MAX_PARTS; i++)
+        buffers_free(&part_buffers[i]);
     buffers_free(&tls_buffers);
 }
 
@@ -208,26 +213,30 @@ static void pack_b(const mt_native_kernel *kr, int64_t k, int64_t n,
 /* ---- the blocked path -----------------------------------------------------------
  * Packing costs a pass over the operand; it pays off when the packed panels
  * are reused many times from cache, and it is needed when the operand's
- * layout does not suit the micro-kernel (B must have contiguous rows) or
- * when a large operand would thrash the caches/TLB through its strides.
- * Measured on Zen 4 (AVX-512 8×32): reading both A and B in place wins
- * while B fits in half of L2 (256×256×256: 109 vs 100 GFLOP/s packed;
- * 256×784×128: 113 vs 102); from n ≈ 512 packing B wins, and from n ≈ 1024
- * packing A is as good as reading it in place and safer for odd strides. */
-enum { L2_HALF_BYTES = 512 * 1024, PACK_A_MIN_N = 1024, WHOLE_K_MAX = 1024 };
+ * layout does not suit the micro-kernel (B must have contiguous rows; A
+ * needs one unit stride to stream well) or when B is spread over too much
+ * memory to stay cached (its row pitch, not just its width, counts: a
+ * column slice of a wide matrix has a large pitch). Measured on Zen 4
+ * (AVX-512 8×32, one core): B in place wins while its span fits in half of
+ * L2 (256³: 112 vs 100 GFLOP/s packed; 256×784×128: 115 vs 102); beyond
+ * that packing B wins (512³: 108 vs 80). A in place (8 row streams) is as
+ * fast as packed A up to 2048³ and never has to be re-packed per thread. */
+enum { L2_HALF_BYTES = 512 * 1024, WHOLE_K_MAX = 1024 };
 
 static bool want_pack_b(const mt_gemm *g)
 {
-    return g->b_cs != 1 || (size_t)g->k * (size_t)g->n * sizeof(float) > L2_HALF_BYTES;
+    return g->b_cs != 1 ||
+           (size_t)g->k * (size_t)g->b_rs * sizeof(float) > L2_HALF_BYTES;
 }
 
 static bool want_pack_a(const mt_gemm *g)
 {
-    return (g->a_rs != 1 && g->a_cs != 1) || g->n >= PACK_A_MIN_N;
+    return g->a_rs != 1 && g->a_cs != 1;
 }
 
 // false if a packing buffer could not be allocated (nothing was written)
-static bool gemm_blocked(const mt_native_kernel *kr, const mt_gemm *g)
+static bool gemm_blocked(const mt_native_kernel *kr, const mt_gemm *g,
+                         buffers *bufs)
 {
     const int64_t m = g->m, n = g->n, k = g->k;
     const int MR = kr->mr, NR = kr->nr;
@@ -248,9 +257,11 @@ static bool gemm_blocked(const mt_native_kernel *kr, const mt_gemm *g)
     const int last_flags = epilogue_flags(g);
 
     float *abuf = NULL, *bbuf;
-    if (packa && !(abuf = mt_native_buffer_a((size_t)(round_up(MC, MR) * KC))))
+    if (packa && !(abuf = buffer_grow(bufs, &bufs->a, &bufs->a_cap,
+                                      (size_t)(round_up(MC, MR) * KC))))
         return false;
-    bbuf = mt_native_buffer_b((size_t)(KC * (packb ? round_up(NC, NR) : NR)));
+    bbuf = buffer_grow(bufs, &bufs->b, &bufs->b_cap,
+                       (size_t)(KC * (packb ? round_up(NC, NR) : NR)));
     if (!bbuf)
         return false;
 
@@ -312,11 +323,49 @@ static bool gemm_blocked(const mt_native_kernel *kr, const mt_gemm *g)
 
 /* ---- one thread's whole problem ------------------------------------------------ */
 
-/* Up to this many rows, products with contiguous B columns (transposed
- * weights) are dot products over B in place rather than a packed GEMM. */
-enum { GEMV_MAX_M = 1, DOT_MAX_M = 4 };
+/* C = act(A·B + bias) for a narrow C (n <= NR/2, e.g. the 10 logits of a
+ * classifier): computed as Cᵀ = Bᵀ·Aᵀ, so the long M side runs along the
+ * kernel's NR and the short N side along MR, wasting far less of each tile
+ * (256×128×10: 20 µs -> 7 µs with 8×32). The bias is per row of Cᵀ, so the
+ * epilogue is a second pass over the (small) C. */
+static void gemm_narrow(const mt_native_kernel *kr, const mt_gemm *g,
+                        buffers *bufs)
+{
+    mt_gemm t = {
+        .m = g->n, .n = g->m, .k = g->k,
+        .a = g->b, .a_rs = g->b_cs, .a_cs = g->b_rs,
+        .b = g->a, .b_rs = g->a_cs, .b_cs = g->a_rs,
+        .c = g->c, .c_rs = g->c_cs, .c_cs = g->c_rs,
+        .bias = NULL, .act = MT_ACTIVATION_NONE,
+    };
+    if (!gemm_blocked(kr, &t, bufs)) {
+        mt_gemm_naive(g);
+        return;
+    }
+    if (!g->bias && g->act == MT_ACTIVATION_NONE)
+        return;
+    const int flags = epilogue_flags(g);
+    for (int64_t i = 0; i < g->m; i++) {
+        float *c = g->c + i * g->c_rs;
+        for (int64_t j = 0; j < g->n; j++) {
+            float v = c[j * g->c_cs];
+            if (flags & MT_TILE_BIAS)
+                v += g->bias[j];
+            if ((flags & MT_TILE_RELU) && v < 0.0f)
+                v = 0.0f;
+            c[j * g->c_cs] = v;
+        }
+    }
+}
 
-static void gemm_serial(const mt_native_kernel *kr, const mt_gemm *g)
+/* One row with contiguous B rows is a gemv; up to kr->dot_max_m rows with
+ * contiguous B columns (transposed weights) are dot products over B in
+ * place rather than a packed GEMM (crossover measured per kernel: 4 rows
+ * for AVX-512 8×32, 12 for AVX2 6×16, for K = 784, N = 128). */
+enum { GEMV_MAX_M = 1 };
+
+static void gemm_serial(const mt_native_kernel *kr, const mt_gemm *g,
+                        buffers *bufs)
 {
     if (g->m == 0 || g->n == 0)
         return;
@@ -332,7 +381,7 @@ static void gemm_serial(const mt_native_kernel *kr, const mt_gemm *g)
                  g->c + i * g->c_rs, g->c_cs, g->bias, flags);
         return;
     }
-    int64_t dot_max_m = DOT_MAX_M;
+    int64_t dot_max_m = kr->dot_max_m;
 #ifdef MT_NATIVE_TUNE
     if (getenv("DOTM")) dot_max_m = atoi(getenv("DOTM"));
 #endif
@@ -342,16 +391,23 @@ static void gemm_serial(const mt_native_kernel *kr, const mt_gemm *g)
             g->c_cs, g->bias, flags);
         return;
     }
-    if (!gemm_blocked(kr, g))
+    if (g->n <= kr->nr / 2 && g->m >= 4 * kr->mr) {
+        gemm_narrow(kr, g, bufs);
+        return;
+    }
+    if (!gemm_blocked(kr, g, bufs))
         mt_gemm_naive(g); // no memory for packing: slow but correct
 }
 
 /* ---- threads ----------------------------------------------------------------------
- * The problem is cut into `parts` independent slices of C — along N in
- * whole NR panels when N is wide enough, else along M in whole MR panels —
- * and each thread runs the serial algorithm on its slice with its own
- * buffers. No thread waits for another until the end. */
-enum { MIN_FMAS_PER_THREAD = 1 << 17 };
+ * The problem is cut into independent slices of C — along N in whole NR
+ * panels when N is wide enough, else along M in whole MR panels — and each
+ * slice runs the serial algorithm with the buffers of its part. There are
+ * up to PARTS_PER_THREAD slices per thread: the machine this was tuned on
+ * is shared, and a thread preempted by another process then holds up only
+ * a small slice, which the other threads take over. Small problems stay
+ * on the calling thread. */
+enum { MIN_FMAS_PER_PART = 1 << 17, PARTS_PER_THREAD = 4 };
 
 typedef struct split_job {
     const mt_native_kernel *kr;
@@ -382,7 +438,7 @@ static void split_part(void *arg, int index)
         s.a += lo * s.a_rs;
         s.c += lo * s.c_rs;
     }
-    gemm_serial(job->kr, &s);
+    gemm_serial(job->kr, &s, &part_buffers[index]);
 }
 
 static void native_sgemm(const mt_gemm *g, int threads)
@@ -394,16 +450,18 @@ static void native_sgemm(const mt_gemm *g, int threads)
         const int64_t m_units = ceil_div(g->m, kr->mr);
         // N when it splits evenly enough, or when M is a vector
         const bool along_n = n_units >= 4 * threads || n_units >= m_units ||
-                             g->m <= DOT_MAX_M;
-        int64_t parts = min64(threads, fmas / MIN_FMAS_PER_THREAD);
+                             g->m <= kr->dot_max_m;
+        int64_t parts = min64((int64_t)threads * PARTS_PER_THREAD, MAX_PARTS);
+        parts = min64(parts, fmas / MIN_FMAS_PER_PART);
         parts = min64(parts, along_n ? n_units : m_units);
         if (parts > 1) {
             split_job job = {kr, g, (int)parts, along_n};
-            if (mt_pool_run(split_part, &job, (int)parts))
+            if (mt_pool_run(split_part, &job, (int)parts,
+                            (int)min64(threads, parts)))
                 return;
         }
     }
-    gemm_serial(kr, g);
+    gemm_serial(kr, g, &tls_buffers);
 }
 
 static const char *native_describe(void)

@@ -3,21 +3,27 @@
  * The native backend computes the mt_gemm contract of gemm.h with the
  * classic Goto/BLIS structure:
  *
- *   for jc in N step NC:            B block  KC×NC  packed once, lives in L3
+ *   for jc in N step NC:            B block  KC×NC  packed, lives in L3
  *     for pc in K step KC:
  *       pack B(pc:pc+KC, jc:jc+NC) into NR-wide micro-panels
- *       for ic in M step MC:        A block  MC×KC  packed, lives in L2
- *         pack A(ic:ic+MC, pc:pc+KC) into MR-tall micro-panels
- *         for jr in NC step NR:     B micro-panel KC×NR stays in L1
+ *       for ic in M step MC:        A block  MC×KC  lives in L2
+ *         (pack A(ic:ic+MC, pc:pc+KC) into MR-tall micro-panels)
+ *         for jr in NC step NR:     B micro-panel KC×NR, L1/L2
  *           for ir in MC step MR:
  *             micro-kernel: C(MR×NR) (+)= A-panel · B-panel, and on the
  *             last KC block also + bias, ReLU (the fused epilogue)
  *
- * Small problems skip packing (the micro-kernel reads A through its
- * strides and, when B rows are contiguous, B in place); M == 1 and tiny M
- * go to a matrix-vector path. Every ISA (portable C, AVX2+FMA, AVX-512,
- * later wasm SIMD128) supplies one mt_native_kernel table entry; the best
- * one the CPU supports is chosen once, at the first call.
+ * The micro-kernel reads A through its strides, so A is packed only when
+ * it has no unit stride; B is read in place while it is compact enough to
+ * stay cached (small problems: no packing at all, one KC block). M == 1
+ * with contiguous B rows is a gemv; small M with contiguous B columns
+ * (PyTorch [out,in] weights seen through a transpose) is dot products; a
+ * narrow C (N <= NR/2, e.g. 10 logits) is computed transposed. Every ISA
+ * (portable C, AVX2+FMA, AVX-512, wasm SIMD128) supplies one
+ * mt_native_kernel table entry; the best one the CPU supports is chosen
+ * once, at the first call. Threads split C into independent slices run
+ * on a small persistent pool (pool.c). See gemm_native.c for the measured
+ * thresholds.
  */
 #ifndef MT_NATIVE_H
 #define MT_NATIVE_H
@@ -28,10 +34,7 @@
 
 #include "../gemm.h"
 
-/* The library allocator (tensor/memory.c). internal.h does not declare
- * these yet; identical redeclarations are harmless once it does. */
-void *mt_alloc(size_t size, size_t align);
-void mt_dealloc(void *p);
+#include "minitensor/memory.h" /* mt_alloc, mt_dealloc */
 
 /* ---- the micro-kernel contract --------------------------------------------
  * One call computes an m×n tile (m <= MR, n <= NR) of
@@ -95,6 +98,7 @@ typedef struct mt_native_kernel {
     mt_tile_fn tile;
     mt_gemv_fn gemv;         /* (optional: NULL = generic) */
     mt_dot_fn dot;           /* (optional: NULL = generic) */
+    int dot_max_m;           /* dot path up to this M (measured crossover) */
     mt_pack_a_fn pack_a;     /* (optional: NULL = generic) */
     mt_pack_b_fn pack_b;     /* (optional: NULL = generic) */
     bool (*supported)(void); /* run-time CPU check (optional: NULL = yes) */
@@ -135,37 +139,38 @@ void mt_native_store_tile(const mt_tile *t, const float *acc, int ld);
  * Force the kernel by name ("avx512", "avx2+fma", "generic"); NULL or
  * "auto" returns to the automatic choice. Returns false (and changes
  * nothing) if the name is unknown or the CPU cannot run it. The variable
- * MT_NATIVE_KERNEL in the environment does the same at the first call.
+ * MT_NATIVE_KERNEL in the environment does the same at the first call
+ * (an unknown or unsupported name there means the automatic choice).
  * Not thread-safe against concurrent matmuls: call it between them. */
 bool mt_gemm_native_force_kernel(const char *name);
 
 /* The kernel the next call will use. */
 const mt_native_kernel *mt_gemm_native_kernel(void);
 
-/* Names of the kernels this CPU can run, best first, NULL-terminated. */
+/* Names of the kernels this CPU can run, best first, NULL-terminated.
+ * Not thread-safe (tests and benchmarks only). */
 const char *const *mt_gemm_native_kernel_names(void);
 
-/* Frees the calling thread's packing buffers and stops the worker threads
- * (they are restarted on demand). For leak checkers and for code that
- * changes the allocator; never needed otherwise. */
+/* Frees the packing buffers of the calling thread and of the pool, and
+ * stops the worker threads (restarted on demand). Call it with no matmul
+ * running: before changing the allocator, or for a leak checker. Buffers
+ * of other application threads are freed when those threads exit. */
 void mt_gemm_native_release(void);
 
 /* ---- the thread pool (pool.c) --------------------------------------------
- * Runs fn(arg, i) for i in [0, count) with i == 0 on the calling thread and
- * the rest on persistent workers, returning when all are done. Returns
- * false without running anything if the pool is busy (another thread is
- * using it), cannot start threads, or this is a build without threads; the
- * caller then runs serially. count >= 2. */
+ * Runs fn(arg, i) once for each i in [0, parts) (2..32 parts) on the
+ * calling thread and threads-1 persistent workers, and returns when all
+ * are done. Parts are claimed dynamically: participant i (the caller is 0)
+ * first takes part i, then any part still unclaimed, so a worker slow to
+ * wake or preempted by another process leaves its work to the others.
+ * fn must not depend on the thread it runs on. Returns false without
+ * running anything if the pool is busy (another thread is using it), no
+ * worker can be started, or this build has no threads; the caller then
+ * runs serially. */
 typedef void (*mt_pool_fn)(void *arg, int index);
-bool mt_pool_run(mt_pool_fn fn, void *arg, int count);
+bool mt_pool_run(mt_pool_fn fn, void *arg, int parts, int threads);
 
 /* Stops and joins the workers (restarted by the next mt_pool_run). */
 void mt_pool_shutdown(void);
-
-/* ---- per-thread packing buffers (gemm_native.c) --------------------------
- * The calling thread's A and B buffers, grown to at least the given floats
- * and kept for the next call; NULL if the allocation fails. */
-float *mt_native_buffer_a(size_t floats);
-float *mt_native_buffer_b(size_t floats);
 
 #endif

@@ -1,9 +1,9 @@
 /* pool.c — the native backend's own small persistent thread pool.
  *
- * One job at a time: the caller runs part 0, workers 1..count-1 run the
- * others. Workers spin briefly after a job (back-to-back matmuls in a
- * layer stack arrive within microseconds) and then sleep on a condition
- * variable. A second thread calling while a job runs does not wait: it
+ * One job at a time, split into parts that the caller and the workers
+ * claim one by one (see run_parts). Workers spin briefly after a job
+ * (back-to-back matmuls in a layer stack arrive within microseconds) and
+ * then sleep on a condition variable. A second thread calling while a job runs does not wait: it
  * gets false and runs its matmul serially, so there is never more than
  * one pool's worth of threads and never a nested pool.
  */
@@ -11,9 +11,9 @@
 
 #if defined(__wasm__) && !defined(__wasm_threads__)
 
-bool mt_pool_run(mt_pool_fn fn, void *arg, int count)
+bool mt_pool_run(mt_pool_fn fn, void *arg, int parts, int threads)
 {
-    (void)fn, (void)arg, (void)count;
+    (void)fn, (void)arg, (void)parts, (void)threads;
     return false;
 }
 
@@ -22,7 +22,6 @@ void mt_pool_shutdown(void) {}
 #else
 
 #include <pthread.h>
-#include <sched.h>
 #include <stdatomic.h>
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -34,31 +33,96 @@ void mt_pool_shutdown(void) {}
 #define cpu_relax() ((void)0)
 #endif
 
-enum { MAX_WORKERS = 63, SPIN_ITERS = 1 << 14 };
+/* Workers spin this long for the next job before sleeping (a layer stack
+ * sends the next matmul within microseconds); the caller spins less while
+ * waiting for the last parts. */
+enum { MAX_PARTS = 32, MAX_WORKERS = MAX_PARTS - 1, SPIN_ITERS = 1 << 14,
+       WAIT_SPINS = 1 << 11 };
+#define ALL_CLAIMED UINT32_MAX
 
+/* A job is `parts` calls fn(arg, i). Parts are claimed, not assigned: each
+ * participant (the caller is 0, workers 1..) first claims the part with its
+ * own index — so a part usually runs on the same core call after call and
+ * finds its data in that core's L2 — then any part still unclaimed. A
+ * worker that is slow to wake (a busy machine) therefore costs nothing: the
+ * caller runs its part too. `claim` holds the job's generation in its high
+ * half and the claimed parts as bits in the low half; a worker still
+ * holding an older job's fn/arg fails its compare-and-swap. */
 static struct {
-    pthread_mutex_t run_lock; // held by the thread submitting a job
+    pthread_mutex_t run_lock; // held by the thread running a job
     pthread_mutex_t lock;     // guards sleeping / waking
     pthread_cond_t wake;
     pthread_t threads[MAX_WORKERS];
-    int started;              // workers running
-    int wanted;               // workers that take part in the current job
-    atomic_uint generation;   // bumped for every job (and for shutdown)
-    atomic_int pending;       // workers still running the current job
+    int started;
+    atomic_uint generation;     // bumped for every job (and for shutdown)
+    _Atomic uint64_t claim;     // generation << 32 | bit i = part i claimed
+    atomic_int done;            // parts finished in the current job
+    _Atomic(mt_pool_fn) fn;
+    _Atomic(void *) arg;
+    atomic_uint parts;
     atomic_bool stop;
-    unsigned start_generation; // jobs before this one are not a new worker's
-    mt_pool_fn fn;
-    void *arg;
+    atomic_bool caller_sleeping; // the caller waits on `finished`
+    pthread_cond_t finished;
 } pool = {
     .run_lock = PTHREAD_MUTEX_INITIALIZER,
     .lock = PTHREAD_MUTEX_INITIALIZER,
     .wake = PTHREAD_COND_INITIALIZER,
+    .finished = PTHREAD_COND_INITIALIZER,
 };
+
+static unsigned lowest_bit(uint32_t x)
+{
+    unsigned i = 0;
+    while (!(x >> i & 1))
+        i++;
+    return i;
+}
+
+static void run_parts(unsigned gen, unsigned self)
+{
+    // acquire: if these are a newer job's values, the claim below sees that
+    // job's closing store (the fence in mt_pool_run) and fails
+    mt_pool_fn fn = atomic_load_explicit(&pool.fn, memory_order_acquire);
+    void *arg = atomic_load_explicit(&pool.arg, memory_order_acquire);
+    unsigned parts = atomic_load_explicit(&pool.parts, memory_order_acquire);
+    const uint32_t all = parts >= 32 ? ALL_CLAIMED : (1u << parts) - 1;
+    uint64_t c = atomic_load_explicit(&pool.claim, memory_order_acquire);
+    while ((unsigned)(c >> 32) == gen) {
+        uint32_t unclaimed = ~(uint32_t)c & all;
+        if (!unclaimed)
+            return;
+        unsigned i = self < parts && (unclaimed >> self & 1) ? self
+                                                             : lowest_bit(unclaimed);
+        if (atomic_compare_exchange_weak_explicit(&pool.claim, &c,
+                                                  c | (uint64_t)1 << i,
+                                                  memory_order_acq_rel,
+                                                  memory_order_acquire)) {
+            fn(arg, (int)i);
+            // seq_cst pairs with the caller's store-then-check of
+            // caller_sleeping: one of the two sees the other
+            if (atomic_fetch_add_explicit(&pool.done, 1, memory_order_seq_cst) + 1 ==
+                    (int)parts &&
+                atomic_load_explicit(&pool.caller_sleeping, memory_order_seq_cst)) {
+                pthread_mutex_lock(&pool.lock);
+                pthread_cond_signal(&pool.finished);
+                pthread_mutex_unlock(&pool.lock);
+            }
+            c = atomic_load_explicit(&pool.claim, memory_order_acquire);
+        }
+    }
+}
+
+typedef struct worker_start {
+    unsigned index, generation;
+} worker_start;
+
+static worker_start starts[MAX_WORKERS];
 
 static void *worker_main(void *p)
 {
-    int index = (int)(intptr_t)p; // 1-based job part
-    unsigned seen = pool.start_generation; // set before pthread_create
+    const worker_start *start = p;
+    const unsigned self = start->index;
+    unsigned seen = start->generation; // the jobs before it was created
     for (;;) {
         unsigned gen;
         int spins = 0;
@@ -77,50 +141,60 @@ static void *worker_main(void *p)
         seen = gen;
         if (atomic_load_explicit(&pool.stop, memory_order_acquire))
             return NULL;
-        if (index < pool.wanted) {
-            pool.fn(pool.arg, index);
-            atomic_fetch_sub_explicit(&pool.pending, 1, memory_order_acq_rel);
-        }
+        run_parts(gen, self);
     }
 }
 
-bool mt_pool_run(mt_pool_fn fn, void *arg, int count)
+bool mt_pool_run(mt_pool_fn fn, void *arg, int parts, int threads)
 {
-    if (count < 2)
+    if (parts < 2 || parts > MAX_PARTS || threads < 2)
         return false;
-    if (count > MAX_WORKERS + 1)
-        count = MAX_WORKERS + 1;
     if (pthread_mutex_trylock(&pool.run_lock) != 0)
         return false;
-    pool.start_generation = atomic_load_explicit(&pool.generation,
-                                                 memory_order_relaxed);
-    while (pool.started < count - 1) {
+    int workers = threads - 1 < MAX_WORKERS ? threads - 1 : MAX_WORKERS;
+    unsigned gen = atomic_load_explicit(&pool.generation, memory_order_relaxed);
+    while (pool.started < workers) {
+        starts[pool.started] = (worker_start){(unsigned)pool.started + 1, gen};
         if (pthread_create(&pool.threads[pool.started], NULL, worker_main,
-                           (void *)(intptr_t)(pool.started + 1)) != 0)
+                           &starts[pool.started]) != 0)
             break;
         pool.started++;
     }
-    if (pool.started < count - 1) { // could not start enough threads
+    if (pool.started == 0) { // no threads at all: the caller runs serially
         pthread_mutex_unlock(&pool.run_lock);
         return false;
     }
-    pool.fn = fn;
-    pool.arg = arg;
-    pool.wanted = count;
-    atomic_store_explicit(&pool.pending, count - 1, memory_order_relaxed);
+    gen++;
+    // close the claim first: a late worker holding old fn/arg cannot claim
+    atomic_store_explicit(&pool.claim, (uint64_t)gen << 32 | ALL_CLAIMED,
+                          memory_order_relaxed);
+    atomic_thread_fence(memory_order_release); // the close before fn/arg/parts
+    atomic_store_explicit(&pool.fn, fn, memory_order_relaxed);
+    atomic_store_explicit(&pool.arg, arg, memory_order_relaxed);
+    atomic_store_explicit(&pool.parts, (unsigned)parts, memory_order_relaxed);
+    atomic_store_explicit(&pool.done, 0, memory_order_relaxed);
+    atomic_store_explicit(&pool.claim, (uint64_t)gen << 32, memory_order_release);
     pthread_mutex_lock(&pool.lock);
-    atomic_fetch_add_explicit(&pool.generation, 1, memory_order_release);
+    atomic_store_explicit(&pool.generation, gen, memory_order_release);
     pthread_cond_broadcast(&pool.wake);
     pthread_mutex_unlock(&pool.lock);
 
-    fn(arg, 0);
-
-    for (int spins = 0; atomic_load_explicit(&pool.pending,
-                                             memory_order_acquire) > 0;) {
-        if (++spins < SPIN_ITERS)
-            cpu_relax();
-        else
-            sched_yield();
+    run_parts(gen, 0);
+    // parts claimed by workers are running: wait for them, spinning only
+    // briefly — if a worker shares this core (a busy machine), spinning
+    // would steal the time it needs
+    for (int spins = 0; spins < WAIT_SPINS; spins++) {
+        if (atomic_load_explicit(&pool.done, memory_order_acquire) == parts)
+            break;
+        cpu_relax();
+    }
+    if (atomic_load_explicit(&pool.done, memory_order_acquire) < parts) {
+        pthread_mutex_lock(&pool.lock);
+        atomic_store_explicit(&pool.caller_sleeping, true, memory_order_seq_cst);
+        while (atomic_load_explicit(&pool.done, memory_order_seq_cst) < parts)
+            pthread_cond_wait(&pool.finished, &pool.lock);
+        atomic_store_explicit(&pool.caller_sleeping, false, memory_order_relaxed);
+        pthread_mutex_unlock(&pool.lock);
     }
     pthread_mutex_unlock(&pool.run_lock);
     return true;
