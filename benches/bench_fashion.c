@@ -1,13 +1,14 @@
 /* bench_fashion.c — the Fashion-MNIST CNN of examples/fashion, timed.
  *
- * usage: bench_fashion [--data DIR] [--threads N] [--samples N] [--layers]
- *                      [--conv-compare] [--json FILE]
+ * usage: bench_fashion [--data DIR] [--threads N] [--samples N] [--batches 1,256]
+ *                      [--layers] [--conv-compare] [--json FILE]
  *
  *   1. Validates: the model's logits on the 500 committed test images must
  *      be within 1e-4 of Keras' (DIR/test-logits.f32), or it exits 1.
  *   2. Throughput: images/s through mt_sequential_forward at batch 1 and
- *      256, after a warm-up pass; each sample repeats the call for >= 50 ms;
- *      the median of --samples (default 11) samples, with min and max.
+ *      256 (or the --batches given), after a warm-up pass; each sample
+ *      repeats the call for >= 50 ms; the median of --samples (default 11)
+ *      samples, with min and max.
  *   3. --layers: each layer's op alone at batch 256 (ms per batch, GFLOP/s).
  *   4. --conv-compare: the model's two convolutions as im2col + GEMM
  *      (mt_conv2d_into, what the library does) and as a direct convolution
@@ -55,7 +56,7 @@ static int cmp_double(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-enum { MAX_SAMPLES = 101 };
+enum { MAX_SAMPLES = 101, MAX_BATCHES = 16 };
 static int n_samples = 11;
 
 typedef struct timing {
@@ -365,6 +366,8 @@ typedef struct conv_row {
 int main(int argc, char **argv)
 {
     const char *dir = FASHION_DATA_DIR, *json_path = NULL;
+    int64_t batches[MAX_BATCHES] = {1, 256};
+    int n_batches = 2;
     bool layers = false, conv_compare = false;
     int threads = 0;
     for (int i = 1; i < argc; i++) {
@@ -376,13 +379,23 @@ int main(int argc, char **argv)
             threads = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--samples") && i + 1 < argc)
             n_samples = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--batches") && i + 1 < argc) {
+            char *p = argv[++i];
+            for (n_batches = 0; *p && n_batches < MAX_BATCHES; n_batches++) {
+                batches[n_batches] = strtoll(p, &p, 10);
+                if (batches[n_batches] < 1 || (*p && *p++ != ',')) {
+                    fprintf(stderr, "bench_fashion: --batches wants sizes like 1,16,256\n");
+                    return 2;
+                }
+            }
+        }
         else if (!strcmp(argv[i], "--layers"))
             layers = true;
         else if (!strcmp(argv[i], "--conv-compare"))
             conv_compare = true;
         else {
             fprintf(stderr, "usage: bench_fashion [--data DIR] [--threads N] [--samples N] "
-                            "[--layers] [--conv-compare] [--json FILE]\n");
+                            "[--batches 1,256] [--layers] [--conv-compare] [--json FILE]\n");
             return 2;
         }
     }
@@ -427,10 +440,9 @@ int main(int argc, char **argv)
     }
 
     /* 2. throughput */
-    const int64_t batches[2] = {1, 256};
-    timing tp[2];
+    timing tp[MAX_BATCHES];
     printf("\n%-8s %14s %14s %14s %12s\n", "batch", "images/s", "min", "max", "µs/image");
-    for (int b = 0; b < 2; b++) {
+    for (int b = 0; b < n_batches; b++) {
         int64_t n = batches[b];
         forward_ctx c = {model, NULL};
         mt_tensor *x = zeros(4, (int64_t[]){n, 28, 28, 1});
@@ -506,7 +518,7 @@ int main(int argc, char **argv)
                "direct 1 thr", "ratio", "im2col threads");
         for (int layer = 0; layer < 2; layer++)
             for (int b = 0; b < 2; b++) {
-                int64_t n = batches[b];
+                int64_t n = b ? 256 : 1;
                 conv_shape g = layer == 0 ? (conv_shape){n, 28, 28, 1, 3, 3, 32}
                                           : (conv_shape){n, 13, 13, 32, 3, 3, 64};
                 int64_t oh = g.h - 2, ow = g.w - 2;
@@ -563,7 +575,7 @@ int main(int argc, char **argv)
                    "\"accuracy\": %.6g},\n", worst, (long long)d.n,
                 (double)score.correct / (double)d.n);
         fprintf(f, "  \"throughput\": [");
-        for (int b = 0; b < 2; b++)
+        for (int b = 0; b < n_batches; b++)
             fprintf(f, "%s\n    {\"batch\": %lld, \"images_per_s\": %.1f, \"min\": %.1f, "
                        "\"max\": %.1f, \"us_per_image\": %.3f}", b ? "," : "",
                     (long long)batches[b], (double)batches[b] / tp[b].median_s,

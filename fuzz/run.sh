@@ -31,7 +31,7 @@ if [ ! -f "$BUILD/build.ninja" ]; then
         --buildtype=debugoptimized -Ddefault_library=static \
         -Db_sanitize=address,undefined -Db_lundef=false \
         -Dc_args="-fsanitize=fuzzer-no-link -fno-sanitize-recover=all -fno-omit-frame-pointer" \
-        -Dblas=none -Dblis=disabled -Dpng=disabled -Dtests=disabled \
+        -Dblas=none -Dblis=disabled -Dpng=disabled -Dzlib=disabled -Dtests=disabled \
         -Dexamples=false -Dbenches=false -Dtools=false -Dfuzz=disabled
 fi
 ninja -C "$BUILD" libminitensor.a

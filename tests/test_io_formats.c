@@ -55,7 +55,8 @@ static size_t make_idx(unsigned char *buf, int rank, const uint32_t *dims,
         buf[n + 2] = (unsigned char)(dims[d] >> 8);
         buf[n + 3] = (unsigned char)dims[d];
     }
-    memcpy(buf + n, data, data_size);
+    if (data_size)
+        memcpy(buf + n, data, data_size);
     return n + data_size;
 }
 

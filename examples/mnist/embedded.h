@@ -1,4 +1,4 @@
-/* embedded.h — files compiled into the program by embed.c (meson
+/* embedded.h — files compiled into the program by examples/embed (meson
  * custom_target): the weights and the held-out test digits. */
 #ifndef MNIST_EMBEDDED_H
 #define MNIST_EMBEDDED_H

@@ -101,7 +101,7 @@ int main(void)
     CHECK(strstr(kernel, "wasm-simd128") != NULL,
           "the native backend runs \"%s\", not the SIMD128 kernel", kernel);
 
-    // The MNIST shapes (batch 1 and 256), then edges around the 6x8 tile
+    // The MNIST shapes (batch 1 and 256), then edges around the 4x8 tile
     // and the blocking (kc = 256).
     static const int64_t shapes[][3] = {
         {1, 784, 128}, {256, 784, 128}, {1, 128, 10}, {256, 128, 10},
