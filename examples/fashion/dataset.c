@@ -1,7 +1,5 @@
-/* dataset.c — what makes a pair of IDX files a Fashion-MNIST set, and
- * scoring. */
-#include <string.h>
-
+/* dataset.c — Fashion-MNIST's class names, and what makes a pair of IDX
+ * files a Fashion-MNIST set. */
 #include "dataset.h"
 
 /* Zalando's label order (train/README.md, data/reference.json). */
@@ -13,42 +11,6 @@ const char *const fashion_class_names[FASHION_CLASSES] = {
 mt_status fashion_check_dataset(const mt_idx *images, const char *images_name,
                                 const mt_idx *labels, const char *labels_name)
 {
-    if (images->rank != 3)
-        return mt_fail(MT_ERR_SHAPE, "%s: an IDX file of rank %d, expected images "
-                       "[N,28,28]", images_name, images->rank);
-    if (images->dim[1] != FASHION_SIDE || images->dim[2] != FASHION_SIDE)
-        return mt_fail(MT_ERR_SHAPE, "%s: images are %lldx%lld, expected 28x28",
-                       images_name, (long long)images->dim[1], (long long)images->dim[2]);
-    if (labels->rank != 1)
-        return mt_fail(MT_ERR_SHAPE, "%s: an IDX file of rank %d, expected labels [N]",
-                       labels_name, labels->rank);
-    if (labels->dim[0] != images->dim[0])
-        return mt_fail(MT_ERR_SHAPE, "%s: %lld labels for %lld images in %s", labels_name,
-                       (long long)labels->dim[0], (long long)images->dim[0], images_name);
-    for (int64_t i = 0; i < labels->dim[0]; i++)
-        if (labels->data[i] >= FASHION_CLASSES)
-            return mt_fail(MT_ERR_FORMAT, "%s: label %u at index %lld is not a class "
-                           "(0..9)", labels_name, labels->data[i], (long long)i);
-    return MT_OK;
-}
-
-int fashion_argmax(const float *logits)
-{
-    int best = 0;
-    for (int c = 1; c < FASHION_CLASSES; c++)
-        if (logits[c] > logits[best])
-            best = c;
-    return best;
-}
-
-void fashion_score_logits(const float *logits, const uint8_t *labels, int64_t n,
-                          fashion_score *score)
-{
-    memset(score, 0, sizeof *score);
-    score->n = n;
-    for (int64_t i = 0; i < n; i++) {
-        int pred = fashion_argmax(logits + i * FASHION_CLASSES);
-        score->confusion[labels[i]][pred]++;
-        score->correct += pred == labels[i];
-    }
+    return classifier_check_dataset(images, images_name, labels, labels_name,
+                                    FASHION_LABEL_KIND);
 }

@@ -5,10 +5,8 @@
  *   mnist [--weights FILE] eval IMAGES LABELS [--logits OUT] [--json]
  *
  * Exit status: 0 success, 1 bad input or failure, 2 bad command line. */
-#include <stdio.h>
-#include <string.h>
-
-#include "commands.h"
+#include "classifier.h"
+#include "dataset.h"
 #include "embedded.h"
 #include "model.h"
 
@@ -33,95 +31,24 @@ static const char usage[] =
     "                  built-in weights\n"
     "  -h, --help      this text\n";
 
-typedef struct options {
-    const char *weights, *logits;
-    bool invert, json;
-    char **args;   /* positional arguments: the command and its operands */
-    int nargs;
-} options;
-
-static int usage_error(const char *what, const char *arg)
-{
-    fprintf(stderr, "mnist: %s%s (try mnist --help)\n", what, arg);
-    return 2;
-}
-
-/* Options may come anywhere; the positional arguments are gathered at the
- * front of argv. Returns -1 to go on, else an exit status. */
-static int parse(int argc, char **argv, options *o)
-{
-    o->args = argv + 1;
-    bool only_args = false;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (only_args || a[0] != '-' || a[1] == '\0') {
-            o->args[o->nargs++] = argv[i];
-        } else if (!strcmp(a, "--")) {
-            only_args = true;
-        } else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            fputs(usage, stdout);
-            return 0;
-        } else if (!strcmp(a, "--invert")) {
-            o->invert = true;
-        } else if (!strcmp(a, "--json")) {
-            o->json = true;
-        } else if (!strcmp(a, "--weights") || !strcmp(a, "--logits")) {
-            if (i + 1 == argc)
-                return usage_error("missing value for ", a);
-            *(a[2] == 'w' ? &o->weights : &o->logits) = argv[++i];
-        } else {
-            return usage_error("unknown option ", a);
-        }
-    }
-    const char *cmd = o->nargs ? o->args[0] : "";
-    bool eval = !strcmp(cmd, "eval"), predict = !strcmp(cmd, "predict");
-    if (*cmd && !eval && !predict)
-        return usage_error("unknown command ", cmd);
-    if (o->invert && !predict)
-        return usage_error("--invert ", "applies to predict only");
-    if ((o->logits || o->json) && !eval)
-        return usage_error(o->json ? "--json " : "--logits ", "applies to eval only");
-    if (predict && o->nargs < 2)
-        return usage_error("predict needs ", "at least one IMAGE");
-    if (eval && o->nargs != 3)
-        return usage_error("eval needs ", "IMAGES and LABELS");
-    return -1;
-}
-
-static int run(const options *o, mt_sequential *model)
-{
-    if (o->nargs == 0)
-        return mnist_demo(model);
-    if (!strcmp(o->args[0], "predict"))
-        return mnist_predict(model, o->args + 1, o->nargs - 1, o->invert);
-    return mnist_eval(model, o->args[1], o->args[2], o->logits, o->json);
-}
-
 int main(int argc, char **argv)
 {
-    options o = {0};
-    int status = parse(argc, argv, &o);
-    if (status >= 0)
-        return status;
-
-    /* The weights: the embedded file, or the user's. */
-    mt_safetensors *weights;
-    mt_status s = o.weights ? mt_safetensors_open(o.weights, &weights)
-                            : mt_safetensors_open_memory(mnist_weights,
-                                                         mnist_weights_size, &weights);
-    if (s) {
-        fprintf(stderr, "mnist: %s\n", mt_last_error());
-        return 1;
-    }
-    mt_sequential *model;
-    if ((s = mnist_model_new(weights, &model))) {
-        fprintf(stderr, "mnist: %s: %s\n", o.weights ? o.weights : "built-in weights",
-                mt_last_error());
-        mt_safetensors_close(weights);
-        return 1;
-    }
-    status = run(&o, model);
-    mt_sequential_free(model);       /* the model first: it borrows the file */
-    mt_safetensors_close(weights);
-    return status;
+    /* Filled at run time: the embedded sizes are variables, not constants. */
+    const classifier_spec spec = {
+        .name = "mnist",
+        .usage = usage,
+        .items = "digits",
+        .class_names = NULL,   /* the classes are the digits */
+        .model_per_line = false,
+        .model_new = mnist_model_new,
+        .logits = mnist_logits,
+        .label_kind = MNIST_LABEL_KIND,
+        .weights = mnist_weights,
+        .weights_size = mnist_weights_size,
+        .images = mnist_test_images,
+        .images_size = mnist_test_images_size,
+        .labels = mnist_test_labels,
+        .labels_size = mnist_test_labels_size,
+    };
+    return classifier_main(&spec, argc, argv);
 }

@@ -1,4 +1,4 @@
-/* eval.c — `fashion eval IMAGES LABELS`: accuracy, per-class accuracy, the
+/* eval.c — `NAME eval IMAGES LABELS`: accuracy, per-class accuracy, the
  * confusion matrix; optionally the logits to a file, or JSON. IDX files may
  * be gzip-compressed (as Fashion-MNIST is distributed): mt_idx_load reads
  * both. */
@@ -7,8 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "commands.h"
-#include "dataset.h"
+#include "classifier.h"
 
 /* n×10 logits as little-endian float32, whatever the host's byte order. */
 static mt_status write_logits(const char *path, const float *logits, int64_t n)
@@ -16,7 +15,7 @@ static mt_status write_logits(const char *path, const float *logits, int64_t n)
     FILE *f = fopen(path, "wb");
     if (!f)
         return mt_fail(MT_ERR_IO, "%s: %s", path, strerror(errno));
-    for (int64_t i = 0; i < n * FASHION_CLASSES; i++) {
+    for (int64_t i = 0; i < n * CLASSIFIER_CLASSES; i++) {
         uint32_t u;
         memcpy(&u, &logits[i], sizeof u);
         unsigned char b[4] = {(unsigned char)u, (unsigned char)(u >> 8),
@@ -34,55 +33,60 @@ static double percent(int64_t part, int64_t whole)
     return whole ? 100.0 * (double)part / (double)whole : 0.0;
 }
 
-static void print_report(const fashion_score *sc)
+static void print_report(const classifier_spec *spec, const classifier_score *sc)
 {
     printf("images: %lld  correct: %lld  accuracy: %.2f%%\n\n", (long long)sc->n,
            (long long)sc->correct, percent(sc->correct, sc->n));
     printf("per-class accuracy:\n");
-    for (int t = 0; t < FASHION_CLASSES; t++) {
+    for (int t = 0; t < CLASSIFIER_CLASSES; t++) {
         int64_t total = 0;
-        for (int p = 0; p < FASHION_CLASSES; p++)
+        for (int p = 0; p < CLASSIFIER_CLASSES; p++)
             total += sc->confusion[t][p];
-        printf("  %d %-12s %6.2f%% (%lld/%lld)\n", t, fashion_class_names[t],
-               percent(sc->confusion[t][t], total), (long long)sc->confusion[t][t],
-               (long long)total);
+        if (spec->class_names)
+            printf("  %d %-12s", t, spec->class_names[t]);
+        else
+            printf("  %d:", t);
+        printf(" %6.2f%% (%lld/%lld)\n", percent(sc->confusion[t][t], total),
+               (long long)sc->confusion[t][t], (long long)total);
     }
     printf("\nconfusion matrix (rows: label, columns: prediction):\n      ");
-    for (int p = 0; p < FASHION_CLASSES; p++)
+    for (int p = 0; p < CLASSIFIER_CLASSES; p++)
         printf("%6d", p);
-    for (int t = 0; t < FASHION_CLASSES; t++) {
+    for (int t = 0; t < CLASSIFIER_CLASSES; t++) {
         printf("\n  %d:  ", t);
-        for (int p = 0; p < FASHION_CLASSES; p++)
+        for (int p = 0; p < CLASSIFIER_CLASSES; p++)
             printf("%6lld", (long long)sc->confusion[t][p]);
     }
     printf("\n");
 }
 
-int fashion_eval(mt_sequential *model, const char *images_path, const char *labels_path,
-                 const char *logits_path, bool json)
+int classifier_eval(const classifier_spec *spec, mt_sequential *model,
+                    const char *images_path, const char *labels_path,
+                    const char *logits_path, bool json)
 {
     mt_idx images = {0}, labels = {0};
     float *logits = NULL;
     mt_status s;
     if (!(s = mt_idx_load(images_path, &images)) && !(s = mt_idx_load(labels_path, &labels)))
-        s = fashion_check_dataset(&images, images_path, &labels, labels_path);
+        s = classifier_check_dataset(&images, images_path, &labels, labels_path,
+                                     spec->label_kind);
     int64_t n = images.dim[0];
-    if (!s && !(logits = malloc((size_t)(n ? n : 1) * FASHION_CLASSES * sizeof *logits)))
+    if (!s && !(logits = malloc((size_t)(n ? n : 1) * CLASSIFIER_CLASSES * sizeof *logits)))
         s = mt_fail(MT_ERR_OUT_OF_MEMORY, "out of memory");
     if (!s)
-        s = fashion_logits(model, images.data, n, logits);
+        s = spec->logits(model, images.data, n, logits);
     if (!s && logits_path)
         s = write_logits(logits_path, logits, n);
     if (s) {
-        fprintf(stderr, "fashion: %s\n", mt_last_error());
+        fprintf(stderr, "%s: %s\n", spec->name, mt_last_error());
     } else {
-        fashion_score score;
-        fashion_score_logits(logits, labels.data, n, &score);
+        classifier_score score;
+        classifier_score_logits(logits, labels.data, n, &score);
         if (json)
             printf("{\"n\": %lld, \"correct\": %lld, \"accuracy\": %.6g}\n", (long long)n,
                    (long long)score.correct, percent(score.correct, n) / 100.0);
         else
-            print_report(&score);
+            print_report(spec, &score);
     }
     free(logits);
     mt_idx_free(&labels);
