@@ -6,6 +6,7 @@
 #include "layer_internal.h"
 #include "minitensor/arena.h"
 #include "minitensor/memory.h"
+#include "minitensor/view.h"
 
 typedef struct nn_step {
     mt_layer *layer;
@@ -144,18 +145,13 @@ static mt_status alloc_outputs(mt_sequential *m, int64_t n)
     return MT_OK;
 }
 
-/* Size the arena for batch n. If it had to grow, reset it (which merges its
- * blocks into one) and plan again, so later passes reuse a single block. */
+/* Size the arena for batch n. The arena fills its blocks first-fit in a fixed
+ * order, so later passes at this size land in the same places. */
 static mt_status plan(mt_sequential *m, int64_t n)
 {
     m->planned_n = -1;
     mt_arena_reset(m->arena);
-    size_t capacity = mt_arena_capacity(m->arena);
     mt_status s = alloc_outputs(m, n);
-    if (!s && mt_arena_capacity(m->arena) != capacity) {
-        mt_arena_reset(m->arena);
-        s = alloc_outputs(m, n);
-    }
     if (!s)
         m->planned_n = n;
     return s;
@@ -203,6 +199,49 @@ mt_status mt_sequential_forward(mt_sequential *model, const mt_tensor *x,
     }
     *y = cur;
     return MT_OK;
+}
+
+mt_status mt_sequential_forward_u8(mt_sequential *model, const uint8_t *data,
+                                   int64_t n, float scale, float *out,
+                                   size_t out_len)
+{
+    enum { BATCH = 256 };
+    const char *op = "sequential_forward_u8";
+    if (!model || n < 0 || (n > 0 && (!data || !out)))
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: NULL argument or negative count", op);
+    if (model->tail.rank != 2)
+        return mt_fail(MT_ERR_SHAPE, "%s: the model gives rank-%d outputs, expected "
+                       "[batch, features]", op, model->tail.rank);
+    int64_t features = model->tail.dim[1];
+    if (features > 0 && (uint64_t)n > out_len / (uint64_t)features)
+        return mt_fail(MT_ERR_SHAPE, "%s: out holds %zu floats, %lld samples of %lld "
+                       "features need more", op, out_len, (long long)n,
+                       (long long)features);
+    if (n == 0)
+        return MT_OK;
+    nn_shape in = model->input;
+    in.dim[0] = n < BATCH ? n : BATCH;
+    int64_t sample = 1;
+    for (int d = 1; d < in.rank; d++)
+        sample *= in.dim[d];
+    mt_tensor *x = NULL;
+    mt_tensor all;
+    mt_status s = mt_tensor_zeros(&x, MT_DTYPE_F32, in.rank, in.dim);
+    if (!s)
+        s = mt_tensor_wrap_into(&all, MT_DTYPE_F32, 2, (int64_t[]){n, features}, out);
+    for (int64_t i = 0; !s && i < n; i += in.dim[0]) {
+        int64_t rows = n - i < in.dim[0] ? n - i : in.dim[0];
+        mt_tensor batch, dst;   /* views: the first `rows` samples, their output rows */
+        const mt_tensor *y;
+        if ((s = mt_narrow_into(x, 0, 0, rows, &batch)) ||
+            (s = mt_tensor_from_u8_into(&batch, data + i * sample, scale)) ||
+            (s = mt_sequential_forward(model, &batch, &y)) ||
+            (s = mt_narrow_into(&all, 0, i, rows, &dst)))
+            break;
+        s = mt_tensor_copy_into(&dst, y);
+    }
+    mt_tensor_free(x);
+    return s;
 }
 
 void mt_sequential_free(mt_sequential *model)

@@ -663,6 +663,43 @@ static void sequential_checks_shapes_when_built(void **state)
     mt_tensor_free(w1);
 }
 
+/* mt_sequential_forward_u8 over 300 byte samples (two batches: 256 + 44):
+ * y = (x0 - 2 x1) * scale + 0.5, written by hand. */
+static void sequential_forward_u8_batches(void **state)
+{
+    (void)state;
+    enum { N = 300 };
+    static uint8_t data[N * 2];
+    static float out[N];
+    for (int i = 0; i < N * 2; i++)
+        data[i] = (uint8_t)(i * 37 % 256);
+    mt_tensor *w = tensor("w", 2, (int64_t[]){2, 1}, (const float[]){1.0f, -2.0f});
+    mt_tensor *b = tensor("b", 1, (int64_t[]){1}, (const float[]){0.5f});
+    mt_sequential *m = NULL;
+    mt_layer *l = NULL;
+    assert_int_equal(mt_sequential_new(1, (int64_t[]){2}, &m), MT_OK);
+    assert_int_equal(mt_linear_new(w, b, &(mt_linear_options){.in_features = 2,
+                                                              .out_features = 1},
+                                   &l), MT_OK);
+    assert_int_equal(mt_sequential_add(m, l), MT_OK);
+    assert_int_equal(mt_sequential_forward_u8(m, data, N, 0.25f, out, N), MT_OK);
+    for (int i = 0; i < N; i++) {
+        float want = ((float)data[2 * i] - 2.0f * (float)data[2 * i + 1]) * 0.25f + 0.5f;
+        if (fabsf(out[i] - want) > 1e-4f) {
+            print_error("sample %d: got %g, expected %g\n", i, out[i], want);
+            fail();
+        }
+    }
+    assert_int_equal(mt_sequential_forward_u8(m, data, 0, 1.0f, NULL, 0), MT_OK);
+    assert_fails(mt_sequential_forward_u8(m, data, N, 1.0f, out, N - 1), MT_ERR_SHAPE,
+                 "sequential_forward_u8: out holds 299 floats, 300 samples of 1 features");
+    assert_fails(mt_sequential_forward_u8(m, NULL, N, 1.0f, out, N),
+                 MT_ERR_INVALID_ARGUMENT, "sequential_forward_u8: NULL argument");
+    mt_sequential_free(m);
+    mt_tensor_free(w);
+    mt_tensor_free(b);
+}
+
 /* After the first pass for a batch size, passes allocate nothing — also for
  * smaller batches; a larger batch grows the workspace once. One matmul
  * thread: this checks nn/ itself; test_mnist.c checks the whole stack with
@@ -751,6 +788,7 @@ int main(void)
         cmocka_unit_test(sequential_forward_and_fusion),
         cmocka_unit_test(sequential_checks_shapes_when_built),
         cmocka_unit_test(sequential_forward_allocates_nothing),
+        cmocka_unit_test(sequential_forward_u8_batches),
     };
     return cmocka_run_group_tests_name("nn", tests, NULL, NULL);
 }

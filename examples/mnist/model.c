@@ -1,4 +1,4 @@
-/* model.c — the few lines that port the Keras model, and a batched runner. */
+/* model.c — the few lines that port the Keras model, and its logits for n images. */
 #include "model.h"
 
 /* The layers, in Keras order. mt_sequential_add owns `l` from then on. */
@@ -45,30 +45,8 @@ mt_status mnist_model_new(const mt_safetensors *weights, mt_sequential **out)
 }
 
 mt_status mnist_logits(mt_sequential *model, const uint8_t *pixels, int64_t n,
-                       float *logits)
+                      float *logits)
 {
-    enum { BATCH = 256 };
-    if (n == 0)
-        return MT_OK;
-    int64_t batch = n < BATCH ? n : BATCH;
-    mt_tensor *x = NULL, *all = NULL;
-    mt_status s = mt_tensor_zeros(&x, MT_DTYPE_F32, 3,
-                                  (int64_t[]){batch, MNIST_SIDE, MNIST_SIDE});
-    if (!s)
-        s = mt_tensor_wrap(&all, MT_DTYPE_F32, 2, (int64_t[]){n, MNIST_CLASSES}, logits);
-    for (int64_t i = 0; !s && i < n; i += batch) {
-        int64_t rows = n - i < batch ? n - i : batch;
-        mt_tensor in, dst;   /* views: the first `rows` images, their logit rows */
-        const mt_tensor *y;
-        if ((s = mt_narrow_into(x, 0, 0, rows, &in)) ||
-            (s = mt_tensor_from_u8_into(&in, pixels + i * MNIST_SIDE * MNIST_SIDE,
-                                        1.0f / 255.0f)) ||
-            (s = mt_sequential_forward(model, &in, &y)) ||
-            (s = mt_narrow_into(all, 0, i, rows, &dst)))
-            break;
-        s = mt_tensor_copy_into(&dst, y);
-    }
-    mt_tensor_free(x);
-    mt_tensor_free(all);
-    return s;
+    return mt_sequential_forward_u8(model, pixels, n, 1.0f / 255.0f, logits,
+                                    (size_t)n * MNIST_CLASSES);
 }

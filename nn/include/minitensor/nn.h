@@ -280,6 +280,17 @@ const mt_layer *mt_sequential_layer(const mt_sequential *model, int i);
 mt_status mt_sequential_forward(mt_sequential *model, const mt_tensor *x,
                                 const mt_tensor **y);
 
+/* The "classify this array of images" loop: runs the model over n samples
+ * stored as bytes (each of the declared sample shape, row-major, e.g.
+ * n x 28 x 28 pixels), every byte multiplied by `scale` (1/255.0f for
+ * MNIST-style pixels), in batches of up to 256, and writes the n x F outputs
+ * row-major to `out`, which holds `out_len` floats. The model's output must
+ * be [batch, F]. Allocates one input batch per call (freed before it
+ * returns); the passes themselves allocate nothing once warm. */
+mt_status mt_sequential_forward_u8(mt_sequential *model, const uint8_t *data,
+                                   int64_t n, float scale, float *out,
+                                   size_t out_len);
+
 /* Free the model and its layers. NULL is ignored. */
 void mt_sequential_free(mt_sequential *model);
 
