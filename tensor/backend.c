@@ -84,9 +84,15 @@ static int threads_from_env(void)
     const char *env = getenv("MT_NUM_THREADS");
     if (!env || !*env)
         return default_threads();
-    char *end;
-    long n = strtol(env, &end, 10);
-    return (*end || n < 1 || n > 1024) ? INVALID : (int)n;
+    /* Decimal digits only ("4", not " 4" or "+4"). Not strtol: it would
+     * pull libc's number scanner (~2 KB) into every wasm module. */
+    int n = 0;
+    for (const char *p = env; *p; p++) {
+        if (*p < '0' || *p > '9' || n > 1024)
+            return INVALID;
+        n = n * 10 + (*p - '0');
+    }
+    return n < 1 || n > 1024 ? INVALID : n;
 }
 
 mt_status mt_backend_current(mt_backend *backend, int *threads)

@@ -1,6 +1,7 @@
 /* test_backend_env.c — MT_BACKEND / MT_NUM_THREADS are read on first use.
  * Run by meson with the environment set; argv[1] says what to expect:
- * a backend name, or "invalid" (matmul must fail and name the variable). */
+ * a backend name, or "invalid" / "invalid_threads" (matmul must fail and
+ * name the variable). */
 #include "test_util.h"
 
 static const char *expected;
@@ -10,7 +11,13 @@ static void test_environment_choice(void **state)
     (void)state;
     mt_tensor *a, *r = NULL;
     assert_ok(mt_tensor_full(&a, 2, (int64_t[]){2, 2}, 1.0f));
-    if (strcmp(expected, "invalid") == 0) {
+    if (strcmp(expected, "invalid_threads") == 0) {
+        assert_fails(mt_matmul(a, a, &r), MT_ERR_INVALID_ARGUMENT,
+                     "backend: MT_NUM_THREADS=\"");
+        assert_null(r);
+        assert_ok(mt_set_num_threads(1)); // the API overrides the environment
+        assert_ok(mt_matmul(a, a, &r));
+    } else if (strcmp(expected, "invalid") == 0) {
         assert_fails(mt_matmul(a, a, &r), MT_ERR_UNSUPPORTED, "MT_BACKEND=\"");
         assert_null(r);
         /* the API overrides the environment */
@@ -29,7 +36,7 @@ static void test_environment_choice(void **state)
 int main(int argc, char **argv)
 {
     if (argc != 2) {
-        fprintf(stderr, "usage: %s EXPECTED_BACKEND|invalid\n", argv[0]);
+        fprintf(stderr, "usage: %s EXPECTED_BACKEND|invalid|invalid_threads\n", argv[0]);
         return 2;
     }
     expected = argv[1];

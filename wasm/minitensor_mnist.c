@@ -2,41 +2,67 @@
  * module with its weights compiled in. The ABI is documented in
  * minitensor_mnist.h; docs/wasm.md says how to build and call it. */
 #include <math.h>
+#include <stdbool.h>
 #include <stdlib.h>
 
-#include "embedded.h"
 #include "minitensor/minitensor.h"
 #include "minitensor_mnist.h"
-#include "model.h"
 
 #define MNIST_EXPORT(name) __attribute__((export_name(#name))) name
 
 enum { BATCH = 256 }; // images per forward pass: bounds the workspace
 
-/* The model, built on the first classify, and its input tensor
- * [BATCH,28,28] (a view of its first rows is what each pass sees). The
- * module never frees them: they live as long as the instance. */
-static mt_safetensors *weights;
-static mt_sequential *model;
-static mt_tensor *input;
+/* The weights of examples/mnist/data/mnist_mlp.safetensors (Keras layout:
+ * d1_w [784,128], d2_w [128,10]) as C arrays, written at build time by
+ * embed_weights.py: the module parses no file. */
+extern const float mnist_d1_w[], mnist_d1_b[], mnist_d2_w[], mnist_d2_b[];
+extern const int64_t mnist_d1_w_shape[2], mnist_d1_b_shape[1], mnist_d2_w_shape[2],
+    mnist_d2_b_shape[1];
+
+/* The model is two fused matmuls on the tensor API, not an nn Sequential:
+ * the same kernels and numbers as examples/mnist, without the layer and
+ * shape-inference code a fixed two-layer model does not need (the module's
+ * budget besides the weights is ~40 KB). The weight tensors borrow the
+ * arrays above (never written: mt_tensor's data pointer is not const). */
+static mt_tensor w1, b1, w2, b2;
+static bool ready;
+
+/* Activations for up to `capacity` images, grown on demand and kept. */
+static float *x_buf, *h_buf, *y_buf;
+static int64_t capacity;
 
 static mt_status model_init(void)
 {
-    if (model)
+    if (ready)
         return MT_OK;
     mt_status s;
     // One thread, our own kernel: nothing to read from an environment.
     if ((s = mt_set_num_threads(1)) || (s = mt_backend_set(MT_BACKEND_NATIVE)) ||
-        (s = mt_safetensors_open_memory(mnist_weights, mnist_weights_size, &weights)) ||
-        (s = mnist_model_new(weights, &model)) ||
-        (s = mt_tensor_zeros(&input, MT_DTYPE_F32, 3,
-                             (int64_t[]){BATCH, MNIST_SIDE, MNIST_SIDE}))) {
-        mt_sequential_free(model);
-        mt_safetensors_close(weights);
-        model = NULL;
-        weights = NULL;
+        (s = mt_tensor_wrap_into(&w1, MT_DTYPE_F32, 2, mnist_d1_w_shape, (void *)mnist_d1_w)) ||
+        (s = mt_tensor_wrap_into(&b1, MT_DTYPE_F32, 1, mnist_d1_b_shape, (void *)mnist_d1_b)) ||
+        (s = mt_tensor_wrap_into(&w2, MT_DTYPE_F32, 2, mnist_d2_w_shape, (void *)mnist_d2_w)) ||
+        (s = mt_tensor_wrap_into(&b2, MT_DTYPE_F32, 1, mnist_d2_b_shape, (void *)mnist_d2_b)))
         return s;
-    }
+    ready = true;
+    return MT_OK;
+}
+
+static mt_status reserve(int64_t rows)
+{
+    if (rows <= capacity)
+        return MT_OK;
+    mt_dealloc(x_buf);
+    mt_dealloc(h_buf);
+    mt_dealloc(y_buf);
+    capacity = 0;
+    x_buf = mt_alloc((size_t)rows * MNIST_IMAGE_BYTES * sizeof(float), 16);
+    h_buf = mt_alloc((size_t)rows * (size_t)w1.shape[1] * sizeof(float), 16);
+    y_buf = mt_alloc((size_t)rows * MNIST_CLASSES * sizeof(float), 16);
+    if (!x_buf || !h_buf || !y_buf)
+        return mt_fail(MT_ERR_OUT_OF_MEMORY,
+                       "mnist_classify: no memory for the activations of %lld images",
+                       (long long)rows);
+    capacity = rows;
     return MT_OK;
 }
 
@@ -90,25 +116,25 @@ static int32_t argmax10(const float *row)
 static mt_status classify_batch(const uint8_t *images, int64_t rows, float *logits,
                                 float *probs, int32_t *digits)
 {
-    mt_tensor in, out;
-    const mt_tensor *y; // (rows, 10), owned by the model
+    mt_tensor x, h, y, p;
+    const int64_t x_shape[2] = {rows, MNIST_IMAGE_BYTES};
+    const int64_t h_shape[2] = {rows, w1.shape[1]};
+    const int64_t y_shape[2] = {rows, MNIST_CLASSES};
     mt_status s;
-    if ((s = mt_narrow_into(input, 0, 0, rows, &in)) ||
-        (s = mt_tensor_from_u8_into(&in, images, 1.0f / 255.0f)) ||
-        (s = mt_sequential_forward(model, &in, &y)))
+    if ((s = mt_tensor_wrap_into(&x, MT_DTYPE_F32, 2, x_shape, x_buf)) ||
+        (s = mt_tensor_from_u8_into(&x, images, 1.0f / 255.0f)) ||
+        (s = mt_tensor_wrap_into(&h, MT_DTYPE_F32, 2, h_shape, h_buf)) ||
+        (s = mt_matmul_fused_into(&x, &w1, &b1, MT_ACTIVATION_RELU, &h)) ||
+        // the logits go straight to the caller's buffer when it wants them
+        (s = mt_tensor_wrap_into(&y, MT_DTYPE_F32, 2, y_shape, logits ? logits : y_buf)) ||
+        (s = mt_matmul_fused_into(&h, &w2, &b2, MT_ACTIVATION_NONE, &y)))
         return s;
-    const int64_t shape[2] = {rows, MNIST_CLASSES};
-    if (logits && ((s = mt_tensor_wrap_into(&out, MT_DTYPE_F32, 2, shape, logits)) ||
-                   (s = mt_tensor_copy_into(&out, y))))
+    if (probs && ((s = mt_tensor_wrap_into(&p, MT_DTYPE_F32, 2, y_shape, probs)) ||
+                  (s = mt_softmax_into(&y, -1, &p))))
         return s;
-    if (probs && ((s = mt_tensor_wrap_into(&out, MT_DTYPE_F32, 2, shape, probs)) ||
-                  (s = mt_softmax_into(y, -1, &out))))
-        return s;
-    if (digits) {
-        const float *ly = y->data; // the model's output is contiguous
+    if (digits)
         for (int64_t i = 0; i < rows; i++)
-            digits[i] = argmax10(ly + i * MNIST_CLASSES);
-    }
+            digits[i] = argmax10((const float *)y.data + i * MNIST_CLASSES);
     return MT_OK;
 }
 
@@ -122,6 +148,8 @@ int32_t MNIST_EXPORT(mnist_classify)(const uint8_t *images, int32_t n, float *lo
         return mt_fail(MT_ERR_INVALID_ARGUMENT,
                        "mnist_classify: images is NULL for n = %d", (int)n);
     mt_status s = model_init();
+    if (!s)
+        s = reserve(n < BATCH ? n : BATCH);
     for (int64_t i = 0; !s && i < n; i += BATCH) {
         int64_t rows = n - i < BATCH ? n - i : BATCH;
         s = classify_batch(images + i * MNIST_IMAGE_BYTES, rows,

@@ -115,13 +115,21 @@ extern const mt_native_kernel mt_native_kernel_wasm128;
 #endif
 extern const mt_native_kernel mt_native_kernel_generic;
 
-/* Portable packing and gemv (kernel_generic.c). */
+/* Packing (panels.c): portable, used by every kernel without its own. */
 void mt_native_pack_a_generic(int64_t m, int64_t k, const float *a,
                               int64_t a_rs, int64_t a_cs, float *dst,
                               int mr);
 void mt_native_pack_b_generic(int64_t k, int64_t n, const float *b,
                               int64_t b_rs, int64_t b_cs, float *dst,
                               int nr);
+
+/* Scalar store of an MR×NR accumulator block (row stride ld) into C under
+ * t's flags; the edge / general-stride path every kernel shares
+ * (panels.c). */
+void mt_native_store_tile(const mt_tile *t, const float *acc, int ld);
+
+/* Portable gemv and dot products (kernel_generic.c): the fallbacks of
+ * kernels without their own. */
 void mt_native_gemv_generic(int64_t n, int64_t k, const float *x,
                             int64_t x_cs, const float *b, int64_t b_rs,
                             float *y, int64_t y_cs, const float *bias,
@@ -130,10 +138,6 @@ void mt_native_dot_generic(int64_t m, int64_t n, int64_t k, const float *a,
                            int64_t a_rs, const float *b, int64_t b_cs,
                            float *c, int64_t c_rs, int64_t c_cs,
                            const float *bias, int flags);
-
-/* Scalar store of an MR×NR accumulator block (row stride ld) into C under
- * t's flags; the edge / general-stride path every kernel shares. */
-void mt_native_store_tile(const mt_tile *t, const float *acc, int ld);
 
 /* ---- kernel selection (testing and benchmarking) --------------------------
  * Force the kernel by name ("avx512", "avx2+fma", "generic"); NULL or
