@@ -101,12 +101,16 @@ int main(void)
     CHECK(strstr(kernel, "wasm-simd128") != NULL,
           "the native backend runs \"%s\", not the SIMD128 kernel", kernel);
 
-    // The MNIST shapes (batch 1 and 256), then edges around the 4x8 tile
-    // and the blocking (kc = 256).
+    // The MNIST shapes (batch 1 and 256), then edges around the 4x8 tile,
+    // the packing rule (M >= 32), the blocking (kc = 1024: k = 1500 takes
+    // two blocks, so the second accumulates into C), and the gemv (two rows
+    // per step: odd k; 32-column blocks, then 8-column ones, the last
+    // overlapping: n = 32 + 8 + 3).
     static const int64_t shapes[][3] = {
         {1, 784, 128}, {256, 784, 128}, {1, 128, 10}, {256, 128, 10},
         {1, 1, 1}, {2, 3, 4}, {5, 7, 9}, {6, 8, 8}, {7, 9, 17}, {13, 300, 33},
-        {31, 257, 40}, {64, 64, 64}, {100, 513, 70}, {3, 1000, 5},
+        {31, 257, 40}, {32, 33, 40}, {64, 64, 64}, {100, 513, 70}, {3, 1000, 5},
+        {40, 1500, 24}, {1, 1500, 40}, {1, 785, 43}, {1, 3, 64}, {1, 1, 32},
     };
     for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++)
         for (int tb = 0; tb < 2; tb++)
