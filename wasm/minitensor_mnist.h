@@ -51,7 +51,7 @@ int32_t mnist_abi_version(void);
  * (NUL-terminated, static). */
 const char *mnist_version(void);
 
-/* The matmul kernel in use, e.g. "native wasm-simd128 6x8" (NUL-terminated,
+/* The matmul kernel in use, e.g. "native wasm-simd128 4x8" (NUL-terminated,
  * static): says whether the SIMD128 micro-kernel is compiled in. */
 const char *mnist_backend(void);
 

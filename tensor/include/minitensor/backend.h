@@ -7,8 +7,9 @@
  *   MT_BACKEND_BLIS      BLIS, if built with it.
  *   MT_BACKEND_AUTO      per call, the fastest available for the shape.
  * The environment variable MT_BACKEND (naive|native|openblas|blis|auto) sets
- * the initial choice; MT_NUM_THREADS the initial thread count. The API below
- * overrides both.
+ * the initial choice; MT_NUM_THREADS (decimal digits, 1..1024) the initial
+ * thread count. An invalid value of either is an error at the first matmul.
+ * The API below overrides both.
  *
  * Threads: minitensor sets the BLAS libraries' thread counts itself and never
  * runs two thread pools at once (its own workers never call into BLAS).
