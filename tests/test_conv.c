@@ -74,6 +74,47 @@ static void test_maxpool_matches_tensorflow(void **state)
     }
 }
 
+/* Many channels (21: more than one vector register of any ISA holds):
+ * x(iy, ix, c) = (c % 7) * 10 + (iy * 3 + ix), pooled 2x2 / 2 with
+ * SAME padding (the windows of the last row and column hang over it), so
+ * each output is (c % 7) * 10 + the largest pixel index in its window.
+ * NaN wins wherever it appears; -inf everywhere stays. */
+static void test_maxpool_many_channels_by_hand(void **state)
+{
+    (void)state;
+    enum { H = 3, W = 3, C = 21 };
+    float data[H * W * C];
+    for (int iy = 0; iy < H; iy++)
+        for (int ix = 0; ix < W; ix++)
+            for (int c = 0; c < C; c++)
+                data[(iy * W + ix) * C + c] = (float)((c % 7) * 10 + iy * W + ix);
+    data[(0 * W + 1) * C + 5] = NAN;  /* window (0,0) */
+    data[(2 * W + 2) * C + 19] = NAN; /* window (1,1) */
+    for (int i = 0; i < H * W; i++)
+        data[i * C + 20] = -INFINITY;
+    mt_tensor *x = make(4, (int64_t[]){1, H, W, C}, data), *y;
+    mt_pool2d_params p = {2, 2, 2, 2, MT_PADDING_SAME};
+    assert_ok(mt_maxpool2d(x, &p, &y));
+    assert_int_equal(y->shape[1], 2);
+    assert_int_equal(y->shape[2], 2);
+    const float *out = y->data;
+    for (int oy = 0; oy < 2; oy++)
+        for (int ox = 0; ox < 2; ox++)
+            for (int c = 0; c < C; c++) {
+                float got = out[(oy * 2 + ox) * C + c];
+                int last = (2 * oy + 1 < H ? 2 * oy + 1 : H - 1) * W +
+                           (2 * ox + 1 < W ? 2 * ox + 1 : W - 1);
+                if ((oy == 0 && ox == 0 && c == 5) || (oy == 1 && ox == 1 && c == 19))
+                    assert_true(isnan(got));
+                else if (c == 20)
+                    assert_true(got == -INFINITY);
+                else
+                    assert_true(got == (float)((c % 7) * 10 + last));
+            }
+    mt_tensor_free(y);
+    mt_tensor_free(x);
+}
+
 static void test_output_sizes_by_hand(void **state)
 {
     (void)state;
@@ -122,6 +163,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_conv2d_matches_tensorflow),
         cmocka_unit_test(test_maxpool_matches_tensorflow),
+        cmocka_unit_test(test_maxpool_many_channels_by_hand),
         cmocka_unit_test(test_output_sizes_by_hand),
         cmocka_unit_test(test_conv_errors),
     };
