@@ -62,20 +62,27 @@ static void release(block *b)
 
 /* Add at least `bytes` to the heap: the rest of the current memory first,
  * then new pages. */
+/* The heap never reaches the last page of a 4 GiB memory: 65536 pages end
+ * at 2^32, which does not fit in a wasm32 pointer. */
+static const uint64_t HEAP_LIMIT = (uint64_t)UINTPTR_MAX + 1 - PAGE;
+
 static int grow(size_t bytes)
 {
     if (!heap_end)
         heap_end = align_up((uintptr_t)&__heap_base, HEADER);
-    uintptr_t memory_end = __builtin_wasm_memory_size(0) * (uintptr_t)PAGE;
+    uint64_t memory_end = (uint64_t)__builtin_wasm_memory_size(0) * PAGE;
+    if (memory_end > HEAP_LIMIT)
+        memory_end = HEAP_LIMIT;
     if (memory_end - heap_end < bytes) {
-        size_t pages = (bytes - (memory_end - heap_end) + PAGE - 1) / PAGE;
-        if (__builtin_wasm_memory_grow(0, pages) == (size_t)-1)
+        uint64_t pages = (bytes - (memory_end - heap_end) + PAGE - 1) / PAGE;
+        if (memory_end + pages * PAGE > HEAP_LIMIT ||
+            __builtin_wasm_memory_grow(0, (size_t)pages) == (size_t)-1)
             return 0;
-        memory_end += pages * (uintptr_t)PAGE;
+        memory_end += pages * PAGE;
     }
     block *b = (block *)heap_end;
-    b->size = memory_end - heap_end;
-    heap_end = memory_end;
+    b->size = (size_t)(memory_end - heap_end);
+    heap_end = (uintptr_t)memory_end;
     release(b);
     return 1;
 }
@@ -118,7 +125,12 @@ static void *allocate(size_t size, size_t align)
 {
     if (align < HEADER)
         align = HEADER;
-    if (size > SIZE_MAX / 2 || align > SIZE_MAX / 4 || (align & (align - 1))) {
+    // alignments beyond a page are not supported (C11 allows refusing them)
+    if (align > PAGE || (align & (align - 1))) {
+        errno = EINVAL;
+        return NULL;
+    }
+    if (size > SIZE_MAX / 2) {
         errno = ENOMEM;
         return NULL;
     }

@@ -138,7 +138,10 @@ static void test_malloc_edges(void)
     CHECK(p && (uintptr_t)p % 4096 == 0, "aligned_alloc(4096) gave %p", p);
     free(p);
     errno = 0;
-    CHECK(aligned_alloc(24, 48) == NULL && errno == ENOMEM, "alignment 24 is refused");
+    CHECK(aligned_alloc(24, 48) == NULL && errno == EINVAL, "alignment 24 is refused");
+    errno = 0;
+    CHECK(aligned_alloc(131072, 48) == NULL && errno == EINVAL,
+          "alignments beyond a page are refused");
     errno = 0;
     CHECK(malloc(SIZE_MAX) == NULL && errno == ENOMEM, "malloc(SIZE_MAX) fails with ENOMEM");
     errno = 0;
