@@ -120,8 +120,8 @@ static mt_status kernel_matrix(const mt_tensor *kernel, const conv_geometry *g,
 /* im2col for images [n0, n0+count): one row per output pixel, zeros where
  * the window hangs over the padding. Column order: (i, j, c) for HWIO,
  * (c, i, j) for OIHW. */
-static void im2col(const mt_tensor *in, const conv_geometry *g, int64_t n0,
-                   int64_t count, float *patches)
+static void im2col_general(const mt_tensor *in, const conv_geometry *g, int64_t n0,
+                           int64_t count, float *patches)
 {
     const float *x = in->data;
     const int64_t *st = in->stride;
@@ -144,6 +144,54 @@ static void im2col(const mt_tensor *in, const conv_geometry *g, int64_t n0,
                         }
                     }
                 }
+}
+
+/* The same for HWIO with each image row's pixels and channels contiguous
+ * (a contiguous NHWC input): kernel row i of a patch is then one run of
+ * kw·cin input floats, copied as a run, with zeros for the columns over
+ * the padding. Plain loops, not memcpy/memset: a 1-channel input's runs
+ * are 3 floats, shorter than a call. Per image of examples/fashion (one
+ * thread, bench_fashion --conv-compare): conv1 21 -> 15 us, conv2 65 -> 46
+ * us against the element-by-element copy. */
+static void im2col_rows(const mt_tensor *in, const conv_geometry *g, int64_t n0,
+                        int64_t count, float *patches)
+{
+    const float *x = in->data;
+    const int64_t *st = in->stride;
+    const int64_t run = g->kw * g->cin, k = g->kh * run;
+    float *row = patches;
+    for (int64_t n = n0; n < n0 + count; n++)
+        for (int64_t oy = 0; oy < g->oh; oy++)
+            for (int64_t ox = 0; ox < g->ow; ox++, row += k) {
+                const int64_t ix0 = ox * g->sw - g->pad_left;
+                // the kernel columns [j0, j1) that fall inside the image
+                const int64_t j0 = ix0 < 0 ? -ix0 : 0;
+                const int64_t j1 = g->w - ix0 < g->kw ? g->w - ix0 : g->kw;
+                for (int64_t i = 0; i < g->kh; i++) {
+                    float *dst = row + i * run;
+                    const int64_t iy = oy * g->sh - g->pad_top + i;
+                    if (iy < 0 || iy >= g->h || j0 >= j1) {
+                        memset(dst, 0, (size_t)run * sizeof(float));
+                        continue;
+                    }
+                    const float *src = x + n * st[0] + iy * st[1] + ix0 * st[2];
+                    for (int64_t t = 0; t < j0 * g->cin; t++)
+                        dst[t] = 0.0f;
+                    for (int64_t t = j0 * g->cin; t < j1 * g->cin; t++)
+                        dst[t] = src[t];
+                    for (int64_t t = j1 * g->cin; t < run; t++)
+                        dst[t] = 0.0f;
+                }
+            }
+}
+
+static void im2col(const mt_tensor *in, const conv_geometry *g, int64_t n0,
+                   int64_t count, float *patches)
+{
+    if (g->layout == MT_KERNEL_HWIO && in->stride[3] == 1 && in->stride[2] == g->cin)
+        im2col_rows(in, g, n0, count, patches);
+    else
+        im2col_general(in, g, n0, count, patches);
 }
 
 static mt_status conv_run(const char *op, const mt_tensor *input, const mt_tensor *kernel,

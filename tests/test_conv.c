@@ -50,6 +50,26 @@ static void test_conv2d_matches_tensorflow(void **state)
             assert_close(y->data, c->y, (size_t)numel, 1e-5, 1e-5);
             mt_tensor_free(y);
         }
+        /* The input as a view whose pixels are not contiguous (its channels
+         * are the first half of a tensor twice as wide): the patch copy by
+         * elements, where a contiguous input copies whole kernel rows. */
+        mt_tensor *wide, *y;
+        const int64_t *in = c->in;
+        assert_ok(mt_tensor_zeros(&wide, MT_DTYPE_F32, 4, (int64_t[]){in[0], in[1], in[2], 2 * in[3]}));
+        float *w = wide->data;
+        for (int64_t i = 0; i < in[0] * in[1] * in[2]; i++)
+            for (int64_t ch = 0; ch < in[3]; ch++) {
+                w[i * 2 * in[3] + ch] = c->x[i * in[3] + ch];
+                w[i * 2 * in[3] + in[3] + ch] = 1e6f; // must never be read
+            }
+        mt_tensor view;
+        assert_ok(mt_narrow_into(wide, 3, 0, in[3], &view));
+        p.layout = MT_KERNEL_HWIO;
+        assert_ok(mt_conv2d(&view, k, bias, &p, &y));
+        print_message("conv %s layout HWIO, strided input\n", c->name);
+        assert_close(y->data, c->y, (size_t)numel, 1e-5, 1e-5);
+        mt_tensor_free(y);
+        mt_tensor_free(wide);
         mt_tensor_free(x);
         mt_tensor_free(k);
         mt_tensor_free(b);
