@@ -767,6 +767,62 @@ static void sequential_forward_allocates_nothing(void **state)
     assert_int_equal(mt_set_num_threads(threads), MT_OK);
 }
 
+/* A batch whose activations exceed sequential.c's per-pass budget (2 MiB)
+ * goes through the layers in passes: 515 floats per sample -> 1018 samples
+ * per pass, so 2500 samples take 1018 + 1018 + 464. Powers of two make
+ * every output exact: x(i, :) = i % 7, W1 = 1/1024 (1024 -> 512, ReLU),
+ * W2(:, k) = (k + 1)/512 (512 -> 3), so y(i, k) = (i % 7)(k + 1). */
+static void sequential_large_batch_in_passes(void **state)
+{
+    (void)state;
+    enum { N = 2500, IN = 1024, HIDDEN = 512, OUT = 3 };
+    float *xd = malloc(sizeof(float) * N * IN), *w1d = malloc(sizeof(float) * IN * HIDDEN);
+    float w2d[HIDDEN * OUT];
+    assert_non_null(xd);
+    assert_non_null(w1d);
+    for (int i = 0; i < N; i++)
+        for (int j = 0; j < IN; j++)
+            xd[i * IN + j] = (float)(i % 7);
+    for (int i = 0; i < IN * HIDDEN; i++)
+        w1d[i] = 1.0f / 1024.0f;
+    for (int i = 0; i < HIDDEN; i++)
+        for (int k = 0; k < OUT; k++)
+            w2d[i * OUT + k] = (float)(k + 1) / 512.0f;
+    mt_tensor *x = tensor(NULL, 2, (int64_t[]){N, IN}, xd);
+    mt_tensor *w1 = tensor("w1", 2, (int64_t[]){IN, HIDDEN}, w1d);
+    mt_tensor *w2 = tensor("w2", 2, (int64_t[]){HIDDEN, OUT}, w2d);
+    mt_sequential *m;
+    mt_layer *l;
+    assert_int_equal(mt_sequential_new(1, (int64_t[]){IN}, &m), MT_OK);
+    assert_int_equal(mt_linear_new(w1, NULL, &(mt_linear_options){.in_features = IN,
+                                   .act = MT_ACTIVATION_RELU}, &l), MT_OK);
+    assert_int_equal(mt_sequential_add(m, l), MT_OK);
+    assert_int_equal(mt_linear_new(w2, NULL, &(mt_linear_options){.in_features = HIDDEN}, &l),
+                     MT_OK);
+    assert_int_equal(mt_sequential_add(m, l), MT_OK);
+    mt_tensor_free(w2);
+    mt_tensor_free(w1);
+
+    const mt_tensor *y = NULL;
+    for (int rep = 0; rep < 2; rep++) {
+        size_t before = n_allocs;
+        assert_int_equal(mt_sequential_forward(m, x, &y), MT_OK);
+        if (rep) // the second pass at this batch size allocates nothing
+            assert_int_equal(n_allocs, before);
+        assert_shape(y, 2, (int64_t[]){N, OUT});
+        const float *out = y->data;
+        for (int i = 0; i < N; i++)
+            for (int k = 0; k < OUT; k++)
+                if (out[i * OUT + k] != (float)((i % 7) * (k + 1)))
+                    fail_msg("sample %d, output %d: got %g, want %d", i, k,
+                             (double)out[i * OUT + k], (i % 7) * (k + 1));
+    }
+    mt_sequential_free(m);
+    mt_tensor_free(x);
+    free(w1d);
+    free(xd);
+}
+
 int main(void)
 {
     mt_set_allocator(&(mt_allocator){counting_alloc, counting_free, NULL});
@@ -789,6 +845,7 @@ int main(void)
         cmocka_unit_test(sequential_checks_shapes_when_built),
         cmocka_unit_test(sequential_forward_allocates_nothing),
         cmocka_unit_test(sequential_forward_u8_batches),
+        cmocka_unit_test(sequential_large_batch_in_passes),
     };
     return cmocka_run_group_tests_name("nn", tests, NULL, NULL);
 }

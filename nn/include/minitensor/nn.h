@@ -274,7 +274,11 @@ const mt_layer *mt_sequential_layer(const mt_sequential *model, int i);
  * *y is owned by the model: valid until the next forward or free (and, if
  * the last layer is a view such as Flatten, as long as x). The first call
  * with a larger N than before sizes an internal workspace; every other
- * call does no heap allocation at all. Fails on an input of the wrong
+ * call does no heap allocation at all. A batch whose layer outputs would
+ * take more than 2 MiB runs through the layers in passes of fewer samples
+ * (so each layer reads its input from cache) and *y gathers them: the
+ * same results, in a workspace of about 2 MiB plus the output. Fails on an
+ * input of the wrong
  * dtype or shape ("sequential: input is [5,784], expected [N,28,28]") and
  * on an empty model. */
 mt_status mt_sequential_forward(mt_sequential *model, const mt_tensor *x,
