@@ -768,14 +768,15 @@ static void sequential_forward_allocates_nothing(void **state)
 }
 
 /* A batch whose activations exceed sequential.c's per-pass budget (2 MiB)
- * goes through the layers in passes: 515 floats per sample -> 1018 samples
- * per pass, so 2500 samples take 1018 + 1018 + 464. Powers of two make
- * every output exact: x(i, :) = i % 7, W1 = 1/1024 (1024 -> 512, ReLU),
- * W2(:, k) = (k + 1)/512 (512 -> 3), so y(i, k) = (i % 7)(k + 1). */
+ * goes through the layers in passes: 2051 floats per sample -> 255 samples
+ * per pass, so 600 samples take 255 + 255 + 90 (and little arithmetic, for
+ * valgrind). Powers of two make every output exact: x(i, :) = i % 7,
+ * W1 = 1/4 (4 -> 2048, ReLU), W2(:, k) = (k + 1)/2048 (2048 -> 3), so
+ * y(i, k) = (i % 7)(k + 1). */
 static void sequential_large_batch_in_passes(void **state)
 {
     (void)state;
-    enum { N = 2500, IN = 1024, HIDDEN = 512, OUT = 3 };
+    enum { N = 600, IN = 4, HIDDEN = 2048, OUT = 3 };
     float *xd = malloc(sizeof(float) * N * IN), *w1d = malloc(sizeof(float) * IN * HIDDEN);
     float w2d[HIDDEN * OUT];
     assert_non_null(xd);
@@ -784,10 +785,10 @@ static void sequential_large_batch_in_passes(void **state)
         for (int j = 0; j < IN; j++)
             xd[i * IN + j] = (float)(i % 7);
     for (int i = 0; i < IN * HIDDEN; i++)
-        w1d[i] = 1.0f / 1024.0f;
+        w1d[i] = 1.0f / IN;
     for (int i = 0; i < HIDDEN; i++)
         for (int k = 0; k < OUT; k++)
-            w2d[i * OUT + k] = (float)(k + 1) / 512.0f;
+            w2d[i * OUT + k] = (float)(k + 1) / HIDDEN;
     mt_tensor *x = tensor(NULL, 2, (int64_t[]){N, IN}, xd);
     mt_tensor *w1 = tensor("w1", 2, (int64_t[]){IN, HIDDEN}, w1d);
     mt_tensor *w2 = tensor("w2", 2, (int64_t[]){HIDDEN, OUT}, w2d);
