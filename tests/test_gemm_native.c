@@ -274,6 +274,50 @@ static void test_native_relu_keeps_nan(void **state)
     assert_true(mt_gemm_native_force_kernel(NULL));
 }
 
+/* B with row stride 0 (every row of B is the same n values): C(i, j) =
+ * (sum over p of A(i, p)) · B(0, j), derived by hand with integer values so
+ * the sums are exact. Every kernel, on sizes that take the blocked path
+ * (where the driver packs such a B) and the gemv and narrow ones. */
+static void test_native_broadcast_b_rows(void **state)
+{
+    (void)state;
+    const char *const *names = mt_gemm_native_kernel_names();
+    static const int64_t sizes[][3] = {{40, 70, 30}, {1, 70, 30}, {64, 3, 50}, {33, 40, 1500}};
+    for (int i = 0; names[i]; i++) {
+        assert_true(mt_gemm_native_force_kernel(names[i]));
+        for (size_t z = 0; z < sizeof sizes / sizeof sizes[0]; z++) {
+            const int64_t m = sizes[z][0], n = sizes[z][1], k = sizes[z][2];
+            float *a = malloc(sizeof(float) * (size_t)(m * k));
+            float *b = malloc(sizeof(float) * (size_t)n), *c = malloc(sizeof(float) * (size_t)(m * n));
+            assert_non_null(a);
+            assert_non_null(b);
+            assert_non_null(c);
+            for (int64_t s = 0; s < m * k; s++)
+                a[s] = (float)((s * 7) % 5) - 1.0f; // -1..3: no row sums to 0
+            for (int64_t j = 0; j < n; j++)
+                b[j] = (float)(j % 9) - 4.0f;
+            mt_gemm g = {.m = m, .n = n, .k = k, .a = a, .a_rs = k, .a_cs = 1,
+                         .b = b, .b_rs = 0, .b_cs = 1, .c = c, .c_rs = n, .c_cs = 1};
+            mt_gemm_backend_native.sgemm(&g, 1);
+            for (int64_t r = 0; r < m; r++) {
+                float row = 0.0f;
+                for (int64_t p = 0; p < k; p++)
+                    row += a[r * k + p];
+                for (int64_t j = 0; j < n; j++)
+                    if (c[r * n + j] != row * b[j])
+                        fail_msg("kernel %s, %lldx%lldx%lld: C(%lld,%lld) = %g, want %g",
+                                 names[i], (long long)m, (long long)n, (long long)k,
+                                 (long long)r, (long long)j, (double)c[r * n + j],
+                                 (double)(row * b[j]));
+            }
+            free(a);
+            free(b);
+            free(c);
+        }
+    }
+    assert_true(mt_gemm_native_force_kernel(NULL));
+}
+
 /* A counting allocator that tolerates concurrent calls: with threads > 1
  * the pool's parts grow their packing buffers at the same time. */
 typedef struct counting {
@@ -426,6 +470,7 @@ int main(void)
         cmocka_unit_test(test_native_force_kernel),
         cmocka_unit_test(test_native_every_kernel),
         cmocka_unit_test(test_native_relu_keeps_nan),
+        cmocka_unit_test(test_native_broadcast_b_rows),
         cmocka_unit_test(test_native_no_allocations_after_first),
         cmocka_unit_test(test_native_out_of_memory_still_correct),
         cmocka_unit_test(test_native_concurrent_callers),

@@ -221,43 +221,26 @@ static void pack_b(const mt_native_kernel *kr, int64_t k, int64_t n,
  * L2 (256³: 112 vs 100 GFLOP/s packed; 256×784×128: 115 vs 102); beyond
  * that packing B wins (512³: 108 vs 80). A in place (8 row streams) is as
  * fast as packed A up to 2048³ and never has to be re-packed per thread.
- *
- * The wasm SIMD128 kernel (4×8, in Node) differs. Its B row is 32 bytes,
- * half a cache line, so in place every k step touches a line of its own,
- * and a B not 16-byte aligned (the MNIST weights in the WASI build: 56 mod
- * 64) splits every fourth load across two lines; panels are contiguous and
- * 64-byte aligned. Packing both pays from 8 row panels (32 rows), and A
- * also needs 4 column panels to reuse it: 256×784×128 took 1.53-1.60 ms
- * with B in place, 1.41 with B packed, 1.31 with both; 32×784×128 with the
- * misaligned B 201 vs 187 µs, 16 rows 100 vs 102 µs; 256×784×16 173 µs
- * with A in place, 179 packed. */
+ * A kernel with a narrow tile may want both packed from pack_min_m rows
+ * on whatever the layout (the wasm kernel: kernel_wasm128.c says why). A B
+ * with row stride 0 (a broadcast) is always packed: kernels may step their
+ * k loop on the B pointer. */
 enum { L2_HALF_BYTES = 512 * 1024, WHOLE_K_MAX = 1024 };
-enum { WASM_PACK_MIN_ROWS = 32 }; // 8 row panels of the wasm kernel
+
+static bool by_rows(const mt_native_kernel *kr, const mt_gemm *g)
+{
+    return kr->pack_min_m > 0 && g->m >= kr->pack_min_m;
+}
 
 static bool want_pack_b(const mt_native_kernel *kr, const mt_gemm *g)
 {
-#ifdef __wasm_simd128__
-    // b_rs == 0 (a broadcast B) too: the kernel's k loop ends on the B pointer
-    if (kr == &mt_native_kernel_wasm128 &&
-        (g->m >= WASM_PACK_MIN_ROWS || g->b_rs == 0))
-        return true;
-#else
-    (void)kr;
-#endif
-    return g->b_cs != 1 ||
+    return g->b_cs != 1 || g->b_rs == 0 || by_rows(kr, g) ||
            (size_t)g->k * (size_t)g->b_rs * sizeof(float) > L2_HALF_BYTES;
 }
 
 static bool want_pack_a(const mt_native_kernel *kr, const mt_gemm *g)
 {
-#ifdef __wasm_simd128__
-    if (kr == &mt_native_kernel_wasm128 && g->m >= WASM_PACK_MIN_ROWS &&
-        g->n >= 4 * kr->nr)
-        return true;
-#else
-    (void)kr;
-#endif
-    return g->a_rs != 1 && g->a_cs != 1;
+    return (g->a_rs != 1 && g->a_cs != 1) || (by_rows(kr, g) && g->n >= 4 * kr->nr);
 }
 
 // false if a packing buffer could not be allocated (nothing was written)

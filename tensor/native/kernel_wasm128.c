@@ -65,7 +65,7 @@ MT_INLINE void tile_rows(const mt_tile *t, int rows, int packed)
     const int64_t a_cs = packed ? MR : t->a_cs;
     const int64_t b_rs = packed ? NR : t->b_rs;
     /* The loop ends on the B pointer (b_rs != 0: gemm_native.c packs a
-     * B with row stride 0), not on an int64 count: one instruction less
+     * broadcast B), not on an int64 count: one instruction less
      * per step (MNIST batch 256, the module in Node: 168K -> 175K/s). */
     const float *b_end = b + t->k * b_rs;
     for (; b != b_end; b += b_rs) {
@@ -239,13 +239,22 @@ static void pack_b_wasm128(int64_t k, int64_t n, const float *b, int64_t b_rs,
 
 /* kc 1024 rather than 256: fewer passes over C and tile stores. In Node,
  * 256×784×128 (K in one block of 784 rather than 4 of 200) 1.35 -> 1.31
- * ms, 1024³ 61.0 -> 56.4 ms. */
+ * ms, 1024³ 61.0 -> 56.4 ms.
+ * pack_min_m 32 (8 row panels): a B row of this tile is 32 bytes, half a
+ * cache line, so read in place every k step touches a line of its own, and
+ * a B not 16-byte aligned (the MNIST weights in the WASI build: 56 mod 64)
+ * splits every fourth load across two; packed panels are contiguous and
+ * 64-byte aligned. 256×784×128 took 1.53-1.60 ms with B in place, 1.41
+ * with B packed, 1.31 with both; 32×784×128 with the misaligned B 201 vs
+ * 187 us, 16 rows 100 vs 102 us; A packed needs 4 column panels to pay
+ * (256×784×16: 173 us in place, 179 packed). */
 const mt_native_kernel mt_native_kernel_wasm128 = {
     .name = "wasm-simd128",
     .description = "native wasm-simd128 4x8",
     .mr = MR, .nr = NR,
     .mc = 120, .kc = 1024, .nc = 2048,
     .dot_max_m = 4,
+    .pack_min_m = 32,
     .tile = tile_wasm128,
     .gemv = gemv_wasm128,
     .pack_a = pack_a_wasm128,

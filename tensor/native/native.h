@@ -99,6 +99,9 @@ typedef struct mt_native_kernel {
     mt_gemv_fn gemv;         /* (optional: NULL = generic) */
     mt_dot_fn dot;           /* (optional: NULL = generic) */
     int dot_max_m;           /* dot path up to this M (measured crossover) */
+    int pack_min_m;          /* pack B, and A when N >= 4·NR, from this M on
+                              * whatever the layout (0: only when the layout
+                              * or B's span asks for it; measured per kernel) */
     mt_pack_a_fn pack_a;     /* (optional: NULL = generic) */
     mt_pack_b_fn pack_b;     /* (optional: NULL = generic) */
     bool (*supported)(void); /* run-time CPU check (optional: NULL = yes) */

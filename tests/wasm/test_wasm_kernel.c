@@ -94,6 +94,48 @@ done:
     mt_tensor_free(got);
 }
 
+/* B whose rows are all one row (row stride 0, set in a caller's struct):
+ * C(i, j) = (sum over p of A(i, p)) · b(j), with small integers so every
+ * sum is exact. The SIMD128 tile steps its k loop on the B pointer, so the
+ * driver must pack such a B (gemm_native.c); in place its loop would not
+ * run at all. */
+static void check_broadcast_b(int64_t m, int64_t k, int64_t n)
+{
+    float row[128];
+    mt_tensor *a = NULL, *c = NULL, b;
+    if (n > 128 || mt_tensor_zeros(&a, MT_DTYPE_F32, 2, (int64_t[]){m, k}) ||
+        mt_tensor_wrap_into(&b, MT_DTYPE_F32, 2, (int64_t[]){1, n}, row)) {
+        CHECK(0, "setup broadcast %lldx%lldx%lld", (long long)m, (long long)k, (long long)n);
+        goto done;
+    }
+    b.shape[0] = k;
+    b.stride[0] = 0;
+    float *pa = a->data;
+    for (int64_t s = 0; s < m * k; s++)
+        pa[s] = (float)((s * 7) % 5) - 1.0f; // -1..3: no row sums to 0
+    for (int64_t j = 0; j < n; j++)
+        row[j] = (float)(j % 9) - 4.0f;
+    if (!(c = product(MT_BACKEND_NATIVE, a, &b, NULL, MT_ACTIVATION_NONE)))
+        goto done;
+    const float *pc = c->data;
+    int bad = 0;
+    for (int64_t i = 0; i < m && !bad; i++) {
+        float sum = 0.0f;
+        for (int64_t p = 0; p < k; p++)
+            sum += pa[i * k + p];
+        for (int64_t j = 0; j < n && !bad; j++)
+            if (pc[i * n + j] != sum * row[j]) {
+                CHECK(0, "broadcast B %lldx%lldx%lld: C(%lld,%lld) = %g, want %g", (long long)m,
+                      (long long)k, (long long)n, (long long)i, (long long)j,
+                      (double)pc[i * n + j], (double)(sum * row[j]));
+                bad = 1;
+            }
+    }
+done:
+    mt_tensor_free(a);
+    mt_tensor_free(c);
+}
+
 int main(void)
 {
     const char *kernel = mt_backend_describe(MT_BACKEND_NATIVE);
@@ -116,6 +158,9 @@ int main(void)
         for (int tb = 0; tb < 2; tb++)
             for (int fused = 0; fused < 2; fused++)
                 check_shape(shapes[i][0], shapes[i][1], shapes[i][2], tb, fused);
+    check_broadcast_b(40, 30, 70);  // blocked, B packed whatever M
+    check_broadcast_b(8, 30, 70);   // blocked below the packing threshold
+    check_broadcast_b(33, 1500, 40); // two K blocks
 
     if (failures)
         printf("%d failure(s)\n", failures);
