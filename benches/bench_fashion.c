@@ -322,7 +322,7 @@ static mt_status run_direct(void *p)
 static mt_tensor *zeros(int rank, const int64_t *shape)
 {
     mt_tensor *t = NULL;
-    if (mt_tensor_zeros(&t, MT_DTYPE_F32, rank, shape)) {
+    if (mt_tensor_zeros(MT_DTYPE_F32, rank, shape, &t)) {
         fprintf(stderr, "bench_fashion: %s\n", mt_last_error());
         exit(1);
     }
@@ -401,11 +401,11 @@ int main(int argc, char **argv)
     }
     if (n_samples < 1 || n_samples > MAX_SAMPLES)
         n_samples = 11;
-    if (threads > 0 && mt_set_num_threads(threads)) {
+    if (threads > 0 && mt_num_threads_set(threads)) {
         fprintf(stderr, "bench_fashion: %s\n", mt_last_error());
         return 2;
     }
-    threads = mt_get_num_threads();
+    threads = mt_num_threads_get();
     char cpu[256];
     cpu_model(cpu, sizeof cpu);
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
@@ -449,7 +449,7 @@ int main(int argc, char **argv)
         for (int64_t i = 0; i < n; i++) {   /* the slice's images, repeated */
             mt_tensor row;
             if (mt_narrow_into(x, 0, i, 1, &row) ||
-                mt_tensor_from_u8_into(&row, d.images.data + (i % d.n) * 784, 1.0f / 255.0f))
+                mt_tensor_from_u8_into(d.images.data + (i % d.n) * 784, 1.0f / 255.0f, &row))
                 return 1;
         }
         c.x = x;
@@ -542,9 +542,9 @@ int main(int argc, char **argv)
                     fprintf(stderr, "bench_fashion: direct conv differs by %g\n", err);
                     return 1;
                 }
-                mt_set_num_threads(1);
+                mt_num_threads_set(1);
                 timing ti = measure(run_op, &im), td = measure(run_direct, &dc);
-                mt_set_num_threads(threads);
+                mt_num_threads_set(threads);
                 timing tn = measure(run_op, &im);
                 conv_row r = {layer ? "conv2 3x3 32->64" : "conv1 3x3 1->32", n,
                               ti.median_s / (double)n * 1e6, td.median_s / (double)n * 1e6,

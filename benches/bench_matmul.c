@@ -215,7 +215,7 @@ static void die(const char *what)
 static mt_tensor *random_tensor(int rank, const int64_t *dims)
 {
     mt_tensor *t;
-    if (mt_tensor_zeros(&t, MT_DTYPE_F32, rank, dims))
+    if (mt_tensor_zeros(MT_DTYPE_F32, rank, dims, &t))
         die("allocating a tensor");
     float *d = t->data;
     int64_t n = mt_tensor_numel(t);
@@ -239,8 +239,8 @@ static void operands_new(const shape *s, operands *o)
     }
     if (s->bias)
         o->bias = random_tensor(1, (int64_t[]){s->n});
-    if (mt_tensor_zeros(&o->c, MT_DTYPE_F32, 2, (int64_t[]){s->m, s->n}) ||
-        mt_tensor_zeros(&o->ref, MT_DTYPE_F32, 2, (int64_t[]){s->m, s->n}))
+    if (mt_tensor_zeros(MT_DTYPE_F32, 2, (int64_t[]){s->m, s->n}, &o->c) ||
+        mt_tensor_zeros(MT_DTYPE_F32, 2, (int64_t[]){s->m, s->n}, &o->ref))
         die("allocating C");
 }
 
@@ -321,7 +321,7 @@ static double tolerance(const shape *s) { return 1e-5 * fmax(1.0, (double)s->k /
 
 static bool set_backend(mt_backend backend, int threads)
 {
-    return mt_backend_set(backend) == MT_OK && mt_set_num_threads(threads) == MT_OK;
+    return mt_backend_set(backend) == MT_OK && mt_num_threads_set(threads) == MT_OK;
 }
 
 /* One backend × thread count on one shape: validate, warm up, time. */

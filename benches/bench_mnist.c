@@ -67,13 +67,13 @@ static double time_batch1(mt_sequential *model, const uint8_t *px, int repeats)
 {
     mt_tensor *x = NULL;
     double samples[64];
-    if (mt_tensor_zeros(&x, MT_DTYPE_F32, 3, (int64_t[]){1, MNIST_SIDE, MNIST_SIDE}))
+    if (mt_tensor_zeros(MT_DTYPE_F32, 3, (int64_t[]){1, MNIST_SIDE, MNIST_SIDE}, &x))
         return NAN;
     for (int r = -1; r < repeats; r++) {   /* r = -1 warms up */
         double t0 = now();
         for (int i = 0; i < N_DIGITS; i++) {
             const mt_tensor *y;
-            if (mt_tensor_from_u8_into(x, px + i * MNIST_SIDE * MNIST_SIDE, 1.0f / 255) ||
+            if (mt_tensor_from_u8_into(px + i * MNIST_SIDE * MNIST_SIDE, 1.0f / 255, x) ||
                 mt_sequential_forward(model, x, &y)) {
                 mt_tensor_free(x);
                 return NAN;
@@ -94,8 +94,8 @@ static double time_batch256(mt_sequential *model, const uint8_t *px, int repeats
     double samples[64];
     double result = NAN;
     for (int b = 0; b < BATCHES; b++)
-        if (mt_tensor_from_u8(&x[b], 3, (int64_t[]){BATCH, MNIST_SIDE, MNIST_SIDE},
-                              px + b * BATCH * MNIST_SIDE * MNIST_SIDE, 1.0f / 255))
+        if (mt_tensor_from_u8(3, (int64_t[]){BATCH, MNIST_SIDE, MNIST_SIDE},
+                              px + b * BATCH * MNIST_SIDE * MNIST_SIDE, 1.0f / 255, &x[b]))
             goto done;
     for (int r = -1; r < repeats; r++) {
         double t0 = now();
@@ -174,7 +174,7 @@ int main(int argc, char **argv)
         if (!mt_backend_available((mt_backend)be) || mt_backend_set((mt_backend)be))
             continue;
         for (int threads = 1; threads <= cores && threads <= 8; threads++) {
-            if (mt_set_num_threads(threads) || (be == MT_BACKEND_NAIVE && threads > 1))
+            if (mt_num_threads_set(threads) || (be == MT_BACKEND_NAIVE && threads > 1))
                 continue;
             double diff = max_logit_diff(model, images.data, ref_logits);
             if (!(diff <= 1e-4)) {

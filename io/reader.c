@@ -225,7 +225,7 @@ static void name_tensor(mt_tensor *t, const st_entry *e)
     size_t n = e->name_len < MT_NAME_MAX - 1 ? e->name_len : MT_NAME_MAX - 1;
     memcpy(name, e->name, n);
     name[n] = '\0';
-    mt_tensor_set_name(t, name);
+    mt_tensor_name_set(t, name);
 }
 
 static mt_status get_entry(const mt_safetensors *f, const st_entry *e,
@@ -239,10 +239,10 @@ static mt_status get_entry(const mt_safetensors *f, const st_entry *e,
     size_t esize = e->dtype->bits / 8;
     mt_tensor *t = NULL;
     if (e->numel == 0 || (uintptr_t)p % esize == 0)
-        st = mt_tensor_wrap(&t, dt, (int)e->rank, shape,
-                            (void *)(uintptr_t)p);
+        st = mt_tensor_wrap(dt, (int)e->rank, shape,
+                            (void *)(uintptr_t)p, &t);
     else
-        st = mt_tensor_from_data(&t, dt, (int)e->rank, shape, p);
+        st = mt_tensor_from_data(dt, (int)e->rank, shape, p, &t);
     if (st != MT_OK) return st;
     name_tensor(t, e);
     *out = t;
@@ -257,7 +257,7 @@ static mt_status get_f32_entry(const mt_safetensors *f, const st_entry *e,
     mt_status st = tensor_shape(f, e, shape, "get_f32");
     if (st != MT_OK) return st;
     mt_tensor *t = NULL;
-    st = mt_tensor_zeros(&t, MT_DTYPE_F32, (int)e->rank, shape);
+    st = mt_tensor_zeros(MT_DTYPE_F32, (int)e->rank, shape, &t);
     if (st != MT_OK) return st;
     /* numel fits: mt_tensor_zeros allocated numel floats */
     if (e->numel)

@@ -99,7 +99,7 @@ static mt_status hold(const mt_tensor *t, mt_tensor **out)
     else
         s = mt_tensor_to_f32(t, out);
     if (!s)
-        mt_tensor_set_name(*out, t->name);
+        mt_tensor_name_set(*out, t->name);
     return s;
 }
 

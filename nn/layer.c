@@ -36,7 +36,7 @@ static void shape_of(const mt_tensor *t, nn_shape *s)
     memcpy(s->dim, t->shape, (size_t)t->rank * sizeof t->shape[0]);
 }
 
-mt_status mt_layer_get_info(const mt_layer *layer, mt_layer_info *info)
+mt_status mt_layer_info_get(const mt_layer *layer, mt_layer_info *info)
 {
     if (!layer || !info)
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "layer_get_info: NULL argument");
@@ -71,7 +71,7 @@ mt_status mt_layer_forward(const mt_layer *layer, const mt_tensor *x,
         return mt_reshape(x, view.rank, view.shape, out);
     }
     mt_tensor *y;
-    if ((s = mt_tensor_zeros(&y, MT_DTYPE_F32, shape.rank, shape.dim)))
+    if ((s = mt_tensor_zeros(MT_DTYPE_F32, shape.rank, shape.dim, &y)))
         return s;
     if ((s = layer->ops->forward(layer, x, false, y))) {
         mt_tensor_free(y);

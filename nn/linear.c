@@ -127,7 +127,7 @@ static mt_status hold(const mt_tensor *t, mt_tensor **out)
         return mt_reshape(t, t->rank, t->shape, out);
     mt_status s = mt_tensor_to_f32(t, out);
     if (!s)
-        mt_tensor_set_name(*out, t->name);
+        mt_tensor_name_set(*out, t->name);
     return s;
 }
 

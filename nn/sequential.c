@@ -63,7 +63,7 @@ mt_status mt_sequential_new(int sample_rank, const int64_t *sample_shape,
     if (!m)
         return mt_fail(MT_ERR_OUT_OF_MEMORY, "sequential_new: cannot allocate the model");
     memset(m, 0, sizeof *m);
-    mt_status s = mt_arena_new(&m->arena, 0);
+    mt_status s = mt_arena_new(0, &m->arena);
     if (s) {
         mt_dealloc(m);
         return s;
@@ -258,7 +258,7 @@ mt_status mt_sequential_forward(mt_sequential *model, const mt_tensor *x,
         const mt_tensor *out;
         if ((s = mt_narrow_into(x, 0, r0, rows, &in)) || (s = run_layers(model, &in, &out)) ||
             (s = mt_narrow_into(model->whole, 0, r0, rows, &dst)) ||
-            (s = mt_tensor_copy_into(&dst, out)))
+            (s = mt_tensor_copy_into(out, &dst)))
             return s;
     }
     *y = model->whole;
@@ -290,19 +290,19 @@ mt_status mt_sequential_forward_u8(mt_sequential *model, const uint8_t *data,
         sample *= in.dim[d];
     mt_tensor *x = NULL;
     mt_tensor all;
-    mt_status s = mt_tensor_zeros(&x, MT_DTYPE_F32, in.rank, in.dim);
+    mt_status s = mt_tensor_zeros(MT_DTYPE_F32, in.rank, in.dim, &x);
     if (!s)
-        s = mt_tensor_wrap_into(&all, MT_DTYPE_F32, 2, (int64_t[]){n, features}, out);
+        s = mt_tensor_wrap_into(MT_DTYPE_F32, 2, (int64_t[]){n, features}, out, &all);
     for (int64_t i = 0; !s && i < n; i += in.dim[0]) {
         int64_t rows = n - i < in.dim[0] ? n - i : in.dim[0];
         mt_tensor batch, dst;   /* views: the first `rows` samples, their output rows */
         const mt_tensor *y;
         if ((s = mt_narrow_into(x, 0, 0, rows, &batch)) ||
-            (s = mt_tensor_from_u8_into(&batch, data + i * sample, scale)) ||
+            (s = mt_tensor_from_u8_into(data + i * sample, scale, &batch)) ||
             (s = mt_sequential_forward(model, &batch, &y)) ||
             (s = mt_narrow_into(&all, 0, i, rows, &dst)))
             break;
-        s = mt_tensor_copy_into(&dst, y);
+        s = mt_tensor_copy_into(y, &dst);
     }
     mt_tensor_free(x);
     return s;

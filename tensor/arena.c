@@ -34,7 +34,7 @@ static arena_block *block_new(size_t size)
     return b;
 }
 
-mt_status mt_arena_new(mt_arena **out, size_t capacity)
+mt_status mt_arena_new(size_t capacity, mt_arena **out)
 {
     if (!out)
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "arena_new: out is NULL");

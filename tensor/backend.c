@@ -143,7 +143,7 @@ mt_backend mt_backend_get(void)
     return mt_backend_current(&b, &t) == MT_OK ? b : MT_BACKEND_AUTO;
 }
 
-mt_status mt_set_num_threads(int n)
+mt_status mt_num_threads_set(int n)
 {
     if (n < 1 || n > 1024)
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "set_num_threads: %d not in 1..1024", n);
@@ -155,7 +155,7 @@ mt_status mt_set_num_threads(int n)
     return MT_OK;
 }
 
-int mt_get_num_threads(void)
+int mt_num_threads_get(void)
 {
     mt_backend b;
     int t;

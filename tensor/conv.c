@@ -258,7 +258,7 @@ mt_status mt_conv2d(const mt_tensor *input, const mt_tensor *kernel, const mt_te
     if (!out)
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: out is NULL", op);
     mt_tensor *t;
-    if ((s = mt_tensor_zeros(&t, MT_DTYPE_F32, 4, (int64_t[]){g.n, g.oh, g.ow, g.cout})))
+    if ((s = mt_tensor_zeros(MT_DTYPE_F32, 4, (int64_t[]){g.n, g.oh, g.ow, g.cout}, &t)))
         return s;
     if ((s = conv_run(op, input, kernel, bias, params, &g, t))) {
         mt_tensor_free(t);
@@ -368,7 +368,7 @@ mt_status mt_maxpool2d(const mt_tensor *input, const mt_pool2d_params *params,
     if (!out)
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: out is NULL", op);
     mt_tensor *t;
-    if ((s = mt_tensor_zeros(&t, MT_DTYPE_F32, 4, shape)))
+    if ((s = mt_tensor_zeros(MT_DTYPE_F32, 4, shape, &t)))
         return s;
     pool_run(input, params, pt, pl, t);
     *out = t;

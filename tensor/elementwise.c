@@ -139,7 +139,7 @@ static mt_status map_new(map_op op, float s, const mt_tensor *a, const mt_tensor
     if (!out)
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: out is NULL", op_names[op]);
     mt_tensor *t;
-    if ((st = mt_tensor_zeros(&t, MT_DTYPE_F32, rank, shape)))
+    if ((st = mt_tensor_zeros(MT_DTYPE_F32, rank, shape, &t)))
         return st;
     map_apply(op, s, a, b, t);
     *out = t;

@@ -280,7 +280,7 @@ static mt_status matmul_new(const char *op, const mt_tensor *a, const mt_tensor 
     if (bias && (s = check_bias(op, bias, p.b.shape[p.b.rank - 1])))
         return s;
     mt_tensor *c;
-    if ((s = mt_tensor_zeros(&c, MT_DTYPE_F32, p.out_rank, p.out_shape)))
+    if ((s = mt_tensor_zeros(MT_DTYPE_F32, p.out_rank, p.out_shape, &c)))
         return s;
     if ((s = execute(op, &p, bias, act, c))) {
         mt_tensor_free(c);

@@ -22,7 +22,7 @@ static void default_free(void *ptr, void *user)
 
 static mt_allocator current = {default_alloc, default_free, NULL};
 
-void mt_set_allocator(const mt_allocator *allocator)
+void mt_allocator_set(const mt_allocator *allocator)
 {
     /* Buffers kept for reuse must go back to the allocator they came from. */
     mt_release_caches();

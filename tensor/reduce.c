@@ -171,7 +171,7 @@ static mt_status lane_new(lane_op op, const mt_tensor *t, int dim, bool keepdim,
     if (!out)
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: out is NULL", lane_names[op]);
     mt_tensor *r;
-    if ((s = mt_tensor_zeros(&r, result_dtype(op), rank, shape)))
+    if ((s = mt_tensor_zeros(result_dtype(op), rank, shape, &r)))
         return s;
     lane_apply(op, t, d, r);
     *out = r;

@@ -174,8 +174,8 @@ static size_t tensor_bytes(const mt_tensor *t)
     return (size_t)mt_tensor_numel(t) * mt_dtype_size(t->dtype);
 }
 
-mt_status mt_tensor_zeros(mt_tensor **out, mt_dtype dtype, int rank,
-                          const int64_t *shape)
+mt_status mt_tensor_zeros(mt_dtype dtype, int rank,
+                          const int64_t *shape, mt_tensor **out)
 {
     mt_status s = tensor_alloc("tensor_zeros", dtype, rank, shape, out);
     if (s == MT_OK && (*out)->data)
@@ -183,8 +183,8 @@ mt_status mt_tensor_zeros(mt_tensor **out, mt_dtype dtype, int rank,
     return s;
 }
 
-mt_status mt_tensor_full(mt_tensor **out, int rank, const int64_t *shape,
-                         float value)
+mt_status mt_tensor_full(int rank, const int64_t *shape,
+                         float value, mt_tensor **out)
 {
     mt_status s = tensor_alloc("tensor_full", MT_DTYPE_F32, rank, shape, out);
     if (s == MT_OK) {
@@ -195,8 +195,8 @@ mt_status mt_tensor_full(mt_tensor **out, int rank, const int64_t *shape,
     return s;
 }
 
-mt_status mt_tensor_from_data(mt_tensor **out, mt_dtype dtype, int rank,
-                              const int64_t *shape, const void *data)
+mt_status mt_tensor_from_data(mt_dtype dtype, int rank,
+                              const int64_t *shape, const void *data, mt_tensor **out)
 {
     int64_t numel = 0;
     if (!data && rank >= 0 && rank <= MT_MAX_RANK && shape &&
@@ -229,8 +229,8 @@ static mt_status wrap_fill(const char *op, mt_tensor *t, mt_dtype dtype, int ran
     return MT_OK;
 }
 
-mt_status mt_tensor_wrap_into(mt_tensor *t, mt_dtype dtype, int rank,
-                              const int64_t *shape, void *data)
+mt_status mt_tensor_wrap_into(mt_dtype dtype, int rank,
+                              const int64_t *shape, void *data, mt_tensor *t)
 {
     if (!t)
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "tensor_wrap: tensor is NULL");
@@ -241,8 +241,8 @@ mt_status mt_tensor_wrap_into(mt_tensor *t, mt_dtype dtype, int rank,
     return s;
 }
 
-mt_status mt_tensor_wrap(mt_tensor **out, mt_dtype dtype, int rank,
-                         const int64_t *shape, void *data)
+mt_status mt_tensor_wrap(mt_dtype dtype, int rank,
+                         const int64_t *shape, void *data, mt_tensor **out)
 {
     const char *op = "tensor_wrap";
     if (!out)
@@ -260,7 +260,7 @@ mt_status mt_tensor_wrap(mt_tensor **out, mt_dtype dtype, int rank,
     return MT_OK;
 }
 
-mt_status mt_tensor_from_u8_into(mt_tensor *dst, const uint8_t *pixels, float scale)
+mt_status mt_tensor_from_u8_into(const uint8_t *pixels, float scale, mt_tensor *dst)
 {
     const char *op = "tensor_from_u8";
     mt_status s = mt_check_tensor(op, "dst", dst);
@@ -283,14 +283,14 @@ mt_status mt_tensor_from_u8_into(mt_tensor *dst, const uint8_t *pixels, float sc
     return MT_OK;
 }
 
-mt_status mt_tensor_from_u8(mt_tensor **out, int rank, const int64_t *shape,
-                            const uint8_t *pixels, float scale)
+mt_status mt_tensor_from_u8(int rank, const int64_t *shape,
+                            const uint8_t *pixels, float scale, mt_tensor **out)
 {
     mt_tensor *t = NULL;
     mt_status s = tensor_alloc("tensor_from_u8", MT_DTYPE_F32, rank, shape, &t);
     if (s)
         return s;
-    if ((s = mt_tensor_from_u8_into(t, pixels, scale))) {
+    if ((s = mt_tensor_from_u8_into(pixels, scale, t))) {
         mt_tensor_free(t);
         return s;
     }
@@ -365,7 +365,7 @@ bool mt_tensor_same_shape(const mt_tensor *a, const mt_tensor *b)
     return true;
 }
 
-mt_status mt_tensor_set_name(mt_tensor *t, const char *name)
+mt_status mt_tensor_name_set(mt_tensor *t, const char *name)
 {
     if (!t || !name)
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "tensor_set_name: NULL argument");
@@ -428,7 +428,7 @@ mt_status mt_tensor_fill(mt_tensor *t, float value)
     return MT_OK;
 }
 
-mt_status mt_tensor_copy_into(mt_tensor *dst, const mt_tensor *src)
+mt_status mt_tensor_copy_into(const mt_tensor *src, mt_tensor *dst)
 {
     const char *op = "tensor_copy";
     mt_status s = mt_check_tensor(op, "dst", dst);
@@ -470,7 +470,7 @@ static mt_status copy_as(const char *op, const mt_tensor *src, mt_dtype dtype,
     mt_tensor *t = NULL;
     if ((s = tensor_alloc(op, dtype, src->rank, src->shape, &t)))
         return s;
-    mt_tensor_copy_into(t, src);
+    mt_tensor_copy_into(src, t);
     memcpy(t->name, src->name, sizeof t->name);
     *out = t;
     return MT_OK;

@@ -5,7 +5,7 @@ static void test_arena_tensors(void **state)
 {
     (void)state;
     mt_arena *ws;
-    assert_ok(mt_arena_new(&ws, 0));
+    assert_ok(mt_arena_new(0, &ws));
     mt_tensor *t, *e;
     assert_ok(mt_arena_tensor(ws, MT_DTYPE_F32, 2, (int64_t[]){3, 5}, &t));
     assert_int_equal(t->ownership, MT_OWNERSHIP_ARENA);
@@ -48,18 +48,18 @@ static void test_forward_pass_allocates_nothing_after_first(void **state)
     float wd[3 * 4] = {1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0};
     float bd[4] = {0, 0, 0, 0.5f};
     mt_tensor x, w, b;   /* caller structs: no heap */
-    assert_ok(mt_tensor_wrap_into(&x, MT_DTYPE_F32, 2, (int64_t[]){2, 3}, xd));
-    assert_ok(mt_tensor_wrap_into(&w, MT_DTYPE_F32, 2, (int64_t[]){3, 4}, wd));
-    assert_ok(mt_tensor_wrap_into(&b, MT_DTYPE_F32, 1, (int64_t[]){4}, bd));
+    assert_ok(mt_tensor_wrap_into(MT_DTYPE_F32, 2, (int64_t[]){2, 3}, xd, &x));
+    assert_ok(mt_tensor_wrap_into(MT_DTYPE_F32, 2, (int64_t[]){3, 4}, wd, &w));
+    assert_ok(mt_tensor_wrap_into(MT_DTYPE_F32, 1, (int64_t[]){4}, bd, &b));
     mt_arena *ws;
-    assert_ok(mt_arena_new(&ws, 0));
+    assert_ok(mt_arena_new(0, &ws));
     alloc_probe probe;
     probe_install(&probe, -1);
     for (int backend = MT_BACKEND_NAIVE; backend < MT_BACKEND_COUNT; backend++) {
         if (!mt_backend_available((mt_backend)backend))
             continue;
         assert_ok(mt_backend_set((mt_backend)backend));
-        assert_ok(mt_set_num_threads(1));
+        assert_ok(mt_num_threads_set(1));
         int64_t label;
         pass(ws, &x, &w, &b, &label);   /* first pass may allocate */
         assert_int_equal(label, 2);
@@ -83,7 +83,7 @@ static void test_arena_grows_once_then_reuses(void **state)
 {
     (void)state;
     mt_arena *ws;
-    assert_ok(mt_arena_new(&ws, 128));
+    assert_ok(mt_arena_new(128, &ws));
     alloc_probe probe;
     probe_install(&probe, -1);
     long allocations[3];

@@ -10,12 +10,12 @@ static void test_environment_choice(void **state)
 {
     (void)state;
     mt_tensor *a, *r = NULL;
-    assert_ok(mt_tensor_full(&a, 2, (int64_t[]){2, 2}, 1.0f));
+    assert_ok(mt_tensor_full(2, (int64_t[]){2, 2}, 1.0f, &a));
     if (strcmp(expected, "invalid_threads") == 0) {
         assert_fails(mt_matmul(a, a, &r), MT_ERR_INVALID_ARGUMENT,
                      "backend: MT_NUM_THREADS=\"");
         assert_null(r);
-        assert_ok(mt_set_num_threads(1)); // the API overrides the environment
+        assert_ok(mt_num_threads_set(1)); // the API overrides the environment
         assert_ok(mt_matmul(a, a, &r));
     } else if (strcmp(expected, "invalid") == 0) {
         assert_fails(mt_matmul(a, a, &r), MT_ERR_UNSUPPORTED, "MT_BACKEND=\"");
@@ -25,7 +25,7 @@ static void test_environment_choice(void **state)
         assert_ok(mt_matmul(a, a, &r));
     } else {
         assert_string_equal(mt_backend_name(mt_backend_get()), expected);
-        assert_int_equal(mt_get_num_threads(), 1);
+        assert_int_equal(mt_num_threads_get(), 1);
         assert_ok(mt_matmul(a, a, &r));
     }
     assert_true(((float *)r->data)[3] == 2.0f);

@@ -6,7 +6,7 @@
 static mt_tensor *make(int rank, const int64_t *shape, const float *data)
 {
     mt_tensor *t = NULL;
-    assert_ok(mt_tensor_from_data(&t, MT_DTYPE_F32, rank, shape, data));
+    assert_ok(mt_tensor_from_data(MT_DTYPE_F32, rank, shape, data, &t));
     return t;
 }
 
@@ -15,7 +15,7 @@ static mt_tensor *to_oihw(const conv_case *c)
 {
     const int64_t *k = c->k;
     mt_tensor *t;
-    assert_ok(mt_tensor_zeros(&t, MT_DTYPE_F32, 4, (int64_t[]){k[3], k[2], k[0], k[1]}));
+    assert_ok(mt_tensor_zeros(MT_DTYPE_F32, 4, (int64_t[]){k[3], k[2], k[0], k[1]}, &t));
     float *dst = t->data;
     for (int64_t i = 0; i < k[0]; i++)
         for (int64_t j = 0; j < k[1]; j++)
@@ -55,7 +55,7 @@ static void test_conv2d_matches_tensorflow(void **state)
          * elements, where a contiguous input copies whole kernel rows. */
         mt_tensor *wide, *y;
         const int64_t *in = c->in;
-        assert_ok(mt_tensor_zeros(&wide, MT_DTYPE_F32, 4, (int64_t[]){in[0], in[1], in[2], 2 * in[3]}));
+        assert_ok(mt_tensor_zeros(MT_DTYPE_F32, 4, (int64_t[]){in[0], in[1], in[2], 2 * in[3]}, &wide));
         float *w = wide->data;
         for (int64_t i = 0; i < in[0] * in[1] * in[2]; i++)
             for (int64_t ch = 0; ch < in[3]; ch++) {
@@ -155,10 +155,10 @@ static void test_conv_errors(void **state)
 {
     (void)state;
     mt_tensor *x, *k, *k2, *bias, *y = NULL;
-    assert_ok(mt_tensor_zeros(&x, MT_DTYPE_F32, 4, (int64_t[]){1, 5, 5, 3}));
-    assert_ok(mt_tensor_zeros(&k, MT_DTYPE_F32, 4, (int64_t[]){3, 3, 2, 4}));
-    assert_ok(mt_tensor_zeros(&k2, MT_DTYPE_F32, 4, (int64_t[]){3, 3, 3, 4}));
-    assert_ok(mt_tensor_zeros(&bias, MT_DTYPE_F32, 1, (int64_t[]){5}));
+    assert_ok(mt_tensor_zeros(MT_DTYPE_F32, 4, (int64_t[]){1, 5, 5, 3}, &x));
+    assert_ok(mt_tensor_zeros(MT_DTYPE_F32, 4, (int64_t[]){3, 3, 2, 4}, &k));
+    assert_ok(mt_tensor_zeros(MT_DTYPE_F32, 4, (int64_t[]){3, 3, 3, 4}, &k2));
+    assert_ok(mt_tensor_zeros(MT_DTYPE_F32, 1, (int64_t[]){5}, &bias));
     mt_conv2d_params p = {MT_KERNEL_HWIO, 1, 1, MT_PADDING_VALID, MT_ACTIVATION_NONE};
     assert_fails(mt_conv2d(x, k, NULL, &p, &y), MT_ERR_SHAPE,
                  "input [1,5,5,3] has 3 channels, kernel [3,3,2,4] (kh,kw,in,out) expects 2");

@@ -196,8 +196,8 @@ static void forward_allocates_nothing_after_the_first_pass(void **state)
     mt_sequential *model = NULL;
     assert_int_equal(fashion_model_new(r->weights, &model), MT_OK);
     mt_tensor *x = NULL;   /* 40 images: more than one chunk of conv patches */
-    assert_int_equal(mt_tensor_from_u8(&x, 4, (int64_t[]){40, 28, 28, 1}, r->images.data,
-                                       1.0f / 255.0f), MT_OK);
+    assert_int_equal(mt_tensor_from_u8(4, (int64_t[]){40, 28, 28, 1}, r->images.data,
+                                       1.0f / 255.0f, &x), MT_OK);
     mt_tensor one;
     assert_int_equal(mt_narrow_into(x, 0, 9, 1, &one), MT_OK);
     const mt_tensor *y = NULL;
@@ -211,7 +211,7 @@ static void forward_allocates_nothing_after_the_first_pass(void **state)
     if (n_allocs != before)
         fail_msg("%zu heap allocations in 6 passes after the first (backend %s, %d "
                  "threads)", n_allocs - before, mt_backend_name(mt_backend_get()),
-                 mt_get_num_threads());
+                 mt_num_threads_get());
     assert_int_equal(y->shape[0], 1);
     assert_int_equal(fashion_argmax(y->data), r->labels.data[9]);
     mt_tensor_free(x);
@@ -284,7 +284,7 @@ int main(int argc, char **argv)
             full_dir = argv[2];
         return full_or_skip();
     }
-    mt_set_allocator(&(mt_allocator){counting_alloc, counting_free, NULL});
+    mt_allocator_set(&(mt_allocator){counting_alloc, counting_free, NULL});
     const struct CMUnitTest reference_tests[] = {
         cmocka_unit_test(logits_match_keras),
         cmocka_unit_test(missing_conv_relu_is_caught),

@@ -351,7 +351,7 @@ static void test_native_no_allocations_after_first(void **state)
     static counting count;
     atomic_store(&count.allocations, 0);
     atomic_store(&count.live, 0);
-    mt_set_allocator(&(mt_allocator){counting_alloc, counting_free, &count});
+    mt_allocator_set(&(mt_allocator){counting_alloc, counting_free, &count});
     uint64_t rng = 3;
     static const int64_t shapes[][3] = {{300, 500, 200}, {1, 128, 784}, {256, 128, 784},
                                         {64, 700, 600}, {512, 512, 512}};
@@ -376,7 +376,7 @@ static void test_native_no_allocations_after_first(void **state)
     }
     mt_gemm_native_release();
     assert_int_equal(atomic_load(&count.live), 0);
-    mt_set_allocator(NULL);
+    mt_allocator_set(NULL);
 }
 
 /* Without memory for packing buffers the result is still right. */

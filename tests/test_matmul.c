@@ -6,7 +6,7 @@
 static mt_tensor *make(int rank, const int64_t *shape, const float *data)
 {
     mt_tensor *t = NULL;
-    assert_ok(mt_tensor_from_data(&t, MT_DTYPE_F32, rank, shape, data));
+    assert_ok(mt_tensor_from_data(MT_DTYPE_F32, rank, shape, data, &t));
     return t;
 }
 
@@ -62,8 +62,8 @@ static void test_matmul_by_hand(void **state)
     mt_tensor_free(r);
     /* K = 0: the empty sum, plus bias through the fused form */
     mt_tensor *ek, *ekt;
-    assert_ok(mt_tensor_zeros(&ek, MT_DTYPE_F32, 2, (int64_t[]){2, 0}));
-    assert_ok(mt_tensor_zeros(&ekt, MT_DTYPE_F32, 2, (int64_t[]){0, 3}));
+    assert_ok(mt_tensor_zeros(MT_DTYPE_F32, 2, (int64_t[]){2, 0}, &ek));
+    assert_ok(mt_tensor_zeros(MT_DTYPE_F32, 2, (int64_t[]){0, 3}, &ekt));
     mt_tensor *bias = make(1, (int64_t[]){3}, (const float[]){1, -1, 2});
     assert_ok(mt_matmul_fused(ek, ekt, bias, MT_ACTIVATION_RELU, &r));
     const float kzero[6] = {1, 0, 2, 1, 0, 2};
@@ -71,7 +71,7 @@ static void test_matmul_by_hand(void **state)
     mt_tensor_free(r);
     /* M = 0 */
     mt_tensor *em;
-    assert_ok(mt_tensor_zeros(&em, MT_DTYPE_F32, 2, (int64_t[]){0, 2}));
+    assert_ok(mt_tensor_zeros(MT_DTYPE_F32, 2, (int64_t[]){0, 2}, &em));
     assert_ok(mt_matmul(em, col, &r));
     assert_int_equal(r->shape[0], 0);
     assert_int_equal(r->shape[1], 1);
@@ -85,34 +85,34 @@ static void test_matmul_errors(void **state)
 {
     (void)state;
     mt_tensor *a, *b, *r = NULL, *i32, *out;
-    assert_ok(mt_tensor_zeros(&a, MT_DTYPE_F32, 2, (int64_t[]){2, 3}));
-    assert_ok(mt_tensor_zeros(&b, MT_DTYPE_F32, 2, (int64_t[]){4, 5}));
+    assert_ok(mt_tensor_zeros(MT_DTYPE_F32, 2, (int64_t[]){2, 3}, &a));
+    assert_ok(mt_tensor_zeros(MT_DTYPE_F32, 2, (int64_t[]){4, 5}, &b));
     assert_fails(mt_matmul(a, b, &r), MT_ERR_SHAPE, "matmul: inner dimensions differ: [2,3] x [4,5]");
-    assert_ok(mt_tensor_set_name(b, "d1_w"));
+    assert_ok(mt_tensor_name_set(b, "d1_w"));
     assert_fails(mt_matmul(a, b, &r), MT_ERR_SHAPE, "[2,3] x d1_w [4,5]");
     assert_fails(mt_matmul(NULL, b, &r), MT_ERR_INVALID_ARGUMENT, "matmul: a is NULL");
     assert_fails(mt_matmul(a, a, NULL), MT_ERR_SHAPE, "inner dimensions differ");
-    assert_ok(mt_tensor_zeros(&i32, MT_DTYPE_I32, 2, (int64_t[]){3, 5}));
+    assert_ok(mt_tensor_zeros(MT_DTYPE_I32, 2, (int64_t[]){3, 5}, &i32));
     assert_fails(mt_matmul(a, i32, &r), MT_ERR_DTYPE, "matmul: [3,5] has dtype I32");
     mt_tensor *b35, *bias;
-    assert_ok(mt_tensor_zeros(&b35, MT_DTYPE_F32, 2, (int64_t[]){3, 5}));
+    assert_ok(mt_tensor_zeros(MT_DTYPE_F32, 2, (int64_t[]){3, 5}, &b35));
     assert_fails(mt_matmul(a, b35, NULL), MT_ERR_INVALID_ARGUMENT, "matmul: out is NULL");
-    assert_ok(mt_tensor_zeros(&out, MT_DTYPE_F32, 2, (int64_t[]){2, 4}));
+    assert_ok(mt_tensor_zeros(MT_DTYPE_F32, 2, (int64_t[]){2, 4}, &out));
     assert_fails(mt_matmul_into(a, b35, out), MT_ERR_SHAPE, "matmul: out is [2,4], [2,3] x [3,5] gives [2,5]");
-    assert_ok(mt_tensor_zeros(&bias, MT_DTYPE_F32, 1, (int64_t[]){4}));
+    assert_ok(mt_tensor_zeros(MT_DTYPE_F32, 1, (int64_t[]){4}, &bias));
     assert_fails(mt_matmul_fused(a, b35, bias, MT_ACTIVATION_NONE, &r), MT_ERR_SHAPE,
                  "matmul_fused: bias is [4], expected [5]");
     assert_fails(mt_matmul_fused(a, b35, NULL, (mt_activation)9, &r), MT_ERR_INVALID_ARGUMENT,
                  "unknown activation 9");
     /* out overlapping an input */
     mt_tensor *sq, sqv;
-    assert_ok(mt_tensor_zeros(&sq, MT_DTYPE_F32, 2, (int64_t[]){3, 3}));
+    assert_ok(mt_tensor_zeros(MT_DTYPE_F32, 2, (int64_t[]){3, 3}, &sq));
     assert_ok(mt_narrow_into(sq, 0, 0, 3, &sqv));
     assert_fails(mt_matmul_into(sq, sq, &sqv), MT_ERR_INVALID_ARGUMENT, "overlaps an input");
     /* batch dims that do not broadcast */
     mt_tensor *ba, *bb2;
-    assert_ok(mt_tensor_zeros(&ba, MT_DTYPE_F32, 3, (int64_t[]){2, 2, 3}));
-    assert_ok(mt_tensor_zeros(&bb2, MT_DTYPE_F32, 3, (int64_t[]){3, 3, 2}));
+    assert_ok(mt_tensor_zeros(MT_DTYPE_F32, 3, (int64_t[]){2, 2, 3}, &ba));
+    assert_ok(mt_tensor_zeros(MT_DTYPE_F32, 3, (int64_t[]){3, 3, 2}, &bb2));
     assert_fails(mt_matmul(ba, bb2, &r), MT_ERR_SHAPE, "batch dims do not broadcast: [2,2,3] x [3,3,2]");
     assert_null(r);
     mt_tensor *all[] = {a, b, i32, out, b35, bias, sq, ba, bb2};
@@ -147,9 +147,9 @@ static void compare_backend(mt_backend backend, int threads, int64_t m, int64_t 
                             int64_t k, bool ta, bool tb, bool fused, uint64_t *seed)
 {
     mt_tensor *a, *b, *bias, *ref, *got;
-    assert_ok(mt_tensor_zeros(&a, MT_DTYPE_F32, 2, ta ? (int64_t[]){k, m} : (int64_t[]){m, k}));
-    assert_ok(mt_tensor_zeros(&b, MT_DTYPE_F32, 2, tb ? (int64_t[]){n, k} : (int64_t[]){k, n}));
-    assert_ok(mt_tensor_zeros(&bias, MT_DTYPE_F32, 1, (int64_t[]){n}));
+    assert_ok(mt_tensor_zeros(MT_DTYPE_F32, 2, ta ? (int64_t[]){k, m} : (int64_t[]){m, k}, &a));
+    assert_ok(mt_tensor_zeros(MT_DTYPE_F32, 2, tb ? (int64_t[]){n, k} : (int64_t[]){k, n}, &b));
+    assert_ok(mt_tensor_zeros(MT_DTYPE_F32, 1, (int64_t[]){n}, &bias));
     fill_random(a, seed);
     fill_random(b, seed);
     fill_random(bias, seed);
@@ -161,7 +161,7 @@ static void compare_backend(mt_backend backend, int threads, int64_t m, int64_t 
     assert_ok(mt_backend_set(MT_BACKEND_NAIVE));
     assert_ok(mt_matmul_fused(&av, &bv, bias_arg, act, &ref));
     assert_ok(mt_backend_set(backend));
-    assert_ok(mt_set_num_threads(threads));
+    assert_ok(mt_num_threads_set(threads));
     assert_ok(mt_matmul_fused(&av, &bv, bias_arg, act, &got));
     double err = rel_error(got, ref);
     if (err > 1e-5) {
@@ -208,8 +208,8 @@ static void test_general_strides(void **state)
     (void)state;
     uint64_t seed = 7;
     mt_tensor *big, *b, *ref, *got;
-    assert_ok(mt_tensor_zeros(&big, MT_DTYPE_F32, 2, (int64_t[]){40, 60}));
-    assert_ok(mt_tensor_zeros(&b, MT_DTYPE_F32, 2, (int64_t[]){30, 9}));
+    assert_ok(mt_tensor_zeros(MT_DTYPE_F32, 2, (int64_t[]){40, 60}, &big));
+    assert_ok(mt_tensor_zeros(MT_DTYPE_F32, 2, (int64_t[]){30, 9}, &b));
     fill_random(big, &seed);
     fill_random(b, &seed);
     mt_tensor rows, a;
@@ -227,7 +227,7 @@ static void test_general_strides(void **state)
     }
     /* strided output: write into every other column of a wider tensor */
     mt_tensor *wide;
-    assert_ok(mt_tensor_zeros(&wide, MT_DTYPE_F32, 2, (int64_t[]){20, 18}));
+    assert_ok(mt_tensor_zeros(MT_DTYPE_F32, 2, (int64_t[]){20, 18}, &wide));
     mt_tensor outv;
     assert_ok(mt_slice_into(wide, 1, 1, 18, 2, &outv));
     for (int be = MT_BACKEND_NAIVE; be < MT_BACKEND_COUNT; be++) {
@@ -259,9 +259,9 @@ static void test_backend_api(void **state)
     assert_true(mt_backend_available(MT_BACKEND_NAIVE));
     assert_true(mt_backend_available(MT_BACKEND_NATIVE));
     assert_fails(mt_backend_set((mt_backend)17), MT_ERR_INVALID_ARGUMENT, "invalid backend 17");
-    assert_fails(mt_set_num_threads(0), MT_ERR_INVALID_ARGUMENT, "0 not in 1..1024");
-    assert_ok(mt_set_num_threads(2));
-    assert_int_equal(mt_get_num_threads(), 2);
+    assert_fails(mt_num_threads_set(0), MT_ERR_INVALID_ARGUMENT, "0 not in 1..1024");
+    assert_ok(mt_num_threads_set(2));
+    assert_int_equal(mt_num_threads_get(), 2);
     assert_string_equal(mt_backend_name(MT_BACKEND_OPENBLAS), "openblas");
 #ifdef MT_TEST_EXPECT_OPENBLAS
     /* the OpenBLAS backend really is OpenBLAS at run time */

@@ -180,7 +180,7 @@ static void pytorch_layout_gives_the_same_predictions(void **state)
         mt_tensor_free(src);
         items[i] = (mt_safetensors_item){names[i], 0, t[i]};
     }
-    assert_int_equal(mt_tensor_full(&t[4], 1, (int64_t[]){3}, 1.0f), MT_OK);
+    assert_int_equal(mt_tensor_full(1, (int64_t[]){3}, 1.0f, &t[4]), MT_OK);
     items[4] = (mt_safetensors_item){"unused.extra", 0, t[4]};
     mt_safetensors_kv meta = {"format", "pt", 0, 0};
     void *buf = NULL;
@@ -193,9 +193,9 @@ static void pytorch_layout_gives_the_same_predictions(void **state)
     assert_int_equal(mnist_model_new(r->weights, &keras_model), MT_OK);
     assert_int_equal(mnist_model_new(torch, &torch_model), MT_OK);
     mt_layer_info info;
-    assert_int_equal(mt_layer_get_info(mt_sequential_layer(torch_model, 1), &info), MT_OK);
+    assert_int_equal(mt_layer_info_get(mt_sequential_layer(torch_model, 1), &info), MT_OK);
     assert_int_equal(info.layout, MT_LAYOUT_OUT_IN);
-    assert_int_equal(mt_layer_get_info(mt_sequential_layer(keras_model, 1), &info), MT_OK);
+    assert_int_equal(mt_layer_info_get(mt_sequential_layer(keras_model, 1), &info), MT_OK);
     assert_int_equal(info.layout, MT_LAYOUT_IN_OUT);
 
     float *a = all_logits(keras_model, r), *b = all_logits(torch_model, r);
@@ -225,8 +225,8 @@ static void forward_allocates_nothing_after_the_first_pass(void **state)
     mt_sequential *model = NULL;
     assert_int_equal(mnist_model_new(r->weights, &model), MT_OK);
     mt_tensor *x = NULL;
-    assert_int_equal(mt_tensor_from_u8(&x, 3, (int64_t[]){r->n, 28, 28}, r->images.data,
-                                       1.0f / 255.0f), MT_OK);
+    assert_int_equal(mt_tensor_from_u8(3, (int64_t[]){r->n, 28, 28}, r->images.data,
+                                       1.0f / 255.0f, &x), MT_OK);
     mt_tensor one;
     assert_int_equal(mt_narrow_into(x, 0, 7, 1, &one), MT_OK);
     const mt_tensor *y = NULL;
@@ -240,7 +240,7 @@ static void forward_allocates_nothing_after_the_first_pass(void **state)
     if (n_allocs != before)
         fail_msg("%zu heap allocations in 20 passes after the first (backend %s, %d "
                  "threads)", n_allocs - before, mt_backend_name(mt_backend_get()),
-                 mt_get_num_threads());
+                 mt_num_threads_get());
     assert_int_equal(y->shape[0], 1);
     assert_int_equal(mnist_argmax(y->data), r->labels.data[7]);
     mt_tensor_free(x);
@@ -252,7 +252,7 @@ static void forward_allocates_nothing_after_the_first_pass(void **state)
  * no argument runs both. */
 int main(int argc, char **argv)
 {
-    mt_set_allocator(&(mt_allocator){counting_alloc, counting_free, NULL});
+    mt_allocator_set(&(mt_allocator){counting_alloc, counting_free, NULL});
     const struct CMUnitTest reference_tests[] = {
         cmocka_unit_test(logits_match_tensorflow),
         cmocka_unit_test(missing_relu_is_caught),

@@ -49,7 +49,7 @@ static int rewrite(const char *src, const char *out, bool transpose, const char 
         if (named && rank < 0)
             continue;
         if (named)
-            s = mt_tensor_zeros(&t[k], MT_DTYPE_F32, rank, dims);
+            s = mt_tensor_zeros(MT_DTYPE_F32, rank, dims, &t[k]);
         else if (!(s = mt_safetensors_get_at(st, i, &orig)) && transpose && orig->rank == 2 &&
                  !(s = mt_transpose(orig, 0, 1, &view)))
             s = mt_tensor_contiguous(view, &t[k]);
@@ -62,7 +62,7 @@ static int rewrite(const char *src, const char *out, bool transpose, const char 
     }
     mt_safetensors_kv meta = {"format", "pt", 0, 0};
     if (!s && transpose) {   /* PyTorch files carry extras the model must ignore */
-        if (!(s = mt_tensor_full(&t[k], 1, (int64_t[]){2}, 1.0f))) {
+        if (!(s = mt_tensor_full(1, (int64_t[]){2}, 1.0f, &t[k]))) {
             items[k] = (mt_safetensors_item){"num_batches_tracked", 0, t[k]};
             k++;
         }

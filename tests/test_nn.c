@@ -38,9 +38,9 @@ static mt_tensor *tensor(const char *name, int rank, const int64_t *shape,
                          const float *data)
 {
     mt_tensor *t = NULL;
-    assert_int_equal(mt_tensor_from_data(&t, MT_DTYPE_F32, rank, shape, data), MT_OK);
+    assert_int_equal(mt_tensor_from_data(MT_DTYPE_F32, rank, shape, data, &t), MT_OK);
     if (name)
-        assert_int_equal(mt_tensor_set_name(t, name), MT_OK);
+        assert_int_equal(mt_tensor_name_set(t, name), MT_OK);
     return t;
 }
 
@@ -101,7 +101,7 @@ static void linear_keras_layout(void **state)
     mt_layer *l = NULL;
     assert_int_equal(mt_linear_new(w, b, NULL, &l), MT_OK);
     mt_layer_info info;
-    assert_int_equal(mt_layer_get_info(l, &info), MT_OK);
+    assert_int_equal(mt_layer_info_get(l, &info), MT_OK);
     assert_int_equal(info.kind, MT_LAYER_LINEAR);
     assert_int_equal(info.layout, MT_LAYOUT_IN_OUT);
     assert_int_equal(info.in_features, 3);
@@ -127,13 +127,13 @@ static void linear_pytorch_layout_is_a_view(void **state)
     float wdata[6];
     memcpy(wdata, W_OUT_IN, sizeof wdata);
     mt_tensor *w = NULL;
-    assert_int_equal(mt_tensor_wrap(&w, MT_DTYPE_F32, 2, (int64_t[]){2, 3}, wdata), MT_OK);
+    assert_int_equal(mt_tensor_wrap(MT_DTYPE_F32, 2, (int64_t[]){2, 3}, wdata, &w), MT_OK);
     mt_tensor *b = tensor("b", 1, (int64_t[]){2}, B);
     mt_tensor *x = tensor(NULL, 2, (int64_t[]){2, 3}, X);
     mt_layer *l = NULL;
     assert_int_equal(mt_linear_new(w, b, NULL, &l), MT_OK);
     mt_layer_info info;
-    assert_int_equal(mt_layer_get_info(l, &info), MT_OK);
+    assert_int_equal(mt_layer_info_get(l, &info), MT_OK);
     assert_int_equal(info.layout, MT_LAYOUT_OUT_IN);
     assert_int_equal(info.in_features, 3);
     assert_int_equal(info.out_features, 2);
@@ -172,7 +172,7 @@ static void linear_fused_relu_and_no_bias(void **state)
     assert_int_equal(mt_linear_new(w, NULL, &(mt_linear_options){.in_features = 3}, &l),
                      MT_OK);
     mt_layer_info info;
-    assert_int_equal(mt_layer_get_info(l, &info), MT_OK);
+    assert_int_equal(mt_layer_info_get(l, &info), MT_OK);
     assert_false(info.has_bias);
     assert_int_equal(info.layout, MT_LAYOUT_IN_OUT);
     assert_int_equal(mt_layer_forward(l, x, &y), MT_OK);
@@ -217,7 +217,7 @@ static void linear_converts_other_dtypes(void **state)
 {
     (void)state;
     mt_tensor *w16 = NULL, *b = tensor("b", 1, (int64_t[]){2}, B);
-    assert_int_equal(mt_tensor_zeros(&w16, MT_DTYPE_F16, 2, (int64_t[]){3, 2}), MT_OK);
+    assert_int_equal(mt_tensor_zeros(MT_DTYPE_F16, 2, (int64_t[]){3, 2}, &w16), MT_OK);
     /* F16 bit patterns of 1, -1, 0, 2, 1, 0 */
     const uint16_t h[] = {0x3c00, 0xbc00, 0x0000, 0x4000, 0x3c00, 0x0000};
     memcpy(w16->data, h, sizeof h);
@@ -276,7 +276,7 @@ static void layout_detection(void **state)
                 fail_msg("case %zu: \"%s\"", i, mt_last_error());
         } else {
             assert_int_equal(s, MT_OK);
-            assert_int_equal(mt_layer_get_info(l, &info), MT_OK);
+            assert_int_equal(mt_layer_info_get(l, &info), MT_OK);
             if (info.layout != cases[i].want)
                 fail_msg("case %zu: layout %d", i, (int)info.layout);
             mt_layer_free(l);
@@ -361,7 +361,7 @@ static void other_construction_errors(void **state)
     assert_fails(mt_softmax_new(-9, &l), MT_ERR_INVALID_ARGUMENT,
                  "softmax: dim -9 is out of range");
     assert_fails(mt_relu_new(NULL), MT_ERR_INVALID_ARGUMENT, "relu: out is NULL");
-    assert_fails(mt_layer_get_info(NULL, &(mt_layer_info){0}), MT_ERR_INVALID_ARGUMENT,
+    assert_fails(mt_layer_info_get(NULL, &(mt_layer_info){0}), MT_ERR_INVALID_ARGUMENT,
                  "layer_get_info: NULL argument");
 
     mt_sequential *m = (mt_sequential *)1;
@@ -456,7 +456,7 @@ static void dropout_layer_passes_through(void **state)
     mt_layer *l = NULL;
     assert_int_equal(mt_dropout_new(0.2f, &l), MT_OK);
     mt_layer_info info;
-    assert_int_equal(mt_layer_get_info(l, &info), MT_OK);
+    assert_int_equal(mt_layer_info_get(l, &info), MT_OK);
     assert_int_equal(info.kind, MT_LAYER_DROPOUT);
     assert_true(info.rate == 0.2f);
     assert_string_equal(info.name, "dropout 0.2");
@@ -504,7 +504,7 @@ static void linear_from_safetensors(void **state)
     mt_layer *l = NULL;
     assert_int_equal(mt_linear_from_safetensors(st, "fc.weight", "fc.bias", NULL, &l), MT_OK);
     mt_layer_info info;
-    assert_int_equal(mt_layer_get_info(l, &info), MT_OK);
+    assert_int_equal(mt_layer_info_get(l, &info), MT_OK);
     assert_int_equal(info.layout, MT_LAYOUT_OUT_IN);
     assert_string_equal(info.name, "linear fc.weight");
     mt_tensor *x = tensor(NULL, 2, (int64_t[]){2, 3}, X), *y = NULL;
@@ -584,7 +584,7 @@ static void sequential_forward_and_fusion(void **state)
     assert_int_equal(mt_sequential_forward(m, x1, &y), MT_OK);
     assert_values(y, Y_RELU + 2, 2);
     mt_tensor *x0 = NULL;
-    assert_int_equal(mt_tensor_zeros(&x0, MT_DTYPE_F32, 3, (int64_t[]){0, 1, 3}), MT_OK);
+    assert_int_equal(mt_tensor_zeros(MT_DTYPE_F32, 3, (int64_t[]){0, 1, 3}, &x0), MT_OK);
     assert_int_equal(mt_sequential_forward(m, x0, &y), MT_OK);
     assert_shape(y, 2, (int64_t[]){0, 2});
     assert_null(mt_sequential_layer(m, 3));
@@ -642,7 +642,7 @@ static void sequential_checks_shapes_when_built(void **state)
     mt_tensor *flat = tensor(NULL, 2, (int64_t[]){5, 784}, z), *h = NULL;
     assert_fails(mt_sequential_forward(m, flat, &y), MT_ERR_SHAPE,
                  "sequential: input is [5,784], expected [N,28,28]");
-    assert_int_equal(mt_tensor_zeros(&h, MT_DTYPE_F16, 3, (int64_t[]){1, 28, 28}), MT_OK);
+    assert_int_equal(mt_tensor_zeros(MT_DTYPE_F16, 3, (int64_t[]){1, 28, 28}, &h), MT_OK);
     assert_fails(mt_sequential_forward(m, h, &y), MT_ERR_DTYPE,
                  "sequential: input [1,28,28] is F16, expected F32");
     assert_null(y);
@@ -707,8 +707,8 @@ static void sequential_forward_u8_batches(void **state)
 static void sequential_forward_allocates_nothing(void **state)
 {
     (void)state;
-    int threads = mt_get_num_threads();
-    assert_int_equal(mt_set_num_threads(1), MT_OK);
+    int threads = mt_num_threads_get();
+    assert_int_equal(mt_num_threads_set(1), MT_OK);
     enum { N = 64, IN = 300, HIDDEN = 96, OUT = 10 };
     float *wd = calloc(IN * HIDDEN + HIDDEN * OUT, sizeof *wd);
     float *xd = calloc(2 * N * IN, sizeof *xd);
@@ -764,7 +764,7 @@ static void sequential_forward_allocates_nothing(void **state)
     mt_tensor_free(x);
     free(xd);
     free(wd);
-    assert_int_equal(mt_set_num_threads(threads), MT_OK);
+    assert_int_equal(mt_num_threads_set(threads), MT_OK);
 }
 
 /* A batch whose activations exceed sequential.c's per-pass budget (2 MiB)
@@ -826,7 +826,7 @@ static void sequential_large_batch_in_passes(void **state)
 
 int main(void)
 {
-    mt_set_allocator(&(mt_allocator){counting_alloc, counting_free, NULL});
+    mt_allocator_set(&(mt_allocator){counting_alloc, counting_free, NULL});
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(linear_keras_layout),
         cmocka_unit_test(linear_pytorch_layout_is_a_view),

@@ -12,11 +12,11 @@ static mt_tensor *make(const char *name, int rank, const int64_t *shape,
 {
     mt_tensor *t = NULL;
     if (data)
-        assert_ok(mt_tensor_from_data(&t, MT_DTYPE_F32, rank, shape, data));
+        assert_ok(mt_tensor_from_data(MT_DTYPE_F32, rank, shape, data, &t));
     else
-        assert_ok(mt_tensor_zeros(&t, MT_DTYPE_F32, rank, shape));
+        assert_ok(mt_tensor_zeros(MT_DTYPE_F32, rank, shape, &t));
     if (name)
-        assert_ok(mt_tensor_set_name(t, name));
+        assert_ok(mt_tensor_name_set(t, name));
     return t;
 }
 
@@ -42,7 +42,7 @@ static mt_tensor *to_oihw(const mt_tensor *hwio, const char *name)
     mt_tensor *view = NULL, *t = NULL;
     assert_ok(mt_permute(hwio, (int[]){3, 2, 0, 1}, &view));
     assert_ok(mt_tensor_contiguous(view, &t));
-    assert_ok(mt_tensor_set_name(t, name));
+    assert_ok(mt_tensor_name_set(t, name));
     mt_tensor_free(view);
     return t;
 }
@@ -86,7 +86,7 @@ static void conv2d_hand_values_both_layouts(void **state)
             assert_shape(y, 4, (int64_t[]){1, 2, 2, 2});
             assert_values(y, cases[c].want, 1e-6, 1e-6);
             mt_layer_info info;
-            assert_ok(mt_layer_get_info(l, &info));
+            assert_ok(mt_layer_info_get(l, &info));
             assert_int_equal(info.kind, MT_LAYER_CONV2D);
             assert_string_equal(info.name, "conv2d k");
             assert_int_equal(info.kernel_layout, kl);
@@ -164,7 +164,7 @@ static void maxpool2d_hand_values(void **state)
         assert_shape(y, 4, (int64_t[]){1, cases[c].oh, cases[c].ow, 1});
         assert_values(y, cases[c].want, 0, 0);
         mt_layer_info info;
-        assert_ok(mt_layer_get_info(l, &info));
+        assert_ok(mt_layer_info_get(l, &info));
         assert_int_equal(info.kind, MT_LAYER_MAXPOOL2D);
         assert_int_equal(info.kernel_h, cases[c].o.pool_h);
         assert_int_equal(info.stride_h, cases[c].o.stride_h ? cases[c].o.stride_h
@@ -177,7 +177,7 @@ static void maxpool2d_hand_values(void **state)
     mt_layer *l = NULL;
     assert_ok(mt_maxpool2d_new(&(mt_maxpool2d_options){.pool_h = 2, .pool_w = 3}, &l));
     mt_layer_info info;
-    assert_ok(mt_layer_get_info(l, &info));
+    assert_ok(mt_layer_info_get(l, &info));
     assert_string_equal(info.name, "maxpool2d 2x3");
     mt_layer_free(l);
     mt_tensor_free(x);
@@ -224,7 +224,7 @@ static void conv2d_kernel_ownership(void **state)
     memcpy(k, K_HWIO, sizeof k);
     mt_tensor *x = make(NULL, 4, (int64_t[]){1, 3, 3, 1}, X9);
     mt_tensor *wrapped = NULL, *y = NULL;
-    assert_ok(mt_tensor_wrap(&wrapped, MT_DTYPE_F32, 4, (int64_t[]){2, 2, 1, 2}, k));
+    assert_ok(mt_tensor_wrap(MT_DTYPE_F32, 4, (int64_t[]){2, 2, 1, 2}, k, &wrapped));
     mt_layer *l = NULL;
     assert_ok(mt_conv2d_new(wrapped, NULL, NULL, &l));
     mt_tensor_free(wrapped);                     /* the layer holds its own reference */
@@ -257,8 +257,8 @@ static void conv2d_kernel_ownership(void **state)
         kh[i] = K_HWIO[i] == 1 ? 0x3c00 : K_HWIO[i] == -1 ? 0xbc00 : 0;
     bh[0] = 0x3800;   /* 0.5 */
     bh[1] = 0xc900;   /* -10 */
-    assert_ok(mt_tensor_from_data(&k16, MT_DTYPE_F16, 4, (int64_t[]){2, 2, 1, 2}, kh));
-    assert_ok(mt_tensor_from_data(&b16, MT_DTYPE_F16, 1, (int64_t[]){2}, bh));
+    assert_ok(mt_tensor_from_data(MT_DTYPE_F16, 4, (int64_t[]){2, 2, 1, 2}, kh, &k16));
+    assert_ok(mt_tensor_from_data(MT_DTYPE_F16, 1, (int64_t[]){2}, bh, &b16));
     assert_ok(mt_conv2d_new(k16, b16, &(mt_conv2d_options){.act = MT_ACTIVATION_RELU}, &l));
     assert_ok(mt_layer_forward(l, x, &y));
     assert_values(y, Y_RELU, 0, 0);
@@ -421,8 +421,8 @@ static void conv2d_construction_errors(void **state)
     mt_tensor *b16 = make("conv1_b", 1, (int64_t[]){16}, NULL);
     mt_tensor *b2d = make("conv1_b", 2, (int64_t[]){32, 1}, NULL);
     mt_tensor *empty = make("e", 4, (int64_t[]){3, 3, 0, 32}, NULL);
-    assert_ok(mt_tensor_zeros(&k3, MT_DTYPE_F32, 3, (int64_t[]){3, 3, 32}));
-    assert_ok(mt_tensor_set_name(k3, "conv1_w"));
+    assert_ok(mt_tensor_zeros(MT_DTYPE_F32, 3, (int64_t[]){3, 3, 32}, &k3));
+    assert_ok(mt_tensor_name_set(k3, "conv1_w"));
     mt_layer *l = (mt_layer *)1;
 
     assert_fails(mt_conv2d_new(NULL, b, NULL, &l), MT_ERR_INVALID_ARGUMENT,
@@ -487,7 +487,7 @@ static void conv2d_construction_errors(void **state)
                  MT_ERR_INVALID_ARGUMENT, "conv2d_from_safetensors: NULL argument");
     assert_ok(mt_conv2d_from_safetensors(f.st, "c1_w", NULL, NULL, &l));   /* no bias */
     mt_layer_info info;
-    assert_ok(mt_layer_get_info(l, &info));
+    assert_ok(mt_layer_info_get(l, &info));
     assert_false(info.has_bias);
     mt_layer_free(l);
     cnn_close(&f);
@@ -573,7 +573,7 @@ static void shape_errors_when_built(void **state)
     /* the wrong input at run time */
     mt_tensor *x = NULL;
     const mt_tensor *y = NULL;
-    assert_ok(mt_tensor_zeros(&x, MT_DTYPE_F32, 4, (int64_t[]){2, 28, 28, 3}));
+    assert_ok(mt_tensor_zeros(MT_DTYPE_F32, 4, (int64_t[]){2, 28, 28, 3}, &x));
     assert_fails(mt_sequential_forward(m, x, &y), MT_ERR_SHAPE,
                  "sequential: input is [2,28,28,3], expected [N,28,28,1]");
     /* one layer alone, the wrong input */

@@ -6,7 +6,7 @@
 static mt_tensor *make(int rank, const int64_t *shape, const float *data)
 {
     mt_tensor *t = NULL;
-    assert_ok(mt_tensor_from_data(&t, MT_DTYPE_F32, rank, shape, data));
+    assert_ok(mt_tensor_from_data(MT_DTYPE_F32, rank, shape, data, &t));
     return t;
 }
 
@@ -50,7 +50,7 @@ static void test_broadcast_edges(void **state)
     mt_tensor_free(r);
     /* zero-size: [0,4] + [4] -> [0,4] */
     mt_tensor *e, *y = make(1, (int64_t[]){4}, REF_Y4);
-    assert_ok(mt_tensor_zeros(&e, MT_DTYPE_F32, 2, (int64_t[]){0, 4}));
+    assert_ok(mt_tensor_zeros(MT_DTYPE_F32, 2, (int64_t[]){0, 4}, &e));
     assert_ok(mt_add(e, y, &r));
     assert_int_equal(r->shape[0], 0);
     mt_tensor_free(r);
@@ -78,10 +78,10 @@ static void test_into_and_in_place(void **state)
     assert_ok(mt_add_into(x, y, x));   /* in place */
     assert_close(x->data, REF_ADD_X34_Y4, 12, 1e-6, 1e-6);
     mt_tensor *wrong;
-    assert_ok(mt_tensor_zeros(&wrong, MT_DTYPE_F32, 2, (int64_t[]){4, 3}));
+    assert_ok(mt_tensor_zeros(MT_DTYPE_F32, 2, (int64_t[]){4, 3}, &wrong));
     assert_fails(mt_add_into(x, y, wrong), MT_ERR_SHAPE, "add: out is [4,3], result is [3,4]");
     mt_tensor *i32;
-    assert_ok(mt_tensor_zeros(&i32, MT_DTYPE_I32, 2, (int64_t[]){3, 4}));
+    assert_ok(mt_tensor_zeros(MT_DTYPE_I32, 2, (int64_t[]){3, 4}, &i32));
     assert_fails(mt_add_into(x, y, i32), MT_ERR_DTYPE, "dtype I32; only F32");
     assert_fails(mt_add(x, i32, &wrong), MT_ERR_DTYPE, "add: [3,4] has dtype I32");
     assert_fails(mt_add(x, NULL, &wrong), MT_ERR_INVALID_ARGUMENT, "add: b is NULL");
@@ -170,13 +170,13 @@ static void test_reductions(void **state)
     mt_tensor_free(r);
     /* empty dims: sum is 0, max is an error */
     mt_tensor *e;
-    assert_ok(mt_tensor_zeros(&e, MT_DTYPE_F32, 2, (int64_t[]){2, 0}));
+    assert_ok(mt_tensor_zeros(MT_DTYPE_F32, 2, (int64_t[]){2, 0}, &e));
     assert_ok(mt_sum(e, 1, false, &r));
     assert_true(((float *)r->data)[0] == 0.0f && ((float *)r->data)[1] == 0.0f);
     mt_tensor_free(r);
     assert_fails(mt_max(e, 1, false, &r), MT_ERR_SHAPE, "max: dim 1 of [2,0] is empty");
     mt_tensor *out;
-    assert_ok(mt_tensor_zeros(&out, MT_DTYPE_F32, 1, (int64_t[]){3}));
+    assert_ok(mt_tensor_zeros(MT_DTYPE_F32, 1, (int64_t[]){3}, &out));
     assert_fails(mt_argmax_into(x, 1, false, out), MT_ERR_DTYPE, "out has dtype F32, needs I64");
     mt_tensor *all[] = {x, t, n, e, out};
     for (int i = 0; i < 5; i++)

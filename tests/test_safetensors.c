@@ -724,8 +724,8 @@ static void test_serialize_matches_rust_crate(void **state)
     (void)state;
     float vals[6] = {0, 1, 2, 3, 4, 5};
     mt_tensor *t;
-    assert_ok(mt_tensor_from_data(&t, MT_DTYPE_F32, 3, (int64_t[]){1, 2, 3},
-                                  vals));
+    assert_ok(mt_tensor_from_data(MT_DTYPE_F32, 3, (int64_t[]){1, 2, 3},
+                                  vals, &t));
     mt_safetensors_item item = {"attn.0", 0, t};
     void *out;
     size_t n;
@@ -743,8 +743,8 @@ static void test_serialize_matches_rust_crate(void **state)
 
     /* test_serialization_forced_alignement: 7 spaces of padding */
     mt_tensor *t4;
-    assert_ok(mt_tensor_from_data(&t4, MT_DTYPE_F32, 4,
-                                  (int64_t[]){1, 1, 2, 3}, vals));
+    assert_ok(mt_tensor_from_data(MT_DTYPE_F32, 4,
+                                  (int64_t[]){1, 1, 2, 3}, vals, &t4));
     item = (mt_safetensors_item){"attn0", 0, t4};
     assert_ok(mt_safetensors_serialize(&item, 1, NULL, 0, &out, &n));
     static const uint8_t want4[] = {
@@ -795,22 +795,22 @@ static void test_save_all_dtypes_roundtrip(void **state)
     uint8_t bytes[64];
     for (int i = 0; i < 64; i++) bytes[i] = (uint8_t)(i * 37 + 1);
     for (int i = 0; i < ND; i++) {
-        assert_ok(mt_tensor_from_data(&ts[i], dts[i], 2, (int64_t[]){2, 3},
-                                      bytes));
+        assert_ok(mt_tensor_from_data(dts[i], 2, (int64_t[]){2, 3},
+                                      bytes, &ts[i]));
         snprintf(names[i], sizeof names[i], "t_%s", mt_dtype_name(dts[i]));
         items[i] = (mt_safetensors_item){names[i], 0, ts[i]};
     }
     float sv = 3.25f;
-    assert_ok(mt_tensor_from_data(&ts[ND], MT_DTYPE_F32, 0, NULL, &sv));
+    assert_ok(mt_tensor_from_data(MT_DTYPE_F32, 0, NULL, &sv, &ts[ND]));
     items[ND] = (mt_safetensors_item){"scalar", 0, ts[ND]};
-    assert_ok(mt_tensor_zeros(&ts[ND + 1], MT_DTYPE_I16, 3,
-                              (int64_t[]){2, 0, 4}));
+    assert_ok(mt_tensor_zeros(MT_DTYPE_I16, 3,
+                              (int64_t[]){2, 0, 4}, &ts[ND + 1]));
     items[ND + 1] = (mt_safetensors_item){"empty", 0, ts[ND + 1]};
     /* [[0,1,2],[3,4,5]] transposed -> [[0,3],[1,4],[2,5]] */
     float m[6] = {0, 1, 2, 3, 4, 5};
     mt_tensor *mat;
-    assert_ok(mt_tensor_from_data(&mat, MT_DTYPE_F32, 2, (int64_t[]){2, 3},
-                                  m));
+    assert_ok(mt_tensor_from_data(MT_DTYPE_F32, 2, (int64_t[]){2, 3},
+                                  m, &mat));
     assert_ok(mt_transpose(mat, 0, 1, &ts[ND + 2]));
     assert_false(mt_tensor_is_contiguous(ts[ND + 2]));
     items[ND + 2] = (mt_safetensors_item){"transposed", 0, ts[ND + 2]};
@@ -885,7 +885,7 @@ static void test_save_rejects_bad_input_creating_nothing(void **state)
     snprintf(path, sizeof path, "%s/bad.safetensors", tmpdir);
     float v[2] = {1, 2};
     mt_tensor *t;
-    assert_ok(mt_tensor_from_data(&t, MT_DTYPE_F32, 1, (int64_t[]){2}, v));
+    assert_ok(mt_tensor_from_data(MT_DTYPE_F32, 1, (int64_t[]){2}, v, &t));
     int before = count_dir_entries();
     mt_safetensors_item dup[2] = {{"x", 0, t}, {"x", 0, t}};
     assert_fails(mt_safetensors_save(path, dup, 2, NULL, 0),
@@ -934,8 +934,8 @@ static void test_save_failure_keeps_old_file(void **state)
     snprintf(path, sizeof path, "%s/keep.safetensors", tmpdir);
     float small[1] = {42};
     mt_tensor *t;
-    assert_ok(mt_tensor_from_data(&t, MT_DTYPE_F32, 1, (int64_t[]){1},
-                                  small));
+    assert_ok(mt_tensor_from_data(MT_DTYPE_F32, 1, (int64_t[]){1},
+                                  small, &t));
     mt_safetensors_item item = {"w", 0, t};
     assert_ok(mt_safetensors_save(path, &item, 1, NULL, 0));
     size_t n0;
@@ -943,7 +943,7 @@ static void test_save_failure_keeps_old_file(void **state)
     int entries = count_dir_entries();
 
     mt_tensor *big;
-    assert_ok(mt_tensor_zeros(&big, MT_DTYPE_F32, 1, (int64_t[]){1 << 20}));
+    assert_ok(mt_tensor_zeros(MT_DTYPE_F32, 1, (int64_t[]){1 << 20}, &big));
     item.tensor = big;
     struct rlimit old, lim;
     assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
@@ -983,7 +983,7 @@ static void test_save_escapes_roundtrip(void **state)
     (void)state;
     uint8_t one = 1;
     mt_tensor *t;
-    assert_ok(mt_tensor_from_data(&t, MT_DTYPE_U8, 1, (int64_t[]){1}, &one));
+    assert_ok(mt_tensor_from_data(MT_DTYPE_U8, 1, (int64_t[]){1}, &one, &t));
     const char weird[] = "q\"b\\s/\x01\x1f\x7f\xc3\xa9\n\t\0z";
     mt_safetensors_item item = {weird, sizeof weird - 1, t};
     mt_safetensors_kv kv = {"k\"\n", "v\\\x02", 0, 0};

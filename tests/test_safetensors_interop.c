@@ -143,28 +143,28 @@ static int write_fixed(const char *out)
     mt_safetensors_item items[NI];
     char names[ND][32];
     for (int i = 0; i < ND; i++) {
-        CHECK(mt_tensor_zeros(&ts[i], dts[i], 3, (int64_t[]){2, 3, 4}));
+        CHECK(mt_tensor_zeros(dts[i], 3, (int64_t[]){2, 3, 4}, &ts[i]));
         fill(ts[i]);
         snprintf(names[i], sizeof names[i], "layer.%s", mt_dtype_name(dts[i]));
         items[i] = (mt_safetensors_item){names[i], 0, ts[i]};
     }
     /* 0-d */
-    CHECK(mt_tensor_full(&ts[ND], 0, NULL, 2.5f));
+    CHECK(mt_tensor_full(0, NULL, 2.5f, &ts[ND]));
     items[ND] = (mt_safetensors_item){"scalar", 0, ts[ND]};
     /* zero-size */
-    CHECK(mt_tensor_zeros(&ts[ND + 1], MT_DTYPE_F32, 2, (int64_t[]){0, 5}));
+    CHECK(mt_tensor_zeros(MT_DTYPE_F32, 2, (int64_t[]){0, 5}, &ts[ND + 1]));
     items[ND + 1] = (mt_safetensors_item){"zero", 0, ts[ND + 1]};
-    CHECK(mt_tensor_zeros(&ts[ND + 2], MT_DTYPE_I64, 2, (int64_t[]){3, 0}));
+    CHECK(mt_tensor_zeros(MT_DTYPE_I64, 2, (int64_t[]){3, 0}, &ts[ND + 2]));
     items[ND + 2] = (mt_safetensors_item){"zero_i64", 0, ts[ND + 2]};
     /* [[0,1,2],[3,4,5]] transposed: a non-contiguous view */
     mt_tensor *m;
-    CHECK(mt_tensor_zeros(&m, MT_DTYPE_F32, 2, (int64_t[]){2, 3}));
+    CHECK(mt_tensor_zeros(MT_DTYPE_F32, 2, (int64_t[]){2, 3}, &m));
     for (int i = 0; i < 6; i++) ((float *)m->data)[i] = (float)i;
     CHECK(mt_transpose(m, 0, 1, &ts[ND + 3]));
     items[ND + 3] = (mt_safetensors_item){"transposed", 0, ts[ND + 3]};
     /* a name that needs escaping, with UTF-8 and a NUL */
     static const char odd[] = "\xc3\xa9t\xc3\xa9 \xf0\x9f\x98\x80 \"q\" \\ \n\x01\0end";
-    CHECK(mt_tensor_full(&ts[ND + 4], 1, (int64_t[]){2}, -1.0f));
+    CHECK(mt_tensor_full(1, (int64_t[]){2}, -1.0f, &ts[ND + 4]));
     items[ND + 4] = (mt_safetensors_item){odd, sizeof odd - 1, ts[ND + 4]};
 
     mt_safetensors_kv meta = {"producer", "minitensor \xe2\x9c\x93", 0, 0};

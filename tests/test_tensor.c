@@ -6,7 +6,7 @@ static void test_zeros_and_full(void **state)
 {
     (void)state;
     mt_tensor *t, *f;
-    assert_ok(mt_tensor_zeros(&t, MT_DTYPE_F32, 2, (int64_t[]){2, 3}));
+    assert_ok(mt_tensor_zeros(MT_DTYPE_F32, 2, (int64_t[]){2, 3}, &t));
     assert_int_equal(t->rank, 2);
     assert_int_equal(t->stride[0], 3);
     assert_int_equal(t->stride[1], 1);
@@ -15,7 +15,7 @@ static void test_zeros_and_full(void **state)
     assert_true(((uintptr_t)t->data % 64) == 0);
     for (int i = 0; i < 6; i++)
         assert_true(((float *)t->data)[i] == 0.0f);
-    assert_ok(mt_tensor_full(&f, 0, NULL, 2.5f));   /* a scalar */
+    assert_ok(mt_tensor_full(0, NULL, 2.5f, &f));   /* a scalar */
     assert_int_equal(mt_tensor_numel(f), 1);
     assert_true(*(float *)f->data == 2.5f);
     mt_tensor_free(t);
@@ -26,7 +26,7 @@ static void test_zero_size(void **state)
 {
     (void)state;
     mt_tensor *t, *v;
-    assert_ok(mt_tensor_zeros(&t, MT_DTYPE_F32, 3, (int64_t[]){4, 0, 2}));
+    assert_ok(mt_tensor_zeros(MT_DTYPE_F32, 3, (int64_t[]){4, 0, 2}, &t));
     assert_int_equal(mt_tensor_numel(t), 0);
     assert_ok(mt_flatten(t, 0, -1, &v));
     assert_int_equal(v->shape[0], 0);
@@ -39,8 +39,8 @@ static void test_from_data_copies_and_wrap_borrows(void **state)
     (void)state;
     float data[4] = {1, 2, 3, 4};
     mt_tensor *copy, *wrap;
-    assert_ok(mt_tensor_from_data(&copy, MT_DTYPE_F32, 2, (int64_t[]){2, 2}, data));
-    assert_ok(mt_tensor_wrap(&wrap, MT_DTYPE_F32, 2, (int64_t[]){2, 2}, data));
+    assert_ok(mt_tensor_from_data(MT_DTYPE_F32, 2, (int64_t[]){2, 2}, data, &copy));
+    assert_ok(mt_tensor_wrap(MT_DTYPE_F32, 2, (int64_t[]){2, 2}, data, &wrap));
     assert_int_equal(wrap->ownership, MT_OWNERSHIP_BORROWED);
     data[3] = 40;
     float v;
@@ -58,7 +58,7 @@ static void test_from_u8_scales_pixels(void **state)
     (void)state;
     const uint8_t px[4] = {0, 51, 255, 128};
     mt_tensor *t;
-    assert_ok(mt_tensor_from_u8(&t, 2, (int64_t[]){2, 2}, px, 1.0f / 255.0f));
+    assert_ok(mt_tensor_from_u8(2, (int64_t[]){2, 2}, px, 1.0f / 255.0f, &t));
     const float want[4] = {0.0f, 0.2f, 1.0f, 128.0f / 255.0f};
     assert_close(t->data, want, 4, 1e-7, 1e-6);
     mt_tensor_free(t);
@@ -92,21 +92,21 @@ static void test_conversions_to_f32(void **state)
     (void)state;
     size_t nh = sizeof REF_F16_BITS / sizeof REF_F16_BITS[0];
     mt_tensor *h, *hf;
-    assert_ok(mt_tensor_from_data(&h, MT_DTYPE_F16, 1, (int64_t[]){(int64_t)nh}, REF_F16_BITS));
+    assert_ok(mt_tensor_from_data(MT_DTYPE_F16, 1, (int64_t[]){(int64_t)nh}, REF_F16_BITS, &h));
     assert_ok(mt_tensor_to_f32(h, &hf));
     assert_close(hf->data, REF_F16_VALUES, nh, 0, 0);   /* exact */
     size_t nb = sizeof REF_BF16_BITS / sizeof REF_BF16_BITS[0];
     mt_tensor *b, *bf;
-    assert_ok(mt_tensor_from_data(&b, MT_DTYPE_BF16, 1, (int64_t[]){(int64_t)nb}, REF_BF16_BITS));
+    assert_ok(mt_tensor_from_data(MT_DTYPE_BF16, 1, (int64_t[]){(int64_t)nb}, REF_BF16_BITS, &b));
     assert_ok(mt_tensor_to_f32(b, &bf));
     assert_close(bf->data, REF_BF16_VALUES, nb, 0, 0);
     const double d[3] = {0.1, -1e300, 3.0};
     const int64_t i64[3] = {-5, 0, 1ll << 40};
     const uint8_t bools[3] = {0, 1, 7};
     mt_tensor *td, *ti, *tb, *fd, *fi, *fb;
-    assert_ok(mt_tensor_from_data(&td, MT_DTYPE_F64, 1, (int64_t[]){3}, d));
-    assert_ok(mt_tensor_from_data(&ti, MT_DTYPE_I64, 1, (int64_t[]){3}, i64));
-    assert_ok(mt_tensor_from_data(&tb, MT_DTYPE_BOOL, 1, (int64_t[]){3}, bools));
+    assert_ok(mt_tensor_from_data(MT_DTYPE_F64, 1, (int64_t[]){3}, d, &td));
+    assert_ok(mt_tensor_from_data(MT_DTYPE_I64, 1, (int64_t[]){3}, i64, &ti));
+    assert_ok(mt_tensor_from_data(MT_DTYPE_BOOL, 1, (int64_t[]){3}, bools, &tb));
     assert_ok(mt_tensor_to_f32(td, &fd));
     assert_ok(mt_tensor_to_f32(ti, &fi));
     assert_ok(mt_tensor_to_f32(tb, &fb));
@@ -125,7 +125,7 @@ static void test_get_set_and_errors(void **state)
 {
     (void)state;
     mt_tensor *t;
-    assert_ok(mt_tensor_zeros(&t, MT_DTYPE_F32, 2, (int64_t[]){2, 3}));
+    assert_ok(mt_tensor_zeros(MT_DTYPE_F32, 2, (int64_t[]){2, 3}, &t));
     assert_ok(mt_tensor_set_f32(t, (int64_t[]){1, 2}, 7.0f));
     assert_true(((float *)t->data)[5] == 7.0f);
     float v;
@@ -135,7 +135,7 @@ static void test_get_set_and_errors(void **state)
     assert_fails(mt_tensor_get_f32(NULL, (int64_t[]){0, 0}, &v), MT_ERR_INVALID_ARGUMENT,
                  "tensor is NULL");
     mt_tensor *i;
-    assert_ok(mt_tensor_zeros(&i, MT_DTYPE_I32, 1, (int64_t[]){2}));
+    assert_ok(mt_tensor_zeros(MT_DTYPE_I32, 1, (int64_t[]){2}, &i));
     assert_fails(mt_tensor_set_f32(i, (int64_t[]){0}, 1.0f), MT_ERR_DTYPE, "only F32");
     assert_fails(mt_tensor_fill(i, 1.0f), MT_ERR_DTYPE, "dtype I32");
     mt_tensor_free(i);
@@ -146,33 +146,33 @@ static void test_creation_errors(void **state)
 {
     (void)state;
     mt_tensor *t = NULL;
-    assert_fails(mt_tensor_zeros(NULL, MT_DTYPE_F32, 1, (int64_t[]){2}),
+    assert_fails(mt_tensor_zeros(MT_DTYPE_F32, 1, (int64_t[]){2}, NULL),
                  MT_ERR_INVALID_ARGUMENT, "out is NULL");
-    assert_fails(mt_tensor_zeros(&t, MT_DTYPE_F32, 9, (int64_t[9]){1}),
+    assert_fails(mt_tensor_zeros(MT_DTYPE_F32, 9, (int64_t[9]){1}, &t),
                  MT_ERR_INVALID_ARGUMENT, "rank 9 out of range 0..8");
-    assert_fails(mt_tensor_zeros(&t, MT_DTYPE_F32, -1, NULL), MT_ERR_INVALID_ARGUMENT,
+    assert_fails(mt_tensor_zeros(MT_DTYPE_F32, -1, NULL, &t), MT_ERR_INVALID_ARGUMENT,
                  "rank -1");
-    assert_fails(mt_tensor_zeros(&t, MT_DTYPE_F32, 2, (int64_t[]){3, -2}),
+    assert_fails(mt_tensor_zeros(MT_DTYPE_F32, 2, (int64_t[]){3, -2}, &t),
                  MT_ERR_INVALID_ARGUMENT, "dim 1 is negative (-2)");
-    assert_fails(mt_tensor_zeros(&t, MT_DTYPE_F32, 2, NULL), MT_ERR_INVALID_ARGUMENT,
+    assert_fails(mt_tensor_zeros(MT_DTYPE_F32, 2, NULL, &t), MT_ERR_INVALID_ARGUMENT,
                  "shape is NULL");
-    assert_fails(mt_tensor_zeros(&t, (mt_dtype)42, 1, (int64_t[]){1}), MT_ERR_DTYPE,
+    assert_fails(mt_tensor_zeros((mt_dtype)42, 1, (int64_t[]){1}, &t), MT_ERR_DTYPE,
                  "invalid dtype 42");
-    assert_fails(mt_tensor_zeros(&t, MT_DTYPE_F32, 3,
-                                 (int64_t[]){INT64_C(1) << 31, INT64_C(1) << 31, 4}),
+    assert_fails(mt_tensor_zeros(MT_DTYPE_F32, 3,
+                                 (int64_t[]){INT64_C(1) << 31, INT64_C(1) << 31, 4}, &t),
                  MT_ERR_OVERFLOW, "overflow");
-    assert_fails(mt_tensor_zeros(&t, MT_DTYPE_F32, 3,
-                                 (int64_t[]){0, INT64_C(1) << 40, INT64_C(1) << 40}),
+    assert_fails(mt_tensor_zeros(MT_DTYPE_F32, 3,
+                                 (int64_t[]){0, INT64_C(1) << 40, INT64_C(1) << 40}, &t),
                  MT_ERR_OVERFLOW, "overflow");
-    assert_fails(mt_tensor_zeros(&t, MT_DTYPE_F64, 1, (int64_t[]){INT64_MAX / 2}),
+    assert_fails(mt_tensor_zeros(MT_DTYPE_F64, 1, (int64_t[]){INT64_MAX / 2}, &t),
                  MT_ERR_OVERFLOW, "overflow");
-    assert_fails(mt_tensor_zeros(&t, MT_DTYPE_F32, 1, (int64_t[]){INT64_C(1) << 40}),
+    assert_fails(mt_tensor_zeros(MT_DTYPE_F32, 1, (int64_t[]){INT64_C(1) << 40}, &t),
                  MT_ERR_OUT_OF_MEMORY, "cannot allocate");
-    assert_fails(mt_tensor_wrap(&t, MT_DTYPE_F32, 1, (int64_t[]){2}, NULL),
+    assert_fails(mt_tensor_wrap(MT_DTYPE_F32, 1, (int64_t[]){2}, NULL, &t),
                  MT_ERR_INVALID_ARGUMENT, "data is NULL");
-    assert_fails(mt_tensor_from_data(&t, MT_DTYPE_F32, 1, (int64_t[]){2}, NULL),
+    assert_fails(mt_tensor_from_data(MT_DTYPE_F32, 1, (int64_t[]){2}, NULL, &t),
                  MT_ERR_INVALID_ARGUMENT, "data is NULL");
-    assert_fails(mt_tensor_from_u8(&t, 1, (int64_t[]){2}, NULL, 1.0f),
+    assert_fails(mt_tensor_from_u8(1, (int64_t[]){2}, NULL, 1.0f, &t),
                  MT_ERR_INVALID_ARGUMENT, "pixels is NULL");
     assert_null(t);
 }
@@ -186,14 +186,14 @@ static void test_out_of_memory_is_clean(void **state)
     for (long fail_after = 0; fail_after < 2; fail_after++) {
         mt_tensor *t = NULL;
         probe_install(&probe, fail_after);
-        assert_fails(mt_tensor_zeros(&t, MT_DTYPE_F32, 1, (int64_t[]){16}),
+        assert_fails(mt_tensor_zeros(MT_DTYPE_F32, 1, (int64_t[]){16}, &t),
                      MT_ERR_OUT_OF_MEMORY, "tensor_zeros: cannot allocate");
         assert_int_equal(probe.live, 0);
         probe_remove();
         assert_null(t);
     }
     mt_tensor *base;
-    assert_ok(mt_tensor_zeros(&base, MT_DTYPE_F32, 2, (int64_t[]){2, 2}));
+    assert_ok(mt_tensor_zeros(MT_DTYPE_F32, 2, (int64_t[]){2, 2}, &base));
     mt_tensor *v = NULL;
     probe_install(&probe, 0);
     assert_fails(mt_transpose(base, 0, 1, &v), MT_ERR_OUT_OF_MEMORY, "transpose");
@@ -206,7 +206,7 @@ static void test_views_share_data(void **state)
 {
     (void)state;
     mt_tensor *x, *t, *r, *p, *n, *s;
-    assert_ok(mt_tensor_from_data(&x, MT_DTYPE_F32, 2, (int64_t[]){3, 4}, REF_X34));
+    assert_ok(mt_tensor_from_data(MT_DTYPE_F32, 2, (int64_t[]){3, 4}, REF_X34, &x));
     assert_ok(mt_transpose(x, 0, 1, &t));
     assert_int_equal(t->shape[0], 4);
     assert_int_equal(t->stride[0], 1);
@@ -247,7 +247,7 @@ static void test_reshape_non_contiguous(void **state)
 {
     (void)state;
     mt_tensor *x, *t;
-    assert_ok(mt_tensor_from_data(&x, MT_DTYPE_F32, 2, (int64_t[]){3, 4}, REF_X34));
+    assert_ok(mt_tensor_from_data(MT_DTYPE_F32, 2, (int64_t[]){3, 4}, REF_X34, &x));
     assert_ok(mt_transpose(x, 0, 1, &t));   /* [4,3], strides (1,4) */
     mt_tensor v;
     assert_fails(mt_reshape_into(t, 1, (int64_t[]){12}, &v), MT_ERR_SHAPE,
@@ -272,7 +272,7 @@ static void test_flatten_keras_style(void **state)
     for (size_t i = 0; i < sizeof px; i++)
         px[i] = (uint8_t)i;
     mt_tensor *x;
-    assert_ok(mt_tensor_from_u8(&x, 3, (int64_t[]){2, 28, 28}, px, 1.0f));
+    assert_ok(mt_tensor_from_u8(3, (int64_t[]){2, 28, 28}, px, 1.0f, &x));
     mt_tensor flat;   /* borrowed, on the stack: no allocation */
     assert_ok(mt_flatten_into(x, 1, -1, &flat));
     assert_int_equal(flat.rank, 2);
@@ -291,7 +291,7 @@ static void test_view_errors(void **state)
     (void)state;
     mt_tensor *x;
     mt_tensor v;
-    assert_ok(mt_tensor_zeros(&x, MT_DTYPE_F32, 2, (int64_t[]){3, 4}));
+    assert_ok(mt_tensor_zeros(MT_DTYPE_F32, 2, (int64_t[]){3, 4}, &x));
     assert_fails(mt_transpose_into(x, 0, 2, &v), MT_ERR_INVALID_ARGUMENT,
                  "dims 0,2 out of range for [3,4]");
     assert_fails(mt_permute_into(x, (int[]){0, 0}, &v), MT_ERR_INVALID_ARGUMENT,
@@ -315,17 +315,17 @@ static void test_copy_into_converts(void **state)
     (void)state;
     const int32_t vals[4] = {1, -2, 3, -4};
     mt_tensor *i, *f;
-    assert_ok(mt_tensor_from_data(&i, MT_DTYPE_I32, 2, (int64_t[]){2, 2}, vals));
-    assert_ok(mt_tensor_zeros(&f, MT_DTYPE_F32, 2, (int64_t[]){2, 2}));
+    assert_ok(mt_tensor_from_data(MT_DTYPE_I32, 2, (int64_t[]){2, 2}, vals, &i));
+    assert_ok(mt_tensor_zeros(MT_DTYPE_F32, 2, (int64_t[]){2, 2}, &f));
     mt_tensor it;
     assert_ok(mt_transpose_into(i, 0, 1, &it));
-    assert_ok(mt_tensor_copy_into(f, &it));
+    assert_ok(mt_tensor_copy_into(&it, f));
     const float want[4] = {1, 3, -2, -4};
     assert_close(f->data, want, 4, 0, 0);
-    assert_fails(mt_tensor_copy_into(i, f), MT_ERR_DTYPE, "cannot convert F32 to I32");
+    assert_fails(mt_tensor_copy_into(f, i), MT_ERR_DTYPE, "cannot convert F32 to I32");
     mt_tensor *g;
-    assert_ok(mt_tensor_zeros(&g, MT_DTYPE_F32, 1, (int64_t[]){4}));
-    assert_fails(mt_tensor_copy_into(g, f), MT_ERR_SHAPE, "dst [4], src [2,2]");
+    assert_ok(mt_tensor_zeros(MT_DTYPE_F32, 1, (int64_t[]){4}, &g));
+    assert_fails(mt_tensor_copy_into(f, g), MT_ERR_SHAPE, "dst [4], src [2,2]");
     mt_tensor_free(g);
     mt_tensor_free(i);
     mt_tensor_free(f);
@@ -335,8 +335,8 @@ static void test_names_in_messages(void **state)
 {
     (void)state;
     mt_tensor *w;
-    assert_ok(mt_tensor_zeros(&w, MT_DTYPE_F32, 2, (int64_t[]){784, 128}));
-    assert_ok(mt_tensor_set_name(w, "d1_w"));
+    assert_ok(mt_tensor_zeros(MT_DTYPE_F32, 2, (int64_t[]){784, 128}, &w));
+    assert_ok(mt_tensor_name_set(w, "d1_w"));
     char buf[64];
     assert_string_equal(mt_tensor_describe(w, buf, sizeof buf), "d1_w [784,128]");
     assert_string_equal(mt_tensor_describe(w, buf, 8), "d1_w [7");

@@ -89,10 +89,10 @@ static inline void probe_install(alloc_probe *p, long fail_after)
     p->allocations = 0;
     p->live = 0;
     p->fail_after = fail_after;
-    mt_set_allocator(&(mt_allocator){probe_alloc, probe_free, p});
+    mt_allocator_set(&(mt_allocator){probe_alloc, probe_free, p});
 }
 
-static inline void probe_remove(void) { mt_set_allocator(NULL); }
+static inline void probe_remove(void) { mt_allocator_set(NULL); }
 
 /* Deterministic pseudo-random floats in [-1, 1). */
 static inline float rand_unit(uint64_t *state)

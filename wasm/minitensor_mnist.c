@@ -37,11 +37,11 @@ static mt_status model_init(void)
         return MT_OK;
     mt_status s;
     // One thread, our own kernel: nothing to read from an environment.
-    if ((s = mt_set_num_threads(1)) || (s = mt_backend_set(MT_BACKEND_NATIVE)) ||
-        (s = mt_tensor_wrap_into(&w1, MT_DTYPE_F32, 2, mnist_d1_w_shape, (void *)mnist_d1_w)) ||
-        (s = mt_tensor_wrap_into(&b1, MT_DTYPE_F32, 1, mnist_d1_b_shape, (void *)mnist_d1_b)) ||
-        (s = mt_tensor_wrap_into(&w2, MT_DTYPE_F32, 2, mnist_d2_w_shape, (void *)mnist_d2_w)) ||
-        (s = mt_tensor_wrap_into(&b2, MT_DTYPE_F32, 1, mnist_d2_b_shape, (void *)mnist_d2_b)))
+    if ((s = mt_num_threads_set(1)) || (s = mt_backend_set(MT_BACKEND_NATIVE)) ||
+        (s = mt_tensor_wrap_into(MT_DTYPE_F32, 2, mnist_d1_w_shape, (void *)mnist_d1_w, &w1)) ||
+        (s = mt_tensor_wrap_into(MT_DTYPE_F32, 1, mnist_d1_b_shape, (void *)mnist_d1_b, &b1)) ||
+        (s = mt_tensor_wrap_into(MT_DTYPE_F32, 2, mnist_d2_w_shape, (void *)mnist_d2_w, &w2)) ||
+        (s = mt_tensor_wrap_into(MT_DTYPE_F32, 1, mnist_d2_b_shape, (void *)mnist_d2_b, &b2)))
         return s;
     ready = true;
     return MT_OK;
@@ -121,15 +121,15 @@ static mt_status classify_batch(const uint8_t *images, int64_t rows, float *logi
     const int64_t h_shape[2] = {rows, w1.shape[1]};
     const int64_t y_shape[2] = {rows, MNIST_CLASSES};
     mt_status s;
-    if ((s = mt_tensor_wrap_into(&x, MT_DTYPE_F32, 2, x_shape, x_buf)) ||
-        (s = mt_tensor_from_u8_into(&x, images, 1.0f / 255.0f)) ||
-        (s = mt_tensor_wrap_into(&h, MT_DTYPE_F32, 2, h_shape, h_buf)) ||
+    if ((s = mt_tensor_wrap_into(MT_DTYPE_F32, 2, x_shape, x_buf, &x)) ||
+        (s = mt_tensor_from_u8_into(images, 1.0f / 255.0f, &x)) ||
+        (s = mt_tensor_wrap_into(MT_DTYPE_F32, 2, h_shape, h_buf, &h)) ||
         (s = mt_matmul_fused_into(&x, &w1, &b1, MT_ACTIVATION_RELU, &h)) ||
         // the logits go straight to the caller's buffer when it wants them
-        (s = mt_tensor_wrap_into(&y, MT_DTYPE_F32, 2, y_shape, logits ? logits : y_buf)) ||
+        (s = mt_tensor_wrap_into(MT_DTYPE_F32, 2, y_shape, logits ? logits : y_buf, &y)) ||
         (s = mt_matmul_fused_into(&h, &w2, &b2, MT_ACTIVATION_NONE, &y)))
         return s;
-    if (probs && ((s = mt_tensor_wrap_into(&p, MT_DTYPE_F32, 2, y_shape, probs)) ||
+    if (probs && ((s = mt_tensor_wrap_into(MT_DTYPE_F32, 2, y_shape, probs, &p)) ||
                   (s = mt_softmax_into(&y, -1, &p))))
         return s;
     if (digits)

@@ -12,7 +12,7 @@ static void print_model(const classifier_spec *spec, const mt_sequential *model)
     printf(spec->model_per_line ? "model:\n" : "model:");
     for (int i = 0; i < mt_sequential_count(model); i++) {
         mt_layer_info info;
-        if (mt_layer_get_info(mt_sequential_layer(model, i), &info))
+        if (mt_layer_info_get(mt_sequential_layer(model, i), &info))
             continue;
         if (spec->model_per_line)
             printf("  %d %s", i + 1, info.name);

@@ -38,7 +38,7 @@ int classifier_predict(const classifier_spec *spec, mt_sequential *model, char *
     if (!s)
         s = spec->logits(model, px, n, logits);
     if (!s)
-        s = mt_tensor_wrap(&z, MT_DTYPE_F32, 2, (int64_t[]){n, CLASSIFIER_CLASSES}, logits);
+        s = mt_tensor_wrap(MT_DTYPE_F32, 2, (int64_t[]){n, CLASSIFIER_CLASSES}, logits, &z);
     if (!s)
         s = mt_softmax(z, -1, &p);   /* probabilities, contiguous [n,10] */
     if (s)

@@ -10,9 +10,9 @@ int main(void)
     float b[3] = {0, 10, 4};                   /* (3)     */
     mt_tensor xt, wt, bt, *h = NULL, *label = NULL;
     int rc = 1;
-    if (mt_tensor_wrap_into(&xt, MT_DTYPE_F32, 2, (int64_t[]){1, 2}, x) ||
-        mt_tensor_wrap_into(&wt, MT_DTYPE_F32, 2, (int64_t[]){2, 3}, w) ||
-        mt_tensor_wrap_into(&bt, MT_DTYPE_F32, 1, (int64_t[]){3}, b) ||
+    if (mt_tensor_wrap_into(MT_DTYPE_F32, 2, (int64_t[]){1, 2}, x, &xt) ||
+        mt_tensor_wrap_into(MT_DTYPE_F32, 2, (int64_t[]){2, 3}, w, &wt) ||
+        mt_tensor_wrap_into(MT_DTYPE_F32, 1, (int64_t[]){3}, b, &bt) ||
         mt_matmul_fused(&xt, &wt, &bt, MT_ACTIVATION_RELU, &h) ||   /* [5, 9, 0] */
         mt_argmax(h, 1, false, &label)) {
         fprintf(stderr, "consumer: %s\n", mt_last_error());

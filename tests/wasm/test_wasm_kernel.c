@@ -33,7 +33,7 @@ static float uniform(void) // in [-1, 1)
 static mt_tensor *random_tensor(int rank, const int64_t *shape)
 {
     mt_tensor *t = NULL;
-    if (mt_tensor_zeros(&t, MT_DTYPE_F32, rank, shape))
+    if (mt_tensor_zeros(MT_DTYPE_F32, rank, shape, &t))
         return NULL;
     float *p = t->data;
     for (int64_t i = 0; i < mt_tensor_numel(t); i++)
@@ -103,8 +103,8 @@ static void check_broadcast_b(int64_t m, int64_t k, int64_t n)
 {
     float row[128];
     mt_tensor *a = NULL, *c = NULL, b;
-    if (n > 128 || mt_tensor_zeros(&a, MT_DTYPE_F32, 2, (int64_t[]){m, k}) ||
-        mt_tensor_wrap_into(&b, MT_DTYPE_F32, 2, (int64_t[]){1, n}, row)) {
+    if (n > 128 || mt_tensor_zeros(MT_DTYPE_F32, 2, (int64_t[]){m, k}, &a) ||
+        mt_tensor_wrap_into(MT_DTYPE_F32, 2, (int64_t[]){1, n}, row, &b)) {
         CHECK(0, "setup broadcast %lldx%lldx%lld", (long long)m, (long long)k, (long long)n);
         goto done;
     }

@@ -200,7 +200,7 @@ mt_status mt_relu_new(mt_layer **out);
 mt_status mt_flatten_new(int start_dim, int end_dim, mt_layer **out);
 
 /* Dropout(rate), 0 <= rate < 1: the identity at inference (the input passes
- * through, not copied); the rate is kept for mt_layer_get_info. */
+ * through, not copied); the rate is kept for mt_layer_info_get. */
 mt_status mt_dropout_new(float rate, mt_layer **out);
 
 /* Softmax along `dim` (negative from the end; -1 for class scores), same
@@ -233,7 +233,7 @@ typedef struct mt_layer_info {
 } mt_layer_info;
 
 /* Fill *info (zeroed first). Fails only on NULL arguments. */
-mt_status mt_layer_get_info(const mt_layer *layer, mt_layer_info *info);
+mt_status mt_layer_info_get(const mt_layer *layer, mt_layer_info *info);
 
 /* Run one layer on its own: *out is a new tensor (a view of x for Flatten
  * and Dropout) that you free with mt_tensor_free. Allocates; use a

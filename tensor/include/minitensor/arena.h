@@ -4,7 +4,7 @@
  * of them invalid at once and keeps the memory, so a loop that allocates the
  * same tensors every iteration stops touching the heap after its first pass:
  *
- *     mt_arena *ws; mt_arena_new(&ws, 0);
+ *     mt_arena *ws; mt_arena_new(0, &ws);
  *     for (;;) {
  *         mt_arena_reset(ws);
  *         mt_tensor *h;
@@ -30,7 +30,7 @@ extern "C" {
 typedef struct mt_arena mt_arena;
 
 /* A new arena with `capacity` bytes reserved up front (0: grow on demand). */
-mt_status mt_arena_new(mt_arena **out, size_t capacity);
+mt_status mt_arena_new(size_t capacity, mt_arena **out);
 
 /* Free the arena and everything in it. NULL is ignored. */
 void mt_arena_free(mt_arena *arena);

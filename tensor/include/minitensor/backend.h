@@ -51,8 +51,8 @@ mt_backend mt_backend_get(void);
 
 /* Threads used by matmul (own kernel and BLAS alike); n >= 1.
  * Default: MT_NUM_THREADS, else the number of available cores. */
-mt_status mt_set_num_threads(int n);
-int mt_get_num_threads(void);
+mt_status mt_num_threads_set(int n);
+int mt_num_threads_get(void);
 
 /* One line describing the backend as loaded, e.g. the OpenBLAS config
  * string ("OpenBLAS 0.3.21 DYNAMIC_ARCH … Zen MAX_THREADS=64"), or the

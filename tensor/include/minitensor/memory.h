@@ -25,7 +25,7 @@ typedef struct mt_allocator {
 
 /* Install `allocator` (copied) for all later allocations; NULL restores the
  * default. Change it only while no minitensor object is alive. */
-void mt_set_allocator(const mt_allocator *allocator);
+void mt_allocator_set(const mt_allocator *allocator);
 
 /* Allocate `size` bytes aligned to `align` (power of two, <= 4096) through
  * the installed allocator; NULL on failure or size == 0. Release with

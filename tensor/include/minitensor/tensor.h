@@ -92,37 +92,37 @@ typedef struct mt_tensor {
 /* A contiguous tensor of `shape` (rank entries; rank 0 = scalar) filled with
  * zeros. Fails on NULL arguments, rank out of 0..MT_MAX_RANK, negative dims,
  * size overflow or allocation failure. */
-mt_status mt_tensor_zeros(mt_tensor **out, mt_dtype dtype, int rank,
-                          const int64_t *shape);
+mt_status mt_tensor_zeros(mt_dtype dtype, int rank,
+                          const int64_t *shape, mt_tensor **out);
 
 /* An F32 tensor filled with `value`. */
-mt_status mt_tensor_full(mt_tensor **out, int rank, const int64_t *shape,
-                         float value);
+mt_status mt_tensor_full(int rank, const int64_t *shape,
+                         float value, mt_tensor **out);
 
 /* A contiguous tensor holding a copy of the caller's row-major `data`
  * (numel × dtype size bytes). */
-mt_status mt_tensor_from_data(mt_tensor **out, mt_dtype dtype, int rank,
-                              const int64_t *shape, const void *data);
+mt_status mt_tensor_from_data(mt_dtype dtype, int rank,
+                              const int64_t *shape, const void *data, mt_tensor **out);
 
 /* A tensor over the caller's row-major `data`, not copied (BORROWED): the
  * caller keeps `data` alive longer than the tensor and frees it. */
-mt_status mt_tensor_wrap(mt_tensor **out, mt_dtype dtype, int rank,
-                         const int64_t *shape, void *data);
+mt_status mt_tensor_wrap(mt_dtype dtype, int rank,
+                         const int64_t *shape, void *data, mt_tensor **out);
 
 /* The same without the heap: fills a struct you provide (BORROWED). Use it
  * to present each new input buffer to a model with no allocation. */
-mt_status mt_tensor_wrap_into(mt_tensor *t, mt_dtype dtype, int rank,
-                              const int64_t *shape, void *data);
+mt_status mt_tensor_wrap_into(mt_dtype dtype, int rank,
+                              const int64_t *shape, void *data, mt_tensor *t);
 
 /* An F32 tensor with element i = pixels[i] * scale (row-major). With
  * scale = 1/255.0f this maps MNIST bytes 0..255 to 0..1. */
-mt_status mt_tensor_from_u8(mt_tensor **out, int rank, const int64_t *shape,
-                            const uint8_t *pixels, float scale);
+mt_status mt_tensor_from_u8(int rank, const int64_t *shape,
+                            const uint8_t *pixels, float scale, mt_tensor **out);
 
 /* The same into an existing F32 tensor: dst element i = pixels[i] * scale,
  * for i over dst in row-major order (numel(dst) pixels are read). */
-mt_status mt_tensor_from_u8_into(mt_tensor *dst, const uint8_t *pixels,
-                                 float scale);
+mt_status mt_tensor_from_u8_into(const uint8_t *pixels,
+                                 float scale, mt_tensor *dst);
 
 /* Drop a reference. Frees the tensor (and its data, if OWNED) when no view
  * needs it any more. NULL, arena tensors and caller-declared structs are
@@ -145,7 +145,7 @@ bool mt_tensor_same_shape(const mt_tensor *a, const mt_tensor *b);
 char *mt_tensor_describe(const mt_tensor *t, char *buf, size_t size);
 
 /* Copy `name` (truncated to MT_NAME_MAX-1 bytes) into t->name. */
-mt_status mt_tensor_set_name(mt_tensor *t, const char *name);
+mt_status mt_tensor_name_set(mt_tensor *t, const char *name);
 
 /* ---- elements and copies ------------------------------------------------ */
 
@@ -163,7 +163,7 @@ mt_status mt_tensor_contiguous(const mt_tensor *src, mt_tensor **out);
 
 /* Copy src's values into dst (same shape; any strides). dst must have src's
  * dtype, or be F32 (then values are converted). */
-mt_status mt_tensor_copy_into(mt_tensor *dst, const mt_tensor *src);
+mt_status mt_tensor_copy_into(const mt_tensor *src, mt_tensor *dst);
 
 /* A new contiguous F32 tensor with src's values converted: F16 and BF16
  * exactly, F64 rounded to nearest, integers and BOOL (0/1) by value. */
