@@ -66,18 +66,20 @@ static void drop_dim(const mt_tensor *t, int d, int64_t *shape, int64_t *stride)
         }
 }
 
-/* A new contiguous result, or the caller's out after its checks. */
+/* The dtype and shape of a result. */
 typedef struct result_shape {
     mt_dtype dtype;
     int rank;
     int64_t shape[MT_MAX_RANK];
 } result_shape;
 
-static mt_status result_new(const char *op, const result_shape *r, mt_tensor **out)
+/* Allocates *t for a caller whose result pointer is out. */
+static mt_status result_new(const char *op, const result_shape *r, mt_tensor **out,
+                            mt_tensor **t)
 {
     if (!out)
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: out is NULL", op);
-    return mt_tensor_zeros(r->dtype, r->rank, r->shape, out);
+    return mt_tensor_zeros(r->dtype, r->rank, r->shape, t);
 }
 
 /* ---- index_select ------------------------------------------------------------ */
@@ -128,7 +130,7 @@ mt_status mt_index_select(const mt_tensor *x, int dim, const mt_tensor *index,
     result_shape r;
     mt_status s = index_select_prepare(x, dim, index, &d, &r);
     mt_tensor *t;
-    if (s || (s = result_new("index_select", &r, &t)))
+    if (s || (s = result_new("index_select", &r, out, &t)))
         return s;
     index_select_run(x, d, index, t);
     *out = t;
@@ -197,7 +199,7 @@ mt_status mt_embedding(const mt_tensor *indices, const mt_tensor *weight,
     result_shape r;
     mt_status s = embedding_prepare(indices, weight, &r);
     mt_tensor *t;
-    if (s || (s = result_new("embedding", &r, &t)))
+    if (s || (s = result_new("embedding", &r, out, &t)))
         return s;
     embedding_run(indices, weight, t);
     *out = t;
@@ -293,7 +295,7 @@ mt_status mt_take_along_dim(const mt_tensor *x, const mt_tensor *indices, int di
     result_shape r;
     mt_status s = take_prepare(x, indices, dim, &d, &r);
     mt_tensor *t;
-    if (s || (s = result_new("take_along_dim", &r, &t)))
+    if (s || (s = result_new("take_along_dim", &r, out, &t)))
         return s;
     take_run(x, indices, d, t);
     *out = t;
