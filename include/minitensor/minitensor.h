@@ -23,5 +23,8 @@
 #include "minitensor/idx.h"
 #include "minitensor/image.h"
 #include "minitensor/nn.h"
+#include "minitensor/random.h"
+#include "minitensor/autograd.h"
+#include "minitensor/optim.h"
 
 #endif

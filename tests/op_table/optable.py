@@ -45,24 +45,30 @@ class Case:
 
 
 def write_cases(path, cases):
-    entries, blobs, offset = {}, [], 0
-    metadata = {}
+    named, metadata = {}, {}
     for i, case in enumerate(cases):
         key = f"{i:04d}"
         metadata[key] = case.describe()
-        named = [(f"{key}.in{j}", a) for j, a in enumerate(case.inputs)]
-        named += [(f"{key}.out{j}", a) for j, a in enumerate(case.outputs)]
-        for name, array in named:
-            if array.dtype not in DTYPES:
-                raise TypeError(f"{name}: dtype {array.dtype} not stored")
-            data = array.astype(array.dtype.newbyteorder("<"), copy=False).tobytes()
-            entries[name] = {"dtype": DTYPES[array.dtype],
-                             "shape": list(array.shape),
-                             "data_offsets": [offset, offset + len(data)]}
-            blobs.append(data)
-            offset += len(data)
-    header = json.dumps({"__metadata__": metadata, **entries},
-                        separators=(",", ":")).encode()
+        named.update({f"{key}.in{j}": a for j, a in enumerate(case.inputs)})
+        named.update({f"{key}.out{j}": a for j, a in enumerate(case.outputs)})
+    write_tensors(path, named, metadata)
+
+
+def write_tensors(path, tensors, metadata=None):
+    """A safetensors file of named NumPy arrays (and string metadata)."""
+    entries, blobs, offset = {}, [], 0
+    for name, array in tensors.items():
+        array = np.array(array, order="C")
+        if array.dtype not in DTYPES:
+            raise TypeError(f"{name}: dtype {array.dtype} not stored")
+        data = array.astype(array.dtype.newbyteorder("<"), copy=False).tobytes()
+        entries[name] = {"dtype": DTYPES[array.dtype],
+                         "shape": list(array.shape),
+                         "data_offsets": [offset, offset + len(data)]}
+        blobs.append(data)
+        offset += len(data)
+    head = {"__metadata__": metadata} if metadata else {}
+    header = json.dumps({**head, **entries}, separators=(",", ":")).encode()
     header += b" " * (-len(header) % 8)
     with open(path, "wb") as f:
         f.write(struct.pack("<Q", len(header)))

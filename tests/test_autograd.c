@@ -1,0 +1,363 @@
+/* test_autograd.c — the tape's gradients: every op against central finite
+ * differences (a table: a new op is one row), a small MLP against PyTorch's
+ * gradients, no allocation after the first step, and the error paths. */
+#include "test_util.h"
+
+#ifndef TRAIN_REFS
+#error "TRAIN_REFS: the path of tests/train/train_refs.safetensors"
+#endif
+#define REFS TRAIN_REFS
+
+/* ---- finite differences ------------------------------------------------------ *
+ * Each row builds a scalar from its parameters; the harness compares the
+ * tape's gradient of sum(out * weights) with (f(p+h) - f(p-h)) / 2h, the
+ * sums taken in double. The ops run in F32, so h and the tolerance suit F32
+ * rounding: a wrong formula is off by far more. */
+
+typedef struct fd_case {
+    const char *name;
+    int n_params;
+    int64_t shapes[3][4];
+    int ranks[3];
+    mt_status (*build)(mt_tape *tape, mt_value **p, mt_value **out);
+} fd_case;
+
+static mt_rng dropout_rng;
+static const int64_t labels_data[4] = {2, 0, 1, 2};
+
+static mt_status build_add(mt_tape *t, mt_value **p, mt_value **o) { return mt_tape_add(t, p[0], p[1], o); }
+static mt_status build_sub(mt_tape *t, mt_value **p, mt_value **o) { return mt_tape_sub(t, p[0], p[1], o); }
+static mt_status build_mul(mt_tape *t, mt_value **p, mt_value **o) { return mt_tape_mul(t, p[0], p[1], o); }
+static mt_status build_mul_scalar(mt_tape *t, mt_value **p, mt_value **o) { return mt_tape_mul_scalar(t, p[0], -2.5f, o); }
+static mt_status build_relu(mt_tape *t, mt_value **p, mt_value **o) { return mt_tape_relu(t, p[0], o); }
+static mt_status build_matmul(mt_tape *t, mt_value **p, mt_value **o) { return mt_tape_matmul(t, p[0], p[1], o); }
+static mt_status build_matmul_t(mt_tape *t, mt_value **p, mt_value **o)
+{
+    mt_value *bt;   /* a·bᵀ through a transposed view, as PyTorch weights are used */
+    mt_status s = mt_tape_transpose(t, p[1], 0, 1, &bt);
+    return s ? s : mt_tape_matmul(t, p[0], bt, o);
+}
+static mt_status build_linear(mt_tape *t, mt_value **p, mt_value **o) { return mt_tape_linear(t, p[0], p[1], p[2], MT_ACTIVATION_NONE, o); }
+static mt_status build_linear_relu(mt_tape *t, mt_value **p, mt_value **o) { return mt_tape_linear(t, p[0], p[1], p[2], MT_ACTIVATION_RELU, o); }
+static mt_status build_linear_nobias(mt_tape *t, mt_value **p, mt_value **o) { return mt_tape_linear(t, p[0], p[1], NULL, MT_ACTIVATION_NONE, o); }
+static mt_status build_reshape(mt_tape *t, mt_value **p, mt_value **o) { return mt_tape_reshape(t, p[0], 2, (int64_t[]){3, 4}, o); }
+static mt_status build_sum_all(mt_tape *t, mt_value **p, mt_value **o) { return mt_tape_sum_all(t, p[0], o); }
+static mt_status build_mean_all(mt_tape *t, mt_value **p, mt_value **o) { return mt_tape_mean_all(t, p[0], o); }
+static mt_status build_softmax(mt_tape *t, mt_value **p, mt_value **o) { return mt_tape_softmax(t, p[0], 0, o); }
+static mt_status build_log_softmax(mt_tape *t, mt_value **p, mt_value **o) { return mt_tape_log_softmax(t, p[0], -1, o); }
+static mt_status build_dropout(mt_tape *t, mt_value **p, mt_value **o)
+{
+    mt_rng_init(&dropout_rng, 7);   /* the same mask for every evaluation */
+    return mt_tape_dropout(t, p[0], 0.3f, &dropout_rng, o);
+}
+static mt_status build_cross_entropy(mt_tape *t, mt_value **p, mt_value **o)
+{
+    mt_tensor labels;
+    mt_tensor_wrap_into(MT_DTYPE_I64, 1, (int64_t[]){4}, (void *)labels_data, &labels);
+    mt_cross_entropy_options opt = {.label_smoothing = 0.2f};
+    static mt_tensor keep;   /* the tape keeps a pointer until reset */
+    keep = labels;
+    return mt_tape_cross_entropy(t, p[0], &keep, &opt, o);
+}
+static mt_status build_cross_entropy_sum(mt_tape *t, mt_value **p, mt_value **o)
+{
+    static mt_tensor labels;
+    mt_tensor_wrap_into(MT_DTYPE_I64, 1, (int64_t[]){4}, (void *)labels_data, &labels);
+    mt_cross_entropy_options opt = {.reduction = MT_REDUCTION_SUM};
+    return mt_tape_cross_entropy(t, p[0], &labels, &opt, o);
+}
+static float target_data[12] = {0.f, 1.f, 1.f, 0.f, 0.5f, 0.2f, 1.f, 0.f, 0.f, 1.f, 0.3f, 0.9f};
+static mt_status build_bce(mt_tape *t, mt_value **p, mt_value **o)
+{
+    static mt_tensor target;
+    mt_tensor_wrap_into(MT_DTYPE_F32, 2, (int64_t[]){3, 4}, target_data, &target);
+    return mt_tape_bce_with_logits(t, p[0], &target, MT_REDUCTION_MEAN, o);
+}
+static mt_status build_mse(mt_tape *t, mt_value **p, mt_value **o)
+{
+    static mt_tensor target;
+    mt_tensor_wrap_into(MT_DTYPE_F32, 2, (int64_t[]){3, 4}, target_data, &target);
+    return mt_tape_mse_loss(t, p[0], &target, MT_REDUCTION_SUM, o);
+}
+static mt_status build_reuse(mt_tape *t, mt_value **p, mt_value **o)
+{
+    mt_value *sq;   /* x used twice: contributions must add up */
+    mt_status s = mt_tape_mul(t, p[0], p[0], &sq);
+    return s ? s : mt_tape_add(t, sq, p[0], o);
+}
+
+static const fd_case fd_cases[] = {
+    {"add broadcast", 2, {{3, 4}, {4}}, {2, 1}, build_add},
+    {"add broadcast both", 2, {{3, 1}, {1, 4}}, {2, 2}, build_add},
+    {"sub broadcast", 2, {{2, 3, 4}, {3, 1}}, {3, 2}, build_sub},
+    {"mul broadcast", 2, {{3, 4}, {1, 4}}, {2, 2}, build_mul},
+    {"mul_scalar", 1, {{5}}, {1}, build_mul_scalar},
+    {"relu", 1, {{3, 5}}, {2}, build_relu},
+    {"matmul", 2, {{3, 4}, {4, 5}}, {2, 2}, build_matmul},
+    {"matmul batched broadcast", 2, {{2, 3, 4}, {4, 2}}, {3, 2}, build_matmul},
+    {"matmul transposed view", 2, {{3, 4}, {5, 4}}, {2, 2}, build_matmul_t},
+    {"linear", 3, {{4, 6}, {6, 3}, {3}}, {2, 2, 1}, build_linear},
+    {"linear relu", 3, {{4, 6}, {6, 3}, {3}}, {2, 2, 1}, build_linear_relu},
+    {"linear no bias", 2, {{4, 6}, {6, 3}}, {2, 2}, build_linear_nobias},
+    {"reshape", 1, {{2, 6}}, {2}, build_reshape},
+    {"sum_all", 1, {{2, 3}}, {2}, build_sum_all},
+    {"mean_all", 1, {{2, 3}}, {2}, build_mean_all},
+    {"softmax dim 0", 1, {{4, 3}}, {2}, build_softmax},
+    {"log_softmax", 1, {{3, 5}}, {2}, build_log_softmax},
+    {"dropout", 1, {{4, 5}}, {2}, build_dropout},
+    {"cross_entropy smoothing", 1, {{4, 3}}, {2}, build_cross_entropy},
+    {"cross_entropy sum", 1, {{4, 3}}, {2}, build_cross_entropy_sum},
+    {"bce_with_logits", 1, {{3, 4}}, {2}, build_bce},
+    {"mse_loss sum", 1, {{3, 4}}, {2}, build_mse},
+    {"value used twice", 1, {{6}}, {1}, build_reuse},
+};
+
+/* sum(out * weights) in double, weights a fixed pseudo-random pattern. */
+static double weighted_sum(const mt_tensor *out)
+{
+    double total = 0.0;
+    const float *o = out->data;
+    int64_t n = mt_tensor_numel(out);
+    assert_true(mt_tensor_is_contiguous(out));
+    for (int64_t i = 0; i < n; i++)
+        total += o[i] * (0.5 + 0.37 * (double)((i * 7) % 5));
+    return total;
+}
+
+static double evaluate(const fd_case *c, mt_tape *tape, mt_value **p)
+{
+    mt_tape_reset(tape);
+    mt_value *out;
+    assert_ok(c->build(tape, p, &out));
+    mt_tensor *copy;
+    assert_ok(mt_tensor_contiguous(out->data, &copy));
+    double f = weighted_sum(copy);
+    mt_tensor_free(copy);
+    return f;
+}
+
+static void check_case(const fd_case *c)
+{
+    mt_tape *tape;
+    assert_ok(mt_tape_new(&tape));
+    mt_value *p[3];
+    uint64_t seed = 99;
+    for (int k = 0; k < c->n_params; k++) {
+        mt_tensor *init;
+        assert_ok(mt_tensor_zeros(MT_DTYPE_F32, c->ranks[k], c->shapes[k], &init));
+        float *d = init->data;
+        for (int64_t i = 0; i < mt_tensor_numel(init); i++)
+            d[i] = rand_unit(&seed) * 1.5f;
+        assert_ok(mt_param_new(init, "p", &p[k]));
+        mt_tensor_free(init);
+    }
+    /* analytic: d/dp of sum(out * w) = backward of (out * w) summed */
+    mt_tape_reset(tape);
+    mt_value *out, *weights, *prod, *loss;
+    assert_ok(c->build(tape, p, &out));
+    mt_tensor *w;
+    assert_ok(mt_tensor_zeros(MT_DTYPE_F32, out->data->rank, out->data->shape, &w));
+    for (int64_t i = 0; i < mt_tensor_numel(w); i++)
+        ((float *)w->data)[i] = (float)(0.5 + 0.37 * (double)((i * 7) % 5));
+    assert_ok(mt_tape_constant(tape, w, &weights));
+    assert_ok(mt_tape_mul(tape, out, weights, &prod));
+    assert_ok(mt_tape_sum_all(tape, prod, &loss));
+    assert_ok(mt_tape_backward(tape, loss));
+    for (int k = 0; k < c->n_params; k++) {
+        float *x = p[k]->data->data;
+        const float *g = p[k]->grad->data;
+        for (int64_t i = 0; i < mt_tensor_numel(p[k]->data); i++) {
+            float saved = x[i], h = 1e-2f;
+            x[i] = saved + h;
+            double up = evaluate(c, tape, p);
+            x[i] = saved - h;
+            double down = evaluate(c, tape, p);
+            x[i] = saved;
+            double numeric = (up - down) / (2.0 * (double)h);
+            if (fabs(numeric - g[i]) > 2e-3 + 2e-2 * fabs(numeric))
+                fail_msg("%s: d/dparam%d[%lld]: tape %.6g, finite differences %.6g", c->name,
+                         k, (long long)i, (double)g[i], numeric);
+        }
+    }
+    mt_tensor_free(w);
+    for (int k = 0; k < c->n_params; k++)
+        mt_param_free(p[k]);
+    mt_tape_free(tape);
+}
+
+static void test_finite_differences(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof fd_cases / sizeof fd_cases[0]; i++)
+        check_case(&fd_cases[i]);
+}
+
+/* ---- an MLP against PyTorch ------------------------------------------------------ */
+
+typedef struct mlp {
+    mt_safetensors *refs;
+    mt_tensor *x, *labels;
+    mt_value *w[4];   /* w1, b1, w2, b2 */
+} mlp;
+
+static const char *const weight_names[4] = {"w1", "b1", "w2", "b2"};
+
+static mt_tensor *ref(mt_safetensors *st, const char *name)
+{
+    mt_tensor *t;
+    assert_ok(mt_safetensors_get(st, name, &t));
+    return t;
+}
+
+static void mlp_open(mlp *m)
+{
+    assert_ok(mt_safetensors_open(REFS, &m->refs));
+    m->x = ref(m->refs, "x");
+    m->labels = ref(m->refs, "labels");
+    for (int i = 0; i < 4; i++) {
+        mt_tensor *t = ref(m->refs, weight_names[i]);
+        assert_ok(mt_param_new(t, weight_names[i], &m->w[i]));
+        mt_tensor_free(t);
+    }
+}
+
+static void mlp_close(mlp *m)
+{
+    for (int i = 0; i < 4; i++)
+        mt_param_free(m->w[i]);
+    mt_tensor_free(m->x);
+    mt_tensor_free(m->labels);
+    mt_safetensors_close(m->refs);
+}
+
+static mt_status mlp_loss(mlp *m, mt_tape *tape, mt_value **loss)
+{
+    mt_value *x, *h, *logits;
+    mt_cross_entropy_options ce = {.label_smoothing = 0.1f};
+    mt_status s;
+    mt_tape_reset(tape);
+    if ((s = mt_tape_constant(tape, m->x, &x)) ||
+        (s = mt_tape_linear(tape, x, m->w[0], m->w[1], MT_ACTIVATION_RELU, &h)) ||
+        (s = mt_tape_linear(tape, h, m->w[2], m->w[3], MT_ACTIVATION_NONE, &logits)))
+        return s;
+    return mt_tape_cross_entropy(tape, logits, m->labels, &ce, loss);
+}
+
+static void assert_tensor_close(const mt_tensor *got, const mt_tensor *want, double atol,
+                                double rtol)
+{
+    assert_true(mt_tensor_same_shape(got, want));
+    assert_close(got->data, want->data, (size_t)mt_tensor_numel(want), atol, rtol);
+}
+
+static void test_mlp_gradients_match_pytorch(void **state)
+{
+    (void)state;
+    mlp m;
+    mlp_open(&m);
+    mt_tape *tape;
+    assert_ok(mt_tape_new(&tape));
+    mt_value *loss;
+    assert_ok(mlp_loss(&m, tape, &loss));
+    mt_tensor *want = ref(m.refs, "loss");
+    assert_float_equal(*(float *)loss->data->data, *(float *)want->data, 1e-5);
+    mt_tensor_free(want);
+    assert_ok(mt_tape_backward(tape, loss));
+    for (int i = 0; i < 4; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "grad.%s", weight_names[i]);
+        want = ref(m.refs, name);
+        assert_tensor_close(m.w[i]->grad, want, 1e-6, 1e-4);
+        mt_tensor_free(want);
+    }
+    /* gradients accumulate over two backward passes, as in PyTorch */
+    assert_ok(mlp_loss(&m, tape, &loss));
+    assert_ok(mt_tape_backward(tape, loss));
+    want = ref(m.refs, "grad.w2");
+    mt_tensor *twice;
+    assert_ok(mt_mul_scalar(want, 2.0f, &twice));
+    assert_tensor_close(m.w[2]->grad, twice, 1e-6, 1e-4);
+    mt_tensor_free(twice);
+    mt_tensor_free(want);
+    mt_tape_free(tape);
+    mlp_close(&m);
+}
+
+static void test_training_step_allocates_nothing_after_the_first(void **state)
+{
+    (void)state;
+    mlp m;
+    mlp_open(&m);
+    mt_tape *tape;
+    assert_ok(mt_tape_new(&tape));
+    alloc_probe probe;
+    for (int step = 0; step < 3; step++) {
+        if (step == 2)
+            probe_install(&probe, -1);
+        mt_value *loss;
+        assert_ok(mlp_loss(&m, tape, &loss));
+        assert_ok(mt_tape_backward(tape, loss));
+        for (int i = 0; i < 4; i++)
+            mt_param_zero_grad(m.w[i]);
+    }
+    long allocations = probe.allocations;
+    probe_remove();
+    assert_int_equal(allocations, 0);
+    mt_tape_free(tape);
+    mlp_close(&m);
+}
+
+/* ---- errors ------------------------------------------------------------------------ */
+
+static void test_errors(void **state)
+{
+    (void)state;
+    mt_tape *tape;
+    assert_ok(mt_tape_new(&tape));
+    mt_tensor *a, *b;
+    assert_ok(mt_tensor_zeros(MT_DTYPE_F32, 2, (int64_t[]){2, 3}, &a));
+    assert_ok(mt_tensor_zeros(MT_DTYPE_F32, 2, (int64_t[]){4, 5}, &b));
+    mt_value *pa, *pb, *v = NULL, *loss;
+    assert_ok(mt_param_new(a, "a", &pa));
+    assert_ok(mt_param_new(b, "b", &pb));
+    assert_fails(mt_tape_add(tape, pa, pb, &v), MT_ERR_SHAPE, "do not broadcast: a [2,3] and b [4,5]");
+    assert_null(v);
+    assert_fails(mt_tape_matmul(tape, pa, pb, &v), MT_ERR_SHAPE, "inner dimensions differ");
+    assert_fails(mt_tape_add(NULL, pa, pb, &v), MT_ERR_INVALID_ARGUMENT, "tape is NULL");
+    assert_fails(mt_tape_add(tape, pa, NULL, &v), MT_ERR_INVALID_ARGUMENT, "input 1 is NULL");
+    assert_fails(mt_tape_relu(tape, pa, NULL), MT_ERR_INVALID_ARGUMENT, "out is NULL");
+    assert_fails(mt_tape_dropout(tape, pa, 1.0f, NULL, &v), MT_ERR_INVALID_ARGUMENT, "p = 1");
+    mt_tensor *labels;
+    assert_ok(mt_tensor_zeros(MT_DTYPE_I64, 1, (int64_t[]){2}, &labels));
+    ((int64_t *)labels->data)[1] = 3;
+    assert_fails(mt_tape_cross_entropy(tape, pa, labels, NULL, &v), MT_ERR_INVALID_ARGUMENT,
+                 "target[1] = 3 is not a class in 0..2");
+    mt_value *c;
+    assert_ok(mt_tape_constant(tape, a, &c));
+    assert_ok(mt_tape_sum_all(tape, c, &loss));
+    assert_fails(mt_tape_backward(tape, loss), MT_ERR_INVALID_ARGUMENT,
+                 "does not depend on any parameter");
+    assert_ok(mt_tape_sum_all(tape, pa, &loss));
+    assert_fails(mt_tape_backward(tape, pa), MT_ERR_SHAPE, "must hold one element");
+    assert_ok(mt_tape_backward(tape, loss));
+    assert_fails(mt_tape_backward(tape, loss), MT_ERR_INVALID_ARGUMENT, "walked already");
+    assert_fails(mt_tape_relu(tape, pa, &v), MT_ERR_INVALID_ARGUMENT, "reset it first");
+    assert_fails(mt_param_new(labels, "l", &v), MT_ERR_DTYPE, "");
+    mt_tensor_free(labels);
+    mt_param_free(pa);
+    mt_param_free(pb);
+    mt_tensor_free(a);
+    mt_tensor_free(b);
+    mt_tape_free(tape);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_finite_differences),
+        cmocka_unit_test(test_mlp_gradients_match_pytorch),
+        cmocka_unit_test(test_training_step_allocates_nothing_after_the_first),
+        cmocka_unit_test(test_errors),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

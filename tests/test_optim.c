@@ -1,0 +1,247 @@
+/* test_optim.c — optimizers against torch.optim's trajectories, clipping,
+ * schedules, the random generator and initialisers. */
+#include "test_util.h"
+
+#ifndef TRAIN_REFS
+#error "TRAIN_REFS: the path of tests/train/train_refs.safetensors"
+#endif
+
+static const char *const weight_names[4] = {"w1", "b1", "w2", "b2"};
+
+static mt_tensor *ref(mt_safetensors *st, const char *name)
+{
+    mt_tensor *t;
+    assert_ok(mt_safetensors_get(st, name, &t));
+    return t;
+}
+
+/* Three steps of `kind` on the MLP of make_train_refs.py; the weights must
+ * equal torch.optim's. */
+static void run_three_steps(const char *name, const mt_optimizer_options *o)
+{
+    mt_safetensors *st;
+    assert_ok(mt_safetensors_open(TRAIN_REFS, &st));
+    mt_tensor *x = ref(st, "x"), *labels = ref(st, "labels");
+    mt_value *w[4];
+    for (int i = 0; i < 4; i++) {
+        mt_tensor *t = ref(st, weight_names[i]);
+        assert_ok(mt_param_new(t, weight_names[i], &w[i]));
+        mt_tensor_free(t);
+    }
+    mt_optimizer *opt;
+    assert_ok(mt_optimizer_new(o, w, 4, &opt));
+    mt_tape *tape;
+    assert_ok(mt_tape_new(&tape));
+    for (int step = 0; step < 3; step++) {
+        mt_value *in, *h, *logits, *loss;
+        mt_cross_entropy_options ce = {.label_smoothing = 0.1f};
+        mt_tape_reset(tape);
+        assert_ok(mt_tape_constant(tape, x, &in));
+        assert_ok(mt_tape_linear(tape, in, w[0], w[1], MT_ACTIVATION_RELU, &h));
+        assert_ok(mt_tape_linear(tape, h, w[2], w[3], MT_ACTIVATION_NONE, &logits));
+        assert_ok(mt_tape_cross_entropy(tape, logits, labels, &ce, &loss));
+        mt_optimizer_zero_grad(opt);
+        assert_ok(mt_tape_backward(tape, loss));
+        assert_ok(mt_optimizer_step(opt));
+    }
+    assert_int_equal(mt_optimizer_steps_get(opt), 3);
+    for (int i = 0; i < 4; i++) {
+        char key[32];
+        snprintf(key, sizeof key, "%s.%s", name, weight_names[i]);
+        mt_tensor *want = ref(st, key);
+        assert_close(w[i]->data->data, want->data, (size_t)mt_tensor_numel(want), 2e-6, 2e-5);
+        mt_tensor_free(want);
+    }
+    mt_tape_free(tape);
+    mt_optimizer_free(opt);
+    for (int i = 0; i < 4; i++)
+        mt_param_free(w[i]);
+    mt_tensor_free(x);
+    mt_tensor_free(labels);
+    mt_safetensors_close(st);
+}
+
+static void test_sgd_nesterov_matches_torch(void **state)
+{
+    (void)state;
+    mt_optimizer_options o = mt_optimizer_defaults(MT_OPTIMIZER_SGD);
+    o.lr = 0.1f;
+    o.momentum = 0.9f;
+    o.nesterov = true;
+    o.weight_decay = 1e-3f;
+    run_three_steps("sgd", &o);
+}
+
+static void test_adam_matches_torch(void **state)
+{
+    (void)state;
+    mt_optimizer_options o = mt_optimizer_defaults(MT_OPTIMIZER_ADAM);
+    o.lr = 1e-2f;
+    o.weight_decay = 1e-3f;
+    run_three_steps("adam", &o);
+}
+
+static void test_adamw_matches_torch(void **state)
+{
+    (void)state;
+    mt_optimizer_options o = mt_optimizer_defaults(MT_OPTIMIZER_ADAMW);
+    o.lr = 1e-2f;
+    o.weight_decay = 0.1f;
+    run_three_steps("adamw", &o);
+}
+
+static void test_optimizer_errors_and_state(void **state)
+{
+    (void)state;
+    mt_tensor *t;
+    assert_ok(mt_tensor_full(1, (int64_t[]){3}, 1.0f, &t));
+    mt_value *p;
+    assert_ok(mt_param_new(t, "w", &p));
+    mt_optimizer *opt = NULL;
+    mt_optimizer_options o = mt_optimizer_defaults(MT_OPTIMIZER_ADAM);
+    o.lr = -1.0f;
+    assert_fails(mt_optimizer_new(&o, &p, 1, &opt), MT_ERR_INVALID_ARGUMENT, "invalid lr");
+    o = mt_optimizer_defaults(MT_OPTIMIZER_ADAM);
+    o.beta2 = 1.0f;
+    assert_fails(mt_optimizer_new(&o, &p, 1, &opt), MT_ERR_INVALID_ARGUMENT, "beta1/beta2");
+    o = mt_optimizer_defaults(MT_OPTIMIZER_SGD);
+    o.nesterov = true;
+    assert_fails(mt_optimizer_new(&o, &p, 1, &opt), MT_ERR_INVALID_ARGUMENT, "nesterov");
+    mt_value not_param = {0};
+    mt_value *bad = &not_param;
+    not_param.data = t;
+    o = mt_optimizer_defaults(MT_OPTIMIZER_ADAM);
+    assert_fails(mt_optimizer_new(&o, &bad, 1, &opt), MT_ERR_INVALID_ARGUMENT,
+                 "params[0] is not a parameter");
+    assert_null(opt);
+    assert_ok(mt_optimizer_new(&o, &p, 1, &opt));
+    assert_int_equal(mt_optimizer_state_count(opt), 2);
+    const char *name;
+    mt_tensor *s;
+    assert_ok(mt_optimizer_state_at(opt, 1, &name, &s));
+    assert_string_equal(name, "w.exp_avg_sq");
+    assert_fails(mt_optimizer_state_at(opt, 2, &name, &s), MT_ERR_INVALID_ARGUMENT, "index 2");
+    mt_optimizer_free(opt);
+    mt_param_free(p);
+    mt_tensor_free(t);
+}
+
+static void test_clip_grad_norm(void **state)
+{
+    (void)state;
+    mt_tensor *t;
+    assert_ok(mt_tensor_zeros(MT_DTYPE_F32, 1, (int64_t[]){2}, &t));
+    mt_value *p[2];
+    assert_ok(mt_param_new(t, "a", &p[0]));
+    assert_ok(mt_param_new(t, "b", &p[1]));
+    ((float *)p[0]->grad->data)[0] = 3.0f;   /* global norm = |(3, 0, 0, 4)| = 5 */
+    ((float *)p[1]->grad->data)[1] = 4.0f;
+    float norm;
+    assert_ok(mt_grad_clip_norm(p, 2, 1.0f, &norm));
+    assert_float_equal(norm, 5.0f, 1e-6);
+    /* torch: grad * max_norm / (norm + 1e-6) */
+    assert_float_equal(((float *)p[0]->grad->data)[0], 3.0f / (5.0f + 1e-6f), 1e-7);
+    assert_float_equal(((float *)p[1]->grad->data)[1], 4.0f / (5.0f + 1e-6f), 1e-7);
+    assert_ok(mt_grad_clip_norm(p, 2, 10.0f, &norm));   /* below max: unchanged */
+    assert_float_equal(((float *)p[1]->grad->data)[1], 4.0f / (5.0f + 1e-6f), 1e-7);
+    assert_fails(mt_grad_clip_norm(p, 2, 0.0f, NULL), MT_ERR_INVALID_ARGUMENT, "max_norm");
+    mt_param_free(p[0]);
+    mt_param_free(p[1]);
+    mt_tensor_free(t);
+}
+
+static void test_schedules(void **state)
+{
+    (void)state;
+    /* torch StepLR(step_size=2, gamma=0.5) from 0.1: 0.1, 0.1, 0.05, 0.05, 0.025 */
+    const float step_lr[5] = {0.1f, 0.1f, 0.05f, 0.05f, 0.025f};
+    for (int i = 0; i < 5; i++)
+        assert_float_equal(mt_lr_step_decay(0.1f, i, 2, 0.5f), step_lr[i], 1e-9);
+    /* nanoGPT get_lr(lr 1, warmup 4, decay 12, min 0.1): it 0 -> 1/5, it 8 -> the
+     * midpoint 0.55, it 12 -> 0.1, past the end -> 0.1 */
+    assert_float_equal(mt_lr_cosine_warmup(1.0f, 0, 4, 12, 0.1f), 0.2f, 1e-7);
+    assert_float_equal(mt_lr_cosine_warmup(1.0f, 3, 4, 12, 0.1f), 0.8f, 1e-7);
+    assert_float_equal(mt_lr_cosine_warmup(1.0f, 4, 4, 12, 0.1f), 1.0f, 1e-7);
+    assert_float_equal(mt_lr_cosine_warmup(1.0f, 8, 4, 12, 0.1f), 0.55f, 1e-6);
+    assert_float_equal(mt_lr_cosine_warmup(1.0f, 12, 4, 12, 0.1f), 0.1f, 1e-7);
+    assert_float_equal(mt_lr_cosine_warmup(1.0f, 50, 4, 12, 0.1f), 0.1f, 1e-7);
+    assert_true(isnan(mt_lr_cosine_warmup(1.0f, 0, 4, 4, 0.1f)));
+}
+
+static void test_pcg32_reference_values(void **state)
+{
+    (void)state;
+    /* pcg32-demo.c of the reference implementation, pcg32_srandom_r(42, 54):
+     * 0xa15c02b7 0x7b47f409 0xba1d3330 0x83d2f293 0xbfa4784b 0xcbed606e */
+    mt_rng rng = {0, (54u << 1) | 1u};
+    mt_rng_next_u32(&rng);
+    rng.state += 42;
+    mt_rng_next_u32(&rng);
+    const uint32_t want[6] = {0xa15c02b7u, 0x7b47f409u, 0xba1d3330u,
+                              0x83d2f293u, 0xbfa4784bu, 0xcbed606eu};
+    for (int i = 0; i < 6; i++)
+        assert_int_equal(mt_rng_next_u32(&rng), want[i]);
+    mt_rng a, b;
+    mt_rng_init(&a, 5);
+    mt_rng_init(&b, 5);
+    for (int i = 0; i < 100; i++)
+        assert_int_equal(mt_rng_next_u32(&a), mt_rng_next_u32(&b));
+    for (int i = 0; i < 1000; i++) {
+        assert_true(mt_rng_below(&a, 7) < 7);
+        float u = mt_rng_uniform(&a);
+        assert_true(u >= 0.0f && u < 1.0f);
+    }
+}
+
+static void test_initialisers(void **state)
+{
+    (void)state;
+    mt_rng rng;
+    mt_rng_init(&rng, 1);
+    mt_tensor *w;
+    assert_ok(mt_tensor_zeros(MT_DTYPE_F32, 2, (int64_t[]){128, 784}, &w));
+    assert_ok(mt_init_kaiming_uniform(w, 784, &rng));
+    /* U(-1/28, 1/28): every value inside, the extremes near the bounds, and
+     * the variance near bound²/3 */
+    const float *d = w->data;
+    double lo = 1, hi = -1, sq = 0;
+    int64_t n = mt_tensor_numel(w);
+    for (int64_t i = 0; i < n; i++) {
+        lo = d[i] < lo ? d[i] : lo;
+        hi = d[i] > hi ? d[i] : hi;
+        sq += (double)d[i] * d[i];
+    }
+    assert_true(lo >= -1.0 / 28 && hi < 1.0 / 28);
+    assert_true(lo < -0.035 && hi > 0.035);
+    assert_true(fabs(sq / (double)n - 1.0 / (784.0 * 3.0)) < 2e-5);
+    assert_ok(mt_init_glorot_uniform(w, 784, 128, &rng));
+    double bound = sqrt(6.0 / 912.0);
+    for (int64_t i = 0; i < n; i++)
+        assert_true(fabs(d[i]) < bound);
+    assert_fails(mt_init_kaiming_uniform(w, 0, &rng), MT_ERR_INVALID_ARGUMENT, "fan_in 0");
+    assert_fails(mt_tensor_fill_uniform(w, 1.0f, 0.0f, &rng), MT_ERR_INVALID_ARGUMENT,
+                 "bounds");
+    assert_fails(mt_tensor_fill_normal(w, 0.0f, 1.0f, NULL), MT_ERR_INVALID_ARGUMENT,
+                 "rng is NULL");
+    assert_ok(mt_tensor_fill_normal(w, 2.0f, 0.5f, &rng));
+    double mean = 0;
+    for (int64_t i = 0; i < n; i++)
+        mean += d[i];
+    assert_true(fabs(mean / (double)n - 2.0) < 0.01);
+    mt_tensor_free(w);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_sgd_nesterov_matches_torch),
+        cmocka_unit_test(test_adam_matches_torch),
+        cmocka_unit_test(test_adamw_matches_torch),
+        cmocka_unit_test(test_optimizer_errors_and_state),
+        cmocka_unit_test(test_clip_grad_norm),
+        cmocka_unit_test(test_schedules),
+        cmocka_unit_test(test_pcg32_reference_values),
+        cmocka_unit_test(test_initialisers),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,66 @@
+#!/usr/bin/env python3
+"""PyTorch references for tests/test_autograd.c and test_optim.c.
+
+Run with Debian's interpreter (python3-torch 1.13):
+    /usr/bin/python3 tests/train/make_train_refs.py
+Writes tests/train/train_refs.safetensors: a small MLP's batch, weights,
+PyTorch's loss and gradients (float64 arithmetic, stored as float32), and
+the weights after three steps of SGD (momentum, Nesterov, weight decay),
+Adam (weight decay) and AdamW, each run by torch.optim in float32.
+"""
+import os
+import sys
+
+import numpy as np
+import torch
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "op_table"))
+from optable import write_tensors  # noqa: E402  (reuses the writer)
+
+
+def mlp_loss(x, labels, w1, b1, w2, b2, smoothing):
+    h = torch.relu(x @ w1 + b1)
+    logits = h @ w2 + b2
+    return torch.nn.functional.cross_entropy(logits, labels, label_smoothing=smoothing)
+
+
+def main():
+    rng = np.random.default_rng(1234)
+    x = rng.standard_normal((8, 20)).astype(np.float32)
+    labels = rng.integers(0, 5, size=8).astype(np.int64)
+    w1 = (rng.standard_normal((20, 16)) * 0.3).astype(np.float32)
+    b1 = (rng.standard_normal(16) * 0.1).astype(np.float32)
+    w2 = (rng.standard_normal((16, 5)) * 0.3).astype(np.float32)
+    b2 = (rng.standard_normal(5) * 0.1).astype(np.float32)
+    weights = [w1, b1, w2, b2]
+    tensors = {"x": x, "labels": labels, "w1": w1, "b1": b1, "w2": w2, "b2": b2}
+
+    params = [torch.tensor(w, dtype=torch.float64, requires_grad=True) for w in weights]
+    loss = mlp_loss(torch.tensor(x, dtype=torch.float64), torch.tensor(labels), *params, 0.1)
+    loss.backward()
+    tensors["loss"] = np.array(loss.item(), dtype=np.float32)
+    for name, p in zip(["w1", "b1", "w2", "b2"], params):
+        tensors[f"grad.{name}"] = p.grad.numpy().astype(np.float32)
+
+    optimizers = {
+        "sgd": lambda ps: torch.optim.SGD(ps, lr=0.1, momentum=0.9, nesterov=True,
+                                          weight_decay=1e-3),
+        "adam": lambda ps: torch.optim.Adam(ps, lr=1e-2, weight_decay=1e-3),
+        "adamw": lambda ps: torch.optim.AdamW(ps, lr=1e-2, weight_decay=0.1),
+    }
+    for name, make in optimizers.items():
+        ps = [torch.tensor(w, requires_grad=True) for w in weights]
+        opt = make(ps)
+        for _ in range(3):
+            opt.zero_grad()
+            mlp_loss(torch.tensor(x), torch.tensor(labels), *ps, 0.1).backward()
+            opt.step()
+        for pname, p in zip(["w1", "b1", "w2", "b2"], ps):
+            tensors[f"{name}.{pname}"] = p.detach().numpy()
+
+    write_tensors(os.path.join(HERE, "train_refs.safetensors"), tensors)
+
+
+if __name__ == "__main__":
+    main()
