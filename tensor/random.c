@@ -43,6 +43,24 @@ uint32_t mt_rng_below(mt_rng *rng, uint32_t n)
     }
 }
 
+mt_status mt_rng_permutation(mt_rng *rng, int64_t n, int64_t *out)
+{
+    if (!rng || (!out && n > 0))
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "rng_permutation: NULL argument");
+    if (n < 0 || n > (int64_t)UINT32_MAX)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "rng_permutation: n = %lld not in 0..2^32-1",
+                       (long long)n);
+    for (int64_t i = 0; i < n; i++)
+        out[i] = i;
+    for (int64_t i = n - 1; i > 0; i--) {
+        int64_t j = mt_rng_below(rng, (uint32_t)(i + 1));
+        int64_t tmp = out[i];
+        out[i] = out[j];
+        out[j] = tmp;
+    }
+    return MT_OK;
+}
+
 typedef float (*draw_fn)(mt_rng *rng, float a, float b);
 
 static float draw_uniform(mt_rng *rng, float lo, float hi)

@@ -188,6 +188,11 @@ mt_status mt_optimizer_lr_set(mt_optimizer *opt, float lr)
     return MT_OK;
 }
 
+mt_optimizer_options mt_optimizer_options_get(const mt_optimizer *opt)
+{
+    return opt ? opt->o : (mt_optimizer_options){0};
+}
+
 float mt_optimizer_lr_get(const mt_optimizer *opt) { return opt ? opt->o.lr : NAN; }
 
 int64_t mt_optimizer_steps_get(const mt_optimizer *opt) { return opt ? opt->steps : -1; }

@@ -24,6 +24,7 @@ mt_status mt_tape_new(mt_tape **out)
         return s;
     }
     t->training = true;
+    t->grad_enabled = true;
     *out = t;
     return MT_OK;
 }
@@ -59,6 +60,14 @@ void mt_tape_training_set(mt_tape *tape, bool training)
 }
 
 bool mt_tape_training_get(const mt_tape *tape) { return tape && tape->training; }
+
+void mt_tape_grad_set(mt_tape *tape, bool enabled)
+{
+    if (tape)
+        tape->grad_enabled = enabled;
+}
+
+bool mt_tape_grad_get(const mt_tape *tape) { return tape && tape->grad_enabled; }
 
 value_slot *tape_slot(mt_tape *tape, const char *op)
 {
@@ -111,7 +120,7 @@ mt_status tape_value(mt_tape *tape, const char *op, int rank, const int64_t *sha
 mt_status tape_record(mt_tape *tape, const tape_node *node)
 {
     bool needed = false;
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < 3 && tape->grad_enabled; i++)
         needed |= node->in[i] && node->in[i]->requires_grad;
     node->out->requires_grad = needed;
     if (!needed)

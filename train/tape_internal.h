@@ -39,6 +39,7 @@ struct mt_tape {
     struct slot_chunk *chunk;
     size_t chunk_used;
     bool training;
+    bool grad_enabled;
     bool walked;                   /* backward has run since the last reset */
 };
 

@@ -3,12 +3,16 @@
  *   fashion [--weights FILE]                    the built-in demo
  *   fashion [--weights FILE] predict [--invert] IMAGE...
  *   fashion [--weights FILE] eval IMAGES LABELS [--logits OUT] [--json]
+ *   fashion train --model mlp|cnn --out FILE [options]   (train.h)
  *
  * Exit status: 0 success, 1 bad input or failure, 2 bad command line. */
+#include <string.h>
+
 #include "classifier.h"
 #include "dataset.h"
 #include "embedded.h"
 #include "model.h"
+#include "train.h"
 
 static const char usage[] =
     "usage: fashion [--weights FILE] [COMMAND]\n"
@@ -38,6 +42,8 @@ static const char usage[] =
 
 int main(int argc, char **argv)
 {
+    if (argc > 1 && strcmp(argv[1], "train") == 0)
+        return fashion_train_main(argc - 1, argv + 1);
     /* Filled at run time: the embedded sizes are variables, not constants. */
     const classifier_spec spec = {
         .name = "fashion",

@@ -26,5 +26,6 @@
 #include "minitensor/random.h"
 #include "minitensor/autograd.h"
 #include "minitensor/optim.h"
+#include "minitensor/checkpoint.h"
 
 #endif

@@ -40,6 +40,10 @@ float mt_rng_uniform(mt_rng *rng);
 /* A uniform integer in [0, n) without modulo bias; 0 if n == 0. */
 uint32_t mt_rng_below(mt_rng *rng, uint32_t n);
 
+/* A random permutation of 0..n-1 into out[n] (Fisher–Yates, as
+ * torch.randperm): the order of one epoch's mini-batches. 0 <= n < 2^32. */
+mt_status mt_rng_permutation(mt_rng *rng, int64_t n, int64_t *out);
+
 /* Fill an F32 tensor with U(lo, hi) (lo <= hi, both finite) or with
  * N(mean, std²) (std >= 0; Box–Muller in double precision). */
 mt_status mt_tensor_fill_uniform(mt_tensor *t, float lo, float hi, mt_rng *rng);

@@ -73,6 +73,11 @@ void mt_tape_reset(mt_tape *tape);
 void mt_tape_training_set(mt_tape *tape, bool training);
 bool mt_tape_training_get(const mt_tape *tape);
 
+/* With gradients off (torch.no_grad), ops compute values and record
+ * nothing: evaluation passes cost what the plain ops cost. On by default. */
+void mt_tape_grad_set(mt_tape *tape, bool enabled);
+bool mt_tape_grad_get(const mt_tape *tape);
+
 /* d loss / d v for every value v the loss depends on that requires a
  * gradient. `loss` must hold one element; its own gradient is 1. The tape
  * may be walked once per recording: record again (after a reset) before the

@@ -72,6 +72,9 @@ mt_status mt_optimizer_step(mt_optimizer *opt);
 /* Zero every parameter's gradient. */
 void mt_optimizer_zero_grad(mt_optimizer *opt);
 
+/* The options the optimizer runs with (lr as last set). */
+mt_optimizer_options mt_optimizer_options_get(const mt_optimizer *opt);
+
 /* The learning rate used by the next step (schedules set it each step). */
 mt_status mt_optimizer_lr_set(mt_optimizer *opt, float lr);
 float mt_optimizer_lr_get(const mt_optimizer *opt);

@@ -1,0 +1,263 @@
+/* checkpoint.c — save and restore a training run through safetensors. */
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "minitensor/checkpoint.h"
+#include "tape_internal.h"
+
+#define FORMAT_KEY "minitensor.checkpoint"
+#define FORMAT_VERSION "1"
+#define MAX_KV 64
+#define OPTIM_PREFIX "optim."
+
+static const char *const optimizer_names[] = {"sgd", "adam", "adamw"};
+
+/* What a checkpoint stores besides the caller's pairs. */
+typedef struct ck_text {
+    char kind[16], steps[24], epoch[24];
+    char rng_keys[MAX_KV][32], rng_values[MAX_KV][40];
+    char optim_names[2 * MAX_KV][MT_NAME_MAX + 32];
+} ck_text;
+
+static mt_status check_ck(const char *op, const mt_checkpoint *ck)
+{
+    if (!ck || (ck->n_params && !ck->params) || ck->n_params < 0 ||
+        (ck->n_rngs && !ck->rngs) || ck->n_rngs < 0 || ck->n_rngs > MAX_KV)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: invalid checkpoint description", op);
+    for (int i = 0; i < ck->n_params; i++) {
+        const mt_value *p = ck->params[i];
+        if (!p || !p->is_param_ || !p->data->name[0])
+            return mt_fail(MT_ERR_INVALID_ARGUMENT,
+                           "%s: params[%d] must be a named parameter (mt_param_new)", op, i);
+        for (int j = 0; j < i; j++)
+            if (strcmp(ck->params[j]->data->name, p->data->name) == 0)
+                return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: two parameters are named %s",
+                               op, p->data->name);
+    }
+    if (ck->optimizer && mt_optimizer_state_count(ck->optimizer) > 2 * MAX_KV)
+        return mt_fail(MT_ERR_UNSUPPORTED, "%s: too many optimizer tensors", op);
+    return MT_OK;
+}
+
+mt_status mt_checkpoint_save(const char *path, const mt_checkpoint *ck,
+                             const mt_safetensors_kv *metadata, size_t n_metadata)
+{
+    const char *op = "checkpoint_save";
+    mt_status s = check_ck(op, ck);
+    if (s)
+        return s;
+    if (!path || (n_metadata && !metadata) || n_metadata > MAX_KV)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: NULL path or metadata, or too many pairs",
+                       op);
+    for (size_t i = 0; i < n_metadata; i++)
+        if (!metadata[i].key || strncmp(metadata[i].key, "minitensor.", 11) == 0)
+            return mt_fail(MT_ERR_INVALID_ARGUMENT,
+                           "%s: metadata key %s is NULL or reserved (minitensor.*)", op,
+                           metadata[i].key ? metadata[i].key : "(null)");
+    ck_text *text = mt_alloc(sizeof *text, _Alignof(ck_text));
+    size_t n_state = ck->optimizer ? mt_optimizer_state_count(ck->optimizer) : 0;
+    size_t n_items = (size_t)ck->n_params + n_state;
+    mt_safetensors_item *items =
+        n_items ? mt_alloc(n_items * sizeof *items, _Alignof(mt_safetensors_item)) : NULL;
+    mt_safetensors_kv *kv = mt_alloc((n_metadata + MAX_KV + 8) * sizeof *kv,
+                                     _Alignof(mt_safetensors_kv));
+    if (!text || (n_items && !items) || !kv) {
+        mt_dealloc(text);
+        mt_dealloc(items);
+        mt_dealloc(kv);
+        return mt_fail(MT_ERR_OUT_OF_MEMORY, "%s: cannot allocate", op);
+    }
+    for (int i = 0; i < ck->n_params; i++)
+        items[i] = (mt_safetensors_item){ck->params[i]->data->name, 0, ck->params[i]->data};
+    for (size_t i = 0; i < n_state; i++) {
+        const char *name;
+        mt_tensor *t;
+        mt_optimizer_state_at(ck->optimizer, i, &name, &t);
+        snprintf(text->optim_names[i], sizeof text->optim_names[i], OPTIM_PREFIX "%s", name);
+        items[(size_t)ck->n_params + i] = (mt_safetensors_item){text->optim_names[i], 0, t};
+    }
+    size_t n_kv = 0;
+    kv[n_kv++] = (mt_safetensors_kv){FORMAT_KEY, FORMAT_VERSION, 0, 0};
+    snprintf(text->epoch, sizeof text->epoch, "%" PRId64, ck->epoch);
+    kv[n_kv++] = (mt_safetensors_kv){"minitensor.epoch", text->epoch, 0, 0};
+    if (ck->optimizer) {
+        mt_optimizer_options o = mt_optimizer_options_get(ck->optimizer);
+        snprintf(text->kind, sizeof text->kind, "%s", optimizer_names[o.kind]);
+        snprintf(text->steps, sizeof text->steps, "%" PRId64,
+                 mt_optimizer_steps_get(ck->optimizer));
+        kv[n_kv++] = (mt_safetensors_kv){"minitensor.optimizer", text->kind, 0, 0};
+        kv[n_kv++] = (mt_safetensors_kv){"minitensor.steps", text->steps, 0, 0};
+    }
+    for (int i = 0; i < ck->n_rngs; i++) {
+        snprintf(text->rng_keys[i], sizeof text->rng_keys[i], "minitensor.rng.%d", i);
+        snprintf(text->rng_values[i], sizeof text->rng_values[i], "%016" PRIx64 ":%016" PRIx64,
+                 ck->rngs[i].state, ck->rngs[i].inc);
+        kv[n_kv++] = (mt_safetensors_kv){text->rng_keys[i], text->rng_values[i], 0, 0};
+    }
+    for (size_t i = 0; i < n_metadata; i++)
+        kv[n_kv++] = metadata[i];
+    s = mt_safetensors_save(path, items, n_items, kv, n_kv);
+    mt_dealloc(text);
+    mt_dealloc(items);
+    mt_dealloc(kv);
+    return s;
+}
+
+/* ---- loading ---------------------------------------------------------------------- */
+
+/* The metadata value of key as a C string in buf; false if absent or too long. */
+static bool meta(const mt_safetensors *st, const char *key, char *buf, size_t size)
+{
+    const char *v;
+    size_t len;
+    if (mt_safetensors_metadata_get(st, key, &v, &len) != MT_OK || len >= size ||
+        memchr(v, '\0', len))
+        return false;
+    memcpy(buf, v, len);
+    buf[len] = '\0';
+    return true;
+}
+
+static bool parse_i64(const char *text, int64_t *value)
+{
+    char *end;
+    errno = 0;
+    long long v = strtoll(text, &end, 10);
+    if (end == text || *end || v < 0)
+        return false;
+    *value = v;
+    return true;
+}
+
+/* The stored tensor `name` must be F32, shaped like `like`, finite. */
+static mt_status stored_tensor(const char *op, const char *path, const mt_safetensors *st,
+                               const char *name, const mt_tensor *like, mt_tensor **out)
+{
+    mt_tensor *t;
+    if (mt_safetensors_get(st, name, &t) != MT_OK)
+        return mt_fail(MT_ERR_FORMAT, "%s: %s: no tensor %s", op, path, name);
+    if (t->dtype != MT_DTYPE_F32 || !mt_tensor_same_shape(t, like)) {
+        mt_status s = mt_fail(MT_ERR_SHAPE, "%s: %s: %s is %s %s, the run has F32 %s", op,
+                              path, name, mt_dtype_name(t->dtype), MT_SHAPE(t), MT_SHAPE(like));
+        mt_tensor_free(t);
+        return s;
+    }
+    const float *d = t->data;
+    for (int64_t i = 0, n = mt_tensor_numel(t); i < n; i++)
+        if (!isfinite(d[i])) {
+            mt_tensor_free(t);
+            return mt_fail(MT_ERR_FORMAT, "%s: %s: %s[%lld] is not finite (%g)", op, path,
+                           name, (long long)i, (double)d[i]);
+        }
+    *out = t;
+    return MT_OK;
+}
+
+static mt_status check_metadata(const char *op, const char *path, const mt_safetensors *st,
+                                const mt_checkpoint *ck, const mt_safetensors_kv *expected,
+                                size_t n_expected, int64_t *epoch, int64_t *steps,
+                                mt_rng *rngs)
+{
+    char buf[256];
+    if (!meta(st, FORMAT_KEY, buf, sizeof buf) || strcmp(buf, FORMAT_VERSION) != 0)
+        return mt_fail(MT_ERR_FORMAT, "%s: %s is not a minitensor checkpoint (version %s)",
+                       op, path, FORMAT_VERSION);
+    if (!meta(st, "minitensor.epoch", buf, sizeof buf) || !parse_i64(buf, epoch))
+        return mt_fail(MT_ERR_FORMAT, "%s: %s: missing or bad epoch", op, path);
+    for (size_t i = 0; i < n_expected; i++) {
+        if (!meta(st, expected[i].key, buf, sizeof buf))
+            return mt_fail(MT_ERR_FORMAT, "%s: %s has no %s (expected %s)", op, path,
+                           expected[i].key, expected[i].value);
+        if (strcmp(buf, expected[i].value) != 0)
+            return mt_fail(MT_ERR_INVALID_ARGUMENT,
+                           "%s: %s was made with %s=%s, this run has %s=%s", op, path,
+                           expected[i].key, buf, expected[i].key, expected[i].value);
+    }
+    if (ck->optimizer) {
+        mt_optimizer_options o = mt_optimizer_options_get(ck->optimizer);
+        if (!meta(st, "minitensor.optimizer", buf, sizeof buf) ||
+            strcmp(buf, optimizer_names[o.kind]) != 0)
+            return mt_fail(MT_ERR_INVALID_ARGUMENT,
+                           "%s: %s holds no %s optimizer state", op, path,
+                           optimizer_names[o.kind]);
+        if (!meta(st, "minitensor.steps", buf, sizeof buf) || !parse_i64(buf, steps))
+            return mt_fail(MT_ERR_FORMAT, "%s: %s: missing or bad optimizer steps", op, path);
+    }
+    for (int i = 0; i < ck->n_rngs; i++) {
+        char key[32];
+        unsigned long long state, inc;
+        int used = 0;
+        snprintf(key, sizeof key, "minitensor.rng.%d", i);
+        if (!meta(st, key, buf, sizeof buf) ||
+            sscanf(buf, "%16llx:%16llx%n", &state, &inc, &used) != 2 || buf[used] ||
+            !(inc & 1u))
+            return mt_fail(MT_ERR_FORMAT, "%s: %s: missing or bad generator state %s", op,
+                           path, key);
+        rngs[i] = (mt_rng){state, inc};
+    }
+    return MT_OK;
+}
+
+mt_status mt_checkpoint_load(const char *path, mt_checkpoint *ck,
+                             const mt_safetensors_kv *expected, size_t n_expected)
+{
+    const char *op = "checkpoint_load";
+    mt_status s = check_ck(op, ck);
+    if (s)
+        return s;
+    if (!path || (n_expected && !expected))
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: NULL path or expected pairs", op);
+    mt_safetensors *st;
+    if ((s = mt_safetensors_open(path, &st)))
+        return s;
+    size_t n_state = ck->optimizer ? mt_optimizer_state_count(ck->optimizer) : 0;
+    size_t n_tensors = (size_t)ck->n_params + n_state;
+    mt_tensor **loaded = n_tensors ? mt_alloc(n_tensors * sizeof *loaded, _Alignof(mt_tensor *))
+                                   : NULL;
+    mt_rng rngs[MAX_KV];
+    int64_t epoch = 0, steps = 0;
+    if (n_tensors && !loaded) {
+        mt_safetensors_close(st);
+        return mt_fail(MT_ERR_OUT_OF_MEMORY, "%s: cannot allocate", op);
+    }
+    size_t got = 0;
+    s = check_metadata(op, path, st, ck, expected, n_expected, &epoch, &steps, rngs);
+    for (; !s && got < (size_t)ck->n_params; got++)
+        s = stored_tensor(op, path, st, ck->params[got]->data->name, ck->params[got]->data,
+                          &loaded[got]);
+    for (; !s && got < n_tensors; got++) {
+        const char *name;
+        mt_tensor *t;
+        char full[MT_NAME_MAX + 40];
+        mt_optimizer_state_at(ck->optimizer, got - (size_t)ck->n_params, &name, &t);
+        snprintf(full, sizeof full, OPTIM_PREFIX "%s", name);
+        s = stored_tensor(op, path, st, full, t, &loaded[got]);
+    }
+    if (!s) {   /* everything checked: now change the state */
+        for (size_t i = 0; i < n_tensors; i++) {
+            mt_tensor *dst;
+            const char *name;
+            if (i < (size_t)ck->n_params)
+                dst = ck->params[i]->data;
+            else
+                mt_optimizer_state_at(ck->optimizer, i - (size_t)ck->n_params, &name, &dst);
+            mt_tensor_copy_into(loaded[i], dst);
+        }
+        if (ck->optimizer)
+            mt_optimizer_steps_set(ck->optimizer, steps);
+        for (int i = 0; i < ck->n_rngs; i++)
+            ck->rngs[i] = rngs[i];
+        ck->epoch = epoch;
+    } else if (got) {
+        got--;   /* the failed one was not loaded */
+    }
+    for (size_t i = 0; i < (s ? got : n_tensors); i++)
+        mt_tensor_free(loaded[i]);
+    mt_dealloc(loaded);
+    mt_safetensors_close(st);
+    return s;
+}
