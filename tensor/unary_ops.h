@@ -112,7 +112,14 @@ MT_UNARY_FN u_elu(float x, float alpha, float q) { (void)q; return x > 0.0f ? x 
 
 MT_UNARY_FN u_add_scalar(float x, float s, float q) { (void)q; return x + s; }
 MT_UNARY_FN u_mul_scalar(float x, float s, float q) { (void)q; return x * s; }
-MT_UNARY_FN u_pow_scalar(float x, float e, float q) { (void)q; return powf(x, e); }
+
+/* torch.pow(x, e) for a scalar e computes e = ±0.5 as sqrt / rsqrt, so
+ * (-inf)^0.5 is NaN there (powf says inf) and (-0)^0.5 is -0. */
+MT_UNARY_FN u_pow_scalar(float x, float e, float q)
+{
+    (void)q;
+    return e == 0.5f ? sqrtf(x) : e == -0.5f ? 1.0f / sqrtf(x) : powf(x, e);
+}
 
 /* min(max(x, lo), hi) as torch.clamp: NaN x stays NaN, lo > hi gives hi,
  * a NaN bound gives NaN. */
