@@ -124,6 +124,15 @@ static void test_embedding_errors_and_rows(void **state)
     assert_int_equal(e->shape[2], 3);
     const float want[18] = {12, 13, 14, 3, 4, 5, 9, 10, 11, 0, 1, 2, 3, 4, 5, 6, 7, 8};
     assert_close(e->data, want, 18, 0, 0);
+    /* rows with a gap between them (weight[:, 1:3]) on the memcpy path */
+    mt_tensor cols;
+    assert_ok(mt_narrow_into(w, 1, 1, 2, &cols));
+    mt_tensor *pick = ints64(1, (int64_t[]){2}, (int64_t[]){4, 0});
+    mt_tensor *g;
+    assert_ok(mt_embedding(pick, &cols, &g));
+    assert_close(g->data, ((const float[]){13, 14, 1, 2}), 4, 0, 0);
+    mt_tensor_free(g);
+    mt_tensor_free(pick);
     /* into an out that is the weight's storage */
     mt_tensor wv;
     assert_ok(mt_view_into(w, 2, (int64_t[]){5, 3}, &wv));
