@@ -421,6 +421,15 @@ static void test_split_chunk(void **state)
     assert_ok(mt_tensor_get_f32(&views[1], (int64_t[]){4, 0}, &got));
     assert_true(got == -1.0f);
 
+    /* torch.split(arange(15).reshape(5,3), [1,0,2], 1): offsets 0, 1, 1 */
+    assert_ok(mt_split_with_sizes(x, (int64_t[]){1, 0, 2}, 3, 1, views));
+    assert_strides(&views[0], 2, (int64_t[]){5, 1}, (int64_t[]){3, 1});
+    assert_strides(&views[1], 2, (int64_t[]){5, 0}, (int64_t[]){3, 1});
+    assert_strides(&views[2], 2, (int64_t[]){5, 2}, (int64_t[]){3, 1});
+    assert_ptr_equal(views[2].data, (float *)x->data + 1);
+    assert_ok(mt_tensor_get_f32(&views[2], (int64_t[]){4, 1}, &got));
+    assert_true(got == -1.0f);
+
     /* torch.chunk(arange(6), 4): three pieces of 2 at 0, 2, 4 */
     mt_tensor *six = arange(1, (int64_t[]){6});
     assert_ok(mt_chunk(six, 4, 0, views, 4, &count));
@@ -455,6 +464,14 @@ static void test_split_chunk(void **state)
                  "dim 2 out of range");
     assert_fails(mt_split(x, 2, 0, views, 4, NULL), MT_ERR_INVALID_ARGUMENT,
                  "count is NULL");
+    assert_fails(mt_split_with_sizes(x, (int64_t[]){2, 2}, 2, 0, views),
+                 MT_ERR_INVALID_ARGUMENT, "sizes sum to 4, dim 0 of [5,3] is 5");
+    assert_fails(mt_split_with_sizes(x, (int64_t[]){4, 2}, 2, 0, views),
+                 MT_ERR_INVALID_ARGUMENT, "size 2 at 1 does not fit dim 0 of [5,3]");
+    assert_fails(mt_split_with_sizes(x, (int64_t[]){6, -1}, 2, 0, views),
+                 MT_ERR_INVALID_ARGUMENT, "size 6 at 0");
+    assert_fails(mt_split_with_sizes(x, NULL, 2, 0, views), MT_ERR_INVALID_ARGUMENT,
+                 "sizes or views is NULL");
     assert_int_equal(count, -7);
     assert_memory_equal(before, views, sizeof views);
     mt_tensor_free(x);
