@@ -47,6 +47,11 @@ void mt_gemm_native_release(void);
 void mt_tensor_init_contiguous(mt_tensor *t, mt_dtype dtype, int rank,
                                const int64_t *shape, void *data);
 
+/* A new OWNED contiguous tensor with uninitialised data, for results that
+ * are written in full; failures (NULL out, bad shape, no memory) name op. */
+mt_status mt_tensor_alloc(const char *op, mt_dtype dtype, int rank,
+                          const int64_t *shape, mt_tensor **out);
+
 /* A new heap tensor struct (refs 1, zeroed); NULL on allocation failure. */
 mt_tensor *mt_tensor_struct_new(void);
 

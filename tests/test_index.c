@@ -526,6 +526,43 @@ static void test_view_and_reshape(void **state)
     mt_tensor_free(x);
 }
 
+/* Allocation failures: a clear status, *out untouched, nothing left allocated. */
+static void test_out_of_memory(void **state)
+{
+    (void)state;
+    mt_tensor *x = arange(2, (int64_t[]){3, 4});
+    mt_tensor *ix = ints64(1, (int64_t[]){2}, (int64_t[]){2, 0});
+    mt_tensor t;
+    assert_ok(mt_transpose_into(x, 0, 1, &t));
+    alloc_probe probe;
+    mt_tensor *out = NULL;
+    for (long fail_after = 0; fail_after < 2; fail_after++) {
+        probe_install(&probe, fail_after);
+        assert_fails(mt_reshape(&t, 1, (int64_t[]){12}, &out), MT_ERR_OUT_OF_MEMORY,
+                     "reshape");
+        assert_fails(mt_index_select(x, 1, ix, &out), MT_ERR_OUT_OF_MEMORY, "index_select");
+        assert_fails(mt_concat((const mt_tensor *[]){x, x}, 2, 1, &out),
+                     MT_ERR_OUT_OF_MEMORY, "concat");
+        assert_fails(mt_embedding(ix, x, &out), MT_ERR_OUT_OF_MEMORY, "embedding");
+        assert_fails(mt_stack((const mt_tensor *[]){x, x}, 2, 0, &out),
+                     MT_ERR_OUT_OF_MEMORY, "stack");
+        assert_fails(mt_pad(x, 2, (int64_t[]){1, 1}, MT_PAD_REPLICATE, 0, &out),
+                     MT_ERR_OUT_OF_MEMORY, "pad");
+        assert_fails(mt_flip(x, (int[]){0}, 1, &out), MT_ERR_OUT_OF_MEMORY, "flip");
+        assert_fails(mt_triu(x, 0, &out), MT_ERR_OUT_OF_MEMORY, "triu");
+        probe_remove();
+        assert_null(out);
+        assert_int_equal(probe.live, 0);
+    }
+    probe_install(&probe, 0);
+    assert_fails(mt_expand(x, 3, (int64_t[]){2, 3, 4}, &out), MT_ERR_OUT_OF_MEMORY,
+                 "expand: cannot allocate a view");
+    probe_remove();
+    assert_null(out);
+    mt_tensor_free(x);
+    mt_tensor_free(ix);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -538,6 +575,7 @@ int main(void)
         cmocka_unit_test(test_unsqueeze_squeeze_expand),
         cmocka_unit_test(test_split_chunk),
         cmocka_unit_test(test_view_and_reshape),
+        cmocka_unit_test(test_out_of_memory),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
