@@ -18,6 +18,10 @@ mt_status mt_check_out(const char *op, const mt_tensor *out, mt_dtype dtype,
     if (!mt_tensor_same_shape(out, &want))
         return mt_fail(MT_ERR_SHAPE, "%s: out is %s, result is %s", op, MT_SHAPE(out),
                        MT_SHAPE(&want));
+    for (int d = 0; d < out->rank; d++)   /* an expanded out: elements share memory */
+        if (out->stride[d] == 0 && out->shape[d] > 1)
+            return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: out %s has stride 0 in dim %d, "
+                           "so its elements overlap", op, MT_SHAPE(out), d);
     return MT_OK;
 }
 

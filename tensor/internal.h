@@ -85,7 +85,8 @@ void mt_view_init(mt_tensor *view, const mt_tensor *src);
 mt_status mt_view_to_heap(const char *op, const mt_tensor *src,
                           const mt_tensor *view, mt_tensor **out);
 
-/* out exists, has `dtype` and exactly `shape`; the message names op. */
+/* out exists, has `dtype` and exactly `shape`, and no two of its elements
+ * share memory through a stride of 0; the message names op. */
 mt_status mt_check_out(const char *op, const mt_tensor *out, mt_dtype dtype,
                        int rank, const int64_t *shape);
 

@@ -208,6 +208,14 @@ static void test_concat_stack_errors(void **state)
                  MT_ERR_INVALID_ARGUMENT, "overlaps tensors[1] [4,3]");
     assert_fails(mt_stack_into((const mt_tensor *[]){a, a}, 2, 0, out), MT_ERR_SHAPE,
                  "out is [6,3], result is [2,2,3]");
+    /* an expanded out would have several results land on one element */
+    mt_tensor *row = NULL;
+    assert_ok(mt_tensor_zeros(MT_DTYPE_F32, 1, (int64_t[]){3}, &row));
+    mt_tensor wide;
+    assert_ok(mt_expand_into(row, 2, (int64_t[]){6, 3}, &wide));
+    assert_fails(mt_concat_into((const mt_tensor *[]){a, b}, 2, 0, &wide),
+                 MT_ERR_INVALID_ARGUMENT, "out [6,3] has stride 0 in dim 0");
+    mt_tensor_free(row);
     /* concat of a transposed and a sliced view, into a transposed out */
     mt_tensor at, bs, ot;
     mt_tensor *x = arange(2, (int64_t[]){3, 2});           /* at = x.T: [2,3] */

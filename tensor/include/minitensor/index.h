@@ -6,9 +6,10 @@
  *   mt_X(…, &out)       allocates a new contiguous result (free it with
  *                       mt_tensor_free);
  *   mt_X_into(…, out)   writes into a tensor you provide: the result's dtype,
- *                       exactly the result's shape, any strides. `out` must
- *                       not overlap any input (only tril/triu may run in
- *                       place, with out == the input).
+ *                       exactly the result's shape, any strides but 0 (an
+ *                       expanded out is refused). `out` must not overlap
+ *                       any input (only tril/triu may run in place, with
+ *                       out == the input).
  * Data may have any dtype (elements are copied, never converted), except
  * mt_pad, which is F32. Indices are I32 or I64 tensors of any strides.
  * Negative indices are an error, as in torch.index_select/embedding/gather

@@ -31,7 +31,8 @@ mt_status mt_view_into(const mt_tensor *t, int rank, const int64_t *shape,
  * (as mt_view), else a new OWNED contiguous copy; either way free *out with
  * mt_tensor_free. One dim may be -1. Any dtype.
  * mt_reshape_into always copies t's elements, in row-major order, into `out`
- * (t's dtype, exactly the resolved shape, any strides, no overlap with t). */
+ * (t's dtype, exactly the resolved shape, any strides but 0, no overlap
+ * with t). */
 mt_status mt_reshape(const mt_tensor *t, int rank, const int64_t *shape,
                      mt_tensor **out);
 mt_status mt_reshape_into(const mt_tensor *t, int rank, const int64_t *shape,
