@@ -34,7 +34,7 @@ static void test_conv2d_matches_tensorflow(void **state)
         mt_tensor *x = make(4, c->in, c->x), *k = make(4, c->k, c->kernel);
         mt_tensor *b = make(1, (int64_t[]){c->k[3]}, c->bias), *oihw = to_oihw(c);
         mt_conv2d_params p = {
-            .layout = MT_KERNEL_HWIO, .stride_h = c->sh, .stride_w = c->sw,
+            .kernel_layout = MT_KERNEL_HWIO, .stride_h = c->sh, .stride_w = c->sw,
             .padding = c->same ? MT_PADDING_SAME : MT_PADDING_VALID,
             .activation = c->bias_relu ? MT_ACTIVATION_RELU : MT_ACTIVATION_NONE,
         };
@@ -42,7 +42,7 @@ static void test_conv2d_matches_tensorflow(void **state)
         int64_t numel = c->out[0] * c->out[1] * c->out[2] * c->out[3];
         for (int layout = 0; layout < 2; layout++) {
             mt_tensor *y;
-            p.layout = layout ? MT_KERNEL_OIHW : MT_KERNEL_HWIO;
+            p.kernel_layout = layout ? MT_KERNEL_OIHW : MT_KERNEL_HWIO;
             assert_ok(mt_conv2d(x, layout ? oihw : k, bias, &p, &y));
             for (int d = 0; d < 4; d++)
                 assert_int_equal(y->shape[d], c->out[d]);
@@ -64,7 +64,7 @@ static void test_conv2d_matches_tensorflow(void **state)
             }
         mt_tensor view;
         assert_ok(mt_narrow_into(wide, 3, 0, in[3], &view));
-        p.layout = MT_KERNEL_HWIO;
+        p.kernel_layout = MT_KERNEL_HWIO;
         assert_ok(mt_conv2d(&view, k, bias, &p, &y));
         print_message("conv %s layout HWIO, strided input\n", c->name);
         assert_close(y->data, c->y, (size_t)numel, 1e-5, 1e-5);
@@ -83,8 +83,9 @@ static void test_maxpool_matches_tensorflow(void **state)
     for (size_t n = 0; n < sizeof POOL_CASES / sizeof POOL_CASES[0]; n++) {
         const pool_case *c = &POOL_CASES[n];
         mt_tensor *x = make(4, c->in, c->x), *y;
-        mt_pool2d_params p = {c->ph, c->pw, c->sh, c->sw,
-                              c->same ? MT_PADDING_SAME : MT_PADDING_VALID};
+        mt_pool2d_params p = {.pool_h = c->ph, .pool_w = c->pw, .stride_h = c->sh,
+                              .stride_w = c->sw,
+                              .padding = c->same ? MT_PADDING_SAME : MT_PADDING_VALID};
         assert_ok(mt_maxpool2d(x, &p, &y));
         for (int d = 0; d < 4; d++)
             assert_int_equal(y->shape[d], c->out[d]);
@@ -113,7 +114,7 @@ static void test_maxpool_many_channels_by_hand(void **state)
     for (int i = 0; i < H * W; i++)
         data[i * C + 20] = -INFINITY;
     mt_tensor *x = make(4, (int64_t[]){1, H, W, C}, data), *y;
-    mt_pool2d_params p = {2, 2, 2, 2, MT_PADDING_SAME};
+    mt_pool2d_params p = {.pool_h = 2, .pool_w = 2, .padding = MT_PADDING_SAME};
     assert_ok(mt_maxpool2d(x, &p, &y));
     assert_int_equal(y->shape[1], 2);
     assert_int_equal(y->shape[2], 2);
@@ -159,7 +160,7 @@ static void test_conv_errors(void **state)
     assert_ok(mt_tensor_zeros(MT_DTYPE_F32, 4, (int64_t[]){3, 3, 2, 4}, &k));
     assert_ok(mt_tensor_zeros(MT_DTYPE_F32, 4, (int64_t[]){3, 3, 3, 4}, &k2));
     assert_ok(mt_tensor_zeros(MT_DTYPE_F32, 1, (int64_t[]){5}, &bias));
-    mt_conv2d_params p = {MT_KERNEL_HWIO, 1, 1, MT_PADDING_VALID, MT_ACTIVATION_NONE};
+    mt_conv2d_params p = {.kernel_layout = MT_KERNEL_HWIO};
     assert_fails(mt_conv2d(x, k, NULL, &p, &y), MT_ERR_SHAPE,
                  "input [1,5,5,3] has 3 channels, kernel [3,3,2,4] (kh,kw,in,out) expects 2");
     assert_fails(mt_conv2d(x, k2, bias, &p, &y), MT_ERR_SHAPE, "bias is [5], expected [4]");
