@@ -115,10 +115,9 @@ static mt_status pool_plan(const char *op, const mt_tensor *input, const mt_pool
         (s = mt_window_plan(op, "width", p->padding, p->ceil_mode, &g->aw)))
         return s;
     if (p->padding == MT_PADDING_EXPLICIT) {
-        // PyTorch's rule: a pad of more than half the window could leave a
+        // PyTorch's rule (half the undilated window): more could leave a
         // window with nothing but padding
-        int64_t hh = (g->ah.dilation * (g->ah.k - 1) + 1) / 2;
-        int64_t hw = (g->aw.dilation * (g->aw.k - 1) + 1) / 2;
+        int64_t hh = g->ah.k / 2, hw = g->aw.k / 2;
         if (p->pad_top > hh || p->pad_bottom > hh || p->pad_left > hw || p->pad_right > hw)
             return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: pads (top %lld, bottom %lld, left "
                            "%lld, right %lld) must be at most half the window (%lld, %lld)",
