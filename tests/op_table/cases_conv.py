@@ -98,6 +98,9 @@ def conv2d_cases(rng):
         c.append(conv2d_case(rng, 0, 4, 4, 2, 3, 3, 3, layout, "hwio"))
         c.append(conv2d_case(rng, 1, 7, 6, 2, 3, 3, 2, layout, "hwio", padding="same",
                              dilation=(2, 3)))
+        # height dilation only: the run-copying im2col of a contiguous NHWC input
+        c.append(conv2d_case(rng, 2, 8, 6, 3, 4, 3, 3, layout, "hwio", padding="explicit",
+                             pads=(2, 1, 1, 0), dilation=(2, 1), stride=(1, 2)))
         # a window larger than the input: an empty output
         c.append(conv2d_case(rng, 1, 2, 5, 2, 3, 3, 3, layout, "hwio"))
         # AUTO: [3,3,2,4] can only be HWIO for 2 channels, [4,2,3,3] only OIHW
