@@ -16,6 +16,7 @@
 #include "minitensor/view.h"
 #include "minitensor/ops.h"
 #include "minitensor/conv.h"
+#include "minitensor/pool.h"
 #include "minitensor/arena.h"
 #include "minitensor/backend.h"
 #include "minitensor/safetensors.h"
