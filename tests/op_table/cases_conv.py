@@ -222,6 +222,7 @@ def pool_cases(rng):
             c.append(pool_case(rng, op, 1, 7, 6, 2, (3, 2), layout, stride=(2, 1),
                                padding="explicit", pads=(1, 0, 1, 1)))
             c.append(pool_case(rng, op, 1, 1, 1, 4, (1, 1), layout))
+            c.append(pool_case(rng, op, 0, 4, 4, 2, (2, 2), layout))
             for include in (False, True):
                 c.append(pool_case(rng, op, 1, 7, 8, 3, (3, 3), layout, stride=(2, 2),
                                    padding="explicit", pads=(1, 1, 1, 1), ceil=True,
