@@ -17,6 +17,7 @@
 #include "minitensor/index.h"
 #include "minitensor/ops.h"
 #include "minitensor/conv.h"
+#include "minitensor/pool.h"
 #include "minitensor/arena.h"
 #include "minitensor/backend.h"
 #include "minitensor/safetensors.h"
