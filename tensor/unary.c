@@ -6,7 +6,7 @@
 
 /* ---- the row loops: one per op, its scalar function inlined ---------------- */
 
-#define ROW_LOOP(name, params, kind, act, fn)                                           \
+#define ROW_LOOP(name, params, kind, act, fn, grad)                                           \
     static void row_##name(int64_t n, const float *x, int64_t sx, float *y, int64_t sy, \
                            float p, float q)                                            \
     {                                                                                   \
@@ -22,12 +22,12 @@ MT_UNARY_OPS(ROW_LOOP)
 
 /* ---- activations: the rows of kind ACT, by mt_activation value ------------------- */
 
-#define ACT_ROW(name, params, kind, act, fn) ACT_ROW_##kind(name, act)
+#define ACT_ROW(name, params, kind, act, fn, grad) ACT_ROW_##kind(name, act)
 #define ACT_ROW_ACT(name, act) [MT_ACTIVATION_##act] = row_##name,
 #define ACT_ROW_OP(name, act)
 static const mt_unary_row_fn activation_rows[MT_ACTIVATION_COUNT] = {MT_UNARY_OPS(ACT_ROW)};
 
-#define ACT_NAME(name, params, kind, act, fn) ACT_NAME_##kind(name, act)
+#define ACT_NAME(name, params, kind, act, fn, grad) ACT_NAME_##kind(name, act)
 #define ACT_NAME_ACT(name, act) [MT_ACTIVATION_##act] = #name,
 #define ACT_NAME_OP(name, act)
 static const char *const activation_names[MT_ACTIVATION_COUNT] = {
@@ -36,10 +36,10 @@ static const char *const activation_names[MT_ACTIVATION_COUNT] = {
 /* Every activation but NONE has exactly one row: as many ACT rows as values,
  * and their bits (1 << value) add up to bits 1..COUNT-1 — with the count
  * fixed, only distinct values can. */
-#define ACT_COUNT(name, params, kind, act, fn) ACT_COUNT_##kind(act)
+#define ACT_COUNT(name, params, kind, act, fn, grad) ACT_COUNT_##kind(act)
 #define ACT_COUNT_ACT(act) +1
 #define ACT_COUNT_OP(act)
-#define ACT_BIT(name, params, kind, act, fn) ACT_BIT_##kind(act)
+#define ACT_BIT(name, params, kind, act, fn, grad) ACT_BIT_##kind(act)
 #define ACT_BIT_ACT(act) +(1ull << MT_ACTIVATION_##act)
 #define ACT_BIT_OP(act)
 static_assert(0 MT_UNARY_OPS(ACT_COUNT) == MT_ACTIVATION_COUNT - 1,
@@ -93,7 +93,7 @@ static void map_row(int64_t n, void *const *ptr, const int64_t *s, const void *c
     c->row(n, ptr[0], s[0], ptr[1], s[1], c->p, c->q);
 }
 
-#define UNARY_OP(name, params, kind, act, fn)                                          \
+#define UNARY_OP(name, params, kind, act, fn, grad)                                          \
     static const mt_map_op op_##name = {#name, 1, {"x"}, {MT_DTYPE_F32}, MT_DTYPE_F32, \
                                         map_row};
 MT_UNARY_OPS(UNARY_OP)
@@ -127,13 +127,13 @@ static mt_status run_into(const mt_map_op *op, mt_unary_row_fn row, const mt_ten
     { return run_new(&op_##name, row_##name, x, p, q, out); }                        \
     mt_status mt_##name##_into(const mt_tensor *x, float p, float q, mt_tensor *out) \
     { return run_into(&op_##name, row_##name, x, p, q, out); }
-#define DEFINE(name, params, kind, act, fn) DEFINE_##params(name)
+#define DEFINE(name, params, kind, act, fn, grad) DEFINE_##params(name)
 MT_UNARY_OPS(DEFINE)
 
 /* ---- mt_activation_apply ---------------------------------------------------------- */
 
 static inline float u_identity(float x, float p, float q) { (void)p, (void)q; return x; }
-ROW_LOOP(identity, 0, OP, _, u_identity)
+ROW_LOOP(identity, 0, OP, _, u_identity, _)
 
 static const mt_map_op op_activation_apply = {"activation_apply", 1, {"x"}, {MT_DTYPE_F32},
                                               MT_DTYPE_F32, map_row};

@@ -4,17 +4,23 @@
  * (unary.c), its name in messages, and — for a row with an activation — the
  * epilogue every matmul backend and conv2d apply (mt_activation_rows). To
  * add an op: a scalar function below, one row, a declaration in ops.h, a
- * test row (tests/op_table/rows_elementwise.c) and its cases. An activation
+ * test row (tests/op_table/rows_elementwise.c) and its cases, and — for the
+ * tape (train/ops_unary.c makes mt_tape_<name> from each row) — the
+ * derivative, a declaration in autograd.h and a finite-difference row in
+ * tests/test_autograd.c. An activation
  * is kind ACT and gets its value in mt_activation (ops.h); the
  * static_asserts in unary.c fail until the enum and the ACT rows agree one
  * to one.
  *
- *   X(name, params, kind, activation, scalar)
+ *   X(name, params, kind, activation, scalar, deriv)
  *     params      0, 1 or 2 float parameters (p, q) the public function takes
  *     kind        ACT: also an activation, fused as MT_ACTIVATION_<activation>;
  *                 OP: an op only (activation _)
  *     scalar      float f(float x, float p, float q): the math, in float,
  *                 with PyTorch's definition (and its NaN/inf behaviour)
+ *     deriv       float d(float x, float y, float p, float q): dy/dx at x,
+ *                 y = scalar(x): PyTorch's backward formula (its choice at
+ *                 kinks: relu'(0) = 0, abs'(0) = 0, clamp' = 1 at the bounds)
  *
  * The vector form: the compiler vectorises each op's contiguous row loop
  * (unary.c) where the math allows; ReLU also has an in-register form in
@@ -28,29 +34,29 @@
 
 #include "minitensor/ops.h"
 
-#define MT_UNARY_OPS(X)                            \
-    X(relu,       0, ACT, RELU,      u_relu)       \
-    X(gelu,       0, ACT, GELU,      u_gelu)       \
-    X(gelu_tanh,  0, ACT, GELU_TANH, u_gelu_tanh)  \
-    X(tanh,       0, ACT, TANH,      u_tanh)       \
-    X(sigmoid,    0, ACT, SIGMOID,   u_sigmoid)    \
-    X(silu,       0, ACT, SILU,      u_silu)       \
-    X(neg,        0, OP,  _,         u_neg)        \
-    X(abs,        0, OP,  _,         u_abs)        \
-    X(exp,        0, OP,  _,         u_exp)        \
-    X(log,        0, OP,  _,         u_log)        \
-    X(sqrt,       0, OP,  _,         u_sqrt)       \
-    X(rsqrt,      0, OP,  _,         u_rsqrt)      \
-    X(square,     0, OP,  _,         u_square)     \
-    X(reciprocal, 0, OP,  _,         u_reciprocal) \
-    X(softplus,   0, OP,  _,         u_softplus)   \
-    X(hardswish,  0, OP,  _,         u_hardswish)  \
-    X(leaky_relu, 1, OP,  _,         u_leaky_relu) \
-    X(elu,        1, OP,  _,         u_elu)        \
-    X(add_scalar, 1, OP,  _,         u_add_scalar) \
-    X(mul_scalar, 1, OP,  _,         u_mul_scalar) \
-    X(pow_scalar, 1, OP,  _,         u_pow_scalar) \
-    X(clamp,      2, OP,  _,         u_clamp)
+#define MT_UNARY_OPS(X)                                          \
+    X(relu,       0, ACT, RELU,      u_relu,       d_relu)       \
+    X(gelu,       0, ACT, GELU,      u_gelu,       d_gelu)       \
+    X(gelu_tanh,  0, ACT, GELU_TANH, u_gelu_tanh,  d_gelu_tanh)  \
+    X(tanh,       0, ACT, TANH,      u_tanh,       d_tanh)       \
+    X(sigmoid,    0, ACT, SIGMOID,   u_sigmoid,    d_sigmoid)    \
+    X(silu,       0, ACT, SILU,      u_silu,       d_silu)       \
+    X(neg,        0, OP,  _,         u_neg,        d_neg)        \
+    X(abs,        0, OP,  _,         u_abs,        d_abs)        \
+    X(exp,        0, OP,  _,         u_exp,        d_exp)        \
+    X(log,        0, OP,  _,         u_log,        d_log)        \
+    X(sqrt,       0, OP,  _,         u_sqrt,       d_sqrt)       \
+    X(rsqrt,      0, OP,  _,         u_rsqrt,      d_rsqrt)      \
+    X(square,     0, OP,  _,         u_square,     d_square)     \
+    X(reciprocal, 0, OP,  _,         u_reciprocal, d_reciprocal) \
+    X(softplus,   0, OP,  _,         u_softplus,   d_softplus)   \
+    X(hardswish,  0, OP,  _,         u_hardswish,  d_hardswish)  \
+    X(leaky_relu, 1, OP,  _,         u_leaky_relu, d_leaky_relu) \
+    X(elu,        1, OP,  _,         u_elu,        d_elu)        \
+    X(add_scalar, 1, OP,  _,         u_add_scalar, d_add_scalar) \
+    X(mul_scalar, 1, OP,  _,         u_mul_scalar, d_mul_scalar) \
+    X(pow_scalar, 1, OP,  _,         u_pow_scalar, d_pow_scalar) \
+    X(clamp,      2, OP,  _,         u_clamp,      d_clamp)
 
 #define MT_UNARY_FN static inline float
 
@@ -128,6 +134,92 @@ MT_UNARY_FN u_clamp(float x, float lo, float hi)
     float v = x < lo ? lo : x;
     v = v > hi ? hi : v;
     return lo != lo ? lo : hi != hi ? hi : v;
+}
+
+/* ---- derivatives: dy/dx given x and y = f(x), as torch's backward ---------- */
+
+#define MT_DERIV_FN static inline float
+
+/* torch: threshold_backward on the result (0 at 0 and for NaN) */
+MT_DERIV_FN d_relu(float x, float y, float p, float q) { (void)x, (void)p, (void)q; return y > 0.0f ? 1.0f : 0.0f; }
+
+/* torch gelu_backward: Φ(x) + x·φ(x) */
+MT_DERIV_FN d_gelu(float x, float y, float p, float q)
+{
+    (void)y, (void)p, (void)q;
+    float cdf = 0.5f * erfcf(-x * 0.70710678118654752f);
+    float pdf = expf(-0.5f * x * x) * 0.39894228040143268f; // 1/√(2π)
+    return cdf + x * pdf;
+}
+
+/* torch gelu_backward(approximate='tanh'), term by term */
+MT_DERIV_FN d_gelu_tanh(float x, float y, float p, float q)
+{
+    (void)y, (void)p, (void)q;
+    const float k = 0.79788456080286536f, kappa = 0.044715f;
+    float t = tanhf(k * (x + kappa * x * x * x));
+    return 0.5f * (1.0f + t) + 0.5f * x * (1.0f - t * t) * k * (1.0f + 3.0f * kappa * x * x);
+}
+
+MT_DERIV_FN d_tanh(float x, float y, float p, float q) { (void)x, (void)p, (void)q; return 1.0f - y * y; }
+MT_DERIV_FN d_sigmoid(float x, float y, float p, float q) { (void)x, (void)p, (void)q; return y * (1.0f - y); }
+
+/* torch silu_backward: s·(1 + x·(1 - s)), s = sigmoid(x) */
+MT_DERIV_FN d_silu(float x, float y, float p, float q)
+{
+    (void)y, (void)p, (void)q;
+    float s = 1.0f / (1.0f + expf(-x));
+    return s * (1.0f + x * (1.0f - s));
+}
+
+MT_DERIV_FN d_neg(float x, float y, float p, float q) { (void)x, (void)y, (void)p, (void)q; return -1.0f; }
+/* torch: sgn(x), 0 at 0 */
+MT_DERIV_FN d_abs(float x, float y, float p, float q) { (void)y, (void)p, (void)q; return x > 0.0f ? 1.0f : x < 0.0f ? -1.0f : 0.0f; }
+MT_DERIV_FN d_exp(float x, float y, float p, float q) { (void)x, (void)p, (void)q; return y; }
+MT_DERIV_FN d_log(float x, float y, float p, float q) { (void)y, (void)p, (void)q; return 1.0f / x; }
+/* torch: grad / (2·result) */
+MT_DERIV_FN d_sqrt(float x, float y, float p, float q) { (void)x, (void)p, (void)q; return 0.5f / y; }
+/* torch: -0.5·result³ */
+MT_DERIV_FN d_rsqrt(float x, float y, float p, float q) { (void)x, (void)p, (void)q; return -0.5f * y * y * y; }
+MT_DERIV_FN d_square(float x, float y, float p, float q) { (void)y, (void)p, (void)q; return 2.0f * x; }
+/* torch: -result² */
+MT_DERIV_FN d_reciprocal(float x, float y, float p, float q) { (void)x, (void)p, (void)q; return -y * y; }
+
+/* torch softplus_backward (beta 1, threshold 20): z/(z + 1), z = e^x */
+MT_DERIV_FN d_softplus(float x, float y, float p, float q)
+{
+    (void)y, (void)p, (void)q;
+    if (x > 20.0f)
+        return 1.0f;
+    float z = expf(x);
+    return z / (z + 1.0f);
+}
+
+/* torch hardswish_backward: 0 below -3, x/3 + 1/2 up to 3 (inclusive), 1 above */
+MT_DERIV_FN d_hardswish(float x, float y, float p, float q)
+{
+    (void)y, (void)p, (void)q;
+    return x < -3.0f ? 0.0f : x <= 3.0f ? x / 3.0f + 0.5f : 1.0f;
+}
+
+MT_DERIV_FN d_leaky_relu(float x, float y, float slope, float q) { (void)y, (void)q; return x > 0.0f ? 1.0f : slope; }
+/* torch elu_backward (is_result false): alpha·e^x for x <= 0 */
+MT_DERIV_FN d_elu(float x, float y, float alpha, float q) { (void)y, (void)q; return x > 0.0f ? 1.0f : alpha * expf(x); }
+MT_DERIV_FN d_add_scalar(float x, float y, float s, float q) { (void)x, (void)y, (void)s, (void)q; return 1.0f; }
+MT_DERIV_FN d_mul_scalar(float x, float y, float s, float q) { (void)x, (void)y, (void)q; return s; }
+
+/* torch pow_backward: 0 for e == 0 (even at x = 0), else e·x^(e-1) */
+MT_DERIV_FN d_pow_scalar(float x, float y, float e, float q)
+{
+    (void)y, (void)q;
+    return e == 0.0f ? 0.0f : e * powf(x, e - 1.0f);
+}
+
+/* torch clamp_backward: 1 where lo <= x <= hi (bounds included), else 0 */
+MT_DERIV_FN d_clamp(float x, float y, float lo, float hi)
+{
+    (void)y;
+    return x >= lo && x <= hi ? 1.0f : 0.0f;
 }
 
 /* A row of n elements: y[i·sy] = f(x[i·sx], p, q); y may be x (sy == sx). */

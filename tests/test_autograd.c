@@ -192,6 +192,16 @@ static void test_finite_differences(void **state)
         check_case(&fd_cases[i]);
 }
 
+/* the differentiable op set: its rows live in their own file */
+#include "train/fd_rows_ops.h"
+
+static void test_finite_differences_ops(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof fd_cases_ops / sizeof fd_cases_ops[0]; i++)
+        check_case(&fd_cases_ops[i]);
+}
+
 /* ---- an MLP against PyTorch ------------------------------------------------------ */
 
 typedef struct mlp {
@@ -355,6 +365,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_finite_differences),
+        cmocka_unit_test(test_finite_differences_ops),
         cmocka_unit_test(test_mlp_gradients_match_pytorch),
         cmocka_unit_test(test_training_step_allocates_nothing_after_the_first),
         cmocka_unit_test(test_errors),

@@ -1,5 +1,6 @@
 /* ops_linear.c — matmul and the fused linear layer on a tape. */
-#include "tape_internal.h"
+#include "tape_ops_internal.h"
+#include "../tensor/unary_ops.h"
 
 /* The view of t with its last two dims swapped (t stays alive). */
 static mt_status swap_last(const mt_tensor *t, mt_tensor *view)
@@ -91,15 +92,12 @@ static mt_status linear_backward(mt_tape *tape, const tape_node *n)
     const mt_tensor *dz = n->out->grad;
     mt_value *x = n->in[0], *w = n->in[1], *bias = n->in[2];
     mt_status s;
-    if (n->act == MT_ACTIVATION_RELU) {
-        mt_tensor *masked;
-        if ((s = tape_scratch(tape, n->op, dz->rank, dz->shape, &masked)))
+    if (n->act != MT_ACTIVATION_NONE) {
+        mt_tensor *pre;   /* g · act'(z), z the saved pre-activation */
+        if ((s = tape_scratch(tape, n->op, dz->rank, dz->shape, &pre)))
             return s;
-        const float *y = n->out->data->data, *g = dz->data;
-        float *m = masked->data;
-        for (int64_t i = 0, count = mt_tensor_numel(dz); i < count; i++)
-            m[i] = y[i] > 0.0f ? g[i] : 0.0f;
-        dz = masked;
+        tape_activation_backward(n->act, n->saved, n->out->data, dz, pre);
+        dz = pre;
     }
     mt_tensor wt, xt;
     if ((s = swap_last(w->data, &wt)) || (s = add_product(tape, n->op, x, dz, &wt)) ||
@@ -115,9 +113,8 @@ mt_status mt_tape_linear(mt_tape *tape, mt_value *x, mt_value *w, mt_value *bias
     mt_status s = tape_check(op, tape, (const mt_value *[]){x, w}, 2, out);
     if (s)
         return s;
-    if (act != MT_ACTIVATION_NONE && act != MT_ACTIVATION_RELU)
-        return mt_fail(MT_ERR_UNSUPPORTED, "%s: activation %s has no gradient here yet; "
-                       "use NONE and a separate activation", op, mt_activation_name(act));
+    if ((s = mt_activation_check(op, act)))
+        return s;
     const mt_tensor *tx = x->data, *tw = w->data;
     if (tx->rank != 2 || tw->rank != 2 || tx->shape[1] != tw->shape[0])
         return mt_fail(MT_ERR_SHAPE, "%s: x %s and w %s must be [N,in] and [in,out]", op,
@@ -128,11 +125,22 @@ mt_status mt_tape_linear(mt_tape *tape, mt_value *x, mt_value *w, mt_value *bias
                        (long long)tw->shape[1]);
     mt_value *v;
     const int64_t shape[2] = {tx->shape[0], tw->shape[1]};
-    if ((s = tape_value(tape, op, 2, shape, &v)) ||
-        (s = mt_matmul_fused_into(tx, tw, bias ? bias->data : NULL, act, v->data)))
+    const mt_tensor *tb = bias ? bias->data : NULL;
+    mt_tensor *z = NULL;   /* the pre-activation, kept for act' */
+    if ((s = tape_value(tape, op, 2, shape, &v)))
         return s;
+    if (act == MT_ACTIVATION_NONE) {
+        if ((s = mt_matmul_fused_into(tx, tw, tb, act, v->data)))
+            return s;
+    } else {
+        if ((s = tape_scratch(tape, op, 2, shape, &z)) ||
+            (s = mt_matmul_fused_into(tx, tw, tb, MT_ACTIVATION_NONE, z)) ||
+            (s = mt_tensor_copy_into(z, v->data)))
+            return s;
+        mt_activation_rows(act, v->data->data, shape[0], shape[1], shape[1], 1);
+    }
     tape_node node = {.op = op, .backward = linear_backward, .out = v,
-                      .in = {x, w, bias}, .act = act};
+                      .in = {x, w, bias}, .act = act, .saved = z};
     if ((s = tape_record(tape, &node)))
         return s;
     *out = v;

@@ -1,4 +1,5 @@
-/* ops_pointwise.c — add, sub, mul, mul_scalar, relu and dropout on a tape. */
+/* ops_pointwise.c — add, sub, mul and dropout on a tape (the unary ops:
+ * ops_unary.c). */
 #include "tape_internal.h"
 
 /* NumPy's broadcast of two shapes; false if they do not broadcast. */
@@ -104,50 +105,6 @@ static mt_status unary_value(const char *op, mt_tape *tape, mt_value *x, mt_valu
 {
     mt_status s = tape_check(op, tape, (const mt_value *[]){x}, 1, out);
     return s ? s : tape_value(tape, op, x->data->rank, x->data->shape, v);
-}
-
-mt_status mt_tape_mul_scalar(mt_tape *tape, mt_value *x, float scale, mt_value **out)
-{
-    const char *op = "tape_mul_scalar";
-    mt_value *v;
-    mt_status s = unary_value(op, tape, x, out, &v);
-    if (s || (s = mt_mul_scalar_into(x->data, scale, v->data)))
-        return s;
-    tape_node node = {.op = op, .backward = scaled_backward, .out = v, .in = {x}, .f = scale};
-    if ((s = tape_record(tape, &node)))
-        return s;
-    *out = v;
-    return MT_OK;
-}
-
-/* relu' = 1 where the output is positive (0 at 0 and for NaN, as torch). */
-static mt_status relu_backward(mt_tape *tape, const tape_node *n)
-{
-    mt_tensor *dst;
-    mt_status s = grad_target(tape, n->in[0], &dst);
-    if (s || !dst)
-        return s;
-    const mt_tensor *y = n->out->data, *g = n->out->grad;
-    const float *py = y->data, *pg = g->data;
-    float *pd = dst->data;
-    int64_t count = mt_tensor_numel(y);
-    for (int64_t i = 0; i < count; i++)
-        pd[i] = py[i] > 0.0f ? pg[i] : 0.0f;
-    return grad_commit(tape, n->in[0], dst);
-}
-
-mt_status mt_tape_relu(mt_tape *tape, mt_value *x, mt_value **out)
-{
-    const char *op = "tape_relu";
-    mt_value *v;
-    mt_status s = unary_value(op, tape, x, out, &v);
-    if (s || (s = mt_relu_into(x->data, v->data)))
-        return s;
-    tape_node node = {.op = op, .backward = relu_backward, .out = v, .in = {x}};
-    if ((s = tape_record(tape, &node)))
-        return s;
-    *out = v;
-    return MT_OK;
 }
 
 mt_status mt_tape_dropout(mt_tape *tape, mt_value *x, float p, mt_rng *rng,

@@ -105,17 +105,14 @@ mt_status mt_tape_constant(mt_tape *tape, const mt_tensor *t, mt_value **out);
 mt_status mt_tape_add(mt_tape *tape, mt_value *a, mt_value *b, mt_value **out);
 mt_status mt_tape_sub(mt_tape *tape, mt_value *a, mt_value *b, mt_value **out);
 mt_status mt_tape_mul(mt_tape *tape, mt_value *a, mt_value *b, mt_value **out);
-/* s * x. */
-mt_status mt_tape_mul_scalar(mt_tape *tape, mt_value *x, float s, mt_value **out);
-/* max(x, 0); the gradient is 0 where x <= 0, as torch.relu. */
-mt_status mt_tape_relu(mt_tape *tape, mt_value *x, mt_value **out);
 
 /* numpy.matmul for a [M,K] or [B…,M,K] and b [K,N] or [B…,K,N] (batch dims
  * broadcast); transposed views of either are used in place. */
 mt_status mt_tape_matmul(mt_tape *tape, mt_value *a, mt_value *b, mt_value **out);
 
 /* x [N,in] · w + bias, w [in,out] (Keras layout, or a transposed view of a
- * PyTorch [out,in] weight), bias [out] or NULL; act fused (NONE or RELU). */
+ * PyTorch [out,in] weight), bias [out] or NULL; act fused (any mt_activation; its derivative is the
+ * unary op's, see mt_tape_relu … below). */
 mt_status mt_tape_linear(mt_tape *tape, mt_value *x, mt_value *w, mt_value *bias,
                          mt_activation act, mt_value **out);
 
@@ -138,6 +135,51 @@ mt_status mt_tape_log_softmax(mt_tape *tape, mt_value *x, int dim, mt_value **ou
  * rng; in evaluation mode (or p == 0) the value passes through. 0 <= p < 1. */
 mt_status mt_tape_dropout(mt_tape *tape, mt_value *x, float p, mt_rng *rng,
                           mt_value **out);
+
+/* ---- unary ops and activations (generated from tensor/unary_ops.h) ----------
+ * y = f(x), x any F32 view, y x's shape (contiguous); the gradient is
+ * torch's backward formula: relu'(0) = 0, abs'(0) = 0, clamp' = 1 at the
+ * bounds and 0 outside, gelu / gelu_tanh as torch's gelu_backward,
+ * pow_scalar' = 0 for the exponent 0. The math is the plain op's (ops.h). */
+mt_status mt_tape_relu(mt_tape *tape, mt_value *x, mt_value **out);
+mt_status mt_tape_gelu(mt_tape *tape, mt_value *x, mt_value **out);
+mt_status mt_tape_gelu_tanh(mt_tape *tape, mt_value *x, mt_value **out);
+mt_status mt_tape_tanh(mt_tape *tape, mt_value *x, mt_value **out);
+mt_status mt_tape_sigmoid(mt_tape *tape, mt_value *x, mt_value **out);
+mt_status mt_tape_silu(mt_tape *tape, mt_value *x, mt_value **out);
+mt_status mt_tape_neg(mt_tape *tape, mt_value *x, mt_value **out);
+mt_status mt_tape_abs(mt_tape *tape, mt_value *x, mt_value **out);
+mt_status mt_tape_exp(mt_tape *tape, mt_value *x, mt_value **out);
+mt_status mt_tape_log(mt_tape *tape, mt_value *x, mt_value **out);
+mt_status mt_tape_sqrt(mt_tape *tape, mt_value *x, mt_value **out);
+mt_status mt_tape_rsqrt(mt_tape *tape, mt_value *x, mt_value **out);
+mt_status mt_tape_square(mt_tape *tape, mt_value *x, mt_value **out);
+mt_status mt_tape_reciprocal(mt_tape *tape, mt_value *x, mt_value **out);
+mt_status mt_tape_softplus(mt_tape *tape, mt_value *x, mt_value **out);
+mt_status mt_tape_hardswish(mt_tape *tape, mt_value *x, mt_value **out);
+mt_status mt_tape_leaky_relu(mt_tape *tape, mt_value *x, float negative_slope,
+                             mt_value **out);
+mt_status mt_tape_elu(mt_tape *tape, mt_value *x, float alpha, mt_value **out);
+mt_status mt_tape_add_scalar(mt_tape *tape, mt_value *x, float s, mt_value **out);
+mt_status mt_tape_mul_scalar(mt_tape *tape, mt_value *x, float s, mt_value **out);
+mt_status mt_tape_pow_scalar(mt_tape *tape, mt_value *x, float exponent, mt_value **out);
+mt_status mt_tape_clamp(mt_tape *tape, mt_value *x, float min, float max, mt_value **out);
+
+/* ---- binary ops (NumPy broadcasting; gradients summed back to each input) --- */
+
+/* a / b: da = g/b, db = -g·a/b². */
+mt_status mt_tape_div(mt_tape *tape, mt_value *a, mt_value *b, mt_value **out);
+/* torch.maximum / minimum: the gradient goes to the larger (smaller) input;
+ * on a tie it splits evenly, half to each (as torch). */
+mt_status mt_tape_maximum(mt_tape *tape, mt_value *a, mt_value *b, mt_value **out);
+mt_status mt_tape_minimum(mt_tape *tape, mt_value *a, mt_value *b, mt_value **out);
+/* a ** b: da = g·b·a^(b-1) (0 where b == 0), db = g·a^b·log(a) (0 where
+ * a == 0 and b >= 0), as torch. */
+mt_status mt_tape_pow(mt_tape *tape, mt_value *a, mt_value *b, mt_value **out);
+/* cond ? a : b (torch.where), cond a BOOL tensor (kept by pointer until the
+ * next reset); a gets g where cond holds, b elsewhere. */
+mt_status mt_tape_where(mt_tape *tape, const mt_tensor *cond, mt_value *a, mt_value *b,
+                        mt_value **out);
 
 /* ---- losses (scalars, rank 0) ----------------------------------------------- */
 

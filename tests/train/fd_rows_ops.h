@@ -1,0 +1,113 @@
+/* fd_rows_ops.h — finite-difference rows for the differentiable op set
+ * (unary table, binary, reductions, views, gathers, norms, attention);
+ * included by tests/test_autograd.c after its fd_case type. */
+
+/* positive inputs for ops defined on x > 0: 2 + x, x in [-1.5, 1.5) */
+static mt_status shift_up(mt_tape *t, mt_value *x, mt_value **o) { return mt_tape_add_scalar(t, x, 2.0f, o); }
+
+static mt_status row_gelu(mt_tape *t, mt_value **p, mt_value **o) { return mt_tape_gelu(t, p[0], o); }
+static mt_status row_gelu_tanh(mt_tape *t, mt_value **p, mt_value **o) { return mt_tape_gelu_tanh(t, p[0], o); }
+static mt_status row_tanh(mt_tape *t, mt_value **p, mt_value **o) { return mt_tape_tanh(t, p[0], o); }
+static mt_status row_sigmoid(mt_tape *t, mt_value **p, mt_value **o) { return mt_tape_sigmoid(t, p[0], o); }
+static mt_status row_silu(mt_tape *t, mt_value **p, mt_value **o) { return mt_tape_silu(t, p[0], o); }
+static mt_status row_neg(mt_tape *t, mt_value **p, mt_value **o) { return mt_tape_neg(t, p[0], o); }
+static mt_status row_abs(mt_tape *t, mt_value **p, mt_value **o) { return mt_tape_abs(t, p[0], o); }
+static mt_status row_exp(mt_tape *t, mt_value **p, mt_value **o) { return mt_tape_exp(t, p[0], o); }
+static mt_status row_square(mt_tape *t, mt_value **p, mt_value **o) { return mt_tape_square(t, p[0], o); }
+static mt_status row_softplus(mt_tape *t, mt_value **p, mt_value **o) { return mt_tape_softplus(t, p[0], o); }
+static mt_status row_leaky_relu(mt_tape *t, mt_value **p, mt_value **o) { return mt_tape_leaky_relu(t, p[0], 0.1f, o); }
+static mt_status row_elu(mt_tape *t, mt_value **p, mt_value **o) { return mt_tape_elu(t, p[0], 1.3f, o); }
+static mt_status row_add_scalar(mt_tape *t, mt_value **p, mt_value **o) { return mt_tape_add_scalar(t, p[0], 0.7f, o); }
+static mt_status row_clamp(mt_tape *t, mt_value **p, mt_value **o) { return mt_tape_clamp(t, p[0], -0.6f, 0.5f, o); }
+/* hardswish is piecewise on [-3, 3]: stretch x to reach every piece */
+static mt_status row_hardswish(mt_tape *t, mt_value **p, mt_value **o)
+{
+    mt_value *wide;
+    mt_status s = mt_tape_mul_scalar(t, p[0], 3.0f, &wide);
+    return s ? s : mt_tape_hardswish(t, wide, o);
+}
+#define POSITIVE_ROW(name, call)                                          \
+    static mt_status row_##name(mt_tape *t, mt_value **p, mt_value **o)  \
+    {                                                                     \
+        mt_value *x;                                                      \
+        mt_status s = shift_up(t, p[0], &x);                              \
+        return s ? s : (call);                                            \
+    }
+POSITIVE_ROW(log, mt_tape_log(t, x, o))
+POSITIVE_ROW(sqrt, mt_tape_sqrt(t, x, o))
+POSITIVE_ROW(rsqrt, mt_tape_rsqrt(t, x, o))
+POSITIVE_ROW(reciprocal, mt_tape_reciprocal(t, x, o))
+POSITIVE_ROW(pow_scalar, mt_tape_pow_scalar(t, x, 1.7f, o))
+/* a strided (transposed) input to a unary op */
+static mt_status row_tanh_strided(mt_tape *t, mt_value **p, mt_value **o)
+{
+    mt_value *xt;
+    mt_status s = mt_tape_transpose(t, p[0], 0, 1, &xt);
+    return s ? s : mt_tape_tanh(t, xt, o);
+}
+
+#define LINEAR_ROW(name, act)                                                    \
+    static mt_status row_linear_##name(mt_tape *t, mt_value **p, mt_value **o)  \
+    { return mt_tape_linear(t, p[0], p[1], p[2], act, o); }
+LINEAR_ROW(gelu, MT_ACTIVATION_GELU)
+LINEAR_ROW(gelu_tanh, MT_ACTIVATION_GELU_TANH)
+LINEAR_ROW(tanh, MT_ACTIVATION_TANH)
+LINEAR_ROW(sigmoid, MT_ACTIVATION_SIGMOID)
+LINEAR_ROW(silu, MT_ACTIVATION_SILU)
+
+/* ---- binary ---- */
+static mt_status row_div(mt_tape *t, mt_value **p, mt_value **o)
+{
+    mt_value *b;
+    mt_status s = shift_up(t, p[1], &b);
+    return s ? s : mt_tape_div(t, p[0], b, o);
+}
+static mt_status row_maximum(mt_tape *t, mt_value **p, mt_value **o) { return mt_tape_maximum(t, p[0], p[1], o); }
+static mt_status row_minimum(mt_tape *t, mt_value **p, mt_value **o) { return mt_tape_minimum(t, p[0], p[1], o); }
+static mt_status row_pow(mt_tape *t, mt_value **p, mt_value **o)
+{
+    mt_value *a;
+    mt_status s = shift_up(t, p[0], &a);
+    return s ? s : mt_tape_pow(t, a, p[1], o);
+}
+static const bool where_cond[12] = {1, 0, 0, 1, 1, 1, 0, 0, 1, 0, 1, 0};
+static mt_status row_where(mt_tape *t, mt_value **p, mt_value **o)
+{
+    static mt_tensor cond;   /* [3,4]; a [3,1] and b [4] broadcast to it */
+    mt_tensor_wrap_into(MT_DTYPE_BOOL, 2, (int64_t[]){3, 4}, (void *)where_cond, &cond);
+    return mt_tape_where(t, &cond, p[0], p[1], o);
+}
+
+static const fd_case fd_cases_ops[] = {
+    {"gelu", 1, {{3, 5}}, {2}, row_gelu},
+    {"gelu_tanh", 1, {{3, 5}}, {2}, row_gelu_tanh},
+    {"tanh", 1, {{3, 5}}, {2}, row_tanh},
+    {"tanh of a transposed view", 1, {{3, 5}}, {2}, row_tanh_strided},
+    {"sigmoid", 1, {{3, 5}}, {2}, row_sigmoid},
+    {"silu", 1, {{3, 5}}, {2}, row_silu},
+    {"neg", 1, {{4}}, {1}, row_neg},
+    {"abs", 1, {{3, 5}}, {2}, row_abs},
+    {"exp", 1, {{3, 5}}, {2}, row_exp},
+    {"log", 1, {{3, 5}}, {2}, row_log},
+    {"sqrt", 1, {{3, 5}}, {2}, row_sqrt},
+    {"rsqrt", 1, {{3, 5}}, {2}, row_rsqrt},
+    {"square", 1, {{3, 5}}, {2}, row_square},
+    {"reciprocal", 1, {{3, 5}}, {2}, row_reciprocal},
+    {"softplus", 1, {{3, 5}}, {2}, row_softplus},
+    {"hardswish", 1, {{3, 5}}, {2}, row_hardswish},
+    {"leaky_relu", 1, {{3, 5}}, {2}, row_leaky_relu},
+    {"elu", 1, {{3, 5}}, {2}, row_elu},
+    {"add_scalar", 1, {{1, 5}}, {2}, row_add_scalar},
+    {"pow_scalar", 1, {{3, 5}}, {2}, row_pow_scalar},
+    {"clamp", 1, {{3, 5}}, {2}, row_clamp},
+    {"linear gelu", 3, {{4, 6}, {6, 3}, {3}}, {2, 2, 1}, row_linear_gelu},
+    {"linear gelu_tanh", 3, {{4, 6}, {6, 3}, {3}}, {2, 2, 1}, row_linear_gelu_tanh},
+    {"linear tanh", 3, {{4, 6}, {6, 3}, {3}}, {2, 2, 1}, row_linear_tanh},
+    {"linear sigmoid", 3, {{4, 6}, {6, 3}, {3}}, {2, 2, 1}, row_linear_sigmoid},
+    {"linear silu", 3, {{4, 6}, {6, 3}, {3}}, {2, 2, 1}, row_linear_silu},
+    {"div broadcast", 2, {{3, 4}, {4}}, {2, 1}, row_div},
+    {"maximum broadcast", 2, {{3, 1}, {1, 4}}, {2, 2}, row_maximum},
+    {"minimum broadcast", 2, {{2, 3, 4}, {3, 1}}, {3, 2}, row_minimum},
+    {"pow broadcast", 2, {{3, 4}, {1}}, {2, 1}, row_pow},
+    {"where broadcast", 2, {{3, 1}, {4}}, {2, 1}, row_where},
+};

@@ -1,0 +1,14 @@
+/* tape_ops_internal.h — helpers the op files of the differentiable op set
+ * share (ops_unary.c, ops_linear.c, ops_reduce.c, ops_view.c, …); not
+ * installed. */
+#ifndef MT_TAPE_OPS_INTERNAL_H
+#define MT_TAPE_OPS_INTERNAL_H
+
+#include "tape_internal.h"
+
+/* dz = g · act'(z) elementwise, y = act(z); all four contiguous, one shape;
+ * act a valid activation other than NONE. */
+void tape_activation_backward(mt_activation act, const mt_tensor *z, const mt_tensor *y,
+                              const mt_tensor *g, mt_tensor *dz);
+
+#endif
