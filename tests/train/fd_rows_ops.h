@@ -78,6 +78,36 @@ static mt_status row_where(mt_tape *t, mt_value **p, mt_value **o)
     return mt_tape_where(t, &cond, p[0], p[1], o);
 }
 
+/* ---- views ---- */
+static mt_status row_narrow(mt_tape *t, mt_value **p, mt_value **o) { return mt_tape_narrow(t, p[0], -1, 1, 3, o); }
+static mt_status row_slice(mt_tape *t, mt_value **p, mt_value **o) { return mt_tape_slice(t, p[0], 0, 0, 5, 2, o); }
+static mt_status row_expand(mt_tape *t, mt_value **p, mt_value **o) { return mt_tape_expand(t, p[0], 3, (int64_t[]){2, 3, 4}, o); }
+static mt_status row_squeeze(mt_tape *t, mt_value **p, mt_value **o) { return mt_tape_squeeze(t, p[0], 1, o); }
+static mt_status row_unsqueeze(mt_tape *t, mt_value **p, mt_value **o) { return mt_tape_unsqueeze(t, p[0], -1, o); }
+static mt_status row_permute(mt_tape *t, mt_value **p, mt_value **o) { return mt_tape_permute(t, p[0], (int[]){2, 0, 1}, o); }
+/* split pieces feeding different ops, joined again */
+static mt_status row_split_concat(mt_tape *t, mt_value **p, mt_value **o)
+{
+    mt_value *piece[3], *parts[3];
+    int n;
+    mt_status s = mt_tape_split(t, p[0], 2, 0, 3, piece, &n);
+    if (s || (s = mt_tape_tanh(t, piece[0], &parts[0])) ||
+        (s = mt_tape_square(t, piece[1], &parts[1])) ||
+        (s = mt_tape_mul(t, piece[2], p[1], &parts[2])))
+        return s;
+    return mt_tape_concat(t, parts, 3, 0, o);
+}
+static mt_status row_concat(mt_tape *t, mt_value **p, mt_value **o) { return mt_tape_concat(t, (mt_value *[]){p[0], p[1]}, 2, -1, o); }
+static mt_status row_chunk(mt_tape *t, mt_value **p, mt_value **o)
+{
+    mt_value *c[3], *prod;
+    int n;
+    mt_status s = mt_tape_chunk(t, p[0], 3, -1, 3, c, &n);
+    if (s || (s = mt_tape_mul(t, c[0], c[2], &prod)))
+        return s;
+    return mt_tape_add(t, prod, c[1], o);
+}
+
 static const fd_case fd_cases_ops[] = {
     {"gelu", 1, {{3, 5}}, {2}, row_gelu},
     {"gelu_tanh", 1, {{3, 5}}, {2}, row_gelu_tanh},
@@ -110,4 +140,13 @@ static const fd_case fd_cases_ops[] = {
     {"minimum broadcast", 2, {{2, 3, 4}, {3, 1}}, {3, 2}, row_minimum},
     {"pow broadcast", 2, {{3, 4}, {1}}, {2, 1}, row_pow},
     {"where broadcast", 2, {{3, 1}, {4}}, {2, 1}, row_where},
+    {"narrow dim -1", 1, {{3, 5}}, {2}, row_narrow},
+    {"slice step 2", 1, {{5, 3}}, {2}, row_slice},
+    {"expand size-1 and new dims", 1, {{3, 1}}, {2}, row_expand},
+    {"squeeze", 1, {{3, 1, 4}}, {3}, row_squeeze},
+    {"unsqueeze -1", 1, {{3, 4}}, {2}, row_unsqueeze},
+    {"permute", 1, {{2, 3, 4}}, {3}, row_permute},
+    {"split pieces into different ops, concat", 2, {{5, 3}, {1, 3}}, {2, 2}, row_split_concat},
+    {"concat dim -1", 2, {{2, 3}, {2, 1}}, {2, 2}, row_concat},
+    {"chunk", 1, {{2, 6}}, {2}, row_chunk},
 };

@@ -181,6 +181,33 @@ mt_status mt_tape_pow(mt_tape *tape, mt_value *a, mt_value *b, mt_value **out);
 mt_status mt_tape_where(mt_tape *tape, const mt_tensor *cond, mt_value *a, mt_value *b,
                         mt_value **out);
 
+/* ---- views (view.h semantics; the output shares x's data) -------------------
+ * The gradient flows back through the same view: a slice's lands on its
+ * elements, an expanded dim's copies are summed. */
+mt_status mt_tape_narrow(mt_tape *tape, mt_value *x, int dim, int64_t start, int64_t length,
+                         mt_value **out);
+mt_status mt_tape_slice(mt_tape *tape, mt_value *x, int dim, int64_t start, int64_t stop,
+                        int64_t step, mt_value **out);
+/* torch.Tensor.expand / broadcast_to */
+mt_status mt_tape_expand(mt_tape *tape, mt_value *x, int rank, const int64_t *shape,
+                         mt_value **out);
+mt_status mt_tape_squeeze(mt_tape *tape, mt_value *x, int dim, mt_value **out);
+mt_status mt_tape_unsqueeze(mt_tape *tape, mt_value *x, int dim, mt_value **out);
+/* perm has x's rank entries */
+mt_status mt_tape_permute(mt_tape *tape, mt_value *x, const int *perm, mt_value **out);
+/* torch.split(x, split_size, dim) / torch.chunk(x, chunks, dim): fills
+ * outs[0..*count-1] with narrow views (each may feed different ops; their
+ * gradients add up in x's); fails, recording nothing, if more than max_outs
+ * pieces would be made. */
+mt_status mt_tape_split(mt_tape *tape, mt_value *x, int64_t split_size, int dim,
+                        int max_outs, mt_value **outs, int *count);
+mt_status mt_tape_chunk(mt_tape *tape, mt_value *x, int chunks, int dim, int max_outs,
+                        mt_value **outs, int *count);
+/* torch.cat(xs[0..count-1], dim), 1 <= count <= 64: a new tensor; each input
+ * gets its slice of the gradient. */
+mt_status mt_tape_concat(mt_tape *tape, mt_value *const *xs, int count, int dim,
+                         mt_value **out);
+
 /* ---- losses (scalars, rank 0) ----------------------------------------------- */
 
 typedef enum mt_reduction {
