@@ -108,6 +108,18 @@ static mt_status row_chunk(mt_tape *t, mt_value **p, mt_value **o)
     return mt_tape_add(t, prod, c[1], o);
 }
 
+/* ---- reductions ---- */
+static mt_status row_sum_dims(mt_tape *t, mt_value **p, mt_value **o) { return mt_tape_sum(t, p[0], (int[]){0, -1}, 2, false, o); }
+static mt_status row_sum_keep(mt_tape *t, mt_value **p, mt_value **o) { return mt_tape_sum(t, p[0], (int[]){1}, 1, true, o); }
+static mt_status row_mean_dim(mt_tape *t, mt_value **p, mt_value **o) { return mt_tape_mean(t, p[0], (int[]){-2}, 1, false, o); }
+static mt_status row_mean_all(mt_tape *t, mt_value **p, mt_value **o) { return mt_tape_mean(t, p[0], NULL, 0, true, o); }
+static mt_status row_var(mt_tape *t, mt_value **p, mt_value **o) { return mt_tape_var(t, p[0], (int[]){-1}, 1, 1.0f, false, o); }
+static mt_status row_var_pop(mt_tape *t, mt_value **p, mt_value **o) { return mt_tape_var(t, p[0], (int[]){0, 2}, 2, 0.0f, true, o); }
+static mt_status row_std(mt_tape *t, mt_value **p, mt_value **o) { return mt_tape_std(t, p[0], (int[]){0}, 1, 1.0f, false, o); }
+static mt_status row_logsumexp(mt_tape *t, mt_value **p, mt_value **o) { return mt_tape_logsumexp(t, p[0], (int[]){-1}, 1, false, o); }
+static mt_status row_max_dim(mt_tape *t, mt_value **p, mt_value **o) { return mt_tape_max(t, p[0], 1, false, o); }
+static mt_status row_min_dim(mt_tape *t, mt_value **p, mt_value **o) { return mt_tape_min(t, p[0], -1, true, o); }
+
 static const fd_case fd_cases_ops[] = {
     {"gelu", 1, {{3, 5}}, {2}, row_gelu},
     {"gelu_tanh", 1, {{3, 5}}, {2}, row_gelu_tanh},
@@ -149,4 +161,14 @@ static const fd_case fd_cases_ops[] = {
     {"split pieces into different ops, concat", 2, {{5, 3}, {1, 3}}, {2, 2}, row_split_concat},
     {"concat dim -1", 2, {{2, 3}, {2, 1}}, {2, 2}, row_concat},
     {"chunk", 1, {{2, 6}}, {2}, row_chunk},
+    {"sum dims 0,-1", 1, {{2, 3, 4}}, {3}, row_sum_dims},
+    {"sum keepdim size-1 dim", 1, {{3, 1, 2}}, {3}, row_sum_keep},
+    {"mean dim -2", 1, {{2, 3, 4}}, {3}, row_mean_dim},
+    {"mean all keepdim", 1, {{3, 4}}, {2}, row_mean_all},
+    {"var correction 1", 1, {{3, 5}}, {2}, row_var},
+    {"var correction 0 dims 0,2 keepdim", 1, {{2, 3, 4}}, {3}, row_var_pop},
+    {"std", 1, {{4, 3}}, {2}, row_std},
+    {"logsumexp", 1, {{3, 5}}, {2}, row_logsumexp},
+    {"max over dim 1", 1, {{2, 4, 3}}, {3}, row_max_dim},
+    {"min over dim -1 keepdim", 1, {{3, 5}}, {2}, row_min_dim},
 };

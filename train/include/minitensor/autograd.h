@@ -181,6 +181,30 @@ mt_status mt_tape_pow(mt_tape *tape, mt_value *a, mt_value *b, mt_value **out);
 mt_status mt_tape_where(mt_tape *tape, const mt_tensor *cond, mt_value *a, mt_value *b,
                         mt_value **out);
 
+/* ---- reductions ------------------------------------------------------------
+ * Over the dims dims[0..n_dims-1] (negative dims count from the end; each
+ * at most once), or over every dim when n_dims is 0; keepdim keeps them as
+ * size 1. The output is contiguous; sums run in double. */
+mt_status mt_tape_sum(mt_tape *tape, mt_value *x, const int *dims, int n_dims, bool keepdim,
+                      mt_value **out);
+mt_status mt_tape_mean(mt_tape *tape, mt_value *x, const int *dims, int n_dims, bool keepdim,
+                       mt_value **out);
+/* torch.var / torch.std(x, dims, correction=c): Σ(x - mean)² / (N - c);
+ * NaN where N - c <= 0, as torch. */
+mt_status mt_tape_var(mt_tape *tape, mt_value *x, const int *dims, int n_dims,
+                      float correction, bool keepdim, mt_value **out);
+mt_status mt_tape_std(mt_tape *tape, mt_value *x, const int *dims, int n_dims,
+                      float correction, bool keepdim, mt_value **out);
+/* log Σ exp(x), computed around the max; d x = g·exp(x - out). An empty
+ * reduced dim is MT_ERR_SHAPE. */
+mt_status mt_tape_logsumexp(mt_tape *tape, mt_value *x, const int *dims, int n_dims,
+                            bool keepdim, mt_value **out);
+/* torch.max / torch.min(x, dim, keepdim).values: the gradient goes to the
+ * index torch returns, the first extreme along dim (NaN counts as extreme).
+ * An empty dim is MT_ERR_SHAPE. */
+mt_status mt_tape_max(mt_tape *tape, mt_value *x, int dim, bool keepdim, mt_value **out);
+mt_status mt_tape_min(mt_tape *tape, mt_value *x, int dim, bool keepdim, mt_value **out);
+
 /* ---- views (view.h semantics; the output shares x's data) -------------------
  * The gradient flows back through the same view: a slice's lands on its
  * elements, an expanded dim's copies are summed. */
