@@ -120,6 +120,29 @@ static mt_status row_logsumexp(mt_tape *t, mt_value **p, mt_value **o) { return 
 static mt_status row_max_dim(mt_tape *t, mt_value **p, mt_value **o) { return mt_tape_max(t, p[0], 1, false, o); }
 static mt_status row_min_dim(mt_tape *t, mt_value **p, mt_value **o) { return mt_tape_min(t, p[0], -1, true, o); }
 
+/* ---- gathers (repeated indices: their gradients add up) ---- */
+static const int64_t emb_ids[6] = {3, 0, 3, 1, 3, 0};
+static const int32_t sel_ids[4] = {2, 0, 2, 1};
+static const int64_t along_ids[6] = {1, 0, 2, 2, 2, 0};
+static mt_status row_embedding(mt_tape *t, mt_value **p, mt_value **o)
+{
+    static mt_tensor ids;   /* [2,3] into a [5,4] table */
+    mt_tensor_wrap_into(MT_DTYPE_I64, 2, (int64_t[]){2, 3}, (void *)emb_ids, &ids);
+    return mt_tape_embedding(t, &ids, p[0], o);
+}
+static mt_status row_index_select(mt_tape *t, mt_value **p, mt_value **o)
+{
+    static mt_tensor ids;
+    mt_tensor_wrap_into(MT_DTYPE_I32, 1, (int64_t[]){4}, (void *)sel_ids, &ids);
+    return mt_tape_index_select(t, p[0], -1, &ids, o);
+}
+static mt_status row_take_along_dim(mt_tape *t, mt_value **p, mt_value **o)
+{
+    static mt_tensor ids;   /* [1,2,3] against x [2,1,3]: dims 0 and 1 broadcast */
+    mt_tensor_wrap_into(MT_DTYPE_I64, 3, (int64_t[]){1, 2, 3}, (void *)along_ids, &ids);
+    return mt_tape_take_along_dim(t, p[0], &ids, 2, o);
+}
+
 static const fd_case fd_cases_ops[] = {
     {"gelu", 1, {{3, 5}}, {2}, row_gelu},
     {"gelu_tanh", 1, {{3, 5}}, {2}, row_gelu_tanh},
@@ -171,4 +194,7 @@ static const fd_case fd_cases_ops[] = {
     {"logsumexp", 1, {{3, 5}}, {2}, row_logsumexp},
     {"max over dim 1", 1, {{2, 4, 3}}, {3}, row_max_dim},
     {"min over dim -1 keepdim", 1, {{3, 5}}, {2}, row_min_dim},
+    {"embedding repeated ids", 1, {{5, 4}}, {2}, row_embedding},
+    {"index_select dim -1, I32, repeated", 1, {{2, 3}}, {2}, row_index_select},
+    {"take_along_dim broadcast", 1, {{2, 1, 3}}, {3}, row_take_along_dim},
 };

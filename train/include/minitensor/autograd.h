@@ -205,6 +205,20 @@ mt_status mt_tape_logsumexp(mt_tape *tape, mt_value *x, const int *dims, int n_d
 mt_status mt_tape_max(mt_tape *tape, mt_value *x, int dim, bool keepdim, mt_value **out);
 mt_status mt_tape_min(mt_tape *tape, mt_value *x, int dim, bool keepdim, mt_value **out);
 
+/* ---- gathers (index.h semantics) -------------------------------------------
+ * The index tensors (I32/I64, any strides) are kept by pointer until the next
+ * reset. The backward scatter-adds: a row or element picked several times
+ * gets the sum of the gradients. */
+/* F.embedding(indices [*], weight [num, dim]) -> [*, dim] */
+mt_status mt_tape_embedding(mt_tape *tape, const mt_tensor *indices, mt_value *weight,
+                            mt_value **out);
+/* torch.index_select(x, dim, index [K]) */
+mt_status mt_tape_index_select(mt_tape *tape, mt_value *x, int dim, const mt_tensor *index,
+                               mt_value **out);
+/* torch.take_along_dim(x, indices, dim), same rank, other dims broadcast */
+mt_status mt_tape_take_along_dim(mt_tape *tape, mt_value *x, const mt_tensor *indices, int dim,
+                                 mt_value **out);
+
 /* ---- views (view.h semantics; the output shares x's data) -------------------
  * The gradient flows back through the same view: a slice's lands on its
  * elements, an expanded dim's copies are summed. */
