@@ -366,6 +366,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_finite_differences),
         cmocka_unit_test(test_finite_differences_ops),
+        cmocka_unit_test(test_op_conventions),
+        cmocka_unit_test(test_batch_norm_running_statistics),
         cmocka_unit_test(test_mlp_gradients_match_pytorch),
         cmocka_unit_test(test_training_step_allocates_nothing_after_the_first),
         cmocka_unit_test(test_errors),

@@ -143,6 +143,21 @@ static mt_status row_take_along_dim(mt_tape *t, mt_value **p, mt_value **o)
     return mt_tape_take_along_dim(t, p[0], &ids, 2, o);
 }
 
+/* ---- normalisation ---- */
+static mt_status row_layer_norm(mt_tape *t, mt_value **p, mt_value **o) { return mt_tape_layer_norm(t, p[0], 1, p[1], p[2], 1e-5f, o); }
+static mt_status row_layer_norm_2d(mt_tape *t, mt_value **p, mt_value **o) { return mt_tape_layer_norm(t, p[0], 2, p[1], NULL, 1e-5f, o); }
+static mt_status row_layer_norm_plain(mt_tape *t, mt_value **p, mt_value **o) { return mt_tape_layer_norm(t, p[0], 1, NULL, NULL, 1e-5f, o); }
+static mt_status row_rms_norm(mt_tape *t, mt_value **p, mt_value **o) { return mt_tape_rms_norm(t, p[0], 1, p[1], 1e-6f, o); }
+static float bn_mean[3], bn_var[3];
+static mt_status row_batch_norm(mt_tape *t, mt_value **p, mt_value **o)
+{
+    static mt_tensor rm, rv;
+    mt_tensor_wrap_into(MT_DTYPE_F32, 1, (int64_t[]){3}, bn_mean, &rm);
+    mt_tensor_wrap_into(MT_DTYPE_F32, 1, (int64_t[]){3}, bn_var, &rv);
+    return mt_tape_batch_norm(t, p[0], &rm, &rv, p[1], p[2], 0.1f, 1e-5f, o);
+}
+static mt_status row_group_norm(mt_tape *t, mt_value **p, mt_value **o) { return mt_tape_group_norm(t, p[0], 2, p[1], p[2], 1e-5f, o); }
+
 static const fd_case fd_cases_ops[] = {
     {"gelu", 1, {{3, 5}}, {2}, row_gelu},
     {"gelu_tanh", 1, {{3, 5}}, {2}, row_gelu_tanh},
@@ -197,4 +212,104 @@ static const fd_case fd_cases_ops[] = {
     {"embedding repeated ids", 1, {{5, 4}}, {2}, row_embedding},
     {"index_select dim -1, I32, repeated", 1, {{2, 3}}, {2}, row_index_select},
     {"take_along_dim broadcast", 1, {{2, 1, 3}}, {3}, row_take_along_dim},
+    {"layer_norm", 3, {{3, 5}, {5}, {5}}, {2, 1, 1}, row_layer_norm},
+    {"layer_norm 2 dims, no bias", 2, {{2, 2, 3}, {2, 3}}, {3, 2}, row_layer_norm_2d},
+    {"layer_norm no affine", 1, {{2, 4}}, {2}, row_layer_norm_plain},
+    {"rms_norm", 2, {{3, 4}, {4}}, {2, 1}, row_rms_norm},
+    {"batch_norm training", 3, {{4, 3, 2}, {3}, {3}}, {3, 1, 1}, row_batch_norm},
+    {"group_norm", 3, {{2, 4, 3}, {4}, {4}}, {3, 1, 1}, row_group_norm},
 };
+
+/* ---- conventions finite differences cannot see (values from PyTorch 1.13) ----
+ * torch.maximum/minimum split a tie's gradient in halves; torch.max(dim)
+ * sends it to the first maximum (index 1 of [1,3,3,2]); clamp passes the
+ * gradient at its bounds; relu'(0) = abs'(0) = 0. */
+static const float *grad_of(mt_tape *t, mt_value *x, mt_value *y)
+{
+    mt_value *loss;
+    assert_ok(mt_tape_sum(t, y, NULL, 0, false, &loss));
+    assert_ok(mt_tape_backward(t, loss));
+    return x->grad->data;
+}
+
+static void test_op_conventions(void **state)
+{
+    (void)state;
+    mt_tape *t;
+    assert_ok(mt_tape_new(&t));
+    mt_tensor *a0, *b0, *r0, *c0;
+    assert_ok(mt_tensor_from_data(MT_DTYPE_F32, 1, (int64_t[]){2}, (float[]){1, 2}, &a0));
+    assert_ok(mt_tensor_from_data(MT_DTYPE_F32, 1, (int64_t[]){2}, (float[]){1, 3}, &b0));
+    assert_ok(mt_tensor_from_data(MT_DTYPE_F32, 2, (int64_t[]){1, 4}, (float[]){1, 3, 3, 2}, &r0));
+    assert_ok(mt_tensor_from_data(MT_DTYPE_F32, 1, (int64_t[]){4}, (float[]){-1, 0.5f, 2, 0}, &c0));
+    mt_value *a, *b, *r, *c, *y;
+    assert_ok(mt_param_new(a0, "a", &a));
+    assert_ok(mt_param_new(b0, "b", &b));
+    assert_ok(mt_param_new(r0, "r", &r));
+    assert_ok(mt_param_new(c0, "c", &c));
+    const float *g;
+
+    assert_ok(mt_tape_maximum(t, a, b, &y));
+    g = grad_of(t, a, y);
+    assert_close(g, ((float[]){0.5f, 0}), 2, 0, 0);
+    assert_close(b->grad->data, ((float[]){0.5f, 1}), 2, 0, 0);
+    mt_param_zero_grad(a), mt_param_zero_grad(b), mt_tape_reset(t);
+    assert_ok(mt_tape_minimum(t, a, b, &y));
+    g = grad_of(t, a, y);
+    assert_close(g, ((float[]){0.5f, 1}), 2, 0, 0);
+    mt_tape_reset(t);
+
+    assert_ok(mt_tape_max(t, r, 1, false, &y));
+    assert_close(grad_of(t, r, y), ((float[]){0, 1, 0, 0}), 4, 0, 0);
+    mt_param_zero_grad(r), mt_tape_reset(t);
+    assert_ok(mt_tape_min(t, r, -1, true, &y));
+    assert_close(grad_of(t, r, y), ((float[]){1, 0, 0, 0}), 4, 0, 0);
+    mt_tape_reset(t);
+
+    assert_ok(mt_tape_clamp(t, c, -1.0f, 2.0f, &y));
+    assert_close(grad_of(t, c, y), ((float[]){1, 1, 1, 1}), 4, 0, 0);
+    mt_param_zero_grad(c), mt_tape_reset(t);
+    assert_ok(mt_tape_relu(t, c, &y));
+    assert_close(grad_of(t, c, y), ((float[]){0, 1, 1, 0}), 4, 0, 0);
+    mt_param_zero_grad(c), mt_tape_reset(t);
+    assert_ok(mt_tape_abs(t, c, &y));
+    assert_close(grad_of(t, c, y), ((float[]){-1, 1, 1, 0}), 4, 0, 0);
+
+    mt_param_free(a), mt_param_free(b), mt_param_free(r), mt_param_free(c);
+    mt_tensor_free(a0), mt_tensor_free(b0), mt_tensor_free(r0), mt_tensor_free(c0);
+    mt_tape_free(t);
+}
+
+/* batch_norm's running statistics, by hand as torch computes them: one
+ * channel holding 1, 2, 3, 4 (mean 2.5, unbiased variance 5/3), momentum
+ * 0.1 from (0, 1): running_mean 0.25, running_var 0.9 + 1/6. Evaluation
+ * mode then normalises with those. */
+static void test_batch_norm_running_statistics(void **state)
+{
+    (void)state;
+    mt_tape *t;
+    assert_ok(mt_tape_new(&t));
+    mt_tensor *x0, *rm, *rv;
+    assert_ok(mt_tensor_from_data(MT_DTYPE_F32, 2, (int64_t[]){4, 1}, (float[]){1, 2, 3, 4}, &x0));
+    assert_ok(mt_tensor_zeros(MT_DTYPE_F32, 1, (int64_t[]){1}, &rm));
+    assert_ok(mt_tensor_full(1, (int64_t[]){1}, 1.0f, &rv));
+    mt_value *x, *y;
+    assert_ok(mt_param_new(x0, "x", &x));
+    assert_ok(mt_tape_batch_norm(t, x, rm, rv, NULL, NULL, 0.1f, 1e-5f, &y));
+    assert_float_equal(*(float *)rm->data, 0.25f, 1e-7);
+    assert_float_equal(*(float *)rv->data, 0.9f + 1.0f / 6.0f, 1e-6);
+    /* training output: (x - 2.5) / sqrt(1.25 + eps) */
+    assert_float_equal(((float *)y->data->data)[0], (float)(-1.5 / sqrt(1.25 + 1e-5)), 1e-6);
+    mt_tape_reset(t);
+    mt_tape_training_set(t, false);
+    assert_ok(mt_tape_batch_norm(t, x, rm, rv, NULL, NULL, 0.1f, 1e-5f, &y));
+    assert_float_equal(*(float *)rm->data, 0.25f, 1e-7);   /* unchanged */
+    double rstd = 1.0 / sqrt(0.9 + 1.0 / 6.0 + 1e-5);
+    assert_float_equal(((float *)y->data->data)[3], (float)((4.0 - 0.25) * rstd), 1e-6);
+    /* eval-mode gradient: rstd everywhere (the statistics are constants) */
+    assert_close(grad_of(t, x, y), ((float[]){(float)rstd, (float)rstd, (float)rstd, (float)rstd}),
+                 4, 1e-6, 0);
+    mt_param_free(x);
+    mt_tensor_free(x0), mt_tensor_free(rm), mt_tensor_free(rv);
+    mt_tape_free(t);
+}

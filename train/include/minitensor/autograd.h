@@ -205,6 +205,31 @@ mt_status mt_tape_logsumexp(mt_tape *tape, mt_value *x, const int *dims, int n_d
 mt_status mt_tape_max(mt_tape *tape, mt_value *x, int dim, bool keepdim, mt_value **out);
 mt_status mt_tape_min(mt_tape *tape, mt_value *x, int dim, bool keepdim, mt_value **out);
 
+/* ---- normalisation ---------------------------------------------------------
+ * weight and bias may be NULL (no affine part); when given they are F32 of
+ * the shape below. y = (x - mean)/sqrt(var + eps)·weight + bias, var the
+ * biased variance, as torch.nn.functional. */
+/* F.layer_norm(x, x.shape[-n_dims:], weight, bias, eps): over the last n_dims
+ * dims; weight/bias have those dims' shape. */
+mt_status mt_tape_layer_norm(mt_tape *tape, mt_value *x, int n_dims, mt_value *weight,
+                             mt_value *bias, float eps, mt_value **out);
+/* torch.nn.RMSNorm: x / sqrt(mean(x²) over the last n_dims + eps) · weight */
+mt_status mt_tape_rms_norm(mt_tape *tape, mt_value *x, int n_dims, mt_value *weight, float eps,
+                           mt_value **out);
+/* F.batch_norm(x [N, C, *], running_mean, running_var [C] (contiguous F32, may
+ * both be NULL), weight, bias [C], training = mt_tape_training_get(tape),
+ * momentum, eps). Training mode normalises with the batch's statistics and
+ * then updates running_mean/var in place (momentum m: r = (1-m)·r + m·batch,
+ * the batch variance unbiased, as torch); it needs more than one value per
+ * channel. Evaluation mode uses the running statistics (the batch's when
+ * they are NULL). */
+mt_status mt_tape_batch_norm(mt_tape *tape, mt_value *x, mt_tensor *running_mean,
+                             mt_tensor *running_var, mt_value *weight, mt_value *bias,
+                             float momentum, float eps, mt_value **out);
+/* F.group_norm(x [N, C, *], groups, weight, bias [C], eps); groups divides C. */
+mt_status mt_tape_group_norm(mt_tape *tape, mt_value *x, int groups, mt_value *weight,
+                             mt_value *bias, float eps, mt_value **out);
+
 /* ---- gathers (index.h semantics) -------------------------------------------
  * The index tensors (I32/I64, any strides) are kept by pointer until the next
  * reset. The backward scatter-adds: a row or element picked several times
