@@ -158,6 +158,22 @@ static mt_status row_batch_norm(mt_tape *t, mt_value **p, mt_value **o)
 }
 static mt_status row_group_norm(mt_tape *t, mt_value **p, mt_value **o) { return mt_tape_group_norm(t, p[0], 2, p[1], p[2], 1e-5f, o); }
 
+/* ---- attention ---- */
+static mt_status row_attention_causal(mt_tape *t, mt_value **p, mt_value **o) { return mt_tape_scaled_dot_product_attention(t, p[0], p[1], p[2], NULL, true, 0.0f, o); }
+static const bool attn_keep[6] = {1, 0, 1, 1, 1, 0};
+static mt_status row_attention_mask(mt_tape *t, mt_value **p, mt_value **o)
+{
+    static mt_tensor mask;   /* [2,3]: every query keeps a key */
+    mt_tensor_wrap_into(MT_DTYPE_BOOL, 2, (int64_t[]){2, 3}, (void *)attn_keep, &mask);
+    return mt_tape_scaled_dot_product_attention(t, p[0], p[1], p[2], &mask, false, 0.7f, o);
+}
+static mt_status row_contiguous(mt_tape *t, mt_value **p, mt_value **o)
+{
+    mt_value *xt;
+    mt_status s = mt_tape_transpose(t, p[0], 0, 1, &xt);
+    return s ? s : mt_tape_contiguous(t, xt, o);
+}
+
 static const fd_case fd_cases_ops[] = {
     {"gelu", 1, {{3, 5}}, {2}, row_gelu},
     {"gelu_tanh", 1, {{3, 5}}, {2}, row_gelu_tanh},
@@ -218,6 +234,9 @@ static const fd_case fd_cases_ops[] = {
     {"rms_norm", 2, {{3, 4}, {4}}, {2, 1}, row_rms_norm},
     {"batch_norm training", 3, {{4, 3, 2}, {3}, {3}}, {3, 1, 1}, row_batch_norm},
     {"group_norm", 3, {{2, 4, 3}, {4}, {4}}, {3, 1, 1}, row_group_norm},
+    {"attention causal, batch broadcast", 3, {{2, 3, 4}, {3, 4}, {3, 2}}, {3, 2, 2}, row_attention_causal},
+    {"attention bool mask, Lq != Lk", 3, {{2, 4}, {3, 4}, {3, 5}}, {2, 2, 2}, row_attention_mask},
+    {"contiguous of a transposed view", 1, {{3, 4}}, {2}, row_contiguous},
 };
 
 /* ---- conventions finite differences cannot see (values from PyTorch 1.13) ----

@@ -271,6 +271,22 @@ mt_status mt_tape_chunk(mt_tape *tape, mt_value *x, int chunks, int dim, int max
 mt_status mt_tape_concat(mt_tape *tape, mt_value *const *xs, int count, int dim,
                          mt_value **out);
 
+/* A contiguous copy of x (its gradient passes straight back): for a reshape
+ * of a view that no view can express, e.g. [B,H,T,D] -> [B,T,H·D]. */
+mt_status mt_tape_contiguous(mt_tape *tape, mt_value *x, mt_value **out);
+
+/* ---- attention ---------------------------------------------------------------
+ * F.scaled_dot_product_attention(q [.., Lq, E], k [.., Lk, E], v [.., Lk, Ev],
+ * mask, is_causal, scale) -> [.., Lq, Ev]; batch dims broadcast as matmul.
+ * mask: NULL, BOOL (true: attend) or F32 (added to the scores), broadcast to
+ * [.., Lq, Lk], kept by pointer until the next reset. causal: the top-left
+ * lower triangle (torch's is_causal). scale 0 means 1/sqrt(E). A row with no
+ * key to attend to gives NaN, as torch. Recorded as matmul, scale, mask,
+ * softmax and matmul, so the scores [.., Lq, Lk] stay on the tape. */
+mt_status mt_tape_scaled_dot_product_attention(mt_tape *tape, mt_value *q, mt_value *k,
+                                               mt_value *v, const mt_tensor *mask,
+                                               bool causal, float scale, mt_value **out);
+
 /* ---- losses (scalars, rank 0) ----------------------------------------------- */
 
 typedef enum mt_reduction {
