@@ -317,6 +317,9 @@ static void test_training_step_allocates_nothing_after_the_first(void **state)
     mlp_close(&m);
 }
 
+/* the one-block character transformer: its own file */
+#include "train/block_test.h"
+
 /* ---- errors ------------------------------------------------------------------------ */
 
 static void test_errors(void **state)
@@ -370,6 +373,8 @@ int main(void)
         cmocka_unit_test(test_batch_norm_running_statistics),
         cmocka_unit_test(test_mlp_gradients_match_pytorch),
         cmocka_unit_test(test_training_step_allocates_nothing_after_the_first),
+        cmocka_unit_test(test_transformer_block_matches_pytorch),
+        cmocka_unit_test(test_transformer_step_allocates_nothing_after_the_first),
         cmocka_unit_test(test_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
