@@ -376,6 +376,7 @@ int main(void)
         cmocka_unit_test(test_transformer_block_matches_pytorch),
         cmocka_unit_test(test_transformer_step_allocates_nothing_after_the_first),
         cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_errors_ops),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,6 +1,8 @@
-/* fd_rows_ops.h — finite-difference rows for the differentiable op set
- * (unary table, binary, reductions, views, gathers, norms, attention);
- * included by tests/test_autograd.c after its fd_case type. */
+/* fd_rows_ops.h — tests of the differentiable op set (unary table, binary,
+ * reductions, views, gathers, norms, attention): finite-difference rows,
+ * PyTorch's conventions at ties and kinks, batch_norm's running statistics
+ * and the error paths. Included by tests/test_autograd.c after its fd_case
+ * type and harness. */
 
 /* positive inputs for ops defined on x > 0: 2 + x, x in [-1.5, 1.5) */
 static mt_status shift_up(mt_tape *t, mt_value *x, mt_value **o) { return mt_tape_add_scalar(t, x, 2.0f, o); }
@@ -330,5 +332,47 @@ static void test_batch_norm_running_statistics(void **state)
                  4, 1e-6, 0);
     mt_param_free(x);
     mt_tensor_free(x0), mt_tensor_free(rm), mt_tensor_free(rv);
+    mt_tape_free(t);
+}
+
+/* ---- errors: a clear message, *out untouched ---- */
+static void test_errors_ops(void **state)
+{
+    (void)state;
+    mt_tape *t;
+    assert_ok(mt_tape_new(&t));
+    mt_tensor *a0, *b0, *e0, *f_ids, *big_ids;
+    assert_ok(mt_tensor_zeros(MT_DTYPE_F32, 2, (int64_t[]){2, 3}, &a0));
+    assert_ok(mt_tensor_zeros(MT_DTYPE_F32, 2, (int64_t[]){4, 5}, &b0));
+    assert_ok(mt_tensor_zeros(MT_DTYPE_F32, 2, (int64_t[]){0, 3}, &e0));
+    assert_ok(mt_tensor_zeros(MT_DTYPE_F32, 1, (int64_t[]){2}, &f_ids));
+    assert_ok(mt_tensor_from_data(MT_DTYPE_I64, 1, (int64_t[]){1}, (int64_t[]){7}, &big_ids));
+    mt_value *a, *b, *e, *v = NULL, *pieces[2];
+    int n;
+    assert_ok(mt_param_new(a0, "a", &a));
+    assert_ok(mt_param_new(b0, "b", &b));
+    assert_ok(mt_param_new(e0, "e", &e));
+    assert_fails(mt_tape_div(t, a, b, &v), MT_ERR_SHAPE, "tape_div: shapes do not broadcast: a [2,3] and b [4,5]");
+    assert_fails(mt_tape_where(t, NULL, a, a, &v), MT_ERR_INVALID_ARGUMENT, "cond");
+    assert_fails(mt_tape_sum(t, a, (int[]){2}, 1, false, &v), MT_ERR_INVALID_ARGUMENT, "tape_sum: dim 2 out of range or repeated for a [2,3]");
+    assert_fails(mt_tape_mean(t, a, (int[]){1, -1}, 2, false, &v), MT_ERR_INVALID_ARGUMENT, "repeated");
+    assert_fails(mt_tape_max(t, e, 0, false, &v), MT_ERR_SHAPE, "tape_max: reducing an empty dim of e [0,3]");
+    assert_fails(mt_tape_narrow(t, a, 1, 2, 2, &v), MT_ERR_INVALID_ARGUMENT, "tape_narrow");
+    assert_fails(mt_tape_split(t, b, 2, 0, 1, pieces, &n), MT_ERR_INVALID_ARGUMENT, "tape_split: 2 pieces, room for 1");
+    assert_fails(mt_tape_concat(t, (mt_value *[]){a, b}, 2, 0, &v), MT_ERR_SHAPE, "");
+    assert_fails(mt_tape_concat(t, NULL, 0, 0, &v), MT_ERR_INVALID_ARGUMENT, "tape_concat: 0 inputs");
+    assert_fails(mt_tape_embedding(t, f_ids, b, &v), MT_ERR_DTYPE, "tape_embedding: indices must be I32 or I64");
+    assert_fails(mt_tape_embedding(t, big_ids, b, &v), MT_ERR_INVALID_ARGUMENT, "7");
+    assert_fails(mt_tape_layer_norm(t, a, 1, b, NULL, 1e-5f, &v), MT_ERR_SHAPE, "tape_layer_norm: weight b [4,5] does not fit x a [2,3]");
+    assert_fails(mt_tape_group_norm(t, b, 3, NULL, NULL, 1e-5f, &v), MT_ERR_SHAPE, "3 groups do not divide the 5 channels");
+    assert_fails(mt_tape_scaled_dot_product_attention(t, a, b, b, NULL, false, 0.0f, &v), MT_ERR_SHAPE, "q a [2,3], k b [4,5]");
+    assert_fails(mt_tape_linear(t, a, b, NULL, (mt_activation)99, &v), MT_ERR_INVALID_ARGUMENT, "unknown activation 99");
+    mt_value *c;
+    assert_ok(mt_tape_constant(t, big_ids, &c));
+    assert_fails(mt_tape_gelu(t, c, &v), MT_ERR_DTYPE, "");
+    assert_null(v);
+    mt_param_free(a), mt_param_free(b), mt_param_free(e);
+    mt_tensor_free(a0), mt_tensor_free(b0), mt_tensor_free(e0), mt_tensor_free(f_ids);
+    mt_tensor_free(big_ids);
     mt_tape_free(t);
 }
