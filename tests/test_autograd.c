@@ -192,15 +192,6 @@ static void test_finite_differences(void **state)
         check_case(&fd_cases[i]);
 }
 
-/* the differentiable op set: its rows live in their own file */
-#include "train/fd_rows_ops.h"
-
-static void test_finite_differences_ops(void **state)
-{
-    (void)state;
-    for (size_t i = 0; i < sizeof fd_cases_ops / sizeof fd_cases_ops[0]; i++)
-        check_case(&fd_cases_ops[i]);
-}
 
 /* ---- an MLP against PyTorch ------------------------------------------------------ */
 
@@ -317,7 +308,17 @@ static void test_training_step_allocates_nothing_after_the_first(void **state)
     mlp_close(&m);
 }
 
-/* the one-block character transformer: its own file */
+/* the differentiable op set and the one-block character transformer: their
+ * own files */
+#include "train/fd_rows_ops.h"
+
+static void test_finite_differences_ops(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof fd_cases_ops / sizeof fd_cases_ops[0]; i++)
+        check_case(&fd_cases_ops[i]);
+}
+
 #include "train/block_test.h"
 
 /* ---- errors ------------------------------------------------------------------------ */
@@ -369,6 +370,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_finite_differences),
         cmocka_unit_test(test_finite_differences_ops),
+        cmocka_unit_test(test_ops_match_pytorch),
         cmocka_unit_test(test_op_conventions),
         cmocka_unit_test(test_batch_norm_running_statistics),
         cmocka_unit_test(test_mlp_gradients_match_pytorch),

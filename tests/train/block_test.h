@@ -2,7 +2,7 @@
  * between embeddings and an LM head) against PyTorch's loss and gradients
  * (tests/train/make_block_refs.py, float64), and no allocation after the
  * first step. Included by tests/test_autograd.c after its MLP helpers
- * (ref, assert_tensor_close). */
+ * (ref, assert_tensor_close) and fd_rows_ops.h (sibling_path). */
 #include <string.h>
 
 enum { BLK_B = 2, BLK_T = 6, BLK_V = 11, BLK_C = 8, BLK_H = 2, BLK_N_W = 17 };
@@ -24,11 +24,8 @@ typedef struct block_model {
 
 static void block_open(block_model *m)
 {
-    char path[4096];   /* block_refs.safetensors beside train_refs.safetensors */
-    snprintf(path, sizeof path, "%s", REFS);
-    char *slash = strrchr(path, '/');
-    snprintf(slash ? slash + 1 : path, sizeof path - (size_t)(slash ? slash + 1 - path : 0),
-             "block_refs.safetensors");
+    char path[4096];
+    sibling_path("block_refs.safetensors", path, sizeof path);
     assert_ok(mt_safetensors_open(path, &m->refs));
     m->idx = ref(m->refs, "idx");
     m->targets = ref(m->refs, "targets");

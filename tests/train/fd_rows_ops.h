@@ -376,3 +376,76 @@ static void test_errors_ops(void **state)
     mt_tensor_free(big_ids);
     mt_tape_free(t);
 }
+
+/* ---- every row against PyTorch (tests/train/make_ops_refs.py) ----
+ * The same parameters as the finite-difference harness (seed 99); the
+ * output and the gradients of sum(out * weights) must match torch's float64
+ * values: finite differences check a gradient against its own forward, this
+ * checks the forward (and so the op's definition) too. */
+
+/* `file` beside tests/train/train_refs.safetensors */
+static void sibling_path(const char *file, char *path, size_t size)
+{
+    snprintf(path, size, "%s", REFS);
+    char *slash = strrchr(path, '/');
+    char *base = slash ? slash + 1 : path;
+    snprintf(base, size - (size_t)(base - path), "%s", file);
+}
+
+static void check_case_torch(const fd_case *c, mt_safetensors *refs)
+{
+    mt_tape *tape;
+    assert_ok(mt_tape_new(&tape));
+    mt_value *p[3];
+    uint64_t seed = 99;
+    for (int k = 0; k < c->n_params; k++) {
+        mt_tensor *init;
+        assert_ok(mt_tensor_zeros(MT_DTYPE_F32, c->ranks[k], c->shapes[k], &init));
+        float *d = init->data;
+        for (int64_t i = 0; i < mt_tensor_numel(init); i++)
+            d[i] = rand_unit(&seed) * 1.5f;
+        assert_ok(mt_param_new(init, "p", &p[k]));
+        mt_tensor_free(init);
+    }
+    mt_value *out, *weights, *prod, *loss;
+    assert_ok(c->build(tape, p, &out));
+    char name[128];
+    snprintf(name, sizeof name, "%s.out", c->name);
+    mt_tensor *want, *got;
+    if (mt_safetensors_get(refs, name, &want) != MT_OK)
+        fail_msg("%s: no PyTorch reference (run tests/train/make_ops_refs.py)", c->name);
+    assert_ok(mt_tensor_contiguous(out->data, &got));
+    assert_tensor_close(got, want, 1e-5, 1e-4);
+    mt_tensor_free(got);
+    mt_tensor_free(want);
+    mt_tensor *w;
+    assert_ok(mt_tensor_zeros(MT_DTYPE_F32, out->data->rank, out->data->shape, &w));
+    for (int64_t i = 0; i < mt_tensor_numel(w); i++)
+        ((float *)w->data)[i] = (float)(0.5 + 0.37 * (double)((i * 7) % 5));
+    assert_ok(mt_tape_constant(tape, w, &weights));
+    assert_ok(mt_tape_mul(tape, out, weights, &prod));
+    assert_ok(mt_tape_sum_all(tape, prod, &loss));
+    assert_ok(mt_tape_backward(tape, loss));
+    for (int k = 0; k < c->n_params; k++) {
+        snprintf(name, sizeof name, "%s.grad%d", c->name, k);
+        assert_ok(mt_safetensors_get(refs, name, &want));
+        assert_tensor_close(p[k]->grad, want, 1e-5, 1e-4);
+        mt_tensor_free(want);
+    }
+    mt_tensor_free(w);
+    for (int k = 0; k < c->n_params; k++)
+        mt_param_free(p[k]);
+    mt_tape_free(tape);
+}
+
+static void test_ops_match_pytorch(void **state)
+{
+    (void)state;
+    char path[4096];
+    sibling_path("ops_refs.safetensors", path, sizeof path);
+    mt_safetensors *refs;
+    assert_ok(mt_safetensors_open(path, &refs));
+    for (size_t i = 0; i < sizeof fd_cases_ops / sizeof fd_cases_ops[0]; i++)
+        check_case_torch(&fd_cases_ops[i], refs);
+    mt_safetensors_close(refs);
+}
