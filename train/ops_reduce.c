@@ -1,5 +1,6 @@
 /* ops_reduce.c — reductions over dims on a tape: sum, mean, var, std,
- * logsumexp over a dim list (or all dims), max and min over one dim.
+ * logsumexp, amax, amin over a dim list (or all dims), max and min over one
+ * dim.
  *
  * Every reduction walks x once in row-major order; an element's output is
  * at Σ index[i]·ostride[i], where ostride is the kept-dims output's stride
@@ -10,10 +11,13 @@
 
 #include "tape_ops_internal.h"
 
-typedef enum { RED_SUM, RED_MEAN, RED_VAR, RED_STD, RED_LOGSUMEXP, RED_MAX, RED_MIN } red_kind;
+typedef enum {
+    RED_SUM, RED_MEAN, RED_VAR, RED_STD, RED_LOGSUMEXP, RED_AMAX, RED_AMIN, RED_MAX, RED_MIN
+} red_kind;
 
 static const char *const red_names[] = {"tape_sum", "tape_mean", "tape_var", "tape_std",
-                                        "tape_logsumexp", "tape_max", "tape_min"};
+                                        "tape_logsumexp", "tape_amax", "tape_amin",
+                                        "tape_max", "tape_min"};
 
 typedef struct plan {
     uint32_t mask;                 /* bit i: dim i is reduced */
@@ -92,6 +96,18 @@ static mt_status reduce_backward(mt_tape *tape, const tape_node *n)
         EACH(x->data, &p, -1, d[k++] = (float)(g[o] * (xv - saved[o]) / (denom * y[o])));
         break;
     case RED_LOGSUMEXP: EACH(x->data, &p, -1, d[k++] = g[o] * expf(xv - y[o])); break;
+    case RED_AMAX:
+    case RED_AMIN: {
+        /* torch: the gradient splits evenly over the elements equal to the extreme */
+        mt_tensor *ties;
+        int64_t n_out = mt_tensor_numel(n->out->data);
+        if ((s = mt_arena_tensor(tape->arena, MT_DTYPE_F64, 1, &n_out, &ties)))
+            return mt_fail(s, "%s: %s", n->op, mt_last_error());
+        double *count = ties->data;
+        EACH(x->data, &p, -1, count[o] += xv == y[o]);
+        EACH(x->data, &p, -1, d[k++] = xv == y[o] ? (float)(g[o] / count[o]) : 0.0f);
+        break;
+    }
     case RED_MAX:
     case RED_MIN: EACH(x->data, &p, along, d[k++] = pos == arg[o] ? g[o] : 0.0f); break;
     }
@@ -120,7 +136,7 @@ static mt_status reduce(red_kind kind, mt_tape *tape, mt_value *x, const int *di
     }
     plan p;
     plan_make(t, mask, keepdim, &p);
-    if ((kind >= RED_MAX || kind == RED_LOGSUMEXP) && p.count == 0)
+    if (kind >= RED_LOGSUMEXP && p.count == 0)
         return mt_fail(MT_ERR_SHAPE, "%s: reducing an empty dim of %s", op, MT_SHAPE(t));
     mt_value *v;
     mt_tensor *acc, *saved = NULL;
@@ -131,16 +147,16 @@ static mt_status reduce(red_kind kind, mt_tape *tape, mt_value *x, const int *di
         return mt_fail(s, "%s: %s", op, mt_last_error());
     double *a = acc->data;
     float *y = v->data->data;
-    if (kind == RED_MAX || kind == RED_MIN) {
+    if (kind >= RED_AMAX) {
         mt_tensor *idx;
         if ((s = mt_arena_tensor(tape->arena, MT_DTYPE_I64, 1, &n_out, &idx)))
             return mt_fail(s, "%s: %s", op, mt_last_error());
         int64_t *arg = idx->data;
         for (int64_t o = 0; o < n_out; o++)
             arg[o] = -1;
-        float sign = kind == RED_MAX ? 1.0f : -1.0f;
+        float sign = kind == RED_MAX || kind == RED_AMAX ? 1.0f : -1.0f;
         /* the first extreme along the dim wins (torch's index); NaN beats all */
-        EACH(t, &p, along_of(mask), {
+        EACH(t, &p, kind >= RED_MAX ? along_of(mask) : -1, {
             float best = y[o] * sign;
             if (arg[o] < 0 || (xv == xv && best == best && xv * sign > best) ||
                 (xv != xv && best == best)) {
@@ -148,7 +164,7 @@ static mt_status reduce(red_kind kind, mt_tape *tape, mt_value *x, const int *di
                 arg[o] = pos;
             }
         });
-        saved = idx;
+        saved = kind >= RED_MAX ? idx : NULL;
     } else if (kind == RED_LOGSUMEXP) {
         for (int64_t o = 0; o < n_out; o++)
             y[o] = -INFINITY;
@@ -200,6 +216,12 @@ mt_status mt_tape_std(mt_tape *tape, mt_value *x, const int *dims, int n_dims,
 mt_status mt_tape_logsumexp(mt_tape *tape, mt_value *x, const int *dims, int n_dims,
                             bool keepdim, mt_value **out)
 { return reduce(RED_LOGSUMEXP, tape, x, dims, n_dims, 0.0f, keepdim, out); }
+mt_status mt_tape_amax(mt_tape *tape, mt_value *x, const int *dims, int n_dims, bool keepdim,
+                       mt_value **out)
+{ return reduce(RED_AMAX, tape, x, dims, n_dims, 0.0f, keepdim, out); }
+mt_status mt_tape_amin(mt_tape *tape, mt_value *x, const int *dims, int n_dims, bool keepdim,
+                       mt_value **out)
+{ return reduce(RED_AMIN, tape, x, dims, n_dims, 0.0f, keepdim, out); }
 mt_status mt_tape_max(mt_tape *tape, mt_value *x, int dim, bool keepdim, mt_value **out)
 { return reduce(RED_MAX, tape, x, &dim, 1, 0.0f, keepdim, out); }
 mt_status mt_tape_min(mt_tape *tape, mt_value *x, int dim, bool keepdim, mt_value **out)

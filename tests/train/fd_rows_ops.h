@@ -120,6 +120,8 @@ static mt_status row_var_pop(mt_tape *t, mt_value **p, mt_value **o) { return mt
 static mt_status row_std(mt_tape *t, mt_value **p, mt_value **o) { return mt_tape_std(t, p[0], (int[]){0}, 1, 1.0f, false, o); }
 static mt_status row_logsumexp(mt_tape *t, mt_value **p, mt_value **o) { return mt_tape_logsumexp(t, p[0], (int[]){-1}, 1, false, o); }
 static mt_status row_max_dim(mt_tape *t, mt_value **p, mt_value **o) { return mt_tape_max(t, p[0], 1, false, o); }
+static mt_status row_amax(mt_tape *t, mt_value **p, mt_value **o) { return mt_tape_amax(t, p[0], (int[]){0, 2}, 2, false, o); }
+static mt_status row_amin_all(mt_tape *t, mt_value **p, mt_value **o) { return mt_tape_amin(t, p[0], NULL, 0, false, o); }
 static mt_status row_min_dim(mt_tape *t, mt_value **p, mt_value **o) { return mt_tape_min(t, p[0], -1, true, o); }
 
 /* ---- gathers (repeated indices: their gradients add up) ---- */
@@ -227,6 +229,8 @@ static const fd_case fd_cases_ops[] = {
     {"logsumexp", 1, {{3, 5}}, {2}, row_logsumexp},
     {"max over dim 1", 1, {{2, 4, 3}}, {3}, row_max_dim},
     {"min over dim -1 keepdim", 1, {{3, 5}}, {2}, row_min_dim},
+    {"amax dims 0,2", 1, {{3, 2, 2}}, {3}, row_amax},
+    {"amin all", 1, {{3, 5}}, {2}, row_amin_all},
     {"embedding repeated ids", 1, {{5, 4}}, {2}, row_embedding},
     {"index_select dim -1, I32, repeated", 1, {{2, 3}}, {2}, row_index_select},
     {"take_along_dim broadcast", 1, {{2, 1, 3}}, {3}, row_take_along_dim},
@@ -243,7 +247,8 @@ static const fd_case fd_cases_ops[] = {
 
 /* ---- conventions finite differences cannot see (values from PyTorch 1.13) ----
  * torch.maximum/minimum split a tie's gradient in halves; torch.max(dim)
- * sends it to the first maximum (index 1 of [1,3,3,2]); clamp passes the
+ * sends it to the first maximum (index 1 of [1,3,3,2]), torch.amax splits
+ * it evenly; clamp passes the
  * gradient at its bounds; relu'(0) = abs'(0) = 0. */
 static const float *grad_of(mt_tape *t, mt_value *x, mt_value *y)
 {
@@ -285,6 +290,9 @@ static void test_op_conventions(void **state)
     mt_param_zero_grad(r), mt_tape_reset(t);
     assert_ok(mt_tape_min(t, r, -1, true, &y));
     assert_close(grad_of(t, r, y), ((float[]){1, 0, 0, 0}), 4, 0, 0);
+    mt_param_zero_grad(r), mt_tape_reset(t);
+    assert_ok(mt_tape_amax(t, r, NULL, 0, false, &y));   /* torch.amax: ties share */
+    assert_close(grad_of(t, r, y), ((float[]){0, 0.5f, 0.5f, 0}), 4, 0, 0);
     mt_tape_reset(t);
 
     assert_ok(mt_tape_clamp(t, c, -1.0f, 2.0f, &y));

@@ -119,6 +119,8 @@ ROWS = {
     "logsumexp": ([(3, 5)], lambda x: torch.logsumexp(x, -1)),
     "max over dim 1": ([(2, 4, 3)], lambda x: torch.max(x, 1).values),
     "min over dim -1 keepdim": ([(3, 5)], lambda x: torch.min(x, -1, keepdim=True).values),
+    "amax dims 0,2": ([(3, 2, 2)], lambda x: torch.amax(x, (0, 2))),
+    "amin all": ([(3, 5)], lambda x: torch.amin(x, (0, 1))),
     "embedding repeated ids": ([(5, 4)], lambda w: F.embedding(EMB, w)),
     "index_select dim -1, I32, repeated": ([(2, 3)], lambda x: torch.index_select(x, -1, SEL)),
     "take_along_dim broadcast": ([(2, 1, 3)], lambda x: torch.take_along_dim(x, ALONG, 2)),

@@ -199,6 +199,12 @@ mt_status mt_tape_std(mt_tape *tape, mt_value *x, const int *dims, int n_dims,
  * reduced dim is MT_ERR_SHAPE. */
 mt_status mt_tape_logsumexp(mt_tape *tape, mt_value *x, const int *dims, int n_dims,
                             bool keepdim, mt_value **out);
+/* torch.amax / torch.amin: the gradient splits evenly over the elements
+ * equal to the extreme (as torch). An empty reduced dim is MT_ERR_SHAPE. */
+mt_status mt_tape_amax(mt_tape *tape, mt_value *x, const int *dims, int n_dims, bool keepdim,
+                       mt_value **out);
+mt_status mt_tape_amin(mt_tape *tape, mt_value *x, const int *dims, int n_dims, bool keepdim,
+                       mt_value **out);
 /* torch.max / torch.min(x, dim, keepdim).values: the gradient goes to the
  * index torch returns, the first extreme along dim (NaN counts as extreme).
  * An empty dim is MT_ERR_SHAPE. */
