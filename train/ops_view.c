@@ -192,7 +192,20 @@ mt_status mt_tape_chunk(mt_tape *tape, mt_value *x, int chunks, int dim, int max
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: x NULL, dim %d out of range or "
                        "chunks %d < 1", op, dim, chunks);
     int64_t size = x->data->shape[d];
-    return pieces(op, tape, x, (size + chunks - 1) / chunks, dim, max_outs, outs, count);
+    if (size > 0)
+        return pieces(op, tape, x, (size + chunks - 1) / chunks, dim, max_outs, outs, count);
+    /* torch: a size-0 dim gives `chunks` empty pieces */
+    mt_status s = tape_check(op, tape, (const mt_value *[]){x}, 1, outs);
+    if (s || !count)
+        return s ? s : mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: count is NULL", op);
+    if (chunks > max_outs)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: %d pieces, room for %d", op, chunks,
+                       max_outs);
+    for (int k = 0; k < chunks; k++)
+        if ((s = mt_tape_narrow(tape, x, d, 0, 0, &outs[k])))
+            return s;
+    *count = chunks;
+    return MT_OK;
 }
 
 /* ---- concat: one node per input that needs a gradient -------------------------------- */

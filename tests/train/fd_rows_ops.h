@@ -367,6 +367,11 @@ static void test_errors_ops(void **state)
     assert_fails(mt_tape_max(t, e, 0, false, &v), MT_ERR_SHAPE, "tape_max: reducing an empty dim of e [0,3]");
     assert_fails(mt_tape_narrow(t, a, 1, 2, 2, &v), MT_ERR_INVALID_ARGUMENT, "tape_narrow");
     assert_fails(mt_tape_split(t, b, 2, 0, 1, pieces, &n), MT_ERR_INVALID_ARGUMENT, "tape_split: 2 pieces, room for 1");
+    assert_fails(mt_tape_chunk(t, e, 3, 0, 2, pieces, &n), MT_ERR_INVALID_ARGUMENT, "3 pieces, room for 2");
+    mt_value *three[3];   /* torch.chunk of a size-0 dim: `chunks` empty pieces */
+    assert_ok(mt_tape_chunk(t, e, 3, 0, 3, three, &n));
+    assert_int_equal(n, 3);
+    assert_int_equal(three[2]->data->shape[0], 0);
     assert_fails(mt_tape_concat(t, (mt_value *[]){a, b}, 2, 0, &v), MT_ERR_SHAPE, "");
     assert_fails(mt_tape_concat(t, NULL, 0, 0, &v), MT_ERR_INVALID_ARGUMENT, "tape_concat: 0 inputs");
     assert_fails(mt_tape_embedding(t, f_ids, b, &v), MT_ERR_DTYPE, "tape_embedding: indices must be I32 or I64");
