@@ -168,17 +168,23 @@ static mt_status norm(norm_kind kind, mt_tape *tape, mt_value *x, mt_value *w, m
     }
     geometry geo;
     geometry_make(kind, t, n_groups, &geo);
+    /* without a gradient to record (no_grad, constants) xhat lives in y */
+    bool record = tape->grad_enabled && (x->requires_grad || (w && w->requires_grad) ||
+                                         (b && b->requires_grad));
     mt_value *v;
-    mt_tensor *xc, *xhat, *rstd_t, *stats;
+    mt_tensor *xc = NULL, *xhat = NULL, *rstd_t, *stats;
     if ((s = tape_value(tape, op, t->rank, t->shape, &v)) ||
-        (s = tape_scratch(tape, op, t->rank, t->shape, &xc)) ||
-        (s = mt_tensor_copy_into(t, xc)) ||
-        (s = tape_scratch(tape, op, t->rank, t->shape, &xhat)) ||
+        (record && (s = tape_scratch(tape, op, t->rank, t->shape, &xhat))) ||
         (s = tape_scratch(tape, op, 1, &n_groups, &rstd_t)) ||
         (s = mt_arena_tensor(tape->arena, MT_DTYPE_F64, 1, (int64_t[]){2 * n_groups}, &stats)))
         return s;
+    /* the passes below read x in row-major order: a strided x is copied once */
+    if (!mt_tensor_is_contiguous(t) &&
+        ((s = tape_scratch(tape, op, t->rank, t->shape, &xc)) ||
+         (s = mt_tensor_copy_into(t, xc))))
+        return s;
     int64_t total = mt_tensor_numel(t);
-    const float *px = xc->data;
+    const float *px = xc ? xc->data : t->data;
     double *mean = stats->data, *sq = mean + n_groups;
     float *rstd = rstd_t->data;
     double count = n_groups ? (double)total / (double)n_groups : 1.0;
@@ -205,7 +211,7 @@ static mt_status norm(norm_kind kind, mt_tape *tape, mt_value *x, mt_value *w, m
             rstd[c] = (float)(1.0 / sqrt(sq[c] / count + (double)a->eps));
     }
     const float *pw = w ? w->data->data : NULL, *pb = b ? b->data->data : NULL;
-    float *xh = xhat->data, *y = v->data->data;
+    float *y = v->data->data, *xh = xhat ? xhat->data : y;
     for (int64_t e = 0; e < total; e++) {
         int64_t grp, f;
         locate(&geo, e, &grp, &f);

@@ -125,6 +125,13 @@ static void test_transformer_block_matches_pytorch(void **state)
         assert_tensor_close(m.w[i]->grad, want, 1e-6, 1e-4);
         mt_tensor_free(want);
     }
+    /* no_grad: the same loss, nothing recorded (nothing to walk back) */
+    float with_grad = *(float *)loss->data->data;
+    mt_tape_grad_set(tape, false);
+    assert_ok(block_loss(&m, tape, &loss));
+    assert_float_equal(*(float *)loss->data->data, with_grad, 0);
+    assert_false(loss->requires_grad);
+    assert_fails(mt_tape_backward(tape, loss), MT_ERR_INVALID_ARGUMENT, "does not depend");
     mt_tape_free(tape);
     block_close(&m);
 }

@@ -151,6 +151,12 @@ static mt_status row_take_along_dim(mt_tape *t, mt_value **p, mt_value **o)
 static mt_status row_layer_norm(mt_tape *t, mt_value **p, mt_value **o) { return mt_tape_layer_norm(t, p[0], 1, p[1], p[2], 1e-5f, o); }
 static mt_status row_layer_norm_2d(mt_tape *t, mt_value **p, mt_value **o) { return mt_tape_layer_norm(t, p[0], 2, p[1], NULL, 1e-5f, o); }
 static mt_status row_layer_norm_plain(mt_tape *t, mt_value **p, mt_value **o) { return mt_tape_layer_norm(t, p[0], 1, NULL, NULL, 1e-5f, o); }
+static mt_status row_layer_norm_strided(mt_tape *t, mt_value **p, mt_value **o)
+{
+    mt_value *xt;
+    mt_status s = mt_tape_transpose(t, p[0], 0, 1, &xt);
+    return s ? s : mt_tape_layer_norm(t, xt, 1, p[1], p[2], 1e-5f, o);
+}
 static mt_status row_rms_norm(mt_tape *t, mt_value **p, mt_value **o) { return mt_tape_rms_norm(t, p[0], 1, p[1], 1e-6f, o); }
 static float bn_mean[3], bn_var[3];
 static mt_status row_batch_norm(mt_tape *t, mt_value **p, mt_value **o)
@@ -237,6 +243,7 @@ static const fd_case fd_cases_ops[] = {
     {"layer_norm", 3, {{3, 5}, {5}, {5}}, {2, 1, 1}, row_layer_norm},
     {"layer_norm 2 dims, no bias", 2, {{2, 2, 3}, {2, 3}}, {3, 2}, row_layer_norm_2d},
     {"layer_norm no affine", 1, {{2, 4}}, {2}, row_layer_norm_plain},
+    {"layer_norm of a transposed view", 3, {{5, 3}, {5}, {5}}, {2, 1, 1}, row_layer_norm_strided},
     {"rms_norm", 2, {{3, 4}, {4}}, {2, 1}, row_rms_norm},
     {"batch_norm training", 3, {{4, 3, 2}, {3}, {3}}, {3, 1, 1}, row_batch_norm},
     {"group_norm", 3, {{2, 4, 3}, {4}, {4}}, {3, 1, 1}, row_group_norm},

@@ -128,6 +128,8 @@ ROWS = {
     "layer_norm 2 dims, no bias": ([(2, 2, 3), (2, 3)],
                                    lambda x, w: F.layer_norm(x, (2, 3), w, None, 1e-5)),
     "layer_norm no affine": ([(2, 4)], lambda x: F.layer_norm(x, (4,), None, None, 1e-5)),
+    "layer_norm of a transposed view": ([(5, 3), (5,), (5,)],
+                                        lambda x, w, b: F.layer_norm(x.t(), (5,), w, b, 1e-5)),
     "rms_norm": ([(3, 4), (4,)], lambda x, w: rms_norm(x, w, 1e-6)),
     "batch_norm training": ([(4, 3, 2), (3,), (3,)],
                             lambda x, w, b: F.batch_norm(x, None, None, w, b, True, 0.1, 1e-5)),
