@@ -308,19 +308,6 @@ static void test_training_step_allocates_nothing_after_the_first(void **state)
     mlp_close(&m);
 }
 
-/* the differentiable op set and the one-block character transformer: their
- * own files */
-#include "train/fd_rows_ops.h"
-
-static void test_finite_differences_ops(void **state)
-{
-    (void)state;
-    for (size_t i = 0; i < sizeof fd_cases_ops / sizeof fd_cases_ops[0]; i++)
-        check_case(&fd_cases_ops[i]);
-}
-
-#include "train/block_test.h"
-
 /* ---- errors ------------------------------------------------------------------------ */
 
 static void test_errors(void **state)
@@ -365,19 +352,32 @@ static void test_errors(void **state)
     mt_tape_free(tape);
 }
 
+/* the differentiable op set and the one-block character transformer: their
+ * own files */
+#include "train/fd_rows_ops.h"
+
+static void test_finite_differences_ops(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof fd_cases_ops / sizeof fd_cases_ops[0]; i++)
+        check_case(&fd_cases_ops[i]);
+}
+
+#include "train/block_test.h"
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_finite_differences),
+        cmocka_unit_test(test_mlp_gradients_match_pytorch),
+        cmocka_unit_test(test_training_step_allocates_nothing_after_the_first),
+        cmocka_unit_test(test_errors),
         cmocka_unit_test(test_finite_differences_ops),
         cmocka_unit_test(test_ops_match_pytorch),
         cmocka_unit_test(test_op_conventions),
         cmocka_unit_test(test_batch_norm_running_statistics),
-        cmocka_unit_test(test_mlp_gradients_match_pytorch),
-        cmocka_unit_test(test_training_step_allocates_nothing_after_the_first),
         cmocka_unit_test(test_transformer_block_matches_pytorch),
         cmocka_unit_test(test_transformer_step_allocates_nothing_after_the_first),
-        cmocka_unit_test(test_errors),
         cmocka_unit_test(test_errors_ops),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -136,6 +136,33 @@ mt_status mt_tape_log_softmax(mt_tape *tape, mt_value *x, int dim, mt_value **ou
 mt_status mt_tape_dropout(mt_tape *tape, mt_value *x, float p, mt_rng *rng,
                           mt_value **out);
 
+/* ---- losses (scalars, rank 0) ----------------------------------------------- */
+
+typedef enum mt_reduction {
+    MT_REDUCTION_MEAN = 0,  /* torch's default */
+    MT_REDUCTION_SUM
+} mt_reduction;
+
+typedef struct mt_cross_entropy_options {
+    mt_reduction reduction;
+    float label_smoothing;  /* 0 <= ls <= 1, as torch */
+} mt_cross_entropy_options;
+
+/* torch.nn.functional.cross_entropy(logits [N,C], target [N] I32/I64 class
+ * indices). options may be NULL (mean, no smoothing). A target outside
+ * 0..C-1 is an error naming the row and the value. */
+mt_status mt_tape_cross_entropy(mt_tape *tape, mt_value *logits, const mt_tensor *target,
+                                const mt_cross_entropy_options *options, mt_value **out);
+
+/* torch.nn.functional.binary_cross_entropy_with_logits(x, target) and
+ * mse_loss(x, target): target F32, x's shape. */
+mt_status mt_tape_bce_with_logits(mt_tape *tape, mt_value *x, const mt_tensor *target,
+                                  mt_reduction reduction, mt_value **out);
+mt_status mt_tape_mse_loss(mt_tape *tape, mt_value *x, const mt_tensor *target,
+                           mt_reduction reduction, mt_value **out);
+
+/* ==== the differentiable op set ======================================== */
+
 /* ---- unary ops and activations (generated from tensor/unary_ops.h) ----------
  * y = f(x), x any F32 view, y x's shape (contiguous); the gradient is
  * torch's backward formula: relu'(0) = 0, abs'(0) = 0, clamp' = 1 at the
@@ -292,31 +319,6 @@ mt_status mt_tape_contiguous(mt_tape *tape, mt_value *x, mt_value **out);
 mt_status mt_tape_scaled_dot_product_attention(mt_tape *tape, mt_value *q, mt_value *k,
                                                mt_value *v, const mt_tensor *mask,
                                                bool causal, float scale, mt_value **out);
-
-/* ---- losses (scalars, rank 0) ----------------------------------------------- */
-
-typedef enum mt_reduction {
-    MT_REDUCTION_MEAN = 0,  /* torch's default */
-    MT_REDUCTION_SUM
-} mt_reduction;
-
-typedef struct mt_cross_entropy_options {
-    mt_reduction reduction;
-    float label_smoothing;  /* 0 <= ls <= 1, as torch */
-} mt_cross_entropy_options;
-
-/* torch.nn.functional.cross_entropy(logits [N,C], target [N] I32/I64 class
- * indices). options may be NULL (mean, no smoothing). A target outside
- * 0..C-1 is an error naming the row and the value. */
-mt_status mt_tape_cross_entropy(mt_tape *tape, mt_value *logits, const mt_tensor *target,
-                                const mt_cross_entropy_options *options, mt_value **out);
-
-/* torch.nn.functional.binary_cross_entropy_with_logits(x, target) and
- * mse_loss(x, target): target F32, x's shape. */
-mt_status mt_tape_bce_with_logits(mt_tape *tape, mt_value *x, const mt_tensor *target,
-                                  mt_reduction reduction, mt_value **out);
-mt_status mt_tape_mse_loss(mt_tape *tape, mt_value *x, const mt_tensor *target,
-                           mt_reduction reduction, mt_value **out);
 
 #ifdef __cplusplus
 }
