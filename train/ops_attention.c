@@ -11,7 +11,7 @@ static mt_status arena_constant(mt_tape *tape, const char *op, mt_dtype dtype, i
 {
     mt_status s = mt_arena_tensor(tape->arena, dtype, rank, shape, t);
     if (s)
-        return mt_fail(s, "%s: %s", op, mt_last_error());
+        return tape_fail_prefixed(s, op);
     return mt_tape_constant(tape, *t, v);
 }
 
@@ -52,7 +52,7 @@ mt_status mt_tape_scaled_dot_product_attention(mt_tape *tape, mt_value *q, mt_va
         /* torch is_causal: the top-left lower triangle, tril(ones(Lq, Lk)) */
         mt_tensor *tril;
         if ((s = mt_arena_tensor(tape->arena, MT_DTYPE_BOOL, 2, (int64_t[]){lq, lk}, &tril)))
-            return mt_fail(s, "%s: %s", op, mt_last_error());
+            return tape_fail_prefixed(s, op);
         bool *b = tril->data;
         for (int64_t i = 0; i < lq; i++)
             for (int64_t j = 0; j < lk; j++)

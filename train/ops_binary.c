@@ -107,7 +107,7 @@ static mt_status binary(binary_kind kind, mt_tape *tape, const mt_tensor *cond, 
     case BIN_WHERE: s = mt_where_into(cond, a->data, b->data, v->data); break;
     }
     if (s)
-        return mt_fail(s, "%s: %s", op, mt_last_error());
+        return tape_fail_prefixed(s, op);
     tape_node node = {.op = op, .backward = binary_backward, .out = v, .in = {a, b},
                       .saved = cond, .i = kind};
     if ((s = tape_record(tape, &node)))

@@ -102,7 +102,7 @@ static mt_status reduce_backward(mt_tape *tape, const tape_node *n)
         mt_tensor *ties;
         int64_t n_out = mt_tensor_numel(n->out->data);
         if ((s = mt_arena_tensor(tape->arena, MT_DTYPE_F64, 1, &n_out, &ties)))
-            return mt_fail(s, "%s: %s", n->op, mt_last_error());
+            return tape_fail_prefixed(s, n->op);
         double *count = ties->data;
         EACH(x->data, &p, -1, count[o] += xv == y[o]);
         EACH(x->data, &p, -1, d[k++] = xv == y[o] ? (float)(g[o] / count[o]) : 0.0f);
@@ -144,13 +144,13 @@ static mt_status reduce(red_kind kind, mt_tape *tape, mt_value *x, const int *di
         return s;
     int64_t n_out = mt_tensor_numel(v->data);
     if ((s = mt_arena_tensor(tape->arena, MT_DTYPE_F64, 1, &n_out, &acc)))
-        return mt_fail(s, "%s: %s", op, mt_last_error());
+        return tape_fail_prefixed(s, op);
     double *a = acc->data;
     float *y = v->data->data;
     if (kind >= RED_AMAX) {
         mt_tensor *idx;
         if ((s = mt_arena_tensor(tape->arena, MT_DTYPE_I64, 1, &n_out, &idx)))
-            return mt_fail(s, "%s: %s", op, mt_last_error());
+            return tape_fail_prefixed(s, op);
         int64_t *arg = idx->data;
         for (int64_t o = 0; o < n_out; o++)
             arg[o] = -1;

@@ -95,10 +95,10 @@ static mt_status view(view_kind kind, mt_tape *tape, mt_value *x, const int64_t 
         return s;
     mt_tensor probe;   /* checks the arguments before anything is allocated */
     if ((s = apply_view(kind, args, x->data, &probe)))
-        return mt_fail(s, "%s: %s", op, mt_last_error());
+        return tape_fail_prefixed(s, op);
     mt_tensor *saved;
     if ((s = mt_arena_tensor(tape->arena, MT_DTYPE_I64, 1, (int64_t[]){n_args}, &saved)))
-        return mt_fail(s, "%s: %s", op, mt_last_error());
+        return tape_fail_prefixed(s, op);
     for (int i = 0; i < n_args; i++)
         ((int64_t *)saved->data)[i] = args[i];
     value_slot *slot = tape_slot(tape, op);
@@ -249,7 +249,7 @@ mt_status mt_tape_concat(mt_tape *tape, mt_value *const *xs, int count, int dim,
         if (xs[k]->requires_grad && tape->grad_enabled) {
             mt_tensor *saved;
             if ((s = mt_arena_tensor(tape->arena, MT_DTYPE_I64, 1, (int64_t[]){3}, &saved)))
-                return mt_fail(s, "%s: %s", op, mt_last_error());
+                return tape_fail_prefixed(s, op);
             int64_t *a = saved->data;
             a[0] = d, a[1] = start, a[2] = len;
             tape_node node = {.op = op, .backward = view_backward, .out = v, .in = {xs[k]},

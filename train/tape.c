@@ -1,4 +1,5 @@
 /* tape.c — the tape: values, parameters, recording and the backward walk. */
+#include <stdio.h>
 #include <string.h>
 
 #include "tape_internal.h"
@@ -97,8 +98,11 @@ mt_status tape_scratch(mt_tape *tape, const char *op, int rank, const int64_t *s
                        mt_tensor **out)
 {
     mt_status s = mt_arena_tensor(tape->arena, MT_DTYPE_F32, rank, shape, out);
-    if (s)
-        return mt_fail(s, "%s: %s", op, mt_last_error());
+    if (s) {
+        char message[512];   /* formatting the error buffer into itself is undefined */
+        snprintf(message, sizeof message, "%s", mt_last_error());
+        return mt_fail(s, "%s: %s", op, message);
+    }
     return MT_OK;
 }
 

@@ -4,7 +4,19 @@
 #ifndef MT_TAPE_OPS_INTERNAL_H
 #define MT_TAPE_OPS_INTERNAL_H
 
+#include <stdio.h>
+
 #include "tape_internal.h"
+
+/* Fails with "op: <the last message>": the message is copied out first, as
+ * formatting the error buffer into itself is undefined (mt_fail writes
+ * there). */
+static inline mt_status tape_fail_prefixed(mt_status s, const char *op)
+{
+    char message[512];
+    snprintf(message, sizeof message, "%s", mt_last_error());
+    return mt_fail(s, "%s: %s", op, message);
+}
 
 /* dz = g · act'(z) elementwise, y = act(z); all four contiguous, one shape;
  * act a valid activation other than NONE. */
