@@ -379,6 +379,7 @@ int main(void)
         cmocka_unit_test(test_transformer_block_matches_pytorch),
         cmocka_unit_test(test_transformer_step_allocates_nothing_after_the_first),
         cmocka_unit_test(test_errors_ops),
+        cmocka_unit_test(test_every_unary_op_has_a_tape_op_and_a_row),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -469,3 +469,35 @@ static void test_ops_match_pytorch(void **state)
         check_case_torch(&fd_cases_ops[i], refs);
     mt_safetensors_close(refs);
 }
+
+/* ---- the unary table and its tape ops stay in step ----
+ * Every row of MT_UNARY_OPS has a declared mt_tape_<name> (a row without
+ * one fails to compile here: implicit declarations are errors) and a
+ * finite-difference row named after it ("<name>" or "<name> …"). */
+#include "../../tensor/unary_ops.h"
+
+#define UNARY_TAPE_FN(name, params, kind, act, fn, grad) {#name, (void (*)(void))mt_tape_##name},
+static const struct { const char *name; void (*fn)(void); } unary_tape_fns[] = {
+    MT_UNARY_OPS(UNARY_TAPE_FN)};
+
+static bool has_fd_row(const fd_case *rows, size_t n, const char *name)
+{
+    size_t len = strlen(name);
+    for (size_t i = 0; i < n; i++)
+        if (strncmp(rows[i].name, name, len) == 0 &&
+            (rows[i].name[len] == '\0' || rows[i].name[len] == ' '))
+            return true;
+    return false;
+}
+
+static void test_every_unary_op_has_a_tape_op_and_a_row(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof unary_tape_fns / sizeof unary_tape_fns[0]; i++) {
+        const char *name = unary_tape_fns[i].name;
+        assert_non_null(unary_tape_fns[i].fn);
+        if (!has_fd_row(fd_cases, sizeof fd_cases / sizeof fd_cases[0], name) &&
+            !has_fd_row(fd_cases_ops, sizeof fd_cases_ops / sizeof fd_cases_ops[0], name))
+            fail_msg("unary op %s has no finite-difference row", name);
+    }
+}
