@@ -96,7 +96,8 @@ static mt_status linear_backward(mt_tape *tape, const tape_node *n)
         mt_tensor *pre;   /* g · act'(z), z the saved pre-activation */
         if ((s = tape_scratch(tape, n->op, dz->rank, dz->shape, &pre)))
             return s;
-        tape_activation_backward(n->act, n->saved, n->out->data, dz, pre);
+        const mt_tensor *z = n->saved ? n->saved : n->out->data;   /* relu: y stands in */
+        tape_activation_backward(n->act, z, n->out->data, dz, pre);
         dz = pre;
     }
     mt_tensor wt, xt;
@@ -129,7 +130,9 @@ mt_status mt_tape_linear(mt_tape *tape, mt_value *x, mt_value *w, mt_value *bias
     mt_tensor *z = NULL;   /* the pre-activation, kept for act' */
     if ((s = tape_value(tape, op, 2, shape, &v)))
         return s;
-    if (act == MT_ACTIVATION_NONE) {
+    /* relu' needs only y (torch's rule: y > 0), so relu stays fused; the other
+     * activations' derivatives need z, kept beside y */
+    if (act == MT_ACTIVATION_NONE || act == MT_ACTIVATION_RELU) {
         if ((s = mt_matmul_fused_into(tx, tw, tb, act, v->data)))
             return s;
     } else {
