@@ -85,7 +85,7 @@ static mt_status reduce_backward(mt_tape *tape, const tape_node *n)
     const int64_t *arg = n->saved ? n->saved->data : NULL;
     float *d = dst->data;
     int64_t k = 0, along = kind >= RED_MAX ? along_of(p.mask) : -1;
-    double denom = (double)p.count - (double)n->f;   /* var/std: N - correction */
+    double denom = fmax(0.0, (double)p.count - (double)n->f);   /* var/std: N - correction */
     switch (kind) {
     case RED_SUM: EACH(x->data, &p, -1, d[k++] = g[o]); break;
     case RED_MEAN: EACH(x->data, &p, -1, d[k++] = (float)(g[o] / (double)p.count)); break;
@@ -186,9 +186,10 @@ static mt_status reduce(red_kind kind, mt_tape *tape, mt_value *x, const int *di
                 mean[o] = y[o], a[o] = 0.0;
             /* squared deviations from the float mean the backward also uses */
             EACH(t, &p, -1, a[o] += ((double)xv - mean[o]) * ((double)xv - mean[o]));
-            double denom = (double)p.count - (double)correction;
+            /* torch: Σ / max(0, N - c), so inf (or 0/0 = NaN) past the count */
+            double denom = fmax(0.0, (double)p.count - (double)correction);
             for (int64_t o = 0; o < n_out; o++) {
-                double var = denom > 0 ? a[o] / denom : NAN;
+                double var = a[o] / denom;
                 y[o] = (float)(kind == RED_STD ? sqrt(var) : var);
             }
         }

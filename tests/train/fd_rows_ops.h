@@ -391,6 +391,19 @@ static void test_errors_ops(void **state)
     assert_ok(mt_tape_constant(t, big_ids, &c));
     assert_fails(mt_tape_gelu(t, c, &v), MT_ERR_DTYPE, "");
     assert_null(v);
+    /* torch.var(x, correction=N): Σ/0 -> inf; of equal values 0/0 -> NaN */
+    mt_value *va, *vb;
+    assert_ok(mt_tape_var(t, b, (int[]){1}, 1, 5.0f, false, &va));
+    assert_true(isnan(((float *)va->data->data)[0]));   /* b is all zeros */
+    assert_ok(mt_tape_std(t, e, NULL, 0, 0.0f, false, &vb));
+    assert_true(isnan(((float *)vb->data->data)[0]));   /* empty: 0/0 */
+    mt_tensor *two0;
+    mt_value *two, *vc;
+    assert_ok(mt_tensor_from_data(MT_DTYPE_F32, 1, (int64_t[]){2}, (float[]){1, 2}, &two0));
+    assert_ok(mt_tape_constant(t, two0, &two));
+    assert_ok(mt_tape_var(t, two, NULL, 0, 2.0f, false, &vc));
+    assert_true(isinf(((float *)vc->data->data)[0]));   /* torch: tensor(inf) */
+    mt_tensor_free(two0);
     mt_param_free(a), mt_param_free(b), mt_param_free(e);
     mt_tensor_free(a0), mt_tensor_free(b0), mt_tensor_free(e0), mt_tensor_free(f_ids);
     mt_tensor_free(big_ids);

@@ -216,8 +216,8 @@ mt_status mt_tape_sum(mt_tape *tape, mt_value *x, const int *dims, int n_dims, b
                       mt_value **out);
 mt_status mt_tape_mean(mt_tape *tape, mt_value *x, const int *dims, int n_dims, bool keepdim,
                        mt_value **out);
-/* torch.var / torch.std(x, dims, correction=c): Σ(x - mean)² / (N - c);
- * NaN where N - c <= 0, as torch. */
+/* torch.var / torch.std(x, dims, correction=c): Σ(x - mean)² / max(0, N - c)
+ * (so inf, or NaN for 0/0, once c >= N, as torch). */
 mt_status mt_tape_var(mt_tape *tape, mt_value *x, const int *dims, int n_dims,
                       float correction, bool keepdim, mt_value **out);
 mt_status mt_tape_std(mt_tape *tape, mt_value *x, const int *dims, int n_dims,
