@@ -177,6 +177,13 @@ static mt_status row_attention_mask(mt_tape *t, mt_value **p, mt_value **o)
     mt_tensor_wrap_into(MT_DTYPE_BOOL, 2, (int64_t[]){2, 3}, (void *)attn_keep, &mask);
     return mt_tape_scaled_dot_product_attention(t, p[0], p[1], p[2], &mask, false, 0.7f, o);
 }
+static const float attn_bias[3] = {0.5f, -1.0f, 0.25f};
+static mt_status row_attention_additive(mt_tape *t, mt_value **p, mt_value **o)
+{
+    static mt_tensor bias;   /* [3]: one bias per key, broadcast over queries and heads */
+    mt_tensor_wrap_into(MT_DTYPE_F32, 1, (int64_t[]){3}, (void *)attn_bias, &bias);
+    return mt_tape_scaled_dot_product_attention(t, p[0], p[1], p[2], &bias, false, 0.0f, o);
+}
 static mt_status row_contiguous(mt_tape *t, mt_value **p, mt_value **o)
 {
     mt_value *xt;
@@ -249,6 +256,7 @@ static const fd_case fd_cases_ops[] = {
     {"group_norm", 3, {{2, 4, 3}, {4}, {4}}, {3, 1, 1}, row_group_norm},
     {"attention causal, batch broadcast", 3, {{2, 3, 4}, {3, 4}, {3, 2}}, {3, 2, 2}, row_attention_causal},
     {"attention bool mask, Lq != Lk", 3, {{2, 4}, {3, 4}, {3, 5}}, {2, 2, 2}, row_attention_mask},
+    {"attention additive mask, heads", 3, {{2, 2, 4}, {2, 3, 4}, {2, 3, 2}}, {3, 3, 3}, row_attention_additive},
     {"contiguous of a transposed view", 1, {{3, 4}}, {2}, row_contiguous},
 };
 
@@ -310,6 +318,18 @@ static void test_op_conventions(void **state)
     mt_param_zero_grad(c), mt_tape_reset(t);
     assert_ok(mt_tape_abs(t, c, &y));
     assert_close(grad_of(t, c, y), ((float[]){-1, 1, 1, 0}), 4, 0, 0);
+
+    mt_tape_reset(t);
+
+    /* attention: a query with no key to attend to gives NaN, as torch */
+    static const bool none[2] = {0, 0};
+    mt_tensor no_keys;
+    mt_tensor_wrap_into(MT_DTYPE_BOOL, 2, (int64_t[]){1, 2}, (void *)none, &no_keys);
+    mt_value *q, *kv;
+    assert_ok(mt_tape_reshape(t, a, 2, (int64_t[]){1, 2}, &q));
+    assert_ok(mt_tape_reshape(t, r, 2, (int64_t[]){2, 2}, &kv));
+    assert_ok(mt_tape_scaled_dot_product_attention(t, q, kv, kv, &no_keys, false, 0.0f, &y));
+    assert_true(isnan(((float *)y->data->data)[0]));
 
     mt_param_free(a), mt_param_free(b), mt_param_free(r), mt_param_free(c);
     mt_tensor_free(a0), mt_tensor_free(b0), mt_tensor_free(r0), mt_tensor_free(c0);

@@ -140,6 +140,11 @@ ROWS = {
                                   1.0 / math.sqrt(4))),
     "attention bool mask, Lq != Lk": ([(2, 4), (3, 4), (3, 5)],
                                       lambda q, k, v: attention(q, k, v, KEEP, 0.7)),
+    "attention additive mask, heads": (
+        [(2, 2, 4), (2, 3, 4), (2, 3, 2)],
+        lambda q, k, v: torch.softmax(q @ k.transpose(-1, -2) / 2.0
+                                      + torch.tensor([0.5, -1.0, 0.25], dtype=torch.float64),
+                                      -1) @ v),
     "contiguous of a transposed view": ([(3, 4)], lambda x: x.t().contiguous()),
 }
 
