@@ -110,9 +110,9 @@ mt_status mt_tape_mul(mt_tape *tape, mt_value *a, mt_value *b, mt_value **out);
  * broadcast); transposed views of either are used in place. */
 mt_status mt_tape_matmul(mt_tape *tape, mt_value *a, mt_value *b, mt_value **out);
 
-/* x [N,in] · w + bias, w [in,out] (Keras layout, or a transposed view of a
- * PyTorch [out,in] weight), bias [out] or NULL; act fused (any mt_activation; its derivative is the
- * unary op's, see mt_tape_relu … below). */
+/* act(x [N,in] · w + bias), w [in,out] (Keras layout, or a transposed view
+ * of a PyTorch [out,in] weight), bias [out] or NULL; act any mt_activation,
+ * its derivative the unary op's (mt_tape_relu, mt_tape_gelu, … below). */
 mt_status mt_tape_linear(mt_tape *tape, mt_value *x, mt_value *w, mt_value *bias,
                          mt_activation act, mt_value **out);
 
@@ -212,10 +212,10 @@ mt_status mt_tape_where(mt_tape *tape, const mt_tensor *cond, mt_value *a, mt_va
  * Over the dims dims[0..n_dims-1] (negative dims count from the end; each
  * at most once), or over every dim when n_dims is 0; keepdim keeps them as
  * size 1. The output is contiguous; sums run in double. */
-mt_status mt_tape_sum(mt_tape *tape, mt_value *x, const int *dims, int n_dims, bool keepdim,
-                      mt_value **out);
-mt_status mt_tape_mean(mt_tape *tape, mt_value *x, const int *dims, int n_dims, bool keepdim,
-                       mt_value **out);
+mt_status mt_tape_sum(mt_tape *tape, mt_value *x, const int *dims, int n_dims,
+                      bool keepdim, mt_value **out);
+mt_status mt_tape_mean(mt_tape *tape, mt_value *x, const int *dims, int n_dims,
+                       bool keepdim, mt_value **out);
 /* torch.var / torch.std(x, dims, correction=c): Σ(x - mean)² / max(0, N - c)
  * (so inf, or NaN for 0/0, once c >= N, as torch). */
 mt_status mt_tape_var(mt_tape *tape, mt_value *x, const int *dims, int n_dims,
@@ -228,10 +228,10 @@ mt_status mt_tape_logsumexp(mt_tape *tape, mt_value *x, const int *dims, int n_d
                             bool keepdim, mt_value **out);
 /* torch.amax / torch.amin: the gradient splits evenly over the elements
  * equal to the extreme (as torch). An empty reduced dim is MT_ERR_SHAPE. */
-mt_status mt_tape_amax(mt_tape *tape, mt_value *x, const int *dims, int n_dims, bool keepdim,
-                       mt_value **out);
-mt_status mt_tape_amin(mt_tape *tape, mt_value *x, const int *dims, int n_dims, bool keepdim,
-                       mt_value **out);
+mt_status mt_tape_amax(mt_tape *tape, mt_value *x, const int *dims, int n_dims,
+                       bool keepdim, mt_value **out);
+mt_status mt_tape_amin(mt_tape *tape, mt_value *x, const int *dims, int n_dims,
+                       bool keepdim, mt_value **out);
 /* torch.max / torch.min(x, dim, keepdim).values: the gradient goes to the
  * index torch returns, the first extreme along dim (NaN counts as extreme).
  * An empty dim is MT_ERR_SHAPE. */
@@ -247,8 +247,8 @@ mt_status mt_tape_min(mt_tape *tape, mt_value *x, int dim, bool keepdim, mt_valu
 mt_status mt_tape_layer_norm(mt_tape *tape, mt_value *x, int n_dims, mt_value *weight,
                              mt_value *bias, float eps, mt_value **out);
 /* torch.nn.RMSNorm: x / sqrt(mean(x²) over the last n_dims + eps) · weight */
-mt_status mt_tape_rms_norm(mt_tape *tape, mt_value *x, int n_dims, mt_value *weight, float eps,
-                           mt_value **out);
+mt_status mt_tape_rms_norm(mt_tape *tape, mt_value *x, int n_dims, mt_value *weight,
+                           float eps, mt_value **out);
 /* F.batch_norm(x [N, C, *], running_mean, running_var [C] (contiguous F32, may
  * both be NULL), weight, bias [C], training = mt_tape_training_get(tape),
  * momentum, eps). Training mode normalises with the batch's statistics and
@@ -271,17 +271,17 @@ mt_status mt_tape_group_norm(mt_tape *tape, mt_value *x, int groups, mt_value *w
 mt_status mt_tape_embedding(mt_tape *tape, const mt_tensor *indices, mt_value *weight,
                             mt_value **out);
 /* torch.index_select(x, dim, index [K]) */
-mt_status mt_tape_index_select(mt_tape *tape, mt_value *x, int dim, const mt_tensor *index,
-                               mt_value **out);
+mt_status mt_tape_index_select(mt_tape *tape, mt_value *x, int dim,
+                               const mt_tensor *index, mt_value **out);
 /* torch.take_along_dim(x, indices, dim), same rank, other dims broadcast */
-mt_status mt_tape_take_along_dim(mt_tape *tape, mt_value *x, const mt_tensor *indices, int dim,
-                                 mt_value **out);
+mt_status mt_tape_take_along_dim(mt_tape *tape, mt_value *x, const mt_tensor *indices,
+                                 int dim, mt_value **out);
 
 /* ---- views (view.h semantics; the output shares x's data) -------------------
  * The gradient flows back through the same view: a slice's lands on its
  * elements, an expanded dim's copies are summed. */
-mt_status mt_tape_narrow(mt_tape *tape, mt_value *x, int dim, int64_t start, int64_t length,
-                         mt_value **out);
+mt_status mt_tape_narrow(mt_tape *tape, mt_value *x, int dim, int64_t start,
+                         int64_t length, mt_value **out);
 mt_status mt_tape_slice(mt_tape *tape, mt_value *x, int dim, int64_t start, int64_t stop,
                         int64_t step, mt_value **out);
 /* torch.Tensor.expand / broadcast_to */
