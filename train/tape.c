@@ -200,6 +200,18 @@ void sum_to_shape(const mt_tensor *src, mt_tensor *dst)
     mt_tensor_fill(dst, 0.0f);
     if (mt_tensor_numel(src) == 0)
         return;
+    if (rank == 2 && dst->rank == 1 && dstride[0] == 0 && dst->stride[0] == 1 &&
+        src->stride[1] == 1) {
+        /* a bias gradient: the column sums of [rows, cols], row by row (the
+         * same order of additions as the general loop, vectorised) */
+        float *o = dst->data;
+        for (int64_t r = 0; r < src->shape[0]; r++) {
+            const float *row = (const float *)src->data + r * src->stride[0];
+            for (int64_t c = 0; c < src->shape[1]; c++)
+                o[c] += row[c];
+        }
+        return;
+    }
     int64_t index[MT_MAX_RANK] = {0};
     float *o = dst->data;
     do {

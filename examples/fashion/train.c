@@ -36,11 +36,13 @@ static const char usage[] =
     "  --data DIR            the four gzip IDX files (default " DEFAULT_DATA ",\n"
     "                        Debian's dataset-fashion-mnist)\n"
     "  --resume CKPT         continue the run saved in CKPT (same model, optimizer,\n"
-    "                        learning rate, batch size and seed)\n";
+    "                        learning rate, batch size and seed)\n"
+    "  --limit N             use only the first N training and N test images\n"
+    "                        (quick runs: tests, profiling)\n";
 
 typedef struct config {
     const char *model, *out, *optimizer, *data, *resume;
-    int64_t epochs, batch_size, threads;
+    int64_t epochs, batch_size, threads, limit;
     float lr;
     uint64_t seed;
     char checkpoint[4096];
@@ -92,7 +94,7 @@ static int parse_args(int argc, char **argv, config *c)
         }
         static const char *const all[] = {"--model", "--out", "--optimizer", "--data",
                                           "--resume", "--epochs", "--batch-size", "--lr",
-                                          "--seed", "--threads"};
+                                          "--seed", "--threads", "--limit"};
         int which = -1;
         for (int k = 0; k < (int)(sizeof all / sizeof all[0]); k++)
             if (strcmp(flag, all[k]) == 0)
@@ -123,9 +125,12 @@ static int parse_args(int argc, char **argv, config *c)
             if (!parse_int(v, 0, INT64_MAX, &n))
                 return bad_usage("--seed %s: need a whole number >= 0", v);
             c->seed = (uint64_t)n;
-        } else {
+        } else if (which == 9) {
             if (!parse_int(v, 1, 1024, &c->threads))
                 return bad_usage("--threads %s: need a whole number 1..1024", v);
+        } else {
+            if (!parse_int(v, 1, INT64_MAX, &c->limit))
+                return bad_usage("--limit %s: need a whole number >= 1", v);
         }
     }
     if (!c->model)
@@ -149,7 +154,9 @@ static int parse_args(int argc, char **argv, config *c)
 
 /* ---- data ------------------------------------------------------------------------------- */
 
-static mt_status load_set(const char *dir, const char *images, const char *labels, dataset *d)
+/* The first `limit` (all when 0) images and labels of a gzip IDX pair. */
+static mt_status load_set(const char *dir, const char *images, const char *labels,
+                          int64_t limit, dataset *d)
 {
     char ip[4096], lp[4096];
     snprintf(ip, sizeof ip, "%s/%s", dir, images);
@@ -171,6 +178,8 @@ static mt_status load_set(const char *dir, const char *images, const char *label
             return mt_fail(MT_ERR_FORMAT, "%s: label %lld is %u, not a class 0..9", lp,
                            (long long)i, lb->data[i]);
     d->n = im->dim[0];
+    if (limit > 0 && limit < d->n)
+        d->n = limit;
     return MT_OK;
 }
 
@@ -327,9 +336,9 @@ static int run_setup(run *r)
     const config *c = &r->cfg;
     mt_status s;
     if ((s = load_set(c->data, "train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
-                      &r->train)) ||
+                      c->limit, &r->train)) ||
         (s = load_set(c->data, "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz",
-                      &r->test)))
+                      c->limit, &r->test)))
         goto fail;
     mt_rng_init(&r->rng, c->seed);
     if ((s = train_model_new(c->model, &r->rng, &r->model)))
