@@ -227,6 +227,7 @@ typedef struct run {
     int64_t *order;
     char lr_text[32], batch_text[32], seed_text[32];
     mt_safetensors_kv meta[4];
+    int64_t poison_step;        /* test hook: this global step's input is NaN (0: never) */
 } run;
 
 /* Test accuracy, in batches of the training batch size (its buffers), with
@@ -277,6 +278,7 @@ static int train_epoch(run *r, int64_t epoch, int64_t saved_epoch)
         return 1;
     double loss_sum = 0;
     int64_t correct = 0, step = 0;
+    int64_t steps_per_epoch = (r->train.n + c->batch_size - 1) / c->batch_size;
     for (int64_t start = 0; start < r->train.n; start += c->batch_size, step++) {
         int64_t count = r->train.n - start < c->batch_size ? r->train.n - start : c->batch_size;
         mt_tensor xs, ys;
@@ -286,6 +288,8 @@ static int train_epoch(run *r, int64_t epoch, int64_t saved_epoch)
             (s = mt_narrow_into(r->y, 0, 0, count, &ys)))
             goto fail;
         gather(&r->train, r->order + start, count, xs.data, ys.data);
+        if (r->poison_step == (epoch - 1) * steps_per_epoch + step + 1)
+            ((float *)xs.data)[0] = NAN;
         mt_tape_reset(r->tape);
         if ((s = mt_tape_constant(r->tape, &xs, &in)) ||
             (s = train_model_forward(&r->model, r->tape, in, &r->rng, &logits)) ||
@@ -295,7 +299,7 @@ static int train_epoch(run *r, int64_t epoch, int64_t saved_epoch)
         if (!isfinite(l)) {
             progress_end(&bar);
             fprintf(stderr, "fashion train: the loss is %g at epoch %lld, step %lld; training "
-                    "stopped. ", (double)l, (long long)epoch, (long long)step);
+                    "stopped. ", (double)l, (long long)epoch, (long long)step + 1);
             if (saved_epoch > 0)
                 fprintf(stderr, "The last good checkpoint is %s (epoch %lld).\n", c->checkpoint,
                         (long long)saved_epoch);
@@ -340,6 +344,10 @@ static int run_setup(run *r)
         (s = load_set(c->data, "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz",
                       c->limit, &r->test)))
         goto fail;
+    /* tests/train/test_train_cli.sh poisons one step to check the NaN stop */
+    const char *poison = getenv("FASHION_TRAIN_POISON_STEP");
+    if (poison)
+        r->poison_step = strtoll(poison, NULL, 10);
     mt_rng_init(&r->rng, c->seed);
     if ((s = train_model_new(c->model, &r->rng, &r->model)))
         goto fail;
