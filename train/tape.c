@@ -298,7 +298,8 @@ void mt_param_free(mt_value *param)
 {
     if (!param || !param->is_param_)
         return;
-    mt_tensor_free(param->data);
+    if (!param->is_shadow_)
+        mt_tensor_free(param->data);
     mt_tensor_free(param->grad);
     mt_dealloc(param);
 }
@@ -309,6 +310,56 @@ void mt_param_zero_grad(mt_value *param)
         return;
     mt_tensor_fill(param->grad, 0.0f);
     param->grad_live_ = false;
+}
+
+mt_status mt_param_shadow_new(mt_value *param, mt_value **out)
+{
+    const char *op = "param_shadow_new";
+    if (!param || !param->is_param_ || param->is_shadow_ || !out)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT,
+                       "%s: need a parameter (not a shadow) and an out pointer", op);
+    mt_value *p = mt_alloc(sizeof *p, _Alignof(mt_value));
+    if (!p)
+        return mt_fail(MT_ERR_OUT_OF_MEMORY, "%s: cannot allocate a shadow", op);
+    memset(p, 0, sizeof *p);
+    mt_status s = mt_tensor_zeros(MT_DTYPE_F32, param->data->rank, param->data->shape, &p->grad);
+    if (s) {
+        mt_dealloc(p);
+        return s;
+    }
+    p->data = param->data;
+    p->requires_grad = true;
+    p->is_param_ = true;
+    p->is_shadow_ = true;
+    *out = p;
+    return MT_OK;
+}
+
+mt_status mt_param_grad_reduce(mt_value *param, mt_value *const *shadows, const float *scale,
+                               int n)
+{
+    const char *op = "param_grad_reduce";
+    if (!param || !param->is_param_ || (n > 0 && (!shadows || !scale)) || n < 0)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: NULL argument or n %d < 0", op, n);
+    for (int i = 0; i < n; i++)
+        if (!shadows[i] || !shadows[i]->is_shadow_ || shadows[i]->data != param->data)
+            return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: shadows[%d] is not a shadow of %s",
+                           op, i, param->data->name[0] ? param->data->name : "the parameter");
+    float *g = param->grad->data;
+    int64_t count = mt_tensor_numel(param->grad);
+    if (!param->grad_live_)
+        memset(g, 0, (size_t)count * sizeof *g);
+    for (int i = 0; i < n; i++) {
+        if (!shadows[i]->grad_live_)
+            continue;   /* the shard's loss does not depend on param */
+        const float *sg = shadows[i]->grad->data;
+        const float k = scale[i];
+        for (int64_t j = 0; j < count; j++)
+            g[j] += k * sg[j];
+        mt_param_zero_grad(shadows[i]);
+    }
+    param->grad_live_ = true;
+    return MT_OK;
 }
 
 mt_status mt_tape_constant(mt_tape *tape, const mt_tensor *t, mt_value **out)

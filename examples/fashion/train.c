@@ -13,6 +13,7 @@
 #include "progress.h"
 #include "train.h"
 #include "train_model.h"
+#include "train_shards.h"
 
 #define DEFAULT_DATA "/usr/share/datasets/fashion-mnist"
 #define SIDE 28
@@ -32,7 +33,9 @@ static const char usage[] =
     "  --optimizer NAME      sgd, adam or adamw (default adam)\n"
     "  --lr LR               learning rate (default 1e-3; sgd 1e-2)\n"
     "  --seed S              seed of weights, shuffling and dropout (default 0)\n"
-    "  --threads T           threads for the matrix products (default 1)\n"
+    "  --threads T           threads (default 1): T > 1 splits every batch into T\n"
+    "                        shards trained in parallel, gradients summed in a\n"
+    "                        fixed order (same seed and T: same files)\n"
     "  --data DIR            the four gzip IDX files (default " DEFAULT_DATA ",\n"
     "                        Debian's dataset-fashion-mnist)\n"
     "  --resume CKPT         continue the run saved in CKPT (same model, optimizer,\n"
@@ -126,8 +129,8 @@ static int parse_args(int argc, char **argv, config *c)
                 return bad_usage("--seed %s: need a whole number >= 0", v);
             c->seed = (uint64_t)n;
         } else if (which == 9) {
-            if (!parse_int(v, 1, 1024, &c->threads))
-                return bad_usage("--threads %s: need a whole number 1..1024", v);
+            if (!parse_int(v, 1, 64, &c->threads))
+                return bad_usage("--threads %s: need a whole number 1..64", v);
         } else {
             if (!parse_int(v, 1, INT64_MAX, &c->limit))
                 return bad_usage("--limit %s: need a whole number >= 1", v);
@@ -222,6 +225,7 @@ typedef struct run {
     train_model model;
     mt_optimizer *opt;
     mt_tape *tape;
+    train_shards *shards;       /* --threads T > 1 */
     mt_rng rng;
     mt_tensor *x, *y;           /* one batch: [B,28,28] F32, [B] I64 */
     int64_t *order;
@@ -290,12 +294,21 @@ static int train_epoch(run *r, int64_t epoch, int64_t saved_epoch)
         gather(&r->train, r->order + start, count, xs.data, ys.data);
         if (r->poison_step == (epoch - 1) * steps_per_epoch + step + 1)
             ((float *)xs.data)[0] = NAN;
-        mt_tape_reset(r->tape);
-        if ((s = mt_tape_constant(r->tape, &xs, &in)) ||
-            (s = train_model_forward(&r->model, r->tape, in, &r->rng, &logits)) ||
-            (s = mt_tape_cross_entropy(r->tape, logits, &ys, NULL, &loss)))
-            goto fail;
-        float l = *(const float *)loss->data->data;
+        float l;
+        const mt_tensor *lg = NULL;
+        if (r->shards) {   /* forward and backward on the shard threads */
+            if ((s = train_shards_step(r->shards, &xs, &ys, mt_optimizer_steps_get(r->opt),
+                                       &l, &lg)))
+                goto fail;
+        } else {
+            mt_tape_reset(r->tape);
+            if ((s = mt_tape_constant(r->tape, &xs, &in)) ||
+                (s = train_model_forward(&r->model, r->tape, in, &r->rng, &logits)) ||
+                (s = mt_tape_cross_entropy(r->tape, logits, &ys, NULL, &loss)))
+                goto fail;
+            l = *(const float *)loss->data->data;
+            lg = logits->data;
+        }
         if (!isfinite(l)) {
             progress_end(&bar);
             fprintf(stderr, "fashion train: the loss is %g at epoch %lld, step %lld; training "
@@ -307,11 +320,12 @@ static int train_epoch(run *r, int64_t epoch, int64_t saved_epoch)
                 fprintf(stderr, "No checkpoint was saved yet.\n");
             return 1;
         }
-        if ((s = mt_tape_backward(r->tape, loss)) || (s = mt_optimizer_step(r->opt)))
+        if ((!r->shards && (s = mt_tape_backward(r->tape, loss))) ||
+            (s = mt_optimizer_step(r->opt)))
             goto fail;
         mt_optimizer_zero_grad(r->opt);
         loss_sum += (double)l * (double)count;
-        correct += count_correct(logits->data, ys.data);
+        correct += count_correct(lg, ys.data);
         progress_step(&bar, start + count, loss_sum / (double)(start + count),
                       (double)correct / (double)(start + count));
         continue;
@@ -360,7 +374,9 @@ static int run_setup(run *r)
         (s = mt_tape_new(&r->tape)) ||
         (s = mt_tensor_zeros(MT_DTYPE_F32, 3, (int64_t[]){c->batch_size, SIDE, SIDE}, &r->x)) ||
         (s = mt_tensor_zeros(MT_DTYPE_I64, 1, (int64_t[]){c->batch_size}, &r->y)) ||
-        (s = mt_num_threads_set((int)c->threads)))
+        (s = mt_num_threads_set(1)) ||
+        (c->threads > 1 && (s = train_shards_new((int)c->threads, &r->model, c->seed,
+                                                 c->batch_size, &r->shards))))
         goto fail;
     r->order = malloc((size_t)r->train.n * sizeof *r->order);
     if (!r->order) {
@@ -383,6 +399,7 @@ fail:
 
 static void run_free(run *r)
 {
+    train_shards_free(r->shards);
     free(r->order);
     mt_tensor_free(r->x);
     mt_tensor_free(r->y);

@@ -59,6 +59,18 @@ else flunk "resume message" "missing"; fi
 same "resumed: same weights" "$TMP/a.st" "$TMP/c.st"
 same "resumed: same checkpoint" "$TMP/a.st.ckpt" "$TMP/c.st.ckpt"
 
+# ---- two shard threads: same files every time, resume too ---------------------------
+ok "2 threads, run A" --epochs 2 --threads 2 --out "$TMP/t2a.st"
+ok "2 threads, run B" --epochs 2 --threads 2 --out "$TMP/t2b.st"
+same "2 threads: same weights" "$TMP/t2a.st" "$TMP/t2b.st"
+ok "2 threads, 1 epoch" --epochs 1 --threads 2 --out "$TMP/t2c.st"
+cp "$TMP/t2c.st.ckpt" "$TMP/t2e1.ckpt"
+ok "2 threads, resumed" --epochs 2 --threads 2 --out "$TMP/t2c.st" --resume "$TMP/t2e1.ckpt"
+same "2 threads resumed: same weights" "$TMP/t2a.st" "$TMP/t2c.st"
+same "2 threads resumed: same checkpoint" "$TMP/t2a.st.ckpt" "$TMP/t2c.st.ckpt"
+ok "3 threads (64 = 21+21+22 rows)" --epochs 1 --threads 3 --out "$TMP/t3.st"
+if grep -q "test [0-9.]*%" "$TMP/out"; then pass "3 threads trains"; else flunk "3 threads" "no epoch line"; fi
+
 # ---- bad checkpoints: refused before training, nothing written ------------------------
 head -c 300 "$TMP/epoch1.ckpt" >"$TMP/cut.ckpt"
 refused "truncated checkpoint" "--resume:" --epochs 2 --out "$TMP/d.st" --resume "$TMP/cut.ckpt"
