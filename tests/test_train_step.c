@@ -1,7 +1,8 @@
 /* test_train_step.c — a whole MLP training step (784→128 ReLU → Dropout →
  * 10, cross-entropy, Adam) allocates nothing after the first step: the tape's
  * arena, node array and value slots are reused. Counted with the counting
- * allocator of test_util.h, at the library level. */
+ * allocator of test_util.h, at the library level. And the data-parallel
+ * pieces: shadow parameters and the ordered gradient reduce. */
 #include "test_util.h"
 
 enum { BATCH = 64, IN = 784, HIDDEN = 128, CLASSES = 10 };
@@ -90,10 +91,64 @@ static void steady_step_allocates_nothing(void **state)
     mlp_free(&m);
 }
 
+/* Shadows share the data and own their gradients; the reduce is
+ * param.grad += Σ scale[i]·shadow[i].grad in order (values by hand). */
+static void shadows_reduce_in_order(void **state)
+{
+    (void)state;
+    mt_tensor *t;
+    mt_value *p, *q, *sh[2];
+    assert_ok(mt_tensor_from_data(MT_DTYPE_F32, 1, (int64_t[]){3},
+                                  (float[]){1.0f, 2.0f, 3.0f}, &t));
+    assert_ok(mt_param_new(t, "w", &p));
+    assert_ok(mt_param_new(t, "other", &q));
+    mt_tensor_free(t);
+    assert_ok(mt_param_shadow_new(p, &sh[0]));
+    assert_ok(mt_param_shadow_new(p, &sh[1]));
+    assert_ptr_equal(sh[0]->data, p->data);
+    assert_ptr_not_equal(sh[0]->grad, p->grad);
+    /* each shard: loss = sum(w * c) on its own tape, so grad = c */
+    const float c[2][3] = {{1.0f, 10.0f, 100.0f}, {-2.0f, 4.0f, 0.5f}};
+    mt_tape *tape;
+    assert_ok(mt_tape_new(&tape));
+    for (int i = 0; i < 2; i++) {
+        mt_tensor *ct;
+        mt_value *cv, *prod, *loss;
+        assert_ok(mt_tensor_from_data(MT_DTYPE_F32, 1, (int64_t[]){3}, c[i], &ct));
+        mt_tape_reset(tape);
+        assert_ok(mt_tape_constant(tape, ct, &cv));
+        assert_ok(mt_tape_mul(tape, sh[i], cv, &prod));
+        assert_ok(mt_tape_sum_all(tape, prod, &loss));
+        assert_ok(mt_tape_backward(tape, loss));
+        mt_tensor_free(ct);
+    }
+    assert_ok(mt_param_grad_reduce(p, sh, (float[]){0.25f, 0.75f}, 2));
+    const float want[3] = {0.25f * 1.0f + 0.75f * -2.0f, 0.25f * 10.0f + 0.75f * 4.0f,
+                           0.25f * 100.0f + 0.75f * 0.5f};
+    assert_close(p->grad->data, want, 3, 0.0, 0.0);
+    const float zero[3] = {0};
+    assert_close(sh[1]->grad->data, zero, 3, 0.0, 0.0);   /* shadows zeroed */
+    /* a shadow of another parameter is refused, nothing changes */
+    mt_value *stranger;
+    assert_ok(mt_param_shadow_new(q, &stranger));
+    assert_fails(mt_param_grad_reduce(p, (mt_value *[]){sh[0], stranger}, (float[]){1, 1}, 2),
+                 MT_ERR_INVALID_ARGUMENT, "shadows[1] is not a shadow of w");
+    assert_close(p->grad->data, want, 3, 0.0, 0.0);
+    assert_fails(mt_param_shadow_new(sh[0], &stranger), MT_ERR_INVALID_ARGUMENT,
+                 "not a shadow");
+    mt_tape_free(tape);
+    mt_param_free(sh[0]);
+    mt_param_free(sh[1]);
+    mt_param_free(stranger);
+    mt_param_free(p);
+    mt_param_free(q);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(steady_step_allocates_nothing),
+        cmocka_unit_test(shadows_reduce_in_order),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
