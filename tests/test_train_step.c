@@ -91,6 +91,57 @@ static void steady_step_allocates_nothing(void **state)
     mlp_free(&m);
 }
 
+/* The data-parallel step (two shadows, each on its own tape, reduced into
+ * the parameters) allocates nothing after the first step either. */
+static void sharded_step_allocates_nothing(void **state)
+{
+    (void)state;
+    assert_ok(mt_num_threads_set(1));   /* as inside fashion train's shards */
+    alloc_probe probe;
+    probe_install(&probe, -1);
+    mlp m = {0};
+    mlp_init(&m);
+    mt_value *sh[2][4];
+    mt_tape *tapes[2];
+    for (int i = 0; i < 2; i++) {
+        assert_ok(mt_tape_new(&tapes[i]));
+        for (int k = 0; k < 4; k++)
+            assert_ok(mt_param_shadow_new(m.p[k], &sh[i][k]));
+    }
+    long warm = 0;
+    for (int step = 0; step < 4; step++) {
+        if (step == 1)
+            warm = probe.allocations;
+        for (int i = 0; i < 2; i++) {   /* rows [32i, 32i+32) */
+            mt_tensor xs, ys;
+            mt_value *in, *h, *logits, *loss;
+            assert_ok(mt_narrow_into(m.x, 0, 32 * i, 32, &xs));
+            assert_ok(mt_narrow_into(m.y, 0, 32 * i, 32, &ys));
+            mt_tape_reset(tapes[i]);
+            assert_ok(mt_tape_constant(tapes[i], &xs, &in));
+            assert_ok(mt_tape_linear(tapes[i], in, sh[i][0], sh[i][1], MT_ACTIVATION_RELU, &h));
+            assert_ok(mt_tape_linear(tapes[i], h, sh[i][2], sh[i][3], MT_ACTIVATION_NONE,
+                                     &logits));
+            assert_ok(mt_tape_cross_entropy(tapes[i], logits, &ys, NULL, &loss));
+            assert_ok(mt_tape_backward(tapes[i], loss));
+        }
+        for (int k = 0; k < 4; k++)
+            assert_ok(mt_param_grad_reduce(m.p[k], (mt_value *[]){sh[0][k], sh[1][k]},
+                                           (float[]){0.5f, 0.5f}, 2));
+        assert_ok(mt_optimizer_step(m.opt));
+        mt_optimizer_zero_grad(m.opt);
+    }
+    long steady = probe.allocations - warm;
+    probe_remove();
+    assert_int_equal(steady, 0);
+    for (int i = 0; i < 2; i++) {
+        mt_tape_free(tapes[i]);
+        for (int k = 0; k < 4; k++)
+            mt_param_free(sh[i][k]);
+    }
+    mlp_free(&m);
+}
+
 /* Shadows share the data and own their gradients; the reduce is
  * param.grad += Σ scale[i]·shadow[i].grad in order (values by hand). */
 static void shadows_reduce_in_order(void **state)
@@ -148,6 +199,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(steady_step_allocates_nothing),
+        cmocka_unit_test(sharded_step_allocates_nothing),
         cmocka_unit_test(shadows_reduce_in_order),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
