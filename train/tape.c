@@ -204,6 +204,18 @@ void sum_to_shape(const mt_tensor *src, mt_tensor *dst)
     mt_tensor_fill(dst, 0.0f);
     if (mt_tensor_numel(src) == 0)
         return;
+    if (rank == 2 && dst->rank == 1 && dstride[0] == 0 && dst->stride[0] == 1 &&
+        src->stride[1] == 1) {
+        /* a bias gradient: the column sums of [rows, cols], row by row (the
+         * same order of additions as the general loop, vectorised) */
+        float *o = dst->data;
+        for (int64_t r = 0; r < src->shape[0]; r++) {
+            const float *row = (const float *)src->data + r * src->stride[0];
+            for (int64_t c = 0; c < src->shape[1]; c++)
+                o[c] += row[c];
+        }
+        return;
+    }
     int64_t index[MT_MAX_RANK] = {0};
     float *o = dst->data;
     do {
@@ -290,7 +302,8 @@ void mt_param_free(mt_value *param)
 {
     if (!param || !param->is_param_)
         return;
-    mt_tensor_free(param->data);
+    if (!param->is_shadow_)
+        mt_tensor_free(param->data);
     mt_tensor_free(param->grad);
     mt_dealloc(param);
 }
@@ -301,6 +314,56 @@ void mt_param_zero_grad(mt_value *param)
         return;
     mt_tensor_fill(param->grad, 0.0f);
     param->grad_live_ = false;
+}
+
+mt_status mt_param_shadow_new(mt_value *param, mt_value **out)
+{
+    const char *op = "param_shadow_new";
+    if (!param || !param->is_param_ || param->is_shadow_ || !out)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT,
+                       "%s: need a parameter (not a shadow) and an out pointer", op);
+    mt_value *p = mt_alloc(sizeof *p, _Alignof(mt_value));
+    if (!p)
+        return mt_fail(MT_ERR_OUT_OF_MEMORY, "%s: cannot allocate a shadow", op);
+    memset(p, 0, sizeof *p);
+    mt_status s = mt_tensor_zeros(MT_DTYPE_F32, param->data->rank, param->data->shape, &p->grad);
+    if (s) {
+        mt_dealloc(p);
+        return s;
+    }
+    p->data = param->data;
+    p->requires_grad = true;
+    p->is_param_ = true;
+    p->is_shadow_ = true;
+    *out = p;
+    return MT_OK;
+}
+
+mt_status mt_param_grad_reduce(mt_value *param, mt_value *const *shadows, const float *scale,
+                               int n)
+{
+    const char *op = "param_grad_reduce";
+    if (!param || !param->is_param_ || (n > 0 && (!shadows || !scale)) || n < 0)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: NULL argument or n %d < 0", op, n);
+    for (int i = 0; i < n; i++)
+        if (!shadows[i] || !shadows[i]->is_shadow_ || shadows[i]->data != param->data)
+            return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: shadows[%d] is not a shadow of %s",
+                           op, i, param->data->name[0] ? param->data->name : "the parameter");
+    float *g = param->grad->data;
+    int64_t count = mt_tensor_numel(param->grad);
+    if (!param->grad_live_)
+        memset(g, 0, (size_t)count * sizeof *g);
+    for (int i = 0; i < n; i++) {
+        if (!shadows[i]->grad_live_)
+            continue;   /* the shard's loss does not depend on param */
+        const float *sg = shadows[i]->grad->data;
+        const float k = scale[i];
+        for (int64_t j = 0; j < count; j++)
+            g[j] += k * sg[j];
+        mt_param_zero_grad(shadows[i]);
+    }
+    param->grad_live_ = true;
+    return MT_OK;
 }
 
 mt_status mt_tape_constant(mt_tape *tape, const mt_tensor *t, mt_value **out)

@@ -13,6 +13,7 @@
 #include "progress.h"
 #include "train.h"
 #include "train_model.h"
+#include "train_shards.h"
 
 #define DEFAULT_DATA "/usr/share/datasets/fashion-mnist"
 #define SIDE 28
@@ -32,15 +33,19 @@ static const char usage[] =
     "  --optimizer NAME      sgd, adam or adamw (default adam)\n"
     "  --lr LR               learning rate (default 1e-3; sgd 1e-2)\n"
     "  --seed S              seed of weights, shuffling and dropout (default 0)\n"
-    "  --threads T           threads for the matrix products (default 1)\n"
+    "  --threads T           threads (default 1): T > 1 splits every batch into T\n"
+    "                        shards trained in parallel, gradients summed in a\n"
+    "                        fixed order (same seed and T: same files)\n"
     "  --data DIR            the four gzip IDX files (default " DEFAULT_DATA ",\n"
     "                        Debian's dataset-fashion-mnist)\n"
     "  --resume CKPT         continue the run saved in CKPT (same model, optimizer,\n"
-    "                        learning rate, batch size and seed)\n";
+    "                        learning rate, batch size and seed)\n"
+    "  --limit N             use only the first N training and N test images\n"
+    "                        (quick runs: tests, profiling)\n";
 
 typedef struct config {
     const char *model, *out, *optimizer, *data, *resume;
-    int64_t epochs, batch_size, threads;
+    int64_t epochs, batch_size, threads, limit;
     float lr;
     uint64_t seed;
     char checkpoint[4096];
@@ -92,7 +97,7 @@ static int parse_args(int argc, char **argv, config *c)
         }
         static const char *const all[] = {"--model", "--out", "--optimizer", "--data",
                                           "--resume", "--epochs", "--batch-size", "--lr",
-                                          "--seed", "--threads"};
+                                          "--seed", "--threads", "--limit"};
         int which = -1;
         for (int k = 0; k < (int)(sizeof all / sizeof all[0]); k++)
             if (strcmp(flag, all[k]) == 0)
@@ -123,9 +128,12 @@ static int parse_args(int argc, char **argv, config *c)
             if (!parse_int(v, 0, INT64_MAX, &n))
                 return bad_usage("--seed %s: need a whole number >= 0", v);
             c->seed = (uint64_t)n;
+        } else if (which == 9) {
+            if (!parse_int(v, 1, 64, &c->threads))
+                return bad_usage("--threads %s: need a whole number 1..64", v);
         } else {
-            if (!parse_int(v, 1, 1024, &c->threads))
-                return bad_usage("--threads %s: need a whole number 1..1024", v);
+            if (!parse_int(v, 1, INT64_MAX, &c->limit))
+                return bad_usage("--limit %s: need a whole number >= 1", v);
         }
     }
     if (!c->model)
@@ -149,7 +157,9 @@ static int parse_args(int argc, char **argv, config *c)
 
 /* ---- data ------------------------------------------------------------------------------- */
 
-static mt_status load_set(const char *dir, const char *images, const char *labels, dataset *d)
+/* The first `limit` (all when 0) images and labels of a gzip IDX pair. */
+static mt_status load_set(const char *dir, const char *images, const char *labels,
+                          int64_t limit, dataset *d)
 {
     char ip[4096], lp[4096];
     snprintf(ip, sizeof ip, "%s/%s", dir, images);
@@ -171,6 +181,8 @@ static mt_status load_set(const char *dir, const char *images, const char *label
             return mt_fail(MT_ERR_FORMAT, "%s: label %lld is %u, not a class 0..9", lp,
                            (long long)i, lb->data[i]);
     d->n = im->dim[0];
+    if (limit > 0 && limit < d->n)
+        d->n = limit;
     return MT_OK;
 }
 
@@ -213,11 +225,13 @@ typedef struct run {
     train_model model;
     mt_optimizer *opt;
     mt_tape *tape;
+    train_shards *shards;       /* --threads T > 1 */
     mt_rng rng;
     mt_tensor *x, *y;           /* one batch: [B,28,28] F32, [B] I64 */
     int64_t *order;
     char lr_text[32], batch_text[32], seed_text[32];
     mt_safetensors_kv meta[4];
+    int64_t poison_step;        /* test hook: this global step's input is NaN (0: never) */
 } run;
 
 /* Test accuracy, in batches of the training batch size (its buffers), with
@@ -268,6 +282,7 @@ static int train_epoch(run *r, int64_t epoch, int64_t saved_epoch)
         return 1;
     double loss_sum = 0;
     int64_t correct = 0, step = 0;
+    int64_t steps_per_epoch = (r->train.n + c->batch_size - 1) / c->batch_size;
     for (int64_t start = 0; start < r->train.n; start += c->batch_size, step++) {
         int64_t count = r->train.n - start < c->batch_size ? r->train.n - start : c->batch_size;
         mt_tensor xs, ys;
@@ -277,16 +292,27 @@ static int train_epoch(run *r, int64_t epoch, int64_t saved_epoch)
             (s = mt_narrow_into(r->y, 0, 0, count, &ys)))
             goto fail;
         gather(&r->train, r->order + start, count, xs.data, ys.data);
-        mt_tape_reset(r->tape);
-        if ((s = mt_tape_constant(r->tape, &xs, &in)) ||
-            (s = train_model_forward(&r->model, r->tape, in, &r->rng, &logits)) ||
-            (s = mt_tape_cross_entropy(r->tape, logits, &ys, NULL, &loss)))
-            goto fail;
-        float l = *(const float *)loss->data->data;
+        if (r->poison_step == (epoch - 1) * steps_per_epoch + step + 1)
+            ((float *)xs.data)[0] = NAN;
+        float l;
+        const mt_tensor *lg = NULL;
+        if (r->shards) {   /* forward and backward on the shard threads */
+            if ((s = train_shards_step(r->shards, &xs, &ys, mt_optimizer_steps_get(r->opt),
+                                       &l, &lg)))
+                goto fail;
+        } else {
+            mt_tape_reset(r->tape);
+            if ((s = mt_tape_constant(r->tape, &xs, &in)) ||
+                (s = train_model_forward(&r->model, r->tape, in, &r->rng, &logits)) ||
+                (s = mt_tape_cross_entropy(r->tape, logits, &ys, NULL, &loss)))
+                goto fail;
+            l = *(const float *)loss->data->data;
+            lg = logits->data;
+        }
         if (!isfinite(l)) {
             progress_end(&bar);
             fprintf(stderr, "fashion train: the loss is %g at epoch %lld, step %lld; training "
-                    "stopped. ", (double)l, (long long)epoch, (long long)step);
+                    "stopped. ", (double)l, (long long)epoch, (long long)step + 1);
             if (saved_epoch > 0)
                 fprintf(stderr, "The last good checkpoint is %s (epoch %lld).\n", c->checkpoint,
                         (long long)saved_epoch);
@@ -294,11 +320,12 @@ static int train_epoch(run *r, int64_t epoch, int64_t saved_epoch)
                 fprintf(stderr, "No checkpoint was saved yet.\n");
             return 1;
         }
-        if ((s = mt_tape_backward(r->tape, loss)) || (s = mt_optimizer_step(r->opt)))
+        if ((!r->shards && (s = mt_tape_backward(r->tape, loss))) ||
+            (s = mt_optimizer_step(r->opt)))
             goto fail;
         mt_optimizer_zero_grad(r->opt);
         loss_sum += (double)l * (double)count;
-        correct += count_correct(logits->data, ys.data);
+        correct += count_correct(lg, ys.data);
         progress_step(&bar, start + count, loss_sum / (double)(start + count),
                       (double)correct / (double)(start + count));
         continue;
@@ -327,10 +354,14 @@ static int run_setup(run *r)
     const config *c = &r->cfg;
     mt_status s;
     if ((s = load_set(c->data, "train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
-                      &r->train)) ||
+                      c->limit, &r->train)) ||
         (s = load_set(c->data, "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz",
-                      &r->test)))
+                      c->limit, &r->test)))
         goto fail;
+    /* tests/train/test_train_cli.sh poisons one step to check the NaN stop */
+    const char *poison = getenv("FASHION_TRAIN_POISON_STEP");
+    if (poison)
+        r->poison_step = strtoll(poison, NULL, 10);
     mt_rng_init(&r->rng, c->seed);
     if ((s = train_model_new(c->model, &r->rng, &r->model)))
         goto fail;
@@ -343,7 +374,9 @@ static int run_setup(run *r)
         (s = mt_tape_new(&r->tape)) ||
         (s = mt_tensor_zeros(MT_DTYPE_F32, 3, (int64_t[]){c->batch_size, SIDE, SIDE}, &r->x)) ||
         (s = mt_tensor_zeros(MT_DTYPE_I64, 1, (int64_t[]){c->batch_size}, &r->y)) ||
-        (s = mt_num_threads_set((int)c->threads)))
+        (s = mt_num_threads_set(1)) ||
+        (c->threads > 1 && (s = train_shards_new((int)c->threads, &r->model, c->seed,
+                                                 c->batch_size, &r->shards))))
         goto fail;
     r->order = malloc((size_t)r->train.n * sizeof *r->order);
     if (!r->order) {
@@ -366,6 +399,7 @@ fail:
 
 static void run_free(run *r)
 {
+    train_shards_free(r->shards);
     free(r->order);
     mt_tensor_free(r->x);
     mt_tensor_free(r->y);

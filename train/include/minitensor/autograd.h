@@ -59,6 +59,7 @@ typedef struct mt_value {
     /* private */
     bool grad_live_;        /* grad holds a gradient (else: zero) */
     bool is_param_;
+    bool is_shadow_;        /* shares another parameter's data */
 } mt_value;
 
 /* ---- the tape --------------------------------------------------------------- */
@@ -93,6 +94,21 @@ mt_status mt_param_new(const mt_tensor *init, const char *name, mt_value **out);
 void mt_param_free(mt_value *param);
 /* Set the parameter's gradient to zero. */
 void mt_param_zero_grad(mt_value *param);
+
+/* Data parallelism: each thread records its shard of a batch on its own tape
+ * with its own shadows of the parameters, then one thread sums the shadows'
+ * gradients into the parameters in a fixed order (so the result does not
+ * depend on which thread finished first) and steps the optimizer.
+ *
+ * A shadow of `param`: a parameter whose data IS param's data (not a copy;
+ * param must outlive the shadow and the optimizer updates both) with its own
+ * zero gradient. Free with mt_param_free (which leaves the data alone). */
+mt_status mt_param_shadow_new(mt_value *param, mt_value **out);
+/* param's gradient += Σ scale[i] · shadows[i]'s gradient, for i = 0..n-1 in
+ * that order, then the shadows' gradients are zeroed. Every shadow must be a
+ * shadow of param (MT_ERR_INVALID_ARGUMENT otherwise; nothing changes). */
+mt_status mt_param_grad_reduce(mt_value *param, mt_value *const *shadows, const float *scale,
+                               int n);
 
 /* A value over your tensor `t` that needs no gradient (inputs, labels). The
  * tape does not copy t: keep it alive and unchanged until the next reset. */

@@ -1,0 +1,105 @@
+#!/bin/sh
+# test_train_cli.sh — `fashion train` end to end on a small slice of
+# Fashion-MNIST: two runs with one seed write identical files; a run resumed
+# after epoch 1 ends byte-identical to the uninterrupted run; corrupt and
+# mismatched checkpoints are refused before training starts; a NaN loss stops
+# training and keeps the last good checkpoint; a missing dataset names the
+# Debian package.
+#
+# usage: test_train_cli.sh FASHION DATA_DIR
+set -u
+FASHION=$1 DATA=$2
+TMP=$(mktemp -d) || exit 1
+trap 'rm -rf "$TMP"' EXIT
+failures=0
+pass() { echo "ok - $1"; }
+flunk() {
+    echo "FAIL - $1: $2"
+    echo "  stdout: $(head -c 2000 "$TMP/out")"
+    echo "  stderr: $(head -c 2000 "$TMP/err")"
+    failures=$((failures + 1))
+}
+# train ARGS... — a run on 640 images (batches of 64, seed $SEED or 7); output in
+# $TMP/out, $TMP/err
+train() {
+    "$FASHION" train --model mlp --data "$DATA" --limit 640 --seed "${SEED:-7}" "$@" \
+        >"$TMP/out" 2>"$TMP/err"
+}
+ok() {
+    name=$1; shift
+    train "$@"; status=$?
+    if [ $status -ne 0 ]; then flunk "$name" "exit $status, expected 0"; else pass "$name"; fi
+}
+# refused NAME MESSAGE ARGS... — exit 1, MESSAGE on stderr, no epoch trained
+refused() {
+    name=$1 message=$2; shift 2
+    train "$@"; status=$?
+    if [ $status -ne 1 ]; then flunk "$name" "exit $status, expected 1"
+    elif ! grep -qF -- "$message" "$TMP/err"; then flunk "$name" "stderr lacks: $message"
+    elif grep -q "^epoch" "$TMP/out"; then flunk "$name" "an epoch was trained"
+    else pass "$name"; fi
+}
+same() {
+    if cmp -s "$2" "$3"; then pass "$1"; else flunk "$1" "$2 and $3 differ"; fi
+}
+
+# ---- determinism and resume ---------------------------------------------------------
+ok "run A, 2 epochs" --epochs 2 --out "$TMP/a.st"
+ok "run B, same seed" --epochs 2 --out "$TMP/b.st"
+same "same seed: same weights" "$TMP/a.st" "$TMP/b.st"
+same "same seed: same checkpoint" "$TMP/a.st.ckpt" "$TMP/b.st.ckpt"
+SEED=8; ok "run with another seed" --epochs 2 --out "$TMP/s.st"; SEED=7
+if cmp -s "$TMP/a.st" "$TMP/s.st"; then flunk "other seed" "same weights"
+else pass "another seed: other weights"; fi
+ok "run C, 1 epoch" --epochs 1 --out "$TMP/c.st"
+cp "$TMP/c.st.ckpt" "$TMP/epoch1.ckpt"
+ok "run C resumed to 2 epochs" --epochs 2 --out "$TMP/c.st" --resume "$TMP/epoch1.ckpt"
+if grep -qF "resumed from $TMP/epoch1.ckpt after epoch 1" "$TMP/out"; then pass "resume says so"
+else flunk "resume message" "missing"; fi
+same "resumed: same weights" "$TMP/a.st" "$TMP/c.st"
+same "resumed: same checkpoint" "$TMP/a.st.ckpt" "$TMP/c.st.ckpt"
+
+# ---- two shard threads: same files every time, resume too ---------------------------
+ok "2 threads, run A" --epochs 2 --threads 2 --out "$TMP/t2a.st"
+ok "2 threads, run B" --epochs 2 --threads 2 --out "$TMP/t2b.st"
+same "2 threads: same weights" "$TMP/t2a.st" "$TMP/t2b.st"
+ok "2 threads, 1 epoch" --epochs 1 --threads 2 --out "$TMP/t2c.st"
+cp "$TMP/t2c.st.ckpt" "$TMP/t2e1.ckpt"
+ok "2 threads, resumed" --epochs 2 --threads 2 --out "$TMP/t2c.st" --resume "$TMP/t2e1.ckpt"
+same "2 threads resumed: same weights" "$TMP/t2a.st" "$TMP/t2c.st"
+same "2 threads resumed: same checkpoint" "$TMP/t2a.st.ckpt" "$TMP/t2c.st.ckpt"
+ok "3 threads (64 = 21+21+22 rows)" --epochs 1 --threads 3 --out "$TMP/t3.st"
+if grep -q "test [0-9.]*%" "$TMP/out"; then pass "3 threads trains"; else flunk "3 threads" "no epoch line"; fi
+
+# ---- bad checkpoints: refused before training, nothing written ------------------------
+head -c 300 "$TMP/epoch1.ckpt" >"$TMP/cut.ckpt"
+refused "truncated checkpoint" "--resume:" --epochs 2 --out "$TMP/d.st" --resume "$TMP/cut.ckpt"
+if [ -e "$TMP/d.st" ] || [ -e "$TMP/d.st.ckpt" ]; then flunk "refused run" "wrote files"
+else pass "refused run wrote nothing"; fi
+refused "other learning rate" "learning_rate=0.00100000005, this run has learning_rate=0.00200000009" \
+    --epochs 2 --out "$TMP/d.st" --resume "$TMP/epoch1.ckpt" --lr 0.002
+refused "other batch size" "batch_size=64, this run has batch_size=32" \
+    --epochs 2 --out "$TMP/d.st" --resume "$TMP/epoch1.ckpt" --batch-size 32
+refused "other optimizer" "holds no sgd optimizer state" \
+    --epochs 2 --out "$TMP/d.st" --resume "$TMP/epoch1.ckpt" --optimizer sgd --lr 0.001
+refused "weights file as checkpoint" "--resume:" \
+    --epochs 2 --out "$TMP/d.st" --resume "$TMP/a.st"
+
+# ---- a NaN loss stops the run; the last good checkpoint stays ----------------------------
+# 640 images in batches of 64: step 13 is epoch 2's third step
+FASHION_TRAIN_POISON_STEP=13 train --epochs 3 --out "$TMP/n.st"; status=$?
+if [ $status -ne 1 ]; then flunk "NaN stop" "exit $status, expected 1"
+elif ! grep -qF "the loss is nan at epoch 2, step 3; training stopped. The last good checkpoint is $TMP/n.st.ckpt (epoch 1)" "$TMP/err"
+then flunk "NaN stop" "message"
+else pass "NaN loss stops at epoch 2, step 3"; fi
+same "NaN stop keeps epoch 1's checkpoint" "$TMP/n.st.ckpt" "$TMP/epoch1.ckpt"
+if [ -e "$TMP/n.st" ]; then flunk "NaN stop" "wrote the weights"; else pass "NaN stop: no weights"; fi
+
+# ---- no dataset --------------------------------------------------------------------------
+"$FASHION" train --model mlp --data "$TMP/nowhere" --out "$TMP/e.st" >"$TMP/out" 2>"$TMP/err"
+status=$?
+if [ $status -ne 1 ]; then flunk "missing dataset" "exit $status"
+elif ! grep -qF "apt-get install dataset-fashion-mnist" "$TMP/err"; then flunk "missing dataset" "no package named"
+else pass "missing dataset names dataset-fashion-mnist"; fi
+
+[ $failures -eq 0 ] || { echo "$failures failed"; exit 1; }
