@@ -204,8 +204,8 @@ void sum_to_shape(const mt_tensor *src, mt_tensor *dst)
     mt_tensor_fill(dst, 0.0f);
     if (mt_tensor_numel(src) == 0)
         return;
-    if (rank == 2 && dst->rank == 1 && dstride[0] == 0 && dst->stride[0] == 1 &&
-        src->stride[1] == 1) {
+    if (rank == 2 && dst->rank == 1 && dst->shape[0] == src->shape[1] &&
+        dst->stride[0] == 1 && src->stride[1] == 1) {
         /* a bias gradient: the column sums of [rows, cols], row by row (the
          * same order of additions as the general loop, vectorised) */
         float *o = dst->data;
