@@ -102,7 +102,7 @@ static mt_status read_body(idx_in *in, const char *label, unsigned char **buf,
                            size_t total, size_t head, size_t *len)
 {
     size_t cap = total < ((size_t)1 << 20) ? total : (size_t)1 << 20;
-    if (in->src->size != UINT64_MAX)   /* plain file: its size is known, exact */
+    if (!in->gz)   /* plain: the size was checked against the file's */
         cap = total;
     unsigned char *b = mt_alloc(cap ? cap : 1, 64);
     if (!b)
