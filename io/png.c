@@ -60,7 +60,6 @@ static mt_status check_strict(const unsigned char *bytes, size_t size, const cha
         return mt_fail(MT_ERR_OUT_OF_MEMORY, "%s: out of memory", label);
     }
     png_bytep volatile row = NULL;
-    int max_index, colours;
     if (setjmp(png_jmpbuf(png))) {
         png_free(png, row);
         png_destroy_read_struct(&png, &info, NULL);
@@ -70,26 +69,34 @@ static mt_status check_strict(const unsigned char *bytes, size_t size, const cha
         return mt_fail(MT_ERR_FORMAT, "%s: bad PNG: %s", label, c.message);
     }
     png_set_read_fn(png, &c, check_read);
-    png_set_check_for_invalid_index(png, 1);
     png_read_info(png, info);
+    bool palette = png_get_color_type(png, info) == PNG_COLOR_TYPE_PALETTE;
+    png_colorp plte;
+    int colours = 0;
+    if (palette && !png_get_PLTE(png, info, &plte, &colours))
+        png_error(png, "a palette image without a palette");
+    png_set_packing(png);   /* one byte per index, even at 1, 2 or 4 bits */
     int passes = png_set_interlace_handling(png);
     png_read_update_info(png, info);
-    row = png_malloc(png, png_get_rowbytes(png, info));
+    size_t rowbytes = png_get_rowbytes(png, info);
+    row = png_malloc(png, rowbytes);
     png_uint_32 height = png_get_image_height(png, info);
-    for (int pass = 0; pass < passes; pass++)
-        for (png_uint_32 y = 0; y < height; y++)
+    for (int pass = 0; pass < passes; pass++) {
+        for (png_uint_32 y = 0; y < height; y++) {
+            /* zeros: an interlaced pass fills only its own pixels, and
+             * index 0 always exists */
+            memset(row, 0, rowbytes);
             png_read_row(png, row, NULL);
-    if (png_get_color_type(png, info) == PNG_COLOR_TYPE_PALETTE) {
-        png_colorp palette;
-        int n = 0;
-        png_get_PLTE(png, info, &palette, &n);
-        colours = n;
-        max_index = png_get_palette_max(png, info);
-        if (max_index >= colours) {
-            png_free(png, row);
-            png_destroy_read_struct(&png, &info, NULL);
-            return mt_fail(MT_ERR_FORMAT, "%s: bad PNG: a pixel uses palette index %d, but "
-                           "the palette has %d colours", label, max_index, colours);
+            for (size_t x = 0; palette && x < rowbytes; x++) {
+                if (row[x] >= colours) {
+                    int index = row[x];
+                    png_free(png, row);
+                    png_destroy_read_struct(&png, &info, NULL);
+                    return mt_fail(MT_ERR_FORMAT, "%s: bad PNG: a pixel uses palette "
+                                   "index %d, but the palette has %d colours", label,
+                                   index, colours);
+                }
+            }
         }
     }
     png_read_end(png, NULL);

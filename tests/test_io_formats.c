@@ -677,6 +677,98 @@ static void png_decodes_and_rejects(void **state)
                  "zero.png: bad PNG: ");
 }
 
+/* A chunk: length, type, data, CRC. */
+static size_t png_chunk(unsigned char *buf, const char *type, const unsigned char *data,
+                        size_t len)
+{
+    size_t n = put_be32(buf, (uint32_t)len);
+    memcpy(buf + n, type, 4);
+    if (len)
+        memcpy(buf + n + 4, data, len);
+    n += put_be32(buf + n + 4 + len, crc32_of(buf + 4, 4 + len)) + 4 + len;
+    return n;
+}
+
+/* A palette PNG (colour type 3) of width×height at `depth` bits, with the
+ * raw scanlines `raw` (filter byte + packed indices) in a stored (level 0)
+ * zlib stream, so no compressor is needed; IEND only if `iend`. */
+static size_t palette_png(unsigned char *buf, uint32_t width, uint32_t height, int depth,
+                          const unsigned char *rgb, int colours, const unsigned char *raw,
+                          size_t raw_len, bool iend)
+{
+    static const unsigned char sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+    memcpy(buf, sig, 8);
+    size_t n = 8;
+    unsigned char ihdr[13];
+    put_be32(ihdr, width);
+    put_be32(ihdr + 4, height);
+    memcpy(ihdr + 8, (unsigned char[]){(unsigned char)depth, 3, 0, 0, 0}, 5);
+    n += png_chunk(buf + n, "IHDR", ihdr, 13);
+    n += png_chunk(buf + n, "PLTE", rgb, 3 * (size_t)colours);
+    unsigned char z[256];
+    size_t zn = 0;
+    z[zn++] = 0x78;
+    z[zn++] = 0x01;
+    z[zn++] = 0x01;   /* final block, stored */
+    z[zn++] = (unsigned char)raw_len;
+    z[zn++] = (unsigned char)(raw_len >> 8);
+    z[zn++] = (unsigned char)~raw_len;
+    z[zn++] = (unsigned char)(~raw_len >> 8);
+    memcpy(z + zn, raw, raw_len);
+    zn += raw_len;
+    uint32_t a = 1, b = 0;   /* Adler-32 */
+    for (size_t i = 0; i < raw_len; i++) {
+        a = (a + raw[i]) % 65521;
+        b = (b + a) % 65521;
+    }
+    zn += put_be32(z + zn, b << 16 | a);
+    n += png_chunk(buf + n, "IDAT", z, zn);
+    if (iend)
+        n += png_chunk(buf + n, "IEND", NULL, 0);
+    return n;
+}
+
+/* libpng's simplified API accepted pixels that index past the palette
+ * (they came out black: the prediction changed) and files without IEND. */
+static void png_strict(void **state)
+{
+    (void)state;
+    if (!mt_image_png_supported())
+        return;   /* png_decodes_and_rejects checks the build without libpng */
+    const unsigned char bw[6] = {0, 0, 0, 255, 255, 255};   /* black, white */
+    unsigned char buf[512];
+    mt_image img;
+    /* 2x2, 8 bits: indices 0 1 / 1 0 */
+    const unsigned char ok[6] = {0, 0, 1, 0, 1, 0};
+    size_t n = palette_png(buf, 2, 2, 8, bw, 2, ok, 6, true);
+    assert_ok(mt_png_decode(buf, n, "ok.png", 0, &img));
+    assert_memory_equal(img.pixels, "\x00\xff\xff\x00", 4);
+    mt_image_free(&img);
+    /* index 5 of a 2-colour palette */
+    const unsigned char bad[6] = {0, 0, 5, 0, 1, 0};
+    n = palette_png(buf, 2, 2, 8, bw, 2, bad, 6, true);
+    assert_fails(mt_png_decode(buf, n, "index.png", 0, &img), MT_ERR_FORMAT,
+                 "index.png: bad PNG: a pixel uses palette index 5, but the palette has "
+                 "2 colours");
+    assert_null(img.pixels);
+    /* 1 bit per pixel, a 1-colour palette, a pixel of index 1 (0x40: the
+     * second pixel of the row) */
+    const unsigned char bit[4] = {0, 0x40, 0, 0x00};
+    n = palette_png(buf, 2, 2, 1, bw, 1, bit, 4, true);
+    assert_fails(mt_png_decode(buf, n, "bit.png", 0, &img), MT_ERR_FORMAT,
+                 "bit.png: bad PNG: a pixel uses palette index 1, but the palette has "
+                 "1 colours");
+    /* no IEND: the file stops after the image data */
+    n = palette_png(buf, 2, 2, 8, bw, 2, ok, 6, false);
+    assert_fails(mt_png_decode(buf, n, "cut.png", 0, &img), MT_ERR_FORMAT,
+                 "cut.png: bad PNG: the file ends before its IEND chunk (truncated)");
+    /* through mt_image_load too */
+    write_file("io_formats_noiend.png", buf, n);
+    assert_fails(mt_image_load("io_formats_noiend.png", 0, &img), MT_ERR_FORMAT,
+                 "io_formats_noiend.png: bad PNG: the file ends before its IEND chunk");
+    remove("io_formats_noiend.png");
+}
+
 /* ---- mt_image_load: the signature picks the decoder ---------------------------------------- */
 
 static void image_load_files(void **state)
@@ -739,6 +831,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(pgm_decodes),
         cmocka_unit_test(pgm_malformed),
         cmocka_unit_test(png_decodes_and_rejects),
+        cmocka_unit_test(png_strict),
         cmocka_unit_test(image_load_files),
     };
     return cmocka_run_group_tests_name("io formats", tests, NULL, NULL);
