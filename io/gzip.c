@@ -101,9 +101,19 @@ static mt_status next_member(io_gz *gz)
         gz->end = true;
         return MT_OK;
     }
-    if (!io_is_gzip(gz->zs.next_in, gz->zs.avail_in))
-        return mt_fail(MT_ERR_FORMAT, "%s: trailing data after the gzip stream (not "
-                       "another gzip member)", gz->src->label);
+    if (!io_is_gzip(gz->zs.next_in, gz->zs.avail_in)) {
+        /* count what is left, for the message (the input bound holds) */
+        uint64_t trailing = gz->zs.avail_in;
+        gz->zs.avail_in = 0;
+        while (!gz->src_end) {
+            if ((s = fill(gz, 1)) != MT_OK)
+                return s;
+            trailing += gz->zs.avail_in;
+            gz->zs.avail_in = 0;
+        }
+        return mt_fail(MT_ERR_FORMAT, "%s: %llu bytes of trailing data after the gzip "
+                       "stream", gz->src->label, (unsigned long long)trailing);
+    }
     inflateReset(&gz->zs);
     gz->member_end = false;
     return MT_OK;
