@@ -577,7 +577,11 @@ static void pgm_malformed(void **state)
                                        "pixels, 3 follow"},
         {"P5 2 1 65535\n\x01\x02\x03", "x.pgm: truncated: a 2x1 PGM needs 4 bytes of "
                                        "pixels, 3 follow"},
-        {"P2 2 2 255\n1 2 3", "x.pgm: pixel 3 of 4 is missing or above maxval 255"},
+        {"P2 2 2 255\n1 2 3", "x.pgm: truncated: a 2x2 text PGM needs at least 7 bytes "
+                              "of pixels, 5 follow"},
+        {"P2 2 2 255\n1 2 3  ", "x.pgm: pixel 3 of 4 is missing or above maxval 255"},
+        {"P2 16384 16384 255\n0 0", "x.pgm: truncated: a 16384x16384 text PGM needs at "
+                                    "least 536870911 bytes of pixels, 3 follow"},
         {"P2 2 2 15\n1 16 3 4", "x.pgm: pixel 1 of 4 is missing or above maxval 15"},
         {"P2 2 2 255\n1 2 x 4", "x.pgm: pixel 2 of 4 is missing or above maxval 255"},
         {"P5 2 1 100\n\x05\xc8", "x.pgm: pixel 1 is 200, above maxval 100"},
@@ -772,6 +776,18 @@ static void png_strict(void **state)
     m += 16;
     assert_fails(mt_png_decode(buf, m, "splt.png", 0, &img), MT_ERR_FORMAT,
                  "splt.png: bad PNG: chunk 'sPLT' announces 1936946035 bytes, more than the");
+    /* an IHDR of 16384x16384 (256 MiB of pixels) over 17 bytes of image
+     * data: refused before the pixels are allocated */
+    n = palette_png(buf, 2, 2, 8, bw, 2, ok, 6, true);
+    put_be32(buf + 16, 16384);
+    put_be32(buf + 20, 16384);
+    put_be32(buf + 29, crc32_of(buf + 12, 17));
+    alloc_probe probe;
+    probe_install(&probe, -1);
+    assert_fails(mt_png_decode(buf, n, "big.png", 0, &img), MT_ERR_FORMAT,
+                 "big.png: bad PNG: 17 bytes of image data cannot hold a 16384x16384 image");
+    assert_int_equal(probe.allocations, 0);
+    probe_remove();
     /* through mt_image_load too */
     n = palette_png(buf, 2, 2, 8, bw, 2, ok, 6, false);
     write_file("io_formats_noiend.png", buf, n);
