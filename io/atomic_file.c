@@ -10,7 +10,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +17,10 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+
+#if !defined(__wasi__)
+#include <signal.h>   /* kill(pid, 0): is a process alive? */
+#endif
 
 #include "atomic_file.h"
 #include "minitensor/file.h"
