@@ -1,6 +1,9 @@
 /* test_io_formats.c — io/'s input formats (minitensor/idx.h, image.h): IDX
  * plain and gzip-compressed, PGM P2/P5, PNG; every malformed input with its
- * message; the builds without zlib or libpng.
+ * message; the builds without zlib or libpng; hostile input: FIFOs and
+ * devices, files over the size limits, gzip bombs (memory and time
+ * bounded), headers announcing more than the data holds, PNG palette
+ * indices past the palette, PNGs without IEND or with oversized chunks.
  *
  *   test_io_formats IMAGE_DIR     (tests/mnist: committed PGM/PNG fixtures)
  *
