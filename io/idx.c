@@ -155,8 +155,8 @@ static mt_status read_idx(idx_in *in, bool inner, unsigned char **bytes, size_t 
                     "than the %llu-byte limit for IDX files", label,
                     (unsigned long long)numel, (unsigned long long)IO_IDX_MAX_BYTES);
     uint64_t known = in->gz ? UINT64_MAX : in->src->size;
-    if (!s && known != UINT64_MAX && known - head != numel)   /* plain: fstat says */
-        s = size_mismatch(label, numel, known - head);
+    if (!s && known != UINT64_MAX && (known < head || known - head != numel))
+        s = size_mismatch(label, numel, known < head ? 0 : known - head);   /* fstat's */
     size_t total = head + (size_t)numel, len = 0;
     if (!s)
         s = read_body(in, label, &buf, total, head, &len);

@@ -21,11 +21,28 @@ static uint32_t be32(const unsigned char *p)
     return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
+typedef struct png_walk {
+    bool complete;       /* IEND reached */
+    uint64_t idat;       /* bytes of image data (all IDAT chunks) */
+    uint64_t raw_min;    /* bytes the IHDR's image needs uncompressed, at least */
+} png_walk;
+
+/* Scanline bytes without filter bytes: less than any layout needs. */
+static uint64_t raw_bytes(const unsigned char *ihdr)
+{
+    static const unsigned channels[7] = {1, 0, 3, 1, 2, 0, 4};
+    uint64_t w = be32(ihdr), h = be32(ihdr + 4);
+    unsigned depth = ihdr[8], colour = ihdr[9];
+    if (colour > 6 || !channels[colour] || depth > 16)
+        return 0;   /* libpng reports it */
+    return h * ((w * channels[colour] * depth + 7) / 8);
+}
+
 static mt_status walk_chunks(const unsigned char *bytes, size_t size, const char *label,
-                             bool *complete)
+                             png_walk *walk)
 {
     size_t pos = 8;   /* after the signature */
-    *complete = false;
+    memset(walk, 0, sizeof *walk);
     for (;;) {
         if (size - pos < 12)
             return MT_OK;   /* no IEND: reported once the header was checked */
@@ -42,9 +59,13 @@ static mt_status walk_chunks(const unsigned char *bytes, size_t size, const char
             return mt_fail(MT_ERR_FORMAT, "%s: bad PNG: the chunk at byte %zu announces "
                            "%lu bytes, more than the %zu left in the file", label, pos,
                            (unsigned long)len, size - pos - 12);
+        if (named && len == 13 && pos == 8 && memcmp(type, "IHDR", 4) == 0)
+            walk->raw_min = raw_bytes(bytes + pos + 8);
+        if (named && memcmp(type, "IDAT", 4) == 0)
+            walk->idat += len;
         pos += 12 + (size_t)len;
         if (named && memcmp(type, "IEND", 4) == 0) {
-            *complete = true;
+            walk->complete = true;
             return MT_OK;
         }
     }
@@ -158,9 +179,9 @@ mt_status mt_png_decode(const unsigned char *bytes, size_t size, const char *lab
     memset(&im, 0, sizeof im);
     im.version = PNG_IMAGE_VERSION;
     static const unsigned char magic[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
-    bool complete = false;
+    png_walk walk = {false, 0, 0};
     if (size >= 8 && memcmp(bytes, magic, 8) == 0) {
-        mt_status s = walk_chunks(bytes, size, label, &complete);
+        mt_status s = walk_chunks(bytes, size, label, &walk);
         if (s)
             return s;
     }
@@ -172,10 +193,18 @@ mt_status mt_png_decode(const unsigned char *bytes, size_t size, const char *lab
                        (unsigned)im.width, (unsigned)im.height, MT_IMAGE_MAX_SIDE,
                        MT_IMAGE_MAX_SIDE);
     }
-    if (!complete) {
+    if (!walk.complete) {
         png_image_free(&im);
         return mt_fail(MT_ERR_FORMAT, "%s: bad PNG: the file ends before its IEND chunk "
                        "(truncated)", label);
+    }
+    /* deflate expands at most 1032:1: checked before the pixels are
+     * allocated, a small file cannot claim a huge image */
+    if (walk.idat * 1032 + 1024 < walk.raw_min) {
+        png_image_free(&im);
+        return mt_fail(MT_ERR_FORMAT, "%s: bad PNG: %llu bytes of image data cannot hold "
+                       "a %ux%u image (truncated)", label, (unsigned long long)walk.idat,
+                       (unsigned)im.width, (unsigned)im.height);
     }
     im.format = PNG_FORMAT_GRAY;
     uint8_t *px = mt_alloc(PNG_IMAGE_SIZE(im), 64);
