@@ -107,13 +107,15 @@ static void check_warning(png_structp png, png_const_charp msg)
     (void)png, (void)msg;   /* warnings are not failures; the decode pass had them too */
 }
 
-/* Read every row (no transformations) and the chunks after the image, up to
- * IEND. Called once the simplified API decoded the image, so the header is
- * known to be sane (sides <= MT_IMAGE_MAX_SIDE). */
-static mt_status check_strict(const unsigned char *bytes, size_t size, const char *label)
+/* Read every row (only unpacked to a byte per pixel) and the chunks after
+ * the image, up to IEND. Called once the simplified API decoded the image,
+ * so the header is known to be sane (sides <= MT_IMAGE_MAX_SIDE). The
+ * context lives in the caller's frame: what the callbacks write to it
+ * survives the longjmp (locals of this function changed after setjmp
+ * would not be guaranteed to). */
+static mt_status check_strict(check_ctx *c, const char *label)
 {
-    check_ctx c = {.bytes = bytes, .size = size};
-    png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &c, check_error,
+    png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, c, check_error,
                                              check_warning);
     png_infop info = png ? png_create_info_struct(png) : NULL;
     if (!info) {
@@ -124,12 +126,12 @@ static mt_status check_strict(const unsigned char *bytes, size_t size, const cha
     if (setjmp(png_jmpbuf(png))) {
         png_free(png, row);
         png_destroy_read_struct(&png, &info, NULL);
-        if (c.ran_out)
+        if (c->ran_out)
             return mt_fail(MT_ERR_FORMAT, "%s: bad PNG: the file ends before its IEND chunk "
                            "(truncated)", label);
-        return mt_fail(MT_ERR_FORMAT, "%s: bad PNG: %s", label, c.message);
+        return mt_fail(MT_ERR_FORMAT, "%s: bad PNG: %s", label, c->message);
     }
-    png_set_read_fn(png, &c, check_read);
+    png_set_read_fn(png, c, check_read);
     png_read_info(png, info);
     bool palette = png_get_color_type(png, info) == PNG_COLOR_TYPE_PALETTE;
     png_colorp plte;
@@ -218,7 +220,8 @@ mt_status mt_png_decode(const unsigned char *bytes, size_t size, const char *lab
         mt_dealloc(px);
         return mt_fail(MT_ERR_FORMAT, "%s: bad PNG: %s", label, im.message);
     }
-    mt_status s = check_strict(bytes, size, label);
+    check_ctx strict = {.bytes = bytes, .size = size};
+    mt_status s = check_strict(&strict, label);
     if (s) {
         mt_dealloc(px);
         return s;
