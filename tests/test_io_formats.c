@@ -170,6 +170,18 @@ static void idx_load_files(void **state)
     assert_fails(mt_idx_load(".", &idx), MT_ERR_IO,
                  ".: not a regular file (it is a directory)");
     assert_fails(mt_idx_load(NULL, &idx), MT_ERR_INVALID_ARGUMENT, "idx_load: path is NULL");
+    /* a plain file whose header announces 1 GiB: the size mismatch is
+     * found from fstat, before the data is read or its buffer allocated */
+    n = make_idx(buf, 3, (uint32_t[]){1 << 20, 32, 32}, (const unsigned char *)"abc", 3);
+    write_file("io_formats_lie.idx", buf, n);
+    alloc_probe probe;
+    probe_install(&probe, -1);
+    assert_fails(mt_idx_load("io_formats_lie.idx", &idx), MT_ERR_FORMAT,
+                 "io_formats_lie.idx: truncated: the header announces 1073741824 bytes of "
+                 "data, 3 follow");
+    assert_true(probe.allocations <= 1);   /* the 16-byte header */
+    probe_remove();
+    remove("io_formats_lie.idx");
     remove("io_formats_small.idx");
     remove("io_formats_bad.idx");
     remove("io_formats_empty.idx");
