@@ -21,6 +21,8 @@ static void view_init(mt_tensor *view, const mt_tensor *src)
 static mt_status view_to_heap(const char *op, const mt_tensor *src,
                               const mt_tensor *view, mt_tensor **out)
 {
+    if (!out)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: out is NULL", op);
     mt_tensor *t = mt_tensor_struct_new();
     if (!t)
         return mt_fail(MT_ERR_OUT_OF_MEMORY, "%s: cannot allocate a view", op);
