@@ -58,6 +58,7 @@ struct mt_layer {
     nn_linear linear;             /* MT_LAYER_LINEAR only */
     nn_conv2d conv;               /* MT_LAYER_CONV2D only */
     mt_pool2d_params pool;        /* MT_LAYER_MAXPOOL2D only (strides resolved) */
+    bool owned;                   /* added to a model, which frees it */
 };
 
 /* True for the kinds whose forward can apply a following ReLU itself. */
