@@ -19,6 +19,7 @@
 #include "minitensor/arena.h"
 #include "minitensor/backend.h"
 #include "minitensor/safetensors.h"
+#include "minitensor/file.h"
 #include "minitensor/idx.h"
 #include "minitensor/image.h"
 #include "minitensor/nn.h"
