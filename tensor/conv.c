@@ -6,14 +6,6 @@
 #include "minitensor/view.h"
 #include "internal.h"
 
-static _Thread_local mt_scratch patch_scratch;
-
-void mt_conv_release_scratch(void)
-{
-    mt_dealloc(patch_scratch.p);
-    patch_scratch = (mt_scratch){0};
-}
-
 /* Patch buffers are kept near 2 MiB so a chunk of them stays in cache. */
 #define PATCH_CHUNK_FLOATS (512 * 1024)
 
@@ -210,7 +202,7 @@ static mt_status conv_run(const char *op, const mt_tensor *input, const mt_tenso
         return MT_OK;
     int64_t per_chunk = PATCH_CHUNK_FLOATS / (rows_per_image * k);
     per_chunk = per_chunk < 1 ? 1 : per_chunk > g->n ? g->n : per_chunk;
-    float *patches = mt_scratch_get(&patch_scratch, (size_t)(per_chunk * rows_per_image * k));
+    float *patches = mt_scratch_floats(MT_SCRATCH_CONV_PATCHES, (size_t)(per_chunk * rows_per_image * k));
     if (!patches)
         return mt_fail(MT_ERR_OUT_OF_MEMORY, "%s: cannot allocate the patch buffer", op);
     for (int64_t n0 = 0; n0 < g->n; n0 += per_chunk) {
