@@ -64,8 +64,11 @@ static bool openblas_accepts(const mt_gemm *g)
 #define BUFFER_RESERVE ((size_t)256 << 20)
 
 static atomic_flag threads_lock = ATOMIC_FLAG_INIT;
-static _Atomic int current_threads;   /* last passed to openblas_set_num_threads */
-static int provisioned;               /* most threads that found room (under the lock) */
+/* The last request and what it got, (request << 16) | threads: one atomic
+ * word, so a reader never pairs one call's request with another's answer. */
+static _Atomic int last_choice;
+static int provisioned;   /* most threads that found room (under the lock) */
+static int set_threads;   /* last passed to openblas_set_num_threads (under the lock) */
 
 /* True if `threads` - provisioned more buffers fit in the address space. */
 static bool buffers_fit(int threads)
@@ -83,25 +86,27 @@ static bool buffers_fit(int threads)
     return true;
 }
 
-/* The thread count to run OpenBLAS with for a request of `threads`, set in
- * OpenBLAS; 0 if not even one thread's buffer fits. Thread-safe. */
+/* The thread count to run OpenBLAS with for a request of `threads` (1..1024),
+ * set in OpenBLAS; 0 if not even one thread's buffer fits. Thread-safe. */
 static int openblas_threads(int threads)
 {
-    int procs = openblas_get_num_procs();
+    int choice = atomic_load_explicit(&last_choice, memory_order_acquire);
+    if (choice >> 16 == threads)
+        return choice & 0xffff;
+    while (atomic_flag_test_and_set_explicit(&threads_lock, memory_order_acquire))
+        ;   /* held for a few mmap/munmap pairs at most */
+    int request = threads, procs = openblas_get_num_procs();
     if (procs >= 1 && threads > procs)
         threads = procs;
-    if (atomic_load_explicit(&current_threads, memory_order_acquire) == threads)
-        return threads;
-    while (atomic_flag_test_and_set_explicit(&threads_lock, memory_order_acquire))
-        ;   /* held for one mmap/munmap pair at most */
     while (threads > 0 && !buffers_fit(threads))
         threads--;
     if (threads > provisioned)
         provisioned = threads;
-    if (threads > 0 && atomic_load_explicit(&current_threads, memory_order_relaxed) != threads) {
+    if (threads > 0 && threads != set_threads) {
         openblas_set_num_threads(threads);
-        atomic_store_explicit(&current_threads, threads, memory_order_release);
+        set_threads = threads;
     }
+    atomic_store_explicit(&last_choice, request << 16 | threads, memory_order_release);
     atomic_flag_clear_explicit(&threads_lock, memory_order_release);
     return threads;
 }
