@@ -5,6 +5,7 @@
 #   --tsan      also the thread tests under ThreadSanitizer (build-tsan/,
 #               `meson test --setup tsan --suite tsan`: concurrent forward
 #               passes, matmuls on every backend, configuration changes)
+#   --no-asan   skip the ASan/UBSan suite (e.g. `--no-asan --tsan`)
 # Expects scripts/test.sh to have installed the packages.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,22 +13,25 @@ cd "$(dirname "$0")/.."
 # the Python interop tests run in these builds too: the same venv as test.sh
 MT_TEST_PYTHON=$(mt_python_venv "$PWD/build-venv")
 export MT_TEST_PYTHON
-valgrind=0 tsan=0
+asan=1 valgrind=0 tsan=0
 for arg in "$@"; do
     case $arg in
         --valgrind) valgrind=1 ;;
         --tsan) tsan=1 ;;
-        *) echo "usage: scripts/sanitize.sh [--valgrind] [--tsan]" >&2; exit 2 ;;
+        --no-asan) asan=0 ;;
+        *) echo "usage: scripts/sanitize.sh [--valgrind] [--tsan] [--no-asan]" >&2; exit 2 ;;
     esac
 done
-if [ ! -f build-asan/build.ninja ]; then
-    meson setup build-asan -Dtests=enabled -Dbuildtype=debugoptimized \
-        -Db_sanitize=address,undefined -Db_lundef=false \
-        -Dc_args=-fno-sanitize-recover=all -Dbenches=false >/dev/null
-fi
-ninja -C build-asan
 status=0
-meson test -C build-asan --setup asan --print-errorlogs || status=1
+if [ $asan = 1 ]; then
+    if [ ! -f build-asan/build.ninja ]; then
+        meson setup build-asan -Dtests=enabled -Dbuildtype=debugoptimized \
+            -Db_sanitize=address,undefined -Db_lundef=false \
+            -Dc_args=-fno-sanitize-recover=all -Dbenches=false >/dev/null
+    fi
+    ninja -C build-asan
+    meson test -C build-asan --setup asan --print-errorlogs || status=1
+fi
 if [ $valgrind = 1 ]; then
     [ -f build-valgrind/build.ninja ] || meson setup build-valgrind -Dtests=enabled \
         -Dbuildtype=debugoptimized -Dbenches=false >/dev/null
