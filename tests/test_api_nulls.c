@@ -5,6 +5,7 @@
 #include "test_util.h"
 
 static mt_tensor *x, *w, *bias, *img, *kern, *dst;
+static mt_arena *arena;
 static const mt_conv2d_params conv_p = {MT_KERNEL_HWIO, 1, 1, MT_PADDING_VALID,
                                         MT_ACTIVATION_NONE};
 static const mt_pool2d_params pool_p = {2, 2, 2, 2, MT_PADDING_VALID};
@@ -55,6 +56,8 @@ typedef struct row {
     X(backend_out, "backend_from_name", mt_backend_from_name("naive", NULL))       \
     X(arena_out, "arena_new", mt_arena_new(1024, NULL))                            \
     X(arena_tensor_arena, "arena_tensor", mt_arena_tensor(NULL, MT_DTYPE_F32, 2, shape2, &dst)) \
+    X(arena_tensor_out, "arena_tensor", mt_arena_tensor(arena, MT_DTYPE_F32, 2, shape2, NULL)) \
+    X(arena_tensor_shape, "arena_tensor", mt_arena_tensor(arena, MT_DTYPE_F32, 2, NULL, &dst)) \
     X(reshape_out, "reshape", mt_reshape(x, 1, (int64_t[]){4}, NULL))              \
     X(reshape_t, "reshape", mt_reshape(NULL, 1, (int64_t[]){4}, &dst))             \
     X(reshape_shape, "reshape", mt_reshape(x, 1, NULL, &dst))                      \
@@ -133,7 +136,8 @@ static int setup(void **state)
            mt_tensor_from_data(MT_DTYPE_F32, 2, shape2, data4, &w) ||
            mt_tensor_zeros(MT_DTYPE_F32, 1, (int64_t[]){2}, &bias) ||
            mt_tensor_zeros(MT_DTYPE_F32, 4, (int64_t[]){1, 4, 4, 1}, &img) ||
-           mt_tensor_zeros(MT_DTYPE_F32, 4, (int64_t[]){3, 3, 1, 2}, &kern);
+           mt_tensor_zeros(MT_DTYPE_F32, 4, (int64_t[]){3, 3, 1, 2}, &kern) ||
+           mt_arena_new(4096, &arena);
 }
 
 static int teardown(void **state)
@@ -142,6 +146,7 @@ static int teardown(void **state)
     mt_tensor *all[] = {x, w, bias, img, kern};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
         mt_tensor_free(all[i]);
+    mt_arena_free(arena);
     return 0;
 }
 
@@ -163,6 +168,28 @@ static void test_every_row_fails_cleanly(void **state)
     assert_int_equal(bad, 0);
 }
 
+/* The functions without a status take NULL quietly: a neutral answer. */
+static void test_no_status_functions_take_null(void **state)
+{
+    (void)state;
+    char buf[16];
+    assert_int_equal(mt_tensor_numel(NULL), -1);
+    assert_false(mt_tensor_is_contiguous(NULL));
+    assert_false(mt_tensor_same_shape(NULL, x));
+    assert_false(mt_tensor_same_shape(x, NULL));
+    assert_string_equal(mt_tensor_describe(NULL, buf, sizeof buf), "(null)");
+    assert_null(mt_tensor_describe(x, NULL, 8));
+    assert_int_equal(mt_arena_used(NULL), 0);
+    assert_int_equal(mt_arena_capacity(NULL), 0);
+    mt_arena_reset(NULL);
+    mt_arena_free(NULL);
+    mt_tensor_free(NULL);
+    mt_dealloc(NULL);
+    assert_null(mt_alloc(0, 64));
+    assert_string_equal(mt_backend_name((mt_backend)99), "invalid");
+    assert_string_equal(mt_backend_describe((mt_backend)99), "not built in");
+}
+
 /* mt_fail with no format still leaves a message: the status's name. */
 static void test_fail_without_message(void **state)
 {
@@ -176,6 +203,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_row_fails_cleanly),
+        cmocka_unit_test(test_no_status_functions_take_null),
         cmocka_unit_test(test_fail_without_message),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
