@@ -211,9 +211,14 @@ static mt_status get(const mt_safetensors *file, const char *layer, const char *
                      mt_tensor **out)
 {
     mt_status s = mt_safetensors_get(file, name, out);
+    /* NaN/Inf weights would only show up as NaN outputs: refuse them here. */
+    if (!s && (s = mt_tensor_check_finite(*out))) {
+        mt_tensor_free(*out);
+        *out = NULL;
+    }
     if (s) {
         char why[512];
-        snprintf(why, sizeof why, "%s", mt_last_error());
+        snprintf(why, sizeof why, "%s", nn_error_detail(mt_last_error()));
         return mt_fail(s, "conv2d %s: %s", layer, why);
     }
     return MT_OK;

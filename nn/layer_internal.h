@@ -58,6 +58,7 @@ struct mt_layer {
     nn_linear linear;             /* MT_LAYER_LINEAR only */
     nn_conv2d conv;               /* MT_LAYER_CONV2D only */
     mt_pool2d_params pool;        /* MT_LAYER_MAXPOOL2D only (strides resolved) */
+    bool owned;                   /* added to a model, which frees it */
 };
 
 /* True for the kinds whose forward can apply a following ReLU itself. */
@@ -70,6 +71,17 @@ static inline bool nn_fuses_relu(mt_layer_kind kind)
  * `op`) if out of memory. */
 NN_INTERNAL mt_layer *nn_layer_alloc(const char *op, const struct nn_layer_ops *ops,
                                      mt_layer_kind kind, const char *name);
+
+/* A library message without its leading operation name when that is
+ * tensor_check_finite (the layer names itself instead). */
+static inline const char *nn_error_detail(const char *message)
+{
+    static const char prefix[] = "tensor_check_finite: ";
+    for (size_t i = 0; i + 1 < sizeof prefix; i++)
+        if (message[i] != prefix[i])
+            return message;
+    return message + sizeof prefix - 1;
+}
 
 /* The `infer` of layers whose output has their input's shape. */
 NN_INTERNAL mt_status nn_infer_same(const mt_layer *l, const nn_shape *in,

@@ -101,6 +101,10 @@ mt_status mt_sequential_add(mt_sequential *model, mt_layer *layer)
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "sequential_add: %s is NULL",
                        model ? "layer" : "model");
     }
+    /* Not freed: it is another model's (or this one's) to free. */
+    if (layer->owned)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "sequential_add: layer %s already "
+                       "belongs to a model (a layer can be added once)", layer->name);
     nn_shape next;
     mt_status s = layer->ops->infer(layer, &model->tail, &next,
                                     model->count ? "the previous layer" : "the input");
@@ -115,6 +119,7 @@ mt_status mt_sequential_add(mt_sequential *model, mt_layer *layer)
     nn_step *step = &model->steps[model->count];
     memset(step, 0, sizeof *step);
     step->layer = layer;
+    layer->owned = true;
     if (layer->info.kind == MT_LAYER_RELU && model->count > 0 &&
         nn_fuses_relu(model->steps[model->count - 1].layer->info.kind)) {
         step->folded = true;

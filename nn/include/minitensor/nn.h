@@ -257,7 +257,9 @@ mt_status mt_sequential_new(int sample_rank, const int64_t *sample_shape,
                             mt_sequential **out);
 
 /* Append `layer`. The model takes ownership of the layer in every case: on
- * failure the layer has been freed. Fails (MT_ERR_SHAPE) if the layer does
+ * failure the layer has been freed — except a layer already added to a
+ * model (this one or another), which fails (MT_ERR_INVALID_ARGUMENT) and
+ * stays its model's. Fails (MT_ERR_SHAPE) if the layer does
  * not fit the previous layer's output:
  * "sequential: layer 4 (linear d2_w) expects 64 input features, the
  * previous layer gives 128". Layers are numbered from 1. */
