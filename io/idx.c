@@ -188,11 +188,13 @@ mt_status io_idx_read(io_source *src, unsigned char **bytes, size_t *size)
     if (s)
         return s;
     idx_in in = {src, NULL};
+    /* (lseek) calls the function: wasi-libc's lseek macro is a GNU
+     * statement expression, which this C11 build warns about */
     if (io_is_gzip(magic, got)) {
         /* restart at the magic: from memory, or by seeking the descriptor */
         if (src->fd < 0)
             src->pos = 0;
-        else if (lseek(src->fd, 0, SEEK_SET) != 0)
+        else if ((lseek)(src->fd, 0, SEEK_SET) != 0)
             return mt_fail(MT_ERR_IO, "%s: cannot seek back to the start", src->label);
         else
             src->pos = 0;
@@ -204,7 +206,7 @@ mt_status io_idx_read(io_source *src, unsigned char **bytes, size_t *size)
     }
     /* plain: the two bytes already read start the header */
     src->pos = 0;
-    if (src->fd >= 0 && lseek(src->fd, 0, SEEK_SET) != 0)
+    if (src->fd >= 0 && (lseek)(src->fd, 0, SEEK_SET) != 0)
         return mt_fail(MT_ERR_IO, "%s: cannot seek back to the start", src->label);
     return read_idx(&in, false, bytes, size);
 }
