@@ -39,18 +39,17 @@ static mt_status plan_mask(const mt_tensor *m, attn_plan *p)
         return mt_fail(MT_ERR_DTYPE, "%s: mask has dtype %s, needs BOOL or F32", OP,
                        mt_dtype_name(m->dtype));
     int r = p->out_rank;
+    mt_tensor want;   /* the scores: [..., Lq, Lk] */
+    mt_tensor_init_contiguous(&want, MT_DTYPE_F32, r, p->out_shape, NULL);
+    want.shape[r - 1] = p->lk;
     bool fits = m->rank <= r;
     for (int i = 0; fits && i < m->rank; i++) {
-        int64_t want = p->out_shape[r - m->rank + i];
-        fits = m->shape[i] == want || m->shape[i] == 1;
+        int64_t n = want.shape[r - m->rank + i];
+        fits = m->shape[i] == n || m->shape[i] == 1;
     }
-    if (!fits) {
-        mt_tensor want;
-        mt_tensor_init_contiguous(&want, MT_DTYPE_F32, r, p->out_shape, NULL);
-        want.shape[r - 1] = p->lk;
+    if (!fits)
         return mt_fail(MT_ERR_SHAPE, "%s: mask %s does not broadcast to the scores %s", OP,
                        MT_SHAPE(m), MT_SHAPE(&want));
-    }
     for (int i = 0; i < p->br; i++)
         p->mb[i] = aligned_stride(m, r, i, p->batch[i]);
     p->m_rs = aligned_stride(m, r, r - 2, p->lq);

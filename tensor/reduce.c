@@ -239,9 +239,10 @@ static mt_status plan_reduce(red_op op, const mt_tensor *t, const int *dims, int
         p->r.shape[0] = p->r.count;
         p->r.stride[0] = 0;
     }
-    if (needs_elements(op) && p->r.count == 0)
-        return mt_fail(MT_ERR_SHAPE, "%s: a reduced dim of %s is empty (no element "
-                       "to choose)", name, MT_SHAPE(t));
+    for (int d = 0; needs_elements(op) && d < t->rank; d++)
+        if (p->reduced[d] && t->shape[d] == 0)
+            return mt_fail(MT_ERR_SHAPE, "%s: dim %d of %s is empty (no element to "
+                           "choose)", name, d, MT_SHAPE(t));
     return MT_OK;
 }
 
