@@ -49,10 +49,12 @@ typedef struct mt_scratch { float *p; size_t n; } mt_scratch;
 float *mt_scratch_get(mt_scratch *s, size_t n);
 
 /* Frees the buffers kept for reuse: this thread's matmul and conv scratch,
- * the native backend's packing buffers and its thread pool. */
+ * attention scores, the native backend's packing buffers and its thread
+ * pool. */
 void mt_release_caches(void);
 void mt_matmul_release_scratch(void);
 void mt_conv_release_scratch(void);
+void mt_attention_release_scratch(void);
 void mt_gemm_native_release(void);
 
 /* Fill t's struct as a contiguous tensor over data (no ownership). */

@@ -36,6 +36,7 @@ void mt_release_caches(void)
 {
     mt_matmul_release_scratch();
     mt_conv_release_scratch();
+    mt_attention_release_scratch();
     mt_gemm_native_release();
 }
 
