@@ -27,8 +27,8 @@
  * q·kᵀ and p·v with mt_matmul on views (its SIMD kernels are faster there;
  * measured by benches/bench_attention.c) with the [Lq, Lk] scores in a
  * per-thread buffer that is kept for reuse: the first call (or a larger
- * problem) allocates it, later calls allocate nothing (mt_release_caches
- * frees it). Inputs may be any views (strided, broadcast); nothing is copied.
+ * problem) allocates it, later calls allocate nothing (as matmul's own
+ * packing buffers). Inputs may be any views (strided, broadcast); nothing is copied.
  * mt_X(…, &out) allocates a contiguous result; mt_X_into(…, out) writes into
  * a tensor you provide (F32, right shape, any strides) that must not overlap
  * an input. On failure nothing is written.
