@@ -17,9 +17,15 @@
 #include "op_table.h"
 
 extern const op_row op_rows_matmul[];
+extern const op_row op_rows_reduce[];
+extern const op_row op_rows_norm[];
+extern const op_row op_rows_attention[];
 
 static const op_row *const tables[] = {
     op_rows_matmul,
+    op_rows_reduce,
+    op_rows_norm,
+    op_rows_attention,
 };
 
 #define MAX_INPUTS 8
