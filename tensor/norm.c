@@ -35,19 +35,14 @@ static void region_stats(const float *x, const region *r, bool rms, double *mean
         *mean = *var = NAN;
         return;
     }
-    do {
-        const float *p = x + dot_index(outer, idx, r->xs);
-        for (int64_t i = 0; i < n; i++)
-            sum += p[i * s];
-    } while (mt_index_next(outer, r->shape, idx));
+    if (!rms)
+        do
+            sum += mt_run_moment(x + dot_index(outer, idx, r->xs), n, s, 0.0, false);
+        while (mt_index_next(outer, r->shape, idx));
     double m = rms ? 0.0 : sum / (double)r->count;
-    do {
-        const float *p = x + dot_index(outer, idx, r->xs);
-        for (int64_t i = 0; i < n; i++) {
-            double d = p[i * s] - m;
-            sq += d * d;
-        }
-    } while (mt_index_next(outer, r->shape, idx));
+    do
+        sq += mt_run_moment(x + dot_index(outer, idx, r->xs), n, s, m, true);
+    while (mt_index_next(outer, r->shape, idx));
     *mean = m;
     *var = sq / (double)r->count;
 }

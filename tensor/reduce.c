@@ -75,8 +75,7 @@ static double lane_sum(const float *x, const lanes *l)
 {
     double acc = 0.0;
     FOR_EACH_RUN(l, x, p, n, s)
-        for (int64_t i = 0; i < n; i++)
-            acc += p[i * s];
+        acc += mt_run_moment(p, n, s, 0.0, false);
     return acc;
 }
 
@@ -84,10 +83,7 @@ static double lane_sq_dev(const float *x, const lanes *l, double mean)
 {
     double acc = 0.0;
     FOR_EACH_RUN(l, x, p, n, s)
-        for (int64_t i = 0; i < n; i++) {
-            double d = p[i * s] - mean;
-            acc += d * d;
-        }
+        acc += mt_run_moment(p, n, s, mean, true);
     return acc;
 }
 
