@@ -81,4 +81,15 @@ def cases(rng):
                 out.append(Case("group_norm", _with([xl], ww, bb),
                                 [np.ascontiguousarray(np.moveaxis(r, 1, -1))], groups=g,
                                 channel_dim=-1, eps=eps, w=use_w, b=use_b))
+    # empty batches: nothing to normalise, an empty result
+    mean, var = _f32(rng, 3), rng.uniform(0.2, 3.0, 3).astype(np.float32)
+    x = np.zeros((0, 3, 2), np.float32)
+    out.append(Case("batch_norm", [x, mean, var], [x.copy()], channel_dim=1, eps=eps,
+                    w=False, b=False))
+    out.append(Case("group_norm", [np.zeros((0, 4, 3), np.float32)],
+                    [np.zeros((0, 4, 3), np.float32)], groups=2, channel_dim=1, eps=eps,
+                    w=False, b=False))
+    out.append(Case("group_norm", [np.zeros((2, 4, 0), np.float32)],
+                    [np.zeros((2, 4, 0), np.float32)], groups=2, channel_dim=1, eps=eps,
+                    w=False, b=False))
     return out
