@@ -40,16 +40,24 @@ static void lane_softmax(bool log_form, const float *x, int64_t n, int64_t s,
      * in a wasm module (minitensor-mnist.wasm's size budget). */
     float m = x[lane_argmax(x, n, s) * s];
     double sum = 0.0;
-    for (int64_t i = 0; i < n; i++)
-        sum += expf(x[i * s] - m);
     if (log_form) {
+        for (int64_t i = 0; i < n; i++)
+            sum += expf(x[i * s] - m);
         float lse = logf((float)sum);
         for (int64_t i = 0; i < n; i++)
             o[i * so] = x[i * s] - m - lse;
-    } else {
-        for (int64_t i = 0; i < n; i++)
-            o[i * so] = (float)(expf(x[i * s] - m) / sum);
+        return;
     }
+    /* one expf per element: out holds exp(x - m) until it is scaled (in
+     * place works: x[i] is read before o[i] is written) */
+    for (int64_t i = 0; i < n; i++) {
+        float e = expf(x[i * s] - m);
+        o[i * so] = e;
+        sum += e;
+    }
+    float inv = (float)(1.0 / sum);
+    for (int64_t i = 0; i < n; i++)
+        o[i * so] *= inv;
 }
 
 /* Running sum; each element is read before it is written, so in place works. */
