@@ -64,6 +64,9 @@ static int64_t run_offset(const lanes *l, const int64_t *idx)
     return off;
 }
 
+/* Runs the statement that follows once per run (innermost dim) of the
+ * reduced sub-tensor l at x: p points at the run, n elements, stride s.
+ * Once per function (it declares n, s and its index). */
 #define FOR_EACH_RUN(l, x, p, n, s)                                           \
     int64_t n = (l)->shape[(l)->rank - 1], s = (l)->stride[(l)->rank - 1];   \
     int64_t idx_[MT_MAX_RANK] = {0};                                        \
