@@ -1,5 +1,5 @@
 /* bench_attention.c — mt_scaled_dot_product_attention against the same
- * attention composed from public ops (mt_matmul on views, mt_scale,
+ * attention composed from public ops (mt_matmul on views, mt_mul_scalar,
  * mt_softmax), on [1,4,64,16] self-attention, KV-cache steps ([1,4,1,16] x
  * [1,4,64,16]) and larger heads. attention.c's FUSED_MAX_WORK threshold was
  * chosen by building this with the fused rows forced on and off.
@@ -42,7 +42,7 @@ static mt_status run_composed(const mt_tensor *q, const mt_tensor *v, composed *
 {
     mt_status s;
     if ((s = mt_matmul_into(q, &c->kt, c->scores)) ||
-        (s = mt_scale_into(c->scores, scale, c->scores)) ||
+        (s = mt_mul_scalar_into(c->scores, scale, c->scores)) ||
         (s = mt_softmax_into(c->scores, -1, c->probs)))
         return s;
     return mt_matmul_into(c->probs, v, out);
