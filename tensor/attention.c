@@ -337,13 +337,8 @@ mt_status mt_scaled_dot_product_attention_into(const mt_tensor *q, const mt_tens
 {
     attn_plan p;
     mt_status s = plan_attention(q, k, v, mask, causal, scale, &p);
-    if (s || (s = mt_check_tensor(OP, "out", out)) || (s = mt_check_f32(OP, out)))
+    if (s || (s = mt_check_out(OP, out, MT_DTYPE_F32, p.out_rank, p.out_shape)))
         return s;
-    mt_tensor want;
-    mt_tensor_init_contiguous(&want, MT_DTYPE_F32, p.out_rank, p.out_shape, NULL);
-    if (!mt_tensor_same_shape(out, &want))
-        return mt_fail(MT_ERR_SHAPE, "%s: out is %s, result is %s", OP, MT_SHAPE(out),
-                       MT_SHAPE(&want));
     if (mt_tensors_overlap(out, q) || mt_tensors_overlap(out, k) ||
         mt_tensors_overlap(out, v) || (mask && mt_tensors_overlap(out, mask)))
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: out %s overlaps an input", OP,

@@ -120,6 +120,8 @@ static mt_status check_out(const char *op, const mt_tensor *x, const mt_tensor *
     if (!mt_tensor_same_shape(out, x))
         return mt_fail(MT_ERR_SHAPE, "%s: out is %s, x is %s", op, MT_SHAPE(out),
                        MT_SHAPE(x));
+    if ((s = mt_check_out(op, out, MT_DTYPE_F32, x->rank, x->shape)))
+        return s;   /* a stride-0 out */
     if (!mt_tensors_same_view(out, x) && mt_tensors_overlap(out, x))
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: out %s partially overlaps x %s", op,
                        MT_SHAPE(out), MT_SHAPE(x));

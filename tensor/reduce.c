@@ -330,6 +330,8 @@ static mt_status reduce_into(red_op op, const mt_tensor *t, const int *dims, int
     if (!mt_tensor_same_shape(out, &want))
         return mt_fail(MT_ERR_SHAPE, "%s: out is %s, reducing %s gives %s", name,
                        MT_SHAPE(out), MT_SHAPE(t), MT_SHAPE(&want));
+    if ((s = mt_check_out(name, out, want.dtype, p.out_rank, p.out_shape)))
+        return s;   /* a stride-0 out */
     if (mt_tensors_overlap(out, t))
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: out %s overlaps the input %s", name,
                        MT_SHAPE(out), MT_SHAPE(t));

@@ -113,11 +113,8 @@ static mt_status scan_into(scan_op op, const mt_tensor *t, int dim, mt_tensor *o
     const char *name = scan_names[op];
     int d = 0;
     mt_status s = scan_prepare(op, t, dim, &d);
-    if (s || (s = mt_check_tensor(name, "out", out)) || (s = mt_check_f32(name, out)))
+    if (s || (s = mt_check_out(name, out, MT_DTYPE_F32, t->rank, t->shape)))
         return s;
-    if (!mt_tensor_same_shape(out, t))
-        return mt_fail(MT_ERR_SHAPE, "%s: out is %s, result is %s", name, MT_SHAPE(out),
-                       MT_SHAPE(t));
     if (!mt_tensors_same_view(out, t) && mt_tensors_overlap(out, t))
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: out %s partially overlaps the "
                        "input %s", name, MT_SHAPE(out), MT_SHAPE(t));

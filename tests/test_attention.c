@@ -175,6 +175,12 @@ static void test_errors(void **state)
                  MT_ERR_INVALID_ARGUMENT, "out [1,2,3,2] overlaps an input");
     assert_fails(mt_scaled_dot_product_attention_into(q, k, v, NULL, false, 0, i64),
                  MT_ERR_DTYPE, op);
+    mt_tensor *cell, spread;   /* an out with stride 0 */
+    assert_ok(mt_tensor_zeros(MT_DTYPE_F32, 4, (int64_t[]){1, 2, 1, 2}, &cell));
+    assert_ok(mt_expand_into(cell, 4, (int64_t[]){1, 2, 3, 2}, &spread));
+    assert_fails(mt_scaled_dot_product_attention_into(q, k, v, NULL, false, 0, &spread),
+                 MT_ERR_INVALID_ARGUMENT, "has stride 0 in dim 2");
+    mt_tensor_free(cell);
     for (int i = 0; i < 18; i++)
         assert_true(((float *)out->data)[i] == 7.0f);
     mt_tensor *all[] = {q, k, v, k3, ke, v6, vec, i64, mwrong, out};

@@ -118,6 +118,12 @@ static void test_errors(void **state)
     assert_ok(mt_view_into(&wrow, 1, (int64_t[]){4}, &w_as_vec));
     assert_fails(mt_batch_norm_into(wide, 1, &w_as_vec, &w_as_vec, NULL, NULL, 1e-5f, wide),
                  MT_ERR_INVALID_ARGUMENT, "batch_norm: out [2,4] overlaps parameter [4]");
+    mt_tensor *cell, spread;   /* an out with stride 0 */
+    assert_ok(mt_tensor_zeros(MT_DTYPE_F32, 3, (int64_t[]){1, 4, 3}, &cell));
+    assert_ok(mt_expand_into(cell, 3, (int64_t[]){2, 4, 3}, &spread));
+    assert_fails(mt_group_norm_into(x, 2, 1, NULL, NULL, 1e-5f, &spread),
+                 MT_ERR_INVALID_ARGUMENT, "group_norm: out [2,4,3] has stride 0 in dim 0");
+    mt_tensor_free(cell);
     assert_ok(mt_narrow_into(out, 2, 0, 1, &part));
     for (int i = 0; i < 24; i++)
         assert_true(((float *)out->data)[i] == 7.0f);

@@ -144,6 +144,12 @@ static void test_errors(void **state)
                  "cumsum: out [2,3,3] partially overlaps the input [2,3,3]");
     assert_fails(mt_softmax_into(&a, 2, &b), MT_ERR_INVALID_ARGUMENT, "softmax:");
     assert_fails(mt_cumsum_into(x, 3, x), MT_ERR_INVALID_ARGUMENT, "cumsum: dim 3");
+    mt_tensor *cell, wide;   /* an out whose elements share memory (stride 0) */
+    assert_ok(mt_tensor_zeros(MT_DTYPE_F32, 3, (int64_t[]){2, 1, 1}, &cell));
+    assert_ok(mt_expand_into(cell, 3, (int64_t[]){2, 3, 1}, &wide));
+    assert_fails(mt_sum_into(x, 2, true, &wide), MT_ERR_INVALID_ARGUMENT,
+                 "sum: out [2,3,1] has stride 0 in dim 1");
+    mt_tensor_free(cell);
     assert_ok(mt_cumsum_into(x, 1, x));
     assert_close(x->data, CUMSUM_1, 24, 1e-6, 1e-5);
     mt_tensor_free(out);
