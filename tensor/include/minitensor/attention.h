@@ -28,10 +28,12 @@
  * measured by benches/bench_attention.c) with the [Lq, Lk] scores in a
  * per-thread buffer that is kept for reuse: the first call (or a larger
  * problem) allocates it, later calls allocate nothing (as matmul's own
- * packing buffers). Inputs may be any views (strided, broadcast); nothing is copied.
- * mt_X(…, &out) allocates a contiguous result; mt_X_into(…, out) writes into
- * a tensor you provide (F32, right shape, any strides) that must not overlap
- * an input. On failure nothing is written.
+ * packing buffers). Inputs may be any views (strided, broadcast); nothing
+ * is copied. mt_X(…, &out) allocates a contiguous result; mt_X_into(…, out)
+ * writes into a tensor you provide (F32, right shape, any strides but no
+ * stride-0 dim) that must not overlap an input. On failure nothing is
+ * written, except that an allocation failure inside the matmul path can
+ * leave out partly written.
  */
 #ifndef MINITENSOR_ATTENTION_H
 #define MINITENSOR_ATTENTION_H

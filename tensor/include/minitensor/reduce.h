@@ -8,8 +8,9 @@
  * [.., D, ..] -> [.., ..] (reduced dims removed), or [.., 1, ..] with
  * keepdim. Results are F32 (argmin/argmax: I64). Each op has an `_into`
  * form writing into a tensor you provide (right shape and dtype, any
- * strides but no stride-0 dim); for reductions it must not overlap the input. A rank-0 input
- * accepts dim 0 or -1 (as torch) and reduces its one element.
+ * strides but no stride-0 dim); for reductions it must not overlap the
+ * input. A rank-0 input accepts dim 0 or -1 (as torch) and reduces its one
+ * element.
  *
  * Semantics follow PyTorch:
  *   - sums are accumulated in double; sum of nothing = 0, mean of nothing =
