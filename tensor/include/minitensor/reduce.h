@@ -1,4 +1,5 @@
-/* minitensor/reduce.h — reductions, scans and softmax over dims of F32 tensors.
+/* minitensor/reduce.h — reductions, cumsum and softmax over dims of F32
+ * tensors.
  *
  * Reductions come in two forms, as torch.sum(x, dim) and torch.sum(x, dims):
  *   mt_sum(x, dim, keepdim, &out)               one dim;
@@ -123,7 +124,7 @@ mt_status mt_logsumexp_dims_into(const mt_tensor *t, const int *dims,
  * For these `out` may be the input tensor itself (same data and strides: in
  * place) but must not otherwise overlap it. */
 
-/* torch.cumsum: out[.., i, ..] = sum of t[.., 0..i, ..] (double accumulator). */
+/* torch.cumsum: out[.., i, ..] = sum of t[.., 0..i, ..] (in double). */
 mt_status mt_cumsum(const mt_tensor *t, int dim, mt_tensor **out);
 mt_status mt_cumsum_into(const mt_tensor *t, int dim, mt_tensor *out);
 
