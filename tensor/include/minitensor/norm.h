@@ -5,8 +5,9 @@
  * x's shape; mt_X_into(…, out) writes into a tensor you provide (x's shape,
  * F32, any strides but no stride-0 dim). `out` may be x itself (same data
  * and strides: in place) but must not otherwise overlap x or any
- * parameter. Inputs may be any views; nothing is copied. weight/bias are optional (NULL = 1 / 0). Statistics are
- * accumulated in double, variances are biased (divide by N), as PyTorch.
+ * parameter. Inputs may be any views; nothing is copied. weight/bias are
+ * optional (NULL = 1 / 0). Statistics are accumulated in double, variances
+ * are biased (divide by N), as PyTorch.
  * eps must be finite and >= 0. On failure nothing is written.
  */
 #ifndef MINITENSOR_NORM_H
