@@ -2,9 +2,11 @@
  *
  * minitensor is a small C11 library for running small neural networks:
  * tensors and views (tensor.h, view.h), indexing and shape ops (index.h),
- * F32 ops (ops.h), matmul backends (backend.h), an allocation-free
- * workspace (arena.h), safetensors files (safetensors.h) and layers (nn.h). Every function that can fail returns an
- * mt_status; mt_last_error() says what went wrong (error.h).
+ * F32 ops (ops.h; reductions in reduce.h, normalisation in norm.h,
+ * attention.h), matmul backends (backend.h), an allocation-free workspace
+ * (arena.h), safetensors files (safetensors.h) and layers (nn.h). Every
+ * function that can fail returns an mt_status; mt_last_error() says what
+ * went wrong (error.h).
  */
 #ifndef MINITENSOR_H
 #define MINITENSOR_H
@@ -16,6 +18,9 @@
 #include "minitensor/view.h"
 #include "minitensor/index.h"
 #include "minitensor/ops.h"
+#include "minitensor/reduce.h"
+#include "minitensor/norm.h"
+#include "minitensor/attention.h"
 #include "minitensor/conv.h"
 #include "minitensor/pool.h"
 #include "minitensor/arena.h"
