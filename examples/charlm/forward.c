@@ -1,0 +1,292 @@
+/* forward.c — the forward pass: n new tokens against a KV cache.
+ *
+ * Every buffer lives in the state and is allocated once; each call only
+ * makes views (structs on the stack) and runs minitensor ops into them, so
+ * generating a token touches no heap. The matmuls use the PyTorch (out,in)
+ * weights through transposed views: x (T,in) · W^T (in,out). */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model.h"
+
+/* One block's weights as the matmuls take them, and its part of the cache. */
+typedef struct layer_views {
+    mt_tensor wq, wk, wv;        /* (C,C) each: c_attn's rows, transposed */
+    mt_tensor bq, bk, bv;        /* (C) each: c_attn's bias, if any */
+    mt_tensor proj, fc, fc2;     /* (C,C), (C,4C), (4C,C) */
+    mt_tensor k_cache, v_cache;  /* (block_size,C): position t in row t */
+} layer_views;
+
+struct charlm_state {
+    const charlm_model *m;
+    int64_t pos;                 /* positions already in the cache */
+    layer_views *layers;         /* [n_layer] */
+    mt_tensor head;              /* (C,V) */
+    /* (block_size, ·) work buffers; a call uses their first n rows. */
+    mt_tensor x, h, q, y, f, logits;
+    float *scores;               /* [block_size]: attention weights of one query */
+    float *mem;                  /* the one allocation behind all of them */
+};
+
+#define TRY(call)                 \
+    do {                          \
+        mt_status st_ = (call);   \
+        if (st_)                  \
+            return st_;           \
+    } while (0)
+
+/* ---- ops this example still implements itself -----------------------------------
+ * LayerNorm, causal attention and the embedding lookup, as plain loops over
+ * contiguous rows (the buffers and weights here always are). */
+
+/* out[t] = (x[t] - mean) / sqrt(var + eps) * w + b over C, biased variance. */
+static void layer_norm_rows(const float *x, int64_t n, int64_t C, const mt_tensor *w,
+                            const mt_tensor *b, float *out)
+{
+    const float *wd = w->data, *bd = b ? b->data : NULL;
+    for (int64_t t = 0; t < n; t++) {
+        const float *r = x + t * C;
+        float *o = out + t * C;
+        float mean = 0.0f, var = 0.0f;
+        for (int64_t c = 0; c < C; c++)
+            mean += r[c];
+        mean /= (float)C;
+        for (int64_t c = 0; c < C; c++)
+            var += (r[c] - mean) * (r[c] - mean);
+        float inv = 1.0f / sqrtf(var / (float)C + CHARLM_LN_EPS);
+        for (int64_t c = 0; c < C; c++)
+            o[c] = (r[c] - mean) * inv * wd[c] + (bd ? bd[c] : 0.0f);
+    }
+}
+
+/* y[i] = softmax(q[i]·K[0..p]^T · scale) · V[0..p] per head, where p = pos + i:
+ * query i sees the cached positions and itself. Rows are C wide; head h is
+ * columns h·hd … h·hd+hd-1. */
+static void causal_attention(const float *q, const float *k, const float *v, int64_t n,
+                             int64_t pos, int64_t C, int64_t n_head, float *scores, float *y)
+{
+    int64_t hd = C / n_head;
+    float scale = 1.0f / sqrtf((float)hd);
+    for (int64_t i = 0; i < n; i++) {
+        for (int64_t h = 0; h < n_head; h++) {
+            const float *qi = q + i * C + h * hd;
+            int64_t S = pos + i + 1;
+            float max = -INFINITY;
+            for (int64_t j = 0; j < S; j++) {
+                const float *kj = k + j * C + h * hd;
+                float dot = 0.0f;
+                for (int64_t d = 0; d < hd; d++)
+                    dot += qi[d] * kj[d];
+                scores[j] = dot * scale;
+                max = scores[j] > max ? scores[j] : max;
+            }
+            float sum = 0.0f;
+            for (int64_t j = 0; j < S; j++)
+                sum += scores[j] = expf(scores[j] - max);
+            float *yi = y + i * C + h * hd;
+            memset(yi, 0, (size_t)hd * sizeof *yi);
+            for (int64_t j = 0; j < S; j++) {
+                const float *vj = v + j * C + h * hd;
+                float w = scores[j] / sum;
+                for (int64_t d = 0; d < hd; d++)
+                    yi[d] += w * vj[d];
+            }
+        }
+    }
+}
+
+/* x[t] = wte[tokens[t]] + wpe[pos + t]. */
+static void embed(const charlm_model *m, const int32_t *tokens, int64_t n, int64_t pos, float *x)
+{
+    int64_t C = m->cfg.n_embd;
+    const float *wte = m->wte->data, *wpe = m->wpe->data;
+    for (int64_t t = 0; t < n; t++)
+        for (int64_t c = 0; c < C; c++)
+            x[t * C + c] = wte[tokens[t] * C + c] + wpe[(pos + t) * C + c];
+}
+
+/* ---- the state ---------------------------------------------------------------------- */
+
+/* a·b into *out, false on overflow (sizes are at most 2^24 each). */
+static bool mul_ok(int64_t a, int64_t b, int64_t *out)
+{
+    if (a != 0 && b > INT64_MAX / a)
+        return false;
+    *out = a * b;
+    return true;
+}
+
+static mt_status wrap(float **at, int64_t rows, int64_t cols, mt_tensor *t)
+{
+    TRY(mt_tensor_wrap_into(MT_DTYPE_F32, 2, (int64_t[]){rows, cols}, *at, t));
+    *at += rows * cols;
+    return MT_OK;
+}
+
+/* The weight views of block b: transposed (out,in) -> (in,out). */
+static mt_status make_views(const charlm_model *m, const charlm_block *b, layer_views *L)
+{
+    int64_t C = m->cfg.n_embd;
+    mt_tensor part;
+    mt_tensor *w[3] = {&L->wq, &L->wk, &L->wv}, *bias[3] = {&L->bq, &L->bk, &L->bv};
+    for (int i = 0; i < 3; i++) {
+        TRY(mt_narrow_into(b->attn_w, 0, i * C, C, &part));
+        TRY(mt_transpose_into(&part, 0, 1, w[i]));
+        if (b->attn_b)
+            TRY(mt_narrow_into(b->attn_b, 0, i * C, C, bias[i]));
+    }
+    TRY(mt_transpose_into(b->proj_w, 0, 1, &L->proj));
+    TRY(mt_transpose_into(b->fc_w, 0, 1, &L->fc));
+    TRY(mt_transpose_into(b->fc2_w, 0, 1, &L->fc2));
+    return MT_OK;
+}
+
+static mt_status state_init(const charlm_model *m, charlm_state *s)
+{
+    const charlm_config *c = &m->cfg;
+    int64_t B = c->block_size, C = c->n_embd, V = c->vocab_size;
+    /* Floats: the caches (2·n_layer·B·C), x h q y (4·B·C), f (4·B·C),
+     * logits (B·V), scores (B). */
+    int64_t BC, cache, total;
+    if (!mul_ok(B, C, &BC) || !mul_ok(2 * c->n_layer, BC, &cache) ||
+        !mul_ok(B, V + 1, &total) || cache > INT64_MAX / 2 - total - 8 * BC ||
+        (uint64_t)(total += cache + 8 * BC) > SIZE_MAX / sizeof(float))
+        return mt_fail(MT_ERR_OVERFLOW, "the KV cache and buffers for block_size %lld, "
+                                        "n_embd %lld, n_layer %lld overflow", (long long)B,
+                       (long long)C, (long long)c->n_layer);
+    s->mem = calloc((size_t)total, sizeof(float));
+    s->layers = calloc((size_t)c->n_layer, sizeof *s->layers);
+    if (!s->mem || !s->layers)
+        return mt_fail(MT_ERR_OUT_OF_MEMORY, "out of memory for the KV cache and "
+                                             "buffers (%lld floats)", (long long)total);
+    float *at = s->mem;
+    for (int64_t l = 0; l < c->n_layer; l++) {
+        layer_views *L = &s->layers[l];
+        TRY(make_views(m, &m->blocks[l], L));
+        TRY(wrap(&at, B, C, &L->k_cache));
+        TRY(wrap(&at, B, C, &L->v_cache));
+    }
+    TRY(mt_transpose_into(m->head, 0, 1, &s->head));
+    TRY(wrap(&at, B, C, &s->x));
+    TRY(wrap(&at, B, C, &s->h));
+    TRY(wrap(&at, B, C, &s->q));
+    TRY(wrap(&at, B, C, &s->y));
+    TRY(wrap(&at, B, 4 * C, &s->f));
+    TRY(wrap(&at, B, V, &s->logits));
+    s->scores = at;
+    return MT_OK;
+}
+
+mt_status charlm_state_new(const charlm_model *m, charlm_state **out)
+{
+    if (!out)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "charlm_state_new: out is NULL");
+    *out = NULL;
+    if (!m)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "charlm_state_new: model is NULL");
+    charlm_state *s = calloc(1, sizeof *s);
+    if (!s)
+        return mt_fail(MT_ERR_OUT_OF_MEMORY, "out of memory");
+    s->m = m;
+    mt_status st = state_init(m, s);
+    if (st) {
+        charlm_state_free(s);
+        return st;
+    }
+    *out = s;
+    return MT_OK;
+}
+
+void charlm_state_free(charlm_state *s)
+{
+    if (!s)
+        return;
+    free(s->layers);
+    free(s->mem);
+    free(s);
+}
+
+void charlm_state_reset(charlm_state *s)
+{
+    s->pos = 0;
+}
+
+int64_t charlm_state_pos(const charlm_state *s)
+{
+    return s->pos;
+}
+
+/* ---- the pass ----------------------------------------------------------------------- */
+
+/* The first n rows of a work buffer. */
+static mt_status rows(const mt_tensor *buf, int64_t start, int64_t n, mt_tensor *view)
+{
+    return mt_narrow_into(buf, 0, start, n, view);
+}
+
+/* x = x + attn(ln_1(x)); x = x + mlp(ln_2(x)) for rows 0..n of the buffers. */
+static mt_status block(charlm_state *s, const charlm_block *b, layer_views *L, int64_t n)
+{
+    const charlm_config *c = &s->m->cfg;
+    int64_t C = c->n_embd;
+    mt_tensor x, h, q, y, f, k_new, v_new;
+    TRY(rows(&s->x, 0, n, &x));
+    TRY(rows(&s->h, 0, n, &h));
+    TRY(rows(&s->q, 0, n, &q));
+    TRY(rows(&s->y, 0, n, &y));
+    TRY(rows(&s->f, 0, n, &f));
+    TRY(rows(&L->k_cache, s->pos, n, &k_new));
+    TRY(rows(&L->v_cache, s->pos, n, &v_new));
+
+    layer_norm_rows(x.data, n, C, b->ln_1_w, b->ln_1_b, h.data);               // (n,C)
+    /* q for the new rows; k and v straight into the cache at their positions. */
+    TRY(mt_matmul_fused_into(&h, &L->wq, b->attn_b ? &L->bq : NULL, MT_ACTIVATION_NONE, &q));
+    TRY(mt_matmul_fused_into(&h, &L->wk, b->attn_b ? &L->bk : NULL, MT_ACTIVATION_NONE,
+                             &k_new));
+    TRY(mt_matmul_fused_into(&h, &L->wv, b->attn_b ? &L->bv : NULL, MT_ACTIVATION_NONE,
+                             &v_new));
+    causal_attention(q.data, L->k_cache.data, L->v_cache.data, n, s->pos, C, c->n_head,
+                     s->scores, y.data);                                        // (n,C)
+    TRY(mt_matmul_fused_into(&y, &L->proj, b->proj_b, MT_ACTIVATION_NONE, &h));
+    TRY(mt_add_into(&x, &h, &x));
+
+    layer_norm_rows(x.data, n, C, b->ln_2_w, b->ln_2_b, h.data);
+    TRY(mt_matmul_fused_into(&h, &L->fc, b->fc_b, MT_ACTIVATION_GELU, &f));   // (n,4C)
+    TRY(mt_matmul_fused_into(&f, &L->fc2, b->fc2_b, MT_ACTIVATION_NONE, &h));  // (n,C)
+    return mt_add_into(&x, &h, &x);
+}
+
+mt_status charlm_forward(charlm_state *s, const int32_t *tokens, int64_t n, bool all_logits,
+                         const float **logits)
+{
+    if (!s || !tokens || !logits)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "charlm_forward: NULL argument");
+    const charlm_model *m = s->m;
+    const charlm_config *c = &m->cfg;
+    if (n < 1 || n > c->block_size - s->pos)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "charlm_forward: %lld tokens at position %lld "
+                                                "exceed block_size %lld", (long long)n,
+                       (long long)s->pos, (long long)c->block_size);
+    for (int64_t t = 0; t < n; t++) {
+        if (tokens[t] < 0 || tokens[t] >= c->vocab_size)
+            return mt_fail(MT_ERR_INVALID_ARGUMENT, "charlm_forward: token %d at %lld is "
+                                                    "outside the vocabulary of %lld",
+                           tokens[t], (long long)t, (long long)c->vocab_size);
+    }
+    embed(m, tokens, n, s->pos, s->x.data);
+    for (int64_t l = 0; l < c->n_layer; l++)
+        TRY(block(s, &m->blocks[l], &s->layers[l], n));
+
+    /* The head: every row, or only the last one when sampling. */
+    int64_t first = all_logits ? 0 : n - 1, count = n - first;
+    mt_tensor x, h, out;
+    TRY(rows(&s->x, first, count, &x));
+    TRY(rows(&s->h, 0, count, &h));
+    TRY(rows(&s->logits, 0, count, &out));
+    layer_norm_rows(x.data, count, c->n_embd, m->ln_f_w, m->ln_f_b, h.data);
+    TRY(mt_matmul_into(&h, &s->head, &out));                                   // (count,V)
+    s->pos += n;
+    *logits = out.data;
+    return MT_OK;
+}
