@@ -93,7 +93,7 @@ static mt_status hold(const mt_tensor *t, mt_tensor **out)
 {
     mt_status s;
     if (t->dtype == MT_DTYPE_F32 && mt_tensor_is_contiguous(t))
-        return mt_reshape(t, t->rank, t->shape, out);
+        return mt_view(t, t->rank, t->shape, out);
     if (t->dtype == MT_DTYPE_F32)
         s = mt_tensor_contiguous(t, out);
     else

@@ -68,7 +68,7 @@ mt_status mt_layer_forward(const mt_layer *layer, const mt_tensor *x,
         mt_tensor view;
         if ((s = layer->ops->forward(layer, x, false, &view)))
             return s;
-        return mt_reshape(x, view.rank, view.shape, out);
+        return mt_view(x, view.rank, view.shape, out);
     }
     mt_tensor *y;
     if ((s = mt_tensor_zeros(MT_DTYPE_F32, shape.rank, shape.dim, &y)))

@@ -73,7 +73,7 @@ static mt_status dropout_forward(const mt_layer *l, const mt_tensor *in, bool fu
                                  mt_tensor *out)
 {
     (void)l, (void)fuse_relu;
-    return mt_reshape_into(in, in->rank, in->shape, out);
+    return mt_view_into(in, in->rank, in->shape, out);
 }
 
 static const struct nn_layer_ops dropout_ops = {

@@ -1,10 +1,11 @@
 /* minitensor/minitensor.h — everything in one include.
  *
  * minitensor is a small C11 library for running small neural networks:
- * tensors and views (tensor.h, view.h), F32 ops (ops.h; reductions in
- * reduce.h, normalisation in norm.h, attention.h), matmul backends
- * (backend.h), an allocation-free workspace (arena.h), safetensors files
- * (safetensors.h) and layers (nn.h). Every function that can fail returns an
+ * tensors and views (tensor.h, view.h), indexing and shape ops (index.h),
+ * F32 ops (ops.h; reductions in reduce.h, normalisation in norm.h,
+ * attention.h), matmul backends (backend.h), an allocation-free workspace
+ * (arena.h), safetensors files (safetensors.h) and layers (nn.h). Every
+ * function that can fail returns an
  * mt_status; mt_last_error() says what went wrong (error.h).
  */
 #ifndef MINITENSOR_H
@@ -15,6 +16,7 @@
 #include "minitensor/memory.h"
 #include "minitensor/tensor.h"
 #include "minitensor/view.h"
+#include "minitensor/index.h"
 #include "minitensor/ops.h"
 #include "minitensor/reduce.h"
 #include "minitensor/norm.h"
