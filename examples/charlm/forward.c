@@ -4,9 +4,7 @@
  * makes views (structs on the stack) and runs minitensor ops into them, so
  * generating a token touches no heap. The matmuls use the PyTorch (out,in)
  * weights through transposed views: x (T,in) · W^T (in,out). */
-#include <math.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "model.h"
 
@@ -25,7 +23,6 @@ struct charlm_state {
     mt_tensor head;              /* (C,V) */
     /* (block_size, ·) work buffers; a call uses their first n rows. */
     mt_tensor x, h, q, y, f, logits;
-    float *scores;               /* [block_size]: attention weights of one query */
     float *mem;                  /* the one allocation behind all of them */
 };
 
@@ -36,74 +33,14 @@ struct charlm_state {
             return st_;           \
     } while (0)
 
-/* ---- ops this example still implements itself -----------------------------------
- * LayerNorm, causal attention and the embedding lookup, as plain loops over
- * contiguous rows (the buffers and weights here always are). */
-
-/* out[t] = (x[t] - mean) / sqrt(var + eps) * w + b over C, biased variance. */
-static void layer_norm_rows(const float *x, int64_t n, int64_t C, const mt_tensor *w,
-                            const mt_tensor *b, float *out)
+/* (rows, C) -> (n_head, rows, hd): the heads of a row-major (rows, C) block
+ * as a strided view, for attention. */
+static mt_status heads(const mt_tensor *t, int64_t n_head, mt_tensor *view)
 {
-    const float *wd = w->data, *bd = b ? b->data : NULL;
-    for (int64_t t = 0; t < n; t++) {
-        const float *r = x + t * C;
-        float *o = out + t * C;
-        float mean = 0.0f, var = 0.0f;
-        for (int64_t c = 0; c < C; c++)
-            mean += r[c];
-        mean /= (float)C;
-        for (int64_t c = 0; c < C; c++)
-            var += (r[c] - mean) * (r[c] - mean);
-        float inv = 1.0f / sqrtf(var / (float)C + CHARLM_LN_EPS);
-        for (int64_t c = 0; c < C; c++)
-            o[c] = (r[c] - mean) * inv * wd[c] + (bd ? bd[c] : 0.0f);
-    }
-}
-
-/* y[i] = softmax(q[i]·K[0..p]^T · scale) · V[0..p] per head, where p = pos + i:
- * query i sees the cached positions and itself. Rows are C wide; head h is
- * columns h·hd … h·hd+hd-1. */
-static void causal_attention(const float *q, const float *k, const float *v, int64_t n,
-                             int64_t pos, int64_t C, int64_t n_head, float *scores, float *y)
-{
-    int64_t hd = C / n_head;
-    float scale = 1.0f / sqrtf((float)hd);
-    for (int64_t i = 0; i < n; i++) {
-        for (int64_t h = 0; h < n_head; h++) {
-            const float *qi = q + i * C + h * hd;
-            int64_t S = pos + i + 1;
-            float max = -INFINITY;
-            for (int64_t j = 0; j < S; j++) {
-                const float *kj = k + j * C + h * hd;
-                float dot = 0.0f;
-                for (int64_t d = 0; d < hd; d++)
-                    dot += qi[d] * kj[d];
-                scores[j] = dot * scale;
-                max = scores[j] > max ? scores[j] : max;
-            }
-            float sum = 0.0f;
-            for (int64_t j = 0; j < S; j++)
-                sum += scores[j] = expf(scores[j] - max);
-            float *yi = y + i * C + h * hd;
-            memset(yi, 0, (size_t)hd * sizeof *yi);
-            for (int64_t j = 0; j < S; j++) {
-                const float *vj = v + j * C + h * hd;
-                float w = scores[j] / sum;
-                for (int64_t d = 0; d < hd; d++)
-                    yi[d] += w * vj[d];
-            }
-        }
-    }
-}
-
-/* x[t] = wte[tokens[t]] + wpe[pos + t]. */
-static void embed(const charlm_model *m, const int32_t *tokens, int64_t n, int64_t pos, float *x)
-{
-    int64_t C = m->cfg.n_embd;
-    const float *wte = m->wte->data, *wpe = m->wpe->data;
-    for (int64_t t = 0; t < n; t++)
-        for (int64_t c = 0; c < C; c++)
-            x[t * C + c] = wte[tokens[t] * C + c] + wpe[(pos + t) * C + c];
+    mt_tensor split;
+    int64_t shape[3] = {t->shape[0], n_head, t->shape[1] / n_head};
+    TRY(mt_view_into(t, 3, shape, &split));
+    return mt_permute_into(&split, (int[]){1, 0, 2}, view);
 }
 
 /* ---- the state ---------------------------------------------------------------------- */
@@ -147,10 +84,10 @@ static mt_status state_init(const charlm_model *m, charlm_state *s)
     const charlm_config *c = &m->cfg;
     int64_t B = c->block_size, C = c->n_embd, V = c->vocab_size;
     /* Floats: the caches (2·n_layer·B·C), x h q y (4·B·C), f (4·B·C),
-     * logits (B·V), scores (B). */
+     * logits (B·V). */
     int64_t BC, cache, total;
     if (!mul_ok(B, C, &BC) || !mul_ok(2 * c->n_layer, BC, &cache) ||
-        !mul_ok(B, V + 1, &total) || cache > INT64_MAX / 2 - total - 8 * BC ||
+        !mul_ok(B, V, &total) || cache > INT64_MAX / 2 - total - 8 * BC ||
         (uint64_t)(total += cache + 8 * BC) > SIZE_MAX / sizeof(float))
         return mt_fail(MT_ERR_OVERFLOW, "the KV cache and buffers for block_size %lld, "
                                         "n_embd %lld, n_layer %lld overflow", (long long)B,
@@ -173,9 +110,7 @@ static mt_status state_init(const charlm_model *m, charlm_state *s)
     TRY(wrap(&at, B, C, &s->q));
     TRY(wrap(&at, B, C, &s->y));
     TRY(wrap(&at, B, 4 * C, &s->f));
-    TRY(wrap(&at, B, V, &s->logits));
-    s->scores = at;
-    return MT_OK;
+    return wrap(&at, B, V, &s->logits);
 }
 
 mt_status charlm_state_new(const charlm_model *m, charlm_state **out)
@@ -228,9 +163,8 @@ static mt_status rows(const mt_tensor *buf, int64_t start, int64_t n, mt_tensor 
 /* x = x + attn(ln_1(x)); x = x + mlp(ln_2(x)) for rows 0..n of the buffers. */
 static mt_status block(charlm_state *s, const charlm_block *b, layer_views *L, int64_t n)
 {
-    const charlm_config *c = &s->m->cfg;
-    int64_t C = c->n_embd;
-    mt_tensor x, h, q, y, f, k_new, v_new;
+    int64_t nh = s->m->cfg.n_head, end = s->pos + n;
+    mt_tensor x, h, q, y, f, k_new, v_new, k_all, v_all, qh, kh, vh, yh;
     TRY(rows(&s->x, 0, n, &x));
     TRY(rows(&s->h, 0, n, &h));
     TRY(rows(&s->q, 0, n, &q));
@@ -238,23 +172,42 @@ static mt_status block(charlm_state *s, const charlm_block *b, layer_views *L, i
     TRY(rows(&s->f, 0, n, &f));
     TRY(rows(&L->k_cache, s->pos, n, &k_new));
     TRY(rows(&L->v_cache, s->pos, n, &v_new));
+    TRY(rows(&L->k_cache, 0, end, &k_all));
+    TRY(rows(&L->v_cache, 0, end, &v_all));
 
-    layer_norm_rows(x.data, n, C, b->ln_1_w, b->ln_1_b, h.data);               // (n,C)
+    TRY(mt_layer_norm_into(&x, 1, b->ln_1_w, b->ln_1_b, CHARLM_LN_EPS, &h));   // (n,C)
     /* q for the new rows; k and v straight into the cache at their positions. */
     TRY(mt_matmul_fused_into(&h, &L->wq, b->attn_b ? &L->bq : NULL, MT_ACTIVATION_NONE, &q));
     TRY(mt_matmul_fused_into(&h, &L->wk, b->attn_b ? &L->bk : NULL, MT_ACTIVATION_NONE,
                              &k_new));
     TRY(mt_matmul_fused_into(&h, &L->wv, b->attn_b ? &L->bv : NULL, MT_ACTIVATION_NONE,
                              &v_new));
-    causal_attention(q.data, L->k_cache.data, L->v_cache.data, n, s->pos, C, c->n_head,
-                     s->scores, y.data);                                        // (n,C)
+    /* (nh,n,hd) queries against (nh,end,hd) keys and values; causal aligned
+     * bottom-right: new row i (position pos+i) sees positions 0..pos+i. */
+    TRY(heads(&q, nh, &qh));
+    TRY(heads(&k_all, nh, &kh));
+    TRY(heads(&v_all, nh, &vh));
+    TRY(heads(&y, nh, &yh));
+    TRY(mt_scaled_dot_product_attention_into(&qh, &kh, &vh, NULL, true, 0.0f, &yh));
     TRY(mt_matmul_fused_into(&y, &L->proj, b->proj_b, MT_ACTIVATION_NONE, &h));
     TRY(mt_add_into(&x, &h, &x));
 
-    layer_norm_rows(x.data, n, C, b->ln_2_w, b->ln_2_b, h.data);
+    TRY(mt_layer_norm_into(&x, 1, b->ln_2_w, b->ln_2_b, CHARLM_LN_EPS, &h));
     TRY(mt_matmul_fused_into(&h, &L->fc, b->fc_b, MT_ACTIVATION_GELU, &f));   // (n,4C)
     TRY(mt_matmul_fused_into(&f, &L->fc2, b->fc2_b, MT_ACTIVATION_NONE, &h));  // (n,C)
     return mt_add_into(&x, &h, &x);
+}
+
+/* x = wte[tokens] + wpe[pos..pos+n) into the first n rows of s->x. */
+static mt_status embed(charlm_state *s, const int32_t *tokens, int64_t n)
+{
+    mt_tensor ids, x, positions;
+    /* tokens is only read: the wrap is BORROWED and never written through. */
+    TRY(mt_tensor_wrap_into(MT_DTYPE_I32, 1, &n, (int32_t *)tokens, &ids));
+    TRY(rows(&s->x, 0, n, &x));
+    TRY(rows(s->m->wpe, s->pos, n, &positions));
+    TRY(mt_embedding_into(&ids, s->m->wte, &x));
+    return mt_add_into(&x, &positions, &x);
 }
 
 mt_status charlm_forward(charlm_state *s, const int32_t *tokens, int64_t n, bool all_logits,
@@ -274,7 +227,7 @@ mt_status charlm_forward(charlm_state *s, const int32_t *tokens, int64_t n, bool
                                                     "outside the vocabulary of %lld",
                            tokens[t], (long long)t, (long long)c->vocab_size);
     }
-    embed(m, tokens, n, s->pos, s->x.data);
+    TRY(embed(s, tokens, n));
     for (int64_t l = 0; l < c->n_layer; l++)
         TRY(block(s, &m->blocks[l], &s->layers[l], n));
 
@@ -284,7 +237,7 @@ mt_status charlm_forward(charlm_state *s, const int32_t *tokens, int64_t n, bool
     TRY(rows(&s->x, first, count, &x));
     TRY(rows(&s->h, 0, count, &h));
     TRY(rows(&s->logits, 0, count, &out));
-    layer_norm_rows(x.data, count, c->n_embd, m->ln_f_w, m->ln_f_b, h.data);
+    TRY(mt_layer_norm_into(&x, 1, m->ln_f_w, m->ln_f_b, CHARLM_LN_EPS, &h));
     TRY(mt_matmul_into(&h, &s->head, &out));                                   // (count,V)
     s->pos += n;
     *logits = out.data;
