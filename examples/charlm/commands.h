@@ -5,15 +5,7 @@
 
 #include <stdint.h>
 
-#include "model.h"
-
-typedef struct charlm_generate_options {
-    const char *prompt;      /* UTF-8; "" starts from a newline */
-    int64_t tokens;          /* characters to generate */
-    float temperature;       /* 0: always the most likely character */
-    int64_t top_k;           /* 0: all characters */
-    uint64_t seed;
-} charlm_generate_options;
+#include "decode.h"
 
 /* Print the prompt, then stream `tokens` sampled characters to stdout. */
 int charlm_generate(const charlm_model *m, const charlm_generate_options *o);

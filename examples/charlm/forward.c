@@ -147,6 +147,11 @@ void charlm_state_reset(charlm_state *s)
     s->pos = 0;
 }
 
+const charlm_model *charlm_state_model(const charlm_state *s)
+{
+    return s->m;
+}
+
 int64_t charlm_state_pos(const charlm_state *s)
 {
     return s->pos;

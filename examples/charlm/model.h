@@ -82,6 +82,9 @@ typedef struct charlm_state charlm_state;
  * the buffers do not fit. */
 mt_status charlm_state_new(const charlm_model *m, charlm_state **out);
 
+/* The model the state runs. */
+const charlm_model *charlm_state_model(const charlm_state *s);
+
 /* Free the state (NULL is ignored). */
 void charlm_state_free(charlm_state *s);
 
