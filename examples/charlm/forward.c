@@ -10,10 +10,11 @@
 
 /* One block's weights as the matmuls take them, and its part of the cache. */
 typedef struct layer_views {
-    mt_tensor wq, wk, wv;        /* (C,C) each: c_attn's rows, transposed */
-    mt_tensor bq, bk, bv;        /* (C) each: c_attn's bias, if any */
-    mt_tensor proj, fc, fc2;     /* (C,C), (C,4C), (4C,C) */
-    mt_tensor k_cache, v_cache;  /* (block_size,C): position t in row t */
+    mt_tensor attn, proj, fc, fc2;   /* (C,3C), (C,C), (C,4C), (4C,C) */
+    /* (block_size,3C): row t holds c_attn's output for position t, q|k|v, so
+     * one matmul per step fills the cache; the keys and values of positions
+     * 0..t are strided views of its columns C..2C and 2C..3C. */
+    mt_tensor qkv_cache;
 } layer_views;
 
 struct charlm_state {
@@ -22,7 +23,7 @@ struct charlm_state {
     layer_views *layers;         /* [n_layer] */
     mt_tensor head;              /* (C,V) */
     /* (block_size, ·) work buffers; a call uses their first n rows. */
-    mt_tensor x, h, q, y, f, logits;
+    mt_tensor x, h, y, f, logits;
     float *mem;                  /* the one allocation behind all of them */
 };
 
@@ -33,8 +34,8 @@ struct charlm_state {
             return st_;           \
     } while (0)
 
-/* (rows, C) -> (n_head, rows, hd): the heads of a row-major (rows, C) block
- * as a strided view, for attention. */
+/* (rows, C) -> (n_head, rows, hd): the heads of a (rows, C) block whose
+ * columns are contiguous, as a strided view, for attention. */
 static mt_status heads(const mt_tensor *t, int64_t n_head, mt_tensor *view)
 {
     mt_tensor split;
@@ -62,31 +63,22 @@ static mt_status wrap(float **at, int64_t rows, int64_t cols, mt_tensor *t)
 }
 
 /* The weight views of block b: transposed (out,in) -> (in,out). */
-static mt_status make_views(const charlm_model *m, const charlm_block *b, layer_views *L)
+static mt_status make_views(const charlm_block *b, layer_views *L)
 {
-    int64_t C = m->cfg.n_embd;
-    mt_tensor part;
-    mt_tensor *w[3] = {&L->wq, &L->wk, &L->wv}, *bias[3] = {&L->bq, &L->bk, &L->bv};
-    for (int i = 0; i < 3; i++) {
-        TRY(mt_narrow_into(b->attn_w, 0, i * C, C, &part));
-        TRY(mt_transpose_into(&part, 0, 1, w[i]));
-        if (b->attn_b)
-            TRY(mt_narrow_into(b->attn_b, 0, i * C, C, bias[i]));
-    }
+    TRY(mt_transpose_into(b->attn_w, 0, 1, &L->attn));
     TRY(mt_transpose_into(b->proj_w, 0, 1, &L->proj));
     TRY(mt_transpose_into(b->fc_w, 0, 1, &L->fc));
-    TRY(mt_transpose_into(b->fc2_w, 0, 1, &L->fc2));
-    return MT_OK;
+    return mt_transpose_into(b->fc2_w, 0, 1, &L->fc2);
 }
 
 static mt_status state_init(const charlm_model *m, charlm_state *s)
 {
     const charlm_config *c = &m->cfg;
     int64_t B = c->block_size, C = c->n_embd, V = c->vocab_size;
-    /* Floats: the caches (2·n_layer·B·C), x h q y (4·B·C), f (4·B·C),
+    /* Floats: the caches (3·n_layer·B·C), x h y (3·B·C), f (4·B·C),
      * logits (B·V). */
     int64_t BC, cache, total;
-    if (!mul_ok(B, C, &BC) || !mul_ok(2 * c->n_layer, BC, &cache) ||
+    if (!mul_ok(B, C, &BC) || !mul_ok(3 * c->n_layer, BC, &cache) ||
         !mul_ok(B, V, &total) || cache > INT64_MAX / 2 - total - 8 * BC ||
         (uint64_t)(total += cache + 8 * BC) > SIZE_MAX / sizeof(float))
         return mt_fail(MT_ERR_OVERFLOW, "the KV cache and buffers for block_size %lld, "
@@ -100,14 +92,12 @@ static mt_status state_init(const charlm_model *m, charlm_state *s)
     float *at = s->mem;
     for (int64_t l = 0; l < c->n_layer; l++) {
         layer_views *L = &s->layers[l];
-        TRY(make_views(m, &m->blocks[l], L));
-        TRY(wrap(&at, B, C, &L->k_cache));
-        TRY(wrap(&at, B, C, &L->v_cache));
+        TRY(make_views(&m->blocks[l], L));
+        TRY(wrap(&at, B, 3 * C, &L->qkv_cache));
     }
     TRY(mt_transpose_into(m->head, 0, 1, &s->head));
     TRY(wrap(&at, B, C, &s->x));
     TRY(wrap(&at, B, C, &s->h));
-    TRY(wrap(&at, B, C, &s->q));
     TRY(wrap(&at, B, C, &s->y));
     TRY(wrap(&at, B, 4 * C, &s->f));
     return wrap(&at, B, V, &s->logits);
@@ -168,30 +158,25 @@ static mt_status rows(const mt_tensor *buf, int64_t start, int64_t n, mt_tensor 
 /* x = x + attn(ln_1(x)); x = x + mlp(ln_2(x)) for rows 0..n of the buffers. */
 static mt_status block(charlm_state *s, const charlm_block *b, layer_views *L, int64_t n)
 {
-    int64_t nh = s->m->cfg.n_head, end = s->pos + n;
-    mt_tensor x, h, q, y, f, k_new, v_new, k_all, v_all, qh, kh, vh, yh;
+    int64_t nh = s->m->cfg.n_head, C = s->m->cfg.n_embd, end = s->pos + n;
+    mt_tensor x, h, y, f, qkv_new, qkv_all, q, k, v, qh, kh, vh, yh;
     TRY(rows(&s->x, 0, n, &x));
     TRY(rows(&s->h, 0, n, &h));
-    TRY(rows(&s->q, 0, n, &q));
     TRY(rows(&s->y, 0, n, &y));
     TRY(rows(&s->f, 0, n, &f));
-    TRY(rows(&L->k_cache, s->pos, n, &k_new));
-    TRY(rows(&L->v_cache, s->pos, n, &v_new));
-    TRY(rows(&L->k_cache, 0, end, &k_all));
-    TRY(rows(&L->v_cache, 0, end, &v_all));
+    TRY(rows(&L->qkv_cache, s->pos, n, &qkv_new));
+    TRY(rows(&L->qkv_cache, 0, end, &qkv_all));
 
     TRY(mt_layer_norm_into(&x, 1, b->ln_1_w, b->ln_1_b, CHARLM_LN_EPS, &h));   // (n,C)
-    /* q for the new rows; k and v straight into the cache at their positions. */
-    TRY(mt_matmul_fused_into(&h, &L->wq, b->attn_b ? &L->bq : NULL, MT_ACTIVATION_NONE, &q));
-    TRY(mt_matmul_fused_into(&h, &L->wk, b->attn_b ? &L->bk : NULL, MT_ACTIVATION_NONE,
-                             &k_new));
-    TRY(mt_matmul_fused_into(&h, &L->wv, b->attn_b ? &L->bv : NULL, MT_ACTIVATION_NONE,
-                             &v_new));
-    /* (nh,n,hd) queries against (nh,end,hd) keys and values; causal aligned
-     * bottom-right: new row i (position pos+i) sees positions 0..pos+i. */
+    TRY(mt_matmul_fused_into(&h, &L->attn, b->attn_b, MT_ACTIVATION_NONE, &qkv_new));
+    /* (nh,n,hd) new queries against (nh,end,hd) keys and values; causal
+     * aligned bottom-right: new row i (position pos+i) sees 0..pos+i. */
+    TRY(mt_narrow_into(&qkv_new, 1, 0, C, &q));
+    TRY(mt_narrow_into(&qkv_all, 1, C, C, &k));
+    TRY(mt_narrow_into(&qkv_all, 1, 2 * C, C, &v));
     TRY(heads(&q, nh, &qh));
-    TRY(heads(&k_all, nh, &kh));
-    TRY(heads(&v_all, nh, &vh));
+    TRY(heads(&k, nh, &kh));
+    TRY(heads(&v, nh, &vh));
     TRY(heads(&y, nh, &yh));
     TRY(mt_scaled_dot_product_attention_into(&qh, &kh, &vh, NULL, true, 0.0f, &yh));
     TRY(mt_matmul_fused_into(&y, &L->proj, b->proj_b, MT_ACTIVATION_NONE, &h));
