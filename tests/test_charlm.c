@@ -13,6 +13,7 @@
  * minitensor's safetensors writer. */
 #include "test_util.h"
 
+#include "decode.h"
 #include "model.h"
 #include "sample.h"
 
@@ -168,6 +169,55 @@ static void kv_cache_matches_full_recompute(void **state)
     free(cached);
     free(recomputed);
     charlm_state_free(full);
+    unload(&l);
+}
+
+typedef struct collected {
+    int32_t tokens[200];
+    int n;
+} collected;
+
+static void collect(int32_t token, void *user)
+{
+    collected *c = user;
+    assert_true(c->n < 200);
+    c->tokens[c->n++] = token;
+}
+
+/* Greedy decoding through the cache, past block_size (the cache restarts
+ * from the newest half of the context), against a loop that recomputes
+ * every step from scratch with the same context rule. */
+static void decode_matches_recompute(void **state)
+{
+    (void)state;
+    loaded l = {0};
+    load(&l, CHARLM_DATA_DIR, "charlm.safetensors", "");
+    const charlm_model *m = l.model;
+    int64_t B = m->cfg.block_size, V = m->cfg.vocab_size, keep = B / 2, len = 10;
+    enum { N = 200 };   /* 5 restarts */
+    int32_t ctx[64], window[64];
+    float scratch[V_MAIN];
+    memcpy(ctx, l.windows, (size_t)len * sizeof *ctx);
+    memcpy(window, l.windows, (size_t)len * sizeof *ctx);
+    collected got = {0};
+    charlm_generate_options o = {.tokens = N, .temperature = 0.0f};
+    assert_ok(charlm_decode(l.state, &o, ctx, len, scratch, collect, &got));
+    assert_int_equal(got.n, N);
+    for (int i = 0; i < N; i++) {
+        const float *logits;
+        charlm_state_reset(l.state);
+        assert_ok(charlm_forward(l.state, window, len, false, &logits));
+        int32_t next = (int32_t)argmax(logits, V);
+        if (got.tokens[i] != next)
+            fail_msg("token %d: %d through the cache, %d recomputed", i, got.tokens[i], next);
+        if (len < B) {
+            window[len++] = next;
+        } else {
+            memmove(window, window + B - (keep - 1), (size_t)(keep - 1) * sizeof *window);
+            window[keep - 1] = next;
+            len = keep;
+        }
+    }
     unload(&l);
 }
 
@@ -527,6 +577,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(main_model_matches_pytorch),
         cmocka_unit_test(kv_cache_matches_full_recompute),
+        cmocka_unit_test(decode_matches_recompute),
         cmocka_unit_test(tied_f32_matches_pytorch),
         cmocka_unit_test(tied_bf16_matches_pytorch),
         cmocka_unit_test(forward_rejects_bad_calls),
