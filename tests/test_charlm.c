@@ -276,7 +276,7 @@ static void forward_rejects_bad_calls(void **state)
     assert_fails(charlm_forward(l.state, toks, 17, true, &logits), MT_ERR_INVALID_ARGUMENT,
                  "17 tokens at position 0 exceed block_size 16");
     assert_fails(charlm_forward(l.state, toks, 0, true, &logits), MT_ERR_INVALID_ARGUMENT,
-                 "0 tokens");
+                 "0 tokens: at least 1 is needed");
     assert_ok(charlm_forward(l.state, toks, 10, true, &logits));
     toks[3] = V_TINY;
     assert_fails(charlm_forward(l.state, toks, 5, true, &logits), MT_ERR_INVALID_ARGUMENT,

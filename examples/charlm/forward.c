@@ -79,8 +79,8 @@ static mt_status state_init(const charlm_model *m, charlm_state *s)
      * logits (B·V). */
     int64_t BC, cache, total;
     if (!mul_ok(B, C, &BC) || !mul_ok(3 * c->n_layer, BC, &cache) ||
-        !mul_ok(B, V, &total) || cache > INT64_MAX / 2 - total - 8 * BC ||
-        (uint64_t)(total += cache + 8 * BC) > SIZE_MAX / sizeof(float))
+        !mul_ok(B, V, &total) || cache > INT64_MAX / 2 - total - 7 * BC ||
+        (uint64_t)(total += cache + 7 * BC) > SIZE_MAX / sizeof(float))
         return mt_fail(MT_ERR_OVERFLOW, "the KV cache and buffers for block_size %lld, "
                                         "n_embd %lld, n_layer %lld overflow", (long long)B,
                        (long long)C, (long long)c->n_layer);
@@ -207,7 +207,10 @@ mt_status charlm_forward(charlm_state *s, const int32_t *tokens, int64_t n, bool
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "charlm_forward: NULL argument");
     const charlm_model *m = s->m;
     const charlm_config *c = &m->cfg;
-    if (n < 1 || n > c->block_size - s->pos)
+    if (n < 1)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "charlm_forward: %lld tokens: at least 1 "
+                                                "is needed", (long long)n);
+    if (n > c->block_size - s->pos)
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "charlm_forward: %lld tokens at position %lld "
                                                 "exceed block_size %lld", (long long)n,
                        (long long)s->pos, (long long)c->block_size);
