@@ -79,7 +79,7 @@ static mt_status result_new(const char *op, const result_shape *r, mt_tensor **o
 {
     if (!out)
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: out is NULL", op);
-    return mt_tensor_zeros(r->dtype, r->rank, r->shape, t);
+    return mt_tensor_alloc(op, r->dtype, r->rank, r->shape, t);
 }
 
 /* ---- index_select ------------------------------------------------------------ */
@@ -182,6 +182,20 @@ static void embedding_run(const mt_tensor *indices, const mt_tensor *weight,
     if (mt_tensor_numel(out) == 0)
         return;
     size_t esize = mt_dtype_size(weight->dtype);
+    if (weight->stride[1] == 1 && mt_tensor_is_contiguous(out) &&
+        mt_tensor_is_contiguous(indices)) {
+        /* the token-lookup path: one memcpy per index, no index arithmetic */
+        size_t row = (size_t)weight->shape[1] * esize;
+        int64_t n = mt_tensor_numel(indices);
+        const char *w = weight->data;
+        char *o = out->data;
+        for (int64_t i = 0; i < n; i++) {
+            int64_t v = indices->dtype == MT_DTYPE_I32 ? ((const int32_t *)indices->data)[i]
+                                                       : ((const int64_t *)indices->data)[i];
+            memcpy(o + (size_t)i * row, w + v * weight->stride[0] * (int64_t)esize, row);
+        }
+        return;
+    }
     int64_t row_shape[1] = {weight->shape[1]};
     int64_t ws[1] = {weight->stride[1]}, os[1] = {out->stride[out->rank - 1]};
     int64_t pos[MT_MAX_RANK] = {0};   /* pos[rank-1] stays 0: the row start */

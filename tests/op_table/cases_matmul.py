@@ -1,6 +1,7 @@
 """matmul cases: numpy.matmul semantics (batched, broadcast, 1-D promotion)."""
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from optable import Case
 
@@ -22,11 +23,12 @@ def cases(rng):
         a, b = _f32(rng, *sa), _f32(rng, *sb)
         out.append(Case("matmul", [a, b], [_matmul(a, b)]))
     # act(A·B + bias), computed by PyTorch in float64
-    for act in ["none", "relu"]:
+    acts = {"none": lambda x: x, "relu": torch.relu, "gelu": F.gelu,
+            "gelu_tanh": lambda x: F.gelu(x, approximate="tanh"), "tanh": torch.tanh,
+            "sigmoid": torch.sigmoid, "silu": F.silu}
+    for act, fn in acts.items():
         a, b, bias = _f32(rng, 5, 6), _f32(rng, 6, 7), _f32(rng, 7)
         ref = torch.from_numpy(a).double() @ torch.from_numpy(b).double() \
             + torch.from_numpy(bias).double()
-        if act == "relu":
-            ref = torch.relu(ref)
-        out.append(Case("matmul_fused", [a, b, bias], [ref.float().numpy()], act=act))
+        out.append(Case("matmul_fused", [a, b, bias], [fn(ref).float().numpy()], act=act))
     return out

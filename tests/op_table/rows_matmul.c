@@ -8,10 +8,15 @@ static mt_status matmul_new(const op_case *c, mt_tensor **out)
 static mt_status matmul_into(const op_case *c, mt_tensor *out)
 { return mt_matmul_into(op_in(c, 0), op_in(c, 1), out); }
 
+/* act=<name> as mt_activation_name spells it; an unknown name stays invalid
+ * (MT_ACTIVATION_COUNT) so the call fails and the case with it. */
 static mt_activation activation_of(const op_case *c)
 {
-    return strcmp(op_str(c, "act", "none"), "relu") == 0 ? MT_ACTIVATION_RELU
-                                                          : MT_ACTIVATION_NONE;
+    const char *name = op_str(c, "act", "none");
+    for (int a = 0; a < MT_ACTIVATION_COUNT; a++)
+        if (strcmp(mt_activation_name((mt_activation)a), name) == 0)
+            return (mt_activation)a;
+    return MT_ACTIVATION_COUNT;
 }
 static mt_status fused_new(const op_case *c, mt_tensor **out)
 { return mt_matmul_fused(op_in(c, 0), op_in(c, 1), op_in(c, 2), activation_of(c), out); }

@@ -17,10 +17,12 @@
 #include "op_table.h"
 
 extern const op_row op_rows_matmul[];
+extern const op_row op_rows_elementwise[];
 extern const op_row op_rows_index[];
 
 static const op_row *const tables[] = {
     op_rows_matmul,
+    op_rows_elementwise,
     op_rows_index,
 };
 

@@ -1,7 +1,7 @@
 /* minitensor/view.h — views: new shapes over the same data, never a copy
  * (except mt_reshape, which copies when no view exists, as torch.reshape).
  *
- * Each view comes in two forms:
+ * Each view but the splitting ones (below) comes in two forms:
  *   mt_X(t, …, &out)      a new heap tensor (VIEW) that keeps t alive;
  *                         release it with mt_tensor_free().
  *   mt_X_into(t, …, view) fills a struct you provide (BORROWED from t, no
@@ -31,7 +31,8 @@ mt_status mt_view_into(const mt_tensor *t, int rank, const int64_t *shape,
  * (as mt_view), else a new OWNED contiguous copy; either way free *out with
  * mt_tensor_free. One dim may be -1. Any dtype.
  * mt_reshape_into always copies t's elements, in row-major order, into `out`
- * (t's dtype, exactly the resolved shape, any strides, no overlap with t). */
+ * (t's dtype, exactly the resolved shape, any strides but 0, no overlap
+ * with t). */
 mt_status mt_reshape(const mt_tensor *t, int rank, const int64_t *shape,
                      mt_tensor **out);
 mt_status mt_reshape_into(const mt_tensor *t, int rank, const int64_t *shape,
@@ -96,8 +97,9 @@ mt_status mt_unsqueeze(const mt_tensor *t, int dim, mt_tensor **out);
 mt_status mt_unsqueeze_into(const mt_tensor *t, int dim, mt_tensor *view);
 
 /* ---- splitting into several views ------------------------------------------
- * Both fill views[0..*count-1] with BORROWED views of t (no heap; t must
- * outlive them) and set *count. Pass views = NULL to get only *count (to
+ * These fill an array of structs you provide with BORROWED views of t (no
+ * heap; t must outlive them); there is no heap form. mt_split and mt_chunk
+ * fill views[0..*count-1] and set *count. Pass views = NULL to get only *count (to
  * size the array); otherwise max_views must be >= the count, or the call
  * fails with MT_ERR_INVALID_ARGUMENT naming the count needed and writes
  * nothing. */
@@ -108,6 +110,12 @@ mt_status mt_unsqueeze_into(const mt_tensor *t, int dim, mt_tensor *view);
  * one empty piece. */
 mt_status mt_split(const mt_tensor *t, int64_t split_size, int dim,
                    mt_tensor *views, int max_views, int *count);
+
+/* torch.split(t, [sizes…], dim) (torch.split_with_sizes): n_sizes pieces
+ * of the given sizes (each >= 0, summing to the dim's size) into views,
+ * which holds n_sizes structs. */
+mt_status mt_split_with_sizes(const mt_tensor *t, const int64_t *sizes,
+                              int n_sizes, int dim, mt_tensor *views);
 
 /* torch.chunk(t, chunks, dim): pieces of ceil(size/chunks), so there may be
  * fewer than `chunks` ([6] in 4 chunks -> 2,2,2); a size-0 dim gives
