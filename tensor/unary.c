@@ -6,17 +6,17 @@
 
 /* ---- the row loops: one per op, its scalar function inlined ---------------- */
 
-#define ROW_LOOP(name, params, kind, act, fn)                                              \
+#define ROW_LOOP(name, params, kind, act, fn)                                           \
     static void row_##name(int64_t n, const float *x, int64_t sx, float *y, int64_t sy, \
-                           float p, float q)                                         \
-    {                                                                                \
-        if (sx == 1 && sy == 1) {                                                    \
-            for (int64_t i = 0; i < n; i++)                                          \
-                y[i] = fn(x[i], p, q);                                               \
-        } else {                                                                     \
-            for (int64_t i = 0; i < n; i++)                                          \
-                y[i * sy] = fn(x[i * sx], p, q);                                     \
-        }                                                                            \
+                           float p, float q)                                            \
+    {                                                                                   \
+        if (sx == 1 && sy == 1) {                                                       \
+            for (int64_t i = 0; i < n; i++)                                             \
+                y[i] = fn(x[i], p, q);                                                  \
+        } else {                                                                        \
+            for (int64_t i = 0; i < n; i++)                                             \
+                y[i * sy] = fn(x[i * sx], p, q);                                        \
+        }                                                                               \
     }
 MT_UNARY_OPS(ROW_LOOP)
 
@@ -93,7 +93,7 @@ static void map_row(int64_t n, void *const *ptr, const int64_t *s, const void *c
     c->row(n, ptr[0], s[0], ptr[1], s[1], c->p, c->q);
 }
 
-#define UNARY_OP(name, params, kind, act, fn)                                              \
+#define UNARY_OP(name, params, kind, act, fn)                                          \
     static const mt_map_op op_##name = {#name, 1, {"x"}, {MT_DTYPE_F32}, MT_DTYPE_F32, \
                                         map_row};
 MT_UNARY_OPS(UNARY_OP)
@@ -112,20 +112,20 @@ static mt_status run_into(const mt_map_op *op, mt_unary_row_fn row, const mt_ten
     return mt_map_into(op, &x, &c, out);
 }
 
-#define DEFINE_0(name)                                                                 \
-    mt_status mt_##name(const mt_tensor *x, mt_tensor **out)                           \
-    { return run_new(&op_##name, row_##name, x, 0.0f, 0.0f, out); }                    \
-    mt_status mt_##name##_into(const mt_tensor *x, mt_tensor *out)                     \
+#define DEFINE_0(name)                                              \
+    mt_status mt_##name(const mt_tensor *x, mt_tensor **out)        \
+    { return run_new(&op_##name, row_##name, x, 0.0f, 0.0f, out); } \
+    mt_status mt_##name##_into(const mt_tensor *x, mt_tensor *out)  \
     { return run_into(&op_##name, row_##name, x, 0.0f, 0.0f, out); }
-#define DEFINE_1(name)                                                                 \
-    mt_status mt_##name(const mt_tensor *x, float p, mt_tensor **out)                  \
-    { return run_new(&op_##name, row_##name, x, p, 0.0f, out); }                       \
-    mt_status mt_##name##_into(const mt_tensor *x, float p, mt_tensor *out)            \
+#define DEFINE_1(name)                                                      \
+    mt_status mt_##name(const mt_tensor *x, float p, mt_tensor **out)       \
+    { return run_new(&op_##name, row_##name, x, p, 0.0f, out); }            \
+    mt_status mt_##name##_into(const mt_tensor *x, float p, mt_tensor *out) \
     { return run_into(&op_##name, row_##name, x, p, 0.0f, out); }
-#define DEFINE_2(name)                                                                 \
-    mt_status mt_##name(const mt_tensor *x, float p, float q, mt_tensor **out)         \
-    { return run_new(&op_##name, row_##name, x, p, q, out); }                          \
-    mt_status mt_##name##_into(const mt_tensor *x, float p, float q, mt_tensor *out)   \
+#define DEFINE_2(name)                                                               \
+    mt_status mt_##name(const mt_tensor *x, float p, float q, mt_tensor **out)       \
+    { return run_new(&op_##name, row_##name, x, p, q, out); }                        \
+    mt_status mt_##name##_into(const mt_tensor *x, float p, float q, mt_tensor *out) \
     { return run_into(&op_##name, row_##name, x, p, q, out); }
 #define DEFINE(name, params, kind, act, fn) DEFINE_##params(name)
 MT_UNARY_OPS(DEFINE)
