@@ -5,6 +5,7 @@
 
 #include "backend_select.h"
 #include "internal.h"
+#include "native/native.h" /* mt_gemm_native_env_check */
 #include "unary_ops.h"
 
 /* ---- scratch: per-thread, grown on demand, reused (no steady-state mallocs) - */
@@ -83,8 +84,14 @@ static mt_status run_gemm(const char *op, mt_gemm g, mt_backend backend, int thr
         mt_activation_rows(g.act, g.c, g.m, g.n, g.c_rs, g.c_cs);
         return MT_OK;
     }
-    const mt_gemm_backend *impl =
-        mt_gemm_backend_of(backend == MT_BACKEND_AUTO ? auto_choice(&g) : backend);
+    if (backend == MT_BACKEND_AUTO)
+        backend = auto_choice(&g);
+    if (backend == MT_BACKEND_NATIVE) {
+        mt_status st = mt_gemm_native_env_check(); // a bad MT_NATIVE_KERNEL
+        if (st)
+            return st;
+    }
+    const mt_gemm_backend *impl = mt_gemm_backend_of(backend);
     if (impl->accepts && !impl->accepts(&g)) {
         /* Rare (e.g. a BLAS given a view with no unit stride): run the
          * backend on row-major copies, then scatter C back. */
