@@ -60,7 +60,11 @@ static const float *pack_rows(mt_scratch *s, const float *x, int64_t rows, int64
  * built on (docs/benchmarks.md). OpenBLAS wins small problems with M > 1
  * (n = 16, 32, 64 squares: 45/95/113 vs 22/80/99 GFLOP/s: its call overhead
  * is lower); the native kernel wins from n = 128 up and every MNIST shape,
- * including M = 1 (its gemv: 3.6 vs 3.9 us for 1x784x128). */
+ * including M = 1 (its gemv: 3.6 vs 3.9 us for 1x784x128). This is a
+ * constant measured on one machine, not derived from the machine: the
+ * crossover is a fixed per-call cost against the work, so a core with half
+ * the FLOPs per cycle (AVX2) should cross over at about half these FMAs;
+ * not yet measured there. */
 enum { AUTO_SMALL_FMAS = 64 * 64 * 64 };
 
 static mt_backend auto_choice(const mt_gemm *g)

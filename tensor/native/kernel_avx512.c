@@ -11,8 +11,17 @@
  * and 14 rows all reach 96-98% of the FMA peak in isolation; 8 rows won
  * in full GEMMs because 8 divides the power-of-two and MNIST sizes (no
  * ragged tiles: 12 rows waste 3% at M = 256) and 8 row streams are cheap
- * to read in place when A is not packed. MT_AVX512_MR=6|12|14 at compile
- * time builds the other variants for re-measuring.
+ * to read in place when A is not packed.
+ *
+ * meson.build compiles this file twice: MT_AVX512_MR=8 ("avx512") and
+ * MT_AVX512_MR=12 ("avx512-12x32", 24 accumulators). A core with two
+ * 512-bit FMA units (Xeon Gold/Platinum) needs >= 4 cycles × 2 units = 8
+ * FMAs in flight plus room for the loads: 8×32 issues 10 loads per 16
+ * FMAs, 12×32 14 per 24, and packs A (12 row streams read in place would
+ * collide in L1 sets at power-of-two strides). The automatic choice takes
+ * 12×32 only where mt_native_avx512_fma_units() measures two units; on
+ * Zen 4 (one) 8×32 stays faster. MT_AVX512_MR=6|14 builds other variants
+ * for re-measuring.
  */
 #include <immintrin.h>
 
