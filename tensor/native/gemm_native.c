@@ -589,6 +589,7 @@ static void split_part(void *arg, int index)
 
 static void native_sgemm(const mt_gemm *g, int threads)
 {
+    machine_ready(); // blocking and the in-place limit, even for a forced kernel
     const mt_native_kernel *kr = mt_gemm_native_kernel();
     if (threads > 1 && g->m > 0 && g->n > 0 && g->k > 0) {
         const int64_t fmas = g->m * g->n * g->k;
