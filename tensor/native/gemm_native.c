@@ -123,13 +123,17 @@ static void machine_init(void)
     for (int i = 0; i < KERNEL_COUNT; i++) {
         const mt_native_blocking b = kernel_blocking[i] =
             mt_native_blocking_for(kernels[i], machine_caches);
-        snprintf(kernel_describe[i], sizeof kernel_describe[i],
-                 "%s (MC %d KC %d NC %d; L1d %lldK L2 %lldK L3 %lldK/cpu%s)",
-                 kernels[i]->description, b.mc, b.kc, b.nc,
-                 (long long)(machine_caches.l1d >> 10),
-                 (long long)(machine_caches.l2 >> 10),
-                 (long long)(machine_caches.l3 >> 10),
-                 machine_caches.l1d ? "" : ", caches unknown");
+        if (machine_caches.l1d > 0)
+            snprintf(kernel_describe[i], sizeof kernel_describe[i],
+                     "%s (MC %d KC %d NC %d; L1d %lldK L2 %lldK L3 %lldK/cpu)",
+                     kernels[i]->description, b.mc, b.kc, b.nc,
+                     (long long)(machine_caches.l1d >> 10),
+                     (long long)(machine_caches.l2 >> 10),
+                     (long long)(machine_caches.l3 >> 10));
+        else
+            snprintf(kernel_describe[i], sizeof kernel_describe[i],
+                     "%s (MC %d KC %d NC %d; caches unknown)",
+                     kernels[i]->description, b.mc, b.kc, b.nc);
     }
     const char *env = getenv("MT_NATIVE_KERNEL");
     if (env && *env && strcmp(env, "auto")) {
