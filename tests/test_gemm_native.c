@@ -336,8 +336,10 @@ static long long sysfs_value(int index, const char *file)
 }
 #endif
 
-/* The caches the library reads (cpuid on x86-64) are the ones the kernel
- * reports in sysfs; l3 is divided among the CPUs that share it. */
+/* The caches the library reads are the ones Linux reports in sysfs (read
+ * here through shared_cpu_map, the library reads shared_cpu_list); l3 is
+ * divided among the CPUs that share it. On x86-64, cpuid (the fallback
+ * without sysfs) gives the same L1d and L2. */
 static void test_native_caches(void **state)
 {
     (void)state;
@@ -372,6 +374,12 @@ static void test_native_caches(void **state)
         assert_int_equal(c.l1d, want[1]);
         assert_int_equal(c.l2, want[2]);
         assert_int_equal(c.l3, want[3]);
+#ifdef MT_NATIVE_X86
+        mt_native_caches id = mt_native_caches_cpuid();
+        assert_int_equal(id.l1d, want[1]);
+        assert_int_equal(id.l2, want[2]);
+        assert_true(id.l3 > 0 && id.l3 <= c.l3 * 64);
+#endif
     }
 #endif
     assert_true(c.l1d >= 0 && c.l2 >= 0 && c.l3 >= 0);

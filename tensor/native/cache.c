@@ -1,10 +1,11 @@
 /* cache.c — the data cache sizes the CPU reports, for the GEMM blocking.
  *
- * x86-64: cpuid leaf 4 (Intel) or 0x8000001D (AMD, "cache topology"); both
- * describe each cache as ways × partitions × line size × sets and say how
- * many logical CPUs share it. Elsewhere on Linux: sysfs
- * (/sys/devices/system/cpu/cpu0/cache/index*). wasm32 and anything else:
- * unknown (0), and gemm_native.c keeps the kernel's own constants.
+ * Linux: sysfs (/sys/devices/system/cpu/cpu0/cache/index*: level, type,
+ * size, shared_cpu_list). x86-64 without it: cpuid leaf 4 (Intel) or
+ * 0x8000001D (AMD, "cache topology"); both describe each cache as ways ×
+ * partitions × line size × sets and how many logical CPUs may share it.
+ * wasm32 and anything else: unknown (0), and gemm_native.c keeps the
+ * kernel's own constants.
  */
 #include <stdio.h>
 #include <string.h>
@@ -126,19 +127,34 @@ static void from_sysfs(mt_native_caches *out)
 }
 #endif
 
-mt_native_caches mt_native_caches_detect(void)
+mt_native_caches mt_native_caches_sysfs(void)
+{
+    mt_native_caches c = {0};
+#if defined(__linux__)
+    from_sysfs(&c);
+#endif
+    return c;
+}
+
+mt_native_caches mt_native_caches_cpuid(void)
 {
     mt_native_caches c = {0};
 #ifdef MT_CACHE_CPUID
     if (from_cpuid_leaf(4, &c))
         return c;
     c = (mt_native_caches){0};
-    if (from_cpuid_leaf(0x8000001Du, &c))
-        return c;
-    c = (mt_native_caches){0};
-#endif
-#if defined(__linux__)
-    from_sysfs(&c);
+    if (!from_cpuid_leaf(0x8000001Du, &c))
+        c = (mt_native_caches){0};
 #endif
     return c;
+}
+
+/* sysfs first where there is one: its shared_cpu_list counts the CPUs
+ * that really share the L3, where cpuid gives the width of an APIC-ID
+ * field (an Intel leaf 4 may say 64 for a 24-core L3). cpuid when sysfs
+ * is missing (some containers). */
+mt_native_caches mt_native_caches_detect(void)
+{
+    mt_native_caches c = mt_native_caches_sysfs();
+    return c.l1d > 0 ? c : mt_native_caches_cpuid();
 }

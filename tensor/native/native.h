@@ -152,14 +152,17 @@ void mt_native_dot_generic(int64_t m, int64_t n, int64_t k, const float *a,
                            const float *bias, int flags);
 
 /* ---- the caches (cache.c) -------------------------------------------------
- * Data cache sizes in bytes as the CPU reports them (x86-64: cpuid leaf 4,
- * or 0x8000001D on AMD; other Linux: sysfs), 0 where unknown (wasm32). l3
+ * Data cache sizes in bytes as the CPU reports them (Linux: sysfs; else
+ * x86-64 cpuid leaf 4, or 0x8000001D on AMD), 0 where unknown (wasm32). l3
  * is one logical CPU's share: the L3 size over the CPUs sharing it. Reads
  * the CPU each call; gemm_native.c calls it once. */
 typedef struct mt_native_caches {
     int64_t l1d, l2, l3;
 } mt_native_caches;
 mt_native_caches mt_native_caches_detect(void);
+/* The two sources alone (all 0 where absent), for tests. */
+mt_native_caches mt_native_caches_sysfs(void);
+mt_native_caches mt_native_caches_cpuid(void);
 
 /* Cache blocking of one kernel (multiples of its mr / nr; kc of 8). */
 typedef struct mt_native_blocking {
