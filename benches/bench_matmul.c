@@ -19,7 +19,7 @@
  *   2. warms up, then times repeats of batches of calls (each sample lasts
  *      >= 0.2 ms) with clock_gettime, and reports the median;
  *   3. prints GFLOP/s and the percentage of the FMA peak it measured itself
- *      (a tight FMA loop on 1 core; % of peak for t threads is against t×
+ *      (a tight FMA loop on 1 core, timed in CPU time; % of peak for t threads is against t×
  *      that peak), and writes everything as JSON (default bench-matmul.json).
  * The MNIST summary gives images/s at batch 256 and µs/image at batch 1
  * (both layers, the first fused with bias+ReLU as a Linear layer runs it).
@@ -62,6 +62,16 @@ static double now(void)
     return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
 }
 
+/* The machine facts (FMA peak, clock) are properties of a core: always
+ * timed in the thread's CPU time, so a run preempted by another process
+ * does not lower them. */
+static double cpu_now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
 static int cmp_double(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
@@ -79,14 +89,14 @@ enum { PEAK_CHAINS = 10 };
         a4 = set1(4.0f), a5 = set1(5.0f), a6 = set1(6.0f), a7 = set1(7.0f),      \
         a8 = set1(8.0f), a9 = set1(9.0f);                                        \
     const vec mul = set1(0.999999f), add = set1(1e-7f);                          \
-    double t0 = now();                                                           \
+    double t0 = cpu_now();                                                       \
     for (long it = 0; it < iters; it++) {                                        \
         a0 = fma(a0, mul, add); a1 = fma(a1, mul, add); a2 = fma(a2, mul, add);  \
         a3 = fma(a3, mul, add); a4 = fma(a4, mul, add); a5 = fma(a5, mul, add);  \
         a6 = fma(a6, mul, add); a7 = fma(a7, mul, add); a8 = fma(a8, mul, add);  \
         a9 = fma(a9, mul, add);                                                  \
     }                                                                            \
-    double dt = now() - t0;                                                      \
+    double dt = cpu_now() - t0;                                                  \
     vec sum = a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7 + a8 + a9;                   \
     float sink;                                                                  \
     memcpy(&sink, &sum, sizeof sink);                                            \
@@ -111,12 +121,12 @@ static double peak_scalar(long iters)
     for (int i = 0; i < PEAK_CHAINS; i++)
         for (int l = 0; l < 8; l++)
             acc[i][l] = (float)(i + l);
-    double t0 = now();
+    double t0 = cpu_now();
     for (long it = 0; it < iters; it++)
         for (int i = 0; i < PEAK_CHAINS; i++)
             for (int l = 0; l < 8; l++)
                 acc[i][l] = acc[i][l] * 0.999999f + 1e-7f;
-    double dt = now() - t0;
+    double dt = cpu_now() - t0;
     float sink = 0;
     for (int i = 0; i < PEAK_CHAINS; i++)
         sink += acc[i][0];
@@ -146,8 +156,8 @@ static double peak_once(long iters)
     return peak_scalar(iters);
 }
 
-/* Short runs, the best of many: on a shared machine some run gets a core
- * to itself. */
+/* Short runs, the best of many (CPU time: preemption does not count, but a
+ * context switch's cache and frequency effects may). */
 enum { PEAK_RUNS = 25, PEAK_ITERS = 2 * 1000 * 1000 };
 
 static double peak_per_core(void)
@@ -214,11 +224,11 @@ static double clock_ghz(void)
     double best = 0;
     for (int r = 0; r < 15; r++) {
         long x = 0, iters = 2 * 1000 * 1000;
-        double t0 = now();
+        double t0 = cpu_now();
         for (long i = 0; i < iters; i++)
             __asm__ volatile("add $1, %0\n\tadd $1, %0\n\tadd $1, %0\n\tadd $1, %0"
                              : "+r"(x));
-        double g = 4.0 * (double)iters / (now() - t0) / 1e9;
+        double g = 4.0 * (double)iters / (cpu_now() - t0) / 1e9;
         if (g > best)
             best = g;
     }
