@@ -19,8 +19,9 @@
  *   2. warms up, then times repeats of batches of calls (each sample lasts
  *      >= 0.2 ms) with clock_gettime, and reports the median;
  *   3. prints GFLOP/s and the percentage of the FMA peak it measured itself
- *      (a tight FMA loop on 1 core, timed in CPU time; % of peak for t threads is against t×
- *      that peak), and writes everything as JSON (default bench-matmul.json).
+ *      (a tight FMA loop on 1 core, timed in CPU time; % of peak for t
+ *      threads is against t× that peak), and writes everything as JSON
+ *      (default bench-matmul.json).
  * The MNIST summary gives images/s at batch 256 and µs/image at batch 1
  * (both layers, the first fused with bias+ReLU as a Linear layer runs it).
  *
