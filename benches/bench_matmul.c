@@ -275,7 +275,8 @@ static void cache_sizes(char *buf, size_t size)
         if (!strcmp(type, "Instruction"))
             continue;
         len += (size_t)snprintf(buf + len, len < size ? size - len : 0, "%sL%s%s %s",
-                                len ? " " : "", level, strcmp(level, "1") ? "" : "d", bytes);
+                                len ? " " : "", level, strcmp(level, "1") ? "" : "d",
+                                bytes);
         if (strcmp(level, "1") && strcmp(level, "2"))
             len += (size_t)snprintf(buf + len, len < size ? size - len : 0,
                                     " (cpus %s)", shared);
@@ -697,7 +698,8 @@ static void write_json(const bench *b, FILE *f)
 static void usage(void)
 {
     fprintf(stderr, "usage: bench_matmul [out.json] [--threads N] [--min-size N] "
-            "[--max-size N] [--backends a,b,...] [--kernel NAME] [--cpu-time] [--no-mnist] [--quick]\n");
+            "[--max-size N] [--backends a,b,...] [--kernel NAME] [--cpu-time] "
+            "[--no-mnist] [--quick]\n");
     exit(2);
 }
 

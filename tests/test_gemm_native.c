@@ -322,7 +322,8 @@ static void test_native_blocking_rule(void **state)
 static long long sysfs_value(int index, const char *file)
 {
     char path[128], buf[64] = {0};
-    snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu0/cache/index%d/%s", index, file);
+    snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu0/cache/index%d/%s", index,
+             file);
     FILE *f = fopen(path, "r");
     if (!f)
         return -1;

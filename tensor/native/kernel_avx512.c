@@ -365,7 +365,7 @@ static void pack_b_avx512(int64_t k, int64_t n, const float *b, int64_t b_rs,
  * FMA units (Xeon Gold/Platinum, Ice Lake server, Zen 5) runs zmm FMAs as
  * fast, so twice the FLOPs, while one unit (Zen 4: double-pumped halves,
  * small Xeons: ports 0+1 fused) takes twice as long. ~0.3 ms, once. */
-#define FMA12(T, fma, x, y)                                                     \
+#define FMA12(fma, x, y)                                                        \
     x##0 = fma(x##0, y, y); x##1 = fma(x##1, y, y); x##2 = fma(x##2, y, y);     \
     x##3 = fma(x##3, y, y); x##4 = fma(x##4, y, y); x##5 = fma(x##5, y, y);     \
     x##6 = fma(x##6, y, y); x##7 = fma(x##7, y, y); x##8 = fma(x##8, y, y);     \
@@ -376,7 +376,7 @@ static void pack_b_avx512(int64_t k, int64_t n, const float *b, int64_t b_rs,
       va = set1(10), vb = set1(11), y = set1(0.5f);                             \
     uint64_t t0 = __rdtsc();                                                    \
     for (int it = 0; it < 2048; it++) {                                         \
-        FMA12(T, fma, v, y);                                                    \
+        FMA12(fma, v, y);                                                       \
         __asm__ volatile("" : "+v"(v0), "+v"(v6)); /* keep the loop */          \
     }                                                                           \
     uint64_t dt = __rdtsc() - t0;                                               \
@@ -385,8 +385,15 @@ static void pack_b_avx512(int64_t k, int64_t n, const float *b, int64_t b_rs,
     __asm__ volatile("" : : "v"(s));                                            \
     return dt
 
-static uint64_t run_zmm(void) { FMA_RUN(__m512, _mm512_set1_ps, _mm512_fmadd_ps, _mm512_add_ps); }
-static uint64_t run_ymm(void) { FMA_RUN(__m256, _mm256_set1_ps, _mm256_fmadd_ps, _mm256_add_ps); }
+static uint64_t run_zmm(void)
+{
+    FMA_RUN(__m512, _mm512_set1_ps, _mm512_fmadd_ps, _mm512_add_ps);
+}
+
+static uint64_t run_ymm(void)
+{
+    FMA_RUN(__m256, _mm256_set1_ps, _mm256_fmadd_ps, _mm256_add_ps);
+}
 
 int mt_native_avx512_fma_units(void)
 {
