@@ -36,7 +36,7 @@ static void record(mt_native_caches *out, int level, bool data_or_unified,
 // false if the CPU does not have the leaf
 static bool from_cpuid_leaf(unsigned leaf, mt_native_caches *out)
 {
-    if (__get_cpuid_max(leaf & 0x80000000u, NULL) < leaf)
+    if ((unsigned)__get_cpuid_max(leaf & 0x80000000u, NULL) < leaf)
         return false;
     for (unsigned i = 0; i < 16; i++) {
         unsigned a, b, c, d;
