@@ -179,11 +179,12 @@ mt_native_caches mt_gemm_native_caches(void);
 mt_native_blocking mt_gemm_native_blocking(const mt_native_kernel *kr);
 
 /* ---- kernel selection (testing and benchmarking) --------------------------
- * Force the kernel by name ("avx512", "avx2+fma" or "avx2", "generic"); NULL
- * or "auto" returns to the automatic choice. Returns false (and changes
- * nothing) if the name is unknown or the CPU cannot run it. The variable
- * MT_NATIVE_KERNEL in the environment does the same at the first call. Not
- * thread-safe against concurrent matmuls: call it between them. */
+ * Force the kernel by name ("avx512", "avx512-12x32", "avx2+fma" or "avx2",
+ * "generic"); NULL or "auto" returns to the automatic choice. Returns false
+ * (and changes nothing) if the name is unknown or the CPU cannot run it.
+ * The variable MT_NATIVE_KERNEL in the environment does the same at the
+ * first call. Not thread-safe against concurrent matmuls: call it between
+ * them. */
 bool mt_gemm_native_force_kernel(const char *name);
 
 /* MT_ERR_UNSUPPORTED with a message naming the value and the kernels this CPU
