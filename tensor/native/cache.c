@@ -17,6 +17,7 @@
 #define MT_CACHE_CPUID 1
 #endif
 
+#if defined(MT_CACHE_CPUID) || defined(__linux__)
 /* Files one cache into out: data or unified caches of level 1..3 only.
  * shared is how many logical CPUs share it (>= 1). */
 static void record(mt_native_caches *out, int level, bool data_or_unified,
@@ -31,6 +32,7 @@ static void record(mt_native_caches *out, int level, bool data_or_unified,
     else if (level == 3 && !out->l3)
         out->l3 = bytes / (shared > 0 ? shared : 1);
 }
+#endif
 
 #ifdef MT_CACHE_CPUID
 // false if the CPU does not have the leaf
