@@ -5,6 +5,7 @@
 
 #include "backend_select.h"
 #include "internal.h"
+#include "native/native.h" /* mt_gemm_native_env_check */
 #include "unary_ops.h"
 
 /* Copy a rows x cols strided matrix into this thread's row-major scratch s. */
@@ -26,7 +27,11 @@ static const float *pack_rows(mt_scratch_id s, const float *x, int64_t rows, int
  * built on (docs/benchmarks.md). OpenBLAS wins small problems with M > 1
  * (n = 16, 32, 64 squares: 45/95/113 vs 22/80/99 GFLOP/s: its call overhead
  * is lower); the native kernel wins from n = 128 up and every MNIST shape,
- * including M = 1 (its gemv: 3.6 vs 3.9 us for 1x784x128). */
+ * including M = 1 (its gemv: 3.6 vs 3.9 us for 1x784x128). This is a
+ * constant measured on one machine, not derived from the machine: the
+ * crossover is a fixed per-call cost against the work, so a core with half
+ * the FLOPs per cycle (AVX2) should cross over at about half these FMAs;
+ * not yet measured there. */
 enum { AUTO_SMALL_FMAS = 64 * 64 * 64 };
 
 static mt_backend auto_choice(const mt_gemm *g)
@@ -50,8 +55,14 @@ static mt_status run_gemm(const char *op, mt_gemm g, mt_backend backend, int thr
         mt_activation_rows(g.act, g.c, g.m, g.n, g.c_rs, g.c_cs);
         return MT_OK;
     }
-    const mt_gemm_backend *impl =
-        mt_gemm_backend_of(backend == MT_BACKEND_AUTO ? auto_choice(&g) : backend);
+    if (backend == MT_BACKEND_AUTO)
+        backend = auto_choice(&g);
+    if (backend == MT_BACKEND_NATIVE) {
+        mt_status st = mt_gemm_native_env_check(); // a bad MT_NATIVE_KERNEL
+        if (st)
+            return st;
+    }
+    const mt_gemm_backend *impl = mt_gemm_backend_of(backend);
     if (impl->accepts && !impl->accepts(&g)) {
         /* Rare (e.g. a BLAS given a view with no unit stride): run the
          * backend on row-major copies, then scatter C back. */

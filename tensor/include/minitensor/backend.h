@@ -11,6 +11,16 @@
  * thread count. An invalid value of either is an error at the first matmul.
  * The API below overrides both.
  *
+ * The native backend picks its micro-kernel once, at its first matmul, from
+ * the CPU (AVX-512 12×32 on cores with two 512-bit FMA units, else AVX-512
+ * 8×32; AVX2+FMA 6×16; portable C 4×8; wasm SIMD128 4×8), and its cache
+ * blocking from the cache sizes the CPU reports. MT_NATIVE_KERNEL forces
+ * the kernel: avx512, avx512-12x32, avx2+fma (or avx2), generic,
+ * wasm-simd128, or auto (the default; also when unset or empty). A name
+ * that is unknown or that this CPU cannot run makes every native matmul
+ * fail with MT_ERR_UNSUPPORTED and a message listing the kernels it can.
+ * mt_backend_describe(MT_BACKEND_NATIVE) names the kernel and blocking.
+ *
  * Threads: minitensor sets the BLAS libraries' thread counts itself and never
  * runs two thread pools at once (its own workers never call into BLAS).
  */
