@@ -3,8 +3,9 @@
  * minitensor is a small C11 library for running small neural networks:
  * tensors and views (tensor.h, view.h), F32 ops (ops.h), matmul backends
  * (backend.h), an allocation-free workspace (arena.h), safetensors files
- * (safetensors.h) and layers (nn.h). Every function that can fail returns an
- * mt_status; mt_last_error() says what went wrong (error.h).
+ * (safetensors.h), layers (nn.h; layer.h for your own) and models as
+ * graphs with a memory planner (graph.h). Every function that can fail
+ * returns an mt_status; mt_last_error() says what went wrong (error.h).
  */
 #ifndef MINITENSOR_H
 #define MINITENSOR_H
@@ -21,6 +22,8 @@
 #include "minitensor/safetensors.h"
 #include "minitensor/idx.h"
 #include "minitensor/image.h"
+#include "minitensor/layer.h"
+#include "minitensor/graph.h"
 #include "minitensor/nn.h"
 
 #endif

@@ -1,8 +1,11 @@
 /* minitensor/nn.h — layers and the Sequential container.
  *
- * A model is a list of layers that is checked as it is built and then run
- * on batches without touching the heap. Layers: Linear, Conv2D, MaxPool2D,
- * ReLU, Softmax, Flatten, Dropout.
+ * A model is a list (mt_sequential) or a graph (graph.h) of layers that is
+ * checked as it is built and then run on batches without touching the heap.
+ * Layers: Linear, Conv2D, MaxPool2D, GlobalAveragePooling2D, BatchNorm,
+ * ReLU, Softmax, Flatten, Dropout, Add, Concat — and yours (layer.h: the
+ * built-in layers use the same interface). Weights by the names PyTorch's
+ * state_dict and Keras write: mt_state_dict below.
  *
  *     // Keras: Sequential([Flatten(input_shape=(28,28)),
  *     //                    Dense(128, activation='relu'), Dropout(0.2),
@@ -54,6 +57,8 @@
 
 #include "minitensor/conv.h"
 #include "minitensor/error.h"
+#include "minitensor/graph.h"
+#include "minitensor/layer.h"
 #include "minitensor/ops.h"
 #include "minitensor/safetensors.h"
 #include "minitensor/tensor.h"
@@ -62,9 +67,8 @@
 extern "C" {
 #endif
 
-/* A layer (opaque). Free with mt_layer_free unless a model owns it. */
-typedef struct mt_layer mt_layer;
-
+/* What a layer is (mt_layer_info). Models never look at it: they fuse and
+ * plan through the vtable (layer.h). MT_LAYER_CUSTOM: made by mt_layer_new. */
 typedef enum mt_layer_kind {
     MT_LAYER_LINEAR = 0,
     MT_LAYER_RELU,
@@ -72,7 +76,12 @@ typedef enum mt_layer_kind {
     MT_LAYER_DROPOUT,
     MT_LAYER_SOFTMAX,
     MT_LAYER_CONV2D,
-    MT_LAYER_MAXPOOL2D
+    MT_LAYER_MAXPOOL2D,
+    MT_LAYER_CUSTOM,
+    MT_LAYER_ADD,
+    MT_LAYER_CONCAT,
+    MT_LAYER_BATCH_NORM,
+    MT_LAYER_GLOBAL_AVG_POOL2D
 } mt_layer_kind;
 
 /* How a 2-D Linear weight is stored.
@@ -190,8 +199,9 @@ mt_status mt_maxpool2d_new(const mt_maxpool2d_options *options, mt_layer **out);
 
 /* ---- shape and activation layers ------------------------------------------ */
 
-/* max(x, 0), same shape. In a Sequential, a ReLU right after a Linear or a
- * Conv2D is folded into that layer's GEMM and costs nothing. */
+/* max(x, 0), same shape. In a model, a ReLU right after a Linear, a Conv2D
+ * or an Add is folded into that layer (into the GEMM's epilogue) and costs
+ * nothing. */
 mt_status mt_relu_new(mt_layer **out);
 
 /* Merge dims start_dim..end_dim (inclusive, negative from the end) into one,
@@ -206,6 +216,85 @@ mt_status mt_dropout_new(float rate, mt_layer **out);
 /* Softmax along `dim` (negative from the end; -1 for class scores), same
  * shape, numerically stable. */
 mt_status mt_softmax_new(int dim, mt_layer **out);
+
+/* ---- GlobalAveragePooling2D --------------------------------------------------------
+ * The mean over H and W: [N,H,W,C] -> [N,C] (Keras' GlobalAveragePooling2D;
+ * PyTorch's AdaptiveAvgPool2d(1) + Flatten on NHWC activations). */
+mt_status mt_global_avg_pool2d_new(mt_layer **out);
+
+/* ---- BatchNorm (inference) -------------------------------------------------------
+ * y = (x - mean) / sqrt(var + eps) * weight + bias per channel, with the
+ * running statistics (PyTorch's BatchNorm1d/2d in eval mode, Keras'
+ * BatchNormalization at inference). mean, var, weight, bias: 1-D [C]
+ * (weight, bias NULL: 1 and 0), any storable dtype, copied into one scale
+ * and one shift at construction.
+ *   eps          > 0, or 0 for PyTorch's 1e-5 (Keras' default is 1e-3);
+ *   channel_dim  the channels' dim, negative from the end, or 0 for the
+ *                last (NHWC, and the features of a [N,C] input).
+ * Right after a Linear or a Conv2D (channels last) it is folded into their
+ * weights when the model plans, and costs nothing; elsewhere it runs alone.
+ * Fails with MT_ERR_SHAPE naming the tensors if they are not [C]. */
+typedef struct mt_batch_norm_options {
+    float eps;
+    int channel_dim;
+} mt_batch_norm_options;
+
+mt_status mt_batch_norm_new(const mt_tensor *mean, const mt_tensor *var,
+                            const mt_tensor *weight, const mt_tensor *bias,
+                            const mt_batch_norm_options *options, mt_layer **out);
+
+/* ---- merging branches -------------------------------------------------------------- */
+
+/* The elementwise sum of its inputs (2 or more, one shape): a residual
+ * connection (Keras' Add, `x + f(x)` in PyTorch). A following ReLU is
+ * applied as it writes. */
+mt_status mt_add_new(mt_layer **out);
+
+/* Its inputs (1 or more) joined along `dim` (negative from the end; other
+ * dims equal): Keras' Concatenate(axis), torch.cat(dim). */
+mt_status mt_concat_new(int dim, mt_layer **out);
+
+/* ---- loading by framework naming ------------------------------------------------------
+ * One value per model says where the weights are and which framework wrote
+ * them; the loaders below then find each layer's tensors by the layer's
+ * name and read them in that framework's layout, with no per-layer flag:
+ *
+ *   framework  names under prefix p                      layouts
+ *   PyTorch    p.weight, p.bias, p.running_mean,         Linear (out,in),
+ *              p.running_var (state_dict, e.g. "0.weight", Conv2d OIHW
+ *              "conv1.weight", "bn1.running_mean")
+ *   Keras      p/kernel, p/bias, p/gamma, p/beta,         Dense (in,out),
+ *              p/moving_mean, p/moving_variance           Conv2D HWIO
+ *              (the variables' paths, e.g. "dense/kernel")
+ *
+ * A bias (BatchNorm: weight and bias) missing from the file means none.
+ * Keep the file open until the model is freed. Every weight is checked to
+ * be finite ("linear fc.weight: fc.weight [2,3] holds nan at flat index
+ * 4", MT_ERR_FORMAT); a missing tensor is MT_ERR_NOT_FOUND naming it. */
+typedef enum mt_framework {
+    MT_FRAMEWORK_PYTORCH = 1,
+    MT_FRAMEWORK_KERAS
+} mt_framework;
+
+typedef struct mt_state_dict {
+    const mt_safetensors *file;
+    mt_framework framework;
+} mt_state_dict;
+
+/* Linear "p": options as mt_linear_new; layout AUTO means the framework's
+ * (a square PyTorch weight needs no flag). */
+mt_status mt_linear_load(const mt_state_dict *weights, const char *prefix,
+                         const mt_linear_options *options, mt_layer **out);
+
+/* Conv2D "p": options as mt_conv2d_new, except that the kernel layout is
+ * always the framework's (options->layout is not read). */
+mt_status mt_conv2d_load(const mt_state_dict *weights, const char *prefix,
+                         const mt_conv2d_options *options, mt_layer **out);
+
+/* BatchNorm "p": options as mt_batch_norm_new; eps 0 means the framework's
+ * default (PyTorch 1e-5, Keras 1e-3). */
+mt_status mt_batch_norm_load(const mt_state_dict *weights, const char *prefix,
+                             const mt_batch_norm_options *options, mt_layer **out);
 
 /* ---- any layer ---------------------------------------------------------------- */
 
@@ -222,9 +311,10 @@ typedef struct mt_layer_info {
     mt_activation act;        /* linear, conv2d: the fused activation it was
                                  built with */
     float rate;               /* dropout */
+    float eps;                /* batch norm, in use */
     int start_dim, end_dim;   /* flatten, as given */
-    int dim;                  /* softmax, as given */
-    int64_t in_channels;      /* conv2d */
+    int dim;                  /* softmax, concat, batch norm (channels), as given */
+    int64_t in_channels;      /* conv2d; batch norm: channels */
     int64_t out_channels;     /* conv2d */
     mt_kernel_layout kernel_layout;  /* conv2d */
     int64_t kernel_h, kernel_w;      /* conv2d: kernel; maxpool2d: window */
@@ -256,11 +346,14 @@ typedef struct mt_sequential mt_sequential;
 mt_status mt_sequential_new(int sample_rank, const int64_t *sample_shape,
                             mt_sequential **out);
 
-/* Append `layer`. The model takes ownership of the layer in every case: on
- * failure the layer has been freed. Fails (MT_ERR_SHAPE) if the layer does
- * not fit the previous layer's output:
+/* Append `layer` (one input). The model takes ownership of the layer: on
+ * failure the layer has been freed — except a layer that already belongs to
+ * a model, which is refused (MT_ERR_INVALID_ARGUMENT) and left to it. Fails
+ * (MT_ERR_SHAPE) if the layer does not fit the previous layer's output:
  * "sequential: layer 4 (linear d2_w) expects 64 input features, the
- * previous layer gives 128". Layers are numbered from 1. */
+ * previous layer gives 128". Layers are numbered from 1. A Sequential is a
+ * graph (graph.h) built as a chain: it plans, fuses and reuses memory the
+ * same way. */
 mt_status mt_sequential_add(mt_sequential *model, mt_layer *layer);
 
 /* Number of layers, and layer i (0-based; NULL if out of range), still
@@ -294,6 +387,10 @@ mt_status mt_sequential_forward(mt_sequential *model, const mt_tensor *x,
 mt_status mt_sequential_forward_u8(mt_sequential *model, const uint8_t *data,
                                    int64_t n, float scale, float *out,
                                    size_t out_len);
+
+/* The bytes of workspace a forward over a batch of n needs (see
+ * mt_graph_bytes_needed), before running it. */
+mt_status mt_sequential_bytes_needed(mt_sequential *model, int64_t n, size_t *bytes);
 
 /* Free the model and its layers. NULL is ignored. */
 void mt_sequential_free(mt_sequential *model);
