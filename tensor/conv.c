@@ -5,6 +5,7 @@
 #include "minitensor/conv.h"
 #include "minitensor/view.h"
 #include "internal.h"
+#include "unary_ops.h"
 
 static _Thread_local mt_scratch patch_scratch;
 
@@ -63,9 +64,8 @@ static mt_status conv_plan(const char *op, const mt_tensor *input, const mt_tens
     if (p->layout != MT_KERNEL_HWIO && p->layout != MT_KERNEL_OIHW)
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: unknown kernel layout %d", op,
                        (int)p->layout);
-    if (p->activation != MT_ACTIVATION_NONE && p->activation != MT_ACTIVATION_RELU)
-        return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: unknown activation %d", op,
-                       (int)p->activation);
+    if ((s = mt_activation_check(op, p->activation)))
+        return s;
     if (input->rank != 4 || kernel->rank != 4)
         return mt_fail(MT_ERR_SHAPE, "%s: input %s must be [N,H,W,C] and kernel %s 4-D",
                        op, MT_SHAPE(input), MT_SHAPE(kernel));

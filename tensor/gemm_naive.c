@@ -1,10 +1,6 @@
 /* gemm_naive.c — the reference matmul: an algorithmic truth and a fallback. */
 #include "gemm.h"
-
-static float activate(mt_activation act, float v)
-{
-    return act == MT_ACTIVATION_RELU && v < 0.0f ? 0.0f : v;
-}
+#include "unary_ops.h"
 
 void mt_gemm_naive(const mt_gemm *g)
 {
@@ -15,22 +11,22 @@ void mt_gemm_naive(const mt_gemm *g)
                 acc += g->a[i * g->a_rs + p * g->a_cs] * g->b[p * g->b_rs + j * g->b_cs];
             if (g->bias)
                 acc += g->bias[j];
-            g->c[i * g->c_rs + j * g->c_cs] = activate(g->act, acc);
+            g->c[i * g->c_rs + j * g->c_cs] = acc;
         }
     }
+    mt_activation_rows(g->act, g->c, g->m, g->n, g->c_rs, g->c_cs);
 }
 
 void mt_gemm_epilogue(const mt_gemm *g)
 {
     if (!g->bias && g->act == MT_ACTIVATION_NONE)
         return;
-    for (int64_t i = 0; i < g->m; i++) {
+    for (int64_t i = 0; g->bias && i < g->m; i++) {
         float *row = g->c + i * g->c_rs;
-        for (int64_t j = 0; j < g->n; j++) {
-            float v = row[j * g->c_cs] + (g->bias ? g->bias[j] : 0.0f);
-            row[j * g->c_cs] = activate(g->act, v);
-        }
+        for (int64_t j = 0; j < g->n; j++)
+            row[j * g->c_cs] += g->bias[j];
     }
+    mt_activation_rows(g->act, g->c, g->m, g->n, g->c_rs, g->c_cs);
 }
 
 static void naive_sgemm(const mt_gemm *g, int threads)

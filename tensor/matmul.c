@@ -5,6 +5,7 @@
 
 #include "backend_select.h"
 #include "internal.h"
+#include "unary_ops.h"
 
 /* ---- scratch: per-thread, grown on demand, reused (no steady-state mallocs) - */
 
@@ -71,11 +72,6 @@ static mt_backend auto_choice(const mt_gemm *g)
     return MT_BACKEND_NATIVE;
 }
 
-static float activate(mt_activation act, float v)
-{
-    return act == MT_ACTIVATION_RELU && v < 0.0f ? 0.0f : v;
-}
-
 static mt_status run_gemm(const char *op, mt_gemm g, mt_backend backend, int threads)
 {
     if (g.m == 0 || g.n == 0)
@@ -83,7 +79,8 @@ static mt_status run_gemm(const char *op, mt_gemm g, mt_backend backend, int thr
     if (g.k == 0) {   /* empty sum: C = act(bias) */
         for (int64_t i = 0; i < g.m; i++)
             for (int64_t j = 0; j < g.n; j++)
-                g.c[i * g.c_rs + j * g.c_cs] = activate(g.act, g.bias ? g.bias[j] : 0.0f);
+                g.c[i * g.c_rs + j * g.c_cs] = g.bias ? g.bias[j] : 0.0f;
+        mt_activation_rows(g.act, g.c, g.m, g.n, g.c_rs, g.c_cs);
         return MT_OK;
     }
     const mt_gemm_backend *impl =
@@ -302,10 +299,7 @@ mt_status mt_matmul_into(const mt_tensor *a, const mt_tensor *b, mt_tensor *out)
 
 static mt_status check_act(mt_activation act)
 {
-    if (act != MT_ACTIVATION_NONE && act != MT_ACTIVATION_RELU)
-        return mt_fail(MT_ERR_INVALID_ARGUMENT, "matmul_fused: unknown activation %d",
-                       (int)act);
-    return MT_OK;
+    return mt_activation_check("matmul_fused", act);
 }
 
 mt_status mt_matmul_fused(const mt_tensor *a, const mt_tensor *b, const mt_tensor *bias,

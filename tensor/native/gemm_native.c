@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "native.h"
+#include "../unary_ops.h"
 
 #if !defined(__wasm__) || defined(__wasm_threads__)
 #define MT_NATIVE_THREADS 1
@@ -184,12 +185,9 @@ static int epilogue_flags(const mt_gemm *g)
 static void fill_epilogue(const mt_gemm *g)
 {
     for (int64_t i = 0; i < g->m; i++)
-        for (int64_t j = 0; j < g->n; j++) {
-            float v = g->bias ? g->bias[j] : 0.0f;
-            if (g->act == MT_ACTIVATION_RELU && v < 0.0f)
-                v = 0.0f;
-            g->c[i * g->c_rs + j * g->c_cs] = v;
-        }
+        for (int64_t j = 0; j < g->n; j++)
+            g->c[i * g->c_rs + j * g->c_cs] = g->bias ? g->bias[j] : 0.0f;
+    mt_activation_rows(g->act, g->c, g->m, g->n, g->c_rs, g->c_cs);
 }
 
 static void pack_a(const mt_native_kernel *kr, int64_t m, int64_t k,
@@ -373,15 +371,10 @@ static void gemm_narrow(const mt_native_kernel *kr, const mt_gemm *g,
  * for AVX-512 8×32, 12 for AVX2 6×16, for K = 784, N = 128). */
 enum { GEMV_MAX_M = 1 };
 
-static void gemm_serial(const mt_native_kernel *kr, const mt_gemm *g,
-                        buffers *bufs)
+// g->act is NONE or RELU here (gemm_serial applies the others)
+static void gemm_paths(const mt_native_kernel *kr, const mt_gemm *g,
+                       buffers *bufs)
 {
-    if (g->m == 0 || g->n == 0)
-        return;
-    if (g->k == 0) {
-        fill_epilogue(g);
-        return;
-    }
     const int flags = epilogue_flags(g);
     if (g->m <= GEMV_MAX_M && g->b_cs == 1) {
         mt_gemv_fn gemv = kr->gemv ? kr->gemv : mt_native_gemv_generic;
@@ -406,6 +399,28 @@ static void gemm_serial(const mt_native_kernel *kr, const mt_gemm *g,
     }
     if (!gemm_blocked(kr, g, bufs))
         mt_gemm_naive(g); // no memory for packing: slow but correct
+}
+
+/* ReLU is fused into the kernels' stores (MT_TILE_RELU, a vector max); any
+ * other activation runs through its row loop (unary.c) over this slice of
+ * C once it is finished — the same numbers as mt_activation_apply. */
+static void gemm_serial(const mt_native_kernel *kr, const mt_gemm *g,
+                        buffers *bufs)
+{
+    if (g->m == 0 || g->n == 0)
+        return;
+    if (g->k == 0) {
+        fill_epilogue(g);
+        return;
+    }
+    if (g->act == MT_ACTIVATION_NONE || g->act == MT_ACTIVATION_RELU) {
+        gemm_paths(kr, g, bufs);
+        return;
+    }
+    mt_gemm core = *g;
+    core.act = MT_ACTIVATION_NONE;
+    gemm_paths(kr, &core, bufs);
+    mt_activation_rows(g->act, g->c, g->m, g->n, g->c_rs, g->c_cs);
 }
 
 /* ---- threads ----------------------------------------------------------------------

@@ -11,7 +11,8 @@
  *         for jr in NC step NR:     B micro-panel KC×NR, L1/L2
  *           for ir in MC step MR:
  *             micro-kernel: C(MR×NR) (+)= A-panel · B-panel, and on the
- *             last KC block also + bias, ReLU (the fused epilogue)
+ *             last KC block also + bias, ReLU (the fused epilogue; other
+ *             activations run over each finished slice of C)
  *
  * The micro-kernel reads A through its strides, so A is packed only when
  * it has no unit stride; B is read in place while it is compact enough to

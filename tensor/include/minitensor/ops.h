@@ -1,14 +1,17 @@
-/* minitensor/ops.h — arithmetic on F32 tensors.
+/* minitensor/ops.h — arithmetic on F32 tensors: elementwise ops, activations,
+ * matmul, reductions.
  *
  * Every op has two forms:
- *   mt_X(…, &out)       allocates a new contiguous F32 result;
- *   mt_X_into(…, out)   writes into a tensor you provide (right shape, F32,
- *                       any strides). `out` may be the same tensor as an
- *                       input of the same shape (in place) but must not
- *                       partially overlap an input.
+ *   mt_X(…, &out)       allocates a new contiguous result;
+ *   mt_X_into(…, out)   writes into a tensor you provide (right shape and
+ *                       dtype, any strides). `out` may be the very same view
+ *                       as an input (same data, shape and strides: in place)
+ *                       but must not otherwise overlap an input
+ *                       (MT_ERR_INVALID_ARGUMENT), nor have a stride 0 dim.
  * Inputs may be any views (transposed, narrowed, broadcast). Other dtypes
  * fail with MT_ERR_DTYPE: convert them with mt_tensor_to_f32 first.
  * Dims may be negative (-1 is the last). On failure, out is untouched.
+ * Semantics follow PyTorch (torch.X), including NaN and ±inf.
  */
 #ifndef MINITENSOR_OPS_H
 #define MINITENSOR_OPS_H
@@ -19,11 +22,29 @@
 extern "C" {
 #endif
 
-/* Activation applied by fused kernels and layers. */
+/* Activation applied by fused kernels (mt_matmul_fused, conv2d) and layers;
+ * each is the unary op of the same name. LeakyReLU is not one: its slope
+ * would not fit an enum (use mt_leaky_relu after the product). */
 typedef enum mt_activation {
     MT_ACTIVATION_NONE = 0,
-    MT_ACTIVATION_RELU
+    MT_ACTIVATION_RELU = 1,
+    MT_ACTIVATION_GELU = 2,       /* exact (erf) form */
+    MT_ACTIVATION_GELU_TANH = 3,  /* torch gelu(approximate='tanh') */
+    MT_ACTIVATION_TANH = 4,
+    MT_ACTIVATION_SIGMOID = 5,
+    MT_ACTIVATION_SILU = 6,
+    MT_ACTIVATION_COUNT           /* the number of values, not an activation */
 } mt_activation;
+
+/* "none", "relu", "gelu", "gelu_tanh", "tanh", "sigmoid", "silu"; NULL for
+ * a value that is not an activation (so it also validates). Static string. */
+const char *mt_activation_name(mt_activation act);
+
+/* out = act(x), same shape (NONE copies x). MT_ERR_INVALID_ARGUMENT for an
+ * unknown act. */
+mt_status mt_activation_apply(const mt_tensor *x, mt_activation act, mt_tensor **out);
+mt_status mt_activation_apply_into(const mt_tensor *x, mt_activation act,
+                                   mt_tensor *out);
 
 /* ---- matmul --------------------------------------------------------------
  * mt_matmul(a, b) is the ordinary product C = A·B, as numpy.matmul:
@@ -37,7 +58,9 @@ mt_status mt_matmul_into(const mt_tensor *a, const mt_tensor *b,
                          mt_tensor *out);
 
 /* act(A·B + bias) in one pass over C: bias is [N] (or NULL), added to every
- * row; act is applied as each tile of C is written. Linear layers use it. */
+ * row; act (any mt_activation, the same numbers as mt_activation_apply) is
+ * applied as C is written. Linear and conv2d layers use it.
+ * MT_ERR_INVALID_ARGUMENT for an unknown act. */
 mt_status mt_matmul_fused(const mt_tensor *a, const mt_tensor *b,
                           const mt_tensor *bias, mt_activation act,
                           mt_tensor **out);
@@ -45,23 +68,106 @@ mt_status mt_matmul_fused_into(const mt_tensor *a, const mt_tensor *b,
                                const mt_tensor *bias, mt_activation act,
                                mt_tensor *out);
 
-/* ---- elementwise, with NumPy broadcasting --------------------------------
+/* ---- unary: out = f(x), same shape -----------------------------------------
+ * As torch.X: neg, abs, exp, log (log 0 = -inf, log -1 = NaN), sqrt,
+ * rsqrt (1/sqrt), square, reciprocal (1/x), tanh, sigmoid, gelu (exact,
+ * x·Φ(x)), gelu_tanh (torch gelu(approximate='tanh')), silu (x·sigmoid(x)),
+ * softplus (log(1 + e^x), beta 1, linear above threshold 20), hardswish,
+ * relu (max(x, 0); NaN stays NaN). */
+mt_status mt_neg(const mt_tensor *x, mt_tensor **out);
+mt_status mt_neg_into(const mt_tensor *x, mt_tensor *out);
+mt_status mt_abs(const mt_tensor *x, mt_tensor **out);
+mt_status mt_abs_into(const mt_tensor *x, mt_tensor *out);
+mt_status mt_exp(const mt_tensor *x, mt_tensor **out);
+mt_status mt_exp_into(const mt_tensor *x, mt_tensor *out);
+mt_status mt_log(const mt_tensor *x, mt_tensor **out);
+mt_status mt_log_into(const mt_tensor *x, mt_tensor *out);
+mt_status mt_sqrt(const mt_tensor *x, mt_tensor **out);
+mt_status mt_sqrt_into(const mt_tensor *x, mt_tensor *out);
+mt_status mt_rsqrt(const mt_tensor *x, mt_tensor **out);
+mt_status mt_rsqrt_into(const mt_tensor *x, mt_tensor *out);
+mt_status mt_square(const mt_tensor *x, mt_tensor **out);
+mt_status mt_square_into(const mt_tensor *x, mt_tensor *out);
+mt_status mt_reciprocal(const mt_tensor *x, mt_tensor **out);
+mt_status mt_reciprocal_into(const mt_tensor *x, mt_tensor *out);
+mt_status mt_tanh(const mt_tensor *x, mt_tensor **out);
+mt_status mt_tanh_into(const mt_tensor *x, mt_tensor *out);
+mt_status mt_sigmoid(const mt_tensor *x, mt_tensor **out);
+mt_status mt_sigmoid_into(const mt_tensor *x, mt_tensor *out);
+mt_status mt_gelu(const mt_tensor *x, mt_tensor **out);
+mt_status mt_gelu_into(const mt_tensor *x, mt_tensor *out);
+mt_status mt_gelu_tanh(const mt_tensor *x, mt_tensor **out);
+mt_status mt_gelu_tanh_into(const mt_tensor *x, mt_tensor *out);
+mt_status mt_silu(const mt_tensor *x, mt_tensor **out);
+mt_status mt_silu_into(const mt_tensor *x, mt_tensor *out);
+mt_status mt_softplus(const mt_tensor *x, mt_tensor **out);
+mt_status mt_softplus_into(const mt_tensor *x, mt_tensor *out);
+mt_status mt_hardswish(const mt_tensor *x, mt_tensor **out);
+mt_status mt_hardswish_into(const mt_tensor *x, mt_tensor *out);
+mt_status mt_relu(const mt_tensor *x, mt_tensor **out);
+mt_status mt_relu_into(const mt_tensor *x, mt_tensor *out);
+
+/* ---- unary with parameters, same shape --------------------------------------- */
+/* x > 0 ? x : slope·x (torch leaky_relu(x, negative_slope)). */
+mt_status mt_leaky_relu(const mt_tensor *x, float slope, mt_tensor **out);
+mt_status mt_leaky_relu_into(const mt_tensor *x, float slope, mt_tensor *out);
+/* x > 0 ? x : alpha·(e^x - 1) (torch elu(x, alpha)). */
+mt_status mt_elu(const mt_tensor *x, float alpha, mt_tensor **out);
+mt_status mt_elu_into(const mt_tensor *x, float alpha, mt_tensor *out);
+/* min(max(x, lo), hi) (torch clamp): ±INFINITY for no bound; NaN x stays
+ * NaN; lo > hi gives hi everywhere; a NaN bound gives NaN. */
+mt_status mt_clamp(const mt_tensor *x, float lo, float hi, mt_tensor **out);
+mt_status mt_clamp_into(const mt_tensor *x, float lo, float hi, mt_tensor *out);
+/* x + s, x·s, x^e (powf: torch.pow(x, e) for float e). */
+mt_status mt_add_scalar(const mt_tensor *x, float s, mt_tensor **out);
+mt_status mt_add_scalar_into(const mt_tensor *x, float s, mt_tensor *out);
+mt_status mt_mul_scalar(const mt_tensor *x, float s, mt_tensor **out);
+mt_status mt_mul_scalar_into(const mt_tensor *x, float s, mt_tensor *out);
+mt_status mt_pow_scalar(const mt_tensor *x, float e, mt_tensor **out);
+mt_status mt_pow_scalar_into(const mt_tensor *x, float e, mt_tensor *out);
+
+/* ---- binary, with NumPy broadcasting -----------------------------------------
  * Shapes are aligned from the right; a dim of 1 (or a missing dim) stretches:
- * [N,128] + [128] -> [N,128] (the bias add); [3,1] * [1,4] -> [3,4]. */
+ * [N,128] + [128] -> [N,128] (the bias add); [3,1] * [1,4] -> [3,4].
+ * Non-broadcastable shapes fail with MT_ERR_SHAPE. maximum / minimum
+ * propagate NaN (torch.maximum, not fmax); pow is powf (torch.pow). */
 mt_status mt_add(const mt_tensor *a, const mt_tensor *b, mt_tensor **out);
 mt_status mt_add_into(const mt_tensor *a, const mt_tensor *b, mt_tensor *out);
 mt_status mt_sub(const mt_tensor *a, const mt_tensor *b, mt_tensor **out);
 mt_status mt_sub_into(const mt_tensor *a, const mt_tensor *b, mt_tensor *out);
 mt_status mt_mul(const mt_tensor *a, const mt_tensor *b, mt_tensor **out);
 mt_status mt_mul_into(const mt_tensor *a, const mt_tensor *b, mt_tensor *out);
+mt_status mt_div(const mt_tensor *a, const mt_tensor *b, mt_tensor **out);
+mt_status mt_div_into(const mt_tensor *a, const mt_tensor *b, mt_tensor *out);
+mt_status mt_maximum(const mt_tensor *a, const mt_tensor *b, mt_tensor **out);
+mt_status mt_maximum_into(const mt_tensor *a, const mt_tensor *b, mt_tensor *out);
+mt_status mt_minimum(const mt_tensor *a, const mt_tensor *b, mt_tensor **out);
+mt_status mt_minimum_into(const mt_tensor *a, const mt_tensor *b, mt_tensor *out);
+mt_status mt_pow(const mt_tensor *a, const mt_tensor *b, mt_tensor **out);
+mt_status mt_pow_into(const mt_tensor *a, const mt_tensor *b, mt_tensor *out);
 
-/* s * t, same shape. */
-mt_status mt_scale(const mt_tensor *t, float s, mt_tensor **out);
-mt_status mt_scale_into(const mt_tensor *t, float s, mt_tensor *out);
+/* ---- comparisons: F32 a, b broadcast -> BOOL mask (1 byte, 0/1) --------------
+ * a == b, a != b, a < b, a <= b, a > b, a >= b as IEEE: any comparison
+ * with NaN is false except ne. out (for _into) must be MT_DTYPE_BOOL. */
+mt_status mt_eq(const mt_tensor *a, const mt_tensor *b, mt_tensor **out);
+mt_status mt_eq_into(const mt_tensor *a, const mt_tensor *b, mt_tensor *out);
+mt_status mt_ne(const mt_tensor *a, const mt_tensor *b, mt_tensor **out);
+mt_status mt_ne_into(const mt_tensor *a, const mt_tensor *b, mt_tensor *out);
+mt_status mt_lt(const mt_tensor *a, const mt_tensor *b, mt_tensor **out);
+mt_status mt_lt_into(const mt_tensor *a, const mt_tensor *b, mt_tensor *out);
+mt_status mt_le(const mt_tensor *a, const mt_tensor *b, mt_tensor **out);
+mt_status mt_le_into(const mt_tensor *a, const mt_tensor *b, mt_tensor *out);
+mt_status mt_gt(const mt_tensor *a, const mt_tensor *b, mt_tensor **out);
+mt_status mt_gt_into(const mt_tensor *a, const mt_tensor *b, mt_tensor *out);
+mt_status mt_ge(const mt_tensor *a, const mt_tensor *b, mt_tensor **out);
+mt_status mt_ge_into(const mt_tensor *a, const mt_tensor *b, mt_tensor *out);
 
-/* max(t, 0), same shape. NaN stays NaN. */
-mt_status mt_relu(const mt_tensor *t, mt_tensor **out);
-mt_status mt_relu_into(const mt_tensor *t, mt_tensor *out);
+/* cond ? a : b elementwise (torch.where): cond BOOL, a and b F32, all three
+ * broadcast together; the result is F32. */
+mt_status mt_where(const mt_tensor *cond, const mt_tensor *a, const mt_tensor *b,
+                   mt_tensor **out);
+mt_status mt_where_into(const mt_tensor *cond, const mt_tensor *a, const mt_tensor *b,
+                        mt_tensor *out);
 
 /* ---- along a dim -----------------------------------------------------------
  * softmax / log_softmax: same shape; numerically stable (max subtracted). */

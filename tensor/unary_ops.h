@@ -1,0 +1,149 @@
+/* unary_ops.h (internal) — THE list of unary ops and activations.
+ *
+ * One row per op generates its public functions mt_<name> / mt_<name>_into
+ * (unary.c), its name in messages, and — for a row with an activation — the
+ * epilogue every matmul backend and conv2d apply (mt_activation_rows). To
+ * add an op: a scalar function below, one row, a declaration in ops.h, a
+ * test row (tests/op_table/rows_elementwise.c) and its cases. An activation
+ * also gets its value in mt_activation (ops.h); the static_asserts in
+ * unary.c fail until the enum and the rows agree one to one.
+ *
+ *   X(name, params, activation, scalar)
+ *     params      0, 1 or 2 float parameters (p, q) the public function takes
+ *     activation  the mt_activation this op is fused as, or NOT_ACTIVATION
+ *     scalar      float f(float x, float p, float q): the math, in float,
+ *                 with PyTorch's definition (and its NaN/inf behaviour)
+ *
+ * The vector form: the compiler vectorises each op's contiguous row loop
+ * (unary.c) where the math allows; ReLU also has an in-register form in
+ * the native micro-kernels (MT_TILE_RELU, tensor/native), the others run
+ * through the row loop over finished rows of C.
+ */
+#ifndef MT_UNARY_OPS_H
+#define MT_UNARY_OPS_H
+
+#include <math.h>
+
+#include "minitensor/ops.h"
+
+#define NOT_ACTIVATION (-1)
+
+#define MT_UNARY_OPS(X)                                          \
+    X(relu,        0, MT_ACTIVATION_RELU,      u_relu)           \
+    X(gelu,        0, MT_ACTIVATION_GELU,      u_gelu)           \
+    X(gelu_tanh,   0, MT_ACTIVATION_GELU_TANH, u_gelu_tanh)      \
+    X(tanh,        0, MT_ACTIVATION_TANH,      u_tanh)           \
+    X(sigmoid,     0, MT_ACTIVATION_SIGMOID,   u_sigmoid)        \
+    X(silu,        0, MT_ACTIVATION_SILU,      u_silu)           \
+    X(neg,         0, NOT_ACTIVATION,          u_neg)            \
+    X(abs,         0, NOT_ACTIVATION,          u_abs)            \
+    X(exp,         0, NOT_ACTIVATION,          u_exp)            \
+    X(log,         0, NOT_ACTIVATION,          u_log)            \
+    X(sqrt,        0, NOT_ACTIVATION,          u_sqrt)           \
+    X(rsqrt,       0, NOT_ACTIVATION,          u_rsqrt)          \
+    X(square,      0, NOT_ACTIVATION,          u_square)         \
+    X(reciprocal,  0, NOT_ACTIVATION,          u_reciprocal)     \
+    X(softplus,    0, NOT_ACTIVATION,          u_softplus)       \
+    X(hardswish,   0, NOT_ACTIVATION,          u_hardswish)      \
+    X(leaky_relu,  1, NOT_ACTIVATION,          u_leaky_relu)     \
+    X(elu,         1, NOT_ACTIVATION,          u_elu)            \
+    X(add_scalar,  1, NOT_ACTIVATION,          u_add_scalar)     \
+    X(mul_scalar,  1, NOT_ACTIVATION,          u_mul_scalar)     \
+    X(pow_scalar,  1, NOT_ACTIVATION,          u_pow_scalar)     \
+    X(clamp,       2, NOT_ACTIVATION,          u_clamp)
+
+#define MT_UNARY_FN static inline float
+
+/* Comparisons written so that NaN falls through to the NaN result. */
+MT_UNARY_FN u_relu(float x, float p, float q) { (void)p, (void)q; return x < 0.0f ? 0.0f : x; }
+
+/* x·Φ(x) = x/2 · erfc(-x/√2): erfc, not 1 + erf, keeps the far negative
+ * tail accurate (1 + erf(-5/√2) cancels to a few correct bits). */
+MT_UNARY_FN u_gelu(float x, float p, float q)
+{
+    (void)p, (void)q;
+    return 0.5f * x * erfcf(-x * 0.70710678118654752f);
+}
+
+/* torch gelu(approximate='tanh'): x/2 · (1 + tanh(√(2/π)·(x + 0.044715x³))) */
+MT_UNARY_FN u_gelu_tanh(float x, float p, float q)
+{
+    (void)p, (void)q;
+    const float k = 0.79788456080286536f; // √(2/π)
+    return 0.5f * x * (1.0f + tanhf(k * (x + 0.044715f * x * x * x)));
+}
+
+MT_UNARY_FN u_tanh(float x, float p, float q) { (void)p, (void)q; return tanhf(x); }
+
+/* 1/(1 + e^-x): e^-x overflows to inf for x < -88, giving exactly 0. */
+MT_UNARY_FN u_sigmoid(float x, float p, float q) { (void)p, (void)q; return 1.0f / (1.0f + expf(-x)); }
+MT_UNARY_FN u_silu(float x, float p, float q) { (void)p, (void)q; return x / (1.0f + expf(-x)); }
+
+MT_UNARY_FN u_neg(float x, float p, float q) { (void)p, (void)q; return -x; }
+MT_UNARY_FN u_abs(float x, float p, float q) { (void)p, (void)q; return fabsf(x); }
+MT_UNARY_FN u_exp(float x, float p, float q) { (void)p, (void)q; return expf(x); }
+MT_UNARY_FN u_log(float x, float p, float q) { (void)p, (void)q; return logf(x); }
+MT_UNARY_FN u_sqrt(float x, float p, float q) { (void)p, (void)q; return sqrtf(x); }
+MT_UNARY_FN u_rsqrt(float x, float p, float q) { (void)p, (void)q; return 1.0f / sqrtf(x); }
+MT_UNARY_FN u_square(float x, float p, float q) { (void)p, (void)q; return x * x; }
+MT_UNARY_FN u_reciprocal(float x, float p, float q) { (void)p, (void)q; return 1.0f / x; }
+
+/* torch's default beta = 1, threshold = 20: linear above 20 (where
+ * log1p(e^x) == x in float anyway, and e^x would overflow from 88 on). */
+MT_UNARY_FN u_softplus(float x, float p, float q)
+{
+    (void)p, (void)q;
+    return x > 20.0f ? x : log1pf(expf(x));
+}
+
+/* x · relu6(x + 3) / 6, in torch's order of operations. */
+MT_UNARY_FN u_hardswish(float x, float p, float q)
+{
+    (void)p, (void)q;
+    float r = x + 3.0f;
+    r = r < 0.0f ? 0.0f : r > 6.0f ? 6.0f : r;
+    return x * r / 6.0f;
+}
+
+MT_UNARY_FN u_leaky_relu(float x, float slope, float q) { (void)q; return x > 0.0f ? x : x * slope; }
+
+/* alpha·(e^x - 1) for x <= 0 (expm1: accurate near 0), x above. */
+MT_UNARY_FN u_elu(float x, float alpha, float q) { (void)q; return x > 0.0f ? x : alpha * expm1f(x); }
+
+MT_UNARY_FN u_add_scalar(float x, float s, float q) { (void)q; return x + s; }
+MT_UNARY_FN u_mul_scalar(float x, float s, float q) { (void)q; return x * s; }
+
+/* torch.pow(x, e) for a scalar e computes e = ±0.5 as sqrt / rsqrt, so
+ * (-inf)^0.5 is NaN there (powf says inf) and (-0)^0.5 is -0. */
+MT_UNARY_FN u_pow_scalar(float x, float e, float q)
+{
+    (void)q;
+    return e == 0.5f ? sqrtf(x) : e == -0.5f ? 1.0f / sqrtf(x) : powf(x, e);
+}
+
+/* min(max(x, lo), hi) as torch.clamp: NaN x stays NaN, lo > hi gives hi,
+ * a NaN bound gives NaN. */
+MT_UNARY_FN u_clamp(float x, float lo, float hi)
+{
+    float v = x < lo ? lo : x;
+    v = v > hi ? hi : v;
+    return lo != lo ? lo : hi != hi ? hi : v;
+}
+
+/* A row of n elements: y[i·sy] = f(x[i·sx], p, q); y may be x (sy == sx). */
+typedef void (*mt_unary_row_fn)(int64_t n, const float *x, int64_t sx, float *y,
+                                int64_t sy, float p, float q);
+
+/* The row function of act; NULL for MT_ACTIVATION_NONE or an unknown value. */
+mt_unary_row_fn mt_activation_row(mt_activation act);
+
+/* Applies act in place to the m×n block c(i,j) = c[i*rs + j*cs] (NONE: no-op).
+ * act must be valid (the entry points check it with mt_activation_check). */
+void mt_activation_rows(mt_activation act, float *c, int64_t m, int64_t n, int64_t rs,
+                        int64_t cs);
+
+/* MT_OK if act is a known activation, else MT_ERR_INVALID_ARGUMENT with
+ * "<op>: unknown activation <act>". */
+mt_status mt_activation_check(const char *op, mt_activation act);
+
+#endif
