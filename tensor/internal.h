@@ -31,6 +31,18 @@ mt_status mt_check_shape_arg(const char *op, int rank, const int64_t *shape);
 /* True if the memory x and y touch intersects (conservative for views). */
 bool mt_tensors_overlap(const mt_tensor *x, const mt_tensor *y);
 
+/* True if x and y are the same view (data, shape, strides): an op that
+ * reads each element before writing it may take out == input. */
+static inline bool mt_tensors_same_view(const mt_tensor *x, const mt_tensor *y)
+{
+    if (x->data != y->data || !mt_tensor_same_shape(x, y))
+        return false;
+    for (int d = 0; d < x->rank; d++)
+        if (x->shape[d] > 1 && x->stride[d] != y->stride[d])
+            return false;
+    return true;
+}
+
 /* Per-thread scratch floats, grown on demand and kept for reuse (no
  * allocation once warm); NULL if it cannot grow. */
 typedef struct mt_scratch { float *p; size_t n; } mt_scratch;

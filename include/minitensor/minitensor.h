@@ -1,7 +1,8 @@
 /* minitensor/minitensor.h — everything in one include.
  *
  * minitensor is a small C11 library for running small neural networks:
- * tensors and views (tensor.h, view.h), F32 ops (ops.h), matmul backends
+ * tensors and views (tensor.h, view.h), F32 ops (ops.h; reductions in
+ * reduce.h, normalisation in norm.h, attention.h), matmul backends
  * (backend.h), an allocation-free workspace (arena.h), safetensors files
  * (safetensors.h), layers (nn.h; layer.h for your own) and models as
  * graphs with a memory planner (graph.h). Every function that can fail
@@ -16,6 +17,9 @@
 #include "minitensor/tensor.h"
 #include "minitensor/view.h"
 #include "minitensor/ops.h"
+#include "minitensor/reduce.h"
+#include "minitensor/norm.h"
+#include "minitensor/attention.h"
 #include "minitensor/conv.h"
 #include "minitensor/arena.h"
 #include "minitensor/backend.h"
