@@ -234,7 +234,7 @@ static void operands_new(const shape *s, operands *o)
             die("transpose");
     } else {
         o->w = random_tensor(2, (int64_t[]){s->k, s->n});
-        if (mt_reshape_into(o->w, 2, o->w->shape, &o->b)) // a borrowed view
+        if (mt_view_into(o->w, 2, o->w->shape, &o->b)) // a borrowed view
             die("view");
     }
     if (s->bias)

@@ -93,7 +93,7 @@ static mt_status hold(const mt_tensor *t, mt_tensor **out)
 {
     mt_status s;
     if (t->dtype == MT_DTYPE_F32 && mt_tensor_is_contiguous(t))
-        return mt_reshape(t, t->rank, t->shape, out);
+        return mt_view(t, t->rank, t->shape, out);
     if (t->dtype == MT_DTYPE_F32)
         s = mt_tensor_contiguous(t, out);
     else
@@ -182,8 +182,8 @@ static mt_status conv_absorb(const mt_layer *l, const mt_layer_epilogue *e,
     if (e->scale) {   /* along the out dim: last in HWIO, first in OIHW */
         int64_t c = i->out_channels;
         s = i->kernel_layout == MT_KERNEL_HWIO
-                ? mt_reshape_into(e->scale, 1, (int64_t[]){c}, &scale)
-                : mt_reshape_into(e->scale, 4, (int64_t[]){c, 1, 1, 1}, &scale);
+                ? mt_view_into(e->scale, 1, (int64_t[]){c}, &scale)
+                : mt_view_into(e->scale, 4, (int64_t[]){c, 1, 1, 1}, &scale);
         if (!s)
             s = mt_mul(st->kernel, &scale, &k);
     } else {

@@ -145,7 +145,7 @@ mt_status mt_layer_forward(const mt_layer *layer, const mt_tensor *x, mt_tensor 
          * keeps x alive) with the same shape and strides. */
         mt_tensor view;
         if (!(s = layer->vt->forward(layer, 1, &x, scratch, &view)))
-            s = mt_reshape(x, view.rank, view.shape, out);
+            s = mt_view(x, view.rank, view.shape, out);
         mt_dealloc(scratch);
         return s;
     }

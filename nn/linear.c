@@ -124,7 +124,7 @@ static mt_status check_args(const char *name, const mt_tensor *w, const mt_tenso
 static mt_status hold(const mt_tensor *t, mt_tensor **out)
 {
     if (t->dtype == MT_DTYPE_F32)
-        return mt_reshape(t, t->rank, t->shape, out);
+        return mt_view(t, t->rank, t->shape, out);
     mt_status s = mt_tensor_to_f32(t, out);
     if (!s)
         mt_tensor_name_set(*out, t->name);
@@ -246,7 +246,7 @@ mt_status mt_linear_new(const mt_tensor *weight, const mt_tensor *bias,
     if (layout == MT_LAYOUT_OUT_IN)
         s = mt_transpose_into(lin->weight, 0, 1, &lin->w);
     else
-        s = mt_reshape_into(lin->weight, 2, lin->weight->shape, &lin->w);
+        s = mt_view_into(lin->weight, 2, lin->weight->shape, &lin->w);
     if (s) {
         mt_layer_free(l);
         return s;

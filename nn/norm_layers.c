@@ -46,9 +46,9 @@ static mt_status bn_forward(const mt_layer *l, int n, const mt_tensor *const *in
     for (int i = 1; i < rank; i++)
         shape[i] = 1;
     mt_tensor scale, shift;
-    mt_status s = mt_reshape_into(st->scale, rank, shape, &scale);
+    mt_status s = mt_view_into(st->scale, rank, shape, &scale);
     if (!s)
-        s = mt_reshape_into(st->shift, rank, shape, &shift);
+        s = mt_view_into(st->shift, rank, shape, &shift);
     if (!s)
         s = mt_mul_into(x, &scale, out);
     if (!s)

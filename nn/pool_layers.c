@@ -1,5 +1,6 @@
 /* pool_layers.c — GlobalAveragePooling2D: the mean over H and W of NHWC. */
 #include "layer_internal.h"
+#include "minitensor/reduce.h"
 
 static mt_status gap_infer(const mt_layer *l, int n, const mt_shape *in,
                            const char *const *from, mt_shape *out)
@@ -15,36 +16,17 @@ static mt_status gap_infer(const mt_layer *l, int n, const mt_shape *in,
     return MT_OK;
 }
 
-/* The sums over H: [N,W,C] floats. */
-static size_t gap_scratch(const mt_layer *l, int n, const mt_shape *in)
-{
-    (void)l, (void)n;
-    return (size_t)(in->dim[0] * in->dim[2] * in->dim[3]) * sizeof(float);
-}
-
 static mt_status gap_forward(const mt_layer *l, int n, const mt_tensor *const *in,
                              void *scratch, mt_tensor *out)
 {
-    (void)l, (void)n;
-    const mt_tensor *x = in[0];
-    mt_tensor rows;   /* [N,W,C]: x summed over H */
-    mt_status s = mt_tensor_wrap_into(MT_DTYPE_F32, 3,
-                                      (int64_t[]){x->shape[0], x->shape[2], x->shape[3]},
-                                      scratch, &rows);
-    if (!s)
-        s = mt_sum_into(x, 1, false, &rows);
-    if (!s)
-        s = mt_sum_into(&rows, 1, false, out);
-    if (!s)
-        s = mt_scale_into(out, 1.0f / (float)(x->shape[1] * x->shape[2]), out);
-    return s;
+    (void)l, (void)n, (void)scratch;
+    return mt_mean_dims_into(in[0], (const int[]){1, 2}, 2, false, out);
 }
 
 static const mt_layer_vtable gap_vtable = {
     .n_inputs = 1,
     .infer = gap_infer,
     .forward = gap_forward,
-    .scratch_bytes = gap_scratch,
 };
 
 mt_status mt_global_avg_pool2d_new(mt_layer **out)

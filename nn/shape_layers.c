@@ -76,7 +76,7 @@ static mt_status dropout_forward(const mt_layer *l, int n, const mt_tensor *cons
                                  void *scratch, mt_tensor *out)
 {
     (void)l, (void)n, (void)scratch;
-    return mt_reshape_into(in[0], in[0]->rank, in[0]->shape, out);
+    return mt_view_into(in[0], in[0]->rank, in[0]->shape, out);
 }
 
 static const mt_layer_vtable dropout_vtable = {

@@ -111,9 +111,9 @@ static mt_status kernel_matrix(const mt_tensor *kernel, const conv_geometry *g,
 {
     int64_t k = g->kh * g->kw * g->cin;
     if (g->layout == MT_KERNEL_HWIO)
-        return mt_reshape_into(kernel, 2, (int64_t[]){k, g->cout}, km);
+        return mt_view_into(kernel, 2, (int64_t[]){k, g->cout}, km);
     mt_tensor oi;
-    mt_status s = mt_reshape_into(kernel, 2, (int64_t[]){g->cout, k}, &oi);
+    mt_status s = mt_view_into(kernel, 2, (int64_t[]){g->cout, k}, &oi);
     return s ? s : mt_transpose_into(&oi, 0, 1, km);
 }
 
@@ -204,7 +204,7 @@ static mt_status conv_run(const char *op, const mt_tensor *input, const mt_tenso
         return mt_fail(s, "%s: kernel %s must be contiguous (copy it with "
                        "mt_tensor_contiguous)", op, MT_SHAPE(kernel));
     int64_t rows_per_image = g->oh * g->ow, k = g->kh * g->kw * g->cin;
-    if (mt_reshape_into(out, 2, (int64_t[]){g->n * rows_per_image, g->cout}, &out2d))
+    if (mt_view_into(out, 2, (int64_t[]){g->n * rows_per_image, g->cout}, &out2d))
         return mt_fail(MT_ERR_SHAPE, "%s: out %s must be contiguous", op, MT_SHAPE(out));
     if (g->n == 0 || rows_per_image == 0)
         return MT_OK;

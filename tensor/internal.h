@@ -82,6 +82,39 @@ static inline bool mt_index_next(int rank, const int64_t *shape, int64_t *index)
     return false;
 }
 
+/* ---- views and copies shared by view.c and the index/shape ops ---------- */
+
+/* view = src's metadata as a BORROWED struct (no references taken). */
+void mt_view_init(mt_tensor *view, const mt_tensor *src);
+
+/* Moves a computed borrowed view onto the heap as a VIEW that keeps src's
+ * root alive; fails on a NULL out or allocation failure. */
+mt_status mt_view_to_heap(const char *op, const mt_tensor *src,
+                          const mt_tensor *view, mt_tensor **out);
+
+/* out exists, has `dtype` and exactly `shape`; the message names op. */
+mt_status mt_check_out(const char *op, const mt_tensor *out, mt_dtype dtype,
+                       int rank, const int64_t *shape);
+
+/* Copies elements of `esize` bytes over `shape` from src to dst, each with
+ * its own strides (in elements; may be negative: flip uses that). A run
+ * that is contiguous on both sides is one memcpy. No overlap allowed. */
+void mt_copy_strided(size_t esize, int rank, const int64_t *shape,
+                     const void *src, const int64_t *src_stride,
+                     void *dst, const int64_t *dst_stride);
+
+/* Copies src into dst in row-major element order (same numel and dtype,
+ * shapes may differ): the data movement of a reshape. */
+void mt_copy_reshaped(const mt_tensor *src, mt_tensor *dst);
+
+/* Index value at `pos` of an I32 or I64 tensor. */
+static inline int64_t mt_index_at(const mt_tensor *ix, const int64_t *pos)
+{
+    const void *p = mt_element_ptr(ix, pos);
+    return ix->dtype == MT_DTYPE_I32 ? (int64_t)*(const int32_t *)p
+                                     : *(const int64_t *)p;
+}
+
 /* Conversions of one stored element to float. */
 float mt_f16_to_f32(uint16_t h);
 float mt_bf16_to_f32(uint16_t h);

@@ -1,14 +1,14 @@
-/* view.c — reshape, flatten, transpose, permute, narrow, slice: no copies.
+/* view.c — view, reshape, flatten, transpose, permute, narrow, slice.
  *
  * Each view is computed into a caller struct (*_into, BORROWED); the heap
- * forms wrap that result in a VIEW that keeps its base alive. */
+ * forms wrap that result in a VIEW that keeps its base alive. mt_reshape is
+ * the one function here that may copy (when no view exists). */
 #include <string.h>
 
 #include "minitensor/view.h"
 #include "internal.h"
 
-/* view = src's metadata, borrowed. */
-static void view_init(mt_tensor *view, const mt_tensor *src)
+void mt_view_init(mt_tensor *view, const mt_tensor *src)
 {
     *view = *src;
     view->ownership = MT_OWNERSHIP_BORROWED;
@@ -17,10 +17,11 @@ static void view_init(mt_tensor *view, const mt_tensor *src)
     view->block_ = NULL;
 }
 
-/* Moves a computed borrowed view onto the heap, referencing src's root. */
-static mt_status view_to_heap(const char *op, const mt_tensor *src,
-                              const mt_tensor *view, mt_tensor **out)
+mt_status mt_view_to_heap(const char *op, const mt_tensor *src,
+                          const mt_tensor *view, mt_tensor **out)
 {
+    if (!out)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: out is NULL", op);
     mt_tensor *t = mt_tensor_struct_new();
     if (!t)
         return mt_fail(MT_ERR_OUT_OF_MEMORY, "%s: cannot allocate a view", op);
@@ -86,19 +87,16 @@ static bool reshape_strides(const mt_tensor *t, int rank, const int64_t *shape,
     return view_d == -1;
 }
 
-mt_status mt_reshape_into(const mt_tensor *t, int rank, const int64_t *shape,
-                          mt_tensor *view)
+/* want = shape with a -1 resolved against t's numel; fails unless the
+ * element counts match. */
+static mt_status resolve_shape(const char *op, const mt_tensor *t, int rank,
+                               const int64_t *shape, int64_t *want)
 {
-    const char *op = "reshape";
-    mt_status s = check_src(op, t, view);
-    if (s)
-        return s;
     if (rank < 0 || rank > MT_MAX_RANK)
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: rank %d out of range 0..%d",
                        op, rank, MT_MAX_RANK);
     if (rank > 0 && !shape)
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: shape is NULL", op);
-    int64_t want[MT_MAX_RANK];
     int infer = -1;
     int64_t known = 1;
     for (int d = 0; d < rank; d++) {
@@ -129,29 +127,83 @@ mt_status mt_reshape_into(const mt_tensor *t, int rank, const int64_t *shape,
                        op, MT_SHAPE(t), (long long)numel, MT_SHAPE(&target),
                        (long long)known);
     }
-    int64_t stride[MT_MAX_RANK];
+    return MT_OK;
+}
+
+static void view_as(const mt_tensor *t, int rank, const int64_t *shape,
+                    const int64_t *stride, mt_tensor *view)
+{
+    mt_tensor src = *t;  /* t may be view itself */
+    mt_view_init(view, &src);
+    view->rank = rank;
+    for (int d = 0; d < MT_MAX_RANK; d++) {
+        view->shape[d] = d < rank ? shape[d] : 0;
+        view->stride[d] = d < rank ? stride[d] : 0;
+    }
+}
+
+mt_status mt_view_into(const mt_tensor *t, int rank, const int64_t *shape,
+                       mt_tensor *view)
+{
+    const char *op = "view";
+    mt_status s = check_src(op, t, view);
+    int64_t want[MT_MAX_RANK], stride[MT_MAX_RANK];
+    if (s || (s = resolve_shape(op, t, rank, shape, want)))
+        return s;
     if (!reshape_strides(t, rank, want, stride)) {
         mt_tensor target;
         mt_tensor_init_contiguous(&target, t->dtype, rank, want, NULL);
         return mt_fail(MT_ERR_SHAPE, "%s: cannot view non-contiguous %s as %s; "
-                       "call mt_tensor_contiguous first", op, MT_SHAPE(t),
-                       MT_SHAPE(&target));
+                       "use mt_reshape (copies) or mt_tensor_contiguous", op,
+                       MT_SHAPE(t), MT_SHAPE(&target));
     }
-    view_init(view, t);
-    view->rank = rank;
-    for (int d = 0; d < MT_MAX_RANK; d++) {
-        view->shape[d] = d < rank ? want[d] : 0;
-        view->stride[d] = d < rank ? stride[d] : 0;
-    }
+    view_as(t, rank, want, stride, view);
     return MT_OK;
+}
+
+mt_status mt_view(const mt_tensor *t, int rank, const int64_t *shape,
+                  mt_tensor **out)
+{
+    mt_tensor view;
+    mt_status s = mt_view_into(t, rank, shape, &view);
+    return s ? s : mt_view_to_heap("view", t, &view, out);
 }
 
 mt_status mt_reshape(const mt_tensor *t, int rank, const int64_t *shape,
                      mt_tensor **out)
 {
+    const char *op = "reshape";
+    mt_status s = check_src(op, t, out);
+    int64_t want[MT_MAX_RANK], stride[MT_MAX_RANK];
+    if (s || (s = resolve_shape(op, t, rank, shape, want)))
+        return s;
     mt_tensor view;
-    mt_status s = mt_reshape_into(t, rank, shape, &view);
-    return s ? s : view_to_heap("reshape", t, &view, out);
+    if (reshape_strides(t, rank, want, stride)) {
+        view_as(t, rank, want, stride, &view);
+        return mt_view_to_heap(op, t, &view, out);
+    }
+    mt_tensor *copy;
+    if ((s = mt_tensor_zeros(t->dtype, rank, want, &copy)))
+        return s;
+    mt_copy_reshaped(t, copy);
+    *out = copy;
+    return MT_OK;
+}
+
+mt_status mt_reshape_into(const mt_tensor *t, int rank, const int64_t *shape,
+                          mt_tensor *out)
+{
+    const char *op = "reshape";
+    mt_status s = check_src(op, t, out);
+    int64_t want[MT_MAX_RANK];
+    if (s || (s = resolve_shape(op, t, rank, shape, want)) ||
+        (s = mt_check_out(op, out, t->dtype, rank, want)))
+        return s;
+    if (mt_tensors_overlap(out, t))
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: out %s overlaps the input %s",
+                       op, MT_SHAPE(out), MT_SHAPE(t));
+    mt_copy_reshaped(t, out);
+    return MT_OK;
 }
 
 /* ---- flatten ------------------------------------------------------------------ */
@@ -164,7 +216,7 @@ mt_status mt_flatten_into(const mt_tensor *t, int start_dim, int end_dim,
     if (s)
         return s;
     if (t->rank == 0)  /* a scalar flattens to one element, as in PyTorch */
-        return mt_reshape_into(t, 1, (int64_t[]){1}, view);
+        return mt_view_into(t, 1, (int64_t[]){1}, view);
     int start, end;
     if (!mt_dim_resolve(start_dim, t->rank, &start) ||
         !mt_dim_resolve(end_dim, t->rank, &end) || start > end)
@@ -180,14 +232,14 @@ mt_status mt_flatten_into(const mt_tensor *t, int start_dim, int end_dim,
     shape[rank++] = merged;
     for (int d = end + 1; d < t->rank; d++)
         shape[rank++] = t->shape[d];
-    return mt_reshape_into(t, rank, shape, view);
+    return mt_view_into(t, rank, shape, view);
 }
 
 mt_status mt_flatten(const mt_tensor *t, int start_dim, int end_dim, mt_tensor **out)
 {
     mt_tensor view;
     mt_status s = mt_flatten_into(t, start_dim, end_dim, &view);
-    return s ? s : view_to_heap("flatten", t, &view, out);
+    return s ? s : mt_view_to_heap("flatten", t, &view, out);
 }
 
 /* ---- transpose / permute ------------------------------------------------------ */
@@ -210,7 +262,7 @@ mt_status mt_permute_into(const mt_tensor *t, const int *perm, mt_tensor *view)
         seen[resolved[d]] = true;
     }
     mt_tensor src = *t;  /* t may be view itself */
-    view_init(view, &src);
+    mt_view_init(view, &src);
     for (int d = 0; d < src.rank; d++) {
         view->shape[d] = src.shape[resolved[d]];
         view->stride[d] = src.stride[resolved[d]];
@@ -222,7 +274,7 @@ mt_status mt_permute(const mt_tensor *t, const int *perm, mt_tensor **out)
 {
     mt_tensor view;
     mt_status s = mt_permute_into(t, perm, &view);
-    return s ? s : view_to_heap("permute", t, &view, out);
+    return s ? s : mt_view_to_heap("permute", t, &view, out);
 }
 
 mt_status mt_transpose_into(const mt_tensor *t, int dim0, int dim1, mt_tensor *view)
@@ -247,7 +299,7 @@ mt_status mt_transpose(const mt_tensor *t, int dim0, int dim1, mt_tensor **out)
 {
     mt_tensor view;
     mt_status s = mt_transpose_into(t, dim0, dim1, &view);
-    return s ? s : view_to_heap("transpose", t, &view, out);
+    return s ? s : mt_view_to_heap("transpose", t, &view, out);
 }
 
 /* ---- narrow / slice --------------------------------------------------------- */
@@ -275,7 +327,7 @@ mt_status mt_slice_into(const mt_tensor *t, int dim, int64_t start, int64_t stop
     stop = stop > size ? size : stop;
     int64_t count = stop > start ? (stop - start - 1) / step + 1 : 0;
     mt_tensor src = *t;
-    view_init(view, &src);
+    mt_view_init(view, &src);
     if (count > 0)
         view->data = (char *)src.data +
                      start * src.stride[d] * (int64_t)mt_dtype_size(src.dtype);
@@ -289,7 +341,7 @@ mt_status mt_slice(const mt_tensor *t, int dim, int64_t start, int64_t stop,
 {
     mt_tensor view;
     mt_status s = mt_slice_into(t, dim, start, stop, step, &view);
-    return s ? s : view_to_heap("slice", t, &view, out);
+    return s ? s : mt_view_to_heap("slice", t, &view, out);
 }
 
 mt_status mt_narrow_into(const mt_tensor *t, int dim, int64_t start,
@@ -316,5 +368,5 @@ mt_status mt_narrow(const mt_tensor *t, int dim, int64_t start, int64_t length,
 {
     mt_tensor view;
     mt_status s = mt_narrow_into(t, dim, start, length, &view);
-    return s ? s : view_to_heap("narrow", t, &view, out);
+    return s ? s : mt_view_to_heap("narrow", t, &view, out);
 }

@@ -168,7 +168,7 @@ static void test_conv_errors(void **state)
     assert_fails(mt_conv2d(x, k2, NULL, &p, &y), MT_ERR_INVALID_ARGUMENT, "invalid stride (0,1)");
     p.stride_h = 1;
     mt_tensor x3;
-    assert_ok(mt_reshape_into(x, 3, (int64_t[]){5, 5, 3}, &x3));
+    assert_ok(mt_view_into(x, 3, (int64_t[]){5, 5, 3}, &x3));
     assert_fails(mt_conv2d(&x3, k2, NULL, &p, &y), MT_ERR_SHAPE, "must be [N,H,W,C]");
     mt_pool2d_params pp = {2, 2, 0, 2, MT_PADDING_VALID};
     assert_fails(mt_maxpool2d(x, &pp, &y), MT_ERR_INVALID_ARGUMENT, "invalid pool (2,2), stride (0,2)");

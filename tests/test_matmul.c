@@ -154,8 +154,8 @@ static void compare_backend(mt_backend backend, int threads, int64_t m, int64_t 
     fill_random(b, seed);
     fill_random(bias, seed);
     mt_tensor av, bv;
-    assert_ok(ta ? mt_transpose_into(a, 0, 1, &av) : mt_reshape_into(a, 2, a->shape, &av));
-    assert_ok(tb ? mt_transpose_into(b, 0, 1, &bv) : mt_reshape_into(b, 2, b->shape, &bv));
+    assert_ok(ta ? mt_transpose_into(a, 0, 1, &av) : mt_view_into(a, 2, a->shape, &av));
+    assert_ok(tb ? mt_transpose_into(b, 0, 1, &bv) : mt_view_into(b, 2, b->shape, &bv));
     const mt_tensor *bias_arg = fused ? bias : NULL;
     mt_activation act = fused ? MT_ACTIVATION_RELU : MT_ACTIVATION_NONE;
     assert_ok(mt_backend_set(MT_BACKEND_NAIVE));

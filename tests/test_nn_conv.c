@@ -199,11 +199,11 @@ static void maxpool2d_hand_values(void **state)
     mt_tensor *wide = make(NULL, 4, (int64_t[]){1, 2, 2, 4}, (float[]){
         1, 0, -INFINITY, 0, NAN, 0, -INFINITY, 0, 3, 0, -INFINITY, 0, 2, 0, -INFINITY, 0});
     mt_tensor *perm = NULL;
-    assert_ok(mt_reshape(wide, 5, (int64_t[]){1, 2, 2, 2, 2}, &perm));
+    assert_ok(mt_view(wide, 5, (int64_t[]){1, 2, 2, 2, 2}, &perm));
     mt_tensor even;
     assert_ok(mt_narrow_into(perm, 4, 0, 1, &even));   /* [1,2,2,2,1] */
     mt_tensor strided;
-    assert_ok(mt_reshape_into(&even, 4, (int64_t[]){1, 2, 2, 2}, &strided));
+    assert_ok(mt_view_into(&even, 4, (int64_t[]){1, 2, 2, 2}, &strided));
     assert_int_equal(strided.stride[3], 2);
     assert_ok(mt_layer_forward(l, &strided, &y));
     assert_true(isnan(((const float *)y->data)[0]));

@@ -87,7 +87,7 @@ static mt_status ss_forward(const mt_layer *l, int n, const mt_tensor *const *in
 {
     (void)n, (void)scratch;
     const scale_shift *st = mt_layer_state(l);
-    mt_status s = mt_scale_into(in[0], st->a, out);
+    mt_status s = mt_mul_scalar_into(in[0], st->a, out);
     mt_tensor b;
     float bv = st->b;
     if (!s)
@@ -169,7 +169,7 @@ static mt_status center_forward(const mt_layer *l, int n, const mt_tensor *const
     if (!s)
         s = mt_sum_into(x, -1, true, &means);
     if (!s)
-        s = mt_scale_into(&means, 1.0f / (float)x->shape[1], &means);
+        s = mt_mul_scalar_into(&means, 1.0f / (float)x->shape[1], &means);
     if (!s)
         s = mt_sub_into(x, &means, out);
     return s;

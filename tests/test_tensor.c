@@ -217,7 +217,7 @@ static void test_views_share_data(void **state)
     assert_ok(mt_tensor_get_f32(t, (int64_t[]){3, 1}, &v));
     assert_true(v == REF_X34[1 * 4 + 3]);
     /* reshape of a contiguous tensor, with an inferred dim */
-    assert_ok(mt_reshape(x, 3, (int64_t[]){2, -1, 2}, &r));
+    assert_ok(mt_view(x, 3, (int64_t[]){2, -1, 2}, &r));
     assert_int_equal(r->shape[1], 3);
     assert_ok(mt_tensor_get_f32(r, (int64_t[]){1, 2, 1}, &v));
     assert_true(v == REF_X34[11]);
@@ -250,16 +250,16 @@ static void test_reshape_non_contiguous(void **state)
     assert_ok(mt_tensor_from_data(MT_DTYPE_F32, 2, (int64_t[]){3, 4}, REF_X34, &x));
     assert_ok(mt_transpose(x, 0, 1, &t));   /* [4,3], strides (1,4) */
     mt_tensor v;
-    assert_fails(mt_reshape_into(t, 1, (int64_t[]){12}, &v), MT_ERR_SHAPE,
+    assert_fails(mt_view_into(t, 1, (int64_t[]){12}, &v), MT_ERR_SHAPE,
                  "cannot view non-contiguous [4,3] as [12]");
     /* splitting a dim of a transposed view is expressible */
-    assert_ok(mt_reshape_into(t, 3, (int64_t[]){2, 2, 3}, &v));
+    assert_ok(mt_view_into(t, 3, (int64_t[]){2, 2, 3}, &v));
     assert_int_equal(v.stride[0], 2);
     assert_int_equal(v.stride[1], 1);
     assert_int_equal(v.stride[2], 4);
-    assert_fails(mt_reshape_into(x, 2, (int64_t[]){5, -1}, &v), MT_ERR_SHAPE,
+    assert_fails(mt_view_into(x, 2, (int64_t[]){5, -1}, &v), MT_ERR_SHAPE,
                  "cannot infer dim 1");
-    assert_fails(mt_reshape_into(x, 2, (int64_t[]){5, 3}, &v), MT_ERR_SHAPE,
+    assert_fails(mt_view_into(x, 2, (int64_t[]){5, 3}, &v), MT_ERR_SHAPE,
                  "[3,4] has 12 elements, [5,3] needs 15");
     mt_tensor_free(t);
     mt_tensor_free(x);

@@ -1,12 +1,13 @@
 /* minitensor/minitensor.h — everything in one include.
  *
  * minitensor is a small C11 library for running small neural networks:
- * tensors and views (tensor.h, view.h), F32 ops (ops.h; reductions in
- * reduce.h, normalisation in norm.h, attention.h), matmul backends
- * (backend.h), an allocation-free workspace (arena.h), safetensors files
- * (safetensors.h), layers (nn.h; layer.h for your own) and models as
- * graphs with a memory planner (graph.h). Every function that can fail
- * returns an mt_status; mt_last_error() says what went wrong (error.h).
+ * tensors and views (tensor.h, view.h), indexing and shape ops (index.h),
+ * F32 ops (ops.h; reductions in reduce.h, normalisation in norm.h,
+ * attention.h), matmul backends (backend.h), an allocation-free workspace
+ * (arena.h), safetensors files (safetensors.h), layers (nn.h; layer.h for
+ * your own) and models as graphs with a memory planner (graph.h). Every
+ * function that can fail returns an mt_status; mt_last_error() says what
+ * went wrong (error.h).
  */
 #ifndef MINITENSOR_H
 #define MINITENSOR_H
@@ -16,6 +17,7 @@
 #include "minitensor/memory.h"
 #include "minitensor/tensor.h"
 #include "minitensor/view.h"
+#include "minitensor/index.h"
 #include "minitensor/ops.h"
 #include "minitensor/reduce.h"
 #include "minitensor/norm.h"

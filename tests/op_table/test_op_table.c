@@ -18,10 +18,12 @@
 
 extern const op_row op_rows_matmul[];
 extern const op_row op_rows_elementwise[];
+extern const op_row op_rows_index[];
 
 static const op_row *const tables[] = {
     op_rows_matmul,
     op_rows_elementwise,
+    op_rows_index,
 };
 
 #define MAX_INPUTS 8

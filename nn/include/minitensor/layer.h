@@ -23,7 +23,7 @@
  *                                    mt_tensor *out)
  *     {
  *         const scale_state *st = mt_layer_state(l);
- *         return mt_scale_into(in[0], st->factor, out);
+ *         return mt_mul_scalar_into(in[0], st->factor, out);
  *     }
  *     static void scale_release(void *state) { free(state); }
  *     static const mt_layer_vtable scale_vtable = {

@@ -1,4 +1,5 @@
-/* minitensor/view.h — views: new shapes over the same data, never a copy.
+/* minitensor/view.h — views: new shapes over the same data, never a copy
+ * (except mt_reshape, which copies when no view exists, as torch.reshape).
  *
  * Each view comes in two forms:
  *   mt_X(t, …, &out)      a new heap tensor (VIEW) that keeps t alive;
@@ -18,13 +19,23 @@
 extern "C" {
 #endif
 
-/* Same elements, new shape (numel must match). One dim may be -1 and is
- * inferred. Fails with MT_ERR_SHAPE if t's strides cannot express the new
- * shape (call mt_tensor_contiguous first). */
+/* torch.Tensor.view: same elements, new shape (numel must match; one dim may
+ * be -1 and is inferred). Never copies: fails with MT_ERR_SHAPE if t's
+ * strides cannot express the new shape (use mt_reshape then). */
+mt_status mt_view(const mt_tensor *t, int rank, const int64_t *shape,
+                  mt_tensor **out);
+mt_status mt_view_into(const mt_tensor *t, int rank, const int64_t *shape,
+                       mt_tensor *view);
+
+/* torch.reshape: a heap VIEW of t when its strides can express the shape
+ * (as mt_view), else a new OWNED contiguous copy; either way free *out with
+ * mt_tensor_free. One dim may be -1. Any dtype.
+ * mt_reshape_into always copies t's elements, in row-major order, into `out`
+ * (t's dtype, exactly the resolved shape, any strides, no overlap with t). */
 mt_status mt_reshape(const mt_tensor *t, int rank, const int64_t *shape,
                      mt_tensor **out);
 mt_status mt_reshape_into(const mt_tensor *t, int rank, const int64_t *shape,
-                          mt_tensor *view);
+                          mt_tensor *out);
 
 /* Merge dims start_dim..end_dim (inclusive) into one:
  * flatten([N,28,28], 1, -1) -> [N,784] (Keras' Flatten). */
@@ -58,6 +69,51 @@ mt_status mt_slice(const mt_tensor *t, int dim, int64_t start, int64_t stop,
                    int64_t step, mt_tensor **out);
 mt_status mt_slice_into(const mt_tensor *t, int dim, int64_t start,
                         int64_t stop, int64_t step, mt_tensor *view);
+
+/* torch.Tensor.expand (numpy.broadcast_to): t seen as `shape` (rank >= t's
+ * rank). t's dims align with the last ones; a dim of size 1 stretches to any
+ * size with stride 0, -1 keeps t's size, new leading dims get stride 0 (and
+ * may not be -1). Writing through an expanded view writes shared elements. */
+mt_status mt_expand(const mt_tensor *t, int rank, const int64_t *shape,
+                    mt_tensor **out);
+mt_status mt_expand_into(const mt_tensor *t, int rank, const int64_t *shape,
+                         mt_tensor *view);
+
+/* torch.squeeze(t, dim): drops dim if its size is 1; a dim of another size
+ * leaves t's shape unchanged (as PyTorch), not an error. A scalar accepts
+ * dim 0 or -1 and stays a scalar. */
+mt_status mt_squeeze(const mt_tensor *t, int dim, mt_tensor **out);
+mt_status mt_squeeze_into(const mt_tensor *t, int dim, mt_tensor *view);
+
+/* torch.squeeze(t): drops every dim of size 1. */
+mt_status mt_squeeze_all(const mt_tensor *t, mt_tensor **out);
+mt_status mt_squeeze_all_into(const mt_tensor *t, mt_tensor *view);
+
+/* torch.unsqueeze(t, dim): inserts a dim of size 1 at dim, which ranges over
+ * -(rank+1)..rank (-1 appends). Its stride is PyTorch's: shape*stride of the
+ * dim it precedes, 1 at the end. */
+mt_status mt_unsqueeze(const mt_tensor *t, int dim, mt_tensor **out);
+mt_status mt_unsqueeze_into(const mt_tensor *t, int dim, mt_tensor *view);
+
+/* ---- splitting into several views ------------------------------------------
+ * Both fill views[0..*count-1] with BORROWED views of t (no heap; t must
+ * outlive them) and set *count. Pass views = NULL to get only *count (to
+ * size the array); otherwise max_views must be >= the count, or the call
+ * fails with MT_ERR_INVALID_ARGUMENT naming the count needed and writes
+ * nothing. */
+
+/* torch.split(t, split_size, dim): pieces of split_size along dim, the last
+ * one smaller if the size does not divide: [5] by 2 -> 2,2,1. split_size 0
+ * is allowed only for a dim of size 0 (one empty piece); a size-0 dim gives
+ * one empty piece. */
+mt_status mt_split(const mt_tensor *t, int64_t split_size, int dim,
+                   mt_tensor *views, int max_views, int *count);
+
+/* torch.chunk(t, chunks, dim): pieces of ceil(size/chunks), so there may be
+ * fewer than `chunks` ([6] in 4 chunks -> 2,2,2); a size-0 dim gives
+ * `chunks` empty pieces. chunks >= 1. */
+mt_status mt_chunk(const mt_tensor *t, int chunks, int dim, mt_tensor *views,
+                   int max_views, int *count);
 
 #ifdef __cplusplus
 }
