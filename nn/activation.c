@@ -1,6 +1,10 @@
-/* activation.c — ReLU and Softmax layers: same shape in and out. A ReLU
- * describes itself as an epilogue, so a layer before it that can absorb
- * one (Linear, Conv2D, Add) applies it as it writes. */
+/* activation.c — activation layers (ReLU, GELU, tanh, sigmoid, SiLU, LeakyReLU)
+ * and Softmax: same shape in and out. An activation describes itself as an
+ * epilogue, so a layer before it that can absorb one (Linear, Conv2D, Add)
+ * applies it as it writes. */
+#include <math.h>
+#include <stdio.h>
+
 #include "layer_internal.h"
 
 /* ---- ReLU --------------------------------------------------------------------- */
@@ -73,6 +77,80 @@ mt_status mt_softmax_new(int dim, mt_layer **out)
     if (!l)
         return MT_ERR_OUT_OF_MEMORY;
     l->info.dim = dim;
+    *out = l;
+    return MT_OK;
+}
+
+/* ---- any activation of ops.h (GELU, tanh, sigmoid, SiLU, …) ------------------- */
+
+static mt_status act_forward(const mt_layer *l, int n, const mt_tensor *const *in,
+                             void *scratch, mt_tensor *out)
+{
+    (void)n, (void)scratch;
+    return mt_activation_apply_into(in[0], l->info.act, out);
+}
+
+static bool act_as_epilogue(const mt_layer *l, mt_layer_epilogue *e)
+{
+    *e = (mt_layer_epilogue){.act = l->info.act};
+    return true;
+}
+
+static const mt_layer_vtable act_vtable = {
+    .n_inputs = 1,
+    .infer = nn_infer_same,
+    .forward = act_forward,
+    .as_epilogue = act_as_epilogue,
+};
+
+mt_status mt_activation_layer_new(mt_activation act, mt_layer **out)
+{
+    if (!out)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "activation: out is NULL");
+    *out = NULL;
+    const char *name = mt_activation_name(act);
+    if (!name || act == MT_ACTIVATION_NONE)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "activation: unknown activation %d",
+                       (int)act);
+    if (act == MT_ACTIVATION_RELU)
+        return mt_relu_new(out);
+    mt_layer *l = nn_layer_alloc("activation", &act_vtable, MT_LAYER_ACTIVATION, name, 0);
+    if (!l)
+        return MT_ERR_OUT_OF_MEMORY;
+    l->info.act = act;
+    *out = l;
+    return MT_OK;
+}
+
+/* ---- LeakyReLU ---------------------------------------------------------------- */
+
+static mt_status leaky_forward(const mt_layer *l, int n, const mt_tensor *const *in,
+                               void *scratch, mt_tensor *out)
+{
+    (void)n, (void)scratch;
+    return mt_leaky_relu_into(in[0], l->info.rate, out);
+}
+
+static const mt_layer_vtable leaky_vtable = {
+    .n_inputs = 1,
+    .infer = nn_infer_same,
+    .forward = leaky_forward,
+};
+
+mt_status mt_leaky_relu_new(float slope, mt_layer **out)
+{
+    if (!out)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "leaky_relu: out is NULL");
+    *out = NULL;
+    if (!isfinite(slope))
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "leaky_relu: slope %g is not finite",
+                       (double)slope);
+    char name[40];
+    snprintf(name, sizeof name, "leaky_relu %g", (double)slope);
+    mt_layer *l = nn_layer_alloc("leaky_relu", &leaky_vtable, MT_LAYER_LEAKY_RELU, name, 0);
+    if (!l)
+        return MT_ERR_OUT_OF_MEMORY;
+    l->info.rate = slope;
     *out = l;
     return MT_OK;
 }

@@ -47,7 +47,7 @@ static mt_status check_options(const char *name, const mt_conv2d_options *o)
     if (o->padding != MT_PADDING_VALID && o->padding != MT_PADDING_SAME)
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: unknown padding %d", name,
                        (int)o->padding);
-    if (o->act != MT_ACTIVATION_NONE && o->act != MT_ACTIVATION_RELU)
+    if (!mt_activation_name(o->act))
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: unknown activation %d", name,
                        (int)o->act);
     return MT_OK;
@@ -169,8 +169,8 @@ static mt_status conv_absorb(const mt_layer *l, const mt_layer_epilogue *e,
     bool affine = e->scale || e->shift;
     mt_activation own = st->params.activation;
     if ((affine && own != MT_ACTIVATION_NONE) ||
-        (e->act != MT_ACTIVATION_NONE && e->act != MT_ACTIVATION_RELU) ||
-        (e->act != MT_ACTIVATION_NONE && own != MT_ACTIVATION_NONE && own != e->act))
+        (e->act != MT_ACTIVATION_NONE && own != MT_ACTIVATION_NONE &&
+         !(own == MT_ACTIVATION_RELU && e->act == MT_ACTIVATION_RELU)))   /* relu∘relu = relu */
         return MT_ERR_UNSUPPORTED;
     mt_conv2d_options o = {.layout = i->kernel_layout, .stride_h = i->stride_h,
                            .stride_w = i->stride_w, .padding = i->padding,

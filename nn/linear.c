@@ -113,7 +113,7 @@ static mt_status check_args(const char *name, const mt_tensor *w, const mt_tenso
         o->layout != MT_LAYOUT_OUT_IN)
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: unknown layout %d", name,
                        (int)o->layout);
-    if (o->act != MT_ACTIVATION_NONE && o->act != MT_ACTIVATION_RELU)
+    if (!mt_activation_name(o->act))
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: unknown activation %d", name,
                        (int)o->act);
     return MT_OK;
@@ -174,8 +174,8 @@ static mt_status linear_absorb(const mt_layer *l, const mt_layer_epilogue *e,
     const linear_state *st = l->state;
     bool affine = e->scale || e->shift;
     if ((affine && st->act != MT_ACTIVATION_NONE) ||
-        (e->act != MT_ACTIVATION_NONE && e->act != MT_ACTIVATION_RELU) ||
-        (e->act != MT_ACTIVATION_NONE && st->act != MT_ACTIVATION_NONE && st->act != e->act))
+        (e->act != MT_ACTIVATION_NONE && st->act != MT_ACTIVATION_NONE &&
+         !(st->act == MT_ACTIVATION_RELU && e->act == MT_ACTIVATION_RELU)))   /* relu∘relu = relu */
         return MT_ERR_UNSUPPORTED;
     mt_linear_options o = {.layout = l->info.layout,
                            .act = e->act != MT_ACTIVATION_NONE ? e->act : st->act};

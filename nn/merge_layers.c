@@ -52,8 +52,8 @@ static mt_status add_forward(const mt_layer *l, int n, const mt_tensor *const *i
     mt_status s = mt_add_into(in[0], in[1], out);
     for (int j = 2; !s && j < n; j++)
         s = mt_add_into(out, in[j], out);
-    if (!s && st->act == MT_ACTIVATION_RELU)
-        s = mt_relu_into(out, out);
+    if (!s && st->act != MT_ACTIVATION_NONE)
+        s = mt_activation_apply_into(out, st->act, out);
     return s;
 }
 
@@ -61,12 +61,12 @@ static mt_status add_absorb(const mt_layer *l, const mt_layer_epilogue *e,
                             mt_layer **fused)
 {
     const add_state *st = l->state;
-    if (e->scale || e->shift || e->act != MT_ACTIVATION_RELU || st->act != MT_ACTIVATION_NONE)
+    if (e->scale || e->shift || e->act == MT_ACTIVATION_NONE || st->act != MT_ACTIVATION_NONE)
         return MT_ERR_UNSUPPORTED;
     mt_status s = mt_add_new(fused);
     if (!s) {
         ((add_state *)(*fused)->state)->act = e->act;
-        snprintf((*fused)->name, sizeof (*fused)->name, "add+relu");
+        snprintf((*fused)->name, sizeof (*fused)->name, "add+%s", mt_activation_name(e->act));
     }
     return s;
 }

@@ -6,6 +6,7 @@
 #include <stdio.h>
 
 #include "layer_internal.h"
+#include "minitensor/norm.h"
 #include "minitensor/view.h"
 
 typedef struct bn_state {
@@ -147,4 +148,120 @@ mt_status mt_batch_norm_new(const mt_tensor *mean, const mt_tensor *var,
     mt_tensor_free(w);
     mt_tensor_free(b);
     return s;
+}
+
+/* ---- LayerNorm and RMSNorm: over the last dims, per sample ---------------------- */
+
+typedef struct ln_state {
+    mt_tensor *weight, *bias;   /* [normalized shape] F32 or NULL; owned */
+    int64_t shape[MT_MAX_RANK]; /* the normalized shape (if known) */
+    bool rms;
+} ln_state;
+
+static mt_status ln_infer(const mt_layer *l, int n, const mt_shape *in,
+                          const char *const *from, mt_shape *out)
+{
+    (void)n;
+    const ln_state *st = l->state;
+    int k = l->info.dim;   /* normalized rank */
+    bool fits = in->rank >= k && in->dtype == MT_DTYPE_F32;
+    for (int d = 0; fits && st->weight && d < k; d++)
+        fits = in->dim[in->rank - k + d] == st->shape[d];
+    if (!fits) {
+        char want[160] = "", got[160] = "";
+        size_t a = 0, b = 0;
+        for (int d = 0; d < k && st->weight; d++)
+            a += (size_t)snprintf(want + a, sizeof want - a, "%s%lld", d ? "," : "",
+                                  (long long)st->shape[d]);
+        for (int d = 0; d < in->rank && b < sizeof got; d++)
+            b += (size_t)snprintf(got + b, sizeof got - b, "%s%lld", d ? "," : "",
+                                  (long long)in->dim[d]);
+        return mt_fail(MT_ERR_SHAPE, "expects F32 [..., %s] (%d normalized dims), %s gives "
+                       "%s [%s]", want, k, from[0], mt_dtype_name(in->dtype), got);
+    }
+    *out = *in;
+    return MT_OK;
+}
+
+static mt_status ln_forward(const mt_layer *l, int n, const mt_tensor *const *in,
+                            void *scratch, mt_tensor *out)
+{
+    (void)n, (void)scratch;
+    const ln_state *st = l->state;
+    if (st->rms)
+        return mt_rms_norm_into(in[0], l->info.dim, st->weight, l->info.eps, out);
+    return mt_layer_norm_into(in[0], l->info.dim, st->weight, st->bias, l->info.eps, out);
+}
+
+static void ln_release(void *state)
+{
+    ln_state *st = state;
+    mt_tensor_free(st->weight);
+    mt_tensor_free(st->bias);
+}
+
+static const mt_layer_vtable ln_vtable = {
+    .n_inputs = 1,
+    .infer = ln_infer,
+    .forward = ln_forward,
+    .release = ln_release,
+};
+
+static mt_status norm_new(const char *op, bool rms, const mt_tensor *weight,
+                          const mt_tensor *bias, const mt_norm_options *options,
+                          mt_layer **out)
+{
+    if (!out)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: out is NULL", op);
+    *out = NULL;
+    const mt_norm_options o = options ? *options : (mt_norm_options){0};
+    const mt_tensor *ref = weight ? weight : bias;
+    char name[MT_NAME_MAX + 16], ws[160], bs[160];
+    snprintf(name, sizeof name, "%s%s%s", op, ref && ref->name[0] ? " " : "",
+             ref ? ref->name : "");
+    int k = o.normalized_rank ? o.normalized_rank : ref ? ref->rank : 1;
+    if (!(o.eps >= 0.0f) || k < 1 || k > MT_MAX_RANK || (ref && ref->rank != k))
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: eps %g or normalized rank %d does not "
+                       "fit (weight/bias of rank %d)", name, (double)o.eps, k,
+                       ref ? ref->rank : 0);
+    if (weight && bias && !mt_tensor_same_shape(weight, bias))
+        return mt_fail(MT_ERR_SHAPE, "%s: weight %s and bias %s differ", name,
+                       mt_tensor_describe(weight, ws, sizeof ws),
+                       mt_tensor_describe(bias, bs, sizeof bs));
+    mt_layer *l = nn_layer_alloc(op, &ln_vtable, rms ? MT_LAYER_RMS_NORM : MT_LAYER_LAYER_NORM,
+                                 name, sizeof(ln_state));
+    if (!l)
+        return MT_ERR_OUT_OF_MEMORY;
+    ln_state *st = l->state;
+    st->rms = rms;
+    mt_status s = MT_OK;
+    if (weight)
+        s = mt_tensor_to_f32(weight, &st->weight);
+    if (!s && bias)
+        s = mt_tensor_to_f32(bias, &st->bias);
+    if (s) {
+        mt_layer_free(l);
+        return s;
+    }
+    if (ref)
+        for (int d = 0; d < k; d++)
+            st->shape[d] = ref->shape[d];
+    /* PyTorch's defaults: LayerNorm 1e-5; RMSNorm(eps=None) float32's epsilon */
+    l->info.eps = o.eps > 0.0f ? o.eps : rms ? 1.1920929e-07f : 1e-5f;
+    l->info.dim = k;
+    l->info.has_bias = bias != NULL;
+    *out = l;
+    return MT_OK;
+}
+
+mt_status mt_layer_norm_new(const mt_tensor *weight, const mt_tensor *bias,
+                            const mt_norm_options *options, mt_layer **out)
+{
+    return norm_new("layer_norm", false, weight, bias, options, out);
+}
+
+mt_status mt_rms_norm_new(const mt_tensor *weight, const mt_norm_options *options,
+                          mt_layer **out)
+{
+    return norm_new("rms_norm", true, weight, NULL, options, out);
 }

@@ -8,16 +8,16 @@
 /* The names one framework gives a layer's tensors. */
 typedef struct naming {
     const char *sep;   /* between the layer's name and the tensor's */
-    const char *weight, *bias, *mean, *var, *gamma, *beta;
+    const char *weight, *bias, *mean, *var, *gamma, *beta, *table;
     mt_weight_layout linear;
     mt_kernel_layout kernel;
     float bn_eps;
 } naming;
 
 static const naming pytorch = {".", "weight", "bias", "running_mean", "running_var",
-                               "weight", "bias", MT_LAYOUT_OUT_IN, MT_KERNEL_OIHW, 1e-5f};
+                               "weight", "bias", "weight", MT_LAYOUT_OUT_IN, MT_KERNEL_OIHW, 1e-5f};
 static const naming keras = {"/", "kernel", "bias", "moving_mean", "moving_variance",
-                             "gamma", "beta", MT_LAYOUT_IN_OUT, MT_KERNEL_HWIO, 1e-3f};
+                             "gamma", "beta", "embeddings", MT_LAYOUT_IN_OUT, MT_KERNEL_HWIO, 1e-3f};
 
 static mt_status resolve(const char *op, const mt_state_dict *sd, const char *prefix,
                          mt_layer **out, const naming **nm)
@@ -118,5 +118,42 @@ mt_status mt_batch_norm_load(const mt_state_dict *weights, const char *prefix,
     mt_tensor_free(v);
     mt_tensor_free(w);
     mt_tensor_free(b);
+    return s;
+}
+
+mt_status mt_layer_norm_load(const mt_state_dict *weights, const char *prefix,
+                             const mt_norm_options *options, mt_layer **out)
+{
+    const naming *nm = NULL;
+    mt_status s = resolve("layer_norm_load", weights, prefix, out, &nm);
+    if (s)
+        return s;
+    char layer[MT_NAME_MAX + 16];
+    snprintf(layer, sizeof layer, "layer_norm %s", prefix);
+    mt_norm_options o = options ? *options : (mt_norm_options){0};
+    if (o.eps == 0.0f)
+        o.eps = nm->bn_eps;   /* the same defaults as BatchNorm's in both */
+    mt_tensor *w = NULL, *b = NULL;
+    if (!(s = fetch(weights, nm, layer, prefix, nm->gamma, false, &w)) &&
+        !(s = fetch(weights, nm, layer, prefix, nm->beta, false, &b)))
+        s = mt_layer_norm_new(w, b, &o, out);
+    mt_tensor_free(w);
+    mt_tensor_free(b);
+    return s;
+}
+
+mt_status mt_embedding_load(const mt_state_dict *weights, const char *prefix,
+                            mt_layer **out)
+{
+    const naming *nm = NULL;
+    mt_status s = resolve("embedding_load", weights, prefix, out, &nm);
+    if (s)
+        return s;
+    char layer[MT_NAME_MAX + 16];
+    snprintf(layer, sizeof layer, "embedding %s", prefix);
+    mt_tensor *w = NULL;
+    if (!(s = fetch(weights, nm, layer, prefix, nm->table, true, &w)))
+        s = mt_embedding_new(w, out);
+    mt_tensor_free(w);
     return s;
 }

@@ -3,7 +3,8 @@
  * A model is a list (mt_sequential) or a graph (graph.h) of layers that is
  * checked as it is built and then run on batches without touching the heap.
  * Layers: Linear, Conv2D, MaxPool2D, GlobalAveragePooling2D, BatchNorm,
- * ReLU, Softmax, Flatten, Dropout, Add, Concat — and yours (layer.h: the
+ * LayerNorm, RMSNorm, Embedding, Pad, ReLU, GELU, tanh, sigmoid, SiLU,
+ * LeakyReLU, Softmax, Flatten, Dropout, Add, Concat — and yours (layer.h: the
  * built-in layers use the same interface). Weights by the names PyTorch's
  * state_dict and Keras write: mt_state_dict below.
  *
@@ -58,6 +59,7 @@
 #include "minitensor/conv.h"
 #include "minitensor/error.h"
 #include "minitensor/graph.h"
+#include "minitensor/index.h"
 #include "minitensor/layer.h"
 #include "minitensor/ops.h"
 #include "minitensor/safetensors.h"
@@ -81,7 +83,14 @@ typedef enum mt_layer_kind {
     MT_LAYER_ADD,
     MT_LAYER_CONCAT,
     MT_LAYER_BATCH_NORM,
-    MT_LAYER_GLOBAL_AVG_POOL2D
+    MT_LAYER_GLOBAL_AVG_POOL2D,
+    MT_LAYER_ACTIVATION,
+    MT_LAYER_LEAKY_RELU,
+    MT_LAYER_LAYER_NORM,
+    MT_LAYER_RMS_NORM,
+    MT_LAYER_EMBEDDING,
+    MT_LAYER_PAD,
+    MT_LAYER_MULTIHEAD_ATTENTION
 } mt_layer_kind;
 
 /* How a 2-D Linear weight is stored.
@@ -204,6 +213,16 @@ mt_status mt_maxpool2d_new(const mt_maxpool2d_options *options, mt_layer **out);
  * nothing. */
 mt_status mt_relu_new(mt_layer **out);
 
+/* Any activation of ops.h but NONE, same shape: MT_ACTIVATION_GELU (torch
+ * nn.GELU()), _GELU_TANH (nn.GELU(approximate='tanh')), _TANH, _SIGMOID,
+ * _SILU; _RELU gives mt_relu_new's layer. Like a ReLU, it runs inside a
+ * Linear, Conv2D or Add right before it. Fails on an unknown value. */
+mt_status mt_activation_layer_new(mt_activation act, mt_layer **out);
+
+/* x > 0 ? x : slope·x (nn.LeakyReLU(negative_slope)), same shape; slope
+ * finite. */
+mt_status mt_leaky_relu_new(float slope, mt_layer **out);
+
 /* Merge dims start_dim..end_dim (inclusive, negative from the end) into one,
  * as a view (no copy): Keras' Flatten() and PyTorch's nn.Flatten() are
  * mt_flatten_new(1, -1): [N,28,28] -> [N,784]. */
@@ -242,6 +261,36 @@ typedef struct mt_batch_norm_options {
 mt_status mt_batch_norm_new(const mt_tensor *mean, const mt_tensor *var,
                             const mt_tensor *weight, const mt_tensor *bias,
                             const mt_batch_norm_options *options, mt_layer **out);
+
+/* ---- LayerNorm, RMSNorm -------------------------------------------------------------
+ * Normalise each sample over its last k dims (mt_layer_norm_into,
+ * mt_rms_norm_into of norm.h): PyTorch's nn.LayerNorm(shape) and
+ * nn.RMSNorm(shape), Keras' LayerNormalization(axis=-1). weight and bias
+ * (NULL: none) have the normalized shape, any storable dtype (copied to
+ * F32 once).
+ *   eps              > 0, or 0 for PyTorch's default (LayerNorm 1e-5;
+ *                    RMSNorm float32's epsilon, as eps=None);
+ *   normalized_rank  k, or 0 for the weight's rank (1 without weight). */
+typedef struct mt_norm_options {
+    float eps;
+    int normalized_rank;
+} mt_norm_options;
+
+mt_status mt_layer_norm_new(const mt_tensor *weight, const mt_tensor *bias,
+                            const mt_norm_options *options, mt_layer **out);
+mt_status mt_rms_norm_new(const mt_tensor *weight, const mt_norm_options *options,
+                          mt_layer **out);
+
+/* ---- Embedding, Pad ---------------------------------------------------------------------
+ * Embedding: I32/I64 token ids [*] -> rows of weight [num, dim]: [*, dim]
+ * (nn.Embedding; mt_embedding_into). An id out of range fails the pass,
+ * naming it. weight: referenced if F32, else converted once. */
+mt_status mt_embedding_new(const mt_tensor *weight, mt_layer **out);
+
+/* Pad: torch.nn.functional.pad(x, pads, mode, value) (mt_pad_into): pads
+ * holds n_pads/2 (before, after) pairs, the first for the LAST dim. */
+mt_status mt_pad_new(int n_pads, const int64_t *pads, mt_pad_mode mode, float value,
+                     mt_layer **out);
 
 /* ---- merging branches -------------------------------------------------------------- */
 
@@ -296,6 +345,15 @@ mt_status mt_conv2d_load(const mt_state_dict *weights, const char *prefix,
 mt_status mt_batch_norm_load(const mt_state_dict *weights, const char *prefix,
                              const mt_batch_norm_options *options, mt_layer **out);
 
+/* LayerNorm "p" (p.weight/p.bias; Keras p/gamma, p/beta): options as
+ * mt_layer_norm_new; eps 0: PyTorch 1e-5, Keras 1e-3. */
+mt_status mt_layer_norm_load(const mt_state_dict *weights, const char *prefix,
+                             const mt_norm_options *options, mt_layer **out);
+
+/* Embedding "p" (p.weight; Keras p/embeddings). */
+mt_status mt_embedding_load(const mt_state_dict *weights, const char *prefix,
+                            mt_layer **out);
+
 /* ---- any layer ---------------------------------------------------------------- */
 
 /* What a layer is. Fields that do not apply to its kind are 0. */
@@ -304,16 +362,17 @@ typedef struct mt_layer_info {
     const char *name;         /* "linear d1_w", "conv2d conv1_w",
                                  "maxpool2d 2x2", "dropout 0.2", "relu" …;
                                  owned by the layer */
-    int64_t in_features;      /* linear */
-    int64_t out_features;     /* linear */
+    int64_t in_features;      /* linear; embedding: table rows */
+    int64_t out_features;     /* linear; embedding: dim */
     mt_weight_layout layout;  /* linear: the layout in use (never AUTO) */
     bool has_bias;            /* linear, conv2d */
     mt_activation act;        /* linear, conv2d: the fused activation it was
-                                 built with */
-    float rate;               /* dropout */
-    float eps;                /* batch norm, in use */
+                                 built with; activation: which */
+    float rate;               /* dropout; leaky relu: the slope */
+    float eps;                /* batch, layer, RMS norm: in use */
     int start_dim, end_dim;   /* flatten, as given */
-    int dim;                  /* softmax, concat, batch norm (channels), as given */
+    int dim;                  /* softmax, concat, batch norm (channels), as given;
+                                 layer/RMS norm: normalized rank */
     int64_t in_channels;      /* conv2d; batch norm: channels */
     int64_t out_channels;     /* conv2d */
     mt_kernel_layout kernel_layout;  /* conv2d */
