@@ -157,3 +157,31 @@ mt_status mt_embedding_load(const mt_state_dict *weights, const char *prefix,
     mt_tensor_free(w);
     return s;
 }
+
+mt_status mt_multihead_attention_load(const mt_state_dict *weights, const char *prefix,
+                                      int64_t num_heads, bool causal, mt_layer **out)
+{
+    const naming *nm = NULL;
+    mt_status s = resolve("multihead_attention_load", weights, prefix, out, &nm);
+    if (s)
+        return s;
+    if (weights->framework != MT_FRAMEWORK_PYTORCH)
+        return mt_fail(MT_ERR_UNSUPPORTED, "multihead_attention_load %s: only PyTorch's "
+                       "names are known", prefix);
+    char layer[MT_NAME_MAX + 32];
+    snprintf(layer, sizeof layer, "multihead_attention %s", prefix);
+    static const char *const names[7] = {"in_proj_weight", "in_proj_bias", "q_proj_weight",
+                                         "k_proj_weight", "v_proj_weight",
+                                         "out_proj.weight", "out_proj.bias"};
+    mt_tensor *t[7] = {0};
+    for (int i = 0; !s && i < 7; i++)
+        s = fetch(weights, nm, layer, prefix, names[i], i == 5, &t[i]);
+    if (!s)
+        s = mt_multihead_attention_new(&(mt_attention_weights){
+            .in_proj_weight = t[0], .in_proj_bias = t[1], .q_weight = t[2],
+            .k_weight = t[3], .v_weight = t[4], .out_weight = t[5], .out_bias = t[6]},
+            num_heads, causal, out);
+    for (int i = 0; i < 7; i++)
+        mt_tensor_free(t[i]);
+    return s;
+}

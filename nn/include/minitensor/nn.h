@@ -3,7 +3,8 @@
  * A model is a list (mt_sequential) or a graph (graph.h) of layers that is
  * checked as it is built and then run on batches without touching the heap.
  * Layers: Linear, Conv2D, MaxPool2D, GlobalAveragePooling2D, BatchNorm,
- * LayerNorm, RMSNorm, Embedding, Pad, ReLU, GELU, tanh, sigmoid, SiLU,
+ * LayerNorm, RMSNorm, Embedding, Pad, MultiHeadAttention, ReLU, GELU,
+ * tanh, sigmoid, SiLU,
  * LeakyReLU, Softmax, Flatten, Dropout, Add, Concat — and yours (layer.h: the
  * built-in layers use the same interface). Weights by the names PyTorch's
  * state_dict and Keras write: mt_state_dict below.
@@ -292,6 +293,26 @@ mt_status mt_embedding_new(const mt_tensor *weight, mt_layer **out);
 mt_status mt_pad_new(int n_pads, const int64_t *pads, mt_pad_mode mode, float value,
                      mt_layer **out);
 
+/* ---- MultiHeadAttention ---------------------------------------------------------------
+ * PyTorch's nn.MultiheadAttention(E, num_heads, batch_first=True) at
+ * inference: inputs query [N,Lq,E], key [N,Lk,kdim], value [N,Lk,vdim]
+ * (three graph inputs), or one input x [N,L,E] for self-attention;
+ * output [N,Lq,E]. Weights in PyTorch's (out,in) layout, used as views:
+ * either in_proj_weight [3E,E] (packed q, k, v rows) or q_weight [E,E],
+ * k_weight [E,kdim], v_weight [E,vdim] (q/k/v_proj_weight); in_proj_bias
+ * [3E] and out_bias [E] may be NULL; out_weight [E,E]. `causal`: query i
+ * sees keys j <= i (bottom-right aligned when Lq != Lk, see attention.h).
+ * The projections and heads use the planner's scratch: 2(Lq+Lk)·E floats
+ * per sample. */
+typedef struct mt_attention_weights {
+    const mt_tensor *in_proj_weight, *in_proj_bias;
+    const mt_tensor *q_weight, *k_weight, *v_weight;
+    const mt_tensor *out_weight, *out_bias;
+} mt_attention_weights;
+
+mt_status mt_multihead_attention_new(const mt_attention_weights *weights,
+                                     int64_t num_heads, bool causal, mt_layer **out);
+
 /* ---- merging branches -------------------------------------------------------------- */
 
 /* The elementwise sum of its inputs (2 or more, one shape): a residual
@@ -349,6 +370,13 @@ mt_status mt_batch_norm_load(const mt_state_dict *weights, const char *prefix,
  * mt_layer_norm_new; eps 0: PyTorch 1e-5, Keras 1e-3. */
 mt_status mt_layer_norm_load(const mt_state_dict *weights, const char *prefix,
                              const mt_norm_options *options, mt_layer **out);
+
+/* MultiHeadAttention "p" by PyTorch's names: p.in_proj_weight,
+ * p.in_proj_bias (or p.q_proj_weight, p.k_proj_weight, p.v_proj_weight),
+ * p.out_proj.weight, p.out_proj.bias. PyTorch only (MT_ERR_UNSUPPORTED for
+ * Keras, whose MultiHeadAttention stores per-head [E,H,D] kernels). */
+mt_status mt_multihead_attention_load(const mt_state_dict *weights, const char *prefix,
+                                      int64_t num_heads, bool causal, mt_layer **out);
 
 /* Embedding "p" (p.weight; Keras p/embeddings). */
 mt_status mt_embedding_load(const mt_state_dict *weights, const char *prefix,
