@@ -428,7 +428,7 @@ static mt_status compile(mt_graph *g)
             n->storage = -1;
         else if (n->absorbed_by >= 0)
             n->storage = g->nodes[n->absorbed_by].storage;
-        else if (n->layer->vt->flags & MT_LAYER_VIEW)
+        else if (n->layer->vt->flags & MT_LAYER_FLAG_VIEW)
             n->storage = g->nodes[n->in[0]].storage;
         else
             n->storage = k;
@@ -696,7 +696,7 @@ static mt_status run_pass(mt_graph *g, bool last)
         for (int j = 0; j < n->n_in; j++)
             n->args[j] = g->nodes[n->in[j]].cur;
         const mt_layer *run = runner(n);
-        mt_tensor *out = run->vt->flags & MT_LAYER_VIEW ? &n->view : &n->buf[last];
+        mt_tensor *out = run->vt->flags & MT_LAYER_FLAG_VIEW ? &n->view : &n->buf[last];
         void *scratch = n->scratch_bytes ? g->block + n->scratch_offset : NULL;
         mt_status s = run->vt->forward(run, n->n_in, n->args, scratch, out);
         if (s)

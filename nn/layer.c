@@ -140,7 +140,7 @@ mt_status mt_layer_forward(const mt_layer *layer, const mt_tensor *x, mt_tensor 
     if (scratch_bytes && !scratch)
         return mt_fail(MT_ERR_OUT_OF_MEMORY, "%s: cannot allocate %zu bytes of scratch",
                        layer->name, scratch_bytes);
-    if (layer->vt->flags & MT_LAYER_VIEW) {
+    if (layer->vt->flags & MT_LAYER_FLAG_VIEW) {
         /* Validate through the layer, then hand out a heap view of x (which
          * keeps x alive) with the same shape and strides. */
         mt_tensor view;

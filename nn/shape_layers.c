@@ -45,7 +45,7 @@ static mt_status flatten_forward(const mt_layer *l, int n, const mt_tensor *cons
 
 static const mt_layer_vtable flatten_vtable = {
     .n_inputs = 1,
-    .flags = MT_LAYER_VIEW,
+    .flags = MT_LAYER_FLAG_VIEW,
     .infer = flatten_infer,
     .forward = flatten_forward,
 };
@@ -81,7 +81,7 @@ static mt_status dropout_forward(const mt_layer *l, int n, const mt_tensor *cons
 
 static const mt_layer_vtable dropout_vtable = {
     .n_inputs = 1,
-    .flags = MT_LAYER_VIEW,
+    .flags = MT_LAYER_FLAG_VIEW,
     .infer = nn_infer_same,
     .forward = dropout_forward,
 };

@@ -75,12 +75,12 @@ typedef struct mt_layer_epilogue {
     mt_activation act;
 } mt_layer_epilogue;
 
-/* mt_layer_vtable.flags */
-enum {
+/* mt_layer_vtable.flags, or-ed */
+typedef enum mt_layer_flag {
     /* forward fills `out` as a view of in[0] (no storage of its own): the
      * model places no buffer for it and keeps in[0]'s alive instead. */
-    MT_LAYER_VIEW = 1u << 0
-};
+    MT_LAYER_FLAG_VIEW = 1u << 0
+} mt_layer_flag;
 
 typedef struct mt_layer_vtable {
     /* Inputs the layer takes (>= 1), or 0 for "any number >= 1". */
@@ -93,7 +93,7 @@ typedef struct mt_layer_vtable {
     mt_status (*infer)(const mt_layer *layer, int n, const mt_shape *in,
                        const char *const *from, mt_shape *out);
     /* Compute in[0..n-1] -> out. `out` has the inferred shape and dtype
-     * (contiguous, storage owned by the model), or with MT_LAYER_VIEW is a
+     * (contiguous, storage owned by the model), or with MT_LAYER_FLAG_VIEW is a
      * struct to fill as a view. `scratch` holds scratch_bytes() bytes
      * (64-byte aligned), valid during this call only. */
     mt_status (*forward)(const mt_layer *layer, int n, const mt_tensor *const *in,

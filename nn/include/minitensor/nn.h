@@ -4,10 +4,9 @@
  * checked as it is built and then run on batches without touching the heap.
  * Layers: Linear, Conv2D, MaxPool2D, GlobalAveragePooling2D, BatchNorm,
  * LayerNorm, RMSNorm, Embedding, Pad, MultiHeadAttention, ReLU, GELU,
- * tanh, sigmoid, SiLU,
- * LeakyReLU, Softmax, Flatten, Dropout, Add, Concat — and yours (layer.h: the
- * built-in layers use the same interface). Weights by the names PyTorch's
- * state_dict and Keras write: mt_state_dict below.
+ * tanh, sigmoid, SiLU, LeakyReLU, Softmax, Flatten, Dropout, Add, Concat —
+ * and yours (layer.h: the built-in layers use the same interface). Weights
+ * by the names PyTorch's state_dict and Keras write: mt_state_dict below.
  *
  *     // Keras: Sequential([Flatten(input_shape=(28,28)),
  *     //                    Dense(128, activation='relu'), Dropout(0.2),
