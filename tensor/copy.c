@@ -18,6 +18,10 @@ mt_status mt_check_out(const char *op, const mt_tensor *out, mt_dtype dtype,
     if (!mt_tensor_same_shape(out, &want))
         return mt_fail(MT_ERR_SHAPE, "%s: out is %s, result is %s", op, MT_SHAPE(out),
                        MT_SHAPE(&want));
+    for (int d = 0; d < out->rank; d++)   /* an expanded out: elements share memory */
+        if (out->stride[d] == 0 && out->shape[d] > 1)
+            return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: out %s has stride 0 in dim %d, "
+                           "so its elements overlap", op, MT_SHAPE(out), d);
     return MT_OK;
 }
 
@@ -52,22 +56,40 @@ void mt_copy_strided(size_t esize, int rank, const int64_t *shape,
     int64_t numel;
     if (!mt_shape_numel(rank, shape, &numel) || numel == 0)
         return;
-    if (rank == 0) {
+    /* Merge a dim into the one inside it wherever both sides step over it as
+     * one longer run, and drop size-1 dims: concat of [N,2] rows into a
+     * contiguous out becomes one memcpy instead of N. */
+    int64_t sh[MT_MAX_RANK], ss[MT_MAX_RANK], ds[MT_MAX_RANK];
+    int r = 0;
+    for (int d = 0; d < rank; d++) {
+        if (shape[d] == 1)
+            continue;
+        if (r > 0 && ss[r - 1] == shape[d] * src_stride[d] &&
+            ds[r - 1] == shape[d] * dst_stride[d]) {
+            sh[r - 1] *= shape[d];
+        } else {
+            sh[r] = shape[d];
+            r++;
+        }
+        ss[r - 1] = src_stride[d];
+        ds[r - 1] = dst_stride[d];
+    }
+    if (r == 0) {
         memcpy(dst, src, esize);
         return;
     }
-    int outer = rank - 1;
-    int64_t n = shape[outer];
+    int outer = r - 1;
+    int64_t n = sh[outer];
     int64_t index[MT_MAX_RANK] = {0};
     do {
         int64_t so = 0, dof = 0;
         for (int d = 0; d < outer; d++) {
-            so += index[d] * src_stride[d];
-            dof += index[d] * dst_stride[d];
+            so += index[d] * ss[d];
+            dof += index[d] * ds[d];
         }
-        copy_run(esize, n, (const char *)src + so * (int64_t)esize, src_stride[outer],
-                 (char *)dst + dof * (int64_t)esize, dst_stride[outer]);
-    } while (mt_index_next(outer, shape, index));
+        copy_run(esize, n, (const char *)src + so * (int64_t)esize, ss[outer],
+                 (char *)dst + dof * (int64_t)esize, ds[outer]);
+    } while (mt_index_next(outer, sh, index));
 }
 
 void mt_copy_reshaped(const mt_tensor *src, mt_tensor *dst)

@@ -17,11 +17,11 @@ BINARY_FN b_pow(float a, float b) { return powf(a, b); }
 BINARY_FN b_maximum(float a, float b) { return a != a ? a : b != b ? b : a > b ? a : b; }
 BINARY_FN b_minimum(float a, float b) { return a != a ? a : b != b ? b : a < b ? a : b; }
 
-#define BINARY_OPS(X) \
-    X(add, b_add)     \
-    X(sub, b_sub)     \
-    X(mul, b_mul)     \
-    X(div, b_div)     \
+#define BINARY_OPS(X)     \
+    X(add, b_add)         \
+    X(sub, b_sub)         \
+    X(mul, b_mul)         \
+    X(div, b_div)         \
     X(maximum, b_maximum) \
     X(minimum, b_minimum) \
     X(pow, b_pow)

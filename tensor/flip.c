@@ -71,7 +71,7 @@ mt_status mt_flip(const mt_tensor *x, const int *dims, int n_dims, mt_tensor **o
     if (!out)
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "flip: out is NULL");
     mt_tensor *t;
-    if ((s = mt_tensor_zeros(x->dtype, x->rank, x->shape, &t)))
+    if ((s = mt_tensor_alloc("flip", x->dtype, x->rank, x->shape, &t)))
         return s;
     flip_run(x, flip, t);
     *out = t;
@@ -141,7 +141,7 @@ static mt_status tri_new(const char *op, const mt_tensor *x, int64_t diagonal, b
     if (!out)
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: out is NULL", op);
     mt_tensor *t;
-    if ((s = mt_tensor_zeros(x->dtype, x->rank, x->shape, &t)))
+    if ((s = mt_tensor_alloc(op, x->dtype, x->rank, x->shape, &t)))
         return s;
     tri_run(x, diagonal, lower, t);
     *out = t;

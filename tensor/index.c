@@ -79,7 +79,7 @@ static mt_status result_new(const char *op, const result_shape *r, mt_tensor **o
 {
     if (!out)
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: out is NULL", op);
-    return mt_tensor_zeros(r->dtype, r->rank, r->shape, t);
+    return mt_tensor_alloc(op, r->dtype, r->rank, r->shape, t);
 }
 
 /* ---- index_select ------------------------------------------------------------ */

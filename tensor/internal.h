@@ -59,6 +59,11 @@ void mt_gemm_native_release(void);
 void mt_tensor_init_contiguous(mt_tensor *t, mt_dtype dtype, int rank,
                                const int64_t *shape, void *data);
 
+/* A new OWNED contiguous tensor with uninitialised data, for results that
+ * are written in full; failures (NULL out, bad shape, no memory) name op. */
+mt_status mt_tensor_alloc(const char *op, mt_dtype dtype, int rank,
+                          const int64_t *shape, mt_tensor **out);
+
 /* A new heap tensor struct (refs 1, zeroed); NULL on allocation failure. */
 mt_tensor *mt_tensor_struct_new(void);
 
@@ -92,7 +97,8 @@ void mt_view_init(mt_tensor *view, const mt_tensor *src);
 mt_status mt_view_to_heap(const char *op, const mt_tensor *src,
                           const mt_tensor *view, mt_tensor **out);
 
-/* out exists, has `dtype` and exactly `shape`; the message names op. */
+/* out exists, has `dtype` and exactly `shape`, and no two of its elements
+ * share memory through a stride of 0; the message names op. */
 mt_status mt_check_out(const char *op, const mt_tensor *out, mt_dtype dtype,
                        int rank, const int64_t *shape);
 

@@ -91,7 +91,8 @@ mt_status mt_concat(const mt_tensor *const *tensors, int count, int dim, mt_tens
     if (!out)
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "concat: out is NULL");
     mt_tensor *t;
-    if ((s = mt_tensor_zeros(tensors[0]->dtype, tensors[0]->rank, shape, &t)))
+    if ((s = mt_tensor_alloc("concat", tensors[0]->dtype, tensors[0]->rank, shape,
+                             &t)))
         return s;
     concat_run(tensors, count, d, t);
     *out = t;
@@ -157,7 +158,8 @@ mt_status mt_stack(const mt_tensor *const *tensors, int count, int dim, mt_tenso
     if (!out)
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "stack: out is NULL");
     mt_tensor *t;
-    if ((s = mt_tensor_zeros(tensors[0]->dtype, tensors[0]->rank + 1, shape, &t)))
+    if ((s = mt_tensor_alloc("stack", tensors[0]->dtype, tensors[0]->rank + 1, shape,
+                             &t)))
         return s;
     stack_run(tensors, count, d, t);
     *out = t;

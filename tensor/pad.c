@@ -111,7 +111,7 @@ mt_status mt_pad(const mt_tensor *x, int n_pads, const int64_t *pads, mt_pad_mod
     if (!out)
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "pad: out is NULL");
     mt_tensor *t;
-    if ((s = mt_tensor_zeros(MT_DTYPE_F32, x->rank, p.shape, &t)))
+    if ((s = mt_tensor_alloc("pad", MT_DTYPE_F32, x->rank, p.shape, &t)))
         return s;
     pad_run(x, &p, mode, value, t);
     *out = t;

@@ -135,9 +135,8 @@ mt_tensor *mt_tensor_struct_new(void)
     return t;
 }
 
-/* A new OWNED contiguous tensor with uninitialised data. */
-static mt_status tensor_alloc(const char *op, mt_dtype dtype, int rank,
-                              const int64_t *shape, mt_tensor **out)
+mt_status mt_tensor_alloc(const char *op, mt_dtype dtype, int rank,
+                         const int64_t *shape, mt_tensor **out)
 {
     if (!out)
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: out is NULL", op);
@@ -177,7 +176,7 @@ static size_t tensor_bytes(const mt_tensor *t)
 mt_status mt_tensor_zeros(mt_dtype dtype, int rank,
                           const int64_t *shape, mt_tensor **out)
 {
-    mt_status s = tensor_alloc("tensor_zeros", dtype, rank, shape, out);
+    mt_status s = mt_tensor_alloc("tensor_zeros", dtype, rank, shape, out);
     if (s == MT_OK && (*out)->data)
         memset((*out)->data, 0, tensor_bytes(*out));
     return s;
@@ -186,7 +185,7 @@ mt_status mt_tensor_zeros(mt_dtype dtype, int rank,
 mt_status mt_tensor_full(int rank, const int64_t *shape,
                          float value, mt_tensor **out)
 {
-    mt_status s = tensor_alloc("tensor_full", MT_DTYPE_F32, rank, shape, out);
+    mt_status s = mt_tensor_alloc("tensor_full", MT_DTYPE_F32, rank, shape, out);
     if (s == MT_OK) {
         float *p = (*out)->data;
         for (int64_t i = 0, n = mt_tensor_numel(*out); i < n; i++)
@@ -204,7 +203,7 @@ mt_status mt_tensor_from_data(mt_dtype dtype, int rank,
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "tensor_from_data: data is NULL");
     if (!data && rank == 0)
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "tensor_from_data: data is NULL");
-    mt_status s = tensor_alloc("tensor_from_data", dtype, rank, shape, out);
+    mt_status s = mt_tensor_alloc("tensor_from_data", dtype, rank, shape, out);
     if (s == MT_OK && (*out)->data)
         memcpy((*out)->data, data, tensor_bytes(*out));
     return s;
@@ -287,7 +286,7 @@ mt_status mt_tensor_from_u8(int rank, const int64_t *shape,
                             const uint8_t *pixels, float scale, mt_tensor **out)
 {
     mt_tensor *t = NULL;
-    mt_status s = tensor_alloc("tensor_from_u8", MT_DTYPE_F32, rank, shape, &t);
+    mt_status s = mt_tensor_alloc("tensor_from_u8", MT_DTYPE_F32, rank, shape, &t);
     if (s)
         return s;
     if ((s = mt_tensor_from_u8_into(pixels, scale, t))) {
@@ -468,7 +467,7 @@ static mt_status copy_as(const char *op, const mt_tensor *src, mt_dtype dtype,
     if (s)
         return s;
     mt_tensor *t = NULL;
-    if ((s = tensor_alloc(op, dtype, src->rank, src->shape, &t)))
+    if ((s = mt_tensor_alloc(op, dtype, src->rank, src->shape, &t)))
         return s;
     mt_tensor_copy_into(src, t);
     memcpy(t->name, src->name, sizeof t->name);

@@ -6,65 +6,60 @@
 
 /* ---- the row loops: one per op, its scalar function inlined ---------------- */
 
-#define ROW_LOOP(name, params, act, fn)                                              \
+#define ROW_LOOP(name, params, kind, act, fn)                                           \
     static void row_##name(int64_t n, const float *x, int64_t sx, float *y, int64_t sy, \
-                           float p, float q)                                         \
-    {                                                                                \
-        if (sx == 1 && sy == 1) {                                                    \
-            for (int64_t i = 0; i < n; i++)                                          \
-                y[i] = fn(x[i], p, q);                                               \
-        } else {                                                                     \
-            for (int64_t i = 0; i < n; i++)                                          \
-                y[i * sy] = fn(x[i * sx], p, q);                                     \
-        }                                                                            \
+                           float p, float q)                                            \
+    {                                                                                   \
+        if (sx == 1 && sy == 1) {                                                       \
+            for (int64_t i = 0; i < n; i++)                                             \
+                y[i] = fn(x[i], p, q);                                                  \
+        } else {                                                                        \
+            for (int64_t i = 0; i < n; i++)                                             \
+                y[i * sy] = fn(x[i * sx], p, q);                                        \
+        }                                                                               \
     }
 MT_UNARY_OPS(ROW_LOOP)
 
-/* ---- the table --------------------------------------------------------------- */
+/* ---- activations: the rows of kind ACT, by mt_activation value ------------------- */
 
-typedef struct unary_row {
-    const char *name;
-    int act;
-    mt_unary_row_fn row;
-} unary_row;
+#define ACT_ROW(name, params, kind, act, fn) ACT_ROW_##kind(name, act)
+#define ACT_ROW_ACT(name, act) [MT_ACTIVATION_##act] = row_##name,
+#define ACT_ROW_OP(name, act)
+static const mt_unary_row_fn activation_rows[MT_ACTIVATION_COUNT] = {MT_UNARY_OPS(ACT_ROW)};
 
-#define TABLE_ROW(name, params, act, fn) {#name, act, row_##name},
-static const unary_row table[] = {MT_UNARY_OPS(TABLE_ROW)};
+#define ACT_NAME(name, params, kind, act, fn) ACT_NAME_##kind(name, act)
+#define ACT_NAME_ACT(name, act) [MT_ACTIVATION_##act] = #name,
+#define ACT_NAME_OP(name, act)
+static const char *const activation_names[MT_ACTIVATION_COUNT] = {
+    [MT_ACTIVATION_NONE] = "none", MT_UNARY_OPS(ACT_NAME)};
 
-/* Every activation but NONE has exactly one row: as many rows with an
- * activation as values, and their bits (1 << act) cover 1..COUNT-1 — with
- * the count fixed, only distinct values can add up to that. */
-#define ACT_COUNT(name, params, act, fn) +((act) >= 0)
-#define ACT_BIT(name, params, act, fn) +((act) >= 0 ? 1ull << ((act) & 63) : 0ull)
+/* Every activation but NONE has exactly one row: as many ACT rows as values,
+ * and their bits (1 << value) add up to bits 1..COUNT-1 — with the count
+ * fixed, only distinct values can. */
+#define ACT_COUNT(name, params, kind, act, fn) ACT_COUNT_##kind(act)
+#define ACT_COUNT_ACT(act) +1
+#define ACT_COUNT_OP(act)
+#define ACT_BIT(name, params, kind, act, fn) ACT_BIT_##kind(act)
+#define ACT_BIT_ACT(act) +(1ull << MT_ACTIVATION_##act)
+#define ACT_BIT_OP(act)
 static_assert(0 MT_UNARY_OPS(ACT_COUNT) == MT_ACTIVATION_COUNT - 1,
               "mt_activation and MT_UNARY_OPS disagree on the number of activations");
 static_assert((0 MT_UNARY_OPS(ACT_BIT)) == (1ull << MT_ACTIVATION_COUNT) - 2,
-              "each mt_activation value needs exactly one MT_UNARY_OPS row");
+              "each mt_activation value needs exactly one ACT row in MT_UNARY_OPS");
 
-/* ---- activations ----------------------------------------------------------------- */
-
-static const unary_row *activation_entry(mt_activation act)
+static bool activation_valid(mt_activation act)
 {
-    if (act <= MT_ACTIVATION_NONE || act >= MT_ACTIVATION_COUNT)
-        return NULL;
-    for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
-        if (table[i].act == (int)act)
-            return &table[i];
-    return NULL;
+    return act >= MT_ACTIVATION_NONE && act < MT_ACTIVATION_COUNT;
 }
 
 mt_unary_row_fn mt_activation_row(mt_activation act)
 {
-    const unary_row *e = activation_entry(act);
-    return e ? e->row : NULL;
+    return activation_valid(act) ? activation_rows[act] : NULL;
 }
 
 const char *mt_activation_name(mt_activation act)
 {
-    if (act == MT_ACTIVATION_NONE)
-        return "none";
-    const unary_row *e = activation_entry(act);
-    return e ? e->name : NULL;
+    return activation_valid(act) ? activation_names[act] : NULL;
 }
 
 mt_status mt_activation_check(const char *op, mt_activation act)
@@ -98,7 +93,7 @@ static void map_row(int64_t n, void *const *ptr, const int64_t *s, const void *c
     c->row(n, ptr[0], s[0], ptr[1], s[1], c->p, c->q);
 }
 
-#define UNARY_OP(name, params, act, fn)                                              \
+#define UNARY_OP(name, params, kind, act, fn)                                          \
     static const mt_map_op op_##name = {#name, 1, {"x"}, {MT_DTYPE_F32}, MT_DTYPE_F32, \
                                         map_row};
 MT_UNARY_OPS(UNARY_OP)
@@ -117,28 +112,28 @@ static mt_status run_into(const mt_map_op *op, mt_unary_row_fn row, const mt_ten
     return mt_map_into(op, &x, &c, out);
 }
 
-#define DEFINE_0(name)                                                                 \
-    mt_status mt_##name(const mt_tensor *x, mt_tensor **out)                           \
-    { return run_new(&op_##name, row_##name, x, 0.0f, 0.0f, out); }                    \
-    mt_status mt_##name##_into(const mt_tensor *x, mt_tensor *out)                     \
+#define DEFINE_0(name)                                              \
+    mt_status mt_##name(const mt_tensor *x, mt_tensor **out)        \
+    { return run_new(&op_##name, row_##name, x, 0.0f, 0.0f, out); } \
+    mt_status mt_##name##_into(const mt_tensor *x, mt_tensor *out)  \
     { return run_into(&op_##name, row_##name, x, 0.0f, 0.0f, out); }
-#define DEFINE_1(name)                                                                 \
-    mt_status mt_##name(const mt_tensor *x, float p, mt_tensor **out)                  \
-    { return run_new(&op_##name, row_##name, x, p, 0.0f, out); }                       \
-    mt_status mt_##name##_into(const mt_tensor *x, float p, mt_tensor *out)            \
+#define DEFINE_1(name)                                                      \
+    mt_status mt_##name(const mt_tensor *x, float p, mt_tensor **out)       \
+    { return run_new(&op_##name, row_##name, x, p, 0.0f, out); }            \
+    mt_status mt_##name##_into(const mt_tensor *x, float p, mt_tensor *out) \
     { return run_into(&op_##name, row_##name, x, p, 0.0f, out); }
-#define DEFINE_2(name)                                                                 \
-    mt_status mt_##name(const mt_tensor *x, float p, float q, mt_tensor **out)         \
-    { return run_new(&op_##name, row_##name, x, p, q, out); }                          \
-    mt_status mt_##name##_into(const mt_tensor *x, float p, float q, mt_tensor *out)   \
+#define DEFINE_2(name)                                                               \
+    mt_status mt_##name(const mt_tensor *x, float p, float q, mt_tensor **out)       \
+    { return run_new(&op_##name, row_##name, x, p, q, out); }                        \
+    mt_status mt_##name##_into(const mt_tensor *x, float p, float q, mt_tensor *out) \
     { return run_into(&op_##name, row_##name, x, p, q, out); }
-#define DEFINE(name, params, act, fn) DEFINE_##params(name)
+#define DEFINE(name, params, kind, act, fn) DEFINE_##params(name)
 MT_UNARY_OPS(DEFINE)
 
 /* ---- mt_activation_apply ---------------------------------------------------------- */
 
 static inline float u_identity(float x, float p, float q) { (void)p, (void)q; return x; }
-ROW_LOOP(identity, 0, NOT_ACTIVATION, u_identity)
+ROW_LOOP(identity, 0, OP, _, u_identity)
 
 static const mt_map_op op_activation_apply = {"activation_apply", 1, {"x"}, {MT_DTYPE_F32},
                                               MT_DTYPE_F32, map_row};

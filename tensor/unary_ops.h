@@ -5,12 +5,14 @@
  * epilogue every matmul backend and conv2d apply (mt_activation_rows). To
  * add an op: a scalar function below, one row, a declaration in ops.h, a
  * test row (tests/op_table/rows_elementwise.c) and its cases. An activation
- * also gets its value in mt_activation (ops.h); the static_asserts in
- * unary.c fail until the enum and the rows agree one to one.
+ * is kind ACT and gets its value in mt_activation (ops.h); the
+ * static_asserts in unary.c fail until the enum and the ACT rows agree one
+ * to one.
  *
- *   X(name, params, activation, scalar)
+ *   X(name, params, kind, activation, scalar)
  *     params      0, 1 or 2 float parameters (p, q) the public function takes
- *     activation  the mt_activation this op is fused as, or NOT_ACTIVATION
+ *     kind        ACT: also an activation, fused as MT_ACTIVATION_<activation>;
+ *                 OP: an op only (activation _)
  *     scalar      float f(float x, float p, float q): the math, in float,
  *                 with PyTorch's definition (and its NaN/inf behaviour)
  *
@@ -26,31 +28,29 @@
 
 #include "minitensor/ops.h"
 
-#define NOT_ACTIVATION (-1)
-
-#define MT_UNARY_OPS(X)                                          \
-    X(relu,        0, MT_ACTIVATION_RELU,      u_relu)           \
-    X(gelu,        0, MT_ACTIVATION_GELU,      u_gelu)           \
-    X(gelu_tanh,   0, MT_ACTIVATION_GELU_TANH, u_gelu_tanh)      \
-    X(tanh,        0, MT_ACTIVATION_TANH,      u_tanh)           \
-    X(sigmoid,     0, MT_ACTIVATION_SIGMOID,   u_sigmoid)        \
-    X(silu,        0, MT_ACTIVATION_SILU,      u_silu)           \
-    X(neg,         0, NOT_ACTIVATION,          u_neg)            \
-    X(abs,         0, NOT_ACTIVATION,          u_abs)            \
-    X(exp,         0, NOT_ACTIVATION,          u_exp)            \
-    X(log,         0, NOT_ACTIVATION,          u_log)            \
-    X(sqrt,        0, NOT_ACTIVATION,          u_sqrt)           \
-    X(rsqrt,       0, NOT_ACTIVATION,          u_rsqrt)          \
-    X(square,      0, NOT_ACTIVATION,          u_square)         \
-    X(reciprocal,  0, NOT_ACTIVATION,          u_reciprocal)     \
-    X(softplus,    0, NOT_ACTIVATION,          u_softplus)       \
-    X(hardswish,   0, NOT_ACTIVATION,          u_hardswish)      \
-    X(leaky_relu,  1, NOT_ACTIVATION,          u_leaky_relu)     \
-    X(elu,         1, NOT_ACTIVATION,          u_elu)            \
-    X(add_scalar,  1, NOT_ACTIVATION,          u_add_scalar)     \
-    X(mul_scalar,  1, NOT_ACTIVATION,          u_mul_scalar)     \
-    X(pow_scalar,  1, NOT_ACTIVATION,          u_pow_scalar)     \
-    X(clamp,       2, NOT_ACTIVATION,          u_clamp)
+#define MT_UNARY_OPS(X)                            \
+    X(relu,       0, ACT, RELU,      u_relu)       \
+    X(gelu,       0, ACT, GELU,      u_gelu)       \
+    X(gelu_tanh,  0, ACT, GELU_TANH, u_gelu_tanh)  \
+    X(tanh,       0, ACT, TANH,      u_tanh)       \
+    X(sigmoid,    0, ACT, SIGMOID,   u_sigmoid)    \
+    X(silu,       0, ACT, SILU,      u_silu)       \
+    X(neg,        0, OP,  _,         u_neg)        \
+    X(abs,        0, OP,  _,         u_abs)        \
+    X(exp,        0, OP,  _,         u_exp)        \
+    X(log,        0, OP,  _,         u_log)        \
+    X(sqrt,       0, OP,  _,         u_sqrt)       \
+    X(rsqrt,      0, OP,  _,         u_rsqrt)      \
+    X(square,     0, OP,  _,         u_square)     \
+    X(reciprocal, 0, OP,  _,         u_reciprocal) \
+    X(softplus,   0, OP,  _,         u_softplus)   \
+    X(hardswish,  0, OP,  _,         u_hardswish)  \
+    X(leaky_relu, 1, OP,  _,         u_leaky_relu) \
+    X(elu,        1, OP,  _,         u_elu)        \
+    X(add_scalar, 1, OP,  _,         u_add_scalar) \
+    X(mul_scalar, 1, OP,  _,         u_mul_scalar) \
+    X(pow_scalar, 1, OP,  _,         u_pow_scalar) \
+    X(clamp,      2, OP,  _,         u_clamp)
 
 #define MT_UNARY_FN static inline float
 

@@ -183,7 +183,7 @@ mt_status mt_reshape(const mt_tensor *t, int rank, const int64_t *shape,
         return mt_view_to_heap(op, t, &view, out);
     }
     mt_tensor *copy;
-    if ((s = mt_tensor_zeros(t->dtype, rank, want, &copy)))
+    if ((s = mt_tensor_alloc(op, t->dtype, rank, want, &copy)))
         return s;
     mt_copy_reshaped(t, copy);
     *out = copy;

@@ -249,3 +249,38 @@ mt_status mt_chunk(const mt_tensor *t, int chunks, int dim, mt_tensor *views,
     int64_t n = size == 0 ? chunks : (size + piece - 1) / piece;
     return fill_pieces(op, t, d, piece, n, views, max_views, count);
 }
+
+mt_status mt_split_with_sizes(const mt_tensor *t, const int64_t *sizes, int n_sizes,
+                              int dim, mt_tensor *views)
+{
+    const char *op = "split_with_sizes";
+    int d, unused = 0;
+    mt_status s = split_check(op, t, dim, &unused, &d);
+    if (s)
+        return s;
+    if (n_sizes < 1 || !sizes || !views)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: sizes or views is NULL, or n_sizes "
+                       "%d < 1", op, n_sizes);
+    int64_t total = 0;
+    for (int i = 0; i < n_sizes; i++) {
+        if (sizes[i] < 0 || sizes[i] > t->shape[d] - total)
+            return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: size %lld at %d does not fit dim "
+                           "%d of %s (sizes must be >= 0 and sum to %lld)", op,
+                           (long long)sizes[i], i, d, MT_SHAPE(t), (long long)t->shape[d]);
+        total += sizes[i];
+    }
+    if (total != t->shape[d])
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: sizes sum to %lld, dim %d of %s is %lld",
+                       op, (long long)total, d, MT_SHAPE(t), (long long)t->shape[d]);
+    mt_tensor src = *t;  /* t may be one of the views */
+    int64_t start = 0;
+    for (int i = 0; i < n_sizes; i++) {
+        mt_view_init(&views[i], &src);
+        if (sizes[i] > 0)
+            views[i].data = (char *)src.data +
+                            start * src.stride[d] * (int64_t)mt_dtype_size(src.dtype);
+        views[i].shape[d] = sizes[i];
+        start += sizes[i];
+    }
+    return MT_OK;
+}

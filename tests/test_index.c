@@ -208,6 +208,14 @@ static void test_concat_stack_errors(void **state)
                  MT_ERR_INVALID_ARGUMENT, "overlaps tensors[1] [4,3]");
     assert_fails(mt_stack_into((const mt_tensor *[]){a, a}, 2, 0, out), MT_ERR_SHAPE,
                  "out is [6,3], result is [2,2,3]");
+    /* an expanded out would have several results land on one element */
+    mt_tensor *row = NULL;
+    assert_ok(mt_tensor_zeros(MT_DTYPE_F32, 1, (int64_t[]){3}, &row));
+    mt_tensor wide;
+    assert_ok(mt_expand_into(row, 2, (int64_t[]){6, 3}, &wide));
+    assert_fails(mt_concat_into((const mt_tensor *[]){a, b}, 2, 0, &wide),
+                 MT_ERR_INVALID_ARGUMENT, "out [6,3] has stride 0 in dim 0");
+    mt_tensor_free(row);
     /* concat of a transposed and a sliced view, into a transposed out */
     mt_tensor at, bs, ot;
     mt_tensor *x = arange(2, (int64_t[]){3, 2});           /* at = x.T: [2,3] */
@@ -421,6 +429,15 @@ static void test_split_chunk(void **state)
     assert_ok(mt_tensor_get_f32(&views[1], (int64_t[]){4, 0}, &got));
     assert_true(got == -1.0f);
 
+    /* torch.split(arange(15).reshape(5,3), [1,0,2], 1): offsets 0, 1, 1 */
+    assert_ok(mt_split_with_sizes(x, (int64_t[]){1, 0, 2}, 3, 1, views));
+    assert_strides(&views[0], 2, (int64_t[]){5, 1}, (int64_t[]){3, 1});
+    assert_strides(&views[1], 2, (int64_t[]){5, 0}, (int64_t[]){3, 1});
+    assert_strides(&views[2], 2, (int64_t[]){5, 2}, (int64_t[]){3, 1});
+    assert_ptr_equal(views[2].data, (float *)x->data + 1);
+    assert_ok(mt_tensor_get_f32(&views[2], (int64_t[]){4, 1}, &got));
+    assert_true(got == -1.0f);
+
     /* torch.chunk(arange(6), 4): three pieces of 2 at 0, 2, 4 */
     mt_tensor *six = arange(1, (int64_t[]){6});
     assert_ok(mt_chunk(six, 4, 0, views, 4, &count));
@@ -455,6 +472,14 @@ static void test_split_chunk(void **state)
                  "dim 2 out of range");
     assert_fails(mt_split(x, 2, 0, views, 4, NULL), MT_ERR_INVALID_ARGUMENT,
                  "count is NULL");
+    assert_fails(mt_split_with_sizes(x, (int64_t[]){2, 2}, 2, 0, views),
+                 MT_ERR_INVALID_ARGUMENT, "sizes sum to 4, dim 0 of [5,3] is 5");
+    assert_fails(mt_split_with_sizes(x, (int64_t[]){4, 2}, 2, 0, views),
+                 MT_ERR_INVALID_ARGUMENT, "size 2 at 1 does not fit dim 0 of [5,3]");
+    assert_fails(mt_split_with_sizes(x, (int64_t[]){6, -1}, 2, 0, views),
+                 MT_ERR_INVALID_ARGUMENT, "size 6 at 0");
+    assert_fails(mt_split_with_sizes(x, NULL, 2, 0, views), MT_ERR_INVALID_ARGUMENT,
+                 "sizes or views is NULL");
     assert_int_equal(count, -7);
     assert_memory_equal(before, views, sizeof views);
     mt_tensor_free(x);
@@ -509,6 +534,43 @@ static void test_view_and_reshape(void **state)
     mt_tensor_free(x);
 }
 
+/* Allocation failures: a clear status, *out untouched, nothing left allocated. */
+static void test_out_of_memory(void **state)
+{
+    (void)state;
+    mt_tensor *x = arange(2, (int64_t[]){3, 4});
+    mt_tensor *ix = ints64(1, (int64_t[]){2}, (int64_t[]){2, 0});
+    mt_tensor t;
+    assert_ok(mt_transpose_into(x, 0, 1, &t));
+    alloc_probe probe;
+    mt_tensor *out = NULL;
+    for (long fail_after = 0; fail_after < 2; fail_after++) {
+        probe_install(&probe, fail_after);
+        assert_fails(mt_reshape(&t, 1, (int64_t[]){12}, &out), MT_ERR_OUT_OF_MEMORY,
+                     "reshape");
+        assert_fails(mt_index_select(x, 1, ix, &out), MT_ERR_OUT_OF_MEMORY, "index_select");
+        assert_fails(mt_concat((const mt_tensor *[]){x, x}, 2, 1, &out),
+                     MT_ERR_OUT_OF_MEMORY, "concat");
+        assert_fails(mt_embedding(ix, x, &out), MT_ERR_OUT_OF_MEMORY, "embedding");
+        assert_fails(mt_stack((const mt_tensor *[]){x, x}, 2, 0, &out),
+                     MT_ERR_OUT_OF_MEMORY, "stack");
+        assert_fails(mt_pad(x, 2, (int64_t[]){1, 1}, MT_PAD_REPLICATE, 0, &out),
+                     MT_ERR_OUT_OF_MEMORY, "pad");
+        assert_fails(mt_flip(x, (int[]){0}, 1, &out), MT_ERR_OUT_OF_MEMORY, "flip");
+        assert_fails(mt_triu(x, 0, &out), MT_ERR_OUT_OF_MEMORY, "triu");
+        probe_remove();
+        assert_null(out);
+        assert_int_equal(probe.live, 0);
+    }
+    probe_install(&probe, 0);
+    assert_fails(mt_expand(x, 3, (int64_t[]){2, 3, 4}, &out), MT_ERR_OUT_OF_MEMORY,
+                 "expand: cannot allocate a view");
+    probe_remove();
+    assert_null(out);
+    mt_tensor_free(x);
+    mt_tensor_free(ix);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -521,6 +583,7 @@ int main(void)
         cmocka_unit_test(test_unsqueeze_squeeze_expand),
         cmocka_unit_test(test_split_chunk),
         cmocka_unit_test(test_view_and_reshape),
+        cmocka_unit_test(test_out_of_memory),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -30,7 +30,8 @@ def _index_select(rng):
              ((1, 6), 0, [0, 0, 0], np.int64),      # size-1 dim picked repeatedly
              ((4, 3), 0, [], np.int64),             # empty index: size-0 result
              ((0, 4), 1, [3, 1], np.int32),         # size-0 input dim elsewhere
-             ((7,), 0, [6, 0, 3], np.int32)]
+             ((7,), 0, [6, 0, 3], np.int32),
+             ((2, 3), 1, 2, np.int64)]                # a scalar index keeps the dim
     for shape, dim, idx, dt in specs:
         x = _f32(rng, *shape)
         ix = np.array(idx, dtype=dt)

@@ -6,9 +6,10 @@
  *   mt_X(…, &out)       allocates a new contiguous result (free it with
  *                       mt_tensor_free);
  *   mt_X_into(…, out)   writes into a tensor you provide: the result's dtype,
- *                       exactly the result's shape, any strides. `out` must
- *                       not overlap any input (only tril/triu may run in
- *                       place, with out == the input).
+ *                       exactly the result's shape, any strides but 0 (an
+ *                       expanded out is refused). `out` must not overlap
+ *                       any input (only tril/triu may run in place, with
+ *                       out == the input).
  * Data may have any dtype (elements are copied, never converted), except
  * mt_pad, which is F32. Indices are I32 or I64 tensors of any strides.
  * Negative indices are an error, as in torch.index_select/embedding/gather
@@ -28,10 +29,11 @@
 extern "C" {
 #endif
 
-/* ---- gathering -------------------------------------------------------------- */
+/* ---- gathering ----------------------------------------------------------- */
 
-/* torch.index_select(x, dim, index): index is 1-D [K];
- * out.shape = x.shape with shape[dim] = K; out[.., k, ..] = x[.., index[k], ..]. */
+/* torch.index_select(x, dim, index): index is 1-D [K] (a scalar counts as
+ * [1]); out.shape = x.shape with shape[dim] = K;
+ * out[.., k, ..] = x[.., index[k], ..]. */
 mt_status mt_index_select(const mt_tensor *x, int dim, const mt_tensor *index,
                           mt_tensor **out);
 mt_status mt_index_select_into(const mt_tensor *x, int dim,
@@ -54,10 +56,11 @@ mt_status mt_take_along_dim(const mt_tensor *x, const mt_tensor *indices,
 mt_status mt_take_along_dim_into(const mt_tensor *x, const mt_tensor *indices,
                                  int dim, mt_tensor *out);
 
-/* ---- joining ---------------------------------------------------------------- */
+/* ---- joining ------------------------------------------------------------- */
 
 /* torch.cat(tensors, dim): count >= 1 tensors of one dtype and rank >= 1,
- * equal in every dim but dim; out.shape[dim] = sum of theirs. */
+ * equal in every dim but dim; out.shape[dim] = sum of theirs. (PyTorch's
+ * legacy skipping of 1-D [0] inputs of another rank is not copied.) */
 mt_status mt_concat(const mt_tensor *const *tensors, int count, int dim,
                     mt_tensor **out);
 mt_status mt_concat_into(const mt_tensor *const *tensors, int count, int dim,
@@ -70,7 +73,7 @@ mt_status mt_stack(const mt_tensor *const *tensors, int count, int dim,
 mt_status mt_stack_into(const mt_tensor *const *tensors, int count, int dim,
                         mt_tensor *out);
 
-/* ---- padding, flipping, triangles ------------------------------------------- */
+/* ---- padding, flipping, triangles ---------------------------------------- */
 
 typedef enum mt_pad_mode {
     MT_PAD_CONSTANT = 0,  /* new elements = value */

@@ -31,7 +31,8 @@ mt_status mt_view_into(const mt_tensor *t, int rank, const int64_t *shape,
  * (as mt_view), else a new OWNED contiguous copy; either way free *out with
  * mt_tensor_free. One dim may be -1. Any dtype.
  * mt_reshape_into always copies t's elements, in row-major order, into `out`
- * (t's dtype, exactly the resolved shape, any strides, no overlap with t). */
+ * (t's dtype, exactly the resolved shape, any strides but 0, no overlap
+ * with t). */
 mt_status mt_reshape(const mt_tensor *t, int rank, const int64_t *shape,
                      mt_tensor **out);
 mt_status mt_reshape_into(const mt_tensor *t, int rank, const int64_t *shape,
@@ -108,6 +109,12 @@ mt_status mt_unsqueeze_into(const mt_tensor *t, int dim, mt_tensor *view);
  * one empty piece. */
 mt_status mt_split(const mt_tensor *t, int64_t split_size, int dim,
                    mt_tensor *views, int max_views, int *count);
+
+/* torch.split(t, [sizes…], dim) (torch.split_with_sizes): n_sizes pieces
+ * of the given sizes (each >= 0, summing to the dim's size) into views,
+ * which holds n_sizes structs. */
+mt_status mt_split_with_sizes(const mt_tensor *t, const int64_t *sizes,
+                              int n_sizes, int dim, mt_tensor *views);
 
 /* torch.chunk(t, chunks, dim): pieces of ceil(size/chunks), so there may be
  * fewer than `chunks` ([6] in 4 chunks -> 2,2,2); a size-0 dim gives
