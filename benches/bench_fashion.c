@@ -479,7 +479,7 @@ int main(int argc, char **argv)
         mt_tensor *d1 = zeros(2, (int64_t[]){n, 128}), *d2 = zeros(2, (int64_t[]){n, 10});
         const mt_conv2d_params conv = {.stride_h = 1, .stride_w = 1,
                                        .activation = MT_ACTIVATION_RELU};
-        const mt_pool2d_params pool = {2, 2, 2, 2, MT_PADDING_VALID};
+        const mt_pool2d_params pool = {.pool_h = 2, .pool_w = 2};
         op_ctx ops[6] = {
             {OP_CONV, x, w[0], w[1], conv, pool, 0, h1},
             {OP_POOL, h1, NULL, NULL, conv, pool, 0, p1},

@@ -226,7 +226,9 @@ mt_status mt_conv2d_new(const mt_tensor *kernel, const mt_tensor *bias,
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "conv2d: %s is NULL",
                        kernel ? "out" : "kernel");
     *out = NULL;
-    const mt_conv2d_options o = options ? *options : (mt_conv2d_options){0};
+    mt_conv2d_options o = options ? *options : (mt_conv2d_options){0};
+    if (o.layout == MT_KERNEL_AUTO)  // the layer's zero default stays Keras' HWIO
+        o.layout = MT_KERNEL_HWIO;
     char name[MT_NAME_MAX + 16];
     snprintf(name, sizeof name, "conv2d%s%s", kernel->name[0] ? " " : "", kernel->name);
     mt_status s;
@@ -253,7 +255,7 @@ mt_status mt_conv2d_new(const mt_tensor *kernel, const mt_tensor *bias,
     i->padding = o.padding;
     i->has_bias = bias != NULL;
     i->act = o.act;
-    st->params = (mt_conv2d_params){.layout = o.layout, .stride_h = i->stride_h,
+    st->params = (mt_conv2d_params){.kernel_layout = o.layout, .stride_h = i->stride_h,
                                         .stride_w = i->stride_w, .padding = o.padding,
                                         .activation = o.act};
     *out = l;

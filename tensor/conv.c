@@ -1,11 +1,13 @@
-/* conv.c — conv2d as im2col + one fused GEMM per chunk of images; max pool. */
-#include <math.h>
+/* conv.c — conv2d / conv1d as im2col + one fused GEMM per chunk of images
+ * and group. */
+#include <assert.h>
 #include <string.h>
 
 #include "minitensor/conv.h"
 #include "minitensor/view.h"
 #include "internal.h"
 #include "unary_ops.h"
+#include "window.h"
 
 static _Thread_local mt_scratch patch_scratch;
 
@@ -21,35 +23,88 @@ void mt_conv_release_scratch(void)
 mt_status mt_conv_output_size(int64_t in, int64_t k, int64_t stride,
                               mt_padding padding, int64_t *out)
 {
-    if (!out || in < 0 || k < 1 || stride < 1 ||
-        (padding != MT_PADDING_VALID && padding != MT_PADDING_SAME))
-        return mt_fail(MT_ERR_INVALID_ARGUMENT,
-                       "conv_output_size: invalid in=%lld k=%lld stride=%lld padding=%d",
-                       (long long)in, (long long)k, (long long)stride, (int)padding);
-    if (padding == MT_PADDING_SAME)
-        *out = (in + stride - 1) / stride;
-    else
-        *out = in < k ? 0 : (in - k) / stride + 1;
+    const char *op = "conv_output_size";
+    if (!out)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: out is NULL", op);
+    if (padding == MT_PADDING_EXPLICIT)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: padding must be VALID or SAME "
+                       "(EXPLICIT pads are not arguments here)", op);
+    mt_window_axis a = {.in = in, .k = k, .stride = stride, .dilation = 1};
+    mt_status s = mt_window_plan(op, "axis", padding, false, &a);
+    if (s)
+        return s;
+    *out = a.out;
     return MT_OK;
 }
 
-/* Rows/cols of padding before the first input element (Keras: the extra
- * one goes after). */
-static int64_t pad_before(int64_t in, int64_t k, int64_t stride, int64_t out,
-                          mt_padding padding)
-{
-    if (padding == MT_PADDING_VALID)
-        return 0;
-    int64_t total = (out - 1) * stride + k - in;
-    return total > 0 ? total / 2 : 0;
-}
-
-/* ---- convolution ----------------------------------------------------------- */
+/* ---- planning ------------------------------------------------------------------ */
 
 typedef struct conv_geometry {
-    int64_t n, h, w, cin, cout, kh, kw, oh, ow, pad_top, pad_left, sh, sw;
-    mt_kernel_layout layout;
+    int64_t n, h, w, cin, cout, kh, kw, oh, ow, pad_top, pad_left, sh, sw, dh, dw;
+    int64_t groups;
+    mt_kernel_layout layout;  /* resolved: HWIO or OIHW */
+    mt_tensor x;              /* the input as an NHWC view */
 } conv_geometry;
+
+static int64_t or_one(int64_t v) { return v == 0 ? 1 : v; }
+
+/* Does kernel k read in `layout` fit cin channels, groups and the bias? */
+static bool layout_fits(mt_kernel_layout layout, const int64_t *k, int64_t cin,
+                        int64_t groups, const mt_tensor *bias)
+{
+    bool hwio = layout == MT_KERNEL_HWIO;
+    int64_t kin = hwio ? k[2] : k[1], kout = hwio ? k[3] : k[0];
+    return kin * groups == cin && kout % groups == 0 &&
+           (!bias || bias->rank != 1 || bias->shape[0] == kout);
+}
+
+static const char *layout_text(mt_kernel_layout layout)
+{
+    return layout == MT_KERNEL_HWIO ? "HWIO (kh,kw,in/groups,out)"
+                                    : "OIHW (out,in/groups,kh,kw)";
+}
+
+/* Settles the kernel layout (AUTO: whichever fits; both: ask), or fails
+ * naming the shapes. kernel is 4-D, groups >= 1. */
+static mt_status resolve_layout(const char *op, const mt_tensor *input, const mt_tensor *kernel,
+                                const mt_tensor *bias, mt_kernel_layout want, int64_t cin,
+                                int64_t groups, mt_kernel_layout *layout)
+{
+    const int64_t *k = kernel->shape;
+    if (want == MT_KERNEL_HWIO || want == MT_KERNEL_OIHW) {
+        bool hwio = want == MT_KERNEL_HWIO;
+        int64_t kin = hwio ? k[2] : k[1], kout = hwio ? k[3] : k[0];
+        if (kin * groups != cin)
+            return mt_fail(MT_ERR_SHAPE, "%s: input %s has %lld channels, kernel %s (%s) "
+                           "expects %lld (groups %lld)", op, MT_SHAPE(input), (long long)cin,
+                           MT_SHAPE(kernel), layout_text(want), (long long)(kin * groups),
+                           (long long)groups);
+        if (kout % groups != 0)
+            return mt_fail(MT_ERR_SHAPE, "%s: groups %lld does not divide the %lld output "
+                           "channels of kernel %s (%s)", op, (long long)groups,
+                           (long long)kout, MT_SHAPE(kernel), layout_text(want));
+        *layout = want;
+        return MT_OK;
+    }
+    if (want != MT_KERNEL_AUTO)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: unknown kernel_layout %d", op, (int)want);
+    bool hwio = layout_fits(MT_KERNEL_HWIO, k, cin, groups, bias);
+    bool oihw = layout_fits(MT_KERNEL_OIHW, k, cin, groups, bias);
+    int64_t numel = mt_tensor_numel(kernel);
+    if (hwio && oihw && numel > 1)
+        return mt_fail(MT_ERR_SHAPE, "%s: kernel %s fits both %s and %s for input %s "
+                       "(groups %lld): set params.kernel_layout to MT_KERNEL_HWIO or "
+                       "MT_KERNEL_OIHW", op, MT_SHAPE(kernel), layout_text(MT_KERNEL_HWIO),
+                       layout_text(MT_KERNEL_OIHW), MT_SHAPE(input), (long long)groups);
+    if (!hwio && !oihw)
+        return mt_fail(MT_ERR_SHAPE, "%s: kernel %s fits neither %s nor %s for input %s "
+                       "with %lld channels (groups %lld, bias %s)", op, MT_SHAPE(kernel),
+                       layout_text(MT_KERNEL_HWIO), layout_text(MT_KERNEL_OIHW),
+                       MT_SHAPE(input), (long long)cin, (long long)groups,
+                       bias ? MT_SHAPE(bias) : "none");
+    *layout = hwio ? MT_KERNEL_HWIO : MT_KERNEL_OIHW;
+    return MT_OK;
+}
 
 static mt_status conv_plan(const char *op, const mt_tensor *input, const mt_tensor *kernel,
                            const mt_tensor *bias, const mt_conv2d_params *p,
@@ -61,84 +116,85 @@ static mt_status conv_plan(const char *op, const mt_tensor *input, const mt_tens
         return s;
     if (!p)
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: params is NULL", op);
-    if (p->layout != MT_KERNEL_HWIO && p->layout != MT_KERNEL_OIHW)
-        return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: unknown kernel layout %d", op,
-                       (int)p->layout);
-    if ((s = mt_activation_check(op, p->activation)))
+    if ((s = mt_activation_check(op, p->activation)) ||
+        (s = mt_check_data_layout(op, p->data_layout)))
         return s;
+    if (bias && ((s = mt_check_tensor(op, "bias", bias)) || (s = mt_check_f32(op, bias))))
+        return s;
+    bool nchw = p->data_layout == MT_DATA_LAYOUT_NCHW;
     if (input->rank != 4 || kernel->rank != 4)
-        return mt_fail(MT_ERR_SHAPE, "%s: input %s must be [N,H,W,C] and kernel %s 4-D",
-                       op, MT_SHAPE(input), MT_SHAPE(kernel));
+        return mt_fail(MT_ERR_SHAPE, "%s: input %s must be %s and kernel %s 4-D", op,
+                       MT_SHAPE(input), nchw ? "[N,C,H,W]" : "[N,H,W,C]", MT_SHAPE(kernel));
+    if (p->stride_h < 0 || p->stride_w < 0 || p->dilation_h < 0 || p->dilation_w < 0 ||
+        p->groups < 0)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: negative stride (%lld,%lld), dilation "
+                       "(%lld,%lld) or groups %lld", op, (long long)p->stride_h,
+                       (long long)p->stride_w, (long long)p->dilation_h,
+                       (long long)p->dilation_w, (long long)p->groups);
+    *g = (conv_geometry){.groups = or_one(p->groups), .sh = or_one(p->stride_h),
+                         .sw = or_one(p->stride_w), .dh = or_one(p->dilation_h),
+                         .dw = or_one(p->dilation_w)};
+    mt_nhwc_view(input, p->data_layout, &g->x);
+    g->n = g->x.shape[0], g->h = g->x.shape[1], g->w = g->x.shape[2], g->cin = g->x.shape[3];
+    if (g->cin % g->groups != 0)
+        return mt_fail(MT_ERR_SHAPE, "%s: groups %lld does not divide the %lld channels of "
+                       "input %s", op, (long long)g->groups, (long long)g->cin,
+                       MT_SHAPE(input));
+    if ((s = resolve_layout(op, input, kernel, bias, p->kernel_layout, g->cin, g->groups,
+                            &g->layout)))
+        return s;
     const int64_t *k = kernel->shape;
-    bool hwio = p->layout == MT_KERNEL_HWIO;
-    *g = (conv_geometry){
-        .n = input->shape[0], .h = input->shape[1], .w = input->shape[2],
-        .cin = input->shape[3], .cout = hwio ? k[3] : k[0],
-        .kh = hwio ? k[0] : k[2], .kw = hwio ? k[1] : k[3],
-        .sh = p->stride_h, .sw = p->stride_w, .layout = p->layout,
-    };
-    int64_t kernel_cin = hwio ? k[2] : k[1];
-    if (kernel_cin != g->cin)
-        return mt_fail(MT_ERR_SHAPE, "%s: input %s has %lld channels, kernel %s (%s) "
-                       "expects %lld", op, MT_SHAPE(input), (long long)g->cin,
-                       MT_SHAPE(kernel), hwio ? "kh,kw,in,out" : "out,in,kh,kw",
-                       (long long)kernel_cin);
-    if (g->kh < 1 || g->kw < 1 || g->cout < 1)
-        return mt_fail(MT_ERR_SHAPE, "%s: kernel %s is empty", op, MT_SHAPE(kernel));
-    if ((s = mt_conv_output_size(g->h, g->kh, g->sh, p->padding, &g->oh)) ||
-        (s = mt_conv_output_size(g->w, g->kw, g->sw, p->padding, &g->ow)))
-        return mt_fail(s, "%s: invalid stride (%lld,%lld) or padding %d", op,
-                       (long long)p->stride_h, (long long)p->stride_w, (int)p->padding);
-    g->pad_top = pad_before(g->h, g->kh, g->sh, g->oh, p->padding);
-    g->pad_left = pad_before(g->w, g->kw, g->sw, g->ow, p->padding);
-    if (bias) {
-        if ((s = mt_check_tensor(op, "bias", bias)) || (s = mt_check_f32(op, bias)))
-            return s;
-        if (bias->rank != 1 || bias->shape[0] != g->cout)
-            return mt_fail(MT_ERR_SHAPE, "%s: bias is %s, expected [%lld]", op,
-                           MT_SHAPE(bias), (long long)g->cout);
-    }
+    bool hwio = g->layout == MT_KERNEL_HWIO;
+    g->cout = hwio ? k[3] : k[0];
+    g->kh = hwio ? k[0] : k[2];
+    g->kw = hwio ? k[1] : k[3];
+    if (g->kh < 1 || g->kw < 1 || g->cout < 1 || g->cin < 1)
+        return mt_fail(MT_ERR_SHAPE, "%s: kernel %s or input %s has no channels or taps", op,
+                       MT_SHAPE(kernel), MT_SHAPE(input));
+    mt_window_axis ah = {.in = g->h, .k = g->kh, .stride = g->sh, .dilation = g->dh,
+                         .pad_before = p->pad_top, .pad_after = p->pad_bottom};
+    mt_window_axis aw = {.in = g->w, .k = g->kw, .stride = g->sw, .dilation = g->dw,
+                         .pad_before = p->pad_left, .pad_after = p->pad_right};
+    if ((s = mt_window_plan(op, "height", p->padding, false, &ah)) ||
+        (s = mt_window_plan(op, "width", p->padding, false, &aw)))
+        return s;
+    g->oh = ah.out, g->ow = aw.out, g->pad_top = ah.pad_before, g->pad_left = aw.pad_before;
+    if (bias && (bias->rank != 1 || bias->shape[0] != g->cout))
+        return mt_fail(MT_ERR_SHAPE, "%s: bias is %s, expected [%lld]", op, MT_SHAPE(bias),
+                       (long long)g->cout);
     int64_t numel;
-    if (!mt_shape_numel(4, (int64_t[]){g->kh, g->kw, g->cin, g->oh * g->ow}, &numel))
-        return mt_fail(MT_ERR_OVERFLOW, "%s: patch size overflows", op);
+    if (!mt_shape_numel(5, (int64_t[]){g->n, g->oh, g->ow, g->cout, 1}, &numel) ||
+        !mt_shape_numel(4, (int64_t[]){g->kh, g->kw, g->cin, g->oh * g->ow}, &numel))
+        return mt_fail(MT_ERR_OVERFLOW, "%s: output %lldx%lld or patch size overflows", op,
+                       (long long)g->oh, (long long)g->ow);
     return MT_OK;
 }
 
-/* The kernel as a [K, Cout] matrix view whose row order matches the patch
- * order: HWIO reshapes, OIHW reshapes to [Cout, K] and transposes. */
-static mt_status kernel_matrix(const mt_tensor *kernel, const conv_geometry *g,
-                               mt_tensor *km)
-{
-    int64_t k = g->kh * g->kw * g->cin;
-    if (g->layout == MT_KERNEL_HWIO)
-        return mt_view_into(kernel, 2, (int64_t[]){k, g->cout}, km);
-    mt_tensor oi;
-    mt_status s = mt_view_into(kernel, 2, (int64_t[]){g->cout, k}, &oi);
-    return s ? s : mt_transpose_into(&oi, 0, 1, km);
-}
+/* ---- im2col ---------------------------------------------------------------------- */
 
-/* im2col for images [n0, n0+count): one row per output pixel, zeros where
- * the window hangs over the padding. Column order: (i, j, c) for HWIO,
- * (c, i, j) for OIHW. */
-static void im2col_general(const mt_tensor *in, const conv_geometry *g, int64_t n0,
-                           int64_t count, float *patches)
+/* im2col of group `grp` for images [n0, n0+count): one row per output pixel,
+ * zeros where the window hangs over the padding. Column order: (i, j, c) for
+ * HWIO, (c, i, j) for OIHW, c over the group's channels. */
+static void im2col_general(const conv_geometry *g, int64_t grp, int64_t n0, int64_t count,
+                           float *patches)
 {
-    const float *x = in->data;
-    const int64_t *st = in->stride;
-    int64_t k = g->kh * g->kw * g->cin;
+    const float *x = g->x.data;
+    const int64_t *st = g->x.stride;
+    const int64_t cg = g->cin / g->groups, k = g->kh * g->kw * cg, c0 = grp * cg;
     float *row = patches;
     for (int64_t n = n0; n < n0 + count; n++)
         for (int64_t oy = 0; oy < g->oh; oy++)
             for (int64_t ox = 0; ox < g->ow; ox++, row += k)
                 for (int64_t i = 0; i < g->kh; i++) {
-                    int64_t iy = oy * g->sh - g->pad_top + i;
+                    int64_t iy = oy * g->sh - g->pad_top + i * g->dh;
                     for (int64_t j = 0; j < g->kw; j++) {
-                        int64_t ix = ox * g->sw - g->pad_left + j;
+                        int64_t ix = ox * g->sw - g->pad_left + j * g->dw;
                         bool inside = iy >= 0 && iy < g->h && ix >= 0 && ix < g->w;
-                        const float *px = x + n * st[0] + iy * st[1] + ix * st[2];
-                        for (int64_t c = 0; c < g->cin; c++) {
+                        const float *px =
+                            inside ? x + n * st[0] + iy * st[1] + ix * st[2] + c0 * st[3] : x;
+                        for (int64_t c = 0; c < cg; c++) {
                             int64_t col = g->layout == MT_KERNEL_HWIO
-                                              ? (i * g->kw + j) * g->cin + c
+                                              ? (i * g->kw + j) * cg + c
                                               : (c * g->kh + i) * g->kw + j;
                             row[col] = inside ? px[c * st[3]] : 0.0f;
                         }
@@ -146,18 +202,17 @@ static void im2col_general(const mt_tensor *in, const conv_geometry *g, int64_t 
                 }
 }
 
-/* The same for HWIO with each image row's pixels and channels contiguous
- * (a contiguous NHWC input): kernel row i of a patch is then one run of
- * kw·cin input floats, copied as a run, with zeros for the columns over
- * the padding. Plain loops, not memcpy/memset: a 1-channel input's runs
- * are 3 floats, shorter than a call. Per image of examples/fashion (one
- * thread, bench_fashion --conv-compare): conv1 21 -> 15 us, conv2 65 -> 46
- * us against the element-by-element copy. */
-static void im2col_rows(const mt_tensor *in, const conv_geometry *g, int64_t n0,
-                        int64_t count, float *patches)
+/* The same for HWIO, one group, no width dilation, with each image row's
+ * pixels and channels contiguous (a contiguous NHWC input): kernel row i of
+ * a patch is then one run of kw·cin input floats, copied as a run, with
+ * zeros for the columns over the padding. Plain loops, not memcpy/memset: a
+ * 1-channel input's runs are 3 floats, shorter than a call. Per image of
+ * examples/fashion (one thread, bench_fashion --conv-compare): conv1 21 ->
+ * 15 us, conv2 65 -> 46 us against the element-by-element copy. */
+static void im2col_rows(const conv_geometry *g, int64_t n0, int64_t count, float *patches)
 {
-    const float *x = in->data;
-    const int64_t *st = in->stride;
+    const float *x = g->x.data;
+    const int64_t *st = g->x.stride;
     const int64_t run = g->kw * g->cin, k = g->kh * run;
     float *row = patches;
     for (int64_t n = n0; n < n0 + count; n++)
@@ -169,7 +224,7 @@ static void im2col_rows(const mt_tensor *in, const conv_geometry *g, int64_t n0,
                 const int64_t j1 = g->w - ix0 < g->kw ? g->w - ix0 : g->kw;
                 for (int64_t i = 0; i < g->kh; i++) {
                     float *dst = row + i * run;
-                    const int64_t iy = oy * g->sh - g->pad_top + i;
+                    const int64_t iy = oy * g->sh - g->pad_top + i * g->dh;
                     if (iy < 0 || iy >= g->h || j0 >= j1) {
                         memset(dst, 0, (size_t)run * sizeof(float));
                         continue;
@@ -185,82 +240,146 @@ static void im2col_rows(const mt_tensor *in, const conv_geometry *g, int64_t n0,
             }
 }
 
-static void im2col(const mt_tensor *in, const conv_geometry *g, int64_t n0,
-                   int64_t count, float *patches)
+static void im2col(const conv_geometry *g, int64_t grp, int64_t n0, int64_t count,
+                   float *patches)
 {
-    if (g->layout == MT_KERNEL_HWIO && in->stride[3] == 1 && in->stride[2] == g->cin)
-        im2col_rows(in, g, n0, count, patches);
+    if (g->layout == MT_KERNEL_HWIO && g->groups == 1 && g->dw == 1 &&
+        g->x.stride[3] == 1 && g->x.stride[2] == g->cin)
+        im2col_rows(g, n0, count, patches);
     else
-        im2col_general(in, g, n0, count, patches);
+        im2col_general(g, grp, n0, count, patches);
 }
 
-static mt_status conv_run(const char *op, const mt_tensor *input, const mt_tensor *kernel,
-                          const mt_tensor *bias, const mt_conv2d_params *p,
-                          const conv_geometry *g, mt_tensor *out)
+/* ---- running ---------------------------------------------------------------------- */
+
+/* The kernel as a [K, Cout] matrix view whose row order matches the patch
+ * order: HWIO reshapes, OIHW reshapes to [Cout, K] and transposes. Fails if
+ * the kernel is not contiguous enough to be viewed so. */
+static mt_status kernel_matrix(const mt_tensor *kernel, const conv_geometry *g,
+                               mt_tensor *km)
 {
-    mt_tensor km, out2d;
-    mt_status s = kernel_matrix(kernel, g, &km);
-    if (s)
-        return mt_fail(s, "%s: kernel %s must be contiguous (copy it with "
-                       "mt_tensor_contiguous)", op, MT_SHAPE(kernel));
-    int64_t rows_per_image = g->oh * g->ow, k = g->kh * g->kw * g->cin;
-    if (mt_view_into(out, 2, (int64_t[]){g->n * rows_per_image, g->cout}, &out2d))
-        return mt_fail(MT_ERR_SHAPE, "%s: out %s must be contiguous", op, MT_SHAPE(out));
-    if (g->n == 0 || rows_per_image == 0)
+    int64_t k = g->kh * g->kw * (g->cin / g->groups);
+    if (g->layout == MT_KERNEL_HWIO)
+        return mt_view_into(kernel, 2, (int64_t[]){k, g->cout}, km);
+    mt_tensor oi;
+    mt_status s = mt_view_into(kernel, 2, (int64_t[]){g->cout, k}, &oi);
+    return s ? s : mt_transpose_into(&oi, 0, 1, km);
+}
+
+/* The output as rows [images * OH*OW, Cout] if its strides allow one matrix
+ * for several images (NHWC), else per image ([OH*OW, Cout]: NCHW). */
+static bool out_rows(const mt_tensor *y, const conv_geometry *g, int64_t n0, int64_t count,
+                     mt_tensor *rows)
+{
+    mt_tensor part;
+    int64_t rpi = g->oh * g->ow;
+    mt_status s = mt_narrow_into(y, 0, n0, count, &part);
+    if (!s)
+        s = mt_view_into(&part, 2, (int64_t[]){count * rpi, g->cout}, rows);
+    mt_clear_error();
+    return s == MT_OK;
+}
+
+/* Runs the planned conv into y (an NHWC view of the result, any strides,
+ * mergeable per image). */
+static mt_status conv_run(const char *op, const mt_tensor *kernel, const mt_tensor *bias,
+                          mt_activation act, const conv_geometry *g, mt_tensor *y)
+{
+    int64_t rpi = g->oh * g->ow, cg = g->cin / g->groups, og = g->cout / g->groups;
+    int64_t k = g->kh * g->kw * cg;
+    if (g->n == 0 || rpi == 0)
         return MT_OK;
-    int64_t per_chunk = PATCH_CHUNK_FLOATS / (rows_per_image * k);
+    mt_tensor km, probe;
+    mt_tensor *copy = NULL;
+    mt_status s = kernel_matrix(kernel, g, &km);
+    if (s) {  /* a strided kernel: one contiguous copy */
+        mt_clear_error();
+        if ((s = mt_tensor_contiguous(kernel, &copy)) || (s = kernel_matrix(copy, g, &km)))
+            goto done;
+    }
+    int64_t per_chunk = PATCH_CHUNK_FLOATS / (rpi * k);
     per_chunk = per_chunk < 1 ? 1 : per_chunk > g->n ? g->n : per_chunk;
-    float *patches = mt_scratch_get(&patch_scratch, (size_t)(per_chunk * rows_per_image * k));
-    if (!patches)
-        return mt_fail(MT_ERR_OUT_OF_MEMORY, "%s: cannot allocate the patch buffer", op);
+    if (!out_rows(y, g, 0, per_chunk, &probe))
+        per_chunk = 1;
+    float *patches = mt_scratch_get(&patch_scratch, (size_t)(per_chunk * rpi * k));
+    if (!patches) {
+        s = mt_fail(MT_ERR_OUT_OF_MEMORY, "%s: cannot allocate the patch buffer", op);
+        goto done;
+    }
     for (int64_t n0 = 0; n0 < g->n; n0 += per_chunk) {
         int64_t count = g->n - n0 < per_chunk ? g->n - n0 : per_chunk;
-        im2col(input, g, n0, count, patches);
-        mt_tensor pm, out_rows;
-        mt_tensor_init_contiguous(&pm, MT_DTYPE_F32, 2,
-                                  (int64_t[]){count * rows_per_image, k}, patches);
-        if ((s = mt_narrow_into(&out2d, 0, n0 * rows_per_image, count * rows_per_image,
-                                &out_rows)) ||
-            (s = mt_matmul_fused_into(&pm, &km, bias, p->activation, &out_rows)))
-            return s;
+        mt_tensor rows;
+        bool ok = out_rows(y, g, n0, count, &rows);
+        assert(ok);  // checked with the first chunk: all images share strides
+        (void)ok;
+        for (int64_t grp = 0; grp < g->groups; grp++) {
+            im2col(g, grp, n0, count, patches);
+            mt_tensor pm, kg, yg, bg;
+            mt_tensor_init_contiguous(&pm, MT_DTYPE_F32, 2, (int64_t[]){count * rpi, k},
+                                      patches);
+            if ((s = mt_narrow_into(&km, 1, grp * og, og, &kg)) ||
+                (s = mt_narrow_into(&rows, 1, grp * og, og, &yg)) ||
+                (bias && (s = mt_narrow_into(bias, 0, grp * og, og, &bg))) ||
+                (s = mt_matmul_fused_into(&pm, &kg, bias ? &bg : NULL, act, &yg)))
+                goto done;
+        }
     }
-    return MT_OK;
+done:
+    mt_tensor_free(copy);
+    return s;
 }
 
-mt_status mt_conv2d_into(const mt_tensor *input, const mt_tensor *kernel,
-                         const mt_tensor *bias, const mt_conv2d_params *params,
-                         mt_tensor *out)
+/* Plans, checks out (the result's shape in the caller's layout) and runs;
+ * an out whose strides cannot hold per-image matrices gets a contiguous
+ * result copied into it. */
+static mt_status conv_into(const char *op, const mt_tensor *input, const mt_tensor *kernel,
+                           const mt_tensor *bias, const mt_conv2d_params *p, mt_tensor *out)
 {
-    const char *op = "conv2d";
     conv_geometry g;
-    mt_status s = conv_plan(op, input, kernel, bias, params, &g);
+    mt_status s = conv_plan(op, input, kernel, bias, p, &g);
     if (s || (s = mt_check_tensor(op, "out", out)) || (s = mt_check_f32(op, out)))
         return s;
     mt_tensor want;
-    mt_tensor_init_contiguous(&want, MT_DTYPE_F32, 4, (int64_t[]){g.n, g.oh, g.ow, g.cout},
-                              NULL);
+    int64_t shape[4];
+    mt_layout_shape(p->data_layout, g.n, g.oh, g.ow, g.cout, shape);
+    mt_tensor_init_contiguous(&want, MT_DTYPE_F32, 4, shape, NULL);
     if (!mt_tensor_same_shape(out, &want))
         return mt_fail(MT_ERR_SHAPE, "%s: out is %s, %s * %s gives %s", op, MT_SHAPE(out),
                        MT_SHAPE(input), MT_SHAPE(kernel), MT_SHAPE(&want));
-    if (mt_tensors_overlap(out, input))
-        return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: out overlaps the input", op);
-    return conv_run(op, input, kernel, bias, params, &g, out);
+    if (mt_tensors_overlap(out, input) || mt_tensors_overlap(out, kernel) ||
+        (bias && mt_tensors_overlap(out, bias)))
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: out %s overlaps the input, kernel or "
+                       "bias", op, MT_SHAPE(out));
+    mt_tensor y, probe;
+    mt_nhwc_view(out, p->data_layout, &y);
+    if (g.n == 0 || out_rows(&y, &g, 0, 1, &probe))
+        return conv_run(op, kernel, bias, p->activation, &g, &y);
+    mt_tensor *tmp;
+    if ((s = mt_tensor_zeros(MT_DTYPE_F32, 4, shape, &tmp)))
+        return s;
+    mt_nhwc_view(tmp, p->data_layout, &y);
+    if (!(s = conv_run(op, kernel, bias, p->activation, &g, &y)))
+        s = mt_tensor_copy_into(tmp, out);
+    mt_tensor_free(tmp);
+    return s;
 }
 
-mt_status mt_conv2d(const mt_tensor *input, const mt_tensor *kernel, const mt_tensor *bias,
-                    const mt_conv2d_params *params, mt_tensor **out)
+static mt_status conv_new(const char *op, const mt_tensor *input, const mt_tensor *kernel,
+                          const mt_tensor *bias, const mt_conv2d_params *p, mt_tensor **out)
 {
-    const char *op = "conv2d";
     conv_geometry g;
-    mt_status s = conv_plan(op, input, kernel, bias, params, &g);
+    mt_status s = conv_plan(op, input, kernel, bias, p, &g);
     if (s)
         return s;
     if (!out)
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: out is NULL", op);
-    mt_tensor *t;
-    if ((s = mt_tensor_zeros(MT_DTYPE_F32, 4, (int64_t[]){g.n, g.oh, g.ow, g.cout}, &t)))
+    mt_tensor *t, y;
+    int64_t shape[4];
+    mt_layout_shape(p->data_layout, g.n, g.oh, g.ow, g.cout, shape);
+    if ((s = mt_tensor_zeros(MT_DTYPE_F32, 4, shape, &t)))
         return s;
-    if ((s = conv_run(op, input, kernel, bias, params, &g, t))) {
+    mt_nhwc_view(t, p->data_layout, &y);
+    if ((s = conv_run(op, kernel, bias, p->activation, &g, &y))) {
         mt_tensor_free(t);
         return s;
     }
@@ -268,109 +387,120 @@ mt_status mt_conv2d(const mt_tensor *input, const mt_tensor *kernel, const mt_te
     return MT_OK;
 }
 
-/* ---- max pooling ------------------------------------------------------------- */
+mt_status mt_conv2d_into(const mt_tensor *input, const mt_tensor *kernel,
+                         const mt_tensor *bias, const mt_conv2d_params *params,
+                         mt_tensor *out)
+{
+    return conv_into("conv2d", input, kernel, bias, params, out);
+}
 
-static mt_status pool_plan(const char *op, const mt_tensor *input, const mt_pool2d_params *p,
-                           int64_t shape[4], int64_t *pad_top, int64_t *pad_left)
+mt_status mt_conv2d(const mt_tensor *input, const mt_tensor *kernel, const mt_tensor *bias,
+                    const mt_conv2d_params *params, mt_tensor **out)
+{
+    return conv_new("conv2d", input, kernel, bias, params, out);
+}
+
+/* ---- conv1d: conv2d over H = 1 ------------------------------------------------------ */
+
+/* t with a unit dim inserted before dim `at` (a view of the same data). */
+static void unit_dim(const mt_tensor *t, int at, mt_tensor *v)
+{
+    *v = *t;
+    for (int d = t->rank; d > at; d--) {
+        v->shape[d] = t->shape[d - 1];
+        v->stride[d] = t->stride[d - 1];
+    }
+    v->shape[at] = 1;
+    v->stride[at] = 0;
+    v->rank = t->rank + 1;
+}
+
+/* The 4-D views and params of a conv1d call, or a failure naming the 3-D
+ * shapes. */
+static mt_status conv1d_plan(const char *op, const mt_tensor *input, const mt_tensor *kernel,
+                             const mt_tensor *bias, const mt_conv2d_params *p,
+                             mt_tensor *x4, mt_tensor *k4, mt_conv2d_params *p2)
 {
     mt_status s;
-    if ((s = mt_check_tensor(op, "input", input)) || (s = mt_check_f32(op, input)))
+    if ((s = mt_check_tensor(op, "input", input)) || (s = mt_check_tensor(op, "kernel", kernel)))
         return s;
     if (!p)
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: params is NULL", op);
-    if (input->rank != 4)
-        return mt_fail(MT_ERR_SHAPE, "%s: input %s must be [N,H,W,C]", op, MT_SHAPE(input));
-    int64_t oh, ow;
-    if (mt_conv_output_size(input->shape[1], p->pool_h, p->stride_h, p->padding, &oh) ||
-        mt_conv_output_size(input->shape[2], p->pool_w, p->stride_w, p->padding, &ow))
-        return mt_fail(MT_ERR_INVALID_ARGUMENT,
-                       "%s: invalid pool (%lld,%lld), stride (%lld,%lld) or padding %d", op,
-                       (long long)p->pool_h, (long long)p->pool_w, (long long)p->stride_h,
-                       (long long)p->stride_w, (int)p->padding);
-    shape[0] = input->shape[0];
-    shape[1] = oh;
-    shape[2] = ow;
-    shape[3] = input->shape[3];
-    *pad_top = pad_before(input->shape[1], p->pool_h, p->stride_h, oh, p->padding);
-    *pad_left = pad_before(input->shape[2], p->pool_w, p->stride_w, ow, p->padding);
-    return MT_OK;
-}
-
-/* max(m, v) that propagates NaN: a NaN, once seen, stays. */
-static inline float max_nan(float m, float v)
-{
-    return v > m || v != v ? v : m;
-}
-
-/* One output pixel: the max over the part of its window inside the image
- * (padding never wins) of every channel, channels in the innermost loop
- * (contiguous in NHWC: vectorised). */
-static void pool_pixel(const float *x, const int64_t *si, int64_t h, int64_t w,
-                       int64_t y0, int64_t x0, int64_t ph, int64_t pw, int64_t channels,
-                       float *y, int64_t yc)
-{
-    for (int64_t c = 0; c < channels; c++)
-        y[c * yc] = -INFINITY;
-    for (int64_t iy = y0 < 0 ? 0 : y0; iy < y0 + ph && iy < h; iy++)
-        for (int64_t ix = x0 < 0 ? 0 : x0; ix < x0 + pw && ix < w; ix++) {
-            const float *px = x + iy * si[1] + ix * si[2];
-            if (si[3] == 1 && yc == 1)
-                for (int64_t c = 0; c < channels; c++)
-                    y[c] = max_nan(y[c], px[c]);
-            else
-                for (int64_t c = 0; c < channels; c++)
-                    y[c * yc] = max_nan(y[c * yc], px[c * si[3]]);
-        }
-}
-
-static void pool_run(const mt_tensor *in, const mt_pool2d_params *p, int64_t pad_top,
-                     int64_t pad_left, mt_tensor *out)
-{
-    const float *x = in->data;
-    float *y = out->data;
-    const int64_t *si = in->stride, *so = out->stride;
-    for (int64_t n = 0; n < out->shape[0]; n++)
-        for (int64_t oy = 0; oy < out->shape[1]; oy++)
-            for (int64_t ox = 0; ox < out->shape[2]; ox++)
-                pool_pixel(x + n * si[0], si, in->shape[1], in->shape[2],
-                           oy * p->stride_h - pad_top, ox * p->stride_w - pad_left,
-                           p->pool_h, p->pool_w, out->shape[3],
-                           y + n * so[0] + oy * so[1] + ox * so[2], so[3]);
-}
-
-mt_status mt_maxpool2d_into(const mt_tensor *input, const mt_pool2d_params *params,
-                            mt_tensor *out)
-{
-    const char *op = "maxpool2d";
-    int64_t shape[4], pt, pl;
-    mt_status s = pool_plan(op, input, params, shape, &pt, &pl);
-    if (s || (s = mt_check_tensor(op, "out", out)) || (s = mt_check_f32(op, out)))
+    if ((s = mt_check_data_layout(op, p->data_layout)))
         return s;
-    mt_tensor want;
-    mt_tensor_init_contiguous(&want, MT_DTYPE_F32, 4, shape, NULL);
-    if (!mt_tensor_same_shape(out, &want))
-        return mt_fail(MT_ERR_SHAPE, "%s: out is %s, result is %s", op, MT_SHAPE(out),
-                       MT_SHAPE(&want));
-    if (mt_tensors_overlap(out, input))
-        return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: out overlaps the input", op);
-    pool_run(input, params, pt, pl, out);
+    if (bias && (s = mt_check_tensor(op, "bias", bias)))
+        return s;
+    bool nchw = p->data_layout == MT_DATA_LAYOUT_NCHW;
+    if (input->rank != 3 || kernel->rank != 3)
+        return mt_fail(MT_ERR_SHAPE, "%s: input %s must be %s and kernel %s 3-D", op,
+                       MT_SHAPE(input), nchw ? "[N,C,L]" : "[N,L,C]", MT_SHAPE(kernel));
+    if ((p->stride_h != 0 && p->stride_h != 1) || (p->dilation_h != 0 && p->dilation_h != 1) ||
+        p->pad_top || p->pad_bottom)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: the _h params (stride_h %lld, dilation_h "
+                       "%lld, pad_top %lld, pad_bottom %lld) must be 0: the _w ones give the "
+                       "length axis", op, (long long)p->stride_h, (long long)p->dilation_h,
+                       (long long)p->pad_top, (long long)p->pad_bottom);
+    // 1-D kernels: HWIO (k, in/g, out), OIHW (out, in/g, k); the unit kh
+    // goes where each layout keeps it, so the layout is settled here
+    int64_t groups = or_one(p->groups), cin = input->shape[nchw ? 1 : 2];
+    const int64_t *k = kernel->shape;
+    mt_kernel_layout layout = p->kernel_layout;
+    if (layout == MT_KERNEL_AUTO && groups > 0) {
+        bool hwio = k[1] * groups == cin && k[2] % groups == 0 &&
+                    (!bias || bias->rank != 1 || bias->shape[0] == k[2]);
+        bool oihw = k[1] * groups == cin && k[0] % groups == 0 &&
+                    (!bias || bias->rank != 1 || bias->shape[0] == k[0]);
+        if (hwio && oihw && mt_tensor_numel(kernel) > 1)
+            return mt_fail(MT_ERR_SHAPE, "%s: kernel %s fits both HWIO (k,in/groups,out) and "
+                           "OIHW (out,in/groups,k) for input %s: set params.kernel_layout "
+                           "to MT_KERNEL_HWIO or MT_KERNEL_OIHW", op, MT_SHAPE(kernel),
+                           MT_SHAPE(input));
+        layout = oihw && !hwio ? MT_KERNEL_OIHW : MT_KERNEL_HWIO;
+    }
+    *p2 = *p;
+    p2->kernel_layout = layout;
+    unit_dim(input, nchw ? 2 : 1, x4);
+    unit_dim(kernel, layout == MT_KERNEL_OIHW ? 2 : 0, k4);
     return MT_OK;
 }
 
-mt_status mt_maxpool2d(const mt_tensor *input, const mt_pool2d_params *params,
-                       mt_tensor **out)
+mt_status mt_conv1d_into(const mt_tensor *input, const mt_tensor *kernel,
+                         const mt_tensor *bias, const mt_conv2d_params *params,
+                         mt_tensor *out)
 {
-    const char *op = "maxpool2d";
-    int64_t shape[4], pt, pl;
-    mt_status s = pool_plan(op, input, params, shape, &pt, &pl);
-    if (s)
+    const char *op = "conv1d";
+    mt_tensor x4, k4, y4;
+    mt_conv2d_params p2;
+    mt_status s = conv1d_plan(op, input, kernel, bias, params, &x4, &k4, &p2);
+    if (s || (s = mt_check_tensor(op, "out", out)))
+        return s;
+    if (out->rank != 3)
+        return mt_fail(MT_ERR_SHAPE, "%s: out %s must be 3-D", op, MT_SHAPE(out));
+    unit_dim(out, params->data_layout == MT_DATA_LAYOUT_NCHW ? 2 : 1, &y4);
+    return conv_into(op, &x4, &k4, bias, &p2, &y4);
+}
+
+mt_status mt_conv1d(const mt_tensor *input, const mt_tensor *kernel, const mt_tensor *bias,
+                    const mt_conv2d_params *params, mt_tensor **out)
+{
+    const char *op = "conv1d";
+    mt_tensor x4, k4;
+    mt_conv2d_params p2;
+    conv_geometry g;
+    mt_status s = conv1d_plan(op, input, kernel, bias, params, &x4, &k4, &p2);
+    if (s || (s = conv_plan(op, &x4, &k4, bias, &p2, &g)))
         return s;
     if (!out)
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: out is NULL", op);
+    bool nchw = params->data_layout == MT_DATA_LAYOUT_NCHW;
     mt_tensor *t;
-    if ((s = mt_tensor_zeros(MT_DTYPE_F32, 4, shape, &t)))
+    int64_t shape[3] = {g.n, nchw ? g.cout : g.ow, nchw ? g.ow : g.cout};
+    if ((s = mt_tensor_zeros(MT_DTYPE_F32, 3, shape, &t)))
         return s;
-    pool_run(input, params, pt, pl, t);
+    if ((s = mt_conv1d_into(input, kernel, bias, params, t))) {
+        mt_tensor_free(t);
+        return s;
+    }
     *out = t;
     return MT_OK;
 }

@@ -101,7 +101,18 @@ static mt_status tri_prepare(const char *op, const mt_tensor *x)
     return MT_OK;
 }
 
-/* Row i keeps columns [lo, hi); the rest become zero bytes (0.0f, 0, false). */
+/* Zero bytes (0.0f, 0, false) over n elements of stride `stride` bytes. */
+static void zero_run(char *p, int64_t n, int64_t stride, size_t esize)
+{
+    if (stride == (int64_t)esize) {
+        memset(p, 0, (size_t)n * esize);
+        return;
+    }
+    for (int64_t j = 0; j < n; j++)
+        memset(p + j * stride, 0, esize);
+}
+
+/* Row i keeps columns [lo, hi) and zeroes the rest. */
 static void tri_run(const mt_tensor *x, int64_t diagonal, bool lower, mt_tensor *out)
 {
     if (mt_tensor_numel(x) == 0)
@@ -112,6 +123,8 @@ static void tri_run(const mt_tensor *x, int64_t diagonal, bool lower, mt_tensor 
     /* beyond these bounds every diagonal gives the same result; clamping
      * keeps i + k from overflowing */
     int64_t k = diagonal < -rows ? -rows : diagonal > cols ? cols : diagonal;
+    int64_t xs = x->stride[r - 1], os = out->stride[r - 1];
+    int64_t ob = os * (int64_t)esize;
     int64_t pos[MT_MAX_RANK] = {0};
     do {   /* pos[r-2] walks the rows; pos[r-1] stays 0 */
         int64_t i = pos[r - 2];
@@ -120,15 +133,12 @@ static void tri_run(const mt_tensor *x, int64_t diagonal, bool lower, mt_tensor 
         hi = hi < lo ? lo : hi > cols ? cols : hi;
         const char *src = mt_element_ptr(x, pos);
         char *dst = mt_element_ptr(out, pos);
-        int64_t xs = x->stride[r - 1] * (int64_t)esize, os = out->stride[r - 1] * (int64_t)esize;
-        for (int64_t j = 0; j < cols; j++) {
-            if (j >= lo && j < hi) {
-                if (src != dst)
-                    memcpy(dst + j * os, src + j * xs, esize);
-            } else {
-                memset(dst + j * os, 0, esize);
-            }
-        }
+        zero_run(dst, lo, ob, esize);
+        int64_t kept = hi - lo;
+        if (src != dst)   /* in place, kept elements are already there */
+            mt_copy_strided(esize, 1, &kept, src + lo * xs * (int64_t)esize, &xs,
+                            dst + lo * ob, &os);
+        zero_run(dst + hi * ob, cols - hi, ob, esize);
     } while (mt_index_next(r - 1, x->shape, pos));
 }
 

@@ -34,7 +34,7 @@ static void test_conv2d_matches_tensorflow(void **state)
         mt_tensor *x = make(4, c->in, c->x), *k = make(4, c->k, c->kernel);
         mt_tensor *b = make(1, (int64_t[]){c->k[3]}, c->bias), *oihw = to_oihw(c);
         mt_conv2d_params p = {
-            .layout = MT_KERNEL_HWIO, .stride_h = c->sh, .stride_w = c->sw,
+            .kernel_layout = MT_KERNEL_HWIO, .stride_h = c->sh, .stride_w = c->sw,
             .padding = c->same ? MT_PADDING_SAME : MT_PADDING_VALID,
             .activation = c->bias_relu ? MT_ACTIVATION_RELU : MT_ACTIVATION_NONE,
         };
@@ -42,7 +42,7 @@ static void test_conv2d_matches_tensorflow(void **state)
         int64_t numel = c->out[0] * c->out[1] * c->out[2] * c->out[3];
         for (int layout = 0; layout < 2; layout++) {
             mt_tensor *y;
-            p.layout = layout ? MT_KERNEL_OIHW : MT_KERNEL_HWIO;
+            p.kernel_layout = layout ? MT_KERNEL_OIHW : MT_KERNEL_HWIO;
             assert_ok(mt_conv2d(x, layout ? oihw : k, bias, &p, &y));
             for (int d = 0; d < 4; d++)
                 assert_int_equal(y->shape[d], c->out[d]);
@@ -64,7 +64,7 @@ static void test_conv2d_matches_tensorflow(void **state)
             }
         mt_tensor view;
         assert_ok(mt_narrow_into(wide, 3, 0, in[3], &view));
-        p.layout = MT_KERNEL_HWIO;
+        p.kernel_layout = MT_KERNEL_HWIO;
         assert_ok(mt_conv2d(&view, k, bias, &p, &y));
         print_message("conv %s layout HWIO, strided input\n", c->name);
         assert_close(y->data, c->y, (size_t)numel, 1e-5, 1e-5);
@@ -83,8 +83,9 @@ static void test_maxpool_matches_tensorflow(void **state)
     for (size_t n = 0; n < sizeof POOL_CASES / sizeof POOL_CASES[0]; n++) {
         const pool_case *c = &POOL_CASES[n];
         mt_tensor *x = make(4, c->in, c->x), *y;
-        mt_pool2d_params p = {c->ph, c->pw, c->sh, c->sw,
-                              c->same ? MT_PADDING_SAME : MT_PADDING_VALID};
+        mt_pool2d_params p = {.pool_h = c->ph, .pool_w = c->pw, .stride_h = c->sh,
+                              .stride_w = c->sw,
+                              .padding = c->same ? MT_PADDING_SAME : MT_PADDING_VALID};
         assert_ok(mt_maxpool2d(x, &p, &y));
         for (int d = 0; d < 4; d++)
             assert_int_equal(y->shape[d], c->out[d]);
@@ -113,7 +114,7 @@ static void test_maxpool_many_channels_by_hand(void **state)
     for (int i = 0; i < H * W; i++)
         data[i * C + 20] = -INFINITY;
     mt_tensor *x = make(4, (int64_t[]){1, H, W, C}, data), *y;
-    mt_pool2d_params p = {2, 2, 2, 2, MT_PADDING_SAME};
+    mt_pool2d_params p = {.pool_h = 2, .pool_w = 2, .padding = MT_PADDING_SAME};
     assert_ok(mt_maxpool2d(x, &p, &y));
     assert_int_equal(y->shape[1], 2);
     assert_int_equal(y->shape[2], 2);
@@ -148,7 +149,82 @@ static void test_output_sizes_by_hand(void **state)
     assert_ok(mt_conv_output_size(2, 3, 1, MT_PADDING_VALID, &o));
     assert_int_equal(o, 0);
     assert_fails(mt_conv_output_size(5, 0, 1, MT_PADDING_VALID, &o), MT_ERR_INVALID_ARGUMENT,
-                 "k=0");
+                 "window 0");
+    assert_fails(mt_conv_output_size(5, 3, -1, MT_PADDING_VALID, &o), MT_ERR_INVALID_ARGUMENT,
+                 "stride -1");
+    assert_fails(mt_conv_output_size(5, 3, 1, MT_PADDING_VALID, NULL), MT_ERR_INVALID_ARGUMENT,
+                 "out is NULL");
+    assert_fails(mt_conv_output_size(5, 3, 1, MT_PADDING_EXPLICIT, &o),
+                 MT_ERR_INVALID_ARGUMENT, "VALID or SAME");
+}
+
+/* Bug P3: (in + stride - 1) / stride overflowed and returned a negative
+ * size with MT_OK. ceil((2^63 - 1) / 2) = 2^62 exactly. */
+static void test_output_sizes_do_not_overflow(void **state)
+{
+    (void)state;
+    int64_t o = -7;
+    assert_ok(mt_conv_output_size(INT64_MAX, 1, 2, MT_PADDING_SAME, &o));
+    assert_int_equal(o, INT64_C(4611686018427387904));
+    assert_ok(mt_conv_output_size(INT64_MAX, 1, INT64_MAX, MT_PADDING_SAME, &o));
+    assert_int_equal(o, 1);
+    assert_ok(mt_conv_output_size(INT64_MAX, INT64_MAX, 1, MT_PADDING_VALID, &o));
+    assert_int_equal(o, 1);
+    // SAME's padding (out - 1) * stride + k - in does not fit
+    o = -7;
+    assert_fails(mt_conv_output_size(5, INT64_MAX, 4, MT_PADDING_SAME, &o), MT_ERR_OVERFLOW,
+                 "SAME padding");
+    assert_int_equal(o, -7);
+}
+
+static mt_tensor *filled(int rank, const int64_t *shape, float v)
+{
+    mt_tensor *t;
+    assert_ok(mt_tensor_zeros(MT_DTYPE_F32, rank, shape, &t));
+    float *d = t->data;
+    for (int64_t i = 0; i < mt_tensor_numel(t); i++)
+        d[i] = v;
+    return t;
+}
+
+/* Huge strides, windows, pads and dilations: either the right small answer
+ * or MT_ERR_OVERFLOW, never a negative size or a wild read. */
+static void test_huge_windows(void **state)
+{
+    (void)state;
+    mt_tensor *x = filled(4, (int64_t[]){1, 5, 5, 1}, 1.0f);
+    mt_tensor *k = filled(4, (int64_t[]){3, 3, 1, 1}, 1.0f), *y = NULL;
+    // stride 2^63 - 1 with SAME: one output, window at the top-left corner
+    // (total padding 3 - 5 < 0, so none): 9 ones
+    mt_conv2d_params p = {.stride_h = INT64_MAX, .stride_w = INT64_MAX,
+                          .padding = MT_PADDING_SAME};
+    assert_ok(mt_conv2d(x, k, NULL, &p, &y));
+    assert_int_equal(y->shape[1], 1);
+    assert_int_equal(y->shape[2], 1);
+    assert_true(((float *)y->data)[0] == 9.0f);
+    mt_tensor_free(y);
+    y = NULL;
+    p = (mt_conv2d_params){.padding = MT_PADDING_EXPLICIT, .pad_top = INT64_MAX};
+    assert_fails(mt_conv2d(x, k, NULL, &p, &y), MT_ERR_OVERFLOW, "height: size 5 plus pads");
+    p = (mt_conv2d_params){.dilation_w = INT64_MAX / 2 + 1};
+    assert_fails(mt_conv2d(x, k, NULL, &p, &y), MT_ERR_OVERFLOW, "width: window 3 with dilation");
+    mt_pool2d_params pp = {.pool_h = INT64_MAX, .pool_w = 1, .stride_h = 4,
+                           .padding = MT_PADDING_SAME};
+    assert_fails(mt_maxpool2d(x, &pp, &y), MT_ERR_OVERFLOW, "SAME padding");
+    pp.stride_h = INT64_MAX;
+    pp.pool_h = 2;
+    assert_ok(mt_maxpool2d(x, &pp, &y));
+    assert_int_equal(y->shape[1], 1);
+    mt_tensor_free(y);
+    y = NULL;
+    mt_conv_transpose2d_params tp = {.stride_h = INT64_MAX};
+    mt_tensor *w = filled(4, (int64_t[]){1, 1, 3, 3}, 1.0f);
+    assert_fails(mt_conv_transpose2d(x, w, NULL, &tp, &y), MT_ERR_OVERFLOW,
+                 "height: output size overflows");
+    assert_null(y);
+    mt_tensor_free(w);
+    mt_tensor_free(k);
+    mt_tensor_free(x);
 }
 
 static void test_conv_errors(void **state)
@@ -159,23 +235,212 @@ static void test_conv_errors(void **state)
     assert_ok(mt_tensor_zeros(MT_DTYPE_F32, 4, (int64_t[]){3, 3, 2, 4}, &k));
     assert_ok(mt_tensor_zeros(MT_DTYPE_F32, 4, (int64_t[]){3, 3, 3, 4}, &k2));
     assert_ok(mt_tensor_zeros(MT_DTYPE_F32, 1, (int64_t[]){5}, &bias));
-    mt_conv2d_params p = {MT_KERNEL_HWIO, 1, 1, MT_PADDING_VALID, MT_ACTIVATION_NONE};
+    mt_conv2d_params p = {.kernel_layout = MT_KERNEL_HWIO};
     assert_fails(mt_conv2d(x, k, NULL, &p, &y), MT_ERR_SHAPE,
-                 "input [1,5,5,3] has 3 channels, kernel [3,3,2,4] (kh,kw,in,out) expects 2");
+                 "input [1,5,5,3] has 3 channels, kernel [3,3,2,4] (HWIO (kh,kw,in/groups,out)) "
+                 "expects 2");
     assert_fails(mt_conv2d(x, k2, bias, &p, &y), MT_ERR_SHAPE, "bias is [5], expected [4]");
     assert_fails(mt_conv2d(x, k2, NULL, NULL, &y), MT_ERR_INVALID_ARGUMENT, "params is NULL");
+    assert_fails(mt_conv2d(NULL, k2, NULL, &p, &y), MT_ERR_INVALID_ARGUMENT, "input is NULL");
+    assert_fails(mt_conv2d(x, NULL, NULL, &p, &y), MT_ERR_INVALID_ARGUMENT, "kernel is NULL");
+    assert_fails(mt_conv2d(x, k2, NULL, &p, NULL), MT_ERR_INVALID_ARGUMENT, "out is NULL");
+    assert_fails(mt_conv2d_into(x, k2, NULL, &p, NULL), MT_ERR_INVALID_ARGUMENT, "out is NULL");
+    p.stride_h = -1;
+    assert_fails(mt_conv2d(x, k2, NULL, &p, &y), MT_ERR_INVALID_ARGUMENT,
+                 "negative stride (-1,0)");
     p.stride_h = 0;
-    assert_fails(mt_conv2d(x, k2, NULL, &p, &y), MT_ERR_INVALID_ARGUMENT, "invalid stride (0,1)");
-    p.stride_h = 1;
+    p.data_layout = (mt_data_layout)7;
+    assert_fails(mt_conv2d(x, k2, NULL, &p, &y), MT_ERR_INVALID_ARGUMENT, "unknown data_layout 7");
+    p.data_layout = MT_DATA_LAYOUT_NHWC;
     mt_tensor x3;
     assert_ok(mt_view_into(x, 3, (int64_t[]){5, 5, 3}, &x3));
     assert_fails(mt_conv2d(&x3, k2, NULL, &p, &y), MT_ERR_SHAPE, "must be [N,H,W,C]");
-    mt_pool2d_params pp = {2, 2, 0, 2, MT_PADDING_VALID};
-    assert_fails(mt_maxpool2d(x, &pp, &y), MT_ERR_INVALID_ARGUMENT, "invalid pool (2,2), stride (0,2)");
+    p.data_layout = MT_DATA_LAYOUT_NCHW;
+    assert_fails(mt_conv2d(&x3, k2, NULL, &p, &y), MT_ERR_SHAPE, "must be [N,C,H,W]");
+    mt_pool2d_params pp = {.pool_h = 2, .pool_w = 2, .stride_h = -1};
+    assert_fails(mt_maxpool2d(x, &pp, &y), MT_ERR_INVALID_ARGUMENT,
+                 "invalid pool (2,2), stride (-1,0)");
     assert_null(y);
     mt_tensor *all[] = {x, k, k2, bias};
     for (int i = 0; i < 4; i++)
         mt_tensor_free(all[i]);
+}
+
+/* AUTO reads the kernel as HWIO or OIHW, whichever fits; when both do, the
+ * message names the flag to set. */
+static void test_kernel_layout_detection(void **state)
+{
+    (void)state;
+    mt_tensor *x = filled(4, (int64_t[]){1, 4, 4, 3}, 1.0f), *y = NULL;
+    mt_tensor *square = filled(4, (int64_t[]){3, 3, 3, 3}, 1.0f);
+    mt_tensor *oihw = filled(4, (int64_t[]){8, 3, 2, 2}, 1.0f);
+    mt_tensor *neither = filled(4, (int64_t[]){2, 2, 2, 2}, 1.0f);
+    mt_conv2d_params p = {0};
+    assert_fails(mt_conv2d(x, square, NULL, &p, &y), MT_ERR_SHAPE,
+                 "set params.kernel_layout to MT_KERNEL_HWIO or MT_KERNEL_OIHW");
+    assert_fails(mt_conv2d(x, neither, NULL, &p, &y), MT_ERR_SHAPE, "fits neither");
+    assert_null(y);
+    // [8,3,2,2] is only OIHW: 8 outputs of 2x2 windows over 3 channels of ones
+    assert_ok(mt_conv2d(x, oihw, NULL, &p, &y));
+    assert_int_equal(y->shape[3], 8);
+    assert_int_equal(y->shape[1], 3);
+    assert_true(((float *)y->data)[0] == 12.0f);
+    mt_tensor_free(y);
+    y = NULL;
+    p.kernel_layout = MT_KERNEL_OIHW;
+    assert_ok(mt_conv2d(x, square, NULL, &p, &y));
+    mt_tensor_free(y);
+    y = NULL;
+    // conv1d: (k, in, out) and (out, in, k) are told apart only by a bias
+    mt_tensor *x1 = filled(3, (int64_t[]){1, 6, 2}, 1.0f), *k1 = filled(3, (int64_t[]){3, 2, 4}, 1.0f);
+    mt_tensor *b4 = filled(1, (int64_t[]){4}, 0.5f);
+    p = (mt_conv2d_params){0};
+    assert_fails(mt_conv1d(x1, k1, NULL, &p, &y), MT_ERR_SHAPE, "set params.kernel_layout");
+    assert_ok(mt_conv1d(x1, k1, b4, &p, &y));  // bias [4]: HWIO (k 3, out 4)
+    assert_int_equal(y->shape[1], 4);
+    assert_int_equal(y->shape[2], 4);
+    assert_true(((float *)y->data)[0] == 6.5f);
+    mt_tensor_free(y);
+    y = NULL;
+    p.stride_h = 2;
+    assert_fails(mt_conv1d(x1, k1, b4, &p, &y), MT_ERR_INVALID_ARGUMENT, "_h params");
+    mt_tensor *all[] = {x, square, oihw, neither, x1, k1, b4};
+    for (int i = 0; i < 7; i++)
+        mt_tensor_free(all[i]);
+}
+
+static void test_groups_and_pads_errors(void **state)
+{
+    (void)state;
+    mt_tensor *x = filled(4, (int64_t[]){1, 5, 5, 3}, 1.0f), *y = NULL;
+    mt_tensor *x4 = filled(4, (int64_t[]){1, 5, 5, 4}, 1.0f);
+    mt_tensor *k = filled(4, (int64_t[]){3, 3, 1, 3}, 1.0f);
+    mt_tensor *k3 = filled(4, (int64_t[]){3, 3, 2, 3}, 1.0f);
+    mt_conv2d_params p = {.kernel_layout = MT_KERNEL_HWIO, .groups = 2};
+    assert_fails(mt_conv2d(x, k, NULL, &p, &y), MT_ERR_SHAPE,
+                 "groups 2 does not divide the 3 channels of input [1,5,5,3]");
+    assert_fails(mt_conv2d(x4, k3, NULL, &p, &y), MT_ERR_SHAPE,
+                 "groups 2 does not divide the 3 output channels");
+    p = (mt_conv2d_params){.groups = -3};
+    assert_fails(mt_conv2d(x, k, NULL, &p, &y), MT_ERR_INVALID_ARGUMENT, "groups -3");
+    p = (mt_conv2d_params){.pad_top = 1};
+    assert_fails(mt_conv2d(x, k3, NULL, &p, &y), MT_ERR_INVALID_ARGUMENT,
+                 "not MT_PADDING_EXPLICIT");
+    p = (mt_conv2d_params){.padding = MT_PADDING_EXPLICIT, .pad_right = -1};
+    assert_fails(mt_conv2d(x, k, NULL, &p, &y), MT_ERR_INVALID_ARGUMENT,
+                 "width: negative padding (0, -1)");
+    p = (mt_conv2d_params){.padding = (mt_padding)9};
+    assert_fails(mt_conv2d(x, k, NULL, &p, &y), MT_ERR_INVALID_ARGUMENT, "unknown padding 9");
+    mt_pool2d_params pp = {.pool_h = 3, .pool_w = 3, .padding = MT_PADDING_EXPLICIT,
+                           .pad_left = 2};
+    assert_fails(mt_maxpool2d(x, &pp, &y), MT_ERR_INVALID_ARGUMENT, "at most half the window");
+    pp = (mt_pool2d_params){.pool_h = 2, .pool_w = 2, .dilation_h = 2};
+    assert_fails(mt_avg_pool2d(x, &pp, &y), MT_ERR_INVALID_ARGUMENT, "must be 1 for an average");
+    mt_conv_transpose2d_params tp = {.stride_h = 2, .output_padding_h = 2};
+    mt_tensor *w = filled(4, (int64_t[]){3, 1, 3, 3}, 1.0f);
+    assert_fails(mt_conv_transpose2d(x, w, NULL, &tp, &y), MT_ERR_INVALID_ARGUMENT,
+                 "smaller than the stride or the dilation");
+    tp = (mt_conv_transpose2d_params){.groups = 2};
+    assert_fails(mt_conv_transpose2d(x, w, NULL, &tp, &y), MT_ERR_SHAPE, "groups 2");
+    tp = (mt_conv_transpose2d_params){.pad_top = 10};
+    assert_fails(mt_conv_transpose2d(x, w, NULL, &tp, &y), MT_ERR_SHAPE,
+                 "negative output size");
+    assert_null(y);
+    mt_tensor *all[] = {x, x4, k, k3, w};
+    for (int i = 0; i < 5; i++)
+        mt_tensor_free(all[i]);
+}
+
+static void test_pool_and_resize_errors(void **state)
+{
+    (void)state;
+    mt_tensor *x = filled(4, (int64_t[]){1, 4, 4, 2}, 1.0f), *y = NULL;
+    mt_pool2d_params pp = {.pool_h = 2, .pool_w = 2};
+    assert_fails(mt_avg_pool2d(NULL, &pp, &y), MT_ERR_INVALID_ARGUMENT, "input is NULL");
+    assert_fails(mt_avg_pool2d(x, NULL, &y), MT_ERR_INVALID_ARGUMENT, "params is NULL");
+    assert_fails(mt_avg_pool2d(x, &pp, NULL), MT_ERR_INVALID_ARGUMENT, "out is NULL");
+    assert_fails(mt_maxpool2d_into(x, &pp, NULL), MT_ERR_INVALID_ARGUMENT, "out is NULL");
+    assert_fails(mt_adaptive_avg_pool2d(x, 0, 2, MT_DATA_LAYOUT_NHWC, &y),
+                 MT_ERR_INVALID_ARGUMENT, "output size (0,2)");
+    assert_fails(mt_adaptive_avg_pool2d(x, INT64_MAX, 1, MT_DATA_LAYOUT_NHWC, &y),
+                 MT_ERR_OVERFLOW, "overflows");
+    assert_fails(mt_global_avg_pool2d(NULL, MT_DATA_LAYOUT_NHWC, false, &y),
+                 MT_ERR_INVALID_ARGUMENT, "input is NULL");
+    assert_fails(mt_global_avg_pool2d(x, MT_DATA_LAYOUT_NHWC, false, NULL),
+                 MT_ERR_INVALID_ARGUMENT, "out is NULL");
+    mt_interpolate_params ip = {.out_h = 8, .out_w = 8, .scale_h = 2.0, .scale_w = 2.0};
+    assert_fails(mt_interpolate(x, &ip, &y), MT_ERR_INVALID_ARGUMENT, "exactly one");
+    ip = (mt_interpolate_params){0};
+    assert_fails(mt_interpolate(x, &ip, &y), MT_ERR_INVALID_ARGUMENT, "exactly one");
+    ip = (mt_interpolate_params){.out_h = 3, .out_w = 3, .align_corners = true};
+    assert_fails(mt_interpolate(x, &ip, &y), MT_ERR_INVALID_ARGUMENT, "align_corners");
+    assert_fails(mt_interpolate(x, NULL, &y), MT_ERR_INVALID_ARGUMENT, "params is NULL");
+    assert_null(y);
+    mt_tensor *g;
+    assert_ok(mt_tensor_zeros(MT_DTYPE_F32, 2, (int64_t[]){1, 3}, &g));
+    assert_fails(mt_global_avg_pool2d_into(x, MT_DATA_LAYOUT_NHWC, false, g), MT_ERR_SHAPE,
+                 "out is [1,3], input [1,4,4,2] gives [1,2]");
+    mt_tensor_free(g);
+    mt_tensor_free(x);
+}
+
+/* _into with out over the input's memory fails and writes nothing; an out
+ * of the wrong shape likewise. */
+static void test_out_overlaps_input(void **state)
+{
+    (void)state;
+    mt_tensor *x = filled(4, (int64_t[]){1, 3, 3, 1}, 2.0f);
+    mt_tensor *k = filled(4, (int64_t[]){1, 1, 1, 1}, 5.0f);
+    mt_conv2d_params p = {0};
+    assert_fails(mt_conv2d_into(x, k, NULL, &p, x), MT_ERR_INVALID_ARGUMENT,
+                 "overlaps the input");
+    assert_fails(mt_conv2d_into(x, k, NULL, &p, k), MT_ERR_SHAPE, "out is [1,1,1,1]");
+    mt_pool2d_params pp = {.pool_h = 1, .pool_w = 1};
+    assert_fails(mt_maxpool2d_into(x, &pp, x), MT_ERR_INVALID_ARGUMENT, "overlaps the input");
+    assert_fails(mt_avg_pool2d_into(x, &pp, x), MT_ERR_INVALID_ARGUMENT, "overlaps the input");
+    assert_fails(mt_adaptive_avg_pool2d_into(x, 3, 3, MT_DATA_LAYOUT_NHWC, x),
+                 MT_ERR_INVALID_ARGUMENT, "overlaps the input");
+    mt_interpolate_params ip = {.out_h = 3, .out_w = 3};
+    assert_fails(mt_interpolate_into(x, &ip, x), MT_ERR_INVALID_ARGUMENT, "overlaps the input");
+    mt_conv_transpose2d_params tp = {0};
+    assert_fails(mt_conv_transpose2d_into(x, k, NULL, &tp, x), MT_ERR_INVALID_ARGUMENT,
+                 "overlaps the input");
+    mt_tensor x3;
+    assert_ok(mt_view_into(x, 3, (int64_t[]){1, 9, 1}, &x3));
+    mt_tensor k3;
+    assert_ok(mt_view_into(k, 3, (int64_t[]){1, 1, 1}, &k3));
+    assert_fails(mt_conv1d_into(&x3, &k3, NULL, &p, &x3), MT_ERR_INVALID_ARGUMENT,
+                 "overlaps the input");
+    const float *d = x->data;
+    for (int i = 0; i < 9; i++)
+        assert_true(d[i] == 2.0f);
+    mt_tensor_free(k);
+    mt_tensor_free(x);
+}
+
+/* A grouped NCHW conv into a strided (transposed) out, by hand: depthwise
+ * 1x1 kernels scale each channel, so y[n,c,i,j] = (c + 1) * x[n,c,i,j]. */
+static void test_depthwise_nchw_by_hand(void **state)
+{
+    (void)state;
+    float xd[2 * 2 * 3], kd[2] = {1.0f, 2.0f};
+    for (int i = 0; i < 12; i++)
+        xd[i] = (float)i;
+    mt_tensor *x = make(4, (int64_t[]){1, 2, 2, 3}, xd), *k = make(4, (int64_t[]){2, 1, 1, 1}, kd);
+    mt_tensor *wide, outv;
+    assert_ok(mt_tensor_zeros(MT_DTYPE_F32, 4, (int64_t[]){1, 2, 3, 2}, &wide));
+    assert_ok(mt_transpose_into(wide, 2, 3, &outv));  // [1,2,2,3], strided
+    mt_conv2d_params p = {.data_layout = MT_DATA_LAYOUT_NCHW, .groups = 2,
+                          .kernel_layout = MT_KERNEL_OIHW};
+    assert_ok(mt_conv2d_into(x, k, NULL, &p, &outv));
+    for (int c = 0; c < 2; c++)
+        for (int i = 0; i < 2; i++)
+            for (int j = 0; j < 3; j++)
+                assert_true(((float *)wide->data)[(c * 3 + j) * 2 + i] ==
+                            (float)(c + 1) * xd[(c * 2 + i) * 3 + j]);
+    mt_tensor_free(wide);
+    mt_tensor_free(k);
+    mt_tensor_free(x);
 }
 
 int main(void)
@@ -185,7 +450,14 @@ int main(void)
         cmocka_unit_test(test_maxpool_matches_tensorflow),
         cmocka_unit_test(test_maxpool_many_channels_by_hand),
         cmocka_unit_test(test_output_sizes_by_hand),
+        cmocka_unit_test(test_output_sizes_do_not_overflow),
+        cmocka_unit_test(test_huge_windows),
         cmocka_unit_test(test_conv_errors),
+        cmocka_unit_test(test_kernel_layout_detection),
+        cmocka_unit_test(test_groups_and_pads_errors),
+        cmocka_unit_test(test_pool_and_resize_errors),
+        cmocka_unit_test(test_out_overlaps_input),
+        cmocka_unit_test(test_depthwise_nchw_by_hand),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -139,7 +139,7 @@ static void test_conv2d_every_backend(void **state)
             continue;
         assert_ok(mt_backend_set((mt_backend)be));
         for (int act = 0; act < MT_ACTIVATION_COUNT; act++) {
-            mt_conv2d_params p = {.layout = MT_KERNEL_HWIO, .stride_h = 1, .stride_w = 2,
+            mt_conv2d_params p = {.kernel_layout = MT_KERNEL_HWIO, .stride_h = 1, .stride_w = 2,
                                   .padding = MT_PADDING_SAME};
             mt_tensor *plain, *want, *got;
             assert_ok(mt_conv2d(x, kern, bias, &p, &plain));

@@ -534,6 +534,36 @@ static void test_view_and_reshape(void **state)
     mt_tensor_free(x);
 }
 
+/* Broadcast (stride 0) inputs are read in place: torch.cat([arange(3).expand(2,3),
+ * arange(3).reshape(1,3) + 10]) and embedding of tensor([4]).expand(2,3). */
+static void test_expanded_inputs(void **state)
+{
+    (void)state;
+    mt_tensor *row = arange(1, (int64_t[]){3});
+    mt_tensor *tail = arange(2, (int64_t[]){1, 3});
+    for (int i = 0; i < 3; i++)
+        ((float *)tail->data)[i] += 10.0f;
+    mt_tensor wide;
+    assert_ok(mt_expand_into(row, 2, (int64_t[]){2, 3}, &wide));
+    mt_tensor *c;
+    assert_ok(mt_concat((const mt_tensor *[]){&wide, tail}, 2, 0, &c));
+    assert_close(c->data, ((const float[]){0, 1, 2, 0, 1, 2, 10, 11, 12}), 9, 0, 0);
+    mt_tensor_free(c);
+    mt_tensor *four = ints32(1, (int64_t[]){1}, (int32_t[]){4});
+    mt_tensor many;
+    assert_ok(mt_expand_into(four, 2, (int64_t[]){2, 3}, &many));
+    mt_tensor *w = arange(2, (int64_t[]){5, 2});
+    mt_tensor *e;
+    assert_ok(mt_embedding(&many, w, &e));
+    assert_int_equal(e->rank, 3);
+    for (int i = 0; i < 6; i++)
+        assert_close((float *)e->data + 2 * i, ((const float[]){8, 9}), 2, 0, 0);
+    mt_tensor_free(e);
+    mt_tensor *all[] = {row, tail, four, w};
+    for (size_t i = 0; i < 4; i++)
+        mt_tensor_free(all[i]);
+}
+
 /* Allocation failures: a clear status, *out untouched, nothing left allocated. */
 static void test_out_of_memory(void **state)
 {
@@ -583,6 +613,7 @@ int main(void)
         cmocka_unit_test(test_unsqueeze_squeeze_expand),
         cmocka_unit_test(test_split_chunk),
         cmocka_unit_test(test_view_and_reshape),
+        cmocka_unit_test(test_expanded_inputs),
         cmocka_unit_test(test_out_of_memory),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

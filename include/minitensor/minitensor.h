@@ -23,6 +23,7 @@
 #include "minitensor/norm.h"
 #include "minitensor/attention.h"
 #include "minitensor/conv.h"
+#include "minitensor/pool.h"
 #include "minitensor/arena.h"
 #include "minitensor/backend.h"
 #include "minitensor/safetensors.h"

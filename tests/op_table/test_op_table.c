@@ -19,11 +19,13 @@
 extern const op_row op_rows_matmul[];
 extern const op_row op_rows_elementwise[];
 extern const op_row op_rows_index[];
+extern const op_row op_rows_conv[];
 
 static const op_row *const tables[] = {
     op_rows_matmul,
     op_rows_elementwise,
     op_rows_index,
+    op_rows_conv,
 };
 
 #define MAX_INPUTS 8

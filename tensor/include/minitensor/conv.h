@@ -1,18 +1,34 @@
-/* minitensor/conv.h — 2-D convolution and max pooling on NHWC tensors.
+/* minitensor/conv.h — convolutions (1-D, 2-D, transposed 2-D) in Keras' or
+ * PyTorch's conventions.
  *
- * Inputs are [N, H, W, C] (Keras' channels_last). Kernels come in either
- * framework's layout, used as they are (no copy):
- *   MT_KERNEL_HWIO  Keras     (kh, kw, c_in, c_out)
- *   MT_KERNEL_OIHW  PyTorch   (c_out, c_in, kh, kw)
- * Padding follows Keras exactly:
- *   VALID  out = floor((in - k) / stride) + 1   (0 if in < k)
- *   SAME   out = ceil(in / stride); the total padding
- *          max((out - 1) * stride + k - in, 0) is split with the extra row or
- *          column at the bottom/right.
- * Convolution is im2col + the matmul backends (one GEMM for the batch), with
- * bias and activation fused into the GEMM's epilogue. Its patch buffer is
- * per-thread scratch reused across calls, so steady-state calls allocate
- * nothing.
+ * Data layout (mt_data_layout, per call): NHWC [N,H,W,C] (Keras'
+ * channels_last, the zero default) or NCHW [N,C,H,W] (PyTorch). The output
+ * has the input's layout; NCHW is read and written through strided views,
+ * the caller copies nothing. 1-D ops read [N,L,C] / [N,C,L] the same way.
+ *
+ * Kernels are used as they are (a contiguous kernel is not copied):
+ *   MT_KERNEL_HWIO  Keras/TF  (kh, kw, c_in/groups, c_out)
+ *   MT_KERNEL_OIHW  PyTorch   (c_out, c_in/groups, kh, kw)
+ *   MT_KERNEL_AUTO  (zero default) whichever of the two fits the input's
+ *                   channels, groups and the bias; when both fit (e.g. a
+ *                   [3,3,3,3] kernel on 3 channels) the call fails and asks
+ *                   for params.kernel_layout.
+ * Padding:
+ *   VALID     no padding: out = floor((in - dk) / stride) + 1 (0 if in < dk),
+ *             where dk = dilation * (k - 1) + 1
+ *   SAME      Keras/TF: out = ceil(in / stride); the total padding
+ *             max((out - 1) * stride + dk - in, 0) is split with the extra
+ *             row or column at the bottom/right (PyTorch's padding='same'
+ *             for stride 1 is the same split)
+ *   EXPLICIT  pad_top/pad_bottom/pad_left/pad_right zeros (PyTorch's
+ *             padding=p is all four = p): out = floor((in + pads - dk) /
+ *             stride) + 1 (0 if in + pads < dk)
+ * Every size computation is overflow-checked (MT_ERR_OVERFLOW).
+ *
+ * conv2d is im2col + the matmul backends (one GEMM per chunk of images and
+ * group), with bias and activation fused into the GEMM's epilogue. Its patch
+ * buffer is per-thread scratch reused across calls, so steady-state calls
+ * allocate nothing. Pooling and resizing are in pool.h (included here).
  */
 #ifndef MINITENSOR_CONV_H
 #define MINITENSOR_CONV_H
@@ -23,28 +39,50 @@
 extern "C" {
 #endif
 
-typedef enum mt_padding { MT_PADDING_VALID = 0, MT_PADDING_SAME } mt_padding;
+typedef enum mt_padding {
+    MT_PADDING_VALID = 0,
+    MT_PADDING_SAME,
+    MT_PADDING_EXPLICIT
+} mt_padding;
+
+typedef enum mt_data_layout {
+    MT_DATA_LAYOUT_NHWC = 0, /* [N,H,W,C], 1-D [N,L,C]: Keras channels_last */
+    MT_DATA_LAYOUT_NCHW      /* [N,C,H,W], 1-D [N,C,L]: PyTorch */
+} mt_data_layout;
 
 typedef enum mt_kernel_layout {
-    MT_KERNEL_HWIO = 0, /* Keras:   (kh, kw, c_in, c_out) */
-    MT_KERNEL_OIHW      /* PyTorch: (c_out, c_in, kh, kw) */
+    MT_KERNEL_AUTO = 0, /* HWIO or OIHW, whichever fits; ambiguity fails */
+    MT_KERNEL_HWIO,     /* Keras:   (kh, kw, c_in/groups, c_out) */
+    MT_KERNEL_OIHW      /* PyTorch: (c_out, c_in/groups, kh, kw) */
 } mt_kernel_layout;
 
+/* Zero-initialise and set what differs: (mt_conv2d_params){.stride_h = 2,
+ * .stride_w = 2, .padding = MT_PADDING_SAME}. Zero means the default. */
 typedef struct mt_conv2d_params {
-    mt_kernel_layout layout;
-    int64_t stride_h, stride_w;   /* >= 1 */
-    mt_padding padding;
-    mt_activation activation;     /* applied after the bias */
+    mt_data_layout data_layout;     /* default NHWC */
+    mt_kernel_layout kernel_layout; /* default AUTO */
+    int64_t stride_h, stride_w;     /* >= 1; 0 means 1 */
+    mt_padding padding;             /* default VALID */
+    int64_t pad_top, pad_bottom;    /* >= 0, EXPLICIT only (else must be 0) */
+    int64_t pad_left, pad_right;
+    int64_t dilation_h, dilation_w; /* >= 1; 0 means 1 */
+    int64_t groups;                 /* divides c_in and c_out; 0 means 1;
+                                       depthwise: groups == c_in */
+    mt_activation activation;       /* after the bias; default NONE */
 } mt_conv2d_params;
 
-/* Output height/width of a window of k over `in` with stride and padding;
- * fails on k < 1, stride < 1 or in < 0. */
+/* Output length of a window of k over `in` with stride (dilation 1) and
+ * VALID or SAME padding (see above). Fails, naming the argument, on a NULL
+ * out, k < 1, stride < 1, in < 0, EXPLICIT padding (its pads are not
+ * arguments here) and when the result does not fit int64_t. */
 mt_status mt_conv_output_size(int64_t in, int64_t k, int64_t stride,
                               mt_padding padding, int64_t *out);
 
-/* act(conv(input, kernel) + bias):
- *   input [N,H,W,Cin] · kernel (layout) -> [N,OH,OW,Cout]; bias [Cout] or NULL.
- * Shape errors name the input, kernel and bias shapes. */
+/* act(conv(input, kernel) + bias), torch.nn.functional.conv2d /
+ * tf.nn.conv2d: input [N,H,W,Cin] (or NCHW) · kernel (kernel_layout) ->
+ * [N,OH,OW,Cout] (or NCHW); bias [Cout] or NULL. `out` of _into must have
+ * the result's shape (any strides) and not overlap an input. Errors name
+ * the input, kernel and bias shapes; on failure out is untouched. */
 mt_status mt_conv2d(const mt_tensor *input, const mt_tensor *kernel,
                     const mt_tensor *bias, const mt_conv2d_params *params,
                     mt_tensor **out);
@@ -52,20 +90,49 @@ mt_status mt_conv2d_into(const mt_tensor *input, const mt_tensor *kernel,
                          const mt_tensor *bias, const mt_conv2d_params *params,
                          mt_tensor *out);
 
-/* Max over pool_h x pool_w windows: [N,H,W,C] -> [N,OH,OW,C]. With SAME
- * padding the padded positions are ignored (never the maximum). */
-typedef struct mt_pool2d_params {
-    int64_t pool_h, pool_w;       /* >= 1 */
-    int64_t stride_h, stride_w;   /* >= 1 (Keras' default: the pool size) */
-    mt_padding padding;
-} mt_pool2d_params;
+/* 1-D convolution, torch.nn.functional.conv1d: conv2d over H = 1.
+ *   input [N,L,Cin] (NHWC) or [N,Cin,L] (NCHW); kernel HWIO (k, Cin/g, Cout)
+ *   or OIHW (Cout, Cin/g, k) -> [N,OL,Cout] or [N,Cout,OL].
+ * The _w fields of params (stride_w, dilation_w, pad_left, pad_right) give
+ * the length axis; the _h fields must be 0 or their defaults. */
+mt_status mt_conv1d(const mt_tensor *input, const mt_tensor *kernel,
+                    const mt_tensor *bias, const mt_conv2d_params *params,
+                    mt_tensor **out);
+mt_status mt_conv1d_into(const mt_tensor *input, const mt_tensor *kernel,
+                         const mt_tensor *bias, const mt_conv2d_params *params,
+                         mt_tensor *out);
 
-mt_status mt_maxpool2d(const mt_tensor *input, const mt_pool2d_params *params,
-                       mt_tensor **out);
-mt_status mt_maxpool2d_into(const mt_tensor *input,
-                            const mt_pool2d_params *params, mt_tensor *out);
+/* Transposed convolution, torch.nn.functional.conv_transpose2d. Zero means
+ * the default, as for mt_conv2d_params. */
+typedef struct mt_conv_transpose2d_params {
+    mt_data_layout data_layout;         /* default NHWC */
+    int64_t stride_h, stride_w;         /* >= 1; 0 means 1 */
+    int64_t pad_top, pad_bottom;        /* >= 0: PyTorch's padding=p is all */
+    int64_t pad_left, pad_right;        /* four = p; default 0 */
+    int64_t output_padding_h;           /* >= 0, < stride or dilation; */
+    int64_t output_padding_w;           /* default 0 */
+    int64_t dilation_h, dilation_w;     /* >= 1; 0 means 1 */
+    int64_t groups;                     /* divides c_in and c_out; 0 means 1 */
+} mt_conv_transpose2d_params;
+
+/* input [N,H,W,Cin] (or NCHW) with weight [Cin, Cout/groups, kh, kw]
+ * (PyTorch's layout) -> [N,OH,OW,Cout] (or NCHW), OH = (H - 1) * stride_h -
+ * pad_top - pad_bottom + dilation_h * (kh - 1) + output_padding_h + 1;
+ * bias [Cout] or NULL. A direct loop (each output element summed once).
+ * Same failure rules as mt_conv2d. */
+mt_status mt_conv_transpose2d(const mt_tensor *input, const mt_tensor *weight,
+                              const mt_tensor *bias,
+                              const mt_conv_transpose2d_params *params,
+                              mt_tensor **out);
+mt_status mt_conv_transpose2d_into(const mt_tensor *input, const mt_tensor *weight,
+                                   const mt_tensor *bias,
+                                   const mt_conv_transpose2d_params *params,
+                                   mt_tensor *out);
 
 #ifdef __cplusplus
 }
 #endif
+
+#include "minitensor/pool.h"
+
 #endif

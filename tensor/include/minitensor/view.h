@@ -1,7 +1,7 @@
 /* minitensor/view.h — views: new shapes over the same data, never a copy
  * (except mt_reshape, which copies when no view exists, as torch.reshape).
  *
- * Each view comes in two forms:
+ * Each view but the splitting ones (below) comes in two forms:
  *   mt_X(t, …, &out)      a new heap tensor (VIEW) that keeps t alive;
  *                         release it with mt_tensor_free().
  *   mt_X_into(t, …, view) fills a struct you provide (BORROWED from t, no
@@ -97,8 +97,9 @@ mt_status mt_unsqueeze(const mt_tensor *t, int dim, mt_tensor **out);
 mt_status mt_unsqueeze_into(const mt_tensor *t, int dim, mt_tensor *view);
 
 /* ---- splitting into several views ------------------------------------------
- * Both fill views[0..*count-1] with BORROWED views of t (no heap; t must
- * outlive them) and set *count. Pass views = NULL to get only *count (to
+ * These fill an array of structs you provide with BORROWED views of t (no
+ * heap; t must outlive them); there is no heap form. mt_split and mt_chunk
+ * fill views[0..*count-1] and set *count. Pass views = NULL to get only *count (to
  * size the array); otherwise max_views must be >= the count, or the call
  * fails with MT_ERR_INVALID_ARGUMENT naming the count needed and writes
  * nothing. */

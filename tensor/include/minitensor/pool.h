@@ -1,0 +1,96 @@
+/* minitensor/pool.h — 2-D pooling and resizing (NHWC or NCHW).
+ *
+ * Layouts and padding modes are conv.h's (mt_data_layout, mt_padding).
+ * Padded positions never win a max; for an average they count only with
+ * count_include_pad (PyTorch's default, not Keras'). With ceil_mode the
+ * output length rounds up, as PyTorch's: out = ceil((in + pads - dk) /
+ * stride) + 1, less one if the last window would start in the bottom/right
+ * padding. Explicit pads must be at most half the window (pool_h / 2,
+ * pool_w / 2, dilation aside), as in PyTorch. Every size computation is overflow-checked.
+ */
+#ifndef MINITENSOR_POOL_H
+#define MINITENSOR_POOL_H
+
+#include <stdbool.h>
+
+#include "minitensor/conv.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Zero means the default. The first five fields keep their old order, so
+ * {2, 2, 2, 2, MT_PADDING_VALID} still reads as before. */
+typedef struct mt_pool2d_params {
+    int64_t pool_h, pool_w;         /* >= 1 */
+    int64_t stride_h, stride_w;     /* >= 1; 0 means the pool size */
+    mt_padding padding;             /* default VALID */
+    int64_t pad_top, pad_bottom;    /* >= 0, EXPLICIT only (else must be 0) */
+    int64_t pad_left, pad_right;
+    int64_t dilation_h, dilation_w; /* max pool only; >= 1, 0 means 1 */
+    bool ceil_mode;                 /* default false (floor) */
+    bool count_include_pad;         /* avg pool: padded zeros count in the
+                                       divisor; default false (Keras) */
+    mt_data_layout data_layout;     /* default NHWC */
+} mt_pool2d_params;
+
+/* Max over pool windows, torch.nn.functional.max_pool2d / tf.nn.max_pool2d:
+ * [N,H,W,C] -> [N,OH,OW,C] (or NCHW). NaN propagates. `out` of _into has
+ * the result's shape, any strides, no overlap with the input. */
+mt_status mt_maxpool2d(const mt_tensor *input, const mt_pool2d_params *params,
+                       mt_tensor **out);
+mt_status mt_maxpool2d_into(const mt_tensor *input,
+                            const mt_pool2d_params *params, mt_tensor *out);
+
+/* Mean over pool windows, torch.nn.functional.avg_pool2d (set
+ * count_include_pad = true for PyTorch's default) / tf.nn.avg_pool2d:
+ * [N,H,W,C] -> [N,OH,OW,C] (or NCHW). Dilation must be 1. */
+mt_status mt_avg_pool2d(const mt_tensor *input, const mt_pool2d_params *params,
+                        mt_tensor **out);
+mt_status mt_avg_pool2d_into(const mt_tensor *input,
+                             const mt_pool2d_params *params, mt_tensor *out);
+
+/* torch.nn.functional.adaptive_avg_pool2d: [N,H,W,C] -> [N,out_h,out_w,C]
+ * (or NCHW); output (i, j) averages rows floor(i*H/out_h) ..
+ * ceil((i+1)*H/out_h) - 1 and likewise columns. out_h, out_w >= 1; H, W >= 1. */
+mt_status mt_adaptive_avg_pool2d(const mt_tensor *input, int64_t out_h, int64_t out_w,
+                                 mt_data_layout layout, mt_tensor **out);
+mt_status mt_adaptive_avg_pool2d_into(const mt_tensor *input, int64_t out_h,
+                                      int64_t out_w, mt_data_layout layout,
+                                      mt_tensor *out);
+
+/* Mean over H and W: [N,H,W,C] -> [N,C] (Keras' GlobalAveragePooling2D) or,
+ * with keepdims, [N,1,1,C] (NHWC) / [N,C,1,1] (NCHW: PyTorch's
+ * adaptive_avg_pool2d(x, 1)). H*W == 0 gives NaN, as torch.mean. */
+mt_status mt_global_avg_pool2d(const mt_tensor *input, mt_data_layout layout,
+                               bool keepdims, mt_tensor **out);
+mt_status mt_global_avg_pool2d_into(const mt_tensor *input, mt_data_layout layout,
+                                    bool keepdims, mt_tensor *out);
+
+typedef enum mt_interpolate_mode {
+    MT_INTERPOLATE_NEAREST = 0, /* PyTorch's 'nearest' (floor(dst * scale)) */
+    MT_INTERPOLATE_BILINEAR
+} mt_interpolate_mode;
+
+/* Give either the output size (out_h, out_w >= 1) or the scale factors
+ * (scale_h, scale_w > 0: out = floor(in * scale), and the scale itself maps
+ * positions, as PyTorch's scale_factor without recompute_scale_factor). */
+typedef struct mt_interpolate_params {
+    mt_interpolate_mode mode;       /* default NEAREST */
+    bool align_corners;             /* BILINEAR only; default false */
+    int64_t out_h, out_w;           /* 0: use the scales */
+    double scale_h, scale_w;        /* 0: use the sizes */
+    mt_data_layout data_layout;     /* default NHWC */
+} mt_interpolate_params;
+
+/* torch.nn.functional.interpolate (nearest, bilinear) for 4-D input:
+ * [N,H,W,C] -> [N,OH,OW,C] (or NCHW). */
+mt_status mt_interpolate(const mt_tensor *input, const mt_interpolate_params *params,
+                         mt_tensor **out);
+mt_status mt_interpolate_into(const mt_tensor *input,
+                              const mt_interpolate_params *params, mt_tensor *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,183 @@
+/* interpolate.c — nearest and bilinear resizing, PyTorch's index rules
+ * (aten/src/ATen/native/UpSample.h), over NHWC views. */
+#include <math.h>
+
+#include "minitensor/pool.h"
+#include "internal.h"
+#include "window.h"
+
+typedef struct resize_axis {
+    int64_t in, out;
+    double scale;  /* the caller's scale factor, or 0 if sizes were given */
+} resize_axis;
+
+/* PyTorch's nearest: floor(dst * scale) in float, scale = 1 / factor or
+ * in / out (the float rounding is PyTorch's, so indices match it). */
+static int64_t nearest_index(const resize_axis *a, int64_t dst)
+{
+    if (a->out == a->in)
+        return dst;
+    if (a->out == 2 * a->in)
+        return dst >> 1;
+    float scale = a->scale > 0 ? (float)(1.0 / a->scale) : (float)a->in / (float)a->out;
+    int64_t src = (int64_t)floorf((float)dst * scale);
+    return src < a->in - 1 ? src : a->in - 1;
+}
+
+/* Bilinear source position of dst: indices i0 <= i1 and the weight of i1. */
+static void linear_source(const resize_axis *a, bool align_corners, int64_t dst, int64_t *i0,
+                          int64_t *i1, double *w1)
+{
+    double src;
+    if (align_corners) {
+        double scale = a->out > 1 ? (double)(a->in - 1) / (double)(a->out - 1) : 0.0;
+        src = scale * (double)dst;
+    } else {
+        double scale = a->scale > 0 ? 1.0 / a->scale : (double)a->in / (double)a->out;
+        src = scale * ((double)dst + 0.5) - 0.5;
+        src = src < 0 ? 0 : src;
+    }
+    *i0 = (int64_t)src;
+    if (*i0 > a->in - 1)
+        *i0 = a->in - 1;
+    *i1 = *i0 < a->in - 1 ? *i0 + 1 : *i0;
+    *w1 = src - (double)*i0;
+}
+
+typedef struct resize_plan {
+    resize_axis h, w;
+    mt_interpolate_mode mode;
+    bool align_corners;
+    mt_data_layout layout;
+} resize_plan;
+
+static mt_status plan_axis(const char *op, const char *axis, int64_t in, int64_t size,
+                           double scale, resize_axis *a)
+{
+    if (size < 0 || !(scale >= 0) || (size > 0) == (scale > 0))
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: %s: give exactly one of an output size "
+                       "(%lld) >= 1 and a scale (%g) > 0", op, axis, (long long)size, scale);
+    if (size == 0) {
+        double out = floor((double)in * scale);
+        if (!(out < 9.2e18))
+            return mt_fail(MT_ERR_OVERFLOW, "%s: %s: %lld * scale %g overflows", op, axis,
+                           (long long)in, scale);
+        size = (int64_t)out;
+    }
+    if (in < 1 || size < 1)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: %s: input size %lld and output size %lld "
+                       "must be >= 1", op, axis, (long long)in, (long long)size);
+    *a = (resize_axis){.in = in, .out = size, .scale = scale};
+    return MT_OK;
+}
+
+static mt_status resize_plan_of(const char *op, const mt_tensor *input,
+                                const mt_interpolate_params *p, resize_plan *r,
+                                int64_t shape[4])
+{
+    mt_status s;
+    if ((s = mt_check_tensor(op, "input", input)) || (s = mt_check_f32(op, input)))
+        return s;
+    if (!p)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: params is NULL", op);
+    if ((s = mt_check_data_layout(op, p->data_layout)))
+        return s;
+    if (p->mode != MT_INTERPOLATE_NEAREST && p->mode != MT_INTERPOLATE_BILINEAR)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: unknown mode %d", op, (int)p->mode);
+    if (p->align_corners && p->mode != MT_INTERPOLATE_BILINEAR)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: align_corners needs bilinear mode", op);
+    if (input->rank != 4)
+        return mt_fail(MT_ERR_SHAPE, "%s: input %s must be %s", op, MT_SHAPE(input),
+                       p->data_layout == MT_DATA_LAYOUT_NCHW ? "[N,C,H,W]" : "[N,H,W,C]");
+    mt_tensor x;
+    mt_nhwc_view(input, p->data_layout, &x);
+    *r = (resize_plan){.mode = p->mode, .align_corners = p->align_corners,
+                       .layout = p->data_layout};
+    if ((s = plan_axis(op, "height", x.shape[1], p->out_h, p->scale_h, &r->h)) ||
+        (s = plan_axis(op, "width", x.shape[2], p->out_w, p->scale_w, &r->w)))
+        return s;
+    int64_t numel;
+    mt_layout_shape(p->data_layout, x.shape[0], r->h.out, r->w.out, x.shape[3], shape);
+    if (!mt_shape_numel(4, shape, &numel))
+        return mt_fail(MT_ERR_OVERFLOW, "%s: output (%lld,%lld) overflows", op,
+                       (long long)r->h.out, (long long)r->w.out);
+    return MT_OK;
+}
+
+static void resize_run(const resize_plan *r, const mt_tensor *in, mt_tensor *out)
+{
+    const float *x = in->data;
+    float *y = out->data;
+    const int64_t *si = in->stride, *so = out->stride, ch = out->shape[3];
+    for (int64_t n = 0; n < out->shape[0]; n++)
+        for (int64_t oy = 0; oy < r->h.out; oy++)
+            for (int64_t ox = 0; ox < r->w.out; ox++) {
+                float *py = y + n * so[0] + oy * so[1] + ox * so[2];
+                const float *base = x + n * si[0];
+                if (r->mode == MT_INTERPOLATE_NEAREST) {
+                    const float *px = base + nearest_index(&r->h, oy) * si[1] +
+                                      nearest_index(&r->w, ox) * si[2];
+                    for (int64_t c = 0; c < ch; c++)
+                        py[c * so[3]] = px[c * si[3]];
+                    continue;
+                }
+                int64_t y0, y1, x0, x1;
+                double wy, wx;
+                linear_source(&r->h, r->align_corners, oy, &y0, &y1, &wy);
+                linear_source(&r->w, r->align_corners, ox, &x0, &x1, &wx);
+                const float *p00 = base + y0 * si[1] + x0 * si[2];
+                const float *p01 = base + y0 * si[1] + x1 * si[2];
+                const float *p10 = base + y1 * si[1] + x0 * si[2];
+                const float *p11 = base + y1 * si[1] + x1 * si[2];
+                for (int64_t c = 0; c < ch; c++) {
+                    int64_t o = c * si[3];
+                    double top = (1 - wx) * p00[o] + wx * p01[o];
+                    double bottom = (1 - wx) * p10[o] + wx * p11[o];
+                    py[c * so[3]] = (float)((1 - wy) * top + wy * bottom);
+                }
+            }
+}
+
+mt_status mt_interpolate_into(const mt_tensor *input, const mt_interpolate_params *params,
+                              mt_tensor *out)
+{
+    const char *op = "interpolate";
+    resize_plan r;
+    int64_t shape[4];
+    mt_status s = resize_plan_of(op, input, params, &r, shape);
+    if (s || (s = mt_check_tensor(op, "out", out)) || (s = mt_check_f32(op, out)))
+        return s;
+    mt_tensor want, x, y;
+    mt_tensor_init_contiguous(&want, MT_DTYPE_F32, 4, shape, NULL);
+    if (!mt_tensor_same_shape(out, &want))
+        return mt_fail(MT_ERR_SHAPE, "%s: out is %s, input %s gives %s", op, MT_SHAPE(out),
+                       MT_SHAPE(input), MT_SHAPE(&want));
+    if (mt_tensors_overlap(out, input))
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: out %s overlaps the input %s", op,
+                       MT_SHAPE(out), MT_SHAPE(input));
+    mt_nhwc_view(input, r.layout, &x);
+    mt_nhwc_view(out, r.layout, &y);
+    resize_run(&r, &x, &y);
+    return MT_OK;
+}
+
+mt_status mt_interpolate(const mt_tensor *input, const mt_interpolate_params *params,
+                         mt_tensor **out)
+{
+    const char *op = "interpolate";
+    resize_plan r;
+    int64_t shape[4];
+    mt_status s = resize_plan_of(op, input, params, &r, shape);
+    if (s)
+        return s;
+    if (!out)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: out is NULL", op);
+    mt_tensor *t, x, y;
+    if ((s = mt_tensor_zeros(MT_DTYPE_F32, 4, shape, &t)))
+        return s;
+    mt_nhwc_view(input, r.layout, &x);
+    mt_nhwc_view(t, r.layout, &y);
+    resize_run(&r, &x, &y);
+    *out = t;
+    return MT_OK;
+}

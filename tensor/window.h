@@ -1,0 +1,38 @@
+/* window.h — what conv, pooling and resizing share: one spatial axis of a
+ * sliding window planned with overflow checks, and NCHW tensors seen as
+ * NHWC views. Internal to tensor/. */
+#ifndef MT_WINDOW_H
+#define MT_WINDOW_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "minitensor/conv.h"
+
+/* One axis: in, k, stride, dilation and (EXPLICIT) pads in; out and the
+ * resolved pads out. Every window start (o * stride - pad_before) and end
+ * (start + dilation * (k - 1)) fits int64_t once planned. */
+typedef struct mt_window_axis {
+    int64_t in, k, stride, dilation, pad_before, pad_after;
+    int64_t out;
+} mt_window_axis;
+
+/* Plans axis `axis` ("height", "width") of op; fails with a message naming
+ * the op and the values: k < 1, stride < 1, dilation < 1, in < 0, negative
+ * pads or pads given without EXPLICIT (MT_ERR_INVALID_ARGUMENT), sizes past
+ * int64_t (MT_ERR_OVERFLOW). */
+mt_status mt_window_plan(const char *op, const char *axis, mt_padding padding,
+                         bool ceil_mode, mt_window_axis *a);
+
+/* v = t [N,H,W,C] as it is (NHWC) or t [N,C,H,W] permuted to [N,H,W,C]
+ * (NCHW): a view, no copy. t must be 4-D. */
+void mt_nhwc_view(const mt_tensor *t, mt_data_layout layout, mt_tensor *v);
+
+/* The shape in `layout` of an [n, h, w, c] result. */
+void mt_layout_shape(mt_data_layout layout, int64_t n, int64_t h, int64_t w, int64_t c,
+                     int64_t shape[4]);
+
+/* Fails unless layout is one of mt_data_layout's values. */
+mt_status mt_check_data_layout(const char *op, mt_data_layout layout);
+
+#endif

@@ -1,0 +1,288 @@
+"""Convolution, pooling and resizing cases: references from PyTorch
+(torch.nn.functional, float64 from the float32 inputs). PyTorch works in
+NCHW: NHWC cases are permuted in and out; Keras' HWIO kernels are permuted
+to OIHW. Asymmetric pads (and Keras' SAME) are applied with F.pad first."""
+import math
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+import optable
+
+
+def nchw(x, layout):  # the caller's layout -> torch NCHW (float64)
+    t = torch.from_numpy(x).double()
+    if layout == "nhwc":
+        t = t.permute(0, 3, 1, 2) if t.dim() == 4 else t.permute(0, 2, 1)
+    return t
+
+
+def back(t, layout):  # torch NCHW -> the caller's layout, float32
+    if layout == "nhwc":
+        t = t.permute(0, 2, 3, 1) if t.dim() == 4 else t.permute(0, 2, 1)
+    return np.ascontiguousarray(t.numpy().astype(np.float32))
+
+
+def same_pads(n, k, s, d=1):  # Keras/TF SAME: (before, after)
+    out = -(-n // s)
+    total = max((out - 1) * s + d * (k - 1) + 1 - n, 0)
+    return total // 2, total - total // 2
+
+
+def ilist(v):
+    return ",".join(str(int(a)) for a in v)
+
+
+# ---- conv2d -------------------------------------------------------------------
+
+def conv2d_case(rng, n, h, w, cin, cout, kh, kw, layout="nhwc", klayout="hwio",
+                stride=(1, 1), padding="valid", pads=(0, 0, 0, 0), dilation=(1, 1),
+                groups=1, bias=True, act="none", auto=False, torch_padding=None):
+    shape = (n, h, w, cin) if layout == "nhwc" else (n, cin, h, w)
+    x = rng.standard_normal(shape).astype(np.float32)
+    wt = rng.standard_normal((cout, cin // groups, kh, kw)).astype(np.float32)  # OIHW
+    kernel = np.ascontiguousarray(wt.transpose(2, 3, 1, 0)) if klayout == "hwio" else wt
+    b = rng.standard_normal(cout).astype(np.float32)
+    t = nchw(x, layout)
+    if padding == "same":
+        pt, pb = same_pads(h, kh, stride[0], dilation[0])
+        pl, pr = same_pads(w, kw, stride[1], dilation[1])
+    elif padding == "explicit":
+        pt, pb, pl, pr = pads
+    else:
+        pt = pb = pl = pr = 0
+    if torch_padding is not None:  # PyTorch's own symmetric padding argument
+        y = F.conv2d(t, torch.from_numpy(wt).double(), torch.from_numpy(b).double() if bias else None,
+                     stride=stride, padding=torch_padding, dilation=dilation, groups=groups)
+    elif h + pt + pb < dilation[0] * (kh - 1) + 1:  # Keras' VALID: no rows
+        ow = (w + pl + pr - dilation[1] * (kw - 1) - 1) // stride[1] + 1
+        y = torch.zeros(n, cout, 0, ow, dtype=torch.float64)
+    else:
+        t = F.pad(t, (pl, pr, pt, pb))
+        y = F.conv2d(t, torch.from_numpy(wt).double(), torch.from_numpy(b).double() if bias else None,
+                     stride=stride, dilation=dilation, groups=groups)
+    if act == "relu":
+        y = F.relu(y)
+    inputs = [x, kernel] + ([b] if bias else [])
+    return optable.Case("conv2d", inputs=inputs, outputs=[back(y, layout)], layout=layout,
+                        kernel_layout="auto" if auto else klayout, stride=ilist(stride),
+                        padding=padding, pads=ilist((pt, pb, pl, pr)) if padding == "explicit" else "0,0,0,0",
+                        dilation=ilist(dilation), groups=groups, act=act)
+
+
+def conv2d_cases(rng):
+    c = []
+    for layout in ("nhwc", "nchw"):
+        for kl in ("hwio", "oihw"):
+            c.append(conv2d_case(rng, 2, 5, 6, 3, 4, 3, 3, layout, kl))
+            c.append(conv2d_case(rng, 1, 7, 5, 2, 3, 3, 2, layout, kl, stride=(2, 3), padding="same",
+                                 bias=False))
+            c.append(conv2d_case(rng, 1, 6, 6, 4, 4, 3, 3, layout, kl, padding="explicit",
+                                 pads=(1, 2, 0, 3), act="relu"))
+            c.append(conv2d_case(rng, 2, 8, 7, 4, 6, 3, 3, layout, kl, stride=(2, 1),
+                                 dilation=(2, 1), padding="explicit", pads=(2, 1, 1, 1), groups=2))
+            # depthwise with a channel multiplier of 2
+            c.append(conv2d_case(rng, 1, 5, 5, 3, 6, 3, 3, layout, kl, padding="same", groups=3,
+                                 act="relu"))
+        # PyTorch's padding=1 with stride 2, as torch computes it
+        c.append(conv2d_case(rng, 1, 8, 7, 3, 4, 3, 3, layout, "oihw", stride=(2, 2),
+                             padding="explicit", pads=(1, 1, 1, 1), torch_padding=1))
+        c.append(conv2d_case(rng, 1, 9, 9, 2, 2, 3, 3, layout, "oihw", stride=(2, 2),
+                             dilation=(3, 2), padding="explicit", pads=(2, 2, 2, 2),
+                             torch_padding=2))
+        # 1x1 kernels, size-1 spatial dims, an empty batch, dilated SAME
+        c.append(conv2d_case(rng, 2, 3, 3, 4, 2, 1, 1, layout, "hwio"))
+        c.append(conv2d_case(rng, 3, 1, 1, 5, 3, 1, 1, layout, "oihw", padding="same"))
+        c.append(conv2d_case(rng, 1, 1, 6, 2, 3, 1, 3, layout, "hwio", stride=(1, 2)))
+        c.append(conv2d_case(rng, 0, 4, 4, 2, 3, 3, 3, layout, "hwio"))
+        c.append(conv2d_case(rng, 1, 7, 6, 2, 3, 3, 2, layout, "hwio", padding="same",
+                             dilation=(2, 3)))
+        # height dilation only: the run-copying im2col of a contiguous NHWC input
+        c.append(conv2d_case(rng, 2, 8, 6, 3, 4, 3, 3, layout, "hwio", padding="explicit",
+                             pads=(2, 1, 1, 0), dilation=(2, 1), stride=(1, 2)))
+        # a window larger than the input: an empty output
+        c.append(conv2d_case(rng, 1, 2, 5, 2, 3, 3, 3, layout, "hwio"))
+        # AUTO: [3,3,2,4] can only be HWIO for 2 channels, [4,2,3,3] only OIHW
+        c.append(conv2d_case(rng, 1, 5, 5, 2, 4, 3, 3, layout, "hwio", auto=True))
+        c.append(conv2d_case(rng, 1, 5, 5, 2, 4, 3, 3, layout, "oihw", auto=True, act="relu"))
+    return c
+
+
+# ---- conv1d -------------------------------------------------------------------
+
+def conv1d_case(rng, n, length, cin, cout, k, layout="nhwc", klayout="hwio", stride=1,
+                padding="valid", pads=(0, 0), dilation=1, groups=1, bias=True):
+    shape = (n, length, cin) if layout == "nhwc" else (n, cin, length)
+    x = rng.standard_normal(shape).astype(np.float32)
+    wt = rng.standard_normal((cout, cin // groups, k)).astype(np.float32)  # (out, in, k)
+    kernel = np.ascontiguousarray(wt.transpose(2, 1, 0)) if klayout == "hwio" else wt
+    b = rng.standard_normal(cout).astype(np.float32)
+    if padding == "same":
+        pads = same_pads(length, k, stride, dilation)
+    elif padding == "valid":
+        pads = (0, 0)
+    t = F.pad(nchw(x, layout), pads)
+    y = F.conv1d(t, torch.from_numpy(wt).double(), torch.from_numpy(b).double() if bias else None,
+                 stride=stride, dilation=dilation, groups=groups)
+    return optable.Case("conv1d", inputs=[x, kernel] + ([b] if bias else []),
+                        outputs=[back(y, layout)], layout=layout, kernel_layout=klayout,
+                        stride=stride, padding=padding,
+                        pads=ilist(pads) if padding == "explicit" else "0,0",
+                        dilation=dilation, groups=groups)
+
+
+def conv1d_cases(rng):
+    c = []
+    for layout in ("nhwc", "nchw"):
+        for kl in ("hwio", "oihw"):
+            c.append(conv1d_case(rng, 2, 9, 3, 4, 3, layout, kl))
+            c.append(conv1d_case(rng, 1, 10, 4, 6, 3, layout, kl, stride=2, padding="explicit",
+                                 pads=(1, 2), dilation=2, groups=2, bias=False))
+            c.append(conv1d_case(rng, 1, 7, 2, 2, 4, layout, kl, padding="same", groups=2))
+        c.append(conv1d_case(rng, 2, 1, 3, 2, 1, layout, "oihw"))
+    return c
+
+
+# ---- conv_transpose2d -----------------------------------------------------------
+
+def tconv_case(rng, n, h, w, cin, cout, kh, kw, layout="nhwc", stride=(1, 1),
+               pads=(0, 0, 0, 0), out_pad=(0, 0), dilation=(1, 1), groups=1, bias=True):
+    shape = (n, h, w, cin) if layout == "nhwc" else (n, cin, h, w)
+    x = rng.standard_normal(shape).astype(np.float32)
+    wt = rng.standard_normal((cin, cout // groups, kh, kw)).astype(np.float32)
+    b = rng.standard_normal(cout).astype(np.float32)
+    y = F.conv_transpose2d(nchw(x, layout), torch.from_numpy(wt).double(),
+                           torch.from_numpy(b).double() if bias else None, stride=stride,
+                           output_padding=out_pad, dilation=dilation, groups=groups)
+    pt, pb, pl, pr = pads  # PyTorch's padding p crops p from each side
+    y = y[:, :, pt:y.shape[2] - pb, pl:y.shape[3] - pr]
+    return optable.Case("conv_transpose2d", inputs=[x, wt] + ([b] if bias else []),
+                        outputs=[back(y, layout)], layout=layout, stride=ilist(stride),
+                        pads=ilist(pads), output_padding=ilist(out_pad),
+                        dilation=ilist(dilation), groups=groups)
+
+
+def tconv_cases(rng):
+    c = []
+    for layout in ("nhwc", "nchw"):
+        c.append(tconv_case(rng, 2, 3, 4, 3, 2, 3, 3, layout))
+        c.append(tconv_case(rng, 1, 4, 3, 2, 4, 3, 2, layout, stride=(2, 3), pads=(1, 1, 1, 1),
+                            out_pad=(1, 2)))
+        c.append(tconv_case(rng, 1, 3, 3, 4, 6, 3, 3, layout, stride=(2, 2), pads=(0, 2, 1, 0),
+                            dilation=(2, 1), groups=2, bias=False))
+        c.append(tconv_case(rng, 1, 1, 1, 3, 3, 1, 1, layout, groups=3))
+    return c
+
+
+# ---- pooling --------------------------------------------------------------------
+
+def pool_case(rng, op, n, h, w, c, k, layout="nhwc", stride=None, padding="valid",
+              pads=(0, 0, 0, 0), dilation=(1, 1), ceil=False, include=False, nan=False):
+    shape = (n, h, w, c) if layout == "nhwc" else (n, c, h, w)
+    x = rng.standard_normal(shape).astype(np.float32)
+    if nan:
+        x.reshape(-1)[::7] = np.nan
+    t = nchw(x, layout)
+    s = stride or k
+    if padding == "same":
+        pt, pb = same_pads(h, k[0], s[0], dilation[0])
+        pl, pr = same_pads(w, k[1], s[1], dilation[1])
+    else:
+        pt, pb, pl, pr = pads
+    symmetric = pt == pb and pl == pr
+    if op == "maxpool2d":
+        if symmetric:
+            y = F.max_pool2d(t, k, s, (pt, pl), dilation, ceil_mode=ceil)
+        else:
+            assert not ceil
+            y = F.max_pool2d(F.pad(t, (pl, pr, pt, pb), value=-math.inf), k, s, 0, dilation)
+    elif symmetric:
+        y = F.avg_pool2d(t, k, s, (pt, pl), ceil_mode=ceil, count_include_pad=include)
+    else:  # sum over the window / count of what the window covers
+        assert not ceil
+        total = F.avg_pool2d(F.pad(t, (pl, pr, pt, pb)), k, s) * (k[0] * k[1])
+        ones = F.pad(torch.ones_like(t), (pl, pr, pt, pb))
+        count = float(k[0] * k[1]) if include else F.avg_pool2d(ones, k, s) * (k[0] * k[1])
+        y = total / count
+    return optable.Case(op, inputs=[x], outputs=[back(y, layout)], layout=layout,
+                        pool=ilist(k), stride=ilist(s) if stride else "0,0", padding=padding,
+                        pads=ilist(pads) if padding == "explicit" else "0,0,0,0",
+                        dilation=ilist(dilation), ceil_mode=int(ceil),
+                        count_include_pad=int(include))
+
+
+def pool_cases(rng):
+    c = []
+    for layout in ("nhwc", "nchw"):
+        for op in ("maxpool2d", "avg_pool2d"):
+            c.append(pool_case(rng, op, 2, 5, 7, 3, (2, 2), layout))
+            c.append(pool_case(rng, op, 1, 5, 7, 2, (2, 2), layout, padding="same"))
+            c.append(pool_case(rng, op, 2, 6, 5, 1, (3, 3), layout, stride=(2, 2), padding="same"))
+            c.append(pool_case(rng, op, 1, 7, 6, 2, (3, 2), layout, stride=(2, 1),
+                               padding="explicit", pads=(1, 0, 1, 1)))
+            c.append(pool_case(rng, op, 1, 1, 1, 4, (1, 1), layout))
+            c.append(pool_case(rng, op, 0, 4, 4, 2, (2, 2), layout))
+            for include in (False, True):
+                c.append(pool_case(rng, op, 1, 7, 8, 3, (3, 3), layout, stride=(2, 2),
+                                   padding="explicit", pads=(1, 1, 1, 1), ceil=True,
+                                   include=include))
+                c.append(pool_case(rng, op, 1, 6, 6, 2, (3, 2), layout, stride=(2, 2),
+                                   padding="explicit", pads=(1, 1, 1, 1), include=include))
+        c.append(pool_case(rng, "maxpool2d", 1, 9, 8, 2, (3, 2), layout, stride=(2, 2),
+                           padding="explicit", pads=(1, 1, 1, 1), dilation=(2, 2), ceil=True))
+        c.append(pool_case(rng, "maxpool2d", 1, 4, 4, 3, (2, 2), layout, nan=True))
+    return c
+
+
+def adaptive_cases(rng):
+    c = []
+    for layout in ("nhwc", "nchw"):
+        for (h, w, oh, ow) in ((7, 5, 3, 2), (4, 4, 4, 4), (5, 3, 7, 1), (1, 6, 1, 4)):
+            shape = (2, h, w, 3) if layout == "nhwc" else (2, 3, h, w)
+            x = rng.standard_normal(shape).astype(np.float32)
+            y = F.adaptive_avg_pool2d(nchw(x, layout), (oh, ow))
+            c.append(optable.Case("adaptive_avg_pool2d", inputs=[x], outputs=[back(y, layout)],
+                                  layout=layout, size=ilist((oh, ow))))
+        for keep in (0, 1):
+            shape = (2, 3, 4, 5)
+            x = rng.standard_normal(shape).astype(np.float32)
+            t = nchw(x, layout)
+            y = t.mean((2, 3), keepdim=bool(keep))
+            out = back(y, layout) if keep else np.ascontiguousarray(y.numpy().astype(np.float32))
+            c.append(optable.Case("global_avg_pool2d", inputs=[x], outputs=[out], layout=layout,
+                                  keepdims=keep))
+    return c
+
+
+# ---- interpolate ----------------------------------------------------------------
+
+def interp_case(rng, n, h, w, c, layout, mode, size=None, scale=None, align=False):
+    shape = (n, h, w, c) if layout == "nhwc" else (n, c, h, w)
+    x = rng.standard_normal(shape).astype(np.float32)
+    kw = {"align_corners": align} if mode == "bilinear" else {}
+    y = F.interpolate(nchw(x, layout), size=size, scale_factor=scale, mode=mode, **kw)
+    return optable.Case("interpolate", inputs=[x], outputs=[back(y, layout)], layout=layout,
+                        mode=mode, align_corners=int(align),
+                        size=ilist(size) if size else "0,0",
+                        scale_h=float(scale[0]) if scale else 0.0,
+                        scale_w=float(scale[1]) if scale else 0.0)
+
+
+def interp_cases(rng):
+    c = []
+    for layout in ("nhwc", "nchw"):
+        c.append(interp_case(rng, 1, 3, 4, 2, layout, "nearest", size=(6, 8)))
+        c.append(interp_case(rng, 1, 5, 4, 2, layout, "nearest", size=(3, 7)))
+        c.append(interp_case(rng, 2, 3, 5, 1, layout, "nearest", scale=(1.5, 0.5)))
+        for align in (False, True):
+            c.append(interp_case(rng, 1, 3, 4, 2, layout, "bilinear", size=(7, 5), align=align))
+            c.append(interp_case(rng, 1, 6, 5, 3, layout, "bilinear", size=(4, 2), align=align))
+            c.append(interp_case(rng, 1, 1, 4, 2, layout, "bilinear", size=(3, 1), align=align))
+        c.append(interp_case(rng, 1, 4, 3, 2, layout, "bilinear", scale=(2.5, 1.5)))
+    return c
+
+
+def cases(rng: np.random.Generator) -> list:
+    return (conv2d_cases(rng) + conv1d_cases(rng) + tconv_cases(rng) + pool_cases(rng) +
+            adaptive_cases(rng) + interp_cases(rng))
