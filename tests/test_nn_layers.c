@@ -1,6 +1,7 @@
 /* test_nn_layers.c — the layers built on the newer ops against PyTorch
  * (reference/make_nn_layers_refs.py -> reference/nn_layers.safetensors):
- * activations, LeakyReLU, LayerNorm, RMSNorm, Embedding, Pad and
+ * activations, LeakyReLU, LayerNorm, RMSNorm, Embedding, Pad, AvgPool2D,
+ * Upsample and
  * MultiHeadAttention (packed and separate projections, causal), each
  * alone and inside a graph; GELU fused into a Linear; no heap in a second
  * pass. */
@@ -108,6 +109,18 @@ static void norms_embedding_pad(void **state)
     check_alone(l, "pad.x", "pad.reflect", 0);
     assert_ok(mt_pad_new(4, pads, MT_PAD_CONSTANT, 0.5f, &l));
     check_alone(l, "pad.x", "pad.constant", 0);
+
+    /* nn.AvgPool2d(3, 2, padding=1) and nn.Upsample, on NHWC. */
+    assert_ok(mt_avg_pool2d_new(&(mt_avg_pool2d_options){.pool_h = 3, .pool_w = 3,
+                                                         .stride_h = 2, .stride_w = 2,
+                                                         .pad_h = 1, .pad_w = 1,
+                                                         .count_include_pad = true}, &l));
+    check_alone(l, "pool.x", "pool.avg", 1e-6);
+    assert_ok(mt_upsample_new(&(mt_interpolate_params){.scale_h = 2, .scale_w = 2}, &l));
+    check_alone(l, "pool.x", "pool.up_nearest", 0);
+    assert_ok(mt_upsample_new(&(mt_interpolate_params){.mode = MT_INTERPOLATE_BILINEAR,
+                                                       .out_h = 5, .out_w = 9}, &l));
+    check_alone(l, "pool.x", "pool.up_bilinear", 1e-6);
 
     /* Shape errors when built. */
     mt_sequential *m = NULL;

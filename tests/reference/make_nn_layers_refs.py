@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Writes nn_layers.safetensors: inputs, weights and PyTorch's outputs for
 the layers of nn.h built on the new ops (tests/test_nn_layers.c):
-activations, LeakyReLU, LayerNorm, RMSNorm, Embedding, Pad and
+activations, LeakyReLU, LayerNorm, RMSNorm, Embedding, Pad, AvgPool2d,
+Upsample (nearest, bilinear; NCHW results saved NHWC) and
 nn.MultiheadAttention (packed in_proj_weight, self-attention, with and
 without a causal mask; separate q/k/v projections with kdim/vdim). Weights
 are seeded random (torch.manual_seed(0)); module weights keep their
@@ -70,6 +71,14 @@ def main():
     t["pad.x"] = x
     t["pad.reflect"] = F.pad(x, (1, 2, 0, 1), mode="reflect")
     t["pad.constant"] = F.pad(x, (1, 2, 0, 1), value=0.5)
+
+    x = torch.randn(2, 3, 7, 6)            # NCHW; saved NHWC
+    nhwc = lambda t: t.permute(0, 2, 3, 1)  # noqa: E731
+    t["pool.x"] = nhwc(x)
+    t["pool.avg"] = nhwc(F.avg_pool2d(x, 3, stride=2, padding=1))   # count_include_pad
+    t["pool.up_nearest"] = nhwc(F.interpolate(x, scale_factor=2, mode="nearest"))
+    t["pool.up_bilinear"] = nhwc(F.interpolate(x, size=(5, 9), mode="bilinear",
+                                               align_corners=False))
 
     mha = nn.MultiheadAttention(8, 2, batch_first=True).eval()
     for k, v in mha.state_dict().items():

@@ -2,9 +2,10 @@
  *
  * A model is a list (mt_sequential) or a graph (graph.h) of layers that is
  * checked as it is built and then run on batches without touching the heap.
- * Layers: Linear, Conv2D, MaxPool2D, GlobalAveragePooling2D, BatchNorm,
- * LayerNorm, RMSNorm, Embedding, Pad, MultiHeadAttention, ReLU, GELU,
- * tanh, sigmoid, SiLU, LeakyReLU, Softmax, Flatten, Dropout, Add, Concat —
+ * Layers: Linear, Conv2D, MaxPool2D, AvgPool2D, GlobalAveragePooling2D,
+ * Upsample, BatchNorm, LayerNorm, RMSNorm, Embedding, Pad,
+ * MultiHeadAttention, ReLU, GELU, tanh, sigmoid, SiLU, LeakyReLU, Softmax,
+ * Flatten, Dropout, Add, Concat —
  * and yours (layer.h: the built-in layers use the same interface). Weights
  * by the names PyTorch's state_dict and Keras write: mt_state_dict below.
  *
@@ -62,6 +63,7 @@
 #include "minitensor/index.h"
 #include "minitensor/layer.h"
 #include "minitensor/ops.h"
+#include "minitensor/pool.h"
 #include "minitensor/safetensors.h"
 #include "minitensor/tensor.h"
 
@@ -90,7 +92,9 @@ typedef enum mt_layer_kind {
     MT_LAYER_RMS_NORM,
     MT_LAYER_EMBEDDING,
     MT_LAYER_PAD,
-    MT_LAYER_MULTIHEAD_ATTENTION
+    MT_LAYER_MULTIHEAD_ATTENTION,
+    MT_LAYER_AVG_POOL2D,
+    MT_LAYER_UPSAMPLE
 } mt_layer_kind;
 
 /* How a 2-D Linear weight is stored.
@@ -240,6 +244,30 @@ mt_status mt_softmax_new(int dim, mt_layer **out);
  * The mean over H and W: [N,H,W,C] -> [N,C] (Keras' GlobalAveragePooling2D;
  * PyTorch's AdaptiveAvgPool2d(1) + Flatten on NHWC activations). */
 mt_status mt_global_avg_pool2d_new(mt_layer **out);
+
+/* ---- AvgPool2D, Upsample -------------------------------------------------------------
+ * AvgPool2D: the mean over pool_h × pool_w windows of NHWC [N,H,W,C]
+ * (mt_avg_pool2d_into, pool.h). PyTorch's nn.AvgPool2d(k, stride, padding)
+ * is {.pool_h = k, .pool_w = k, .stride_h = s, .stride_w = s, .pad_h = p,
+ * .pad_w = p, .count_include_pad = true}; Keras' AveragePooling2D(k,
+ * padding='same') is {k, k, .padding = MT_PADDING_SAME} (count_include_pad
+ * false). Stride 0: the window; pads (each side) at most half the window;
+ * pads > 0 replace `padding`. Options may not be NULL. */
+typedef struct mt_avg_pool2d_options {
+    int64_t pool_h, pool_w;
+    int64_t stride_h, stride_w;
+    mt_padding padding;
+    int64_t pad_h, pad_w;
+    bool count_include_pad;
+} mt_avg_pool2d_options;
+
+mt_status mt_avg_pool2d_new(const mt_avg_pool2d_options *options, mt_layer **out);
+
+/* Upsample: resize NHWC images (mt_interpolate_into, pool.h): nn.Upsample(
+ * size or scale_factor, mode 'nearest' or 'bilinear', align_corners), Keras'
+ * UpSampling2D(size, interpolation). params: an output size or scales, NHWC
+ * (the zero data layout); copied. */
+mt_status mt_upsample_new(const mt_interpolate_params *params, mt_layer **out);
 
 /* ---- BatchNorm (inference) -------------------------------------------------------
  * y = (x - mean) / sqrt(var + eps) * weight + bias per channel, with the
