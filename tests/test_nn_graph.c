@@ -251,6 +251,64 @@ static void planner_reuses_memory(void **state)
     mt_sequential_free(m);
 }
 
+/* A batch whose outputs exceed the 2 MiB per-pass budget goes through the
+ * nodes in passes (2048 + 3 + 4 floats per sample: 255 per pass, 600 =
+ * 255 + 255 + 90), every output gathered: y(i, k) = (i % 7)(k + 1) exactly
+ * (x(i, :) = i % 7, W1 = 1/4, W2(:, k) = (k + 1)/2048), and the second
+ * output, a Dropout view of the input x, is x again. */
+static void graph_large_batch_in_passes(void **state)
+{
+    (void)state;
+    enum { N = 600, IN = 4, HIDDEN = 2048, OUT = 3 };
+    float *xd = malloc(sizeof(float) * N * IN), *w1 = malloc(sizeof(float) * IN * HIDDEN);
+    float *w2 = malloc(sizeof(float) * HIDDEN * OUT);
+    assert_non_null(xd);
+    assert_non_null(w1);
+    assert_non_null(w2);
+    for (int i = 0; i < N * IN; i++)
+        xd[i] = (float)(i / IN % 7);
+    for (int i = 0; i < IN * HIDDEN; i++)
+        w1[i] = 1.0f / IN;
+    for (int i = 0; i < HIDDEN * OUT; i++)
+        w2[i] = (float)(i % OUT + 1) / HIDDEN;
+    mt_graph *g = NULL;
+    mt_layer *l = NULL;
+    int x, h, y, copy;
+    assert_ok(mt_graph_new(&g));
+    assert_ok(mt_graph_input(g, "x", MT_DTYPE_F32, 1, (int64_t[]){IN}, &x));
+    assert_ok(mt_graph_add(g, "h", linear("w1", IN, HIDDEN, w1, NULL, MT_ACTIVATION_RELU), 1,
+                           &x, &h));
+    assert_ok(mt_graph_add(g, "y", linear("w2", HIDDEN, OUT, w2, NULL, MT_ACTIVATION_NONE), 1,
+                           &h, &y));
+    assert_ok(mt_dropout_new(0.5f, &l));
+    assert_ok(mt_graph_add(g, "copy", l, 1, &x, &copy));
+    assert_ok(mt_graph_output(g, y));
+    assert_ok(mt_graph_output(g, copy));
+    mt_tensor *xt = tensor(NULL, 2, (int64_t[]){N, IN}, xd);
+    const mt_tensor *out[2];
+    for (int rep = 0; rep < 2; rep++) {
+        size_t before = allocations;
+        assert_ok(mt_graph_forward(g, 1, (const mt_tensor *[]){xt}, 2, out));
+        if (rep)
+            assert_int_equal(allocations, before);
+        assert_int_equal(out[0]->shape[0], N);
+        assert_int_equal(out[1]->shape[0], N);
+        const float *yv = out[0]->data, *cv = out[1]->data;
+        for (int i = 0; i < N; i++) {
+            for (int k = 0; k < OUT; k++)
+                if (yv[i * OUT + k] != (float)((i % 7) * (k + 1)))
+                    fail_msg("sample %d, output %d: got %g", i, k, (double)yv[i * OUT + k]);
+            for (int k = 0; k < IN; k++)
+                assert_true(cv[i * IN + k] == xd[i * IN + k]);
+        }
+    }
+    mt_tensor_free(xt);
+    mt_graph_free(g);
+    free(w2);
+    free(w1);
+    free(xd);
+}
+
 /* BatchNorm: y = (x - mean)/sqrt(var + eps)·w + b with mean [1,-1], var
  * [4, 0.25], w [2, 1], b [0, 1], eps 1e-12 (negligible):
  *   x = [[3, 0], [1, -1.5]] -> [[2, 3], [0, 0]]
@@ -412,6 +470,7 @@ int main(void)
         cmocka_unit_test(graph_residual_branch_concat),
         cmocka_unit_test(graph_build_errors),
         cmocka_unit_test(planner_reuses_memory),
+        cmocka_unit_test(graph_large_batch_in_passes),
         cmocka_unit_test(batch_norm_alone_and_folded),
         cmocka_unit_test(loaders_by_framework),
     };

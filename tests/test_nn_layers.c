@@ -1,10 +1,9 @@
 /* test_nn_layers.c — the layers built on the newer ops against PyTorch
  * (reference/make_nn_layers_refs.py -> reference/nn_layers.safetensors):
  * activations, LeakyReLU, LayerNorm, RMSNorm, Embedding, Pad, AvgPool2D,
- * Upsample and
- * MultiHeadAttention (packed and separate projections, causal), each
- * alone and inside a graph; GELU fused into a Linear; no heap in a second
- * pass. */
+ * Upsample and MultiHeadAttention (packed and separate projections,
+ * causal), each alone and inside a graph; GELU fused into a Linear; no heap
+ * in a second pass. */
 #include "test_util.h"
 
 static mt_safetensors *refs;
