@@ -463,6 +463,61 @@ static void loaders_by_framework(void **state)
     mt_tensor_free(wt);
 }
 
+/* Every allocation failing in turn, while a graph is built (Linear, BatchNorm
+ * folded into it, ReLU, a skip Add) and run: each failure is a clean
+ * MT_ERR_OUT_OF_MEMORY, and nothing leaks (ASan and valgrind check). */
+static mt_status build_and_run(const mt_tensor *x)
+{
+    static const float w[4] = {1, 2, 3, 4}, one[2] = {1, 1}, zero[2] = {0, 0};
+    mt_graph *g = NULL;
+    mt_layer *l = NULL;
+    mt_tensor *wt = NULL, *ones = NULL, *zeros = NULL;
+    int in, h, y;
+    const mt_tensor *out = NULL;
+    mt_status s = mt_graph_new(&g);
+    if (!s) s = mt_graph_input(g, "x", MT_DTYPE_F32, 1, (int64_t[]){2}, &in);
+    if (!s) s = mt_tensor_from_data(MT_DTYPE_F32, 2, (int64_t[]){2, 2}, w, &wt);
+    if (!s) s = mt_tensor_from_data(MT_DTYPE_F32, 1, (int64_t[]){2}, one, &ones);
+    if (!s) s = mt_tensor_from_data(MT_DTYPE_F32, 1, (int64_t[]){2}, zero, &zeros);
+    if (!s) s = mt_linear_new(wt, NULL, &(mt_linear_options){.layout = MT_LAYOUT_IN_OUT}, &l);
+    if (!s) s = mt_graph_add(g, "fc", l, 1, &in, &h);
+    if (!s) s = mt_batch_norm_new(zeros, ones, NULL, NULL, NULL, &l);
+    if (!s) s = mt_graph_add(g, "bn", l, 1, &h, &h);
+    if (!s) s = mt_relu_new(&l);
+    if (!s) s = mt_graph_add(g, "relu", l, 1, &h, &h);
+    if (!s) s = mt_add_new(&l);
+    if (!s) s = mt_graph_add(g, "skip", l, 2, (int[]){h, in}, &y);
+    if (!s) s = mt_graph_output(g, y);
+    if (!s) s = mt_graph_forward(g, 1, &x, 1, &out);
+    mt_tensor_free(zeros);
+    mt_tensor_free(ones);
+    mt_tensor_free(wt);
+    mt_graph_free(g);
+    return s;
+}
+
+static void graph_out_of_memory(void **state)
+{
+    (void)state;
+    mt_tensor *x = tensor(NULL, 2, (int64_t[]){3, 2}, (const float[]){1, 2, 3, 4, 5, 6});
+    alloc_probe probe;
+    int failures = 0;
+    for (long k = 0; k < 200; k++) {
+        probe_install(&probe, k);
+        mt_status s = build_and_run(x);
+        long live = probe.live;
+        probe_remove();
+        assert_int_equal(live, 0);
+        if (s == MT_OK)
+            break;
+        assert_int_equal(s, MT_ERR_OUT_OF_MEMORY);
+        failures++;
+    }
+    assert_true(failures > 10);   /* the sweep went through the whole build */
+    mt_allocator_set(&(mt_allocator){counting_alloc, counting_free, NULL});
+    mt_tensor_free(x);
+}
+
 int main(void)
 {
     mt_allocator_set(&(mt_allocator){counting_alloc, counting_free, NULL});
@@ -471,6 +526,7 @@ int main(void)
         cmocka_unit_test(graph_build_errors),
         cmocka_unit_test(planner_reuses_memory),
         cmocka_unit_test(graph_large_batch_in_passes),
+        cmocka_unit_test(graph_out_of_memory),
         cmocka_unit_test(batch_norm_alone_and_folded),
         cmocka_unit_test(loaders_by_framework),
     };
