@@ -1,6 +1,5 @@
 /* layer.c — what all layers share: the constructor for any vtable, info,
  * running one layer alone, freeing. */
-#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -67,23 +66,17 @@ mt_status nn_infer_same(const mt_layer *l, int n, const mt_shape *in,
 
 mt_status nn_check_finite(const char *op, const mt_tensor *t)
 {
-    mt_tensor *c = NULL;
-    mt_status s = mt_tensor_to_f32(t, &c);   /* contiguous F32 */
-    if (s)
-        return s;
-    const float *v = c->data;
-    int64_t n = mt_tensor_numel(c);
-    for (int64_t i = 0; i < n; i++)
-        if (!isfinite(v[i])) {
-            char ts[160];
-            mt_tensor_describe(t, ts, sizeof ts);
-            float bad = v[i];
-            mt_tensor_free(c);
-            return mt_fail(MT_ERR_FORMAT, "%s: %s holds %g at flat index %lld", op, ts,
-                           (double)bad, (long long)i);
-        }
-    mt_tensor_free(c);
-    return MT_OK;
+    mt_status s = mt_tensor_check_finite(t);
+    if (!s)
+        return MT_OK;
+    /* "tensor_check_finite: …" -> "<op>: …": the layer names itself */
+    static const char prefix[] = "tensor_check_finite: ";
+    const char *why = mt_last_error();
+    if (!strncmp(why, prefix, sizeof prefix - 1))
+        why += sizeof prefix - 1;
+    char copy[512];
+    snprintf(copy, sizeof copy, "%s", why);
+    return mt_fail(s, "%s: %s", op, copy);
 }
 
 mt_status nn_get(const mt_safetensors *file, const char *layer, const char *name,

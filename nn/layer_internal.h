@@ -36,8 +36,8 @@ NN_INTERNAL mt_layer *nn_layer_alloc(const char *op, const mt_layer_vtable *vt,
 NN_INTERNAL mt_status nn_infer_same(const mt_layer *l, int n, const mt_shape *in,
                                     const char *const *from, mt_shape *out);
 
-/* MT_ERR_FORMAT naming `op`, the tensor and the index if t (any dtype
- * convertible to F32) holds a NaN or an infinity. */
+/* mt_tensor_check_finite(t) with `op` (the layer) in front of its message:
+ * MT_ERR_FORMAT naming the tensor and the index of a NaN or infinity. */
 NN_INTERNAL mt_status nn_check_finite(const char *op, const mt_tensor *t);
 
 /* Fetch `name` from file for the layer `layer`, naming the layer in the

@@ -43,17 +43,43 @@ static inline bool mt_tensors_same_view(const mt_tensor *x, const mt_tensor *y)
     return true;
 }
 
-/* Per-thread scratch floats, grown on demand and kept for reuse (no
- * allocation once warm); NULL if it cannot grow. */
-typedef struct mt_scratch { float *p; size_t n; } mt_scratch;
+/* ---- per-thread scratch (memory.c) ------------------------------------------
+ * Each thread has one buffer per id, grown on demand with the library
+ * allocator and kept for reuse (no allocation once warm), freed when the
+ * thread exits. Growing does not keep the contents. */
+typedef enum mt_scratch_id {
+    MT_SCRATCH_MATMUL_A,      /* matmul.c: operands a backend cannot take as they are */
+    MT_SCRATCH_MATMUL_B,
+    MT_SCRATCH_MATMUL_C,
+    MT_SCRATCH_MATMUL_BIAS,
+    MT_SCRATCH_CONV_PATCHES,  /* conv.c: im2col patches */
+    MT_SCRATCH_NATIVE_A,      /* native/gemm_native.c: packing buffers of a serial call */
+    MT_SCRATCH_NATIVE_B,
+    MT_SCRATCH_COUNT
+} mt_scratch_id;
+
+typedef struct mt_scratch { float *p; size_t n; } mt_scratch;   /* n in floats */
+
+/* This thread's buffer `id`; NULL if its set cannot be allocated. */
+mt_scratch *mt_scratch_slot(mt_scratch_id id);
+
+/* s grown to at least n floats (MT_ALIGN-aligned); NULL if it cannot grow
+ * (the old buffer is kept). */
 float *mt_scratch_get(mt_scratch *s, size_t n);
 
-/* Frees the buffers kept for reuse: this thread's matmul and conv scratch,
- * the native backend's packing buffers and its thread pool. */
+/* mt_scratch_get(mt_scratch_slot(id), n). */
+float *mt_scratch_floats(mt_scratch_id id, size_t n);
+
+/* Frees the calling thread's buffer `id` (if it has one); with it the
+ * thread's set, once every buffer is freed. */
+void mt_scratch_free(mt_scratch_id id);
+
+/* Frees the calling thread's scratch buffers. */
+void mt_scratch_release(void);
+
+/* Frees the buffers kept for reuse: this thread's scratch, the native
+ * backend's pooled packing buffers and its thread pool. */
 void mt_release_caches(void);
-void mt_matmul_release_scratch(void);
-void mt_conv_release_scratch(void);
-void mt_gemm_native_release(void);
 
 /* Fill t's struct as a contiguous tensor over data (no ownership). */
 void mt_tensor_init_contiguous(mt_tensor *t, mt_dtype dtype, int rank,

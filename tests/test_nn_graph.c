@@ -428,7 +428,7 @@ static void loaders_by_framework(void **state)
     assert_true(strstr(mt_last_error(), "'fc.weight'") != NULL);
     assert_null(l);
     assert_fails(mt_linear_load(&torch, "nan", NULL, &l), MT_ERR_FORMAT,
-                 "linear nan: nan.bias [2] holds nan at flat index 1");
+                 "linear nan: nan.bias [2] holds NaN at flat index 1 ([1])");
     assert_fails(mt_linear_load(&(mt_state_dict){st, 0}, "0", NULL, &l),
                  MT_ERR_INVALID_ARGUMENT, "linear_load 0: unknown framework 0");
 

@@ -27,6 +27,7 @@
 #include "minitensor/arena.h"
 #include "minitensor/backend.h"
 #include "minitensor/safetensors.h"
+#include "minitensor/file.h"
 #include "minitensor/idx.h"
 #include "minitensor/image.h"
 #include "minitensor/layer.h"

@@ -15,13 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../internal.h"
 #include "native.h"
 #include "../unary_ops.h"
-
-#if !defined(__wasm__) || defined(__wasm_threads__)
-#define MT_NATIVE_THREADS 1
-#include <pthread.h>
-#endif
 
 /* ---- kernel choice --------------------------------------------------------- */
 
@@ -100,17 +96,17 @@ const char *const *mt_gemm_native_kernel_names(void)
 
 /* ---- packing buffers -----------------------------------------------------------
  * Grown on demand with the library allocator and kept, so repeated matmuls
- * allocate nothing after the first. A serial call uses its thread's set
- * (freed when the thread exits); part i of a pooled job uses the pool's set
- * i, whichever thread claims the part — so a 2-thread call allocates
- * nothing after the first 2-thread call, however the parts were spread. */
+ * allocate nothing after the first. A serial call uses its thread's scratch
+ * (memory.c: freed when the thread exits); part i of a pooled job uses the
+ * pool's set i, whichever thread claims the part — so a 2-thread call
+ * allocates nothing after the first 2-thread call, however the parts were
+ * spread. */
 typedef struct buffers {
     float *a, *b;
     size_t a_cap, b_cap; // in floats
 } buffers;
 
 enum { MAX_PARTS = 32 }; // the pool runs at most 32 parts
-static _Thread_local buffers tls_buffers;
 static buffers part_buffers[MAX_PARTS]; // used only under the pool's job lock
 
 static void buffers_free(buffers *bufs)
@@ -120,29 +116,10 @@ static void buffers_free(buffers *bufs)
     *bufs = (buffers){0};
 }
 
-#ifdef MT_NATIVE_THREADS
-static pthread_key_t buffers_key;
-static pthread_once_t buffers_once = PTHREAD_ONCE_INIT;
-
-static void buffers_at_exit(void *p) { buffers_free(p); }
-static void buffers_key_init(void)
-{
-    (void)pthread_key_create(&buffers_key, buffers_at_exit);
-}
-#endif
-
-static float *buffer_grow(buffers *bufs, float **p, size_t *cap, size_t floats)
+static float *buffer_grow(float **p, size_t *cap, size_t floats)
 {
     if (*cap >= floats)
         return *p;
-#ifdef MT_NATIVE_THREADS
-    if (bufs == &tls_buffers && !bufs->a && !bufs->b) { // this thread's first
-        pthread_once(&buffers_once, buffers_key_init);
-        pthread_setspecific(buffers_key, bufs);
-    }
-#else
-    (void)bufs;
-#endif
     mt_dealloc(*p);
     *cap = 0;
     *p = mt_alloc(floats * sizeof(float), 64);
@@ -156,7 +133,8 @@ void mt_gemm_native_release(void)
     mt_pool_shutdown();
     for (int i = 0; i < MAX_PARTS; i++)
         buffers_free(&part_buffers[i]);
-    buffers_free(&tls_buffers);
+    mt_scratch_free(MT_SCRATCH_NATIVE_A);
+    mt_scratch_free(MT_SCRATCH_NATIVE_B);
 }
 
 /* ---- helpers ------------------------------------------------------------------ */
@@ -264,10 +242,10 @@ static bool gemm_blocked(const mt_native_kernel *kr, const mt_gemm *g,
     const int last_flags = epilogue_flags(g);
 
     float *abuf = NULL, *bbuf;
-    if (packa && !(abuf = buffer_grow(bufs, &bufs->a, &bufs->a_cap,
+    if (packa && !(abuf = buffer_grow(&bufs->a, &bufs->a_cap,
                                       (size_t)(round_up(MC, MR) * KC))))
         return false;
-    bbuf = buffer_grow(bufs, &bufs->b, &bufs->b_cap,
+    bbuf = buffer_grow(&bufs->b, &bufs->b_cap,
                        (size_t)(KC * (packb ? round_up(NC, NR) : NR)));
     if (!bbuf)
         return false;
@@ -485,7 +463,19 @@ static void native_sgemm(const mt_gemm *g, int threads)
                 return;
         }
     }
-    gemm_serial(kr, g, &tls_buffers);
+    // this thread's scratch, lent to the serial path and taken back grown
+    mt_scratch *sa = mt_scratch_slot(MT_SCRATCH_NATIVE_A);
+    mt_scratch *sb = mt_scratch_slot(MT_SCRATCH_NATIVE_B);
+    buffers bufs = {0};
+    if (sa && sb)
+        bufs = (buffers){sa->p, sb->p, sa->n, sb->n};
+    gemm_serial(kr, g, &bufs);
+    if (sa && sb) {
+        *sa = (mt_scratch){bufs.a, bufs.a_cap};
+        *sb = (mt_scratch){bufs.b, bufs.b_cap};
+    } else {
+        buffers_free(&bufs);
+    }
 }
 
 static const char *native_describe(void)

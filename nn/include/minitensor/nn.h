@@ -366,8 +366,8 @@ mt_status mt_concat_new(int dim, mt_layer **out);
  *
  * A bias (BatchNorm: weight and bias) missing from the file means none.
  * Keep the file open until the model is freed. Every weight is checked to
- * be finite ("linear fc.weight: fc.weight [2,3] holds nan at flat index
- * 4", MT_ERR_FORMAT); a missing tensor is MT_ERR_NOT_FOUND naming it. */
+ * be finite ("linear fc: fc.weight [2,3] holds NaN at flat index 4
+ * ([1,1])", MT_ERR_FORMAT); a missing tensor is MT_ERR_NOT_FOUND naming it. */
 typedef enum mt_framework {
     MT_FRAMEWORK_PYTORCH = 1,
     MT_FRAMEWORK_KERAS

@@ -54,6 +54,12 @@ mt_backend mt_backend_get(void);
 mt_status mt_num_threads_set(int n);
 int mt_num_threads_get(void);
 
+/* MT_OK if MT_BACKEND and MT_NUM_THREADS (read once, on first use) hold
+ * values this build can use; otherwise the error the first matmul would
+ * report, naming the variable and its value. Programs call it at start-up
+ * to report a bad setting before doing any work. */
+mt_status mt_backend_env_check(void);
+
 /* One line describing the backend as loaded, e.g. the OpenBLAS config
  * string ("OpenBLAS 0.3.21 DYNAMIC_ARCH … Zen MAX_THREADS=64"), or the
  * kernel the native backend picked ("native avx2+fma 6x16"). Never NULL. */
