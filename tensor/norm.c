@@ -35,45 +35,45 @@ static void region_stats(const float *x, const region *r, bool rms, double *mean
         *mean = *var = NAN;
         return;
     }
-    do {
-        const float *p = x + dot_index(outer, idx, r->xs);
-        for (int64_t i = 0; i < n; i++)
-            sum += p[i * s];
-    } while (mt_index_next(outer, r->shape, idx));
+    if (!rms)
+        do
+            sum += mt_run_moment(x + dot_index(outer, idx, r->xs), n, s, 0.0, false);
+        while (mt_index_next(outer, r->shape, idx));
     double m = rms ? 0.0 : sum / (double)r->count;
-    do {
-        const float *p = x + dot_index(outer, idx, r->xs);
-        for (int64_t i = 0; i < n; i++) {
-            double d = p[i * s] - m;
-            sq += d * d;
-        }
-    } while (mt_index_next(outer, r->shape, idx));
+    do
+        sq += mt_run_moment(x + dot_index(outer, idx, r->xs), n, s, m, true);
+    while (mt_index_next(outer, r->shape, idx));
     *mean = m;
     *var = sq / (double)r->count;
 }
 
-/* out = (x - mean) * rstd * w + b over r; w, b may be NULL. */
+/* out = (x - mean) * rstd * w + b over r; w, b may be NULL (1 and 0: read
+ * from a constant with stride 0, so the loop has no branch). */
 static void region_write(const float *x, float *o, const float *w, const float *b,
                          const region *r, float mean, float rstd)
 {
+    static const float one = 1.0f, zero = 0.0f;
     if (r->count == 0)
         return;
     int outer = r->rank - 1;
     int64_t n = r->shape[outer];
-    int64_t sx = r->xs[outer], so = r->os[outer], sw = r->ws[outer], sb = r->bs[outer];
+    int64_t sx = r->xs[outer], so = r->os[outer];
+    int64_t sw = w ? r->ws[outer] : 0, sb = b ? r->bs[outer] : 0;
     int64_t idx[MT_MAX_RANK] = {0};
     do {
         const float *px = x + dot_index(outer, idx, r->xs);
         float *po = o + dot_index(outer, idx, r->os);
-        const float *pw = w ? w + dot_index(outer, idx, r->ws) : NULL;
-        const float *pb = b ? b + dot_index(outer, idx, r->bs) : NULL;
-        for (int64_t i = 0; i < n; i++) {
-            float v = (px[i * sx] - mean) * rstd;
-            if (pw)
-                v *= pw[i * sw];
-            if (pb)
-                v += pb[i * sb];
-            po[i * so] = v;
+        const float *pw = w ? w + dot_index(outer, idx, r->ws) : &one;
+        const float *pb = b ? b + dot_index(outer, idx, r->bs) : &zero;
+        if (sx == 1 && so == 1 && sw == 1 && sb == 1) {   /* the usual layer_norm row */
+            for (int64_t i = 0; i < n; i++)
+                po[i] = (px[i] - mean) * rstd * pw[i] + pb[i];
+        } else if (sx == 1 && so == 1 && sw == 0 && sb == 0) {
+            for (int64_t i = 0; i < n; i++)
+                po[i] = (px[i] - mean) * rstd * pw[0] + pb[0];
+        } else {
+            for (int64_t i = 0; i < n; i++)
+                po[i * so] = (px[i * sx] - mean) * rstd * pw[i * sw] + pb[i * sb];
         }
     } while (mt_index_next(outer, r->shape, idx));
 }
@@ -120,6 +120,8 @@ static mt_status check_out(const char *op, const mt_tensor *x, const mt_tensor *
     if (!mt_tensor_same_shape(out, x))
         return mt_fail(MT_ERR_SHAPE, "%s: out is %s, x is %s", op, MT_SHAPE(out),
                        MT_SHAPE(x));
+    if ((s = mt_check_out(op, out, MT_DTYPE_F32, x->rank, x->shape)))
+        return s;   /* a stride-0 out */
     if (!mt_tensors_same_view(out, x) && mt_tensors_overlap(out, x))
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: out %s partially overlaps x %s", op,
                        MT_SHAPE(out), MT_SHAPE(x));

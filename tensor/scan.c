@@ -40,16 +40,24 @@ static void lane_softmax(bool log_form, const float *x, int64_t n, int64_t s,
      * in a wasm module (minitensor-mnist.wasm's size budget). */
     float m = x[lane_argmax(x, n, s) * s];
     double sum = 0.0;
-    for (int64_t i = 0; i < n; i++)
-        sum += expf(x[i * s] - m);
     if (log_form) {
+        for (int64_t i = 0; i < n; i++)
+            sum += expf(x[i * s] - m);
         float lse = logf((float)sum);
         for (int64_t i = 0; i < n; i++)
             o[i * so] = x[i * s] - m - lse;
-    } else {
-        for (int64_t i = 0; i < n; i++)
-            o[i * so] = (float)(expf(x[i * s] - m) / sum);
+        return;
     }
+    /* one expf per element: out holds exp(x - m) until it is scaled (in
+     * place works: x[i] is read before o[i] is written) */
+    for (int64_t i = 0; i < n; i++) {
+        float e = expf(x[i * s] - m);
+        o[i * so] = e;
+        sum += e;
+    }
+    float inv = (float)(1.0 / sum);
+    for (int64_t i = 0; i < n; i++)
+        o[i * so] *= inv;
 }
 
 /* Running sum; each element is read before it is written, so in place works. */
@@ -105,11 +113,8 @@ static mt_status scan_into(scan_op op, const mt_tensor *t, int dim, mt_tensor *o
     const char *name = scan_names[op];
     int d = 0;
     mt_status s = scan_prepare(op, t, dim, &d);
-    if (s || (s = mt_check_tensor(name, "out", out)) || (s = mt_check_f32(name, out)))
+    if (s || (s = mt_check_out(name, out, MT_DTYPE_F32, t->rank, t->shape)))
         return s;
-    if (!mt_tensor_same_shape(out, t))
-        return mt_fail(MT_ERR_SHAPE, "%s: out is %s, result is %s", name, MT_SHAPE(out),
-                       MT_SHAPE(t));
     if (!mt_tensors_same_view(out, t) && mt_tensors_overlap(out, t))
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: out %s partially overlaps the "
                        "input %s", name, MT_SHAPE(out), MT_SHAPE(t));

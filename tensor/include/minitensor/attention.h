@@ -20,13 +20,20 @@
  * A query row whose every key is masked out (or -inf) gives a row of zeros;
  * torch gives NaN there. NaN in the scores propagates (NaN row), as torch.
  *
- * One fused pass per query row (scores in blocks on the stack, online
- * softmax with the max subtracted, the weighted sum of v rows accumulated
- * straight into out): no scores matrix, no heap use at all in the _into
- * form. Inputs may be any views (strided, broadcast); nothing is copied.
- * mt_X(…, &out) allocates a contiguous result; mt_X_into(…, out) writes into
- * a tensor you provide (F32, right shape, any strides) that must not overlap
- * an input. On failure nothing is written.
+ * Small problems (Lq*Lk*(E+Ev) <= 8192, e.g. a KV-cache step of one query
+ * against 64 keys of 16 dims) run one fused pass per query row: scores in
+ * blocks on the stack, online softmax with the max subtracted, the weighted
+ * v rows accumulated straight into out — no heap at all. Larger ones compute
+ * q·kᵀ and p·v with mt_matmul on views (its SIMD kernels are faster there;
+ * measured by benches/bench_attention.c) with the [Lq, Lk] scores in a
+ * per-thread buffer that is kept for reuse: the first call (or a larger
+ * problem) allocates it, later calls allocate nothing (as matmul's own
+ * packing buffers). Inputs may be any views (strided, broadcast); nothing
+ * is copied. mt_X(…, &out) allocates a contiguous result; mt_X_into(…, out)
+ * writes into a tensor you provide (F32, right shape, any strides but no
+ * stride-0 dim) that must not overlap an input. On failure nothing is
+ * written, except that an allocation failure inside the matmul path can
+ * leave out partly written.
  */
 #ifndef MINITENSOR_ATTENTION_H
 #define MINITENSOR_ATTENTION_H

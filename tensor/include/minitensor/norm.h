@@ -3,10 +3,11 @@
  *
  * Each op has two forms: mt_X(…, &out) allocates a new contiguous result of
  * x's shape; mt_X_into(…, out) writes into a tensor you provide (x's shape,
- * F32, any strides). `out` may be x itself (same data and strides: in place)
- * but must not otherwise overlap x or any parameter. Inputs may be any views;
- * nothing is copied. weight/bias are optional (NULL = 1 / 0). Statistics are
- * accumulated in double, variances are biased (divide by N), as PyTorch.
+ * F32, any strides but no stride-0 dim). `out` may be x itself (same data
+ * and strides: in place) but must not otherwise overlap x or any
+ * parameter. Inputs may be any views; nothing is copied. weight/bias are
+ * optional (NULL = 1 / 0). Statistics are accumulated in double, variances
+ * are biased (divide by N), as PyTorch.
  * eps must be finite and >= 0. On failure nothing is written.
  */
 #ifndef MINITENSOR_NORM_H

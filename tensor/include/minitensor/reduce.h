@@ -1,4 +1,5 @@
-/* minitensor/reduce.h — reductions, scans and softmax over dims of F32 tensors.
+/* minitensor/reduce.h — reductions, cumsum and softmax over dims of F32
+ * tensors.
  *
  * Reductions come in two forms, as torch.sum(x, dim) and torch.sum(x, dims):
  *   mt_sum(x, dim, keepdim, &out)               one dim;
@@ -8,8 +9,9 @@
  * [.., D, ..] -> [.., ..] (reduced dims removed), or [.., 1, ..] with
  * keepdim. Results are F32 (argmin/argmax: I64). Each op has an `_into`
  * form writing into a tensor you provide (right shape and dtype, any
- * strides); for reductions it must not overlap the input. A rank-0 input
- * accepts dim 0 or -1 (as torch) and reduces its one element.
+ * strides but no stride-0 dim); for reductions it must not overlap the
+ * input. A rank-0 input accepts dim 0 or -1 (as torch) and reduces its one
+ * element.
  *
  * Semantics follow PyTorch:
  *   - sums are accumulated in double; sum of nothing = 0, mean of nothing =
@@ -122,7 +124,7 @@ mt_status mt_logsumexp_dims_into(const mt_tensor *t, const int *dims,
  * For these `out` may be the input tensor itself (same data and strides: in
  * place) but must not otherwise overlap it. */
 
-/* torch.cumsum: out[.., i, ..] = sum of t[.., 0..i, ..] (double accumulator). */
+/* torch.cumsum: out[.., i, ..] = sum of t[.., 0..i, ..] (in double). */
 mt_status mt_cumsum(const mt_tensor *t, int dim, mt_tensor **out);
 mt_status mt_cumsum_into(const mt_tensor *t, int dim, mt_tensor *out);
 
