@@ -59,6 +59,11 @@ NN_INTERNAL mt_status nn_graph_node_error(const mt_graph *g, mt_status s, int id
 NN_INTERNAL mt_status nn_graph_infer_node(mt_graph *g, int id, const mt_layer *run,
                                           int which, mt_shape *out);
 
+/* mt_graph_forward after its checks: inputs (as many as declared) checked
+ * to be [n, sample...] of the declared dtypes, outputs as many as marked. */
+NN_INTERNAL mt_status nn_graph_run(mt_graph *g, int64_t n, const mt_tensor *const *inputs,
+                                   const mt_tensor **outputs);
+
 /* Word messages as a Sequential's: "sequential: layer 3 (relu) …", inputs
  * named "the input" and "the previous layer". */
 NN_INTERNAL void nn_graph_sequential_style(mt_graph *g);

@@ -381,10 +381,18 @@ mt_status mt_graph_forward(mt_graph *graph, int n_inputs, const mt_tensor *const
             return mt_fail(MT_ERR_INVALID_ARGUMENT, "graph_forward: input %d is NULL", i);
     int64_t n = n_inputs ? (inputs[0]->rank > 0 ? inputs[0]->shape[0] : -1) : 0;
     mt_status s;
-    size_t needed;
     for (int i = 0; i < n_inputs; i++)
         if ((s = check_input(g, i, inputs[i], n)))
             return s;
+    return nn_graph_run(g, n, inputs, outputs);
+}
+
+mt_status nn_graph_run(mt_graph *g, int64_t n, const mt_tensor *const *inputs,
+                       const mt_tensor **outputs)
+{
+    const int n_inputs = g->n_inputs, n_outputs = g->n_outputs;
+    mt_status s;
+    size_t needed;
     if (n != g->planned_n && (s = plan(g, n, true, &needed)))
         return s;
     if (!g->multipass) {

@@ -88,13 +88,13 @@ mt_status mt_sequential_bytes_needed(mt_sequential *model, int64_t n, size_t *by
 
 static mt_status check_input(const mt_sequential *m, const mt_tensor *x)
 {
-    mt_shape in;
-    mt_graph_shape_get(m->graph, 0, &in);
-    bool ok = x->rank == in.rank && x->shape[0] >= 0;
+    const mt_shape *want_shape = &m->graph->nodes[0].shape;   /* the input node */
+    bool ok = x->rank == want_shape->rank && x->shape[0] >= 0;
     for (int d = 1; ok && d < x->rank; d++)
-        ok = x->shape[d] == in.dim[d];
+        ok = x->shape[d] == want_shape->dim[d];
     if (ok && x->dtype == MT_DTYPE_F32)
         return MT_OK;
+    const mt_shape in = *want_shape;
     char xs[160], want[160] = "[N";
     size_t len = strlen(want);
     for (int d = 1; d < in.rank && len < sizeof want; d++)
@@ -115,8 +115,8 @@ mt_status mt_sequential_forward(mt_sequential *model, const mt_tensor *x,
     *y = NULL;
     if (model->count == 0)
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "sequential: the model has no layers");
-    mt_status s = check_input(model, x);
-    return s ? s : mt_graph_forward(model->graph, 1, &x, 1, y);
+    mt_status s = check_input(model, x);   /* all the graph's own checks would do */
+    return s ? s : nn_graph_run(model->graph, x->shape[0], &x, y);
 }
 
 mt_status mt_sequential_forward_u8(mt_sequential *model, const uint8_t *data,
