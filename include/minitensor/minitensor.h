@@ -4,7 +4,8 @@
  * tensors and views (tensor.h, view.h), indexing and shape ops (index.h),
  * F32 ops (ops.h; reductions in reduce.h, normalisation in norm.h,
  * attention.h), matmul backends (backend.h), an allocation-free workspace
- * (arena.h), safetensors files (safetensors.h) and layers (nn.h). Every
+ * (arena.h), safetensors files (safetensors.h), layers (nn.h; layer.h for
+ * your own) and models as graphs with a memory planner (graph.h). Every
  * function that can fail returns an mt_status; mt_last_error() says what
  * went wrong (error.h).
  */
@@ -29,6 +30,8 @@
 #include "minitensor/file.h"
 #include "minitensor/idx.h"
 #include "minitensor/image.h"
+#include "minitensor/layer.h"
+#include "minitensor/graph.h"
 #include "minitensor/nn.h"
 
 #endif
