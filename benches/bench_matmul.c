@@ -1,6 +1,14 @@
 /* bench_matmul.c — matmul speed of every backend, validated before timed.
  *
- * usage: bench_matmul [out.json] [--threads N] [--max-size N] [--quick]
+ * usage: bench_matmul [out.json] [--threads N] [--min-size N] [--max-size N]
+ *                     [--backends a,b,…] [--kernel NAME] [--cpu-time] [--no-mnist]
+ *                     [--quick]
+ *
+ * --kernel NAME forces the native backend's micro-kernel (the same as
+ * MT_NATIVE_KERNEL=NAME: avx512, avx512-12x32, avx2, generic, …), so every
+ * ISA path can be measured on one machine. The machine is printed first
+ * (CPU model, ISA, caches, clock, measured FMA peak and the FMA units it
+ * implies): figures from different machines are never comparable.
  *
  * For every available backend (naive only for small problems) × threads
  * 1..N × square sizes 16..2048 and the MNIST MLP shapes (784→128→10 at
@@ -11,8 +19,9 @@
  *   2. warms up, then times repeats of batches of calls (each sample lasts
  *      >= 0.2 ms) with clock_gettime, and reports the median;
  *   3. prints GFLOP/s and the percentage of the FMA peak it measured itself
- *      (a tight FMA loop on 1 core; % of peak for t threads is against t×
- *      that peak), and writes everything as JSON (default bench-matmul.json).
+ *      (a tight FMA loop on 1 core, timed in CPU time; % of peak for t
+ *      threads is against t× that peak), and writes everything as JSON
+ *      (default bench-matmul.json).
  * The MNIST summary gives images/s at batch 256 and µs/image at batch 1
  * (both layers, the first fused with bias+ReLU as a Linear layer runs it).
  *
@@ -41,10 +50,26 @@
 
 /* ---- time ------------------------------------------------------------------ */
 
+/* --cpu-time: the calling thread's CPU time instead of the wall clock, on
+ * a machine other processes load (time spent preempted does not count;
+ * their cache pollution still does). One thread only (it sets --threads 1):
+ * with more, the other threads' work would not be counted. */
+static bool use_cpu_time;
+
 static double now(void)
 {
     struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
+    clock_gettime(use_cpu_time ? CLOCK_THREAD_CPUTIME_ID : CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+/* The machine facts (FMA peak, clock) are properties of a core: always
+ * timed in the thread's CPU time, so a run preempted by another process
+ * does not lower them. */
+static double cpu_now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
     return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
 }
 
@@ -65,14 +90,14 @@ enum { PEAK_CHAINS = 10 };
         a4 = set1(4.0f), a5 = set1(5.0f), a6 = set1(6.0f), a7 = set1(7.0f),      \
         a8 = set1(8.0f), a9 = set1(9.0f);                                        \
     const vec mul = set1(0.999999f), add = set1(1e-7f);                          \
-    double t0 = now();                                                           \
+    double t0 = cpu_now();                                                       \
     for (long it = 0; it < iters; it++) {                                        \
         a0 = fma(a0, mul, add); a1 = fma(a1, mul, add); a2 = fma(a2, mul, add);  \
         a3 = fma(a3, mul, add); a4 = fma(a4, mul, add); a5 = fma(a5, mul, add);  \
         a6 = fma(a6, mul, add); a7 = fma(a7, mul, add); a8 = fma(a8, mul, add);  \
         a9 = fma(a9, mul, add);                                                  \
     }                                                                            \
-    double dt = now() - t0;                                                      \
+    double dt = cpu_now() - t0;                                                  \
     vec sum = a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7 + a8 + a9;                   \
     float sink;                                                                  \
     memcpy(&sink, &sum, sizeof sink);                                            \
@@ -97,12 +122,12 @@ static double peak_scalar(long iters)
     for (int i = 0; i < PEAK_CHAINS; i++)
         for (int l = 0; l < 8; l++)
             acc[i][l] = (float)(i + l);
-    double t0 = now();
+    double t0 = cpu_now();
     for (long it = 0; it < iters; it++)
         for (int i = 0; i < PEAK_CHAINS; i++)
             for (int l = 0; l < 8; l++)
                 acc[i][l] = acc[i][l] * 0.999999f + 1e-7f;
-    double dt = now() - t0;
+    double dt = cpu_now() - t0;
     float sink = 0;
     for (int i = 0; i < PEAK_CHAINS; i++)
         sink += acc[i][0];
@@ -110,25 +135,30 @@ static double peak_scalar(long iters)
 }
 
 static const char *peak_isa = "scalar";
+static int peak_lanes = 8; // floats per vector of the peak loop
+
+static bool peak_ymm_only; // the AVX2 loop even where AVX-512 exists
 
 static double peak_once(long iters)
 {
 #ifdef HAVE_X86_PEAK
     __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx512f")) {
+    if (__builtin_cpu_supports("avx512f") && !peak_ymm_only) {
         peak_isa = "avx512";
+        peak_lanes = 16;
         return peak_avx512(iters);
     }
     if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
         peak_isa = "avx2+fma";
+        peak_lanes = 8;
         return peak_avx2(iters);
     }
 #endif
     return peak_scalar(iters);
 }
 
-/* Short runs, the best of many: on a shared machine some run gets a core
- * to itself. */
+/* Short runs, the best of many (CPU time: preemption does not count, but a
+ * context switch's cache and frequency effects may). */
 enum { PEAK_RUNS = 25, PEAK_ITERS = 2 * 1000 * 1000 };
 
 static double peak_per_core(void)
@@ -182,6 +212,76 @@ static double peak_all(int threads)
     return peak_per_core();
 }
 #endif
+
+/* ---- the machine -------------------------------------------------------------------
+ * The clock: a chain of dependent integer adds retires one per cycle on
+ * every x86-64 core, so adds / second is the frequency under load (turbo
+ * included). FMA units = FMAs per cycle of the widest vector; a ymm-wide
+ * count of 2 is two 256-bit pipes, a zmm count of 1 is one 512-bit unit
+ * (or, Zen 4, two 256-bit halves), 2 is two 512-bit units. */
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+static double clock_ghz(void)
+{
+    double best = 0;
+    for (int r = 0; r < 15; r++) {
+        long x = 0, iters = 2 * 1000 * 1000;
+        double t0 = cpu_now();
+        for (long i = 0; i < iters; i++)
+            __asm__ volatile("add $1, %0\n\tadd $1, %0\n\tadd $1, %0\n\tadd $1, %0"
+                             : "+r"(x));
+        double g = 4.0 * (double)iters / (cpu_now() - t0) / 1e9;
+        if (g > best)
+            best = g;
+    }
+    return best;
+}
+
+static void isa_flags(char *buf, size_t size)
+{
+    __builtin_cpu_init();
+    snprintf(buf, size, "%s%s%s%s%s", __builtin_cpu_supports("avx2") ? "avx2 " : "",
+             __builtin_cpu_supports("fma") ? "fma " : "",
+             __builtin_cpu_supports("avx512f") ? "avx512f " : "",
+             __builtin_cpu_supports("avx512bw") ? "avx512bw " : "",
+             __builtin_cpu_supports("avx512vl") ? "avx512vl" : "");
+}
+#else
+static double clock_ghz(void) { return 0; }
+static void isa_flags(char *buf, size_t size) { snprintf(buf, size, "(not x86-64)"); }
+#endif
+
+/* Data caches from sysfs (Linux): "L1d 32K L2 1024K L3 32768K (shared by 2)". */
+static void cache_sizes(char *buf, size_t size)
+{
+    snprintf(buf, size, "unknown");
+    size_t len = 0;
+    for (int i = 0; i < 8; i++) {
+        char path[96], level[8] = "", type[32] = "", bytes[32] = "", shared[64] = "";
+        const char *files[] = {"level", "type", "size", "shared_cpu_list"};
+        char *dst[] = {level, type, bytes, shared};
+        size_t cap[] = {sizeof level, sizeof type, sizeof bytes, sizeof shared};
+        bool ok = true;
+        for (int f = 0; f < 4 && ok; f++) {
+            snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu0/cache/index%d/%s", i,
+                     files[f]);
+            FILE *fp = fopen(path, "r");
+            ok = fp && fgets(dst[f], (int)cap[f], fp);
+            if (fp)
+                fclose(fp);
+            dst[f][strcspn(dst[f], "\n")] = '\0';
+        }
+        if (!ok)
+            break;
+        if (!strcmp(type, "Instruction"))
+            continue;
+        len += (size_t)snprintf(buf + len, len < size ? size - len : 0, "%sL%s%s %s",
+                                len ? " " : "", level, strcmp(level, "1") ? "" : "d",
+                                bytes);
+        if (strcmp(level, "1") && strcmp(level, "2"))
+            len += (size_t)snprintf(buf + len, len < size ? size - len : 0,
+                                    " (cpus %s)", shared);
+    }
+}
 
 /* ---- the problems ------------------------------------------------------------------ */
 
@@ -290,8 +390,11 @@ typedef struct result {
 
 typedef struct bench {
     int max_threads;
-    int64_t max_size;
-    bool quick;
+    int64_t min_size, max_size;
+    bool quick, no_mnist;
+    bool use_backend[MT_BACKEND_COUNT];
+    char cpu[256], isa[128], caches[256], kernel[256];
+    double ghz, peak_ymm, fma_per_cycle, fma_per_cycle_ymm;
     double peak1, peak_all;
     result *results;
     size_t count, cap;
@@ -405,25 +508,50 @@ static void reference(const shape *s, operands *o)
 
 /* ---- output ------------------------------------------------------------------------- */
 
+/* The CPU's brand string (cpuid 0x80000002..4), else /proc/cpuinfo's
+ * model name, with family/model/stepping appended from /proc/cpuinfo. */
 static void cpu_model(char *buf, size_t size)
 {
     snprintf(buf, size, "unknown");
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+    unsigned brand[12] = {0};
+    for (unsigned i = 0; i < 3; i++)
+        __asm__("cpuid" : "=a"(brand[4 * i]), "=b"(brand[4 * i + 1]),
+                "=c"(brand[4 * i + 2]), "=d"(brand[4 * i + 3])
+                : "a"(0x80000002u + i), "c"(0));
+    char name[49] = {0};
+    memcpy(name, brand, 48);
+    const char *p = name;
+    while (*p == ' ')
+        p++;
+    if (*p)
+        snprintf(buf, size, "%s", p);
+#endif
     FILE *f = fopen("/proc/cpuinfo", "r");
     if (!f)
         return;
-    char line[512];
+    char line[512], family[16] = "?", model[16] = "?", stepping[16] = "?";
     while (fgets(line, sizeof line, f)) {
-        if (!strncmp(line, "model name", 10)) {
-            char *v = strchr(line, ':');
-            if (v) {
-                v += 1 + (v[1] == ' ');
-                v[strcspn(v, "\n")] = '\0';
-                snprintf(buf, size, "%s", v);
-            }
+        char *v = strchr(line, ':');
+        if (!v)
+            continue;
+        v += 1 + (v[1] == ' ');
+        v[strcspn(v, "\n")] = '\0';
+        if (!strncmp(line, "model name", 10) && !strcmp(buf, "unknown"))
+            snprintf(buf, size, "%s", v);
+        else if (!strncmp(line, "cpu family", 10))
+            snprintf(family, sizeof family, "%s", v);
+        else if (!strncmp(line, "model\t", 6))
+            snprintf(model, sizeof model, "%s", v);
+        else if (!strncmp(line, "stepping", 8)) {
+            snprintf(stepping, sizeof stepping, "%s", v);
             break;
         }
     }
     fclose(f);
+    size_t len = strlen(buf);
+    snprintf(buf + len, size - len, " (family %s model %s stepping %s)", family, model,
+             stepping);
 }
 
 static void json_string(FILE *f, const char *s)
@@ -458,7 +586,8 @@ static void print_table(const bench *b, const shape *shapes, int count)
     printf("\nGFLOP/s (median)\n%-20s", "shape (MxKxN)");
     for (int be = MT_BACKEND_NAIVE; be < MT_BACKEND_COUNT; be++)
         for (int t = 1; t <= b->max_threads; t++)
-            if (mt_backend_available((mt_backend)be) && (be != MT_BACKEND_NAIVE || t == 1)) {
+            if (mt_backend_available((mt_backend)be) && b->use_backend[be] &&
+                (be != MT_BACKEND_NAIVE || t == 1)) {
                 char head[32];
                 snprintf(head, sizeof head, "%s/%d", mt_backend_name((mt_backend)be), t);
                 printf(" %11s", head);
@@ -468,7 +597,7 @@ static void print_table(const bench *b, const shape *shapes, int count)
         printf("%-20s", shapes[i].name);
         for (int be = MT_BACKEND_NAIVE; be < MT_BACKEND_COUNT; be++)
             for (int t = 1; t <= b->max_threads; t++)
-                if (mt_backend_available((mt_backend)be) &&
+                if (mt_backend_available((mt_backend)be) && b->use_backend[be] &&
                     (be != MT_BACKEND_NAIVE || t == 1)) {
                     const result *r = find(b, shapes[i].name, (mt_backend)be, t);
                     if (r)
@@ -518,11 +647,16 @@ static void mnist_summary(const bench *b, FILE *json)
 
 static void write_json(const bench *b, FILE *f)
 {
-    char model[256];
-    cpu_model(model, sizeof model);
     fprintf(f, "{\n  \"machine\": {\"cpu\": ");
-    json_string(f, model);
-    fprintf(f, ", \"online_cpus\": %ld, \"peak_isa\": ", sysconf(_SC_NPROCESSORS_ONLN));
+    json_string(f, b->cpu);
+    fprintf(f, ", \"online_cpus\": %ld, \"isa\": ", sysconf(_SC_NPROCESSORS_ONLN));
+    json_string(f, b->isa);
+    fprintf(f, ", \"caches\": ");
+    json_string(f, b->caches);
+    fprintf(f, ", \"ghz\": %.3f, \"fma_per_cycle\": %.2f, \"fma_per_cycle_ymm\": %.2f, "
+            "\"native_kernel\": ", b->ghz, b->fma_per_cycle, b->fma_per_cycle_ymm);
+    json_string(f, b->kernel);
+    fprintf(f, ", \"timing\": \"%s\", \"peak_isa\": ", use_cpu_time ? "cpu" : "wall");
     json_string(f, peak_isa);
     fprintf(f, ", \"peak_gflops_per_core\": %.2f, \"peak_gflops_all_cores\": %.2f, "
             "\"OPENBLAS_CORETYPE\": ", b->peak1, b->peak_all);
@@ -563,20 +697,43 @@ static void write_json(const bench *b, FILE *f)
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: bench_matmul [out.json] [--threads N] [--max-size N] "
-            "[--quick]\n");
+    fprintf(stderr, "usage: bench_matmul [out.json] [--threads N] [--min-size N] "
+            "[--max-size N] [--backends a,b,...] [--kernel NAME] [--cpu-time] "
+            "[--no-mnist] [--quick]\n");
     exit(2);
 }
 
 int main(int argc, char **argv)
 {
     const char *out_path = "bench-matmul.json";
-    bench b = {.max_threads = (int)sysconf(_SC_NPROCESSORS_ONLN), .max_size = 2048};
+    bench b = {.max_threads = (int)sysconf(_SC_NPROCESSORS_ONLN), .min_size = 16,
+               .max_size = 2048};
+    for (int be = 0; be < MT_BACKEND_COUNT; be++)
+        b.use_backend[be] = true;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--threads") && i + 1 < argc)
             b.max_threads = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--min-size") && i + 1 < argc)
+            b.min_size = atoll(argv[++i]);
         else if (!strcmp(argv[i], "--max-size") && i + 1 < argc)
             b.max_size = atoll(argv[++i]);
+        else if (!strcmp(argv[i], "--kernel") && i + 1 < argc)
+            setenv("MT_NATIVE_KERNEL", argv[++i], 1); // read at the first matmul
+        else if (!strcmp(argv[i], "--backends") && i + 1 < argc) {
+            char list[256];
+            snprintf(list, sizeof list, "%s", argv[++i]);
+            for (int be = 0; be < MT_BACKEND_COUNT; be++)
+                b.use_backend[be] = false;
+            for (char *tok = strtok(list, ","); tok; tok = strtok(NULL, ",")) {
+                mt_backend be;
+                if (mt_backend_from_name(tok, &be) || !mt_backend_available(be))
+                    die("--backends");
+                b.use_backend[be] = true;
+            }
+        } else if (!strcmp(argv[i], "--cpu-time"))
+            use_cpu_time = true;
+        else if (!strcmp(argv[i], "--no-mnist"))
+            b.no_mnist = true;
         else if (!strcmp(argv[i], "--quick"))
             b.quick = true;
         else if (argv[i][0] == '-')
@@ -584,20 +741,49 @@ int main(int argc, char **argv)
         else
             out_path = argv[i];
     }
-    if (b.max_threads < 1)
+    if (b.max_threads < 1 || use_cpu_time)
         b.max_threads = 1;
 #if defined(__wasm__)
     b.max_threads = 1;
 #endif
 
-    char model[256];
-    cpu_model(model, sizeof model);
+    // the native kernel first: a bad --kernel / MT_NATIVE_KERNEL stops here
+    {
+        mt_tensor *x = random_tensor(2, (int64_t[]){2, 2}), *y = NULL;
+        if (mt_backend_set(MT_BACKEND_NATIVE) || mt_matmul(x, x, &y))
+            die("the native kernel");
+        mt_tensor_free(x);
+        mt_tensor_free(y);
+        snprintf(b.kernel, sizeof b.kernel, "%s", mt_backend_describe(MT_BACKEND_NATIVE));
+    }
+    cpu_model(b.cpu, sizeof b.cpu);
+    isa_flags(b.isa, sizeof b.isa);
+    cache_sizes(b.caches, sizeof b.caches);
+    b.ghz = clock_ghz();
+    peak_ymm_only = true;
+    b.peak_ymm = peak_per_core();
+    peak_ymm_only = false;
     b.peak1 = peak_per_core();
     b.peak_all = peak_all(b.max_threads);
+    if (b.ghz > 0) {
+        b.fma_per_cycle = b.peak1 / (2.0 * peak_lanes * b.ghz);
+        b.fma_per_cycle_ymm = b.peak_ymm / (2.0 * 8 * b.ghz);
+    }
     printf("minitensor %s — matmul benchmark\n", MT_VERSION_STRING);
-    printf("cpu: %s, %ld online cpus\n", model, sysconf(_SC_NPROCESSORS_ONLN));
-    printf("FMA peak (%s loop): %.1f GFLOP/s per core, %.1f on %d threads\n", peak_isa,
+    printf("machine (figures from different machines are not comparable):\n");
+    printf("  cpu:    %s, %ld online cpus\n", b.cpu, sysconf(_SC_NPROCESSORS_ONLN));
+    printf("  isa:    %s\n  caches: %s\n", b.isa, b.caches);
+    printf("  clock:  %.2f GHz (dependent adds)\n", b.ghz);
+    printf("  FMA:    %.2f %d-lane FMA/cycle (%s), %.2f 8-lane (ymm) FMA/cycle\n",
+           b.fma_per_cycle, peak_lanes, peak_isa, b.fma_per_cycle_ymm);
+    printf("  FMA peak (%s loop): %.1f GFLOP/s per core, %.1f on %d threads\n", peak_isa,
            b.peak1, b.peak_all, b.max_threads);
+    printf("  FMA units: %.0f x 256-bit; %s\n", b.fma_per_cycle_ymm,
+           peak_lanes == 16 ? (b.fma_per_cycle > 1.5 ? "2 x 512-bit"
+                                                     : "1 x 512-bit (or 2 halves)")
+                            : "no 512-bit");
+    printf("  native kernel: %s\n", b.kernel);
+    printf("  timing: %s\n", use_cpu_time ? "thread CPU time (--cpu-time)" : "wall clock");
     printf("OPENBLAS_CORETYPE=%s\n", getenv("OPENBLAS_CORETYPE") ? getenv("OPENBLAS_CORETYPE")
                                                                 : "(unset)");
     for (int be = MT_BACKEND_NAIVE; be < MT_BACKEND_COUNT; be++)
@@ -608,13 +794,15 @@ int main(int argc, char **argv)
     shape shapes[32];
     int count = 0;
     for (int64_t n = 16; n <= b.max_size && count < 20; n *= 2) {
+        if (n < b.min_size)
+            continue;
         shape *s = &shapes[count++];
         *s = (shape){.m = n, .k = n, .n = n, .group = "square"};
         snprintf(s->name, sizeof s->name, "square-%lld", (long long)n);
     }
     static const int64_t mnist[][3] = {{1, 784, 128}, {1, 128, 10}, {256, 784, 128},
                                        {256, 128, 10}};
-    for (int l = 0; l < 2; l++)
+    for (int l = 0; l < 2 && !b.no_mnist; l++)
         for (int i = 0; i < 4; i++) {
             shape *s = &shapes[count++];
             *s = (shape){.m = mnist[i][0], .k = mnist[i][1], .n = mnist[i][2],
@@ -638,7 +826,7 @@ int main(int argc, char **argv)
     printf("\n%-20s %-9s %3s %12s %9s %7s %9s\n", "shape (MxKxN)", "backend", "thr",
            "median us", "GFLOP/s", "%peak", "rel.err");
     for (int be = MT_BACKEND_NAIVE; be < MT_BACKEND_COUNT; be++) {
-        if (!mt_backend_available((mt_backend)be))
+        if (!mt_backend_available((mt_backend)be) || !b.use_backend[be])
             continue;
         int max_t = be == MT_BACKEND_NAIVE ? 1 : b.max_threads;
         for (int t = 1; t <= max_t; t++) {

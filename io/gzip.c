@@ -1,5 +1,9 @@
-/* gzip.c — gzip streams decompressed in memory through zlib (optional:
- * meson -Dzlib=…). Without zlib every call reports that. */
+/* gzip.c — gzip streams decompressed as they are read, through zlib
+ * (optional: meson -Dzlib=…). Without zlib, opening a stream reports that.
+ *
+ * Nothing is decompressed ahead of the caller: inflate writes straight
+ * into the caller's buffer, so what the caller asks for bounds the memory
+ * and the time a gzip bomb can take. */
 #include <string.h>
 
 #include "formats_internal.h"
@@ -12,8 +16,19 @@ bool io_is_gzip(const unsigned char *bytes, size_t size)
 
 #ifdef MT_HAVE_ZLIB
 #include <limits.h>
-#include <stdint.h>
 #include <zlib.h>
+
+#define IN_BYTES (64 * 1024)
+
+struct io_gz {
+    z_stream zs;
+    io_source *src;
+    uint64_t in_limit, in_total;
+    bool src_end;        /* the source has no more bytes */
+    bool member_end;     /* a member ended: another follows, or nothing */
+    bool end;            /* the last member ended and the source is empty */
+    unsigned char in[IN_BYTES];
+};
 
 /* zlib's memory, counted with the rest of minitensor's. */
 static voidpf z_alloc(voidpf opaque, uInt items, uInt size)
@@ -28,118 +43,142 @@ static void z_free(voidpf opaque, voidpf p)
     mt_dealloc(p);
 }
 
-/* Grow *buf (holding `len` bytes) to at least `want` bytes, at most limit+1
- * (one byte more than allowed: reaching it means "too large"). */
-static bool grow(unsigned char **buf, size_t len, size_t *cap, size_t want, size_t limit)
+mt_status io_gz_open(io_source *src, uint64_t in_limit, io_gz **out)
 {
-    size_t grown = *cap ? *cap : 64 * 1024;
-    while (grown < want)
-        grown = grown > SIZE_MAX / 2 ? SIZE_MAX : 2 * grown;
-    if (grown > limit + 1)
-        grown = limit + 1;
-    unsigned char *p = mt_alloc(grown, 64);
-    if (!p)
-        return false;
-    if (len)
-        memcpy(p, *buf, len);
-    mt_dealloc(*buf);
-    *buf = p;
-    *cap = grown;
-    return true;
+    *out = NULL;
+    io_gz *gz = mt_alloc(sizeof *gz, 16);
+    if (!gz)
+        return mt_fail(MT_ERR_OUT_OF_MEMORY, "%s: out of memory", src->label);
+    memset(gz, 0, offsetof(io_gz, in));
+    gz->zs.zalloc = z_alloc;
+    gz->zs.zfree = z_free;
+    gz->src = src;
+    gz->in_limit = in_limit;
+    if (inflateInit2(&gz->zs, 16 + MAX_WBITS) != Z_OK) {   /* gzip wrapper only */
+        mt_dealloc(gz);
+        return mt_fail(MT_ERR_OUT_OF_MEMORY, "%s: out of memory starting zlib", src->label);
+    }
+    *out = gz;
+    return MT_OK;
 }
 
-static mt_status inflate_all(z_stream *zs, const unsigned char *gz, size_t size,
-                             const char *label, size_t limit, unsigned char **buf,
-                             size_t *len)
+void io_gz_close(io_gz *gz)
 {
-    size_t cap = 0, in_used = 0;
-    /* ISIZE (the last 4 bytes: the size mod 2^32) is a good first guess,
-     * unless it is more than deflate can expand to (1032:1): a lie. */
-    size_t hint = size >= 18 ? (size_t)gz[size - 4] | (size_t)gz[size - 3] << 8 |
-                                   (size_t)gz[size - 2] << 16 | (size_t)gz[size - 1] << 24
-                             : 0;
-    if (hint / 1032 > size)
-        hint = 0;
-    if (!grow(buf, 0, &cap, hint && hint <= limit ? hint + 1 : 64 * 1024, limit))
-        return mt_fail(MT_ERR_OUT_OF_MEMORY, "%s: out of memory", label);
-    for (;;) {
-        if (*len == cap) {
-            if (cap > limit)
-                return mt_fail(MT_ERR_FORMAT, "%s: larger than %zu bytes once "
-                               "decompressed", label, limit);
-            if (!grow(buf, *len, &cap, cap + 1, limit))
-                return mt_fail(MT_ERR_OUT_OF_MEMORY, "%s: out of memory", label);
+    if (!gz)
+        return;
+    inflateEnd(&gz->zs);
+    mt_dealloc(gz);
+}
+
+/* Keep at least `want` (1 or 2) unread input bytes if the source has them. */
+static mt_status fill(io_gz *gz, size_t want)
+{
+    while (gz->zs.avail_in < want && !gz->src_end) {
+        if (gz->zs.avail_in)
+            memmove(gz->in, gz->zs.next_in, gz->zs.avail_in);
+        size_t have = gz->zs.avail_in, got;
+        mt_status s = io_source_read(gz->src, gz->in + have, IN_BYTES - have, &got);
+        if (s)
+            return s;
+        gz->src_end = got == 0;
+        gz->in_total += got;
+        if (gz->in_total > gz->in_limit)
+            return mt_fail(MT_ERR_FORMAT, "%s: more than %llu bytes of gzip data",
+                           gz->src->label, (unsigned long long)gz->in_limit);
+        gz->zs.next_in = gz->in;
+        gz->zs.avail_in = (uInt)(have + got);
+    }
+    return MT_OK;
+}
+
+/* After a member: another member, or the end. */
+static mt_status next_member(io_gz *gz)
+{
+    mt_status s = fill(gz, 2);
+    if (s)
+        return s;
+    if (gz->zs.avail_in == 0) {
+        gz->end = true;
+        return MT_OK;
+    }
+    if (!io_is_gzip(gz->zs.next_in, gz->zs.avail_in)) {
+        /* count what is left, for the message (the input bound holds) */
+        uint64_t trailing = gz->zs.avail_in;
+        gz->zs.avail_in = 0;
+        while (!gz->src_end) {
+            if ((s = fill(gz, 1)) != MT_OK)
+                return s;
+            trailing += gz->zs.avail_in;
+            gz->zs.avail_in = 0;
         }
-        size_t in_left = size - in_used, out_left = cap - *len;
-        zs->next_in = (Bytef *)(gz + in_used);
-        zs->avail_in = in_left > UINT_MAX ? UINT_MAX : (uInt)in_left;
-        zs->next_out = *buf + *len;
-        zs->avail_out = out_left > UINT_MAX ? UINT_MAX : (uInt)out_left;
-        uInt in_before = zs->avail_in, out_before = zs->avail_out;
-        int z = inflate(zs, Z_NO_FLUSH);
-        in_used += in_before - zs->avail_in;
-        *len += out_before - zs->avail_out;
-        if (*len > limit)
-            return mt_fail(MT_ERR_FORMAT, "%s: larger than %zu bytes once decompressed",
-                           label, limit);
+        return mt_fail(MT_ERR_FORMAT, "%s: %llu bytes of trailing data after the gzip "
+                       "stream", gz->src->label, (unsigned long long)trailing);
+    }
+    inflateReset(&gz->zs);
+    gz->member_end = false;
+    return MT_OK;
+}
+
+mt_status io_gz_read(io_gz *gz, unsigned char *buf, size_t n, size_t *got)
+{
+    *got = 0;
+    const char *label = gz->src->label;
+    while (*got < n && !gz->end) {
+        mt_status s = gz->member_end ? next_member(gz) : fill(gz, 1);
+        if (s)
+            return s;
+        if (gz->end || gz->member_end)
+            continue;
+        size_t want = n - *got;
+        gz->zs.next_out = buf + *got;
+        gz->zs.avail_out = want > UINT_MAX ? UINT_MAX : (uInt)want;
+        uInt before = gz->zs.avail_out;
+        int z = inflate(&gz->zs, Z_NO_FLUSH);
+        *got += before - gz->zs.avail_out;
         if (z == Z_STREAM_END) {
-            if (in_used == size)
-                return MT_OK;
-            if (!io_is_gzip(gz + in_used, size - in_used))   /* another member? */
-                return mt_fail(MT_ERR_FORMAT, "%s: %zu bytes of trailing data after the "
-                               "gzip stream", label, size - in_used);
-            inflateReset(zs);
+            gz->member_end = true;
         } else if (z == Z_DATA_ERROR || z == Z_NEED_DICT) {
             return mt_fail(MT_ERR_FORMAT, "%s: corrupt gzip data (%s)", label,
-                           zs->msg ? zs->msg : "invalid stream");
+                           gz->zs.msg ? gz->zs.msg : "invalid stream");
         } else if (z == Z_MEM_ERROR) {
             return mt_fail(MT_ERR_OUT_OF_MEMORY, "%s: out of memory in zlib", label);
-        } else if (z == Z_BUF_ERROR && in_used == size && zs->avail_out > 0) {
-            return mt_fail(MT_ERR_FORMAT, "%s: truncated gzip stream (it ends after %zu "
-                           "bytes)", label, size);
-        } else if (z != Z_OK && z != Z_BUF_ERROR) {
+        } else if (z == Z_BUF_ERROR) {
+            /* no progress possible: the input ran out inside a member */
+            if (gz->zs.avail_in == 0 && gz->src_end)
+                return mt_fail(MT_ERR_FORMAT, "%s: truncated gzip stream (it ends after "
+                               "%llu bytes)", label, (unsigned long long)gz->in_total);
+        } else if (z != Z_OK) {
             return mt_fail(MT_ERR_FORMAT, "%s: gzip error %d", label, z);
         }
     }
-}
-
-mt_status io_gunzip(const unsigned char *gz, size_t size, const char *label,
-                    size_t limit, unsigned char **bytes, size_t *out_size)
-{
-    *bytes = NULL;
-    *out_size = 0;
-    if (!io_is_gzip(gz, size))
-        return mt_fail(MT_ERR_FORMAT, "%s: not gzip data", label);
-    z_stream zs;
-    memset(&zs, 0, sizeof zs);
-    zs.zalloc = z_alloc;
-    zs.zfree = z_free;
-    if (inflateInit2(&zs, 16 + MAX_WBITS) != Z_OK)   /* gzip wrapper only */
-        return mt_fail(MT_ERR_OUT_OF_MEMORY, "%s: cannot start zlib", label);
-    unsigned char *buf = NULL;
-    size_t len = 0;
-    mt_status s = inflate_all(&zs, gz, size, label, limit, &buf, &len);
-    inflateEnd(&zs);
-    if (s || len == 0) {
-        mt_dealloc(buf);
-        return s;
-    }
-    *bytes = buf;
-    *out_size = len;
     return MT_OK;
 }
 
 #else
 
-mt_status io_gunzip(const unsigned char *gz, size_t size, const char *label,
-                    size_t limit, unsigned char **bytes, size_t *out_size)
+struct io_gz {
+    int unused;
+};
+
+mt_status io_gz_open(io_source *src, uint64_t in_limit, io_gz **out)
 {
-    (void)gz, (void)size, (void)limit;
-    *bytes = NULL;
-    *out_size = 0;
+    (void)in_limit;
+    *out = NULL;
     return mt_fail(MT_ERR_UNSUPPORTED, "%s: gzip-compressed, but minitensor was built "
                    "without zlib (reconfigure with -Dzlib=enabled and zlib1g-dev "
-                   "installed, or gunzip the file first)", label);
+                   "installed, or gunzip the file first)", src->label);
+}
+
+mt_status io_gz_read(io_gz *gz, unsigned char *buf, size_t n, size_t *got)
+{
+    (void)gz, (void)buf, (void)n;
+    *got = 0;
+    return mt_fail(MT_ERR_UNSUPPORTED, "gzip: built without zlib");
+}
+
+void io_gz_close(io_gz *gz)
+{
+    (void)gz;
 }
 
 #endif

@@ -5,8 +5,6 @@
 #include "minitensor/image.h"
 #include "minitensor/memory.h"
 
-#define IMAGE_MAX_FILE ((size_t)64 << 20)
-
 mt_status mt_image_load(const char *path, uint8_t matte, mt_image *img)
 {
     static const unsigned char png_magic[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
@@ -16,7 +14,7 @@ mt_status mt_image_load(const char *path, uint8_t matte, mt_image *img)
     memset(img, 0, sizeof *img);
     unsigned char *bytes;
     size_t size;
-    mt_status s = io_read_file(path, IMAGE_MAX_FILE, &bytes, &size);
+    mt_status s = io_read_file(path, MT_IMAGE_MAX_FILE, "an image", &bytes, &size);
     if (s)
         return s;
     if (size >= 2 && bytes[0] == 'P' && (bytes[1] == '2' || bytes[1] == '5'))

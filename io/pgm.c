@@ -68,6 +68,12 @@ mt_status mt_pgm_decode(const unsigned char *bytes, size_t size, const char *lab
     if (!text && (size_t)(c.end - c.p) < n * bps)
         return mt_fail(MT_ERR_FORMAT, "%s: truncated: a %ldx%ld PGM needs %zu bytes of "
                        "pixels, %zu follow", label, w, h, n * bps, (size_t)(c.end - c.p));
+    /* P2: a digit per pixel and a blank between two, at least. Checked
+     * before allocating: a 20-byte header must not cost 256 MiB. */
+    if (text && (size_t)(c.end - c.p) < 2 * n - 1)
+        return mt_fail(MT_ERR_FORMAT, "%s: truncated: a %ldx%ld text PGM needs at least "
+                       "%zu bytes of pixels, %zu follow", label, w, h, 2 * n - 1,
+                       (size_t)(c.end - c.p));
     uint8_t *px = mt_alloc(n, 64);
     if (!px)
         return mt_fail(MT_ERR_OUT_OF_MEMORY, "%s: out of memory", label);

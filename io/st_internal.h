@@ -53,7 +53,9 @@ MT_IO_INTERNAL bool st_host_little_endian(void);
 MT_IO_INTERNAL bool st_utf8_valid(const uint8_t *s, size_t n, size_t *bad);
 
 /* Write `s` (len bytes) into buf as 'name' for messages: quoted, bytes
- * below 0x20 and 0x7f as \xNN, cut to about 80 bytes with "...". */
+ * below 0x20, 0x7f and bytes that are not part of a valid UTF-8 character
+ * as \xNN (a message is always valid UTF-8), cut to about 80 bytes with
+ * "...". */
 MT_IO_INTERNAL const char *st_quote(char *buf, size_t cap, const char *s,
                                     size_t len);
 

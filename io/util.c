@@ -75,7 +75,15 @@ const char *st_quote(char *buf, size_t cap, const char *s, size_t len)
     for (; i < len && i < limit; i++) {
         unsigned char c = (unsigned char)s[i];
         if (o + 8 >= cap) break;
-        if (c < 0x20 || c == 0x7f) {
+        size_t seq = c < 0x80 ? 1 : c < 0xe0 ? 2 : c < 0xf0 ? 3 : 4, bad;
+        if (c >= 0x80 && seq <= len - i &&
+            st_utf8_valid((const uint8_t *)s + i, seq, &bad)) {
+            if (o + seq + 8 >= cap) break;
+            memcpy(buf + o, s + i, seq);   /* a whole character */
+            o += seq;
+            i += seq - 1;
+        } else if (c < 0x20 || c >= 0x7f) {
+            /* controls, and bytes that are not UTF-8: never echoed raw */
             buf[o++] = '\\';
             buf[o++] = 'x';
             buf[o++] = hex[c >> 4];
@@ -85,9 +93,7 @@ const char *st_quote(char *buf, size_t cap, const char *s, size_t len)
         }
     }
     if (i < len) {
-        /* do not end inside a UTF-8 sequence */
-        while (o > 1 && ((unsigned char)buf[o - 1] & 0xc0) == 0x80) o--;
-        if (o > 1 && (unsigned char)buf[o - 1] >= 0xc0) o--;
+        /* (whole characters only were copied: no sequence is cut) */
         buf[o++] = '.';
         buf[o++] = '.';
         buf[o++] = '.';

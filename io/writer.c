@@ -12,17 +12,9 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
+#include "atomic_file.h"
 #include "st_internal.h"
-
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#ifndef O_CLOEXEC
-#define O_CLOEXEC 0
-#endif
 
 #define QUOTE_CAP 400
 #define STAGE_BYTES ((size_t)1 << 20)
@@ -418,18 +410,8 @@ typedef struct wr_sink {
 
 static bool write_all(wr_sink *s, const uint8_t *p, size_t n)
 {
-    while (n > 0) {
-        size_t chunk = n > ((size_t)1 << 30) ? (size_t)1 << 30 : n;
-        ssize_t w = write(s->fd, p, chunk);
-        if (w < 0 && errno == EINTR) continue;
-        if (w <= 0) {
-            s->err = w < 0 ? errno : EIO;
-            return false;
-        }
-        p += w;
-        n -= (size_t)w;
-    }
-    return true;
+    s->err = io_write_all(s->fd, p, n);
+    return s->err == 0;
 }
 
 static bool sink_flush(wr_sink *s)
@@ -538,76 +520,7 @@ void mt_safetensors_buffer_free(void *buffer)
     if (buffer) mt_dealloc(buffer);
 }
 
-/* ---- to a file, atomically --------------------------------------------------------- */
-
-static long st_pid(void)
-{
-#if defined(__wasi__)
-    return 0;          /* WASI has no process ids; O_EXCL still decides */
-#else
-    return (long)getpid();
-#endif
-}
-
-/* "dir/.base.tmp-<pid>-<n>" next to path, opened O_EXCL. */
-static mt_status create_temp(const char *label, const char *path,
-                             char **tmp_out, int *fd_out)
-{
-    static unsigned counter;
-    size_t len = strlen(path);
-    const char *slash = strrchr(path, '/');
-    size_t dir_len = slash ? (size_t)(slash - path) + 1 : 0;
-    const char *base = path + dir_len;
-    if (*base == '\0')
-        return mt_fail(MT_ERR_INVALID_ARGUMENT,
-                       "%s: path names a directory", label);
-    char *tmp = mt_alloc(len + 64, 1);
-    if (!tmp)
-        return mt_fail(MT_ERR_OUT_OF_MEMORY, "%s: out of memory", label);
-    for (int attempt = 0; attempt < 100; attempt++) {
-        unsigned tag = (unsigned)time(NULL) * 2654435761u + counter++ * 40503u
-                       + (unsigned)attempt;
-        snprintf(tmp, len + 64, "%.*s.%s.tmp-%ld-%08x", (int)dir_len, path,
-                 base, st_pid(), tag);
-        int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-        if (fd >= 0) {
-            *tmp_out = tmp;
-            *fd_out = fd;
-            return MT_OK;
-        }
-        if (errno != EEXIST) {
-            int e = errno;
-            mt_dealloc(tmp);
-            return mt_fail(MT_ERR_IO,
-                           "%s: cannot create a temporary file next to it: "
-                           "%s", label, strerror(e));
-        }
-    }
-    mt_dealloc(tmp);
-    return mt_fail(MT_ERR_IO, "%s: cannot create a unique temporary file",
-                   label);
-}
-
-/* Make the rename durable; best effort (not every file system can). */
-static void sync_dir(const char *path)
-{
-    const char *slash = strrchr(path, '/');
-    char dir[4096];
-    if (!slash) {
-        strcpy(dir, ".");
-    } else if (slash == path) {
-        strcpy(dir, "/");
-    } else {
-        size_t n = (size_t)(slash - path);
-        if (n >= sizeof dir) return;
-        memcpy(dir, path, n);
-        dir[n] = '\0';
-    }
-    int fd = open(dir, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return;
-    (void)fsync(fd);
-    close(fd);
-}
+/* ---- to a file, atomically (atomic_file.c) ------------------------------------ */
 
 mt_status mt_safetensors_save(const char *path,
                               const mt_safetensors_item *items, size_t n_items,
@@ -631,39 +544,13 @@ mt_status mt_safetensors_save(const char *path,
         plan_free(&plan);
         return mt_fail(MT_ERR_OUT_OF_MEMORY, "%s: out of memory", label);
     }
-    char *tmp = NULL;
-    st = create_temp(label, path, &tmp, &s.fd);
-    if (st != MT_OK) {
-        mt_dealloc(s.stage);
-        plan_free(&plan);
-        return st;
+    io_atomic file;
+    st = io_atomic_begin(label, path, &file);
+    if (st == MT_OK) {
+        s.fd = file.fd;
+        if (!emit_all(&s, &plan) && !s.err) s.err = EIO;
+        st = io_atomic_finish(label, &file, s.err);
     }
-
-    const char *step = "write";
-    bool ok = emit_all(&s, &plan);
-    if (ok && fsync(s.fd) != 0) {
-        s.err = errno;
-        step = "fsync";
-        ok = false;
-    }
-    if (close(s.fd) != 0 && ok) {
-        s.err = errno;
-        step = "close";
-        ok = false;
-    }
-    if (ok && rename(tmp, path) != 0) {
-        s.err = errno;
-        step = "rename";
-        ok = false;
-    }
-    if (!ok) {
-        if (tmp) unlink(tmp);
-        st = mt_fail(MT_ERR_IO, "%s: %s failed: %s (the existing file, if "
-                     "any, is unchanged)", label, step, strerror(s.err));
-    } else {
-        sync_dir(path);
-    }
-    mt_dealloc(tmp);
     mt_dealloc(s.stage);
     plan_free(&plan);
     return st;

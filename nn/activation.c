@@ -1,52 +1,67 @@
-/* activation.c — ReLU and Softmax layers: same shape in and out. */
+/* activation.c — activation layers (ReLU, GELU, tanh, sigmoid, SiLU, LeakyReLU)
+ * and Softmax: same shape in and out. An activation describes itself as an
+ * epilogue, so a layer before it that can absorb one (Linear, Conv2D, Add)
+ * applies it as it writes. */
+#include <math.h>
+#include <stdio.h>
+
 #include "layer_internal.h"
 
 /* ---- ReLU --------------------------------------------------------------------- */
 
-static mt_status relu_forward(const mt_layer *l, const mt_tensor *in, bool fuse_relu,
-                              mt_tensor *out)
+static mt_status relu_forward(const mt_layer *l, int n, const mt_tensor *const *in,
+                              void *scratch, mt_tensor *out)
 {
-    (void)l, (void)fuse_relu;
-    return mt_relu_into(in, out);
+    (void)l, (void)n, (void)scratch;
+    return mt_relu_into(in[0], out);
 }
 
-static const struct nn_layer_ops relu_ops = {
+static bool relu_as_epilogue(const mt_layer *l, mt_layer_epilogue *e)
+{
+    (void)l;
+    *e = (mt_layer_epilogue){.act = MT_ACTIVATION_RELU};
+    return true;
+}
+
+static const mt_layer_vtable relu_vtable = {
+    .n_inputs = 1,
     .infer = nn_infer_same,
-    .is_view = false,
     .forward = relu_forward,
+    .as_epilogue = relu_as_epilogue,
 };
 
 mt_status mt_relu_new(mt_layer **out)
 {
     if (!out)
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "relu: out is NULL");
-    *out = nn_layer_alloc("relu", &relu_ops, MT_LAYER_RELU, "relu");
+    *out = nn_layer_alloc("relu", &relu_vtable, MT_LAYER_RELU, "relu", 0);
     return *out ? MT_OK : MT_ERR_OUT_OF_MEMORY;
 }
 
 /* ---- Softmax ------------------------------------------------------------------ */
 
-static mt_status softmax_infer(const mt_layer *l, const nn_shape *in, nn_shape *out,
-                               const char *from)
+static mt_status softmax_infer(const mt_layer *l, int n, const mt_shape *in,
+                               const char *const *from, mt_shape *out)
 {
+    (void)n;
     int dim = l->info.dim;
     if (dim < -in->rank || dim >= in->rank)
         return mt_fail(MT_ERR_SHAPE, "dim %d is out of range for the %d dims %s gives",
-                       dim, in->rank, from);
+                       dim, in->rank, from[0]);
     *out = *in;
     return MT_OK;
 }
 
-static mt_status softmax_forward(const mt_layer *l, const mt_tensor *in, bool fuse_relu,
-                                 mt_tensor *out)
+static mt_status softmax_forward(const mt_layer *l, int n, const mt_tensor *const *in,
+                                 void *scratch, mt_tensor *out)
 {
-    (void)fuse_relu;
-    return mt_softmax_into(in, l->info.dim, out);
+    (void)n, (void)scratch;
+    return mt_softmax_into(in[0], l->info.dim, out);
 }
 
-static const struct nn_layer_ops softmax_ops = {
+static const mt_layer_vtable softmax_vtable = {
+    .n_inputs = 1,
     .infer = softmax_infer,
-    .is_view = false,
     .forward = softmax_forward,
 };
 
@@ -58,10 +73,84 @@ mt_status mt_softmax_new(int dim, mt_layer **out)
     if (dim < -MT_MAX_RANK || dim >= MT_MAX_RANK)
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "softmax: dim %d is out of range "
                        "-%d..%d", dim, MT_MAX_RANK, MT_MAX_RANK - 1);
-    mt_layer *l = nn_layer_alloc("softmax", &softmax_ops, MT_LAYER_SOFTMAX, "softmax");
+    mt_layer *l = nn_layer_alloc("softmax", &softmax_vtable, MT_LAYER_SOFTMAX, "softmax", 0);
     if (!l)
         return MT_ERR_OUT_OF_MEMORY;
     l->info.dim = dim;
+    *out = l;
+    return MT_OK;
+}
+
+/* ---- any activation of ops.h (GELU, tanh, sigmoid, SiLU, …) ------------------- */
+
+static mt_status act_forward(const mt_layer *l, int n, const mt_tensor *const *in,
+                             void *scratch, mt_tensor *out)
+{
+    (void)n, (void)scratch;
+    return mt_activation_apply_into(in[0], l->info.act, out);
+}
+
+static bool act_as_epilogue(const mt_layer *l, mt_layer_epilogue *e)
+{
+    *e = (mt_layer_epilogue){.act = l->info.act};
+    return true;
+}
+
+static const mt_layer_vtable act_vtable = {
+    .n_inputs = 1,
+    .infer = nn_infer_same,
+    .forward = act_forward,
+    .as_epilogue = act_as_epilogue,
+};
+
+mt_status mt_activation_layer_new(mt_activation act, mt_layer **out)
+{
+    if (!out)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "activation: out is NULL");
+    *out = NULL;
+    const char *name = mt_activation_name(act);
+    if (!name || act == MT_ACTIVATION_NONE)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "activation: unknown activation %d",
+                       (int)act);
+    if (act == MT_ACTIVATION_RELU)
+        return mt_relu_new(out);
+    mt_layer *l = nn_layer_alloc("activation", &act_vtable, MT_LAYER_ACTIVATION, name, 0);
+    if (!l)
+        return MT_ERR_OUT_OF_MEMORY;
+    l->info.act = act;
+    *out = l;
+    return MT_OK;
+}
+
+/* ---- LeakyReLU ---------------------------------------------------------------- */
+
+static mt_status leaky_forward(const mt_layer *l, int n, const mt_tensor *const *in,
+                               void *scratch, mt_tensor *out)
+{
+    (void)n, (void)scratch;
+    return mt_leaky_relu_into(in[0], l->info.rate, out);
+}
+
+static const mt_layer_vtable leaky_vtable = {
+    .n_inputs = 1,
+    .infer = nn_infer_same,
+    .forward = leaky_forward,
+};
+
+mt_status mt_leaky_relu_new(float slope, mt_layer **out)
+{
+    if (!out)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "leaky_relu: out is NULL");
+    *out = NULL;
+    if (!isfinite(slope))
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "leaky_relu: slope %g is not finite",
+                       (double)slope);
+    char name[40];
+    snprintf(name, sizeof name, "leaky_relu %g", (double)slope);
+    mt_layer *l = nn_layer_alloc("leaky_relu", &leaky_vtable, MT_LAYER_LEAKY_RELU, name, 0);
+    if (!l)
+        return MT_ERR_OUT_OF_MEMORY;
+    l->info.rate = slope;
     *out = l;
     return MT_OK;
 }

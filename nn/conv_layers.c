@@ -47,7 +47,7 @@ static mt_status check_options(const char *name, const mt_conv2d_options *o)
     if (o->padding != MT_PADDING_VALID && o->padding != MT_PADDING_SAME)
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: unknown padding %d", name,
                        (int)o->padding);
-    if (o->act != MT_ACTIVATION_NONE && o->act != MT_ACTIVATION_RELU)
+    if (!mt_activation_name(o->act))
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: unknown activation %d", name,
                        (int)o->act);
     return MT_OK;
@@ -105,12 +105,18 @@ static mt_status hold(const mt_tensor *t, mt_tensor **out)
 
 /* ---- the layer --------------------------------------------------------------- */
 
+typedef struct conv_state {
+    mt_tensor *kernel;    /* contiguous F32, as given or converted; one reference */
+    mt_tensor *bias;      /* [out] F32 or NULL; one reference */
+    mt_conv2d_params params;   /* strides resolved; activation as built */
+} conv_state;
+
 /* The output shape of a window (kernel or pool) sliding over NHWC `in`;
  * fails, naming `from`, on a non-NHWC input, the wrong channel count
  * (`channels`, 0: any) or a window that does not fit. */
-static mt_status window_infer(const char *what, const nn_shape *in, int64_t kh, int64_t kw,
-                          int64_t sh, int64_t sw, mt_padding padding, int64_t channels,
-                          const char *from, nn_shape *out)
+static mt_status window_infer(const char *what, const mt_shape *in, int64_t kh, int64_t kw,
+                             int64_t sh, int64_t sw, mt_padding padding, int64_t channels,
+                             const char *from, mt_shape *out)
 {
     if (in->rank != 4)
         return mt_fail(MT_ERR_SHAPE, "expects NHWC input (4 dims: N,H,W,C), %s gives %d "
@@ -132,36 +138,84 @@ static mt_status window_infer(const char *what, const nn_shape *in, int64_t kh, 
     return MT_OK;
 }
 
-static mt_status conv_infer(const mt_layer *l, const nn_shape *in, nn_shape *out,
-                            const char *from)
+static mt_status conv_infer(const mt_layer *l, int n, const mt_shape *in,
+                            const char *const *from, mt_shape *out)
 {
+    (void)n;
     const mt_layer_info *i = &l->info;
     mt_status s = window_infer("its kernel", in, i->kernel_h, i->kernel_w, i->stride_h,
-                                  i->stride_w, i->padding, i->in_channels, from, out);
+                               i->stride_w, i->padding, i->in_channels, from[0], out);
     if (!s)
         out->dim[3] = i->out_channels;
     return s;
 }
 
-static mt_status conv_forward(const mt_layer *l, const mt_tensor *in, bool fuse_relu,
-                              mt_tensor *out)
+static mt_status conv_forward(const mt_layer *l, int n, const mt_tensor *const *in,
+                              void *scratch, mt_tensor *out)
 {
-    mt_conv2d_params p = l->conv.params;
-    if (fuse_relu)
-        p.activation = MT_ACTIVATION_RELU;
-    return mt_conv2d_into(in, l->conv.kernel, l->conv.bias, &p, out);
+    (void)n, (void)scratch;
+    const conv_state *st = l->state;
+    return mt_conv2d_into(in[0], st->kernel, st->bias, &st->params, out);
 }
 
-static void conv_release(mt_layer *l)
+/* A Conv2D applying e as it writes: a per-channel scale and shift (an
+ * inference BatchNorm) become a new kernel K·scale (per output channel) and
+ * bias b·scale + shift; an activation goes into the GEMM's epilogue. */
+static mt_status conv_absorb(const mt_layer *l, const mt_layer_epilogue *e,
+                             mt_layer **fused)
 {
-    mt_tensor_free(l->conv.kernel);
-    mt_tensor_free(l->conv.bias);
+    const conv_state *st = l->state;
+    const mt_layer_info *i = &l->info;
+    bool affine = e->scale || e->shift;
+    mt_activation own = st->params.activation;
+    if ((affine && own != MT_ACTIVATION_NONE) ||
+        (e->act != MT_ACTIVATION_NONE && own != MT_ACTIVATION_NONE &&
+         !(own == MT_ACTIVATION_RELU && e->act == MT_ACTIVATION_RELU)))   /* relu∘relu = relu */
+        return MT_ERR_UNSUPPORTED;
+    mt_conv2d_options o = {.layout = i->kernel_layout, .stride_h = i->stride_h,
+                           .stride_w = i->stride_w, .padding = i->padding,
+                           .act = e->act != MT_ACTIVATION_NONE ? e->act : own};
+    if (!affine)
+        return mt_conv2d_new(st->kernel, st->bias, &o, fused);
+    mt_tensor *k = NULL, *b = NULL, scale;
+    mt_status s = MT_OK;
+    if (e->scale) {   /* along the out dim: last in HWIO, first in OIHW */
+        int64_t c = i->out_channels;
+        s = i->kernel_layout == MT_KERNEL_HWIO
+                ? mt_view_into(e->scale, 1, (int64_t[]){c}, &scale)
+                : mt_view_into(e->scale, 4, (int64_t[]){c, 1, 1, 1}, &scale);
+        if (!s)
+            s = mt_mul(st->kernel, &scale, &k);
+    } else {
+        s = mt_tensor_contiguous(st->kernel, &k);
+    }
+    if (!s && st->bias)
+        s = e->scale ? mt_mul(st->bias, e->scale, &b) : mt_tensor_contiguous(st->bias, &b);
+    else if (!s && e->shift)
+        s = mt_tensor_zeros(MT_DTYPE_F32, 1, (int64_t[]){i->out_channels}, &b);
+    if (!s && e->shift)
+        s = mt_add_into(b, e->shift, b);
+    if (!s) {
+        mt_tensor_name_set(k, st->kernel->name);
+        s = mt_conv2d_new(k, b, &o, fused);
+    }
+    mt_tensor_free(k);
+    mt_tensor_free(b);
+    return s;
 }
 
-static const struct nn_layer_ops conv_ops = {
+static void conv_release(void *state)
+{
+    conv_state *st = state;
+    mt_tensor_free(st->kernel);
+    mt_tensor_free(st->bias);
+}
+
+static const mt_layer_vtable conv_vtable = {
+    .n_inputs = 1,
     .infer = conv_infer,
-    .is_view = false,
     .forward = conv_forward,
+    .absorb = conv_absorb,
     .release = conv_release,
 };
 
@@ -180,10 +234,12 @@ mt_status mt_conv2d_new(const mt_tensor *kernel, const mt_tensor *bias,
     mt_status s;
     if ((s = check_options(name, &o)) || (s = check_tensors(name, kernel, bias, &o)))
         return s;
-    mt_layer *l = nn_layer_alloc("conv2d", &conv_ops, MT_LAYER_CONV2D, name);
+    mt_layer *l = nn_layer_alloc("conv2d", &conv_vtable, MT_LAYER_CONV2D, name,
+                                 sizeof(conv_state));
     if (!l)
         return MT_ERR_OUT_OF_MEMORY;
-    if ((s = hold(kernel, &l->conv.kernel)) || (bias && (s = hold(bias, &l->conv.bias)))) {
+    conv_state *st = l->state;
+    if ((s = hold(kernel, &st->kernel)) || (bias && (s = hold(bias, &st->bias)))) {
         mt_layer_free(l);
         return s;
     }
@@ -199,23 +255,10 @@ mt_status mt_conv2d_new(const mt_tensor *kernel, const mt_tensor *bias,
     i->padding = o.padding;
     i->has_bias = bias != NULL;
     i->act = o.act;
-    l->conv.params = (mt_conv2d_params){.kernel_layout = o.layout, .stride_h = i->stride_h,
+    st->params = (mt_conv2d_params){.kernel_layout = o.layout, .stride_h = i->stride_h,
                                         .stride_w = i->stride_w, .padding = o.padding,
                                         .activation = o.act};
     *out = l;
-    return MT_OK;
-}
-
-/* Fetch `name`, naming the layer in the message on failure. */
-static mt_status get(const mt_safetensors *file, const char *layer, const char *name,
-                     mt_tensor **out)
-{
-    mt_status s = mt_safetensors_get(file, name, out);
-    if (s) {
-        char why[512];
-        snprintf(why, sizeof why, "%s", mt_last_error());
-        return mt_fail(s, "conv2d %s: %s", layer, why);
-    }
     return MT_OK;
 }
 
@@ -226,12 +269,18 @@ mt_status mt_conv2d_from_safetensors(const mt_safetensors *file, const char *ker
     if (!file || !kernel_name || !out)
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "conv2d_from_safetensors: NULL argument");
     *out = NULL;
+    char layer[MT_NAME_MAX + 16];
+    snprintf(layer, sizeof layer, "conv2d %s", kernel_name);
     mt_tensor *k = NULL, *b = NULL;
-    mt_status s = get(file, kernel_name, kernel_name, &k);
+    mt_status s = nn_get(file, layer, kernel_name, &k);
     if (!s && bias_name)
-        s = get(file, kernel_name, bias_name, &b);
+        s = nn_get(file, layer, bias_name, &b);
     if (!s)
         s = mt_conv2d_new(k, b, options, out);
+    if (!s && ((s = nn_check_finite(layer, k)) || (b && (s = nn_check_finite(layer, b))))) {
+        mt_layer_free(*out);
+        *out = NULL;
+    }
     mt_tensor_free(k);
     mt_tensor_free(b);
     return s;
@@ -239,24 +288,25 @@ mt_status mt_conv2d_from_safetensors(const mt_safetensors *file, const char *ker
 
 /* ---- MaxPool2D ------------------------------------------------------------------ */
 
-static mt_status pool_infer(const mt_layer *l, const nn_shape *in, nn_shape *out,
-                            const char *from)
+static mt_status pool_infer(const mt_layer *l, int n, const mt_shape *in,
+                            const char *const *from, mt_shape *out)
 {
-    const mt_pool2d_params *p = &l->pool;
+    (void)n;
+    const mt_pool2d_params *p = l->state;
     return window_infer("its window", in, p->pool_h, p->pool_w, p->stride_h, p->stride_w,
-                           p->padding, 0, from, out);
+                        p->padding, 0, from[0], out);
 }
 
-static mt_status pool_forward(const mt_layer *l, const mt_tensor *in, bool fuse_relu,
-                              mt_tensor *out)
+static mt_status pool_forward(const mt_layer *l, int n, const mt_tensor *const *in,
+                              void *scratch, mt_tensor *out)
 {
-    (void)fuse_relu;
-    return mt_maxpool2d_into(in, &l->pool, out);
+    (void)n, (void)scratch;
+    return mt_maxpool2d_into(in[0], l->state, out);
 }
 
-static const struct nn_layer_ops pool_ops = {
+static const mt_layer_vtable pool_vtable = {
+    .n_inputs = 1,
     .infer = pool_infer,
-    .is_view = false,
     .forward = pool_forward,
 };
 
@@ -279,17 +329,19 @@ mt_status mt_maxpool2d_new(const mt_maxpool2d_options *options, mt_layer **out)
     char name[64];
     snprintf(name, sizeof name, "maxpool2d %lldx%lld", (long long)o->pool_h,
              (long long)o->pool_w);
-    mt_layer *l = nn_layer_alloc("maxpool2d", &pool_ops, MT_LAYER_MAXPOOL2D, name);
+    mt_layer *l = nn_layer_alloc("maxpool2d", &pool_vtable, MT_LAYER_MAXPOOL2D, name,
+                                 sizeof(mt_pool2d_params));
     if (!l)
         return MT_ERR_OUT_OF_MEMORY;
-    l->pool = (mt_pool2d_params){.pool_h = o->pool_h, .pool_w = o->pool_w,
+    mt_pool2d_params *p = l->state;
+    *p = (mt_pool2d_params){.pool_h = o->pool_h, .pool_w = o->pool_w,
                                  .stride_h = o->stride_h ? o->stride_h : o->pool_h,
                                  .stride_w = o->stride_w ? o->stride_w : o->pool_w,
                                  .padding = o->padding};
     l->info.kernel_h = o->pool_h;
     l->info.kernel_w = o->pool_w;
-    l->info.stride_h = l->pool.stride_h;
-    l->info.stride_w = l->pool.stride_w;
+    l->info.stride_h = p->stride_h;
+    l->info.stride_w = p->stride_w;
     l->info.padding = o->padding;
     *out = l;
     return MT_OK;

@@ -1,4 +1,5 @@
-/* layer.c — what all layers share: allocation, info, running one alone. */
+/* layer.c — what all layers share: the constructor for any vtable, info,
+ * running one layer alone, freeing. */
 #include <stdio.h>
 #include <string.h>
 
@@ -6,32 +7,93 @@
 #include "minitensor/memory.h"
 #include "minitensor/view.h"
 
-mt_layer *nn_layer_alloc(const char *op, const struct nn_layer_ops *ops,
-                         mt_layer_kind kind, const char *name)
+enum { STATE_ALIGN = 16 };
+
+static size_t state_offset(void)
 {
-    mt_layer *l = mt_alloc(sizeof *l, _Alignof(mt_layer));
+    return (sizeof(mt_layer) + STATE_ALIGN - 1) / STATE_ALIGN * STATE_ALIGN;
+}
+
+mt_layer *nn_layer_alloc(const char *op, const mt_layer_vtable *vt, mt_layer_kind kind,
+                         const char *name, size_t state_size)
+{
+    size_t bytes = state_offset() + state_size;
+    mt_layer *l = mt_alloc(bytes, STATE_ALIGN);
     if (!l) {
         mt_fail(MT_ERR_OUT_OF_MEMORY, "%s: cannot allocate the layer", op);
         return NULL;
     }
-    memset(l, 0, sizeof *l);
-    l->ops = ops;
+    memset(l, 0, bytes);
+    l->vt = vt;
+    l->state = state_size ? (unsigned char *)l + state_offset() : NULL;
     l->info.kind = kind;
     snprintf(l->name, sizeof l->name, "%s", name);
     l->info.name = l->name;
     return l;
 }
 
-mt_status nn_infer_same(const mt_layer *l, const nn_shape *in, nn_shape *out,
-                        const char *from)
+mt_status mt_layer_new(const mt_layer_vtable *vtable, void *state, const char *name,
+                       mt_layer **out)
 {
-    (void)l, (void)from;
-    *out = *in;
+    if (!out)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "layer_new: out is NULL");
+    *out = NULL;
+    if (!vtable || !vtable->infer || !vtable->forward)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "layer_new %s: the vtable needs infer "
+                       "and forward", name ? name : "");
+    if (vtable->n_inputs < 0)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "layer_new %s: n_inputs %d is negative",
+                       name ? name : "", vtable->n_inputs);
+    mt_layer *l = nn_layer_alloc("layer_new", vtable, MT_LAYER_CUSTOM, name ? name : "", 0);
+    if (!l)
+        return MT_ERR_OUT_OF_MEMORY;
+    l->state = state;
+    *out = l;
     return MT_OK;
 }
 
-static void shape_of(const mt_tensor *t, nn_shape *s)
+void *mt_layer_state(const mt_layer *layer) { return layer ? layer->state : NULL; }
+
+const char *mt_layer_name(const mt_layer *layer) { return layer ? layer->name : ""; }
+
+mt_status nn_infer_same(const mt_layer *l, int n, const mt_shape *in,
+                        const char *const *from, mt_shape *out)
 {
+    (void)l, (void)n, (void)from;
+    *out = in[0];
+    return MT_OK;
+}
+
+mt_status nn_check_finite(const char *op, const mt_tensor *t)
+{
+    mt_status s = mt_tensor_check_finite(t);
+    if (!s)
+        return MT_OK;
+    /* "tensor_check_finite: …" -> "<op>: …": the layer names itself */
+    static const char prefix[] = "tensor_check_finite: ";
+    const char *why = mt_last_error();
+    if (!strncmp(why, prefix, sizeof prefix - 1))
+        why += sizeof prefix - 1;
+    char copy[512];
+    snprintf(copy, sizeof copy, "%s", why);
+    return mt_fail(s, "%s: %s", op, copy);
+}
+
+mt_status nn_get(const mt_safetensors *file, const char *layer, const char *name,
+                 mt_tensor **out)
+{
+    mt_status s = mt_safetensors_get(file, name, out);
+    if (s) {
+        char why[512];
+        snprintf(why, sizeof why, "%s", mt_last_error());
+        return mt_fail(s, "%s: %s", layer, why);
+    }
+    return MT_OK;
+}
+
+static void shape_of(const mt_tensor *t, mt_shape *s)
+{
+    s->dtype = t->dtype;
     s->rank = t->rank;
     memcpy(s->dim, t->shape, (size_t)t->rank * sizeof t->shape[0]);
 }
@@ -44,8 +106,7 @@ mt_status mt_layer_info_get(const mt_layer *layer, mt_layer_info *info)
     return MT_OK;
 }
 
-mt_status mt_layer_forward(const mt_layer *layer, const mt_tensor *x,
-                           mt_tensor **out)
+mt_status mt_layer_forward(const mt_layer *layer, const mt_tensor *x, mt_tensor **out)
 {
     if (!layer || !x || !out)
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "layer_forward: NULL argument");
@@ -53,39 +114,50 @@ mt_status mt_layer_forward(const mt_layer *layer, const mt_tensor *x,
     if (x->rank < 0 || x->rank > MT_MAX_RANK)
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: input rank %d is invalid",
                        layer->name, x->rank);
-    nn_shape in, shape;
+    if (layer->vt->n_inputs > 1)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: takes %d inputs: run it in a graph",
+                       layer->name, layer->vt->n_inputs);
+    mt_shape in = {0}, shape = {0};
     shape_of(x, &in);
-    mt_status s = layer->ops->infer(layer, &in, &shape, "the input");
+    const char *from = "the input";
+    mt_status s = layer->vt->infer(layer, 1, &in, &from, &shape);
     if (s) {
         char why[512], xs[160];
         snprintf(why, sizeof why, "%s", mt_last_error());
         return mt_fail(s, "%s: %s (input %s)", layer->name, why,
                        mt_tensor_describe(x, xs, sizeof xs));
     }
-    if (layer->ops->is_view) {
+    size_t scratch_bytes = layer->vt->scratch_bytes ? layer->vt->scratch_bytes(layer, 1, &in)
+                                                    : 0;
+    void *scratch = scratch_bytes ? mt_alloc(scratch_bytes, 64) : NULL;
+    if (scratch_bytes && !scratch)
+        return mt_fail(MT_ERR_OUT_OF_MEMORY, "%s: cannot allocate %zu bytes of scratch",
+                       layer->name, scratch_bytes);
+    if (layer->vt->flags & MT_LAYER_FLAG_VIEW) {
         /* Validate through the layer, then hand out a heap view of x (which
-         * keeps x alive) with the same shape. */
+         * keeps x alive) with the same shape and strides. */
         mt_tensor view;
-        if ((s = layer->ops->forward(layer, x, false, &view)))
-            return s;
-        return mt_view(x, view.rank, view.shape, out);
-    }
-    mt_tensor *y;
-    if ((s = mt_tensor_zeros(MT_DTYPE_F32, shape.rank, shape.dim, &y)))
+        if (!(s = layer->vt->forward(layer, 1, &x, scratch, &view)))
+            s = mt_view(x, view.rank, view.shape, out);
+        mt_dealloc(scratch);
         return s;
-    if ((s = layer->ops->forward(layer, x, false, y))) {
+    }
+    mt_tensor *y = NULL;
+    if (!(s = mt_tensor_zeros(shape.dtype, shape.rank, shape.dim, &y)) &&
+        (s = layer->vt->forward(layer, 1, &x, scratch, y))) {
         mt_tensor_free(y);
-        return s;
+        y = NULL;
     }
+    mt_dealloc(scratch);
     *out = y;
-    return MT_OK;
+    return s;
 }
 
 void mt_layer_free(mt_layer *layer)
 {
     if (!layer)
         return;
-    if (layer->ops->release)
-        layer->ops->release(layer);
+    if (layer->vt->release && layer->state)
+        layer->vt->release(layer->state);
     mt_dealloc(layer);
 }

@@ -113,7 +113,7 @@ static mt_status check_args(const char *name, const mt_tensor *w, const mt_tenso
         o->layout != MT_LAYOUT_OUT_IN)
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: unknown layout %d", name,
                        (int)o->layout);
-    if (o->act != MT_ACTIVATION_NONE && o->act != MT_ACTIVATION_RELU)
+    if (!mt_activation_name(o->act))
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: unknown activation %d", name,
                        (int)o->act);
     return MT_OK;
@@ -133,38 +133,89 @@ static mt_status hold(const mt_tensor *t, mt_tensor **out)
 
 /* ---- the layer --------------------------------------------------------------- */
 
-static mt_status linear_infer(const mt_layer *l, const nn_shape *in, nn_shape *out,
-                              const char *from)
+typedef struct linear_state {
+    mt_tensor *weight;    /* as given (or converted to F32); one reference */
+    mt_tensor *bias;      /* [out] F32 or NULL; one reference */
+    mt_tensor w;          /* [in,out] view of weight (transposed if OUT_IN) */
+    mt_activation act;
+} linear_state;
+
+static mt_status linear_infer(const mt_layer *l, int n, const mt_shape *in,
+                              const char *const *from, mt_shape *out)
 {
+    (void)n;
     long long want = (long long)l->info.in_features;
     if (in->rank == 0)
         return mt_fail(MT_ERR_SHAPE, "expects %lld input features, %s is a scalar", want,
-                       from);
+                       from[0]);
     if (in->dim[in->rank - 1] != l->info.in_features)
         return mt_fail(MT_ERR_SHAPE, "expects %lld input features, %s gives %lld", want,
-                       from, (long long)in->dim[in->rank - 1]);
+                       from[0], (long long)in->dim[in->rank - 1]);
     *out = *in;
+    out->dtype = MT_DTYPE_F32;
     out->dim[out->rank - 1] = l->info.out_features;
     return MT_OK;
 }
 
-static mt_status linear_forward(const mt_layer *l, const mt_tensor *in, bool fuse_relu,
-                                mt_tensor *out)
+static mt_status linear_forward(const mt_layer *l, int n, const mt_tensor *const *in,
+                                void *scratch, mt_tensor *out)
 {
-    mt_activation act = fuse_relu ? MT_ACTIVATION_RELU : l->info.act;
-    return mt_matmul_fused_into(in, &l->linear.w, l->linear.bias, act, out);
+    (void)n, (void)scratch;
+    const linear_state *st = l->state;
+    return mt_matmul_fused_into(in[0], &st->w, st->bias, st->act, out);
 }
 
-static void linear_release(mt_layer *l)
+/* A Linear applying e as it writes: a scale and shift become a new
+ * weight w·diag(scale) and bias b·scale + shift (before any activation of
+ * its own); an activation goes into the matmul's epilogue. */
+static mt_status linear_absorb(const mt_layer *l, const mt_layer_epilogue *e,
+                               mt_layer **fused)
 {
-    mt_tensor_free(l->linear.weight);
-    mt_tensor_free(l->linear.bias);
+    const linear_state *st = l->state;
+    bool affine = e->scale || e->shift;
+    if ((affine && st->act != MT_ACTIVATION_NONE) ||
+        (e->act != MT_ACTIVATION_NONE && st->act != MT_ACTIVATION_NONE &&
+         !(st->act == MT_ACTIVATION_RELU && e->act == MT_ACTIVATION_RELU)))   /* relu∘relu = relu */
+        return MT_ERR_UNSUPPORTED;
+    mt_linear_options o = {.layout = l->info.layout,
+                           .act = e->act != MT_ACTIVATION_NONE ? e->act : st->act};
+    if (!affine)
+        return mt_linear_new(st->weight, st->bias, &o, fused);
+    mt_tensor *w = NULL, *b = NULL;
+    o.layout = MT_LAYOUT_IN_OUT;   /* w·diag(scale) comes out [in,out] */
+    mt_status s = MT_OK;
+    if (e->scale)
+        s = mt_mul(&st->w, e->scale, &w);
+    else
+        s = mt_tensor_contiguous(&st->w, &w);
+    if (!s && st->bias)
+        s = e->scale ? mt_mul(st->bias, e->scale, &b) : mt_tensor_contiguous(st->bias, &b);
+    else if (!s)
+        s = e->shift ? mt_tensor_zeros(MT_DTYPE_F32, 1, (int64_t[]){l->info.out_features}, &b)
+                     : MT_OK;
+    if (!s && e->shift)
+        s = mt_add_into(b, e->shift, b);
+    if (!s) {
+        mt_tensor_name_set(w, st->weight->name);
+        s = mt_linear_new(w, b, &o, fused);
+    }
+    mt_tensor_free(w);
+    mt_tensor_free(b);
+    return s;
 }
 
-static const struct nn_layer_ops linear_ops = {
+static void linear_release(void *state)
+{
+    linear_state *st = state;
+    mt_tensor_free(st->weight);
+    mt_tensor_free(st->bias);
+}
+
+static const mt_layer_vtable linear_vtable = {
+    .n_inputs = 1,
     .infer = linear_infer,
-    .is_view = false,
     .forward = linear_forward,
+    .absorb = linear_absorb,
     .release = linear_release,
 };
 
@@ -183,10 +234,11 @@ mt_status mt_linear_new(const mt_tensor *weight, const mt_tensor *bias,
     if ((s = check_args(name, weight, bias, &o)) ||
         (s = choose_layout(name, weight, bias, &o, &layout)))
         return s;
-    mt_layer *l = nn_layer_alloc("linear", &linear_ops, MT_LAYER_LINEAR, name);
+    mt_layer *l = nn_layer_alloc("linear", &linear_vtable, MT_LAYER_LINEAR, name,
+                                 sizeof(linear_state));
     if (!l)
         return MT_ERR_OUT_OF_MEMORY;
-    nn_linear *lin = &l->linear;
+    linear_state *lin = l->state;
     if ((s = hold(weight, &lin->weight)) || (bias && (s = hold(bias, &lin->bias)))) {
         mt_layer_free(l);
         return s;
@@ -204,6 +256,7 @@ mt_status mt_linear_new(const mt_tensor *weight, const mt_tensor *bias,
     l->info.layout = layout;
     l->info.has_bias = bias != NULL;
     l->info.act = o.act;
+    lin->act = o.act;
     *out = l;
     return MT_OK;
 }

@@ -3,19 +3,6 @@
 
 #include "layer_internal.h"
 
-/* Fetch `name` for the layer, naming the layer in the message on failure. */
-static mt_status get(const mt_safetensors *file, const char *layer, const char *name,
-                     mt_tensor **out)
-{
-    mt_status s = mt_safetensors_get(file, name, out);
-    if (s) {
-        char why[512];
-        snprintf(why, sizeof why, "%s", mt_last_error());
-        return mt_fail(s, "linear %s: %s", layer, why);
-    }
-    return MT_OK;
-}
-
 mt_status mt_linear_from_safetensors(const mt_safetensors *file,
                                      const char *weight_name,
                                      const char *bias_name,
@@ -25,12 +12,18 @@ mt_status mt_linear_from_safetensors(const mt_safetensors *file,
     if (!file || !weight_name || !out)
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "linear_from_safetensors: NULL argument");
     *out = NULL;
+    char layer[MT_NAME_MAX + 16];
+    snprintf(layer, sizeof layer, "linear %s", weight_name);
     mt_tensor *w = NULL, *b = NULL;
-    mt_status s = get(file, weight_name, weight_name, &w);
+    mt_status s = nn_get(file, layer, weight_name, &w);
     if (!s && bias_name)
-        s = get(file, weight_name, bias_name, &b);
+        s = nn_get(file, layer, bias_name, &b);
     if (!s)
         s = mt_linear_new(w, b, options, out);
+    if (!s && ((s = nn_check_finite(layer, w)) || (b && (s = nn_check_finite(layer, b))))) {
+        mt_layer_free(*out);
+        *out = NULL;
+    }
     mt_tensor_free(w);
     mt_tensor_free(b);
     return s;

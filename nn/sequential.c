@@ -1,50 +1,17 @@
-/* sequential.c — layers in order: shapes checked as layers are added, outputs
- * planned once per batch size in an arena, passes that never touch the heap. */
+/* sequential.c — layers in order: a builder over the graph (graph.c), which
+ * checks shapes as layers are added, fuses, plans memory once per batch
+ * size and runs passes that never touch the heap. */
 #include <stdio.h>
 #include <string.h>
 
-#include "layer_internal.h"
-#include "minitensor/arena.h"
+#include "graph_internal.h"
 #include "minitensor/memory.h"
 #include "minitensor/view.h"
 
-typedef struct nn_step {
-    mt_layer *layer;
-    bool folded;      /* a ReLU already applied by the Linear/Conv2D before it */
-    bool fuse_relu;   /* a Linear/Conv2D that also applies the next layer's ReLU */
-    mt_tensor *buf;   /* output storage in the arena (computing layers) */
-    mt_tensor view;   /* output struct (view layers) */
-    mt_tensor part;   /* the first rows of buf, for a last pass of fewer rows */
-} nn_step;
-
 struct mt_sequential {
-    nn_shape input;      /* [1, sample...]: the declared input, batch 1 */
-    nn_shape tail;       /* the last layer's output for that input */
-    nn_step *steps;
-    int count, cap;
-    mt_arena *arena;
-    int64_t planned_n;   /* batch the step buffers are sized for; -1: none */
-    int64_t pass_rows;   /* samples per pass through the layers (<= planned_n) */
-    mt_tensor *whole;    /* the output of all planned_n samples when a batch
-                          * takes several passes, else NULL */
+    mt_graph *graph;
+    int count;           /* layers; node i + 1 runs layer i (node 0: the input) */
 };
-
-/* A batch whose activations (all layers' outputs) would take more than this
- * goes through the layers in passes of fewer samples, so that each layer
- * reads its input from cache rather than memory; the outputs are gathered
- * into one tensor. Measured on the Fashion CNN (146 KiB of activations per
- * image, so 14 per pass; bench_fashion --batches 256): one thread 11.7K ->
- * 13.6K images/s, two threads 15.0K -> 20.1K; 1, 4 and 8 MiB did as well
- * as 2 on one thread, 8 MiB worse on two (17.0K). */
-enum { PASS_BYTES = 2 * 1024 * 1024 };
-
-/* Re-raise the current error with the layer's place in front. */
-static mt_status layer_error(mt_status s, int i, const mt_layer *l, const char *sep)
-{
-    char why[512];
-    snprintf(why, sizeof why, "%s", mt_last_error());
-    return mt_fail(s, "sequential: layer %d (%s)%s%s", i + 1, l->name, sep, why);
-}
 
 mt_status mt_sequential_new(int sample_rank, const int64_t *sample_shape,
                             mt_sequential **out)
@@ -63,66 +30,38 @@ mt_status mt_sequential_new(int sample_rank, const int64_t *sample_shape,
     if (!m)
         return mt_fail(MT_ERR_OUT_OF_MEMORY, "sequential_new: cannot allocate the model");
     memset(m, 0, sizeof *m);
-    mt_status s = mt_arena_new(0, &m->arena);
+    mt_status s = mt_graph_new(&m->graph);
+    if (!s) {
+        nn_graph_sequential_style(m->graph);
+        s = mt_graph_input(m->graph, "input", MT_DTYPE_F32, sample_rank, sample_shape, NULL);
+    }
     if (s) {
-        mt_dealloc(m);
+        mt_sequential_free(m);
         return s;
     }
-    m->input.rank = sample_rank + 1;
-    m->input.dim[0] = 1;
-    memcpy(m->input.dim + 1, sample_shape, (size_t)sample_rank * sizeof *sample_shape);
-    m->tail = m->input;
-    m->planned_n = -1;
     *out = m;
-    return MT_OK;
-}
-
-/* Room for one more step. */
-static mt_status reserve(mt_sequential *m)
-{
-    if (m->count < m->cap)
-        return MT_OK;
-    int cap = m->cap ? 2 * m->cap : 8;
-    nn_step *steps = mt_alloc((size_t)cap * sizeof *steps, _Alignof(nn_step));
-    if (!steps)
-        return mt_fail(MT_ERR_OUT_OF_MEMORY, "sequential_add: cannot grow the model");
-    if (m->count)
-        memcpy(steps, m->steps, (size_t)m->count * sizeof *steps);
-    mt_dealloc(m->steps);
-    m->steps = steps;
-    m->cap = cap;
     return MT_OK;
 }
 
 mt_status mt_sequential_add(mt_sequential *model, mt_layer *layer)
 {
     if (!model || !layer) {
-        mt_layer_free(layer);
+        if (layer && !layer->in_model)
+            mt_layer_free(layer);
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "sequential_add: %s is NULL",
                        model ? "layer" : "model");
     }
-    nn_shape next;
-    mt_status s = layer->ops->infer(layer, &model->tail, &next,
-                                    model->count ? "the previous layer" : "the input");
+    if (layer->in_model)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "sequential_add: layer %d (%s) already "
+                       "belongs to a model", model->count + 1, layer->name);
+    char name[24];
+    snprintf(name, sizeof name, "%d", model->count + 1);
+    int prev = model->count, id;
+    mt_status s = mt_graph_add(model->graph, name, layer, 1, &prev, &id);
     if (s)
-        s = layer_error(s, model->count, layer, " ");
-    if (!s)
-        s = reserve(model);
-    if (s) {
-        mt_layer_free(layer);
         return s;
-    }
-    nn_step *step = &model->steps[model->count];
-    memset(step, 0, sizeof *step);
-    step->layer = layer;
-    if (layer->info.kind == MT_LAYER_RELU && model->count > 0 &&
-        nn_fuses_relu(model->steps[model->count - 1].layer->info.kind)) {
-        step->folded = true;
-        model->steps[model->count - 1].fuse_relu = true;
-    }
+    nn_graph_only_output(model->graph, id);
     model->count++;
-    model->tail = next;
-    model->planned_n = -1;
     return MT_OK;
 }
 
@@ -133,109 +72,39 @@ int mt_sequential_count(const mt_sequential *model)
 
 const mt_layer *mt_sequential_layer(const mt_sequential *model, int i)
 {
-    return model && i >= 0 && i < model->count ? model->steps[i].layer : NULL;
+    return model && i >= 0 && i < model->count ? mt_graph_layer(model->graph, i + 1) : NULL;
+}
+
+mt_status mt_sequential_bytes_needed(mt_sequential *model, int64_t n, size_t *bytes)
+{
+    if (!model || !bytes)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "sequential_bytes_needed: NULL argument");
+    if (model->count == 0)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "sequential: the model has no layers");
+    return mt_graph_bytes_needed(model->graph, n, bytes);
 }
 
 /* ---- forward ------------------------------------------------------------------- */
 
-/* The floats the outputs of every computing step take for a batch of n,
- * and (if allocate) their storage from the arena. */
-static mt_status alloc_outputs(mt_sequential *m, int64_t n, bool allocate,
-                               int64_t *floats)
-{
-    nn_shape shape = m->input, next;
-    shape.dim[0] = n;
-    *floats = 0;
-    for (int i = 0; i < m->count; i++) {
-        nn_step *step = &m->steps[i];
-        mt_status s = step->layer->ops->infer(step->layer, &shape, &next,
-                                              i ? "the previous layer" : "the input");
-        if (s)
-            return layer_error(s, i, step->layer, " ");
-        step->buf = NULL;
-        if (!step->layer->ops->is_view && !step->folded) {
-            int64_t numel = 1;
-            for (int d = 0; d < next.rank; d++)
-                numel *= next.dim[d];
-            *floats += numel;
-            if (allocate &&
-                (s = mt_arena_tensor(m->arena, MT_DTYPE_F32, next.rank, next.dim, &step->buf)))
-                return s;
-        }
-        shape = next;
-    }
-    return MT_OK;
-}
-
-/* Size the arena for batch n: the step outputs for one pass of pass_rows
- * samples, and the whole output if n takes several passes. The arena fills
- * its blocks first-fit in a fixed order, so later passes at this size land
- * in the same places. */
-static mt_status plan(mt_sequential *m, int64_t n)
-{
-    m->planned_n = -1;
-    m->whole = NULL;
-    mt_arena_reset(m->arena);
-    int64_t sample_floats;
-    mt_status s = alloc_outputs(m, 1, false, &sample_floats);
-    if (s)
-        return s;
-    int64_t rows = PASS_BYTES / (int64_t)sizeof(float) / (sample_floats > 0 ? sample_floats : 1);
-    m->pass_rows = rows < 1 ? 1 : rows < n ? rows : n;
-    if ((s = alloc_outputs(m, m->pass_rows, true, &sample_floats)))
-        return s;
-    if (m->pass_rows < n) {
-        nn_shape all = m->tail;
-        all.dim[0] = n;
-        if ((s = mt_arena_tensor(m->arena, MT_DTYPE_F32, all.rank, all.dim, &m->whole)))
-            return s;
-    }
-    m->planned_n = n;
-    return MT_OK;
-}
-
 static mt_status check_input(const mt_sequential *m, const mt_tensor *x)
 {
-    bool ok = x->rank == m->input.rank && x->shape[0] >= 0;
+    const mt_shape *want_shape = &m->graph->nodes[0].shape;   /* the input node */
+    bool ok = x->rank == want_shape->rank && x->shape[0] >= 0;
     for (int d = 1; ok && d < x->rank; d++)
-        ok = x->shape[d] == m->input.dim[d];
+        ok = x->shape[d] == want_shape->dim[d];
     if (ok && x->dtype == MT_DTYPE_F32)
         return MT_OK;
+    const mt_shape in = *want_shape;
     char xs[160], want[160] = "[N";
     size_t len = strlen(want);
-    for (int d = 1; d < m->input.rank && len < sizeof want; d++)
+    for (int d = 1; d < in.rank && len < sizeof want; d++)
         len += (size_t)snprintf(want + len, sizeof want - len, ",%lld",
-                                (long long)m->input.dim[d]);
+                                (long long)in.dim[d]);
     mt_tensor_describe(x, xs, sizeof xs);
     if (!ok)
         return mt_fail(MT_ERR_SHAPE, "sequential: input is %s, expected %s]", xs, want);
     return mt_fail(MT_ERR_DTYPE, "sequential: input %s is %s, expected F32", xs,
                    mt_dtype_name(x->dtype));
-}
-
-/* One pass of x's samples (at most pass_rows) through the layers. */
-static mt_status run_layers(mt_sequential *m, const mt_tensor *x, const mt_tensor **y)
-{
-    const mt_tensor *cur = x;
-    for (int i = 0; i < m->count; i++) {
-        nn_step *step = &m->steps[i];
-        if (step->folded)
-            continue;
-        mt_tensor *out = &step->view;
-        mt_status s = MT_OK;
-        if (!step->layer->ops->is_view) {
-            out = step->buf;
-            if (x->shape[0] < out->shape[0]) { // the last, shorter pass
-                s = mt_narrow_into(step->buf, 0, 0, x->shape[0], &step->part);
-                out = &step->part;
-            }
-        }
-        if (s || (s = step->layer->ops->forward(step->layer, cur, step->fuse_relu, out)))
-            return layer_error(s, i, step->layer, ": ");
-        cur = out;
-    }
-    *y = cur;
-    return MT_OK;
 }
 
 mt_status mt_sequential_forward(mt_sequential *model, const mt_tensor *x,
@@ -246,23 +115,8 @@ mt_status mt_sequential_forward(mt_sequential *model, const mt_tensor *x,
     *y = NULL;
     if (model->count == 0)
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "sequential: the model has no layers");
-    mt_status s = check_input(model, x);
-    if (s || (x->shape[0] != model->planned_n && (s = plan(model, x->shape[0]))))
-        return s;
-    if (!model->whole)
-        return run_layers(model, x, y);
-    const int64_t n = x->shape[0];
-    for (int64_t r0 = 0; r0 < n; r0 += model->pass_rows) {
-        const int64_t rows = n - r0 < model->pass_rows ? n - r0 : model->pass_rows;
-        mt_tensor in, dst;
-        const mt_tensor *out;
-        if ((s = mt_narrow_into(x, 0, r0, rows, &in)) || (s = run_layers(model, &in, &out)) ||
-            (s = mt_narrow_into(model->whole, 0, r0, rows, &dst)) ||
-            (s = mt_tensor_copy_into(out, &dst)))
-            return s;
-    }
-    *y = model->whole;
-    return MT_OK;
+    mt_status s = check_input(model, x);   /* all the graph's own checks would do */
+    return s ? s : nn_graph_run(model->graph, x->shape[0], &x, y);
 }
 
 mt_status mt_sequential_forward_u8(mt_sequential *model, const uint8_t *data,
@@ -273,17 +127,19 @@ mt_status mt_sequential_forward_u8(mt_sequential *model, const uint8_t *data,
     const char *op = "sequential_forward_u8";
     if (!model || n < 0 || (n > 0 && (!data || !out)))
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: NULL argument or negative count", op);
-    if (model->tail.rank != 2)
+    mt_shape tail, in;
+    mt_graph_shape_get(model->graph, model->count, &tail);
+    mt_graph_shape_get(model->graph, 0, &in);
+    if (model->count == 0 || tail.rank != 2)
         return mt_fail(MT_ERR_SHAPE, "%s: the model gives rank-%d outputs, expected "
-                       "[batch, features]", op, model->tail.rank);
-    int64_t features = model->tail.dim[1];
+                       "[batch, features]", op, tail.rank);
+    int64_t features = tail.dim[1];
     if (features > 0 && (uint64_t)n > out_len / (uint64_t)features)
         return mt_fail(MT_ERR_SHAPE, "%s: out holds %zu floats, %lld samples of %lld "
                        "features need more", op, out_len, (long long)n,
                        (long long)features);
     if (n == 0)
         return MT_OK;
-    nn_shape in = model->input;
     in.dim[0] = n < BATCH ? n : BATCH;
     int64_t sample = 1;
     for (int d = 1; d < in.rank; d++)
@@ -312,9 +168,6 @@ void mt_sequential_free(mt_sequential *model)
 {
     if (!model)
         return;
-    for (int i = 0; i < model->count; i++)
-        mt_layer_free(model->steps[i].layer);
-    mt_dealloc(model->steps);
-    mt_arena_free(model->arena);
+    mt_graph_free(model->graph);
     mt_dealloc(model);
 }

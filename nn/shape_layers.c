@@ -6,24 +6,26 @@
 
 /* ---- Flatten ------------------------------------------------------------------ */
 
-static mt_status flatten_infer(const mt_layer *l, const nn_shape *in, nn_shape *out,
-                               const char *from)
+static mt_status flatten_infer(const mt_layer *l, int n, const mt_shape *in,
+                               const char *const *from, mt_shape *out)
 {
+    (void)n;
     int start = l->info.start_dim, end = l->info.end_dim, r = in->rank;
     if (start < -r || start >= r || end < -r || end >= r)
         return mt_fail(MT_ERR_SHAPE, "dims %d..%d are out of range for the %d dims %s "
-                       "gives", start, end, r, from);
+                       "gives", start, end, r, from[0]);
     start = start < 0 ? start + r : start;
     end = end < 0 ? end + r : end;
     if (start > end)
         return mt_fail(MT_ERR_SHAPE, "start dim %d comes after end dim %d for the %d "
-                       "dims %s gives", l->info.start_dim, l->info.end_dim, r, from);
+                       "dims %s gives", l->info.start_dim, l->info.end_dim, r, from[0]);
     int64_t merged = 1;
     for (int d = start; d <= end; d++) {
         if (in->dim[d] != 0 && merged > INT64_MAX / in->dim[d])
             return mt_fail(MT_ERR_OVERFLOW, "the merged dim overflows");
         merged *= in->dim[d];
     }
+    out->dtype = in->dtype;
     out->rank = 0;
     for (int d = 0; d < r; d++) {
         if (d == start)
@@ -34,16 +36,17 @@ static mt_status flatten_infer(const mt_layer *l, const nn_shape *in, nn_shape *
     return MT_OK;
 }
 
-static mt_status flatten_forward(const mt_layer *l, const mt_tensor *in, bool fuse_relu,
-                                 mt_tensor *out)
+static mt_status flatten_forward(const mt_layer *l, int n, const mt_tensor *const *in,
+                                 void *scratch, mt_tensor *out)
 {
-    (void)fuse_relu;
-    return mt_flatten_into(in, l->info.start_dim, l->info.end_dim, out);
+    (void)n, (void)scratch;
+    return mt_flatten_into(in[0], l->info.start_dim, l->info.end_dim, out);
 }
 
-static const struct nn_layer_ops flatten_ops = {
+static const mt_layer_vtable flatten_vtable = {
+    .n_inputs = 1,
+    .flags = MT_LAYER_FLAG_VIEW,
     .infer = flatten_infer,
-    .is_view = true,
     .forward = flatten_forward,
 };
 
@@ -57,7 +60,7 @@ mt_status mt_flatten_new(int start_dim, int end_dim, mt_layer **out)
     if (!in_range || ((start_dim < 0) == (end_dim < 0) && start_dim > end_dim))
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "flatten: dims %d..%d do not describe a "
                        "range of dims", start_dim, end_dim);
-    mt_layer *l = nn_layer_alloc("flatten", &flatten_ops, MT_LAYER_FLATTEN, "flatten");
+    mt_layer *l = nn_layer_alloc("flatten", &flatten_vtable, MT_LAYER_FLATTEN, "flatten", 0);
     if (!l)
         return MT_ERR_OUT_OF_MEMORY;
     l->info.start_dim = start_dim;
@@ -69,16 +72,17 @@ mt_status mt_flatten_new(int start_dim, int end_dim, mt_layer **out)
 /* ---- Dropout ------------------------------------------------------------------ */
 
 /* Inference: the input itself, as a borrowed view. */
-static mt_status dropout_forward(const mt_layer *l, const mt_tensor *in, bool fuse_relu,
-                                 mt_tensor *out)
+static mt_status dropout_forward(const mt_layer *l, int n, const mt_tensor *const *in,
+                                 void *scratch, mt_tensor *out)
 {
-    (void)l, (void)fuse_relu;
-    return mt_view_into(in, in->rank, in->shape, out);
+    (void)l, (void)n, (void)scratch;
+    return mt_view_into(in[0], in[0]->rank, in[0]->shape, out);
 }
 
-static const struct nn_layer_ops dropout_ops = {
+static const mt_layer_vtable dropout_vtable = {
+    .n_inputs = 1,
+    .flags = MT_LAYER_FLAG_VIEW,
     .infer = nn_infer_same,
-    .is_view = true,
     .forward = dropout_forward,
 };
 
@@ -92,7 +96,7 @@ mt_status mt_dropout_new(float rate, mt_layer **out)
                        (double)rate);
     char name[32];
     snprintf(name, sizeof name, "dropout %g", (double)rate);
-    mt_layer *l = nn_layer_alloc("dropout", &dropout_ops, MT_LAYER_DROPOUT, name);
+    mt_layer *l = nn_layer_alloc("dropout", &dropout_vtable, MT_LAYER_DROPOUT, name, 0);
     if (!l)
         return MT_ERR_OUT_OF_MEMORY;
     l->info.rate = rate;

@@ -124,6 +124,13 @@ mt_status mt_backend_current(mt_backend *backend, int *threads)
     return MT_OK;
 }
 
+mt_status mt_backend_env_check(void)
+{
+    mt_backend b;
+    int t;
+    return mt_backend_current(&b, &t);
+}
+
 mt_status mt_backend_set(mt_backend backend)
 {
     if ((unsigned)backend >= MT_BACKEND_COUNT)

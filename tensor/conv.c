@@ -9,14 +9,6 @@
 #include "unary_ops.h"
 #include "window.h"
 
-static _Thread_local mt_scratch patch_scratch;
-
-void mt_conv_release_scratch(void)
-{
-    mt_dealloc(patch_scratch.p);
-    patch_scratch = (mt_scratch){0};
-}
-
 /* Patch buffers are kept near 2 MiB so a chunk of them stays in cache. */
 #define PATCH_CHUNK_FLOATS (512 * 1024)
 
@@ -301,7 +293,7 @@ static mt_status conv_run(const char *op, const mt_tensor *kernel, const mt_tens
     per_chunk = per_chunk < 1 ? 1 : per_chunk > g->n ? g->n : per_chunk;
     if (!out_rows(y, g, 0, per_chunk, &probe))
         per_chunk = 1;
-    float *patches = mt_scratch_get(&patch_scratch, (size_t)(per_chunk * rpi * k));
+    float *patches = mt_scratch_floats(MT_SCRATCH_CONV_PATCHES, (size_t)(per_chunk * rpi * k));
     if (!patches) {
         s = mt_fail(MT_ERR_OUT_OF_MEMORY, "%s: cannot allocate the patch buffer", op);
         goto done;

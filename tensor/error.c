@@ -32,8 +32,8 @@ void mt_clear_error(void) { last_error[0] = '\0'; }
 
 mt_status mt_fail(mt_status status, const char *fmt, ...)
 {
-    if (!fmt) {
-        last_error[0] = '\0';
+    if (!fmt) {   /* no details: still say what failed */
+        snprintf(last_error, sizeof last_error, "failed: %s", mt_status_name(status));
         return status;
     }
     va_list ap;

@@ -1,11 +1,16 @@
 /* gemm_openblas.c — OpenBLAS sgemm (and sgemv for one-row products). */
+#define _DEFAULT_SOURCE /* MAP_ANONYMOUS, MAP_NORESERVE under -std=c11 */
 #include <cblas.h>
+#include <stdatomic.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
 
 #include "gemm.h"
 
 /* OpenBLAS extensions, declared by its cblas.h in most builds; repeated here
  * so a plain reference cblas.h also compiles. */
 void openblas_set_num_threads(int num_threads);
+int openblas_get_num_procs(void);
 char *openblas_get_config(void);
 
 /* A matrix of rows x cols with strides (rs, cs) as a BLAS operand:
@@ -43,13 +48,74 @@ static bool openblas_accepts(const mt_gemm *g)
            operand(g->m, g->n, g->c_rs, g->c_cs).trans == CblasNoTrans;
 }
 
-static int current_threads;
+/* ---- threads -------------------------------------------------------------
+ * OpenBLAS gives every thread that runs a GEMM a buffer of ~128 MiB of
+ * address space on its first call, and when that allocation fails it retries
+ * forever (0.3.21's blas_memory_alloc): under an address-space limit
+ * (ulimit -v) a call that asks for too many threads never returns. So
+ * threads are capped at the CPUs OpenBLAS sees (more only oversubscribe),
+ * and before a thread count OpenBLAS has not run with yet, the address space
+ * its new buffers need is reserved once (PROT_NONE, released at once): if
+ * that fails, fewer threads; if even one does not fit, the product runs on
+ * the native kernel instead of hanging. */
+
+/* Per thread: its 128 MiB buffer, and the 128 MiB glibc maps (then trims
+ * to 64) for the malloc arena of a thread that first allocates. */
+#define BUFFER_RESERVE ((size_t)256 << 20)
+
+static atomic_flag threads_lock = ATOMIC_FLAG_INIT;
+/* The last request and what it got, (request << 16) | threads: one atomic
+ * word, so a reader never pairs one call's request with another's answer. */
+static _Atomic int last_choice;
+static int provisioned;   /* most threads that found room (under the lock) */
+static int set_threads;   /* last passed to openblas_set_num_threads (under the lock) */
+
+/* True if `threads` - provisioned more buffers fit in the address space. */
+static bool buffers_fit(int threads)
+{
+    struct rlimit lim;
+    if (threads <= provisioned || getrlimit(RLIMIT_AS, &lim) != 0 ||
+        lim.rlim_cur == RLIM_INFINITY)
+        return true;
+    size_t bytes = (size_t)(threads - provisioned) * BUFFER_RESERVE;
+    void *p = mmap(NULL, bytes, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+                   -1, 0);
+    if (p == MAP_FAILED)
+        return false;
+    munmap(p, bytes);
+    return true;
+}
+
+/* The thread count to run OpenBLAS with for a request of `threads` (1..1024),
+ * set in OpenBLAS; 0 if not even one thread's buffer fits. Thread-safe. */
+static int openblas_threads(int threads)
+{
+    int choice = atomic_load_explicit(&last_choice, memory_order_acquire);
+    if (choice >> 16 == threads)
+        return choice & 0xffff;
+    while (atomic_flag_test_and_set_explicit(&threads_lock, memory_order_acquire))
+        ;   /* held for a few mmap/munmap pairs at most */
+    int request = threads, procs = openblas_get_num_procs();
+    if (procs >= 1 && threads > procs)
+        threads = procs;
+    while (threads > 0 && !buffers_fit(threads))
+        threads--;
+    if (threads > provisioned)
+        provisioned = threads;
+    if (threads > 0 && threads != set_threads) {
+        openblas_set_num_threads(threads);
+        set_threads = threads;
+    }
+    atomic_store_explicit(&last_choice, request << 16 | threads, memory_order_release);
+    atomic_flag_clear_explicit(&threads_lock, memory_order_release);
+    return threads;
+}
 
 static void openblas_sgemm(const mt_gemm *g, int threads)
 {
-    if (threads != current_threads) {
-        openblas_set_num_threads(threads);
-        current_threads = threads;
+    if (openblas_threads(threads) == 0) {
+        mt_gemm_backend_native.sgemm(g, 1);
+        return;
     }
     blas_operand a = operand(g->m, g->k, g->a_rs, g->a_cs);
     blas_operand b = operand(g->k, g->n, g->b_rs, g->b_cs);

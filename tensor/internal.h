@@ -31,17 +31,56 @@ mt_status mt_check_shape_arg(const char *op, int rank, const int64_t *shape);
 /* True if the memory x and y touch intersects (conservative for views). */
 bool mt_tensors_overlap(const mt_tensor *x, const mt_tensor *y);
 
-/* Per-thread scratch floats, grown on demand and kept for reuse (no
- * allocation once warm); NULL if it cannot grow. */
-typedef struct mt_scratch { float *p; size_t n; } mt_scratch;
+/* True if x and y are the same view (data, shape, strides): an op that
+ * reads each element before writing it may take out == input. */
+static inline bool mt_tensors_same_view(const mt_tensor *x, const mt_tensor *y)
+{
+    if (x->data != y->data || !mt_tensor_same_shape(x, y))
+        return false;
+    for (int d = 0; d < x->rank; d++)
+        if (x->shape[d] > 1 && x->stride[d] != y->stride[d])
+            return false;
+    return true;
+}
+
+/* ---- per-thread scratch (memory.c) ------------------------------------------
+ * Each thread has one buffer per id, grown on demand with the library
+ * allocator and kept for reuse (no allocation once warm), freed when the
+ * thread exits. Growing does not keep the contents. */
+typedef enum mt_scratch_id {
+    MT_SCRATCH_MATMUL_A,      /* matmul.c: operands a backend cannot take as they are */
+    MT_SCRATCH_MATMUL_B,
+    MT_SCRATCH_MATMUL_C,
+    MT_SCRATCH_MATMUL_BIAS,
+    MT_SCRATCH_CONV_PATCHES,  /* conv.c: im2col patches */
+    MT_SCRATCH_NATIVE_A,      /* native/gemm_native.c: packing buffers of a serial call */
+    MT_SCRATCH_NATIVE_B,
+    MT_SCRATCH_ATTENTION_SCORES, /* attention.c: q·kᵀ of one (batch, head) */
+    MT_SCRATCH_COUNT
+} mt_scratch_id;
+
+typedef struct mt_scratch { float *p; size_t n; } mt_scratch;   /* n in floats */
+
+/* This thread's buffer `id`; NULL if its set cannot be allocated. */
+mt_scratch *mt_scratch_slot(mt_scratch_id id);
+
+/* s grown to at least n floats (MT_ALIGN-aligned); NULL if it cannot grow
+ * (the old buffer is kept). */
 float *mt_scratch_get(mt_scratch *s, size_t n);
 
-/* Frees the buffers kept for reuse: this thread's matmul and conv scratch,
- * the native backend's packing buffers and its thread pool. */
+/* mt_scratch_get(mt_scratch_slot(id), n). */
+float *mt_scratch_floats(mt_scratch_id id, size_t n);
+
+/* Frees the calling thread's buffer `id` (if it has one); with it the
+ * thread's set, once every buffer is freed. */
+void mt_scratch_free(mt_scratch_id id);
+
+/* Frees the calling thread's scratch buffers. */
+void mt_scratch_release(void);
+
+/* Frees the buffers kept for reuse: this thread's scratch, the native
+ * backend's pooled packing buffers and its thread pool. */
 void mt_release_caches(void);
-void mt_matmul_release_scratch(void);
-void mt_conv_release_scratch(void);
-void mt_gemm_native_release(void);
 
 /* Fill t's struct as a contiguous tensor over data (no ownership). */
 void mt_tensor_init_contiguous(mt_tensor *t, mt_dtype dtype, int rank,
@@ -107,6 +146,26 @@ static inline int64_t mt_index_at(const mt_tensor *ix, const int64_t *pos)
     const void *p = mt_element_ptr(ix, pos);
     return ix->dtype == MT_DTYPE_I32 ? (int64_t)*(const int32_t *)p
                                      : *(const int64_t *)p;
+}
+
+/* Sum of (x[i*s] - shift)^k, k = 1 or 2 (square), over n floats, in double;
+ * four accumulators so the adds do not wait on each other (about 3x faster
+ * than one chain). Reductions and normalisation use it. */
+static inline double mt_run_moment(const float *p, int64_t n, int64_t s, double shift,
+                                   bool square)
+{
+    double acc[4] = {0.0, 0.0, 0.0, 0.0};
+    int64_t i = 0;
+    for (; i + 4 <= n; i += 4)
+        for (int j = 0; j < 4; j++) {
+            double d = p[(i + j) * s] - shift;
+            acc[j] += square ? d * d : d;
+        }
+    for (; i < n; i++) {
+        double d = p[i * s] - shift;
+        acc[0] += square ? d * d : d;
+    }
+    return (acc[0] + acc[1]) + (acc[2] + acc[3]);
 }
 
 /* Conversions of one stored element to float. */

@@ -5,46 +5,14 @@
 
 #include "backend_select.h"
 #include "internal.h"
+#include "native/native.h" /* mt_gemm_native_env_check */
 #include "unary_ops.h"
 
-/* ---- scratch: per-thread, grown on demand, reused (no steady-state mallocs) - */
-
-static _Thread_local mt_scratch scratch_a, scratch_b, scratch_c, scratch_bias;
-
-float *mt_scratch_get(mt_scratch *s, size_t n)
-{
-    if (s->n < n) {
-        float *p = mt_alloc(n * sizeof *p, MT_ALIGN);
-        if (!p)
-            return NULL;
-        mt_dealloc(s->p);
-        s->p = p;
-        s->n = n;
-    }
-    return s->p;
-}
-
-void mt_matmul_release_scratch(void)
-{
-    mt_scratch *all[] = {&scratch_a, &scratch_b, &scratch_c, &scratch_bias};
-    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
-        mt_dealloc(all[i]->p);
-        *all[i] = (mt_scratch){0};
-    }
-}
-
-void mt_release_caches(void)
-{
-    mt_matmul_release_scratch();
-    mt_conv_release_scratch();
-    mt_gemm_native_release();
-}
-
-/* Copy a rows x cols strided matrix into row-major scratch. */
-static const float *pack_rows(mt_scratch *s, const float *x, int64_t rows, int64_t cols,
+/* Copy a rows x cols strided matrix into this thread's row-major scratch s. */
+static const float *pack_rows(mt_scratch_id s, const float *x, int64_t rows, int64_t cols,
                               int64_t rs, int64_t cs)
 {
-    float *p = mt_scratch_get(s, (size_t)(rows * cols));
+    float *p = mt_scratch_floats(s, (size_t)(rows * cols));
     if (!p)
         return NULL;
     for (int64_t i = 0; i < rows; i++)
@@ -59,7 +27,11 @@ static const float *pack_rows(mt_scratch *s, const float *x, int64_t rows, int64
  * built on (docs/benchmarks.md). OpenBLAS wins small problems with M > 1
  * (n = 16, 32, 64 squares: 45/95/113 vs 22/80/99 GFLOP/s: its call overhead
  * is lower); the native kernel wins from n = 128 up and every MNIST shape,
- * including M = 1 (its gemv: 3.6 vs 3.9 us for 1x784x128). */
+ * including M = 1 (its gemv: 3.6 vs 3.9 us for 1x784x128). This is a
+ * constant measured on one machine, not derived from the machine: the
+ * crossover is a fixed per-call cost against the work, so a core with half
+ * the FLOPs per cycle (AVX2) should cross over at about half these FMAs;
+ * not yet measured there. */
 enum { AUTO_SMALL_FMAS = 64 * 64 * 64 };
 
 static mt_backend auto_choice(const mt_gemm *g)
@@ -83,15 +55,21 @@ static mt_status run_gemm(const char *op, mt_gemm g, mt_backend backend, int thr
         mt_activation_rows(g.act, g.c, g.m, g.n, g.c_rs, g.c_cs);
         return MT_OK;
     }
-    const mt_gemm_backend *impl =
-        mt_gemm_backend_of(backend == MT_BACKEND_AUTO ? auto_choice(&g) : backend);
+    if (backend == MT_BACKEND_AUTO)
+        backend = auto_choice(&g);
+    if (backend == MT_BACKEND_NATIVE) {
+        mt_status st = mt_gemm_native_env_check(); // a bad MT_NATIVE_KERNEL
+        if (st)
+            return st;
+    }
+    const mt_gemm_backend *impl = mt_gemm_backend_of(backend);
     if (impl->accepts && !impl->accepts(&g)) {
         /* Rare (e.g. a BLAS given a view with no unit stride): run the
          * backend on row-major copies, then scatter C back. */
         mt_gemm packed = g;
-        packed.a = pack_rows(&scratch_a, g.a, g.m, g.k, g.a_rs, g.a_cs);
-        packed.b = pack_rows(&scratch_b, g.b, g.k, g.n, g.b_rs, g.b_cs);
-        packed.c = mt_scratch_get(&scratch_c, (size_t)(g.m * g.n));
+        packed.a = pack_rows(MT_SCRATCH_MATMUL_A, g.a, g.m, g.k, g.a_rs, g.a_cs);
+        packed.b = pack_rows(MT_SCRATCH_MATMUL_B, g.b, g.k, g.n, g.b_rs, g.b_cs);
+        packed.c = mt_scratch_floats(MT_SCRATCH_MATMUL_C, (size_t)(g.m * g.n));
         if (!packed.a || !packed.b || !packed.c)
             return mt_fail(MT_ERR_OUT_OF_MEMORY, "%s: cannot allocate scratch for "
                            "strided operands", op);
@@ -210,7 +188,7 @@ static mt_status execute(const char *op, const matmul_plan *p, const mt_tensor *
     if (bias) {
         bias_data = bias->data;
         if (bias->stride[0] != 1 && bias->shape[0] > 1 &&
-            !(bias_data = pack_rows(&scratch_bias, bias->data, 1, bias->shape[0], 0,
+            !(bias_data = pack_rows(MT_SCRATCH_MATMUL_BIAS, bias->data, 1, bias->shape[0], 0,
                                     bias->stride[0])))
             return mt_fail(MT_ERR_OUT_OF_MEMORY, "%s: cannot copy bias", op);
     }

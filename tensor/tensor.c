@@ -1,4 +1,5 @@
 /* tensor.c — creating, describing, copying and freeing tensors. */
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -285,6 +286,8 @@ mt_status mt_tensor_from_u8_into(const uint8_t *pixels, float scale, mt_tensor *
 mt_status mt_tensor_from_u8(int rank, const int64_t *shape,
                             const uint8_t *pixels, float scale, mt_tensor **out)
 {
+    if (!out)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "tensor_from_u8: out is NULL");
     mt_tensor *t = NULL;
     mt_status s = mt_tensor_alloc("tensor_from_u8", MT_DTYPE_F32, rank, shape, &t);
     if (s)
@@ -367,12 +370,59 @@ bool mt_tensor_same_shape(const mt_tensor *a, const mt_tensor *b)
 mt_status mt_tensor_name_set(mt_tensor *t, const char *name)
 {
     if (!t || !name)
-        return mt_fail(MT_ERR_INVALID_ARGUMENT, "tensor_set_name: NULL argument");
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "tensor_name_set: NULL argument");
     size_t n = strlen(name);
     if (n > MT_NAME_MAX - 1)
         n = MT_NAME_MAX - 1;
     memcpy(t->name, name, n);
     t->name[n] = '\0';
+    return MT_OK;
+}
+
+/* Element p of a floating dtype is NaN or ±Inf (F64 checked as a double, so
+ * a large finite double is not reported). */
+static bool element_is_finite(mt_dtype dtype, const void *p)
+{
+    if (dtype == MT_DTYPE_F64) {
+        double v;
+        memcpy(&v, p, sizeof v);
+        return isfinite(v);
+    }
+    return isfinite(mt_element_to_f32(dtype, p));
+}
+
+mt_status mt_tensor_check_finite(const mt_tensor *t)
+{
+    const char *op = "tensor_check_finite";
+    mt_status s = mt_check_tensor(op, "tensor", t);
+    if (s)
+        return s;
+    if (t->dtype != MT_DTYPE_F32 && t->dtype != MT_DTYPE_F64 &&
+        t->dtype != MT_DTYPE_F16 && t->dtype != MT_DTYPE_BF16)
+        return MT_OK;
+    if (mt_tensor_numel(t) == 0)
+        return MT_OK;
+    int64_t index[MT_MAX_RANK] = {0}, flat = 0;
+    do {
+        const void *p = mt_element_ptr(t, index);
+        if (!element_is_finite(t->dtype, p)) {
+            char at[160];
+            size_t len = 0;
+            for (int d = 0; d < t->rank && len < sizeof at; d++) {
+                int n = snprintf(at + len, sizeof at - len, d ? ",%lld" : "%lld",
+                                 (long long)index[d]);
+                len += n > 0 ? (size_t)n : 0;
+            }
+            if (t->rank == 0)
+                at[0] = '\0';
+            float v = mt_element_to_f32(t->dtype, p);
+            return mt_fail(MT_ERR_FORMAT, "%s: %s holds %s at flat index %lld ([%s])",
+                           op, MT_SHAPE(t),
+                           isnan(v) ? "NaN" : v > 0 ? "+Inf" : "-Inf",
+                           (long long)flat, at);
+        }
+        flat++;
+    } while (mt_index_next(t->rank, t->shape, index));
     return MT_OK;
 }
 
@@ -469,6 +519,8 @@ mt_status mt_tensor_copy_into(const mt_tensor *src, mt_tensor *dst)
 static mt_status copy_as(const char *op, const mt_tensor *src, mt_dtype dtype,
                          mt_tensor **out)
 {
+    if (!out)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: out is NULL", op);
     mt_status s = mt_check_tensor(op, "src", src);
     if (s)
         return s;

@@ -15,6 +15,7 @@
 #include <pthread.h>
 #endif
 
+#include <ctype.h>
 #include <stdatomic.h>
 
 #include "test_util.h"
@@ -195,8 +196,10 @@ static void run_random(const mt_gemm_backend *backend, const char *who, uint64_t
         check_problem(backend, who, &p, rng);
     }
     // the shapes that matter, full size, both thread counts
+    // k > KC: 1300 is more than one KC block of every kernel (KC <= 1024),
+    // with B read in place (k > 1024 splits it too) and packed (transposed)
     static const int64_t big[][3] = {{256, 128, 784}, {256, 10, 128}, {300, 500, 200},
-                                     {257, 255, 300}};
+                                     {257, 255, 300}, {70, 100, 1300}};
     for (size_t s = 0; s < sizeof big / sizeof big[0]; s++)
         for (int v = 0; v < 4; v++) {
             problem p = {.m = big[s][0], .n = big[s][1], .k = big[s][2],
@@ -230,20 +233,157 @@ static void test_native_force_kernel(void **state)
 {
     (void)state;
     assert_false(mt_gemm_native_force_kernel("no-such-kernel"));
+    assert_false(mt_gemm_native_force_kernel("gen")); // no prefixes but "avx2"
     assert_true(mt_gemm_native_force_kernel("generic"));
-    assert_string_equal(mt_gemm_backend_native.describe(), "native generic 4x8");
+    const char *g = mt_gemm_backend_native.describe();
+    assert_int_equal(strncmp(g, "native generic 4x8 (MC ", 23), 0);
+    assert_non_null(strstr(g, " KC "));
     assert_true(mt_gemm_native_force_kernel("auto"));
     const char *d = mt_gemm_backend_native.describe();
-    assert_non_null(strstr(d, mt_gemm_native_kernel_names()[0]));
+    assert_int_equal(strncmp(d, mt_gemm_native_kernel()->description,
+                             strlen(mt_gemm_native_kernel()->description)), 0);
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
     // run-time detection offers the AVX kernels on a CPU that has them
     __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
         assert_true(mt_gemm_native_force_kernel("avx2+fma"));
-    if (__builtin_cpu_supports("avx512f"))
+        assert_true(mt_gemm_native_force_kernel("avx2")); // the short name
+        assert_string_equal(mt_gemm_native_kernel()->name, "avx2+fma");
+    }
+    if (__builtin_cpu_supports("avx512f")) {
         assert_true(mt_gemm_native_force_kernel("avx512"));
+        assert_true(mt_gemm_native_force_kernel("avx512-12x32"));
+        assert_int_equal(mt_gemm_native_kernel()->mr, 12);
+        // auto: 12×32 exactly when the core has two 512-bit FMA units
+        int units = mt_native_avx512_fma_units();
+        assert_true(units == 1 || units == 2);
+        assert_true(mt_gemm_native_force_kernel(NULL));
+        assert_string_equal(mt_gemm_native_kernel()->name,
+                            units == 2 ? "avx512-12x32" : "avx512");
+    } else {
+        assert_false(mt_gemm_native_force_kernel("avx512"));
+    }
     assert_true(mt_gemm_native_force_kernel(NULL));
 #endif
+}
+
+/* The blocking rule of gemm_native.c, worked by hand: KC = L1d/2 / (4·MR)
+ * rounded down to 8, MC = L2/2 / (4·KC) rounded down to MR, NC = L3/2 /
+ * (4·KC) rounded down to NR, clamped; unknown caches keep the kernel's own
+ * constants. */
+static void test_native_blocking_rule(void **state)
+{
+    (void)state;
+    const mt_native_caches zen4 = {.l1d = 32 << 10, .l2 = 1 << 20, .l3 = 16 << 20};
+    const mt_native_kernel *g = &mt_native_kernel_generic; // 4×8
+    // 16384/16 = 1024; 524288/4096 = 128; 8388608/4096 = 2048
+    mt_native_blocking b = mt_native_blocking_for(g, zen4);
+    assert_int_equal(b.kc, 1024);
+    assert_int_equal(b.mc, 128);
+    assert_int_equal(b.nc, 2048);
+    // 48K L1d, 2M L2, 3M L3: 24576/16 = 1536 -> 1024; 1048576/4096 = 256;
+    // 1572864/4096 = 384
+    b = mt_native_blocking_for(g, (mt_native_caches){48 << 10, 2 << 20, 3 << 20});
+    assert_int_equal(b.kc, 1024);
+    assert_int_equal(b.mc, 256);
+    assert_int_equal(b.nc, 384);
+    // tiny caches clamp: 1K L1d -> 512/16 = 32 -> 64; 64K L2 -> 32768/256 =
+    // 128; 64K L3 -> 128 columns
+    b = mt_native_blocking_for(g, (mt_native_caches){1 << 10, 64 << 10, 64 << 10});
+    assert_int_equal(b.kc, 64);
+    assert_int_equal(b.mc, 128);
+    assert_int_equal(b.nc, 128);
+    // huge ones clamp: MC 1024, NC 8192
+    b = mt_native_blocking_for(g, (mt_native_caches){32 << 10, 64 << 20, 512 << 20});
+    assert_int_equal(b.mc, 1024);
+    assert_int_equal(b.nc, 8192);
+    // unknown (wasm32): the kernel's constants
+    b = mt_native_blocking_for(g, (mt_native_caches){0});
+    assert_int_equal(b.kc, g->kc);
+    assert_int_equal(b.mc, g->mc);
+    assert_int_equal(b.nc, g->nc);
+#ifdef MT_NATIVE_X86
+    // AVX2 6×16 on Zen 4's caches: 16384/24 = 682 -> 680; 524288/2720 =
+    // 192.7 -> 192; 8388608/2720 = 3084 -> 3072
+    b = mt_native_blocking_for(&mt_native_kernel_avx2, zen4);
+    assert_int_equal(b.kc, 680);
+    assert_int_equal(b.mc, 192);
+    assert_int_equal(b.nc, 3072);
+    // AVX-512 8×32: 16384/32 = 512; 524288/2048 = 256; 8388608/2048 = 4096
+    b = mt_native_blocking_for(&mt_native_kernel_avx512, zen4);
+    assert_int_equal(b.kc, 512);
+    assert_int_equal(b.mc, 256);
+    assert_int_equal(b.nc, 4096);
+#endif
+}
+
+#if defined(__linux__)
+// a sysfs cache file as a number ("32K" -> 32768); -1 if absent
+static long long sysfs_value(int index, const char *file)
+{
+    char path[128], buf[64] = {0};
+    snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu0/cache/index%d/%s", index,
+             file);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    char *ok = fgets(buf, sizeof buf, f);
+    fclose(f);
+    if (!ok)
+        return -1;
+    char *end;
+    long long v = strtoll(buf, &end, 10);
+    return *end == 'K' ? v * 1024 : *end == 'M' ? v * 1024 * 1024 : v;
+}
+#endif
+
+/* The caches the library reads are the ones Linux reports in sysfs (read
+ * here through shared_cpu_map, the library reads shared_cpu_list); l3 is
+ * divided among the CPUs that share it. On x86-64, cpuid (the fallback
+ * without sysfs) gives the same L1d and L2. */
+static void test_native_caches(void **state)
+{
+    (void)state;
+    mt_native_caches c = mt_gemm_native_caches();
+#if defined(__linux__)
+    long long want[4] = {0, 0, 0, 0};
+    for (int i = 0; i < 8; i++) {
+        long long level = sysfs_value(i, "level");
+        if (level < 0)
+            break;
+        char path[128], type[32] = {0}, list[256] = {0};
+        snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu0/cache/index%d/type", i);
+        FILE *f = fopen(path, "r");
+        assert_non_null(f);
+        assert_non_null(fgets(type, sizeof type, f));
+        fclose(f);
+        if (!strncmp(type, "Instruction", 11) || level > 3 || want[level])
+            continue;
+        long long size = sysfs_value(i, "size"), sharing = 0;
+        snprintf(path, sizeof path,
+                 "/sys/devices/system/cpu/cpu0/cache/index%d/shared_cpu_map", i);
+        f = fopen(path, "r"); // hex mask: count its bits
+        assert_non_null(f);
+        assert_non_null(fgets(list, sizeof list, f));
+        fclose(f);
+        for (char *p = list; *p; p++)
+            if (isxdigit((unsigned char)*p))
+                sharing += __builtin_popcount((unsigned)strtol((char[]){*p, 0}, NULL, 16));
+        want[level] = level == 3 ? size / (sharing ? sharing : 1) : size;
+    }
+    if (want[1] > 0) { // a kernel that reports its caches
+        assert_int_equal(c.l1d, want[1]);
+        assert_int_equal(c.l2, want[2]);
+        assert_int_equal(c.l3, want[3]);
+#ifdef MT_NATIVE_X86
+        mt_native_caches id = mt_native_caches_cpuid();
+        assert_int_equal(id.l1d, want[1]);
+        assert_int_equal(id.l2, want[2]);
+        assert_true(id.l3 > 0 && id.l3 <= c.l3 * 64);
+#endif
+    }
+#endif
+    assert_true(c.l1d >= 0 && c.l2 >= 0 && c.l3 >= 0);
 }
 
 /* NaN in A reaches C through ReLU (max(0, NaN) keeps the NaN, as naive). */
@@ -468,6 +608,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_native_force_kernel),
+        cmocka_unit_test(test_native_blocking_rule),
+        cmocka_unit_test(test_native_caches),
         cmocka_unit_test(test_native_every_kernel),
         cmocka_unit_test(test_native_relu_keeps_nan),
         cmocka_unit_test(test_native_broadcast_b_rows),

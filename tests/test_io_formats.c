@@ -1,11 +1,20 @@
 /* test_io_formats.c — io/'s input formats (minitensor/idx.h, image.h): IDX
  * plain and gzip-compressed, PGM P2/P5, PNG; every malformed input with its
- * message; the builds without zlib or libpng.
+ * message; the builds without zlib or libpng; hostile input: FIFOs and
+ * devices, files over the size limits, gzip bombs (memory and time
+ * bounded), headers announcing more than the data holds, PNG palette
+ * indices past the palette, PNGs without IEND or with oversized chunks.
  *
  *   test_io_formats IMAGE_DIR     (tests/mnist: committed PGM/PNG fixtures)
  *
  * Temporary files go to the current directory (meson: the build dir). */
+#define _POSIX_C_SOURCE 200809L
 #include "test_util.h"
+
+#include <signal.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "minitensor/idx.h"
 #include "minitensor/image.h"
@@ -131,7 +140,7 @@ static void idx_malformed(void **state)
                  "x.idx: IDX dims are too large");
     const unsigned char gz[] = {0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3};
     assert_fails(mt_idx_parse(gz, sizeof gz, "x.idx.gz", &idx), MT_ERR_FORMAT,
-                 "x.idx.gz: gzip-compressed IDX data (mt_idx_load decompresses files");
+                 "x.idx.gz: gzip-compressed IDX data: decompress it first");
     assert_fails(mt_idx_parse(buf, n, "x", NULL), MT_ERR_INVALID_ARGUMENT,
                  "idx_parse: idx is NULL");
 }
@@ -158,11 +167,71 @@ static void idx_load_files(void **state)
                  "io_formats_empty.idx: not an IDX file");
     assert_fails(mt_idx_load("io_formats_missing.idx", &idx), MT_ERR_IO,
                  "io_formats_missing.idx: No such file or directory");
-    assert_fails(mt_idx_load(".", &idx), MT_ERR_IO, ".: Is a directory");
+    assert_fails(mt_idx_load(".", &idx), MT_ERR_IO,
+                 ".: not a regular file (it is a directory)");
     assert_fails(mt_idx_load(NULL, &idx), MT_ERR_INVALID_ARGUMENT, "idx_load: path is NULL");
+    /* a plain file whose header announces 1 GiB: the size mismatch is
+     * found from fstat, before the data is read or its buffer allocated */
+    n = make_idx(buf, 3, (uint32_t[]){1 << 20, 32, 32}, (const unsigned char *)"abc", 3);
+    write_file("io_formats_lie.idx", buf, n);
+    alloc_probe probe;
+    probe_install(&probe, -1);
+    assert_fails(mt_idx_load("io_formats_lie.idx", &idx), MT_ERR_FORMAT,
+                 "io_formats_lie.idx: truncated: the header announces 1073741824 bytes of "
+                 "data, 3 follow");
+    assert_true(probe.allocations <= 1);   /* the 16-byte header */
+    probe_remove();
+    remove("io_formats_lie.idx");
     remove("io_formats_small.idx");
     remove("io_formats_bad.idx");
     remove("io_formats_empty.idx");
+}
+
+/* Only regular files are read. A FIFO used to block the open (or the read)
+ * forever, /dev/zero to be read up to the size limit (gigabytes); both now
+ * fail at once. alarm(): a hang fails the test instead of waiting for the
+ * harness's timeout. */
+static void inputs_must_be_regular_files(void **state)
+{
+    (void)state;
+    remove("io_formats_fifo");   /* left by an interrupted run */
+    assert_int_equal(mkfifo("io_formats_fifo", 0600), 0);
+    alarm(20);
+    mt_idx idx;
+    assert_fails(mt_idx_load("io_formats_fifo", &idx), MT_ERR_IO,
+                 "io_formats_fifo: not a regular file (it is a FIFO)");
+    mt_image img;
+    assert_fails(mt_image_load("io_formats_fifo", 0, &img), MT_ERR_IO,
+                 "io_formats_fifo: not a regular file (it is a FIFO)");
+    assert_fails(mt_idx_load("/dev/zero", &idx), MT_ERR_IO,
+                 "/dev/zero: not a regular file (it is a character device)");
+    assert_fails(mt_image_load("/dev/zero", 0, &img), MT_ERR_IO,
+                 "/dev/zero: not a regular file (it is a character device)");
+    assert_fails(mt_image_load(".", 0, &img), MT_ERR_IO,
+                 ".: not a regular file (it is a directory)");
+    alarm(0);
+    remove("io_formats_fifo");
+}
+
+/* Plain files: the size limit is checked (fstat) before anything is read. */
+static void image_file_size_limit(void **state)
+{
+    (void)state;
+    FILE *f = fopen("io_formats_big.pgm", "wb");
+    assert_non_null(f);
+    fputs("P5 28 28 255\n", f);
+    assert_int_equal(fseek(f, (long)MT_IMAGE_MAX_FILE, SEEK_SET), 0);   /* sparse */
+    fputc(0, f);
+    assert_int_equal(fclose(f), 0);
+    alloc_probe probe;
+    probe_install(&probe, -1);
+    mt_image img;
+    assert_fails(mt_image_load("io_formats_big.pgm", 0, &img), MT_ERR_FORMAT,
+                 "io_formats_big.pgm: 16777217 bytes, more than the 16777216-byte limit "
+                 "for an image");
+    assert_int_equal(probe.allocations, 0);   /* nothing read */
+    probe_remove();
+    remove("io_formats_big.pgm");
 }
 
 /* ---- IDX, gzip-compressed ------------------------------------------------------------ */
@@ -287,6 +356,182 @@ static void idx_gzip_out_of_memory(void **state)
     }
     remove("io_formats_oom.idx.gz");
 }
+
+/* ---- gzip bombs -------------------------------------------------------------------------- */
+
+/* Peak bytes held through mt_alloc (zlib's memory included). */
+typedef struct peak_probe {
+    size_t live, peak;
+} peak_probe;
+
+static void *peak_alloc(size_t size, size_t align, void *user)
+{
+    peak_probe *p = user;
+    assert_true(align <= 64);   /* a 64-byte header keeps any alignment io/ asks */
+    unsigned char *b = aligned_alloc(64, (size + 64 + 63) / 64 * 64);
+    if (!b)
+        return NULL;
+    memcpy(b, &size, sizeof size);
+    p->live += size;
+    if (p->live > p->peak)
+        p->peak = p->live;
+    return b + 64;
+}
+
+static void peak_free(void *ptr, void *user)
+{
+    if (!ptr)
+        return;
+    peak_probe *p = user;
+    unsigned char *b = (unsigned char *)ptr - 64;
+    size_t size;
+    memcpy(&size, b, sizeof size);
+    p->live -= size;
+    free(b);
+}
+
+/* One gzip member holding `zeros` zero bytes after `prefix`, appended to *out. */
+static void gzip_zeros(unsigned char **out, size_t *len, size_t *cap, const void *prefix,
+                       size_t prefix_size, size_t zeros)
+{
+    static unsigned char chunk[1 << 16];
+    z_stream zs;
+    memset(&zs, 0, sizeof zs);
+    assert_int_equal(deflateInit2(&zs, 9, Z_DEFLATED, 16 + MAX_WBITS, 8,
+                                  Z_DEFAULT_STRATEGY), Z_OK);
+    size_t left = zeros;
+    bool first = true;
+    for (;;) {
+        if (first) {
+            zs.next_in = (Bytef *)prefix;
+            zs.avail_in = (uInt)prefix_size;
+            first = false;
+        } else {
+            size_t k = left < sizeof chunk ? left : sizeof chunk;
+            zs.next_in = chunk;
+            zs.avail_in = (uInt)k;
+            left -= k;
+        }
+        int flush = left == 0 && zs.avail_in == 0 ? Z_FINISH : Z_NO_FLUSH;
+        if (!first && left == 0)
+            flush = Z_FINISH;
+        do {
+            if (*cap - *len < 65536) {
+                *cap = 2 * *cap + 65536;
+                *out = realloc(*out, *cap);
+                assert_non_null(*out);
+            }
+            zs.next_out = *out + *len;
+            zs.avail_out = (uInt)(*cap - *len);
+            int z = deflate(&zs, flush);
+            assert_true(z == Z_OK || z == Z_STREAM_END || z == Z_BUF_ERROR);
+            *len = (size_t)(zs.next_out - *out);
+            if (z == Z_STREAM_END) {
+                deflateEnd(&zs);
+                return;
+            }
+        } while (zs.avail_out == 0 || zs.avail_in > 0 || flush == Z_FINISH);
+    }
+}
+
+static double seconds(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+/* A 2 MB .gz that inflates to 2 GiB: 128 members of 16 MiB of zeros (as
+ * `cat` of gzip files makes), after a first member holding `prefix`.
+ * Loading it must fail at once, holding little memory. Before the fix the
+ * whole file was inflated first (2 GiB held, 11 s). */
+static void load_bomb(const char *path, const void *prefix, size_t prefix_size,
+                      mt_status want, const char *message, size_t max_peak)
+{
+    static unsigned char *zeros;   /* one member of 16 MiB of zeros, made once */
+    static size_t zeros_len;
+    if (!zeros) {
+        size_t zcap = 0;
+        gzip_zeros(&zeros, &zeros_len, &zcap, NULL, 0, (size_t)16 << 20);
+    }
+    unsigned char *gz = NULL;
+    size_t len = 0, cap = 0;
+    gzip_zeros(&gz, &len, &cap, prefix, prefix_size, 0);
+    cap = len + 128 * zeros_len;
+    gz = realloc(gz, cap);
+    assert_non_null(gz);
+    for (int i = 0; i < 128; i++, len += zeros_len)
+        memcpy(gz + len, zeros, zeros_len);
+    assert_true(len > 1000000 && len < 4000000);   /* ~2 MB of gzip */
+    write_file(path, gz, len);
+    free(gz);
+    peak_probe peak = {0, 0};
+    mt_allocator_set(&(mt_allocator){peak_alloc, peak_free, &peak});
+    double t0 = seconds();
+    mt_idx idx;
+    mt_status s = mt_idx_load(path, &idx);
+    double took = seconds() - t0;
+    mt_allocator_set(NULL);
+    if (s != want || !strstr(mt_last_error(), message))
+        fail_msg("got %s \"%s\"", mt_status_name(s), mt_last_error());
+    if (peak.peak > max_peak)
+        fail_msg("%s: peak %zu bytes held, expected at most %zu", path, peak.peak, max_peak);
+    assert_int_equal(peak.live, 0);
+    assert_true(took < 2.0);
+    remove(path);
+}
+
+static void idx_gzip_bombs(void **state)
+{
+    (void)state;
+    /* zeros only: not IDX after 4 bytes */
+    load_bomb("io_formats_bomb0.gz", NULL, 0, MT_ERR_FORMAT,
+              "io_formats_bomb0.gz: IDX element type 0x00", (size_t)1 << 20);
+    /* a valid header for one 28x28 image (784 bytes), then 2 GiB of zeros:
+     * "too long" one byte past what the header announced */
+    unsigned char head[16];
+    make_idx(head, 3, (uint32_t[]){1, 28, 28}, NULL, 0);
+    load_bomb("io_formats_bomb1.gz", head, 16, MT_ERR_FORMAT,
+              "io_formats_bomb1.gz: too long: the header announces 784 bytes of data, "
+              "more follow", (size_t)1 << 20);
+    /* a header announcing more than the 2 GiB limit: refused before any data */
+    make_idx(head, 3, (uint32_t[]){100000000, 28, 28}, NULL, 0);
+    load_bomb("io_formats_bomb2.gz", head, 16, MT_ERR_FORMAT,
+              "io_formats_bomb2.gz: the header announces 78400000000 bytes of data, more "
+              "than the 2147483648-byte limit for IDX files", (size_t)1 << 20);
+    /* a header announcing 1 GiB over a stream that has 4 bytes: what it
+     * holds grows with what arrives, not with what the header claims */
+    make_idx(head, 3, (uint32_t[]){1 << 20, 32, 32}, NULL, 0);
+    unsigned char gz[256];
+    size_t len = 0;
+    unsigned char lie[20];
+    memcpy(lie, head, 16);
+    memset(lie + 16, 7, 4);
+    gzip_append(gz, sizeof gz, &len, lie, 20);
+    write_file("io_formats_lie.gz", gz, len);
+    peak_probe peak = {0, 0};
+    mt_allocator_set(&(mt_allocator){peak_alloc, peak_free, &peak});
+    mt_idx idx;
+    mt_status s = mt_idx_load("io_formats_lie.gz", &idx);
+    mt_allocator_set(NULL);
+    assert_int_equal(s, MT_ERR_FORMAT);
+    assert_non_null(strstr(mt_last_error(), "io_formats_lie.gz: truncated: the header "
+                                            "announces 1073741824 bytes of data, 4 follow"));
+    assert_true(peak.peak < ((size_t)2 << 20));
+    remove("io_formats_lie.gz");
+    /* gzip inside gzip: say what to do */
+    unsigned char inner[256], outer[512];
+    size_t ilen = 0, olen = 0;
+    unsigned char plain[64];
+    size_t n = small_idx(plain);
+    gzip_append(inner, sizeof inner, &ilen, plain, n);
+    gzip_append(outer, sizeof outer, &olen, inner, ilen);
+    write_file("io_formats_twice.gz", outer, olen);
+    assert_fails(mt_idx_load("io_formats_twice.gz", &idx), MT_ERR_FORMAT,
+                 "io_formats_twice.gz: gzip-compressed twice: decompress it once (gunzip) "
+                 "and use the result");
+    remove("io_formats_twice.gz");
+}
 #else
 static void idx_gzip_without_zlib(void **state)
 {
@@ -347,7 +592,11 @@ static void pgm_malformed(void **state)
                                        "pixels, 3 follow"},
         {"P5 2 1 65535\n\x01\x02\x03", "x.pgm: truncated: a 2x1 PGM needs 4 bytes of "
                                        "pixels, 3 follow"},
-        {"P2 2 2 255\n1 2 3", "x.pgm: pixel 3 of 4 is missing or above maxval 255"},
+        {"P2 2 2 255\n1 2 3", "x.pgm: truncated: a 2x2 text PGM needs at least 7 bytes "
+                              "of pixels, 5 follow"},
+        {"P2 2 2 255\n1 2 3  ", "x.pgm: pixel 3 of 4 is missing or above maxval 255"},
+        {"P2 16384 16384 255\n0 0", "x.pgm: truncated: a 16384x16384 text PGM needs at "
+                                    "least 536870911 bytes of pixels, 3 follow"},
         {"P2 2 2 15\n1 16 3 4", "x.pgm: pixel 1 of 4 is missing or above maxval 15"},
         {"P2 2 2 255\n1 2 x 4", "x.pgm: pixel 2 of 4 is missing or above maxval 255"},
         {"P5 2 1 100\n\x05\xc8", "x.pgm: pixel 1 is 200, above maxval 100"},
@@ -446,6 +695,122 @@ static void png_decodes_and_rejects(void **state)
                  "zero.png: bad PNG: ");
 }
 
+/* A chunk: length, type, data, CRC. */
+static size_t png_chunk(unsigned char *buf, const char *type, const unsigned char *data,
+                        size_t len)
+{
+    size_t n = put_be32(buf, (uint32_t)len);
+    memcpy(buf + n, type, 4);
+    if (len)
+        memcpy(buf + n + 4, data, len);
+    n += put_be32(buf + n + 4 + len, crc32_of(buf + 4, 4 + len)) + 4 + len;
+    return n;
+}
+
+/* A palette PNG (colour type 3) of width×height at `depth` bits, with the
+ * raw scanlines `raw` (filter byte + packed indices) in a stored (level 0)
+ * zlib stream, so no compressor is needed; IEND only if `iend`. */
+static size_t palette_png(unsigned char *buf, uint32_t width, uint32_t height, int depth,
+                          const unsigned char *rgb, int colours, const unsigned char *raw,
+                          size_t raw_len, bool iend)
+{
+    static const unsigned char sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+    memcpy(buf, sig, 8);
+    size_t n = 8;
+    unsigned char ihdr[13];
+    put_be32(ihdr, width);
+    put_be32(ihdr + 4, height);
+    memcpy(ihdr + 8, (unsigned char[]){(unsigned char)depth, 3, 0, 0, 0}, 5);
+    n += png_chunk(buf + n, "IHDR", ihdr, 13);
+    n += png_chunk(buf + n, "PLTE", rgb, 3 * (size_t)colours);
+    unsigned char z[256];
+    size_t zn = 0;
+    z[zn++] = 0x78;
+    z[zn++] = 0x01;
+    z[zn++] = 0x01;   /* final block, stored */
+    z[zn++] = (unsigned char)raw_len;
+    z[zn++] = (unsigned char)(raw_len >> 8);
+    z[zn++] = (unsigned char)~raw_len;
+    z[zn++] = (unsigned char)(~raw_len >> 8);
+    memcpy(z + zn, raw, raw_len);
+    zn += raw_len;
+    uint32_t a = 1, b = 0;   /* Adler-32 */
+    for (size_t i = 0; i < raw_len; i++) {
+        a = (a + raw[i]) % 65521;
+        b = (b + a) % 65521;
+    }
+    zn += put_be32(z + zn, b << 16 | a);
+    n += png_chunk(buf + n, "IDAT", z, zn);
+    if (iend)
+        n += png_chunk(buf + n, "IEND", NULL, 0);
+    return n;
+}
+
+/* libpng's simplified API accepted pixels that index past the palette
+ * (they came out black: the prediction changed) and files without IEND. */
+static void png_strict(void **state)
+{
+    (void)state;
+    if (!mt_image_png_supported())
+        return;   /* png_decodes_and_rejects checks the build without libpng */
+    const unsigned char bw[6] = {0, 0, 0, 255, 255, 255};   /* black, white */
+    unsigned char buf[512];
+    mt_image img;
+    /* 2x2, 8 bits: indices 0 1 / 1 0 */
+    const unsigned char ok[6] = {0, 0, 1, 0, 1, 0};
+    size_t n = palette_png(buf, 2, 2, 8, bw, 2, ok, 6, true);
+    assert_ok(mt_png_decode(buf, n, "ok.png", 0, &img));
+    assert_memory_equal(img.pixels, "\x00\xff\xff\x00", 4);
+    mt_image_free(&img);
+    /* index 5 of a 2-colour palette */
+    const unsigned char bad[6] = {0, 0, 5, 0, 1, 0};
+    n = palette_png(buf, 2, 2, 8, bw, 2, bad, 6, true);
+    assert_fails(mt_png_decode(buf, n, "index.png", 0, &img), MT_ERR_FORMAT,
+                 "index.png: bad PNG: a pixel uses palette index 5, but the palette has "
+                 "2 colours");
+    assert_null(img.pixels);
+    /* 1 bit per pixel, a 1-colour palette, a pixel of index 1 (0x40: the
+     * second pixel of the row) */
+    const unsigned char bit[4] = {0, 0x40, 0, 0x00};
+    n = palette_png(buf, 2, 2, 1, bw, 1, bit, 4, true);
+    assert_fails(mt_png_decode(buf, n, "bit.png", 0, &img), MT_ERR_FORMAT,
+                 "bit.png: bad PNG: a pixel uses palette index 1, but the palette has "
+                 "1 colours");
+    /* no IEND: the file stops after the image data */
+    n = palette_png(buf, 2, 2, 8, bw, 2, ok, 6, false);
+    assert_fails(mt_png_decode(buf, n, "cut.png", 0, &img), MT_ERR_FORMAT,
+                 "cut.png: bad PNG: the file ends before its IEND chunk (truncated)");
+    /* a chunk announcing more bytes than the file has: refused before
+     * libpng allocates that much (fuzz_png found a 106-byte file with a
+     * 1.9 GB sPLT chunk: 1.9 GB allocated and cleared, 10 s) */
+    size_t m = palette_png(buf, 2, 2, 8, bw, 2, ok, 6, true);
+    memmove(buf + 33 + 12 + 4, buf + 33, m - 33);
+    put_be32(buf + 33, 0x73737373u);
+    memcpy(buf + 37, "sPLT", 4);
+    memset(buf + 41, 's', 4 + 4);
+    m += 16;
+    assert_fails(mt_png_decode(buf, m, "splt.png", 0, &img), MT_ERR_FORMAT,
+                 "splt.png: bad PNG: chunk 'sPLT' announces 1936946035 bytes, more than the");
+    /* an IHDR of 16384x16384 (256 MiB of pixels) over 17 bytes of image
+     * data: refused before the pixels are allocated */
+    n = palette_png(buf, 2, 2, 8, bw, 2, ok, 6, true);
+    put_be32(buf + 16, 16384);
+    put_be32(buf + 20, 16384);
+    put_be32(buf + 29, crc32_of(buf + 12, 17));
+    alloc_probe probe;
+    probe_install(&probe, -1);
+    assert_fails(mt_png_decode(buf, n, "big.png", 0, &img), MT_ERR_FORMAT,
+                 "big.png: bad PNG: 17 bytes of image data cannot hold a 16384x16384 image");
+    assert_int_equal(probe.allocations, 0);
+    probe_remove();
+    /* through mt_image_load too */
+    n = palette_png(buf, 2, 2, 8, bw, 2, ok, 6, false);
+    write_file("io_formats_noiend.png", buf, n);
+    assert_fails(mt_image_load("io_formats_noiend.png", 0, &img), MT_ERR_FORMAT,
+                 "io_formats_noiend.png: bad PNG: the file ends before its IEND chunk");
+    remove("io_formats_noiend.png");
+}
+
 /* ---- mt_image_load: the signature picks the decoder ---------------------------------------- */
 
 static void image_load_files(void **state)
@@ -496,15 +861,19 @@ int main(int argc, char **argv)
         cmocka_unit_test(idx_parses_ranks_1_to_3),
         cmocka_unit_test(idx_malformed),
         cmocka_unit_test(idx_load_files),
+        cmocka_unit_test(inputs_must_be_regular_files),
+        cmocka_unit_test(image_file_size_limit),
 #ifdef MT_TEST_HAVE_ZLIB
         cmocka_unit_test(idx_gzip),
         cmocka_unit_test(idx_gzip_out_of_memory),
+        cmocka_unit_test(idx_gzip_bombs),
 #else
         cmocka_unit_test(idx_gzip_without_zlib),
 #endif
         cmocka_unit_test(pgm_decodes),
         cmocka_unit_test(pgm_malformed),
         cmocka_unit_test(png_decodes_and_rejects),
+        cmocka_unit_test(png_strict),
         cmocka_unit_test(image_load_files),
     };
     return cmocka_run_group_tests_name("io formats", tests, NULL, NULL);

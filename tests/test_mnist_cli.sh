@@ -128,6 +128,31 @@ bad "weights that are not safetensors" 1 "safetensors: $IMG/not-an-image.txt" \
 bad "missing weights file" 1 "$TMP/none.safetensors: cannot open" \
     "$MNIST" --weights "$TMP/none.safetensors"
 
+# Non-finite weights are refused at load, naming the tensor and the index;
+# finite weights whose outputs overflow float32 are refused after the run.
+ok "make NaN weights" "$FIX" set "$DATA/mnist_mlp.safetensors" "$TMP/nan.safetensors" d1_w 389 nan
+bad "NaN weight" 1 "linear d1_w: d1_w [784,128] holds NaN at flat index 389 ([3,5])" \
+    "$MNIST" --weights "$TMP/nan.safetensors" predict "$IMG/seven.pgm"
+ok "make Inf bias" "$FIX" set "$DATA/mnist_mlp.safetensors" "$TMP/inf.safetensors" d2_b 7 -inf
+bad "Inf bias" 1 "linear d2_w: d2_b [10] holds -Inf at flat index 7 ([7])" \
+    "$MNIST" --weights "$TMP/inf.safetensors" eval "$IMAGES" "$LABELS"
+ok "make overflowing weights" "$FIX" set "$DATA/mnist_mlp.safetensors" "$TMP/huge.safetensors" d2_w -1 3e38
+bad "overflowing logits (predict)" 1 "seven.pgm: the model's output is not finite (logit 0 is +Inf)" \
+    "$MNIST" --weights "$TMP/huge.safetensors" predict "$IMG/seven.pgm"
+bad "overflowing logits (eval)" 1 "image 0: the model's output is not finite (logit 0 is +Inf)" \
+    "$MNIST" --weights "$TMP/huge.safetensors" eval "$IMAGES" "$LABELS" --json
+
+# --logits is written atomically: a write that fails (here: a file-size limit,
+# as a full disk would) leaves the existing file as it was and says why.
+printf old >"$TMP/old.f32"
+bad "failed --logits write keeps the old file" 1 "old.f32: write failed: File too large" \
+    bash -c 'trap "" XFSZ; ulimit -f 1; exec "$@"' sh "$MNIST" eval "$IMAGES" "$LABELS" \
+    --logits "$TMP/old.f32"
+if [ "$(cat "$TMP/old.f32")" = old ]; then pass "--logits target unchanged"
+else flunk "--logits target unchanged" "now $(wc -c <"$TMP/old.f32") bytes"; fi
+bad "--logits to a device" 1 "/dev/full: not a regular file" \
+    "$MNIST" eval "$IMAGES" "$LABELS" --logits /dev/full
+
 # ---- the command line -----------------------------------------------------------------
 bad "unknown command" 2 "unknown command frobnicate" "$MNIST" frobnicate
 bad "unknown option" 2 "unknown option --fast" "$MNIST" --fast
@@ -135,6 +160,10 @@ bad "eval needs two files" 2 "eval needs IMAGES and LABELS" "$MNIST" eval "$IMAG
 bad "predict needs an image" 2 "predict needs at least one IMAGE" "$MNIST" predict
 bad "--json is for eval" 2 "--json applies to eval only" "$MNIST" predict --json "$IMG/seven.pgm"
 bad "--weights needs a value" 2 "missing value for --weights" "$MNIST" --weights
+bad "--weights twice" 2 "--weights given twice" "$MNIST" --weights a --weights b
+bad "--logits twice" 2 "--logits given twice" "$MNIST" eval "$IMAGES" "$LABELS" --logits a --logits b
+bad "bad MT_BACKEND, before any work" 1 "backend: MT_BACKEND=\"tpu\" is not a backend" \
+    env MT_BACKEND=tpu "$MNIST" eval "$IMAGES" "$LABELS"
 ok "--help" "$MNIST" --help
 has "--help: usage" "usage: mnist"
 

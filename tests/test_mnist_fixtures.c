@@ -8,6 +8,10 @@
  *   test_mnist_fixtures reshape SRC OUT NAME D0 [D1 [D2 [D3]]]
  *                                               NAME replaced by zeros [D0,…]
  *   test_mnist_fixtures drop    SRC OUT NAME    every tensor but NAME
+ *   test_mnist_fixtures set     SRC OUT NAME INDEX VALUE
+ *                                               NAME's flat element INDEX (every
+ *                                               element if INDEX is -1) set to
+ *                                               VALUE (strtof: nan, inf, 3e38)
  *   test_mnist_fixtures compare A.f32 B.f32 TOL max |a - b| of two little-endian
  *                                               float32 files; exit 1 if > TOL
  */
@@ -29,8 +33,10 @@ static int fail(void)
 /* Copy SRC to OUT, changing tensors on the way: transpose 2-D ones
  * (`transpose`), replace `name` by zeros of shape (rank, dims), or drop it
  * (rank < 0). */
+typedef struct poke { long index; float value; } poke;
+
 static int rewrite(const char *src, const char *out, bool transpose, const char *name,
-                   int rank, const int64_t *dims)
+                   int rank, const int64_t *dims, const poke *set)
 {
     mt_safetensors *st = NULL;
     if (mt_safetensors_open(src, &st))
@@ -48,7 +54,7 @@ static int rewrite(const char *src, const char *out, bool transpose, const char 
         bool named = name && !strcmp(e.name, name);
         if (named && rank < 0)
             continue;
-        if (named)
+        if (named && !set)
             s = mt_tensor_zeros(MT_DTYPE_F32, rank, dims, &t[k]);
         else if (!(s = mt_safetensors_get_at(st, i, &orig)) && transpose && orig->rank == 2 &&
                  !(s = mt_transpose(orig, 0, 1, &view)))
@@ -57,6 +63,12 @@ static int rewrite(const char *src, const char *out, bool transpose, const char 
             s = mt_tensor_contiguous(orig, &t[k]);
         mt_tensor_free(view);
         mt_tensor_free(orig);
+        if (!s && named && set) {   /* contiguous F32 weights */
+            float *p = t[k]->data;
+            for (int64_t j = 0; j < mt_tensor_numel(t[k]); j++)
+                if (set->index < 0 || j == set->index)
+                    p[j] = set->value;
+        }
         items[k] = (mt_safetensors_item){e.name, e.name_len, t[k]};
         k++;
     }
@@ -125,14 +137,18 @@ int main(int argc, char **argv)
 {
     const char *cmd = argc > 1 ? argv[1] : "";
     if (!strcmp(cmd, "torch") && argc == 4)
-        return rewrite(argv[2], argv[3], true, NULL, 0, NULL);
+        return rewrite(argv[2], argv[3], true, NULL, 0, NULL, NULL);
     if (!strcmp(cmd, "drop") && argc == 5)
-        return rewrite(argv[2], argv[3], false, argv[4], -1, NULL);
+        return rewrite(argv[2], argv[3], false, argv[4], -1, NULL, NULL);
     if (!strcmp(cmd, "reshape") && argc >= 6 && argc <= 9) {
         int64_t dims[4] = {0};
         for (int d = 0; d < argc - 5; d++)
             dims[d] = atoll(argv[5 + d]);
-        return rewrite(argv[2], argv[3], false, argv[4], argc - 5, dims);
+        return rewrite(argv[2], argv[3], false, argv[4], argc - 5, dims, NULL);
+    }
+    if (!strcmp(cmd, "set") && argc == 7) {
+        poke p = {atol(argv[5]), strtof(argv[6], NULL)};
+        return rewrite(argv[2], argv[3], false, argv[4], 0, NULL, &p);
     }
     if (!strcmp(cmd, "compare") && argc == 5)
         return compare(argv[2], argv[3], atof(argv[4]));

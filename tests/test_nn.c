@@ -824,6 +824,28 @@ static void sequential_large_batch_in_passes(void **state)
     free(xd);
 }
 
+/* A layer belongs to one model: adding it again, to the same model or to
+ * another, fails and leaves it with its model (freed once, no
+ * use-after-free under ASan/valgrind). */
+static void sequential_layer_added_twice(void **state)
+{
+    (void)state;
+    mt_sequential *m1 = NULL, *m2 = NULL;
+    mt_layer *l = NULL;
+    assert_int_equal(mt_sequential_new(1, (int64_t[]){4}, &m1), MT_OK);
+    assert_int_equal(mt_sequential_new(1, (int64_t[]){4}, &m2), MT_OK);
+    assert_int_equal(mt_relu_new(&l), MT_OK);
+    assert_int_equal(mt_sequential_add(m1, l), MT_OK);
+    assert_fails(mt_sequential_add(m1, l), MT_ERR_INVALID_ARGUMENT,
+                 "already belongs to a model");
+    assert_fails(mt_sequential_add(m2, l), MT_ERR_INVALID_ARGUMENT,
+                 "already belongs to a model");
+    assert_int_equal(mt_sequential_count(m1), 1);
+    assert_int_equal(mt_sequential_count(m2), 0);
+    mt_sequential_free(m2);
+    mt_sequential_free(m1);
+}
+
 int main(void)
 {
     mt_allocator_set(&(mt_allocator){counting_alloc, counting_free, NULL});
@@ -847,6 +869,7 @@ int main(void)
         cmocka_unit_test(sequential_forward_allocates_nothing),
         cmocka_unit_test(sequential_forward_u8_batches),
         cmocka_unit_test(sequential_large_batch_in_passes),
+        cmocka_unit_test(sequential_layer_added_twice),
     };
     return cmocka_run_group_tests_name("nn", tests, NULL, NULL);
 }

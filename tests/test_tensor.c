@@ -355,6 +355,35 @@ static void test_version(void **state)
     assert_string_equal(mt_last_error(), "");
 }
 
+/* Non-finite values are found in row-major order through any strides; the
+ * message names the tensor, the value, the flat and the multi-index. */
+static void test_check_finite(void **state)
+{
+    (void)state;
+    float v[6] = {1, 2, 3, 4, 5, 6};
+    mt_tensor t, tt;
+    assert_ok(mt_tensor_wrap_into(MT_DTYPE_F32, 2, (int64_t[]){2, 3}, v, &t));
+    assert_ok(mt_tensor_name_set(&t, "d1_w"));
+    assert_ok(mt_tensor_check_finite(&t));
+    v[4] = NAN;                                       /* element [1,1] */
+    assert_fails(mt_tensor_check_finite(&t), MT_ERR_FORMAT,
+                 "d1_w [2,3] holds NaN at flat index 4 ([1,1])");
+    v[4] = 5;
+    v[2] = -INFINITY;                                 /* [0,2]; transposed [2,0] */
+    assert_fails(mt_tensor_check_finite(&t), MT_ERR_FORMAT, "-Inf at flat index 2 ([0,2])");
+    assert_ok(mt_transpose_into(&t, 0, 1, &tt));
+    assert_fails(mt_tensor_check_finite(&tt), MT_ERR_FORMAT, "flat index 4 ([2,0])");
+    uint16_t h[2] = {0x3C00, 0x7C00};                 /* F16 1.0, +Inf */
+    assert_ok(mt_tensor_wrap_into(MT_DTYPE_F16, 1, (int64_t[]){2}, h, &t));
+    assert_fails(mt_tensor_check_finite(&t), MT_ERR_FORMAT, "+Inf at flat index 1");
+    double d[1] = {1e300};                            /* finite as F64 */
+    assert_ok(mt_tensor_wrap_into(MT_DTYPE_F64, 1, (int64_t[]){1}, d, &t));
+    assert_ok(mt_tensor_check_finite(&t));
+    int32_t i[1] = {-1};
+    assert_ok(mt_tensor_wrap_into(MT_DTYPE_I32, 1, (int64_t[]){1}, i, &t));
+    assert_ok(mt_tensor_check_finite(&t));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -374,6 +403,7 @@ int main(void)
         cmocka_unit_test(test_copy_into_converts),
         cmocka_unit_test(test_names_in_messages),
         cmocka_unit_test(test_version),
+        cmocka_unit_test(test_check_finite),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

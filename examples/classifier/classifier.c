@@ -1,4 +1,5 @@
 /* classifier.c — the shared command line: options, the weights, dispatch. */
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -39,7 +40,10 @@ static int parse(const classifier_spec *spec, int argc, char **argv, options *o)
         } else if (!strcmp(a, "--weights") || !strcmp(a, "--logits")) {
             if (i + 1 == argc)
                 return usage_error(spec, "missing value for ", a);
-            *(a[2] == 'w' ? &o->weights : &o->logits) = argv[++i];
+            const char **value = a[2] == 'w' ? &o->weights : &o->logits;
+            if (*value)   /* which one was meant? */
+                return usage_error(spec, a, " given twice");
+            *value = argv[++i];
         } else {
             return usage_error(spec, "unknown option ", a);
         }
@@ -59,6 +63,28 @@ static int parse(const classifier_spec *spec, int argc, char **argv, options *o)
     return -1;
 }
 
+mt_status classifier_logits(const classifier_spec *spec, mt_sequential *model,
+                            const uint8_t *pixels, int64_t n, float *logits,
+                            const char *source, char *const *paths)
+{
+    mt_status s = spec->logits(model, pixels, n, logits);
+    for (int64_t i = 0; !s && i < n; i++) {
+        for (int c = 0; c < CLASSIFIER_CLASSES; c++) {
+            float v = logits[i * CLASSIFIER_CLASSES + c];
+            if (isfinite(v))
+                continue;
+            char where[64] = "";
+            if (!paths)
+                snprintf(where, sizeof where, ": image %lld", (long long)i);
+            return mt_fail(MT_ERR_FORMAT, "%s%s: the model's output is not finite "
+                           "(logit %d is %s): the weights overflow float32 on this input",
+                           paths ? paths[i] : source, where, c,
+                           isnan(v) ? "NaN" : v > 0 ? "+Inf" : "-Inf");
+        }
+    }
+    return s;
+}
+
 static int run(const classifier_spec *spec, const options *o, mt_sequential *model)
 {
     if (o->nargs == 0)
@@ -75,9 +101,15 @@ int classifier_main(const classifier_spec *spec, int argc, char **argv)
     if (status >= 0)
         return status;
 
+    /* A bad MT_BACKEND / MT_NUM_THREADS, reported before any work. */
+    mt_status s = mt_backend_env_check();
+    if (s) {
+        fprintf(stderr, "%s: %s\n", spec->name, mt_last_error());
+        return 1;
+    }
     /* The weights: the embedded file, or the user's. */
     mt_safetensors *weights;
-    mt_status s = o.weights ? mt_safetensors_open(o.weights, &weights)
+    s = o.weights ? mt_safetensors_open(o.weights, &weights)
                             : mt_safetensors_open_memory(spec->weights, spec->weights_size,
                                                          &weights);
     if (s) {

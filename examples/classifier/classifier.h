@@ -64,6 +64,13 @@ int classifier_predict(const classifier_spec *spec, mt_sequential *model, char *
 int classifier_eval(const classifier_spec *spec, mt_sequential *model, const char *images,
                     const char *labels, const char *logits_path, bool json);
 
+/* spec->logits, then a check that every logit is finite: NaN or Inf (finite
+ * weights that overflow float32) fails naming paths[i] (predict) or
+ * "source: image i" (paths NULL) and the class. */
+mt_status classifier_logits(const classifier_spec *spec, mt_sequential *model,
+                            const uint8_t *pixels, int64_t n, float *logits,
+                            const char *source, char *const *paths);
+
 /* ---- image/label sets and scoring */
 
 /* Check that `images` is [N,28,28] and `labels` is [N] of classes 0..9.

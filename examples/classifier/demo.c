@@ -98,7 +98,8 @@ int classifier_demo(const classifier_spec *spec, mt_sequential *model)
         fprintf(stderr, "%s: out of memory\n", spec->name);
         return 1;
     }
-    if ((s = spec->logits(model, images.data, n, logits))) {
+    if ((s = classifier_logits(spec, model, images.data, n, logits, "built-in images",
+                               NULL))) {
         fprintf(stderr, "%s: %s\n", spec->name, mt_last_error());
         free(logits);
         return 1;

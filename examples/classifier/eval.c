@@ -2,30 +2,30 @@
  * confusion matrix; optionally the logits to a file, or JSON. IDX files may
  * be gzip-compressed (as Fashion-MNIST is distributed): mt_idx_load reads
  * both. */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "classifier.h"
 
-/* n×10 logits as little-endian float32, whatever the host's byte order. */
+/* n×10 logits as little-endian float32, whatever the host's byte order,
+ * written atomically: on any failure (a full disk) an existing file at
+ * `path` is unchanged and the message carries the system's reason. */
 static mt_status write_logits(const char *path, const float *logits, int64_t n)
 {
-    FILE *f = fopen(path, "wb");
-    if (!f)
-        return mt_fail(MT_ERR_IO, "%s: %s", path, strerror(errno));
-    for (int64_t i = 0; i < n * CLASSIFIER_CLASSES; i++) {
+    size_t count = (size_t)n * CLASSIFIER_CLASSES;
+    unsigned char *bytes = malloc(count ? count * 4 : 1);
+    if (!bytes)
+        return mt_fail(MT_ERR_OUT_OF_MEMORY, "%s: out of memory", path);
+    for (size_t i = 0; i < count; i++) {
         uint32_t u;
         memcpy(&u, &logits[i], sizeof u);
-        unsigned char b[4] = {(unsigned char)u, (unsigned char)(u >> 8),
-                              (unsigned char)(u >> 16), (unsigned char)(u >> 24)};
-        fwrite(b, 1, sizeof b, f);
+        for (int b = 0; b < 4; b++)
+            bytes[4 * i + (size_t)b] = (unsigned char)(u >> (8 * b));
     }
-    int bad = ferror(f);
-    if (fclose(f) != 0 || bad)
-        return mt_fail(MT_ERR_IO, "%s: write error", path);
-    return MT_OK;
+    mt_status s = mt_file_write_atomic(path, bytes, count * 4);
+    free(bytes);
+    return s;
 }
 
 static double percent(int64_t part, int64_t whole)
@@ -74,7 +74,7 @@ int classifier_eval(const classifier_spec *spec, mt_sequential *model,
     if (!s && !(logits = malloc((size_t)(n ? n : 1) * CLASSIFIER_CLASSES * sizeof *logits)))
         s = mt_fail(MT_ERR_OUT_OF_MEMORY, "out of memory");
     if (!s)
-        s = spec->logits(model, images.data, n, logits);
+        s = classifier_logits(spec, model, images.data, n, logits, images_path, NULL);
     if (!s && logits_path)
         s = write_logits(logits_path, logits, n);
     if (s) {

@@ -36,7 +36,7 @@ int classifier_predict(const classifier_spec *spec, mt_sequential *model, char *
     for (int i = 0; !s && i < n; i++)
         s = load(paths[i], invert, px + (size_t)i * PIXELS);
     if (!s)
-        s = spec->logits(model, px, n, logits);
+        s = classifier_logits(spec, model, px, n, logits, NULL, paths);
     if (!s)
         s = mt_tensor_wrap(MT_DTYPE_F32, 2, (int64_t[]){n, CLASSIFIER_CLASSES}, logits, &z);
     if (!s)

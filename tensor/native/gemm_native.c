@@ -5,27 +5,22 @@
  * products, narrow C, blocked with or without packing), how to split
  * across threads, and the packing buffers that make repeated calls
  * allocation-free after the first one.
- *
- * Building with -DMT_NATIVE_TUNE makes the blocking and packing choices
- * overridable from the environment (KC, MC, NC, PACKA, PACKB, DOTM) for
- * tuning runs; it is never on in a normal build.
  */
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "../internal.h"
 #include "native.h"
 #include "../unary_ops.h"
-
-#if !defined(__wasm__) || defined(__wasm_threads__)
-#define MT_NATIVE_THREADS 1
-#include <pthread.h>
-#endif
 
 /* ---- kernel choice --------------------------------------------------------- */
 
 static const mt_native_kernel *const kernels[] = {
+#ifdef MT_NATIVE_AVX512_12X32
+    &mt_native_kernel_avx512_12x32,
+#endif
 #ifdef MT_NATIVE_AVX512
     &mt_native_kernel_avx512,
 #endif
@@ -39,41 +34,178 @@ static const mt_native_kernel *const kernels[] = {
 };
 enum { KERNEL_COUNT = sizeof kernels / sizeof kernels[0] };
 
-static _Atomic(const mt_native_kernel *) current_kernel;
-
 static bool kernel_runs_here(const mt_native_kernel *k)
 {
     return !k->supported || k->supported();
 }
 
+/* A kernel answers to its name, and to the part before a '+' ("avx2" for
+ * "avx2+fma"). */
+static bool kernel_is_named(const mt_native_kernel *k, const char *name)
+{
+    size_t len = strcspn(k->name, "+");
+    return strcmp(k->name, name) == 0 ||
+           (strlen(name) == len && strncmp(k->name, name, len) == 0);
+}
+
 static const mt_native_kernel *kernel_by_name(const char *name)
 {
     for (int i = 0; i < KERNEL_COUNT; i++)
-        if (strcmp(kernels[i]->name, name) == 0 && kernel_runs_here(kernels[i]))
+        if (kernel_is_named(kernels[i], name) && kernel_runs_here(kernels[i]))
             return kernels[i];
     return NULL;
 }
 
-static const mt_native_kernel *kernel_auto(void)
+static const mt_native_kernel *auto_kernel; // set once by machine_init
+
+static const mt_native_kernel *kernel_auto_find(void)
 {
     for (int i = 0; i < KERNEL_COUNT; i++)
-        if (kernel_runs_here(kernels[i]))
+        if (kernel_runs_here(kernels[i]) && (!kernels[i]->auto_ok || kernels[i]->auto_ok()))
             return kernels[i];
     return &mt_native_kernel_generic;
 }
+
+/* ---- the machine, read once: caches, blocking, MT_NATIVE_KERNEL ------------
+ * The blocking rule (Goto/BLIS; native.h has the loop nest), from the
+ * caches the CPU reports:
+ *   KC: the A micro-panel MR×KC (re-read for every B micro-panel of the
+ *       block) fills half of L1d;
+ *   MC: the A block MC×KC fills half of L2 (the B micro-panel KC×NR and
+ *       C's tiles pass through the other half);
+ *   NC: the B block KC×NC fills half of this CPU's share of L3.
+ * On Zen 4 (L1d 32K, L2 1M, AVX-512 8×32, one core, 1024³, CPU time so the
+ * other processes on the machine do not count) KC = 128 / 256 / 512 gave
+ * 86 / 93 / 97 GFLOP/s — sizing KC by the B micro-panel in L1 (128) loses
+ * 11 % — and MC = 128 / 256 / 512 the same within noise.
+ * Clamped to KC 64..1024 (below 64 the C tile's reload per block counts;
+ * past 1024 nothing is gained), MC to 16..1024 rows and NC to 8192
+ * columns. A cache size of 0 (unknown: wasm32) keeps the kernel's own
+ * constant for that block. */
+static int64_t clamp64(int64_t v, int64_t lo, int64_t hi)
+{
+    return v < lo ? lo : v > hi ? hi : v;
+}
+
+mt_native_blocking mt_native_blocking_for(const mt_native_kernel *k,
+                                          mt_native_caches c)
+{
+    mt_native_blocking b = {.mc = k->mc, .kc = k->kc, .nc = k->nc};
+    const int64_t f = (int64_t)sizeof(float);
+    if (c.l1d > 0)
+        b.kc = (int)(clamp64(c.l1d / 2 / (k->mr * f), 64, 1024) / 8 * 8);
+    if (c.l2 > 0)
+        b.mc = (int)clamp64(c.l2 / 2 / (b.kc * f) / k->mr * k->mr,
+                            (16 + k->mr - 1) / k->mr * k->mr, 1024);
+    if (c.l3 > 0)
+        b.nc = (int)clamp64(c.l3 / 2 / (b.kc * f) / k->nr * k->nr, k->nr,
+                            8192 / k->nr * k->nr);
+    return b;
+}
+
+static mt_native_caches machine_caches;
+static mt_native_blocking kernel_blocking[KERNEL_COUNT];
+static char kernel_describe[KERNEL_COUNT][160];
+static int64_t b_in_place_max_bytes; // B read in place while its span is below
+static const mt_native_kernel *env_kernel;
+static bool env_kernel_bad; // MT_NATIVE_KERNEL names no kernel this CPU runs
+static const char *env_kernel_value;
+
+static void machine_init(void)
+{
+    machine_caches = mt_native_caches_detect();
+    auto_kernel = kernel_auto_find();
+    b_in_place_max_bytes = machine_caches.l2 > 0 ? machine_caches.l2 / 2 : 512 * 1024;
+    for (int i = 0; i < KERNEL_COUNT; i++) {
+        const mt_native_blocking b = kernel_blocking[i] =
+            mt_native_blocking_for(kernels[i], machine_caches);
+        if (machine_caches.l1d > 0)
+            snprintf(kernel_describe[i], sizeof kernel_describe[i],
+                     "%s (MC %d KC %d NC %d; L1d %lldK L2 %lldK L3 %lldK/cpu)",
+                     kernels[i]->description, b.mc, b.kc, b.nc,
+                     (long long)(machine_caches.l1d >> 10),
+                     (long long)(machine_caches.l2 >> 10),
+                     (long long)(machine_caches.l3 >> 10));
+        else
+            snprintf(kernel_describe[i], sizeof kernel_describe[i],
+                     "%s (MC %d KC %d NC %d; caches unknown)",
+                     kernels[i]->description, b.mc, b.kc, b.nc);
+    }
+    const char *env = getenv("MT_NATIVE_KERNEL");
+    if (env && *env && strcmp(env, "auto")) {
+        env_kernel = kernel_by_name(env);
+        env_kernel_bad = !env_kernel;
+        env_kernel_value = env;
+    }
+}
+
+#ifdef MT_NATIVE_THREADS
+static pthread_once_t machine_once = PTHREAD_ONCE_INIT;
+static void machine_ready(void) { pthread_once(&machine_once, machine_init); }
+#else
+static bool machine_done; // one thread: no race
+static void machine_ready(void)
+{
+    if (!machine_done) {
+        machine_init();
+        machine_done = true;
+    }
+}
+#endif
+
+static int kernel_index(const mt_native_kernel *kr)
+{
+    for (int i = 0; i < KERNEL_COUNT; i++)
+        if (kernels[i] == kr)
+            return i;
+    return KERNEL_COUNT - 1; // the generic kernel is always last
+}
+
+mt_native_caches mt_gemm_native_caches(void)
+{
+    machine_ready();
+    return machine_caches;
+}
+
+mt_native_blocking mt_gemm_native_blocking(const mt_native_kernel *kr)
+{
+    machine_ready();
+    return kernel_blocking[kernel_index(kr)];
+}
+
+static const mt_native_kernel *kernel_auto(void)
+{
+    machine_ready();
+    return auto_kernel;
+}
+
+static _Atomic(const mt_native_kernel *) current_kernel;
 
 const mt_native_kernel *mt_gemm_native_kernel(void)
 {
     const mt_native_kernel *k =
         atomic_load_explicit(&current_kernel, memory_order_acquire);
     if (!k) {
-        const char *env = getenv("MT_NATIVE_KERNEL");
-        k = env && *env && strcmp(env, "auto") ? kernel_by_name(env) : NULL;
-        if (!k)
-            k = kernel_auto();
+        machine_ready();
+        k = env_kernel ? env_kernel : kernel_auto();
         atomic_store_explicit(&current_kernel, k, memory_order_release);
     }
     return k;
+}
+
+mt_status mt_gemm_native_env_check(void)
+{
+    machine_ready();
+    if (!env_kernel_bad)
+        return MT_OK;
+    char names[128] = "";
+    for (int i = 0; i < KERNEL_COUNT; i++)
+        if (kernel_runs_here(kernels[i]))
+            snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s",
+                     names[0] ? "|" : "", kernels[i]->name);
+    return mt_fail(MT_ERR_UNSUPPORTED,
+                   "matmul: MT_NATIVE_KERNEL=\"%s\" is not a kernel this CPU runs "
+                   "(auto|%s)", env_kernel_value, names);
 }
 
 bool mt_gemm_native_force_kernel(const char *name)
@@ -100,17 +232,17 @@ const char *const *mt_gemm_native_kernel_names(void)
 
 /* ---- packing buffers -----------------------------------------------------------
  * Grown on demand with the library allocator and kept, so repeated matmuls
- * allocate nothing after the first. A serial call uses its thread's set
- * (freed when the thread exits); part i of a pooled job uses the pool's set
- * i, whichever thread claims the part — so a 2-thread call allocates
- * nothing after the first 2-thread call, however the parts were spread. */
+ * allocate nothing after the first. A serial call uses its thread's scratch
+ * (memory.c: freed when the thread exits); part i of a pooled job uses the
+ * pool's set i, whichever thread claims the part — so a 2-thread call
+ * allocates nothing after the first 2-thread call, however the parts were
+ * spread. */
 typedef struct buffers {
     float *a, *b;
     size_t a_cap, b_cap; // in floats
 } buffers;
 
 enum { MAX_PARTS = 32 }; // the pool runs at most 32 parts
-static _Thread_local buffers tls_buffers;
 static buffers part_buffers[MAX_PARTS]; // used only under the pool's job lock
 
 static void buffers_free(buffers *bufs)
@@ -120,29 +252,10 @@ static void buffers_free(buffers *bufs)
     *bufs = (buffers){0};
 }
 
-#ifdef MT_NATIVE_THREADS
-static pthread_key_t buffers_key;
-static pthread_once_t buffers_once = PTHREAD_ONCE_INIT;
-
-static void buffers_at_exit(void *p) { buffers_free(p); }
-static void buffers_key_init(void)
-{
-    (void)pthread_key_create(&buffers_key, buffers_at_exit);
-}
-#endif
-
-static float *buffer_grow(buffers *bufs, float **p, size_t *cap, size_t floats)
+static float *buffer_grow(float **p, size_t *cap, size_t floats)
 {
     if (*cap >= floats)
         return *p;
-#ifdef MT_NATIVE_THREADS
-    if (bufs == &tls_buffers && !bufs->a && !bufs->b) { // this thread's first
-        pthread_once(&buffers_once, buffers_key_init);
-        pthread_setspecific(buffers_key, bufs);
-    }
-#else
-    (void)bufs;
-#endif
     mt_dealloc(*p);
     *cap = 0;
     *p = mt_alloc(floats * sizeof(float), 64);
@@ -156,7 +269,8 @@ void mt_gemm_native_release(void)
     mt_pool_shutdown();
     for (int i = 0; i < MAX_PARTS; i++)
         buffers_free(&part_buffers[i]);
-    buffers_free(&tls_buffers);
+    mt_scratch_free(MT_SCRATCH_NATIVE_A);
+    mt_scratch_free(MT_SCRATCH_NATIVE_B);
 }
 
 /* ---- helpers ------------------------------------------------------------------ */
@@ -223,7 +337,7 @@ static void pack_b(const mt_native_kernel *kr, int64_t k, int64_t n,
  * on whatever the layout (the wasm kernel: kernel_wasm128.c says why). A B
  * with row stride 0 (a broadcast) is always packed: kernels may step their
  * k loop on the B pointer. */
-enum { L2_HALF_BYTES = 512 * 1024, WHOLE_K_MAX = 1024 };
+enum { WHOLE_K_MAX = 1024 };
 
 static bool by_rows(const mt_native_kernel *kr, const mt_gemm *g)
 {
@@ -233,7 +347,7 @@ static bool by_rows(const mt_native_kernel *kr, const mt_gemm *g)
 static bool want_pack_b(const mt_native_kernel *kr, const mt_gemm *g)
 {
     return g->b_cs != 1 || g->b_rs == 0 || by_rows(kr, g) ||
-           (size_t)g->k * (size_t)g->b_rs * sizeof(float) > L2_HALF_BYTES;
+           (int64_t)((size_t)g->k * (size_t)g->b_rs * sizeof(float)) > b_in_place_max_bytes;
 }
 
 static bool want_pack_a(const mt_native_kernel *kr, const mt_gemm *g)
@@ -247,27 +361,21 @@ static bool gemm_blocked(const mt_native_kernel *kr, const mt_gemm *g,
 {
     const int64_t m = g->m, n = g->n, k = g->k;
     const int MR = kr->mr, NR = kr->nr;
-    bool packa = want_pack_a(kr, g), packb = want_pack_b(kr, g);
-    int64_t kc0 = kr->kc, mc0 = kr->mc, nc0 = kr->nc;
+    const bool packa = want_pack_a(kr, g), packb = want_pack_b(kr, g);
+    const mt_native_blocking blk = mt_gemm_native_blocking(kr);
+    int64_t kc0 = blk.kc, mc0 = blk.mc, nc0 = blk.nc;
     if (!packa && !packb && k <= WHOLE_K_MAX) // one pass over C, no re-reads
         kc0 = k;
-#ifdef MT_NATIVE_TUNE
-    if (getenv("KC")) kc0 = atoi(getenv("KC"));
-    if (getenv("MC")) mc0 = atoi(getenv("MC"));
-    if (getenv("NC")) nc0 = atoi(getenv("NC"));
-    if (getenv("PACKA")) packa = atoi(getenv("PACKA")) || (g->a_rs != 1 && g->a_cs != 1);
-    if (getenv("PACKB")) packb = atoi(getenv("PACKB")) || g->b_cs != 1 || g->b_rs == 0;
-#endif
     const int64_t KC = balanced_block(k, kc0, 8);
     const int64_t MC = balanced_block(m, mc0, MR);
     const int64_t NC = balanced_block(n, nc0, NR);
     const int last_flags = epilogue_flags(g);
 
     float *abuf = NULL, *bbuf;
-    if (packa && !(abuf = buffer_grow(bufs, &bufs->a, &bufs->a_cap,
+    if (packa && !(abuf = buffer_grow(&bufs->a, &bufs->a_cap,
                                       (size_t)(round_up(MC, MR) * KC))))
         return false;
-    bbuf = buffer_grow(bufs, &bufs->b, &bufs->b_cap,
+    bbuf = buffer_grow(&bufs->b, &bufs->b_cap,
                        (size_t)(KC * (packb ? round_up(NC, NR) : NR)));
     if (!bbuf)
         return false;
@@ -383,11 +491,7 @@ static void gemm_paths(const mt_native_kernel *kr, const mt_gemm *g,
                  g->c + i * g->c_rs, g->c_cs, g->bias, flags);
         return;
     }
-    int64_t dot_max_m = kr->dot_max_m;
-#ifdef MT_NATIVE_TUNE
-    if (getenv("DOTM")) dot_max_m = atoi(getenv("DOTM"));
-#endif
-    if (g->m <= dot_max_m && g->a_cs == 1 && g->b_rs == 1) {
+    if (g->m <= kr->dot_max_m && g->a_cs == 1 && g->b_rs == 1) {
         mt_dot_fn dot = kr->dot ? kr->dot : mt_native_dot_generic;
         dot(g->m, g->n, g->k, g->a, g->a_rs, g->b, g->b_cs, g->c, g->c_rs,
             g->c_cs, g->bias, flags);
@@ -467,6 +571,7 @@ static void split_part(void *arg, int index)
 
 static void native_sgemm(const mt_gemm *g, int threads)
 {
+    machine_ready(); // blocking and the in-place limit, even for a forced kernel
     const mt_native_kernel *kr = mt_gemm_native_kernel();
     if (threads > 1 && g->m > 0 && g->n > 0 && g->k > 0) {
         const int64_t fmas = g->m * g->n * g->k;
@@ -485,12 +590,26 @@ static void native_sgemm(const mt_gemm *g, int threads)
                 return;
         }
     }
-    gemm_serial(kr, g, &tls_buffers);
+    // this thread's scratch, lent to the serial path and taken back grown
+    mt_scratch *sa = mt_scratch_slot(MT_SCRATCH_NATIVE_A);
+    mt_scratch *sb = mt_scratch_slot(MT_SCRATCH_NATIVE_B);
+    buffers bufs = {0};
+    if (sa && sb)
+        bufs = (buffers){sa->p, sb->p, sa->n, sb->n};
+    gemm_serial(kr, g, &bufs);
+    if (sa && sb) {
+        *sa = (mt_scratch){bufs.a, bufs.a_cap};
+        *sb = (mt_scratch){bufs.b, bufs.b_cap};
+    } else {
+        buffers_free(&bufs);
+    }
 }
 
 static const char *native_describe(void)
 {
-    return mt_gemm_native_kernel()->description;
+    const mt_native_kernel *kr = mt_gemm_native_kernel();
+    machine_ready(); // a forced kernel skips it
+    return kernel_describe[kernel_index(kr)];
 }
 
 const mt_gemm_backend mt_gemm_backend_native = {

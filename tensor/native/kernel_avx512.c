@@ -11,21 +11,42 @@
  * and 14 rows all reach 96-98% of the FMA peak in isolation; 8 rows won
  * in full GEMMs because 8 divides the power-of-two and MNIST sizes (no
  * ragged tiles: 12 rows waste 3% at M = 256) and 8 row streams are cheap
- * to read in place when A is not packed. MT_AVX512_MR=6|12|14 at compile
- * time builds the other variants for re-measuring.
+ * to read in place when A is not packed.
+ *
+ * meson.build compiles this file twice: MT_AVX512_MR=8 ("avx512") and
+ * MT_AVX512_MR=12 ("avx512-12x32", 24 accumulators). A core with two
+ * 512-bit FMA units (Xeon Gold/Platinum) needs >= 4 cycles × 2 units = 8
+ * FMAs in flight plus room for the loads: 8×32 issues 10 loads per 16
+ * FMAs, 12×32 14 per 24, and packs A (12 row streams read in place would
+ * collide in L1 sets at power-of-two strides). The automatic choice takes
+ * 12×32 only where mt_native_avx512_fma_units() measures two units; on
+ * Zen 4 (one) 8×32 stays faster. MT_AVX512_MR=6|14 builds other variants
+ * for re-measuring.
  */
 #include <immintrin.h>
 
 #include "native.h"
 
 #define MT_INLINE static inline __attribute__((always_inline))
+#define STR_(x) #x
+#define STR(x) STR_(x)
 
 #ifndef MT_AVX512_MR
 #define MT_AVX512_MR 8
 #endif
+/* Each shape is its own table entry (meson.build compiles this file once
+ * per shape); the 8-row one keeps the plain name. */
+#if MT_AVX512_MR == 8
+#define KERNEL_SYMBOL mt_native_kernel_avx512
+#define KERNEL_NAME "avx512"
+#elif MT_AVX512_MR == 12
+#define KERNEL_SYMBOL mt_native_kernel_avx512_12x32
+#define KERNEL_NAME "avx512-12x32"
+#else
+#define KERNEL_SYMBOL mt_native_kernel_avx512_other
+#define KERNEL_NAME "avx512-" STR(MT_AVX512_MR) "x32"
+#endif
 enum { MR = MT_AVX512_MR, NR = 32 };
-#define STR_(x) #x
-#define STR(x) STR_(x)
 
 /* ---- store: C = [C +] acc [+ bias] [relu], masked to the tile's columns -- */
 
@@ -335,22 +356,85 @@ static void pack_b_avx512(int64_t k, int64_t n, const float *b, int64_t b_rs,
         mt_native_pack_b_generic(k, n - j0, b + j0 * b_cs, b_rs, b_cs, dst, NR);
 }
 
+#if MT_AVX512_MR == 8
+/* ---- how many 512-bit FMAs per cycle -----------------------------------------
+ * 12 independent chains (>= 4 cycles latency × 2 units) of zmm FMAs and of
+ * ymm FMAs, the same count of each, timed in TSC ticks, the fastest of 15
+ * interleaved runs (a run that was preempted is slower, never faster).
+ * ymm FMAs run on two pipes on every AVX-512 CPU; a CPU with two 512-bit
+ * FMA units (Xeon Gold/Platinum, Ice Lake server, Zen 5) runs zmm FMAs as
+ * fast, so twice the FLOPs, while one unit (Zen 4: double-pumped halves,
+ * small Xeons: ports 0+1 fused) takes twice as long. ~0.3 ms, once. */
+#define FMA12(fma, x, y)                                                        \
+    x##0 = fma(x##0, y, y); x##1 = fma(x##1, y, y); x##2 = fma(x##2, y, y);     \
+    x##3 = fma(x##3, y, y); x##4 = fma(x##4, y, y); x##5 = fma(x##5, y, y);     \
+    x##6 = fma(x##6, y, y); x##7 = fma(x##7, y, y); x##8 = fma(x##8, y, y);     \
+    x##9 = fma(x##9, y, y); x##a = fma(x##a, y, y); x##b = fma(x##b, y, y)
+#define FMA_RUN(T, set1, fma, add)                                              \
+    T v0 = set1(0), v1 = set1(1), v2 = set1(2), v3 = set1(3), v4 = set1(4),     \
+      v5 = set1(5), v6 = set1(6), v7 = set1(7), v8 = set1(8), v9 = set1(9),     \
+      va = set1(10), vb = set1(11), y = set1(0.5f);                             \
+    uint64_t t0 = __rdtsc();                                                    \
+    for (int it = 0; it < 2048; it++) {                                         \
+        FMA12(fma, v, y);                                                       \
+        __asm__ volatile("" : "+v"(v0), "+v"(v6)); /* keep the loop */          \
+    }                                                                           \
+    uint64_t dt = __rdtsc() - t0;                                               \
+    T s = add(add(add(v0, v1), add(v2, v3)), add(add(v4, v5), add(v6, v7)));    \
+    s = add(s, add(add(v8, v9), add(va, vb)));                                  \
+    __asm__ volatile("" : : "v"(s));                                            \
+    return dt
+
+static uint64_t run_zmm(void)
+{
+    FMA_RUN(__m512, _mm512_set1_ps, _mm512_fmadd_ps, _mm512_add_ps);
+}
+
+static uint64_t run_ymm(void)
+{
+    FMA_RUN(__m256, _mm256_set1_ps, _mm256_fmadd_ps, _mm256_add_ps);
+}
+
+int mt_native_avx512_fma_units(void)
+{
+    uint64_t z = UINT64_MAX, y = UINT64_MAX;
+    for (int r = 0; r < 15; r++) {
+        uint64_t tz = run_zmm(), ty = run_ymm();
+        z = tz < z ? tz : z;
+        y = ty < y ? ty : y;
+    }
+    return 2 * y > (uint64_t)(1.5 * (double)z) ? 2 : 1; // zmm FLOPs / ymm FLOPs > 1.5
+}
+#endif
+
 static bool supported_avx512(void)
 {
     __builtin_cpu_init();
     return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("fma");
 }
 
-const mt_native_kernel mt_native_kernel_avx512 = {
-    .name = "avx512",
+#if MT_AVX512_MR > 8
+/* 12 rows: 24 accumulators, 3 loads per 8 FMAs (8×32: 16 and 5 per 8) —
+ * what two 512-bit FMA units need (latency 4 × 2 units × a margin for the
+ * loads). With one unit (Zen 4) 8×32 is faster: 97 vs 83-95 GFLOP/s at
+ * 512..2048 (one core, CPU time), so auto takes 12×32 only with two. */
+static bool two_fma_units(void) { return mt_native_avx512_fma_units() >= 2; }
+#endif
+
+const mt_native_kernel KERNEL_SYMBOL = {
+    .name = KERNEL_NAME,
     .description = "native avx512 " STR(MT_AVX512_MR) "x32",
     .mr = MR, .nr = NR,
     .mc = 128, .kc = 512, .nc = 4096,
     .dot_max_m = 4,
+    .pack_min_m = MR > 8 ? 64 : 0,
     .tile = tile_avx512,
     .gemv = gemv_avx512,
     .dot = dot_avx512,
     .pack_a = pack_a_avx512,
     .pack_b = pack_b_avx512,
     .supported = supported_avx512,
+#if MT_AVX512_MR > 8
+    .auto_ok = two_fma_units,
+#endif
 };

@@ -35,6 +35,7 @@
 
 #include "../gemm.h"
 
+#include "minitensor/error.h"  /* mt_status */
 #include "minitensor/memory.h" /* mt_alloc, mt_dealloc */
 
 /* ---- the micro-kernel contract --------------------------------------------
@@ -95,7 +96,8 @@ typedef struct mt_native_kernel {
     const char *name;        /* "avx2+fma" — also the force_kernel key */
     const char *description; /* "native avx2+fma 6x16" */
     int mr, nr;              /* register tile */
-    int mc, kc, nc;          /* cache blocking (multiples of mr / nr) */
+    int mc, kc, nc;          /* cache blocking when the caches are unknown
+                              * (wasm32): see native_blocking() */
     mt_tile_fn tile;
     mt_gemv_fn gemv;         /* (optional: NULL = generic) */
     mt_dot_fn dot;           /* (optional: NULL = generic) */
@@ -106,12 +108,18 @@ typedef struct mt_native_kernel {
     mt_pack_a_fn pack_a;     /* (optional: NULL = generic) */
     mt_pack_b_fn pack_b;     /* (optional: NULL = generic) */
     bool (*supported)(void); /* run-time CPU check (optional: NULL = yes) */
+    bool (*auto_ok)(void);   /* may the automatic choice take it on this
+                              * CPU (optional: NULL = yes; asked once) */
 } mt_native_kernel;
 
 /* Kernel table entries, best first; only those compiled for this target. */
 #if defined(__x86_64__) || defined(_M_X64)
 #define MT_NATIVE_X86 1
 extern const mt_native_kernel mt_native_kernel_avx512;
+extern const mt_native_kernel mt_native_kernel_avx512_12x32;
+/* 512-bit FMAs the core retires per cycle (1 or 2), measured against ymm
+ * FMAs (kernel_avx512.c; ~0.3 ms). Only on a CPU with AVX-512. */
+int mt_native_avx512_fma_units(void);
 extern const mt_native_kernel mt_native_kernel_avx2;
 #endif
 #if defined(__wasm_simd128__)
@@ -143,14 +151,46 @@ void mt_native_dot_generic(int64_t m, int64_t n, int64_t k, const float *a,
                            float *c, int64_t c_rs, int64_t c_cs,
                            const float *bias, int flags);
 
+/* ---- the caches (cache.c) -------------------------------------------------
+ * Data cache sizes in bytes as the CPU reports them (Linux: sysfs; else
+ * x86-64 cpuid leaf 4, or 0x8000001D on AMD), 0 where unknown (wasm32). l3
+ * is one logical CPU's share: the L3 size over the CPUs sharing it. Reads
+ * the CPU each call; gemm_native.c calls it once. */
+typedef struct mt_native_caches {
+    int64_t l1d, l2, l3;
+} mt_native_caches;
+mt_native_caches mt_native_caches_detect(void);
+/* The two sources alone (all 0 where absent), for tests. */
+mt_native_caches mt_native_caches_sysfs(void);
+mt_native_caches mt_native_caches_cpuid(void);
+
+/* Cache blocking of one kernel (multiples of its mr / nr; kc of 8). */
+typedef struct mt_native_blocking {
+    int mc, kc, nc;
+} mt_native_blocking;
+
+/* The rule (documented in gemm_native.c) applied to kernel geometry and
+ * caches; the kernel's own constants where a cache size is 0. Pure. */
+mt_native_blocking mt_native_blocking_for(const mt_native_kernel *k,
+                                          mt_native_caches caches);
+
+/* The caches and kr's blocking as used, computed once (thread-safe). */
+mt_native_caches mt_gemm_native_caches(void);
+mt_native_blocking mt_gemm_native_blocking(const mt_native_kernel *kr);
+
 /* ---- kernel selection (testing and benchmarking) --------------------------
- * Force the kernel by name ("avx512", "avx2+fma", "generic"); NULL or
- * "auto" returns to the automatic choice. Returns false (and changes
- * nothing) if the name is unknown or the CPU cannot run it. The variable
- * MT_NATIVE_KERNEL in the environment does the same at the first call
- * (an unknown or unsupported name there means the automatic choice).
- * Not thread-safe against concurrent matmuls: call it between them. */
+ * Force the kernel by name ("avx512", "avx512-12x32", "avx2+fma" or "avx2",
+ * "generic"); NULL or "auto" returns to the automatic choice. Returns false
+ * (and changes nothing) if the name is unknown or the CPU cannot run it.
+ * The variable MT_NATIVE_KERNEL in the environment does the same at the
+ * first call. Not thread-safe against concurrent matmuls: call it between
+ * them. */
 bool mt_gemm_native_force_kernel(const char *name);
+
+/* MT_ERR_UNSUPPORTED with a message naming the value and the kernels this CPU
+ * runs if MT_NATIVE_KERNEL names none of them; MT_OK otherwise (unset,
+ * empty, "auto" or valid). matmul.c calls it before each native call. */
+mt_status mt_gemm_native_env_check(void);
 
 /* The kernel the next call will use. */
 const mt_native_kernel *mt_gemm_native_kernel(void);

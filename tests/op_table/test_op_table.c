@@ -20,12 +20,18 @@ extern const op_row op_rows_matmul[];
 extern const op_row op_rows_elementwise[];
 extern const op_row op_rows_index[];
 extern const op_row op_rows_conv[];
+extern const op_row op_rows_reduce[];
+extern const op_row op_rows_norm[];
+extern const op_row op_rows_attention[];
 
 static const op_row *const tables[] = {
     op_rows_matmul,
     op_rows_elementwise,
     op_rows_index,
     op_rows_conv,
+    op_rows_reduce,
+    op_rows_norm,
+    op_rows_attention,
 };
 
 #define MAX_INPUTS 8

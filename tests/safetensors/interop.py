@@ -13,8 +13,9 @@ Python package (tests/safetensors/requirements.txt pins the versions).
    and load with safetensors.numpy.load_file / safe_open.
 3. Round trip: TOOL re-saves Python's files; Python loads them back equal.
 
-Exit 0 on success, 1 on a mismatch, 77 (meson: SKIP) with the reason when
-numpy or safetensors cannot be imported.
+Under MT_TEST_PYTHON (scripts/test.sh's venv) when set. Exit 0 on success,
+1 on a mismatch or when numpy or safetensors cannot be imported (the
+README's test command installs them: no skip).
 """
 import json
 import os
@@ -24,21 +25,30 @@ import sys
 import tempfile
 
 # scripts/test.sh exports MT_TEST_PYTHON: a venv with the pinned packages.
+# A venv's python is a symlink to the system interpreter, so the paths
+# cannot tell them apart: ask the interpreter for its sys.prefix instead.
 _VENV = os.environ.get("MT_TEST_PYTHON")
-if (_VENV and os.path.exists(_VENV) and
-        os.path.realpath(_VENV) != os.path.realpath(sys.executable) and
-        not os.environ.get("MT_INTEROP_REEXEC")):
-    os.environ["MT_INTEROP_REEXEC"] = "1"
-    os.execv(_VENV, [_VENV, os.path.abspath(__file__), *sys.argv[1:]])
+if _VENV and not os.environ.get("MT_INTEROP_REEXEC"):
+    if not os.access(_VENV, os.X_OK):
+        print(f"FAIL: MT_TEST_PYTHON={_VENV} is not an executable interpreter")
+        sys.exit(1)
+    _prefix = subprocess.run([_VENV, "-c", "import sys; print(sys.prefix)"],
+                             capture_output=True, text=True).stdout.strip()
+    if os.path.realpath(_prefix) != os.path.realpath(sys.prefix):
+        os.environ["MT_INTEROP_REEXEC"] = "1"
+        os.execv(_VENV, [_VENV, os.path.abspath(__file__), *sys.argv[1:]])
 
+# numpy and safetensors are prerequisites scripts/test.sh installs (into
+# build-venv/): missing, they are a failure, not a skip.
 try:
     import numpy as np
     import safetensors
     from safetensors import deserialize, serialize, safe_open
     from safetensors.numpy import load_file, save_file
 except ImportError as exc:  # pragma: no cover - depends on the machine
-    print(f"SKIP: {exc} (pip install -r tests/safetensors/requirements.txt)")
-    sys.exit(77)
+    print(f"FAIL: {exc} under {sys.executable} (scripts/test.sh installs "
+          "tests/requirements.txt into build-venv/ and sets MT_TEST_PYTHON)")
+    sys.exit(1)
 
 PINNED = {"numpy": "1.26.4", "safetensors": "0.4.5"}
 FAILURES = []
@@ -295,7 +305,8 @@ def main():
         have = sys.modules[mod].__version__
         if have != want:
             print(f"note: {mod} {have} (tests pin {want})")
-    print(f"numpy {np.__version__}, safetensors {safetensors.__version__}")
+    print(f"python {sys.executable} (prefix {sys.prefix}): numpy {np.__version__}, "
+          f"safetensors {safetensors.__version__}")
     with tempfile.TemporaryDirectory() as tmp:
         py_path, tensors, meta = python_to_minitensor(tool, tmp)
         minitensor_to_python(tool, tmp)

@@ -19,7 +19,12 @@
  * fails on such a file with MT_ERR_UNSUPPORTED ("… built without zlib");
  * mt_idx_gzip_supported() tells which build you have.
  *
- * LIMITS. Files (and decompressed data) of at most 2 GiB.
+ * LIMITS. Files (and decompressed data) of at most 2 GiB. The file is read
+ * as a stream, header first: no more memory is taken than the header
+ * announces, and reading stops at the first byte beyond it, so a gzip bomb
+ * (a small .gz that inflates to gigabytes) fails at once with "too long".
+ * Only regular files are read: a FIFO, a device (/dev/zero) or a directory
+ * fails at once with MT_ERR_IO ("PATH: not a regular file (it is a FIFO)…").
  *
  * Errors: every message starts with the file name (or the `label` given to
  * mt_idx_parse) and says what is wrong: "labels.idx: truncated: the header
@@ -48,15 +53,15 @@ typedef struct mt_idx {
 /* Parse uncompressed IDX bytes already in memory, without copying:
  * idx->data points into `bytes`, which the caller keeps alive (nothing to
  * free). `label` names the data in messages. Fails with MT_ERR_FORMAT (gzip
- * data included: decompress it with mt_idx_load); *idx is zeroed on
- * failure. */
+ * data included: decompress it first, or give the file to mt_idx_load);
+ * *idx is zeroed on failure. */
 mt_status mt_idx_parse(const void *bytes, size_t size, const char *label,
                        mt_idx *idx);
 
 /* Read the file at `path`, decompress it if it is gzip, parse it. One
  * allocation, owned by *idx: release it with mt_idx_free. Fails with
- * MT_ERR_IO (cannot read), MT_ERR_FORMAT (not IDX, broken gzip, size
- * mismatch), MT_ERR_UNSUPPORTED (gzip without zlib) or
+ * MT_ERR_IO (cannot read, not a regular file), MT_ERR_FORMAT (not IDX,
+ * broken gzip, size mismatch, over the limit), MT_ERR_UNSUPPORTED (gzip without zlib) or
  * MT_ERR_OUT_OF_MEMORY; *idx is zeroed on failure. */
 mt_status mt_idx_load(const char *path, mt_idx *idx);
 

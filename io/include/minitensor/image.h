@@ -16,7 +16,13 @@
  * wasm32) reads PGM only and fails on PNG with MT_ERR_UNSUPPORTED ("… built
  * without PNG support"); mt_image_png_supported() tells which build you
  * have. Images are limited to MT_IMAGE_MAX_SIDE on each side, files to
- * 64 MiB.
+ * MT_IMAGE_MAX_FILE bytes (16 MiB: a 4096×4096 8-bit P5 image), checked
+ * before anything is read.
+ *
+ * Only regular files are read: a FIFO, a device (/dev/zero) or a directory
+ * fails at once with MT_ERR_IO ("PATH: not a regular file (it is a FIFO)…").
+ * PNG files must be complete (up to IEND) and a palette image's pixels must
+ * all index its palette.
  */
 #ifndef MINITENSOR_IMAGE_H
 #define MINITENSOR_IMAGE_H
@@ -32,6 +38,7 @@ extern "C" {
 #endif
 
 #define MT_IMAGE_MAX_SIDE 16384
+#define MT_IMAGE_MAX_FILE ((size_t)16 << 20)
 
 typedef struct mt_image {
     int width, height;
@@ -39,8 +46,9 @@ typedef struct mt_image {
 } mt_image;
 
 /* Load `path`, telling PGM from PNG by the first bytes. Messages start with
- * the path. MT_ERR_IO (unreadable), MT_ERR_FORMAT (not a PGM or PNG image,
- * or a broken one), MT_ERR_UNSUPPORTED (PNG without libpng),
+ * the path. MT_ERR_IO (unreadable, or not a regular file), MT_ERR_FORMAT
+ * (larger than MT_IMAGE_MAX_FILE, not a PGM or PNG image, or a broken
+ * one), MT_ERR_UNSUPPORTED (PNG without libpng),
  * MT_ERR_OUT_OF_MEMORY. *img is zeroed on failure; on success release it
  * with mt_image_free. */
 mt_status mt_image_load(const char *path, uint8_t matte, mt_image *img);

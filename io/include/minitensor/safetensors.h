@@ -212,9 +212,15 @@ typedef struct mt_safetensors_item {
  * dtype/rank/shape/strides, sizes that overflow): MT_ERR_INVALID_ARGUMENT,
  * MT_ERR_OVERFLOW. The bytes then go to a new temporary file next to
  * `path`, which is fsynced and renamed over `path` (the directory is then
- * fsynced): MT_ERR_IO on failure, in which case the temporary file is
- * removed and an existing file at `path` is untouched. The new file gets
- * mode 0666 & ~umask; if `path` is a symlink, the link itself is replaced. */
+ * fsynced): MT_ERR_IO on failure, with the system's reason, in which case
+ * the temporary file is removed and an existing file at `path` is
+ * untouched. The machinery is mt_file_write_atomic's (minitensor/file.h):
+ * a FIFO, device or directory at `path` is refused (MT_ERR_IO "not a
+ * regular file"); an existing file keeps its mode (and owner and group
+ * where the process may set them), a new one gets 0666 & ~umask; if `path`
+ * is a symlink, the link itself is replaced; temporary files left by
+ * killed saves of the same target are removed; any legal file name works
+ * (the temporary name is shortened to fit NAME_MAX). */
 mt_status mt_safetensors_save(const char *path,
                               const mt_safetensors_item *items, size_t n_items,
                               const mt_safetensors_kv *metadata,

@@ -1,8 +1,13 @@
 /* minitensor/nn.h — layers and the Sequential container.
  *
- * A model is a list of layers that is checked as it is built and then run
- * on batches without touching the heap. Layers: Linear, Conv2D, MaxPool2D,
- * ReLU, Softmax, Flatten, Dropout.
+ * A model is a list (mt_sequential) or a graph (graph.h) of layers that is
+ * checked as it is built and then run on batches without touching the heap.
+ * Layers: Linear, Conv2D, MaxPool2D, AvgPool2D, GlobalAveragePooling2D,
+ * Upsample, BatchNorm, LayerNorm, RMSNorm, Embedding, Pad,
+ * MultiHeadAttention, ReLU, GELU, tanh, sigmoid, SiLU, LeakyReLU, Softmax,
+ * Flatten, Dropout, Add, Concat —
+ * and yours (layer.h: the built-in layers use the same interface). Weights
+ * by the names PyTorch's state_dict and Keras write: mt_state_dict below.
  *
  *     // Keras: Sequential([Flatten(input_shape=(28,28)),
  *     //                    Dense(128, activation='relu'), Dropout(0.2),
@@ -54,7 +59,11 @@
 
 #include "minitensor/conv.h"
 #include "minitensor/error.h"
+#include "minitensor/graph.h"
+#include "minitensor/index.h"
+#include "minitensor/layer.h"
 #include "minitensor/ops.h"
+#include "minitensor/pool.h"
 #include "minitensor/safetensors.h"
 #include "minitensor/tensor.h"
 
@@ -62,9 +71,8 @@
 extern "C" {
 #endif
 
-/* A layer (opaque). Free with mt_layer_free unless a model owns it. */
-typedef struct mt_layer mt_layer;
-
+/* What a layer is (mt_layer_info). Models never look at it: they fuse and
+ * plan through the vtable (layer.h). MT_LAYER_CUSTOM: made by mt_layer_new. */
 typedef enum mt_layer_kind {
     MT_LAYER_LINEAR = 0,
     MT_LAYER_RELU,
@@ -72,7 +80,21 @@ typedef enum mt_layer_kind {
     MT_LAYER_DROPOUT,
     MT_LAYER_SOFTMAX,
     MT_LAYER_CONV2D,
-    MT_LAYER_MAXPOOL2D
+    MT_LAYER_MAXPOOL2D,
+    MT_LAYER_CUSTOM,
+    MT_LAYER_ADD,
+    MT_LAYER_CONCAT,
+    MT_LAYER_BATCH_NORM,
+    MT_LAYER_GLOBAL_AVG_POOL2D,
+    MT_LAYER_ACTIVATION,
+    MT_LAYER_LEAKY_RELU,
+    MT_LAYER_LAYER_NORM,
+    MT_LAYER_RMS_NORM,
+    MT_LAYER_EMBEDDING,
+    MT_LAYER_PAD,
+    MT_LAYER_MULTIHEAD_ATTENTION,
+    MT_LAYER_AVG_POOL2D,
+    MT_LAYER_UPSAMPLE
 } mt_layer_kind;
 
 /* How a 2-D Linear weight is stored.
@@ -190,9 +212,20 @@ mt_status mt_maxpool2d_new(const mt_maxpool2d_options *options, mt_layer **out);
 
 /* ---- shape and activation layers ------------------------------------------ */
 
-/* max(x, 0), same shape. In a Sequential, a ReLU right after a Linear or a
- * Conv2D is folded into that layer's GEMM and costs nothing. */
+/* max(x, 0), same shape. In a model, a ReLU right after a Linear, a Conv2D
+ * or an Add is folded into that layer (into the GEMM's epilogue) and costs
+ * nothing. */
 mt_status mt_relu_new(mt_layer **out);
+
+/* Any activation of ops.h but NONE, same shape: MT_ACTIVATION_GELU (torch
+ * nn.GELU()), _GELU_TANH (nn.GELU(approximate='tanh')), _TANH, _SIGMOID,
+ * _SILU; _RELU gives mt_relu_new's layer. Like a ReLU, it runs inside a
+ * Linear, Conv2D or Add right before it. Fails on an unknown value. */
+mt_status mt_activation_layer_new(mt_activation act, mt_layer **out);
+
+/* x > 0 ? x : slope·x (nn.LeakyReLU(negative_slope)), same shape; slope
+ * finite. */
+mt_status mt_leaky_relu_new(float slope, mt_layer **out);
 
 /* Merge dims start_dim..end_dim (inclusive, negative from the end) into one,
  * as a view (no copy): Keras' Flatten() and PyTorch's nn.Flatten() are
@@ -207,6 +240,175 @@ mt_status mt_dropout_new(float rate, mt_layer **out);
  * shape, numerically stable. */
 mt_status mt_softmax_new(int dim, mt_layer **out);
 
+/* ---- GlobalAveragePooling2D --------------------------------------------------------
+ * The mean over H and W: [N,H,W,C] -> [N,C] (Keras' GlobalAveragePooling2D;
+ * PyTorch's AdaptiveAvgPool2d(1) + Flatten on NHWC activations). */
+mt_status mt_global_avg_pool2d_new(mt_layer **out);
+
+/* ---- AvgPool2D, Upsample -------------------------------------------------------------
+ * AvgPool2D: the mean over pool_h × pool_w windows of NHWC [N,H,W,C]
+ * (mt_avg_pool2d_into, pool.h). PyTorch's nn.AvgPool2d(k, stride, padding)
+ * is {.pool_h = k, .pool_w = k, .stride_h = s, .stride_w = s, .pad_h = p,
+ * .pad_w = p, .count_include_pad = true}; Keras' AveragePooling2D(k,
+ * padding='same') is {k, k, .padding = MT_PADDING_SAME} (count_include_pad
+ * false). Stride 0: the window; pads (each side) at most half the window;
+ * pads > 0 replace `padding`. Options may not be NULL. */
+typedef struct mt_avg_pool2d_options {
+    int64_t pool_h, pool_w;
+    int64_t stride_h, stride_w;
+    mt_padding padding;
+    int64_t pad_h, pad_w;
+    bool count_include_pad;
+} mt_avg_pool2d_options;
+
+mt_status mt_avg_pool2d_new(const mt_avg_pool2d_options *options, mt_layer **out);
+
+/* Upsample: resize NHWC images (mt_interpolate_into, pool.h): nn.Upsample(
+ * size or scale_factor, mode 'nearest' or 'bilinear', align_corners), Keras'
+ * UpSampling2D(size, interpolation). params: an output size or scales, NHWC
+ * (the zero data layout); copied. */
+mt_status mt_upsample_new(const mt_interpolate_params *params, mt_layer **out);
+
+/* ---- BatchNorm (inference) -------------------------------------------------------
+ * y = (x - mean) / sqrt(var + eps) * weight + bias per channel, with the
+ * running statistics (PyTorch's BatchNorm1d/2d in eval mode, Keras'
+ * BatchNormalization at inference). mean, var, weight, bias: 1-D [C]
+ * (weight, bias NULL: 1 and 0), any storable dtype, copied into one scale
+ * and one shift at construction.
+ *   eps          > 0, or 0 for PyTorch's 1e-5 (Keras' default is 1e-3);
+ *   channel_dim  the channels' dim, negative from the end, or 0 for the
+ *                last (NHWC, and the features of a [N,C] input).
+ * Right after a Linear or a Conv2D (channels last) it is folded into their
+ * weights when the model plans, and costs nothing; elsewhere it runs alone.
+ * Fails with MT_ERR_SHAPE naming the tensors if they are not [C]. */
+typedef struct mt_batch_norm_options {
+    float eps;
+    int channel_dim;
+} mt_batch_norm_options;
+
+mt_status mt_batch_norm_new(const mt_tensor *mean, const mt_tensor *var,
+                            const mt_tensor *weight, const mt_tensor *bias,
+                            const mt_batch_norm_options *options, mt_layer **out);
+
+/* ---- LayerNorm, RMSNorm -------------------------------------------------------------
+ * Normalise each sample over its last k dims (mt_layer_norm_into,
+ * mt_rms_norm_into of norm.h): PyTorch's nn.LayerNorm(shape) and
+ * nn.RMSNorm(shape), Keras' LayerNormalization(axis=-1). weight and bias
+ * (NULL: none) have the normalized shape, any storable dtype (copied to
+ * F32 once).
+ *   eps              > 0, or 0 for PyTorch's default (LayerNorm 1e-5;
+ *                    RMSNorm float32's epsilon, as eps=None);
+ *   normalized_rank  k, or 0 for the weight's rank (1 without weight). */
+typedef struct mt_norm_options {
+    float eps;
+    int normalized_rank;
+} mt_norm_options;
+
+mt_status mt_layer_norm_new(const mt_tensor *weight, const mt_tensor *bias,
+                            const mt_norm_options *options, mt_layer **out);
+mt_status mt_rms_norm_new(const mt_tensor *weight, const mt_norm_options *options,
+                          mt_layer **out);
+
+/* ---- Embedding, Pad ---------------------------------------------------------------------
+ * Embedding: I32/I64 token ids [*] -> rows of weight [num, dim]: [*, dim]
+ * (nn.Embedding; mt_embedding_into). An id out of range fails the pass,
+ * naming it. weight: referenced if F32, else converted once. */
+mt_status mt_embedding_new(const mt_tensor *weight, mt_layer **out);
+
+/* Pad: torch.nn.functional.pad(x, pads, mode, value) (mt_pad_into): pads
+ * holds n_pads/2 (before, after) pairs, the first for the LAST dim. */
+mt_status mt_pad_new(int n_pads, const int64_t *pads, mt_pad_mode mode, float value,
+                     mt_layer **out);
+
+/* ---- MultiHeadAttention ---------------------------------------------------------------
+ * PyTorch's nn.MultiheadAttention(E, num_heads, batch_first=True) at
+ * inference: inputs query [N,Lq,E], key [N,Lk,kdim], value [N,Lk,vdim]
+ * (three graph inputs), or one input x [N,L,E] for self-attention;
+ * output [N,Lq,E]. Weights in PyTorch's (out,in) layout, used as views:
+ * either in_proj_weight [3E,E] (packed q, k, v rows) or q_weight [E,E],
+ * k_weight [E,kdim], v_weight [E,vdim] (q/k/v_proj_weight); in_proj_bias
+ * [3E] and out_bias [E] may be NULL; out_weight [E,E]. `causal`: query i
+ * sees keys j <= i (bottom-right aligned when Lq != Lk, see attention.h).
+ * The projections and heads use the planner's scratch: 2(Lq+Lk)·E floats
+ * per sample. */
+typedef struct mt_attention_weights {
+    const mt_tensor *in_proj_weight, *in_proj_bias;
+    const mt_tensor *q_weight, *k_weight, *v_weight;
+    const mt_tensor *out_weight, *out_bias;
+} mt_attention_weights;
+
+mt_status mt_multihead_attention_new(const mt_attention_weights *weights,
+                                     int64_t num_heads, bool causal, mt_layer **out);
+
+/* ---- merging branches -------------------------------------------------------------- */
+
+/* The elementwise sum of its inputs (2 or more, one shape): a residual
+ * connection (Keras' Add, `x + f(x)` in PyTorch). A following ReLU is
+ * applied as it writes. */
+mt_status mt_add_new(mt_layer **out);
+
+/* Its inputs (1 or more) joined along `dim` (negative from the end; other
+ * dims equal): Keras' Concatenate(axis), torch.cat(dim). */
+mt_status mt_concat_new(int dim, mt_layer **out);
+
+/* ---- loading by framework naming ------------------------------------------------------
+ * One value per model says where the weights are and which framework wrote
+ * them; the loaders below then find each layer's tensors by the layer's
+ * name and read them in that framework's layout, with no per-layer flag:
+ *
+ *   framework  names under prefix p                      layouts
+ *   PyTorch    p.weight, p.bias, p.running_mean,         Linear (out,in),
+ *              p.running_var (state_dict, e.g. "0.weight", Conv2d OIHW
+ *              "conv1.weight", "bn1.running_mean")
+ *   Keras      p/kernel, p/bias, p/gamma, p/beta,         Dense (in,out),
+ *              p/moving_mean, p/moving_variance           Conv2D HWIO
+ *              (the variables' paths, e.g. "dense/kernel")
+ *
+ * A bias (BatchNorm: weight and bias) missing from the file means none.
+ * Keep the file open until the model is freed. Every weight is checked to
+ * be finite ("linear fc: fc.weight [2,3] holds NaN at flat index 4
+ * ([1,1])", MT_ERR_FORMAT); a missing tensor is MT_ERR_NOT_FOUND naming it. */
+typedef enum mt_framework {
+    MT_FRAMEWORK_PYTORCH = 1,
+    MT_FRAMEWORK_KERAS
+} mt_framework;
+
+typedef struct mt_state_dict {
+    const mt_safetensors *file;
+    mt_framework framework;
+} mt_state_dict;
+
+/* Linear "p": options as mt_linear_new; layout AUTO means the framework's
+ * (a square PyTorch weight needs no flag). */
+mt_status mt_linear_load(const mt_state_dict *weights, const char *prefix,
+                         const mt_linear_options *options, mt_layer **out);
+
+/* Conv2D "p": options as mt_conv2d_new, except that the kernel layout is
+ * always the framework's (options->layout is not read). */
+mt_status mt_conv2d_load(const mt_state_dict *weights, const char *prefix,
+                         const mt_conv2d_options *options, mt_layer **out);
+
+/* BatchNorm "p": options as mt_batch_norm_new; eps 0 means the framework's
+ * default (PyTorch 1e-5, Keras 1e-3). */
+mt_status mt_batch_norm_load(const mt_state_dict *weights, const char *prefix,
+                             const mt_batch_norm_options *options, mt_layer **out);
+
+/* LayerNorm "p" (p.weight/p.bias; Keras p/gamma, p/beta): options as
+ * mt_layer_norm_new; eps 0: PyTorch 1e-5, Keras 1e-3. */
+mt_status mt_layer_norm_load(const mt_state_dict *weights, const char *prefix,
+                             const mt_norm_options *options, mt_layer **out);
+
+/* MultiHeadAttention "p" by PyTorch's names: p.in_proj_weight,
+ * p.in_proj_bias (or p.q_proj_weight, p.k_proj_weight, p.v_proj_weight),
+ * p.out_proj.weight, p.out_proj.bias. PyTorch only (MT_ERR_UNSUPPORTED for
+ * Keras, whose MultiHeadAttention stores per-head [E,H,D] kernels). */
+mt_status mt_multihead_attention_load(const mt_state_dict *weights, const char *prefix,
+                                      int64_t num_heads, bool causal, mt_layer **out);
+
+/* Embedding "p" (p.weight; Keras p/embeddings). */
+mt_status mt_embedding_load(const mt_state_dict *weights, const char *prefix,
+                            mt_layer **out);
+
 /* ---- any layer ---------------------------------------------------------------- */
 
 /* What a layer is. Fields that do not apply to its kind are 0. */
@@ -215,16 +417,18 @@ typedef struct mt_layer_info {
     const char *name;         /* "linear d1_w", "conv2d conv1_w",
                                  "maxpool2d 2x2", "dropout 0.2", "relu" …;
                                  owned by the layer */
-    int64_t in_features;      /* linear */
-    int64_t out_features;     /* linear */
+    int64_t in_features;      /* linear; embedding: table rows */
+    int64_t out_features;     /* linear; embedding: dim */
     mt_weight_layout layout;  /* linear: the layout in use (never AUTO) */
     bool has_bias;            /* linear, conv2d */
     mt_activation act;        /* linear, conv2d: the fused activation it was
-                                 built with */
-    float rate;               /* dropout */
+                                 built with; activation: which */
+    float rate;               /* dropout; leaky relu: the slope */
+    float eps;                /* batch, layer, RMS norm: in use */
     int start_dim, end_dim;   /* flatten, as given */
-    int dim;                  /* softmax, as given */
-    int64_t in_channels;      /* conv2d */
+    int dim;                  /* softmax, concat, batch norm (channels), as given;
+                                 layer/RMS norm: normalized rank */
+    int64_t in_channels;      /* conv2d; batch norm: channels */
     int64_t out_channels;     /* conv2d */
     mt_kernel_layout kernel_layout;  /* conv2d */
     int64_t kernel_h, kernel_w;      /* conv2d: kernel; maxpool2d: window */
@@ -256,11 +460,14 @@ typedef struct mt_sequential mt_sequential;
 mt_status mt_sequential_new(int sample_rank, const int64_t *sample_shape,
                             mt_sequential **out);
 
-/* Append `layer`. The model takes ownership of the layer in every case: on
- * failure the layer has been freed. Fails (MT_ERR_SHAPE) if the layer does
- * not fit the previous layer's output:
+/* Append `layer` (one input). The model takes ownership of the layer: on
+ * failure the layer has been freed — except a layer that already belongs to
+ * a model, which is refused (MT_ERR_INVALID_ARGUMENT) and left to it. Fails
+ * (MT_ERR_SHAPE) if the layer does not fit the previous layer's output:
  * "sequential: layer 4 (linear d2_w) expects 64 input features, the
- * previous layer gives 128". Layers are numbered from 1. */
+ * previous layer gives 128". Layers are numbered from 1. A Sequential is a
+ * graph (graph.h) built as a chain: it plans, fuses and reuses memory the
+ * same way. */
 mt_status mt_sequential_add(mt_sequential *model, mt_layer *layer);
 
 /* Number of layers, and layer i (0-based; NULL if out of range), still
@@ -294,6 +501,10 @@ mt_status mt_sequential_forward(mt_sequential *model, const mt_tensor *x,
 mt_status mt_sequential_forward_u8(mt_sequential *model, const uint8_t *data,
                                    int64_t n, float scale, float *out,
                                    size_t out_len);
+
+/* The bytes of workspace a forward over a batch of n needs (see
+ * mt_graph_bytes_needed), before running it. */
+mt_status mt_sequential_bytes_needed(mt_sequential *model, int64_t n, size_t *bytes);
 
 /* Free the model and its layers. NULL is ignored. */
 void mt_sequential_free(mt_sequential *model);

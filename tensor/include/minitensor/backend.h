@@ -11,6 +11,16 @@
  * thread count. An invalid value of either is an error at the first matmul.
  * The API below overrides both.
  *
+ * The native backend picks its micro-kernel once, at its first matmul, from
+ * the CPU (AVX-512 12×32 on cores with two 512-bit FMA units, else AVX-512
+ * 8×32; AVX2+FMA 6×16; portable C 4×8; wasm SIMD128 4×8), and its cache
+ * blocking from the cache sizes the CPU reports. MT_NATIVE_KERNEL forces
+ * the kernel: avx512, avx512-12x32, avx2+fma (or avx2), generic,
+ * wasm-simd128, or auto (the default; also when unset or empty). A name
+ * that is unknown or that this CPU cannot run makes every native matmul
+ * fail with MT_ERR_UNSUPPORTED and a message listing the kernels it can.
+ * mt_backend_describe(MT_BACKEND_NATIVE) names the kernel and blocking.
+ *
  * Threads: minitensor sets the BLAS libraries' thread counts itself and never
  * runs two thread pools at once (its own workers never call into BLAS).
  */
@@ -53,6 +63,12 @@ mt_backend mt_backend_get(void);
  * Default: MT_NUM_THREADS, else the number of available cores. */
 mt_status mt_num_threads_set(int n);
 int mt_num_threads_get(void);
+
+/* MT_OK if MT_BACKEND and MT_NUM_THREADS (read once, on first use) hold
+ * values this build can use; otherwise the error the first matmul would
+ * report, naming the variable and its value. Programs call it at start-up
+ * to report a bad setting before doing any work. */
+mt_status mt_backend_env_check(void);
 
 /* One line describing the backend as loaded, e.g. the OpenBLAS config
  * string ("OpenBLAS 0.3.21 DYNAMIC_ARCH … Zen MAX_THREADS=64"), or the

@@ -169,29 +169,14 @@ mt_status mt_where(const mt_tensor *cond, const mt_tensor *a, const mt_tensor *b
 mt_status mt_where_into(const mt_tensor *cond, const mt_tensor *a, const mt_tensor *b,
                         mt_tensor *out);
 
-/* ---- along a dim -----------------------------------------------------------
- * softmax / log_softmax: same shape; numerically stable (max subtracted). */
-mt_status mt_softmax(const mt_tensor *t, int dim, mt_tensor **out);
-mt_status mt_softmax_into(const mt_tensor *t, int dim, mt_tensor *out);
-mt_status mt_log_softmax(const mt_tensor *t, int dim, mt_tensor **out);
-mt_status mt_log_softmax_into(const mt_tensor *t, int dim, mt_tensor *out);
-
-/* Reductions: [.., D, ..] -> [.., ..] (dim removed), or [.., 1, ..] with
- * keepdim. sum and max give F32; argmax gives I64 (the first index of the
- * maximum; NaN counts as the maximum, as in NumPy). Reducing an empty dim is
- * MT_ERR_SHAPE for max/argmax, 0 for sum. */
-mt_status mt_sum(const mt_tensor *t, int dim, bool keepdim, mt_tensor **out);
-mt_status mt_sum_into(const mt_tensor *t, int dim, bool keepdim,
-                      mt_tensor *out);
-mt_status mt_max(const mt_tensor *t, int dim, bool keepdim, mt_tensor **out);
-mt_status mt_max_into(const mt_tensor *t, int dim, bool keepdim,
-                      mt_tensor *out);
-mt_status mt_argmax(const mt_tensor *t, int dim, bool keepdim,
-                    mt_tensor **out);
-mt_status mt_argmax_into(const mt_tensor *t, int dim, bool keepdim,
-                         mt_tensor *out);
-
 #ifdef __cplusplus
 }
 #endif
+
+/* ---- along dims ------------------------------------------------------------
+ * Reductions (sum, mean, var, std, min, max, argmin, argmax, logsumexp),
+ * cumsum, softmax and log_softmax are declared in minitensor/reduce.h,
+ * included here so code that includes ops.h keeps compiling. */
+#include "minitensor/reduce.h"
+
 #endif

@@ -147,6 +147,11 @@ char *mt_tensor_describe(const mt_tensor *t, char *buf, size_t size);
 /* Copy `name` (truncated to MT_NAME_MAX-1 bytes) into t->name. */
 mt_status mt_tensor_name_set(mt_tensor *t, const char *name);
 
+/* MT_OK if every element is finite (integer dtypes always are); else
+ * MT_ERR_FORMAT naming the tensor, the first NaN/Inf in row-major order, its
+ * flat index and its multi-index. Use it on weights loaded from a file. */
+mt_status mt_tensor_check_finite(const mt_tensor *t);
+
 /* ---- elements and copies ------------------------------------------------ */
 
 /* Read / write one element as float. index has t->rank entries. */

@@ -1,0 +1,428 @@
+/* graph_plan.c — a graph's epilogues fused and every output placed in one
+ * workspace (reused by liveness) once per batch size; passes that never
+ * touch the heap. */
+#include <stdio.h>
+#include <string.h>
+
+#include "graph_internal.h"
+#include "minitensor/memory.h"
+#include "minitensor/view.h"
+
+enum { ALIGN = 64 };
+
+/* A batch whose activations (all computed outputs) would take more than
+ * this goes through the layers in passes of fewer samples, so that each
+ * layer reads its input from cache rather than memory; the outputs are
+ * gathered. Measured on the Fashion CNN (146 KiB of activations per image,
+ * so 14 per pass; bench_fashion --batches 256): one thread 11.7K -> 13.6K
+ * images/s, two threads 15.0K -> 20.1K; 1, 4 and 8 MiB did as well as 2 on
+ * one thread, 8 MiB worse on two (17.0K). */
+enum { PASS_BYTES = 2 * 1024 * 1024 };
+
+/* ---- fusion: an epilogue runs inside the layer before it ----------------------------- */
+
+/* The one node reading `id`'s output, or -1 if there are none or several. */
+static int only_consumer(const mt_graph *g, int id)
+{
+    if (g->nodes[id].consumers != 1)
+        return -1;
+    for (int k = id + 1; k < g->count; k++)
+        for (int j = 0; j < g->nodes[k].n_in; j++)
+            if (g->nodes[k].in[j] == id)
+                return k;
+    return -1;
+}
+
+/* Node i absorbs the chain of epilogues after it, while its output has one
+ * reader, is not an output, and its layer accepts them. */
+static mt_status fuse_after(mt_graph *g, int i)
+{
+    int tail = i;
+    const mt_layer *run = g->nodes[i].layer;
+    for (;;) {
+        int c = g->nodes[tail].is_output ? -1 : only_consumer(g, tail);
+        if (c < 0)
+            return MT_OK;
+        nn_node *cn = &g->nodes[c];
+        mt_layer_epilogue e = {0};
+        if (cn->n_in != 1 || !cn->layer->vt->as_epilogue || !run->vt->absorb ||
+            !cn->layer->vt->as_epilogue(cn->layer, &e))
+            return MT_OK;
+        mt_layer *fused = NULL;
+        mt_status s = run->vt->absorb(run, &e, &fused);
+        if (s == MT_ERR_UNSUPPORTED)
+            return MT_OK;
+        if (s)
+            return nn_graph_node_error(g, s, i, ": ");
+        mt_layer_free(g->nodes[i].fused);
+        g->nodes[i].fused = fused;
+        run = fused;
+        cn->absorbed_by = i;
+        tail = c;
+    }
+}
+
+static mt_status compile(mt_graph *g)
+{
+    for (int k = 0; k < g->count; k++) {
+        nn_node *n = &g->nodes[k];
+        mt_layer_free(n->fused);
+        n->fused = NULL;
+        n->absorbed_by = -1;
+        n->consumers = 0;
+    }
+    for (int k = 0; k < g->count; k++)
+        for (int j = 0; j < g->nodes[k].n_in; j++)
+            g->nodes[g->nodes[k].in[j]].consumers++;
+    for (int k = 0; k < g->count; k++) {
+        nn_node *n = &g->nodes[k];
+        mt_status s;
+        if (n->layer && n->absorbed_by < 0 && (s = fuse_after(g, k)))
+            return s;
+    }
+    for (int k = 0; k < g->count; k++) {
+        nn_node *n = &g->nodes[k];
+        if (!n->layer)
+            n->storage = -1;
+        else if (n->absorbed_by >= 0)
+            n->storage = g->nodes[n->absorbed_by].storage;
+        else if (n->layer->vt->flags & MT_LAYER_FLAG_VIEW)
+            n->storage = g->nodes[n->in[0]].storage;
+        else
+            n->storage = k;
+    }
+    g->compiled = true;
+    return MT_OK;
+}
+
+/* ---- planning --------------------------------------------------------------------------- */
+
+static const mt_layer *runner(const nn_node *n) { return n->fused ? n->fused : n->layer; }
+
+static size_t round_up(size_t n) { return (n + ALIGN - 1) / ALIGN * ALIGN; }
+
+/* Bytes of a shape, or MT_ERR_OVERFLOW. */
+static mt_status shape_bytes(const mt_shape *s, size_t *bytes)
+{
+    *bytes = 0;
+    uint64_t n = mt_dtype_size(s->dtype);
+    for (int d = 0; d < s->rank; d++) {
+        if (s->dim[d] < 0 || (s->dim[d] > 0 && n > (SIZE_MAX / 2) / (uint64_t)s->dim[d]))
+            return mt_fail(MT_ERR_OVERFLOW, "graph: an output's size overflows size_t");
+        n *= (uint64_t)s->dim[d];
+    }
+    *bytes = round_up((size_t)n);
+    return MT_OK;
+}
+
+/* Every node's output for a batch of `rows`, into at[which]. */
+static mt_status infer_all(mt_graph *g, int64_t rows, int which)
+{
+    for (int k = 0; k < g->count; k++) {
+        nn_node *n = &g->nodes[k];
+        mt_status s = MT_OK;
+        if (!n->layer) {
+            n->at[which] = n->shape;
+            n->at[which].dim[0] = rows;
+        } else if (n->absorbed_by >= 0) {
+            n->at[which] = g->nodes[n->absorbed_by].at[which];
+        } else if ((s = nn_graph_infer_node(g, k, runner(n), which, &n->at[which]))) {
+            return nn_graph_node_error(g, s, k, " ");
+        }
+    }
+    return MT_OK;
+}
+
+/* Does [off, off+size) overlap a buffer live at step k (other than `self`)? */
+static bool overlaps(const mt_graph *g, int k, int self, size_t off, size_t size)
+{
+    for (int j = 0; j <= k; j++) {
+        const nn_node *b = &g->nodes[j];
+        if (j != self && b->storage == j && b->bytes && b->last_use >= k &&
+            off < b->offset + b->bytes && b->offset < off + size)
+            return true;
+    }
+    return false;
+}
+
+/* The lowest offset where `size` bytes fit among the buffers live at k. */
+static size_t first_fit(const mt_graph *g, int k, int self, size_t size, size_t *top)
+{
+    size_t best = 0;
+    bool found = !overlaps(g, k, self, 0, size);
+    for (int j = 0; j <= k && !found; j++) {
+        const nn_node *b = &g->nodes[j];
+        if (b->storage != j || !b->bytes || b->last_use < k || j == self)
+            continue;
+        size_t off = b->offset + b->bytes;
+        if (!overlaps(g, k, self, off, size) && (!found || off < best)) {
+            best = off;
+            found = true;
+        }
+    }
+    if (!found) {   /* after everything live */
+        for (int j = 0; j <= k; j++) {
+            const nn_node *b = &g->nodes[j];
+            if (b->storage == j && b->bytes && b->last_use >= k && b->offset + b->bytes > best)
+                best = b->offset + b->bytes;
+        }
+    }
+    if (best + size > *top)
+        *top = best + size;
+    return best;
+}
+
+/* Place every computed output (sized for at[0]) and every scratch area in
+ * the workspace; returns the bytes it spans in *total. */
+static mt_status place(mt_graph *g, size_t *total)
+{
+    for (int k = 0; k < g->count; k++) {
+        nn_node *n = &g->nodes[k];
+        n->bytes = n->scratch_bytes = 0;
+        n->last_use = k;
+    }
+    for (int k = 0; k < g->count; k++) {
+        const nn_node *n = &g->nodes[k];
+        if (!n->layer || n->absorbed_by >= 0)
+            continue;
+        for (int j = 0; j < n->n_in; j++) {
+            int st = g->nodes[n->in[j]].storage;
+            if (st >= 0 && g->nodes[st].last_use < k)
+                g->nodes[st].last_use = k;
+        }
+    }
+    for (int o = 0; o < g->n_outputs; o++) {
+        int st = g->nodes[g->outputs[o]].storage;
+        if (st >= 0)
+            g->nodes[st].last_use = g->count;
+    }
+    size_t top = 0;
+    for (int k = 0; k < g->count; k++) {
+        nn_node *n = &g->nodes[k];
+        if (!n->layer || n->absorbed_by >= 0)
+            continue;
+        const mt_layer *run = runner(n);
+        if (n->storage == k) {
+            size_t bytes;
+            mt_status s = shape_bytes(&n->at[0], &bytes);
+            if (s)
+                return s;
+            n->offset = first_fit(g, k, k, bytes, &top);
+            n->bytes = bytes;
+        }
+        if (run->vt->scratch_bytes) {
+            for (int j = 0; j < n->n_in; j++)
+                n->in_shapes[j] = g->nodes[n->in[j]].at[0];
+            size_t bytes = round_up(run->vt->scratch_bytes(run, n->n_in, n->in_shapes));
+            if (bytes) {
+                /* clear of the inputs and of this node's output, all live at k */
+                n->scratch_offset = first_fit(g, k, -1, bytes, &top);
+                n->scratch_bytes = bytes;
+            }
+        }
+    }
+    *total = top;
+    return MT_OK;
+}
+
+/* Plan batch n: the pass size, every output's place, and (if `allocate`)
+ * the workspace and the tensors over it. *needed: the workspace's bytes. */
+static mt_status plan(mt_graph *g, int64_t n, bool allocate, size_t *needed)
+{
+    g->planned_n = -1;
+    mt_status s;
+    if (!g->compiled && (s = compile(g)))
+        return s;
+    /* Bytes of all computed outputs for one sample. */
+    if ((s = infer_all(g, 1, 0)))
+        return s;
+    size_t sample = 0;
+    for (int k = 0; k < g->count; k++) {
+        const nn_node *nd = &g->nodes[k];
+        size_t bytes;
+        if (nd->layer && nd->storage == k && !(s = shape_bytes(&nd->at[0], &bytes)))
+            sample += bytes;
+        if (s)
+            return s;
+    }
+    int64_t rows = PASS_BYTES / (int64_t)(sample ? sample : 1);
+    g->pass_rows = rows < 1 ? 1 : rows < n ? rows : n;
+    if ((s = infer_all(g, g->pass_rows, 0)))
+        return s;
+    g->multipass = g->pass_rows < n;
+    for (int o = 0; g->multipass && o < g->n_outputs; o++) {
+        const mt_shape *out = &g->nodes[g->outputs[o]].at[0];
+        g->multipass = out->rank > 0 && out->dim[0] == g->pass_rows;
+    }
+    if (!g->multipass && g->pass_rows < n) {   /* outputs not split by samples */
+        g->pass_rows = n;
+        if ((s = infer_all(g, n, 0)))
+            return s;
+    }
+    g->last_rows = g->multipass && n % g->pass_rows ? n % g->pass_rows : g->pass_rows;
+    size_t total;
+    if ((s = place(g, &total)) ||
+        (s = infer_all(g, g->last_rows, 1)))   /* fits: fewer rows, fewer bytes */
+        return s;
+    mt_shape whole[NN_MAX_IO];
+    for (int o = 0; g->multipass && o < g->n_outputs; o++) {
+        size_t bytes;
+        whole[o] = g->nodes[g->outputs[o]].at[0];
+        whole[o].dim[0] = n;
+        if ((s = shape_bytes(&whole[o], &bytes)))
+            return s;
+        g->whole_offset[o] = total;
+        total += bytes;
+    }
+    *needed = total;
+    if (!allocate)
+        return MT_OK;
+    if (total > g->block_size) {
+        unsigned char *block = mt_alloc(total, ALIGN);
+        if (!block)
+            return mt_fail(MT_ERR_OUT_OF_MEMORY, "%s: cannot allocate a workspace of %zu "
+                           "bytes for a batch of %lld",
+                           g->sequential_style ? "sequential" : "graph", total, (long long)n);
+        mt_dealloc(g->block);
+        g->block = block;
+        g->block_size = total;
+    }
+    for (int k = 0; k < g->count; k++) {
+        nn_node *nd = &g->nodes[k];
+        for (int w = 0; nd->layer && nd->storage == k && w < 2; w++) {
+            void *data = nd->bytes ? g->block + nd->offset : NULL;
+            if ((s = mt_tensor_wrap_into(nd->at[w].dtype, nd->at[w].rank, nd->at[w].dim,
+                                         data, &nd->buf[w])))
+                return s;
+        }
+    }
+    for (int o = 0; g->multipass && o < g->n_outputs; o++)
+        if ((s = mt_tensor_wrap_into(whole[o].dtype, whole[o].rank, whole[o].dim,
+                                     g->block + g->whole_offset[o], &g->whole[o])))
+            return s;
+    g->planned_n = n;
+    return MT_OK;
+}
+
+mt_status mt_graph_bytes_needed(mt_graph *graph, int64_t n, size_t *bytes)
+{
+    if (!graph || !bytes || n < 0)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "graph_bytes_needed: NULL argument or "
+                       "negative batch");
+    if (!graph->n_outputs)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "graph: the graph has no outputs");
+    return plan(graph, n, false, bytes);
+}
+
+size_t mt_graph_workspace_size(const mt_graph *graph) { return graph ? graph->block_size : 0; }
+
+/* ---- running -------------------------------------------------------------------------------- */
+
+static mt_status check_input(const mt_graph *g, int i, const mt_tensor *x, int64_t n)
+{
+    const nn_node *in = &g->nodes[g->inputs[i]];
+    bool ok = x->rank == in->shape.rank && x->shape[0] == n;
+    for (int d = 1; ok && d < x->rank; d++)
+        ok = x->shape[d] == in->shape.dim[d];
+    if (ok && x->dtype == in->shape.dtype)
+        return MT_OK;
+    char xs[160], want[160] = "[N";
+    size_t len = strlen(want);
+    for (int d = 1; d < in->shape.rank && len < sizeof want; d++)
+        len += (size_t)snprintf(want + len, sizeof want - len, ",%lld",
+                                (long long)in->shape.dim[d]);
+    mt_tensor_describe(x, xs, sizeof xs);
+    if (!ok)
+        return mt_fail(MT_ERR_SHAPE, "graph: input '%s' is %s, expected %s] with N = %lld",
+                       in->name, xs, want, (long long)n);
+    return mt_fail(MT_ERR_DTYPE, "graph: input '%s' %s is %s, expected %s", in->name, xs,
+                   mt_dtype_name(x->dtype), mt_dtype_name(in->shape.dtype));
+}
+
+/* One pass through the nodes; the inputs' `cur` are set. `last`: the
+ * shorter last pass of a batch. */
+static mt_status run_pass(mt_graph *g, bool last)
+{
+    for (int k = 0; k < g->count; k++) {
+        nn_node *n = &g->nodes[k];
+        if (!n->layer)
+            continue;
+        if (n->absorbed_by >= 0) {
+            n->cur = g->nodes[n->absorbed_by].cur;
+            continue;
+        }
+        for (int j = 0; j < n->n_in; j++)
+            n->args[j] = g->nodes[n->in[j]].cur;
+        const mt_layer *run = runner(n);
+        mt_tensor *out = run->vt->flags & MT_LAYER_FLAG_VIEW ? &n->view : &n->buf[last];
+        void *scratch = n->scratch_bytes ? g->block + n->scratch_offset : NULL;
+        mt_status s = run->vt->forward(run, n->n_in, n->args, scratch, out);
+        if (s)
+            return nn_graph_node_error(g, s, k, ": ");
+        n->cur = out;
+    }
+    return MT_OK;
+}
+
+mt_status mt_graph_forward(mt_graph *graph, int n_inputs, const mt_tensor *const *inputs,
+                           int n_outputs, const mt_tensor **outputs)
+{
+    if (!graph || (n_inputs && !inputs) || (n_outputs && !outputs))
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "graph_forward: NULL argument");
+    mt_graph *g = graph;
+    for (int o = 0; o < n_outputs; o++)
+        outputs[o] = NULL;
+    if (n_inputs != g->n_inputs || n_outputs != g->n_outputs || !g->n_outputs)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "graph: given %d inputs and %d outputs, "
+                       "the graph has %d and %d%s", n_inputs, n_outputs, g->n_inputs,
+                       g->n_outputs, g->n_outputs ? "" : " (mark outputs with graph_output)");
+    for (int i = 0; i < n_inputs; i++)
+        if (!inputs[i])
+            return mt_fail(MT_ERR_INVALID_ARGUMENT, "graph_forward: input %d is NULL", i);
+    int64_t n = n_inputs ? (inputs[0]->rank > 0 ? inputs[0]->shape[0] : -1) : 0;
+    mt_status s;
+    for (int i = 0; i < n_inputs; i++)
+        if ((s = check_input(g, i, inputs[i], n)))
+            return s;
+    return nn_graph_run(g, n, inputs, outputs);
+}
+
+mt_status nn_graph_run(mt_graph *g, int64_t n, const mt_tensor *const *inputs,
+                       const mt_tensor **outputs)
+{
+    const int n_inputs = g->n_inputs, n_outputs = g->n_outputs;
+    mt_status s;
+    size_t needed;
+    if (n != g->planned_n && (s = plan(g, n, true, &needed)))
+        return s;
+    if (!g->multipass) {
+        for (int i = 0; i < n_inputs; i++)
+            g->nodes[g->inputs[i]].cur = inputs[i];
+        if ((s = run_pass(g, false)))
+            return s;
+        for (int o = 0; o < n_outputs; o++)
+            outputs[o] = g->nodes[g->outputs[o]].cur;
+        return MT_OK;
+    }
+    for (int64_t r0 = 0; r0 < n; r0 += g->pass_rows) {
+        const int64_t rows = n - r0 < g->pass_rows ? n - r0 : g->pass_rows;
+        for (int i = 0; i < n_inputs; i++) {
+            nn_node *in = &g->nodes[g->inputs[i]];
+            if ((s = mt_narrow_into(inputs[i], 0, r0, rows, &in->view)))
+                return s;
+            in->cur = &in->view;
+        }
+        if ((s = run_pass(g, rows < g->pass_rows)))
+            return s;
+        for (int o = 0; o < n_outputs; o++) {
+            mt_tensor dst;
+            if ((s = mt_narrow_into(&g->whole[o], 0, r0, rows, &dst)) ||
+                (s = mt_tensor_copy_into(g->nodes[g->outputs[o]].cur, &dst)))
+                return s;
+        }
+    }
+    for (int o = 0; o < n_outputs; o++)
+        outputs[o] = &g->whole[o];
+    return MT_OK;
+}
+

@@ -1,0 +1,66 @@
+/* minitensor/attention.h — scaled dot-product attention on F32 tensors.
+ *
+ *   out = softmax(scale * q·kᵀ + mask) · v
+ *   q [..., Lq, E] · k [..., Lk, E] · v [..., Lk, Ev] -> out [..., Lq, Ev]
+ *
+ * The leading dims ("...", e.g. [batch, heads]) broadcast between q, k and
+ * v (NumPy rules); out has the broadcast leading dims. Lq may differ from
+ * Lk: a KV cache passes q of length 1 against k/v of length t.
+ *
+ * Options:
+ *   mask   NULL, or BOOL (true = the key takes part, as torch) or F32 (added
+ *          to the scores, e.g. -inf), broadcastable to [..., Lq, Lk] (its
+ *          leading dims must not be larger than out's).
+ *   causal query i sees keys j <= i + (Lk - Lq): aligned at the bottom
+ *          right, so the last query sees every key — the KV-cache case. For
+ *          Lq == Lk this is torch's is_causal=True; for Lq != Lk torch aligns
+ *          top-left instead. Combined with mask if both are given.
+ *   scale  multiplies q·kᵀ; 0 means 1/sqrt(E).
+ *
+ * A query row whose every key is masked out (or -inf) gives a row of zeros;
+ * torch gives NaN there. NaN in the scores propagates (NaN row), as torch.
+ *
+ * Small problems (Lq*Lk*(E+Ev) <= 8192, e.g. a KV-cache step of one query
+ * against 64 keys of 16 dims) run one fused pass per query row: scores in
+ * blocks on the stack, online softmax with the max subtracted, the weighted
+ * v rows accumulated straight into out — no heap at all. Larger ones compute
+ * q·kᵀ and p·v with mt_matmul on views (its SIMD kernels are faster there;
+ * measured by benches/bench_attention.c) with the [Lq, Lk] scores in a
+ * per-thread buffer that is kept for reuse: the first call (or a larger
+ * problem) allocates it, later calls allocate nothing (as matmul's own
+ * packing buffers). Inputs may be any views (strided, broadcast); nothing
+ * is copied. mt_X(…, &out) allocates a contiguous result; mt_X_into(…, out)
+ * writes into a tensor you provide (F32, right shape, any strides but no
+ * stride-0 dim) that must not overlap an input. On failure nothing is
+ * written, except that an allocation failure inside the matmul path can
+ * leave out partly written.
+ */
+#ifndef MINITENSOR_ATTENTION_H
+#define MINITENSOR_ATTENTION_H
+
+#include "minitensor/tensor.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* torch.nn.functional.scaled_dot_product_attention(q, k, v, attn_mask=mask,
+ * is_causal=causal, scale=scale) (bottom-right causal, zeros for fully
+ * masked rows: see above). q, k, v rank >= 2; fails on E or Lk mismatch,
+ * leading dims that do not broadcast, a mask of another dtype or shape. */
+mt_status mt_scaled_dot_product_attention(const mt_tensor *q,
+                                          const mt_tensor *k,
+                                          const mt_tensor *v,
+                                          const mt_tensor *mask, bool causal,
+                                          float scale, mt_tensor **out);
+mt_status mt_scaled_dot_product_attention_into(const mt_tensor *q,
+                                               const mt_tensor *k,
+                                               const mt_tensor *v,
+                                               const mt_tensor *mask,
+                                               bool causal, float scale,
+                                               mt_tensor *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

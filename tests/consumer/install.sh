@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# install.sh SRC_ROOT CONSUMER_DIR SAFETENSORS_FILE
+# The README's install, for real: configure minitensor with a fresh
+# --prefix, `meson install`, then
+#   1. run the installed mt-inspect with no LD_LIBRARY_PATH (its rpath),
+#   2. build argmax_relu.c with `pkg-config --cflags --libs minitensor` and
+#      run it (LD_LIBRARY_PATH=$(pkg-config --variable=libdir minitensor)),
+#   3. link it fully statically with `pkg-config --static --libs` and run it.
+set -euo pipefail
+src=$1 consumer=$2 weights=$3
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+prefix=$work/prefix
+fail() { echo "FAIL: $*"; exit 1; }
+
+meson setup "$work/build" "$src" --prefix="$prefix" -Dtests=disabled -Dexamples=false \
+    -Dbenches=false -Dfuzz=disabled >/dev/null || fail "meson setup"
+ninja -C "$work/build" >/dev/null || fail "build"
+meson install -C "$work/build" --quiet >/dev/null || fail "meson install"
+pc=$(find "$prefix" -name minitensor.pc)
+[ -n "$pc" ] || fail "no minitensor.pc under $prefix"
+echo "ok: installed; minitensor.pc in ${pc#"$prefix"/}"
+
+out=$(env -u LD_LIBRARY_PATH "$prefix/bin/mt-inspect" "$weights") || fail "mt-inspect: $out"
+grep -q "4 tensors" <<<"$out" || fail "mt-inspect output: $out"
+echo "ok: installed mt-inspect runs (rpath)"
+
+export PKG_CONFIG_PATH
+PKG_CONFIG_PATH=$(dirname "$pc")
+libdir=$(pkg-config --variable=libdir minitensor)
+cc -std=c11 -Wall -Wextra -Werror "$consumer/argmax_relu.c" -o "$work/dynamic" \
+    $(pkg-config --cflags --libs minitensor) || fail "dynamic link"
+LD_LIBRARY_PATH=$libdir "$work/dynamic" || fail "dynamic consumer"
+LD_LIBRARY_PATH=$libdir ldd "$work/dynamic" | grep -q "$libdir/libminitensor.so" || fail "not linked to $libdir"
+echo "ok: dynamic consumer"
+
+# The linker warns that getpwnam & co. in a static program need glibc's
+# shared libraries at run time (libgomp); the program does not call them.
+cc -std=c11 -Wall -Wextra -Werror -static "$consumer/argmax_relu.c" -o "$work/static" \
+    $(pkg-config --cflags --static --libs minitensor) 2>"$work/static.log" ||
+    fail "static link: $(cat "$work/static.log")"
+env -u LD_LIBRARY_PATH "$work/static" || fail "static consumer"
+if ldd "$work/static" >/dev/null 2>&1; then fail "the static consumer is dynamic"; fi
+echo "ok: static consumer"

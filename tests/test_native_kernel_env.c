@@ -1,0 +1,53 @@
+/* test_native_kernel_env.c — MT_NATIVE_KERNEL, read once at the first
+ * native matmul.
+ *
+ * Run by meson with the environment set; argv[1] says what to expect:
+ * "invalid" (the native matmul fails with MT_ERR_UNSUPPORTED naming the
+ * value, C untouched), or the kernel name the variable must select (a
+ * short name such as "avx2" selects "avx2+fma"). A kernel this CPU cannot
+ * run (e.g. avx512 on an AVX2-only CPU) must fail the same way as an
+ * unknown name.
+ */
+#include "test_util.h"
+
+#include "native/native.h"
+
+static const char *expected;
+
+static void test_env_kernel(void **state)
+{
+    (void)state;
+    assert_ok(mt_backend_set(MT_BACKEND_NATIVE));
+    const int64_t d[2] = {3, 3};
+    mt_tensor *a, *c;
+    assert_ok(mt_tensor_full(2, d, 1.0f, &a));
+    assert_ok(mt_tensor_full(2, d, -7.0f, &c));
+    bool runs_here = false;
+    for (const char *const *n = mt_gemm_native_kernel_names(); *n; n++)
+        runs_here |= strcmp(*n, expected) == 0;
+    if (!runs_here) {
+        assert_fails(mt_matmul_into(a, a, c), MT_ERR_UNSUPPORTED, "MT_NATIVE_KERNEL");
+        assert_non_null(strstr(mt_last_error(), getenv("MT_NATIVE_KERNEL")));
+        assert_non_null(strstr(mt_last_error(), "generic")); // the choices
+        for (int i = 0; i < 9; i++)
+            assert_true(((float *)c->data)[i] == -7.0f);
+    } else {
+        assert_ok(mt_matmul_into(a, a, c));
+        for (int i = 0; i < 9; i++) // 1·1 + 1·1 + 1·1
+            assert_true(((float *)c->data)[i] == 3.0f);
+        assert_string_equal(mt_gemm_native_kernel()->name, expected);
+    }
+    mt_tensor_free(a);
+    mt_tensor_free(c);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 2) {
+        fprintf(stderr, "usage: %s KERNEL_NAME|invalid\n", argv[0]);
+        return 2;
+    }
+    expected = argv[1];
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_env_kernel)};
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

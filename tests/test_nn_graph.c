@@ -1,0 +1,534 @@
+/* test_nn_graph.c — graphs against values derived by hand: a residual add,
+ * a branch joined by a concat, two inputs and three outputs; fusion only
+ * where an output has one reader; the memory planner's bytes; shape errors
+ * naming the node; BatchNorm folded and alone; the state-dict loaders. */
+#include "test_util.h"
+
+static size_t allocations;
+
+static void *counting_alloc(size_t size, size_t align, void *user)
+{
+    (void)user;
+    allocations++;
+    return aligned_alloc(align, (size + align - 1) / align * align);
+}
+
+static void counting_free(void *p, void *user)
+{
+    (void)user;
+    free(p);
+}
+
+static mt_tensor *tensor(const char *name, int rank, const int64_t *shape, const float *v)
+{
+    mt_tensor *t = NULL;
+    assert_ok(mt_tensor_from_data(MT_DTYPE_F32, rank, shape, v, &t));
+    if (name)
+        assert_ok(mt_tensor_name_set(t, name));
+    return t;
+}
+
+static mt_layer *linear(const char *name, int64_t in, int64_t out, const float *w,
+                        const float *b, mt_activation act)
+{
+    mt_tensor *wt = tensor(name, 2, (int64_t[]){in, out}, w);
+    mt_tensor *bt = b ? tensor(NULL, 1, (int64_t[]){out}, b) : NULL;
+    mt_layer *l = NULL;
+    assert_ok(mt_linear_new(wt, bt, &(mt_linear_options){.layout = MT_LAYOUT_IN_OUT,
+                                                          .act = act}, &l));
+    mt_tensor_free(wt);
+    mt_tensor_free(bt);
+    return l;
+}
+
+static mt_layer *relu(void)
+{
+    mt_layer *l = NULL;
+    assert_ok(mt_relu_new(&l));
+    return l;
+}
+
+/* Inputs x [N,2], z [N,3]; W1 [2,3] (Keras (in,out)), b1; W2 [5,1], b2:
+ *   x = [[1, 2], [-1, 0.5]]          z = [[0.5, -4, 1], [1, 1, -1]]
+ *   W1 = [[1, 0, -1], [1, 1, 0]]     b1 = [0, -1, 0.5]
+ *   p = x·W1 + b1 = [[3, 1, -0.5], [-0.5, -0.5, 1.5]]
+ *   h = relu(p)   = [[3, 1, 0], [0, 0, 1.5]]
+ *   r = relu(h + z) = relu([[3.5, -3, 1], [1, 1, 0.5]]) = [[3.5, 0, 1], [1, 1, 0.5]]
+ *   c = concat(r, x) = [[3.5, 0, 1, 1, 2], [1, 1, 0.5, -1, 0.5]]
+ *   y = c·[1,2,3,4,5]ᵀ + 0.25 = [[20.75], [3.25]]
+ *   s = p + relu(p) = [[6, 2, -0.5], [-0.5, -0.5, 3]]   (p has two readers:
+ *       its ReLU must not be fused into it) */
+static const float XV[] = {1, 2, -1, 0.5f}, ZV[] = {0.5f, -4, 1, 1, 1, -1};
+static const float W1[] = {1, 0, -1, 1, 1, 0}, B1[] = {0, -1, 0.5f};
+static const float W2[] = {1, 2, 3, 4, 5}, B2[] = {0.25f};
+static const float Y_OUT[] = {20.75f, 3.25f};
+static const float R_OUT[] = {3.5f, 0, 1, 1, 1, 0.5f};
+static const float S_OUT[] = {6, 2, -0.5f, -0.5f, -0.5f, 3};
+
+static mt_graph *branchy_graph(void)
+{
+    mt_graph *g = NULL;
+    mt_layer *l = NULL;
+    int x, z, h, r, y, p, q, s;
+    assert_ok(mt_graph_new(&g));
+    assert_ok(mt_graph_input(g, "x", MT_DTYPE_F32, 1, (int64_t[]){2}, &x));
+    assert_ok(mt_graph_input(g, "z", MT_DTYPE_F32, 1, (int64_t[]){3}, &z));
+    assert_ok(mt_graph_add(g, "fc1", linear("w1", 2, 3, W1, B1, MT_ACTIVATION_NONE), 1,
+                           &x, NULL));
+    assert_ok(mt_graph_add_named(g, "h", relu(), 1, (const char *[]){"fc1"}, &h));
+    assert_ok(mt_add_new(&l));
+    assert_ok(mt_graph_add(g, "sum", l, 2, (int[]){h, z}, NULL));
+    assert_ok(mt_graph_add_named(g, "r", relu(), 1, (const char *[]){"sum"}, &r));
+    assert_ok(mt_concat_new(-1, &l));
+    assert_ok(mt_graph_add(g, "cat", l, 2, (int[]){r, x}, NULL));
+    assert_ok(mt_graph_add_named(g, "y", linear("w2", 5, 1, W2, B2, MT_ACTIVATION_NONE), 1,
+                                 (const char *[]){"cat"}, &y));
+    assert_ok(mt_graph_add(g, "p", linear("w1", 2, 3, W1, B1, MT_ACTIVATION_NONE), 1, &x,
+                           &p));
+    assert_ok(mt_graph_add(g, "q", relu(), 1, &p, &q));
+    assert_ok(mt_add_new(&l));
+    assert_ok(mt_graph_add(g, "s", l, 2, (int[]){p, q}, &s));
+    assert_ok(mt_graph_output(g, y));
+    assert_ok(mt_graph_output(g, r));
+    assert_ok(mt_graph_output(g, s));
+    return g;
+}
+
+static void graph_residual_branch_concat(void **state)
+{
+    (void)state;
+    mt_graph *g = branchy_graph();
+    assert_int_equal(mt_graph_count(g), 11);
+    assert_int_equal(mt_graph_input_count(g), 2);
+    assert_int_equal(mt_graph_output_count(g), 3);
+    assert_int_equal(mt_graph_find(g, "cat"), 6);
+    assert_int_equal(mt_graph_find(g, "nope"), -1);
+    mt_shape shape;
+    assert_ok(mt_graph_shape_get(g, 6, &shape));
+    assert_int_equal(shape.rank, 2);
+    assert_int_equal(shape.dim[1], 5);
+
+    mt_tensor *x = tensor(NULL, 2, (int64_t[]){2, 2}, XV);
+    mt_tensor *z = tensor(NULL, 2, (int64_t[]){2, 3}, ZV);
+    const mt_tensor *out[3];
+    for (int rep = 0; rep < 2; rep++) {
+        size_t before = allocations;
+        assert_ok(mt_graph_forward(g, 2, (const mt_tensor *[]){x, z}, 3, out));
+        if (rep)
+            assert_int_equal(allocations, before);   /* no heap on a second pass */
+        assert_close((const float *)out[0]->data, Y_OUT, 2, 1e-6, 0);
+        assert_close((const float *)out[1]->data, R_OUT, 6, 1e-6, 0);
+        assert_close((const float *)out[2]->data, S_OUT, 6, 1e-6, 0);
+    }
+    /* One sample, a view into the batch (row 1 of x and z). */
+    mt_tensor x1, z1;
+    assert_ok(mt_narrow_into(x, 0, 1, 1, &x1));
+    assert_ok(mt_narrow_into(z, 0, 1, 1, &z1));
+    assert_ok(mt_graph_forward(g, 2, (const mt_tensor *[]){&x1, &z1}, 3, out));
+    assert_close((const float *)out[0]->data, Y_OUT + 1, 1, 1e-6, 0);
+    assert_close((const float *)out[2]->data, S_OUT + 3, 3, 1e-6, 0);
+
+    /* Wrong inputs. */
+    assert_fails(mt_graph_forward(g, 1, (const mt_tensor *[]){x}, 3, out),
+                 MT_ERR_INVALID_ARGUMENT, "graph: given 1 inputs and 3 outputs, the graph "
+                 "has 2 and 3");
+    assert_fails(mt_graph_forward(g, 2, (const mt_tensor *[]){z, x}, 3, out), MT_ERR_SHAPE,
+                 "graph: input 'x' is [2,3], expected [N,2] with N = 2");
+    assert_fails(mt_graph_forward(g, 2, (const mt_tensor *[]){x, &z1}, 3, out), MT_ERR_SHAPE,
+                 "graph: input 'z' is [1,3], expected [N,3] with N = 2");
+    mt_tensor_free(z);
+    mt_tensor_free(x);
+    mt_graph_free(g);
+}
+
+/* Errors when building, each naming the node. */
+static void graph_build_errors(void **state)
+{
+    (void)state;
+    mt_graph *g = NULL;
+    mt_layer *l = NULL;
+    int x, z, a;
+    assert_ok(mt_graph_new(&g));
+    assert_ok(mt_graph_input(g, "x", MT_DTYPE_F32, 1, (int64_t[]){2}, &x));
+    assert_ok(mt_graph_input(g, "z", MT_DTYPE_F32, 1, (int64_t[]){3}, &z));
+    assert_ok(mt_add_new(&l));
+    assert_fails(mt_graph_add(g, "skip", l, 2, (int[]){x, z}, NULL), MT_ERR_SHAPE,
+                 "graph: node 'skip' (add) expects inputs of the same shape, input 'x' "
+                 "gives [1,2] and input 'z' gives [1,3]");
+    assert_ok(mt_graph_add(g, "fc", linear("w1", 2, 3, W1, B1, MT_ACTIVATION_NONE), 1, &x,
+                           &a));
+    assert_fails(mt_graph_add(g, "fc2", linear("w2", 5, 1, W2, B2, MT_ACTIVATION_NONE), 1,
+                              &a, NULL),
+                 MT_ERR_SHAPE, "graph: node 'fc2' (linear w2) expects 5 input features, "
+                 "node 'fc' gives 3");
+    assert_ok(mt_concat_new(0, &l));
+    assert_fails(mt_graph_add(g, "cat", l, 2, (int[]){a, x}, NULL), MT_ERR_SHAPE,
+                 "graph: node 'cat' (concat dim 0) expects inputs that differ only in dim "
+                 "0, node 'fc' gives [1,3] and input 'x' gives [1,2]");
+    assert_fails(mt_graph_add(g, "fc", relu(), 1, &a, NULL), MT_ERR_INVALID_ARGUMENT,
+                 "graph_add: there is already a node 'fc'");
+    assert_fails(mt_graph_add(g, "r", relu(), 1, (int[]){7}, NULL), MT_ERR_INVALID_ARGUMENT,
+                 "graph_add: node 'r' (relu): input 0 is node 7, which does not exist");
+    assert_fails(mt_graph_add(g, "r", relu(), 2, (int[]){a, a}, NULL),
+                 MT_ERR_INVALID_ARGUMENT, "graph_add: node 'r' (relu) takes 1 input, given 2");
+    assert_ok(mt_add_new(&l));
+    assert_fails(mt_graph_add(g, "r", l, 1, &a, NULL), MT_ERR_SHAPE,
+                 "graph: node 'r' (add) expects 2 or more inputs, given 1");
+    assert_fails(mt_graph_add_named(g, "r", relu(), 1, (const char *[]){"fcx"}, NULL),
+                 MT_ERR_NOT_FOUND, "graph_add_named: node 'r': no node named 'fcx'");
+    assert_fails(mt_graph_input(g, "x", MT_DTYPE_F32, 1, (int64_t[]){2}, NULL),
+                 MT_ERR_INVALID_ARGUMENT, "graph_input: there is already a node 'x'");
+    const mt_tensor *out = NULL;
+    mt_tensor *in = tensor(NULL, 2, (int64_t[]){1, 2}, XV);
+    mt_tensor *in3 = tensor(NULL, 2, (int64_t[]){1, 3}, ZV);
+    assert_fails(mt_graph_forward(g, 2, (const mt_tensor *[]){in, in3}, 0, &out),
+                 MT_ERR_INVALID_ARGUMENT, "(mark outputs with graph_output)");
+    size_t bytes;
+    assert_fails(mt_graph_bytes_needed(g, 4, &bytes), MT_ERR_INVALID_ARGUMENT,
+                 "graph: the graph has no outputs");
+    assert_int_equal(mt_graph_count(g), 3);
+    mt_tensor_free(in3);
+    mt_tensor_free(in);
+    mt_graph_free(g);
+}
+
+/* A chain of four Linears 16 -> 16 at N = 8: each output is 8·16·4 = 512
+ * bytes; each is dead once the next has been computed from it, so the third
+ * takes the first's place and the fourth the second's: 2 places, not 4. The workspace a pass then holds is what
+ * the planner said, and later passes allocate nothing. */
+static void planner_reuses_memory(void **state)
+{
+    (void)state;
+    static float w[16 * 16];
+    for (int i = 0; i < 16; i++)
+        w[i * 16 + i] = 0.5f;   /* W = I/2 */
+    mt_graph *g = NULL;
+    int id;
+    assert_ok(mt_graph_new(&g));
+    assert_ok(mt_graph_input(g, "x", MT_DTYPE_F32, 1, (int64_t[]){16}, &id));
+    for (int i = 0; i < 4; i++) {
+        char name[8];
+        snprintf(name, sizeof name, "fc%d", i);
+        assert_ok(mt_graph_add(g, name, linear("w", 16, 16, w, NULL, MT_ACTIVATION_NONE), 1,
+                               &id, &id));
+    }
+    assert_ok(mt_graph_output(g, id));
+    size_t bytes = 0, small = 0;
+    assert_ok(mt_graph_bytes_needed(g, 8, &bytes));
+    assert_int_equal(bytes, 2 * 512);
+    assert_ok(mt_graph_bytes_needed(g, 1, &small));
+    assert_int_equal(small, 2 * 64);
+    assert_int_equal(mt_graph_workspace_size(g), 0);   /* nothing ran yet */
+
+    float xv[8 * 16];
+    for (int i = 0; i < 8 * 16; i++)
+        xv[i] = (float)i;
+    mt_tensor *x = tensor(NULL, 2, (int64_t[]){8, 16}, xv);
+    const mt_tensor *y = NULL;
+    assert_ok(mt_graph_forward(g, 1, (const mt_tensor *[]){x}, 1, &y));
+    assert_int_equal(mt_graph_workspace_size(g), bytes);
+    for (int i = 0; i < 8 * 16; i++)
+        assert_true(((const float *)y->data)[i] == xv[i] / 16);
+    size_t before = allocations;
+    mt_tensor one;
+    assert_ok(mt_narrow_into(x, 0, 3, 1, &one));
+    for (int rep = 0; rep < 3; rep++) {
+        assert_ok(mt_graph_forward(g, 1, (const mt_tensor *[]){x}, 1, &y));
+        assert_ok(mt_graph_forward(g, 1, (const mt_tensor *[]){&one}, 1, &y));
+    }
+    assert_int_equal(allocations, before);
+    assert_int_equal(mt_graph_workspace_size(g), bytes);   /* kept, not shrunk */
+    mt_tensor_free(x);
+    mt_graph_free(g);
+
+    /* The Sequential is the same planner. */
+    mt_sequential *m = NULL;
+    assert_ok(mt_sequential_new(1, (int64_t[]){16}, &m));
+    for (int i = 0; i < 4; i++)
+        assert_ok(mt_sequential_add(m, linear("w", 16, 16, w, NULL, MT_ACTIVATION_NONE)));
+    assert_ok(mt_sequential_bytes_needed(m, 8, &bytes));
+    assert_int_equal(bytes, 2 * 512);
+    mt_sequential_free(m);
+}
+
+/* A batch whose outputs exceed the 2 MiB per-pass budget goes through the
+ * nodes in passes (2048 + 3 + 4 floats per sample: 255 per pass, 600 =
+ * 255 + 255 + 90), every output gathered: y(i, k) = (i % 7)(k + 1) exactly
+ * (x(i, :) = i % 7, W1 = 1/4, W2(:, k) = (k + 1)/2048), and the second
+ * output, a Dropout view of the input x, is x again. */
+static void graph_large_batch_in_passes(void **state)
+{
+    (void)state;
+    enum { N = 600, IN = 4, HIDDEN = 2048, OUT = 3 };
+    float *xd = malloc(sizeof(float) * N * IN), *w1 = malloc(sizeof(float) * IN * HIDDEN);
+    float *w2 = malloc(sizeof(float) * HIDDEN * OUT);
+    assert_non_null(xd);
+    assert_non_null(w1);
+    assert_non_null(w2);
+    for (int i = 0; i < N * IN; i++)
+        xd[i] = (float)(i / IN % 7);
+    for (int i = 0; i < IN * HIDDEN; i++)
+        w1[i] = 1.0f / IN;
+    for (int i = 0; i < HIDDEN * OUT; i++)
+        w2[i] = (float)(i % OUT + 1) / HIDDEN;
+    mt_graph *g = NULL;
+    mt_layer *l = NULL;
+    int x, h, y, copy;
+    assert_ok(mt_graph_new(&g));
+    assert_ok(mt_graph_input(g, "x", MT_DTYPE_F32, 1, (int64_t[]){IN}, &x));
+    assert_ok(mt_graph_add(g, "h", linear("w1", IN, HIDDEN, w1, NULL, MT_ACTIVATION_RELU), 1,
+                           &x, &h));
+    assert_ok(mt_graph_add(g, "y", linear("w2", HIDDEN, OUT, w2, NULL, MT_ACTIVATION_NONE), 1,
+                           &h, &y));
+    assert_ok(mt_dropout_new(0.5f, &l));
+    assert_ok(mt_graph_add(g, "copy", l, 1, &x, &copy));
+    assert_ok(mt_graph_output(g, y));
+    assert_ok(mt_graph_output(g, copy));
+    mt_tensor *xt = tensor(NULL, 2, (int64_t[]){N, IN}, xd);
+    const mt_tensor *out[2];
+    for (int rep = 0; rep < 2; rep++) {
+        size_t before = allocations;
+        assert_ok(mt_graph_forward(g, 1, (const mt_tensor *[]){xt}, 2, out));
+        if (rep)
+            assert_int_equal(allocations, before);
+        assert_int_equal(out[0]->shape[0], N);
+        assert_int_equal(out[1]->shape[0], N);
+        const float *yv = out[0]->data, *cv = out[1]->data;
+        for (int i = 0; i < N; i++) {
+            for (int k = 0; k < OUT; k++)
+                if (yv[i * OUT + k] != (float)((i % 7) * (k + 1)))
+                    fail_msg("sample %d, output %d: got %g", i, k, (double)yv[i * OUT + k]);
+            for (int k = 0; k < IN; k++)
+                assert_true(cv[i * IN + k] == xd[i * IN + k]);
+        }
+    }
+    mt_tensor_free(xt);
+    mt_graph_free(g);
+    free(w2);
+    free(w1);
+    free(xd);
+}
+
+/* BatchNorm: y = (x - mean)/sqrt(var + eps)·w + b with mean [1,-1], var
+ * [4, 0.25], w [2, 1], b [0, 1], eps 1e-12 (negligible):
+ *   x = [[3, 0], [1, -1.5]] -> [[2, 3], [0, 0]]
+ * alone, and folded into a Linear (W = I) before it (the same values). */
+static void batch_norm_alone_and_folded(void **state)
+{
+    (void)state;
+    mt_tensor *mean = tensor("bn.mean", 1, (int64_t[]){2}, (const float[]){1, -1});
+    mt_tensor *var = tensor("bn.var", 1, (int64_t[]){2}, (const float[]){4, 0.25f});
+    mt_tensor *w = tensor(NULL, 1, (int64_t[]){2}, (const float[]){2, 1});
+    mt_tensor *b = tensor(NULL, 1, (int64_t[]){2}, (const float[]){0, 1});
+    mt_tensor *x = tensor(NULL, 2, (int64_t[]){2, 2}, (const float[]){3, 0, 1, -1.5f});
+    const float want[] = {2, 3, 0, 0};
+    const mt_batch_norm_options o = {.eps = 1e-12f};
+    mt_layer *l = NULL;
+    assert_ok(mt_batch_norm_new(mean, var, w, b, &o, &l));
+    mt_layer_info info;
+    assert_ok(mt_layer_info_get(l, &info));
+    assert_int_equal(info.kind, MT_LAYER_BATCH_NORM);
+    assert_string_equal(info.name, "batch_norm bn.mean");
+    mt_tensor *y = NULL;
+    assert_ok(mt_layer_forward(l, x, &y));
+    assert_close((const float *)y->data, want, 4, 1e-6, 0);
+    mt_tensor_free(y);
+
+    for (int fold = 0; fold < 2; fold++) {
+        mt_sequential *m = NULL;
+        assert_ok(mt_sequential_new(1, (int64_t[]){2}, &m));
+        if (fold)
+            assert_ok(mt_sequential_add(m, linear("eye", 2, 2, (const float[]){1, 0, 0, 1},
+                                                  NULL, MT_ACTIVATION_NONE)));
+        assert_ok(mt_sequential_add(m, l));
+        const mt_tensor *out = NULL;
+        assert_ok(mt_sequential_forward(m, x, &out));
+        assert_close((const float *)out->data, want, 4, 1e-6, 0);
+        mt_sequential_free(m);
+        if (!fold)   /* the model freed it: make another */
+            assert_ok(mt_batch_norm_new(mean, var, w, b, &o, &l));
+    }
+
+    /* Channels in dim 1 of [N,2,1]; and shape errors. */
+    assert_ok(mt_batch_norm_new(mean, var, w, b, &(mt_batch_norm_options){1e-12f, 1}, &l));
+    mt_tensor *x3 = tensor(NULL, 3, (int64_t[]){2, 2, 1}, (const float[]){3, 0, 1, -1.5f});
+    assert_ok(mt_layer_forward(l, x3, &y));
+    assert_close((const float *)y->data, want, 4, 1e-6, 0);
+    mt_tensor_free(y);
+    mt_tensor *x4 = tensor(NULL, 2, (int64_t[]){2, 3}, ZV);
+    assert_fails(mt_layer_forward(l, x4, &y), MT_ERR_SHAPE,
+                 "batch_norm bn.mean: expects 2 channels in dim 1, the input gives 3");
+    mt_layer_free(l);
+    assert_fails(mt_batch_norm_new(mean, w, x, b, NULL, &l), MT_ERR_SHAPE,
+                 "batch_norm bn.mean: weight [2,2], expected [2]");
+    mt_tensor_free(x4);
+    mt_tensor_free(x3);
+    mt_tensor_free(x);
+    mt_tensor_free(b);
+    mt_tensor_free(w);
+    mt_tensor_free(var);
+    mt_tensor_free(mean);
+}
+
+/* ---- the state-dict loaders ------------------------------------------------------------ */
+
+static mt_safetensors *file_of(const mt_safetensors_item *items, size_t n, void **buf)
+{
+    size_t size = 0;
+    mt_safetensors *st = NULL;
+    assert_ok(mt_safetensors_serialize(items, n, NULL, 0, buf, &size));
+    assert_ok(mt_safetensors_open_memory(*buf, size, &st));
+    return st;
+}
+
+/* The same square Linear (y = x·A + c with A = [[1,2],[3,4]]) as PyTorch
+ * writes it ("0.weight" = Aᵀ, out-by-in) and as Keras does ("dense/kernel"
+ * = A): neither needs a layout flag. x = [1, 1] -> [4, 6] + c = [5, 5]. */
+static void loaders_by_framework(void **state)
+{
+    (void)state;
+    mt_tensor *wt = tensor(NULL, 2, (int64_t[]){2, 2}, (const float[]){1, 3, 2, 4});
+    mt_tensor *k = tensor(NULL, 2, (int64_t[]){2, 2}, (const float[]){1, 2, 3, 4});
+    mt_tensor *c = tensor(NULL, 1, (int64_t[]){2}, (const float[]){1, -1});
+    mt_tensor *bad = tensor(NULL, 1, (int64_t[]){2}, (const float[]){1, NAN});
+    mt_safetensors_item items[] = {{"0.weight", 0, wt}, {"0.bias", 0, c},
+                                   {"dense/kernel", 0, k}, {"dense/bias", 0, c},
+                                   {"nobias.weight", 0, wt}, {"nan.weight", 0, wt},
+                                   {"nan.bias", 0, bad}};
+    void *buf = NULL;
+    mt_safetensors *st = file_of(items, 7, &buf);
+    mt_tensor *x = tensor(NULL, 2, (int64_t[]){1, 2}, (const float[]){1, 1}), *y = NULL;
+    const mt_state_dict torch = {st, MT_FRAMEWORK_PYTORCH}, keras = {st, MT_FRAMEWORK_KERAS};
+    mt_layer *l = NULL;
+    mt_layer_info info;
+
+    assert_ok(mt_linear_load(&torch, "0", NULL, &l));
+    assert_ok(mt_layer_info_get(l, &info));
+    assert_int_equal(info.layout, MT_LAYOUT_OUT_IN);
+    assert_ok(mt_layer_forward(l, x, &y));
+    assert_close((const float *)y->data, ((const float[]){5, 5}), 2, 1e-6, 0);
+    mt_tensor_free(y);
+    mt_layer_free(l);
+
+    assert_ok(mt_linear_load(&keras, "dense", NULL, &l));
+    assert_ok(mt_layer_info_get(l, &info));
+    assert_int_equal(info.layout, MT_LAYOUT_IN_OUT);
+    assert_ok(mt_layer_forward(l, x, &y));
+    assert_close((const float *)y->data, ((const float[]){5, 5}), 2, 1e-6, 0);
+    mt_tensor_free(y);
+    mt_layer_free(l);
+
+    assert_ok(mt_linear_load(&torch, "nobias", NULL, &l));   /* bias=False */
+    assert_ok(mt_layer_info_get(l, &info));
+    assert_false(info.has_bias);
+    mt_layer_free(l);
+
+    assert_fails(mt_linear_load(&torch, "fc", NULL, &l), MT_ERR_NOT_FOUND,
+                 "linear fc: ");
+    assert_true(strstr(mt_last_error(), "'fc.weight'") != NULL);
+    assert_null(l);
+    assert_fails(mt_linear_load(&torch, "nan", NULL, &l), MT_ERR_FORMAT,
+                 "linear nan: nan.bias [2] holds NaN at flat index 1 ([1])");
+    assert_fails(mt_linear_load(&(mt_state_dict){st, 0}, "0", NULL, &l),
+                 MT_ERR_INVALID_ARGUMENT, "linear_load 0: unknown framework 0");
+
+    /* Keras BatchNormalization names, and its default eps of 1e-3:
+     * (x - 0)/sqrt(1 + 1e-3) for x = 1. */
+    mt_tensor *zero = tensor(NULL, 1, (int64_t[]){2}, (const float[]){0, 0});
+    mt_tensor *one = tensor(NULL, 1, (int64_t[]){2}, (const float[]){1, 1});
+    mt_safetensors_item bn_items[] = {{"bn/moving_mean", 0, zero},
+                                      {"bn/moving_variance", 0, one}};
+    void *buf2 = NULL;
+    mt_safetensors *st2 = file_of(bn_items, 2, &buf2);
+    assert_ok(mt_batch_norm_load(&(mt_state_dict){st2, MT_FRAMEWORK_KERAS}, "bn", NULL, &l));
+    assert_ok(mt_layer_forward(l, x, &y));
+    float v = (float)(1.0 / sqrt(1.001));
+    assert_close((const float *)y->data, ((const float[]){v, v}), 2, 1e-7, 0);
+    mt_tensor_free(y);
+    mt_layer_free(l);
+    assert_fails(mt_batch_norm_load(&(mt_state_dict){st2, MT_FRAMEWORK_PYTORCH}, "bn", NULL,
+                                    &l),
+                 MT_ERR_NOT_FOUND, "'bn.running_mean'");
+    mt_safetensors_close(st2);
+    mt_safetensors_buffer_free(buf2);
+
+    mt_tensor_free(one);
+    mt_tensor_free(zero);
+    mt_tensor_free(x);
+    mt_safetensors_close(st);
+    mt_safetensors_buffer_free(buf);
+    mt_tensor_free(bad);
+    mt_tensor_free(c);
+    mt_tensor_free(k);
+    mt_tensor_free(wt);
+}
+
+/* Every allocation failing in turn, while a graph is built (Linear, BatchNorm
+ * folded into it, ReLU, a skip Add) and run: each failure is a clean
+ * MT_ERR_OUT_OF_MEMORY, and nothing leaks (ASan and valgrind check). */
+static mt_status build_and_run(const mt_tensor *x)
+{
+    static const float w[4] = {1, 2, 3, 4}, one[2] = {1, 1}, zero[2] = {0, 0};
+    mt_graph *g = NULL;
+    mt_layer *l = NULL;
+    mt_tensor *wt = NULL, *ones = NULL, *zeros = NULL;
+    int in, h, y;
+    const mt_tensor *out = NULL;
+    mt_status s = mt_graph_new(&g);
+    if (!s) s = mt_graph_input(g, "x", MT_DTYPE_F32, 1, (int64_t[]){2}, &in);
+    if (!s) s = mt_tensor_from_data(MT_DTYPE_F32, 2, (int64_t[]){2, 2}, w, &wt);
+    if (!s) s = mt_tensor_from_data(MT_DTYPE_F32, 1, (int64_t[]){2}, one, &ones);
+    if (!s) s = mt_tensor_from_data(MT_DTYPE_F32, 1, (int64_t[]){2}, zero, &zeros);
+    if (!s) s = mt_linear_new(wt, NULL, &(mt_linear_options){.layout = MT_LAYOUT_IN_OUT}, &l);
+    if (!s) s = mt_graph_add(g, "fc", l, 1, &in, &h);
+    if (!s) s = mt_batch_norm_new(zeros, ones, NULL, NULL, NULL, &l);
+    if (!s) s = mt_graph_add(g, "bn", l, 1, &h, &h);
+    if (!s) s = mt_relu_new(&l);
+    if (!s) s = mt_graph_add(g, "relu", l, 1, &h, &h);
+    if (!s) s = mt_add_new(&l);
+    if (!s) s = mt_graph_add(g, "skip", l, 2, (int[]){h, in}, &y);
+    if (!s) s = mt_graph_output(g, y);
+    if (!s) s = mt_graph_forward(g, 1, &x, 1, &out);
+    mt_tensor_free(zeros);
+    mt_tensor_free(ones);
+    mt_tensor_free(wt);
+    mt_graph_free(g);
+    return s;
+}
+
+static void graph_out_of_memory(void **state)
+{
+    (void)state;
+    mt_tensor *x = tensor(NULL, 2, (int64_t[]){3, 2}, (const float[]){1, 2, 3, 4, 5, 6});
+    alloc_probe probe;
+    int failures = 0;
+    for (long k = 0; k < 200; k++) {
+        probe_install(&probe, k);
+        mt_status s = build_and_run(x);
+        long live = probe.live;
+        probe_remove();
+        assert_int_equal(live, 0);
+        if (s == MT_OK)
+            break;
+        assert_int_equal(s, MT_ERR_OUT_OF_MEMORY);
+        failures++;
+    }
+    assert_true(failures > 10);   /* the sweep went through the whole build */
+    mt_allocator_set(&(mt_allocator){counting_alloc, counting_free, NULL});
+    mt_tensor_free(x);
+}
+
+int main(void)
+{
+    mt_allocator_set(&(mt_allocator){counting_alloc, counting_free, NULL});
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(graph_residual_branch_concat),
+        cmocka_unit_test(graph_build_errors),
+        cmocka_unit_test(planner_reuses_memory),
+        cmocka_unit_test(graph_large_batch_in_passes),
+        cmocka_unit_test(graph_out_of_memory),
+        cmocka_unit_test(batch_norm_alone_and_folded),
+        cmocka_unit_test(loaders_by_framework),
+    };
+    return cmocka_run_group_tests_name("nn_graph", tests, NULL, NULL);
+}

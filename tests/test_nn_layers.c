@@ -1,0 +1,193 @@
+/* test_nn_layers.c — the layers built on the newer ops against PyTorch
+ * (reference/make_nn_layers_refs.py -> reference/nn_layers.safetensors):
+ * activations, LeakyReLU, LayerNorm, RMSNorm, Embedding, Pad, AvgPool2D,
+ * Upsample and MultiHeadAttention (packed and separate projections,
+ * causal), each alone and inside a graph; GELU fused into a Linear; no heap
+ * in a second pass. */
+#include "test_util.h"
+
+static mt_safetensors *refs;
+
+static int open_refs(void **state)
+{
+    (void)state;
+    return mt_safetensors_open(REFS_DIR "/nn_layers.safetensors", &refs) != MT_OK;
+}
+
+static int close_refs(void **state)
+{
+    (void)state;
+    mt_safetensors_close(refs);
+    return 0;
+}
+
+static mt_tensor *ref(const char *name)
+{
+    mt_tensor *t = NULL;
+    assert_ok(mt_safetensors_get(refs, name, &t));
+    return t;
+}
+
+/* layer alone on input `in` against `want`, then the tensors are freed. */
+static void check_alone(mt_layer *l, const char *in, const char *want, double tol)
+{
+    mt_tensor *x = ref(in), *w = ref(want), *y = NULL;
+    assert_ok(mt_layer_forward(l, x, &y));
+    assert_int_equal(mt_tensor_numel(y), mt_tensor_numel(w));
+    assert_close((const float *)y->data, (const float *)w->data, (size_t)mt_tensor_numel(w),
+                 tol, tol);
+    mt_tensor_free(y);
+    mt_tensor_free(w);
+    mt_tensor_free(x);
+    mt_layer_free(l);
+}
+
+static void activations(void **state)
+{
+    (void)state;
+    const struct { mt_activation act; const char *want; } cases[] = {
+        {MT_ACTIVATION_GELU, "act.gelu"},       {MT_ACTIVATION_GELU_TANH, "act.gelu_tanh"},
+        {MT_ACTIVATION_TANH, "act.tanh"},       {MT_ACTIVATION_SIGMOID, "act.sigmoid"},
+        {MT_ACTIVATION_SILU, "act.silu"},
+    };
+    mt_layer *l = NULL;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        assert_ok(mt_activation_layer_new(cases[i].act, &l));
+        mt_layer_info info;
+        assert_ok(mt_layer_info_get(l, &info));
+        assert_int_equal(info.act, cases[i].act);
+        check_alone(l, "act.x", cases[i].want, 1e-6);
+    }
+    assert_ok(mt_leaky_relu_new(0.1f, &l));
+    check_alone(l, "act.x", "act.leaky", 0);
+    assert_fails(mt_activation_layer_new(MT_ACTIVATION_NONE, &l), MT_ERR_INVALID_ARGUMENT,
+                 "activation: unknown activation 0");
+}
+
+/* Linear (W = I) then GELU: the GELU runs inside the matmul (same values). */
+static void gelu_fused_into_linear(void **state)
+{
+    (void)state;
+    static float eye[25];
+    for (int i = 0; i < 5; i++)
+        eye[i * 6] = 1;
+    mt_tensor *w = NULL;
+    assert_ok(mt_tensor_from_data(MT_DTYPE_F32, 2, (int64_t[]){5, 5}, eye, &w));
+    mt_sequential *m = NULL;
+    mt_layer *l = NULL;
+    assert_ok(mt_sequential_new(1, (int64_t[]){5}, &m));
+    assert_ok(mt_linear_new(w, NULL, &(mt_linear_options){.layout = MT_LAYOUT_IN_OUT}, &l));
+    assert_ok(mt_sequential_add(m, l));
+    assert_ok(mt_activation_layer_new(MT_ACTIVATION_GELU, &l));
+    assert_ok(mt_sequential_add(m, l));
+    mt_tensor *x = ref("act.x"), *want = ref("act.gelu");
+    const mt_tensor *y = NULL;
+    assert_ok(mt_sequential_forward(m, x, &y));
+    assert_close((const float *)y->data, (const float *)want->data, 15, 1e-6, 1e-6);
+    mt_tensor_free(want);
+    mt_tensor_free(x);
+    mt_tensor_free(w);
+    mt_sequential_free(m);
+}
+
+static void norms_embedding_pad(void **state)
+{
+    (void)state;
+    const mt_state_dict sd = {refs, MT_FRAMEWORK_PYTORCH};
+    mt_layer *l = NULL;
+    assert_ok(mt_layer_norm_load(&sd, "ln", NULL, &l));   /* LayerNorm([3,4]) */
+    check_alone(l, "ln.x", "ln.y", 1e-5);
+    mt_tensor *w = ref("rms.weight");
+    assert_ok(mt_rms_norm_new(w, &(mt_norm_options){.eps = 1e-6f}, &l));
+    check_alone(l, "rms.x", "rms.y", 1e-5);
+    mt_tensor_free(w);
+    assert_ok(mt_embedding_load(&sd, "emb", &l));
+    check_alone(l, "emb.ids", "emb.y", 0);
+    const int64_t pads[4] = {1, 2, 0, 1};
+    assert_ok(mt_pad_new(4, pads, MT_PAD_REFLECT, 0, &l));
+    check_alone(l, "pad.x", "pad.reflect", 0);
+    assert_ok(mt_pad_new(4, pads, MT_PAD_CONSTANT, 0.5f, &l));
+    check_alone(l, "pad.x", "pad.constant", 0);
+
+    /* nn.AvgPool2d(3, 2, padding=1) and nn.Upsample, on NHWC. */
+    assert_ok(mt_avg_pool2d_new(&(mt_avg_pool2d_options){.pool_h = 3, .pool_w = 3,
+                                                         .stride_h = 2, .stride_w = 2,
+                                                         .pad_h = 1, .pad_w = 1,
+                                                         .count_include_pad = true}, &l));
+    check_alone(l, "pool.x", "pool.avg", 1e-6);
+    assert_ok(mt_upsample_new(&(mt_interpolate_params){.scale_h = 2, .scale_w = 2}, &l));
+    check_alone(l, "pool.x", "pool.up_nearest", 0);
+    assert_ok(mt_upsample_new(&(mt_interpolate_params){.mode = MT_INTERPOLATE_BILINEAR,
+                                                       .out_h = 5, .out_w = 9}, &l));
+    check_alone(l, "pool.x", "pool.up_bilinear", 1e-6);
+
+    /* Shape errors when built. */
+    mt_sequential *m = NULL;
+    assert_ok(mt_sequential_new(2, (int64_t[]){3, 5}, &m));
+    assert_ok(mt_layer_norm_load(&sd, "ln", NULL, &l));
+    assert_fails(mt_sequential_add(m, l), MT_ERR_SHAPE,
+                 "sequential: layer 1 (layer_norm ln.weight) expects F32 [..., 3,4] (2 "
+                 "normalized dims), the input gives F32 [1,3,5]");
+    assert_ok(mt_embedding_load(&sd, "emb", &l));
+    assert_fails(mt_sequential_add(m, l), MT_ERR_DTYPE,
+                 "sequential: layer 1 (embedding emb.weight) expects I32 or I64 token ids, "
+                 "the input gives F32");
+    mt_sequential_free(m);
+}
+
+static void multihead_attention_matches_pytorch(void **state)
+{
+    (void)state;
+    const mt_state_dict sd = {refs, MT_FRAMEWORK_PYTORCH};
+    mt_layer *l = NULL;
+    /* Packed in_proj_weight, self-attention, alone. */
+    assert_ok(mt_multihead_attention_load(&sd, "mha", 2, false, &l));
+    check_alone(l, "mha.x", "mha.y", 1e-5);
+    assert_ok(mt_multihead_attention_load(&sd, "mha", 2, true, &l));
+    check_alone(l, "mha.x", "mha.y_causal", 1e-5);
+
+    /* Separate q/k/v projections (kdim 6, vdim 4): three graph inputs. */
+    mt_graph *g = NULL;
+    int q, k, v, y;
+    assert_ok(mt_graph_new(&g));
+    assert_ok(mt_graph_input(g, "q", MT_DTYPE_F32, 2, (int64_t[]){3, 8}, &q));
+    assert_ok(mt_graph_input(g, "k", MT_DTYPE_F32, 2, (int64_t[]){5, 6}, &k));
+    assert_ok(mt_graph_input(g, "v", MT_DTYPE_F32, 2, (int64_t[]){5, 4}, &v));
+    assert_ok(mt_multihead_attention_load(&sd, "mha2", 4, false, &l));
+    assert_fails(mt_graph_add(g, "attn", l, 3, (int[]){q, v, k}, NULL), MT_ERR_SHAPE,
+                 "graph: node 'attn' (multihead_attention mha2.out_proj.weight) expects F32 "
+                 "[N,L,6] (batch first), input 'v' gives 3 dims, last 4");
+    assert_ok(mt_multihead_attention_load(&sd, "mha2", 4, false, &l));
+    assert_ok(mt_graph_add(g, "attn", l, 3, (int[]){q, k, v}, &y));
+    assert_ok(mt_graph_output(g, y));
+    mt_tensor *xq = ref("mha2.q"), *xk = ref("mha2.k"), *xv = ref("mha2.v");
+    mt_tensor *want = ref("mha2.y");
+    const mt_tensor *out = NULL;
+    alloc_probe probe;
+    for (int rep = 0; rep < 2; rep++) {
+        if (rep)
+            probe_install(&probe, -1);
+        assert_ok(mt_graph_forward(g, 3, (const mt_tensor *[]){xq, xk, xv}, 1, &out));
+        if (rep) {
+            probe_remove();
+            assert_int_equal(probe.allocations, 0);   /* scratch from the planner */
+        }
+        assert_close((const float *)out->data, (const float *)want->data, 48, 1e-5, 1e-5);
+    }
+    mt_tensor_free(want);
+    mt_tensor_free(xv);
+    mt_tensor_free(xk);
+    mt_tensor_free(xq);
+    mt_graph_free(g);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(activations),
+        cmocka_unit_test(gelu_fused_into_linear),
+        cmocka_unit_test(norms_embedding_pad),
+        cmocka_unit_test(multihead_attention_matches_pytorch),
+    };
+    return cmocka_run_group_tests_name("nn_layers", tests, open_refs, close_refs);
+}
