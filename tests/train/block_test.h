@@ -143,17 +143,21 @@ static void test_transformer_step_allocates_nothing_after_the_first(void **state
     block_open(&m);
     mt_tape *tape;
     assert_ok(mt_tape_new(&tape));
+    /* the probe goes in first: changing allocators drops the matmul
+     * backends' cached buffers, which the warm-up steps then grow again */
     alloc_probe probe;
+    long warm = 0;
+    probe_install(&probe, -1);
     for (int step = 0; step < 3; step++) {
         if (step == 2)
-            probe_install(&probe, -1);
+            warm = probe.allocations;
         mt_value *loss;
         assert_ok(block_loss(&m, tape, &loss));
         assert_ok(mt_tape_backward(tape, loss));
         for (int i = 0; i < BLK_N_W; i++)
             mt_param_zero_grad(m.w[i]);
     }
-    long allocations = probe.allocations;
+    long allocations = probe.allocations - warm;
     probe_remove();
     assert_int_equal(allocations, 0);
     mt_tape_free(tape);
