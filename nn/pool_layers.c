@@ -172,7 +172,7 @@ mt_status mt_upsample_new(const mt_interpolate_params *params, mt_layer **out)
                        out ? "params" : "out");
     *out = NULL;
     const mt_interpolate_params *p = params;
-    bool sizes = p->out_h >= 1 && p->out_w >= 1 && !p->scale_h && !p->scale_w;
+    bool sizes = p->out_h >= 1 && p->out_w >= 1 && p->scale_h == 0 && p->scale_w == 0;
     bool scales = !p->out_h && !p->out_w && p->scale_h > 0 && p->scale_w > 0 &&
                   isfinite(p->scale_h) && isfinite(p->scale_w);
     if ((!sizes && !scales) || p->data_layout != MT_DATA_LAYOUT_NHWC ||

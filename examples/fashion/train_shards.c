@@ -1,11 +1,22 @@
 /* train_shards.c — shard threads with their own tapes and shadow
  * parameters; gradients summed in shard order (train_shards.h). */
 #define _POSIX_C_SOURCE 200809L
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "train_shards.h"
+
+/* wasm32 has no threads: there the shards run one after another on the
+ * caller's thread, which gives the same numbers (each shard's work and the
+ * order of the sum do not depend on where it runs). */
+#ifdef __wasm__
+#define SHARD_THREADS 0
+typedef int pthread_t;
+typedef int pthread_barrier_t;
+#else
+#define SHARD_THREADS 1
+#include <pthread.h>
+#endif
 
 typedef struct shard {
     struct train_shards *owner;
@@ -67,6 +78,7 @@ static void shard_run(shard *h)
            (size_t)h->rows * 10 * sizeof(float));
 }
 
+#if SHARD_THREADS
 static void *worker(void *arg)
 {
     shard *h = arg;
@@ -78,6 +90,7 @@ static void *worker(void *arg)
         pthread_barrier_wait(&h->owner->done);
     }
 }
+#endif
 
 mt_status train_shards_new(int threads, train_model *model, uint64_t seed, int64_t batch,
                            train_shards **out)
@@ -106,6 +119,7 @@ mt_status train_shards_new(int threads, train_model *model, uint64_t seed, int64
             if (!(s = mt_param_shadow_new(model->params[k], &h->model.params[k])))
                 h->model.n_params++;
     }
+#if SHARD_THREADS
     if (!s) {
         if (pthread_barrier_init(&o->start, NULL, (unsigned)threads) ||
             pthread_barrier_init(&o->done, NULL, (unsigned)threads))
@@ -119,6 +133,7 @@ mt_status train_shards_new(int threads, train_model *model, uint64_t seed, int64
         else
             o->started++;
     }
+#endif
     if (s) {
         train_shards_free(o);
         return s;
@@ -131,6 +146,7 @@ void train_shards_free(train_shards *o)
 {
     if (!o)
         return;
+#if SHARD_THREADS
     if (o->started < o->n - 1 && o->started > 0)
         return;   /* a thread failed to start: the others wait for it forever; the
                      program is about to exit (leaking them is all that is safe) */
@@ -144,6 +160,7 @@ void train_shards_free(train_shards *o)
         pthread_barrier_destroy(&o->start);
         pthread_barrier_destroy(&o->done);
     }
+#endif
     for (int i = 0; i < o->n; i++) {
         mt_tape_free(o->s[i].tape);
         for (int k = 0; k < o->s[i].model.n_params; k++)
@@ -167,9 +184,14 @@ mt_status train_shards_step(train_shards *o, const mt_tensor *x, const mt_tensor
             return s;
     }
     o->step = step;
+#if SHARD_THREADS
     pthread_barrier_wait(&o->start);
     shard_run(&o->s[0]);
     pthread_barrier_wait(&o->done);
+#else
+    for (int i = 0; i < o->n; i++)
+        shard_run(&o->s[i]);
+#endif
     float scale[64], total = 0.0f;
     mt_value *shadows[64];
     for (int i = 0; i < o->n; i++) {
