@@ -86,6 +86,77 @@ static mt_status build_reuse(mt_tape *t, mt_value **p, mt_value **o)
     return s ? s : mt_tape_add(t, sq, p[0], o);
 }
 
+/* ---- convolution and pooling rows ---- */
+static mt_status conv(mt_tape *t, mt_value **p, bool bias, mt_conv2d_params prm, mt_value **o)
+{
+    return mt_tape_conv2d(t, p[0], p[1], bias ? p[2] : NULL, &prm, o);
+}
+/* PyTorch's Conv2d(stride=2, padding=1), NHWC with a Keras kernel, ReLU */
+static mt_status build_conv_s2p1(mt_tape *t, mt_value **p, mt_value **o)
+{
+    return conv(t, p, true, (mt_conv2d_params){.stride_h = 2, .stride_w = 2,
+        .padding = MT_PADDING_EXPLICIT, .pad_top = 1, .pad_bottom = 1, .pad_left = 1,
+        .pad_right = 1, .activation = MT_ACTIVATION_RELU}, o);
+}
+static mt_status build_conv_groups_same(mt_tape *t, mt_value **p, mt_value **o)
+{
+    return conv(t, p, true, (mt_conv2d_params){.groups = 2, .padding = MT_PADDING_SAME}, o);
+}
+static mt_status build_conv_depthwise(mt_tape *t, mt_value **p, mt_value **o)
+{
+    return conv(t, p, false, (mt_conv2d_params){.groups = 3, .padding = MT_PADDING_SAME,
+        .stride_h = 2, .stride_w = 2}, o);
+}
+static mt_status build_conv_dilated(mt_tape *t, mt_value **p, mt_value **o)
+{
+    return conv(t, p, true, (mt_conv2d_params){.kernel_layout = MT_KERNEL_HWIO,
+        .dilation_h = 2, .dilation_w = 2}, o);
+}
+/* PyTorch's layouts, asymmetric stride and pads, groups 2 */
+static mt_status build_conv_nchw_oihw(mt_tape *t, mt_value **p, mt_value **o)
+{
+    return conv(t, p, true, (mt_conv2d_params){.data_layout = MT_DATA_LAYOUT_NCHW,
+        .kernel_layout = MT_KERNEL_OIHW, .stride_h = 2, .padding = MT_PADDING_EXPLICIT,
+        .pad_top = 1, .pad_left = 2, .pad_right = 1, .groups = 2}, o);
+}
+static mt_status build_conv_same_s2(mt_tape *t, mt_value **p, mt_value **o)
+{
+    return conv(t, p, true, (mt_conv2d_params){.stride_h = 2, .stride_w = 2,
+        .padding = MT_PADDING_SAME}, o);
+}
+static mt_status build_maxpool(mt_tape *t, mt_value **p, mt_value **o)
+{
+    return mt_tape_maxpool2d(t, p[0], &(mt_pool2d_params){.pool_h = 2, .pool_w = 2}, o);
+}
+/* overlapping windows (a pixel wins in two), padding, dilation, ceil_mode */
+static mt_status build_maxpool_nchw(mt_tape *t, mt_value **p, mt_value **o)
+{
+    return mt_tape_maxpool2d(t, p[0], &(mt_pool2d_params){.pool_h = 3, .pool_w = 2,
+        .stride_h = 2, .stride_w = 1, .padding = MT_PADDING_EXPLICIT, .pad_top = 1,
+        .pad_bottom = 1, .dilation_w = 2, .ceil_mode = true,
+        .data_layout = MT_DATA_LAYOUT_NCHW}, o);
+}
+static mt_status build_avgpool_torch(mt_tape *t, mt_value **p, mt_value **o)
+{
+    return mt_tape_avg_pool2d(t, p[0], &(mt_pool2d_params){.pool_h = 3, .pool_w = 3,
+        .stride_h = 2, .stride_w = 2, .padding = MT_PADDING_EXPLICIT, .pad_top = 1,
+        .pad_bottom = 1, .pad_left = 1, .pad_right = 1, .ceil_mode = true,
+        .count_include_pad = true, .data_layout = MT_DATA_LAYOUT_NCHW}, o);
+}
+static mt_status build_avgpool_keras(mt_tape *t, mt_value **p, mt_value **o)
+{
+    return mt_tape_avg_pool2d(t, p[0], &(mt_pool2d_params){.pool_h = 2, .pool_w = 3,
+        .stride_h = 2, .stride_w = 2, .padding = MT_PADDING_SAME}, o);
+}
+static mt_status build_global_avg(mt_tape *t, mt_value **p, mt_value **o)
+{
+    return mt_tape_global_avg_pool2d(t, p[0], MT_DATA_LAYOUT_NHWC, false, o);
+}
+static mt_status build_global_avg_nchw(mt_tape *t, mt_value **p, mt_value **o)
+{
+    return mt_tape_global_avg_pool2d(t, p[0], MT_DATA_LAYOUT_NCHW, true, o);
+}
+
 static const fd_case fd_cases[] = {
     {"add broadcast", 2, {{3, 4}, {4}}, {2, 1}, build_add},
     {"add broadcast both", 2, {{3, 1}, {1, 4}}, {2, 2}, build_add},
@@ -110,6 +181,24 @@ static const fd_case fd_cases[] = {
     {"bce_with_logits", 1, {{3, 4}}, {2}, build_bce},
     {"mse_loss sum", 1, {{3, 4}}, {2}, build_mse},
     {"value used twice", 1, {{6}}, {1}, build_reuse},
+    /* convolution and pooling */
+    {"conv2d stride 2 pad 1 relu", 3, {{2, 5, 5, 3}, {3, 3, 3, 4}, {4}}, {4, 4, 1}, build_conv_s2p1},
+    {"conv2d groups 2 SAME", 3, {{1, 4, 4, 4}, {3, 3, 2, 6}, {6}}, {4, 4, 1}, build_conv_groups_same},
+    {"conv2d depthwise stride 2", 2, {{1, 5, 5, 3}, {3, 3, 1, 3}}, {4, 4}, build_conv_depthwise},
+    {"conv2d dilation 2", 3, {{1, 6, 6, 2}, {3, 3, 2, 2}, {2}}, {4, 4, 1}, build_conv_dilated},
+    {"conv2d NCHW OIHW groups", 3, {{2, 4, 5, 4}, {4, 2, 3, 2}, {4}}, {4, 4, 1}, build_conv_nchw_oihw},
+    {"conv2d SAME stride 2", 3, {{1, 6, 5, 2}, {3, 2, 2, 4}, {4}}, {4, 4, 1}, build_conv_same_s2},
+    {"avg_pool2d torch pad ceil", 1, {{1, 2, 6, 5}}, {4}, build_avgpool_torch},
+    {"avg_pool2d keras SAME", 1, {{2, 5, 5, 2}}, {4}, build_avgpool_keras},
+    {"global_avg_pool2d", 1, {{2, 3, 4, 3}}, {4}, build_global_avg},
+    {"global_avg_pool2d NCHW keepdims", 1, {{2, 3, 4, 3}}, {4}, build_global_avg_nchw},
+};
+
+/* Rows whose parameter gets values 0.05 apart: no two within ±h of each
+ * other, so a max pool's winners stay put under the finite differences. */
+static const fd_case fd_distinct_cases[] = {
+    {"maxpool2d", 1, {{2, 4, 4, 3}}, {4}, build_maxpool},
+    {"maxpool2d NCHW pad dilation ceil", 1, {{1, 2, 6, 5}}, {4}, build_maxpool_nchw},
 };
 
 /* sum(out * weights) in double, weights a fixed pseudo-random pattern. */
@@ -136,7 +225,7 @@ static double evaluate(const fd_case *c, mt_tape *tape, mt_value **p)
     return f;
 }
 
-static void check_case(const fd_case *c)
+static void check_case(const fd_case *c, bool distinct)
 {
     mt_tape *tape;
     assert_ok(mt_tape_new(&tape));
@@ -146,8 +235,10 @@ static void check_case(const fd_case *c)
         mt_tensor *init;
         assert_ok(mt_tensor_zeros(MT_DTYPE_F32, c->ranks[k], c->shapes[k], &init));
         float *d = init->data;
-        for (int64_t i = 0; i < mt_tensor_numel(init); i++)
-            d[i] = rand_unit(&seed) * 1.5f;
+        int64_t count = mt_tensor_numel(init);
+        for (int64_t i = 0; i < count; i++)
+            d[i] = distinct ? 0.05f * (float)((i * 37) % count) - 1.0f
+                                         : rand_unit(&seed) * 1.5f;
         assert_ok(mt_param_new(init, "p", &p[k]));
         mt_tensor_free(init);
     }
@@ -189,7 +280,9 @@ static void test_finite_differences(void **state)
 {
     (void)state;
     for (size_t i = 0; i < sizeof fd_cases / sizeof fd_cases[0]; i++)
-        check_case(&fd_cases[i]);
+        check_case(&fd_cases[i], false);
+    for (size_t i = 0; i < sizeof fd_distinct_cases / sizeof fd_distinct_cases[0]; i++)
+        check_case(&fd_distinct_cases[i], true);
 }
 
 /* ---- an MLP against PyTorch ------------------------------------------------------ */
@@ -307,6 +400,98 @@ static void test_training_step_allocates_nothing_after_the_first(void **state)
     mlp_close(&m);
 }
 
+/* ---- the Fashion CNN against PyTorch ---------------------------------------------- *
+ * examples/fashion/model.c's architecture on 3 images (dropout off), weights
+ * in Keras layouts; tests/train/make_cnn_refs.py computes the loss and the
+ * gradients in float64. */
+
+#ifndef CNN_REFS
+#error "CNN_REFS: the path of tests/train/cnn_refs.safetensors"
+#endif
+
+static const char *const cnn_names[8] = {"conv1_w", "conv1_b", "conv2_w", "conv2_b",
+                                         "d1_w", "d1_b", "d2_w", "d2_b"};
+
+static mt_status cnn_loss(mt_tape *tape, const mt_tensor *images, const mt_tensor *labels,
+                          mt_value **w, mt_value **loss)
+{
+    mt_conv2d_params relu = {.activation = MT_ACTIVATION_RELU};
+    mt_pool2d_params pool = {.pool_h = 2, .pool_w = 2};
+    mt_value *x, *h;
+    mt_status s;
+    if ((s = mt_tape_constant(tape, images, &x)) ||
+        (s = mt_tape_conv2d(tape, x, w[0], w[1], &relu, &h)) ||       /* [N,26,26,32] */
+        (s = mt_tape_maxpool2d(tape, h, &pool, &h)) ||                 /* [N,13,13,32] */
+        (s = mt_tape_conv2d(tape, h, w[2], w[3], &relu, &h)) ||       /* [N,11,11,64] */
+        (s = mt_tape_maxpool2d(tape, h, &pool, &h)) ||                 /* [N,5,5,64] */
+        (s = mt_tape_reshape(tape, h, 2, (int64_t[]){images->shape[0], 1600}, &h)) ||
+        (s = mt_tape_linear(tape, h, w[4], w[5], MT_ACTIVATION_RELU, &h)) ||
+        (s = mt_tape_linear(tape, h, w[6], w[7], MT_ACTIVATION_NONE, &h)))
+        return s;
+    return mt_tape_cross_entropy(tape, h, labels, NULL, loss);
+}
+
+static void test_cnn_gradients_match_pytorch(void **state)
+{
+    (void)state;
+    mt_safetensors *refs;
+    assert_ok(mt_safetensors_open(CNN_REFS, &refs));
+    mt_tensor *x = ref(refs, "x"), *labels = ref(refs, "labels");
+    mt_value *w[8];
+    for (int i = 0; i < 8; i++) {
+        mt_tensor *t = ref(refs, cnn_names[i]);
+        assert_ok(mt_param_new(t, cnn_names[i], &w[i]));
+        mt_tensor_free(t);
+    }
+    mt_tape *tape;
+    assert_ok(mt_tape_new(&tape));
+    alloc_probe probe = {0};
+    for (int step = 0; step < 3; step++) {   /* the third step allocates nothing */
+        for (int i = 0; i < 8; i++)
+            mt_param_zero_grad(w[i]);
+        mt_tape_reset(tape);
+        /* installing the probe drops the ops' cached buffers (they go back
+         * to the allocator they came from): step 1 grows them again */
+        if (step == 1)
+            probe_install(&probe, -1);
+        probe.allocations = 0;
+        mt_value *loss;
+        assert_ok(cnn_loss(tape, x, labels, w, &loss));
+        assert_ok(mt_tape_backward(tape, loss));
+        if (step == 2) {
+            long allocations = probe.allocations;
+            probe_remove();
+            assert_int_equal(allocations, 0);
+        }
+        mt_tensor *want = ref(refs, "loss");
+        assert_float_equal(*(float *)loss->data->data, *(float *)want->data, 1e-5);
+        mt_tensor_free(want);
+    }
+    for (int i = 0; i < 8; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "grad.%s", cnn_names[i]);
+        mt_tensor *want = ref(refs, name);
+        /* max |ours - torch| relative to the largest gradient entry (the
+         * ops run in F32, PyTorch in F64) */
+        const float *g = w[i]->grad->data, *r = want->data;
+        double worst = 0.0, scale = 0.0;
+        assert_true(mt_tensor_same_shape(w[i]->grad, want));
+        for (int64_t k = 0; k < mt_tensor_numel(want); k++) {
+            scale = fmax(scale, fabs(r[k]));
+            worst = fmax(worst, fabs((double)g[k] - r[k]));
+        }
+        if (!(worst <= 1e-4 * scale))
+            fail_msg("%s: max relative error %.3g", name, worst / scale);
+        mt_tensor_free(want);
+    }
+    mt_tape_free(tape);
+    for (int i = 0; i < 8; i++)
+        mt_param_free(w[i]);
+    mt_tensor_free(x);
+    mt_tensor_free(labels);
+    mt_safetensors_close(refs);
+}
+
 /* ---- errors ------------------------------------------------------------------------ */
 
 static void test_errors(void **state)
@@ -357,6 +542,7 @@ int main(void)
         cmocka_unit_test(test_finite_differences),
         cmocka_unit_test(test_mlp_gradients_match_pytorch),
         cmocka_unit_test(test_training_step_allocates_nothing_after_the_first),
+        cmocka_unit_test(test_cnn_gradients_match_pytorch),
         cmocka_unit_test(test_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
