@@ -418,9 +418,15 @@ mt_status mt_tensor_fill(mt_tensor *t, float value)
     mt_status s = mt_check_tensor("tensor_fill", "tensor", t);
     if (s || (s = mt_check_f32("tensor_fill", t)))
         return s;
-    int64_t index[MT_MAX_RANK] = {0};
-    if (mt_tensor_numel(t) == 0)
+    int64_t index[MT_MAX_RANK] = {0}, count = mt_tensor_numel(t);
+    if (count == 0)
         return MT_OK;
+    if (mt_tensor_is_contiguous(t)) {   /* gradients are zeroed this way every step */
+        float *p = t->data;
+        for (int64_t i = 0; i < count; i++)
+            p[i] = value;
+        return MT_OK;
+    }
     do {
         *(float *)mt_element_ptr(t, index) = value;
     } while (mt_index_next(t->rank, t->shape, index));

@@ -249,8 +249,16 @@ static mt_status conv_backward(mt_tape *tape, const tape_node *n)
         if ((s = mt_narrow_into(&dz, 1, grp * og, og, &dzg)))
             return s;
         if (dk) {
-            im2col(&g, &xv, grp, cols->data);
-            if ((s = mt_transpose_into(cols, 0, 1, &colst)) ||
+            /* the forward's patches when it kept them, else im2col again */
+            mt_tensor *src = cols, kept;
+            if (n->saved2) {
+                mt_tensor_init_contiguous(&kept, MT_DTYPE_F32, 2, (int64_t[]){r, kcols},
+                                          (float *)n->saved2->data + grp * r * kcols);
+                src = &kept;
+            } else {
+                im2col(&g, &xv, grp, cols->data);
+            }
+            if ((s = mt_transpose_into(src, 0, 1, &colst)) ||
                 (s = mt_narrow_into(&dkm, 1, grp * og, og, &dkg)) ||
                 (s = mt_matmul_into(&colst, &dzg, &dkg)))
                 return s;
@@ -269,6 +277,59 @@ static mt_status conv_backward(mt_tape *tape, const tape_node *n)
 }
 
 /* ---- forward ---------------------------------------------------------------------------- */
+
+/* mt_conv2d_into's checks without its work: the call on no images. When
+ * they fail, the full call fails the same way, naming the real shapes. */
+static mt_status conv_check(const mt_tensor *x, const mt_tensor *kernel,
+                            const mt_tensor *bias, const mt_conv2d_params *p, mt_tensor *y)
+{
+    mt_tensor x0, y0;
+    if (!mt_narrow_into(x, 0, 0, 0, &x0) && !mt_narrow_into(y, 0, 0, 0, &y0) &&
+        !mt_conv2d_into(&x0, kernel, bias, p, &y0))
+        return MT_OK;
+    mt_clear_error();
+    return mt_conv2d_into(x, kernel, bias, p, y);
+}
+
+/* The conv of an NHWC input as mt_conv2d computes it (im2col + one fused
+ * GEMM per group), with the patches [groups, R, K] left on the tape. */
+static mt_status conv_forward_kept(mt_tape *tape, const char *op, const mt_tensor *x,
+                                   const mt_tensor *kernel, const mt_tensor *bias,
+                                   const mt_conv2d_params *p, const conv_geom *g,
+                                   mt_tensor *y, mt_tensor **patches)
+{
+    mt_status s;
+    const int64_t og = g->cout / g->groups, kcols = g->kh * g->kw * (g->cin / g->groups);
+    const int64_t r = g->n * g->oh * g->ow;
+    mt_tensor km, rows, *kc, *cols;
+    if ((s = conv_check(x, kernel, bias, p, y)))
+        return s;
+    if ((s = tape_scratch(tape, op, 3, (int64_t[]){g->groups, r, kcols}, &cols)))
+        return s;
+    if (kernel_matrix(g, kernel, &km)) {   /* a strided kernel: copied once */
+        mt_clear_error();
+        if ((s = tape_scratch(tape, op, 4, kernel->shape, &kc)) ||
+            (s = mt_tensor_copy_into(kernel, kc)) || (s = kernel_matrix(g, kc, &km)))
+            return s;
+    }
+    if ((s = mt_view_into(y, 2, (int64_t[]){r, g->cout}, &rows)))
+        return s;
+    for (int64_t grp = 0; grp < g->groups; grp++) {
+        mt_tensor pg, kg, yg, bg;
+        float *pdata = (float *)cols->data + grp * r * kcols;
+        im2col(g, x, grp, pdata);
+        mt_tensor_init_contiguous(&pg, MT_DTYPE_F32, 2, (int64_t[]){r, kcols}, pdata);
+        if ((s = mt_narrow_into(&km, 1, grp * og, og, &kg)) ||
+            (s = mt_narrow_into(&rows, 1, grp * og, og, &yg)) ||
+            (bias && (s = mt_narrow_into(bias, 0, grp * og, og, &bg))) ||
+            (s = mt_matmul_fused_into(&pg, &kg, bias ? &bg : NULL, p->activation, &yg)))
+            return s;
+    }
+    *patches = cols;
+    return MT_OK;
+}
+
+/* ---- entry ---------------------------------------------------------------------------- */
 
 mt_status mt_tape_conv2d(mt_tape *tape, mt_value *x, mt_value *kernel, mt_value *bias,
                          const mt_conv2d_params *params, mt_value **out)
@@ -293,13 +354,22 @@ mt_status mt_tape_conv2d(mt_tape *tape, mt_value *x, mt_value *kernel, mt_value 
         return s;
     mt_conv2d_params p = *params;
     p.kernel_layout = g.hwio ? MT_KERNEL_HWIO : MT_KERNEL_OIHW;
-    if ((s = mt_conv2d_into(x->data, kernel->data, tb, &p, v->data)))
+    mt_tensor *patches = NULL;
+    /* mt_conv2d_into checks everything; an NHWC conv whose kernel needs a
+     * gradient is then run here, keeping its patches for the backward */
+    bool keep = g.layout == MT_DATA_LAYOUT_NHWC && kernel->requires_grad &&
+                tape->grad_enabled;
+    if (!keep && (s = mt_conv2d_into(x->data, kernel->data, tb, &p, v->data)))
         return mt_fail(s, "%s: %s", op, mt_last_error());
+    if (keep && (s = conv_forward_kept(tape, op, x->data, kernel->data, tb, params, &g,
+                                       v->data, &patches)))
+        return s;
     if ((s = mt_arena_tensor(tape->arena, MT_DTYPE_I64, 1, (int64_t[]){GEOM_WORDS}, &saved)))
         return mt_fail(s, "%s: %s", op, mt_last_error());
     memcpy(saved->data, &g, sizeof g);
     tape_node node = {.op = op, .backward = conv_backward, .out = v,
-                      .in = {x, kernel, bias}, .saved = saved, .act = params->activation};
+                      .in = {x, kernel, bias}, .saved = saved, .saved2 = patches,
+                      .act = params->activation};
     if ((s = tape_record(tape, &node)))
         return s;
     *out = v;

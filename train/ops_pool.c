@@ -71,8 +71,23 @@ static mt_status pool_views_of(mt_tape *tape, const tape_node *n, mt_data_layout
 #define AT(t, a, b, c) ((float *)(t).data + (a) * (t).stride[0] + (b) * (t).stride[1] + \
                         (c) * (t).stride[2])
 
+/* Channels where px beats best (or is NaN) take px and offset off. Selects
+ * on restrict pointers, not branches: the loop vectorises. */
+static inline void take_max(int64_t ch, const float *restrict px, float *restrict best,
+                            int64_t *restrict at, int64_t off)
+{
+    for (int64_t c = 0; c < ch; c++) {
+        float val = px[c];
+        bool take = val > best[c] || val != val;
+        best[c] = take ? val : best[c];
+        at[c] = take ? off : at[c];
+    }
+}
+
 /* The gradient goes to the window's maximum: the first one, or the last NaN
- * (torch's CPU max_pool2d: `val > max || isnan(val)` from -inf). */
+ * (torch's CPU max_pool2d: `val > max || isnan(val)` from -inf). Windows
+ * are walked pixel by pixel with the channels innermost, each channel's
+ * best value and its place in dx kept in arena scratch. */
 static mt_status maxpool_backward(mt_tape *tape, const tape_node *n)
 {
     pool_geom g;
@@ -83,29 +98,45 @@ static mt_status maxpool_backward(mt_tape *tape, const tape_node *n)
         return s;
     const mt_window_axis *ah = &g.ah, *aw = &g.aw;
     const int64_t ch = v.x.shape[3], sx = v.x.stride[3], sd = v.dx.stride[3];
+    mt_tensor *best_t, *at_t;
+    if ((s = tape_scratch(tape, n->op, 1, &ch, &best_t)) ||
+        (s = mt_arena_tensor(tape->arena, MT_DTYPE_I64, 1, &ch, &at_t)))
+        return s;
+    float *best = best_t->data, *dx = v.dx.data;
+    int64_t *at = at_t->data;   /* offset of the winner in dx */
     for (int64_t b = 0; b < v.x.shape[0]; b++)
         for (int64_t oy = 0; oy < ah->out; oy++)
             for (int64_t ox = 0; ox < aw->out; ox++) {
-                const float *gy = AT(v.dy, b, oy, ox);
-                for (int64_t c = 0; c < ch; c++) {
-                    float best = -INFINITY;
-                    int64_t by = -1, bx = -1;
-                    for (int64_t i = 0; i < ah->k; i++) {
-                        int64_t iy = oy * ah->stride - ah->pad_before + i * ah->dilation;
-                        if (iy < 0 || iy >= ah->in)
+                bool first = true;
+                for (int64_t i = 0; i < ah->k; i++) {
+                    int64_t iy = oy * ah->stride - ah->pad_before + i * ah->dilation;
+                    if (iy < 0 || iy >= ah->in)
+                        continue;
+                    for (int64_t j = 0; j < aw->k; j++) {
+                        int64_t ix = ox * aw->stride - aw->pad_before + j * aw->dilation;
+                        if (ix < 0 || ix >= aw->in)
                             continue;
-                        for (int64_t j = 0; j < aw->k; j++) {
-                            int64_t ix = ox * aw->stride - aw->pad_before + j * aw->dilation;
-                            if (ix < 0 || ix >= aw->in)
-                                continue;
-                            float val = AT(v.x, b, iy, ix)[c * sx];
-                            if (by < 0 || val > best || isnan(val))
-                                best = val, by = iy, bx = ix;
+                        const float *px = AT(v.x, b, iy, ix);
+                        int64_t off = b * v.dx.stride[0] + iy * v.dx.stride[1] +
+                                      ix * v.dx.stride[2];
+                        if (first) {
+                            for (int64_t c = 0; c < ch; c++)
+                                best[c] = px[c * sx], at[c] = off;
+                            first = false;
+                            continue;
                         }
+                        if (sx == 1)
+                            take_max(ch, px, best, at, off);
+                        else
+                            for (int64_t c = 0; c < ch; c++)
+                                take_max(1, px + c * sx, best + c, at + c, off);
                     }
-                    if (by >= 0)
-                        AT(v.dx, b, by, bx)[c * sd] += gy[c * v.dy.stride[3]];
                 }
+                if (first)
+                    continue;   /* a window over padding only */
+                const float *gy = AT(v.dy, b, oy, ox);
+                for (int64_t c = 0; c < ch; c++)
+                    dx[at[c] + c * sd] += gy[c * v.dy.stride[3]];
             }
     return grad_commit(tape, n->in[0], v.dst);
 }
