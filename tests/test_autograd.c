@@ -492,6 +492,82 @@ static void test_cnn_gradients_match_pytorch(void **state)
     mt_safetensors_close(refs);
 }
 
+/* ---- max pooling's winner, and conv/pool errors ---------------------------------- */
+
+/* Ties go to the first maximum, NaN to the last NaN, an all -inf window to
+ * its first pixel: torch 1.13's max_pool2d gradients for these inputs. */
+static void test_maxpool_winner_as_torch(void **state)
+{
+    (void)state;
+    const float in[3][4] = {{1, 3, 3, 2}, {1, NAN, 2, NAN}, {-INFINITY, -INFINITY, -INFINITY, -INFINITY}};
+    const float want[3][4] = {{0, 1, 0, 0}, {0, 0, 0, 1}, {1, 0, 0, 0}};
+    for (int k = 0; k < 3; k++) {
+        mt_tensor x;
+        mt_tensor_wrap_into(MT_DTYPE_F32, 4, (int64_t[]){1, 2, 2, 1}, (void *)in[k], &x);
+        mt_value *p, *y, *loss;
+        mt_tape *tape;
+        assert_ok(mt_tape_new(&tape));
+        assert_ok(mt_param_new(&x, "x", &p));
+        assert_ok(mt_tape_maxpool2d(tape, p, &(mt_pool2d_params){.pool_h = 2, .pool_w = 2}, &y));
+        assert_ok(mt_tape_sum_all(tape, y, &loss));
+        assert_ok(mt_tape_backward(tape, loss));
+        assert_close(p->grad->data, want[k], 4, 0.0, 0.0);
+        mt_param_free(p);
+        mt_tape_free(tape);
+    }
+}
+
+static void test_conv_pool_errors(void **state)
+{
+    (void)state;
+    mt_tape *tape;
+    assert_ok(mt_tape_new(&tape));
+    mt_tensor *x, *k, *k3;
+    assert_ok(mt_tensor_zeros(MT_DTYPE_F32, 4, (int64_t[]){1, 5, 5, 3}, &x));
+    assert_ok(mt_tensor_zeros(MT_DTYPE_F32, 4, (int64_t[]){3, 3, 2, 4}, &k));
+    assert_ok(mt_tensor_zeros(MT_DTYPE_F32, 4, (int64_t[]){3, 3, 3, 3}, &k3));
+    mt_value *px, *pk, *pk3, *v = NULL;
+    assert_ok(mt_param_new(x, "x", &px));
+    assert_ok(mt_param_new(k, "k", &pk));
+    assert_ok(mt_param_new(k3, "k3", &pk3));
+    mt_conv2d_params hwio = {.kernel_layout = MT_KERNEL_HWIO};
+    assert_fails(mt_tape_conv2d(tape, px, pk, NULL, NULL, &v), MT_ERR_INVALID_ARGUMENT,
+                 "params is NULL");
+    assert_fails(mt_tape_conv2d(tape, px, pk, NULL, &hwio, &v), MT_ERR_SHAPE,
+                 "input x [1,5,5,3] has 3 channels, kernel k [3,3,2,4]");
+    assert_fails(mt_tape_conv2d(tape, px, pk3, NULL, &(mt_conv2d_params){0}, &v),
+                 MT_ERR_SHAPE, "fits both HWIO and OIHW");
+    assert_fails(mt_tape_conv2d(tape, px, pk3, NULL,
+                                &(mt_conv2d_params){.activation = MT_ACTIVATION_SIGMOID}, &v),
+                 MT_ERR_UNSUPPORTED, "sigmoid has no gradient here");
+    assert_fails(mt_tape_conv2d(tape, px, pk3, NULL,
+                                &(mt_conv2d_params){.kernel_layout = MT_KERNEL_HWIO,
+                                                    .stride_h = -1}, &v),
+                 MT_ERR_INVALID_ARGUMENT, "stride");
+    assert_fails(mt_tape_maxpool2d(tape, px, NULL, &v), MT_ERR_INVALID_ARGUMENT,
+                 "params is NULL");
+    assert_fails(mt_tape_avg_pool2d(tape, px, &(mt_pool2d_params){.pool_h = 2, .pool_w = 2,
+                                                                 .dilation_h = 2}, &v),
+                 MT_ERR_INVALID_ARGUMENT, "must be 1 for an average");
+    assert_fails(mt_tape_maxpool2d(tape, px, &(mt_pool2d_params){.pool_h = 2, .pool_w = 2,
+                 .padding = MT_PADDING_EXPLICIT, .pad_top = 2}, &v),
+                 MT_ERR_INVALID_ARGUMENT, "at most half the window");
+    assert_fails(mt_tape_global_avg_pool2d(tape, pk, MT_DATA_LAYOUT_NHWC + 7, false, &v),
+                 MT_ERR_INVALID_ARGUMENT, "unknown data_layout");
+    mt_value *flat;
+    assert_ok(mt_tape_reshape(tape, px, 2, (int64_t[]){5, 15}, &flat));
+    assert_fails(mt_tape_maxpool2d(tape, flat, &(mt_pool2d_params){.pool_h = 2, .pool_w = 2},
+                                   &v), MT_ERR_SHAPE, "must be 4-D");
+    assert_null(v);
+    mt_param_free(px);
+    mt_param_free(pk);
+    mt_param_free(pk3);
+    mt_tensor_free(x);
+    mt_tensor_free(k);
+    mt_tensor_free(k3);
+    mt_tape_free(tape);
+}
+
 /* ---- errors ------------------------------------------------------------------------ */
 
 static void test_errors(void **state)
@@ -543,6 +619,8 @@ int main(void)
         cmocka_unit_test(test_mlp_gradients_match_pytorch),
         cmocka_unit_test(test_training_step_allocates_nothing_after_the_first),
         cmocka_unit_test(test_cnn_gradients_match_pytorch),
+        cmocka_unit_test(test_maxpool_winner_as_torch),
+        cmocka_unit_test(test_conv_pool_errors),
         cmocka_unit_test(test_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
