@@ -39,6 +39,11 @@ float *mt_scratch_get(mt_scratch *s, size_t n);
 /* Frees the buffers kept for reuse: this thread's matmul and conv scratch,
  * the native backend's packing buffers and its thread pool. */
 void mt_release_caches(void);
+typedef struct mt_arena mt_arena;
+/* mt_arena_tensor without the zeroing, for scratch the caller overwrites
+ * whole (autograd's im2col patches). */
+mt_status mt_arena_tensor_uninit(mt_arena *arena, mt_dtype dtype, int rank,
+                                 const int64_t *shape, mt_tensor **out);
 void mt_matmul_release_scratch(void);
 void mt_conv_release_scratch(void);
 void mt_gemm_native_release(void);

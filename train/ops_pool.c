@@ -2,6 +2,7 @@
  * forwards are pool.h's ops; the backwards walk the same windows over NHWC
  * views (NCHW is a permuted view), channels innermost. */
 #include <math.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "tape_internal.h"
@@ -38,10 +39,13 @@ static mt_status pool_geom_plan(const char *op, const mt_tensor *x, const mt_poo
     if ((s = mt_window_plan(op, "height", p->padding, p->ceil_mode, &g->ah)) ||
         (s = mt_window_plan(op, "width", p->padding, p->ceil_mode, &g->aw)))
         return s;
+    if (g->ah.k > INT32_MAX / g->aw.k)   /* the backward numbers window pixels in int32 */
+        return mt_fail(MT_ERR_OVERFLOW, "%s: a %lldx%lld window has too many pixels", op,
+                       (long long)g->ah.k, (long long)g->aw.k);
     return MT_OK;
 }
 
-/* Views of x, of x's gradient (zeroed) and of the output's gradient, NHWC. */
+/* Views of x, of x's gradient (zeros) and of the output's gradient, NHWC. */
 typedef struct pool_views {
     mt_tensor x, dx, dy;
     mt_tensor *dst;
@@ -50,8 +54,9 @@ typedef struct pool_views {
 static mt_status pool_views_of(mt_tape *tape, const tape_node *n, mt_data_layout layout,
                                pool_views *v)
 {
+    /* dst holds zeros (autograd.h: a gradient not live is zero) */
     mt_status s = grad_target(tape, n->in[0], &v->dst);
-    if (s || !v->dst || (s = mt_tensor_fill(v->dst, 0.0f)))
+    if (s || !v->dst)
         return s;
     mt_nhwc_view(n->in[0]->data, layout, &v->x);
     mt_nhwc_view(v->dst, layout, &v->dx);
@@ -71,23 +76,24 @@ static mt_status pool_views_of(mt_tape *tape, const tape_node *n, mt_data_layout
 #define AT(t, a, b, c) ((float *)(t).data + (a) * (t).stride[0] + (b) * (t).stride[1] + \
                         (c) * (t).stride[2])
 
-/* Channels where px beats best (or is NaN) take px and offset off. Selects
- * on restrict pointers, not branches: the loop vectorises. */
+/* Channels where px beats best (or is NaN) take px and window position w.
+ * Selects on same-width types through restrict pointers, not branches: the
+ * loop vectorises (SSE2 included). */
 static inline void take_max(int64_t ch, const float *restrict px, float *restrict best,
-                            int64_t *restrict at, int64_t off)
+                            int32_t *restrict at, int32_t w)
 {
     for (int64_t c = 0; c < ch; c++) {
         float val = px[c];
         bool take = val > best[c] || val != val;
         best[c] = take ? val : best[c];
-        at[c] = take ? off : at[c];
+        at[c] = take ? w : at[c];
     }
 }
 
 /* The gradient goes to the window's maximum: the first one, or the last NaN
  * (torch's CPU max_pool2d: `val > max || isnan(val)` from -inf). Windows
  * are walked pixel by pixel with the channels innermost, each channel's
- * best value and its place in dx kept in arena scratch. */
+ * best value and window position kept in arena scratch. */
 static mt_status maxpool_backward(mt_tape *tape, const tape_node *n)
 {
     pool_geom g;
@@ -100,43 +106,46 @@ static mt_status maxpool_backward(mt_tape *tape, const tape_node *n)
     const int64_t ch = v.x.shape[3], sx = v.x.stride[3], sd = v.dx.stride[3];
     mt_tensor *best_t, *at_t;
     if ((s = tape_scratch(tape, n->op, 1, &ch, &best_t)) ||
-        (s = mt_arena_tensor(tape->arena, MT_DTYPE_I64, 1, &ch, &at_t)))
+        (s = mt_arena_tensor(tape->arena, MT_DTYPE_I32, 1, &ch, &at_t)))
         return s;
-    float *best = best_t->data, *dx = v.dx.data;
-    int64_t *at = at_t->data;   /* offset of the winner in dx */
+    float *best = best_t->data;
+    int32_t *at = at_t->data;   /* i * kw + j of the winner (fits: pool_geom_plan) */
     for (int64_t b = 0; b < v.x.shape[0]; b++)
         for (int64_t oy = 0; oy < ah->out; oy++)
             for (int64_t ox = 0; ox < aw->out; ox++) {
+                const int64_t y0 = oy * ah->stride - ah->pad_before;
+                const int64_t x0 = ox * aw->stride - aw->pad_before;
                 bool first = true;
                 for (int64_t i = 0; i < ah->k; i++) {
-                    int64_t iy = oy * ah->stride - ah->pad_before + i * ah->dilation;
+                    int64_t iy = y0 + i * ah->dilation;
                     if (iy < 0 || iy >= ah->in)
                         continue;
                     for (int64_t j = 0; j < aw->k; j++) {
-                        int64_t ix = ox * aw->stride - aw->pad_before + j * aw->dilation;
+                        int64_t ix = x0 + j * aw->dilation;
                         if (ix < 0 || ix >= aw->in)
                             continue;
                         const float *px = AT(v.x, b, iy, ix);
-                        int64_t off = b * v.dx.stride[0] + iy * v.dx.stride[1] +
-                                      ix * v.dx.stride[2];
+                        int32_t w = (int32_t)(i * aw->k + j);
                         if (first) {
                             for (int64_t c = 0; c < ch; c++)
-                                best[c] = px[c * sx], at[c] = off;
+                                best[c] = px[c * sx], at[c] = w;
                             first = false;
-                            continue;
-                        }
-                        if (sx == 1)
-                            take_max(ch, px, best, at, off);
-                        else
+                        } else if (sx == 1) {
+                            take_max(ch, px, best, at, w);
+                        } else {
                             for (int64_t c = 0; c < ch; c++)
-                                take_max(1, px + c * sx, best + c, at + c, off);
+                                take_max(1, px + c * sx, best + c, at + c, w);
+                        }
                     }
                 }
                 if (first)
                     continue;   /* a window over padding only */
                 const float *gy = AT(v.dy, b, oy, ox);
-                for (int64_t c = 0; c < ch; c++)
-                    dx[at[c] + c * sd] += gy[c * v.dy.stride[3]];
+                for (int64_t c = 0; c < ch; c++) {
+                    int64_t iy = y0 + at[c] / aw->k * ah->dilation;
+                    int64_t ix = x0 + at[c] % aw->k * aw->dilation;
+                    AT(v.dx, b, iy, ix)[c * sd] += gy[c * v.dy.stride[3]];
+                }
             }
     return grad_commit(tape, n->in[0], v.dst);
 }
