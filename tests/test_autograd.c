@@ -124,6 +124,19 @@ static mt_status build_conv_same_s2(mt_tape *t, mt_value **p, mt_value **o)
     return conv(t, p, true, (mt_conv2d_params){.stride_h = 2, .stride_w = 2,
         .padding = MT_PADDING_SAME}, o);
 }
+/* a constant kernel: the forward keeps no patches, only dX flows */
+static mt_status build_conv_const_kernel(mt_tape *t, mt_value **p, mt_value **o)
+{
+    static float k[3 * 3 * 2 * 3];
+    static mt_tensor kt;
+    for (int i = 0; i < 54; i++)
+        k[i] = (float)((i * 7) % 11) / 11.0f - 0.4f;
+    mt_tensor_wrap_into(MT_DTYPE_F32, 4, (int64_t[]){3, 3, 2, 3}, k, &kt);
+    mt_value *kv;
+    mt_status s = mt_tape_constant(t, &kt, &kv);
+    return s ? s : mt_tape_conv2d(t, p[0], kv, NULL, &(mt_conv2d_params){
+        .kernel_layout = MT_KERNEL_HWIO, .padding = MT_PADDING_SAME}, o);
+}
 static mt_status build_maxpool(mt_tape *t, mt_value **p, mt_value **o)
 {
     return mt_tape_maxpool2d(t, p[0], &(mt_pool2d_params){.pool_h = 2, .pool_w = 2}, o);
@@ -188,6 +201,7 @@ static const fd_case fd_cases[] = {
     {"conv2d dilation 2", 3, {{1, 6, 6, 2}, {3, 3, 2, 2}, {2}}, {4, 4, 1}, build_conv_dilated},
     {"conv2d NCHW OIHW groups", 3, {{2, 4, 5, 4}, {4, 2, 3, 2}, {4}}, {4, 4, 1}, build_conv_nchw_oihw},
     {"conv2d SAME stride 2", 3, {{1, 6, 5, 2}, {3, 2, 2, 4}, {4}}, {4, 4, 1}, build_conv_same_s2},
+    {"conv2d constant kernel", 1, {{1, 5, 4, 2}}, {4}, build_conv_const_kernel},
     {"avg_pool2d torch pad ceil", 1, {{1, 2, 6, 5}}, {4}, build_avgpool_torch},
     {"avg_pool2d keras SAME", 1, {{2, 5, 5, 2}}, {4}, build_avgpool_keras},
     {"global_avg_pool2d", 1, {{2, 3, 4, 3}}, {4}, build_global_avg},

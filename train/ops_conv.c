@@ -233,10 +233,12 @@ static mt_status conv_backward(mt_tape *tape, const tape_node *n)
         return MT_OK;
     const int64_t og = g.cout / g.groups, kcols = g.kh * g.kw * (g.cin / g.groups);
     const int64_t r = g.n * g.oh * g.ow;
-    mt_tensor *cols, *dk = NULL, *dx = NULL, *kc = NULL;
+    mt_tensor *cols = NULL, *dk = NULL, *dx = NULL, *kc = NULL;
     mt_tensor km, dkm, xv, dxv;
-    if ((s = scratch_raw(tape, n->op, 2, (int64_t[]){r, kcols}, &cols)) ||
-        (s = grad_target(tape, kv, &dk)) || (s = grad_target(tape, x, &dx)))
+    if ((s = grad_target(tape, kv, &dk)) || (s = grad_target(tape, x, &dx)))
+        return s;
+    /* [R, K]: the patches when the forward kept none, then dZ·Wᵀ */
+    if ((!n->saved2 || dx) && (s = scratch_raw(tape, n->op, 2, (int64_t[]){r, kcols}, &cols)))
         return s;
     if (dk && (s = kernel_matrix(&g, dk, &dkm)))
         return s;
