@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "tape_internal.h"
+#include "../tensor/native/native.h"
 #include "../tensor/window.h"
 
 /* The resolved geometry, saved on the tape as an I64 tensor. */
@@ -94,13 +95,14 @@ static mt_status conv_geom_plan(const char *op, const mt_tensor *x, const mt_ten
  * HWIO, (c, i, j) for OIHW, c over group grp's channels. col2im adds the
  * rows back into the pixels they were read from. */
 
-static void im2col(const conv_geom *g, const mt_tensor *x, int64_t grp, float *cols)
+static void im2col(const conv_geom *g, const mt_tensor *x, int64_t grp, int64_t n0,
+                   int64_t n1, float *cols)
 {
     const float *px = x->data;
     const int64_t *st = x->stride, cg = g->cin / g->groups, c0 = grp * cg;
     const int64_t k = g->kh * g->kw * cg, cstep = g->hwio ? 1 : g->kh * g->kw;
-    float *row = cols;
-    for (int64_t n = 0; n < g->n; n++)
+    float *row = cols + n0 * g->oh * g->ow * k;
+    for (int64_t n = n0; n < n1; n++)
         for (int64_t oy = 0; oy < g->oh; oy++)
             for (int64_t ox = 0; ox < g->ow; ox++, row += k)
                 for (int64_t i = 0; i < g->kh; i++) {
@@ -124,13 +126,14 @@ static void im2col(const conv_geom *g, const mt_tensor *x, int64_t grp, float *c
                 }
 }
 
-static void col2im_add(const conv_geom *g, const float *cols, int64_t grp, mt_tensor *dx)
+static void col2im_add(const conv_geom *g, const float *cols, int64_t grp, int64_t n0,
+                       int64_t n1, mt_tensor *dx)
 {
     float *px = dx->data;
     const int64_t *st = dx->stride, cg = g->cin / g->groups, c0 = grp * cg;
     const int64_t k = g->kh * g->kw * cg, cstep = g->hwio ? 1 : g->kh * g->kw;
-    const float *row = cols;
-    for (int64_t n = 0; n < g->n; n++)
+    const float *row = cols + n0 * g->oh * g->ow * k;
+    for (int64_t n = n0; n < n1; n++)
         for (int64_t oy = 0; oy < g->oh; oy++)
             for (int64_t ox = 0; ox < g->ow; ox++, row += k)
                 for (int64_t i = 0; i < g->kh; i++) {
@@ -151,6 +154,40 @@ static void col2im_add(const conv_geom *g, const float *cols, int64_t grp, mt_te
                                 dst[c * st[3]] += src[c * cstep];
                     }
                 }
+}
+
+/* Both split by images over the matmul threads (an image's rows and pixels
+ * are its own: the parts never write the same memory). */
+typedef struct col_job {
+    const conv_geom *g;
+    const mt_tensor *x;   /* im2col's input, or col2im's output */
+    float *cols;
+    int64_t grp;
+    int parts;
+    bool back;            /* col2im_add */
+} col_job;
+
+static void col_part(void *arg, int i)
+{
+    const col_job *j = arg;
+    int64_t n0 = j->g->n * i / j->parts, n1 = j->g->n * (i + 1) / j->parts;
+    if (j->back)
+        col2im_add(j->g, j->cols, j->grp, n0, n1, (mt_tensor *)j->x);
+    else
+        im2col(j->g, j->x, j->grp, n0, n1, j->cols);
+}
+
+static void col_run(const conv_geom *g, const mt_tensor *x, int64_t grp, float *cols,
+                    bool back)
+{
+    int threads = mt_num_threads_get();
+    int parts = (int)(g->n < threads ? g->n : threads);
+    parts = parts > 32 ? 32 : parts;
+    col_job job = {g, x, cols, grp, parts, back};
+    if (parts < 2 || !mt_pool_run(col_part, &job, parts, threads)) {
+        job.parts = 1;
+        col_part(&job, 0);
+    }
 }
 
 /* ---- backward ------------------------------------------------------------------------ */
@@ -265,7 +302,7 @@ static mt_status conv_backward(mt_tape *tape, const tape_node *n)
                                           (float *)n->saved2->data + grp * r * kcols);
                 src = &kept;
             } else {
-                im2col(&g, &xv, grp, cols->data);
+                col_run(&g, &xv, grp, cols->data, false);
             }
             if ((s = mt_transpose_into(src, 0, 1, &colst)) ||
                 (s = mt_narrow_into(&dkm, 1, grp * og, og, &dkg)) ||
@@ -277,7 +314,7 @@ static mt_status conv_backward(mt_tape *tape, const tape_node *n)
                 (s = mt_transpose_into(&kg, 0, 1, &kgt)) ||
                 (s = mt_matmul_into(&dzg, &kgt, cols)))
                 return s;
-            col2im_add(&g, cols->data, grp, &dxv);
+            col_run(&g, &dxv, grp, cols->data, true);
         }
     }
     if ((s = grad_commit(tape, kv, dk)))
@@ -326,7 +363,7 @@ static mt_status conv_forward_kept(mt_tape *tape, const char *op, const mt_tenso
     for (int64_t grp = 0; grp < g->groups; grp++) {
         mt_tensor pg, kg, yg, bg;
         float *pdata = (float *)cols->data + grp * r * kcols;
-        im2col(g, x, grp, pdata);
+        col_run(g, x, grp, pdata, false);
         mt_tensor_init_contiguous(&pg, MT_DTYPE_F32, 2, (int64_t[]){r, kcols}, pdata);
         if ((s = mt_narrow_into(&km, 1, grp * og, og, &kg)) ||
             (s = mt_narrow_into(&rows, 1, grp * og, og, &yg)) ||

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "tape_internal.h"
+#include "../tensor/native/native.h"
 #include "../tensor/window.h"
 
 /* What a pooling backward needs, saved on the tape as an I64 tensor. */
@@ -93,24 +94,27 @@ static inline void take_max(int64_t ch, const float *restrict px, float *restric
 /* The gradient goes to the window's maximum: the first one, or the last NaN
  * (torch's CPU max_pool2d: `val > max || isnan(val)` from -inf). Windows
  * are walked pixel by pixel with the channels innermost, each channel's
- * best value and window position kept in arena scratch. */
-static mt_status maxpool_backward(mt_tape *tape, const tape_node *n)
+ * best value and window position kept in arena scratch; images are split
+ * over the matmul threads (each writes its own images' gradient). */
+typedef struct max_job {
+    const pool_geom *g;
+    const pool_views *v;
+    float *best;       /* [parts, C] */
+    int32_t *at;       /* [parts, C]: i * kw + j of the winner (fits: pool_geom_plan) */
+    int parts;
+} max_job;
+
+static void maxpool_part(void *arg, int part)
 {
-    pool_geom g;
-    memcpy(&g, n->saved->data, sizeof g);
-    pool_views v;
-    mt_status s = pool_views_of(tape, n, (mt_data_layout)g.layout, &v);
-    if (s || !v.dst)
-        return s;
-    const mt_window_axis *ah = &g.ah, *aw = &g.aw;
-    const int64_t ch = v.x.shape[3], sx = v.x.stride[3], sd = v.dx.stride[3];
-    mt_tensor *best_t, *at_t;
-    if ((s = tape_scratch(tape, n->op, 1, &ch, &best_t)) ||
-        (s = mt_arena_tensor(tape->arena, MT_DTYPE_I32, 1, &ch, &at_t)))
-        return s;
-    float *best = best_t->data;
-    int32_t *at = at_t->data;   /* i * kw + j of the winner (fits: pool_geom_plan) */
-    for (int64_t b = 0; b < v.x.shape[0]; b++)
+    const max_job *job = arg;
+    const pool_views *v = job->v;
+    const mt_window_axis *ah = &job->g->ah, *aw = &job->g->aw;
+    const int64_t ch = v->x.shape[3], sx = v->x.stride[3], sd = v->dx.stride[3];
+    float *best = job->best + part * ch;
+    int32_t *at = job->at + part * ch;
+    const int64_t b0 = v->x.shape[0] * part / job->parts;
+    const int64_t b1 = v->x.shape[0] * (part + 1) / job->parts;
+    for (int64_t b = b0; b < b1; b++)
         for (int64_t oy = 0; oy < ah->out; oy++)
             for (int64_t ox = 0; ox < aw->out; ox++) {
                 const int64_t y0 = oy * ah->stride - ah->pad_before;
@@ -124,7 +128,7 @@ static mt_status maxpool_backward(mt_tape *tape, const tape_node *n)
                         int64_t ix = x0 + j * aw->dilation;
                         if (ix < 0 || ix >= aw->in)
                             continue;
-                        const float *px = AT(v.x, b, iy, ix);
+                        const float *px = AT(v->x, b, iy, ix);
                         int32_t w = (int32_t)(i * aw->k + j);
                         if (first) {
                             for (int64_t c = 0; c < ch; c++)
@@ -140,13 +144,37 @@ static mt_status maxpool_backward(mt_tape *tape, const tape_node *n)
                 }
                 if (first)
                     continue;   /* a window over padding only */
-                const float *gy = AT(v.dy, b, oy, ox);
+                const float *gy = AT(v->dy, b, oy, ox);
                 for (int64_t c = 0; c < ch; c++) {
                     int64_t iy = y0 + at[c] / aw->k * ah->dilation;
                     int64_t ix = x0 + at[c] % aw->k * aw->dilation;
-                    AT(v.dx, b, iy, ix)[c * sd] += gy[c * v.dy.stride[3]];
+                    AT(v->dx, b, iy, ix)[c * sd] += gy[c * v->dy.stride[3]];
                 }
             }
+}
+
+static mt_status maxpool_backward(mt_tape *tape, const tape_node *n)
+{
+    pool_geom g;
+    memcpy(&g, n->saved->data, sizeof g);
+    pool_views v;
+    mt_status s = pool_views_of(tape, n, (mt_data_layout)g.layout, &v);
+    if (s || !v.dst)
+        return s;
+    int threads = mt_num_threads_get();
+    int64_t images = v.x.shape[0];
+    int parts = (int)(images < threads ? images : threads);
+    parts = parts < 1 ? 1 : parts > 32 ? 32 : parts;
+    const int64_t shape[2] = {parts, v.x.shape[3]};
+    mt_tensor *best, *at;
+    if ((s = tape_scratch(tape, n->op, 2, shape, &best)) ||
+        (s = mt_arena_tensor(tape->arena, MT_DTYPE_I32, 2, shape, &at)))
+        return s;
+    max_job job = {&g, &v, best->data, at->data, parts};
+    if (parts < 2 || !mt_pool_run(maxpool_part, &job, parts, threads)) {
+        for (int i = 0; i < parts; i++)
+            maxpool_part(&job, i);
+    }
     return grad_commit(tape, n->in[0], v.dst);
 }
 
