@@ -218,6 +218,13 @@ static mt_status grad_rows(mt_tape *tape, const tape_node *n, const conv_geom *g
     mt_tensor *z;
     if ((s = scratch_raw(tape, n->op, 4, (int64_t[]){g->n, g->oh, g->ow, g->cout}, &z)))
         return s;
+    if (g->layout == MT_DATA_LAYOUT_NHWC) {   /* one pass: both are contiguous */
+        const float *py = y->data, *pg = dy->data;
+        float *pz = z->data;
+        for (int64_t i = 0, count = r * g->cout; i < count; i++)
+            pz[i] = py[i] > 0.0f ? pg[i] : 0.0f;
+        return mt_view_into(z, 2, (int64_t[]){r, g->cout}, rows);
+    }
     mt_tensor dyv, yv;
     mt_nhwc_view(dy, (mt_data_layout)g->layout, &dyv);
     mt_nhwc_view(y, (mt_data_layout)g->layout, &yv);
