@@ -3,6 +3,7 @@
  *   dW = im2col(x)ᵀ · dZ          [K, Cout/g]   (K = kh·kw·Cin/g)
  *   dX = col2im(dZ · Wᵀ)          [R, K] scattered back (R = N·OH·OW)
  *   db = Σ_rows dZ,   dZ = dY · act'(Z) (NONE or RELU). */
+#include <stdio.h>
 #include <string.h>
 
 #include "tape_internal.h"
@@ -18,6 +19,15 @@ typedef struct conv_geom {
 
 #define GEOM_WORDS ((int64_t)(sizeof(conv_geom) / sizeof(int64_t)))
 
+/* The plain op's failure with op's name in front. The message is copied
+ * first: mt_fail must not format its own buffer into itself. */
+static mt_status refail(mt_status s, const char *op)
+{
+    char msg[1024];
+    snprintf(msg, sizeof msg, "%s", mt_last_error());
+    return mt_fail(s, "%s: %s", op, msg);
+}
+
 static int64_t or_one(int64_t v) { return v == 0 ? 1 : v; }
 
 /* Arena scratch left unzeroed: for buffers written whole before any read
@@ -26,7 +36,7 @@ static mt_status scratch_raw(mt_tape *tape, const char *op, int rank, const int6
                              mt_tensor **out)
 {
     mt_status s = mt_arena_tensor_uninit(tape->arena, MT_DTYPE_F32, rank, shape, out);
-    return s ? mt_fail(s, "%s: %s", op, mt_last_error()) : MT_OK;
+    return s ? refail(s, op) : MT_OK;
 }
 
 /* Does a kernel of shape k read as HWIO (or OIHW) fit cin, groups, bias? */
@@ -413,12 +423,12 @@ mt_status mt_tape_conv2d(mt_tape *tape, mt_value *x, mt_value *kernel, mt_value 
     bool keep = g.layout == MT_DATA_LAYOUT_NHWC && kernel->requires_grad &&
                 tape->grad_enabled;
     if (!keep && (s = mt_conv2d_into(x->data, kernel->data, tb, &p, v->data)))
-        return mt_fail(s, "%s: %s", op, mt_last_error());
+        return refail(s, op);
     if (keep && (s = conv_forward_kept(tape, op, x->data, kernel->data, tb, params, &g,
                                        v->data, &patches)))
         return s;
     if ((s = mt_arena_tensor(tape->arena, MT_DTYPE_I64, 1, (int64_t[]){GEOM_WORDS}, &saved)))
-        return mt_fail(s, "%s: %s", op, mt_last_error());
+        return refail(s, op);
     memcpy(saved->data, &g, sizeof g);
     tape_node node = {.op = op, .backward = conv_backward, .out = v,
                       .in = {x, kernel, bias}, .saved = saved, .saved2 = patches,

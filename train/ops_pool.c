@@ -3,11 +3,21 @@
  * views (NCHW is a permuted view), channels innermost. */
 #include <math.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "tape_internal.h"
 #include "../tensor/native/native.h"
 #include "../tensor/window.h"
+
+/* The plain op's failure with op's name in front. The message is copied
+ * first: mt_fail must not format its own buffer into itself. */
+static mt_status refail(mt_status s, const char *op)
+{
+    char msg[1024];
+    snprintf(msg, sizeof msg, "%s", mt_last_error());
+    return mt_fail(s, "%s: %s", op, msg);
+}
 
 /* What a pooling backward needs, saved on the tape as an I64 tensor. */
 typedef struct pool_geom {
@@ -262,9 +272,9 @@ static mt_status pool(const char *op, bool avg, mt_tape *tape, mt_value *x,
         return s;
     s = avg ? mt_avg_pool2d_into(x->data, p, v->data) : mt_maxpool2d_into(x->data, p, v->data);
     if (s)
-        return mt_fail(s, "%s: %s", op, mt_last_error());
+        return refail(s, op);
     if ((s = mt_arena_tensor(tape->arena, MT_DTYPE_I64, 1, (int64_t[]){POOL_WORDS}, &saved)))
-        return mt_fail(s, "%s: %s", op, mt_last_error());
+        return refail(s, op);
     memcpy(saved->data, &g, sizeof g);
     tape_node node = {.op = op, .backward = avg ? avgpool_backward : maxpool_backward,
                       .out = v, .in = {x}, .saved = saved};
