@@ -1,8 +1,12 @@
-/* ops_conv.c — conv2d on a tape. The forward is mt_conv2d_into; the
- * backward is im2col + two GEMMs per group on arena scratch:
+/* ops_conv.c — conv2d on a tape. The backward is im2col + two GEMMs per
+ * group on arena scratch:
  *   dW = im2col(x)ᵀ · dZ          [K, Cout/g]   (K = kh·kw·Cin/g)
  *   dX = col2im(dZ · Wᵀ)          [R, K] scattered back (R = N·OH·OW)
- *   db = Σ_rows dZ,   dZ = dY · act'(Z) (NONE or RELU). */
+ *   db = Σ_rows dZ,   dZ = dY · act'(Z) (NONE or RELU).
+ * The forward is mt_conv2d_into, except for an NHWC conv whose kernel needs
+ * a gradient: it runs the same im2col + fused GEMM here and keeps the
+ * patches, so dW needs no second im2col. im2col and col2im split images
+ * over the matmul threads. */
 #include <stdio.h>
 #include <string.h>
 
