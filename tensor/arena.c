@@ -98,8 +98,8 @@ static void *arena_take(mt_arena *a, size_t bytes)
     return p;
 }
 
-mt_status mt_arena_tensor(mt_arena *arena, mt_dtype dtype, int rank,
-                          const int64_t *shape, mt_tensor **out)
+static mt_status arena_tensor(mt_arena *arena, mt_dtype dtype, int rank,
+                              const int64_t *shape, bool zero, mt_tensor **out)
 {
     const char *op = "arena_tensor";
     if (!arena || !out)
@@ -119,12 +119,24 @@ mt_status mt_arena_tensor(mt_arena *arena, mt_dtype dtype, int rank,
     if (!t || (bytes && !data))
         return mt_fail(MT_ERR_OUT_OF_MEMORY, "%s: cannot grow the arena by %zu bytes",
                        op, bytes);
-    if (bytes)
+    if (bytes && zero)
         memset(data, 0, bytes);
     mt_tensor_init_contiguous(t, dtype, rank, shape, data);
     t->ownership = MT_OWNERSHIP_ARENA;
     *out = t;
     return MT_OK;
+}
+
+mt_status mt_arena_tensor(mt_arena *arena, mt_dtype dtype, int rank,
+                          const int64_t *shape, mt_tensor **out)
+{
+    return arena_tensor(arena, dtype, rank, shape, true, out);
+}
+
+mt_status mt_arena_tensor_uninit(mt_arena *arena, mt_dtype dtype, int rank,
+                                 const int64_t *shape, mt_tensor **out)
+{
+    return arena_tensor(arena, dtype, rank, shape, false, out);
 }
 
 size_t mt_arena_used(const mt_arena *arena) { return arena ? arena->used : 0; }

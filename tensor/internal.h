@@ -81,6 +81,11 @@ void mt_scratch_release(void);
 /* Frees the buffers kept for reuse: this thread's scratch, the native
  * backend's pooled packing buffers and its thread pool. */
 void mt_release_caches(void);
+typedef struct mt_arena mt_arena;
+/* mt_arena_tensor without the zeroing, for scratch the caller overwrites
+ * whole (autograd's im2col patches). */
+mt_status mt_arena_tensor_uninit(mt_arena *arena, mt_dtype dtype, int rank,
+                                 const int64_t *shape, mt_tensor **out);
 
 /* Fill t's struct as a contiguous tensor over data (no ownership). */
 void mt_tensor_init_contiguous(mt_tensor *t, mt_dtype dtype, int rank,

@@ -86,6 +86,90 @@ static mt_status build_reuse(mt_tape *t, mt_value **p, mt_value **o)
     return s ? s : mt_tape_add(t, sq, p[0], o);
 }
 
+/* ---- convolution and pooling rows ---- */
+static mt_status conv(mt_tape *t, mt_value **p, bool bias, mt_conv2d_params prm, mt_value **o)
+{
+    return mt_tape_conv2d(t, p[0], p[1], bias ? p[2] : NULL, &prm, o);
+}
+/* PyTorch's Conv2d(stride=2, padding=1), NHWC with a Keras kernel, ReLU */
+static mt_status build_conv_s2p1(mt_tape *t, mt_value **p, mt_value **o)
+{
+    return conv(t, p, true, (mt_conv2d_params){.stride_h = 2, .stride_w = 2,
+        .padding = MT_PADDING_EXPLICIT, .pad_top = 1, .pad_bottom = 1, .pad_left = 1,
+        .pad_right = 1, .activation = MT_ACTIVATION_RELU}, o);
+}
+static mt_status build_conv_groups_same(mt_tape *t, mt_value **p, mt_value **o)
+{
+    return conv(t, p, true, (mt_conv2d_params){.groups = 2, .padding = MT_PADDING_SAME}, o);
+}
+static mt_status build_conv_depthwise(mt_tape *t, mt_value **p, mt_value **o)
+{
+    return conv(t, p, false, (mt_conv2d_params){.groups = 3, .padding = MT_PADDING_SAME,
+        .stride_h = 2, .stride_w = 2}, o);
+}
+static mt_status build_conv_dilated(mt_tape *t, mt_value **p, mt_value **o)
+{
+    return conv(t, p, true, (mt_conv2d_params){.kernel_layout = MT_KERNEL_HWIO,
+        .dilation_h = 2, .dilation_w = 2}, o);
+}
+/* PyTorch's layouts, asymmetric stride and pads, groups 2 */
+static mt_status build_conv_nchw_oihw(mt_tape *t, mt_value **p, mt_value **o)
+{
+    return conv(t, p, true, (mt_conv2d_params){.data_layout = MT_DATA_LAYOUT_NCHW,
+        .kernel_layout = MT_KERNEL_OIHW, .stride_h = 2, .padding = MT_PADDING_EXPLICIT,
+        .pad_top = 1, .pad_left = 2, .pad_right = 1, .groups = 2}, o);
+}
+static mt_status build_conv_same_s2(mt_tape *t, mt_value **p, mt_value **o)
+{
+    return conv(t, p, true, (mt_conv2d_params){.stride_h = 2, .stride_w = 2,
+        .padding = MT_PADDING_SAME}, o);
+}
+/* a constant kernel: the forward keeps no patches, only dX flows */
+static mt_status build_conv_const_kernel(mt_tape *t, mt_value **p, mt_value **o)
+{
+    static float k[3 * 3 * 2 * 3];
+    static mt_tensor kt;
+    for (int i = 0; i < 54; i++)
+        k[i] = (float)((i * 7) % 11) / 11.0f - 0.4f;
+    mt_tensor_wrap_into(MT_DTYPE_F32, 4, (int64_t[]){3, 3, 2, 3}, k, &kt);
+    mt_value *kv;
+    mt_status s = mt_tape_constant(t, &kt, &kv);
+    return s ? s : mt_tape_conv2d(t, p[0], kv, NULL, &(mt_conv2d_params){
+        .kernel_layout = MT_KERNEL_HWIO, .padding = MT_PADDING_SAME}, o);
+}
+static mt_status build_maxpool(mt_tape *t, mt_value **p, mt_value **o)
+{
+    return mt_tape_maxpool2d(t, p[0], &(mt_pool2d_params){.pool_h = 2, .pool_w = 2}, o);
+}
+/* overlapping windows (a pixel wins in two), padding, dilation, ceil_mode */
+static mt_status build_maxpool_nchw(mt_tape *t, mt_value **p, mt_value **o)
+{
+    return mt_tape_maxpool2d(t, p[0], &(mt_pool2d_params){.pool_h = 3, .pool_w = 2,
+        .stride_h = 2, .stride_w = 1, .padding = MT_PADDING_EXPLICIT, .pad_top = 1,
+        .pad_bottom = 1, .dilation_w = 2, .ceil_mode = true,
+        .data_layout = MT_DATA_LAYOUT_NCHW}, o);
+}
+static mt_status build_avgpool_torch(mt_tape *t, mt_value **p, mt_value **o)
+{
+    return mt_tape_avg_pool2d(t, p[0], &(mt_pool2d_params){.pool_h = 3, .pool_w = 3,
+        .stride_h = 2, .stride_w = 2, .padding = MT_PADDING_EXPLICIT, .pad_top = 1,
+        .pad_bottom = 1, .pad_left = 1, .pad_right = 1, .ceil_mode = true,
+        .count_include_pad = true, .data_layout = MT_DATA_LAYOUT_NCHW}, o);
+}
+static mt_status build_avgpool_keras(mt_tape *t, mt_value **p, mt_value **o)
+{
+    return mt_tape_avg_pool2d(t, p[0], &(mt_pool2d_params){.pool_h = 2, .pool_w = 3,
+        .stride_h = 2, .stride_w = 2, .padding = MT_PADDING_SAME}, o);
+}
+static mt_status build_global_avg(mt_tape *t, mt_value **p, mt_value **o)
+{
+    return mt_tape_global_avg_pool2d(t, p[0], MT_DATA_LAYOUT_NHWC, false, o);
+}
+static mt_status build_global_avg_nchw(mt_tape *t, mt_value **p, mt_value **o)
+{
+    return mt_tape_global_avg_pool2d(t, p[0], MT_DATA_LAYOUT_NCHW, true, o);
+}
+
 static const fd_case fd_cases[] = {
     {"add broadcast", 2, {{3, 4}, {4}}, {2, 1}, build_add},
     {"add broadcast both", 2, {{3, 1}, {1, 4}}, {2, 2}, build_add},
@@ -110,6 +194,25 @@ static const fd_case fd_cases[] = {
     {"bce_with_logits", 1, {{3, 4}}, {2}, build_bce},
     {"mse_loss sum", 1, {{3, 4}}, {2}, build_mse},
     {"value used twice", 1, {{6}}, {1}, build_reuse},
+    /* convolution and pooling */
+    {"conv2d stride 2 pad 1 relu", 3, {{2, 5, 5, 3}, {3, 3, 3, 4}, {4}}, {4, 4, 1}, build_conv_s2p1},
+    {"conv2d groups 2 SAME", 3, {{1, 4, 4, 4}, {3, 3, 2, 6}, {6}}, {4, 4, 1}, build_conv_groups_same},
+    {"conv2d depthwise stride 2", 2, {{1, 5, 5, 3}, {3, 3, 1, 3}}, {4, 4}, build_conv_depthwise},
+    {"conv2d dilation 2", 3, {{1, 6, 6, 2}, {3, 3, 2, 2}, {2}}, {4, 4, 1}, build_conv_dilated},
+    {"conv2d NCHW OIHW groups", 3, {{2, 4, 5, 4}, {4, 2, 3, 2}, {4}}, {4, 4, 1}, build_conv_nchw_oihw},
+    {"conv2d SAME stride 2", 3, {{1, 6, 5, 2}, {3, 2, 2, 4}, {4}}, {4, 4, 1}, build_conv_same_s2},
+    {"conv2d constant kernel", 1, {{1, 5, 4, 2}}, {4}, build_conv_const_kernel},
+    {"avg_pool2d torch pad ceil", 1, {{1, 2, 6, 5}}, {4}, build_avgpool_torch},
+    {"avg_pool2d keras SAME", 1, {{2, 5, 5, 2}}, {4}, build_avgpool_keras},
+    {"global_avg_pool2d", 1, {{2, 3, 4, 3}}, {4}, build_global_avg},
+    {"global_avg_pool2d NCHW keepdims", 1, {{2, 3, 4, 3}}, {4}, build_global_avg_nchw},
+};
+
+/* Rows whose parameter gets values 0.05 apart: no two within ±h of each
+ * other, so a max pool's winners stay put under the finite differences. */
+static const fd_case fd_distinct_cases[] = {
+    {"maxpool2d", 1, {{2, 4, 4, 3}}, {4}, build_maxpool},
+    {"maxpool2d NCHW pad dilation ceil", 1, {{1, 2, 6, 5}}, {4}, build_maxpool_nchw},
 };
 
 /* sum(out * weights) in double, weights a fixed pseudo-random pattern. */
@@ -136,7 +239,7 @@ static double evaluate(const fd_case *c, mt_tape *tape, mt_value **p)
     return f;
 }
 
-static void check_case(const fd_case *c)
+static void check_case(const fd_case *c, bool distinct)
 {
     mt_tape *tape;
     assert_ok(mt_tape_new(&tape));
@@ -146,8 +249,10 @@ static void check_case(const fd_case *c)
         mt_tensor *init;
         assert_ok(mt_tensor_zeros(MT_DTYPE_F32, c->ranks[k], c->shapes[k], &init));
         float *d = init->data;
-        for (int64_t i = 0; i < mt_tensor_numel(init); i++)
-            d[i] = rand_unit(&seed) * 1.5f;
+        int64_t count = mt_tensor_numel(init);
+        for (int64_t i = 0; i < count; i++)
+            d[i] = distinct ? 0.05f * (float)((i * 37) % count) - 1.0f
+                                         : rand_unit(&seed) * 1.5f;
         assert_ok(mt_param_new(init, "p", &p[k]));
         mt_tensor_free(init);
     }
@@ -189,7 +294,9 @@ static void test_finite_differences(void **state)
 {
     (void)state;
     for (size_t i = 0; i < sizeof fd_cases / sizeof fd_cases[0]; i++)
-        check_case(&fd_cases[i]);
+        check_case(&fd_cases[i], false);
+    for (size_t i = 0; i < sizeof fd_distinct_cases / sizeof fd_distinct_cases[0]; i++)
+        check_case(&fd_distinct_cases[i], true);
 }
 
 
@@ -312,6 +419,181 @@ static void test_training_step_allocates_nothing_after_the_first(void **state)
     mlp_close(&m);
 }
 
+/* ---- the Fashion CNN against PyTorch ---------------------------------------------- *
+ * examples/fashion/model.c's architecture on 3 images (dropout off), weights
+ * in Keras layouts; tests/train/make_cnn_refs.py computes the loss and the
+ * gradients in float64. */
+
+#ifndef CNN_REFS
+#error "CNN_REFS: the path of tests/train/cnn_refs.safetensors"
+#endif
+
+static const char *const cnn_names[8] = {"conv1_w", "conv1_b", "conv2_w", "conv2_b",
+                                         "d1_w", "d1_b", "d2_w", "d2_b"};
+
+static mt_status cnn_loss(mt_tape *tape, const mt_tensor *images, const mt_tensor *labels,
+                          mt_value **w, mt_value **loss)
+{
+    mt_conv2d_params relu = {.activation = MT_ACTIVATION_RELU};
+    mt_pool2d_params pool = {.pool_h = 2, .pool_w = 2};
+    mt_value *x, *h;
+    mt_status s;
+    if ((s = mt_tape_constant(tape, images, &x)) ||
+        (s = mt_tape_conv2d(tape, x, w[0], w[1], &relu, &h)) ||       /* [N,26,26,32] */
+        (s = mt_tape_maxpool2d(tape, h, &pool, &h)) ||                 /* [N,13,13,32] */
+        (s = mt_tape_conv2d(tape, h, w[2], w[3], &relu, &h)) ||       /* [N,11,11,64] */
+        (s = mt_tape_maxpool2d(tape, h, &pool, &h)) ||                 /* [N,5,5,64] */
+        (s = mt_tape_reshape(tape, h, 2, (int64_t[]){images->shape[0], 1600}, &h)) ||
+        (s = mt_tape_linear(tape, h, w[4], w[5], MT_ACTIVATION_RELU, &h)) ||
+        (s = mt_tape_linear(tape, h, w[6], w[7], MT_ACTIVATION_NONE, &h)))
+        return s;
+    return mt_tape_cross_entropy(tape, h, labels, NULL, loss);
+}
+
+static void test_cnn_gradients_match_pytorch(void **state)
+{
+    (void)state;
+    mt_safetensors *refs;
+    assert_ok(mt_safetensors_open(CNN_REFS, &refs));
+    mt_tensor *x = ref(refs, "x"), *labels = ref(refs, "labels");
+    mt_value *w[8];
+    for (int i = 0; i < 8; i++) {
+        mt_tensor *t = ref(refs, cnn_names[i]);
+        assert_ok(mt_param_new(t, cnn_names[i], &w[i]));
+        mt_tensor_free(t);
+    }
+    mt_tape *tape;
+    assert_ok(mt_tape_new(&tape));
+    alloc_probe probe = {0};
+    /* steps 0-2 on one thread (the third allocates nothing), step 3 on two:
+     * im2col, col2im and the max pool's backward split images over them */
+    int threads = mt_num_threads_get();
+    assert_ok(mt_num_threads_set(1));
+    for (int step = 0; step < 4; step++) {
+        if (step == 3)
+            assert_ok(mt_num_threads_set(2));
+        for (int i = 0; i < 8; i++)
+            mt_param_zero_grad(w[i]);
+        mt_tape_reset(tape);
+        /* installing the probe drops the ops' cached buffers (they go back
+         * to the allocator they came from): step 1 grows them again */
+        if (step == 1)
+            probe_install(&probe, -1);
+        probe.allocations = 0;
+        mt_value *loss;
+        assert_ok(cnn_loss(tape, x, labels, w, &loss));
+        assert_ok(mt_tape_backward(tape, loss));
+        if (step == 2) {
+            long allocations = probe.allocations;
+            probe_remove();
+            assert_int_equal(allocations, 0);
+        }
+        mt_tensor *want = ref(refs, "loss");
+        assert_float_equal(*(float *)loss->data->data, *(float *)want->data, 1e-5);
+        mt_tensor_free(want);
+    }
+    assert_ok(mt_num_threads_set(threads));
+    for (int i = 0; i < 8; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "grad.%s", cnn_names[i]);
+        mt_tensor *want = ref(refs, name);
+        /* max |ours - torch| relative to the largest gradient entry (the
+         * ops run in F32, PyTorch in F64) */
+        const float *g = w[i]->grad->data, *r = want->data;
+        double worst = 0.0, scale = 0.0;
+        assert_true(mt_tensor_same_shape(w[i]->grad, want));
+        for (int64_t k = 0; k < mt_tensor_numel(want); k++) {
+            scale = fmax(scale, fabs(r[k]));
+            worst = fmax(worst, fabs((double)g[k] - r[k]));
+        }
+        if (!(worst <= 1e-4 * scale))
+            fail_msg("%s: max relative error %.3g", name, worst / scale);
+        mt_tensor_free(want);
+    }
+    mt_tape_free(tape);
+    for (int i = 0; i < 8; i++)
+        mt_param_free(w[i]);
+    mt_tensor_free(x);
+    mt_tensor_free(labels);
+    mt_safetensors_close(refs);
+}
+
+/* ---- max pooling's winner, and conv/pool errors ---------------------------------- */
+
+/* Ties go to the first maximum, NaN to the last NaN, an all -inf window to
+ * its first pixel: torch 1.13's max_pool2d gradients for these inputs. */
+static void test_maxpool_winner_as_torch(void **state)
+{
+    (void)state;
+    const float in[3][4] = {{1, 3, 3, 2}, {1, NAN, 2, NAN}, {-INFINITY, -INFINITY, -INFINITY, -INFINITY}};
+    const float want[3][4] = {{0, 1, 0, 0}, {0, 0, 0, 1}, {1, 0, 0, 0}};
+    for (int k = 0; k < 3; k++) {
+        mt_tensor x;
+        mt_tensor_wrap_into(MT_DTYPE_F32, 4, (int64_t[]){1, 2, 2, 1}, (void *)in[k], &x);
+        mt_value *p, *y, *loss;
+        mt_tape *tape;
+        assert_ok(mt_tape_new(&tape));
+        assert_ok(mt_param_new(&x, "x", &p));
+        assert_ok(mt_tape_maxpool2d(tape, p, &(mt_pool2d_params){.pool_h = 2, .pool_w = 2}, &y));
+        assert_ok(mt_tape_sum_all(tape, y, &loss));
+        assert_ok(mt_tape_backward(tape, loss));
+        assert_close(p->grad->data, want[k], 4, 0.0, 0.0);
+        mt_param_free(p);
+        mt_tape_free(tape);
+    }
+}
+
+static void test_conv_pool_errors(void **state)
+{
+    (void)state;
+    mt_tape *tape;
+    assert_ok(mt_tape_new(&tape));
+    mt_tensor *x, *k, *k3;
+    assert_ok(mt_tensor_zeros(MT_DTYPE_F32, 4, (int64_t[]){1, 5, 5, 3}, &x));
+    assert_ok(mt_tensor_zeros(MT_DTYPE_F32, 4, (int64_t[]){3, 3, 2, 4}, &k));
+    assert_ok(mt_tensor_zeros(MT_DTYPE_F32, 4, (int64_t[]){3, 3, 3, 3}, &k3));
+    mt_value *px, *pk, *pk3, *v = NULL;
+    assert_ok(mt_param_new(x, "x", &px));
+    assert_ok(mt_param_new(k, "k", &pk));
+    assert_ok(mt_param_new(k3, "k3", &pk3));
+    mt_conv2d_params hwio = {.kernel_layout = MT_KERNEL_HWIO};
+    assert_fails(mt_tape_conv2d(tape, px, pk, NULL, NULL, &v), MT_ERR_INVALID_ARGUMENT,
+                 "params is NULL");
+    assert_fails(mt_tape_conv2d(tape, px, pk, NULL, &hwio, &v), MT_ERR_SHAPE,
+                 "input x [1,5,5,3] has 3 channels, kernel k [3,3,2,4]");
+    assert_fails(mt_tape_conv2d(tape, px, pk3, NULL, &(mt_conv2d_params){0}, &v),
+                 MT_ERR_SHAPE, "fits both HWIO and OIHW");
+    assert_fails(mt_tape_conv2d(tape, px, pk3, NULL,
+                                &(mt_conv2d_params){.activation = MT_ACTIVATION_SIGMOID}, &v),
+                 MT_ERR_UNSUPPORTED, "sigmoid has no gradient here");
+    assert_fails(mt_tape_conv2d(tape, px, pk3, NULL,
+                                &(mt_conv2d_params){.kernel_layout = MT_KERNEL_HWIO,
+                                                    .stride_h = -1}, &v),
+                 MT_ERR_INVALID_ARGUMENT, "stride");
+    assert_fails(mt_tape_maxpool2d(tape, px, NULL, &v), MT_ERR_INVALID_ARGUMENT,
+                 "params is NULL");
+    assert_fails(mt_tape_avg_pool2d(tape, px, &(mt_pool2d_params){.pool_h = 2, .pool_w = 2,
+                                                                 .dilation_h = 2}, &v),
+                 MT_ERR_INVALID_ARGUMENT, "must be 1 for an average");
+    assert_fails(mt_tape_maxpool2d(tape, px, &(mt_pool2d_params){.pool_h = 2, .pool_w = 2,
+                 .padding = MT_PADDING_EXPLICIT, .pad_top = 2}, &v),
+                 MT_ERR_INVALID_ARGUMENT, "at most half the window");
+    assert_fails(mt_tape_global_avg_pool2d(tape, pk, MT_DATA_LAYOUT_NHWC + 7, false, &v),
+                 MT_ERR_INVALID_ARGUMENT, "unknown data_layout");
+    mt_value *flat;
+    assert_ok(mt_tape_reshape(tape, px, 2, (int64_t[]){5, 15}, &flat));
+    assert_fails(mt_tape_maxpool2d(tape, flat, &(mt_pool2d_params){.pool_h = 2, .pool_w = 2},
+                                   &v), MT_ERR_SHAPE, "must be 4-D");
+    assert_null(v);
+    mt_param_free(px);
+    mt_param_free(pk);
+    mt_param_free(pk3);
+    mt_tensor_free(x);
+    mt_tensor_free(k);
+    mt_tensor_free(k3);
+    mt_tape_free(tape);
+}
+
 /* ---- errors ------------------------------------------------------------------------ */
 
 static void test_errors(void **state)
@@ -364,7 +646,7 @@ static void test_finite_differences_ops(void **state)
 {
     (void)state;
     for (size_t i = 0; i < sizeof fd_cases_ops / sizeof fd_cases_ops[0]; i++)
-        check_case(&fd_cases_ops[i]);
+        check_case(&fd_cases_ops[i], false);
 }
 
 #include "train/block_test.h"
@@ -375,6 +657,9 @@ int main(void)
         cmocka_unit_test(test_finite_differences),
         cmocka_unit_test(test_mlp_gradients_match_pytorch),
         cmocka_unit_test(test_training_step_allocates_nothing_after_the_first),
+        cmocka_unit_test(test_cnn_gradients_match_pytorch),
+        cmocka_unit_test(test_maxpool_winner_as_torch),
+        cmocka_unit_test(test_conv_pool_errors),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_finite_differences_ops),
         cmocka_unit_test(test_ops_match_pytorch),

@@ -41,6 +41,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "minitensor/conv.h"
 #include "minitensor/ops.h"
 #include "minitensor/random.h"
 #include "minitensor/tensor.h"
@@ -151,6 +152,28 @@ mt_status mt_tape_log_softmax(mt_tape *tape, mt_value *x, int dim, mt_value **ou
  * rng; in evaluation mode (or p == 0) the value passes through. 0 <= p < 1. */
 mt_status mt_tape_dropout(mt_tape *tape, mt_value *x, float p, mt_rng *rng,
                           mt_value **out);
+
+/* ---- convolution and pooling (conv.h / pool.h shapes) ------------------------ */
+
+/* act(conv2d(x, kernel) + bias) as mt_conv2d (every layout, stride, padding,
+ * dilation and groups it supports); act NONE or RELU (others:
+ * MT_ERR_UNSUPPORTED). Gradients for x, kernel (in its own layout) and bias
+ * [Cout] (may be NULL); the backward is im2col + GEMMs on tape scratch. */
+mt_status mt_tape_conv2d(mt_tape *tape, mt_value *x, mt_value *kernel, mt_value *bias,
+                         const mt_conv2d_params *params, mt_value **out);
+
+/* mt_maxpool2d / mt_avg_pool2d on a tape (ceil_mode, padding, dilation and
+ * count_include_pad as the forward). The max's gradient goes to the first
+ * maximum of each window (a NaN wins), as torch's. */
+mt_status mt_tape_maxpool2d(mt_tape *tape, mt_value *x, const mt_pool2d_params *params,
+                            mt_value **out);
+mt_status mt_tape_avg_pool2d(mt_tape *tape, mt_value *x, const mt_pool2d_params *params,
+                             mt_value **out);
+
+/* mt_global_avg_pool2d on a tape: [N,H,W,C] -> [N,C] (or keepdims). Flatten
+ * a contiguous NHWC value with mt_tape_reshape (a view, Keras' order). */
+mt_status mt_tape_global_avg_pool2d(mt_tape *tape, mt_value *x, mt_data_layout layout,
+                                    bool keepdims, mt_value **out);
 
 /* ---- losses (scalars, rank 0) ----------------------------------------------- */
 
