@@ -7,9 +7,14 @@
  * allocation-free after the first one.
  */
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#if !(defined(__wasm__) && !defined(__wasm_threads__))
+#include <pthread.h>
+#endif
 
 #include "../internal.h"
 #include "native.h"
@@ -139,11 +144,12 @@ static void machine_init(void)
     }
 }
 
-#ifdef MT_NATIVE_THREADS
+#if !(defined(__wasm__) && !defined(__wasm_threads__))
+/* any thread may do the first matmul: read the machine exactly once */
 static pthread_once_t machine_once = PTHREAD_ONCE_INIT;
 static void machine_ready(void) { pthread_once(&machine_once, machine_init); }
 #else
-static bool machine_done; // one thread: no race
+static bool machine_done; // wasm32 without threads: no race
 static void machine_ready(void)
 {
     if (!machine_done) {
