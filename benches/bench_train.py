@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """bench_train.py — training images/s of the Fashion-MNIST MLP (784-128-10,
-dropout 0.2, Adam, batch 64): `fashion train` against PyTorch eager, at 1 and
-2 threads, in one run, on the same images.
+dropout 0.2) or CNN (`--model cnn`: examples/fashion/model.c's network), Adam,
+batch 64: `fashion train` against PyTorch eager, at 1 and 2 threads, in one
+run, on the same images.
 
 Each measurement trains one epoch over the first N training images (`fashion
 train --limit N`; PyTorch: the same loop as examples/fashion/train/torch_twin.py)
@@ -11,7 +12,7 @@ Prints a table and writes JSON. A benchmark, not a test: the numbers depend
 on the machine and its load.
 
     /usr/bin/python3 benches/bench_train.py build/examples/fashion/fashion \
-        [--limit 20000] [--repeats 5] [--threads 1,2] [--json FILE]
+        [--model mlp|cnn] [--limit 20000] [--repeats 5] [--threads 1,2] [--json FILE]
 """
 import argparse
 import json
@@ -37,18 +38,30 @@ def cpu_name():
     return platform.processor()
 
 
-def ours(fashion, data, limit, threads):
-    out = subprocess.run([fashion, "train", "--model", "mlp", "--epochs", "1", "--limit",
+def torch_model(kind):
+    """The PyTorch twin of `fashion train --model kind` (NCHW for the CNN)."""
+    if kind == "mlp":
+        return model()
+    return nn.Sequential(
+        nn.Unflatten(1, (1, 28, 28)),
+        nn.Conv2d(1, 32, 3), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(32, 64, 3), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Flatten(), nn.Linear(1600, 128), nn.ReLU(), nn.Dropout(0.3),
+        nn.Linear(128, 10))
+
+
+def ours(fashion, kind, data, limit, threads):
+    out = subprocess.run([fashion, "train", "--model", kind, "--epochs", "1", "--limit",
                           str(limit), "--threads", str(threads), "--data", data, "--out",
-                          "/tmp/bench_train_mlp.safetensors"],
+                          f"/tmp/bench_train_{kind}.safetensors"],
                          capture_output=True, text=True, check=True).stdout
     return float(re.search(r"([0-9.]+) images/s", out).group(1))
 
 
-def theirs(x, y, threads):
+def theirs(kind, x, y, threads):
     torch.set_num_threads(threads)
     torch.manual_seed(0)
-    net, loss_fn = model(), nn.CrossEntropyLoss()
+    net, loss_fn = torch_model(kind), nn.CrossEntropyLoss()
     opt = torch.optim.Adam(net.parameters(), lr=1e-3)
     net.train()
     order = torch.randperm(len(x))
@@ -64,6 +77,7 @@ def theirs(x, y, threads):
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("fashion")
+    p.add_argument("--model", choices=["mlp", "cnn"], default="mlp")
     p.add_argument("--limit", type=int, default=20000)
     p.add_argument("--repeats", type=int, default=5)
     p.add_argument("--threads", default="1,2")
@@ -71,18 +85,20 @@ def main():
     p.add_argument("--json", default="bench_train.json")
     a = p.parse_args()
     x, y = load(a.data, "train", a.limit)
-    theirs(x[:640], y[:640], 1)   # warm-up
+    theirs(a.model, x[:640], y[:640], 1)   # warm-up
     rows = []
     for t in [int(s) for s in a.threads.split(",")]:
         m, q = [], []
         for _ in range(a.repeats):
-            m.append(ours(a.fashion, a.data, a.limit, t))
-            q.append(theirs(x, y, t))
+            m.append(ours(a.fashion, a.model, a.data, a.limit, t))
+            q.append(theirs(a.model, x, y, t))
         rows.append({"threads": t, "minitensor": statistics.median(m),
                      "pytorch": statistics.median(q), "minitensor_all": m, "pytorch_all": q})
-    result = {"cpu": cpu_name(), "torch": torch.__version__, "images": a.limit,
+    result = {"model": a.model, "cpu": cpu_name(), "torch": torch.__version__,
+              "images": a.limit,
               "repeats": a.repeats, "batch": 64, "rows": rows}
-    print(f"CPU: {result['cpu']}; torch {torch.__version__}; {a.limit} images, one epoch, "
+    print(f"{a.model}; CPU: {result['cpu']}; torch {torch.__version__}; {a.limit} images, "
+          f"one epoch, "
           f"median of {a.repeats}")
     print("| threads | minitensor images/s | PyTorch eager images/s | ratio |")
     print("| ---: | ---: | ---: | ---: |")
