@@ -31,7 +31,10 @@ libdir=$(pkg-config --variable=libdir minitensor)
 cc -std=c11 -Wall -Wextra -Werror "$consumer/argmax_relu.c" -o "$work/dynamic" \
     $(pkg-config --cflags --libs minitensor) || fail "dynamic link"
 LD_LIBRARY_PATH=$libdir "$work/dynamic" || fail "dynamic consumer"
-LD_LIBRARY_PATH=$libdir ldd "$work/dynamic" | grep -q "$libdir/libminitensor.so" || fail "not linked to $libdir"
+# ldd's whole output first: `ldd | grep -q` under pipefail fails at random
+# when grep exits before ldd has written everything (SIGPIPE)
+libs=$(LD_LIBRARY_PATH=$libdir ldd "$work/dynamic")
+grep -qF "$libdir/libminitensor.so" <<<"$libs" || fail "not linked to $libdir: $libs"
 echo "ok: dynamic consumer"
 
 # The linker warns that getpwnam & co. in a static program need glibc's
