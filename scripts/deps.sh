@@ -27,13 +27,20 @@ mt_require_packages() {
     fi
 }
 
-# mt_python_venv DIR : a venv with the pinned test packages; prints its python.
+# mt_python_venv DIR [REQUIREMENTS] : a venv with pinned packages (default
+# tests/requirements.txt); prints its python.
 mt_python_venv() {
-    local dir=$1
+    local dir=$1 requirements=${2:-tests/requirements.txt}
     if [ ! -x "$dir/bin/python" ]; then
         python3 -m venv "$dir" >&2
     fi
     "$dir/bin/python" -m pip install -q --disable-pip-version-check \
-        -r tests/requirements.txt >&2
+        -r "$requirements" >&2
     echo "$dir/bin/python"
+}
+
+# The Keras interop test's venv: TensorFlow and Keras at the pins the MNIST
+# training uses (examples/mnist/train/requirements.txt).
+mt_keras_venv() {
+    mt_python_venv "$1" examples/mnist/train/requirements.txt
 }

@@ -13,6 +13,8 @@ cd "$(dirname "$0")/.."
 # the Python interop tests run in these builds too: the same venv as test.sh
 MT_TEST_PYTHON=$(mt_python_venv "$PWD/build-venv")
 export MT_TEST_PYTHON
+MT_KERAS_PYTHON=$(mt_keras_venv "$PWD/build-venv-keras")
+export MT_KERAS_PYTHON
 asan=1 valgrind=0 tsan=0
 for arg in "$@"; do
     case $arg in

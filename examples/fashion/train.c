@@ -32,6 +32,10 @@ static const char usage[] =
     "  --batch-size B        images per step (default 64)\n"
     "  --optimizer NAME      sgd, adam or adamw (default adam)\n"
     "  --lr LR               learning rate (default 1e-3; sgd 1e-2)\n"
+    "  --schedule NAME       constant or cosine: the learning rate decays from LR\n"
+    "                        to 0 over all steps of --epochs (torch's\n"
+    "                        CosineAnnealingLR per step); default constant for\n"
+    "                        mlp, cosine for cnn (its last epoch is the one saved)\n"
     "  --seed S              seed of weights, shuffling and dropout (default 0)\n"
     "  --threads T           threads (default 1): T > 1 splits every batch into T\n"
     "                        shards trained in parallel, gradients summed in a\n"
@@ -44,7 +48,7 @@ static const char usage[] =
     "                        (quick runs: tests, profiling)\n";
 
 typedef struct config {
-    const char *model, *out, *optimizer, *data, *resume;
+    const char *model, *out, *optimizer, *data, *resume, *schedule;
     int64_t epochs, batch_size, threads, limit;
     float lr;
     uint64_t seed;
@@ -87,7 +91,8 @@ static int parse_args(int argc, char **argv, config *c)
 {
     *c = (config){.optimizer = "adam", .data = DEFAULT_DATA, .epochs = -1, .batch_size = 64,
                   .threads = 1, .lr = -1.0f};
-    const char **strings[] = {&c->model, &c->out, &c->optimizer, &c->data, &c->resume};
+    const char **strings[] = {&c->model, &c->out, &c->optimizer, &c->data, &c->resume,
+                              &c->schedule};
     bool seen[16] = {false};
     for (int i = 1; i < argc; i++) {
         const char *flag = argv[i];
@@ -96,8 +101,9 @@ static int parse_args(int argc, char **argv, config *c)
             return -1;
         }
         static const char *const all[] = {"--model", "--out", "--optimizer", "--data",
-                                          "--resume", "--epochs", "--batch-size", "--lr",
-                                          "--seed", "--threads", "--limit"};
+                                          "--resume", "--schedule", "--epochs",
+                                          "--batch-size", "--lr", "--seed", "--threads",
+                                          "--limit"};
         int which = -1;
         for (int k = 0; k < (int)(sizeof all / sizeof all[0]); k++)
             if (strcmp(flag, all[k]) == 0)
@@ -111,24 +117,24 @@ static int parse_args(int argc, char **argv, config *c)
             return bad_usage("%s needs a value", flag);
         const char *v = argv[++i];
         int64_t n;
-        if (which < 5) {
+        if (which < 6) {
             *strings[which] = v;
-        } else if (which == 5) {
+        } else if (which == 6) {
             if (!parse_int(v, 1, 100000, &c->epochs))
                 return bad_usage("--epochs %s: need a whole number 1..100000", v);
-        } else if (which == 6) {
+        } else if (which == 7) {
             if (!parse_int(v, 1, 65536, &c->batch_size))
                 return bad_usage("--batch-size %s: need a whole number 1..65536", v);
-        } else if (which == 7) {
+        } else if (which == 8) {
             char *end;
             c->lr = strtof(v, &end);
             if (end == v || *end || !(c->lr > 0.0f) || !isfinite(c->lr))
                 return bad_usage("--lr %s: need a positive number", v);
-        } else if (which == 8) {
+        } else if (which == 9) {
             if (!parse_int(v, 0, INT64_MAX, &n))
                 return bad_usage("--seed %s: need a whole number >= 0", v);
             c->seed = (uint64_t)n;
-        } else if (which == 9) {
+        } else if (which == 10) {
             if (!parse_int(v, 1, 64, &c->threads))
                 return bad_usage("--threads %s: need a whole number 1..64", v);
         } else {
@@ -145,6 +151,10 @@ static int parse_args(int argc, char **argv, config *c)
     if (strcmp(c->optimizer, "sgd") && strcmp(c->optimizer, "adam") &&
         strcmp(c->optimizer, "adamw"))
         return bad_usage("--optimizer %s: sgd, adam or adamw", c->optimizer);
+    if (!c->schedule)
+        c->schedule = strcmp(c->model, "mlp") == 0 ? "constant" : "cosine";
+    if (strcmp(c->schedule, "constant") && strcmp(c->schedule, "cosine"))
+        return bad_usage("--schedule %s: constant or cosine", c->schedule);
     if (c->epochs < 0)
         c->epochs = strcmp(c->model, "mlp") == 0 ? 5 : 10;
     if (c->lr < 0)
@@ -229,8 +239,9 @@ typedef struct run {
     mt_rng rng;
     mt_tensor *x, *y;           /* one batch: [B,28,28] F32, [B] I64 */
     int64_t *order;
-    char lr_text[32], batch_text[32], seed_text[32];
-    mt_safetensors_kv meta[4];
+    char lr_text[32], batch_text[32], seed_text[32], schedule_text[64];
+    mt_safetensors_kv meta[5];
+    int64_t total_steps;        /* --schedule cosine: steps of all epochs (0: constant) */
     int64_t poison_step;        /* test hook: this global step's input is NaN (0: never) */
 } run;
 
@@ -320,6 +331,11 @@ static int train_epoch(run *r, int64_t epoch, int64_t saved_epoch)
                 fprintf(stderr, "No checkpoint was saved yet.\n");
             return 1;
         }
+        if (r->total_steps &&   /* cosine */
+            (s = mt_optimizer_lr_set(r->opt, mt_lr_cosine_warmup(
+                                                 c->lr, mt_optimizer_steps_get(r->opt), 0,
+                                                 r->total_steps, 0.0f))))
+            goto fail;
         if ((!r->shards && (s = mt_tape_backward(r->tape, loss))) ||
             (s = mt_optimizer_step(r->opt)))
             goto fail;
@@ -387,10 +403,20 @@ static int run_setup(run *r)
     snprintf(r->lr_text, sizeof r->lr_text, "%.9g", (double)c->lr);
     snprintf(r->batch_text, sizeof r->batch_text, "%lld", (long long)c->batch_size);
     snprintf(r->seed_text, sizeof r->seed_text, "%" PRIu64, c->seed);
+    /* A cosine run's learning rates depend on its length: resuming it
+     * with another --epochs would not give the run it continues. */
+    if (strcmp(c->schedule, "cosine") == 0)
+        r->total_steps = c->epochs * ((r->train.n + c->batch_size - 1) / c->batch_size);
+    if (r->total_steps)
+        snprintf(r->schedule_text, sizeof r->schedule_text, "cosine over %lld epochs",
+                 (long long)c->epochs);
+    else
+        snprintf(r->schedule_text, sizeof r->schedule_text, "constant");
     r->meta[0] = (mt_safetensors_kv){"model", c->model, 0, 0};
     r->meta[1] = (mt_safetensors_kv){"learning_rate", r->lr_text, 0, 0};
     r->meta[2] = (mt_safetensors_kv){"batch_size", r->batch_text, 0, 0};
     r->meta[3] = (mt_safetensors_kv){"seed", r->seed_text, 0, 0};
+    r->meta[4] = (mt_safetensors_kv){"lr_schedule", r->schedule_text, 0, 0};
     return 0;
 fail:
     fprintf(stderr, "fashion train: %s\n", mt_last_error());
@@ -416,7 +442,7 @@ static mt_status save_weights(run *r)
     for (int i = 0; i < r->model.n_params; i++)
         items[i] = (mt_safetensors_item){r->model.params[i]->data->name, 0,
                                          r->model.params[i]->data};
-    return mt_safetensors_save(r->cfg.out, items, (size_t)r->model.n_params, r->meta, 4);
+    return mt_safetensors_save(r->cfg.out, items, (size_t)r->model.n_params, r->meta, 5);
 }
 
 int fashion_train_main(int argc, char **argv)
@@ -433,7 +459,7 @@ int fashion_train_main(int argc, char **argv)
     int64_t first = 1, saved = 0;
     if (r.cfg.resume) {
         mt_checkpoint ck = checkpoint_of(&r, 0);
-        if (mt_checkpoint_load(r.cfg.resume, &ck, r.meta, 4)) {
+        if (mt_checkpoint_load(r.cfg.resume, &ck, r.meta, 5)) {
             fprintf(stderr, "fashion train: --resume: %s\n", mt_last_error());
             run_free(&r);
             return 1;
@@ -446,7 +472,7 @@ int fashion_train_main(int argc, char **argv)
         if ((status = train_epoch(&r, epoch, saved)))
             break;
         mt_checkpoint ck = checkpoint_of(&r, epoch);
-        if (mt_checkpoint_save(r.cfg.checkpoint, &ck, r.meta, 4)) {
+        if (mt_checkpoint_save(r.cfg.checkpoint, &ck, r.meta, 5)) {
             fprintf(stderr, "fashion train: checkpoint: %s\n", mt_last_error());
             status = 1;
         }

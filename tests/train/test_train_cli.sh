@@ -59,6 +59,26 @@ else flunk "resume message" "missing"; fi
 same "resumed: same weights" "$TMP/a.st" "$TMP/c.st"
 same "resumed: same checkpoint" "$TMP/a.st.ckpt" "$TMP/c.st.ckpt"
 
+# ---- the cosine schedule: its rates depend on --epochs, so does resuming ----------------
+ok "cosine, 2 epochs" --epochs 2 --schedule cosine --out "$TMP/k.st"
+if cmp -s "$TMP/a.st" "$TMP/k.st"; then flunk "cosine" "same weights as constant"
+else pass "cosine: other weights than constant"; fi
+# interrupted in epoch 2 (a NaN at step 13), resumed from epoch 1's checkpoint
+FASHION_TRAIN_POISON_STEP=13 train --epochs 2 --schedule cosine --out "$TMP/k2.st"
+ok "cosine resumed" --epochs 2 --schedule cosine --out "$TMP/k2.st" --resume "$TMP/k2.st.ckpt"
+same "cosine resumed: same weights" "$TMP/k.st" "$TMP/k2.st"
+same "cosine resumed: same checkpoint" "$TMP/k.st.ckpt" "$TMP/k2.st.ckpt"
+FASHION_TRAIN_POISON_STEP=13 train --epochs 2 --schedule cosine --out "$TMP/k3.st"
+refused "cosine resumed with other epochs" \
+    "lr_schedule=cosine over 2 epochs, this run has lr_schedule=cosine over 3 epochs" \
+    --epochs 3 --schedule cosine --out "$TMP/k3.st" --resume "$TMP/k3.st.ckpt"
+refused "constant checkpoint resumed as cosine" \
+    "lr_schedule=constant, this run has lr_schedule=cosine over 2 epochs" \
+    --epochs 2 --schedule cosine --out "$TMP/d.st" --resume "$TMP/epoch1.ckpt"
+train --epochs 1 --schedule linear --out "$TMP/d.st"
+if [ $? -eq 2 ] && grep -qF -- "--schedule linear: constant or cosine" "$TMP/err"
+then pass "unknown schedule refused"; else flunk "unknown schedule" "not refused"; fi
+
 # ---- two shard threads: same files every time, resume too ---------------------------
 ok "2 threads, run A" --epochs 2 --threads 2 --out "$TMP/t2a.st"
 ok "2 threads, run B" --epochs 2 --threads 2 --out "$TMP/t2b.st"
