@@ -86,7 +86,8 @@ mt_status mt_conv2d_load(const mt_state_dict *weights, const char *prefix,
     char layer[MT_NAME_MAX + 16];
     snprintf(layer, sizeof layer, "conv2d %s", prefix);
     mt_conv2d_options o = options ? *options : (mt_conv2d_options){0};
-    o.layout = nm->kernel;
+    if (o.layout == MT_KERNEL_AUTO)
+        o.layout = nm->kernel;
     mt_tensor *k = NULL, *b = NULL;
     if (!(s = fetch(weights, nm, layer, prefix, nm->weight, true, &k)) &&
         !(s = fetch(weights, nm, layer, prefix, nm->bias, false, &b)))

@@ -4,6 +4,7 @@
  * run as a graph: logits within 1e-4 of PyTorch's on 8 held-out inputs,
  * the same argmax; once with the BatchNorms folded into the convolutions,
  * once with them run on their own; no heap after the first pass. */
+#include <string.h>
 #include "test_util.h"
 
 static size_t allocations;
@@ -96,11 +97,36 @@ static void resnet_block_matches_pytorch(void **state)
     mt_safetensors_close(st);
 }
 
+/* An explicit kernel layout wins over the framework's: conv1.weight
+ * [4,4,3,3] (OIHW) read as HWIO has 3 out channels, which its bias [4]
+ * does not fit. */
+static void conv2d_load_keeps_an_explicit_layout(void **state)
+{
+    (void)state;
+    mt_safetensors *st = NULL;
+    assert_ok(mt_safetensors_open(RESNET_DIR "/resnet_block.safetensors", &st));
+    const mt_state_dict sd = {st, MT_FRAMEWORK_PYTORCH};
+    mt_graph *g = NULL;
+    mt_layer *l = NULL;
+    int x, h;
+    assert_ok(mt_graph_new(&g));
+    assert_ok(mt_graph_input(g, "x", MT_DTYPE_F32, 3, (int64_t[]){6, 6, 4}, &x));
+    const mt_conv2d_options hwio = {.layout = MT_KERNEL_HWIO};
+    assert_int_equal(mt_conv2d_load(&sd, "conv1", &hwio, &l), MT_ERR_SHAPE);
+    assert_non_null(strstr(mt_last_error(), "kernel conv1.weight [4,4,3,3], Keras"));
+    assert_null(l);
+    assert_ok(mt_conv2d_load(&sd, "conv1", NULL, &l));   /* AUTO: PyTorch's OIHW */
+    assert_ok(mt_graph_add(g, "conv1", l, 1, &x, &h));
+    mt_graph_free(g);
+    mt_safetensors_close(st);
+}
+
 int main(void)
 {
     mt_allocator_set(&(mt_allocator){counting_alloc, counting_free, NULL});
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(resnet_block_matches_pytorch),
+        cmocka_unit_test(conv2d_load_keeps_an_explicit_layout),
     };
     return cmocka_run_group_tests_name("nn_resnet", tests, NULL, NULL);
 }

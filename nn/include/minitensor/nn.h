@@ -383,8 +383,9 @@ typedef struct mt_state_dict {
 mt_status mt_linear_load(const mt_state_dict *weights, const char *prefix,
                          const mt_linear_options *options, mt_layer **out);
 
-/* Conv2D "p": options as mt_conv2d_new, except that the kernel layout is
- * always the framework's (options->layout is not read). */
+/* Conv2D "p": options as mt_conv2d_new; layout AUTO (the zero default)
+ * means the framework's (PyTorch OIHW, Keras HWIO), an explicit layout is
+ * used as given (e.g. a PyTorch-named file holding HWIO kernels). */
 mt_status mt_conv2d_load(const mt_state_dict *weights, const char *prefix,
                          const mt_conv2d_options *options, mt_layer **out);
 
