@@ -557,6 +557,19 @@ static void linear_chain_fused(void **state)
     mt_tensor_free(x);
     mt_sequential_free(m);
 
+    /* A separate ReLU layer: absorbed into the first Linear, then the pair */
+    assert_ok(mt_sequential_new(1, (int64_t[]){2}, &m));
+    assert_ok(mt_sequential_add(m, linear("w1", 2, 3, W1, B1, MT_ACTIVATION_NONE)));
+    assert_ok(mt_sequential_add(m, relu()));
+    assert_ok(mt_sequential_add(m, linear("w3", 3, 2, W3, B3, MT_ACTIVATION_NONE)));
+    assert_ok(mt_sequential_bytes_needed(m, 2, &bytes));
+    assert_int_equal(bytes, 64);
+    x = tensor(NULL, 2, (int64_t[]){2, 2}, XV);
+    assert_ok(mt_sequential_forward(m, x, &y));
+    assert_close(y->data, Y3, 4, 1e-6, 1e-6);
+    mt_tensor_free(x);
+    mt_sequential_free(m);
+
     /* [N, 2, 2] samples: the Linears act on the last dim (the hidden
      * activations in the layer's scratch) */
     m = two_linears(2, (int64_t[]){2, 2});
