@@ -62,6 +62,60 @@ static mt_status fuse_after(mt_graph *g, int i)
     }
 }
 
+static bool same_shape(const mt_shape *a, const mt_shape *b)
+{
+    if (a->rank != b->rank || a->dtype != b->dtype)
+        return false;
+    for (int d = 0; d < a->rank; d++)
+        if (a->dim[d] != b->dim[d])
+            return false;
+    return true;
+}
+
+/* Node i (with the epilogues it absorbed) and the next layer reading its
+ * output, directly or through shape-keeping views (Dropout), run as one
+ * layer when i's layer can absorb that one (vt->absorb_next: Linear ->
+ * Linear, the hidden activations staying in cache). Every node in between
+ * must have one reader and not be an output. */
+static mt_status fuse_next(mt_graph *g, int i)
+{
+    const mt_layer *run = g->nodes[i].fused ? g->nodes[i].fused : g->nodes[i].layer;
+    if (!run->vt->absorb_next)
+        return MT_OK;
+    int tail = i;
+    for (int k = i + 1; k < g->count; k++)
+        if (g->nodes[k].absorbed_by == i)
+            tail = k;
+    int c = tail;
+    for (;;) {
+        c = g->nodes[c].is_output ? -1 : only_consumer(g, c);
+        if (c < 0 || g->nodes[c].n_in != 1 || g->nodes[c].absorbed_by >= 0)
+            return MT_OK;
+        const nn_node *cn = &g->nodes[c];
+        if (!(cn->layer->vt->flags & MT_LAYER_FLAG_VIEW))
+            break;
+        if (!same_shape(&cn->shape, &g->nodes[cn->in[0]].shape))
+            return MT_OK;
+    }
+    nn_node *next = &g->nodes[c];
+    mt_layer *fused = NULL;
+    mt_status s = run->vt->absorb_next(run, next->fused ? next->fused : next->layer, &fused);
+    if (s == MT_ERR_UNSUPPORTED)
+        return MT_OK;
+    if (s)
+        return nn_graph_node_error(g, s, i, ": ");
+    mt_layer_free(g->nodes[i].fused);
+    g->nodes[i].fused = fused;
+    for (int k = c + 1; k < g->count; k++)   /* next's epilogues */
+        if (g->nodes[k].absorbed_by == c)
+            g->nodes[k].absorbed_by = i;
+    for (int k = tail; k != c;) {            /* the views, and next */
+        k = only_consumer(g, k);
+        g->nodes[k].absorbed_by = i;
+    }
+    return MT_OK;
+}
+
 static mt_status compile(mt_graph *g)
 {
     for (int k = 0; k < g->count; k++) {
@@ -78,6 +132,12 @@ static mt_status compile(mt_graph *g)
         nn_node *n = &g->nodes[k];
         mt_status s;
         if (n->layer && n->absorbed_by < 0 && (s = fuse_after(g, k)))
+            return s;
+    }
+    for (int k = 0; k < g->count; k++) {
+        nn_node *n = &g->nodes[k];
+        mt_status s;
+        if (n->layer && n->absorbed_by < 0 && (s = fuse_next(g, k)))
             return s;
     }
     for (int k = 0; k < g->count; k++) {

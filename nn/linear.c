@@ -211,13 +211,115 @@ static void linear_release(void *state)
     mt_tensor_free(st->bias);
 }
 
+static mt_status linear_absorb_next(const mt_layer *l, const mt_layer *next,
+                                    mt_layer **fused);
+
 static const mt_layer_vtable linear_vtable = {
     .n_inputs = 1,
     .infer = linear_infer,
     .forward = linear_forward,
     .absorb = linear_absorb,
     .release = linear_release,
+    .absorb_next = linear_absorb_next,
 };
+
+/* ---- two Linear layers as one ---------------------------------------------------
+ * y = act2(act1(x·w1 + b1)·w2 + b2) through mt_matmul_fused2, which keeps
+ * the hidden activations in cache. A model builds it when one Linear's
+ * output feeds only the next (graph_plan.c). */
+
+typedef struct linear2_state {
+    mt_tensor *w1, *b1, *w2, *b2;   /* views of the two layers' [in,out] weights */
+    mt_activation act1, act2;
+} linear2_state;
+
+static mt_status linear2_forward(const mt_layer *l, int n, const mt_tensor *const *in,
+                                 void *scratch, mt_tensor *out)
+{
+    (void)n;
+    const linear2_state *st = l->state;
+    if (in[0]->rank == 2)
+        return mt_matmul_fused2_into(in[0], st->w1, st->b1, st->act1, st->w2, st->b2,
+                                     st->act2, out);
+    /* [..., in] with more dims: the two products through scratch */
+    mt_tensor hidden;
+    int64_t shape[MT_MAX_RANK];
+    memcpy(shape, in[0]->shape, sizeof shape);
+    shape[in[0]->rank - 1] = st->w1->shape[1];
+    mt_status s = mt_tensor_wrap_into(MT_DTYPE_F32, in[0]->rank, shape, scratch, &hidden);
+    if (!s)
+        s = mt_matmul_fused_into(in[0], st->w1, st->b1, st->act1, &hidden);
+    return s ? s : mt_matmul_fused_into(&hidden, st->w2, st->b2, st->act2, out);
+}
+
+// the hidden activations when the input is not a matrix
+static size_t linear2_scratch_bytes(const mt_layer *l, int n, const mt_shape *in)
+{
+    (void)n;
+    const linear2_state *st = l->state;
+    if (in->rank == 2)
+        return 0;
+    size_t rows = 1;
+    for (int d = 0; d + 1 < in->rank; d++)
+        rows *= (size_t)in->dim[d];
+    return rows * (size_t)st->w1->shape[1] * sizeof(float);
+}
+
+static void linear2_release(void *state)
+{
+    linear2_state *st = state;
+    mt_tensor_free(st->w1);
+    mt_tensor_free(st->b1);
+    mt_tensor_free(st->w2);
+    mt_tensor_free(st->b2);
+}
+
+static const mt_layer_vtable linear2_vtable = {
+    .n_inputs = 1,
+    .infer = linear_infer,   /* info: the first's in features, the second's out */
+    .forward = linear2_forward,
+    .scratch_bytes = linear2_scratch_bytes,
+    .release = linear2_release,
+};
+
+/* A heap [in,out] view of l's weight (keeping the weight alive). */
+static mt_status weight_view(const mt_layer *l, mt_tensor **out)
+{
+    const linear_state *st = l->state;
+    if (l->info.layout == MT_LAYOUT_OUT_IN)
+        return mt_transpose(st->weight, 0, 1, out);
+    return mt_view(st->weight, 2, st->weight->shape, out);
+}
+
+static mt_status linear_absorb_next(const mt_layer *l, const mt_layer *next,
+                                    mt_layer **fused)
+{
+    if (next->vt != &linear_vtable)
+        return MT_ERR_UNSUPPORTED;
+    const linear_state *a = l->state, *b = next->state;
+    char name[2 * MT_NAME_MAX + 40];
+    snprintf(name, sizeof name, "%s + %s", l->name, next->name);
+    mt_layer *f = nn_layer_alloc("linear", &linear2_vtable, MT_LAYER_LINEAR, name,
+                                 sizeof(linear2_state));
+    if (!f)
+        return MT_ERR_OUT_OF_MEMORY;
+    linear2_state *st = f->state;
+    mt_status s;
+    if ((s = weight_view(l, &st->w1)) || (s = weight_view(next, &st->w2)) ||
+        (a->bias && (s = mt_view(a->bias, 1, a->bias->shape, &st->b1))) ||
+        (b->bias && (s = mt_view(b->bias, 1, b->bias->shape, &st->b2)))) {
+        mt_layer_free(f);
+        return s;
+    }
+    st->act1 = a->act;
+    st->act2 = b->act;
+    f->info = l->info;
+    f->info.name = f->name;
+    f->info.out_features = next->info.out_features;
+    f->info.act = b->act;
+    *fused = f;
+    return MT_OK;
+}
 
 mt_status mt_linear_new(const mt_tensor *weight, const mt_tensor *bias,
                         const mt_linear_options *options, mt_layer **out)

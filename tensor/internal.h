@@ -56,6 +56,8 @@ typedef enum mt_scratch_id {
     MT_SCRATCH_NATIVE_A,      /* native/gemm_native.c: packing buffers of a serial call */
     MT_SCRATCH_NATIVE_B,
     MT_SCRATCH_ATTENTION_SCORES, /* attention.c: q·kᵀ of one (batch, head) */
+    MT_SCRATCH_CHAIN_HIDDEN,  /* matmul_chain.c: the hidden activations */
+    MT_SCRATCH_CHAIN_BIAS2,   /* matmul_chain.c: a strided second bias */
     MT_SCRATCH_COUNT
 } mt_scratch_id;
 

@@ -34,7 +34,7 @@ static const float *pack_rows(mt_scratch_id s, const float *x, int64_t rows, int
  * not yet measured there. */
 enum { AUTO_SMALL_FMAS = 64 * 64 * 64 };
 
-static mt_backend auto_choice(const mt_gemm *g)
+mt_backend mt_gemm_auto_choice(const mt_gemm *g)
 {
 #ifdef MT_HAVE_OPENBLAS
     if (g->m > 1 && g->m * g->n * g->k <= AUTO_SMALL_FMAS)
@@ -44,7 +44,7 @@ static mt_backend auto_choice(const mt_gemm *g)
     return MT_BACKEND_NATIVE;
 }
 
-static mt_status run_gemm(const char *op, mt_gemm g, mt_backend backend, int threads)
+mt_status mt_gemm_run(const char *op, mt_gemm g, mt_backend backend, int threads)
 {
     if (g.m == 0 || g.n == 0)
         return MT_OK;
@@ -56,7 +56,7 @@ static mt_status run_gemm(const char *op, mt_gemm g, mt_backend backend, int thr
         return MT_OK;
     }
     if (backend == MT_BACKEND_AUTO)
-        backend = auto_choice(&g);
+        backend = mt_gemm_auto_choice(&g);
     if (backend == MT_BACKEND_NATIVE) {
         mt_status st = mt_gemm_native_env_check(); // a bad MT_NATIVE_KERNEL
         if (st)
@@ -215,7 +215,7 @@ static mt_status execute(const char *op, const matmul_plan *p, const mt_tensor *
         g.a = (const float *)a->data + oa;
         g.b = (const float *)b->data + ob;
         g.c = (float *)c.data + oc;
-        if ((s = run_gemm(op, g, backend, threads)))
+        if ((s = mt_gemm_run(op, g, backend, threads)))
             return s;
         mt_index_next(p->batch_rank, p->batch, index);
     }

@@ -518,6 +518,93 @@ static void graph_out_of_memory(void **state)
     mt_tensor_free(x);
 }
 
+/* Linear -> Dropout -> Linear runs as one layer (mt_matmul_fused2): the
+ * hidden activations take no workspace. With W1, b1 and h from above and
+ *   W3 = [[1, -1], [2, 0], [0, 3]]   b3 = [0.5, -0.5]
+ *   y = h·W3 + b3 = [[3+2, -3] + b3, [0, 4.5] + b3] = [[5.5, -3.5], [0.5, 4]] */
+static const float W3[] = {1, -1, 2, 0, 0, 3}, B3[] = {0.5f, -0.5f};
+static const float Y3[] = {5.5f, -3.5f, 0.5f, 4};
+
+static mt_sequential *two_linears(int sample_rank, const int64_t *sample)
+{
+    mt_sequential *m = NULL;
+    mt_layer *drop = NULL;
+    assert_ok(mt_sequential_new(sample_rank, sample, &m));
+    assert_ok(mt_sequential_add(m, linear("w1", 2, 3, W1, B1, MT_ACTIVATION_RELU)));
+    assert_ok(mt_dropout_new(0.5f, &drop));
+    assert_ok(mt_sequential_add(m, drop));
+    assert_ok(mt_sequential_add(m, linear("w3", 3, 2, W3, B3, MT_ACTIVATION_NONE)));
+    return m;
+}
+
+static void linear_chain_fused(void **state)
+{
+    (void)state;
+    mt_sequential *m = two_linears(1, (int64_t[]){2});
+    size_t bytes = 0;
+    assert_ok(mt_sequential_bytes_needed(m, 2, &bytes));
+    assert_int_equal(bytes, 64);   /* the output alone: no hidden buffer */
+    mt_tensor *x = tensor(NULL, 2, (int64_t[]){2, 2}, XV);
+    const mt_tensor *y = NULL;
+    assert_ok(mt_sequential_forward(m, x, &y));
+    assert_int_equal(y->shape[0], 2);
+    assert_int_equal(y->shape[1], 2);
+    assert_close(y->data, Y3, 4, 1e-6, 1e-6);
+    mt_tensor row;   /* batch 1: the second sample */
+    assert_ok(mt_narrow_into(x, 0, 1, 1, &row));
+    assert_ok(mt_sequential_forward(m, &row, &y));
+    assert_close(y->data, Y3 + 2, 2, 1e-6, 1e-6);
+    mt_tensor_free(x);
+    mt_sequential_free(m);
+
+    /* A separate ReLU layer: absorbed into the first Linear, then the pair */
+    assert_ok(mt_sequential_new(1, (int64_t[]){2}, &m));
+    assert_ok(mt_sequential_add(m, linear("w1", 2, 3, W1, B1, MT_ACTIVATION_NONE)));
+    assert_ok(mt_sequential_add(m, relu()));
+    assert_ok(mt_sequential_add(m, linear("w3", 3, 2, W3, B3, MT_ACTIVATION_NONE)));
+    assert_ok(mt_sequential_bytes_needed(m, 2, &bytes));
+    assert_int_equal(bytes, 64);
+    x = tensor(NULL, 2, (int64_t[]){2, 2}, XV);
+    assert_ok(mt_sequential_forward(m, x, &y));
+    assert_close(y->data, Y3, 4, 1e-6, 1e-6);
+    mt_tensor_free(x);
+    mt_sequential_free(m);
+
+    /* [N, 2, 2] samples: the Linears act on the last dim (the hidden
+     * activations in the layer's scratch) */
+    m = two_linears(2, (int64_t[]){2, 2});
+    x = tensor(NULL, 3, (int64_t[]){1, 2, 2}, XV);
+    assert_ok(mt_sequential_forward(m, x, &y));
+    assert_int_equal(y->rank, 3);
+    assert_close(y->data, Y3, 4, 1e-6, 1e-6);
+    mt_tensor_free(x);
+    mt_sequential_free(m);
+}
+
+/* The hidden activations are an output too: the two Linears stay apart. */
+static void linear_chain_not_fused_when_read_twice(void **state)
+{
+    (void)state;
+    mt_graph *g = NULL;
+    int in, fc1, fc2;
+    assert_ok(mt_graph_new(&g));
+    assert_ok(mt_graph_input(g, "x", MT_DTYPE_F32, 1, (int64_t[]){2}, &in));
+    assert_ok(mt_graph_add(g, "fc1", linear("w1", 2, 3, W1, B1, MT_ACTIVATION_RELU), 1,
+                           &in, &fc1));
+    assert_ok(mt_graph_add(g, "fc2", linear("w3", 3, 2, W3, B3, MT_ACTIVATION_NONE), 1,
+                           &fc1, &fc2));
+    assert_ok(mt_graph_output(g, fc1));
+    assert_ok(mt_graph_output(g, fc2));
+    mt_tensor *x = tensor(NULL, 2, (int64_t[]){2, 2}, XV);
+    const mt_tensor *y[2] = {NULL, NULL};
+    assert_ok(mt_graph_forward(g, 1, (const mt_tensor *[]){x}, 2, y));
+    static const float H[] = {3, 1, 0, 0, 0, 1.5f};
+    assert_close(y[0]->data, H, 6, 1e-6, 1e-6);
+    assert_close(y[1]->data, Y3, 4, 1e-6, 1e-6);
+    mt_tensor_free(x);
+    mt_graph_free(g);
+}
+
 int main(void)
 {
     mt_allocator_set(&(mt_allocator){counting_alloc, counting_free, NULL});
@@ -529,6 +616,8 @@ int main(void)
         cmocka_unit_test(graph_out_of_memory),
         cmocka_unit_test(batch_norm_alone_and_folded),
         cmocka_unit_test(loaders_by_framework),
+        cmocka_unit_test(linear_chain_fused),
+        cmocka_unit_test(linear_chain_not_fused_when_read_twice),
     };
     return cmocka_run_group_tests_name("nn_graph", tests, NULL, NULL);
 }

@@ -575,6 +575,12 @@ static void split_part(void *arg, int index)
     gemm_serial(job->kr, &s, &part_buffers[index]);
 }
 
+void mt_gemm_native_serial_part(const mt_gemm *g, int part)
+{
+    machine_ready();
+    gemm_serial(mt_gemm_native_kernel(), g, &part_buffers[part]);
+}
+
 static void native_sgemm(const mt_gemm *g, int threads)
 {
     machine_ready(); // blocking and the in-place limit, even for a forced kernel

@@ -218,6 +218,12 @@ void mt_gemm_native_release(void);
 typedef void (*mt_pool_fn)(void *arg, int index);
 bool mt_pool_run(mt_pool_fn fn, void *arg, int parts, int threads);
 
+/* g on the calling thread with the packing buffers of pool part `part`
+ * (< 32): only inside an mt_pool_run job, which owns those buffers. So a
+ * job's parts allocate nothing once each part has run once, whichever
+ * thread claims them (matmul_chain.c). */
+void mt_gemm_native_serial_part(const mt_gemm *g, int part);
+
 /* Stops and joins the workers (restarted by the next mt_pool_run). */
 void mt_pool_shutdown(void);
 

@@ -39,7 +39,9 @@
  * per-channel scale and shift such as an inference BatchNorm) says so
  * through `as_epilogue`; a layer that can apply such an epilogue while it
  * writes its output says so through `absorb`. A model then runs the pair as
- * one layer, built once, when it plans.
+ * one layer, built once, when it plans. A layer that can run together with
+ * the layer reading its output (Linear followed by Linear) says so through
+ * `absorb_next`.
  */
 #ifndef MINITENSOR_LAYER_H
 #define MINITENSOR_LAYER_H
@@ -110,6 +112,14 @@ typedef struct mt_layer_vtable {
                         mt_layer **fused);
     /* (optional) Free `state`: called once, by mt_layer_free. */
     void (*release)(void *state);
+    /* (optional) A new layer computing next(layer(x)) in *fused, where
+     * `next` (one input) is the only reader of this layer's output, directly
+     * or through views that keep its shape (an inference Dropout); or
+     * MT_ERR_UNSUPPORTED (no message needed) if the pair cannot run as one.
+     * Two Linear layers become one mt_matmul_fused2. Neither layer may
+     * change. */
+    mt_status (*absorb_next)(const mt_layer *layer, const mt_layer *next,
+                             mt_layer **fused);
 } mt_layer_vtable;
 
 /* A layer running `vtable` (not copied: keep it alive, a static const is

@@ -68,6 +68,23 @@ mt_status mt_matmul_fused_into(const mt_tensor *a, const mt_tensor *b,
                                const mt_tensor *bias, mt_activation act,
                                mt_tensor *out);
 
+/* Two fused matmuls in a row, an MLP's two Linear layers:
+ *   y = act2(act1(x·w1 + b1)·w2 + b2)
+ *   x [M,K], w1 [K,H], b1 [H] or NULL, w2 [H,N], b2 [N] or NULL -> y [M,N]
+ * The same numbers as two mt_matmul_fused calls, but the hidden [M,H] is
+ * never stored whole: rows go through both products in blocks that stay in
+ * the cache. Any strides; out must not overlap an input. MT_ERR_SHAPE if
+ * the shapes do not chain (the message names them), MT_ERR_INVALID_ARGUMENT
+ * for an unknown act; out is untouched on failure. */
+mt_status mt_matmul_fused2(const mt_tensor *x, const mt_tensor *w1,
+                           const mt_tensor *b1, mt_activation act1,
+                           const mt_tensor *w2, const mt_tensor *b2,
+                           mt_activation act2, mt_tensor **out);
+mt_status mt_matmul_fused2_into(const mt_tensor *x, const mt_tensor *w1,
+                                const mt_tensor *b1, mt_activation act1,
+                                const mt_tensor *w2, const mt_tensor *b2,
+                                mt_activation act2, mt_tensor *out);
+
 /* ---- unary: out = f(x), same shape -----------------------------------------
  * As torch.X: neg, abs, exp, log (log 0 = -inf, log -1 = NaN), sqrt,
  * rsqrt (1/sqrt), square, reciprocal (1/x), tanh, sigmoid, gelu (exact,

@@ -1,0 +1,286 @@
+/* matmul_chain.c — two fused matmuls in a row, y = act2(act1(x·w1 + b1)·w2 + b2),
+ * the hidden activations kept in cache between them (an MLP's two Linear
+ * layers: 784 -> 128 ReLU -> 10 for MNIST).
+ *
+ * With the native backend the rows of x go through both products in blocks
+ * whose hidden part [rows, H] fits in half of L1d (at least 4 register tiles
+ * tall, so the kernels still see full tiles): layer 2 reads what layer 1 has
+ * just written from L1, and the hidden matrix is never stored whole. With
+ * several threads each block is one part of the pool (a block is both
+ * products: no synchronisation between the layers); a single sample splits
+ * layer 1 (a gemv, bound by streaming w1 from L2) along H instead. Other
+ * backends get the two products over all rows through a per-thread hidden
+ * buffer.
+ */
+#include "backend_select.h"
+#include "internal.h"
+#include "native/native.h"
+#include "unary_ops.h" /* mt_activation_check */
+
+/* ---- checks ------------------------------------------------------------------ */
+
+static mt_status check_matrix(const char *op, const char *what, const mt_tensor *t)
+{
+    mt_status s;
+    if ((s = mt_check_tensor(op, what, t)) || (s = mt_check_f32(op, t)))
+        return s;
+    if (t->rank != 2)
+        return mt_fail(MT_ERR_SHAPE, "%s: %s is %s, expected 2 dims", op, what, MT_SHAPE(t));
+    return MT_OK;
+}
+
+static mt_status check_vector(const char *op, const char *what, const mt_tensor *t,
+                              int64_t n)
+{
+    mt_status s;
+    if (!t)
+        return MT_OK;
+    if ((s = mt_check_tensor(op, what, t)) || (s = mt_check_f32(op, t)))
+        return s;
+    if (t->rank != 1 || t->shape[0] != n)
+        return mt_fail(MT_ERR_SHAPE, "%s: %s is %s, expected [%lld]", op, what,
+                       MT_SHAPE(t), (long long)n);
+    return MT_OK;
+}
+
+static mt_status check_chain(const char *op, const mt_tensor *x, const mt_tensor *w1,
+                             const mt_tensor *b1, mt_activation act1, const mt_tensor *w2,
+                             const mt_tensor *b2, mt_activation act2)
+{
+    mt_status s;
+    if ((s = mt_activation_check(op, act1)) || (s = mt_activation_check(op, act2)) ||
+        (s = check_matrix(op, "x", x)) || (s = check_matrix(op, "w1", w1)) ||
+        (s = check_matrix(op, "w2", w2)))
+        return s;
+    if (x->shape[1] != w1->shape[0] || w1->shape[1] != w2->shape[0])
+        return mt_fail(MT_ERR_SHAPE, "%s: inner dimensions differ: x %s, w1 %s, w2 %s", op,
+                       MT_SHAPE(x), MT_SHAPE(w1), MT_SHAPE(w2));
+    if ((s = check_vector(op, "b1", b1, w1->shape[1])) ||
+        (s = check_vector(op, "b2", b2, w2->shape[1])))
+        return s;
+    return MT_OK;
+}
+
+/* ---- running ------------------------------------------------------------------- */
+
+enum { MAX_PARTS = 32 }; // what mt_pool_run takes
+
+typedef struct chain {
+    mt_gemm g1, g2;     /* layer 1 and 2 over all rows; g1.c is NULL (the hidden) */
+    int64_t rows;       /* per block */
+    int parts;          /* pool parts; part i runs blocks i, i + parts, ... */
+    float *hidden;      /* one [rows, H] block per part */
+} chain;
+
+/* Rows per block: the hidden block in half of L1d, but at least 4 register
+ * tiles and at most a quarter of L2; the kernel's own MC where the caches
+ * are unknown (wasm32). */
+static int64_t block_rows(const mt_native_kernel *kr, int64_t h)
+{
+    const mt_native_caches c = mt_gemm_native_caches();
+    const int64_t row_bytes = h * (int64_t)sizeof(float);
+    int64_t rows = c.l1d ? c.l1d / 2 / row_bytes : mt_gemm_native_blocking(kr).mc;
+    if (rows < 4 * kr->mr)
+        rows = 4 * kr->mr;
+    if (c.l2 && rows > c.l2 / 4 / row_bytes)
+        rows = c.l2 / 4 / row_bytes;
+    rows = rows / kr->mr * kr->mr;
+    return rows < kr->mr ? kr->mr : rows;
+}
+
+/* Rows [i0, i0 + rows) through both layers, the hidden block at `hidden`;
+ * part >= 0: inside the pool, with that part's packing buffers. */
+static void chain_block(const chain *ch, int64_t i0, float *hidden, int part, int threads)
+{
+    const int64_t m = ch->g1.m - i0 < ch->rows ? ch->g1.m - i0 : ch->rows;
+    mt_gemm g1 = ch->g1, g2 = ch->g2;
+    g1.m = g2.m = m;
+    g1.a += i0 * g1.a_rs;
+    g1.c = hidden;
+    g2.a = hidden;
+    g2.c += i0 * g2.c_rs;
+    if (part >= 0) {
+        mt_gemm_native_serial_part(&g1, part);
+        mt_gemm_native_serial_part(&g2, part);
+    } else {
+        mt_gemm_backend_native.sgemm(&g1, threads);
+        mt_gemm_backend_native.sgemm(&g2, threads);
+    }
+}
+
+static void chain_part(void *arg, int index)
+{
+    const chain *ch = arg;
+    for (int64_t i0 = index * ch->rows; i0 < ch->g1.m; i0 += ch->parts * ch->rows)
+        chain_block(ch, i0, ch->hidden + index * ch->rows * ch->g1.n, index, 1);
+}
+
+/* One sample, several threads: layer 1 is a gemv, one FMA per weight read,
+ * so its speed is the rate the weights stream from L2. Split along H in
+ * whole register panels, each core streams its own share from its own L2
+ * (a plain matmul this small stays on one thread: it counts FMAs, not
+ * bytes). Layer 2 follows on the calling thread. */
+static void gemv_part(void *arg, int index)
+{
+    const chain *ch = arg;
+    const int64_t nr = mt_gemm_native_kernel()->nr, h = ch->g1.n;
+    const int64_t units = (h + nr - 1) / nr;
+    const int64_t lo = units * index / ch->parts * nr;
+    int64_t hi = units * (index + 1) / ch->parts * nr;
+    if (hi > h)
+        hi = h;
+    if (lo >= hi)
+        return;
+    mt_gemm g = ch->g1;
+    g.n = hi - lo;
+    g.b += lo * g.b_cs;
+    g.c = ch->hidden + lo;
+    if (g.bias)
+        g.bias += lo;
+    mt_gemm_native_serial_part(&g, index);
+}
+
+static bool run_gemv_split(chain *ch, int threads)
+{
+    const int64_t units = (ch->g1.n + mt_gemm_native_kernel()->nr - 1) /
+                          mt_gemm_native_kernel()->nr;
+    int64_t parts = units < threads ? units : threads;
+    ch->parts = (int)(parts < MAX_PARTS ? parts : MAX_PARTS);
+    if (ch->parts < 2 || !mt_pool_run(gemv_part, ch, ch->parts, ch->parts))
+        return false;
+    mt_gemm g2 = ch->g2;
+    g2.a = ch->hidden;
+    mt_gemm_backend_native.sgemm(&g2, 1);
+    return true;
+}
+
+static mt_status run_native(const char *op, chain *ch, int threads)
+{
+    const mt_native_kernel *kr = mt_gemm_native_kernel();
+    const int64_t m = ch->g1.m, h = ch->g1.n;
+    ch->rows = block_rows(kr, h);
+    const int64_t blocks = (m + ch->rows - 1) / ch->rows;
+    ch->parts = blocks < MAX_PARTS ? (int)blocks : MAX_PARTS;
+    const bool pooled = threads > 1 && ch->parts >= 2;
+    const int64_t hidden_rows = pooled ? ch->parts * ch->rows : m < ch->rows ? m : ch->rows;
+    ch->hidden = mt_scratch_floats(MT_SCRATCH_CHAIN_HIDDEN, (size_t)(hidden_rows * h));
+    if (!ch->hidden)
+        return mt_fail(MT_ERR_OUT_OF_MEMORY, "%s: cannot allocate the hidden block "
+                       "[%lld,%lld]", op, (long long)ch->rows, (long long)h);
+    if (pooled && mt_pool_run(chain_part, ch, ch->parts,
+                              threads < ch->parts ? threads : ch->parts))
+        return MT_OK;
+    if (m == 1 && threads > 1 && run_gemv_split(ch, threads))
+        return MT_OK;
+    /* One thread, one block, or the pool busy: the blocks in turn, each
+     * product split over the threads as a plain matmul would be. */
+    for (int64_t i0 = 0; i0 < m; i0 += ch->rows)
+        chain_block(ch, i0, ch->hidden, -1, threads);
+    return MT_OK;
+}
+
+static mt_status run_chain(const char *op, chain *ch)
+{
+    mt_backend backend;
+    int threads;
+    mt_status s = mt_backend_current(&backend, &threads);
+    if (s)
+        return s;
+    if (ch->g1.m == 0 || ch->g2.n == 0)
+        return MT_OK;
+    if (backend == MT_BACKEND_AUTO) // the big product decides for both
+        backend = mt_gemm_auto_choice(&ch->g1);
+    if (backend == MT_BACKEND_NATIVE && ch->g1.k > 0 && ch->g1.n > 0) {
+        if ((s = mt_gemm_native_env_check()))
+            return s;
+        return run_native(op, ch, threads);
+    }
+    float *hidden = mt_scratch_floats(MT_SCRATCH_CHAIN_HIDDEN,
+                                      (size_t)(ch->g1.m * ch->g1.n) + 1);
+    if (!hidden)
+        return mt_fail(MT_ERR_OUT_OF_MEMORY, "%s: cannot allocate the hidden [%lld,%lld]",
+                       op, (long long)ch->g1.m, (long long)ch->g1.n);
+    ch->g1.c = hidden;
+    ch->g2.a = hidden;
+    if ((s = mt_gemm_run(op, ch->g1, backend, threads)))
+        return s;
+    return mt_gemm_run(op, ch->g2, backend, threads);
+}
+
+/* A bias as a contiguous array: its data, or a copy in scratch `id`. */
+static const float *bias_data(const mt_tensor *b, mt_scratch_id id)
+{
+    if (!b)
+        return NULL;
+    if (b->stride[0] == 1 || b->shape[0] <= 1)
+        return b->data;
+    float *p = mt_scratch_floats(id, (size_t)b->shape[0]);
+    for (int64_t j = 0; p && j < b->shape[0]; j++)
+        p[j] = ((const float *)b->data)[j * b->stride[0]];
+    return p;
+}
+
+static mt_status chain_into(const char *op, const mt_tensor *x, const mt_tensor *w1,
+                            const mt_tensor *b1, mt_activation act1, const mt_tensor *w2,
+                            const mt_tensor *b2, mt_activation act2, mt_tensor *out)
+{
+    const float *bias1 = bias_data(b1, MT_SCRATCH_MATMUL_BIAS);
+    const float *bias2 = bias_data(b2, MT_SCRATCH_CHAIN_BIAS2);
+    if ((b1 && !bias1) || (b2 && !bias2))
+        return mt_fail(MT_ERR_OUT_OF_MEMORY, "%s: cannot copy a bias", op);
+    const int64_t h = w1->shape[1];
+    chain ch = {
+        .g1 = {.m = x->shape[0], .n = h, .k = x->shape[1],
+               .a = x->data, .a_rs = x->stride[0], .a_cs = x->stride[1],
+               .b = w1->data, .b_rs = w1->stride[0], .b_cs = w1->stride[1],
+               .c_rs = h, .c_cs = 1, .bias = bias1, .act = act1},
+        .g2 = {.m = x->shape[0], .n = w2->shape[1], .k = h,
+               .a_rs = h, .a_cs = 1,
+               .b = w2->data, .b_rs = w2->stride[0], .b_cs = w2->stride[1],
+               .c = out->data, .c_rs = out->stride[0], .c_cs = out->stride[1],
+               .bias = bias2, .act = act2},
+    };
+    return run_chain(op, &ch);
+}
+
+mt_status mt_matmul_fused2_into(const mt_tensor *x, const mt_tensor *w1, const mt_tensor *b1,
+                                mt_activation act1, const mt_tensor *w2, const mt_tensor *b2,
+                                mt_activation act2, mt_tensor *out)
+{
+    const char *op = "matmul_fused2";
+    mt_status s;
+    if ((s = check_chain(op, x, w1, b1, act1, w2, b2, act2)) ||
+        (s = check_matrix(op, "out", out)))
+        return s;
+    if (out->shape[0] != x->shape[0] || out->shape[1] != w2->shape[1])
+        return mt_fail(MT_ERR_SHAPE, "%s: out is %s, expected [%lld,%lld] (x %s, w2 %s)", op,
+                       MT_SHAPE(out), (long long)x->shape[0], (long long)w2->shape[1],
+                       MT_SHAPE(x), MT_SHAPE(w2));
+    if (mt_tensors_overlap(out, x) || mt_tensors_overlap(out, w1) ||
+        mt_tensors_overlap(out, w2) || (b1 && mt_tensors_overlap(out, b1)) ||
+        (b2 && mt_tensors_overlap(out, b2)))
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: out %s overlaps an input", op,
+                       MT_SHAPE(out));
+    return chain_into(op, x, w1, b1, act1, w2, b2, act2, out);
+}
+
+mt_status mt_matmul_fused2(const mt_tensor *x, const mt_tensor *w1, const mt_tensor *b1,
+                           mt_activation act1, const mt_tensor *w2, const mt_tensor *b2,
+                           mt_activation act2, mt_tensor **out)
+{
+    const char *op = "matmul_fused2";
+    mt_status s = check_chain(op, x, w1, b1, act1, w2, b2, act2);
+    if (s)
+        return s;
+    if (!out)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: out is NULL", op);
+    mt_tensor *y;
+    if ((s = mt_tensor_zeros(MT_DTYPE_F32, 2, (int64_t[]){x->shape[0], w2->shape[1]}, &y)))
+        return s;
+    if ((s = chain_into(op, x, w1, b1, act1, w2, b2, act2, y))) {
+        mt_tensor_free(y);
+        return s;
+    }
+    *out = y;
+    return MT_OK;
+}
