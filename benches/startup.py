@@ -1,0 +1,116 @@
+#!/usr/bin/env python3
+"""startup.py — what one small program costs from exec to exit.
+
+Runs `/bin/true` and `mnist predict IMAGE` alternately N times (so both see
+the same machine load). Wall time: time.perf_counter around os.posix_spawn
+.. os.wait4. Peak RSS: wait4's ru_maxrss, but taken through rusage_exec
+(benches/rusage_exec.c, built beside this bench): a child of Python starts
+from Python's own memory and Linux keeps that high-water mark across exec,
+so measured from here every program would show Python's ~15 MB. Prints the
+medians in a table, then one JSON line. The predicted digit is checked
+before timing.
+
+  benches/startup.py build/examples/mnist/mnist tests/mnist/seven.pgm \
+      [--rss-helper build/benches/rusage_exec] [-n 200]
+
+Python 3 standard library only.
+"""
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+
+
+def cpu_name():
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def run_once(argv, env):
+    """(seconds, exit status) of one run, output discarded."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        actions = [(os.POSIX_SPAWN_DUP2, devnull, 1), (os.POSIX_SPAWN_DUP2, devnull, 2)]
+        t0 = time.perf_counter()
+        pid = os.posix_spawn(argv[0], argv, env, file_actions=actions)
+        _, status, _ = os.wait4(pid, 0)
+        t1 = time.perf_counter()
+    finally:
+        os.close(devnull)
+    return t1 - t0, os.waitstatus_to_exitcode(status)
+
+
+def rss_once(helper, argv, env):
+    """(peak RSS KiB, exit status) of one run of argv under rusage_exec."""
+    out = subprocess.run([helper] + argv, capture_output=True, text=True, env=env,
+                         check=True)
+    rss, code = out.stdout.split()
+    return int(rss), int(code)
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("mnist", help="path to the mnist example program")
+    p.add_argument("image", help="a PGM image of one digit")
+    p.add_argument("-n", type=int, default=200, help="runs of each program (default 200)")
+    p.add_argument("--expect", default="7", help="digit the image must be predicted as")
+    p.add_argument("--true", default="/bin/true", dest="true_path")
+    p.add_argument("--rss-helper", help="rusage_exec (default: build/benches/ of the "
+                   "build tree that holds MNIST)")
+    args = p.parse_args()
+
+    env = dict(os.environ)
+    helper = args.rss_helper or os.path.join(
+        os.path.dirname(os.path.abspath(args.mnist)), "..", "..", "benches", "rusage_exec")
+    if not os.access(helper, os.X_OK):
+        sys.exit(f"startup.py: no rusage_exec at {helper} (--rss-helper)")
+    mnist = [os.path.abspath(args.mnist), "predict", args.image]
+    # validate before timing: the program runs and predicts the right digit
+    out = subprocess.run(mnist, capture_output=True, text=True, env=env)
+    if out.returncode != 0 or f": {args.expect}\n" not in out.stdout:
+        sys.exit(f"startup.py: {' '.join(mnist)} failed or did not predict "
+                 f"{args.expect}: exit {out.returncode}: {out.stdout}{out.stderr}")
+
+    programs = {"/bin/true": [args.true_path], "mnist predict": mnist}
+    runs = {name: {"wall": [], "rss": []} for name in programs}
+    for name, argv in programs.items():   # warm the page cache
+        run_once(argv, env)
+    for _ in range(args.n):
+        for name, argv in programs.items():
+            wall, code = run_once(argv, env)
+            rss, rss_code = rss_once(helper, argv, env)
+            if code != 0 or rss_code != 0:
+                sys.exit(f"startup.py: {name} exited with {code or rss_code}")
+            runs[name]["wall"].append(wall)
+            runs[name]["rss"].append(rss)
+
+    result = {"bench": "startup", "cpu": cpu_name(), "runs": args.n,
+              "image": args.image, "programs": {}}
+    print(f"CPU: {result['cpu']}; {args.n} alternating runs each; medians")
+    print(f"{'program':<16}{'wall ms':>10}{'p10 ms':>10}{'p90 ms':>10}{'peak RSS KiB':>14}")
+    for name, r in runs.items():
+        wall = sorted(r["wall"])
+        med = statistics.median(wall) * 1e3
+        p10 = wall[len(wall) // 10] * 1e3
+        p90 = wall[(len(wall) * 9) // 10] * 1e3
+        rss = statistics.median(r["rss"])
+        print(f"{name:<16}{med:>10.3f}{p10:>10.3f}{p90:>10.3f}{rss:>14.0f}")
+        result["programs"][name] = {"wall_ms_median": round(med, 4),
+                                    "wall_ms_p10": round(p10, 4),
+                                    "wall_ms_p90": round(p90, 4),
+                                    "max_rss_kib_median": rss}
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
