@@ -9,15 +9,55 @@
  * so the count is never global state. This Debian BLIS runs its threads with
  * OpenMP; minitensor's own pool is idle while BLIS runs.
  *
+ * BLIS is opened at run time (dynlib.h) when first selected, so programs
+ * that never use it do not load it (nor its libgomp). The library file:
+ * $MT_BLIS_LIBRARY, else libblis.so.4 (Debian's libblis4). blis.h is still
+ * needed to build (rntm_t and its inline setters are types and macros, not
+ * symbols); the functions called are resolved by name below, typed from
+ * blis.h's own declarations.
+ *
  * libblis also exports cblas_* and BLAS symbols with the same names as
- * OpenBLAS's; this file uses bli_* names only, so it can never call into
- * OpenBLAS and never makes the OpenBLAS backend call into BLIS.
+ * OpenBLAS's; both are opened RTLD_LOCAL and looked up in their own handle,
+ * so neither backend can ever call into the other's library.
  */
 #include <blis.h>
 #include <pthread.h>
 #include <stdio.h>
 
+#include "dynlib.h"
 #include "gemm.h"
+
+static __typeof__(bli_sgemm_ex) *p_sgemm_ex;
+static __typeof__(bli_info_get_version_str) *p_version_str;
+static __typeof__(bli_arch_query_id) *p_arch_query_id;
+static __typeof__(bli_arch_string) *p_arch_string;
+static __typeof__(bli_info_get_enable_openmp) *p_enable_openmp;
+static __typeof__(bli_info_get_enable_pthreads) *p_enable_pthreads;
+
+static pthread_once_t load_once = PTHREAD_ONCE_INIT;
+static bool loaded;
+static char load_error[512];
+
+static void load_library(void)
+{
+    static const mt_dynlib lib = {"BLIS", "MT_BLIS_LIBRARY", "libblis.so.4", "libblis4"};
+    const mt_dynlib_symbol symbols[] = {
+        {"bli_sgemm_ex", &p_sgemm_ex},
+        {"bli_info_get_version_str", &p_version_str},
+        {"bli_arch_query_id", &p_arch_query_id},
+        {"bli_arch_string", &p_arch_string},
+        {"bli_info_get_enable_openmp", &p_enable_openmp},
+        {"bli_info_get_enable_pthreads", &p_enable_pthreads},
+    };
+    loaded = mt_dynlib_open(&lib, symbols, (int)(sizeof symbols / sizeof symbols[0]),
+                            load_error, sizeof load_error);
+}
+
+static const char *blis_load(void)
+{
+    pthread_once(&load_once, load_library);
+    return loaded ? NULL : load_error;
+}
 
 /* (rows × cols, rs, cs) with the stride of a unit dimension replaced by a
  * value BLIS accepts (it checks strides even where they are unused).
@@ -86,7 +126,7 @@ static void blis_sgemm(const mt_gemm *g, int threads)
     blis_call s;
     (void)blis_prepare(g, &s); // the dispatcher checked accepts()
     float one = 1.0f, zero = 0.0f;
-    bli_sgemm_ex(BLIS_NO_TRANSPOSE, BLIS_NO_TRANSPOSE, g->m, g->n, g->k, &one,
+    p_sgemm_ex(BLIS_NO_TRANSPOSE, BLIS_NO_TRANSPOSE, g->m, g->n, g->k, &one,
                  (float *)g->a, s.a_rs, s.a_cs, (float *)g->b, s.b_rs, s.b_cs,
                  &zero, g->c, s.c_rs, s.c_cs, NULL, &rntm);
     mt_gemm_epilogue(g);
@@ -98,9 +138,8 @@ static pthread_once_t description_once = PTHREAD_ONCE_INIT;
 static void describe_init(void)
 {
     snprintf(description, sizeof description, "BLIS %s %s%s%s",
-             bli_info_get_version_str(), bli_arch_string(bli_arch_query_id()),
-             bli_info_get_enable_openmp() ? " openmp" : "",
-             bli_info_get_enable_pthreads() ? " pthreads" : "");
+             p_version_str(), p_arch_string(p_arch_query_id()),
+             p_enable_openmp() ? " openmp" : "", p_enable_pthreads() ? " pthreads" : "");
 }
 
 static const char *blis_describe(void)
@@ -114,4 +153,5 @@ const mt_gemm_backend mt_gemm_backend_blis = {
     .accepts = blis_accepts,
     .sgemm = blis_sgemm,
     .describe = blis_describe,
+    .load = blis_load,
 };
