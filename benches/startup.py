@@ -11,7 +11,10 @@ medians in a table, then one JSON line. The predicted digit is checked
 before timing.
 
   benches/startup.py build/examples/mnist/mnist tests/mnist/seven.pgm \
-      [--rss-helper build/benches/rusage_exec] [-n 200]
+      [--rss-helper build/benches/rusage_exec] [-n 200] [--also OTHER/mnist]
+      [--json FILE]
+
+--also runs other builds of mnist in the same alternation (before/after).
 
 Python 3 standard library only.
 """
@@ -74,6 +77,9 @@ def main():
     p.add_argument("--true", default="/bin/true", dest="true_path")
     p.add_argument("--rss-helper", help="rusage_exec (default: build/benches/ of the "
                    "build tree that holds MNIST)")
+    p.add_argument("--also", action="append", default=[], metavar="MNIST",
+                   help="another mnist build to run in the same alternation (A/B)")
+    p.add_argument("--json", metavar="FILE", help="also write the JSON line to FILE")
     args = p.parse_args()
 
     env = dict(os.environ)
@@ -81,14 +87,15 @@ def main():
         os.path.dirname(os.path.abspath(args.mnist)), "..", "..", "benches", "rusage_exec")
     if not os.access(helper, os.X_OK):
         sys.exit(f"startup.py: no rusage_exec at {helper} (--rss-helper)")
-    mnist = [os.path.abspath(args.mnist), "predict", args.image]
-    # validate before timing: the program runs and predicts the right digit
-    out = subprocess.run(mnist, capture_output=True, text=True, env=env)
-    if out.returncode != 0 or f": {args.expect}\n" not in out.stdout:
-        sys.exit(f"startup.py: {' '.join(mnist)} failed or did not predict "
-                 f"{args.expect}: exit {out.returncode}: {out.stdout}{out.stderr}")
-
-    programs = {"/bin/true": [args.true_path], "mnist predict": mnist}
+    programs = {"/bin/true": [args.true_path]}
+    for i, path in enumerate([args.mnist] + args.also):
+        mnist = [os.path.abspath(path), "predict", args.image]
+        # validate before timing: the program runs and predicts the right digit
+        out = subprocess.run(mnist, capture_output=True, text=True, env=env)
+        if out.returncode != 0 or f": {args.expect}\n" not in out.stdout:
+            sys.exit(f"startup.py: {' '.join(mnist)} failed or did not predict "
+                     f"{args.expect}: exit {out.returncode}: {out.stdout}{out.stderr}")
+        programs["mnist predict" if i == 0 else f"also {i}: {path}"] = mnist
     runs = {name: {"wall": [], "rss": []} for name in programs}
     for name, argv in programs.items():   # warm the page cache
         run_once(argv, env)
@@ -102,21 +109,26 @@ def main():
             runs[name]["rss"].append(rss)
 
     result = {"bench": "startup", "cpu": cpu_name(), "runs": args.n,
-              "image": args.image, "programs": {}}
+              "image": args.image, "mnist": args.mnist, "programs": {}}
     print(f"CPU: {result['cpu']}; {args.n} alternating runs each; medians")
-    print(f"{'program':<16}{'wall ms':>10}{'p10 ms':>10}{'p90 ms':>10}{'peak RSS KiB':>14}")
+    width = max(16, max(len(name) for name in runs) + 2)
+    print(f"{'program':<{width}}{'wall ms':>10}{'p10 ms':>10}{'p90 ms':>10}{'peak RSS KiB':>14}")
     for name, r in runs.items():
         wall = sorted(r["wall"])
         med = statistics.median(wall) * 1e3
         p10 = wall[len(wall) // 10] * 1e3
         p90 = wall[(len(wall) * 9) // 10] * 1e3
         rss = statistics.median(r["rss"])
-        print(f"{name:<16}{med:>10.3f}{p10:>10.3f}{p90:>10.3f}{rss:>14.0f}")
+        print(f"{name:<{width}}{med:>10.3f}{p10:>10.3f}{p90:>10.3f}{rss:>14.0f}")
         result["programs"][name] = {"wall_ms_median": round(med, 4),
                                     "wall_ms_p10": round(p10, 4),
                                     "wall_ms_p90": round(p90, 4),
                                     "max_rss_kib_median": rss}
-    print(json.dumps(result))
+    line = json.dumps(result)
+    print(line)
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as f:
+            f.write(line + "\n")
 
 
 if __name__ == "__main__":
