@@ -1,7 +1,7 @@
 /* kernel_avx512.c — the AVX-512 micro-kernel (8×32), gemv, dot and packing.
  *
  * Compiled with -mavx512f -mavx2 -mfma only; called only after
- * __builtin_cpu_supports("avx512f") (which also checks that the OS saves
+ * MT_X86_HAS(AVX512F) (cpu_x86.h; which also checks that the OS saves
  * the zmm state).
  *
  * 8×32: 16 zmm accumulators, 2 B loads and 8 broadcasts per k step. On
@@ -25,6 +25,7 @@
  */
 #include <immintrin.h>
 
+#include "cpu_x86.h"
 #include "native.h"
 
 #define MT_INLINE static inline __attribute__((always_inline))
@@ -417,8 +418,7 @@ int mt_native_avx512_fma_units(void)
 
 static bool supported_avx512(void)
 {
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("fma");
+    return MT_X86_HAS(AVX512F, "avx512f") && MT_X86_HAS(FMA, "fma");
 }
 
 #if MT_AVX512_MR > 8
