@@ -6,8 +6,9 @@ the same machine load). Wall time: time.perf_counter around os.posix_spawn
 .. os.wait4. Peak RSS: wait4's ru_maxrss, but taken through rusage_exec
 (benches/rusage_exec.c, built beside this bench): a child of Python starts
 from Python's own memory and Linux keeps that high-water mark across exec,
-so measured from here every program would show Python's ~15 MB. Prints the
-medians in a table, then one JSON line. The predicted digit is checked
+so measured from here every program would show Python's ~15 MB. CPU time
+(user + system, from the same wait4) is the steadier figure on a busy
+machine. Prints the medians in a table, then one JSON line. The predicted digit is checked
 before timing.
 
   benches/startup.py build/examples/mnist/mnist tests/mnist/seven.pgm \
@@ -47,17 +48,18 @@ def cpu_name():
 
 
 def run_once(argv, env):
-    """(seconds, exit status) of one run, output discarded."""
+    """(wall seconds, CPU seconds, exit status) of one run, output discarded."""
     devnull = os.open(os.devnull, os.O_WRONLY)
     try:
         actions = [(os.POSIX_SPAWN_DUP2, devnull, 1), (os.POSIX_SPAWN_DUP2, devnull, 2)]
         t0 = time.perf_counter()
         pid = os.posix_spawn(argv[0], argv, env, file_actions=actions)
-        _, status, _ = os.wait4(pid, 0)
+        _, status, usage = os.wait4(pid, 0)
         t1 = time.perf_counter()
     finally:
         os.close(devnull)
-    return t1 - t0, os.waitstatus_to_exitcode(status)
+    return (t1 - t0, usage.ru_utime + usage.ru_stime,
+            os.waitstatus_to_exitcode(status))
 
 
 def rss_once(helper, argv, env):
@@ -96,33 +98,36 @@ def main():
             sys.exit(f"startup.py: {' '.join(mnist)} failed or did not predict "
                      f"{args.expect}: exit {out.returncode}: {out.stdout}{out.stderr}")
         programs["mnist predict" if i == 0 else f"also {i}: {path}"] = mnist
-    runs = {name: {"wall": [], "rss": []} for name in programs}
+    runs = {name: {"wall": [], "cpu": [], "rss": []} for name in programs}
     for name, argv in programs.items():   # warm the page cache
         run_once(argv, env)
     for _ in range(args.n):
         for name, argv in programs.items():
-            wall, code = run_once(argv, env)
+            wall, cpu, code = run_once(argv, env)
             rss, rss_code = rss_once(helper, argv, env)
             if code != 0 or rss_code != 0:
                 sys.exit(f"startup.py: {name} exited with {code or rss_code}")
             runs[name]["wall"].append(wall)
+            runs[name]["cpu"].append(cpu)
             runs[name]["rss"].append(rss)
 
     result = {"bench": "startup", "cpu": cpu_name(), "runs": args.n,
               "image": args.image, "mnist": args.mnist, "programs": {}}
     print(f"CPU: {result['cpu']}; {args.n} alternating runs each; medians")
     width = max(16, max(len(name) for name in runs) + 2)
-    print(f"{'program':<{width}}{'wall ms':>10}{'p10 ms':>10}{'p90 ms':>10}{'peak RSS KiB':>14}")
+    print(f"{'program':<{width}}{'wall ms':>10}{'p10 ms':>10}{'p90 ms':>10}{'CPU ms':>9}{'peak RSS KiB':>14}")
     for name, r in runs.items():
         wall = sorted(r["wall"])
         med = statistics.median(wall) * 1e3
         p10 = wall[len(wall) // 10] * 1e3
         p90 = wall[(len(wall) * 9) // 10] * 1e3
         rss = statistics.median(r["rss"])
-        print(f"{name:<{width}}{med:>10.3f}{p10:>10.3f}{p90:>10.3f}{rss:>14.0f}")
+        cpu = statistics.median(r["cpu"]) * 1e3
+        print(f"{name:<{width}}{med:>10.3f}{p10:>10.3f}{p90:>10.3f}{cpu:>9.3f}{rss:>14.0f}")
         result["programs"][name] = {"wall_ms_median": round(med, 4),
                                     "wall_ms_p10": round(p10, 4),
                                     "wall_ms_p90": round(p90, 4),
+                                    "cpu_ms_median": round(cpu, 4),
                                     "max_rss_kib_median": rss}
     line = json.dumps(result)
     print(line)
