@@ -11,28 +11,48 @@
  *
  * BLIS is opened at run time (dynlib.h) when first selected, so programs
  * that never use it do not load it (nor its libgomp). The library file:
- * $MT_BLIS_LIBRARY, else libblis.so.4 (Debian's libblis4). blis.h is still
- * needed to build (rntm_t and its inline setters are types and macros, not
- * symbols); the functions called are resolved by name below, typed from
- * blis.h's own declarations.
+ * $MT_BLIS_LIBRARY, else libblis.so.4 (Debian's libblis4). Nothing of BLIS
+ * is needed to build: the few types and functions used are declared below
+ * as BLIS 0.9 (the soname-4 ABI) defines them — not from blis.h, whose
+ * static helper functions an unoptimised build would emit with calls into
+ * libblis. A library that says it is not 0.9 is refused when loaded.
  *
  * libblis also exports cblas_* and BLAS symbols with the same names as
  * OpenBLAS's; both are opened RTLD_LOCAL and looked up in their own handle,
  * so neither backend can ever call into the other's library.
  */
-#include <blis.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "dynlib.h"
 #include "gemm.h"
 
-static __typeof__(bli_sgemm_ex) *p_sgemm_ex;
-static __typeof__(bli_info_get_version_str) *p_version_str;
-static __typeof__(bli_arch_query_id) *p_arch_query_id;
-static __typeof__(bli_arch_string) *p_arch_string;
-static __typeof__(bli_info_get_enable_openmp) *p_enable_openmp;
-static __typeof__(bli_info_get_enable_pthreads) *p_enable_pthreads;
+/* ---- BLIS 0.9's interface (blis.h: gint_t is a long on LP64) ------------- */
+typedef long blis_dim;                       /* dim_t, inc_t */
+enum { BLIS_NO_TRANSPOSE = 0 };              /* trans_t */
+enum { BLIS_KR = 0, BLIS_NUM_LOOPS = 6 };    /* bszid_t: thrloop[] index */
+
+/* rntm_t: the per-call runtime (thread counts); filled as
+ * BLIS_RNTM_INITIALIZER then bli_rntm_set_num_threads would fill it. */
+typedef struct blis_rntm {
+    bool auto_factor;
+    blis_dim num_threads;
+    blis_dim thrloop[BLIS_NUM_LOOPS];
+    bool pack_a, pack_b, l3_sup;
+    void *sba_pool;
+    void *pba;
+} blis_rntm;
+
+static void (*p_sgemm_ex)(int transa, int transb, blis_dim m, blis_dim n, blis_dim k,
+                          float *alpha, float *a, blis_dim rsa, blis_dim csa, float *b,
+                          blis_dim rsb, blis_dim csb, float *beta, float *c, blis_dim rsc,
+                          blis_dim csc, void *cntx, blis_rntm *rntm);
+static char *(*p_version_str)(void);
+static int (*p_arch_query_id)(void);
+static char *(*p_arch_string)(int id);
+static long (*p_enable_openmp)(void);
+static long (*p_enable_pthreads)(void);
 
 static pthread_once_t load_once = PTHREAD_ONCE_INIT;
 static bool loaded;
@@ -51,6 +71,14 @@ static void load_library(void)
     };
     loaded = mt_dynlib_open(&lib, symbols, (int)(sizeof symbols / sizeof symbols[0]),
                             load_error, sizeof load_error);
+    const char *version = loaded ? p_version_str() : NULL;
+    if (loaded && (!version || strncmp(version, "0.9", 3) != 0)) {
+        // rntm_t's layout is 0.9's: another version would read garbage
+        snprintf(load_error, sizeof load_error, "BLIS: the library loaded is BLIS %s; "
+                 "minitensor calls BLIS 0.9's interface (libblis.so.4)",
+                 version ? version : "of unknown version");
+        loaded = false;
+    }
 }
 
 static const char *blis_load(void)
@@ -121,8 +149,9 @@ static void blis_sgemm(const mt_gemm *g, int threads)
     const int64_t fit = g->m * g->n * g->k / BLIS_MIN_FMAS_PER_THREAD;
     if (fit < threads)
         threads = fit > 1 ? (int)fit : 1;
-    rntm_t rntm = BLIS_RNTM_INITIALIZER;
-    bli_rntm_set_num_threads(threads, &rntm);
+    blis_rntm rntm = {.auto_factor = true, .num_threads = threads,
+                      .thrloop = {-1, -1, -1, -1, -1, -1}, .l3_sup = true};
+    rntm.thrloop[BLIS_KR] = 1; // bli_rntm_set_num_threads: ways unset, pr ways 1
     blis_call s;
     (void)blis_prepare(g, &s); // the dispatcher checked accepts()
     float one = 1.0f, zero = 0.0f;
