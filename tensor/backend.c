@@ -34,7 +34,8 @@ mt_status mt_backend_from_name(const char *name, mt_backend *backend)
                    name);
 }
 
-const mt_gemm_backend *mt_gemm_backend_of(mt_backend backend)
+/* The backend's implementation if compiled in (loaded or not), else NULL. */
+static const mt_gemm_backend *built_in(mt_backend backend)
 {
     switch (backend) {
     case MT_BACKEND_NAIVE: return &mt_gemm_backend_naive;
@@ -47,6 +48,19 @@ const mt_gemm_backend *mt_gemm_backend_of(mt_backend backend)
 #endif
     default: return NULL;
     }
+}
+
+/* Why a built-in backend cannot be used (its library did not load), or
+ * NULL. Loads the library on first call. */
+static const char *load_failure(const mt_gemm_backend *impl)
+{
+    return impl->load ? impl->load() : NULL;
+}
+
+const mt_gemm_backend *mt_gemm_backend_of(mt_backend backend)
+{
+    const mt_gemm_backend *impl = built_in(backend);
+    return impl && !load_failure(impl) ? impl : NULL;
 }
 
 bool mt_backend_available(mt_backend backend)
@@ -109,12 +123,20 @@ mt_status mt_backend_current(mt_backend *backend, int *threads)
         atomic_compare_exchange_strong(&chosen_threads, &expected, threads_from_env());
         t = atomic_load(&chosen_threads);
     }
-    if (b == INVALID)
+    if (b == INVALID) {
+        const char *env = getenv("MT_BACKEND");
+        mt_backend named;
+        const mt_gemm_backend *impl =
+            mt_backend_from_name(env, &named) == MT_OK ? built_in(named) : NULL;
+        if (impl && load_failure(impl))
+            return mt_fail(MT_ERR_UNSUPPORTED, "backend: MT_BACKEND=\"%s\": %s", env,
+                           load_failure(impl));
         return mt_fail(MT_ERR_UNSUPPORTED,
                        "backend: MT_BACKEND=\"%s\" is not a backend this build has "
                        "(auto|naive|native%s%s)", getenv("MT_BACKEND"),
                        mt_backend_available(MT_BACKEND_OPENBLAS) ? "|openblas" : "",
                        mt_backend_available(MT_BACKEND_BLIS) ? "|blis" : "");
+    }
     if (t == INVALID)
         return mt_fail(MT_ERR_INVALID_ARGUMENT,
                        "backend: MT_NUM_THREADS=\"%s\" is not a count in 1..1024",
@@ -136,9 +158,13 @@ mt_status mt_backend_set(mt_backend backend)
     if ((unsigned)backend >= MT_BACKEND_COUNT)
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "backend_set: invalid backend %d",
                        (int)backend);
-    if (!mt_backend_available(backend))
+    const mt_gemm_backend *impl = built_in(backend);
+    if (backend != MT_BACKEND_AUTO && !impl)
         return mt_fail(MT_ERR_UNSUPPORTED, "backend_set: %s is not built in",
                        mt_backend_name(backend));
+    const char *why = impl ? load_failure(impl) : NULL;
+    if (why)
+        return mt_fail(MT_ERR_UNSUPPORTED, "backend_set: %s", why);
     atomic_store(&chosen_backend, (int)backend);
     return MT_OK;
 }
@@ -173,6 +199,9 @@ const char *mt_backend_describe(mt_backend backend)
 {
     if (backend == MT_BACKEND_AUTO)
         return "auto: per-shape choice among the built-in backends";
-    const mt_gemm_backend *g = mt_gemm_backend_of(backend);
-    return g ? g->describe() : "not built in";
+    const mt_gemm_backend *impl = built_in(backend);
+    if (!impl)
+        return "not built in";
+    const char *why = load_failure(impl);
+    return why ? why : impl->describe();
 }

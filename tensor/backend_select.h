@@ -4,7 +4,8 @@
 
 #include "gemm.h"
 
-/* The implementation of a concrete backend, NULL if not built in. */
+/* The implementation of a concrete backend, NULL if not built in or if its
+ * library cannot be loaded (the first call for a BLAS backend loads it). */
 const mt_gemm_backend *mt_gemm_backend_of(mt_backend backend);
 
 /* The backend and thread count in force (env on first use, then the API).

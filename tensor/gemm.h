@@ -38,8 +38,13 @@ typedef struct mt_gemm_backend {
     bool (*accepts)(const mt_gemm *g);
     /* Compute g on `threads` threads (>= 1). */
     void (*sgemm)(const mt_gemm *g, int threads);
-    /* One-line description for mt_backend_describe. */
+    /* One-line description for mt_backend_describe; only after load. */
     const char *(*describe)(void);
+    /* Loads the library the backend calls (once; thread-safe): NULL when
+     * the backend is usable, else one sentence saying why not. accepts,
+     * sgemm and describe are called only after it returned NULL.
+     * (optional: NULL = nothing to load) */
+    const char *(*load)(void);
 } mt_gemm_backend;
 
 /* The reference: a plain triple loop accumulating in float, kept

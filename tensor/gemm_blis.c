@@ -9,15 +9,83 @@
  * so the count is never global state. This Debian BLIS runs its threads with
  * OpenMP; minitensor's own pool is idle while BLIS runs.
  *
+ * BLIS is opened at run time (dynlib.h) when first selected, so programs
+ * that never use it do not load it (nor its libgomp). The library file:
+ * $MT_BLIS_LIBRARY, else libblis.so.4 (Debian's libblis4). Nothing of BLIS
+ * is needed to build: the few types and functions used are declared below
+ * as BLIS 0.9 (the soname-4 ABI) defines them — not from blis.h, whose
+ * static helper functions an unoptimised build would emit with calls into
+ * libblis. A library that says it is not 0.9 is refused when loaded.
+ *
  * libblis also exports cblas_* and BLAS symbols with the same names as
- * OpenBLAS's; this file uses bli_* names only, so it can never call into
- * OpenBLAS and never makes the OpenBLAS backend call into BLIS.
+ * OpenBLAS's; both are opened RTLD_LOCAL and looked up in their own handle,
+ * so neither backend can ever call into the other's library.
  */
-#include <blis.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <string.h>
 
+#include "dynlib.h"
 #include "gemm.h"
+
+/* ---- BLIS 0.9's interface (blis.h: gint_t is a long on LP64) ------------- */
+typedef long blis_dim;                       /* dim_t, inc_t */
+enum { BLIS_NO_TRANSPOSE = 0 };              /* trans_t */
+enum { BLIS_KR = 0, BLIS_NUM_LOOPS = 6 };    /* bszid_t: thrloop[] index */
+
+/* rntm_t: the per-call runtime (thread counts); filled as
+ * BLIS_RNTM_INITIALIZER then bli_rntm_set_num_threads would fill it. */
+typedef struct blis_rntm {
+    bool auto_factor;
+    blis_dim num_threads;
+    blis_dim thrloop[BLIS_NUM_LOOPS];
+    bool pack_a, pack_b, l3_sup;
+    void *sba_pool;
+    void *pba;
+} blis_rntm;
+
+static void (*p_sgemm_ex)(int transa, int transb, blis_dim m, blis_dim n, blis_dim k,
+                          float *alpha, float *a, blis_dim rsa, blis_dim csa, float *b,
+                          blis_dim rsb, blis_dim csb, float *beta, float *c, blis_dim rsc,
+                          blis_dim csc, void *cntx, blis_rntm *rntm);
+static char *(*p_version_str)(void);
+static int (*p_arch_query_id)(void);
+static char *(*p_arch_string)(int id);
+static long (*p_enable_openmp)(void);
+static long (*p_enable_pthreads)(void);
+
+static pthread_once_t load_once = PTHREAD_ONCE_INIT;
+static bool loaded;
+static char load_error[512];
+
+static void load_library(void)
+{
+    static const mt_dynlib lib = {"BLIS", "MT_BLIS_LIBRARY", "libblis.so.4", "libblis4"};
+    const mt_dynlib_symbol symbols[] = {
+        {"bli_sgemm_ex", &p_sgemm_ex},
+        {"bli_info_get_version_str", &p_version_str},
+        {"bli_arch_query_id", &p_arch_query_id},
+        {"bli_arch_string", &p_arch_string},
+        {"bli_info_get_enable_openmp", &p_enable_openmp},
+        {"bli_info_get_enable_pthreads", &p_enable_pthreads},
+    };
+    loaded = mt_dynlib_open(&lib, symbols, (int)(sizeof symbols / sizeof symbols[0]),
+                            load_error, sizeof load_error);
+    const char *version = loaded ? p_version_str() : NULL;
+    if (loaded && (!version || strncmp(version, "0.9", 3) != 0)) {
+        // rntm_t's layout is 0.9's: another version would read garbage
+        snprintf(load_error, sizeof load_error, "BLIS: the library loaded is BLIS %s; "
+                 "minitensor calls BLIS 0.9's interface (libblis.so.4)",
+                 version ? version : "of unknown version");
+        loaded = false;
+    }
+}
+
+static const char *blis_load(void)
+{
+    pthread_once(&load_once, load_library);
+    return loaded ? NULL : load_error;
+}
 
 /* (rows × cols, rs, cs) with the stride of a unit dimension replaced by a
  * value BLIS accepts (it checks strides even where they are unused).
@@ -81,12 +149,13 @@ static void blis_sgemm(const mt_gemm *g, int threads)
     const int64_t fit = g->m * g->n * g->k / BLIS_MIN_FMAS_PER_THREAD;
     if (fit < threads)
         threads = fit > 1 ? (int)fit : 1;
-    rntm_t rntm = BLIS_RNTM_INITIALIZER;
-    bli_rntm_set_num_threads(threads, &rntm);
+    blis_rntm rntm = {.auto_factor = true, .num_threads = threads,
+                      .thrloop = {-1, -1, -1, -1, -1, -1}, .l3_sup = true};
+    rntm.thrloop[BLIS_KR] = 1; // bli_rntm_set_num_threads: ways unset, pr ways 1
     blis_call s;
     (void)blis_prepare(g, &s); // the dispatcher checked accepts()
     float one = 1.0f, zero = 0.0f;
-    bli_sgemm_ex(BLIS_NO_TRANSPOSE, BLIS_NO_TRANSPOSE, g->m, g->n, g->k, &one,
+    p_sgemm_ex(BLIS_NO_TRANSPOSE, BLIS_NO_TRANSPOSE, g->m, g->n, g->k, &one,
                  (float *)g->a, s.a_rs, s.a_cs, (float *)g->b, s.b_rs, s.b_cs,
                  &zero, g->c, s.c_rs, s.c_cs, NULL, &rntm);
     mt_gemm_epilogue(g);
@@ -98,9 +167,8 @@ static pthread_once_t description_once = PTHREAD_ONCE_INIT;
 static void describe_init(void)
 {
     snprintf(description, sizeof description, "BLIS %s %s%s%s",
-             bli_info_get_version_str(), bli_arch_string(bli_arch_query_id()),
-             bli_info_get_enable_openmp() ? " openmp" : "",
-             bli_info_get_enable_pthreads() ? " pthreads" : "");
+             p_version_str(), p_arch_string(p_arch_query_id()),
+             p_enable_openmp() ? " openmp" : "", p_enable_pthreads() ? " pthreads" : "");
 }
 
 static const char *blis_describe(void)
@@ -114,4 +182,5 @@ const mt_gemm_backend mt_gemm_backend_blis = {
     .accepts = blis_accepts,
     .sgemm = blis_sgemm,
     .describe = blis_describe,
+    .load = blis_load,
 };

@@ -1,17 +1,61 @@
-/* gemm_openblas.c — OpenBLAS sgemm (and sgemv for one-row products). */
+/* gemm_openblas.c — OpenBLAS sgemm (and sgemv for one-row products).
+ *
+ * OpenBLAS is opened at run time (dynlib.h), on the first mt_backend_set /
+ * MT_BACKEND naming it or the first small product AUTO wants it for: a
+ * program that never uses it does not pay for loading it (linked, OpenBLAS
+ * and BLIS with libgfortran, libquadmath and libgomp, and the thread pool
+ * OpenBLAS starts in its constructor, were 3 MB of RSS and ~9 of the 10 ms
+ * of `mnist predict`). The library file: $MT_OPENBLAS_LIBRARY, else
+ * libopenblas.so.0 (Debian's libopenblas0). No cblas.h is needed to build:
+ * the few functions used are declared here, with CBLAS's standard values.
+ */
 #define _DEFAULT_SOURCE /* MAP_ANONYMOUS, MAP_NORESERVE under -std=c11 */
-#include <cblas.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 
+#include "dynlib.h"
 #include "gemm.h"
 
-/* OpenBLAS extensions, declared by its cblas.h in most builds; repeated here
- * so a plain reference cblas.h also compiles. */
-void openblas_set_num_threads(int num_threads);
-int openblas_get_num_procs(void);
-char *openblas_get_config(void);
+enum CBLAS_ORDER { CblasRowMajor = 101 };
+enum CBLAS_TRANSPOSE { CblasNoTrans = 111, CblasTrans = 112 };
+
+static void (*cblas_sgemm)(enum CBLAS_ORDER order, enum CBLAS_TRANSPOSE ta,
+                           enum CBLAS_TRANSPOSE tb, int m, int n, int k, float alpha,
+                           const float *a, int lda, const float *b, int ldb, float beta,
+                           float *c, int ldc);
+static void (*cblas_sgemv)(enum CBLAS_ORDER order, enum CBLAS_TRANSPOSE t, int m, int n,
+                           float alpha, const float *a, int lda, const float *x, int incx,
+                           float beta, float *y, int incy);
+static void (*openblas_set_num_threads)(int num_threads);
+static int (*openblas_get_num_procs)(void);
+static char *(*openblas_get_config)(void);
+
+static pthread_once_t load_once = PTHREAD_ONCE_INIT;
+static bool loaded;
+static char load_error[512];
+
+static void load_library(void)
+{
+    static const mt_dynlib lib = {"OpenBLAS", "MT_OPENBLAS_LIBRARY", "libopenblas.so.0",
+                                  "libopenblas0"};
+    const mt_dynlib_symbol symbols[] = {
+        {"cblas_sgemm", &cblas_sgemm},
+        {"cblas_sgemv", &cblas_sgemv},
+        {"openblas_set_num_threads", &openblas_set_num_threads},
+        {"openblas_get_num_procs", &openblas_get_num_procs},
+        {"openblas_get_config", &openblas_get_config},
+    };
+    loaded = mt_dynlib_open(&lib, symbols, (int)(sizeof symbols / sizeof symbols[0]),
+                            load_error, sizeof load_error);
+}
+
+static const char *openblas_load(void)
+{
+    pthread_once(&load_once, load_library);
+    return loaded ? NULL : load_error;
+}
 
 /* A matrix of rows x cols with strides (rs, cs) as a BLAS operand:
  * row-major NoTrans with ld = rs, or Trans with ld = cs. */
@@ -144,4 +188,5 @@ const mt_gemm_backend mt_gemm_backend_openblas = {
     .accepts = openblas_accepts,
     .sgemm = openblas_sgemm,
     .describe = openblas_describe,
+    .load = openblas_load,
 };

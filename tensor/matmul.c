@@ -1,6 +1,7 @@
 /* matmul.c — the one matmul entry point: validate, broadcast batches, pick a
  * backend per 2-D problem, hand it strided operands (copying only what a
  * backend cannot take as it is). */
+#include <assert.h>
 #include <string.h>
 
 #include "backend_select.h"
@@ -37,7 +38,11 @@ enum { AUTO_SMALL_FMAS = 64 * 64 * 64 };
 mt_backend mt_gemm_auto_choice(const mt_gemm *g)
 {
 #ifdef MT_HAVE_OPENBLAS
-    if (g->m > 1 && g->m * g->n * g->k <= AUTO_SMALL_FMAS)
+    /* OpenBLAS is loaded here, the first time it is wanted; if it cannot
+     * be, the native kernel runs instead, silently (AUTO promises a result,
+     * not a library). */
+    if (g->m > 1 && g->m * g->n * g->k <= AUTO_SMALL_FMAS &&
+        mt_gemm_backend_of(MT_BACKEND_OPENBLAS))
         return MT_BACKEND_OPENBLAS;
 #endif
     (void)g;
@@ -62,7 +67,9 @@ mt_status mt_gemm_run(const char *op, mt_gemm g, mt_backend backend, int threads
         if (st)
             return st;
     }
+    /* non-NULL: an explicit choice was loaded when it was made */
     const mt_gemm_backend *impl = mt_gemm_backend_of(backend);
+    assert(impl);
     if (impl->accepts && !impl->accepts(&g)) {
         /* Rare (e.g. a BLAS given a view with no unit stride): run the
          * backend on row-major copies, then scatter C back. */

@@ -391,6 +391,20 @@ static bool element_is_finite(mt_dtype dtype, const void *p)
     return isfinite(mt_element_to_f32(dtype, p));
 }
 
+/* All n floats finite (exponent not all ones)? Branch-free so the compiler
+ * vectorizes it: checking the weights of a model at load is most of the
+ * instructions `mnist predict` runs otherwise (55 per float element-wise). */
+static bool f32_all_finite(const float *x, int64_t n)
+{
+    uint32_t bad = 0;
+    for (int64_t i = 0; i < n; i++) {
+        uint32_t bits;
+        memcpy(&bits, &x[i], sizeof bits);
+        bad |= (uint32_t)((bits & 0x7f800000u) == 0x7f800000u);
+    }
+    return bad == 0;
+}
+
 mt_status mt_tensor_check_finite(const mt_tensor *t)
 {
     const char *op = "tensor_check_finite";
@@ -402,6 +416,10 @@ mt_status mt_tensor_check_finite(const mt_tensor *t)
         return MT_OK;
     if (mt_tensor_numel(t) == 0)
         return MT_OK;
+    if (t->dtype == MT_DTYPE_F32 && mt_tensor_is_contiguous(t) &&
+        f32_all_finite(t->data, mt_tensor_numel(t)))
+        return MT_OK;
+    /* element by element: any dtype and strides, and names the first bad one */
     int64_t index[MT_MAX_RANK] = {0}, flat = 0;
     do {
         const void *p = mt_element_ptr(t, index);

@@ -2,7 +2,7 @@
  *
  * Compiled with -mavx2 -mfma (and nothing else in the library is), so the
  * binary still runs on older CPUs: gemm_native.c only calls in here after
- * __builtin_cpu_supports says the CPU has both.
+ * MT_X86_HAS (cpu_x86.h) says the CPU has both.
  *
  * 6×16: 12 ymm accumulators + 2 B loads + 1 A broadcast = 15 of the 16 ymm
  * registers; per k step 2 loads, 6 broadcasts, 12 FMAs — enough independent
@@ -10,6 +10,7 @@
  */
 #include <immintrin.h>
 
+#include "cpu_x86.h"
 #include "native.h"
 
 #define MT_INLINE static inline __attribute__((always_inline))
@@ -224,8 +225,7 @@ static void dot_avx2(int64_t m, int64_t n, int64_t k, const float *a,
 
 static bool supported_avx2(void)
 {
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    return MT_X86_HAS(AVX2, "avx2") && MT_X86_HAS(FMA, "fma");
 }
 
 const mt_native_kernel mt_native_kernel_avx2 = {

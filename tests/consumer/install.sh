@@ -5,7 +5,8 @@
 #   1. run the installed mt-inspect with no LD_LIBRARY_PATH (its rpath),
 #   2. build argmax_relu.c with `pkg-config --cflags --libs minitensor` and
 #      run it (LD_LIBRARY_PATH=$(pkg-config --variable=libdir minitensor)),
-#   3. link it fully statically with `pkg-config --static --libs` and run it.
+#   3. link it fully statically with `pkg-config --static --libs` (no BLAS
+#      library in it: OpenBLAS/BLIS are dlopen'ed, -ldl) and run it.
 set -euo pipefail
 src=$1 consumer=$2 weights=$3
 work=$(mktemp -d)
@@ -37,11 +38,21 @@ libs=$(LD_LIBRARY_PATH=$libdir ldd "$work/dynamic")
 grep -qF "$libdir/libminitensor.so" <<<"$libs" || fail "not linked to $libdir: $libs"
 echo "ok: dynamic consumer"
 
-# The linker warns that getpwnam & co. in a static program need glibc's
-# shared libraries at run time (libgomp); the program does not call them.
+# The linker warns that dlopen in a static program needs glibc's shared
+# libraries at run time; the library refuses to dlopen there (below).
 cc -std=c11 -Wall -Wextra -Werror -static "$consumer/argmax_relu.c" -o "$work/static" \
     $(pkg-config --cflags --static --libs minitensor) 2>"$work/static.log" ||
     fail "static link: $(cat "$work/static.log")"
 env -u LD_LIBRARY_PATH "$work/static" || fail "static consumer"
 if ldd "$work/static" >/dev/null 2>&1; then fail "the static consumer is dynamic"; fi
 echo "ok: static consumer"
+# OpenBLAS is opened at run time, which a static program cannot do safely
+# (a second libc): asking for it is a clear error, not a crash.
+set +e
+err=$(MT_BACKEND=openblas env -u LD_LIBRARY_PATH "$work/static" 2>&1)
+rc=$?
+set -e
+[ $rc -eq 1 ] || fail "static consumer with MT_BACKEND=openblas: exit $rc: $err"
+grep -qE "statically linked program|not a backend this build has" <<<"$err" ||
+    fail "static consumer with MT_BACKEND=openblas: $err"
+echo "ok: static consumer refuses OpenBLAS clearly"

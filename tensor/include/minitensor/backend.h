@@ -6,6 +6,13 @@
  *   MT_BACKEND_OPENBLAS  OpenBLAS sgemm/sgemv, if built with it.
  *   MT_BACKEND_BLIS      BLIS, if built with it.
  *   MT_BACKEND_AUTO      per call, the fastest available for the shape.
+ * OpenBLAS and BLIS are loaded at run time (dlopen), not linked: the first
+ * time a program selects one, or AUTO first wants OpenBLAS for a small
+ * product; never otherwise. Files: libopenblas.so.0 and libblis.so.4, or
+ * what MT_OPENBLAS_LIBRARY / MT_BLIS_LIBRARY name. One that cannot be
+ * loaded (missing, not that library, or a statically linked program) is
+ * unavailable: selecting it fails with a message naming the file, the
+ * loader's reason and the Debian package; AUTO uses the native kernel.
  * The environment variable MT_BACKEND (naive|native|openblas|blis|auto) sets
  * the initial choice; MT_NUM_THREADS (decimal digits, 1..1024) the initial
  * thread count. An invalid value of either is an error at the first matmul.
@@ -54,8 +61,9 @@ mt_status mt_backend_from_name(const char *name, mt_backend *backend);
  * use the backend. AUTO, NAIVE and NATIVE are always available. */
 bool mt_backend_available(mt_backend backend);
 
-/* Choose the backend for later matmuls on every thread. Fails with
- * MT_ERR_UNSUPPORTED if it is not available in this build. */
+/* Choose the backend for later matmuls on every thread; loads its library
+ * first (OpenBLAS, BLIS). Fails with MT_ERR_UNSUPPORTED, the choice
+ * unchanged, if it is not built in or its library cannot be loaded. */
 mt_status mt_backend_set(mt_backend backend);
 mt_backend mt_backend_get(void);
 
@@ -72,7 +80,9 @@ mt_status mt_backend_env_check(void);
 
 /* One line describing the backend as loaded, e.g. the OpenBLAS config
  * string ("OpenBLAS 0.3.21 DYNAMIC_ARCH … Zen MAX_THREADS=64"), or the
- * kernel the native backend picked ("native avx2+fma 6x16"). Never NULL. */
+ * kernel the native backend picked ("native avx2+fma 6x16"); for a BLAS
+ * backend that cannot be loaded, why not (loading it if not yet tried).
+ * Never NULL. */
 const char *mt_backend_describe(mt_backend backend);
 
 #ifdef __cplusplus
