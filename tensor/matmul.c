@@ -5,7 +5,7 @@
 
 #include "backend_select.h"
 #include "internal.h"
-#include "native/native.h" /* mt_gemm_native_env_check */
+#include "native/native.h" /* mt_gemm_native_env_check, _thresholds */
 #include "unary_ops.h"
 
 /* Copy a rows x cols strided matrix into this thread's row-major scratch s. */
@@ -23,21 +23,16 @@ static const float *pack_rows(mt_scratch_id s, const float *x, int64_t rows, int
 
 /* ---- choosing a backend ---------------------------------------------------- */
 
-/* AUTO: the per-shape policy, from bench_matmul on the 2-core Zen 4 this was
- * built on (docs/benchmarks.md). OpenBLAS wins small problems with M > 1
- * (n = 16, 32, 64 squares: 45/95/113 vs 22/80/99 GFLOP/s: its call overhead
- * is lower); the native kernel wins from n = 128 up and every MNIST shape,
- * including M = 1 (its gemv: 3.6 vs 3.9 us for 1x784x128). This is a
- * constant measured on one machine, not derived from the machine: the
- * crossover is a fixed per-call cost against the work, so a core with half
- * the FLOPs per cycle (AVX2) should cross over at about half these FMAs;
- * not yet measured there. */
-enum { AUTO_SMALL_FMAS = 64 * 64 * 64 };
-
+/* AUTO: the per-shape policy. OpenBLAS wins small products with M > 1 (its
+ * call costs less than the native driver's); the native kernel wins the
+ * rest, including M = 1 (its gemv: 3.6 vs 3.9 us for 1x784x128 on Zen 4).
+ * The crossover is a per-call cost in cycles times the native kernel's FMAs
+ * per cycle, so it follows the machine (native/thresholds.c: 64³ on Zen 4,
+ * twice that with two 512-bit FMA units). */
 static mt_backend auto_choice(const mt_gemm *g)
 {
 #ifdef MT_HAVE_OPENBLAS
-    if (g->m > 1 && g->m * g->n * g->k <= AUTO_SMALL_FMAS)
+    if (mt_native_small_for_blas(mt_gemm_native_thresholds(), g->m, g->n, g->k))
         return MT_BACKEND_OPENBLAS;
 #endif
     (void)g;

@@ -540,8 +540,9 @@ static void gemm_serial(const mt_native_kernel *kr, const mt_gemm *g,
  * up to PARTS_PER_THREAD slices per thread: the machine this was tuned on
  * is shared, and a thread preempted by another process then holds up only
  * a small slice, which the other threads take over. Small problems stay
- * on the calling thread. */
-enum { MIN_FMAS_PER_PART = 1 << 17, PARTS_PER_THREAD = 4 };
+ * on the calling thread: a slice has at least min_fmas_per_part FMAs, the
+ * work that pays for waking a worker (thresholds.c: 2^17 on Zen 4). */
+enum { PARTS_PER_THREAD = 4 };
 
 typedef struct split_job {
     const mt_native_kernel *kr;
@@ -587,7 +588,7 @@ static void native_sgemm(const mt_gemm *g, int threads)
         const bool along_n = n_units >= 4 * threads || n_units >= m_units ||
                              g->m <= kr->dot_max_m;
         int64_t parts = min64((int64_t)threads * PARTS_PER_THREAD, MAX_PARTS);
-        parts = min64(parts, fmas / MIN_FMAS_PER_PART);
+        parts = min64(parts, fmas / mt_gemm_native_thresholds().min_fmas_per_part);
         parts = min64(parts, along_n ? n_units : m_units);
         if (parts > 1) {
             split_job job = {kr, g, (int)parts, along_n};

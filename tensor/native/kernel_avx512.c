@@ -24,6 +24,7 @@
  * for re-measuring.
  */
 #include <immintrin.h>
+#include <stdatomic.h>
 
 #include "native.h"
 
@@ -395,15 +396,23 @@ static uint64_t run_ymm(void)
     FMA_RUN(__m256, _mm256_set1_ps, _mm256_fmadd_ps, _mm256_add_ps);
 }
 
+// measured once; two threads racing the first call both measure (harmless)
+static _Atomic int fma_units;
+
 int mt_native_avx512_fma_units(void)
 {
+    int units = atomic_load_explicit(&fma_units, memory_order_relaxed);
+    if (units)
+        return units;
     uint64_t z = UINT64_MAX, y = UINT64_MAX;
     for (int r = 0; r < 15; r++) {
         uint64_t tz = run_zmm(), ty = run_ymm();
         z = tz < z ? tz : z;
         y = ty < y ? ty : y;
     }
-    return 2 * y > (uint64_t)(1.5 * (double)z) ? 2 : 1; // zmm FLOPs / ymm FLOPs > 1.5
+    units = 2 * y > (uint64_t)(1.5 * (double)z) ? 2 : 1; // zmm FLOPs / ymm FLOPs > 1.5
+    atomic_store_explicit(&fma_units, units, memory_order_relaxed);
+    return units;
 }
 #endif
 
@@ -425,6 +434,7 @@ const mt_native_kernel KERNEL_SYMBOL = {
     .name = KERNEL_NAME,
     .description = "native avx512 " STR(MT_AVX512_MR) "x32",
     .mr = MR, .nr = NR,
+    .lanes = 16,
     .mc = 128, .kc = 512, .nc = 4096,
     .dot_max_m = 4,
     .pack_min_m = MR > 8 ? 64 : 0,
