@@ -47,7 +47,7 @@ static mt_status run_gemm(const char *op, mt_gemm g, mt_backend backend, int thr
         for (int64_t i = 0; i < g.m; i++)
             for (int64_t j = 0; j < g.n; j++)
                 g.c[i * g.c_rs + j * g.c_cs] = g.bias ? g.bias[j] : 0.0f;
-        mt_activation_rows(g.act, g.c, g.m, g.n, g.c_rs, g.c_cs);
+        mt_gemm_activate(&g, g.c, g.m, g.n);
         return MT_OK;
     }
     if (backend == MT_BACKEND_AUTO)
@@ -163,9 +163,18 @@ static mt_status check_bias(const char *op, const mt_tensor *bias, int64_t n)
     return MT_OK;
 }
 
+/* The activation of a product: act, and the function that applies it
+ * unless it is NONE or RELU (mt_gemm.act_rows; NULL where the entry point
+ * admits only those two). */
+typedef struct epilogue {
+    mt_activation act;
+    void (*act_rows)(mt_activation act, float *c, int64_t m, int64_t n, int64_t rs,
+                     int64_t cs);
+} epilogue;
+
 /* Runs every batch of the plan into out (validated). */
 static mt_status execute(const char *op, const matmul_plan *p, const mt_tensor *bias,
-                         mt_activation act, mt_tensor *out)
+                         epilogue e, mt_tensor *out)
 {
     mt_backend backend;
     int threads;
@@ -192,7 +201,7 @@ static mt_status execute(const char *op, const matmul_plan *p, const mt_tensor *
         .a_rs = a->stride[ar - 2], .a_cs = a->stride[ar - 1],
         .b_rs = b->stride[br - 2], .b_cs = b->stride[br - 1],
         .c_rs = c.stride[cr - 2], .c_cs = c.stride[cr - 1],
-        .bias = bias_data, .act = act,
+        .bias = bias_data, .act = e.act, .act_rows = e.act_rows,
     };
     int64_t index[MT_MAX_RANK] = {0};
     int64_t nbatch;
@@ -218,7 +227,7 @@ static mt_status execute(const char *op, const matmul_plan *p, const mt_tensor *
 }
 
 static mt_status matmul_into(const char *op, const mt_tensor *a, const mt_tensor *b,
-                             const mt_tensor *bias, mt_activation act, mt_tensor *out)
+                             const mt_tensor *bias, epilogue e, mt_tensor *out)
 {
     matmul_plan p;
     mt_status s = plan_matmul(op, a, b, &p);
@@ -235,11 +244,11 @@ static mt_status matmul_into(const char *op, const mt_tensor *a, const mt_tensor
         (bias && mt_tensors_overlap(out, bias)))
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: out %s overlaps an input", op,
                        MT_SHAPE(out));
-    return execute(op, &p, bias, act, out);
+    return execute(op, &p, bias, e, out);
 }
 
 static mt_status matmul_new(const char *op, const mt_tensor *a, const mt_tensor *b,
-                            const mt_tensor *bias, mt_activation act, mt_tensor **out)
+                            const mt_tensor *bias, epilogue e, mt_tensor **out)
 {
     matmul_plan p;
     mt_status s = plan_matmul(op, a, b, &p);
@@ -252,7 +261,7 @@ static mt_status matmul_new(const char *op, const mt_tensor *a, const mt_tensor 
     mt_tensor *c;
     if ((s = mt_tensor_zeros(MT_DTYPE_F32, p.out_rank, p.out_shape, &c)))
         return s;
-    if ((s = execute(op, &p, bias, act, c))) {
+    if ((s = execute(op, &p, bias, e, c))) {
         mt_tensor_free(c);
         return s;
     }
@@ -260,31 +269,65 @@ static mt_status matmul_new(const char *op, const mt_tensor *a, const mt_tensor 
     return MT_OK;
 }
 
+static const epilogue no_act = {MT_ACTIVATION_NONE, NULL};
+
 mt_status mt_matmul(const mt_tensor *a, const mt_tensor *b, mt_tensor **out)
 {
-    return matmul_new("matmul", a, b, NULL, MT_ACTIVATION_NONE, out);
+    return matmul_new("matmul", a, b, NULL, no_act, out);
 }
 
 mt_status mt_matmul_into(const mt_tensor *a, const mt_tensor *b, mt_tensor *out)
 {
-    return matmul_into("matmul", a, b, NULL, MT_ACTIVATION_NONE, out);
+    return matmul_into("matmul", a, b, NULL, no_act, out);
 }
 
-static mt_status check_act(mt_activation act)
+/* ---- fused: mt_matmul_fused(_into) are inline (ops.h) ----------------------
+ * They call _relu for NONE and RELU, _any for the rest: with a constant act
+ * the compiler keeps one call, and a program that fuses only ReLU links
+ * none of mt_activation_rows (erfcf, tanhf, ...: 2.8 KB of the wasm
+ * module). Their external definitions are here too, for callers that take
+ * their address or do not inline. */
+extern inline mt_status mt_matmul_fused(const mt_tensor *a, const mt_tensor *b,
+                                        const mt_tensor *bias, mt_activation act,
+                                        mt_tensor **out);
+extern inline mt_status mt_matmul_fused_into(const mt_tensor *a, const mt_tensor *b,
+                                             const mt_tensor *bias, mt_activation act,
+                                             mt_tensor *out);
+
+static mt_status check_relu(mt_activation act)
 {
-    return mt_activation_check("matmul_fused", act);
+    if (act != MT_ACTIVATION_NONE && act != MT_ACTIVATION_RELU)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT,
+                       "matmul_fused: activation %d is not none or relu", (int)act);
+    return MT_OK;
 }
 
-mt_status mt_matmul_fused(const mt_tensor *a, const mt_tensor *b, const mt_tensor *bias,
-                          mt_activation act, mt_tensor **out)
+mt_status mt_matmul_fused_relu(const mt_tensor *a, const mt_tensor *b, const mt_tensor *bias,
+                               mt_activation act, mt_tensor **out)
 {
-    mt_status s = check_act(act);
-    return s ? s : matmul_new("matmul_fused", a, b, bias, act, out);
+    mt_status s = check_relu(act);
+    return s ? s : matmul_new("matmul_fused", a, b, bias, (epilogue){act, NULL}, out);
 }
 
-mt_status mt_matmul_fused_into(const mt_tensor *a, const mt_tensor *b,
-                               const mt_tensor *bias, mt_activation act, mt_tensor *out)
+mt_status mt_matmul_fused_relu_into(const mt_tensor *a, const mt_tensor *b,
+                                    const mt_tensor *bias, mt_activation act, mt_tensor *out)
 {
-    mt_status s = check_act(act);
-    return s ? s : matmul_into("matmul_fused", a, b, bias, act, out);
+    mt_status s = check_relu(act);
+    return s ? s : matmul_into("matmul_fused", a, b, bias, (epilogue){act, NULL}, out);
+}
+
+mt_status mt_matmul_fused_any(const mt_tensor *a, const mt_tensor *b, const mt_tensor *bias,
+                              mt_activation act, mt_tensor **out)
+{
+    mt_status s = mt_activation_check("matmul_fused", act);
+    return s ? s : matmul_new("matmul_fused", a, b, bias,
+                              (epilogue){act, mt_activation_rows}, out);
+}
+
+mt_status mt_matmul_fused_any_into(const mt_tensor *a, const mt_tensor *b,
+                                   const mt_tensor *bias, mt_activation act, mt_tensor *out)
+{
+    mt_status s = mt_activation_check("matmul_fused", act);
+    return s ? s : matmul_into("matmul_fused", a, b, bias,
+                               (epilogue){act, mt_activation_rows}, out);
 }

@@ -18,7 +18,6 @@
 
 #include "../internal.h"
 #include "native.h"
-#include "../unary_ops.h"
 
 /* ---- kernel choice --------------------------------------------------------- */
 
@@ -307,7 +306,7 @@ static void fill_epilogue(const mt_gemm *g)
     for (int64_t i = 0; i < g->m; i++)
         for (int64_t j = 0; j < g->n; j++)
             g->c[i * g->c_rs + j * g->c_cs] = g->bias ? g->bias[j] : 0.0f;
-    mt_activation_rows(g->act, g->c, g->m, g->n, g->c_rs, g->c_cs);
+    mt_gemm_activate(g, g->c, g->m, g->n);
 }
 
 static void pack_a(const mt_native_kernel *kr, int64_t m, int64_t k,
@@ -512,8 +511,9 @@ static void gemm_paths(const mt_native_kernel *kr, const mt_gemm *g,
 }
 
 /* ReLU is fused into the kernels' stores (MT_TILE_RELU, a vector max); any
- * other activation runs through its row loop (unary.c) over this slice of
- * C once it is finished — the same numbers as mt_activation_apply. */
+ * other activation runs through its row loop (unary.c, via g->act_rows)
+ * over this slice of C once it is finished — the same numbers as
+ * mt_activation_apply. */
 static void gemm_serial(const mt_native_kernel *kr, const mt_gemm *g,
                         buffers *bufs)
 {
@@ -530,7 +530,7 @@ static void gemm_serial(const mt_native_kernel *kr, const mt_gemm *g,
     mt_gemm core = *g;
     core.act = MT_ACTIVATION_NONE;
     gemm_paths(kr, &core, bufs);
-    mt_activation_rows(g->act, g->c, g->m, g->n, g->c_rs, g->c_cs);
+    mt_gemm_activate(g, g->c, g->m, g->n);
 }
 
 /* ---- threads ----------------------------------------------------------------------
