@@ -20,6 +20,10 @@
 #include "minitensor/backend.h"
 #include "minitensor/ops.h"
 
+/* Applies act in place to an m×n block (mt_activation_rows' signature). */
+typedef void (*mt_act_rows_fn)(mt_activation act, float *c, int64_t m, int64_t n,
+                               int64_t rs, int64_t cs);
+
 typedef struct mt_gemm {
     int64_t m, n, k;
     const float *a;
@@ -35,8 +39,7 @@ typedef struct mt_gemm {
      * that fuses nothing but ReLU never links the other activations' math
      * (erfcf, tanhf, ...): backends reach them only through this pointer.
      * NULL otherwise. */
-    void (*act_rows)(mt_activation act, float *c, int64_t m, int64_t n, int64_t rs,
-                     int64_t cs);
+    mt_act_rows_fn act_rows;
 } mt_gemm;
 
 /* act of g applied in place to the m×n block c(i,j) = c[i*c_rs + j*c_cs]

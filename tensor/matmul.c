@@ -168,8 +168,7 @@ static mt_status check_bias(const char *op, const mt_tensor *bias, int64_t n)
  * admits only those two). */
 typedef struct epilogue {
     mt_activation act;
-    void (*act_rows)(mt_activation act, float *c, int64_t m, int64_t n, int64_t rs,
-                     int64_t cs);
+    mt_act_rows_fn act_rows;
 } epilogue;
 
 /* Runs every batch of the plan into out (validated). */
@@ -284,8 +283,8 @@ mt_status mt_matmul_into(const mt_tensor *a, const mt_tensor *b, mt_tensor *out)
 /* ---- fused: mt_matmul_fused(_into) are inline (ops.h) ----------------------
  * They call _relu for NONE and RELU, _any for the rest: with a constant act
  * the compiler keeps one call, and a program that fuses only ReLU links
- * none of mt_activation_rows (erfcf, tanhf, ...: 2.8 KB of the wasm
- * module). Their external definitions are here too, for callers that take
+ * none of mt_activation_rows (erfcf, tanhf, six row loops: 2.4 KB of
+ * the wasm module). Their external definitions are here too, for callers that take
  * their address or do not inline. */
 extern inline mt_status mt_matmul_fused(const mt_tensor *a, const mt_tensor *b,
                                         const mt_tensor *bias, mt_activation act,
