@@ -541,7 +541,12 @@ static void gemm_serial(const mt_native_kernel *kr, const mt_gemm *g,
  * is shared, and a thread preempted by another process then holds up only
  * a small slice, which the other threads take over. Small problems stay
  * on the calling thread: a slice has at least min_fmas_per_part FMAs, the
- * work that pays for waking a worker (thresholds.c: 2^17 on Zen 4). */
+ * work that pays for waking a worker (thresholds.c: 2^17 on Zen 4).
+ * N slices share A: read in place it costs nothing to slice (8×32, 512³ as
+ * 1..16 column slices: 109-111 GFLOP/s of thread CPU time), but a kernel
+ * that packs A (pack_min_m: 12×32) re-packs it per slice: 1024³ on two
+ * threads did 71 GFLOP per CPU-second in 8 slices of 4 panels, 91 in 11 of
+ * 2-3 panels (2048³: 73 -> 82; Zen 4, 12×32 forced). */
 enum { PARTS_PER_THREAD = 4 };
 
 typedef struct split_job {
@@ -588,6 +593,13 @@ static void native_sgemm(const mt_gemm *g, int threads)
         const bool along_n = n_units >= 4 * threads || n_units >= m_units ||
                              g->m <= kr->dot_max_m;
         int64_t parts = min64((int64_t)threads * PARTS_PER_THREAD, MAX_PARTS);
+        if (along_n && by_rows(kr, g)) {
+            // a kernel that packs A by rows would pack all of A again in
+            // every N slice of 4 panels or more: slices of at most 3 read
+            // A in place; past MAX_PARTS, one slice per thread
+            const int64_t narrow = ceil_div(n_units, 3);
+            parts = narrow > MAX_PARTS ? threads : narrow > parts ? narrow : parts;
+        }
         parts = min64(parts, fmas / mt_gemm_native_thresholds().min_fmas_per_part);
         parts = min64(parts, along_n ? n_units : m_units);
         if (parts > 1) {
