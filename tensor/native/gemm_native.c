@@ -13,6 +13,7 @@
 #include <string.h>
 
 #if !(defined(__wasm__) && !defined(__wasm_threads__))
+#define HAVE_THREADS 1 // wasm32 without the threads proposal has none
 #include <pthread.h>
 #endif
 
@@ -143,7 +144,7 @@ static void machine_init(void)
     }
 }
 
-#if !(defined(__wasm__) && !defined(__wasm_threads__))
+#ifdef HAVE_THREADS
 /* any thread may do the first matmul: read the machine exactly once */
 static pthread_once_t machine_once = PTHREAD_ONCE_INIT;
 static void machine_ready(void) { pthread_once(&machine_once, machine_init); }
@@ -549,6 +550,7 @@ static void gemm_serial(const mt_native_kernel *kr, const mt_gemm *g,
  * 2-3 panels (2048³: 73 -> 82; Zen 4, 12×32 forced). */
 enum { PARTS_PER_THREAD = 4 };
 
+#ifdef HAVE_THREADS
 typedef struct split_job {
     const mt_native_kernel *kr;
     const mt_gemm *g;
@@ -580,11 +582,13 @@ static void split_part(void *arg, int index)
     }
     gemm_serial(job->kr, &s, &part_buffers[index]);
 }
+#endif
 
 static void native_sgemm(const mt_gemm *g, int threads)
 {
     machine_ready(); // blocking and the in-place limit, even for a forced kernel
     const mt_native_kernel *kr = mt_gemm_native_kernel();
+#ifdef HAVE_THREADS
     if (threads > 1 && g->m > 0 && g->n > 0 && g->k > 0) {
         const int64_t fmas = g->m * g->n * g->k;
         const int64_t n_units = ceil_div(g->n, kr->nr);
@@ -609,6 +613,9 @@ static void native_sgemm(const mt_gemm *g, int threads)
                 return;
         }
     }
+#else
+    (void)threads;
+#endif
     // this thread's scratch, lent to the serial path and taken back grown
     mt_scratch *sa = mt_scratch_slot(MT_SCRATCH_NATIVE_A);
     mt_scratch *sb = mt_scratch_slot(MT_SCRATCH_NATIVE_B);
