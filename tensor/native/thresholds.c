@@ -2,9 +2,9 @@
  * machine.
  *
  * Two choices depend on how much work a call has against a fixed cost:
- *   AUTO (matmul.c): OpenBLAS's call is cheaper than the native driver's
- *     (no blocking plan, no packing decisions), so it wins products too
- *     small for the native kernel's speed to pay that difference back;
+ *   AUTO (matmul.c): OpenBLAS's call overhead is lower than the native
+ *     driver's, so it wins products too small for the native kernel's
+ *     speed to pay that difference back;
  *   threads (gemm_native.c): a slice of C handed to the pool must be worth
  *     waking a worker for.
  * Both costs are fixed in cycles, and the work a kernel does in a cycle is
@@ -15,8 +15,9 @@
  * The cycle counts are the crossovers bench_matmul measured on Zen 4
  * (AVX-512 8×32, one 512-bit FMA unit: 16 FMAs per cycle): OpenBLAS ahead
  * up to 64³ (45/95/113 vs 22/80/99 GFLOP/s at n = 16/32/64, native ahead
- * from 128³ and on every MNIST shape), and a second thread gaining from
- * 2^17 FMAs per slice. Expressed in cycles they carry over to other clocks
+ * from 128³ and on every MNIST shape), and the 2^17 FMAs per slice the
+ * thread split has used there since it was written (not re-measured: the
+ * machine is shared). Expressed in cycles they carry over to other clocks
  * and widths: an Intel core with two 512-bit units (32 FMAs per cycle)
  * crosses over at twice the FMAs, an AVX2 core with two 256-bit units
  * (16) at the same, the portable kernel (4 lanes: 8) at half.
