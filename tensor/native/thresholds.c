@@ -20,7 +20,7 @@
  * machine is shared). Expressed in cycles they carry over to other clocks
  * and widths: an Intel core with two 512-bit units (32 FMAs per cycle)
  * crosses over at twice the FMAs, an AVX2 core with two 256-bit units
- * (16) at the same, the portable kernel (4 lanes: 8) at half.
+ * (16) at the same (measured: 64³ to 128³ with AVX2 forced on Zen 4).
  * FMA units: measured for 512 bits (mt_native_avx512_fma_units: Zen 4 one,
  * Xeon Gold two); two for narrower vectors, as every x86-64 core with FMA
  * since Haswell and Zen 2 has (wasm32 has no OpenBLAS and one thread).
@@ -58,8 +58,16 @@ int mt_native_fma_units(int lanes)
     return NARROW_FMA_UNITS;
 }
 
+/* The crossover assumes the native kernel is, per FMA, at least as fast as
+ * OpenBLAS's and loses only on the call. The portable kernel is not (no FMA
+ * instructions, 4 lanes: 33 vs 112 GFLOP/s at 64³, 35 vs 100 at 128³ on
+ * Zen 4, CPU time; OpenBLAS has a kernel for the CPU wherever it is built):
+ * with it, AUTO sends every product with M > 1 to OpenBLAS. */
 mt_native_thresholds mt_gemm_native_thresholds(void)
 {
     const mt_native_kernel *kr = mt_gemm_native_kernel();
-    return mt_native_thresholds_for(kr->lanes, mt_native_fma_units(kr->lanes));
+    mt_native_thresholds t = mt_native_thresholds_for(kr->lanes, mt_native_fma_units(kr->lanes));
+    if (kr == &mt_native_kernel_generic)
+        t.auto_small_fmas = INT64_MAX;
+    return t;
 }
