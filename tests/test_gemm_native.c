@@ -321,13 +321,13 @@ static void test_native_thresholds_rule(void **state)
             assert_int_equal(units, 2);
         mt_native_thresholds want = mt_native_thresholds_for(kr->lanes, units);
         t = mt_gemm_native_thresholds();
-        // the portable kernel is slower per FMA than OpenBLAS: never chosen
-        // by AUTO for M > 1
-        if (kr == &mt_native_kernel_generic)
-            assert_true(t.auto_small_fmas == INT64_MAX);
-        else
-            assert_int_equal(t.auto_small_fmas, want.auto_small_fmas);
+        assert_int_equal(t.auto_small_fmas, want.auto_small_fmas);
         assert_int_equal(t.min_fmas_per_part, want.min_fmas_per_part);
+        // the portable kernel is slower per FMA than OpenBLAS: AUTO never
+        // takes it, not even for M = 1; the others keep the gemv and large
+        assert_int_equal(t.blas_always, kr == &mt_native_kernel_generic);
+        assert_int_equal(mt_native_small_for_blas(t, 1, 784, 128), t.blas_always);
+        assert_int_equal(mt_native_small_for_blas(t, 512, 512, 512), t.blas_always);
     }
     assert_true(mt_gemm_native_force_kernel(NULL));
 }

@@ -187,6 +187,8 @@ typedef struct mt_native_thresholds {
     int64_t fmas_per_cycle;    /* the kernel's peak: lanes × FMA units */
     int64_t auto_small_fmas;   /* AUTO: M > 1 products up to this go to OpenBLAS */
     int64_t min_fmas_per_part; /* threads: a slice of C has at least this */
+    bool blas_always;          /* AUTO: OpenBLAS for every product (the
+                                * kernel is slower per FMA: the portable one) */
 } mt_native_thresholds;
 
 /* The rule for a kernel `lanes` floats wide on a core retiring fma_units
@@ -194,7 +196,8 @@ typedef struct mt_native_thresholds {
 mt_native_thresholds mt_native_thresholds_for(int lanes, int fma_units);
 
 /* AUTO's rule: does an m×n×k product go to OpenBLAS (where built in)?
- * M > 1 and at most t.auto_small_fmas FMAs (the native gemv wins M = 1). */
+ * M > 1 and at most t.auto_small_fmas FMAs (the native gemv wins M = 1),
+ * or any product when t.blas_always. */
 bool mt_native_small_for_blas(mt_native_thresholds t, int64_t m, int64_t n, int64_t k);
 
 /* FMA units at `lanes` floats wide: measured for 512 bits (once), else 2. */
