@@ -12,8 +12,8 @@
  * threshold is a cost in cycles × the kernel's FMAs per cycle:
  *   auto_small_fmas   = 16384 cycles × FMAs/cycle
  *   min_fmas_per_part =  8192 cycles × FMAs/cycle
- * The cycle counts are the crossovers bench_matmul measured on Zen 4
- * (AVX-512 8×32, one 512-bit FMA unit: 16 FMAs per cycle): OpenBLAS ahead
+ * The cycle counts come from Zen 4 (AVX-512 8×32, one 512-bit FMA unit:
+ * 16 FMAs per cycle): the crossover bench_matmul measured, OpenBLAS ahead
  * up to 64³ (45/95/113 vs 22/80/99 GFLOP/s at n = 16/32/64, native ahead
  * from 128³ and on every MNIST shape), and the 2^17 FMAs per slice the
  * thread split has used there since it was written (not re-measured: the
