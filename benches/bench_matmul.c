@@ -24,6 +24,8 @@
  *      (default bench-matmul.json).
  * The MNIST summary gives images/s at batch 256 and µs/image at batch 1
  * (both layers, the first fused with bias+ReLU as a Linear layer runs it).
+ * The scaling summary gives N threads / 1 thread per backend for squares
+ * n >= 512, beside the same ratio of the FMA loop (the machine's ceiling).
  *
  * Uses only the public API (the minitensor/ headers). The machine is often shared:
  * medians over repeats, and run it twice if the numbers look odd.
@@ -645,6 +647,42 @@ static void mnist_summary(const bench *b, FILE *json)
     fprintf(json, "\n  ],\n");
 }
 
+/* Two-thread (max-thread) scaling of the squares from 512 up: GFLOP/s on
+ * max_threads over one thread, per backend, beside the FMA loop's own
+ * ratio — what the machine allows (two vCPUs that are one core's SMT
+ * siblings, or a busy host, cap it well below 2). */
+static void scaling_summary(const bench *b, FILE *json)
+{
+    const int t = b->max_threads;
+    const double fma_ratio = b->peak1 > 0 ? b->peak_all / b->peak1 : 0;
+    fprintf(json, "  \"scaling\": {\"threads\": %d, \"fma_loop_ratio\": %.3f, \"rows\": [",
+            t, fma_ratio);
+    if (t < 2) {
+        fprintf(json, "]},\n");
+        return;
+    }
+    printf("\n%d-thread scaling, squares n >= 512 (GFLOP/s with %d threads / 1 thread; "
+           "FMA loop %.2fx):\n", t, t, fma_ratio);
+    printf("%-9s %-20s %9s %9s %7s\n", "backend", "shape", "1 thr", "T thr", "ratio");
+    bool first = true;
+    for (size_t i = 0; i < b->count; i++) {
+        const result *r1 = &b->results[i];
+        if (r1->threads != 1 || strcmp(r1->s->group, "square") || r1->s->m < 512 ||
+            r1->gflops <= 0)
+            continue;
+        const result *rt = find(b, r1->s->name, r1->backend, t);
+        if (!rt || rt->gflops <= 0)
+            continue;
+        printf("%-9s %-20s %9.1f %9.1f %6.2fx\n", mt_backend_name(r1->backend), r1->s->name,
+               r1->gflops, rt->gflops, rt->gflops / r1->gflops);
+        fprintf(json, "%s\n    {\"backend\": \"%s\", \"shape\": \"%s\", \"ratio\": %.3f}",
+                first ? "" : ",", mt_backend_name(r1->backend), r1->s->name,
+                rt->gflops / r1->gflops);
+        first = false;
+    }
+    fprintf(json, "\n  ]},\n");
+}
+
 static void write_json(const bench *b, FILE *f)
 {
     fprintf(f, "{\n  \"machine\": {\"cpu\": ");
@@ -673,6 +711,7 @@ static void write_json(const bench *b, FILE *f)
         first = false;
     }
     fprintf(f, "\n  },\n");
+    scaling_summary(b, f);
     mnist_summary(b, f);
     fprintf(f, "  \"results\": [");
     for (size_t i = 0; i < b->count; i++) {

@@ -4,7 +4,8 @@
  *   A(i,p) = a[i*a_rs + p*a_cs]   i < m, p < k
  *   B(p,j) = b[p*b_rs + j*b_cs]   p < k, j < n
  *   C(i,j) = c[i*c_rs + j*c_cs]   written, never accumulated into
- * bias (NULL or n floats) is added to every row, then act is applied.
+ * bias (NULL or n floats) is added to every row, then act is applied
+ * (mt_gemm_activate).
  * k == 0 gives C = act(bias) (or 0). m or n == 0 writes nothing.
  * Strides are in elements and non-negative; C does not overlap A or B.
  * The dispatcher (matmul.c) validates everything first: a backend may
@@ -19,6 +20,10 @@
 #include "minitensor/backend.h"
 #include "minitensor/ops.h"
 
+/* Applies act in place to an m×n block (mt_activation_rows' signature). */
+typedef void (*mt_act_rows_fn)(mt_activation act, float *c, int64_t m, int64_t n,
+                               int64_t rs, int64_t cs);
+
 typedef struct mt_gemm {
     int64_t m, n, k;
     const float *a;
@@ -29,7 +34,17 @@ typedef struct mt_gemm {
     int64_t c_rs, c_cs;
     const float *bias;   /* [n] or NULL */
     mt_activation act;
+    /* Applies an act other than NONE and RELU (mt_activation_rows). The
+     * dispatcher sets it only where such an act can come in, so a program
+     * that fuses nothing but ReLU never links the other activations' math
+     * (erfcf, tanhf, ...): backends reach them only through this pointer.
+     * NULL otherwise. */
+    mt_act_rows_fn act_rows;
 } mt_gemm;
+
+/* act of g applied in place to the m×n block c(i,j) = c[i*c_rs + j*c_cs]
+ * of g's C (gemm_naive.c). */
+void mt_gemm_activate(const mt_gemm *g, float *c, int64_t m, int64_t n);
 
 typedef struct mt_gemm_backend {
     mt_backend id;

@@ -14,7 +14,20 @@ void mt_gemm_naive(const mt_gemm *g)
             g->c[i * g->c_rs + j * g->c_cs] = acc;
         }
     }
-    mt_activation_rows(g->act, g->c, g->m, g->n, g->c_rs, g->c_cs);
+    mt_gemm_activate(g, g->c, g->m, g->n);
+}
+
+void mt_gemm_activate(const mt_gemm *g, float *c, int64_t m, int64_t n)
+{
+    if (g->act == MT_ACTIVATION_RELU) {
+        for (int64_t i = 0; i < m; i++)
+            for (int64_t j = 0; j < n; j++) {
+                float *v = c + i * g->c_rs + j * g->c_cs;
+                *v = u_relu(*v, 0.0f, 0.0f);
+            }
+    } else if (g->act != MT_ACTIVATION_NONE) {
+        g->act_rows(g->act, c, m, n, g->c_rs, g->c_cs);
+    }
 }
 
 void mt_gemm_epilogue(const mt_gemm *g)
@@ -26,7 +39,7 @@ void mt_gemm_epilogue(const mt_gemm *g)
         for (int64_t j = 0; j < g->n; j++)
             row[j * g->c_cs] += g->bias[j];
     }
-    mt_activation_rows(g->act, g->c, g->m, g->n, g->c_rs, g->c_cs);
+    mt_gemm_activate(g, g->c, g->m, g->n);
 }
 
 static void naive_sgemm(const mt_gemm *g, int threads)

@@ -6,7 +6,7 @@
 
 #include "backend_select.h"
 #include "internal.h"
-#include "native/native.h" /* mt_gemm_native_env_check */
+#include "native/native.h" /* mt_gemm_native_env_check, _thresholds */
 #include "unary_ops.h"
 
 /* Copy a rows x cols strided matrix into this thread's row-major scratch s. */
@@ -24,24 +24,19 @@ static const float *pack_rows(mt_scratch_id s, const float *x, int64_t rows, int
 
 /* ---- choosing a backend ---------------------------------------------------- */
 
-/* AUTO: the per-shape policy, from bench_matmul on the 2-core Zen 4 this was
- * built on (docs/benchmarks.md). OpenBLAS wins small problems with M > 1
- * (n = 16, 32, 64 squares: 45/95/113 vs 22/80/99 GFLOP/s: its call overhead
- * is lower); the native kernel wins from n = 128 up and every MNIST shape,
- * including M = 1 (its gemv: 3.6 vs 3.9 us for 1x784x128). This is a
- * constant measured on one machine, not derived from the machine: the
- * crossover is a fixed per-call cost against the work, so a core with half
- * the FLOPs per cycle (AVX2) should cross over at about half these FMAs;
- * not yet measured there. */
-enum { AUTO_SMALL_FMAS = 64 * 64 * 64 };
-
+/* AUTO: the per-shape policy. OpenBLAS wins small products with M > 1 (its
+ * call costs less than the native driver's); the native kernel wins the
+ * rest, including M = 1 (its gemv: 3.6 vs 3.9 us for 1x784x128 on Zen 4).
+ * The crossover is a per-call cost in cycles times the native kernel's FMAs
+ * per cycle, so it follows the machine (native/thresholds.c: 64³ on Zen 4,
+ * twice that with two 512-bit FMA units). */
 mt_backend mt_gemm_auto_choice(const mt_gemm *g)
 {
 #ifdef MT_HAVE_OPENBLAS
     /* OpenBLAS is loaded here, the first time it is wanted; if it cannot
      * be, the native kernel runs instead, silently (AUTO promises a result,
      * not a library). */
-    if (g->m > 1 && g->m * g->n * g->k <= AUTO_SMALL_FMAS &&
+    if (mt_native_small_for_blas(mt_gemm_native_thresholds(), g->m, g->n, g->k) &&
         mt_gemm_backend_of(MT_BACKEND_OPENBLAS))
         return MT_BACKEND_OPENBLAS;
 #endif
@@ -57,7 +52,7 @@ mt_status mt_gemm_run(const char *op, mt_gemm g, mt_backend backend, int threads
         for (int64_t i = 0; i < g.m; i++)
             for (int64_t j = 0; j < g.n; j++)
                 g.c[i * g.c_rs + j * g.c_cs] = g.bias ? g.bias[j] : 0.0f;
-        mt_activation_rows(g.act, g.c, g.m, g.n, g.c_rs, g.c_cs);
+        mt_gemm_activate(&g, g.c, g.m, g.n);
         return MT_OK;
     }
     if (backend == MT_BACKEND_AUTO)
@@ -175,9 +170,17 @@ static mt_status check_bias(const char *op, const mt_tensor *bias, int64_t n)
     return MT_OK;
 }
 
+/* The activation of a product: act, and the function that applies it
+ * unless it is NONE or RELU (mt_gemm.act_rows; NULL where the entry point
+ * admits only those two). */
+typedef struct epilogue {
+    mt_activation act;
+    mt_act_rows_fn act_rows;
+} epilogue;
+
 /* Runs every batch of the plan into out (validated). */
 static mt_status execute(const char *op, const matmul_plan *p, const mt_tensor *bias,
-                         mt_activation act, mt_tensor *out)
+                         epilogue e, mt_tensor *out)
 {
     mt_backend backend;
     int threads;
@@ -204,7 +207,7 @@ static mt_status execute(const char *op, const matmul_plan *p, const mt_tensor *
         .a_rs = a->stride[ar - 2], .a_cs = a->stride[ar - 1],
         .b_rs = b->stride[br - 2], .b_cs = b->stride[br - 1],
         .c_rs = c.stride[cr - 2], .c_cs = c.stride[cr - 1],
-        .bias = bias_data, .act = act,
+        .bias = bias_data, .act = e.act, .act_rows = e.act_rows,
     };
     int64_t index[MT_MAX_RANK] = {0};
     int64_t nbatch;
@@ -230,7 +233,7 @@ static mt_status execute(const char *op, const matmul_plan *p, const mt_tensor *
 }
 
 static mt_status matmul_into(const char *op, const mt_tensor *a, const mt_tensor *b,
-                             const mt_tensor *bias, mt_activation act, mt_tensor *out)
+                             const mt_tensor *bias, epilogue e, mt_tensor *out)
 {
     matmul_plan p;
     mt_status s = plan_matmul(op, a, b, &p);
@@ -247,11 +250,11 @@ static mt_status matmul_into(const char *op, const mt_tensor *a, const mt_tensor
         (bias && mt_tensors_overlap(out, bias)))
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: out %s overlaps an input", op,
                        MT_SHAPE(out));
-    return execute(op, &p, bias, act, out);
+    return execute(op, &p, bias, e, out);
 }
 
 static mt_status matmul_new(const char *op, const mt_tensor *a, const mt_tensor *b,
-                            const mt_tensor *bias, mt_activation act, mt_tensor **out)
+                            const mt_tensor *bias, epilogue e, mt_tensor **out)
 {
     matmul_plan p;
     mt_status s = plan_matmul(op, a, b, &p);
@@ -264,7 +267,7 @@ static mt_status matmul_new(const char *op, const mt_tensor *a, const mt_tensor 
     mt_tensor *c;
     if ((s = mt_tensor_zeros(MT_DTYPE_F32, p.out_rank, p.out_shape, &c)))
         return s;
-    if ((s = execute(op, &p, bias, act, c))) {
+    if ((s = execute(op, &p, bias, e, c))) {
         mt_tensor_free(c);
         return s;
     }
@@ -272,31 +275,65 @@ static mt_status matmul_new(const char *op, const mt_tensor *a, const mt_tensor 
     return MT_OK;
 }
 
+static const epilogue no_act = {MT_ACTIVATION_NONE, NULL};
+
 mt_status mt_matmul(const mt_tensor *a, const mt_tensor *b, mt_tensor **out)
 {
-    return matmul_new("matmul", a, b, NULL, MT_ACTIVATION_NONE, out);
+    return matmul_new("matmul", a, b, NULL, no_act, out);
 }
 
 mt_status mt_matmul_into(const mt_tensor *a, const mt_tensor *b, mt_tensor *out)
 {
-    return matmul_into("matmul", a, b, NULL, MT_ACTIVATION_NONE, out);
+    return matmul_into("matmul", a, b, NULL, no_act, out);
 }
 
-static mt_status check_act(mt_activation act)
+/* ---- fused: mt_matmul_fused(_into) are inline (ops.h) ----------------------
+ * They call _relu for NONE and RELU, _any for the rest: with a constant act
+ * the compiler keeps one call, and a program that fuses only ReLU links
+ * none of mt_activation_rows (erfcf, tanhf, six row loops: 2.4 KB of
+ * the wasm module). Their external definitions are here too, for callers that take
+ * their address or do not inline. */
+extern inline mt_status mt_matmul_fused(const mt_tensor *a, const mt_tensor *b,
+                                        const mt_tensor *bias, mt_activation act,
+                                        mt_tensor **out);
+extern inline mt_status mt_matmul_fused_into(const mt_tensor *a, const mt_tensor *b,
+                                             const mt_tensor *bias, mt_activation act,
+                                             mt_tensor *out);
+
+static mt_status check_relu(mt_activation act)
 {
-    return mt_activation_check("matmul_fused", act);
+    if (act != MT_ACTIVATION_NONE && act != MT_ACTIVATION_RELU)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT,
+                       "matmul_fused: activation %d is not none or relu", (int)act);
+    return MT_OK;
 }
 
-mt_status mt_matmul_fused(const mt_tensor *a, const mt_tensor *b, const mt_tensor *bias,
-                          mt_activation act, mt_tensor **out)
+mt_status mt_matmul_fused_relu(const mt_tensor *a, const mt_tensor *b, const mt_tensor *bias,
+                               mt_activation act, mt_tensor **out)
 {
-    mt_status s = check_act(act);
-    return s ? s : matmul_new("matmul_fused", a, b, bias, act, out);
+    mt_status s = check_relu(act);
+    return s ? s : matmul_new("matmul_fused", a, b, bias, (epilogue){act, NULL}, out);
 }
 
-mt_status mt_matmul_fused_into(const mt_tensor *a, const mt_tensor *b,
-                               const mt_tensor *bias, mt_activation act, mt_tensor *out)
+mt_status mt_matmul_fused_relu_into(const mt_tensor *a, const mt_tensor *b,
+                                    const mt_tensor *bias, mt_activation act, mt_tensor *out)
 {
-    mt_status s = check_act(act);
-    return s ? s : matmul_into("matmul_fused", a, b, bias, act, out);
+    mt_status s = check_relu(act);
+    return s ? s : matmul_into("matmul_fused", a, b, bias, (epilogue){act, NULL}, out);
+}
+
+mt_status mt_matmul_fused_any(const mt_tensor *a, const mt_tensor *b, const mt_tensor *bias,
+                              mt_activation act, mt_tensor **out)
+{
+    mt_status s = mt_activation_check("matmul_fused", act);
+    return s ? s : matmul_new("matmul_fused", a, b, bias,
+                              (epilogue){act, mt_activation_rows}, out);
+}
+
+mt_status mt_matmul_fused_any_into(const mt_tensor *a, const mt_tensor *b,
+                                   const mt_tensor *bias, mt_activation act, mt_tensor *out)
+{
+    mt_status s = mt_activation_check("matmul_fused", act);
+    return s ? s : matmul_into("matmul_fused", a, b, bias,
+                               (epilogue){act, mt_activation_rows}, out);
 }

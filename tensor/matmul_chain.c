@@ -233,12 +233,13 @@ static mt_status chain_into(const char *op, const mt_tensor *x, const mt_tensor 
         .g1 = {.m = x->shape[0], .n = h, .k = x->shape[1],
                .a = x->data, .a_rs = x->stride[0], .a_cs = x->stride[1],
                .b = w1->data, .b_rs = w1->stride[0], .b_cs = w1->stride[1],
-               .c_rs = h, .c_cs = 1, .bias = bias1, .act = act1},
+               .c_rs = h, .c_cs = 1, .bias = bias1,
+               .act = act1, .act_rows = mt_activation_rows},
         .g2 = {.m = x->shape[0], .n = w2->shape[1], .k = h,
                .a_rs = h, .a_cs = 1,
                .b = w2->data, .b_rs = w2->stride[0], .b_cs = w2->stride[1],
                .c = out->data, .c_rs = out->stride[0], .c_cs = out->stride[1],
-               .bias = bias2, .act = act2},
+               .bias = bias2, .act = act2, .act_rows = mt_activation_rows},
     };
     return run_chain(op, &ch);
 }

@@ -161,11 +161,60 @@ static void test_conv2d_every_backend(void **state)
     mt_tensor_free(bias);
 }
 
+/* mt_matmul_fused(_into) are inline dispatchers over two exported halves
+ * (ops.h): _relu for NONE/RELU, which links no other activation, and _any.
+ * Called through pointers (the external definitions), each act reaches
+ * its half; _relu refuses the others rather than skip them. */
+static void test_fused_halves(void **state)
+{
+    (void)state;
+    mt_tensor *a = random_tensor(2, (int64_t[]){5, 12});
+    mt_tensor *b = random_tensor(2, (int64_t[]){12, 7});
+    mt_tensor *bias = random_tensor(1, (int64_t[]){7});
+    mt_status (*fused)(const mt_tensor *, const mt_tensor *, const mt_tensor *, mt_activation,
+                       mt_tensor **) = mt_matmul_fused;
+    mt_status (*fused_into)(const mt_tensor *, const mt_tensor *, const mt_tensor *,
+                            mt_activation, mt_tensor *) = mt_matmul_fused_into;
+    mt_tensor *out;
+    assert_ok(mt_tensor_zeros(MT_DTYPE_F32, 2, (int64_t[]){5, 7}, &out));
+    for (int act = 0; act < MT_ACTIVATION_COUNT; act++) {
+        mt_tensor *want = reference(a, b, bias, (mt_activation)act), *got;
+        assert_ok(fused(a, b, bias, (mt_activation)act, &got));
+        compare(mt_activation_name((mt_activation)act), got, want, 12);
+        mt_tensor_free(got);
+        assert_ok(fused_into(a, b, bias, (mt_activation)act, out));
+        compare(mt_activation_name((mt_activation)act), out, want, 12);
+        assert_ok(mt_matmul_fused_any_into(a, b, bias, (mt_activation)act, out));
+        compare(mt_activation_name((mt_activation)act), out, want, 12);
+        if (act <= MT_ACTIVATION_RELU) {
+            assert_ok(mt_matmul_fused_relu(a, b, bias, (mt_activation)act, &got));
+            compare(mt_activation_name((mt_activation)act), got, want, 12);
+            mt_tensor_free(got);
+        } else {
+            got = NULL;
+            assert_fails(mt_matmul_fused_relu(a, b, bias, (mt_activation)act, &got),
+                         MT_ERR_INVALID_ARGUMENT, "is not none or relu");
+            assert_null(got);
+            assert_ok(mt_tensor_fill(out, 7.0f));
+            assert_fails(mt_matmul_fused_relu_into(a, b, bias, (mt_activation)act, out),
+                         MT_ERR_INVALID_ARGUMENT, "matmul_fused: activation");
+            assert_true(((float *)out->data)[0] == 7.0f); // untouched
+        }
+        mt_tensor_free(want);
+    }
+    assert_fails(fused_into(a, b, bias, (mt_activation)99, out), MT_ERR_INVALID_ARGUMENT,
+                 "matmul_fused: unknown activation 99");
+    mt_tensor *all[] = {a, b, bias, out};
+    for (int i = 0; i < 4; i++)
+        mt_tensor_free(all[i]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_matmul_every_backend),
         cmocka_unit_test(test_conv2d_every_backend),
+        cmocka_unit_test(test_fused_halves),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

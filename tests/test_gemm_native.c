@@ -197,9 +197,12 @@ static void run_random(const mt_gemm_backend *backend, const char *who, uint64_t
     }
     // the shapes that matter, full size, both thread counts
     // k > KC: 1300 is more than one KC block of every kernel (KC <= 1024),
-    // with B read in place (k > 1024 splits it too) and packed (transposed)
+    // with B read in place (k > 1024 splits it too) and packed (transposed);
+    // wide N on two threads: a kernel packing A by rows (12×32) cuts 1000
+    // columns into 11 slices of 2-3 panels, 3300 into one slice per thread
     static const int64_t big[][3] = {{256, 128, 784}, {256, 10, 128}, {300, 500, 200},
-                                     {257, 255, 300}, {70, 100, 1300}};
+                                     {257, 255, 300}, {70, 100, 1300}, {70, 1000, 64},
+                                     {70, 3300, 8}};
     for (size_t s = 0; s < sizeof big / sizeof big[0]; s++)
         for (int v = 0; v < 4; v++) {
             problem p = {.m = big[s][0], .n = big[s][1], .k = big[s][2],
@@ -265,6 +268,68 @@ static void test_native_force_kernel(void **state)
     }
     assert_true(mt_gemm_native_force_kernel(NULL));
 #endif
+}
+
+/* The dispatch thresholds of thresholds.c, worked by hand: a per-call
+ * cost of 16384 cycles (AUTO: OpenBLAS below) and 8192 (a thread's slice)
+ * times the kernel's FMAs per cycle, lanes × FMA units. */
+static void test_native_thresholds_rule(void **state)
+{
+    (void)state;
+    // Zen 4, AVX-512 with one 512-bit unit: 16 per cycle -> 64³, 2^17
+    mt_native_thresholds t = mt_native_thresholds_for(16, 1);
+    assert_int_equal(t.fmas_per_cycle, 16);
+    assert_int_equal(t.auto_small_fmas, 64 * 64 * 64);
+    assert_int_equal(t.min_fmas_per_part, 1 << 17);
+    assert_true(mt_native_small_for_blas(t, 64, 64, 64));
+    assert_false(mt_native_small_for_blas(t, 64, 64, 65));
+    assert_false(mt_native_small_for_blas(t, 1, 64, 64)); // M = 1: the native gemv
+    // AVX2 with two 256-bit units: the same 16 per cycle, the same crossover
+    mt_native_thresholds avx2 = mt_native_thresholds_for(8, 2);
+    assert_int_equal(avx2.auto_small_fmas, t.auto_small_fmas);
+    assert_int_equal(avx2.min_fmas_per_part, t.min_fmas_per_part);
+    // two 512-bit units (Xeon Gold): 32 per cycle, twice the FMAs;
+    // 80·80·81 = 518400 <= 524288 < 80·80·82
+    t = mt_native_thresholds_for(16, 2);
+    assert_int_equal(t.auto_small_fmas, 2 * 64 * 64 * 64);
+    assert_int_equal(t.min_fmas_per_part, 1 << 18);
+    assert_true(mt_native_small_for_blas(t, 64, 64, 65));
+    assert_true(mt_native_small_for_blas(t, 80, 80, 81));
+    assert_false(mt_native_small_for_blas(t, 80, 80, 82));
+    // the portable kernel, 4 lanes × 2: half; 50·50·52 = 130000 <= 131072
+    t = mt_native_thresholds_for(4, 2);
+    assert_int_equal(t.auto_small_fmas, 131072);
+    assert_int_equal(t.min_fmas_per_part, 65536);
+    assert_true(mt_native_small_for_blas(t, 50, 50, 52));
+    assert_false(mt_native_small_for_blas(t, 64, 64, 64));
+    // nonsense counts as 1 lane, 1 unit
+    t = mt_native_thresholds_for(0, -1);
+    assert_int_equal(t.auto_small_fmas, 16384);
+    assert_int_equal(t.min_fmas_per_part, 8192);
+
+    // the rule follows the kernel in use (forced one after the other)
+    const char *const *names = mt_gemm_native_kernel_names();
+    for (int i = 0; names[i]; i++) {
+        assert_true(mt_gemm_native_force_kernel(names[i]));
+        const mt_native_kernel *kr = mt_gemm_native_kernel();
+        int units = mt_native_fma_units(kr->lanes);
+#ifdef MT_NATIVE_X86
+        if (kr->lanes == 16) // measured (it also picks 12×32 over 8×32)
+            assert_int_equal(units, mt_native_avx512_fma_units());
+        else
+#endif
+            assert_int_equal(units, 2);
+        mt_native_thresholds want = mt_native_thresholds_for(kr->lanes, units);
+        t = mt_gemm_native_thresholds();
+        assert_int_equal(t.auto_small_fmas, want.auto_small_fmas);
+        assert_int_equal(t.min_fmas_per_part, want.min_fmas_per_part);
+        // the portable kernel is slower per FMA than OpenBLAS: AUTO never
+        // takes it, not even for M = 1; the others keep the gemv and large
+        assert_int_equal(t.blas_always, kr == &mt_native_kernel_generic);
+        assert_int_equal(mt_native_small_for_blas(t, 1, 784, 128), t.blas_always);
+        assert_int_equal(mt_native_small_for_blas(t, 512, 512, 512), t.blas_always);
+    }
+    assert_true(mt_gemm_native_force_kernel(NULL));
 }
 
 /* The blocking rule of gemm_native.c, worked by hand: KC = L1d/2 / (4·MR)
@@ -609,6 +674,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_native_force_kernel),
         cmocka_unit_test(test_native_blocking_rule),
+        cmocka_unit_test(test_native_thresholds_rule),
         cmocka_unit_test(test_native_caches),
         cmocka_unit_test(test_native_every_kernel),
         cmocka_unit_test(test_native_relu_keeps_nan),

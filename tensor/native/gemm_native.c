@@ -13,12 +13,12 @@
 #include <string.h>
 
 #if !(defined(__wasm__) && !defined(__wasm_threads__))
+#define HAVE_THREADS 1 // wasm32 without the threads proposal has none
 #include <pthread.h>
 #endif
 
 #include "../internal.h"
 #include "native.h"
-#include "../unary_ops.h"
 
 /* ---- kernel choice --------------------------------------------------------- */
 
@@ -144,7 +144,7 @@ static void machine_init(void)
     }
 }
 
-#if !(defined(__wasm__) && !defined(__wasm_threads__))
+#ifdef HAVE_THREADS
 /* any thread may do the first matmul: read the machine exactly once */
 static pthread_once_t machine_once = PTHREAD_ONCE_INIT;
 static void machine_ready(void) { pthread_once(&machine_once, machine_init); }
@@ -307,7 +307,7 @@ static void fill_epilogue(const mt_gemm *g)
     for (int64_t i = 0; i < g->m; i++)
         for (int64_t j = 0; j < g->n; j++)
             g->c[i * g->c_rs + j * g->c_cs] = g->bias ? g->bias[j] : 0.0f;
-    mt_activation_rows(g->act, g->c, g->m, g->n, g->c_rs, g->c_cs);
+    mt_gemm_activate(g, g->c, g->m, g->n);
 }
 
 static void pack_a(const mt_native_kernel *kr, int64_t m, int64_t k,
@@ -512,8 +512,9 @@ static void gemm_paths(const mt_native_kernel *kr, const mt_gemm *g,
 }
 
 /* ReLU is fused into the kernels' stores (MT_TILE_RELU, a vector max); any
- * other activation runs through its row loop (unary.c) over this slice of
- * C once it is finished — the same numbers as mt_activation_apply. */
+ * other activation runs through its row loop (unary.c, via g->act_rows)
+ * over this slice of C once it is finished — the same numbers as
+ * mt_activation_apply. */
 static void gemm_serial(const mt_native_kernel *kr, const mt_gemm *g,
                         buffers *bufs)
 {
@@ -530,7 +531,7 @@ static void gemm_serial(const mt_native_kernel *kr, const mt_gemm *g,
     mt_gemm core = *g;
     core.act = MT_ACTIVATION_NONE;
     gemm_paths(kr, &core, bufs);
-    mt_activation_rows(g->act, g->c, g->m, g->n, g->c_rs, g->c_cs);
+    mt_gemm_activate(g, g->c, g->m, g->n);
 }
 
 /* ---- threads ----------------------------------------------------------------------
@@ -540,9 +541,16 @@ static void gemm_serial(const mt_native_kernel *kr, const mt_gemm *g,
  * up to PARTS_PER_THREAD slices per thread: the machine this was tuned on
  * is shared, and a thread preempted by another process then holds up only
  * a small slice, which the other threads take over. Small problems stay
- * on the calling thread. */
-enum { MIN_FMAS_PER_PART = 1 << 17, PARTS_PER_THREAD = 4 };
+ * on the calling thread: a slice has at least min_fmas_per_part FMAs, the
+ * work that pays for waking a worker (thresholds.c: 2^17 on Zen 4).
+ * N slices share A: read in place it costs nothing to slice (8×32, 512³ as
+ * 1..16 column slices: 109-111 GFLOP/s of thread CPU time), but a kernel
+ * that packs A (pack_min_m: 12×32) re-packs it per slice: 1024³ on two
+ * threads did 71 GFLOP per CPU-second in 8 slices of 4 panels, 91 in 11 of
+ * 2-3 panels (2048³: 73 -> 82; Zen 4, 12×32 forced). */
+enum { PARTS_PER_THREAD = 4 };
 
+#ifdef HAVE_THREADS
 typedef struct split_job {
     const mt_native_kernel *kr;
     const mt_gemm *g;
@@ -574,6 +582,7 @@ static void split_part(void *arg, int index)
     }
     gemm_serial(job->kr, &s, &part_buffers[index]);
 }
+#endif
 
 void mt_gemm_native_serial_part(const mt_gemm *g, int part)
 {
@@ -585,6 +594,7 @@ static void native_sgemm(const mt_gemm *g, int threads)
 {
     machine_ready(); // blocking and the in-place limit, even for a forced kernel
     const mt_native_kernel *kr = mt_gemm_native_kernel();
+#ifdef HAVE_THREADS
     if (threads > 1 && g->m > 0 && g->n > 0 && g->k > 0) {
         const int64_t fmas = g->m * g->n * g->k;
         const int64_t n_units = ceil_div(g->n, kr->nr);
@@ -593,7 +603,14 @@ static void native_sgemm(const mt_gemm *g, int threads)
         const bool along_n = n_units >= 4 * threads || n_units >= m_units ||
                              g->m <= kr->dot_max_m;
         int64_t parts = min64((int64_t)threads * PARTS_PER_THREAD, MAX_PARTS);
-        parts = min64(parts, fmas / MIN_FMAS_PER_PART);
+        if (along_n && by_rows(kr, g)) {
+            // a kernel that packs A by rows would pack all of A again in
+            // every N slice of 4 panels or more: slices of at most 3 read
+            // A in place; past MAX_PARTS, one slice per thread
+            const int64_t narrow = ceil_div(n_units, 3);
+            parts = narrow > MAX_PARTS ? threads : narrow > parts ? narrow : parts;
+        }
+        parts = min64(parts, fmas / mt_gemm_native_thresholds().min_fmas_per_part);
         parts = min64(parts, along_n ? n_units : m_units);
         if (parts > 1) {
             split_job job = {kr, g, (int)parts, along_n};
@@ -602,6 +619,9 @@ static void native_sgemm(const mt_gemm *g, int threads)
                 return;
         }
     }
+#else
+    (void)threads;
+#endif
     // this thread's scratch, lent to the serial path and taken back grown
     mt_scratch *sa = mt_scratch_slot(MT_SCRATCH_NATIVE_A);
     mt_scratch *sb = mt_scratch_slot(MT_SCRATCH_NATIVE_B);

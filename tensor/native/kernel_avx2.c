@@ -232,6 +232,7 @@ const mt_native_kernel mt_native_kernel_avx2 = {
     .name = "avx2+fma",
     .description = "native avx2+fma 6x16",
     .mr = MR, .nr = NR,
+    .lanes = 8,
     .mc = 72, .kc = 512, .nc = 4096,
     .dot_max_m = 12,
     .tile = tile_avx2,

@@ -24,6 +24,7 @@
  * for re-measuring.
  */
 #include <immintrin.h>
+#include <stdatomic.h>
 
 #include "cpu_x86.h"
 #include "native.h"
@@ -396,6 +397,9 @@ static uint64_t run_ymm(void)
     FMA_RUN(__m256, _mm256_set1_ps, _mm256_fmadd_ps, _mm256_add_ps);
 }
 
+// measured once; two threads racing the first call both measure (harmless)
+static _Atomic int fma_units;
+
 /* The best of up to 15 runs of each loop (~10 us a pair on Zen 4). It runs
  * at the first matmul of every process on an AVX-512 machine, so it stops
  * once neither best has improved by 1 % for 3 pairs in a row, after at
@@ -404,6 +408,9 @@ static uint64_t run_ymm(void)
  * `mnist predict`). */
 int mt_native_avx512_fma_units(void)
 {
+    int units = atomic_load_explicit(&fma_units, memory_order_relaxed);
+    if (units)
+        return units;
     uint64_t z = UINT64_MAX, y = UINT64_MAX;
     for (int r = 0, stable = 0; r < 15 && (r < 5 || stable < 3); r++) {
         uint64_t tz = run_zmm(), ty = run_ymm();
@@ -412,7 +419,9 @@ int mt_native_avx512_fma_units(void)
         z = tz < z ? tz : z;
         y = ty < y ? ty : y;
     }
-    return 2 * y > (uint64_t)(1.5 * (double)z) ? 2 : 1; // zmm FLOPs / ymm FLOPs > 1.5
+    units = 2 * y > (uint64_t)(1.5 * (double)z) ? 2 : 1; // zmm FLOPs / ymm FLOPs > 1.5
+    atomic_store_explicit(&fma_units, units, memory_order_relaxed);
+    return units;
 }
 #endif
 
@@ -433,6 +442,7 @@ const mt_native_kernel KERNEL_SYMBOL = {
     .name = KERNEL_NAME,
     .description = "native avx512 " STR(MT_AVX512_MR) "x32",
     .mr = MR, .nr = NR,
+    .lanes = 16,
     .mc = 128, .kc = 512, .nc = 4096,
     .dot_max_m = 4,
     .pack_min_m = MR > 8 ? 64 : 0,

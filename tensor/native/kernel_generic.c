@@ -180,6 +180,7 @@ const mt_native_kernel mt_native_kernel_generic = {
     .name = "generic",
     .description = "native generic 4x8",
     .mr = GMR, .nr = GNR,
+    .lanes = 4,
     .mc = 128, .kc = 256, .nc = 2048,
     .dot_max_m = 4,
     .tile = tile_generic,

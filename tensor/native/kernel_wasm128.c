@@ -252,6 +252,7 @@ const mt_native_kernel mt_native_kernel_wasm128 = {
     .name = "wasm-simd128",
     .description = "native wasm-simd128 4x8",
     .mr = MR, .nr = NR,
+    .lanes = 4,
     .mc = 120, .kc = 1024, .nc = 2048,
     .dot_max_m = 4,
     .pack_min_m = 32,

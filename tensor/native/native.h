@@ -96,6 +96,7 @@ typedef struct mt_native_kernel {
     const char *name;        /* "avx2+fma" — also the force_kernel key */
     const char *description; /* "native avx2+fma 6x16" */
     int mr, nr;              /* register tile */
+    int lanes;               /* floats per FMA: the vector width */
     int mc, kc, nc;          /* cache blocking when the caches are unknown
                               * (wasm32): see native_blocking() */
     mt_tile_fn tile;
@@ -118,7 +119,8 @@ typedef struct mt_native_kernel {
 extern const mt_native_kernel mt_native_kernel_avx512;
 extern const mt_native_kernel mt_native_kernel_avx512_12x32;
 /* 512-bit FMAs the core retires per cycle (1 or 2), measured against ymm
- * FMAs (kernel_avx512.c; ~0.3 ms). Only on a CPU with AVX-512. */
+ * FMAs (kernel_avx512.c; ~0.3 ms the first time, then remembered). Only on
+ * a CPU with AVX-512. */
 int mt_native_avx512_fma_units(void);
 extern const mt_native_kernel mt_native_kernel_avx2;
 #endif
@@ -177,6 +179,32 @@ mt_native_blocking mt_native_blocking_for(const mt_native_kernel *k,
 /* The caches and kr's blocking as used, computed once (thread-safe). */
 mt_native_caches mt_gemm_native_caches(void);
 mt_native_blocking mt_gemm_native_blocking(const mt_native_kernel *kr);
+
+/* ---- dispatch thresholds (thresholds.c) -----------------------------------
+ * Sizes where a fixed per-call cost (in cycles) meets the work: the rule and
+ * its measurements are in thresholds.c. */
+typedef struct mt_native_thresholds {
+    int64_t fmas_per_cycle;    /* the kernel's peak: lanes × FMA units */
+    int64_t auto_small_fmas;   /* AUTO: M > 1 products up to this go to OpenBLAS */
+    int64_t min_fmas_per_part; /* threads: a slice of C has at least this */
+    bool blas_always;          /* AUTO: OpenBLAS for every product (the
+                                * kernel is slower per FMA: the portable one) */
+} mt_native_thresholds;
+
+/* The rule for a kernel `lanes` floats wide on a core retiring fma_units
+ * such FMAs per cycle. Pure (values < 1 count as 1). */
+mt_native_thresholds mt_native_thresholds_for(int lanes, int fma_units);
+
+/* AUTO's rule: does an m×n×k product go to OpenBLAS (where built in)?
+ * M > 1 and at most t.auto_small_fmas FMAs (the native gemv wins M = 1),
+ * or any product when t.blas_always. */
+bool mt_native_small_for_blas(mt_native_thresholds t, int64_t m, int64_t n, int64_t k);
+
+/* FMA units at `lanes` floats wide: measured for 512 bits (once), else 2. */
+int mt_native_fma_units(int lanes);
+
+/* The rule applied to the kernel the next call will use. */
+mt_native_thresholds mt_gemm_native_thresholds(void);
 
 /* ---- kernel selection (testing and benchmarking) --------------------------
  * Force the kernel by name ("avx512", "avx512-12x32", "avx2+fma" or "avx2",

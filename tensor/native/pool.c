@@ -23,6 +23,7 @@ void mt_pool_shutdown(void) {}
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <time.h>
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -35,9 +36,13 @@ void mt_pool_shutdown(void) {}
 
 /* Workers spin this long for the next job before sleeping (a layer stack
  * sends the next matmul within microseconds); the caller spins less while
- * waiting for the last parts. */
-enum { MAX_PARTS = 32, MAX_WORKERS = MAX_PARTS - 1, SPIN_ITERS = 1 << 14,
-       WAIT_SPINS = 1 << 11 };
+ * waiting for the last parts. Bounded in time, not in pauses: a pause costs
+ * ~3 ns on Haswell, 24 ns on the Zen 4 VM these were set on (2^14 and 2^11
+ * pauses: 400 and 50 us), ~45 ns on Skylake-X. The clock is read every
+ * CLOCK_EVERY pauses (a vDSO call, ~80 ns there). */
+enum { MAX_PARTS = 32, MAX_WORKERS = MAX_PARTS - 1, CLOCK_EVERY = 64 };
+#define WORKER_SPIN_NS 400000
+#define CALLER_SPIN_NS 50000
 #define ALL_CLAIMED UINT32_MAX
 
 /* A job is `parts` calls fn(arg, i). Parts are claimed, not assigned: each
@@ -69,6 +74,31 @@ static struct {
     .wake = PTHREAD_COND_INITIALIZER,
     .finished = PTHREAD_COND_INITIALIZER,
 };
+
+typedef struct spin {
+    unsigned pauses;
+    struct timespec end; // set at the first clock reading
+} spin;
+
+// one pause; false (no pause) once `ns` have passed since the first call
+static bool spin_again(spin *s, long ns)
+{
+    if (++s->pauses % CLOCK_EVERY == 1) {
+        struct timespec t;
+        clock_gettime(CLOCK_MONOTONIC, &t);
+        if (s->pauses == 1) {
+            s->end = t;
+            s->end.tv_nsec += ns;
+            s->end.tv_sec += s->end.tv_nsec / 1000000000L;
+            s->end.tv_nsec %= 1000000000L;
+        } else if (t.tv_sec > s->end.tv_sec ||
+                   (t.tv_sec == s->end.tv_sec && t.tv_nsec >= s->end.tv_nsec)) {
+            return false;
+        }
+    }
+    cpu_relax();
+    return true;
+}
 
 static unsigned lowest_bit(uint32_t x)
 {
@@ -125,13 +155,11 @@ static void *worker_main(void *p)
     unsigned seen = start->generation; // the jobs before it was created
     for (;;) {
         unsigned gen;
-        int spins = 0;
+        spin s = {0};
         while ((gen = atomic_load_explicit(&pool.generation,
                                            memory_order_acquire)) == seen) {
-            if (++spins < SPIN_ITERS) {
-                cpu_relax();
+            if (spin_again(&s, WORKER_SPIN_NS))
                 continue;
-            }
             pthread_mutex_lock(&pool.lock);
             while (atomic_load_explicit(&pool.generation,
                                         memory_order_acquire) == seen)
@@ -183,10 +211,9 @@ bool mt_pool_run(mt_pool_fn fn, void *arg, int parts, int threads)
     // parts claimed by workers are running: wait for them, spinning only
     // briefly — if a worker shares this core (a busy machine), spinning
     // would steal the time it needs
-    for (int spins = 0; spins < WAIT_SPINS; spins++) {
-        if (atomic_load_explicit(&pool.done, memory_order_acquire) == parts)
-            break;
-        cpu_relax();
+    spin s = {0};
+    while (atomic_load_explicit(&pool.done, memory_order_acquire) < parts &&
+           spin_again(&s, CALLER_SPIN_NS)) {
     }
     if (atomic_load_explicit(&pool.done, memory_order_acquire) < parts) {
         pthread_mutex_lock(&pool.lock);

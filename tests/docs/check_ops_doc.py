@@ -3,14 +3,14 @@
 
   check_ops_doc.py DOC HEADER...
 
-An op is a public function `mt_<name>(` declared in one of the headers; its
-`_into` twin is the same op. docs/ops.md names each op in the first column of
+An op is a public function `mt_<name>(` declared (or defined inline) in one
+of the headers; its `_into` twin is the same op. docs/ops.md names each op in the first column of
 its tables as `mt_<name>`. Prints what is missing on either side.
 """
 import re
 import sys
 
-DECL = re.compile(r"^mt_status\s+(mt_[a-z0-9_]+)\s*\(", re.M)
+DECL = re.compile(r"^(?:inline\s+)?mt_status\s+(mt_[a-z0-9_]+)\s*\(", re.M)
 ROW = re.compile(r"^\|\s*`(mt_[a-z0-9_]+)`", re.M)
 
 

@@ -57,16 +57,44 @@ mt_status mt_matmul(const mt_tensor *a, const mt_tensor *b, mt_tensor **out);
 mt_status mt_matmul_into(const mt_tensor *a, const mt_tensor *b,
                          mt_tensor *out);
 
+/* The two halves of mt_matmul_fused(_into) below (call those): _relu takes
+ * act NONE or RELU only (else MT_ERR_INVALID_ARGUMENT), _any every act. A
+ * program whose every act is NONE or RELU (a constant) links none of the
+ * other activations' math. */
+mt_status mt_matmul_fused_relu(const mt_tensor *a, const mt_tensor *b,
+                               const mt_tensor *bias, mt_activation act,
+                               mt_tensor **out);
+mt_status mt_matmul_fused_relu_into(const mt_tensor *a, const mt_tensor *b,
+                                    const mt_tensor *bias, mt_activation act,
+                                    mt_tensor *out);
+mt_status mt_matmul_fused_any(const mt_tensor *a, const mt_tensor *b,
+                              const mt_tensor *bias, mt_activation act,
+                              mt_tensor **out);
+mt_status mt_matmul_fused_any_into(const mt_tensor *a, const mt_tensor *b,
+                                   const mt_tensor *bias, mt_activation act,
+                                   mt_tensor *out);
+
 /* act(A·B + bias) in one pass over C: bias is [N] (or NULL), added to every
  * row; act (any mt_activation, the same numbers as mt_activation_apply) is
  * applied as C is written. Linear and conv2d layers use it.
- * MT_ERR_INVALID_ARGUMENT for an unknown act. */
-mt_status mt_matmul_fused(const mt_tensor *a, const mt_tensor *b,
-                          const mt_tensor *bias, mt_activation act,
-                          mt_tensor **out);
-mt_status mt_matmul_fused_into(const mt_tensor *a, const mt_tensor *b,
-                               const mt_tensor *bias, mt_activation act,
-                               mt_tensor *out);
+ * MT_ERR_INVALID_ARGUMENT for an unknown act. (C99 inline: also an ordinary
+ * exported function.) */
+inline mt_status mt_matmul_fused(const mt_tensor *a, const mt_tensor *b,
+                                 const mt_tensor *bias, mt_activation act,
+                                 mt_tensor **out)
+{
+    return act == MT_ACTIVATION_NONE || act == MT_ACTIVATION_RELU
+               ? mt_matmul_fused_relu(a, b, bias, act, out)
+               : mt_matmul_fused_any(a, b, bias, act, out);
+}
+inline mt_status mt_matmul_fused_into(const mt_tensor *a, const mt_tensor *b,
+                                      const mt_tensor *bias, mt_activation act,
+                                      mt_tensor *out)
+{
+    return act == MT_ACTIVATION_NONE || act == MT_ACTIVATION_RELU
+               ? mt_matmul_fused_relu_into(a, b, bias, act, out)
+               : mt_matmul_fused_any_into(a, b, bias, act, out);
+}
 
 /* Two fused matmuls in a row, an MLP's two Linear layers:
  *   y = act2(act1(x·w1 + b1)·w2 + b2)

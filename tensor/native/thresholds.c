@@ -1,0 +1,72 @@
+/* thresholds.c — the size thresholds of the matmul dispatch, from the
+ * machine.
+ *
+ * Two choices depend on how much work a call has against a fixed cost:
+ *   AUTO (matmul.c): OpenBLAS's call overhead is lower than the native
+ *     driver's, so it wins products too small for the native kernel's
+ *     speed to pay that difference back;
+ *   threads (gemm_native.c): a slice of C handed to the pool must be worth
+ *     waking a worker for.
+ * Both costs are fixed in cycles, and the work a kernel does in a cycle is
+ * its FMA width × the FMA units the core has at that width. So each
+ * threshold is a cost in cycles × the kernel's FMAs per cycle:
+ *   auto_small_fmas   = 16384 cycles × FMAs/cycle
+ *   min_fmas_per_part =  8192 cycles × FMAs/cycle
+ * The cycle counts come from Zen 4 (AVX-512 8×32, one 512-bit FMA unit:
+ * 16 FMAs per cycle): the crossover bench_matmul measured, OpenBLAS ahead
+ * up to 64³ (45/95/113 vs 22/80/99 GFLOP/s at n = 16/32/64, native ahead
+ * from 128³ and on every MNIST shape), and the 2^17 FMAs per slice the
+ * thread split has used there since it was written (not re-measured: the
+ * machine is shared). Expressed in cycles they carry over to other clocks
+ * and widths: an Intel core with two 512-bit units (32 FMAs per cycle)
+ * crosses over at twice the FMAs, an AVX2 core with two 256-bit units
+ * (16) at the same (measured: 64³ to 128³ with AVX2 forced on Zen 4).
+ * FMA units: measured for 512 bits (mt_native_avx512_fma_units: Zen 4 one,
+ * Xeon Gold two); two for narrower vectors, as every x86-64 core with FMA
+ * since Haswell and Zen 2 has (wasm32 has no OpenBLAS and one thread).
+ */
+#include "native.h"
+
+enum {
+    AUTO_CALL_CYCLES = 16384, /* 64³ FMAs / 16 per cycle */
+    PART_WAKE_CYCLES = 8192,  /* 2^17 FMAs / 16 per cycle */
+    NARROW_FMA_UNITS = 2,
+};
+
+mt_native_thresholds mt_native_thresholds_for(int lanes, int fma_units)
+{
+    const int64_t per_cycle = (int64_t)(lanes > 0 ? lanes : 1) * (fma_units > 0 ? fma_units : 1);
+    return (mt_native_thresholds){
+        .fmas_per_cycle = per_cycle,
+        .auto_small_fmas = AUTO_CALL_CYCLES * per_cycle,
+        .min_fmas_per_part = PART_WAKE_CYCLES * per_cycle,
+    };
+}
+
+bool mt_native_small_for_blas(mt_native_thresholds t, int64_t m, int64_t n, int64_t k)
+{
+    return t.blas_always || (m > 1 && m * n * k <= t.auto_small_fmas);
+}
+
+int mt_native_fma_units(int lanes)
+{
+#ifdef MT_NATIVE_AVX512
+    if (lanes >= 16)
+        return mt_native_avx512_fma_units();
+#endif
+    (void)lanes;
+    return NARROW_FMA_UNITS;
+}
+
+/* The crossover assumes the native kernel is, per FMA, at least as fast as
+ * OpenBLAS's and loses only on the call. The portable kernel is not (no FMA
+ * instructions, 4 lanes; on Zen 4, CPU time: 33 vs 112 GFLOP/s at 64³, 35
+ * vs 100 at 128³, 6.2 vs 3.8 us for 1×784×128; OpenBLAS has a kernel for
+ * the CPU wherever it is built): with it, AUTO sends OpenBLAS everything. */
+mt_native_thresholds mt_gemm_native_thresholds(void)
+{
+    const mt_native_kernel *kr = mt_gemm_native_kernel();
+    mt_native_thresholds t = mt_native_thresholds_for(kr->lanes, mt_native_fma_units(kr->lanes));
+    t.blas_always = kr == &mt_native_kernel_generic;
+    return t;
+}
