@@ -15,6 +15,7 @@
 
 #include "backend_select.h"
 #include "native/native.h"
+#include "unary_ops.h" /* mt_activation_rows */
 
 static uint64_t rng_state = 0x9e3779b97f4a7c15u;
 
@@ -59,7 +60,7 @@ static mt_gemm gemm_of(const mt_tensor *a, const mt_tensor *b, const mt_tensor *
         .a = a->data, .a_rs = a->stride[0], .a_cs = a->stride[1],
         .b = b->data, .b_rs = b->stride[0], .b_cs = b->stride[1],
         .c = c, .c_rs = b->shape[1], .c_cs = 1,
-        .bias = bias ? bias->data : NULL, .act = act,
+        .bias = bias ? bias->data : NULL, .act = act, .act_rows = mt_activation_rows,
     };
 }
 
