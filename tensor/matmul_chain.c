@@ -7,10 +7,8 @@
  * tall, so the kernels still see full tiles): layer 2 reads what layer 1 has
  * just written from L1, and the hidden matrix is never stored whole. With
  * several threads each block is one part of the pool (a block is both
- * products: no synchronisation between the layers); a single sample splits
- * layer 1 (a gemv, bound by streaming w1 from L2) along H instead. Other
- * backends get the two products over all rows through a per-thread hidden
- * buffer.
+ * products: no synchronisation between the layers). Other backends get the
+ * two products over all rows through a per-thread hidden buffer.
  */
 #include "backend_select.h"
 #include "internal.h"
@@ -115,45 +113,6 @@ static void chain_part(void *arg, int index)
         chain_block(ch, i0, ch->hidden + index * ch->rows * ch->g1.n, index, 1);
 }
 
-/* One sample, several threads: layer 1 is a gemv, one FMA per weight read,
- * so its speed is the rate the weights stream from L2. Split along H in
- * whole register panels, each core streams its own share from its own L2
- * (a plain matmul this small stays on one thread: it counts FMAs, not
- * bytes). Layer 2 follows on the calling thread. */
-static void gemv_part(void *arg, int index)
-{
-    const chain *ch = arg;
-    const int64_t nr = mt_gemm_native_kernel()->nr, h = ch->g1.n;
-    const int64_t units = (h + nr - 1) / nr;
-    const int64_t lo = units * index / ch->parts * nr;
-    int64_t hi = units * (index + 1) / ch->parts * nr;
-    if (hi > h)
-        hi = h;
-    if (lo >= hi)
-        return;
-    mt_gemm g = ch->g1;
-    g.n = hi - lo;
-    g.b += lo * g.b_cs;
-    g.c = ch->hidden + lo;
-    if (g.bias)
-        g.bias += lo;
-    mt_gemm_native_serial_part(&g, index);
-}
-
-static bool run_gemv_split(chain *ch, int threads)
-{
-    const int64_t units = (ch->g1.n + mt_gemm_native_kernel()->nr - 1) /
-                          mt_gemm_native_kernel()->nr;
-    int64_t parts = units < threads ? units : threads;
-    ch->parts = (int)(parts < MAX_PARTS ? parts : MAX_PARTS);
-    if (ch->parts < 2 || !mt_pool_run(gemv_part, ch, ch->parts, ch->parts))
-        return false;
-    mt_gemm g2 = ch->g2;
-    g2.a = ch->hidden;
-    mt_gemm_backend_native.sgemm(&g2, 1);
-    return true;
-}
-
 static mt_status run_native(const char *op, chain *ch, int threads)
 {
     const mt_native_kernel *kr = mt_gemm_native_kernel();
@@ -169,8 +128,6 @@ static mt_status run_native(const char *op, chain *ch, int threads)
                        "[%lld,%lld]", op, (long long)ch->rows, (long long)h);
     if (pooled && mt_pool_run(chain_part, ch, ch->parts,
                               threads < ch->parts ? threads : ch->parts))
-        return MT_OK;
-    if (m == 1 && threads > 1 && run_gemv_split(ch, threads))
         return MT_OK;
     /* One thread, one block, or the pool busy: the blocks in turn, each
      * product split over the threads as a plain matmul would be. */
