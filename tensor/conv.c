@@ -7,7 +7,9 @@
 #include "minitensor/view.h"
 #include "internal.h"
 #include "unary_ops.h"
-#include "window.h"
+#include "backend_select.h"
+#include "conv_rows.h"
+#include "native/native.h"
 
 /* Patch buffers are kept near 2 MiB so a chunk of them stays in cache. */
 #define PATCH_CHUNK_FLOATS (512 * 1024)
@@ -30,13 +32,6 @@ mt_status mt_conv_output_size(int64_t in, int64_t k, int64_t stride,
 }
 
 /* ---- planning ------------------------------------------------------------------ */
-
-typedef struct conv_geometry {
-    int64_t n, h, w, cin, cout, kh, kw, oh, ow, pad_top, pad_left, sh, sw, dh, dw;
-    int64_t groups;
-    mt_kernel_layout layout;  /* resolved: HWIO or OIHW */
-    mt_tensor x;              /* the input as an NHWC view */
-} conv_geometry;
 
 static int64_t or_one(int64_t v) { return v == 0 ? 1 : v; }
 
@@ -272,6 +267,17 @@ static bool out_rows(const mt_tensor *y, const conv_geometry *g, int64_t n0, int
     return s == MT_OK;
 }
 
+/* The row path (conv_rows.c) when the native kernel is the backend and the
+ * geometry fits, with rows of at least half a register tile (MR): narrower
+ * output rows waste most of each tile, and im2col's GEMM packs pixels of
+ * several rows and images into full tiles instead. Other backends (the
+ * naive reference, a BLAS) keep im2col + their GEMM. */
+static bool rows_wanted(const conv_geometry *g, mt_backend backend)
+{
+    return (backend == MT_BACKEND_AUTO || backend == MT_BACKEND_NATIVE) &&
+           mt_conv_rows_fit(g) && 2 * g->ow >= mt_gemm_native_kernel()->mr;
+}
+
 /* Runs the planned conv into y (an NHWC view of the result, any strides,
  * mergeable per image). */
 static mt_status conv_run(const char *op, const mt_tensor *kernel, const mt_tensor *bias,
@@ -281,9 +287,18 @@ static mt_status conv_run(const char *op, const mt_tensor *kernel, const mt_tens
     int64_t k = g->kh * g->kw * cg;
     if (g->n == 0 || rpi == 0)
         return MT_OK;
+    mt_backend backend;
+    int threads;
+    mt_status s = mt_backend_current(&backend, &threads);
+    if (s)
+        return s;
+    if (rows_wanted(g, backend))
+        return (s = mt_gemm_native_env_check())
+                   ? s
+                   : mt_conv_rows_run(op, g, kernel, bias, act, NULL, threads, y);
     mt_tensor km, probe;
     mt_tensor *copy = NULL;
-    mt_status s = kernel_matrix(kernel, g, &km);
+    s = kernel_matrix(kernel, g, &km);
     if (s) {  /* a strided kernel: one contiguous copy */
         mt_clear_error();
         if ((s = mt_tensor_contiguous(kernel, &copy)) || (s = kernel_matrix(copy, g, &km)))

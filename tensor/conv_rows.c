@@ -1,0 +1,266 @@
+/* conv_rows.c — conv2d without a patch matrix: the native GEMM micro-kernel
+ * reads its A operand straight from the input (an implicit GEMM), with the
+ * bias, ReLU and optionally a max pool applied before anything is stored.
+ *
+ * For output row oy of image n and kernel row ki, the products over the
+ * kernel row's taps and channels are an [OW, kw·cin] × [kw·cin, Cout] GEMM
+ * whose A(i, p) = x[n, oy·sh + ki·dh - pad_top, i·sw - pad_left, 0] + p:
+ * input pixel rows keep each pixel's channels contiguous and the kw
+ * neighbours next to each other, so A is the input itself with row stride
+ * sw·cin and column stride 1. The kh kernel rows accumulate into the same
+ * output row (MT_TILE_ACCUM), the last one adds the bias and applies ReLU.
+ * Nothing is copied: im2col wrote kh·kw·cin floats per output pixel to
+ * memory and read them back (the Fashion CNN's conv2: 288 per pixel).
+ * Output columns whose window hangs over the left or right padding are
+ * summed directly (a few per row).
+ *
+ * With a pool, a unit of work is one pooled row: the conv rows its windows
+ * cover go to a strip of pool_h rows kept in cache, and only the maxima are
+ * stored — the full-size conv output never reaches memory.
+ */
+#include <math.h>
+
+#include "conv_rows.h"
+#include "internal.h"
+#include "native/native.h"
+#include "unary_ops.h"
+
+bool mt_conv_rows_fit(const conv_geometry *g)
+{
+    return g->groups == 1 && g->dw == 1 && g->x.stride[3] == 1 && g->x.stride[2] == g->cin;
+}
+
+/* ---- the kernel as B panels ----------------------------------------------------- */
+
+typedef struct weights {
+    const float *b;   /* B of kernel row ki, panel jp: b + ki·ki_step + jp·panel_step */
+    int64_t ki_step, panel_step, b_rs;
+} weights;
+
+static float kernel_at(const conv_geometry *g, const mt_tensor *kernel, int64_t ki,
+                       int64_t kj, int64_t c, int64_t o)
+{
+    const float *k = kernel->data;
+    const int64_t *s = kernel->stride;
+    return g->layout == MT_KERNEL_HWIO ? k[ki * s[0] + kj * s[1] + c * s[2] + o * s[3]]
+                                       : k[o * s[0] + c * s[1] + ki * s[2] + kj * s[3]];
+}
+
+/* An HWIO kernel whose rows of Cout are contiguous and a whole number of
+ * NR panels is read in place; anything else (OIHW, strided, a ragged last
+ * panel) is packed into NR-wide panels, zero-padded, once per call. */
+static bool weights_in_place(const conv_geometry *g, const mt_tensor *kernel, int nr)
+{
+    const int64_t *s = kernel->stride;
+    return g->layout == MT_KERNEL_HWIO && s[3] == 1 && s[2] == g->cout &&
+           s[1] == g->cin * g->cout && g->cout % nr == 0;
+}
+
+static void weights_pack(const conv_geometry *g, const mt_tensor *kernel, int nr, float *dst,
+                         weights *w)
+{
+    const int64_t krow = g->kw * g->cin, panels = (g->cout + nr - 1) / nr;
+    *w = (weights){dst, panels * krow * nr, krow * nr, nr};
+    for (int64_t ki = 0; ki < g->kh; ki++)
+        for (int64_t jp = 0; jp < panels; jp++)
+            for (int64_t kj = 0; kj < g->kw; kj++)
+                for (int64_t c = 0; c < g->cin; c++)
+                    for (int64_t j = 0; j < nr; j++) {
+                        int64_t o = jp * nr + j;
+                        *dst++ = o < g->cout ? kernel_at(g, kernel, ki, kj, c, o) : 0.0f;
+                    }
+}
+
+/* ---- one output row ------------------------------------------------------------- */
+
+typedef struct rows_job {
+    const conv_geometry *g;
+    const mt_native_kernel *kr;
+    weights w;
+    const float *bias;
+    mt_activation act;
+    const conv_pool *pool;
+    mt_tensor y;
+    float *strips;          /* per part, strip_floats each (pool only) */
+    int64_t strip_floats;
+    int64_t ox0, ox1;       /* output columns whose windows lie inside the input */
+    int64_t units;          /* output rows (or pooled rows) over all images */
+    int parts;
+} rows_job;
+
+/* The kernel rows [*k0, *k1) that fall inside the input for output row oy. */
+static void valid_rows(const conv_geometry *g, int64_t oy, int64_t *k0, int64_t *k1)
+{
+    int64_t top = oy * g->sh - g->pad_top;
+    *k0 = 0;
+    while (*k0 < g->kh && top + *k0 * g->dh < 0)
+        ++*k0;
+    *k1 = g->kh;
+    while (*k1 > *k0 && top + (*k1 - 1) * g->dh >= g->h)
+        --*k1;
+}
+
+/* Column ox summed directly, taps over the padding skipped (edge columns). */
+static void edge_column(const rows_job *j, int64_t n, int64_t oy, int64_t ox, int64_t k0,
+                        int64_t k1, float *c, int64_t c_cs)
+{
+    const conv_geometry *g = j->g;
+    const float *x = g->x.data;
+    const int64_t *st = g->x.stride;
+    const int nr = j->kr->nr;
+    for (int64_t o = 0; o < g->cout; o++) {
+        float acc = j->bias ? j->bias[o] : 0.0f;
+        const float *b = j->w.b + (o / nr) * j->w.panel_step + o % nr;
+        for (int64_t ki = k0; ki < k1; ki++) {
+            int64_t iy = oy * g->sh - g->pad_top + ki * g->dh;
+            for (int64_t kj = 0; kj < g->kw; kj++) {
+                int64_t ix = ox * g->sw - g->pad_left + kj;
+                if (ix < 0 || ix >= g->w)
+                    continue;
+                const float *px = x + n * st[0] + iy * st[1] + ix * st[2];
+                const float *bp = b + ki * j->w.ki_step + kj * g->cin * j->w.b_rs;
+                for (int64_t ch = 0; ch < g->cin; ch++)
+                    acc += px[ch] * bp[ch * j->w.b_rs];
+            }
+        }
+        if (j->act == MT_ACTIVATION_RELU && acc < 0.0f)
+            acc = 0.0f;
+        c[o * c_cs] = acc;
+    }
+}
+
+/* Output row (n, oy), all OW columns, into c(ox, o) = c[ox·c_rs + o·c_cs]. */
+static void conv_row(const rows_job *j, int64_t n, int64_t oy, float *c, int64_t c_rs,
+                     int64_t c_cs)
+{
+    const conv_geometry *g = j->g;
+    const mt_native_kernel *kr = j->kr;
+    const int64_t *st = g->x.stride;
+    const int64_t krow = g->kw * g->cin;
+    const int last = (j->bias ? MT_TILE_BIAS : 0) |
+                     (j->act == MT_ACTIVATION_RELU ? MT_TILE_RELU : 0);
+    int64_t k0, k1;
+    valid_rows(g, oy, &k0, &k1);
+    if (k0 == k1) {  /* every kernel row over the padding: bias alone */
+        for (int64_t ox = 0; ox < g->ow; ox++)
+            edge_column(j, n, oy, ox, k0, k1, c + ox * c_rs, c_cs);
+    } else {
+        mt_tile t = {.k = krow, .a_rs = g->sw * g->cin, .a_cs = 1, .b_rs = j->w.b_rs,
+                     .c_rs = c_rs, .c_cs = c_cs};
+        for (int64_t o0 = 0; o0 < g->cout; o0 += kr->nr) {
+            const int64_t jp = o0 / kr->nr;
+            t.n = (int)(g->cout - o0 < kr->nr ? g->cout - o0 : kr->nr);
+            t.bias = j->bias ? j->bias + o0 : NULL;
+            for (int64_t ki = k0; ki < k1; ki++) {
+                const int64_t iy = oy * g->sh - g->pad_top + ki * g->dh;
+                const float *arow = (const float *)g->x.data + n * st[0] + iy * st[1];
+                t.b = j->w.b + ki * j->w.ki_step + jp * j->w.panel_step;
+                t.flags = (ki > k0 ? MT_TILE_ACCUM : 0) | (ki == k1 - 1 ? last : 0);
+                for (int64_t ox = j->ox0; ox < j->ox1; ox += kr->mr) {
+                    t.m = (int)(j->ox1 - ox < kr->mr ? j->ox1 - ox : kr->mr);
+                    t.a = arow + (ox * g->sw - g->pad_left) * g->cin;
+                    t.c = c + ox * c_rs + o0 * c_cs;
+                    kr->tile(&t);
+                }
+            }
+        }
+        for (int64_t ox = 0; ox < g->ow; ox++)
+            if (ox < j->ox0 || ox >= j->ox1)
+                edge_column(j, n, oy, ox, k0, k1, c + ox * c_rs, c_cs);
+    }
+    if (j->act != MT_ACTIVATION_NONE && j->act != MT_ACTIVATION_RELU)
+        mt_activation_rows(j->act, c, g->ow, g->cout, c_rs, c_cs);
+}
+
+/* max(m, v) that propagates NaN, as max_pool2d does. */
+static inline float max_nan(float m, float v) { return v > m || v != v ? v : m; }
+
+/* Pooled row (n, py): its conv rows into the strip, their window maxima to y. */
+static void pooled_row(const rows_job *j, int64_t n, int64_t py, float *strip)
+{
+    const conv_geometry *g = j->g;
+    const mt_window_axis *ah = &j->pool->ah, *aw = &j->pool->aw;
+    const int64_t row = g->ow * g->cout, *so = j->y.stride;
+    for (int64_t r = 0; r < ah->k; r++)
+        conv_row(j, n, py * ah->stride + r * ah->dilation, strip + r * row, g->cout, 1);
+    float *y = (float *)j->y.data + n * so[0] + py * so[1];
+    for (int64_t px = 0; px < aw->out; px++) {
+        float *out = y + px * so[2];
+        const float *first = strip + px * aw->stride * g->cout;
+        for (int64_t o = 0; o < g->cout; o++) {
+            float m = -INFINITY;
+            for (int64_t r = 0; r < ah->k; r++)
+                for (int64_t q = 0; q < aw->k; q++)
+                    m = max_nan(m, first[r * row + q * aw->dilation * g->cout + o]);
+            out[o * so[3]] = m;
+        }
+    }
+}
+
+static void rows_part(void *arg, int index)
+{
+    const rows_job *j = arg;
+    const int64_t per_image = j->pool ? j->pool->ah.out : j->g->oh;
+    const int64_t lo = j->units * index / j->parts, hi = j->units * (index + 1) / j->parts;
+    const int64_t *so = j->y.stride;
+    for (int64_t u = lo; u < hi; u++) {
+        int64_t n = u / per_image, r = u % per_image;
+        if (j->pool)
+            pooled_row(j, n, r, j->strips + index * j->strip_floats);
+        else
+            conv_row(j, n, r, (float *)j->y.data + n * so[0] + r * so[1], so[2], so[3]);
+    }
+}
+
+/* ---- running -------------------------------------------------------------------- */
+
+/* Parts of at least as many FMAs as the native GEMM gives one (2^17, its
+ * MIN_FMAS_PER_PART), up to four per thread so that a preempted thread's
+ * share is taken over by the others, 32 at most (the pool's limit). */
+static int parts_for(const conv_geometry *g, int64_t units, int threads)
+{
+    if (threads < 2)
+        return 1;
+    int64_t fmas = g->n * g->oh * g->ow * g->cout * g->kh * g->kw * g->cin;
+    int64_t parts = fmas >> 17;
+    parts = parts < 4 * (int64_t)threads ? parts : 4 * (int64_t)threads;
+    parts = parts < units ? parts : units;
+    return parts < 1 ? 1 : parts > 32 ? 32 : (int)parts;
+}
+
+mt_status mt_conv_rows_run(const char *op, const conv_geometry *g, const mt_tensor *kernel,
+                           const mt_tensor *bias, mt_activation act, const conv_pool *pool,
+                           int threads, mt_tensor *y)
+{
+    const mt_native_kernel *kr = mt_gemm_native_kernel();
+    rows_job j = {.g = g, .kr = kr, .bias = bias ? bias->data : NULL, .act = act,
+                  .pool = pool, .y = *y};
+    int64_t per_image = pool ? pool->ah.out : g->oh;
+    j.units = g->n * per_image;
+    if (j.units == 0 || (pool && pool->aw.out == 0))
+        return MT_OK;
+    // interior columns: the window [ox·sw - pad_left, + kw) inside [0, w)
+    j.ox0 = (g->pad_left + g->sw - 1) / g->sw;
+    j.ox1 = g->w - g->kw + g->pad_left < 0 ? 0 : (g->w - g->kw + g->pad_left) / g->sw + 1;
+    j.ox1 = j.ox1 > g->ow ? g->ow : j.ox1 < j.ox0 ? j.ox0 : j.ox1;
+    j.parts = parts_for(g, j.units, threads);
+    const bool in_place = weights_in_place(g, kernel, kr->nr);
+    const int64_t panels = (g->cout + kr->nr - 1) / kr->nr;
+    const int64_t packed = in_place ? 0 : g->kh * panels * g->kw * g->cin * kr->nr;
+    j.strip_floats = pool ? (pool->ah.k * g->ow * g->cout + 15) / 16 * 16 : 0;
+    float *scratch = mt_scratch_floats(MT_SCRATCH_CONV_PATCHES,
+                                       (size_t)(packed + j.parts * j.strip_floats));
+    if (!scratch && packed + j.parts * j.strip_floats > 0)
+        return mt_fail(MT_ERR_OUT_OF_MEMORY, "%s: cannot allocate %lld floats of scratch",
+                       op, (long long)(packed + j.parts * j.strip_floats));
+    if (in_place)
+        j.w = (weights){kernel->data, kernel->stride[0], kr->nr, g->cout};
+    else
+        weights_pack(g, kernel, kr->nr, scratch, &j.w);
+    j.strips = scratch + packed;
+    if (j.parts < 2 || !mt_pool_run(rows_part, &j, j.parts, threads)) {
+        j.parts = 1;
+        rows_part(&j, 0);
+    }
+    return MT_OK;
+}
