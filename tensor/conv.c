@@ -407,6 +407,119 @@ mt_status mt_conv2d(const mt_tensor *input, const mt_tensor *kernel, const mt_te
     return conv_new("conv2d", input, kernel, bias, params, out);
 }
 
+/* ---- conv2d followed by a max pool --------------------------------------------------- */
+
+/* The pool over the conv output of g: its axes planned (fails as
+ * max_pool2d on bad params), *fused whether every window lies inside the
+ * conv output with no padding before it, the result's shape. */
+static mt_status pool_plan_after(const char *op, const conv_geometry *g,
+                                 const mt_conv2d_params *cp, const mt_pool2d_params *pp,
+                                 conv_pool *pool, bool *fused, int64_t shape[4])
+{
+    if (!pp)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: pool params are NULL", op);
+    if (pp->data_layout != cp->data_layout)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: the pool's data_layout %d differs from "
+                       "the conv's %d", op, (int)pp->data_layout, (int)cp->data_layout);
+    *pool = (conv_pool){
+        .ah = {.in = g->oh, .k = pp->pool_h, .stride = pp->stride_h ? pp->stride_h : pp->pool_h,
+               .dilation = or_one(pp->dilation_h), .pad_before = pp->pad_top,
+               .pad_after = pp->pad_bottom},
+        .aw = {.in = g->ow, .k = pp->pool_w, .stride = pp->stride_w ? pp->stride_w : pp->pool_w,
+               .dilation = or_one(pp->dilation_w), .pad_before = pp->pad_left,
+               .pad_after = pp->pad_right}};
+    if (pp->stride_h < 0 || pp->stride_w < 0 || pp->dilation_h < 0 || pp->dilation_w < 0)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: negative pool stride (%lld,%lld) or "
+                       "dilation (%lld,%lld)", op, (long long)pp->stride_h,
+                       (long long)pp->stride_w, (long long)pp->dilation_h,
+                       (long long)pp->dilation_w);
+    mt_status s;
+    if ((s = mt_window_plan(op, "pool height", pp->padding, pp->ceil_mode, &pool->ah)) ||
+        (s = mt_window_plan(op, "pool width", pp->padding, pp->ceil_mode, &pool->aw)))
+        return s;
+    const mt_window_axis *ax[2] = {&pool->ah, &pool->aw};
+    *fused = true;
+    for (int i = 0; i < 2; i++)
+        *fused = *fused && ax[i]->pad_before == 0 &&
+                 (ax[i]->out == 0 || (ax[i]->out - 1) * ax[i]->stride +
+                                             (ax[i]->k - 1) * ax[i]->dilation < ax[i]->in);
+    mt_layout_shape(cp->data_layout, g->n, pool->ah.out, pool->aw.out, g->cout, shape);
+    return MT_OK;
+}
+
+/* The unfused way: the conv into a temporary, then the pool. */
+static mt_status conv_then_pool(const mt_tensor *input, const mt_tensor *kernel,
+                                const mt_tensor *bias, const mt_conv2d_params *cp,
+                                const mt_pool2d_params *pp, mt_tensor *out)
+{
+    mt_tensor *tmp;
+    mt_status s = conv_new("conv2d_maxpool2d", input, kernel, bias, cp, &tmp);
+    if (s)
+        return s;
+    s = mt_maxpool2d_into(tmp, pp, out);
+    mt_tensor_free(tmp);
+    return s;
+}
+
+mt_status mt_conv2d_maxpool2d_into(const mt_tensor *input, const mt_tensor *kernel,
+                                   const mt_tensor *bias, const mt_conv2d_params *conv,
+                                   const mt_pool2d_params *pool, mt_tensor *out)
+{
+    const char *op = "conv2d_maxpool2d";
+    conv_geometry g;
+    conv_pool cp;
+    bool fused = false;
+    int64_t shape[4];
+    mt_status s = conv_plan(op, input, kernel, bias, conv, &g);
+    if (s || (s = pool_plan_after(op, &g, conv, pool, &cp, &fused, shape)) ||
+        (s = mt_check_tensor(op, "out", out)) || (s = mt_check_f32(op, out)))
+        return s;
+    mt_tensor want, y;
+    mt_tensor_init_contiguous(&want, MT_DTYPE_F32, 4, shape, NULL);
+    if (!mt_tensor_same_shape(out, &want))
+        return mt_fail(MT_ERR_SHAPE, "%s: out is %s, %s * %s pooled gives %s", op,
+                       MT_SHAPE(out), MT_SHAPE(input), MT_SHAPE(kernel), MT_SHAPE(&want));
+    if (mt_tensors_overlap(out, input) || mt_tensors_overlap(out, kernel) ||
+        (bias && mt_tensors_overlap(out, bias)))
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: out %s overlaps the input, kernel or "
+                       "bias", op, MT_SHAPE(out));
+    mt_backend backend;
+    int threads;
+    if ((s = mt_backend_current(&backend, &threads)))
+        return s;
+    if (!fused || !rows_wanted(&g, backend))
+        return conv_then_pool(input, kernel, bias, conv, pool, out);
+    if ((s = mt_gemm_native_env_check()))
+        return s;
+    mt_nhwc_view(out, conv->data_layout, &y);
+    return mt_conv_rows_run(op, &g, kernel, bias, conv->activation, &cp, threads, &y);
+}
+
+mt_status mt_conv2d_maxpool2d(const mt_tensor *input, const mt_tensor *kernel,
+                              const mt_tensor *bias, const mt_conv2d_params *conv,
+                              const mt_pool2d_params *pool, mt_tensor **out)
+{
+    const char *op = "conv2d_maxpool2d";
+    conv_geometry g;
+    conv_pool cp;
+    bool fused = false;
+    int64_t shape[4];
+    mt_status s = conv_plan(op, input, kernel, bias, conv, &g);
+    if (s || (s = pool_plan_after(op, &g, conv, pool, &cp, &fused, shape)))
+        return s;
+    if (!out)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: out is NULL", op);
+    mt_tensor *t;
+    if ((s = mt_tensor_zeros(MT_DTYPE_F32, 4, shape, &t)))
+        return s;
+    if ((s = mt_conv2d_maxpool2d_into(input, kernel, bias, conv, pool, t))) {
+        mt_tensor_free(t);
+        return s;
+    }
+    *out = t;
+    return MT_OK;
+}
+
 /* ---- conv1d: conv2d over H = 1 ------------------------------------------------------ */
 
 /* t with a unit dim inserted before dim `at` (a view of the same data). */

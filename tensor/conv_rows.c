@@ -247,17 +247,25 @@ mt_status mt_conv_rows_run(const char *op, const conv_geometry *g, const mt_tens
     const bool in_place = weights_in_place(g, kernel, kr->nr);
     const int64_t panels = (g->cout + kr->nr - 1) / kr->nr;
     const int64_t packed = in_place ? 0 : g->kh * panels * g->kw * g->cin * kr->nr;
+    // a strided bias is copied: the tiles read it as a contiguous row
+    const int64_t bias_copy = bias && bias->stride[0] != 1 ? (g->cout + 15) / 16 * 16 : 0;
     j.strip_floats = pool ? (pool->ah.k * g->ow * g->cout + 15) / 16 * 16 : 0;
-    float *scratch = mt_scratch_floats(MT_SCRATCH_CONV_PATCHES,
-                                       (size_t)(packed + j.parts * j.strip_floats));
-    if (!scratch && packed + j.parts * j.strip_floats > 0)
+    const int64_t floats = packed + bias_copy + j.parts * j.strip_floats;
+    float *scratch = mt_scratch_floats(MT_SCRATCH_CONV_PATCHES, (size_t)floats);
+    if (!scratch && floats > 0)
         return mt_fail(MT_ERR_OUT_OF_MEMORY, "%s: cannot allocate %lld floats of scratch",
-                       op, (long long)(packed + j.parts * j.strip_floats));
+                       op, (long long)floats);
     if (in_place)
         j.w = (weights){kernel->data, kernel->stride[0], kr->nr, g->cout};
     else
         weights_pack(g, kernel, kr->nr, scratch, &j.w);
-    j.strips = scratch + packed;
+    if (bias_copy) {
+        float *b = scratch + packed;
+        for (int64_t o = 0; o < g->cout; o++)
+            b[o] = ((const float *)bias->data)[o * bias->stride[0]];
+        j.bias = b;
+    }
+    j.strips = scratch + packed + bias_copy;
     if (j.parts < 2 || !mt_pool_run(rows_part, &j, j.parts, threads)) {
         j.parts = 1;
         rows_part(&j, 0);
