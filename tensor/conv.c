@@ -447,18 +447,32 @@ static mt_status pool_plan_after(const char *op, const conv_geometry *g,
     return MT_OK;
 }
 
-/* The unfused way: the conv into a temporary, then the pool. */
-static mt_status conv_then_pool(const mt_tensor *input, const mt_tensor *kernel,
-                                const mt_tensor *bias, const mt_conv2d_params *cp,
-                                const mt_pool2d_params *pp, mt_tensor *out)
+/* The unfused way: the conv into this thread's scratch (kept: no
+ * allocation once warm), then the pool. */
+static mt_status conv_then_pool(const char *op, const conv_geometry *g,
+                                const mt_tensor *kernel, const mt_tensor *bias,
+                                const mt_conv2d_params *cp, const mt_pool2d_params *pp,
+                                mt_tensor *out)
 {
-    mt_tensor *tmp;
-    mt_status s = conv_new("conv2d_maxpool2d", input, kernel, bias, cp, &tmp);
+    int64_t shape[4] = {g->n, g->oh, g->ow, g->cout};
+    float *buf = mt_scratch_floats(MT_SCRATCH_CONV_UNPOOLED,
+                                   (size_t)(g->n * g->oh * g->ow * g->cout));
+    if (!buf && g->n * g->oh * g->ow * g->cout > 0)
+        return mt_fail(MT_ERR_OUT_OF_MEMORY, "%s: cannot allocate the conv output", op);
+    mt_tensor tmp, pool_in;
+    mt_tensor_init_contiguous(&tmp, MT_DTYPE_F32, 4, shape, buf);
+    mt_status s = conv_run(op, kernel, bias, cp->activation, g, &tmp);
     if (s)
         return s;
-    s = mt_maxpool2d_into(tmp, pp, out);
-    mt_tensor_free(tmp);
-    return s;
+    // the pool reads the NHWC result in the caller's layout (a view)
+    mt_pool2d_params p = *pp;
+    if (cp->data_layout == MT_DATA_LAYOUT_NCHW) {
+        if ((s = mt_permute_into(&tmp, (int[]){0, 3, 1, 2}, &pool_in)))
+            return s;
+    } else {
+        pool_in = tmp;
+    }
+    return mt_maxpool2d_into(&pool_in, &p, out);
 }
 
 mt_status mt_conv2d_maxpool2d_into(const mt_tensor *input, const mt_tensor *kernel,
@@ -488,7 +502,7 @@ mt_status mt_conv2d_maxpool2d_into(const mt_tensor *input, const mt_tensor *kern
     if ((s = mt_backend_current(&backend, &threads)))
         return s;
     if (!fused || !rows_wanted(&g, backend))
-        return conv_then_pool(input, kernel, bias, conv, pool, out);
+        return conv_then_pool(op, &g, kernel, bias, conv, pool, out);
     if ((s = mt_gemm_native_env_check()))
         return s;
     mt_nhwc_view(out, conv->data_layout, &y);

@@ -110,6 +110,13 @@ typedef struct mt_layer_vtable {
                         mt_layer **fused);
     /* (optional) Free `state`: called once, by mt_layer_free. */
     void (*release)(void *state);
+    /* (optional) A new layer computing next(layer(x)) in *fused, where `next`
+     * is the one layer reading this layer's output, or MT_ERR_UNSUPPORTED
+     * (no message needed) if this layer cannot run it: for fusions that are
+     * not elementwise (a Conv2D pooling its output rows while they are in
+     * cache, a following MaxPool2D). `layer` and `next` must not change. */
+    mt_status (*absorb_next)(const mt_layer *layer, const mt_layer *next,
+                             mt_layer **fused);
 } mt_layer_vtable;
 
 /* A layer running `vtable` (not copied: keep it alive, a static const is
