@@ -33,7 +33,8 @@ bool mt_conv_rows_fit(const conv_geometry *g)
 /* ---- the kernel as B panels ----------------------------------------------------- */
 
 typedef struct weights {
-    const float *b;   /* B of kernel row ki, panel jp: b + ki·ki_step + jp·panel_step */
+    const float *b;   /* B of kernel row ki, panel jp: b + ki·ki_step + jp·panel_step;
+                       * a panel's kernel rows follow each other (ki_step = kw·cin·b_rs) */
     int64_t ki_step, panel_step, b_rs;
 } weights;
 
@@ -53,16 +54,16 @@ static bool weights_in_place(const conv_geometry *g, const mt_tensor *kernel, in
 {
     const int64_t *s = kernel->stride;
     return g->layout == MT_KERNEL_HWIO && s[3] == 1 && s[2] == g->cout &&
-           s[1] == g->cin * g->cout && g->cout % nr == 0;
+           s[1] == g->cin * g->cout && s[0] == g->kw * s[1] && g->cout % nr == 0;
 }
 
 static void weights_pack(const conv_geometry *g, const mt_tensor *kernel, int nr, float *dst,
                          weights *w)
 {
     const int64_t krow = g->kw * g->cin, panels = (g->cout + nr - 1) / nr;
-    *w = (weights){dst, panels * krow * nr, krow * nr, nr};
-    for (int64_t ki = 0; ki < g->kh; ki++)
-        for (int64_t jp = 0; jp < panels; jp++)
+    *w = (weights){dst, krow * nr, g->kh * krow * nr, nr};
+    for (int64_t jp = 0; jp < panels; jp++)
+        for (int64_t ki = 0; ki < g->kh; ki++)
             for (int64_t kj = 0; kj < g->kw; kj++)
                 for (int64_t c = 0; c < g->cin; c++)
                     for (int64_t j = 0; j < nr; j++) {
@@ -83,6 +84,8 @@ typedef struct rows_job {
     mt_tensor y;
     float *strips;          /* per part, strip_floats each (pool only) */
     int64_t strip_floats;
+    float *rowbufs;         /* per part, rowbuf_floats each: packed patch rows, or NULL */
+    int64_t rowbuf_floats;
     int64_t ox0, ox1;       /* output columns whose windows lie inside the input */
     int64_t units;          /* output rows (or pooled rows) over all images */
     int parts;
@@ -131,7 +134,7 @@ static void edge_column(const rows_job *j, int64_t n, int64_t oy, int64_t ox, in
 
 /* Output row (n, oy), all OW columns, into c(ox, o) = c[ox·c_rs + o·c_cs]. */
 static void conv_row(const rows_job *j, int64_t n, int64_t oy, float *c, int64_t c_rs,
-                     int64_t c_cs)
+                     int64_t c_cs, float *rowbuf)
 {
     const conv_geometry *g = j->g;
     const mt_native_kernel *kr = j->kr;
@@ -144,6 +147,39 @@ static void conv_row(const rows_job *j, int64_t n, int64_t oy, float *c, int64_t
     if (k0 == k1) {  /* every kernel row over the padding: bias alone */
         for (int64_t ox = 0; ox < g->ow; ox++)
             edge_column(j, n, oy, ox, k0, k1, c + ox * c_rs, c_cs);
+    } else if (rowbuf) {  /* the row's patches packed, one pass of all K */
+        const int64_t kall = g->kh * krow;
+        const float *x = (const float *)g->x.data + n * st[0];
+        for (int64_t ox = j->ox0; ox < j->ox1; ox++) {
+            float *dst = rowbuf + (ox - j->ox0) * kall;
+            const float *src0 = x + (ox * g->sw - g->pad_left) * g->cin;
+            for (int64_t ki = 0; ki < g->kh; ki++, dst += krow) {
+                if (ki < k0 || ki >= k1) {  /* over the top or bottom padding */
+                    for (int64_t q = 0; q < krow; q++)
+                        dst[q] = 0.0f;
+                    continue;
+                }
+                const float *src = src0 + (oy * g->sh - g->pad_top + ki * g->dh) * st[1];
+                for (int64_t q = 0; q < krow; q++)
+                    dst[q] = src[q];
+            }
+        }
+        mt_tile t = {.k = kall, .a_rs = kall, .a_cs = 1, .b_rs = j->w.b_rs, .c_rs = c_rs,
+                     .c_cs = c_cs, .flags = last};
+        for (int64_t o0 = 0; o0 < g->cout; o0 += kr->nr) {
+            t.n = (int)(g->cout - o0 < kr->nr ? g->cout - o0 : kr->nr);
+            t.bias = j->bias ? j->bias + o0 : NULL;
+            t.b = j->w.b + o0 / kr->nr * j->w.panel_step;
+            for (int64_t ox = j->ox0; ox < j->ox1; ox += kr->mr) {
+                t.m = (int)(j->ox1 - ox < kr->mr ? j->ox1 - ox : kr->mr);
+                t.a = rowbuf + (ox - j->ox0) * kall;
+                t.c = c + ox * c_rs + o0 * c_cs;
+                kr->tile(&t);
+            }
+        }
+        for (int64_t ox = 0; ox < g->ow; ox++)
+            if (ox < j->ox0 || ox >= j->ox1)
+                edge_column(j, n, oy, ox, k0, k1, c + ox * c_rs, c_cs);
     } else {
         mt_tile t = {.k = krow, .a_rs = g->sw * g->cin, .a_cs = 1, .b_rs = j->w.b_rs,
                      .c_rs = c_rs, .c_cs = c_cs};
@@ -175,25 +211,38 @@ static void conv_row(const rows_job *j, int64_t n, int64_t oy, float *c, int64_t
 /* max(m, v) that propagates NaN, as max_pool2d does. */
 static inline float max_nan(float m, float v) { return v > m || v != v ? v : m; }
 
-/* Pooled row (n, py): its conv rows into the strip, their window maxima to y. */
-static void pooled_row(const rows_job *j, int64_t n, int64_t py, float *strip)
+/* m[i] = max_nan(m[i], v[i]): contiguous, so the compiler vectorises it. */
+static void max_into(int64_t count, float *restrict m, const float *restrict v)
+{
+    for (int64_t i = 0; i < count; i++)
+        m[i] = max_nan(m[i], v[i]);
+}
+
+/* Pooled row (n, py): its conv rows into the strip, their window maxima to y.
+ * The strip's rows are reduced into its first row, then each window's
+ * columns into acc (Cout floats after the rows): contiguous loops over
+ * whole rows and channels. */
+static void pooled_row(const rows_job *j, int64_t n, int64_t py, float *strip, float *rowbuf)
 {
     const conv_geometry *g = j->g;
     const mt_window_axis *ah = &j->pool->ah, *aw = &j->pool->aw;
     const int64_t row = g->ow * g->cout, *so = j->y.stride;
     for (int64_t r = 0; r < ah->k; r++)
-        conv_row(j, n, py * ah->stride + r * ah->dilation, strip + r * row, g->cout, 1);
+        conv_row(j, n, py * ah->stride + r * ah->dilation, strip + r * row, g->cout, 1, rowbuf);
+    for (int64_t r = 1; r < ah->k; r++)
+        max_into(row, strip, strip + r * row);
+    float *acc = strip + ah->k * row;
     float *y = (float *)j->y.data + n * so[0] + py * so[1];
     for (int64_t px = 0; px < aw->out; px++) {
-        float *out = y + px * so[2];
         const float *first = strip + px * aw->stride * g->cout;
-        for (int64_t o = 0; o < g->cout; o++) {
-            float m = -INFINITY;
-            for (int64_t r = 0; r < ah->k; r++)
-                for (int64_t q = 0; q < aw->k; q++)
-                    m = max_nan(m, first[r * row + q * aw->dilation * g->cout + o]);
-            out[o * so[3]] = m;
-        }
+        float *out = so[3] == 1 ? y + px * so[2] : acc;
+        for (int64_t o = 0; o < g->cout; o++)
+            out[o] = first[o];
+        for (int64_t q = 1; q < aw->k; q++)
+            max_into(g->cout, out, first + q * aw->dilation * g->cout);
+        if (out == acc)
+            for (int64_t o = 0; o < g->cout; o++)
+                y[px * so[2] + o * so[3]] = acc[o];
     }
 }
 
@@ -205,10 +254,12 @@ static void rows_part(void *arg, int index)
     const int64_t *so = j->y.stride;
     for (int64_t u = lo; u < hi; u++) {
         int64_t n = u / per_image, r = u % per_image;
+        float *rowbuf = j->rowbufs ? j->rowbufs + index * j->rowbuf_floats : NULL;
         if (j->pool)
-            pooled_row(j, n, r, j->strips + index * j->strip_floats);
+            pooled_row(j, n, r, j->strips + index * j->strip_floats, rowbuf);
         else
-            conv_row(j, n, r, (float *)j->y.data + n * so[0] + r * so[1], so[2], so[3]);
+            conv_row(j, n, r, (float *)j->y.data + n * so[0] + r * so[1], so[2], so[3],
+                     rowbuf);
     }
 }
 
@@ -249,8 +300,15 @@ mt_status mt_conv_rows_run(const char *op, const conv_geometry *g, const mt_tens
     const int64_t packed = in_place ? 0 : g->kh * panels * g->kw * g->cin * kr->nr;
     // a strided bias is copied: the tiles read it as a contiguous row
     const int64_t bias_copy = bias && bias->stride[0] != 1 ? (g->cout + 15) / 16 * 16 : 0;
-    j.strip_floats = pool ? (pool->ah.k * g->ow * g->cout + 15) / 16 * 16 : 0;
-    const int64_t floats = packed + bias_copy + j.parts * j.strip_floats;
+    j.strip_floats = pool ? ((pool->ah.k + 1) * g->ow * g->cout + 15) / 16 * 16 : 0;
+    /* Few taps per kernel row (the first layer of an image model: 1 or 3
+     * channels): the kh passes over C would move more floats (the C tile in
+     * and out again per extra kernel row: 2·(kh-1)·Cout per pixel) than
+     * packing the pixel's whole patch (kh·kw·cin), so the row's patches are
+     * packed into a small buffer and run as one pass. */
+    if (g->kh * g->kw * g->cin <= 2 * (g->kh - 1) * g->cout)
+        j.rowbuf_floats = ((j.ox1 - j.ox0) * g->kh * g->kw * g->cin + 15) / 16 * 16;
+    const int64_t floats = packed + bias_copy + j.parts * (j.strip_floats + j.rowbuf_floats);
     float *scratch = mt_scratch_floats(MT_SCRATCH_CONV_PATCHES, (size_t)floats);
     if (!scratch && floats > 0)
         return mt_fail(MT_ERR_OUT_OF_MEMORY, "%s: cannot allocate %lld floats of scratch",
@@ -266,6 +324,7 @@ mt_status mt_conv_rows_run(const char *op, const conv_geometry *g, const mt_tens
         j.bias = b;
     }
     j.strips = scratch + packed + bias_copy;
+    j.rowbufs = j.rowbuf_floats ? j.strips + j.parts * j.strip_floats : NULL;
     if (j.parts < 2 || !mt_pool_run(rows_part, &j, j.parts, threads)) {
         j.parts = 1;
         rows_part(&j, 0);

@@ -301,6 +301,9 @@ def rows_cases(rng):
                              padding="explicit", pads=(1, 2, 2, 1), bias=False))
         c.append(conv2d_case(rng, 2, 14, 19, 6, 16, 3, 3, layout, "hwio", dilation=(2, 1),
                              padding="explicit", pads=(3, 0, 0, 3), stride=(1, 2), act="relu"))
+        # many channels, few outputs: each kernel row a pass of its own (no packing)
+        c.append(conv2d_case(rng, 1, 7, 19, 16, 8, 3, 3, layout, "hwio", padding="explicit",
+                             pads=(2, 1, 1, 2), act="relu"))
         # windows all over the padding for the first and last rows
         c.append(conv2d_case(rng, 1, 2, 15, 2, 8, 3, 3, layout, "hwio", padding="explicit",
                              pads=(3, 3, 1, 1)))
