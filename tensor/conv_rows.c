@@ -132,80 +132,101 @@ static void edge_column(const rows_job *j, int64_t n, int64_t oy, int64_t ox, in
     }
 }
 
+/* The tiles over m consecutive output pixels of one pass: A row i at
+ * a + i·a_rs (k taps), C row i at c + i·c_rs; every output channel panel,
+ * B from the panel's kernel row ki (b_ki: its offset in the panel). */
+static void sweep(const rows_job *j, int64_t m, int64_t k, const float *a, int64_t a_rs,
+                  int64_t b_ki, float *c, int64_t c_rs, int64_t c_cs, int flags)
+{
+    const mt_native_kernel *kr = j->kr;
+    const int64_t cout = j->g->cout;
+    mt_tile t = {.k = k, .a_rs = a_rs, .a_cs = 1, .b_rs = j->w.b_rs, .c_rs = c_rs,
+                 .c_cs = c_cs, .flags = flags};
+    for (int64_t o0 = 0; o0 < cout; o0 += kr->nr) {
+        t.n = (int)(cout - o0 < kr->nr ? cout - o0 : kr->nr);
+        t.bias = j->bias ? j->bias + o0 : NULL;
+        t.b = j->w.b + o0 / kr->nr * j->w.panel_step + b_ki;
+        for (int64_t i = 0; i < m; i += kr->mr) {
+            t.m = (int)(m - i < kr->mr ? m - i : kr->mr);
+            t.a = a + i * a_rs;
+            t.c = c + i * c_rs + o0 * c_cs;
+            kr->tile(&t);
+        }
+    }
+}
+
+static int last_flags(const rows_job *j)
+{
+    return (j->bias ? MT_TILE_BIAS : 0) | (j->act == MT_ACTIVATION_RELU ? MT_TILE_RELU : 0);
+}
+
+/* The patches of output row (n, oy)'s interior columns, packed row after
+ * row (kh·kw·cin floats each, zeros over the top and bottom padding). */
+static void pack_patches(const rows_job *j, int64_t n, int64_t oy, float *dst)
+{
+    const conv_geometry *g = j->g;
+    const int64_t *st = g->x.stride, krow = g->kw * g->cin;
+    const float *x = (const float *)g->x.data + n * st[0];
+    int64_t k0, k1;
+    valid_rows(g, oy, &k0, &k1);
+    for (int64_t ox = j->ox0; ox < j->ox1; ox++) {
+        const float *src0 = x + (ox * g->sw - g->pad_left) * g->cin;
+        for (int64_t ki = 0; ki < g->kh; ki++, dst += krow) {
+            if (ki < k0 || ki >= k1) {  /* over the top or bottom padding */
+                for (int64_t q = 0; q < krow; q++)
+                    dst[q] = 0.0f;
+                continue;
+            }
+            const float *src = src0 + (oy * g->sh - g->pad_top + ki * g->dh) * st[1];
+            for (int64_t q = 0; q < krow; q++)
+                dst[q] = src[q];
+        }
+    }
+}
+
+/* The kh passes of the implicit GEMM over m pixels of output row (n, oy)
+ * from column ox0 on (A row stride a_rs), into c. */
+static void implicit_passes(const rows_job *j, int64_t n, int64_t oy, int64_t m,
+                            int64_t a_rs, float *c, int64_t c_rs, int64_t c_cs)
+{
+    const conv_geometry *g = j->g;
+    const int64_t *st = g->x.stride;
+    int64_t k0, k1;
+    valid_rows(g, oy, &k0, &k1);
+    for (int64_t ki = k0; ki < k1; ki++) {
+        const int64_t iy = oy * g->sh - g->pad_top + ki * g->dh;
+        const float *a = (const float *)g->x.data + n * st[0] + iy * st[1] +
+                         (j->ox0 * g->sw - g->pad_left) * g->cin;
+        sweep(j, m, g->kw * g->cin, a, a_rs, ki * j->w.ki_step, c, c_rs, c_cs,
+              (ki > k0 ? MT_TILE_ACCUM : 0) | (ki == k1 - 1 ? last_flags(j) : 0));
+    }
+}
+
+/* The activations the tiles do not apply (all but ReLU) over rows of c. */
+static void finish(const rows_job *j, float *c, int64_t m, int64_t c_rs, int64_t c_cs)
+{
+    if (j->act != MT_ACTIVATION_NONE && j->act != MT_ACTIVATION_RELU)
+        mt_activation_rows(j->act, c, m, j->g->cout, c_rs, c_cs);
+}
+
 /* Output row (n, oy), all OW columns, into c(ox, o) = c[ox·c_rs + o·c_cs]. */
 static void conv_row(const rows_job *j, int64_t n, int64_t oy, float *c, int64_t c_rs,
                      int64_t c_cs, float *rowbuf)
 {
     const conv_geometry *g = j->g;
-    const mt_native_kernel *kr = j->kr;
-    const int64_t *st = g->x.stride;
-    const int64_t krow = g->kw * g->cin;
-    const int last = (j->bias ? MT_TILE_BIAS : 0) |
-                     (j->act == MT_ACTIVATION_RELU ? MT_TILE_RELU : 0);
+    const int64_t m = j->ox1 - j->ox0, kall = g->kh * g->kw * g->cin;
     int64_t k0, k1;
     valid_rows(g, oy, &k0, &k1);
-    if (k0 == k1) {  /* every kernel row over the padding: bias alone */
-        for (int64_t ox = 0; ox < g->ow; ox++)
-            edge_column(j, n, oy, ox, k0, k1, c + ox * c_rs, c_cs);
-    } else if (rowbuf) {  /* the row's patches packed, one pass of all K */
-        const int64_t kall = g->kh * krow;
-        const float *x = (const float *)g->x.data + n * st[0];
-        for (int64_t ox = j->ox0; ox < j->ox1; ox++) {
-            float *dst = rowbuf + (ox - j->ox0) * kall;
-            const float *src0 = x + (ox * g->sw - g->pad_left) * g->cin;
-            for (int64_t ki = 0; ki < g->kh; ki++, dst += krow) {
-                if (ki < k0 || ki >= k1) {  /* over the top or bottom padding */
-                    for (int64_t q = 0; q < krow; q++)
-                        dst[q] = 0.0f;
-                    continue;
-                }
-                const float *src = src0 + (oy * g->sh - g->pad_top + ki * g->dh) * st[1];
-                for (int64_t q = 0; q < krow; q++)
-                    dst[q] = src[q];
-            }
-        }
-        mt_tile t = {.k = kall, .a_rs = kall, .a_cs = 1, .b_rs = j->w.b_rs, .c_rs = c_rs,
-                     .c_cs = c_cs, .flags = last};
-        for (int64_t o0 = 0; o0 < g->cout; o0 += kr->nr) {
-            t.n = (int)(g->cout - o0 < kr->nr ? g->cout - o0 : kr->nr);
-            t.bias = j->bias ? j->bias + o0 : NULL;
-            t.b = j->w.b + o0 / kr->nr * j->w.panel_step;
-            for (int64_t ox = j->ox0; ox < j->ox1; ox += kr->mr) {
-                t.m = (int)(j->ox1 - ox < kr->mr ? j->ox1 - ox : kr->mr);
-                t.a = rowbuf + (ox - j->ox0) * kall;
-                t.c = c + ox * c_rs + o0 * c_cs;
-                kr->tile(&t);
-            }
-        }
-        for (int64_t ox = 0; ox < g->ow; ox++)
-            if (ox < j->ox0 || ox >= j->ox1)
-                edge_column(j, n, oy, ox, k0, k1, c + ox * c_rs, c_cs);
-    } else {
-        mt_tile t = {.k = krow, .a_rs = g->sw * g->cin, .a_cs = 1, .b_rs = j->w.b_rs,
-                     .c_rs = c_rs, .c_cs = c_cs};
-        for (int64_t o0 = 0; o0 < g->cout; o0 += kr->nr) {
-            const int64_t jp = o0 / kr->nr;
-            t.n = (int)(g->cout - o0 < kr->nr ? g->cout - o0 : kr->nr);
-            t.bias = j->bias ? j->bias + o0 : NULL;
-            for (int64_t ki = k0; ki < k1; ki++) {
-                const int64_t iy = oy * g->sh - g->pad_top + ki * g->dh;
-                const float *arow = (const float *)g->x.data + n * st[0] + iy * st[1];
-                t.b = j->w.b + ki * j->w.ki_step + jp * j->w.panel_step;
-                t.flags = (ki > k0 ? MT_TILE_ACCUM : 0) | (ki == k1 - 1 ? last : 0);
-                for (int64_t ox = j->ox0; ox < j->ox1; ox += kr->mr) {
-                    t.m = (int)(j->ox1 - ox < kr->mr ? j->ox1 - ox : kr->mr);
-                    t.a = arow + (ox * g->sw - g->pad_left) * g->cin;
-                    t.c = c + ox * c_rs + o0 * c_cs;
-                    kr->tile(&t);
-                }
-            }
-        }
-        for (int64_t ox = 0; ox < g->ow; ox++)
-            if (ox < j->ox0 || ox >= j->ox1)
-                edge_column(j, n, oy, ox, k0, k1, c + ox * c_rs, c_cs);
+    if (k0 < k1 && rowbuf) {  /* the row's patches packed, one pass of all K */
+        pack_patches(j, n, oy, rowbuf);
+        sweep(j, m, kall, rowbuf, kall, 0, c + j->ox0 * c_rs, c_rs, c_cs, last_flags(j));
+    } else if (k0 < k1) {
+        implicit_passes(j, n, oy, m, g->sw * g->cin, c + j->ox0 * c_rs, c_rs, c_cs);
     }
-    if (j->act != MT_ACTIVATION_NONE && j->act != MT_ACTIVATION_RELU)
-        mt_activation_rows(j->act, c, g->ow, g->cout, c_rs, c_cs);
+    for (int64_t ox = 0; ox < g->ow; ox++)
+        if (k0 == k1 || ox < j->ox0 || ox >= j->ox1)
+            edge_column(j, n, oy, ox, k0, k1, c + ox * c_rs, c_cs);
+    finish(j, c, g->ow, c_rs, c_cs);
 }
 
 /* max(m, v) that propagates NaN, as max_pool2d does. */
@@ -218,30 +239,65 @@ static void max_into(int64_t count, float *restrict m, const float *restrict v)
         m[i] = max_nan(m[i], v[i]);
 }
 
-/* Pooled row (n, py): its conv rows into the strip, their window maxima to y.
- * The strip's rows are reduced into its first row, then each window's
- * columns into acc (Cout floats after the rows): contiguous loops over
- * whole rows and channels. */
+/* Can the conv rows of pooled row py run as one sweep (M = all the strip's
+ * pixels, rather than one output row at a time: fewer ragged tiles — 11
+ * columns are 8 + 3 rows of an 8-row tile, two rows and the 2 input
+ * columns between them 24 = 3 × 8)? The rows must be consecutive with no
+ * padding or edge columns; without packing, also unit strides over a
+ * contiguous image, so that the input pixels of successive rows follow
+ * each other (the strip then has W columns, OW of them kept). */
+static bool strip_as_one(const rows_job *j, int64_t py, bool packed)
+{
+    const conv_geometry *g = j->g;
+    const mt_window_axis *ah = &j->pool->ah;
+    int64_t k0, k1, l0, l1;
+    valid_rows(g, py * ah->stride, &k0, &k1);
+    valid_rows(g, py * ah->stride + ah->k - 1, &l0, &l1);
+    bool whole = ah->dilation == 1 && j->ox0 == 0 && j->ox1 == g->ow && k0 == 0 &&
+                 k1 == g->kh && l0 == 0 && l1 == g->kh;
+    return whole && (packed || (g->sh == 1 && g->sw == 1 &&
+                                g->x.stride[1] == g->w * g->cin));
+}
+
+/* Pooled row (n, py): its conv rows into the strip (rows `pitch` floats
+ * apart), their window maxima to y. The strip's rows are reduced into its
+ * first row, then each window's columns into acc (Cout floats after the
+ * rows): contiguous loops over whole rows and channels. */
 static void pooled_row(const rows_job *j, int64_t n, int64_t py, float *strip, float *rowbuf)
 {
     const conv_geometry *g = j->g;
     const mt_window_axis *ah = &j->pool->ah, *aw = &j->pool->aw;
-    const int64_t row = g->ow * g->cout, *so = j->y.stride;
-    for (int64_t r = 0; r < ah->k; r++)
-        conv_row(j, n, py * ah->stride + r * ah->dilation, strip + r * row, g->cout, 1, rowbuf);
+    const int64_t oy0 = py * ah->stride, cout = g->cout, *so = j->y.stride;
+    const int64_t kall = g->kh * g->kw * g->cin, ow = g->ow;
+    int64_t pitch = ow * cout;
+    if (strip_as_one(j, py, rowbuf != NULL)) {
+        if (rowbuf) {
+            for (int64_t r = 0; r < ah->k; r++)
+                pack_patches(j, n, oy0 + r, rowbuf + r * ow * kall);
+            sweep(j, ah->k * ow, kall, rowbuf, kall, 0, strip, cout, 1, last_flags(j));
+        } else {
+            pitch = g->w * cout;
+            implicit_passes(j, n, oy0, (ah->k - 1) * g->w + ow, g->cin, strip, cout, 1);
+        }
+        for (int64_t r = 0; r < ah->k; r++)
+            finish(j, strip + r * pitch, ow, cout, 1);
+    } else {
+        for (int64_t r = 0; r < ah->k; r++)
+            conv_row(j, n, oy0 + r * ah->dilation, strip + r * pitch, cout, 1, rowbuf);
+    }
     for (int64_t r = 1; r < ah->k; r++)
-        max_into(row, strip, strip + r * row);
-    float *acc = strip + ah->k * row;
+        max_into(ow * cout, strip, strip + r * pitch);
+    float *acc = strip + ah->k * pitch;
     float *y = (float *)j->y.data + n * so[0] + py * so[1];
     for (int64_t px = 0; px < aw->out; px++) {
-        const float *first = strip + px * aw->stride * g->cout;
+        const float *first = strip + px * aw->stride * cout;
         float *out = so[3] == 1 ? y + px * so[2] : acc;
-        for (int64_t o = 0; o < g->cout; o++)
+        for (int64_t o = 0; o < cout; o++)
             out[o] = first[o];
         for (int64_t q = 1; q < aw->k; q++)
-            max_into(g->cout, out, first + q * aw->dilation * g->cout);
+            max_into(cout, out, first + q * aw->dilation * cout);
         if (out == acc)
-            for (int64_t o = 0; o < g->cout; o++)
+            for (int64_t o = 0; o < cout; o++)
                 y[px * so[2] + o * so[3]] = acc[o];
     }
 }
@@ -300,14 +356,18 @@ mt_status mt_conv_rows_run(const char *op, const conv_geometry *g, const mt_tens
     const int64_t packed = in_place ? 0 : g->kh * panels * g->kw * g->cin * kr->nr;
     // a strided bias is copied: the tiles read it as a contiguous row
     const int64_t bias_copy = bias && bias->stride[0] != 1 ? (g->cout + 15) / 16 * 16 : 0;
-    j.strip_floats = pool ? ((pool->ah.k + 1) * g->ow * g->cout + 15) / 16 * 16 : 0;
+    // pool rows of W >= OW columns (strip_as_one), and Cout for acc
+    j.strip_floats = pool ? ((pool->ah.k * (g->w > g->ow ? g->w : g->ow) + 1) * g->cout + 15) /
+                                16 * 16
+                          : 0;
     /* Few taps per kernel row (the first layer of an image model: 1 or 3
      * channels): the kh passes over C would move more floats (the C tile in
      * and out again per extra kernel row: 2·(kh-1)·Cout per pixel) than
      * packing the pixel's whole patch (kh·kw·cin), so the row's patches are
      * packed into a small buffer and run as one pass. */
     if (g->kh * g->kw * g->cin <= 2 * (g->kh - 1) * g->cout)
-        j.rowbuf_floats = ((j.ox1 - j.ox0) * g->kh * g->kw * g->cin + 15) / 16 * 16;
+        j.rowbuf_floats = ((pool ? pool->ah.k : 1) * (j.ox1 - j.ox0) * g->kh * g->kw * g->cin +
+                           15) / 16 * 16;
     const int64_t floats = packed + bias_copy + j.parts * (j.strip_floats + j.rowbuf_floats);
     float *scratch = mt_scratch_floats(MT_SCRATCH_CONV_PATCHES, (size_t)floats);
     if (!scratch && floats > 0)

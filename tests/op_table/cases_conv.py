@@ -356,6 +356,12 @@ def conv_pool_cases(rng):
                                                  stride=(1, 2), padding="explicit",
                                                  pads=(1, 1, 2, 0), act="relu"),
                                 (2, 3), stride=(1, 1), dilation=(2, 2)))
+        # many channels (each kernel row a pass): the two conv rows of a pooled row
+        # as one sweep; with SAME padding the first and last rows go one by one
+        c.append(conv_pool_case(rng, conv2d_case(rng, 2, 9, 14, 16, 8, 3, 3, layout, "hwio",
+                                                 act="relu"), (2, 2)))
+        c.append(conv_pool_case(rng, conv2d_case(rng, 1, 10, 11, 16, 8, 3, 3, layout, "oihw",
+                                                 padding="same"), (2, 2)))
         # ceil mode whose last window hangs over the end, pool padding: unfused
         c.append(conv_pool_case(rng, conv2d_case(rng, 1, 11, 12, 2, 16, 3, 3, layout, "hwio"),
                                 (2, 2), ceil=True))
