@@ -152,11 +152,27 @@ static void test_conv2d_every_backend(void **state)
             snprintf(who, sizeof who, "conv2d %s %s", mt_backend_name((mt_backend)be),
                      mt_activation_name((mt_activation)act));
             compare(who, got, want, 0);   /* the same product: only the epilogue differs */
-            /* and pooled in the same pass: the pool of the activated conv */
+            /* and pooled in the same pass: the pool of the activated conv, for
+             * this conv (edge columns: rows one by one) and a VALID one at unit
+             * strides (a pooled row's conv rows in one sweep) */
             mt_pool2d_params pp = {.pool_h = 2, .pool_w = 2};
-            mt_tensor *pooled_want, *pooled_got;
+            mt_conv2d_params q = {.kernel_layout = MT_KERNEL_HWIO, .activation = p.activation};
+            mt_tensor *pooled_want, *pooled_got, *valid, *valid_act;
             assert_ok(mt_maxpool2d(want, &pp, &pooled_want));
             assert_ok(mt_conv2d_maxpool2d(x, kern, bias, &p, &pp, &pooled_got));
+            snprintf(who, sizeof who, "conv2d_maxpool2d %s %s", mt_backend_name((mt_backend)be),
+                     mt_activation_name((mt_activation)act));
+            compare(who, pooled_got, pooled_want, 0);
+            mt_tensor_free(pooled_want);
+            mt_tensor_free(pooled_got);
+            q.activation = MT_ACTIVATION_NONE;
+            assert_ok(mt_conv2d(x, kern, bias, &q, &valid));
+            assert_ok(mt_activation_apply(valid, (mt_activation)act, &valid_act));
+            assert_ok(mt_maxpool2d(valid_act, &pp, &pooled_want));
+            q.activation = (mt_activation)act;
+            assert_ok(mt_conv2d_maxpool2d(x, kern, bias, &q, &pp, &pooled_got));
+            mt_tensor_free(valid);
+            mt_tensor_free(valid_act);
             snprintf(who, sizeof who, "conv2d_maxpool2d %s %s", mt_backend_name((mt_backend)be),
                      mt_activation_name((mt_activation)act));
             compare(who, pooled_got, pooled_want, 0);
