@@ -161,26 +161,31 @@ static int last_flags(const rows_job *j)
 }
 
 /* The patches of output row (n, oy)'s interior columns, packed row after
- * row (kh·kw·cin floats each, zeros over the top and bottom padding). */
+ * row (kh·kw·cin floats each, zeros over the top and bottom padding). The
+ * loop over pixels is innermost: packing is chosen for few taps per kernel
+ * row (krow = kw·cin: 3 for a 3×3 kernel on one channel), too short to be
+ * an inner loop. */
 static void pack_patches(const rows_job *j, int64_t n, int64_t oy, float *dst)
 {
     const conv_geometry *g = j->g;
-    const int64_t *st = g->x.stride, krow = g->kw * g->cin;
-    const float *x = (const float *)g->x.data + n * st[0];
+    const int64_t *st = g->x.stride, krow = g->kw * g->cin, kall = g->kh * krow;
+    const int64_t m = j->ox1 - j->ox0, step = g->sw * g->cin;
     int64_t k0, k1;
     valid_rows(g, oy, &k0, &k1);
-    for (int64_t ox = j->ox0; ox < j->ox1; ox++) {
-        const float *src0 = x + (ox * g->sw - g->pad_left) * g->cin;
-        for (int64_t ki = 0; ki < g->kh; ki++, dst += krow) {
-            if (ki < k0 || ki >= k1) {  /* over the top or bottom padding */
+    for (int64_t ki = 0; ki < g->kh; ki++) {
+        float *d = dst + ki * krow;
+        if (ki < k0 || ki >= k1) {  /* over the top or bottom padding */
+            for (int64_t i = 0; i < m; i++)
                 for (int64_t q = 0; q < krow; q++)
-                    dst[q] = 0.0f;
-                continue;
-            }
-            const float *src = src0 + (oy * g->sh - g->pad_top + ki * g->dh) * st[1];
-            for (int64_t q = 0; q < krow; q++)
-                dst[q] = src[q];
+                    d[i * kall + q] = 0.0f;
+            continue;
         }
+        const float *src = (const float *)g->x.data + n * st[0] +
+                           (oy * g->sh - g->pad_top + ki * g->dh) * st[1] +
+                           (j->ox0 * g->sw - g->pad_left) * g->cin;
+        for (int64_t q = 0; q < krow; q++)
+            for (int64_t i = 0; i < m; i++)
+                d[i * kall + q] = src[i * step + q];
     }
 }
 
