@@ -86,6 +86,7 @@ typedef struct rows_job {
     int64_t strip_floats;
     float *rowbufs;         /* per part, rowbuf_floats each: packed patch rows, or NULL */
     int64_t rowbuf_floats;
+    bool winograd;          /* whole images through winograd_image (units are images) */
     int64_t ox0, ox1;       /* output columns whose windows lie inside the input */
     int64_t units;          /* output rows (or pooled rows) over all images */
     int parts;
@@ -307,16 +308,162 @@ static void pooled_row(const rows_job *j, int64_t n, int64_t py, float *strip, f
     }
 }
 
+/* ---- Winograd F(2×2, 3×3) under a 2×2 pool --------------------------------------
+ * A 3×3, stride 1 conv followed by a 2×2, stride 2 max pool: each pooled
+ * output is the max of one 2×2 output tile, which Winograd's F(2×2, 3×3)
+ * computes from a 4×4 input tile with 16 products per (input, output
+ * channel) pair instead of 36 (Lavin & Gray 2015): U = G g Gᵀ per kernel
+ * (once per call), V = Bᵀ d B per input tile and channel, then 16 GEMMs
+ * M[ξ] = V[ξ] (tiles × cin) · U[ξ] (cin × Cout) on the micro-kernel, then
+ * Y = Aᵀ M A, bias, ReLU and the max of the tile's four values. Tiles not
+ * read by the pool (an odd last row or column) are never computed. */
+
+/* U[ξ] for ξ = 4·i + j, each as NR-wide panels of cin rows (zero-padded). */
+static void winograd_kernel(const conv_geometry *g, const mt_tensor *kernel, int nr,
+                            float *u)
+{
+    const int64_t panels = (g->cout + nr - 1) / nr, per_xi = panels * g->cin * nr;
+    for (int64_t c = 0; c < g->cin; c++)
+        for (int64_t o = 0; o < panels * nr; o++) {
+            float w[3][3], r[4][3];
+            for (int a = 0; a < 3; a++)
+                for (int b = 0; b < 3; b++)
+                    w[a][b] = o < g->cout ? kernel_at(g, kernel, a, b, c, o) : 0.0f;
+            for (int b = 0; b < 3; b++) {  /* R = G g */
+                r[0][b] = w[0][b];
+                r[1][b] = 0.5f * (w[0][b] + w[1][b] + w[2][b]);
+                r[2][b] = 0.5f * (w[0][b] - w[1][b] + w[2][b]);
+                r[3][b] = w[2][b];
+            }
+            float *dst = u + (o / nr) * g->cin * nr + c * nr + o % nr;
+            for (int i = 0; i < 4; i++) {  /* U = R Gᵀ */
+                float row[4] = {r[i][0], 0.5f * (r[i][0] + r[i][1] + r[i][2]),
+                                0.5f * (r[i][0] - r[i][1] + r[i][2]), r[i][2]};
+                for (int jx = 0; jx < 4; jx++)
+                    dst[(i * 4 + jx) * per_xi] = row[jx];
+            }
+        }
+}
+
+/* V = Bᵀ d B for one input tile, every channel: d(i, j) row i, column j
+ * at d + i·rs + j·cs, channels contiguous; V[4i+j] at v + (4i+j)·plane.
+ * Written out in full, a loop over channels, so that it vectorises. */
+static void winograd_in(int64_t cin, const float *d, int64_t rs, int64_t cs,
+                        float *restrict v, int64_t plane)
+{
+    for (int i = 0; i < 4; i++) {  // Bᵀ d, row i of the result, into planes 4i..4i+3
+        // the two rows it mixes: d0 - d2, d1 + d2, -d1 + d2, d1 - d3
+        const float *restrict a = d + (i == 0 ? 0 : 1) * rs;
+        const float *restrict b = d + (i == 3 ? 3 : 2) * rs;
+        const float sa = i == 2 ? -1.0f : 1.0f, sb = i == 0 || i == 3 ? -1.0f : 1.0f;
+        float *restrict o0 = v + 4 * i * plane, *restrict o1 = o0 + plane,
+                        *restrict o2 = o1 + plane, *restrict o3 = o2 + plane;
+        const float *restrict a0 = a, *restrict a1 = a + cs, *restrict a2 = a + 2 * cs,
+                              *restrict a3 = a + 3 * cs;
+        const float *restrict b0 = b, *restrict b1 = b + cs, *restrict b2 = b + 2 * cs,
+                              *restrict b3 = b + 3 * cs;
+        for (int64_t c = 0; c < cin; c++) {
+            float q0 = sa * a0[c] + sb * b0[c], q1 = sa * a1[c] + sb * b1[c];
+            float q2 = sa * a2[c] + sb * b2[c], q3 = sa * a3[c] + sb * b3[c];
+            o0[c] = q0 - q2, o1[c] = q1 + q2, o2[c] = q2 - q1, o3[c] = q1 - q3;
+        }
+    }
+}
+
+/* Y = Aᵀ M A for one output tile, every channel, then bias, ReLU and the
+ * max of the four values into y (contiguous channels). M[k] at m + k·plane. */
+static void winograd_out(int64_t cout, const float *m, int64_t plane, const float *bias,
+                         bool relu, float *restrict y)
+{
+    const float *restrict p[16];
+    for (int k = 0; k < 16; k++)
+        p[k] = m + k * plane;
+    const float *restrict m0 = p[0], *restrict m1 = p[1], *restrict m2 = p[2],
+                          *restrict m3 = p[3], *restrict m4 = p[4], *restrict m5 = p[5],
+                          *restrict m6 = p[6], *restrict m7 = p[7], *restrict m8 = p[8],
+                          *restrict m9 = p[9], *restrict m10 = p[10], *restrict m11 = p[11],
+                          *restrict m12 = p[12], *restrict m13 = p[13], *restrict m14 = p[14],
+                          *restrict m15 = p[15];
+    for (int64_t o = 0; o < cout; o++) {
+        // Aᵀ M: rows (M0 + M1 + M2, M1 - M2 - M3) of the 4×4 tile, per column
+        float r00 = m0[o] + m4[o] + m8[o], r01 = m1[o] + m5[o] + m9[o];
+        float r02 = m2[o] + m6[o] + m10[o], r03 = m3[o] + m7[o] + m11[o];
+        float r10 = m4[o] - m8[o] - m12[o], r11 = m5[o] - m9[o] - m13[o];
+        float r12 = m6[o] - m10[o] - m14[o], r13 = m7[o] - m11[o] - m15[o];
+        float y00 = r00 + r01 + r02, y01 = r01 - r02 - r03;
+        float y10 = r10 + r11 + r12, y11 = r11 - r12 - r13;
+        y[o] = max_nan(max_nan(max_nan(y00, y01), y10), y11);
+    }
+    // the bias and ReLU after the max give the same numbers (rounding is
+    // monotonic): separate loops, each vectorised
+    if (bias)
+        for (int64_t o = 0; o < cout; o++)
+            y[o] += bias[o];
+    if (relu)
+        for (int64_t o = 0; o < cout; o++)
+            y[o] = y[o] < 0.0f ? 0.0f : y[o];
+}
+
+/* Image n: v (16 × tiles × cin), then m (16 × tiles × Cout), then the pool. */
+static void winograd_image(const rows_job *j, int64_t n, float *v)
+{
+    const conv_geometry *g = j->g;
+    const int64_t ph = j->pool->ah.out, pw = j->pool->aw.out, tiles = ph * pw;
+    const int64_t cin = g->cin, cout = g->cout, *st = g->x.stride, *so = j->y.stride;
+    float *m = v + 16 * tiles * cin;
+    const float *x = (const float *)g->x.data + n * st[0];
+    for (int64_t t = 0; t < tiles; t++)
+        winograd_in(cin, x + (t / pw) * 2 * st[1] + (t % pw) * 2 * st[2], st[1], st[2],
+                    v + t * cin, tiles * cin);
+    rows_job p = *j;  /* the 16 products: U in place of the kernel, no epilogue */
+    p.bias = NULL;
+    p.act = MT_ACTIVATION_NONE;
+    const int64_t per_xi = (cout + j->kr->nr - 1) / j->kr->nr * p.w.panel_step;
+    for (int xi = 0; xi < 16; xi++)
+        sweep(&p, tiles, cin, v + xi * tiles * cin, cin, xi * per_xi, m + xi * tiles * cout,
+              cout, 1, 0);
+    float *acc = v;  /* V is spent: a row of Cout for a strided output */
+    for (int64_t t = 0; t < tiles; t++) {
+        float *y = (float *)j->y.data + n * so[0] + (t / pw) * so[1] + (t % pw) * so[2];
+        winograd_out(cout, m + t * cout, tiles * cout, j->bias,
+                     j->act == MT_ACTIVATION_RELU, so[3] == 1 ? y : acc);
+        if (so[3] != 1)
+            for (int64_t o = 0; o < cout; o++)
+                y[o * so[3]] = acc[o];
+    }
+}
+
+/* Does Winograd run this conv + pool, and does it pay? Shapes: 3×3, unit
+ * strides and dilations, one group, no padding before, a 2×2 stride-2
+ * pool whose tiles lie inside the input, ReLU or no activation. Cost per
+ * 2×2 output tile and (cin, Cout) pair: 16 products against 36, a saving
+ * of 20; the transforms add about 4 operations per input tile value and 3
+ * per output value (64·cin + 48·Cout per tile), and the kernel transform
+ * about 84 per pair once per call, which the saving must repay tenfold. */
+static bool winograd_fits(const conv_geometry *g, const conv_pool *pool, mt_activation act)
+{
+    if (!pool || g->kh != 3 || g->kw != 3 || g->sh != 1 || g->sw != 1 || g->dh != 1 ||
+        g->pad_top != 0 || g->pad_left != 0 || pool->ah.k != 2 || pool->aw.k != 2 ||
+        pool->ah.stride != 2 || pool->aw.stride != 2 || pool->ah.dilation != 1 ||
+        pool->aw.dilation != 1 || (act != MT_ACTIVATION_NONE && act != MT_ACTIVATION_RELU))
+        return false;
+    const int64_t tiles = g->n * pool->ah.out * pool->aw.out, pairs = g->cin * g->cout;
+    return 2 * pool->ah.out + 2 <= g->h && 2 * pool->aw.out + 2 <= g->w &&
+           20 * pairs > 64 * g->cin + 48 * g->cout && tiles * 20 * pairs >= 10 * 84 * pairs;
+}
+
 static void rows_part(void *arg, int index)
 {
     const rows_job *j = arg;
-    const int64_t per_image = j->pool ? j->pool->ah.out : j->g->oh;
+    const int64_t per_image = j->winograd ? 1 : j->pool ? j->pool->ah.out : j->g->oh;
     const int64_t lo = j->units * index / j->parts, hi = j->units * (index + 1) / j->parts;
     const int64_t *so = j->y.stride;
     for (int64_t u = lo; u < hi; u++) {
         int64_t n = u / per_image, r = u % per_image;
         float *rowbuf = j->rowbufs ? j->rowbufs + index * j->rowbuf_floats : NULL;
-        if (j->pool)
+        if (j->winograd)
+            winograd_image(j, u, j->strips + index * j->strip_floats);
+        else if (j->pool)
             pooled_row(j, n, r, j->strips + index * j->strip_floats, rowbuf);
         else
             conv_row(j, n, r, (float *)j->y.data + n * so[0] + r * so[1], so[2], so[3],
@@ -355,10 +502,15 @@ mt_status mt_conv_rows_run(const char *op, const conv_geometry *g, const mt_tens
     j.ox0 = (g->pad_left + g->sw - 1) / g->sw;
     j.ox1 = g->w - g->kw + g->pad_left < 0 ? 0 : (g->w - g->kw + g->pad_left) / g->sw + 1;
     j.ox1 = j.ox1 > g->ow ? g->ow : j.ox1 < j.ox0 ? j.ox0 : j.ox1;
+    j.winograd = winograd_fits(g, pool, act);
+    if (j.winograd)
+        j.units = g->n;
     j.parts = parts_for(g, j.units, threads);
-    const bool in_place = weights_in_place(g, kernel, kr->nr);
+    const bool in_place = !j.winograd && weights_in_place(g, kernel, kr->nr);
     const int64_t panels = (g->cout + kr->nr - 1) / kr->nr;
-    const int64_t packed = in_place ? 0 : g->kh * panels * g->kw * g->cin * kr->nr;
+    // the kernel as panels: kh·kw rows of taps, or Winograd's 16 products
+    const int64_t packed = in_place ? 0
+                                    : (j.winograd ? 16 : g->kh * g->kw) * panels * g->cin * kr->nr;
     // a strided bias is copied: the tiles read it as a contiguous row
     const int64_t bias_copy = bias && bias->stride[0] != 1 ? (g->cout + 15) / 16 * 16 : 0;
     // pool rows of W >= OW columns (strip_as_one), and Cout for acc
@@ -370,7 +522,9 @@ mt_status mt_conv_rows_run(const char *op, const conv_geometry *g, const mt_tens
      * and out again per extra kernel row: 2·(kh-1)·Cout per pixel) than
      * packing the pixel's whole patch (kh·kw·cin), so the row's patches are
      * packed into a small buffer and run as one pass. */
-    if (g->kh * g->kw * g->cin <= 2 * (g->kh - 1) * g->cout)
+    if (j.winograd)  /* V and M of one image */
+        j.strip_floats = 16 * pool->ah.out * pool->aw.out * (g->cin + g->cout);
+    else if (g->kh * g->kw * g->cin <= 2 * (g->kh - 1) * g->cout)
         j.rowbuf_floats = ((pool ? pool->ah.k : 1) * (j.ox1 - j.ox0) * g->kh * g->kw * g->cin +
                            15) / 16 * 16;
     const int64_t floats = packed + bias_copy + j.parts * (j.strip_floats + j.rowbuf_floats);
@@ -378,7 +532,10 @@ mt_status mt_conv_rows_run(const char *op, const conv_geometry *g, const mt_tens
     if (!scratch && floats > 0)
         return mt_fail(MT_ERR_OUT_OF_MEMORY, "%s: cannot allocate %lld floats of scratch",
                        op, (long long)floats);
-    if (in_place)
+    if (j.winograd) {
+        winograd_kernel(g, kernel, kr->nr, scratch);
+        j.w = (weights){scratch, 0, g->cin * kr->nr, kr->nr};
+    } else if (in_place)
         j.w = (weights){kernel->data, kernel->stride[0], kr->nr, g->cout};
     else
         weights_pack(g, kernel, kr->nr, scratch, &j.w);
