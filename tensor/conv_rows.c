@@ -318,31 +318,40 @@ static void pooled_row(const rows_job *j, int64_t n, int64_t py, float *strip, f
  * Y = Aᵀ M A, bias, ReLU and the max of the tile's four values. Tiles not
  * read by the pool (an odd last row or column) are never computed. */
 
-/* U[ξ] for ξ = 4·i + j, each as NR-wide panels of cin rows (zero-padded). */
+/* U[ξ] for ξ = 4·i + j, each as NR-wide panels of cin rows (zero-padded).
+ * Per input channel, the nine taps' rows of Cout are gathered into g9
+ * (9 × panels·NR floats), then transformed with Cout innermost. */
 static void winograd_kernel(const conv_geometry *g, const mt_tensor *kernel, int nr,
-                            float *u)
+                            float *u, float *g9)
 {
-    const int64_t panels = (g->cout + nr - 1) / nr, per_xi = panels * g->cin * nr;
-    for (int64_t c = 0; c < g->cin; c++)
-        for (int64_t o = 0; o < panels * nr; o++) {
-            float w[3][3], r[4][3];
-            for (int a = 0; a < 3; a++)
-                for (int b = 0; b < 3; b++)
-                    w[a][b] = o < g->cout ? kernel_at(g, kernel, a, b, c, o) : 0.0f;
-            for (int b = 0; b < 3; b++) {  /* R = G g */
-                r[0][b] = w[0][b];
-                r[1][b] = 0.5f * (w[0][b] + w[1][b] + w[2][b]);
-                r[2][b] = 0.5f * (w[0][b] - w[1][b] + w[2][b]);
-                r[3][b] = w[2][b];
-            }
-            float *dst = u + (o / nr) * g->cin * nr + c * nr + o % nr;
-            for (int i = 0; i < 4; i++) {  /* U = R Gᵀ */
-                float row[4] = {r[i][0], 0.5f * (r[i][0] + r[i][1] + r[i][2]),
-                                0.5f * (r[i][0] - r[i][1] + r[i][2]), r[i][2]};
-                for (int jx = 0; jx < 4; jx++)
-                    dst[(i * 4 + jx) * per_xi] = row[jx];
+    const int64_t panels = (g->cout + nr - 1) / nr, width = panels * nr;
+    const int64_t per_xi = panels * g->cin * nr;
+    for (int64_t c = 0; c < g->cin; c++) {
+        for (int t = 0; t < 9; t++)
+            for (int64_t o = 0; o < width; o++)
+                g9[t * width + o] = o < g->cout ? kernel_at(g, kernel, t / 3, t % 3, c, o) : 0.0f;
+        for (int64_t jp = 0; jp < panels; jp++) {
+            const float *restrict w = g9 + jp * nr;
+            float *restrict dst = u + jp * g->cin * nr + c * nr;
+            for (int oo = 0; oo < nr; oo++) {
+                float r[4][3];
+                for (int b = 0; b < 3; b++) {  /* R = G g */
+                    float w0 = w[b * width + oo], w1 = w[(3 + b) * width + oo];
+                    float w2 = w[(6 + b) * width + oo];
+                    r[0][b] = w0;
+                    r[1][b] = 0.5f * (w0 + w1 + w2);
+                    r[2][b] = 0.5f * (w0 - w1 + w2);
+                    r[3][b] = w2;
+                }
+                for (int i = 0; i < 4; i++) {  /* U = R Gᵀ */
+                    dst[(4 * i + 0) * per_xi + oo] = r[i][0];
+                    dst[(4 * i + 1) * per_xi + oo] = 0.5f * (r[i][0] + r[i][1] + r[i][2]);
+                    dst[(4 * i + 2) * per_xi + oo] = 0.5f * (r[i][0] - r[i][1] + r[i][2]);
+                    dst[(4 * i + 3) * per_xi + oo] = r[i][2];
+                }
             }
         }
+    }
 }
 
 /* V = Bᵀ d B for one input tile, every channel: d(i, j) row i, column j
@@ -523,7 +532,8 @@ mt_status mt_conv_rows_run(const char *op, const conv_geometry *g, const mt_tens
      * packing the pixel's whole patch (kh·kw·cin), so the row's patches are
      * packed into a small buffer and run as one pass. */
     if (j.winograd)  /* V and M of one image */
-        j.strip_floats = 16 * pool->ah.out * pool->aw.out * (g->cin + g->cout);
+        j.strip_floats = 16 * pool->ah.out * pool->aw.out * (g->cin + g->cout) +
+                         9 * panels * kr->nr;  /* (and the kernel transform's gather) */
     else if (g->kh * g->kw * g->cin <= 2 * (g->kh - 1) * g->cout)
         j.rowbuf_floats = ((pool ? pool->ah.k : 1) * (j.ox1 - j.ox0) * g->kh * g->kw * g->cin +
                            15) / 16 * 16;
@@ -532,8 +542,8 @@ mt_status mt_conv_rows_run(const char *op, const conv_geometry *g, const mt_tens
     if (!scratch && floats > 0)
         return mt_fail(MT_ERR_OUT_OF_MEMORY, "%s: cannot allocate %lld floats of scratch",
                        op, (long long)floats);
-    if (j.winograd) {
-        winograd_kernel(g, kernel, kr->nr, scratch);
+    if (j.winograd) {  /* the gather rows of winograd_kernel in the first part's V */
+        winograd_kernel(g, kernel, kr->nr, scratch, scratch + packed + bias_copy);
         j.w = (weights){scratch, 0, g->cin * kr->nr, kr->nr};
     } else if (in_place)
         j.w = (weights){kernel->data, kernel->stride[0], kr->nr, g->cout};
