@@ -444,21 +444,31 @@ static void winograd_image(const rows_job *j, int64_t n, float *v)
 
 /* Does Winograd run this conv + pool, and does it pay? Shapes: 3×3, unit
  * strides and dilations, one group, no padding before, a 2×2 stride-2
- * pool whose tiles lie inside the input, ReLU or no activation. Cost per
- * 2×2 output tile and (cin, Cout) pair: 16 products against 36, a saving
- * of 20; the transforms add about 4 operations per input tile value and 3
- * per output value (64·cin + 48·Cout per tile), and the kernel transform
- * about 84 per pair once per call, which the saving must repay tenfold. */
-static bool winograd_fits(const conv_geometry *g, const conv_pool *pool, mt_activation act)
+ * pool whose tiles lie inside the input, ReLU or no activation. The cost
+ * model counts instructions: per 2×2 output tile and (cin, Cout) pair it
+ * saves 36 - 16 = 20 FMAs, which the micro-kernel retires NR/2 to an
+ * instruction (two NR-wide accumulator halves per broadcast); the input and
+ * output transforms take about 4 operations per input tile value (16·cin)
+ * and 3 per output tile value (16·Cout), 4 to an instruction (16-byte
+ * vectors, the library's baseline); the kernel transform, once per call,
+ * about 150 instructions per pair (9 strided gathers, 16 scattered stores,
+ * ~30 arithmetic operations, scalar). At batch 1 the Fashion CNN's conv2
+ * has 25 tiles and the kernel transform does not pay for itself. */
+static bool winograd_fits(const conv_geometry *g, const conv_pool *pool, mt_activation act,
+                          int nr)
 {
     if (!pool || g->kh != 3 || g->kw != 3 || g->sh != 1 || g->sw != 1 || g->dh != 1 ||
         g->pad_top != 0 || g->pad_left != 0 || pool->ah.k != 2 || pool->aw.k != 2 ||
         pool->ah.stride != 2 || pool->aw.stride != 2 || pool->ah.dilation != 1 ||
-        pool->aw.dilation != 1 || (act != MT_ACTIVATION_NONE && act != MT_ACTIVATION_RELU))
+        pool->aw.dilation != 1 || (act != MT_ACTIVATION_NONE && act != MT_ACTIVATION_RELU) ||
+        2 * pool->ah.out + 2 > g->h || 2 * pool->aw.out + 2 > g->w)
         return false;
-    const int64_t tiles = g->n * pool->ah.out * pool->aw.out, pairs = g->cin * g->cout;
-    return 2 * pool->ah.out + 2 <= g->h && 2 * pool->aw.out + 2 <= g->w &&
-           20 * pairs > 64 * g->cin + 48 * g->cout && tiles * 20 * pairs >= 10 * 84 * pairs;
+    const double tiles = (double)(g->n * pool->ah.out * pool->aw.out);
+    const double pairs = (double)(g->cin * g->cout);
+    const double saved = tiles * pairs * 20.0 / (nr / 2.0);
+    const double spent = tiles * (64.0 * (double)g->cin + 48.0 * (double)g->cout) / 4.0 +
+                         150.0 * pairs;
+    return saved > spent;
 }
 
 static void rows_part(void *arg, int index)
@@ -511,7 +521,7 @@ mt_status mt_conv_rows_run(const char *op, const conv_geometry *g, const mt_tens
     j.ox0 = (g->pad_left + g->sw - 1) / g->sw;
     j.ox1 = g->w - g->kw + g->pad_left < 0 ? 0 : (g->w - g->kw + g->pad_left) / g->sw + 1;
     j.ox1 = j.ox1 > g->ow ? g->ow : j.ox1 < j.ox0 ? j.ox0 : j.ox1;
-    j.winograd = winograd_fits(g, pool, act);
+    j.winograd = winograd_fits(g, pool, act, kr->nr);
     if (j.winograd)
         j.units = g->n;
     j.parts = parts_for(g, j.units, threads);

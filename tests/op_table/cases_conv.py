@@ -362,9 +362,10 @@ def conv_pool_cases(rng):
                                                  act="relu"), (2, 2)))
         c.append(conv_pool_case(rng, conv2d_case(rng, 1, 10, 11, 16, 8, 3, 3, layout, "oihw",
                                                  padding="same"), (2, 2)))
-        # Winograd F(2x2,3x3) under the 2x2 pool (3x3, unit strides, enough tiles per
-        # call to repay the kernel transform): even and odd sizes, both kernel layouts,
-        # a ragged Cout
+        # Winograd F(2x2,3x3) under the 2x2 pool (3x3, unit strides): at these sizes its
+        # cost model takes it on the portable kernel (op_table_generic); test_conv_paths
+        # runs it at the Fashion CNN's sizes on every kernel. Even and odd sizes, both
+        # kernel layouts, a ragged Cout
         c.append(conv_pool_case(rng, conv2d_case(rng, 3, 10, 12, 16, 24, 3, 3, layout, "hwio",
                                                  act="relu"), (2, 2)))
         c.append(conv_pool_case(rng, conv2d_case(rng, 3, 11, 13, 12, 20, 3, 3, layout, "oihw",
