@@ -16,7 +16,9 @@
  *
  * With a pool, a unit of work is one pooled row: the conv rows its windows
  * cover go to a strip of pool_h rows kept in cache, and only the maxima are
- * stored — the full-size conv output never reaches memory.
+ * stored — the full-size conv output never reaches memory. A 3×3 unit-stride
+ * conv under a 2×2 stride-2 pool runs as Winograd F(2×2, 3×3) instead, an
+ * image at a time, where its cost model says it pays (winograd_fits).
  */
 #include <math.h>
 

@@ -34,7 +34,9 @@ bool mt_conv_rows_fit(const conv_geometry *g);
  * native micro-kernel straight from the input rows: for each output row and
  * kernel row ki, the tile's A(i, p) is input row oy·sh + ki·dh at pixel
  * i·sw, channel-tap p — a strided view of the input, so no patch matrix is
- * built. g must fit (mt_conv_rows_fit). Runs on `threads` threads. Fails
+ * built (with a 2×2 stride-2 pool after a 3×3 unit-stride conv, Winograd
+ * F(2×2, 3×3) where it pays). g must fit (mt_conv_rows_fit). Runs on
+ * `threads` threads. Fails
  * only for memory (MT_ERR_OUT_OF_MEMORY, y untouched). */
 mt_status mt_conv_rows_run(const char *op, const conv_geometry *g, const mt_tensor *kernel,
                            const mt_tensor *bias, mt_activation act, const conv_pool *pool,
