@@ -20,7 +20,6 @@
  * conv under a 2×2 stride-2 pool runs as Winograd F(2×2, 3×3) instead, an
  * image at a time, where its cost model says it pays (winograd_fits).
  */
-#include <math.h>
 
 #include "conv_rows.h"
 #include "internal.h"
