@@ -109,6 +109,8 @@ typedef struct conv_state {
     mt_tensor *kernel;    /* contiguous F32, as given or converted; one reference */
     mt_tensor *bias;      /* [out] F32 or NULL; one reference */
     mt_conv2d_params params;   /* strides resolved; activation as built */
+    bool pooled;               /* a MaxPool2D absorbed (absorb_next): pool applies */
+    mt_pool2d_params pool;
 } conv_state;
 
 /* The output shape of a window (kernel or pool) sliding over NHWC `in`;
@@ -147,6 +149,13 @@ static mt_status conv_infer(const mt_layer *l, int n, const mt_shape *in,
                                i->stride_w, i->padding, i->in_channels, from[0], out);
     if (!s)
         out->dim[3] = i->out_channels;
+    const conv_state *st = l->state;
+    if (!s && st->pooled) {
+        mt_shape conv_out = *out;
+        const mt_pool2d_params *p = &st->pool;
+        s = window_infer("its pool window", &conv_out, p->pool_h, p->pool_w, p->stride_h,
+                         p->stride_w, p->padding, 0, from[0], out);
+    }
     return s;
 }
 
@@ -155,6 +164,9 @@ static mt_status conv_forward(const mt_layer *l, int n, const mt_tensor *const *
 {
     (void)n, (void)scratch;
     const conv_state *st = l->state;
+    if (st->pooled)
+        return mt_conv2d_maxpool2d_into(in[0], st->kernel, st->bias, &st->params, &st->pool,
+                                        out);
     return mt_conv2d_into(in[0], st->kernel, st->bias, &st->params, out);
 }
 
@@ -167,6 +179,8 @@ static mt_status conv_absorb(const mt_layer *l, const mt_layer_epilogue *e,
     const conv_state *st = l->state;
     const mt_layer_info *i = &l->info;
     bool affine = e->scale || e->shift;
+    if (st->pooled)
+        return MT_ERR_UNSUPPORTED;
     mt_activation own = st->params.activation;
     if ((affine && own != MT_ACTIVATION_NONE) ||
         (e->act != MT_ACTIVATION_NONE && own != MT_ACTIVATION_NONE &&
@@ -204,6 +218,33 @@ static mt_status conv_absorb(const mt_layer *l, const mt_layer_epilogue *e,
     return s;
 }
 
+static const mt_layer_vtable pool_vtable;
+
+/* A Conv2D followed by a VALID MaxPool2D: one layer whose forward is
+ * mt_conv2d_maxpool2d_into, so the conv's full-size output is never
+ * stored (the Fashion CNN: 26x26x32 floats per image before its first
+ * pool). */
+static mt_status conv_absorb_next(const mt_layer *l, const mt_layer *next, mt_layer **fused)
+{
+    const conv_state *st = l->state;
+    const mt_layer_info *i = &l->info;
+    if (st->pooled || next->vt != &pool_vtable)
+        return MT_ERR_UNSUPPORTED;
+    const mt_pool2d_params *p = next->state;
+    if (p->padding != MT_PADDING_VALID)
+        return MT_ERR_UNSUPPORTED;
+    mt_conv2d_options o = {.layout = i->kernel_layout, .stride_h = i->stride_h,
+                           .stride_w = i->stride_w, .padding = i->padding,
+                           .act = st->params.activation};
+    mt_status s = mt_conv2d_new(st->kernel, st->bias, &o, fused);
+    if (s)
+        return s;
+    conv_state *fs = (*fused)->state;
+    fs->pooled = true;
+    fs->pool = *p;
+    return MT_OK;
+}
+
 static void conv_release(void *state)
 {
     conv_state *st = state;
@@ -217,6 +258,7 @@ static const mt_layer_vtable conv_vtable = {
     .forward = conv_forward,
     .absorb = conv_absorb,
     .release = conv_release,
+    .absorb_next = conv_absorb_next,
 };
 
 mt_status mt_conv2d_new(const mt_tensor *kernel, const mt_tensor *bias,

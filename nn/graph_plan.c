@@ -33,8 +33,9 @@ static int only_consumer(const mt_graph *g, int id)
     return -1;
 }
 
-/* Node i absorbs the chain of epilogues after it, while its output has one
- * reader, is not an output, and its layer accepts them. */
+/* Node i absorbs the chain of epilogues (or, through absorb_next, other
+ * layers) after it, while its output has one reader, is not an output, and
+ * its layer accepts them. */
 static mt_status fuse_after(mt_graph *g, int i)
 {
     int tail = i;
@@ -45,11 +46,19 @@ static mt_status fuse_after(mt_graph *g, int i)
             return MT_OK;
         nn_node *cn = &g->nodes[c];
         mt_layer_epilogue e = {0};
-        if (cn->n_in != 1 || !cn->layer->vt->as_epilogue || !run->vt->absorb ||
-            !cn->layer->vt->as_epilogue(cn->layer, &e))
-            return MT_OK;
         mt_layer *fused = NULL;
-        mt_status s = run->vt->absorb(run, &e, &fused);
+        mt_status s;
+        if (cn->n_in != 1)
+            return MT_OK;
+        if (cn->layer->vt->as_epilogue && cn->layer->vt->as_epilogue(cn->layer, &e)) {
+            if (!run->vt->absorb)
+                return MT_OK;
+            s = run->vt->absorb(run, &e, &fused);
+        } else if (run->vt->absorb_next) {   /* a shape-changing fusion */
+            s = run->vt->absorb_next(run, cn->layer, &fused);
+        } else {
+            return MT_OK;
+        }
         if (s == MT_ERR_UNSUPPORTED)
             return MT_OK;
         if (s)

@@ -7,7 +7,9 @@
 #include "minitensor/view.h"
 #include "internal.h"
 #include "unary_ops.h"
-#include "window.h"
+#include "backend_select.h"
+#include "conv_rows.h"
+#include "native/native.h"
 
 /* Patch buffers are kept near 2 MiB so a chunk of them stays in cache. */
 #define PATCH_CHUNK_FLOATS (512 * 1024)
@@ -30,13 +32,6 @@ mt_status mt_conv_output_size(int64_t in, int64_t k, int64_t stride,
 }
 
 /* ---- planning ------------------------------------------------------------------ */
-
-typedef struct conv_geometry {
-    int64_t n, h, w, cin, cout, kh, kw, oh, ow, pad_top, pad_left, sh, sw, dh, dw;
-    int64_t groups;
-    mt_kernel_layout layout;  /* resolved: HWIO or OIHW */
-    mt_tensor x;              /* the input as an NHWC view */
-} conv_geometry;
 
 static int64_t or_one(int64_t v) { return v == 0 ? 1 : v; }
 
@@ -272,6 +267,17 @@ static bool out_rows(const mt_tensor *y, const conv_geometry *g, int64_t n0, int
     return s == MT_OK;
 }
 
+/* The row path (conv_rows.c) when the native kernel is the backend and the
+ * geometry fits, with rows of at least half a register tile (MR): narrower
+ * output rows waste most of each tile, and im2col's GEMM packs pixels of
+ * several rows and images into full tiles instead. Other backends (the
+ * naive reference, a BLAS) keep im2col + their GEMM. */
+static bool rows_wanted(const conv_geometry *g, mt_backend backend)
+{
+    return (backend == MT_BACKEND_AUTO || backend == MT_BACKEND_NATIVE) &&
+           mt_conv_rows_fit(g) && 2 * g->ow >= mt_gemm_native_kernel()->mr;
+}
+
 /* Runs the planned conv into y (an NHWC view of the result, any strides,
  * mergeable per image). */
 static mt_status conv_run(const char *op, const mt_tensor *kernel, const mt_tensor *bias,
@@ -281,9 +287,18 @@ static mt_status conv_run(const char *op, const mt_tensor *kernel, const mt_tens
     int64_t k = g->kh * g->kw * cg;
     if (g->n == 0 || rpi == 0)
         return MT_OK;
+    mt_backend backend;
+    int threads;
+    mt_status s = mt_backend_current(&backend, &threads);
+    if (s)
+        return s;
+    if (rows_wanted(g, backend))
+        return (s = mt_gemm_native_env_check())
+                   ? s
+                   : mt_conv_rows_run(op, g, kernel, bias, act, NULL, threads, y);
     mt_tensor km, probe;
     mt_tensor *copy = NULL;
-    mt_status s = kernel_matrix(kernel, g, &km);
+    s = kernel_matrix(kernel, g, &km);
     if (s) {  /* a strided kernel: one contiguous copy */
         mt_clear_error();
         if ((s = mt_tensor_contiguous(kernel, &copy)) || (s = kernel_matrix(copy, g, &km)))
@@ -390,6 +405,133 @@ mt_status mt_conv2d(const mt_tensor *input, const mt_tensor *kernel, const mt_te
                     const mt_conv2d_params *params, mt_tensor **out)
 {
     return conv_new("conv2d", input, kernel, bias, params, out);
+}
+
+/* ---- conv2d followed by a max pool --------------------------------------------------- */
+
+/* The pool over the conv output of g: its axes planned (fails as
+ * max_pool2d on bad params), *fused whether every window lies inside the
+ * conv output with no padding before it, the result's shape. */
+static mt_status pool_plan_after(const char *op, const conv_geometry *g,
+                                 const mt_conv2d_params *cp, const mt_pool2d_params *pp,
+                                 conv_pool *pool, bool *fused, int64_t shape[4])
+{
+    if (!pp)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: pool params are NULL", op);
+    if (pp->data_layout != cp->data_layout)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: the pool's data_layout %d differs from "
+                       "the conv's %d", op, (int)pp->data_layout, (int)cp->data_layout);
+    *pool = (conv_pool){
+        .ah = {.in = g->oh, .k = pp->pool_h, .stride = pp->stride_h ? pp->stride_h : pp->pool_h,
+               .dilation = or_one(pp->dilation_h), .pad_before = pp->pad_top,
+               .pad_after = pp->pad_bottom},
+        .aw = {.in = g->ow, .k = pp->pool_w, .stride = pp->stride_w ? pp->stride_w : pp->pool_w,
+               .dilation = or_one(pp->dilation_w), .pad_before = pp->pad_left,
+               .pad_after = pp->pad_right}};
+    if (pp->stride_h < 0 || pp->stride_w < 0 || pp->dilation_h < 0 || pp->dilation_w < 0)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: negative pool stride (%lld,%lld) or "
+                       "dilation (%lld,%lld)", op, (long long)pp->stride_h,
+                       (long long)pp->stride_w, (long long)pp->dilation_h,
+                       (long long)pp->dilation_w);
+    mt_status s;
+    if ((s = mt_window_plan(op, "pool height", pp->padding, pp->ceil_mode, &pool->ah)) ||
+        (s = mt_window_plan(op, "pool width", pp->padding, pp->ceil_mode, &pool->aw)))
+        return s;
+    const mt_window_axis *ax[2] = {&pool->ah, &pool->aw};
+    *fused = true;
+    for (int i = 0; i < 2; i++)
+        *fused = *fused && ax[i]->pad_before == 0 &&
+                 (ax[i]->out == 0 || (ax[i]->out - 1) * ax[i]->stride +
+                                             (ax[i]->k - 1) * ax[i]->dilation < ax[i]->in);
+    mt_layout_shape(cp->data_layout, g->n, pool->ah.out, pool->aw.out, g->cout, shape);
+    return MT_OK;
+}
+
+/* The unfused way: the conv into this thread's scratch (kept: no
+ * allocation once warm), then the pool. */
+static mt_status conv_then_pool(const char *op, const conv_geometry *g,
+                                const mt_tensor *kernel, const mt_tensor *bias,
+                                const mt_conv2d_params *cp, const mt_pool2d_params *pp,
+                                mt_tensor *out)
+{
+    int64_t shape[4] = {g->n, g->oh, g->ow, g->cout};
+    float *buf = mt_scratch_floats(MT_SCRATCH_CONV_UNPOOLED,
+                                   (size_t)(g->n * g->oh * g->ow * g->cout));
+    if (!buf && g->n * g->oh * g->ow * g->cout > 0)
+        return mt_fail(MT_ERR_OUT_OF_MEMORY, "%s: cannot allocate the conv output", op);
+    mt_tensor tmp, pool_in;
+    mt_tensor_init_contiguous(&tmp, MT_DTYPE_F32, 4, shape, buf);
+    mt_status s = conv_run(op, kernel, bias, cp->activation, g, &tmp);
+    if (s)
+        return s;
+    // the pool reads the NHWC result in the caller's layout (a view)
+    mt_pool2d_params p = *pp;
+    if (cp->data_layout == MT_DATA_LAYOUT_NCHW) {
+        if ((s = mt_permute_into(&tmp, (int[]){0, 3, 1, 2}, &pool_in)))
+            return s;
+    } else {
+        pool_in = tmp;
+    }
+    return mt_maxpool2d_into(&pool_in, &p, out);
+}
+
+mt_status mt_conv2d_maxpool2d_into(const mt_tensor *input, const mt_tensor *kernel,
+                                   const mt_tensor *bias, const mt_conv2d_params *conv,
+                                   const mt_pool2d_params *pool, mt_tensor *out)
+{
+    const char *op = "conv2d_maxpool2d";
+    conv_geometry g;
+    conv_pool cp;
+    bool fused = false;
+    int64_t shape[4];
+    mt_status s = conv_plan(op, input, kernel, bias, conv, &g);
+    if (s || (s = pool_plan_after(op, &g, conv, pool, &cp, &fused, shape)) ||
+        (s = mt_check_tensor(op, "out", out)) || (s = mt_check_f32(op, out)))
+        return s;
+    mt_tensor want, y;
+    mt_tensor_init_contiguous(&want, MT_DTYPE_F32, 4, shape, NULL);
+    if (!mt_tensor_same_shape(out, &want))
+        return mt_fail(MT_ERR_SHAPE, "%s: out is %s, %s * %s pooled gives %s", op,
+                       MT_SHAPE(out), MT_SHAPE(input), MT_SHAPE(kernel), MT_SHAPE(&want));
+    if (mt_tensors_overlap(out, input) || mt_tensors_overlap(out, kernel) ||
+        (bias && mt_tensors_overlap(out, bias)))
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: out %s overlaps the input, kernel or "
+                       "bias", op, MT_SHAPE(out));
+    mt_backend backend;
+    int threads;
+    if ((s = mt_backend_current(&backend, &threads)))
+        return s;
+    if (!fused || !rows_wanted(&g, backend))
+        return conv_then_pool(op, &g, kernel, bias, conv, pool, out);
+    if ((s = mt_gemm_native_env_check()))
+        return s;
+    mt_nhwc_view(out, conv->data_layout, &y);
+    return mt_conv_rows_run(op, &g, kernel, bias, conv->activation, &cp, threads, &y);
+}
+
+mt_status mt_conv2d_maxpool2d(const mt_tensor *input, const mt_tensor *kernel,
+                              const mt_tensor *bias, const mt_conv2d_params *conv,
+                              const mt_pool2d_params *pool, mt_tensor **out)
+{
+    const char *op = "conv2d_maxpool2d";
+    conv_geometry g;
+    conv_pool cp;
+    bool fused = false;
+    int64_t shape[4];
+    mt_status s = conv_plan(op, input, kernel, bias, conv, &g);
+    if (s || (s = pool_plan_after(op, &g, conv, pool, &cp, &fused, shape)))
+        return s;
+    if (!out)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: out is NULL", op);
+    mt_tensor *t;
+    if ((s = mt_tensor_zeros(MT_DTYPE_F32, 4, shape, &t)))
+        return s;
+    if ((s = mt_conv2d_maxpool2d_into(input, kernel, bias, conv, pool, t))) {
+        mt_tensor_free(t);
+        return s;
+    }
+    *out = t;
+    return MT_OK;
 }
 
 /* ---- conv1d: conv2d over H = 1 ------------------------------------------------------ */

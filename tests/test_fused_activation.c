@@ -131,7 +131,9 @@ static void test_matmul_every_backend(void **state)
 static void test_conv2d_every_backend(void **state)
 {
     (void)state;
-    mt_tensor *x = random_tensor(4, (int64_t[]){2, 7, 6, 3});
+    /* 20 columns: output rows of 10, wide enough for conv2d's row path on
+     * every native kernel (rows of at least half a register tile) */
+    mt_tensor *x = random_tensor(4, (int64_t[]){2, 7, 20, 3});
     mt_tensor *kern = random_tensor(4, (int64_t[]){3, 3, 3, 5});   /* HWIO */
     mt_tensor *bias = random_tensor(1, (int64_t[]){5});
     for (int be = MT_BACKEND_NAIVE; be <= MT_BACKEND_BLIS; be++) {
@@ -150,6 +152,32 @@ static void test_conv2d_every_backend(void **state)
             snprintf(who, sizeof who, "conv2d %s %s", mt_backend_name((mt_backend)be),
                      mt_activation_name((mt_activation)act));
             compare(who, got, want, 0);   /* the same product: only the epilogue differs */
+            /* and pooled in the same pass: the pool of the activated conv, for
+             * this conv (edge columns: rows one by one) and a VALID one at unit
+             * strides (a pooled row's conv rows in one sweep) */
+            mt_pool2d_params pp = {.pool_h = 2, .pool_w = 2};
+            mt_conv2d_params q = {.kernel_layout = MT_KERNEL_HWIO, .activation = p.activation};
+            mt_tensor *pooled_want, *pooled_got, *valid, *valid_act;
+            assert_ok(mt_maxpool2d(want, &pp, &pooled_want));
+            assert_ok(mt_conv2d_maxpool2d(x, kern, bias, &p, &pp, &pooled_got));
+            snprintf(who, sizeof who, "conv2d_maxpool2d %s %s", mt_backend_name((mt_backend)be),
+                     mt_activation_name((mt_activation)act));
+            compare(who, pooled_got, pooled_want, 0);
+            mt_tensor_free(pooled_want);
+            mt_tensor_free(pooled_got);
+            q.activation = MT_ACTIVATION_NONE;
+            assert_ok(mt_conv2d(x, kern, bias, &q, &valid));
+            assert_ok(mt_activation_apply(valid, (mt_activation)act, &valid_act));
+            assert_ok(mt_maxpool2d(valid_act, &pp, &pooled_want));
+            q.activation = (mt_activation)act;
+            assert_ok(mt_conv2d_maxpool2d(x, kern, bias, &q, &pp, &pooled_got));
+            mt_tensor_free(valid);
+            mt_tensor_free(valid_act);
+            snprintf(who, sizeof who, "conv2d_maxpool2d %s %s", mt_backend_name((mt_backend)be),
+                     mt_activation_name((mt_activation)act));
+            compare(who, pooled_got, pooled_want, 0);
+            mt_tensor_free(pooled_want);
+            mt_tensor_free(pooled_got);
             mt_tensor_free(plain);
             mt_tensor_free(want);
             mt_tensor_free(got);

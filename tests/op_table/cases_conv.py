@@ -283,6 +283,104 @@ def interp_cases(rng):
     return c
 
 
+# ---- the native kernel's row path, and conv2d_maxpool2d ------------------------------
+# Output rows of several register tiles (the row path takes rows of at least
+# half a tile, MR <= 14): odd widths, edge columns over left/right pads, Cout
+# a whole number of NR panels (the kernel read in place: 32, 64) or not
+# (packed: 20), one input channel (the Fashion CNN's conv1).
+
+def rows_cases(rng):
+    c = []
+    for layout in ("nhwc", "nchw"):
+        for kl in ("hwio", "oihw"):
+            c.append(conv2d_case(rng, 2, 9, 13, 3, 20, 3, 3, layout, kl, act="relu"))
+            c.append(conv2d_case(rng, 1, 11, 17, 4, 32, 3, 3, layout, kl, padding="same"))
+        c.append(conv2d_case(rng, 2, 12, 15, 1, 32, 3, 3, layout, "hwio", act="relu"))
+        c.append(conv2d_case(rng, 1, 13, 13, 8, 64, 3, 3, layout, "hwio", act="relu"))
+        c.append(conv2d_case(rng, 1, 9, 23, 5, 64, 3, 5, layout, "oihw", stride=(2, 2),
+                             padding="explicit", pads=(1, 2, 2, 1), bias=False))
+        c.append(conv2d_case(rng, 2, 14, 19, 6, 16, 3, 3, layout, "hwio", dilation=(2, 1),
+                             padding="explicit", pads=(3, 0, 0, 3), stride=(1, 2), act="relu"))
+        # many channels, few outputs: each kernel row a pass of its own (no packing)
+        c.append(conv2d_case(rng, 1, 7, 19, 16, 8, 3, 3, layout, "hwio", padding="explicit",
+                             pads=(2, 1, 1, 2), act="relu"))
+        # windows all over the padding for the first and last rows
+        c.append(conv2d_case(rng, 1, 2, 15, 2, 8, 3, 3, layout, "hwio", padding="explicit",
+                             pads=(3, 3, 1, 1)))
+    return c
+
+
+def conv_pool_case(rng, conv, pool, stride=None, dilation=(1, 1), padding="valid",
+                   pads=(0, 0, 0, 0), ceil=False, nan=False):
+    """conv2d_maxpool2d: the conv case's reference pooled by torch."""
+    layout = conv.params["layout"]
+    y = conv.outputs[0]
+    if nan:
+        conv.inputs[0].reshape(-1)[::97] = np.nan
+        y = y.copy()
+    s = stride or pool
+    t = nchw(y, layout)
+    if nan:  # recompute the conv with the NaNs: torch, float64
+        x = nchw(conv.inputs[0], layout)
+        k = conv.inputs[1]
+        wt = k.transpose(3, 2, 0, 1) if conv.params["kernel_layout"] == "hwio" else k
+        b = torch.from_numpy(conv.inputs[2]).double() if len(conv.inputs) > 2 else None
+        t = F.conv2d(x, torch.from_numpy(np.ascontiguousarray(wt)).double(), b)
+        if conv.params["act"] == "relu":
+            t = F.relu(t)
+    pt, pb, pl, pr = pads
+    if pt == pb and pl == pr:
+        out = F.max_pool2d(t, pool, s, (pt, pl), dilation, ceil_mode=ceil)
+    else:
+        out = F.max_pool2d(F.pad(t, (pl, pr, pt, pb), value=-math.inf), pool, s, 0, dilation)
+    p = dict(conv.params)
+    p.update(pool=ilist(pool), pool_stride=ilist(s) if stride else "0,0",
+             pool_padding=padding, pool_pads=ilist(pads), pool_dilation=ilist(dilation),
+             ceil_mode=int(ceil))
+    return optable.Case("conv2d_maxpool2d", inputs=conv.inputs, outputs=[back(out, layout)], **p)
+
+
+def conv_pool_cases(rng):
+    c = []
+    for layout in ("nhwc", "nchw"):
+        # the Fashion CNN's two conv + 2x2 pool pairs (odd 11x11 -> 5x5)
+        c.append(conv_pool_case(rng, conv2d_case(rng, 2, 14, 16, 1, 32, 3, 3, layout, "hwio",
+                                                 act="relu"), (2, 2)))
+        c.append(conv_pool_case(rng, conv2d_case(rng, 1, 13, 13, 8, 64, 3, 3, layout, "hwio",
+                                                 act="relu"), (2, 2)))
+        # overlapping 3x3 windows, stride 2; OIHW and a ragged Cout
+        c.append(conv_pool_case(rng, conv2d_case(rng, 2, 12, 17, 3, 20, 3, 3, layout, "oihw",
+                                                 padding="same"), (3, 3), stride=(2, 2)))
+        # pool dilation, pool stride 1, conv stride and pads
+        c.append(conv_pool_case(rng, conv2d_case(rng, 1, 15, 18, 4, 24, 3, 3, layout, "hwio",
+                                                 stride=(1, 2), padding="explicit",
+                                                 pads=(1, 1, 2, 0), act="relu"),
+                                (2, 3), stride=(1, 1), dilation=(2, 2)))
+        # many channels (each kernel row a pass): the two conv rows of a pooled row
+        # as one sweep; with SAME padding the first and last rows go one by one
+        c.append(conv_pool_case(rng, conv2d_case(rng, 2, 9, 14, 16, 8, 3, 3, layout, "hwio",
+                                                 act="relu"), (2, 2)))
+        c.append(conv_pool_case(rng, conv2d_case(rng, 1, 10, 11, 16, 8, 3, 3, layout, "oihw",
+                                                 padding="same"), (2, 2)))
+        # Winograd F(2x2,3x3) under the 2x2 pool (3x3, unit strides): at these sizes its
+        # cost model takes it on the portable kernel (op_table_generic); test_conv_paths
+        # runs it at the Fashion CNN's sizes on every kernel. Even and odd sizes, both
+        # kernel layouts, a ragged Cout
+        c.append(conv_pool_case(rng, conv2d_case(rng, 3, 10, 12, 16, 24, 3, 3, layout, "hwio",
+                                                 act="relu"), (2, 2)))
+        c.append(conv_pool_case(rng, conv2d_case(rng, 3, 11, 13, 12, 20, 3, 3, layout, "oihw",
+                                                 bias=False), (2, 2)))
+        # ceil mode whose last window hangs over the end, pool padding: unfused
+        c.append(conv_pool_case(rng, conv2d_case(rng, 1, 11, 12, 2, 16, 3, 3, layout, "hwio"),
+                                (2, 2), ceil=True))
+        c.append(conv_pool_case(rng, conv2d_case(rng, 1, 11, 12, 2, 16, 3, 3, layout, "hwio"),
+                                (3, 3), stride=(2, 2), padding="explicit", pads=(1, 1, 1, 1)))
+        # NaN inputs propagate through the fused max
+        c.append(conv_pool_case(rng, conv2d_case(rng, 1, 10, 14, 3, 32, 3, 3, layout, "hwio"),
+                                (2, 2), nan=True))
+    return c
+
+
 def cases(rng: np.random.Generator) -> list:
     return (conv2d_cases(rng) + conv1d_cases(rng) + tconv_cases(rng) + pool_cases(rng) +
-            adaptive_cases(rng) + interp_cases(rng))
+            adaptive_cases(rng) + interp_cases(rng) + rows_cases(rng) + conv_pool_cases(rng))

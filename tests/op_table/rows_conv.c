@@ -138,6 +138,37 @@ static mt_pool2d_params pool_params(const op_case *c)
     };
 }
 
+/* conv2d_maxpool2d: the conv's params as conv2d's, the pool's under pool_*. */
+static mt_pool2d_params conv_pool_params(const op_case *c)
+{
+    int64_t k[2], s[2], d[2], p[4] = {0};
+    pair(c, "pool", k);
+    pair(c, "pool_stride", s);
+    pair(c, "pool_dilation", d);
+    op_ints(c, "pool_pads", p, 4);
+    bool explicit = is(c, "pool_padding", "explicit");
+    return (mt_pool2d_params){
+        .pool_h = k[0], .pool_w = k[1], .stride_h = s[0], .stride_w = s[1],
+        .padding = explicit ? MT_PADDING_EXPLICIT : MT_PADDING_VALID,
+        .pad_top = p[0], .pad_bottom = p[1], .pad_left = p[2], .pad_right = p[3],
+        .dilation_h = d[0], .dilation_w = d[1], .ceil_mode = op_int(c, "ceil_mode", 0) != 0,
+        .data_layout = layout_of(c),
+    };
+}
+
+static mt_status conv_pool_new(const op_case *c, mt_tensor **out)
+{
+    mt_conv2d_params p = conv_params(c);
+    mt_pool2d_params q = conv_pool_params(c);
+    return mt_conv2d_maxpool2d(op_in(c, 0), op_in(c, 1), bias_of(c), &p, &q, out);
+}
+static mt_status conv_pool_into(const op_case *c, mt_tensor *out)
+{
+    mt_conv2d_params p = conv_params(c);
+    mt_pool2d_params q = conv_pool_params(c);
+    return mt_conv2d_maxpool2d_into(op_in(c, 0), op_in(c, 1), bias_of(c), &p, &q, out);
+}
+
 static mt_status max_new(const op_case *c, mt_tensor **out)
 {
     mt_pool2d_params p = pool_params(c);
@@ -213,6 +244,7 @@ const op_row op_rows_conv[] = {
     {"conv1d", conv1d_new, conv1d_into, 1e-5, 1e-5},
     {"conv_transpose2d", tconv_new, tconv_into, 1e-5, 1e-5},
     {"maxpool2d", max_new, max_into, 0, 0},
+    {"conv2d_maxpool2d", conv_pool_new, conv_pool_into, 1e-5, 1e-5},
     {"avg_pool2d", avg_new, avg_into, 0, 0},
     {"adaptive_avg_pool2d", adaptive_new, adaptive_into, 0, 0},
     {"global_avg_pool2d", global_new, global_into, 0, 0},

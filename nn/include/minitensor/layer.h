@@ -116,8 +116,10 @@ typedef struct mt_layer_vtable {
      * `next` (one input) is the only reader of this layer's output, directly
      * or through views that keep its shape (an inference Dropout); or
      * MT_ERR_UNSUPPORTED (no message needed) if the pair cannot run as one.
-     * Two Linear layers become one mt_matmul_fused2. Neither layer may
-     * change. */
+     * For fusions that are not elementwise: two Linear layers become one
+     * mt_matmul_fused2 (the hidden rows stay in cache), a Conv2D pools its
+     * output rows while they are in cache (a following VALID MaxPool2D).
+     * Neither layer may change. */
     mt_status (*absorb_next)(const mt_layer *layer, const mt_layer *next,
                              mt_layer **fused);
 } mt_layer_vtable;
