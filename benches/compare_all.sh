@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# compare_all.sh OUT_DIR — every speed comparison of docs/benchmarks.md in one
+# run, on this machine, at one and two threads, the default kernel and the
+# AVX2 kernel forced (MT_NATIVE_KERNEL=avx2; skipped where the CPU has no
+# AVX2): bench_matmul (native against OpenBLAS), mnist_compare.py (against
+# onnxruntime, NumPy), fashion_compare.py (against onnxruntime, TensorFlow)
+# and startup.py. Writes each tool's table (.txt) and JSON into OUT_DIR.
+#
+# Needs a release build in build/ and two venvs (their paths in MNIST_PY and
+# FASHION_PY, defaults below):
+#   python3 -m venv /tmp/bench-venv && /tmp/bench-venv/bin/pip install -r benches/requirements-mnist.txt
+#   python3 -m venv /tmp/fashion-venv && /tmp/fashion-venv/bin/pip install -r benches/requirements-fashion.txt
+# Run it on a quiet machine: the figures are wall-clock medians.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out=${1:?usage: benches/compare_all.sh OUT_DIR}
+MNIST_PY=${MNIST_PY:-/tmp/bench-venv/bin/python}
+FASHION_PY=${FASHION_PY:-/tmp/fashion-venv/bin/python}
+mkdir -p "$out"
+kernels=(auto)
+grep -qw avx2 /proc/cpuinfo && kernels+=(avx2)
+(date -u; uptime; grep -m1 "model name" /proc/cpuinfo) | tee "$out/machine.txt"
+for t in 1 2; do
+    for k in "${kernels[@]}"; do
+        force=()
+        [ "$k" = auto ] || force=(--kernel "$k")
+        build/benches/bench_matmul "$out/matmul-$k-$t.json" --threads "$t" "${force[@]}" \
+            --min-size 256 --max-size 2048 --backends native,openblas > "$out/matmul-$k-$t.txt"
+        env=()
+        [ "$k" = auto ] || env=(MT_NATIVE_KERNEL="$k")
+        env "${env[@]}" "$MNIST_PY" benches/mnist_compare.py --bench build/benches/bench_mnist \
+            --threads "$t" --json "$out/mnist-$k-$t.json" > "$out/mnist-$k-$t.txt"
+        env "${env[@]}" "$FASHION_PY" benches/fashion_compare.py \
+            --bench build/benches/bench_fashion --threads "$t" \
+            --json "$out/fashion-$k-$t.json" > "$out/fashion-$k-$t.txt"
+    done
+done
+python3 benches/startup.py build/examples/mnist/mnist tests/mnist/seven.pgm -n 300 \
+    --json "$out/startup.json" > "$out/startup.txt"
+tail -n +1 "$out"/mnist-*.txt "$out"/fashion-*.txt "$out"/startup.txt | grep -vE '^\s*[][{}"]'
