@@ -202,7 +202,7 @@ static mt_status run_op(void *p)
     op_ctx *c = p;
     switch (c->kind) {
     case OP_CONV: return mt_conv2d_into(c->in, c->w, c->b, &c->conv, c->out);
-    case OP_POOL: return mt_maxpool2d_into(c->in, &c->pool, c->out);
+    case OP_POOL: return mt_max_pool2d_into(c->in, &c->pool, c->out);
     default:      return mt_matmul_fused_into(c->in, c->w, c->b, c->act, c->out);
     }
 }

@@ -1,6 +1,6 @@
 /* conv_layers.c — Conv2D: y = act(conv(x, K) + b) on NHWC inputs, with the
  * kernel held in the layout it came in (Keras HWIO or PyTorch OIHW); and
- * MaxPool2D. Both are thin: the work is mt_conv2d_into / mt_maxpool2d_into. */
+ * MaxPool2D. Both are thin: the work is mt_conv2d_into / mt_max_pool2d_into. */
 #include <stdio.h>
 #include <string.h>
 
@@ -165,7 +165,7 @@ static mt_status conv_forward(const mt_layer *l, int n, const mt_tensor *const *
     (void)n, (void)scratch;
     const conv_state *st = l->state;
     if (st->pooled)
-        return mt_conv2d_maxpool2d_into(in[0], st->kernel, st->bias, &st->params, &st->pool,
+        return mt_conv2d_max_pool2d_into(in[0], st->kernel, st->bias, &st->params, &st->pool,
                                         out);
     return mt_conv2d_into(in[0], st->kernel, st->bias, &st->params, out);
 }
@@ -221,7 +221,7 @@ static mt_status conv_absorb(const mt_layer *l, const mt_layer_epilogue *e,
 static const mt_layer_vtable pool_vtable;
 
 /* A Conv2D followed by a VALID MaxPool2D: one layer whose forward is
- * mt_conv2d_maxpool2d_into, so the conv's full-size output is never
+ * mt_conv2d_max_pool2d_into, so the conv's full-size output is never
  * stored (the Fashion CNN: 26x26x32 floats per image before its first
  * pool). */
 static mt_status conv_absorb_next(const mt_layer *l, const mt_layer *next, mt_layer **fused)
@@ -343,7 +343,7 @@ static mt_status pool_forward(const mt_layer *l, int n, const mt_tensor *const *
                               void *scratch, mt_tensor *out)
 {
     (void)n, (void)scratch;
-    return mt_maxpool2d_into(in[0], l->state, out);
+    return mt_max_pool2d_into(in[0], l->state, out);
 }
 
 static const mt_layer_vtable pool_vtable = {
@@ -352,26 +352,26 @@ static const mt_layer_vtable pool_vtable = {
     .forward = pool_forward,
 };
 
-mt_status mt_maxpool2d_new(const mt_maxpool2d_options *options, mt_layer **out)
+mt_status mt_max_pool2d_new(const mt_max_pool2d_options *options, mt_layer **out)
 {
     if (!options || !out)
-        return mt_fail(MT_ERR_INVALID_ARGUMENT, "maxpool2d: %s is NULL",
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "max_pool2d: %s is NULL",
                        out ? "options" : "out");
     *out = NULL;
-    const mt_maxpool2d_options *o = options;
+    const mt_max_pool2d_options *o = options;
     if (o->pool_h < 1 || o->pool_w < 1)
-        return mt_fail(MT_ERR_INVALID_ARGUMENT, "maxpool2d: pool size (%lld,%lld), "
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "max_pool2d: pool size (%lld,%lld), "
                        "expected >= 1", (long long)o->pool_h, (long long)o->pool_w);
     if (o->stride_h < 0 || o->stride_w < 0)
-        return mt_fail(MT_ERR_INVALID_ARGUMENT, "maxpool2d: stride (%lld,%lld) is negative",
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "max_pool2d: stride (%lld,%lld) is negative",
                        (long long)o->stride_h, (long long)o->stride_w);
     if (o->padding != MT_PADDING_VALID && o->padding != MT_PADDING_SAME)
-        return mt_fail(MT_ERR_INVALID_ARGUMENT, "maxpool2d: unknown padding %d",
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "max_pool2d: unknown padding %d",
                        (int)o->padding);
     char name[64];
-    snprintf(name, sizeof name, "maxpool2d %lldx%lld", (long long)o->pool_h,
+    snprintf(name, sizeof name, "max_pool2d %lldx%lld", (long long)o->pool_h,
              (long long)o->pool_w);
-    mt_layer *l = nn_layer_alloc("maxpool2d", &pool_vtable, MT_LAYER_MAXPOOL2D, name,
+    mt_layer *l = nn_layer_alloc("max_pool2d", &pool_vtable, MT_LAYER_MAXPOOL2D, name,
                                  sizeof(mt_pool2d_params));
     if (!l)
         return MT_ERR_OUT_OF_MEMORY;

@@ -472,14 +472,14 @@ static mt_status conv_then_pool(const char *op, const conv_geometry *g,
     } else {
         pool_in = tmp;
     }
-    return mt_maxpool2d_into(&pool_in, &p, out);
+    return mt_max_pool2d_into(&pool_in, &p, out);
 }
 
-mt_status mt_conv2d_maxpool2d_into(const mt_tensor *input, const mt_tensor *kernel,
+mt_status mt_conv2d_max_pool2d_into(const mt_tensor *input, const mt_tensor *kernel,
                                    const mt_tensor *bias, const mt_conv2d_params *conv,
                                    const mt_pool2d_params *pool, mt_tensor *out)
 {
-    const char *op = "conv2d_maxpool2d";
+    const char *op = "conv2d_max_pool2d";
     conv_geometry g;
     conv_pool cp;
     bool fused = false;
@@ -509,11 +509,11 @@ mt_status mt_conv2d_maxpool2d_into(const mt_tensor *input, const mt_tensor *kern
     return mt_conv_rows_run(op, &g, kernel, bias, conv->activation, &cp, threads, &y);
 }
 
-mt_status mt_conv2d_maxpool2d(const mt_tensor *input, const mt_tensor *kernel,
+mt_status mt_conv2d_max_pool2d(const mt_tensor *input, const mt_tensor *kernel,
                               const mt_tensor *bias, const mt_conv2d_params *conv,
                               const mt_pool2d_params *pool, mt_tensor **out)
 {
-    const char *op = "conv2d_maxpool2d";
+    const char *op = "conv2d_max_pool2d";
     conv_geometry g;
     conv_pool cp;
     bool fused = false;
@@ -526,7 +526,7 @@ mt_status mt_conv2d_maxpool2d(const mt_tensor *input, const mt_tensor *kernel,
     mt_tensor *t;
     if ((s = mt_tensor_zeros(MT_DTYPE_F32, 4, shape, &t)))
         return s;
-    if ((s = mt_conv2d_maxpool2d_into(input, kernel, bias, conv, pool, t))) {
+    if ((s = mt_conv2d_max_pool2d_into(input, kernel, bias, conv, pool, t))) {
         mt_tensor_free(t);
         return s;
     }

@@ -53,7 +53,7 @@ typedef enum mt_scratch_id {
     MT_SCRATCH_MATMUL_C,
     MT_SCRATCH_MATMUL_BIAS,
     MT_SCRATCH_CONV_PATCHES,  /* conv.c: im2col patches */
-    MT_SCRATCH_CONV_UNPOOLED, /* conv.c: conv2d_maxpool2d's conv output when unfused */
+    MT_SCRATCH_CONV_UNPOOLED, /* conv.c: conv2d_max_pool2d's conv output when unfused */
     MT_SCRATCH_NATIVE_A,      /* native/gemm_native.c: packing buffers of a serial call */
     MT_SCRATCH_NATIVE_B,
     MT_SCRATCH_ATTENTION_SCORES, /* attention.c: q·kᵀ of one (batch, head) */

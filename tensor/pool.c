@@ -206,22 +206,22 @@ static void avg_run(const pool_geometry *g, const mt_tensor *in, mt_tensor *out)
             }
 }
 
-mt_status mt_maxpool2d_into(const mt_tensor *input, const mt_pool2d_params *params,
+mt_status mt_max_pool2d_into(const mt_tensor *input, const mt_pool2d_params *params,
                             mt_tensor *out)
 {
     pool_geometry g;
     int64_t shape[4];
-    mt_status s = pool_plan("maxpool2d", input, params, false, &g, shape);
-    return s ? s : finish_into("maxpool2d", input, params->data_layout, 4, shape, max_run, &g, out);
+    mt_status s = pool_plan("max_pool2d", input, params, false, &g, shape);
+    return s ? s : finish_into("max_pool2d", input, params->data_layout, 4, shape, max_run, &g, out);
 }
 
-mt_status mt_maxpool2d(const mt_tensor *input, const mt_pool2d_params *params,
+mt_status mt_max_pool2d(const mt_tensor *input, const mt_pool2d_params *params,
                        mt_tensor **out)
 {
     pool_geometry g;
     int64_t shape[4];
-    mt_status s = pool_plan("maxpool2d", input, params, false, &g, shape);
-    return s ? s : finish_new("maxpool2d", input, params->data_layout, 4, shape, max_run, &g, out);
+    mt_status s = pool_plan("max_pool2d", input, params, false, &g, shape);
+    return s ? s : finish_new("max_pool2d", input, params->data_layout, 4, shape, max_run, &g, out);
 }
 
 mt_status mt_avg_pool2d_into(const mt_tensor *input, const mt_pool2d_params *params,

@@ -119,17 +119,17 @@ typedef struct row {
     X(conv_kernel, "conv2d", mt_conv2d(img, NULL, NULL, &conv_p, &dst))            \
     X(conv_params, "conv2d", mt_conv2d(img, kern, NULL, NULL, &dst))               \
     X(conv_into, "conv2d", mt_conv2d_into(img, kern, NULL, &conv_p, NULL))         \
-    X(pool_out, "maxpool2d", mt_maxpool2d(img, &pool_p, NULL))                     \
-    X(pool_input, "maxpool2d", mt_maxpool2d(NULL, &pool_p, &dst))                  \
-    X(pool_params, "maxpool2d", mt_maxpool2d(img, NULL, &dst))                     \
-    X(pool_into, "maxpool2d", mt_maxpool2d_into(img, &pool_p, NULL))               \
-    X(cpool_out, "conv2d_maxpool2d", mt_conv2d_maxpool2d(img, kern, NULL, &conv_p, &pool_p, NULL)) \
-    X(cpool_input, "conv2d_maxpool2d", mt_conv2d_maxpool2d(NULL, kern, NULL, &conv_p, &pool_p, &dst)) \
-    X(cpool_kernel, "conv2d_maxpool2d", mt_conv2d_maxpool2d(img, NULL, NULL, &conv_p, &pool_p, &dst)) \
-    X(cpool_conv, "conv2d_maxpool2d", mt_conv2d_maxpool2d(img, kern, NULL, NULL, &pool_p, &dst)) \
-    X(cpool_pool, "conv2d_maxpool2d", mt_conv2d_maxpool2d(img, kern, NULL, &conv_p, NULL, &dst)) \
-    X(cpool_into, "conv2d_maxpool2d", mt_conv2d_maxpool2d_into(img, kern, NULL, &conv_p, &pool_p, NULL)) \
-    X(cpool_into_pool, "conv2d_maxpool2d", mt_conv2d_maxpool2d_into(img, kern, NULL, &conv_p, NULL, dst)) \
+    X(pool_out, "max_pool2d", mt_max_pool2d(img, &pool_p, NULL))                     \
+    X(pool_input, "max_pool2d", mt_max_pool2d(NULL, &pool_p, &dst))                  \
+    X(pool_params, "max_pool2d", mt_max_pool2d(img, NULL, &dst))                     \
+    X(pool_into, "max_pool2d", mt_max_pool2d_into(img, &pool_p, NULL))               \
+    X(cpool_out, "conv2d_max_pool2d", mt_conv2d_max_pool2d(img, kern, NULL, &conv_p, &pool_p, NULL)) \
+    X(cpool_input, "conv2d_max_pool2d", mt_conv2d_max_pool2d(NULL, kern, NULL, &conv_p, &pool_p, &dst)) \
+    X(cpool_kernel, "conv2d_max_pool2d", mt_conv2d_max_pool2d(img, NULL, NULL, &conv_p, &pool_p, &dst)) \
+    X(cpool_conv, "conv2d_max_pool2d", mt_conv2d_max_pool2d(img, kern, NULL, NULL, &pool_p, &dst)) \
+    X(cpool_pool, "conv2d_max_pool2d", mt_conv2d_max_pool2d(img, kern, NULL, &conv_p, NULL, &dst)) \
+    X(cpool_into, "conv2d_max_pool2d", mt_conv2d_max_pool2d_into(img, kern, NULL, &conv_p, &pool_p, NULL)) \
+    X(cpool_into_pool, "conv2d_max_pool2d", mt_conv2d_max_pool2d_into(img, kern, NULL, &conv_p, NULL, dst)) \
     X(backend_current, "backend", mt_backend_set((mt_backend)-1))
 
 ROWS(ROW)

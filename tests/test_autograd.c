@@ -139,12 +139,12 @@ static mt_status build_conv_const_kernel(mt_tape *t, mt_value **p, mt_value **o)
 }
 static mt_status build_maxpool(mt_tape *t, mt_value **p, mt_value **o)
 {
-    return mt_tape_maxpool2d(t, p[0], &(mt_pool2d_params){.pool_h = 2, .pool_w = 2}, o);
+    return mt_tape_max_pool2d(t, p[0], &(mt_pool2d_params){.pool_h = 2, .pool_w = 2}, o);
 }
 /* overlapping windows (a pixel wins in two), padding, dilation, ceil_mode */
 static mt_status build_maxpool_nchw(mt_tape *t, mt_value **p, mt_value **o)
 {
-    return mt_tape_maxpool2d(t, p[0], &(mt_pool2d_params){.pool_h = 3, .pool_w = 2,
+    return mt_tape_max_pool2d(t, p[0], &(mt_pool2d_params){.pool_h = 3, .pool_w = 2,
         .stride_h = 2, .stride_w = 1, .padding = MT_PADDING_EXPLICIT, .pad_top = 1,
         .pad_bottom = 1, .dilation_w = 2, .ceil_mode = true,
         .data_layout = MT_DATA_LAYOUT_NCHW}, o);
@@ -211,8 +211,8 @@ static const fd_case fd_cases[] = {
 /* Rows whose parameter gets values 0.05 apart: no two within ±h of each
  * other, so a max pool's winners stay put under the finite differences. */
 static const fd_case fd_distinct_cases[] = {
-    {"maxpool2d", 1, {{2, 4, 4, 3}}, {4}, build_maxpool},
-    {"maxpool2d NCHW pad dilation ceil", 1, {{1, 2, 6, 5}}, {4}, build_maxpool_nchw},
+    {"max_pool2d", 1, {{2, 4, 4, 3}}, {4}, build_maxpool},
+    {"max_pool2d NCHW pad dilation ceil", 1, {{1, 2, 6, 5}}, {4}, build_maxpool_nchw},
 };
 
 /* sum(out * weights) in double, weights a fixed pseudo-random pattern. */
@@ -440,9 +440,9 @@ static mt_status cnn_loss(mt_tape *tape, const mt_tensor *images, const mt_tenso
     mt_status s;
     if ((s = mt_tape_constant(tape, images, &x)) ||
         (s = mt_tape_conv2d(tape, x, w[0], w[1], &relu, &h)) ||       /* [N,26,26,32] */
-        (s = mt_tape_maxpool2d(tape, h, &pool, &h)) ||                 /* [N,13,13,32] */
+        (s = mt_tape_max_pool2d(tape, h, &pool, &h)) ||                 /* [N,13,13,32] */
         (s = mt_tape_conv2d(tape, h, w[2], w[3], &relu, &h)) ||       /* [N,11,11,64] */
-        (s = mt_tape_maxpool2d(tape, h, &pool, &h)) ||                 /* [N,5,5,64] */
+        (s = mt_tape_max_pool2d(tape, h, &pool, &h)) ||                 /* [N,5,5,64] */
         (s = mt_tape_reshape(tape, h, 2, (int64_t[]){images->shape[0], 1600}, &h)) ||
         (s = mt_tape_linear(tape, h, w[4], w[5], MT_ACTIVATION_RELU, &h)) ||
         (s = mt_tape_linear(tape, h, w[6], w[7], MT_ACTIVATION_NONE, &h)))
@@ -534,7 +534,7 @@ static void test_maxpool_winner_as_torch(void **state)
         mt_tape *tape;
         assert_ok(mt_tape_new(&tape));
         assert_ok(mt_param_new(&x, "x", &p));
-        assert_ok(mt_tape_maxpool2d(tape, p, &(mt_pool2d_params){.pool_h = 2, .pool_w = 2}, &y));
+        assert_ok(mt_tape_max_pool2d(tape, p, &(mt_pool2d_params){.pool_h = 2, .pool_w = 2}, &y));
         assert_ok(mt_tape_sum_all(tape, y, &loss));
         assert_ok(mt_tape_backward(tape, loss));
         assert_close(p->grad->data, want[k], 4, 0.0, 0.0);
@@ -570,19 +570,19 @@ static void test_conv_pool_errors(void **state)
                                 &(mt_conv2d_params){.kernel_layout = MT_KERNEL_HWIO,
                                                     .stride_h = -1}, &v),
                  MT_ERR_INVALID_ARGUMENT, "stride");
-    assert_fails(mt_tape_maxpool2d(tape, px, NULL, &v), MT_ERR_INVALID_ARGUMENT,
+    assert_fails(mt_tape_max_pool2d(tape, px, NULL, &v), MT_ERR_INVALID_ARGUMENT,
                  "params is NULL");
     assert_fails(mt_tape_avg_pool2d(tape, px, &(mt_pool2d_params){.pool_h = 2, .pool_w = 2,
                                                                  .dilation_h = 2}, &v),
                  MT_ERR_INVALID_ARGUMENT, "must be 1 for an average");
-    assert_fails(mt_tape_maxpool2d(tape, px, &(mt_pool2d_params){.pool_h = 2, .pool_w = 2,
+    assert_fails(mt_tape_max_pool2d(tape, px, &(mt_pool2d_params){.pool_h = 2, .pool_w = 2,
                  .padding = MT_PADDING_EXPLICIT, .pad_top = 2}, &v),
                  MT_ERR_INVALID_ARGUMENT, "at most half the window");
     assert_fails(mt_tape_global_avg_pool2d(tape, pk, MT_DATA_LAYOUT_NHWC + 7, false, &v),
                  MT_ERR_INVALID_ARGUMENT, "unknown data_layout");
     mt_value *flat;
     assert_ok(mt_tape_reshape(tape, px, 2, (int64_t[]){5, 15}, &flat));
-    assert_fails(mt_tape_maxpool2d(tape, flat, &(mt_pool2d_params){.pool_h = 2, .pool_w = 2},
+    assert_fails(mt_tape_max_pool2d(tape, flat, &(mt_pool2d_params){.pool_h = 2, .pool_w = 2},
                                    &v), MT_ERR_SHAPE, "must be 4-D");
     assert_null(v);
     mt_param_free(px);

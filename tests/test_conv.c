@@ -86,7 +86,7 @@ static void test_maxpool_matches_tensorflow(void **state)
         mt_pool2d_params p = {.pool_h = c->ph, .pool_w = c->pw, .stride_h = c->sh,
                               .stride_w = c->sw,
                               .padding = c->same ? MT_PADDING_SAME : MT_PADDING_VALID};
-        assert_ok(mt_maxpool2d(x, &p, &y));
+        assert_ok(mt_max_pool2d(x, &p, &y));
         for (int d = 0; d < 4; d++)
             assert_int_equal(y->shape[d], c->out[d]);
         assert_close(y->data, c->y, (size_t)mt_tensor_numel(y), 0, 0);
@@ -115,7 +115,7 @@ static void test_maxpool_many_channels_by_hand(void **state)
         data[i * C + 20] = -INFINITY;
     mt_tensor *x = make(4, (int64_t[]){1, H, W, C}, data), *y;
     mt_pool2d_params p = {.pool_h = 2, .pool_w = 2, .padding = MT_PADDING_SAME};
-    assert_ok(mt_maxpool2d(x, &p, &y));
+    assert_ok(mt_max_pool2d(x, &p, &y));
     assert_int_equal(y->shape[1], 2);
     assert_int_equal(y->shape[2], 2);
     const float *out = y->data;
@@ -210,10 +210,10 @@ static void test_huge_windows(void **state)
     assert_fails(mt_conv2d(x, k, NULL, &p, &y), MT_ERR_OVERFLOW, "width: window 3 with dilation");
     mt_pool2d_params pp = {.pool_h = INT64_MAX, .pool_w = 1, .stride_h = 4,
                            .padding = MT_PADDING_SAME};
-    assert_fails(mt_maxpool2d(x, &pp, &y), MT_ERR_OVERFLOW, "SAME padding");
+    assert_fails(mt_max_pool2d(x, &pp, &y), MT_ERR_OVERFLOW, "SAME padding");
     pp.stride_h = INT64_MAX;
     pp.pool_h = 2;
-    assert_ok(mt_maxpool2d(x, &pp, &y));
+    assert_ok(mt_max_pool2d(x, &pp, &y));
     assert_int_equal(y->shape[1], 1);
     mt_tensor_free(y);
     y = NULL;
@@ -258,7 +258,7 @@ static void test_conv_errors(void **state)
     p.data_layout = MT_DATA_LAYOUT_NCHW;
     assert_fails(mt_conv2d(&x3, k2, NULL, &p, &y), MT_ERR_SHAPE, "must be [N,C,H,W]");
     mt_pool2d_params pp = {.pool_h = 2, .pool_w = 2, .stride_h = -1};
-    assert_fails(mt_maxpool2d(x, &pp, &y), MT_ERR_INVALID_ARGUMENT,
+    assert_fails(mt_max_pool2d(x, &pp, &y), MT_ERR_INVALID_ARGUMENT,
                  "invalid pool (2,2), stride (-1,0)");
     assert_null(y);
     mt_tensor *all[] = {x, k, k2, bias};
@@ -333,7 +333,7 @@ static void test_groups_and_pads_errors(void **state)
     assert_fails(mt_conv2d(x, k, NULL, &p, &y), MT_ERR_INVALID_ARGUMENT, "unknown padding 9");
     mt_pool2d_params pp = {.pool_h = 3, .pool_w = 3, .padding = MT_PADDING_EXPLICIT,
                            .pad_left = 2};
-    assert_fails(mt_maxpool2d(x, &pp, &y), MT_ERR_INVALID_ARGUMENT, "at most half the window");
+    assert_fails(mt_max_pool2d(x, &pp, &y), MT_ERR_INVALID_ARGUMENT, "at most half the window");
     pp = (mt_pool2d_params){.pool_h = 2, .pool_w = 2, .dilation_h = 2};
     assert_fails(mt_avg_pool2d(x, &pp, &y), MT_ERR_INVALID_ARGUMENT, "must be 1 for an average");
     mt_conv_transpose2d_params tp = {.stride_h = 2, .output_padding_h = 2};
@@ -359,7 +359,7 @@ static void test_pool_and_resize_errors(void **state)
     assert_fails(mt_avg_pool2d(NULL, &pp, &y), MT_ERR_INVALID_ARGUMENT, "input is NULL");
     assert_fails(mt_avg_pool2d(x, NULL, &y), MT_ERR_INVALID_ARGUMENT, "params is NULL");
     assert_fails(mt_avg_pool2d(x, &pp, NULL), MT_ERR_INVALID_ARGUMENT, "out is NULL");
-    assert_fails(mt_maxpool2d_into(x, &pp, NULL), MT_ERR_INVALID_ARGUMENT, "out is NULL");
+    assert_fails(mt_max_pool2d_into(x, &pp, NULL), MT_ERR_INVALID_ARGUMENT, "out is NULL");
     assert_fails(mt_adaptive_avg_pool2d(x, 0, 2, MT_DATA_LAYOUT_NHWC, &y),
                  MT_ERR_INVALID_ARGUMENT, "output size (0,2)");
     assert_fails(mt_adaptive_avg_pool2d(x, INT64_MAX, 1, MT_DATA_LAYOUT_NHWC, &y),
@@ -396,7 +396,7 @@ static void test_out_overlaps_input(void **state)
                  "overlaps the input");
     assert_fails(mt_conv2d_into(x, k, NULL, &p, k), MT_ERR_SHAPE, "out is [1,1,1,1]");
     mt_pool2d_params pp = {.pool_h = 1, .pool_w = 1};
-    assert_fails(mt_maxpool2d_into(x, &pp, x), MT_ERR_INVALID_ARGUMENT, "overlaps the input");
+    assert_fails(mt_max_pool2d_into(x, &pp, x), MT_ERR_INVALID_ARGUMENT, "overlaps the input");
     assert_fails(mt_avg_pool2d_into(x, &pp, x), MT_ERR_INVALID_ARGUMENT, "overlaps the input");
     assert_fails(mt_adaptive_avg_pool2d_into(x, 3, 3, MT_DATA_LAYOUT_NHWC, x),
                  MT_ERR_INVALID_ARGUMENT, "overlaps the input");

@@ -48,7 +48,7 @@ static mt_tensor *run(const conv_case *c, const mt_tensor *x, const mt_tensor *k
     mt_pool2d_params q = {.pool_h = 2, .pool_w = 2, .data_layout = c->data};
     mt_tensor *y;
     if (c->pool)
-        assert_ok(mt_conv2d_maxpool2d(x, k, b, &p, &q, &y));
+        assert_ok(mt_conv2d_max_pool2d(x, k, b, &p, &q, &y));
     else
         assert_ok(mt_conv2d(x, k, b, &p, &y));
     return y;

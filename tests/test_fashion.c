@@ -163,14 +163,14 @@ static void missing_conv_relu_is_caught(void **state)
     assert_int_equal(mt_conv2d_from_safetensors(r->weights, "conv1_w", "conv1_b", NULL, &l),
                      MT_OK);
     assert_int_equal(mt_sequential_add(model, l), MT_OK);
-    const mt_maxpool2d_options pool = {.pool_h = 2, .pool_w = 2};
-    assert_int_equal(mt_maxpool2d_new(&pool, &l), MT_OK);
+    const mt_max_pool2d_options pool = {.pool_h = 2, .pool_w = 2};
+    assert_int_equal(mt_max_pool2d_new(&pool, &l), MT_OK);
     assert_int_equal(mt_sequential_add(model, l), MT_OK);
     assert_int_equal(mt_conv2d_from_safetensors(r->weights, "conv2_w", "conv2_b",
                                                 &(mt_conv2d_options){.act = MT_ACTIVATION_RELU},
                                                 &l), MT_OK);
     assert_int_equal(mt_sequential_add(model, l), MT_OK);
-    assert_int_equal(mt_maxpool2d_new(&pool, &l), MT_OK);
+    assert_int_equal(mt_max_pool2d_new(&pool, &l), MT_OK);
     assert_int_equal(mt_sequential_add(model, l), MT_OK);
     assert_int_equal(mt_flatten_new(1, -1, &l), MT_OK);
     assert_int_equal(mt_sequential_add(model, l), MT_OK);

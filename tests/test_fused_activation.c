@@ -158,9 +158,9 @@ static void test_conv2d_every_backend(void **state)
             mt_pool2d_params pp = {.pool_h = 2, .pool_w = 2};
             mt_conv2d_params q = {.kernel_layout = MT_KERNEL_HWIO, .activation = p.activation};
             mt_tensor *pooled_want, *pooled_got, *valid, *valid_act;
-            assert_ok(mt_maxpool2d(want, &pp, &pooled_want));
-            assert_ok(mt_conv2d_maxpool2d(x, kern, bias, &p, &pp, &pooled_got));
-            snprintf(who, sizeof who, "conv2d_maxpool2d %s %s", mt_backend_name((mt_backend)be),
+            assert_ok(mt_max_pool2d(want, &pp, &pooled_want));
+            assert_ok(mt_conv2d_max_pool2d(x, kern, bias, &p, &pp, &pooled_got));
+            snprintf(who, sizeof who, "conv2d_max_pool2d %s %s", mt_backend_name((mt_backend)be),
                      mt_activation_name((mt_activation)act));
             compare(who, pooled_got, pooled_want, 0);
             mt_tensor_free(pooled_want);
@@ -168,12 +168,12 @@ static void test_conv2d_every_backend(void **state)
             q.activation = MT_ACTIVATION_NONE;
             assert_ok(mt_conv2d(x, kern, bias, &q, &valid));
             assert_ok(mt_activation_apply(valid, (mt_activation)act, &valid_act));
-            assert_ok(mt_maxpool2d(valid_act, &pp, &pooled_want));
+            assert_ok(mt_max_pool2d(valid_act, &pp, &pooled_want));
             q.activation = (mt_activation)act;
-            assert_ok(mt_conv2d_maxpool2d(x, kern, bias, &q, &pp, &pooled_got));
+            assert_ok(mt_conv2d_max_pool2d(x, kern, bias, &q, &pp, &pooled_got));
             mt_tensor_free(valid);
             mt_tensor_free(valid_act);
-            snprintf(who, sizeof who, "conv2d_maxpool2d %s %s", mt_backend_name((mt_backend)be),
+            snprintf(who, sizeof who, "conv2d_max_pool2d %s %s", mt_backend_name((mt_backend)be),
                      mt_activation_name((mt_activation)act));
             compare(who, pooled_got, pooled_want, 0);
             mt_tensor_free(pooled_want);

@@ -140,12 +140,12 @@ static void conv2d_strides_and_same_padding(void **state)
 }
 
 /* x 1..9 as [1,3,3,1]: 2x2 windows. */
-static void maxpool2d_hand_values(void **state)
+static void max_pool2d_hand_values(void **state)
 {
     (void)state;
     mt_tensor *x = make(NULL, 4, (int64_t[]){1, 3, 3, 1}, X9);
     const struct {
-        mt_maxpool2d_options o;
+        mt_max_pool2d_options o;
         int64_t oh, ow;
         float want[4];
     } cases[] = {
@@ -159,7 +159,7 @@ static void maxpool2d_hand_values(void **state)
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
         mt_layer *l = NULL;
         mt_tensor *y = NULL;
-        assert_ok(mt_maxpool2d_new(&cases[c].o, &l));
+        assert_ok(mt_max_pool2d_new(&cases[c].o, &l));
         assert_ok(mt_layer_forward(l, x, &y));
         assert_shape(y, 4, (int64_t[]){1, cases[c].oh, cases[c].ow, 1});
         assert_values(y, cases[c].want, 0, 0);
@@ -175,10 +175,10 @@ static void maxpool2d_hand_values(void **state)
         mt_layer_free(l);
     }
     mt_layer *l = NULL;
-    assert_ok(mt_maxpool2d_new(&(mt_maxpool2d_options){.pool_h = 2, .pool_w = 3}, &l));
+    assert_ok(mt_max_pool2d_new(&(mt_max_pool2d_options){.pool_h = 2, .pool_w = 3}, &l));
     mt_layer_info info;
     assert_ok(mt_layer_info_get(l, &info));
-    assert_string_equal(info.name, "maxpool2d 2x3");
+    assert_string_equal(info.name, "max_pool2d 2x3");
     mt_layer_free(l);
     mt_tensor_free(x);
 
@@ -188,7 +188,7 @@ static void maxpool2d_hand_values(void **state)
     const float nan_in[] = {1, -INFINITY, NAN, -INFINITY, 3, -INFINITY, 2, -INFINITY};
     x = make(NULL, 4, (int64_t[]){1, 2, 2, 2}, nan_in);
     mt_tensor *y = NULL;
-    assert_ok(mt_maxpool2d_new(&(mt_maxpool2d_options){.pool_h = 2, .pool_w = 2}, &l));
+    assert_ok(mt_max_pool2d_new(&(mt_max_pool2d_options){.pool_h = 2, .pool_w = 2}, &l));
     assert_ok(mt_layer_forward(l, x, &y));
     assert_shape(y, 4, (int64_t[]){1, 1, 1, 2});
     assert_true(isnan(((const float *)y->data)[0]));
@@ -325,7 +325,7 @@ static mt_sequential *cnn_model(const mt_safetensors *st, mt_kernel_layout layou
                              .padding = MT_PADDING_SAME, .act = MT_ACTIVATION_RELU},
         &l));
     assert_ok(mt_sequential_add(m, l));
-    assert_ok(mt_maxpool2d_new(&(mt_maxpool2d_options){.pool_h = 2, .pool_w = 3,
+    assert_ok(mt_max_pool2d_new(&(mt_max_pool2d_options){.pool_h = 2, .pool_w = 3,
                                                        .stride_h = 1, .stride_w = 2,
                                                        .padding = MT_PADDING_SAME}, &l));
     assert_ok(mt_sequential_add(m, l));
@@ -334,7 +334,7 @@ static mt_sequential *cnn_model(const mt_safetensors *st, mt_kernel_layout layou
     assert_ok(mt_sequential_add(m, l));
     assert_ok(mt_relu_new(&l));
     assert_ok(mt_sequential_add(m, l));
-    assert_ok(mt_maxpool2d_new(&(mt_maxpool2d_options){.pool_h = 2, .pool_w = 2}, &l));
+    assert_ok(mt_max_pool2d_new(&(mt_max_pool2d_options){.pool_h = 2, .pool_w = 2}, &l));
     assert_ok(mt_sequential_add(m, l));
     assert_ok(mt_flatten_new(1, -1, &l));
     assert_ok(mt_sequential_add(m, l));
@@ -500,23 +500,23 @@ static void conv2d_construction_errors(void **state)
     mt_tensor_free(k);
 }
 
-static void maxpool2d_construction_errors(void **state)
+static void max_pool2d_construction_errors(void **state)
 {
     (void)state;
     mt_layer *l = (mt_layer *)1;
-    assert_fails(mt_maxpool2d_new(NULL, &l), MT_ERR_INVALID_ARGUMENT,
-                 "maxpool2d: options is NULL");
-    assert_fails(mt_maxpool2d_new(&(mt_maxpool2d_options){.pool_h = 2, .pool_w = 2}, NULL),
-                 MT_ERR_INVALID_ARGUMENT, "maxpool2d: out is NULL");
-    assert_fails(mt_maxpool2d_new(&(mt_maxpool2d_options){.pool_h = 2}, &l),
-                 MT_ERR_INVALID_ARGUMENT, "maxpool2d: pool size (2,0), expected >= 1");
+    assert_fails(mt_max_pool2d_new(NULL, &l), MT_ERR_INVALID_ARGUMENT,
+                 "max_pool2d: options is NULL");
+    assert_fails(mt_max_pool2d_new(&(mt_max_pool2d_options){.pool_h = 2, .pool_w = 2}, NULL),
+                 MT_ERR_INVALID_ARGUMENT, "max_pool2d: out is NULL");
+    assert_fails(mt_max_pool2d_new(&(mt_max_pool2d_options){.pool_h = 2}, &l),
+                 MT_ERR_INVALID_ARGUMENT, "max_pool2d: pool size (2,0), expected >= 1");
     assert_null(l);
-    assert_fails(mt_maxpool2d_new(&(mt_maxpool2d_options){.pool_h = 2, .pool_w = 2,
+    assert_fails(mt_max_pool2d_new(&(mt_max_pool2d_options){.pool_h = 2, .pool_w = 2,
                                                           .stride_h = -2}, &l),
-                 MT_ERR_INVALID_ARGUMENT, "maxpool2d: stride (-2,0) is negative");
-    assert_fails(mt_maxpool2d_new(&(mt_maxpool2d_options){.pool_h = 2, .pool_w = 2,
+                 MT_ERR_INVALID_ARGUMENT, "max_pool2d: stride (-2,0) is negative");
+    assert_fails(mt_max_pool2d_new(&(mt_max_pool2d_options){.pool_h = 2, .pool_w = 2,
                                                           .padding = 3}, &l),
-                 MT_ERR_INVALID_ARGUMENT, "maxpool2d: unknown padding 3");
+                 MT_ERR_INVALID_ARGUMENT, "max_pool2d: unknown padding 3");
 }
 
 /* Shapes checked when the model is built (and when a layer runs alone). */
@@ -534,9 +534,9 @@ static void shape_errors_when_built(void **state)
     assert_fails(mt_sequential_add(m, l), MT_ERR_SHAPE,
                  "sequential: layer 1 (conv2d conv1_w) expects NHWC input (4 dims: "
                  "N,H,W,C), the input gives 3 dims");
-    assert_ok(mt_maxpool2d_new(&(mt_maxpool2d_options){.pool_h = 2, .pool_w = 2}, &l));
+    assert_ok(mt_max_pool2d_new(&(mt_max_pool2d_options){.pool_h = 2, .pool_w = 2}, &l));
     assert_fails(mt_sequential_add(m, l), MT_ERR_SHAPE,
-                 "sequential: layer 1 (maxpool2d 2x2) expects NHWC input (4 dims: N,H,W,C), "
+                 "sequential: layer 1 (max_pool2d 2x2) expects NHWC input (4 dims: N,H,W,C), "
                  "the input gives 3 dims");
     mt_sequential_free(m);
 
@@ -555,16 +555,16 @@ static void shape_errors_when_built(void **state)
                  "sequential: layer 2 (linear d1_w) expects 800 input features, the "
                  "previous layer gives 32");
     /* a window that does not fit: 26x26 -> pool 13 stride 13 -> 2x2 -> conv 3x3 */
-    assert_ok(mt_maxpool2d_new(&(mt_maxpool2d_options){.pool_h = 13, .pool_w = 13}, &l));
+    assert_ok(mt_max_pool2d_new(&(mt_max_pool2d_options){.pool_h = 13, .pool_w = 13}, &l));
     assert_ok(mt_sequential_add(m, l));
     mt_tensor *k3 = make("conv3_w", 4, (int64_t[]){3, 3, 32, 8}, NULL);
     assert_ok(mt_conv2d_new(k3, NULL, NULL, &l));
     assert_fails(mt_sequential_add(m, l), MT_ERR_SHAPE,
                  "sequential: layer 3 (conv2d conv3_w) its kernel 3x3 does not fit the "
                  "2x2 image the previous layer gives (padding valid)");
-    assert_ok(mt_maxpool2d_new(&(mt_maxpool2d_options){.pool_h = 3, .pool_w = 1}, &l));
+    assert_ok(mt_max_pool2d_new(&(mt_max_pool2d_options){.pool_h = 3, .pool_w = 1}, &l));
     assert_fails(mt_sequential_add(m, l), MT_ERR_SHAPE,
-                 "sequential: layer 3 (maxpool2d 3x1) its window 3x1 does not fit the "
+                 "sequential: layer 3 (max_pool2d 3x1) its window 3x1 does not fit the "
                  "2x2 image the previous layer gives (padding valid)");
     /* SAME padding always fits */
     assert_ok(mt_conv2d_new(k3, NULL, &(mt_conv2d_options){.padding = MT_PADDING_SAME}, &l));
@@ -625,12 +625,12 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(conv2d_hand_values_both_layouts),
         cmocka_unit_test(conv2d_strides_and_same_padding),
-        cmocka_unit_test(maxpool2d_hand_values),
+        cmocka_unit_test(max_pool2d_hand_values),
         cmocka_unit_test(conv2d_kernel_ownership),
         cmocka_unit_test(keras_cnn_matches_tensorflow),
         cmocka_unit_test(relu_after_conv2d_is_folded),
         cmocka_unit_test(conv2d_construction_errors),
-        cmocka_unit_test(maxpool2d_construction_errors),
+        cmocka_unit_test(max_pool2d_construction_errors),
         cmocka_unit_test(shape_errors_when_built),
         cmocka_unit_test(cnn_forward_allocates_nothing),
     };

@@ -106,7 +106,7 @@ static void *run_every_op(void *arg)
                                                     .activation = MT_ACTIVATION_RELU},
                                 &conv);
     if (!job->status)
-        job->status = mt_maxpool2d(conv, &(mt_pool2d_params){.pool_h = 2, .pool_w = 2},
+        job->status = mt_max_pool2d(conv, &(mt_pool2d_params){.pool_h = 2, .pool_w = 2},
                                    &pool);
     mt_tensor *all[] = {y, img, kern, conv, pool};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)

@@ -270,7 +270,7 @@ static mt_status pool(const char *op, bool avg, mt_tape *tape, mt_value *x,
     mt_tensor *saved;
     if ((s = tape_value(tape, op, 4, shape, &v)))
         return s;
-    s = avg ? mt_avg_pool2d_into(x->data, p, v->data) : mt_maxpool2d_into(x->data, p, v->data);
+    s = avg ? mt_avg_pool2d_into(x->data, p, v->data) : mt_max_pool2d_into(x->data, p, v->data);
     if (s)
         return refail(s, op);
     if ((s = mt_arena_tensor(tape->arena, MT_DTYPE_I64, 1, (int64_t[]){POOL_WORDS}, &saved)))
@@ -284,9 +284,9 @@ static mt_status pool(const char *op, bool avg, mt_tape *tape, mt_value *x,
     return MT_OK;
 }
 
-mt_status mt_tape_maxpool2d(mt_tape *tape, mt_value *x, const mt_pool2d_params *params,
+mt_status mt_tape_max_pool2d(mt_tape *tape, mt_value *x, const mt_pool2d_params *params,
                             mt_value **out)
-{ return pool("tape_maxpool2d", false, tape, x, params, out); }
+{ return pool("tape_max_pool2d", false, tape, x, params, out); }
 
 mt_status mt_tape_avg_pool2d(mt_tape *tape, mt_value *x, const mt_pool2d_params *params,
                              mt_value **out)

@@ -20,7 +20,7 @@ static mt_status conv(mt_sequential *m, const mt_safetensors *w, const char *ker
 static mt_status pool(mt_sequential *m)
 {
     mt_layer *l;
-    mt_status s = mt_maxpool2d_new(&(mt_maxpool2d_options){.pool_h = 2, .pool_w = 2}, &l);
+    mt_status s = mt_max_pool2d_new(&(mt_max_pool2d_options){.pool_h = 2, .pool_w = 2}, &l);
     return s ? s : mt_sequential_add(m, l);
 }
 

@@ -74,9 +74,9 @@ static mt_status cnn_forward(train_model *m, mt_tape *tape, mt_value *images, mt
     mt_status s;
     if ((s = mt_tape_reshape(tape, images, 4, (int64_t[]){batch, 28, 28, 1}, &h)) ||
         (s = mt_tape_conv2d(tape, h, p[0], p[1], &conv, &h)) ||   /* [B,26,26,32] */
-        (s = mt_tape_maxpool2d(tape, h, &pool, &h)) ||             /* [B,13,13,32] */
+        (s = mt_tape_max_pool2d(tape, h, &pool, &h)) ||             /* [B,13,13,32] */
         (s = mt_tape_conv2d(tape, h, p[2], p[3], &conv, &h)) ||   /* [B,11,11,64] */
-        (s = mt_tape_maxpool2d(tape, h, &pool, &h)) ||             /* [B,5,5,64] */
+        (s = mt_tape_max_pool2d(tape, h, &pool, &h)) ||             /* [B,5,5,64] */
         /* Flatten in Keras' (h, w, c) order: NHWC throughout, a view */
         (s = mt_tape_reshape(tape, h, 2, (int64_t[]){batch, 1600}, &h)) ||
         (s = mt_tape_linear(tape, h, p[4], p[5], MT_ACTIVATION_RELU, &h)) ||

@@ -191,7 +191,7 @@ def pool_case(rng, op, n, h, w, c, k, layout="nhwc", stride=None, padding="valid
     else:
         pt, pb, pl, pr = pads
     symmetric = pt == pb and pl == pr
-    if op == "maxpool2d":
+    if op == "max_pool2d":
         if symmetric:
             y = F.max_pool2d(t, k, s, (pt, pl), dilation, ceil_mode=ceil)
         else:
@@ -215,7 +215,7 @@ def pool_case(rng, op, n, h, w, c, k, layout="nhwc", stride=None, padding="valid
 def pool_cases(rng):
     c = []
     for layout in ("nhwc", "nchw"):
-        for op in ("maxpool2d", "avg_pool2d"):
+        for op in ("max_pool2d", "avg_pool2d"):
             c.append(pool_case(rng, op, 2, 5, 7, 3, (2, 2), layout))
             c.append(pool_case(rng, op, 1, 5, 7, 2, (2, 2), layout, padding="same"))
             c.append(pool_case(rng, op, 2, 6, 5, 1, (3, 3), layout, stride=(2, 2), padding="same"))
@@ -229,9 +229,9 @@ def pool_cases(rng):
                                    include=include))
                 c.append(pool_case(rng, op, 1, 6, 6, 2, (3, 2), layout, stride=(2, 2),
                                    padding="explicit", pads=(1, 1, 1, 1), include=include))
-        c.append(pool_case(rng, "maxpool2d", 1, 9, 8, 2, (3, 2), layout, stride=(2, 2),
+        c.append(pool_case(rng, "max_pool2d", 1, 9, 8, 2, (3, 2), layout, stride=(2, 2),
                            padding="explicit", pads=(1, 1, 1, 1), dilation=(2, 2), ceil=True))
-        c.append(pool_case(rng, "maxpool2d", 1, 4, 4, 3, (2, 2), layout, nan=True))
+        c.append(pool_case(rng, "max_pool2d", 1, 4, 4, 3, (2, 2), layout, nan=True))
     return c
 
 
@@ -283,7 +283,7 @@ def interp_cases(rng):
     return c
 
 
-# ---- the native kernel's row path, and conv2d_maxpool2d ------------------------------
+# ---- the native kernel's row path, and conv2d_max_pool2d ------------------------------
 # Output rows of several register tiles (the row path takes rows of at least
 # half a tile, MR <= 14): odd widths, edge columns over left/right pads, Cout
 # a whole number of NR panels (the kernel read in place: 32, 64) or not
@@ -312,7 +312,7 @@ def rows_cases(rng):
 
 def conv_pool_case(rng, conv, pool, stride=None, dilation=(1, 1), padding="valid",
                    pads=(0, 0, 0, 0), ceil=False, nan=False):
-    """conv2d_maxpool2d: the conv case's reference pooled by torch."""
+    """conv2d_max_pool2d: the conv case's reference pooled by torch."""
     layout = conv.params["layout"]
     y = conv.outputs[0]
     if nan:
@@ -337,7 +337,7 @@ def conv_pool_case(rng, conv, pool, stride=None, dilation=(1, 1), padding="valid
     p.update(pool=ilist(pool), pool_stride=ilist(s) if stride else "0,0",
              pool_padding=padding, pool_pads=ilist(pads), pool_dilation=ilist(dilation),
              ceil_mode=int(ceil))
-    return optable.Case("conv2d_maxpool2d", inputs=conv.inputs, outputs=[back(out, layout)], **p)
+    return optable.Case("conv2d_max_pool2d", inputs=conv.inputs, outputs=[back(out, layout)], **p)
 
 
 def conv_pool_cases(rng):

@@ -138,7 +138,7 @@ static mt_pool2d_params pool_params(const op_case *c)
     };
 }
 
-/* conv2d_maxpool2d: the conv's params as conv2d's, the pool's under pool_*. */
+/* conv2d_max_pool2d: the conv's params as conv2d's, the pool's under pool_*. */
 static mt_pool2d_params conv_pool_params(const op_case *c)
 {
     int64_t k[2], s[2], d[2], p[4] = {0};
@@ -160,24 +160,24 @@ static mt_status conv_pool_new(const op_case *c, mt_tensor **out)
 {
     mt_conv2d_params p = conv_params(c);
     mt_pool2d_params q = conv_pool_params(c);
-    return mt_conv2d_maxpool2d(op_in(c, 0), op_in(c, 1), bias_of(c), &p, &q, out);
+    return mt_conv2d_max_pool2d(op_in(c, 0), op_in(c, 1), bias_of(c), &p, &q, out);
 }
 static mt_status conv_pool_into(const op_case *c, mt_tensor *out)
 {
     mt_conv2d_params p = conv_params(c);
     mt_pool2d_params q = conv_pool_params(c);
-    return mt_conv2d_maxpool2d_into(op_in(c, 0), op_in(c, 1), bias_of(c), &p, &q, out);
+    return mt_conv2d_max_pool2d_into(op_in(c, 0), op_in(c, 1), bias_of(c), &p, &q, out);
 }
 
 static mt_status max_new(const op_case *c, mt_tensor **out)
 {
     mt_pool2d_params p = pool_params(c);
-    return mt_maxpool2d(op_in(c, 0), &p, out);
+    return mt_max_pool2d(op_in(c, 0), &p, out);
 }
 static mt_status max_into(const op_case *c, mt_tensor *out)
 {
     mt_pool2d_params p = pool_params(c);
-    return mt_maxpool2d_into(op_in(c, 0), &p, out);
+    return mt_max_pool2d_into(op_in(c, 0), &p, out);
 }
 static mt_status avg_new(const op_case *c, mt_tensor **out)
 {
@@ -243,8 +243,8 @@ const op_row op_rows_conv[] = {
     {"conv2d", conv2d_new, conv2d_into, 1e-5, 1e-5},
     {"conv1d", conv1d_new, conv1d_into, 1e-5, 1e-5},
     {"conv_transpose2d", tconv_new, tconv_into, 1e-5, 1e-5},
-    {"maxpool2d", max_new, max_into, 0, 0},
-    {"conv2d_maxpool2d", conv_pool_new, conv_pool_into, 1e-5, 1e-5},
+    {"max_pool2d", max_new, max_into, 0, 0},
+    {"conv2d_max_pool2d", conv_pool_new, conv_pool_into, 1e-5, 1e-5},
     {"avg_pool2d", avg_new, avg_into, 0, 0},
     {"adaptive_avg_pool2d", adaptive_new, adaptive_into, 0, 0},
     {"global_avg_pool2d", global_new, global_into, 0, 0},

@@ -193,7 +193,7 @@ mt_status mt_conv2d_from_safetensors(const mt_safetensors *file,
 
 /* ---- MaxPool2D -------------------------------------------------------------------
  * The maximum over pool_h × pool_w windows: [N,H,W,C] -> [N,OH,OW,C]
- * (mt_maxpool2d_into, conv.h). Keras' MaxPooling2D(pool_size, strides,
+ * (mt_max_pool2d_into, conv.h). Keras' MaxPooling2D(pool_size, strides,
  * padding):
  *   pool_h, pool_w       window, >= 1;
  *   stride_h, stride_w   >= 1, or 0 for the window size (Keras' default);
@@ -202,13 +202,13 @@ mt_status mt_conv2d_from_safetensors(const mt_safetensors *file,
  *                        does: 11×11 -> 5×5 for 2×2) or MT_PADDING_SAME.
  * Fails with MT_ERR_INVALID_ARGUMENT on a bad option (options may not be
  * NULL: the window has no default). */
-typedef struct mt_maxpool2d_options {
+typedef struct mt_max_pool2d_options {
     int64_t pool_h, pool_w;
     int64_t stride_h, stride_w;
     mt_padding padding;
-} mt_maxpool2d_options;
+} mt_max_pool2d_options;
 
-mt_status mt_maxpool2d_new(const mt_maxpool2d_options *options, mt_layer **out);
+mt_status mt_max_pool2d_new(const mt_max_pool2d_options *options, mt_layer **out);
 
 /* ---- shape and activation layers ------------------------------------------ */
 
@@ -416,7 +416,7 @@ mt_status mt_embedding_load(const mt_state_dict *weights, const char *prefix,
 typedef struct mt_layer_info {
     mt_layer_kind kind;
     const char *name;         /* "linear d1_w", "conv2d conv1_w",
-                                 "maxpool2d 2x2", "dropout 0.2", "relu" …;
+                                 "max_pool2d 2x2", "dropout 0.2", "relu" …;
                                  owned by the layer */
     int64_t in_features;      /* linear; embedding: table rows */
     int64_t out_features;     /* linear; embedding: dim */
@@ -432,9 +432,9 @@ typedef struct mt_layer_info {
     int64_t in_channels;      /* conv2d; batch norm: channels */
     int64_t out_channels;     /* conv2d */
     mt_kernel_layout kernel_layout;  /* conv2d */
-    int64_t kernel_h, kernel_w;      /* conv2d: kernel; maxpool2d: window */
-    int64_t stride_h, stride_w;      /* conv2d, maxpool2d: in use (never 0) */
-    mt_padding padding;              /* conv2d, maxpool2d */
+    int64_t kernel_h, kernel_w;      /* conv2d: kernel; max_pool2d: window */
+    int64_t stride_h, stride_w;      /* conv2d, max_pool2d: in use (never 0) */
+    mt_padding padding;              /* conv2d, max_pool2d */
 } mt_layer_info;
 
 /* Fill *info (zeroed first). Fails only on NULL arguments. */

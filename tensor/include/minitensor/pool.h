@@ -37,12 +37,12 @@ typedef struct mt_pool2d_params {
 /* Max over pool windows, torch.nn.functional.max_pool2d / tf.nn.max_pool2d:
  * [N,H,W,C] -> [N,OH,OW,C] (or NCHW). NaN propagates. `out` of _into has
  * the result's shape, any strides, no overlap with the input. */
-mt_status mt_maxpool2d(const mt_tensor *input, const mt_pool2d_params *params,
+mt_status mt_max_pool2d(const mt_tensor *input, const mt_pool2d_params *params,
                        mt_tensor **out);
-mt_status mt_maxpool2d_into(const mt_tensor *input,
+mt_status mt_max_pool2d_into(const mt_tensor *input,
                             const mt_pool2d_params *params, mt_tensor *out);
 
-/* maxpool2d(conv2d(input, kernel, bias, conv), pool) in one pass: [N,H,W,Cin]
+/* max_pool2d(conv2d(input, kernel, bias, conv), pool) in one pass: [N,H,W,Cin]
  * -> [N,PH,PW,Cout] (or NCHW; pool->data_layout must equal
  * conv->data_layout). When the native kernel runs the conv on its row path
  * (one group, no width dilation, an input whose pixels' channels are
@@ -50,11 +50,11 @@ mt_status mt_maxpool2d_into(const mt_tensor *input,
  * padding before it, the full-size conv output is never stored; otherwise
  * it goes through a temporary (allocated). `out` of _into has the result's
  * shape, any strides, no overlap with an input. Fails as mt_conv2d and
- * mt_maxpool2d do; on failure out is untouched. */
-mt_status mt_conv2d_maxpool2d(const mt_tensor *input, const mt_tensor *kernel,
+ * mt_max_pool2d do; on failure out is untouched. */
+mt_status mt_conv2d_max_pool2d(const mt_tensor *input, const mt_tensor *kernel,
                               const mt_tensor *bias, const mt_conv2d_params *conv,
                               const mt_pool2d_params *pool, mt_tensor **out);
-mt_status mt_conv2d_maxpool2d_into(const mt_tensor *input, const mt_tensor *kernel,
+mt_status mt_conv2d_max_pool2d_into(const mt_tensor *input, const mt_tensor *kernel,
                                    const mt_tensor *bias, const mt_conv2d_params *conv,
                                    const mt_pool2d_params *pool, mt_tensor *out);
 

@@ -162,10 +162,10 @@ mt_status mt_tape_dropout(mt_tape *tape, mt_value *x, float p, mt_rng *rng,
 mt_status mt_tape_conv2d(mt_tape *tape, mt_value *x, mt_value *kernel, mt_value *bias,
                          const mt_conv2d_params *params, mt_value **out);
 
-/* mt_maxpool2d / mt_avg_pool2d on a tape (ceil_mode, padding, dilation and
+/* mt_max_pool2d / mt_avg_pool2d on a tape (ceil_mode, padding, dilation and
  * count_include_pad as the forward). The max's gradient goes to the first
  * maximum of each window (a NaN wins), as torch's. */
-mt_status mt_tape_maxpool2d(mt_tape *tape, mt_value *x, const mt_pool2d_params *params,
+mt_status mt_tape_max_pool2d(mt_tape *tape, mt_value *x, const mt_pool2d_params *params,
                             mt_value **out);
 mt_status mt_tape_avg_pool2d(mt_tape *tape, mt_value *x, const mt_pool2d_params *params,
                              mt_value **out);
