@@ -19,38 +19,64 @@ static const naming pytorch = {".", "weight", "bias", "running_mean", "running_v
 static const naming keras = {"/", "kernel", "bias", "moving_mean", "moving_variance",
                              "gamma", "beta", "embeddings", MT_LAYOUT_IN_OUT, MT_KERNEL_HWIO, 1e-3f};
 
-static mt_status resolve(const char *op, const mt_state_dict *sd, const char *prefix,
-                         mt_layer **out, const naming **nm)
+/* One load: the framework's names, and the layer as errors name it
+ * ("linear fc1"). */
+typedef struct loader {
+    const mt_state_dict *sd;
+    const naming *nm;
+    const char *prefix;
+    char layer[MT_NAME_MAX + 32];
+} loader;
+
+/* Checks the arguments of mt_<kind>_load and fills ld. */
+static mt_status begin(const char *kind, const mt_state_dict *sd, const char *prefix,
+                       mt_layer **out, loader *ld)
 {
     if (!out)
-        return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: out is NULL", op);
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s_load: out is NULL", kind);
     *out = NULL;
     if (!sd || !sd->file || !prefix)
-        return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: NULL argument", op);
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s_load: NULL argument", kind);
     if (sd->framework != MT_FRAMEWORK_PYTORCH && sd->framework != MT_FRAMEWORK_KERAS)
-        return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s %s: unknown framework %d (set "
-                       "MT_FRAMEWORK_PYTORCH or MT_FRAMEWORK_KERAS)", op, prefix,
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s_load %s: unknown framework %d (set "
+                       "MT_FRAMEWORK_PYTORCH or MT_FRAMEWORK_KERAS)", kind, prefix,
                        (int)sd->framework);
-    *nm = sd->framework == MT_FRAMEWORK_PYTORCH ? &pytorch : &keras;
+    ld->sd = sd;
+    ld->nm = sd->framework == MT_FRAMEWORK_PYTORCH ? &pytorch : &keras;
+    ld->prefix = prefix;
+    snprintf(ld->layer, sizeof ld->layer, "%s %s", kind, prefix);
     return MT_OK;
 }
 
 /* Tensor prefix<sep>suffix into *t; if !required, a missing one is NULL. */
-static mt_status fetch(const mt_state_dict *sd, const naming *nm, const char *layer,
-                       const char *prefix, const char *suffix, bool required, mt_tensor **t)
+static mt_status fetch(const loader *ld, const char *suffix, bool required, mt_tensor **t)
 {
     char key[2 * MT_NAME_MAX];
-    snprintf(key, sizeof key, "%s%s%s", prefix, prefix[0] ? nm->sep : "", suffix);
+    snprintf(key, sizeof key, "%s%s%s", ld->prefix, ld->prefix[0] ? ld->nm->sep : "", suffix);
     *t = NULL;
     size_t index;
-    if (!required && mt_safetensors_find(sd->file, key, &index) == MT_ERR_NOT_FOUND) {
+    if (!required && mt_safetensors_find(ld->sd->file, key, &index) == MT_ERR_NOT_FOUND) {
         mt_clear_error();
         return MT_OK;
     }
-    mt_status s = nn_get(sd->file, layer, key, t);
-    if (!s && (s = nn_check_finite(layer, *t))) {
+    mt_status s = nn_get(ld->sd->file, ld->layer, key, t);
+    if (!s && (s = nn_check_finite(ld->layer, *t))) {
         mt_tensor_free(*t);
         *t = NULL;
+    }
+    return s;
+}
+
+/* Tensors a and b (each required or not) into *ta, *tb: both set, or on
+ * failure both NULL. */
+static mt_status fetch_pair(const loader *ld, const char *a, bool a_required, const char *b,
+                            bool b_required, mt_tensor **ta, mt_tensor **tb)
+{
+    *tb = NULL;
+    mt_status s = fetch(ld, a, a_required, ta);
+    if (!s && (s = fetch(ld, b, b_required, tb))) {
+        mt_tensor_free(*ta);
+        *ta = NULL;
     }
     return s;
 }
@@ -58,18 +84,15 @@ static mt_status fetch(const mt_state_dict *sd, const naming *nm, const char *la
 mt_status mt_linear_load(const mt_state_dict *weights, const char *prefix,
                          const mt_linear_options *options, mt_layer **out)
 {
-    const naming *nm = NULL;
-    mt_status s = resolve("linear_load", weights, prefix, out, &nm);
+    loader ld;
+    mt_status s = begin("linear", weights, prefix, out, &ld);
     if (s)
         return s;
-    char layer[MT_NAME_MAX + 16];
-    snprintf(layer, sizeof layer, "linear %s", prefix);
     mt_linear_options o = options ? *options : (mt_linear_options){0};
     if (o.layout == MT_LAYOUT_AUTO)
-        o.layout = nm->linear;
-    mt_tensor *w = NULL, *b = NULL;
-    if (!(s = fetch(weights, nm, layer, prefix, nm->weight, true, &w)) &&
-        !(s = fetch(weights, nm, layer, prefix, nm->bias, false, &b)))
+        o.layout = ld.nm->linear;
+    mt_tensor *w, *b;
+    if (!(s = fetch_pair(&ld, ld.nm->weight, true, ld.nm->bias, false, &w, &b)))
         s = mt_linear_new(w, b, &o, out);
     mt_tensor_free(w);
     mt_tensor_free(b);
@@ -79,18 +102,15 @@ mt_status mt_linear_load(const mt_state_dict *weights, const char *prefix,
 mt_status mt_conv2d_load(const mt_state_dict *weights, const char *prefix,
                          const mt_conv2d_options *options, mt_layer **out)
 {
-    const naming *nm = NULL;
-    mt_status s = resolve("conv2d_load", weights, prefix, out, &nm);
+    loader ld;
+    mt_status s = begin("conv2d", weights, prefix, out, &ld);
     if (s)
         return s;
-    char layer[MT_NAME_MAX + 16];
-    snprintf(layer, sizeof layer, "conv2d %s", prefix);
     mt_conv2d_options o = options ? *options : (mt_conv2d_options){0};
     if (o.layout == MT_KERNEL_AUTO)
-        o.layout = nm->kernel;
-    mt_tensor *k = NULL, *b = NULL;
-    if (!(s = fetch(weights, nm, layer, prefix, nm->weight, true, &k)) &&
-        !(s = fetch(weights, nm, layer, prefix, nm->bias, false, &b)))
+        o.layout = ld.nm->kernel;
+    mt_tensor *k, *b;
+    if (!(s = fetch_pair(&ld, ld.nm->weight, true, ld.nm->bias, false, &k, &b)))
         s = mt_conv2d_new(k, b, &o, out);
     mt_tensor_free(k);
     mt_tensor_free(b);
@@ -100,20 +120,16 @@ mt_status mt_conv2d_load(const mt_state_dict *weights, const char *prefix,
 mt_status mt_batch_norm_load(const mt_state_dict *weights, const char *prefix,
                              const mt_batch_norm_options *options, mt_layer **out)
 {
-    const naming *nm = NULL;
-    mt_status s = resolve("batch_norm_load", weights, prefix, out, &nm);
+    loader ld;
+    mt_status s = begin("batch_norm", weights, prefix, out, &ld);
     if (s)
         return s;
-    char layer[MT_NAME_MAX + 16];
-    snprintf(layer, sizeof layer, "batch_norm %s", prefix);
     mt_batch_norm_options o = options ? *options : (mt_batch_norm_options){0};
     if (o.eps == 0.0f)
-        o.eps = nm->bn_eps;
-    mt_tensor *m = NULL, *v = NULL, *w = NULL, *b = NULL;
-    if (!(s = fetch(weights, nm, layer, prefix, nm->mean, true, &m)) &&
-        !(s = fetch(weights, nm, layer, prefix, nm->var, true, &v)) &&
-        !(s = fetch(weights, nm, layer, prefix, nm->gamma, false, &w)) &&
-        !(s = fetch(weights, nm, layer, prefix, nm->beta, false, &b)))
+        o.eps = ld.nm->bn_eps;
+    mt_tensor *m, *v, *w = NULL, *b = NULL;
+    if (!(s = fetch_pair(&ld, ld.nm->mean, true, ld.nm->var, true, &m, &v)) &&
+        !(s = fetch_pair(&ld, ld.nm->gamma, false, ld.nm->beta, false, &w, &b)))
         s = mt_batch_norm_new(m, v, w, b, &o, out);
     mt_tensor_free(m);
     mt_tensor_free(v);
@@ -125,18 +141,15 @@ mt_status mt_batch_norm_load(const mt_state_dict *weights, const char *prefix,
 mt_status mt_layer_norm_load(const mt_state_dict *weights, const char *prefix,
                              const mt_norm_options *options, mt_layer **out)
 {
-    const naming *nm = NULL;
-    mt_status s = resolve("layer_norm_load", weights, prefix, out, &nm);
+    loader ld;
+    mt_status s = begin("layer_norm", weights, prefix, out, &ld);
     if (s)
         return s;
-    char layer[MT_NAME_MAX + 16];
-    snprintf(layer, sizeof layer, "layer_norm %s", prefix);
     mt_norm_options o = options ? *options : (mt_norm_options){0};
     if (o.eps == 0.0f)
-        o.eps = nm->bn_eps;   /* the same defaults as BatchNorm's in both */
-    mt_tensor *w = NULL, *b = NULL;
-    if (!(s = fetch(weights, nm, layer, prefix, nm->gamma, false, &w)) &&
-        !(s = fetch(weights, nm, layer, prefix, nm->beta, false, &b)))
+        o.eps = ld.nm->bn_eps;   /* the same defaults as BatchNorm's in both */
+    mt_tensor *w, *b;
+    if (!(s = fetch_pair(&ld, ld.nm->gamma, false, ld.nm->beta, false, &w, &b)))
         s = mt_layer_norm_new(w, b, &o, out);
     mt_tensor_free(w);
     mt_tensor_free(b);
@@ -146,14 +159,12 @@ mt_status mt_layer_norm_load(const mt_state_dict *weights, const char *prefix,
 mt_status mt_embedding_load(const mt_state_dict *weights, const char *prefix,
                             mt_layer **out)
 {
-    const naming *nm = NULL;
-    mt_status s = resolve("embedding_load", weights, prefix, out, &nm);
+    loader ld;
+    mt_status s = begin("embedding", weights, prefix, out, &ld);
     if (s)
         return s;
-    char layer[MT_NAME_MAX + 16];
-    snprintf(layer, sizeof layer, "embedding %s", prefix);
-    mt_tensor *w = NULL;
-    if (!(s = fetch(weights, nm, layer, prefix, nm->table, true, &w)))
+    mt_tensor *w;
+    if (!(s = fetch(&ld, ld.nm->table, true, &w)))
         s = mt_embedding_new(w, out);
     mt_tensor_free(w);
     return s;
@@ -162,21 +173,19 @@ mt_status mt_embedding_load(const mt_state_dict *weights, const char *prefix,
 mt_status mt_multihead_attention_load(const mt_state_dict *weights, const char *prefix,
                                       int64_t num_heads, bool causal, mt_layer **out)
 {
-    const naming *nm = NULL;
-    mt_status s = resolve("multihead_attention_load", weights, prefix, out, &nm);
+    loader ld;
+    mt_status s = begin("multihead_attention", weights, prefix, out, &ld);
     if (s)
         return s;
     if (weights->framework != MT_FRAMEWORK_PYTORCH)
         return mt_fail(MT_ERR_UNSUPPORTED, "multihead_attention_load %s: only PyTorch's "
                        "names are known", prefix);
-    char layer[MT_NAME_MAX + 32];
-    snprintf(layer, sizeof layer, "multihead_attention %s", prefix);
     static const char *const names[7] = {"in_proj_weight", "in_proj_bias", "q_proj_weight",
                                          "k_proj_weight", "v_proj_weight",
                                          "out_proj.weight", "out_proj.bias"};
     mt_tensor *t[7] = {0};
     for (int i = 0; !s && i < 7; i++)
-        s = fetch(weights, nm, layer, prefix, names[i], i == 5, &t[i]);
+        s = fetch(&ld, names[i], i == 5, &t[i]);
     if (!s)
         s = mt_multihead_attention_new(&(mt_attention_weights){
             .in_proj_weight = t[0], .in_proj_bias = t[1], .q_weight = t[2],
