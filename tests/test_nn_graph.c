@@ -4,20 +4,7 @@
  * naming the node; BatchNorm folded and alone; the state-dict loaders. */
 #include "test_util.h"
 
-static size_t allocations;
-
-static void *counting_alloc(size_t size, size_t align, void *user)
-{
-    (void)user;
-    allocations++;
-    return aligned_alloc(align, (size + align - 1) / align * align);
-}
-
-static void counting_free(void *p, void *user)
-{
-    (void)user;
-    free(p);
-}
+static alloc_probe counter;   /* every allocation, installed by main */
 
 static mt_tensor *tensor(const char *name, int rank, const int64_t *shape, const float *v)
 {
@@ -112,10 +99,10 @@ static void graph_residual_branch_concat(void **state)
     mt_tensor *z = tensor(NULL, 2, (int64_t[]){2, 3}, ZV);
     const mt_tensor *out[3];
     for (int rep = 0; rep < 2; rep++) {
-        size_t before = allocations;
+        long before = counter.allocations;
         assert_ok(mt_graph_forward(g, 2, (const mt_tensor *[]){x, z}, 3, out));
         if (rep)
-            assert_int_equal(allocations, before);   /* no heap on a second pass */
+            assert_int_equal(counter.allocations, before);   /* no heap on a second pass */
         assert_close((const float *)out[0]->data, Y_OUT, 2, 1e-6, 0);
         assert_close((const float *)out[1]->data, R_OUT, 6, 1e-6, 0);
         assert_close((const float *)out[2]->data, S_OUT, 6, 1e-6, 0);
@@ -229,14 +216,14 @@ static void planner_reuses_memory(void **state)
     assert_int_equal(mt_graph_workspace_size(g), bytes);
     for (int i = 0; i < 8 * 16; i++)
         assert_true(((const float *)y->data)[i] == xv[i] / 16);
-    size_t before = allocations;
+    long before = counter.allocations;
     mt_tensor one;
     assert_ok(mt_narrow_into(x, 0, 3, 1, &one));
     for (int rep = 0; rep < 3; rep++) {
         assert_ok(mt_graph_forward(g, 1, (const mt_tensor *[]){x}, 1, &y));
         assert_ok(mt_graph_forward(g, 1, (const mt_tensor *[]){&one}, 1, &y));
     }
-    assert_int_equal(allocations, before);
+    assert_int_equal(counter.allocations, before);
     assert_int_equal(mt_graph_workspace_size(g), bytes);   /* kept, not shrunk */
     mt_tensor_free(x);
     mt_graph_free(g);
@@ -287,10 +274,10 @@ static void graph_large_batch_in_passes(void **state)
     mt_tensor *xt = tensor(NULL, 2, (int64_t[]){N, IN}, xd);
     const mt_tensor *out[2];
     for (int rep = 0; rep < 2; rep++) {
-        size_t before = allocations;
+        long before = counter.allocations;
         assert_ok(mt_graph_forward(g, 1, (const mt_tensor *[]){xt}, 2, out));
         if (rep)
-            assert_int_equal(allocations, before);
+            assert_int_equal(counter.allocations, before);
         assert_int_equal(out[0]->shape[0], N);
         assert_int_equal(out[1]->shape[0], N);
         const float *yv = out[0]->data, *cv = out[1]->data;
@@ -514,7 +501,7 @@ static void graph_out_of_memory(void **state)
         failures++;
     }
     assert_true(failures > 10);   /* the sweep went through the whole build */
-    mt_allocator_set(&(mt_allocator){counting_alloc, counting_free, NULL});
+    probe_install(&counter, -1);
     mt_tensor_free(x);
 }
 
@@ -607,7 +594,7 @@ static void linear_chain_not_fused_when_read_twice(void **state)
 
 int main(void)
 {
-    mt_allocator_set(&(mt_allocator){counting_alloc, counting_free, NULL});
+    probe_install(&counter, -1);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(graph_residual_branch_concat),
         cmocka_unit_test(graph_build_errors),

@@ -7,20 +7,7 @@
 #include <string.h>
 #include "test_util.h"
 
-static size_t allocations;
-
-static void *counting_alloc(size_t size, size_t align, void *user)
-{
-    (void)user;
-    allocations++;
-    return aligned_alloc(align, (size + align - 1) / align * align);
-}
-
-static void counting_free(void *p, void *user)
-{
-    (void)user;
-    free(p);
-}
+static alloc_probe counter;   /* every allocation, installed by main */
 
 /* Add node `name` on `input`: the layer *l, which `made` made. */
 static int node(mt_graph *g, const char *name, mt_status made, mt_layer **l, int input)
@@ -85,9 +72,9 @@ static void resnet_block_matches_pytorch(void **state)
             }
             assert_int_equal(a, b);
         }
-        size_t before = allocations;
+        long before = counter.allocations;
         assert_ok(mt_graph_forward(g, 1, (const mt_tensor *[]){x}, 1, &y));
-        assert_int_equal(allocations, before);
+        assert_int_equal(counter.allocations, before);
         assert_close((const float *)y->data, ref, 32, 1e-4, 0);
         mt_graph_free(g);
     }
@@ -123,7 +110,7 @@ static void conv2d_load_keeps_an_explicit_layout(void **state)
 
 int main(void)
 {
-    mt_allocator_set(&(mt_allocator){counting_alloc, counting_free, NULL});
+    probe_install(&counter, -1);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(resnet_block_matches_pytorch),
         cmocka_unit_test(conv2d_load_keeps_an_explicit_layout),
