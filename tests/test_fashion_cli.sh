@@ -10,43 +10,7 @@ set -u
 FASHION=$1 FIX=$2 DATA=$3 IMG=$4 MNIST_IMG=$5 PNG=$6 ZLIB=$7
 IMAGES=$DATA/test-images-idx3-ubyte
 LABELS=$DATA/test-labels-idx1-ubyte
-TMP=$(mktemp -d) || exit 1
-trap 'rm -rf "$TMP"' EXIT
-failures=0
-
-pass() { echo "ok - $1"; }
-flunk() {
-    echo "FAIL - $1: $2"
-    echo "  stdout: $(head -c 2000 "$TMP/out")"
-    echo "  stderr: $(cat "$TMP/err")"
-    failures=$((failures + 1))
-}
-
-# ok NAME CMD... — exit 0, nothing on stderr; stdout in $TMP/out.
-ok() {
-    name=$1; shift
-    "$@" >"$TMP/out" 2>"$TMP/err"; status=$?
-    if [ $status -ne 0 ]; then flunk "$name" "exit $status, expected 0"
-    elif [ -s "$TMP/err" ]; then flunk "$name" "unexpected stderr"
-    else pass "$name"; fi
-}
-
-# bad NAME STATUS MESSAGE CMD... — exit STATUS, exactly one line on stderr
-# containing MESSAGE, nothing on stdout.
-bad() {
-    name=$1 want=$2 message=$3; shift 3
-    "$@" >"$TMP/out" 2>"$TMP/err"; status=$?
-    if [ $status -ne "$want" ]; then flunk "$name" "exit $status, expected $want"
-    elif [ "$(wc -l <"$TMP/err")" -ne 1 ]; then flunk "$name" "stderr is not one line"
-    elif ! grep -qF -- "$message" "$TMP/err"; then flunk "$name" "stderr lacks: $message"
-    elif [ -s "$TMP/out" ]; then flunk "$name" "unexpected stdout"
-    else pass "$name"; fi
-}
-
-# has NAME TEXT — the last stdout contains TEXT (a fixed string).
-has() {
-    if grep -qF -- "$2" "$TMP/out"; then pass "$1"; else flunk "$1" "stdout lacks: $2"; fi
-}
+. "$(dirname "$0")/cli_helpers.sh"
 
 # ---- the demo -------------------------------------------------------------------
 ok "demo runs" "$FASHION"
