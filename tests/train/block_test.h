@@ -136,30 +136,16 @@ static void test_transformer_block_matches_pytorch(void **state)
     block_close(&m);
 }
 
+static mt_status block_loss_of(void *m, mt_tape *t, mt_value **loss)
+{
+    return block_loss(m, t, loss);
+}
+
 static void test_transformer_step_allocates_nothing_after_the_first(void **state)
 {
     (void)state;
     block_model m;
     block_open(&m);
-    mt_tape *tape;
-    assert_ok(mt_tape_new(&tape));
-    /* the probe goes in first: changing allocators drops the matmul
-     * backends' cached buffers, which the warm-up steps then grow again */
-    alloc_probe probe;
-    long warm = 0;
-    probe_install(&probe, -1);
-    for (int step = 0; step < 3; step++) {
-        if (step == 2)
-            warm = probe.allocations;
-        mt_value *loss;
-        assert_ok(block_loss(&m, tape, &loss));
-        assert_ok(mt_tape_backward(tape, loss));
-        for (int i = 0; i < BLK_N_W; i++)
-            mt_param_zero_grad(m.w[i]);
-    }
-    long allocations = probe.allocations - warm;
-    probe_remove();
-    assert_int_equal(allocations, 0);
-    mt_tape_free(tape);
+    assert_int_equal(warm_step_allocations(block_loss_of, &m, m.w, BLK_N_W), 0);
     block_close(&m);
 }
