@@ -1,4 +1,5 @@
 /* gemm_naive.c — the reference matmul: an algorithmic truth and a fallback. */
+#include <assert.h>
 #include "gemm.h"
 #include "unary_ops.h"
 
@@ -26,6 +27,8 @@ void mt_gemm_activate(const mt_gemm *g, float *c, int64_t m, int64_t n)
                 *v = u_relu(*v, 0.0f, 0.0f);
             }
     } else if (g->act != MT_ACTIVATION_NONE) {
+        /* whoever builds an mt_gemm with another act sets act_rows (gemm.h) */
+        assert(g->act_rows);
         g->act_rows(g->act, c, m, n, g->c_rs, g->c_cs);
     }
 }
