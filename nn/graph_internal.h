@@ -40,6 +40,7 @@ struct mt_graph {
     int outputs[NN_MAX_IO], n_outputs;
     bool sequential_style;
     bool compiled;
+    bool frozen;              /* compile() freezes the layers it runs (mt_graph_freeze) */
     int64_t planned_n;        /* -1: no plan in the buffers */
     int64_t pass_rows, last_rows;
     unsigned char *block;     /* the workspace */

@@ -125,6 +125,25 @@ static mt_status fuse_next(mt_graph *g, int i)
     return MT_OK;
 }
 
+/* Node i's layer (with what it absorbed) replaced by its frozen form, if
+ * it has one (vt->freeze). */
+static mt_status freeze_node(mt_graph *g, int i)
+{
+    nn_node *n = &g->nodes[i];
+    const mt_layer *run = n->fused ? n->fused : n->layer;
+    if (!run->vt->freeze)
+        return MT_OK;
+    mt_layer *frozen = NULL;
+    mt_status s = run->vt->freeze(run, &frozen);
+    if (s == MT_ERR_UNSUPPORTED)
+        return MT_OK;
+    if (s)
+        return nn_graph_node_error(g, s, i, ": ");
+    mt_layer_free(n->fused);
+    n->fused = frozen;
+    return MT_OK;
+}
+
 static mt_status compile(mt_graph *g)
 {
     for (int k = 0; k < g->count; k++) {
@@ -149,6 +168,12 @@ static mt_status compile(mt_graph *g)
         if (n->layer && n->absorbed_by < 0 && (s = fuse_next(g, k)))
             return s;
     }
+    for (int k = 0; g->frozen && k < g->count; k++) {
+        nn_node *n = &g->nodes[k];
+        mt_status s;
+        if (n->layer && n->absorbed_by < 0 && (s = freeze_node(g, k)))
+            return s;
+    }
     for (int k = 0; k < g->count; k++) {
         nn_node *n = &g->nodes[k];
         if (!n->layer)
@@ -162,6 +187,21 @@ static mt_status compile(mt_graph *g)
     }
     g->compiled = true;
     return MT_OK;
+}
+
+mt_status mt_graph_freeze(mt_graph *graph)
+{
+    if (!graph)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "graph_freeze: graph is NULL");
+    const bool was = graph->frozen;
+    graph->frozen = true;
+    graph->planned_n = -1;   // frozen layers may ask for other scratch
+    mt_status s = compile(graph);
+    if (s) {
+        graph->frozen = was;
+        graph->compiled = false;
+    }
+    return s;
 }
 
 /* ---- planning --------------------------------------------------------------------------- */

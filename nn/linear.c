@@ -138,6 +138,7 @@ typedef struct linear_state {
     mt_tensor *bias;      /* [out] F32 or NULL; one reference */
     mt_tensor w;          /* [in,out] view of weight (transposed if OUT_IN) */
     mt_activation act;
+    bool sparse;          /* frozen, weight finite: skip the zeros of the input */
 } linear_state;
 
 static mt_status linear_infer(const mt_layer *l, int n, const mt_shape *in,
@@ -162,6 +163,8 @@ static mt_status linear_forward(const mt_layer *l, int n, const mt_tensor *const
 {
     (void)n, (void)scratch;
     const linear_state *st = l->state;
+    if (st->sparse && in[0]->rank == 2)
+        return mt_matmul_fused_sparse_into(in[0], &st->w, st->bias, st->act, out);
     return mt_matmul_fused_into(in[0], &st->w, st->bias, st->act, out);
 }
 
@@ -213,6 +216,7 @@ static void linear_release(void *state)
 
 static mt_status linear_absorb_next(const mt_layer *l, const mt_layer *next,
                                     mt_layer **fused);
+static mt_status linear_freeze(const mt_layer *l, mt_layer **frozen);
 
 static const mt_layer_vtable linear_vtable = {
     .n_inputs = 1,
@@ -221,6 +225,7 @@ static const mt_layer_vtable linear_vtable = {
     .absorb = linear_absorb,
     .release = linear_release,
     .absorb_next = linear_absorb_next,
+    .freeze = linear_freeze,
 };
 
 /* ---- two Linear layers as one ---------------------------------------------------
@@ -229,8 +234,10 @@ static const mt_layer_vtable linear_vtable = {
  * output feeds only the next (graph_plan.c). */
 
 typedef struct linear2_state {
-    mt_tensor *w1, *b1, *w2, *b2;   /* views of the two layers' [in,out] weights */
+    mt_tensor *w1, *b1, *w2, *b2;   /* views of the two layers' [in,out] weights
+                                     * (frozen: private contiguous copies) */
     mt_activation act1, act2;
+    bool sparse;                    /* frozen, w1 finite: skip the zeros of x */
 } linear2_state;
 
 static mt_status linear2_forward(const mt_layer *l, int n, const mt_tensor *const *in,
@@ -238,6 +245,9 @@ static mt_status linear2_forward(const mt_layer *l, int n, const mt_tensor *cons
 {
     (void)n;
     const linear2_state *st = l->state;
+    if (in[0]->rank == 2 && st->sparse)
+        return mt_matmul_fused2_sparse_into(in[0], st->w1, st->b1, st->act1, st->w2,
+                                            st->b2, st->act2, out);
     if (in[0]->rank == 2)
         return mt_matmul_fused2_into(in[0], st->w1, st->b1, st->act1, st->w2, st->b2,
                                      st->act2, out);
@@ -274,12 +284,15 @@ static void linear2_release(void *state)
     mt_tensor_free(st->b2);
 }
 
+static mt_status linear2_freeze(const mt_layer *l, mt_layer **frozen);
+
 static const mt_layer_vtable linear2_vtable = {
     .n_inputs = 1,
     .infer = linear_infer,   /* info: the first's in features, the second's out */
     .forward = linear2_forward,
     .scratch_bytes = linear2_scratch_bytes,
     .release = linear2_release,
+    .freeze = linear2_freeze,
 };
 
 /* A heap [in,out] view of l's weight (keeping the weight alive). */
@@ -318,6 +331,76 @@ static mt_status linear_absorb_next(const mt_layer *l, const mt_layer *next,
     f->info.out_features = next->info.out_features;
     f->info.act = b->act;
     *fused = f;
+    return MT_OK;
+}
+
+/* ---- frozen: private copies, checked once ----------------------------------------
+ * The weights copied contiguous [in,out] (a PyTorch [out,in] weight is
+ * transposed once here, not read through a transpose in every pass). A
+ * finite first weight lets the layer skip the zeros of its input: with a
+ * NaN or infinity in it the dense product is the only exact one. */
+
+// NULL for NULL; the copy keeps t's name for messages
+static mt_status private_copy(const mt_tensor *t, mt_tensor **out)
+{
+    *out = NULL;
+    mt_status s = t ? mt_tensor_contiguous(t, out) : MT_OK;
+    if (!s && t)
+        mt_tensor_name_set(*out, t->name);
+    return s;
+}
+
+static bool all_finite(const mt_tensor *t)
+{
+    if (mt_tensor_check_finite(t) == MT_OK)
+        return true;
+    mt_clear_error(); // a question here, not a failure
+    return false;
+}
+
+static mt_status linear_freeze(const mt_layer *l, mt_layer **frozen)
+{
+    const linear_state *st = l->state;
+    mt_tensor *w, *b = NULL;
+    mt_status s = private_copy(&st->w, &w);
+    if (!s)
+        s = private_copy(st->bias, &b);
+    if (!s)
+        s = mt_linear_new(w, b, &(mt_linear_options){.layout = MT_LAYOUT_IN_OUT,
+                                                     .act = st->act}, frozen);
+    if (!s) {
+        linear_state *fz = (*frozen)->state;
+        fz->sparse = all_finite(w);
+        snprintf((*frozen)->name, sizeof (*frozen)->name, "%s", l->name);
+        (*frozen)->info = l->info;
+        (*frozen)->info.name = (*frozen)->name;
+        (*frozen)->info.layout = MT_LAYOUT_IN_OUT; // what it holds now
+    }
+    mt_tensor_free(w);
+    mt_tensor_free(b);
+    return s;
+}
+
+static mt_status linear2_freeze(const mt_layer *l, mt_layer **frozen)
+{
+    const linear2_state *st = l->state;
+    mt_layer *f = nn_layer_alloc("linear", &linear2_vtable, MT_LAYER_LINEAR, l->name,
+                                 sizeof(linear2_state));
+    if (!f)
+        return MT_ERR_OUT_OF_MEMORY;
+    linear2_state *fz = f->state;
+    mt_status s;
+    if ((s = private_copy(st->w1, &fz->w1)) || (s = private_copy(st->b1, &fz->b1)) ||
+        (s = private_copy(st->w2, &fz->w2)) || (s = private_copy(st->b2, &fz->b2))) {
+        mt_layer_free(f);
+        return s;
+    }
+    fz->act1 = st->act1;
+    fz->act2 = st->act2;
+    fz->sparse = all_finite(fz->w1);
+    f->info = l->info;
+    f->info.name = f->name;
+    *frozen = f;
     return MT_OK;
 }
 

@@ -164,6 +164,13 @@ mt_status mt_sequential_forward_u8(mt_sequential *model, const uint8_t *data,
     return s;
 }
 
+mt_status mt_sequential_freeze(mt_sequential *model)
+{
+    if (!model)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "sequential_freeze: model is NULL");
+    return mt_graph_freeze(model->graph);
+}
+
 void mt_sequential_free(mt_sequential *model)
 {
     if (!model)

@@ -59,6 +59,8 @@ typedef enum mt_scratch_id {
     MT_SCRATCH_ATTENTION_SCORES, /* attention.c: q·kᵀ of one (batch, head) */
     MT_SCRATCH_CHAIN_HIDDEN,  /* matmul_chain.c: the hidden activations */
     MT_SCRATCH_CHAIN_BIAS2,   /* matmul_chain.c: a strided second bias */
+    MT_SCRATCH_SPARSE_IDX,    /* matmul_chain.c: rows of x compacted to their nonzeros */
+    MT_SCRATCH_SPARSE_VAL,
     MT_SCRATCH_COUNT
 } mt_scratch_id;
 

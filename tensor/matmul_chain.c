@@ -1,6 +1,8 @@
 /* matmul_chain.c — two fused matmuls in a row, y = act2(act1(x·w1 + b1)·w2 + b2),
  * the hidden activations kept in cache between them (an MLP's two Linear
- * layers: 784 -> 128 ReLU -> 10 for MNIST).
+ * layers: 784 -> 128 ReLU -> 10 for MNIST); and the sparse-input forms of
+ * it and of mt_matmul_fused, where blocks of rows of x that are mostly
+ * zeros read only the rows of w1 under their nonzeros (native/sparse.c).
  *
  * With the native backend the rows of x go through both products in blocks
  * whose hidden part [rows, H] fits in half of L1d (at least 4 register tiles
@@ -65,9 +67,13 @@ enum { MAX_PARTS = 32 }; // what mt_pool_run takes
 
 typedef struct chain {
     mt_gemm g1, g2;     /* layer 1 and 2 over all rows; g1.c is NULL (the hidden) */
+    bool two;           /* false: g1 alone (mt_matmul_fused_sparse), g1.c set */
+    bool sparse;        /* layer 1 may skip the zeros of x (the caller's w1 is finite) */
     int64_t rows;       /* per block */
     int parts;          /* pool parts; part i runs blocks i, i + parts, ... */
     float *hidden;      /* one [rows, H] block per part */
+    int32_t *idx;       /* sparse: one [rows, K + 16] block per part, and val */
+    float *val;
 } chain;
 
 /* Rows per block: the hidden block in half of L1d, but at least 4 register
@@ -91,19 +97,29 @@ static int64_t block_rows(const mt_native_kernel *kr, int64_t h)
 static void chain_block(const chain *ch, int64_t i0, float *hidden, int part, int threads)
 {
     const int64_t m = ch->g1.m - i0 < ch->rows ? ch->g1.m - i0 : ch->rows;
+    const int64_t sparse_at = (part > 0 ? part : 0) * ch->rows * (ch->g1.k + 16);
     mt_gemm g1 = ch->g1, g2 = ch->g2;
     g1.m = g2.m = m;
     g1.a += i0 * g1.a_rs;
-    g1.c = hidden;
-    g2.a = hidden;
-    g2.c += i0 * g2.c_rs;
-    if (part >= 0) {
-        mt_gemm_native_serial_part(&g1, part);
-        mt_gemm_native_serial_part(&g2, part);
+    if (ch->two) {
+        g1.c = hidden;
+        g2.a = hidden;
+        g2.c += i0 * g2.c_rs;
     } else {
-        mt_gemm_backend_native.sgemm(&g1, threads);
-        mt_gemm_backend_native.sgemm(&g2, threads);
+        g1.c += i0 * g1.c_rs;
     }
+    if (ch->sparse && mt_gemm_native_sparse(&g1, ch->idx + sparse_at, ch->val + sparse_at))
+        ; // layer 1 done
+    else if (part >= 0)
+        mt_gemm_native_serial_part(&g1, part);
+    else
+        mt_gemm_backend_native.sgemm(&g1, threads);
+    if (!ch->two)
+        return;
+    if (part >= 0)
+        mt_gemm_native_serial_part(&g2, part);
+    else
+        mt_gemm_backend_native.sgemm(&g2, threads);
 }
 
 static void chain_part(void *arg, int index)
@@ -122,10 +138,20 @@ static mt_status run_native(const char *op, chain *ch, int threads)
     ch->parts = blocks < MAX_PARTS ? (int)blocks : MAX_PARTS;
     const bool pooled = threads > 1 && ch->parts >= 2;
     const int64_t hidden_rows = pooled ? ch->parts * ch->rows : m < ch->rows ? m : ch->rows;
-    ch->hidden = mt_scratch_floats(MT_SCRATCH_CHAIN_HIDDEN, (size_t)(hidden_rows * h));
-    if (!ch->hidden)
+    ch->hidden = ch->two ? mt_scratch_floats(MT_SCRATCH_CHAIN_HIDDEN,
+                                             (size_t)(hidden_rows * h)) : NULL;
+    if (ch->two && !ch->hidden)
         return mt_fail(MT_ERR_OUT_OF_MEMORY, "%s: cannot allocate the hidden block "
                        "[%lld,%lld]", op, (long long)ch->rows, (long long)h);
+    if (ch->sparse) {
+        const size_t entries = (size_t)(hidden_rows * (ch->g1.k + 16));
+        ch->idx = (int32_t *)mt_scratch_floats(MT_SCRATCH_SPARSE_IDX, entries);
+        ch->val = mt_scratch_floats(MT_SCRATCH_SPARSE_VAL, entries);
+        if (!ch->idx || !ch->val)
+            return mt_fail(MT_ERR_OUT_OF_MEMORY, "%s: cannot allocate the compacted "
+                           "rows [%lld,%lld]", op, (long long)hidden_rows,
+                           (long long)ch->g1.k);
+    }
     if (pooled && mt_pool_run(chain_part, ch, ch->parts,
                               threads < ch->parts ? threads : ch->parts))
         return MT_OK;
@@ -143,15 +169,18 @@ static mt_status run_chain(const char *op, chain *ch)
     mt_status s = mt_backend_current(&backend, &threads);
     if (s)
         return s;
-    if (ch->g1.m == 0 || ch->g2.n == 0)
+    if (ch->g1.m == 0 || (ch->two ? ch->g2.n : ch->g1.n) == 0)
         return MT_OK;
     if (backend == MT_BACKEND_AUTO) // the big product decides for both
-        backend = mt_gemm_auto_choice(&ch->g1);
+        backend = ch->sparse && !mt_gemm_native_thresholds().blas_always
+                      ? MT_BACKEND_NATIVE : mt_gemm_auto_choice(&ch->g1);
     if (backend == MT_BACKEND_NATIVE && ch->g1.k > 0 && ch->g1.n > 0) {
         if ((s = mt_gemm_native_env_check()))
             return s;
         return run_native(op, ch, threads);
     }
+    if (!ch->two)
+        return mt_gemm_run(op, ch->g1, backend, threads);
     float *hidden = mt_scratch_floats(MT_SCRATCH_CHAIN_HIDDEN,
                                       (size_t)(ch->g1.m * ch->g1.n) + 1);
     if (!hidden)
@@ -177,9 +206,10 @@ static const float *bias_data(const mt_tensor *b, mt_scratch_id id)
     return p;
 }
 
-static mt_status chain_into(const char *op, const mt_tensor *x, const mt_tensor *w1,
-                            const mt_tensor *b1, mt_activation act1, const mt_tensor *w2,
-                            const mt_tensor *b2, mt_activation act2, mt_tensor *out)
+static mt_status chain_into(const char *op, bool sparse, const mt_tensor *x,
+                            const mt_tensor *w1, const mt_tensor *b1, mt_activation act1,
+                            const mt_tensor *w2, const mt_tensor *b2, mt_activation act2,
+                            mt_tensor *out)
 {
     const float *bias1 = bias_data(b1, MT_SCRATCH_MATMUL_BIAS);
     const float *bias2 = bias_data(b2, MT_SCRATCH_CHAIN_BIAS2);
@@ -197,29 +227,85 @@ static mt_status chain_into(const char *op, const mt_tensor *x, const mt_tensor 
                .b = w2->data, .b_rs = w2->stride[0], .b_cs = w2->stride[1],
                .c = out->data, .c_rs = out->stride[0], .c_cs = out->stride[1],
                .bias = bias2, .act = act2, .act_rows = mt_activation_rows},
+        .two = true,
+        .sparse = sparse,
     };
     return run_chain(op, &ch);
+}
+
+static mt_status check_out(const char *op, const mt_tensor *x, const mt_tensor *w1,
+                           const mt_tensor *b1, const mt_tensor *w2, const mt_tensor *b2,
+                           const mt_tensor *out)
+{
+    mt_status s;
+    if ((s = check_matrix(op, "out", out)))
+        return s;
+    const mt_tensor *w = w2 ? w2 : w1;
+    if (out->shape[0] != x->shape[0] || out->shape[1] != w->shape[1])
+        return mt_fail(MT_ERR_SHAPE, "%s: out is %s, expected [%lld,%lld] (x %s, %s %s)", op,
+                       MT_SHAPE(out), (long long)x->shape[0], (long long)w->shape[1],
+                       MT_SHAPE(x), w2 ? "w2" : "w", MT_SHAPE(w));
+    if (mt_tensors_overlap(out, x) || mt_tensors_overlap(out, w1) ||
+        (w2 && mt_tensors_overlap(out, w2)) || (b1 && mt_tensors_overlap(out, b1)) ||
+        (b2 && mt_tensors_overlap(out, b2)))
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: out %s overlaps an input", op,
+                       MT_SHAPE(out));
+    return MT_OK;
+}
+
+static mt_status fused2_into(const char *op, bool sparse, const mt_tensor *x,
+                             const mt_tensor *w1, const mt_tensor *b1, mt_activation act1,
+                             const mt_tensor *w2, const mt_tensor *b2, mt_activation act2,
+                             mt_tensor *out)
+{
+    mt_status s;
+    if ((s = check_chain(op, x, w1, b1, act1, w2, b2, act2)) ||
+        (s = check_out(op, x, w1, b1, w2, b2, out)))
+        return s;
+    return chain_into(op, sparse, x, w1, b1, act1, w2, b2, act2, out);
 }
 
 mt_status mt_matmul_fused2_into(const mt_tensor *x, const mt_tensor *w1, const mt_tensor *b1,
                                 mt_activation act1, const mt_tensor *w2, const mt_tensor *b2,
                                 mt_activation act2, mt_tensor *out)
 {
-    const char *op = "matmul_fused2";
+    return fused2_into("matmul_fused2", false, x, w1, b1, act1, w2, b2, act2, out);
+}
+
+mt_status mt_matmul_fused2_sparse_into(const mt_tensor *x, const mt_tensor *w1,
+                                       const mt_tensor *b1, mt_activation act1,
+                                       const mt_tensor *w2, const mt_tensor *b2,
+                                       mt_activation act2, mt_tensor *out)
+{
+    return fused2_into("matmul_fused2_sparse", true, x, w1, b1, act1, w2, b2, act2, out);
+}
+
+mt_status mt_matmul_fused_sparse_into(const mt_tensor *x, const mt_tensor *w,
+                                      const mt_tensor *b, mt_activation act, mt_tensor *out)
+{
+    const char *op = "matmul_fused_sparse";
     mt_status s;
-    if ((s = check_chain(op, x, w1, b1, act1, w2, b2, act2)) ||
-        (s = check_matrix(op, "out", out)))
+    if ((s = mt_activation_check(op, act)) || (s = check_matrix(op, "x", x)) ||
+        (s = check_matrix(op, "w", w)))
         return s;
-    if (out->shape[0] != x->shape[0] || out->shape[1] != w2->shape[1])
-        return mt_fail(MT_ERR_SHAPE, "%s: out is %s, expected [%lld,%lld] (x %s, w2 %s)", op,
-                       MT_SHAPE(out), (long long)x->shape[0], (long long)w2->shape[1],
-                       MT_SHAPE(x), MT_SHAPE(w2));
-    if (mt_tensors_overlap(out, x) || mt_tensors_overlap(out, w1) ||
-        mt_tensors_overlap(out, w2) || (b1 && mt_tensors_overlap(out, b1)) ||
-        (b2 && mt_tensors_overlap(out, b2)))
-        return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: out %s overlaps an input", op,
-                       MT_SHAPE(out));
-    return chain_into(op, x, w1, b1, act1, w2, b2, act2, out);
+    if (x->shape[1] != w->shape[0])
+        return mt_fail(MT_ERR_SHAPE, "%s: inner dimensions differ: x %s, w %s", op,
+                       MT_SHAPE(x), MT_SHAPE(w));
+    if ((s = check_vector(op, "b", b, w->shape[1])) ||
+        (s = check_out(op, x, w, b, NULL, NULL, out)))
+        return s;
+    const float *bias = bias_data(b, MT_SCRATCH_MATMUL_BIAS);
+    if (b && !bias)
+        return mt_fail(MT_ERR_OUT_OF_MEMORY, "%s: cannot copy the bias", op);
+    chain ch = {
+        .g1 = {.m = x->shape[0], .n = w->shape[1], .k = x->shape[1],
+               .a = x->data, .a_rs = x->stride[0], .a_cs = x->stride[1],
+               .b = w->data, .b_rs = w->stride[0], .b_cs = w->stride[1],
+               .c = out->data, .c_rs = out->stride[0], .c_cs = out->stride[1],
+               .bias = bias, .act = act, .act_rows = mt_activation_rows},
+        .sparse = true,
+    };
+    return run_chain(op, &ch);
 }
 
 mt_status mt_matmul_fused2(const mt_tensor *x, const mt_tensor *w1, const mt_tensor *b1,
@@ -235,10 +321,53 @@ mt_status mt_matmul_fused2(const mt_tensor *x, const mt_tensor *w1, const mt_ten
     mt_tensor *y;
     if ((s = mt_tensor_zeros(MT_DTYPE_F32, 2, (int64_t[]){x->shape[0], w2->shape[1]}, &y)))
         return s;
-    if ((s = chain_into(op, x, w1, b1, act1, w2, b2, act2, y))) {
+    if ((s = chain_into(op, false, x, w1, b1, act1, w2, b2, act2, y))) {
         mt_tensor_free(y);
         return s;
     }
     *out = y;
     return MT_OK;
+}
+
+/* The result tensor for x [M,K] through w [.,N], filled by `into`; freed
+ * again on failure. */
+static mt_status new_out(const char *op, const mt_tensor *x, const mt_tensor *w,
+                         mt_tensor **out, mt_tensor **y)
+{
+    if (!out)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: out is NULL", op);
+    mt_status s;
+    if ((s = check_matrix(op, "x", x)) || (s = check_matrix(op, "w", w)))
+        return s;
+    return mt_tensor_zeros(MT_DTYPE_F32, 2, (int64_t[]){x->shape[0], w->shape[1]}, y);
+}
+
+mt_status mt_matmul_fused2_sparse(const mt_tensor *x, const mt_tensor *w1,
+                                  const mt_tensor *b1, mt_activation act1,
+                                  const mt_tensor *w2, const mt_tensor *b2,
+                                  mt_activation act2, mt_tensor **out)
+{
+    mt_tensor *y = NULL;
+    mt_status s = new_out("matmul_fused2_sparse", x, w2, out, &y);
+    if (!s && (s = mt_matmul_fused2_sparse_into(x, w1, b1, act1, w2, b2, act2, y))) {
+        mt_tensor_free(y);
+        return s;
+    }
+    if (!s)
+        *out = y;
+    return s;
+}
+
+mt_status mt_matmul_fused_sparse(const mt_tensor *x, const mt_tensor *w,
+                                 const mt_tensor *b, mt_activation act, mt_tensor **out)
+{
+    mt_tensor *y = NULL;
+    mt_status s = new_out("matmul_fused_sparse", x, w, out, &y);
+    if (!s && (s = mt_matmul_fused_sparse_into(x, w, b, act, y))) {
+        mt_tensor_free(y);
+        return s;
+    }
+    if (!s)
+        *out = y;
+    return s;
 }

@@ -1,5 +1,7 @@
 /* test_matmul_chain.c — mt_matmul_fused2 (two fused matmuls, the hidden
- * activations kept in cache) against the naive reference.
+ * activations kept in cache) and the sparse-input forms
+ * mt_matmul_fused2_sparse_into / mt_matmul_fused_sparse_into against the
+ * naive reference.
  *
  * The reference is mt_gemm_naive run twice through a full hidden matrix.
  * Every native kernel this CPU runs (forced one after the other), every
@@ -8,6 +10,10 @@
  * activations fused into either product, with gemm_native's error measure
  * (the sums' rounding differs by kernel, and layer 2 adds up layer 1's):
  *   max|y - ref| / max(1, max|ref|) <= 1e-5.
+ * The sparse forms run on the same cases and on inputs with 50-95 % zeros
+ * (some rows dense, so blocks go either way), and must skip a zero only
+ * where the block is sparse: an infinite weight under a column of zeros
+ * gives NaN through the dense kernel and is never read by the sparse one.
  * Plus the errors: shapes that do not chain, overlap, bad activations, all
  * leaving out untouched.
  */
@@ -68,12 +74,40 @@ typedef struct chain_case {
     int64_t m, k, h, n;
     bool in_out, biases;
     mt_activation act1, act2;
+    double zeros;   /* the fraction of x set to 0 (every 5th row dense) */
 } chain_case;
+
+static void zero_out(mt_tensor *x, double zeros)
+{
+    float *p = x->data;
+    for (int64_t i = 0; i < x->shape[0]; i++)
+        for (int64_t j = 0; i % 5 != 4 && j < x->shape[1]; j++)
+            if ((uniform() + 1) / 2 < zeros)
+                p[i * x->shape[1] + j] = 0.0f;
+}
+
+/* max|y - ref| / max(1, max|ref|) <= 1e-5, NaN where ref is NaN. */
+static void expect_close(const float *y, const float *ref, int64_t count, const char *what,
+                         const chain_case *c, const char *who)
+{
+    double scale = 1;
+    for (int64_t i = 0; i < count; i++)
+        if (isfinite(ref[i]))
+            scale = fmax(scale, fabs((double)ref[i]));
+    for (int64_t i = 0; i < count; i++)
+        if (isnan(ref[i]) ? !isnan(y[i]) : !(fabs((double)y[i] - ref[i]) <= 1e-5 * scale))
+            fail_msg("%s %s: %lldx%lldx%lldx%lld %s%s act %d/%d zeros %.2f: [%lld] = %.9g, "
+                     "naive %.9g", who, what, (long long)c->m, (long long)c->k,
+                     (long long)c->h, (long long)c->n, c->in_out ? "in,out" : "out,in",
+                     c->biases ? " biases" : "", (int)c->act1, (int)c->act2, c->zeros,
+                     (long long)i, (double)y[i], (double)ref[i]);
+}
 
 /* y = fused2(x) against the naive reference, on the current backend. */
 static void check_case(const chain_case *c, const char *who)
 {
     mt_tensor *x = random_tensor(2, (int64_t[]){c->m, c->k});
+    zero_out(x, c->zeros);
     mt_tensor *o1, *o2;
     mt_tensor w1 = weight(c->k, c->h, c->in_out, &o1);
     mt_tensor w2 = weight(c->h, c->n, !c->in_out, &o2);
@@ -90,21 +124,19 @@ static void check_case(const chain_case *c, const char *who)
     mt_gemm g2 = gemm_of(&h, &w2, b2, c->act2, ref);
     mt_gemm_naive(&g2);
 
-    mt_tensor *y = NULL;
+    mt_tensor *y = NULL, *ys = NULL, *hs = NULL;
     assert_ok(mt_matmul_fused2(x, &w1, b1, c->act1, &w2, b2, c->act2, &y));
     assert_int_equal(y->shape[0], c->m);
     assert_int_equal(y->shape[1], c->n);
-    const float *yv = y->data;
-    double scale = 1;
-    for (int64_t i = 0; i < c->m * c->n; i++)
-        scale = fmax(scale, fabs((double)ref[i]));
-    for (int64_t i = 0; i < c->m * c->n; i++)
-        if (!(fabs((double)yv[i] - ref[i]) <= 1e-5 * scale))
-            fail_msg("%s: %lldx%lldx%lldx%lld %s%s act %d/%d: y[%lld] = %.9g, naive %.9g",
-                     who, (long long)c->m, (long long)c->k, (long long)c->h,
-                     (long long)c->n, c->in_out ? "in,out" : "out,in",
-                     c->biases ? " biases" : "", (int)c->act1, (int)c->act2,
-                     (long long)i, (double)yv[i], (double)ref[i]);
+    expect_close(y->data, ref, c->m * c->n, "fused2", c, who);
+    assert_ok(mt_tensor_zeros(MT_DTYPE_F32, 2, (int64_t[]){c->m, c->n}, &ys));
+    assert_ok(mt_matmul_fused2_sparse_into(x, &w1, b1, c->act1, &w2, b2, c->act2, ys));
+    expect_close(ys->data, ref, c->m * c->n, "fused2_sparse", c, who);
+    assert_ok(mt_tensor_zeros(MT_DTYPE_F32, 2, (int64_t[]){c->m, c->h}, &hs));
+    assert_ok(mt_matmul_fused_sparse_into(x, &w1, b1, c->act1, hs));
+    expect_close(hs->data, hidden, c->m * c->h, "fused_sparse", c, who);
+    mt_tensor_free(hs);
+    mt_tensor_free(ys);
     mt_tensor_free(y);
     free(ref);
     free(hidden);
@@ -116,16 +148,24 @@ static void check_case(const chain_case *c, const char *who)
 }
 
 static const chain_case cases[] = {
-    {1, 784, 128, 10, true, true, MT_ACTIVATION_RELU, MT_ACTIVATION_NONE},   /* MNIST */
-    {7, 784, 128, 10, true, true, MT_ACTIVATION_RELU, MT_ACTIVATION_NONE},
-    {255, 784, 128, 10, true, true, MT_ACTIVATION_RELU, MT_ACTIVATION_NONE},
-    {256, 784, 128, 10, false, true, MT_ACTIVATION_RELU, MT_ACTIVATION_NONE},
-    {256, 784, 128, 10, true, false, MT_ACTIVATION_NONE, MT_ACTIVATION_RELU},
-    {33, 19, 37, 41, true, true, MT_ACTIVATION_GELU, MT_ACTIVATION_TANH},
-    {1, 5, 3, 2, false, false, MT_ACTIVATION_SIGMOID, MT_ACTIVATION_NONE},
-    {2000, 64, 256, 3, true, true, MT_ACTIVATION_RELU, MT_ACTIVATION_SILU}, /* > 32 blocks */
-    {5, 0, 9, 4, true, true, MT_ACTIVATION_RELU, MT_ACTIVATION_NONE},    /* k = 0 */
-    {0, 8, 9, 4, true, true, MT_ACTIVATION_RELU, MT_ACTIVATION_NONE},    /* no rows */
+    {1, 784, 128, 10, true, true, MT_ACTIVATION_RELU, MT_ACTIVATION_NONE, 0},   /* MNIST */
+    {7, 784, 128, 10, true, true, MT_ACTIVATION_RELU, MT_ACTIVATION_NONE, 0},
+    {255, 784, 128, 10, true, true, MT_ACTIVATION_RELU, MT_ACTIVATION_NONE, 0},
+    {256, 784, 128, 10, false, true, MT_ACTIVATION_RELU, MT_ACTIVATION_NONE, 0},
+    {256, 784, 128, 10, true, false, MT_ACTIVATION_NONE, MT_ACTIVATION_RELU, 0},
+    {33, 19, 37, 41, true, true, MT_ACTIVATION_GELU, MT_ACTIVATION_TANH, 0},
+    {1, 5, 3, 2, false, false, MT_ACTIVATION_SIGMOID, MT_ACTIVATION_NONE, 0},
+    {2000, 64, 256, 3, true, true, MT_ACTIVATION_RELU, MT_ACTIVATION_SILU, 0}, /* > 32 blocks */
+    {5, 0, 9, 4, true, true, MT_ACTIVATION_RELU, MT_ACTIVATION_NONE, 0},    /* k = 0 */
+    {0, 8, 9, 4, true, true, MT_ACTIVATION_RELU, MT_ACTIVATION_NONE, 0},    /* no rows */
+    /* inputs with zeros, for the sparse forms: MNIST-like, mixed, very sparse */
+    {1, 784, 128, 10, true, true, MT_ACTIVATION_RELU, MT_ACTIVATION_NONE, 0.8},
+    {256, 784, 128, 10, true, true, MT_ACTIVATION_RELU, MT_ACTIVATION_NONE, 0.8},
+    {300, 784, 130, 10, true, false, MT_ACTIVATION_RELU, MT_ACTIVATION_NONE, 0.5},
+    {77, 100, 37, 41, true, true, MT_ACTIVATION_GELU, MT_ACTIVATION_TANH, 0.95},
+    {77, 100, 37, 41, false, true, MT_ACTIVATION_NONE, MT_ACTIVATION_NONE, 0.95},
+    {2000, 64, 256, 3, true, true, MT_ACTIVATION_RELU, MT_ACTIVATION_SILU, 0.9},
+    {9, 13, 5, 3, true, true, MT_ACTIVATION_RELU, MT_ACTIVATION_NONE, 1.0},   /* 4 of 5 rows 0 */
 };
 enum { CASE_COUNT = sizeof cases / sizeof cases[0] };
 
@@ -165,6 +205,57 @@ static void every_backend(void **state)
         assert_ok(mt_backend_set((mt_backend)b));
         run_cases(mt_backend_name((mt_backend)b));
     }
+    assert_ok(mt_backend_set(MT_BACKEND_AUTO));
+}
+
+/* Which path ran shows against an infinite weight w1[5][3] under a column
+ * of x that is all zeros: the sparse path never reads it (y is the product
+ * with that weight 0), the dense one gives 0 × inf = NaN. A sparse block
+ * goes sparse and a dense one dense, on every kernel; a NaN in x always
+ * reaches its row. */
+static void sparse_path_where_sparse(void **state)
+{
+    (void)state;
+    assert_ok(mt_backend_set(MT_BACKEND_NATIVE));
+    const char *const *names = mt_gemm_native_kernel_names();
+    const char *list[8];
+    int count = 0;
+    for (; names[count] && count < 8; count++)
+        list[count] = names[count];
+    for (int kernel = 0; kernel < count; kernel++) {
+        assert_true(mt_gemm_native_force_kernel(list[kernel]));
+        for (int dense = 0; dense <= 1; dense++) {
+            mt_tensor *x = random_tensor(2, (int64_t[]){64, 784});
+            mt_tensor *w1 = random_tensor(2, (int64_t[]){784, 128});
+            mt_tensor *w2 = random_tensor(2, (int64_t[]){128, 10});
+            mt_tensor *y = NULL, *ref = NULL;
+            float *xv = x->data;
+            for (int64_t i = 0; i < 64 * 784; i++)
+                if (i % 784 == 5 || (!dense && (uniform() + 1) / 2 < 0.8))
+                    xv[i] = 0.0f;
+            xv[2 * 784 + 100] = NAN;
+            assert_ok(mt_matmul_fused2(x, w1, NULL, MT_ACTIVATION_RELU, w2, NULL,
+                                       MT_ACTIVATION_NONE, &ref)); // w1 finite yet
+            ((float *)w1->data)[5 * 128 + 3] = INFINITY;
+            assert_ok(mt_tensor_zeros(MT_DTYPE_F32, 2, (int64_t[]){64, 10}, &y));
+            assert_ok(mt_matmul_fused2_sparse_into(x, w1, NULL, MT_ACTIVATION_RELU, w2,
+                                                   NULL, MT_ACTIVATION_NONE, y));
+            const float *yv = y->data, *rv = ref->data;
+            for (int64_t i = 0; i < 64 * 10; i++) {
+                if (i / 10 == 2 || dense)
+                    assert_true(isnan(yv[i]));
+                else if (!(fabs((double)yv[i] - rv[i]) <= 1e-5 * fmax(1, fabs(rv[i]))))
+                    fail_msg("%s: y[%lld] = %.9g, expected %.9g", list[kernel],
+                             (long long)i, (double)yv[i], (double)rv[i]);
+            }
+            mt_tensor_free(ref);
+            mt_tensor_free(y);
+            mt_tensor_free(w2);
+            mt_tensor_free(w1);
+            mt_tensor_free(x);
+        }
+    }
+    assert_true(mt_gemm_native_force_kernel(NULL));
     assert_ok(mt_backend_set(MT_BACKEND_AUTO));
 }
 
@@ -250,6 +341,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(every_native_kernel),
         cmocka_unit_test(every_backend),
+        cmocka_unit_test(sparse_path_where_sparse),
         cmocka_unit_test(equals_two_fused_matmuls),
         cmocka_unit_test(errors_leave_out_untouched),
     };

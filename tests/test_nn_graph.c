@@ -1,7 +1,8 @@
 /* test_nn_graph.c — graphs against values derived by hand: a residual add,
  * a branch joined by a concat, two inputs and three outputs; fusion only
  * where an output has one reader; the memory planner's bytes; shape errors
- * naming the node; BatchNorm folded and alone; the state-dict loaders. */
+ * naming the node; BatchNorm folded and alone; the state-dict loaders;
+ * frozen models (private weights, the sparse-input path). */
 #include "test_util.h"
 
 static alloc_probe counter;   /* every allocation, installed by main */
@@ -451,7 +452,7 @@ static void loaders_by_framework(void **state)
 }
 
 /* Every allocation failing in turn, while a graph is built (Linear, BatchNorm
- * folded into it, ReLU, a skip Add) and run: each failure is a clean
+ * folded into it, ReLU, a skip Add), run, frozen and run again: each failure is a clean
  * MT_ERR_OUT_OF_MEMORY, and nothing leaks (ASan and valgrind check). */
 static mt_status build_and_run(const mt_tensor *x)
 {
@@ -475,6 +476,8 @@ static mt_status build_and_run(const mt_tensor *x)
     if (!s) s = mt_add_new(&l);
     if (!s) s = mt_graph_add(g, "skip", l, 2, (int[]){h, in}, &y);
     if (!s) s = mt_graph_output(g, y);
+    if (!s) s = mt_graph_forward(g, 1, &x, 1, &out);
+    if (!s) s = mt_graph_freeze(g);
     if (!s) s = mt_graph_forward(g, 1, &x, 1, &out);
     mt_tensor_free(zeros);
     mt_tensor_free(ones);
@@ -592,6 +595,116 @@ static void linear_chain_not_fused_when_read_twice(void **state)
     mt_graph_free(g);
 }
 
+/* A frozen model: sparse inputs (2 of 12 entries nonzero) through a
+ * Linear pair, by hand, with W1 and b1 from above widened to 6 inputs:
+ *   W6 = [[1,0,-1], [1,1,0], [2,0,0], [0,2,0], [0,0,2], [-1,-1,-1]]
+ *   x  = [[0,0,0,1.5,0,0], [0,0,0,0,0,2]]
+ *   h  = relu(x·W6 + b1) = relu([[0,3,0] + b1, [-2,-2,-2] + b1])
+ *      = [[0,2,0.5], [0,0,0]]
+ *   y  = h·W3 + b3 = [[4,1.5] + b3, [0,0] + b3] = [[4.5,1], [0.5,-0.5]]
+ * With W6[3] = [0,4,0] instead: h0 = [0,5,0.5], y0 = [10.5,1]. */
+static const float W6[] = {1, 0, -1, 1, 1, 0, 2, 0, 0, 0, 2, 0, 0, 0, 2, -1, -1, -1};
+static const float X6[] = {0, 0, 0, 1.5f, 0, 0, 0, 0, 0, 0, 0, 2};
+static const float H6[] = {0, 2, 0.5f, 0, 0, 0};
+static const float Y6[] = {4.5f, 1, 0.5f, -0.5f}, Y6_CHANGED[] = {10.5f, 1, 0.5f, -0.5f};
+
+static mt_sequential *sparse_pair(mt_tensor *w6)
+{
+    mt_sequential *m = NULL;
+    mt_tensor *b1 = tensor(NULL, 1, (int64_t[]){3}, B1);
+    mt_layer *l = NULL;
+    assert_ok(mt_sequential_new(1, (int64_t[]){6}, &m));
+    assert_ok(mt_linear_new(w6, b1, &(mt_linear_options){.layout = MT_LAYOUT_IN_OUT,
+                                                          .act = MT_ACTIVATION_RELU}, &l));
+    assert_ok(mt_sequential_add(m, l));
+    assert_ok(mt_sequential_add(m, linear("w3", 3, 2, W3, B3, MT_ACTIVATION_NONE)));
+    mt_tensor_free(b1);
+    return m;
+}
+
+static void frozen_model(void **state)
+{
+    (void)state;
+    mt_tensor *w6 = tensor("w6", 2, (int64_t[]){6, 3}, W6);
+    mt_tensor *x = tensor(NULL, 2, (int64_t[]){2, 6}, X6);
+    mt_sequential *m = sparse_pair(w6);
+    const mt_tensor *y = NULL;
+    assert_ok(mt_sequential_freeze(m));
+    assert_ok(mt_sequential_forward(m, x, &y));
+    assert_close(y->data, Y6, 4, 1e-6, 1e-6);
+    long before = counter.allocations;   /* a warm pass allocates nothing */
+    assert_ok(mt_sequential_forward(m, x, &y));
+    assert_int_equal(counter.allocations, before);
+
+    /* the weight changes: unseen until the model is frozen again */
+    float *w = w6->data;
+    w[3 * 3 + 1] = 4;
+    assert_ok(mt_sequential_forward(m, x, &y));
+    assert_close(y->data, Y6, 4, 1e-6, 1e-6);
+    assert_ok(mt_sequential_freeze(m));
+    assert_ok(mt_sequential_forward(m, x, &y));
+    assert_close(y->data, Y6_CHANGED, 4, 1e-6, 1e-6);
+
+    /* an infinite weight under an input that is 0 in every row: NaN, as
+     * unfrozen (0 × inf), not skipped */
+    w[0 * 3 + 1] = INFINITY;
+    assert_ok(mt_sequential_freeze(m));
+    assert_ok(mt_sequential_forward(m, x, &y));
+    for (int i = 0; i < 4; i++)
+        assert_true(isnan(((const float *)y->data)[i]));
+    mt_sequential_free(m);
+    m = sparse_pair(w6);   /* unfrozen, the same */
+    assert_ok(mt_sequential_forward(m, x, &y));
+    for (int i = 0; i < 4; i++)
+        assert_true(isnan(((const float *)y->data)[i]));
+    mt_sequential_free(m);
+
+    assert_fails(mt_sequential_freeze(NULL), MT_ERR_INVALID_ARGUMENT,
+                 "sequential_freeze: model is NULL");
+    assert_fails(mt_graph_freeze(NULL), MT_ERR_INVALID_ARGUMENT,
+                 "graph_freeze: graph is NULL");
+    mt_tensor_free(x);
+    mt_tensor_free(w6);
+}
+
+/* One frozen Linear on its own, its weight in PyTorch's [out,in] layout
+ * (copied [in,out] when frozen); then a node added to the frozen graph:
+ * the next pass freezes the new plan. */
+static void frozen_graph_grows(void **state)
+{
+    (void)state;
+    float wt[18];   /* W6 transposed: [3,6] */
+    for (int i = 0; i < 6; i++)
+        for (int j = 0; j < 3; j++)
+            wt[j * 6 + i] = W6[i * 3 + j];
+    mt_tensor *w = tensor("w6", 2, (int64_t[]){3, 6}, wt);
+    mt_tensor *b1 = tensor(NULL, 1, (int64_t[]){3}, B1);
+    mt_tensor *x = tensor(NULL, 2, (int64_t[]){2, 6}, X6);
+    mt_layer *fc = NULL;
+    assert_ok(mt_linear_new(w, b1, &(mt_linear_options){.layout = MT_LAYOUT_OUT_IN,
+                                                         .act = MT_ACTIVATION_RELU}, &fc));
+    mt_graph *g = NULL;
+    int in, h, y;
+    assert_ok(mt_graph_new(&g));
+    assert_ok(mt_graph_input(g, "x", MT_DTYPE_F32, 1, (int64_t[]){6}, &in));
+    assert_ok(mt_graph_add(g, "fc1", fc, 1, &in, &h));
+    assert_ok(mt_graph_output(g, h));
+    assert_ok(mt_graph_freeze(g));
+    const mt_tensor *out[2] = {NULL, NULL};
+    assert_ok(mt_graph_forward(g, 1, (const mt_tensor *[]){x}, 1, out));
+    assert_close(out[0]->data, H6, 6, 1e-6, 1e-6);
+    assert_ok(mt_graph_add(g, "fc2", linear("w3", 3, 2, W3, B3, MT_ACTIVATION_NONE), 1,
+                           &h, &y));
+    assert_ok(mt_graph_output(g, y));
+    assert_ok(mt_graph_forward(g, 1, (const mt_tensor *[]){x}, 2, out));
+    assert_close(out[0]->data, H6, 6, 1e-6, 1e-6);
+    assert_close(out[1]->data, Y6, 4, 1e-6, 1e-6);
+    mt_graph_free(g);
+    mt_tensor_free(x);
+    mt_tensor_free(b1);
+    mt_tensor_free(w);
+}
+
 int main(void)
 {
     probe_install(&counter, -1);
@@ -605,6 +718,8 @@ int main(void)
         cmocka_unit_test(loaders_by_framework),
         cmocka_unit_test(linear_chain_fused),
         cmocka_unit_test(linear_chain_not_fused_when_read_twice),
+        cmocka_unit_test(frozen_model),
+        cmocka_unit_test(frozen_graph_grows),
     };
     return cmocka_run_group_tests_name("nn_graph", tests, NULL, NULL);
 }

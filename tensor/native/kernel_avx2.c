@@ -165,6 +165,70 @@ static void gemv_avx2(int64_t n, int64_t k, const float *x, int64_t x_cs,
                                y_cs, bias ? bias + j0 : NULL, flags);
 }
 
+/* ---- the sparse-input gemv ------------------------------------------------
+ * compact: 8 entries per compare; an all-zero group (the background of an
+ * image) costs one branch, the others one step per nonzero. sparse_gemv:
+ * the gemv above with the row of B picked by idx[t]. */
+static int64_t compact_avx2(int64_t k, const float *x, int32_t *idx, float *val)
+{
+    int64_t nnz = 0, p = 0;
+    for (; p + 8 <= k; p += 8) {
+        // NEQ_UQ: true for NaN, which must reach the sum
+        unsigned m = (unsigned)_mm256_movemask_ps(
+            _mm256_cmp_ps(_mm256_loadu_ps(x + p), _mm256_setzero_ps(), _CMP_NEQ_UQ));
+        for (; m; m &= m - 1) {
+            int64_t q = p + __builtin_ctz(m);
+            idx[nnz] = (int32_t)q;
+            val[nnz++] = x[q];
+        }
+    }
+    for (; p < k; p++) {
+        idx[nnz] = (int32_t)p;
+        val[nnz] = x[p];
+        nnz += x[p] != 0.0f; // true for NaN too
+    }
+    return nnz;
+}
+
+static void sparse_gemv_avx2(int64_t n, int64_t nnz, const int32_t *idx,
+                             const float *val, const float *b, int64_t b_rs,
+                             float *y, const float *bias, int flags)
+{
+    int64_t j0 = 0;
+    for (; j0 + 64 <= n; j0 += 64) {
+        __m256 acc[8];
+        for (int v = 0; v < 8; v++)
+            acc[v] = _mm256_setzero_ps();
+        for (int64_t t = 0; t < nnz; t++) {
+            const float *bp = b + idx[t] * b_rs + j0;
+            __m256 xv = _mm256_broadcast_ss(val + t);
+            for (int v = 0; v < 8; v++)
+                acc[v] = _mm256_fmadd_ps(xv, _mm256_loadu_ps(bp + 8 * v), acc[v]);
+        }
+        for (int v = 0; v < 8; v++)
+            _mm256_storeu_ps(y + j0 + 8 * v,
+                             epilogue(acc[v], NULL, bias ? bias + j0 + 8 * v : NULL,
+                                      flags & ~MT_TILE_ACCUM));
+    }
+    for (; j0 + 8 <= n; j0 += 8) {
+        __m256 acc[2] = {_mm256_setzero_ps(), _mm256_setzero_ps()};
+        int64_t t = 0;
+        for (; t + 2 <= nnz; t += 2)
+            for (int v = 0; v < 2; v++)
+                acc[v] = _mm256_fmadd_ps(_mm256_broadcast_ss(val + t + v),
+                                         _mm256_loadu_ps(b + idx[t + v] * b_rs + j0),
+                                         acc[v]);
+        if (t < nnz)
+            acc[0] = _mm256_fmadd_ps(_mm256_broadcast_ss(val + t),
+                                     _mm256_loadu_ps(b + idx[t] * b_rs + j0), acc[0]);
+        _mm256_storeu_ps(y + j0, epilogue(_mm256_add_ps(acc[0], acc[1]), NULL,
+                                          bias ? bias + j0 : NULL, flags & ~MT_TILE_ACCUM));
+    }
+    if (j0 < n)
+        mt_native_sparse_gemv_generic(n - j0, nnz, idx, val, b + j0, b_rs, y + j0,
+                                      bias ? bias + j0 : NULL, flags);
+}
+
 /* ---- dot: C = act(A·B + bias), A rows and B columns contiguous -------------
  * 4 columns × 2 accumulators (8 independent FMA chains); the k tail is a
  * masked load. */
@@ -238,5 +302,7 @@ const mt_native_kernel mt_native_kernel_avx2 = {
     .tile = tile_avx2,
     .gemv = gemv_avx2,
     .dot = dot_avx2,
+    .compact = compact_avx2,
+    .sparse_gemv = sparse_gemv_avx2,
     .supported = supported_avx2,
 };

@@ -221,6 +221,67 @@ static void gemv_avx512(int64_t n, int64_t k, const float *x, int64_t x_cs,
     }
 }
 
+/* ---- the sparse-input gemv ------------------------------------------------
+ * compact: 16 entries per step, the nonzero ones moved to the front of a
+ * register (vcompressps into a register and a plain store: the compressing
+ * store to memory is microcoded on Zen 4). sparse_gemv: the gemv above
+ * with the row of B picked by idx[t]. */
+__attribute__((target("popcnt")))
+static int64_t compact_avx512(int64_t k, const float *x, int32_t *idx, float *val)
+{
+    int64_t nnz = 0;
+    __m512i pos = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    for (int64_t p = 0; p < k; p += 16) {
+        __mmask16 in = k - p >= 16 ? 0xffff : (__mmask16)((1u << (k - p)) - 1);
+        __m512 v = _mm512_maskz_loadu_ps(in, x + p);
+        // NEQ_UQ: true for NaN, which must reach the sum
+        __mmask16 m = _mm512_mask_cmp_ps_mask(in, v, _mm512_setzero_ps(), _CMP_NEQ_UQ);
+        _mm512_storeu_ps(val + nnz, _mm512_maskz_compress_ps(m, v));
+        _mm512_storeu_si512(idx + nnz, _mm512_maskz_compress_epi32(m, pos));
+        nnz += _mm_popcnt_u32(m);
+        pos = _mm512_add_epi32(pos, _mm512_set1_epi32(16));
+    }
+    return nnz;
+}
+
+static void sparse_gemv_avx512(int64_t n, int64_t nnz, const int32_t *idx,
+                               const float *val, const float *b, int64_t b_rs,
+                               float *y, const float *bias, int flags)
+{
+    int64_t j0 = 0;
+    for (; j0 + 128 <= n; j0 += 128) {
+        __m512 acc[8];
+        for (int v = 0; v < 8; v++)
+            acc[v] = _mm512_setzero_ps();
+        for (int64_t t = 0; t < nnz; t++) {
+            const float *bp = b + idx[t] * b_rs + j0;
+            __m512 xv = _mm512_set1_ps(val[t]);
+            for (int v = 0; v < 8; v++)
+                acc[v] = _mm512_fmadd_ps(xv, _mm512_loadu_ps(bp + 16 * v), acc[v]);
+        }
+        for (int v = 0; v < 8; v++)
+            gemv_store(acc[v], 0xffff, y + j0 + 16 * v, 1,
+                       bias ? bias + j0 + 16 * v : NULL, flags);
+    }
+    for (; j0 < n; j0 += 16) {
+        int cols = n - j0 < 16 ? (int)(n - j0) : 16;
+        __mmask16 mask = (__mmask16)((1u << cols) - 1);
+        __m512 acc[2] = {_mm512_setzero_ps(), _mm512_setzero_ps()};
+        int64_t t = 0;
+        for (; t + 2 <= nnz; t += 2)
+            for (int v = 0; v < 2; v++)
+                acc[v] = _mm512_fmadd_ps(
+                    _mm512_set1_ps(val[t + v]),
+                    _mm512_maskz_loadu_ps(mask, b + idx[t + v] * b_rs + j0), acc[v]);
+        if (t < nnz)
+            acc[0] = _mm512_fmadd_ps(_mm512_set1_ps(val[t]),
+                                     _mm512_maskz_loadu_ps(mask, b + idx[t] * b_rs + j0),
+                                     acc[0]);
+        gemv_store(_mm512_add_ps(acc[0], acc[1]), mask, y + j0, 1,
+                   bias ? bias + j0 : NULL, flags);
+    }
+}
+
 /* ---- dot: C = act(A·B + bias), A rows and B columns contiguous -------------
  * 4 columns × 2 accumulators (8 independent FMA chains); the k tail is a
  * masked load, so there is no scalar remainder loop. */
@@ -449,6 +510,8 @@ const mt_native_kernel KERNEL_SYMBOL = {
     .tile = tile_avx512,
     .gemv = gemv_avx512,
     .dot = dot_avx512,
+    .compact = compact_avx512,
+    .sparse_gemv = sparse_gemv_avx512,
     .pack_a = pack_a_avx512,
     .pack_b = pack_b_avx512,
     .supported = supported_avx512,

@@ -125,6 +125,60 @@ void mt_native_gemv_generic(int64_t n, int64_t k, const float *x,
     }
 }
 
+/* ---- the sparse-input gemv: only the rows of B under nonzero x ------------- */
+
+int64_t mt_native_compact_generic(int64_t k, const float *x, int32_t *idx,
+                                  float *val)
+{
+    int64_t nnz = 0;
+    for (int64_t p = 0; p < k; p++) { // branch-free: digits mix zeros and ink
+        idx[nnz] = (int32_t)p;
+        val[nnz] = x[p];
+        nnz += x[p] != 0.0f; // true for NaN too
+    }
+    return nnz;
+}
+
+/* 32 columns at a time in 8 four-float accumulators (left to itself the
+ * compiler kept a 64-float accumulator array in memory: slower than the
+ * dense gemv). */
+enum { SPARSE_CHUNK = 32 };
+
+void mt_native_sparse_gemv_generic(int64_t n, int64_t nnz, const int32_t *idx,
+                                   const float *val, const float *b,
+                                   int64_t b_rs, float *y, const float *bias,
+                                   int flags)
+{
+    for (int64_t j0 = 0; j0 < n; j0 += SPARSE_CHUNK) {
+        int64_t cols = n - j0 < SPARSE_CHUNK ? n - j0 : SPARSE_CHUNK;
+        float acc[SPARSE_CHUNK] = {0};
+#if defined(__GNUC__) || defined(__clang__)
+        if (cols == SPARSE_CHUNK) {
+            v4f c[SPARSE_CHUNK / 4];
+            for (int q = 0; q < SPARSE_CHUNK / 4; q++)
+                c[q] = (v4f){0, 0, 0, 0};
+            for (int64_t t = 0; t < nnz; t++) {
+                const float *bp = b + idx[t] * b_rs + j0;
+                const v4f xv = {val[t], val[t], val[t], val[t]};
+                for (int q = 0; q < SPARSE_CHUNK / 4; q++)
+                    c[q] += xv * load4(bp + 4 * q);
+            }
+            memcpy(acc, c, sizeof c);
+        } else
+#endif
+        {
+            for (int64_t t = 0; t < nnz; t++) {
+                const float xv = val[t], *bp = b + idx[t] * b_rs + j0;
+                for (int64_t j = 0; j < cols; j++)
+                    acc[j] += xv * bp[j];
+            }
+        }
+        mt_tile t = {.c = y + j0, .c_cs = 1, .bias = bias ? bias + j0 : NULL,
+                     .m = 1, .n = (int)cols, .flags = flags};
+        mt_native_store_tile(&t, acc, SPARSE_CHUNK);
+    }
+}
+
 /* ---- dot: C = act(A·B + bias), A rows and B columns contiguous -------------
  * 4 columns of B at a time (they stay in L1 while every row of A passes),
  * 2 four-float partial sums per column (8 independent chains). */

@@ -85,6 +85,21 @@ typedef void (*mt_dot_fn)(int64_t m, int64_t n, int64_t k, const float *a,
                           int64_t c_rs, int64_t c_cs, const float *bias,
                           int flags);
 
+/* The sparse-input product of one row (matmul_sparse.c):
+ *   compact: the nonzero entries of x[0..k) (contiguous) as positions
+ *            idx[] and values val[] (room for k of each, plus 16 floats of
+ *            overhang the kernel may write past the last one); returns
+ *            how many. NaN counts as nonzero.
+ *   sparse_gemv: y(1×n) = act(Σ_t val[t]·B(idx[t], :) + bias), B rows
+ *            contiguous (row stride b_rs), y contiguous: a gemv that reads
+ *            only the rows of B under nonzero x. */
+typedef int64_t (*mt_compact_fn)(int64_t k, const float *x, int32_t *idx,
+                                 float *val);
+typedef void (*mt_sparse_gemv_fn)(int64_t n, int64_t nnz, const int32_t *idx,
+                                  const float *val, const float *b,
+                                  int64_t b_rs, float *y, const float *bias,
+                                  int flags);
+
 /* Packing: A block (m×k) into ceil(m/MR) panels of MR×k (p-major, rows
  * zero-padded); B block (k×n) into ceil(n/NR) panels of k×NR. */
 typedef void (*mt_pack_a_fn)(int64_t m, int64_t k, const float *a,
@@ -106,6 +121,8 @@ typedef struct mt_native_kernel {
     int pack_min_m;          /* pack B, and A when N >= 4·NR, from this M on
                               * whatever the layout (0: only when the layout
                               * or B's span asks for it; measured per kernel) */
+    mt_compact_fn compact;   /* (optional: NULL = generic) */
+    mt_sparse_gemv_fn sparse_gemv; /* (optional: NULL = generic) */
     mt_pack_a_fn pack_a;     /* (optional: NULL = generic) */
     mt_pack_b_fn pack_b;     /* (optional: NULL = generic) */
     bool (*supported)(void); /* run-time CPU check (optional: NULL = yes) */
@@ -152,6 +169,14 @@ void mt_native_dot_generic(int64_t m, int64_t n, int64_t k, const float *a,
                            int64_t a_rs, const float *b, int64_t b_cs,
                            float *c, int64_t c_rs, int64_t c_cs,
                            const float *bias, int flags);
+
+/* Portable compaction and sparse gemv (kernel_generic.c). */
+int64_t mt_native_compact_generic(int64_t k, const float *x, int32_t *idx,
+                                  float *val);
+void mt_native_sparse_gemv_generic(int64_t n, int64_t nnz, const int32_t *idx,
+                                   const float *val, const float *b,
+                                   int64_t b_rs, float *y, const float *bias,
+                                   int flags);
 
 /* ---- the caches (cache.c) -------------------------------------------------
  * Data cache sizes in bytes as the CPU reports them (Linux: sysfs; else
@@ -251,6 +276,13 @@ bool mt_pool_run(mt_pool_fn fn, void *arg, int parts, int threads);
  * job's parts allocate nothing once each part has run once, whichever
  * thread claims them (matmul_chain.c). */
 void mt_gemm_native_serial_part(const mt_gemm *g, int part);
+
+/* g (NONE or any activation) as sparse-input gemvs on the calling thread
+ * (sparse.c), if its rows are sparse enough to gain: false, C untouched,
+ * if they are not or the layout is not one the kernels take (A, B and C
+ * need unit column strides). idx and val hold g->m × (g->k + 16) entries
+ * each. A zero of A is skipped: exact only for a finite B. */
+bool mt_gemm_native_sparse(const mt_gemm *g, int32_t *idx, float *val);
 
 /* Stops and joins the workers (restarted by the next mt_pool_run). */
 void mt_pool_shutdown(void);

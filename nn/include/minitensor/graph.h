@@ -101,6 +101,19 @@ mt_status mt_graph_forward(mt_graph *graph, int n_inputs,
                            const mt_tensor *const *inputs, int n_outputs,
                            const mt_tensor **outputs);
 
+/* Freeze the graph for inference: each layer that can (vt->freeze: Linear)
+ * takes a private copy of its weights, laid out and checked once for its
+ * kernels. A frozen Linear whose weight is finite reads only the rows of
+ * it under the nonzero entries of a sparse input (mt_matmul_fused2_sparse:
+ * an MNIST digit, a one-hot vector), with the same results. Later changes
+ * to the tensors the layers were built from are not seen; call it again
+ * to take them in. Adding a node un-freezes nothing: the next forward
+ * freezes the new plan from the weights as they are then. Costs a copy of
+ * the weights in memory. Fails (the graph unchanged) on out of memory, or
+ * with a layer's error naming its node. Freeze a model you only run: one
+ * whose weights are being trained would not see the updates. */
+mt_status mt_graph_freeze(mt_graph *graph);
+
 /* Free the graph and its layers. NULL is ignored. */
 void mt_graph_free(mt_graph *graph);
 

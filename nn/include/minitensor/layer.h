@@ -122,6 +122,14 @@ typedef struct mt_layer_vtable {
      * Neither layer may change. */
     mt_status (*absorb_next)(const mt_layer *layer, const mt_layer *next,
                              mt_layer **fused);
+    /* (optional) A new layer computing what `layer` computes from private
+     * copies of its weights, prepared for inference, in *frozen; or
+     * MT_ERR_UNSUPPORTED (no message needed). mt_graph_freeze calls it.
+     * The frozen layer must not read the tensors `layer` was built from:
+     * what it holds may be laid out or checked for its kernels once (a
+     * Linear checks that its weight is finite, which lets it skip the
+     * zeros of a sparse input). `layer` must not change. */
+    mt_status (*freeze)(const mt_layer *layer, mt_layer **frozen);
 } mt_layer_vtable;
 
 /* A layer running `vtable` (not copied: keep it alive, a static const is

@@ -492,6 +492,11 @@ const mt_layer *mt_sequential_layer(const mt_sequential *model, int i);
 mt_status mt_sequential_forward(mt_sequential *model, const mt_tensor *x,
                                 const mt_tensor **y);
 
+/* mt_graph_freeze for a Sequential: its layers take private copies of
+ * their weights, prepared for inference (a first Linear on mostly-zero
+ * pixels then reads only the weight rows under inked ones). */
+mt_status mt_sequential_freeze(mt_sequential *model);
+
 /* The "classify this array of images" loop: runs the model over n samples
  * stored as bytes (each of the declared sample shape, row-major, e.g.
  * n x 28 x 28 pixels), every byte multiplied by `scale` (1/255.0f for

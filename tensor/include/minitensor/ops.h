@@ -113,6 +113,31 @@ mt_status mt_matmul_fused2_into(const mt_tensor *x, const mt_tensor *w1,
                                 const mt_tensor *w2, const mt_tensor *b2,
                                 mt_activation act2, mt_tensor *out);
 
+/* The same two products for an x that is mostly zeros (the pixels of a
+ * digit, one-hot or bag-of-words features), and mt_matmul_fused_into's:
+ * blocks of rows of x sparse enough to gain read only the rows of w1 (w)
+ * under their nonzero entries; denser blocks run the dense kernel. An
+ * MNIST digit (~150 of 784 pixels inked) reads a fifth of the first layer.
+ * The same numbers as the dense forms (up to rounding) when w1 (w) is
+ * finite; against an infinite or NaN weight a zero of x may give 0 where
+ * the dense product gives NaN. So check the weight once
+ * (mt_tensor_check_finite) and call these while it stays finite: a frozen
+ * model does (mt_graph_freeze). Sparse blocks need unit column strides
+ * (x, w1 and the output); other layouts run dense. Errors as above. */
+mt_status mt_matmul_fused2_sparse(const mt_tensor *x, const mt_tensor *w1,
+                                  const mt_tensor *b1, mt_activation act1,
+                                  const mt_tensor *w2, const mt_tensor *b2,
+                                  mt_activation act2, mt_tensor **out);
+mt_status mt_matmul_fused2_sparse_into(const mt_tensor *x, const mt_tensor *w1,
+                                       const mt_tensor *b1, mt_activation act1,
+                                       const mt_tensor *w2, const mt_tensor *b2,
+                                       mt_activation act2, mt_tensor *out);
+mt_status mt_matmul_fused_sparse(const mt_tensor *x, const mt_tensor *w,
+                                 const mt_tensor *b, mt_activation act, mt_tensor **out);
+mt_status mt_matmul_fused_sparse_into(const mt_tensor *x, const mt_tensor *w,
+                                      const mt_tensor *b, mt_activation act,
+                                      mt_tensor *out);
+
 /* ---- unary: out = f(x), same shape -----------------------------------------
  * As torch.X: neg, abs, exp, log (log 0 = -inf, log -1 = NaN), sqrt,
  * rsqrt (1/sqrt), square, reciprocal (1/x), tanh, sigmoid, gelu (exact,
