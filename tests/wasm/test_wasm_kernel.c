@@ -1,5 +1,6 @@
 /* test_wasm_kernel.c — the wasm32 build's matmul: the SIMD128 micro-kernel
- * is the one in use, and it agrees with the naive reference.
+ * is the one in use, and it agrees with the naive reference; so do the
+ * sparse-input forms (the portable compaction and sparse gemv).
  *
  * A plain exit-code program (cmocka cannot build for wasm32: wasi-libc has
  * no setjmp), run under Node's WASI by meson's exe_wrapper. Exit 0 = pass.
@@ -138,6 +139,59 @@ done:
     mt_tensor_free(c);
 }
 
+/* mt_matmul_fused_sparse and mt_matmul_fused2_sparse on an x with 80 % zeros
+ * against the naive dense product; then an infinite weight under a column
+ * of zeros, which the sparse path must not read (the result stays finite). */
+static void check_sparse(int64_t m, int64_t k, int64_t h, int64_t n)
+{
+    mt_tensor *x = random_tensor(2, (int64_t[]){m, k});
+    mt_tensor *w1 = random_tensor(2, (int64_t[]){k, h});
+    mt_tensor *b1 = random_tensor(1, (int64_t[]){h});
+    mt_tensor *w2 = random_tensor(2, (int64_t[]){h, n});
+    mt_tensor *hid = NULL, *ref = NULL, *hs = NULL, *ys = NULL;
+    if (!x || !w1 || !b1 || !w2) {
+        CHECK(0, "setup sparse %lldx%lldx%lld", (long long)m, (long long)k, (long long)h);
+        goto done;
+    }
+    float *xv = x->data;
+    for (int64_t i = 0; i < m * k; i++)
+        if (i % k == 0 || uniform() < 0.6f) // 80 % zeros, column 0 all zero
+            xv[i] = 0.0f;
+    if (!(hid = product(MT_BACKEND_NAIVE, x, w1, b1, MT_ACTIVATION_RELU)) ||
+        !(ref = product(MT_BACKEND_NAIVE, hid, w2, NULL, MT_ACTIVATION_NONE)))
+        goto done;
+    ((float *)w1->data)[3] = INFINITY; // row 0: under the zero column
+    if (mt_backend_set(MT_BACKEND_AUTO) ||
+        mt_matmul_fused_sparse(x, w1, b1, MT_ACTIVATION_RELU, &hs) ||
+        mt_matmul_fused2_sparse(x, w1, b1, MT_ACTIVATION_RELU, w2, NULL, MT_ACTIVATION_NONE,
+                                &ys)) {
+        CHECK(0, "sparse %lldx%lldx%lld: %s", (long long)m, (long long)k, (long long)h,
+              mt_last_error());
+        goto done;
+    }
+    const float *r[2] = {hid->data, ref->data}, *g[2] = {hs->data, ys->data};
+    const int64_t count[2] = {m * h, m * n};
+    for (int t = 0; t < 2; t++)
+        for (int64_t i = 0; i < count[t]; i++) {
+            double scale = 1e-5 * (sqrt((double)k) + fabs(r[t][i]));
+            if (!(fabs((double)g[t][i] - r[t][i]) <= scale)) {
+                CHECK(0, "sparse%s %lldx%lldx%lld: [%lld] = %g, naive %g", t ? "2" : "",
+                      (long long)m, (long long)k, (long long)h, (long long)i,
+                      (double)g[t][i], (double)r[t][i]);
+                break;
+            }
+        }
+done:
+    mt_tensor_free(x);
+    mt_tensor_free(w1);
+    mt_tensor_free(b1);
+    mt_tensor_free(w2);
+    mt_tensor_free(hid);
+    mt_tensor_free(ref);
+    mt_tensor_free(hs);
+    mt_tensor_free(ys);
+}
+
 int main(void)
 {
     const char *kernel = mt_backend_describe(MT_BACKEND_NATIVE);
@@ -163,6 +217,9 @@ int main(void)
     check_broadcast_b(40, 30, 70);  // blocked, B packed whatever M
     check_broadcast_b(8, 30, 70);   // blocked below the packing threshold
     check_broadcast_b(33, 1500, 40); // two K blocks
+    check_sparse(1, 784, 128, 10);   // MNIST, batch 1 and 256
+    check_sparse(256, 784, 128, 10);
+    check_sparse(9, 50, 37, 3);      // ragged 32-column chunks
 
     if (failures)
         printf("%d failure(s)\n", failures);
