@@ -111,6 +111,8 @@ typedef struct conv_state {
     mt_conv2d_params params;   /* strides resolved; activation as built */
     bool pooled;               /* a MaxPool2D absorbed (absorb_next): pool applies */
     mt_pool2d_params pool;
+    mt_tensor *winograd;       /* frozen, 3×3 under a 2×2 pool: the kernel's
+                                * transform (params.winograd points at it) */
 } conv_state;
 
 /* The output shape of a window (kernel or pool) sliding over NHWC `in`;
@@ -250,6 +252,50 @@ static void conv_release(void *state)
     conv_state *st = state;
     mt_tensor_free(st->kernel);
     mt_tensor_free(st->bias);
+    mt_tensor_free(st->winograd);
+}
+
+/* Frozen: private copies of the kernel and bias, and for a 3×3 stride-1
+ * conv under a 2×2 stride-2 pool the kernel's Winograd transform, kept so
+ * that Winograd pays at any batch size (at batch 1 the per-call transform
+ * cost more than it saved). */
+static mt_status conv_freeze(const mt_layer *l, mt_layer **frozen)
+{
+    const conv_state *st = l->state;
+    const mt_layer_info *i = &l->info;
+    mt_tensor *k = NULL, *b = NULL;
+    mt_status s = mt_tensor_contiguous(st->kernel, &k);
+    if (!s && st->bias)
+        s = mt_tensor_contiguous(st->bias, &b);
+    if (!s) {
+        mt_tensor_name_set(k, st->kernel->name);
+        s = mt_conv2d_new(k, b, &(mt_conv2d_options){.layout = i->kernel_layout,
+                                                    .stride_h = i->stride_h,
+                                                    .stride_w = i->stride_w,
+                                                    .padding = i->padding,
+                                                    .act = st->params.activation},
+                          frozen);
+    }
+    if (!s) {
+        conv_state *fs = (*frozen)->state;
+        fs->pooled = st->pooled;
+        fs->pool = st->pool;
+        const mt_pool2d_params *p = &st->pool;
+        if (st->pooled && i->kernel_h == 3 && i->kernel_w == 3 && i->stride_h == 1 &&
+            i->stride_w == 1 && p->pool_h == 2 && p->pool_w == 2 &&
+            (p->stride_h == 0 || p->stride_h == 2) && (p->stride_w == 0 || p->stride_w == 2)) {
+            s = mt_conv2d_winograd_kernel(k, i->kernel_layout, &fs->winograd);
+            fs->params.winograd = fs->winograd;
+        }
+        snprintf((*frozen)->name, sizeof (*frozen)->name, "%s", l->name);
+        if (s) {
+            mt_layer_free(*frozen);
+            *frozen = NULL;
+        }
+    }
+    mt_tensor_free(k);
+    mt_tensor_free(b);
+    return s;
 }
 
 static const mt_layer_vtable conv_vtable = {
@@ -259,6 +305,7 @@ static const mt_layer_vtable conv_vtable = {
     .absorb = conv_absorb,
     .release = conv_release,
     .absorb_next = conv_absorb_next,
+    .freeze = conv_freeze,
 };
 
 mt_status mt_conv2d_new(const mt_tensor *kernel, const mt_tensor *bias,

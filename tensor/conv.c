@@ -149,6 +149,15 @@ static mt_status conv_plan(const char *op, const mt_tensor *input, const mt_tens
     if (bias && (bias->rank != 1 || bias->shape[0] != g->cout))
         return mt_fail(MT_ERR_SHAPE, "%s: bias is %s, expected [%lld]", op, MT_SHAPE(bias),
                        (long long)g->cout);
+    const mt_tensor *u = p->winograd;
+    if (u && ((s = mt_check_tensor(op, "winograd", u)) || (s = mt_check_f32(op, u))))
+        return s;
+    if (u && (u->rank != 3 || u->shape[0] != 16 || u->shape[1] != g->cin ||
+              u->shape[2] != g->cout || g->groups != 1 || !mt_tensor_is_contiguous(u)))
+        return mt_fail(MT_ERR_SHAPE, "%s: winograd is %s%s, expected a contiguous "
+                       "[16,%lld,%lld] for kernel %s", op, MT_SHAPE(u),
+                       mt_tensor_is_contiguous(u) ? "" : " (strided)", (long long)g->cin,
+                       (long long)g->cout, MT_SHAPE(kernel));
     int64_t numel;
     if (!mt_shape_numel(5, (int64_t[]){g->n, g->oh, g->ow, g->cout, 1}, &numel) ||
         !mt_shape_numel(4, (int64_t[]){g->kh, g->kw, g->cin, g->oh * g->ow}, &numel))
@@ -295,7 +304,7 @@ static mt_status conv_run(const char *op, const mt_tensor *kernel, const mt_tens
     if (rows_wanted(g, backend))
         return (s = mt_gemm_native_env_check())
                    ? s
-                   : mt_conv_rows_run(op, g, kernel, bias, act, NULL, threads, y);
+                   : mt_conv_rows_run(op, g, kernel, NULL, bias, act, NULL, threads, y);
     mt_tensor km, probe;
     mt_tensor *copy = NULL;
     s = kernel_matrix(kernel, g, &km);
@@ -494,9 +503,10 @@ mt_status mt_conv2d_max_pool2d_into(const mt_tensor *input, const mt_tensor *ker
         return mt_fail(MT_ERR_SHAPE, "%s: out is %s, %s * %s pooled gives %s", op,
                        MT_SHAPE(out), MT_SHAPE(input), MT_SHAPE(kernel), MT_SHAPE(&want));
     if (mt_tensors_overlap(out, input) || mt_tensors_overlap(out, kernel) ||
-        (bias && mt_tensors_overlap(out, bias)))
-        return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: out %s overlaps the input, kernel or "
-                       "bias", op, MT_SHAPE(out));
+        (bias && mt_tensors_overlap(out, bias)) ||
+        (conv->winograd && mt_tensors_overlap(out, conv->winograd)))
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: out %s overlaps the input, kernel, "
+                       "bias or winograd", op, MT_SHAPE(out));
     mt_backend backend;
     int threads;
     if ((s = mt_backend_current(&backend, &threads)))
@@ -506,7 +516,36 @@ mt_status mt_conv2d_max_pool2d_into(const mt_tensor *input, const mt_tensor *ker
     if ((s = mt_gemm_native_env_check()))
         return s;
     mt_nhwc_view(out, conv->data_layout, &y);
-    return mt_conv_rows_run(op, &g, kernel, bias, conv->activation, &cp, threads, &y);
+    return mt_conv_rows_run(op, &g, kernel, conv->winograd, bias, conv->activation, &cp,
+                            threads, &y);
+}
+
+mt_status mt_conv2d_winograd_kernel(const mt_tensor *kernel, mt_kernel_layout layout,
+                                    mt_tensor **out)
+{
+    const char *op = "conv2d_winograd_kernel";
+    mt_status s;
+    if ((s = mt_check_tensor(op, "kernel", kernel)) || (s = mt_check_f32(op, kernel)))
+        return s;
+    if (!out)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: out is NULL", op);
+    if (layout != MT_KERNEL_HWIO && layout != MT_KERNEL_OIHW)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: layout %d: give HWIO or OIHW", op,
+                       (int)layout);
+    const bool hwio = layout == MT_KERNEL_HWIO;
+    const int64_t *k = kernel->shape;
+    if (kernel->rank != 4 || (hwio ? k[0] != 3 || k[1] != 3 : k[2] != 3 || k[3] != 3) ||
+        mt_tensor_numel(kernel) == 0)
+        return mt_fail(MT_ERR_SHAPE, "%s: kernel %s is not a 3x3 kernel in %s", op,
+                       MT_SHAPE(kernel), hwio ? "HWIO (3,3,c_in,c_out)"
+                                              : "OIHW (c_out,c_in,3,3)");
+    const int64_t cin = hwio ? k[2] : k[1], cout = hwio ? k[3] : k[0];
+    mt_tensor *u;
+    if ((s = mt_tensor_zeros(MT_DTYPE_F32, 3, (int64_t[]){16, cin, cout}, &u)))
+        return s;
+    mt_conv_rows_winograd_kernel(kernel, layout, cin, cout, u->data);
+    *out = u;
+    return MT_OK;
 }
 
 mt_status mt_conv2d_max_pool2d(const mt_tensor *input, const mt_tensor *kernel,

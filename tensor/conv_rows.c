@@ -35,7 +35,8 @@ bool mt_conv_rows_fit(const conv_geometry *g)
 
 typedef struct weights {
     const float *b;   /* B of kernel row ki, panel jp: b + ki·ki_step + jp·panel_step;
-                       * a panel's kernel rows follow each other (ki_step = kw·cin·b_rs) */
+                       * a panel's kernel rows follow each other (ki_step = kw·cin·b_rs);
+                       * Winograd: U[ξ] at b + ξ·ki_step */
     int64_t ki_step, panel_step, b_rs;
 } weights;
 
@@ -319,9 +320,29 @@ static void pooled_row(const rows_job *j, int64_t n, int64_t py, float *strip, f
  * Y = Aᵀ M A, bias, ReLU and the max of the tile's four values. Tiles not
  * read by the pool (an odd last row or column) are never computed. */
 
+/* U = G g Gᵀ of one kernel: g the 3×3 taps row-major (g[3·ki + kj]), U the
+ * 4×4 result row-major (u[4i + j] is U[ξ = 4i + j]). */
+static inline void winograd_taps(const float g[9], float u[16])
+{
+    float r[4][3];
+    for (int b = 0; b < 3; b++) {  /* R = G g */
+        float w0 = g[b], w1 = g[3 + b], w2 = g[6 + b];
+        r[0][b] = w0;
+        r[1][b] = 0.5f * (w0 + w1 + w2);
+        r[2][b] = 0.5f * (w0 - w1 + w2);
+        r[3][b] = w2;
+    }
+    for (int i = 0; i < 4; i++) {  /* U = R Gᵀ */
+        u[4 * i + 0] = r[i][0];
+        u[4 * i + 1] = 0.5f * (r[i][0] + r[i][1] + r[i][2]);
+        u[4 * i + 2] = 0.5f * (r[i][0] - r[i][1] + r[i][2]);
+        u[4 * i + 3] = r[i][2];
+    }
+}
+
 /* U[ξ] for ξ = 4·i + j, each as NR-wide panels of cin rows (zero-padded).
  * Per input channel, the nine taps' rows of Cout are gathered into g9
- * (9 × panels·NR floats), then transformed with Cout innermost. */
+ * (9 × panels·NR floats), then transformed. */
 static void winograd_kernel(const conv_geometry *g, const mt_tensor *kernel, int nr,
                             float *u, float *g9)
 {
@@ -331,28 +352,31 @@ static void winograd_kernel(const conv_geometry *g, const mt_tensor *kernel, int
         for (int t = 0; t < 9; t++)
             for (int64_t o = 0; o < width; o++)
                 g9[t * width + o] = o < g->cout ? kernel_at(g, kernel, t / 3, t % 3, c, o) : 0.0f;
-        for (int64_t jp = 0; jp < panels; jp++) {
-            const float *restrict w = g9 + jp * nr;
-            float *restrict dst = u + jp * g->cin * nr + c * nr;
-            for (int oo = 0; oo < nr; oo++) {
-                float r[4][3];
-                for (int b = 0; b < 3; b++) {  /* R = G g */
-                    float w0 = w[b * width + oo], w1 = w[(3 + b) * width + oo];
-                    float w2 = w[(6 + b) * width + oo];
-                    r[0][b] = w0;
-                    r[1][b] = 0.5f * (w0 + w1 + w2);
-                    r[2][b] = 0.5f * (w0 - w1 + w2);
-                    r[3][b] = w2;
-                }
-                for (int i = 0; i < 4; i++) {  /* U = R Gᵀ */
-                    dst[(4 * i + 0) * per_xi + oo] = r[i][0];
-                    dst[(4 * i + 1) * per_xi + oo] = 0.5f * (r[i][0] + r[i][1] + r[i][2]);
-                    dst[(4 * i + 2) * per_xi + oo] = 0.5f * (r[i][0] - r[i][1] + r[i][2]);
-                    dst[(4 * i + 3) * per_xi + oo] = r[i][2];
-                }
-            }
+        for (int64_t o = 0; o < width; o++) {
+            float taps[9], t16[16];
+            for (int t = 0; t < 9; t++)
+                taps[t] = g9[t * width + o];
+            winograd_taps(taps, t16);
+            float *dst = u + (o / nr) * g->cin * nr + c * nr + o % nr;
+            for (int xi = 0; xi < 16; xi++)
+                dst[xi * per_xi] = t16[xi];
         }
     }
+}
+
+void mt_conv_rows_winograd_kernel(const mt_tensor *kernel, mt_kernel_layout layout,
+                                  int64_t cin, int64_t cout, float *u)
+{
+    const conv_geometry g = {.cin = cin, .cout = cout, .kh = 3, .kw = 3, .layout = layout};
+    for (int64_t c = 0; c < cin; c++)
+        for (int64_t o = 0; o < cout; o++) {
+            float taps[9], t16[16];
+            for (int t = 0; t < 9; t++)
+                taps[t] = kernel_at(&g, kernel, t / 3, t % 3, c, o);
+            winograd_taps(taps, t16);
+            for (int xi = 0; xi < 16; xi++)
+                u[(xi * cin + c) * cout + o] = t16[xi];
+        }
 }
 
 /* V = Bᵀ d B for one input tile, every channel: d(i, j) row i, column j
@@ -428,10 +452,9 @@ static void winograd_image(const rows_job *j, int64_t n, float *v)
     rows_job p = *j;  /* the 16 products: U in place of the kernel, no epilogue */
     p.bias = NULL;
     p.act = MT_ACTIVATION_NONE;
-    const int64_t per_xi = (cout + j->kr->nr - 1) / j->kr->nr * p.w.panel_step;
     for (int xi = 0; xi < 16; xi++)
-        sweep(&p, tiles, cin, v + xi * tiles * cin, cin, xi * per_xi, m + xi * tiles * cout,
-              cout, 1, 0);
+        sweep(&p, tiles, cin, v + xi * tiles * cin, cin, xi * p.w.ki_step,
+              m + xi * tiles * cout, cout, 1, 0);
     float *acc = v;  /* V is spent: a row of Cout for a strided output */
     for (int64_t t = 0; t < tiles; t++) {
         float *y = (float *)j->y.data + n * so[0] + (t / pw) * so[1] + (t % pw) * so[2];
@@ -453,10 +476,12 @@ static void winograd_image(const rows_job *j, int64_t n, float *v)
  * and 3 per output tile value (16·Cout), 4 to an instruction (16-byte
  * vectors, the library's baseline); the kernel transform, once per call,
  * about 150 instructions per pair (9 strided gathers, 16 scattered stores,
- * ~30 arithmetic operations, scalar). At batch 1 the Fashion CNN's conv2
- * has 25 tiles and the kernel transform does not pay for itself. */
+ * ~30 arithmetic operations, scalar), unless the caller keeps the
+ * transform (`kept`: mt_conv2d_params.winograd, read in place). At batch 1
+ * the Fashion CNN's conv2 has 25 tiles: Winograd pays only with the
+ * transform kept. */
 static bool winograd_fits(const conv_geometry *g, const conv_pool *pool, mt_activation act,
-                          int nr)
+                          int nr, bool kept)
 {
     if (!pool || g->kh != 3 || g->kw != 3 || g->sh != 1 || g->sw != 1 || g->dh != 1 ||
         g->pad_top != 0 || g->pad_left != 0 || pool->ah.k != 2 || pool->aw.k != 2 ||
@@ -468,7 +493,7 @@ static bool winograd_fits(const conv_geometry *g, const conv_pool *pool, mt_acti
     const double pairs = (double)(g->cin * g->cout);
     const double saved = tiles * pairs * 20.0 / (nr / 2.0);
     const double spent = tiles * (64.0 * (double)g->cin + 48.0 * (double)g->cout) / 4.0 +
-                         150.0 * pairs;
+                         (kept ? 0.0 : 150.0 * pairs);
     return saved > spent;
 }
 
@@ -508,8 +533,9 @@ static int parts_for(const conv_geometry *g, int64_t units, int threads)
 }
 
 mt_status mt_conv_rows_run(const char *op, const conv_geometry *g, const mt_tensor *kernel,
-                           const mt_tensor *bias, mt_activation act, const conv_pool *pool,
-                           int threads, mt_tensor *y)
+                           const mt_tensor *winograd, const mt_tensor *bias,
+                           mt_activation act, const conv_pool *pool, int threads,
+                           mt_tensor *y)
 {
     const mt_native_kernel *kr = mt_gemm_native_kernel();
     rows_job j = {.g = g, .kr = kr, .bias = bias ? bias->data : NULL, .act = act,
@@ -522,15 +548,17 @@ mt_status mt_conv_rows_run(const char *op, const conv_geometry *g, const mt_tens
     j.ox0 = (g->pad_left + g->sw - 1) / g->sw;
     j.ox1 = g->w - g->kw + g->pad_left < 0 ? 0 : (g->w - g->kw + g->pad_left) / g->sw + 1;
     j.ox1 = j.ox1 > g->ow ? g->ow : j.ox1 < j.ox0 ? j.ox0 : j.ox1;
-    j.winograd = winograd_fits(g, pool, act, kr->nr);
+    // a kept transform is read in place: whole NR panels of its Cout rows
+    const bool kept = winograd && g->cout % kr->nr == 0;
+    j.winograd = winograd_fits(g, pool, act, kr->nr, kept);
     if (j.winograd)
         j.units = g->n;
     j.parts = parts_for(g, j.units, threads);
     const bool in_place = !j.winograd && weights_in_place(g, kernel, kr->nr);
     const int64_t panels = (g->cout + kr->nr - 1) / kr->nr;
     // the kernel as panels: kh·kw rows of taps, or Winograd's 16 products
-    const int64_t packed = in_place ? 0
-                                    : (j.winograd ? 16 : g->kh * g->kw) * panels * g->cin * kr->nr;
+    const int64_t packed = in_place || (j.winograd && kept)
+                               ? 0 : (j.winograd ? 16 : g->kh * g->kw) * panels * g->cin * kr->nr;
     // a strided bias is copied: the tiles read it as a contiguous row
     const int64_t bias_copy = bias && bias->stride[0] != 1 ? (g->cout + 15) / 16 * 16 : 0;
     // pool rows of W >= OW columns (strip_as_one), and Cout for acc
@@ -553,9 +581,11 @@ mt_status mt_conv_rows_run(const char *op, const conv_geometry *g, const mt_tens
     if (!scratch && floats > 0)
         return mt_fail(MT_ERR_OUT_OF_MEMORY, "%s: cannot allocate %lld floats of scratch",
                        op, (long long)floats);
-    if (j.winograd) {  /* the gather rows of winograd_kernel in the first part's V */
+    if (j.winograd && kept) {
+        j.w = (weights){winograd->data, g->cin * g->cout, kr->nr, g->cout};
+    } else if (j.winograd) {  /* the gather rows of winograd_kernel in the first part's V */
         winograd_kernel(g, kernel, kr->nr, scratch, scratch + packed + bias_copy);
-        j.w = (weights){scratch, 0, g->cin * kr->nr, kr->nr};
+        j.w = (weights){scratch, panels * g->cin * kr->nr, g->cin * kr->nr, kr->nr};
     } else if (in_place)
         j.w = (weights){kernel->data, kernel->stride[0], kr->nr, g->cout};
     else

@@ -35,11 +35,19 @@ bool mt_conv_rows_fit(const conv_geometry *g);
  * kernel row ki, the tile's A(i, p) is input row oy·sh + ki·dh at pixel
  * i·sw, channel-tap p — a strided view of the input, so no patch matrix is
  * built (with a 2×2 stride-2 pool after a 3×3 unit-stride conv, Winograd
- * F(2×2, 3×3) where it pays). g must fit (mt_conv_rows_fit). Runs on
+ * F(2×2, 3×3) where it pays; `winograd`, if not NULL, is the kernel's
+ * transform [16, cin, cout], checked by the caller). g must fit
+ * (mt_conv_rows_fit). Runs on
  * `threads` threads. Fails
  * only for memory (MT_ERR_OUT_OF_MEMORY, y untouched). */
 mt_status mt_conv_rows_run(const char *op, const conv_geometry *g, const mt_tensor *kernel,
-                           const mt_tensor *bias, mt_activation act, const conv_pool *pool,
-                           int threads, mt_tensor *y);
+                           const mt_tensor *winograd, const mt_tensor *bias,
+                           mt_activation act, const conv_pool *pool, int threads,
+                           mt_tensor *y);
+
+/* u [16, cin, cout] = the Winograd F(2×2, 3×3) transform of a 3×3 kernel
+ * in `layout` (HWIO or OIHW, any strides): mt_conv2d_winograd_kernel. */
+void mt_conv_rows_winograd_kernel(const mt_tensor *kernel, mt_kernel_layout layout,
+                                  int64_t cin, int64_t cout, float *u);
 
 #endif

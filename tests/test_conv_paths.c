@@ -5,8 +5,11 @@
  * other), one and two threads: the Fashion CNN's two conv + pool pairs at
  * batch 1 and 16, where conv2 takes Winograd F(2×2, 3×3) once its kernel
  * transform pays (cost model in conv_rows.c), NHWC and NCHW outputs, both
- * kernel layouts. Error: |got - want| <= 1e-4·(1 + |want|) (Winograd's
- * transforms round differently from the direct sum). */
+ * kernel layouts, with and without the kernel's transform kept
+ * (mt_conv2d_params.winograd: Winograd then runs at batch 1 too). Error:
+ * |got - want| <= 1e-4·(1 + |want|) (Winograd's transforms round
+ * differently from the direct sum). Plus mt_conv2d_winograd_kernel against
+ * U = G g Gᵀ by hand, and its errors. */
 #include "test_util.h"
 
 #include "native/native.h"
@@ -37,6 +40,7 @@ typedef struct conv_case {
     mt_kernel_layout layout;
     mt_data_layout data;
     bool pool;
+    bool kept;   /* pass the kernel's Winograd transform */
 } conv_case;
 
 /* The case's result on the current backend and kernel. */
@@ -46,11 +50,15 @@ static mt_tensor *run(const conv_case *c, const mt_tensor *x, const mt_tensor *k
     mt_conv2d_params p = {.data_layout = c->data, .kernel_layout = c->layout,
                           .activation = MT_ACTIVATION_RELU};
     mt_pool2d_params q = {.pool_h = 2, .pool_w = 2, .data_layout = c->data};
-    mt_tensor *y;
+    mt_tensor *y, *u = NULL;
+    if (c->kept)
+        assert_ok(mt_conv2d_winograd_kernel(k, c->layout, &u));
+    p.winograd = u;
     if (c->pool)
         assert_ok(mt_conv2d_max_pool2d(x, k, b, &p, &q, &y));
     else
         assert_ok(mt_conv2d(x, k, b, &p, &y));
+    mt_tensor_free(u);
     return y;
 }
 
@@ -58,14 +66,19 @@ static void native_paths_match_naive(void **state)
 {
     (void)state;
     const conv_case cases[] = {
-        {1, 28, 28, 1, 32, MT_KERNEL_HWIO, MT_DATA_LAYOUT_NHWC, true},
-        {1, 13, 13, 32, 64, MT_KERNEL_HWIO, MT_DATA_LAYOUT_NHWC, true},
-        {16, 28, 28, 1, 32, MT_KERNEL_HWIO, MT_DATA_LAYOUT_NHWC, true},
-        {16, 13, 13, 32, 64, MT_KERNEL_HWIO, MT_DATA_LAYOUT_NHWC, true},
-        {16, 13, 13, 32, 64, MT_KERNEL_OIHW, MT_DATA_LAYOUT_NHWC, true},
-        {12, 14, 15, 24, 40, MT_KERNEL_HWIO, MT_DATA_LAYOUT_NHWC, true},
-        {4, 13, 13, 32, 64, MT_KERNEL_HWIO, MT_DATA_LAYOUT_NHWC, false},
-        {4, 13, 13, 32, 64, MT_KERNEL_HWIO, MT_DATA_LAYOUT_NCHW, false},
+        {1, 28, 28, 1, 32, MT_KERNEL_HWIO, MT_DATA_LAYOUT_NHWC, true, false},
+        {1, 13, 13, 32, 64, MT_KERNEL_HWIO, MT_DATA_LAYOUT_NHWC, true, false},
+        {16, 28, 28, 1, 32, MT_KERNEL_HWIO, MT_DATA_LAYOUT_NHWC, true, false},
+        {16, 13, 13, 32, 64, MT_KERNEL_HWIO, MT_DATA_LAYOUT_NHWC, true, false},
+        {16, 13, 13, 32, 64, MT_KERNEL_OIHW, MT_DATA_LAYOUT_NHWC, true, false},
+        {12, 14, 15, 24, 40, MT_KERNEL_HWIO, MT_DATA_LAYOUT_NHWC, true, false},
+        {4, 13, 13, 32, 64, MT_KERNEL_HWIO, MT_DATA_LAYOUT_NHWC, false, false},
+        {4, 13, 13, 32, 64, MT_KERNEL_HWIO, MT_DATA_LAYOUT_NCHW, false, false},
+        {1, 13, 13, 32, 64, MT_KERNEL_HWIO, MT_DATA_LAYOUT_NHWC, true, true},
+        {1, 13, 13, 32, 64, MT_KERNEL_OIHW, MT_DATA_LAYOUT_NCHW, true, true},
+        {16, 13, 13, 32, 64, MT_KERNEL_HWIO, MT_DATA_LAYOUT_NHWC, true, true},
+        {3, 14, 15, 24, 40, MT_KERNEL_HWIO, MT_DATA_LAYOUT_NHWC, true, true},
+        {2, 13, 13, 32, 64, MT_KERNEL_HWIO, MT_DATA_LAYOUT_NHWC, false, true},
     };
     for (size_t ci = 0; ci < sizeof cases / sizeof cases[0]; ci++) {
         const conv_case *c = &cases[ci];
@@ -89,9 +102,10 @@ static void native_paths_match_naive(void **state)
                 assert_ok(mt_num_threads_set(threads));
                 mt_tensor *got = run(c, x, k, b);
                 char who[128];
-                snprintf(who, sizeof who, "case %zu (n %lld, %lld->%lld%s%s) on %s, %d thread%s",
-                         ci, (long long)c->n, (long long)c->cin, (long long)c->cout,
-                         c->pool ? ", pooled" : "", nchw ? ", NCHW" : "", copy[i], threads,
+                snprintf(who, sizeof who, "case %zu (n %lld, %lld->%lld%s%s%s) on %s, %d "
+                         "thread%s", ci, (long long)c->n, (long long)c->cin,
+                         (long long)c->cout, c->pool ? ", pooled" : "", nchw ? ", NCHW" : "",
+                         c->kept ? ", transform kept" : "", copy[i], threads,
                          threads > 1 ? "s" : "");
                 compare(who, got, want);
                 mt_tensor_free(got);
@@ -106,10 +120,76 @@ static void native_paths_match_naive(void **state)
     }
 }
 
+/* A kernel of ones: G·1 has rows (1, 1.5, 0.5, 1)·(1,1,1), so
+ * U = G 1 Gᵀ = v vᵀ with v = (1, 1.5, 0.5, 1); channel pair (c, o) scaled
+ * by c + 2o + 1 to tell the pairs apart. Then a kept transform that is not
+ * the kernel's is what runs (at batch 1, where Winograd runs only with a
+ * kept transform): proof that it is read. Then the errors. */
+static void winograd_kernel_by_hand(void **state)
+{
+    (void)state;
+    const float v[4] = {1, 1.5f, 0.5f, 1};
+    mt_tensor *k = NULL, *u = NULL;
+    assert_ok(mt_tensor_zeros(MT_DTYPE_F32, 4, (int64_t[]){3, 3, 2, 3}, &k));
+    for (int t = 0; t < 9; t++)
+        for (int c = 0; c < 2; c++)
+            for (int o = 0; o < 3; o++)
+                ((float *)k->data)[(t * 2 + c) * 3 + o] = (float)(c + 2 * o + 1);
+    assert_ok(mt_conv2d_winograd_kernel(k, MT_KERNEL_HWIO, &u));
+    assert_int_equal(u->rank, 3);
+    assert_int_equal(u->shape[0], 16);
+    assert_int_equal(u->shape[1], 2);
+    assert_int_equal(u->shape[2], 3);
+    for (int xi = 0; xi < 16; xi++)
+        for (int c = 0; c < 2; c++)
+            for (int o = 0; o < 3; o++)
+                assert_float_equal(((const float *)u->data)[(xi * 2 + c) * 3 + o],
+                                   v[xi / 4] * v[xi % 4] * (float)(c + 2 * o + 1), 1e-6);
+
+    /* a 13x13x32 -> 64 conv under a pool at batch 1, with the transform of
+     * a zero kernel kept: relu(bias) everywhere, not the conv */
+    mt_tensor *x = random_tensor(4, (int64_t[]){1, 13, 13, 32});
+    mt_tensor *k2 = random_tensor(4, (int64_t[]){3, 3, 32, 64});
+    mt_tensor *b = random_tensor(1, (int64_t[]){64}), *zero = NULL, *u0 = NULL, *y = NULL;
+    assert_ok(mt_tensor_zeros(MT_DTYPE_F32, 4, (int64_t[]){3, 3, 32, 64}, &zero));
+    assert_ok(mt_conv2d_winograd_kernel(zero, MT_KERNEL_HWIO, &u0));
+    assert_ok(mt_backend_set(MT_BACKEND_NATIVE));
+    mt_conv2d_params p = {.kernel_layout = MT_KERNEL_HWIO, .activation = MT_ACTIVATION_RELU,
+                          .winograd = u0};
+    mt_pool2d_params q = {.pool_h = 2, .pool_w = 2};
+    assert_ok(mt_conv2d_max_pool2d(x, k2, b, &p, &q, &y));
+    for (int64_t i = 0; i < mt_tensor_numel(y); i++) {
+        float bias = ((const float *)b->data)[i % 64];
+        assert_float_equal(((const float *)y->data)[i], bias > 0 ? bias : 0, 1e-6);
+    }
+    mt_tensor_free(y);
+    assert_ok(mt_backend_set(MT_BACKEND_AUTO));
+
+    p.winograd = u;   /* [16,2,3] for a [3,3,32,64] kernel */
+    assert_fails(mt_conv2d_max_pool2d(x, k2, b, &p, &q, &y), MT_ERR_SHAPE,
+                 "conv2d_max_pool2d: winograd is [16,2,3], expected a contiguous [16,32,64]");
+    assert_fails(mt_conv2d_winograd_kernel(k, MT_KERNEL_AUTO, &u0), MT_ERR_INVALID_ARGUMENT,
+                 "conv2d_winograd_kernel: layout 0: give HWIO or OIHW");
+    assert_fails(mt_conv2d_winograd_kernel(k, MT_KERNEL_OIHW, &u0), MT_ERR_SHAPE,
+                 "conv2d_winograd_kernel: kernel [3,3,2,3] is not a 3x3 kernel in OIHW");
+    assert_fails(mt_conv2d_winograd_kernel(k, MT_KERNEL_HWIO, NULL), MT_ERR_INVALID_ARGUMENT,
+                 "conv2d_winograd_kernel: out is NULL");
+    assert_fails(mt_conv2d_winograd_kernel(NULL, MT_KERNEL_HWIO, &u0),
+                 MT_ERR_INVALID_ARGUMENT, "conv2d_winograd_kernel");
+    mt_tensor_free(u0);
+    mt_tensor_free(zero);
+    mt_tensor_free(b);
+    mt_tensor_free(k2);
+    mt_tensor_free(x);
+    mt_tensor_free(u);
+    mt_tensor_free(k);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(native_paths_match_naive),
+        cmocka_unit_test(winograd_kernel_by_hand),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

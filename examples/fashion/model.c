@@ -64,7 +64,9 @@ mt_status fashion_model_new(const mt_safetensors *weights, mt_sequential **out)
     mt_status s = mt_sequential_new(3, (int64_t[]){FASHION_SIDE, FASHION_SIDE, 1}, &m);
     if (s)
         return s;
-    if ((s = add_layers(m, weights))) {
+    /* The model only runs: frozen, conv2 keeps its Winograd transform
+     * (Winograd then pays at batch 1 too) and the layers their own weights. */
+    if ((s = add_layers(m, weights)) || (s = mt_sequential_freeze(m))) {
         mt_sequential_free(m);
         return s;
     }

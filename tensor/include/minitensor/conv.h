@@ -69,6 +69,14 @@ typedef struct mt_conv2d_params {
     int64_t groups;                 /* divides c_in and c_out; 0 means 1;
                                        depthwise: groups == c_in */
     mt_activation activation;       /* after the bias; default NONE */
+    /* (optional) The kernel's Winograd F(2×2, 3×3) transform, kept by the
+     * caller (mt_conv2d_winograd_kernel; a frozen Conv2D keeps one). A 3×3
+     * unit-stride conv under a 2×2 stride-2 max pool (mt_conv2d_max_pool2d)
+     * then runs as Winograd at any batch size, the transform not redone
+     * per call. It must be the transform of this call's kernel: only its
+     * shape [16, c_in, c_out] is checked. Ignored where Winograd does not
+     * apply. */
+    const mt_tensor *winograd;
 } mt_conv2d_params;
 
 /* Output length of a window of k over `in` with stride (dilation 1) and
@@ -77,6 +85,14 @@ typedef struct mt_conv2d_params {
  * arguments here) and when the result does not fit int64_t. */
 mt_status mt_conv_output_size(int64_t in, int64_t k, int64_t stride,
                               mt_padding padding, int64_t *out);
+
+/* The Winograd F(2×2, 3×3) transform U = G g Gᵀ of a 3×3 kernel in
+ * `layout` (HWIO or OIHW; AUTO is refused, a kernel alone cannot tell):
+ * *out is [16, c_in, c_out] F32, U[4i+j][c][o] the transformed taps of
+ * input channel c and output channel o (Lavin & Gray 2015). One group
+ * only. For mt_conv2d_params.winograd. */
+mt_status mt_conv2d_winograd_kernel(const mt_tensor *kernel, mt_kernel_layout layout,
+                                    mt_tensor **out);
 
 /* act(conv(input, kernel) + bias), torch.nn.functional.conv2d /
  * tf.nn.conv2d: input [N,H,W,Cin] (or NCHW) · kernel (kernel_layout) ->
