@@ -148,6 +148,13 @@ static void logits_match_keras(void **state)
     for (int64_t i = 0; i < r->n; i++)     /* every prediction, not just the count */
         assert_int_equal(fashion_argmax(logits + i * FASHION_CLASSES),
                          fashion_argmax(r->tf_logits + i * FASHION_CLASSES));
+    /* one image at a time: the frozen conv2 runs Winograd at batch 1 too */
+    for (int64_t i = 0; i < 20; i++) {
+        float one[FASHION_CLASSES];
+        assert_int_equal(fashion_logits(model, r->images.data + i * 28 * 28, 1, one), MT_OK);
+        assert_true(max_abs_diff(one, r->tf_logits + i * FASHION_CLASSES, FASHION_CLASSES) <=
+                    TOLERANCE);
+    }
     free(logits);
     mt_sequential_free(model);
 }

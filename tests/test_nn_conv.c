@@ -1,6 +1,7 @@
 /* test_nn_conv.c — nn/'s Conv2D and MaxPool2D layers: hand-computed values,
  * both kernel layouts, a Keras CNN using every option against TensorFlow's
- * own layer outputs and logits (reference/make_nn_conv_refs.py), every
+ * own layer outputs and logits (reference/make_nn_conv_refs.py), also
+ * frozen (and then blind to a changed kernel until frozen again), every
  * construction and shape error with its message, ReLU folding, and no heap
  * allocation after the first forward pass. */
 #include "test_util.h"
@@ -236,6 +237,26 @@ static void conv2d_kernel_ownership(void **state)
     mt_tensor_free(y);
     mt_layer_free(l);
 
+    /* Frozen in a model: a private copy, blind to the caller's writes until
+     * frozen again. */
+    memcpy(k, K_HWIO, sizeof k);
+    mt_sequential *m = NULL;
+    const mt_tensor *ys = NULL;
+    assert_ok(mt_sequential_new(3, (int64_t[]){3, 3, 1}, &m));
+    assert_ok(mt_tensor_wrap(MT_DTYPE_F32, 4, (int64_t[]){2, 2, 1, 2}, k, &wrapped));
+    assert_ok(mt_conv2d_new(wrapped, NULL, NULL, &l));
+    mt_tensor_free(wrapped);
+    assert_ok(mt_sequential_add(m, l));
+    assert_ok(mt_sequential_freeze(m));
+    for (int i = 0; i < 8; i++)
+        k[i] *= 2;
+    assert_ok(mt_sequential_forward(m, x, &ys));
+    assert_values(ys, Y_NO_BIAS, 0, 0);
+    assert_ok(mt_sequential_freeze(m));
+    assert_ok(mt_sequential_forward(m, x, &ys));
+    assert_values(ys, doubled, 0, 0);
+    mt_sequential_free(m);
+
     /* An OIHW kernel given as a permuted view of the HWIO one: not
      * contiguous, so the layer copies it, and computes the same. */
     mt_tensor *hwio = make("k", 4, (int64_t[]){2, 2, 1, 2}, K_HWIO), *view = NULL;
@@ -380,6 +401,12 @@ static void keras_cnn_matches_tensorflow(void **state)
         assert_ok(mt_narrow_into(x, 0, 2, 1, &one));
         assert_ok(mt_sequential_forward(m, &one, &y));
         assert_shape(y, 2, (int64_t[]){1, 5});
+        assert_values(y, CNN_Y + 10, 1e-5, 1e-5);
+        /* frozen: the same numbers from the layers' own copies */
+        assert_ok(mt_sequential_freeze(m));
+        assert_ok(mt_sequential_forward(m, x, &y));
+        assert_values(y, CNN_Y, 1e-5, 1e-5);
+        assert_ok(mt_sequential_forward(m, &one, &y));
         assert_values(y, CNN_Y + 10, 1e-5, 1e-5);
         mt_sequential_free(m);
         cnn_close(&f);
