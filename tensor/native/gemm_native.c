@@ -34,8 +34,11 @@ static const mt_native_kernel *const kernels[] = {
 #endif
 #ifdef __wasm_simd128__
     &mt_native_kernel_wasm128,
-#endif
+#else
+    /* the portable kernel runs on any CPU; a SIMD128 module leaves it out
+     * (its kernel runs wherever the module runs: 2.6 KB less to download) */
     &mt_native_kernel_generic,
+#endif
 };
 enum { KERNEL_COUNT = sizeof kernels / sizeof kernels[0] };
 
@@ -68,7 +71,7 @@ static const mt_native_kernel *kernel_auto_find(void)
     for (int i = 0; i < KERNEL_COUNT; i++)
         if (kernel_runs_here(kernels[i]) && (!kernels[i]->auto_ok || kernels[i]->auto_ok()))
             return kernels[i];
-    return &mt_native_kernel_generic;
+    return kernels[KERNEL_COUNT - 1];
 }
 
 /* ---- the machine, read once: caches, blocking, MT_NATIVE_KERNEL ------------
@@ -164,7 +167,7 @@ static int kernel_index(const mt_native_kernel *kr)
     for (int i = 0; i < KERNEL_COUNT; i++)
         if (kernels[i] == kr)
             return i;
-    return KERNEL_COUNT - 1; // the generic kernel is always last
+    return KERNEL_COUNT - 1; // the last kernel runs on any CPU
 }
 
 mt_native_caches mt_gemm_native_caches(void)
