@@ -125,8 +125,9 @@ static void chain_block(const chain *ch, int64_t i0, float *hidden, int part, in
 static void chain_part(void *arg, int index)
 {
     const chain *ch = arg;
+    float *hidden = ch->two ? ch->hidden + index * ch->rows * ch->g1.n : NULL;
     for (int64_t i0 = index * ch->rows; i0 < ch->g1.m; i0 += ch->parts * ch->rows)
-        chain_block(ch, i0, ch->hidden + index * ch->rows * ch->g1.n, index, 1);
+        chain_block(ch, i0, hidden, index, 1);
 }
 
 static mt_status run_native(const char *op, chain *ch, int threads)
