@@ -43,10 +43,10 @@ bool mt_gemm_native_sparse(const mt_gemm *g, int32_t *idx, float *val)
         int64_t nnz = compact(g->k, g->a + i * g->a_rs, idx + i * room, val + i * room);
         idx[i * room + room - 1] = (int32_t)nnz; // the count, past the overhang
         total += nnz;
-        // over budget, or the first rows twice too dense: a dense input
-        // pays for the compaction of a few rows only
-        if (total * SPARSE_COST > g->m * g->k ||
-            (i >= 3 && total * SPARSE_COST > 2 * (i + 1) * g->k))
+        // over budget, or the first four rows already too dense: a dense
+        // input (or a hidden layer's, half zeros after a ReLU) pays for the
+        // compaction of four rows per block only
+        if (total * SPARSE_COST > (i >= 3 ? i + 1 : g->m) * g->k)
             return false;
     }
     const int flags = (g->bias ? MT_TILE_BIAS : 0) |
