@@ -129,6 +129,10 @@ static void check_case(const chain_case *c, const char *who)
     assert_int_equal(y->shape[0], c->m);
     assert_int_equal(y->shape[1], c->n);
     expect_close(y->data, ref, c->m * c->n, "fused2", c, who);
+    if (c->zeros == 0) { // dense inputs reach the sparse forms in sparse_path_where_sparse
+        mt_tensor_free(y);
+        goto done;
+    }
     assert_ok(mt_tensor_zeros(MT_DTYPE_F32, 2, (int64_t[]){c->m, c->n}, &ys));
     assert_ok(mt_matmul_fused2_sparse_into(x, &w1, b1, c->act1, &w2, b2, c->act2, ys));
     expect_close(ys->data, ref, c->m * c->n, "fused2_sparse", c, who);
@@ -138,6 +142,7 @@ static void check_case(const chain_case *c, const char *who)
     mt_tensor_free(hs);
     mt_tensor_free(ys);
     mt_tensor_free(y);
+done:
     free(ref);
     free(hidden);
     mt_tensor_free(b2);
@@ -160,11 +165,11 @@ static const chain_case cases[] = {
     {0, 8, 9, 4, true, true, MT_ACTIVATION_RELU, MT_ACTIVATION_NONE, 0},    /* no rows */
     /* inputs with zeros, for the sparse forms: MNIST-like, mixed, very sparse */
     {1, 784, 128, 10, true, true, MT_ACTIVATION_RELU, MT_ACTIVATION_NONE, 0.8},
-    {256, 784, 128, 10, true, true, MT_ACTIVATION_RELU, MT_ACTIVATION_NONE, 0.8},
-    {300, 784, 130, 10, true, false, MT_ACTIVATION_RELU, MT_ACTIVATION_NONE, 0.5},
+    {70, 784, 128, 10, true, true, MT_ACTIVATION_RELU, MT_ACTIVATION_NONE, 0.8},
+    {130, 300, 130, 10, true, false, MT_ACTIVATION_RELU, MT_ACTIVATION_NONE, 0.5},
     {77, 100, 37, 41, true, true, MT_ACTIVATION_GELU, MT_ACTIVATION_TANH, 0.95},
     {77, 100, 37, 41, false, true, MT_ACTIVATION_NONE, MT_ACTIVATION_NONE, 0.95},
-    {2000, 64, 256, 3, true, true, MT_ACTIVATION_RELU, MT_ACTIVATION_SILU, 0.9},
+    {300, 64, 256, 3, true, true, MT_ACTIVATION_RELU, MT_ACTIVATION_SILU, 0.9},
     {9, 13, 5, 3, true, true, MT_ACTIVATION_RELU, MT_ACTIVATION_NONE, 1.0},   /* 4 of 5 rows 0 */
 };
 enum { CASE_COUNT = sizeof cases / sizeof cases[0] };
