@@ -240,11 +240,12 @@ static void conv_row(const rows_job *j, int64_t n, int64_t oy, float *c, int64_t
 /* max(m, v) that propagates NaN, as max_pool2d does. */
 static inline float max_nan(float m, float v) { return v > m || v != v ? v : m; }
 
-/* m[i] = max_nan(m[i], v[i]): contiguous, so the compiler vectorises it. */
-static void max_into(int64_t count, float *restrict m, const float *restrict v)
+/* m[i] = max_nan(m[i], v[i]) with the kernel's vectors (a pool over the
+ * first conv's 26×26×32 floats per image: a third of its time in 16-byte
+ * vectors). */
+static void max_into(const rows_job *j, int64_t count, float *m, const float *v)
 {
-    for (int64_t i = 0; i < count; i++)
-        m[i] = max_nan(m[i], v[i]);
+    (j->kr->max ? j->kr->max : mt_native_max_generic)(count, m, v);
 }
 
 /* Can the conv rows of pooled row py run as one sweep (M = all the strip's
@@ -294,7 +295,7 @@ static void pooled_row(const rows_job *j, int64_t n, int64_t py, float *strip, f
             conv_row(j, n, oy0 + r * ah->dilation, strip + r * pitch, cout, 1, rowbuf);
     }
     for (int64_t r = 1; r < ah->k; r++)
-        max_into(ow * cout, strip, strip + r * pitch);
+        max_into(j, ow * cout, strip, strip + r * pitch);
     float *acc = strip + ah->k * pitch;
     float *y = (float *)j->y.data + n * so[0] + py * so[1];
     for (int64_t px = 0; px < aw->out; px++) {
@@ -303,7 +304,7 @@ static void pooled_row(const rows_job *j, int64_t n, int64_t py, float *strip, f
         for (int64_t o = 0; o < cout; o++)
             out[o] = first[o];
         for (int64_t q = 1; q < aw->k; q++)
-            max_into(cout, out, first + q * aw->dilation * cout);
+            max_into(j, cout, out, first + q * aw->dilation * cout);
         if (out == acc)
             for (int64_t o = 0; o < cout; o++)
                 y[px * so[2] + o * so[3]] = acc[o];

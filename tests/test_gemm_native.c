@@ -479,6 +479,37 @@ static void test_native_relu_keeps_nan(void **state)
     assert_true(mt_gemm_native_force_kernel(NULL));
 }
 
+/* The max of a fused pool (kr->max) on every kernel, lengths 1..40 (the
+ * vector bodies and their tails): max(m, v) by value, and NaN wherever m or
+ * v is NaN, whichever side it is on; -0 and +0 either way, infinities. */
+static void test_native_max_keeps_nan(void **state)
+{
+    (void)state;
+    const float pick[] = {1.5f, -2.0f, 0.0f, -0.0f, INFINITY, -INFINITY, NAN, 3.25f};
+    const char *const *names = mt_gemm_native_kernel_names();
+    for (int i = 0; names[i]; i++) {
+        assert_true(mt_gemm_native_force_kernel(names[i]));
+        const mt_native_kernel *kr = mt_gemm_native_kernel();
+        mt_max_fn max = kr->max ? kr->max : mt_native_max_generic;
+        for (int count = 1; count <= 40; count++) {
+            float m[41], v[41], want[41];
+            for (int s = 0; s < count; s++) {
+                m[s] = pick[(s * 3 + count) % 8];
+                v[s] = pick[(s * 5 + 1) % 8];
+                want[s] = isnan(m[s]) || isnan(v[s]) ? NAN : v[s] > m[s] ? v[s] : m[s];
+            }
+            m[count] = v[count] = 42.0f; // past the end: untouched
+            max(count, m, v);
+            for (int s = 0; s < count; s++)
+                if (isnan(want[s]) ? !isnan(m[s]) : m[s] != want[s])
+                    fail_msg("%s: max over %d, [%d] = %g, want %g", names[i], count, s,
+                             (double)m[s], (double)want[s]);
+            assert_true(m[count] == 42.0f);
+        }
+    }
+    assert_true(mt_gemm_native_force_kernel(NULL));
+}
+
 /* B with row stride 0 (every row of B is the same n values): C(i, j) =
  * (sum over p of A(i, p)) · B(0, j), derived by hand with integer values so
  * the sums are exact. Every kernel, on sizes that take the blocked path
@@ -678,6 +709,7 @@ int main(void)
         cmocka_unit_test(test_native_caches),
         cmocka_unit_test(test_native_every_kernel),
         cmocka_unit_test(test_native_relu_keeps_nan),
+        cmocka_unit_test(test_native_max_keeps_nan),
         cmocka_unit_test(test_native_broadcast_b_rows),
         cmocka_unit_test(test_native_no_allocations_after_first),
         cmocka_unit_test(test_native_out_of_memory_still_correct),

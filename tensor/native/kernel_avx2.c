@@ -62,6 +62,7 @@ MT_INLINE void store_tile(const mt_tile *t, const __m256 *c0, const __m256 *c1)
 MT_INLINE void tile_rows(const mt_tile *t, int rows, int packed)
 {
     __m256 c0[MR], c1[MR];
+#pragma GCC unroll 16 // as registers: left as a loop, GCC zeroed them in memory (rep stos)
     for (int i = 0; i < MR; i++)
         c0[i] = c1[i] = _mm256_setzero_ps();
     const float *a = t->a, *b = t->b;
@@ -163,6 +164,19 @@ static void gemv_avx2(int64_t n, int64_t k, const float *x, int64_t x_cs,
     if (j0 < n)
         mt_native_gemv_generic(n - j0, k, x, x_cs, b + j0, b_rs, y + j0 * y_cs,
                                y_cs, bias ? bias + j0 : NULL, flags);
+}
+
+/* ---- the max of a fused pool: max(v, m) keeps a NaN in m, the blend one in v */
+static void max_avx2(int64_t count, float *m, const float *v)
+{
+    int64_t i = 0;
+    for (; i + 8 <= count; i += 8) {
+        __m256 a = _mm256_loadu_ps(m + i), b = _mm256_loadu_ps(v + i);
+        __m256 r = _mm256_max_ps(b, a); // b > a ? b : a
+        _mm256_storeu_ps(m + i, _mm256_blendv_ps(r, b, _mm256_cmp_ps(b, b, _CMP_UNORD_Q)));
+    }
+    if (i < count)
+        mt_native_max_generic(count - i, m + i, v + i);
 }
 
 /* ---- the sparse-input gemv ------------------------------------------------
@@ -304,5 +318,6 @@ const mt_native_kernel mt_native_kernel_avx2 = {
     .dot = dot_avx2,
     .compact = compact_avx2,
     .sparse_gemv = sparse_gemv_avx2,
+    .max = max_avx2,
     .supported = supported_avx2,
 };

@@ -101,6 +101,7 @@ MT_INLINE void store_tile(const mt_tile *t, const __m512 *c0, const __m512 *c1)
 MT_INLINE void tile_rows(const mt_tile *t, int rows, int packed)
 {
     __m512 c0[MR], c1[MR];
+#pragma GCC unroll 16 // as registers: left as a loop, GCC zeroed them in memory (rep stos)
     for (int i = 0; i < MR; i++)
         c0[i] = c1[i] = _mm512_setzero_ps();
     const float *a = t->a, *b = t->b;
@@ -218,6 +219,19 @@ static void gemv_avx512(int64_t n, int64_t k, const float *x, int64_t x_cs,
                                  _mm512_add_ps(acc[2], acc[3]));
         gemv_store(s, mask, y + j0 * y_cs, y_cs, bias ? bias + j0 : NULL,
                    flags);
+    }
+}
+
+/* ---- the max of a fused pool: max(v, m) keeps a NaN in m, the blend one in v */
+static void max_avx512(int64_t count, float *m, const float *v)
+{
+    int64_t i = 0;
+    for (; i < count; i += 16) {
+        __mmask16 in = count - i >= 16 ? 0xffff : (__mmask16)((1u << (count - i)) - 1);
+        __m512 a = _mm512_maskz_loadu_ps(in, m + i), b = _mm512_maskz_loadu_ps(in, v + i);
+        __m512 r = _mm512_max_ps(b, a); // b > a ? b : a
+        r = _mm512_mask_mov_ps(r, _mm512_cmp_ps_mask(b, b, _CMP_UNORD_Q), b);
+        _mm512_mask_storeu_ps(m + i, in, r);
     }
 }
 
@@ -512,6 +526,7 @@ const mt_native_kernel KERNEL_SYMBOL = {
     .dot = dot_avx512,
     .compact = compact_avx512,
     .sparse_gemv = sparse_gemv_avx512,
+    .max = max_avx512,
     .pack_a = pack_a_avx512,
     .pack_b = pack_b_avx512,
     .supported = supported_avx512,

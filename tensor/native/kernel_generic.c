@@ -125,6 +125,14 @@ void mt_native_gemv_generic(int64_t n, int64_t k, const float *x,
     }
 }
 
+/* ---- the max of a fused pool ------------------------------------------------ */
+
+void mt_native_max_generic(int64_t count, float *restrict m, const float *restrict v)
+{
+    for (int64_t i = 0; i < count; i++) // contiguous: the compiler vectorises it
+        m[i] = v[i] > m[i] || v[i] != v[i] ? v[i] : m[i];
+}
+
 /* ---- the sparse-input gemv: only the rows of B under nonzero x ------------- */
 
 int64_t mt_native_compact_generic(int64_t k, const float *x, int32_t *idx,

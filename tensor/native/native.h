@@ -100,6 +100,10 @@ typedef void (*mt_sparse_gemv_fn)(int64_t n, int64_t nnz, const int32_t *idx,
                                   int64_t b_rs, float *y, const float *bias,
                                   int flags);
 
+/* m[i] = max(m[i], v[i]) for i < count, NaN propagating as max_pool2d does
+ * (a NaN in either stays NaN): the pool fused into a conv (conv_rows.c). */
+typedef void (*mt_max_fn)(int64_t count, float *m, const float *v);
+
 /* Packing: A block (m×k) into ceil(m/MR) panels of MR×k (p-major, rows
  * zero-padded); B block (k×n) into ceil(n/NR) panels of k×NR. */
 typedef void (*mt_pack_a_fn)(int64_t m, int64_t k, const float *a,
@@ -123,6 +127,7 @@ typedef struct mt_native_kernel {
                               * or B's span asks for it; measured per kernel) */
     mt_compact_fn compact;   /* (optional: NULL = generic) */
     mt_sparse_gemv_fn sparse_gemv; /* (optional: NULL = generic) */
+    mt_max_fn max;           /* (optional: NULL = generic) */
     mt_pack_a_fn pack_a;     /* (optional: NULL = generic) */
     mt_pack_b_fn pack_b;     /* (optional: NULL = generic) */
     bool (*supported)(void); /* run-time CPU check (optional: NULL = yes) */
@@ -169,6 +174,9 @@ void mt_native_dot_generic(int64_t m, int64_t n, int64_t k, const float *a,
                            int64_t a_rs, const float *b, int64_t b_cs,
                            float *c, int64_t c_rs, int64_t c_cs,
                            const float *bias, int flags);
+
+/* Portable NaN-propagating max (kernel_generic.c). */
+void mt_native_max_generic(int64_t count, float *m, const float *v);
 
 /* Portable compaction and sparse gemv (kernel_generic.c). */
 int64_t mt_native_compact_generic(int64_t k, const float *x, int32_t *idx,
