@@ -89,6 +89,7 @@ typedef struct rows_job {
     float *rowbufs;         /* per part, rowbuf_floats each: packed patch rows, or NULL */
     int64_t rowbuf_floats;
     bool winograd;          /* whole images through winograd_image (units are images) */
+    int product_threads;    /* > 1: one image alone, its 16 products split over threads */
     int64_t ox0, ox1;       /* output columns whose windows lie inside the input */
     int64_t units;          /* output rows (or pooled rows) over all images */
     int parts;
@@ -439,6 +440,27 @@ static void winograd_out(int64_t cout, const float *m, int64_t plane, const floa
             y[o] = y[o] < 0.0f ? 0.0f : y[o];
 }
 
+/* The 16 products M[ξ] = V[ξ] · U[ξ] of one image, in PRODUCT_PARTS parts
+ * of 4: independent GEMMs, so a lone image (batch 1) can split them over
+ * the threads (its conv is otherwise one unit of work). */
+enum { PRODUCT_PARTS = 4 };
+
+typedef struct products {
+    rows_job p;
+    const float *v;
+    float *m;
+    int64_t tiles;
+} products;
+
+static void products_part(void *arg, int index)
+{
+    const products *pr = arg;
+    const int64_t cin = pr->p.g->cin, cout = pr->p.g->cout, tiles = pr->tiles;
+    for (int xi = index * 16 / PRODUCT_PARTS; xi < (index + 1) * 16 / PRODUCT_PARTS; xi++)
+        sweep(&pr->p, tiles, cin, pr->v + xi * tiles * cin, cin, xi * pr->p.w.ki_step,
+              pr->m + xi * tiles * cout, cout, 1, 0);
+}
+
 /* Image n: v (16 × tiles × cin), then m (16 × tiles × Cout), then the pool. */
 static void winograd_image(const rows_job *j, int64_t n, float *v)
 {
@@ -450,12 +472,13 @@ static void winograd_image(const rows_job *j, int64_t n, float *v)
     for (int64_t t = 0; t < tiles; t++)
         winograd_in(cin, x + (t / pw) * 2 * st[1] + (t % pw) * 2 * st[2], st[1], st[2],
                     v + t * cin, tiles * cin);
-    rows_job p = *j;  /* the 16 products: U in place of the kernel, no epilogue */
-    p.bias = NULL;
-    p.act = MT_ACTIVATION_NONE;
-    for (int xi = 0; xi < 16; xi++)
-        sweep(&p, tiles, cin, v + xi * tiles * cin, cin, xi * p.w.ki_step,
-              m + xi * tiles * cout, cout, 1, 0);
+    products pr = {.p = *j, .v = v, .m = m, .tiles = tiles};
+    pr.p.bias = NULL;  /* U in place of the kernel, no epilogue */
+    pr.p.act = MT_ACTIVATION_NONE;
+    if (j->product_threads < 2 ||
+        !mt_pool_run(products_part, &pr, PRODUCT_PARTS, j->product_threads))
+        for (int part = 0; part < PRODUCT_PARTS; part++)
+            products_part(&pr, part);
     float *acc = v;  /* V is spent: a row of Cout for a strided output */
     for (int64_t t = 0; t < tiles; t++) {
         float *y = (float *)j->y.data + n * so[0] + (t / pw) * so[1] + (t % pw) * so[2];
@@ -601,6 +624,8 @@ mt_status mt_conv_rows_run(const char *op, const conv_geometry *g, const mt_tens
     j.rowbufs = j.rowbuf_floats ? j.strips + j.parts * j.strip_floats : NULL;
     if (j.parts < 2 || !mt_pool_run(rows_part, &j, j.parts, threads)) {
         j.parts = 1;
+        // one image on the caller's thread: the pool is free for its products
+        j.product_threads = j.winograd && j.units == 1 ? threads : 1;
         rows_part(&j, 0);
     }
     return MT_OK;
