@@ -83,6 +83,15 @@ typedef struct row {
     X(fused_out, "matmul", mt_matmul_fused(x, w, bias, MT_ACTIVATION_RELU, NULL))  \
     X(fused_a, "matmul", mt_matmul_fused(NULL, w, bias, MT_ACTIVATION_RELU, &dst)) \
     X(fused_into, "matmul", mt_matmul_fused_into(x, w, bias, MT_ACTIVATION_RELU, NULL)) \
+    X(fused2s_out, "matmul_fused2_sparse", mt_matmul_fused2_sparse(x, w, NULL, MT_ACTIVATION_RELU, w, NULL, MT_ACTIVATION_NONE, NULL)) \
+    X(fused2s_x, "matmul_fused2_sparse", mt_matmul_fused2_sparse(NULL, w, NULL, MT_ACTIVATION_RELU, w, NULL, MT_ACTIVATION_NONE, &dst)) \
+    X(fused2s_w2, "matmul_fused2_sparse", mt_matmul_fused2_sparse(x, w, NULL, MT_ACTIVATION_RELU, NULL, NULL, MT_ACTIVATION_NONE, &dst)) \
+    X(fused2s_into, "matmul_fused2_sparse", mt_matmul_fused2_sparse_into(x, w, NULL, MT_ACTIVATION_RELU, w, NULL, MT_ACTIVATION_NONE, NULL)) \
+    X(fused_s_out, "matmul_fused_sparse", mt_matmul_fused_sparse(x, w, bias, MT_ACTIVATION_RELU, NULL)) \
+    X(fused_s_w, "matmul_fused_sparse", mt_matmul_fused_sparse(x, NULL, bias, MT_ACTIVATION_RELU, &dst)) \
+    X(fused_s_into, "matmul_fused_sparse", mt_matmul_fused_sparse_into(x, w, bias, MT_ACTIVATION_RELU, NULL)) \
+    X(winograd_out, "conv2d_winograd_kernel", mt_conv2d_winograd_kernel(kern, MT_KERNEL_HWIO, NULL)) \
+    X(winograd_kernel, "conv2d_winograd_kernel", mt_conv2d_winograd_kernel(NULL, MT_KERNEL_HWIO, &dst)) \
     X(add_out, "add", mt_add(x, w, NULL))                                          \
     X(add_a, "add", mt_add(NULL, w, &dst))                                         \
     X(add_into, "add", mt_add_into(x, w, NULL))                                    \
