@@ -38,18 +38,6 @@ def cpu_name():
     return platform.processor()
 
 
-def torch_model(kind):
-    """The PyTorch twin of `fashion train --model kind` (NCHW for the CNN)."""
-    if kind == "mlp":
-        return model()
-    return nn.Sequential(
-        nn.Unflatten(1, (1, 28, 28)),
-        nn.Conv2d(1, 32, 3), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Conv2d(32, 64, 3), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Flatten(), nn.Linear(1600, 128), nn.ReLU(), nn.Dropout(0.3),
-        nn.Linear(128, 10))
-
-
 def ours(fashion, kind, data, limit, threads):
     out = subprocess.run([fashion, "train", "--model", kind, "--epochs", "1", "--limit",
                           str(limit), "--threads", str(threads), "--data", data, "--out",
@@ -61,7 +49,7 @@ def ours(fashion, kind, data, limit, threads):
 def theirs(kind, x, y, threads):
     torch.set_num_threads(threads)
     torch.manual_seed(0)
-    net, loss_fn = torch_model(kind), nn.CrossEntropyLoss()
+    net, loss_fn = model(kind), nn.CrossEntropyLoss()  # torch_twin's, NCHW for the CNN
     opt = torch.optim.Adam(net.parameters(), lr=1e-3)
     net.train()
     order = torch.randperm(len(x))
