@@ -9,23 +9,15 @@
 # usage: test_train_cli.sh FASHION DATA_DIR
 set -u
 FASHION=$1 DATA=$2
-TMP=$(mktemp -d) || exit 1
-trap 'rm -rf "$TMP"' EXIT
-failures=0
-pass() { echo "ok - $1"; }
-flunk() {
-    echo "FAIL - $1: $2"
-    echo "  stdout: $(head -c 2000 "$TMP/out")"
-    echo "  stderr: $(head -c 2000 "$TMP/err")"
-    failures=$((failures + 1))
-}
+. "$(dirname "$0")/../cli_helpers.sh"
 # train ARGS... — a run on 640 images (batches of 64, seed $SEED or 7); output in
 # $TMP/out, $TMP/err
 train() {
     "$FASHION" train --model mlp --data "$DATA" --limit 640 --seed "${SEED:-7}" "$@" \
         >"$TMP/out" 2>"$TMP/err"
 }
-ok() {
+# trains NAME ARGS... — a run that exits 0 (what it writes to stderr is not checked)
+trains() {
     name=$1; shift
     train "$@"; status=$?
     if [ $status -ne 0 ]; then flunk "$name" "exit $status, expected 0"; else pass "$name"; fi
@@ -44,28 +36,28 @@ same() {
 }
 
 # ---- determinism and resume ---------------------------------------------------------
-ok "run A, 2 epochs" --epochs 2 --out "$TMP/a.st"
-ok "run B, same seed" --epochs 2 --out "$TMP/b.st"
+trains "run A, 2 epochs" --epochs 2 --out "$TMP/a.st"
+trains "run B, same seed" --epochs 2 --out "$TMP/b.st"
 same "same seed: same weights" "$TMP/a.st" "$TMP/b.st"
 same "same seed: same checkpoint" "$TMP/a.st.ckpt" "$TMP/b.st.ckpt"
-SEED=8; ok "run with another seed" --epochs 2 --out "$TMP/s.st"; SEED=7
+SEED=8; trains "run with another seed" --epochs 2 --out "$TMP/s.st"; SEED=7
 if cmp -s "$TMP/a.st" "$TMP/s.st"; then flunk "other seed" "same weights"
 else pass "another seed: other weights"; fi
-ok "run C, 1 epoch" --epochs 1 --out "$TMP/c.st"
+trains "run C, 1 epoch" --epochs 1 --out "$TMP/c.st"
 cp "$TMP/c.st.ckpt" "$TMP/epoch1.ckpt"
-ok "run C resumed to 2 epochs" --epochs 2 --out "$TMP/c.st" --resume "$TMP/epoch1.ckpt"
+trains "run C resumed to 2 epochs" --epochs 2 --out "$TMP/c.st" --resume "$TMP/epoch1.ckpt"
 if grep -qF "resumed from $TMP/epoch1.ckpt after epoch 1" "$TMP/out"; then pass "resume says so"
 else flunk "resume message" "missing"; fi
 same "resumed: same weights" "$TMP/a.st" "$TMP/c.st"
 same "resumed: same checkpoint" "$TMP/a.st.ckpt" "$TMP/c.st.ckpt"
 
 # ---- the cosine schedule: its rates depend on --epochs, so does resuming ----------------
-ok "cosine, 2 epochs" --epochs 2 --schedule cosine --out "$TMP/k.st"
+trains "cosine, 2 epochs" --epochs 2 --schedule cosine --out "$TMP/k.st"
 if cmp -s "$TMP/a.st" "$TMP/k.st"; then flunk "cosine" "same weights as constant"
 else pass "cosine: other weights than constant"; fi
 # interrupted in epoch 2 (a NaN at step 13), resumed from epoch 1's checkpoint
 FASHION_TRAIN_POISON_STEP=13 train --epochs 2 --schedule cosine --out "$TMP/k2.st"
-ok "cosine resumed" --epochs 2 --schedule cosine --out "$TMP/k2.st" --resume "$TMP/k2.st.ckpt"
+trains "cosine resumed" --epochs 2 --schedule cosine --out "$TMP/k2.st" --resume "$TMP/k2.st.ckpt"
 same "cosine resumed: same weights" "$TMP/k.st" "$TMP/k2.st"
 same "cosine resumed: same checkpoint" "$TMP/k.st.ckpt" "$TMP/k2.st.ckpt"
 FASHION_TRAIN_POISON_STEP=13 train --epochs 2 --schedule cosine --out "$TMP/k3.st"
@@ -80,15 +72,15 @@ if [ $? -eq 2 ] && grep -qF -- "--schedule linear: constant or cosine" "$TMP/err
 then pass "unknown schedule refused"; else flunk "unknown schedule" "not refused"; fi
 
 # ---- two shard threads: same files every time, resume too ---------------------------
-ok "2 threads, run A" --epochs 2 --threads 2 --out "$TMP/t2a.st"
-ok "2 threads, run B" --epochs 2 --threads 2 --out "$TMP/t2b.st"
+trains "2 threads, run A" --epochs 2 --threads 2 --out "$TMP/t2a.st"
+trains "2 threads, run B" --epochs 2 --threads 2 --out "$TMP/t2b.st"
 same "2 threads: same weights" "$TMP/t2a.st" "$TMP/t2b.st"
-ok "2 threads, 1 epoch" --epochs 1 --threads 2 --out "$TMP/t2c.st"
+trains "2 threads, 1 epoch" --epochs 1 --threads 2 --out "$TMP/t2c.st"
 cp "$TMP/t2c.st.ckpt" "$TMP/t2e1.ckpt"
-ok "2 threads, resumed" --epochs 2 --threads 2 --out "$TMP/t2c.st" --resume "$TMP/t2e1.ckpt"
+trains "2 threads, resumed" --epochs 2 --threads 2 --out "$TMP/t2c.st" --resume "$TMP/t2e1.ckpt"
 same "2 threads resumed: same weights" "$TMP/t2a.st" "$TMP/t2c.st"
 same "2 threads resumed: same checkpoint" "$TMP/t2a.st.ckpt" "$TMP/t2c.st.ckpt"
-ok "3 threads (64 = 21+21+22 rows)" --epochs 1 --threads 3 --out "$TMP/t3.st"
+trains "3 threads (64 = 21+21+22 rows)" --epochs 1 --threads 3 --out "$TMP/t3.st"
 if grep -q "test [0-9.]*%" "$TMP/out"; then pass "3 threads trains"; else flunk "3 threads" "no epoch line"; fi
 
 # ---- bad checkpoints: refused before training, nothing written ------------------------
