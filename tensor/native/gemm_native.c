@@ -118,11 +118,16 @@ static int64_t b_in_place_max_bytes; // B read in place while its span is below
 static const mt_native_kernel *env_kernel;
 static bool env_kernel_bad; // MT_NATIVE_KERNEL names no kernel this CPU runs
 static const char *env_kernel_value;
+static const char *runnable_names[KERNEL_COUNT + 1]; // mt_gemm_native_kernel_names
 
 static void machine_init(void)
 {
     machine_caches = mt_native_caches_detect();
     auto_kernel = kernel_auto_find();
+    int named = 0;
+    for (int i = 0; i < KERNEL_COUNT; i++)
+        if (kernel_runs_here(kernels[i]))
+            runnable_names[named++] = kernels[i]->name;
     b_in_place_max_bytes = machine_caches.l2 > 0 ? machine_caches.l2 / 2 : 512 * 1024;
     for (int i = 0; i < KERNEL_COUNT; i++) {
         const mt_native_blocking b = kernel_blocking[i] =
@@ -227,16 +232,10 @@ bool mt_gemm_native_force_kernel(const char *name)
     return true;
 }
 
-// not thread-safe (it refills a static list): for tests and benchmarks
 const char *const *mt_gemm_native_kernel_names(void)
 {
-    static const char *names[KERNEL_COUNT + 1];
-    int n = 0;
-    for (int i = 0; i < KERNEL_COUNT; i++)
-        if (kernel_runs_here(kernels[i]))
-            names[n++] = kernels[i]->name;
-    names[n] = NULL;
-    return names;
+    machine_ready();
+    return runnable_names;
 }
 
 /* ---- packing buffers -----------------------------------------------------------

@@ -256,8 +256,8 @@ mt_status mt_gemm_native_env_check(void);
 /* The kernel the next call will use. */
 const mt_native_kernel *mt_gemm_native_kernel(void);
 
-/* Names of the kernels this CPU can run, best first, NULL-terminated.
- * Not thread-safe (tests and benchmarks only). */
+/* Names of the kernels this CPU can run, best first, NULL-terminated:
+ * read once with the machine, the same list for the life of the process. */
 const char *const *mt_gemm_native_kernel_names(void);
 
 /* Frees the packing buffers of the calling thread and of the pool, and
