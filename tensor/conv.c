@@ -456,6 +456,19 @@ static mt_status pool_plan_after(const char *op, const conv_geometry *g,
     return MT_OK;
 }
 
+/* conv_plan, then pool_plan_after: the geometry, the pool, whether they
+ * fuse and the pooled shape (what both forms of mt_conv2d_max_pool2d check
+ * first). */
+static mt_status conv_pool_plan(const char *op, const mt_tensor *input,
+                                const mt_tensor *kernel, const mt_tensor *bias,
+                                const mt_conv2d_params *conv, const mt_pool2d_params *pool,
+                                conv_geometry *g, conv_pool *cp, bool *fused,
+                                int64_t shape[4])
+{
+    mt_status s = conv_plan(op, input, kernel, bias, conv, g);
+    return s ? s : pool_plan_after(op, g, conv, pool, cp, fused, shape);
+}
+
 /* The unfused way: the conv into this thread's scratch (kept: no
  * allocation once warm), then the pool. */
 static mt_status conv_then_pool(const char *op, const conv_geometry *g,
@@ -493,8 +506,8 @@ mt_status mt_conv2d_max_pool2d_into(const mt_tensor *input, const mt_tensor *ker
     conv_pool cp;
     bool fused = false;
     int64_t shape[4];
-    mt_status s = conv_plan(op, input, kernel, bias, conv, &g);
-    if (s || (s = pool_plan_after(op, &g, conv, pool, &cp, &fused, shape)) ||
+    mt_status s;
+    if ((s = conv_pool_plan(op, input, kernel, bias, conv, pool, &g, &cp, &fused, shape)) ||
         (s = mt_check_tensor(op, "out", out)) || (s = mt_check_f32(op, out)))
         return s;
     mt_tensor want, y;
@@ -518,6 +531,31 @@ mt_status mt_conv2d_max_pool2d_into(const mt_tensor *input, const mt_tensor *ker
     mt_nhwc_view(out, conv->data_layout, &y);
     return mt_conv_rows_run(op, &g, kernel, conv->winograd, bias, conv->activation, &cp,
                             threads, &y);
+}
+
+mt_status mt_conv2d_max_pool2d(const mt_tensor *input, const mt_tensor *kernel,
+                              const mt_tensor *bias, const mt_conv2d_params *conv,
+                              const mt_pool2d_params *pool, mt_tensor **out)
+{
+    const char *op = "conv2d_max_pool2d";
+    conv_geometry g;
+    conv_pool cp;
+    bool fused = false;
+    int64_t shape[4];
+    mt_status s = conv_pool_plan(op, input, kernel, bias, conv, pool, &g, &cp, &fused, shape);
+    if (s)
+        return s;
+    if (!out)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: out is NULL", op);
+    mt_tensor *t;
+    if ((s = mt_tensor_zeros(MT_DTYPE_F32, 4, shape, &t)))
+        return s;
+    if ((s = mt_conv2d_max_pool2d_into(input, kernel, bias, conv, pool, t))) {
+        mt_tensor_free(t);
+        return s;
+    }
+    *out = t;
+    return MT_OK;
 }
 
 mt_status mt_conv2d_winograd_kernel(const mt_tensor *kernel, mt_kernel_layout layout,
@@ -545,31 +583,6 @@ mt_status mt_conv2d_winograd_kernel(const mt_tensor *kernel, mt_kernel_layout la
         return s;
     mt_conv_rows_winograd_kernel(kernel, layout, cin, cout, u->data);
     *out = u;
-    return MT_OK;
-}
-
-mt_status mt_conv2d_max_pool2d(const mt_tensor *input, const mt_tensor *kernel,
-                              const mt_tensor *bias, const mt_conv2d_params *conv,
-                              const mt_pool2d_params *pool, mt_tensor **out)
-{
-    const char *op = "conv2d_max_pool2d";
-    conv_geometry g;
-    conv_pool cp;
-    bool fused = false;
-    int64_t shape[4];
-    mt_status s = conv_plan(op, input, kernel, bias, conv, &g);
-    if (s || (s = pool_plan_after(op, &g, conv, pool, &cp, &fused, shape)))
-        return s;
-    if (!out)
-        return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: out is NULL", op);
-    mt_tensor *t;
-    if ((s = mt_tensor_zeros(MT_DTYPE_F32, 4, shape, &t)))
-        return s;
-    if ((s = mt_conv2d_max_pool2d_into(input, kernel, bias, conv, pool, t))) {
-        mt_tensor_free(t);
-        return s;
-    }
-    *out = t;
     return MT_OK;
 }
 
