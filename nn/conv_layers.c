@@ -256,7 +256,7 @@ static void conv_release(void *state)
 }
 
 /* Frozen: private copies of the kernel and bias, and for a 3×3 stride-1
- * conv under a 2×2 stride-2 pool the kernel's Winograd transform, kept so
+ * conv under a pool the kernel's Winograd transform, kept so
  * that Winograd pays at any batch size (at batch 1 the per-call transform
  * cost more than it saved). */
 static mt_status conv_freeze(const mt_layer *l, mt_layer **frozen)
@@ -280,10 +280,10 @@ static mt_status conv_freeze(const mt_layer *l, mt_layer **frozen)
         conv_state *fs = (*frozen)->state;
         fs->pooled = st->pooled;
         fs->pool = st->pool;
-        const mt_pool2d_params *p = &st->pool;
+        // the op decides whether Winograd applies (the pool's shape, the
+        // padding); where it does not, the kept transform is only unused memory
         if (st->pooled && i->kernel_h == 3 && i->kernel_w == 3 && i->stride_h == 1 &&
-            i->stride_w == 1 && p->pool_h == 2 && p->pool_w == 2 &&
-            (p->stride_h == 0 || p->stride_h == 2) && (p->stride_w == 0 || p->stride_w == 2)) {
+            i->stride_w == 1) {
             s = mt_conv2d_winograd_kernel(k, i->kernel_layout, &fs->winograd);
             fs->params.winograd = fs->winograd;
         }
