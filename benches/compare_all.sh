@@ -6,16 +6,20 @@
 # onnxruntime, NumPy), fashion_compare.py (against onnxruntime, TensorFlow)
 # and startup.py. Writes each tool's table (.txt) and JSON into OUT_DIR.
 #
-# Needs a release build in build/ and two venvs (their paths in MNIST_PY and
-# FASHION_PY, defaults below):
-#   python3 -m venv /tmp/bench-venv && /tmp/bench-venv/bin/pip install -r benches/requirements-mnist.txt
-#   python3 -m venv /tmp/fashion-venv && /tmp/fashion-venv/bin/pip install -r benches/requirements-fashion.txt
-# Run it on a quiet machine: the figures are wall-clock medians.
+# Builds build/ (release) if needed and makes the two pinned venvs the
+# comparisons need (build-venv-bench-mnist, build-venv-bench-fashion, from
+# benches/requirements-*.txt) unless MNIST_PY and FASHION_PY name pythons
+# that have them. Run it on a quiet machine: the figures are wall-clock
+# medians.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${1:?usage: benches/compare_all.sh OUT_DIR}
-MNIST_PY=${MNIST_PY:-/tmp/bench-venv/bin/python}
-FASHION_PY=${FASHION_PY:-/tmp/fashion-venv/bin/python}
+. scripts/deps.sh
+mt_require_packages "${MT_APT_PACKAGES[@]}" python3 python3-venv
+[ -f build/build.ninja ] || meson setup build >/dev/null
+ninja -C build >/dev/null
+MNIST_PY=${MNIST_PY:-$(mt_python_venv "$PWD/build-venv-bench-mnist" benches/requirements-mnist.txt)}
+FASHION_PY=${FASHION_PY:-$(mt_python_venv "$PWD/build-venv-bench-fashion" benches/requirements-fashion.txt)}
 mkdir -p "$out"
 kernels=(auto)
 grep -qw avx2 /proc/cpuinfo && kernels+=(avx2)
