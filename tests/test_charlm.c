@@ -442,7 +442,16 @@ static void optional_tensors_are_used_when_present(void **state)
     assert_ok(load_edited(ZEROS("lm_head.weight", MT_DTYPE_BF16, 2, 84, 16)));
     /* unknown tensors are ignored */
     assert_ok(load_edited(ZEROS("transformer.h.0.attn.bias", MT_DTYPE_F32, 3, 1, 16, 16)));
-    assert_ok(load_edited(ZEROS("transformer.h.7.mlp.c_fc.weight", MT_DTYPE_I8, 1, 3)));
+    assert_ok(load_edited(ZEROS("transformer.h.0.attn.masked_bias", MT_DTYPE_I8, 1, 3)));
+    assert_ok(load_edited(ZEROS("transformer.h.x.mlp.c_fc.weight", MT_DTYPE_I8, 1, 3)));
+    /* but a block past n_layer means the metadata cuts the model short */
+    assert_fails(load_edited(ZEROS("transformer.h.7.mlp.c_fc.weight", MT_DTYPE_I8, 1, 3)),
+                 MT_ERR_FORMAT, "tensor 'transformer.h.7.mlp.c_fc.weight' belongs to block 7, "
+                                "but metadata 'n_layer' is 1");
+    assert_fails(load_edited(ZEROS("transformer.h.1.ln_1.weight", MT_DTYPE_F32, 1, 16)),
+                 MT_ERR_FORMAT, "belongs to block 1, but metadata 'n_layer' is 1");
+    assert_fails(load_edited(META("n_layer", "0")), MT_ERR_FORMAT,
+                 "tensor 'transformer.h.0.");
 }
 
 static void bad_dtypes_are_refused(void **state)
@@ -466,9 +475,11 @@ static void bad_metadata_is_named(void **state)
         snprintf(want, sizeof want, "metadata: missing '%s'", sizes[i]);
         assert_fails(load_edited(&(edit){.key = sizes[i], .len = SIZE_MAX}), MT_ERR_FORMAT,
                      want);
-        static const char *const bad[] = {"0", "-1", "+2", " 2", "2 ", "2x", "", "0x10",
-                                           "99999999999999999999", "16777217"};
-        for (size_t b = 0; b < sizeof bad / sizeof *bad; b++) {
+        /* n_layer may be 0 (a model of embeddings, ln_f and the head) */
+        static const char *const bad[] = {"-1", "+2", " 2", "2 ", "2x", "", "0x10", "2.0",
+                                           "02", "00", "99999999999999999999", "16777217",
+                                           "0"};
+        for (size_t b = 0; b < sizeof bad / sizeof *bad - (i == 0); b++) {
             snprintf(want, sizeof want, "metadata: '%s' is \"%s\": expected a decimal integer",
                      sizes[i], bad[b]);
             assert_fails(load_edited(&(edit){.key = sizes[i], .value = bad[b],
@@ -476,6 +487,11 @@ static void bad_metadata_is_named(void **state)
                          MT_ERR_FORMAT, want);
         }
     }
+    assert_fails(load_edited(META("n_head", "02")), MT_ERR_FORMAT,
+                 "metadata: 'n_head' is \"02\": expected a decimal integer from 1 to 16777216, "
+                 "no leading zeros");
+    assert_fails(load_edited(META("n_layer", "-1")), MT_ERR_FORMAT,
+                 "metadata: 'n_layer' is \"-1\": expected a decimal integer from 0 to");
     assert_fails(load_edited(META("n_head", "3")), MT_ERR_FORMAT,
                  "metadata: n_embd 16 is not a multiple of n_head 3");
     assert_fails(load_edited(&(edit){.key = "vocab", .len = SIZE_MAX}), MT_ERR_FORMAT,

@@ -13,8 +13,9 @@
 
 /* ---- metadata ------------------------------------------------------------------ */
 
-/* A positive decimal size: digits only, no sign or spaces. */
-static mt_status meta_size(const mt_safetensors *f, const char *key, int64_t *out)
+/* A decimal size from `min` to CHARLM_MAX_SIZE: digits only, no sign,
+ * spaces or leading zeros ("010" could be meant as octal). */
+static mt_status meta_size(const mt_safetensors *f, const char *key, int64_t min, int64_t *out)
 {
     const char *v;
     size_t len;
@@ -22,15 +23,16 @@ static mt_status meta_size(const mt_safetensors *f, const char *key, int64_t *ou
         return mt_fail(MT_ERR_FORMAT, "metadata: missing '%s' (n_layer, n_head, "
                                       "n_embd, block_size and vocab are needed)", key);
     int64_t n = 0;
-    bool ok = len > 0 && len <= 9;
+    bool ok = len > 0 && len <= 9 && (len == 1 || v[0] != '0');
     for (size_t i = 0; ok && i < len; i++) {
         ok = v[i] >= '0' && v[i] <= '9';
         n = n * 10 + (v[i] - '0');
     }
-    if (!ok || n < 1 || n > CHARLM_MAX_SIZE)
+    if (!ok || n < min || n > CHARLM_MAX_SIZE)
         return mt_fail(MT_ERR_FORMAT, "metadata: '%s' is \"%.*s\": expected a "
-                                      "decimal integer from 1 to %lld", key,
-                       (int)(len < 40 ? len : 40), v, (long long)CHARLM_MAX_SIZE);
+                                      "decimal integer from %lld to %lld, no leading zeros",
+                       key, (int)(len < 40 ? len : 40), v, (long long)min,
+                       (long long)CHARLM_MAX_SIZE);
     *out = n;
     return MT_OK;
 }
@@ -173,6 +175,31 @@ static mt_status get_block(const mt_safetensors *f, int64_t i, int64_t C, charlm
     return MT_OK;
 }
 
+/* A tensor of block n_layer or later means the metadata undercounts the
+ * blocks: refused, rather than running a model cut short. */
+static mt_status no_block_past(const mt_safetensors *f, int64_t n_layer)
+{
+    static const char prefix[] = "transformer.h.";
+    for (size_t i = 0, n = mt_safetensors_count(f); i < n; i++) {
+        mt_safetensors_entry e;
+        mt_status s = mt_safetensors_info(f, i, &e);
+        if (s)
+            return s;
+        if (strncmp(e.name, prefix, sizeof prefix - 1) != 0)
+            continue;
+        const char *at = e.name + sizeof prefix - 1;
+        int64_t block = 0;
+        size_t digits = 0;
+        for (; at[digits] >= '0' && at[digits] <= '9' && digits < 10; digits++)
+            block = block * 10 + (at[digits] - '0');
+        if (digits > 0 && at[digits] == '.' && block >= n_layer)
+            return mt_fail(MT_ERR_FORMAT, "tensor '%s' belongs to block %lld, but metadata "
+                                          "'n_layer' is %lld", e.name, (long long)block,
+                           (long long)n_layer);
+    }
+    return MT_OK;
+}
+
 static bool block_has_bias(const charlm_block *b)
 {
     return b->ln_1_b || b->attn_b || b->proj_b || b->ln_2_b || b->fc_b || b->fc2_b;
@@ -182,9 +209,12 @@ static mt_status load(const mt_safetensors *f, charlm_model *m)
 {
     charlm_config *c = &m->cfg;
     mt_status s;
-    if ((s = meta_size(f, "n_layer", &c->n_layer)) || (s = meta_size(f, "n_head", &c->n_head)) ||
-        (s = meta_size(f, "n_embd", &c->n_embd)) ||
-        (s = meta_size(f, "block_size", &c->block_size)) || (s = load_vocab(f, m)))
+    /* n_layer may be 0: embeddings, ln_f and the head (nanoGPT builds it). */
+    if ((s = meta_size(f, "n_layer", 0, &c->n_layer)) ||
+        (s = meta_size(f, "n_head", 1, &c->n_head)) ||
+        (s = meta_size(f, "n_embd", 1, &c->n_embd)) ||
+        (s = meta_size(f, "block_size", 1, &c->block_size)) || (s = load_vocab(f, m)) ||
+        (s = no_block_past(f, c->n_layer)))
         return s;
     if (c->n_embd % c->n_head)
         return mt_fail(MT_ERR_FORMAT, "metadata: n_embd %lld is not a multiple of "
@@ -193,7 +223,7 @@ static mt_status load(const mt_safetensors *f, charlm_model *m)
     if ((s = get(f, "transformer.wte.weight", 2, (int64_t[]){V, C}, true, &m->wte)) ||
         (s = get(f, "transformer.wpe.weight", 2, (int64_t[]){c->block_size, C}, true, &m->wpe)))
         return s;
-    m->blocks = calloc((size_t)c->n_layer, sizeof *m->blocks);
+    m->blocks = calloc(c->n_layer ? (size_t)c->n_layer : 1, sizeof *m->blocks);
     if (!m->blocks)
         return mt_fail(MT_ERR_OUT_OF_MEMORY, "out of memory for %lld blocks",
                        (long long)c->n_layer);

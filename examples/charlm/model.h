@@ -59,9 +59,10 @@ typedef struct charlm_model {
     int32_t *sorted_id_;            /* … and their tokens */
 } charlm_model;
 
-/* Load and validate the model in `weights`: the metadata (positive decimal
- * sizes, n_embd divisible by n_head, a vocab of distinct characters) and the
- * shape of every tensor it needs. On failure *out is NULL and mt_last_error()
+/* Load and validate the model in `weights`: the metadata (decimal sizes
+ * without sign, spaces or leading zeros, n_layer >= 0 and the others >= 1,
+ * n_embd divisible by n_head, a vocab of distinct characters, no tensor of a
+ * block past n_layer) and the shape of every tensor it needs. On failure *out is NULL and mt_last_error()
  * names the key or tensor with the expected and found values. The model
  * borrows tensors from `weights`: keep it open until charlm_model_free(). */
 mt_status charlm_model_new(const mt_safetensors *weights, charlm_model **out);
