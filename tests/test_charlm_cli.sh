@@ -114,6 +114,8 @@ bad "a line longer than block_size" 1 "long.txt: line 1 has 65 characters, more 
 printf 'line one\r\n' >"$TMP/crlf.txt"
 bad "CRLF line ends" 1 "crlf.txt: line 1, character 9: U+000D is not in the vocabulary" \
     "$CHARLM" logits "$TMP/crlf.txt" "$TMP/x.f32"
+bad "a directory as TEXT_FILE" 1 "$TMP: read error: Is a directory" \
+    "$CHARLM" eval "$TMP"
 bad "a missing text file" 1 "$TMP/missing.txt: No such file or directory" \
     "$CHARLM" logits "$TMP/missing.txt" "$TMP/x.f32"
 bad "an output file that cannot be created" 1 "$TMP/no/dir.f32: " \
@@ -147,7 +149,10 @@ bad "generate options on eval" 2 "eval: --prompt, --tokens" "$CHARLM" eval "$DAT
 bad "bad --tokens" 2 "--tokens needs a count >= 0, not -5" "$CHARLM" generate --tokens -5
 bad "bad --temperature" 2 "--temperature needs a number >= 0, not nan" "$CHARLM" --temperature nan
 bad "bad --top-k" 2 "--top-k needs a count >= 0, not 3x" "$CHARLM" --top-k 3x
-bad "bad --seed" 2 "--seed needs an integer >= 0, not abc" "$CHARLM" --seed abc
+bad "bad --seed" 2 "--seed needs an integer from 0 to 2^64-1, not abc" "$CHARLM" --seed abc
+bad "--seed past 2^64-1" 2 "not 18446744073709551616" "$CHARLM" --seed 18446744073709551616
+bad "--seed with a sign" 2 "not -1" "$CHARLM" --seed -1
+ok "--seed 2^64-1" "$CHARLM" generate --tokens 5 --seed 18446744073709551615
 bad "missing value" 2 "missing value for --weights" "$CHARLM" generate --weights
 ok "--help" "$CHARLM" --help
 has "--help lists logits" "logits TEXT_FILE OUT_FILE"
