@@ -133,9 +133,12 @@ static bool parse_i64(const char *text, int64_t *value)
     return true;
 }
 
-/* The stored tensor `name` must be F32, shaped like `like`, finite. */
+/* The stored tensor `name` must be F32, shaped like `like`, finite, and
+ * where `nonneg` (Adam's exp_avg_sq: a running mean of squares, whose square
+ * root the update divides by) not negative. */
 static mt_status stored_tensor(const char *op, const char *path, const mt_safetensors *st,
-                               const char *name, const mt_tensor *like, mt_tensor **out)
+                               const char *name, const mt_tensor *like, bool nonneg,
+                               mt_tensor **out)
 {
     mt_tensor *t;
     if (mt_safetensors_get(st, name, &t) != MT_OK)
@@ -148,10 +151,11 @@ static mt_status stored_tensor(const char *op, const char *path, const mt_safete
     }
     const float *d = t->data;
     for (int64_t i = 0, n = mt_tensor_numel(t); i < n; i++)
-        if (!isfinite(d[i])) {
+        if (!isfinite(d[i]) || (nonneg && d[i] < 0.0f)) {
+            double v = (double)d[i];
             mt_tensor_free(t);
-            return mt_fail(MT_ERR_FORMAT, "%s: %s: %s[%lld] is not finite (%g)", op, path,
-                           name, (long long)i, (double)d[i]);
+            return mt_fail(MT_ERR_FORMAT, "%s: %s: %s[%lld] is %s (%g)", op, path, name,
+                           (long long)i, isfinite(v) ? "negative" : "not finite", v);
         }
     *out = t;
     return MT_OK;
@@ -228,14 +232,17 @@ mt_status mt_checkpoint_load(const char *path, mt_checkpoint *ck,
     s = check_metadata(op, path, st, ck, expected, n_expected, &epoch, &steps, rngs);
     for (; !s && got < (size_t)ck->n_params; got++)
         s = stored_tensor(op, path, st, ck->params[got]->data->name, ck->params[got]->data,
-                          &loaded[got]);
+                          false, &loaded[got]);
     for (; !s && got < n_tensors; got++) {
         const char *name;
         mt_tensor *t;
         char full[MT_NAME_MAX + 40];
         mt_optimizer_state_at(ck->optimizer, got - (size_t)ck->n_params, &name, &t);
         snprintf(full, sizeof full, OPTIM_PREFIX "%s", name);
-        s = stored_tensor(op, path, st, full, t, &loaded[got]);
+        size_t len = strlen(full), sq = sizeof ".exp_avg_sq" - 1;
+        s = stored_tensor(op, path, st, full, t,
+                          len >= sq && strcmp(full + len - sq, ".exp_avg_sq") == 0,
+                          &loaded[got]);
     }
     if (!s) {   /* everything checked: now change the state */
         for (size_t i = 0; i < n_tensors; i++) {

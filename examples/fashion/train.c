@@ -43,7 +43,8 @@ static const char usage[] =
     "  --data DIR            the four gzip IDX files (default " DEFAULT_DATA ",\n"
     "                        Debian's dataset-fashion-mnist)\n"
     "  --resume CKPT         continue the run saved in CKPT (same model, optimizer,\n"
-    "                        learning rate, batch size and seed)\n"
+    "                        learning rate, batch size, seed and images; saved\n"
+    "                        no later than --epochs)\n"
     "  --limit N             use only the first N training and N test images\n"
     "                        (quick runs: tests, profiling)\n";
 
@@ -461,6 +462,26 @@ int fashion_train_main(int argc, char **argv)
         mt_checkpoint ck = checkpoint_of(&r, 0);
         if (mt_checkpoint_load(r.cfg.resume, &ck, r.meta, 5)) {
             fprintf(stderr, "fashion train: --resume: %s\n", mt_last_error());
+            run_free(&r);
+            return 1;
+        }
+        /* A checkpoint of this configuration after epoch e has taken e
+         * epochs of steps over these images: anything else is another
+         * --data or --limit, or an edited file, and would not continue it. */
+        int64_t per_epoch = (r.train.n + r.cfg.batch_size - 1) / r.cfg.batch_size,
+                steps = mt_optimizer_steps_get(r.opt);
+        if (ck.epoch > r.cfg.epochs || steps != ck.epoch * per_epoch) {
+            if (ck.epoch > r.cfg.epochs)
+                fprintf(stderr, "fashion train: --resume: %s was saved after epoch %lld, "
+                        "past --epochs %lld\n", r.cfg.resume, (long long)ck.epoch,
+                        (long long)r.cfg.epochs);
+            else
+                fprintf(stderr, "fashion train: --resume: %s holds %lld optimizer steps "
+                        "after epoch %lld; this run takes %lld steps per epoch (%lld "
+                        "images, batches of %lld): another --data or --limit, or an "
+                        "edited file\n", r.cfg.resume, (long long)steps, (long long)ck.epoch,
+                        (long long)per_epoch, (long long)r.train.n,
+                        (long long)r.cfg.batch_size);
             run_free(&r);
             return 1;
         }

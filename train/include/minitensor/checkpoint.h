@@ -16,7 +16,7 @@
  *
  * Loading checks everything before it changes anything: every parameter
  * and optimizer tensor present with its exact shape and F32 values that are
- * finite, the optimizer kind, generator count and every expected metadata
+ * finite (Adam's exp_avg_sq also not negative), the optimizer kind, generator count and every expected metadata
  * pair equal; a mismatch is an error naming what differs, and the state is
  * left as it was.
  */
