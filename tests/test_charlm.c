@@ -293,13 +293,16 @@ static void forward_rejects_bad_calls(void **state)
 /* ---- checkpoints that must not load ------------------------------------------------------ */
 
 /* The tiny checkpoint with one change: tensor `name` dropped (dtype
- * MT_DTYPE_COUNT) or replaced by (or added as) zeros of `dtype` and dims;
+ * MT_DTYPE_COUNT) or replaced by (or added as) zeros of `dtype` and dims,
+ * the last of them `last` (F32), or `last_bits` (BF16) when non-zero;
  * metadata `key` set to value[len] (len SIZE_MAX: dropped). */
 typedef struct edit {
     const char *name;
     mt_dtype dtype;
     int rank;
     int64_t dims[3];
+    float last;
+    uint16_t last_bits;
     const char *key, *value;
     size_t len;
 } edit;
@@ -324,6 +327,11 @@ static mt_status load_edited(const edit *e)
             if (e->dtype == MT_DTYPE_COUNT)
                 continue;
             assert_ok(mt_tensor_zeros(e->dtype, e->rank, e->dims, &t[k]));
+            int64_t last = mt_tensor_numel(t[k]) - 1;
+            if (e->last != 0.0f)
+                ((float *)t[k]->data)[last] = e->last;
+            if (e->last_bits)
+                ((uint16_t *)t[k]->data)[last] = e->last_bits;
         } else {
             assert_ok(mt_safetensors_get_at(src, i, &t[k]));
         }
@@ -466,6 +474,24 @@ static void bad_dtypes_are_refused(void **state)
     assert_ok(load_edited(ZEROS("transformer.ln_f.weight", MT_DTYPE_F16, 1, 16)));
 }
 
+/* NaN or Inf weights would make every logit NaN: refused at load. */
+static void non_finite_weights_are_refused(void **state)
+{
+    (void)state;
+    edit nan_w = {.name = "transformer.h.0.mlp.c_fc.weight", .dtype = MT_DTYPE_F32, .rank = 2,
+                  .dims = {64, 16}, .last = NAN};
+    assert_fails(load_edited(&nan_w), MT_ERR_FORMAT,
+                 "transformer.h.0.mlp.c_fc.weight [64,16] holds NaN at flat index 1023 ([63,15])");
+    edit inf_b = {.name = "transformer.ln_f.weight", .dtype = MT_DTYPE_F32, .rank = 1,
+                  .dims = {16}, .last = -INFINITY};
+    assert_fails(load_edited(&inf_b), MT_ERR_FORMAT,
+                 "transformer.ln_f.weight [16] holds -Inf at flat index 15");
+    edit bf16_inf = {.name = "transformer.wpe.weight", .dtype = MT_DTYPE_BF16, .rank = 2,
+                     .dims = {16, 16}, .last_bits = 0x7f80};
+    assert_fails(load_edited(&bf16_inf), MT_ERR_FORMAT,
+                 "transformer.wpe.weight [16,16] holds +Inf at flat index 255");
+}
+
 static void bad_metadata_is_named(void **state)
 {
     (void)state;
@@ -605,6 +631,7 @@ int main(void)
         cmocka_unit_test(wrong_shapes_are_named),
         cmocka_unit_test(optional_tensors_are_used_when_present),
         cmocka_unit_test(bad_dtypes_are_refused),
+        cmocka_unit_test(non_finite_weights_are_refused),
         cmocka_unit_test(bad_metadata_is_named),
         cmocka_unit_test(generation_allocates_nothing),
         cmocka_unit_test(same_seed_same_draws),

@@ -113,7 +113,8 @@ static char *shape_str(char *buf, size_t size, size_t rank, const int64_t *dims)
 
 /* The tensor `name` as F32 with exactly shape dims[rank]; *out stays NULL if
  * it is absent and optional. F32 comes zero-copy where aligned, F16, BF16
- * and F64 are converted; other dtypes are refused. */
+ * and F64 are converted; other dtypes, and values that are not finite, are
+ * refused. */
 static mt_status get(const mt_safetensors *f, const char *name, size_t rank,
                      const int64_t *dims, bool required, mt_tensor **out)
 {
@@ -145,7 +146,14 @@ static mt_status get(const mt_safetensors *f, const char *name, size_t rank,
                        shape_str(want, sizeof want, rank, dims),
                        shape_str(found, sizeof found, r, got), e.rank > r ? " (rank > 8)" : "");
     }
-    return mt_safetensors_get_f32_at(f, index, out);
+    /* NaN or Inf weights would give NaN logits, and greedy decoding token 0
+     * every time: refused here, naming the tensor and the index. */
+    s = mt_safetensors_get_f32_at(f, index, out);
+    if (!s && (s = mt_tensor_check_finite(*out))) {
+        mt_tensor_free(*out);
+        *out = NULL;
+    }
+    return s;
 }
 
 static mt_status get_block(const mt_safetensors *f, int64_t i, int64_t C, charlm_block *b)
