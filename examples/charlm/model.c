@@ -228,7 +228,10 @@ static mt_status load(const mt_safetensors *f, charlm_model *m)
         return mt_fail(MT_ERR_FORMAT, "metadata: n_embd %lld is not a multiple of "
                                       "n_head %lld", (long long)c->n_embd, (long long)c->n_head);
     int64_t V = c->vocab_size, C = c->n_embd;
-    if ((s = get(f, "transformer.wte.weight", 2, (int64_t[]){V, C}, true, &m->wte)) ||
+    /* wte may be missing if lm_head.weight is there: safetensors.torch's
+     * save_model keeps one name of a tied pair, the first in sorted order. */
+    bool has_head = !mt_safetensors_find(f, "lm_head.weight", &(size_t){0});
+    if ((s = get(f, "transformer.wte.weight", 2, (int64_t[]){V, C}, !has_head, &m->wte)) ||
         (s = get(f, "transformer.wpe.weight", 2, (int64_t[]){c->block_size, C}, true, &m->wpe)))
         return s;
     m->blocks = calloc(c->n_layer ? (size_t)c->n_layer : 1, sizeof *m->blocks);
@@ -245,9 +248,11 @@ static mt_status load(const mt_safetensors *f, charlm_model *m)
         (s = get(f, "lm_head.weight", 2, (int64_t[]){V, C}, false, &m->head)))
         return s;
     m->has_bias |= m->ln_f_b != NULL;
-    m->tied = m->head == NULL;
-    if (m->tied)
+    m->tied = m->head == NULL || m->wte == NULL;
+    if (!m->head)
         m->head = m->wte;
+    if (!m->wte)
+        m->wte = m->head;
     return MT_OK;
 }
 

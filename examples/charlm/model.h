@@ -12,7 +12,9 @@
  * (out,in) layouts; __metadata__ holds n_layer, n_head, n_embd, block_size
  * and vocab (the characters in token-id order) as strings. Biases and a tied
  * head are known from which tensors are present: each missing .bias is a
- * zero bias, a missing lm_head.weight means the head is transformer.wte.
+ * zero bias, a missing lm_head.weight means the head is transformer.wte
+ * (and a missing transformer.wte.weight beside lm_head.weight the reverse:
+ * safetensors.torch.save_model keeps only lm_head.weight of a tied pair).
  * Other tensors (nanoGPT's attn.bias mask buffers) are ignored. F32, F16 and
  * BF16 weights load (the last two converted to F32).
  *
@@ -47,7 +49,8 @@ typedef struct charlm_block {
 typedef struct charlm_model {
     charlm_config cfg;
     bool has_bias;                  /* any .bias tensor was present */
-    bool tied;                      /* no lm_head.weight: the head is wte */
+    bool tied;                      /* one of lm_head.weight and wte is missing:
+                                       the head is wte */
     uint32_t *vocab;                /* [vocab_size] code points, by token id */
     mt_tensor *wte, *wpe;           /* [V,C], [block_size,C] */
     charlm_block *blocks;           /* [n_layer] */

@@ -14,6 +14,9 @@ N(0, 0.5) from a fixed seed, so the logits are far from uniform:
       shuffled order
   shapes-hd1.safetensors  n_layer 2, n_head 4, n_embd 4 (head_dim 1),
       block_size 5, no biases, tied head stored twice (lm_head.weight too)
+  shapes-savemodel.safetensors  a tied model as safetensors.torch.save_model
+      writes it: of the shared pair only lm_head.weight (the first name in
+      sorted order), no transformer.wte.weight; tensors sorted by name
   shapes-NAME-lines.txt, shapes-NAME-lines-logits.f32   lines of the longest
       length each allows, and PyTorch's logits [lines, L, vocab]
 """
@@ -37,6 +40,10 @@ MODELS = {
                 vocab="xyz€ \t", ascii=False, buffers=True, head=True, shuffle=True),
     "hd1": dict(cfg=dict(n_layer=2, n_head=4, n_embd=4, block_size=5, bias=False, tied=True),
                 vocab="0123456789", ascii=False, buffers=False, head=True, shuffle=False),
+    "savemodel": dict(cfg=dict(n_layer=1, n_head=2, n_embd=8, block_size=6, bias=False,
+                               tied=True),
+                      vocab="abc \n", ascii=False, buffers=True, head=True, shuffle=False,
+                      drop_wte=True),
 }
 
 
@@ -52,6 +59,9 @@ def main():
         tensors = model_tensors(model, keep_buffers=m["buffers"], keep_tied_head=m["head"])
         if m["shuffle"]:
             rnd.shuffle(tensors)
+        if m.get("drop_wte"):
+            tensors = sorted((t for t in tensors if t[0] != "transformer.wte.weight"),
+                             key=lambda t: t[0])
         save_safetensors(os.path.join(HERE, f"shapes-{name}.safetensors"), tensors,
                          model_metadata(model, vocab), ensure_ascii=m["ascii"])
         chars = [c for c in vocab if c != "\n"]
