@@ -64,10 +64,11 @@ ok "logits with --weights and the F32 file" "$CHARLM" --weights "$TESTS/tiny-tie
 same "F32 and BF16 files give the same logits" "$TMP/tiny.f32" "$TMP/tiny2.f32"
 
 # Unusual sizes (tests/charlm/make_shapes.py): n_layer 0, head_dim 3 with
-# block_size 1, head_dim 1, and a tied model as safetensors.torch.save_model
-# writes it (lm_head.weight, no transformer.wte.weight); each against
-# PyTorch's logits.
-for m in l0:7 hd3:6 hd1:10 savemodel:5; do
+# block_size 1, head_dim 1, a tied model as safetensors.torch.save_model
+# writes it (lm_head.weight, no transformer.wte.weight), and one with the
+# "_orig_mod." names of a torch.compile'd nanoGPT; each against PyTorch's
+# logits.
+for m in l0:7 hd3:6 hd1:10 savemodel:5 compiled:4; do
     model=${m%%:*} vocab=${m#*:}
     ok "logits of shapes-$model" "$CHARLM" --weights "$TESTS/shapes-$model.safetensors" \
         logits "$TESTS/shapes-$model-lines.txt" "$TMP/$model.f32"

@@ -111,15 +111,25 @@ static char *shape_str(char *buf, size_t size, size_t rank, const int64_t *dims)
     return buf;
 }
 
+/* The file and the prefix of its tensor names: "" or "_orig_mod.", which
+ * nanoGPT's checkpoints carry when the model was trained with torch.compile
+ * (its state_dict() is the compiled wrapper's; sample.py strips it). */
+typedef struct source {
+    const mt_safetensors *f;
+    const char *prefix;
+} source;
+
 /* The tensor `name` as F32 with exactly shape dims[rank]; *out stays NULL if
  * it is absent and optional. F32 comes zero-copy where aligned, F16, BF16
  * and F64 are converted; other dtypes, and values that are not finite, are
  * refused. */
-static mt_status get(const mt_safetensors *f, const char *name, size_t rank,
+static mt_status get(const source *src, const char *short_name, size_t rank,
                      const int64_t *dims, bool required, mt_tensor **out)
 {
-    char want[96], found[96];
+    char want[96], found[96], name[128];
+    const mt_safetensors *f = src->f;
     size_t index;
+    snprintf(name, sizeof name, "%s%s", src->prefix, short_name);
     if (mt_safetensors_find(f, name, &index)) {
         if (!required)
             return MT_OK;
@@ -156,7 +166,7 @@ static mt_status get(const mt_safetensors *f, const char *name, size_t rank,
     return s;
 }
 
-static mt_status get_block(const mt_safetensors *f, int64_t i, int64_t C, charlm_block *b)
+static mt_status get_block(const source *f, int64_t i, int64_t C, charlm_block *b)
 {
     char name[96];
     mt_status s;
@@ -185,17 +195,18 @@ static mt_status get_block(const mt_safetensors *f, int64_t i, int64_t C, charlm
 
 /* A tensor of block n_layer or later means the metadata undercounts the
  * blocks: refused, rather than running a model cut short. */
-static mt_status no_block_past(const mt_safetensors *f, int64_t n_layer)
+static mt_status no_block_past(const source *src, int64_t n_layer)
 {
-    static const char prefix[] = "transformer.h.";
-    for (size_t i = 0, n = mt_safetensors_count(f); i < n; i++) {
+    char prefix[32];
+    size_t plen = (size_t)snprintf(prefix, sizeof prefix, "%stransformer.h.", src->prefix);
+    for (size_t i = 0, n = mt_safetensors_count(src->f); i < n; i++) {
         mt_safetensors_entry e;
-        mt_status s = mt_safetensors_info(f, i, &e);
+        mt_status s = mt_safetensors_info(src->f, i, &e);
         if (s)
             return s;
-        if (strncmp(e.name, prefix, sizeof prefix - 1) != 0)
+        if (strncmp(e.name, prefix, plen) != 0)
             continue;
-        const char *at = e.name + sizeof prefix - 1;
+        const char *at = e.name + plen;
         int64_t block = 0;
         size_t digits = 0;
         for (; at[digits] >= '0' && at[digits] <= '9' && digits < 10; digits++)
@@ -217,12 +228,17 @@ static mt_status load(const mt_safetensors *f, charlm_model *m)
 {
     charlm_config *c = &m->cfg;
     mt_status s;
+    size_t at;
+    source src = {f, ""};
+    if (mt_safetensors_find(f, "transformer.wpe.weight", &at) &&
+        !mt_safetensors_find(f, "_orig_mod.transformer.wpe.weight", &at))
+        src.prefix = "_orig_mod.";
     /* n_layer may be 0: embeddings, ln_f and the head (nanoGPT builds it). */
     if ((s = meta_size(f, "n_layer", 0, &c->n_layer)) ||
         (s = meta_size(f, "n_head", 1, &c->n_head)) ||
         (s = meta_size(f, "n_embd", 1, &c->n_embd)) ||
         (s = meta_size(f, "block_size", 1, &c->block_size)) || (s = load_vocab(f, m)) ||
-        (s = no_block_past(f, c->n_layer)))
+        (s = no_block_past(&src, c->n_layer)))
         return s;
     if (c->n_embd % c->n_head)
         return mt_fail(MT_ERR_FORMAT, "metadata: n_embd %lld is not a multiple of "
@@ -230,22 +246,25 @@ static mt_status load(const mt_safetensors *f, charlm_model *m)
     int64_t V = c->vocab_size, C = c->n_embd;
     /* wte may be missing if lm_head.weight is there: safetensors.torch's
      * save_model keeps one name of a tied pair, the first in sorted order. */
-    bool has_head = !mt_safetensors_find(f, "lm_head.weight", &(size_t){0});
-    if ((s = get(f, "transformer.wte.weight", 2, (int64_t[]){V, C}, !has_head, &m->wte)) ||
-        (s = get(f, "transformer.wpe.weight", 2, (int64_t[]){c->block_size, C}, true, &m->wpe)))
+    char head[32];
+    snprintf(head, sizeof head, "%slm_head.weight", src.prefix);
+    bool has_head = !mt_safetensors_find(f, head, &at);
+    if ((s = get(&src, "transformer.wte.weight", 2, (int64_t[]){V, C}, !has_head, &m->wte)) ||
+        (s = get(&src, "transformer.wpe.weight", 2, (int64_t[]){c->block_size, C}, true,
+                 &m->wpe)))
         return s;
     m->blocks = calloc(c->n_layer ? (size_t)c->n_layer : 1, sizeof *m->blocks);
     if (!m->blocks)
         return mt_fail(MT_ERR_OUT_OF_MEMORY, "out of memory for %lld blocks",
                        (long long)c->n_layer);
     for (int64_t i = 0; i < c->n_layer; i++) {
-        if ((s = get_block(f, i, C, &m->blocks[i])))
+        if ((s = get_block(&src, i, C, &m->blocks[i])))
             return s;
         m->has_bias |= block_has_bias(&m->blocks[i]);
     }
-    if ((s = get(f, "transformer.ln_f.weight", 1, (int64_t[]){C}, true, &m->ln_f_w)) ||
-        (s = get(f, "transformer.ln_f.bias", 1, (int64_t[]){C}, false, &m->ln_f_b)) ||
-        (s = get(f, "lm_head.weight", 2, (int64_t[]){V, C}, false, &m->head)))
+    if ((s = get(&src, "transformer.ln_f.weight", 1, (int64_t[]){C}, true, &m->ln_f_w)) ||
+        (s = get(&src, "transformer.ln_f.bias", 1, (int64_t[]){C}, false, &m->ln_f_b)) ||
+        (s = get(&src, "lm_head.weight", 2, (int64_t[]){V, C}, false, &m->head)))
         return s;
     m->has_bias |= m->ln_f_b != NULL;
     m->tied = m->head == NULL || m->wte == NULL;

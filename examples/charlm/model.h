@@ -15,6 +15,8 @@
  * zero bias, a missing lm_head.weight means the head is transformer.wte
  * (and a missing transformer.wte.weight beside lm_head.weight the reverse:
  * safetensors.torch.save_model keeps only lm_head.weight of a tied pair).
+ * All names may start with "_orig_mod." (a torch.compile'd nanoGPT's
+ * state_dict).
  * Other tensors (nanoGPT's attn.bias mask buffers) are ignored. F32, F16 and
  * BF16 weights load (the last two converted to F32).
  *

@@ -17,6 +17,9 @@ N(0, 0.5) from a fixed seed, so the logits are far from uniform:
   shapes-savemodel.safetensors  a tied model as safetensors.torch.save_model
       writes it: of the shared pair only lm_head.weight (the first name in
       sorted order), no transformer.wte.weight; tensors sorted by name
+  shapes-compiled.safetensors  nanoGPT's checkpoint of a model trained with
+      torch.compile: every name starts with "_orig_mod."; biases, the tied
+      head stored under both names, the attn.bias buffers
   shapes-NAME-lines.txt, shapes-NAME-lines-logits.f32   lines of the longest
       length each allows, and PyTorch's logits [lines, L, vocab]
 """
@@ -44,6 +47,10 @@ MODELS = {
                                tied=True),
                       vocab="abc \n", ascii=False, buffers=True, head=True, shuffle=False,
                       drop_wte=True),
+    "compiled": dict(cfg=dict(n_layer=2, n_head=2, n_embd=6, block_size=3, bias=True,
+                              tied=True),
+                     vocab="xyz\n", ascii=False, buffers=True, head=True, shuffle=False,
+                     prefix="_orig_mod."),
 }
 
 
@@ -59,6 +66,7 @@ def main():
         tensors = model_tensors(model, keep_buffers=m["buffers"], keep_tied_head=m["head"])
         if m["shuffle"]:
             rnd.shuffle(tensors)
+        tensors = [(m.get("prefix", "") + n, t) for n, t in tensors]
         if m.get("drop_wte"):
             tensors = sorted((t for t in tensors if t[0] != "transformer.wte.weight"),
                              key=lambda t: t[0])
