@@ -16,9 +16,11 @@
  *
  * Loading checks everything before it changes anything: every parameter
  * and optimizer tensor present with its exact shape and F32 values that are
- * finite (Adam's exp_avg_sq also not negative), the optimizer kind, generator count and every expected metadata
+ * finite, the optimizer kind, generator count and every expected metadata
  * pair equal; a mismatch is an error naming what differs, and the state is
- * left as it was.
+ * left as it was. The file carries a checksum (minitensor.checksum) over
+ * every tensor and the epoch, step count and generator states: a file
+ * damaged or edited after it was saved is refused, whatever part is loaded.
  */
 #ifndef MINITENSOR_CHECKPOINT_H
 #define MINITENSOR_CHECKPOINT_H
