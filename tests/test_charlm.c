@@ -414,7 +414,9 @@ static void wrong_shapes_are_named(void **state)
     /* c_attn in (in,out) layout instead of PyTorch's (out,in) */
     assert_fails(load_edited(ZEROS("transformer.h.0.attn.c_attn.weight", MT_DTYPE_F32, 2, 16, 48)),
                  MT_ERR_SHAPE,
-                 "tensor 'transformer.h.0.attn.c_attn.weight': expected [48,16], found [16,48]");
+                 "tensor 'transformer.h.0.attn.c_attn.weight': expected [48,16], found [16,48] "
+                 "(the transpose: PyTorch (out,in) layout is needed, not Hugging Face Conv1D's "
+                 "(in,out))");
     assert_fails(load_edited(ZEROS("transformer.h.0.mlp.c_fc.weight", MT_DTYPE_F32, 3, 64, 16, 1)),
                  MT_ERR_SHAPE, "expected [64,16], found [64,16,1]");
     assert_fails(load_edited(ZEROS("transformer.ln_f.weight", MT_DTYPE_F32, 1, 15)),

@@ -152,9 +152,16 @@ static mt_status get(const source *src, const char *short_name, size_t rank,
         size_t r = e.rank < MT_MAX_RANK ? e.rank : MT_MAX_RANK;
         for (size_t i = 0; i < r; i++)
             got[i] = e.shape[i] > INT64_MAX ? INT64_MAX : (int64_t)e.shape[i];
+        /* Hugging Face's GPT-2 stores these (in,out) (its Conv1D) under the
+         * same names; nanoGPT's from_pretrained transposes them. */
+        bool transposed = rank == 2 && e.rank == 2 && got[0] == dims[1] && got[1] == dims[0];
         return mt_fail(MT_ERR_SHAPE, "tensor '%s': expected %s, found %s%s", name,
                        shape_str(want, sizeof want, rank, dims),
-                       shape_str(found, sizeof found, r, got), e.rank > r ? " (rank > 8)" : "");
+                       shape_str(found, sizeof found, r, got),
+                       e.rank > r      ? " (rank > 8)"
+                       : transposed ? " (the transpose: PyTorch (out,in) layout is needed, "
+                                      "not Hugging Face Conv1D's (in,out))"
+                                    : "");
     }
     /* NaN or Inf weights would give NaN logits, and greedy decoding token 0
      * every time: refused here, naming the tensor and the index. */
