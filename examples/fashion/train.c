@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "progress.h"
@@ -163,6 +164,32 @@ static int parse_args(int argc, char **argv, config *c)
     if ((size_t)snprintf(c->checkpoint, sizeof c->checkpoint, "%s.ckpt", c->out) >=
         sizeof c->checkpoint)
         return bad_usage("--out %s: path too long", c->out);
+    return 0;
+}
+
+/* A file the run will save to must be one it can save to, checked before
+ * any training: a directory, a FIFO or a missing folder there used to fail
+ * only at the first save (for --out, after the last epoch). */
+static int check_target(const char *path)
+{
+    struct stat st;
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+        fprintf(stderr, "fashion train: %s exists and is not a regular file: save to a "
+                "file path\n", path);
+        return 1;
+    }
+    char dir[4096];
+    const char *slash = strrchr(path, '/');
+    if (!slash)
+        snprintf(dir, sizeof dir, ".");
+    else
+        snprintf(dir, sizeof dir, "%.*s", slash == path ? 1 : (int)(slash - path), path);
+    errno = 0;
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode) || access(dir, W_OK | X_OK) != 0) {
+        fprintf(stderr, "fashion train: cannot save %s: %s: %s\n", path, dir,
+                errno ? strerror(errno) : "not a directory");
+        return 1;
+    }
     return 0;
 }
 
@@ -453,6 +480,8 @@ int fashion_train_main(int argc, char **argv)
     int status = parse_args(argc, argv, &r.cfg);
     if (status)
         return status < 0 ? 0 : status;
+    if (check_target(r.cfg.out) || check_target(r.cfg.checkpoint))
+        return 1;
     if ((status = run_setup(&r))) {
         run_free(&r);
         return status;

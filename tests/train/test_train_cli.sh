@@ -127,6 +127,15 @@ refused "a damaged data byte" "flip.ckpt: checksum mismatch" \
 if [ -e "$TMP/d.st" ] || [ -e "$TMP/d.st.ckpt" ]; then flunk "refused runs" "wrote files"
 else pass "refused runs wrote nothing"; fi
 
+# ---- files it cannot save to: refused before training -----------------------------------
+mkfifo "$TMP/fifo"
+refused "a FIFO as --out" "$TMP/fifo exists and is not a regular file" --epochs 1 --out "$TMP/fifo"
+mkdir "$TMP/dir.st.ckpt"
+refused "a directory as the checkpoint" "$TMP/dir.st.ckpt exists and is not a regular file" \
+    --epochs 1 --out "$TMP/dir.st"
+refused "a missing folder" "cannot save $TMP/nowhere/x.st: $TMP/nowhere: No such file or directory" \
+    --epochs 1 --out "$TMP/nowhere/x.st"
+
 # ---- a NaN loss stops the run; the last good checkpoint stays ----------------------------
 # 640 images in batches of 64: step 13 is epoch 2's third step
 FASHION_TRAIN_POISON_STEP=13 train --epochs 3 --out "$TMP/n.st"; status=$?
