@@ -293,13 +293,16 @@ static void forward_rejects_bad_calls(void **state)
 /* ---- checkpoints that must not load ------------------------------------------------------ */
 
 /* The tiny checkpoint with one change: tensor `name` dropped (dtype
- * MT_DTYPE_COUNT) or replaced by (or added as) zeros of `dtype` and dims;
+ * MT_DTYPE_COUNT) or replaced by (or added as) zeros of `dtype` and dims,
+ * the last of them `last` (F32), or `last_bits` (BF16) when non-zero;
  * metadata `key` set to value[len] (len SIZE_MAX: dropped). */
 typedef struct edit {
     const char *name;
     mt_dtype dtype;
     int rank;
     int64_t dims[3];
+    float last;
+    uint16_t last_bits;
     const char *key, *value;
     size_t len;
 } edit;
@@ -324,6 +327,11 @@ static mt_status load_edited(const edit *e)
             if (e->dtype == MT_DTYPE_COUNT)
                 continue;
             assert_ok(mt_tensor_zeros(e->dtype, e->rank, e->dims, &t[k]));
+            int64_t last = mt_tensor_numel(t[k]) - 1;
+            if (e->last != 0.0f)
+                ((float *)t[k]->data)[last] = e->last;
+            if (e->last_bits)
+                ((uint16_t *)t[k]->data)[last] = e->last_bits;
         } else {
             assert_ok(mt_safetensors_get_at(src, i, &t[k]));
         }
@@ -406,7 +414,9 @@ static void wrong_shapes_are_named(void **state)
     /* c_attn in (in,out) layout instead of PyTorch's (out,in) */
     assert_fails(load_edited(ZEROS("transformer.h.0.attn.c_attn.weight", MT_DTYPE_F32, 2, 16, 48)),
                  MT_ERR_SHAPE,
-                 "tensor 'transformer.h.0.attn.c_attn.weight': expected [48,16], found [16,48]");
+                 "tensor 'transformer.h.0.attn.c_attn.weight': expected [48,16], found [16,48] "
+                 "(the transpose: PyTorch (out,in) layout is needed, not Hugging Face Conv1D's "
+                 "(in,out))");
     assert_fails(load_edited(ZEROS("transformer.h.0.mlp.c_fc.weight", MT_DTYPE_F32, 3, 64, 16, 1)),
                  MT_ERR_SHAPE, "expected [64,16], found [64,16,1]");
     assert_fails(load_edited(ZEROS("transformer.ln_f.weight", MT_DTYPE_F32, 1, 15)),
@@ -442,7 +452,16 @@ static void optional_tensors_are_used_when_present(void **state)
     assert_ok(load_edited(ZEROS("lm_head.weight", MT_DTYPE_BF16, 2, 84, 16)));
     /* unknown tensors are ignored */
     assert_ok(load_edited(ZEROS("transformer.h.0.attn.bias", MT_DTYPE_F32, 3, 1, 16, 16)));
-    assert_ok(load_edited(ZEROS("transformer.h.7.mlp.c_fc.weight", MT_DTYPE_I8, 1, 3)));
+    assert_ok(load_edited(ZEROS("transformer.h.0.attn.masked_bias", MT_DTYPE_I8, 1, 3)));
+    assert_ok(load_edited(ZEROS("transformer.h.x.mlp.c_fc.weight", MT_DTYPE_I8, 1, 3)));
+    /* but a block past n_layer means the metadata cuts the model short */
+    assert_fails(load_edited(ZEROS("transformer.h.7.mlp.c_fc.weight", MT_DTYPE_I8, 1, 3)),
+                 MT_ERR_FORMAT, "tensor 'transformer.h.7.mlp.c_fc.weight' belongs to block 7, "
+                                "but metadata 'n_layer' is 1");
+    assert_fails(load_edited(ZEROS("transformer.h.1.ln_1.weight", MT_DTYPE_F32, 1, 16)),
+                 MT_ERR_FORMAT, "belongs to block 1, but metadata 'n_layer' is 1");
+    assert_fails(load_edited(META("n_layer", "0")), MT_ERR_FORMAT,
+                 "tensor 'transformer.h.0.");
 }
 
 static void bad_dtypes_are_refused(void **state)
@@ -457,6 +476,24 @@ static void bad_dtypes_are_refused(void **state)
     assert_ok(load_edited(ZEROS("transformer.ln_f.weight", MT_DTYPE_F16, 1, 16)));
 }
 
+/* NaN or Inf weights would make every logit NaN: refused at load. */
+static void non_finite_weights_are_refused(void **state)
+{
+    (void)state;
+    edit nan_w = {.name = "transformer.h.0.mlp.c_fc.weight", .dtype = MT_DTYPE_F32, .rank = 2,
+                  .dims = {64, 16}, .last = NAN};
+    assert_fails(load_edited(&nan_w), MT_ERR_FORMAT,
+                 "transformer.h.0.mlp.c_fc.weight [64,16] holds NaN at flat index 1023 ([63,15])");
+    edit inf_b = {.name = "transformer.ln_f.weight", .dtype = MT_DTYPE_F32, .rank = 1,
+                  .dims = {16}, .last = -INFINITY};
+    assert_fails(load_edited(&inf_b), MT_ERR_FORMAT,
+                 "transformer.ln_f.weight [16] holds -Inf at flat index 15");
+    edit bf16_inf = {.name = "transformer.wpe.weight", .dtype = MT_DTYPE_BF16, .rank = 2,
+                     .dims = {16, 16}, .last_bits = 0x7f80};
+    assert_fails(load_edited(&bf16_inf), MT_ERR_FORMAT,
+                 "transformer.wpe.weight [16,16] holds +Inf at flat index 255");
+}
+
 static void bad_metadata_is_named(void **state)
 {
     (void)state;
@@ -466,9 +503,11 @@ static void bad_metadata_is_named(void **state)
         snprintf(want, sizeof want, "metadata: missing '%s'", sizes[i]);
         assert_fails(load_edited(&(edit){.key = sizes[i], .len = SIZE_MAX}), MT_ERR_FORMAT,
                      want);
-        static const char *const bad[] = {"0", "-1", "+2", " 2", "2 ", "2x", "", "0x10",
-                                           "99999999999999999999", "16777217"};
-        for (size_t b = 0; b < sizeof bad / sizeof *bad; b++) {
+        /* n_layer may be 0 (a model of embeddings, ln_f and the head) */
+        static const char *const bad[] = {"-1", "+2", " 2", "2 ", "2x", "", "0x10", "2.0",
+                                           "02", "00", "99999999999999999999", "16777217",
+                                           "0"};
+        for (size_t b = 0; b < sizeof bad / sizeof *bad - (i == 0); b++) {
             snprintf(want, sizeof want, "metadata: '%s' is \"%s\": expected a decimal integer",
                      sizes[i], bad[b]);
             assert_fails(load_edited(&(edit){.key = sizes[i], .value = bad[b],
@@ -476,6 +515,11 @@ static void bad_metadata_is_named(void **state)
                          MT_ERR_FORMAT, want);
         }
     }
+    assert_fails(load_edited(META("n_head", "02")), MT_ERR_FORMAT,
+                 "metadata: 'n_head' is \"02\": expected a decimal integer from 1 to 16777216, "
+                 "no leading zeros");
+    assert_fails(load_edited(META("n_layer", "-1")), MT_ERR_FORMAT,
+                 "metadata: 'n_layer' is \"-1\": expected a decimal integer from 0 to");
     assert_fails(load_edited(META("n_head", "3")), MT_ERR_FORMAT,
                  "metadata: n_embd 16 is not a multiple of n_head 3");
     assert_fails(load_edited(&(edit){.key = "vocab", .len = SIZE_MAX}), MT_ERR_FORMAT,
@@ -589,6 +633,7 @@ int main(void)
         cmocka_unit_test(wrong_shapes_are_named),
         cmocka_unit_test(optional_tensors_are_used_when_present),
         cmocka_unit_test(bad_dtypes_are_refused),
+        cmocka_unit_test(non_finite_weights_are_refused),
         cmocka_unit_test(bad_metadata_is_named),
         cmocka_unit_test(generation_allocates_nothing),
         cmocka_unit_test(same_seed_same_draws),

@@ -1,7 +1,8 @@
 #!/bin/sh
 # test_charlm_cli.sh — the `charlm` program end to end: generate (built-in
 # weights, determinism per seed, options), logits against PyTorch's (the
-# example's model, and the tied BF16 model with non-ASCII lines), eval
+# example's model, the tied BF16 model with non-ASCII lines, and the models
+# of unusual sizes made by tests/charlm/make_shapes.py), eval
 # against PyTorch's loss, and every kind of bad input (exit status and the
 # one-line message on stderr, naming the line).
 #
@@ -62,6 +63,21 @@ ok "logits with --weights and the F32 file" "$CHARLM" --weights "$TESTS/tiny-tie
     logits "$TESTS/tiny-lines.txt" "$TMP/tiny2.f32"
 same "F32 and BF16 files give the same logits" "$TMP/tiny.f32" "$TMP/tiny2.f32"
 
+# Unusual sizes (tests/charlm/make_shapes.py): n_layer 0, head_dim 3 with
+# block_size 1, head_dim 1, a tied model as safetensors.torch.save_model
+# writes it (lm_head.weight, no transformer.wte.weight), and one with the
+# "_orig_mod." names of a torch.compile'd nanoGPT; each against PyTorch's
+# logits.
+for m in l0:7 hd3:6 hd1:10 savemodel:5 compiled:4; do
+    model=${m%%:*} vocab=${m#*:}
+    ok "logits of shapes-$model" "$CHARLM" --weights "$TESTS/shapes-$model.safetensors" \
+        logits "$TESTS/shapes-$model-lines.txt" "$TMP/$model.f32"
+    ok "shapes-$model: within 1e-4 of PyTorch's, the same argmax" \
+        "$FIX" compare "$TMP/$model.f32" "$TESTS/shapes-$model-lines-logits.f32" 1e-4 "$vocab"
+done
+ok "the n_layer 0 model generates" "$CHARLM" --weights "$TESTS/shapes-l0.safetensors" \
+    generate --prompt "ab" --tokens 20 --seed 2
+
 # ---- eval against PyTorch ----------------------------------------------------------------------
 torch_loss=$(sed -n 's/.*"heldout_loss_nats": \([0-9.]*\).*/\1/p' "$DATA/reference.json")
 ok "eval" "$CHARLM" eval "$DATA/heldout.txt"
@@ -101,10 +117,19 @@ bad "a line longer than block_size" 1 "long.txt: line 1 has 65 characters, more 
 printf 'line one\r\n' >"$TMP/crlf.txt"
 bad "CRLF line ends" 1 "crlf.txt: line 1, character 9: U+000D is not in the vocabulary" \
     "$CHARLM" logits "$TMP/crlf.txt" "$TMP/x.f32"
+bad "a directory as TEXT_FILE" 1 "$TMP: read error: Is a directory" \
+    "$CHARLM" eval "$TMP"
 bad "a missing text file" 1 "$TMP/missing.txt: No such file or directory" \
     "$CHARLM" logits "$TMP/missing.txt" "$TMP/x.f32"
-bad "an output file that cannot be created" 1 "$TMP/no/dir.f32: cannot create" \
+bad "an output file that cannot be created" 1 "$TMP/no/dir.f32: " \
     "$CHARLM" logits "$DATA/lines.txt" "$TMP/no/dir.f32"
+# OUT_FILE is replaced atomically: a FIFO (or a device such as /dev/full) is
+# refused, not opened (a FIFO would block), written or removed.
+mkfifo "$TMP/fifo"
+bad "a FIFO as OUT_FILE" 1 "fifo: not a regular file" \
+    "$CHARLM" logits "$DATA/lines.txt" "$TMP/fifo"
+if [ -p "$TMP/fifo" ]; then pass "the FIFO is left in place"
+else flunk "the FIFO is left in place" "it is gone"; fi
 printf 'The \342\202\254 sign\n' >"$TMP/euro.txt"
 bad "eval names the line and character" 1 "euro.txt: line 1, character 5: '€' (U+20AC) is not in the vocabulary" \
     "$CHARLM" eval "$TMP/euro.txt"
@@ -127,7 +152,10 @@ bad "generate options on eval" 2 "eval: --prompt, --tokens" "$CHARLM" eval "$DAT
 bad "bad --tokens" 2 "--tokens needs a count >= 0, not -5" "$CHARLM" generate --tokens -5
 bad "bad --temperature" 2 "--temperature needs a number >= 0, not nan" "$CHARLM" --temperature nan
 bad "bad --top-k" 2 "--top-k needs a count >= 0, not 3x" "$CHARLM" --top-k 3x
-bad "bad --seed" 2 "--seed needs an integer >= 0, not abc" "$CHARLM" --seed abc
+bad "bad --seed" 2 "--seed needs an integer from 0 to 2^64-1, not abc" "$CHARLM" --seed abc
+bad "--seed past 2^64-1" 2 "not 18446744073709551616" "$CHARLM" --seed 18446744073709551616
+bad "--seed with a sign" 2 "not -1" "$CHARLM" --seed -1
+ok "--seed 2^64-1" "$CHARLM" generate --tokens 5 --seed 18446744073709551615
 bad "missing value" 2 "missing value for --weights" "$CHARLM" generate --weights
 ok "--help" "$CHARLM" --help
 has "--help lists logits" "logits TEXT_FILE OUT_FILE"

@@ -16,9 +16,37 @@
 
 static const char *const optimizer_names[] = {"sgd", "adam", "adamw"};
 
+/* ---- the checksum ------------------------------------------------------------------ */
+
+/* FNV-1a, 64 bits, over n bytes, continuing from h. */
+static uint64_t fnv1a(uint64_t h, const void *p, size_t n)
+{
+    const unsigned char *b = p;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ b[i]) * 0x100000001b3u;
+    return h;
+}
+
+/* One stored tensor's, or one minitensor.* pair's, share of the checksum
+ * saved as minitensor.checksum: FNV-1a of its name (key), a NUL, and its
+ * bytes (value). The checksum is the sum of the shares, so it does not
+ * depend on the order of the file, and a load that restores only some of
+ * it (no optimizer) still checks all of it. safetensors has no checksum of
+ * its own: without one a flipped bit in the data resumed silently. */
+static uint64_t share(const char *name, size_t name_len, const void *bytes, size_t n)
+{
+    uint64_t h = fnv1a(0xcbf29ce484222325u, name, name_len);
+    return fnv1a(fnv1a(h, "", 1), bytes, n);
+}
+
+static bool is_own_key(const char *key)
+{
+    return strncmp(key, "minitensor.", 11) == 0 && strcmp(key, "minitensor.checksum") != 0;
+}
+
 /* What a checkpoint stores besides the caller's pairs. */
 typedef struct ck_text {
-    char kind[16], steps[24], epoch[24];
+    char kind[16], steps[24], epoch[24], checksum[40];
     char rng_keys[MAX_KV][32], rng_values[MAX_KV][40];
     char optim_names[2 * MAX_KV][MT_NAME_MAX + 32];
 } ck_text;
@@ -98,6 +126,17 @@ mt_status mt_checkpoint_save(const char *path, const mt_checkpoint *ck,
                  ck->rngs[i].state, ck->rngs[i].inc);
         kv[n_kv++] = (mt_safetensors_kv){text->rng_keys[i], text->rng_values[i], 0, 0};
     }
+    /* F32 tensors, stored as they are in memory (the hosts are little-endian,
+     * as safetensors) */
+    uint64_t sum = 0;
+    for (size_t i = 0; i < n_items; i++)
+        sum += share(items[i].name, strlen(items[i].name), items[i].tensor->data,
+                     (size_t)mt_tensor_numel(items[i].tensor) * sizeof(float));
+    for (size_t i = 0; i < n_kv; i++)
+        if (is_own_key(kv[i].key))
+            sum += share(kv[i].key, strlen(kv[i].key), kv[i].value, strlen(kv[i].value));
+    snprintf(text->checksum, sizeof text->checksum, "fnv1a64-sum:%016" PRIx64, sum);
+    kv[n_kv++] = (mt_safetensors_kv){"minitensor.checksum", text->checksum, 0, 0};
     for (size_t i = 0; i < n_metadata; i++)
         kv[n_kv++] = metadata[i];
     s = mt_safetensors_save(path, items, n_items, kv, n_kv);
@@ -157,6 +196,38 @@ static mt_status stored_tensor(const char *op, const char *path, const mt_safete
     return MT_OK;
 }
 
+/* minitensor.checksum against every tensor and minitensor.* pair in the file. */
+static mt_status check_checksum(const char *op, const char *path, const mt_safetensors *st)
+{
+    char buf[64];
+    unsigned long long saved;
+    int used = 0;
+    if (!meta(st, "minitensor.checksum", buf, sizeof buf) ||
+        sscanf(buf, "fnv1a64-sum:%16llx%n", &saved, &used) != 1 || buf[used])
+        return mt_fail(MT_ERR_FORMAT, "%s: %s: missing or bad minitensor.checksum", op, path);
+    uint64_t sum = 0;
+    for (size_t i = 0, n = mt_safetensors_count(st); i < n; i++) {
+        mt_safetensors_entry e;
+        mt_status s = mt_safetensors_info(st, i, &e);
+        if (s)
+            return s;
+        sum += share(e.name, e.name_len, e.data, (size_t)e.nbytes);
+    }
+    for (size_t i = 0, n = mt_safetensors_metadata_count(st); i < n; i++) {
+        mt_safetensors_kv kv;
+        mt_status s = mt_safetensors_metadata_at(st, i, &kv);
+        if (s)
+            return s;
+        if (is_own_key(kv.key))
+            sum += share(kv.key, kv.key_len, kv.value, kv.value_len);
+    }
+    if (sum != saved)
+        return mt_fail(MT_ERR_FORMAT, "%s: %s: checksum mismatch (saved %016llx, the file "
+                                      "gives %016" PRIx64 "): it was damaged or edited after "
+                                      "it was saved", op, path, saved, sum);
+    return MT_OK;
+}
+
 static mt_status check_metadata(const char *op, const char *path, const mt_safetensors *st,
                                 const mt_checkpoint *ck, const mt_safetensors_kv *expected,
                                 size_t n_expected, int64_t *epoch, int64_t *steps,
@@ -166,6 +237,9 @@ static mt_status check_metadata(const char *op, const char *path, const mt_safet
     if (!meta(st, FORMAT_KEY, buf, sizeof buf) || strcmp(buf, FORMAT_VERSION) != 0)
         return mt_fail(MT_ERR_FORMAT, "%s: %s is not a minitensor checkpoint (version %s)",
                        op, path, FORMAT_VERSION);
+    mt_status s = check_checksum(op, path, st);
+    if (s)
+        return s;
     if (!meta(st, "minitensor.epoch", buf, sizeof buf) || !parse_i64(buf, epoch))
         return mt_fail(MT_ERR_FORMAT, "%s: %s: missing or bad epoch", op, path);
     for (size_t i = 0; i < n_expected; i++) {

@@ -85,7 +85,7 @@ static mt_status state_init(const charlm_model *m, charlm_state *s)
                                         "n_embd %lld, n_layer %lld overflow", (long long)B,
                        (long long)C, (long long)c->n_layer);
     s->mem = calloc((size_t)total, sizeof(float));
-    s->layers = calloc((size_t)c->n_layer, sizeof *s->layers);
+    s->layers = calloc(c->n_layer ? (size_t)c->n_layer : 1, sizeof *s->layers);
     if (!s->mem || !s->layers)
         return mt_fail(MT_ERR_OUT_OF_MEMORY, "out of memory for the KV cache and "
                                              "buffers (%lld floats)", (long long)total);

@@ -82,9 +82,13 @@ static int parse_generate_option(const char *name, const char *value, options *o
             return usage_error("--top-k needs a count >= 0, not ", value);
         o->gen.top_k = v;
     } else if (!strcmp(name, "--seed")) {
-        if (!parse_int(value, 0, INT64_MAX, &v))
-            return usage_error("--seed needs an integer >= 0, not ", value);
-        o->gen.seed = (uint64_t)v;
+        /* any 64-bit seed, as torch.manual_seed takes */
+        char *end;
+        errno = 0;
+        unsigned long long seed = strtoull(value, &end, 10);
+        if (errno || end == value || *end || value[0] < '0' || value[0] > '9')
+            return usage_error("--seed needs an integer from 0 to 2^64-1, not ", value);
+        o->gen.seed = (uint64_t)seed;
     } else {   /* --temperature */
         char *end;
         float t = strtof(value, &end);

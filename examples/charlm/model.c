@@ -13,8 +13,9 @@
 
 /* ---- metadata ------------------------------------------------------------------ */
 
-/* A positive decimal size: digits only, no sign or spaces. */
-static mt_status meta_size(const mt_safetensors *f, const char *key, int64_t *out)
+/* A decimal size from `min` to CHARLM_MAX_SIZE: digits only, no sign,
+ * spaces or leading zeros ("010" could be meant as octal). */
+static mt_status meta_size(const mt_safetensors *f, const char *key, int64_t min, int64_t *out)
 {
     const char *v;
     size_t len;
@@ -22,15 +23,16 @@ static mt_status meta_size(const mt_safetensors *f, const char *key, int64_t *ou
         return mt_fail(MT_ERR_FORMAT, "metadata: missing '%s' (n_layer, n_head, "
                                       "n_embd, block_size and vocab are needed)", key);
     int64_t n = 0;
-    bool ok = len > 0 && len <= 9;
+    bool ok = len > 0 && len <= 9 && (len == 1 || v[0] != '0');
     for (size_t i = 0; ok && i < len; i++) {
         ok = v[i] >= '0' && v[i] <= '9';
         n = n * 10 + (v[i] - '0');
     }
-    if (!ok || n < 1 || n > CHARLM_MAX_SIZE)
+    if (!ok || n < min || n > CHARLM_MAX_SIZE)
         return mt_fail(MT_ERR_FORMAT, "metadata: '%s' is \"%.*s\": expected a "
-                                      "decimal integer from 1 to %lld", key,
-                       (int)(len < 40 ? len : 40), v, (long long)CHARLM_MAX_SIZE);
+                                      "decimal integer from %lld to %lld, no leading zeros",
+                       key, (int)(len < 40 ? len : 40), v, (long long)min,
+                       (long long)CHARLM_MAX_SIZE);
     *out = n;
     return MT_OK;
 }
@@ -109,14 +111,25 @@ static char *shape_str(char *buf, size_t size, size_t rank, const int64_t *dims)
     return buf;
 }
 
+/* The file and the prefix of its tensor names: "" or "_orig_mod.", which
+ * nanoGPT's checkpoints carry when the model was trained with torch.compile
+ * (its state_dict() is the compiled wrapper's; sample.py strips it). */
+typedef struct source {
+    const mt_safetensors *f;
+    const char *prefix;
+} source;
+
 /* The tensor `name` as F32 with exactly shape dims[rank]; *out stays NULL if
  * it is absent and optional. F32 comes zero-copy where aligned, F16, BF16
- * and F64 are converted; other dtypes are refused. */
-static mt_status get(const mt_safetensors *f, const char *name, size_t rank,
+ * and F64 are converted; other dtypes, and values that are not finite, are
+ * refused. */
+static mt_status get(const source *src, const char *short_name, size_t rank,
                      const int64_t *dims, bool required, mt_tensor **out)
 {
-    char want[96], found[96];
+    char want[96], found[96], name[128];
+    const mt_safetensors *f = src->f;
     size_t index;
+    snprintf(name, sizeof name, "%s%s", src->prefix, short_name);
     if (mt_safetensors_find(f, name, &index)) {
         if (!required)
             return MT_OK;
@@ -139,14 +152,28 @@ static mt_status get(const mt_safetensors *f, const char *name, size_t rank,
         size_t r = e.rank < MT_MAX_RANK ? e.rank : MT_MAX_RANK;
         for (size_t i = 0; i < r; i++)
             got[i] = e.shape[i] > INT64_MAX ? INT64_MAX : (int64_t)e.shape[i];
+        /* Hugging Face's GPT-2 stores these (in,out) (its Conv1D) under the
+         * same names; nanoGPT's from_pretrained transposes them. */
+        bool transposed = rank == 2 && e.rank == 2 && got[0] == dims[1] && got[1] == dims[0];
         return mt_fail(MT_ERR_SHAPE, "tensor '%s': expected %s, found %s%s", name,
                        shape_str(want, sizeof want, rank, dims),
-                       shape_str(found, sizeof found, r, got), e.rank > r ? " (rank > 8)" : "");
+                       shape_str(found, sizeof found, r, got),
+                       e.rank > r      ? " (rank > 8)"
+                       : transposed ? " (the transpose: PyTorch (out,in) layout is needed, "
+                                      "not Hugging Face Conv1D's (in,out))"
+                                    : "");
     }
-    return mt_safetensors_get_f32_at(f, index, out);
+    /* NaN or Inf weights would give NaN logits, and greedy decoding token 0
+     * every time: refused here, naming the tensor and the index. */
+    s = mt_safetensors_get_f32_at(f, index, out);
+    if (!s && (s = mt_tensor_check_finite(*out))) {
+        mt_tensor_free(*out);
+        *out = NULL;
+    }
+    return s;
 }
 
-static mt_status get_block(const mt_safetensors *f, int64_t i, int64_t C, charlm_block *b)
+static mt_status get_block(const source *f, int64_t i, int64_t C, charlm_block *b)
 {
     char name[96];
     mt_status s;
@@ -173,6 +200,32 @@ static mt_status get_block(const mt_safetensors *f, int64_t i, int64_t C, charlm
     return MT_OK;
 }
 
+/* A tensor of block n_layer or later means the metadata undercounts the
+ * blocks: refused, rather than running a model cut short. */
+static mt_status no_block_past(const source *src, int64_t n_layer)
+{
+    char prefix[32];
+    size_t plen = (size_t)snprintf(prefix, sizeof prefix, "%stransformer.h.", src->prefix);
+    for (size_t i = 0, n = mt_safetensors_count(src->f); i < n; i++) {
+        mt_safetensors_entry e;
+        mt_status s = mt_safetensors_info(src->f, i, &e);
+        if (s)
+            return s;
+        if (strncmp(e.name, prefix, plen) != 0)
+            continue;
+        const char *at = e.name + plen;
+        int64_t block = 0;
+        size_t digits = 0;
+        for (; at[digits] >= '0' && at[digits] <= '9' && digits < 10; digits++)
+            block = block * 10 + (at[digits] - '0');
+        if (digits > 0 && at[digits] == '.' && block >= n_layer)
+            return mt_fail(MT_ERR_FORMAT, "tensor '%s' belongs to block %lld, but metadata "
+                                          "'n_layer' is %lld", e.name, (long long)block,
+                           (long long)n_layer);
+    }
+    return MT_OK;
+}
+
 static bool block_has_bias(const charlm_block *b)
 {
     return b->ln_1_b || b->attn_b || b->proj_b || b->ln_2_b || b->fc_b || b->fc2_b;
@@ -182,34 +235,50 @@ static mt_status load(const mt_safetensors *f, charlm_model *m)
 {
     charlm_config *c = &m->cfg;
     mt_status s;
-    if ((s = meta_size(f, "n_layer", &c->n_layer)) || (s = meta_size(f, "n_head", &c->n_head)) ||
-        (s = meta_size(f, "n_embd", &c->n_embd)) ||
-        (s = meta_size(f, "block_size", &c->block_size)) || (s = load_vocab(f, m)))
+    size_t at;
+    source src = {f, ""};
+    if (mt_safetensors_find(f, "transformer.wpe.weight", &at) &&
+        !mt_safetensors_find(f, "_orig_mod.transformer.wpe.weight", &at))
+        src.prefix = "_orig_mod.";
+    /* n_layer may be 0: embeddings, ln_f and the head (nanoGPT builds it). */
+    if ((s = meta_size(f, "n_layer", 0, &c->n_layer)) ||
+        (s = meta_size(f, "n_head", 1, &c->n_head)) ||
+        (s = meta_size(f, "n_embd", 1, &c->n_embd)) ||
+        (s = meta_size(f, "block_size", 1, &c->block_size)) || (s = load_vocab(f, m)) ||
+        (s = no_block_past(&src, c->n_layer)))
         return s;
     if (c->n_embd % c->n_head)
         return mt_fail(MT_ERR_FORMAT, "metadata: n_embd %lld is not a multiple of "
                                       "n_head %lld", (long long)c->n_embd, (long long)c->n_head);
     int64_t V = c->vocab_size, C = c->n_embd;
-    if ((s = get(f, "transformer.wte.weight", 2, (int64_t[]){V, C}, true, &m->wte)) ||
-        (s = get(f, "transformer.wpe.weight", 2, (int64_t[]){c->block_size, C}, true, &m->wpe)))
+    /* wte may be missing if lm_head.weight is there: safetensors.torch's
+     * save_model keeps one name of a tied pair, the first in sorted order. */
+    char head[32];
+    snprintf(head, sizeof head, "%slm_head.weight", src.prefix);
+    bool has_head = !mt_safetensors_find(f, head, &at);
+    if ((s = get(&src, "transformer.wte.weight", 2, (int64_t[]){V, C}, !has_head, &m->wte)) ||
+        (s = get(&src, "transformer.wpe.weight", 2, (int64_t[]){c->block_size, C}, true,
+                 &m->wpe)))
         return s;
-    m->blocks = calloc((size_t)c->n_layer, sizeof *m->blocks);
+    m->blocks = calloc(c->n_layer ? (size_t)c->n_layer : 1, sizeof *m->blocks);
     if (!m->blocks)
         return mt_fail(MT_ERR_OUT_OF_MEMORY, "out of memory for %lld blocks",
                        (long long)c->n_layer);
     for (int64_t i = 0; i < c->n_layer; i++) {
-        if ((s = get_block(f, i, C, &m->blocks[i])))
+        if ((s = get_block(&src, i, C, &m->blocks[i])))
             return s;
         m->has_bias |= block_has_bias(&m->blocks[i]);
     }
-    if ((s = get(f, "transformer.ln_f.weight", 1, (int64_t[]){C}, true, &m->ln_f_w)) ||
-        (s = get(f, "transformer.ln_f.bias", 1, (int64_t[]){C}, false, &m->ln_f_b)) ||
-        (s = get(f, "lm_head.weight", 2, (int64_t[]){V, C}, false, &m->head)))
+    if ((s = get(&src, "transformer.ln_f.weight", 1, (int64_t[]){C}, true, &m->ln_f_w)) ||
+        (s = get(&src, "transformer.ln_f.bias", 1, (int64_t[]){C}, false, &m->ln_f_b)) ||
+        (s = get(&src, "lm_head.weight", 2, (int64_t[]){V, C}, false, &m->head)))
         return s;
     m->has_bias |= m->ln_f_b != NULL;
-    m->tied = m->head == NULL;
-    if (m->tied)
+    m->tied = m->head == NULL || m->wte == NULL;
+    if (!m->head)
         m->head = m->wte;
+    if (!m->wte)
+        m->wte = m->head;
     return MT_OK;
 }
 

@@ -12,7 +12,11 @@
  * (out,in) layouts; __metadata__ holds n_layer, n_head, n_embd, block_size
  * and vocab (the characters in token-id order) as strings. Biases and a tied
  * head are known from which tensors are present: each missing .bias is a
- * zero bias, a missing lm_head.weight means the head is transformer.wte.
+ * zero bias, a missing lm_head.weight means the head is transformer.wte
+ * (and a missing transformer.wte.weight beside lm_head.weight the reverse:
+ * safetensors.torch.save_model keeps only lm_head.weight of a tied pair).
+ * All names may start with "_orig_mod." (a torch.compile'd nanoGPT's
+ * state_dict).
  * Other tensors (nanoGPT's attn.bias mask buffers) are ignored. F32, F16 and
  * BF16 weights load (the last two converted to F32).
  *
@@ -47,7 +51,8 @@ typedef struct charlm_block {
 typedef struct charlm_model {
     charlm_config cfg;
     bool has_bias;                  /* any .bias tensor was present */
-    bool tied;                      /* no lm_head.weight: the head is wte */
+    bool tied;                      /* one of lm_head.weight and wte is missing:
+                                       the head is wte */
     uint32_t *vocab;                /* [vocab_size] code points, by token id */
     mt_tensor *wte, *wpe;           /* [V,C], [block_size,C] */
     charlm_block *blocks;           /* [n_layer] */
@@ -59,9 +64,10 @@ typedef struct charlm_model {
     int32_t *sorted_id_;            /* … and their tokens */
 } charlm_model;
 
-/* Load and validate the model in `weights`: the metadata (positive decimal
- * sizes, n_embd divisible by n_head, a vocab of distinct characters) and the
- * shape of every tensor it needs. On failure *out is NULL and mt_last_error()
+/* Load and validate the model in `weights`: the metadata (decimal sizes
+ * without sign, spaces or leading zeros, n_layer >= 0 and the others >= 1,
+ * n_embd divisible by n_head, a vocab of distinct characters, no tensor of a
+ * block past n_layer) and the shape of every tensor it needs. On failure *out is NULL and mt_last_error()
  * names the key or tensor with the expected and found values. The model
  * borrows tensors from `weights`: keep it open until charlm_model_free(). */
 mt_status charlm_model_new(const mt_safetensors *weights, charlm_model **out);

@@ -23,13 +23,13 @@ mt_status charlm_read_file(const char *path, char **data, size_t *size)
             free(buf);
         buf = bigger;
     }
-    bool bad = buf && ferror(f);
+    int err = buf && ferror(f) ? errno : 0;   /* EISDIR for a directory */
     fclose(f);
     if (!buf)
         return mt_fail(MT_ERR_OUT_OF_MEMORY, "%s: out of memory", path);
-    if (bad) {
+    if (err) {
         free(buf);
-        return mt_fail(MT_ERR_IO, "%s: read error", path);
+        return mt_fail(MT_ERR_IO, "%s: read error: %s", path, strerror(err));
     }
     *data = buf;
     *size = len;

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "progress.h"
@@ -43,7 +44,8 @@ static const char usage[] =
     "  --data DIR            the four gzip IDX files (default " DEFAULT_DATA ",\n"
     "                        Debian's dataset-fashion-mnist)\n"
     "  --resume CKPT         continue the run saved in CKPT (same model, optimizer,\n"
-    "                        learning rate, batch size and seed)\n"
+    "                        learning rate, batch size, seed and images; saved\n"
+    "                        no later than --epochs)\n"
     "  --limit N             use only the first N training and N test images\n"
     "                        (quick runs: tests, profiling)\n";
 
@@ -162,6 +164,32 @@ static int parse_args(int argc, char **argv, config *c)
     if ((size_t)snprintf(c->checkpoint, sizeof c->checkpoint, "%s.ckpt", c->out) >=
         sizeof c->checkpoint)
         return bad_usage("--out %s: path too long", c->out);
+    return 0;
+}
+
+/* A file the run will save to must be one it can save to, checked before
+ * any training: a directory, a FIFO or a missing folder there used to fail
+ * only at the first save (for --out, after the last epoch). */
+static int check_target(const char *path)
+{
+    struct stat st;
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+        fprintf(stderr, "fashion train: %s exists and is not a regular file: save to a "
+                "file path\n", path);
+        return 1;
+    }
+    char dir[4096];
+    const char *slash = strrchr(path, '/');
+    if (!slash)
+        snprintf(dir, sizeof dir, ".");
+    else
+        snprintf(dir, sizeof dir, "%.*s", slash == path ? 1 : (int)(slash - path), path);
+    errno = 0;
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode) || access(dir, W_OK | X_OK) != 0) {
+        fprintf(stderr, "fashion train: cannot save %s: %s: %s\n", path, dir,
+                errno ? strerror(errno) : "not a directory");
+        return 1;
+    }
     return 0;
 }
 
@@ -452,6 +480,8 @@ int fashion_train_main(int argc, char **argv)
     int status = parse_args(argc, argv, &r.cfg);
     if (status)
         return status < 0 ? 0 : status;
+    if (check_target(r.cfg.out) || check_target(r.cfg.checkpoint))
+        return 1;
     if ((status = run_setup(&r))) {
         run_free(&r);
         return status;
@@ -461,6 +491,26 @@ int fashion_train_main(int argc, char **argv)
         mt_checkpoint ck = checkpoint_of(&r, 0);
         if (mt_checkpoint_load(r.cfg.resume, &ck, r.meta, 5)) {
             fprintf(stderr, "fashion train: --resume: %s\n", mt_last_error());
+            run_free(&r);
+            return 1;
+        }
+        /* A checkpoint of this configuration after epoch e has taken e
+         * epochs of steps over these images: anything else is another
+         * --data or --limit, or an edited file, and would not continue it. */
+        int64_t per_epoch = (r.train.n + r.cfg.batch_size - 1) / r.cfg.batch_size,
+                steps = mt_optimizer_steps_get(r.opt);
+        if (ck.epoch > r.cfg.epochs || steps != ck.epoch * per_epoch) {
+            if (ck.epoch > r.cfg.epochs)
+                fprintf(stderr, "fashion train: --resume: %s was saved after epoch %lld, "
+                        "past --epochs %lld\n", r.cfg.resume, (long long)ck.epoch,
+                        (long long)r.cfg.epochs);
+            else
+                fprintf(stderr, "fashion train: --resume: %s holds %lld optimizer steps "
+                        "after epoch %lld; this run takes %lld steps per epoch (%lld "
+                        "images, batches of %lld): another --data or --limit, or an "
+                        "edited file\n", r.cfg.resume, (long long)steps, (long long)ck.epoch,
+                        (long long)per_epoch, (long long)r.train.n,
+                        (long long)r.cfg.batch_size);
             run_free(&r);
             return 1;
         }

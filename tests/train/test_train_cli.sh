@@ -96,6 +96,45 @@ refused "other optimizer" "holds no sgd optimizer state" \
     --epochs 2 --out "$TMP/d.st" --resume "$TMP/epoch1.ckpt" --optimizer sgd --lr 0.001
 refused "weights file as checkpoint" "--resume:" \
     --epochs 2 --out "$TMP/d.st" --resume "$TMP/a.st"
+refused "a checkpoint past --epochs" "a.st.ckpt was saved after epoch 2, past --epochs 1" \
+    --epochs 1 --out "$TMP/d.st" --resume "$TMP/a.st.ckpt"
+# a checkpoint of the same configuration over other images (another --limit):
+# its step count does not fit this run's epochs
+"$FASHION" train --model mlp --data "$DATA" --limit 320 --seed 7 --epochs 1 \
+    --out "$TMP/l320.st" >/dev/null 2>&1
+refused "optimizer steps that do not fit the epoch" \
+    "l320.st.ckpt holds 5 optimizer steps after epoch 1; this run takes 10 steps per epoch (640 images, batches of 64)" \
+    --epochs 2 --out "$TMP/d.st" --resume "$TMP/l320.st.ckpt"
+# hand-edited or damaged checkpoints (the header is JSON text, the data raw
+# F32): the checksum over the data, epoch, steps and generators
+LC_ALL=C sed 's/"minitensor.steps":"10"/"minitensor.steps":"99"/' "$TMP/epoch1.ckpt" \
+    >"$TMP/steps.ckpt"
+refused "an edited step count" "steps.ckpt: checksum mismatch" \
+    --epochs 2 --out "$TMP/d.st" --resume "$TMP/steps.ckpt"
+LC_ALL=C sed 's/"minitensor.epoch":"1"/"minitensor.epoch":"0"/' "$TMP/epoch1.ckpt" \
+    >"$TMP/epoch0.ckpt"
+refused "an edited epoch" "epoch0.ckpt: checksum mismatch" \
+    --epochs 2 --out "$TMP/d.st" --resume "$TMP/epoch0.ckpt"
+LC_ALL=C sed 's/"minitensor.checksum":"fnv1a64-sum:/"minitensor.checksum":"fnv1a32-sum:/' \
+    "$TMP/epoch1.ckpt" >"$TMP/badsum.ckpt"
+refused "a bad checksum" "badsum.ckpt: missing or bad minitensor.checksum" \
+    --epochs 2 --out "$TMP/d.st" --resume "$TMP/badsum.ckpt"
+size=$(wc -c <"$TMP/epoch1.ckpt")
+cp "$TMP/epoch1.ckpt" "$TMP/flip.ckpt"
+printf '\001' | dd of="$TMP/flip.ckpt" bs=1 seek=$((size - 1000)) conv=notrunc 2>/dev/null
+refused "a damaged data byte" "flip.ckpt: checksum mismatch" \
+    --epochs 2 --out "$TMP/d.st" --resume "$TMP/flip.ckpt"
+if [ -e "$TMP/d.st" ] || [ -e "$TMP/d.st.ckpt" ]; then flunk "refused runs" "wrote files"
+else pass "refused runs wrote nothing"; fi
+
+# ---- files it cannot save to: refused before training -----------------------------------
+mkfifo "$TMP/fifo"
+refused "a FIFO as --out" "$TMP/fifo exists and is not a regular file" --epochs 1 --out "$TMP/fifo"
+mkdir "$TMP/dir.st.ckpt"
+refused "a directory as the checkpoint" "$TMP/dir.st.ckpt exists and is not a regular file" \
+    --epochs 1 --out "$TMP/dir.st"
+refused "a missing folder" "cannot save $TMP/nowhere/x.st: $TMP/nowhere: No such file or directory" \
+    --epochs 1 --out "$TMP/nowhere/x.st"
 
 # ---- a NaN loss stops the run; the last good checkpoint stays ----------------------------
 # 640 images in batches of 64: step 13 is epoch 2's third step

@@ -18,7 +18,9 @@
  * and optimizer tensor present with its exact shape and F32 values that are
  * finite, the optimizer kind, generator count and every expected metadata
  * pair equal; a mismatch is an error naming what differs, and the state is
- * left as it was.
+ * left as it was. The file carries a checksum (minitensor.checksum) over
+ * every tensor and the epoch, step count and generator states: a file
+ * damaged or edited after it was saved is refused, whatever part is loaded.
  */
 #ifndef MINITENSOR_CHECKPOINT_H
 #define MINITENSOR_CHECKPOINT_H
