@@ -119,6 +119,7 @@ bad "--logits to a device" 1 "/dev/full: not a regular file" \
 
 # ---- the command line -----------------------------------------------------------------
 bad "unknown command" 2 "unknown command frobnicate" "$MNIST" frobnicate
+bad "empty command" 2 "unknown command ''" "$MNIST" ""
 bad "unknown option" 2 "unknown option --fast" "$MNIST" --fast
 bad "eval needs two files" 2 "eval needs IMAGES and LABELS" "$MNIST" eval "$IMAGES"
 bad "predict needs an image" 2 "predict needs at least one IMAGE" "$MNIST" predict
