@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "progress.h"
@@ -146,7 +147,7 @@ static int parse_args(int argc, char **argv, config *c)
         return bad_usage("%s", "--model mlp|cnn is required");
     if (strcmp(c->model, "mlp") != 0 && strcmp(c->model, "cnn") != 0)
         return bad_usage("--model %s: mlp or cnn", c->model);
-    if (!c->out)
+    if (!c->out || !*c->out)
         return bad_usage("%s", "--out FILE is required");
     if (strcmp(c->optimizer, "sgd") && strcmp(c->optimizer, "adam") &&
         strcmp(c->optimizer, "adamw"))
@@ -162,6 +163,30 @@ static int parse_args(int argc, char **argv, config *c)
     if ((size_t)snprintf(c->checkpoint, sizeof c->checkpoint, "%s.ckpt", c->out) >=
         sizeof c->checkpoint)
         return bad_usage("--out %s: path too long", c->out);
+    return 0;
+}
+
+/* The saves at the end of every epoch must not be the first to find that
+ * --out cannot be written: check its place before any training. */
+static int check_out(const char *out)
+{
+    struct stat sb;
+    if (stat(out, &sb) == 0 && !S_ISREG(sb.st_mode)) {
+        fprintf(stderr, "fashion train: --out %s: not a regular file (it is a %s); give "
+                "a file path\n", out, S_ISDIR(sb.st_mode) ? "directory" : "special file");
+        return 1;
+    }
+    char dir[4096];
+    const char *slash = strrchr(out, '/');
+    if (!slash)
+        snprintf(dir, sizeof dir, ".");
+    else
+        snprintf(dir, sizeof dir, "%.*s", slash == out ? 1 : (int)(slash - out), out);
+    if (access(dir, W_OK) != 0) {
+        fprintf(stderr, "fashion train: --out %s: cannot write in %s (%s)\n", out, dir,
+                strerror(errno));
+        return 1;
+    }
     return 0;
 }
 
@@ -452,7 +477,7 @@ int fashion_train_main(int argc, char **argv)
     int status = parse_args(argc, argv, &r.cfg);
     if (status)
         return status < 0 ? 0 : status;
-    if ((status = run_setup(&r))) {
+    if ((status = check_out(r.cfg.out)) || (status = run_setup(&r))) {
         run_free(&r);
         return status;
     }

@@ -97,6 +97,19 @@ refused "other optimizer" "holds no sgd optimizer state" \
 refused "weights file as checkpoint" "--resume:" \
     --epochs 2 --out "$TMP/d.st" --resume "$TMP/a.st"
 
+# ---- an --out that cannot be written: refused before training, nothing written ------------
+mkdir "$TMP/outdir"
+refused "--out is a directory" "--out $TMP/outdir: not a regular file (it is a directory)" \
+    --epochs 1 --out "$TMP/outdir"
+refused "--out in a missing directory" "--out $TMP/nodir/f.st: cannot write in $TMP/nodir" \
+    --epochs 1 --out "$TMP/nodir/f.st"
+if [ -e "$TMP/outdir.ckpt" ]; then flunk "refused --out" "wrote a checkpoint"
+else pass "refused --out wrote nothing"; fi
+train --epochs 1 --out ""; status=$?
+if [ $status -ne 2 ]; then flunk "empty --out" "exit $status, expected 2"
+elif ! grep -qF -- "--out FILE is required" "$TMP/err"; then flunk "empty --out" "message"
+else pass "empty --out is a usage error"; fi
+
 # ---- a NaN loss stops the run; the last good checkpoint stays ----------------------------
 # 640 images in batches of 64: step 13 is epoch 2's third step
 FASHION_TRAIN_POISON_STEP=13 train --epochs 3 --out "$TMP/n.st"; status=$?
