@@ -209,6 +209,11 @@ mt_status mt_png_decode(const unsigned char *bytes, size_t size, const char *lab
                        (unsigned)im.width, (unsigned)im.height);
     }
     im.format = PNG_FORMAT_GRAY;
+    /* Without it the simplified API takes 16-bit samples as linear light
+     * and gamma-encodes them: 50% gray (32896) came out as 186, not 128
+     * (the PGM reader and other decoders scale 16-bit samples linearly).
+     * Set here: begin_read clears the flags. */
+    im.flags |= PNG_IMAGE_FLAG_16BIT_sRGB;
     uint8_t *px = mt_alloc(PNG_IMAGE_SIZE(im), 64);
     if (!px) {
         png_image_free(&im);
