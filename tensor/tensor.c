@@ -513,12 +513,28 @@ mt_status mt_tensor_copy_into(const mt_tensor *src, mt_tensor *dst)
     if (dst->dtype != src->dtype && dst->dtype != MT_DTYPE_F32)
         return mt_fail(MT_ERR_DTYPE, "%s: cannot convert %s to %s (only to F32)",
                        op, mt_dtype_name(src->dtype), mt_dtype_name(dst->dtype));
+    for (int d = 0; d < dst->rank; d++)   /* an expanded dst: elements share memory */
+        if (dst->stride[d] == 0 && dst->shape[d] > 1)
+            return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: dst %s has stride 0 in dim %d, "
+                           "so its elements overlap", op, MT_SHAPE(dst), d);
     if (mt_tensor_numel(src) == 0)
         return MT_OK;
     if (dst->dtype == src->dtype && mt_tensor_is_contiguous(dst) &&
         mt_tensor_is_contiguous(src)) {
         memmove(dst->data, src->data, tensor_bytes(src));
         return MT_OK;
+    }
+    /* dst overlaps src in another layout (x into its own transpose, a
+     * column into the next): the loop below would read elements it already
+     * overwrote. Read src out first, as numpy.copyto does. */
+    if (mt_tensors_overlap(dst, src) &&
+        !(dst->dtype == src->dtype && mt_tensors_same_view(dst, src))) {
+        mt_tensor *tmp;
+        if ((s = mt_tensor_contiguous(src, &tmp)))
+            return s;
+        s = mt_tensor_copy_into(tmp, dst);
+        mt_tensor_free(tmp);
+        return s;
     }
     size_t esize = mt_dtype_size(src->dtype);
     int64_t index[MT_MAX_RANK] = {0};
