@@ -293,13 +293,15 @@ static void forward_rejects_bad_calls(void **state)
 /* ---- checkpoints that must not load ------------------------------------------------------ */
 
 /* The tiny checkpoint with one change: tensor `name` dropped (dtype
- * MT_DTYPE_COUNT) or replaced by (or added as) zeros of `dtype` and dims;
- * metadata `key` set to value[len] (len SIZE_MAX: dropped). */
+ * MT_DTYPE_COUNT) or replaced by (or added as) zeros of `dtype` and dims
+ * (F32 `fill` if it is not 0); metadata `key` set to value[len] (len
+ * SIZE_MAX: dropped). */
 typedef struct edit {
     const char *name;
     mt_dtype dtype;
     int rank;
     int64_t dims[3];
+    float fill;
     const char *key, *value;
     size_t len;
 } edit;
@@ -323,7 +325,10 @@ static mt_status load_edited(const edit *e)
         if (e->name && !strcmp(info.name, e->name)) {
             if (e->dtype == MT_DTYPE_COUNT)
                 continue;
-            assert_ok(mt_tensor_zeros(e->dtype, e->rank, e->dims, &t[k]));
+            if (e->fill != 0.0f)
+                assert_ok(mt_tensor_full(e->rank, e->dims, e->fill, &t[k]));
+            else
+                assert_ok(mt_tensor_zeros(e->dtype, e->rank, e->dims, &t[k]));
         } else {
             assert_ok(mt_safetensors_get_at(src, i, &t[k]));
         }
@@ -374,6 +379,9 @@ static mt_status load_edited(const edit *e)
 #define DROP(tensor) (&(edit){.name = (tensor), .dtype = MT_DTYPE_COUNT})
 #define ZEROS(tensor, type, r, ...) \
     (&(edit){.name = (tensor), .dtype = (type), .rank = (r), .dims = {__VA_ARGS__}})
+#define FULL(tensor, value, r, ...) \
+    (&(edit){.name = (tensor), .dtype = MT_DTYPE_F32, .fill = (value), .rank = (r), \
+             .dims = {__VA_ARGS__}})
 #define META(k, v) (&(edit){.key = (k), .value = (v), .len = sizeof(v) - 1})
 
 static void unchanged_checkpoint_loads(void **state)
@@ -455,6 +463,19 @@ static void bad_dtypes_are_refused(void **state)
                  MT_ERR_DTYPE, "is U8");
     /* F16 converts */
     assert_ok(load_edited(ZEROS("transformer.ln_f.weight", MT_DTYPE_F16, 1, 16)));
+}
+
+/* A NaN or Inf weight gave NaN logits: generate printed newlines (token 0)
+ * and eval a loss of nan, both with exit status 0. */
+static void non_finite_weights_are_refused(void **state)
+{
+    (void)state;
+    assert_fails(load_edited(FULL("transformer.ln_f.weight", NAN, 1, 16)), MT_ERR_FORMAT,
+                 "transformer.ln_f.weight [16] holds NaN at flat index 0 ([0])");
+    assert_fails(load_edited(FULL("transformer.h.0.attn.c_attn.weight", -INFINITY, 2, 48, 16)),
+                 MT_ERR_FORMAT, "transformer.h.0.attn.c_attn.weight [48,16] holds -Inf at "
+                                "flat index 0 ([0,0])");
+    assert_ok(load_edited(FULL("transformer.ln_f.weight", 2.0f, 1, 16)));
 }
 
 static void bad_metadata_is_named(void **state)
@@ -589,6 +610,7 @@ int main(void)
         cmocka_unit_test(wrong_shapes_are_named),
         cmocka_unit_test(optional_tensors_are_used_when_present),
         cmocka_unit_test(bad_dtypes_are_refused),
+        cmocka_unit_test(non_finite_weights_are_refused),
         cmocka_unit_test(bad_metadata_is_named),
         cmocka_unit_test(generation_allocates_nothing),
         cmocka_unit_test(same_seed_same_draws),

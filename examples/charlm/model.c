@@ -143,7 +143,13 @@ static mt_status get(const mt_safetensors *f, const char *name, size_t rank,
                        shape_str(want, sizeof want, rank, dims),
                        shape_str(found, sizeof found, r, got), e.rank > r ? " (rank > 8)" : "");
     }
-    return mt_safetensors_get_f32_at(f, index, out);
+    /* a NaN or Inf weight would give NaN logits: text of token 0 and a loss
+     * of nan, with exit status 0 */
+    if ((s = mt_safetensors_get_f32_at(f, index, out)) || (s = mt_tensor_check_finite(*out))) {
+        mt_tensor_free(*out);
+        *out = NULL;
+    }
+    return s;
 }
 
 static mt_status get_block(const mt_safetensors *f, int64_t i, int64_t C, charlm_block *b)
