@@ -757,6 +757,49 @@ static size_t palette_png(unsigned char *buf, uint32_t width, uint32_t height, i
     return stored_png(buf, width, height, depth, 3, rgb, colours, raw, raw_len, iend);
 }
 
+/* Gray as Pillow's convert("L") gives it (what Keras' load_img and
+ * torchvision's Grayscale feed a model): ITU-R 601-2 luma of the stored
+ * samples, L = (19595 R + 38470 G + 7471 B + 32768) >> 16, no gamma
+ * correction; alpha composited onto the matte in stored values,
+ * (L A + matte (255 - A)) / 255 rounded. libpng's simplified API worked in
+ * linear light: red 127, green 220, blue 76, and 93 for the gray+alpha pixel
+ * over black. */
+static void png_gray_as_pillow(void **state)
+{
+    (void)state;
+    if (!mt_image_png_supported())
+        return;   /* png_decodes_and_rejects checks the build without libpng */
+    unsigned char buf[512];
+    mt_image img;
+    /* RGB, 4x1: red, green, blue, white */
+    const unsigned char rgb[13] = {0, 255, 0, 0, 0, 255, 0, 0, 0, 255, 255, 255, 255};
+    size_t n = stored_png(buf, 4, 1, 8, 2, NULL, 0, rgb, sizeof rgb, true);
+    assert_ok(mt_png_decode(buf, n, "rgb.png", 0, &img));
+    assert_memory_equal(img.pixels, ((unsigned char[]){76, 150, 29, 255}), 4);
+    mt_image_free(&img);
+    /* gray+alpha, 2x1: 128 at alpha 128, 200 at alpha 0 */
+    const unsigned char ga[5] = {0, 128, 128, 200, 0};
+    n = stored_png(buf, 2, 1, 8, 4, NULL, 0, ga, sizeof ga, true);
+    assert_ok(mt_png_decode(buf, n, "ga.png", 0, &img));
+    assert_memory_equal(img.pixels, ((unsigned char[]){64, 0}), 2);
+    mt_image_free(&img);
+    assert_ok(mt_png_decode(buf, n, "ga.png", 255, &img));   /* 48769 / 255 = 191.25 */
+    assert_memory_equal(img.pixels, ((unsigned char[]){191, 255}), 2);
+    mt_image_free(&img);
+    /* a gAMA chunk (gamma 1.0) does not change the samples */
+    const unsigned char gray[4] = {0, 0, 64, 128};
+    size_t m = stored_png(buf, 3, 1, 8, 0, NULL, 0, gray, sizeof gray, true);
+    unsigned char gama[4];
+    put_be32(gama, 100000);
+    unsigned char chunk[16];
+    size_t k = png_chunk(chunk, "gAMA", gama, 4);
+    memmove(buf + 33 + k, buf + 33, m - 33);   /* after the signature and IHDR */
+    memcpy(buf + 33, chunk, k);
+    assert_ok(mt_png_decode(buf, m + k, "gama.png", 0, &img));
+    assert_memory_equal(img.pixels, ((unsigned char[]){0, 64, 128}), 3);
+    mt_image_free(&img);
+}
+
 /* 16-bit samples scale linearly to 0..255, as in a 16-bit PGM: libpng's
  * simplified API took them for linear light and gamma-encoded them (50%
  * gray, 32896, came out as 186). Expected: round(v * 255 / 65535). */
@@ -917,6 +960,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(png_decodes_and_rejects),
         cmocka_unit_test(png_strict),
         cmocka_unit_test(png_16_bit),
+        cmocka_unit_test(png_gray_as_pillow),
         cmocka_unit_test(image_load_files),
     };
     return cmocka_run_group_tests_name("io formats", tests, NULL, NULL);
