@@ -94,6 +94,16 @@ mt_status mt_check_tensor(const char *op, const char *what, const mt_tensor *t)
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: %s is NULL", op, what);
     if (t->rank < 0 || t->rank > MT_MAX_RANK || (unsigned)t->dtype >= MT_DTYPE_COUNT)
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: %s is not a valid tensor", op, what);
+    /* a struct filled by hand: a negative dim made sums of shape [-1,2]
+     * succeed, an overflowing count made loops run past the data */
+    int64_t numel;
+    for (int d = 0; d < t->rank; d++)
+        if (t->shape[d] < 0)
+            return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: %s %s has a negative dim", op, what,
+                           MT_SHAPE(t));
+    if (!mt_shape_numel(t->rank, t->shape, &numel))
+        return mt_fail(MT_ERR_OVERFLOW, "%s: %s %s: element count overflows", op, what,
+                       MT_SHAPE(t));
     if (!t->data && mt_tensor_numel(t) != 0)
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: %s %s has no data", op, what, MT_SHAPE(t));
     return MT_OK;

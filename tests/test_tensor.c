@@ -368,6 +368,28 @@ static void test_copy_into_overlap(void **state)
     mt_tensor_free(x);
 }
 
+/* mt_tensor is a public struct: one filled by hand with a negative dim or
+ * an element count past int64 is refused by every op (a sum of [-1,2]
+ * succeeded; a sum of [2^63-1,2] read past the data). */
+static void test_hand_made_tensors_checked(void **state)
+{
+    (void)state;
+    float data[4] = {1, 2, 3, 4};
+    mt_tensor t;
+    assert_ok(mt_tensor_wrap_into(MT_DTYPE_F32, 2, (int64_t[]){2, 2}, data, &t));
+    mt_tensor *out = NULL;
+    t.shape[0] = -1;
+    assert_fails(mt_sum(&t, 0, false, &out), MT_ERR_INVALID_ARGUMENT,
+                 "sum: input [-1,2] has a negative dim");
+    assert_fails(mt_transpose(&t, 0, 1, &out), MT_ERR_INVALID_ARGUMENT,
+                 "transpose: input [-1,2] has a negative dim");
+    t.shape[0] = INT64_MAX;
+    assert_fails(mt_sum(&t, 0, false, &out), MT_ERR_OVERFLOW,
+                 "sum: input [9223372036854775807,2]: element count overflows");
+    assert_fails(mt_tensor_check_finite(&t), MT_ERR_OVERFLOW, "element count overflows");
+    assert_null(out);
+}
+
 static void test_names_in_messages(void **state)
 {
     (void)state;
@@ -439,6 +461,7 @@ int main(void)
         cmocka_unit_test(test_view_errors),
         cmocka_unit_test(test_copy_into_converts),
         cmocka_unit_test(test_copy_into_overlap),
+        cmocka_unit_test(test_hand_made_tensors_checked),
         cmocka_unit_test(test_names_in_messages),
         cmocka_unit_test(test_version),
         cmocka_unit_test(test_check_finite),
