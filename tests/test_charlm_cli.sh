@@ -103,8 +103,15 @@ bad "CRLF line ends" 1 "crlf.txt: line 1, character 9: U+000D is not in the voca
     "$CHARLM" logits "$TMP/crlf.txt" "$TMP/x.f32"
 bad "a missing text file" 1 "$TMP/missing.txt: No such file or directory" \
     "$CHARLM" logits "$TMP/missing.txt" "$TMP/x.f32"
-bad "an output file that cannot be created" 1 "$TMP/no/dir.f32: cannot create" \
+bad "an output file that cannot be created" 1 \
+    "$TMP/no/dir.f32: cannot create a temporary file next to it: No such file or directory" \
     "$CHARLM" logits "$DATA/lines.txt" "$TMP/no/dir.f32"
+# the logits were written with fopen and removed on a write error: a device
+# (as root, /dev/full itself) was deleted
+bad "logits to a device" 1 "/dev/full: not a regular file (it is a character device)" \
+    "$CHARLM" logits "$DATA/lines.txt" /dev/full
+if [ -c /dev/full ]; then pass "the device is still there"; else flunk "logits to a device" "/dev/full is gone"; fi
+bad "a directory as the text" 1 "$TMP: read error: Is a directory" "$CHARLM" eval "$TMP"
 printf 'The \342\202\254 sign\n' >"$TMP/euro.txt"
 bad "eval names the line and character" 1 "euro.txt: line 1, character 5: '€' (U+20AC) is not in the vocabulary" \
     "$CHARLM" eval "$TMP/euro.txt"

@@ -2,6 +2,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "commands.h"
 #include "text.h"
@@ -12,27 +13,33 @@ static int fail(void)
     return 1;
 }
 
-/* Each line is its own sequence from position 0; all logits are written. */
+/* Each line is its own sequence from position 0; all logits are written at
+ * once by mt_file_write_atomic: on failure an existing file at out_path is
+ * unchanged and a device is refused (fopen + remove on error truncated the
+ * old file, and as root deleted /dev/full itself). */
 static mt_status write_logits(const charlm_model *m, charlm_state *s, const int32_t *tokens,
                               int64_t lines, int64_t L, const char *out_path)
 {
-    FILE *out = fopen(out_path, "wb");
-    if (!out)
-        return mt_fail(MT_ERR_IO, "%s: cannot create", out_path);
     size_t row = (size_t)(L * m->cfg.vocab_size);
+    if ((size_t)lines > SIZE_MAX / sizeof(float) / row)
+        return mt_fail(MT_ERR_OUT_OF_MEMORY, "%s: %lld lines of logits do not fit in memory",
+                       out_path, (long long)lines);
+    float *all = malloc((size_t)lines * row * sizeof *all);
+    if (!all)
+        return mt_fail(MT_ERR_OUT_OF_MEMORY, "%s: out of memory for %lld lines of logits",
+                       out_path, (long long)lines);
     mt_status st = MT_OK;
     for (int64_t i = 0; i < lines && !st; i++) {
         const float *logits;
         charlm_state_reset(s);
         st = charlm_forward(s, tokens + i * L, L, true, &logits);
-        /* float is IEEE binary32 and the hosts little-endian (as safetensors). */
-        if (!st && fwrite(logits, sizeof(float), row, out) != row)
-            st = mt_fail(MT_ERR_IO, "%s: write error", out_path);
+        if (!st)
+            memcpy(all + (size_t)i * row, logits, row * sizeof *all);
     }
-    if (fclose(out) != 0 && !st)
-        st = mt_fail(MT_ERR_IO, "%s: write error", out_path);
-    if (st)
-        remove(out_path);
+    /* float is IEEE binary32 and the hosts little-endian (as safetensors). */
+    if (!st)
+        st = mt_file_write_atomic(out_path, all, (size_t)lines * row * sizeof *all);
+    free(all);
     return st;
 }
 

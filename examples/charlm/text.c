@@ -24,12 +24,13 @@ mt_status charlm_read_file(const char *path, char **data, size_t *size)
         buf = bigger;
     }
     bool bad = buf && ferror(f);
+    int e = errno;   /* a directory: EISDIR */
     fclose(f);
     if (!buf)
         return mt_fail(MT_ERR_OUT_OF_MEMORY, "%s: out of memory", path);
     if (bad) {
         free(buf);
-        return mt_fail(MT_ERR_IO, "%s: read error", path);
+        return mt_fail(MT_ERR_IO, "%s: read error: %s", path, strerror(e));
     }
     *data = buf;
     *size = len;
