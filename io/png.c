@@ -1,4 +1,5 @@
-/* png.c — the PNG decoder: libpng's simplified API, any PNG to 8-bit gray.
+/* png.c — the PNG decoder: any PNG to 8-bit gray through libpng (the header
+ * checked by the simplified API, the pixels read row by row).
  * Without libpng (meson -Dpng=disabled, or wasm32) it reports that. */
 #include <string.h>
 
