@@ -477,6 +477,12 @@ int fashion_train_main(int argc, char **argv)
     int status = parse_args(argc, argv, &r.cfg);
     if (status)
         return status < 0 ? 0 : status;
+    /* a bad MT_BACKEND or MT_NUM_THREADS, reported before any work (the
+     * run sets its own thread count, but a typo in either is still a typo) */
+    if (mt_backend_env_check()) {
+        fprintf(stderr, "fashion train: %s\n", mt_last_error());
+        return 1;
+    }
     if ((status = check_out(r.cfg.out)) || (status = run_setup(&r))) {
         run_free(&r);
         return status;

@@ -105,6 +105,10 @@ refused "--out in a missing directory" "--out $TMP/nodir/f.st: cannot write in $
     --epochs 1 --out "$TMP/nodir/f.st"
 if [ -e "$TMP/outdir.ckpt" ]; then flunk "refused --out" "wrote a checkpoint"
 else pass "refused --out wrote nothing"; fi
+MT_NUM_THREADS=abc refused "a bad MT_NUM_THREADS" 'MT_NUM_THREADS="abc" is not a count' \
+    --epochs 1 --out "$TMP/env.st"
+MT_BACKEND=tpu refused "a bad MT_BACKEND" 'MT_BACKEND="tpu" is not a backend' \
+    --epochs 1 --out "$TMP/env.st"
 train --epochs 1 --out ""; status=$?
 if [ $status -ne 2 ]; then flunk "empty --out" "exit $status, expected 2"
 elif ! grep -qF -- "--out FILE is required" "$TMP/err"; then flunk "empty --out" "message"
