@@ -1,6 +1,7 @@
 /* fuzz_png.c — libFuzzer target: arbitrary bytes through the PNG decoder
- * (libpng's simplified API, then minitensor's strictness pass); every
- * pixel of an accepted image is touched. Inputs whose IHDR announces more
+ * (libpng: the header through the simplified API, the pixels row by row,
+ * then minitensor's strictness pass); every pixel of an accepted image is
+ * touched. Inputs whose IHDR announces more
  * than 2^20 pixels are skipped: they only make libpng allocate and fill
  * large buffers, which slows the search without reaching new code of ours.
  * Build and run with fuzz/run.sh SECONDS png. */

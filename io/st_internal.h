@@ -52,10 +52,14 @@ MT_IO_INTERNAL bool st_host_little_endian(void);
  * true if valid; otherwise *bad is the offset of the first bad byte. */
 MT_IO_INTERNAL bool st_utf8_valid(const uint8_t *s, size_t n, size_t *bad);
 
+/* True if the valid UTF-8 character s[0..seq) is a C1 control or a bidi
+ * override (terminals act on them: never echoed raw). */
+MT_IO_INTERNAL bool st_utf8_control(const uint8_t *s, size_t seq);
+
 /* Write `s` (len bytes) into buf as 'name' for messages: quoted, bytes
- * below 0x20, 0x7f and bytes that are not part of a valid UTF-8 character
- * as \xNN (a message is always valid UTF-8), cut to about 80 bytes with
- * "...". */
+ * below 0x20, 0x7f, bytes that are not part of a valid UTF-8 character and
+ * the bytes of C1 controls and bidi overrides as \xNN (a message is always
+ * valid UTF-8 and prints as itself), cut to about 80 bytes with "...". */
 MT_IO_INTERNAL const char *st_quote(char *buf, size_t cap, const char *s,
                                     size_t len);
 

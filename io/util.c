@@ -59,6 +59,19 @@ bool st_utf8_valid(const uint8_t *s, size_t n, size_t *bad)
     return true;
 }
 
+/* U+0080..U+009F (C1 controls: U+009B is a terminal's CSI) and the bidi
+ * overrides U+202A..U+202E, U+2066..U+2069, which make a name print as
+ * another. */
+bool st_utf8_control(const uint8_t *s, size_t seq)
+{
+    if (seq == 2)
+        return s[0] == 0xc2 && s[1] <= 0x9f;
+    if (seq == 3 && s[0] == 0xe2)
+        return (s[1] == 0x80 && s[2] >= 0xaa && s[2] <= 0xae) ||
+               (s[1] == 0x81 && s[2] >= 0xa6 && s[2] <= 0xa9);
+    return false;
+}
+
 /* ---- message helpers ------------------------------------------------------- */
 
 const char *st_quote(char *buf, size_t cap, const char *s, size_t len)
@@ -77,7 +90,8 @@ const char *st_quote(char *buf, size_t cap, const char *s, size_t len)
         if (o + 8 >= cap) break;
         size_t seq = c < 0x80 ? 1 : c < 0xe0 ? 2 : c < 0xf0 ? 3 : 4, bad;
         if (c >= 0x80 && seq <= len - i &&
-            st_utf8_valid((const uint8_t *)s + i, seq, &bad)) {
+            st_utf8_valid((const uint8_t *)s + i, seq, &bad) &&
+            !st_utf8_control((const uint8_t *)s + i, seq)) {
             if (o + seq + 8 >= cap) break;
             memcpy(buf + o, s + i, seq);   /* a whole character */
             o += seq;

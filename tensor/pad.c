@@ -40,8 +40,8 @@ static mt_status pad_prepare(const mt_tensor *x, int n_pads, const int64_t *pads
         if (mode == MT_PAD_REPLICATE && n == 0 && (l > 0 || r > 0))
             return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: replicate cannot pad empty dim %d "
                            "of %s", op, d, MT_SHAPE(x));
-        int64_t crop = (l < 0 ? -l : 0) + (r < 0 ? -r : 0);
-        if (crop > n)
+        /* l, r >= -n first: -INT64_MIN overflows, and so may the sum */
+        if (l < -n || r < -n || (l < 0 ? -l : 0) > n - (r < 0 ? -r : 0))
             return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: pads (%lld,%lld) crop more than "
                            "dim %d's size %lld in %s", op, (long long)l, (long long)r, d,
                            (long long)n, MT_SHAPE(x));

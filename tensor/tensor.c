@@ -94,6 +94,16 @@ mt_status mt_check_tensor(const char *op, const char *what, const mt_tensor *t)
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: %s is NULL", op, what);
     if (t->rank < 0 || t->rank > MT_MAX_RANK || (unsigned)t->dtype >= MT_DTYPE_COUNT)
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: %s is not a valid tensor", op, what);
+    /* a struct filled by hand: a negative dim made sums of shape [-1,2]
+     * succeed, an overflowing count made loops run past the data */
+    int64_t numel;
+    for (int d = 0; d < t->rank; d++)
+        if (t->shape[d] < 0)
+            return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: %s %s has a negative dim", op, what,
+                           MT_SHAPE(t));
+    if (!mt_shape_numel(t->rank, t->shape, &numel))
+        return mt_fail(MT_ERR_OVERFLOW, "%s: %s %s: element count overflows", op, what,
+                       MT_SHAPE(t));
     if (!t->data && mt_tensor_numel(t) != 0)
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: %s %s has no data", op, what, MT_SHAPE(t));
     return MT_OK;
@@ -513,12 +523,28 @@ mt_status mt_tensor_copy_into(const mt_tensor *src, mt_tensor *dst)
     if (dst->dtype != src->dtype && dst->dtype != MT_DTYPE_F32)
         return mt_fail(MT_ERR_DTYPE, "%s: cannot convert %s to %s (only to F32)",
                        op, mt_dtype_name(src->dtype), mt_dtype_name(dst->dtype));
+    for (int d = 0; d < dst->rank; d++)   /* an expanded dst: elements share memory */
+        if (dst->stride[d] == 0 && dst->shape[d] > 1)
+            return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: dst %s has stride 0 in dim %d, "
+                           "so its elements overlap", op, MT_SHAPE(dst), d);
     if (mt_tensor_numel(src) == 0)
         return MT_OK;
     if (dst->dtype == src->dtype && mt_tensor_is_contiguous(dst) &&
         mt_tensor_is_contiguous(src)) {
         memmove(dst->data, src->data, tensor_bytes(src));
         return MT_OK;
+    }
+    /* dst overlaps src in another layout (x into its own transpose, a
+     * column into the next): the loop below would read elements it already
+     * overwrote. Read src out first, as numpy.copyto does. */
+    if (mt_tensors_overlap(dst, src) &&
+        !(dst->dtype == src->dtype && mt_tensors_same_view(dst, src))) {
+        mt_tensor *tmp;
+        if ((s = mt_tensor_contiguous(src, &tmp)))
+            return s;
+        s = mt_tensor_copy_into(tmp, dst);
+        mt_tensor_free(tmp);
+        return s;
     }
     size_t esize = mt_dtype_size(src->dtype);
     int64_t index[MT_MAX_RANK] = {0};

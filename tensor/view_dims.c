@@ -230,7 +230,9 @@ mt_status mt_split(const mt_tensor *t, int64_t split_size, int dim,
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: split_size %lld invalid for dim %d "
                        "of %s (must be >= 1, or 0 for a size-0 dim)", op,
                        (long long)split_size, d, MT_SHAPE(t));
-    int64_t n = size == 0 ? 1 : (size + split_size - 1) / split_size;
+    /* ceil(size / split_size) without size + split_size - 1, which
+     * overflows for split_size near INT64_MAX */
+    int64_t n = size == 0 ? 1 : 1 + (size - 1) / split_size;
     return fill_pieces(op, t, d, split_size, n, views, max_views, count);
 }
 

@@ -268,6 +268,12 @@ static void test_pad_errors(void **state)
                  MT_ERR_INVALID_ARGUMENT, "replicate cannot pad empty dim 1");
     assert_fails(mt_pad(x, 2, (int64_t[]){-3, -2}, MT_PAD_CONSTANT, 0, &sink),
                  MT_ERR_INVALID_ARGUMENT, "crop more than dim 2's size 4");
+    /* pads whose negation or sum overflows int64 (UBSan caught -INT64_MIN) */
+    assert_fails(mt_pad(x, 2, (int64_t[]){INT64_MIN, 0}, MT_PAD_CONSTANT, 0, &sink),
+                 MT_ERR_INVALID_ARGUMENT, "crop more than dim 2's size 4");
+    assert_fails(mt_pad(x, 2, (int64_t[]){-INT64_MAX, -INT64_MAX}, MT_PAD_CONSTANT, 0,
+                        &sink),
+                 MT_ERR_INVALID_ARGUMENT, "crop more than dim 2's size 4");
     assert_null(sink);
     assert_ok(mt_pad(x, 2, (int64_t[]){3, 3}, MT_PAD_REFLECT, 0, &sink));
     assert_int_equal(sink->shape[2], 10);
@@ -418,6 +424,12 @@ static void test_split_chunk(void **state)
         assert_strides(&views[i], 2, (int64_t[]){rows[i], 3}, (int64_t[]){3, 1});
         assert_int_equal(views[i].ownership, MT_OWNERSHIP_BORROWED);
     }
+    /* torch.split(x, 2**63 - 1): one piece, the whole tensor (the count
+     * was computed as size + split_size - 1: a signed overflow) */
+    assert_ok(mt_split(x, INT64_MAX, 0, views, 4, &count));
+    assert_int_equal(count, 1);
+    assert_ptr_equal(views[0].data, x->data);
+    assert_strides(&views[0], 2, (int64_t[]){5, 3}, (int64_t[]){3, 1});
     /* along dim -1: [5,2] at 0 and [5,1] at 2 */
     assert_ok(mt_split(x, 2, -1, views, 4, &count));
     assert_int_equal(count, 2);

@@ -707,12 +707,13 @@ static size_t png_chunk(unsigned char *buf, const char *type, const unsigned cha
     return n;
 }
 
-/* A palette PNG (colour type 3) of width×height at `depth` bits, with the
- * raw scanlines `raw` (filter byte + packed indices) in a stored (level 0)
- * zlib stream, so no compressor is needed; IEND only if `iend`. */
-static size_t palette_png(unsigned char *buf, uint32_t width, uint32_t height, int depth,
-                          const unsigned char *rgb, int colours, const unsigned char *raw,
-                          size_t raw_len, bool iend)
+/* A PNG of colour type `colour` and width×height at `depth` bits, with a
+ * PLTE of `colours` entries of `rgb` (none if 0) and the raw scanlines `raw`
+ * (filter byte + packed samples) in a stored (level 0) zlib stream, so no
+ * compressor is needed; IEND only if `iend`. */
+static size_t stored_png(unsigned char *buf, uint32_t width, uint32_t height, int depth,
+                         int colour, const unsigned char *rgb, int colours,
+                         const unsigned char *raw, size_t raw_len, bool iend)
 {
     static const unsigned char sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
     memcpy(buf, sig, 8);
@@ -720,9 +721,11 @@ static size_t palette_png(unsigned char *buf, uint32_t width, uint32_t height, i
     unsigned char ihdr[13];
     put_be32(ihdr, width);
     put_be32(ihdr + 4, height);
-    memcpy(ihdr + 8, (unsigned char[]){(unsigned char)depth, 3, 0, 0, 0}, 5);
+    memcpy(ihdr + 8, (unsigned char[]){(unsigned char)depth, (unsigned char)colour, 0, 0, 0},
+           5);
     n += png_chunk(buf + n, "IHDR", ihdr, 13);
-    n += png_chunk(buf + n, "PLTE", rgb, 3 * (size_t)colours);
+    if (colours)
+        n += png_chunk(buf + n, "PLTE", rgb, 3 * (size_t)colours);
     unsigned char z[256];
     size_t zn = 0;
     z[zn++] = 0x78;
@@ -744,6 +747,88 @@ static size_t palette_png(unsigned char *buf, uint32_t width, uint32_t height, i
     if (iend)
         n += png_chunk(buf + n, "IEND", NULL, 0);
     return n;
+}
+
+/* A palette PNG (colour type 3), as stored_png. */
+static size_t palette_png(unsigned char *buf, uint32_t width, uint32_t height, int depth,
+                          const unsigned char *rgb, int colours, const unsigned char *raw,
+                          size_t raw_len, bool iend)
+{
+    return stored_png(buf, width, height, depth, 3, rgb, colours, raw, raw_len, iend);
+}
+
+/* Gray as Pillow's convert("L") gives it (what Keras' load_img and
+ * torchvision's Grayscale feed a model): ITU-R 601-2 luma of the stored
+ * samples, L = (19595 R + 38470 G + 7471 B + 32768) >> 16, no gamma
+ * correction; alpha composited onto the matte in stored values,
+ * (L A + matte (255 - A)) / 255 rounded. libpng's simplified API worked in
+ * linear light: red 127, green 220, blue 76, and 93 for the gray+alpha pixel
+ * over black. */
+static void png_gray_as_pillow(void **state)
+{
+    (void)state;
+    if (!mt_image_png_supported())
+        return;   /* png_decodes_and_rejects checks the build without libpng */
+    unsigned char buf[512];
+    mt_image img;
+    /* RGB, 4x1: red, green, blue, white */
+    const unsigned char rgb[13] = {0, 255, 0, 0, 0, 255, 0, 0, 0, 255, 255, 255, 255};
+    size_t n = stored_png(buf, 4, 1, 8, 2, NULL, 0, rgb, sizeof rgb, true);
+    assert_ok(mt_png_decode(buf, n, "rgb.png", 0, &img));
+    assert_memory_equal(img.pixels, ((unsigned char[]){76, 150, 29, 255}), 4);
+    mt_image_free(&img);
+    /* gray+alpha, 2x1: 128 at alpha 128, 200 at alpha 0 */
+    const unsigned char ga[5] = {0, 128, 128, 200, 0};
+    n = stored_png(buf, 2, 1, 8, 4, NULL, 0, ga, sizeof ga, true);
+    assert_ok(mt_png_decode(buf, n, "ga.png", 0, &img));
+    assert_memory_equal(img.pixels, ((unsigned char[]){64, 0}), 2);
+    mt_image_free(&img);
+    assert_ok(mt_png_decode(buf, n, "ga.png", 255, &img));   /* 48769 / 255 = 191.25 */
+    assert_memory_equal(img.pixels, ((unsigned char[]){191, 255}), 2);
+    mt_image_free(&img);
+    /* a gAMA chunk (gamma 1.0) does not change the samples */
+    const unsigned char gray[4] = {0, 0, 64, 128};
+    size_t m = stored_png(buf, 3, 1, 8, 0, NULL, 0, gray, sizeof gray, true);
+    unsigned char gama[4];
+    put_be32(gama, 100000);
+    unsigned char chunk[16];
+    size_t k = png_chunk(chunk, "gAMA", gama, 4);
+    memmove(buf + 33 + k, buf + 33, m - 33);   /* after the signature and IHDR */
+    memcpy(buf + 33, chunk, k);
+    assert_ok(mt_png_decode(buf, m + k, "gama.png", 0, &img));
+    assert_memory_equal(img.pixels, ((unsigned char[]){0, 64, 128}), 3);
+    mt_image_free(&img);
+}
+
+/* 16-bit samples scale linearly to 0..255, as in a 16-bit PGM: libpng's
+ * simplified API took them for linear light and gamma-encoded them (50%
+ * gray, 32896, came out as 186). Expected: round(v * 255 / 65535). */
+static void png_16_bit(void **state)
+{
+    (void)state;
+    if (!mt_image_png_supported())
+        return;   /* png_decodes_and_rejects checks the build without libpng */
+    unsigned char buf[512];
+    mt_image img;
+    /* gray, 5x1: 0, 1000, 16448, 32896, 65535 */
+    const unsigned char gray[11] = {0, 0x00, 0x00, 0x03, 0xe8, 0x40, 0x40, 0x80, 0x80,
+                                    0xff, 0xff};
+    size_t n = stored_png(buf, 5, 1, 16, 0, NULL, 0, gray, sizeof gray, true);
+    assert_ok(mt_png_decode(buf, n, "gray16.png", 0, &img));
+    assert_memory_equal(img.pixels, "\x00\x04\x40\x80\xff", 5);
+    mt_image_free(&img);
+    /* RGB, 2x1: (32896, 32896, 32896), (16448, 16448, 16448) */
+    const unsigned char rgb[13] = {0, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80,
+                                   0x40, 0x40, 0x40, 0x40, 0x40, 0x40};
+    n = stored_png(buf, 2, 1, 16, 2, NULL, 0, rgb, sizeof rgb, true);
+    assert_ok(mt_png_decode(buf, n, "rgb16.png", 0, &img));
+    assert_memory_equal(img.pixels, "\x80\x40", 2);
+    mt_image_free(&img);
+    /* the same gray samples in a 16-bit PGM */
+    const unsigned char pgm[] = "P5 5 1 65535\n\x00\x00\x03\xe8\x40\x40\x80\x80\xff\xff";
+    assert_ok(mt_pgm_decode(pgm, sizeof pgm - 1, "gray16.pgm", &img));
+    assert_memory_equal(img.pixels, "\x00\x04\x40\x80\xff", 5);
+    mt_image_free(&img);
 }
 
 /* libpng's simplified API accepted pixels that index past the palette
@@ -874,6 +959,8 @@ int main(int argc, char **argv)
         cmocka_unit_test(pgm_malformed),
         cmocka_unit_test(png_decodes_and_rejects),
         cmocka_unit_test(png_strict),
+        cmocka_unit_test(png_16_bit),
+        cmocka_unit_test(png_gray_as_pillow),
         cmocka_unit_test(image_load_files),
     };
     return cmocka_run_group_tests_name("io formats", tests, NULL, NULL);

@@ -78,6 +78,10 @@ bad "labels and images swapped" 1 "an IDX file of rank 1, expected images [N,28,
 { printf '\000\000\010\001\000\000\001\364'; tail -c +9 "$LABELS" | head -c 500; } >"$TMP/labels500"
 bad "fewer labels than images" 1 "labels500: 500 labels for 1000 images" \
     "$MNIST" eval "$IMAGES" "$TMP/labels500"
+printf '\000\000\010\003\000\000\000\000\000\000\000\034\000\000\000\034' >"$TMP/images0"
+printf '\000\000\010\001\000\000\000\000' >"$TMP/labels0"
+bad "no images" 1 "images0: no images (an IDX file of [0,28,28])" \
+    "$MNIST" eval "$TMP/images0" "$TMP/labels0" --json
 
 ok "make wrong-shape weights" "$FIX" reshape "$DATA/mnist_mlp.safetensors" "$TMP/wrong.safetensors" d1_w 784 100
 bad "wrong weight shape" 1 "linear d1_w: weight d1_w [784,100], expected [784,128] (Keras (in,out)) or [128,784] (PyTorch (out,in))" \
@@ -119,6 +123,7 @@ bad "--logits to a device" 1 "/dev/full: not a regular file" \
 
 # ---- the command line -----------------------------------------------------------------
 bad "unknown command" 2 "unknown command frobnicate" "$MNIST" frobnicate
+bad "empty command" 2 "unknown command ''" "$MNIST" ""
 bad "unknown option" 2 "unknown option --fast" "$MNIST" --fast
 bad "eval needs two files" 2 "eval needs IMAGES and LABELS" "$MNIST" eval "$IMAGES"
 bad "predict needs an image" 2 "predict needs at least one IMAGE" "$MNIST" predict

@@ -1,6 +1,10 @@
 /* test_optim.c — optimizers against torch.optim's trajectories, clipping,
- * schedules, the random generator and initialisers. */
+ * schedules, the random generator and initialisers, refused checkpoints. */
+#define _POSIX_C_SOURCE 200809L   /* mkdtemp */
 #include "test_util.h"
+
+#include <stdlib.h>
+#include <unistd.h>
 
 #ifndef TRAIN_REFS
 #error "TRAIN_REFS: the path of tests/train/train_refs.safetensors"
@@ -126,6 +130,61 @@ static void test_optimizer_errors_and_state(void **state)
     mt_tensor_free(t);
 }
 
+/* A checkpoint of parameter "w" [3] (all 2) with Adam's state (exp_avg 0,
+ * exp_avg_sq all v) after `steps` steps, written to path and loaded. */
+static mt_status load_made(const char *path, mt_checkpoint *ck, const char *steps, float v)
+{
+    mt_tensor *w, *m, *sq;
+    assert_ok(mt_tensor_full(1, (int64_t[]){3}, 2.0f, &w));
+    assert_ok(mt_tensor_full(1, (int64_t[]){3}, 0.0f, &m));
+    assert_ok(mt_tensor_full(1, (int64_t[]){3}, v, &sq));
+    const mt_safetensors_item items[3] = {
+        {"w", 0, w}, {"optim.w.exp_avg", 0, m}, {"optim.w.exp_avg_sq", 0, sq}};
+    const mt_safetensors_kv meta[4] = {{"minitensor.checkpoint", "1", 0, 0},
+                                       {"minitensor.epoch", "1", 0, 0},
+                                       {"minitensor.optimizer", "adam", 0, 0},
+                                       {"minitensor.steps", steps, 0, 0}};
+    assert_ok(mt_safetensors_save(path, items, 3, meta, 4));
+    mt_tensor_free(w);
+    mt_tensor_free(m);
+    mt_tensor_free(sq);
+    return mt_checkpoint_load(path, ck, NULL, 0);
+}
+
+/* State no run can reach is refused and the run left as it was: a step
+ * count past int64 was clamped to INT64_MAX by strtoll (the next step
+ * overflowed), a negative second moment made Adam's update NaN. */
+static void test_checkpoint_refuses_impossible_state(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/mt_optim_test_XXXXXX", path[64];
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/run.ckpt", dir);
+    mt_tensor *t;
+    assert_ok(mt_tensor_full(1, (int64_t[]){3}, 1.0f, &t));
+    mt_value *p;
+    assert_ok(mt_param_new(t, "w", &p));
+    mt_optimizer_options o = mt_optimizer_defaults(MT_OPTIMIZER_ADAM);
+    mt_optimizer *opt;
+    assert_ok(mt_optimizer_new(&o, &p, 1, &opt));
+    mt_checkpoint ck = {.params = &p, .n_params = 1, .optimizer = opt};
+    assert_ok(load_made(path, &ck, "5", 0.25f));
+    assert_int_equal(mt_optimizer_steps_get(opt), 5);
+    assert_close(p->data->data, ((float[]){2, 2, 2}), 3, 0, 0);
+    assert_fails(load_made(path, &ck, "99999999999999999999", 0.25f), MT_ERR_FORMAT,
+                 "missing or bad optimizer steps");
+    assert_fails(load_made(path, &ck, "9223372036854775807", 0.25f), MT_ERR_FORMAT,
+                 "missing or bad optimizer steps");
+    assert_fails(load_made(path, &ck, "6", -1.0f), MT_ERR_FORMAT,
+                 "optim.w.exp_avg_sq[0] is negative (-1)");
+    assert_int_equal(mt_optimizer_steps_get(opt), 5);
+    unlink(path);
+    rmdir(dir);
+    mt_optimizer_free(opt);
+    mt_param_free(p);
+    mt_tensor_free(t);
+}
+
 static void test_clip_grad_norm(void **state)
 {
     (void)state;
@@ -238,6 +297,7 @@ int main(void)
         cmocka_unit_test(test_adam_matches_torch),
         cmocka_unit_test(test_adamw_matches_torch),
         cmocka_unit_test(test_optimizer_errors_and_state),
+        cmocka_unit_test(test_checkpoint_refuses_impossible_state),
         cmocka_unit_test(test_clip_grad_norm),
         cmocka_unit_test(test_schedules),
         cmocka_unit_test(test_pcg32_reference_values),

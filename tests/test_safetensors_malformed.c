@@ -160,6 +160,11 @@ static const bad_case cases[] = {
     {"duplicate name with NUL", "{\"a\\u0000b\":" ONE ",\"a\\u0000b\":"
      T("F32", "[1]", 4, 8) "}", 8, NULL, 0, MT_ERR_FORMAT,
      "duplicate tensor name 'a\\x00b'"},
+    /* U+009B (a terminal's CSI) and U+202E (right-to-left override) are
+     * valid UTF-8 and were echoed raw: "\u009b2J" cleared the screen */
+    {"duplicate name with terminal controls",
+     "{\"a\\u009b2J\\u202eb\":" ONE ",\"a\\u009b2J\\u202eb\":" T("F32", "[1]", 4, 8) "}",
+     8, NULL, 0, MT_ERR_FORMAT, "duplicate tensor name 'a\\xc2\\x9b2J\\xe2\\x80\\xaeb'"},
     {"duplicate dtype key (escaped)",
      E("a") "{\"dtype\":\"F32\",\"dt\\u0079pe\":\"F32\",\"shape\":[1],"
      "\"data_offsets\":[0,4]}}", 4, NULL, 0, MT_ERR_FORMAT,

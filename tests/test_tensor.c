@@ -331,6 +331,65 @@ static void test_copy_into_converts(void **state)
     mt_tensor_free(f);
 }
 
+/* dst and src over the same memory in different layouts: the result is
+ * numpy.copyto's (src read as a whole first); a dst with a stride of 0 is
+ * refused, as torch's copy_ refuses it, and left unchanged. */
+static void test_copy_into_overlap(void **state)
+{
+    (void)state;
+    mt_tensor *x;
+    assert_ok(mt_tensor_from_data(MT_DTYPE_F32, 2, (int64_t[]){2, 2},
+                                  (float[]){1, 2, 3, 4}, &x));
+    mt_tensor xt;
+    assert_ok(mt_transpose_into(x, 0, 1, &xt));
+    assert_ok(mt_tensor_copy_into(x, &xt));
+    /* a = arange(1, 5).reshape(2, 2); numpy.copyto(a.T, a) */
+    assert_close(x->data, ((float[]){1, 3, 2, 4}), 4, 0, 0);
+    mt_tensor_free(x);
+
+    assert_ok(mt_tensor_from_data(MT_DTYPE_F32, 2, (int64_t[]){2, 3},
+                                  (float[]){1, 2, 3, 4, 5, 6}, &x));
+    mt_tensor left, right;
+    assert_ok(mt_narrow_into(x, 1, 0, 2, &left));
+    assert_ok(mt_narrow_into(x, 1, 1, 2, &right));
+    assert_ok(mt_tensor_copy_into(&left, &right));
+    /* c = arange(1, 7).reshape(2, 3); c[:, 1:3] = c[:, 0:2] */
+    assert_close(x->data, ((float[]){1, 1, 2, 4, 4, 5}), 6, 0, 0);
+
+    mt_tensor row, wide;
+    assert_ok(mt_narrow_into(x, 0, 0, 1, &row));
+    assert_ok(mt_expand_into(&row, 2, (int64_t[]){2, 3}, &wide));
+    mt_tensor *y;
+    assert_ok(mt_tensor_full(2, (int64_t[]){2, 3}, 9.0f, &y));
+    assert_fails(mt_tensor_copy_into(y, &wide), MT_ERR_INVALID_ARGUMENT,
+                 "tensor_copy: dst [2,3] has stride 0 in dim 0, so its elements overlap");
+    assert_close(x->data, ((float[]){1, 1, 2, 4, 4, 5}), 6, 0, 0);
+    mt_tensor_free(y);
+    mt_tensor_free(x);
+}
+
+/* mt_tensor is a public struct: one filled by hand with a negative dim or
+ * an element count past int64 is refused by every op (a sum of [-1,2]
+ * succeeded; a sum of [2^63-1,2] read past the data). */
+static void test_hand_made_tensors_checked(void **state)
+{
+    (void)state;
+    float data[4] = {1, 2, 3, 4};
+    mt_tensor t;
+    assert_ok(mt_tensor_wrap_into(MT_DTYPE_F32, 2, (int64_t[]){2, 2}, data, &t));
+    mt_tensor *out = NULL;
+    t.shape[0] = -1;
+    assert_fails(mt_sum(&t, 0, false, &out), MT_ERR_INVALID_ARGUMENT,
+                 "sum: input [-1,2] has a negative dim");
+    assert_fails(mt_transpose(&t, 0, 1, &out), MT_ERR_INVALID_ARGUMENT,
+                 "transpose: input [-1,2] has a negative dim");
+    t.shape[0] = INT64_MAX;
+    assert_fails(mt_sum(&t, 0, false, &out), MT_ERR_OVERFLOW,
+                 "sum: input [9223372036854775807,2]: element count overflows");
+    assert_fails(mt_tensor_check_finite(&t), MT_ERR_OVERFLOW, "element count overflows");
+    assert_null(out);
+}
+
 static void test_names_in_messages(void **state)
 {
     (void)state;
@@ -401,6 +460,8 @@ int main(void)
         cmocka_unit_test(test_flatten_keras_style),
         cmocka_unit_test(test_view_errors),
         cmocka_unit_test(test_copy_into_converts),
+        cmocka_unit_test(test_copy_into_overlap),
+        cmocka_unit_test(test_hand_made_tensors_checked),
         cmocka_unit_test(test_names_in_messages),
         cmocka_unit_test(test_version),
         cmocka_unit_test(test_check_finite),

@@ -35,6 +35,22 @@ static void usage(FILE *out)
 
 /* ---- text output -------------------------------------------------------------- */
 
+/* The bytes of a C1 control (U+0080..U+009F: U+009B is a terminal's CSI)
+ * or a bidi override (U+202A..U+202E, U+2066..U+2069) starting at s[i], or
+ * 0: printed as \xNN, never raw, so that a name cannot move the cursor or
+ * print as another name. */
+static size_t control_len(const char *s, size_t i, size_t n)
+{
+    const unsigned char *u = (const unsigned char *)s + i;
+    if (n - i >= 2 && u[0] == 0xc2 && u[1] >= 0x80 && u[1] <= 0x9f)
+        return 2;
+    if (n - i >= 3 && u[0] == 0xe2 &&
+        ((u[1] == 0x80 && u[2] >= 0xaa && u[2] <= 0xae) ||
+         (u[1] == 0x81 && u[2] >= 0xa6 && u[2] <= 0xa9)))
+        return 3;
+    return 0;
+}
+
 /* Bytes as they are, except control characters as \xNN. Returns the width
  * printed (in bytes; UTF-8 continuation bytes do not count). */
 static size_t put_text(FILE *out, const char *s, size_t n)
@@ -42,7 +58,13 @@ static size_t put_text(FILE *out, const char *s, size_t n)
     size_t w = 0;
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
-        if (c < 0x20 || c == 0x7f) {
+        size_t k = control_len(s, i, n);
+        if (k) {
+            for (size_t j = 0; j < k; j++)
+                fprintf(out, "\\x%02x", (unsigned char)s[i + j]);
+            w += 4 * k;
+            i += k - 1;
+        } else if (c < 0x20 || c == 0x7f) {
             fprintf(out, "\\x%02x", c);
             w += 4;
         } else {
@@ -58,13 +80,19 @@ static size_t text_width(const char *s, size_t n)
     size_t w = 0;
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
-        if (c < 0x20 || c == 0x7f) w += 4;
-        else if ((c & 0xc0) != 0x80) w++;
+        size_t k = control_len(s, i, n);
+        if (k) {
+            w += 4 * k;
+            i += k - 1;
+        } else if (c < 0x20 || c == 0x7f) {
+            w += 4;
+        } else if ((c & 0xc0) != 0x80) {
+            w++;
+        }
     }
     return w;
 }
 
-/* "[784, 128]" into buf (cap >= 32), "[1, 1, ...]" if it does not fit. */
 static size_t shape_text(char *buf, size_t cap, const mt_safetensors_entry *e)
 {
     size_t o = 0;

@@ -161,12 +161,14 @@ static bool meta(const mt_safetensors *st, const char *key, char *buf, size_t si
     return true;
 }
 
+/* A count (epoch, steps) in 0..2^62: strtoll clamped "99999999999999999999"
+ * to INT64_MAX, and the run's next step or epoch overflowed. */
 static bool parse_i64(const char *text, int64_t *value)
 {
     char *end;
     errno = 0;
     long long v = strtoll(text, &end, 10);
-    if (end == text || *end || v < 0)
+    if (end == text || *end || errno || v < 0 || v > INT64_MAX / 2)
         return false;
     *value = v;
     return true;
@@ -186,11 +188,15 @@ static mt_status stored_tensor(const char *op, const char *path, const mt_safete
         return s;
     }
     const float *d = t->data;
+    /* Adam's second moment: a negative one makes the step's sqrt NaN */
+    size_t len = strlen(name), sq = strlen(".exp_avg_sq");
+    bool squares = len >= sq && strcmp(name + len - sq, ".exp_avg_sq") == 0;
     for (int64_t i = 0, n = mt_tensor_numel(t); i < n; i++)
-        if (!isfinite(d[i])) {
+        if (!isfinite(d[i]) || (squares && d[i] < 0.0f)) {
             mt_tensor_free(t);
-            return mt_fail(MT_ERR_FORMAT, "%s: %s: %s[%lld] is not finite (%g)", op, path,
-                           name, (long long)i, (double)d[i]);
+            return mt_fail(MT_ERR_FORMAT, "%s: %s: %s[%lld] is %s (%g)", op, path, name,
+                           (long long)i, isfinite(d[i]) ? "negative" : "not finite",
+                           (double)d[i]);
         }
     *out = t;
     return MT_OK;

@@ -50,8 +50,8 @@ static int parse(const classifier_spec *spec, int argc, char **argv, options *o)
     }
     const char *cmd = o->nargs ? o->args[0] : "";
     bool eval = !strcmp(cmd, "eval"), predict = !strcmp(cmd, "predict");
-    if (*cmd && !eval && !predict)
-        return usage_error(spec, "unknown command ", cmd);
+    if (o->nargs && !eval && !predict)   /* also an empty argument: `mnist ""` */
+        return usage_error(spec, "unknown command ", *cmd ? cmd : "''");
     if (o->invert && !predict)
         return usage_error(spec, "--invert ", "applies to predict only");
     if ((o->logits || o->json) && !eval)

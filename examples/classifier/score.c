@@ -20,6 +20,8 @@ mt_status classifier_check_dataset(const mt_idx *images, const char *images_name
     if (labels->dim[0] != images->dim[0])
         return mt_fail(MT_ERR_SHAPE, "%s: %lld labels for %lld images in %s", labels_name,
                        (long long)labels->dim[0], (long long)images->dim[0], images_name);
+    if (images->dim[0] == 0)   /* an accuracy of 0.00% would be a made-up number */
+        return mt_fail(MT_ERR_SHAPE, "%s: no images (an IDX file of [0,28,28])", images_name);
     for (int64_t i = 0; i < labels->dim[0]; i++)
         if (labels->data[i] >= CLASSIFIER_CLASSES)
             return mt_fail(MT_ERR_FORMAT, "%s: label %u at index %lld is not %s",

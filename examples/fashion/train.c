@@ -148,7 +148,7 @@ static int parse_args(int argc, char **argv, config *c)
         return bad_usage("%s", "--model mlp|cnn is required");
     if (strcmp(c->model, "mlp") != 0 && strcmp(c->model, "cnn") != 0)
         return bad_usage("--model %s: mlp or cnn", c->model);
-    if (!c->out)
+    if (!c->out || !*c->out)
         return bad_usage("%s", "--out FILE is required");
     if (strcmp(c->optimizer, "sgd") && strcmp(c->optimizer, "adam") &&
         strcmp(c->optimizer, "adamw"))
@@ -480,6 +480,12 @@ int fashion_train_main(int argc, char **argv)
     int status = parse_args(argc, argv, &r.cfg);
     if (status)
         return status < 0 ? 0 : status;
+    /* a bad MT_BACKEND or MT_NUM_THREADS, reported before any work (the
+     * run sets its own thread count, but a typo in either is still a typo) */
+    if (mt_backend_env_check()) {
+        fprintf(stderr, "fashion train: %s\n", mt_last_error());
+        return 1;
+    }
     if (check_target(r.cfg.out) || check_target(r.cfg.checkpoint))
         return 1;
     if ((status = run_setup(&r))) {

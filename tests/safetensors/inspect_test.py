@@ -63,6 +63,16 @@ def main():
         check("q\"uo\\te\\x00nul\\x0a\u00e9\U0001F600" in out, "table: escaped name")
         check("metadata (2):" in out and "  format: pt" in out, "table: metadata")
 
+        # terminal controls in a name (U+009B is CSI, U+202E reverses the
+        # text after it) were printed raw: shown as their bytes instead
+        ctl = os.path.join(tmp, "controls.safetensors")
+        text = json.dumps({"a\u009b2J\u202eb": {"dtype": "U8", "shape": [1],
+                                                "data_offsets": [0, 1]}})
+        st_file(ctl, text + " " * (-len(text) % 8), bytes(1))
+        rc, out, err = run(tool, ctl)
+        check(rc == 0 and "a\\xc2\\x9b2J\\xe2\\x80\\xaeb  " in out
+              and "\u009b" not in out and "\u202e" not in out, "table: controls escaped")
+
         rc, out, err = run(tool, "--json", good)
         check(rc == 0 and err == "", f"--json: rc {rc}, stderr {err!r}")
         try:

@@ -136,6 +136,23 @@ refused "a directory as the checkpoint" "$TMP/dir.st.ckpt exists and is not a re
 refused "a missing folder" "cannot save $TMP/nowhere/x.st: $TMP/nowhere: No such file or directory" \
     --epochs 1 --out "$TMP/nowhere/x.st"
 
+# ---- an --out that cannot be written: refused before training, nothing written ------------
+mkdir "$TMP/outdir"
+refused "--out is a directory" "--out $TMP/outdir: not a regular file (it is a directory)" \
+    --epochs 1 --out "$TMP/outdir"
+refused "--out in a missing directory" "--out $TMP/nodir/f.st: cannot write in $TMP/nodir" \
+    --epochs 1 --out "$TMP/nodir/f.st"
+if [ -e "$TMP/outdir.ckpt" ]; then flunk "refused --out" "wrote a checkpoint"
+else pass "refused --out wrote nothing"; fi
+MT_NUM_THREADS=abc refused "a bad MT_NUM_THREADS" 'MT_NUM_THREADS="abc" is not a count' \
+    --epochs 1 --out "$TMP/env.st"
+MT_BACKEND=tpu refused "a bad MT_BACKEND" 'MT_BACKEND="tpu" is not a backend' \
+    --epochs 1 --out "$TMP/env.st"
+train --epochs 1 --out ""; status=$?
+if [ $status -ne 2 ]; then flunk "empty --out" "exit $status, expected 2"
+elif ! grep -qF -- "--out FILE is required" "$TMP/err"; then flunk "empty --out" "message"
+else pass "empty --out is a usage error"; fi
+
 # ---- a NaN loss stops the run; the last good checkpoint stays ----------------------------
 # 640 images in batches of 64: step 13 is epoch 2's third step
 FASHION_TRAIN_POISON_STEP=13 train --epochs 3 --out "$TMP/n.st"; status=$?

@@ -11,8 +11,10 @@
  *
  * PGM: P2 (text) and P5 (binary), maxval 1..65535, scaled to 0..255; data
  * after the first image is ignored. PNG goes through libpng (any bit depth
- * or colour type, converted to gray; transparent pixels are composited onto
- * the gray level `matte`). A build without libpng (meson -Dpng=disabled, or
+ * or colour type), converted to gray as Pillow's convert("L") does: the
+ * stored samples (no gamma correction), 16-bit ones scaled to 8 bits, colour
+ * to ITU-R 601-2 luma; transparent pixels are composited onto the gray level
+ * `matte`, (L·A + matte·(255−A)) / 255. A build without libpng (meson -Dpng=disabled, or
  * wasm32) reads PGM only and fails on PNG with MT_ERR_UNSUPPORTED ("… built
  * without PNG support"); mt_image_png_supported() tells which build you
  * have. Images are limited to MT_IMAGE_MAX_SIDE on each side, files to

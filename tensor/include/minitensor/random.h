@@ -28,6 +28,9 @@ typedef struct mt_rng {
     uint64_t inc;   /* odd: the stream */
 } mt_rng;
 
+/* These four return numbers, not a status: rng must not be NULL (a NULL
+ * rng is dereferenced, as rand_r's seed pointer is). */
+
 /* Seed rng (stream fixed): the same seed, the same sequence. */
 void mt_rng_init(mt_rng *rng, uint64_t seed);
 

@@ -166,8 +166,10 @@ mt_status mt_tensor_fill(mt_tensor *t, float value);
  * shape and values (always a copy, even if src is contiguous). */
 mt_status mt_tensor_contiguous(const mt_tensor *src, mt_tensor **out);
 
-/* Copy src's values into dst (same shape; any strides). dst must have src's
- * dtype, or be F32 (then values are converted). */
+/* Copy src's values into dst (same shape; any strides but 0). dst must have
+ * src's dtype, or be F32 (then values are converted). dst may overlap src
+ * (x into its own transpose): src is read as a whole first, as
+ * numpy.copyto does. */
 mt_status mt_tensor_copy_into(const mt_tensor *src, mt_tensor *dst);
 
 /* A new contiguous F32 tensor with src's values converted: F16 and BF16
