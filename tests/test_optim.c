@@ -3,7 +3,11 @@
 #define _POSIX_C_SOURCE 200809L   /* mkdtemp */
 #include "test_util.h"
 
+#include <inttypes.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #ifndef TRAIN_REFS
@@ -130,8 +134,23 @@ static void test_optimizer_errors_and_state(void **state)
     mt_tensor_free(t);
 }
 
+/* A checkpoint's checksum share, computed here from its definition
+ * (train/checkpoint.c): FNV-1a 64 of the name, a NUL and the bytes. */
+static uint64_t checksum_share(const char *name, const void *bytes, size_t n)
+{
+    uint64_t h = 0xcbf29ce484222325u;
+    const unsigned char *b = (const unsigned char *)name;
+    for (size_t i = 0; i <= strlen(name); i++)  /* the NUL too */
+        h = (h ^ b[i]) * 0x100000001b3u;
+    b = bytes;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ b[i]) * 0x100000001b3u;
+    return h;
+}
+
 /* A checkpoint of parameter "w" [3] (all 2) with Adam's state (exp_avg 0,
- * exp_avg_sq all v) after `steps` steps, written to path and loaded. */
+ * exp_avg_sq all v) after `steps` steps, written to path with a checksum
+ * that matches (the state is impossible, not damaged) and loaded. */
 static mt_status load_made(const char *path, mt_checkpoint *ck, const char *steps, float v)
 {
     mt_tensor *w, *m, *sq;
@@ -140,11 +159,19 @@ static mt_status load_made(const char *path, mt_checkpoint *ck, const char *step
     assert_ok(mt_tensor_full(1, (int64_t[]){3}, v, &sq));
     const mt_safetensors_item items[3] = {
         {"w", 0, w}, {"optim.w.exp_avg", 0, m}, {"optim.w.exp_avg_sq", 0, sq}};
-    const mt_safetensors_kv meta[4] = {{"minitensor.checkpoint", "1", 0, 0},
-                                       {"minitensor.epoch", "1", 0, 0},
-                                       {"minitensor.optimizer", "adam", 0, 0},
-                                       {"minitensor.steps", steps, 0, 0}};
-    assert_ok(mt_safetensors_save(path, items, 3, meta, 4));
+    mt_safetensors_kv meta[5] = {{"minitensor.checkpoint", "1", 0, 0},
+                                 {"minitensor.epoch", "1", 0, 0},
+                                 {"minitensor.optimizer", "adam", 0, 0},
+                                 {"minitensor.steps", steps, 0, 0}};
+    uint64_t sum = 0;
+    for (int i = 0; i < 3; i++)
+        sum += checksum_share(items[i].name, items[i].tensor->data, 3 * sizeof(float));
+    for (int i = 0; i < 4; i++)
+        sum += checksum_share(meta[i].key, meta[i].value, strlen(meta[i].value));
+    char checksum[40];
+    snprintf(checksum, sizeof checksum, "fnv1a64-sum:%016" PRIx64, sum);
+    meta[4] = (mt_safetensors_kv){"minitensor.checksum", checksum, 0, 0};
+    assert_ok(mt_safetensors_save(path, items, 3, meta, 5));
     mt_tensor_free(w);
     mt_tensor_free(m);
     mt_tensor_free(sq);

@@ -136,12 +136,10 @@ refused "a directory as the checkpoint" "$TMP/dir.st.ckpt exists and is not a re
 refused "a missing folder" "cannot save $TMP/nowhere/x.st: $TMP/nowhere: No such file or directory" \
     --epochs 1 --out "$TMP/nowhere/x.st"
 
-# ---- an --out that cannot be written: refused before training, nothing written ------------
+# ---- a directory as --out: refused before training, nothing written ----------------------
 mkdir "$TMP/outdir"
-refused "--out is a directory" "--out $TMP/outdir: not a regular file (it is a directory)" \
+refused "--out is a directory" "$TMP/outdir exists and is not a regular file" \
     --epochs 1 --out "$TMP/outdir"
-refused "--out in a missing directory" "--out $TMP/nodir/f.st: cannot write in $TMP/nodir" \
-    --epochs 1 --out "$TMP/nodir/f.st"
 if [ -e "$TMP/outdir.ckpt" ]; then flunk "refused --out" "wrote a checkpoint"
 else pass "refused --out wrote nothing"; fi
 MT_NUM_THREADS=abc refused "a bad MT_NUM_THREADS" 'MT_NUM_THREADS="abc" is not a count' \
