@@ -97,15 +97,10 @@ mt_status mt_check_tensor(const char *op, const char *what, const mt_tensor *t)
     /* a struct filled by hand: a negative dim made sums of shape [-1,2]
      * succeed, an overflowing count made loops run past the data */
     int64_t numel;
-    for (int d = 0; d < t->rank; d++)
-        if (t->shape[d] < 0)
-            return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: %s %s has a negative dim", op, what,
-                           MT_SHAPE(t));
-    if (!mt_shape_numel(t->rank, t->shape, &numel))
-        return mt_fail(MT_ERR_OVERFLOW, "%s: %s %s: element count overflows", op, what,
-                       MT_SHAPE(t));
-    if (!t->data && mt_tensor_numel(t) != 0)
-        return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: %s %s has no data", op, what, MT_SHAPE(t));
+    bool shape_ok = mt_shape_numel(t->rank, t->shape, &numel);
+    if (!shape_ok || (!t->data && numel != 0))
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: %s %s %s", op, what, MT_SHAPE(t),
+                       shape_ok ? "has no data" : "has a negative dim or too many elements");
     return MT_OK;
 }
 
