@@ -3,7 +3,10 @@
  * ReLU -> global average pool -> Linear) loaded by its state_dict names and
  * run as a graph: logits within 1e-4 of PyTorch's on 8 held-out inputs,
  * the same argmax; once with the BatchNorms folded into the convolutions,
- * once with them run on their own; no heap after the first pass. */
+ * once with them run on their own; no heap after the first pass. And a
+ * downsampling CNN (tests/resnet/make_resnet_down.py) whose convolutions
+ * and max pool have PyTorch's explicit padding, stride 2, dilation and
+ * groups. */
 #include <string.h>
 #include "test_util.h"
 
@@ -108,12 +111,132 @@ static void conv2d_load_keeps_an_explicit_layout(void **state)
     mt_safetensors_close(st);
 }
 
+/* make_resnet_down.py's CNN by its state_dict names: PyTorch's padding=p
+ * is explicit padding (stride 2 and padding=1 is not Keras' 'same', which
+ * puts the extra row at the bottom), dilation and groups as PyTorch's. */
+static mt_graph *build_down(const mt_state_dict *sd)
+{
+    mt_graph *g = NULL;
+    mt_layer *l = NULL;
+    int x, h, r;
+    const mt_conv2d_options pad1 = {.padding = MT_PADDING_EXPLICIT, .pad_top = 1,
+                                    .pad_bottom = 1, .pad_left = 1, .pad_right = 1};
+    mt_conv2d_options s2 = pad1;
+    s2.stride_h = s2.stride_w = 2;
+    const mt_conv2d_options dw = {.padding = MT_PADDING_EXPLICIT, .pad_top = 2,
+                                  .pad_bottom = 2, .pad_left = 2, .pad_right = 2,
+                                  .dilation_h = 2, .dilation_w = 2, .groups = 16};
+    const mt_conv2d_options pw = {.padding = MT_PADDING_EXPLICIT, .pad_left = 1,
+                                  .pad_right = 1};   /* padding=(0,1) */
+    const mt_max_pool2d_options pool = {3, 3, 2, 2, .pad_h = 1, .pad_w = 1};
+    assert_ok(mt_graph_new(&g));
+    assert_ok(mt_graph_input(g, "x", MT_DTYPE_F32, 3, (int64_t[]){10, 10, 3}, &x));
+    h = node(g, "stem", mt_conv2d_load(sd, "stem", &pad1, &l), &l, x);
+    h = node(g, "bn0", mt_batch_norm_load(sd, "bn0", NULL, &l), &l, h);
+    h = node(g, "relu0", mt_relu_new(&l), &l, h);
+    h = node(g, "pool", mt_max_pool2d_new(&pool, &l), &l, h);
+    r = node(g, "down", mt_conv2d_load(sd, "down", &(mt_conv2d_options){.stride_h = 2,
+                                                                         .stride_w = 2},
+                                       &l), &l, h);
+    r = node(g, "bnd", mt_batch_norm_load(sd, "bnd", NULL, &l), &l, r);
+    h = node(g, "c1", mt_conv2d_load(sd, "c1", &s2, &l), &l, h);
+    h = node(g, "bn1", mt_batch_norm_load(sd, "bn1", NULL, &l), &l, h);
+    h = node(g, "relu1", mt_relu_new(&l), &l, h);
+    h = node(g, "c2", mt_conv2d_load(sd, "c2", &pad1, &l), &l, h);
+    h = node(g, "bn2", mt_batch_norm_load(sd, "bn2", NULL, &l), &l, h);
+    assert_ok(mt_add_new(&l));
+    assert_ok(mt_graph_add(g, "skip", l, 2, (int[]){h, r}, &h));
+    h = node(g, "relu2", mt_relu_new(&l), &l, h);
+    h = node(g, "dw", mt_conv2d_load(sd, "dw", &dw, &l), &l, h);
+    h = node(g, "bn3", mt_batch_norm_load(sd, "bn3", NULL, &l), &l, h);
+    h = node(g, "relu3", mt_relu_new(&l), &l, h);
+    h = node(g, "pw", mt_conv2d_load(sd, "pw", &pw, &l), &l, h);
+    h = node(g, "gap", mt_global_avg_pool2d_new(&l), &l, h);
+    h = node(g, "fc", mt_linear_load(sd, "fc", NULL, &l), &l, h);
+    assert_ok(mt_graph_output(g, h));
+    return g;
+}
+
+static void downsampling_cnn_matches_pytorch(void **state)
+{
+    (void)state;
+    mt_safetensors *st = NULL, *io = NULL;
+    mt_tensor *x = NULL, *want = NULL;
+    assert_ok(mt_safetensors_open(RESNET_DIR "/resnet_down.safetensors", &st));
+    assert_ok(mt_safetensors_open(RESNET_DIR "/resnet_down_io.safetensors", &io));
+    assert_ok(mt_safetensors_get(io, "x", &x));          /* [4,10,10,3] NHWC */
+    assert_ok(mt_safetensors_get(io, "logits", &want));  /* [4,5] */
+    const mt_state_dict sd = {st, MT_FRAMEWORK_PYTORCH};
+    mt_graph *g = build_down(&sd);
+    mt_shape shape;
+    assert_ok(mt_graph_shape_get(g, mt_graph_find(g, "pool"), &shape));
+    assert_int_equal(shape.dim[1], 5);   /* (10 + 2 - 3) / 2 + 1 */
+    assert_ok(mt_graph_shape_get(g, mt_graph_find(g, "c1"), &shape));
+    assert_int_equal(shape.dim[1], 3);
+    for (int frozen = 0; frozen < 2; frozen++) {
+        if (frozen)
+            assert_ok(mt_graph_freeze(g));
+        const mt_tensor *y = NULL;
+        assert_ok(mt_graph_forward(g, 1, (const mt_tensor *[]){x}, 1, &y));
+        assert_int_equal(y->shape[0], 4);
+        assert_int_equal(y->shape[1], 5);
+        assert_close((const float *)y->data, (const float *)want->data, 20, 1e-4, 1e-4);
+        long before = counter.allocations;
+        assert_ok(mt_graph_forward(g, 1, (const mt_tensor *[]){x}, 1, &y));
+        assert_int_equal(counter.allocations, before);
+    }
+    mt_graph_free(g);
+    mt_tensor_free(want);
+    mt_tensor_free(x);
+    mt_safetensors_close(io);
+    mt_safetensors_close(st);
+}
+
+/* The new options are checked when the layer is made, naming the layer. */
+static void conv2d_padding_groups_refused(void **state)
+{
+    (void)state;
+    mt_safetensors *st = NULL;
+    mt_layer *l = NULL;
+    assert_ok(mt_safetensors_open(RESNET_DIR "/resnet_down.safetensors", &st));
+    const mt_state_dict sd = {st, MT_FRAMEWORK_PYTORCH};
+    assert_fails(mt_conv2d_load(&sd, "c1", &(mt_conv2d_options){.pad_top = 1}, &l),
+                 MT_ERR_INVALID_ARGUMENT, "conv2d c1.weight: pads (top 1, bottom 0");
+    assert_fails(mt_conv2d_load(&sd, "dw", &(mt_conv2d_options){.groups = 3}, &l),
+                 MT_ERR_SHAPE, "groups 3 does not divide the 16 output channels");
+    assert_fails(mt_conv2d_load(&sd, "dw", &(mt_conv2d_options){.groups = 16,
+                                                                .in_channels = 8}, &l),
+                 MT_ERR_SHAPE, "groups 16 does not divide");
+    assert_fails(mt_conv2d_load(&sd, "dw", &(mt_conv2d_options){.dilation_h = -1}, &l),
+                 MT_ERR_INVALID_ARGUMENT, "dilation (-1,0)");
+    assert_null(l);
+    /* depthwise [16,1,3,3] on 8 channels: the layer says what it expects */
+    mt_graph *g = NULL;
+    int x;
+    assert_ok(mt_graph_new(&g));
+    assert_ok(mt_graph_input(g, "x", MT_DTYPE_F32, 3, (int64_t[]){5, 5, 8}, &x));
+    assert_ok(mt_conv2d_load(&sd, "dw", &(mt_conv2d_options){.groups = 16}, &l));
+    assert_fails(mt_graph_add(g, "dw", l, 1, &x, NULL), MT_ERR_SHAPE,
+                 "expects 16 input channels, input 'x' gives 8");
+    assert_ok(mt_conv2d_load(&sd, "dw", &(mt_conv2d_options){.groups = 16,
+                                                             .dilation_h = 3}, &l));
+    assert_ok(mt_graph_input(g, "z", MT_DTYPE_F32, 3, (int64_t[]){6, 5, 16}, &x));
+    assert_fails(mt_graph_add(g, "dw", l, 1, &x, NULL), MT_ERR_SHAPE,
+                 "its kernel 3x3 (dilation 3x1) does not fit the 6x5 image");
+    assert_fails(mt_max_pool2d_new(&(mt_max_pool2d_options){3, 3, 2, 2, .pad_h = 2}, &l),
+                 MT_ERR_INVALID_ARGUMENT, "pads (2,0) for pool size (3,3)");
+    mt_graph_free(g);
+    mt_safetensors_close(st);
+}
+
 int main(void)
 {
     probe_install(&counter, -1);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(resnet_block_matches_pytorch),
         cmocka_unit_test(conv2d_load_keeps_an_explicit_layout),
+        cmocka_unit_test(downsampling_cnn_matches_pytorch),
+        cmocka_unit_test(conv2d_padding_groups_refused),
     };
     return cmocka_run_group_tests_name("nn_resnet", tests, NULL, NULL);
 }

@@ -157,9 +157,18 @@ mt_status mt_linear_from_safetensors(const mt_safetensors *file,
  *   out_channels  expected output channels (Keras' filters), or 0;
  *   kernel_h, kernel_w   expected kernel size (Keras' kernel_size), or 0;
  *   stride_h, stride_w   >= 1, or 0 for 1 (Keras' default strides);
- *   padding       MT_PADDING_VALID (the zero default, Keras' default) or
- *                 MT_PADDING_SAME;
- *   act           activation fused into the GEMM (Conv2D(activation=…)).
+ *   padding       MT_PADDING_VALID (the zero default, Keras' default),
+ *                 MT_PADDING_SAME (Keras' 'same': at stride 2 the extra row
+ *                 goes at the bottom, so it is NOT PyTorch's padding=1), or
+ *                 MT_PADDING_EXPLICIT with pad_top, pad_bottom, pad_left,
+ *                 pad_right (PyTorch's padding=p: all four = p);
+ *   act           activation fused into the GEMM (Conv2D(activation=…));
+ *   dilation_h, dilation_w   >= 1, or 0 for 1 (PyTorch's dilation);
+ *   groups        divides the input and output channels, or 0 for 1
+ *                 (PyTorch's groups; depthwise: groups = in channels). The
+ *                 kernel then holds in/groups input channels:
+ *                 OIHW [out, in/groups, kh, kw], HWIO [kh, kw, in/groups,
+ *                 out]; in_channels means the input's (PyTorch's).
  *
  * kernel: 4-D, any storable dtype, no dim 0. bias: 1-D [out], or NULL.
  * Referenced, not copied, if F32 and contiguous (see WEIGHT LIFETIME).
@@ -176,6 +185,9 @@ typedef struct mt_conv2d_options {
     int64_t stride_h, stride_w;
     mt_padding padding;
     mt_activation act;
+    int64_t pad_top, pad_bottom, pad_left, pad_right;   /* EXPLICIT only, >= 0 */
+    int64_t dilation_h, dilation_w;
+    int64_t groups;
 } mt_conv2d_options;
 
 mt_status mt_conv2d_new(const mt_tensor *kernel, const mt_tensor *bias,
@@ -199,13 +211,19 @@ mt_status mt_conv2d_from_safetensors(const mt_safetensors *file,
  *   stride_h, stride_w   >= 1, or 0 for the window size (Keras' default);
  *   padding              MT_PADDING_VALID (zero default: a last row/column
  *                        the window does not cover is dropped, as Keras
- *                        does: 11×11 -> 5×5 for 2×2) or MT_PADDING_SAME.
+ *                        does: 11×11 -> 5×5 for 2×2) or MT_PADDING_SAME;
+ *   pad_h, pad_w         PyTorch's nn.MaxPool2d(k, s, padding): padded
+ *                        rows and columns on each side, at most half the
+ *                        window, never the maximum; pads > 0 replace
+ *                        `padding` (MaxPool2d(3, 2, 1) is {3, 3, 2, 2,
+ *                        .pad_h = 1, .pad_w = 1}).
  * Fails with MT_ERR_INVALID_ARGUMENT on a bad option (options may not be
  * NULL: the window has no default). */
 typedef struct mt_max_pool2d_options {
     int64_t pool_h, pool_w;
     int64_t stride_h, stride_w;
     mt_padding padding;
+    int64_t pad_h, pad_w;
 } mt_max_pool2d_options;
 
 mt_status mt_max_pool2d_new(const mt_max_pool2d_options *options, mt_layer **out);
