@@ -60,6 +60,13 @@ static void activations(void **state)
     }
     assert_ok(mt_leaky_relu_new(0.1f, &l));
     check_alone(l, "act.x", "act.leaky", 0);
+    assert_ok(mt_elu_new(0.5f, &l));
+    check_alone(l, "act.x", "act.elu", 1e-6);
+    assert_ok(mt_hardswish_new(&l));
+    check_alone(l, "act.x", "act.hardswish", 1e-6);
+    assert_ok(mt_softplus_new(&l));
+    check_alone(l, "act.x", "act.softplus", 1e-6);
+    assert_fails(mt_elu_new(NAN, &l), MT_ERR_INVALID_ARGUMENT, "elu: alpha nan is not finite");
     assert_fails(mt_activation_layer_new(MT_ACTIVATION_NONE, &l), MT_ERR_INVALID_ARGUMENT,
                  "activation: unknown activation 0");
 }

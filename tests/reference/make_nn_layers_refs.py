@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Writes nn_layers.safetensors: inputs, weights and PyTorch's outputs for
 the layers of nn.h built on the new ops (tests/test_nn_layers.c):
-activations, LeakyReLU, LayerNorm, RMSNorm, Embedding, Pad, AvgPool2d,
-Upsample (nearest, bilinear; NCHW results saved NHWC) and
+activations, LeakyReLU, ELU, Hardswish, Softplus, LayerNorm, RMSNorm,
+Embedding, Pad, AvgPool2d, Upsample (nearest, bilinear; NCHW results saved NHWC) and
 nn.MultiheadAttention (packed in_proj_weight, self-attention, with and
 without a causal mask; separate q/k/v projections with kdim/vdim). Weights
 are seeded random (torch.manual_seed(0)); module weights keep their
@@ -49,6 +49,9 @@ def main():
     t["act.sigmoid"] = torch.sigmoid(x)
     t["act.silu"] = F.silu(x)
     t["act.leaky"] = F.leaky_relu(x, 0.1)
+    t["act.elu"] = F.elu(x, 0.5)
+    t["act.hardswish"] = F.hardswish(x)
+    t["act.softplus"] = F.softplus(x)
 
     ln = nn.LayerNorm([3, 4])
     with torch.no_grad():

@@ -4,7 +4,8 @@
  * checked as it is built and then run on batches without touching the heap.
  * Layers: Linear, Conv2D, MaxPool2D, AvgPool2D, GlobalAveragePooling2D,
  * Upsample, BatchNorm, LayerNorm, RMSNorm, Embedding, Pad,
- * MultiHeadAttention, ReLU, GELU, tanh, sigmoid, SiLU, LeakyReLU, Softmax,
+ * MultiHeadAttention, ReLU, GELU, tanh, sigmoid, SiLU, LeakyReLU, ELU,
+ * Hardswish, Softplus, Softmax,
  * Flatten, Dropout, Add, Concat —
  * and yours (layer.h: the built-in layers use the same interface). Weights
  * by the names PyTorch's state_dict and Keras write: mt_state_dict below.
@@ -94,7 +95,10 @@ typedef enum mt_layer_kind {
     MT_LAYER_PAD,
     MT_LAYER_MULTIHEAD_ATTENTION,
     MT_LAYER_AVG_POOL2D,
-    MT_LAYER_UPSAMPLE
+    MT_LAYER_UPSAMPLE,
+    MT_LAYER_ELU,
+    MT_LAYER_HARDSWISH,
+    MT_LAYER_SOFTPLUS
 } mt_layer_kind;
 
 /* How a 2-D Linear weight is stored.
@@ -244,6 +248,14 @@ mt_status mt_activation_layer_new(mt_activation act, mt_layer **out);
 /* x > 0 ? x : slope·x (nn.LeakyReLU(negative_slope)), same shape; slope
  * finite. */
 mt_status mt_leaky_relu_new(float slope, mt_layer **out);
+
+/* nn.ELU(alpha): x > 0 ? x : alpha·(exp(x) - 1), alpha finite; nn.Hardswish():
+ * x·relu6(x + 3)/6; nn.Softplus() (beta 1, threshold 20): log(1 + exp(x)).
+ * Same shape; they run on their own (mt_elu_into, mt_hardswish_into,
+ * mt_softplus_into). */
+mt_status mt_elu_new(float alpha, mt_layer **out);
+mt_status mt_hardswish_new(mt_layer **out);
+mt_status mt_softplus_new(mt_layer **out);
 
 /* Merge dims start_dim..end_dim (inclusive, negative from the end) into one,
  * as a view (no copy): Keras' Flatten() and PyTorch's nn.Flatten() are
@@ -442,7 +454,7 @@ typedef struct mt_layer_info {
     bool has_bias;            /* linear, conv2d */
     mt_activation act;        /* linear, conv2d: the fused activation it was
                                  built with; activation: which */
-    float rate;               /* dropout; leaky relu: the slope */
+    float rate;               /* dropout; leaky relu: the slope; elu: alpha */
     float eps;                /* batch, layer, RMS norm: in use */
     int start_dim, end_dim;   /* flatten, as given */
     int dim;                  /* softmax, concat, batch norm (channels), as given;
