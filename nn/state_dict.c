@@ -156,6 +156,44 @@ mt_status mt_layer_norm_load(const mt_state_dict *weights, const char *prefix,
     return s;
 }
 
+mt_status mt_conv_transpose2d_load(const mt_state_dict *weights, const char *prefix,
+                                   const mt_conv_transpose2d_params *params,
+                                   mt_layer **out)
+{
+    loader ld;
+    mt_status s = begin("conv_transpose2d", weights, prefix, out, &ld);
+    if (s)
+        return s;
+    if (weights->framework != MT_FRAMEWORK_PYTORCH)
+        return mt_fail(MT_ERR_UNSUPPORTED, "conv_transpose2d_load %s: only PyTorch's "
+                       "[in, out/groups, kh, kw] weights are known", prefix);
+    mt_tensor *w, *b;
+    if (!(s = fetch_pair(&ld, ld.nm->weight, true, ld.nm->bias, false, &w, &b)))
+        s = mt_conv_transpose2d_new(w, b, params, out);
+    mt_tensor_free(w);
+    mt_tensor_free(b);
+    return s;
+}
+
+mt_status mt_group_norm_load(const mt_state_dict *weights, const char *prefix,
+                             int num_groups, const mt_norm_options *options,
+                             mt_layer **out)
+{
+    loader ld;
+    mt_status s = begin("group_norm", weights, prefix, out, &ld);
+    if (s)
+        return s;
+    mt_norm_options o = options ? *options : (mt_norm_options){0};
+    if (o.eps == 0.0f)
+        o.eps = ld.nm->bn_eps;
+    mt_tensor *w, *b;
+    if (!(s = fetch_pair(&ld, ld.nm->gamma, false, ld.nm->beta, false, &w, &b)))
+        s = mt_group_norm_new(num_groups, w, b, &o, out);
+    mt_tensor_free(w);
+    mt_tensor_free(b);
+    return s;
+}
+
 mt_status mt_embedding_load(const mt_state_dict *weights, const char *prefix,
                             mt_layer **out)
 {

@@ -6,7 +6,9 @@
  * once with them run on their own; no heap after the first pass. And a
  * downsampling CNN (tests/resnet/make_resnet_down.py) whose convolutions
  * and max pool have PyTorch's explicit padding, stride 2, dilation and
- * groups. */
+ * groups; and an encoder-decoder (tests/resnet/make_decoder.py) with
+ * GroupNorm, ConvTranspose2d, a skip joined by torch.cat, SiLU, ELU and
+ * Hardswish. */
 #include <string.h>
 #include "test_util.h"
 
@@ -229,6 +231,108 @@ static void conv2d_padding_groups_refused(void **state)
     mt_safetensors_close(st);
 }
 
+/* make_decoder.py's network by its state_dict names. */
+static mt_graph *build_decoder(const mt_state_dict *sd)
+{
+    mt_graph *g = NULL;
+    mt_layer *l = NULL;
+    int x, h, skip;
+    const mt_conv2d_options pad1 = {.padding = MT_PADDING_EXPLICIT, .pad_top = 1,
+                                    .pad_bottom = 1, .pad_left = 1, .pad_right = 1};
+    mt_conv2d_options s2 = pad1;
+    s2.stride_h = s2.stride_w = 2;
+    const mt_conv_transpose2d_params up = {.stride_h = 2, .stride_w = 2, .pad_top = 1,
+                                           .pad_bottom = 1, .pad_left = 1, .pad_right = 1,
+                                           .output_padding_h = 1, .output_padding_w = 1};
+    const mt_conv_transpose2d_params ct2 = {.stride_h = 2, .stride_w = 2, .pad_top = 1,
+                                            .pad_bottom = 1, .pad_left = 1, .pad_right = 1,
+                                            .groups = 2};
+    assert_ok(mt_graph_new(&g));
+    assert_ok(mt_graph_input(g, "x", MT_DTYPE_F32, 3, (int64_t[]){8, 8, 3}, &x));
+    h = node(g, "enc", mt_conv2d_load(sd, "enc", &pad1, &l), &l, x);
+    h = node(g, "gn1", mt_group_norm_load(sd, "gn1", 2, NULL, &l), &l, h);
+    skip = node(g, "silu", mt_activation_layer_new(MT_ACTIVATION_SILU, &l), &l, h);
+    h = node(g, "down", mt_conv2d_load(sd, "down", &s2, &l), &l, skip);
+    h = node(g, "gn2", mt_group_norm_load(sd, "gn2", 4, NULL, &l), &l, h);
+    h = node(g, "elu", mt_elu_new(1.0f, &l), &l, h);
+    h = node(g, "up", mt_conv_transpose2d_load(sd, "up", &up, &l), &l, h);
+    assert_ok(mt_concat_new(-1, &l));
+    assert_ok(mt_graph_add(g, "cat", l, 2, (int[]){h, skip}, &h));
+    h = node(g, "ct2", mt_conv_transpose2d_load(sd, "ct2", &ct2, &l), &l, h);
+    h = node(g, "hardswish", mt_hardswish_new(&l), &l, h);
+    h = node(g, "head", mt_conv2d_load(sd, "head", NULL, &l), &l, h);
+    assert_ok(mt_graph_output(g, h));
+    return g;
+}
+
+static void decoder_matches_pytorch(void **state)
+{
+    (void)state;
+    mt_safetensors *st = NULL, *io = NULL;
+    mt_tensor *x = NULL, *want = NULL;
+    assert_ok(mt_safetensors_open(RESNET_DIR "/decoder.safetensors", &st));
+    assert_ok(mt_safetensors_open(RESNET_DIR "/decoder_io.safetensors", &io));
+    assert_ok(mt_safetensors_get(io, "x", &x));   /* [3,8,8,3] NHWC */
+    assert_ok(mt_safetensors_get(io, "y", &want));   /* [3,16,16,2] NHWC */
+    const mt_state_dict sd = {st, MT_FRAMEWORK_PYTORCH};
+    mt_graph *g = build_decoder(&sd);
+    const mt_tensor *y = NULL;
+    assert_ok(mt_graph_forward(g, 1, (const mt_tensor *[]){x}, 1, &y));
+    assert_int_equal(y->rank, 4);
+    for (int d = 0; d < 4; d++)
+        assert_int_equal(y->shape[d], want->shape[d]);
+    assert_close((const float *)y->data, (const float *)want->data,
+                 (size_t)mt_tensor_numel(want), 1e-5, 1e-4);
+    long before = counter.allocations;
+    assert_ok(mt_graph_forward(g, 1, (const mt_tensor *[]){x}, 1, &y));
+    assert_int_equal(counter.allocations, before);
+    mt_graph_free(g);
+    mt_tensor_free(want);
+    mt_tensor_free(x);
+    mt_safetensors_close(io);
+    mt_safetensors_close(st);
+}
+
+/* Wrong GroupNorm and ConvTranspose2D weights and options fail when the
+ * layer is made or added, naming it. */
+static void decoder_layers_refused(void **state)
+{
+    (void)state;
+    mt_safetensors *st = NULL;
+    mt_layer *l = NULL;
+    assert_ok(mt_safetensors_open(RESNET_DIR "/decoder.safetensors", &st));
+    const mt_state_dict sd = {st, MT_FRAMEWORK_PYTORCH};
+    const mt_state_dict keras = {st, MT_FRAMEWORK_KERAS};
+    assert_fails(mt_group_norm_load(&sd, "gn1", 3, NULL, &l), MT_ERR_SHAPE,
+                 "group_norm gn1.weight: weight gn1.weight [8] and bias gn1.bias [8] must be "
+                 "the same [C], C a multiple of num_groups 3");
+    assert_fails(mt_group_norm_load(&sd, "gn1", 0, NULL, &l), MT_ERR_INVALID_ARGUMENT,
+                 "num_groups 0");
+    assert_fails(mt_conv_transpose2d_load(&sd, "ct2", &(mt_conv_transpose2d_params){
+                     .groups = 3}, &l), MT_ERR_SHAPE, "weight ct2.weight [16,2,4,4], expected");
+    assert_fails(mt_conv_transpose2d_load(&sd, "up", &(mt_conv_transpose2d_params){
+                     .stride_h = 2, .output_padding_h = 2}, &l), MT_ERR_INVALID_ARGUMENT,
+                 "output_padding (2,0) out of range");
+    assert_fails(mt_conv_transpose2d_load(&sd, "up", &(mt_conv_transpose2d_params){
+                     .data_layout = MT_DATA_LAYOUT_NCHW}, &l), MT_ERR_INVALID_ARGUMENT,
+                 "runs on NHWC activations");
+    assert_fails(mt_conv_transpose2d_load(&keras, "up", NULL, &l), MT_ERR_UNSUPPORTED,
+                 "only PyTorch's");
+    assert_null(l);
+    mt_graph *g = NULL;
+    int x;
+    assert_ok(mt_graph_new(&g));
+    assert_ok(mt_graph_input(g, "x", MT_DTYPE_F32, 3, (int64_t[]){4, 4, 8}, &x));
+    assert_ok(mt_conv_transpose2d_load(&sd, "up", NULL, &l));
+    assert_fails(mt_graph_add(g, "up", l, 1, &x, NULL), MT_ERR_SHAPE,
+                 "expects 16 input channels, input 'x' gives 8");
+    assert_ok(mt_group_norm_load(&sd, "gn2", 4, NULL, &l));
+    assert_fails(mt_graph_add(g, "gn2", l, 1, &x, NULL), MT_ERR_SHAPE,
+                 "expects F32 [N,...,C] with C = 16, input 'x' gives F32 with 4 dims and C = 8");
+    mt_graph_free(g);
+    mt_safetensors_close(st);
+}
+
 int main(void)
 {
     probe_install(&counter, -1);
@@ -237,6 +341,8 @@ int main(void)
         cmocka_unit_test(conv2d_load_keeps_an_explicit_layout),
         cmocka_unit_test(downsampling_cnn_matches_pytorch),
         cmocka_unit_test(conv2d_padding_groups_refused),
+        cmocka_unit_test(decoder_matches_pytorch),
+        cmocka_unit_test(decoder_layers_refused),
     };
     return cmocka_run_group_tests_name("nn_resnet", tests, NULL, NULL);
 }

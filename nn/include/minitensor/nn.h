@@ -2,12 +2,11 @@
  *
  * A model is a list (mt_sequential) or a graph (graph.h) of layers that is
  * checked as it is built and then run on batches without touching the heap.
- * Layers: Linear, Conv2D, MaxPool2D, AvgPool2D, GlobalAveragePooling2D,
- * Upsample, BatchNorm, LayerNorm, RMSNorm, Embedding, Pad,
- * MultiHeadAttention, ReLU, GELU, tanh, sigmoid, SiLU, LeakyReLU, ELU,
- * Hardswish, Softplus, Softmax,
- * Flatten, Dropout, Add, Concat —
- * and yours (layer.h: the built-in layers use the same interface). Weights
+ * Layers: Linear, Conv2D, ConvTranspose2D, MaxPool2D, AvgPool2D,
+ * GlobalAveragePooling2D, Upsample, BatchNorm, LayerNorm, RMSNorm,
+ * GroupNorm, Embedding, Pad, MultiHeadAttention, ReLU, GELU, tanh, sigmoid,
+ * SiLU, LeakyReLU, ELU, Hardswish, Softplus, Softmax, Flatten, Dropout,
+ * Add, Concat — and yours (layer.h: the built-in layers use the same interface). Weights
  * by the names PyTorch's state_dict and Keras write: mt_state_dict below.
  *
  *     // Keras: Sequential([Flatten(input_shape=(28,28)),
@@ -98,7 +97,9 @@ typedef enum mt_layer_kind {
     MT_LAYER_UPSAMPLE,
     MT_LAYER_ELU,
     MT_LAYER_HARDSWISH,
-    MT_LAYER_SOFTPLUS
+    MT_LAYER_SOFTPLUS,
+    MT_LAYER_GROUP_NORM,
+    MT_LAYER_CONV_TRANSPOSE2D
 } mt_layer_kind;
 
 /* How a 2-D Linear weight is stored.
@@ -206,6 +207,17 @@ mt_status mt_conv2d_from_safetensors(const mt_safetensors *file,
                                      const char *bias_name,
                                      const mt_conv2d_options *options,
                                      mt_layer **out);
+
+/* ---- ConvTranspose2D ---------------------------------------------------------------
+ * PyTorch's nn.ConvTranspose2d on NHWC activations (mt_conv_transpose2d_into,
+ * conv.h): x [N,H,W,Cin] -> [N,OH,OW,Cout], OH = (H - 1)·stride_h - pad_top
+ * - pad_bottom + dilation_h·(kh - 1) + output_padding_h + 1. weight
+ * [Cin, Cout/groups, kh, kw] as PyTorch stores it, any storable dtype
+ * (F32 referenced, others converted once); bias [Cout] or NULL. params as
+ * the op's (NULL: all defaults; data_layout must be NHWC); PyTorch's
+ * padding=p is all four pads = p. Fails naming the tensors and shapes. */
+mt_status mt_conv_transpose2d_new(const mt_tensor *weight, const mt_tensor *bias,
+                                  const mt_conv_transpose2d_params *params, mt_layer **out);
 
 /* ---- MaxPool2D -------------------------------------------------------------------
  * The maximum over pool_h × pool_w windows: [N,H,W,C] -> [N,OH,OW,C]
@@ -339,6 +351,15 @@ mt_status mt_layer_norm_new(const mt_tensor *weight, const mt_tensor *bias,
 mt_status mt_rms_norm_new(const mt_tensor *weight, const mt_norm_options *options,
                           mt_layer **out);
 
+/* GroupNorm: nn.GroupNorm(num_groups, C) on channels-last activations
+ * [N,...,C] (NHWC images): each sample's C channels split into num_groups
+ * groups of consecutive channels, each normalised over its channels and all
+ * other dims (mt_group_norm_into with channel_dim -1), then weight[c],
+ * bias[c]. weight, bias: [C] or NULL, any storable dtype, copied to F32.
+ * options: eps (0: PyTorch's 1e-5); normalized_rank must be 0. */
+mt_status mt_group_norm_new(int num_groups, const mt_tensor *weight, const mt_tensor *bias,
+                            const mt_norm_options *options, mt_layer **out);
+
 /* ---- Embedding, Pad ---------------------------------------------------------------------
  * Embedding: I32/I64 token ids [*] -> rows of weight [num, dim]: [*, dim]
  * (nn.Embedding; mt_embedding_into). An id out of range fails the pass,
@@ -436,6 +457,20 @@ mt_status mt_layer_norm_load(const mt_state_dict *weights, const char *prefix,
 mt_status mt_multihead_attention_load(const mt_state_dict *weights, const char *prefix,
                                       int64_t num_heads, bool causal, mt_layer **out);
 
+/* ConvTranspose2D "p" by PyTorch's names (p.weight [Cin, Cout/g, kh, kw],
+ * p.bias): params as mt_conv_transpose2d_new. PyTorch only
+ * (MT_ERR_UNSUPPORTED for Keras, whose Conv2DTranspose kernel is
+ * (kh, kw, out, in)). */
+mt_status mt_conv_transpose2d_load(const mt_state_dict *weights, const char *prefix,
+                                   const mt_conv_transpose2d_params *params,
+                                   mt_layer **out);
+
+/* GroupNorm "p" (p.weight/p.bias; Keras p/gamma, p/beta): options as
+ * mt_group_norm_new; eps 0: PyTorch 1e-5, Keras 1e-3. */
+mt_status mt_group_norm_load(const mt_state_dict *weights, const char *prefix,
+                             int num_groups, const mt_norm_options *options,
+                             mt_layer **out);
+
 /* Embedding "p" (p.weight; Keras p/embeddings). */
 mt_status mt_embedding_load(const mt_state_dict *weights, const char *prefix,
                             mt_layer **out);
@@ -458,9 +493,11 @@ typedef struct mt_layer_info {
     float eps;                /* batch, layer, RMS norm: in use */
     int start_dim, end_dim;   /* flatten, as given */
     int dim;                  /* softmax, concat, batch norm (channels), as given;
-                                 layer/RMS norm: normalized rank */
-    int64_t in_channels;      /* conv2d; batch norm: channels */
-    int64_t out_channels;     /* conv2d */
+                                 layer/RMS norm: normalized rank; group norm:
+                                 the groups */
+    int64_t in_channels;      /* conv2d, conv_transpose2d; batch norm, group norm:
+                                 channels */
+    int64_t out_channels;     /* conv2d, conv_transpose2d */
     mt_kernel_layout kernel_layout;  /* conv2d */
     int64_t kernel_h, kernel_w;      /* conv2d: kernel; max_pool2d: window */
     int64_t stride_h, stride_w;      /* conv2d, max_pool2d: in use (never 0) */
