@@ -119,6 +119,14 @@ mt_status mt_batch_norm_new(const mt_tensor *mean, const mt_tensor *var,
         s = vector(name, "weight", weight, c, &w);
     if (!s && bias)
         s = vector(name, "bias", bias, c, &b);
+    /* a negative variance (corrupt statistics) would give NaN: refuse it */
+    for (int64_t i = 0; !s && i < c; i++) {
+        double vi = ((const float *)v->data)[i];
+        if (!(vi + eps > 0.0))
+            s = mt_fail(MT_ERR_FORMAT, "%s: var %s is %g at index %lld, expected >= 0 (a "
+                        "variance)", name, mt_tensor_describe(var, ms, sizeof ms), vi,
+                        (long long)i);
+    }
     mt_layer *l = NULL;
     if (!s && !(l = nn_layer_alloc("batch_norm", &bn_vtable, MT_LAYER_BATCH_NORM, name,
                                    sizeof(bn_state))))

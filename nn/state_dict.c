@@ -129,7 +129,15 @@ mt_status mt_batch_norm_load(const mt_state_dict *weights, const char *prefix,
         o.eps = ld.nm->bn_eps;
     mt_tensor *m, *v, *w = NULL, *b = NULL;
     if (!(s = fetch_pair(&ld, ld.nm->mean, true, ld.nm->var, true, &m, &v)) &&
-        !(s = fetch_pair(&ld, ld.nm->gamma, false, ld.nm->beta, false, &w, &b)))
+        !(s = fetch_pair(&ld, ld.nm->gamma, false, ld.nm->beta, false, &w, &b)) &&
+        weights->framework == MT_FRAMEWORK_PYTORCH && !w != !b)
+        // PyTorch's BatchNorm has both (affine) or neither; Keras' center or
+        // scale may be off alone
+        s = mt_fail(MT_ERR_NOT_FOUND, "batch_norm %s: %s%s%s is in the file but %s%s%s is "
+                    "not (an affine BatchNorm has both)", prefix, prefix, ld.nm->sep,
+                    w ? ld.nm->gamma : ld.nm->beta, prefix, ld.nm->sep,
+                    w ? ld.nm->beta : ld.nm->gamma);
+    if (!s)
         s = mt_batch_norm_new(m, v, w, b, &o, out);
     mt_tensor_free(m);
     mt_tensor_free(v);

@@ -333,6 +333,55 @@ static void decoder_layers_refused(void **state)
     mt_safetensors_close(st);
 }
 
+/* A PyTorch BatchNorm with its weight but not its bias (a partial or
+ * misnamed file) and one with a negative running variance are refused,
+ * naming the tensors; Keras' BatchNormalization(center=False) has gamma
+ * alone, which loads. */
+static void batch_norm_statistics_refused(void **state)
+{
+    (void)state;
+    mt_safetensors *st = NULL, *part = NULL;
+    mt_tensor *t[3] = {0}, *neg = NULL;
+    mt_layer *l = NULL;
+    assert_ok(mt_safetensors_open(RESNET_DIR "/resnet_down.safetensors", &st));
+    const char *names[3] = {"bn2.running_mean", "bn2.running_var", "bn2.weight"};
+    for (int i = 0; i < 3; i++)
+        assert_ok(mt_safetensors_get(st, names[i], &t[i]));
+    mt_safetensors_item items[3];
+    for (int i = 0; i < 3; i++)
+        items[i] = (mt_safetensors_item){names[i], 0, t[i]};
+    void *buf = NULL;
+    size_t size = 0;
+    assert_ok(mt_safetensors_serialize(items, 3, NULL, 0, &buf, &size));
+    assert_ok(mt_safetensors_open_memory(buf, size, &part));
+    assert_fails(mt_batch_norm_load(&(mt_state_dict){part, MT_FRAMEWORK_PYTORCH}, "bn2", NULL,
+                                    &l),
+                 MT_ERR_NOT_FOUND, "batch_norm bn2: bn2.weight is in the file but bn2.bias "
+                 "is not");
+    assert_null(l);
+    assert_ok(mt_tensor_contiguous(t[1], &neg));
+    ((float *)neg->data)[3] = -0.5f;
+    mt_tensor_name_set(neg, "bn2.running_var");
+    assert_fails(mt_batch_norm_new(t[0], neg, t[2], NULL, NULL, &l), MT_ERR_FORMAT,
+                 "var bn2.running_var [16] is -0.5 at index 3, expected >= 0");
+    assert_null(l);
+    mt_safetensors_close(part);
+    mt_safetensors_buffer_free(buf);
+    for (int i = 0; i < 3; i++)
+        items[i].name = (const char *[]){"bn/moving_mean", "bn/moving_variance",
+                                         "bn/gamma"}[i];
+    assert_ok(mt_safetensors_serialize(items, 3, NULL, 0, &buf, &size));
+    assert_ok(mt_safetensors_open_memory(buf, size, &part));
+    assert_ok(mt_batch_norm_load(&(mt_state_dict){part, MT_FRAMEWORK_KERAS}, "bn", NULL, &l));
+    mt_layer_free(l);
+    mt_safetensors_close(part);
+    mt_safetensors_buffer_free(buf);
+    mt_tensor_free(neg);
+    for (int i = 0; i < 3; i++)
+        mt_tensor_free(t[i]);
+    mt_safetensors_close(st);
+}
+
 int main(void)
 {
     probe_install(&counter, -1);
@@ -343,6 +392,7 @@ int main(void)
         cmocka_unit_test(conv2d_padding_groups_refused),
         cmocka_unit_test(decoder_matches_pytorch),
         cmocka_unit_test(decoder_layers_refused),
+        cmocka_unit_test(batch_norm_statistics_refused),
     };
     return cmocka_run_group_tests_name("nn_resnet", tests, NULL, NULL);
 }

@@ -322,7 +322,8 @@ mt_status mt_upsample_new(const mt_interpolate_params *params, mt_layer **out);
  *                last (NHWC, and the features of a [N,C] input).
  * Right after a Linear or a Conv2D (channels last) it is folded into their
  * weights when the model plans, and costs nothing; elsewhere it runs alone.
- * Fails with MT_ERR_SHAPE naming the tensors if they are not [C]. */
+ * Fails with MT_ERR_SHAPE naming the tensors if they are not [C], with
+ * MT_ERR_FORMAT naming var and the index if a variance is negative. */
 typedef struct mt_batch_norm_options {
     float eps;
     int channel_dim;
@@ -441,7 +442,9 @@ mt_status mt_conv2d_load(const mt_state_dict *weights, const char *prefix,
                          const mt_conv2d_options *options, mt_layer **out);
 
 /* BatchNorm "p": options as mt_batch_norm_new; eps 0 means the framework's
- * default (PyTorch 1e-5, Keras 1e-3). */
+ * default (PyTorch 1e-5, Keras 1e-3). A PyTorch file with p.weight but not
+ * p.bias, or the reverse, fails (MT_ERR_NOT_FOUND naming both): PyTorch's
+ * BatchNorm has both or neither. */
 mt_status mt_batch_norm_load(const mt_state_dict *weights, const char *prefix,
                              const mt_batch_norm_options *options, mt_layer **out);
 
