@@ -4,6 +4,7 @@
 #include <stdio.h>
 
 #include "layer_internal.h"
+#include "minitensor/view.h"
 
 /* The names one framework gives a layer's tensors. */
 typedef struct naming {
@@ -112,6 +113,47 @@ mt_status mt_conv2d_load(const mt_state_dict *weights, const char *prefix,
     mt_tensor *k, *b;
     if (!(s = fetch_pair(&ld, ld.nm->weight, true, ld.nm->bias, false, &k, &b)))
         s = mt_conv2d_new(k, b, &o, out);
+    mt_tensor_free(k);
+    mt_tensor_free(b);
+    return s;
+}
+
+mt_status mt_depthwise_conv2d_load(const mt_state_dict *weights, const char *prefix,
+                                   const mt_conv2d_options *options, mt_layer **out)
+{
+    loader ld;
+    mt_status s = begin("depthwise_conv2d", weights, prefix, out, &ld);
+    if (s)
+        return s;
+    if (weights->framework != MT_FRAMEWORK_KERAS)
+        return mt_fail(MT_ERR_UNSUPPORTED, "depthwise_conv2d_load %s: Keras only (a PyTorch "
+                       "depthwise conv is mt_conv2d_load with .groups = its channels)",
+                       prefix);
+    mt_conv2d_options o = options ? *options : (mt_conv2d_options){0};
+    if ((o.layout != MT_KERNEL_AUTO && o.layout != MT_KERNEL_HWIO) || o.groups != 0)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "depthwise_conv2d_load %s: layout and groups "
+                       "come from the kernel (leave them 0)", prefix);
+    mt_tensor *k = NULL, *b = NULL, *grouped = NULL;
+    /* Keras 3 calls it kernel, Keras 2 depthwise_kernel */
+    s = fetch(&ld, "depthwise_kernel", false, &k);
+    if (!s && !k)
+        s = fetch(&ld, ld.nm->weight, true, &k);
+    if (!s)
+        s = fetch(&ld, ld.nm->bias, false, &b);
+    char ks[160];
+    if (!s && k->rank != 4)
+        s = mt_fail(MT_ERR_SHAPE, "%s: kernel %s, expected [kh, kw, channels, multiplier]",
+                    ld.layer, mt_tensor_describe(k, ks, sizeof ks));
+    /* (kh, kw, C, m) is the grouped HWIO kernel (kh, kw, 1, C·m), groups C;
+     * a heap view, which keeps k alive for the layer if k owns a copy */
+    if (!s && !(s = mt_view(k, 4, (int64_t[]){k->shape[0], k->shape[1], 1,
+                                              k->shape[2] * k->shape[3]}, &grouped))) {
+        mt_tensor_name_set(grouped, k->name);
+        o.layout = MT_KERNEL_HWIO;
+        o.groups = k->shape[2];
+        s = mt_conv2d_new(grouped, b, &o, out);
+    }
+    mt_tensor_free(grouped);
     mt_tensor_free(k);
     mt_tensor_free(b);
     return s;

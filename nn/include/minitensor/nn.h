@@ -441,6 +441,15 @@ mt_status mt_linear_load(const mt_state_dict *weights, const char *prefix,
 mt_status mt_conv2d_load(const mt_state_dict *weights, const char *prefix,
                          const mt_conv2d_options *options, mt_layer **out);
 
+/* Keras' DepthwiseConv2D "p": kernel p/kernel (Keras 2: p/depthwise_kernel)
+ * [kh, kw, C, m] (depth_multiplier m), bias p/bias [C·m] or none; read as
+ * the grouped kernel [kh, kw, 1, C·m] with groups = C (no copy). options as
+ * mt_conv2d_new (strides, padding, act) with layout and groups left 0.
+ * Keras only (MT_ERR_UNSUPPORTED for PyTorch, whose depthwise conv is
+ * mt_conv2d_load with .groups = C). */
+mt_status mt_depthwise_conv2d_load(const mt_state_dict *weights, const char *prefix,
+                                   const mt_conv2d_options *options, mt_layer **out);
+
 /* BatchNorm "p": options as mt_batch_norm_new; eps 0 means the framework's
  * default (PyTorch 1e-5, Keras 1e-3). A PyTorch file with p.weight but not
  * p.bias, or the reverse, fails (MT_ERR_NOT_FOUND naming both): PyTorch's
