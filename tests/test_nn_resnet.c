@@ -8,7 +8,8 @@
  * and max pool have PyTorch's explicit padding, stride 2, dilation and
  * groups; and an encoder-decoder (tests/resnet/make_decoder.py) with
  * GroupNorm, ConvTranspose2d, a skip joined by torch.cat, SiLU, ELU and
- * Hardswish. */
+ * Hardswish; and a VGG-style CNN (tests/resnet/make_vgg.py) whose padded
+ * convolutions run fused with the max pools after them, also frozen. */
 #include <string.h>
 #include "test_util.h"
 
@@ -382,6 +383,69 @@ static void batch_norm_statistics_refused(void **state)
     mt_safetensors_close(st);
 }
 
+/* make_vgg.py's CNN: each padding=1 conv (one grouped, one dilated in
+ * height) fused with the 2x2 max pool after it, frozen (Winograd) and not,
+ * at batch 1 and 5; no heap after the first pass. */
+static void vgg_matches_pytorch(void **state)
+{
+    (void)state;
+    mt_safetensors *st = NULL, *io = NULL;
+    mt_tensor *x = NULL, *want = NULL, one;
+    assert_ok(mt_safetensors_open(RESNET_DIR "/vgg.safetensors", &st));
+    assert_ok(mt_safetensors_open(RESNET_DIR "/vgg_io.safetensors", &io));
+    assert_ok(mt_safetensors_get(io, "x", &x));            /* [5,33,32,3] NHWC */
+    assert_ok(mt_safetensors_get(io, "logits", &want));    /* [5,4] */
+    assert_ok(mt_narrow_into(x, 0, 0, 1, &one));
+    const mt_state_dict sd = {st, MT_FRAMEWORK_PYTORCH};
+    const mt_max_pool2d_options pool = {.pool_h = 2, .pool_w = 2};
+    mt_conv2d_options pad1 = {.padding = MT_PADDING_EXPLICIT, .pad_top = 1, .pad_bottom = 1,
+                              .pad_left = 1, .pad_right = 1};
+    mt_conv2d_options grouped = pad1, dilated = pad1;
+    grouped.groups = 4;
+    dilated.pad_top = dilated.pad_bottom = dilated.dilation_h = 2;   /* padding=(2,1) */
+    for (int frozen = 0; frozen < 2; frozen++) {
+        mt_sequential *m = NULL;
+        mt_layer *l = NULL;
+        assert_ok(mt_sequential_new(3, (int64_t[]){33, 32, 3}, &m));
+        const struct { const char *prefix; const mt_conv2d_options *o; bool bn, relu; } c[] = {
+            {"0", &pad1, false, true}, {"3", &pad1, true, true},
+            {"7", &grouped, false, true}, {"10", &dilated, false, false}};
+        for (int i = 0; i < 4; i++) {
+            assert_ok(mt_conv2d_load(&sd, c[i].prefix, c[i].o, &l));
+            assert_ok(mt_sequential_add(m, l));
+            if (c[i].bn) {
+                assert_ok(mt_batch_norm_load(&sd, "4", NULL, &l));
+                assert_ok(mt_sequential_add(m, l));
+            }
+            if (c[i].relu) {
+                assert_ok(mt_relu_new(&l));
+                assert_ok(mt_sequential_add(m, l));
+            }
+            assert_ok(mt_max_pool2d_new(&pool, &l));
+            assert_ok(mt_sequential_add(m, l));
+        }
+        assert_ok(mt_global_avg_pool2d_new(&l));
+        assert_ok(mt_sequential_add(m, l));
+        assert_ok(mt_linear_load(&sd, "14", NULL, &l));
+        assert_ok(mt_sequential_add(m, l));
+        if (frozen)
+            assert_ok(mt_sequential_freeze(m));
+        const mt_tensor *y = NULL;
+        assert_ok(mt_sequential_forward(m, &one, &y));
+        assert_close((const float *)y->data, (const float *)want->data, 4, 1e-5, 1e-4);
+        assert_ok(mt_sequential_forward(m, x, &y));
+        long before = counter.allocations;
+        assert_ok(mt_sequential_forward(m, x, &y));
+        assert_int_equal(counter.allocations, before);
+        assert_close((const float *)y->data, (const float *)want->data, 20, 1e-5, 1e-4);
+        mt_sequential_free(m);
+    }
+    mt_tensor_free(want);
+    mt_tensor_free(x);
+    mt_safetensors_close(io);
+    mt_safetensors_close(st);
+}
+
 int main(void)
 {
     probe_install(&counter, -1);
@@ -393,6 +457,7 @@ int main(void)
         cmocka_unit_test(decoder_matches_pytorch),
         cmocka_unit_test(decoder_layers_refused),
         cmocka_unit_test(batch_norm_statistics_refused),
+        cmocka_unit_test(vgg_matches_pytorch),
     };
     return cmocka_run_group_tests_name("nn_resnet", tests, NULL, NULL);
 }
