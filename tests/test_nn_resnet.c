@@ -8,8 +8,10 @@
  * and max pool have PyTorch's explicit padding, stride 2, dilation and
  * groups; and an encoder-decoder (tests/resnet/make_decoder.py) with
  * GroupNorm, ConvTranspose2d, a skip joined by torch.cat, SiLU, ELU and
- * Hardswish; and a VGG-style CNN (tests/resnet/make_vgg.py) whose padded
- * convolutions run fused with the max pools after them, also frozen. */
+ * Hardswish; a VGG-style CNN (tests/resnet/make_vgg.py) whose padded
+ * convolutions run fused with the max pools after them, also frozen; and a
+ * CNN that flattens and unflattens NCHW activations
+ * (tests/resnet/make_flatten.py), its weights used as PyTorch saved them. */
 #include <string.h>
 #include "test_util.h"
 
@@ -446,6 +448,66 @@ static void vgg_matches_pytorch(void **state)
     mt_safetensors_close(st);
 }
 
+/* make_flatten.py's CNN with its Linear weights as saved: a Permute to
+ * NCHW before each Flatten gives PyTorch's (c, h, w) order, a Reshape and a
+ * Permute back to NHWC stand for nn.Unflatten(1, (2, 6, 6)). */
+static void flatten_order_matches_pytorch(void **state)
+{
+    (void)state;
+    mt_safetensors *st = NULL, *io = NULL;
+    mt_tensor *x = NULL, *want = NULL;
+    assert_ok(mt_safetensors_open(RESNET_DIR "/flatten.safetensors", &st));
+    assert_ok(mt_safetensors_open(RESNET_DIR "/flatten_io.safetensors", &io));
+    assert_ok(mt_safetensors_get(io, "x", &x));          /* [4,8,8,3] NHWC */
+    assert_ok(mt_safetensors_get(io, "logits", &want));  /* [4,5] */
+    const mt_state_dict sd = {st, MT_FRAMEWORK_PYTORCH};
+    const int to_nchw[4] = {0, 3, 1, 2}, to_nhwc[4] = {0, 2, 3, 1};
+    mt_sequential *m = NULL;
+    mt_layer *l = NULL;
+    assert_ok(mt_sequential_new(3, (int64_t[]){8, 8, 3}, &m));
+    mt_status made[] = {
+        mt_conv2d_load(&sd, "0", NULL, &l), mt_sequential_add(m, l),
+        mt_relu_new(&l), mt_sequential_add(m, l),
+        mt_permute_new(4, to_nchw, &l), mt_sequential_add(m, l),
+        mt_flatten_new(1, -1, &l), mt_sequential_add(m, l),
+        mt_linear_load(&sd, "3", NULL, &l), mt_sequential_add(m, l),
+        mt_relu_new(&l), mt_sequential_add(m, l),
+        mt_reshape_new(3, (int64_t[]){2, -1, 6}, &l), mt_sequential_add(m, l),
+        mt_permute_new(4, to_nhwc, &l), mt_sequential_add(m, l),
+        mt_conv2d_load(&sd, "6", NULL, &l), mt_sequential_add(m, l),
+        mt_permute_new(4, to_nchw, &l), mt_sequential_add(m, l),
+        mt_flatten_new(1, -1, &l), mt_sequential_add(m, l),
+        mt_linear_load(&sd, "8", NULL, &l), mt_sequential_add(m, l)};
+    for (size_t i = 0; i < sizeof made / sizeof made[0]; i++)
+        assert_int_equal(made[i], MT_OK);
+    const mt_tensor *y = NULL;
+    assert_ok(mt_sequential_forward(m, x, &y));
+    assert_int_equal(y->shape[1], 5);
+    assert_close((const float *)y->data, (const float *)want->data, 20, 1e-5, 1e-4);
+    long before = counter.allocations;
+    assert_ok(mt_sequential_forward(m, x, &y));
+    assert_int_equal(counter.allocations, before);
+    /* what is refused, naming the layer */
+    assert_fails(mt_reshape_new(2, (int64_t[]){-1, -1}, &l), MT_ERR_INVALID_ARGUMENT,
+                 "reshape: dim 1 of the sample shape is -1 (>= 0, or one -1)");
+    assert_fails(mt_permute_new(4, (const int[]){1, 0, 2, 3}, &l), MT_ERR_INVALID_ARGUMENT,
+                 "permute: perm[0] = 1: expected a permutation of 0..3 that keeps the batch");
+    assert_fails(mt_permute_new(3, (const int[]){0, 1, 1}, &l), MT_ERR_INVALID_ARGUMENT,
+                 "perm[2] = 1");
+    assert_ok(mt_reshape_new(2, (int64_t[]){3, 7}, &l));
+    assert_fails(mt_sequential_add(m, l), MT_ERR_SHAPE,
+                 "(reshape [N,3,7]) cannot view the 5 values per sample the previous layer "
+                 "gives as [N,3,7]");
+    assert_ok(mt_permute_new(3, (const int[]){0, 2, 1}, &l));
+    assert_fails(mt_sequential_add(m, l), MT_ERR_SHAPE,
+                 "(permute (0,2,1)) expects 3 dims, the previous layer gives 2");
+    mt_sequential_free(m);
+    mt_tensor_free(want);
+    mt_tensor_free(x);
+    mt_safetensors_close(io);
+    mt_safetensors_close(st);
+}
+
 int main(void)
 {
     probe_install(&counter, -1);
@@ -458,6 +520,7 @@ int main(void)
         cmocka_unit_test(decoder_layers_refused),
         cmocka_unit_test(batch_norm_statistics_refused),
         cmocka_unit_test(vgg_matches_pytorch),
+        cmocka_unit_test(flatten_order_matches_pytorch),
     };
     return cmocka_run_group_tests_name("nn_resnet", tests, NULL, NULL);
 }

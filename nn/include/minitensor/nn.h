@@ -5,8 +5,8 @@
  * Layers: Linear, Conv2D, ConvTranspose2D, MaxPool2D, AvgPool2D,
  * GlobalAveragePooling2D, Upsample, BatchNorm, LayerNorm, RMSNorm,
  * GroupNorm, Embedding, Pad, MultiHeadAttention, ReLU, GELU, tanh, sigmoid,
- * SiLU, LeakyReLU, ELU, Hardswish, Softplus, Softmax, Flatten, Dropout,
- * Add, Concat — and yours (layer.h: the built-in layers use the same interface). Weights
+ * SiLU, LeakyReLU, ELU, Hardswish, Softplus, Softmax, Flatten, Reshape,
+ * Permute, Dropout, Add, Concat — and yours (layer.h: the built-in layers use the same interface). Weights
  * by the names PyTorch's state_dict and Keras write: mt_state_dict below.
  *
  *     // Keras: Sequential([Flatten(input_shape=(28,28)),
@@ -99,7 +99,9 @@ typedef enum mt_layer_kind {
     MT_LAYER_HARDSWISH,
     MT_LAYER_SOFTPLUS,
     MT_LAYER_GROUP_NORM,
-    MT_LAYER_CONV_TRANSPOSE2D
+    MT_LAYER_CONV_TRANSPOSE2D,
+    MT_LAYER_RESHAPE,
+    MT_LAYER_PERMUTE
 } mt_layer_kind;
 
 /* How a 2-D Linear weight is stored.
@@ -273,6 +275,18 @@ mt_status mt_softplus_new(mt_layer **out);
  * as a view (no copy): Keras' Flatten() and PyTorch's nn.Flatten() are
  * mt_flatten_new(1, -1): [N,28,28] -> [N,784]. */
 mt_status mt_flatten_new(int start_dim, int end_dim, mt_layer **out);
+
+/* Each sample [N, …] viewed as [N, sample_shape…] (rank 1..MT_MAX_RANK-1
+ * dims, one of them may be -1: inferred), no copy: Keras' Reshape(
+ * target_shape), PyTorch's x.view(N, …) and nn.Unflatten(1, sizes). The
+ * element count must match when the layer is added. */
+mt_status mt_reshape_new(int rank, const int64_t *sample_shape, mt_layer **out);
+
+/* The dims of [N, …] (rank dims, the batch included) reordered, a copy:
+ * PyTorch's x.permute(perm) with perm[0] = 0, Keras' Permute(dims) is
+ * {0, dims…}. {0, 3, 1, 2} turns NHWC activations into NCHW, so that a
+ * Flatten after it gives PyTorch's (c, h, w) order. */
+mt_status mt_permute_new(int rank, const int *perm, mt_layer **out);
 
 /* Dropout(rate), 0 <= rate < 1: the identity at inference (the input passes
  * through, not copied); the rate is kept for mt_layer_info_get. */
@@ -506,7 +520,7 @@ typedef struct mt_layer_info {
     int start_dim, end_dim;   /* flatten, as given */
     int dim;                  /* softmax, concat, batch norm (channels), as given;
                                  layer/RMS norm: normalized rank; group norm:
-                                 the groups */
+                                 the groups; permute: the rank */
     int64_t in_channels;      /* conv2d, conv_transpose2d; batch norm, group norm:
                                  channels */
     int64_t out_channels;     /* conv2d, conv_transpose2d */
