@@ -135,10 +135,11 @@ typedef struct conv_state {
 } conv_state;
 
 /* The output length of a window of k taps `dilation` apart, moved by
- * `stride` over `in` (conv.h's rules; EXPLICIT: padded by before, after);
- * -1 if a size overflows. */
+ * `stride` over `in` (conv.h's and pool.h's rules; EXPLICIT: padded by
+ * before, after; ceil: rounded up, as PyTorch's ceil_mode); -1 if a size
+ * overflows. */
 static int64_t window_len(int64_t in, int64_t k, int64_t stride, int64_t dilation,
-                          mt_padding padding, int64_t before, int64_t after)
+                          mt_padding padding, int64_t before, int64_t after, bool ceil)
 {
     int64_t span, dk;
     if (padding == MT_PADDING_SAME)
@@ -148,7 +149,13 @@ static int64_t window_len(int64_t in, int64_t k, int64_t stride, int64_t dilatio
     if (__builtin_mul_overflow(dilation, k - 1, &dk) || __builtin_add_overflow(in, before, &span) ||
         __builtin_add_overflow(span, after, &span))
         return -1;
-    return span <= dk ? 0 : (span - dk - 1) / stride + 1;
+    if (span <= dk)
+        return 0;
+    int64_t q = (span - dk - 1) / stride;
+    // PyTorch: rounded up unless the last window would start in the bottom pad
+    if (ceil && (span - dk - 1) % stride != 0 && (q + 1) * stride < in + before)
+        q++;
+    return q + 1;
 }
 
 /* The output shape of window p (a kernel, or a pool with its dilation)
@@ -165,9 +172,9 @@ static mt_status window_infer(const char *what, const mt_shape *in, const mt_poo
                        (long long)channels, from, (long long)in->dim[3]);
     int64_t dh = p->dilation_h ? p->dilation_h : 1, dw = p->dilation_w ? p->dilation_w : 1;
     int64_t oh = window_len(in->dim[1], p->pool_h, p->stride_h, dh, p->padding, p->pad_top,
-                            p->pad_bottom);
+                            p->pad_bottom, p->ceil_mode);
     int64_t ow = window_len(in->dim[2], p->pool_w, p->stride_w, dw, p->padding, p->pad_left,
-                            p->pad_right);
+                            p->pad_right, p->ceil_mode);
     if (oh < 0 || ow < 0)
         return mt_fail(MT_ERR_OVERFLOW, "%s on the %lldx%lld image %s gives: a size "
                        "overflows", what, (long long)in->dim[1], (long long)in->dim[2], from);
@@ -292,7 +299,7 @@ static mt_status conv_absorb_next(const mt_layer *l, const mt_layer *next, mt_la
         return MT_ERR_UNSUPPORTED;
     const mt_pool2d_params *p = next->state;
     // elsewhere mt_conv2d_max_pool2d_into would allocate a temporary per pass
-    if (p->padding != MT_PADDING_VALID || st->params.groups != 1 ||
+    if (p->padding != MT_PADDING_VALID || p->ceil_mode || st->params.groups != 1 ||
         st->params.dilation_w != 1)
         return MT_ERR_UNSUPPORTED;
     mt_conv2d_options o = options_of(l);
@@ -491,7 +498,8 @@ mt_status mt_max_pool2d_new(const mt_max_pool2d_options *options, mt_layer **out
                                  .stride_w = o->stride_w ? o->stride_w : o->pool_w,
                                  .padding = padded ? MT_PADDING_EXPLICIT : o->padding,
                                  .pad_top = o->pad_h, .pad_bottom = o->pad_h,
-                                 .pad_left = o->pad_w, .pad_right = o->pad_w};
+                                 .pad_left = o->pad_w, .pad_right = o->pad_w,
+                                 .ceil_mode = o->ceil_mode};
     l->info.kernel_h = o->pool_h;
     l->info.kernel_w = o->pool_w;
     l->info.stride_h = p->stride_h;

@@ -116,7 +116,8 @@ static void norms_embedding_pad(void **state)
     assert_ok(mt_pad_new(4, pads, MT_PAD_CONSTANT, 0.5f, &l));
     check_alone(l, "pad.x", "pad.constant", 0);
 
-    /* nn.AvgPool2d(3, 2, padding=1) and nn.Upsample, on NHWC. */
+    /* nn.AvgPool2d(3, 2, padding=1), nn.Upsample, nn.MaxPool2d and
+     * nn.AvgPool2d with ceil_mode, nn.AdaptiveAvgPool2d, on NHWC. */
     assert_ok(mt_avg_pool2d_new(&(mt_avg_pool2d_options){.pool_h = 3, .pool_w = 3,
                                                          .stride_h = 2, .stride_w = 2,
                                                          .pad_h = 1, .pad_w = 1,
@@ -127,6 +128,23 @@ static void norms_embedding_pad(void **state)
     assert_ok(mt_upsample_new(&(mt_interpolate_params){.mode = MT_INTERPOLATE_BILINEAR,
                                                        .out_h = 5, .out_w = 9}, &l));
     check_alone(l, "pool.x", "pool.up_bilinear", 1e-6);
+    /* ceil_mode: 7x6 -> 4x4 (floor: 3x3), 4x3, 4x3; AdaptiveAvgPool2d((3,4)) */
+    assert_ok(mt_max_pool2d_new(&(mt_max_pool2d_options){3, 3, 2, 2, .pad_h = 1, .pad_w = 1,
+                                                         .ceil_mode = true}, &l));
+    check_alone(l, "pool.x", "pool.max_ceil", 0);
+    assert_ok(mt_max_pool2d_new(&(mt_max_pool2d_options){.pool_h = 2, .pool_w = 2,
+                                                         .ceil_mode = true}, &l));
+    check_alone(l, "pool.x", "pool.max_ceil_valid", 0);
+    assert_ok(mt_max_pool2d_new(&(mt_max_pool2d_options){2, 2, 3, 3, .pad_h = 1, .pad_w = 1,
+                                                         .ceil_mode = true}, &l));
+    check_alone(l, "pool.x", "pool.max_ceil_pad", 0);
+    assert_ok(mt_avg_pool2d_new(&(mt_avg_pool2d_options){.pool_h = 2, .pool_w = 2,
+                                                         .ceil_mode = true}, &l));
+    check_alone(l, "pool.x", "pool.avg_ceil", 1e-6);
+    assert_ok(mt_adaptive_avg_pool2d_new(3, 4, &l));
+    check_alone(l, "pool.x", "pool.adaptive", 1e-6);
+    assert_fails(mt_adaptive_avg_pool2d_new(0, 4, &l), MT_ERR_INVALID_ARGUMENT,
+                 "adaptive_avg_pool2d: output size (0,4), expected >= 1");
 
     /* Shape errors when built. */
     mt_sequential *m = NULL;

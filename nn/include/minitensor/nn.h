@@ -3,11 +3,12 @@
  * A model is a list (mt_sequential) or a graph (graph.h) of layers that is
  * checked as it is built and then run on batches without touching the heap.
  * Layers: Linear, Conv2D, ConvTranspose2D, MaxPool2D, AvgPool2D,
- * GlobalAveragePooling2D, Upsample, BatchNorm, LayerNorm, RMSNorm,
- * GroupNorm, Embedding, Pad, MultiHeadAttention, ReLU, GELU, tanh, sigmoid,
- * SiLU, LeakyReLU, ELU, Hardswish, Softplus, Softmax, Flatten, Reshape,
- * Permute, Dropout, Add, Concat — and yours (layer.h: the built-in layers use the same interface). Weights
- * by the names PyTorch's state_dict and Keras write: mt_state_dict below.
+ * AdaptiveAvgPool2D, GlobalAveragePooling2D, Upsample, BatchNorm,
+ * LayerNorm, RMSNorm, GroupNorm, Embedding, Pad, MultiHeadAttention, ReLU,
+ * GELU, tanh, sigmoid, SiLU, LeakyReLU, ELU, Hardswish, Softplus, Softmax,
+ * Flatten, Reshape, Permute, Dropout, Add, Concat — and yours (layer.h:
+ * the built-in layers use the same interface). Weights by the names
+ * PyTorch's state_dict and Keras write: mt_state_dict below.
  *
  *     // Keras: Sequential([Flatten(input_shape=(28,28)),
  *     //                    Dense(128, activation='relu'), Dropout(0.2),
@@ -101,7 +102,8 @@ typedef enum mt_layer_kind {
     MT_LAYER_GROUP_NORM,
     MT_LAYER_CONV_TRANSPOSE2D,
     MT_LAYER_RESHAPE,
-    MT_LAYER_PERMUTE
+    MT_LAYER_PERMUTE,
+    MT_LAYER_ADAPTIVE_AVG_POOL2D
 } mt_layer_kind;
 
 /* How a 2-D Linear weight is stored.
@@ -234,7 +236,9 @@ mt_status mt_conv_transpose2d_new(const mt_tensor *weight, const mt_tensor *bias
  *                        rows and columns on each side, at most half the
  *                        window, never the maximum; pads > 0 replace
  *                        `padding` (MaxPool2d(3, 2, 1) is {3, 3, 2, 2,
- *                        .pad_h = 1, .pad_w = 1}).
+ *                        .pad_h = 1, .pad_w = 1});
+ *   ceil_mode            PyTorch's ceil_mode: the output length rounds up
+ *                        (pool.h), with VALID or pads.
  * Fails with MT_ERR_INVALID_ARGUMENT on a bad option (options may not be
  * NULL: the window has no default). */
 typedef struct mt_max_pool2d_options {
@@ -242,6 +246,7 @@ typedef struct mt_max_pool2d_options {
     int64_t stride_h, stride_w;
     mt_padding padding;
     int64_t pad_h, pad_w;
+    bool ceil_mode;
 } mt_max_pool2d_options;
 
 mt_status mt_max_pool2d_new(const mt_max_pool2d_options *options, mt_layer **out);
@@ -301,6 +306,12 @@ mt_status mt_softmax_new(int dim, mt_layer **out);
  * PyTorch's AdaptiveAvgPool2d(1) + Flatten on NHWC activations). */
 mt_status mt_global_avg_pool2d_new(mt_layer **out);
 
+/* ---- AdaptiveAvgPool2D ------------------------------------------------------------------
+ * nn.AdaptiveAvgPool2d((out_h, out_w)) on NHWC [N,H,W,C] -> [N,out_h,out_w,C]
+ * (mt_adaptive_avg_pool2d_into, pool.h); out_h, out_w >= 1. (For (1, 1) and a
+ * Flatten, mt_global_avg_pool2d_new gives [N,C] directly.) */
+mt_status mt_adaptive_avg_pool2d_new(int64_t out_h, int64_t out_w, mt_layer **out);
+
 /* ---- AvgPool2D, Upsample -------------------------------------------------------------
  * AvgPool2D: the mean over pool_h × pool_w windows of NHWC [N,H,W,C]
  * (mt_avg_pool2d_into, pool.h). PyTorch's nn.AvgPool2d(k, stride, padding)
@@ -308,13 +319,15 @@ mt_status mt_global_avg_pool2d_new(mt_layer **out);
  * .pad_w = p, .count_include_pad = true}; Keras' AveragePooling2D(k,
  * padding='same') is {k, k, .padding = MT_PADDING_SAME} (count_include_pad
  * false). Stride 0: the window; pads (each side) at most half the window;
- * pads > 0 replace `padding`. Options may not be NULL. */
+ * pads > 0 replace `padding`; ceil_mode as PyTorch's (pool.h). Options may
+ * not be NULL. */
 typedef struct mt_avg_pool2d_options {
     int64_t pool_h, pool_w;
     int64_t stride_h, stride_w;
     mt_padding padding;
     int64_t pad_h, pad_w;
     bool count_include_pad;
+    bool ceil_mode;
 } mt_avg_pool2d_options;
 
 mt_status mt_avg_pool2d_new(const mt_avg_pool2d_options *options, mt_layer **out);
@@ -525,7 +538,8 @@ typedef struct mt_layer_info {
                                  channels */
     int64_t out_channels;     /* conv2d, conv_transpose2d */
     mt_kernel_layout kernel_layout;  /* conv2d */
-    int64_t kernel_h, kernel_w;      /* conv2d: kernel; max_pool2d: window */
+    int64_t kernel_h, kernel_w;      /* conv2d: kernel; max_pool2d: window;
+                                        adaptive_avg_pool2d: the output size */
     int64_t stride_h, stride_w;      /* conv2d, max_pool2d: in use (never 0) */
     mt_padding padding;              /* conv2d, max_pool2d */
 } mt_layer_info;
