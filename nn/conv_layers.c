@@ -134,20 +134,16 @@ typedef struct conv_state {
                                 * transform (params.winograd points at it) */
 } conv_state;
 
-/* The output length of a window of k taps `dilation` apart, moved by
- * `stride` over `in` (conv.h's and pool.h's rules; EXPLICIT: padded by
- * before, after; ceil: rounded up, as PyTorch's ceil_mode); -1 if a size
- * overflows. */
-static int64_t window_len(int64_t in, int64_t k, int64_t stride, int64_t dilation,
-                          mt_padding padding, int64_t before, int64_t after, bool ceil)
+int64_t nn_window_len(int64_t in, int64_t k, int64_t stride, int64_t dilation,
+                      mt_padding padding, int64_t before, int64_t after, bool ceil)
 {
     int64_t span, dk;
     if (padding == MT_PADDING_SAME)
         return in / stride + (in % stride != 0);
     if (padding == MT_PADDING_VALID)
         before = after = 0;
-    if (__builtin_mul_overflow(dilation, k - 1, &dk) || __builtin_add_overflow(in, before, &span) ||
-        __builtin_add_overflow(span, after, &span))
+    if (__builtin_mul_overflow(dilation, k - 1, &dk) ||
+        __builtin_add_overflow(in, before, &span) || __builtin_add_overflow(span, after, &span))
         return -1;
     if (span <= dk)
         return 0;
@@ -171,10 +167,10 @@ static mt_status window_infer(const char *what, const mt_shape *in, const mt_poo
         return mt_fail(MT_ERR_SHAPE, "expects %lld input channels, %s gives %lld",
                        (long long)channels, from, (long long)in->dim[3]);
     int64_t dh = p->dilation_h ? p->dilation_h : 1, dw = p->dilation_w ? p->dilation_w : 1;
-    int64_t oh = window_len(in->dim[1], p->pool_h, p->stride_h, dh, p->padding, p->pad_top,
-                            p->pad_bottom, p->ceil_mode);
-    int64_t ow = window_len(in->dim[2], p->pool_w, p->stride_w, dw, p->padding, p->pad_left,
-                            p->pad_right, p->ceil_mode);
+    int64_t oh = nn_window_len(in->dim[1], p->pool_h, p->stride_h, dh, p->padding,
+                               p->pad_top, p->pad_bottom, p->ceil_mode);
+    int64_t ow = nn_window_len(in->dim[2], p->pool_w, p->stride_w, dw, p->padding,
+                               p->pad_left, p->pad_right, p->ceil_mode);
     if (oh < 0 || ow < 0)
         return mt_fail(MT_ERR_OVERFLOW, "%s on the %lldx%lld image %s gives: a size "
                        "overflows", what, (long long)in->dim[1], (long long)in->dim[2], from);

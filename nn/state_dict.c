@@ -206,6 +206,24 @@ mt_status mt_layer_norm_load(const mt_state_dict *weights, const char *prefix,
     return s;
 }
 
+mt_status mt_conv1d_load(const mt_state_dict *weights, const char *prefix,
+                         const mt_conv2d_options *options, mt_layer **out)
+{
+    loader ld;
+    mt_status s = begin("conv1d", weights, prefix, out, &ld);
+    if (s)
+        return s;
+    mt_conv2d_options o = options ? *options : (mt_conv2d_options){0};
+    if (o.layout == MT_KERNEL_AUTO)
+        o.layout = ld.nm->kernel;
+    mt_tensor *k, *b;
+    if (!(s = fetch_pair(&ld, ld.nm->weight, true, ld.nm->bias, false, &k, &b)))
+        s = mt_conv1d_new(k, b, &o, out);
+    mt_tensor_free(k);
+    mt_tensor_free(b);
+    return s;
+}
+
 mt_status mt_conv_transpose2d_load(const mt_state_dict *weights, const char *prefix,
                                    const mt_conv_transpose2d_params *params,
                                    mt_layer **out)

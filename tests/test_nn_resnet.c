@@ -11,7 +11,8 @@
  * Hardswish; a VGG-style CNN (tests/resnet/make_vgg.py) whose padded
  * convolutions run fused with the max pools after them, also frozen; and a
  * CNN that flattens and unflattens NCHW activations
- * (tests/resnet/make_flatten.py), its weights used as PyTorch saved them. */
+ * (tests/resnet/make_flatten.py), its weights used as PyTorch saved them;
+ * and a 1-D CNN (tests/resnet/make_conv1d.py). */
 #include <string.h>
 #include "test_util.h"
 
@@ -508,6 +509,68 @@ static void flatten_order_matches_pytorch(void **state)
     mt_safetensors_close(st);
 }
 
+/* make_conv1d.py's 1-D CNN on channels-last sequences: Conv1d with
+ * stride, padding, dilation and groups, BatchNorm1d, the mean over the
+ * length as a global average pool over [N,1,L,C]. */
+static void conv1d_matches_pytorch(void **state)
+{
+    (void)state;
+    mt_safetensors *st = NULL, *io = NULL;
+    mt_tensor *x = NULL, *want = NULL;
+    assert_ok(mt_safetensors_open(RESNET_DIR "/conv1d.safetensors", &st));
+    assert_ok(mt_safetensors_open(RESNET_DIR "/conv1d_io.safetensors", &io));
+    assert_ok(mt_safetensors_get(io, "x", &x));          /* [4,20,4] */
+    assert_ok(mt_safetensors_get(io, "logits", &want));  /* [4,3] */
+    const mt_state_dict sd = {st, MT_FRAMEWORK_PYTORCH};
+    const mt_conv2d_options c1 = {.stride_w = 2, .padding = MT_PADDING_EXPLICIT,
+                                  .pad_left = 2, .pad_right = 2};
+    const mt_conv2d_options c2 = {.padding = MT_PADDING_EXPLICIT, .pad_left = 2,
+                                  .pad_right = 2, .dilation_w = 2, .groups = 2};
+    mt_sequential *m = NULL;
+    mt_layer *l = NULL;
+    assert_ok(mt_sequential_new(2, (int64_t[]){20, 4}, &m));
+    mt_status made[] = {
+        mt_conv1d_load(&sd, "c1", &c1, &l), mt_sequential_add(m, l),
+        mt_batch_norm_load(&sd, "bn", NULL, &l), mt_sequential_add(m, l),
+        mt_relu_new(&l), mt_sequential_add(m, l),
+        mt_conv1d_load(&sd, "c2", &c2, &l), mt_sequential_add(m, l),
+        mt_relu_new(&l), mt_sequential_add(m, l),
+        mt_reshape_new(3, (int64_t[]){1, -1, 8}, &l), mt_sequential_add(m, l),
+        mt_global_avg_pool2d_new(&l), mt_sequential_add(m, l),
+        mt_linear_load(&sd, "fc", NULL, &l), mt_sequential_add(m, l)};
+    for (size_t i = 0; i < sizeof made / sizeof made[0]; i++)
+        assert_int_equal(made[i], MT_OK);
+    const mt_tensor *y = NULL;
+    assert_ok(mt_sequential_forward(m, x, &y));
+    assert_int_equal(y->shape[1], 3);
+    assert_close((const float *)y->data, (const float *)want->data, 12, 1e-5, 1e-4);
+    long before = counter.allocations;
+    assert_ok(mt_sequential_forward(m, x, &y));
+    assert_int_equal(counter.allocations, before);
+    /* refused, naming the layer and the shapes */
+    assert_fails(mt_conv1d_load(&sd, "c1", &(mt_conv2d_options){.stride_h = 2}, &l),
+                 MT_ERR_INVALID_ARGUMENT, "conv1d c1.weight: options out of range (the _h");
+    assert_fails(mt_conv1d_load(&sd, "c2", &(mt_conv2d_options){.groups = 3}, &l),
+                 MT_ERR_SHAPE, "kernel c2.weight [8,4,3] does not fit PyTorch "
+                 "(out,in/groups,k) with groups 3");
+    assert_fails(mt_conv1d_load(&sd, "fc", NULL, &l), MT_ERR_SHAPE,
+                 "conv1d fc.weight: kernel fc.weight [3,8], expected 3 dims");
+    assert_ok(mt_conv1d_load(&sd, "c2", NULL, &l));
+    assert_fails(mt_sequential_add(m, l), MT_ERR_SHAPE,
+                 "(conv1d c2.weight) expects F32 [N,L,C] input (3 dims), the previous layer "
+                 "gives 2 dims");
+    mt_sequential_free(m);
+    assert_ok(mt_sequential_new(2, (int64_t[]){3, 4}, &m));
+    assert_ok(mt_conv1d_load(&sd, "c1", NULL, &l));
+    assert_fails(mt_sequential_add(m, l), MT_ERR_SHAPE,
+                 "its kernel 5 (dilation 1) does not fit the length 3 the input gives");
+    mt_sequential_free(m);
+    mt_tensor_free(want);
+    mt_tensor_free(x);
+    mt_safetensors_close(io);
+    mt_safetensors_close(st);
+}
+
 int main(void)
 {
     probe_install(&counter, -1);
@@ -521,6 +584,7 @@ int main(void)
         cmocka_unit_test(batch_norm_statistics_refused),
         cmocka_unit_test(vgg_matches_pytorch),
         cmocka_unit_test(flatten_order_matches_pytorch),
+        cmocka_unit_test(conv1d_matches_pytorch),
     };
     return cmocka_run_group_tests_name("nn_resnet", tests, NULL, NULL);
 }

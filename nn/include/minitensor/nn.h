@@ -2,7 +2,7 @@
  *
  * A model is a list (mt_sequential) or a graph (graph.h) of layers that is
  * checked as it is built and then run on batches without touching the heap.
- * Layers: Linear, Conv2D, ConvTranspose2D, MaxPool2D, AvgPool2D,
+ * Layers: Linear, Conv1D, Conv2D, ConvTranspose2D, MaxPool2D, AvgPool2D,
  * AdaptiveAvgPool2D, GlobalAveragePooling2D, Upsample, BatchNorm,
  * LayerNorm, RMSNorm, GroupNorm, Embedding, Pad, MultiHeadAttention, ReLU,
  * GELU, tanh, sigmoid, SiLU, LeakyReLU, ELU, Hardswish, Softplus, Softmax,
@@ -103,7 +103,8 @@ typedef enum mt_layer_kind {
     MT_LAYER_CONV_TRANSPOSE2D,
     MT_LAYER_RESHAPE,
     MT_LAYER_PERMUTE,
-    MT_LAYER_ADAPTIVE_AVG_POOL2D
+    MT_LAYER_ADAPTIVE_AVG_POOL2D,
+    MT_LAYER_CONV1D
 } mt_layer_kind;
 
 /* How a 2-D Linear weight is stored.
@@ -211,6 +212,17 @@ mt_status mt_conv2d_from_safetensors(const mt_safetensors *file,
                                      const char *bias_name,
                                      const mt_conv2d_options *options,
                                      mt_layer **out);
+
+/* ---- Conv1D -------------------------------------------------------------------------
+ * nn.Conv1d / Keras' Conv1D on channels-last sequences (mt_conv1d_into):
+ * x [N,L,Cin] -> [N,OL,Cout] (permute PyTorch's [N,C,L] once). options as
+ * mt_conv2d_new's with the width fields for the length: kernel_w,
+ * stride_w, pad_left/pad_right (EXPLICIT), dilation_w; the _h fields must
+ * be 0; layout MT_KERNEL_OIHW reads PyTorch's (out, in/groups, k), HWIO
+ * (the zero default) Keras' (k, in/groups, out). kernel 3-D, bias [out] or
+ * NULL, referenced if F32. It runs on its own (no fusion). */
+mt_status mt_conv1d_new(const mt_tensor *kernel, const mt_tensor *bias,
+                        const mt_conv2d_options *options, mt_layer **out);
 
 /* ---- ConvTranspose2D ---------------------------------------------------------------
  * PyTorch's nn.ConvTranspose2d on NHWC activations (mt_conv_transpose2d_into,
@@ -495,6 +507,11 @@ mt_status mt_layer_norm_load(const mt_state_dict *weights, const char *prefix,
  * Keras, whose MultiHeadAttention stores per-head [E,H,D] kernels). */
 mt_status mt_multihead_attention_load(const mt_state_dict *weights, const char *prefix,
                                       int64_t num_heads, bool causal, mt_layer **out);
+
+/* Conv1D "p" (p.weight/p.bias; Keras p/kernel, p/bias): options as
+ * mt_conv1d_new; layout AUTO means the framework's. */
+mt_status mt_conv1d_load(const mt_state_dict *weights, const char *prefix,
+                         const mt_conv2d_options *options, mt_layer **out);
 
 /* ConvTranspose2D "p" by PyTorch's names (p.weight [Cin, Cout/g, kh, kw],
  * p.bias): params as mt_conv_transpose2d_new. PyTorch only
