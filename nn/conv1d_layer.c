@@ -24,8 +24,10 @@ static mt_status conv1d_infer(const mt_layer *l, int n, const mt_shape *in,
         return mt_fail(MT_ERR_SHAPE, "expects F32 [N,L,C] input (3 dims), %s gives %d dims",
                        from[0], in->rank);
     if (in->dim[2] != i->in_channels)
-        return mt_fail(MT_ERR_SHAPE, "expects %lld input channels, %s gives %lld",
-                       (long long)i->in_channels, from[0], (long long)in->dim[2]);
+        return mt_fail(MT_ERR_SHAPE, "expects %lld input channels, %s gives %lld%s",
+                       (long long)i->in_channels, from[0], (long long)in->dim[2],
+                       in->dim[1] == i->in_channels ? " ([N,C,L]? the layer takes [N,L,C]: "
+                                                      "permute {0,2,1})" : "");
     int64_t len = nn_window_len(in->dim[1], i->kernel_w, p->stride_w, p->dilation_w,
                                 p->padding, p->pad_left, p->pad_right, false);
     if (len < 0)

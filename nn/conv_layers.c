@@ -164,8 +164,10 @@ static mt_status window_infer(const char *what, const mt_shape *in, const mt_poo
         return mt_fail(MT_ERR_SHAPE, "expects NHWC input (4 dims: N,H,W,C), %s gives %d "
                        "dims", from, in->rank);
     if (channels && in->dim[3] != channels)
-        return mt_fail(MT_ERR_SHAPE, "expects %lld input channels, %s gives %lld",
-                       (long long)channels, from, (long long)in->dim[3]);
+        return mt_fail(MT_ERR_SHAPE, "expects %lld input channels, %s gives %lld%s",
+                       (long long)channels, from, (long long)in->dim[3],
+                       in->dim[1] == channels ? " (NCHW? the layer takes NHWC: permute "
+                                                "{0,2,3,1})" : "");
     int64_t dh = p->dilation_h ? p->dilation_h : 1, dw = p->dilation_w ? p->dilation_w : 1;
     int64_t oh = nn_window_len(in->dim[1], p->pool_h, p->stride_h, dh, p->padding,
                                p->pad_top, p->pad_bottom, p->ceil_mode);

@@ -35,8 +35,10 @@ static mt_status convt_infer(const mt_layer *l, int n, const mt_shape *in,
         return mt_fail(MT_ERR_SHAPE, "expects F32 NHWC input (4 dims: N,H,W,C), %s gives %d "
                        "dims", from[0], in->rank);
     if (in->dim[3] != w[0])
-        return mt_fail(MT_ERR_SHAPE, "expects %lld input channels, %s gives %lld",
-                       (long long)w[0], from[0], (long long)in->dim[3]);
+        return mt_fail(MT_ERR_SHAPE, "expects %lld input channels, %s gives %lld%s",
+                       (long long)w[0], from[0], (long long)in->dim[3],
+                       in->dim[1] == w[0] ? " (NCHW? the layer takes NHWC: permute "
+                                            "{0,2,3,1})" : "");
     int64_t oh = in->dim[1] < 1 ? 0 : convt_len(in->dim[1], w[2], p->stride_h,
                                                 p->pad_top + p->pad_bottom, p->dilation_h,
                                                 p->output_padding_h);

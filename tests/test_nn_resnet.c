@@ -107,6 +107,13 @@ static void conv2d_load_keeps_an_explicit_layout(void **state)
     int x, h;
     assert_ok(mt_graph_new(&g));
     assert_ok(mt_graph_input(g, "x", MT_DTYPE_F32, 3, (int64_t[]){6, 6, 4}, &x));
+    /* NCHW declared by mistake: the message says so */
+    int nchw;
+    assert_ok(mt_graph_input(g, "nchw", MT_DTYPE_F32, 3, (int64_t[]){4, 6, 6}, &nchw));
+    assert_ok(mt_conv2d_load(&sd, "conv1", NULL, &l));
+    assert_fails(mt_graph_add(g, "conv1", l, 1, &nchw, &h), MT_ERR_SHAPE,
+                 "expects 4 input channels, input 'nchw' gives 6 (NCHW? the layer takes "
+                 "NHWC: permute {0,2,3,1})");
     const mt_conv2d_options hwio = {.layout = MT_KERNEL_HWIO};
     assert_int_equal(mt_conv2d_load(&sd, "conv1", &hwio, &l), MT_ERR_SHAPE);
     assert_non_null(strstr(mt_last_error(), "kernel conv1.weight [4,4,3,3], Keras"));
