@@ -12,7 +12,8 @@
  * convolutions run fused with the max pools after them, also frozen; and a
  * CNN that flattens and unflattens NCHW activations
  * (tests/resnet/make_flatten.py), its weights used as PyTorch saved them;
- * and a 1-D CNN (tests/resnet/make_conv1d.py). */
+ * a 1-D CNN (tests/resnet/make_conv1d.py); and a MobileNetV3-style block
+ * with a squeeze-and-excitation gate (tests/resnet/make_mobilenet.py). */
 #include <string.h>
 #include "test_util.h"
 
@@ -578,6 +579,78 @@ static void conv1d_matches_pytorch(void **state)
     mt_safetensors_close(st);
 }
 
+/* make_mobilenet.py's block: Hardswish, ReLU6 and Hardtanh as clamps, a
+ * depthwise conv, the squeeze-and-excitation gate as a pool, a Reshape to
+ * [N,1,1,16], 1x1 convs, Hardsigmoid and a broadcast Multiply. */
+static void mobilenet_block_matches_pytorch(void **state)
+{
+    (void)state;
+    mt_safetensors *st = NULL, *io = NULL;
+    mt_tensor *x = NULL, *want = NULL;
+    assert_ok(mt_safetensors_open(RESNET_DIR "/mobilenet.safetensors", &st));
+    assert_ok(mt_safetensors_open(RESNET_DIR "/mobilenet_io.safetensors", &io));
+    assert_ok(mt_safetensors_get(io, "x", &x));          /* [4,12,12,3] NHWC */
+    assert_ok(mt_safetensors_get(io, "logits", &want));  /* [4,5] */
+    const mt_state_dict sd = {st, MT_FRAMEWORK_PYTORCH};
+    mt_conv2d_options s2 = {.stride_h = 2, .stride_w = 2, .padding = MT_PADDING_EXPLICIT,
+                            .pad_top = 1, .pad_bottom = 1, .pad_left = 1, .pad_right = 1};
+    mt_conv2d_options dw = s2;
+    dw.stride_h = dw.stride_w = 0;
+    dw.groups = 16;
+    mt_graph *g = NULL;
+    mt_layer *l = NULL;
+    int in, x0, h, s, y;
+    assert_ok(mt_graph_new(&g));
+    assert_ok(mt_graph_input(g, "x", MT_DTYPE_F32, 3, (int64_t[]){12, 12, 3}, &in));
+    x0 = node(g, "stem", mt_conv2d_load(&sd, "stem", &s2, &l), &l, in);
+    x0 = node(g, "bn0", mt_batch_norm_load(&sd, "bn0", NULL, &l), &l, x0);
+    x0 = node(g, "hardswish", mt_hardswish_new(&l), &l, x0);
+    h = node(g, "expand", mt_conv2d_load(&sd, "expand", NULL, &l), &l, x0);
+    h = node(g, "bn1", mt_batch_norm_load(&sd, "bn1", NULL, &l), &l, h);
+    h = node(g, "relu6a", mt_clamp_new(0, 6, &l), &l, h);
+    h = node(g, "dw", mt_conv2d_load(&sd, "dw", &dw, &l), &l, h);
+    h = node(g, "bn2", mt_batch_norm_load(&sd, "bn2", NULL, &l), &l, h);
+    h = node(g, "relu6b", mt_clamp_new(0, 6, &l), &l, h);
+    s = node(g, "squeeze", mt_global_avg_pool2d_new(&l), &l, h);
+    s = node(g, "as_image", mt_reshape_new(3, (int64_t[]){1, 1, 16}, &l), &l, s);
+    s = node(g, "fc1", mt_conv2d_load(&sd, "fc1", NULL, &l), &l, s);
+    s = node(g, "relu", mt_relu_new(&l), &l, s);
+    s = node(g, "fc2", mt_conv2d_load(&sd, "fc2", NULL, &l), &l, s);
+    s = node(g, "gate", mt_hardsigmoid_new(&l), &l, s);
+    assert_ok(mt_multiply_new(&l));
+    assert_ok(mt_graph_add(g, "excite", l, 2, (int[]){h, s}, &h));
+    h = node(g, "project", mt_conv2d_load(&sd, "project", NULL, &l), &l, h);
+    h = node(g, "bn3", mt_batch_norm_load(&sd, "bn3", NULL, &l), &l, h);
+    assert_ok(mt_add_new(&l));
+    assert_ok(mt_graph_add(g, "skip", l, 2, (int[]){h, x0}, &h));
+    y = node(g, "pool", mt_global_avg_pool2d_new(&l), &l, h);
+    y = node(g, "hardtanh", mt_clamp_new(-0.5f, 0.5f, &l), &l, y);
+    y = node(g, "fc", mt_linear_load(&sd, "fc", NULL, &l), &l, y);
+    assert_ok(mt_graph_output(g, y));
+    for (int frozen = 0; frozen < 2; frozen++) {
+        if (frozen)
+            assert_ok(mt_graph_freeze(g));
+        const mt_tensor *out = NULL;
+        assert_ok(mt_graph_forward(g, 1, (const mt_tensor *[]){x}, 1, &out));
+        assert_close((const float *)out->data, (const float *)want->data, 20, 1e-5, 1e-4);
+        long before = counter.allocations;
+        assert_ok(mt_graph_forward(g, 1, (const mt_tensor *[]){x}, 1, &out));
+        assert_int_equal(counter.allocations, before);
+    }
+    /* refused, naming the inputs */
+    assert_ok(mt_multiply_new(&l));
+    assert_fails(mt_graph_add(g, "bad", l, 2, (int[]){h, mt_graph_find(g, "squeeze")}, NULL),
+                 MT_ERR_SHAPE, "expects inputs that broadcast (same rank, each dim equal or "
+                 "1), node 'skip' gives [1,6,6,8] and node 'squeeze' gives [1,16]");
+    assert_fails(mt_clamp_new(1, 0, &l), MT_ERR_INVALID_ARGUMENT,
+                 "clamp: bounds [1, 0], expected lo <= hi");
+    mt_graph_free(g);
+    mt_tensor_free(want);
+    mt_tensor_free(x);
+    mt_safetensors_close(io);
+    mt_safetensors_close(st);
+}
+
 int main(void)
 {
     probe_install(&counter, -1);
@@ -592,6 +665,7 @@ int main(void)
         cmocka_unit_test(vgg_matches_pytorch),
         cmocka_unit_test(flatten_order_matches_pytorch),
         cmocka_unit_test(conv1d_matches_pytorch),
+        cmocka_unit_test(mobilenet_block_matches_pytorch),
     };
     return cmocka_run_group_tests_name("nn_resnet", tests, NULL, NULL);
 }

@@ -5,10 +5,11 @@
  * Layers: Linear, Conv1D, Conv2D, ConvTranspose2D, MaxPool2D, AvgPool2D,
  * AdaptiveAvgPool2D, GlobalAveragePooling2D, Upsample, BatchNorm,
  * LayerNorm, RMSNorm, GroupNorm, Embedding, Pad, MultiHeadAttention, ReLU,
- * GELU, tanh, sigmoid, SiLU, LeakyReLU, ELU, Hardswish, Softplus, Softmax,
- * Flatten, Reshape, Permute, Dropout, Add, Concat — and yours (layer.h:
- * the built-in layers use the same interface). Weights by the names
- * PyTorch's state_dict and Keras write: mt_state_dict below.
+ * GELU, tanh, sigmoid, SiLU, LeakyReLU, ELU, Hardswish, Hardsigmoid, ReLU6
+ * (clamp), Softplus, Softmax, Flatten, Reshape, Permute, Dropout, Add,
+ * Multiply, Concat — and yours (layer.h: the built-in layers use the same
+ * interface). Weights by the names PyTorch's state_dict and Keras write:
+ * mt_state_dict below.
  *
  *     // Keras: Sequential([Flatten(input_shape=(28,28)),
  *     //                    Dense(128, activation='relu'), Dropout(0.2),
@@ -104,7 +105,10 @@ typedef enum mt_layer_kind {
     MT_LAYER_RESHAPE,
     MT_LAYER_PERMUTE,
     MT_LAYER_ADAPTIVE_AVG_POOL2D,
-    MT_LAYER_CONV1D
+    MT_LAYER_CONV1D,
+    MT_LAYER_CLAMP,
+    MT_LAYER_HARDSIGMOID,
+    MT_LAYER_MULTIPLY
 } mt_layer_kind;
 
 /* How a 2-D Linear weight is stored.
@@ -288,6 +292,11 @@ mt_status mt_elu_new(float alpha, mt_layer **out);
 mt_status mt_hardswish_new(mt_layer **out);
 mt_status mt_softplus_new(mt_layer **out);
 
+/* clamp(x, lo, hi), lo <= hi: nn.ReLU6() is (0, 6), nn.Hardtanh(a, b) is
+ * (a, b). nn.Hardsigmoid(): relu6(x + 3) / 6. Same shape, on their own. */
+mt_status mt_clamp_new(float lo, float hi, mt_layer **out);
+mt_status mt_hardsigmoid_new(mt_layer **out);
+
 /* Merge dims start_dim..end_dim (inclusive, negative from the end) into one,
  * as a view (no copy): Keras' Flatten() and PyTorch's nn.Flatten() are
  * mt_flatten_new(1, -1): [N,28,28] -> [N,784]. */
@@ -437,6 +446,12 @@ mt_status mt_multihead_attention_new(const mt_attention_weights *weights,
  * connection (Keras' Add, `x + f(x)` in PyTorch). A following ReLU is
  * applied as it writes. */
 mt_status mt_add_new(mt_layer **out);
+
+/* The elementwise product of its 2 inputs, broadcast as NumPy does (same
+ * rank, each dim equal or 1): Keras' Multiply, `x * gate` in PyTorch; a
+ * squeeze-and-excitation block multiplies [N,H,W,C] by [N,1,1,C]
+ * (mt_reshape_new(3, {1, 1, C}) after its Linear). */
+mt_status mt_multiply_new(mt_layer **out);
 
 /* Its inputs (1 or more) joined along `dim` (negative from the end; other
  * dims equal): Keras' Concatenate(axis), torch.cat(dim). */
