@@ -85,9 +85,9 @@ static mt_status check_tensors(const char *name, const mt_tensor *k, const mt_te
     int64_t groups = o->groups ? o->groups : 1;
     if (d.out % groups != 0 || (o->in_channels && o->in_channels % groups != 0))
         return mt_fail(MT_ERR_SHAPE, "%s: groups %lld does not divide the %lld output "
-                       "channels of kernel %s (%s) or the %lld input channels", name,
+                       "channels of kernel %s (%s) or in_channels %lld", name,
                        (long long)groups, (long long)d.out, ks, layout_text(o->layout),
-                       (long long)(o->in_channels ? o->in_channels : d.in * groups));
+                       (long long)o->in_channels);
     /* the kernel holds in/groups input channels */
     kdims want = {o->kernel_h ? o->kernel_h : d.kh, o->kernel_w ? o->kernel_w : d.kw,
                   o->in_channels ? o->in_channels / groups : d.in,

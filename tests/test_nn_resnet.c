@@ -218,6 +218,8 @@ static void conv2d_padding_groups_refused(void **state)
                  MT_ERR_INVALID_ARGUMENT, "conv2d c1.weight: pads (top 1, bottom 0");
     assert_fails(mt_conv2d_load(&sd, "dw", &(mt_conv2d_options){.groups = 3}, &l),
                  MT_ERR_SHAPE, "groups 3 does not divide the 16 output channels");
+    assert_fails(mt_conv2d_load(&sd, "stem", &(mt_conv2d_options){.groups = INT64_MAX}, &l),
+                 MT_ERR_SHAPE, "groups 9223372036854775807 does not divide");
     assert_fails(mt_conv2d_load(&sd, "dw", &(mt_conv2d_options){.groups = 16,
                                                                 .in_channels = 8}, &l),
                  MT_ERR_SHAPE, "groups 16 does not divide");
