@@ -340,6 +340,16 @@ static void decoder_layers_refused(void **state)
     assert_ok(mt_conv_transpose2d_load(&sd, "up", NULL, &l));
     assert_fails(mt_graph_add(g, "up", l, 1, &x, NULL), MT_ERR_SHAPE,
                  "expects 16 input channels, input 'x' gives 8");
+    int x16;
+    assert_ok(mt_graph_input(g, "x16", MT_DTYPE_F32, 3, (int64_t[]){4, 4, 16}, &x16));
+    assert_ok(mt_conv_transpose2d_load(&sd, "up", &(mt_conv_transpose2d_params){
+        .pad_top = INT64_MAX, .pad_bottom = INT64_MAX}, &l));
+    assert_fails(mt_graph_add(g, "up", l, 1, &x16, NULL), MT_ERR_OVERFLOW,
+                 "its output size for the 4x4 image input 'x16' gives overflows");
+    assert_ok(mt_conv_transpose2d_load(&sd, "up", &(mt_conv_transpose2d_params){
+        .pad_top = 30}, &l));
+    assert_fails(mt_graph_add(g, "up", l, 1, &x16, NULL), MT_ERR_SHAPE,
+                 "its padding leaves no output for the 4x4 image input 'x16' gives");
     assert_ok(mt_group_norm_load(&sd, "gn2", 4, NULL, &l));
     assert_fails(mt_graph_add(g, "gn2", l, 1, &x, NULL), MT_ERR_SHAPE,
                  "expects F32 [N,...,C] with C = 16, input 'x' gives F32 with 4 dims and C = 8");
