@@ -95,25 +95,6 @@ mt_status mt_adaptive_avg_pool2d_new(int64_t out_h, int64_t out_w, mt_layer **ou
 
 /* ---- AvgPool2D ---------------------------------------------------------------------- */
 
-/* The output length of a window k, stride st over `in` padded (pb, pa);
- * ceil: rounded up, as PyTorch's ceil_mode (never a window starting in
- * the bottom pad). */
-static int64_t window_out(int64_t in, int64_t k, int64_t st, mt_padding padding, int64_t pb,
-                          int64_t pa, bool ceil)
-{
-    int64_t out = 0;
-    if (padding != MT_PADDING_EXPLICIT)
-        pb = pa = 0;
-    if (padding == MT_PADDING_SAME)
-        return mt_conv_output_size(in, k, st, padding, &out) ? -1 : out;
-    if (in + pb + pa < k)
-        return 0;
-    int64_t q = (in + pb + pa - k) / st;
-    if (ceil && (in + pb + pa - k) % st != 0 && (q + 1) * st < in + pb)
-        q++;
-    return q + 1;
-}
-
 static mt_status avg_infer(const mt_layer *l, int n, const mt_shape *in,
                            const char *const *from, mt_shape *out)
 {
@@ -122,10 +103,14 @@ static mt_status avg_infer(const mt_layer *l, int n, const mt_shape *in,
     if (in->rank != 4 || in->dtype != MT_DTYPE_F32)
         return mt_fail(MT_ERR_SHAPE, "expects F32 NHWC input (4 dims: N,H,W,C), %s gives "
                        "%d dims", from[0], in->rank);
-    int64_t oh = window_out(in->dim[1], p->pool_h, p->stride_h, p->padding, p->pad_top,
-                            p->pad_bottom, p->ceil_mode);
-    int64_t ow = window_out(in->dim[2], p->pool_w, p->stride_w, p->padding, p->pad_left,
-                            p->pad_right, p->ceil_mode);
+    int64_t oh = nn_window_len(in->dim[1], p->pool_h, p->stride_h, 1, p->padding,
+                               p->pad_top, p->pad_bottom, p->ceil_mode);
+    int64_t ow = nn_window_len(in->dim[2], p->pool_w, p->stride_w, 1, p->padding,
+                               p->pad_left, p->pad_right, p->ceil_mode);
+    if (oh < 0 || ow < 0)
+        return mt_fail(MT_ERR_OVERFLOW, "its window %lldx%lld on the %lldx%lld image %s "
+                       "gives: a size overflows", (long long)p->pool_h, (long long)p->pool_w,
+                       (long long)in->dim[1], (long long)in->dim[2], from[0]);
     if (oh < 1 || ow < 1)
         return mt_fail(MT_ERR_SHAPE, "its window %lldx%lld does not fit the %lldx%lld image "
                        "%s gives", (long long)p->pool_h, (long long)p->pool_w,

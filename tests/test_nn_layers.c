@@ -145,6 +145,14 @@ static void norms_embedding_pad(void **state)
     check_alone(l, "pool.x", "pool.adaptive", 1e-6);
     assert_fails(mt_adaptive_avg_pool2d_new(0, 4, &l), MT_ERR_INVALID_ARGUMENT,
                  "adaptive_avg_pool2d: output size (0,4), expected >= 1");
+    mt_sequential *pooled = NULL;
+    assert_ok(mt_sequential_new(3, (int64_t[]){7, 6, 3}, &pooled));
+    assert_ok(mt_avg_pool2d_new(&(mt_avg_pool2d_options){INT64_MAX, 3, 1, 1,
+                                                         .pad_h = INT64_MAX / 2}, &l));
+    assert_fails(mt_sequential_add(pooled, l), MT_ERR_OVERFLOW,
+                 "its window 9223372036854775807x3 on the 7x6 image the input gives: a size "
+                 "overflows");
+    mt_sequential_free(pooled);
 
     /* Shape errors when built. */
     mt_sequential *m = NULL;
