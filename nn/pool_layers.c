@@ -187,9 +187,15 @@ static mt_status up_infer(const mt_layer *l, int n, const mt_shape *in,
     if (in->rank != 4 || in->dtype != MT_DTYPE_F32 || in->dim[1] < 1 || in->dim[2] < 1)
         return mt_fail(MT_ERR_SHAPE, "expects a non-empty F32 NHWC input (4 dims: "
                        "N,H,W,C), %s gives %d dims", from[0], in->rank);
+    double oh = p->out_h ? (double)p->out_h : floor((double)in->dim[1] * p->scale_h);
+    double ow = p->out_w ? (double)p->out_w : floor((double)in->dim[2] * p->scale_w);
+    if (!(oh < 0x1p62 && ow < 0x1p62))   /* before the casts, which would overflow */
+        return mt_fail(MT_ERR_OVERFLOW, "scales (%g,%g) make the %lldx%lld image %s gives "
+                       "too large", p->scale_h, p->scale_w, (long long)in->dim[1],
+                       (long long)in->dim[2], from[0]);
     *out = *in;
-    out->dim[1] = p->out_h ? p->out_h : (int64_t)floor((double)in->dim[1] * p->scale_h);
-    out->dim[2] = p->out_w ? p->out_w : (int64_t)floor((double)in->dim[2] * p->scale_w);
+    out->dim[1] = (int64_t)oh;
+    out->dim[2] = (int64_t)ow;
     if (out->dim[1] < 1 || out->dim[2] < 1)
         return mt_fail(MT_ERR_SHAPE, "scales (%g,%g) leave nothing of the %lldx%lld image "
                        "%s gives", p->scale_h, p->scale_w, (long long)in->dim[1],

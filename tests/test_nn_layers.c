@@ -152,6 +152,9 @@ static void norms_embedding_pad(void **state)
     assert_fails(mt_sequential_add(pooled, l), MT_ERR_OVERFLOW,
                  "its window 9223372036854775807x3 on the 7x6 image the input gives: a size "
                  "overflows");
+    assert_ok(mt_upsample_new(&(mt_interpolate_params){.scale_h = 1e30, .scale_w = 1}, &l));
+    assert_fails(mt_sequential_add(pooled, l), MT_ERR_OVERFLOW,
+                 "scales (1e+30,1) make the 7x6 image the input gives too large");
     mt_sequential_free(pooled);
 
     /* Shape errors when built. */
