@@ -286,6 +286,18 @@ mt_status mt_multihead_attention_load(const mt_state_dict *weights, const char *
     if (weights->framework != MT_FRAMEWORK_PYTORCH)
         return mt_fail(MT_ERR_UNSUPPORTED, "multihead_attention_load %s: only PyTorch's "
                        "names are known", prefix);
+    // add_bias_kv=True adds learned key/value rows this layer does not have:
+    // refuse them rather than run without
+    for (int i = 0; i < 2; i++) {
+        char key[2 * MT_NAME_MAX];
+        size_t index;
+        snprintf(key, sizeof key, "%s%s%s", prefix, prefix[0] ? "." : "",
+                 i ? "bias_v" : "bias_k");
+        if (mt_safetensors_find(weights->file, key, &index) == MT_OK)
+            return mt_fail(MT_ERR_UNSUPPORTED, "multihead_attention_load %s: %s is in the "
+                           "file: add_bias_kv=True is not supported", prefix, key);
+        mt_clear_error();
+    }
     static const char *const names[7] = {"in_proj_weight", "in_proj_bias", "q_proj_weight",
                                          "k_proj_weight", "v_proj_weight",
                                          "out_proj.weight", "out_proj.bias"};

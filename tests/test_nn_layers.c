@@ -182,6 +182,28 @@ static void multihead_attention_matches_pytorch(void **state)
     assert_ok(mt_multihead_attention_load(&sd, "mha", 2, true, &l));
     check_alone(l, "mha.x", "mha.y_causal", 1e-5);
 
+    /* add_bias_kv=True: its bias_k and bias_v are refused, not ignored */
+    mt_tensor *w = ref("mha.in_proj_weight"), *ow = ref("mha.out_proj.weight"), *bk = NULL;
+    assert_ok(mt_tensor_zeros(MT_DTYPE_F32, 3, (int64_t[]){1, 1, 8}, &bk));
+    const mt_safetensors_item items[3] = {{"attn.in_proj_weight", 0, w},
+                                          {"attn.out_proj.weight", 0, ow},
+                                          {"attn.bias_k", 0, bk}};
+    void *buf = NULL;
+    size_t size = 0;
+    mt_safetensors *kv = NULL;
+    assert_ok(mt_safetensors_serialize(items, 3, NULL, 0, &buf, &size));
+    assert_ok(mt_safetensors_open_memory(buf, size, &kv));
+    assert_fails(mt_multihead_attention_load(&(mt_state_dict){kv, MT_FRAMEWORK_PYTORCH}, "attn",
+                                             2, false, &l),
+                 MT_ERR_UNSUPPORTED, "multihead_attention_load attn: attn.bias_k is in the "
+                 "file: add_bias_kv=True is not supported");
+    assert_null(l);
+    mt_safetensors_close(kv);
+    mt_safetensors_buffer_free(buf);
+    mt_tensor_free(bk);
+    mt_tensor_free(ow);
+    mt_tensor_free(w);
+
     /* Separate q/k/v projections (kdim 6, vdim 4): three graph inputs. */
     mt_graph *g = NULL;
     int q, k, v, y;

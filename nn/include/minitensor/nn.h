@@ -519,7 +519,8 @@ mt_status mt_layer_norm_load(const mt_state_dict *weights, const char *prefix,
 /* MultiHeadAttention "p" by PyTorch's names: p.in_proj_weight,
  * p.in_proj_bias (or p.q_proj_weight, p.k_proj_weight, p.v_proj_weight),
  * p.out_proj.weight, p.out_proj.bias. PyTorch only (MT_ERR_UNSUPPORTED for
- * Keras, whose MultiHeadAttention stores per-head [E,H,D] kernels). */
+ * Keras, whose MultiHeadAttention stores per-head [E,H,D] kernels, and for
+ * a file with p.bias_k / p.bias_v: add_bias_kv=True). */
 mt_status mt_multihead_attention_load(const mt_state_dict *weights, const char *prefix,
                                       int64_t num_heads, bool causal, mt_layer **out);
 
