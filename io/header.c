@@ -505,6 +505,21 @@ static uint64_t read_le64(const uint8_t *b)
     return v;
 }
 
+/* What a file that is not safetensors is, by its magic number, for the
+ * files people pass instead of one; NULL if unknown. */
+static const char *foreign_format(const uint8_t *b, size_t size)
+{
+    if (size >= 4 && memcmp(b, "PK\x03\x04", 4) == 0)
+        return "a zip archive (torch.save's .pt/.pth, or a Keras .keras file)";
+    if (size >= 8 && memcmp(b, "\x89HDF\r\n\x1a\n", 8) == 0)
+        return "an HDF5 file (Keras' .h5 or .weights.h5)";
+    if (size >= 2 && b[0] == 0x80 && b[1] >= 2 && b[1] <= 5)
+        return "a Python pickle (torch.save's legacy format)";
+    if (size >= 4 && memcmp(b, "GGUF", 4) == 0)
+        return "a GGUF file";
+    return NULL;
+}
+
 mt_status st_header_load(mt_safetensors *f)
 {
     const uint8_t *b = f->map.base;
@@ -516,6 +531,13 @@ mt_status st_header_load(mt_safetensors *f)
                        "%s: file is %zu bytes, shorter than the 8-byte "
                        "header length", f->label, size);
     uint64_t n = read_le64(b);
+    const char *foreign = foreign_format(b, size);
+    if (foreign && (n > ST_MAX_HEADER || n > size - 8))
+        return mt_fail(MT_ERR_FORMAT,
+                       "%s: not a safetensors file: it is %s; save the weights "
+                       "as safetensors (safetensors.torch.save_file(model."
+                       "state_dict(), path); docs/porting-a-pytorch-model.md)",
+                       f->label, foreign);
     if (n > ST_MAX_HEADER)
         return mt_fail(MT_ERR_FORMAT,
                        "%s: header length %llu exceeds the limit of %u bytes",

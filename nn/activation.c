@@ -1,7 +1,8 @@
-/* activation.c — activation layers (ReLU, GELU, tanh, sigmoid, SiLU, LeakyReLU)
- * and Softmax: same shape in and out. An activation describes itself as an
- * epilogue, so a layer before it that can absorb one (Linear, Conv2D, Add)
- * applies it as it writes. */
+/* activation.c — activation layers (ReLU, GELU, tanh, sigmoid, SiLU,
+ * LeakyReLU, ELU, Hardswish, Softplus, Hardsigmoid, clamp: ReLU6 and
+ * Hardtanh) and Softmax: same shape in and out.
+ * An activation of ops.h describes itself as an epilogue, so a layer before
+ * it that can absorb one (Linear, Conv2D, Add) applies it as it writes. */
 #include <math.h>
 #include <stdio.h>
 
@@ -151,6 +152,128 @@ mt_status mt_leaky_relu_new(float slope, mt_layer **out)
     if (!l)
         return MT_ERR_OUT_OF_MEMORY;
     l->info.rate = slope;
+    *out = l;
+    return MT_OK;
+}
+
+/* ---- ELU, Hardswish, Softplus ------------------------------------------------------ */
+
+static mt_status elu_forward(const mt_layer *l, int n, const mt_tensor *const *in,
+                             void *scratch, mt_tensor *out)
+{
+    (void)n, (void)scratch;
+    return mt_elu_into(in[0], l->info.rate, out);
+}
+
+static mt_status hardswish_forward(const mt_layer *l, int n, const mt_tensor *const *in,
+                                   void *scratch, mt_tensor *out)
+{
+    (void)l, (void)n, (void)scratch;
+    return mt_hardswish_into(in[0], out);
+}
+
+static mt_status softplus_forward(const mt_layer *l, int n, const mt_tensor *const *in,
+                                  void *scratch, mt_tensor *out)
+{
+    (void)l, (void)n, (void)scratch;
+    return mt_softplus_into(in[0], out);
+}
+
+static const mt_layer_vtable elu_vtable = {
+    .n_inputs = 1, .infer = nn_infer_same, .forward = elu_forward};
+static const mt_layer_vtable hardswish_vtable = {
+    .n_inputs = 1, .infer = nn_infer_same, .forward = hardswish_forward};
+static const mt_layer_vtable softplus_vtable = {
+    .n_inputs = 1, .infer = nn_infer_same, .forward = softplus_forward};
+
+mt_status mt_elu_new(float alpha, mt_layer **out)
+{
+    if (!out)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "elu: out is NULL");
+    *out = NULL;
+    if (!isfinite(alpha))
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "elu: alpha %g is not finite", (double)alpha);
+    char name[40];
+    snprintf(name, sizeof name, "elu %g", (double)alpha);
+    mt_layer *l = nn_layer_alloc("elu", &elu_vtable, MT_LAYER_ELU, name, 0);
+    if (!l)
+        return MT_ERR_OUT_OF_MEMORY;
+    l->info.rate = alpha;
+    *out = l;
+    return MT_OK;
+}
+
+mt_status mt_hardswish_new(mt_layer **out)
+{
+    if (!out)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "hardswish: out is NULL");
+    *out = nn_layer_alloc("hardswish", &hardswish_vtable, MT_LAYER_HARDSWISH, "hardswish", 0);
+    return *out ? MT_OK : MT_ERR_OUT_OF_MEMORY;
+}
+
+mt_status mt_softplus_new(mt_layer **out)
+{
+    if (!out)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "softplus: out is NULL");
+    *out = nn_layer_alloc("softplus", &softplus_vtable, MT_LAYER_SOFTPLUS, "softplus", 0);
+    return *out ? MT_OK : MT_ERR_OUT_OF_MEMORY;
+}
+
+/* ---- Hardsigmoid, clamp (ReLU6, Hardtanh) -------------------------------------------- */
+
+/* relu6(x + 3) / 6, in PyTorch's order (the division as a product) */
+static mt_status hardsigmoid_forward(const mt_layer *l, int n, const mt_tensor *const *in,
+                                     void *scratch, mt_tensor *out)
+{
+    (void)l, (void)n, (void)scratch;
+    mt_status s = mt_add_scalar_into(in[0], 3.0f, out);
+    if (!s)
+        s = mt_clamp_into(out, 0.0f, 6.0f, out);
+    return s ? s : mt_mul_scalar_into(out, 1.0f / 6.0f, out);
+}
+
+static const mt_layer_vtable hardsigmoid_vtable = {
+    .n_inputs = 1, .infer = nn_infer_same, .forward = hardsigmoid_forward};
+
+mt_status mt_hardsigmoid_new(mt_layer **out)
+{
+    if (!out)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "hardsigmoid: out is NULL");
+    *out = nn_layer_alloc("hardsigmoid", &hardsigmoid_vtable, MT_LAYER_HARDSIGMOID,
+                          "hardsigmoid", 0);
+    return *out ? MT_OK : MT_ERR_OUT_OF_MEMORY;
+}
+
+typedef struct clamp_state {
+    float lo, hi;
+} clamp_state;
+
+static mt_status clamp_forward(const mt_layer *l, int n, const mt_tensor *const *in,
+                               void *scratch, mt_tensor *out)
+{
+    (void)n, (void)scratch;
+    const clamp_state *st = l->state;
+    return mt_clamp_into(in[0], st->lo, st->hi, out);
+}
+
+static const mt_layer_vtable clamp_vtable = {
+    .n_inputs = 1, .infer = nn_infer_same, .forward = clamp_forward};
+
+mt_status mt_clamp_new(float lo, float hi, mt_layer **out)
+{
+    if (!out)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "clamp: out is NULL");
+    *out = NULL;
+    if (isnan(lo) || isnan(hi) || lo > hi)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "clamp: bounds [%g, %g], expected lo <= hi",
+                       (double)lo, (double)hi);
+    char name[48];
+    snprintf(name, sizeof name, "clamp [%g, %g]", (double)lo, (double)hi);
+    mt_layer *l = nn_layer_alloc("clamp", &clamp_vtable, MT_LAYER_CLAMP, name,
+                                 sizeof(clamp_state));
+    if (!l)
+        return MT_ERR_OUT_OF_MEMORY;
+    *(clamp_state *)l->state = (clamp_state){lo, hi};
     *out = l;
     return MT_OK;
 }

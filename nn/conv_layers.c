@@ -44,9 +44,21 @@ static mt_status check_options(const char *name, const mt_conv2d_options *o)
     if (o->stride_h < 0 || o->stride_w < 0)
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: stride (%lld,%lld) is negative", name,
                        (long long)o->stride_h, (long long)o->stride_w);
-    if (o->padding != MT_PADDING_VALID && o->padding != MT_PADDING_SAME)
+    if (o->padding != MT_PADDING_VALID && o->padding != MT_PADDING_SAME &&
+        o->padding != MT_PADDING_EXPLICIT)
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: unknown padding %d", name,
                        (int)o->padding);
+    bool padded = o->pad_top || o->pad_bottom || o->pad_left || o->pad_right;
+    if (o->pad_top < 0 || o->pad_bottom < 0 || o->pad_left < 0 || o->pad_right < 0 ||
+        (padded && o->padding != MT_PADDING_EXPLICIT))
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: pads (top %lld, bottom %lld, left "
+                       "%lld, right %lld) must be >= 0 and need MT_PADDING_EXPLICIT", name,
+                       (long long)o->pad_top, (long long)o->pad_bottom,
+                       (long long)o->pad_left, (long long)o->pad_right);
+    if (o->dilation_h < 0 || o->dilation_w < 0 || o->groups < 0)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: dilation (%lld,%lld) or groups %lld is "
+                       "negative", name, (long long)o->dilation_h, (long long)o->dilation_w,
+                       (long long)o->groups);
     if (!mt_activation_name(o->act))
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: unknown activation %d", name,
                        (int)o->act);
@@ -70,8 +82,15 @@ static mt_status check_tensors(const char *name, const mt_tensor *k, const mt_te
     if (d.kh < 1 || d.kw < 1 || d.in < 1 || d.out < 1)
         return mt_fail(MT_ERR_SHAPE, "%s: kernel %s is empty (%s)", name, ks,
                        layout_text(o->layout));
+    int64_t groups = o->groups ? o->groups : 1;
+    if (d.out % groups != 0 || (o->in_channels && o->in_channels % groups != 0))
+        return mt_fail(MT_ERR_SHAPE, "%s: groups %lld does not divide the %lld output "
+                       "channels of kernel %s (%s) or in_channels %lld", name,
+                       (long long)groups, (long long)d.out, ks, layout_text(o->layout),
+                       (long long)o->in_channels);
+    /* the kernel holds in/groups input channels */
     kdims want = {o->kernel_h ? o->kernel_h : d.kh, o->kernel_w ? o->kernel_w : d.kw,
-                  o->in_channels ? o->in_channels : d.in,
+                  o->in_channels ? o->in_channels / groups : d.in,
                   o->out_channels ? o->out_channels : d.out};
     if (memcmp(&want, &d, sizeof d) != 0) {
         int64_t w[4];
@@ -115,27 +134,57 @@ typedef struct conv_state {
                                 * transform (params.winograd points at it) */
 } conv_state;
 
-/* The output shape of a window (kernel or pool) sliding over NHWC `in`;
- * fails, naming `from`, on a non-NHWC input, the wrong channel count
- * (`channels`, 0: any) or a window that does not fit. */
-static mt_status window_infer(const char *what, const mt_shape *in, int64_t kh, int64_t kw,
-                             int64_t sh, int64_t sw, mt_padding padding, int64_t channels,
-                             const char *from, mt_shape *out)
+int64_t nn_window_len(int64_t in, int64_t k, int64_t stride, int64_t dilation,
+                      mt_padding padding, int64_t before, int64_t after, bool ceil)
+{
+    int64_t span, dk;
+    if (padding == MT_PADDING_SAME)
+        return in / stride + (in % stride != 0);
+    if (padding == MT_PADDING_VALID)
+        before = after = 0;
+    if (__builtin_mul_overflow(dilation, k - 1, &dk) ||
+        __builtin_add_overflow(in, before, &span) || __builtin_add_overflow(span, after, &span))
+        return -1;
+    if (span <= dk)
+        return 0;
+    int64_t q = (span - dk - 1) / stride;
+    // PyTorch: rounded up unless the last window would start in the bottom pad
+    if (ceil && (span - dk - 1) % stride != 0 && (q + 1) * stride < in + before)
+        q++;
+    return q + 1;
+}
+
+/* The output shape of window p (a kernel, or a pool with its dilation)
+ * sliding over NHWC `in`; fails, naming `from`, on a non-NHWC input, the
+ * wrong channel count (`channels`, 0: any) or a window that does not fit. */
+static mt_status window_infer(const char *what, const mt_shape *in, const mt_pool2d_params *p,
+                             int64_t channels, const char *from, mt_shape *out)
 {
     if (in->rank != 4)
         return mt_fail(MT_ERR_SHAPE, "expects NHWC input (4 dims: N,H,W,C), %s gives %d "
                        "dims", from, in->rank);
     if (channels && in->dim[3] != channels)
-        return mt_fail(MT_ERR_SHAPE, "expects %lld input channels, %s gives %lld",
-                       (long long)channels, from, (long long)in->dim[3]);
-    int64_t oh, ow;
-    if (mt_conv_output_size(in->dim[1], kh, sh, padding, &oh) ||
-        mt_conv_output_size(in->dim[2], kw, sw, padding, &ow))
-        return MT_ERR_INVALID_ARGUMENT;   /* options are checked at construction */
+        return mt_fail(MT_ERR_SHAPE, "expects %lld input channels, %s gives %lld%s",
+                       (long long)channels, from, (long long)in->dim[3],
+                       in->dim[1] == channels ? " (NCHW? the layer takes NHWC: permute "
+                                                "{0,2,3,1})" : "");
+    int64_t dh = p->dilation_h ? p->dilation_h : 1, dw = p->dilation_w ? p->dilation_w : 1;
+    int64_t oh = nn_window_len(in->dim[1], p->pool_h, p->stride_h, dh, p->padding,
+                               p->pad_top, p->pad_bottom, p->ceil_mode);
+    int64_t ow = nn_window_len(in->dim[2], p->pool_w, p->stride_w, dw, p->padding,
+                               p->pad_left, p->pad_right, p->ceil_mode);
+    if (oh < 0 || ow < 0)
+        return mt_fail(MT_ERR_OVERFLOW, "%s on the %lldx%lld image %s gives: a size "
+                       "overflows", what, (long long)in->dim[1], (long long)in->dim[2], from);
+    char dilated[64] = "";
+    if (dh != 1 || dw != 1)
+        snprintf(dilated, sizeof dilated, " (dilation %lldx%lld)", (long long)dh,
+                 (long long)dw);
     if (oh < 1 || ow < 1)
-        return mt_fail(MT_ERR_SHAPE, "%s %lldx%lld does not fit the %lldx%lld image %s "
-                       "gives (padding valid)", what, (long long)kh, (long long)kw,
-                       (long long)in->dim[1], (long long)in->dim[2], from);
+        return mt_fail(MT_ERR_SHAPE, "%s %lldx%lld%s does not fit the %lldx%lld image %s "
+                       "gives (padding %s)", what, (long long)p->pool_h, (long long)p->pool_w,
+                       dilated, (long long)in->dim[1], (long long)in->dim[2], from,
+                       p->padding == MT_PADDING_EXPLICIT ? "explicit" : "valid");
     *out = *in;
     out->dim[1] = oh;
     out->dim[2] = ow;
@@ -147,16 +196,19 @@ static mt_status conv_infer(const mt_layer *l, int n, const mt_shape *in,
 {
     (void)n;
     const mt_layer_info *i = &l->info;
-    mt_status s = window_infer("its kernel", in, i->kernel_h, i->kernel_w, i->stride_h,
-                               i->stride_w, i->padding, i->in_channels, from[0], out);
+    const conv_state *st = l->state;
+    const mt_conv2d_params *c = &st->params;
+    const mt_pool2d_params kernel = {
+        .pool_h = i->kernel_h, .pool_w = i->kernel_w, .stride_h = c->stride_h,
+        .stride_w = c->stride_w, .padding = c->padding, .pad_top = c->pad_top,
+        .pad_bottom = c->pad_bottom, .pad_left = c->pad_left, .pad_right = c->pad_right,
+        .dilation_h = c->dilation_h, .dilation_w = c->dilation_w};
+    mt_status s = window_infer("its kernel", in, &kernel, i->in_channels, from[0], out);
     if (!s)
         out->dim[3] = i->out_channels;
-    const conv_state *st = l->state;
     if (!s && st->pooled) {
         mt_shape conv_out = *out;
-        const mt_pool2d_params *p = &st->pool;
-        s = window_infer("its pool window", &conv_out, p->pool_h, p->pool_w, p->stride_h,
-                         p->stride_w, p->padding, 0, from[0], out);
+        s = window_infer("its pool window", &conv_out, &st->pool, 0, from[0], out);
     }
     return s;
 }
@@ -170,6 +222,19 @@ static mt_status conv_forward(const mt_layer *l, int n, const mt_tensor *const *
         return mt_conv2d_max_pool2d_into(in[0], st->kernel, st->bias, &st->params, &st->pool,
                                         out);
     return mt_conv2d_into(in[0], st->kernel, st->bias, &st->params, out);
+}
+
+/* The options that build l again (its kernel as held, its activation). */
+static mt_conv2d_options options_of(const mt_layer *l)
+{
+    const conv_state *st = l->state;
+    const mt_conv2d_params *c = &st->params;
+    return (mt_conv2d_options){.layout = l->info.kernel_layout, .stride_h = c->stride_h,
+                               .stride_w = c->stride_w, .padding = c->padding,
+                               .act = c->activation, .pad_top = c->pad_top,
+                               .pad_bottom = c->pad_bottom, .pad_left = c->pad_left,
+                               .pad_right = c->pad_right, .dilation_h = c->dilation_h,
+                               .dilation_w = c->dilation_w, .groups = c->groups};
 }
 
 /* A Conv2D applying e as it writes: a per-channel scale and shift (an
@@ -188,9 +253,8 @@ static mt_status conv_absorb(const mt_layer *l, const mt_layer_epilogue *e,
         (e->act != MT_ACTIVATION_NONE && own != MT_ACTIVATION_NONE &&
          !(own == MT_ACTIVATION_RELU && e->act == MT_ACTIVATION_RELU)))   /* relu∘relu = relu */
         return MT_ERR_UNSUPPORTED;
-    mt_conv2d_options o = {.layout = i->kernel_layout, .stride_h = i->stride_h,
-                           .stride_w = i->stride_w, .padding = i->padding,
-                           .act = e->act != MT_ACTIVATION_NONE ? e->act : own};
+    mt_conv2d_options o = options_of(l);
+    o.act = e->act != MT_ACTIVATION_NONE ? e->act : own;
     if (!affine)
         return mt_conv2d_new(st->kernel, st->bias, &o, fused);
     mt_tensor *k = NULL, *b = NULL, scale;
@@ -229,15 +293,14 @@ static const mt_layer_vtable pool_vtable;
 static mt_status conv_absorb_next(const mt_layer *l, const mt_layer *next, mt_layer **fused)
 {
     const conv_state *st = l->state;
-    const mt_layer_info *i = &l->info;
     if (st->pooled || next->vt != &pool_vtable)
         return MT_ERR_UNSUPPORTED;
     const mt_pool2d_params *p = next->state;
-    if (p->padding != MT_PADDING_VALID)
+    // elsewhere mt_conv2d_max_pool2d_into would allocate a temporary per pass
+    if (p->padding != MT_PADDING_VALID || p->ceil_mode || st->params.groups != 1 ||
+        st->params.dilation_w != 1)
         return MT_ERR_UNSUPPORTED;
-    mt_conv2d_options o = {.layout = i->kernel_layout, .stride_h = i->stride_h,
-                           .stride_w = i->stride_w, .padding = i->padding,
-                           .act = st->params.activation};
+    mt_conv2d_options o = options_of(l);
     mt_status s = mt_conv2d_new(st->kernel, st->bias, &o, fused);
     if (s)
         return s;
@@ -269,12 +332,8 @@ static mt_status conv_freeze(const mt_layer *l, mt_layer **frozen)
         s = mt_tensor_contiguous(st->bias, &b);
     if (!s) {
         mt_tensor_name_set(k, st->kernel->name);
-        s = mt_conv2d_new(k, b, &(mt_conv2d_options){.layout = i->kernel_layout,
-                                                    .stride_h = i->stride_h,
-                                                    .stride_w = i->stride_w,
-                                                    .padding = i->padding,
-                                                    .act = st->params.activation},
-                          frozen);
+        mt_conv2d_options o = options_of(l);
+        s = mt_conv2d_new(k, b, &o, frozen);
     }
     if (!s) {
         conv_state *fs = (*frozen)->state;
@@ -283,7 +342,8 @@ static mt_status conv_freeze(const mt_layer *l, mt_layer **frozen)
         // the op decides whether Winograd applies (the pool's shape, the
         // padding); where it does not, the kept transform is only unused memory
         if (st->pooled && i->kernel_h == 3 && i->kernel_w == 3 && i->stride_h == 1 &&
-            i->stride_w == 1) {
+            i->stride_w == 1 && st->params.groups == 1 && st->params.dilation_h == 1 &&
+            st->params.dilation_w == 1) {
             s = mt_conv2d_winograd_kernel(k, i->kernel_layout, &fs->winograd);
             fs->params.winograd = fs->winograd;
         }
@@ -334,7 +394,8 @@ mt_status mt_conv2d_new(const mt_tensor *kernel, const mt_tensor *bias,
     }
     kdims d = kernel_dims(o.layout, kernel->shape);
     mt_layer_info *i = &l->info;
-    i->in_channels = d.in;
+    int64_t groups = o.groups ? o.groups : 1;
+    i->in_channels = d.in * groups;
     i->out_channels = d.out;
     i->kernel_layout = o.layout;
     i->kernel_h = d.kh;
@@ -344,9 +405,12 @@ mt_status mt_conv2d_new(const mt_tensor *kernel, const mt_tensor *bias,
     i->padding = o.padding;
     i->has_bias = bias != NULL;
     i->act = o.act;
-    st->params = (mt_conv2d_params){.kernel_layout = o.layout, .stride_h = i->stride_h,
-                                        .stride_w = i->stride_w, .padding = o.padding,
-                                        .activation = o.act};
+    st->params = (mt_conv2d_params){
+        .kernel_layout = o.layout, .stride_h = i->stride_h, .stride_w = i->stride_w,
+        .padding = o.padding, .pad_top = o.pad_top, .pad_bottom = o.pad_bottom,
+        .pad_left = o.pad_left, .pad_right = o.pad_right,
+        .dilation_h = o.dilation_h ? o.dilation_h : 1,
+        .dilation_w = o.dilation_w ? o.dilation_w : 1, .groups = groups, .activation = o.act};
     *out = l;
     return MT_OK;
 }
@@ -381,9 +445,7 @@ static mt_status pool_infer(const mt_layer *l, int n, const mt_shape *in,
                             const char *const *from, mt_shape *out)
 {
     (void)n;
-    const mt_pool2d_params *p = l->state;
-    return window_infer("its window", in, p->pool_h, p->pool_w, p->stride_h, p->stride_w,
-                        p->padding, 0, from[0], out);
+    return window_infer("its window", in, l->state, 0, from[0], out);
 }
 
 static mt_status pool_forward(const mt_layer *l, int n, const mt_tensor *const *in,
@@ -415,6 +477,12 @@ mt_status mt_max_pool2d_new(const mt_max_pool2d_options *options, mt_layer **out
     if (o->padding != MT_PADDING_VALID && o->padding != MT_PADDING_SAME)
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "max_pool2d: unknown padding %d",
                        (int)o->padding);
+    if (o->pad_h < 0 || o->pad_w < 0 || 2 * o->pad_h > o->pool_h || 2 * o->pad_w > o->pool_w)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "max_pool2d: pads (%lld,%lld) for pool size "
+                       "(%lld,%lld), expected >= 0 and at most half the window",
+                       (long long)o->pad_h, (long long)o->pad_w, (long long)o->pool_h,
+                       (long long)o->pool_w);
+    bool padded = o->pad_h || o->pad_w;
     char name[64];
     snprintf(name, sizeof name, "max_pool2d %lldx%lld", (long long)o->pool_h,
              (long long)o->pool_w);
@@ -426,12 +494,15 @@ mt_status mt_max_pool2d_new(const mt_max_pool2d_options *options, mt_layer **out
     *p = (mt_pool2d_params){.pool_h = o->pool_h, .pool_w = o->pool_w,
                                  .stride_h = o->stride_h ? o->stride_h : o->pool_h,
                                  .stride_w = o->stride_w ? o->stride_w : o->pool_w,
-                                 .padding = o->padding};
+                                 .padding = padded ? MT_PADDING_EXPLICIT : o->padding,
+                                 .pad_top = o->pad_h, .pad_bottom = o->pad_h,
+                                 .pad_left = o->pad_w, .pad_right = o->pad_w,
+                                 .ceil_mode = o->ceil_mode};
     l->info.kernel_h = o->pool_h;
     l->info.kernel_w = o->pool_w;
     l->info.stride_h = p->stride_h;
     l->info.stride_w = p->stride_w;
-    l->info.padding = o->padding;
+    l->info.padding = p->padding;
     *out = l;
     return MT_OK;
 }

@@ -40,6 +40,14 @@ NN_INTERNAL mt_status nn_infer_same(const mt_layer *l, int n, const mt_shape *in
  * MT_ERR_FORMAT naming the tensor and the index of a NaN or infinity. */
 NN_INTERNAL mt_status nn_check_finite(const char *op, const mt_tensor *t);
 
+/* The output length of a window of k taps `dilation` apart, moved by
+ * `stride` over `in` (conv.h's and pool.h's rules; EXPLICIT: padded by
+ * before, after; ceil: rounded up, as PyTorch's ceil_mode); -1 if a size
+ * overflows. */
+NN_INTERNAL int64_t nn_window_len(int64_t in, int64_t k, int64_t stride, int64_t dilation,
+                                  mt_padding padding, int64_t before, int64_t after,
+                                  bool ceil);
+
 /* Fetch `name` from file for the layer `layer`, naming the layer in the
  * message on failure. */
 NN_INTERNAL mt_status nn_get(const mt_safetensors *file, const char *layer,

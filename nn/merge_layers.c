@@ -1,4 +1,5 @@
-/* merge_layers.c — Add and Concat: the layers that join branches of a graph. */
+/* merge_layers.c — Add, Multiply and Concat: the layers that join branches
+ * of a graph. */
 #include <stdio.h>
 #include <string.h>
 
@@ -83,6 +84,54 @@ mt_status mt_add_new(mt_layer **out)
     if (!out)
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "add: out is NULL");
     *out = nn_layer_alloc("add", &add_vtable, MT_LAYER_ADD, "add", sizeof(add_state));
+    return *out ? MT_OK : MT_ERR_OUT_OF_MEMORY;
+}
+
+/* ---- Multiply ----------------------------------------------------------------------- */
+
+/* The product of two inputs, broadcast as NumPy does (same rank; each dim
+ * equal or 1 in one of them): a squeeze-and-excitation gate [N,H,W,C] ·
+ * [N,1,1,C]. */
+static mt_status mul_infer(const mt_layer *l, int n, const mt_shape *in,
+                           const char *const *from, mt_shape *out)
+{
+    (void)l, (void)n;
+    char a[160], b[160];
+    const mt_shape *x = &in[0], *y = &in[1];
+    if (x->dtype != MT_DTYPE_F32 || y->dtype != MT_DTYPE_F32)
+        return mt_fail(MT_ERR_DTYPE, "expects F32 inputs, %s gives %s and %s gives %s",
+                       from[0], mt_dtype_name(x->dtype), from[1], mt_dtype_name(y->dtype));
+    bool fits = x->rank == y->rank;
+    *out = *x;
+    for (int d = 0; fits && d < x->rank; d++) {
+        fits = x->dim[d] == y->dim[d] || x->dim[d] == 1 || y->dim[d] == 1;
+        out->dim[d] = x->dim[d] == 1 ? y->dim[d] : x->dim[d];
+    }
+    if (!fits)
+        return mt_fail(MT_ERR_SHAPE, "expects inputs that broadcast (same rank, each dim "
+                       "equal or 1), %s gives %s and %s gives %s", from[0],
+                       shape_text(x, a, sizeof a), from[1], shape_text(y, b, sizeof b));
+    return MT_OK;
+}
+
+static mt_status mul_forward(const mt_layer *l, int n, const mt_tensor *const *in,
+                             void *scratch, mt_tensor *out)
+{
+    (void)l, (void)n, (void)scratch;
+    return mt_mul_into(in[0], in[1], out);
+}
+
+static const mt_layer_vtable mul_vtable = {
+    .n_inputs = 2,
+    .infer = mul_infer,
+    .forward = mul_forward,
+};
+
+mt_status mt_multiply_new(mt_layer **out)
+{
+    if (!out)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "multiply: out is NULL");
+    *out = nn_layer_alloc("multiply", &mul_vtable, MT_LAYER_MULTIPLY, "multiply", 0);
     return *out ? MT_OK : MT_ERR_OUT_OF_MEMORY;
 }
 

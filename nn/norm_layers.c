@@ -1,7 +1,7 @@
 /* norm_layers.c — BatchNorm at inference: one scale and one shift per
  * channel, computed from the running statistics when the layer is made. It
  * describes itself as an epilogue, so a Linear or Conv2D before it folds it
- * into its weights. */
+ * into its weights. LayerNorm, RMSNorm and GroupNorm run on their own. */
 #include <math.h>
 #include <stdio.h>
 
@@ -119,6 +119,14 @@ mt_status mt_batch_norm_new(const mt_tensor *mean, const mt_tensor *var,
         s = vector(name, "weight", weight, c, &w);
     if (!s && bias)
         s = vector(name, "bias", bias, c, &b);
+    /* a negative variance (corrupt statistics) would give NaN: refuse it */
+    for (int64_t i = 0; !s && i < c; i++) {
+        double vi = ((const float *)v->data)[i];
+        if (!(vi + eps > 0.0))
+            s = mt_fail(MT_ERR_FORMAT, "%s: var %s is %g at index %lld, expected >= 0 (a "
+                        "variance)", name, mt_tensor_describe(var, ms, sizeof ms), vi,
+                        (long long)i);
+    }
     mt_layer *l = NULL;
     if (!s && !(l = nn_layer_alloc("batch_norm", &bn_vtable, MT_LAYER_BATCH_NORM, name,
                                    sizeof(bn_state))))
@@ -264,4 +272,92 @@ mt_status mt_rms_norm_new(const mt_tensor *weight, const mt_norm_options *option
                           mt_layer **out)
 {
     return norm_new("rms_norm", true, weight, NULL, options, out);
+}
+
+/* ---- GroupNorm: channels last, per sample and group ------------------------------- */
+
+typedef struct gn_state {
+    mt_tensor *weight, *bias;   /* [C] F32 or NULL; owned */
+} gn_state;
+
+static mt_status gn_infer(const mt_layer *l, int n, const mt_shape *in,
+                          const char *const *from, mt_shape *out)
+{
+    (void)n;
+    int64_t c = in->rank >= 2 ? in->dim[in->rank - 1] : 0, groups = l->info.dim;
+    int64_t want = l->info.in_channels;
+    if (in->dtype != MT_DTYPE_F32 || in->rank < 2 || c < 1 || c % groups != 0 ||
+        (want && c != want))
+        return mt_fail(MT_ERR_SHAPE, "expects F32 [N,...,C] with C %s%lld, %s gives %s with "
+                       "%d dims and C = %lld", want ? "= " : "a multiple of ",
+                       (long long)(want ? want : groups), from[0], mt_dtype_name(in->dtype),
+                       in->rank, (long long)c);
+    *out = *in;
+    return MT_OK;
+}
+
+static mt_status gn_forward(const mt_layer *l, int n, const mt_tensor *const *in,
+                            void *scratch, mt_tensor *out)
+{
+    (void)n, (void)scratch;
+    const gn_state *st = l->state;
+    return mt_group_norm_into(in[0], l->info.dim, -1, st->weight, st->bias, l->info.eps, out);
+}
+
+static void gn_release(void *state)
+{
+    gn_state *st = state;
+    mt_tensor_free(st->weight);
+    mt_tensor_free(st->bias);
+}
+
+static const mt_layer_vtable gn_vtable = {
+    .n_inputs = 1,
+    .infer = gn_infer,
+    .forward = gn_forward,
+    .release = gn_release,
+};
+
+mt_status mt_group_norm_new(int num_groups, const mt_tensor *weight, const mt_tensor *bias,
+                            const mt_norm_options *options, mt_layer **out)
+{
+    if (!out)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "group_norm: out is NULL");
+    *out = NULL;
+    const mt_norm_options o = options ? *options : (mt_norm_options){0};
+    const mt_tensor *ref = weight ? weight : bias;
+    char name[MT_NAME_MAX + 16], ws[160], bs[160];
+    snprintf(name, sizeof name, "group_norm%s%s", ref && ref->name[0] ? " " : "",
+             ref ? ref->name : "");
+    if (num_groups < 1 || !(o.eps >= 0.0f) || o.normalized_rank != 0)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: num_groups %d, eps %g or normalized "
+                       "rank %d out of range (groups >= 1, eps >= 0, rank 0)", name,
+                       num_groups, (double)o.eps, o.normalized_rank);
+    if ((weight && weight->rank != 1) || (bias && bias->rank != 1) ||
+        (weight && bias && weight->shape[0] != bias->shape[0]) ||
+        (ref && ref->shape[0] % num_groups != 0))
+        return mt_fail(MT_ERR_SHAPE, "%s: weight %s and bias %s must be the same [C], C a "
+                       "multiple of num_groups %d", name,
+                       weight ? mt_tensor_describe(weight, ws, sizeof ws) : "none",
+                       bias ? mt_tensor_describe(bias, bs, sizeof bs) : "none", num_groups);
+    mt_layer *l = nn_layer_alloc("group_norm", &gn_vtable, MT_LAYER_GROUP_NORM, name,
+                                 sizeof(gn_state));
+    if (!l)
+        return MT_ERR_OUT_OF_MEMORY;
+    gn_state *st = l->state;
+    mt_status s = MT_OK;
+    if (weight)
+        s = mt_tensor_to_f32(weight, &st->weight);
+    if (!s && bias)
+        s = mt_tensor_to_f32(bias, &st->bias);
+    if (s) {
+        mt_layer_free(l);
+        return s;
+    }
+    l->info.eps = o.eps > 0.0f ? o.eps : 1e-5f;
+    l->info.dim = num_groups;
+    l->info.in_channels = ref ? ref->shape[0] : 0;
+    l->info.has_bias = bias != NULL;
+    *out = l;
+    return MT_OK;
 }

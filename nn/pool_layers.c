@@ -1,5 +1,5 @@
 /* pool_layers.c — GlobalAveragePooling2D (the mean over H and W of NHWC),
- * AvgPool2D and Upsample (resizing). */
+ * AdaptiveAvgPool2D, AvgPool2D and Upsample (resizing). */
 #include <math.h>
 #include <stdio.h>
 
@@ -43,17 +43,57 @@ mt_status mt_global_avg_pool2d_new(mt_layer **out)
     return *out ? MT_OK : MT_ERR_OUT_OF_MEMORY;
 }
 
-/* ---- AvgPool2D ---------------------------------------------------------------------- */
+/* ---- AdaptiveAvgPool2D ------------------------------------------------------------------ */
 
-/* The output length of a window k, stride st over `in` padded (pb, pa). */
-static int64_t window_out(int64_t in, int64_t k, int64_t st, mt_padding padding, int64_t pb,
-                          int64_t pa)
+static mt_status adaptive_infer(const mt_layer *l, int n, const mt_shape *in,
+                                const char *const *from, mt_shape *out)
 {
-    int64_t out = 0;
-    if (padding == MT_PADDING_EXPLICIT)
-        return in + pb + pa < k ? 0 : (in + pb + pa - k) / st + 1;
-    return mt_conv_output_size(in, k, st, padding, &out) ? -1 : out;
+    (void)n;
+    if (in->rank != 4 || in->dtype != MT_DTYPE_F32 || in->dim[1] < 1 || in->dim[2] < 1)
+        return mt_fail(MT_ERR_SHAPE, "expects a non-empty F32 NHWC input (4 dims: N,H,W,C), "
+                       "%s gives %d dims", from[0], in->rank);
+    *out = *in;
+    out->dim[1] = l->info.kernel_h;
+    out->dim[2] = l->info.kernel_w;
+    return MT_OK;
 }
+
+static mt_status adaptive_forward(const mt_layer *l, int n, const mt_tensor *const *in,
+                                  void *scratch, mt_tensor *out)
+{
+    (void)n, (void)scratch;
+    return mt_adaptive_avg_pool2d_into(in[0], l->info.kernel_h, l->info.kernel_w,
+                                       MT_DATA_LAYOUT_NHWC, out);
+}
+
+static const mt_layer_vtable adaptive_vtable = {
+    .n_inputs = 1,
+    .infer = adaptive_infer,
+    .forward = adaptive_forward,
+};
+
+mt_status mt_adaptive_avg_pool2d_new(int64_t out_h, int64_t out_w, mt_layer **out)
+{
+    if (!out)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "adaptive_avg_pool2d: out is NULL");
+    *out = NULL;
+    if (out_h < 1 || out_w < 1)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "adaptive_avg_pool2d: output size "
+                       "(%lld,%lld), expected >= 1", (long long)out_h, (long long)out_w);
+    char name[64];
+    snprintf(name, sizeof name, "adaptive_avg_pool2d %lldx%lld", (long long)out_h,
+             (long long)out_w);
+    mt_layer *l = nn_layer_alloc("adaptive_avg_pool2d", &adaptive_vtable,
+                                 MT_LAYER_ADAPTIVE_AVG_POOL2D, name, 0);
+    if (!l)
+        return MT_ERR_OUT_OF_MEMORY;
+    l->info.kernel_h = out_h;   /* the output size */
+    l->info.kernel_w = out_w;
+    *out = l;
+    return MT_OK;
+}
+
+/* ---- AvgPool2D ---------------------------------------------------------------------- */
 
 static mt_status avg_infer(const mt_layer *l, int n, const mt_shape *in,
                            const char *const *from, mt_shape *out)
@@ -63,10 +103,14 @@ static mt_status avg_infer(const mt_layer *l, int n, const mt_shape *in,
     if (in->rank != 4 || in->dtype != MT_DTYPE_F32)
         return mt_fail(MT_ERR_SHAPE, "expects F32 NHWC input (4 dims: N,H,W,C), %s gives "
                        "%d dims", from[0], in->rank);
-    int64_t oh = window_out(in->dim[1], p->pool_h, p->stride_h, p->padding, p->pad_top,
-                            p->pad_bottom);
-    int64_t ow = window_out(in->dim[2], p->pool_w, p->stride_w, p->padding, p->pad_left,
-                            p->pad_right);
+    int64_t oh = nn_window_len(in->dim[1], p->pool_h, p->stride_h, 1, p->padding,
+                               p->pad_top, p->pad_bottom, p->ceil_mode);
+    int64_t ow = nn_window_len(in->dim[2], p->pool_w, p->stride_w, 1, p->padding,
+                               p->pad_left, p->pad_right, p->ceil_mode);
+    if (oh < 0 || ow < 0)
+        return mt_fail(MT_ERR_OVERFLOW, "its window %lldx%lld on the %lldx%lld image %s "
+                       "gives: a size overflows", (long long)p->pool_h, (long long)p->pool_w,
+                       (long long)in->dim[1], (long long)in->dim[2], from[0]);
     if (oh < 1 || ow < 1)
         return mt_fail(MT_ERR_SHAPE, "its window %lldx%lld does not fit the %lldx%lld image "
                        "%s gives", (long long)p->pool_h, (long long)p->pool_w,
@@ -122,7 +166,8 @@ mt_status mt_avg_pool2d_new(const mt_avg_pool2d_options *options, mt_layer **out
                             .padding = pads ? MT_PADDING_EXPLICIT : o->padding,
                             .pad_top = o->pad_h, .pad_bottom = o->pad_h,
                             .pad_left = o->pad_w, .pad_right = o->pad_w,
-                            .count_include_pad = o->count_include_pad};
+                            .count_include_pad = o->count_include_pad,
+                            .ceil_mode = o->ceil_mode};
     l->info.kernel_h = p->pool_h;
     l->info.kernel_w = p->pool_w;
     l->info.stride_h = p->stride_h;
@@ -142,9 +187,15 @@ static mt_status up_infer(const mt_layer *l, int n, const mt_shape *in,
     if (in->rank != 4 || in->dtype != MT_DTYPE_F32 || in->dim[1] < 1 || in->dim[2] < 1)
         return mt_fail(MT_ERR_SHAPE, "expects a non-empty F32 NHWC input (4 dims: "
                        "N,H,W,C), %s gives %d dims", from[0], in->rank);
+    double oh = p->out_h ? (double)p->out_h : floor((double)in->dim[1] * p->scale_h);
+    double ow = p->out_w ? (double)p->out_w : floor((double)in->dim[2] * p->scale_w);
+    if (!(oh < 0x1p62 && ow < 0x1p62))   /* before the casts, which would overflow */
+        return mt_fail(MT_ERR_OVERFLOW, "scales (%g,%g) make the %lldx%lld image %s gives "
+                       "too large", p->scale_h, p->scale_w, (long long)in->dim[1],
+                       (long long)in->dim[2], from[0]);
     *out = *in;
-    out->dim[1] = p->out_h ? p->out_h : (int64_t)floor((double)in->dim[1] * p->scale_h);
-    out->dim[2] = p->out_w ? p->out_w : (int64_t)floor((double)in->dim[2] * p->scale_w);
+    out->dim[1] = (int64_t)oh;
+    out->dim[2] = (int64_t)ow;
     if (out->dim[1] < 1 || out->dim[2] < 1)
         return mt_fail(MT_ERR_SHAPE, "scales (%g,%g) leave nothing of the %lldx%lld image "
                        "%s gives", p->scale_h, p->scale_w, (long long)in->dim[1],

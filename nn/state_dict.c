@@ -4,6 +4,7 @@
 #include <stdio.h>
 
 #include "layer_internal.h"
+#include "minitensor/view.h"
 
 /* The names one framework gives a layer's tensors. */
 typedef struct naming {
@@ -117,6 +118,47 @@ mt_status mt_conv2d_load(const mt_state_dict *weights, const char *prefix,
     return s;
 }
 
+mt_status mt_depthwise_conv2d_load(const mt_state_dict *weights, const char *prefix,
+                                   const mt_conv2d_options *options, mt_layer **out)
+{
+    loader ld;
+    mt_status s = begin("depthwise_conv2d", weights, prefix, out, &ld);
+    if (s)
+        return s;
+    if (weights->framework != MT_FRAMEWORK_KERAS)
+        return mt_fail(MT_ERR_UNSUPPORTED, "depthwise_conv2d_load %s: Keras only (a PyTorch "
+                       "depthwise conv is mt_conv2d_load with .groups = its channels)",
+                       prefix);
+    mt_conv2d_options o = options ? *options : (mt_conv2d_options){0};
+    if ((o.layout != MT_KERNEL_AUTO && o.layout != MT_KERNEL_HWIO) || o.groups != 0)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "depthwise_conv2d_load %s: layout and groups "
+                       "come from the kernel (leave them 0)", prefix);
+    mt_tensor *k = NULL, *b = NULL, *grouped = NULL;
+    /* Keras 3 calls it kernel, Keras 2 depthwise_kernel */
+    s = fetch(&ld, "depthwise_kernel", false, &k);
+    if (!s && !k)
+        s = fetch(&ld, ld.nm->weight, true, &k);
+    if (!s)
+        s = fetch(&ld, ld.nm->bias, false, &b);
+    char ks[160];
+    if (!s && k->rank != 4)
+        s = mt_fail(MT_ERR_SHAPE, "%s: kernel %s, expected [kh, kw, channels, multiplier]",
+                    ld.layer, mt_tensor_describe(k, ks, sizeof ks));
+    /* (kh, kw, C, m) is the grouped HWIO kernel (kh, kw, 1, C·m), groups C;
+     * a heap view, which keeps k alive for the layer if k owns a copy */
+    if (!s && !(s = mt_view(k, 4, (int64_t[]){k->shape[0], k->shape[1], 1,
+                                              k->shape[2] * k->shape[3]}, &grouped))) {
+        mt_tensor_name_set(grouped, k->name);
+        o.layout = MT_KERNEL_HWIO;
+        o.groups = k->shape[2];
+        s = mt_conv2d_new(grouped, b, &o, out);
+    }
+    mt_tensor_free(grouped);
+    mt_tensor_free(k);
+    mt_tensor_free(b);
+    return s;
+}
+
 mt_status mt_batch_norm_load(const mt_state_dict *weights, const char *prefix,
                              const mt_batch_norm_options *options, mt_layer **out)
 {
@@ -129,7 +171,15 @@ mt_status mt_batch_norm_load(const mt_state_dict *weights, const char *prefix,
         o.eps = ld.nm->bn_eps;
     mt_tensor *m, *v, *w = NULL, *b = NULL;
     if (!(s = fetch_pair(&ld, ld.nm->mean, true, ld.nm->var, true, &m, &v)) &&
-        !(s = fetch_pair(&ld, ld.nm->gamma, false, ld.nm->beta, false, &w, &b)))
+        !(s = fetch_pair(&ld, ld.nm->gamma, false, ld.nm->beta, false, &w, &b)) &&
+        weights->framework == MT_FRAMEWORK_PYTORCH && !w != !b)
+        // PyTorch's BatchNorm has both (affine) or neither; Keras' center or
+        // scale may be off alone
+        s = mt_fail(MT_ERR_NOT_FOUND, "batch_norm %s: %s%s%s is in the file but %s%s%s is "
+                    "not (an affine BatchNorm has both)", prefix, prefix, ld.nm->sep,
+                    w ? ld.nm->gamma : ld.nm->beta, prefix, ld.nm->sep,
+                    w ? ld.nm->beta : ld.nm->gamma);
+    if (!s)
         s = mt_batch_norm_new(m, v, w, b, &o, out);
     mt_tensor_free(m);
     mt_tensor_free(v);
@@ -151,6 +201,62 @@ mt_status mt_layer_norm_load(const mt_state_dict *weights, const char *prefix,
     mt_tensor *w, *b;
     if (!(s = fetch_pair(&ld, ld.nm->gamma, false, ld.nm->beta, false, &w, &b)))
         s = mt_layer_norm_new(w, b, &o, out);
+    mt_tensor_free(w);
+    mt_tensor_free(b);
+    return s;
+}
+
+mt_status mt_conv1d_load(const mt_state_dict *weights, const char *prefix,
+                         const mt_conv2d_options *options, mt_layer **out)
+{
+    loader ld;
+    mt_status s = begin("conv1d", weights, prefix, out, &ld);
+    if (s)
+        return s;
+    mt_conv2d_options o = options ? *options : (mt_conv2d_options){0};
+    if (o.layout == MT_KERNEL_AUTO)
+        o.layout = ld.nm->kernel;
+    mt_tensor *k, *b;
+    if (!(s = fetch_pair(&ld, ld.nm->weight, true, ld.nm->bias, false, &k, &b)))
+        s = mt_conv1d_new(k, b, &o, out);
+    mt_tensor_free(k);
+    mt_tensor_free(b);
+    return s;
+}
+
+mt_status mt_conv_transpose2d_load(const mt_state_dict *weights, const char *prefix,
+                                   const mt_conv_transpose2d_params *params,
+                                   mt_layer **out)
+{
+    loader ld;
+    mt_status s = begin("conv_transpose2d", weights, prefix, out, &ld);
+    if (s)
+        return s;
+    if (weights->framework != MT_FRAMEWORK_PYTORCH)
+        return mt_fail(MT_ERR_UNSUPPORTED, "conv_transpose2d_load %s: only PyTorch's "
+                       "[in, out/groups, kh, kw] weights are known", prefix);
+    mt_tensor *w, *b;
+    if (!(s = fetch_pair(&ld, ld.nm->weight, true, ld.nm->bias, false, &w, &b)))
+        s = mt_conv_transpose2d_new(w, b, params, out);
+    mt_tensor_free(w);
+    mt_tensor_free(b);
+    return s;
+}
+
+mt_status mt_group_norm_load(const mt_state_dict *weights, const char *prefix,
+                             int num_groups, const mt_norm_options *options,
+                             mt_layer **out)
+{
+    loader ld;
+    mt_status s = begin("group_norm", weights, prefix, out, &ld);
+    if (s)
+        return s;
+    mt_norm_options o = options ? *options : (mt_norm_options){0};
+    if (o.eps == 0.0f)
+        o.eps = ld.nm->bn_eps;
+    mt_tensor *w, *b;
+    if (!(s = fetch_pair(&ld, ld.nm->gamma, false, ld.nm->beta, false, &w, &b)))
+        s = mt_group_norm_new(num_groups, w, b, &o, out);
     mt_tensor_free(w);
     mt_tensor_free(b);
     return s;
@@ -180,6 +286,18 @@ mt_status mt_multihead_attention_load(const mt_state_dict *weights, const char *
     if (weights->framework != MT_FRAMEWORK_PYTORCH)
         return mt_fail(MT_ERR_UNSUPPORTED, "multihead_attention_load %s: only PyTorch's "
                        "names are known", prefix);
+    // add_bias_kv=True adds learned key/value rows this layer does not have:
+    // refuse them rather than run without
+    for (int i = 0; i < 2; i++) {
+        char key[2 * MT_NAME_MAX];
+        size_t index;
+        snprintf(key, sizeof key, "%s%s%s", prefix, prefix[0] ? "." : "",
+                 i ? "bias_v" : "bias_k");
+        if (mt_safetensors_find(weights->file, key, &index) == MT_OK)
+            return mt_fail(MT_ERR_UNSUPPORTED, "multihead_attention_load %s: %s is in the "
+                           "file: add_bias_kv=True is not supported", prefix, key);
+        mt_clear_error();
+    }
     static const char *const names[7] = {"in_proj_weight", "in_proj_bias", "q_proj_weight",
                                          "k_proj_weight", "v_proj_weight",
                                          "out_proj.weight", "out_proj.bias"};

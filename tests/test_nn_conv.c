@@ -2,8 +2,10 @@
  * both kernel layouts, a Keras CNN using every option against TensorFlow's
  * own layer outputs and logits (reference/make_nn_conv_refs.py), also
  * frozen (and then blind to a changed kernel until frozen again), every
- * construction and shape error with its message, ReLU folding, and no heap
- * allocation after the first forward pass. */
+ * construction and shape error with its message, ReLU folding, no heap
+ * allocation after the first forward pass, and a Keras DepthwiseConv2D
+ * loaded by its variable paths against Keras' outputs
+ * (reference/make_keras_depthwise_refs.py). */
 #include "test_util.h"
 #include "reference/nn_conv_refs.h"
 
@@ -647,6 +649,67 @@ static void cnn_forward_allocates_nothing(void **state)
     probe_remove();
 }
 
+/* A Keras CNN with a DepthwiseConv2D (depth_multiplier 2, stride 2, same)
+ * loaded by its variable paths, against Keras' outputs; once from the file
+ * as mapped (kernels borrowed) and once from a copy of it one byte off
+ * alignment, where every tensor is an owned copy that the layer must keep
+ * alive after the loader frees its reference. */
+static void keras_depthwise_matches_keras(void **state)
+{
+    (void)state;
+    FILE *fp = fopen(REFS_DIR "/keras_depthwise.safetensors", "rb");
+    assert_non_null(fp);
+    static unsigned char bytes[1 << 14];
+    size_t size = fread(bytes + 1, 1, sizeof bytes - 1, fp);
+    fclose(fp);
+    assert_true(size > 0 && size < sizeof bytes - 1);
+    for (int misaligned = 0; misaligned < 2; misaligned++) {
+        mt_safetensors *st = NULL;
+        if (misaligned)
+            assert_ok(mt_safetensors_open_memory(bytes + 1, size, &st));
+        else
+            assert_ok(mt_safetensors_open(REFS_DIR "/keras_depthwise.safetensors", &st));
+        const mt_state_dict sd = {st, MT_FRAMEWORK_KERAS};
+        mt_sequential *m = NULL;
+        mt_layer *l = NULL;
+        assert_ok(mt_sequential_new(3, (int64_t[]){7, 7, 3}, &m));
+        assert_ok(mt_depthwise_conv2d_load(&sd, "sequential/dw", &(mt_conv2d_options){
+            .stride_h = 2, .stride_w = 2, .padding = MT_PADDING_SAME}, &l));
+        mt_layer_info info;
+        assert_ok(mt_layer_info_get(l, &info));
+        assert_int_equal(info.in_channels, 3);
+        assert_int_equal(info.out_channels, 6);
+        assert_ok(mt_sequential_add(m, l));
+        assert_ok(mt_batch_norm_load(&sd, "sequential/bn", NULL, &l));
+        assert_ok(mt_sequential_add(m, l));
+        assert_ok(mt_relu_new(&l));
+        assert_ok(mt_sequential_add(m, l));
+        assert_ok(mt_conv2d_load(&sd, "sequential/pw", NULL, &l));
+        assert_ok(mt_sequential_add(m, l));
+        assert_ok(mt_global_avg_pool2d_new(&l));
+        assert_ok(mt_sequential_add(m, l));
+        assert_ok(mt_linear_load(&sd, "sequential/d", NULL, &l));
+        assert_ok(mt_sequential_add(m, l));
+        mt_tensor *x = NULL, *want = NULL;
+        assert_ok(mt_safetensors_get(st, "x", &x));
+        assert_ok(mt_safetensors_get(st, "y", &want));
+        const mt_tensor *y = NULL;
+        assert_ok(mt_sequential_forward(m, x, &y));
+        assert_int_equal(mt_tensor_numel(y), 6);
+        assert_close((const float *)y->data, (const float *)want->data, 6, 1e-5, 1e-4);
+        assert_fails(mt_depthwise_conv2d_load(&(mt_state_dict){st, MT_FRAMEWORK_PYTORCH},
+                                              "sequential/dw", NULL, &l),
+                     MT_ERR_UNSUPPORTED, "Keras only");
+        assert_fails(mt_depthwise_conv2d_load(&sd, "sequential/d", NULL, &l), MT_ERR_SHAPE,
+                     "depthwise_conv2d sequential/d: kernel sequential/d/kernel [4,3], "
+                     "expected [kh, kw, channels, multiplier]");
+        mt_tensor_free(want);
+        mt_tensor_free(x);
+        mt_sequential_free(m);
+        mt_safetensors_close(st);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -660,6 +723,7 @@ int main(void)
         cmocka_unit_test(max_pool2d_construction_errors),
         cmocka_unit_test(shape_errors_when_built),
         cmocka_unit_test(cnn_forward_allocates_nothing),
+        cmocka_unit_test(keras_depthwise_matches_keras),
     };
     return cmocka_run_group_tests_name("nn conv", tests, NULL, NULL);
 }

@@ -60,6 +60,13 @@ static void activations(void **state)
     }
     assert_ok(mt_leaky_relu_new(0.1f, &l));
     check_alone(l, "act.x", "act.leaky", 0);
+    assert_ok(mt_elu_new(0.5f, &l));
+    check_alone(l, "act.x", "act.elu", 1e-6);
+    assert_ok(mt_hardswish_new(&l));
+    check_alone(l, "act.x", "act.hardswish", 1e-6);
+    assert_ok(mt_softplus_new(&l));
+    check_alone(l, "act.x", "act.softplus", 1e-6);
+    assert_fails(mt_elu_new(NAN, &l), MT_ERR_INVALID_ARGUMENT, "elu: alpha nan is not finite");
     assert_fails(mt_activation_layer_new(MT_ACTIVATION_NONE, &l), MT_ERR_INVALID_ARGUMENT,
                  "activation: unknown activation 0");
 }
@@ -109,7 +116,8 @@ static void norms_embedding_pad(void **state)
     assert_ok(mt_pad_new(4, pads, MT_PAD_CONSTANT, 0.5f, &l));
     check_alone(l, "pad.x", "pad.constant", 0);
 
-    /* nn.AvgPool2d(3, 2, padding=1) and nn.Upsample, on NHWC. */
+    /* nn.AvgPool2d(3, 2, padding=1), nn.Upsample, nn.MaxPool2d and
+     * nn.AvgPool2d with ceil_mode, nn.AdaptiveAvgPool2d, on NHWC. */
     assert_ok(mt_avg_pool2d_new(&(mt_avg_pool2d_options){.pool_h = 3, .pool_w = 3,
                                                          .stride_h = 2, .stride_w = 2,
                                                          .pad_h = 1, .pad_w = 1,
@@ -120,6 +128,34 @@ static void norms_embedding_pad(void **state)
     assert_ok(mt_upsample_new(&(mt_interpolate_params){.mode = MT_INTERPOLATE_BILINEAR,
                                                        .out_h = 5, .out_w = 9}, &l));
     check_alone(l, "pool.x", "pool.up_bilinear", 1e-6);
+    /* ceil_mode: 7x6 -> 4x4 (floor: 3x3), 4x3, 4x3; AdaptiveAvgPool2d((3,4)) */
+    assert_ok(mt_max_pool2d_new(&(mt_max_pool2d_options){3, 3, 2, 2, .pad_h = 1, .pad_w = 1,
+                                                         .ceil_mode = true}, &l));
+    check_alone(l, "pool.x", "pool.max_ceil", 0);
+    assert_ok(mt_max_pool2d_new(&(mt_max_pool2d_options){.pool_h = 2, .pool_w = 2,
+                                                         .ceil_mode = true}, &l));
+    check_alone(l, "pool.x", "pool.max_ceil_valid", 0);
+    assert_ok(mt_max_pool2d_new(&(mt_max_pool2d_options){2, 2, 3, 3, .pad_h = 1, .pad_w = 1,
+                                                         .ceil_mode = true}, &l));
+    check_alone(l, "pool.x", "pool.max_ceil_pad", 0);
+    assert_ok(mt_avg_pool2d_new(&(mt_avg_pool2d_options){.pool_h = 2, .pool_w = 2,
+                                                         .ceil_mode = true}, &l));
+    check_alone(l, "pool.x", "pool.avg_ceil", 1e-6);
+    assert_ok(mt_adaptive_avg_pool2d_new(3, 4, &l));
+    check_alone(l, "pool.x", "pool.adaptive", 1e-6);
+    assert_fails(mt_adaptive_avg_pool2d_new(0, 4, &l), MT_ERR_INVALID_ARGUMENT,
+                 "adaptive_avg_pool2d: output size (0,4), expected >= 1");
+    mt_sequential *pooled = NULL;
+    assert_ok(mt_sequential_new(3, (int64_t[]){7, 6, 3}, &pooled));
+    assert_ok(mt_avg_pool2d_new(&(mt_avg_pool2d_options){INT64_MAX, 3, 1, 1,
+                                                         .pad_h = INT64_MAX / 2}, &l));
+    assert_fails(mt_sequential_add(pooled, l), MT_ERR_OVERFLOW,
+                 "its window 9223372036854775807x3 on the 7x6 image the input gives: a size "
+                 "overflows");
+    assert_ok(mt_upsample_new(&(mt_interpolate_params){.scale_h = 1e30, .scale_w = 1}, &l));
+    assert_fails(mt_sequential_add(pooled, l), MT_ERR_OVERFLOW,
+                 "scales (1e+30,1) make the 7x6 image the input gives too large");
+    mt_sequential_free(pooled);
 
     /* Shape errors when built. */
     mt_sequential *m = NULL;
@@ -145,6 +181,28 @@ static void multihead_attention_matches_pytorch(void **state)
     check_alone(l, "mha.x", "mha.y", 1e-5);
     assert_ok(mt_multihead_attention_load(&sd, "mha", 2, true, &l));
     check_alone(l, "mha.x", "mha.y_causal", 1e-5);
+
+    /* add_bias_kv=True: its bias_k and bias_v are refused, not ignored */
+    mt_tensor *w = ref("mha.in_proj_weight"), *ow = ref("mha.out_proj.weight"), *bk = NULL;
+    assert_ok(mt_tensor_zeros(MT_DTYPE_F32, 3, (int64_t[]){1, 1, 8}, &bk));
+    const mt_safetensors_item items[3] = {{"attn.in_proj_weight", 0, w},
+                                          {"attn.out_proj.weight", 0, ow},
+                                          {"attn.bias_k", 0, bk}};
+    void *buf = NULL;
+    size_t size = 0;
+    mt_safetensors *kv = NULL;
+    assert_ok(mt_safetensors_serialize(items, 3, NULL, 0, &buf, &size));
+    assert_ok(mt_safetensors_open_memory(buf, size, &kv));
+    assert_fails(mt_multihead_attention_load(&(mt_state_dict){kv, MT_FRAMEWORK_PYTORCH}, "attn",
+                                             2, false, &l),
+                 MT_ERR_UNSUPPORTED, "multihead_attention_load attn: attn.bias_k is in the "
+                 "file: add_bias_kv=True is not supported");
+    assert_null(l);
+    mt_safetensors_close(kv);
+    mt_safetensors_buffer_free(buf);
+    mt_tensor_free(bk);
+    mt_tensor_free(ow);
+    mt_tensor_free(w);
 
     /* Separate q/k/v projections (kdim 6, vdim 4): three graph inputs. */
     mt_graph *g = NULL;

@@ -50,6 +50,19 @@ static const uint8_t raw_nul_pad[] = {
 static const uint8_t raw_leading_bom[] = {
     8, 0, 0, 0, 0, 0, 0, 0, 0xef, 0xbb, 0xbf, '{', '}', ' ', ' ', ' '};
 
+/* The first 16 bytes of files people pass instead of safetensors, as
+ * PyTorch 1.13 and Keras 3.11 write them: torch.save(state_dict) (zip),
+ * torch.save(..., _use_new_zipfile_serialization=False) (pickle),
+ * model.save_weights("m.weights.h5") (HDF5), model.save("m.keras") (zip). */
+static const uint8_t raw_torch_zip[] = {0x50, 0x4b, 0x03, 0x04, 0x00, 0x00, 0x08, 0x08,
+                                        0, 0, 0, 0, 0, 0, 0, 0};
+static const uint8_t raw_torch_pickle[] = {0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46,
+                                           0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19, 0x2e, 0x80};
+static const uint8_t raw_keras_h5[] = {0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a,
+                                       0, 0, 0, 0, 0, 0x08, 0x08, 0};
+static const uint8_t raw_keras_zip[] = {0x50, 0x4b, 0x03, 0x04, 0x14, 0, 0, 0,
+                                        0, 0, 0, 0, 0x21, 0, 0x59, 0x05};
+
 static const bad_case cases[] = {
     /* ---- framing (rules 1-3, 6) ---- */
     {"empty file", NULL, 0, (const uint8_t *)"", 0, MT_ERR_FORMAT,
@@ -62,6 +75,14 @@ static const bad_case cases[] = {
      MT_ERR_FORMAT, "header length 18446744073709551615 exceeds the limit"},
     {"header past end of file", NULL, 0, raw_past_end, sizeof raw_past_end,
      MT_ERR_FORMAT, "header length 10 runs past the end of the file (2 bytes"},
+    {"torch.save zip", NULL, 0, raw_torch_zip, sizeof raw_torch_zip, MT_ERR_FORMAT,
+     "not a safetensors file: it is a zip archive (torch.save's .pt/.pth"},
+    {"torch.save pickle", NULL, 0, raw_torch_pickle, sizeof raw_torch_pickle,
+     MT_ERR_FORMAT, "not a safetensors file: it is a Python pickle"},
+    {"keras weights.h5", NULL, 0, raw_keras_h5, sizeof raw_keras_h5, MT_ERR_FORMAT,
+     "not a safetensors file: it is an HDF5 file (Keras' .h5"},
+    {".keras zip", NULL, 0, raw_keras_zip, sizeof raw_keras_zip, MT_ERR_FORMAT,
+     "it is a zip archive (torch.save's .pt/.pth, or a Keras .keras file)"},
     {"header length 0", NULL, 0, raw_zero_len, sizeof raw_zero_len,
      MT_ERR_FORMAT, "header length is 0"},
     {"invalid UTF-8", NULL, 0, raw_bad_utf8, sizeof raw_bad_utf8,

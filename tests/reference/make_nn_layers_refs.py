@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Writes nn_layers.safetensors: inputs, weights and PyTorch's outputs for
 the layers of nn.h built on the new ops (tests/test_nn_layers.c):
-activations, LeakyReLU, LayerNorm, RMSNorm, Embedding, Pad, AvgPool2d,
-Upsample (nearest, bilinear; NCHW results saved NHWC) and
+activations, LeakyReLU, ELU, Hardswish, Softplus, LayerNorm, RMSNorm,
+Embedding, Pad, AvgPool2d, MaxPool2d (ceil_mode), AdaptiveAvgPool2d, Upsample (nearest, bilinear; NCHW results saved NHWC) and
 nn.MultiheadAttention (packed in_proj_weight, self-attention, with and
 without a causal mask; separate q/k/v projections with kdim/vdim). Weights
 are seeded random (torch.manual_seed(0)); module weights keep their
@@ -49,6 +49,9 @@ def main():
     t["act.sigmoid"] = torch.sigmoid(x)
     t["act.silu"] = F.silu(x)
     t["act.leaky"] = F.leaky_relu(x, 0.1)
+    t["act.elu"] = F.elu(x, 0.5)
+    t["act.hardswish"] = F.hardswish(x)
+    t["act.softplus"] = F.softplus(x)
 
     ln = nn.LayerNorm([3, 4])
     with torch.no_grad():
@@ -79,6 +82,13 @@ def main():
     t["pool.up_nearest"] = nhwc(F.interpolate(x, scale_factor=2, mode="nearest"))
     t["pool.up_bilinear"] = nhwc(F.interpolate(x, size=(5, 9), mode="bilinear",
                                                align_corners=False))
+    t["pool.max_ceil"] = nhwc(F.max_pool2d(x, 3, stride=2, padding=1, ceil_mode=True))
+    t["pool.max_ceil_valid"] = nhwc(F.max_pool2d(x, 2, stride=2, ceil_mode=True))
+    # ceil_mode's last window would start in the bottom pad: dropped (7 -> 3)
+    t["pool.max_ceil_pad"] = nhwc(F.max_pool2d(x, 2, stride=3, padding=1, ceil_mode=True))
+    t["pool.avg_ceil"] = nhwc(F.avg_pool2d(x, 2, stride=2, ceil_mode=True,
+                                           count_include_pad=False))
+    t["pool.adaptive"] = nhwc(F.adaptive_avg_pool2d(x, (3, 4)))
 
     mha = nn.MultiheadAttention(8, 2, batch_first=True).eval()
     for k, v in mha.state_dict().items():

@@ -2,12 +2,14 @@
  *
  * A model is a list (mt_sequential) or a graph (graph.h) of layers that is
  * checked as it is built and then run on batches without touching the heap.
- * Layers: Linear, Conv2D, MaxPool2D, AvgPool2D, GlobalAveragePooling2D,
- * Upsample, BatchNorm, LayerNorm, RMSNorm, Embedding, Pad,
- * MultiHeadAttention, ReLU, GELU, tanh, sigmoid, SiLU, LeakyReLU, Softmax,
- * Flatten, Dropout, Add, Concat —
- * and yours (layer.h: the built-in layers use the same interface). Weights
- * by the names PyTorch's state_dict and Keras write: mt_state_dict below.
+ * Layers: Linear, Conv1D, Conv2D, ConvTranspose2D, MaxPool2D, AvgPool2D,
+ * AdaptiveAvgPool2D, GlobalAveragePooling2D, Upsample, BatchNorm,
+ * LayerNorm, RMSNorm, GroupNorm, Embedding, Pad, MultiHeadAttention, ReLU,
+ * GELU, tanh, sigmoid, SiLU, LeakyReLU, ELU, Hardswish, Hardsigmoid, ReLU6
+ * (clamp), Softplus, Softmax, Flatten, Reshape, Permute, Dropout, Add,
+ * Multiply, Concat — and yours (layer.h: the built-in layers use the same
+ * interface). Weights by the names PyTorch's state_dict and Keras write:
+ * mt_state_dict below.
  *
  *     // Keras: Sequential([Flatten(input_shape=(28,28)),
  *     //                    Dense(128, activation='relu'), Dropout(0.2),
@@ -94,7 +96,19 @@ typedef enum mt_layer_kind {
     MT_LAYER_PAD,
     MT_LAYER_MULTIHEAD_ATTENTION,
     MT_LAYER_AVG_POOL2D,
-    MT_LAYER_UPSAMPLE
+    MT_LAYER_UPSAMPLE,
+    MT_LAYER_ELU,
+    MT_LAYER_HARDSWISH,
+    MT_LAYER_SOFTPLUS,
+    MT_LAYER_GROUP_NORM,
+    MT_LAYER_CONV_TRANSPOSE2D,
+    MT_LAYER_RESHAPE,
+    MT_LAYER_PERMUTE,
+    MT_LAYER_ADAPTIVE_AVG_POOL2D,
+    MT_LAYER_CONV1D,
+    MT_LAYER_CLAMP,
+    MT_LAYER_HARDSIGMOID,
+    MT_LAYER_MULTIPLY
 } mt_layer_kind;
 
 /* How a 2-D Linear weight is stored.
@@ -157,9 +171,18 @@ mt_status mt_linear_from_safetensors(const mt_safetensors *file,
  *   out_channels  expected output channels (Keras' filters), or 0;
  *   kernel_h, kernel_w   expected kernel size (Keras' kernel_size), or 0;
  *   stride_h, stride_w   >= 1, or 0 for 1 (Keras' default strides);
- *   padding       MT_PADDING_VALID (the zero default, Keras' default) or
- *                 MT_PADDING_SAME;
- *   act           activation fused into the GEMM (Conv2D(activation=…)).
+ *   padding       MT_PADDING_VALID (the zero default, Keras' default),
+ *                 MT_PADDING_SAME (Keras' 'same': at stride 2 the extra row
+ *                 goes at the bottom, so it is NOT PyTorch's padding=1), or
+ *                 MT_PADDING_EXPLICIT with pad_top, pad_bottom, pad_left,
+ *                 pad_right (PyTorch's padding=p: all four = p);
+ *   act           activation fused into the GEMM (Conv2D(activation=…));
+ *   dilation_h, dilation_w   >= 1, or 0 for 1 (PyTorch's dilation);
+ *   groups        divides the input and output channels, or 0 for 1
+ *                 (PyTorch's groups; depthwise: groups = in channels). The
+ *                 kernel then holds in/groups input channels:
+ *                 OIHW [out, in/groups, kh, kw], HWIO [kh, kw, in/groups,
+ *                 out]; in_channels means the input's (PyTorch's).
  *
  * kernel: 4-D, any storable dtype, no dim 0. bias: 1-D [out], or NULL.
  * Referenced, not copied, if F32 and contiguous (see WEIGHT LIFETIME).
@@ -176,6 +199,9 @@ typedef struct mt_conv2d_options {
     int64_t stride_h, stride_w;
     mt_padding padding;
     mt_activation act;
+    int64_t pad_top, pad_bottom, pad_left, pad_right;   /* EXPLICIT only, >= 0 */
+    int64_t dilation_h, dilation_w;
+    int64_t groups;
 } mt_conv2d_options;
 
 mt_status mt_conv2d_new(const mt_tensor *kernel, const mt_tensor *bias,
@@ -191,6 +217,28 @@ mt_status mt_conv2d_from_safetensors(const mt_safetensors *file,
                                      const mt_conv2d_options *options,
                                      mt_layer **out);
 
+/* ---- Conv1D -------------------------------------------------------------------------
+ * nn.Conv1d / Keras' Conv1D on channels-last sequences (mt_conv1d_into):
+ * x [N,L,Cin] -> [N,OL,Cout] (permute PyTorch's [N,C,L] once). options as
+ * mt_conv2d_new's with the width fields for the length: kernel_w,
+ * stride_w, pad_left/pad_right (EXPLICIT), dilation_w; the _h fields must
+ * be 0; layout MT_KERNEL_OIHW reads PyTorch's (out, in/groups, k), HWIO
+ * (the zero default) Keras' (k, in/groups, out). kernel 3-D, bias [out] or
+ * NULL, referenced if F32. It runs on its own (no fusion). */
+mt_status mt_conv1d_new(const mt_tensor *kernel, const mt_tensor *bias,
+                        const mt_conv2d_options *options, mt_layer **out);
+
+/* ---- ConvTranspose2D ---------------------------------------------------------------
+ * PyTorch's nn.ConvTranspose2d on NHWC activations (mt_conv_transpose2d_into,
+ * conv.h): x [N,H,W,Cin] -> [N,OH,OW,Cout], OH = (H - 1)·stride_h - pad_top
+ * - pad_bottom + dilation_h·(kh - 1) + output_padding_h + 1. weight
+ * [Cin, Cout/groups, kh, kw] as PyTorch stores it, any storable dtype
+ * (F32 referenced, others converted once); bias [Cout] or NULL. params as
+ * the op's (NULL: all defaults; data_layout must be NHWC); PyTorch's
+ * padding=p is all four pads = p. Fails naming the tensors and shapes. */
+mt_status mt_conv_transpose2d_new(const mt_tensor *weight, const mt_tensor *bias,
+                                  const mt_conv_transpose2d_params *params, mt_layer **out);
+
 /* ---- MaxPool2D -------------------------------------------------------------------
  * The maximum over pool_h × pool_w windows: [N,H,W,C] -> [N,OH,OW,C]
  * (mt_max_pool2d_into, conv.h). Keras' MaxPooling2D(pool_size, strides,
@@ -199,13 +247,22 @@ mt_status mt_conv2d_from_safetensors(const mt_safetensors *file,
  *   stride_h, stride_w   >= 1, or 0 for the window size (Keras' default);
  *   padding              MT_PADDING_VALID (zero default: a last row/column
  *                        the window does not cover is dropped, as Keras
- *                        does: 11×11 -> 5×5 for 2×2) or MT_PADDING_SAME.
+ *                        does: 11×11 -> 5×5 for 2×2) or MT_PADDING_SAME;
+ *   pad_h, pad_w         PyTorch's nn.MaxPool2d(k, s, padding): padded
+ *                        rows and columns on each side, at most half the
+ *                        window, never the maximum; pads > 0 replace
+ *                        `padding` (MaxPool2d(3, 2, 1) is {3, 3, 2, 2,
+ *                        .pad_h = 1, .pad_w = 1});
+ *   ceil_mode            PyTorch's ceil_mode: the output length rounds up
+ *                        (pool.h), with VALID or pads.
  * Fails with MT_ERR_INVALID_ARGUMENT on a bad option (options may not be
  * NULL: the window has no default). */
 typedef struct mt_max_pool2d_options {
     int64_t pool_h, pool_w;
     int64_t stride_h, stride_w;
     mt_padding padding;
+    int64_t pad_h, pad_w;
+    bool ceil_mode;
 } mt_max_pool2d_options;
 
 mt_status mt_max_pool2d_new(const mt_max_pool2d_options *options, mt_layer **out);
@@ -227,10 +284,35 @@ mt_status mt_activation_layer_new(mt_activation act, mt_layer **out);
  * finite. */
 mt_status mt_leaky_relu_new(float slope, mt_layer **out);
 
+/* nn.ELU(alpha): x > 0 ? x : alpha·(exp(x) - 1), alpha finite; nn.Hardswish():
+ * x·relu6(x + 3)/6; nn.Softplus() (beta 1, threshold 20): log(1 + exp(x)).
+ * Same shape; they run on their own (mt_elu_into, mt_hardswish_into,
+ * mt_softplus_into). */
+mt_status mt_elu_new(float alpha, mt_layer **out);
+mt_status mt_hardswish_new(mt_layer **out);
+mt_status mt_softplus_new(mt_layer **out);
+
+/* clamp(x, lo, hi), lo <= hi: nn.ReLU6() is (0, 6), nn.Hardtanh(a, b) is
+ * (a, b). nn.Hardsigmoid(): relu6(x + 3) / 6. Same shape, on their own. */
+mt_status mt_clamp_new(float lo, float hi, mt_layer **out);
+mt_status mt_hardsigmoid_new(mt_layer **out);
+
 /* Merge dims start_dim..end_dim (inclusive, negative from the end) into one,
  * as a view (no copy): Keras' Flatten() and PyTorch's nn.Flatten() are
  * mt_flatten_new(1, -1): [N,28,28] -> [N,784]. */
 mt_status mt_flatten_new(int start_dim, int end_dim, mt_layer **out);
+
+/* Each sample [N, …] viewed as [N, sample_shape…] (rank 1..MT_MAX_RANK-1
+ * dims, one of them may be -1: inferred), no copy: Keras' Reshape(
+ * target_shape), PyTorch's x.view(N, …) and nn.Unflatten(1, sizes). The
+ * element count must match when the layer is added. */
+mt_status mt_reshape_new(int rank, const int64_t *sample_shape, mt_layer **out);
+
+/* The dims of [N, …] (rank dims, the batch included) reordered, a copy:
+ * PyTorch's x.permute(perm) with perm[0] = 0, Keras' Permute(dims) is
+ * {0, dims…}. {0, 3, 1, 2} turns NHWC activations into NCHW, so that a
+ * Flatten after it gives PyTorch's (c, h, w) order. */
+mt_status mt_permute_new(int rank, const int *perm, mt_layer **out);
 
 /* Dropout(rate), 0 <= rate < 1: the identity at inference (the input passes
  * through, not copied); the rate is kept for mt_layer_info_get. */
@@ -245,6 +327,12 @@ mt_status mt_softmax_new(int dim, mt_layer **out);
  * PyTorch's AdaptiveAvgPool2d(1) + Flatten on NHWC activations). */
 mt_status mt_global_avg_pool2d_new(mt_layer **out);
 
+/* ---- AdaptiveAvgPool2D ------------------------------------------------------------------
+ * nn.AdaptiveAvgPool2d((out_h, out_w)) on NHWC [N,H,W,C] -> [N,out_h,out_w,C]
+ * (mt_adaptive_avg_pool2d_into, pool.h); out_h, out_w >= 1. (For (1, 1) and a
+ * Flatten, mt_global_avg_pool2d_new gives [N,C] directly.) */
+mt_status mt_adaptive_avg_pool2d_new(int64_t out_h, int64_t out_w, mt_layer **out);
+
 /* ---- AvgPool2D, Upsample -------------------------------------------------------------
  * AvgPool2D: the mean over pool_h × pool_w windows of NHWC [N,H,W,C]
  * (mt_avg_pool2d_into, pool.h). PyTorch's nn.AvgPool2d(k, stride, padding)
@@ -252,13 +340,15 @@ mt_status mt_global_avg_pool2d_new(mt_layer **out);
  * .pad_w = p, .count_include_pad = true}; Keras' AveragePooling2D(k,
  * padding='same') is {k, k, .padding = MT_PADDING_SAME} (count_include_pad
  * false). Stride 0: the window; pads (each side) at most half the window;
- * pads > 0 replace `padding`. Options may not be NULL. */
+ * pads > 0 replace `padding`; ceil_mode as PyTorch's (pool.h). Options may
+ * not be NULL. */
 typedef struct mt_avg_pool2d_options {
     int64_t pool_h, pool_w;
     int64_t stride_h, stride_w;
     mt_padding padding;
     int64_t pad_h, pad_w;
     bool count_include_pad;
+    bool ceil_mode;
 } mt_avg_pool2d_options;
 
 mt_status mt_avg_pool2d_new(const mt_avg_pool2d_options *options, mt_layer **out);
@@ -280,7 +370,8 @@ mt_status mt_upsample_new(const mt_interpolate_params *params, mt_layer **out);
  *                last (NHWC, and the features of a [N,C] input).
  * Right after a Linear or a Conv2D (channels last) it is folded into their
  * weights when the model plans, and costs nothing; elsewhere it runs alone.
- * Fails with MT_ERR_SHAPE naming the tensors if they are not [C]. */
+ * Fails with MT_ERR_SHAPE naming the tensors if they are not [C], with
+ * MT_ERR_FORMAT naming var and the index if a variance is negative. */
 typedef struct mt_batch_norm_options {
     float eps;
     int channel_dim;
@@ -308,6 +399,15 @@ mt_status mt_layer_norm_new(const mt_tensor *weight, const mt_tensor *bias,
                             const mt_norm_options *options, mt_layer **out);
 mt_status mt_rms_norm_new(const mt_tensor *weight, const mt_norm_options *options,
                           mt_layer **out);
+
+/* GroupNorm: nn.GroupNorm(num_groups, C) on channels-last activations
+ * [N,...,C] (NHWC images): each sample's C channels split into num_groups
+ * groups of consecutive channels, each normalised over its channels and all
+ * other dims (mt_group_norm_into with channel_dim -1), then weight[c],
+ * bias[c]. weight, bias: [C] or NULL, any storable dtype, copied to F32.
+ * options: eps (0: PyTorch's 1e-5); normalized_rank must be 0. */
+mt_status mt_group_norm_new(int num_groups, const mt_tensor *weight, const mt_tensor *bias,
+                            const mt_norm_options *options, mt_layer **out);
 
 /* ---- Embedding, Pad ---------------------------------------------------------------------
  * Embedding: I32/I64 token ids [*] -> rows of weight [num, dim]: [*, dim]
@@ -346,6 +446,12 @@ mt_status mt_multihead_attention_new(const mt_attention_weights *weights,
  * connection (Keras' Add, `x + f(x)` in PyTorch). A following ReLU is
  * applied as it writes. */
 mt_status mt_add_new(mt_layer **out);
+
+/* The elementwise product of its 2 inputs, broadcast as NumPy does (same
+ * rank, each dim equal or 1): Keras' Multiply, `x * gate` in PyTorch; a
+ * squeeze-and-excitation block multiplies [N,H,W,C] by [N,1,1,C]
+ * (mt_reshape_new(3, {1, 1, C}) after its Linear). */
+mt_status mt_multiply_new(mt_layer **out);
 
 /* Its inputs (1 or more) joined along `dim` (negative from the end; other
  * dims equal): Keras' Concatenate(axis), torch.cat(dim). */
@@ -389,8 +495,19 @@ mt_status mt_linear_load(const mt_state_dict *weights, const char *prefix,
 mt_status mt_conv2d_load(const mt_state_dict *weights, const char *prefix,
                          const mt_conv2d_options *options, mt_layer **out);
 
+/* Keras' DepthwiseConv2D "p": kernel p/kernel (Keras 2: p/depthwise_kernel)
+ * [kh, kw, C, m] (depth_multiplier m), bias p/bias [C·m] or none; read as
+ * the grouped kernel [kh, kw, 1, C·m] with groups = C (no copy). options as
+ * mt_conv2d_new (strides, padding, act) with layout and groups left 0.
+ * Keras only (MT_ERR_UNSUPPORTED for PyTorch, whose depthwise conv is
+ * mt_conv2d_load with .groups = C). */
+mt_status mt_depthwise_conv2d_load(const mt_state_dict *weights, const char *prefix,
+                                   const mt_conv2d_options *options, mt_layer **out);
+
 /* BatchNorm "p": options as mt_batch_norm_new; eps 0 means the framework's
- * default (PyTorch 1e-5, Keras 1e-3). */
+ * default (PyTorch 1e-5, Keras 1e-3). A PyTorch file with p.weight but not
+ * p.bias, or the reverse, fails (MT_ERR_NOT_FOUND naming both): PyTorch's
+ * BatchNorm has both or neither. */
 mt_status mt_batch_norm_load(const mt_state_dict *weights, const char *prefix,
                              const mt_batch_norm_options *options, mt_layer **out);
 
@@ -402,9 +519,29 @@ mt_status mt_layer_norm_load(const mt_state_dict *weights, const char *prefix,
 /* MultiHeadAttention "p" by PyTorch's names: p.in_proj_weight,
  * p.in_proj_bias (or p.q_proj_weight, p.k_proj_weight, p.v_proj_weight),
  * p.out_proj.weight, p.out_proj.bias. PyTorch only (MT_ERR_UNSUPPORTED for
- * Keras, whose MultiHeadAttention stores per-head [E,H,D] kernels). */
+ * Keras, whose MultiHeadAttention stores per-head [E,H,D] kernels, and for
+ * a file with p.bias_k / p.bias_v: add_bias_kv=True). */
 mt_status mt_multihead_attention_load(const mt_state_dict *weights, const char *prefix,
                                       int64_t num_heads, bool causal, mt_layer **out);
+
+/* Conv1D "p" (p.weight/p.bias; Keras p/kernel, p/bias): options as
+ * mt_conv1d_new; layout AUTO means the framework's. */
+mt_status mt_conv1d_load(const mt_state_dict *weights, const char *prefix,
+                         const mt_conv2d_options *options, mt_layer **out);
+
+/* ConvTranspose2D "p" by PyTorch's names (p.weight [Cin, Cout/g, kh, kw],
+ * p.bias): params as mt_conv_transpose2d_new. PyTorch only
+ * (MT_ERR_UNSUPPORTED for Keras, whose Conv2DTranspose kernel is
+ * (kh, kw, out, in)). */
+mt_status mt_conv_transpose2d_load(const mt_state_dict *weights, const char *prefix,
+                                   const mt_conv_transpose2d_params *params,
+                                   mt_layer **out);
+
+/* GroupNorm "p" (p.weight/p.bias; Keras p/gamma, p/beta): options as
+ * mt_group_norm_new; eps 0: PyTorch 1e-5, Keras 1e-3. */
+mt_status mt_group_norm_load(const mt_state_dict *weights, const char *prefix,
+                             int num_groups, const mt_norm_options *options,
+                             mt_layer **out);
 
 /* Embedding "p" (p.weight; Keras p/embeddings). */
 mt_status mt_embedding_load(const mt_state_dict *weights, const char *prefix,
@@ -424,15 +561,18 @@ typedef struct mt_layer_info {
     bool has_bias;            /* linear, conv2d */
     mt_activation act;        /* linear, conv2d: the fused activation it was
                                  built with; activation: which */
-    float rate;               /* dropout; leaky relu: the slope */
+    float rate;               /* dropout; leaky relu: the slope; elu: alpha */
     float eps;                /* batch, layer, RMS norm: in use */
     int start_dim, end_dim;   /* flatten, as given */
     int dim;                  /* softmax, concat, batch norm (channels), as given;
-                                 layer/RMS norm: normalized rank */
-    int64_t in_channels;      /* conv2d; batch norm: channels */
-    int64_t out_channels;     /* conv2d */
+                                 layer/RMS norm: normalized rank; group norm:
+                                 the groups; permute: the rank */
+    int64_t in_channels;      /* conv2d, conv_transpose2d; batch norm, group norm:
+                                 channels */
+    int64_t out_channels;     /* conv2d, conv_transpose2d */
     mt_kernel_layout kernel_layout;  /* conv2d */
-    int64_t kernel_h, kernel_w;      /* conv2d: kernel; max_pool2d: window */
+    int64_t kernel_h, kernel_w;      /* conv2d: kernel; max_pool2d: window;
+                                        adaptive_avg_pool2d: the output size */
     int64_t stride_h, stride_w;      /* conv2d, max_pool2d: in use (never 0) */
     mt_padding padding;              /* conv2d, max_pool2d */
 } mt_layer_info;

@@ -1,0 +1,168 @@
+/* conv_transpose_layer.c — ConvTranspose2D: PyTorch's nn.ConvTranspose2d on
+ * NHWC activations, weight [Cin, Cout/groups, kh, kw] as PyTorch stores it.
+ * Thin: the work is mt_conv_transpose2d_into. */
+#include <stdio.h>
+
+#include "layer_internal.h"
+#include "minitensor/view.h"
+
+typedef struct convt_state {
+    mt_tensor *weight;    /* [Cin, Cout/g, kh, kw] F32; one reference */
+    mt_tensor *bias;      /* [Cout] F32 or NULL; one reference */
+    mt_conv_transpose2d_params params;   /* zeros resolved to their defaults */
+} convt_state;
+
+/* One output length into *out: (in - 1)·stride - pads + dilation·(k - 1) +
+ * output_padding + 1 (in >= 1); false if it overflows. */
+static bool convt_len(int64_t in, int64_t k, int64_t stride, int64_t pads, int64_t dil,
+                      int64_t extra, int64_t *out)
+{
+    int64_t a, b;
+    return !(__builtin_mul_overflow(in - 1, stride, &a) ||
+             __builtin_mul_overflow(dil, k - 1, &b) || __builtin_add_overflow(a, b, out) ||
+             __builtin_add_overflow(*out, extra + 1, out) ||
+             __builtin_sub_overflow(*out, pads, out));
+}
+
+static mt_status convt_infer(const mt_layer *l, int n, const mt_shape *in,
+                             const char *const *from, mt_shape *out)
+{
+    (void)n;
+    const convt_state *st = l->state;
+    const mt_conv_transpose2d_params *p = &st->params;
+    const int64_t *w = st->weight->shape;
+    if (in->rank != 4 || in->dtype != MT_DTYPE_F32)
+        return mt_fail(MT_ERR_SHAPE, "expects F32 NHWC input (4 dims: N,H,W,C), %s gives %d "
+                       "dims", from[0], in->rank);
+    if (in->dim[3] != w[0])
+        return mt_fail(MT_ERR_SHAPE, "expects %lld input channels, %s gives %lld%s",
+                       (long long)w[0], from[0], (long long)in->dim[3],
+                       in->dim[1] == w[0] ? " (NCHW? the layer takes NHWC: permute "
+                                            "{0,2,3,1})" : "");
+    int64_t oh = 0, ow = 0, pads_h, pads_w;
+    if (__builtin_add_overflow(p->pad_top, p->pad_bottom, &pads_h) ||
+        __builtin_add_overflow(p->pad_left, p->pad_right, &pads_w) ||
+        (in->dim[1] >= 1 && !convt_len(in->dim[1], w[2], p->stride_h, pads_h, p->dilation_h,
+                                       p->output_padding_h, &oh)) ||
+        (in->dim[2] >= 1 && !convt_len(in->dim[2], w[3], p->stride_w, pads_w, p->dilation_w,
+                                       p->output_padding_w, &ow)))
+        return mt_fail(MT_ERR_OVERFLOW, "its output size for the %lldx%lld image %s gives "
+                       "overflows", (long long)in->dim[1], (long long)in->dim[2], from[0]);
+    if (oh < 1 || ow < 1)
+        return mt_fail(MT_ERR_SHAPE, "its padding leaves no output for the %lldx%lld image "
+                       "%s gives", (long long)in->dim[1], (long long)in->dim[2], from[0]);
+    *out = *in;
+    out->dim[1] = oh;
+    out->dim[2] = ow;
+    out->dim[3] = w[1] * p->groups;
+    return MT_OK;
+}
+
+static mt_status convt_forward(const mt_layer *l, int n, const mt_tensor *const *in,
+                               void *scratch, mt_tensor *out)
+{
+    (void)n, (void)scratch;
+    const convt_state *st = l->state;
+    return mt_conv_transpose2d_into(in[0], st->weight, st->bias, &st->params, out);
+}
+
+static void convt_release(void *state)
+{
+    convt_state *st = state;
+    mt_tensor_free(st->weight);
+    mt_tensor_free(st->bias);
+}
+
+static const mt_layer_vtable convt_vtable = {
+    .n_inputs = 1,
+    .infer = convt_infer,
+    .forward = convt_forward,
+    .release = convt_release,
+};
+
+/* The layer's own reference to t: a view if F32, else an F32 copy. */
+static mt_status hold(const mt_tensor *t, mt_tensor **out)
+{
+    if (t->dtype == MT_DTYPE_F32)
+        return mt_view(t, t->rank, t->shape, out);
+    mt_status s = mt_tensor_to_f32(t, out);
+    if (!s)
+        mt_tensor_name_set(*out, t->name);
+    return s;
+}
+
+/* params with zeros resolved, or a failure naming the layer. */
+static mt_status check_params(const char *name, const mt_conv_transpose2d_params *in,
+                              mt_conv_transpose2d_params *p)
+{
+    *p = in ? *in : (mt_conv_transpose2d_params){0};
+    if (p->data_layout != MT_DATA_LAYOUT_NHWC)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: the layer runs on NHWC activations "
+                       "(data_layout must be MT_DATA_LAYOUT_NHWC)", name);
+    p->stride_h = p->stride_h ? p->stride_h : 1;
+    p->stride_w = p->stride_w ? p->stride_w : 1;
+    p->dilation_h = p->dilation_h ? p->dilation_h : 1;
+    p->dilation_w = p->dilation_w ? p->dilation_w : 1;
+    p->groups = p->groups ? p->groups : 1;
+    if (p->stride_h < 1 || p->stride_w < 1 || p->dilation_h < 1 || p->dilation_w < 1 ||
+        p->groups < 1 || p->pad_top < 0 || p->pad_bottom < 0 || p->pad_left < 0 ||
+        p->pad_right < 0 || p->output_padding_h < 0 || p->output_padding_w < 0 ||
+        (p->output_padding_h >= p->stride_h && p->output_padding_h >= p->dilation_h) ||
+        (p->output_padding_w >= p->stride_w && p->output_padding_w >= p->dilation_w))
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: stride (%lld,%lld), dilation "
+                       "(%lld,%lld), groups %lld, pads or output_padding (%lld,%lld) out of "
+                       "range (output_padding below the stride or the dilation)", name,
+                       (long long)p->stride_h, (long long)p->stride_w,
+                       (long long)p->dilation_h, (long long)p->dilation_w,
+                       (long long)p->groups, (long long)p->output_padding_h,
+                       (long long)p->output_padding_w);
+    return MT_OK;
+}
+
+mt_status mt_conv_transpose2d_new(const mt_tensor *weight, const mt_tensor *bias,
+                                  const mt_conv_transpose2d_params *params, mt_layer **out)
+{
+    if (!weight || !out)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "conv_transpose2d: %s is NULL",
+                       weight ? "out" : "weight");
+    *out = NULL;
+    char name[MT_NAME_MAX + 24], ws[160], bs[160];
+    snprintf(name, sizeof name, "conv_transpose2d%s%s", weight->name[0] ? " " : "",
+             weight->name);
+    mt_conv_transpose2d_params p;
+    mt_status s = check_params(name, params, &p);
+    if (s)
+        return s;
+    mt_tensor_describe(weight, ws, sizeof ws);
+    const int64_t *w = weight->shape;
+    if (weight->rank != 4 || w[0] < 1 || w[1] < 1 || w[2] < 1 || w[3] < 1 ||
+        w[0] % p.groups != 0)
+        return mt_fail(MT_ERR_SHAPE, "%s: weight %s, expected [in, out/groups, kh, kw] "
+                       "(PyTorch) with groups %lld dividing in", name, ws,
+                       (long long)p.groups);
+    if (bias && (bias->rank != 1 || bias->shape[0] != w[1] * p.groups))
+        return mt_fail(MT_ERR_SHAPE, "%s: bias %s, expected [%lld] (the out channels of "
+                       "weight %s, groups %lld)", name, mt_tensor_describe(bias, bs, sizeof bs),
+                       (long long)(w[1] * p.groups), ws, (long long)p.groups);
+    mt_layer *l = nn_layer_alloc("conv_transpose2d", &convt_vtable, MT_LAYER_CONV_TRANSPOSE2D,
+                                 name, sizeof(convt_state));
+    if (!l)
+        return MT_ERR_OUT_OF_MEMORY;
+    convt_state *st = l->state;
+    if ((s = hold(weight, &st->weight)) || (bias && (s = hold(bias, &st->bias)))) {
+        mt_layer_free(l);
+        return s;
+    }
+    st->params = p;
+    mt_layer_info *i = &l->info;
+    i->in_channels = w[0];
+    i->out_channels = w[1] * p.groups;
+    i->kernel_h = w[2];
+    i->kernel_w = w[3];
+    i->stride_h = p.stride_h;
+    i->stride_w = p.stride_w;
+    i->padding = MT_PADDING_EXPLICIT;
+    i->has_bias = bias != NULL;
+    *out = l;
+    return MT_OK;
+}
