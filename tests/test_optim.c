@@ -90,6 +90,77 @@ static void test_adamw_matches_torch(void **state)
     run_three_steps("adamw", &o);
 }
 
+/* Four steps on w and u where u's loss term starts at step 2 (make_train_refs.py's
+ * late_steps): torch.optim skips u while its grad is None, so u must not decay
+ * or gather momentum, and its Adam bias correction counts from its own first
+ * update. max_norm > 0 clips both gradients first. */
+static void run_late_steps(const char *name, const mt_optimizer_options *o, float max_norm)
+{
+    mt_safetensors *st;
+    assert_ok(mt_safetensors_open(TRAIN_REFS, &st));
+    mt_tensor *w0 = ref(st, "late.w"), *u0 = ref(st, "late.u"), *c = ref(st, "late.c");
+    mt_value *p[2];
+    assert_ok(mt_param_new(w0, "w", &p[0]));
+    assert_ok(mt_param_new(u0, "u", &p[1]));
+    mt_optimizer *opt;
+    assert_ok(mt_optimizer_new(o, p, 2, &opt));
+    mt_tape *tape;
+    assert_ok(mt_tape_new(&tape));
+    for (int step = 0; step < 4; step++) {
+        mt_value *cv, *y, *loss, *cube, *extra;
+        mt_tape_reset(tape);
+        mt_optimizer_zero_grad(opt);
+        assert_ok(mt_tape_constant(tape, c, &cv));
+        assert_ok(mt_tape_mul(tape, p[0], p[0], &y));
+        assert_ok(mt_tape_mul(tape, y, cv, &y));
+        assert_ok(mt_tape_sum_all(tape, y, &loss));
+        if (step >= 2) {
+            assert_ok(mt_tape_pow_scalar(tape, p[1], 3.0f, &cube));
+            assert_ok(mt_tape_sum_all(tape, cube, &extra));
+            assert_ok(mt_tape_add(tape, loss, extra, &loss));
+        }
+        assert_ok(mt_tape_backward(tape, loss));
+        if (max_norm > 0.0f)
+            assert_ok(mt_grad_clip_norm(p, 2, max_norm, NULL));
+        assert_ok(mt_optimizer_step(opt));
+    }
+    const char *pname[2] = {"w", "u"};
+    for (int i = 0; i < 2; i++) {
+        char key[32];
+        snprintf(key, sizeof key, "late.%s.%s", name, pname[i]);
+        mt_tensor *want = ref(st, key);
+        assert_close(p[i]->data->data, want->data, (size_t)mt_tensor_numel(want), 1e-6, 1e-5);
+        mt_tensor_free(want);
+    }
+    mt_tape_free(tape);
+    mt_optimizer_free(opt);
+    mt_param_free(p[0]);
+    mt_param_free(p[1]);
+    mt_tensor_free(w0);
+    mt_tensor_free(u0);
+    mt_tensor_free(c);
+    mt_safetensors_close(st);
+}
+
+static void test_parameter_without_gradient_is_skipped(void **state)
+{
+    (void)state;
+    mt_optimizer_options o = mt_optimizer_defaults(MT_OPTIMIZER_SGD);
+    o.lr = 0.1f;
+    o.momentum = 0.9f;
+    o.dampening = 0.3f;
+    o.weight_decay = 0.01f;
+    run_late_steps("sgd", &o, 0.0f);
+    o = mt_optimizer_defaults(MT_OPTIMIZER_ADAM);
+    o.lr = 0.05f;
+    o.weight_decay = 0.1f;
+    run_late_steps("adam", &o, 0.0f);
+    o = mt_optimizer_defaults(MT_OPTIMIZER_ADAMW);
+    o.lr = 0.05f;
+    o.beta1 = 0.5f;
+    run_late_steps("adamw", &o, 0.5f);
+}
+
 static void test_optimizer_errors_and_state(void **state)
 {
     (void)state;
@@ -145,6 +216,14 @@ static void test_clip_grad_norm(void **state)
     assert_ok(mt_grad_clip_norm(p, 2, 10.0f, &norm));   /* below max: unchanged */
     assert_float_equal(((float *)p[1]->grad->data)[1], 4.0f / (5.0f + 1e-6f), 1e-7);
     assert_fails(mt_grad_clip_norm(p, 2, 0.0f, NULL), MT_ERR_INVALID_ARGUMENT, "max_norm");
+    /* torch: a NaN norm gives clamp(NaN, max=1) = NaN, which multiplies every
+     * gradient */
+    ((float *)p[0]->grad->data)[1] = NAN;
+    assert_ok(mt_grad_clip_norm(p, 2, 1.0f, &norm));
+    assert_true(isnan(norm));
+    for (int i = 0; i < 2; i++)
+        for (int k = 0; k < 2; k++)
+            assert_true(isnan(((float *)p[i]->grad->data)[k]));
     mt_param_free(p[0]);
     mt_param_free(p[1]);
     mt_tensor_free(t);
@@ -237,6 +316,7 @@ int main(void)
         cmocka_unit_test(test_sgd_nesterov_matches_torch),
         cmocka_unit_test(test_adam_matches_torch),
         cmocka_unit_test(test_adamw_matches_torch),
+        cmocka_unit_test(test_parameter_without_gradient_is_skipped),
         cmocka_unit_test(test_optimizer_errors_and_state),
         cmocka_unit_test(test_clip_grad_norm),
         cmocka_unit_test(test_schedules),

@@ -13,6 +13,7 @@ typedef struct param_state {
     mt_value *param;
     mt_tensor *m;    /* Adam exp_avg, or SGD momentum buffer (NULL: none) */
     mt_tensor *v;    /* Adam exp_avg_sq */
+    int64_t steps;   /* this parameter's updates (torch's state['step']) */
     char m_name[MT_NAME_MAX + 24], v_name[MT_NAME_MAX + 24];
 } param_state;
 
@@ -190,6 +191,20 @@ static void adam_update(const mt_optimizer_options *o, int64_t t, int64_t n,
     }
 }
 
+/* torch.optim and clip_grad_norm_ skip a parameter whose grad is None: here
+ * one no backward has reached and whose gradient is all zero (a gradient
+ * written by hand counts once it is not). */
+static bool grad_none(const mt_value *param)
+{
+    if (param->grad_seen_)
+        return false;
+    const float *g = param->grad->data;
+    for (int64_t i = 0, n = mt_tensor_numel(param->grad); i < n; i++)
+        if (g[i] != 0.0f)
+            return false;
+    return true;
+}
+
 mt_status mt_optimizer_step(mt_optimizer *opt)
 {
     if (!opt)
@@ -197,13 +212,16 @@ mt_status mt_optimizer_step(mt_optimizer *opt)
     opt->steps++;
     for (int i = 0; i < opt->n; i++) {
         param_state *ps = &opt->p[i];
+        if (grad_none(ps->param))
+            continue;   /* no update: no weight decay, state and step count unchanged */
+        ps->steps++;
         int64_t n = mt_tensor_numel(ps->param->data);
         float *p = ps->param->data->data;
         const float *g = ps->param->grad->data;
         if (opt->o.kind == MT_OPTIMIZER_SGD)
-            sgd_update(&opt->o, opt->steps == 1, n, p, g, ps->m ? ps->m->data : NULL);
+            sgd_update(&opt->o, ps->steps == 1, n, p, g, ps->m ? ps->m->data : NULL);
         else
-            adam_update(&opt->o, opt->steps, n, p, g, ps->m->data, ps->v->data);
+            adam_update(&opt->o, ps->steps, n, p, g, ps->m->data, ps->v->data);
     }
     return MT_OK;
 }
@@ -242,6 +260,8 @@ mt_status mt_optimizer_steps_set(mt_optimizer *opt, int64_t steps)
         return mt_fail(MT_ERR_INVALID_ARGUMENT,
                        "optimizer_steps_set: NULL optimizer or steps < 0");
     opt->steps = steps;
+    for (int i = 0; i < opt->n; i++)
+        opt->p[i].steps = steps;
     return MT_OK;
 }
 
@@ -290,8 +310,12 @@ mt_status mt_grad_clip_norm(mt_value *const *params, int n_params, float max_nor
     }
     float norm = (float)sqrt(sq);
     float coef = max_norm / (norm + 1e-6f);
-    if (coef < 1.0f)
+    /* torch multiplies by clamp(coef, max=1): a NaN norm makes every
+     * gradient NaN (an inf norm zeroes the finite ones) */
+    if (coef < 1.0f || isnan(coef))
         for (int i = 0; i < n_params; i++) {
+            if (grad_none(params[i]))
+                continue;
             float *g = params[i]->grad->data;
             for (int64_t k = 0, n = mt_tensor_numel(params[i]->grad); k < n; k++)
                 g[k] *= coef;

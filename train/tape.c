@@ -190,6 +190,7 @@ mt_status grad_commit(mt_tape *tape, mt_value *v, mt_tensor *dst)
             return s;
     }
     v->grad_live_ = true;
+    v->grad_seen_ = true;
     return MT_OK;
 }
 
@@ -363,6 +364,7 @@ mt_status mt_param_grad_reduce(mt_value *param, mt_value *const *shadows, const 
         mt_param_zero_grad(shadows[i]);
     }
     param->grad_live_ = true;
+    param->grad_seen_ = true;
     return MT_OK;
 }
 

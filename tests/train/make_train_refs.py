@@ -6,7 +6,10 @@ Run with Debian's interpreter (python3-torch 1.13):
 Writes tests/train/train_refs.safetensors: a small MLP's batch, weights,
 PyTorch's loss and gradients (float64 arithmetic, stored as float32), and
 the weights after three steps of SGD (momentum, Nesterov, weight decay),
-Adam (weight decay) and AdamW, each run by torch.optim in float32.
+Adam (weight decay) and AdamW, each run by torch.optim in float32; and four
+steps of each on two parameters where the second gets no gradient (grad None,
+which torch.optim skips) until the third step, with SGD's dampening and
+AdamW under clip_grad_norm_.
 """
 import os
 import sys
@@ -59,7 +62,38 @@ def main():
         for pname, p in zip(["w1", "b1", "w2", "b2"], ps):
             tensors[f"{name}.{pname}"] = p.detach().numpy()
 
+    late_steps(rng, tensors)
     write_tensors(os.path.join(HERE, "train_refs.safetensors"), tensors)
+
+
+def late_steps(rng, tensors):
+    """loss = sum(c·w²) on steps 0 and 1, + sum(u³) from step 2: u's grad is
+    None for two steps (torch.optim leaves u alone: no weight decay, no state,
+    and its own step count starts later)."""
+    w0 = rng.standard_normal(5).astype(np.float32)
+    u0 = rng.standard_normal((2, 2)).astype(np.float32)
+    c = rng.standard_normal(5).astype(np.float32)
+    tensors.update({"late.w": w0, "late.u": u0, "late.c": c})
+    optimizers = {
+        "sgd": (lambda ps: torch.optim.SGD(ps, lr=0.1, momentum=0.9, dampening=0.3,
+                                           weight_decay=0.01), None),
+        "adam": (lambda ps: torch.optim.Adam(ps, lr=0.05, weight_decay=0.1), None),
+        "adamw": (lambda ps: torch.optim.AdamW(ps, lr=0.05, betas=(0.5, 0.999)), 0.5),
+    }
+    for name, (make, clip) in optimizers.items():
+        w, u = torch.tensor(w0, requires_grad=True), torch.tensor(u0, requires_grad=True)
+        opt = make([w, u])
+        for step in range(4):
+            opt.zero_grad()
+            loss = (torch.tensor(c) * w * w).sum()
+            if step >= 2:
+                loss = loss + (u ** 3).sum()
+            loss.backward()
+            if clip:
+                torch.nn.utils.clip_grad_norm_([w, u], clip)
+            opt.step()
+        tensors[f"late.{name}.w"] = w.detach().numpy()
+        tensors[f"late.{name}.u"] = u.detach().numpy()
 
 
 if __name__ == "__main__":

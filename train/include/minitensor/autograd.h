@@ -59,6 +59,7 @@ typedef struct mt_value {
 
     /* private */
     bool grad_live_;        /* grad holds a gradient (else: zero) */
+    bool grad_seen_;        /* a backward has reached it (torch: grad is not None) */
     bool is_param_;
     bool is_shadow_;        /* shares another parameter's data */
 } mt_value;
