@@ -648,6 +648,58 @@ static void test_errors(void **state)
     mt_tape_free(tape);
 }
 
+/* A value of another tape (or from before a reset) fed to an op: backward on
+ * this tape would stop at it and its own tape's ops would never pass the
+ * gradient on to the parameters (w's gradient stayed zero, silently). */
+static void test_values_of_another_tape_are_refused(void **state)
+{
+    (void)state;
+    mt_tape *ta, *tb;
+    assert_ok(mt_tape_new(&ta));
+    assert_ok(mt_tape_new(&tb));
+    mt_tensor *t;
+    assert_ok(mt_tensor_full(2, (int64_t[]){2, 3}, 2.0f, &t));
+    mt_value *w, *sq, *v = NULL, *loss, *bias;
+    assert_ok(mt_param_new(t, "w", &w));
+    assert_ok(mt_tape_mul(ta, w, w, &sq));
+    assert_fails(mt_tape_sum_all(tb, sq, &v), MT_ERR_INVALID_ARGUMENT,
+                 "tape_sum_all: input 0 [2,3] is not a value of this tape");
+    assert_fails(mt_tape_concat(tb, (mt_value *[]){w, sq}, 2, 0, &v), MT_ERR_INVALID_ARGUMENT,
+                 "tape_concat: input 1 [2,3] is not a value of this tape");
+    assert_ok(mt_tape_sum_all(ta, w, &bias));   /* [] */
+    assert_ok(mt_tape_reshape(ta, bias, 1, (int64_t[]){1}, &bias));
+    mt_value *x;
+    assert_ok(mt_tape_constant(tb, t, &x));
+    assert_ok(mt_tape_transpose(tb, x, 0, 1, &x));   /* [3,2] */
+    mt_value *w1;
+    mt_tensor *t1;
+    assert_ok(mt_tensor_full(2, (int64_t[]){2, 1}, 1.0f, &t1));
+    assert_ok(mt_param_new(t1, "w1", &w1));
+    assert_fails(mt_tape_linear(tb, x, w1, bias, MT_ACTIVATION_NONE, &v),
+                 MT_ERR_INVALID_ARGUMENT, "tape_linear: bias [1] is not a value of this tape");
+    assert_ok(mt_tape_sum_all(ta, sq, &loss));
+    assert_fails(mt_tape_backward(tb, loss), MT_ERR_INVALID_ARGUMENT,
+                 "tape_backward: loss [] is not a value of this tape");
+    mt_tape_reset(ta);
+    assert_fails(mt_tape_relu(ta, sq, &v), MT_ERR_INVALID_ARGUMENT,
+                 "tape_relu: input 0 [2,3] was recorded before the tape's last reset");
+    assert_null(v);
+    const float zero[6] = {0};
+    assert_close(w->grad->data, zero, 6, 0.0, 0.0);
+    /* the same graph on one tape: d sum(w²) / dw = 2w = 4 */
+    assert_ok(mt_tape_mul(ta, w, w, &sq));
+    assert_ok(mt_tape_sum_all(ta, sq, &loss));
+    assert_ok(mt_tape_backward(ta, loss));
+    const float four[6] = {4, 4, 4, 4, 4, 4};
+    assert_close(w->grad->data, four, 6, 0.0, 0.0);
+    mt_param_free(w);
+    mt_param_free(w1);
+    mt_tensor_free(t);
+    mt_tensor_free(t1);
+    mt_tape_free(ta);
+    mt_tape_free(tb);
+}
+
 /* the differentiable op set and the one-block character transformer: their
  * own files */
 #include "train/fd_rows_ops.h"
@@ -671,6 +723,7 @@ int main(void)
         cmocka_unit_test(test_maxpool_winner_as_torch),
         cmocka_unit_test(test_conv_pool_errors),
         cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_values_of_another_tape_are_refused),
         cmocka_unit_test(test_finite_differences_ops),
         cmocka_unit_test(test_ops_match_pytorch),
         cmocka_unit_test(test_op_conventions),

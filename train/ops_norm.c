@@ -149,6 +149,8 @@ static mt_status norm(norm_kind kind, mt_tape *tape, mt_value *x, mt_value *w, m
             return mt_fail(MT_ERR_SHAPE, "%s: %s %s does not fit x %s", op,
                            k ? "bias" : "weight", pv->data ? MT_SHAPE(pv->data) : "NULL",
                            MT_SHAPE(t));
+        if ((s = tape_owns(op, tape, pv, k ? "bias" : "weight")))
+            return s;
     }
     bool use_running = kind == NORM_BATCH && !tape->training && a->running_mean &&
                        a->running_var;

@@ -22,7 +22,10 @@
  * it, its gradient (`grad`, same shape, contiguous F32). Values made by
  * mt_tape_* calls belong to the tape and stay valid until mt_tape_reset or
  * mt_tape_free. Parameters (mt_param_new) belong to you: they own their
- * data and gradient and outlive any tape.
+ * data and gradient and outlive any tape. An op takes parameters and the
+ * values of its own tape recorded since its last reset; a value of another
+ * tape, or one from before a reset, is refused (MT_ERR_INVALID_ARGUMENT)
+ * rather than giving it a gradient its own tape never passes on.
  *
  * GRADIENTS ACCUMULATE, as in PyTorch: backward adds into every parameter's
  * grad; mt_param_zero_grad clears it. A value whose inputs need no gradient
@@ -62,6 +65,8 @@ typedef struct mt_value {
     bool grad_seen_;        /* a backward has reached it (torch: grad is not None) */
     bool is_param_;
     bool is_shadow_;        /* shares another parameter's data */
+    const mt_tape *tape_;   /* the tape that made it (NULL: a parameter) */
+    uint64_t generation_;   /* the tape's reset count when it was made */
 } mt_value;
 
 /* ---- the tape --------------------------------------------------------------- */
