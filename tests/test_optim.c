@@ -1,5 +1,8 @@
 /* test_optim.c — optimizers against torch.optim's trajectories, clipping,
  * schedules, the random generator and initialisers. */
+#define _POSIX_C_SOURCE 200809L   /* mkstemp */
+#include <unistd.h>
+
 #include "test_util.h"
 
 #ifndef TRAIN_REFS
@@ -90,11 +93,39 @@ static void test_adamw_matches_torch(void **state)
     run_three_steps("adamw", &o);
 }
 
+/* A checkpoint of opt and p[0..1] saved and loaded into fresh parameters and
+ * a fresh optimizer, which replace them. */
+static void resume_from_checkpoint(const mt_optimizer_options *o, mt_value **p,
+                                   mt_optimizer **opt)
+{
+    char path[] = "/tmp/mt_optim_test_XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    mt_checkpoint ck = {.params = p, .n_params = 2, .optimizer = *opt};
+    assert_ok(mt_checkpoint_save(path, &ck, NULL, 0));
+    mt_value *fresh[2];
+    for (int i = 0; i < 2; i++) {
+        assert_ok(mt_param_new(p[i]->data, p[i]->data->name, &fresh[i]));
+        mt_tensor_fill(fresh[i]->data, 0.0f);
+        mt_param_free(p[i]);
+        p[i] = fresh[i];
+    }
+    mt_optimizer_free(*opt);
+    assert_ok(mt_optimizer_new(o, p, 2, opt));
+    ck = (mt_checkpoint){.params = p, .n_params = 2, .optimizer = *opt};
+    assert_ok(mt_checkpoint_load(path, &ck, NULL, 0));
+    assert_int_equal(mt_optimizer_steps_get(*opt), 2);
+    unlink(path);
+}
+
 /* Four steps on w and u where u's loss term starts at step 2 (make_train_refs.py's
  * late_steps): torch.optim skips u while its grad is None, so u must not decay
  * or gather momentum, and its Adam bias correction counts from its own first
- * update. max_norm > 0 clips both gradients first. */
-static void run_late_steps(const char *name, const mt_optimizer_options *o, float max_norm)
+ * update. max_norm > 0 clips both gradients first; resume: the run goes on
+ * after step 1 from a checkpoint (which must keep u's own count). */
+static void run_late_steps(const char *name, const mt_optimizer_options *o, float max_norm,
+                           bool resume)
 {
     mt_safetensors *st;
     assert_ok(mt_safetensors_open(TRAIN_REFS, &st));
@@ -108,6 +139,8 @@ static void run_late_steps(const char *name, const mt_optimizer_options *o, floa
     assert_ok(mt_tape_new(&tape));
     for (int step = 0; step < 4; step++) {
         mt_value *cv, *y, *loss, *cube, *extra;
+        if (resume && step == 2)
+            resume_from_checkpoint(o, p, &opt);
         mt_tape_reset(tape);
         mt_optimizer_zero_grad(opt);
         assert_ok(mt_tape_constant(tape, c, &cv));
@@ -150,15 +183,18 @@ static void test_parameter_without_gradient_is_skipped(void **state)
     o.momentum = 0.9f;
     o.dampening = 0.3f;
     o.weight_decay = 0.01f;
-    run_late_steps("sgd", &o, 0.0f);
+    run_late_steps("sgd", &o, 0.0f, false);
+    run_late_steps("sgd", &o, 0.0f, true);
     o = mt_optimizer_defaults(MT_OPTIMIZER_ADAM);
     o.lr = 0.05f;
     o.weight_decay = 0.1f;
-    run_late_steps("adam", &o, 0.0f);
+    run_late_steps("adam", &o, 0.0f, false);
+    run_late_steps("adam", &o, 0.0f, true);
     o = mt_optimizer_defaults(MT_OPTIMIZER_ADAMW);
     o.lr = 0.05f;
     o.beta1 = 0.5f;
-    run_late_steps("adamw", &o, 0.5f);
+    run_late_steps("adamw", &o, 0.5f, false);
+    run_late_steps("adamw", &o, 0.5f, true);
 }
 
 static void test_optimizer_errors_and_state(void **state)
