@@ -221,6 +221,18 @@ static void test_optimizer_errors_and_state(void **state)
     assert_fails(mt_optimizer_new(&o, &bad, 1, &opt), MT_ERR_INVALID_ARGUMENT,
                  "params[0] is not a parameter");
     assert_null(opt);
+    assert_fails(mt_optimizer_new(&o, (mt_value *[]){p, p}, 2, &opt), MT_ERR_INVALID_ARGUMENT,
+                 "params[0] and params[1] are the same parameter w [3]");
+    mt_value *shadow;
+    assert_ok(mt_param_shadow_new(p, &shadow));
+    assert_fails(mt_optimizer_new(&o, (mt_value *[]){p, shadow}, 2, &opt),
+                 MT_ERR_INVALID_ARGUMENT, "are the same parameter");
+    mt_param_free(shadow);
+    o = mt_optimizer_defaults(MT_OPTIMIZER_SGD);
+    o.dampening = NAN;
+    assert_fails(mt_optimizer_new(&o, &p, 1, &opt), MT_ERR_INVALID_ARGUMENT, "dampening");
+    assert_null(opt);
+    o = mt_optimizer_defaults(MT_OPTIMIZER_ADAM);
     assert_ok(mt_optimizer_new(&o, &p, 1, &opt));
     assert_int_equal(mt_optimizer_state_count(opt), 2);
     const char *name;

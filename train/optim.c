@@ -30,6 +30,8 @@ static mt_status check_options(const mt_optimizer_options *o)
         bad = "weight_decay (must be >= 0)";
     else if (o->kind == MT_OPTIMIZER_SGD && !(o->momentum >= 0.0f && isfinite(o->momentum)))
         bad = "momentum (must be >= 0)";
+    else if (o->kind == MT_OPTIMIZER_SGD && !isfinite(o->dampening))
+        bad = "dampening (must be finite)";
     else if (o->kind == MT_OPTIMIZER_SGD && o->nesterov &&
              (o->momentum <= 0.0f || o->dampening != 0.0f))
         bad = "nesterov (needs momentum > 0 and dampening 0)";
@@ -69,10 +71,18 @@ mt_status mt_optimizer_new(const mt_optimizer_options *options, mt_value *const 
     mt_status s = check_options(options);
     if (s)
         return s;
-    for (int i = 0; i < n_params; i++)
+    for (int i = 0; i < n_params; i++) {
         if (!params[i] || !params[i]->is_param_)
             return mt_fail(MT_ERR_INVALID_ARGUMENT,
                            "%s: params[%d] is not a parameter (mt_param_new)", op, i);
+        /* twice (or with a shadow) it would be updated twice a step, and its
+         * state tensors would share one checkpoint name */
+        for (int j = 0; j < i; j++)
+            if (params[j]->data == params[i]->data)
+                return mt_fail(MT_ERR_INVALID_ARGUMENT,
+                               "%s: params[%d] and params[%d] are the same parameter %s",
+                               op, j, i, MT_SHAPE(params[i]->data));
+    }
     mt_optimizer *opt = mt_alloc(sizeof *opt, _Alignof(mt_optimizer));
     param_state *p = n_params ? mt_alloc((size_t)n_params * sizeof *p, _Alignof(param_state))
                               : NULL;

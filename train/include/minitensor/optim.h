@@ -62,7 +62,8 @@ mt_optimizer_options mt_optimizer_defaults(mt_optimizer_kind kind);
 
 /* An optimizer over n_params parameters (values from mt_param_new). Fails on
  * invalid options (the message names the field), NULL or non-parameter
- * values, or allocation failure. */
+ * values, a parameter given twice (or with its shadow), or allocation
+ * failure. */
 mt_status mt_optimizer_new(const mt_optimizer_options *options, mt_value *const *params,
                            int n_params, mt_optimizer **out);
 void mt_optimizer_free(mt_optimizer *opt);
