@@ -294,8 +294,8 @@ mt_status mt_tape_layer_norm(mt_tape *tape, mt_value *x, int n_dims, mt_value *w
 /* torch.nn.RMSNorm: x / sqrt(mean(x²) over the last n_dims + eps) · weight */
 mt_status mt_tape_rms_norm(mt_tape *tape, mt_value *x, int n_dims, mt_value *weight,
                            float eps, mt_value **out);
-/* F.batch_norm(x [N, C, *], running_mean, running_var [C] (contiguous F32, may
- * both be NULL), weight, bias [C], training = mt_tape_training_get(tape),
+/* F.batch_norm(x [N, C, *], running_mean, running_var [C] (two contiguous F32
+ * tensors, or both NULL), weight, bias [C], training = mt_tape_training_get(tape),
  * momentum, eps). Training mode normalises with the batch's statistics and
  * then updates running_mean/var in place (momentum m: r = (1-m)·r + m·batch,
  * the batch variance unbiased, as torch); it needs more than one value per
