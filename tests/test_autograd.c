@@ -634,6 +634,16 @@ static void test_errors(void **state)
     assert_ok(mt_tape_sum_all(tape, c, &loss));
     assert_fails(mt_tape_backward(tape, loss), MT_ERR_INVALID_ARGUMENT,
                  "does not depend on any parameter");
+    mt_tape_grad_set(tape, false);
+    assert_ok(mt_tape_sum_all(tape, pa, &loss));
+    assert_fails(mt_tape_backward(tape, loss), MT_ERR_INVALID_ARGUMENT,
+                 "does not depend on any parameter (gradients are off: mt_tape_grad_set)");
+    mt_tape_grad_set(tape, true);
+    mt_value *pt;
+    assert_ok(mt_tape_transpose(tape, pa, 0, 1, &pt));
+    assert_fails(mt_tape_reshape(tape, pt, 1, (int64_t[]){6}, &v), MT_ERR_SHAPE,
+                 "tape_reshape: view: cannot view non-contiguous a [3,2] as [6]; use mt_reshape "
+                 "(copies) or mt_tensor_contiguous (on a tape: mt_tape_contiguous, then reshape)");
     assert_ok(mt_tape_sum_all(tape, pa, &loss));
     assert_fails(mt_tape_backward(tape, pa), MT_ERR_SHAPE, "must hold one element");
     assert_ok(mt_tape_backward(tape, loss));

@@ -6,6 +6,8 @@
  * every view: strided slices land on their elements, an expanded (stride 0)
  * dim sums its copies (the adds run one after another), a permutation or an
  * inserted size-1 dim lands where it came from. */
+#include <stdio.h>
+
 #include "minitensor/index.h"
 #include "tape_ops_internal.h"
 

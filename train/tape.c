@@ -283,7 +283,8 @@ mt_status mt_tape_backward(mt_tape *tape, mt_value *loss)
                        MT_SHAPE(loss->data));
     if (!loss->requires_grad)
         return mt_fail(MT_ERR_INVALID_ARGUMENT,
-                       "%s: the loss does not depend on any parameter", op);
+                       "%s: the loss does not depend on any parameter%s", op,
+                       tape->grad_enabled ? "" : " (gradients are off: mt_tape_grad_set)");
     tape->walked = true;
     mt_tensor *seed;
     s = grad_target(tape, loss, &seed);
