@@ -710,6 +710,53 @@ static void test_values_of_another_tape_are_refused(void **state)
     mt_tape_free(tb);
 }
 
+/* The losses' targets may be refilled (or freed) once the call returns, as a
+ * training loop reuses its label buffer: backward read them through the
+ * caller's pointer (a use-after-free under ASan, or the next batch's labels).
+ * References by hand: d mean CE / d logits = (softmax - onehot) / N with
+ * softmax(0) = 1/3; d sum MSE = 2(x - t); d mean BCE = (sigmoid(0) - t) / N. */
+static void test_loss_targets_may_change_before_backward(void **state)
+{
+    (void)state;
+    mt_tape *tape;
+    assert_ok(mt_tape_new(&tape));
+    mt_tensor *z23, *z3, *labels, *t3;
+    assert_ok(mt_tensor_zeros(MT_DTYPE_F32, 2, (int64_t[]){2, 3}, &z23));
+    assert_ok(mt_tensor_zeros(MT_DTYPE_F32, 1, (int64_t[]){3}, &z3));
+    assert_ok(mt_tensor_from_data(MT_DTYPE_I32, 1, (int64_t[]){2}, (int32_t[]){0, 2}, &labels));
+    assert_ok(mt_tensor_from_data(MT_DTYPE_F32, 1, (int64_t[]){3}, (float[]){1, 2, 3}, &t3));
+    mt_value *logits, *x, *loss;
+    assert_ok(mt_param_new(z23, "logits", &logits));
+    assert_ok(mt_param_new(z3, "x", &x));
+    assert_ok(mt_tape_cross_entropy(tape, logits, labels, NULL, &loss));
+    ((int32_t *)labels->data)[0] = ((int32_t *)labels->data)[1] = 1;
+    assert_ok(mt_tape_backward(tape, loss));
+    const float third = 1.0f / 3.0f;
+    assert_close(logits->grad->data,
+                 ((float[]){(third - 1) / 2, third / 2, third / 2, third / 2, third / 2,
+                            (third - 1) / 2}), 6, 1e-7, 1e-6);
+    mt_tape_reset(tape);
+    assert_ok(mt_tape_mse_loss(tape, x, t3, MT_REDUCTION_SUM, &loss));
+    mt_tensor_fill(t3, 0.0f);
+    assert_ok(mt_tape_backward(tape, loss));
+    assert_close(x->grad->data, ((float[]){-2, -4, -6}), 3, 0.0, 1e-7);
+    mt_tape_reset(tape);
+    mt_param_zero_grad(x);
+    float *td = t3->data;
+    td[0] = 1, td[1] = 0, td[2] = 1;
+    assert_ok(mt_tape_bce_with_logits(tape, x, t3, MT_REDUCTION_MEAN, &loss));
+    mt_tensor_fill(t3, 0.5f);
+    assert_ok(mt_tape_backward(tape, loss));
+    assert_close(x->grad->data, ((float[]){-0.5f / 3, 0.5f / 3, -0.5f / 3}), 3, 1e-7, 1e-6);
+    mt_param_free(logits);
+    mt_param_free(x);
+    mt_tensor_free(z23);
+    mt_tensor_free(z3);
+    mt_tensor_free(labels);
+    mt_tensor_free(t3);
+    mt_tape_free(tape);
+}
+
 /* the differentiable op set and the one-block character transformer: their
  * own files */
 #include "train/fd_rows_ops.h"
@@ -734,6 +781,7 @@ int main(void)
         cmocka_unit_test(test_conv_pool_errors),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_values_of_another_tape_are_refused),
+        cmocka_unit_test(test_loss_targets_may_change_before_backward),
         cmocka_unit_test(test_finite_differences_ops),
         cmocka_unit_test(test_ops_match_pytorch),
         cmocka_unit_test(test_op_conventions),

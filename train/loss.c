@@ -71,13 +71,19 @@ mt_status mt_tape_cross_entropy(mt_tape *tape, mt_value *logits, const mt_tensor
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: unknown reduction %d", op,
                        (int)o.reduction);
     mt_value *v;
-    mt_tensor *probs;
+    mt_tensor *probs, *kept = NULL;
     const mt_tensor *x = logits->data;
+    int64_t rows = x->shape[0], classes = x->shape[1];
+    /* backward reads the targets after the call returns, when the caller may
+     * have freed or refilled them: it gets a copy */
+    bool record = tape->grad_enabled && logits->requires_grad;
     if ((s = tape_value(tape, op, 0, NULL, &v)) ||
         (s = tape_scratch(tape, op, 2, x->shape, &probs)) ||
+        (record && (s = mt_arena_tensor(tape->arena, MT_DTYPE_I64, 1, &rows, &kept))) ||
         (s = mt_log_softmax_into(x, 1, probs)))
         return s;
-    int64_t rows = x->shape[0], classes = x->shape[1];
+    for (int64_t r = 0; kept && r < rows; r++)
+        ((int64_t *)kept->data)[r] = target_at(target, r);
     float *lp = probs->data;
     double total = 0.0, ls = o.label_smoothing;
     for (int64_t r = 0; r < rows; r++) {
@@ -93,7 +99,7 @@ mt_status mt_tape_cross_entropy(mt_tape *tape, mt_value *logits, const mt_tensor
     *(float *)v->data->data =
         (float)(o.reduction == MT_REDUCTION_MEAN ? total / (double)rows : total);
     tape_node node = {.op = op, .backward = cross_entropy_backward, .out = v,
-                      .in = {logits}, .saved = probs, .saved2 = target,
+                      .in = {logits}, .saved = probs, .saved2 = kept,
                       .f = o.label_smoothing, .i = o.reduction};
     if ((s = tape_record(tape, &node)))
         return s;
@@ -156,7 +162,11 @@ static mt_status pointwise(const char *op, pointwise_loss kind, mt_tape *tape, m
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: unknown reduction %d", op,
                        (int)reduction);
     mt_value *v;
-    if ((s = tape_value(tape, op, 0, NULL, &v)))
+    mt_tensor *kept = NULL;   /* the target, copied for backward (see cross_entropy) */
+    bool record = tape->grad_enabled && x->requires_grad;
+    if ((s = tape_value(tape, op, 0, NULL, &v)) ||
+        (record && ((s = tape_scratch(tape, op, target->rank, target->shape, &kept)) ||
+                    (s = mt_tensor_copy_into(target, kept)))))
         return s;
     int64_t count = mt_tensor_numel(x->data);
     double total = 0.0;
@@ -170,7 +180,7 @@ static mt_status pointwise(const char *op, pointwise_loss kind, mt_tape *tape, m
     *(float *)v->data->data =
         (float)(reduction == MT_REDUCTION_MEAN ? total / (double)count : total);
     tape_node node = {.op = op, .backward = pointwise_backward, .out = v, .in = {x},
-                      .saved = target, .f = (float)kind, .i = reduction};
+                      .saved = kept, .f = (float)kind, .i = reduction};
     if ((s = tape_record(tape, &node)))
         return s;
     *out = v;
