@@ -386,6 +386,7 @@ mt_status mt_param_grad_reduce(mt_value *param, mt_value *const *shadows, const 
     for (int i = 0; i < n; i++) {
         if (!shadows[i]->grad_live_)
             continue;   /* the shard's loss does not depend on param */
+        param->grad_seen_ = true;
         const float *sg = shadows[i]->grad->data;
         const float k = scale[i];
         for (int64_t j = 0; j < count; j++)
@@ -393,7 +394,6 @@ mt_status mt_param_grad_reduce(mt_value *param, mt_value *const *shadows, const 
         mt_param_zero_grad(shadows[i]);
     }
     param->grad_live_ = true;
-    param->grad_seen_ = true;
     return MT_OK;
 }
 
