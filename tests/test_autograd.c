@@ -757,6 +757,58 @@ static void test_loss_targets_may_change_before_backward(void **state)
     mt_tape_free(tape);
 }
 
+/* cross_entropy's ignore_index against torch (make_train_refs.py ignore_index):
+ * -100 (torch's default) with smoothing, an index inside 0..C-1 with a sum,
+ * and every row ignored (NaN mean, zero gradient). */
+static void test_cross_entropy_ignore_index_matches_pytorch(void **state)
+{
+    (void)state;
+    mt_safetensors *st;
+    assert_ok(mt_safetensors_open(REFS, &st));
+    mt_tensor *logits0 = ref(st, "ce_ignore.logits");
+    const char *names[3] = {"neg", "two", "all"};
+    const mt_cross_entropy_options options[3] = {
+        {.label_smoothing = 0.2f, .use_ignore_index = true, .ignore_index = -100},
+        {.reduction = MT_REDUCTION_SUM, .label_smoothing = 0.1f, .use_ignore_index = true,
+         .ignore_index = 2},
+        {.label_smoothing = 0.3f, .use_ignore_index = true, .ignore_index = 2}};
+    mt_tape *tape;
+    assert_ok(mt_tape_new(&tape));
+    for (int k = 0; k < 3; k++) {
+        char key[48];
+        snprintf(key, sizeof key, "ce_ignore.%s.labels", names[k]);
+        mt_tensor *labels = ref(st, key);
+        snprintf(key, sizeof key, "ce_ignore.%s.loss", names[k]);
+        mt_tensor *want_loss = ref(st, key);
+        snprintf(key, sizeof key, "ce_ignore.%s.grad", names[k]);
+        mt_tensor *want_grad = ref(st, key);
+        mt_value *logits, *loss;
+        assert_ok(mt_param_new(logits0, "logits", &logits));
+        mt_tape_reset(tape);
+        assert_ok(mt_tape_cross_entropy(tape, logits, labels, &options[k], &loss));
+        assert_close(loss->data->data, want_loss->data, 1, 1e-6, 1e-5);
+        assert_ok(mt_tape_backward(tape, loss));
+        assert_tensor_close(logits->grad, want_grad, 1e-7, 1e-5);
+        mt_param_free(logits);
+        mt_tensor_free(labels);
+        mt_tensor_free(want_loss);
+        mt_tensor_free(want_grad);
+    }
+    /* without use_ignore_index, -100 is no class */
+    mt_tensor *labels = ref(st, "ce_ignore.neg.labels");
+    mt_value *logits, *loss = NULL;
+    assert_ok(mt_param_new(logits0, "logits", &logits));
+    mt_tape_reset(tape);
+    assert_fails(mt_tape_cross_entropy(tape, logits, labels, NULL, &loss),
+                 MT_ERR_INVALID_ARGUMENT, "target[1] = -100 is not a class in 0..3");
+    assert_null(loss);
+    mt_param_free(logits);
+    mt_tensor_free(labels);
+    mt_tensor_free(logits0);
+    mt_tape_free(tape);
+    mt_safetensors_close(st);
+}
+
 /* the differentiable op set and the one-block character transformer: their
  * own files */
 #include "train/fd_rows_ops.h"
@@ -782,6 +834,7 @@ int main(void)
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_values_of_another_tape_are_refused),
         cmocka_unit_test(test_loss_targets_may_change_before_backward),
+        cmocka_unit_test(test_cross_entropy_ignore_index_matches_pytorch),
         cmocka_unit_test(test_finite_differences_ops),
         cmocka_unit_test(test_ops_match_pytorch),
         cmocka_unit_test(test_op_conventions),

@@ -10,7 +10,8 @@ static int64_t target_at(const mt_tensor *target, int64_t i)
                                          : ((const int32_t *)(const void *)p)[i * target->stride[0]];
 }
 
-/* d logits = g · (softmax − q) / (N for a mean), q = (1−ls)·onehot + ls/C. */
+/* d logits = g · (softmax − q) / (N for a mean), q = (1−ls)·onehot + ls/C;
+ * an ignored row (target -1 in the saved copy) gets 0 and is not counted. */
 static mt_status cross_entropy_backward(mt_tape *tape, const tape_node *n)
 {
     mt_value *logits = n->in[0];
@@ -19,22 +20,25 @@ static mt_status cross_entropy_backward(mt_tape *tape, const tape_node *n)
     if (s || !dst)
         return s;
     const mt_tensor *probs = n->saved, *target = n->saved2;
-    int64_t rows = probs->shape[0], classes = probs->shape[1];
+    int64_t rows = probs->shape[0], classes = probs->shape[1], counted = 0;
+    for (int64_t r = 0; r < rows; r++)
+        counted += target_at(target, r) >= 0;
     float g = *(const float *)n->out->grad->data;
     if (n->i == MT_REDUCTION_MEAN)
-        g /= (float)rows;
+        g /= (float)counted;
     float ls = n->f, off = ls / (float)classes, on = 1.0f - ls + off;
     const float *p = probs->data;
     float *d = dst->data;
     for (int64_t r = 0; r < rows; r++) {
         int64_t t = target_at(target, r);
         for (int64_t c = 0; c < classes; c++)
-            d[r * classes + c] = g * (p[r * classes + c] - (c == t ? on : off));
+            d[r * classes + c] = t < 0 ? 0.0f : g * (p[r * classes + c] - (c == t ? on : off));
     }
     return grad_commit(tape, logits, dst);
 }
 
-static mt_status check_target(const char *op, const mt_tensor *logits, const mt_tensor *target)
+static mt_status check_target(const char *op, const mt_tensor *logits, const mt_tensor *target,
+                              const mt_cross_entropy_options *o)
 {
     mt_status s = mt_check_tensor(op, "target", target);
     if (s)
@@ -47,7 +51,7 @@ static mt_status check_target(const char *op, const mt_tensor *logits, const mt_
                        op, MT_SHAPE(logits), MT_SHAPE(target));
     for (int64_t r = 0; r < target->shape[0]; r++) {
         int64_t t = target_at(target, r);
-        if (t < 0 || t >= logits->shape[1])
+        if ((t < 0 || t >= logits->shape[1]) && !(o->use_ignore_index && t == o->ignore_index))
             return mt_fail(MT_ERR_INVALID_ARGUMENT,
                            "%s: target[%lld] = %lld is not a class in 0..%lld", op,
                            (long long)r, (long long)t, (long long)logits->shape[1] - 1);
@@ -62,7 +66,7 @@ mt_status mt_tape_cross_entropy(mt_tape *tape, mt_value *logits, const mt_tensor
     mt_cross_entropy_options o = options ? *options : (mt_cross_entropy_options){0};
     mt_status s = tape_check(op, tape, (const mt_value *[]){logits}, 1, out);
     if (s || (s = mt_check_f32(op, logits->data)) ||
-        (s = check_target(op, logits->data, target)))
+        (s = check_target(op, logits->data, target, &o)))
         return s;
     if (!(o.label_smoothing >= 0.0f && o.label_smoothing <= 1.0f))
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: label_smoothing %g is not in [0, 1]",
@@ -82,11 +86,16 @@ mt_status mt_tape_cross_entropy(mt_tape *tape, mt_value *logits, const mt_tensor
         (record && (s = mt_arena_tensor(tape->arena, MT_DTYPE_I64, 1, &rows, &kept))) ||
         (s = mt_log_softmax_into(x, 1, probs)))
         return s;
-    for (int64_t r = 0; kept && r < rows; r++)
-        ((int64_t *)kept->data)[r] = target_at(target, r);
     float *lp = probs->data;
     double total = 0.0, ls = o.label_smoothing;
+    int64_t counted = 0;
     for (int64_t r = 0; r < rows; r++) {
+        bool ignored = o.use_ignore_index && target_at(target, r) == o.ignore_index;
+        if (kept)
+            ((int64_t *)kept->data)[r] = ignored ? -1 : target_at(target, r);
+        if (ignored)
+            continue;
+        counted++;
         double sum_lp = 0.0;
         for (int64_t c = 0; c < classes; c++)
             sum_lp += lp[r * classes + c];
@@ -97,7 +106,7 @@ mt_status mt_tape_cross_entropy(mt_tape *tape, mt_value *logits, const mt_tensor
     }
     /* torch: the mean over no rows is NaN */
     *(float *)v->data->data =
-        (float)(o.reduction == MT_REDUCTION_MEAN ? total / (double)rows : total);
+        (float)(o.reduction == MT_REDUCTION_MEAN ? total / (double)counted : total);
     tape_node node = {.op = op, .backward = cross_entropy_backward, .out = v,
                       .in = {logits}, .saved = probs, .saved2 = kept,
                       .f = o.label_smoothing, .i = o.reduction};

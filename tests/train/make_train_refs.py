@@ -9,7 +9,7 @@ the weights after three steps of SGD (momentum, Nesterov, weight decay),
 Adam (weight decay) and AdamW, each run by torch.optim in float32; and four
 steps of each on two parameters where the second gets no gradient (grad None,
 which torch.optim skips) until the third step, with SGD's dampening and
-AdamW under clip_grad_norm_.
+AdamW under clip_grad_norm_; cross_entropy with ignore_index.
 """
 import os
 import sys
@@ -63,7 +63,27 @@ def main():
             tensors[f"{name}.{pname}"] = p.detach().numpy()
 
     late_steps(rng, tensors)
+    ignore_index(rng, tensors)
     write_tensors(os.path.join(HERE, "train_refs.safetensors"), tensors)
+
+
+def ignore_index(rng, tensors):
+    """cross_entropy(ignore_index=...): torch's default -100 with smoothing and a
+    mean over the rows left; an index inside 0..C-1 with a sum; every row
+    ignored (mean: NaN, gradient zero). float64, stored as float32."""
+    logits = rng.standard_normal((5, 4)).astype(np.float32)
+    tensors["ce_ignore.logits"] = logits
+    cases = {"neg": ([0, -100, 3, -100, 1], "mean", 0.2, -100),
+             "two": ([0, 2, 3, 2, 1], "sum", 0.1, 2),
+             "all": ([2, 2, 2, 2, 2], "mean", 0.3, 2)}
+    for name, (labels, reduction, smoothing, index) in cases.items():
+        x = torch.tensor(logits, dtype=torch.float64, requires_grad=True)
+        loss = torch.nn.functional.cross_entropy(x, torch.tensor(labels), reduction=reduction,
+                                                 label_smoothing=smoothing, ignore_index=index)
+        loss.backward()
+        tensors[f"ce_ignore.{name}.labels"] = np.array(labels, dtype=np.int64)
+        tensors[f"ce_ignore.{name}.loss"] = np.array(loss.item(), dtype=np.float32)
+        tensors[f"ce_ignore.{name}.grad"] = x.grad.numpy().astype(np.float32)
 
 
 def late_steps(rng, tensors):

@@ -191,11 +191,17 @@ typedef enum mt_reduction {
 typedef struct mt_cross_entropy_options {
     mt_reduction reduction;
     float label_smoothing;  /* 0 <= ls <= 1, as torch */
+    /* torch's ignore_index (its default: -100): rows whose target equals it
+     * add nothing, get a zero gradient, and a mean is over the other rows
+     * (NaN when there are none). Off unless use_ignore_index. */
+    bool use_ignore_index;
+    int64_t ignore_index;
 } mt_cross_entropy_options;
 
 /* torch.nn.functional.cross_entropy(logits [N,C], target [N] I32/I64 class
- * indices). options may be NULL (mean, no smoothing). A target outside
- * 0..C-1 is an error naming the row and the value. The losses copy their
+ * indices). options may be NULL (mean, no smoothing, no ignored index). A
+ * target outside 0..C-1 (other than the ignored index) is an error naming
+ * the row and the value. The losses copy their
  * target: free or refill it once the call returns. */
 mt_status mt_tape_cross_entropy(mt_tape *tape, mt_value *logits, const mt_tensor *target,
                                 const mt_cross_entropy_options *options, mt_value **out);
