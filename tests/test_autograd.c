@@ -809,6 +809,39 @@ static void test_cross_entropy_ignore_index_matches_pytorch(void **state)
     mt_safetensors_close(st);
 }
 
+/* binary_cross_entropy_with_logits(pos_weight=[3]) against torch
+ * (make_train_refs.py bce_pos_weight); a pos_weight that does not broadcast
+ * is refused. */
+static void test_bce_pos_weight_matches_pytorch(void **state)
+{
+    (void)state;
+    mt_safetensors *st;
+    assert_ok(mt_safetensors_open(REFS, &st));
+    mt_tensor *x0 = ref(st, "bce_pw.x"), *target = ref(st, "bce_pw.target"),
+              *pos_weight = ref(st, "bce_pw.pos_weight"), *want_loss = ref(st, "bce_pw.loss"),
+              *want_grad = ref(st, "bce_pw.grad");
+    mt_tape *tape;
+    assert_ok(mt_tape_new(&tape));
+    mt_value *x, *loss = NULL;
+    assert_ok(mt_param_new(x0, "x", &x));
+    mt_tensor *pw2;
+    assert_ok(mt_tensor_zeros(MT_DTYPE_F32, 1, (int64_t[]){2}, &pw2));
+    assert_fails(mt_tape_bce_with_logits_pos_weight(tape, x, target, pw2, MT_REDUCTION_MEAN,
+                                                    &loss), MT_ERR_SHAPE,
+                 "tape_bce_with_logits: pos_weight [2] does not broadcast to input x [4,3]");
+    assert_null(loss);
+    assert_ok(mt_tape_bce_with_logits_pos_weight(tape, x, target, pos_weight,
+                                                 MT_REDUCTION_MEAN, &loss));
+    assert_close(loss->data->data, want_loss->data, 1, 1e-6, 1e-5);
+    assert_ok(mt_tape_backward(tape, loss));
+    assert_tensor_close(x->grad, want_grad, 1e-7, 1e-5);
+    mt_param_free(x);
+    mt_tensor_free(x0), mt_tensor_free(target), mt_tensor_free(pos_weight);
+    mt_tensor_free(want_loss), mt_tensor_free(want_grad), mt_tensor_free(pw2);
+    mt_tape_free(tape);
+    mt_safetensors_close(st);
+}
+
 /* the differentiable op set and the one-block character transformer: their
  * own files */
 #include "train/fd_rows_ops.h"
@@ -835,6 +868,7 @@ int main(void)
         cmocka_unit_test(test_values_of_another_tape_are_refused),
         cmocka_unit_test(test_loss_targets_may_change_before_backward),
         cmocka_unit_test(test_cross_entropy_ignore_index_matches_pytorch),
+        cmocka_unit_test(test_bce_pos_weight_matches_pytorch),
         cmocka_unit_test(test_finite_differences_ops),
         cmocka_unit_test(test_ops_match_pytorch),
         cmocka_unit_test(test_op_conventions),

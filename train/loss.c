@@ -120,17 +120,21 @@ mt_status mt_tape_cross_entropy(mt_tape *tape, mt_value *logits, const mt_tensor
 
 typedef enum { LOSS_BCE, LOSS_MSE } pointwise_loss;
 
-static double loss_value(pointwise_loss kind, double x, double t)
+/* BCE with pos_weight pw (1 without): (1−t)·x + (1 + (pw−1)·t)·softplus(−x),
+ * softplus(−x) = max(−x,0) + log(1 + e^−|x|): stable for large |x| (torch's
+ * form). */
+static double loss_value(pointwise_loss kind, double x, double t, double pw)
 {
     if (kind == LOSS_MSE)
         return (x - t) * (x - t);
-    /* max(x,0) − x·t + log(1 + e^−|x|): stable for large |x| (torch's form) */
-    return (x > 0 ? x : 0) - x * t + log1p(exp(-fabs(x)));
+    return (1.0 - t) * x + (1.0 + (pw - 1.0) * t) * ((x < 0 ? -x : 0) + log1p(exp(-fabs(x))));
 }
 
-static float loss_grad(pointwise_loss kind, float x, float t)
+/* torch's backward: (1 + (pw−1)·t)·sigmoid(x) − pw·t (sigmoid(x) − t for pw 1) */
+static float loss_grad(pointwise_loss kind, float x, float t, float pw)
 {
-    return kind == LOSS_MSE ? 2.0f * (x - t) : 1.0f / (1.0f + expf(-x)) - t;
+    return kind == LOSS_MSE ? 2.0f * (x - t)
+                            : (1.0f + (pw - 1.0f) * t) / (1.0f + expf(-x)) - pw * t;
 }
 
 static mt_status pointwise_backward(mt_tape *tape, const tape_node *n)
@@ -140,7 +144,7 @@ static mt_status pointwise_backward(mt_tape *tape, const tape_node *n)
     mt_status s = grad_target(tape, x, &dst);
     if (s || !dst)
         return s;
-    const mt_tensor *tx = x->data, *target = n->saved;
+    const mt_tensor *tx = x->data, *target = n->saved, *pos_weight = n->saved2;
     int64_t count = mt_tensor_numel(tx);
     float g = *(const float *)n->out->grad->data;
     if (n->i == MT_REDUCTION_MEAN)
@@ -151,14 +155,16 @@ static mt_status pointwise_backward(mt_tape *tape, const tape_node *n)
         do {
             float xv = *(const float *)mt_element_ptr(tx, index);
             float tv = *(const float *)mt_element_ptr(target, index);
-            d[flat++] = g * loss_grad((pointwise_loss)n->f, xv, tv);
+            float pw = pos_weight ? ((const float *)pos_weight->data)[flat] : 1.0f;
+            d[flat++] = g * loss_grad((pointwise_loss)n->f, xv, tv, pw);
         } while (mt_index_next(tx->rank, tx->shape, index));
     }
     return grad_commit(tape, x, dst);
 }
 
 static mt_status pointwise(const char *op, pointwise_loss kind, mt_tape *tape, mt_value *x,
-                           const mt_tensor *target, mt_reduction reduction, mt_value **out)
+                           const mt_tensor *target, const mt_tensor *pos_weight,
+                           mt_reduction reduction, mt_value **out)
 {
     mt_status s = tape_check(op, tape, (const mt_value *[]){x}, 1, out);
     if (s || (s = mt_check_f32(op, x->data)) ||
@@ -170,12 +176,23 @@ static mt_status pointwise(const char *op, pointwise_loss kind, mt_tape *tape, m
     if (reduction != MT_REDUCTION_MEAN && reduction != MT_REDUCTION_SUM)
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: unknown reduction %d", op,
                        (int)reduction);
+    mt_tensor pw_view;   /* pos_weight broadcast to x's shape */
+    if (pos_weight && ((s = mt_check_tensor(op, "pos_weight", pos_weight)) ||
+                       (s = mt_check_f32(op, pos_weight))))
+        return s;
+    if (pos_weight && mt_expand_into(pos_weight, x->data->rank, x->data->shape, &pw_view))
+        return mt_fail(MT_ERR_SHAPE, "%s: pos_weight %s does not broadcast to input %s", op,
+                       MT_SHAPE(pos_weight), MT_SHAPE(x->data));
     mt_value *v;
-    mt_tensor *kept = NULL;   /* the target, copied for backward (see cross_entropy) */
+    /* the target and pos_weight, copied for backward (see cross_entropy) */
+    mt_tensor *kept = NULL, *kept_pw = NULL;
     bool record = tape->grad_enabled && x->requires_grad;
     if ((s = tape_value(tape, op, 0, NULL, &v)) ||
         (record && ((s = tape_scratch(tape, op, target->rank, target->shape, &kept)) ||
-                    (s = mt_tensor_copy_into(target, kept)))))
+                    (s = mt_tensor_copy_into(target, kept)))) ||
+        (record && pos_weight &&
+         ((s = tape_scratch(tape, op, target->rank, target->shape, &kept_pw)) ||
+          (s = mt_tensor_copy_into(&pw_view, kept_pw)))))
         return s;
     int64_t count = mt_tensor_numel(x->data);
     double total = 0.0;
@@ -183,13 +200,15 @@ static mt_status pointwise(const char *op, pointwise_loss kind, mt_tape *tape, m
         int64_t index[MT_MAX_RANK] = {0};
         do
             total += loss_value(kind, *(const float *)mt_element_ptr(x->data, index),
-                                *(const float *)mt_element_ptr(target, index));
+                                *(const float *)mt_element_ptr(target, index),
+                                pos_weight ? *(const float *)mt_element_ptr(&pw_view, index)
+                                           : 1.0);
         while (mt_index_next(x->data->rank, x->data->shape, index));
     }
     *(float *)v->data->data =
         (float)(reduction == MT_REDUCTION_MEAN ? total / (double)count : total);
     tape_node node = {.op = op, .backward = pointwise_backward, .out = v, .in = {x},
-                      .saved = kept, .f = (float)kind, .i = reduction};
+                      .saved = kept, .saved2 = kept_pw, .f = (float)kind, .i = reduction};
     if ((s = tape_record(tape, &node)))
         return s;
     *out = v;
@@ -198,7 +217,14 @@ static mt_status pointwise(const char *op, pointwise_loss kind, mt_tape *tape, m
 
 mt_status mt_tape_bce_with_logits(mt_tape *tape, mt_value *x, const mt_tensor *target,
                                   mt_reduction reduction, mt_value **out)
-{ return pointwise("tape_bce_with_logits", LOSS_BCE, tape, x, target, reduction, out); }
+{ return pointwise("tape_bce_with_logits", LOSS_BCE, tape, x, target, NULL, reduction, out); }
+mt_status mt_tape_bce_with_logits_pos_weight(mt_tape *tape, mt_value *x, const mt_tensor *target,
+                                             const mt_tensor *pos_weight, mt_reduction reduction,
+                                             mt_value **out)
+{
+    return pointwise("tape_bce_with_logits", LOSS_BCE, tape, x, target, pos_weight, reduction,
+                     out);
+}
 mt_status mt_tape_mse_loss(mt_tape *tape, mt_value *x, const mt_tensor *target,
                            mt_reduction reduction, mt_value **out)
-{ return pointwise("tape_mse_loss", LOSS_MSE, tape, x, target, reduction, out); }
+{ return pointwise("tape_mse_loss", LOSS_MSE, tape, x, target, NULL, reduction, out); }

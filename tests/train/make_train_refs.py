@@ -9,7 +9,8 @@ the weights after three steps of SGD (momentum, Nesterov, weight decay),
 Adam (weight decay) and AdamW, each run by torch.optim in float32; and four
 steps of each on two parameters where the second gets no gradient (grad None,
 which torch.optim skips) until the third step, with SGD's dampening and
-AdamW under clip_grad_norm_; cross_entropy with ignore_index.
+AdamW under clip_grad_norm_; cross_entropy with ignore_index;
+binary_cross_entropy_with_logits with pos_weight.
 """
 import os
 import sys
@@ -64,6 +65,7 @@ def main():
 
     late_steps(rng, tensors)
     ignore_index(rng, tensors)
+    bce_pos_weight(rng, tensors)
     write_tensors(os.path.join(HERE, "train_refs.safetensors"), tensors)
 
 
@@ -84,6 +86,22 @@ def ignore_index(rng, tensors):
         tensors[f"ce_ignore.{name}.labels"] = np.array(labels, dtype=np.int64)
         tensors[f"ce_ignore.{name}.loss"] = np.array(loss.item(), dtype=np.float32)
         tensors[f"ce_ignore.{name}.grad"] = x.grad.numpy().astype(np.float32)
+
+
+def bce_pos_weight(rng, tensors):
+    """binary_cross_entropy_with_logits(x [4,3], soft targets, pos_weight [3]),
+    mean; float64, stored as float32."""
+    x = rng.standard_normal((4, 3)).astype(np.float32)
+    target = rng.uniform(0, 1, (4, 3)).astype(np.float32)
+    pos_weight = rng.uniform(0.2, 3, 3).astype(np.float32)
+    xt = torch.tensor(x, dtype=torch.float64, requires_grad=True)
+    loss = torch.nn.functional.binary_cross_entropy_with_logits(
+        xt, torch.tensor(target, dtype=torch.float64),
+        pos_weight=torch.tensor(pos_weight, dtype=torch.float64))
+    loss.backward()
+    tensors.update({"bce_pw.x": x, "bce_pw.target": target, "bce_pw.pos_weight": pos_weight,
+                    "bce_pw.loss": np.array(loss.item(), dtype=np.float32),
+                    "bce_pw.grad": xt.grad.numpy().astype(np.float32)})
 
 
 def late_steps(rng, tensors):

@@ -212,6 +212,12 @@ mt_status mt_tape_bce_with_logits(mt_tape *tape, mt_value *x, const mt_tensor *t
                                   mt_reduction reduction, mt_value **out);
 mt_status mt_tape_mse_loss(mt_tape *tape, mt_value *x, const mt_tensor *target,
                            mt_reduction reduction, mt_value **out);
+/* binary_cross_entropy_with_logits(x, target, pos_weight=pos_weight): the
+ * positive term weighted, pos_weight F32 broadcasting to x's shape (e.g. [C]
+ * for x [N,C]; NULL: 1), copied like the target. */
+mt_status mt_tape_bce_with_logits_pos_weight(mt_tape *tape, mt_value *x, const mt_tensor *target,
+                                             const mt_tensor *pos_weight, mt_reduction reduction,
+                                             mt_value **out);
 
 /* ==== the differentiable op set ======================================== */
 
