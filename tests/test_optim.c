@@ -208,6 +208,8 @@ static void test_optimizer_errors_and_state(void **state)
     mt_optimizer_options o = mt_optimizer_defaults(MT_OPTIMIZER_ADAM);
     o.lr = -1.0f;
     assert_fails(mt_optimizer_new(&o, &p, 1, &opt), MT_ERR_INVALID_ARGUMENT, "invalid lr");
+    o.lr = NAN;
+    assert_fails(mt_optimizer_new(&o, &p, 1, &opt), MT_ERR_INVALID_ARGUMENT, "invalid lr");
     o = mt_optimizer_defaults(MT_OPTIMIZER_ADAM);
     o.beta2 = 1.0f;
     assert_fails(mt_optimizer_new(&o, &p, 1, &opt), MT_ERR_INVALID_ARGUMENT, "beta1/beta2");
@@ -233,6 +235,17 @@ static void test_optimizer_errors_and_state(void **state)
     assert_fails(mt_optimizer_new(&o, &p, 1, &opt), MT_ERR_INVALID_ARGUMENT, "dampening");
     assert_null(opt);
     o = mt_optimizer_defaults(MT_OPTIMIZER_ADAM);
+    assert_ok(mt_optimizer_new(&o, &p, 1, &opt));
+    /* a cosine schedule ends at min_lr 0, which torch.optim takes: no change */
+    assert_ok(mt_optimizer_lr_set(opt, mt_lr_cosine_warmup(1e-3f, 10, 2, 10, 0.0f)));
+    assert_true(mt_optimizer_lr_get(opt) == 0.0f);
+    ((float *)p->grad->data)[0] = 5.0f;
+    assert_ok(mt_optimizer_step(opt));
+    assert_close(p->data->data, ((float[]){1, 1, 1}), 3, 0.0, 0.0);
+    assert_fails(mt_optimizer_lr_set(opt, -1e-3f), MT_ERR_INVALID_ARGUMENT, "lr -0.001 must be >= 0");
+    assert_fails(mt_optimizer_lr_set(opt, NAN), MT_ERR_INVALID_ARGUMENT, "must be >= 0");
+    mt_optimizer_free(opt);
+    mt_param_zero_grad(p);
     assert_ok(mt_optimizer_new(&o, &p, 1, &opt));
     assert_int_equal(mt_optimizer_state_count(opt), 2);
     const char *name;

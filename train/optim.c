@@ -24,8 +24,8 @@ static mt_status check_options(const mt_optimizer_options *o)
     const char *bad = NULL;
     if ((unsigned)o->kind >= MT_OPTIMIZER_KIND_COUNT)
         bad = "kind";
-    else if (!(o->lr > 0.0f) || !isfinite(o->lr))
-        bad = "lr (must be > 0)";
+    else if (!(o->lr >= 0.0f) || !isfinite(o->lr))   /* 0 is valid, as torch's */
+        bad = "lr (must be >= 0)";
     else if (!(o->weight_decay >= 0.0f) || !isfinite(o->weight_decay))
         bad = "weight_decay (must be >= 0)";
     else if (o->kind == MT_OPTIMIZER_SGD && !(o->momentum >= 0.0f && isfinite(o->momentum)))
@@ -232,8 +232,9 @@ mt_status mt_optimizer_lr_set(mt_optimizer *opt, float lr)
 {
     if (!opt)
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "optimizer_lr_set: optimizer is NULL");
-    if (!(lr > 0.0f) || !isfinite(lr))
-        return mt_fail(MT_ERR_INVALID_ARGUMENT, "optimizer_lr_set: lr %g must be > 0",
+    /* 0: where a schedule ends (cosine down to min_lr 0), valid in torch */
+    if (!(lr >= 0.0f) || !isfinite(lr))
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "optimizer_lr_set: lr %g must be >= 0",
                        (double)lr);
     opt->o.lr = lr;
     return MT_OK;

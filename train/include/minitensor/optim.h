@@ -44,7 +44,7 @@ typedef enum mt_optimizer_kind {
 
 typedef struct mt_optimizer_options {
     mt_optimizer_kind kind;
-    float lr;              /* > 0 */
+    float lr;              /* >= 0 */
     float weight_decay;    /* >= 0 */
     float momentum;        /* SGD: >= 0 */
     float dampening;       /* SGD */
