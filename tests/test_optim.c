@@ -242,7 +242,8 @@ static void test_optimizer_errors_and_state(void **state)
     ((float *)p->grad->data)[0] = 5.0f;
     assert_ok(mt_optimizer_step(opt));
     assert_close(p->data->data, ((float[]){1, 1, 1}), 3, 0.0, 0.0);
-    assert_fails(mt_optimizer_lr_set(opt, -1e-3f), MT_ERR_INVALID_ARGUMENT, "lr -0.001 must be >= 0");
+    assert_fails(mt_optimizer_lr_set(opt, -1e-3f), MT_ERR_INVALID_ARGUMENT,
+                 "lr -0.001 must be >= 0");
     assert_fails(mt_optimizer_lr_set(opt, NAN), MT_ERR_INVALID_ARGUMENT, "must be >= 0");
     mt_optimizer_free(opt);
     mt_param_zero_grad(p);
