@@ -201,8 +201,8 @@ typedef struct mt_cross_entropy_options {
 /* torch.nn.functional.cross_entropy(logits [N,C], target [N] I32/I64 class
  * indices). options may be NULL (mean, no smoothing, no ignored index). A
  * target outside 0..C-1 (other than the ignored index) is an error naming
- * the row and the value. The losses copy their
- * target: free or refill it once the call returns. */
+ * the row and the value. The losses copy their target: free or refill it
+ * once the call returns. */
 mt_status mt_tape_cross_entropy(mt_tape *tape, mt_value *logits, const mt_tensor *target,
                                 const mt_cross_entropy_options *options, mt_value **out);
 
