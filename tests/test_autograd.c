@@ -634,6 +634,16 @@ static void test_errors(void **state)
     assert_ok(mt_tape_sum_all(tape, c, &loss));
     assert_fails(mt_tape_backward(tape, loss), MT_ERR_INVALID_ARGUMENT,
                  "does not depend on any parameter");
+    mt_tape_grad_set(tape, false);
+    assert_ok(mt_tape_sum_all(tape, pa, &loss));
+    assert_fails(mt_tape_backward(tape, loss), MT_ERR_INVALID_ARGUMENT,
+                 "does not depend on any parameter (gradients are off: mt_tape_grad_set)");
+    mt_tape_grad_set(tape, true);
+    mt_value *pt;
+    assert_ok(mt_tape_transpose(tape, pa, 0, 1, &pt));
+    assert_fails(mt_tape_reshape(tape, pt, 1, (int64_t[]){6}, &v), MT_ERR_SHAPE,
+                 "tape_reshape: view: cannot view non-contiguous a [3,2] as [6]; use mt_reshape "
+                 "(copies) or mt_tensor_contiguous (on a tape: mt_tape_contiguous, then reshape)");
     assert_ok(mt_tape_sum_all(tape, pa, &loss));
     assert_fails(mt_tape_backward(tape, pa), MT_ERR_SHAPE, "must hold one element");
     assert_ok(mt_tape_backward(tape, loss));
@@ -646,6 +656,190 @@ static void test_errors(void **state)
     mt_tensor_free(a);
     mt_tensor_free(b);
     mt_tape_free(tape);
+}
+
+/* A value of another tape (or from before a reset) fed to an op: backward on
+ * this tape would stop at it and its own tape's ops would never pass the
+ * gradient on to the parameters (w's gradient stayed zero, silently). */
+static void test_values_of_another_tape_are_refused(void **state)
+{
+    (void)state;
+    mt_tape *ta, *tb;
+    assert_ok(mt_tape_new(&ta));
+    assert_ok(mt_tape_new(&tb));
+    mt_tensor *t;
+    assert_ok(mt_tensor_full(2, (int64_t[]){2, 3}, 2.0f, &t));
+    mt_value *w, *sq, *v = NULL, *loss, *bias;
+    assert_ok(mt_param_new(t, "w", &w));
+    assert_ok(mt_tape_mul(ta, w, w, &sq));
+    assert_fails(mt_tape_sum_all(tb, sq, &v), MT_ERR_INVALID_ARGUMENT,
+                 "tape_sum_all: input 0 [2,3] is not a value of this tape");
+    assert_fails(mt_tape_concat(tb, (mt_value *[]){w, sq}, 2, 0, &v), MT_ERR_INVALID_ARGUMENT,
+                 "tape_concat: input 1 [2,3] is not a value of this tape");
+    assert_ok(mt_tape_sum_all(ta, w, &bias));   /* [] */
+    assert_ok(mt_tape_reshape(ta, bias, 1, (int64_t[]){1}, &bias));
+    mt_value *x;
+    assert_ok(mt_tape_constant(tb, t, &x));
+    assert_ok(mt_tape_transpose(tb, x, 0, 1, &x));   /* [3,2] */
+    mt_value *w1;
+    mt_tensor *t1;
+    assert_ok(mt_tensor_full(2, (int64_t[]){2, 1}, 1.0f, &t1));
+    assert_ok(mt_param_new(t1, "w1", &w1));
+    assert_fails(mt_tape_linear(tb, x, w1, bias, MT_ACTIVATION_NONE, &v),
+                 MT_ERR_INVALID_ARGUMENT, "tape_linear: bias [1] is not a value of this tape");
+    assert_ok(mt_tape_sum_all(ta, sq, &loss));
+    assert_fails(mt_tape_backward(tb, loss), MT_ERR_INVALID_ARGUMENT,
+                 "tape_backward: loss [] is not a value of this tape");
+    mt_tape_reset(ta);
+    assert_fails(mt_tape_relu(ta, sq, &v), MT_ERR_INVALID_ARGUMENT,
+                 "tape_relu: input 0 [2,3] was recorded before the tape's last reset");
+    assert_null(v);
+    const float zero[6] = {0};
+    assert_close(w->grad->data, zero, 6, 0.0, 0.0);
+    /* the same graph on one tape: d sum(w²) / dw = 2w = 4 */
+    assert_ok(mt_tape_mul(ta, w, w, &sq));
+    assert_ok(mt_tape_sum_all(ta, sq, &loss));
+    assert_ok(mt_tape_backward(ta, loss));
+    const float four[6] = {4, 4, 4, 4, 4, 4};
+    assert_close(w->grad->data, four, 6, 0.0, 0.0);
+    mt_param_free(w);
+    mt_param_free(w1);
+    mt_tensor_free(t);
+    mt_tensor_free(t1);
+    mt_tape_free(ta);
+    mt_tape_free(tb);
+}
+
+/* The losses' targets may be refilled (or freed) once the call returns, as a
+ * training loop reuses its label buffer: backward read them through the
+ * caller's pointer (a use-after-free under ASan, or the next batch's labels).
+ * References by hand: d mean CE / d logits = (softmax - onehot) / N with
+ * softmax(0) = 1/3; d sum MSE = 2(x - t); d mean BCE = (sigmoid(0) - t) / N. */
+static void test_loss_targets_may_change_before_backward(void **state)
+{
+    (void)state;
+    mt_tape *tape;
+    assert_ok(mt_tape_new(&tape));
+    mt_tensor *z23, *z3, *labels, *t3;
+    assert_ok(mt_tensor_zeros(MT_DTYPE_F32, 2, (int64_t[]){2, 3}, &z23));
+    assert_ok(mt_tensor_zeros(MT_DTYPE_F32, 1, (int64_t[]){3}, &z3));
+    assert_ok(mt_tensor_from_data(MT_DTYPE_I32, 1, (int64_t[]){2}, (int32_t[]){0, 2}, &labels));
+    assert_ok(mt_tensor_from_data(MT_DTYPE_F32, 1, (int64_t[]){3}, (float[]){1, 2, 3}, &t3));
+    mt_value *logits, *x, *loss;
+    assert_ok(mt_param_new(z23, "logits", &logits));
+    assert_ok(mt_param_new(z3, "x", &x));
+    assert_ok(mt_tape_cross_entropy(tape, logits, labels, NULL, &loss));
+    ((int32_t *)labels->data)[0] = ((int32_t *)labels->data)[1] = 1;
+    assert_ok(mt_tape_backward(tape, loss));
+    const float third = 1.0f / 3.0f;
+    assert_close(logits->grad->data,
+                 ((float[]){(third - 1) / 2, third / 2, third / 2, third / 2, third / 2,
+                            (third - 1) / 2}), 6, 1e-7, 1e-6);
+    mt_tape_reset(tape);
+    assert_ok(mt_tape_mse_loss(tape, x, t3, MT_REDUCTION_SUM, &loss));
+    mt_tensor_fill(t3, 0.0f);
+    assert_ok(mt_tape_backward(tape, loss));
+    assert_close(x->grad->data, ((float[]){-2, -4, -6}), 3, 0.0, 1e-7);
+    mt_tape_reset(tape);
+    mt_param_zero_grad(x);
+    float *td = t3->data;
+    td[0] = 1, td[1] = 0, td[2] = 1;
+    assert_ok(mt_tape_bce_with_logits(tape, x, t3, MT_REDUCTION_MEAN, &loss));
+    mt_tensor_fill(t3, 0.5f);
+    assert_ok(mt_tape_backward(tape, loss));
+    assert_close(x->grad->data, ((float[]){-0.5f / 3, 0.5f / 3, -0.5f / 3}), 3, 1e-7, 1e-6);
+    mt_param_free(logits);
+    mt_param_free(x);
+    mt_tensor_free(z23);
+    mt_tensor_free(z3);
+    mt_tensor_free(labels);
+    mt_tensor_free(t3);
+    mt_tape_free(tape);
+}
+
+/* cross_entropy's ignore_index against torch (make_train_refs.py ignore_index):
+ * -100 (torch's default) with smoothing, an index inside 0..C-1 with a sum,
+ * and every row ignored (NaN mean, zero gradient). */
+static void test_cross_entropy_ignore_index_matches_pytorch(void **state)
+{
+    (void)state;
+    mt_safetensors *st;
+    assert_ok(mt_safetensors_open(REFS, &st));
+    mt_tensor *logits0 = ref(st, "ce_ignore.logits");
+    const char *names[3] = {"neg", "two", "all"};
+    const mt_cross_entropy_options options[3] = {
+        {.label_smoothing = 0.2f, .use_ignore_index = true, .ignore_index = -100},
+        {.reduction = MT_REDUCTION_SUM, .label_smoothing = 0.1f, .use_ignore_index = true,
+         .ignore_index = 2},
+        {.label_smoothing = 0.3f, .use_ignore_index = true, .ignore_index = 2}};
+    mt_tape *tape;
+    assert_ok(mt_tape_new(&tape));
+    for (int k = 0; k < 3; k++) {
+        char key[48];
+        snprintf(key, sizeof key, "ce_ignore.%s.labels", names[k]);
+        mt_tensor *labels = ref(st, key);
+        snprintf(key, sizeof key, "ce_ignore.%s.loss", names[k]);
+        mt_tensor *want_loss = ref(st, key);
+        snprintf(key, sizeof key, "ce_ignore.%s.grad", names[k]);
+        mt_tensor *want_grad = ref(st, key);
+        mt_value *logits, *loss;
+        assert_ok(mt_param_new(logits0, "logits", &logits));
+        mt_tape_reset(tape);
+        assert_ok(mt_tape_cross_entropy(tape, logits, labels, &options[k], &loss));
+        assert_close(loss->data->data, want_loss->data, 1, 1e-6, 1e-5);
+        assert_ok(mt_tape_backward(tape, loss));
+        assert_tensor_close(logits->grad, want_grad, 1e-7, 1e-5);
+        mt_param_free(logits);
+        mt_tensor_free(labels);
+        mt_tensor_free(want_loss);
+        mt_tensor_free(want_grad);
+    }
+    /* without use_ignore_index, -100 is no class */
+    mt_tensor *labels = ref(st, "ce_ignore.neg.labels");
+    mt_value *logits, *loss = NULL;
+    assert_ok(mt_param_new(logits0, "logits", &logits));
+    mt_tape_reset(tape);
+    assert_fails(mt_tape_cross_entropy(tape, logits, labels, NULL, &loss),
+                 MT_ERR_INVALID_ARGUMENT, "target[1] = -100 is not a class in 0..3");
+    assert_null(loss);
+    mt_param_free(logits);
+    mt_tensor_free(labels);
+    mt_tensor_free(logits0);
+    mt_tape_free(tape);
+    mt_safetensors_close(st);
+}
+
+/* binary_cross_entropy_with_logits(pos_weight=[3]) against torch
+ * (make_train_refs.py bce_pos_weight); a pos_weight that does not broadcast
+ * is refused. */
+static void test_bce_pos_weight_matches_pytorch(void **state)
+{
+    (void)state;
+    mt_safetensors *st;
+    assert_ok(mt_safetensors_open(REFS, &st));
+    mt_tensor *x0 = ref(st, "bce_pw.x"), *target = ref(st, "bce_pw.target"),
+              *pos_weight = ref(st, "bce_pw.pos_weight"), *want_loss = ref(st, "bce_pw.loss"),
+              *want_grad = ref(st, "bce_pw.grad");
+    mt_tape *tape;
+    assert_ok(mt_tape_new(&tape));
+    mt_value *x, *loss = NULL;
+    assert_ok(mt_param_new(x0, "x", &x));
+    mt_tensor *pw2;
+    assert_ok(mt_tensor_zeros(MT_DTYPE_F32, 1, (int64_t[]){2}, &pw2));
+    assert_fails(mt_tape_bce_with_logits_pos_weight(tape, x, target, pw2, MT_REDUCTION_MEAN,
+                                                    &loss), MT_ERR_SHAPE,
+                 "tape_bce_with_logits: pos_weight [2] does not broadcast to input x [4,3]");
+    assert_null(loss);
+    assert_ok(mt_tape_bce_with_logits_pos_weight(tape, x, target, pos_weight,
+                                                 MT_REDUCTION_MEAN, &loss));
+    assert_close(loss->data->data, want_loss->data, 1, 1e-6, 1e-5);
+    assert_ok(mt_tape_backward(tape, loss));
+    assert_tensor_close(x->grad, want_grad, 1e-7, 1e-5);
+    mt_param_free(x);
+    mt_tensor_free(x0), mt_tensor_free(target), mt_tensor_free(pos_weight);
+    mt_tensor_free(want_loss), mt_tensor_free(want_grad), mt_tensor_free(pw2);
+    mt_tape_free(tape);
+    mt_safetensors_close(st);
 }
 
 /* the differentiable op set and the one-block character transformer: their
@@ -671,6 +865,10 @@ int main(void)
         cmocka_unit_test(test_maxpool_winner_as_torch),
         cmocka_unit_test(test_conv_pool_errors),
         cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_values_of_another_tape_are_refused),
+        cmocka_unit_test(test_loss_targets_may_change_before_backward),
+        cmocka_unit_test(test_cross_entropy_ignore_index_matches_pytorch),
+        cmocka_unit_test(test_bce_pos_weight_matches_pytorch),
         cmocka_unit_test(test_finite_differences_ops),
         cmocka_unit_test(test_ops_match_pytorch),
         cmocka_unit_test(test_op_conventions),

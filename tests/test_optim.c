@@ -1,6 +1,6 @@
 /* test_optim.c — optimizers against torch.optim's trajectories, clipping,
  * schedules, the random generator and initialisers, refused checkpoints. */
-#define _POSIX_C_SOURCE 200809L   /* mkdtemp */
+#define _POSIX_C_SOURCE 200809L   /* mkdtemp, mkstemp */
 #include "test_util.h"
 
 #include <inttypes.h>
@@ -98,6 +98,110 @@ static void test_adamw_matches_torch(void **state)
     run_three_steps("adamw", &o);
 }
 
+/* A checkpoint of opt and p[0..1] saved and loaded into fresh parameters and
+ * a fresh optimizer, which replace them. */
+static void resume_from_checkpoint(const mt_optimizer_options *o, mt_value **p,
+                                   mt_optimizer **opt)
+{
+    char path[] = "/tmp/mt_optim_test_XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    mt_checkpoint ck = {.params = p, .n_params = 2, .optimizer = *opt};
+    assert_ok(mt_checkpoint_save(path, &ck, NULL, 0));
+    mt_value *fresh[2];
+    for (int i = 0; i < 2; i++) {
+        assert_ok(mt_param_new(p[i]->data, p[i]->data->name, &fresh[i]));
+        mt_tensor_fill(fresh[i]->data, 0.0f);
+        mt_param_free(p[i]);
+        p[i] = fresh[i];
+    }
+    mt_optimizer_free(*opt);
+    assert_ok(mt_optimizer_new(o, p, 2, opt));
+    ck = (mt_checkpoint){.params = p, .n_params = 2, .optimizer = *opt};
+    assert_ok(mt_checkpoint_load(path, &ck, NULL, 0));
+    assert_int_equal(mt_optimizer_steps_get(*opt), 2);
+    unlink(path);
+}
+
+/* Four steps on w and u where u's loss term starts at step 2 (make_train_refs.py's
+ * late_steps): torch.optim skips u while its grad is None, so u must not decay
+ * or gather momentum, and its Adam bias correction counts from its own first
+ * update. max_norm > 0 clips both gradients first; resume: the run goes on
+ * after step 1 from a checkpoint (which must keep u's own count). */
+static void run_late_steps(const char *name, const mt_optimizer_options *o, float max_norm,
+                           bool resume)
+{
+    mt_safetensors *st;
+    assert_ok(mt_safetensors_open(TRAIN_REFS, &st));
+    mt_tensor *w0 = ref(st, "late.w"), *u0 = ref(st, "late.u"), *c = ref(st, "late.c");
+    mt_value *p[2];
+    assert_ok(mt_param_new(w0, "w", &p[0]));
+    assert_ok(mt_param_new(u0, "u", &p[1]));
+    mt_optimizer *opt;
+    assert_ok(mt_optimizer_new(o, p, 2, &opt));
+    mt_tape *tape;
+    assert_ok(mt_tape_new(&tape));
+    for (int step = 0; step < 4; step++) {
+        mt_value *cv, *y, *loss, *cube, *extra;
+        if (resume && step == 2)
+            resume_from_checkpoint(o, p, &opt);
+        mt_tape_reset(tape);
+        mt_optimizer_zero_grad(opt);
+        assert_ok(mt_tape_constant(tape, c, &cv));
+        assert_ok(mt_tape_mul(tape, p[0], p[0], &y));
+        assert_ok(mt_tape_mul(tape, y, cv, &y));
+        assert_ok(mt_tape_sum_all(tape, y, &loss));
+        if (step >= 2) {
+            assert_ok(mt_tape_pow_scalar(tape, p[1], 3.0f, &cube));
+            assert_ok(mt_tape_sum_all(tape, cube, &extra));
+            assert_ok(mt_tape_add(tape, loss, extra, &loss));
+        }
+        assert_ok(mt_tape_backward(tape, loss));
+        if (max_norm > 0.0f)
+            assert_ok(mt_grad_clip_norm(p, 2, max_norm, NULL));
+        assert_ok(mt_optimizer_step(opt));
+    }
+    const char *pname[2] = {"w", "u"};
+    for (int i = 0; i < 2; i++) {
+        char key[32];
+        snprintf(key, sizeof key, "late.%s.%s", name, pname[i]);
+        mt_tensor *want = ref(st, key);
+        assert_close(p[i]->data->data, want->data, (size_t)mt_tensor_numel(want), 1e-6, 1e-5);
+        mt_tensor_free(want);
+    }
+    mt_tape_free(tape);
+    mt_optimizer_free(opt);
+    mt_param_free(p[0]);
+    mt_param_free(p[1]);
+    mt_tensor_free(w0);
+    mt_tensor_free(u0);
+    mt_tensor_free(c);
+    mt_safetensors_close(st);
+}
+
+static void test_parameter_without_gradient_is_skipped(void **state)
+{
+    (void)state;
+    mt_optimizer_options o = mt_optimizer_defaults(MT_OPTIMIZER_SGD);
+    o.lr = 0.1f;
+    o.momentum = 0.9f;
+    o.dampening = 0.3f;
+    o.weight_decay = 0.01f;
+    run_late_steps("sgd", &o, 0.0f, false);
+    run_late_steps("sgd", &o, 0.0f, true);
+    o = mt_optimizer_defaults(MT_OPTIMIZER_ADAM);
+    o.lr = 0.05f;
+    o.weight_decay = 0.1f;
+    run_late_steps("adam", &o, 0.0f, false);
+    run_late_steps("adam", &o, 0.0f, true);
+    o = mt_optimizer_defaults(MT_OPTIMIZER_ADAMW);
+    o.lr = 0.05f;
+    o.beta1 = 0.5f;
+    run_late_steps("adamw", &o, 0.5f, false);
+    run_late_steps("adamw", &o, 0.5f, true);
+}
+
 static void test_optimizer_errors_and_state(void **state)
 {
     (void)state;
@@ -108,6 +212,8 @@ static void test_optimizer_errors_and_state(void **state)
     mt_optimizer *opt = NULL;
     mt_optimizer_options o = mt_optimizer_defaults(MT_OPTIMIZER_ADAM);
     o.lr = -1.0f;
+    assert_fails(mt_optimizer_new(&o, &p, 1, &opt), MT_ERR_INVALID_ARGUMENT, "invalid lr");
+    o.lr = NAN;
     assert_fails(mt_optimizer_new(&o, &p, 1, &opt), MT_ERR_INVALID_ARGUMENT, "invalid lr");
     o = mt_optimizer_defaults(MT_OPTIMIZER_ADAM);
     o.beta2 = 1.0f;
@@ -122,6 +228,30 @@ static void test_optimizer_errors_and_state(void **state)
     assert_fails(mt_optimizer_new(&o, &bad, 1, &opt), MT_ERR_INVALID_ARGUMENT,
                  "params[0] is not a parameter");
     assert_null(opt);
+    assert_fails(mt_optimizer_new(&o, (mt_value *[]){p, p}, 2, &opt), MT_ERR_INVALID_ARGUMENT,
+                 "params[0] and params[1] are the same parameter w [3]");
+    mt_value *shadow;
+    assert_ok(mt_param_shadow_new(p, &shadow));
+    assert_fails(mt_optimizer_new(&o, (mt_value *[]){p, shadow}, 2, &opt),
+                 MT_ERR_INVALID_ARGUMENT, "are the same parameter");
+    mt_param_free(shadow);
+    o = mt_optimizer_defaults(MT_OPTIMIZER_SGD);
+    o.dampening = NAN;
+    assert_fails(mt_optimizer_new(&o, &p, 1, &opt), MT_ERR_INVALID_ARGUMENT, "dampening");
+    assert_null(opt);
+    o = mt_optimizer_defaults(MT_OPTIMIZER_ADAM);
+    assert_ok(mt_optimizer_new(&o, &p, 1, &opt));
+    /* a cosine schedule ends at min_lr 0, which torch.optim takes: no change */
+    assert_ok(mt_optimizer_lr_set(opt, mt_lr_cosine_warmup(1e-3f, 10, 2, 10, 0.0f)));
+    assert_true(mt_optimizer_lr_get(opt) == 0.0f);
+    ((float *)p->grad->data)[0] = 5.0f;
+    assert_ok(mt_optimizer_step(opt));
+    assert_close(p->data->data, ((float[]){1, 1, 1}), 3, 0.0, 0.0);
+    assert_fails(mt_optimizer_lr_set(opt, -1e-3f), MT_ERR_INVALID_ARGUMENT,
+                 "lr -0.001 must be >= 0");
+    assert_fails(mt_optimizer_lr_set(opt, NAN), MT_ERR_INVALID_ARGUMENT, "must be >= 0");
+    mt_optimizer_free(opt);
+    mt_param_zero_grad(p);
     assert_ok(mt_optimizer_new(&o, &p, 1, &opt));
     assert_int_equal(mt_optimizer_state_count(opt), 2);
     const char *name;
@@ -231,6 +361,14 @@ static void test_clip_grad_norm(void **state)
     assert_ok(mt_grad_clip_norm(p, 2, 10.0f, &norm));   /* below max: unchanged */
     assert_float_equal(((float *)p[1]->grad->data)[1], 4.0f / (5.0f + 1e-6f), 1e-7);
     assert_fails(mt_grad_clip_norm(p, 2, 0.0f, NULL), MT_ERR_INVALID_ARGUMENT, "max_norm");
+    /* torch: a NaN norm gives clamp(NaN, max=1) = NaN, which multiplies every
+     * gradient */
+    ((float *)p[0]->grad->data)[1] = NAN;
+    assert_ok(mt_grad_clip_norm(p, 2, 1.0f, &norm));
+    assert_true(isnan(norm));
+    for (int i = 0; i < 2; i++)
+        for (int k = 0; k < 2; k++)
+            assert_true(isnan(((float *)p[i]->grad->data)[k]));
     mt_param_free(p[0]);
     mt_param_free(p[1]);
     mt_tensor_free(t);
@@ -323,6 +461,7 @@ int main(void)
         cmocka_unit_test(test_sgd_nesterov_matches_torch),
         cmocka_unit_test(test_adam_matches_torch),
         cmocka_unit_test(test_adamw_matches_torch),
+        cmocka_unit_test(test_parameter_without_gradient_is_skipped),
         cmocka_unit_test(test_optimizer_errors_and_state),
         cmocka_unit_test(test_checkpoint_refuses_impossible_state),
         cmocka_unit_test(test_clip_grad_norm),

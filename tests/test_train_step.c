@@ -187,6 +187,20 @@ static void shadows_reduce_in_order(void **state)
     assert_close(p->grad->data, want, 3, 0.0, 0.0);
     assert_fails(mt_param_shadow_new(sh[0], &stranger), MT_ERR_INVALID_ARGUMENT,
                  "not a shadow");
+    /* no shard's loss reached q: torch's grad stays None and torch.optim
+     * skips q (no weight decay); p = p·(1 - lr·wd) - lr·grad */
+    assert_ok(mt_param_grad_reduce(q, &stranger, (float[]){1.0f}, 1));
+    mt_optimizer_options o = mt_optimizer_defaults(MT_OPTIMIZER_SGD);
+    o.lr = 0.5f;
+    o.weight_decay = 0.1f;
+    mt_optimizer *opt;
+    assert_ok(mt_optimizer_new(&o, (mt_value *[]){p, q}, 2, &opt));
+    assert_ok(mt_optimizer_step(opt));
+    assert_close(q->data->data, ((float[]){1.0f, 2.0f, 3.0f}), 3, 0.0, 0.0);
+    const float stepped[3] = {1.0f - 0.5f * (want[0] + 0.1f), 2.0f - 0.5f * (want[1] + 0.2f),
+                              3.0f - 0.5f * (want[2] + 0.3f)};
+    assert_close(p->data->data, stepped, 3, 0.0, 1e-6);
+    mt_optimizer_free(opt);
     mt_tape_free(tape);
     mt_param_free(sh[0]);
     mt_param_free(sh[1]);

@@ -7,12 +7,15 @@
 #include <string.h>
 
 #include "minitensor/checkpoint.h"
-#include "tape_internal.h"
+#include "optim_internal.h"
 
 #define FORMAT_KEY "minitensor.checkpoint"
 #define FORMAT_VERSION "1"
 #define MAX_KV 64
 #define OPTIM_PREFIX "optim."
+/* Each parameter's own update count, in the optimizer's order, written only
+ * when one differs from minitensor.steps (backward first reached it later). */
+#define PARAM_STEPS_KEY "minitensor.param_steps"
 
 static const char *const optimizer_names[] = {"sgd", "adam", "adamw"};
 
@@ -87,6 +90,24 @@ mt_status mt_checkpoint_save(const char *path, const mt_checkpoint *ck,
                            "%s: metadata key %s is NULL or reserved (minitensor.*)", op,
                            metadata[i].key ? metadata[i].key : "(null)");
     ck_text *text = mt_alloc(sizeof *text, _Alignof(ck_text));
+    char *param_steps = NULL;
+    if (ck->optimizer) {
+        const mt_optimizer *opt = ck->optimizer;
+        bool lagging = false;
+        for (int i = 0; i < opt->n; i++)
+            lagging |= opt->p[i].steps != opt->steps;
+        size_t size = (size_t)opt->n * 21 + 1;
+        if (lagging && (param_steps = mt_alloc(size, 1))) {
+            size_t used = 0;
+            for (int i = 0; i < opt->n; i++)
+                used += (size_t)snprintf(param_steps + used, size - used, "%s%" PRId64,
+                                         i ? "," : "", opt->p[i].steps);
+        }
+        if (lagging && !param_steps) {
+            mt_dealloc(text);
+            return mt_fail(MT_ERR_OUT_OF_MEMORY, "%s: cannot allocate", op);
+        }
+    }
     size_t n_state = ck->optimizer ? mt_optimizer_state_count(ck->optimizer) : 0;
     size_t n_items = (size_t)ck->n_params + n_state;
     mt_safetensors_item *items =
@@ -95,6 +116,7 @@ mt_status mt_checkpoint_save(const char *path, const mt_checkpoint *ck,
                                      _Alignof(mt_safetensors_kv));
     if (!text || (n_items && !items) || !kv) {
         mt_dealloc(text);
+        mt_dealloc(param_steps);
         mt_dealloc(items);
         mt_dealloc(kv);
         return mt_fail(MT_ERR_OUT_OF_MEMORY, "%s: cannot allocate", op);
@@ -119,6 +141,8 @@ mt_status mt_checkpoint_save(const char *path, const mt_checkpoint *ck,
                  mt_optimizer_steps_get(ck->optimizer));
         kv[n_kv++] = (mt_safetensors_kv){"minitensor.optimizer", text->kind, 0, 0};
         kv[n_kv++] = (mt_safetensors_kv){"minitensor.steps", text->steps, 0, 0};
+        if (param_steps)
+            kv[n_kv++] = (mt_safetensors_kv){PARAM_STEPS_KEY, param_steps, 0, 0};
     }
     for (int i = 0; i < ck->n_rngs; i++) {
         snprintf(text->rng_keys[i], sizeof text->rng_keys[i], "minitensor.rng.%d", i);
@@ -141,6 +165,7 @@ mt_status mt_checkpoint_save(const char *path, const mt_checkpoint *ck,
         kv[n_kv++] = metadata[i];
     s = mt_safetensors_save(path, items, n_items, kv, n_kv);
     mt_dealloc(text);
+    mt_dealloc(param_steps);
     mt_dealloc(items);
     mt_dealloc(kv);
     return s;
@@ -234,6 +259,33 @@ static mt_status check_checksum(const char *op, const char *path, const mt_safet
     return MT_OK;
 }
 
+/* PARAM_STEPS_KEY, if present, into counts[0..n-1] (each at most steps);
+ * absent: every count is steps. */
+static mt_status param_steps_read(const char *op, const char *path, const mt_safetensors *st,
+                                  int n, int64_t steps, int64_t *counts)
+{
+    const char *v;
+    size_t len;
+    for (int i = 0; i < n; i++)
+        counts[i] = steps;
+    if (mt_safetensors_metadata_get(st, PARAM_STEPS_KEY, &v, &len) != MT_OK)
+        return MT_OK;
+    size_t at = 0;
+    for (int i = 0; i < n; i++) {
+        int64_t c = 0;
+        size_t digits = 0;
+        for (; at < len && v[at] >= '0' && v[at] <= '9' && digits < 18; at++, digits++)
+            c = 10 * c + (v[at] - '0');
+        bool last = i == n - 1;
+        if (!digits || c > steps || (last ? at != len : at >= len || v[at] != ','))
+            return mt_fail(MT_ERR_FORMAT, "%s: %s: bad %s (want %d counts up to %" PRId64
+                           ")", op, path, PARAM_STEPS_KEY, n, steps);
+        counts[i] = c;
+        at += !last;
+    }
+    return MT_OK;
+}
+
 static mt_status check_metadata(const char *op, const char *path, const mt_safetensors *st,
                                 const mt_checkpoint *ck, const mt_safetensors_kv *expected,
                                 size_t n_expected, int64_t *epoch, int64_t *steps,
@@ -298,14 +350,20 @@ mt_status mt_checkpoint_load(const char *path, mt_checkpoint *ck,
     size_t n_tensors = (size_t)ck->n_params + n_state;
     mt_tensor **loaded = n_tensors ? mt_alloc(n_tensors * sizeof *loaded, _Alignof(mt_tensor *))
                                    : NULL;
+    int n_opt = ck->optimizer ? ck->optimizer->n : 0;
+    int64_t *param_steps = n_opt ? mt_alloc((size_t)n_opt * sizeof *param_steps,
+                                            _Alignof(int64_t)) : NULL;
     mt_rng rngs[MAX_KV];
     int64_t epoch = 0, steps = 0;
-    if (n_tensors && !loaded) {
+    if ((n_tensors && !loaded) || (n_opt && !param_steps)) {
+        mt_dealloc(loaded);
         mt_safetensors_close(st);
         return mt_fail(MT_ERR_OUT_OF_MEMORY, "%s: cannot allocate", op);
     }
     size_t got = 0;
     s = check_metadata(op, path, st, ck, expected, n_expected, &epoch, &steps, rngs);
+    if (!s)
+        s = param_steps_read(op, path, st, n_opt, steps, param_steps);
     for (; !s && got < (size_t)ck->n_params; got++)
         s = stored_tensor(op, path, st, ck->params[got]->data->name, ck->params[got]->data,
                           &loaded[got]);
@@ -329,6 +387,8 @@ mt_status mt_checkpoint_load(const char *path, mt_checkpoint *ck,
         }
         if (ck->optimizer)
             mt_optimizer_steps_set(ck->optimizer, steps);
+        for (int i = 0; i < n_opt; i++)
+            ck->optimizer->p[i].steps = param_steps[i];
         for (int i = 0; i < ck->n_rngs; i++)
             ck->rngs[i] = rngs[i];
         ck->epoch = epoch;
@@ -338,6 +398,7 @@ mt_status mt_checkpoint_load(const char *path, mt_checkpoint *ck,
     for (size_t i = 0; i < (s ? got : n_tensors); i++)
         mt_tensor_free(loaded[i]);
     mt_dealloc(loaded);
+    mt_dealloc(param_steps);
     mt_safetensors_close(st);
     return s;
 }

@@ -409,6 +409,8 @@ mt_status mt_tape_conv2d(mt_tape *tape, mt_value *x, mt_value *kernel, mt_value 
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: params is NULL", op);
     if (bias && !bias->data)
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: bias has no data", op);
+    if (bias && (s = tape_owns(op, tape, bias, "bias")))
+        return s;
     const mt_tensor *tb = bias ? bias->data : NULL;
     conv_geom g;
     if ((s = conv_geom_plan(op, x->data, kernel->data, tb, params, &g)))

@@ -124,6 +124,8 @@ mt_status mt_tape_linear(mt_tape *tape, mt_value *x, mt_value *w, mt_value *bias
                  bias->data->shape[0] != tw->shape[1]))
         return mt_fail(MT_ERR_SHAPE, "%s: bias must be [%lld]", op,
                        (long long)tw->shape[1]);
+    if (bias && (s = tape_owns(op, tape, bias, "bias")))
+        return s;
     mt_value *v;
     const int64_t shape[2] = {tx->shape[0], tw->shape[1]};
     const mt_tensor *tb = bias ? bias->data : NULL;

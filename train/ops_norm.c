@@ -149,10 +149,19 @@ static mt_status norm(norm_kind kind, mt_tape *tape, mt_value *x, mt_value *w, m
             return mt_fail(MT_ERR_SHAPE, "%s: %s %s does not fit x %s", op,
                            k ? "bias" : "weight", pv->data ? MT_SHAPE(pv->data) : "NULL",
                            MT_SHAPE(t));
+        if ((s = tape_owns(op, tape, pv, k ? "bias" : "weight")))
+            return s;
     }
     bool use_running = kind == NORM_BATCH && !tape->training && a->running_mean &&
                        a->running_var;
     if (kind == NORM_BATCH) {
+        /* one alone would be ignored silently; one tensor for both would get
+         * the mean and then the variance written into it */
+        const mt_tensor *rm = a->running_mean, *rv = a->running_var;
+        if (!rm != !rv || (rm && rm->data == rv->data))
+            return mt_fail(MT_ERR_INVALID_ARGUMENT,
+                           "%s: running_mean %s and running_var %s must be two tensors, or "
+                           "both NULL", op, rm ? MT_SHAPE(rm) : "NULL", rv ? MT_SHAPE(rv) : "NULL");
         for (int k = 0; k < 2; k++) {
             const mt_tensor *r = k ? a->running_var : a->running_mean;
             if (r && (r->dtype != MT_DTYPE_F32 || mt_tensor_numel(r) != t->shape[1] ||

@@ -1,5 +1,6 @@
 /* ops_shape.c — views (reshape, transpose) and whole-tensor sums on a tape. */
 #include <math.h>
+#include <stdio.h>
 
 #include "tape_internal.h"
 
@@ -50,8 +51,17 @@ mt_status mt_tape_reshape(mt_tape *tape, mt_value *x, int rank, const int64_t *s
     const char *op = "tape_reshape";
     value_slot *slot = NULL;
     mt_status s = view_value(op, tape, x, out, &slot);
-    if (s || (s = mt_view_into(x->data, rank, shape, &slot->data_view)))
+    if (s)
         return s;
+    if ((s = mt_view_into(x->data, rank, shape, &slot->data_view))) {
+        if (mt_tensor_is_contiguous(x->data))
+            return s;
+        /* the plain op's hint (mt_reshape, mt_tensor_contiguous) would cut
+         * the gradient off: name the tape's copy */
+        char message[512];
+        snprintf(message, sizeof message, "%s", mt_last_error());
+        return mt_fail(s, "%s: %s (on a tape: mt_tape_contiguous, then reshape)", op, message);
+    }
     return view_finish(tape, op, x, slot, -1, out);
 }
 

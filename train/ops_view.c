@@ -6,6 +6,8 @@
  * every view: strided slices land on their elements, an expanded (stride 0)
  * dim sums its copies (the adds run one after another), a permutation or an
  * inserted size-1 dim lands where it came from. */
+#include <stdio.h>
+
 #include "minitensor/index.h"
 #include "tape_ops_internal.h"
 
@@ -223,6 +225,10 @@ mt_status mt_tape_concat(mt_tape *tape, mt_value *const *xs, int count, int dim,
     for (int k = 0; k < count; k++) {
         if (!xs[k] || !xs[k]->data)
             return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: input %d is NULL", op, k);
+        char name[24];
+        snprintf(name, sizeof name, "input %d", k);
+        if ((s = tape_owns(op, tape, xs[k], name)))
+            return s;
         data[k] = xs[k]->data;
     }
     int d;

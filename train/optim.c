@@ -6,22 +6,7 @@
 #include <emmintrin.h>
 #endif
 
-#include "minitensor/optim.h"
-#include "tape_internal.h"
-
-typedef struct param_state {
-    mt_value *param;
-    mt_tensor *m;    /* Adam exp_avg, or SGD momentum buffer (NULL: none) */
-    mt_tensor *v;    /* Adam exp_avg_sq */
-    char m_name[MT_NAME_MAX + 24], v_name[MT_NAME_MAX + 24];
-} param_state;
-
-struct mt_optimizer {
-    mt_optimizer_options o;
-    int64_t steps;
-    int n;
-    param_state *p;
-};
+#include "optim_internal.h"
 
 mt_optimizer_options mt_optimizer_defaults(mt_optimizer_kind kind)
 {
@@ -39,12 +24,14 @@ static mt_status check_options(const mt_optimizer_options *o)
     const char *bad = NULL;
     if ((unsigned)o->kind >= MT_OPTIMIZER_KIND_COUNT)
         bad = "kind";
-    else if (!(o->lr > 0.0f) || !isfinite(o->lr))
-        bad = "lr (must be > 0)";
+    else if (!(o->lr >= 0.0f) || !isfinite(o->lr))   /* 0 is valid, as torch's */
+        bad = "lr (must be >= 0)";
     else if (!(o->weight_decay >= 0.0f) || !isfinite(o->weight_decay))
         bad = "weight_decay (must be >= 0)";
     else if (o->kind == MT_OPTIMIZER_SGD && !(o->momentum >= 0.0f && isfinite(o->momentum)))
         bad = "momentum (must be >= 0)";
+    else if (o->kind == MT_OPTIMIZER_SGD && !isfinite(o->dampening))
+        bad = "dampening (must be finite)";
     else if (o->kind == MT_OPTIMIZER_SGD && o->nesterov &&
              (o->momentum <= 0.0f || o->dampening != 0.0f))
         bad = "nesterov (needs momentum > 0 and dampening 0)";
@@ -84,10 +71,18 @@ mt_status mt_optimizer_new(const mt_optimizer_options *options, mt_value *const 
     mt_status s = check_options(options);
     if (s)
         return s;
-    for (int i = 0; i < n_params; i++)
+    for (int i = 0; i < n_params; i++) {
         if (!params[i] || !params[i]->is_param_)
             return mt_fail(MT_ERR_INVALID_ARGUMENT,
                            "%s: params[%d] is not a parameter (mt_param_new)", op, i);
+        /* twice (or with a shadow) it would be updated twice a step, and its
+         * state tensors would share one checkpoint name */
+        for (int j = 0; j < i; j++)
+            if (params[j]->data == params[i]->data)
+                return mt_fail(MT_ERR_INVALID_ARGUMENT,
+                               "%s: params[%d] and params[%d] are the same parameter %s",
+                               op, j, i, MT_SHAPE(params[i]->data));
+    }
     mt_optimizer *opt = mt_alloc(sizeof *opt, _Alignof(mt_optimizer));
     param_state *p = n_params ? mt_alloc((size_t)n_params * sizeof *p, _Alignof(param_state))
                               : NULL;
@@ -190,6 +185,20 @@ static void adam_update(const mt_optimizer_options *o, int64_t t, int64_t n,
     }
 }
 
+/* torch.optim and clip_grad_norm_ skip a parameter whose grad is None: here
+ * one no backward has reached and whose gradient is all zero (a gradient
+ * written by hand counts once it is not). */
+static bool grad_none(const mt_value *param)
+{
+    if (param->grad_seen_)
+        return false;
+    const float *g = param->grad->data;
+    for (int64_t i = 0, n = mt_tensor_numel(param->grad); i < n; i++)
+        if (g[i] != 0.0f)
+            return false;
+    return true;
+}
+
 mt_status mt_optimizer_step(mt_optimizer *opt)
 {
     if (!opt)
@@ -197,13 +206,16 @@ mt_status mt_optimizer_step(mt_optimizer *opt)
     opt->steps++;
     for (int i = 0; i < opt->n; i++) {
         param_state *ps = &opt->p[i];
+        if (grad_none(ps->param))
+            continue;   /* no update: no weight decay, state and step count unchanged */
+        ps->steps++;
         int64_t n = mt_tensor_numel(ps->param->data);
         float *p = ps->param->data->data;
         const float *g = ps->param->grad->data;
         if (opt->o.kind == MT_OPTIMIZER_SGD)
-            sgd_update(&opt->o, opt->steps == 1, n, p, g, ps->m ? ps->m->data : NULL);
+            sgd_update(&opt->o, ps->steps == 1, n, p, g, ps->m ? ps->m->data : NULL);
         else
-            adam_update(&opt->o, opt->steps, n, p, g, ps->m->data, ps->v->data);
+            adam_update(&opt->o, ps->steps, n, p, g, ps->m->data, ps->v->data);
     }
     return MT_OK;
 }
@@ -220,8 +232,9 @@ mt_status mt_optimizer_lr_set(mt_optimizer *opt, float lr)
 {
     if (!opt)
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "optimizer_lr_set: optimizer is NULL");
-    if (!(lr > 0.0f) || !isfinite(lr))
-        return mt_fail(MT_ERR_INVALID_ARGUMENT, "optimizer_lr_set: lr %g must be > 0",
+    /* 0: where a schedule ends (cosine down to min_lr 0), valid in torch */
+    if (!(lr >= 0.0f) || !isfinite(lr))
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "optimizer_lr_set: lr %g must be >= 0",
                        (double)lr);
     opt->o.lr = lr;
     return MT_OK;
@@ -242,6 +255,8 @@ mt_status mt_optimizer_steps_set(mt_optimizer *opt, int64_t steps)
         return mt_fail(MT_ERR_INVALID_ARGUMENT,
                        "optimizer_steps_set: NULL optimizer or steps < 0");
     opt->steps = steps;
+    for (int i = 0; i < opt->n; i++)
+        opt->p[i].steps = steps;
     return MT_OK;
 }
 
@@ -290,8 +305,12 @@ mt_status mt_grad_clip_norm(mt_value *const *params, int n_params, float max_nor
     }
     float norm = (float)sqrt(sq);
     float coef = max_norm / (norm + 1e-6f);
-    if (coef < 1.0f)
+    /* torch multiplies by clamp(coef, max=1): a NaN norm makes every
+     * gradient NaN (an inf norm zeroes the finite ones) */
+    if (coef < 1.0f || isnan(coef))
         for (int i = 0; i < n_params; i++) {
+            if (grad_none(params[i]))
+                continue;
             float *g = params[i]->grad->data;
             for (int64_t k = 0, n = mt_tensor_numel(params[i]->grad); k < n; k++)
                 g[k] *= coef;

@@ -52,6 +52,7 @@ void mt_tape_reset(mt_tape *tape)
     tape->chunk = tape->chunks;
     tape->chunk_used = 0;
     tape->walked = false;
+    tape->generation++;
 }
 
 void mt_tape_training_set(mt_tape *tape, bool training)
@@ -91,6 +92,8 @@ value_slot *tape_slot(mt_tape *tape, const char *op)
     }
     value_slot *slot = &tape->chunk->slots[tape->chunk_used++];
     memset(slot, 0, sizeof *slot);
+    slot->value.tape_ = tape;
+    slot->value.generation_ = tape->generation;
     return slot;
 }
 
@@ -154,10 +157,32 @@ mt_status tape_check(const char *op, const mt_tape *tape, const mt_value *const 
     if (tape->walked)
         return mt_fail(MT_ERR_INVALID_ARGUMENT,
                        "%s: the tape has been walked backwards; reset it first", op);
-    for (int i = 0; i < n_in; i++)
+    for (int i = 0; i < n_in; i++) {
         if (!in[i] || !in[i]->data)
             return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: input %d is NULL", op, i);
+        char name[24];
+        snprintf(name, sizeof name, "input %d", i);
+        mt_status s = tape_owns(op, tape, in[i], name);
+        if (s)
+            return s;
+    }
     return MT_OK;
+}
+
+mt_status tape_owns(const char *op, const mt_tape *tape, const mt_value *v, const char *name)
+{
+    if (v->is_param_ || (v->tape_ == tape && v->generation_ == tape->generation))
+        return MT_OK;
+    /* backward on this tape would stop at such a value: its own tape's ops,
+     * which lead to the parameters, would never see the gradient */
+    if (v->tape_ == tape)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT,
+                       "%s: %s %s was recorded before the tape's last reset", op, name,
+                       MT_SHAPE(v->data));
+    return mt_fail(MT_ERR_INVALID_ARGUMENT,
+                   "%s: %s %s is not a value of this tape (another tape's, or not made by "
+                   "mt_tape_*): pass tensors through mt_tape_constant", op, name,
+                   MT_SHAPE(v->data));
 }
 
 /* ---- gradients ---------------------------------------------------------------- */
@@ -190,6 +215,7 @@ mt_status grad_commit(mt_tape *tape, mt_value *v, mt_tensor *dst)
             return s;
     }
     v->grad_live_ = true;
+    v->grad_seen_ = true;
     return MT_OK;
 }
 
@@ -249,15 +275,19 @@ mt_status mt_tape_backward(mt_tape *tape, mt_value *loss)
     if (tape->walked)
         return mt_fail(MT_ERR_INVALID_ARGUMENT,
                        "%s: this recording was walked already; reset and record again", op);
+    mt_status s = tape_owns(op, tape, loss, "loss");
+    if (s)
+        return s;
     if (mt_tensor_numel(loss->data) != 1)
         return mt_fail(MT_ERR_SHAPE, "%s: the loss must hold one element, it is %s", op,
                        MT_SHAPE(loss->data));
     if (!loss->requires_grad)
         return mt_fail(MT_ERR_INVALID_ARGUMENT,
-                       "%s: the loss does not depend on any parameter", op);
+                       "%s: the loss does not depend on any parameter%s", op,
+                       tape->grad_enabled ? "" : " (gradients are off: mt_tape_grad_set)");
     tape->walked = true;
     mt_tensor *seed;
-    mt_status s = grad_target(tape, loss, &seed);
+    s = grad_target(tape, loss, &seed);
     if (s || (s = mt_tensor_fill(seed, 1.0f)) || (s = grad_commit(tape, loss, seed)))
         return s;
     for (size_t i = tape->n_nodes; i-- > 0;) {
@@ -356,6 +386,7 @@ mt_status mt_param_grad_reduce(mt_value *param, mt_value *const *shadows, const 
     for (int i = 0; i < n; i++) {
         if (!shadows[i]->grad_live_)
             continue;   /* the shard's loss does not depend on param */
+        param->grad_seen_ = true;
         const float *sg = shadows[i]->grad->data;
         const float k = scale[i];
         for (int64_t j = 0; j < count; j++)

@@ -41,6 +41,7 @@ struct mt_tape {
     bool training;
     bool grad_enabled;
     bool walked;                   /* backward has run since the last reset */
+    uint64_t generation;           /* resets so far: tells stale values apart */
 };
 
 /* A new value on the tape (zeroed slot); NULL on allocation failure (message
@@ -59,9 +60,15 @@ mt_status tape_scratch(mt_tape *tape, const char *op, int rank, const int64_t *s
  * node->out->requires_grad accordingly. */
 mt_status tape_record(mt_tape *tape, const tape_node *node);
 
-/* Checks shared by every mt_tape_* entry point. */
+/* Checks shared by every mt_tape_* entry point: tape and out not NULL, the
+ * tape not walked, every in[i] a value tape_owns. */
 mt_status tape_check(const char *op, const mt_tape *tape, const mt_value *const *in,
                      int n_in, mt_value **out);
+
+/* v (named `name` in the message) may feed an op on tape: a parameter, or a
+ * value of this tape made since its last reset. */
+mt_status tape_owns(const char *op, const mt_tape *tape, const mt_value *v,
+                    const char *name);
 
 /* Gradient contributions. grad_target gives the tensor to write v's new
  * contribution into: v's own gradient when it holds nothing yet, else a

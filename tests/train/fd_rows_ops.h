@@ -356,6 +356,15 @@ static void test_batch_norm_running_statistics(void **state)
     assert_float_equal(*(float *)rv->data, 0.9f + 1.0f / 6.0f, 1e-6);
     /* training output: (x - 2.5) / sqrt(1.25 + eps) */
     assert_float_equal(((float *)y->data->data)[0], (float)(-1.5 / sqrt(1.25 + 1e-5)), 1e-6);
+    /* one tensor for both statistics, or only one of them: refused, nothing
+     * written */
+    mt_value *none = NULL;
+    assert_fails(mt_tape_batch_norm(t, x, rm, rm, NULL, NULL, 0.1f, 1e-5f, &none),
+                 MT_ERR_INVALID_ARGUMENT, "running_mean [1] and running_var [1] must be two");
+    assert_fails(mt_tape_batch_norm(t, x, NULL, rv, NULL, NULL, 0.1f, 1e-5f, &none),
+                 MT_ERR_INVALID_ARGUMENT, "running_mean NULL and running_var [1]");
+    assert_null(none);
+    assert_float_equal(*(float *)rm->data, 0.25f, 1e-7);
     mt_tape_reset(t);
     mt_tape_training_set(t, false);
     assert_ok(mt_tape_batch_norm(t, x, rm, rv, NULL, NULL, 0.1f, 1e-5f, &y));

@@ -22,7 +22,10 @@
  * it, its gradient (`grad`, same shape, contiguous F32). Values made by
  * mt_tape_* calls belong to the tape and stay valid until mt_tape_reset or
  * mt_tape_free. Parameters (mt_param_new) belong to you: they own their
- * data and gradient and outlive any tape.
+ * data and gradient and outlive any tape. An op takes parameters and the
+ * values of its own tape recorded since its last reset; a value of another
+ * tape, or one from before a reset, is refused (MT_ERR_INVALID_ARGUMENT)
+ * rather than giving it a gradient its own tape never passes on.
  *
  * GRADIENTS ACCUMULATE, as in PyTorch: backward adds into every parameter's
  * grad; mt_param_zero_grad clears it. A value whose inputs need no gradient
@@ -59,8 +62,11 @@ typedef struct mt_value {
 
     /* private */
     bool grad_live_;        /* grad holds a gradient (else: zero) */
+    bool grad_seen_;        /* a backward has reached it (torch: grad is not None) */
     bool is_param_;
     bool is_shadow_;        /* shares another parameter's data */
+    const mt_tape *tape_;   /* the tape that made it (NULL: a parameter) */
+    uint64_t generation_;   /* the tape's reset count when it was made */
 } mt_value;
 
 /* ---- the tape --------------------------------------------------------------- */
@@ -185,11 +191,18 @@ typedef enum mt_reduction {
 typedef struct mt_cross_entropy_options {
     mt_reduction reduction;
     float label_smoothing;  /* 0 <= ls <= 1, as torch */
+    /* torch's ignore_index (its default: -100): rows whose target equals it
+     * add nothing, get a zero gradient, and a mean is over the other rows
+     * (NaN when there are none). Off unless use_ignore_index. */
+    bool use_ignore_index;
+    int64_t ignore_index;
 } mt_cross_entropy_options;
 
 /* torch.nn.functional.cross_entropy(logits [N,C], target [N] I32/I64 class
- * indices). options may be NULL (mean, no smoothing). A target outside
- * 0..C-1 is an error naming the row and the value. */
+ * indices). options may be NULL (mean, no smoothing, no ignored index). A
+ * target outside 0..C-1 (other than the ignored index) is an error naming
+ * the row and the value. The losses copy their target: free or refill it
+ * once the call returns. */
 mt_status mt_tape_cross_entropy(mt_tape *tape, mt_value *logits, const mt_tensor *target,
                                 const mt_cross_entropy_options *options, mt_value **out);
 
@@ -199,6 +212,12 @@ mt_status mt_tape_bce_with_logits(mt_tape *tape, mt_value *x, const mt_tensor *t
                                   mt_reduction reduction, mt_value **out);
 mt_status mt_tape_mse_loss(mt_tape *tape, mt_value *x, const mt_tensor *target,
                            mt_reduction reduction, mt_value **out);
+/* binary_cross_entropy_with_logits(x, target, pos_weight=pos_weight): the
+ * positive term weighted, pos_weight F32 broadcasting to x's shape (e.g. [C]
+ * for x [N,C]; NULL: 1), copied like the target. */
+mt_status mt_tape_bce_with_logits_pos_weight(mt_tape *tape, mt_value *x, const mt_tensor *target,
+                                             const mt_tensor *pos_weight, mt_reduction reduction,
+                                             mt_value **out);
 
 /* ==== the differentiable op set ======================================== */
 
@@ -288,8 +307,8 @@ mt_status mt_tape_layer_norm(mt_tape *tape, mt_value *x, int n_dims, mt_value *w
 /* torch.nn.RMSNorm: x / sqrt(mean(x²) over the last n_dims + eps) · weight */
 mt_status mt_tape_rms_norm(mt_tape *tape, mt_value *x, int n_dims, mt_value *weight,
                            float eps, mt_value **out);
-/* F.batch_norm(x [N, C, *], running_mean, running_var [C] (contiguous F32, may
- * both be NULL), weight, bias [C], training = mt_tape_training_get(tape),
+/* F.batch_norm(x [N, C, *], running_mean, running_var [C] (two contiguous F32
+ * tensors, or both NULL), weight, bias [C], training = mt_tape_training_get(tape),
  * momentum, eps). Training mode normalises with the batch's statistics and
  * then updates running_mean/var in place (momentum m: r = (1-m)·r + m·batch,
  * the batch variance unbiased, as torch); it needs more than one value per

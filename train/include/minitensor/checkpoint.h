@@ -3,7 +3,8 @@
  *
  * A checkpoint holds the parameters (under their tensor names, so the file
  * is also a model file PyTorch, Keras and mt_safetensors_open read), the
- * optimizer's state (tensors "optim.<param>.exp_avg", …), its step count,
+ * optimizer's state (tensors "optim.<param>.exp_avg", …), its step count
+ * (and each parameter's own when one lags it: backward reached it later),
  * generator states and the epoch, plus your own metadata (string pairs:
  * model kind, batch size, seed…). Restoring it and training on gives the
  * same bytes as a run that was never interrupted.

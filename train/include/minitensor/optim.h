@@ -44,7 +44,7 @@ typedef enum mt_optimizer_kind {
 
 typedef struct mt_optimizer_options {
     mt_optimizer_kind kind;
-    float lr;              /* > 0 */
+    float lr;              /* >= 0 */
     float weight_decay;    /* >= 0 */
     float momentum;        /* SGD: >= 0 */
     float dampening;       /* SGD */
@@ -62,12 +62,17 @@ mt_optimizer_options mt_optimizer_defaults(mt_optimizer_kind kind);
 
 /* An optimizer over n_params parameters (values from mt_param_new). Fails on
  * invalid options (the message names the field), NULL or non-parameter
- * values, or allocation failure. */
+ * values, a parameter given twice (or with its shadow), or allocation
+ * failure. */
 mt_status mt_optimizer_new(const mt_optimizer_options *options, mt_value *const *params,
                            int n_params, mt_optimizer **out);
 void mt_optimizer_free(mt_optimizer *opt);
 
-/* One update of every parameter from its gradient. */
+/* One update of every parameter from its gradient. As torch.optim skips a
+ * parameter whose grad is None, a parameter no backward has reached and
+ * whose gradient is all zero is left alone (no weight decay; its state and
+ * step count unchanged); Adam's bias correction and SGD's first momentum
+ * step count each parameter's own updates, as torch's state['step']. */
 mt_status mt_optimizer_step(mt_optimizer *opt);
 /* Zero every parameter's gradient. */
 void mt_optimizer_zero_grad(mt_optimizer *opt);
@@ -79,7 +84,8 @@ mt_optimizer_options mt_optimizer_options_get(const mt_optimizer *opt);
 mt_status mt_optimizer_lr_set(mt_optimizer *opt, float lr);
 float mt_optimizer_lr_get(const mt_optimizer *opt);
 
-/* Steps taken so far (Adam's t); set when restoring a checkpoint. */
+/* Steps taken so far; set when restoring a checkpoint (it sets every
+ * parameter's own count, Adam's t, to steps). */
 int64_t mt_optimizer_steps_get(const mt_optimizer *opt);
 mt_status mt_optimizer_steps_set(mt_optimizer *opt, int64_t steps);
 
@@ -93,8 +99,10 @@ mt_status mt_optimizer_state_at(const mt_optimizer *opt, size_t index,
                                 const char **name, mt_tensor **tensor);
 
 /* torch.nn.utils.clip_grad_norm_: if the global L2 norm of all gradients
- * exceeds max_norm, scale every gradient by max_norm / (norm + 1e-6).
- * total_norm (may be NULL) gets the norm before clipping. */
+ * exceeds max_norm, scale every gradient by max_norm / (norm + 1e-6); a NaN
+ * norm makes every gradient NaN, as torch's (parameters optimizer_step
+ * skips are left alone). total_norm (may be NULL) gets the norm before
+ * clipping. */
 mt_status mt_grad_clip_norm(mt_value *const *params, int n_params, float max_norm,
                             float *total_norm);
 
