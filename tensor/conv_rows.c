@@ -528,6 +528,26 @@ static bool winograd_fits(const conv_geometry *g, const conv_pool *pool, mt_acti
     return saved > spent;
 }
 
+/* Winograd only for inputs it computes as the direct sum does: its
+ * transforms add and subtract neighbouring pixels, so one ±inf gives
+ * inf - inf = NaN in outputs the direct sum makes ±inf (and finite ones
+ * beside them), and inputs near FLT_MAX overflow there before the direct
+ * sum would. 2^64 leaves the transforms' factor (< 2^7) far from overflow. */
+static bool winograd_input_tame(const conv_geometry *g)
+{
+    const float *x = g->x.data;
+    const int64_t *st = g->x.stride;  /* channels contiguous (mt_conv_rows_fit) */
+    bool tame = true;
+    for (int64_t n = 0; n < g->n; n++)
+        for (int64_t i = 0; i < g->h; i++)
+            for (int64_t k = 0; k < g->w; k++) {
+                const float *px = x + n * st[0] + i * st[1] + k * st[2];
+                for (int64_t c = 0; c < g->cin; c++)
+                    tame &= fabsf(px[c]) <= 0x1p64f;  /* false for NaN too */
+            }
+    return tame;
+}
+
 static void rows_part(void *arg, int index)
 {
     const rows_job *j = arg;
@@ -581,7 +601,7 @@ mt_status mt_conv_rows_run(const char *op, const conv_geometry *g, const mt_tens
     j.ox1 = j.ox1 > g->ow ? g->ow : j.ox1 < j.ox0 ? j.ox0 : j.ox1;
     // a kept transform is read in place: whole NR panels of its Cout rows
     const bool kept = winograd && g->cout % kr->nr == 0;
-    j.winograd = winograd_fits(g, pool, act, kr->nr, kept);
+    j.winograd = winograd_fits(g, pool, act, kr->nr, kept) && winograd_input_tame(g);
     if (j.winograd)
         j.units = g->n;
     j.parts = parts_for(g, j.units, threads);

@@ -181,11 +181,58 @@ static void winograd_kernel_by_hand(void **state)
     mt_tensor_free(k);
 }
 
+/* Inputs Winograd's transforms would mangle: a +inf, a -inf (inf - inf in
+ * the transforms gave NaN for 95 of the 512 pooled outputs where torch's
+ * conv2d + max_pool2d gives ±inf) and a 3e38 (the transforms overflowed to
+ * inf where torch gives 1.6e38..2.6e38). With the transform kept, at batch
+ * 1, on every native kernel: the naive backend's values (the direct sum,
+ * torch's), infinities equal, and some of them infinite. */
+static void winograd_special_inputs_as_direct(void **state)
+{
+    (void)state;
+    mt_tensor *x = random_tensor(4, (int64_t[]){1, 13, 13, 32});
+    mt_tensor *k = random_tensor(4, (int64_t[]){3, 3, 32, 64});
+    mt_tensor *u = NULL, *want = NULL;
+    float *px = x->data;
+    px[(2 * 13 + 2) * 32 + 1] = INFINITY;
+    px[(8 * 13 + 5) * 32 + 3] = -INFINITY;
+    px[(10 * 13 + 10) * 32 + 7] = 3e38f;
+    assert_ok(mt_conv2d_winograd_kernel(k, MT_KERNEL_HWIO, &u));
+    mt_conv2d_params p = {.kernel_layout = MT_KERNEL_HWIO, .winograd = u};
+    mt_pool2d_params q = {.pool_h = 2, .pool_w = 2};
+    assert_ok(mt_backend_set(MT_BACKEND_NAIVE));
+    assert_ok(mt_conv2d_max_pool2d(x, k, NULL, &p, &q, &want));
+    int64_t infinite = 0;
+    for (int64_t i = 0; i < mt_tensor_numel(want); i++)
+        infinite += isinf(((const float *)want->data)[i]) != 0;
+    assert_true(infinite > 0);
+    assert_ok(mt_backend_set(MT_BACKEND_NATIVE));
+    const char *const *names = mt_gemm_native_kernel_names();
+    for (int n = 0; names[n]; n++) {
+        assert_true(mt_gemm_native_force_kernel(names[n]));
+        mt_tensor *got = NULL;
+        assert_ok(mt_conv2d_max_pool2d(x, k, NULL, &p, &q, &got));
+        for (int64_t i = 0; i < mt_tensor_numel(want); i++) {
+            float g = ((const float *)got->data)[i], w = ((const float *)want->data)[i];
+            if (!(g == w || fabsf(g - w) <= 1e-4f * (1.0f + fabsf(w))))
+                fail_msg("%s: element %lld is %.7g, want %.7g", names[n], (long long)i, g, w);
+        }
+        mt_tensor_free(got);
+    }
+    assert_true(mt_gemm_native_force_kernel(NULL));
+    assert_ok(mt_backend_set(MT_BACKEND_AUTO));
+    mt_tensor_free(want);
+    mt_tensor_free(u);
+    mt_tensor_free(k);
+    mt_tensor_free(x);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(native_paths_match_naive),
         cmocka_unit_test(winograd_kernel_by_hand),
+        cmocka_unit_test(winograd_special_inputs_as_direct),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
