@@ -113,8 +113,13 @@ MT_UNARY_FN u_hardswish(float x, float p, float q)
 
 MT_UNARY_FN u_leaky_relu(float x, float slope, float q) { (void)q; return x > 0.0f ? x : x * slope; }
 
-/* alpha·(e^x - 1) for x <= 0 (expm1: accurate near 0), x above. */
-MT_UNARY_FN u_elu(float x, float alpha, float q) { (void)q; return x > 0.0f ? x : alpha * expm1f(x); }
+/* alpha·(e^x - 1) for x <= 0 (expm1: accurate near 0), x above. + 0
+ * turns expm1(-0) = -0 into torch's e^-0 - 1 = +0 (elu(-0) = 0). */
+MT_UNARY_FN u_elu(float x, float alpha, float q)
+{
+    (void)q;
+    return x > 0.0f ? x : alpha * (expm1f(x) + 0.0f);
+}
 
 MT_UNARY_FN u_add_scalar(float x, float s, float q) { (void)q; return x + s; }
 MT_UNARY_FN u_mul_scalar(float x, float s, float q) { (void)q; return x * s; }

@@ -236,7 +236,9 @@ static void compare(const op_case *c, const op_row *row, const char *how,
     do {
         double g = element(got, index), w = element(want, index);
         bool ok = want->dtype == MT_DTYPE_F32
-                      ? (isnan(w) ? isnan(g) : (g == w || fabs(g - w) <= atol + rtol * fabs(w)))
+                      ? (isnan(w) ? isnan(g)
+                         : w == 0 && g == 0 ? signbit(g) == signbit(w)
+                         : (g == w || fabs(g - w) <= atol + rtol * fabs(w)))
                       : g == w;
         if (!ok)
             fail_msg("case %s %s, %s: element %lld is %.9g, expected %.9g (atol %g, rtol %g)",
