@@ -161,6 +161,30 @@ def _activation_cases(rng):
     return out
 
 
+# Values where ops have edges: NaN, ±inf, ±0, a denormal, ±FLT_MAX, the
+# thresholds of softplus (20) and exp (88.7), far tails, hardswish's ±3,
+# integers beyond 2^24, 1/3 and negative bases for pow.
+HARD = [math.nan, math.inf, -math.inf, 0.0, -0.0, 1.0, -1.0, 1e-40, -1e-40, 3.4028235e38,
+        -3.4028235e38, 20.0, 20.5, -20.0, 88.7, -88.7, -104.0, 1e20, -1e20, 3.0, -3.0,
+        16777217.0, 0.5, -0.5, 2.0, -2.0, -8.0, 1.0 / 3.0, 1e-3, -1e-3]
+
+
+def _hard_cases():
+    """Every unary op on HARD; every binary op and comparison on all pairs."""
+    x = np.array(HARD, np.float32)
+    # torch's gelu(-0) is -0 or 0 by code path; hardswish in float32, as
+    # torch's: x·6 overflows at FLT_MAX before the /6 (float64 does not)
+    out = [Case(name, [x], [_out(fn(torch.from_numpy(x) if name == "hardswish" else _t(x)))])
+           for name, fn in UNARY.items() if name != "gelu"]
+    a, b = np.meshgrid(x, x, indexing="ij")
+    for name, fn in {**BINARY, **COMPARE}.items():
+        out.append(Case(name, [a, b], [_out(fn(_t(a), _t(b)))]))
+    for e in [0.0, 0.5, -0.5, 1.0 / 3.0, -1.0, 3.0, math.inf, -math.inf, math.nan]:
+        out.append(Case("pow_scalar", [x], [_out(torch.pow(_t(x), _p(e)))], e=e))
+    return out
+
+
 def cases(rng):
     return (_unary_cases(rng) + _param_cases(rng) + _binary_cases(rng) +
-            _compare_cases(rng) + _where_cases(rng) + _activation_cases(rng))
+            _compare_cases(rng) + _where_cases(rng) + _activation_cases(rng) +
+            _hard_cases())
