@@ -104,6 +104,25 @@ def cases(rng):
         s = np.array(2.0, np.float32)
         out.append(Case(op, [s], [np.array(0, np.int64)], dim=0, keepdim=False))
 
+    # hard rows: NaN first / last / everywhere, ±inf, ±FLT_MAX (sums in
+    # double: mean of [FLT_MAX, FLT_MAX, 1, 1] is finite), ±0, large values
+    fm = float(np.finfo(np.float32).max)
+    hard = np.array([[NAN, 1, 2, 3], [1, 2, 3, NAN], [NAN, NAN, NAN, NAN], [1, INF, -INF, 2],
+                     [-INF, -INF, -INF, -INF], [INF, INF, INF, INF], [fm, fm, 1, 1],
+                     [-fm, -fm, -fm, 0], [0.0, -0.0, -0.0, 0.0], [-0.0, -0.0, -0.0, -0.0],
+                     [1e30, 1e30, -1e30, 5], [NAN, INF, -INF, 0], [1e20, 1e20, 1e20, -1e20],
+                     [16777217, 16777216, 16777218, -1]], np.float32)
+    for op in ops:
+        out.append(_case(op, hard, [1], False, True))
+    for op in ("argmin", "argmax"):
+        f = getattr(torch, op)
+        for dim in (0, 1):
+            out.append(Case(op, [hard], [f(torch.from_numpy(hard), dim=dim).numpy()],
+                            dim=dim, keepdim=False))
+    for op in ("cumsum", "softmax", "log_softmax"):
+        f = getattr(torch, op)
+        out.append(Case(op, [hard], [_out(f(_t(hard), 1))], dim=1))
+
     # along one dim, same shape
     for op in ("cumsum", "softmax", "log_softmax"):
         for t in (x, special, _f32(rng, 6), np.zeros((3, 0), np.float32)):
