@@ -92,4 +92,19 @@ def cases(rng):
     out.append(Case("group_norm", [np.zeros((2, 4, 0), np.float32)],
                     [np.zeros((2, 4, 0), np.float32)], groups=2, channel_dim=1, eps=eps,
                     w=False, b=False))
+    # hard rows, each its own lane: constant (variance 0, eps 0 too), NaN in
+    # one row only, ±1e30 (squares overflow float), ±3e38, tiny, an inf
+    hard = _f32(rng, 6, 8)
+    hard[0] = 3.0
+    hard[1, 2] = np.nan
+    hard[2] = [1e30, -1e30] * 4
+    hard[3] = [3e38] * 4 + [-3e38] * 4
+    hard[4] = 1e-30
+    hard[5, 0] = np.inf
+    for e in (eps, 0.0):
+        out.append(Case("layer_norm", [hard], [F.layer_norm(_t(hard), (8,), eps=e).float().numpy()],
+                        k=1, eps=e, w=False, b=False))
+        x4 = hard.reshape(6, 8, 1, 1)
+        out.append(Case("group_norm", [x4], [F.group_norm(_t(x4), 2, eps=e).float().numpy()],
+                        groups=2, channel_dim=1, eps=e, w=False, b=False))
     return out
