@@ -29,10 +29,6 @@ static mt_status pad_prepare(const mt_tensor *x, int n_pads, const int64_t *pads
     for (int i = 0; i < n_pads / 2; i++) {
         int d = x->rank - 1 - i;   /* the first pair pads the last dim */
         int64_t l = pads[2 * i], r = pads[2 * i + 1], n = x->shape[d];
-        if (mode != MT_PAD_CONSTANT && (l < 0 || r < 0))
-            return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: negative pads (%lld,%lld) for "
-                           "dim %d of %s: only constant mode crops", op, (long long)l,
-                           (long long)r, d, MT_SHAPE(x));
         if (mode == MT_PAD_REFLECT && (l >= n || r >= n))
             return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: reflect pads (%lld,%lld) must be "
                            "less than dim %d's size %lld in %s", op, (long long)l,

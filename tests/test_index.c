@@ -260,10 +260,10 @@ static void test_pad_errors(void **state)
                  "reflect pads (4,0) must be less than dim 2's size 4 in [1,2,4]");
     assert_fails(mt_pad(x, 4, (int64_t[]){0, 0, 0, 2}, MT_PAD_REFLECT, 0, &sink),
                  MT_ERR_INVALID_ARGUMENT, "dim 1's size 2");
-    assert_fails(mt_pad(x, 2, (int64_t[]){-1, 0}, MT_PAD_REFLECT, 0, &sink),
-                 MT_ERR_INVALID_ARGUMENT, "only constant mode crops");
-    assert_fails(mt_pad(x, 2, (int64_t[]){-1, 0}, MT_PAD_REPLICATE, 0, &sink),
-                 MT_ERR_INVALID_ARGUMENT, "only constant mode crops");
+    assert_fails(mt_pad(x, 2, (int64_t[]){-1, 4}, MT_PAD_REFLECT, 0, &sink),
+                 MT_ERR_INVALID_ARGUMENT, "reflect pads (-1,4) must be less than");
+    assert_fails(mt_pad(x, 2, (int64_t[]){-5, 1}, MT_PAD_REPLICATE, 0, &sink),
+                 MT_ERR_INVALID_ARGUMENT, "crop more than dim 2's size 4");
     assert_fails(mt_pad(e, 2, (int64_t[]){1, 0}, MT_PAD_REPLICATE, 0, &sink),
                  MT_ERR_INVALID_ARGUMENT, "replicate cannot pad empty dim 1");
     assert_fails(mt_pad(x, 2, (int64_t[]){-3, -2}, MT_PAD_CONSTANT, 0, &sink),

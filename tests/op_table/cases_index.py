@@ -133,6 +133,15 @@ def _pad(rng):
         else:
             ref = _np_pad(x, pads, mode)
         out.append(Case("pad", [x], [ref], pads=pads, mode=mode, value=value))
+    # negative pads in reflect/replicate mode crop (torch: pad by the
+    # positive amounts, mirroring the uncropped edges, then crop); ranks
+    # torch supports, deterministic data
+    x = np.arange(2 * 3 * 4 * 5, dtype=np.float32).reshape(2, 3, 4, 5)
+    for pads, mode in [((-1, 2, 0, 0), "reflect"), ((3, -2, -1, 2), "reflect"),
+                       ((-4, -1, 3, -3), "reflect"), ((-1, 2, 0, 0), "replicate"),
+                       ((2, -4, -3, 1), "replicate"), ((-2, -2, 5, -1), "replicate")]:
+        ref = _np(F.pad(_t(x), pads, mode=mode))
+        out.append(Case("pad", [x], [ref], pads=list(pads), mode=mode, value=0.0))
     return out
 
 

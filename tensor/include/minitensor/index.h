@@ -86,8 +86,10 @@ typedef enum mt_pad_mode {
  * for the one before (n_pads even, n_pads/2 <= rank). Any rank and any
  * number of padded dims in every mode (PyTorch limits reflect/replicate to
  * some ranks; the values are the same as numpy.pad's reflect/edge).
- * Negative pads crop in constant mode (as PyTorch); in reflect/replicate
- * mode they are an error. value is used by constant mode only. */
+ * Negative pads crop, in every mode (as PyTorch: reflect/replicate pad by
+ * the positive amounts, mirroring the uncropped edges, then crop); a crop
+ * to size 0 gives an empty result (PyTorch refuses it in reflect/replicate
+ * mode). value is used by constant mode only. */
 mt_status mt_pad(const mt_tensor *x, int n_pads, const int64_t *pads,
                  mt_pad_mode mode, float value, mt_tensor **out);
 mt_status mt_pad_into(const mt_tensor *x, int n_pads, const int64_t *pads,
