@@ -134,10 +134,6 @@ mt_status mt_pad_new(int n_pads, const int64_t *pads, mt_pad_mode mode, float va
                        "to %d", n_pads, MAX_PADS);
     if (mode != MT_PAD_CONSTANT && mode != MT_PAD_REFLECT && mode != MT_PAD_REPLICATE)
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "pad: unknown mode %d", (int)mode);
-    for (int i = 0; i < n_pads; i++)
-        if (pads[i] < 0 && mode != MT_PAD_CONSTANT)
-            return mt_fail(MT_ERR_INVALID_ARGUMENT, "pad: negative pad %lld outside "
-                           "constant mode", (long long)pads[i]);
     mt_layer *l = nn_layer_alloc("pad", &pad_vtable, MT_LAYER_PAD, "pad", sizeof(pad_state));
     if (!l)
         return MT_ERR_OUT_OF_MEMORY;

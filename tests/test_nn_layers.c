@@ -115,6 +115,9 @@ static void norms_embedding_pad(void **state)
     check_alone(l, "pad.x", "pad.reflect", 0);
     assert_ok(mt_pad_new(4, pads, MT_PAD_CONSTANT, 0.5f, &l));
     check_alone(l, "pad.x", "pad.constant", 0);
+    const int64_t crop[4] = {-1, 2, 1, -1};   /* negative pads crop, in every mode */
+    assert_ok(mt_pad_new(4, crop, MT_PAD_REPLICATE, 0, &l));
+    check_alone(l, "pad.x", "pad.replicate_crop", 0);
 
     /* nn.AvgPool2d(3, 2, padding=1), nn.Upsample, nn.MaxPool2d and
      * nn.AvgPool2d with ceil_mode, nn.AdaptiveAvgPool2d, on NHWC. */

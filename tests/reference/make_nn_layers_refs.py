@@ -74,6 +74,7 @@ def main():
     t["pad.x"] = x
     t["pad.reflect"] = F.pad(x, (1, 2, 0, 1), mode="reflect")
     t["pad.constant"] = F.pad(x, (1, 2, 0, 1), value=0.5)
+    t["pad.replicate_crop"] = F.pad(x, (-1, 2, 1, -1), mode="replicate")
 
     x = torch.randn(2, 3, 7, 6)            # NCHW; saved NHWC
     nhwc = lambda t: t.permute(0, 2, 3, 1)  # noqa: E731
