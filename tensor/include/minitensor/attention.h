@@ -19,6 +19,9 @@
  *
  * A query row whose every key is masked out (or -inf) gives a row of zeros;
  * torch gives NaN there. NaN in the scores propagates (NaN row), as torch.
+ * A NaN or inf in a row of v that a query does not see (masked, or after
+ * it with causal): the fused path below never reads it; the matmul path
+ * multiplies it by weight 0, a NaN row (torch's math backend: NaN too).
  *
  * Small problems (Lq*Lk*(E+Ev) <= 8192, e.g. a KV-cache step of one query
  * against 64 keys of 16 dims) run one fused pass per query row: scores in
