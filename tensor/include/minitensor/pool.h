@@ -90,7 +90,12 @@ typedef enum mt_interpolate_mode {
 
 /* Give either the output size (out_h, out_w >= 1) or the scale factors
  * (scale_h, scale_w > 0: out = floor(in * scale), and the scale itself maps
- * positions, as PyTorch's scale_factor without recompute_scale_factor). */
+ * positions, as PyTorch's scale_factor without recompute_scale_factor).
+ * Nearest copies rows when out == in and takes row i/2 when out == 2·in,
+ * whatever the scale (PyTorch's nearest_idx). PyTorch 1.13 itself does so
+ * for channels-last input and for one channel, not for NCHW input of more
+ * channels: there a scale such as 2.2 on a width of 3 (out 6) picks
+ * floor(i / 2.2) instead (0,0,0,1,1,2, not 0,0,1,1,2,2). */
 typedef struct mt_interpolate_params {
     mt_interpolate_mode mode;       /* default NEAREST */
     bool align_corners;             /* BILINEAR only; default false */
