@@ -81,6 +81,7 @@ static void weights_pack(const conv_geometry *g, const mt_tensor *kernel, int nr
 typedef struct rows_job {
     const conv_geometry *g;
     const mt_native_kernel *kr;
+    const mt_tensor *kernel;  /* as the caller gave it (winograd_direct reads it) */
     weights w;
     const float *bias;
     mt_activation act;
@@ -528,24 +529,63 @@ static bool winograd_fits(const conv_geometry *g, const conv_pool *pool, mt_acti
     return saved > spent;
 }
 
-/* Winograd only for inputs it computes as the direct sum does: its
+/* Winograd only for images it computes as the direct sum does: its
  * transforms add and subtract neighbouring pixels, so one ±inf gives
  * inf - inf = NaN in outputs the direct sum makes ±inf (and finite ones
  * beside them), and inputs near FLT_MAX overflow there before the direct
- * sum would. 2^64 leaves the transforms' factor (< 2^7) far from overflow. */
-static bool winograd_input_tame(const conv_geometry *g)
+ * sum would. 2^64 leaves the transforms' factor (< 2^7) far from overflow.
+ * Checked per image, just before its transform reads the same bytes: a
+ * scan of the whole batch first read it from memory once more (4 % of the
+ * Fashion CNN at batch 256) on the caller's thread alone. */
+static bool winograd_image_tame(const conv_geometry *g, int64_t n)
 {
-    const float *x = g->x.data;
     const int64_t *st = g->x.stride;  /* channels contiguous (mt_conv_rows_fit) */
-    bool tame = true;
-    for (int64_t n = 0; n < g->n; n++)
-        for (int64_t i = 0; i < g->h; i++)
-            for (int64_t k = 0; k < g->w; k++) {
-                const float *px = x + n * st[0] + i * st[1] + k * st[2];
-                for (int64_t c = 0; c < g->cin; c++)
-                    tame &= fabsf(px[c]) <= 0x1p64f;  /* false for NaN too */
+    const float *x = (const float *)g->x.data + n * st[0];
+    /* |x| > 2^64, inf and NaN are the bit patterns (sign cleared) above
+     * 2^64's: an integer compare the compiler vectorises */
+    const uint32_t limit = 0x5f800000u;  /* 2^64 */
+    const int64_t run = st[1] == g->w * g->cin ? g->w * g->cin : g->cin;  /* whole rows */
+    uint32_t wild = 0;
+    for (int64_t i = 0; i < g->h; i++)
+        for (int64_t r = 0; r < g->w * g->cin / run; r++) {
+            const float *px = x + i * st[1] + r * st[2];
+            for (int64_t c = 0; c < run; c++) {
+                uint32_t bits;
+                memcpy(&bits, px + c, sizeof bits);
+                wild |= (bits & 0x7fffffffu) > limit;
             }
-    return tame;
+        }
+    return !wild;
+}
+
+/* Image n of a Winograd job summed directly, scalar, for an image
+ * winograd_image_tame refuses: each pooled output is the max of its 2×2
+ * conv outputs, then the bias and ReLU as winograd_out applies them. */
+static void winograd_direct(const rows_job *j, int64_t n)
+{
+    const conv_geometry *g = j->g;
+    const int64_t *st = g->x.stride, *so = j->y.stride;
+    const float *x = (const float *)g->x.data + n * st[0];
+    for (int64_t py = 0; py < j->pool->ah.out; py++)
+        for (int64_t px = 0; px < j->pool->aw.out; px++)
+            for (int64_t o = 0; o < g->cout; o++) {
+                float best = 0.0f;
+                for (int q = 0; q < 4; q++) {
+                    const float *d = x + (2 * py + q / 2) * st[1] + (2 * px + q % 2) * st[2];
+                    float acc = 0.0f;
+                    for (int64_t ki = 0; ki < 3; ki++)
+                        for (int64_t kj = 0; kj < 3; kj++)
+                            for (int64_t c = 0; c < g->cin; c++)
+                                acc += d[ki * st[1] + kj * st[2] + c] *
+                                       kernel_at(g, j->kernel, ki, kj, c, o);
+                    best = q == 0 ? acc : max_nan(best, acc);
+                }
+                if (j->bias)
+                    best += j->bias[o];
+                if (j->act == MT_ACTIVATION_RELU && best < 0.0f)
+                    best = 0.0f;
+                ((float *)j->y.data)[n * so[0] + py * so[1] + px * so[2] + o * so[3]] = best;
+            }
 }
 
 static void rows_part(void *arg, int index)
@@ -557,8 +597,10 @@ static void rows_part(void *arg, int index)
     for (int64_t u = lo; u < hi; u++) {
         int64_t n = u / per_image, r = u % per_image;
         float *rowbuf = j->rowbufs ? j->rowbufs + index * j->rowbuf_floats : NULL;
-        if (j->winograd)
+        if (j->winograd && winograd_image_tame(j->g, u))
             winograd_image(j, u, j->strips + index * j->strip_floats);
+        else if (j->winograd)
+            winograd_direct(j, u);
         else if (j->pool)
             pooled_row(j, n, r, j->strips + index * j->strip_floats, rowbuf);
         else
@@ -589,7 +631,7 @@ mt_status mt_conv_rows_run(const char *op, const conv_geometry *g, const mt_tens
                            mt_tensor *y)
 {
     const mt_native_kernel *kr = mt_gemm_native_kernel();
-    rows_job j = {.g = g, .kr = kr, .bias = bias ? bias->data : NULL, .act = act,
+    rows_job j = {.g = g, .kr = kr, .kernel = kernel, .bias = bias ? bias->data : NULL, .act = act,
                   .pool = pool, .y = *y};
     int64_t per_image = pool ? pool->ah.out : g->oh;
     j.units = g->n * per_image;
@@ -601,7 +643,7 @@ mt_status mt_conv_rows_run(const char *op, const conv_geometry *g, const mt_tens
     j.ox1 = j.ox1 > g->ow ? g->ow : j.ox1 < j.ox0 ? j.ox0 : j.ox1;
     // a kept transform is read in place: whole NR panels of its Cout rows
     const bool kept = winograd && g->cout % kr->nr == 0;
-    j.winograd = winograd_fits(g, pool, act, kr->nr, kept) && winograd_input_tame(g);
+    j.winograd = winograd_fits(g, pool, act, kr->nr, kept);
     if (j.winograd)
         j.units = g->n;
     j.parts = parts_for(g, j.units, threads);

@@ -187,42 +187,54 @@ static void winograd_kernel_by_hand(void **state)
  * inf where torch gives 1.6e38..2.6e38). With the transform kept, at batch
  * 1, on every native kernel: the naive backend's values (the direct sum,
  * torch's), infinities equal, and some of them infinite. */
+/* Winograd's transforms turn ±inf into NaN and overflow near FLT_MAX: an
+ * image holding such values (the middle one of three here) is summed
+ * directly, the others still by Winograd; with a bias and ReLU, at one and
+ * two threads, on every kernel. The reference is the naive backend. */
 static void winograd_special_inputs_as_direct(void **state)
 {
     (void)state;
-    mt_tensor *x = random_tensor(4, (int64_t[]){1, 13, 13, 32});
+    mt_tensor *x = random_tensor(4, (int64_t[]){3, 13, 13, 32});
     mt_tensor *k = random_tensor(4, (int64_t[]){3, 3, 32, 64});
+    mt_tensor *b = random_tensor(1, (int64_t[]){64});
     mt_tensor *u = NULL, *want = NULL;
-    float *px = x->data;
+    float *px = (float *)x->data + 13 * 13 * 32;  /* image 1 */
     px[(2 * 13 + 2) * 32 + 1] = INFINITY;
     px[(8 * 13 + 5) * 32 + 3] = -INFINITY;
     px[(10 * 13 + 10) * 32 + 7] = 3e38f;
     assert_ok(mt_conv2d_winograd_kernel(k, MT_KERNEL_HWIO, &u));
-    mt_conv2d_params p = {.kernel_layout = MT_KERNEL_HWIO, .winograd = u};
+    mt_conv2d_params p = {.kernel_layout = MT_KERNEL_HWIO, .winograd = u,
+                          .activation = MT_ACTIVATION_RELU};
     mt_pool2d_params q = {.pool_h = 2, .pool_w = 2};
     assert_ok(mt_backend_set(MT_BACKEND_NAIVE));
-    assert_ok(mt_conv2d_max_pool2d(x, k, NULL, &p, &q, &want));
+    assert_ok(mt_conv2d_max_pool2d(x, k, b, &p, &q, &want));
     int64_t infinite = 0;
     for (int64_t i = 0; i < mt_tensor_numel(want); i++)
         infinite += isinf(((const float *)want->data)[i]) != 0;
     assert_true(infinite > 0);
     assert_ok(mt_backend_set(MT_BACKEND_NATIVE));
     const char *const *names = mt_gemm_native_kernel_names();
-    for (int n = 0; names[n]; n++) {
-        assert_true(mt_gemm_native_force_kernel(names[n]));
-        mt_tensor *got = NULL;
-        assert_ok(mt_conv2d_max_pool2d(x, k, NULL, &p, &q, &got));
-        for (int64_t i = 0; i < mt_tensor_numel(want); i++) {
-            float g = ((const float *)got->data)[i], w = ((const float *)want->data)[i];
-            if (!(g == w || fabsf(g - w) <= 1e-4f * (1.0f + fabsf(w))))
-                fail_msg("%s: element %lld is %.7g, want %.7g", names[n], (long long)i, g, w);
+    for (int threads = 1; threads <= 2; threads++) {
+        assert_ok(mt_num_threads_set(threads));
+        for (int n = 0; names[n]; n++) {
+            assert_true(mt_gemm_native_force_kernel(names[n]));
+            mt_tensor *got = NULL;
+            assert_ok(mt_conv2d_max_pool2d(x, k, b, &p, &q, &got));
+            for (int64_t i = 0; i < mt_tensor_numel(want); i++) {
+                float g = ((const float *)got->data)[i], w = ((const float *)want->data)[i];
+                if (!(g == w || fabsf(g - w) <= 1e-4f * (1.0f + fabsf(w))))
+                    fail_msg("%s, %d threads: element %lld is %.7g, want %.7g", names[n],
+                             threads, (long long)i, g, w);
+            }
+            mt_tensor_free(got);
         }
-        mt_tensor_free(got);
     }
+    assert_ok(mt_num_threads_set(1));
     assert_true(mt_gemm_native_force_kernel(NULL));
     assert_ok(mt_backend_set(MT_BACKEND_AUTO));
     mt_tensor_free(want);
     mt_tensor_free(u);
+    mt_tensor_free(b);
     mt_tensor_free(k);
     mt_tensor_free(x);
 }
