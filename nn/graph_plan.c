@@ -33,6 +33,32 @@ static int only_consumer(const mt_graph *g, int id)
     return -1;
 }
 
+static bool same_shape(const mt_shape *a, const mt_shape *b)
+{
+    if (a->rank != b->rank || a->dtype != b->dtype)
+        return false;
+    for (int d = 0; d < a->rank; d++)
+        if (a->dim[d] != b->dim[d])
+            return false;
+    return true;
+}
+
+/* A user layer's absorb, absorb_next or freeze that succeeds must give a
+ * layer. */
+static mt_status check_made(const mt_graph *g, mt_status s, int i, const mt_layer *made,
+                            const char *what)
+{
+    if (s == MT_ERR_UNSUPPORTED)
+        return s;
+    if (s)
+        return nn_graph_node_error(g, s, i, ": ");
+    if (!made)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: node '%s' (%s): its %s returned "
+                       "MT_OK without a layer", g->sequential_style ? "sequential" : "graph",
+                       g->nodes[i].name, g->nodes[i].layer->name, what);
+    return MT_OK;
+}
+
 /* Node i absorbs the chain of epilogues (or, through absorb_next, other
  * layers) after it, while its output has one reader, is not an output, and
  * its layer accepts them. */
@@ -50,35 +76,30 @@ static mt_status fuse_after(mt_graph *g, int i)
         mt_status s;
         if (cn->n_in != 1)
             return MT_OK;
+        mt_clear_error();
         if (cn->layer->vt->as_epilogue && cn->layer->vt->as_epilogue(cn->layer, &e)) {
-            if (!run->vt->absorb)
+            /* an epilogue keeps its input's shape (one that does not is run
+             * on its own, where its output is checked) */
+            if (!run->vt->absorb || !same_shape(&cn->shape, &g->nodes[tail].shape))
                 return MT_OK;
             s = run->vt->absorb(run, &e, &fused);
+            s = check_made(g, s, i, fused, "absorb");
         } else if (run->vt->absorb_next) {   /* a shape-changing fusion */
             s = run->vt->absorb_next(run, cn->layer, &fused);
+            s = check_made(g, s, i, fused, "absorb_next");
         } else {
             return MT_OK;
         }
         if (s == MT_ERR_UNSUPPORTED)
             return MT_OK;
         if (s)
-            return nn_graph_node_error(g, s, i, ": ");
+            return s;
         mt_layer_free(g->nodes[i].fused);
         g->nodes[i].fused = fused;
         run = fused;
         cn->absorbed_by = i;
         tail = c;
     }
-}
-
-static bool same_shape(const mt_shape *a, const mt_shape *b)
-{
-    if (a->rank != b->rank || a->dtype != b->dtype)
-        return false;
-    for (int d = 0; d < a->rank; d++)
-        if (a->dim[d] != b->dim[d])
-            return false;
-    return true;
 }
 
 /* Node i (with the epilogues it absorbed) and the next layer reading its
@@ -108,11 +129,13 @@ static mt_status fuse_next(mt_graph *g, int i)
     }
     nn_node *next = &g->nodes[c];
     mt_layer *fused = NULL;
+    mt_clear_error();
     mt_status s = run->vt->absorb_next(run, next->fused ? next->fused : next->layer, &fused);
+    s = check_made(g, s, i, fused, "absorb_next");
     if (s == MT_ERR_UNSUPPORTED)
         return MT_OK;
     if (s)
-        return nn_graph_node_error(g, s, i, ": ");
+        return s;
     mt_layer_free(g->nodes[i].fused);
     g->nodes[i].fused = fused;
     for (int k = c + 1; k < g->count; k++)   /* next's epilogues */
@@ -134,11 +157,13 @@ static mt_status freeze_node(mt_graph *g, int i)
     if (!run->vt->freeze)
         return MT_OK;
     mt_layer *frozen = NULL;
+    mt_clear_error();
     mt_status s = run->vt->freeze(run, &frozen);
+    s = check_made(g, s, i, frozen, "freeze");
     if (s == MT_ERR_UNSUPPORTED)
         return MT_OK;
     if (s)
-        return nn_graph_node_error(g, s, i, ": ");
+        return s;
     mt_layer_free(n->fused);
     n->fused = frozen;
     return MT_OK;
@@ -441,6 +466,9 @@ static mt_status check_input(const mt_graph *g, int i, const mt_tensor *x, int64
         len += (size_t)snprintf(want + len, sizeof want - len, ",%lld",
                                 (long long)in->shape.dim[d]);
     mt_tensor_describe(x, xs, sizeof xs);
+    if (!ok && n < 0)   /* the first input has no batch dim */
+        return mt_fail(MT_ERR_SHAPE, "graph: input '%s' is %s, expected %s]", in->name, xs,
+                       want);
     if (!ok)
         return mt_fail(MT_ERR_SHAPE, "graph: input '%s' is %s, expected %s] with N = %lld",
                        in->name, xs, want, (long long)n);
@@ -465,6 +493,7 @@ static mt_status run_pass(mt_graph *g, bool last)
         const mt_layer *run = runner(n);
         mt_tensor *out = run->vt->flags & MT_LAYER_FLAG_VIEW ? &n->view : &n->buf[last];
         void *scratch = n->scratch_bytes ? g->block + n->scratch_offset : NULL;
+        mt_clear_error();
         mt_status s = run->vt->forward(run, n->n_in, n->args, scratch, out);
         if (s)
             return nn_graph_node_error(g, s, k, ": ");

@@ -588,7 +588,8 @@ mt_status mt_layer_info_get(const mt_layer *layer, mt_layer_info *info);
 mt_status mt_layer_forward(const mt_layer *layer, const mt_tensor *x,
                            mt_tensor **out);
 
-/* Free a layer you still own (not one added to a model). NULL is ignored. */
+/* Free a layer you still own. NULL, and a layer a model owns (added to a
+ * graph or Sequential: the model frees it), are ignored. */
 void mt_layer_free(mt_layer *layer);
 
 /* ---- Sequential -----------------------------------------------------------------
