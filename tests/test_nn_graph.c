@@ -124,6 +124,13 @@ static void graph_residual_branch_concat(void **state)
                  "graph: input 'x' is [2,3], expected [N,2] with N = 2");
     assert_fails(mt_graph_forward(g, 2, (const mt_tensor *[]){x, &z1}, 3, out), MT_ERR_SHAPE,
                  "graph: input 'z' is [1,3], expected [N,3] with N = 2");
+    /* a first input without a batch dim (was "… with N = -1") */
+    mt_tensor scalar;
+    float one = 1;
+    assert_ok(mt_tensor_wrap_into(MT_DTYPE_F32, 0, NULL, &one, &scalar));
+    assert_fails(mt_graph_forward(g, 2, (const mt_tensor *[]){&scalar, z}, 3, out),
+                 MT_ERR_SHAPE, "graph: input 'x' is [], expected [N,2]");
+    assert_null(strstr(mt_last_error(), "N = -1"));
     mt_tensor_free(z);
     mt_tensor_free(x);
     mt_graph_free(g);

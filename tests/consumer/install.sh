@@ -6,7 +6,8 @@
 #   2. build argmax_relu.c with `pkg-config --cflags --libs minitensor` and
 #      run it (LD_LIBRARY_PATH=$(pkg-config --variable=libdir minitensor)),
 #   3. link it fully statically with `pkg-config --static --libs` (no BLAS
-#      library in it: OpenBLAS/BLIS are dlopen'ed, -ldl) and run it.
+#      library in it: OpenBLAS/BLIS are dlopen'ed, -ldl) and run it,
+#   4. compile every installed header alone as C11 and C++17 (headers.sh).
 set -euo pipefail
 src=$1 consumer=$2 weights=$3
 work=$(mktemp -d)
@@ -56,3 +57,5 @@ set -e
 grep -qE "statically linked program|not a backend this build has" <<<"$err" ||
     fail "static consumer with MT_BACKEND=openblas: $err"
 echo "ok: static consumer refuses OpenBLAS clearly"
+
+"$consumer/headers.sh" "$(pkg-config --variable=includedir minitensor)" "$libdir"
