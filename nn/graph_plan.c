@@ -306,9 +306,22 @@ static size_t first_fit(const mt_graph *g, int k, int self, size_t size, size_t 
     return best;
 }
 
+/* *sum += bytes, or MT_ERR_OVERFLOW past SIZE_MAX / 2 (as shape_bytes).
+ * Every place lies below the sum of the sizes placed so far, so a sum that
+ * fits keeps every offset in range: a batch of broadcast rows (stride 0)
+ * can ask for outputs whose sum wraps. */
+static mt_status add_bytes(const mt_graph *g, int64_t n, size_t *sum, size_t bytes)
+{
+    if (bytes > SIZE_MAX / 2 - *sum)
+        return mt_fail(MT_ERR_OVERFLOW, "%s: the workspace for a batch of %lld overflows "
+                       "size_t", g->sequential_style ? "sequential" : "graph", (long long)n);
+    *sum += bytes;
+    return MT_OK;
+}
+
 /* Place every computed output (sized for at[0]) and every scratch area in
- * the workspace; returns the bytes it spans in *total. */
-static mt_status place(mt_graph *g, size_t *total)
+ * the workspace for a batch of `batch`; returns the bytes it spans in *total. */
+static mt_status place(mt_graph *g, int64_t batch, size_t *total)
 {
     for (int k = 0; k < g->count; k++) {
         nn_node *n = &g->nodes[k];
@@ -330,16 +343,16 @@ static mt_status place(mt_graph *g, size_t *total)
         if (st >= 0)
             g->nodes[st].last_use = g->count;
     }
-    size_t top = 0;
+    size_t top = 0, sum = 0;
     for (int k = 0; k < g->count; k++) {
         nn_node *n = &g->nodes[k];
         if (!n->layer || n->absorbed_by >= 0)
             continue;
         const mt_layer *run = runner(n);
+        mt_status s;
         if (n->storage == k) {
             size_t bytes;
-            mt_status s = shape_bytes(&n->at[0], &bytes);
-            if (s)
+            if ((s = shape_bytes(&n->at[0], &bytes)) || (s = add_bytes(g, batch, &sum, bytes)))
                 return s;
             n->offset = first_fit(g, k, k, bytes, &top);
             n->bytes = bytes;
@@ -347,7 +360,10 @@ static mt_status place(mt_graph *g, size_t *total)
         if (run->vt->scratch_bytes) {
             for (int j = 0; j < n->n_in; j++)
                 n->in_shapes[j] = g->nodes[n->in[j]].at[0];
-            size_t bytes = round_up(run->vt->scratch_bytes(run, n->n_in, n->in_shapes));
+            size_t bytes = run->vt->scratch_bytes(run, n->n_in, n->in_shapes);
+            bytes = bytes > SIZE_MAX / 2 ? SIZE_MAX : round_up(bytes);   // too many: refused
+            if ((s = add_bytes(g, batch, &sum, bytes)))
+                return s;
             if (bytes) {
                 /* clear of the inputs and of this node's output, all live at k */
                 n->scratch_offset = first_fit(g, k, -1, bytes, &top);
@@ -395,7 +411,7 @@ static mt_status plan(mt_graph *g, int64_t n, bool allocate, size_t *needed)
     }
     g->last_rows = g->multipass && n % g->pass_rows ? n % g->pass_rows : g->pass_rows;
     size_t total;
-    if ((s = place(g, &total)) ||
+    if ((s = place(g, n, &total)) ||
         (s = infer_all(g, g->last_rows, 1)))   /* fits: fewer rows, fewer bytes */
         return s;
     mt_shape whole[NN_MAX_IO];
@@ -403,10 +419,9 @@ static mt_status plan(mt_graph *g, int64_t n, bool allocate, size_t *needed)
         size_t bytes;
         whole[o] = g->nodes[g->outputs[o]].at[0];
         whole[o].dim[0] = n;
-        if ((s = shape_bytes(&whole[o], &bytes)))
-            return s;
         g->whole_offset[o] = total;
-        total += bytes;
+        if ((s = shape_bytes(&whole[o], &bytes)) || (s = add_bytes(g, n, &total, bytes)))
+            return s;
     }
     *needed = total;
     if (!allocate)

@@ -304,6 +304,37 @@ static void graph_large_batch_in_passes(void **state)
     free(xd);
 }
 
+/* A batch of broadcast rows (stride 0: no memory) whose two gathered
+ * outputs take 2^63 - 64 bytes each: their sum wraps size_t. It is refused;
+ * the planner summed without a check, allocated the wrapped (small) size
+ * and the first pass wrote outside it. */
+static void graph_workspace_overflow(void **state)
+{
+    (void)state;
+    const int64_t n = ((int64_t)1 << 59) - 4;   /* × 4 floats = 2^63 - 64 bytes */
+    mt_graph *g = NULL;
+    int x, a, b;
+    assert_ok(mt_graph_new(&g));
+    assert_ok(mt_graph_input(g, "x", MT_DTYPE_F32, 1, (int64_t[]){4}, &x));
+    assert_ok(mt_graph_add(g, "a", relu(), 1, &x, &a));
+    assert_ok(mt_graph_add(g, "b", relu(), 1, &x, &b));
+    assert_ok(mt_graph_output(g, a));
+    assert_ok(mt_graph_output(g, b));
+    size_t bytes = 1;
+    assert_fails(mt_graph_bytes_needed(g, n, &bytes), MT_ERR_OVERFLOW,
+                 "graph: the workspace for a batch of 576460752303423484 overflows size_t");
+    float zeros[4] = {0};
+    mt_tensor *row = tensor(NULL, 2, (int64_t[]){1, 4}, zeros), *rows = NULL;
+    assert_ok(mt_expand(row, 2, (int64_t[]){n, 4}, &rows));
+    const mt_tensor *out[2];
+    assert_fails(mt_graph_forward(g, 1, (const mt_tensor *[]){rows}, 2, out), MT_ERR_OVERFLOW,
+                 "overflows size_t");
+    assert_null(out[0]);
+    mt_tensor_free(rows);
+    mt_tensor_free(row);
+    mt_graph_free(g);
+}
+
 /* BatchNorm: y = (x - mean)/sqrt(var + eps)·w + b with mean [1,-1], var
  * [4, 0.25], w [2, 1], b [0, 1], eps 1e-12 (negligible):
  *   x = [[3, 0], [1, -1.5]] -> [[2, 3], [0, 0]]
@@ -719,6 +750,7 @@ int main(void)
         cmocka_unit_test(graph_build_errors),
         cmocka_unit_test(planner_reuses_memory),
         cmocka_unit_test(graph_large_batch_in_passes),
+        cmocka_unit_test(graph_workspace_overflow),
         cmocka_unit_test(graph_out_of_memory),
         cmocka_unit_test(batch_norm_alone_and_folded),
         cmocka_unit_test(loaders_by_framework),
