@@ -540,12 +540,37 @@ mt_status mt_graph_forward(mt_graph *graph, int n_inputs, const mt_tensor *const
     return nn_graph_run(g, n, inputs, outputs);
 }
 
+/* An output of an earlier pass fed back as an input lies in the workspace,
+ * where this pass writes while it may still be read: refused, as the
+ * layers would read it half overwritten (silently, or failing on overlap,
+ * depending on where the plan put things). */
+static mt_status check_not_in_workspace(const mt_graph *g, const mt_tensor *const *inputs)
+{
+    const uintptr_t lo = (uintptr_t)g->block, hi = lo + g->block_size;
+    for (int i = 0; g->block && i < g->n_inputs; i++) {
+        const uintptr_t p = (uintptr_t)inputs[i]->data;
+        if (p < lo || p >= hi)
+            continue;
+        if (g->sequential_style)
+            return mt_fail(MT_ERR_INVALID_ARGUMENT, "sequential: the input lies in the "
+                           "model's workspace (an output of an earlier pass, valid until "
+                           "the next one): copy it first (mt_tensor_contiguous)");
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "graph: input '%s' lies in the graph's "
+                       "workspace (an output of an earlier pass, valid until the next "
+                       "one): copy it first (mt_tensor_contiguous)",
+                       g->nodes[g->inputs[i]].name);
+    }
+    return MT_OK;
+}
+
 mt_status nn_graph_run(mt_graph *g, int64_t n, const mt_tensor *const *inputs,
                        const mt_tensor **outputs)
 {
     const int n_inputs = g->n_inputs, n_outputs = g->n_outputs;
     mt_status s;
     size_t needed;
+    if ((s = check_not_in_workspace(g, inputs)))
+        return s;
     if (n != g->planned_n && (s = plan(g, n, true, &needed)))
         return s;
     if (!g->multipass) {

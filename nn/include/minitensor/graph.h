@@ -100,7 +100,9 @@ size_t mt_graph_workspace_size(const mt_graph *graph);
  * by the graph: valid until the next forward or free (a view output, such
  * as a Flatten's, also only as long as the inputs). Fails on a wrong count,
  * dtype or shape ("graph: input 'x' is [5,3], expected [N,4]"), on no
- * outputs, and with the failing node's name if a layer fails. */
+ * outputs, on an input that lies in the workspace (an earlier output fed
+ * back: copy it first), and with the failing node's name if a layer
+ * fails. */
 mt_status mt_graph_forward(mt_graph *graph, int n_inputs,
                            const mt_tensor *const *inputs, int n_outputs,
                            const mt_tensor **outputs);
