@@ -96,7 +96,8 @@ mt_status mt_graph_bytes_needed(mt_graph *graph, int64_t n, size_t *bytes);
 size_t mt_graph_workspace_size(const mt_graph *graph);
 
 /* Run on inputs[0..n_inputs-1] (in the order declared; F32 or the declared
- * dtype, any strides) and set outputs[0..n_outputs-1] to the outputs, owned
+ * dtype, any strides, except that a Flatten or Reshape reading an input
+ * needs dims it can view without a copy) and set outputs[0..n_outputs-1] to the outputs, owned
  * by the graph: valid until the next forward or free (a view output, such
  * as a Flatten's, also only as long as the inputs). Fails on a wrong count,
  * dtype or shape ("graph: input 'x' is [5,3], expected [N,4]"), on no
