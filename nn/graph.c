@@ -50,7 +50,12 @@ static const char *node_label(const mt_graph *g, int id, char *buf, size_t size)
 mt_status nn_graph_node_error(const mt_graph *g, mt_status s, int id, const char *sep)
 {
     char why[512], label[2 * MT_NAME_MAX + 32];
-    snprintf(why, sizeof why, "%s", mt_last_error());
+    /* a user layer may fail without a message (the graph cleared it before
+     * the call): say which status rather than repeat an older failure's */
+    if (mt_last_error()[0])
+        snprintf(why, sizeof why, "%s", mt_last_error());
+    else
+        snprintf(why, sizeof why, "failed: %s", mt_status_name(s));
     return mt_fail(s, "%s: %s%s%s", g->sequential_style ? "sequential" : "graph",
                    node_label(g, id, label, sizeof label), sep, why);
 }
@@ -159,6 +164,8 @@ static mt_status alloc_edges(nn_node *n, int k, const char *op)
 static void free_node(nn_node *n)
 {
     mt_layer_free(n->fused);
+    if (n->layer)
+        n->layer->in_model = false;   /* mt_layer_free leaves a model's layers alone */
     mt_layer_free(n->layer);
     mt_dealloc(n->in_shapes);   /* the start of the edge arrays */
 }
@@ -172,7 +179,21 @@ mt_status nn_graph_infer_node(mt_graph *g, int id, const mt_layer *run, int whic
         n->in_shapes[j] = which < 0 ? p->shape : p->at[which];
     }
     memset(out, 0, sizeof *out);
-    return run->vt->infer(run, n->n_in, n->in_shapes, n->from, out);
+    mt_clear_error();
+    mt_status s = run->vt->infer(run, n->n_in, n->in_shapes, n->from, out);
+    if (s)
+        return s;
+    /* a user layer's infer is trusted for nothing the planner needs */
+    if ((unsigned)out->dtype >= MT_DTYPE_COUNT)
+        return mt_fail(MT_ERR_DTYPE, "infers an invalid dtype %d", (int)out->dtype);
+    if (out->rank < 0 || out->rank > MT_MAX_RANK)
+        return mt_fail(MT_ERR_SHAPE, "infers rank %d, outside 0..%d", out->rank,
+                       MT_MAX_RANK);
+    for (int d = 0; d < out->rank; d++)
+        if (out->dim[d] < 0)
+            return mt_fail(MT_ERR_SHAPE, "infers dim %d = %lld, expected >= 0", d,
+                           (long long)out->dim[d]);
+    return MT_OK;
 }
 
 /* Add a layer node; on failure the layer is left to the caller. */

@@ -33,6 +33,32 @@ static int only_consumer(const mt_graph *g, int id)
     return -1;
 }
 
+static bool same_shape(const mt_shape *a, const mt_shape *b)
+{
+    if (a->rank != b->rank || a->dtype != b->dtype)
+        return false;
+    for (int d = 0; d < a->rank; d++)
+        if (a->dim[d] != b->dim[d])
+            return false;
+    return true;
+}
+
+/* A user layer's absorb, absorb_next or freeze that succeeds must give a
+ * layer. */
+static mt_status check_made(const mt_graph *g, mt_status s, int i, const mt_layer *made,
+                            const char *what)
+{
+    if (s == MT_ERR_UNSUPPORTED)
+        return s;
+    if (s)
+        return nn_graph_node_error(g, s, i, ": ");
+    if (!made)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: node '%s' (%s): its %s returned "
+                       "MT_OK without a layer", g->sequential_style ? "sequential" : "graph",
+                       g->nodes[i].name, g->nodes[i].layer->name, what);
+    return MT_OK;
+}
+
 /* Node i absorbs the chain of epilogues (or, through absorb_next, other
  * layers) after it, while its output has one reader, is not an output, and
  * its layer accepts them. */
@@ -50,35 +76,30 @@ static mt_status fuse_after(mt_graph *g, int i)
         mt_status s;
         if (cn->n_in != 1)
             return MT_OK;
+        mt_clear_error();
         if (cn->layer->vt->as_epilogue && cn->layer->vt->as_epilogue(cn->layer, &e)) {
-            if (!run->vt->absorb)
+            /* an epilogue keeps its input's shape (one that does not is run
+             * on its own, where its output is checked) */
+            if (!run->vt->absorb || !same_shape(&cn->shape, &g->nodes[tail].shape))
                 return MT_OK;
             s = run->vt->absorb(run, &e, &fused);
+            s = check_made(g, s, i, fused, "absorb");
         } else if (run->vt->absorb_next) {   /* a shape-changing fusion */
             s = run->vt->absorb_next(run, cn->layer, &fused);
+            s = check_made(g, s, i, fused, "absorb_next");
         } else {
             return MT_OK;
         }
         if (s == MT_ERR_UNSUPPORTED)
             return MT_OK;
         if (s)
-            return nn_graph_node_error(g, s, i, ": ");
+            return s;
         mt_layer_free(g->nodes[i].fused);
         g->nodes[i].fused = fused;
         run = fused;
         cn->absorbed_by = i;
         tail = c;
     }
-}
-
-static bool same_shape(const mt_shape *a, const mt_shape *b)
-{
-    if (a->rank != b->rank || a->dtype != b->dtype)
-        return false;
-    for (int d = 0; d < a->rank; d++)
-        if (a->dim[d] != b->dim[d])
-            return false;
-    return true;
 }
 
 /* Node i (with the epilogues it absorbed) and the next layer reading its
@@ -108,11 +129,13 @@ static mt_status fuse_next(mt_graph *g, int i)
     }
     nn_node *next = &g->nodes[c];
     mt_layer *fused = NULL;
+    mt_clear_error();
     mt_status s = run->vt->absorb_next(run, next->fused ? next->fused : next->layer, &fused);
+    s = check_made(g, s, i, fused, "absorb_next");
     if (s == MT_ERR_UNSUPPORTED)
         return MT_OK;
     if (s)
-        return nn_graph_node_error(g, s, i, ": ");
+        return s;
     mt_layer_free(g->nodes[i].fused);
     g->nodes[i].fused = fused;
     for (int k = c + 1; k < g->count; k++)   /* next's epilogues */
@@ -134,11 +157,13 @@ static mt_status freeze_node(mt_graph *g, int i)
     if (!run->vt->freeze)
         return MT_OK;
     mt_layer *frozen = NULL;
+    mt_clear_error();
     mt_status s = run->vt->freeze(run, &frozen);
+    s = check_made(g, s, i, frozen, "freeze");
     if (s == MT_ERR_UNSUPPORTED)
         return MT_OK;
     if (s)
-        return nn_graph_node_error(g, s, i, ": ");
+        return s;
     mt_layer_free(n->fused);
     n->fused = frozen;
     return MT_OK;
@@ -281,9 +306,22 @@ static size_t first_fit(const mt_graph *g, int k, int self, size_t size, size_t 
     return best;
 }
 
+/* *sum += bytes, or MT_ERR_OVERFLOW past SIZE_MAX / 2 (as shape_bytes).
+ * Every place lies below the sum of the sizes placed so far, so a sum that
+ * fits keeps every offset in range: a batch of broadcast rows (stride 0)
+ * can ask for outputs whose sum wraps. */
+static mt_status add_bytes(const mt_graph *g, int64_t n, size_t *sum, size_t bytes)
+{
+    if (bytes > SIZE_MAX / 2 - *sum)
+        return mt_fail(MT_ERR_OVERFLOW, "%s: the workspace for a batch of %lld overflows "
+                       "size_t", g->sequential_style ? "sequential" : "graph", (long long)n);
+    *sum += bytes;
+    return MT_OK;
+}
+
 /* Place every computed output (sized for at[0]) and every scratch area in
- * the workspace; returns the bytes it spans in *total. */
-static mt_status place(mt_graph *g, size_t *total)
+ * the workspace for a batch of `batch`; returns the bytes it spans in *total. */
+static mt_status place(mt_graph *g, int64_t batch, size_t *total)
 {
     for (int k = 0; k < g->count; k++) {
         nn_node *n = &g->nodes[k];
@@ -305,16 +343,16 @@ static mt_status place(mt_graph *g, size_t *total)
         if (st >= 0)
             g->nodes[st].last_use = g->count;
     }
-    size_t top = 0;
+    size_t top = 0, sum = 0;
     for (int k = 0; k < g->count; k++) {
         nn_node *n = &g->nodes[k];
         if (!n->layer || n->absorbed_by >= 0)
             continue;
         const mt_layer *run = runner(n);
+        mt_status s;
         if (n->storage == k) {
             size_t bytes;
-            mt_status s = shape_bytes(&n->at[0], &bytes);
-            if (s)
+            if ((s = shape_bytes(&n->at[0], &bytes)) || (s = add_bytes(g, batch, &sum, bytes)))
                 return s;
             n->offset = first_fit(g, k, k, bytes, &top);
             n->bytes = bytes;
@@ -322,7 +360,10 @@ static mt_status place(mt_graph *g, size_t *total)
         if (run->vt->scratch_bytes) {
             for (int j = 0; j < n->n_in; j++)
                 n->in_shapes[j] = g->nodes[n->in[j]].at[0];
-            size_t bytes = round_up(run->vt->scratch_bytes(run, n->n_in, n->in_shapes));
+            size_t bytes = run->vt->scratch_bytes(run, n->n_in, n->in_shapes);
+            bytes = bytes > SIZE_MAX / 2 ? SIZE_MAX : round_up(bytes);   // too many: refused
+            if ((s = add_bytes(g, batch, &sum, bytes)))
+                return s;
             if (bytes) {
                 /* clear of the inputs and of this node's output, all live at k */
                 n->scratch_offset = first_fit(g, k, -1, bytes, &top);
@@ -370,7 +411,7 @@ static mt_status plan(mt_graph *g, int64_t n, bool allocate, size_t *needed)
     }
     g->last_rows = g->multipass && n % g->pass_rows ? n % g->pass_rows : g->pass_rows;
     size_t total;
-    if ((s = place(g, &total)) ||
+    if ((s = place(g, n, &total)) ||
         (s = infer_all(g, g->last_rows, 1)))   /* fits: fewer rows, fewer bytes */
         return s;
     mt_shape whole[NN_MAX_IO];
@@ -378,10 +419,9 @@ static mt_status plan(mt_graph *g, int64_t n, bool allocate, size_t *needed)
         size_t bytes;
         whole[o] = g->nodes[g->outputs[o]].at[0];
         whole[o].dim[0] = n;
-        if ((s = shape_bytes(&whole[o], &bytes)))
-            return s;
         g->whole_offset[o] = total;
-        total += bytes;
+        if ((s = shape_bytes(&whole[o], &bytes)) || (s = add_bytes(g, n, &total, bytes)))
+            return s;
     }
     *needed = total;
     if (!allocate)
@@ -441,6 +481,9 @@ static mt_status check_input(const mt_graph *g, int i, const mt_tensor *x, int64
         len += (size_t)snprintf(want + len, sizeof want - len, ",%lld",
                                 (long long)in->shape.dim[d]);
     mt_tensor_describe(x, xs, sizeof xs);
+    if (!ok && n < 0)   /* the first input has no batch dim */
+        return mt_fail(MT_ERR_SHAPE, "graph: input '%s' is %s, expected %s]", in->name, xs,
+                       want);
     if (!ok)
         return mt_fail(MT_ERR_SHAPE, "graph: input '%s' is %s, expected %s] with N = %lld",
                        in->name, xs, want, (long long)n);
@@ -465,6 +508,7 @@ static mt_status run_pass(mt_graph *g, bool last)
         const mt_layer *run = runner(n);
         mt_tensor *out = run->vt->flags & MT_LAYER_FLAG_VIEW ? &n->view : &n->buf[last];
         void *scratch = n->scratch_bytes ? g->block + n->scratch_offset : NULL;
+        mt_clear_error();
         mt_status s = run->vt->forward(run, n->n_in, n->args, scratch, out);
         if (s)
             return nn_graph_node_error(g, s, k, ": ");
@@ -496,12 +540,37 @@ mt_status mt_graph_forward(mt_graph *graph, int n_inputs, const mt_tensor *const
     return nn_graph_run(g, n, inputs, outputs);
 }
 
+/* An output of an earlier pass fed back as an input lies in the workspace,
+ * where this pass writes while it may still be read: refused, as the
+ * layers would read it half overwritten (silently, or failing on overlap,
+ * depending on where the plan put things). */
+static mt_status check_not_in_workspace(const mt_graph *g, const mt_tensor *const *inputs)
+{
+    const uintptr_t lo = (uintptr_t)g->block, hi = lo + g->block_size;
+    for (int i = 0; g->block && i < g->n_inputs; i++) {
+        const uintptr_t p = (uintptr_t)inputs[i]->data;
+        if (p < lo || p >= hi)
+            continue;
+        if (g->sequential_style)
+            return mt_fail(MT_ERR_INVALID_ARGUMENT, "sequential: the input lies in the "
+                           "model's workspace (an output of an earlier pass, valid until "
+                           "the next one): copy it first (mt_tensor_contiguous)");
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "graph: input '%s' lies in the graph's "
+                       "workspace (an output of an earlier pass, valid until the next "
+                       "one): copy it first (mt_tensor_contiguous)",
+                       g->nodes[g->inputs[i]].name);
+    }
+    return MT_OK;
+}
+
 mt_status nn_graph_run(mt_graph *g, int64_t n, const mt_tensor *const *inputs,
                        const mt_tensor **outputs)
 {
     const int n_inputs = g->n_inputs, n_outputs = g->n_outputs;
     mt_status s;
     size_t needed;
+    if ((s = check_not_in_workspace(g, inputs)))
+        return s;
     if (n != g->planned_n && (s = plan(g, n, true, &needed)))
         return s;
     if (!g->multipass) {

@@ -120,10 +120,12 @@ mt_status mt_layer_forward(const mt_layer *layer, const mt_tensor *x, mt_tensor 
     mt_shape in = {0}, shape = {0};
     shape_of(x, &in);
     const char *from = "the input";
+    mt_clear_error();
     mt_status s = layer->vt->infer(layer, 1, &in, &from, &shape);
     if (s) {
         char why[512], xs[160];
-        snprintf(why, sizeof why, "%s", mt_last_error());
+        snprintf(why, sizeof why, "%s", mt_last_error()[0] ? mt_last_error()
+                                                             : mt_status_name(s));
         return mt_fail(s, "%s: %s (input %s)", layer->name, why,
                        mt_tensor_describe(x, xs, sizeof xs));
     }
@@ -155,7 +157,7 @@ mt_status mt_layer_forward(const mt_layer *layer, const mt_tensor *x, mt_tensor 
 
 void mt_layer_free(mt_layer *layer)
 {
-    if (!layer)
+    if (!layer || layer->in_model)   /* its model frees it */
         return;
     if (layer->vt->release && layer->state)
         layer->vt->release(layer->state);

@@ -16,7 +16,7 @@
 
 /* ---- a counting allocator ------------------------------------------------------ */
 
-static size_t n_allocs;
+static size_t n_allocs, n_frees;
 
 static void *counting_alloc(size_t size, size_t align, void *user)
 {
@@ -28,6 +28,7 @@ static void *counting_alloc(size_t size, size_t align, void *user)
 static void counting_free(void *p, void *user)
 {
     (void)user;
+    n_frees++;
     free(p);
 }
 
@@ -322,6 +323,165 @@ static void layer_new_errors(void **state)
                  "layer_new: out is NULL");
 }
 
+/* ---- user layers that break their contract ---------------------------------------
+ * One vtable, its misdeed chosen by the state (an int, not freed). */
+
+enum { LIE_NONE, LIE_RANK, LIE_DTYPE, LIE_DIM, LIE_SHAPE, MUTE_FAILURE };
+
+static mt_status liar_infer(const mt_layer *l, int n, const mt_shape *in,
+                            const char *const *from, mt_shape *out)
+{
+    (void)n, (void)from;
+    const int *lie = mt_layer_state(l);
+    *out = in[0];
+    if (*lie == LIE_RANK)
+        out->rank = MT_MAX_RANK + 1;
+    else if (*lie == LIE_DTYPE)
+        out->dtype = (mt_dtype)99;
+    else if (*lie == LIE_DIM)
+        out->dim[1] = -5;
+    else if (*lie == LIE_SHAPE)   /* forward writes the input's shape */
+        out->dim[1] -= 1;
+    return MT_OK;
+}
+
+static mt_status liar_forward(const mt_layer *l, int n, const mt_tensor *const *in,
+                              void *scratch, mt_tensor *out)
+{
+    (void)n, (void)scratch;
+    const int *lie = mt_layer_state(l);
+    if (*lie == MUTE_FAILURE)
+        return MT_ERR_FORMAT;   /* no message */
+    return mt_tensor_copy_into(in[0], out);
+}
+
+static bool liar_as_relu(const mt_layer *l, mt_layer_epilogue *e)
+{
+    (void)l;
+    *e = (mt_layer_epilogue){.act = MT_ACTIVATION_RELU};
+    return true;
+}
+
+/* "Absorbs" an epilogue: says MT_OK, gives no layer. */
+static mt_status liar_absorb(const mt_layer *l, const mt_layer_epilogue *e, mt_layer **fused)
+{
+    (void)l, (void)e;
+    *fused = NULL;
+    return MT_OK;
+}
+
+static const mt_layer_vtable liar_vtable = {
+    .n_inputs = 1, .infer = liar_infer, .forward = liar_forward, .absorb = liar_absorb};
+static const mt_layer_vtable liar_epilogue_vtable = {
+    .n_inputs = 1, .infer = liar_infer, .forward = liar_forward,
+    .as_epilogue = liar_as_relu};
+
+static int lies[] = {LIE_NONE, LIE_RANK, LIE_DTYPE, LIE_DIM, LIE_SHAPE, MUTE_FAILURE};
+
+/* x [N,4] -> node "liar" running liar_vtable with `lie`. */
+static mt_status liar_graph(int lie, mt_graph **g, int *id)
+{
+    mt_layer *l = NULL;
+    int x;
+    mt_status s = mt_graph_new(g);
+    if (!s)
+        s = mt_graph_input(*g, "x", MT_DTYPE_F32, 1, (int64_t[]){4}, &x);
+    if (!s)
+        s = mt_layer_new(&liar_vtable, &lies[lie], "liar", &l);
+    return s ? s : mt_graph_add(*g, "liar", l, 1, &x, id);
+}
+
+static void user_layers_that_lie(void **state)
+{
+    (void)state;
+    mt_graph *g = NULL;
+    int id = -1;
+    /* What infer says is checked when the node is added: a rank, dtype or
+     * dim the planner cannot place is refused there, naming the node (it was
+     * accepted, and mt_graph_bytes_needed then sized rank 9 from past the
+     * end of mt_shape.dim). */
+    assert_fails(liar_graph(LIE_RANK, &g, &id), MT_ERR_SHAPE,
+                 "graph: node 'liar' (liar) infers rank 9, outside 0..8");
+    mt_graph_free(g);
+    assert_fails(liar_graph(LIE_DTYPE, &g, &id), MT_ERR_DTYPE,
+                 "graph: node 'liar' (liar) infers an invalid dtype 99");
+    mt_graph_free(g);
+    assert_fails(liar_graph(LIE_DIM, &g, &id), MT_ERR_SHAPE,
+                 "graph: node 'liar' (liar) infers dim 1 = -5, expected >= 0");
+    mt_graph_free(g);
+
+    /* A forward failing without a message is reported with its status, not
+     * with whatever failed before it. */
+    float xv[8] = {-1, 2, -3, 4, 5, -6, 7, -8};
+    mt_tensor *x = NULL;
+    const mt_tensor *y = NULL;
+    assert_ok(mt_tensor_from_data(MT_DTYPE_F32, 2, (int64_t[]){2, 4}, xv, &x));
+    assert_ok(liar_graph(MUTE_FAILURE, &g, &id));
+    assert_ok(mt_graph_output(g, id));
+    mt_fail(MT_ERR_SHAPE, "an older failure");
+    assert_fails(mt_graph_forward(g, 1, (const mt_tensor *[]){x}, 1, &y), MT_ERR_FORMAT,
+                 "graph: node 'liar' (liar): failed: MT_ERR_FORMAT");
+    assert_null(strstr(mt_last_error(), "older"));
+    mt_graph_free(g);
+
+    /* An absorb that says MT_OK without a layer is an error: the ReLU after
+     * it was dropped (relu(-1) came out -1), two of them crashed. */
+    for (int relus = 1; relus <= 2; relus++) {
+        mt_layer *l = NULL;
+        assert_ok(liar_graph(LIE_NONE, &g, &id));
+        for (int r = 0; r < relus; r++) {
+            assert_ok(mt_relu_new(&l));
+            assert_ok(mt_graph_add(g, r ? "relu2" : "relu", l, 1, &id, &id));
+        }
+        assert_ok(mt_graph_output(g, id));
+        assert_fails(mt_graph_forward(g, 1, (const mt_tensor *[]){x}, 1, &y),
+                     MT_ERR_INVALID_ARGUMENT,
+                     "graph: node 'liar' (liar): its absorb returned MT_OK without a layer");
+        mt_graph_free(g);
+    }
+
+    /* An "epilogue" whose infer changes the shape is not fused into the
+     * Linear before it: it runs on its own, and its own failure names it
+     * (it was fused, and the Linear failed on a shape nobody had asked). */
+    mt_layer *l = NULL;
+    int in, fc;
+    assert_ok(mt_graph_new(&g));
+    assert_ok(mt_graph_input(g, "x", MT_DTYPE_F32, 1, (int64_t[]){4}, &in));
+    assert_ok(mt_graph_add(g, "fc", identity_linear(), 1, &in, &fc));
+    assert_ok(mt_layer_new(&liar_epilogue_vtable, &lies[LIE_SHAPE], "shrink", &l));
+    assert_ok(mt_graph_add(g, "e", l, 1, &fc, &id));
+    assert_ok(mt_graph_output(g, id));
+    assert_fails(mt_graph_forward(g, 1, (const mt_tensor *[]){x}, 1, &y), MT_ERR_SHAPE,
+                 "graph: node 'e' (shrink): tensor_copy: shapes differ");
+    mt_graph_free(g);
+    mt_tensor_free(x);
+}
+
+/* mt_layer_free on a layer a model owns leaves it to the model (it was
+ * freed, and freed again with the model). */
+static void freeing_a_model_layer(void **state)
+{
+    (void)state;
+    mt_graph *g = NULL;
+    mt_layer *l = NULL;
+    int x, id;
+    assert_ok(mt_graph_new(&g));
+    assert_ok(mt_graph_input(g, "x", MT_DTYPE_F32, 1, (int64_t[]){4}, &x));
+    assert_ok(mt_relu_new(&l));
+    assert_ok(mt_graph_add(g, "relu", l, 1, &x, &id));
+    assert_ok(mt_graph_output(g, id));
+    size_t frees = n_frees;
+    mt_layer_free(l);
+    assert_int_equal(n_frees, frees);
+    mt_tensor *in = NULL;
+    const mt_tensor *y = NULL;
+    assert_ok(mt_tensor_from_data(MT_DTYPE_F32, 2, (int64_t[]){2, 4}, X, &in));
+    assert_ok(mt_graph_forward(g, 1, (const mt_tensor *[]){in}, 1, &y));
+    assert_floats(y, (const float[]){1, 2, 3, 6, 0, 0, 4, 0}, 8);
+    mt_tensor_free(in);
+    mt_graph_free(g);
+}
+
 int main(void)
 {
     mt_allocator_set(&(mt_allocator){counting_alloc, counting_free, NULL});
@@ -329,6 +489,8 @@ int main(void)
         cmocka_unit_test(custom_layers_in_a_sequential),
         cmocka_unit_test(custom_layers_in_a_graph),
         cmocka_unit_test(layer_new_errors),
+        cmocka_unit_test(user_layers_that_lie),
+        cmocka_unit_test(freeing_a_model_layer),
     };
     return cmocka_run_group_tests_name("nn_custom", tests, NULL, NULL);
 }

@@ -124,6 +124,13 @@ static void graph_residual_branch_concat(void **state)
                  "graph: input 'x' is [2,3], expected [N,2] with N = 2");
     assert_fails(mt_graph_forward(g, 2, (const mt_tensor *[]){x, &z1}, 3, out), MT_ERR_SHAPE,
                  "graph: input 'z' is [1,3], expected [N,3] with N = 2");
+    /* a first input without a batch dim (was "… with N = -1") */
+    mt_tensor scalar;
+    float one = 1;
+    assert_ok(mt_tensor_wrap_into(MT_DTYPE_F32, 0, NULL, &one, &scalar));
+    assert_fails(mt_graph_forward(g, 2, (const mt_tensor *[]){&scalar, z}, 3, out),
+                 MT_ERR_SHAPE, "graph: input 'x' is [], expected [N,2]");
+    assert_null(strstr(mt_last_error(), "N = -1"));
     mt_tensor_free(z);
     mt_tensor_free(x);
     mt_graph_free(g);
@@ -295,6 +302,87 @@ static void graph_large_batch_in_passes(void **state)
     free(w2);
     free(w1);
     free(xd);
+}
+
+/* A batch of broadcast rows (stride 0: no memory) whose two gathered
+ * outputs take 2^63 - 64 bytes each: their sum wraps size_t. It is refused;
+ * the planner summed without a check, allocated the wrapped (small) size
+ * and the first pass wrote outside it. */
+static void graph_workspace_overflow(void **state)
+{
+    (void)state;
+    const int64_t n = ((int64_t)1 << 59) - 4;   /* × 4 floats = 2^63 - 64 bytes */
+    mt_graph *g = NULL;
+    int x, a, b;
+    assert_ok(mt_graph_new(&g));
+    assert_ok(mt_graph_input(g, "x", MT_DTYPE_F32, 1, (int64_t[]){4}, &x));
+    assert_ok(mt_graph_add(g, "a", relu(), 1, &x, &a));
+    assert_ok(mt_graph_add(g, "b", relu(), 1, &x, &b));
+    assert_ok(mt_graph_output(g, a));
+    assert_ok(mt_graph_output(g, b));
+    size_t bytes = 1;
+    assert_fails(mt_graph_bytes_needed(g, n, &bytes), MT_ERR_OVERFLOW,
+                 "graph: the workspace for a batch of 576460752303423484 overflows size_t");
+    float zeros[4] = {0};
+    mt_tensor *row = tensor(NULL, 2, (int64_t[]){1, 4}, zeros), *rows = NULL;
+    assert_ok(mt_expand(row, 2, (int64_t[]){n, 4}, &rows));
+    const mt_tensor *out[2];
+    assert_fails(mt_graph_forward(g, 1, (const mt_tensor *[]){rows}, 2, out), MT_ERR_OVERFLOW,
+                 "overflows size_t");
+    assert_null(out[0]);
+    mt_tensor_free(rows);
+    mt_tensor_free(row);
+    mt_graph_free(g);
+}
+
+/* An output fed back as the next input (an iterative loop) lies in the
+ * workspace the pass writes: refused with a message saying to copy it.
+ * softmax -> tanh -> add(·, x) -> softmax gave wrong values silently
+ * (softmax's output went where x was, before the add read x); other graphs
+ * worked or failed on an overlap, depending on the plan. */
+static void output_fed_back(void **state)
+{
+    (void)state;
+    mt_graph *g = NULL;
+    mt_layer *l = NULL;
+    int x, a, b, y;
+    assert_ok(mt_graph_new(&g));
+    assert_ok(mt_graph_input(g, "x", MT_DTYPE_F32, 1, (int64_t[]){4}, &x));
+    assert_ok(mt_softmax_new(-1, &l));
+    assert_ok(mt_graph_add(g, "sm", l, 1, &x, &a));
+    assert_ok(mt_activation_layer_new(MT_ACTIVATION_TANH, &l));
+    assert_ok(mt_graph_add(g, "t", l, 1, &a, &b));
+    assert_ok(mt_add_new(&l));
+    assert_ok(mt_graph_add(g, "add", l, 2, (int[]){b, x}, &y));
+    assert_ok(mt_softmax_new(-1, &l));
+    assert_ok(mt_graph_add(g, "sm2", l, 1, &y, &y));
+    assert_ok(mt_graph_output(g, y));
+    static const float X[8] = {1, -2, 3, 0.5f, 0, 1, -1, 2};
+    mt_tensor *xt = tensor(NULL, 2, (int64_t[]){2, 4}, X), *copy = NULL;
+    const mt_tensor *out = NULL, *again = NULL;
+    assert_ok(mt_graph_forward(g, 1, (const mt_tensor *[]){xt}, 1, &out));
+    assert_fails(mt_graph_forward(g, 1, (const mt_tensor *[]){out}, 1, &again),
+                 MT_ERR_INVALID_ARGUMENT, "graph: input 'x' lies in the graph's workspace (an "
+                 "output of an earlier pass, valid until the next one): copy it first");
+    mt_tensor narrowed;   /* a view into it too */
+    assert_ok(mt_narrow_into(out, 0, 1, 1, &narrowed));
+    assert_fails(mt_graph_forward(g, 1, (const mt_tensor *[]){&narrowed}, 1, &again),
+                 MT_ERR_INVALID_ARGUMENT, "lies in the graph's workspace");
+    assert_ok(mt_tensor_contiguous(out, &copy));
+    assert_ok(mt_graph_forward(g, 1, (const mt_tensor *[]){copy}, 1, &again));
+    mt_tensor_free(copy);
+
+    mt_sequential *m = NULL;
+    const mt_tensor *y1 = NULL, *y2 = NULL;
+    assert_ok(mt_sequential_new(1, (int64_t[]){4}, &m));
+    assert_ok(mt_softmax_new(-1, &l));
+    assert_ok(mt_sequential_add(m, l));
+    assert_ok(mt_sequential_forward(m, xt, &y1));
+    assert_fails(mt_sequential_forward(m, y1, &y2), MT_ERR_INVALID_ARGUMENT,
+                 "sequential: the input lies in the model's workspace");
+    mt_sequential_free(m);
+    mt_tensor_free(xt);
+    mt_graph_free(g);
 }
 
 /* BatchNorm: y = (x - mean)/sqrt(var + eps)·w + b with mean [1,-1], var
@@ -712,6 +800,8 @@ int main(void)
         cmocka_unit_test(graph_build_errors),
         cmocka_unit_test(planner_reuses_memory),
         cmocka_unit_test(graph_large_batch_in_passes),
+        cmocka_unit_test(graph_workspace_overflow),
+        cmocka_unit_test(output_fed_back),
         cmocka_unit_test(graph_out_of_memory),
         cmocka_unit_test(batch_norm_alone_and_folded),
         cmocka_unit_test(loaders_by_framework),

@@ -6,7 +6,9 @@
 #   2. build argmax_relu.c with `pkg-config --cflags --libs minitensor` and
 #      run it (LD_LIBRARY_PATH=$(pkg-config --variable=libdir minitensor)),
 #   3. link it fully statically with `pkg-config --static --libs` (no BLAS
-#      library in it: OpenBLAS/BLIS are dlopen'ed, -ldl) and run it.
+#      library in it: OpenBLAS/BLIS are dlopen'ed, -ldl) and run it,
+#   4. compile every installed header alone as C11 and C++17 (headers.sh),
+#   5. check that the shared library exports mt_ names only.
 set -euo pipefail
 src=$1 consumer=$2 weights=$3
 work=$(mktemp -d)
@@ -56,3 +58,12 @@ set -e
 grep -qE "statically linked program|not a backend this build has" <<<"$err" ||
     fail "static consumer with MT_BACKEND=openblas: $err"
 echo "ok: static consumer refuses OpenBLAS clearly"
+
+"$consumer/headers.sh" "$(pkg-config --variable=includedir minitensor)" "$libdir"
+
+# An internal function exported under a plain name ("sum_to_shape") would be
+# interposed by a consumer's own function of that name.
+exported=$(nm -D --defined-only "$libdir/libminitensor.so" | awk '{print $3}')
+others=$(grep -v '^mt_' <<<"$exported" || true)
+[ -z "$others" ] || fail "libminitensor.so exports names without the mt_ prefix:" $others
+echo "ok: the shared library exports $(wc -l <<<"$exported") names, all mt_"

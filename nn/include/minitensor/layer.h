@@ -91,7 +91,9 @@ typedef struct mt_layer_vtable {
     /* The output shape for input shapes in[0..n-1]. On a mismatch, fail
      * with a predicate about the layer that names the input by from[i]:
      * mt_fail(MT_ERR_SHAPE, "expects 784 input features, %s gives 28",
-     * from[0]); the model puts the layer's place in front. */
+     * from[0]); the model puts the layer's place in front. A model refuses
+     * an output rank outside 0..MT_MAX_RANK, an invalid dtype or a
+     * negative dim, naming the node. */
     mt_status (*infer)(const mt_layer *layer, int n, const mt_shape *in,
                        const char *const *from, mt_shape *out);
     /* Compute in[0..n-1] -> out. `out` has the inferred shape and dtype
@@ -107,6 +109,9 @@ typedef struct mt_layer_vtable {
     bool (*as_epilogue)(const mt_layer *layer, mt_layer_epilogue *e);
     /* (optional) A new layer computing e(layer(x)) in *fused, or
      * MT_ERR_UNSUPPORTED (no message needed) if this layer cannot apply e.
+     * (Here and in absorb_next and freeze, MT_OK without a layer is an
+     * error the model reports, naming the node.) Offered only epilogues
+     * whose output has this layer's output shape.
      * `layer` itself must not change: it may still be run on its own. */
     mt_status (*absorb)(const mt_layer *layer, const mt_layer_epilogue *e,
                         mt_layer **fused);

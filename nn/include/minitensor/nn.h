@@ -588,7 +588,8 @@ mt_status mt_layer_info_get(const mt_layer *layer, mt_layer_info *info);
 mt_status mt_layer_forward(const mt_layer *layer, const mt_tensor *x,
                            mt_tensor **out);
 
-/* Free a layer you still own (not one added to a model). NULL is ignored. */
+/* Free a layer you still own. NULL, and a layer a model owns (added to a
+ * graph or Sequential: the model frees it), are ignored. */
 void mt_layer_free(mt_layer *layer);
 
 /* ---- Sequential -----------------------------------------------------------------
@@ -627,8 +628,9 @@ const mt_layer *mt_sequential_layer(const mt_sequential *model, int i);
  * (so each layer reads its input from cache) and *y gathers them: the
  * same results, in a workspace of about 2 MiB plus the output. Fails on an
  * input of the wrong
- * dtype or shape ("sequential: input is [5,784], expected [N,28,28]") and
- * on an empty model. */
+ * dtype or shape ("sequential: input is [5,784], expected [N,28,28]"), on
+ * an x that lies in the model's workspace (an earlier *y fed back: copy it
+ * first) and on an empty model. */
 mt_status mt_sequential_forward(mt_sequential *model, const mt_tensor *x,
                                 const mt_tensor **y);
 
