@@ -21,7 +21,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     unsigned pattern = data[0];
     io_source src = {.fd = -1, .mem = data + 1, .size = size - 1, .label = "fuzz"};
     io_gz *gz;
-    if (io_gz_open(&src, 1 << 16, &gz) != MT_OK)
+    if (mt_io_gz_open(&src, 1 << 16, &gz) != MT_OK)
         return 0;
     static unsigned char out[OUT_CAP];
     size_t total = 0;
@@ -30,7 +30,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (want > OUT_CAP - total)
             want = OUT_CAP - total;
         size_t got;
-        if (io_gz_read(gz, out + total, want, &got) != MT_OK)
+        if (mt_io_gz_read(gz, out + total, want, &got) != MT_OK)
             break;
         if (got > want)
             abort();
@@ -38,6 +38,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (got < want)
             break;   /* the end */
     }
-    io_gz_close(gz);
+    mt_io_gz_close(gz);
     return 0;
 }

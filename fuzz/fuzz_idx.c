@@ -1,6 +1,6 @@
 /* fuzz_idx.c — libFuzzer target: arbitrary bytes as an IDX file, parsed
  * in place (mt_idx_parse) and read as a stream, plain or gzip
- * (io_idx_read, what mt_idx_load does with a file). The two must agree on
+ * (mt_io_idx_read, what mt_idx_load does with a file). The two must agree on
  * plain input; every byte of an accepted file is touched. Build and run
  * with fuzz/run.sh SECONDS idx. */
 #include <stddef.h>
@@ -37,16 +37,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     io_source src = {.fd = -1, .mem = data, .size = size, .label = "fuzz"};
     unsigned char *bytes;
     size_t n;
-    mt_status r = io_idx_read(&src, &bytes, &n);
+    mt_status r = mt_io_idx_read(&src, &bytes, &n);
     if (r == MT_OK) {
         mt_idx streamed;
         if (mt_idx_parse(bytes, n, "fuzz", &streamed) != MT_OK)
             abort();   /* what the stream accepted, the parser accepts */
         (void)touch(&streamed);
-        if (!io_is_gzip(data, size) && (p != MT_OK || n != size))
+        if (!mt_io_is_gzip(data, size) && (p != MT_OK || n != size))
             abort();   /* plain input: both readers agree */
         mt_dealloc(bytes);
-    } else if (!io_is_gzip(data, size) && p == MT_OK) {
+    } else if (!mt_io_is_gzip(data, size) && p == MT_OK) {
         abort();
     }
     return 0;

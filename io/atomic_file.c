@@ -143,7 +143,7 @@ static int copy_owner_and_mode(int fd, const struct stat *target)
 #endif
 }
 
-mt_status io_atomic_begin(const char *label, const char *path, io_atomic *a)
+mt_status mt_io_atomic_begin(const char *label, const char *path, io_atomic *a)
 {
     static unsigned counter;
     memset(a, 0, sizeof *a);
@@ -196,7 +196,7 @@ mt_status io_atomic_begin(const char *label, const char *path, io_atomic *a)
     return MT_OK;
 }
 
-int io_write_all(int fd, const void *p, size_t n)
+int mt_io_write_all(int fd, const void *p, size_t n)
 {
     const unsigned char *b = p;
     while (n > 0) {
@@ -233,7 +233,7 @@ static void sync_dir(const char *path)
     close(fd);
 }
 
-mt_status io_atomic_finish(const char *label, io_atomic *a, int write_err)
+mt_status mt_io_atomic_finish(const char *label, io_atomic *a, int write_err)
 {
     const char *step = "write";
     int err = write_err;
@@ -270,8 +270,8 @@ mt_status mt_file_write_atomic(const char *path, const void *data, size_t size)
                        !path || !*path ? "path must not be NULL or empty"
                                        : "data is NULL but size is not 0");
     io_atomic a;
-    mt_status st = io_atomic_begin(path, path, &a);
+    mt_status st = mt_io_atomic_begin(path, path, &a);
     if (st)
         return st;
-    return io_atomic_finish(path, &a, size ? io_write_all(a.fd, data, size) : 0);
+    return mt_io_atomic_finish(path, &a, size ? mt_io_write_all(a.fd, data, size) : 0);
 }

@@ -32,19 +32,19 @@ typedef struct io_atomic {
  * owner/group of the existing target (owner where the process may set it),
  * else 0666 & ~umask. MT_ERR_IO with the system's reason; nothing is left
  * behind on failure. Messages start with `label`. */
-MT_ATOMIC_INTERNAL mt_status io_atomic_begin(const char *label, const char *path,
-                                             io_atomic *a);
+MT_ATOMIC_INTERNAL mt_status mt_io_atomic_begin(const char *label, const char *path,
+                                                io_atomic *a);
 
 /* Write n bytes to fd (restarting after EINTR and short writes). Returns 0,
  * or the errno of the failure (EIO if write wrote nothing). */
-MT_ATOMIC_INTERNAL int io_write_all(int fd, const void *p, size_t n);
+MT_ATOMIC_INTERNAL int mt_io_write_all(int fd, const void *p, size_t n);
 
 /* End the save. write_err != 0 (the errno of a failed write): remove the
  * temporary file, MT_ERR_IO "LABEL: write failed: <reason> (the existing
  * file, if any, is unchanged)". Otherwise fsync, close and rename it over
  * the target (then fsync the directory, best effort); a failing step
  * reports the same way. Always releases *a. */
-MT_ATOMIC_INTERNAL mt_status io_atomic_finish(const char *label, io_atomic *a,
-                                              int write_err);
+MT_ATOMIC_INTERNAL mt_status mt_io_atomic_finish(const char *label, io_atomic *a,
+                                                 int write_err);
 
 #endif

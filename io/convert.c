@@ -39,8 +39,8 @@ static uint64_t le(const uint8_t *p, size_t n)
     return v;
 }
 
-void st_convert_to_f32(float *dst, const uint8_t *src, mt_dtype dtype,
-                       size_t n)
+void mt_st_convert_to_f32(float *dst, const uint8_t *src, mt_dtype dtype,
+                          size_t n)
 {
     switch (dtype) {
     case MT_DTYPE_F32:

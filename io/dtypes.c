@@ -31,7 +31,7 @@ static const st_dtype_info st_dtypes[] = {
     {"U64", 64, MT_DTYPE_U64, 21},
 };
 
-const st_dtype_info *st_dtype_lookup(const char *name, size_t len)
+const st_dtype_info *mt_st_dtype_lookup(const char *name, size_t len)
 {
     for (size_t i = 0; i < sizeof st_dtypes / sizeof st_dtypes[0]; i++) {
         if (strlen(st_dtypes[i].name) == len &&
@@ -41,7 +41,7 @@ const st_dtype_info *st_dtype_lookup(const char *name, size_t len)
     return NULL;
 }
 
-const st_dtype_info *st_dtype_of_mt(mt_dtype dtype)
+const st_dtype_info *mt_st_dtype_of_mt(mt_dtype dtype)
 {
     for (size_t i = 0; i < sizeof st_dtypes / sizeof st_dtypes[0]; i++) {
         if (st_dtypes[i].mt == (int)dtype)

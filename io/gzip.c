@@ -9,7 +9,7 @@
 #include "formats_internal.h"
 #include "minitensor/memory.h"
 
-bool io_is_gzip(const unsigned char *bytes, size_t size)
+bool mt_io_is_gzip(const unsigned char *bytes, size_t size)
 {
     return size >= 2 && bytes[0] == 0x1f && bytes[1] == 0x8b;
 }
@@ -43,7 +43,7 @@ static void z_free(voidpf opaque, voidpf p)
     mt_dealloc(p);
 }
 
-mt_status io_gz_open(io_source *src, uint64_t in_limit, io_gz **out)
+mt_status mt_io_gz_open(io_source *src, uint64_t in_limit, io_gz **out)
 {
     *out = NULL;
     io_gz *gz = mt_alloc(sizeof *gz, 16);
@@ -62,7 +62,7 @@ mt_status io_gz_open(io_source *src, uint64_t in_limit, io_gz **out)
     return MT_OK;
 }
 
-void io_gz_close(io_gz *gz)
+void mt_io_gz_close(io_gz *gz)
 {
     if (!gz)
         return;
@@ -77,7 +77,7 @@ static mt_status fill(io_gz *gz, size_t want)
         if (gz->zs.avail_in)
             memmove(gz->in, gz->zs.next_in, gz->zs.avail_in);
         size_t have = gz->zs.avail_in, got;
-        mt_status s = io_source_read(gz->src, gz->in + have, IN_BYTES - have, &got);
+        mt_status s = mt_io_source_read(gz->src, gz->in + have, IN_BYTES - have, &got);
         if (s)
             return s;
         gz->src_end = got == 0;
@@ -101,7 +101,7 @@ static mt_status next_member(io_gz *gz)
         gz->end = true;
         return MT_OK;
     }
-    if (!io_is_gzip(gz->zs.next_in, gz->zs.avail_in)) {
+    if (!mt_io_is_gzip(gz->zs.next_in, gz->zs.avail_in)) {
         /* count what is left, for the message (the input bound holds) */
         uint64_t trailing = gz->zs.avail_in;
         gz->zs.avail_in = 0;
@@ -119,7 +119,7 @@ static mt_status next_member(io_gz *gz)
     return MT_OK;
 }
 
-mt_status io_gz_read(io_gz *gz, unsigned char *buf, size_t n, size_t *got)
+mt_status mt_io_gz_read(io_gz *gz, unsigned char *buf, size_t n, size_t *got)
 {
     *got = 0;
     const char *label = gz->src->label;
@@ -160,7 +160,7 @@ struct io_gz {
     int unused;
 };
 
-mt_status io_gz_open(io_source *src, uint64_t in_limit, io_gz **out)
+mt_status mt_io_gz_open(io_source *src, uint64_t in_limit, io_gz **out)
 {
     (void)in_limit;
     *out = NULL;
@@ -169,14 +169,14 @@ mt_status io_gz_open(io_source *src, uint64_t in_limit, io_gz **out)
                    "installed, or gunzip the file first)", src->label);
 }
 
-mt_status io_gz_read(io_gz *gz, unsigned char *buf, size_t n, size_t *got)
+mt_status mt_io_gz_read(io_gz *gz, unsigned char *buf, size_t n, size_t *got)
 {
     (void)gz, (void)buf, (void)n;
     *got = 0;
     return mt_fail(MT_ERR_UNSUPPORTED, "gzip: built without zlib");
 }
 
-void io_gz_close(io_gz *gz)
+void mt_io_gz_close(io_gz *gz)
 {
     (void)gz;
 }

@@ -68,9 +68,9 @@ static mt_status read_u64(const mt_safetensors *f, const json_token *t,
         return mt_fail(MT_ERR_FORMAT,
                        "%s: tensor %s: %s must be a non-negative integer, "
                        "found %s", f->label, qname, what,
-                       json_kind_name(t->kind));
+                       mt_json_kind_name(t->kind));
     int len = t->len > 40 ? 40 : (int)t->len;
-    switch (json_number_u64(t, value)) {
+    switch (mt_json_number_u64(t, value)) {
     case JSON_U64_OK:
         return MT_OK;
     case JSON_U64_NEGATIVE:
@@ -123,8 +123,8 @@ static mt_status entry_sizes(const mt_safetensors *f, st_entry *e,
                 return mt_fail(MT_ERR_FORMAT,
                                "%s: tensor %s: element count of shape %s "
                                "overflows 64 bits", f->label, qname,
-                               st_shape_str(shape, sizeof shape, dims,
-                                            e->rank));
+                               mt_st_shape_str(shape, sizeof shape, dims,
+                                               e->rank));
             numel *= dims[i];
         }
     }
@@ -136,14 +136,14 @@ static mt_status entry_sizes(const mt_safetensors *f, st_entry *e,
         return mt_fail(MT_ERR_FORMAT,
                        "%s: tensor %s: %s %s is %llu x %u bits, not a whole "
                        "number of bytes", f->label, qname, e->dtype->name,
-                       st_shape_str(shape, sizeof shape, dims, e->rank),
+                       mt_st_shape_str(shape, sizeof shape, dims, e->rank),
                        (unsigned long long)numel, e->dtype->bits);
     uint64_t units = numel / k;
     if (units > UINT64_MAX / per)
         return mt_fail(MT_ERR_FORMAT,
                        "%s: tensor %s: byte size of %s %s overflows 64 bits",
                        f->label, qname, e->dtype->name,
-                       st_shape_str(shape, sizeof shape, dims, e->rank));
+                       mt_st_shape_str(shape, sizeof shape, dims, e->rank));
     e->numel = numel;
     e->nbytes = units * per;
     return MT_OK;
@@ -153,15 +153,15 @@ static mt_status parse_entry(mt_safetensors *f, json_parser *p,
                              const json_token *name)
 {
     char qname[QUOTE_CAP], shape[SHAPE_CAP];
-    st_quote(qname, sizeof qname, name->str, name->len);
+    mt_st_quote(qname, sizeof qname, name->str, name->len);
     json_token t;
-    mt_status st = json_next(p, &t);
+    mt_status st = mt_json_next(p, &t);
     if (st != MT_OK) return st;
     if (t.kind != JSON_OBJECT_BEGIN)
         return mt_fail(MT_ERR_FORMAT,
                        "%s: tensor %s: entry must be an object with dtype, "
                        "shape and data_offsets, found %s", f->label, qname,
-                       json_kind_name(t.kind));
+                       mt_json_kind_name(t.kind));
 
     st_entry e;
     memset(&e, 0, sizeof e);
@@ -169,7 +169,7 @@ static mt_status parse_entry(mt_safetensors *f, json_parser *p,
     e.name_len = name->len;
     bool have_dtype = false, have_shape = false, have_offsets = false;
     for (;;) {
-        if ((st = json_next(p, &t)) != MT_OK) return st;
+        if ((st = mt_json_next(p, &t)) != MT_OK) return st;
         if (t.kind == JSON_OBJECT_END) break;
         /* t is a KEY */
         if (key_is(&t, "dtype")) {
@@ -178,13 +178,13 @@ static mt_status parse_entry(mt_safetensors *f, json_parser *p,
                                "%s: tensor %s: duplicate key 'dtype'",
                                f->label, qname);
             have_dtype = true;
-            if ((st = json_next(p, &t)) != MT_OK) return st;
+            if ((st = mt_json_next(p, &t)) != MT_OK) return st;
             if (t.kind != JSON_STRING)
                 return mt_fail(MT_ERR_FORMAT,
                                "%s: tensor %s: dtype must be a string, "
                                "found %s", f->label, qname,
-                               json_kind_name(t.kind));
-            e.dtype = st_dtype_lookup(t.str, t.len);
+                               mt_json_kind_name(t.kind));
+            e.dtype = mt_st_dtype_lookup(t.str, t.len);
             if (!e.dtype) {
                 char qd[QUOTE_CAP];
                 return mt_fail(MT_ERR_FORMAT,
@@ -192,7 +192,7 @@ static mt_status parse_entry(mt_safetensors *f, json_parser *p,
                                "U8 I8 I16 U16 F16 BF16 I32 U32 F32 F64 I64 "
                                "U64 C64 F8_* F4 F6_*; case-sensitive)",
                                f->label, qname,
-                               st_quote(qd, sizeof qd, t.str, t.len));
+                               mt_st_quote(qd, sizeof qd, t.str, t.len));
             }
         } else if (key_is(&t, "shape")) {
             if (have_shape)
@@ -200,15 +200,15 @@ static mt_status parse_entry(mt_safetensors *f, json_parser *p,
                                "%s: tensor %s: duplicate key 'shape'",
                                f->label, qname);
             have_shape = true;
-            if ((st = json_next(p, &t)) != MT_OK) return st;
+            if ((st = mt_json_next(p, &t)) != MT_OK) return st;
             if (t.kind != JSON_ARRAY_BEGIN)
                 return mt_fail(MT_ERR_FORMAT,
                                "%s: tensor %s: shape must be an array of "
                                "integers, found %s", f->label, qname,
-                               json_kind_name(t.kind));
+                               mt_json_kind_name(t.kind));
             e.dims_at = f->dims_count;
             for (;;) {
-                if ((st = json_next(p, &t)) != MT_OK) return st;
+                if ((st = mt_json_next(p, &t)) != MT_OK) return st;
                 if (t.kind == JSON_ARRAY_END) break;
                 char what[48];
                 snprintf(what, sizeof what, "shape[%zu]", e.rank);
@@ -224,15 +224,15 @@ static mt_status parse_entry(mt_safetensors *f, json_parser *p,
                                "%s: tensor %s: duplicate key 'data_offsets'",
                                f->label, qname);
             have_offsets = true;
-            if ((st = json_next(p, &t)) != MT_OK) return st;
+            if ((st = mt_json_next(p, &t)) != MT_OK) return st;
             if (t.kind != JSON_ARRAY_BEGIN)
                 return mt_fail(MT_ERR_FORMAT,
                                "%s: tensor %s: data_offsets must be an array "
                                "[BEGIN, END], found %s", f->label, qname,
-                               json_kind_name(t.kind));
+                               mt_json_kind_name(t.kind));
             size_t k = 0;
             for (;;) {
-                if ((st = json_next(p, &t)) != MT_OK) return st;
+                if ((st = mt_json_next(p, &t)) != MT_OK) return st;
                 if (t.kind == JSON_ARRAY_END) break;
                 if (k == 2)
                     return mt_fail(MT_ERR_FORMAT,
@@ -257,7 +257,7 @@ static mt_status parse_entry(mt_safetensors *f, json_parser *p,
             return mt_fail(MT_ERR_FORMAT,
                            "%s: tensor %s: unknown key %s (allowed: dtype, "
                            "shape, data_offsets)", f->label, qname,
-                           st_quote(qk, sizeof qk, t.str, t.len));
+                           mt_st_quote(qk, sizeof qk, t.str, t.len));
         }
     }
     if (!have_dtype || !have_shape || !have_offsets)
@@ -279,9 +279,9 @@ static mt_status parse_entry(mt_safetensors *f, json_parser *p,
                        "bytes but %s %s needs %llu", f->label, qname,
                        (unsigned long long)e.begin, (unsigned long long)e.end,
                        (unsigned long long)(e.end - e.begin), e.dtype->name,
-                       st_shape_str(shape, sizeof shape,
-                                    f->dims ? f->dims + e.dims_at : NULL,
-                                    e.rank),
+                       mt_st_shape_str(shape, sizeof shape,
+                                       f->dims ? f->dims + e.dims_at : NULL,
+                                       e.rank),
                        (unsigned long long)e.nbytes);
 
     void *pe = f->entries;
@@ -295,24 +295,24 @@ static mt_status parse_entry(mt_safetensors *f, json_parser *p,
 static mt_status parse_metadata(mt_safetensors *f, json_parser *p)
 {
     json_token t;
-    mt_status st = json_next(p, &t);
+    mt_status st = mt_json_next(p, &t);
     if (st != MT_OK) return st;
     if (t.kind != JSON_OBJECT_BEGIN)
         return mt_fail(MT_ERR_FORMAT,
                        "%s: __metadata__ must be an object of strings, "
-                       "found %s", f->label, json_kind_name(t.kind));
+                       "found %s", f->label, mt_json_kind_name(t.kind));
     for (;;) {
-        if ((st = json_next(p, &t)) != MT_OK) return st;
+        if ((st = mt_json_next(p, &t)) != MT_OK) return st;
         if (t.kind == JSON_OBJECT_END) break;
         json_token v;
-        if ((st = json_next(p, &v)) != MT_OK) return st;
+        if ((st = mt_json_next(p, &v)) != MT_OK) return st;
         if (v.kind != JSON_STRING) {
             char qk[QUOTE_CAP];
             return mt_fail(MT_ERR_FORMAT,
                            "%s: __metadata__ value of key %s must be a "
                            "string, found %s", f->label,
-                           st_quote(qk, sizeof qk, t.str, t.len),
-                           json_kind_name(v.kind));
+                           mt_st_quote(qk, sizeof qk, t.str, t.len),
+                           mt_json_kind_name(v.kind));
         }
         void *pm = f->meta;
         st = grow(f, &pm, &f->meta_cap, sizeof *f->meta, f->meta_count + 1);
@@ -332,7 +332,7 @@ static mt_status parse_metadata(mt_safetensors *f, json_parser *p)
 static int cmp_entry_name(size_t a, size_t b, const void *ctx)
 {
     const st_entry *e = ctx;
-    return st_bytes_cmp(e[a].name, e[a].name_len, e[b].name, e[b].name_len);
+    return mt_st_bytes_cmp(e[a].name, e[a].name_len, e[b].name, e[b].name_len);
 }
 
 static int cmp_entry_offsets(size_t a, size_t b, const void *ctx)
@@ -346,7 +346,7 @@ static int cmp_entry_offsets(size_t a, size_t b, const void *ctx)
 static int cmp_meta_key(size_t a, size_t b, const void *ctx)
 {
     const mt_safetensors_kv *m = ctx;
-    return st_bytes_cmp(m[a].key, m[a].key_len, m[b].key, m[b].key_len);
+    return mt_st_bytes_cmp(m[a].key, m[a].key_len, m[b].key, m[b].key_len);
 }
 
 static mt_status alloc_indices(const mt_safetensors *f, size_t n,
@@ -377,7 +377,7 @@ static mt_status check_metadata_keys(mt_safetensors *f)
     size_t *idx, *scratch;
     mt_status st = alloc_indices(f, n, &idx, &scratch);
     if (st != MT_OK) return st;
-    st_sort_indices(idx, scratch, n, cmp_meta_key, f->meta);
+    mt_st_sort_indices(idx, scratch, n, cmp_meta_key, f->meta);
     mt_safetensors_kv *sorted = mt_alloc(n * sizeof *sorted, 16);
     if (!sorted) {
         mt_dealloc(idx);
@@ -391,13 +391,13 @@ static mt_status check_metadata_keys(mt_safetensors *f)
     f->meta = sorted;
     f->meta_cap = n;
     for (size_t i = 1; i < n; i++) {
-        if (st_bytes_cmp(sorted[i - 1].key, sorted[i - 1].key_len,
+        if (mt_st_bytes_cmp(sorted[i - 1].key, sorted[i - 1].key_len,
                          sorted[i].key, sorted[i].key_len) == 0) {
             char qk[QUOTE_CAP];
             return mt_fail(MT_ERR_FORMAT, "%s: duplicate __metadata__ key %s",
                            f->label,
-                           st_quote(qk, sizeof qk, sorted[i].key,
-                                    sorted[i].key_len));
+                           mt_st_quote(qk, sizeof qk, sorted[i].key,
+                                       sorted[i].key_len));
         }
     }
     return MT_OK;
@@ -410,7 +410,7 @@ static mt_status index_entries(mt_safetensors *f)
     size_t *idx, *scratch;
     mt_status st = alloc_indices(f, n, &idx, &scratch);
     if (st != MT_OK) return st;
-    st_sort_indices(idx, scratch, n, cmp_entry_offsets, f->entries);
+    mt_st_sort_indices(idx, scratch, n, cmp_entry_offsets, f->entries);
     st_entry *sorted = mt_alloc((n ? n : 1) * sizeof *sorted, 16);
     if (!sorted) {
         mt_dealloc(idx);
@@ -427,16 +427,16 @@ static mt_status index_entries(mt_safetensors *f)
     f->entries_cap = n;
 
     for (size_t i = 0; i < n; i++) idx[i] = i;
-    st_sort_indices(idx, scratch, n, cmp_entry_name, f->entries);
+    mt_st_sort_indices(idx, scratch, n, cmp_entry_name, f->entries);
     mt_dealloc(scratch);
     f->by_name = idx;
     for (size_t i = 1; i < n; i++) {
         const st_entry *a = &f->entries[idx[i - 1]], *b = &f->entries[idx[i]];
-        if (st_bytes_cmp(a->name, a->name_len, b->name, b->name_len) == 0) {
+        if (mt_st_bytes_cmp(a->name, a->name_len, b->name, b->name_len) == 0) {
             char qn[QUOTE_CAP];
             return mt_fail(MT_ERR_FORMAT, "%s: duplicate tensor name %s",
-                           f->label, st_quote(qn, sizeof qn, b->name,
-                                              b->name_len));
+                           f->label, mt_st_quote(qn, sizeof qn, b->name,
+                                                 b->name_len));
         }
     }
     return MT_OK;
@@ -451,14 +451,14 @@ static mt_status check_layout(const mt_safetensors *f)
     for (size_t i = 0; i < f->count; i++) {
         const st_entry *e = &f->entries[i];
         if (e->begin != cursor) {
-            st_quote(qb, sizeof qb, e->name, e->name_len);
+            mt_st_quote(qb, sizeof qb, e->name, e->name_len);
             if (!prev)
                 return mt_fail(MT_ERR_FORMAT,
                                "%s: layout: tensor %s begins at data byte "
                                "%llu, but the first tensor must begin at 0 "
                                "(hole)", f->label, qb,
                                (unsigned long long)e->begin);
-            st_quote(qa, sizeof qa, prev->name, prev->name_len);
+            mt_st_quote(qa, sizeof qa, prev->name, prev->name_len);
             if (e->begin > cursor)
                 return mt_fail(MT_ERR_FORMAT,
                                "%s: layout: hole of %llu bytes between "
@@ -486,7 +486,7 @@ static mt_status check_layout(const mt_safetensors *f)
                        (unsigned long long)f->data_size,
                        (unsigned long long)(f->data_size - cursor));
     if (cursor > f->data_size) {
-        st_quote(qa, sizeof qa, prev->name, prev->name_len);
+        mt_st_quote(qa, sizeof qa, prev->name, prev->name_len);
         return mt_fail(MT_ERR_FORMAT,
                        "%s: layout: tensor %s ends at data byte %llu, past "
                        "the end of the %llu-byte data section (truncated "
@@ -520,7 +520,7 @@ static const char *foreign_format(const uint8_t *b, size_t size)
     return NULL;
 }
 
-mt_status st_header_load(mt_safetensors *f)
+mt_status mt_st_header_load(mt_safetensors *f)
 {
     const uint8_t *b = f->map.base;
     size_t size = f->map.size;
@@ -552,7 +552,7 @@ mt_status st_header_load(mt_safetensors *f)
                        "must be a JSON object)", f->label);
     const uint8_t *hdr = b + 8;
     size_t hlen = (size_t)n;
-    st_map_header_ahead(&f->map, 8 + hlen);
+    mt_st_map_header_ahead(&f->map, 8 + hlen);
     if (hdr[0] != '{') {
         char d[16];
         if (hdr[0] >= 0x20 && hdr[0] < 0x7f)
@@ -564,7 +564,7 @@ mt_status st_header_load(mt_safetensors *f)
                        d);
     }
     size_t bad;
-    if (!st_utf8_valid(hdr, hlen, &bad))
+    if (!mt_st_utf8_valid(hdr, hlen, &bad))
         return mt_fail(MT_ERR_FORMAT,
                        "%s: header is not valid UTF-8 (header byte %zu: "
                        "0x%02x)", f->label, bad, (unsigned)hdr[bad]);
@@ -582,13 +582,13 @@ mt_status st_header_load(mt_safetensors *f)
 
     /* JSON and schema (rules 4-12) */
     json_parser p;
-    json_init(&p, f->label, hdr, hlen, f->strings, f->strings_cap);
+    mt_json_init(&p, f->label, hdr, hlen, f->strings, f->strings_cap);
     json_token t;
-    mt_status st = json_next(&p, &t);
+    mt_status st = mt_json_next(&p, &t);
     if (st != MT_OK) return st;
     /* t is OBJECT_BEGIN: the first byte is '{' */
     for (;;) {
-        if ((st = json_next(&p, &t)) != MT_OK) return st;
+        if ((st = mt_json_next(&p, &t)) != MT_OK) return st;
         if (t.kind == JSON_OBJECT_END) break;
         if (key_is(&t, "__metadata__")) {
             if (f->has_metadata)
@@ -601,7 +601,7 @@ mt_status st_header_load(mt_safetensors *f)
         }
         if (st != MT_OK) return st;
     }
-    if ((st = json_next(&p, &t)) != MT_OK) return st;  /* JSON_EOF */
+    if ((st = mt_json_next(&p, &t)) != MT_OK) return st;  /* JSON_EOF */
 
     /* duplicates (rule 7) and layout (rule 13) */
     if ((st = check_metadata_keys(f)) != MT_OK) return st;
@@ -609,7 +609,7 @@ mt_status st_header_load(mt_safetensors *f)
     return check_layout(f);
 }
 
-void st_header_release(mt_safetensors *f)
+void mt_st_header_release(mt_safetensors *f)
 {
     if (f->strings) mt_dealloc(f->strings);
     if (f->dims) mt_dealloc(f->dims);

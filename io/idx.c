@@ -21,7 +21,7 @@ static mt_status check_header(const unsigned char *p, size_t size, const char *l
                               bool inner, int *rank_out, int64_t dim[3],
                               uint64_t *numel_out)
 {
-    if (io_is_gzip(p, size))
+    if (mt_io_is_gzip(p, size))
         return inner ? mt_fail(MT_ERR_FORMAT, "%s: gzip-compressed twice: decompress it "
                                "once (gunzip) and use the result", label)
                      : mt_fail(MT_ERR_FORMAT, "%s: gzip-compressed IDX data: decompress "
@@ -92,7 +92,7 @@ typedef struct idx_in {
 
 static mt_status in_read(idx_in *in, unsigned char *buf, size_t n, size_t *got)
 {
-    return in->gz ? io_gz_read(in->gz, buf, n, got) : io_source_read(in->src, buf, n, got);
+    return in->gz ? mt_io_gz_read(in->gz, buf, n, got) : mt_io_source_read(in->src, buf, n, got);
 }
 
 /* Read what the header announces into a buffer that grows (doubling) up
@@ -178,19 +178,19 @@ static mt_status read_idx(idx_in *in, bool inner, unsigned char **bytes, size_t 
     return MT_OK;
 }
 
-mt_status io_idx_read(io_source *src, unsigned char **bytes, size_t *size)
+mt_status mt_io_idx_read(io_source *src, unsigned char **bytes, size_t *size)
 {
     *bytes = NULL;
     *size = 0;
     unsigned char magic[2];
     size_t got;
-    mt_status s = io_source_read(src, magic, 2, &got);
+    mt_status s = mt_io_source_read(src, magic, 2, &got);
     if (s)
         return s;
     idx_in in = {src, NULL};
     /* (lseek) calls the function: wasi-libc's lseek macro is a GNU
      * statement expression, which this C11 build warns about */
-    if (io_is_gzip(magic, got)) {
+    if (mt_io_is_gzip(magic, got)) {
         /* restart at the magic: from memory, or by seeking the descriptor */
         if (src->fd < 0)
             src->pos = 0;
@@ -198,10 +198,10 @@ mt_status io_idx_read(io_source *src, unsigned char **bytes, size_t *size)
             return mt_fail(MT_ERR_IO, "%s: cannot seek back to the start", src->label);
         else
             src->pos = 0;
-        if ((s = io_gz_open(src, IO_IDX_MAX_BYTES, &in.gz)) != MT_OK)
+        if ((s = mt_io_gz_open(src, IO_IDX_MAX_BYTES, &in.gz)) != MT_OK)
             return s;
         s = read_idx(&in, true, bytes, size);
-        io_gz_close(in.gz);
+        mt_io_gz_close(in.gz);
         return s;
     }
     /* plain: the two bytes already read start the header */
@@ -219,13 +219,13 @@ mt_status mt_idx_load(const char *path, mt_idx *idx)
     memset(idx, 0, sizeof *idx);
     int fd;
     uint64_t fsize;
-    mt_status s = io_open_regular(path, &fd, &fsize);
+    mt_status s = mt_io_open_regular(path, &fd, &fsize);
     if (s)
         return s;
     io_source src = {.fd = fd, .size = fsize, .label = path};
     unsigned char *bytes;
     size_t size;
-    s = io_idx_read(&src, &bytes, &size);
+    s = mt_io_idx_read(&src, &bytes, &size);
     close(fd);
     if (!s)
         s = mt_idx_parse(bytes, size, path, idx);

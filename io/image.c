@@ -14,7 +14,7 @@ mt_status mt_image_load(const char *path, uint8_t matte, mt_image *img)
     memset(img, 0, sizeof *img);
     unsigned char *bytes;
     size_t size;
-    mt_status s = io_read_file(path, MT_IMAGE_MAX_FILE, "an image", &bytes, &size);
+    mt_status s = mt_io_read_file(path, MT_IMAGE_MAX_FILE, "an image", &bytes, &size);
     if (s)
         return s;
     if (size >= 2 && bytes[0] == 'P' && (bytes[1] == '2' || bytes[1] == '5'))

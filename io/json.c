@@ -44,8 +44,8 @@ static const char *char_desc(char *buf, size_t cap, uint8_t c)
     return buf;
 }
 
-void json_init(json_parser *p, const char *label, const uint8_t *text,
-               size_t len, char *arena, size_t arena_cap)
+void mt_json_init(json_parser *p, const char *label, const uint8_t *text,
+                  size_t len, char *arena, size_t arena_cap)
 {
     memset(p, 0, sizeof *p);
     p->s = text;
@@ -56,7 +56,7 @@ void json_init(json_parser *p, const char *label, const uint8_t *text,
     p->need = NEED_VALUE;
 }
 
-const char *json_kind_name(json_kind kind)
+const char *mt_json_kind_name(json_kind kind)
 {
     switch (kind) {
     case JSON_OBJECT_BEGIN: return "object";
@@ -385,7 +385,7 @@ static mt_status parse_key(json_parser *p, json_token *tok, bool after_comma)
     return MT_OK;
 }
 
-mt_status json_next(json_parser *p, json_token *tok)
+mt_status mt_json_next(json_parser *p, json_token *tok)
 {
     char d[16];
     skip_ws(p);
@@ -438,7 +438,7 @@ mt_status json_next(json_parser *p, json_token *tok)
     }
 }
 
-json_u64_status json_number_u64(const json_token *tok, uint64_t *value)
+json_u64_status mt_json_number_u64(const json_token *tok, uint64_t *value)
 {
     const char *s = tok->str;
     size_t n = tok->len;

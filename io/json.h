@@ -52,13 +52,13 @@ typedef struct json_parser {
 
 /* Parse text[0..len). arena must have room for len + 1 bytes in total
  * (decoded strings plus their NULs never need more). */
-MT_IO_INTERNAL void json_init(json_parser *p, const char *label,
-                              const uint8_t *text, size_t len, char *arena,
-                              size_t arena_cap);
+MT_IO_INTERNAL void mt_json_init(json_parser *p, const char *label,
+                                 const uint8_t *text, size_t len, char *arena,
+                                 size_t arena_cap);
 
 /* The next token. MT_ERR_FORMAT with a message naming the byte offset and
  * the rule on malformed input; the parser must not be used afterwards. */
-MT_IO_INTERNAL mt_status json_next(json_parser *p, json_token *tok);
+MT_IO_INTERNAL mt_status mt_json_next(json_parser *p, json_token *tok);
 
 /* Why a number token is not an exact u64. */
 typedef enum json_u64_status {
@@ -70,10 +70,10 @@ typedef enum json_u64_status {
 } json_u64_status;
 
 /* Read a JSON_NUMBER token as an exact unsigned 64-bit integer. */
-MT_IO_INTERNAL json_u64_status json_number_u64(const json_token *tok,
-                                               uint64_t *value);
+MT_IO_INTERNAL json_u64_status mt_json_number_u64(const json_token *tok,
+                                                  uint64_t *value);
 
 /* "object", "array", "string", "number", "true", "false", "null". */
-MT_IO_INTERNAL const char *json_kind_name(json_kind kind);
+MT_IO_INTERNAL const char *mt_json_kind_name(json_kind kind);
 
 #endif

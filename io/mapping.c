@@ -62,7 +62,7 @@ static mt_status read_whole(int fd, size_t size, const char *label,
     return MT_OK;
 }
 
-mt_status st_map_file(const char *path, const char *label, st_mapping *map)
+mt_status mt_st_map_file(const char *path, const char *label, st_mapping *map)
 {
     memset(map, 0, sizeof *map);
     /* O_NONBLOCK: opening a FIFO must not wait for a writer */
@@ -114,7 +114,7 @@ mt_status st_map_file(const char *path, const char *label, st_mapping *map)
     return st;
 }
 
-void st_map_header_ahead(const st_mapping *map, size_t len)
+void mt_st_map_header_ahead(const st_mapping *map, size_t len)
 {
 #if ST_HAVE_MMAP
     if (map->kind != ST_MAP_MMAP || len <= 4096) return;
@@ -129,7 +129,7 @@ void st_map_header_ahead(const st_mapping *map, size_t len)
 #endif
 }
 
-void st_map_header_done(const st_mapping *map)
+void mt_st_map_header_done(const st_mapping *map)
 {
 #if ST_HAVE_MMAP
     /* tensors are read in order: give the kernel its read-around back */
@@ -141,7 +141,7 @@ void st_map_header_done(const st_mapping *map)
 #endif
 }
 
-void st_unmap(st_mapping *map)
+void mt_st_unmap(st_mapping *map)
 {
     switch (map->kind) {
 #if ST_HAVE_MMAP

@@ -33,7 +33,7 @@ static const char *kind_of(mode_t m)
     return "not a plain file";
 }
 
-mt_status io_open_regular(const char *path, int *fd, uint64_t *size)
+mt_status mt_io_open_regular(const char *path, int *fd, uint64_t *size)
 {
     *fd = -1;
     *size = 0;
@@ -58,7 +58,7 @@ mt_status io_open_regular(const char *path, int *fd, uint64_t *size)
     return MT_OK;
 }
 
-mt_status io_source_read(io_source *src, unsigned char *buf, size_t n, size_t *got)
+mt_status mt_io_source_read(io_source *src, unsigned char *buf, size_t n, size_t *got)
 {
     *got = 0;
     if (src->fd < 0) {
@@ -85,14 +85,14 @@ mt_status io_source_read(io_source *src, unsigned char *buf, size_t n, size_t *g
     return MT_OK;
 }
 
-mt_status io_read_file(const char *path, size_t limit, const char *what,
-                       unsigned char **bytes, size_t *size)
+mt_status mt_io_read_file(const char *path, size_t limit, const char *what,
+                          unsigned char **bytes, size_t *size)
 {
     *bytes = NULL;
     *size = 0;
     int fd;
     uint64_t fsize;
-    mt_status s = io_open_regular(path, &fd, &fsize);
+    mt_status s = mt_io_open_regular(path, &fd, &fsize);
     if (s)
         return s;
     if (fsize > limit) {
@@ -110,7 +110,7 @@ mt_status io_read_file(const char *path, size_t limit, const char *what,
     }
     io_source src = {.fd = fd, .size = fsize, .label = path};
     size_t len;
-    s = io_source_read(&src, buf, (size_t)fsize + 1, &len);
+    s = mt_io_source_read(&src, buf, (size_t)fsize + 1, &len);
     close(fd);
     if (!s && len > limit)
         s = mt_fail(MT_ERR_FORMAT, "%s: more than the %zu-byte limit for %s (the file "

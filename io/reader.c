@@ -34,16 +34,16 @@ static mt_status new_handle(const char *name, mt_safetensors **out)
 
 static void free_handle(mt_safetensors *f)
 {
-    st_header_release(f);
-    st_unmap(&f->map);
+    mt_st_header_release(f);
+    mt_st_unmap(&f->map);
     if (f->label) mt_dealloc(f->label);
     mt_dealloc(f);
 }
 
 static mt_status finish_open(mt_safetensors *f, mt_safetensors **out)
 {
-    mt_status st = st_header_load(f);
-    st_map_header_done(&f->map);
+    mt_status st = mt_st_header_load(f);
+    mt_st_map_header_done(&f->map);
     if (st != MT_OK) {
         free_handle(f);
         return st;
@@ -54,7 +54,7 @@ static mt_status finish_open(mt_safetensors *f, mt_safetensors **out)
 
 static mt_status check_host(const char *name)
 {
-    if (!st_host_little_endian())
+    if (!mt_st_host_little_endian())
         return mt_fail(MT_ERR_UNSUPPORTED,
                        "safetensors: %s: big-endian hosts are not supported "
                        "(safetensors data is little-endian)", name);
@@ -71,7 +71,7 @@ mt_status mt_safetensors_open(const char *path, mt_safetensors **out)
     if (st != MT_OK) return st;
     mt_safetensors *f = NULL;
     if ((st = new_handle(path, &f)) != MT_OK) return st;
-    if ((st = st_map_file(path, f->label, &f->map)) != MT_OK) {
+    if ((st = mt_st_map_file(path, f->label, &f->map)) != MT_OK) {
         free_handle(f);
         return st;
     }
@@ -157,7 +157,7 @@ mt_status mt_safetensors_find_n(const mt_safetensors *f, const char *name,
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
         const st_entry *e = &f->entries[f->by_name[mid]];
-        int c = st_bytes_cmp(e->name, e->name_len, name, len);
+        int c = mt_st_bytes_cmp(e->name, e->name_len, name, len);
         if (c == 0) {
             *index = f->by_name[mid];
             return MT_OK;
@@ -166,7 +166,7 @@ mt_status mt_safetensors_find_n(const mt_safetensors *f, const char *name,
     }
     char q[QUOTE_CAP];
     return mt_fail(MT_ERR_NOT_FOUND, "%s: no tensor named %s (%zu tensors)",
-                   f->label, st_quote(q, sizeof q, name, len), f->count);
+                   f->label, mt_st_quote(q, sizeof q, name, len), f->count);
 }
 
 mt_status mt_safetensors_find(const mt_safetensors *f, const char *name,
@@ -190,13 +190,13 @@ static mt_status tensor_shape(const mt_safetensors *f, const st_entry *e,
                        "%s: %s: tensor %s has dtype %s, which minitensor "
                        "cannot store (it can still be listed with "
                        "mt_safetensors_info)", f->label, op,
-                       st_quote(q, sizeof q, e->name, e->name_len),
+                       mt_st_quote(q, sizeof q, e->name, e->name_len),
                        e->dtype->name);
     if (e->rank > MT_MAX_RANK)
         return mt_fail(MT_ERR_SHAPE,
                        "%s: %s: tensor %s has rank %zu; minitensor tensors "
                        "have at most %d dims", f->label, op,
-                       st_quote(q, sizeof q, e->name, e->name_len), e->rank,
+                       mt_st_quote(q, sizeof q, e->name, e->name_len), e->rank,
                        MT_MAX_RANK);
     /* mt_tensor dims, numel and strides are int64_t: the product of the
      * nonzero dims must fit (it bounds every prefix and suffix product).
@@ -210,8 +210,8 @@ static mt_status tensor_shape(const mt_safetensors *f, const st_entry *e,
                            "%s: %s: tensor %s: shape %s does not fit "
                            "minitensor's int64 dims (dim %zu overflows)",
                            f->label, op,
-                           st_quote(q, sizeof q, e->name, e->name_len),
-                           st_shape_str(s, sizeof s, e->shape, e->rank), i);
+                           mt_st_quote(q, sizeof q, e->name, e->name_len),
+                           mt_st_shape_str(s, sizeof s, e->shape, e->rank), i);
         }
         if (d != 0) run *= (int64_t)d;
         shape[i] = (int64_t)d;
@@ -261,8 +261,8 @@ static mt_status get_f32_entry(const mt_safetensors *f, const st_entry *e,
     if (st != MT_OK) return st;
     /* numel fits: mt_tensor_zeros allocated numel floats */
     if (e->numel)
-        st_convert_to_f32(t->data, f->data + e->begin,
-                          (mt_dtype)e->dtype->mt, (size_t)e->numel);
+        mt_st_convert_to_f32(t->data, f->data + e->begin,
+                             (mt_dtype)e->dtype->mt, (size_t)e->numel);
     name_tensor(t, e);
     *out = t;
     return MT_OK;
@@ -343,7 +343,7 @@ mt_status mt_safetensors_get_checked(const mt_safetensors *f,
         return mt_fail(MT_ERR_INVALID_ARGUMENT,
                        "%s: get_checked: bad expectation for tensor %s "
                        "(rank %d, dtype %d)", f->label,
-                       st_quote(q, sizeof q, e->name, e->name_len), rank,
+                       mt_st_quote(q, sizeof q, e->name, e->name_len), rank,
                        (int)expected);
     }
     bool dtype_ok = e->dtype->mt == (int)expected;
@@ -359,10 +359,10 @@ mt_status mt_safetensors_get_checked(const mt_safetensors *f,
                                   i ? "," : "", (long long)shape[i]);
         want[o++] = ']';
         want[o] = '\0';
-        st_shape_str(have, sizeof have, e->shape, e->rank);
+        mt_st_shape_str(have, sizeof have, e->shape, e->rank);
         return mt_fail(dtype_ok ? MT_ERR_SHAPE : MT_ERR_DTYPE,
                        "%s: tensor %s: expected %s %s, found %s %s",
-                       f->label, st_quote(q, sizeof q, e->name, e->name_len),
+                       f->label, mt_st_quote(q, sizeof q, e->name, e->name_len),
                        mt_dtype_name(expected), want, e->dtype->name, have);
     }
     return get_entry(f, e, out);
@@ -405,7 +405,7 @@ mt_status mt_safetensors_metadata_get(const mt_safetensors *f,
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
         const mt_safetensors_kv *kv = &f->meta[mid];
-        int c = st_bytes_cmp(kv->key, kv->key_len, key, len);
+        int c = mt_st_bytes_cmp(kv->key, kv->key_len, key, len);
         if (c == 0) {
             *value = kv->value;
             if (value_len) *value_len = kv->value_len;
@@ -415,5 +415,5 @@ mt_status mt_safetensors_metadata_get(const mt_safetensors *f,
     }
     char q[QUOTE_CAP];
     return mt_fail(MT_ERR_NOT_FOUND, "%s: no __metadata__ key %s", f->label,
-                   st_quote(q, sizeof q, key, len));
+                   mt_st_quote(q, sizeof q, key, len));
 }

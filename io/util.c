@@ -5,7 +5,7 @@
 
 #include "st_internal.h"
 
-bool st_host_little_endian(void)
+bool mt_st_host_little_endian(void)
 {
     const uint32_t one = 1;
     uint8_t first;
@@ -15,7 +15,7 @@ bool st_host_little_endian(void)
 
 /* ---- UTF-8 (RFC 3629, as Rust's str::from_utf8) ---------------------------- */
 
-bool st_utf8_valid(const uint8_t *s, size_t n, size_t *bad)
+bool mt_st_utf8_valid(const uint8_t *s, size_t n, size_t *bad)
 {
     size_t i = 0;
     while (i < n) {
@@ -62,7 +62,7 @@ bool st_utf8_valid(const uint8_t *s, size_t n, size_t *bad)
 /* U+0080..U+009F (C1 controls: U+009B is a terminal's CSI) and the bidi
  * overrides U+202A..U+202E, U+2066..U+2069, which make a name print as
  * another. */
-bool st_utf8_control(const uint8_t *s, size_t seq)
+bool mt_st_utf8_control(const uint8_t *s, size_t seq)
 {
     if (seq == 2)
         return s[0] == 0xc2 && s[1] <= 0x9f;
@@ -74,7 +74,7 @@ bool st_utf8_control(const uint8_t *s, size_t seq)
 
 /* ---- message helpers ------------------------------------------------------- */
 
-const char *st_quote(char *buf, size_t cap, const char *s, size_t len)
+const char *mt_st_quote(char *buf, size_t cap, const char *s, size_t len)
 {
     static const char hex[] = "0123456789abcdef";
     const size_t limit = 80;  /* source bytes shown */
@@ -90,8 +90,8 @@ const char *st_quote(char *buf, size_t cap, const char *s, size_t len)
         if (o + 8 >= cap) break;
         size_t seq = c < 0x80 ? 1 : c < 0xe0 ? 2 : c < 0xf0 ? 3 : 4, bad;
         if (c >= 0x80 && seq <= len - i &&
-            st_utf8_valid((const uint8_t *)s + i, seq, &bad) &&
-            !st_utf8_control((const uint8_t *)s + i, seq)) {
+            mt_st_utf8_valid((const uint8_t *)s + i, seq, &bad) &&
+            !mt_st_utf8_control((const uint8_t *)s + i, seq)) {
             if (o + seq + 8 >= cap) break;
             memcpy(buf + o, s + i, seq);   /* a whole character */
             o += seq;
@@ -117,8 +117,8 @@ const char *st_quote(char *buf, size_t cap, const char *s, size_t len)
     return buf;
 }
 
-const char *st_shape_str(char *buf, size_t cap, const uint64_t *dims,
-                         size_t rank)
+const char *mt_st_shape_str(char *buf, size_t cap, const uint64_t *dims,
+                            size_t rank)
 {
     size_t o = 0;
     if (cap < 8) {
@@ -143,7 +143,7 @@ const char *st_shape_str(char *buf, size_t cap, const uint64_t *dims,
     return buf;
 }
 
-int st_bytes_cmp(const char *a, size_t alen, const char *b, size_t blen)
+int mt_st_bytes_cmp(const char *a, size_t alen, const char *b, size_t blen)
 {
     size_t m = alen < blen ? alen : blen;
     int c = m ? memcmp(a, b, m) : 0;
@@ -155,8 +155,8 @@ int st_bytes_cmp(const char *a, size_t alen, const char *b, size_t blen)
 
 /* Bottom-up merge sort: O(n log n) worst case whatever the input (a file
  * cannot make opening quadratic), stable, no recursion. */
-void st_sort_indices(size_t *idx, size_t *scratch, size_t n, st_cmp_fn cmp,
-                     const void *ctx)
+void mt_st_sort_indices(size_t *idx, size_t *scratch, size_t n, st_cmp_fn cmp,
+                        const void *ctx)
 {
     size_t *src = idx, *dst = scratch;
     for (size_t width = 1; width < n; width *= 2) {

@@ -127,8 +127,8 @@ static bool hdr_u64(wr_plan *p, uint64_t v)
 static int cmp_item_name(size_t a, size_t b, const void *ctx)
 {
     const wr_item *it = ctx;
-    return st_bytes_cmp(it[a].name, it[a].name_len, it[b].name,
-                        it[b].name_len);
+    return mt_st_bytes_cmp(it[a].name, it[a].name_len, it[b].name,
+                           it[b].name_len);
 }
 
 /* The crate's order: dtype descending (wider first), then name. */
@@ -143,15 +143,15 @@ static int cmp_item_layout(size_t a, size_t b, const void *ctx)
 static int cmp_meta(size_t a, size_t b, const void *ctx)
 {
     const wr_meta *m = ctx;
-    return st_bytes_cmp(m[a].key, m[a].key_len, m[b].key, m[b].key_len);
+    return mt_st_bytes_cmp(m[a].key, m[a].key_len, m[b].key, m[b].key_len);
 }
 
 static mt_status check_tensor(const char *label, wr_item *it)
 {
     char q[QUOTE_CAP];
     const mt_tensor *t = it->t;
-    st_quote(q, sizeof q, it->name, it->name_len);
-    it->dt = st_dtype_of_mt(t->dtype);
+    mt_st_quote(q, sizeof q, it->name, it->name_len);
+    it->dt = mt_st_dtype_of_mt(t->dtype);
     if (!it->dt)
         return mt_fail(MT_ERR_INVALID_ARGUMENT,
                        "%s: tensor %s: invalid dtype %d", label, q,
@@ -237,7 +237,7 @@ static mt_status make_plan(const char *label,
         return mt_fail(MT_ERR_INVALID_ARGUMENT,
                        "%s: items/metadata is NULL but its count is not 0",
                        label);
-    if (!st_host_little_endian())
+    if (!mt_st_host_little_endian())
         return mt_fail(MT_ERR_UNSUPPORTED,
                        "%s: big-endian hosts are not supported", label);
     size_t m = (n > n_meta ? n : n_meta) + 1;
@@ -264,8 +264,8 @@ static mt_status make_plan(const char *label,
         it[i].name_len = items[i].name_len ? items[i].name_len
                                            : strlen(items[i].name);
         it[i].t = items[i].tensor;
-        st_quote(q, sizeof q, it[i].name, it[i].name_len);
-        if (!st_utf8_valid((const uint8_t *)it[i].name, it[i].name_len,
+        mt_st_quote(q, sizeof q, it[i].name, it[i].name_len);
+        if (!mt_st_utf8_valid((const uint8_t *)it[i].name, it[i].name_len,
                            &bad)) {
             st = mt_fail(MT_ERR_INVALID_ARGUMENT,
                          "%s: tensor name %s is not valid UTF-8 (byte %zu)",
@@ -281,13 +281,13 @@ static mt_status make_plan(const char *label,
         if ((st = check_tensor(label, &it[i])) != MT_OK) goto done;
     }
     for (size_t i = 0; i < n; i++) idx[i] = i;
-    st_sort_indices(idx, scratch, n, cmp_item_name, it);
+    mt_st_sort_indices(idx, scratch, n, cmp_item_name, it);
     for (size_t i = 1; i < n; i++) {
         if (cmp_item_name(idx[i - 1], idx[i], it) == 0) {
             st = mt_fail(MT_ERR_INVALID_ARGUMENT,
                          "%s: duplicate tensor name %s", label,
-                         st_quote(q, sizeof q, it[idx[i]].name,
-                                  it[idx[i]].name_len));
+                         mt_st_quote(q, sizeof q, it[idx[i]].name,
+                                     it[idx[i]].name_len));
             goto done;
         }
     }
@@ -306,24 +306,24 @@ static mt_status make_plan(const char *label,
         md[i].value = metadata[i].value;
         md[i].value_len = metadata[i].value_len ? metadata[i].value_len
                                                 : strlen(metadata[i].value);
-        if (!st_utf8_valid((const uint8_t *)md[i].key, md[i].key_len, &bad) ||
-            !st_utf8_valid((const uint8_t *)md[i].value, md[i].value_len,
-                           &bad)) {
+        if (!mt_st_utf8_valid((const uint8_t *)md[i].key, md[i].key_len, &bad) ||
+            !mt_st_utf8_valid((const uint8_t *)md[i].value, md[i].value_len,
+                              &bad)) {
             st = mt_fail(MT_ERR_INVALID_ARGUMENT,
                          "%s: metadata key %s: key or value is not valid "
                          "UTF-8", label,
-                         st_quote(q, sizeof q, md[i].key, md[i].key_len));
+                         mt_st_quote(q, sizeof q, md[i].key, md[i].key_len));
             goto done;
         }
     }
     for (size_t i = 0; i < n_meta; i++) idx[i] = i;
-    st_sort_indices(idx, scratch, n_meta, cmp_meta, md);
+    mt_st_sort_indices(idx, scratch, n_meta, cmp_meta, md);
     for (size_t i = 1; i < n_meta; i++) {
         if (cmp_meta(idx[i - 1], idx[i], md) == 0) {
             st = mt_fail(MT_ERR_INVALID_ARGUMENT,
                          "%s: duplicate metadata key %s", label,
-                         st_quote(q, sizeof q, md[idx[i]].key,
-                                  md[idx[i]].key_len));
+                         mt_st_quote(q, sizeof q, md[idx[i]].key,
+                                     md[idx[i]].key_len));
             goto done;
         }
     }
@@ -342,7 +342,7 @@ static mt_status make_plan(const char *label,
         ok = ok && hdr_put(plan, "}", 1);
     }
     for (size_t i = 0; i < n; i++) idx[i] = i;
-    st_sort_indices(idx, scratch, n, cmp_item_layout, it);
+    mt_st_sort_indices(idx, scratch, n, cmp_item_layout, it);
     plan->items = mt_alloc((n ? n : 1) * sizeof *plan->items, 16);
     if (!plan->items) ok = false;
     uint64_t offset = 0;
@@ -410,7 +410,7 @@ typedef struct wr_sink {
 
 static bool write_all(wr_sink *s, const uint8_t *p, size_t n)
 {
-    s->err = io_write_all(s->fd, p, n);
+    s->err = mt_io_write_all(s->fd, p, n);
     return s->err == 0;
 }
 
@@ -545,11 +545,11 @@ mt_status mt_safetensors_save(const char *path,
         return mt_fail(MT_ERR_OUT_OF_MEMORY, "%s: out of memory", label);
     }
     io_atomic file;
-    st = io_atomic_begin(label, path, &file);
+    st = mt_io_atomic_begin(label, path, &file);
     if (st == MT_OK) {
         s.fd = file.fd;
         if (!emit_all(&s, &plan) && !s.err) s.err = EIO;
-        st = io_atomic_finish(label, &file, s.err);
+        st = mt_io_atomic_finish(label, &file, s.err);
     }
     mt_dealloc(s.stage);
     plan_free(&plan);

@@ -26,7 +26,7 @@ static bool relu_as_epilogue(const mt_layer *l, mt_layer_epilogue *e)
 
 static const mt_layer_vtable relu_vtable = {
     .n_inputs = 1,
-    .infer = nn_infer_same,
+    .infer = mt_nn_infer_same,
     .forward = relu_forward,
     .as_epilogue = relu_as_epilogue,
 };
@@ -35,7 +35,7 @@ mt_status mt_relu_new(mt_layer **out)
 {
     if (!out)
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "relu: out is NULL");
-    *out = nn_layer_alloc("relu", &relu_vtable, MT_LAYER_RELU, "relu", 0);
+    *out = mt_nn_layer_alloc("relu", &relu_vtable, MT_LAYER_RELU, "relu", 0);
     return *out ? MT_OK : MT_ERR_OUT_OF_MEMORY;
 }
 
@@ -74,7 +74,7 @@ mt_status mt_softmax_new(int dim, mt_layer **out)
     if (dim < -MT_MAX_RANK || dim >= MT_MAX_RANK)
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "softmax: dim %d is out of range "
                        "-%d..%d", dim, MT_MAX_RANK, MT_MAX_RANK - 1);
-    mt_layer *l = nn_layer_alloc("softmax", &softmax_vtable, MT_LAYER_SOFTMAX, "softmax", 0);
+    mt_layer *l = mt_nn_layer_alloc("softmax", &softmax_vtable, MT_LAYER_SOFTMAX, "softmax", 0);
     if (!l)
         return MT_ERR_OUT_OF_MEMORY;
     l->info.dim = dim;
@@ -99,7 +99,7 @@ static bool act_as_epilogue(const mt_layer *l, mt_layer_epilogue *e)
 
 static const mt_layer_vtable act_vtable = {
     .n_inputs = 1,
-    .infer = nn_infer_same,
+    .infer = mt_nn_infer_same,
     .forward = act_forward,
     .as_epilogue = act_as_epilogue,
 };
@@ -115,7 +115,7 @@ mt_status mt_activation_layer_new(mt_activation act, mt_layer **out)
                        (int)act);
     if (act == MT_ACTIVATION_RELU)
         return mt_relu_new(out);
-    mt_layer *l = nn_layer_alloc("activation", &act_vtable, MT_LAYER_ACTIVATION, name, 0);
+    mt_layer *l = mt_nn_layer_alloc("activation", &act_vtable, MT_LAYER_ACTIVATION, name, 0);
     if (!l)
         return MT_ERR_OUT_OF_MEMORY;
     l->info.act = act;
@@ -134,7 +134,7 @@ static mt_status leaky_forward(const mt_layer *l, int n, const mt_tensor *const 
 
 static const mt_layer_vtable leaky_vtable = {
     .n_inputs = 1,
-    .infer = nn_infer_same,
+    .infer = mt_nn_infer_same,
     .forward = leaky_forward,
 };
 
@@ -148,7 +148,7 @@ mt_status mt_leaky_relu_new(float slope, mt_layer **out)
                        (double)slope);
     char name[40];
     snprintf(name, sizeof name, "leaky_relu %g", (double)slope);
-    mt_layer *l = nn_layer_alloc("leaky_relu", &leaky_vtable, MT_LAYER_LEAKY_RELU, name, 0);
+    mt_layer *l = mt_nn_layer_alloc("leaky_relu", &leaky_vtable, MT_LAYER_LEAKY_RELU, name, 0);
     if (!l)
         return MT_ERR_OUT_OF_MEMORY;
     l->info.rate = slope;
@@ -180,11 +180,11 @@ static mt_status softplus_forward(const mt_layer *l, int n, const mt_tensor *con
 }
 
 static const mt_layer_vtable elu_vtable = {
-    .n_inputs = 1, .infer = nn_infer_same, .forward = elu_forward};
+    .n_inputs = 1, .infer = mt_nn_infer_same, .forward = elu_forward};
 static const mt_layer_vtable hardswish_vtable = {
-    .n_inputs = 1, .infer = nn_infer_same, .forward = hardswish_forward};
+    .n_inputs = 1, .infer = mt_nn_infer_same, .forward = hardswish_forward};
 static const mt_layer_vtable softplus_vtable = {
-    .n_inputs = 1, .infer = nn_infer_same, .forward = softplus_forward};
+    .n_inputs = 1, .infer = mt_nn_infer_same, .forward = softplus_forward};
 
 mt_status mt_elu_new(float alpha, mt_layer **out)
 {
@@ -195,7 +195,7 @@ mt_status mt_elu_new(float alpha, mt_layer **out)
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "elu: alpha %g is not finite", (double)alpha);
     char name[40];
     snprintf(name, sizeof name, "elu %g", (double)alpha);
-    mt_layer *l = nn_layer_alloc("elu", &elu_vtable, MT_LAYER_ELU, name, 0);
+    mt_layer *l = mt_nn_layer_alloc("elu", &elu_vtable, MT_LAYER_ELU, name, 0);
     if (!l)
         return MT_ERR_OUT_OF_MEMORY;
     l->info.rate = alpha;
@@ -207,7 +207,7 @@ mt_status mt_hardswish_new(mt_layer **out)
 {
     if (!out)
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "hardswish: out is NULL");
-    *out = nn_layer_alloc("hardswish", &hardswish_vtable, MT_LAYER_HARDSWISH, "hardswish", 0);
+    *out = mt_nn_layer_alloc("hardswish", &hardswish_vtable, MT_LAYER_HARDSWISH, "hardswish", 0);
     return *out ? MT_OK : MT_ERR_OUT_OF_MEMORY;
 }
 
@@ -215,7 +215,7 @@ mt_status mt_softplus_new(mt_layer **out)
 {
     if (!out)
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "softplus: out is NULL");
-    *out = nn_layer_alloc("softplus", &softplus_vtable, MT_LAYER_SOFTPLUS, "softplus", 0);
+    *out = mt_nn_layer_alloc("softplus", &softplus_vtable, MT_LAYER_SOFTPLUS, "softplus", 0);
     return *out ? MT_OK : MT_ERR_OUT_OF_MEMORY;
 }
 
@@ -233,14 +233,14 @@ static mt_status hardsigmoid_forward(const mt_layer *l, int n, const mt_tensor *
 }
 
 static const mt_layer_vtable hardsigmoid_vtable = {
-    .n_inputs = 1, .infer = nn_infer_same, .forward = hardsigmoid_forward};
+    .n_inputs = 1, .infer = mt_nn_infer_same, .forward = hardsigmoid_forward};
 
 mt_status mt_hardsigmoid_new(mt_layer **out)
 {
     if (!out)
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "hardsigmoid: out is NULL");
-    *out = nn_layer_alloc("hardsigmoid", &hardsigmoid_vtable, MT_LAYER_HARDSIGMOID,
-                          "hardsigmoid", 0);
+    *out = mt_nn_layer_alloc("hardsigmoid", &hardsigmoid_vtable, MT_LAYER_HARDSIGMOID,
+                             "hardsigmoid", 0);
     return *out ? MT_OK : MT_ERR_OUT_OF_MEMORY;
 }
 
@@ -257,7 +257,7 @@ static mt_status clamp_forward(const mt_layer *l, int n, const mt_tensor *const 
 }
 
 static const mt_layer_vtable clamp_vtable = {
-    .n_inputs = 1, .infer = nn_infer_same, .forward = clamp_forward};
+    .n_inputs = 1, .infer = mt_nn_infer_same, .forward = clamp_forward};
 
 mt_status mt_clamp_new(float lo, float hi, mt_layer **out)
 {
@@ -269,8 +269,8 @@ mt_status mt_clamp_new(float lo, float hi, mt_layer **out)
                        (double)lo, (double)hi);
     char name[48];
     snprintf(name, sizeof name, "clamp [%g, %g]", (double)lo, (double)hi);
-    mt_layer *l = nn_layer_alloc("clamp", &clamp_vtable, MT_LAYER_CLAMP, name,
-                                 sizeof(clamp_state));
+    mt_layer *l = mt_nn_layer_alloc("clamp", &clamp_vtable, MT_LAYER_CLAMP, name,
+                                    sizeof(clamp_state));
     if (!l)
         return MT_ERR_OUT_OF_MEMORY;
     *(clamp_state *)l->state = (clamp_state){lo, hi};

@@ -169,8 +169,8 @@ mt_status mt_multihead_attention_new(const mt_attention_weights *w, int64_t num_
         s = check(name, "out_bias", w->out_bias, 1, e, 0);
     if (s)
         return s;
-    mt_layer *l = nn_layer_alloc("multihead_attention", &mha_vtable,
-                                 MT_LAYER_MULTIHEAD_ATTENTION, name, sizeof(mha_state));
+    mt_layer *l = mt_nn_layer_alloc("multihead_attention", &mha_vtable,
+                                    MT_LAYER_MULTIHEAD_ATTENTION, name, sizeof(mha_state));
     if (!l)
         return MT_ERR_OUT_OF_MEMORY;
     mha_state *st = l->state;

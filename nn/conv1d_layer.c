@@ -28,8 +28,8 @@ static mt_status conv1d_infer(const mt_layer *l, int n, const mt_shape *in,
                        (long long)i->in_channels, from[0], (long long)in->dim[2],
                        in->dim[1] == i->in_channels ? " ([N,C,L]? the layer takes [N,L,C]: "
                                                       "permute {0,2,1})" : "");
-    int64_t len = nn_window_len(in->dim[1], i->kernel_w, p->stride_w, p->dilation_w,
-                                p->padding, p->pad_left, p->pad_right, false);
+    int64_t len = mt_nn_window_len(in->dim[1], i->kernel_w, p->stride_w, p->dilation_w,
+                                   p->padding, p->pad_left, p->pad_right, false);
     if (len < 0)
         return mt_fail(MT_ERR_OVERFLOW, "the length %s gives overflows with its kernel",
                        from[0]);
@@ -142,8 +142,8 @@ mt_status mt_conv1d_new(const mt_tensor *kernel, const mt_tensor *bias,
     mt_status s = check(name, kernel, bias, &o, &p, dims);
     if (s)
         return s;
-    mt_layer *l = nn_layer_alloc("conv1d", &conv1d_vtable, MT_LAYER_CONV1D, name,
-                                 sizeof(conv1d_state));
+    mt_layer *l = mt_nn_layer_alloc("conv1d", &conv1d_vtable, MT_LAYER_CONV1D, name,
+                                    sizeof(conv1d_state));
     if (!l)
         return MT_ERR_OUT_OF_MEMORY;
     conv1d_state *st = l->state;

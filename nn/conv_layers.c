@@ -134,8 +134,8 @@ typedef struct conv_state {
                                 * transform (params.winograd points at it) */
 } conv_state;
 
-int64_t nn_window_len(int64_t in, int64_t k, int64_t stride, int64_t dilation,
-                      mt_padding padding, int64_t before, int64_t after, bool ceil)
+int64_t mt_nn_window_len(int64_t in, int64_t k, int64_t stride, int64_t dilation,
+                         mt_padding padding, int64_t before, int64_t after, bool ceil)
 {
     int64_t span, dk;
     if (padding == MT_PADDING_SAME)
@@ -169,10 +169,10 @@ static mt_status window_infer(const char *what, const mt_shape *in, const mt_poo
                        in->dim[1] == channels ? " (NCHW? the layer takes NHWC: permute "
                                                 "{0,2,3,1})" : "");
     int64_t dh = p->dilation_h ? p->dilation_h : 1, dw = p->dilation_w ? p->dilation_w : 1;
-    int64_t oh = nn_window_len(in->dim[1], p->pool_h, p->stride_h, dh, p->padding,
-                               p->pad_top, p->pad_bottom, p->ceil_mode);
-    int64_t ow = nn_window_len(in->dim[2], p->pool_w, p->stride_w, dw, p->padding,
-                               p->pad_left, p->pad_right, p->ceil_mode);
+    int64_t oh = mt_nn_window_len(in->dim[1], p->pool_h, p->stride_h, dh, p->padding,
+                                  p->pad_top, p->pad_bottom, p->ceil_mode);
+    int64_t ow = mt_nn_window_len(in->dim[2], p->pool_w, p->stride_w, dw, p->padding,
+                                  p->pad_left, p->pad_right, p->ceil_mode);
     if (oh < 0 || ow < 0)
         return mt_fail(MT_ERR_OVERFLOW, "%s on the %lldx%lld image %s gives: a size "
                        "overflows", what, (long long)in->dim[1], (long long)in->dim[2], from);
@@ -383,8 +383,8 @@ mt_status mt_conv2d_new(const mt_tensor *kernel, const mt_tensor *bias,
     mt_status s;
     if ((s = check_options(name, &o)) || (s = check_tensors(name, kernel, bias, &o)))
         return s;
-    mt_layer *l = nn_layer_alloc("conv2d", &conv_vtable, MT_LAYER_CONV2D, name,
-                                 sizeof(conv_state));
+    mt_layer *l = mt_nn_layer_alloc("conv2d", &conv_vtable, MT_LAYER_CONV2D, name,
+                                    sizeof(conv_state));
     if (!l)
         return MT_ERR_OUT_OF_MEMORY;
     conv_state *st = l->state;
@@ -425,12 +425,12 @@ mt_status mt_conv2d_from_safetensors(const mt_safetensors *file, const char *ker
     char layer[MT_NAME_MAX + 16];
     snprintf(layer, sizeof layer, "conv2d %s", kernel_name);
     mt_tensor *k = NULL, *b = NULL;
-    mt_status s = nn_get(file, layer, kernel_name, &k);
+    mt_status s = mt_nn_get(file, layer, kernel_name, &k);
     if (!s && bias_name)
-        s = nn_get(file, layer, bias_name, &b);
+        s = mt_nn_get(file, layer, bias_name, &b);
     if (!s)
         s = mt_conv2d_new(k, b, options, out);
-    if (!s && ((s = nn_check_finite(layer, k)) || (b && (s = nn_check_finite(layer, b))))) {
+    if (!s && ((s = mt_nn_check_finite(layer, k)) || (b && (s = mt_nn_check_finite(layer, b))))) {
         mt_layer_free(*out);
         *out = NULL;
     }
@@ -486,8 +486,8 @@ mt_status mt_max_pool2d_new(const mt_max_pool2d_options *options, mt_layer **out
     char name[64];
     snprintf(name, sizeof name, "max_pool2d %lldx%lld", (long long)o->pool_h,
              (long long)o->pool_w);
-    mt_layer *l = nn_layer_alloc("max_pool2d", &pool_vtable, MT_LAYER_MAXPOOL2D, name,
-                                 sizeof(mt_pool2d_params));
+    mt_layer *l = mt_nn_layer_alloc("max_pool2d", &pool_vtable, MT_LAYER_MAXPOOL2D, name,
+                                    sizeof(mt_pool2d_params));
     if (!l)
         return MT_ERR_OUT_OF_MEMORY;
     mt_pool2d_params *p = l->state;

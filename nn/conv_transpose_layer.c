@@ -144,8 +144,8 @@ mt_status mt_conv_transpose2d_new(const mt_tensor *weight, const mt_tensor *bias
         return mt_fail(MT_ERR_SHAPE, "%s: bias %s, expected [%lld] (the out channels of "
                        "weight %s, groups %lld)", name, mt_tensor_describe(bias, bs, sizeof bs),
                        (long long)(w[1] * p.groups), ws, (long long)p.groups);
-    mt_layer *l = nn_layer_alloc("conv_transpose2d", &convt_vtable, MT_LAYER_CONV_TRANSPOSE2D,
-                                 name, sizeof(convt_state));
+    mt_layer *l = mt_nn_layer_alloc("conv_transpose2d", &convt_vtable, MT_LAYER_CONV_TRANSPOSE2D,
+                                    name, sizeof(convt_state));
     if (!l)
         return MT_ERR_OUT_OF_MEMORY;
     convt_state *st = l->state;

@@ -21,9 +21,9 @@ mt_status mt_graph_new(mt_graph **out)
     return MT_OK;
 }
 
-void nn_graph_sequential_style(mt_graph *g) { g->sequential_style = true; }
+void mt_nn_graph_sequential_style(mt_graph *g) { g->sequential_style = true; }
 
-void nn_graph_only_output(mt_graph *g, int id)
+void mt_nn_graph_only_output(mt_graph *g, int id)
 {
     for (int i = 0; i < g->n_outputs; i++)
         g->nodes[g->outputs[i]].is_output = false;
@@ -47,7 +47,7 @@ static const char *node_label(const mt_graph *g, int id, char *buf, size_t size)
     return buf;
 }
 
-mt_status nn_graph_node_error(const mt_graph *g, mt_status s, int id, const char *sep)
+mt_status mt_nn_graph_node_error(const mt_graph *g, mt_status s, int id, const char *sep)
 {
     char why[512], label[2 * MT_NAME_MAX + 32];
     /* a user layer may fail without a message (the graph cleared it before
@@ -170,8 +170,8 @@ static void free_node(nn_node *n)
     mt_dealloc(n->in_shapes);   /* the start of the edge arrays */
 }
 
-mt_status nn_graph_infer_node(mt_graph *g, int id, const mt_layer *run, int which,
-                              mt_shape *out)
+mt_status mt_nn_graph_infer_node(mt_graph *g, int id, const mt_layer *run, int which,
+                                 mt_shape *out)
 {
     nn_node *n = &g->nodes[id];
     for (int j = 0; j < n->n_in; j++) {
@@ -237,8 +237,8 @@ static mt_status add_node(mt_graph *g, const char *name, mt_layer *layer, int k,
                      p->name);
         n->from[j] = n->from_text[j];
     }
-    if ((s = nn_graph_infer_node(g, g->count, layer, -1, &n->shape))) {
-        s = nn_graph_node_error(g, s, g->count, " ");
+    if ((s = mt_nn_graph_infer_node(g, g->count, layer, -1, &n->shape))) {
+        s = mt_nn_graph_node_error(g, s, g->count, " ");
         n->layer = NULL;
         free_node(n);
         return s;

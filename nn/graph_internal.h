@@ -52,24 +52,24 @@ struct mt_graph {
 
 /* Re-raise the current error with node id's place in front ("graph: node
  * 'fc' (linear w)" or "sequential: layer 2 (linear w)"), then `sep`. */
-NN_INTERNAL mt_status nn_graph_node_error(const mt_graph *g, mt_status s, int id,
-                                          const char *sep);
+NN_INTERNAL mt_status mt_nn_graph_node_error(const mt_graph *g, mt_status s, int id,
+                                             const char *sep);
 
 /* Infer node id's output with layer `run`, for its inputs' at[which]
  * shapes (which < 0: their batch-1 shapes). */
-NN_INTERNAL mt_status nn_graph_infer_node(mt_graph *g, int id, const mt_layer *run,
-                                          int which, mt_shape *out);
+NN_INTERNAL mt_status mt_nn_graph_infer_node(mt_graph *g, int id, const mt_layer *run,
+                                             int which, mt_shape *out);
 
 /* mt_graph_forward after its checks: inputs (as many as declared) checked
  * to be [n, sample...] of the declared dtypes, outputs as many as marked. */
-NN_INTERNAL mt_status nn_graph_run(mt_graph *g, int64_t n, const mt_tensor *const *inputs,
-                                   const mt_tensor **outputs);
+NN_INTERNAL mt_status mt_nn_graph_run(mt_graph *g, int64_t n, const mt_tensor *const *inputs,
+                                      const mt_tensor **outputs);
 
 /* Word messages as a Sequential's: "sequential: layer 3 (relu) …", inputs
  * named "the input" and "the previous layer". */
-NN_INTERNAL void nn_graph_sequential_style(mt_graph *g);
+NN_INTERNAL void mt_nn_graph_sequential_style(mt_graph *g);
 
 /* Make node id the only output. */
-NN_INTERNAL void nn_graph_only_output(mt_graph *g, int id);
+NN_INTERNAL void mt_nn_graph_only_output(mt_graph *g, int id);
 
 #endif

@@ -51,7 +51,7 @@ static mt_status check_made(const mt_graph *g, mt_status s, int i, const mt_laye
     if (s == MT_ERR_UNSUPPORTED)
         return s;
     if (s)
-        return nn_graph_node_error(g, s, i, ": ");
+        return mt_nn_graph_node_error(g, s, i, ": ");
     if (!made)
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: node '%s' (%s): its %s returned "
                        "MT_OK without a layer", g->sequential_style ? "sequential" : "graph",
@@ -260,8 +260,8 @@ static mt_status infer_all(mt_graph *g, int64_t rows, int which)
             n->at[which].dim[0] = rows;
         } else if (n->absorbed_by >= 0) {
             n->at[which] = g->nodes[n->absorbed_by].at[which];
-        } else if ((s = nn_graph_infer_node(g, k, runner(n), which, &n->at[which]))) {
-            return nn_graph_node_error(g, s, k, " ");
+        } else if ((s = mt_nn_graph_infer_node(g, k, runner(n), which, &n->at[which]))) {
+            return mt_nn_graph_node_error(g, s, k, " ");
         }
     }
     return MT_OK;
@@ -511,7 +511,7 @@ static mt_status run_pass(mt_graph *g, bool last)
         mt_clear_error();
         mt_status s = run->vt->forward(run, n->n_in, n->args, scratch, out);
         if (s)
-            return nn_graph_node_error(g, s, k, ": ");
+            return mt_nn_graph_node_error(g, s, k, ": ");
         n->cur = out;
     }
     return MT_OK;
@@ -537,7 +537,7 @@ mt_status mt_graph_forward(mt_graph *graph, int n_inputs, const mt_tensor *const
     for (int i = 0; i < n_inputs; i++)
         if ((s = check_input(g, i, inputs[i], n)))
             return s;
-    return nn_graph_run(g, n, inputs, outputs);
+    return mt_nn_graph_run(g, n, inputs, outputs);
 }
 
 /* An output of an earlier pass fed back as an input lies in the workspace,
@@ -563,8 +563,8 @@ static mt_status check_not_in_workspace(const mt_graph *g, const mt_tensor *cons
     return MT_OK;
 }
 
-mt_status nn_graph_run(mt_graph *g, int64_t n, const mt_tensor *const *inputs,
-                       const mt_tensor **outputs)
+mt_status mt_nn_graph_run(mt_graph *g, int64_t n, const mt_tensor *const *inputs,
+                          const mt_tensor **outputs)
 {
     const int n_inputs = g->n_inputs, n_outputs = g->n_outputs;
     mt_status s;

@@ -56,8 +56,8 @@ mt_status mt_embedding_new(const mt_tensor *weight, mt_layer **out)
     if (weight->rank != 2 || weight->shape[0] < 1 || weight->shape[1] < 1)
         return mt_fail(MT_ERR_SHAPE, "%s: weight %s, expected [num, dim]", name,
                        mt_tensor_describe(weight, ws, sizeof ws));
-    mt_layer *l = nn_layer_alloc("embedding", &emb_vtable, MT_LAYER_EMBEDDING, name,
-                                 sizeof(emb_state));
+    mt_layer *l = mt_nn_layer_alloc("embedding", &emb_vtable, MT_LAYER_EMBEDDING, name,
+                                    sizeof(emb_state));
     if (!l)
         return MT_ERR_OUT_OF_MEMORY;
     emb_state *st = l->state;
@@ -134,7 +134,7 @@ mt_status mt_pad_new(int n_pads, const int64_t *pads, mt_pad_mode mode, float va
                        "to %d", n_pads, MAX_PADS);
     if (mode != MT_PAD_CONSTANT && mode != MT_PAD_REFLECT && mode != MT_PAD_REPLICATE)
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "pad: unknown mode %d", (int)mode);
-    mt_layer *l = nn_layer_alloc("pad", &pad_vtable, MT_LAYER_PAD, "pad", sizeof(pad_state));
+    mt_layer *l = mt_nn_layer_alloc("pad", &pad_vtable, MT_LAYER_PAD, "pad", sizeof(pad_state));
     if (!l)
         return MT_ERR_OUT_OF_MEMORY;
     pad_state *st = l->state;

@@ -14,8 +14,8 @@ static size_t state_offset(void)
     return (sizeof(mt_layer) + STATE_ALIGN - 1) / STATE_ALIGN * STATE_ALIGN;
 }
 
-mt_layer *nn_layer_alloc(const char *op, const mt_layer_vtable *vt, mt_layer_kind kind,
-                         const char *name, size_t state_size)
+mt_layer *mt_nn_layer_alloc(const char *op, const mt_layer_vtable *vt, mt_layer_kind kind,
+                            const char *name, size_t state_size)
 {
     size_t bytes = state_offset() + state_size;
     mt_layer *l = mt_alloc(bytes, STATE_ALIGN);
@@ -44,7 +44,7 @@ mt_status mt_layer_new(const mt_layer_vtable *vtable, void *state, const char *n
     if (vtable->n_inputs < 0)
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "layer_new %s: n_inputs %d is negative",
                        name ? name : "", vtable->n_inputs);
-    mt_layer *l = nn_layer_alloc("layer_new", vtable, MT_LAYER_CUSTOM, name ? name : "", 0);
+    mt_layer *l = mt_nn_layer_alloc("layer_new", vtable, MT_LAYER_CUSTOM, name ? name : "", 0);
     if (!l)
         return MT_ERR_OUT_OF_MEMORY;
     l->state = state;
@@ -56,15 +56,15 @@ void *mt_layer_state(const mt_layer *layer) { return layer ? layer->state : NULL
 
 const char *mt_layer_name(const mt_layer *layer) { return layer ? layer->name : ""; }
 
-mt_status nn_infer_same(const mt_layer *l, int n, const mt_shape *in,
-                        const char *const *from, mt_shape *out)
+mt_status mt_nn_infer_same(const mt_layer *l, int n, const mt_shape *in,
+                           const char *const *from, mt_shape *out)
 {
     (void)l, (void)n, (void)from;
     *out = in[0];
     return MT_OK;
 }
 
-mt_status nn_check_finite(const char *op, const mt_tensor *t)
+mt_status mt_nn_check_finite(const char *op, const mt_tensor *t)
 {
     mt_status s = mt_tensor_check_finite(t);
     if (!s)
@@ -79,8 +79,8 @@ mt_status nn_check_finite(const char *op, const mt_tensor *t)
     return mt_fail(s, "%s: %s", op, copy);
 }
 
-mt_status nn_get(const mt_safetensors *file, const char *layer, const char *name,
-                 mt_tensor **out)
+mt_status mt_nn_get(const mt_safetensors *file, const char *layer, const char *name,
+                    mt_tensor **out)
 {
     mt_status s = mt_safetensors_get(file, name, out);
     if (s) {

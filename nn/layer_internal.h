@@ -28,29 +28,29 @@ struct mt_layer {
 /* A layer of `kind` named `name` with `state_size` zeroed bytes of state
  * in the same allocation (released with it; vt->release frees only what
  * the state holds). NULL (error set, naming `op`) if out of memory. */
-NN_INTERNAL mt_layer *nn_layer_alloc(const char *op, const mt_layer_vtable *vt,
-                                     mt_layer_kind kind, const char *name,
-                                     size_t state_size);
+NN_INTERNAL mt_layer *mt_nn_layer_alloc(const char *op, const mt_layer_vtable *vt,
+                                        mt_layer_kind kind, const char *name,
+                                        size_t state_size);
 
 /* The `infer` of one-input layers whose output has their input's shape. */
-NN_INTERNAL mt_status nn_infer_same(const mt_layer *l, int n, const mt_shape *in,
-                                    const char *const *from, mt_shape *out);
+NN_INTERNAL mt_status mt_nn_infer_same(const mt_layer *l, int n, const mt_shape *in,
+                                       const char *const *from, mt_shape *out);
 
 /* mt_tensor_check_finite(t) with `op` (the layer) in front of its message:
  * MT_ERR_FORMAT naming the tensor and the index of a NaN or infinity. */
-NN_INTERNAL mt_status nn_check_finite(const char *op, const mt_tensor *t);
+NN_INTERNAL mt_status mt_nn_check_finite(const char *op, const mt_tensor *t);
 
 /* The output length of a window of k taps `dilation` apart, moved by
  * `stride` over `in` (conv.h's and pool.h's rules; EXPLICIT: padded by
  * before, after; ceil: rounded up, as PyTorch's ceil_mode); -1 if a size
  * overflows. */
-NN_INTERNAL int64_t nn_window_len(int64_t in, int64_t k, int64_t stride, int64_t dilation,
-                                  mt_padding padding, int64_t before, int64_t after,
-                                  bool ceil);
+NN_INTERNAL int64_t mt_nn_window_len(int64_t in, int64_t k, int64_t stride, int64_t dilation,
+                                     mt_padding padding, int64_t before, int64_t after,
+                                     bool ceil);
 
 /* Fetch `name` from file for the layer `layer`, naming the layer in the
  * message on failure. */
-NN_INTERNAL mt_status nn_get(const mt_safetensors *file, const char *layer,
-                             const char *name, mt_tensor **out);
+NN_INTERNAL mt_status mt_nn_get(const mt_safetensors *file, const char *layer,
+                                const char *name, mt_tensor **out);
 
 #endif

@@ -312,8 +312,8 @@ static mt_status linear_absorb_next(const mt_layer *l, const mt_layer *next,
     const linear_state *a = l->state, *b = next->state;
     char name[2 * MT_NAME_MAX + 40];
     snprintf(name, sizeof name, "%s + %s", l->name, next->name);
-    mt_layer *f = nn_layer_alloc("linear", &linear2_vtable, MT_LAYER_LINEAR, name,
-                                 sizeof(linear2_state));
+    mt_layer *f = mt_nn_layer_alloc("linear", &linear2_vtable, MT_LAYER_LINEAR, name,
+                                    sizeof(linear2_state));
     if (!f)
         return MT_ERR_OUT_OF_MEMORY;
     linear2_state *st = f->state;
@@ -384,8 +384,8 @@ static mt_status linear_freeze(const mt_layer *l, mt_layer **frozen)
 static mt_status linear2_freeze(const mt_layer *l, mt_layer **frozen)
 {
     const linear2_state *st = l->state;
-    mt_layer *f = nn_layer_alloc("linear", &linear2_vtable, MT_LAYER_LINEAR, l->name,
-                                 sizeof(linear2_state));
+    mt_layer *f = mt_nn_layer_alloc("linear", &linear2_vtable, MT_LAYER_LINEAR, l->name,
+                                    sizeof(linear2_state));
     if (!f)
         return MT_ERR_OUT_OF_MEMORY;
     linear2_state *fz = f->state;
@@ -419,8 +419,8 @@ mt_status mt_linear_new(const mt_tensor *weight, const mt_tensor *bias,
     if ((s = check_args(name, weight, bias, &o)) ||
         (s = choose_layout(name, weight, bias, &o, &layout)))
         return s;
-    mt_layer *l = nn_layer_alloc("linear", &linear_vtable, MT_LAYER_LINEAR, name,
-                                 sizeof(linear_state));
+    mt_layer *l = mt_nn_layer_alloc("linear", &linear_vtable, MT_LAYER_LINEAR, name,
+                                    sizeof(linear_state));
     if (!l)
         return MT_ERR_OUT_OF_MEMORY;
     linear_state *lin = l->state;

@@ -15,12 +15,12 @@ mt_status mt_linear_from_safetensors(const mt_safetensors *file,
     char layer[MT_NAME_MAX + 16];
     snprintf(layer, sizeof layer, "linear %s", weight_name);
     mt_tensor *w = NULL, *b = NULL;
-    mt_status s = nn_get(file, layer, weight_name, &w);
+    mt_status s = mt_nn_get(file, layer, weight_name, &w);
     if (!s && bias_name)
-        s = nn_get(file, layer, bias_name, &b);
+        s = mt_nn_get(file, layer, bias_name, &b);
     if (!s)
         s = mt_linear_new(w, b, options, out);
-    if (!s && ((s = nn_check_finite(layer, w)) || (b && (s = nn_check_finite(layer, b))))) {
+    if (!s && ((s = mt_nn_check_finite(layer, w)) || (b && (s = mt_nn_check_finite(layer, b))))) {
         mt_layer_free(*out);
         *out = NULL;
     }

@@ -83,7 +83,7 @@ mt_status mt_add_new(mt_layer **out)
 {
     if (!out)
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "add: out is NULL");
-    *out = nn_layer_alloc("add", &add_vtable, MT_LAYER_ADD, "add", sizeof(add_state));
+    *out = mt_nn_layer_alloc("add", &add_vtable, MT_LAYER_ADD, "add", sizeof(add_state));
     return *out ? MT_OK : MT_ERR_OUT_OF_MEMORY;
 }
 
@@ -131,7 +131,7 @@ mt_status mt_multiply_new(mt_layer **out)
 {
     if (!out)
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "multiply: out is NULL");
-    *out = nn_layer_alloc("multiply", &mul_vtable, MT_LAYER_MULTIPLY, "multiply", 0);
+    *out = mt_nn_layer_alloc("multiply", &mul_vtable, MT_LAYER_MULTIPLY, "multiply", 0);
     return *out ? MT_OK : MT_ERR_OUT_OF_MEMORY;
 }
 
@@ -193,7 +193,7 @@ mt_status mt_concat_new(int dim, mt_layer **out)
                        dim, MT_MAX_RANK, MT_MAX_RANK - 1);
     char name[32];
     snprintf(name, sizeof name, "concat dim %d", dim);
-    mt_layer *l = nn_layer_alloc("concat", &concat_vtable, MT_LAYER_CONCAT, name, 0);
+    mt_layer *l = mt_nn_layer_alloc("concat", &concat_vtable, MT_LAYER_CONCAT, name, 0);
     if (!l)
         return MT_ERR_OUT_OF_MEMORY;
     l->info.dim = dim;

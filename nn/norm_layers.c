@@ -128,7 +128,7 @@ mt_status mt_batch_norm_new(const mt_tensor *mean, const mt_tensor *var,
                         (long long)i);
     }
     mt_layer *l = NULL;
-    if (!s && !(l = nn_layer_alloc("batch_norm", &bn_vtable, MT_LAYER_BATCH_NORM, name,
+    if (!s && !(l = mt_nn_layer_alloc("batch_norm", &bn_vtable, MT_LAYER_BATCH_NORM, name,
                                    sizeof(bn_state))))
         s = MT_ERR_OUT_OF_MEMORY;
     bn_state *st = l ? l->state : NULL;
@@ -236,8 +236,8 @@ static mt_status norm_new(const char *op, bool rms, const mt_tensor *weight,
         return mt_fail(MT_ERR_SHAPE, "%s: weight %s and bias %s differ", name,
                        mt_tensor_describe(weight, ws, sizeof ws),
                        mt_tensor_describe(bias, bs, sizeof bs));
-    mt_layer *l = nn_layer_alloc(op, &ln_vtable, rms ? MT_LAYER_RMS_NORM : MT_LAYER_LAYER_NORM,
-                                 name, sizeof(ln_state));
+    mt_layer *l = mt_nn_layer_alloc(op, &ln_vtable, rms ? MT_LAYER_RMS_NORM : MT_LAYER_LAYER_NORM,
+                                    name, sizeof(ln_state));
     if (!l)
         return MT_ERR_OUT_OF_MEMORY;
     ln_state *st = l->state;
@@ -340,8 +340,8 @@ mt_status mt_group_norm_new(int num_groups, const mt_tensor *weight, const mt_te
                        "multiple of num_groups %d", name,
                        weight ? mt_tensor_describe(weight, ws, sizeof ws) : "none",
                        bias ? mt_tensor_describe(bias, bs, sizeof bs) : "none", num_groups);
-    mt_layer *l = nn_layer_alloc("group_norm", &gn_vtable, MT_LAYER_GROUP_NORM, name,
-                                 sizeof(gn_state));
+    mt_layer *l = mt_nn_layer_alloc("group_norm", &gn_vtable, MT_LAYER_GROUP_NORM, name,
+                                    sizeof(gn_state));
     if (!l)
         return MT_ERR_OUT_OF_MEMORY;
     gn_state *st = l->state;

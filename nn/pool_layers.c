@@ -38,8 +38,8 @@ mt_status mt_global_avg_pool2d_new(mt_layer **out)
 {
     if (!out)
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "global_avg_pool2d: out is NULL");
-    *out = nn_layer_alloc("global_avg_pool2d", &gap_vtable, MT_LAYER_GLOBAL_AVG_POOL2D,
-                          "global_avg_pool2d", 0);
+    *out = mt_nn_layer_alloc("global_avg_pool2d", &gap_vtable, MT_LAYER_GLOBAL_AVG_POOL2D,
+                             "global_avg_pool2d", 0);
     return *out ? MT_OK : MT_ERR_OUT_OF_MEMORY;
 }
 
@@ -83,8 +83,8 @@ mt_status mt_adaptive_avg_pool2d_new(int64_t out_h, int64_t out_w, mt_layer **ou
     char name[64];
     snprintf(name, sizeof name, "adaptive_avg_pool2d %lldx%lld", (long long)out_h,
              (long long)out_w);
-    mt_layer *l = nn_layer_alloc("adaptive_avg_pool2d", &adaptive_vtable,
-                                 MT_LAYER_ADAPTIVE_AVG_POOL2D, name, 0);
+    mt_layer *l = mt_nn_layer_alloc("adaptive_avg_pool2d", &adaptive_vtable,
+                                    MT_LAYER_ADAPTIVE_AVG_POOL2D, name, 0);
     if (!l)
         return MT_ERR_OUT_OF_MEMORY;
     l->info.kernel_h = out_h;   /* the output size */
@@ -103,10 +103,10 @@ static mt_status avg_infer(const mt_layer *l, int n, const mt_shape *in,
     if (in->rank != 4 || in->dtype != MT_DTYPE_F32)
         return mt_fail(MT_ERR_SHAPE, "expects F32 NHWC input (4 dims: N,H,W,C), %s gives "
                        "%d dims", from[0], in->rank);
-    int64_t oh = nn_window_len(in->dim[1], p->pool_h, p->stride_h, 1, p->padding,
-                               p->pad_top, p->pad_bottom, p->ceil_mode);
-    int64_t ow = nn_window_len(in->dim[2], p->pool_w, p->stride_w, 1, p->padding,
-                               p->pad_left, p->pad_right, p->ceil_mode);
+    int64_t oh = mt_nn_window_len(in->dim[1], p->pool_h, p->stride_h, 1, p->padding,
+                                  p->pad_top, p->pad_bottom, p->ceil_mode);
+    int64_t ow = mt_nn_window_len(in->dim[2], p->pool_w, p->stride_w, 1, p->padding,
+                                  p->pad_left, p->pad_right, p->ceil_mode);
     if (oh < 0 || ow < 0)
         return mt_fail(MT_ERR_OVERFLOW, "its window %lldx%lld on the %lldx%lld image %s "
                        "gives: a size overflows", (long long)p->pool_h, (long long)p->pool_w,
@@ -154,8 +154,8 @@ mt_status mt_avg_pool2d_new(const mt_avg_pool2d_options *options, mt_layer **out
     char name[64];
     snprintf(name, sizeof name, "avg_pool2d %lldx%lld", (long long)o->pool_h,
              (long long)o->pool_w);
-    mt_layer *l = nn_layer_alloc("avg_pool2d", &avg_vtable, MT_LAYER_AVG_POOL2D, name,
-                                 sizeof(mt_pool2d_params));
+    mt_layer *l = mt_nn_layer_alloc("avg_pool2d", &avg_vtable, MT_LAYER_AVG_POOL2D, name,
+                                    sizeof(mt_pool2d_params));
     if (!l)
         return MT_ERR_OUT_OF_MEMORY;
     mt_pool2d_params *p = l->state;
@@ -230,8 +230,8 @@ mt_status mt_upsample_new(const mt_interpolate_params *params, mt_layer **out)
         (p->mode != MT_INTERPOLATE_NEAREST && p->mode != MT_INTERPOLATE_BILINEAR))
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "upsample: give an output size or positive "
                        "scales (not both), NHWC, nearest or bilinear");
-    mt_layer *l = nn_layer_alloc("upsample", &up_vtable, MT_LAYER_UPSAMPLE, "upsample",
-                                 sizeof(mt_interpolate_params));
+    mt_layer *l = mt_nn_layer_alloc("upsample", &up_vtable, MT_LAYER_UPSAMPLE, "upsample",
+                                    sizeof(mt_interpolate_params));
     if (!l)
         return MT_ERR_OUT_OF_MEMORY;
     *(mt_interpolate_params *)l->state = *p;

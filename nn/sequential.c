@@ -32,7 +32,7 @@ mt_status mt_sequential_new(int sample_rank, const int64_t *sample_shape,
     memset(m, 0, sizeof *m);
     mt_status s = mt_graph_new(&m->graph);
     if (!s) {
-        nn_graph_sequential_style(m->graph);
+        mt_nn_graph_sequential_style(m->graph);
         s = mt_graph_input(m->graph, "input", MT_DTYPE_F32, sample_rank, sample_shape, NULL);
     }
     if (s) {
@@ -60,7 +60,7 @@ mt_status mt_sequential_add(mt_sequential *model, mt_layer *layer)
     mt_status s = mt_graph_add(model->graph, name, layer, 1, &prev, &id);
     if (s)
         return s;
-    nn_graph_only_output(model->graph, id);
+    mt_nn_graph_only_output(model->graph, id);
     model->count++;
     return MT_OK;
 }
@@ -116,7 +116,7 @@ mt_status mt_sequential_forward(mt_sequential *model, const mt_tensor *x,
     if (model->count == 0)
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "sequential: the model has no layers");
     mt_status s = check_input(model, x);   /* all the graph's own checks would do */
-    return s ? s : nn_graph_run(model->graph, x->shape[0], &x, y);
+    return s ? s : mt_nn_graph_run(model->graph, x->shape[0], &x, y);
 }
 
 mt_status mt_sequential_forward_u8(mt_sequential *model, const uint8_t *data,

@@ -63,7 +63,7 @@ mt_status mt_flatten_new(int start_dim, int end_dim, mt_layer **out)
     if (!in_range || ((start_dim < 0) == (end_dim < 0) && start_dim > end_dim))
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "flatten: dims %d..%d do not describe a "
                        "range of dims", start_dim, end_dim);
-    mt_layer *l = nn_layer_alloc("flatten", &flatten_vtable, MT_LAYER_FLATTEN, "flatten", 0);
+    mt_layer *l = mt_nn_layer_alloc("flatten", &flatten_vtable, MT_LAYER_FLATTEN, "flatten", 0);
     if (!l)
         return MT_ERR_OUT_OF_MEMORY;
     l->info.start_dim = start_dim;
@@ -85,7 +85,7 @@ static mt_status dropout_forward(const mt_layer *l, int n, const mt_tensor *cons
 static const mt_layer_vtable dropout_vtable = {
     .n_inputs = 1,
     .flags = MT_LAYER_FLAG_VIEW,
-    .infer = nn_infer_same,
+    .infer = mt_nn_infer_same,
     .forward = dropout_forward,
 };
 
@@ -99,7 +99,7 @@ mt_status mt_dropout_new(float rate, mt_layer **out)
                        (double)rate);
     char name[32];
     snprintf(name, sizeof name, "dropout %g", (double)rate);
-    mt_layer *l = nn_layer_alloc("dropout", &dropout_vtable, MT_LAYER_DROPOUT, name, 0);
+    mt_layer *l = mt_nn_layer_alloc("dropout", &dropout_vtable, MT_LAYER_DROPOUT, name, 0);
     if (!l)
         return MT_ERR_OUT_OF_MEMORY;
     l->info.rate = rate;
@@ -195,8 +195,8 @@ mt_status mt_reshape_new(int rank, const int64_t *sample_shape, mt_layer **out)
         strcat(name, part);
     }
     strcat(name, "]");
-    mt_layer *l = nn_layer_alloc("reshape", &reshape_vtable, MT_LAYER_RESHAPE, name,
-                                 sizeof(reshape_state));
+    mt_layer *l = mt_nn_layer_alloc("reshape", &reshape_vtable, MT_LAYER_RESHAPE, name,
+                                    sizeof(reshape_state));
     if (!l)
         return MT_ERR_OUT_OF_MEMORY;
     reshape_state *st = l->state;
@@ -263,8 +263,8 @@ mt_status mt_permute_new(int rank, const int *perm, mt_layer **out)
         at += (size_t)snprintf(name + at, sizeof name - at, "%s%d", d ? "," : "", perm[d]);
     }
     strcat(name, ")");
-    mt_layer *l = nn_layer_alloc("permute", &permute_vtable, MT_LAYER_PERMUTE, name,
-                                 sizeof(permute_state));
+    mt_layer *l = mt_nn_layer_alloc("permute", &permute_vtable, MT_LAYER_PERMUTE, name,
+                                    sizeof(permute_state));
     if (!l)
         return MT_ERR_OUT_OF_MEMORY;
     permute_state *st = l->state;

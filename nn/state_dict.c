@@ -60,8 +60,8 @@ static mt_status fetch(const loader *ld, const char *suffix, bool required, mt_t
         mt_clear_error();
         return MT_OK;
     }
-    mt_status s = nn_get(ld->sd->file, ld->layer, key, t);
-    if (!s && (s = nn_check_finite(ld->layer, *t))) {
+    mt_status s = mt_nn_get(ld->sd->file, ld->layer, key, t);
+    if (!s && (s = mt_nn_check_finite(ld->layer, *t))) {
         mt_tensor_free(*t);
         *t = NULL;
     }

@@ -1046,11 +1046,11 @@ static mt_status json_walk(const char *text, size_t n)
 {
     char *arena = malloc(n + 1);
     json_parser p;
-    json_init(&p, "json", (const uint8_t *)text, n, arena, n + 1);
+    mt_json_init(&p, "json", (const uint8_t *)text, n, arena, n + 1);
     json_token t;
     mt_status st;
     do {
-        st = json_next(&p, &t);
+        st = mt_json_next(&p, &t);
     } while (st == MT_OK && t.kind != JSON_EOF);
     free(arena);
     return st;
@@ -1087,7 +1087,7 @@ static void test_json_u64_exact(void **state)
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         json_token t = {JSON_NUMBER, cases[i].s, strlen(cases[i].s), 0};
         uint64_t v = 12345;
-        assert_int_equal(json_number_u64(&t, &v), cases[i].want);
+        assert_int_equal(mt_json_number_u64(&t, &v), cases[i].want);
         if (cases[i].want == JSON_U64_OK) assert_true(v == cases[i].v);
     }
 }

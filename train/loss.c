@@ -16,7 +16,7 @@ static mt_status cross_entropy_backward(mt_tape *tape, const tape_node *n)
 {
     mt_value *logits = n->in[0];
     mt_tensor *dst;
-    mt_status s = grad_target(tape, logits, &dst);
+    mt_status s = mt_grad_target(tape, logits, &dst);
     if (s || !dst)
         return s;
     const mt_tensor *probs = n->saved, *target = n->saved2;
@@ -34,7 +34,7 @@ static mt_status cross_entropy_backward(mt_tape *tape, const tape_node *n)
         for (int64_t c = 0; c < classes; c++)
             d[r * classes + c] = t < 0 ? 0.0f : g * (p[r * classes + c] - (c == t ? on : off));
     }
-    return grad_commit(tape, logits, dst);
+    return mt_grad_commit(tape, logits, dst);
 }
 
 static mt_status check_target(const char *op, const mt_tensor *logits, const mt_tensor *target,
@@ -64,7 +64,7 @@ mt_status mt_tape_cross_entropy(mt_tape *tape, mt_value *logits, const mt_tensor
 {
     const char *op = "tape_cross_entropy";
     mt_cross_entropy_options o = options ? *options : (mt_cross_entropy_options){0};
-    mt_status s = tape_check(op, tape, (const mt_value *[]){logits}, 1, out);
+    mt_status s = mt_tape_check(op, tape, (const mt_value *[]){logits}, 1, out);
     if (s || (s = mt_check_f32(op, logits->data)) ||
         (s = check_target(op, logits->data, target, &o)))
         return s;
@@ -81,8 +81,8 @@ mt_status mt_tape_cross_entropy(mt_tape *tape, mt_value *logits, const mt_tensor
     /* backward reads the targets after the call returns, when the caller may
      * have freed or refilled them: it gets a copy */
     bool record = tape->grad_enabled && logits->requires_grad;
-    if ((s = tape_value(tape, op, 0, NULL, &v)) ||
-        (s = tape_scratch(tape, op, 2, x->shape, &probs)) ||
+    if ((s = mt_tape_value(tape, op, 0, NULL, &v)) ||
+        (s = mt_tape_scratch(tape, op, 2, x->shape, &probs)) ||
         (record && (s = mt_arena_tensor(tape->arena, MT_DTYPE_I64, 1, &rows, &kept))) ||
         (s = mt_log_softmax_into(x, 1, probs)))
         return s;
@@ -110,7 +110,7 @@ mt_status mt_tape_cross_entropy(mt_tape *tape, mt_value *logits, const mt_tensor
     tape_node node = {.op = op, .backward = cross_entropy_backward, .out = v,
                       .in = {logits}, .saved = probs, .saved2 = kept,
                       .f = o.label_smoothing, .i = o.reduction};
-    if ((s = tape_record(tape, &node)))
+    if ((s = mt_tape_record(tape, &node)))
         return s;
     *out = v;
     return MT_OK;
@@ -141,7 +141,7 @@ static mt_status pointwise_backward(mt_tape *tape, const tape_node *n)
 {
     mt_value *x = n->in[0];
     mt_tensor *dst;
-    mt_status s = grad_target(tape, x, &dst);
+    mt_status s = mt_grad_target(tape, x, &dst);
     if (s || !dst)
         return s;
     const mt_tensor *tx = x->data, *target = n->saved, *pos_weight = n->saved2;
@@ -159,14 +159,14 @@ static mt_status pointwise_backward(mt_tape *tape, const tape_node *n)
             d[flat++] = g * loss_grad((pointwise_loss)n->f, xv, tv, pw);
         } while (mt_index_next(tx->rank, tx->shape, index));
     }
-    return grad_commit(tape, x, dst);
+    return mt_grad_commit(tape, x, dst);
 }
 
 static mt_status pointwise(const char *op, pointwise_loss kind, mt_tape *tape, mt_value *x,
                            const mt_tensor *target, const mt_tensor *pos_weight,
                            mt_reduction reduction, mt_value **out)
 {
-    mt_status s = tape_check(op, tape, (const mt_value *[]){x}, 1, out);
+    mt_status s = mt_tape_check(op, tape, (const mt_value *[]){x}, 1, out);
     if (s || (s = mt_check_f32(op, x->data)) ||
         (s = mt_check_tensor(op, "target", target)) || (s = mt_check_f32(op, target)))
         return s;
@@ -187,11 +187,11 @@ static mt_status pointwise(const char *op, pointwise_loss kind, mt_tape *tape, m
     /* the target and pos_weight, copied for backward (see cross_entropy) */
     mt_tensor *kept = NULL, *kept_pw = NULL;
     bool record = tape->grad_enabled && x->requires_grad;
-    if ((s = tape_value(tape, op, 0, NULL, &v)) ||
-        (record && ((s = tape_scratch(tape, op, target->rank, target->shape, &kept)) ||
+    if ((s = mt_tape_value(tape, op, 0, NULL, &v)) ||
+        (record && ((s = mt_tape_scratch(tape, op, target->rank, target->shape, &kept)) ||
                     (s = mt_tensor_copy_into(target, kept)))) ||
         (record && pos_weight &&
-         ((s = tape_scratch(tape, op, target->rank, target->shape, &kept_pw)) ||
+         ((s = mt_tape_scratch(tape, op, target->rank, target->shape, &kept_pw)) ||
           (s = mt_tensor_copy_into(&pw_view, kept_pw)))))
         return s;
     int64_t count = mt_tensor_numel(x->data);
@@ -209,7 +209,7 @@ static mt_status pointwise(const char *op, pointwise_loss kind, mt_tape *tape, m
         (float)(reduction == MT_REDUCTION_MEAN ? total / (double)count : total);
     tape_node node = {.op = op, .backward = pointwise_backward, .out = v, .in = {x},
                       .saved = kept, .saved2 = kept_pw, .f = (float)kind, .i = reduction};
-    if ((s = tape_record(tape, &node)))
+    if ((s = mt_tape_record(tape, &node)))
         return s;
     *out = v;
     return MT_OK;

@@ -20,7 +20,7 @@ mt_status mt_tape_scaled_dot_product_attention(mt_tape *tape, mt_value *q, mt_va
                                                bool causal, float scale, mt_value **out)
 {
     const char *op = "tape_scaled_dot_product_attention";
-    mt_status s = tape_check(op, tape, (const mt_value *[]){q, k, v}, 3, out);
+    mt_status s = mt_tape_check(op, tape, (const mt_value *[]){q, k, v}, 3, out);
     if (s)
         return s;
     const mt_tensor *tq = q->data, *tk = k->data, *tv = v->data;
@@ -78,21 +78,21 @@ mt_status mt_tape_scaled_dot_product_attention(mt_tape *tape, mt_value *q, mt_va
 
 static mt_status copy_backward(mt_tape *tape, const tape_node *n)
 {
-    return grad_add_reduced(tape, n->in[0], n->out->grad);
+    return mt_grad_add_reduced(tape, n->in[0], n->out->grad);
 }
 
 mt_status mt_tape_contiguous(mt_tape *tape, mt_value *x, mt_value **out)
 {
     const char *op = "tape_contiguous";
-    mt_status s = tape_check(op, tape, (const mt_value *[]){x}, 1, out);
+    mt_status s = mt_tape_check(op, tape, (const mt_value *[]){x}, 1, out);
     if (s || (s = mt_check_f32(op, x->data)))
         return s;
     mt_value *v;
-    if ((s = tape_value(tape, op, x->data->rank, x->data->shape, &v)) ||
+    if ((s = mt_tape_value(tape, op, x->data->rank, x->data->shape, &v)) ||
         (s = mt_tensor_copy_into(x->data, v->data)))
         return s;
     tape_node node = {.op = op, .backward = copy_backward, .out = v, .in = {x}};
-    if ((s = tape_record(tape, &node)))
+    if ((s = mt_tape_record(tape, &node)))
         return s;
     *out = v;
     return MT_OK;

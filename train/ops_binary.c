@@ -46,7 +46,7 @@ static mt_status binary_backward(mt_tape *tape, const tape_node *n)
         if (!target->requires_grad || mt_tensor_numel(y) == 0)
             continue;
         mt_tensor *full;
-        if ((s = tape_scratch(tape, n->op, y->rank, y->shape, &full)))
+        if ((s = mt_tape_scratch(tape, n->op, y->rank, y->shape, &full)))
             return s;
         const float *py = y->data, *pg = g->data;
         float *pf = full->data;
@@ -58,7 +58,7 @@ static mt_status binary_backward(mt_tape *tape, const tape_node *n)
             pf[k] = partial(kind, side, a, b, py[k], pg[k], c);
             k++;
         } while (mt_index_next(y->rank, y->shape, index));
-        if ((s = grad_add_reduced(tape, target, full)))
+        if ((s = mt_grad_add_reduced(tape, target, full)))
             return s;
     }
     return MT_OK;
@@ -71,7 +71,7 @@ static mt_status binary(binary_kind kind, mt_tape *tape, const mt_tensor *cond, 
                         mt_value *b, mt_value **out)
 {
     const char *op = binary_names[kind];
-    mt_status s = tape_check(op, tape, (const mt_value *[]){a, b}, 2, out);
+    mt_status s = mt_tape_check(op, tape, (const mt_value *[]){a, b}, 2, out);
     if (s || (s = mt_check_f32(op, a->data)) || (s = mt_check_f32(op, b->data)))
         return s;
     if (kind == BIN_WHERE && (s = mt_check_tensor(op, "cond", cond)))
@@ -97,7 +97,7 @@ static mt_status binary(binary_kind kind, mt_tape *tape, const mt_tensor *cond, 
         }
     }
     mt_value *v;
-    if ((s = tape_value(tape, op, rank, shape, &v)))
+    if ((s = mt_tape_value(tape, op, rank, shape, &v)))
         return s;
     switch (kind) {
     case BIN_DIV: s = mt_div_into(a->data, b->data, v->data); break;
@@ -110,7 +110,7 @@ static mt_status binary(binary_kind kind, mt_tape *tape, const mt_tensor *cond, 
         return tape_fail_prefixed(s, op);
     tape_node node = {.op = op, .backward = binary_backward, .out = v, .in = {a, b},
                       .saved = cond, .i = kind};
-    if ((s = tape_record(tape, &node)))
+    if ((s = mt_tape_record(tape, &node)))
         return s;
     *out = v;
     return MT_OK;

@@ -264,7 +264,7 @@ static mt_status grad_rows(mt_tape *tape, const tape_node *n, const conv_geom *g
 static mt_status bias_backward(mt_tape *tape, mt_value *bias, const mt_tensor *dz)
 {
     mt_tensor *dst;
-    mt_status s = grad_target(tape, bias, &dst);
+    mt_status s = mt_grad_target(tape, bias, &dst);
     if (s || !dst)
         return s;
     float *db = dst->data;
@@ -275,7 +275,7 @@ static mt_status bias_backward(mt_tape *tape, mt_value *bias, const mt_tensor *d
     for (int64_t i = 0; i < rows; i++)
         for (int64_t j = 0; j < c; j++)
             db[j] += z[i * c + j];
-    return grad_commit(tape, bias, dst);
+    return mt_grad_commit(tape, bias, dst);
 }
 
 static mt_status conv_backward(mt_tape *tape, const tape_node *n)
@@ -293,7 +293,7 @@ static mt_status conv_backward(mt_tape *tape, const tape_node *n)
     const int64_t r = g.n * g.oh * g.ow;
     mt_tensor *cols = NULL, *dk = NULL, *dx = NULL, *kc = NULL;
     mt_tensor km, dkm, xv, dxv;
-    if ((s = grad_target(tape, kv, &dk)) || (s = grad_target(tape, x, &dx)))
+    if ((s = mt_grad_target(tape, kv, &dk)) || (s = mt_grad_target(tape, x, &dx)))
         return s;
     /* [R, K]: the patches when the forward kept none, then dZ·Wᵀ */
     if ((!n->saved2 || dx) && (s = scratch_raw(tape, n->op, 2, (int64_t[]){r, kcols}, &cols)))
@@ -305,7 +305,7 @@ static mt_status conv_backward(mt_tape *tape, const tape_node *n)
         /* the kernel as a matrix: a strided kernel is copied once */
         if (kernel_matrix(&g, kv->data, &km)) {
             mt_clear_error();
-            if ((s = tape_scratch(tape, n->op, 4, kv->data->shape, &kc)) ||
+            if ((s = mt_tape_scratch(tape, n->op, 4, kv->data->shape, &kc)) ||
                 (s = mt_tensor_copy_into(kv->data, kc)) || (s = kernel_matrix(&g, kc, &km)))
                 return s;
         }
@@ -338,9 +338,9 @@ static mt_status conv_backward(mt_tape *tape, const tape_node *n)
             col_run(&g, &dxv, grp, cols->data, true);
         }
     }
-    if ((s = grad_commit(tape, kv, dk)))
+    if ((s = mt_grad_commit(tape, kv, dk)))
         return s;
-    return grad_commit(tape, x, dx);
+    return mt_grad_commit(tape, x, dx);
 }
 
 /* ---- forward ---------------------------------------------------------------------------- */
@@ -375,7 +375,7 @@ static mt_status conv_forward_kept(mt_tape *tape, const char *op, const mt_tenso
         return s;
     if (kernel_matrix(g, kernel, &km)) {   /* a strided kernel: copied once */
         mt_clear_error();
-        if ((s = tape_scratch(tape, op, 4, kernel->shape, &kc)) ||
+        if ((s = mt_tape_scratch(tape, op, 4, kernel->shape, &kc)) ||
             (s = mt_tensor_copy_into(kernel, kc)) || (s = kernel_matrix(g, kc, &km)))
             return s;
     }
@@ -402,14 +402,14 @@ mt_status mt_tape_conv2d(mt_tape *tape, mt_value *x, mt_value *kernel, mt_value 
                          const mt_conv2d_params *params, mt_value **out)
 {
     const char *op = "tape_conv2d";
-    mt_status s = tape_check(op, tape, (const mt_value *[]){x, kernel}, 2, out);
+    mt_status s = mt_tape_check(op, tape, (const mt_value *[]){x, kernel}, 2, out);
     if (s)
         return s;
     if (!params)
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: params is NULL", op);
     if (bias && !bias->data)
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: bias has no data", op);
-    if (bias && (s = tape_owns(op, tape, bias, "bias")))
+    if (bias && (s = mt_tape_owns(op, tape, bias, "bias")))
         return s;
     const mt_tensor *tb = bias ? bias->data : NULL;
     conv_geom g;
@@ -419,7 +419,7 @@ mt_status mt_tape_conv2d(mt_tape *tape, mt_value *x, mt_value *kernel, mt_value 
     mt_layout_shape(params->data_layout, g.n, g.oh, g.ow, g.cout, shape);
     mt_value *v;
     mt_tensor *saved;
-    if ((s = tape_value(tape, op, 4, shape, &v)))
+    if ((s = mt_tape_value(tape, op, 4, shape, &v)))
         return s;
     mt_conv2d_params p = *params;
     p.kernel_layout = g.hwio ? MT_KERNEL_HWIO : MT_KERNEL_OIHW;
@@ -439,7 +439,7 @@ mt_status mt_tape_conv2d(mt_tape *tape, mt_value *x, mt_value *kernel, mt_value 
     tape_node node = {.op = op, .backward = conv_backward, .out = v,
                       .in = {x, kernel, bias}, .saved = saved, .saved2 = patches,
                       .act = params->activation};
-    if ((s = tape_record(tape, &node)))
+    if ((s = mt_tape_record(tape, &node)))
         return s;
     *out = v;
     return MT_OK;

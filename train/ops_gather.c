@@ -21,7 +21,7 @@ static mt_status gather_backward(mt_tape *tape, const tape_node *n)
 {
     mt_value *x = n->in[0];
     mt_tensor *dst;
-    mt_status s = grad_target(tape, x, &dst);
+    mt_status s = mt_grad_target(tape, x, &dst);
     if (s || !dst || (s = mt_tensor_fill(dst, 0.0f)))
         return s;
     const mt_tensor *g = n->out->grad, *ix = n->saved, *xt = x->data;
@@ -30,7 +30,7 @@ static mt_status gather_backward(mt_tape *tape, const tape_node *n)
     const float *pg = g->data;
     float *pd = dst->data;
     if (mt_tensor_numel(g) == 0)
-        return grad_commit(tape, x, dst);
+        return mt_grad_commit(tape, x, dst);
     int64_t idx[MT_MAX_RANK] = {0}, k = 0;
     do {
         int64_t src[MT_MAX_RANK], pos[MT_MAX_RANK];
@@ -50,14 +50,14 @@ static mt_status gather_backward(mt_tape *tape, const tape_node *n)
             off += src[i] * dst->stride[i];
         pd[off] += pg[k++];
     } while (mt_index_next(g->rank, g->shape, idx));
-    return grad_commit(tape, x, dst);
+    return mt_grad_commit(tape, x, dst);
 }
 
 static mt_status gather(gather_kind kind, mt_tape *tape, mt_value *x, const mt_tensor *ix,
                         int dim, mt_value **out)
 {
     const char *op = gather_names[kind];
-    mt_status s = tape_check(op, tape, (const mt_value *[]){x}, 1, out);
+    mt_status s = mt_tape_check(op, tape, (const mt_value *[]){x}, 1, out);
     if (s || (s = mt_check_f32(op, x->data)) || (s = mt_check_tensor(op, "indices", ix)))
         return s;
     if (ix->dtype != MT_DTYPE_I64 && ix->dtype != MT_DTYPE_I32)
@@ -92,7 +92,7 @@ static mt_status gather(gather_kind kind, mt_tape *tape, mt_value *x, const mt_t
         }
     }
     mt_value *v;
-    if ((s = tape_value(tape, op, rank, shape, &v)))
+    if ((s = mt_tape_value(tape, op, rank, shape, &v)))
         return s;
     switch (kind) {
     case GATHER_EMBEDDING: s = mt_embedding_into(ix, xt, v->data); break;
@@ -103,7 +103,7 @@ static mt_status gather(gather_kind kind, mt_tape *tape, mt_value *x, const mt_t
         return s;   /* the plain op's message: index out of range … */
     tape_node node = {.op = op, .backward = gather_backward, .out = v, .in = {x}, .saved = ix,
                       .i = (int64_t)kind << 8 | d};
-    if ((s = tape_record(tape, &node)))
+    if ((s = mt_tape_record(tape, &node)))
         return s;
     *out = v;
     return MT_OK;

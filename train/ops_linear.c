@@ -29,14 +29,14 @@ static mt_status add_product(mt_tape *tape, const char *op, mt_value *v,
     mt_tensor *dst;
     mt_status s;
     if (mt_tensor_same_shape(&full, v->data)) {
-        if ((s = grad_target(tape, v, &dst)) || (s = mt_matmul_into(a, b, dst)))
+        if ((s = mt_grad_target(tape, v, &dst)) || (s = mt_matmul_into(a, b, dst)))
             return s;
-        return grad_commit(tape, v, dst);
+        return mt_grad_commit(tape, v, dst);
     }
     mt_tensor *tmp;
-    if ((s = tape_scratch(tape, op, rank, shape, &tmp)) || (s = mt_matmul_into(a, b, tmp)))
+    if ((s = mt_tape_scratch(tape, op, rank, shape, &tmp)) || (s = mt_matmul_into(a, b, tmp)))
         return s;
-    return grad_add_reduced(tape, v, tmp);
+    return mt_grad_add_reduced(tape, v, tmp);
 }
 
 /* C = A·B: dA = dC·Bᵀ, dB = Aᵀ·dC. */
@@ -54,7 +54,7 @@ static mt_status matmul_backward(mt_tape *tape, const tape_node *n)
 mt_status mt_tape_matmul(mt_tape *tape, mt_value *a, mt_value *b, mt_value **out)
 {
     const char *op = "tape_matmul";
-    mt_status s = tape_check(op, tape, (const mt_value *[]){a, b}, 2, out);
+    mt_status s = mt_tape_check(op, tape, (const mt_value *[]){a, b}, 2, out);
     if (s)
         return s;
     const mt_tensor *ta = a->data, *tb = b->data;
@@ -77,10 +77,10 @@ mt_status mt_tape_matmul(mt_tape *tape, mt_value *a, mt_value *b, mt_value **out
     shape[rank - 2] = ta->shape[ta->rank - 2];
     shape[rank - 1] = tb->shape[tb->rank - 1];
     mt_value *v;
-    if ((s = tape_value(tape, op, rank, shape, &v)) || (s = mt_matmul_into(ta, tb, v->data)))
+    if ((s = mt_tape_value(tape, op, rank, shape, &v)) || (s = mt_matmul_into(ta, tb, v->data)))
         return s;
     tape_node node = {.op = op, .backward = matmul_backward, .out = v, .in = {a, b}};
-    if ((s = tape_record(tape, &node)))
+    if ((s = mt_tape_record(tape, &node)))
         return s;
     *out = v;
     return MT_OK;
@@ -94,24 +94,24 @@ static mt_status linear_backward(mt_tape *tape, const tape_node *n)
     mt_status s;
     if (n->act != MT_ACTIVATION_NONE) {
         mt_tensor *pre;   /* g · act'(z), z the saved pre-activation */
-        if ((s = tape_scratch(tape, n->op, dz->rank, dz->shape, &pre)))
+        if ((s = mt_tape_scratch(tape, n->op, dz->rank, dz->shape, &pre)))
             return s;
         const mt_tensor *z = n->saved ? n->saved : n->out->data;   /* relu: y stands in */
-        tape_activation_backward(n->act, z, n->out->data, dz, pre);
+        mt_tape_activation_backward(n->act, z, n->out->data, dz, pre);
         dz = pre;
     }
     mt_tensor wt, xt;
     if ((s = swap_last(w->data, &wt)) || (s = add_product(tape, n->op, x, dz, &wt)) ||
         (s = swap_last(x->data, &xt)) || (s = add_product(tape, n->op, w, &xt, dz)))
         return s;
-    return bias ? grad_add_reduced(tape, bias, dz) : MT_OK;
+    return bias ? mt_grad_add_reduced(tape, bias, dz) : MT_OK;
 }
 
 mt_status mt_tape_linear(mt_tape *tape, mt_value *x, mt_value *w, mt_value *bias,
                          mt_activation act, mt_value **out)
 {
     const char *op = "tape_linear";
-    mt_status s = tape_check(op, tape, (const mt_value *[]){x, w}, 2, out);
+    mt_status s = mt_tape_check(op, tape, (const mt_value *[]){x, w}, 2, out);
     if (s)
         return s;
     if ((s = mt_activation_check(op, act)))
@@ -124,13 +124,13 @@ mt_status mt_tape_linear(mt_tape *tape, mt_value *x, mt_value *w, mt_value *bias
                  bias->data->shape[0] != tw->shape[1]))
         return mt_fail(MT_ERR_SHAPE, "%s: bias must be [%lld]", op,
                        (long long)tw->shape[1]);
-    if (bias && (s = tape_owns(op, tape, bias, "bias")))
+    if (bias && (s = mt_tape_owns(op, tape, bias, "bias")))
         return s;
     mt_value *v;
     const int64_t shape[2] = {tx->shape[0], tw->shape[1]};
     const mt_tensor *tb = bias ? bias->data : NULL;
     mt_tensor *z = NULL;   /* the pre-activation, kept for act' */
-    if ((s = tape_value(tape, op, 2, shape, &v)))
+    if ((s = mt_tape_value(tape, op, 2, shape, &v)))
         return s;
     /* relu' needs only y (torch's rule: y > 0), so relu stays fused; the other
      * activations' derivatives need z, kept beside y */
@@ -138,7 +138,7 @@ mt_status mt_tape_linear(mt_tape *tape, mt_value *x, mt_value *w, mt_value *bias
         if ((s = mt_matmul_fused_into(tx, tw, tb, act, v->data)))
             return s;
     } else {
-        if ((s = tape_scratch(tape, op, 2, shape, &z)) ||
+        if ((s = mt_tape_scratch(tape, op, 2, shape, &z)) ||
             (s = mt_matmul_fused_into(tx, tw, tb, MT_ACTIVATION_NONE, z)) ||
             (s = mt_tensor_copy_into(z, v->data)))
             return s;
@@ -146,7 +146,7 @@ mt_status mt_tape_linear(mt_tape *tape, mt_value *x, mt_value *w, mt_value *bias
     }
     tape_node node = {.op = op, .backward = linear_backward, .out = v,
                       .in = {x, w, bias}, .act = act, .saved = z};
-    if ((s = tape_record(tape, &node)))
+    if ((s = mt_tape_record(tape, &node)))
         return s;
     *out = v;
     return MT_OK;

@@ -64,8 +64,8 @@ static mt_status norm_backward(mt_tape *tape, const tape_node *n)
     const float *pw = w ? w->data->data : NULL;
     mt_tensor *dw = NULL, *db = NULL, *dx = NULL, *sums;
     mt_status s;
-    if ((s = grad_target(tape, w, &dw)) || (s = grad_target(tape, b, &db)) ||
-        (s = grad_target(tape, x, &dx)) ||
+    if ((s = mt_grad_target(tape, w, &dw)) || (s = mt_grad_target(tape, b, &db)) ||
+        (s = mt_grad_target(tape, x, &dx)) ||
         (s = mt_arena_tensor(tape->arena, MT_DTYPE_F64, 1, (int64_t[]){2 * geo.n_groups},
                              &sums)))
         return s;
@@ -96,9 +96,9 @@ static mt_status norm_backward(mt_tape *tape, const tape_node *n)
             d[e] = (float)(rstd[grp] * dxhat);
         }
     }
-    if ((s = grad_commit(tape, w, dw)) || (s = grad_commit(tape, b, db)))
+    if ((s = mt_grad_commit(tape, w, dw)) || (s = mt_grad_commit(tape, b, db)))
         return s;
-    return grad_commit(tape, x, dx);
+    return mt_grad_commit(tape, x, dx);
 }
 
 typedef struct norm_args {
@@ -112,7 +112,7 @@ static mt_status norm(norm_kind kind, mt_tape *tape, mt_value *x, mt_value *w, m
                       const norm_args *a, mt_value **out)
 {
     const char *op = norm_names[kind];
-    mt_status s = tape_check(op, tape, (const mt_value *[]){x}, 1, out);
+    mt_status s = mt_tape_check(op, tape, (const mt_value *[]){x}, 1, out);
     if (s || (s = mt_check_f32(op, x->data)))
         return s;
     const mt_tensor *t = x->data;
@@ -149,7 +149,7 @@ static mt_status norm(norm_kind kind, mt_tape *tape, mt_value *x, mt_value *w, m
             return mt_fail(MT_ERR_SHAPE, "%s: %s %s does not fit x %s", op,
                            k ? "bias" : "weight", pv->data ? MT_SHAPE(pv->data) : "NULL",
                            MT_SHAPE(t));
-        if ((s = tape_owns(op, tape, pv, k ? "bias" : "weight")))
+        if ((s = mt_tape_owns(op, tape, pv, k ? "bias" : "weight")))
             return s;
     }
     bool use_running = kind == NORM_BATCH && !tape->training && a->running_mean &&
@@ -182,14 +182,14 @@ static mt_status norm(norm_kind kind, mt_tape *tape, mt_value *x, mt_value *w, m
                                          (b && b->requires_grad));
     mt_value *v;
     mt_tensor *xc = NULL, *xhat = NULL, *rstd_t, *stats;
-    if ((s = tape_value(tape, op, t->rank, t->shape, &v)) ||
-        (record && (s = tape_scratch(tape, op, t->rank, t->shape, &xhat))) ||
-        (s = tape_scratch(tape, op, 1, &n_groups, &rstd_t)) ||
+    if ((s = mt_tape_value(tape, op, t->rank, t->shape, &v)) ||
+        (record && (s = mt_tape_scratch(tape, op, t->rank, t->shape, &xhat))) ||
+        (s = mt_tape_scratch(tape, op, 1, &n_groups, &rstd_t)) ||
         (s = mt_arena_tensor(tape->arena, MT_DTYPE_F64, 1, (int64_t[]){2 * n_groups}, &stats)))
         return s;
     /* the passes below read x in row-major order: a strided x is copied once */
     if (!mt_tensor_is_contiguous(t) &&
-        ((s = tape_scratch(tape, op, t->rank, t->shape, &xc)) ||
+        ((s = mt_tape_scratch(tape, op, t->rank, t->shape, &xc)) ||
          (s = mt_tensor_copy_into(t, xc))))
         return s;
     int64_t total = mt_tensor_numel(t);
@@ -229,7 +229,7 @@ static mt_status norm(norm_kind kind, mt_tape *tape, mt_value *x, mt_value *w, m
     }
     tape_node node = {.op = op, .backward = norm_backward, .out = v, .in = {x, w, b},
                       .saved = xhat, .saved2 = rstd_t, .i = kind | (use_running ? 16 : 0)};
-    if ((s = tape_record(tape, &node)))
+    if ((s = mt_tape_record(tape, &node)))
         return s;
     if (kind == NORM_BATCH && !use_running && tape->training && a->running_mean &&
         a->running_var) {

@@ -25,16 +25,16 @@ static mt_status binary_backward(mt_tape *tape, const tape_node *n)
     const mt_tensor *g = n->out->grad;
     mt_value *a = n->in[0], *b = n->in[1];
     if (n->i == BIN_ADD || n->i == BIN_SUB) {
-        mt_status s = grad_add_reduced(tape, a, g);
+        mt_status s = mt_grad_add_reduced(tape, a, g);
         if (s || !b->requires_grad)
             return s;
         if (n->i == BIN_ADD)
-            return grad_add_reduced(tape, b, g);
+            return mt_grad_add_reduced(tape, b, g);
         mt_tensor *neg;
-        if ((s = tape_scratch(tape, n->op, g->rank, g->shape, &neg)) ||
+        if ((s = mt_tape_scratch(tape, n->op, g->rank, g->shape, &neg)) ||
             (s = mt_mul_scalar_into(g, -1.0f, neg)))
             return s;
-        return grad_add_reduced(tape, b, neg);
+        return mt_grad_add_reduced(tape, b, neg);
     }
     /* mul: d a = g * b, d b = g * a, each summed back to its input's shape */
     mt_value *pairs[2][2] = {{a, b}, {b, a}};
@@ -43,9 +43,9 @@ static mt_status binary_backward(mt_tape *tape, const tape_node *n)
         if (!target->requires_grad)
             continue;
         mt_tensor *prod;
-        mt_status s = tape_scratch(tape, n->op, g->rank, g->shape, &prod);
+        mt_status s = mt_tape_scratch(tape, n->op, g->rank, g->shape, &prod);
         if (s || (s = mt_mul_into(g, other->data, prod)) ||
-            (s = grad_add_reduced(tape, target, prod)))
+            (s = mt_grad_add_reduced(tape, target, prod)))
             return s;
     }
     return MT_OK;
@@ -55,7 +55,7 @@ static mt_status binary(binary_kind kind, mt_tape *tape, mt_value *a, mt_value *
                         mt_value **out)
 {
     const char *op = binary_names[kind];
-    mt_status s = tape_check(op, tape, (const mt_value *[]){a, b}, 2, out);
+    mt_status s = mt_tape_check(op, tape, (const mt_value *[]){a, b}, 2, out);
     if (s)
         return s;
     int rank;
@@ -64,7 +64,7 @@ static mt_status binary(binary_kind kind, mt_tape *tape, mt_value *a, mt_value *
         return mt_fail(MT_ERR_SHAPE, "%s: shapes do not broadcast: %s and %s", op,
                        MT_SHAPE(a->data), MT_SHAPE(b->data));
     mt_value *v;
-    if ((s = tape_value(tape, op, rank, shape, &v)))
+    if ((s = mt_tape_value(tape, op, rank, shape, &v)))
         return s;
     mt_status (*const forward[])(const mt_tensor *, const mt_tensor *, mt_tensor *) = {
         mt_add_into, mt_sub_into, mt_mul_into};
@@ -72,7 +72,7 @@ static mt_status binary(binary_kind kind, mt_tape *tape, mt_value *a, mt_value *
         return s;
     tape_node node = {.op = op, .backward = binary_backward, .out = v, .in = {a, b},
                       .i = kind};
-    if ((s = tape_record(tape, &node)))
+    if ((s = mt_tape_record(tape, &node)))
         return s;
     *out = v;
     return MT_OK;
@@ -91,27 +91,27 @@ mt_status mt_tape_mul(mt_tape *tape, mt_value *a, mt_value *b, mt_value **out)
 static mt_status scaled_backward(mt_tape *tape, const tape_node *n)
 {
     mt_tensor *dst;
-    mt_status s = grad_target(tape, n->in[0], &dst);
+    mt_status s = mt_grad_target(tape, n->in[0], &dst);
     if (s || !dst)
         return s;
     s = n->saved ? mt_mul_into(n->out->grad, n->saved, dst)
                  : mt_mul_scalar_into(n->out->grad, n->f, dst);
-    return s ? s : grad_commit(tape, n->in[0], dst);
+    return s ? s : mt_grad_commit(tape, n->in[0], dst);
 }
 
 /* Checks the call (out included) and makes a value shaped like x. */
 static mt_status unary_value(const char *op, mt_tape *tape, mt_value *x, mt_value **out,
                              mt_value **v)
 {
-    mt_status s = tape_check(op, tape, (const mt_value *[]){x}, 1, out);
-    return s ? s : tape_value(tape, op, x->data->rank, x->data->shape, v);
+    mt_status s = mt_tape_check(op, tape, (const mt_value *[]){x}, 1, out);
+    return s ? s : mt_tape_value(tape, op, x->data->rank, x->data->shape, v);
 }
 
 mt_status mt_tape_dropout(mt_tape *tape, mt_value *x, float p, mt_rng *rng,
                           mt_value **out)
 {
     const char *op = "tape_dropout";
-    mt_status s = tape_check(op, tape, (const mt_value *[]){x}, 1, out);
+    mt_status s = mt_tape_check(op, tape, (const mt_value *[]){x}, 1, out);
     if (s)
         return s;
     if (!(p >= 0.0f && p < 1.0f))
@@ -125,7 +125,7 @@ mt_status mt_tape_dropout(mt_tape *tape, mt_value *x, float p, mt_rng *rng,
     mt_value *v;
     mt_tensor *mask;
     if ((s = unary_value(op, tape, x, out, &v)) ||
-        (s = tape_scratch(tape, op, x->data->rank, x->data->shape, &mask)))
+        (s = mt_tape_scratch(tape, op, x->data->rank, x->data->shape, &mask)))
         return s;
     /* mask = 0 with probability p, else 1/(1-p); drawn in row-major order */
     float keep = 1.0f / (1.0f - p);
@@ -137,7 +137,7 @@ mt_status mt_tape_dropout(mt_tape *tape, mt_value *x, float p, mt_rng *rng,
         return s;
     tape_node node = {.op = op, .backward = scaled_backward, .out = v, .in = {x},
                       .saved = mask};
-    if ((s = tape_record(tape, &node)))
+    if ((s = mt_tape_record(tape, &node)))
         return s;
     *out = v;
     return MT_OK;

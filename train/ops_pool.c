@@ -66,7 +66,7 @@ static mt_status pool_views_of(mt_tape *tape, const tape_node *n, mt_data_layout
                                pool_views *v)
 {
     /* dst holds zeros (autograd.h: a gradient not live is zero) */
-    mt_status s = grad_target(tape, n->in[0], &v->dst);
+    mt_status s = mt_grad_target(tape, n->in[0], &v->dst);
     if (s || !v->dst)
         return s;
     mt_nhwc_view(n->in[0]->data, layout, &v->x);
@@ -177,7 +177,7 @@ static mt_status maxpool_backward(mt_tape *tape, const tape_node *n)
     parts = parts < 1 ? 1 : parts > 32 ? 32 : parts;
     const int64_t shape[2] = {parts, v.x.shape[3]};
     mt_tensor *best, *at;
-    if ((s = tape_scratch(tape, n->op, 2, shape, &best)) ||
+    if ((s = mt_tape_scratch(tape, n->op, 2, shape, &best)) ||
         (s = mt_arena_tensor(tape->arena, MT_DTYPE_I32, 2, shape, &at)))
         return s;
     max_job job = {&g, &v, best->data, at->data, parts};
@@ -185,7 +185,7 @@ static mt_status maxpool_backward(mt_tape *tape, const tape_node *n)
         for (int i = 0; i < parts; i++)
             maxpool_part(&job, i);
     }
-    return grad_commit(tape, n->in[0], v.dst);
+    return mt_grad_commit(tape, n->in[0], v.dst);
 }
 
 /* Rows [lo, hi) of the window starting at `start` and its divisor length
@@ -225,7 +225,7 @@ static mt_status avgpool_backward(mt_tape *tape, const tape_node *n)
                             d[c * sd] += gy[c * sy] * inv;
                     }
             }
-    return grad_commit(tape, n->in[0], v.dst);
+    return mt_grad_commit(tape, n->in[0], v.dst);
 }
 
 /* Every pixel gets its image's channel gradient / (H·W). */
@@ -246,7 +246,7 @@ static mt_status global_backward(mt_tape *tape, const tape_node *n)
                     d[c * v.dx.stride[3]] = gy[c * v.dy.stride[3]] * inv;
             }
     }
-    return grad_commit(tape, n->in[0], v.dst);
+    return mt_grad_commit(tape, n->in[0], v.dst);
 }
 
 /* ---- forwards ------------------------------------------------------------------------ */
@@ -254,7 +254,7 @@ static mt_status global_backward(mt_tape *tape, const tape_node *n)
 static mt_status pool(const char *op, bool avg, mt_tape *tape, mt_value *x,
                       const mt_pool2d_params *p, mt_value **out)
 {
-    mt_status s = tape_check(op, tape, (const mt_value *[]){x}, 1, out);
+    mt_status s = mt_tape_check(op, tape, (const mt_value *[]){x}, 1, out);
     if (s)
         return s;
     if (!p)
@@ -268,7 +268,7 @@ static mt_status pool(const char *op, bool avg, mt_tape *tape, mt_value *x,
                                                           : x->data->shape[3], shape);
     mt_value *v;
     mt_tensor *saved;
-    if ((s = tape_value(tape, op, 4, shape, &v)))
+    if ((s = mt_tape_value(tape, op, 4, shape, &v)))
         return s;
     s = avg ? mt_avg_pool2d_into(x->data, p, v->data) : mt_max_pool2d_into(x->data, p, v->data);
     if (s)
@@ -278,7 +278,7 @@ static mt_status pool(const char *op, bool avg, mt_tape *tape, mt_value *x,
     memcpy(saved->data, &g, sizeof g);
     tape_node node = {.op = op, .backward = avg ? avgpool_backward : maxpool_backward,
                       .out = v, .in = {x}, .saved = saved};
-    if ((s = tape_record(tape, &node)))
+    if ((s = mt_tape_record(tape, &node)))
         return s;
     *out = v;
     return MT_OK;
@@ -296,7 +296,7 @@ mt_status mt_tape_global_avg_pool2d(mt_tape *tape, mt_value *x, mt_data_layout l
                                     bool keepdims, mt_value **out)
 {
     const char *op = "tape_global_avg_pool2d";
-    mt_status s = tape_check(op, tape, (const mt_value *[]){x}, 1, out);
+    mt_status s = mt_tape_check(op, tape, (const mt_value *[]){x}, 1, out);
     if (s || (s = mt_check_f32(op, x->data)) || (s = mt_check_data_layout(op, layout)))
         return s;
     const mt_tensor *t = x->data;
@@ -311,12 +311,12 @@ mt_status mt_tape_global_avg_pool2d(mt_tape *tape, mt_value *x, mt_data_layout l
     else
         shape[0] = xv.shape[0], shape[1] = xv.shape[3];
     mt_value *v;
-    if ((s = tape_value(tape, op, rank, shape, &v)) ||
+    if ((s = mt_tape_value(tape, op, rank, shape, &v)) ||
         (s = mt_global_avg_pool2d_into(t, layout, keepdims, v->data)))
         return s;
     tape_node node = {.op = op, .backward = global_backward, .out = v, .in = {x},
                       .i = layout};
-    if ((s = tape_record(tape, &node)))
+    if ((s = mt_tape_record(tape, &node)))
         return s;
     *out = v;
     return MT_OK;

@@ -74,7 +74,7 @@ static mt_status reduce_backward(mt_tape *tape, const tape_node *n)
 {
     mt_value *x = n->in[0];
     mt_tensor *dst;
-    mt_status s = grad_target(tape, x, &dst);
+    mt_status s = mt_grad_target(tape, x, &dst);
     if (s || !dst)
         return s;
     red_kind kind = (red_kind)(n->i >> 32);
@@ -111,7 +111,7 @@ static mt_status reduce_backward(mt_tape *tape, const tape_node *n)
     case RED_MAX:
     case RED_MIN: EACH(x->data, &p, along, d[k++] = pos == arg[o] ? g[o] : 0.0f); break;
     }
-    return grad_commit(tape, x, dst);
+    return mt_grad_commit(tape, x, dst);
 }
 
 /* the forward sums: sum of x (or of exp(x - m) with m the max, for
@@ -120,7 +120,7 @@ static mt_status reduce(red_kind kind, mt_tape *tape, mt_value *x, const int *di
                         float correction, bool keepdim, mt_value **out)
 {
     const char *op = red_names[kind];
-    mt_status s = tape_check(op, tape, (const mt_value *[]){x}, 1, out);
+    mt_status s = mt_tape_check(op, tape, (const mt_value *[]){x}, 1, out);
     if (s || (s = mt_check_f32(op, x->data)))
         return s;
     const mt_tensor *t = x->data;
@@ -140,7 +140,7 @@ static mt_status reduce(red_kind kind, mt_tape *tape, mt_value *x, const int *di
         return mt_fail(MT_ERR_SHAPE, "%s: reducing an empty dim of %s", op, MT_SHAPE(t));
     mt_value *v;
     mt_tensor *acc, *saved = NULL;
-    if ((s = tape_value(tape, op, p.out_rank, p.out_shape, &v)))
+    if ((s = mt_tape_value(tape, op, p.out_rank, p.out_shape, &v)))
         return s;
     int64_t n_out = mt_tensor_numel(v->data);
     if ((s = mt_arena_tensor(tape->arena, MT_DTYPE_F64, 1, &n_out, &acc)))
@@ -179,7 +179,7 @@ static mt_status reduce(red_kind kind, mt_tape *tape, mt_value *x, const int *di
         for (int64_t o = 0; o < n_out; o++)
             y[o] = (float)(a[o] * scale);
         if (kind == RED_VAR || kind == RED_STD) {
-            if ((s = tape_scratch(tape, op, 1, &n_out, &saved)))
+            if ((s = mt_tape_scratch(tape, op, 1, &n_out, &saved)))
                 return s;
             float *mean = saved->data;
             for (int64_t o = 0; o < n_out; o++)
@@ -196,7 +196,7 @@ static mt_status reduce(red_kind kind, mt_tape *tape, mt_value *x, const int *di
     }
     tape_node node = {.op = op, .backward = reduce_backward, .out = v, .in = {x},
                       .saved = saved, .f = correction, .i = (int64_t)kind << 32 | mask};
-    if ((s = tape_record(tape, &node)))
+    if ((s = mt_tape_record(tape, &node)))
         return s;
     *out = v;
     return MT_OK;

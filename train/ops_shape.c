@@ -15,20 +15,20 @@ static mt_status view_backward(mt_tape *tape, const tape_node *n)
         ? mt_transpose_into(g, (int)(n->i >> 8), (int)(n->i & 0xff), &back)
         : mt_view_into(g, x->data->rank, x->data->shape, &back);
     mt_tensor *dst;
-    if (s || (s = grad_target(tape, x, &dst)) || !dst)
+    if (s || (s = mt_grad_target(tape, x, &dst)) || !dst)
         return s;
-    return (s = mt_tensor_copy_into(&back, dst)) ? s : grad_commit(tape, x, dst);
+    return (s = mt_tensor_copy_into(&back, dst)) ? s : mt_grad_commit(tape, x, dst);
 }
 
 static mt_status view_value(const char *op, mt_tape *tape, mt_value *x, mt_value **view,
                             value_slot **slot)
 {
-    mt_status s = tape_check(op, tape, (const mt_value *[]){x}, 1, view);
+    mt_status s = mt_tape_check(op, tape, (const mt_value *[]){x}, 1, view);
     if (s)
         return s;
     if (x->data->dtype != MT_DTYPE_F32 && x->requires_grad)
         return mt_fail(MT_ERR_DTYPE, "%s: gradients need F32", op);
-    *slot = tape_slot(tape, op);
+    *slot = mt_tape_slot(tape, op);
     return *slot ? MT_OK : MT_ERR_OUT_OF_MEMORY;
 }
 
@@ -38,7 +38,7 @@ static mt_status view_finish(mt_tape *tape, const char *op, mt_value *x, value_s
     slot->value.data = &slot->data_view;
     tape_node node = {.op = op, .backward = view_backward, .out = &slot->value,
                       .in = {x}, .i = code};
-    mt_status s = tape_record(tape, &node);
+    mt_status s = mt_tape_record(tape, &node);
     if (s)
         return s;
     *out = &slot->value;
@@ -83,21 +83,21 @@ mt_status mt_tape_transpose(mt_tape *tape, mt_value *x, int dim0, int dim1,
 static mt_status fill_backward(mt_tape *tape, const tape_node *n)
 {
     mt_tensor *dst;
-    mt_status s = grad_target(tape, n->in[0], &dst);
+    mt_status s = mt_grad_target(tape, n->in[0], &dst);
     if (s || !dst)
         return s;
     float g = *(const float *)n->out->grad->data;
-    return (s = mt_tensor_fill(dst, g * n->f)) ? s : grad_commit(tape, n->in[0], dst);
+    return (s = mt_tensor_fill(dst, g * n->f)) ? s : mt_grad_commit(tape, n->in[0], dst);
 }
 
 static mt_status sum_all(const char *op, bool mean, mt_tape *tape, mt_value *x,
                          mt_value **out)
 {
-    mt_status s = tape_check(op, tape, (const mt_value *[]){x}, 1, out);
+    mt_status s = mt_tape_check(op, tape, (const mt_value *[]){x}, 1, out);
     if (s || (s = mt_check_f32(op, x->data)))
         return s;
     mt_value *v;
-    if ((s = tape_value(tape, op, 0, NULL, &v)))
+    if ((s = mt_tape_value(tape, op, 0, NULL, &v)))
         return s;
     int64_t count = mt_tensor_numel(x->data);
     double total = 0.0;
@@ -111,7 +111,7 @@ static mt_status sum_all(const char *op, bool mean, mt_tape *tape, mt_value *x,
     float scale = mean ? (count ? 1.0f / (float)count : NAN) : 1.0f;
     *(float *)v->data->data = mean ? (float)(total / (double)count) : (float)total;
     tape_node node = {.op = op, .backward = fill_backward, .out = v, .in = {x}, .f = scale};
-    if ((s = tape_record(tape, &node)))
+    if ((s = mt_tape_record(tape, &node)))
         return s;
     *out = v;
     return MT_OK;

@@ -7,7 +7,7 @@ static mt_status softmax_backward(mt_tape *tape, const tape_node *n)
 {
     mt_value *x = n->in[0];
     mt_tensor *dst;
-    mt_status s = grad_target(tape, x, &dst);
+    mt_status s = mt_grad_target(tape, x, &dst);
     if (s || !dst)
         return s;
     const mt_tensor *y = n->out->data, *g = n->out->grad;   /* both contiguous */
@@ -18,7 +18,7 @@ static mt_status softmax_backward(mt_tape *tape, const tape_node *n)
     for (int i = 0; i < y->rank; i++)
         outer[i] = i == d ? 1 : y->shape[i];
     if (mt_tensor_numel(y) == 0)
-        return grad_commit(tape, x, dst);
+        return mt_grad_commit(tape, x, dst);
     int64_t index[MT_MAX_RANK] = {0};
     do {
         int64_t off = 0;
@@ -36,13 +36,13 @@ static mt_status softmax_backward(mt_tape *tape, const tape_node *n)
                                     : (float)(yk * (gk - dot));
         }
     } while (mt_index_next(y->rank, outer, index));
-    return grad_commit(tape, x, dst);
+    return mt_grad_commit(tape, x, dst);
 }
 
 static mt_status softmax(const char *op, bool log_form, mt_tape *tape, mt_value *x,
                          int dim, mt_value **out)
 {
-    mt_status s = tape_check(op, tape, (const mt_value *[]){x}, 1, out);
+    mt_status s = mt_tape_check(op, tape, (const mt_value *[]){x}, 1, out);
     if (s)
         return s;
     int d;
@@ -50,12 +50,12 @@ static mt_status softmax(const char *op, bool log_form, mt_tape *tape, mt_value 
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: dim %d out of range for %s", op, dim,
                        MT_SHAPE(x->data));
     mt_value *v;
-    if ((s = tape_value(tape, op, x->data->rank, x->data->shape, &v)) ||
+    if ((s = mt_tape_value(tape, op, x->data->rank, x->data->shape, &v)) ||
         (s = (log_form ? mt_log_softmax_into : mt_softmax_into)(x->data, d, v->data)))
         return s;
     tape_node node = {.op = op, .backward = softmax_backward, .out = v, .in = {x},
                       .i = d, .f = log_form ? 1.0f : 0.0f};
-    if ((s = tape_record(tape, &node)))
+    if ((s = mt_tape_record(tape, &node)))
         return s;
     *out = v;
     return MT_OK;

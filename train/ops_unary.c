@@ -53,7 +53,7 @@ static mt_status unary_backward(mt_tape *tape, const tape_node *n)
 {
     mt_value *x = n->in[0];
     mt_tensor *dst;
-    mt_status s = grad_target(tape, x, &dst);
+    mt_status s = mt_grad_target(tape, x, &dst);
     if (s || !dst)
         return s;
     const unary_def *def = &unary_defs[n->i >> 32];
@@ -64,24 +64,24 @@ static mt_status unary_backward(mt_tape *tape, const tape_node *n)
     float *d = dst->data;
     int64_t count = mt_tensor_numel(dst);
     WALK(x->data, count, d[k] = g[k] * def->d(xv, y[k], p, q));
-    return grad_commit(tape, x, dst);
+    return mt_grad_commit(tape, x, dst);
 }
 
 static mt_status unary(int row, mt_tape *tape, mt_value *x, float p, float q, mt_value **out)
 {
     const unary_def *def = &unary_defs[row];
-    mt_status s = tape_check(def->op, tape, (const mt_value *[]){x}, 1, out);
+    mt_status s = mt_tape_check(def->op, tape, (const mt_value *[]){x}, 1, out);
     if (s || (s = mt_check_f32(def->op, x->data)))
         return s;
     mt_value *v;
-    if ((s = tape_value(tape, def->op, x->data->rank, x->data->shape, &v)))
+    if ((s = mt_tape_value(tape, def->op, x->data->rank, x->data->shape, &v)))
         return s;
     float *y = v->data->data;
     int64_t count = mt_tensor_numel(v->data);
     WALK(x->data, count, y[k] = def->f(xv, p, q));
     tape_node node = {.op = def->op, .backward = unary_backward, .out = v, .in = {x},
                       .f = p, .i = pack(row, q)};
-    if ((s = tape_record(tape, &node)))
+    if ((s = mt_tape_record(tape, &node)))
         return s;
     *out = v;
     return MT_OK;
@@ -107,8 +107,8 @@ MT_UNARY_OPS(TAPE_UNARY)
 #define ACT_DERIV_OP(act, grad)
 static const deriv_fn activation_derivs[MT_ACTIVATION_COUNT] = {MT_UNARY_OPS(ACT_DERIV)};
 
-void tape_activation_backward(mt_activation act, const mt_tensor *z, const mt_tensor *y,
-                              const mt_tensor *g, mt_tensor *dz)
+void mt_tape_activation_backward(mt_activation act, const mt_tensor *z, const mt_tensor *y,
+                                 const mt_tensor *g, mt_tensor *dz)
 {
     deriv_fn d = activation_derivs[act];
     const float *pz = z->data, *py = y->data, *pg = g->data;

@@ -68,7 +68,7 @@ static mt_status view_backward(mt_tape *tape, const tape_node *n)
     const int64_t *args = n->saved->data;
     mt_value *x = n->in[0];
     mt_tensor *dst;
-    mt_status s = grad_target(tape, x, &dst);
+    mt_status s = mt_grad_target(tape, x, &dst);
     if (s || !dst)
         return s;
     mt_tensor view;
@@ -84,7 +84,7 @@ static mt_status view_backward(mt_tape *tape, const tape_node *n)
             return s;
         add_strided(n->out->grad, &view);
     }
-    return grad_commit(tape, x, dst);
+    return mt_grad_commit(tape, x, dst);
 }
 
 /* Records a view of x described by (kind, args[0..n_args-1]). */
@@ -92,7 +92,7 @@ static mt_status view(view_kind kind, mt_tape *tape, mt_value *x, const int64_t 
                       int n_args, mt_value **out)
 {
     const char *op = view_names[kind];
-    mt_status s = tape_check(op, tape, (const mt_value *[]){x}, 1, out);
+    mt_status s = mt_tape_check(op, tape, (const mt_value *[]){x}, 1, out);
     if (s || (s = mt_check_f32(op, x->data)))
         return s;
     mt_tensor probe;   /* checks the arguments before anything is allocated */
@@ -103,14 +103,14 @@ static mt_status view(view_kind kind, mt_tape *tape, mt_value *x, const int64_t 
         return tape_fail_prefixed(s, op);
     for (int i = 0; i < n_args; i++)
         ((int64_t *)saved->data)[i] = args[i];
-    value_slot *slot = tape_slot(tape, op);
+    value_slot *slot = mt_tape_slot(tape, op);
     if (!slot)
         return MT_ERR_OUT_OF_MEMORY;
     slot->data_view = probe;
     slot->value.data = &slot->data_view;
     tape_node node = {.op = op, .backward = view_backward, .out = &slot->value, .in = {x},
                       .saved = saved, .i = kind};
-    if ((s = tape_record(tape, &node)))
+    if ((s = mt_tape_record(tape, &node)))
         return s;
     *out = &slot->value;
     return MT_OK;
@@ -157,7 +157,7 @@ mt_status mt_tape_permute(mt_tape *tape, mt_value *x, const int *perm, mt_value 
 static mt_status pieces(const char *op, mt_tape *tape, mt_value *x, int64_t piece, int dim,
                         int max_outs, mt_value **outs, int *count)
 {
-    mt_status s = tape_check(op, tape, (const mt_value *[]){x}, 1, outs);
+    mt_status s = mt_tape_check(op, tape, (const mt_value *[]){x}, 1, outs);
     if (s)
         return s;
     int d;
@@ -197,7 +197,7 @@ mt_status mt_tape_chunk(mt_tape *tape, mt_value *x, int chunks, int dim, int max
     if (size > 0)
         return pieces(op, tape, x, (size + chunks - 1) / chunks, dim, max_outs, outs, count);
     /* torch: a size-0 dim gives `chunks` empty pieces */
-    mt_status s = tape_check(op, tape, (const mt_value *[]){x}, 1, outs);
+    mt_status s = mt_tape_check(op, tape, (const mt_value *[]){x}, 1, outs);
     if (s || !count)
         return s ? s : mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: count is NULL", op);
     if (chunks > max_outs)
@@ -216,7 +216,7 @@ mt_status mt_tape_concat(mt_tape *tape, mt_value *const *xs, int count, int dim,
                          mt_value **out)
 {
     const char *op = "tape_concat";
-    mt_status s = tape_check(op, tape, NULL, 0, out);
+    mt_status s = mt_tape_check(op, tape, NULL, 0, out);
     if (s)
         return s;
     if (!xs || count < 1 || count > 64)
@@ -227,7 +227,7 @@ mt_status mt_tape_concat(mt_tape *tape, mt_value *const *xs, int count, int dim,
             return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: input %d is NULL", op, k);
         char name[24];
         snprintf(name, sizeof name, "input %d", k);
-        if ((s = tape_owns(op, tape, xs[k], name)))
+        if ((s = mt_tape_owns(op, tape, xs[k], name)))
             return s;
         data[k] = xs[k]->data;
     }
@@ -246,7 +246,7 @@ mt_status mt_tape_concat(mt_tape *tape, mt_value *const *xs, int count, int dim,
         shape[d] += data[k]->shape[d];
     }
     mt_value *v;
-    if ((s = tape_value(tape, op, data[0]->rank, shape, &v)) ||
+    if ((s = mt_tape_value(tape, op, data[0]->rank, shape, &v)) ||
         (s = mt_concat_into(data, count, d, v->data)))
         return s;
     int64_t start = 0;
@@ -260,7 +260,7 @@ mt_status mt_tape_concat(mt_tape *tape, mt_value *const *xs, int count, int dim,
             a[0] = d, a[1] = start, a[2] = len;
             tape_node node = {.op = op, .backward = view_backward, .out = v, .in = {xs[k]},
                               .saved = saved, .i = VIEW_UNCONCAT};
-            if ((s = tape_record(tape, &node)))
+            if ((s = mt_tape_record(tape, &node)))
                 return s;
         }
         start += len;

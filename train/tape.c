@@ -71,7 +71,7 @@ void mt_tape_grad_set(mt_tape *tape, bool enabled)
 
 bool mt_tape_grad_get(const mt_tape *tape) { return tape && tape->grad_enabled; }
 
-value_slot *tape_slot(mt_tape *tape, const char *op)
+value_slot *mt_tape_slot(mt_tape *tape, const char *op)
 {
     if (!tape->chunk || tape->chunk_used == SLOTS_PER_CHUNK) {
         struct slot_chunk *next = tape->chunk ? tape->chunk->next : tape->chunks;
@@ -97,8 +97,8 @@ value_slot *tape_slot(mt_tape *tape, const char *op)
     return slot;
 }
 
-mt_status tape_scratch(mt_tape *tape, const char *op, int rank, const int64_t *shape,
-                       mt_tensor **out)
+mt_status mt_tape_scratch(mt_tape *tape, const char *op, int rank, const int64_t *shape,
+                          mt_tensor **out)
 {
     mt_status s = mt_arena_tensor(tape->arena, MT_DTYPE_F32, rank, shape, out);
     if (s) {
@@ -109,14 +109,14 @@ mt_status tape_scratch(mt_tape *tape, const char *op, int rank, const int64_t *s
     return MT_OK;
 }
 
-mt_status tape_value(mt_tape *tape, const char *op, int rank, const int64_t *shape,
-                     mt_value **out)
+mt_status mt_tape_value(mt_tape *tape, const char *op, int rank, const int64_t *shape,
+                        mt_value **out)
 {
     mt_tensor *data;
-    mt_status s = tape_scratch(tape, op, rank, shape, &data);
+    mt_status s = mt_tape_scratch(tape, op, rank, shape, &data);
     if (s)
         return s;
-    value_slot *slot = tape_slot(tape, op);
+    value_slot *slot = mt_tape_slot(tape, op);
     if (!slot)
         return MT_ERR_OUT_OF_MEMORY;
     slot->value.data = data;
@@ -124,7 +124,7 @@ mt_status tape_value(mt_tape *tape, const char *op, int rank, const int64_t *sha
     return MT_OK;
 }
 
-mt_status tape_record(mt_tape *tape, const tape_node *node)
+mt_status mt_tape_record(mt_tape *tape, const tape_node *node)
 {
     bool needed = false;
     for (int i = 0; i < 3 && tape->grad_enabled; i++)
@@ -147,8 +147,8 @@ mt_status tape_record(mt_tape *tape, const tape_node *node)
     return MT_OK;
 }
 
-mt_status tape_check(const char *op, const mt_tape *tape, const mt_value *const *in,
-                     int n_in, mt_value **out)
+mt_status mt_tape_check(const char *op, const mt_tape *tape, const mt_value *const *in,
+                        int n_in, mt_value **out)
 {
     if (!tape)
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: tape is NULL", op);
@@ -162,14 +162,14 @@ mt_status tape_check(const char *op, const mt_tape *tape, const mt_value *const 
             return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: input %d is NULL", op, i);
         char name[24];
         snprintf(name, sizeof name, "input %d", i);
-        mt_status s = tape_owns(op, tape, in[i], name);
+        mt_status s = mt_tape_owns(op, tape, in[i], name);
         if (s)
             return s;
     }
     return MT_OK;
 }
 
-mt_status tape_owns(const char *op, const mt_tape *tape, const mt_value *v, const char *name)
+mt_status mt_tape_owns(const char *op, const mt_tape *tape, const mt_value *v, const char *name)
 {
     if (v->is_param_ || (v->tape_ == tape && v->generation_ == tape->generation))
         return MT_OK;
@@ -187,13 +187,13 @@ mt_status tape_owns(const char *op, const mt_tape *tape, const mt_value *v, cons
 
 /* ---- gradients ---------------------------------------------------------------- */
 
-mt_status grad_target(mt_tape *tape, mt_value *v, mt_tensor **dst)
+mt_status mt_grad_target(mt_tape *tape, mt_value *v, mt_tensor **dst)
 {
     *dst = NULL;
     if (!v || !v->requires_grad)
         return MT_OK;
     if (!v->grad) {
-        mt_status s = tape_scratch(tape, "backward", v->data->rank, v->data->shape, &v->grad);
+        mt_status s = mt_tape_scratch(tape, "backward", v->data->rank, v->data->shape, &v->grad);
         if (s)
             return s;
     }
@@ -201,10 +201,10 @@ mt_status grad_target(mt_tape *tape, mt_value *v, mt_tensor **dst)
         *dst = v->grad;
         return MT_OK;
     }
-    return tape_scratch(tape, "backward", v->data->rank, v->data->shape, dst);
+    return mt_tape_scratch(tape, "backward", v->data->rank, v->data->shape, dst);
 }
 
-mt_status grad_commit(mt_tape *tape, mt_value *v, mt_tensor *dst)
+mt_status mt_grad_commit(mt_tape *tape, mt_value *v, mt_tensor *dst)
 {
     (void)tape;
     if (!dst)
@@ -219,7 +219,7 @@ mt_status grad_commit(mt_tape *tape, mt_value *v, mt_tensor *dst)
     return MT_OK;
 }
 
-void sum_to_shape(const mt_tensor *src, mt_tensor *dst)
+void mt_sum_to_shape(const mt_tensor *src, mt_tensor *dst)
 {
     int rank = src->rank;
     int64_t dstride[MT_MAX_RANK];
@@ -254,17 +254,17 @@ void sum_to_shape(const mt_tensor *src, mt_tensor *dst)
     } while (mt_index_next(rank, src->shape, index));
 }
 
-mt_status grad_add_reduced(mt_tape *tape, mt_value *v, const mt_tensor *src)
+mt_status mt_grad_add_reduced(mt_tape *tape, mt_value *v, const mt_tensor *src)
 {
     mt_tensor *dst;
-    mt_status s = grad_target(tape, v, &dst);
+    mt_status s = mt_grad_target(tape, v, &dst);
     if (s || !dst)
         return s;
     if (mt_tensor_same_shape(src, dst))
         s = mt_tensor_copy_into(src, dst);
     else
-        sum_to_shape(src, dst);
-    return s ? s : grad_commit(tape, v, dst);
+        mt_sum_to_shape(src, dst);
+    return s ? s : mt_grad_commit(tape, v, dst);
 }
 
 mt_status mt_tape_backward(mt_tape *tape, mt_value *loss)
@@ -275,7 +275,7 @@ mt_status mt_tape_backward(mt_tape *tape, mt_value *loss)
     if (tape->walked)
         return mt_fail(MT_ERR_INVALID_ARGUMENT,
                        "%s: this recording was walked already; reset and record again", op);
-    mt_status s = tape_owns(op, tape, loss, "loss");
+    mt_status s = mt_tape_owns(op, tape, loss, "loss");
     if (s)
         return s;
     if (mt_tensor_numel(loss->data) != 1)
@@ -287,8 +287,8 @@ mt_status mt_tape_backward(mt_tape *tape, mt_value *loss)
                        tape->grad_enabled ? "" : " (gradients are off: mt_tape_grad_set)");
     tape->walked = true;
     mt_tensor *seed;
-    s = grad_target(tape, loss, &seed);
-    if (s || (s = mt_tensor_fill(seed, 1.0f)) || (s = grad_commit(tape, loss, seed)))
+    s = mt_grad_target(tape, loss, &seed);
+    if (s || (s = mt_tensor_fill(seed, 1.0f)) || (s = mt_grad_commit(tape, loss, seed)))
         return s;
     for (size_t i = tape->n_nodes; i-- > 0;) {
         const tape_node *n = &tape->nodes[i];
@@ -400,10 +400,10 @@ mt_status mt_param_grad_reduce(mt_value *param, mt_value *const *shadows, const 
 mt_status mt_tape_constant(mt_tape *tape, const mt_tensor *t, mt_value **out)
 {
     const char *op = "tape_constant";
-    mt_status s = tape_check(op, tape, NULL, 0, out);
+    mt_status s = mt_tape_check(op, tape, NULL, 0, out);
     if (s || (s = mt_check_tensor(op, "tensor", t)))
         return s;
-    value_slot *slot = tape_slot(tape, op);
+    value_slot *slot = mt_tape_slot(tape, op);
     if (!slot)
         return MT_ERR_OUT_OF_MEMORY;
     /* the value never writes through data: casting const away is safe */

@@ -54,42 +54,42 @@ struct mt_tape {
 
 /* A new value on the tape (zeroed slot); NULL on allocation failure (message
  * set). */
-TAPE_INTERNAL value_slot *tape_slot(mt_tape *tape, const char *op);
+TAPE_INTERNAL value_slot *mt_tape_slot(mt_tape *tape, const char *op);
 
 /* A new value whose data is a fresh zeroed contiguous F32 tensor of shape. */
-TAPE_INTERNAL mt_status tape_value(mt_tape *tape, const char *op, int rank,
-                                   const int64_t *shape, mt_value **out);
+TAPE_INTERNAL mt_status mt_tape_value(mt_tape *tape, const char *op, int rank,
+                                      const int64_t *shape, mt_value **out);
 
 /* A zeroed F32 scratch tensor of shape, valid until the next reset. */
-TAPE_INTERNAL mt_status tape_scratch(mt_tape *tape, const char *op, int rank,
-                                     const int64_t *shape, mt_tensor **out);
+TAPE_INTERNAL mt_status mt_tape_scratch(mt_tape *tape, const char *op, int rank,
+                                        const int64_t *shape, mt_tensor **out);
 
 /* Records node (copied) if any input requires a gradient; sets
  * node->out->requires_grad accordingly. */
-TAPE_INTERNAL mt_status tape_record(mt_tape *tape, const tape_node *node);
+TAPE_INTERNAL mt_status mt_tape_record(mt_tape *tape, const tape_node *node);
 
 /* Checks shared by every mt_tape_* entry point: tape and out not NULL, the
- * tape not walked, every in[i] a value tape_owns. */
-TAPE_INTERNAL mt_status tape_check(const char *op, const mt_tape *tape,
-                                   const mt_value *const *in, int n_in, mt_value **out);
+ * tape not walked, every in[i] a value mt_tape_owns. */
+TAPE_INTERNAL mt_status mt_tape_check(const char *op, const mt_tape *tape,
+                                      const mt_value *const *in, int n_in, mt_value **out);
 
 /* v (named `name` in the message) may feed an op on tape: a parameter, or a
  * value of this tape made since its last reset. */
-TAPE_INTERNAL mt_status tape_owns(const char *op, const mt_tape *tape, const mt_value *v,
-                                  const char *name);
+TAPE_INTERNAL mt_status mt_tape_owns(const char *op, const mt_tape *tape, const mt_value *v,
+                                     const char *name);
 
-/* Gradient contributions. grad_target gives the tensor to write v's new
+/* Gradient contributions. mt_grad_target gives the tensor to write v's new
  * contribution into: v's own gradient when it holds nothing yet, else a
- * scratch tensor that grad_commit then adds. Both do nothing useful (and
- * grad_target sets *dst NULL) when v needs no gradient. */
-TAPE_INTERNAL mt_status grad_target(mt_tape *tape, mt_value *v, mt_tensor **dst);
-TAPE_INTERNAL mt_status grad_commit(mt_tape *tape, mt_value *v, mt_tensor *dst);
+ * scratch tensor that mt_grad_commit then adds. Both do nothing useful (and
+ * mt_grad_target sets *dst NULL) when v needs no gradient. */
+TAPE_INTERNAL mt_status mt_grad_target(mt_tape *tape, mt_value *v, mt_tensor **dst);
+TAPE_INTERNAL mt_status mt_grad_commit(mt_tape *tape, mt_value *v, mt_tensor *dst);
 
 /* dst = src summed over the dims where dst broadcasts to src's shape
  * (NumPy alignment from the right). */
-TAPE_INTERNAL void sum_to_shape(const mt_tensor *src, mt_tensor *dst);
+TAPE_INTERNAL void mt_sum_to_shape(const mt_tensor *src, mt_tensor *dst);
 
 /* v's gradient += src reduced to v's shape (a no-op if v needs none). */
-TAPE_INTERNAL mt_status grad_add_reduced(mt_tape *tape, mt_value *v, const mt_tensor *src);
+TAPE_INTERNAL mt_status mt_grad_add_reduced(mt_tape *tape, mt_value *v, const mt_tensor *src);
 
 #endif

@@ -20,8 +20,8 @@ static inline mt_status tape_fail_prefixed(mt_status s, const char *op)
 
 /* dz = g · act'(z) elementwise, y = act(z); all four contiguous, one shape;
  * act a valid activation other than NONE. */
-TAPE_INTERNAL void tape_activation_backward(mt_activation act, const mt_tensor *z,
-                                            const mt_tensor *y, const mt_tensor *g,
-                                            mt_tensor *dz);
+TAPE_INTERNAL void mt_tape_activation_backward(mt_activation act, const mt_tensor *z,
+                                               const mt_tensor *y, const mt_tensor *g,
+                                               mt_tensor *dz);
 
 #endif

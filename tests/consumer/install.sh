@@ -8,7 +8,8 @@
 #   3. link it fully statically with `pkg-config --static --libs` (no BLAS
 #      library in it: OpenBLAS/BLIS are dlopen'ed, -ldl) and run it,
 #   4. compile every installed header alone as C11 and C++17 (headers.sh),
-#   5. check that the shared library exports mt_ names only.
+#   5. check that the shared library exports, and the static one defines,
+#      mt_ names only.
 set -euo pipefail
 src=$1 consumer=$2 weights=$3
 work=$(mktemp -d)
@@ -67,3 +68,9 @@ exported=$(nm -D --defined-only "$libdir/libminitensor.so" | awk '{print $3}')
 others=$(grep -v '^mt_' <<<"$exported" || true)
 [ -z "$others" ] || fail "libminitensor.so exports names without the mt_ prefix:" $others
 echo "ok: the shared library exports $(wc -l <<<"$exported") names, all mt_"
+# A static archive cannot hide its internal names: one of them under a plain
+# name ("json_init") would clash with a consumer's or another library's.
+globals=$(nm -g --defined-only "$libdir/libminitensor.a" | awk '$2 ~ /^[TDRBC]$/ {print $3}')
+others=$(grep -v '^mt_' <<<"$globals" || true)
+[ -z "$others" ] || fail "libminitensor.a defines globals without the mt_ prefix:" $others
+echo "ok: the static library defines $(wc -l <<<"$globals") globals, all mt_"
