@@ -15,6 +15,14 @@
 #define NN_INTERNAL __attribute__((visibility("hidden")))
 #else
 #define NN_INTERNAL
+/* MultiHeadAttention from its projections in (in, out) layout: t[0..3] the
+ * query [E, H·Dk], key [kdim, H·Dk], value [vdim, H·Dv] and output
+ * [H·Dv, Eo] matrices, t[4..7] their biases or NULL, any views and
+ * storable dtypes. Takes the eight references (freed on failure too);
+ * fails naming the layer `name` and the tensors if they do not chain. */
+NN_INTERNAL mt_status nn_attention_new(const char *name, mt_tensor *t[8], int64_t heads,
+                                       bool causal, mt_layer **out);
+
 #endif
 
 struct mt_layer {
@@ -52,5 +60,13 @@ NN_INTERNAL int64_t nn_window_len(int64_t in, int64_t k, int64_t stride, int64_t
  * message on failure. */
 NN_INTERNAL mt_status nn_get(const mt_safetensors *file, const char *layer,
                              const char *name, mt_tensor **out);
+
+/* MultiHeadAttention from its projections in (in, out) layout: t[0..3] the
+ * query [E, H·Dk], key [kdim, H·Dk], value [vdim, H·Dv] and output
+ * [H·Dv, Eo] matrices, t[4..7] their biases or NULL, any views and
+ * storable dtypes. Takes the eight references (freed on failure too);
+ * fails naming the layer `name` and the tensors if they do not chain. */
+NN_INTERNAL mt_status nn_attention_new(const char *name, mt_tensor *t[8], int64_t heads,
+                                       bool causal, mt_layer **out);
 
 #endif

@@ -233,12 +233,75 @@ mt_status mt_conv_transpose2d_load(const mt_state_dict *weights, const char *pre
     if (s)
         return s;
     if (weights->framework != MT_FRAMEWORK_PYTORCH)
-        return mt_fail(MT_ERR_UNSUPPORTED, "conv_transpose2d_load %s: only PyTorch's "
-                       "[in, out/groups, kh, kw] weights are known", prefix);
+        return mt_fail(MT_ERR_UNSUPPORTED, "conv_transpose2d_load %s: reads PyTorch's "
+                       "[in, out/groups, kh, kw] weights; a Keras Conv2DTranspose is "
+                       "mt_conv2d_transpose_load", prefix);
     mt_tensor *w, *b;
     if (!(s = fetch_pair(&ld, ld.nm->weight, true, ld.nm->bias, false, &w, &b)))
         s = mt_conv_transpose2d_new(w, b, params, out);
     mt_tensor_free(w);
+    mt_tensor_free(b);
+    return s;
+}
+
+/* Keras' padding for one dim of a transposed conv as PyTorch's pads and
+ * output_padding: the output is in·stride ('same') or (in - 1)·stride + k
+ * ('valid', at least in·stride), k the dilated kernel; 'same' crops the
+ * odd row at the bottom, as TensorFlow. */
+static void keras_tpad(mt_padding padding, int64_t k, int64_t dil, int64_t stride,
+                       int64_t *before, int64_t *after, int64_t *extra)
+{
+    int64_t span = dil * (k - 1) + 1;
+    int64_t crop = padding == MT_PADDING_SAME && span > stride ? span - stride : 0;
+    *before = crop / 2;
+    *after = crop - *before;
+    *extra = span < stride ? stride - span : 0;
+}
+
+mt_status mt_conv2d_transpose_load(const mt_state_dict *weights, const char *prefix,
+                                   const mt_conv2d_options *options, mt_layer **out)
+{
+    loader ld;
+    mt_status s = begin("conv2d_transpose", weights, prefix, out, &ld);
+    if (s)
+        return s;
+    if (weights->framework != MT_FRAMEWORK_KERAS)
+        return mt_fail(MT_ERR_UNSUPPORTED, "conv2d_transpose_load %s: Keras only (a PyTorch "
+                       "ConvTranspose2d is mt_conv_transpose2d_load)", prefix);
+    const mt_conv2d_options o = options ? *options : (mt_conv2d_options){0};
+    if (o.layout != MT_KERNEL_AUTO || o.groups > 1 || o.act != MT_ACTIVATION_NONE ||
+        (o.padding != MT_PADDING_VALID && o.padding != MT_PADDING_SAME) ||
+        o.stride_h < 0 || o.stride_w < 0 || o.dilation_h < 0 || o.dilation_w < 0)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "conv2d_transpose_load %s: supports strides, "
+                       "dilation and padding VALID or SAME, with layout, groups and act left "
+                       "0 (add an activation layer after it)", prefix);
+    mt_tensor *k, *b, *w = NULL;
+    char ks[160];
+    if ((s = fetch_pair(&ld, ld.nm->weight, true, ld.nm->bias, false, &k, &b)))
+        return s;
+    const int64_t *ksh = k->shape;
+    if (k->rank != 4 || (o.kernel_h && ksh[0] != o.kernel_h) ||
+        (o.kernel_w && ksh[1] != o.kernel_w) || (o.out_channels && ksh[2] != o.out_channels) ||
+        (o.in_channels && ksh[3] != o.in_channels))
+        s = mt_fail(MT_ERR_SHAPE, "%s: kernel %s, expected [kh, kw, out, in] (Keras) with "
+                    "kernel %lldx%lld, %lld out and %lld in channels (0: any)", ld.layer,
+                    mt_tensor_describe(k, ks, sizeof ks), (long long)o.kernel_h,
+                    (long long)o.kernel_w, (long long)o.out_channels, (long long)o.in_channels);
+    mt_conv_transpose2d_params p = {
+        .stride_h = o.stride_h ? o.stride_h : 1, .stride_w = o.stride_w ? o.stride_w : 1,
+        .dilation_h = o.dilation_h ? o.dilation_h : 1,
+        .dilation_w = o.dilation_w ? o.dilation_w : 1};
+    // (kh, kw, out, in) is PyTorch's (in, out, kh, kw) permuted: a view
+    if (!s && !(s = mt_permute(k, (const int[]){3, 2, 0, 1}, &w))) {
+        mt_tensor_name_set(w, k->name);
+        keras_tpad(o.padding, ksh[0], p.dilation_h, p.stride_h, &p.pad_top, &p.pad_bottom,
+                   &p.output_padding_h);
+        keras_tpad(o.padding, ksh[1], p.dilation_w, p.stride_w, &p.pad_left, &p.pad_right,
+                   &p.output_padding_w);
+        s = mt_conv_transpose2d_new(w, b, &p, out);
+    }
+    mt_tensor_free(w);
+    mt_tensor_free(k);
     mt_tensor_free(b);
     return s;
 }
@@ -276,6 +339,58 @@ mt_status mt_embedding_load(const mt_state_dict *weights, const char *prefix,
     return s;
 }
 
+/* Keras' MultiHeadAttention: p/query/kernel [E, H, Dk], p/key/kernel
+ * [kdim, H, Dk], p/value/kernel [vdim, H, Dv], p/attention_output/kernel
+ * [H, Dv, Eo], biases [H, Dk], [H, Dk], [H, Dv], [Eo] (none with
+ * use_bias=False); the kernels merged to (in, out) matrices, no copy. */
+static mt_status keras_attention(const loader *ld, int64_t num_heads, bool causal,
+                                 mt_layer **out)
+{
+    static const char *const names[8] = {
+        "query/kernel", "key/kernel", "value/kernel", "attention_output/kernel",
+        "query/bias", "key/bias", "value/bias", "attention_output/bias"};
+    if (num_heads < 1)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: num_heads %lld", ld->layer,
+                       (long long)num_heads);
+    mt_tensor *t[8] = {0}, *m[8] = {0};
+    mt_status s = MT_OK;
+    for (int i = 0; !s && i < 8; i++)
+        s = fetch(ld, names[i], i < 4, &t[i]);
+    char ts[160];
+    for (int i = 0; !s && i < 8; i++) {
+        // the heads' dim: 1 in the in-projections, 0 in the output's
+        int hd = i == 3 ? 0 : 1, rank = i < 4 ? 3 : i < 7 ? 2 : 1;
+        if (!t[i])
+            continue;
+        if (t[i]->rank != rank || (rank > 1 && t[i]->shape[i < 4 ? hd : 0] != num_heads)) {
+            s = mt_fail(MT_ERR_SHAPE, "%s: %s, expected %s with %lld heads (num_heads)",
+                        ld->layer, mt_tensor_describe(t[i], ts, sizeof ts),
+                        i == 3 ? "[heads, value_dim, out]" : i < 3 ? "[in, heads, dim]"
+                        : i < 7 ? "[heads, dim]" : "[out]", (long long)num_heads);
+            break;
+        }
+        int64_t shape[2] = {t[i]->shape[0], t[i]->shape[1]};
+        if (i == 3)
+            shape[1] = t[i]->shape[2], shape[0] *= t[i]->shape[1];
+        else if (i < 3)
+            shape[1] *= t[i]->shape[2];
+        else
+            shape[0] = mt_tensor_numel(t[i]);
+        if (!(s = mt_view(t[i], i < 4 ? 2 : 1, shape, &m[i])))
+            mt_tensor_name_set(m[i], t[i]->name);
+    }
+    for (int i = 0; i < 8; i++)
+        mt_tensor_free(t[i]);
+    if (s) {
+        for (int i = 0; i < 8; i++)
+            mt_tensor_free(m[i]);
+        return s;
+    }
+    char name[MT_NAME_MAX + 32];
+    snprintf(name, sizeof name, "multihead_attention %s", ld->prefix);
+    return nn_attention_new(name, m, num_heads, causal, out);
+}
+
 mt_status mt_multihead_attention_load(const mt_state_dict *weights, const char *prefix,
                                       int64_t num_heads, bool causal, mt_layer **out)
 {
@@ -283,9 +398,8 @@ mt_status mt_multihead_attention_load(const mt_state_dict *weights, const char *
     mt_status s = begin("multihead_attention", weights, prefix, out, &ld);
     if (s)
         return s;
-    if (weights->framework != MT_FRAMEWORK_PYTORCH)
-        return mt_fail(MT_ERR_UNSUPPORTED, "multihead_attention_load %s: only PyTorch's "
-                       "names are known", prefix);
+    if (weights->framework == MT_FRAMEWORK_KERAS)
+        return keras_attention(&ld, num_heads, causal, out);
     // add_bias_kv=True adds learned key/value rows this layer does not have:
     // refuse them rather than run without
     for (int i = 0; i < 2; i++) {

@@ -516,11 +516,17 @@ mt_status mt_batch_norm_load(const mt_state_dict *weights, const char *prefix,
 mt_status mt_layer_norm_load(const mt_state_dict *weights, const char *prefix,
                              const mt_norm_options *options, mt_layer **out);
 
-/* MultiHeadAttention "p" by PyTorch's names: p.in_proj_weight,
- * p.in_proj_bias (or p.q_proj_weight, p.k_proj_weight, p.v_proj_weight),
- * p.out_proj.weight, p.out_proj.bias. PyTorch only (MT_ERR_UNSUPPORTED for
- * Keras, whose MultiHeadAttention stores per-head [E,H,D] kernels, and for
- * a file with p.bias_k / p.bias_v: add_bias_kv=True). */
+/* MultiHeadAttention "p". PyTorch: p.in_proj_weight, p.in_proj_bias (or
+ * p.q_proj_weight, p.k_proj_weight, p.v_proj_weight), p.out_proj.weight,
+ * p.out_proj.bias (MT_ERR_UNSUPPORTED for p.bias_k / p.bias_v:
+ * add_bias_kv=True). Keras' MultiHeadAttention(num_heads, key_dim,
+ * value_dim, output_shape, use_bias): p/query/kernel [E, H, Dk],
+ * p/key/kernel [kdim, H, Dk], p/value/kernel [vdim, H, Dv],
+ * p/attention_output/kernel [H, Dv, Eo] and the biases [H, Dk], [H, Dk],
+ * [H, Dv], [Eo] if present, used as (in, out) views; output [N, Lq, Eo];
+ * scores scaled by 1/sqrt(Dk) as Keras. `causal` is Keras'
+ * use_causal_mask=True; Keras' attention_mask and an Embedding's
+ * mask_zero padding mask are not applied. */
 mt_status mt_multihead_attention_load(const mt_state_dict *weights, const char *prefix,
                                       int64_t num_heads, bool causal, mt_layer **out);
 
@@ -531,11 +537,22 @@ mt_status mt_conv1d_load(const mt_state_dict *weights, const char *prefix,
 
 /* ConvTranspose2D "p" by PyTorch's names (p.weight [Cin, Cout/g, kh, kw],
  * p.bias): params as mt_conv_transpose2d_new. PyTorch only
- * (MT_ERR_UNSUPPORTED for Keras, whose Conv2DTranspose kernel is
- * (kh, kw, out, in)). */
+ * (MT_ERR_UNSUPPORTED for Keras: mt_conv2d_transpose_load below). */
 mt_status mt_conv_transpose2d_load(const mt_state_dict *weights, const char *prefix,
                                    const mt_conv_transpose2d_params *params,
                                    mt_layer **out);
+
+/* Keras' Conv2DTranspose "p" by its own arguments: kernel p/kernel
+ * [kh, kw, out, in] (read as PyTorch's [in, out, kh, kw] through a view),
+ * bias p/bias [out] or none; options as Keras': stride_h/w (strides),
+ * padding MT_PADDING_VALID or _SAME, dilation_h/w (dilation_rate), and
+ * optional expected kernel_h/w, in_channels, out_channels (filters);
+ * layout, groups and act must be 0 (Keras' activation= is a layer after
+ * it). Output [N, H·s, W·s, out] for 'same', [N, (H-1)·s + k, …] (at least
+ * H·s) for 'valid', as Keras with output_padding=None. Keras only
+ * (MT_ERR_UNSUPPORTED for PyTorch). */
+mt_status mt_conv2d_transpose_load(const mt_state_dict *weights, const char *prefix,
+                                   const mt_conv2d_options *options, mt_layer **out);
 
 /* GroupNorm "p" (p.weight/p.bias; Keras p/gamma, p/beta): options as
  * mt_group_norm_new; eps 0: PyTorch 1e-5, Keras 1e-3. */

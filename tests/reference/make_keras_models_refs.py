@@ -1,0 +1,130 @@
+#!/usr/bin/env python3
+"""Writes keras_<model>.safetensors for tests/test_nn_keras.c: small Keras
+models, their weights under their Keras variable paths ({v.path: v}, as
+docs/porting-a-keras-model.md exports them), inputs "x" (and "pos") and
+Keras' own outputs "y", computed by Keras itself (training=False).
+
+  charlm   a character-level transformer: token and position Embedding,
+           2 pre-LayerNorm blocks (MultiHeadAttention(2, 16) with
+           use_causal_mask=True, Dense(128, gelu), Dense(32), residual Adds),
+           final LayerNorm, Dense(40) head; ids [3, 16].
+  mha      MultiHeadAttention(2, key_dim=8, value_dim=4, output_shape=6,
+           use_bias=False) on query [2,5,12] and key = value [2,7,10].
+  convt    Conv2DTranspose(4, kernel, strides, padding, dilation_rate):
+           (3, 2, same), (2, 3, valid), (4, 2, valid), (3, 1, same,
+           dilation 2), (4, 1, same: the odd row cropped at the bottom),
+           (2, 3, same), each on x [2,5,4,3].
+
+Run with the repository's Keras venv:
+  /work/main/build-venv-keras/bin/python \\
+      tests/reference/make_keras_models_refs.py tests/reference
+"""
+import json
+import os
+import struct
+import sys
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+
+L = keras.layers
+
+
+def save(path, tensors):
+    header, blobs, offset = {}, [], 0
+    for name, t in tensors.items():
+        t = np.asarray(t)
+        kind, dtype = ("I32", "<i4") if t.dtype.kind in "iu" else ("F32", "<f4")
+        data = np.ascontiguousarray(t.astype(dtype)).tobytes()
+        header[name] = {"dtype": kind, "shape": list(t.shape),
+                        "data_offsets": [offset, offset + len(data)]}
+        blobs.append(data)
+        offset += len(data)
+    text = json.dumps(header, separators=(",", ":")).encode()
+    text += b" " * (-len(text) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(text)) + text + b"".join(blobs))
+
+
+def weights(model, rng):
+    """The variables by path, biases and norms made non-trivial first."""
+    for v in model.weights:
+        if v.path.endswith(("bias", "beta", "gamma")):
+            base = 1.0 if v.path.endswith("gamma") else 0.0
+            v.assign(base + rng.normal(0, 0.3, v.shape).astype("f4"))
+    return {v.path: np.asarray(v) for v in model.weights}
+
+
+def charlm(rng):
+    vocab, seq, dim, heads = 40, 16, 32, 2
+    tok = keras.Input((seq,), dtype="int32", name="tok")
+    pos = keras.Input((seq,), dtype="int32", name="pos")
+    x = L.Add(name="emb")([L.Embedding(vocab, dim, name="wte")(tok),
+                           L.Embedding(seq, dim, name="wpe")(pos)])
+    for b in range(2):
+        h = L.LayerNormalization(epsilon=1e-5, name=f"h{b}_ln1")(x)
+        h = L.MultiHeadAttention(heads, dim // heads, name=f"h{b}_attn")(
+            h, h, use_causal_mask=True)
+        x = L.Add(name=f"h{b}_res1")([x, h])
+        h = L.LayerNormalization(epsilon=1e-5, name=f"h{b}_ln2")(x)
+        h = L.Dense(4 * dim, activation="gelu", name=f"h{b}_fc")(h)
+        h = L.Dense(dim, name=f"h{b}_proj")(h)
+        x = L.Add(name=f"h{b}_res2")([x, h])
+    x = L.LayerNormalization(epsilon=1e-5, name="ln_f")(x)
+    model = keras.Model([tok, pos], L.Dense(vocab, name="head")(x))
+    t = weights(model, rng)
+    ids = rng.integers(0, vocab, (3, seq)).astype("i4")
+    positions = np.tile(np.arange(seq, dtype="i4"), (3, 1))
+    t.update(x=ids, pos=positions, y=model([ids, positions], training=False))
+    return t
+
+
+def mha(rng):
+    q, kv = keras.Input((5, 12)), keras.Input((7, 10))
+    layer = L.MultiHeadAttention(2, 8, value_dim=4, output_shape=6, use_bias=False,
+                                 name="mha")
+    model = keras.Model([q, kv], layer(q, kv))
+    t = weights(model, rng)
+    xq = rng.normal(0, 1, (2, 5, 12)).astype("f4")
+    xkv = rng.normal(0, 1, (2, 7, 10)).astype("f4")
+    t.update(x=xq, kv=xkv, y=model([xq, xkv], training=False))
+    return t
+
+
+CONVT = [  # name, kernel, strides, padding, dilation
+    ("ct_same_s2", 3, 2, "same", 1),
+    ("ct_valid_s3_k2", 2, 3, "valid", 1),
+    ("ct_valid_s2_k4", 4, 2, "valid", 1),
+    ("ct_same_s1_d2", 3, 1, "same", 2),
+    ("ct_same_s1_k4", 4, 1, "same", 1),
+    ("ct_same_s3_k2", 2, 3, "same", 1),
+]
+
+
+def convt(rng):
+    t = {}
+    x = rng.normal(0, 1, (2, 5, 4, 3)).astype("f4")
+    t["x"] = x
+    for name, k, s, pad, d in CONVT:
+        inp = keras.Input((5, 4, 3))
+        model = keras.Model(inp, L.Conv2DTranspose(
+            4, k, strides=s, padding=pad, dilation_rate=d, name=name)(inp))
+        t.update(weights(model, rng))
+        t["y_" + name] = model(x, training=False)
+    return t
+
+
+def main():
+    out = sys.argv[1] if len(sys.argv) > 1 else "."
+    for name, make in [("charlm", charlm), ("mha", mha), ("convt", convt)]:
+        keras.utils.set_random_seed(0)
+        t = make(np.random.default_rng(0))
+        save(f"{out}/keras_{name}.safetensors", t)
+        print(f"Keras {keras.__version__} {name}:",
+              ", ".join(f"{k} {list(np.shape(v))}" for k, v in t.items()))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,219 @@
+/* test_nn_keras.c — models written in Keras, loaded by their variable
+ * paths with mt_state_dict {file, MT_FRAMEWORK_KERAS}, against Keras' own
+ * outputs (reference/make_keras_models_refs.py -> reference/keras_*.
+ * safetensors): a character-level transformer (Embedding, LayerNormalization,
+ * MultiHeadAttention with a causal mask, Dense GELU MLP, residual Adds),
+ * MultiHeadAttention with key_dim, value_dim and output_shape of its own
+ * and no biases, and Conv2DTranspose with 'same' and 'valid' padding. */
+#include "test_util.h"
+
+static mt_tensor *get(const mt_safetensors *st, const char *name)
+{
+    mt_tensor *t = NULL;
+    assert_ok(mt_safetensors_get(st, name, &t));
+    return t;
+}
+
+/* y matches the reference `name` of st element for element. */
+static void assert_matches(const mt_safetensors *st, const char *name, const mt_tensor *y,
+                           double atol)
+{
+    mt_tensor *want = get(st, name);
+    assert_int_equal(y->rank, want->rank);
+    for (int i = 0; i < y->rank; i++)
+        assert_int_equal(y->shape[i], want->shape[i]);
+    assert_true(mt_tensor_is_contiguous(y));
+    assert_close((const float *)y->data, (const float *)want->data,
+                 (size_t)mt_tensor_numel(want), atol, 1e-4);
+    mt_tensor_free(want);
+}
+
+/* Node `name` running the layer `l` on inputs in[0..n-1]; its id. */
+static int node(mt_graph *g, const char *name, mt_layer *l, int n, const int *in)
+{
+    int id = -1;
+    assert_non_null(l);
+    assert_ok(mt_graph_add(g, name, l, n, in, &id));
+    return id;
+}
+
+/* The Keras char transformer of make_keras_models_refs.py, block by block:
+ * x = x + attn(ln1(x)); x = x + proj(gelu(fc(ln2(x)))). */
+static mt_graph *keras_charlm(const mt_state_dict *sd)
+{
+    mt_graph *g = NULL;
+    mt_layer *l = NULL;
+    int tok, pos;
+    char a[64], b[64];
+    const mt_norm_options eps = {.eps = 1e-5f};
+    assert_ok(mt_graph_new(&g));
+    assert_ok(mt_graph_input(g, "tok", MT_DTYPE_I32, 1, (int64_t[]){16}, &tok));
+    assert_ok(mt_graph_input(g, "pos", MT_DTYPE_I32, 1, (int64_t[]){16}, &pos));
+    assert_ok(mt_embedding_load(sd, "wte", &l));
+    int x = node(g, "wte", l, 1, &tok);
+    assert_ok(mt_embedding_load(sd, "wpe", &l));
+    int p = node(g, "wpe", l, 1, &pos);
+    assert_ok(mt_add_new(&l));
+    x = node(g, "emb", l, 2, (int[]){x, p});
+    for (int i = 0; i < 2; i++) {
+        snprintf(a, sizeof a, "h%d_ln1", i);
+        assert_ok(mt_layer_norm_load(sd, a, &eps, &l));
+        int h = node(g, a, l, 1, &x);
+        snprintf(a, sizeof a, "h%d_attn", i);
+        assert_ok(mt_multihead_attention_load(sd, a, 2, true, &l));
+        h = node(g, a, l, 1, &h);
+        assert_ok(mt_add_new(&l));
+        snprintf(a, sizeof a, "h%d_res1", i);
+        x = node(g, a, l, 2, (int[]){x, h});
+        snprintf(a, sizeof a, "h%d_ln2", i);
+        assert_ok(mt_layer_norm_load(sd, a, &eps, &l));
+        h = node(g, a, l, 1, &x);
+        snprintf(a, sizeof a, "h%d_fc", i);
+        assert_ok(mt_linear_load(sd, a, &(mt_linear_options){
+            .act = MT_ACTIVATION_GELU}, &l));
+        h = node(g, a, l, 1, &h);
+        snprintf(b, sizeof b, "h%d_proj", i);
+        assert_ok(mt_linear_load(sd, b, NULL, &l));
+        h = node(g, b, l, 1, &h);
+        assert_ok(mt_add_new(&l));
+        snprintf(a, sizeof a, "h%d_res2", i);
+        x = node(g, a, l, 2, (int[]){x, h});
+    }
+    assert_ok(mt_layer_norm_load(sd, "ln_f", &eps, &l));
+    x = node(g, "ln_f", l, 1, &x);
+    assert_ok(mt_linear_load(sd, "head", NULL, &l));
+    assert_ok(mt_graph_output(g, node(g, "head", l, 1, &x)));
+    return g;
+}
+
+static void charlm_matches_keras(void **state)
+{
+    (void)state;
+    mt_safetensors *st = NULL;
+    assert_ok(mt_safetensors_open(REFS_DIR "/keras_charlm.safetensors", &st));
+    const mt_state_dict sd = {st, MT_FRAMEWORK_KERAS};
+    mt_graph *g = keras_charlm(&sd);
+    mt_tensor *tok = get(st, "x"), *pos = get(st, "pos");
+    const mt_tensor *y = NULL;
+    assert_ok(mt_graph_forward(g, 2, (const mt_tensor *[]){tok, pos}, 1, &y));
+    assert_matches(st, "y", y, 1e-4);
+    mt_layer_info info;
+    assert_ok(mt_layer_info_get(mt_graph_layer(g, mt_graph_find(g, "h0_attn")), &info));
+    assert_int_equal(info.kind, MT_LAYER_MULTIHEAD_ATTENTION);
+    assert_string_equal(info.name, "multihead_attention h0_attn");
+    mt_graph_free(g);
+    mt_tensor_free(tok);
+    mt_tensor_free(pos);
+    mt_safetensors_close(st);
+}
+
+/* key_dim 8 and value_dim 4 of their own (not E / heads), output_shape 6,
+ * use_bias=False, query and key/value of different widths and lengths. */
+static void attention_dims_of_its_own(void **state)
+{
+    (void)state;
+    mt_safetensors *st = NULL;
+    mt_graph *g = NULL;
+    mt_layer *l = NULL;
+    int q, kv;
+    assert_ok(mt_safetensors_open(REFS_DIR "/keras_mha.safetensors", &st));
+    const mt_state_dict sd = {st, MT_FRAMEWORK_KERAS};
+    assert_ok(mt_graph_new(&g));
+    assert_ok(mt_graph_input(g, "q", MT_DTYPE_F32, 2, (int64_t[]){5, 12}, &q));
+    assert_ok(mt_graph_input(g, "kv", MT_DTYPE_F32, 2, (int64_t[]){7, 10}, &kv));
+    assert_ok(mt_multihead_attention_load(&sd, "mha", 2, false, &l));
+    mt_layer_info info;
+    assert_ok(mt_layer_info_get(l, &info));
+    assert_int_equal(info.in_features, 12);
+    assert_int_equal(info.out_features, 6);
+    assert_false(info.has_bias);
+    assert_ok(mt_graph_output(g, node(g, "mha", l, 3, (int[]){q, kv, kv})));
+    mt_tensor *xq = get(st, "x"), *xkv = get(st, "kv");
+    const mt_tensor *y = NULL;
+    assert_ok(mt_graph_forward(g, 2, (const mt_tensor *[]){xq, xkv}, 1, &y));
+    assert_matches(st, "y", y, 1e-5);
+    mt_graph_free(g);
+
+    // self-attention needs key and value of the query's width
+    assert_ok(mt_graph_new(&g));
+    assert_ok(mt_graph_input(g, "q", MT_DTYPE_F32, 2, (int64_t[]){5, 12}, &q));
+    assert_ok(mt_multihead_attention_load(&sd, "mha", 2, false, &l));
+    assert_fails(mt_graph_add(g, "mha", l, 1, &q, NULL), MT_ERR_SHAPE,
+                 "has kdim 10 and vdim 10: give it key and value inputs");
+    mt_graph_free(g);
+    assert_fails(mt_multihead_attention_load(&sd, "mha", 4, false, &l), MT_ERR_SHAPE,
+                 "multihead_attention mha: mha/query/kernel [12,2,8], expected [in, heads, "
+                 "dim] with 4 heads (num_heads)");
+    assert_fails(mt_multihead_attention_load(&sd, "mha", 0, false, &l),
+                 MT_ERR_INVALID_ARGUMENT, "num_heads 0");
+    assert_fails(mt_multihead_attention_load(&sd, "nope", 2, false, &l), MT_ERR_NOT_FOUND,
+                 "nope/query/kernel");
+    assert_null(l);
+    mt_tensor_free(xq);
+    mt_tensor_free(xkv);
+    mt_safetensors_close(st);
+}
+
+/* Conv2DTranspose(4, k, strides, padding, dilation_rate) as the script
+ * made them; each alone in a Sequential on x [2,5,4,3]. */
+static void conv2d_transpose_matches_keras(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *name;
+        int64_t k, s, d;
+        mt_padding padding;
+    } cases[] = {
+        {"ct_same_s2", 3, 2, 1, MT_PADDING_SAME},
+        {"ct_valid_s3_k2", 2, 3, 1, MT_PADDING_VALID},
+        {"ct_valid_s2_k4", 4, 2, 1, MT_PADDING_VALID},
+        {"ct_same_s1_d2", 3, 1, 2, MT_PADDING_SAME},
+        {"ct_same_s1_k4", 4, 1, 1, MT_PADDING_SAME},
+        {"ct_same_s3_k2", 2, 3, 1, MT_PADDING_SAME},
+    };
+    mt_safetensors *st = NULL;
+    assert_ok(mt_safetensors_open(REFS_DIR "/keras_convt.safetensors", &st));
+    const mt_state_dict sd = {st, MT_FRAMEWORK_KERAS};
+    mt_tensor *x = get(st, "x");
+    char want[64];
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        mt_sequential *m = NULL;
+        mt_layer *l = NULL;
+        assert_ok(mt_sequential_new(3, (int64_t[]){5, 4, 3}, &m));
+        assert_ok(mt_conv2d_transpose_load(&sd, cases[i].name, &(mt_conv2d_options){
+            .stride_h = cases[i].s, .stride_w = cases[i].s, .padding = cases[i].padding,
+            .dilation_h = cases[i].d, .dilation_w = cases[i].d, .out_channels = 4}, &l));
+        assert_ok(mt_sequential_add(m, l));
+        const mt_tensor *y = NULL;
+        assert_ok(mt_sequential_forward(m, x, &y));
+        snprintf(want, sizeof want, "y_%s", cases[i].name);
+        assert_matches(st, want, y, 1e-5);
+        mt_sequential_free(m);
+    }
+    mt_layer *l = NULL;
+    assert_fails(mt_conv2d_transpose_load(&sd, "ct_same_s2", &(mt_conv2d_options){
+                     .out_channels = 3}, &l), MT_ERR_SHAPE,
+                 "conv2d_transpose ct_same_s2: kernel ct_same_s2/kernel [3,3,4,3], expected "
+                 "[kh, kw, out, in] (Keras) with kernel 0x0, 3 out");
+    assert_fails(mt_conv2d_transpose_load(&sd, "ct_same_s2", &(mt_conv2d_options){
+                     .act = MT_ACTIVATION_RELU}, &l), MT_ERR_INVALID_ARGUMENT,
+                 "add an activation layer after it");
+    assert_fails(mt_conv2d_transpose_load(&(mt_state_dict){st, MT_FRAMEWORK_PYTORCH},
+                                          "ct_same_s2", NULL, &l),
+                 MT_ERR_UNSUPPORTED, "Keras only");
+    assert_fails(mt_conv_transpose2d_load(&sd, "ct_same_s2", NULL, &l), MT_ERR_UNSUPPORTED,
+                 "a Keras Conv2DTranspose is mt_conv2d_transpose_load");
+    assert_null(l);
+    mt_tensor_free(x);
+    mt_safetensors_close(st);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(charlm_matches_keras),
+        cmocka_unit_test(attention_dims_of_its_own),
+        cmocka_unit_test(conv2d_transpose_matches_keras),
+    };
+    return cmocka_run_group_tests_name("nn keras", tests, NULL, NULL);
+}
