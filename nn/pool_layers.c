@@ -1,5 +1,5 @@
-/* pool_layers.c — GlobalAveragePooling2D (the mean over H and W of NHWC),
- * AdaptiveAvgPool2D, AvgPool2D and Upsample (resizing). */
+/* pool_layers.c — GlobalAveragePooling2D and GlobalMaxPooling2D (the mean
+ * and the maximum over H and W of NHWC), AdaptiveAvgPool2D, AvgPool2D and Upsample (resizing). */
 #include <math.h>
 #include <stdio.h>
 
@@ -40,6 +40,28 @@ mt_status mt_global_avg_pool2d_new(mt_layer **out)
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "global_avg_pool2d: out is NULL");
     *out = nn_layer_alloc("global_avg_pool2d", &gap_vtable, MT_LAYER_GLOBAL_AVG_POOL2D,
                           "global_avg_pool2d", 0);
+    return *out ? MT_OK : MT_ERR_OUT_OF_MEMORY;
+}
+
+static mt_status gmp_forward(const mt_layer *l, int n, const mt_tensor *const *in,
+                             void *scratch, mt_tensor *out)
+{
+    (void)l, (void)n, (void)scratch;
+    return mt_max_dims_into(in[0], (const int[]){1, 2}, 2, false, out);
+}
+
+static const mt_layer_vtable gmp_vtable = {
+    .n_inputs = 1,
+    .infer = gap_infer,
+    .forward = gmp_forward,
+};
+
+mt_status mt_global_max_pool2d_new(mt_layer **out)
+{
+    if (!out)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "global_max_pool2d: out is NULL");
+    *out = nn_layer_alloc("global_max_pool2d", &gmp_vtable, MT_LAYER_GLOBAL_MAX_POOL2D,
+                          "global_max_pool2d", 0);
     return *out ? MT_OK : MT_ERR_OUT_OF_MEMORY;
 }
 

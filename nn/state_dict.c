@@ -118,6 +118,40 @@ mt_status mt_conv2d_load(const mt_state_dict *weights, const char *prefix,
     return s;
 }
 
+/* Keras' depthwise kernel k (kh, kw, C, m) as the grouped HWIO kernel
+ * (kh, kw, 1, C·m), groups C, into a Conv2D with bias b (or none). */
+static mt_status depthwise(const loader *ld, const mt_tensor *k, const mt_tensor *b,
+                           mt_conv2d_options o, mt_layer **out)
+{
+    char ks[160];
+    if (k->rank != 4)
+        return mt_fail(MT_ERR_SHAPE, "%s: kernel %s, expected [kh, kw, channels, multiplier]",
+                       ld->layer, mt_tensor_describe(k, ks, sizeof ks));
+    /* a heap view, which keeps k alive for the layer if k owns a copy */
+    mt_tensor *grouped;
+    mt_status s = mt_view(k, 4, (int64_t[]){k->shape[0], k->shape[1], 1,
+                                            k->shape[2] * k->shape[3]}, &grouped);
+    if (s)
+        return s;
+    mt_tensor_name_set(grouped, k->name);
+    o.layout = MT_KERNEL_HWIO;
+    o.groups = k->shape[2];
+    s = mt_conv2d_new(grouped, b, &o, out);
+    mt_tensor_free(grouped);
+    return s;
+}
+
+/* Whether prefix/name is in the file. */
+static bool has(const loader *ld, const char *name)
+{
+    char key[2 * MT_NAME_MAX];
+    size_t index;
+    snprintf(key, sizeof key, "%s%s%s", ld->prefix, ld->prefix[0] ? ld->nm->sep : "", name);
+    bool found = mt_safetensors_find(ld->sd->file, key, &index) == MT_OK;
+    mt_clear_error();
+    return found;
+}
+
 mt_status mt_depthwise_conv2d_load(const mt_state_dict *weights, const char *prefix,
                                    const mt_conv2d_options *options, mt_layer **out)
 {
@@ -133,28 +167,58 @@ mt_status mt_depthwise_conv2d_load(const mt_state_dict *weights, const char *pre
     if ((o.layout != MT_KERNEL_AUTO && o.layout != MT_KERNEL_HWIO) || o.groups != 0)
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "depthwise_conv2d_load %s: layout and groups "
                        "come from the kernel (leave them 0)", prefix);
-    mt_tensor *k = NULL, *b = NULL, *grouped = NULL;
+    // a SeparableConv2D's bias belongs after its pointwise kernel: reading
+    // it here would add it in the wrong place
+    if (has(&ld, "pointwise_kernel"))
+        return mt_fail(MT_ERR_UNSUPPORTED, "depthwise_conv2d_load %s: %s%s%s is in the file: "
+                       "a SeparableConv2D is mt_separable_conv2d_load", prefix, prefix,
+                       ld.nm->sep, "pointwise_kernel");
+    mt_tensor *k = NULL, *b = NULL;
     /* Keras 3 calls it kernel, Keras 2 depthwise_kernel */
     s = fetch(&ld, "depthwise_kernel", false, &k);
     if (!s && !k)
         s = fetch(&ld, ld.nm->weight, true, &k);
     if (!s)
         s = fetch(&ld, ld.nm->bias, false, &b);
-    char ks[160];
-    if (!s && k->rank != 4)
-        s = mt_fail(MT_ERR_SHAPE, "%s: kernel %s, expected [kh, kw, channels, multiplier]",
-                    ld.layer, mt_tensor_describe(k, ks, sizeof ks));
-    /* (kh, kw, C, m) is the grouped HWIO kernel (kh, kw, 1, C·m), groups C;
-     * a heap view, which keeps k alive for the layer if k owns a copy */
-    if (!s && !(s = mt_view(k, 4, (int64_t[]){k->shape[0], k->shape[1], 1,
-                                              k->shape[2] * k->shape[3]}, &grouped))) {
-        mt_tensor_name_set(grouped, k->name);
-        o.layout = MT_KERNEL_HWIO;
-        o.groups = k->shape[2];
-        s = mt_conv2d_new(grouped, b, &o, out);
-    }
-    mt_tensor_free(grouped);
+    if (!s)
+        s = depthwise(&ld, k, b, o, out);
     mt_tensor_free(k);
+    mt_tensor_free(b);
+    return s;
+}
+
+mt_status mt_separable_conv2d_load(const mt_state_dict *weights, const char *prefix,
+                                   const mt_conv2d_options *options, mt_layer **depthwise_out,
+                                   mt_layer **pointwise_out)
+{
+    if (!depthwise_out || !pointwise_out)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "separable_conv2d_load: out is NULL");
+    *pointwise_out = NULL;
+    loader ld;
+    mt_status s = begin("separable_conv2d", weights, prefix, depthwise_out, &ld);
+    if (s)
+        return s;
+    if (weights->framework != MT_FRAMEWORK_KERAS)
+        return mt_fail(MT_ERR_UNSUPPORTED, "separable_conv2d_load %s: Keras only", prefix);
+    mt_conv2d_options o = options ? *options : (mt_conv2d_options){0};
+    if (o.layout != MT_KERNEL_AUTO || o.groups != 0 || o.padding == MT_PADDING_EXPLICIT)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "separable_conv2d_load %s: layout and groups "
+                       "come from the kernels (leave them 0), padding VALID or SAME", prefix);
+    // strides, padding, dilation and the kernel size go to the depthwise
+    // step; the filters, the bias and the activation to the pointwise one
+    mt_conv2d_options po = {.act = o.act, .out_channels = o.out_channels};
+    o.act = MT_ACTIVATION_NONE;
+    o.out_channels = 0;
+    mt_tensor *dk, *pk, *b = NULL;
+    if (!(s = fetch_pair(&ld, "depthwise_kernel", true, "pointwise_kernel", true, &dk, &pk)) &&
+        !(s = fetch(&ld, ld.nm->bias, false, &b)) &&
+        !(s = depthwise(&ld, dk, NULL, o, depthwise_out)) &&
+        (s = mt_conv2d_new(pk, b, &po, pointwise_out))) {
+        mt_layer_free(*depthwise_out);
+        *depthwise_out = NULL;
+    }
+    mt_tensor_free(dk);
+    mt_tensor_free(pk);
     mt_tensor_free(b);
     return s;
 }

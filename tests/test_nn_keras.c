@@ -4,7 +4,10 @@
  * safetensors): a character-level transformer (Embedding, LayerNormalization,
  * MultiHeadAttention with a causal mask, Dense GELU MLP, residual Adds),
  * MultiHeadAttention with key_dim, value_dim and output_shape of its own
- * and no biases, and Conv2DTranspose with 'same' and 'valid' padding. */
+ * and no biases, Conv2DTranspose with 'same' and 'valid' padding, a CNN
+ * with SeparableConv2D, BatchNormalization (center/scale off),
+ * ZeroPadding2D and global max and average pooling, Dense activations,
+ * LayerNormalization epsilons, and UpSampling2D. */
 #include "test_util.h"
 
 static mt_tensor *get(const mt_safetensors *st, const char *name)
@@ -208,12 +211,169 @@ static void conv2d_transpose_matches_keras(void **state)
     mt_safetensors_close(st);
 }
 
+/* Keras' CNN of make_keras_models_refs.py cnn(), as a graph: the two global
+ * pools branch off the padded image and are concatenated. */
+static void cnn_matches_keras(void **state)
+{
+    (void)state;
+    mt_safetensors *st = NULL;
+    mt_graph *g = NULL;
+    mt_layer *l = NULL, *pw = NULL;
+    int x;
+    assert_ok(mt_safetensors_open(REFS_DIR "/keras_cnn.safetensors", &st));
+    const mt_state_dict sd = {st, MT_FRAMEWORK_KERAS};
+    assert_ok(mt_graph_new(&g));
+    assert_ok(mt_graph_input(g, "x", MT_DTYPE_F32, 3, (int64_t[]){9, 9, 3}, &x));
+    assert_ok(mt_conv2d_load(&sd, "c1", &(mt_conv2d_options){
+        .stride_h = 2, .stride_w = 2, .padding = MT_PADDING_SAME,
+        .act = MT_ACTIVATION_RELU}, &l));
+    int h = node(g, "c1", l, 1, &x);
+    assert_ok(mt_batch_norm_load(&sd, "bn1", &(mt_batch_norm_options){.eps = 1e-5f}, &l));
+    h = node(g, "bn1", l, 1, &h);
+    // its bias follows the pointwise step: the depthwise loader refuses it
+    assert_fails(mt_depthwise_conv2d_load(&sd, "sep", &(mt_conv2d_options){
+                     .padding = MT_PADDING_SAME}, &l), MT_ERR_UNSUPPORTED,
+                 "sep/pointwise_kernel is in the file: a SeparableConv2D is "
+                 "mt_separable_conv2d_load");
+    assert_fails(mt_separable_conv2d_load(&sd, "sep", &(mt_conv2d_options){
+                     .out_channels = 8}, &l, &pw), MT_ERR_SHAPE, "expected [1,1,16,8]");
+    assert_null(l);
+    assert_null(pw);
+    assert_ok(mt_separable_conv2d_load(&sd, "sep", &(mt_conv2d_options){
+        .padding = MT_PADDING_SAME, .out_channels = 16}, &l, &pw));
+    h = node(g, "sep_dw", l, 1, &h);
+    h = node(g, "sep_pw", pw, 1, &h);
+    assert_ok(mt_batch_norm_load(&sd, "bn2", NULL, &l));   /* Keras' eps 1e-3 */
+    h = node(g, "bn2", l, 1, &h);
+    assert_ok(mt_pad_new(6, (int64_t[]){0, 0, 0, 1, 1, 2}, MT_PAD_CONSTANT, 0.0f, &l));
+    h = node(g, "zp", l, 1, &h);
+    assert_ok(mt_global_max_pool2d_new(&l));
+    int a = node(g, "gmp", l, 1, &h);
+    assert_ok(mt_global_avg_pool2d_new(&l));
+    int b = node(g, "gap", l, 1, &h);
+    assert_ok(mt_concat_new(-1, &l));
+    h = node(g, "cat", l, 2, (int[]){a, b});
+    assert_ok(mt_dropout_new(0.3f, &l));
+    h = node(g, "drop", l, 1, &h);
+    assert_ok(mt_linear_load(&sd, "d", &(mt_linear_options){.act = MT_ACTIVATION_TANH}, &l));
+    assert_ok(mt_graph_output(g, node(g, "d", l, 1, &h)));
+    mt_tensor *in = get(st, "x");
+    const mt_tensor *y = NULL;
+    assert_ok(mt_graph_forward(g, 1, (const mt_tensor *[]){in}, 1, &y));
+    assert_matches(st, "y", y, 1e-5);
+    mt_graph_free(g);
+    assert_fails(mt_separable_conv2d_load(&(mt_state_dict){st, MT_FRAMEWORK_PYTORCH}, "sep",
+                                          NULL, &l, &pw), MT_ERR_UNSUPPORTED, "Keras only");
+    mt_tensor_free(in);
+    mt_safetensors_close(st);
+}
+
+/* Dense(activation=…) as a Linear with the activation fused, or followed
+ * by the layer Keras' activation is; LayerNormalization epsilons. */
+static void dense_activations_match_keras(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *name;
+        mt_activation act;
+    } fused[] = {
+        {"tanh", MT_ACTIVATION_TANH}, {"sigmoid", MT_ACTIVATION_SIGMOID},
+        {"gelu", MT_ACTIVATION_GELU}, {"silu", MT_ACTIVATION_SILU},
+    };
+    mt_safetensors *st = NULL;
+    mt_layer *l = NULL, *act = NULL;
+    mt_tensor *y = NULL, *z = NULL;
+    char want[64];
+    assert_ok(mt_safetensors_open(REFS_DIR "/keras_dense.safetensors", &st));
+    const mt_state_dict sd = {st, MT_FRAMEWORK_KERAS};
+    mt_tensor *x = get(st, "x");
+    for (size_t i = 0; i < sizeof fused / sizeof fused[0]; i++) {
+        assert_ok(mt_linear_load(&sd, fused[i].name, &(mt_linear_options){
+            .act = fused[i].act}, &l));
+        assert_ok(mt_layer_forward(l, x, &y));
+        snprintf(want, sizeof want, "y_%s", fused[i].name);
+        assert_matches(st, want, y, 1e-6);
+        mt_tensor_free(y);
+        mt_layer_free(l);
+    }
+    static const char *const apart[] = {"elu", "softplus", "leaky_relu", "hard_sigmoid"};
+    for (int i = 0; i < 4; i++) {
+        assert_ok(mt_linear_load(&sd, apart[i], NULL, &l));
+        assert_ok(i == 0 ? mt_elu_new(1.0f, &act) : i == 1 ? mt_softplus_new(&act)
+                  : i == 2 ? mt_leaky_relu_new(0.2f, &act)   /* Keras' default slope */
+                  : mt_hardsigmoid_new(&act));
+        assert_ok(mt_layer_forward(l, x, &y));
+        assert_ok(mt_layer_forward(act, y, &z));
+        snprintf(want, sizeof want, "y_%s", apart[i]);
+        assert_matches(st, want, z, 1e-6);
+        mt_tensor_free(z);
+        mt_tensor_free(y);
+        mt_layer_free(act);
+        mt_layer_free(l);
+    }
+    assert_ok(mt_activation_layer_new(MT_ACTIVATION_GELU_TANH, &act));
+    assert_ok(mt_layer_forward(act, x, &y));
+    assert_matches(st, "y_gelu_tanh", y, 1e-6);
+    mt_tensor_free(y);
+    mt_layer_free(act);
+    assert_ok(mt_layer_norm_load(&sd, "ln", &(mt_norm_options){.eps = 1e-6f}, &l));
+    assert_ok(mt_layer_forward(l, x, &y));
+    assert_matches(st, "y_ln", y, 1e-5);
+    mt_tensor_free(y);
+    mt_layer_free(l);
+    assert_ok(mt_layer_norm_load(&sd, "ln_plain", NULL, &l));   /* Keras' eps 1e-3 */
+    assert_ok(mt_layer_forward(l, x, &y));
+    assert_matches(st, "y_ln_plain", y, 1e-5);
+    mt_tensor_free(y);
+    mt_layer_free(l);
+    mt_tensor_free(x);
+    mt_safetensors_close(st);
+}
+
+/* UpSampling2D nearest and bilinear (half-pixel centres: align_corners
+ * false), and Flatten on NHWC into a Dense. */
+static void resize_and_flatten_match_keras(void **state)
+{
+    (void)state;
+    mt_safetensors *st = NULL;
+    mt_layer *l = NULL;
+    mt_tensor *y = NULL, *f = NULL;
+    assert_ok(mt_safetensors_open(REFS_DIR "/keras_resize.safetensors", &st));
+    const mt_state_dict sd = {st, MT_FRAMEWORK_KERAS};
+    mt_tensor *x = get(st, "x");
+    assert_ok(mt_upsample_new(&(mt_interpolate_params){.scale_h = 2, .scale_w = 2}, &l));
+    assert_ok(mt_layer_forward(l, x, &y));
+    assert_matches(st, "y_nearest", y, 0);
+    mt_tensor_free(y);
+    mt_layer_free(l);
+    assert_ok(mt_upsample_new(&(mt_interpolate_params){
+        .mode = MT_INTERPOLATE_BILINEAR, .scale_h = 2, .scale_w = 3}, &l));
+    assert_ok(mt_layer_forward(l, x, &y));
+    assert_matches(st, "y_bilinear", y, 1e-6);
+    mt_tensor_free(y);
+    mt_layer_free(l);
+    assert_ok(mt_flatten_new(1, -1, &l));
+    assert_ok(mt_layer_forward(l, x, &f));
+    mt_layer_free(l);
+    assert_ok(mt_linear_load(&sd, "d", NULL, &l));
+    assert_ok(mt_layer_forward(l, f, &y));
+    assert_matches(st, "y_dense", y, 1e-6);
+    mt_tensor_free(y);
+    mt_tensor_free(f);
+    mt_layer_free(l);
+    mt_tensor_free(x);
+    mt_safetensors_close(st);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(charlm_matches_keras),
         cmocka_unit_test(attention_dims_of_its_own),
         cmocka_unit_test(conv2d_transpose_matches_keras),
+        cmocka_unit_test(cnn_matches_keras),
+        cmocka_unit_test(dense_activations_match_keras),
+        cmocka_unit_test(resize_and_flatten_match_keras),
     };
     return cmocka_run_group_tests_name("nn keras", tests, NULL, NULL);
 }

@@ -14,6 +14,18 @@ Keras' own outputs "y", computed by Keras itself (training=False).
            (3, 2, same), (2, 3, valid), (4, 2, valid), (3, 1, same,
            dilation 2), (4, 1, same: the odd row cropped at the bottom),
            (2, 3, same), each on x [2,5,4,3].
+  cnn      Conv2D(8, 3, strides 2, same, relu), BatchNormalization(momentum
+           0.9, epsilon 1e-5), SeparableConv2D(16, 3, same,
+           depth_multiplier 2), BatchNormalization(center=False,
+           scale=False), ZeroPadding2D(((1, 2), (0, 1))), GlobalMaxPooling2D
+           and GlobalAveragePooling2D Concatenated, Dropout, Dense(5, tanh);
+           x [2,9,9,3].
+  dense    Dense(4, activation) for tanh, sigmoid, gelu (exact: Keras'
+           default), silu, elu, softplus, leaky_relu (slope 0.2),
+           hard_sigmoid; gelu(approximate=True), LayerNormalization(epsilon
+           1e-6) and (center=False, scale=False); x [3,7], outputs "y_<name>".
+  resize   UpSampling2D(2) (nearest) and UpSampling2D((2, 3), bilinear), and
+           Flatten + Dense on NHWC x [2,3,4,2].
 
 Run with the repository's Keras venv:
   /work/main/build-venv-keras/bin/python \\
@@ -116,9 +128,63 @@ def convt(rng):
     return t
 
 
+def cnn(rng):
+    inp = keras.Input((9, 9, 3))
+    h = L.Conv2D(8, 3, strides=2, padding="same", activation="relu", name="c1")(inp)
+    h = L.BatchNormalization(momentum=0.9, epsilon=1e-5, name="bn1")(h)
+    h = L.SeparableConv2D(16, 3, padding="same", depth_multiplier=2, name="sep")(h)
+    h = L.BatchNormalization(center=False, scale=False, name="bn2")(h)
+    h = L.ZeroPadding2D(((1, 2), (0, 1)), name="zp")(h)
+    h = L.Concatenate(name="cat")([L.GlobalMaxPooling2D(name="gmp")(h),
+                                   L.GlobalAveragePooling2D(name="gap")(h)])
+    h = L.Dropout(0.3, name="drop")(h)
+    model = keras.Model(inp, L.Dense(5, activation="tanh", name="d")(h))
+    for name in ("bn1", "bn2"):
+        bn = model.get_layer(name)
+        bn.moving_mean.assign(rng.normal(0, 0.5, bn.moving_mean.shape).astype("f4"))
+        bn.moving_variance.assign(rng.uniform(0.3, 2.0, bn.moving_variance.shape).astype("f4"))
+    t = weights(model, rng)
+    x = rng.normal(0, 1, (2, 9, 9, 3)).astype("f4")
+    t.update(x=x, y=model(x, training=False))
+    return t
+
+
+DENSE_ACTS = ["tanh", "sigmoid", "gelu", "silu", "elu", "softplus", "leaky_relu",
+              "hard_sigmoid"]
+
+
+def dense(rng):
+    inp = keras.Input((7,))
+    outs = {a: L.Dense(4, activation=a, name=a)(inp) for a in DENSE_ACTS}
+    outs["gelu_tanh"] = L.Activation(
+        lambda v: keras.activations.gelu(v, approximate=True), name="gelu_tanh")(inp)
+    outs["ln"] = L.LayerNormalization(epsilon=1e-6, name="ln")(inp)
+    outs["ln_plain"] = L.LayerNormalization(center=False, scale=False, name="ln_plain")(inp)
+    model = keras.Model(inp, outs)
+    t = weights(model, rng)
+    x = rng.normal(0, 2, (3, 7)).astype("f4")
+    t["x"] = x
+    t.update({"y_" + k: v for k, v in model(x, training=False).items()})
+    return t
+
+
+def resize(rng):
+    inp = keras.Input((3, 4, 2))
+    outs = {"dense": L.Dense(3, name="d")(L.Flatten()(inp)),
+            "nearest": L.UpSampling2D(2)(inp),
+            "bilinear": L.UpSampling2D((2, 3), interpolation="bilinear")(inp)}
+    model = keras.Model(inp, outs)
+    t = weights(model, rng)
+    x = rng.normal(0, 1, (2, 3, 4, 2)).astype("f4")
+    t["x"] = x
+    t.update({"y_" + k: v for k, v in model(x, training=False).items()})
+    return t
+
+
 def main():
     out = sys.argv[1] if len(sys.argv) > 1 else "."
-    for name, make in [("charlm", charlm), ("mha", mha), ("convt", convt)]:
+    for name, make in [("charlm", charlm), ("mha", mha), ("convt", convt), ("cnn", cnn),
+                       ("dense", dense), ("resize", resize)]:
         keras.utils.set_random_seed(0)
         t = make(np.random.default_rng(0))
         save(f"{out}/keras_{name}.safetensors", t)

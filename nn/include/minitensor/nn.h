@@ -3,13 +3,13 @@
  * A model is a list (mt_sequential) or a graph (graph.h) of layers that is
  * checked as it is built and then run on batches without touching the heap.
  * Layers: Linear, Conv1D, Conv2D, ConvTranspose2D, MaxPool2D, AvgPool2D,
- * AdaptiveAvgPool2D, GlobalAveragePooling2D, Upsample, BatchNorm,
- * LayerNorm, RMSNorm, GroupNorm, Embedding, Pad, MultiHeadAttention, ReLU,
- * GELU, tanh, sigmoid, SiLU, LeakyReLU, ELU, Hardswish, Hardsigmoid, ReLU6
- * (clamp), Softplus, Softmax, Flatten, Reshape, Permute, Dropout, Add,
- * Multiply, Concat — and yours (layer.h: the built-in layers use the same
- * interface). Weights by the names PyTorch's state_dict and Keras write:
- * mt_state_dict below.
+ * AdaptiveAvgPool2D, GlobalAveragePooling2D, GlobalMaxPooling2D, Upsample,
+ * BatchNorm, LayerNorm, RMSNorm, GroupNorm, Embedding, Pad,
+ * MultiHeadAttention, ReLU, GELU, tanh, sigmoid, SiLU, LeakyReLU, ELU,
+ * Hardswish, Hardsigmoid, ReLU6 (clamp), Softplus, Softmax, Flatten,
+ * Reshape, Permute, Dropout, Add, Multiply, Concat — and yours (layer.h:
+ * the built-in layers use the same interface). Weights by the names
+ * PyTorch's state_dict and Keras write: mt_state_dict below.
  *
  *     // Keras: Sequential([Flatten(input_shape=(28,28)),
  *     //                    Dense(128, activation='relu'), Dropout(0.2),
@@ -108,7 +108,8 @@ typedef enum mt_layer_kind {
     MT_LAYER_CONV1D,
     MT_LAYER_CLAMP,
     MT_LAYER_HARDSIGMOID,
-    MT_LAYER_MULTIPLY
+    MT_LAYER_MULTIPLY,
+    MT_LAYER_GLOBAL_MAX_POOL2D
 } mt_layer_kind;
 
 /* How a 2-D Linear weight is stored.
@@ -327,6 +328,11 @@ mt_status mt_softmax_new(int dim, mt_layer **out);
  * PyTorch's AdaptiveAvgPool2d(1) + Flatten on NHWC activations). */
 mt_status mt_global_avg_pool2d_new(mt_layer **out);
 
+/* GlobalMaxPooling2D: the maximum over H and W, [N,H,W,C] -> [N,C]
+ * (Keras' GlobalMaxPooling2D; PyTorch's AdaptiveMaxPool2d(1) + Flatten on
+ * NHWC activations). */
+mt_status mt_global_max_pool2d_new(mt_layer **out);
+
 /* ---- AdaptiveAvgPool2D ------------------------------------------------------------------
  * nn.AdaptiveAvgPool2d((out_h, out_w)) on NHWC [N,H,W,C] -> [N,out_h,out_w,C]
  * (mt_adaptive_avg_pool2d_into, pool.h); out_h, out_w >= 1. (For (1, 1) and a
@@ -500,9 +506,21 @@ mt_status mt_conv2d_load(const mt_state_dict *weights, const char *prefix,
  * the grouped kernel [kh, kw, 1, C·m] with groups = C (no copy). options as
  * mt_conv2d_new (strides, padding, act) with layout and groups left 0.
  * Keras only (MT_ERR_UNSUPPORTED for PyTorch, whose depthwise conv is
- * mt_conv2d_load with .groups = C). */
+ * mt_conv2d_load with .groups = C, and for a SeparableConv2D's prefix,
+ * whose p/bias follows its pointwise step: mt_separable_conv2d_load). */
 mt_status mt_depthwise_conv2d_load(const mt_state_dict *weights, const char *prefix,
                                    const mt_conv2d_options *options, mt_layer **out);
+
+/* Keras' SeparableConv2D "p" as two layers to run one after the other:
+ * *depthwise from p/depthwise_kernel [kh, kw, C, m] (as
+ * mt_depthwise_conv2d_load, without a bias) and *pointwise, a 1×1 Conv2D
+ * from p/pointwise_kernel [1, 1, C·m, out] with p/bias [out] (or none).
+ * options: strides, padding (VALID or SAME), dilation and kernel_h/w go
+ * to the depthwise step, out_channels (filters) and act to the pointwise
+ * one; layout and groups 0. Both NULL on failure. Keras only. */
+mt_status mt_separable_conv2d_load(const mt_state_dict *weights, const char *prefix,
+                                   const mt_conv2d_options *options, mt_layer **depthwise,
+                                   mt_layer **pointwise);
 
 /* BatchNorm "p": options as mt_batch_norm_new; eps 0 means the framework's
  * default (PyTorch 1e-5, Keras 1e-3). A PyTorch file with p.weight but not
