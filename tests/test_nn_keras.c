@@ -89,25 +89,39 @@ static mt_graph *keras_charlm(const mt_state_dict *sd)
     return g;
 }
 
+/* Once from the file as mapped (weights borrowed) and once from a copy one
+ * byte off alignment, where every tensor is an owned copy that the layers
+ * must keep alive after the loaders free their references. */
 static void charlm_matches_keras(void **state)
 {
     (void)state;
-    mt_safetensors *st = NULL;
-    assert_ok(mt_safetensors_open(REFS_DIR "/keras_charlm.safetensors", &st));
-    const mt_state_dict sd = {st, MT_FRAMEWORK_KERAS};
-    mt_graph *g = keras_charlm(&sd);
-    mt_tensor *tok = get(st, "x"), *pos = get(st, "pos");
-    const mt_tensor *y = NULL;
-    assert_ok(mt_graph_forward(g, 2, (const mt_tensor *[]){tok, pos}, 1, &y));
-    assert_matches(st, "y", y, 1e-4);
-    mt_layer_info info;
-    assert_ok(mt_layer_info_get(mt_graph_layer(g, mt_graph_find(g, "h0_attn")), &info));
-    assert_int_equal(info.kind, MT_LAYER_MULTIHEAD_ATTENTION);
-    assert_string_equal(info.name, "multihead_attention h0_attn");
-    mt_graph_free(g);
-    mt_tensor_free(tok);
-    mt_tensor_free(pos);
-    mt_safetensors_close(st);
+    FILE *fp = fopen(REFS_DIR "/keras_charlm.safetensors", "rb");
+    assert_non_null(fp);
+    static unsigned char bytes[1 << 18];
+    size_t size = fread(bytes + 1, 1, sizeof bytes - 1, fp);
+    fclose(fp);
+    assert_true(size > 0 && size < sizeof bytes - 1);
+    for (int misaligned = 0; misaligned < 2; misaligned++) {
+        mt_safetensors *st = NULL;
+        if (misaligned)
+            assert_ok(mt_safetensors_open_memory(bytes + 1, size, &st));
+        else
+            assert_ok(mt_safetensors_open(REFS_DIR "/keras_charlm.safetensors", &st));
+        const mt_state_dict sd = {st, MT_FRAMEWORK_KERAS};
+        mt_graph *g = keras_charlm(&sd);
+        mt_tensor *tok = get(st, "x"), *pos = get(st, "pos");
+        const mt_tensor *y = NULL;
+        assert_ok(mt_graph_forward(g, 2, (const mt_tensor *[]){tok, pos}, 1, &y));
+        assert_matches(st, "y", y, 1e-4);
+        mt_layer_info info;
+        assert_ok(mt_layer_info_get(mt_graph_layer(g, mt_graph_find(g, "h0_attn")), &info));
+        assert_int_equal(info.kind, MT_LAYER_MULTIHEAD_ATTENTION);
+        assert_string_equal(info.name, "multihead_attention h0_attn");
+        mt_graph_free(g);
+        mt_tensor_free(tok);
+        mt_tensor_free(pos);
+        mt_safetensors_close(st);
+    }
 }
 
 /* key_dim 8 and value_dim 4 of their own (not E / heads), output_shape 6,
