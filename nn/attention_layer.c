@@ -17,6 +17,7 @@ typedef struct mha_state {
     int64_t qk, vo, eo;     /* heads·key_dim, heads·value_dim, output width */
     int64_t heads;
     bool causal;
+    bool top_left;          /* causal aligned top-left (Keras) when Lq != Lk */
 } mha_state;
 
 static mt_status mha_infer(const mt_layer *l, int n, const mt_shape *in,
@@ -50,12 +51,22 @@ static mt_status mha_infer(const mt_layer *l, int n, const mt_shape *in,
     return MT_OK;
 }
 
-/* Q [N,Lq,QK], K [N,Lk,QK], V [N,Lk,VO] and the joined heads [N,Lq,VO]. */
+/* Whether the causal mask must be built: Keras' use_causal_mask lets query
+ * i see keys j <= i also when Lq != Lk, where attention.h's causal aligns
+ * the last query with the last key. */
+static bool own_mask(const mha_state *st, int64_t lq, int64_t lk)
+{
+    return st->causal && st->top_left && lq != lk;
+}
+
+/* Q [N,Lq,QK], K [N,Lk,QK], V [N,Lk,VO], the joined heads [N,Lq,VO], and
+ * the [Lq,Lk] BOOL mask if own_mask. */
 static size_t mha_scratch(const mt_layer *l, int n, const mt_shape *in)
 {
     const mha_state *st = l->state;
     int64_t lq = in[0].dim[1], lk = in[n == 3 ? 1 : 0].dim[1];
-    return (size_t)(in[0].dim[0] * ((lq + lk) * (st->qk + st->vo))) * sizeof(float);
+    return (size_t)(in[0].dim[0] * ((lq + lk) * (st->qk + st->vo))) * sizeof(float) +
+           (own_mask(st, lq, lk) ? (size_t)(lq * lk) : 0);
 }
 
 /* t [N,L,E] as heads [N,H,L,D] (a view). */
@@ -75,20 +86,26 @@ static mt_status mha_forward(const mt_layer *l, int n, const mt_tensor *const *i
     int64_t b = xq->shape[0], lq = xq->shape[1], lk = xk->shape[1];
     float *q0 = scratch, *k0 = q0 + b * lq * st->qk, *v0 = k0 + b * lk * st->qk,
           *a0 = v0 + b * lk * st->vo;
-    mt_tensor q, k, v, a, qh, kh, vh, ah;
+    mt_tensor q, k, v, a, qh, kh, vh, ah, mask;
+    bool masked = own_mask(st, lq, lk);
     mt_status s;
     if ((s = mt_tensor_wrap_into(MT_DTYPE_F32, 3, (int64_t[]){b, lq, st->qk}, q0, &q)) ||
         (s = mt_tensor_wrap_into(MT_DTYPE_F32, 3, (int64_t[]){b, lk, st->qk}, k0, &k)) ||
         (s = mt_tensor_wrap_into(MT_DTYPE_F32, 3, (int64_t[]){b, lk, st->vo}, v0, &v)) ||
-        (s = mt_tensor_wrap_into(MT_DTYPE_F32, 3, (int64_t[]){b, lq, st->vo}, a0, &a)))
+        (s = mt_tensor_wrap_into(MT_DTYPE_F32, 3, (int64_t[]){b, lq, st->vo}, a0, &a)) ||
+        (masked && (s = mt_tensor_wrap_into(MT_DTYPE_BOOL, 2, (int64_t[]){lq, lk},
+                                            a0 + b * lq * st->vo, &mask))))
         return s;
+    for (int64_t i = 0; masked && i < lq; i++)
+        for (int64_t j = 0; j < lk; j++)
+            ((uint8_t *)mask.data)[i * lk + j] = j <= i;
     if ((s = mt_matmul_fused_into(xq, st->w[0], st->b[0], MT_ACTIVATION_NONE, &q)) ||
         (s = mt_matmul_fused_into(xk, st->w[1], st->b[1], MT_ACTIVATION_NONE, &k)) ||
         (s = mt_matmul_fused_into(xv, st->w[2], st->b[2], MT_ACTIVATION_NONE, &v)) ||
         (s = heads(&q, st->heads, &qh)) || (s = heads(&k, st->heads, &kh)) ||
         (s = heads(&v, st->heads, &vh)) || (s = heads(&a, st->heads, &ah)) ||
-        (s = mt_scaled_dot_product_attention_into(&qh, &kh, &vh, NULL, st->causal, 0.0f,
-                                                  &ah)))
+        (s = mt_scaled_dot_product_attention_into(&qh, &kh, &vh, masked ? &mask : NULL,
+                                                  st->causal && !masked, 0.0f, &ah)))
         return s;
     return mt_matmul_fused_into(&a, st->w[3], st->b[3], MT_ACTIVATION_NONE, out);
 }
@@ -137,7 +154,7 @@ static mt_status check(const char *name, const char *what, const mt_tensor *t, i
 }
 
 mt_status nn_attention_new(const char *name, mt_tensor *t[8], int64_t heads, bool causal,
-                           mt_layer **out)
+                           bool top_left, mt_layer **out)
 {
     static const char *const what[4] = {"query", "key", "value", "output"};
     mt_status s = heads < 1 ? mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: %lld heads", name,
@@ -192,6 +209,7 @@ mt_status nn_attention_new(const char *name, mt_tensor *t[8], int64_t heads, boo
     st->eo = t[3]->shape[1];
     st->heads = heads;
     st->causal = causal;
+    st->top_left = top_left;
     l->info.in_features = st->e;
     l->info.out_features = st->eo;
     l->info.has_bias = t[7] != NULL;
@@ -245,5 +263,5 @@ mt_status mt_multihead_attention_new(const mt_attention_weights *w, int64_t num_
             mt_tensor_free(t[i]);
         return s;
     }
-    return nn_attention_new(name, t, num_heads, causal, out);
+    return nn_attention_new(name, t, num_heads, causal, false, out);
 }

@@ -18,10 +18,12 @@
 /* MultiHeadAttention from its projections in (in, out) layout: t[0..3] the
  * query [E, H·Dk], key [kdim, H·Dk], value [vdim, H·Dv] and output
  * [H·Dv, Eo] matrices, t[4..7] their biases or NULL, any views and
- * storable dtypes. Takes the eight references (freed on failure too);
- * fails naming the layer `name` and the tensors if they do not chain. */
+ * storable dtypes. `top_left`: a causal query i sees keys j <= i also when
+ * Lq != Lk (Keras), not attention.h's bottom-right alignment (PyTorch's
+ * KV cache). Takes the eight references (freed on failure too); fails
+ * naming the layer `name` and the tensors if they do not chain. */
 NN_INTERNAL mt_status nn_attention_new(const char *name, mt_tensor *t[8], int64_t heads,
-                                       bool causal, mt_layer **out);
+                                       bool causal, bool top_left, mt_layer **out);
 
 #endif
 
@@ -64,9 +66,11 @@ NN_INTERNAL mt_status nn_get(const mt_safetensors *file, const char *layer,
 /* MultiHeadAttention from its projections in (in, out) layout: t[0..3] the
  * query [E, H·Dk], key [kdim, H·Dk], value [vdim, H·Dv] and output
  * [H·Dv, Eo] matrices, t[4..7] their biases or NULL, any views and
- * storable dtypes. Takes the eight references (freed on failure too);
- * fails naming the layer `name` and the tensors if they do not chain. */
+ * storable dtypes. `top_left`: a causal query i sees keys j <= i also when
+ * Lq != Lk (Keras), not attention.h's bottom-right alignment (PyTorch's
+ * KV cache). Takes the eight references (freed on failure too); fails
+ * naming the layer `name` and the tensors if they do not chain. */
 NN_INTERNAL mt_status nn_attention_new(const char *name, mt_tensor *t[8], int64_t heads,
-                                       bool causal, mt_layer **out);
+                                       bool causal, bool top_left, mt_layer **out);
 
 #endif

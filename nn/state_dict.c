@@ -452,7 +452,7 @@ static mt_status keras_attention(const loader *ld, int64_t num_heads, bool causa
     }
     char name[MT_NAME_MAX + 32];
     snprintf(name, sizeof name, "multihead_attention %s", ld->prefix);
-    return nn_attention_new(name, m, num_heads, causal, out);
+    return nn_attention_new(name, m, num_heads, causal, true, out);
 }
 
 mt_status mt_multihead_attention_load(const mt_state_dict *weights, const char *prefix,

@@ -125,7 +125,8 @@ static void charlm_matches_keras(void **state)
 }
 
 /* key_dim 8 and value_dim 4 of their own (not E / heads), output_shape 6,
- * use_bias=False, query and key/value of different widths and lengths. */
+ * use_bias=False, query and key/value of different widths and lengths;
+ * a causal mask with query and keys of different lengths. */
 static void attention_dims_of_its_own(void **state)
 {
     (void)state;
@@ -158,6 +159,22 @@ static void attention_dims_of_its_own(void **state)
     assert_fails(mt_graph_add(g, "mha", l, 1, &q, NULL), MT_ERR_SHAPE,
                  "has kdim 10 and vdim 10: give it key and value inputs");
     mt_graph_free(g);
+    // Keras' causal mask: query i sees keys j <= i whatever the lengths
+    for (int longer = 0; longer < 2; longer++) {
+        int64_t lq = longer ? 7 : 5, lk = longer ? 5 : 7;
+        assert_ok(mt_graph_new(&g));
+        assert_ok(mt_graph_input(g, "q", MT_DTYPE_F32, 2, (int64_t[]){lq, 8}, &q));
+        assert_ok(mt_graph_input(g, "kv", MT_DTYPE_F32, 2, (int64_t[]){lk, 8}, &kv));
+        assert_ok(mt_multihead_attention_load(&sd, "causal", 2, true, &l));
+        assert_ok(mt_graph_output(g, node(g, "causal", l, 3, (int[]){q, kv, kv})));
+        mt_tensor *a = get(st, longer ? "x7" : "x5"), *b = get(st, longer ? "x5" : "x7");
+        assert_ok(mt_graph_forward(g, 2, (const mt_tensor *[]){a, b}, 1, &y));
+        assert_matches(st, longer ? "y_causal_7_5" : "y_causal_5_7", y, 1e-5);
+        mt_tensor_free(a);
+        mt_tensor_free(b);
+        mt_graph_free(g);
+    }
+    l = NULL;
     assert_fails(mt_multihead_attention_load(&sd, "mha", 4, false, &l), MT_ERR_SHAPE,
                  "multihead_attention mha: mha/query/kernel [12,2,8], expected [in, heads, "
                  "dim] with 4 heads (num_heads)");

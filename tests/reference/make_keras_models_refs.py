@@ -9,7 +9,9 @@ Keras' own outputs "y", computed by Keras itself (training=False).
            use_causal_mask=True, Dense(128, gelu), Dense(32), residual Adds),
            final LayerNorm, Dense(40) head; ids [3, 16].
   mha      MultiHeadAttention(2, key_dim=8, value_dim=4, output_shape=6,
-           use_bias=False) on query [2,5,12] and key = value [2,7,10].
+           use_bias=False) on query [2,5,12] and key = value [2,7,10];
+           MultiHeadAttention(2, 4) with use_causal_mask=True on a query of
+           length 5 against keys of length 7, and 7 against 5.
   convt    Conv2DTranspose(4, kernel, strides, padding, dilation_rate):
            (3, 2, same), (2, 3, valid), (4, 2, valid), (3, 1, same,
            dilation 2), (4, 1, same: the odd row cropped at the bottom),
@@ -97,11 +99,19 @@ def mha(rng):
     q, kv = keras.Input((5, 12)), keras.Input((7, 10))
     layer = L.MultiHeadAttention(2, 8, value_dim=4, output_shape=6, use_bias=False,
                                  name="mha")
-    model = keras.Model([q, kv], layer(q, kv))
+    # causal with a query shorter and one longer than the keys
+    causal = L.MultiHeadAttention(2, 4, name="causal")
+    c5, c7 = keras.Input((5, 8)), keras.Input((7, 8))
+    model = keras.Model([q, kv, c5, c7], [
+        layer(q, kv), causal(c5, c7, use_causal_mask=True),
+        causal(c7, c5, use_causal_mask=True)])
     t = weights(model, rng)
     xq = rng.normal(0, 1, (2, 5, 12)).astype("f4")
     xkv = rng.normal(0, 1, (2, 7, 10)).astype("f4")
-    t.update(x=xq, kv=xkv, y=model([xq, xkv], training=False))
+    x5 = rng.normal(0, 1, (2, 5, 8)).astype("f4")
+    x7 = rng.normal(0, 1, (2, 7, 8)).astype("f4")
+    y, y57, y75 = model([xq, xkv, x5, x7], training=False)
+    t.update(x=xq, kv=xkv, x5=x5, x7=x7, y=y, y_causal_5_7=y57, y_causal_7_5=y75)
     return t
 
 

@@ -543,7 +543,9 @@ mt_status mt_layer_norm_load(const mt_state_dict *weights, const char *prefix,
  * p/attention_output/kernel [H, Dv, Eo] and the biases [H, Dk], [H, Dk],
  * [H, Dv], [Eo] if present, used as (in, out) views; output [N, Lq, Eo];
  * scores scaled by 1/sqrt(Dk) as Keras. `causal` is Keras'
- * use_causal_mask=True; Keras' attention_mask and an Embedding's
+ * use_causal_mask=True: query i sees keys j <= i, also when the query and
+ * key lengths differ (PyTorch's layer aligns the last query with the last
+ * key there, see attention.h). Keras' attention_mask and an Embedding's
  * mask_zero padding mask are not applied. */
 mt_status mt_multihead_attention_load(const mt_state_dict *weights, const char *prefix,
                                       int64_t num_heads, bool causal, mt_layer **out);
