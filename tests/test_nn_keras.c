@@ -91,7 +91,8 @@ static mt_graph *keras_charlm(const mt_state_dict *sd)
 
 /* Once from the file as mapped (weights borrowed) and once from a copy one
  * byte off alignment, where every tensor is an owned copy that the layers
- * must keep alive after the loaders free their references. */
+ * must keep alive after the loaders free their references; then with F16
+ * weights, converted once by every loader. */
 static void charlm_matches_keras(void **state)
 {
     (void)state;
@@ -122,6 +123,18 @@ static void charlm_matches_keras(void **state)
         mt_tensor_free(pos);
         mt_safetensors_close(st);
     }
+    mt_safetensors *st = NULL;
+    assert_ok(mt_safetensors_open(REFS_DIR "/keras_charlm_f16.safetensors", &st));
+    const mt_state_dict sd = {st, MT_FRAMEWORK_KERAS};
+    mt_graph *g = keras_charlm(&sd);
+    mt_tensor *tok = get(st, "x"), *pos = get(st, "pos");
+    const mt_tensor *y = NULL;
+    assert_ok(mt_graph_forward(g, 2, (const mt_tensor *[]){tok, pos}, 1, &y));
+    assert_matches(st, "y", y, 1e-4);
+    mt_graph_free(g);
+    mt_tensor_free(tok);
+    mt_tensor_free(pos);
+    mt_safetensors_close(st);
 }
 
 /* key_dim 8 and value_dim 4 of their own (not E / heads), output_shape 6,

@@ -7,7 +7,8 @@ Keras' own outputs "y", computed by Keras itself (training=False).
   charlm   a character-level transformer: token and position Embedding,
            2 pre-LayerNorm blocks (MultiHeadAttention(2, 16) with
            use_causal_mask=True, Dense(128, gelu), Dense(32), residual Adds),
-           final LayerNorm, Dense(40) head; ids [3, 16].
+           final LayerNorm, Dense(40) head; ids [3, 16]. charlm_f16: the
+           same with its weights rounded to float16 and stored as F16.
   mha      MultiHeadAttention(2, key_dim=8, value_dim=4, output_shape=6,
            use_bias=False) on query [2,5,12] and key = value [2,7,10];
            MultiHeadAttention(2, 4) with use_causal_mask=True on a query of
@@ -50,7 +51,8 @@ def save(path, tensors):
     header, blobs, offset = {}, [], 0
     for name, t in tensors.items():
         t = np.asarray(t)
-        kind, dtype = ("I32", "<i4") if t.dtype.kind in "iu" else ("F32", "<f4")
+        kind, dtype = (("I32", "<i4") if t.dtype.kind in "iu" else
+                       ("F16", "<f2") if t.dtype == np.float16 else ("F32", "<f4"))
         data = np.ascontiguousarray(t.astype(dtype)).tobytes()
         header[name] = {"dtype": kind, "shape": list(t.shape),
                         "data_offsets": [offset, offset + len(data)]}
@@ -71,7 +73,7 @@ def weights(model, rng):
     return {v.path: np.asarray(v) for v in model.weights}
 
 
-def charlm(rng):
+def charlm(rng, half=False):
     vocab, seq, dim, heads = 40, 16, 32, 2
     tok = keras.Input((seq,), dtype="int32", name="tok")
     pos = keras.Input((seq,), dtype="int32", name="pos")
@@ -89,6 +91,10 @@ def charlm(rng):
     x = L.LayerNormalization(epsilon=1e-5, name="ln_f")(x)
     model = keras.Model([tok, pos], L.Dense(vocab, name="head")(x))
     t = weights(model, rng)
+    if half:   # the weights rounded to float16, stored so; Keras computes in float32
+        for v in model.weights:
+            v.assign(np.asarray(v).astype("f2").astype("f4"))
+        t = {v.path: np.asarray(v).astype("f2") for v in model.weights}
     ids = rng.integers(0, vocab, (3, seq)).astype("i4")
     positions = np.tile(np.arange(seq, dtype="i4"), (3, 1))
     t.update(x=ids, pos=positions, y=model([ids, positions], training=False))
@@ -193,8 +199,9 @@ def resize(rng):
 
 def main():
     out = sys.argv[1] if len(sys.argv) > 1 else "."
-    for name, make in [("charlm", charlm), ("mha", mha), ("convt", convt), ("cnn", cnn),
-                       ("dense", dense), ("resize", resize)]:
+    for name, make in [("charlm", charlm), ("charlm_f16", lambda r: charlm(r, True)),
+                       ("mha", mha), ("convt", convt), ("cnn", cnn), ("dense", dense),
+                       ("resize", resize)]:
         keras.utils.set_random_seed(0)
         t = make(np.random.default_rng(0))
         save(f"{out}/keras_{name}.safetensors", t)
