@@ -1,8 +1,9 @@
 /* attention_layer.c — MultiHeadAttention as PyTorch's nn.MultiheadAttention
- * (batch_first=True) computes it: project q, k, v, split E into heads,
- * scaled dot-product attention per head, join the heads, project out. The
- * projections and the heads live in the planner's scratch; no copies of
- * the weights (PyTorch's (out,in) matrices are used as transposed views). */
+ * (batch_first=True) and Keras' MultiHeadAttention compute it: project q,
+ * k, v, split them into heads, scaled dot-product attention per head, join
+ * the heads, project out. The projections and heads live in the planner's
+ * scratch; no copies of F32 weights (PyTorch's (out,in) matrices are used
+ * as transposed views, Keras' [in, H, D] kernels as [in, H·D] views). */
 #include <stdio.h>
 #include <string.h>
 
