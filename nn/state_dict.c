@@ -340,7 +340,7 @@ mt_status mt_conv2d_transpose_load(const mt_state_dict *weights, const char *pre
                        "dilation and padding VALID or SAME, with layout, groups and act left "
                        "0 (add an activation layer after it)", prefix);
     mt_tensor *k, *b, *w = NULL;
-    char ks[160];
+    char ks[160], bs[160];
     if ((s = fetch_pair(&ld, ld.nm->weight, true, ld.nm->bias, false, &k, &b)))
         return s;
     const int64_t *ksh = k->shape;
@@ -351,6 +351,10 @@ mt_status mt_conv2d_transpose_load(const mt_state_dict *weights, const char *pre
                     "kernel %lldx%lld, %lld out and %lld in channels (0: any)", ld.layer,
                     mt_tensor_describe(k, ks, sizeof ks), (long long)o.kernel_h,
                     (long long)o.kernel_w, (long long)o.out_channels, (long long)o.in_channels);
+    else if (b && (b->rank != 1 || b->shape[0] != ksh[2]))
+        s = mt_fail(MT_ERR_SHAPE, "%s: bias %s, expected [%lld] (the out channels of kernel "
+                    "%s, Keras (kh,kw,out,in))", ld.layer, mt_tensor_describe(b, bs, sizeof bs),
+                    (long long)ksh[2], mt_tensor_describe(k, ks, sizeof ks));
     mt_conv_transpose2d_params p = {
         .stride_h = o.stride_h ? o.stride_h : 1, .stride_w = o.stride_w ? o.stride_w : 1,
         .dilation_h = o.dilation_h ? o.dilation_h : 1,
@@ -420,19 +424,35 @@ static mt_status keras_attention(const loader *ld, int64_t num_heads, bool causa
     mt_status s = MT_OK;
     for (int i = 0; !s && i < 8; i++)
         s = fetch(ld, names[i], i < 4, &t[i]);
-    char ts[160];
+    char ts[4][160];
     for (int i = 0; !s && i < 8; i++) {
         // the heads' dim: 1 in the in-projections, 0 in the output's
-        int hd = i == 3 ? 0 : 1, rank = i < 4 ? 3 : i < 7 ? 2 : 1;
-        if (!t[i])
-            continue;
-        if (t[i]->rank != rank || (rank > 1 && t[i]->shape[i < 4 ? hd : 0] != num_heads)) {
+        int rank = i < 4 ? 3 : i < 7 ? 2 : 1;
+        if (t[i] && (t[i]->rank != rank ||
+                     (rank > 1 && t[i]->shape[i >= 3 ? 0 : 1] != num_heads)))
             s = mt_fail(MT_ERR_SHAPE, "%s: %s, expected %s with %lld heads (num_heads)",
-                        ld->layer, mt_tensor_describe(t[i], ts, sizeof ts),
+                        ld->layer, mt_tensor_describe(t[i], ts[0], sizeof ts[0]),
                         i == 3 ? "[heads, value_dim, out]" : i < 3 ? "[in, heads, dim]"
                         : i < 7 ? "[heads, dim]" : "[out]", (long long)num_heads);
-            break;
-        }
+    }
+    // key_dim (query, key), value_dim (value, output) and out must agree
+    if (!s && (t[1]->shape[2] != t[0]->shape[2] || t[3]->shape[1] != t[2]->shape[2]))
+        s = mt_fail(MT_ERR_SHAPE, "%s: kernels %s, %s, %s, %s do not fit together: "
+                    "expected [E, heads, key_dim], [kdim, heads, key_dim], [vdim, heads, "
+                    "value_dim], [heads, value_dim, out]", ld->layer,
+                    mt_tensor_describe(t[0], ts[0], sizeof ts[0]),
+                    mt_tensor_describe(t[1], ts[1], sizeof ts[1]),
+                    mt_tensor_describe(t[2], ts[2], sizeof ts[2]),
+                    mt_tensor_describe(t[3], ts[3], sizeof ts[3]));
+    for (int i = 4; !s && i < 8; i++)
+        if (t[i] && t[i]->shape[t[i]->rank - 1] != t[i - 4]->shape[2])
+            s = mt_fail(MT_ERR_SHAPE, "%s: bias %s does not fit kernel %s (its last dim)",
+                        ld->layer, mt_tensor_describe(t[i], ts[0], sizeof ts[0]),
+                        mt_tensor_describe(t[i - 4], ts[1], sizeof ts[1]));
+    // (in, H, D) -> (in, H·D), (H, Dv, out) -> (H·Dv, out), biases flat
+    for (int i = 0; !s && i < 8; i++) {
+        if (!t[i])
+            continue;
         int64_t shape[2] = {t[i]->shape[0], t[i]->shape[1]};
         if (i == 3)
             shape[1] = t[i]->shape[2], shape[0] *= t[i]->shape[1];

@@ -415,6 +415,30 @@ static void resize_and_flatten_match_keras(void **state)
     mt_safetensors_close(st);
 }
 
+/* Weights that do not fit fail, naming the tensors in Keras' layout. */
+static void hostile_weights_refused(void **state)
+{
+    (void)state;
+    mt_safetensors *st = NULL;
+    mt_layer *l = NULL;
+    assert_ok(mt_safetensors_open(REFS_DIR "/keras_bad.safetensors", &st));
+    const mt_state_dict sd = {st, MT_FRAMEWORK_KERAS};
+    assert_fails(mt_multihead_attention_load(&sd, "a", 2, false, &l), MT_ERR_SHAPE,
+                 "multihead_attention a: kernels a/query/kernel [8,2,4], a/key/kernel [8,2,5], "
+                 "a/value/kernel [8,2,4], a/attention_output/kernel [2,4,8] do not fit "
+                 "together: expected [E, heads, key_dim], [kdim, heads, key_dim]");
+    assert_fails(mt_multihead_attention_load(&sd, "b", 2, false, &l), MT_ERR_SHAPE,
+                 "multihead_attention b: bias b/query/bias [2,5] does not fit kernel "
+                 "b/query/kernel [8,2,4]");
+    assert_fails(mt_conv2d_transpose_load(&sd, "ct", NULL, &l), MT_ERR_SHAPE,
+                 "conv2d_transpose ct: bias ct/bias [3], expected [4] (the out channels of "
+                 "kernel ct/kernel [3,3,4,2], Keras (kh,kw,out,in))");
+    assert_fails(mt_separable_conv2d_load(&sd, "ct", NULL, &l, &l), MT_ERR_NOT_FOUND,
+                 "no tensor named 'ct/depthwise_kernel'");
+    assert_null(l);
+    mt_safetensors_close(st);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -424,6 +448,7 @@ int main(void)
         cmocka_unit_test(cnn_matches_keras),
         cmocka_unit_test(dense_activations_match_keras),
         cmocka_unit_test(resize_and_flatten_match_keras),
+        cmocka_unit_test(hostile_weights_refused),
     };
     return cmocka_run_group_tests_name("nn keras", tests, NULL, NULL);
 }

@@ -29,6 +29,9 @@ Keras' own outputs "y", computed by Keras itself (training=False).
            1e-6) and (center=False, scale=False); x [3,7], outputs "y_<name>".
   resize   UpSampling2D(2) (nearest) and UpSampling2D((2, 3), bilinear), and
            Flatten + Dense on NHWC x [2,3,4,2].
+  bad      not Keras': MultiHeadAttention kernels of two key_dims, a bias
+           that does not fit its kernel, a Conv2DTranspose bias of the in
+           channels.
 
 Run with the repository's Keras venv:
   /work/main/build-venv-keras/bin/python \\
@@ -197,11 +200,23 @@ def resize(rng):
     return t
 
 
+def bad(rng):
+    """Hostile files: kernels that do not fit together, a wrong bias."""
+    def z(*shape):
+        return np.zeros(shape, "f4")
+    return {"a/query/kernel": z(8, 2, 4), "a/key/kernel": z(8, 2, 5),
+            "a/value/kernel": z(8, 2, 4), "a/attention_output/kernel": z(2, 4, 8),
+            "b/query/kernel": z(8, 2, 4), "b/key/kernel": z(8, 2, 4),
+            "b/value/kernel": z(8, 2, 4), "b/attention_output/kernel": z(2, 4, 8),
+            "b/query/bias": z(2, 5),
+            "ct/kernel": z(3, 3, 4, 2), "ct/bias": z(3)}
+
+
 def main():
     out = sys.argv[1] if len(sys.argv) > 1 else "."
     for name, make in [("charlm", charlm), ("charlm_f16", lambda r: charlm(r, True)),
                        ("mha", mha), ("convt", convt), ("cnn", cnn), ("dense", dense),
-                       ("resize", resize)]:
+                       ("resize", resize), ("bad", bad)]:
         keras.utils.set_random_seed(0)
         t = make(np.random.default_rng(0))
         save(f"{out}/keras_{name}.safetensors", t)
