@@ -2,6 +2,7 @@
  * ("0.weight", "conv1.weight", "bn1.running_mean"; "dense/kernel",
  * "bn/moving_mean"), read in that framework's layouts. */
 #include <stdio.h>
+#include <string.h>
 
 #include "layer_internal.h"
 #include "minitensor/view.h"
@@ -49,17 +50,31 @@ static mt_status begin(const char *kind, const mt_state_dict *sd, const char *pr
     return MT_OK;
 }
 
+/* The name of tensor prefix<sep>suffix into key; whether it is in the
+ * file. Keras 2 (tf.keras) names variables "dense/kernel:0": a Keras name
+ * missing from the file is looked up with ":0" too. */
+static bool resolve(const loader *ld, const char *suffix, char key[2 * MT_NAME_MAX])
+{
+    size_t index, n = (size_t)snprintf(key, 2 * MT_NAME_MAX, "%s%s%s", ld->prefix,
+                                       ld->prefix[0] ? ld->nm->sep : "", suffix);
+    bool found = mt_safetensors_find(ld->sd->file, key, &index) == MT_OK;
+    if (!found && ld->nm == &keras && n + 2 < 2 * MT_NAME_MAX) {
+        memcpy(key + n, ":0", 3);
+        found = mt_safetensors_find(ld->sd->file, key, &index) == MT_OK;
+        if (!found)
+            key[n] = '\0';
+    }
+    mt_clear_error();
+    return found;
+}
+
 /* Tensor prefix<sep>suffix into *t; if !required, a missing one is NULL. */
 static mt_status fetch(const loader *ld, const char *suffix, bool required, mt_tensor **t)
 {
     char key[2 * MT_NAME_MAX];
-    snprintf(key, sizeof key, "%s%s%s", ld->prefix, ld->prefix[0] ? ld->nm->sep : "", suffix);
     *t = NULL;
-    size_t index;
-    if (!required && mt_safetensors_find(ld->sd->file, key, &index) == MT_ERR_NOT_FOUND) {
-        mt_clear_error();
+    if (!resolve(ld, suffix, key) && !required)
         return MT_OK;
-    }
     mt_status s = nn_get(ld->sd->file, ld->layer, key, t);
     if (!s && (s = nn_check_finite(ld->layer, *t))) {
         mt_tensor_free(*t);
@@ -141,17 +156,6 @@ static mt_status depthwise(const loader *ld, const mt_tensor *k, const mt_tensor
     return s;
 }
 
-/* Whether prefix/name is in the file. */
-static bool has(const loader *ld, const char *name)
-{
-    char key[2 * MT_NAME_MAX];
-    size_t index;
-    snprintf(key, sizeof key, "%s%s%s", ld->prefix, ld->prefix[0] ? ld->nm->sep : "", name);
-    bool found = mt_safetensors_find(ld->sd->file, key, &index) == MT_OK;
-    mt_clear_error();
-    return found;
-}
-
 mt_status mt_depthwise_conv2d_load(const mt_state_dict *weights, const char *prefix,
                                    const mt_conv2d_options *options, mt_layer **out)
 {
@@ -169,10 +173,10 @@ mt_status mt_depthwise_conv2d_load(const mt_state_dict *weights, const char *pre
                        "come from the kernel (leave them 0)", prefix);
     // a SeparableConv2D's bias belongs after its pointwise kernel: reading
     // it here would add it in the wrong place
-    if (has(&ld, "pointwise_kernel"))
-        return mt_fail(MT_ERR_UNSUPPORTED, "depthwise_conv2d_load %s: %s%s%s is in the file: "
-                       "a SeparableConv2D is mt_separable_conv2d_load", prefix, prefix,
-                       ld.nm->sep, "pointwise_kernel");
+    char key[2 * MT_NAME_MAX];
+    if (resolve(&ld, "pointwise_kernel", key))
+        return mt_fail(MT_ERR_UNSUPPORTED, "depthwise_conv2d_load %s: %s is in the file: "
+                       "a SeparableConv2D is mt_separable_conv2d_load", prefix, key);
     mt_tensor *k = NULL, *b = NULL;
     /* Keras 3 calls it kernel, Keras 2 depthwise_kernel */
     s = fetch(&ld, "depthwise_kernel", false, &k);

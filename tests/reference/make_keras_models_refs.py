@@ -22,7 +22,8 @@ Keras' own outputs "y", computed by Keras itself (training=False).
            depth_multiplier 2), BatchNormalization(center=False,
            scale=False), ZeroPadding2D(((1, 2), (0, 1))), GlobalMaxPooling2D
            and GlobalAveragePooling2D Concatenated, Dropout, Dense(5, tanh);
-           x [2,9,9,3].
+           x [2,9,9,3]. cnn_keras2: the same, its variables named as tf.keras
+           2 names them ("c1/kernel:0").
   dense    Dense(4, activation) for tanh, sigmoid, gelu (exact: Keras'
            default), silu, elu, softplus, leaky_relu (slope 0.2),
            hard_sigmoid; gelu(approximate=True), LayerNormalization(epsilon
@@ -200,6 +201,14 @@ def resize(rng):
     return t
 
 
+def keras2(make):
+    """The model with its variables named as Keras 2 (tf.keras) names them:
+    "c1/kernel:0"."""
+    def named(rng):
+        return {k if k in ("x", "y") else k + ":0": v for k, v in make(rng).items()}
+    return named
+
+
 def bad(rng):
     """Hostile files: kernels that do not fit together, a wrong bias."""
     def z(*shape):
@@ -216,7 +225,7 @@ def main():
     out = sys.argv[1] if len(sys.argv) > 1 else "."
     for name, make in [("charlm", charlm), ("charlm_f16", lambda r: charlm(r, True)),
                        ("mha", mha), ("convt", convt), ("cnn", cnn), ("dense", dense),
-                       ("resize", resize), ("bad", bad)]:
+                       ("resize", resize), ("bad", bad), ("cnn_keras2", keras2(cnn))]:
         keras.utils.set_random_seed(0)
         t = make(np.random.default_rng(0))
         save(f"{out}/keras_{name}.safetensors", t)

@@ -474,7 +474,8 @@ mt_status mt_concat_new(int dim, mt_layer **out);
  *              "conv1.weight", "bn1.running_mean")
  *   Keras      p/kernel, p/bias, p/gamma, p/beta,         Dense (in,out),
  *              p/moving_mean, p/moving_variance           Conv2D HWIO
- *              (the variables' paths, e.g. "dense/kernel")
+ *              (the variables' paths, e.g. "dense/kernel";
+ *              Keras 2's "dense/kernel:0" are found too)
  *
  * A bias (BatchNorm: weight and bias) missing from the file means none.
  * Keep the file open until the model is freed. Every weight is checked to
