@@ -139,7 +139,7 @@ static mt_status depthwise(const loader *ld, const mt_tensor *k, const mt_tensor
                            mt_conv2d_options o, mt_layer **out)
 {
     char ks[160];
-    if (k->rank != 4)
+    if (k->rank != 4 || mt_tensor_numel(k) < 1)   /* no dim 0: C·m cannot overflow */
         return mt_fail(MT_ERR_SHAPE, "%s: kernel %s, expected [kh, kw, channels, multiplier]",
                        ld->layer, mt_tensor_describe(k, ks, sizeof ks));
     /* a heap view, which keeps k alive for the layer if k owns a copy */
@@ -337,7 +337,8 @@ mt_status mt_conv2d_transpose_load(const mt_state_dict *weights, const char *pre
         return mt_fail(MT_ERR_UNSUPPORTED, "conv2d_transpose_load %s: Keras only (a PyTorch "
                        "ConvTranspose2d is mt_conv_transpose2d_load)", prefix);
     const mt_conv2d_options o = options ? *options : (mt_conv2d_options){0};
-    if (o.layout != MT_KERNEL_AUTO || o.groups > 1 || o.act != MT_ACTIVATION_NONE ||
+    if (o.layout != MT_KERNEL_AUTO || (o.groups != 0 && o.groups != 1) ||
+        o.act != MT_ACTIVATION_NONE ||
         (o.padding != MT_PADDING_VALID && o.padding != MT_PADDING_SAME) ||
         o.stride_h < 0 || o.stride_w < 0 || o.dilation_h < 0 || o.dilation_w < 0)
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "conv2d_transpose_load %s: supports strides, "
@@ -430,9 +431,10 @@ static mt_status keras_attention(const loader *ld, int64_t num_heads, bool causa
         s = fetch(ld, names[i], i < 4, &t[i]);
     char ts[4][160];
     for (int i = 0; !s && i < 8; i++) {
-        // the heads' dim: 1 in the in-projections, 0 in the output's
+        // the heads' dim: 1 in the in-kernels, 0 in the output kernel and
+        // the biases; no dim 0 (then the merged dims cannot overflow)
         int rank = i < 4 ? 3 : i < 7 ? 2 : 1;
-        if (t[i] && (t[i]->rank != rank ||
+        if (t[i] && (t[i]->rank != rank || mt_tensor_numel(t[i]) < 1 ||
                      (rank > 1 && t[i]->shape[i >= 3 ? 0 : 1] != num_heads)))
             s = mt_fail(MT_ERR_SHAPE, "%s: %s, expected %s with %lld heads (num_heads)",
                         ld->layer, mt_tensor_describe(t[i], ts[0], sizeof ts[0]),

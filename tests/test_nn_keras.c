@@ -426,7 +426,8 @@ static void resize_and_flatten_match_keras(void **state)
     mt_safetensors_close(st);
 }
 
-/* Weights that do not fit fail, naming the tensors in Keras' layout. */
+/* Weights that do not fit, or with a dim 0, fail naming the tensors in
+ * Keras' layout. */
 static void hostile_weights_refused(void **state)
 {
     (void)state;
@@ -444,6 +445,12 @@ static void hostile_weights_refused(void **state)
     assert_fails(mt_conv2d_transpose_load(&sd, "ct", NULL, &l), MT_ERR_SHAPE,
                  "conv2d_transpose ct: bias ct/bias [3], expected [4] (the out channels of "
                  "kernel ct/kernel [3,3,4,2], Keras (kh,kw,out,in))");
+    assert_fails(mt_multihead_attention_load(&sd, "empty", 2, false, &l), MT_ERR_SHAPE,
+                 "multihead_attention empty: empty/query/kernel [0,2,4], expected [in, heads, "
+                 "dim]");
+    assert_fails(mt_depthwise_conv2d_load(&sd, "dw", NULL, &l), MT_ERR_SHAPE,
+                 "depthwise_conv2d dw: kernel dw/kernel [3,3,0,2], expected [kh, kw, channels, "
+                 "multiplier]");
     assert_fails(mt_separable_conv2d_load(&sd, "ct", NULL, &l, &l), MT_ERR_NOT_FOUND,
                  "no tensor named 'ct/depthwise_kernel'");
     assert_null(l);

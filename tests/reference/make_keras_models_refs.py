@@ -32,7 +32,7 @@ Keras' own outputs "y", computed by Keras itself (training=False).
            Flatten + Dense on NHWC x [2,3,4,2].
   bad      not Keras': MultiHeadAttention kernels of two key_dims, a bias
            that does not fit its kernel, a Conv2DTranspose bias of the in
-           channels.
+           channels, kernels with a dim 0.
 
 Run with the repository's Keras venv:
   /work/main/build-venv-keras/bin/python \\
@@ -218,7 +218,10 @@ def bad(rng):
             "b/query/kernel": z(8, 2, 4), "b/key/kernel": z(8, 2, 4),
             "b/value/kernel": z(8, 2, 4), "b/attention_output/kernel": z(2, 4, 8),
             "b/query/bias": z(2, 5),
-            "ct/kernel": z(3, 3, 4, 2), "ct/bias": z(3)}
+            "ct/kernel": z(3, 3, 4, 2), "ct/bias": z(3),
+            "empty/query/kernel": z(0, 2, 4), "empty/key/kernel": z(8, 2, 4),
+            "empty/value/kernel": z(8, 2, 4), "empty/attention_output/kernel": z(2, 4, 8),
+            "dw/kernel": z(3, 3, 0, 2)}
 
 
 def main():
