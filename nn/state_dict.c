@@ -256,6 +256,24 @@ mt_status mt_batch_norm_load(const mt_state_dict *weights, const char *prefix,
     return s;
 }
 
+/* A norm's weight and bias (gamma, beta), either may be missing, but not
+ * both: a wrong prefix would otherwise load as a norm without weights.
+ * `ctor` names the constructor for a norm that truly has none. */
+static mt_status norm_pair(const loader *ld, const char *ctor, mt_tensor **w, mt_tensor **b)
+{
+    mt_status s = fetch_pair(ld, ld->nm->gamma, false, ld->nm->beta, false, w, b);
+    if (s || *w || *b)
+        return s;
+    char key[2 * MT_NAME_MAX];
+    if (ld->nm == &keras && resolve(ld, "scale", key))
+        return mt_fail(MT_ERR_UNSUPPORTED, "%s: %s is in the file: a Keras RMSNormalization "
+                       "is mt_rms_norm_load", ld->layer, key);
+    return mt_fail(MT_ERR_NOT_FOUND, "%s: neither %s%s%s nor %s%s%s is in the file (a norm "
+                   "without weights, Keras' center=False, scale=False or PyTorch's "
+                   "elementwise_affine=False, is %s(…, NULL, NULL, …))", ld->layer, ld->prefix,
+                   ld->nm->sep, ld->nm->gamma, ld->prefix, ld->nm->sep, ld->nm->beta, ctor);
+}
+
 mt_status mt_layer_norm_load(const mt_state_dict *weights, const char *prefix,
                              const mt_norm_options *options, mt_layer **out)
 {
@@ -267,10 +285,28 @@ mt_status mt_layer_norm_load(const mt_state_dict *weights, const char *prefix,
     if (o.eps == 0.0f)
         o.eps = ld.nm->bn_eps;   /* the same defaults as BatchNorm's in both */
     mt_tensor *w, *b;
-    if (!(s = fetch_pair(&ld, ld.nm->gamma, false, ld.nm->beta, false, &w, &b)))
+    if (!(s = norm_pair(&ld, "mt_layer_norm_new", &w, &b)))
         s = mt_layer_norm_new(w, b, &o, out);
     mt_tensor_free(w);
     mt_tensor_free(b);
+    return s;
+}
+
+mt_status mt_rms_norm_load(const mt_state_dict *weights, const char *prefix,
+                           const mt_norm_options *options, mt_layer **out)
+{
+    loader ld;
+    mt_status s = begin("rms_norm", weights, prefix, out, &ld);
+    if (s)
+        return s;
+    mt_norm_options o = options ? *options : (mt_norm_options){0};
+    if (o.eps == 0.0f && weights->framework == MT_FRAMEWORK_KERAS)
+        o.eps = 1e-6f;   /* RMSNormalization's; PyTorch's eps=None stays 0 */
+    mt_tensor *w;
+    if (!(s = fetch(&ld, weights->framework == MT_FRAMEWORK_KERAS ? "scale" : ld.nm->weight,
+                    true, &w)))
+        s = mt_rms_norm_new(w, &o, out);
+    mt_tensor_free(w);
     return s;
 }
 
@@ -391,7 +427,7 @@ mt_status mt_group_norm_load(const mt_state_dict *weights, const char *prefix,
     if (o.eps == 0.0f)
         o.eps = ld.nm->bn_eps;
     mt_tensor *w, *b;
-    if (!(s = fetch_pair(&ld, ld.nm->gamma, false, ld.nm->beta, false, &w, &b)))
+    if (!(s = norm_pair(&ld, "mt_group_norm_new", &w, &b)))
         s = mt_group_norm_new(num_groups, w, b, &o, out);
     mt_tensor_free(w);
     mt_tensor_free(b);

@@ -330,7 +330,8 @@ static void cnn_matches_keras2_names(void **state)
 }
 
 /* Dense(activation=…) as a Linear with the activation fused, or followed
- * by the layer Keras' activation is; LayerNormalization epsilons. */
+ * by the layer Keras' activation is; LayerNormalization epsilons, without
+ * weights; RMSNormalization. */
 static void dense_activations_match_keras(void **state)
 {
     (void)state;
@@ -382,9 +383,23 @@ static void dense_activations_match_keras(void **state)
     assert_matches(st, "y_ln", y, 1e-5);
     mt_tensor_free(y);
     mt_layer_free(l);
-    assert_ok(mt_layer_norm_load(&sd, "ln_plain", NULL, &l));   /* Keras' eps 1e-3 */
+    // center=False, scale=False: no variables, so no loader can tell it from
+    // a mistyped prefix
+    assert_fails(mt_layer_norm_load(&sd, "ln_plain", NULL, &l), MT_ERR_NOT_FOUND,
+                 "layer_norm ln_plain: neither ln_plain/gamma nor ln_plain/beta is in the "
+                 "file (a norm without weights, Keras' center=False, scale=False or "
+                 "PyTorch's elementwise_affine=False, is mt_layer_norm_new(…, NULL, NULL, …))");
+    assert_ok(mt_layer_norm_new(NULL, NULL, &(mt_norm_options){.eps = 1e-3f}, &l));
     assert_ok(mt_layer_forward(l, x, &y));
     assert_matches(st, "y_ln_plain", y, 1e-5);
+    mt_tensor_free(y);
+    mt_layer_free(l);
+    assert_fails(mt_layer_norm_load(&sd, "rms", NULL, &l), MT_ERR_UNSUPPORTED,
+                 "layer_norm rms: rms/scale is in the file: a Keras RMSNormalization is "
+                 "mt_rms_norm_load");
+    assert_ok(mt_rms_norm_load(&sd, "rms", NULL, &l));   /* Keras' eps 1e-6 */
+    assert_ok(mt_layer_forward(l, x, &y));
+    assert_matches(st, "y_rms", y, 1e-5);
     mt_tensor_free(y);
     mt_layer_free(l);
     mt_tensor_free(x);

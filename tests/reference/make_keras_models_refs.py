@@ -27,7 +27,8 @@ Keras' own outputs "y", computed by Keras itself (training=False).
   dense    Dense(4, activation) for tanh, sigmoid, gelu (exact: Keras'
            default), silu, elu, softplus, leaky_relu (slope 0.2),
            hard_sigmoid; gelu(approximate=True), LayerNormalization(epsilon
-           1e-6) and (center=False, scale=False); x [3,7], outputs "y_<name>".
+           1e-6) and (center=False, scale=False), RMSNormalization(); x [3,7],
+           outputs "y_<name>".
   resize   UpSampling2D(2) (nearest) and UpSampling2D((2, 3), bilinear), and
            Flatten + Dense on NHWC x [2,3,4,2].
   bad      not Keras': MultiHeadAttention kernels of two key_dims, a bias
@@ -69,10 +70,11 @@ def save(path, tensors):
 
 
 def weights(model, rng):
-    """The variables by path, biases and norms made non-trivial first."""
+    """The variables by path, biases and norms' weights made non-trivial
+    first."""
     for v in model.weights:
-        if v.path.endswith(("bias", "beta", "gamma")):
-            base = 1.0 if v.path.endswith("gamma") else 0.0
+        if v.path.endswith(("bias", "beta", "gamma", "scale")):
+            base = 1.0 if v.path.endswith(("gamma", "scale")) else 0.0
             v.assign(base + rng.normal(0, 0.3, v.shape).astype("f4"))
     return {v.path: np.asarray(v) for v in model.weights}
 
@@ -180,6 +182,7 @@ def dense(rng):
         lambda v: keras.activations.gelu(v, approximate=True), name="gelu_tanh")(inp)
     outs["ln"] = L.LayerNormalization(epsilon=1e-6, name="ln")(inp)
     outs["ln_plain"] = L.LayerNormalization(center=False, scale=False, name="ln_plain")(inp)
+    outs["rms"] = L.RMSNormalization(name="rms")(inp)
     model = keras.Model(inp, outs)
     t = weights(model, rng)
     x = rng.normal(0, 2, (3, 7)).astype("f4")

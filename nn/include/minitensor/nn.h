@@ -531,9 +531,18 @@ mt_status mt_batch_norm_load(const mt_state_dict *weights, const char *prefix,
                              const mt_batch_norm_options *options, mt_layer **out);
 
 /* LayerNorm "p" (p.weight/p.bias; Keras p/gamma, p/beta): options as
- * mt_layer_norm_new; eps 0: PyTorch 1e-5, Keras 1e-3. */
+ * mt_layer_norm_new; eps 0: PyTorch 1e-5, Keras 1e-3. One of the two may
+ * be missing (Keras' center=False or scale=False), not both: that fails
+ * with MT_ERR_NOT_FOUND naming them, since a mistyped prefix looks the
+ * same (a norm without weights is mt_layer_norm_new(NULL, NULL, …)). */
 mt_status mt_layer_norm_load(const mt_state_dict *weights, const char *prefix,
                              const mt_norm_options *options, mt_layer **out);
+
+/* RMSNorm "p": PyTorch's nn.RMSNorm p.weight, Keras' RMSNormalization
+ * p/scale (required); options as mt_rms_norm_new; eps 0: PyTorch's
+ * eps=None (float32's epsilon), Keras' 1e-6. */
+mt_status mt_rms_norm_load(const mt_state_dict *weights, const char *prefix,
+                           const mt_norm_options *options, mt_layer **out);
 
 /* MultiHeadAttention "p". PyTorch: p.in_proj_weight, p.in_proj_bias (or
  * p.q_proj_weight, p.k_proj_weight, p.v_proj_weight), p.out_proj.weight,
@@ -576,7 +585,8 @@ mt_status mt_conv2d_transpose_load(const mt_state_dict *weights, const char *pre
                                    const mt_conv2d_options *options, mt_layer **out);
 
 /* GroupNorm "p" (p.weight/p.bias; Keras p/gamma, p/beta): options as
- * mt_group_norm_new; eps 0: PyTorch 1e-5, Keras 1e-3. */
+ * mt_group_norm_new; eps 0: PyTorch 1e-5, Keras 1e-3. At least one of
+ * the two must be in the file, as for mt_layer_norm_load. */
 mt_status mt_group_norm_load(const mt_state_dict *weights, const char *prefix,
                              int num_groups, const mt_norm_options *options,
                              mt_layer **out);
