@@ -2,12 +2,14 @@
  * paths with mt_state_dict {file, MT_FRAMEWORK_KERAS}, against Keras' own
  * outputs (reference/make_keras_models_refs.py -> reference/keras_*.
  * safetensors): a character-level transformer (Embedding, LayerNormalization,
- * MultiHeadAttention with a causal mask, Dense GELU MLP, residual Adds),
- * MultiHeadAttention with key_dim, value_dim and output_shape of its own
- * and no biases, Conv2DTranspose with 'same' and 'valid' padding, a CNN
- * with SeparableConv2D, BatchNormalization (center/scale off),
- * ZeroPadding2D and global max and average pooling, Dense activations,
- * LayerNormalization epsilons, and UpSampling2D. */
+ * MultiHeadAttention with a causal mask, Dense GELU MLP, residual Adds;
+ * F32 and F16 weights), MultiHeadAttention with key_dim, value_dim and
+ * output_shape of its own, no biases, and causal with query and keys of
+ * different lengths, Conv2DTranspose with 'same' and 'valid' padding, a
+ * CNN with SeparableConv2D, BatchNormalization (center/scale off),
+ * ZeroPadding2D and global max and average pooling (also by Keras 2's
+ * variable names), Dense activations, LayerNormalization epsilons,
+ * RMSNormalization, UpSampling2D; and hostile weights refused. */
 #include "test_util.h"
 
 static mt_tensor *get(const mt_safetensors *st, const char *name)
