@@ -116,6 +116,9 @@ static void charlm_matches_keras(void **state)
         const mt_tensor *y = NULL;
         assert_ok(mt_graph_forward(g, 2, (const mt_tensor *[]){tok, pos}, 1, &y));
         assert_matches(st, "y", y, 1e-4);
+        assert_ok(mt_graph_freeze(g));   /* private weight copies: the same logits */
+        assert_ok(mt_graph_forward(g, 2, (const mt_tensor *[]){tok, pos}, 1, &y));
+        assert_matches(st, "y", y, 1e-4);
         mt_layer_info info;
         assert_ok(mt_layer_info_get(mt_graph_layer(g, mt_graph_find(g, "h0_attn")), &info));
         assert_int_equal(info.kind, MT_LAYER_MULTIHEAD_ATTENTION);
