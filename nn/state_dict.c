@@ -348,22 +348,29 @@ mt_status mt_conv_transpose2d_load(const mt_state_dict *weights, const char *pre
     return s;
 }
 
-/* Keras' padding for one dim of a transposed conv as PyTorch's pads and
- * output_padding: the output is in·stride ('same') or (in - 1)·stride + k
- * ('valid', at least in·stride), k the dilated kernel; 'same' crops the
- * odd row at the bottom, as TensorFlow. */
+/* Keras' output length for one dim of a transposed conv, (in - 1)·stride
+ * + c, as PyTorch's pads and output_padding: c is stride ('same') or
+ * max(k, stride) ('valid') without output_padding, else k % 2 + op
+ * ('same') or k + op ('valid'), k the dilated kernel. TensorFlow crops
+ * k - c rows when c < k, the odd one at the bottom; PyTorch adds rows
+ * beyond k at the bottom. */
 static void keras_tpad(mt_padding padding, int64_t k, int64_t dil, int64_t stride,
-                       int64_t *before, int64_t *after, int64_t *extra)
+                       bool has_op, int64_t op, int64_t *before, int64_t *after,
+                       int64_t *extra)
 {
     int64_t span = dil * (k - 1) + 1;
-    int64_t crop = padding == MT_PADDING_SAME && span > stride ? span - stride : 0;
+    int64_t c = padding == MT_PADDING_SAME ? (has_op ? span % 2 + op : stride)
+                                           : (has_op ? span + op : (span > stride ? span
+                                                                                  : stride));
+    int64_t crop = span > c ? span - c : 0;
     *before = crop / 2;
     *after = crop - *before;
-    *extra = span < stride ? stride - span : 0;
+    *extra = c > span ? c - span : 0;
 }
 
 mt_status mt_conv2d_transpose_load(const mt_state_dict *weights, const char *prefix,
-                                   const mt_conv2d_options *options, mt_layer **out)
+                                   const mt_conv2d_transpose_options *options,
+                                   mt_layer **out)
 {
     loader ld;
     mt_status s = begin("conv2d_transpose", weights, prefix, out, &ld);
@@ -372,14 +379,23 @@ mt_status mt_conv2d_transpose_load(const mt_state_dict *weights, const char *pre
     if (weights->framework != MT_FRAMEWORK_KERAS)
         return mt_fail(MT_ERR_UNSUPPORTED, "conv2d_transpose_load %s: Keras only (a PyTorch "
                        "ConvTranspose2d is mt_conv_transpose2d_load)", prefix);
-    const mt_conv2d_options o = options ? *options : (mt_conv2d_options){0};
-    if (o.layout != MT_KERNEL_AUTO || (o.groups != 0 && o.groups != 1) ||
-        o.act != MT_ACTIVATION_NONE ||
-        (o.padding != MT_PADDING_VALID && o.padding != MT_PADDING_SAME) ||
-        o.stride_h < 0 || o.stride_w < 0 || o.dilation_h < 0 || o.dilation_w < 0)
-        return mt_fail(MT_ERR_INVALID_ARGUMENT, "conv2d_transpose_load %s: supports strides, "
-                       "dilation and padding VALID or SAME, with layout, groups and act left "
-                       "0 (add an activation layer after it)", prefix);
+    const mt_conv2d_transpose_options o = options ? *options
+                                                  : (mt_conv2d_transpose_options){0};
+    mt_conv_transpose2d_params p = {
+        .stride_h = o.stride_h ? o.stride_h : 1, .stride_w = o.stride_w ? o.stride_w : 1,
+        .dilation_h = o.dilation_h ? o.dilation_h : 1,
+        .dilation_w = o.dilation_w ? o.dilation_w : 1};
+    if ((o.padding != MT_PADDING_VALID && o.padding != MT_PADDING_SAME) ||
+        p.stride_h < 1 || p.stride_w < 1 || p.dilation_h < 1 || p.dilation_w < 1 ||
+        (o.has_output_padding && (o.output_padding_h < 0 || o.output_padding_w < 0 ||
+                                  o.output_padding_h >= p.stride_h ||
+                                  o.output_padding_w >= p.stride_w)))
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "conv2d_transpose_load %s: strides (%lld,%lld) "
+                       "and dilation (%lld,%lld) >= 1, padding VALID or SAME, output_padding "
+                       "(%lld,%lld) >= 0 and below the strides", prefix,
+                       (long long)p.stride_h, (long long)p.stride_w, (long long)p.dilation_h,
+                       (long long)p.dilation_w, (long long)o.output_padding_h,
+                       (long long)o.output_padding_w);
     mt_tensor *k, *b, *w = NULL;
     char ks[160], bs[160];
     if ((s = fetch_pair(&ld, ld.nm->weight, true, ld.nm->bias, false, &k, &b)))
@@ -396,17 +412,13 @@ mt_status mt_conv2d_transpose_load(const mt_state_dict *weights, const char *pre
         s = mt_fail(MT_ERR_SHAPE, "%s: bias %s, expected [%lld] (the out channels of kernel "
                     "%s, Keras (kh,kw,out,in))", ld.layer, mt_tensor_describe(b, bs, sizeof bs),
                     (long long)ksh[2], mt_tensor_describe(k, ks, sizeof ks));
-    mt_conv_transpose2d_params p = {
-        .stride_h = o.stride_h ? o.stride_h : 1, .stride_w = o.stride_w ? o.stride_w : 1,
-        .dilation_h = o.dilation_h ? o.dilation_h : 1,
-        .dilation_w = o.dilation_w ? o.dilation_w : 1};
     // (kh, kw, out, in) is PyTorch's (in, out, kh, kw) permuted: a view
     if (!s && !(s = mt_permute(k, (const int[]){3, 2, 0, 1}, &w))) {
         mt_tensor_name_set(w, k->name);
-        keras_tpad(o.padding, ksh[0], p.dilation_h, p.stride_h, &p.pad_top, &p.pad_bottom,
-                   &p.output_padding_h);
-        keras_tpad(o.padding, ksh[1], p.dilation_w, p.stride_w, &p.pad_left, &p.pad_right,
-                   &p.output_padding_w);
+        keras_tpad(o.padding, ksh[0], p.dilation_h, p.stride_h, o.has_output_padding,
+                   o.output_padding_h, &p.pad_top, &p.pad_bottom, &p.output_padding_h);
+        keras_tpad(o.padding, ksh[1], p.dilation_w, p.stride_w, o.has_output_padding,
+                   o.output_padding_w, &p.pad_left, &p.pad_right, &p.output_padding_w);
         s = mt_conv_transpose2d_new(w, b, &p, out);
     }
     mt_tensor_free(w);

@@ -212,22 +212,27 @@ static void attention_dims_of_its_own(void **state)
     mt_safetensors_close(st);
 }
 
-/* Conv2DTranspose(4, k, strides, padding, dilation_rate) as the script
- * made them; each alone in a Sequential on x [2,5,4,3]. */
+/* Conv2DTranspose(4, k, strides, padding, dilation_rate, output_padding)
+ * as the script made them (op -1: None); each alone in a Sequential on
+ * x [2,5,4,3]. */
 static void conv2d_transpose_matches_keras(void **state)
 {
     (void)state;
     static const struct {
         const char *name;
-        int64_t k, s, d;
+        int64_t k, s, d, op;
         mt_padding padding;
     } cases[] = {
-        {"ct_same_s2", 3, 2, 1, MT_PADDING_SAME},
-        {"ct_valid_s3_k2", 2, 3, 1, MT_PADDING_VALID},
-        {"ct_valid_s2_k4", 4, 2, 1, MT_PADDING_VALID},
-        {"ct_same_s1_d2", 3, 1, 2, MT_PADDING_SAME},
-        {"ct_same_s1_k4", 4, 1, 1, MT_PADDING_SAME},
-        {"ct_same_s3_k2", 2, 3, 1, MT_PADDING_SAME},
+        {"ct_same_s2", 3, 2, 1, -1, MT_PADDING_SAME},
+        {"ct_valid_s3_k2", 2, 3, 1, -1, MT_PADDING_VALID},
+        {"ct_valid_s2_k4", 4, 2, 1, -1, MT_PADDING_VALID},
+        {"ct_same_s1_d2", 3, 1, 2, -1, MT_PADDING_SAME},
+        {"ct_same_s1_k4", 4, 1, 1, -1, MT_PADDING_SAME},
+        {"ct_same_s3_k2", 2, 3, 1, -1, MT_PADDING_SAME},
+        {"ct_same_s2_op0", 3, 2, 1, 0, MT_PADDING_SAME},
+        {"ct_same_s2_op1", 3, 2, 1, 1, MT_PADDING_SAME},
+        {"ct_same_s3_k4_op2", 4, 3, 1, 2, MT_PADDING_SAME},
+        {"ct_valid_s2_op1", 3, 2, 1, 1, MT_PADDING_VALID},
     };
     mt_safetensors *st = NULL;
     assert_ok(mt_safetensors_open(REFS_DIR "/keras_convt.safetensors", &st));
@@ -238,9 +243,11 @@ static void conv2d_transpose_matches_keras(void **state)
         mt_sequential *m = NULL;
         mt_layer *l = NULL;
         assert_ok(mt_sequential_new(3, (int64_t[]){5, 4, 3}, &m));
-        assert_ok(mt_conv2d_transpose_load(&sd, cases[i].name, &(mt_conv2d_options){
+        assert_ok(mt_conv2d_transpose_load(&sd, cases[i].name, &(mt_conv2d_transpose_options){
             .stride_h = cases[i].s, .stride_w = cases[i].s, .padding = cases[i].padding,
-            .dilation_h = cases[i].d, .dilation_w = cases[i].d, .out_channels = 4}, &l));
+            .dilation_h = cases[i].d, .dilation_w = cases[i].d, .out_channels = 4,
+            .has_output_padding = cases[i].op >= 0, .output_padding_h = cases[i].op,
+            .output_padding_w = cases[i].op}, &l));
         assert_ok(mt_sequential_add(m, l));
         const mt_tensor *y = NULL;
         assert_ok(mt_sequential_forward(m, x, &y));
@@ -249,13 +256,14 @@ static void conv2d_transpose_matches_keras(void **state)
         mt_sequential_free(m);
     }
     mt_layer *l = NULL;
-    assert_fails(mt_conv2d_transpose_load(&sd, "ct_same_s2", &(mt_conv2d_options){
+    assert_fails(mt_conv2d_transpose_load(&sd, "ct_same_s2", &(mt_conv2d_transpose_options){
                      .out_channels = 3}, &l), MT_ERR_SHAPE,
                  "conv2d_transpose ct_same_s2: kernel ct_same_s2/kernel [3,3,4,3], expected "
                  "[kh, kw, out, in] (Keras) with kernel 0x0, 3 out");
-    assert_fails(mt_conv2d_transpose_load(&sd, "ct_same_s2", &(mt_conv2d_options){
-                     .act = MT_ACTIVATION_RELU}, &l), MT_ERR_INVALID_ARGUMENT,
-                 "add an activation layer after it");
+    assert_fails(mt_conv2d_transpose_load(&sd, "ct_same_s2", &(mt_conv2d_transpose_options){
+                     .stride_h = 2, .stride_w = 2, .has_output_padding = true,
+                     .output_padding_w = 2}, &l), MT_ERR_INVALID_ARGUMENT,
+                 "output_padding (0,2) >= 0 and below the strides");
     assert_fails(mt_conv2d_transpose_load(&(mt_state_dict){st, MT_FRAMEWORK_PYTORCH},
                                           "ct_same_s2", NULL, &l),
                  MT_ERR_UNSUPPORTED, "Keras only");

@@ -13,10 +13,11 @@ Keras' own outputs "y", computed by Keras itself (training=False).
            use_bias=False) on query [2,5,12] and key = value [2,7,10];
            MultiHeadAttention(2, 4) with use_causal_mask=True on a query of
            length 5 against keys of length 7, and 7 against 5.
-  convt    Conv2DTranspose(4, kernel, strides, padding, dilation_rate):
-           (3, 2, same), (2, 3, valid), (4, 2, valid), (3, 1, same,
-           dilation 2), (4, 1, same: the odd row cropped at the bottom),
-           (2, 3, same), each on x [2,5,4,3].
+  convt    Conv2DTranspose(4, kernel, strides, padding, dilation_rate,
+           output_padding): (3, 2, same), (2, 3, valid), (4, 2, valid),
+           (3, 1, same, dilation 2), (4, 1, same: the odd row cropped at the
+           bottom), (2, 3, same), and with output_padding 0, 1 (3, 2, same),
+           2 (4, 3, same), 1 (3, 2, valid); each on x [2,5,4,3].
   cnn      Conv2D(8, 3, strides 2, same, relu), BatchNormalization(momentum
            0.9, epsilon 1e-5), SeparableConv2D(16, 3, same,
            depth_multiplier 2), BatchNormalization(center=False,
@@ -127,13 +128,17 @@ def mha(rng):
     return t
 
 
-CONVT = [  # name, kernel, strides, padding, dilation
-    ("ct_same_s2", 3, 2, "same", 1),
-    ("ct_valid_s3_k2", 2, 3, "valid", 1),
-    ("ct_valid_s2_k4", 4, 2, "valid", 1),
-    ("ct_same_s1_d2", 3, 1, "same", 2),
-    ("ct_same_s1_k4", 4, 1, "same", 1),
-    ("ct_same_s3_k2", 2, 3, "same", 1),
+CONVT = [  # name, kernel, strides, padding, dilation, output_padding
+    ("ct_same_s2", 3, 2, "same", 1, None),
+    ("ct_valid_s3_k2", 2, 3, "valid", 1, None),
+    ("ct_valid_s2_k4", 4, 2, "valid", 1, None),
+    ("ct_same_s1_d2", 3, 1, "same", 2, None),
+    ("ct_same_s1_k4", 4, 1, "same", 1, None),
+    ("ct_same_s3_k2", 2, 3, "same", 1, None),
+    ("ct_same_s2_op0", 3, 2, "same", 1, 0),
+    ("ct_same_s2_op1", 3, 2, "same", 1, 1),
+    ("ct_same_s3_k4_op2", 4, 3, "same", 1, 2),
+    ("ct_valid_s2_op1", 3, 2, "valid", 1, 1),
 ]
 
 
@@ -141,10 +146,11 @@ def convt(rng):
     t = {}
     x = rng.normal(0, 1, (2, 5, 4, 3)).astype("f4")
     t["x"] = x
-    for name, k, s, pad, d in CONVT:
+    for name, k, s, pad, d, op in CONVT:
         inp = keras.Input((5, 4, 3))
         model = keras.Model(inp, L.Conv2DTranspose(
-            4, k, strides=s, padding=pad, dilation_rate=d, name=name)(inp))
+            4, k, strides=s, padding=pad, dilation_rate=d, output_padding=op,
+            name=name)(inp))
         t.update(weights(model, rng))
         t["y_" + name] = model(x, training=False)
     return t

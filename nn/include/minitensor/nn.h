@@ -574,15 +574,34 @@ mt_status mt_conv_transpose2d_load(const mt_state_dict *weights, const char *pre
 
 /* Keras' Conv2DTranspose "p" by its own arguments: kernel p/kernel
  * [kh, kw, out, in] (read as PyTorch's [in, out, kh, kw] through a view),
- * bias p/bias [out] or none; options as Keras': stride_h/w (strides),
- * padding MT_PADDING_VALID or _SAME, dilation_h/w (dilation_rate), and
- * optional expected kernel_h/w, in_channels, out_channels (filters);
- * layout, groups and act must be 0 (Keras' activation= is a layer after
- * it). Output [N, H·s, W·s, out] for 'same', [N, (H-1)·s + k, …] (at least
- * H·s) for 'valid', as Keras with output_padding=None. Keras only
- * (MT_ERR_UNSUPPORTED for PyTorch). */
+ * bias p/bias [out] or none. Options (NULL or zeroed: Keras' defaults):
+ *   in_channels, out_channels (filters), kernel_h, kernel_w   expected,
+ *                        or 0 for "whatever the kernel says";
+ *   stride_h, stride_w   strides, or 0 for 1;
+ *   padding              MT_PADDING_VALID (the zero default) or _SAME;
+ *   dilation_h, dilation_w   dilation_rate, or 0 for 1;
+ *   has_output_padding   false: Keras' output_padding=None, the output is
+ *                        H·s ('same') or (H-1)·s + max(k, s) ('valid', k
+ *                        the dilated kernel); true: output_padding_h/_w
+ *                        (each below its stride), the output is
+ *                        (H-1)·s + k % 2 + output_padding ('same') or
+ *                        (H-1)·s + k + output_padding ('valid').
+ * Keras' activation= is a layer after it. Fails naming the tensors (shapes
+ * in Keras' layout) or the bad option. Keras only (MT_ERR_UNSUPPORTED for
+ * PyTorch: mt_conv_transpose2d_load). */
+typedef struct mt_conv2d_transpose_options {
+    int64_t in_channels, out_channels;
+    int64_t kernel_h, kernel_w;
+    int64_t stride_h, stride_w;
+    mt_padding padding;
+    int64_t dilation_h, dilation_w;
+    bool has_output_padding;
+    int64_t output_padding_h, output_padding_w;
+} mt_conv2d_transpose_options;
+
 mt_status mt_conv2d_transpose_load(const mt_state_dict *weights, const char *prefix,
-                                   const mt_conv2d_options *options, mt_layer **out);
+                                   const mt_conv2d_transpose_options *options,
+                                   mt_layer **out);
 
 /* GroupNorm "p" (p.weight/p.bias; Keras p/gamma, p/beta): options as
  * mt_group_norm_new; eps 0: PyTorch 1e-5, Keras 1e-3. At least one of
