@@ -76,7 +76,17 @@ static mt_status fetch(const loader *ld, const char *suffix, bool required, mt_t
     if (!resolve(ld, suffix, key) && !required)
         return MT_OK;
     mt_status s = nn_get(ld->sd->file, ld->layer, key, t);
-    if (!s && (s = nn_check_finite(ld->layer, *t))) {
+    // integer weights are quantized ones (Keras' model.quantize("int8")
+    // stores an I8 kernel beside its kernel_scale): read as numbers they
+    // would give a model off by the scale
+    if (!s && (*t)->dtype != MT_DTYPE_F32 && (*t)->dtype != MT_DTYPE_F16 &&
+        (*t)->dtype != MT_DTYPE_BF16 && (*t)->dtype != MT_DTYPE_F64)
+        s = mt_fail(MT_ERR_DTYPE, "%s: %s is %s, not a float: quantized weights (Keras' "
+                    "model.quantize, PyTorch's quantized modules) are not supported, export "
+                    "the float model", ld->layer, key, mt_dtype_name((*t)->dtype));
+    else if (!s)
+        s = nn_check_finite(ld->layer, *t);
+    if (s) {
         mt_tensor_free(*t);
         *t = NULL;
     }

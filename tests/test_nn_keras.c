@@ -455,7 +455,7 @@ static void resize_and_flatten_match_keras(void **state)
 }
 
 /* Weights that do not fit, or with a dim 0, fail naming the tensors in
- * Keras' layout. */
+ * Keras' layout; a quantized Dense is refused, not read as float. */
 static void hostile_weights_refused(void **state)
 {
     (void)state;
@@ -479,6 +479,10 @@ static void hostile_weights_refused(void **state)
     assert_fails(mt_depthwise_conv2d_load(&sd, "dw", NULL, &l), MT_ERR_SHAPE,
                  "depthwise_conv2d dw: kernel dw/kernel [3,3,0,2], expected [kh, kw, channels, "
                  "multiplier]");
+    assert_fails(mt_linear_load(&sd, "sequential/q", NULL, &l), MT_ERR_DTYPE,
+                 "linear sequential/q: sequential/q/kernel is I8, not a float: quantized "
+                 "weights (Keras' model.quantize, PyTorch's quantized modules) are not "
+                 "supported");
     assert_fails(mt_separable_conv2d_load(&sd, "ct", NULL, &l, &l), MT_ERR_NOT_FOUND,
                  "no tensor named 'ct/depthwise_kernel'");
     assert_null(l);

@@ -34,7 +34,8 @@ Keras' own outputs "y", computed by Keras itself (training=False).
            Flatten + Dense on NHWC x [2,3,4,2].
   bad      not Keras': MultiHeadAttention kernels of two key_dims, a bias
            that does not fit its kernel, a Conv2DTranspose bias of the in
-           channels, kernels with a dim 0.
+           channels, kernels with a dim 0; a Dense quantized by
+           model.quantize("int8").
 
 Run with the repository's Keras venv:
   /work/main/build-venv-keras/bin/python \\
@@ -57,7 +58,8 @@ def save(path, tensors):
     header, blobs, offset = {}, [], 0
     for name, t in tensors.items():
         t = np.asarray(t)
-        kind, dtype = (("I32", "<i4") if t.dtype.kind in "iu" else
+        kind, dtype = (("I8", "i1") if t.dtype == np.int8 else
+                       ("I32", "<i4") if t.dtype.kind in "iu" else
                        ("F16", "<f2") if t.dtype == np.float16 else ("F32", "<f4"))
         data = np.ascontiguousarray(t.astype(dtype)).tobytes()
         header[name] = {"dtype": kind, "shape": list(t.shape),
@@ -219,10 +221,13 @@ def keras2(make):
 
 
 def bad(rng):
-    """Hostile files: kernels that do not fit together, a wrong bias."""
+    """Hostile files: kernels that do not fit together, a wrong bias; and
+    Keras' own int8-quantized Dense (an I8 kernel and its kernel_scale)."""
     def z(*shape):
         return np.zeros(shape, "f4")
-    return {"a/query/kernel": z(8, 2, 4), "a/key/kernel": z(8, 2, 5),
+    quantized = keras.Sequential([keras.Input((6,)), L.Dense(4, name="q")])
+    quantized.quantize("int8")
+    return {v.path: np.asarray(v) for v in quantized.weights} | {"a/query/kernel": z(8, 2, 4), "a/key/kernel": z(8, 2, 5),
             "a/value/kernel": z(8, 2, 4), "a/attention_output/kernel": z(2, 4, 8),
             "b/query/kernel": z(8, 2, 4), "b/key/kernel": z(8, 2, 4),
             "b/value/kernel": z(8, 2, 4), "b/attention_output/kernel": z(2, 4, 8),

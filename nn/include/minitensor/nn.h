@@ -480,7 +480,9 @@ mt_status mt_concat_new(int dim, mt_layer **out);
  * A bias (BatchNorm: weight and bias) missing from the file means none.
  * Keep the file open until the model is freed. Every weight is checked to
  * be finite ("linear fc: fc.weight [2,3] holds NaN at flat index 4
- * ([1,1])", MT_ERR_FORMAT); a missing tensor is MT_ERR_NOT_FOUND naming it. */
+ * ([1,1])", MT_ERR_FORMAT) and a float (F32, F16, BF16, F64: integer
+ * weights are quantized ones, MT_ERR_DTYPE); a missing tensor is
+ * MT_ERR_NOT_FOUND naming it. */
 typedef enum mt_framework {
     MT_FRAMEWORK_PYTORCH = 1,
     MT_FRAMEWORK_KERAS
