@@ -485,7 +485,22 @@ static void hostile_weights_refused(void **state)
                  "supported");
     assert_fails(mt_separable_conv2d_load(&sd, "ct", NULL, &l, &l), MT_ERR_NOT_FOUND,
                  "no tensor named 'ct/depthwise_kernel'");
+    // NULLs: a message naming the call, never a crash
+    mt_layer *pw = NULL;
+    assert_fails(mt_conv2d_transpose_load(NULL, "ct", NULL, &l), MT_ERR_INVALID_ARGUMENT,
+                 "conv2d_transpose_load: NULL argument");
+    assert_fails(mt_conv2d_transpose_load(&sd, "ct", NULL, NULL), MT_ERR_INVALID_ARGUMENT,
+                 "conv2d_transpose_load: out is NULL");
+    assert_fails(mt_separable_conv2d_load(&sd, NULL, NULL, &l, &pw), MT_ERR_INVALID_ARGUMENT,
+                 "separable_conv2d_load: NULL argument");
+    assert_fails(mt_separable_conv2d_load(&sd, "ct", NULL, &l, NULL), MT_ERR_INVALID_ARGUMENT,
+                 "separable_conv2d_load: out is NULL");
+    assert_fails(mt_rms_norm_load(&sd, NULL, NULL, &l), MT_ERR_INVALID_ARGUMENT,
+                 "rms_norm_load: NULL argument");
+    assert_fails(mt_global_max_pool2d_new(NULL), MT_ERR_INVALID_ARGUMENT,
+                 "global_max_pool2d: out is NULL");
     assert_null(l);
+    assert_null(pw);
     mt_safetensors_close(st);
 }
 
