@@ -249,9 +249,10 @@ mt_status mt_upsample_new(const mt_interpolate_params *params, mt_layer **out)
     bool scales = !p->out_h && !p->out_w && p->scale_h > 0 && p->scale_w > 0 &&
                   isfinite(p->scale_h) && isfinite(p->scale_w);
     if ((!sizes && !scales) || p->data_layout != MT_DATA_LAYOUT_NHWC ||
-        (p->mode != MT_INTERPOLATE_NEAREST && p->mode != MT_INTERPOLATE_BILINEAR))
+        (p->mode != MT_INTERPOLATE_NEAREST && p->mode != MT_INTERPOLATE_BILINEAR &&
+         p->mode != MT_INTERPOLATE_NEAREST_EXACT))
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "upsample: give an output size or positive "
-                       "scales (not both), NHWC, nearest or bilinear");
+                       "scales (not both), NHWC, nearest, nearest-exact or bilinear");
     mt_layer *l = nn_layer_alloc("upsample", &up_vtable, MT_LAYER_UPSAMPLE, "upsample",
                                  sizeof(mt_interpolate_params));
     if (!l)

@@ -420,7 +420,8 @@ static void dense_activations_match_keras(void **state)
 }
 
 /* UpSampling2D nearest and bilinear (half-pixel centres: align_corners
- * false), and Flatten on NHWC into a Dense. */
+ * false), Resizing (its 'nearest' takes pixel centres: nearest-exact), and
+ * Flatten on NHWC into a Dense. */
 static void resize_and_flatten_match_keras(void **state)
 {
     (void)state;
@@ -441,6 +442,23 @@ static void resize_and_flatten_match_keras(void **state)
     assert_matches(st, "y_bilinear", y, 1e-6);
     mt_tensor_free(y);
     mt_layer_free(l);
+    static const struct {
+        const char *name;
+        mt_interpolate_mode mode;
+        int64_t h, w;
+    } resizing[] = {
+        {"y_resize_nearest_up", MT_INTERPOLATE_NEAREST_EXACT, 5, 7},
+        {"y_resize_nearest_down", MT_INTERPOLATE_NEAREST_EXACT, 2, 3},
+        {"y_resize_bilinear", MT_INTERPOLATE_BILINEAR, 5, 3},
+    };
+    for (int i = 0; i < 3; i++) {
+        assert_ok(mt_upsample_new(&(mt_interpolate_params){
+            .mode = resizing[i].mode, .out_h = resizing[i].h, .out_w = resizing[i].w}, &l));
+        assert_ok(mt_layer_forward(l, x, &y));
+        assert_matches(st, resizing[i].name, y, 1e-6);
+        mt_tensor_free(y);
+        mt_layer_free(l);
+    }
     assert_ok(mt_flatten_new(1, -1, &l));
     assert_ok(mt_layer_forward(l, x, &f));
     mt_layer_free(l);

@@ -30,8 +30,9 @@ Keras' own outputs "y", computed by Keras itself (training=False).
            hard_sigmoid; gelu(approximate=True), LayerNormalization(epsilon
            1e-6) and (center=False, scale=False), RMSNormalization(); x [3,7],
            outputs "y_<name>".
-  resize   UpSampling2D(2) (nearest) and UpSampling2D((2, 3), bilinear), and
-           Flatten + Dense on NHWC x [2,3,4,2].
+  resize   UpSampling2D(2) (nearest) and UpSampling2D((2, 3), bilinear),
+           Resizing to 5x7 and 2x3 (nearest: pixel centres) and 5x3
+           (bilinear), and Flatten + Dense on NHWC x [2,3,4,2].
   bad      not Keras': MultiHeadAttention kernels of two key_dims, a bias
            that does not fit its kernel, a Conv2DTranspose bias of the in
            channels, kernels with a dim 0; a Dense quantized by
@@ -203,7 +204,10 @@ def resize(rng):
     inp = keras.Input((3, 4, 2))
     outs = {"dense": L.Dense(3, name="d")(L.Flatten()(inp)),
             "nearest": L.UpSampling2D(2)(inp),
-            "bilinear": L.UpSampling2D((2, 3), interpolation="bilinear")(inp)}
+            "bilinear": L.UpSampling2D((2, 3), interpolation="bilinear")(inp),
+            "resize_nearest_up": L.Resizing(5, 7, interpolation="nearest")(inp),
+            "resize_nearest_down": L.Resizing(2, 3, interpolation="nearest")(inp),
+            "resize_bilinear": L.Resizing(5, 3)(inp)}
     model = keras.Model(inp, outs)
     t = weights(model, rng)
     x = rng.normal(0, 1, (2, 3, 4, 2)).astype("f4")

@@ -361,7 +361,8 @@ mt_status mt_avg_pool2d_new(const mt_avg_pool2d_options *options, mt_layer **out
 
 /* Upsample: resize NHWC images (mt_interpolate_into, pool.h): nn.Upsample(
  * size or scale_factor, mode 'nearest' or 'bilinear', align_corners), Keras'
- * UpSampling2D(size, interpolation). params: an output size or scales, NHWC
+ * UpSampling2D(size, interpolation) and Resizing(h, w) ('nearest' there is
+ * MT_INTERPOLATE_NEAREST_EXACT). params: an output size or scales, NHWC
  * (the zero data layout); copied. */
 mt_status mt_upsample_new(const mt_interpolate_params *params, mt_layer **out);
 
