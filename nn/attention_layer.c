@@ -1,8 +1,9 @@
 /* attention_layer.c — MultiHeadAttention as PyTorch's nn.MultiheadAttention
- * (batch_first=True) computes it: project q, k, v, split E into heads,
- * scaled dot-product attention per head, join the heads, project out. The
- * projections and the heads live in the planner's scratch; no copies of
- * the weights (PyTorch's (out,in) matrices are used as transposed views). */
+ * (batch_first=True) and Keras' MultiHeadAttention compute it: project q,
+ * k, v, split them into heads, scaled dot-product attention per head, join
+ * the heads, project out. The projections and heads live in the planner's
+ * scratch; no copies of F32 weights (PyTorch's (out,in) matrices are used
+ * as transposed views, Keras' [in, H, D] kernels as [in, H·D] views). */
 #include <stdio.h>
 #include <string.h>
 
@@ -11,12 +12,13 @@
 #include "minitensor/view.h"
 
 typedef struct mha_state {
-    mt_tensor *held[8];          /* the references the layer keeps */
-    mt_tensor wq, wk, wv, wo;    /* [in, E] views: x·w is PyTorch's x·Wᵀ */
-    mt_tensor bq, bk, bv;        /* [E] views of the biases, if any */
-    const mt_tensor *bias[3], *out_bias;
-    int64_t e, heads, kdim, vdim;
+    mt_tensor *w[4];        /* q, k, v, out projections in (in, out) layout */
+    mt_tensor *b[4];        /* their biases, or NULL */
+    int64_t e, kdim, vdim;  /* the widths of query, key and value inputs */
+    int64_t qk, vo, eo;     /* heads·key_dim, heads·value_dim, output width */
+    int64_t heads;
     bool causal;
+    bool top_left;          /* causal aligned top-left (Keras) when Lq != Lk */
 } mha_state;
 
 static mt_status mha_infer(const mt_layer *l, int n, const mt_shape *in,
@@ -46,16 +48,26 @@ static mt_status mha_infer(const mt_layer *l, int n, const mt_shape *in,
                        (long long)in[1].dim[1], (long long)in[2].dim[0],
                        (long long)in[2].dim[1]);
     *out = in[0];
-    out->dim[2] = st->e;
+    out->dim[2] = st->eo;
     return MT_OK;
 }
 
-/* Q [N,Lq,E], K and V [N,Lk,E], and the joined heads [N,Lq,E]. */
+/* Whether the causal mask must be built: Keras' use_causal_mask lets query
+ * i see keys j <= i also when Lq != Lk, where attention.h's causal aligns
+ * the last query with the last key. */
+static bool own_mask(const mha_state *st, int64_t lq, int64_t lk)
+{
+    return st->causal && st->top_left && lq != lk;
+}
+
+/* Q [N,Lq,QK], K [N,Lk,QK], V [N,Lk,VO], the joined heads [N,Lq,VO], and
+ * the [Lq,Lk] BOOL mask if own_mask. */
 static size_t mha_scratch(const mt_layer *l, int n, const mt_shape *in)
 {
     const mha_state *st = l->state;
     int64_t lq = in[0].dim[1], lk = in[n == 3 ? 1 : 0].dim[1];
-    return (size_t)(in[0].dim[0] * (2 * lq + 2 * lk) * st->e) * sizeof(float);
+    return (size_t)(in[0].dim[0] * ((lq + lk) * (st->qk + st->vo))) * sizeof(float) +
+           (own_mask(st, lq, lk) ? (size_t)(lq * lk) : 0);
 }
 
 /* t [N,L,E] as heads [N,H,L,D] (a view). */
@@ -72,33 +84,40 @@ static mt_status mha_forward(const mt_layer *l, int n, const mt_tensor *const *i
 {
     const mha_state *st = l->state;
     const mt_tensor *xq = in[0], *xk = in[n == 3 ? 1 : 0], *xv = in[n == 3 ? 2 : 0];
-    int64_t b = xq->shape[0], lq = xq->shape[1], lk = xk->shape[1], e = st->e;
-    float *f = scratch;
-    mt_tensor q, k, v, a, qh, kh, vh, ah;
+    int64_t b = xq->shape[0], lq = xq->shape[1], lk = xk->shape[1];
+    float *q0 = scratch, *k0 = q0 + b * lq * st->qk, *v0 = k0 + b * lk * st->qk,
+          *a0 = v0 + b * lk * st->vo;
+    mt_tensor q, k, v, a, qh, kh, vh, ah, mask;
+    bool masked = own_mask(st, lq, lk);
     mt_status s;
-    if ((s = mt_tensor_wrap_into(MT_DTYPE_F32, 3, (int64_t[]){b, lq, e}, f, &q)) ||
-        (s = mt_tensor_wrap_into(MT_DTYPE_F32, 3, (int64_t[]){b, lk, e}, f + b * lq * e, &k)) ||
-        (s = mt_tensor_wrap_into(MT_DTYPE_F32, 3, (int64_t[]){b, lk, e},
-                                 f + b * (lq + lk) * e, &v)) ||
-        (s = mt_tensor_wrap_into(MT_DTYPE_F32, 3, (int64_t[]){b, lq, e},
-                                 f + b * (lq + 2 * lk) * e, &a)))
+    if ((s = mt_tensor_wrap_into(MT_DTYPE_F32, 3, (int64_t[]){b, lq, st->qk}, q0, &q)) ||
+        (s = mt_tensor_wrap_into(MT_DTYPE_F32, 3, (int64_t[]){b, lk, st->qk}, k0, &k)) ||
+        (s = mt_tensor_wrap_into(MT_DTYPE_F32, 3, (int64_t[]){b, lk, st->vo}, v0, &v)) ||
+        (s = mt_tensor_wrap_into(MT_DTYPE_F32, 3, (int64_t[]){b, lq, st->vo}, a0, &a)) ||
+        (masked && (s = mt_tensor_wrap_into(MT_DTYPE_BOOL, 2, (int64_t[]){lq, lk},
+                                            a0 + b * lq * st->vo, &mask))))
         return s;
-    if ((s = mt_matmul_fused_into(xq, &st->wq, st->bias[0], MT_ACTIVATION_NONE, &q)) ||
-        (s = mt_matmul_fused_into(xk, &st->wk, st->bias[1], MT_ACTIVATION_NONE, &k)) ||
-        (s = mt_matmul_fused_into(xv, &st->wv, st->bias[2], MT_ACTIVATION_NONE, &v)) ||
+    for (int64_t i = 0; masked && i < lq; i++)
+        for (int64_t j = 0; j < lk; j++)
+            ((uint8_t *)mask.data)[i * lk + j] = j <= i;
+    if ((s = mt_matmul_fused_into(xq, st->w[0], st->b[0], MT_ACTIVATION_NONE, &q)) ||
+        (s = mt_matmul_fused_into(xk, st->w[1], st->b[1], MT_ACTIVATION_NONE, &k)) ||
+        (s = mt_matmul_fused_into(xv, st->w[2], st->b[2], MT_ACTIVATION_NONE, &v)) ||
         (s = heads(&q, st->heads, &qh)) || (s = heads(&k, st->heads, &kh)) ||
         (s = heads(&v, st->heads, &vh)) || (s = heads(&a, st->heads, &ah)) ||
-        (s = mt_scaled_dot_product_attention_into(&qh, &kh, &vh, NULL, st->causal, 0.0f,
-                                                  &ah)))
+        (s = mt_scaled_dot_product_attention_into(&qh, &kh, &vh, masked ? &mask : NULL,
+                                                  st->causal && !masked, 0.0f, &ah)))
         return s;
-    return mt_matmul_fused_into(&a, &st->wo, st->out_bias, MT_ACTIVATION_NONE, out);
+    return mt_matmul_fused_into(&a, st->w[3], st->b[3], MT_ACTIVATION_NONE, out);
 }
 
 static void mha_release(void *state)
 {
     mha_state *st = state;
-    for (int i = 0; i < 8; i++)
-        mt_tensor_free(st->held[i]);
+    for (int i = 0; i < 4; i++) {
+        mt_tensor_free(st->w[i]);
+        mt_tensor_free(st->b[i]);
+    }
 }
 
 static const mt_layer_vtable mha_vtable = {
@@ -109,21 +128,16 @@ static const mt_layer_vtable mha_vtable = {
     .release = mha_release,
 };
 
-/* Keep t (F32 as a view, else converted) in slot i; *kept is it. */
-static mt_status keep(mha_state *st, int i, const mt_tensor *t, const mt_tensor **kept)
-{
-    mt_status s = t->dtype == MT_DTYPE_F32 ? mt_view(t, t->rank, t->shape, &st->held[i])
-                                           : mt_tensor_to_f32(t, &st->held[i]);
-    *kept = st->held[i];
-    return s;
-}
-
 /* w [rows r0.., cols in] of a PyTorch (out,in) matrix as an [in, E] view. */
-static mt_status proj(const mt_tensor *w, int64_t r0, int64_t e, mt_tensor *out)
+static mt_status proj(const mt_tensor *w, int64_t r0, int64_t e, mt_tensor **out)
 {
-    mt_tensor rows;
-    mt_status s = mt_narrow_into(w, 0, r0, e, &rows);
-    return s ? s : mt_transpose_into(&rows, 0, 1, out);
+    mt_tensor *rows;
+    mt_status s = mt_narrow(w, 0, r0, e, &rows);
+    if (!s) {
+        s = mt_transpose(rows, 0, 1, out);
+        mt_tensor_free(rows);
+    }
+    return s;
 }
 
 static mt_status check(const char *name, const char *what, const mt_tensor *t, int rank,
@@ -138,6 +152,70 @@ static mt_status check(const char *name, const char *what, const mt_tensor *t, i
     return mt_fail(MT_ERR_SHAPE, "%s: %s %s, expected [%lld%s%s]", name, what,
                    mt_tensor_describe(t, ts, sizeof ts), (long long)d0,
                    rank == 2 ? "," : "", rank == 2 ? (d1 ? "E" : "kdim or vdim") : "");
+}
+
+mt_status mt_nn_attention_new(const char *name, mt_tensor *t[8], int64_t heads, bool causal,
+                              bool top_left, mt_layer **out)
+{
+    static const char *const what[4] = {"query", "key", "value", "output"};
+    mt_status s = heads < 1 ? mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: %lld heads", name,
+                                      (long long)heads) : MT_OK;
+    for (int i = 0; !s && i < 8; i++)
+        if (t[i] && t[i]->dtype != MT_DTYPE_F32) {
+            mt_tensor *f;
+            if (!(s = mt_tensor_to_f32(t[i], &f))) {
+                mt_tensor_name_set(f, t[i]->name);
+                mt_tensor_free(t[i]);
+                t[i] = f;
+            }
+        }
+    // (in, out) matrices chained q·kᵀ (same out), v (out VO) into output (in VO)
+    char ws[4][160];
+    for (int i = 0; !s && i < 4; i++)
+        if (t[i]->rank != 2 || t[i]->shape[0] < 1 || t[i]->shape[1] < 1)
+            s = mt_fail(MT_ERR_SHAPE, "%s: %s projection %s is not a 2-D (in, out) matrix",
+                        name, what[i], mt_tensor_describe(t[i], ws[i], sizeof ws[i]));
+    if (!s && (t[1]->shape[1] != t[0]->shape[1] || t[3]->shape[0] != t[2]->shape[1] ||
+               t[0]->shape[1] % heads || t[2]->shape[1] % heads))
+        s = mt_fail(MT_ERR_SHAPE, "%s: projections query %s, key %s, value %s, output %s "
+                    "(in, out) do not chain for %lld heads", name,
+                    mt_tensor_describe(t[0], ws[0], sizeof ws[0]),
+                    mt_tensor_describe(t[1], ws[1], sizeof ws[1]),
+                    mt_tensor_describe(t[2], ws[2], sizeof ws[2]),
+                    mt_tensor_describe(t[3], ws[3], sizeof ws[3]), (long long)heads);
+    for (int i = 0; !s && i < 4; i++)
+        if (t[4 + i] && (t[4 + i]->rank != 1 || t[4 + i]->shape[0] != t[i]->shape[1]))
+            s = mt_fail(MT_ERR_SHAPE, "%s: %s bias %s, expected [%lld] (the outputs of %s)",
+                        name, what[i], mt_tensor_describe(t[4 + i], ws[0], sizeof ws[0]),
+                        (long long)t[i]->shape[1],
+                        mt_tensor_describe(t[i], ws[1], sizeof ws[1]));
+    mt_layer *l = s ? NULL : mt_nn_layer_alloc("multihead_attention", &mha_vtable,
+                                               MT_LAYER_MULTIHEAD_ATTENTION, name,
+                                               sizeof(mha_state));
+    if (!l) {
+        for (int i = 0; i < 8; i++)
+            mt_tensor_free(t[i]);
+        return s ? s : MT_ERR_OUT_OF_MEMORY;
+    }
+    mha_state *st = l->state;
+    for (int i = 0; i < 4; i++) {
+        st->w[i] = t[i];
+        st->b[i] = t[4 + i];
+    }
+    st->e = t[0]->shape[0];
+    st->kdim = t[1]->shape[0];
+    st->vdim = t[2]->shape[0];
+    st->qk = t[0]->shape[1];
+    st->vo = t[2]->shape[1];
+    st->eo = t[3]->shape[1];
+    st->heads = heads;
+    st->causal = causal;
+    st->top_left = top_left;
+    l->info.in_features = st->e;
+    l->info.out_features = st->eo;
+    l->info.has_bias = t[7] != NULL;
+    *out = l;
+    return MT_OK;
 }
 
 mt_status mt_multihead_attention_new(const mt_attention_weights *w, int64_t num_heads,
@@ -169,44 +247,22 @@ mt_status mt_multihead_attention_new(const mt_attention_weights *w, int64_t num_
         s = check(name, "out_bias", w->out_bias, 1, e, 0);
     if (s)
         return s;
-    mt_layer *l = mt_nn_layer_alloc("multihead_attention", &mha_vtable,
-                                    MT_LAYER_MULTIHEAD_ATTENTION, name, sizeof(mha_state));
-    if (!l)
-        return MT_ERR_OUT_OF_MEMORY;
-    mha_state *st = l->state;
-    const mt_tensor *t[8] = {0};
-    const mt_tensor *src[5] = {packed ? w->in_proj_weight : w->q_weight, w->k_weight,
-                               w->v_weight, w->in_proj_bias, w->out_weight};
-    for (int i = 0; !s && i < 5; i++)
-        if (src[i] && (i == 0 || i >= 3 || !packed))
-            s = keep(st, i, src[i], &t[i]);
+    // PyTorch's (out,in) rows as (in, out) views; the views keep the
+    // caller's tensors' memory alive for the layer
+    mt_tensor *t[8] = {0};
+    const mt_tensor *src[3] = {w->q_weight, w->k_weight, w->v_weight};
+    for (int i = 0; !s && i < 3; i++)
+        s = packed ? proj(w->in_proj_weight, i * e, e, &t[i]) : proj(src[i], 0, e, &t[i]);
+    if (!s)
+        s = proj(ow, 0, e, &t[3]);
+    for (int i = 0; !s && w->in_proj_bias && i < 3; i++)
+        s = mt_narrow(w->in_proj_bias, 0, i * e, e, &t[4 + i]);
     if (!s && w->out_bias)
-        s = keep(st, 5, w->out_bias, &st->out_bias);
-    if (!s)
-        s = packed ? proj(t[0], 0, e, &st->wq) : proj(t[0], 0, e, &st->wq);
-    if (!s)
-        s = packed ? proj(t[0], e, e, &st->wk) : proj(t[1], 0, e, &st->wk);
-    if (!s)
-        s = packed ? proj(t[0], 2 * e, e, &st->wv) : proj(t[2], 0, e, &st->wv);
-    if (!s)
-        s = proj(t[4], 0, e, &st->wo);
-    mt_tensor *bq[3] = {&st->bq, &st->bk, &st->bv};
-    for (int i = 0; !s && t[3] && i < 3; i++) {
-        s = mt_narrow_into(t[3], 0, i * e, e, bq[i]);
-        st->bias[i] = bq[i];
-    }
+        s = mt_view(w->out_bias, 1, w->out_bias->shape, &t[7]);
     if (s) {
-        mt_layer_free(l);
+        for (int i = 0; i < 8; i++)
+            mt_tensor_free(t[i]);
         return s;
     }
-    st->e = e;
-    st->heads = num_heads;
-    st->kdim = st->wk.shape[0];
-    st->vdim = st->wv.shape[0];
-    st->causal = causal;
-    l->info.in_features = e;
-    l->info.out_features = e;
-    l->info.has_bias = w->out_bias != NULL;
-    *out = l;
-    return MT_OK;
+    return mt_nn_attention_new(name, t, num_heads, causal, false, out);
 }

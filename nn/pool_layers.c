@@ -1,5 +1,5 @@
-/* pool_layers.c — GlobalAveragePooling2D (the mean over H and W of NHWC),
- * AdaptiveAvgPool2D, AvgPool2D and Upsample (resizing). */
+/* pool_layers.c — GlobalAveragePooling2D and GlobalMaxPooling2D (the mean
+ * and the maximum over H and W of NHWC), AdaptiveAvgPool2D, AvgPool2D and Upsample (resizing). */
 #include <math.h>
 #include <stdio.h>
 
@@ -40,6 +40,28 @@ mt_status mt_global_avg_pool2d_new(mt_layer **out)
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "global_avg_pool2d: out is NULL");
     *out = mt_nn_layer_alloc("global_avg_pool2d", &gap_vtable, MT_LAYER_GLOBAL_AVG_POOL2D,
                              "global_avg_pool2d", 0);
+    return *out ? MT_OK : MT_ERR_OUT_OF_MEMORY;
+}
+
+static mt_status gmp_forward(const mt_layer *l, int n, const mt_tensor *const *in,
+                             void *scratch, mt_tensor *out)
+{
+    (void)l, (void)n, (void)scratch;
+    return mt_max_dims_into(in[0], (const int[]){1, 2}, 2, false, out);
+}
+
+static const mt_layer_vtable gmp_vtable = {
+    .n_inputs = 1,
+    .infer = gap_infer,
+    .forward = gmp_forward,
+};
+
+mt_status mt_global_max_pool2d_new(mt_layer **out)
+{
+    if (!out)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "global_max_pool2d: out is NULL");
+    *out = mt_nn_layer_alloc("global_max_pool2d", &gmp_vtable, MT_LAYER_GLOBAL_MAX_POOL2D,
+                             "global_max_pool2d", 0);
     return *out ? MT_OK : MT_ERR_OUT_OF_MEMORY;
 }
 
@@ -227,9 +249,10 @@ mt_status mt_upsample_new(const mt_interpolate_params *params, mt_layer **out)
     bool scales = !p->out_h && !p->out_w && p->scale_h > 0 && p->scale_w > 0 &&
                   isfinite(p->scale_h) && isfinite(p->scale_w);
     if ((!sizes && !scales) || p->data_layout != MT_DATA_LAYOUT_NHWC ||
-        (p->mode != MT_INTERPOLATE_NEAREST && p->mode != MT_INTERPOLATE_BILINEAR))
+        (p->mode != MT_INTERPOLATE_NEAREST && p->mode != MT_INTERPOLATE_BILINEAR &&
+         p->mode != MT_INTERPOLATE_NEAREST_EXACT))
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "upsample: give an output size or positive "
-                       "scales (not both), NHWC, nearest or bilinear");
+                       "scales (not both), NHWC, nearest, nearest-exact or bilinear");
     mt_layer *l = mt_nn_layer_alloc("upsample", &up_vtable, MT_LAYER_UPSAMPLE, "upsample",
                                     sizeof(mt_interpolate_params));
     if (!l)

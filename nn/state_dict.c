@@ -2,6 +2,7 @@
  * ("0.weight", "conv1.weight", "bn1.running_mean"; "dense/kernel",
  * "bn/moving_mean"), read in that framework's layouts. */
 #include <stdio.h>
+#include <string.h>
 
 #include "layer_internal.h"
 #include "minitensor/view.h"
@@ -49,19 +50,43 @@ static mt_status begin(const char *kind, const mt_state_dict *sd, const char *pr
     return MT_OK;
 }
 
+/* The name of tensor prefix<sep>suffix into key; whether it is in the
+ * file. Keras 2 (tf.keras) names variables "dense/kernel:0": a Keras name
+ * missing from the file is looked up with ":0" too. */
+static bool resolve(const loader *ld, const char *suffix, char key[2 * MT_NAME_MAX])
+{
+    size_t index, n = (size_t)snprintf(key, 2 * MT_NAME_MAX, "%s%s%s", ld->prefix,
+                                       ld->prefix[0] ? ld->nm->sep : "", suffix);
+    bool found = mt_safetensors_find(ld->sd->file, key, &index) == MT_OK;
+    if (!found && ld->nm == &keras && n + 2 < 2 * MT_NAME_MAX) {
+        memcpy(key + n, ":0", 3);
+        found = mt_safetensors_find(ld->sd->file, key, &index) == MT_OK;
+        if (!found)
+            key[n] = '\0';
+    }
+    mt_clear_error();
+    return found;
+}
+
 /* Tensor prefix<sep>suffix into *t; if !required, a missing one is NULL. */
 static mt_status fetch(const loader *ld, const char *suffix, bool required, mt_tensor **t)
 {
     char key[2 * MT_NAME_MAX];
-    snprintf(key, sizeof key, "%s%s%s", ld->prefix, ld->prefix[0] ? ld->nm->sep : "", suffix);
     *t = NULL;
-    size_t index;
-    if (!required && mt_safetensors_find(ld->sd->file, key, &index) == MT_ERR_NOT_FOUND) {
-        mt_clear_error();
+    if (!resolve(ld, suffix, key) && !required)
         return MT_OK;
-    }
     mt_status s = mt_nn_get(ld->sd->file, ld->layer, key, t);
-    if (!s && (s = mt_nn_check_finite(ld->layer, *t))) {
+    // integer weights are quantized ones (Keras' model.quantize("int8")
+    // stores an I8 kernel beside its kernel_scale): read as numbers they
+    // would give a model off by the scale
+    if (!s && (*t)->dtype != MT_DTYPE_F32 && (*t)->dtype != MT_DTYPE_F16 &&
+        (*t)->dtype != MT_DTYPE_BF16 && (*t)->dtype != MT_DTYPE_F64)
+        s = mt_fail(MT_ERR_DTYPE, "%s: %s is %s, not a float: quantized weights (Keras' "
+                    "model.quantize, PyTorch's quantized modules) are not supported, export "
+                    "the float model", ld->layer, key, mt_dtype_name((*t)->dtype));
+    else if (!s)
+        s = mt_nn_check_finite(ld->layer, *t);
+    if (s) {
         mt_tensor_free(*t);
         *t = NULL;
     }
@@ -118,6 +143,29 @@ mt_status mt_conv2d_load(const mt_state_dict *weights, const char *prefix,
     return s;
 }
 
+/* Keras' depthwise kernel k (kh, kw, C, m) as the grouped HWIO kernel
+ * (kh, kw, 1, C·m), groups C, into a Conv2D with bias b (or none). */
+static mt_status depthwise(const loader *ld, const mt_tensor *k, const mt_tensor *b,
+                           mt_conv2d_options o, mt_layer **out)
+{
+    char ks[160];
+    if (k->rank != 4 || mt_tensor_numel(k) < 1)   /* no dim 0: C·m cannot overflow */
+        return mt_fail(MT_ERR_SHAPE, "%s: kernel %s, expected [kh, kw, channels, multiplier]",
+                       ld->layer, mt_tensor_describe(k, ks, sizeof ks));
+    /* a heap view, which keeps k alive for the layer if k owns a copy */
+    mt_tensor *grouped;
+    mt_status s = mt_view(k, 4, (int64_t[]){k->shape[0], k->shape[1], 1,
+                                            k->shape[2] * k->shape[3]}, &grouped);
+    if (s)
+        return s;
+    mt_tensor_name_set(grouped, k->name);
+    o.layout = MT_KERNEL_HWIO;
+    o.groups = k->shape[2];
+    s = mt_conv2d_new(grouped, b, &o, out);
+    mt_tensor_free(grouped);
+    return s;
+}
+
 mt_status mt_depthwise_conv2d_load(const mt_state_dict *weights, const char *prefix,
                                    const mt_conv2d_options *options, mt_layer **out)
 {
@@ -133,28 +181,58 @@ mt_status mt_depthwise_conv2d_load(const mt_state_dict *weights, const char *pre
     if ((o.layout != MT_KERNEL_AUTO && o.layout != MT_KERNEL_HWIO) || o.groups != 0)
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "depthwise_conv2d_load %s: layout and groups "
                        "come from the kernel (leave them 0)", prefix);
-    mt_tensor *k = NULL, *b = NULL, *grouped = NULL;
+    // a SeparableConv2D's bias belongs after its pointwise kernel: reading
+    // it here would add it in the wrong place
+    char key[2 * MT_NAME_MAX];
+    if (resolve(&ld, "pointwise_kernel", key))
+        return mt_fail(MT_ERR_UNSUPPORTED, "depthwise_conv2d_load %s: %s is in the file: "
+                       "a SeparableConv2D is mt_separable_conv2d_load", prefix, key);
+    mt_tensor *k = NULL, *b = NULL;
     /* Keras 3 calls it kernel, Keras 2 depthwise_kernel */
     s = fetch(&ld, "depthwise_kernel", false, &k);
     if (!s && !k)
         s = fetch(&ld, ld.nm->weight, true, &k);
     if (!s)
         s = fetch(&ld, ld.nm->bias, false, &b);
-    char ks[160];
-    if (!s && k->rank != 4)
-        s = mt_fail(MT_ERR_SHAPE, "%s: kernel %s, expected [kh, kw, channels, multiplier]",
-                    ld.layer, mt_tensor_describe(k, ks, sizeof ks));
-    /* (kh, kw, C, m) is the grouped HWIO kernel (kh, kw, 1, C·m), groups C;
-     * a heap view, which keeps k alive for the layer if k owns a copy */
-    if (!s && !(s = mt_view(k, 4, (int64_t[]){k->shape[0], k->shape[1], 1,
-                                              k->shape[2] * k->shape[3]}, &grouped))) {
-        mt_tensor_name_set(grouped, k->name);
-        o.layout = MT_KERNEL_HWIO;
-        o.groups = k->shape[2];
-        s = mt_conv2d_new(grouped, b, &o, out);
-    }
-    mt_tensor_free(grouped);
+    if (!s)
+        s = depthwise(&ld, k, b, o, out);
     mt_tensor_free(k);
+    mt_tensor_free(b);
+    return s;
+}
+
+mt_status mt_separable_conv2d_load(const mt_state_dict *weights, const char *prefix,
+                                   const mt_conv2d_options *options, mt_layer **depthwise_out,
+                                   mt_layer **pointwise_out)
+{
+    if (!depthwise_out || !pointwise_out)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "separable_conv2d_load: out is NULL");
+    *pointwise_out = NULL;
+    loader ld;
+    mt_status s = begin("separable_conv2d", weights, prefix, depthwise_out, &ld);
+    if (s)
+        return s;
+    if (weights->framework != MT_FRAMEWORK_KERAS)
+        return mt_fail(MT_ERR_UNSUPPORTED, "separable_conv2d_load %s: Keras only", prefix);
+    mt_conv2d_options o = options ? *options : (mt_conv2d_options){0};
+    if (o.layout != MT_KERNEL_AUTO || o.groups != 0 || o.padding == MT_PADDING_EXPLICIT)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "separable_conv2d_load %s: layout and groups "
+                       "come from the kernels (leave them 0), padding VALID or SAME", prefix);
+    // strides, padding, dilation and the kernel size go to the depthwise
+    // step; the filters, the bias and the activation to the pointwise one
+    mt_conv2d_options po = {.act = o.act, .out_channels = o.out_channels};
+    o.act = MT_ACTIVATION_NONE;
+    o.out_channels = 0;
+    mt_tensor *dk, *pk, *b = NULL;
+    if (!(s = fetch_pair(&ld, "depthwise_kernel", true, "pointwise_kernel", true, &dk, &pk)) &&
+        !(s = fetch(&ld, ld.nm->bias, false, &b)) &&
+        !(s = depthwise(&ld, dk, NULL, o, depthwise_out)) &&
+        (s = mt_conv2d_new(pk, b, &po, pointwise_out))) {
+        mt_layer_free(*depthwise_out);
+        *depthwise_out = NULL;
+    }
+    mt_tensor_free(dk);
+    mt_tensor_free(pk);
     mt_tensor_free(b);
     return s;
 }
@@ -188,6 +266,24 @@ mt_status mt_batch_norm_load(const mt_state_dict *weights, const char *prefix,
     return s;
 }
 
+/* A norm's weight and bias (gamma, beta), either may be missing, but not
+ * both: a wrong prefix would otherwise load as a norm without weights.
+ * `ctor` names the constructor for a norm that truly has none. */
+static mt_status norm_pair(const loader *ld, const char *ctor, mt_tensor **w, mt_tensor **b)
+{
+    mt_status s = fetch_pair(ld, ld->nm->gamma, false, ld->nm->beta, false, w, b);
+    if (s || *w || *b)
+        return s;
+    char key[2 * MT_NAME_MAX];
+    if (ld->nm == &keras && resolve(ld, "scale", key))
+        return mt_fail(MT_ERR_UNSUPPORTED, "%s: %s is in the file: a Keras RMSNormalization "
+                       "is mt_rms_norm_load", ld->layer, key);
+    return mt_fail(MT_ERR_NOT_FOUND, "%s: neither %s%s%s nor %s%s%s is in the file (a norm "
+                   "without weights, Keras' center=False, scale=False or PyTorch's "
+                   "elementwise_affine=False, is %s(…, NULL, NULL, …))", ld->layer, ld->prefix,
+                   ld->nm->sep, ld->nm->gamma, ld->prefix, ld->nm->sep, ld->nm->beta, ctor);
+}
+
 mt_status mt_layer_norm_load(const mt_state_dict *weights, const char *prefix,
                              const mt_norm_options *options, mt_layer **out)
 {
@@ -199,10 +295,28 @@ mt_status mt_layer_norm_load(const mt_state_dict *weights, const char *prefix,
     if (o.eps == 0.0f)
         o.eps = ld.nm->bn_eps;   /* the same defaults as BatchNorm's in both */
     mt_tensor *w, *b;
-    if (!(s = fetch_pair(&ld, ld.nm->gamma, false, ld.nm->beta, false, &w, &b)))
+    if (!(s = norm_pair(&ld, "mt_layer_norm_new", &w, &b)))
         s = mt_layer_norm_new(w, b, &o, out);
     mt_tensor_free(w);
     mt_tensor_free(b);
+    return s;
+}
+
+mt_status mt_rms_norm_load(const mt_state_dict *weights, const char *prefix,
+                           const mt_norm_options *options, mt_layer **out)
+{
+    loader ld;
+    mt_status s = begin("rms_norm", weights, prefix, out, &ld);
+    if (s)
+        return s;
+    mt_norm_options o = options ? *options : (mt_norm_options){0};
+    if (o.eps == 0.0f && weights->framework == MT_FRAMEWORK_KERAS)
+        o.eps = 1e-6f;   /* RMSNormalization's; PyTorch's eps=None stays 0 */
+    mt_tensor *w;
+    if (!(s = fetch(&ld, weights->framework == MT_FRAMEWORK_KERAS ? "scale" : ld.nm->weight,
+                    true, &w)))
+        s = mt_rms_norm_new(w, &o, out);
+    mt_tensor_free(w);
     return s;
 }
 
@@ -233,12 +347,92 @@ mt_status mt_conv_transpose2d_load(const mt_state_dict *weights, const char *pre
     if (s)
         return s;
     if (weights->framework != MT_FRAMEWORK_PYTORCH)
-        return mt_fail(MT_ERR_UNSUPPORTED, "conv_transpose2d_load %s: only PyTorch's "
-                       "[in, out/groups, kh, kw] weights are known", prefix);
+        return mt_fail(MT_ERR_UNSUPPORTED, "conv_transpose2d_load %s: reads PyTorch's "
+                       "[in, out/groups, kh, kw] weights; a Keras Conv2DTranspose is "
+                       "mt_conv2d_transpose_load", prefix);
     mt_tensor *w, *b;
     if (!(s = fetch_pair(&ld, ld.nm->weight, true, ld.nm->bias, false, &w, &b)))
         s = mt_conv_transpose2d_new(w, b, params, out);
     mt_tensor_free(w);
+    mt_tensor_free(b);
+    return s;
+}
+
+/* Keras' output length for one dim of a transposed conv, (in - 1)·stride
+ * + c, as PyTorch's pads and output_padding: c is stride ('same') or
+ * max(k, stride) ('valid') without output_padding, else k % 2 + op
+ * ('same') or k + op ('valid'), k the dilated kernel. TensorFlow crops
+ * k - c rows when c < k, the odd one at the bottom; PyTorch adds rows
+ * beyond k at the bottom. */
+static void keras_tpad(mt_padding padding, int64_t k, int64_t dil, int64_t stride,
+                       bool has_op, int64_t op, int64_t *before, int64_t *after,
+                       int64_t *extra)
+{
+    int64_t span = dil * (k - 1) + 1;
+    int64_t c = padding == MT_PADDING_SAME ? (has_op ? span % 2 + op : stride)
+                                           : (has_op ? span + op : (span > stride ? span
+                                                                                  : stride));
+    int64_t crop = span > c ? span - c : 0;
+    *before = crop / 2;
+    *after = crop - *before;
+    *extra = c > span ? c - span : 0;
+}
+
+mt_status mt_conv2d_transpose_load(const mt_state_dict *weights, const char *prefix,
+                                   const mt_conv2d_transpose_options *options,
+                                   mt_layer **out)
+{
+    loader ld;
+    mt_status s = begin("conv2d_transpose", weights, prefix, out, &ld);
+    if (s)
+        return s;
+    if (weights->framework != MT_FRAMEWORK_KERAS)
+        return mt_fail(MT_ERR_UNSUPPORTED, "conv2d_transpose_load %s: Keras only (a PyTorch "
+                       "ConvTranspose2d is mt_conv_transpose2d_load)", prefix);
+    const mt_conv2d_transpose_options o = options ? *options
+                                                  : (mt_conv2d_transpose_options){0};
+    mt_conv_transpose2d_params p = {
+        .stride_h = o.stride_h ? o.stride_h : 1, .stride_w = o.stride_w ? o.stride_w : 1,
+        .dilation_h = o.dilation_h ? o.dilation_h : 1,
+        .dilation_w = o.dilation_w ? o.dilation_w : 1};
+    if ((o.padding != MT_PADDING_VALID && o.padding != MT_PADDING_SAME) ||
+        p.stride_h < 1 || p.stride_w < 1 || p.dilation_h < 1 || p.dilation_w < 1 ||
+        (o.has_output_padding && (o.output_padding_h < 0 || o.output_padding_w < 0 ||
+                                  o.output_padding_h >= p.stride_h ||
+                                  o.output_padding_w >= p.stride_w)))
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "conv2d_transpose_load %s: strides (%lld,%lld) "
+                       "and dilation (%lld,%lld) >= 1, padding VALID or SAME, output_padding "
+                       "(%lld,%lld) >= 0 and below the strides", prefix,
+                       (long long)p.stride_h, (long long)p.stride_w, (long long)p.dilation_h,
+                       (long long)p.dilation_w, (long long)o.output_padding_h,
+                       (long long)o.output_padding_w);
+    mt_tensor *k, *b, *w = NULL;
+    char ks[160], bs[160];
+    if ((s = fetch_pair(&ld, ld.nm->weight, true, ld.nm->bias, false, &k, &b)))
+        return s;
+    const int64_t *ksh = k->shape;
+    if (k->rank != 4 || (o.kernel_h && ksh[0] != o.kernel_h) ||
+        (o.kernel_w && ksh[1] != o.kernel_w) || (o.out_channels && ksh[2] != o.out_channels) ||
+        (o.in_channels && ksh[3] != o.in_channels))
+        s = mt_fail(MT_ERR_SHAPE, "%s: kernel %s, expected [kh, kw, out, in] (Keras) with "
+                    "kernel %lldx%lld, %lld out and %lld in channels (0: any)", ld.layer,
+                    mt_tensor_describe(k, ks, sizeof ks), (long long)o.kernel_h,
+                    (long long)o.kernel_w, (long long)o.out_channels, (long long)o.in_channels);
+    else if (b && (b->rank != 1 || b->shape[0] != ksh[2]))
+        s = mt_fail(MT_ERR_SHAPE, "%s: bias %s, expected [%lld] (the out channels of kernel "
+                    "%s, Keras (kh,kw,out,in))", ld.layer, mt_tensor_describe(b, bs, sizeof bs),
+                    (long long)ksh[2], mt_tensor_describe(k, ks, sizeof ks));
+    // (kh, kw, out, in) is PyTorch's (in, out, kh, kw) permuted: a view
+    if (!s && !(s = mt_permute(k, (const int[]){3, 2, 0, 1}, &w))) {
+        mt_tensor_name_set(w, k->name);
+        keras_tpad(o.padding, ksh[0], p.dilation_h, p.stride_h, o.has_output_padding,
+                   o.output_padding_h, &p.pad_top, &p.pad_bottom, &p.output_padding_h);
+        keras_tpad(o.padding, ksh[1], p.dilation_w, p.stride_w, o.has_output_padding,
+                   o.output_padding_w, &p.pad_left, &p.pad_right, &p.output_padding_w);
+        s = mt_conv_transpose2d_new(w, b, &p, out);
+    }
+    mt_tensor_free(w);
+    mt_tensor_free(k);
     mt_tensor_free(b);
     return s;
 }
@@ -255,7 +449,7 @@ mt_status mt_group_norm_load(const mt_state_dict *weights, const char *prefix,
     if (o.eps == 0.0f)
         o.eps = ld.nm->bn_eps;
     mt_tensor *w, *b;
-    if (!(s = fetch_pair(&ld, ld.nm->gamma, false, ld.nm->beta, false, &w, &b)))
+    if (!(s = norm_pair(&ld, "mt_group_norm_new", &w, &b)))
         s = mt_group_norm_new(num_groups, w, b, &o, out);
     mt_tensor_free(w);
     mt_tensor_free(b);
@@ -276,6 +470,75 @@ mt_status mt_embedding_load(const mt_state_dict *weights, const char *prefix,
     return s;
 }
 
+/* Keras' MultiHeadAttention: p/query/kernel [E, H, Dk], p/key/kernel
+ * [kdim, H, Dk], p/value/kernel [vdim, H, Dv], p/attention_output/kernel
+ * [H, Dv, Eo], biases [H, Dk], [H, Dk], [H, Dv], [Eo] (none with
+ * use_bias=False); the kernels merged to (in, out) matrices, no copy. */
+static mt_status keras_attention(const loader *ld, int64_t num_heads, bool causal,
+                                 mt_layer **out)
+{
+    static const char *const names[8] = {
+        "query/kernel", "key/kernel", "value/kernel", "attention_output/kernel",
+        "query/bias", "key/bias", "value/bias", "attention_output/bias"};
+    if (num_heads < 1)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: num_heads %lld", ld->layer,
+                       (long long)num_heads);
+    mt_tensor *t[8] = {0}, *m[8] = {0};
+    mt_status s = MT_OK;
+    for (int i = 0; !s && i < 8; i++)
+        s = fetch(ld, names[i], i < 4, &t[i]);
+    char ts[4][160];
+    for (int i = 0; !s && i < 8; i++) {
+        // the heads' dim: 1 in the in-kernels, 0 in the output kernel and
+        // the biases; no dim 0 (then the merged dims cannot overflow)
+        int rank = i < 4 ? 3 : i < 7 ? 2 : 1;
+        if (t[i] && (t[i]->rank != rank || mt_tensor_numel(t[i]) < 1 ||
+                     (rank > 1 && t[i]->shape[i >= 3 ? 0 : 1] != num_heads)))
+            s = mt_fail(MT_ERR_SHAPE, "%s: %s, expected %s with %lld heads (num_heads)",
+                        ld->layer, mt_tensor_describe(t[i], ts[0], sizeof ts[0]),
+                        i == 3 ? "[heads, value_dim, out]" : i < 3 ? "[in, heads, dim]"
+                        : i < 7 ? "[heads, dim]" : "[out]", (long long)num_heads);
+    }
+    // key_dim (query, key), value_dim (value, output) and out must agree
+    if (!s && (t[1]->shape[2] != t[0]->shape[2] || t[3]->shape[1] != t[2]->shape[2]))
+        s = mt_fail(MT_ERR_SHAPE, "%s: kernels %s, %s, %s, %s do not fit together: "
+                    "expected [E, heads, key_dim], [kdim, heads, key_dim], [vdim, heads, "
+                    "value_dim], [heads, value_dim, out]", ld->layer,
+                    mt_tensor_describe(t[0], ts[0], sizeof ts[0]),
+                    mt_tensor_describe(t[1], ts[1], sizeof ts[1]),
+                    mt_tensor_describe(t[2], ts[2], sizeof ts[2]),
+                    mt_tensor_describe(t[3], ts[3], sizeof ts[3]));
+    for (int i = 4; !s && i < 8; i++)
+        if (t[i] && t[i]->shape[t[i]->rank - 1] != t[i - 4]->shape[2])
+            s = mt_fail(MT_ERR_SHAPE, "%s: bias %s does not fit kernel %s (its last dim)",
+                        ld->layer, mt_tensor_describe(t[i], ts[0], sizeof ts[0]),
+                        mt_tensor_describe(t[i - 4], ts[1], sizeof ts[1]));
+    // (in, H, D) -> (in, H·D), (H, Dv, out) -> (H·Dv, out), biases flat
+    for (int i = 0; !s && i < 8; i++) {
+        if (!t[i])
+            continue;
+        int64_t shape[2] = {t[i]->shape[0], t[i]->shape[1]};
+        if (i == 3)
+            shape[1] = t[i]->shape[2], shape[0] *= t[i]->shape[1];
+        else if (i < 3)
+            shape[1] *= t[i]->shape[2];
+        else
+            shape[0] = mt_tensor_numel(t[i]);
+        if (!(s = mt_view(t[i], i < 4 ? 2 : 1, shape, &m[i])))
+            mt_tensor_name_set(m[i], t[i]->name);
+    }
+    for (int i = 0; i < 8; i++)
+        mt_tensor_free(t[i]);
+    if (s) {
+        for (int i = 0; i < 8; i++)
+            mt_tensor_free(m[i]);
+        return s;
+    }
+    char name[MT_NAME_MAX + 32];
+    snprintf(name, sizeof name, "multihead_attention %s", ld->prefix);
+    return mt_nn_attention_new(name, m, num_heads, causal, true, out);
+}
+
 mt_status mt_multihead_attention_load(const mt_state_dict *weights, const char *prefix,
                                       int64_t num_heads, bool causal, mt_layer **out)
 {
@@ -283,9 +546,8 @@ mt_status mt_multihead_attention_load(const mt_state_dict *weights, const char *
     mt_status s = begin("multihead_attention", weights, prefix, out, &ld);
     if (s)
         return s;
-    if (weights->framework != MT_FRAMEWORK_PYTORCH)
-        return mt_fail(MT_ERR_UNSUPPORTED, "multihead_attention_load %s: only PyTorch's "
-                       "names are known", prefix);
+    if (weights->framework == MT_FRAMEWORK_KERAS)
+        return keras_attention(&ld, num_heads, causal, out);
     // add_bias_kv=True adds learned key/value rows this layer does not have:
     // refuse them rather than run without
     for (int i = 0; i < 2; i++) {

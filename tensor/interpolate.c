@@ -13,14 +13,14 @@ typedef struct resize_axis {
 
 /* PyTorch's nearest: floor(dst * scale) in float, scale = 1 / factor or
  * in / out (the float rounding is PyTorch's, so indices match it). */
-static int64_t nearest_index(const resize_axis *a, int64_t dst)
+static int64_t nearest_index(const resize_axis *a, bool exact, int64_t dst)
 {
     if (a->out == a->in)
         return dst;
-    if (a->out == 2 * a->in)
+    if (a->out == 2 * a->in)   /* both rules give dst / 2 */
         return dst >> 1;
     float scale = a->scale > 0 ? (float)(1.0 / a->scale) : (float)a->in / (float)a->out;
-    int64_t src = (int64_t)floorf((float)dst * scale);
+    int64_t src = (int64_t)floorf(((float)dst + (exact ? 0.5f : 0.0f)) * scale);
     return src < a->in - 1 ? src : a->in - 1;
 }
 
@@ -82,7 +82,8 @@ static mt_status resize_plan_of(const char *op, const mt_tensor *input,
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: params is NULL", op);
     if ((s = mt_check_data_layout(op, p->data_layout)))
         return s;
-    if (p->mode != MT_INTERPOLATE_NEAREST && p->mode != MT_INTERPOLATE_BILINEAR)
+    if (p->mode != MT_INTERPOLATE_NEAREST && p->mode != MT_INTERPOLATE_BILINEAR &&
+        p->mode != MT_INTERPOLATE_NEAREST_EXACT)
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: unknown mode %d", op, (int)p->mode);
     if (p->align_corners && p->mode != MT_INTERPOLATE_BILINEAR)
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: align_corners needs bilinear mode", op);
@@ -114,9 +115,10 @@ static void resize_run(const resize_plan *r, const mt_tensor *in, mt_tensor *out
             for (int64_t ox = 0; ox < r->w.out; ox++) {
                 float *py = y + n * so[0] + oy * so[1] + ox * so[2];
                 const float *base = x + n * si[0];
-                if (r->mode == MT_INTERPOLATE_NEAREST) {
-                    const float *px = base + nearest_index(&r->h, oy) * si[1] +
-                                      nearest_index(&r->w, ox) * si[2];
+                if (r->mode != MT_INTERPOLATE_BILINEAR) {
+                    bool exact = r->mode == MT_INTERPOLATE_NEAREST_EXACT;
+                    const float *px = base + nearest_index(&r->h, exact, oy) * si[1] +
+                                      nearest_index(&r->w, exact, ox) * si[2];
                     for (int64_t c = 0; c < ch; c++)
                         py[c * so[3]] = px[c * si[3]];
                     continue;

@@ -108,6 +108,12 @@ static void norms_embedding_pad(void **state)
     assert_ok(mt_rms_norm_new(w, &(mt_norm_options){.eps = 1e-6f}, &l));
     check_alone(l, "rms.x", "rms.y", 1e-5);
     mt_tensor_free(w);
+    assert_ok(mt_rms_norm_load(&sd, "rms", &(mt_norm_options){.eps = 1e-6f}, &l));
+    check_alone(l, "rms.x", "rms.y", 1e-5);
+    // a mistyped prefix is not a LayerNorm without weights
+    assert_fails(mt_layer_norm_load(&sd, "lnn", NULL, &l), MT_ERR_NOT_FOUND,
+                 "layer_norm lnn: neither lnn.weight nor lnn.bias is in the file");
+    assert_fails(mt_rms_norm_load(&sd, "ln.x", NULL, &l), MT_ERR_NOT_FOUND, "ln.x.weight");
     assert_ok(mt_embedding_load(&sd, "emb", &l));
     check_alone(l, "emb.ids", "emb.y", 0);
     const int64_t pads[4] = {1, 2, 0, 1};

@@ -331,7 +331,7 @@ static void decoder_layers_refused(void **state)
                      .data_layout = MT_DATA_LAYOUT_NCHW}, &l), MT_ERR_INVALID_ARGUMENT,
                  "runs on NHWC activations");
     assert_fails(mt_conv_transpose2d_load(&keras, "up", NULL, &l), MT_ERR_UNSUPPORTED,
-                 "only PyTorch's");
+                 "a Keras Conv2DTranspose is mt_conv2d_transpose_load");
     assert_null(l);
     mt_graph *g = NULL;
     int x;

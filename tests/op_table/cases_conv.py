@@ -280,6 +280,13 @@ def interp_cases(rng):
             c.append(interp_case(rng, 1, 6, 5, 3, layout, "bilinear", size=(4, 2), align=align))
             c.append(interp_case(rng, 1, 1, 4, 2, layout, "bilinear", size=(3, 1), align=align))
         c.append(interp_case(rng, 1, 4, 3, 2, layout, "bilinear", scale=(2.5, 1.5)))
+    # pixel centres (Keras' Resizing 'nearest'), up, down and by scale, from
+    # a generator of their own: the other cases keep their inputs
+    own = np.random.default_rng(1011)
+    for layout in ("nhwc", "nchw"):
+        c.append(interp_case(own, 1, 7, 9, 2, layout, "nearest-exact", size=(10, 13)))
+        c.append(interp_case(own, 2, 7, 9, 1, layout, "nearest-exact", size=(4, 5)))
+        c.append(interp_case(own, 1, 3, 5, 2, layout, "nearest-exact", scale=(1.5, 0.5)))
     return c
 
 

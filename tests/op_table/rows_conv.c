@@ -220,7 +220,9 @@ static mt_interpolate_params interp_params(const op_case *c)
     int64_t s[2];
     pair(c, "size", s);
     return (mt_interpolate_params){
-        .mode = is(c, "mode", "bilinear") ? MT_INTERPOLATE_BILINEAR : MT_INTERPOLATE_NEAREST,
+        .mode = is(c, "mode", "bilinear")        ? MT_INTERPOLATE_BILINEAR
+                : is(c, "mode", "nearest-exact") ? MT_INTERPOLATE_NEAREST_EXACT
+                                                 : MT_INTERPOLATE_NEAREST,
         .align_corners = op_int(c, "align_corners", 0) != 0,
         .out_h = s[0], .out_w = s[1],
         .scale_h = op_float(c, "scale_h", 0.0), .scale_w = op_float(c, "scale_w", 0.0),

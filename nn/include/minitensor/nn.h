@@ -3,13 +3,13 @@
  * A model is a list (mt_sequential) or a graph (graph.h) of layers that is
  * checked as it is built and then run on batches without touching the heap.
  * Layers: Linear, Conv1D, Conv2D, ConvTranspose2D, MaxPool2D, AvgPool2D,
- * AdaptiveAvgPool2D, GlobalAveragePooling2D, Upsample, BatchNorm,
- * LayerNorm, RMSNorm, GroupNorm, Embedding, Pad, MultiHeadAttention, ReLU,
- * GELU, tanh, sigmoid, SiLU, LeakyReLU, ELU, Hardswish, Hardsigmoid, ReLU6
- * (clamp), Softplus, Softmax, Flatten, Reshape, Permute, Dropout, Add,
- * Multiply, Concat — and yours (layer.h: the built-in layers use the same
- * interface). Weights by the names PyTorch's state_dict and Keras write:
- * mt_state_dict below.
+ * AdaptiveAvgPool2D, GlobalAveragePooling2D, GlobalMaxPooling2D, Upsample,
+ * BatchNorm, LayerNorm, RMSNorm, GroupNorm, Embedding, Pad,
+ * MultiHeadAttention, ReLU, GELU, tanh, sigmoid, SiLU, LeakyReLU, ELU,
+ * Hardswish, Hardsigmoid, ReLU6 (clamp), Softplus, Softmax, Flatten,
+ * Reshape, Permute, Dropout, Add, Multiply, Concat — and yours (layer.h:
+ * the built-in layers use the same interface). Weights by the names
+ * PyTorch's state_dict and Keras write: mt_state_dict below.
  *
  *     // Keras: Sequential([Flatten(input_shape=(28,28)),
  *     //                    Dense(128, activation='relu'), Dropout(0.2),
@@ -108,7 +108,8 @@ typedef enum mt_layer_kind {
     MT_LAYER_CONV1D,
     MT_LAYER_CLAMP,
     MT_LAYER_HARDSIGMOID,
-    MT_LAYER_MULTIPLY
+    MT_LAYER_MULTIPLY,
+    MT_LAYER_GLOBAL_MAX_POOL2D
 } mt_layer_kind;
 
 /* How a 2-D Linear weight is stored.
@@ -327,6 +328,11 @@ mt_status mt_softmax_new(int dim, mt_layer **out);
  * PyTorch's AdaptiveAvgPool2d(1) + Flatten on NHWC activations). */
 mt_status mt_global_avg_pool2d_new(mt_layer **out);
 
+/* GlobalMaxPooling2D: the maximum over H and W, [N,H,W,C] -> [N,C]
+ * (Keras' GlobalMaxPooling2D; PyTorch's AdaptiveMaxPool2d(1) + Flatten on
+ * NHWC activations). */
+mt_status mt_global_max_pool2d_new(mt_layer **out);
+
 /* ---- AdaptiveAvgPool2D ------------------------------------------------------------------
  * nn.AdaptiveAvgPool2d((out_h, out_w)) on NHWC [N,H,W,C] -> [N,out_h,out_w,C]
  * (mt_adaptive_avg_pool2d_into, pool.h); out_h, out_w >= 1. (For (1, 1) and a
@@ -355,7 +361,8 @@ mt_status mt_avg_pool2d_new(const mt_avg_pool2d_options *options, mt_layer **out
 
 /* Upsample: resize NHWC images (mt_interpolate_into, pool.h): nn.Upsample(
  * size or scale_factor, mode 'nearest' or 'bilinear', align_corners), Keras'
- * UpSampling2D(size, interpolation). params: an output size or scales, NHWC
+ * UpSampling2D(size, interpolation) and Resizing(h, w) ('nearest' there is
+ * MT_INTERPOLATE_NEAREST_EXACT). params: an output size or scales, NHWC
  * (the zero data layout); copied. */
 mt_status mt_upsample_new(const mt_interpolate_params *params, mt_layer **out);
 
@@ -468,12 +475,15 @@ mt_status mt_concat_new(int dim, mt_layer **out);
  *              "conv1.weight", "bn1.running_mean")
  *   Keras      p/kernel, p/bias, p/gamma, p/beta,         Dense (in,out),
  *              p/moving_mean, p/moving_variance           Conv2D HWIO
- *              (the variables' paths, e.g. "dense/kernel")
+ *              (the variables' paths, e.g. "dense/kernel";
+ *              Keras 2's "dense/kernel:0" are found too)
  *
  * A bias (BatchNorm: weight and bias) missing from the file means none.
  * Keep the file open until the model is freed. Every weight is checked to
  * be finite ("linear fc: fc.weight [2,3] holds NaN at flat index 4
- * ([1,1])", MT_ERR_FORMAT); a missing tensor is MT_ERR_NOT_FOUND naming it. */
+ * ([1,1])", MT_ERR_FORMAT) and a float (F32, F16, BF16, F64: integer
+ * weights are quantized ones, MT_ERR_DTYPE); a missing tensor is
+ * MT_ERR_NOT_FOUND naming it. */
 typedef enum mt_framework {
     MT_FRAMEWORK_PYTORCH = 1,
     MT_FRAMEWORK_KERAS
@@ -500,9 +510,21 @@ mt_status mt_conv2d_load(const mt_state_dict *weights, const char *prefix,
  * the grouped kernel [kh, kw, 1, C·m] with groups = C (no copy). options as
  * mt_conv2d_new (strides, padding, act) with layout and groups left 0.
  * Keras only (MT_ERR_UNSUPPORTED for PyTorch, whose depthwise conv is
- * mt_conv2d_load with .groups = C). */
+ * mt_conv2d_load with .groups = C, and for a SeparableConv2D's prefix,
+ * whose p/bias follows its pointwise step: mt_separable_conv2d_load). */
 mt_status mt_depthwise_conv2d_load(const mt_state_dict *weights, const char *prefix,
                                    const mt_conv2d_options *options, mt_layer **out);
+
+/* Keras' SeparableConv2D "p" as two layers to run one after the other:
+ * *depthwise from p/depthwise_kernel [kh, kw, C, m] (as
+ * mt_depthwise_conv2d_load, without a bias) and *pointwise, a 1×1 Conv2D
+ * from p/pointwise_kernel [1, 1, C·m, out] with p/bias [out] (or none).
+ * options: strides, padding (VALID or SAME), dilation and kernel_h/w go
+ * to the depthwise step, out_channels (filters) and act to the pointwise
+ * one; layout and groups 0. Both NULL on failure. Keras only. */
+mt_status mt_separable_conv2d_load(const mt_state_dict *weights, const char *prefix,
+                                   const mt_conv2d_options *options, mt_layer **depthwise,
+                                   mt_layer **pointwise);
 
 /* BatchNorm "p": options as mt_batch_norm_new; eps 0 means the framework's
  * default (PyTorch 1e-5, Keras 1e-3). A PyTorch file with p.weight but not
@@ -512,15 +534,32 @@ mt_status mt_batch_norm_load(const mt_state_dict *weights, const char *prefix,
                              const mt_batch_norm_options *options, mt_layer **out);
 
 /* LayerNorm "p" (p.weight/p.bias; Keras p/gamma, p/beta): options as
- * mt_layer_norm_new; eps 0: PyTorch 1e-5, Keras 1e-3. */
+ * mt_layer_norm_new; eps 0: PyTorch 1e-5, Keras 1e-3. One of the two may
+ * be missing (Keras' center=False or scale=False), not both: that fails
+ * with MT_ERR_NOT_FOUND naming them, since a mistyped prefix looks the
+ * same (a norm without weights is mt_layer_norm_new(NULL, NULL, …)). */
 mt_status mt_layer_norm_load(const mt_state_dict *weights, const char *prefix,
                              const mt_norm_options *options, mt_layer **out);
 
-/* MultiHeadAttention "p" by PyTorch's names: p.in_proj_weight,
- * p.in_proj_bias (or p.q_proj_weight, p.k_proj_weight, p.v_proj_weight),
- * p.out_proj.weight, p.out_proj.bias. PyTorch only (MT_ERR_UNSUPPORTED for
- * Keras, whose MultiHeadAttention stores per-head [E,H,D] kernels, and for
- * a file with p.bias_k / p.bias_v: add_bias_kv=True). */
+/* RMSNorm "p": PyTorch's nn.RMSNorm p.weight, Keras' RMSNormalization
+ * p/scale (required); options as mt_rms_norm_new; eps 0: PyTorch's
+ * eps=None (float32's epsilon), Keras' 1e-6. */
+mt_status mt_rms_norm_load(const mt_state_dict *weights, const char *prefix,
+                           const mt_norm_options *options, mt_layer **out);
+
+/* MultiHeadAttention "p". PyTorch: p.in_proj_weight, p.in_proj_bias (or
+ * p.q_proj_weight, p.k_proj_weight, p.v_proj_weight), p.out_proj.weight,
+ * p.out_proj.bias (MT_ERR_UNSUPPORTED for p.bias_k / p.bias_v:
+ * add_bias_kv=True). Keras' MultiHeadAttention(num_heads, key_dim,
+ * value_dim, output_shape, use_bias): p/query/kernel [E, H, Dk],
+ * p/key/kernel [kdim, H, Dk], p/value/kernel [vdim, H, Dv],
+ * p/attention_output/kernel [H, Dv, Eo] and the biases [H, Dk], [H, Dk],
+ * [H, Dv], [Eo] if present, used as (in, out) views; output [N, Lq, Eo];
+ * scores scaled by 1/sqrt(Dk) as Keras. `causal` is Keras'
+ * use_causal_mask=True: query i sees keys j <= i, also when the query and
+ * key lengths differ (PyTorch's layer aligns the last query with the last
+ * key there, see attention.h). Keras' attention_mask and an Embedding's
+ * mask_zero padding mask are not applied. */
 mt_status mt_multihead_attention_load(const mt_state_dict *weights, const char *prefix,
                                       int64_t num_heads, bool causal, mt_layer **out);
 
@@ -531,14 +570,45 @@ mt_status mt_conv1d_load(const mt_state_dict *weights, const char *prefix,
 
 /* ConvTranspose2D "p" by PyTorch's names (p.weight [Cin, Cout/g, kh, kw],
  * p.bias): params as mt_conv_transpose2d_new. PyTorch only
- * (MT_ERR_UNSUPPORTED for Keras, whose Conv2DTranspose kernel is
- * (kh, kw, out, in)). */
+ * (MT_ERR_UNSUPPORTED for Keras: mt_conv2d_transpose_load below). */
 mt_status mt_conv_transpose2d_load(const mt_state_dict *weights, const char *prefix,
                                    const mt_conv_transpose2d_params *params,
                                    mt_layer **out);
 
+/* Keras' Conv2DTranspose "p" by its own arguments: kernel p/kernel
+ * [kh, kw, out, in] (read as PyTorch's [in, out, kh, kw] through a view),
+ * bias p/bias [out] or none. Options (NULL or zeroed: Keras' defaults):
+ *   in_channels, out_channels (filters), kernel_h, kernel_w   expected,
+ *                        or 0 for "whatever the kernel says";
+ *   stride_h, stride_w   strides, or 0 for 1;
+ *   padding              MT_PADDING_VALID (the zero default) or _SAME;
+ *   dilation_h, dilation_w   dilation_rate, or 0 for 1;
+ *   has_output_padding   false: Keras' output_padding=None, the output is
+ *                        H·s ('same') or (H-1)·s + max(k, s) ('valid', k
+ *                        the dilated kernel); true: output_padding_h/_w
+ *                        (each below its stride), the output is
+ *                        (H-1)·s + k % 2 + output_padding ('same') or
+ *                        (H-1)·s + k + output_padding ('valid').
+ * Keras' activation= is a layer after it. Fails naming the tensors (shapes
+ * in Keras' layout) or the bad option. Keras only (MT_ERR_UNSUPPORTED for
+ * PyTorch: mt_conv_transpose2d_load). */
+typedef struct mt_conv2d_transpose_options {
+    int64_t in_channels, out_channels;
+    int64_t kernel_h, kernel_w;
+    int64_t stride_h, stride_w;
+    mt_padding padding;
+    int64_t dilation_h, dilation_w;
+    bool has_output_padding;
+    int64_t output_padding_h, output_padding_w;
+} mt_conv2d_transpose_options;
+
+mt_status mt_conv2d_transpose_load(const mt_state_dict *weights, const char *prefix,
+                                   const mt_conv2d_transpose_options *options,
+                                   mt_layer **out);
+
 /* GroupNorm "p" (p.weight/p.bias; Keras p/gamma, p/beta): options as
- * mt_group_norm_new; eps 0: PyTorch 1e-5, Keras 1e-3. */
+ * mt_group_norm_new; eps 0: PyTorch 1e-5, Keras 1e-3. At least one of
+ * the two must be in the file, as for mt_layer_norm_load. */
 mt_status mt_group_norm_load(const mt_state_dict *weights, const char *prefix,
                              int num_groups, const mt_norm_options *options,
                              mt_layer **out);

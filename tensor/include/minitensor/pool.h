@@ -85,7 +85,10 @@ mt_status mt_global_avg_pool2d_into(const mt_tensor *input, mt_data_layout layou
 
 typedef enum mt_interpolate_mode {
     MT_INTERPOLATE_NEAREST = 0, /* PyTorch's 'nearest' (floor(dst * scale)) */
-    MT_INTERPOLATE_BILINEAR
+    MT_INTERPOLATE_BILINEAR,
+    MT_INTERPOLATE_NEAREST_EXACT /* PyTorch's 'nearest-exact', TensorFlow's and
+                                    Keras' 'nearest' (Resizing): pixel centres,
+                                    floor((dst + 0.5) * scale) */
 } mt_interpolate_mode;
 
 /* Give either the output size (out_h, out_w >= 1) or the scale factors
