@@ -15,13 +15,15 @@ Debian's PyTorch (1.13):
 
     /usr/bin/python3 tests/resnet/make_conv1d.py tests/resnet
 """
-import json
-import struct
+import pathlib
 import sys
 
 import torch
 from torch import nn
 from torch.nn import functional as F
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
+from st_write import save  # noqa: E402
 
 
 class Net(nn.Module):
@@ -35,22 +37,6 @@ class Net(nn.Module):
     def forward(self, x):
         h = F.relu(self.bn(self.c1(x)))
         return self.fc(F.relu(self.c2(h)).mean(2))
-
-
-def save(path, tensors):
-    header, blobs, offset = {}, [], 0
-    for name, t in tensors.items():
-        t = t.detach().contiguous()
-        kind, np_type = ("I64", "<i8") if t.dtype == torch.int64 else ("F32", "<f4")
-        data = t.numpy().astype(np_type).tobytes()
-        header[name] = {"dtype": kind, "shape": list(t.shape),
-                        "data_offsets": [offset, offset + len(data)]}
-        blobs.append(data)
-        offset += len(data)
-    text = json.dumps(header, separators=(",", ":")).encode()
-    text += b" " * (-len(text) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(text)) + text + b"".join(blobs))
 
 
 def main():

@@ -20,13 +20,15 @@ with Debian's PyTorch (1.13):
 
     /usr/bin/python3 tests/resnet/make_decoder.py tests/resnet
 """
-import json
-import struct
+import pathlib
 import sys
 
 import torch
 from torch import nn
 from torch.nn import functional as F
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
+from st_write import save  # noqa: E402
 
 
 class Decoder(nn.Module):
@@ -45,20 +47,6 @@ class Decoder(nn.Module):
         h = F.elu(self.gn2(self.down(skip)))
         h = torch.cat([self.up(h), skip], dim=1)
         return self.head(F.hardswish(self.ct2(h)))
-
-
-def save(path, tensors):
-    header, blobs, offset = {}, [], 0
-    for name, t in tensors.items():
-        data = t.detach().contiguous().numpy().astype("<f4").tobytes()
-        header[name] = {"dtype": "F32", "shape": list(t.shape),
-                        "data_offsets": [offset, offset + len(data)]}
-        blobs.append(data)
-        offset += len(data)
-    text = json.dumps(header, separators=(",", ":")).encode()
-    text += b" " * (-len(text) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(text)) + text + b"".join(blobs))
 
 
 def main():

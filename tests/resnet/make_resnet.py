@@ -21,12 +21,14 @@ Debian's PyTorch (1.13):
 
     /usr/bin/python3 tests/resnet/make_resnet.py tests/resnet
 """
-import json
-import struct
+import pathlib
 import sys
 
 import torch
 from torch import nn
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
+from st_write import save  # noqa: E402
 
 
 class Block(nn.Module):
@@ -43,20 +45,6 @@ class Block(nn.Module):
         h = self.bn2(self.conv2(h))
         h = torch.relu(h + x)
         return self.fc(h.mean(dim=(2, 3)))
-
-
-def save(path, tensors):
-    header, blobs, offset = {}, [], 0
-    for name, t in tensors.items():
-        data = t.detach().contiguous().to(torch.float32).numpy().astype("<f4").tobytes()
-        header[name] = {"dtype": "F32", "shape": list(t.shape),
-                        "data_offsets": [offset, offset + len(data)]}
-        blobs.append(data)
-        offset += len(data)
-    text = json.dumps(header, separators=(",", ":")).encode()
-    text += b" " * (-len(text) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(text)) + text + b"".join(blobs))
 
 
 def main():
