@@ -65,17 +65,6 @@ static const mt_layer_vtable conv1d_vtable = {
     .release = conv1d_release,
 };
 
-/* The layer's own reference to t: a view if F32, else an F32 copy. */
-static mt_status hold(const mt_tensor *t, mt_tensor **out)
-{
-    if (t->dtype == MT_DTYPE_F32)
-        return mt_view(t, t->rank, t->shape, out);
-    mt_status s = mt_tensor_to_f32(t, out);
-    if (!s)
-        mt_tensor_name_set(*out, t->name);
-    return s;
-}
-
 /* Checks o (the _h fields unset, the rest as mt_conv2d_new's) and the
  * kernel against it; fills the layer's params and its (k, in, out). */
 static mt_status check(const char *name, const mt_tensor *k, const mt_tensor *b,
@@ -147,7 +136,8 @@ mt_status mt_conv1d_new(const mt_tensor *kernel, const mt_tensor *bias,
     if (!l)
         return MT_ERR_OUT_OF_MEMORY;
     conv1d_state *st = l->state;
-    if ((s = hold(kernel, &st->kernel)) || (bias && (s = hold(bias, &st->bias)))) {
+    if ((s = mt_nn_hold(kernel, false, &st->kernel)) ||
+        (bias && (s = mt_nn_hold(bias, false, &st->bias)))) {
         mt_layer_free(l);
         return s;
     }

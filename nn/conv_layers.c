@@ -106,22 +106,6 @@ static mt_status check_tensors(const char *name, const mt_tensor *k, const mt_te
     return MT_OK;
 }
 
-/* A reference to t the layer owns: a heap view of t if it is contiguous F32,
- * else a contiguous F32 copy (mt_conv2d reads kernels as matrices). */
-static mt_status hold(const mt_tensor *t, mt_tensor **out)
-{
-    mt_status s;
-    if (t->dtype == MT_DTYPE_F32 && mt_tensor_is_contiguous(t))
-        return mt_view(t, t->rank, t->shape, out);
-    if (t->dtype == MT_DTYPE_F32)
-        s = mt_tensor_contiguous(t, out);
-    else
-        s = mt_tensor_to_f32(t, out);
-    if (!s)
-        mt_tensor_name_set(*out, t->name);
-    return s;
-}
-
 /* ---- the layer --------------------------------------------------------------- */
 
 typedef struct conv_state {
@@ -388,7 +372,8 @@ mt_status mt_conv2d_new(const mt_tensor *kernel, const mt_tensor *bias,
     if (!l)
         return MT_ERR_OUT_OF_MEMORY;
     conv_state *st = l->state;
-    if ((s = hold(kernel, &st->kernel)) || (bias && (s = hold(bias, &st->bias)))) {
+    if ((s = mt_nn_hold(kernel, true, &st->kernel)) ||
+        (bias && (s = mt_nn_hold(bias, true, &st->bias)))) {
         mt_layer_free(l);
         return s;
     }

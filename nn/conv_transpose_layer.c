@@ -80,17 +80,6 @@ static const mt_layer_vtable convt_vtable = {
     .release = convt_release,
 };
 
-/* The layer's own reference to t: a view if F32, else an F32 copy. */
-static mt_status hold(const mt_tensor *t, mt_tensor **out)
-{
-    if (t->dtype == MT_DTYPE_F32)
-        return mt_view(t, t->rank, t->shape, out);
-    mt_status s = mt_tensor_to_f32(t, out);
-    if (!s)
-        mt_tensor_name_set(*out, t->name);
-    return s;
-}
-
 /* params with zeros resolved, or a failure naming the layer. */
 static mt_status check_params(const char *name, const mt_conv_transpose2d_params *in,
                               mt_conv_transpose2d_params *p)
@@ -149,7 +138,8 @@ mt_status mt_conv_transpose2d_new(const mt_tensor *weight, const mt_tensor *bias
     if (!l)
         return MT_ERR_OUT_OF_MEMORY;
     convt_state *st = l->state;
-    if ((s = hold(weight, &st->weight)) || (bias && (s = hold(bias, &st->bias)))) {
+    if ((s = mt_nn_hold(weight, false, &st->weight)) ||
+        (bias && (s = mt_nn_hold(bias, false, &st->bias)))) {
         mt_layer_free(l);
         return s;
     }

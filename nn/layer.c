@@ -56,6 +56,17 @@ void *mt_layer_state(const mt_layer *layer) { return layer ? layer->state : NULL
 
 const char *mt_layer_name(const mt_layer *layer) { return layer ? layer->name : ""; }
 
+mt_status mt_nn_hold(const mt_tensor *t, bool contiguous, mt_tensor **out)
+{
+    if (t->dtype == MT_DTYPE_F32 && (!contiguous || mt_tensor_is_contiguous(t)))
+        return mt_view(t, t->rank, t->shape, out);
+    mt_status s = t->dtype == MT_DTYPE_F32 ? mt_tensor_contiguous(t, out)
+                                           : mt_tensor_to_f32(t, out);
+    if (!s)
+        mt_tensor_name_set(*out, t->name);
+    return s;
+}
+
 mt_status mt_nn_infer_same(const mt_layer *l, int n, const mt_shape *in,
                            const char *const *from, mt_shape *out)
 {

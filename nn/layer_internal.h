@@ -42,6 +42,12 @@ NN_INTERNAL mt_layer *mt_nn_layer_alloc(const char *op, const mt_layer_vtable *v
                                         mt_layer_kind kind, const char *name,
                                         size_t state_size);
 
+/* A reference to t that the layer owns: a heap view of t (keeping t
+ * alive if it is a heap tensor) if t is F32 (and contiguous, when
+ * `contiguous`: mt_conv2d reads kernels as matrices), else a converted or
+ * contiguous F32 copy under t's name. */
+NN_INTERNAL mt_status mt_nn_hold(const mt_tensor *t, bool contiguous, mt_tensor **out);
+
 /* The `infer` of one-input layers whose output has their input's shape. */
 NN_INTERNAL mt_status mt_nn_infer_same(const mt_layer *l, int n, const mt_shape *in,
                                        const char *const *from, mt_shape *out);

@@ -119,18 +119,6 @@ static mt_status check_args(const char *name, const mt_tensor *w, const mt_tenso
     return MT_OK;
 }
 
-/* A reference to t that the layer owns: a heap view of t (keeping t alive if
- * it is a heap tensor) if F32, else a converted F32 copy. */
-static mt_status hold(const mt_tensor *t, mt_tensor **out)
-{
-    if (t->dtype == MT_DTYPE_F32)
-        return mt_view(t, t->rank, t->shape, out);
-    mt_status s = mt_tensor_to_f32(t, out);
-    if (!s)
-        mt_tensor_name_set(*out, t->name);
-    return s;
-}
-
 /* ---- the layer --------------------------------------------------------------- */
 
 typedef struct linear_state {
@@ -424,7 +412,8 @@ mt_status mt_linear_new(const mt_tensor *weight, const mt_tensor *bias,
     if (!l)
         return MT_ERR_OUT_OF_MEMORY;
     linear_state *lin = l->state;
-    if ((s = hold(weight, &lin->weight)) || (bias && (s = hold(bias, &lin->bias)))) {
+    if ((s = mt_nn_hold(weight, false, &lin->weight)) ||
+        (bias && (s = mt_nn_hold(bias, false, &lin->bias)))) {
         mt_layer_free(l);
         return s;
     }
