@@ -107,7 +107,7 @@ typedef struct mt_interpolate_params {
     mt_data_layout data_layout;     /* default NHWC */
 } mt_interpolate_params;
 
-/* torch.nn.functional.interpolate (nearest, bilinear) for 4-D input:
+/* torch.nn.functional.interpolate (nearest, nearest-exact, bilinear) for 4-D input:
  * [N,H,W,C] -> [N,OH,OW,C] (or NCHW). */
 mt_status mt_interpolate(const mt_tensor *input, const mt_interpolate_params *params,
                          mt_tensor **out);
