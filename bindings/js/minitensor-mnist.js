@@ -72,6 +72,7 @@ function readCString(memory, ptr) {
 export class Classifier {
   #x;          // the instance's exports
   #capacity = 0; // images the buffers hold
+  #trapped = null; // the trap that broke this instance
   #pixels = 0; #logits = 0; #probs = 0; #digits = 0; // pointers
 
   constructor(instance) {
@@ -116,6 +117,8 @@ export class Classifier {
   }
 
   #run(pixels, n) {
+    if (this.#trapped)
+      throw new Error(`minitensor-mnist: this instance trapped (${this.#trapped.message}); load() a new one`);
     const x = this.#x;
     const out = { digits: new Int32Array(n), probs: new Float32Array(n * CLASSES),
                   logits: new Float32Array(n * CLASSES) };
@@ -124,7 +127,15 @@ export class Classifier {
       this.#reserve(m);
       new Uint8Array(x.memory.buffer, this.#pixels, m * IMAGE_BYTES)
         .set(pixels.subarray(i * IMAGE_BYTES, (i + m) * IMAGE_BYTES));
-      const rc = x.mnist_classify(this.#pixels, m, this.#logits, this.#probs, this.#digits);
+      let rc;
+      try {
+        rc = x.mnist_classify(this.#pixels, m, this.#logits, this.#probs, this.#digits);
+      } catch (e) {
+        // A trap unwinds past the module's own cleanup (its stack pointer,
+        // a half-updated heap): the next call could loop or misread.
+        if (e instanceof WebAssembly.RuntimeError) this.#trapped = e;
+        throw e;
+      }
       if (rc !== 0)
         throw new Error(`minitensor-mnist: ${readCString(x.memory, x.mnist_error())}`);
       const buf = x.memory.buffer; // after the call: the memory may have grown

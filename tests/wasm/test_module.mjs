@@ -171,5 +171,13 @@ await test('a huge batch runs in chunks: the memory stays bounded, results agree
   assert.ok(mb < 4, `the module's memory grew to ${mb} MB for a batch of ${k * N}`);
 });
 
+await test('an instance that trapped refuses later calls', async () => {
+  const { instance } = await WebAssembly.instantiate(bytes, {});
+  const exports = { ...instance.exports, mnist_classify: () => { throw new WebAssembly.RuntimeError('unreachable'); } };
+  const own = new Classifier({ exports });
+  assert.throws(() => own.classify(images.subarray(0, IMAGE_BYTES)), WebAssembly.RuntimeError);
+  assert.throws(() => own.classify(images.subarray(0, IMAGE_BYTES)), /this instance trapped \(unreachable\); load\(\) a new one/);
+});
+
 console.log(failures ? `${failures} failure(s)` : `all passed (${mnist.backend})`);
 process.exitCode = failures ? 1 : 0;
