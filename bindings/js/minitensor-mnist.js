@@ -16,6 +16,10 @@
 export const IMAGE_BYTES = 784;
 export const CLASSES = 10;
 const ABI_VERSION = 1;
+// Images per call into the module: bounds its memory (~2.4 MB, as the Go
+// binding's chunks) whatever the batch, and keeps the byte counts given to
+// mnist_alloc (an int32) far from overflowing.
+const CHUNK = 1024;
 
 const defaultWasm = () => new URL('./minitensor-mnist.wasm', import.meta.url);
 
@@ -51,6 +55,13 @@ async function compileResponse(response) {
   return WebAssembly.compile(await response.arrayBuffer());
 }
 
+// ArrayBuffer.prototype.detached is newer than Node 20; a detached buffer
+// cannot be viewed.
+function isDetached(buffer) {
+  if ('detached' in ArrayBuffer.prototype) return buffer.detached;
+  try { new Uint8Array(buffer); return false; } catch { return true; }
+}
+
 function readCString(memory, ptr) {
   const bytes = new Uint8Array(memory.buffer, ptr);
   const end = bytes.indexOf(0);
@@ -61,6 +72,7 @@ function readCString(memory, ptr) {
 export class Classifier {
   #x;          // the instance's exports
   #capacity = 0; // images the buffers hold
+  #trapped = null; // the trap that broke this instance
   #pixels = 0; #logits = 0; #probs = 0; #digits = 0; // pointers
 
   constructor(instance) {
@@ -79,7 +91,7 @@ export class Classifier {
   #reserve(n) {
     if (n <= this.#capacity) return;
     const x = this.#x;
-    const cap = Math.max(n, 2 * this.#capacity);
+    const cap = Math.min(Math.max(n, 2 * this.#capacity), CHUNK);
     for (const p of [this.#pixels, this.#logits, this.#probs, this.#digits]) x.mnist_free(p);
     this.#pixels = x.mnist_alloc(cap * IMAGE_BYTES);
     this.#logits = x.mnist_alloc(cap * CLASSES * 4);
@@ -92,41 +104,67 @@ export class Classifier {
     this.#capacity = cap;
   }
 
-  #run(pixels, n, what) {
+  // The type first: null, an ArrayBuffer or a DataView is a TypeError, not
+  // "got undefined" pixels; a detached buffer reads as length 0, which
+  // would otherwise be "0 images" or a wrong size.
+  static #check(pixels, what) {
     if (!(pixels instanceof Uint8Array || pixels instanceof Uint8ClampedArray))
       throw new TypeError(`minitensor-mnist: ${what} wants a Uint8Array or ` +
                           `Uint8ClampedArray of pixels, got ${Object.prototype.toString.call(pixels)}`);
-    this.#reserve(n);
+    if (pixels.length === 0 && isDetached(pixels.buffer))
+      throw new TypeError(`minitensor-mnist: ${what}: the pixels' ArrayBuffer is detached ` +
+                          '(transferred to a worker or structuredClone?)');
+  }
+
+  #run(pixels, n) {
+    if (this.#trapped)
+      throw new Error(`minitensor-mnist: this instance trapped (${this.#trapped.message}); load() a new one`);
     const x = this.#x;
-    new Uint8Array(x.memory.buffer, this.#pixels, n * IMAGE_BYTES).set(pixels);
-    const rc = x.mnist_classify(this.#pixels, n, this.#logits, this.#probs, this.#digits);
-    if (rc !== 0)
-      throw new Error(`minitensor-mnist: ${readCString(x.memory, x.mnist_error())}`);
-    const buf = x.memory.buffer; // after the call: the memory may have grown
-    return {
-      digits: new Int32Array(buf, this.#digits, n).slice(),
-      probs: new Float32Array(buf, this.#probs, n * CLASSES).slice(),
-      logits: new Float32Array(buf, this.#logits, n * CLASSES).slice(),
-    };
+    const out = { digits: new Int32Array(n), probs: new Float32Array(n * CLASSES),
+                  logits: new Float32Array(n * CLASSES) };
+    for (let i = 0; i < n; i += CHUNK) {
+      const m = Math.min(CHUNK, n - i);
+      this.#reserve(m);
+      new Uint8Array(x.memory.buffer, this.#pixels, m * IMAGE_BYTES)
+        .set(pixels.subarray(i * IMAGE_BYTES, (i + m) * IMAGE_BYTES));
+      let rc;
+      try {
+        rc = x.mnist_classify(this.#pixels, m, this.#logits, this.#probs, this.#digits);
+      } catch (e) {
+        // A trap unwinds past the module's own cleanup (its stack pointer,
+        // a half-updated heap): the next call could loop or misread.
+        if (e instanceof WebAssembly.RuntimeError) this.#trapped = e;
+        throw e;
+      }
+      if (rc !== 0)
+        throw new Error(`minitensor-mnist: ${readCString(x.memory, x.mnist_error())}`);
+      const buf = x.memory.buffer; // after the call: the memory may have grown
+      out.digits.set(new Int32Array(buf, this.#digits, m), i);
+      out.probs.set(new Float32Array(buf, this.#probs, m * CLASSES), i * CLASSES);
+      out.logits.set(new Float32Array(buf, this.#logits, m * CLASSES), i * CLASSES);
+    }
+    return out;
   }
 
   /** One image of 784 bytes -> { digit, probs: Float32Array(10), logits }. */
   classify(pixels) {
-    if (pixels?.length !== IMAGE_BYTES)
+    Classifier.#check(pixels, 'classify');
+    if (pixels.length !== IMAGE_BYTES)
       throw new RangeError(`minitensor-mnist: classify wants ${IMAGE_BYTES} pixels ` +
-                           `(28×28), got ${pixels?.length}`);
-    const r = this.#run(pixels, 1, 'classify');
+                           `(28×28), got ${pixels.length}`);
+    const r = this.#run(pixels, 1);
     return { digit: r.digits[0], probs: r.probs, logits: r.logits };
   }
 
   /** n images, n×784 bytes -> { digits: Int32Array(n), probs, logits:
    *  Float32Array(n×10) }. */
   classifyBatch(images) {
-    const len = images?.length;
-    if (!Number.isInteger(len) || len % IMAGE_BYTES !== 0)
+    Classifier.#check(images, 'classifyBatch');
+    const len = images.length;
+    if (len % IMAGE_BYTES !== 0)
       throw new RangeError(`minitensor-mnist: classifyBatch wants a multiple of ` +
                            `${IMAGE_BYTES} pixels (n×28×28), got ${len}`);
-    return this.#run(images, len / IMAGE_BYTES, 'classifyBatch');
+    return this.#run(images, len / IMAGE_BYTES);
   }
 }
 
@@ -144,6 +182,6 @@ export async function load(source = defaultWasm()) {
 let shared;
 /** Convenience: classify one image with a classifier loaded on first use. */
 export async function classify(pixels) {
-  shared ??= load();
+  shared ??= load().catch((e) => { shared = undefined; throw e; }); // retry later
   return (await shared).classify(pixels);
 }

@@ -12,7 +12,7 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const { load, IMAGE_BYTES, CLASSES } = await import(
+const { load, Classifier, IMAGE_BYTES, CLASSES } = await import(
   pathToFileURL(path.join(here, '..', '..', 'bindings', 'js', 'minitensor-mnist.js')));
 
 const [wasmPath, dataDir] = process.argv.slice(2);
@@ -122,20 +122,61 @@ await test('classify (one image) agrees with classifyBatch', () => {
 
 await test('input errors', () => {
   assert.throws(() => mnist.classify(new Uint8Array(783)), /classify wants 784 pixels \(28×28\), got 783/);
-  assert.throws(() => mnist.classify([1, 2, 3]), /got 3/);
+  assert.throws(() => mnist.classify([1, 2, 3]), { name: 'TypeError', message: /Uint8Array.*got \[object Array\]/ });
   assert.throws(() => mnist.classify(new Float32Array(784)), /Uint8Array/);
+  // the type before the size: not "got undefined" pixels, nor a size error
+  // for 196 floats (784 bytes)
+  for (const bad of [null, undefined, new ArrayBuffer(784), new DataView(new ArrayBuffer(784))]) {
+    assert.throws(() => mnist.classify(bad), { name: 'TypeError', message: /classify wants a Uint8Array/ });
+    assert.throws(() => mnist.classifyBatch(bad), { name: 'TypeError', message: /classifyBatch wants a Uint8Array/ });
+  }
+  assert.throws(() => mnist.classifyBatch(new Float32Array(196)), { name: 'TypeError' });
+  // a buffer transferred away reads as length 0: an error, not "0 images"
+  const moved = new Uint8Array(2 * IMAGE_BYTES);
+  structuredClone(moved.buffer, { transfer: [moved.buffer] });
+  assert.throws(() => mnist.classify(moved), { name: 'TypeError', message: /detached/ });
+  assert.throws(() => mnist.classifyBatch(moved), { name: 'TypeError', message: /detached/ });
+  // SharedArrayBuffer pixels are ordinary input
+  const shared = new Uint8Array(new SharedArrayBuffer(IMAGE_BYTES));
+  shared.set(images.subarray(0, IMAGE_BYTES));
+  assert.equal(mnist.classify(shared).digit, batch.digits[0]);
   assert.throws(() => mnist.classifyBatch(new Uint8Array(785)), /multiple of 784 pixels.*got 785/);
   assert.equal(mnist.classifyBatch(new Uint8Array(0)).digits.length, 0);
   assert.equal(mnist.classify(new Uint8ClampedArray(784)).probs.length, 10);
 });
 
-await test('a bigger batch grows the memory; later calls still agree', () => {
+await test('a batch of several chunks; later calls still agree', () => {
   const big = new Uint8Array(5 * N * IMAGE_BYTES);
   for (let k = 0; k < 5; k++) big.set(images, k * N * IMAGE_BYTES);
   const r = mnist.classifyBatch(big);
   for (let k = 0; k < 5; k++)
     assert.deepEqual(r.digits.subarray(k * N, (k + 1) * N), batch.digits);
   assert.equal(mnist.classify(images.subarray(0, IMAGE_BYTES)).digit, batch.digits[0]);
+});
+
+await test('a huge batch runs in chunks: the memory stays bounded, results agree', async () => {
+  const { instance } = await WebAssembly.instantiate(bytes, {});
+  const own = new Classifier(instance);
+  const k = 20;
+  const big = new Uint8Array(k * N * IMAGE_BYTES);
+  for (let j = 0; j < k; j++) big.set(images, j * N * IMAGE_BYTES);
+  const r = own.classifyBatch(big);
+  for (let j = 0; j < k; j++) {
+    assert.deepEqual(r.digits.subarray(j * N, (j + 1) * N), batch.digits);
+    const [diff] = maxDiff(r.logits.subarray(j * N * CLASSES, (j + 1) * N * CLASSES), batch.logits);
+    assert.ok(diff <= 1e-5, `copy ${j}: logits differ from the 1000-image batch by ${diff}`);
+  }
+  // the 20,000 images are 15.7 MB; in chunks of 1024 the module needs ~3 MB
+  const mb = instance.exports.memory.buffer.byteLength / 2 ** 20;
+  assert.ok(mb < 4, `the module's memory grew to ${mb} MB for a batch of ${k * N}`);
+});
+
+await test('an instance that trapped refuses later calls', async () => {
+  const { instance } = await WebAssembly.instantiate(bytes, {});
+  const exports = { ...instance.exports, mnist_classify: () => { throw new WebAssembly.RuntimeError('unreachable'); } };
+  const own = new Classifier({ exports });
+  assert.throws(() => own.classify(images.subarray(0, IMAGE_BYTES)), WebAssembly.RuntimeError);
+  assert.throws(() => own.classify(images.subarray(0, IMAGE_BYTES)), /this instance trapped \(unreachable\); load\(\) a new one/);
 });
 
 console.log(failures ? `${failures} failure(s)` : `all passed (${mnist.backend})`);

@@ -35,6 +35,10 @@ const (
 	// Classes is the number of classes: the digits 0…9.
 	Classes = 10
 
+	// MaxInstances is the largest Options.MaxInstances New accepts: each
+	// instance holds at least 1.3 MB, so this many hold 5 GB.
+	MaxInstances = 4096
+
 	abiVersion = 1
 	maxChunk   = 1024 // images per call into an instance
 )
@@ -45,8 +49,12 @@ var wasmModule []byte
 // ErrInputSize is wrapped by the errors about a wrong number of pixels.
 var ErrInputSize = errors.New("wrong input size")
 
-// ErrClosed is returned by calls on a closed Classifier.
+// ErrClosed is returned by calls on a closed Classifier, and on a nil or
+// zero Classifier (one not made by New).
 var ErrClosed = errors.New("mnist: classifier is closed")
+
+// ErrOptions is wrapped by New's errors about invalid Options.
+var ErrOptions = errors.New("invalid options")
 
 // Result is one image's classification.
 type Result struct {
@@ -60,7 +68,9 @@ type Options struct {
 	// MaxInstances bounds the WebAssembly instances (and so the calls that
 	// run at once); each holds 1.3 MB of memory, up to 2.4 MB after large
 	// batches (which run in chunks of 1024 images). Default:
-	// runtime.GOMAXPROCS(0). Calls beyond it wait for a free instance.
+	// runtime.GOMAXPROCS(0); at most the package's MaxInstances (a larger
+	// value is an error wrapping ErrOptions). Calls beyond it wait for a
+	// free instance.
 	MaxInstances int
 	// Interpreter runs the module in wazero's interpreter instead of
 	// compiling it to machine code (much slower; for platforms the
@@ -91,7 +101,13 @@ func New(ctx context.Context, opts *Options) (*Classifier, error) {
 		o = *opts
 	}
 	if o.MaxInstances <= 0 {
-		o.MaxInstances = runtime.GOMAXPROCS(0)
+		o.MaxInstances = min(runtime.GOMAXPROCS(0), MaxInstances)
+	}
+	// The pool's channels are sized by it: a huge value would be a fatal
+	// out-of-memory in make, not an error.
+	if o.MaxInstances > MaxInstances {
+		return nil, fmt.Errorf("mnist: Options.MaxInstances = %d, at most %d: %w",
+			o.MaxInstances, MaxInstances, ErrOptions)
 	}
 	cfg := wazero.NewRuntimeConfig()
 	if o.Interpreter {
@@ -131,11 +147,21 @@ func New(ctx context.Context, opts *Options) (*Classifier, error) {
 }
 
 // Version is the minitensor version the module was built from, e.g. "0.1.0".
-func (c *Classifier) Version() string { return c.version }
+func (c *Classifier) Version() string {
+	if c == nil {
+		return ""
+	}
+	return c.version
+}
 
 // Backend names the matmul kernel inside the module, e.g.
 // "native wasm-simd128 4x8".
-func (c *Classifier) Backend() string { return c.backend }
+func (c *Classifier) Backend() string {
+	if c == nil {
+		return ""
+	}
+	return c.backend
+}
 
 // Classify one image of ImageSize bytes: the digit and the probability of
 // each class.
@@ -169,6 +195,9 @@ func (c *Classifier) ClassifyBatch(images []byte) ([]Result, error) {
 // Close releases every instance and the compiled module. Calls in flight
 // finish first; later calls return ErrClosed.
 func (c *Classifier) Close(ctx context.Context) error {
+	if c == nil || c.runtime == nil {
+		return nil
+	}
 	var err error
 	c.closeOnce.Do(func() {
 		c.mu.Lock()
@@ -181,6 +210,10 @@ func (c *Classifier) Close(ctx context.Context) error {
 
 // run classifies len(out) images on an instance from the pool.
 func (c *Classifier) run(images []byte, out []Result) error {
+	// A nil or zero Classifier has no pool: acquire would wait forever.
+	if c == nil || c.runtime == nil {
+		return fmt.Errorf("mnist: Classifier not created by New: %w", ErrClosed)
+	}
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	if c.closed {

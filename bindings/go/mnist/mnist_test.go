@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // The repository's committed test digits and TensorFlow's logits for them
@@ -245,6 +246,42 @@ func TestInputErrors(t *testing.T) {
 	c.Close(context.Background())
 	if _, _, err := c.Classify(make([]byte, ImageSize)); !errors.Is(err, ErrClosed) {
 		t.Errorf("Classify after Close: %v, expected ErrClosed", err)
+	}
+}
+
+// A Classifier not made by New, or an absurd pool size, is an error: not a
+// panic, a fatal out-of-memory (a pool channel of 2^40 slots) or a call
+// that waits forever for an instance that no one will create.
+func TestMisuse(t *testing.T) {
+	px := make([]byte, ImageSize)
+	var zero Classifier
+	for name, c := range map[string]*Classifier{"nil": nil, "zero": &zero} {
+		done := make(chan error, 2)
+		go func() {
+			_, _, err := c.Classify(px)
+			done <- err
+			_, err = c.ClassifyBatch(px)
+			done <- err
+		}()
+		for k := 0; k < 2; k++ {
+			select {
+			case err := <-done:
+				if !errors.Is(err, ErrClosed) {
+					t.Errorf("%s Classifier: error %v, expected ErrClosed", name, err)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatalf("%s Classifier: the call hangs", name)
+			}
+		}
+		if err := c.Close(context.Background()); err != nil || c.Version() != "" || c.Backend() != "" {
+			t.Errorf("%s Classifier: Close %v, Version %q, Backend %q", name, err, c.Version(), c.Backend())
+		}
+	}
+	for _, n := range []int{MaxInstances + 1, 1 << 40} {
+		c, err := New(context.Background(), &Options{MaxInstances: n})
+		if c != nil || !errors.Is(err, ErrOptions) || !strings.Contains(err.Error(), fmt.Sprint(n)) {
+			t.Errorf("New(MaxInstances %d) = %v, %v; expected an error wrapping ErrOptions", n, c, err)
+		}
 	}
 }
 
