@@ -19,6 +19,40 @@
 
 static alloc_probe counter;   /* every allocation, installed by main */
 
+/* y has want's shape and values (PyTorch's), within rtol/atol. */
+static void matches(const mt_tensor *y, const mt_tensor *want, double rtol, double atol)
+{
+    assert_int_equal(y->rank, want->rank);
+    for (int d = 0; d < want->rank; d++)
+        assert_int_equal(y->shape[d], want->shape[d]);
+    assert_close((const float *)y->data, (const float *)want->data,
+                 (size_t)mt_tensor_numel(want), rtol, atol);
+}
+
+/* Graph g on x gives want, and a second pass allocates nothing. */
+static void graph_matches(mt_graph *g, const mt_tensor *x, const mt_tensor *want, double rtol,
+                          double atol)
+{
+    const mt_tensor *y = NULL;
+    assert_ok(mt_graph_forward(g, 1, (const mt_tensor *[]){x}, 1, &y));
+    matches(y, want, rtol, atol);
+    long before = counter.allocations;
+    assert_ok(mt_graph_forward(g, 1, (const mt_tensor *[]){x}, 1, &y));
+    assert_int_equal(counter.allocations, before);
+}
+
+/* The same for a Sequential. */
+static void sequential_matches(mt_sequential *m, const mt_tensor *x, const mt_tensor *want,
+                               double rtol, double atol)
+{
+    const mt_tensor *y = NULL;
+    assert_ok(mt_sequential_forward(m, x, &y));
+    matches(y, want, rtol, atol);
+    long before = counter.allocations;
+    assert_ok(mt_sequential_forward(m, x, &y));
+    assert_int_equal(counter.allocations, before);
+}
+
 /* Add node `name` on `input`: the layer *l, which `made` made. */
 static int node(mt_graph *g, const char *name, mt_status made, mt_layer **l, int input)
 {
@@ -190,14 +224,7 @@ static void downsampling_cnn_matches_pytorch(void **state)
     for (int frozen = 0; frozen < 2; frozen++) {
         if (frozen)
             assert_ok(mt_graph_freeze(g));
-        const mt_tensor *y = NULL;
-        assert_ok(mt_graph_forward(g, 1, (const mt_tensor *[]){x}, 1, &y));
-        assert_int_equal(y->shape[0], 4);
-        assert_int_equal(y->shape[1], 5);
-        assert_close((const float *)y->data, (const float *)want->data, 20, 1e-4, 1e-4);
-        long before = counter.allocations;
-        assert_ok(mt_graph_forward(g, 1, (const mt_tensor *[]){x}, 1, &y));
-        assert_int_equal(counter.allocations, before);
+        graph_matches(g, x, want, 1e-4, 1e-4);
     }
     mt_graph_free(g);
     mt_tensor_free(want);
@@ -290,16 +317,7 @@ static void decoder_matches_pytorch(void **state)
     assert_ok(mt_safetensors_get(io, "y", &want));   /* [3,16,16,2] NHWC */
     const mt_state_dict sd = {st, MT_FRAMEWORK_PYTORCH};
     mt_graph *g = build_decoder(&sd);
-    const mt_tensor *y = NULL;
-    assert_ok(mt_graph_forward(g, 1, (const mt_tensor *[]){x}, 1, &y));
-    assert_int_equal(y->rank, 4);
-    for (int d = 0; d < 4; d++)
-        assert_int_equal(y->shape[d], want->shape[d]);
-    assert_close((const float *)y->data, (const float *)want->data,
-                 (size_t)mt_tensor_numel(want), 1e-5, 1e-4);
-    long before = counter.allocations;
-    assert_ok(mt_graph_forward(g, 1, (const mt_tensor *[]){x}, 1, &y));
-    assert_int_equal(counter.allocations, before);
+    graph_matches(g, x, want, 1e-5, 1e-4);
     mt_graph_free(g);
     mt_tensor_free(want);
     mt_tensor_free(x);
@@ -501,13 +519,7 @@ static void flatten_order_matches_pytorch(void **state)
         mt_linear_load(&sd, "8", NULL, &l), mt_sequential_add(m, l)};
     for (size_t i = 0; i < sizeof made / sizeof made[0]; i++)
         assert_int_equal(made[i], MT_OK);
-    const mt_tensor *y = NULL;
-    assert_ok(mt_sequential_forward(m, x, &y));
-    assert_int_equal(y->shape[1], 5);
-    assert_close((const float *)y->data, (const float *)want->data, 20, 1e-5, 1e-4);
-    long before = counter.allocations;
-    assert_ok(mt_sequential_forward(m, x, &y));
-    assert_int_equal(counter.allocations, before);
+    sequential_matches(m, x, want, 1e-5, 1e-4);
     /* what is refused, naming the layer */
     assert_fails(mt_reshape_new(2, (int64_t[]){-1, -1}, &l), MT_ERR_INVALID_ARGUMENT,
                  "reshape: dim 1 of the sample shape is -1 (>= 0, or one -1)");
@@ -560,13 +572,7 @@ static void conv1d_matches_pytorch(void **state)
         mt_linear_load(&sd, "fc", NULL, &l), mt_sequential_add(m, l)};
     for (size_t i = 0; i < sizeof made / sizeof made[0]; i++)
         assert_int_equal(made[i], MT_OK);
-    const mt_tensor *y = NULL;
-    assert_ok(mt_sequential_forward(m, x, &y));
-    assert_int_equal(y->shape[1], 3);
-    assert_close((const float *)y->data, (const float *)want->data, 12, 1e-5, 1e-4);
-    long before = counter.allocations;
-    assert_ok(mt_sequential_forward(m, x, &y));
-    assert_int_equal(counter.allocations, before);
+    sequential_matches(m, x, want, 1e-5, 1e-4);
     /* refused, naming the layer and the shapes */
     assert_fails(mt_conv1d_load(&sd, "c1", &(mt_conv2d_options){.stride_h = 2}, &l),
                  MT_ERR_INVALID_ARGUMENT, "conv1d c1.weight: options out of range (the _h");
@@ -642,12 +648,7 @@ static void mobilenet_block_matches_pytorch(void **state)
     for (int frozen = 0; frozen < 2; frozen++) {
         if (frozen)
             assert_ok(mt_graph_freeze(g));
-        const mt_tensor *out = NULL;
-        assert_ok(mt_graph_forward(g, 1, (const mt_tensor *[]){x}, 1, &out));
-        assert_close((const float *)out->data, (const float *)want->data, 20, 1e-5, 1e-4);
-        long before = counter.allocations;
-        assert_ok(mt_graph_forward(g, 1, (const mt_tensor *[]){x}, 1, &out));
-        assert_int_equal(counter.allocations, before);
+        graph_matches(g, x, want, 1e-5, 1e-4);
     }
     /* refused, naming the inputs */
     assert_ok(mt_multiply_new(&l));
