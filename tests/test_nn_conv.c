@@ -657,18 +657,10 @@ static void cnn_forward_allocates_nothing(void **state)
 static void keras_depthwise_matches_keras(void **state)
 {
     (void)state;
-    FILE *fp = fopen(REFS_DIR "/keras_depthwise.safetensors", "rb");
-    assert_non_null(fp);
-    static unsigned char bytes[1 << 14];
-    size_t size = fread(bytes + 1, 1, sizeof bytes - 1, fp);
-    fclose(fp);
-    assert_true(size > 0 && size < sizeof bytes - 1);
     for (int misaligned = 0; misaligned < 2; misaligned++) {
         mt_safetensors *st = NULL;
-        if (misaligned)
-            assert_ok(mt_safetensors_open_memory(bytes + 1, size, &st));
-        else
-            assert_ok(mt_safetensors_open(REFS_DIR "/keras_depthwise.safetensors", &st));
+        unsigned char *copy;
+        open_maybe_misaligned(REFS_DIR "/keras_depthwise.safetensors", misaligned, &st, &copy);
         const mt_state_dict sd = {st, MT_FRAMEWORK_KERAS};
         mt_sequential *m = NULL;
         mt_layer *l = NULL;
@@ -707,6 +699,7 @@ static void keras_depthwise_matches_keras(void **state)
         mt_tensor_free(x);
         mt_sequential_free(m);
         mt_safetensors_close(st);
+        free(copy);
     }
 }
 

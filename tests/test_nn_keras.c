@@ -98,18 +98,10 @@ static mt_graph *keras_charlm(const mt_state_dict *sd)
 static void charlm_matches_keras(void **state)
 {
     (void)state;
-    FILE *fp = fopen(REFS_DIR "/keras_charlm.safetensors", "rb");
-    assert_non_null(fp);
-    static unsigned char bytes[1 << 18];
-    size_t size = fread(bytes + 1, 1, sizeof bytes - 1, fp);
-    fclose(fp);
-    assert_true(size > 0 && size < sizeof bytes - 1);
     for (int misaligned = 0; misaligned < 2; misaligned++) {
         mt_safetensors *st = NULL;
-        if (misaligned)
-            assert_ok(mt_safetensors_open_memory(bytes + 1, size, &st));
-        else
-            assert_ok(mt_safetensors_open(REFS_DIR "/keras_charlm.safetensors", &st));
+        unsigned char *copy;
+        open_maybe_misaligned(REFS_DIR "/keras_charlm.safetensors", misaligned, &st, &copy);
         const mt_state_dict sd = {st, MT_FRAMEWORK_KERAS};
         mt_graph *g = keras_charlm(&sd);
         mt_tensor *tok = get(st, "x"), *pos = get(st, "pos");
@@ -127,6 +119,7 @@ static void charlm_matches_keras(void **state)
         mt_tensor_free(tok);
         mt_tensor_free(pos);
         mt_safetensors_close(st);
+        free(copy);
     }
     mt_safetensors *st = NULL;
     assert_ok(mt_safetensors_open(REFS_DIR "/keras_charlm_f16.safetensors", &st));

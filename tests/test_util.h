@@ -95,6 +95,31 @@ static inline void probe_install(alloc_probe *p, long fail_after)
 static inline void probe_remove(void) { mt_allocator_set(NULL); }
 
 /* Deterministic pseudo-random floats in [-1, 1). */
+/* The safetensors file at path, opened as mapped or (misaligned) from a
+ * heap copy one byte off alignment, where every tensor is an owned copy
+ * that a layer must keep alive after its loader lets go. *copy (NULL when
+ * mapped) is the caller's to free after closing *st. */
+static inline void open_maybe_misaligned(const char *path, int misaligned, mt_safetensors **st,
+                                         unsigned char **copy)
+{
+    *copy = NULL;
+    if (!misaligned) {
+        assert_ok(mt_safetensors_open(path, st));
+        return;
+    }
+    FILE *fp = fopen(path, "rb");
+    assert_non_null(fp);
+    assert_int_equal(fseek(fp, 0, SEEK_END), 0);
+    long n = ftell(fp);
+    assert_true(n > 0);
+    rewind(fp);
+    *copy = malloc((size_t)n + 1);
+    assert_non_null(*copy);
+    assert_int_equal(fread(*copy + 1, 1, (size_t)n, fp), (size_t)n);
+    fclose(fp);
+    assert_ok(mt_safetensors_open_memory(*copy + 1, (size_t)n, st));
+}
+
 static inline float rand_unit(uint64_t *state)
 {
     *state = *state * 6364136223846793005ull + 1442695040888963407ull;
