@@ -273,21 +273,26 @@ mt_status mt_graph_add(mt_graph *graph, const char *name, mt_layer *layer, int n
 mt_status mt_graph_add_named(mt_graph *graph, const char *name, mt_layer *layer, int n,
                              const char *const *inputs, int *id)
 {
-    int ids[NN_MAX_IO];
+    int *ids = NULL;
     mt_status s = MT_OK;
-    if (!graph || !inputs || n < 1 || n > NN_MAX_IO)
-        s = mt_fail(MT_ERR_INVALID_ARGUMENT, "graph_add_named: NULL argument or %d inputs "
-                    "(1..%d by name)", n, NN_MAX_IO);
+    if (!graph || !inputs || n < 1)
+        s = mt_fail(MT_ERR_INVALID_ARGUMENT, "graph_add_named: NULL argument or %d inputs", n);
+    else if (!(ids = mt_alloc((size_t)n * sizeof *ids, sizeof *ids)))
+        s = mt_fail(MT_ERR_OUT_OF_MEMORY, "graph_add_named: node '%s': cannot allocate %d "
+                    "input ids", name ? name : "", n);
     for (int j = 0; !s && j < n; j++)
         if ((ids[j] = mt_graph_find(graph, inputs[j])) < 0)
             s = mt_fail(MT_ERR_NOT_FOUND, "graph_add_named: node '%s': no node named '%s'",
                         name ? name : "", inputs[j] ? inputs[j] : "(null)");
     if (s) {
+        mt_dealloc(ids);
         if (layer && !layer->in_model)
             mt_layer_free(layer);
         return s;
     }
-    return mt_graph_add(graph, name, layer, n, ids, id);
+    s = mt_graph_add(graph, name, layer, n, ids, id);
+    mt_dealloc(ids);
+    return s;
 }
 
 mt_status mt_graph_output(mt_graph *graph, int id)

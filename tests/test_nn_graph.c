@@ -136,6 +136,40 @@ static void graph_residual_branch_concat(void **state)
     mt_graph_free(g);
 }
 
+/* A node with more inputs than a graph has inputs (16), given by name as
+ * by id: a concat of 20 (this was refused by name only). */
+static void graph_add_named_many_inputs(void **state)
+{
+    (void)state;
+    mt_graph *g = NULL;
+    mt_layer *l = NULL;
+    int x, y;
+    const char *names[20];
+    for (int j = 0; j < 20; j++)
+        names[j] = j % 2 ? "a" : "x";
+    assert_ok(mt_graph_new(&g));
+    assert_ok(mt_graph_input(g, "x", MT_DTYPE_F32, 1, (int64_t[]){1}, &x));
+    assert_ok(mt_graph_add(g, "a", relu(), 1, &x, NULL));
+    assert_ok(mt_concat_new(-1, &l));
+    assert_ok(mt_graph_add_named(g, "cat", l, 20, names, &y));
+    assert_ok(mt_graph_output(g, y));
+    mt_tensor *in = tensor(NULL, 2, (int64_t[]){2, 1}, (const float[]){-1.5f, 2.0f});
+    const mt_tensor *out;
+    assert_ok(mt_graph_forward(g, 1, (const mt_tensor *[]){in}, 1, &out));
+    assert_int_equal(out->shape[1], 20);
+    const float *v = out->data;
+    for (int j = 0; j < 20; j++) {
+        assert_float_equal(v[j], (j % 2 ? 0.0f : -1.5f), 0); /* relu(-1.5) = 0 */
+        assert_float_equal(v[20 + j], 2.0f, 0);
+    }
+    names[19] = "nope";
+    assert_ok(mt_concat_new(-1, &l));
+    assert_fails(mt_graph_add_named(g, "cat2", l, 20, names, NULL), MT_ERR_NOT_FOUND,
+                 "graph_add_named: node 'cat2': no node named 'nope'");
+    mt_tensor_free(in);
+    mt_graph_free(g);
+}
+
 /* Errors when building, each naming the node. */
 static void graph_build_errors(void **state)
 {
@@ -798,6 +832,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(graph_residual_branch_concat),
         cmocka_unit_test(graph_build_errors),
+        cmocka_unit_test(graph_add_named_many_inputs),
         cmocka_unit_test(planner_reuses_memory),
         cmocka_unit_test(graph_large_batch_in_passes),
         cmocka_unit_test(graph_workspace_overflow),
