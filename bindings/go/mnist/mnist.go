@@ -166,12 +166,20 @@ func (c *Classifier) Backend() string {
 // Classify one image of ImageSize bytes: the digit and the probability of
 // each class.
 func (c *Classifier) Classify(pixels []byte) (digit int, probs [Classes]float32, err error) {
+	return c.ClassifyContext(context.Background(), pixels)
+}
+
+// ClassifyContext is Classify that gives up when ctx is done while it
+// waits for a free instance (all MaxInstances busy); the error then wraps
+// ctx.Err(). A call already running is not interrupted (it takes
+// microseconds).
+func (c *Classifier) ClassifyContext(ctx context.Context, pixels []byte) (digit int, probs [Classes]float32, err error) {
 	if len(pixels) != ImageSize {
 		return 0, probs, fmt.Errorf("mnist: Classify wants %d pixels (28×28), got %d: %w",
 			ImageSize, len(pixels), ErrInputSize)
 	}
 	var r [1]Result
-	if err := c.run(pixels, r[:]); err != nil {
+	if err := c.run(ctx, pixels, r[:]); err != nil {
 		return 0, probs, err
 	}
 	return r[0].Digit, r[0].Probs, nil
@@ -181,12 +189,20 @@ func (c *Classifier) Classify(pixels []byte) (digit int, probs [Classes]float32,
 // the other (n×784 bytes). Large batches are much cheaper per image than
 // single calls.
 func (c *Classifier) ClassifyBatch(images []byte) ([]Result, error) {
+	return c.ClassifyBatchContext(context.Background(), images)
+}
+
+// ClassifyBatchContext is ClassifyBatch that gives up when ctx is done:
+// while it waits for a free instance, or between chunks of 1024 images
+// (about a millisecond each). It then returns no results and an error
+// wrapping ctx.Err().
+func (c *Classifier) ClassifyBatchContext(ctx context.Context, images []byte) ([]Result, error) {
 	if len(images)%ImageSize != 0 {
 		return nil, fmt.Errorf("mnist: ClassifyBatch wants a multiple of %d pixels (n×28×28), got %d: %w",
 			ImageSize, len(images), ErrInputSize)
 	}
 	results := make([]Result, len(images)/ImageSize)
-	if err := c.run(images, results); err != nil {
+	if err := c.run(ctx, images, results); err != nil {
 		return nil, err
 	}
 	return results, nil
@@ -209,7 +225,7 @@ func (c *Classifier) Close(ctx context.Context) error {
 }
 
 // run classifies len(out) images on an instance from the pool.
-func (c *Classifier) run(images []byte, out []Result) error {
+func (c *Classifier) run(ctx context.Context, images []byte, out []Result) error {
 	// A nil or zero Classifier has no pool: acquire would wait forever.
 	if c == nil || c.runtime == nil {
 		return fmt.Errorf("mnist: Classifier not created by New: %w", ErrClosed)
@@ -219,12 +235,17 @@ func (c *Classifier) run(images []byte, out []Result) error {
 	if c.closed {
 		return ErrClosed
 	}
-	in, err := c.acquire()
+	in, err := c.acquire(ctx)
 	if err != nil {
 		return err
 	}
-	// In chunks, so that an instance's memory stays bounded (~2 MB).
+	// In chunks, so that an instance's memory stays bounded (~2 MB) and a
+	// cancelled batch stops within one chunk.
 	for i := 0; i < len(out) && err == nil; i += maxChunk {
+		if err = ctx.Err(); err != nil {
+			err = fmt.Errorf("mnist: stopped after %d of %d images: %w", i, len(out), err)
+			break
+		}
 		n := min(maxChunk, len(out)-i)
 		err = in.classify(images[i*ImageSize:(i+n)*ImageSize], out[i:i+n])
 	}
@@ -238,8 +259,11 @@ func (c *Classifier) run(images []byte, out []Result) error {
 }
 
 // acquire returns an idle instance, a new one if the limit allows, or
-// waits for one to come back.
-func (c *Classifier) acquire() (*instance, error) {
+// waits for one to come back until ctx is done.
+func (c *Classifier) acquire(ctx context.Context) (*instance, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("mnist: %w", err)
+	}
 	select {
 	case in := <-c.idle:
 		return in, nil
@@ -249,11 +273,13 @@ func (c *Classifier) acquire() (*instance, error) {
 	case in := <-c.idle:
 		return in, nil
 	case <-c.slots:
-		in, err := c.newInstance(context.Background())
+		in, err := c.newInstance(ctx)
 		if err != nil {
 			c.slots <- struct{}{}
 		}
 		return in, err
+	case <-ctx.Done():
+		return nil, fmt.Errorf("mnist: waiting for a free instance: %w", ctx.Err())
 	}
 }
 

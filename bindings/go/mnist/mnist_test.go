@@ -285,6 +285,66 @@ func TestMisuse(t *testing.T) {
 	}
 }
 
+// cancelAfter is a context whose Err turns to Canceled after `calls` nil
+// answers: it stops a batch at a known chunk boundary without timing.
+type cancelAfter struct {
+	context.Context
+	calls int
+}
+
+func (c *cancelAfter) Err() error {
+	if c.calls == 0 {
+		return context.Canceled
+	}
+	c.calls--
+	return nil
+}
+
+// The Context calls: a done context fails before any work, a wait for a
+// busy instance ends at the deadline, a batch stops between chunks, and the
+// classifier works normally afterwards.
+func TestContext(t *testing.T) {
+	c := newClassifier(t, &Options{MaxInstances: 1})
+	px := make([]byte, ImageSize)
+	want, _, err := c.Classify(px)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, _, err := c.ClassifyContext(done, px); !errors.Is(err, context.Canceled) {
+		t.Errorf("ClassifyContext(cancelled) = %v, expected context.Canceled", err)
+	}
+	if rs, err := c.ClassifyBatchContext(done, px); rs != nil || !errors.Is(err, context.Canceled) {
+		t.Errorf("ClassifyBatchContext(cancelled) = %d results, %v; expected context.Canceled", len(rs), err)
+	}
+
+	// The only instance is busy: the call waits until its deadline.
+	in, err := c.acquire(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	short, stop := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer stop()
+	_, _, err = c.ClassifyContext(short, px)
+	if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "waiting for a free instance") {
+		t.Errorf("ClassifyContext with every instance busy = %v, expected a deadline error", err)
+	}
+	c.idle <- in
+
+	// Cancelled after the first chunk (acquire asks once, the loop once per chunk).
+	batch := make([]byte, (maxChunk+1)*ImageSize)
+	rs, err := c.ClassifyBatchContext(&cancelAfter{context.Background(), 2}, batch)
+	if rs != nil || !errors.Is(err, context.Canceled) ||
+		!strings.Contains(err.Error(), fmt.Sprintf("after %d of %d images", maxChunk, maxChunk+1)) {
+		t.Errorf("ClassifyBatchContext cancelled after one chunk = %d results, %v", len(rs), err)
+	}
+	rs, err = c.ClassifyBatchContext(context.Background(), batch)
+	if err != nil || len(rs) != maxChunk+1 || rs[maxChunk].Digit != want {
+		t.Errorf("after the cancellations: %d results, %v; expected %d, digit %d", len(rs), err, maxChunk+1, want)
+	}
+}
+
 // Goroutines sharing one Classifier (more goroutines than instances) get
 // the answers a single goroutine gets; batches of different sizes make the
 // instances grow their buffers and memory.
