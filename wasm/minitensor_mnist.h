@@ -31,7 +31,11 @@
  * Errors: calls that can fail return an mt_status (0 = MNIST_OK); then
  * mnist_error() says why, e.g. "mnist_classify: n = -1 images, expected
  * n >= 0". Nothing traps on bad arguments except pointers outside memory,
- * which trap in the host as any out-of-bounds access does.
+ * which trap in the host as any out-of-bounds access does. As in C, the
+ * module cannot know how large the buffers you pass are: an n larger than
+ * they hold reads and writes past them (into the module's own heap, which
+ * can break later calls). bindings/go and bindings/js size the buffers
+ * themselves and check the pixel count before calling.
  */
 #ifndef MINITENSOR_MNIST_H
 #define MINITENSOR_MNIST_H
