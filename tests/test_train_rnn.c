@@ -195,6 +195,83 @@ static void test_cases_match_pytorch(void **state)
     }
 }
 
+/* ---- two layers, bidirectional: composed as docs/training.md says ------------- */
+
+/* PyTorch's bidirectional layer: the forward direction on x, the reverse one
+ * on x reversed in time (index_select with rev = L-1 … 0) and its output
+ * reversed back, the two concatenated on the feature dim: [N, L, 2·H].
+ * h_n[0], h_n[1]: each direction's last state. */
+static mt_status bidirectional_lstm(mt_tape *tape, mt_value *x, const mt_tape_rnn_weights *fwd,
+                                    const mt_tape_rnn_weights *bwd, const mt_tensor *rev,
+                                    mt_value **out, mt_value **h_n)
+{
+    mt_value *xr, *yf, *yr_rev, *y[2];
+    mt_status s;
+    if ((s = mt_tape_lstm(tape, x, fwd, NULL, NULL, &yf, &h_n[0], NULL)) ||
+        (s = mt_tape_index_select(tape, x, 1, rev, &xr)) ||
+        (s = mt_tape_lstm(tape, xr, bwd, NULL, NULL, &yr_rev, &h_n[1], NULL)) ||
+        (s = mt_tape_index_select(tape, yr_rev, 1, rev, &y[1])))
+        return s;
+    y[0] = yf;
+    return mt_tape_concat(tape, y, 2, 2, out);
+}
+
+static void test_two_layer_bidirectional_lstm_as_pytorch(void **state)
+{
+    (void)state;
+    static const char *const suffix[4] = {"_l0", "_l0_reverse", "_l1", "_l1_reverse"};
+    mt_value *w[4][4], *x = param("bi", "x");
+    mt_tape_rnn_weights dir[4];
+    for (int d = 0; d < 4; d++) {
+        for (int i = 0; i < 4; i++) {
+            char name[40];
+            snprintf(name, sizeof name, "%s%s", weight_names[i], suffix[d]);
+            w[d][i] = param("bi", name);
+        }
+        dir[d] = (mt_tape_rnn_weights){w[d][0], w[d][1], w[d][2], w[d][3]};
+    }
+    const int64_t l = x->data->shape[1];
+    int64_t rev_data[16];
+    for (int64_t t = 0; t < l; t++)
+        rev_data[t] = l - 1 - t;
+    mt_tensor rev;
+    assert_ok(mt_tensor_wrap_into(MT_DTYPE_I64, 1, &l, rev_data, &rev));
+    mt_tensor *wo = ref("bi", "wo"), *wh = ref("bi", "wh"), whs[4];
+    mt_tape *tape;
+    assert_ok(mt_tape_new(&tape));
+    mt_value *y0, *y1, *h_n[4], *loss = NULL;
+    assert_ok(bidirectional_lstm(tape, x, &dir[0], &dir[1], &rev, &y0, &h_n[0]));
+    assert_ok(bidirectional_lstm(tape, y0, &dir[2], &dir[3], &rev, &y1, &h_n[2]));
+    assert_values(y1->data, "bi", "out", 1e-5, 1e-4);
+    assert_ok(add_weighted(tape, y1, wo, &loss));
+    mt_tensor *want_h = ref("bi", "h_n");
+    for (int d = 0; d < 4; d++) {
+        /* h_n [4, N, H]: layer 0 forward, reverse, layer 1 forward, reverse */
+        const int64_t nh = mt_tensor_numel(h_n[d]->data);
+        mt_tensor *c;
+        assert_ok(mt_tensor_contiguous(h_n[d]->data, &c));
+        assert_close(c->data, (const float *)want_h->data + d * nh, (size_t)nh, 1e-5, 1e-4);
+        mt_tensor_free(c);
+        assert_ok(mt_tensor_wrap_into(MT_DTYPE_F32, 2, h_n[d]->data->shape,
+                                      (float *)wh->data + d * nh, &whs[d]));
+        assert_ok(add_weighted(tape, h_n[d], &whs[d], &loss));
+    }
+    assert_ok(mt_tape_backward(tape, loss));
+    assert_values(x->grad, "bi", "grad.x", 1e-5, 1e-4);
+    for (int d = 0; d < 4; d++)
+        for (int i = 0; i < 4; i++) {
+            char name[48];
+            snprintf(name, sizeof name, "grad.%s%s", weight_names[i], suffix[d]);
+            assert_values(w[d][i]->grad, "bi", name, 1e-5, 1e-4);
+            mt_param_free(w[d][i]);
+        }
+    mt_tape_free(tape);
+    mt_tensor_free(want_h);
+    mt_tensor_free(wo);
+    mt_tensor_free(wh);
+    mt_param_free(x);
+}
+
 /* ---- a character model trained with Adam, step by step against torch.optim ---- */
 
 enum { N_E2E = 11 };
@@ -445,6 +522,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_cases_match_pytorch),
+        cmocka_unit_test(test_two_layer_bidirectional_lstm_as_pytorch),
         cmocka_unit_test(test_char_model_trains_as_pytorch),
         cmocka_unit_test(test_training_step_allocates_nothing_after_the_first),
         cmocka_unit_test(test_errors),

@@ -14,6 +14,10 @@ Writes tests/train/rnn_refs.safetensors:
   with respect to every input and parameter (".grad.<name>"). A case marked
   "view" stores x as [L, N, F] and feeds x.transpose(0, 1) (a
   non-contiguous view), so ".grad.x" is [L, N, F] too.
+- "bi.*": nn.LSTM(3, 4, num_layers=2, bidirectional=True) (float64): its
+  state_dict, x [2, 5, 3], the loss weights "bi.wo" [2, 5, 8] and "bi.wh"
+  [4, 2, 4], the output, h_n and the gradient of sum(out * wo) + sum(h_n *
+  wh) for x and every parameter: the test composes it from one-layer calls.
 - "e2e.*": a character model (Embedding -> LSTM -> GRU -> Linear, the
   state_dict's names), a batch of index sequences and next-character
   targets, the loss (cross entropy) of each of STEPS Adam steps run by
@@ -100,6 +104,25 @@ def case(name, spec, rng, out):
         out[f"{name}.{k}"] = np.asarray(v, dtype=np.float32)
 
 
+def bidirectional(rng, out):
+    m = torch.nn.LSTM(3, 4, num_layers=2, bidirectional=True, batch_first=True).double()
+    with torch.no_grad():
+        for p in m.parameters():
+            p.copy_(torch.tensor(rng.uniform(-0.8, 0.8, p.shape).astype(np.float32)))
+    x = torch.tensor(rng.uniform(-0.8, 0.8, (2, 5, 3)).astype(np.float32),
+                     dtype=torch.float64, requires_grad=True)
+    wo = torch.tensor(rng.uniform(-0.8, 0.8, (2, 5, 8)).astype(np.float32), dtype=torch.float64)
+    wh = torch.tensor(rng.uniform(-0.8, 0.8, (4, 2, 4)).astype(np.float32), dtype=torch.float64)
+    y, (h_n, _) = m(x)
+    ((y * wo).sum() + (h_n * wh).sum()).backward()
+    tensors = {"x": x, "wo": wo, "wh": wh, "out": y, "h_n": h_n, "grad.x": x.grad}
+    for name, p in m.named_parameters():
+        tensors[name] = p
+        tensors["grad." + name] = p.grad
+    for k, v in tensors.items():
+        out["bi." + k] = v.detach().numpy().astype(np.float32)
+
+
 class CharModel(torch.nn.Module):
     def __init__(self, vocab, embed, hidden):
         super().__init__()
@@ -146,6 +169,7 @@ def main():
     out = {}
     for name, spec in CASES.items():
         case(name, spec, rng, out)
+    bidirectional(rng, out)
     end_to_end(out)
     write_tensors(os.path.join(HERE, "rnn_refs.safetensors"), out)
 
