@@ -195,6 +195,48 @@ static void test_cases_match_pytorch(void **state)
     }
 }
 
+/* Frozen weights and a constant input (fine-tuning the initial state only):
+ * the gradient still reaches h0 and c0 through the recurrence alone. */
+static void test_gradient_to_the_state_only(void **state)
+{
+    (void)state;
+    static const char *const names[2] = {"lstm_n3_l5", "gru_n3_l5"};
+    for (int k = 0; k < 2; k++) {
+        const char *name = names[k];
+        mt_tensor *t[6];
+        const char *const keys[6] = {"x", "weight_ih", "weight_hh", "bias_ih", "bias_hh", "wo"};
+        for (int i = 0; i < 6; i++)
+            t[i] = ref(name, keys[i]);
+        mt_tensor *wh = ref(name, "wh"), *wc = k == 0 ? ref(name, "wc") : NULL;
+        mt_value *h0 = param(name, "h0"), *c0 = k == 0 ? param(name, "c0") : NULL;
+        mt_tape *tape;
+        assert_ok(mt_tape_new(&tape));
+        mt_value *v[5], *out, *h_n, *c_n = NULL, *loss = NULL;
+        for (int i = 0; i < 5; i++)
+            assert_ok(mt_tape_constant(tape, t[i], &v[i]));
+        mt_tape_rnn_weights w = {v[1], v[2], v[3], v[4]};
+        if (k == 0)
+            assert_ok(mt_tape_lstm(tape, v[0], &w, h0, c0, &out, &h_n, &c_n));
+        else
+            assert_ok(mt_tape_gru(tape, v[0], &w, h0, &out, &h_n));
+        assert_ok(add_weighted(tape, out, t[5], &loss));
+        assert_ok(add_weighted(tape, h_n, wh, &loss));
+        if (c_n)
+            assert_ok(add_weighted(tape, c_n, wc, &loss));
+        assert_ok(mt_tape_backward(tape, loss));
+        assert_values(h0->grad, name, "grad.h0", 1e-5, 1e-4);
+        if (c0)
+            assert_values(c0->grad, name, "grad.c0", 1e-5, 1e-4);
+        mt_tape_free(tape);
+        for (int i = 0; i < 6; i++)
+            mt_tensor_free(t[i]);
+        mt_tensor_free(wh);
+        mt_tensor_free(wc);
+        mt_param_free(h0);
+        mt_param_free(c0);
+    }
+}
+
 /* ---- two layers, bidirectional: composed as docs/training.md says ------------- */
 
 /* PyTorch's bidirectional layer: the forward direction on x, the reverse one
@@ -522,6 +564,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_cases_match_pytorch),
+        cmocka_unit_test(test_gradient_to_the_state_only),
         cmocka_unit_test(test_two_layer_bidirectional_lstm_as_pytorch),
         cmocka_unit_test(test_char_model_trains_as_pytorch),
         cmocka_unit_test(test_training_step_allocates_nothing_after_the_first),
