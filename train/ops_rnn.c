@@ -235,86 +235,107 @@ static mt_status rnn_backward(const rnn_run *r, const rnn_grads *d, bool want_h0
     return MT_OK;
 }
 
+/* Points r's bias, h0 and c0 into the pack (those flags say it holds, in
+ * that order); *off_h0, *off_c0 get their offsets, -1 where absent. */
+static void pack_layout(int flags, const float *pack, rnn_run *r, int64_t *off_h0,
+                        int64_t *off_c0)
+{
+    int64_t off = 0;
+    *off_h0 = *off_c0 = -1;
+    if (flags & PACK_BIAS)
+        r->bias = pack, off = r->g;
+    if (flags & PACK_H0)
+        r->h0 = pack + off, *off_h0 = off, off += r->n * r->h;
+    if (flags & PACK_C0)
+        r->c0 = pack + off, *off_c0 = off;
+}
+
+/* d weight_hh = Σ_t dgh_tᵀ · h_{t-1}: one GEMM over the N·L rows, the
+ * states before each step gathered first. */
+static mt_status weight_hh_backward(mt_tape *tape, const char *op, const rnn_run *r,
+                                    const rnn_grads *d, mt_value *w)
+{
+    mt_tensor *dw, *hprev;
+    mt_status s = mt_grad_target(tape, w, &dw);
+    if (s || !dw || (s = mt_tape_scratch(tape, op, 2, (int64_t[]){r->n * r->l, r->h}, &hprev)))
+        return s;
+    float *hpv = hprev->data;
+    for (int64_t n = 0; n < r->n; n++)
+        for (int64_t t = 0; t < r->l; t++) {
+            int64_t stride;
+            const float *src = h_before(r, t, &stride);
+            if (src)   /* else a zero h0: the scratch is zeroed */
+                memcpy(hpv + (n * r->l + t) * r->h, src + n * stride,
+                       (size_t)r->h * sizeof *hpv);
+        }
+    mt_tensor a, at;
+    rows_view(&a, d->dgh, r->n * r->l, r->g, r->g);
+    if ((s = mt_transpose_into(&a, 0, 1, &at)) || (s = mt_matmul_into(&at, hprev, dw)))
+        return s;
+    return mt_grad_commit(tape, w, dw);
+}
+
+/* The pack's gradient: d bias_hh (the column sums of dgh), d h0, d c0. */
+static mt_status pack_backward(mt_tape *tape, const rnn_run *r, const rnn_grads *d,
+                               mt_value *pack, int flags, int64_t off_h0, int64_t off_c0)
+{
+    mt_tensor *dp;
+    mt_status s = mt_grad_target(tape, pack, &dp);
+    if (s || !dp)
+        return s;
+    float *p = dp->data;
+    const size_t nh = (size_t)(r->n * r->h);
+    if (flags & PACK_BIAS) {
+        memset(p, 0, (size_t)r->g * sizeof *p);
+        for (int64_t i = 0; i < r->n * r->l * r->g; i += r->g)
+            for (int64_t j = 0; j < r->g; j++)
+                p[j] += d->dgh[i + j];
+    }
+    if (off_h0 >= 0)
+        memcpy(p + off_h0, d->dh, nh * sizeof *p);
+    if (off_c0 >= 0)
+        memcpy(p + off_c0, d->dc, nh * sizeof *p);
+    return mt_grad_commit(tape, pack, dp);
+}
+
 /* The fused node's backward: in = {gx, weight_hh, pack or NULL}. */
 static mt_status recurrence_backward(mt_tape *tape, const tape_node *node)
 {
     mt_value *gx = node->in[0], *w = node->in[1], *pack = node->in[2];
     const int flags = (int)node->i;
+    const char *op = node->op;
     rnn_run r = {.mode = (rnn_mode)(flags & 3), .n = gx->data->shape[0],
                  .l = gx->data->shape[1], .g = gx->data->shape[2], .h = w->data->shape[1],
                  .gx = gx->data->data, .w = w->data, .hs = node->out->data->data,
                  .gates = node->saved ? node->saved->data : NULL,
                  .extra = node->saved2 ? node->saved2->data : NULL};
-    const int64_t nh = r.n * r.h, nlg = r.n * r.l * r.g;
-    int64_t off = 0, off_h0 = -1, off_c0 = -1;
-    if (flags & PACK_BIAS)
-        r.bias = pack->data->data, off = r.g;
-    if (flags & PACK_H0)
-        r.h0 = (const float *)pack->data->data + off, off_h0 = off, off += nh;
-    if (flags & PACK_C0)
-        r.c0 = (const float *)pack->data->data + off, off_c0 = off;
+    int64_t off_h0, off_c0;
+    pack_layout(flags, pack ? pack->data->data : NULL, &r, &off_h0, &off_c0);
 
-    const char *op = node->op;
+    /* d gx goes straight into gx's gradient when gx needs one */
+    const int64_t state[2] = {r.n, r.h};
     mt_tensor *dgx_t, *dgh_t = NULL, *dh_t, *dc_t = NULL, *direct_t = NULL;
     mt_status s = mt_grad_target(tape, gx, &dgx_t);
     if (s || (!dgx_t && (s = mt_tape_scratch(tape, op, 3, gx->data->shape, &dgx_t))) ||
-        (s = mt_tape_scratch(tape, op, 2, (int64_t[]){r.n, r.h}, &dh_t)))
+        (s = mt_tape_scratch(tape, op, 2, state, &dh_t)))
         return s;
-    if (r.mode == RNN_GRU &&
-        ((s = mt_tape_scratch(tape, op, 3, gx->data->shape, &dgh_t)) ||
-         (s = mt_tape_scratch(tape, op, 2, (int64_t[]){r.n, r.h}, &direct_t))))
+    if (r.mode == RNN_GRU && ((s = mt_tape_scratch(tape, op, 3, gx->data->shape, &dgh_t)) ||
+                              (s = mt_tape_scratch(tape, op, 2, state, &direct_t))))
         return s;
-    if (r.mode == RNN_LSTM && (s = mt_tape_scratch(tape, op, 2, (int64_t[]){r.n, r.h}, &dc_t)))
+    if (r.mode == RNN_LSTM && (s = mt_tape_scratch(tape, op, 2, state, &dc_t)))
         return s;
     const float *g = node->out->grad->data;
     rnn_grads d = {.gout = g, .dgx = dgx_t->data, .dgh = dgh_t ? dgh_t->data : dgx_t->data,
                    .dh = dh_t->data, .dc = dc_t ? dc_t->data : NULL,
                    .direct = direct_t ? direct_t->data : NULL};
     if (r.mode == RNN_LSTM)   /* c_n's gradient follows the sequence's in the output */
-        memcpy(d.dc, g + r.n * r.l * r.h, (size_t)nh * sizeof *d.dc);
+        memcpy(d.dc, g + r.n * r.l * r.h, (size_t)(r.n * r.h) * sizeof *d.dc);
     const bool want_pack = pack && pack->requires_grad;
     if ((s = rnn_backward(&r, &d, want_pack && off_h0 >= 0)) ||
-        (s = mt_grad_commit(tape, gx, gx->requires_grad ? dgx_t : NULL)))
+        (s = mt_grad_commit(tape, gx, gx->requires_grad ? dgx_t : NULL)) ||
+        (s = weight_hh_backward(tape, op, &r, &d, w)))
         return s;
-
-    mt_tensor *dw;
-    if ((s = mt_grad_target(tape, w, &dw)))
-        return s;
-    if (dw) {
-        /* d weight_hh = Σ_t dgh_tᵀ · h_{t-1}: one GEMM over the N·L rows */
-        mt_tensor *hprev;
-        if ((s = mt_tape_scratch(tape, op, 2, (int64_t[]){r.n * r.l, r.h}, &hprev)))
-            return s;
-        float *hpv = hprev->data;
-        for (int64_t n = 0; n < r.n; n++)
-            for (int64_t t = 0; t < r.l; t++) {
-                int64_t stride;
-                const float *src = h_before(&r, t, &stride);
-                float *dst = hpv + (n * r.l + t) * r.h;
-                if (src)
-                    memcpy(dst, src + n * stride, (size_t)r.h * sizeof *dst);
-            }
-        mt_tensor a, at;
-        rows_view(&a, d.dgh, r.n * r.l, r.g, r.g);
-        if ((s = mt_transpose_into(&a, 0, 1, &at)) || (s = mt_matmul_into(&at, hprev, dw)) ||
-            (s = mt_grad_commit(tape, w, dw)))
-            return s;
-    }
-    mt_tensor *dp;
-    if (!want_pack || (s = mt_grad_target(tape, pack, &dp)) || !dp)
-        return s;
-    float *p = dp->data;
-    if (flags & PACK_BIAS) {   /* d bias_hh: the column sums of dgh */
-        memset(p, 0, (size_t)r.g * sizeof *p);
-        for (int64_t i = 0; i < nlg; i += r.g)
-            for (int64_t j = 0; j < r.g; j++)
-                p[j] += d.dgh[i + j];
-    }
-    if (off_h0 >= 0)
-        memcpy(p + off_h0, d.dh, (size_t)nh * sizeof *p);
-    if (off_c0 >= 0)
-        memcpy(p + off_c0, d.dc, (size_t)nh * sizeof *p);
-    return mt_grad_commit(tape, pack, dp);
+    return want_pack ? pack_backward(tape, &r, &d, pack, flags, off_h0, off_c0) : MT_OK;
 }
 
 /* ---- recording ----------------------------------------------------------------- */
@@ -466,15 +487,12 @@ static mt_status rnn_record_steps(rnn_mode mode, mt_tape *tape, const rnn_args *
         ((s = mt_tape_scratch(tape, op, 3, (int64_t[]){n, l, g}, &gates)) ||
          (s = mt_tape_scratch(tape, op, 3, (int64_t[]){n, l, h}, &extra))))
         return s;
-    int64_t off = (flags & PACK_BIAS) ? g : 0;
-    const float *pk = pack ? pack->data->data : NULL;
     rnn_run r = {.mode = mode, .n = n, .l = l, .h = h, .g = g, .gx = gx->data->data,
                  .w = a->w->weight_hh->data, .hs = v->data->data,
-                 .bias = (flags & PACK_BIAS) ? pk : NULL,
-                 .h0 = (flags & PACK_H0) ? pk + off : NULL,
-                 .c0 = (flags & PACK_C0) ? pk + off + ((flags & PACK_H0) ? n * h : 0) : NULL,
                  .gates = gates ? gates->data : NULL, .extra = extra ? extra->data : NULL,
                  .cn = (float *)v->data->data + nlh};
+    int64_t off_h0, off_c0;
+    pack_layout(flags, pack ? pack->data->data : NULL, &r, &off_h0, &off_c0);
     if ((s = rnn_forward(&r, gh->data)))
         return s;
     tape_node node = {.op = op, .backward = recurrence_backward, .out = v,
