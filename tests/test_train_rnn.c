@@ -237,6 +237,46 @@ static void test_gradient_to_the_state_only(void **state)
     }
 }
 
+/* Truncated BPTT as docs/training.md shows it: steps 0-1, then h_n and c_n
+ * copied out, the tape reset, and steps 2-4 from the copies as constants:
+ * the second chunk's output is the full sequence's steps 2-4. */
+static void test_state_carried_across_resets(void **state)
+{
+    (void)state;
+    const char *name = "lstm_n3_l5";
+    case_params p;
+    case_open(&cases[0], &p);
+    assert_string_equal(cases[0].name, name);
+    mt_tensor *want = ref(name, "out"), *h, *c;
+    const int64_t n = want->shape[0], l = want->shape[1], hid = want->shape[2];
+    assert_ok(mt_tensor_zeros(MT_DTYPE_F32, 2, (int64_t[]){n, hid}, &h));
+    assert_ok(mt_tensor_zeros(MT_DTYPE_F32, 2, (int64_t[]){n, hid}, &c));
+    mt_tape *tape;
+    assert_ok(mt_tape_new(&tape));
+    mt_tape_rnn_weights w = {p.w[0], p.w[1], p.w[2], p.w[3]};
+    mt_value *x, *out, *h_n, *c_n, *h0, *c0;
+    assert_ok(mt_tape_narrow(tape, p.x, 1, 0, 2, &x));
+    assert_ok(mt_tape_lstm(tape, x, &w, p.h0, p.c0, &out, &h_n, &c_n));
+    assert_ok(mt_tensor_copy_into(h_n->data, h));
+    assert_ok(mt_tensor_copy_into(c_n->data, c));
+    mt_tape_reset(tape);
+    assert_ok(mt_tape_constant(tape, h, &h0));
+    assert_ok(mt_tape_constant(tape, c, &c0));
+    assert_ok(mt_tape_narrow(tape, p.x, 1, 2, l - 2, &x));
+    assert_ok(mt_tape_lstm(tape, x, &w, h0, c0, &out, &h_n, &c_n));
+    mt_tensor tail;
+    assert_ok(mt_narrow_into(want, 1, 2, l - 2, &tail));
+    mt_tensor *tail_c;
+    assert_ok(mt_tensor_contiguous(&tail, &tail_c));
+    assert_close(out->data->data, tail_c->data, (size_t)mt_tensor_numel(tail_c), 1e-5, 1e-4);
+    mt_tensor_free(tail_c);
+    mt_tape_free(tape);
+    mt_tensor_free(h);
+    mt_tensor_free(c);
+    mt_tensor_free(want);
+    case_close(&p);
+}
+
 /* ---- two layers, bidirectional: composed as docs/training.md says ------------- */
 
 /* PyTorch's bidirectional layer: the forward direction on x, the reverse one
@@ -565,6 +605,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_cases_match_pytorch),
         cmocka_unit_test(test_gradient_to_the_state_only),
+        cmocka_unit_test(test_state_carried_across_resets),
         cmocka_unit_test(test_two_layer_bidirectional_lstm_as_pytorch),
         cmocka_unit_test(test_char_model_trains_as_pytorch),
         cmocka_unit_test(test_training_step_allocates_nothing_after_the_first),
