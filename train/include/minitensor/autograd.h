@@ -378,6 +378,41 @@ mt_status mt_tape_scaled_dot_product_attention(mt_tape *tape, mt_value *q, mt_va
                                                mt_value *v, const mt_tensor *mask,
                                                bool causal, float scale, mt_value **out);
 
+/* ---- recurrent layers (train/ops_rnn.c) ------------------------------------
+ * torch.nn.RNN / LSTM / GRU with batch_first=True, one layer and one
+ * direction per call (stack calls for more layers; for the reverse
+ * direction run x reversed in time with mt_tape_index_select: docs/training.md). The weights are PyTorch's
+ * weight_ih_l0, weight_hh_l0, bias_ih_l0, bias_hh_l0 as they are in a
+ * state_dict, gates stacked in torch's order: G = 4 (LSTM: i, f, g, o),
+ * 3 (GRU: r, z, n with n = tanh(W_in x + b_in + r·(W_hn h + b_hn))), 1 (RNN).
+ * x [N, L, F] is any view; h0, c0 [N, H] (or torch's [1, N, H]) or NULL
+ * (zeros). *out gets the hidden state of every step [N, L, H] (contiguous);
+ * h_n, c_n (NULL: not wanted) the last step's [N, H] (views; like every
+ * value they die at the next reset: copy them out to carry the state on).
+ * Gradients reach x, the weights, the biases, h0 and c0. The forward runs
+ * the recurrence once and keeps the gates; the backward is BPTT over them
+ * ((2·G + 2)·N·L·H floats of tape memory for the LSTM and GRU, 2·N·L·H for
+ * the RNN). Errors name the op and the
+ * tensor ("weight_hh [12,4] must be …"); a failed call records nothing. */
+typedef struct mt_tape_rnn_weights {
+    mt_value *weight_ih;   /* [G·H, F] */
+    mt_value *weight_hh;   /* [G·H, H] */
+    mt_value *bias_ih;     /* [G·H] or NULL (torch's bias=False: both NULL) */
+    mt_value *bias_hh;     /* [G·H] or NULL */
+} mt_tape_rnn_weights;
+
+/* nn.LSTM: x [N,L,F], h0/c0 [N,H] or NULL -> out [N,L,H], h_n, c_n [N,H]. */
+mt_status mt_tape_lstm(mt_tape *tape, mt_value *x, const mt_tape_rnn_weights *weights,
+                       mt_value *h0, mt_value *c0, mt_value **out, mt_value **h_n,
+                       mt_value **c_n);
+/* nn.GRU: x [N,L,F], h0 [N,H] or NULL -> out [N,L,H], h_n [N,H]. */
+mt_status mt_tape_gru(mt_tape *tape, mt_value *x, const mt_tape_rnn_weights *weights,
+                      mt_value *h0, mt_value **out, mt_value **h_n);
+/* nn.RNN(nonlinearity): MT_ACTIVATION_TANH or _RELU; shapes as the GRU's. */
+mt_status mt_tape_rnn(mt_tape *tape, mt_value *x, const mt_tape_rnn_weights *weights,
+                      mt_value *h0, mt_activation nonlinearity, mt_value **out,
+                      mt_value **h_n);
+
 #ifdef __cplusplus
 }
 #endif
