@@ -381,9 +381,10 @@ mt_status mt_tape_scaled_dot_product_attention(mt_tape *tape, mt_value *q, mt_va
 /* ---- recurrent layers (train/ops_rnn.c) ------------------------------------
  * torch.nn.RNN / LSTM / GRU with batch_first=True, one layer and one
  * direction per call (stack calls for more layers; for the reverse
- * direction run x reversed in time with mt_tape_index_select: docs/training.md). The weights are PyTorch's
- * weight_ih_l0, weight_hh_l0, bias_ih_l0, bias_hh_l0 as they are in a
- * state_dict, gates stacked in torch's order: G = 4 (LSTM: i, f, g, o),
+ * direction run x reversed in time with mt_tape_index_select:
+ * docs/training.md). The weights are PyTorch's weight_ih_l0, weight_hh_l0,
+ * bias_ih_l0, bias_hh_l0 as they are in a state_dict, gates stacked in
+ * torch's order: G = 4 (LSTM: i, f, g, o),
  * 3 (GRU: r, z, n with n = tanh(W_in x + b_in + r·(W_hn h + b_hn))), 1 (RNN).
  * x [N, L, F] is any view; h0, c0 [N, H] (or torch's [1, N, H]) or NULL
  * (zeros). *out gets the hidden state of every step [N, L, H] (contiguous);
@@ -392,8 +393,8 @@ mt_status mt_tape_scaled_dot_product_attention(mt_tape *tape, mt_value *q, mt_va
  * Gradients reach x, the weights, the biases, h0 and c0. The forward runs
  * the recurrence once and keeps the gates; the backward is BPTT over them
  * ((2·G + 2)·N·L·H floats of tape memory for the LSTM and GRU, 2·N·L·H for
- * the RNN). Errors name the op and the
- * tensor ("weight_hh [12,4] must be …"); a failed call records nothing. */
+ * the RNN). Errors name the op and the tensor ("weight_hh [12,4] must
+ * be …"); a failed call records nothing. */
 typedef struct mt_tape_rnn_weights {
     mt_value *weight_ih;   /* [G·H, F] */
     mt_value *weight_hh;   /* [G·H, H] */
