@@ -109,7 +109,9 @@ typedef enum mt_layer_kind {
     MT_LAYER_CLAMP,
     MT_LAYER_HARDSIGMOID,
     MT_LAYER_MULTIPLY,
-    MT_LAYER_GLOBAL_MAX_POOL2D
+    MT_LAYER_GLOBAL_MAX_POOL2D,
+    MT_LAYER_PADDING_MASK,
+    MT_LAYER_GLOBAL_POOL1D
 } mt_layer_kind;
 
 /* How a 2-D Linear weight is stored.
@@ -447,6 +449,61 @@ typedef struct mt_attention_weights {
 mt_status mt_multihead_attention_new(const mt_attention_weights *weights,
                                      int64_t num_heads, bool causal, mt_layer **out);
 
+/* ---- masks: padded batches --------------------------------------------------------------
+ * A mask is a graph input or node of its own, [N, …] like every input
+ * (docs/porting-a-keras-model.md, docs/porting-a-pytorch-model.md). What
+ * its entries mean is said where it is used: */
+typedef enum mt_mask_mode {
+    MT_MASK_MODE_NONE = 0,  /* no such mask */
+    MT_MASK_MODE_KEEP,      /* Keras: nonzero (true, 1) = the step takes part, 0 = masked
+                               out; any dtype */
+    MT_MASK_MODE_IGNORE,    /* PyTorch's bool masks: nonzero (true) = masked out; any dtype */
+    MT_MASK_MODE_ADD        /* PyTorch's float masks: added to the attention scores
+                               (-inf = masked out); F32, F16, BF16 or F64; attention only */
+} mt_mask_mode;
+
+/* The masks a MultiHeadAttention reads, as graph inputs after its query
+ * (or query, key, value), in this order, each one whose mode is not NONE:
+ *   key_padding    [N, Lk]: PyTorch's key_padding_mask (IGNORE if bool,
+ *                  ADD if float), Keras' value mask from an
+ *                  Embedding(mask_zero=True) (KEEP);
+ *   attn           [N, Lq, Lk] or [N, heads, Lq, Lk]: Keras' attention_mask
+ *                  (KEEP); PyTorch's attn_mask (IGNORE if bool, ADD if
+ *                  float) — its [Lq, Lk] expanded to [N, Lq, Lk], its
+ *                  [N·heads, Lq, Lk] viewed as [N, heads, Lq, Lk];
+ *   query_padding  [N, Lq]: Keras' query mask (KEEP; not ADD): a masked
+ *                  query row attends to nothing.
+ * They are combined (and with `causal`) as both frameworks do: a key takes
+ * part only if every mask lets it. A query row left with no key gives zeros
+ * before the output projection (attention.h): the output there is the
+ * output bias. PyTorch gives NaN there; Keras 3 gives the same as here with
+ * dropout > 0, and with dropout 0 the projected mean of all the value rows.
+ * Set them before adding the layer to a model (MT_ERR_INVALID_ARGUMENT
+ * after, or on a layer that is not a MultiHeadAttention, or a bad mode);
+ * masks NULL means none. Wrong mask shapes or dtypes fail when the layer is
+ * added, naming the mask. The merged mask takes N·(1 or heads)·Lq·Lk floats
+ * of the planner's scratch. */
+typedef struct mt_attention_masks {
+    mt_mask_mode key_padding, attn, query_padding;
+} mt_attention_masks;
+
+mt_status mt_multihead_attention_masks_set(mt_layer *layer, const mt_attention_masks *masks);
+
+/* Keras' Embedding(mask_zero=True) mask, PyTorch's `ids == pad` key padding
+ * mask: token ids [N, L] (any integer dtype, any strides) -> BOOL [N, L],
+ * true where id != pad_id (mode KEEP) or where id == pad_id (IGNORE). */
+mt_status mt_padding_mask_new(int64_t pad_id, mt_mask_mode mode, mt_layer **out);
+
+/* GlobalAveragePooling1D / GlobalMaxPooling1D: x [N, L, C] (F32) -> [N, C]
+ * over the steps. mask NONE: one input. KEEP or IGNORE: a second input,
+ * the mask [N, L] (any dtype), and only the steps it keeps count — the
+ * average divides by their number, as Keras' GlobalAveragePooling1D with a
+ * mask and PyTorch's `(x * m).sum(1) / m.sum(1)`; the max is
+ * `x.masked_fill(~m, -inf).amax(1)`. A sample with no step kept gives
+ * zeros (the frameworks: NaN for the average, -inf for the max). */
+mt_status mt_global_avg_pool1d_new(mt_mask_mode mask, mt_layer **out);
+mt_status mt_global_max_pool1d_new(mt_mask_mode mask, mt_layer **out);
+
 /* ---- merging branches -------------------------------------------------------------- */
 
 /* The elementwise sum of its inputs (2 or more, one shape): a residual
@@ -559,7 +616,7 @@ mt_status mt_rms_norm_load(const mt_state_dict *weights, const char *prefix,
  * use_causal_mask=True: query i sees keys j <= i, also when the query and
  * key lengths differ (PyTorch's layer aligns the last query with the last
  * key there, see attention.h). Keras' attention_mask and an Embedding's
- * mask_zero padding mask are not applied. */
+ * mask_zero padding masks: mt_multihead_attention_masks_set. */
 mt_status mt_multihead_attention_load(const mt_state_dict *weights, const char *prefix,
                                       int64_t num_heads, bool causal, mt_layer **out);
 

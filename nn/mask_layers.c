@@ -1,0 +1,226 @@
+/* mask_layers.c — the layers of padded batches: the padding mask made from
+ * token ids (Keras' Embedding(mask_zero=True), PyTorch's `ids == pad`) and
+ * the global 1-D pools that skip the masked steps (Keras'
+ * GlobalAveragePooling1D with a mask). The masks themselves are BOOL (or
+ * any dtype) graph values [N, L]. */
+#include <math.h>
+#include <stdio.h>
+
+#include "layer_internal.h"
+
+/* "[1,3]" into buf. */
+static const char *shape_text(const mt_shape *s, char *buf, size_t size)
+{
+    size_t len = (size_t)snprintf(buf, size, "[");
+    for (int d = 0; d < s->rank && len < size; d++)
+        len += (size_t)snprintf(buf + len, size - len, "%s%lld", d ? "," : "",
+                                (long long)s->dim[d]);
+    if (len < size)
+        snprintf(buf + len, size - len, "]");
+    return buf;
+}
+
+static bool is_integer(mt_dtype d)
+{
+    return d == MT_DTYPE_I64 || d == MT_DTYPE_I32 || d == MT_DTYPE_I16 || d == MT_DTYPE_I8 ||
+           d == MT_DTYPE_U64 || d == MT_DTYPE_U32 || d == MT_DTYPE_U16 || d == MT_DTYPE_U8;
+}
+
+/* ---- padding mask ------------------------------------------------------------------ */
+
+typedef struct padding_state {
+    int64_t pad_id;
+    bool keep;      /* true where id != pad_id (Keras); else where id == pad_id */
+} padding_state;
+
+static mt_status padding_infer(const mt_layer *l, int n, const mt_shape *in,
+                               const char *const *from, mt_shape *out)
+{
+    (void)l, (void)n;
+    char a[160];
+    if (!is_integer(in[0].dtype) || in[0].rank != 2)
+        return mt_fail(MT_ERR_SHAPE, "expects integer token ids [N,L], %s gives %s %s",
+                       from[0], mt_dtype_name(in[0].dtype), shape_text(&in[0], a, sizeof a));
+    *out = in[0];
+    out->dtype = MT_DTYPE_BOOL;
+    return MT_OK;
+}
+
+/* One id of any integer dtype, as int64 (a U64 above INT64_MAX wraps, and
+ * is no pad id of a vocabulary anyway). */
+static int64_t id_at(const mt_tensor *t, int64_t offset)
+{
+    const char *p = (const char *)t->data + offset * (int64_t)mt_dtype_size(t->dtype);
+    switch (t->dtype) {
+    case MT_DTYPE_I64: return *(const int64_t *)(const void *)p;
+    case MT_DTYPE_I32: return *(const int32_t *)(const void *)p;
+    case MT_DTYPE_I16: return *(const int16_t *)(const void *)p;
+    case MT_DTYPE_I8: return *(const int8_t *)(const void *)p;
+    case MT_DTYPE_U64: return (int64_t)*(const uint64_t *)(const void *)p;
+    case MT_DTYPE_U32: return *(const uint32_t *)(const void *)p;
+    case MT_DTYPE_U16: return *(const uint16_t *)(const void *)p;
+    default: return *(const uint8_t *)(const void *)p;
+    }
+}
+
+static mt_status padding_forward(const mt_layer *l, int n, const mt_tensor *const *in,
+                                 void *scratch, mt_tensor *out)
+{
+    (void)n, (void)scratch;
+    const padding_state *st = l->state;
+    const mt_tensor *x = in[0];
+    uint8_t *o = out->data;
+    for (int64_t i = 0; i < x->shape[0]; i++)
+        for (int64_t j = 0; j < x->shape[1]; j++)
+            o[i * x->shape[1] + j] =
+                (id_at(x, i * x->stride[0] + j * x->stride[1]) == st->pad_id) != st->keep;
+    return MT_OK;
+}
+
+static const mt_layer_vtable padding_vtable = {
+    .n_inputs = 1,
+    .infer = padding_infer,
+    .forward = padding_forward,
+};
+
+mt_status mt_padding_mask_new(int64_t pad_id, mt_mask_mode mode, mt_layer **out)
+{
+    if (!out)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "padding_mask: out is NULL");
+    *out = NULL;
+    if (mode != MT_MASK_MODE_KEEP && mode != MT_MASK_MODE_IGNORE)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "padding_mask: mode %d is not KEEP or IGNORE",
+                       (int)mode);
+    char name[64];
+    snprintf(name, sizeof name, "padding_mask id %s %lld",
+             mode == MT_MASK_MODE_KEEP ? "!=" : "==", (long long)pad_id);
+    mt_layer *l = mt_nn_layer_alloc("padding_mask", &padding_vtable, MT_LAYER_PADDING_MASK,
+                                    name, sizeof(padding_state));
+    if (!l)
+        return MT_ERR_OUT_OF_MEMORY;
+    padding_state *st = l->state;
+    st->pad_id = pad_id;
+    st->keep = mode == MT_MASK_MODE_KEEP;
+    *out = l;
+    return MT_OK;
+}
+
+/* ---- global 1-D pools -------------------------------------------------------------- */
+
+typedef struct pool1d_state {
+    bool max;
+    mt_mask_mode mask;   /* NONE: one input */
+} pool1d_state;
+
+static mt_status pool1d_infer(const mt_layer *l, int n, const mt_shape *in,
+                              const char *const *from, mt_shape *out)
+{
+    const pool1d_state *st = l->state;
+    char a[160], b[160];
+    int want = st->mask == MT_MASK_MODE_NONE ? 1 : 2;
+    if (n != want)
+        return mt_fail(MT_ERR_SHAPE, "expects %s, given %d inputs",
+                       want == 1 ? "1 input (no mask)" : "2 inputs (x, mask)", n);
+    if (in[0].dtype != MT_DTYPE_F32 || in[0].rank != 3)
+        return mt_fail(MT_ERR_SHAPE, "expects F32 [N,L,C], %s gives %s %s", from[0],
+                       mt_dtype_name(in[0].dtype), shape_text(&in[0], a, sizeof a));
+    if (n == 2 && (in[1].rank != 2 || in[1].dim[0] != in[0].dim[0] ||
+                   in[1].dim[1] != in[0].dim[1]))
+        return mt_fail(MT_ERR_SHAPE, "expects a mask [N,L] = [%lld,%lld] (%s gives %s), %s "
+                       "gives %s", (long long)in[0].dim[0], (long long)in[0].dim[1], from[0],
+                       shape_text(&in[0], a, sizeof a), from[1],
+                       shape_text(&in[1], b, sizeof b));
+    *out = in[0];
+    out->rank = 2;
+    out->dim[1] = in[0].dim[2];
+    return MT_OK;
+}
+
+/* The mask as F32 [N,L]. */
+static size_t pool1d_scratch(const mt_layer *l, int n, const mt_shape *in)
+{
+    (void)l;
+    return n == 2 ? (size_t)(in[0].dim[0] * in[0].dim[1]) * sizeof(float) : 0;
+}
+
+static mt_status pool1d_forward(const mt_layer *l, int n, const mt_tensor *const *in,
+                                void *scratch, mt_tensor *out)
+{
+    const pool1d_state *st = l->state;
+    const mt_tensor *x = in[0];
+    int64_t b = x->shape[0], len = x->shape[1], c = x->shape[2];
+    const int64_t *xs = x->stride;
+    float *m = scratch, *o = out->data;
+    if (n == 2) {
+        // converted to F32 as it is copied: any dtype, any strides
+        mt_tensor t;
+        mt_status s = mt_tensor_wrap_into(MT_DTYPE_F32, 2, (int64_t[]){b, len}, m, &t);
+        if (s || (s = mt_tensor_copy_into(in[1], &t)))
+            return s;
+    }
+    bool keep = st->mask != MT_MASK_MODE_IGNORE;
+    for (int64_t i = 0; i < b; i++) {
+        float *row = o + i * c;
+        int64_t kept = 0;
+        for (int64_t k = 0; k < c; k++)
+            row[k] = st->max ? -INFINITY : 0.0f;
+        for (int64_t j = 0; j < len; j++) {
+            if (n == 2 && (m[i * len + j] != 0.0f) != keep)
+                continue;
+            const float *xr = (const float *)x->data + i * xs[0] + j * xs[1];
+            kept++;
+            for (int64_t k = 0; k < c; k++) {
+                float v = xr[k * xs[2]];
+                if (!st->max)
+                    row[k] += v;
+                else if (v > row[k] || isnan(v))
+                    row[k] = isnan(row[k]) ? row[k] : v;
+            }
+        }
+        // no step kept: zeros, not the frameworks' NaN (0/0) or -inf
+        for (int64_t k = 0; k < c; k++)
+            row[k] = !kept ? 0.0f : st->max ? row[k] : row[k] / (float)kept;
+    }
+    return MT_OK;
+}
+
+static const mt_layer_vtable pool1d_vtable = {
+    .n_inputs = 0,
+    .infer = pool1d_infer,
+    .forward = pool1d_forward,
+    .scratch_bytes = pool1d_scratch,
+};
+
+static mt_status pool1d_new(bool max, mt_mask_mode mask, mt_layer **out)
+{
+    const char *op = max ? "global_max_pool1d" : "global_avg_pool1d";
+    if (!out)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: out is NULL", op);
+    *out = NULL;
+    if (mask != MT_MASK_MODE_NONE && mask != MT_MASK_MODE_KEEP && mask != MT_MASK_MODE_IGNORE)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: mask mode %d is not NONE, KEEP or IGNORE",
+                       op, (int)mask);
+    char name[64];
+    snprintf(name, sizeof name, "%s%s", op,
+             mask == MT_MASK_MODE_NONE ? "" : mask == MT_MASK_MODE_KEEP ? " masked (keep)"
+                                                                       : " masked (ignore)");
+    mt_layer *l = mt_nn_layer_alloc(op, &pool1d_vtable, MT_LAYER_GLOBAL_POOL1D, name,
+                                    sizeof(pool1d_state));
+    if (!l)
+        return MT_ERR_OUT_OF_MEMORY;
+    pool1d_state *st = l->state;
+    st->max = max;
+    st->mask = mask;
+    *out = l;
+    return MT_OK;
+}
+
+mt_status mt_global_avg_pool1d_new(mt_mask_mode mask, mt_layer **out)
+{
+    return pool1d_new(false, mask, out);
+}
+
+mt_status mt_global_max_pool1d_new(mt_mask_mode mask, mt_layer **out)
+{
+    return pool1d_new(true, mask, out);
+}

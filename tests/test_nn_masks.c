@@ -1,0 +1,478 @@
+/* test_nn_masks.c — padded batches: MultiHeadAttention's key padding,
+ * attention and query masks, the padding mask from token ids and the
+ * masked global 1-D pools, against PyTorch 1.13
+ * (reference/make_mask_refs.py -> torch_masks.safetensors) and Keras 3
+ * (reference/make_keras_mask_refs.py -> keras_masks.safetensors). Where a
+ * framework gives NaN (a query row with no key to attend to, a sample with
+ * no step to pool) minitensor gives zeros before the next projection:
+ * those rows are checked against the layer's bias. */
+#include "test_util.h"
+
+static mt_safetensors *torch_refs, *keras_refs;
+
+static int open_refs(void **state)
+{
+    (void)state;
+    return mt_safetensors_open(REFS_DIR "/torch_masks.safetensors", &torch_refs) != MT_OK ||
+           mt_safetensors_open(REFS_DIR "/keras_masks.safetensors", &keras_refs) != MT_OK;
+}
+
+static int close_refs(void **state)
+{
+    (void)state;
+    mt_safetensors_close(torch_refs);
+    mt_safetensors_close(keras_refs);
+    return 0;
+}
+
+static mt_tensor *get(const mt_safetensors *st, const char *name)
+{
+    mt_tensor *t = NULL;
+    assert_ok(mt_safetensors_get(st, name, &t));
+    return t;
+}
+
+static int node(mt_graph *g, const char *name, mt_layer *l, int n, const int *in)
+{
+    int id = -1;
+    assert_non_null(l);
+    assert_ok(mt_graph_add(g, name, l, n, in, &id));
+    return id;
+}
+
+/* y [..., C] against the reference `name` of st row by row; a row where the
+ * reference is NaN must equal `bias` [C] instead (zeros before the
+ * projection). Returns the number of such rows. */
+static int assert_rows(const mt_safetensors *st, const char *name, const mt_tensor *y,
+                       const char *bias, double atol)
+{
+    mt_tensor *want = get(st, name), *b = bias ? get(st, bias) : NULL;
+    assert_int_equal(y->rank, want->rank);
+    for (int d = 0; d < y->rank; d++)
+        assert_int_equal(y->shape[d], want->shape[d]);
+    int64_t c = y->shape[y->rank - 1], rows = mt_tensor_numel(y) / c, nan_rows = 0;
+    const float *yd = y->data, *wd = want->data;
+    for (int64_t r = 0; r < rows; r++) {
+        if (isnan(wd[r * c])) {
+            assert_non_null(b);
+            assert_close(yd + r * c, (const float *)b->data, (size_t)c, atol, atol);
+            nan_rows++;
+        } else {
+            assert_close(yd + r * c, wd + r * c, (size_t)c, atol, atol);
+        }
+    }
+    mt_tensor_free(want);
+    mt_tensor_free(b);
+    return (int)nan_rows;
+}
+
+/* ---- PyTorch ------------------------------------------------------------------- */
+
+/* mha(x, masks…) on the torch refs: masks named, their modes, sample
+ * shapes; y against `want`. Returns the NaN rows of the reference. */
+static int torch_mha(const mt_attention_masks *modes, int nm, const char *const *names,
+                     const char *want)
+{
+    const mt_state_dict sd = {torch_refs, MT_FRAMEWORK_PYTORCH};
+    mt_graph *g = NULL;
+    mt_layer *l = NULL;
+    int in[3], x;
+    const mt_tensor *feed[3];
+    assert_ok(mt_graph_new(&g));
+    assert_ok(mt_graph_input(g, "x", MT_DTYPE_F32, 2, (int64_t[]){5, 8}, &x));
+    in[0] = x;
+    feed[0] = get(torch_refs, "mha.x");
+    for (int i = 0; i < nm; i++) {
+        mt_tensor *m = get(torch_refs, names[i]);
+        assert_ok(mt_graph_input(g, names[i], m->dtype, m->rank - 1, m->shape + 1, &in[1 + i]));
+        feed[1 + i] = m;
+    }
+    assert_ok(mt_multihead_attention_load(&sd, "mha", 2, false, &l));
+    assert_ok(mt_multihead_attention_masks_set(l, modes));
+    assert_ok(mt_graph_output(g, node(g, "attn", l, 1 + nm, in)));
+    const mt_tensor *y = NULL;
+    assert_ok(mt_graph_forward(g, 1 + nm, feed, 1, &y));
+    // the merged mask lives in the planner's scratch: no heap in a second pass
+    alloc_probe probe;
+    probe_install(&probe, -1);
+    assert_ok(mt_graph_forward(g, 1 + nm, feed, 1, &y));
+    probe_remove();
+    assert_int_equal(probe.allocations, 0);
+    int nan_rows = assert_rows(torch_refs, want, y, "mha.out_proj.bias", 1e-5);
+    for (int i = 0; i < 1 + nm; i++)
+        mt_tensor_free((mt_tensor *)feed[i]);
+    mt_graph_free(g);
+    return nan_rows;
+}
+
+static void torch_key_padding(void **state)
+{
+    (void)state;
+    // sample 2 pads every key: PyTorch's 5 NaN rows, the bias here
+    assert_int_equal(torch_mha(&(mt_attention_masks){.key_padding = MT_MASK_MODE_IGNORE}, 1,
+                               (const char *[]){"mha.kp"}, "mha.y_kp"), 5);
+    assert_int_equal(torch_mha(&(mt_attention_masks){.key_padding = MT_MASK_MODE_ADD}, 1,
+                               (const char *[]){"mha.kpf"}, "mha.y_kpf"), 5);
+}
+
+static void torch_attn_mask(void **state)
+{
+    (void)state;
+    // bool [Lq,Lk] expanded to [N,Lq,Lk]; its row 3 allows nothing
+    assert_int_equal(torch_mha(&(mt_attention_masks){.attn = MT_MASK_MODE_IGNORE}, 1,
+                               (const char *[]){"mha.am3"}, "mha.y_am"), 3);
+    assert_int_equal(torch_mha(&(mt_attention_masks){.key_padding = MT_MASK_MODE_IGNORE,
+                                                     .attn = MT_MASK_MODE_IGNORE}, 2,
+                               (const char *[]){"mha.kp", "mha.am3"}, "mha.y_am_kp"), 7);
+    // float [N·heads,Lq,Lk] viewed as [N,heads,Lq,Lk], added to the scores
+    assert_int_equal(torch_mha(&(mt_attention_masks){.key_padding = MT_MASK_MODE_IGNORE,
+                                                     .attn = MT_MASK_MODE_ADD}, 2,
+                               (const char *[]){"mha.kp", "mha.amf4"}, "mha.y_amf_kp"), 5);
+}
+
+static void torch_cross_attention(void **state)
+{
+    (void)state;
+    const mt_state_dict sd = {torch_refs, MT_FRAMEWORK_PYTORCH};
+    mt_graph *g = NULL;
+    mt_layer *l = NULL;
+    int q, k, v, kp;
+    assert_ok(mt_graph_new(&g));
+    assert_ok(mt_graph_input(g, "q", MT_DTYPE_F32, 2, (int64_t[]){4, 8}, &q));
+    assert_ok(mt_graph_input(g, "k", MT_DTYPE_F32, 2, (int64_t[]){6, 6}, &k));
+    assert_ok(mt_graph_input(g, "v", MT_DTYPE_F32, 2, (int64_t[]){6, 4}, &v));
+    assert_ok(mt_graph_input(g, "kp", MT_DTYPE_BOOL, 1, (int64_t[]){6}, &kp));
+    assert_ok(mt_multihead_attention_load(&sd, "mha2", 2, false, &l));
+    assert_ok(mt_multihead_attention_masks_set(l, &(mt_attention_masks){
+        .key_padding = MT_MASK_MODE_IGNORE}));
+    assert_ok(mt_graph_output(g, node(g, "attn", l, 4, (int[]){q, k, v, kp})));
+    mt_tensor *in[4] = {get(torch_refs, "mha2.q"), get(torch_refs, "mha2.k"),
+                        get(torch_refs, "mha2.v"), get(torch_refs, "mha2.kp")};
+    const mt_tensor *y = NULL;
+    assert_ok(mt_graph_forward(g, 4, (const mt_tensor *const *)in, 1, &y));
+    assert_int_equal(assert_rows(torch_refs, "mha2.y", y, NULL, 1e-5), 0);
+    for (int i = 0; i < 4; i++)
+        mt_tensor_free(in[i]);
+    mt_graph_free(g);
+}
+
+/* Embedding -> TransformerEncoderLayer(src_key_padding_mask = ids == 0)
+ * (post-norm: x = norm1(x + sa(x)); x = norm2(x + ff(x))) -> masked mean
+ * and max -> Linear. */
+static void torch_encoder_classifier(void **state)
+{
+    (void)state;
+    const mt_state_dict sd = {torch_refs, MT_FRAMEWORK_PYTORCH};
+    mt_graph *g = NULL;
+    mt_layer *l = NULL;
+    int ids, e, pad, a, h1, f1, f2, h2, avg, mx, logits;
+    assert_ok(mt_graph_new(&g));
+    assert_ok(mt_graph_input(g, "ids", MT_DTYPE_I64, 1, (int64_t[]){6}, &ids));
+    assert_ok(mt_embedding_load(&sd, "emb", &l));
+    e = node(g, "emb", l, 1, &ids);
+    assert_ok(mt_padding_mask_new(0, MT_MASK_MODE_IGNORE, &l));
+    pad = node(g, "pad", l, 1, &ids);
+    assert_ok(mt_multihead_attention_load(&sd, "enc.self_attn", 2, false, &l));
+    assert_ok(mt_multihead_attention_masks_set(l, &(mt_attention_masks){
+        .key_padding = MT_MASK_MODE_IGNORE}));
+    a = node(g, "sa", l, 2, (int[]){e, pad});
+    assert_ok(mt_add_new(&l));
+    a = node(g, "res1", l, 2, (int[]){e, a});
+    assert_ok(mt_layer_norm_load(&sd, "enc.norm1", NULL, &l));
+    h1 = node(g, "norm1", l, 1, &a);
+    assert_ok(mt_linear_load(&sd, "enc.linear1", &(mt_linear_options){
+        .out_features = 16, .act = MT_ACTIVATION_RELU}, &l));
+    f1 = node(g, "linear1", l, 1, &h1);
+    assert_ok(mt_linear_load(&sd, "enc.linear2", &(mt_linear_options){.out_features = 8}, &l));
+    f2 = node(g, "linear2", l, 1, &f1);
+    assert_ok(mt_add_new(&l));
+    a = node(g, "res2", l, 2, (int[]){h1, f2});
+    assert_ok(mt_layer_norm_load(&sd, "enc.norm2", NULL, &l));
+    h2 = node(g, "norm2", l, 1, &a);
+    assert_ok(mt_global_avg_pool1d_new(MT_MASK_MODE_IGNORE, &l));
+    avg = node(g, "avg", l, 2, (int[]){h2, pad});
+    assert_ok(mt_global_max_pool1d_new(MT_MASK_MODE_IGNORE, &l));
+    mx = node(g, "max", l, 2, (int[]){h2, pad});
+    assert_ok(mt_linear_load(&sd, "fc", &(mt_linear_options){.out_features = 3}, &l));
+    logits = node(g, "fc", l, 1, &avg);
+    assert_ok(mt_graph_output(g, logits));
+    assert_ok(mt_graph_output(g, avg));
+    assert_ok(mt_graph_output(g, mx));
+    mt_tensor *x = get(torch_refs, "enc.ids");
+    const mt_tensor *y[3];
+    assert_ok(mt_graph_forward(g, 1, (const mt_tensor *const *)&x, 3, y));
+    assert_int_equal(assert_rows(torch_refs, "enc.logits", y[0], NULL, 1e-5), 0);
+    assert_int_equal(assert_rows(torch_refs, "enc.avg", y[1], NULL, 1e-5), 0);
+    assert_int_equal(assert_rows(torch_refs, "enc.max", y[2], NULL, 1e-5), 0);
+    mt_tensor_free(x);
+    mt_graph_free(g);
+}
+
+/* ---- Keras ----------------------------------------------------------------------- */
+
+/* Embedding(mask_zero=True) -> MultiHeadAttention(e, e) -> Add -> LayerNorm
+ * -> GlobalAveragePooling1D -> Dense, the Embedding's mask given to the
+ * attention (query and value) and to the pool. */
+static void keras_mask_zero_classifier(void **state)
+{
+    (void)state;
+    const mt_state_dict sd = {keras_refs, MT_FRAMEWORK_KERAS};
+    mt_graph *g = NULL;
+    mt_layer *l = NULL;
+    int ids, e, mask, a;
+    assert_ok(mt_graph_new(&g));
+    assert_ok(mt_graph_input(g, "ids", MT_DTYPE_I32, 1, (int64_t[]){6}, &ids));
+    assert_ok(mt_embedding_load(&sd, "emb", &l));
+    e = node(g, "emb", l, 1, &ids);
+    assert_ok(mt_padding_mask_new(0, MT_MASK_MODE_KEEP, &l));
+    mask = node(g, "mask", l, 1, &ids);
+    assert_ok(mt_multihead_attention_load(&sd, "mha", 2, false, &l));
+    assert_ok(mt_multihead_attention_masks_set(l, &(mt_attention_masks){
+        .key_padding = MT_MASK_MODE_KEEP, .query_padding = MT_MASK_MODE_KEEP}));
+    a = node(g, "mha", l, 3, (int[]){e, mask, mask});
+    assert_ok(mt_add_new(&l));
+    a = node(g, "add", l, 2, (int[]){e, a});
+    assert_ok(mt_layer_norm_load(&sd, "ln", NULL, &l));
+    a = node(g, "ln", l, 1, &a);
+    assert_ok(mt_global_avg_pool1d_new(MT_MASK_MODE_KEEP, &l));
+    a = node(g, "gap", l, 2, (int[]){a, mask});
+    assert_ok(mt_linear_load(&sd, "head", &(mt_linear_options){.out_features = 3}, &l));
+    assert_ok(mt_graph_output(g, node(g, "head", l, 1, &a)));
+    mt_tensor *x = get(keras_refs, "clf.ids");
+    const mt_tensor *y = NULL;
+    assert_ok(mt_graph_forward(g, 1, (const mt_tensor *const *)&x, 1, &y));
+    // sample 3 is all padding: Keras' 0/0 NaN, the head's bias here
+    assert_int_equal(assert_rows(keras_refs, "clf.y", y, "head/bias", 1e-5), 1);
+    mt_tensor_free(x);
+    mt_graph_free(g);
+}
+
+/* attention_mask [N,Lq,Lk] (true = attend), as BOOL and as F32 0/1. */
+static void keras_attention_mask(void **state)
+{
+    (void)state;
+    const mt_state_dict sd = {keras_refs, MT_FRAMEWORK_KERAS};
+    mt_tensor *q = get(keras_refs, "am.q"), *v = get(keras_refs, "am.v"),
+              *mask = get(keras_refs, "am.mask"), *maskf = NULL;
+    assert_ok(mt_tensor_to_f32(mask, &maskf));
+    for (int as_f32 = 0; as_f32 < 2; as_f32++) {
+        mt_graph *g = NULL;
+        mt_layer *l = NULL;
+        int qi, vi, mi;
+        assert_ok(mt_graph_new(&g));
+        assert_ok(mt_graph_input(g, "q", MT_DTYPE_F32, 2, (int64_t[]){4, 6}, &qi));
+        assert_ok(mt_graph_input(g, "v", MT_DTYPE_F32, 2, (int64_t[]){5, 6}, &vi));
+        assert_ok(mt_graph_input(g, "mask", as_f32 ? MT_DTYPE_F32 : MT_DTYPE_BOOL, 2,
+                                 (int64_t[]){4, 5}, &mi));
+        assert_ok(mt_multihead_attention_load(&sd, "am0", 2, false, &l));
+        assert_ok(mt_multihead_attention_masks_set(l, &(mt_attention_masks){
+            .attn = MT_MASK_MODE_KEEP}));
+        assert_ok(mt_graph_output(g, node(g, "am0", l, 4, (int[]){qi, vi, vi, mi})));
+        const mt_tensor *y = NULL;
+        assert_ok(mt_graph_forward(g, 3, (const mt_tensor *[]){q, v, as_f32 ? maskf : mask},
+                                   1, &y));
+        // Keras with dropout > 0: zeros for the row that attends to nothing
+        assert_int_equal(assert_rows(keras_refs, "am.yd", y, NULL, 1e-5), 0);
+        // with dropout 0 Keras gives the mean of all values there instead:
+        // every other row matches, that one is the output bias here
+        mt_tensor *y0 = get(keras_refs, "am.y0"), *bias = get(keras_refs,
+                                                             "am0/attention_output/bias");
+        for (int64_t r = 0; r < 8; r++)
+            assert_close((const float *)y->data + r * 6,
+                         r == 6 ? (const float *)bias->data : (const float *)y0->data + r * 6,
+                         6, 1e-5, 1e-5);
+        mt_tensor_free(y0);
+        mt_tensor_free(bias);
+        mt_graph_free(g);
+    }
+    mt_tensor_free(maskf);
+    mt_tensor_free(mask);
+    mt_tensor_free(v);
+    mt_tensor_free(q);
+}
+
+/* ---- the mask layers on their own, by hand ------------------------------------- */
+
+static void padding_mask_and_pools(void **state)
+{
+    (void)state;
+    // ids [2,4] read through a transposed view of [4,2]: any strides
+    static const int32_t idsT[8] = {3, 0, 0, 7, 5, 0, 0, 0};   // ids = {{3,0,5,0},{0,7,0,0}}
+    mt_tensor *t = NULL, *ids = NULL, *m = NULL;
+    mt_layer *l = NULL;
+    assert_ok(mt_tensor_from_data(MT_DTYPE_I32, 2, (int64_t[]){4, 2}, idsT, &t));
+    assert_ok(mt_transpose(t, 0, 1, &ids));
+    assert_ok(mt_padding_mask_new(0, MT_MASK_MODE_KEEP, &l));
+    assert_ok(mt_layer_forward(l, ids, &m));
+    assert_int_equal(m->dtype, MT_DTYPE_BOOL);
+    static const uint8_t keep[8] = {1, 0, 1, 0, 0, 1, 0, 0};
+    assert_memory_equal(m->data, keep, 8);
+    mt_layer_free(l);
+    mt_tensor_free(m);
+    assert_ok(mt_padding_mask_new(7, MT_MASK_MODE_IGNORE, &l));
+    assert_ok(mt_layer_forward(l, ids, &m));
+    static const uint8_t seven[8] = {0, 0, 0, 0, 0, 1, 0, 0};
+    assert_memory_equal(m->data, seven, 8);
+    mt_layer_free(l);
+    mt_tensor_free(m);
+
+    // x [2,4,2]; sample 1 keeps step 1 only; by hand
+    static const float xs[16] = {1, -1, 2, 9, 3, -3, 4, 9,  5, 9, -6, 4, 7, 9, 8, 9};
+    static const float avg[4] = {2, -2, -6, 4}, mx[4] = {3, -1, -6, 4};
+    static const float all_avg[4] = {2.5f, 3.5f, 3.5f, 7.75f}, all_max[4] = {4, 9, 8, 9};
+    mt_tensor *x = NULL, *kp = NULL;
+    assert_ok(mt_tensor_from_data(MT_DTYPE_F32, 3, (int64_t[]){2, 4, 2}, xs, &x));
+    assert_ok(mt_tensor_from_data(MT_DTYPE_BOOL, 2, (int64_t[]){2, 4}, keep, &kp));
+    for (int max = 0; max < 2; max++) {
+        mt_graph *g = NULL;
+        int xi, mi;
+        assert_ok(mt_graph_new(&g));
+        assert_ok(mt_graph_input(g, "x", MT_DTYPE_F32, 2, (int64_t[]){4, 2}, &xi));
+        assert_ok(mt_graph_input(g, "m", MT_DTYPE_BOOL, 1, (int64_t[]){4}, &mi));
+        assert_ok((max ? mt_global_max_pool1d_new : mt_global_avg_pool1d_new)(
+            MT_MASK_MODE_KEEP, &l));
+        assert_ok(mt_graph_output(g, node(g, "masked", l, 2, (int[]){xi, mi})));
+        assert_ok((max ? mt_global_max_pool1d_new : mt_global_avg_pool1d_new)(
+            MT_MASK_MODE_IGNORE, &l));
+        assert_ok(mt_graph_output(g, node(g, "inverse", l, 2, (int[]){xi, mi})));
+        assert_ok((max ? mt_global_max_pool1d_new : mt_global_avg_pool1d_new)(
+            MT_MASK_MODE_NONE, &l));
+        assert_ok(mt_graph_output(g, node(g, "all", l, 1, &xi)));
+        const mt_tensor *y[3];
+        assert_ok(mt_graph_forward(g, 2, (const mt_tensor *[]){x, kp}, 3, y));
+        assert_close((const float *)y[0]->data, max ? mx : avg, 4, 1e-6, 1e-6);
+        // IGNORE: the steps the mask marks are left out
+        static const float inv_avg[4] = {3, 9, 20.0f / 3, 9}, inv_max[4] = {4, 9, 8, 9};
+        assert_close((const float *)y[1]->data, max ? inv_max : inv_avg, 4, 1e-6, 1e-6);
+        assert_close((const float *)y[2]->data, max ? all_max : all_avg, 4, 1e-6, 1e-6);
+        mt_graph_free(g);
+    }
+    // a sample with no step kept: zeros
+    static const uint8_t none[8] = {1, 0, 0, 0, 0, 0, 0, 0};
+    mt_tensor *nm = NULL;
+    assert_ok(mt_tensor_from_data(MT_DTYPE_BOOL, 2, (int64_t[]){2, 4}, none, &nm));
+    for (int max = 0; max < 2; max++) {
+        mt_graph *g = NULL;
+        int xi, mi;
+        assert_ok(mt_graph_new(&g));
+        assert_ok(mt_graph_input(g, "x", MT_DTYPE_F32, 2, (int64_t[]){4, 2}, &xi));
+        assert_ok(mt_graph_input(g, "m", MT_DTYPE_BOOL, 1, (int64_t[]){4}, &mi));
+        assert_ok((max ? mt_global_max_pool1d_new : mt_global_avg_pool1d_new)(
+            MT_MASK_MODE_KEEP, &l));
+        assert_ok(mt_graph_output(g, node(g, "masked", l, 2, (int[]){xi, mi})));
+        const mt_tensor *y = NULL;
+        assert_ok(mt_graph_forward(g, 2, (const mt_tensor *[]){x, nm}, 1, &y));
+        static const float want[4] = {1, -1, 0, 0};
+        assert_close((const float *)y->data, want, 4, 0, 0);
+        mt_graph_free(g);
+    }
+    mt_tensor_free(nm);
+    mt_tensor_free(kp);
+    mt_tensor_free(x);
+    mt_tensor_free(ids);
+    mt_tensor_free(t);
+}
+
+/* ---- errors ------------------------------------------------------------------- */
+
+static void wrong_masks_fail_clearly(void **state)
+{
+    (void)state;
+    const mt_state_dict sd = {torch_refs, MT_FRAMEWORK_PYTORCH};
+    mt_graph *g = NULL;
+    mt_layer *l = NULL;
+    int x, kp6, kpf, am, am4;
+    assert_ok(mt_graph_new(&g));
+    assert_ok(mt_graph_input(g, "x", MT_DTYPE_F32, 2, (int64_t[]){5, 8}, &x));
+    assert_ok(mt_graph_input(g, "kp6", MT_DTYPE_BOOL, 1, (int64_t[]){6}, &kp6));
+    assert_ok(mt_graph_input(g, "kpi", MT_DTYPE_I32, 1, (int64_t[]){5}, &kpf));
+    assert_ok(mt_graph_input(g, "am", MT_DTYPE_BOOL, 2, (int64_t[]){5, 4}, &am));
+    assert_ok(mt_graph_input(g, "am4", MT_DTYPE_F32, 3, (int64_t[]){3, 5, 5}, &am4));
+    const mt_attention_masks kp_only = {.key_padding = MT_MASK_MODE_IGNORE};
+
+    assert_ok(mt_multihead_attention_load(&sd, "mha", 2, false, &l));
+    assert_ok(mt_multihead_attention_masks_set(l, &kp_only));
+    assert_fails(mt_graph_add(g, "a", l, 2, (int[]){x, kp6}, NULL), MT_ERR_SHAPE,
+                 "graph: node 'a' (multihead_attention mha.out_proj.weight) expects a "
+                 "key_padding mask [N,Lk] = [1,5], input 'kp6' gives [1,6]");
+    assert_ok(mt_multihead_attention_load(&sd, "mha", 2, false, &l));
+    assert_ok(mt_multihead_attention_masks_set(l, &kp_only));
+    assert_fails(mt_graph_add(g, "a", l, 1, &x, NULL), MT_ERR_SHAPE,
+                 "expects 1 input (self-attention) or 3 (query, key, value), then its 1 mask, "
+                 "given 1 inputs");
+    assert_ok(mt_multihead_attention_load(&sd, "mha", 2, false, &l));
+    assert_ok(mt_multihead_attention_masks_set(l, &(mt_attention_masks){
+        .key_padding = MT_MASK_MODE_ADD}));
+    assert_fails(mt_graph_add(g, "a", l, 2, (int[]){x, kpf}, NULL), MT_ERR_DTYPE,
+                 "expects a float key_padding mask (MT_MASK_MODE_ADD: added to the scores), "
+                 "input 'kpi' gives I32");
+    assert_ok(mt_multihead_attention_load(&sd, "mha", 2, false, &l));
+    assert_ok(mt_multihead_attention_masks_set(l, &(mt_attention_masks){
+        .attn = MT_MASK_MODE_IGNORE}));
+    assert_fails(mt_graph_add(g, "a", l, 2, (int[]){x, am}, NULL), MT_ERR_SHAPE,
+                 "expects an attn mask [N,Lq,Lk] = [1,5,5] or [N,heads,Lq,Lk] = [1,2,5,5], "
+                 "input 'am' gives [1,5,4]");
+    assert_ok(mt_multihead_attention_load(&sd, "mha", 2, false, &l));
+    assert_ok(mt_multihead_attention_masks_set(l, &(mt_attention_masks){
+        .attn = MT_MASK_MODE_ADD}));
+    assert_fails(mt_graph_add(g, "a", l, 2, (int[]){x, am4}, NULL), MT_ERR_SHAPE,
+                 "input 'am4' gives [1,3,5,5]");
+
+    // modes, the wrong layer, a layer a model owns
+    assert_ok(mt_multihead_attention_load(&sd, "mha", 2, false, &l));
+    assert_fails(mt_multihead_attention_masks_set(l, &(mt_attention_masks){
+                     .query_padding = MT_MASK_MODE_ADD}), MT_ERR_INVALID_ARGUMENT,
+                 "query_padding mode 3 is not NONE, KEEP or IGNORE");
+    assert_fails(mt_multihead_attention_masks_set(l, &(mt_attention_masks){
+                     .attn = (mt_mask_mode)7}), MT_ERR_INVALID_ARGUMENT,
+                 "attn mode 7 is not NONE, KEEP, IGNORE or ADD");
+    int a;
+    assert_ok(mt_graph_add(g, "plain", l, 1, &x, &a));
+    assert_fails(mt_multihead_attention_masks_set(l, &kp_only), MT_ERR_INVALID_ARGUMENT,
+                 "belongs to a model already: set its masks before adding it");
+    assert_ok(mt_relu_new(&l));
+    assert_fails(mt_multihead_attention_masks_set(l, &kp_only), MT_ERR_INVALID_ARGUMENT,
+                 "layer 'relu' is not a MultiHeadAttention");
+    mt_layer_free(l);
+    assert_fails(mt_multihead_attention_masks_set(NULL, &kp_only), MT_ERR_INVALID_ARGUMENT,
+                 "layer is NULL");
+
+    // the mask layers
+    assert_fails(mt_padding_mask_new(0, MT_MASK_MODE_ADD, &l), MT_ERR_INVALID_ARGUMENT,
+                 "padding_mask: mode 3 is not KEEP or IGNORE");
+    assert_null(l);
+    assert_ok(mt_padding_mask_new(0, MT_MASK_MODE_KEEP, &l));
+    assert_fails(mt_graph_add(g, "pm", l, 1, &x, NULL), MT_ERR_SHAPE,
+                 "graph: node 'pm' (padding_mask id != 0) expects integer token ids [N,L], "
+                 "input 'x' gives F32 [1,5,8]");
+    assert_fails(mt_global_avg_pool1d_new(MT_MASK_MODE_ADD, &l), MT_ERR_INVALID_ARGUMENT,
+                 "global_avg_pool1d: mask mode 3 is not NONE, KEEP or IGNORE");
+    assert_ok(mt_global_max_pool1d_new(MT_MASK_MODE_KEEP, &l));
+    assert_fails(mt_graph_add(g, "gmp", l, 2, (int[]){x, kp6}, NULL), MT_ERR_SHAPE,
+                 "graph: node 'gmp' (global_max_pool1d masked (keep)) expects a mask [N,L] = "
+                 "[1,5] (input 'x' gives [1,5,8]), input 'kp6' gives [1,6]");
+    assert_ok(mt_global_avg_pool1d_new(MT_MASK_MODE_KEEP, &l));
+    assert_fails(mt_graph_add(g, "gap", l, 1, &x, NULL), MT_ERR_SHAPE,
+                 "expects 2 inputs (x, mask), given 1 inputs");
+    assert_ok(mt_global_avg_pool1d_new(MT_MASK_MODE_NONE, &l));
+    assert_fails(mt_graph_add(g, "gap", l, 1, &kp6, NULL), MT_ERR_SHAPE,
+                 "expects F32 [N,L,C], input 'kp6' gives BOOL [1,6]");
+    assert_fails(mt_padding_mask_new(0, MT_MASK_MODE_KEEP, NULL), MT_ERR_INVALID_ARGUMENT,
+                 "padding_mask: out is NULL");
+    mt_graph_free(g);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(torch_key_padding),
+        cmocka_unit_test(torch_attn_mask),
+        cmocka_unit_test(torch_cross_attention),
+        cmocka_unit_test(torch_encoder_classifier),
+        cmocka_unit_test(keras_mask_zero_classifier),
+        cmocka_unit_test(keras_attention_mask),
+        cmocka_unit_test(padding_mask_and_pools),
+        cmocka_unit_test(wrong_masks_fail_clearly),
+    };
+    return cmocka_run_group_tests(tests, open_refs, close_refs);
+}
