@@ -219,7 +219,7 @@ static void keras_mask_zero_classifier(void **state)
     const mt_state_dict sd = {keras_refs, MT_FRAMEWORK_KERAS};
     mt_graph *g = NULL;
     mt_layer *l = NULL;
-    int ids, e, mask, a;
+    int ids, e, mask, a, attn;
     assert_ok(mt_graph_new(&g));
     assert_ok(mt_graph_input(g, "ids", MT_DTYPE_I32, 1, (int64_t[]){6}, &ids));
     assert_ok(mt_embedding_load(&sd, "emb", &l));
@@ -229,20 +229,32 @@ static void keras_mask_zero_classifier(void **state)
     assert_ok(mt_multihead_attention_load(&sd, "mha", 2, false, &l));
     assert_ok(mt_multihead_attention_masks_set(l, &(mt_attention_masks){
         .key_padding = MT_MASK_MODE_KEEP, .query_padding = MT_MASK_MODE_KEEP}));
-    a = node(g, "mha", l, 3, (int[]){e, mask, mask});
+    attn = node(g, "mha", l, 3, (int[]){e, mask, mask});
     assert_ok(mt_add_new(&l));
-    a = node(g, "add", l, 2, (int[]){e, a});
+    a = node(g, "add", l, 2, (int[]){e, attn});
     assert_ok(mt_layer_norm_load(&sd, "ln", NULL, &l));
     a = node(g, "ln", l, 1, &a);
     assert_ok(mt_global_avg_pool1d_new(MT_MASK_MODE_KEEP, &l));
     a = node(g, "gap", l, 2, (int[]){a, mask});
     assert_ok(mt_linear_load(&sd, "head", &(mt_linear_options){.out_features = 3}, &l));
     assert_ok(mt_graph_output(g, node(g, "head", l, 1, &a)));
+    assert_ok(mt_graph_output(g, attn));
     mt_tensor *x = get(keras_refs, "clf.ids");
-    const mt_tensor *y = NULL;
-    assert_ok(mt_graph_forward(g, 1, (const mt_tensor *const *)&x, 1, &y));
+    const mt_tensor *y[2];
+    assert_ok(mt_graph_forward(g, 1, (const mt_tensor *const *)&x, 2, y));
     // sample 3 is all padding: Keras' 0/0 NaN, the head's bias here
-    assert_int_equal(assert_rows(keras_refs, "clf.y", y, "head/bias", 1e-5), 1);
+    assert_int_equal(assert_rows(keras_refs, "clf.y", y[0], "head/bias", 1e-5), 1);
+    // the attention at a padded query step attends to nothing: its output
+    // bias here, Keras' projected mean of all values; the others match
+    mt_tensor *want = get(keras_refs, "clf.attn"), *bias = get(keras_refs,
+                                                               "mha/attention_output/bias");
+    const int32_t *id = x->data;
+    for (int64_t r = 0; r < 4 * 6; r++)
+        assert_close((const float *)y[1]->data + r * 8,
+                     id[r] ? (const float *)want->data + r * 8 : (const float *)bias->data, 8,
+                     1e-5, 1e-5);
+    mt_tensor_free(bias);
+    mt_tensor_free(want);
     mt_tensor_free(x);
     mt_graph_free(g);
 }

@@ -7,8 +7,11 @@ Keras' own outputs (training=False).
         Embedding(20, 8, mask_zero=True) "emb" -> MultiHeadAttention(2, 4)
         "mha" (self-attention: the query and value masks from the
         Embedding) -> Add with its input -> LayerNormalization "ln" ->
-        GlobalAveragePooling1D (masked) -> Dense(3) "head": "clf.y". Keras
-        gives NaN for sample 3 (0/0 in the masked average).
+        GlobalAveragePooling1D (masked) -> Dense(3) "head": "clf.y", and the
+        attention's own output "clf.attn". Keras gives NaN for sample 3
+        (0/0 in the masked average); at a padded query step the attention
+        gives the projected mean of all the value rows (its query mask
+        leaves that row no key: see "am").
   am    MultiHeadAttention(2, 4) "am0" on query [2,4,6] and value [2,5,6]
         with attention_mask [2,4,5] (True = attend; query row 2 of sample 1
         attends to nothing): "am.y0"; the same weights with dropout=0.1
@@ -65,16 +68,16 @@ def classifier(rng):
     a = L.MultiHeadAttention(2, 4, name="mha")(e, e)
     h = L.LayerNormalization(name="ln")(L.Add()([e, a]))
     y = L.Dense(3, name="head")(L.GlobalAveragePooling1D()(h))
-    model = keras.Model(ids_in, y)
+    model = keras.Model(ids_in, [y, a])
     t = {k: v for k, v in weights(model, rng).items()}
     ids = np.array([[5, 3, 9, 0, 0, 0], [7, 1, 2, 8, 4, 6], [0, 11, 19, 0, 4, 0],
                     [0, 0, 0, 0, 0, 0]], dtype=np.int32)
-    y = np.asarray(model(ids, training=False))
+    y, attn = (np.asarray(z) for z in model(ids, training=False))
     # a padded sample gives what it gives alone
-    assert np.allclose(y[0], np.asarray(model(ids[:1, :3]))[0], atol=1e-5)
-    assert np.allclose(y[2], np.asarray(model(np.array([[11, 19, 4]])))[0], atol=1e-5)
+    assert np.allclose(y[0], np.asarray(model(ids[:1, :3])[0])[0], atol=1e-5)
+    assert np.allclose(y[2], np.asarray(model(np.array([[11, 19, 4]]))[0])[0], atol=1e-5)
     assert np.isnan(y[3]).all()
-    t["clf.ids"], t["clf.y"] = ids, y
+    t["clf.ids"], t["clf.y"], t["clf.attn"] = ids, y, attn
     return t
 
 
