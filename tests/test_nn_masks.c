@@ -204,6 +204,22 @@ static void torch_encoder_classifier(void **state)
     assert_int_equal(assert_rows(torch_refs, "enc.logits", y[0], NULL, 1e-5), 0);
     assert_int_equal(assert_rows(torch_refs, "enc.avg", y[1], NULL, 1e-5), 0);
     assert_int_equal(assert_rows(torch_refs, "enc.max", y[2], NULL, 1e-5), 0);
+    // a batch of 12000 (the samples 4000 times) runs in passes of fewer
+    // samples: the masks are sliced with the ids
+    enum { copies = 4000 };
+    mt_tensor *big = NULL, *want = get(torch_refs, "enc.logits");
+    assert_ok(mt_tensor_zeros(MT_DTYPE_I64, 2, (int64_t[]){3 * copies, 6}, &big));
+    for (int i = 0; i < copies; i++)
+        memcpy((int64_t *)big->data + i * 18, x->data, 18 * sizeof(int64_t));
+    size_t bytes = 0;
+    assert_ok(mt_graph_bytes_needed(g, 3 * copies, &bytes));
+    assert_true(bytes < 3 * copies * 6 * 16 * sizeof(float));   // not linear1's whole output
+    assert_ok(mt_graph_forward(g, 1, (const mt_tensor *const *)&big, 3, y));
+    for (int i = 0; i < copies; i++)
+        assert_close((const float *)y[0]->data + i * 9, (const float *)want->data, 9, 1e-5,
+                     1e-5);
+    mt_tensor_free(want);
+    mt_tensor_free(big);
     mt_tensor_free(x);
     mt_graph_free(g);
 }

@@ -499,8 +499,9 @@ mt_status mt_padding_mask_new(int64_t pad_id, mt_mask_mode mode, mt_layer **out)
  * the mask [N, L] (any dtype), and only the steps it keeps count — the
  * average divides by their number, as Keras' GlobalAveragePooling1D with a
  * mask and PyTorch's `(x * m).sum(1) / m.sum(1)`; the max is
- * `x.masked_fill(~m, -inf).amax(1)`. A sample with no step kept gives
- * zeros (the frameworks: NaN for the average, -inf for the max). */
+ * `x.masked_fill(~m, -inf).amax(1)` (Keras' GlobalMaxPooling1D ignores
+ * masks: NONE). A sample with no step kept gives zeros (the frameworks:
+ * NaN for the average, -inf for the max). */
 mt_status mt_global_avg_pool1d_new(mt_mask_mode mask, mt_layer **out);
 mt_status mt_global_max_pool1d_new(mt_mask_mode mask, mt_layer **out);
 
