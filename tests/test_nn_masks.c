@@ -71,7 +71,7 @@ static int assert_rows(const mt_safetensors *st, const char *name, const mt_tens
 /* mha(x, masks…) on the torch refs: masks named, their modes, sample
  * shapes; y against `want`. Returns the NaN rows of the reference. */
 static int torch_mha(const mt_attention_masks *modes, int nm, const char *const *names,
-                     const char *want)
+                     const char *want, bool causal)
 {
     const mt_state_dict sd = {torch_refs, MT_FRAMEWORK_PYTORCH};
     mt_graph *g = NULL;
@@ -87,7 +87,7 @@ static int torch_mha(const mt_attention_masks *modes, int nm, const char *const 
         assert_ok(mt_graph_input(g, names[i], m->dtype, m->rank - 1, m->shape + 1, &in[1 + i]));
         feed[1 + i] = m;
     }
-    assert_ok(mt_multihead_attention_load(&sd, "mha", 2, false, &l));
+    assert_ok(mt_multihead_attention_load(&sd, "mha", 2, causal, &l));
     assert_ok(mt_multihead_attention_masks_set(l, modes));
     assert_ok(mt_graph_output(g, node(g, "attn", l, 1 + nm, in)));
     const mt_tensor *y = NULL;
@@ -110,9 +110,9 @@ static void torch_key_padding(void **state)
     (void)state;
     // sample 2 pads every key: PyTorch's 5 NaN rows, the bias here
     assert_int_equal(torch_mha(&(mt_attention_masks){.key_padding = MT_MASK_MODE_IGNORE}, 1,
-                               (const char *[]){"mha.kp"}, "mha.y_kp"), 5);
+                               (const char *[]){"mha.kp"}, "mha.y_kp", false), 5);
     assert_int_equal(torch_mha(&(mt_attention_masks){.key_padding = MT_MASK_MODE_ADD}, 1,
-                               (const char *[]){"mha.kpf"}, "mha.y_kpf"), 5);
+                               (const char *[]){"mha.kpf"}, "mha.y_kpf", false), 5);
 }
 
 static void torch_attn_mask(void **state)
@@ -120,14 +120,17 @@ static void torch_attn_mask(void **state)
     (void)state;
     // bool [Lq,Lk] expanded to [N,Lq,Lk]; its row 3 allows nothing
     assert_int_equal(torch_mha(&(mt_attention_masks){.attn = MT_MASK_MODE_IGNORE}, 1,
-                               (const char *[]){"mha.am3"}, "mha.y_am"), 3);
+                               (const char *[]){"mha.am3"}, "mha.y_am", false), 3);
     assert_int_equal(torch_mha(&(mt_attention_masks){.key_padding = MT_MASK_MODE_IGNORE,
                                                      .attn = MT_MASK_MODE_IGNORE}, 2,
-                               (const char *[]){"mha.kp", "mha.am3"}, "mha.y_am_kp"), 7);
+                               (const char *[]){"mha.kp", "mha.am3"}, "mha.y_am_kp", false), 7);
     // float [N·heads,Lq,Lk] viewed as [N,heads,Lq,Lk], added to the scores
     assert_int_equal(torch_mha(&(mt_attention_masks){.key_padding = MT_MASK_MODE_IGNORE,
                                                      .attn = MT_MASK_MODE_ADD}, 2,
-                               (const char *[]){"mha.kp", "mha.amf4"}, "mha.y_amf_kp"), 5);
+                               (const char *[]){"mha.kp", "mha.amf4"}, "mha.y_amf_kp", false), 5);
+    // a causal mask (the loader's `causal`) with the key padding
+    assert_int_equal(torch_mha(&(mt_attention_masks){.key_padding = MT_MASK_MODE_IGNORE}, 1,
+                               (const char *[]){"mha.kp"}, "mha.y_causal_kp", true), 5);
 }
 
 static void torch_cross_attention(void **state)
@@ -313,6 +316,24 @@ static void keras_attention_mask(void **state)
         mt_tensor_free(bias);
         mt_graph_free(g);
     }
+    // use_causal_mask=True (top-left, Lq 4 < Lk 5) merged with the mask
+    mt_tensor *mask_c = get(keras_refs, "am.mask_c");
+    mt_graph *g = NULL;
+    mt_layer *l = NULL;
+    int qi, vi, mi;
+    assert_ok(mt_graph_new(&g));
+    assert_ok(mt_graph_input(g, "q", MT_DTYPE_F32, 2, (int64_t[]){4, 6}, &qi));
+    assert_ok(mt_graph_input(g, "v", MT_DTYPE_F32, 2, (int64_t[]){5, 6}, &vi));
+    assert_ok(mt_graph_input(g, "mask", MT_DTYPE_BOOL, 2, (int64_t[]){4, 5}, &mi));
+    assert_ok(mt_multihead_attention_load(&sd, "amc", 2, true, &l));
+    assert_ok(mt_multihead_attention_masks_set(l, &(mt_attention_masks){
+        .attn = MT_MASK_MODE_KEEP}));
+    assert_ok(mt_graph_output(g, node(g, "amc", l, 4, (int[]){qi, vi, vi, mi})));
+    const mt_tensor *y = NULL;
+    assert_ok(mt_graph_forward(g, 3, (const mt_tensor *[]){q, v, mask_c}, 1, &y));
+    assert_int_equal(assert_rows(keras_refs, "am.yc", y, NULL, 1e-5), 0);
+    mt_graph_free(g);
+    mt_tensor_free(mask_c);
     mt_tensor_free(maskf);
     mt_tensor_free(mask);
     mt_tensor_free(v);

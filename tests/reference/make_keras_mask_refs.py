@@ -17,7 +17,9 @@ Keras' own outputs (training=False).
         attends to nothing): "am.y0"; the same weights with dropout=0.1
         "am.yd" (Keras then takes its softmax path: zeros for the row that
         attends to nothing, where with dropout 0 it gives the mean of all
-        the value rows).
+        the value rows). "amc": MultiHeadAttention(2, 4) with
+        use_causal_mask=True (top-left: query i sees keys j <= i) and an
+        attention_mask "am.mask_c" that leaves every row a key: "am.yc".
 
 Run with the repository's Keras venv:
   /work/main/build-venv-keras/bin/python \\
@@ -86,8 +88,11 @@ def attention_mask(rng):
     m = keras.Input((4, 5), dtype="bool")
     plain = L.MultiHeadAttention(2, 4, name="am0")
     drop = L.MultiHeadAttention(2, 4, dropout=0.1, name="amd")
-    model = keras.Model([q, v, m], [plain(q, v, attention_mask=m),
-                                    drop(q, v, attention_mask=m)])
+    mc = keras.Input((4, 5), dtype="bool")
+    causal = L.MultiHeadAttention(2, 4, name="amc")
+    model = keras.Model([q, v, m, mc], [plain(q, v, attention_mask=m),
+                                        drop(q, v, attention_mask=m),
+                                        causal(q, v, attention_mask=mc, use_causal_mask=True)])
     t = weights(model, rng)
     for a, b in zip(plain.weights, drop.weights):
         b.assign(a)
@@ -96,11 +101,14 @@ def attention_mask(rng):
     mask = rng.random((2, 4, 5)) < 0.6
     mask[:, :, 0] = True
     mask[1, 2] = False
-    y0, yd = (np.asarray(y) for y in model([xq, xv, mask], training=False))
+    mask_c = rng.random((2, 4, 5)) < 0.6
+    mask_c[:, :, 0] = True
+    y0, yd, yc = (np.asarray(y) for y in model([xq, xv, mask, mask_c], training=False))
     keep = np.ones((2, 4), bool)
     keep[1, 2] = False
     assert np.allclose(y0[keep], yd[keep], atol=1e-5) and not np.allclose(y0[1, 2], yd[1, 2])
-    t.update({"am.q": xq, "am.v": xv, "am.mask": mask, "am.y0": y0, "am.yd": yd})
+    t.update({"am.q": xq, "am.v": xv, "am.mask": mask, "am.y0": y0, "am.yd": yd,
+              "am.mask_c": mask_c, "am.yc": yc})
     return {k: v for k, v in t.items() if not k.startswith("amd/")}
 
 

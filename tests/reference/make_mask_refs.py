@@ -12,6 +12,7 @@ with their state_dicts under prefixes, the inputs and PyTorch's outputs.
                  minitensor expanded as am3 [3,5,5]       -> y_am, with kp: y_am_kp
           amf    float attn_mask [3·2,5,5] (random, additive; given as
                  amf4 [3,2,5,5]) with kp                  -> y_amf_kp
+          a causal bool attn_mask with kp                 -> y_causal_kp
   mha2  MultiheadAttention(8, 2, kdim=6, vdim=4) on q [3,4,8], k [3,6,6],
         v [3,6,4] with a bool key_padding_mask kp2 [3,6]  -> y2
   enc   a classifier: Embedding(20, 8, padding_idx=0) "emb", Transformer-
@@ -77,6 +78,8 @@ def main():
         t["mha.y_am"] = run(attn_mask=am)
         t["mha.y_am_kp"] = run(attn_mask=am, key_padding_mask=kp)
         t["mha.y_amf_kp"] = run(attn_mask=amf, key_padding_mask=kp)
+        causal = torch.triu(torch.ones(5, 5, dtype=torch.bool), diagonal=1)
+        t["mha.y_causal_kp"] = run(attn_mask=causal, key_padding_mask=kp)
         # the additive float mask by hand: PyTorch's fast path reads a float
         # key_padding_mask as bool, its slow path adds it; 0 / -inf agree
         q, k, v = (x @ w.T + b for w, b in zip(mha.in_proj_weight.chunk(3),
