@@ -9,7 +9,7 @@ with their state_dicts under prefixes, the inputs and PyTorch's outputs.
                  sample 1 none, sample 2 all (PyTorch: NaN rows) -> y_kp
           kpf    the same as float (0 / -inf)                      -> y_kpf
           am     bool attn_mask [5,5] (row 3 all True: NaN rows), given to
-                 minitensor expanded as am3 [3,5,5]       -> y_am, with kp: y_am_kp
+                 minitensor expanded to [3,5,5]           -> y_am, with kp: y_am_kp
           amf    float attn_mask [3·2,5,5] (random, additive; given as
                  amf4 [3,2,5,5]) with kp                  -> y_amf_kp
           a causal bool attn_mask with kp                 -> y_causal_kp
@@ -72,7 +72,7 @@ def main():
         def run(**kw):
             return mha(x, x, x, need_weights=False, **kw)[0]
         t.update({"mha.x": x, "mha.kp": kp, "mha.kpf": kpf,
-                  "mha.am3": am.expand(3, 5, 5), "mha.amf4": amf.view(3, 2, 5, 5)})
+                  "mha.am": am, "mha.amf4": amf.view(3, 2, 5, 5)})
         t["mha.y_kp"] = run(key_padding_mask=kp)
         t["mha.y_kpf"] = run(key_padding_mask=kpf)
         t["mha.y_am"] = run(attn_mask=am)
