@@ -1,8 +1,8 @@
 /* mask_layers.c — the layers of padded batches: the padding mask made from
- * token ids (Keras' Embedding(mask_zero=True), PyTorch's `ids == pad`) and
- * the global 1-D pools that skip the masked steps (Keras'
- * GlobalAveragePooling1D with a mask). The masks themselves are BOOL (or
- * any dtype) graph values [N, L]. */
+ * token ids (Keras' Embedding(mask_zero=True), PyTorch's `ids == pad`) or
+ * from float steps (Keras' Masking), the fill of masked steps, and the
+ * global 1-D pools that skip them (Keras' GlobalAveragePooling1D with a
+ * mask). The masks themselves are BOOL (or any dtype) graph values [N, L]. */
 #include <math.h>
 #include <stdio.h>
 
@@ -94,12 +94,164 @@ mt_status mt_padding_mask_new(int64_t pad_id, mt_mask_mode mode, mt_layer **out)
     char name[64];
     snprintf(name, sizeof name, "padding_mask id %s %lld",
              mode == MT_MASK_MODE_KEEP ? "!=" : "==", (long long)pad_id);
-    mt_layer *l = mt_nn_layer_alloc("padding_mask", &padding_vtable, MT_LAYER_PADDING_MASK,
+    mt_layer *l = mt_nn_layer_alloc("padding_mask", &padding_vtable, MT_LAYER_MASK,
                                     name, sizeof(padding_state));
     if (!l)
         return MT_ERR_OUT_OF_MEMORY;
     padding_state *st = l->state;
     st->pad_id = pad_id;
+    st->keep = mode == MT_MASK_MODE_KEEP;
+    *out = l;
+    return MT_OK;
+}
+
+/* ---- Masking: the mask of float steps -------------------------------------------- */
+
+typedef struct masking_state {
+    float value;
+    bool keep;      /* true where a feature != value (Keras); else where all == value */
+} masking_state;
+
+static mt_status masking_infer(const mt_layer *l, int n, const mt_shape *in,
+                               const char *const *from, mt_shape *out)
+{
+    (void)l, (void)n;
+    char a[160];
+    if (in[0].dtype != MT_DTYPE_F32 || in[0].rank != 3)
+        return mt_fail(MT_ERR_SHAPE, "expects F32 steps [N,L,C], %s gives %s %s", from[0],
+                       mt_dtype_name(in[0].dtype), shape_text(&in[0], a, sizeof a));
+    *out = in[0];
+    out->rank = 2;
+    out->dtype = MT_DTYPE_BOOL;
+    return MT_OK;
+}
+
+static mt_status masking_forward(const mt_layer *l, int n, const mt_tensor *const *in,
+                                 void *scratch, mt_tensor *out)
+{
+    (void)n, (void)scratch;
+    const masking_state *st = l->state;
+    const mt_tensor *x = in[0];
+    const int64_t *xs = x->stride;
+    uint8_t *o = out->data;
+    for (int64_t i = 0; i < x->shape[0]; i++)
+        for (int64_t j = 0; j < x->shape[1]; j++) {
+            const float *step = (const float *)x->data + i * xs[0] + j * xs[1];
+            bool any = false;   // a feature other than the value (NaN is one)
+            for (int64_t k = 0; k < x->shape[2] && !any; k++)
+                any = step[k * xs[2]] != st->value;
+            o[i * x->shape[1] + j] = any == st->keep;
+        }
+    return MT_OK;
+}
+
+static const mt_layer_vtable masking_vtable = {
+    .n_inputs = 1,
+    .infer = masking_infer,
+    .forward = masking_forward,
+};
+
+mt_status mt_masking_new(float mask_value, mt_mask_mode mode, mt_layer **out)
+{
+    if (!out)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "masking: out is NULL");
+    *out = NULL;
+    if (mode != MT_MASK_MODE_KEEP && mode != MT_MASK_MODE_IGNORE)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "masking: mode %d is not KEEP or IGNORE",
+                       (int)mode);
+    char name[64];
+    snprintf(name, sizeof name, "masking %g", (double)mask_value);
+    mt_layer *l = mt_nn_layer_alloc("masking", &masking_vtable, MT_LAYER_MASK, name,
+                                    sizeof(masking_state));
+    if (!l)
+        return MT_ERR_OUT_OF_MEMORY;
+    masking_state *st = l->state;
+    st->value = mask_value;
+    st->keep = mode == MT_MASK_MODE_KEEP;
+    *out = l;
+    return MT_OK;
+}
+
+/* ---- masked fill ------------------------------------------------------------------- */
+
+typedef struct fill_state {
+    float value;
+    bool keep;      /* the mask says which steps stay (Keras); else which are filled */
+} fill_state;
+
+static mt_status fill_infer(const mt_layer *l, int n, const mt_shape *in,
+                            const char *const *from, mt_shape *out)
+{
+    (void)l, (void)n;
+    char a[160], b[160];
+    if (in[0].dtype != MT_DTYPE_F32 || in[0].rank < 2)
+        return mt_fail(MT_ERR_SHAPE, "expects F32 [N,L,…], %s gives %s %s", from[0],
+                       mt_dtype_name(in[0].dtype), shape_text(&in[0], a, sizeof a));
+    if (in[1].rank != 2 || in[1].dim[0] != in[0].dim[0] || in[1].dim[1] != in[0].dim[1])
+        return mt_fail(MT_ERR_SHAPE, "expects a mask [N,L] = [%lld,%lld] (%s gives %s), %s "
+                       "gives %s", (long long)in[0].dim[0], (long long)in[0].dim[1], from[0],
+                       shape_text(&in[0], a, sizeof a), from[1],
+                       shape_text(&in[1], b, sizeof b));
+    *out = in[0];
+    return MT_OK;
+}
+
+/* The mask as F32 [N,L]. */
+static size_t mask_scratch(const mt_layer *l, int n, const mt_shape *in)
+{
+    (void)l;
+    return n == 2 ? (size_t)(in[0].dim[0] * in[0].dim[1]) * sizeof(float) : 0;
+}
+
+/* mask [N,L] (any dtype, any strides) into m as F32. */
+static mt_status mask_f32(const mt_tensor *mask, float *m)
+{
+    mt_tensor t;
+    mt_status s = mt_tensor_wrap_into(MT_DTYPE_F32, 2, mask->shape, m, &t);
+    return s ? s : mt_tensor_copy_into(mask, &t);
+}
+
+static mt_status fill_forward(const mt_layer *l, int n, const mt_tensor *const *in,
+                              void *scratch, mt_tensor *out)
+{
+    (void)n;
+    const fill_state *st = l->state;
+    float *m = scratch, *o = out->data;
+    mt_status s = mask_f32(in[1], m);
+    if (s || (s = mt_tensor_copy_into(in[0], out)))
+        return s;
+    int64_t steps = out->shape[0] * out->shape[1];
+    int64_t size = mt_tensor_numel(out) / (steps ? steps : 1);
+    for (int64_t i = 0; i < steps; i++)
+        if ((m[i] != 0.0f) != st->keep)
+            for (int64_t k = 0; k < size; k++)
+                o[i * size + k] = st->value;
+    return MT_OK;
+}
+
+static const mt_layer_vtable fill_vtable = {
+    .n_inputs = 2,
+    .infer = fill_infer,
+    .forward = fill_forward,
+    .scratch_bytes = mask_scratch,
+};
+
+mt_status mt_masked_fill_new(float value, mt_mask_mode mode, mt_layer **out)
+{
+    if (!out)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "masked_fill: out is NULL");
+    *out = NULL;
+    if (mode != MT_MASK_MODE_KEEP && mode != MT_MASK_MODE_IGNORE)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "masked_fill: mode %d is not KEEP or IGNORE",
+                       (int)mode);
+    char name[64];
+    snprintf(name, sizeof name, "masked_fill %g", (double)value);
+    mt_layer *l = mt_nn_layer_alloc("masked_fill", &fill_vtable, MT_LAYER_MASK, name,
+                                    sizeof(fill_state));
+    if (!l)
+        return MT_ERR_OUT_OF_MEMORY;
+    fill_state *st = l->state;
+    st->value = value;
     st->keep = mode == MT_MASK_MODE_KEEP;
     *out = l;
     return MT_OK;
@@ -136,13 +288,6 @@ static mt_status pool1d_infer(const mt_layer *l, int n, const mt_shape *in,
     return MT_OK;
 }
 
-/* The mask as F32 [N,L]. */
-static size_t pool1d_scratch(const mt_layer *l, int n, const mt_shape *in)
-{
-    (void)l;
-    return n == 2 ? (size_t)(in[0].dim[0] * in[0].dim[1]) * sizeof(float) : 0;
-}
-
 static mt_status pool1d_forward(const mt_layer *l, int n, const mt_tensor *const *in,
                                 void *scratch, mt_tensor *out)
 {
@@ -151,13 +296,9 @@ static mt_status pool1d_forward(const mt_layer *l, int n, const mt_tensor *const
     int64_t b = x->shape[0], len = x->shape[1], c = x->shape[2];
     const int64_t *xs = x->stride;
     float *m = scratch, *o = out->data;
-    if (n == 2) {
-        // converted to F32 as it is copied: any dtype, any strides
-        mt_tensor t;
-        mt_status s = mt_tensor_wrap_into(MT_DTYPE_F32, 2, (int64_t[]){b, len}, m, &t);
-        if (s || (s = mt_tensor_copy_into(in[1], &t)))
-            return s;
-    }
+    mt_status s = n == 2 ? mask_f32(in[1], m) : MT_OK;
+    if (s)
+        return s;
     bool keep = st->mask != MT_MASK_MODE_IGNORE;
     for (int64_t i = 0; i < b; i++) {
         float *row = o + i * c;
@@ -188,7 +329,7 @@ static const mt_layer_vtable pool1d_vtable = {
     .n_inputs = 0,
     .infer = pool1d_infer,
     .forward = pool1d_forward,
-    .scratch_bytes = pool1d_scratch,
+    .scratch_bytes = mask_scratch,
 };
 
 static mt_status pool1d_new(bool max, mt_mask_mode mask, mt_layer **out)

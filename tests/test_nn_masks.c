@@ -166,39 +166,52 @@ static void torch_cross_attention(void **state)
     mt_graph_free(g);
 }
 
+/* PyTorch's TransformerEncoderLayer "p" (post-norm, ReLU): x = norm1(x +
+ * sa(x, key_padding_mask=pad)); x = norm2(x + linear2(relu(linear1(x)))). */
+static int encoder_layer(mt_graph *g, const mt_state_dict *sd, const char *p, int x, int pad)
+{
+    char key[96], name[96];
+    mt_layer *l = NULL;
+    int a, h1, f;
+#define AT(suffix) (snprintf(key, sizeof key, "%s.%s", p, suffix), key)
+#define NODE(suffix) (snprintf(name, sizeof name, "%s.%s", p, suffix), name)
+    assert_ok(mt_multihead_attention_load(sd, AT("self_attn"), 2, false, &l));
+    assert_ok(mt_multihead_attention_masks_set(l, &(mt_attention_masks){
+        .key_padding = MT_MASK_MODE_IGNORE}));
+    a = node(g, NODE("sa"), l, 2, (int[]){x, pad});
+    assert_ok(mt_add_new(&l));
+    a = node(g, NODE("res1"), l, 2, (int[]){x, a});
+    assert_ok(mt_layer_norm_load(sd, AT("norm1"), NULL, &l));
+    h1 = node(g, NODE("norm1"), l, 1, &a);
+    assert_ok(mt_linear_load(sd, AT("linear1"), &(mt_linear_options){
+        .out_features = 16, .act = MT_ACTIVATION_RELU}, &l));
+    f = node(g, NODE("linear1"), l, 1, &h1);
+    assert_ok(mt_linear_load(sd, AT("linear2"), &(mt_linear_options){.out_features = 8}, &l));
+    f = node(g, NODE("linear2"), l, 1, &f);
+    assert_ok(mt_add_new(&l));
+    a = node(g, NODE("res2"), l, 2, (int[]){h1, f});
+    assert_ok(mt_layer_norm_load(sd, AT("norm2"), NULL, &l));
+    return node(g, NODE("norm2"), l, 1, &a);
+#undef AT
+#undef NODE
+}
+
 /* Embedding -> TransformerEncoderLayer(src_key_padding_mask = ids == 0)
- * (post-norm: x = norm1(x + sa(x)); x = norm2(x + ff(x))) -> masked mean
- * and max -> Linear. */
+ * -> masked mean and max -> Linear. */
 static void torch_encoder_classifier(void **state)
 {
     (void)state;
     const mt_state_dict sd = {torch_refs, MT_FRAMEWORK_PYTORCH};
     mt_graph *g = NULL;
     mt_layer *l = NULL;
-    int ids, e, pad, a, h1, f1, f2, h2, avg, mx, logits;
+    int ids, e, pad, h2, avg, mx, logits;
     assert_ok(mt_graph_new(&g));
     assert_ok(mt_graph_input(g, "ids", MT_DTYPE_I64, 1, (int64_t[]){6}, &ids));
     assert_ok(mt_embedding_load(&sd, "emb", &l));
     e = node(g, "emb", l, 1, &ids);
     assert_ok(mt_padding_mask_new(0, MT_MASK_MODE_IGNORE, &l));
     pad = node(g, "pad", l, 1, &ids);
-    assert_ok(mt_multihead_attention_load(&sd, "enc.self_attn", 2, false, &l));
-    assert_ok(mt_multihead_attention_masks_set(l, &(mt_attention_masks){
-        .key_padding = MT_MASK_MODE_IGNORE}));
-    a = node(g, "sa", l, 2, (int[]){e, pad});
-    assert_ok(mt_add_new(&l));
-    a = node(g, "res1", l, 2, (int[]){e, a});
-    assert_ok(mt_layer_norm_load(&sd, "enc.norm1", NULL, &l));
-    h1 = node(g, "norm1", l, 1, &a);
-    assert_ok(mt_linear_load(&sd, "enc.linear1", &(mt_linear_options){
-        .out_features = 16, .act = MT_ACTIVATION_RELU}, &l));
-    f1 = node(g, "linear1", l, 1, &h1);
-    assert_ok(mt_linear_load(&sd, "enc.linear2", &(mt_linear_options){.out_features = 8}, &l));
-    f2 = node(g, "linear2", l, 1, &f1);
-    assert_ok(mt_add_new(&l));
-    a = node(g, "res2", l, 2, (int[]){h1, f2});
-    assert_ok(mt_layer_norm_load(&sd, "enc.norm2", NULL, &l));
-    h2 = node(g, "norm2", l, 1, &a);
+    h2 = encoder_layer(g, &sd, "enc", e, pad);
     assert_ok(mt_global_avg_pool1d_new(MT_MASK_MODE_IGNORE, &l));
     avg = node(g, "avg", l, 2, (int[]){h2, pad});
     assert_ok(mt_global_max_pool1d_new(MT_MASK_MODE_IGNORE, &l));
@@ -234,7 +247,71 @@ static void torch_encoder_classifier(void **state)
     mt_graph_free(g);
 }
 
+/* nn.TransformerEncoder of 2 layers in eval mode: PyTorch's nested-tensor
+ * path gives zeros at the padded steps, which a plain mean over the steps
+ * then reads: a masked fill of 0 after the last layer. */
+static void torch_encoder_stack_zeros_padding(void **state)
+{
+    (void)state;
+    const mt_state_dict sd = {torch_refs, MT_FRAMEWORK_PYTORCH};
+    mt_graph *g = NULL;
+    mt_layer *l = NULL;
+    int x, pad, h, mean;
+    assert_ok(mt_graph_new(&g));
+    assert_ok(mt_graph_input(g, "x", MT_DTYPE_F32, 2, (int64_t[]){6, 8}, &x));
+    assert_ok(mt_graph_input(g, "pad", MT_DTYPE_BOOL, 1, (int64_t[]){6}, &pad));
+    h = encoder_layer(g, &sd, "tenc.layers.0", x, pad);
+    h = encoder_layer(g, &sd, "tenc.layers.1", h, pad);
+    assert_ok(mt_masked_fill_new(0.0f, MT_MASK_MODE_IGNORE, &l));
+    h = node(g, "zeros", l, 2, (int[]){h, pad});
+    assert_ok(mt_global_avg_pool1d_new(MT_MASK_MODE_NONE, &l));
+    mean = node(g, "mean", l, 1, &h);
+    assert_ok(mt_graph_output(g, h));
+    assert_ok(mt_graph_output(g, mean));
+    mt_tensor *in[2] = {get(torch_refs, "tenc.x"), get(torch_refs, "tenc.pad")};
+    const mt_tensor *y[2];
+    assert_ok(mt_graph_forward(g, 2, (const mt_tensor *const *)in, 2, y));
+    assert_int_equal(assert_rows(torch_refs, "tenc.h", y[0], NULL, 1e-5), 0);
+    assert_int_equal(assert_rows(torch_refs, "tenc.mean", y[1], NULL, 1e-5), 0);
+    mt_tensor_free(in[0]);
+    mt_tensor_free(in[1]);
+    mt_graph_free(g);
+}
+
 /* ---- Keras ----------------------------------------------------------------------- */
+
+/* x -> Masking(-1) -> GlobalAveragePooling1D -> Dense: the mask of the
+ * steps whose every feature is -1, those steps zeroed, left out of the
+ * average. */
+static void keras_masking(void **state)
+{
+    (void)state;
+    const mt_state_dict sd = {keras_refs, MT_FRAMEWORK_KERAS};
+    mt_graph *g = NULL;
+    mt_layer *l = NULL;
+    int x, mask, h, a;
+    assert_ok(mt_graph_new(&g));
+    assert_ok(mt_graph_input(g, "x", MT_DTYPE_F32, 2, (int64_t[]){5, 3}, &x));
+    assert_ok(mt_masking_new(-1.0f, MT_MASK_MODE_KEEP, &l));
+    mask = node(g, "mask", l, 1, &x);
+    assert_ok(mt_masked_fill_new(0.0f, MT_MASK_MODE_KEEP, &l));
+    h = node(g, "mk", l, 2, (int[]){x, mask});
+    assert_ok(mt_global_avg_pool1d_new(MT_MASK_MODE_KEEP, &l));
+    a = node(g, "gap", l, 2, (int[]){h, mask});
+    assert_ok(mt_linear_load(&sd, "mk_head", &(mt_linear_options){.out_features = 2}, &l));
+    assert_ok(mt_graph_output(g, node(g, "head", l, 1, &a)));
+    assert_ok(mt_graph_output(g, h));
+    mt_tensor *in = get(keras_refs, "mk.x");
+    const mt_tensor *y[2];
+    assert_ok(mt_graph_forward(g, 1, (const mt_tensor *const *)&in, 2, y));
+    // sample 2 is all masked: Keras' NaN, the head's bias here
+    assert_int_equal(assert_rows(keras_refs, "mk.y", y[0], "mk_head/bias", 1e-5), 1);
+    assert_int_equal(assert_rows(keras_refs, "mk.h", y[1], NULL, 0), 0);
+    mt_tensor_free(in);
+    mt_graph_free(g);
+}
+
+/* ---- Keras (attention) ------------------------------------------------------------ */
 
 /* Embedding(mask_zero=True) -> MultiHeadAttention(e, e) -> Add -> LayerNorm
  * -> GlobalAveragePooling1D -> Dense, the Embedding's mask given to the
@@ -515,6 +592,20 @@ static void wrong_masks_fail_clearly(void **state)
                  "expects F32 [N,L,C], input 'kp6' gives BOOL [1,6]");
     assert_fails(mt_padding_mask_new(0, MT_MASK_MODE_KEEP, NULL), MT_ERR_INVALID_ARGUMENT,
                  "padding_mask: out is NULL");
+    assert_fails(mt_masking_new(0, MT_MASK_MODE_NONE, &l), MT_ERR_INVALID_ARGUMENT,
+                 "masking: mode 0 is not KEEP or IGNORE");
+    assert_ok(mt_masking_new(0, MT_MASK_MODE_KEEP, &l));
+    assert_fails(mt_graph_add(g, "mk", l, 1, &kp6, NULL), MT_ERR_SHAPE,
+                 "graph: node 'mk' (masking 0) expects F32 steps [N,L,C], input 'kp6' gives "
+                 "BOOL [1,6]");
+    assert_fails(mt_masked_fill_new(0, MT_MASK_MODE_ADD, &l), MT_ERR_INVALID_ARGUMENT,
+                 "masked_fill: mode 3 is not KEEP or IGNORE");
+    assert_ok(mt_masked_fill_new(0, MT_MASK_MODE_IGNORE, &l));
+    assert_fails(mt_graph_add(g, "fill", l, 2, (int[]){x, kp6}, NULL), MT_ERR_SHAPE,
+                 "graph: node 'fill' (masked_fill 0) expects a mask [N,L] = [1,5] (input 'x' "
+                 "gives [1,5,8]), input 'kp6' gives [1,6]");
+    assert_fails(mt_masked_fill_new(0, MT_MASK_MODE_IGNORE, NULL), MT_ERR_INVALID_ARGUMENT,
+                 "masked_fill: out is NULL");
     mt_graph_free(g);
 }
 
@@ -525,6 +616,8 @@ int main(void)
         cmocka_unit_test(torch_attn_mask),
         cmocka_unit_test(torch_cross_attention),
         cmocka_unit_test(torch_encoder_classifier),
+        cmocka_unit_test(torch_encoder_stack_zeros_padding),
+        cmocka_unit_test(keras_masking),
         cmocka_unit_test(keras_mask_zero_classifier),
         cmocka_unit_test(keras_attention_mask),
         cmocka_unit_test(padding_mask_and_pools),

@@ -20,6 +20,9 @@ Keras' own outputs (training=False).
         the value rows). "amc": MultiHeadAttention(2, 4) with
         use_causal_mask=True (top-left: query i sees keys j <= i) and an
         attention_mask "am.mask_c" that leaves every row a key: "am.yc".
+  mk    x [3,5,3] -> Masking(-1.0) "mk" -> GlobalAveragePooling1D -> Dense(2)
+        "mk_head": "mk.y" (sample 2 all masked: NaN), the Masking output
+        "mk.h" (zeros at the masked steps).
 
 Run with the repository's Keras venv:
   /work/main/build-venv-keras/bin/python \\
@@ -112,12 +115,30 @@ def attention_mask(rng):
     return {k: v for k, v in t.items() if not k.startswith("amd/")}
 
 
+def masking(rng):
+    x_in = keras.Input((5, 3))
+    h = L.Masking(-1.0, name="mk")(x_in)
+    y = L.Dense(2, name="mk_head")(L.GlobalAveragePooling1D()(h))
+    model = keras.Model(x_in, [y, h])
+    t = weights(model, rng)
+    x = rng.normal(size=(3, 5, 3)).astype("float32")
+    x[0, 3:] = -1.0
+    x[1, 1] = -1.0
+    x[1, 2, 0] = -1.0   # one feature at the mask value: the step stays
+    x[2] = -1.0
+    y, h = (np.asarray(z) for z in model(x, training=False))
+    assert (h[0, 3:] == 0).all() and np.isnan(y[2]).all()
+    t.update({"mk.x": x, "mk.y": y, "mk.h": h})
+    return t
+
+
 def main():
     out = sys.argv[1] if len(sys.argv) > 1 else "."
     rng = np.random.default_rng(0)
     keras.utils.set_random_seed(0)
     t = classifier(rng)
     t.update(attention_mask(rng))
+    t.update(masking(rng))
     save(f"{out}/keras_masks.safetensors", t)
     print("\n".join(f"{k} {list(np.shape(v))}" for k, v in t.items()))
 

@@ -20,6 +20,10 @@ with their state_dicts under prefixes, the inputs and PyTorch's outputs.
         src_key_padding_mask = ids == 0, the padded steps left out of a
         mean "avg" and a max "max" over the sequence, Linear(8, 3) "fc" on
         the mean -> logits; ids [3,6] (I64).
+  tenc  TransformerEncoder(TransformerEncoderLayer(8, 2, 16, dropout=0,
+        batch_first=True), 2) on x [3,6,8] with the same padding "pad":
+        "h" (eval mode: zeros at the padded steps) and its plain mean over
+        the steps "mean" (what a model that forgot the mask computes).
 
 Run with Debian's python3 (PyTorch 1.13):
   /usr/bin/python3 tests/reference/make_mask_refs.py tests/reference
@@ -124,6 +128,22 @@ def main():
         # a padded batch gives each sample what it gives alone
         alone = enc(emb(ids[2:, :2]))
         assert torch.allclose(alone.mean(1), avg[2:], atol=1e-5)
+
+    # nn.TransformerEncoder (2 layers) in eval mode takes its nested-tensor
+    # path: zeros at the padded steps (one layer alone, or training, not)
+    stack = nn.TransformerEncoder(nn.TransformerEncoderLayer(8, 2, 16, dropout=0.0,
+                                                             batch_first=True), 2).eval()
+    with torch.no_grad():
+        for p in stack.parameters():
+            if p.dim() == 1:
+                p.normal_(0, 0.5)
+    for k, v in stack.state_dict().items():
+        t["tenc." + k] = v
+    x = torch.randn(3, 6, 8)
+    with torch.no_grad():
+        h = stack(x, src_key_padding_mask=pad)
+        assert (h[pad] == 0).all()
+        t.update({"tenc.x": x, "tenc.pad": pad, "tenc.h": h, "tenc.mean": h.mean(1)})
     save(f"{out}/torch_masks.safetensors", t)
     print("\n".join(f"{k} {list(v.shape)}" for k, v in t.items()))
 

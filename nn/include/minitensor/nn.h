@@ -110,7 +110,7 @@ typedef enum mt_layer_kind {
     MT_LAYER_HARDSIGMOID,
     MT_LAYER_MULTIPLY,
     MT_LAYER_GLOBAL_MAX_POOL2D,
-    MT_LAYER_PADDING_MASK,
+    MT_LAYER_MASK,     /* padding mask, Masking, masked fill */
     MT_LAYER_GLOBAL_POOL1D
 } mt_layer_kind;
 
@@ -493,6 +493,20 @@ mt_status mt_multihead_attention_masks_set(mt_layer *layer, const mt_attention_m
  * mask: token ids [N, L] (any integer dtype, any strides) -> BOOL [N, L],
  * true where id != pad_id (mode KEEP) or where id == pad_id (IGNORE). */
 mt_status mt_padding_mask_new(int64_t pad_id, mt_mask_mode mode, mt_layer **out);
+
+/* Keras' Masking(mask_value): steps x [N, L, C] (F32) -> BOOL [N, L], true
+ * where a feature differs from mask_value (KEEP) or where none does
+ * (IGNORE). Keras' Masking also zeroes the masked steps: follow it with
+ * mt_masked_fill_new(0, KEEP) on (x, mask). */
+mt_status mt_masking_new(float mask_value, mt_mask_mode mode, mt_layer **out);
+
+/* x.masked_fill(mask[..., None], value): inputs x [N, L, …] (F32) and a
+ * mask [N, L] (any dtype) -> x with the steps the mask hides (0 for KEEP,
+ * nonzero for IGNORE) set to value. PyTorch 1.13's nn.TransformerEncoder
+ * in eval mode (its nested-tensor path) gives zeros at the padded steps:
+ * mt_masked_fill_new(0, IGNORE) on (h, key_padding_mask) after the last
+ * encoder layer. */
+mt_status mt_masked_fill_new(float value, mt_mask_mode mode, mt_layer **out);
 
 /* GlobalAveragePooling1D / GlobalMaxPooling1D: x [N, L, C] (F32) -> [N, C]
  * over the steps. mask NONE: one input. KEEP or IGNORE: a second input,
