@@ -381,8 +381,16 @@ mt_status mt_multihead_attention_new(const mt_attention_weights *w, int64_t num_
     else if (!(s = check(name, "q_weight", w->q_weight, 2, e, e)) &&
              !(s = check(name, "k_weight", w->k_weight, 2, e, 0)))
         s = check(name, "v_weight", w->v_weight, 2, e, 0);
+    const mt_tensor *bias[3] = {w->q_bias, w->k_bias, w->v_bias};
+    static const char *const bias_name[3] = {"q_bias", "k_bias", "v_bias"};
+    if (w->in_proj_bias && (bias[0] || bias[1] || bias[2]))
+        s = mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: in_proj_bias and q_bias/k_bias/v_bias given: "
+                    "give one or the other", name);
     if (!s && w->in_proj_bias)
         s = check(name, "in_proj_bias", w->in_proj_bias, 1, 3 * e, 0);
+    for (int i = 0; !s && i < 3; i++)
+        if (bias[i])
+            s = check(name, bias_name[i], bias[i], 1, e, 0);
     if (!s && w->out_bias)
         s = check(name, "out_bias", w->out_bias, 1, e, 0);
     if (s)
@@ -395,8 +403,11 @@ mt_status mt_multihead_attention_new(const mt_attention_weights *w, int64_t num_
         s = packed ? proj(w->in_proj_weight, i * e, e, &t[i]) : proj(src[i], 0, e, &t[i]);
     if (!s)
         s = proj(ow, 0, e, &t[3]);
-    for (int i = 0; !s && w->in_proj_bias && i < 3; i++)
-        s = mt_narrow(w->in_proj_bias, 0, i * e, e, &t[4 + i]);
+    for (int i = 0; !s && i < 3; i++)
+        if (w->in_proj_bias)
+            s = mt_narrow(w->in_proj_bias, 0, i * e, e, &t[4 + i]);
+        else if (bias[i])
+            s = mt_view(bias[i], 1, bias[i]->shape, &t[4 + i]);
     if (!s && w->out_bias)
         s = mt_view(w->out_bias, 1, w->out_bias->shape, &t[7]);
     if (s) {

@@ -278,6 +278,52 @@ static void torch_encoder_stack_zeros_padding(void **state)
     mt_graph_free(g);
 }
 
+/* Hugging Face BERT's self-attention: separate q, k, v biases; its
+ * attention_mask [N, L] (I64, 1 = attend) is a KEEP key padding mask. */
+static void torch_bert_attention(void **state)
+{
+    (void)state;
+    mt_tensor *w[8];
+    static const char *const names[8] = {"bert.q.weight", "bert.k.weight", "bert.v.weight",
+                                         "bert.o.weight", "bert.q.bias", "bert.k.bias",
+                                         "bert.v.bias", "bert.o.bias"};
+    for (int i = 0; i < 8; i++)
+        w[i] = get(torch_refs, names[i]);
+    mt_attention_weights aw = {.q_weight = w[0], .k_weight = w[1], .v_weight = w[2],
+                               .out_weight = w[3], .q_bias = w[4], .k_bias = w[5],
+                               .v_bias = w[6], .out_bias = w[7]};
+    mt_graph *g = NULL;
+    mt_layer *l = NULL;
+    int x, m;
+    assert_ok(mt_graph_new(&g));
+    assert_ok(mt_graph_input(g, "x", MT_DTYPE_F32, 2, (int64_t[]){5, 8}, &x));
+    assert_ok(mt_graph_input(g, "attention_mask", MT_DTYPE_I64, 1, (int64_t[]){5}, &m));
+    assert_ok(mt_multihead_attention_new(&aw, 2, false, &l));
+    assert_ok(mt_multihead_attention_masks_set(l, &(mt_attention_masks){
+        .key_padding = MT_MASK_MODE_KEEP}));
+    assert_ok(mt_graph_output(g, node(g, "attn", l, 2, (int[]){x, m})));
+    mt_tensor *in[2] = {get(torch_refs, "bert.x"), get(torch_refs, "bert.mask")};
+    const mt_tensor *y = NULL;
+    assert_ok(mt_graph_forward(g, 2, (const mt_tensor *const *)in, 1, &y));
+    assert_int_equal(assert_rows(torch_refs, "bert.y", y, NULL, 1e-5), 0);
+    // packed and separate biases together: refused
+    mt_tensor *packed = NULL;
+    assert_ok(mt_tensor_zeros(MT_DTYPE_F32, 1, (int64_t[]){24}, &packed));
+    aw.in_proj_bias = packed;
+    assert_fails(mt_multihead_attention_new(&aw, 2, false, &l), MT_ERR_INVALID_ARGUMENT,
+                 "in_proj_bias and q_bias/k_bias/v_bias given: give one or the other");
+    aw.in_proj_bias = NULL;
+    aw.k_bias = packed;
+    assert_fails(mt_multihead_attention_new(&aw, 2, false, &l), MT_ERR_SHAPE,
+                 "multihead_attention bert.o.weight: k_bias [24], expected [8]");
+    mt_tensor_free(packed);
+    for (int i = 0; i < 8; i++)
+        mt_tensor_free(w[i]);
+    mt_tensor_free(in[0]);
+    mt_tensor_free(in[1]);
+    mt_graph_free(g);
+}
+
 /* ---- Keras ----------------------------------------------------------------------- */
 
 /* x -> Masking(-1) -> GlobalAveragePooling1D -> Dense: the mask of the
@@ -617,6 +663,7 @@ int main(void)
         cmocka_unit_test(torch_cross_attention),
         cmocka_unit_test(torch_encoder_classifier),
         cmocka_unit_test(torch_encoder_stack_zeros_padding),
+        cmocka_unit_test(torch_bert_attention),
         cmocka_unit_test(keras_masking),
         cmocka_unit_test(keras_mask_zero_classifier),
         cmocka_unit_test(keras_attention_mask),

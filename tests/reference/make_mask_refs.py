@@ -24,6 +24,9 @@ with their state_dicts under prefixes, the inputs and PyTorch's outputs.
         batch_first=True), 2) on x [3,6,8] with the same padding "pad":
         "h" (eval mode: zeros at the padded steps) and its plain mean over
         the steps "mean" (what a model that forgot the mask computes).
+  bert  Hugging Face BERT's self-attention by hand (separate q, k, v, o
+        Linears "bert.q" …, 2 heads) on x [3,5,8] with attention_mask
+        "bert.mask" [3,5] (I64, 1 = attend) -> "bert.y".
 
 Run with Debian's python3 (PyTorch 1.13):
   /usr/bin/python3 tests/reference/make_mask_refs.py tests/reference
@@ -144,6 +147,20 @@ def main():
         h = stack(x, src_key_padding_mask=pad)
         assert (h[pad] == 0).all()
         t.update({"tenc.x": x, "tenc.pad": pad, "tenc.h": h, "tenc.mean": h.mean(1)})
+
+    # Hugging Face BERT's self-attention, written out: separate query, key,
+    # value Linears, attention_mask [N, L] (1 = attend) added to the scores
+    # as (1 - m) * -10000, the heads joined, an output Linear
+    qkvo = [nn.Linear(8, 8) for _ in range(4)]
+    for name, lin in zip("qkvo", qkvo):
+        t[f"bert.{name}.weight"], t[f"bert.{name}.bias"] = lin.weight, lin.bias
+    x = torch.randn(3, 5, 8)
+    m = torch.tensor([[1, 1, 1, 0, 0], [1, 1, 1, 1, 1], [1, 1, 0, 0, 0]])
+    with torch.no_grad():
+        q, k, v = (lin(x).view(3, 5, 2, 4).transpose(1, 2) for lin in qkvo[:3])
+        scores = q @ k.transpose(-1, -2) / 2.0 + (1.0 - m[:, None, None, :].float()) * -10000.0
+        y = qkvo[3]((scores.softmax(-1) @ v).transpose(1, 2).reshape(3, 5, 8))
+        t.update({"bert.x": x, "bert.mask": m, "bert.y": y})
     save(f"{out}/torch_masks.safetensors", t)
     print("\n".join(f"{k} {list(v.shape)}" for k, v in t.items()))
 

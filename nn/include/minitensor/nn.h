@@ -436,7 +436,9 @@ mt_status mt_pad_new(int n_pads, const int64_t *pads, mt_pad_mode mode, float va
  * output [N,Lq,E]. Weights in PyTorch's (out,in) layout, used as views:
  * either in_proj_weight [3E,E] (packed q, k, v rows) or q_weight [E,E],
  * k_weight [E,kdim], v_weight [E,vdim] (q/k/v_proj_weight); in_proj_bias
- * [3E] and out_bias [E] may be NULL; out_weight [E,E]. `causal`: query i
+ * [3E] or q_bias, k_bias, v_bias [E] each (separate q/k/v Linears, as
+ * Hugging Face's BERT), and out_bias [E] may be NULL; out_weight [E,E].
+ * Masks: mt_multihead_attention_masks_set below. `causal`: query i
  * sees keys j <= i (bottom-right aligned when Lq != Lk, see attention.h).
  * The projections and heads use the planner's scratch: 2(Lq+Lk)·E floats
  * per sample. */
@@ -444,6 +446,7 @@ typedef struct mt_attention_weights {
     const mt_tensor *in_proj_weight, *in_proj_bias;
     const mt_tensor *q_weight, *k_weight, *v_weight;
     const mt_tensor *out_weight, *out_bias;
+    const mt_tensor *q_bias, *k_bias, *v_bias;
 } mt_attention_weights;
 
 mt_status mt_multihead_attention_new(const mt_attention_weights *weights,
