@@ -2,7 +2,7 @@
  * token ids (Keras' Embedding(mask_zero=True), PyTorch's `ids == pad`) or
  * from float steps (Keras' Masking), the fill of masked steps, and the
  * global 1-D pools that skip them (Keras' GlobalAveragePooling1D with a
- * mask). The masks themselves are BOOL (or any dtype) graph values [N, L]. */
+ * mask), the first and last kept step among them. The masks themselves are BOOL (or any dtype) graph values [N, L]. */
 #include <math.h>
 #include <stdio.h>
 
@@ -257,10 +257,15 @@ mt_status mt_masked_fill_new(float value, mt_mask_mode mode, mt_layer **out)
     return MT_OK;
 }
 
-/* ---- global 1-D pools -------------------------------------------------------------- */
+/* ---- global 1-D pools, first and last step --------------------------------------- */
+
+typedef enum pool1d_kind { POOL_AVG, POOL_MAX, POOL_FIRST, POOL_LAST } pool1d_kind;
+
+static const char *const pool1d_op[4] = {"global_avg_pool1d", "global_max_pool1d",
+                                         "first_step", "last_step"};
 
 typedef struct pool1d_state {
-    bool max;
+    pool1d_kind kind;
     mt_mask_mode mask;   /* NONE: one input */
 } pool1d_state;
 
@@ -299,20 +304,23 @@ static mt_status pool1d_forward(const mt_layer *l, int n, const mt_tensor *const
     mt_status s = n == 2 ? mask_f32(in[1], m) : MT_OK;
     if (s)
         return s;
-    bool keep = st->mask != MT_MASK_MODE_IGNORE;
+    bool keep = st->mask != MT_MASK_MODE_IGNORE, max = st->kind == POOL_MAX;
     for (int64_t i = 0; i < b; i++) {
         float *row = o + i * c;
         int64_t kept = 0;
         for (int64_t k = 0; k < c; k++)
-            row[k] = st->max ? -INFINITY : 0.0f;
-        for (int64_t j = 0; j < len; j++) {
+            row[k] = max ? -INFINITY : 0.0f;
+        // first / last: the one step taken, scanned from its end
+        bool one = st->kind == POOL_FIRST || st->kind == POOL_LAST;
+        for (int64_t t = 0; t < len && !(one && kept); t++) {
+            int64_t j = st->kind == POOL_LAST ? len - 1 - t : t;
             if (n == 2 && (m[i * len + j] != 0.0f) != keep)
                 continue;
             const float *xr = (const float *)x->data + i * xs[0] + j * xs[1];
             kept++;
             for (int64_t k = 0; k < c; k++) {
                 float v = xr[k * xs[2]];
-                if (!st->max)
+                if (!max)
                     row[k] += v;
                 else if (v > row[k] || isnan(v))
                     row[k] = isnan(row[k]) ? row[k] : v;
@@ -320,7 +328,7 @@ static mt_status pool1d_forward(const mt_layer *l, int n, const mt_tensor *const
         }
         // no step kept: zeros, not the frameworks' NaN (0/0) or -inf
         for (int64_t k = 0; k < c; k++)
-            row[k] = !kept ? 0.0f : st->max ? row[k] : row[k] / (float)kept;
+            row[k] = !kept ? 0.0f : st->kind == POOL_AVG ? row[k] / (float)kept : row[k];
     }
     return MT_OK;
 }
@@ -332,9 +340,9 @@ static const mt_layer_vtable pool1d_vtable = {
     .scratch_bytes = mask_scratch,
 };
 
-static mt_status pool1d_new(bool max, mt_mask_mode mask, mt_layer **out)
+static mt_status pool1d_new(pool1d_kind kind, mt_mask_mode mask, mt_layer **out)
 {
-    const char *op = max ? "global_max_pool1d" : "global_avg_pool1d";
+    const char *op = pool1d_op[kind];
     if (!out)
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: out is NULL", op);
     *out = NULL;
@@ -350,7 +358,7 @@ static mt_status pool1d_new(bool max, mt_mask_mode mask, mt_layer **out)
     if (!l)
         return MT_ERR_OUT_OF_MEMORY;
     pool1d_state *st = l->state;
-    st->max = max;
+    st->kind = kind;
     st->mask = mask;
     *out = l;
     return MT_OK;
@@ -358,10 +366,20 @@ static mt_status pool1d_new(bool max, mt_mask_mode mask, mt_layer **out)
 
 mt_status mt_global_avg_pool1d_new(mt_mask_mode mask, mt_layer **out)
 {
-    return pool1d_new(false, mask, out);
+    return pool1d_new(POOL_AVG, mask, out);
 }
 
 mt_status mt_global_max_pool1d_new(mt_mask_mode mask, mt_layer **out)
 {
-    return pool1d_new(true, mask, out);
+    return pool1d_new(POOL_MAX, mask, out);
+}
+
+mt_status mt_first_step_new(mt_mask_mode mask, mt_layer **out)
+{
+    return pool1d_new(POOL_FIRST, mask, out);
+}
+
+mt_status mt_last_step_new(mt_mask_mode mask, mt_layer **out)
+{
+    return pool1d_new(POOL_LAST, mask, out);
 }

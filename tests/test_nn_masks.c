@@ -204,7 +204,7 @@ static void torch_encoder_classifier(void **state)
     const mt_state_dict sd = {torch_refs, MT_FRAMEWORK_PYTORCH};
     mt_graph *g = NULL;
     mt_layer *l = NULL;
-    int ids, e, pad, h2, avg, mx, logits;
+    int ids, e, pad, h2, avg, mx, logits, first, last;
     assert_ok(mt_graph_new(&g));
     assert_ok(mt_graph_input(g, "ids", MT_DTYPE_I64, 1, (int64_t[]){6}, &ids));
     assert_ok(mt_embedding_load(&sd, "emb", &l));
@@ -218,12 +218,20 @@ static void torch_encoder_classifier(void **state)
     mx = node(g, "max", l, 2, (int[]){h2, pad});
     assert_ok(mt_linear_load(&sd, "fc", &(mt_linear_options){.out_features = 3}, &l));
     logits = node(g, "fc", l, 1, &avg);
+    assert_ok(mt_first_step_new(MT_MASK_MODE_NONE, &l));
+    first = node(g, "first", l, 1, &h2);
+    assert_ok(mt_last_step_new(MT_MASK_MODE_IGNORE, &l));
+    last = node(g, "last", l, 2, (int[]){h2, pad});
     assert_ok(mt_graph_output(g, logits));
     assert_ok(mt_graph_output(g, avg));
     assert_ok(mt_graph_output(g, mx));
+    assert_ok(mt_graph_output(g, first));
+    assert_ok(mt_graph_output(g, last));
     mt_tensor *x = get(torch_refs, "enc.ids");
-    const mt_tensor *y[3];
-    assert_ok(mt_graph_forward(g, 1, (const mt_tensor *const *)&x, 3, y));
+    const mt_tensor *y[5];
+    assert_ok(mt_graph_forward(g, 1, (const mt_tensor *const *)&x, 5, y));
+    assert_int_equal(assert_rows(torch_refs, "enc.first", y[3], NULL, 1e-5), 0);
+    assert_int_equal(assert_rows(torch_refs, "enc.last", y[4], NULL, 1e-5), 0);
     assert_int_equal(assert_rows(torch_refs, "enc.logits", y[0], NULL, 1e-5), 0);
     assert_int_equal(assert_rows(torch_refs, "enc.avg", y[1], NULL, 1e-5), 0);
     assert_int_equal(assert_rows(torch_refs, "enc.max", y[2], NULL, 1e-5), 0);
@@ -237,7 +245,7 @@ static void torch_encoder_classifier(void **state)
     size_t bytes = 0;
     assert_ok(mt_graph_bytes_needed(g, 3 * copies, &bytes));
     assert_true(bytes < 3 * copies * 6 * 16 * sizeof(float));   // not linear1's whole output
-    assert_ok(mt_graph_forward(g, 1, (const mt_tensor *const *)&big, 3, y));
+    assert_ok(mt_graph_forward(g, 1, (const mt_tensor *const *)&big, 5, y));
     for (int i = 0; i < copies; i++)
         assert_close((const float *)y[0]->data + i * 9, (const float *)want->data, 9, 1e-5,
                      1e-5);
@@ -526,18 +534,39 @@ static void padding_mask_and_pools(void **state)
         assert_close((const float *)y[2]->data, max ? all_max : all_avg, 4, 1e-6, 1e-6);
         mt_graph_free(g);
     }
-    // a sample with no step kept: zeros
-    static const uint8_t none[8] = {1, 0, 0, 0, 0, 0, 0, 0};
-    mt_tensor *nm = NULL;
-    assert_ok(mt_tensor_from_data(MT_DTYPE_BOOL, 2, (int64_t[]){2, 4}, none, &nm));
-    for (int max = 0; max < 2; max++) {
+    // the first and last kept step: sample 0 keeps steps 0 and 2, sample 1 step 1
+    for (int last = 0; last < 2; last++) {
         mt_graph *g = NULL;
         int xi, mi;
         assert_ok(mt_graph_new(&g));
         assert_ok(mt_graph_input(g, "x", MT_DTYPE_F32, 2, (int64_t[]){4, 2}, &xi));
         assert_ok(mt_graph_input(g, "m", MT_DTYPE_BOOL, 1, (int64_t[]){4}, &mi));
-        assert_ok((max ? mt_global_max_pool1d_new : mt_global_avg_pool1d_new)(
-            MT_MASK_MODE_KEEP, &l));
+        assert_ok((last ? mt_last_step_new : mt_first_step_new)(MT_MASK_MODE_KEEP, &l));
+        assert_ok(mt_graph_output(g, node(g, "kept", l, 2, (int[]){xi, mi})));
+        assert_ok((last ? mt_last_step_new : mt_first_step_new)(MT_MASK_MODE_NONE, &l));
+        assert_ok(mt_graph_output(g, node(g, "plain", l, 1, &xi)));
+        const mt_tensor *y[2];
+        assert_ok(mt_graph_forward(g, 2, (const mt_tensor *[]){x, kp}, 2, y));
+        static const float first_kept[4] = {1, -1, -6, 4}, last_kept[4] = {3, -3, -6, 4};
+        static const float first_all[4] = {1, -1, 5, 9}, last_all[4] = {4, 9, 8, 9};
+        assert_close((const float *)y[0]->data, last ? last_kept : first_kept, 4, 0, 0);
+        assert_close((const float *)y[1]->data, last ? last_all : first_all, 4, 0, 0);
+        mt_graph_free(g);
+    }
+    // a sample with no step kept: zeros
+    static const uint8_t none[8] = {1, 0, 0, 0, 0, 0, 0, 0};
+    mt_tensor *nm = NULL;
+    assert_ok(mt_tensor_from_data(MT_DTYPE_BOOL, 2, (int64_t[]){2, 4}, none, &nm));
+    mt_status (*const kinds[4])(mt_mask_mode, mt_layer **) = {
+        mt_global_avg_pool1d_new, mt_global_max_pool1d_new, mt_first_step_new,
+        mt_last_step_new};
+    for (int kind = 0; kind < 4; kind++) {
+        mt_graph *g = NULL;
+        int xi, mi;
+        assert_ok(mt_graph_new(&g));
+        assert_ok(mt_graph_input(g, "x", MT_DTYPE_F32, 2, (int64_t[]){4, 2}, &xi));
+        assert_ok(mt_graph_input(g, "m", MT_DTYPE_BOOL, 1, (int64_t[]){4}, &mi));
+        assert_ok(kinds[kind](MT_MASK_MODE_KEEP, &l));
         assert_ok(mt_graph_output(g, node(g, "masked", l, 2, (int[]){xi, mi})));
         const mt_tensor *y = NULL;
         assert_ok(mt_graph_forward(g, 2, (const mt_tensor *[]){x, nm}, 1, &y));

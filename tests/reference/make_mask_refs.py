@@ -19,7 +19,8 @@ with their state_dicts under prefixes, the inputs and PyTorch's outputs.
         EncoderLayer(8, 2, 16, dropout=0, batch_first=True) "enc" with
         src_key_padding_mask = ids == 0, the padded steps left out of a
         mean "avg" and a max "max" over the sequence, Linear(8, 3) "fc" on
-        the mean -> logits; ids [3,6] (I64).
+        the mean -> logits; ids [3,6] (I64); the first step "first" and
+        the last unpadded one "last".
   tenc  TransformerEncoder(TransformerEncoderLayer(8, 2, 16, dropout=0,
         batch_first=True), 2) on x [3,6,8] with the same padding "pad":
         "h" (eval mode: zeros at the padded steps) and its plain mean over
@@ -125,6 +126,8 @@ def main():
         h = enc(emb(ids), src_key_padding_mask=pad)
         keep = (~pad).float()[..., None]
         avg = (h * keep).sum(1) / keep.sum(1)
+        last = (~pad).sum(1) - 1   # right padding: the last token
+        t.update({"enc.first": h[:, 0], "enc.last": h[torch.arange(3), last]})
         t.update({"enc.ids": ids, "enc.avg": avg,
                   "enc.max": h.masked_fill(pad[..., None], float("-inf")).amax(1),
                   "enc.logits": fc(avg)})

@@ -111,7 +111,7 @@ typedef enum mt_layer_kind {
     MT_LAYER_MULTIPLY,
     MT_LAYER_GLOBAL_MAX_POOL2D,
     MT_LAYER_MASK,     /* padding mask, Masking, masked fill */
-    MT_LAYER_GLOBAL_POOL1D
+    MT_LAYER_GLOBAL_POOL1D     /* also the first / last step */
 } mt_layer_kind;
 
 /* How a 2-D Linear weight is stored.
@@ -521,6 +521,14 @@ mt_status mt_masked_fill_new(float value, mt_mask_mode mode, mt_layer **out);
  * NaN for the average, -inf for the max). */
 mt_status mt_global_avg_pool1d_new(mt_mask_mode mask, mt_layer **out);
 mt_status mt_global_max_pool1d_new(mt_mask_mode mask, mt_layer **out);
+
+/* One step of each sample: x [N, L, C] (F32) -> [N, C]. mask NONE: the
+ * first step h[:, 0] (BERT's [CLS] token), the last h[:, -1]. KEEP or
+ * IGNORE: a second input, the mask [N, L], and the first or last step it
+ * keeps: the last token of a right-padded batch (GPT-2's sequence
+ * classification), the first of a left-padded one. No step kept: zeros. */
+mt_status mt_first_step_new(mt_mask_mode mask, mt_layer **out);
+mt_status mt_last_step_new(mt_mask_mode mask, mt_layer **out);
 
 /* ---- merging branches -------------------------------------------------------------- */
 
