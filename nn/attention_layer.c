@@ -438,3 +438,14 @@ mt_status mt_multihead_attention_masks_set(mt_layer *layer, const mt_attention_m
     ((mha_state *)layer->state)->masks = m;
     return MT_OK;
 }
+
+mt_status mt_multihead_attention_masks_get(const mt_layer *layer, mt_attention_masks *masks)
+{
+    if (!layer || !masks)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "multihead_attention_masks_get: NULL argument");
+    if (layer->vt != &mha_vtable)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "multihead_attention_masks_get: layer '%s' is "
+                       "not a MultiHeadAttention", layer->name);
+    *masks = ((const mha_state *)layer->state)->masks;
+    return MT_OK;
+}

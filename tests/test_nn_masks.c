@@ -155,6 +155,10 @@ static void torch_cross_attention(void **state)
     assert_ok(mt_multihead_attention_load(&sd, "mha2", 2, false, &l));
     assert_ok(mt_multihead_attention_masks_set(l, &(mt_attention_masks){
         .key_padding = MT_MASK_MODE_IGNORE}));
+    mt_attention_masks got;
+    assert_ok(mt_multihead_attention_masks_get(l, &got));
+    assert_int_equal(got.key_padding, MT_MASK_MODE_IGNORE);
+    assert_int_equal(got.attn, MT_MASK_MODE_NONE);
     assert_ok(mt_graph_output(g, node(g, "attn", l, 4, (int[]){q, k, v, kp})));
     mt_tensor *in[4] = {get(torch_refs, "mha2.q"), get(torch_refs, "mha2.k"),
                         get(torch_refs, "mha2.v"), get(torch_refs, "mha2.kp")};
@@ -635,11 +639,21 @@ static void wrong_masks_fail_clearly(void **state)
                      .attn = (mt_mask_mode)7}), MT_ERR_INVALID_ARGUMENT,
                  "attn mode 7 is not NONE, KEEP, IGNORE or ADD");
     int a;
+    mt_attention_masks got = {.attn = MT_MASK_MODE_KEEP};
     assert_ok(mt_graph_add(g, "plain", l, 1, &x, &a));
     assert_fails(mt_multihead_attention_masks_set(l, &kp_only), MT_ERR_INVALID_ARGUMENT,
                  "belongs to a model already: set its masks before adding it");
+    // the failed sets changed nothing
+    assert_ok(mt_multihead_attention_masks_get(l, &got));
+    assert_int_equal(got.key_padding, MT_MASK_MODE_NONE);
+    assert_int_equal(got.attn, MT_MASK_MODE_NONE);
+    assert_int_equal(got.query_padding, MT_MASK_MODE_NONE);
+    assert_fails(mt_multihead_attention_masks_get(l, NULL), MT_ERR_INVALID_ARGUMENT,
+                 "multihead_attention_masks_get: NULL argument");
     assert_ok(mt_relu_new(&l));
     assert_fails(mt_multihead_attention_masks_set(l, &kp_only), MT_ERR_INVALID_ARGUMENT,
+                 "layer 'relu' is not a MultiHeadAttention");
+    assert_fails(mt_multihead_attention_masks_get(l, &got), MT_ERR_INVALID_ARGUMENT,
                  "layer 'relu' is not a MultiHeadAttention");
     mt_layer_free(l);
     assert_fails(mt_multihead_attention_masks_set(NULL, &kp_only), MT_ERR_INVALID_ARGUMENT,

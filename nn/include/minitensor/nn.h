@@ -491,6 +491,8 @@ typedef struct mt_attention_masks {
 } mt_attention_masks;
 
 mt_status mt_multihead_attention_masks_set(mt_layer *layer, const mt_attention_masks *masks);
+/* The masks the layer reads (also once a model owns it). */
+mt_status mt_multihead_attention_masks_get(const mt_layer *layer, mt_attention_masks *masks);
 
 /* Keras' Embedding(mask_zero=True) mask, PyTorch's `ids == pad` key padding
  * mask: token ids [N, L] (any integer dtype, any strides) -> BOOL [N, L],
