@@ -71,7 +71,7 @@ static int assert_rows(const mt_safetensors *st, const char *name, const mt_tens
 /* mha(x, masks…) on the torch refs: masks named, their modes, sample
  * shapes; y against `want`. Returns the NaN rows of the reference. */
 static int torch_mha(const mt_attention_masks *modes, int nm, const char *const *names,
-                     const char *want, bool causal)
+                     const char *want, bool causal, int am_rank)
 {
     const mt_state_dict sd = {torch_refs, MT_FRAMEWORK_PYTORCH};
     mt_graph *g = NULL;
@@ -85,9 +85,11 @@ static int torch_mha(const mt_attention_masks *modes, int nm, const char *const 
     for (int i = 0; i < nm; i++) {
         mt_tensor *m = get(torch_refs, names[i]);
         if (!strcmp(names[i], "mha.am")) {
-            // attn_mask [Lq,Lk] fed as [N,Lq,Lk], a view with stride 0
+            // attn_mask [Lq,Lk] fed as [N,Lq,Lk] (or [N,1,Lq,Lk]), a view
+            // with stride 0
             mt_tensor *e = NULL;
-            assert_ok(mt_expand(m, 3, (int64_t[]){3, 5, 5}, &e));
+            assert_ok(mt_expand(m, am_rank, am_rank == 3 ? (int64_t[]){3, 5, 5}
+                                                         : (int64_t[]){3, 1, 5, 5}, &e));
             mt_tensor_free(m);
             m = e;
         }
@@ -117,9 +119,9 @@ static void torch_key_padding(void **state)
     (void)state;
     // sample 2 pads every key: PyTorch's 5 NaN rows, the bias here
     assert_int_equal(torch_mha(&(mt_attention_masks){.key_padding = MT_MASK_MODE_IGNORE}, 1,
-                               (const char *[]){"mha.kp"}, "mha.y_kp", false), 5);
+                               (const char *[]){"mha.kp"}, "mha.y_kp", false, 3), 5);
     assert_int_equal(torch_mha(&(mt_attention_masks){.key_padding = MT_MASK_MODE_ADD}, 1,
-                               (const char *[]){"mha.kpf"}, "mha.y_kpf", false), 5);
+                               (const char *[]){"mha.kpf"}, "mha.y_kpf", false, 3), 5);
 }
 
 static void torch_attn_mask(void **state)
@@ -127,17 +129,19 @@ static void torch_attn_mask(void **state)
     (void)state;
     // bool [Lq,Lk] as [N,Lq,Lk]; its row 3 allows nothing
     assert_int_equal(torch_mha(&(mt_attention_masks){.attn = MT_MASK_MODE_IGNORE}, 1,
-                               (const char *[]){"mha.am"}, "mha.y_am", false), 3);
+                               (const char *[]){"mha.am"}, "mha.y_am", false, 3), 3);
+    assert_int_equal(torch_mha(&(mt_attention_masks){.attn = MT_MASK_MODE_IGNORE}, 1,
+                               (const char *[]){"mha.am"}, "mha.y_am", false, 4), 3);
     assert_int_equal(torch_mha(&(mt_attention_masks){.key_padding = MT_MASK_MODE_IGNORE,
                                                      .attn = MT_MASK_MODE_IGNORE}, 2,
-                               (const char *[]){"mha.kp", "mha.am"}, "mha.y_am_kp", false), 7);
+                               (const char *[]){"mha.kp", "mha.am"}, "mha.y_am_kp", false, 3), 7);
     // float [N·heads,Lq,Lk] viewed as [N,heads,Lq,Lk], added to the scores
     assert_int_equal(torch_mha(&(mt_attention_masks){.key_padding = MT_MASK_MODE_IGNORE,
                                                      .attn = MT_MASK_MODE_ADD}, 2,
-                               (const char *[]){"mha.kp", "mha.amf4"}, "mha.y_amf_kp", false), 5);
+                               (const char *[]){"mha.kp", "mha.amf4"}, "mha.y_amf_kp", false, 3), 5);
     // a causal mask (the loader's `causal`) with the key padding
     assert_int_equal(torch_mha(&(mt_attention_masks){.key_padding = MT_MASK_MODE_IGNORE}, 1,
-                               (const char *[]){"mha.kp"}, "mha.y_causal_kp", true), 5);
+                               (const char *[]){"mha.kp"}, "mha.y_causal_kp", true, 3), 5);
 }
 
 static void torch_cross_attention(void **state)
