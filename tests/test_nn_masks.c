@@ -294,6 +294,55 @@ static void torch_encoder_stack_zeros_padding(void **state)
     mt_graph_free(g);
 }
 
+/* TransformerDecoderLayer (post-norm): x = norm1(x + sa(x, causal,
+ * tgt_key_padding_mask)); x = norm2(x + mha(x, mem, mem,
+ * memory_key_padding_mask)); x = norm3(x + linear2(relu(linear1(x)))). */
+static void torch_decoder_layer(void **state)
+{
+    (void)state;
+    const mt_state_dict sd = {torch_refs, MT_FRAMEWORK_PYTORCH};
+    const mt_attention_masks kp = {.key_padding = MT_MASK_MODE_IGNORE};
+    mt_graph *g = NULL;
+    mt_layer *l = NULL;
+    int x, mem, tpad, mpad, a, h, f;
+    assert_ok(mt_graph_new(&g));
+    assert_ok(mt_graph_input(g, "tgt", MT_DTYPE_F32, 2, (int64_t[]){5, 8}, &x));
+    assert_ok(mt_graph_input(g, "mem", MT_DTYPE_F32, 2, (int64_t[]){6, 8}, &mem));
+    assert_ok(mt_graph_input(g, "tpad", MT_DTYPE_BOOL, 1, (int64_t[]){5}, &tpad));
+    assert_ok(mt_graph_input(g, "mpad", MT_DTYPE_BOOL, 1, (int64_t[]){6}, &mpad));
+    assert_ok(mt_multihead_attention_load(&sd, "dec.self_attn", 2, true, &l));
+    assert_ok(mt_multihead_attention_masks_set(l, &kp));
+    a = node(g, "sa", l, 2, (int[]){x, tpad});
+    assert_ok(mt_add_new(&l));
+    a = node(g, "res1", l, 2, (int[]){x, a});
+    assert_ok(mt_layer_norm_load(&sd, "dec.norm1", NULL, &l));
+    h = node(g, "norm1", l, 1, &a);
+    assert_ok(mt_multihead_attention_load(&sd, "dec.multihead_attn", 2, false, &l));
+    assert_ok(mt_multihead_attention_masks_set(l, &kp));
+    a = node(g, "ca", l, 4, (int[]){h, mem, mem, mpad});
+    assert_ok(mt_add_new(&l));
+    a = node(g, "res2", l, 2, (int[]){h, a});
+    assert_ok(mt_layer_norm_load(&sd, "dec.norm2", NULL, &l));
+    h = node(g, "norm2", l, 1, &a);
+    assert_ok(mt_linear_load(&sd, "dec.linear1", &(mt_linear_options){
+        .out_features = 16, .act = MT_ACTIVATION_RELU}, &l));
+    f = node(g, "linear1", l, 1, &h);
+    assert_ok(mt_linear_load(&sd, "dec.linear2", &(mt_linear_options){.out_features = 8}, &l));
+    f = node(g, "linear2", l, 1, &f);
+    assert_ok(mt_add_new(&l));
+    a = node(g, "res3", l, 2, (int[]){h, f});
+    assert_ok(mt_layer_norm_load(&sd, "dec.norm3", NULL, &l));
+    assert_ok(mt_graph_output(g, node(g, "norm3", l, 1, &a)));
+    mt_tensor *in[4] = {get(torch_refs, "dec.tgt"), get(torch_refs, "dec.mem"),
+                        get(torch_refs, "dec.tpad"), get(torch_refs, "dec.mpad")};
+    const mt_tensor *y = NULL;
+    assert_ok(mt_graph_forward(g, 4, (const mt_tensor *const *)in, 1, &y));
+    assert_int_equal(assert_rows(torch_refs, "dec.y", y, NULL, 1e-5), 0);
+    for (int i = 0; i < 4; i++)
+        mt_tensor_free(in[i]);
+    mt_graph_free(g);
+}
+
 /* Hugging Face BERT's self-attention: separate q, k, v biases; its
  * attention_mask [N, L] (I64, 1 = attend) is a KEEP key padding mask. */
 static void torch_bert_attention(void **state)
@@ -710,6 +759,7 @@ int main(void)
         cmocka_unit_test(torch_cross_attention),
         cmocka_unit_test(torch_encoder_classifier),
         cmocka_unit_test(torch_encoder_stack_zeros_padding),
+        cmocka_unit_test(torch_decoder_layer),
         cmocka_unit_test(torch_bert_attention),
         cmocka_unit_test(keras_masking),
         cmocka_unit_test(keras_mask_zero_classifier),

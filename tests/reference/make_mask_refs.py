@@ -25,6 +25,9 @@ with their state_dicts under prefixes, the inputs and PyTorch's outputs.
         batch_first=True), 2) on x [3,6,8] with the same padding "pad":
         "h" (eval mode: zeros at the padded steps) and its plain mean over
         the steps "mean" (what a model that forgot the mask computes).
+  dec   TransformerDecoderLayer(8, 2, 16, dropout=0, batch_first=True) on
+        tgt [3,5,8] (causal tgt_mask, tgt_key_padding_mask "tpad") and
+        memory [3,6,8] (memory_key_padding_mask "mpad") -> "y".
   bert  Hugging Face BERT's self-attention by hand (separate q, k, v, o
         Linears "bert.q" …, 2 heads) on x [3,5,8] with attention_mask
         "bert.mask" [3,5] (I64, 1 = attend) -> "bert.y".
@@ -150,6 +153,25 @@ def main():
         h = stack(x, src_key_padding_mask=pad)
         assert (h[pad] == 0).all()
         t.update({"tenc.x": x, "tenc.pad": pad, "tenc.h": h, "tenc.mean": h.mean(1)})
+
+    # TransformerDecoderLayer: causal self-attention with the target's
+    # padding, cross-attention with the memory's
+    dec = nn.TransformerDecoderLayer(8, 2, 16, dropout=0.0, batch_first=True).eval()
+    with torch.no_grad():
+        for p in dec.parameters():
+            if p.dim() == 1:
+                p.normal_(0, 0.5)
+    for k, v in dec.state_dict().items():
+        t["dec." + k] = v
+    tgt, mem = torch.randn(3, 5, 8), torch.randn(3, 6, 8)
+    tpad = torch.tensor([[0, 0, 0, 1, 1], [0, 0, 0, 0, 0], [0, 0, 1, 1, 1]], dtype=torch.bool)
+    mpad = torch.tensor([[0, 0, 0, 0, 1, 1], [0, 0, 0, 0, 0, 0], [0, 1, 1, 1, 1, 1]],
+                        dtype=torch.bool)
+    with torch.no_grad():
+        y = dec(tgt, mem, tgt_mask=nn.Transformer.generate_square_subsequent_mask(5),
+                tgt_key_padding_mask=tpad, memory_key_padding_mask=mpad)
+        t.update({"dec.tgt": tgt, "dec.mem": mem, "dec.tpad": tpad, "dec.mpad": mpad,
+                  "dec.y": y})
 
     # Hugging Face BERT's self-attention, written out: separate query, key,
     # value Linears, attention_mask [N, L] (1 = attend) added to the scores
