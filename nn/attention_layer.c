@@ -88,7 +88,7 @@ static mt_status mha_infer(const mt_layer *l, int n, const mt_shape *in,
     int nm = mask_count(st);
     if (nm && n != 1 + nm && n != 3 + nm)
         return mt_fail(MT_ERR_SHAPE, "expects 1 input (self-attention) or 3 (query, key, "
-                       "value), then its %d mask%s, given %d inputs", nm, nm > 1 ? "s" : "", n);
+                       "value), then its %d mask%s, given %d", nm, nm > 1 ? "s" : "", n);
     n -= nm;
     if (n != 1 && n != 3)
         return mt_fail(MT_ERR_SHAPE, "expects 1 input (self-attention) or 3 (query, key, "

@@ -276,7 +276,7 @@ static mt_status pool1d_infer(const mt_layer *l, int n, const mt_shape *in,
     char a[160], b[160];
     int want = st->mask == MT_MASK_MODE_NONE ? 1 : 2;
     if (n != want)
-        return mt_fail(MT_ERR_SHAPE, "expects %s, given %d inputs",
+        return mt_fail(MT_ERR_SHAPE, "expects %s, given %d",
                        want == 1 ? "1 input (no mask)" : "2 inputs (x, mask)", n);
     if (in[0].dtype != MT_DTYPE_F32 || in[0].rank != 3)
         return mt_fail(MT_ERR_SHAPE, "expects F32 [N,L,C], %s gives %s %s", from[0],
