@@ -1,6 +1,8 @@
 /* test_nn_masks.c — padded batches: MultiHeadAttention's key padding,
- * attention and query masks, the padding mask from token ids and the
- * masked global 1-D pools, against PyTorch 1.13
+ * attention and query masks, the padding mask from token ids, Masking,
+ * masked fill, the masked global 1-D pools and first/last steps, in
+ * models (TransformerEncoder/DecoderLayer, BERT's attention, Keras
+ * mask_zero and Masking classifiers), against PyTorch 1.13
  * (reference/make_mask_refs.py -> torch_masks.safetensors) and Keras 3
  * (reference/make_keras_mask_refs.py -> keras_masks.safetensors). Where a
  * framework gives NaN (a query row with no key to attend to, a sample with
