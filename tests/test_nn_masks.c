@@ -171,8 +171,18 @@ static void torch_cross_attention(void **state)
     const mt_tensor *y = NULL;
     assert_ok(mt_graph_forward(g, 4, (const mt_tensor *const *)in, 1, &y));
     assert_int_equal(assert_rows(torch_refs, "mha2.y", y, NULL, 1e-5), 0);
-    for (int i = 0; i < 4; i++)
+    // an empty batch: an empty output
+    mt_tensor *empty[4];
+    for (int i = 0; i < 4; i++) {
+        int64_t shape[3] = {0, in[i]->shape[1], i < 3 ? in[i]->shape[2] : 0};
+        assert_ok(mt_tensor_zeros(in[i]->dtype, in[i]->rank, shape, &empty[i]));
+    }
+    assert_ok(mt_graph_forward(g, 4, (const mt_tensor *const *)empty, 1, &y));
+    assert_int_equal(y->shape[0], 0);
+    for (int i = 0; i < 4; i++) {
+        mt_tensor_free(empty[i]);
         mt_tensor_free(in[i]);
+    }
     mt_graph_free(g);
 }
 
@@ -259,6 +269,13 @@ static void torch_encoder_classifier(void **state)
     for (int i = 0; i < copies; i++)
         assert_close((const float *)y[0]->data + i * 9, (const float *)want->data, 9, 1e-5,
                      1e-5);
+    // and an empty one
+    mt_tensor *none = NULL;
+    assert_ok(mt_tensor_zeros(MT_DTYPE_I64, 2, (int64_t[]){0, 6}, &none));
+    assert_ok(mt_graph_forward(g, 1, (const mt_tensor *const *)&none, 5, y));
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(y[i]->shape[0], 0);
+    mt_tensor_free(none);
     mt_tensor_free(want);
     mt_tensor_free(big);
     mt_tensor_free(x);
