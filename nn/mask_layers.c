@@ -2,7 +2,8 @@
  * token ids (Keras' Embedding(mask_zero=True), PyTorch's `ids == pad`) or
  * from float steps (Keras' Masking), the fill of masked steps, and the
  * global 1-D pools that skip them (Keras' GlobalAveragePooling1D with a
- * mask), the first and last kept step among them. The masks themselves are BOOL (or any dtype) graph values [N, L]. */
+ * mask), the first and last kept step among them. The masks themselves
+ * are BOOL (or any dtype) graph values [N, L]. */
 #include <math.h>
 #include <stdio.h>
 

@@ -140,7 +140,8 @@ static void torch_attn_mask(void **state)
     // float [N·heads,Lq,Lk] viewed as [N,heads,Lq,Lk], added to the scores
     assert_int_equal(torch_mha(&(mt_attention_masks){.key_padding = MT_MASK_MODE_IGNORE,
                                                      .attn = MT_MASK_MODE_ADD}, 2,
-                               (const char *[]){"mha.kp", "mha.amf4"}, "mha.y_amf_kp", false, 3), 5);
+                               (const char *[]){"mha.kp", "mha.amf4"}, "mha.y_amf_kp", false,
+                               3), 5);
     // a causal mask (the loader's `causal`) with the key padding
     assert_int_equal(torch_mha(&(mt_attention_masks){.key_padding = MT_MASK_MODE_IGNORE}, 1,
                                (const char *[]){"mha.kp"}, "mha.y_causal_kp", true, 3), 5);
