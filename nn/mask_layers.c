@@ -40,8 +40,9 @@ static mt_status padding_infer(const mt_layer *l, int n, const mt_shape *in,
     (void)l, (void)n;
     char a[160];
     if (!is_integer(in[0].dtype) || in[0].rank != 2)
-        return mt_fail(MT_ERR_SHAPE, "expects integer token ids [N,L], %s gives %s %s",
-                       from[0], mt_dtype_name(in[0].dtype), shape_text(&in[0], a, sizeof a));
+        return mt_fail(is_integer(in[0].dtype) ? MT_ERR_SHAPE : MT_ERR_DTYPE,
+                       "expects integer token ids [N,L], %s gives %s %s", from[0],
+                       mt_dtype_name(in[0].dtype), shape_text(&in[0], a, sizeof a));
     *out = in[0];
     out->dtype = MT_DTYPE_BOOL;
     return MT_OK;
@@ -119,7 +120,8 @@ static mt_status masking_infer(const mt_layer *l, int n, const mt_shape *in,
     (void)l, (void)n;
     char a[160];
     if (in[0].dtype != MT_DTYPE_F32 || in[0].rank != 3)
-        return mt_fail(MT_ERR_SHAPE, "expects F32 steps [N,L,C], %s gives %s %s", from[0],
+        return mt_fail(in[0].dtype == MT_DTYPE_F32 ? MT_ERR_SHAPE : MT_ERR_DTYPE,
+                       "expects F32 steps [N,L,C], %s gives %s %s", from[0],
                        mt_dtype_name(in[0].dtype), shape_text(&in[0], a, sizeof a));
     *out = in[0];
     out->rank = 2;
@@ -186,7 +188,8 @@ static mt_status fill_infer(const mt_layer *l, int n, const mt_shape *in,
     (void)l, (void)n;
     char a[160], b[160];
     if (in[0].dtype != MT_DTYPE_F32 || in[0].rank < 2)
-        return mt_fail(MT_ERR_SHAPE, "expects F32 [N,L,…], %s gives %s %s", from[0],
+        return mt_fail(in[0].dtype == MT_DTYPE_F32 ? MT_ERR_SHAPE : MT_ERR_DTYPE,
+                       "expects F32 [N,L,…], %s gives %s %s", from[0],
                        mt_dtype_name(in[0].dtype), shape_text(&in[0], a, sizeof a));
     if (in[1].rank != 2 || in[1].dim[0] != in[0].dim[0] || in[1].dim[1] != in[0].dim[1])
         return mt_fail(MT_ERR_SHAPE, "expects a mask [N,L] = [%lld,%lld] (%s gives %s), %s "
@@ -280,7 +283,8 @@ static mt_status pool1d_infer(const mt_layer *l, int n, const mt_shape *in,
         return mt_fail(MT_ERR_SHAPE, "expects %s, given %d",
                        want == 1 ? "1 input (no mask)" : "2 inputs (x, mask)", n);
     if (in[0].dtype != MT_DTYPE_F32 || in[0].rank != 3)
-        return mt_fail(MT_ERR_SHAPE, "expects F32 [N,L,C], %s gives %s %s", from[0],
+        return mt_fail(in[0].dtype == MT_DTYPE_F32 ? MT_ERR_SHAPE : MT_ERR_DTYPE,
+                       "expects F32 [N,L,C], %s gives %s %s", from[0],
                        mt_dtype_name(in[0].dtype), shape_text(&in[0], a, sizeof a));
     if (n == 2 && (in[1].rank != 2 || in[1].dim[0] != in[0].dim[0] ||
                    in[1].dim[1] != in[0].dim[1]))

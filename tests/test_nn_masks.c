@@ -737,9 +737,14 @@ static void wrong_masks_fail_clearly(void **state)
                  "padding_mask: mode 3 is not KEEP or IGNORE");
     assert_null(l);
     assert_ok(mt_padding_mask_new(0, MT_MASK_MODE_KEEP, &l));
-    assert_fails(mt_graph_add(g, "pm", l, 1, &x, NULL), MT_ERR_SHAPE,
+    assert_fails(mt_graph_add(g, "pm", l, 1, &x, NULL), MT_ERR_DTYPE,
                  "graph: node 'pm' (padding_mask id != 0) expects integer token ids [N,L], "
                  "input 'x' gives F32 [1,5,8]");
+    int ids3;
+    assert_ok(mt_graph_input(g, "ids3", MT_DTYPE_I64, 2, (int64_t[]){5, 2}, &ids3));
+    assert_ok(mt_padding_mask_new(0, MT_MASK_MODE_KEEP, &l));
+    assert_fails(mt_graph_add(g, "pm", l, 1, &ids3, NULL), MT_ERR_SHAPE,
+                 "expects integer token ids [N,L], input 'ids3' gives I64 [1,5,2]");
     assert_fails(mt_global_avg_pool1d_new(MT_MASK_MODE_ADD, &l), MT_ERR_INVALID_ARGUMENT,
                  "global_avg_pool1d: mask mode 3 is not NONE, KEEP or IGNORE");
     assert_ok(mt_global_max_pool1d_new(MT_MASK_MODE_KEEP, &l));
@@ -750,14 +755,14 @@ static void wrong_masks_fail_clearly(void **state)
     assert_fails(mt_graph_add(g, "gap", l, 1, &x, NULL), MT_ERR_SHAPE,
                  "expects 2 inputs (x, mask), given 1");
     assert_ok(mt_global_avg_pool1d_new(MT_MASK_MODE_NONE, &l));
-    assert_fails(mt_graph_add(g, "gap", l, 1, &kp6, NULL), MT_ERR_SHAPE,
+    assert_fails(mt_graph_add(g, "gap", l, 1, &kp6, NULL), MT_ERR_DTYPE,
                  "expects F32 [N,L,C], input 'kp6' gives BOOL [1,6]");
     assert_fails(mt_padding_mask_new(0, MT_MASK_MODE_KEEP, NULL), MT_ERR_INVALID_ARGUMENT,
                  "padding_mask: out is NULL");
     assert_fails(mt_masking_new(0, MT_MASK_MODE_NONE, &l), MT_ERR_INVALID_ARGUMENT,
                  "masking: mode 0 is not KEEP or IGNORE");
     assert_ok(mt_masking_new(0, MT_MASK_MODE_KEEP, &l));
-    assert_fails(mt_graph_add(g, "mk", l, 1, &kp6, NULL), MT_ERR_SHAPE,
+    assert_fails(mt_graph_add(g, "mk", l, 1, &kp6, NULL), MT_ERR_DTYPE,
                  "graph: node 'mk' (masking 0) expects F32 steps [N,L,C], input 'kp6' gives "
                  "BOOL [1,6]");
     assert_fails(mt_masked_fill_new(0, MT_MASK_MODE_ADD, &l), MT_ERR_INVALID_ARGUMENT,
