@@ -3,7 +3,10 @@
  * k, v, split them into heads, scaled dot-product attention per head, join
  * the heads, project out. The projections and heads live in the planner's
  * scratch; no copies of F32 weights (PyTorch's (out,in) matrices are used
- * as transposed views, Keras' [in, H, D] kernels as [in, H·D] views). */
+ * as transposed views, Keras' [in, H, D] kernels as [in, H·D] views).
+ * Masks (key padding, attention, query padding: extra graph inputs) are
+ * merged into one additive F32 mask [N, 1 or H, Lq, Lk] in the scratch. */
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -19,12 +22,74 @@ typedef struct mha_state {
     int64_t heads;
     bool causal;
     bool top_left;          /* causal aligned top-left (Keras) when Lq != Lk */
+    mt_attention_masks masks;   /* the mask inputs after q (or q, k, v) */
 } mha_state;
+
+static const char *const mask_what[3] = {"key_padding", "attn", "query_padding"};
+
+/* The masks' modes in input order: key_padding, attn, query_padding. */
+static void mask_modes(const mha_state *st, mt_mask_mode m[3])
+{
+    m[0] = st->masks.key_padding;
+    m[1] = st->masks.attn;
+    m[2] = st->masks.query_padding;
+}
+
+static int mask_count(const mha_state *st)
+{
+    mt_mask_mode m[3];
+    mask_modes(st, m);
+    return (m[0] != MT_MASK_MODE_NONE) + (m[1] != MT_MASK_MODE_NONE) +
+           (m[2] != MT_MASK_MODE_NONE);
+}
+
+static bool is_float(mt_dtype d)
+{
+    return d == MT_DTYPE_F32 || d == MT_DTYPE_F16 || d == MT_DTYPE_BF16 || d == MT_DTYPE_F64;
+}
+
+/* Mask k (mask_what[k]) of shape m against batch b, lengths lq, lk. */
+static mt_status check_mask(const mha_state *st, int k, mt_mask_mode mode, const mt_shape *m,
+                            const char *from, int64_t b, int64_t lq, int64_t lk)
+{
+    if (mode == MT_MASK_MODE_ADD && !is_float(m->dtype))
+        return mt_fail(MT_ERR_DTYPE, "expects a float %s mask (MT_MASK_MODE_ADD: added to the "
+                       "scores), %s gives %s", mask_what[k], from, mt_dtype_name(m->dtype));
+    bool ok;
+    if (k == 1)
+        ok = (m->rank == 3 && m->dim[0] == b && m->dim[1] == lq && m->dim[2] == lk) ||
+             (m->rank == 4 && m->dim[0] == b && (m->dim[1] == st->heads || m->dim[1] == 1) &&
+              m->dim[2] == lq && m->dim[3] == lk);
+    else
+        ok = m->rank == 2 && m->dim[0] == b && m->dim[1] == (k ? lq : lk);
+    if (ok)
+        return MT_OK;
+    char got[160];
+    size_t len = (size_t)snprintf(got, sizeof got, "[");
+    for (int d = 0; d < m->rank && len < sizeof got; d++)
+        len += (size_t)snprintf(got + len, sizeof got - len, "%s%lld", d ? "," : "",
+                                (long long)m->dim[d]);
+    if (len < sizeof got)
+        snprintf(got + len, sizeof got - len, "]");
+    if (k == 1)
+        return mt_fail(MT_ERR_SHAPE, "expects an attn mask [N,Lq,Lk] = [%lld,%lld,%lld] or "
+                       "[N,heads,Lq,Lk] = [%lld,%lld,%lld,%lld], %s gives %s", (long long)b,
+                       (long long)lq, (long long)lk, (long long)b, (long long)st->heads,
+                       (long long)lq, (long long)lk, from, got);
+    return mt_fail(MT_ERR_SHAPE, "expects a %s mask [N,%s] = [%lld,%lld], %s gives %s",
+                   mask_what[k], k ? "Lq" : "Lk", (long long)b, (long long)(k ? lq : lk), from,
+                   got);
+}
 
 static mt_status mha_infer(const mt_layer *l, int n, const mt_shape *in,
                            const char *const *from, mt_shape *out)
 {
     const mha_state *st = l->state;
+    int nm = mask_count(st);
+    if (nm && n != 1 + nm && n != 3 + nm)
+        return mt_fail(MT_ERR_SHAPE, "expects 1 input (self-attention) or 3 (query, key, "
+                       "value), then its %d mask%s, given %d", nm, nm > 1 ? "s" : "", n);
+    n -= nm;
     if (n != 1 && n != 3)
         return mt_fail(MT_ERR_SHAPE, "expects 1 input (self-attention) or 3 (query, key, "
                        "value), given %d", n);
@@ -47,6 +112,17 @@ static mt_status mha_infer(const mt_layer *l, int n, const mt_shape *in,
                        (long long)in[0].dim[1], (long long)in[1].dim[0],
                        (long long)in[1].dim[1], (long long)in[2].dim[0],
                        (long long)in[2].dim[1]);
+    mt_mask_mode mode[3];
+    mask_modes(st, mode);
+    for (int k = 0, j = n; k < 3; k++) {
+        if (mode[k] == MT_MASK_MODE_NONE)
+            continue;
+        mt_status s = check_mask(st, k, mode[k], &in[j], from[j], in[0].dim[0], in[0].dim[1],
+                                 in[n == 3 ? 1 : 0].dim[1]);
+        if (s)
+            return s;
+        j++;
+    }
     *out = in[0];
     out->dim[2] = st->eo;
     return MT_OK;
@@ -55,19 +131,32 @@ static mt_status mha_infer(const mt_layer *l, int n, const mt_shape *in,
 /* Whether the causal mask must be built: Keras' use_causal_mask lets query
  * i see keys j <= i also when Lq != Lk, where attention.h's causal aligns
  * the last query with the last key. */
-static bool own_mask(const mha_state *st, int64_t lq, int64_t lk)
+static bool own_causal(const mha_state *st, int64_t lq, int64_t lk)
 {
     return st->causal && st->top_left && lq != lk;
 }
 
-/* Q [N,Lq,QK], K [N,Lk,QK], V [N,Lk,VO], the joined heads [N,Lq,VO], and
- * the [Lq,Lk] BOOL mask if own_mask. */
+/* The merged mask's heads dim: H for an attn mask [N,H,Lq,Lk], else 1. */
+static int64_t mask_heads(const mha_state *st, int n, const mt_shape *in)
+{
+    if (st->masks.attn == MT_MASK_MODE_NONE)
+        return 1;
+    const mt_shape *am = &in[n - mask_count(st) + (st->masks.key_padding != MT_MASK_MODE_NONE)];
+    return am->rank == 4 ? am->dim[1] : 1;
+}
+
+/* Q [N,Lq,QK], K [N,Lk,QK], V [N,Lk,VO], the joined heads [N,Lq,VO]; with
+ * masks (or own_causal) the merged F32 mask [N,Hm,Lq,Lk] and the padding
+ * masks as F32, [N,Lk] and [N,Lq]. */
 static size_t mha_scratch(const mt_layer *l, int n, const mt_shape *in)
 {
     const mha_state *st = l->state;
-    int64_t lq = in[0].dim[1], lk = in[n == 3 ? 1 : 0].dim[1];
-    return (size_t)(in[0].dim[0] * ((lq + lk) * (st->qk + st->vo))) * sizeof(float) +
-           (own_mask(st, lq, lk) ? (size_t)(lq * lk) : 0);
+    int nc = n - mask_count(st);
+    int64_t b = in[0].dim[0], lq = in[0].dim[1], lk = in[nc == 3 ? 1 : 0].dim[1];
+    int64_t floats = b * ((lq + lk) * (st->qk + st->vo));
+    if (nc != n || own_causal(st, lq, lk))
+        floats += b * (mask_heads(st, n, in) * lq * lk + lk + lq);
+    return (size_t)floats * sizeof(float);
 }
 
 /* t [N,L,E] as heads [N,H,L,D] (a view). */
@@ -79,34 +168,85 @@ static mt_status heads(const mt_tensor *t, int64_t h, mt_tensor *out)
     return st ? st : mt_permute_into(&split, (const int[]){0, 2, 1, 3}, out);
 }
 
+/* 0 where an entry of a KEEP/IGNORE mask lets the key take part, -inf where
+ * not; an ADD mask's value as it is. */
+static float mask_term(mt_mask_mode mode, float v)
+{
+    if (mode == MT_MASK_MODE_ADD)
+        return v;
+    return (v != 0.0f) == (mode == MT_MASK_MODE_KEEP) ? 0.0f : -INFINITY;
+}
+
+/* The masks in[0..2] (NULL: absent) merged into the additive mask c
+ * [B,Hm,Lq,Lk] (contiguous F32, in the scratch), with the top-left causal
+ * mask if `causal`; pad holds B·(Lk+Lq) floats for the padding masks. */
+static mt_status merge_masks(const mha_state *st, const mt_tensor *const m[3], bool causal,
+                             mt_tensor *c, float *pad)
+{
+    int64_t b = c->shape[0], hm = c->shape[1], lq = c->shape[2], lk = c->shape[3];
+    float *cd = c->data, *kp = pad, *qp = pad + b * lk;
+    mt_tensor t;
+    mt_status s = MT_OK;
+    // each mask converted to F32 as it is copied (any dtype, any strides)
+    if (m[1] && m[1]->rank == 4)
+        s = mt_tensor_copy_into(m[1], c);
+    else if (m[1] && !(s = mt_tensor_wrap_into(MT_DTYPE_F32, 3, (int64_t[]){b, lq, lk}, cd, &t)))
+        s = mt_tensor_copy_into(m[1], &t);
+    if (!s && m[0] && !(s = mt_tensor_wrap_into(MT_DTYPE_F32, 2, (int64_t[]){b, lk}, kp, &t)))
+        s = mt_tensor_copy_into(m[0], &t);
+    if (!s && m[2] && !(s = mt_tensor_wrap_into(MT_DTYPE_F32, 2, (int64_t[]){b, lq}, qp, &t)))
+        s = mt_tensor_copy_into(m[2], &t);
+    if (s)
+        return s;
+    for (int64_t n = 0; n < b; n++)
+        for (int64_t h = 0; h < hm; h++)
+            for (int64_t i = 0; i < lq; i++) {
+                float *row = cd + ((n * hm + h) * lq + i) * lk;
+                float q = m[2] ? mask_term(st->masks.query_padding, qp[n * lq + i]) : 0.0f;
+                for (int64_t j = 0; j < lk; j++) {
+                    float v = m[1] ? mask_term(st->masks.attn, row[j]) : 0.0f;
+                    if (m[0])
+                        v += mask_term(st->masks.key_padding, kp[n * lk + j]);
+                    row[j] = causal && j > i ? -INFINITY : v + q;
+                }
+            }
+    return MT_OK;
+}
+
 static mt_status mha_forward(const mt_layer *l, int n, const mt_tensor *const *in,
                              void *scratch, mt_tensor *out)
 {
     const mha_state *st = l->state;
-    const mt_tensor *xq = in[0], *xk = in[n == 3 ? 1 : 0], *xv = in[n == 3 ? 2 : 0];
+    int nc = n - mask_count(st);
+    const mt_tensor *xq = in[0], *xk = in[nc == 3 ? 1 : 0], *xv = in[nc == 3 ? 2 : 0];
+    const mt_tensor *m[3] = {NULL, NULL, NULL};
+    mt_mask_mode mode[3];
+    mask_modes(st, mode);
+    for (int k = 0, j = nc; k < 3; k++)
+        if (mode[k] != MT_MASK_MODE_NONE)
+            m[k] = in[j++];
     int64_t b = xq->shape[0], lq = xq->shape[1], lk = xk->shape[1];
+    int64_t hm = m[1] && m[1]->rank == 4 ? m[1]->shape[1] : 1;
     float *q0 = scratch, *k0 = q0 + b * lq * st->qk, *v0 = k0 + b * lk * st->qk,
-          *a0 = v0 + b * lk * st->vo;
+          *a0 = v0 + b * lk * st->vo, *c0 = a0 + b * lq * st->vo;
     mt_tensor q, k, v, a, qh, kh, vh, ah, mask;
-    bool masked = own_mask(st, lq, lk);
+    bool causal = own_causal(st, lq, lk), masked = causal || nc != n;
     mt_status s;
     if ((s = mt_tensor_wrap_into(MT_DTYPE_F32, 3, (int64_t[]){b, lq, st->qk}, q0, &q)) ||
         (s = mt_tensor_wrap_into(MT_DTYPE_F32, 3, (int64_t[]){b, lk, st->qk}, k0, &k)) ||
         (s = mt_tensor_wrap_into(MT_DTYPE_F32, 3, (int64_t[]){b, lk, st->vo}, v0, &v)) ||
         (s = mt_tensor_wrap_into(MT_DTYPE_F32, 3, (int64_t[]){b, lq, st->vo}, a0, &a)) ||
-        (masked && (s = mt_tensor_wrap_into(MT_DTYPE_BOOL, 2, (int64_t[]){lq, lk},
-                                            a0 + b * lq * st->vo, &mask))))
+        (masked && (s = mt_tensor_wrap_into(MT_DTYPE_F32, 4, (int64_t[]){b, hm, lq, lk}, c0,
+                                            &mask))) ||
+        (masked && (s = merge_masks(st, m, causal, &mask, c0 + b * hm * lq * lk))))
         return s;
-    for (int64_t i = 0; masked && i < lq; i++)
-        for (int64_t j = 0; j < lk; j++)
-            ((uint8_t *)mask.data)[i * lk + j] = j <= i;
     if ((s = mt_matmul_fused_into(xq, st->w[0], st->b[0], MT_ACTIVATION_NONE, &q)) ||
         (s = mt_matmul_fused_into(xk, st->w[1], st->b[1], MT_ACTIVATION_NONE, &k)) ||
         (s = mt_matmul_fused_into(xv, st->w[2], st->b[2], MT_ACTIVATION_NONE, &v)) ||
         (s = heads(&q, st->heads, &qh)) || (s = heads(&k, st->heads, &kh)) ||
         (s = heads(&v, st->heads, &vh)) || (s = heads(&a, st->heads, &ah)) ||
         (s = mt_scaled_dot_product_attention_into(&qh, &kh, &vh, masked ? &mask : NULL,
-                                                  st->causal && !masked, 0.0f, &ah)))
+                                                  st->causal && !causal, 0.0f, &ah)))
         return s;
     return mt_matmul_fused_into(&a, st->w[3], st->b[3], MT_ACTIVATION_NONE, out);
 }
@@ -241,8 +381,16 @@ mt_status mt_multihead_attention_new(const mt_attention_weights *w, int64_t num_
     else if (!(s = check(name, "q_weight", w->q_weight, 2, e, e)) &&
              !(s = check(name, "k_weight", w->k_weight, 2, e, 0)))
         s = check(name, "v_weight", w->v_weight, 2, e, 0);
+    const mt_tensor *bias[3] = {w->q_bias, w->k_bias, w->v_bias};
+    static const char *const bias_name[3] = {"q_bias", "k_bias", "v_bias"};
+    if (w->in_proj_bias && (bias[0] || bias[1] || bias[2]))
+        s = mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: in_proj_bias and q_bias/k_bias/v_bias given: "
+                    "give one or the other", name);
     if (!s && w->in_proj_bias)
         s = check(name, "in_proj_bias", w->in_proj_bias, 1, 3 * e, 0);
+    for (int i = 0; !s && i < 3; i++)
+        if (bias[i])
+            s = check(name, bias_name[i], bias[i], 1, e, 0);
     if (!s && w->out_bias)
         s = check(name, "out_bias", w->out_bias, 1, e, 0);
     if (s)
@@ -255,8 +403,11 @@ mt_status mt_multihead_attention_new(const mt_attention_weights *w, int64_t num_
         s = packed ? proj(w->in_proj_weight, i * e, e, &t[i]) : proj(src[i], 0, e, &t[i]);
     if (!s)
         s = proj(ow, 0, e, &t[3]);
-    for (int i = 0; !s && w->in_proj_bias && i < 3; i++)
-        s = mt_narrow(w->in_proj_bias, 0, i * e, e, &t[4 + i]);
+    for (int i = 0; !s && i < 3; i++)
+        if (w->in_proj_bias)
+            s = mt_narrow(w->in_proj_bias, 0, i * e, e, &t[4 + i]);
+        else if (bias[i])
+            s = mt_view(bias[i], 1, bias[i]->shape, &t[4 + i]);
     if (!s && w->out_bias)
         s = mt_view(w->out_bias, 1, w->out_bias->shape, &t[7]);
     if (s) {
@@ -265,4 +416,36 @@ mt_status mt_multihead_attention_new(const mt_attention_weights *w, int64_t num_
         return s;
     }
     return mt_nn_attention_new(name, t, num_heads, causal, false, out);
+}
+
+mt_status mt_multihead_attention_masks_set(mt_layer *layer, const mt_attention_masks *masks)
+{
+    if (!layer)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "multihead_attention_masks_set: layer is NULL");
+    if (layer->vt != &mha_vtable)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "multihead_attention_masks_set: layer '%s' is "
+                       "not a MultiHeadAttention", layer->name);
+    if (layer->in_model)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "multihead_attention_masks_set: %s belongs to "
+                       "a model already: set its masks before adding it", layer->name);
+    mt_attention_masks m = masks ? *masks : (mt_attention_masks){0};
+    const mt_mask_mode mode[3] = {m.key_padding, m.attn, m.query_padding};
+    for (int k = 0; k < 3; k++)
+        if ((unsigned)mode[k] > MT_MASK_MODE_ADD || (k == 2 && mode[k] == MT_MASK_MODE_ADD))
+            return mt_fail(MT_ERR_INVALID_ARGUMENT, "multihead_attention_masks_set: %s: %s "
+                           "mode %d is not %s", layer->name, mask_what[k], (int)mode[k],
+                           k == 2 ? "NONE, KEEP or IGNORE" : "NONE, KEEP, IGNORE or ADD");
+    ((mha_state *)layer->state)->masks = m;
+    return MT_OK;
+}
+
+mt_status mt_multihead_attention_masks_get(const mt_layer *layer, mt_attention_masks *masks)
+{
+    if (!layer || !masks)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "multihead_attention_masks_get: NULL argument");
+    if (layer->vt != &mha_vtable)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "multihead_attention_masks_get: layer '%s' is "
+                       "not a MultiHeadAttention", layer->name);
+    *masks = ((const mha_state *)layer->state)->masks;
+    return MT_OK;
 }

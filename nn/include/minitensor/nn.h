@@ -109,7 +109,9 @@ typedef enum mt_layer_kind {
     MT_LAYER_CLAMP,
     MT_LAYER_HARDSIGMOID,
     MT_LAYER_MULTIPLY,
-    MT_LAYER_GLOBAL_MAX_POOL2D
+    MT_LAYER_GLOBAL_MAX_POOL2D,
+    MT_LAYER_MASK,     /* padding mask, Masking, masked fill */
+    MT_LAYER_GLOBAL_POOL1D     /* also the first / last step */
 } mt_layer_kind;
 
 /* How a 2-D Linear weight is stored.
@@ -434,7 +436,9 @@ mt_status mt_pad_new(int n_pads, const int64_t *pads, mt_pad_mode mode, float va
  * output [N,Lq,E]. Weights in PyTorch's (out,in) layout, used as views:
  * either in_proj_weight [3E,E] (packed q, k, v rows) or q_weight [E,E],
  * k_weight [E,kdim], v_weight [E,vdim] (q/k/v_proj_weight); in_proj_bias
- * [3E] and out_bias [E] may be NULL; out_weight [E,E]. `causal`: query i
+ * [3E] or q_bias, k_bias, v_bias [E] each (separate q/k/v Linears, as
+ * Hugging Face's BERT), and out_bias [E] may be NULL; out_weight [E,E].
+ * Masks: mt_multihead_attention_masks_set below. `causal`: query i
  * sees keys j <= i (bottom-right aligned when Lq != Lk, see attention.h).
  * The projections and heads use the planner's scratch: 2(Lq+Lk)·E floats
  * per sample. */
@@ -442,10 +446,91 @@ typedef struct mt_attention_weights {
     const mt_tensor *in_proj_weight, *in_proj_bias;
     const mt_tensor *q_weight, *k_weight, *v_weight;
     const mt_tensor *out_weight, *out_bias;
+    const mt_tensor *q_bias, *k_bias, *v_bias;
 } mt_attention_weights;
 
 mt_status mt_multihead_attention_new(const mt_attention_weights *weights,
                                      int64_t num_heads, bool causal, mt_layer **out);
+
+/* ---- masks: padded batches --------------------------------------------------------------
+ * A mask is a graph input or node of its own, [N, …] like every input
+ * (docs/porting-a-keras-model.md, docs/porting-a-pytorch-model.md). What
+ * its entries mean is said where it is used: */
+typedef enum mt_mask_mode {
+    MT_MASK_MODE_NONE = 0,  /* no such mask */
+    MT_MASK_MODE_KEEP,      /* Keras: nonzero (true, 1) = the step takes part, 0 = masked
+                               out; any dtype */
+    MT_MASK_MODE_IGNORE,    /* PyTorch's bool masks: nonzero (true) = masked out; any dtype */
+    MT_MASK_MODE_ADD        /* PyTorch's float masks: added to the attention scores
+                               (-inf = masked out); F32, F16, BF16 or F64; attention only */
+} mt_mask_mode;
+
+/* The masks a MultiHeadAttention reads, as graph inputs after its query
+ * (or query, key, value), in this order, each one whose mode is not NONE:
+ *   key_padding    [N, Lk]: PyTorch's key_padding_mask (IGNORE if bool,
+ *                  ADD if float), Keras' value mask from an
+ *                  Embedding(mask_zero=True) (KEEP);
+ *   attn           [N, Lq, Lk] or [N, heads, Lq, Lk]: Keras' attention_mask
+ *                  (KEEP); PyTorch's attn_mask (IGNORE if bool, ADD if
+ *                  float) — its [Lq, Lk] expanded to [N, Lq, Lk], its
+ *                  [N·heads, Lq, Lk] viewed as [N, heads, Lq, Lk];
+ *   query_padding  [N, Lq]: Keras' query mask (KEEP; not ADD): a masked
+ *                  query row attends to nothing.
+ * They are combined (and with `causal`) as both frameworks do: a key takes
+ * part only if every mask lets it. A query row left with no key gives zeros
+ * before the output projection (attention.h): the output there is the
+ * output bias. PyTorch gives NaN there; Keras 3 gives the same as here with
+ * dropout > 0, and with dropout 0 the projected mean of all the value rows.
+ * Set them before adding the layer to a model (MT_ERR_INVALID_ARGUMENT
+ * after, or on a layer that is not a MultiHeadAttention, or a bad mode);
+ * masks NULL means none. Wrong mask shapes or dtypes fail when the layer is
+ * added, naming the mask. The merged mask takes N·(1 or heads)·Lq·Lk floats
+ * of the planner's scratch. */
+typedef struct mt_attention_masks {
+    mt_mask_mode key_padding, attn, query_padding;
+} mt_attention_masks;
+
+mt_status mt_multihead_attention_masks_set(mt_layer *layer, const mt_attention_masks *masks);
+/* The masks the layer reads (also once a model owns it). */
+mt_status mt_multihead_attention_masks_get(const mt_layer *layer, mt_attention_masks *masks);
+
+/* Keras' Embedding(mask_zero=True) mask, PyTorch's `ids == pad` key padding
+ * mask: token ids [N, L] (any integer dtype, any strides) -> BOOL [N, L],
+ * true where id != pad_id (mode KEEP) or where id == pad_id (IGNORE). */
+mt_status mt_padding_mask_new(int64_t pad_id, mt_mask_mode mode, mt_layer **out);
+
+/* Keras' Masking(mask_value): steps x [N, L, C] (F32) -> BOOL [N, L], true
+ * where a feature differs from mask_value (KEEP) or where none does
+ * (IGNORE). Keras' Masking also zeroes the masked steps: follow it with
+ * mt_masked_fill_new(0, KEEP) on (x, mask). */
+mt_status mt_masking_new(float mask_value, mt_mask_mode mode, mt_layer **out);
+
+/* x.masked_fill(mask[..., None], value): inputs x [N, L, …] (F32) and a
+ * mask [N, L] (any dtype) -> x with the steps the mask hides (0 for KEEP,
+ * nonzero for IGNORE) set to value. PyTorch 1.13's nn.TransformerEncoder
+ * in eval mode (its nested-tensor path) gives zeros at the padded steps:
+ * mt_masked_fill_new(0, IGNORE) on (h, key_padding_mask) after the last
+ * encoder layer. */
+mt_status mt_masked_fill_new(float value, mt_mask_mode mode, mt_layer **out);
+
+/* GlobalAveragePooling1D / GlobalMaxPooling1D: x [N, L, C] (F32) -> [N, C]
+ * over the steps. mask NONE: one input. KEEP or IGNORE: a second input,
+ * the mask [N, L] (any dtype), and only the steps it keeps count — the
+ * average divides by their number, as Keras' GlobalAveragePooling1D with a
+ * mask and PyTorch's `(x * m).sum(1) / m.sum(1)`; the max is
+ * `x.masked_fill(~m, -inf).amax(1)` (Keras' GlobalMaxPooling1D ignores
+ * masks: NONE). A sample with no step kept gives zeros (the frameworks:
+ * NaN for the average, -inf for the max). */
+mt_status mt_global_avg_pool1d_new(mt_mask_mode mask, mt_layer **out);
+mt_status mt_global_max_pool1d_new(mt_mask_mode mask, mt_layer **out);
+
+/* One step of each sample: x [N, L, C] (F32) -> [N, C]. mask NONE: the
+ * first step h[:, 0] (BERT's [CLS] token), the last h[:, -1]. KEEP or
+ * IGNORE: a second input, the mask [N, L], and the first or last step it
+ * keeps: the last token of a right-padded batch (GPT-2's sequence
+ * classification), the first of a left-padded one. No step kept: zeros. */
+mt_status mt_first_step_new(mt_mask_mode mask, mt_layer **out);
+mt_status mt_last_step_new(mt_mask_mode mask, mt_layer **out);
 
 /* ---- merging branches -------------------------------------------------------------- */
 
@@ -559,7 +644,7 @@ mt_status mt_rms_norm_load(const mt_state_dict *weights, const char *prefix,
  * use_causal_mask=True: query i sees keys j <= i, also when the query and
  * key lengths differ (PyTorch's layer aligns the last query with the last
  * key there, see attention.h). Keras' attention_mask and an Embedding's
- * mask_zero padding mask are not applied. */
+ * mask_zero padding masks: mt_multihead_attention_masks_set. */
 mt_status mt_multihead_attention_load(const mt_state_dict *weights, const char *prefix,
                                       int64_t num_heads, bool causal, mt_layer **out);
 
