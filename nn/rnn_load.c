@@ -154,8 +154,9 @@ static bool keras_base(const rnn_loader *ld, mt_nn_rnn_cell cell, const char *p,
     return false;
 }
 
-/* A Bidirectional "p": the forward layer's path p/forward_<name> (found by
- * its kernel <it>/<cell>/kernel) into fwd, p/backward_<name> into bwd. */
+/* A Bidirectional "p": the forward layer's variables' path
+ * p/forward_<name>/<cell> (found by its kernel) into fwd, the backward
+ * layer's p/backward_<name> into bwd. */
 static bool keras_bidirectional(const rnn_loader *ld, mt_nn_rnn_cell cell, const char *p,
                                 char fwd[KEY_MAX], char bwd[KEY_MAX])
 {
@@ -175,7 +176,7 @@ static bool keras_bidirectional(const rnn_loader *ld, mt_nn_rnn_cell cell, const
             memchr(e.name + hn, '/', len - (size_t)(hn + tn)))
             continue;
         int name_len = (int)(len - (size_t)(hn + tn));
-        snprintf(fwd, KEY_MAX, "%.*s", (int)(len - (size_t)tn), e.name);
+        snprintf(fwd, KEY_MAX, "%.*s", (int)(len - strlen("/kernel")), e.name);
         snprintf(bwd, KEY_MAX, "%s/backward_%.*s", p, name_len, e.name + hn);
         return true;
     }
