@@ -273,6 +273,9 @@ static mt_status load(mt_nn_rnn_cell cell, const mt_state_dict *sd, const char *
     if (strlen(prefix) > MT_NAME_MAX)
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s_load: prefix longer than %d bytes",
                        kinds[cell], MT_NAME_MAX);
+    if (options && options->num_layers < 0)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s_load %s: num_layers %d is negative",
+                       kinds[cell], prefix, options->num_layers);
     rnn_loader ld = {sd->file, sd->framework == MT_FRAMEWORK_KERAS, ""};
     snprintf(ld.layer, sizeof ld.layer, "%s %s", kinds[cell], prefix);
     const mt_rnn_options o = options ? *options : (mt_rnn_options){0};

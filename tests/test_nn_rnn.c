@@ -204,10 +204,15 @@ static void torch_in_models(void **state)
     assert_ok(mt_lstm_load(&sd, "lstm2bi",
                            &(mt_rnn_options){.output = MT_RNN_RETURN_LAST_STEP}, &l));
     assert_ok(mt_sequential_add(m, l));
-    for (int pass = 0; pass < 2; pass++) {
-        assert_ok(mt_sequential_forward(m, x, &y));
-        assert_matches(st, "y_lstm2bi_last", y);
-    }
+    assert_ok(mt_sequential_forward(m, x, &y));
+    assert_matches(st, "y_lstm2bi_last", y);
+    alloc_probe probe;   // the second pass allocates nothing
+    probe_install(&probe, -1);
+    mt_status s = mt_sequential_forward(m, x, &y);
+    probe_remove();
+    assert_int_equal(s, MT_OK);
+    assert_int_equal(probe.allocations, 0);
+    assert_matches(st, "y_lstm2bi_last", y);
     mt_sequential_free(m);
 
     mt_graph *g;
@@ -308,6 +313,8 @@ static void errors_loaders(void **state)
                  MT_ERR_UNSUPPORTED, "LSTM and GRU use tanh and sigmoid");
     assert_fails(mt_rnn_load(&sd, "rnn_tanh", &(mt_rnn_options){.act = MT_ACTIVATION_GELU},
                              &l), MT_ERR_UNSUPPORTED, "an RNN takes tanh or relu");
+    assert_fails(mt_lstm_load(&sd, "lstm1", &(mt_rnn_options){.num_layers = -1}, &l),
+                 MT_ERR_INVALID_ARGUMENT, "num_layers -1 is negative");
     assert_fails(mt_lstm_load(&sd, "lstm1", &(mt_rnn_options){.output = 7}, &l),
                  MT_ERR_INVALID_ARGUMENT, "output 7");
     assert_fails(mt_lstm_load(&sd, "lstm1", &(mt_rnn_options){.reset_before = true}, &l),
@@ -398,6 +405,37 @@ static void errors_bad_files(void **state)
     mt_tensor_free(k);
 }
 
+/* Out of memory at every allocation of a load and a first pass: a clean
+ * MT_ERR_OUT_OF_MEMORY, nothing leaked. */
+static void errors_out_of_memory(void **state)
+{
+    (void)state;
+    mt_safetensors *st = open_ref("rnn_keras.safetensors");
+    const mt_state_dict sd = {st, MT_FRAMEWORK_KERAS};
+    mt_tensor *x = get(st, "x_k_bigru");
+    alloc_probe probe;
+    int failures = 0;
+    for (long k = 0; k < 500; k++) {
+        mt_layer *l = NULL;
+        mt_tensor *y = NULL;
+        probe_install(&probe, k);
+        mt_status s = mt_gru_load(&sd, "k_bigru", NULL, &l);
+        if (!s)
+            s = mt_layer_forward(l, x, &y);
+        mt_tensor_free(y);
+        mt_layer_free(l);
+        probe_remove();
+        assert_int_equal(probe.live, 0);
+        if (s == MT_OK)
+            break;
+        assert_int_equal(s, MT_ERR_OUT_OF_MEMORY);
+        failures++;
+    }
+    assert_true(failures > 10);
+    mt_tensor_free(x);
+    mt_safetensors_close(st);
+}
+
 static void errors_constructor_and_inputs(void **state)
 {
     (void)state;
@@ -460,6 +498,7 @@ int main(void)
         cmocka_unit_test(keras_stack),
         cmocka_unit_test(errors_loaders),
         cmocka_unit_test(errors_bad_files),
+        cmocka_unit_test(errors_out_of_memory),
         cmocka_unit_test(errors_constructor_and_inputs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
