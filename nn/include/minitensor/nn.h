@@ -5,7 +5,8 @@
  * Layers: Linear, Conv1D, Conv2D, ConvTranspose2D, MaxPool2D, AvgPool2D,
  * AdaptiveAvgPool2D, GlobalAveragePooling2D, GlobalMaxPooling2D, Upsample,
  * BatchNorm, LayerNorm, RMSNorm, GroupNorm, Embedding, Pad,
- * MultiHeadAttention, LSTM, GRU, RNN (rnn.h), ReLU, GELU, tanh, sigmoid, SiLU, LeakyReLU, ELU,
+ * MultiHeadAttention, LSTM, GRU, RNN (rnn.h),
+ * ReLU, GELU, tanh, sigmoid, SiLU, LeakyReLU, ELU,
  * Hardswish, Hardsigmoid, ReLU6 (clamp), Softplus, Softmax, Flatten,
  * Reshape, Permute, Dropout, Add, Multiply, Concat — and yours (layer.h:
  * the built-in layers use the same interface). Weights by the names
