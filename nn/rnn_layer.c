@@ -406,11 +406,13 @@ static mt_status check_shape(const char *name, const char *role, const mt_tensor
 static mt_status check_options(const char *name, mt_nn_rnn_cell cell, int n,
                                const mt_rnn_options *o, int layers, int dirs)
 {
+    const int64_t most = (int64_t)1 << 40;   // keeps gates·H·D and the scratch countable
     if (o->num_layers < 0 || o->input_size < 0 || o->hidden_size < 0 ||
+        o->input_size > most || o->hidden_size > most || o->num_layers > 4096 ||
         (o->output != MT_RNN_RETURN_SEQUENCES && o->output != MT_RNN_RETURN_FINAL_STATE &&
          o->output != MT_RNN_RETURN_LAST_STEP))
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: options out of range (num_layers %d, "
-                       "input_size %lld, hidden_size %lld: >= 0; output %d)", name,
+                       "input_size %lld, hidden_size %lld: >= 0 and not huge; output %d)", name,
                        o->num_layers, (long long)o->input_size, (long long)o->hidden_size,
                        (int)o->output);
     if (cell == MT_NN_RNN_CELL_ELMAN ? o->act != MT_ACTIVATION_NONE &&

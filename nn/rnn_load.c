@@ -1,5 +1,6 @@
 /* rnn_load.c — LSTM, GRU and RNN layers by the names PyTorch's state_dict
- * ("rnn.weight_ih_l0", "rnn.bias_hh_l1_reverse") and Keras write
+ * ("rnn.weight_ih_l0", "rnn.bias_hh_l1_reverse"; a cell's "cell.weight_ih")
+ * and Keras write
  * ("lstm/lstm_cell/kernel", "bi/forward_gru/gru_cell/bias"). */
 #include <stdio.h>
 #include <stdlib.h>
@@ -75,10 +76,16 @@ static mt_status build(mt_nn_rnn_cell cell, const rnn_loader *ld, int n, mt_tens
 
 /* ---- PyTorch ------------------------------------------------------------------- */
 
+/* PyTorch's name of tensor `what` of layer k (reverse: the backward
+ * direction's); k < 0: an nn.LSTMCell's / GRUCell's / RNNCell's, which
+ * have no layer suffix. */
 static void pt_key(char key[KEY_MAX], const char *prefix, const char *what, int k, bool rev)
 {
-    snprintf(key, KEY_MAX, "%s%s%s_l%d%s", prefix, prefix[0] ? "." : "", what, k,
-             rev ? "_reverse" : "");
+    if (k < 0)
+        snprintf(key, KEY_MAX, "%s%s%s", prefix, prefix[0] ? "." : "", what);
+    else
+        snprintf(key, KEY_MAX, "%s%s%s_l%d%s", prefix, prefix[0] ? "." : "", what, k,
+                 rev ? "_reverse" : "");
 }
 
 static mt_status load_pytorch(mt_nn_rnn_cell cell, const rnn_loader *ld, const char *prefix,
@@ -98,6 +105,13 @@ static mt_status load_pytorch(mt_nn_rnn_cell cell, const rnn_loader *ld, const c
     if (o->num_layers > MAX_LAYERS)
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: num_layers %d, at most %d", ld->layer,
                        o->num_layers, MAX_LAYERS);
+    pt_key(key, prefix, "weight_ih", -1, false);
+    bool single = layers == 0 && exists(ld, key);   // a cell: one layer, one direction
+    if (single && (o->num_layers > 1 || o->bidirectional))
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: %s is a cell's (nn.LSTMCell, "
+                       "nn.GRUCell, nn.RNNCell): one layer, one direction", ld->layer, key);
+    if (single)
+        layers = 1;
     if (o->num_layers > 0 && o->num_layers < layers)
         return mt_fail(MT_ERR_SHAPE, "%s: the file holds %d layers (%s_l0 … l%d), "
                        "num_layers is %d", ld->layer, layers, "weight_ih", layers - 1,
@@ -108,7 +122,7 @@ static mt_status load_pytorch(mt_nn_rnn_cell cell, const rnn_loader *ld, const c
         return fetch(ld, key, true, &t);
     }
     pt_key(key, prefix, "weight_ih", 0, true);
-    int dirs = o->bidirectional || exists(ld, key) ? 2 : 1, n = layers * dirs;
+    int dirs = o->bidirectional || (!single && exists(ld, key)) ? 2 : 1, n = layers * dirs;
     mt_tensor *(*t)[4] = calloc((size_t)n, sizeof *t);
     if (!t)
         return mt_fail(MT_ERR_OUT_OF_MEMORY, "%s: cannot allocate %d weight sets", ld->layer, n);
@@ -116,12 +130,12 @@ static mt_status load_pytorch(mt_nn_rnn_cell cell, const rnn_loader *ld, const c
     mt_status s = MT_OK;
     for (int i = 0; !s && i < n; i++) {
         for (int k = 0; !s && k < 4; k++) {
-            pt_key(key, prefix, names[k], i / dirs, i % dirs);
+            pt_key(key, prefix, names[k], single ? -1 : i / dirs, i % dirs);
             s = fetch(ld, key, k < 2, &t[i][k]);
         }
         if (!s && !t[i][2] != !t[i][3]) {   // PyTorch writes both or neither
-            pt_key(key, prefix, names[t[i][2] ? 3 : 2], i / dirs, i % dirs);
-            pt_key(other, prefix, names[t[i][2] ? 2 : 3], i / dirs, i % dirs);
+            pt_key(key, prefix, names[t[i][2] ? 3 : 2], single ? -1 : i / dirs, i % dirs);
+            pt_key(other, prefix, names[t[i][2] ? 2 : 3], single ? -1 : i / dirs, i % dirs);
             s = mt_fail(MT_ERR_NOT_FOUND, "%s: no tensor %s, but %s is there (PyTorch "
                         "writes both biases or neither)", ld->layer, key, other);
         }

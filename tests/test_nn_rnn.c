@@ -3,8 +3,10 @@
  * safetensors, rnn_keras.safetensors): 1 and 2 layers, bidirectional,
  * sequence / final state / last step, batch first and time major, batch 1
  * and 3, a non-contiguous input, no bias, F16 weights, Keras' GRU with
- * reset_after True and False, Bidirectional, a stack in a Sequential and a
- * graph; and the errors (missing tensors, wrong shapes, proj_size, bad
+ * reset_after True and False, Bidirectional, PyTorch's cells looped, a
+ * stack in a Sequential, an Embedding -> LSTM -> Linear character model
+ * (PyTorch) and an Embedding -> Bidirectional(GRU) -> SimpleRNN -> Dense
+ * classifier (Keras) in graphs; and the errors (missing tensors, wrong shapes, proj_size, bad
  * options, bad inputs). */
 #include "test_util.h"
 
@@ -154,6 +156,39 @@ static void torch_gru_rnn(void **state)
                true);
     // batch_first=False: [L,N,F] in, [L,N,H·D] out
     check_case(&sd, mt_gru_load, "gru_tm", (mt_rnn_options){.time_major = true}, false);
+    // nn.LSTMCell / nn.GRUCell looped over the steps
+    check_case(&sd, mt_lstm_load, "lstmcell", (mt_rnn_options){0}, false);
+    check_case(&sd, mt_gru_load, "grucell", (mt_rnn_options){0}, false);
+    mt_safetensors_close(st);
+}
+
+/* PyTorch's Embedding(7, 5) -> LSTM(5, 6, num_layers=2) -> Linear(6, 7)
+ * on ids [2,6]: the logits of every step. */
+static void torch_char_model(void **state)
+{
+    (void)state;
+    mt_safetensors *st = open_ref("rnn_torch.safetensors");
+    const mt_state_dict sd = {st, MT_FRAMEWORK_PYTORCH};
+    mt_graph *g;
+    mt_layer *l;
+    int ids, a, b, c;
+    const mt_tensor *y;
+    assert_ok(mt_graph_new(&g));
+    assert_ok(mt_graph_input(g, "ids", MT_DTYPE_I64, 1, (int64_t[]){6}, &ids));
+    assert_ok(mt_embedding_load(&sd, "char.emb", &l));
+    assert_ok(mt_graph_add(g, "emb", l, 1, &ids, &a));
+    assert_ok(mt_lstm_load(&sd, "char.rnn", NULL, &l));
+    assert_ok(mt_graph_add(g, "rnn", l, 1, &a, &b));
+    assert_ok(mt_linear_load(&sd, "char.head", NULL, &l));
+    assert_ok(mt_graph_add(g, "head", l, 1, &b, &c));
+    assert_ok(mt_graph_output(g, c));
+    mt_tensor *x = get(st, "x_char");
+    for (int pass = 0; pass < 2; pass++) {
+        assert_ok(mt_graph_forward(g, 1, (const mt_tensor *const[]){x}, 1, &y));
+        assert_matches(st, "y_char_logits", y);
+    }
+    mt_graph_free(g);
+    mt_tensor_free(x);
     mt_safetensors_close(st);
 }
 
@@ -283,6 +318,37 @@ static void keras_stack(void **state)
     mt_safetensors_close(st);
 }
 
+/* Keras' Sequential([Embedding(7, 5), Bidirectional(GRU(4,
+ * return_sequences=True)), SimpleRNN(3), Dense(2)]) on ids [2,6]. */
+static void keras_classifier(void **state)
+{
+    (void)state;
+    mt_safetensors *st = open_ref("rnn_keras.safetensors");
+    const mt_state_dict sd = {st, MT_FRAMEWORK_KERAS};
+    mt_graph *g;
+    mt_layer *l;
+    int ids, a, b, c, d;
+    const mt_tensor *y;
+    assert_ok(mt_graph_new(&g));
+    assert_ok(mt_graph_input(g, "ids", MT_DTYPE_I64, 1, (int64_t[]){6}, &ids));
+    assert_ok(mt_embedding_load(&sd, "clf/emb", &l));
+    assert_ok(mt_graph_add(g, "emb", l, 1, &ids, &a));
+    assert_ok(mt_gru_load(&sd, "clf/bi", NULL, &l));
+    assert_ok(mt_graph_add(g, "bi", l, 1, &a, &b));
+    assert_ok(mt_rnn_load(&sd, "clf/rnn", &(mt_rnn_options){.output =
+                                                             MT_RNN_RETURN_FINAL_STATE}, &l));
+    assert_ok(mt_graph_add(g, "rnn", l, 1, &b, &c));
+    assert_ok(mt_linear_load(&sd, "clf/out", NULL, &l));
+    assert_ok(mt_graph_add(g, "out", l, 1, &c, &d));
+    assert_ok(mt_graph_output(g, d));
+    mt_tensor *x = get(st, "x_clf");
+    assert_ok(mt_graph_forward(g, 1, (const mt_tensor *const[]){x}, 1, &y));
+    assert_matches(st, "y_clf_logits", y);
+    mt_graph_free(g);
+    mt_tensor_free(x);
+    mt_safetensors_close(st);
+}
+
 /* ---- errors --------------------------------------------------------------------------- */
 
 static void errors_loaders(void **state)
@@ -313,6 +379,10 @@ static void errors_loaders(void **state)
                  MT_ERR_UNSUPPORTED, "LSTM and GRU use tanh and sigmoid");
     assert_fails(mt_rnn_load(&sd, "rnn_tanh", &(mt_rnn_options){.act = MT_ACTIVATION_GELU},
                              &l), MT_ERR_UNSUPPORTED, "an RNN takes tanh or relu");
+    assert_fails(mt_lstm_load(&sd, "lstmcell", &(mt_rnn_options){.bidirectional = true}, &l),
+                 MT_ERR_INVALID_ARGUMENT, "lstmcell.weight_ih is a cell's");
+    assert_fails(mt_lstm_load(&sd, "lstm1", &(mt_rnn_options){.hidden_size = INT64_MAX}, &l),
+                 MT_ERR_INVALID_ARGUMENT, "options out of range");
     assert_fails(mt_lstm_load(&sd, "lstm1", &(mt_rnn_options){.num_layers = -1}, &l),
                  MT_ERR_INVALID_ARGUMENT, "num_layers -1 is negative");
     assert_fails(mt_lstm_load(&sd, "lstm1", &(mt_rnn_options){.output = 7}, &l),
@@ -493,9 +563,11 @@ int main(void)
         cmocka_unit_test(torch_batch_one_and_strided),
         cmocka_unit_test(torch_gru_rnn),
         cmocka_unit_test(torch_constructor),
+        cmocka_unit_test(torch_char_model),
         cmocka_unit_test(torch_in_models),
         cmocka_unit_test(keras_layers),
         cmocka_unit_test(keras_stack),
+        cmocka_unit_test(keras_classifier),
         cmocka_unit_test(errors_loaders),
         cmocka_unit_test(errors_bad_files),
         cmocka_unit_test(errors_out_of_memory),

@@ -6,15 +6,20 @@ and the framework's own outputs "y_<case>_<what>".
   torch   (Debian's /usr/bin/python3, PyTorch 1.13) -> rnn_torch.safetensors
           state_dict names "<case>.weight_ih_l0", …: nn.LSTM / nn.GRU /
           nn.RNN (tanh, relu), 1 and 2 layers, bidirectional, bias=False,
-          batch_first=False, batch 3 (1: the test runs row 0 alone), F16 weights, proj_size (for
-          the error test). Outputs: "seq" (out), "final"
+          batch_first=False, batch 3 (1: the test runs row 0 alone), F16
+          weights, nn.LSTMCell / nn.GRUCell looped over the steps,
+          proj_size (for the error test), and a character model Embedding
+          -> 2-layer LSTM -> Linear ("char.*", "x_char", "y_char_logits").
+          Outputs: "seq" (out), "final"
           (torch.cat of h_n's last layer's directions), "last" (out[:, -1]).
   keras   (the Keras venv, Keras 3) -> rnn_keras.safetensors
           variable paths "<case>/lstm_cell/kernel", "<case>/forward_<n>/
           gru_cell/bias", …: LSTM, GRU (reset_after True and False, no
-          bias), SimpleRNN (tanh, relu), Bidirectional, and a stack
-          LSTM -> GRU. Outputs "seq" (return_sequences=True) and "final"
-          (return_sequences=False), from Keras itself.
+          bias), SimpleRNN (tanh, relu), Bidirectional, a stack
+          LSTM -> GRU, and a classifier Embedding -> Bidirectional(GRU) ->
+          SimpleRNN -> Dense ("clf/…", "x_clf", "y_clf_logits"). Outputs
+          "seq" (return_sequences=True) and "final" (return_sequences=
+          False), from Keras itself.
 
   /usr/bin/python3 tests/reference/make_rnn_refs.py torch tests/reference
   /work/main/build-venv-keras/bin/python tests/reference/make_rnn_refs.py keras tests/reference
@@ -34,7 +39,8 @@ def save(path, tensors):
     header, blobs, offset = {}, [], 0
     for name, t in tensors.items():
         t = np.asarray(t)
-        kind, np_type = ("F16", "<f2") if t.dtype == np.float16 else ("F32", "<f4")
+        kind, np_type = {np.dtype(np.float16): ("F16", "<f2"),
+                         np.dtype(np.int64): ("I64", "<i8")}.get(t.dtype, ("F32", "<f4"))
         data = np.ascontiguousarray(t.astype(np_type)).tobytes()
         header[name] = {"dtype": kind, "shape": list(t.shape),
                         "data_offsets": [offset, offset + len(data)]}
@@ -85,6 +91,44 @@ def torch_refs(out):
     case("rnn_tanh", nn.RNN(F, H, batch_first=True))
     case("rnn_relu2bi", nn.RNN(F, H, num_layers=2, nonlinearity="relu", bidirectional=True,
                                batch_first=True), n=1)
+    # nn.LSTMCell / nn.GRUCell looped over the steps from zeros
+    for name, cell in (("lstmcell", nn.LSTMCell(F, H)), ("grucell", nn.GRUCell(F, H))):
+        with torch.no_grad():
+            for p in cell.parameters():
+                p.copy_(torch.from_numpy(rng.normal(0, 0.6, p.shape).astype("f4")))
+            x = torch.from_numpy(rng.normal(0, 1, (3, L, F)).astype("f4"))
+            h = c = torch.zeros(3, H)
+            ys = []
+            for i in range(L):
+                if name == "lstmcell":
+                    h, c = cell(x[:, i], (h, c))
+                else:
+                    h = cell(x[:, i], h)
+                ys.append(h)
+            for k, v in cell.state_dict().items():
+                t[f"{name}.{k}"] = v.numpy()
+            t[f"x_{name}"] = x.numpy()
+            t[f"y_{name}_seq"] = torch.stack(ys, 1).numpy()
+            t[f"y_{name}_final"] = h.numpy()
+
+    # a character model: Embedding(7, 5) -> LSTM(5, 6, 2 layers) -> Linear(6, 7)
+    class CharLSTM(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb = nn.Embedding(7, 5)
+            self.rnn = nn.LSTM(5, 6, num_layers=2, batch_first=True)
+            self.head = nn.Linear(6, 7)
+
+        def forward(self, ids):
+            return self.head(self.rnn(self.emb(ids))[0])
+
+    model = CharLSTM().eval()
+    ids = torch.from_numpy(rng.integers(0, 7, (2, 6)))
+    with torch.no_grad():
+        t.update({f"char.{k}": v.numpy() for k, v in model.state_dict().items()})
+        t["x_char"] = ids.numpy().astype(np.int64)
+        t["y_char_logits"] = model(ids).numpy()
+
     proj = nn.LSTM(F, H, proj_size=2, batch_first=True)
     for k, v in proj.state_dict().items():
         t[f"proj.{k}"] = v.detach().numpy()
@@ -137,6 +181,20 @@ def keras_refs(out):
     stack = keras.Sequential([keras.Input((L, F)),
                               layers.LSTM(H, return_sequences=True, name="s_lstm"),
                               layers.GRU(3, name="s_gru")], name="stack")
+    # a classifier: Embedding(7, 5) -> Bidirectional(GRU(4, return_sequences=True))
+    # -> SimpleRNN(3) -> Dense(2)
+    ids = rng.integers(0, 7, (2, 6)).astype("i8")
+    clf = keras.Sequential([keras.Input((6,), dtype="int64"),
+                            layers.Embedding(7, 5, name="emb"),
+                            layers.Bidirectional(layers.GRU(H, return_sequences=True),
+                                                 name="bi"),
+                            layers.SimpleRNN(3, name="rnn"),
+                            layers.Dense(2, name="out")], name="clf")
+    for layer in clf.layers:
+        randomize(layer)
+    t.update({v.path: np.asarray(v) for v in clf.weights})
+    t["x_clf"] = ids
+    t["y_clf_logits"] = np.asarray(clf(ids))
     for layer in stack.layers:
         randomize(layer)
     t.update({v.path: np.asarray(v) for v in stack.weights})

@@ -125,7 +125,10 @@ mt_status mt_rnn_new(int n, const mt_rnn_weights *weights, const mt_rnn_options 
  *            p.bias_hh_l<k>, and the same with suffix _reverse for the
  *            backward direction; both biases or neither. num_layers 0 and
  *            bidirectional false take what the file holds. p.weight_hr_l0
- *            (proj_size) is MT_ERR_UNSUPPORTED.
+ *            (proj_size) is MT_ERR_UNSUPPORTED. An nn.LSTMCell / GRUCell /
+ *            RNNCell "p" (p.weight_ih, p.weight_hh, p.bias_ih, p.bias_hh)
+ *            is one layer: the cell called on each step in turn from
+ *            zero states.
  *   Keras    p/<cell>/kernel [F, G·H], p/<cell>/recurrent_kernel [H, G·H],
  *            p/<cell>/bias ([G·H]; GRU reset_after=True: [2, G·H]) or
  *            none, where <cell> is lstm_cell, gru_cell or simple_rnn_cell
