@@ -28,7 +28,7 @@ typedef struct rnn_state {
     int64_t gates, in, hidden;
     int layers, dirs;
     mt_rnn_return output;
-    bool time_major, relu, reset_before;
+    bool relu, reset_before;
     rnn_cell c[];     /* layers·dirs, layer-major */
 } rnn_state;
 
@@ -66,8 +66,8 @@ static size_t rnn_scratch_bytes(const mt_layer *l, int n, const mt_shape *in)
 {
     (void)n;
     const rnn_state *st = l->state;
-    int64_t nb = in->dim[st->time_major ? 1 : 0], len = in->dim[st->time_major ? 0 : 1];
-    return scratch_floats(st, nb, len, NULL, &(rnn_scratch){0}) * sizeof(float);
+    return scratch_floats(st, in->dim[0], in->dim[1], NULL, &(rnn_scratch){0}) *
+           sizeof(float);
 }
 
 /* ---- shapes ------------------------------------------------------------------ */
@@ -77,14 +77,13 @@ static mt_status rnn_infer(const mt_layer *l, int n, const mt_shape *in,
 {
     (void)n;
     const rnn_state *st = l->state;
-    const char *layout = st->time_major ? "[L,N,F] (time_major)" : "[N,L,F] (batch first)";
     if (in->rank != 3 || in->dtype != MT_DTYPE_F32)
-        return mt_fail(MT_ERR_SHAPE, "expects F32 %s input, %s gives %s with %d dims", layout,
-                       from[0], mt_dtype_name(in->dtype), in->rank);
+        return mt_fail(MT_ERR_SHAPE, "expects F32 [N,L,F] input (batch first), %s gives %s "
+                       "with %d dims", from[0], mt_dtype_name(in->dtype), in->rank);
     if (in->dim[2] != st->in)
-        return mt_fail(MT_ERR_SHAPE, "expects %lld input features (the last dim of %s), %s "
-                       "gives %lld", (long long)st->in, layout, from[0], (long long)in->dim[2]);
-    int64_t nb = in->dim[st->time_major ? 1 : 0], len = in->dim[st->time_major ? 0 : 1];
+        return mt_fail(MT_ERR_SHAPE, "expects %lld input features (the last dim of [N,L,F]), "
+                       "%s gives %lld", (long long)st->in, from[0], (long long)in->dim[2]);
+    int64_t nb = in->dim[0], len = in->dim[1];
     if (len < 1)
         return mt_fail(MT_ERR_SHAPE, "expects at least one step, %s gives length 0", from[0]);
     // scratch is about N·L·(G·H + 2·H·D) floats plus rows: keep it countable
@@ -272,14 +271,9 @@ static mt_status rnn_forward(const mt_layer *l, int n, const mt_tensor *const *i
 {
     (void)n;
     const rnn_state *st = l->state;
-    mt_tensor xt, seq;
+    mt_tensor seq;
     const mt_tensor *x = in[0];
     mt_status s;
-    if (st->time_major) {   // [L,N,F] read as the [N,L,F] view
-        if ((s = mt_permute_into(x, (const int[]){1, 0, 2}, &xt)))
-            return s;
-        x = &xt;
-    }
     int64_t nb = x->shape[0], len = x->shape[1], hid = st->hidden, hd = hid * st->dirs;
     if (nb == 0)
         return MT_OK;
@@ -291,8 +285,6 @@ static mt_status rnn_forward(const mt_layer *l, int n, const mt_tensor *const *i
         rnn_dest d = {.sn = len * hd, .st = hd, .steps = len};
         if (!last)
             d.y = sc.seq[k % 2];
-        else if (st->output == MT_RNN_RETURN_SEQUENCES && st->time_major)
-            d = (rnn_dest){.y = o, .sn = hd, .st = nb * hd, .steps = len};
         else if (st->output == MT_RNN_RETURN_SEQUENCES)
             d.y = o;
         for (int dir = 0; dir < st->dirs; dir++) {
@@ -499,7 +491,7 @@ mt_status mt_nn_rnn_build(mt_nn_rnn_cell cell, const char *name, int n, const mt
         return MT_ERR_OUT_OF_MEMORY;
     rnn_state *st = l->state;
     *st = (rnn_state){.cell = cell, .gates = g, .in = in, .hidden = hid, .layers = layers,
-                      .dirs = dirs, .output = o.output, .time_major = o.time_major,
+                      .dirs = dirs, .output = o.output,
                       .relu = o.act == MT_ACTIVATION_RELU, .reset_before = o.reset_before};
     bool split = cell == MT_NN_RNN_CELL_GRU && !o.reset_before;   // b_hn stays apart
     bool bias = false;

@@ -1,7 +1,7 @@
 /* test_nn_rnn.c — LSTM, GRU and RNN layers (rnn.h) against PyTorch's and
  * Keras' own outputs (reference/make_rnn_refs.py -> reference/rnn_torch.
  * safetensors, rnn_keras.safetensors): 1 and 2 layers, bidirectional,
- * sequence / final state / last step, batch first and time major, batch 1
+ * sequence / final state / last step, batch_first=False data as a view, batch 1
  * and 3, a non-contiguous input, no bias, F16 weights, Keras' GRU with
  * reset_after True and False, Bidirectional, PyTorch's cells looped, a
  * stack in a Sequential, an Embedding -> LSTM -> Linear character model
@@ -154,8 +154,33 @@ static void torch_gru_rnn(void **state)
     check_case(&sd, mt_rnn_load, "rnn_tanh", (mt_rnn_options){.act = MT_ACTIVATION_TANH}, true);
     check_case(&sd, mt_rnn_load, "rnn_relu2bi", (mt_rnn_options){.act = MT_ACTIVATION_RELU},
                true);
-    // batch_first=False: [L,N,F] in, [L,N,H·D] out
-    check_case(&sd, mt_gru_load, "gru_tm", (mt_rnn_options){.time_major = true}, false);
+    // batch_first=False: [L,N,F] data read through a [N,L,F] view, the
+    // sequence [N,L,H·D] against PyTorch's [L,N,H·D] (permuted)
+    mt_tensor *x = get(st, "x_gru_tm"), *xv, *want = get(st, "y_gru_tm_seq"), *wv, *wc, *y;
+    mt_layer *l;
+    assert_ok(mt_permute(x, (const int[]){1, 0, 2}, &xv));
+    assert_ok(mt_permute(want, (const int[]){1, 0, 2}, &wv));
+    assert_ok(mt_tensor_contiguous(wv, &wc));
+    assert_ok(mt_gru_load(&sd, "gru_tm", NULL, &l));
+    assert_ok(mt_layer_forward(l, xv, &y));
+    assert_int_equal(y->shape[0], wc->shape[0]);
+    assert_int_equal(y->shape[1], wc->shape[1]);
+    assert_int_equal(y->shape[2], wc->shape[2]);
+    assert_close((const float *)y->data, (const float *)wc->data,
+                 (size_t)mt_tensor_numel(wc), 1e-5, 1e-4);
+    mt_tensor_free(y);
+    mt_layer_free(l);
+    assert_ok(mt_gru_load(&sd, "gru_tm", &(mt_rnn_options){.output =
+                                                          MT_RNN_RETURN_FINAL_STATE}, &l));
+    assert_ok(mt_layer_forward(l, xv, &y));
+    assert_matches(st, "y_gru_tm_final", y);
+    mt_tensor_free(y);
+    mt_layer_free(l);
+    mt_tensor_free(wc);
+    mt_tensor_free(wv);
+    mt_tensor_free(want);
+    mt_tensor_free(xv);
+    mt_tensor_free(x);
     // nn.LSTMCell / nn.GRUCell looped over the steps
     check_case(&sd, mt_lstm_load, "lstmcell", (mt_rnn_options){0}, false);
     check_case(&sd, mt_gru_load, "grucell", (mt_rnn_options){0}, false);

@@ -12,9 +12,10 @@
  *
  * Layout. Input x [N, L, F] (batch first: Keras, and PyTorch's
  * batch_first=True), any strides. A PyTorch model built with the default
- * batch_first=False takes [L, N, F]: set .time_major and the layer reads
- * [L, N, F] and writes its sequence as [L, N, H·D] (no copy of the input),
- * or permute your batch-first data yourself.
+ * batch_first=False has the same weights: give it your [L, N, F] data as
+ * the view mt_permute(x, {1, 0, 2}) (no copy), and read its sequence
+ * output as [N, L, H·D]. (There is no time-major option: a model splits
+ * large batches along dim 0, which must be the batch.)
  *
  * Output (.output; D = 2 if bidirectional, else 1):
  *   MT_RNN_RETURN_SEQUENCES   (the zero default) every step [N, L, H·D]:
@@ -74,8 +75,6 @@ typedef enum mt_rnn_return {
  *   bidirectional  true: two directions per layer (the loaders also find
  *                  them in the file without it);
  *   output         MT_RNN_RETURN_SEQUENCES, _FINAL_STATE or _LAST_STEP;
- *   time_major     input [L, N, F] and sequence output [L, N, H·D]
- *                  (PyTorch's batch_first=False);
  *   act            mt_rnn_*: the nonlinearity, MT_ACTIVATION_TANH (or
  *                  NONE, the default) or MT_ACTIVATION_RELU (PyTorch's
  *                  nonlinearity='relu', Keras' SimpleRNN(activation=
@@ -92,7 +91,6 @@ typedef struct mt_rnn_options {
     int num_layers;
     bool bidirectional;
     mt_rnn_return output;
-    bool time_major;
     mt_activation act;
     bool reset_before;
 } mt_rnn_options;
