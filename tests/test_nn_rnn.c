@@ -292,6 +292,40 @@ static void torch_in_models(void **state)
     mt_safetensors_close(st);
 }
 
+/* A batch large enough for a Sequential to run it in passes (its
+ * activations pass 2 MiB): PyTorch's 3 samples repeated 10000 times. */
+static void torch_batch_in_passes(void **state)
+{
+    (void)state;
+    enum { REPEAT = 10000 };
+    mt_safetensors *st = open_ref("rnn_torch.safetensors");
+    const mt_state_dict sd = {st, MT_FRAMEWORK_PYTORCH};
+    mt_tensor *x = get(st, "x_lstm2bi"), *want = get(st, "y_lstm2bi_seq"), *big;
+    size_t xs = (size_t)mt_tensor_numel(x), ys = (size_t)mt_tensor_numel(want);
+    assert_ok(mt_tensor_zeros(MT_DTYPE_F32, 3, (int64_t[]){3 * REPEAT, 5, 3}, &big));
+    for (size_t r = 0; r < REPEAT; r++)
+        memcpy((float *)big->data + r * xs, x->data, xs * sizeof(float));
+    mt_sequential *m;
+    mt_layer *l;
+    const mt_tensor *y;
+    size_t bytes = 0;
+    assert_ok(mt_sequential_new(2, (int64_t[]){5, 3}, &m));
+    assert_ok(mt_lstm_load(&sd, "lstm2bi", NULL, &l));
+    assert_ok(mt_sequential_add(m, l));
+    assert_ok(mt_sequential_bytes_needed(m, 3 * REPEAT, &bytes));
+    assert_true(bytes > 0);
+    assert_ok(mt_sequential_forward(m, big, &y));
+    assert_int_equal(y->shape[0], 3 * REPEAT);
+    for (size_t r = 0; r < REPEAT; r++)
+        assert_close((const float *)y->data + r * ys, (const float *)want->data, ys, 1e-5,
+                     1e-4);
+    mt_sequential_free(m);
+    mt_tensor_free(big);
+    mt_tensor_free(want);
+    mt_tensor_free(x);
+    mt_safetensors_close(st);
+}
+
 /* ---- Keras -------------------------------------------------------------------------- */
 
 static void keras_layers(void **state)
@@ -589,6 +623,7 @@ int main(void)
         cmocka_unit_test(torch_gru_rnn),
         cmocka_unit_test(torch_constructor),
         cmocka_unit_test(torch_char_model),
+        cmocka_unit_test(torch_batch_in_passes),
         cmocka_unit_test(torch_in_models),
         cmocka_unit_test(keras_layers),
         cmocka_unit_test(keras_stack),
