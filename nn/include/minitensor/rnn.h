@@ -41,12 +41,13 @@
  * Each forward needs scratch of about N·L·(G·H + 2·H·D) floats (G = 4 for
  * LSTM, 3 for GRU, 1 for RNN), which a model places in its workspace.
  *
+ * PyTorch's dropout= between layers does nothing at inference, nor here.
  * Not supported (refused where the weights show it): PyTorch's proj_size
- * (p.weight_hr_l0: MT_ERR_UNSUPPORTED), dropout between layers (inference:
- * none), initial states other than zero, Keras' go_backwards, stateful,
- * masking, activations other than the defaults (LSTM/GRU: tanh and
- * sigmoid), and Bidirectional merge modes other than 'concat' (they look
- * the same in the file: nothing refuses them).
+ * (p.weight_hr_l0: MT_ERR_UNSUPPORTED), initial states other than zero,
+ * Keras' go_backwards, stateful and masking, activations other than the
+ * defaults (LSTM/GRU: tanh and sigmoid), and Bidirectional merge modes
+ * other than 'concat' (they look the same in the file: nothing refuses
+ * them).
  */
 #ifndef MINITENSOR_RNN_H
 #define MINITENSOR_RNN_H
