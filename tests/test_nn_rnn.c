@@ -87,6 +87,7 @@ static void torch_lstm(void **state)
     const mt_state_dict sd = {st, MT_FRAMEWORK_PYTORCH};
     check_case(&sd, mt_lstm_load, "lstm1", (mt_rnn_options){0}, true);
     check_case(&sd, mt_lstm_load, "lstm2bi", (mt_rnn_options){0}, true);
+    check_case(&sd, mt_lstm_load, "lstm3", (mt_rnn_options){0}, true);
     check_case(&sd, mt_lstm_load, "lstm_nobias", (mt_rnn_options){0}, true);
     check_case(&sd, mt_lstm_load, "lstm_f16", (mt_rnn_options){0}, true);
     // the options the file implies, given: the same

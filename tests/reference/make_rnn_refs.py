@@ -5,7 +5,7 @@ and the framework's own outputs "y_<case>_<what>".
 
   torch   (Debian's /usr/bin/python3, PyTorch 1.13) -> rnn_torch.safetensors
           state_dict names "<case>.weight_ih_l0", …: nn.LSTM / nn.GRU /
-          nn.RNN (tanh, relu), 1 and 2 layers, bidirectional, bias=False,
+          nn.RNN (tanh, relu), 1, 2 and 3 layers, bidirectional, bias=False,
           batch_first=False, batch 3 (1: the test runs row 0 alone), F16
           weights, nn.LSTMCell / nn.GRUCell looped over the steps,
           proj_size (for the error test), and a character model Embedding
@@ -86,6 +86,7 @@ def torch_refs(out):
     case("lstm_f16", nn.LSTM(F, H, batch_first=True), half=True)
     case("gru1", nn.GRU(F, H, batch_first=True))
     case("gru2", nn.GRU(F, H, num_layers=2, batch_first=True))
+    case("lstm3", nn.LSTM(F, H, num_layers=3, batch_first=True), n=2)
     case("grubi", nn.GRU(F, H, bidirectional=True, batch_first=True))
     case("gru_tm", nn.GRU(F, H, num_layers=2, bidirectional=True))   # batch_first=False
     case("rnn_tanh", nn.RNN(F, H, batch_first=True))
