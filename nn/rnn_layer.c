@@ -72,11 +72,36 @@ static size_t rnn_scratch_bytes(const mt_layer *l, int n, const mt_shape *in)
 
 /* ---- shapes ------------------------------------------------------------------ */
 
+/* The states a layer starts from: h (and c for an LSTM). */
+static int n_states(const rnn_state *st) { return st->cell == MT_NN_RNN_CELL_LSTM ? 2 : 1; }
+
+/* Initial state in[i] (h0 or c0) for batch nb: [N, layers·D, H] or
+ * [N, layers·D·H]. */
+static mt_status check_state(const rnn_state *st, const mt_shape *in, const char *from,
+                             int64_t nb, const char *what)
+{
+    int64_t ld = st->layers * st->dirs, hid = st->hidden;
+    if (in->dtype == MT_DTYPE_F32 && in->dim[0] == nb &&
+        ((in->rank == 3 && in->dim[1] == ld && in->dim[2] == hid) ||
+         (in->rank == 2 && in->dim[1] == ld * hid)))
+        return MT_OK;
+    char dims[96] = "";
+    for (int i = 0, at = 0; i < in->rank && at < (int)sizeof dims - 24; i++)
+        at += snprintf(dims + at, sizeof dims - (size_t)at, "%s%lld", i ? "," : "",
+                       (long long)in->dim[i]);
+    return mt_fail(MT_ERR_SHAPE, "expects initial %s as F32 [N,%lld,%lld] or [N,%lld] (batch "
+                   "N = %lld, layers x directions, hidden), %s gives %s [%s]", what,
+                   (long long)ld, (long long)hid, (long long)(ld * hid), (long long)nb, from,
+                   mt_dtype_name(in->dtype), dims);
+}
+
 static mt_status rnn_infer(const mt_layer *l, int n, const mt_shape *in,
                            const char *const *from, mt_shape *out)
 {
-    (void)n;
     const rnn_state *st = l->state;
+    if (n != 1 && n != 1 + n_states(st))
+        return mt_fail(MT_ERR_SHAPE, "expects the sequence, or the sequence and %s, given %d "
+                       "inputs", n_states(st) == 2 ? "initial h and c" : "an initial h", n);
     if (in->rank != 3 || in->dtype != MT_DTYPE_F32)
         return mt_fail(MT_ERR_SHAPE, "expects F32 [N,L,F] input (batch first), %s gives %s "
                        "with %d dims", from[0], mt_dtype_name(in->dtype), in->rank);
@@ -86,6 +111,11 @@ static mt_status rnn_infer(const mt_layer *l, int n, const mt_shape *in,
     int64_t nb = in->dim[0], len = in->dim[1];
     if (len < 1)
         return mt_fail(MT_ERR_SHAPE, "expects at least one step, %s gives length 0", from[0]);
+    for (int i = 1; i < n; i++) {
+        mt_status s = check_state(st, &in[i], from[i], nb, i == 1 ? "h" : "c");
+        if (s)
+            return s;
+    }
     // scratch is about N·L·(G·H + 2·H·D) floats plus rows: keep it countable
     int64_t per_step = st->gates * st->hidden + 2 * st->hidden * st->dirs + 16;
     if (nb > 0 && (len > INT64_MAX / 64 / nb || nb * len > INT64_MAX / 64 / per_step))
@@ -192,13 +222,28 @@ typedef struct rnn_dest {
     int64_t sn, st;
     float *fin;
     int64_t fin_sn;
+    bool fin_c;       /* fin is the LSTM's cell state c, not h */
     int64_t steps;
 } rnn_dest;
 
-/* h·U (or, at the first step, h = 0: zeros) into rec, a view of sc->rec. */
-static mt_status recur(const mt_tensor *h, const mt_tensor *u, bool first, mt_tensor *rec)
+/* Row n of state t (h0 or c0, any strides, [N, layers·D, H] or
+ * [N, layers·D·H]) for layer and direction idx into dst [N, H]. */
+static void load_state(const mt_tensor *t, int64_t idx, int64_t hid, float *dst)
 {
-    if (!first)
+    const float *a = t->data;
+    for (int64_t n = 0; n < t->shape[0]; n++)
+        for (int64_t j = 0; j < hid; j++)
+            dst[n * hid + j] = t->rank == 3 ? a[n * t->stride[0] + idx * t->stride[1] +
+                                                j * t->stride[2]]
+                                            : a[n * t->stride[0] + (idx * hid + j) *
+                                                                       t->stride[1]];
+}
+
+/* h·U (or, when `zero`, at a first step from h = 0: zeros) into rec, a
+ * view of sc->rec. */
+static mt_status recur(const mt_tensor *h, const mt_tensor *u, bool zero, mt_tensor *rec)
+{
+    if (!zero)
         return mt_matmul_into(h, u, rec);
     for (int64_t n = 0; n < rec->shape[0]; n++)
         memset((float *)rec->data + n * rec->stride[0], 0,
@@ -206,9 +251,11 @@ static mt_status recur(const mt_tensor *h, const mt_tensor *u, bool first, mt_te
     return MT_OK;
 }
 
-/* One layer and direction over x [N, L, in] (any strides). */
+/* One layer and direction over x [N, L, in] (any strides), from the
+ * states init[0] (h) and init[1] (c) at idx (NULL: zeros). */
 static mt_status run_direction(const rnn_state *st, const rnn_cell *c, const mt_tensor *x,
-                               bool reverse, const rnn_scratch *sc, const rnn_dest *d)
+                               const mt_tensor *const *init, int64_t idx, bool reverse,
+                               const rnn_scratch *sc, const rnn_dest *d)
 {
     int64_t nb = x->shape[0], len = x->shape[1], hid = st->hidden, gh = st->gates * hid;
     mt_tensor proj, rec, h, tmp, u_rz, u_n, rec_rz, rec_n;
@@ -228,31 +275,37 @@ static mt_status run_direction(const rnn_state *st, const rnn_cell *c, const mt_
         return s;
     memset(sc->h, 0, (size_t)(nb * hid) * sizeof(float));
     memset(sc->c, 0, (size_t)(nb * hid) * sizeof(float));
+    if (init) {
+        load_state(init[0], idx, hid, sc->h);
+        if (st->cell == MT_NN_RNN_CELL_LSTM)
+            load_state(init[1], idx, hid, sc->c);
+    }
     for (int64_t i = 0; i < d->steps; i++) {
         int64_t t = reverse ? len - 1 - i : i;
+        bool zero = i == 0 && !init;
         const float *p = sc->proj + t * gh;
         switch (st->cell) {
         case MT_NN_RNN_CELL_LSTM:
-            if ((s = recur(&h, c->wh, i == 0, &rec)))
+            if ((s = recur(&h, c->wh, zero, &rec)))
                 return s;
             lstm_step(nb, hid, p, len * gh, sc->rec, sc->h, sc->c);
             break;
         case MT_NN_RNN_CELL_GRU:
             if (!before) {
-                if ((s = recur(&h, c->wh, i == 0, &rec)))
+                if ((s = recur(&h, c->wh, zero, &rec)))
                     return s;
                 gru_step(nb, hid, p, len * gh, sc->rec, c->bhn->data, sc->h);
                 break;
             }
-            if ((s = recur(&h, &u_rz, i == 0, &rec_rz)))
+            if ((s = recur(&h, &u_rz, zero, &rec_rz)))
                 return s;
             gru_before_gates(nb, hid, p, len * gh, sc->rec, sc->h, sc->tmp);
-            if ((s = recur(&tmp, &u_n, i == 0, &rec_n)))
+            if ((s = recur(&tmp, &u_n, zero, &rec_n)))
                 return s;
             gru_before_update(nb, hid, p, len * gh, sc->rec, sc->h);
             break;
         case MT_NN_RNN_CELL_ELMAN:
-            if ((s = recur(&h, c->wh, i == 0, &rec)))
+            if ((s = recur(&h, c->wh, zero, &rec)))
                 return s;
             elman_step(nb, hid, p, len * gh, sc->rec, st->relu, sc->h);
             break;
@@ -262,15 +315,16 @@ static mt_status run_direction(const rnn_state *st, const rnn_cell *c, const mt_
                    (size_t)hid * sizeof(float));
     }
     for (int64_t n = 0; d->fin && n < nb; n++)
-        memcpy(d->fin + n * d->fin_sn, sc->h + n * hid, (size_t)hid * sizeof(float));
+        memcpy(d->fin + n * d->fin_sn, (d->fin_c ? sc->c : sc->h) + n * hid,
+               (size_t)hid * sizeof(float));
     return MT_OK;
 }
 
 static mt_status rnn_forward(const mt_layer *l, int n, const mt_tensor *const *in,
                              void *scratch, mt_tensor *out)
 {
-    (void)n;
     const rnn_state *st = l->state;
+    const mt_tensor *const *init = n > 1 ? in + 1 : NULL;
     mt_tensor seq;
     const mt_tensor *x = in[0];
     mt_status s;
@@ -294,11 +348,13 @@ static mt_status rnn_forward(const mt_layer *l, int n, const mt_tensor *const *i
             else {
                 dd.fin = o + dir * hid;
                 dd.fin_sn = hd;
+                dd.fin_c = st->output == MT_RNN_RETURN_CELL_STATE;
                 // out[:, -1] of the backward direction: its first step
                 if (dir == 1 && st->output == MT_RNN_RETURN_LAST_STEP)
                     dd.steps = 1;
             }
-            if ((s = run_direction(st, &st->c[k * st->dirs + dir], x, dir == 1, &sc, &dd)))
+            if ((s = run_direction(st, &st->c[k * st->dirs + dir], x, init,
+                                   k * st->dirs + dir, dir == 1, &sc, &dd)))
                 return s;
         }
         if (!last) {
@@ -323,7 +379,7 @@ static void rnn_release(void *state)
 }
 
 static const mt_layer_vtable rnn_vtable = {
-    .n_inputs = 1,
+    .n_inputs = 0,   /* the sequence, and optionally the initial states */
     .infer = rnn_infer,
     .forward = rnn_forward,
     .scratch_bytes = rnn_scratch_bytes,
@@ -402,7 +458,7 @@ static mt_status check_options(const char *name, mt_nn_rnn_cell cell, int n,
     if (o->num_layers < 0 || o->input_size < 0 || o->hidden_size < 0 ||
         o->input_size > most || o->hidden_size > most || o->num_layers > 4096 ||
         (o->output != MT_RNN_RETURN_SEQUENCES && o->output != MT_RNN_RETURN_FINAL_STATE &&
-         o->output != MT_RNN_RETURN_LAST_STEP))
+         o->output != MT_RNN_RETURN_LAST_STEP && o->output != MT_RNN_RETURN_CELL_STATE))
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: options out of range (num_layers %d, "
                        "input_size %lld, hidden_size %lld: >= 0 and not huge; output %d)", name,
                        o->num_layers, (long long)o->input_size, (long long)o->hidden_size,
@@ -416,6 +472,9 @@ static mt_status check_options(const char *name, mt_nn_rnn_cell cell, int n,
                        cell == MT_NN_RNN_CELL_ELMAN ? "an RNN takes tanh or relu"
                                                     : "LSTM and GRU use tanh and sigmoid "
                                                       "(leave act 0)");
+    if (o->output == MT_RNN_RETURN_CELL_STATE && cell != MT_NN_RNN_CELL_LSTM)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: MT_RNN_RETURN_CELL_STATE: only an LSTM "
+                       "has a cell state", name);
     if (o->reset_before && cell != MT_NN_RNN_CELL_GRU)
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: reset_before is a GRU option", name);
     if (n != layers * dirs)

@@ -293,6 +293,74 @@ static void torch_in_models(void **state)
     mt_safetensors_close(st);
 }
 
+/* Layer l in a graph on inputs in[0..n-1] (samples of shapes[i], ranks
+ * ranks[i]); its output against `want`; the graph frees l. */
+static void graph_matches(const mt_safetensors *st, mt_layer *l, int n,
+                          const mt_tensor *const *in, const char *want)
+{
+    mt_graph *g;
+    int ids[3], y;
+    const mt_tensor *out;
+    static const char *const names[3] = {"x", "h0", "c0"};
+    assert_ok(mt_graph_new(&g));
+    for (int i = 0; i < n; i++)
+        assert_ok(mt_graph_input(g, names[i], MT_DTYPE_F32, in[i]->rank - 1, in[i]->shape + 1,
+                                 &ids[i]));
+    assert_ok(mt_graph_add(g, "rnn", l, n, ids, &y));
+    assert_ok(mt_graph_output(g, y));
+    assert_ok(mt_graph_forward(g, n, in, 1, &out));
+    assert_matches(st, want, out);
+    mt_graph_free(g);
+}
+
+/* PyTorch's h0 and c0 [layers·D, N, H] as [N, layers·D, H] views; a
+ * one-layer GRU's h0 also as [N, H]. Every output, the LSTM's c_n too. */
+static void torch_initial_states(void **state)
+{
+    (void)state;
+    mt_safetensors *st = open_ref("rnn_torch.safetensors");
+    const mt_state_dict sd = {st, MT_FRAMEWORK_PYTORCH};
+    mt_tensor *x = get(st, "x_lstm_h0"), *h0 = get(st, "h0_lstm_h0"), *c0 = get(st, "c0_lstm_h0");
+    mt_tensor *hv, *cv;
+    assert_ok(mt_permute(h0, (const int[]){1, 0, 2}, &hv));
+    assert_ok(mt_permute(c0, (const int[]){1, 0, 2}, &cv));
+    static const char *const what[4] = {"seq", "final", "last", "cell"};
+    for (int i = 0; i < 4; i++) {
+        mt_layer *l;
+        char name[64];
+        assert_ok(mt_lstm_load(&sd, "lstm_h0", &(mt_rnn_options){.output = (mt_rnn_return)i},
+                               &l));
+        snprintf(name, sizeof name, "y_lstm_h0_%s", what[i]);
+        graph_matches(st, l, 3, (const mt_tensor *const[]){x, hv, cv}, name);
+    }
+    mt_tensor_free(cv);
+    mt_tensor_free(hv);
+    mt_tensor_free(c0);
+    mt_tensor_free(h0);
+    mt_tensor_free(x);
+
+    x = get(st, "x_gru_h0");
+    h0 = get(st, "h0_gru_h0");
+    assert_ok(mt_permute(h0, (const int[]){1, 0, 2}, &hv));
+    assert_ok(mt_view(h0, 2, (int64_t[]){3, 4}, &cv));   // [1,N,H] as [N,H]
+    for (int i = 0; i < 3; i++) {
+        mt_layer *l;
+        char name[64];
+        snprintf(name, sizeof name, "y_gru_h0_%s", what[i]);
+        assert_ok(mt_gru_load(&sd, "gru_h0", &(mt_rnn_options){.output = (mt_rnn_return)i},
+                              &l));
+        graph_matches(st, l, 2, (const mt_tensor *const[]){x, hv}, name);
+        assert_ok(mt_gru_load(&sd, "gru_h0", &(mt_rnn_options){.output = (mt_rnn_return)i},
+                              &l));
+        graph_matches(st, l, 2, (const mt_tensor *const[]){x, cv}, name);
+    }
+    mt_tensor_free(cv);
+    mt_tensor_free(hv);
+    mt_tensor_free(h0);
+    mt_tensor_free(x);
+    mt_safetensors_close(st);
+}
+
 /* A batch large enough for a Sequential to run it in passes (its
  * activations pass 2 MiB): PyTorch's 3 samples repeated 10000 times. */
 static void torch_batch_in_passes(void **state)
@@ -406,6 +474,40 @@ static void keras_classifier(void **state)
     assert_matches(st, "y_clf_logits", y);
     mt_graph_free(g);
     mt_tensor_free(x);
+    mt_safetensors_close(st);
+}
+
+/* Keras' seq2seq: LSTM(4, return_state=True) encodes, its h and c start
+ * LSTM(4, return_sequences=True) decoding, Dense(2) on every step. */
+static void keras_seq2seq(void **state)
+{
+    (void)state;
+    mt_safetensors *st = open_ref("rnn_keras.safetensors");
+    const mt_state_dict sd = {st, MT_FRAMEWORK_KERAS};
+    mt_graph *g;
+    mt_layer *l;
+    int enc, dec, h, c, y, z;
+    const mt_tensor *out;
+    assert_ok(mt_graph_new(&g));
+    assert_ok(mt_graph_input(g, "enc", MT_DTYPE_F32, 2, (int64_t[]){5, 3}, &enc));
+    assert_ok(mt_graph_input(g, "dec", MT_DTYPE_F32, 2, (int64_t[]){4, 3}, &dec));
+    assert_ok(mt_lstm_load(&sd, "enc", &(mt_rnn_options){.output = MT_RNN_RETURN_FINAL_STATE},
+                           &l));
+    assert_ok(mt_graph_add(g, "enc_h", l, 1, &enc, &h));
+    assert_ok(mt_lstm_load(&sd, "enc", &(mt_rnn_options){.output = MT_RNN_RETURN_CELL_STATE},
+                           &l));
+    assert_ok(mt_graph_add(g, "enc_c", l, 1, &enc, &c));
+    assert_ok(mt_lstm_load(&sd, "dec", NULL, &l));
+    assert_ok(mt_graph_add(g, "decoder", l, 3, (int[]){dec, h, c}, &y));
+    assert_ok(mt_linear_load(&sd, "head", NULL, &l));
+    assert_ok(mt_graph_add(g, "head", l, 1, &y, &z));
+    assert_ok(mt_graph_output(g, z));
+    mt_tensor *xe = get(st, "x_s2s_enc"), *xd = get(st, "x_s2s_dec");
+    assert_ok(mt_graph_forward(g, 2, (const mt_tensor *const[]){xe, xd}, 1, &out));
+    assert_matches(st, "y_s2s_logits", out);
+    mt_graph_free(g);
+    mt_tensor_free(xd);
+    mt_tensor_free(xe);
     mt_safetensors_close(st);
 }
 
@@ -592,6 +694,25 @@ static void errors_constructor_and_inputs(void **state)
     assert_fails(mt_lstm_new(1, &w, NULL, NULL), MT_ERR_INVALID_ARGUMENT, "out is NULL");
     assert_null(l);
 
+    assert_fails(mt_gru_new(1, &(mt_rnn_weights){wi, wh, NULL, NULL},
+                            &(mt_rnn_options){.output = MT_RNN_RETURN_CELL_STATE}, &l),
+                 MT_ERR_INVALID_ARGUMENT, "only an LSTM has a cell state");
+
+    // initial states of the wrong shape or count, in a graph
+    mt_graph *g;
+    int in[3], id;
+    assert_ok(mt_graph_new(&g));
+    assert_ok(mt_graph_input(g, "x", MT_DTYPE_F32, 2, (int64_t[]){5, 3}, &in[0]));
+    assert_ok(mt_graph_input(g, "h0", MT_DTYPE_F32, 1, (int64_t[]){4}, &in[1]));
+    assert_ok(mt_graph_input(g, "c0", MT_DTYPE_F32, 1, (int64_t[]){5}, &in[2]));
+    assert_ok(mt_lstm_new(1, &w, NULL, &l));
+    assert_fails(mt_graph_add(g, "two", l, 2, in, &id), MT_ERR_SHAPE,
+                 "expects the sequence, or the sequence and initial h and c, given 2");
+    assert_ok(mt_lstm_new(1, &w, NULL, &l));
+    assert_fails(mt_graph_add(g, "bad_c", l, 3, in, &id), MT_ERR_SHAPE,
+                 "expects initial c as F32 [N,1,4] or [N,4]");
+    mt_graph_free(g);
+
     assert_ok(mt_lstm_new(1, &w, NULL, &l));
     assert_ok(mt_tensor_zeros(MT_DTYPE_F32, 3, (int64_t[]){2, 5, 4}, &x));
     assert_fails(mt_layer_forward(l, x, &y), MT_ERR_SHAPE, "expects 3 input features");
@@ -624,11 +745,13 @@ int main(void)
         cmocka_unit_test(torch_gru_rnn),
         cmocka_unit_test(torch_constructor),
         cmocka_unit_test(torch_char_model),
+        cmocka_unit_test(torch_initial_states),
         cmocka_unit_test(torch_batch_in_passes),
         cmocka_unit_test(torch_in_models),
         cmocka_unit_test(keras_layers),
         cmocka_unit_test(keras_stack),
         cmocka_unit_test(keras_classifier),
+        cmocka_unit_test(keras_seq2seq),
         cmocka_unit_test(errors_loaders),
         cmocka_unit_test(errors_bad_files),
         cmocka_unit_test(errors_out_of_memory),

@@ -7,7 +7,8 @@ and the framework's own outputs "y_<case>_<what>".
           state_dict names "<case>.weight_ih_l0", …: nn.LSTM / nn.GRU /
           nn.RNN (tanh, relu), 1, 2 and 3 layers, bidirectional, bias=False,
           batch_first=False, batch 3 (1: the test runs row 0 alone), F16
-          weights, nn.LSTMCell / nn.GRUCell looped over the steps,
+          weights, initial states ("h0_<case>", "c0_<case>"; c_n as
+          "y_<case>_cell"), nn.LSTMCell / nn.GRUCell looped over the steps,
           proj_size (for the error test), and a character model Embedding
           -> 2-layer LSTM -> Linear ("char.*", "x_char", "y_char_logits").
           Outputs: "seq" (out), "final"
@@ -17,7 +18,9 @@ and the framework's own outputs "y_<case>_<what>".
           gru_cell/bias", …: LSTM, GRU (reset_after True and False, no
           bias), SimpleRNN (tanh, relu), Bidirectional, a stack
           LSTM -> GRU, and a classifier Embedding -> Bidirectional(GRU) ->
-          SimpleRNN -> Dense ("clf/…", "x_clf", "y_clf_logits"). Outputs
+          SimpleRNN -> Dense ("clf/…", "x_clf", "y_clf_logits"), a
+          seq2seq LSTM encoder whose h and c start an LSTM decoder
+          ("enc/…", "dec/…", "head/…"; "y_s2s_logits"). Outputs
           "seq" (return_sequences=True) and "final" (return_sequences=
           False), from Keras itself.
 
@@ -92,6 +95,32 @@ def torch_refs(out):
     case("rnn_tanh", nn.RNN(F, H, batch_first=True))
     case("rnn_relu2bi", nn.RNN(F, H, num_layers=2, nonlinearity="relu", bidirectional=True,
                                batch_first=True), n=1)
+    # initial states h0 (and c0) [layers·D, N, H]; c_n as "cell"
+    for name, module in (("lstm_h0", nn.LSTM(F, H, num_layers=2, bidirectional=True,
+                                             batch_first=True)),
+                         ("gru_h0", nn.GRU(F, H, batch_first=True))):
+        with torch.no_grad():
+            for p in module.parameters():
+                p.copy_(torch.from_numpy(rng.normal(0, 0.6, p.shape).astype("f4")))
+            ld = module.num_layers * (2 if module.bidirectional else 1)
+            x = torch.from_numpy(rng.normal(0, 1, (3, L, F)).astype("f4"))
+            h0 = torch.from_numpy(rng.normal(0, 1, (ld, 3, H)).astype("f4"))
+            c0 = torch.from_numpy(rng.normal(0, 1, (ld, 3, H)).astype("f4"))
+            lstm = isinstance(module, nn.LSTM)
+            y, h = module(x, (h0, c0) if lstm else h0)
+            h_n = h[0] if lstm else h
+            dirs = 2 if module.bidirectional else 1
+            for k, v in module.state_dict().items():
+                t[f"{name}.{k}"] = v.numpy()
+            t[f"x_{name}"] = x.numpy()
+            t[f"h0_{name}"] = h0.numpy()
+            if lstm:
+                t[f"c0_{name}"] = c0.numpy()
+                t[f"y_{name}_cell"] = torch.cat(list(h[1][-dirs:]), 1).numpy()
+            t[f"y_{name}_seq"] = y.numpy()
+            t[f"y_{name}_final"] = torch.cat(list(h_n[-dirs:]), 1).numpy()
+            t[f"y_{name}_last"] = y[:, -1].numpy()
+
     # nn.LSTMCell / nn.GRUCell looped over the steps from zeros
     for name, cell in (("lstmcell", nn.LSTMCell(F, H)), ("grucell", nn.GRUCell(F, H))):
         with torch.no_grad():
@@ -196,6 +225,18 @@ def keras_refs(out):
     t.update({v.path: np.asarray(v) for v in clf.weights})
     t["x_clf"] = ids
     t["y_clf_logits"] = np.asarray(clf(ids))
+    # seq2seq: the encoder's final h and c start the decoder
+    enc_in, dec_in = keras.Input((L, F)), keras.Input((4, F))
+    _, h, c = layers.LSTM(H, return_state=True, name="enc")(enc_in)
+    dec = layers.LSTM(H, return_sequences=True, name="dec")(dec_in, initial_state=[h, c])
+    s2s = keras.Model([enc_in, dec_in], layers.Dense(2, name="head")(dec))
+    for layer in s2s.layers:
+        randomize(layer)
+    t.update({v.path: np.asarray(v) for v in s2s.weights})
+    xe = rng.normal(0, 1, (3, L, F)).astype("f4")
+    xd = rng.normal(0, 1, (3, 4, F)).astype("f4")
+    t["x_s2s_enc"], t["x_s2s_dec"] = xe, xd
+    t["y_s2s_logits"] = np.asarray(s2s([xe, xd]))
     for layer in stack.layers:
         randomize(layer)
     t.update({v.path: np.asarray(v) for v in stack.weights})

@@ -1,7 +1,7 @@
 /* minitensor/rnn.h — recurrent layers for inference: LSTM, GRU and the
  * Elman RNN (tanh or ReLU), as PyTorch's nn.LSTM / nn.GRU / nn.RNN and
  * Keras' LSTM / GRU / SimpleRNN (and Bidirectional around them) compute
- * them, from a zero initial state.
+ * them, from zero initial states or from states given as inputs.
  *
  *     // PyTorch: nn.LSTM(8, 32, num_layers=2, batch_first=True), then
  *     //          a Linear on out[:, -1]
@@ -32,8 +32,22 @@
  *   MT_RNN_RETURN_LAST_STEP   [N, H·D]: PyTorch's out[:, -1]. The same as
  *                             FINAL_STATE for one direction; bidirectional,
  *                             the backward half is its state after x[L-1]
- *                             only.
+ *                             only;
+ *   MT_RNN_RETURN_CELL_STATE  [N, H·D], LSTM only: each direction's cell
+ *                             state c after the whole sequence (Keras'
+ *                             return_state=True's last output, PyTorch's
+ *                             c_n[-1]). An encoder whose h and c both feed
+ *                             a decoder is two layers from the same
+ *                             weights, one for each.
  * Only the last layer's output is returned (no h_n/c_n of lower layers).
+ *
+ * Initial states. In a graph the layer takes one input (the sequence,
+ * zero states) or, for an LSTM, three (sequence, h0, c0), for a GRU or
+ * RNN two (sequence, h0). Each state is [N, layers·D, H] (PyTorch's h0
+ * [layers·D, N, H] as the view mt_permute(h0, {1, 0, 2})) or [N,
+ * layers·D·H]: a Keras initial_state=[h, c] of one layer is [N, H] each,
+ * and a FINAL_STATE / CELL_STATE output fits a one-layer decoder's input
+ * as it is. Layer k's direction d starts from the entry k·D + d.
  *
  * Weights are copied at construction into one layout ((in, out) matrices,
  * PyTorch's gate order, the two biases summed where the math allows), in
@@ -43,8 +57,7 @@
  *
  * PyTorch's dropout= between layers does nothing at inference, nor here.
  * Not supported (refused where the weights show it): PyTorch's proj_size
- * (p.weight_hr_l0: MT_ERR_UNSUPPORTED), initial states other than zero,
- * Keras' go_backwards, stateful and masking, activations other than the
+ * (p.weight_hr_l0: MT_ERR_UNSUPPORTED), Keras' go_backwards, stateful and masking, activations other than the
  * defaults (LSTM/GRU: tanh and sigmoid), and Bidirectional merge modes
  * other than 'concat' (they look the same in the file: nothing refuses
  * them).
@@ -65,7 +78,8 @@ extern "C" {
 typedef enum mt_rnn_return {
     MT_RNN_RETURN_SEQUENCES = 0,
     MT_RNN_RETURN_FINAL_STATE,
-    MT_RNN_RETURN_LAST_STEP
+    MT_RNN_RETURN_LAST_STEP,
+    MT_RNN_RETURN_CELL_STATE
 } mt_rnn_return;
 
 /* Options (a zeroed struct, or NULL, means "all defaults"):
@@ -75,7 +89,8 @@ typedef enum mt_rnn_return {
  *                  constructors, what the file holds for the loaders;
  *   bidirectional  true: two directions per layer (the loaders also find
  *                  them in the file without it);
- *   output         MT_RNN_RETURN_SEQUENCES, _FINAL_STATE or _LAST_STEP;
+ *   output         MT_RNN_RETURN_SEQUENCES, _FINAL_STATE, _LAST_STEP or
+ *                  (LSTM) _CELL_STATE;
  *   act            mt_rnn_*: the nonlinearity, MT_ACTIVATION_TANH (or
  *                  NONE, the default) or MT_ACTIVATION_RELU (PyTorch's
  *                  nonlinearity='relu', Keras' SimpleRNN(activation=
