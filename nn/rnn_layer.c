@@ -125,6 +125,9 @@ static mt_status rnn_infer(const mt_layer *l, int n, const mt_shape *in,
     int64_t hd = st->hidden * st->dirs;
     if (st->output == MT_RNN_RETURN_SEQUENCES) {
         out->dim[2] = hd;
+    } else if (st->output == MT_RNN_RETURN_H_N || st->output == MT_RNN_RETURN_C_N) {
+        out->dim[1] = st->layers * st->dirs;
+        out->dim[2] = st->hidden;
     } else {
         out->rank = 2;
         out->dim[0] = nb;
@@ -334,6 +337,8 @@ static mt_status rnn_forward(const mt_layer *l, int n, const mt_tensor *const *i
     rnn_scratch sc;
     scratch_floats(st, nb, len, scratch, &sc);
     float *o = out->data;
+    // h_n / c_n: every layer's final states [N, layers·D, H]
+    bool all = st->output == MT_RNN_RETURN_H_N || st->output == MT_RNN_RETURN_C_N;
     for (int k = 0; k < st->layers; k++) {
         bool last = k == st->layers - 1;
         rnn_dest d = {.sn = len * hd, .st = hd, .steps = len};
@@ -345,7 +350,11 @@ static mt_status rnn_forward(const mt_layer *l, int n, const mt_tensor *const *i
             rnn_dest dd = d;
             if (d.y)
                 dd.y = d.y + dir * hid;
-            else {
+            if (all) {
+                dd.fin = o + (k * st->dirs + dir) * hid;
+                dd.fin_sn = st->layers * hd;
+                dd.fin_c = st->output == MT_RNN_RETURN_C_N;
+            } else if (!d.y) {
                 dd.fin = o + dir * hid;
                 dd.fin_sn = hd;
                 dd.fin_c = st->output == MT_RNN_RETURN_CELL_STATE;
@@ -458,7 +467,8 @@ static mt_status check_options(const char *name, mt_nn_rnn_cell cell, int n,
     if (o->num_layers < 0 || o->input_size < 0 || o->hidden_size < 0 ||
         o->input_size > most || o->hidden_size > most || o->num_layers > 4096 ||
         (o->output != MT_RNN_RETURN_SEQUENCES && o->output != MT_RNN_RETURN_FINAL_STATE &&
-         o->output != MT_RNN_RETURN_LAST_STEP && o->output != MT_RNN_RETURN_CELL_STATE))
+         o->output != MT_RNN_RETURN_LAST_STEP && o->output != MT_RNN_RETURN_CELL_STATE &&
+         o->output != MT_RNN_RETURN_H_N && o->output != MT_RNN_RETURN_C_N))
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: options out of range (num_layers %d, "
                        "input_size %lld, hidden_size %lld: >= 0 and not huge; output %d)", name,
                        o->num_layers, (long long)o->input_size, (long long)o->hidden_size,
@@ -472,9 +482,11 @@ static mt_status check_options(const char *name, mt_nn_rnn_cell cell, int n,
                        cell == MT_NN_RNN_CELL_ELMAN ? "an RNN takes tanh or relu"
                                                     : "LSTM and GRU use tanh and sigmoid "
                                                       "(leave act 0)");
-    if (o->output == MT_RNN_RETURN_CELL_STATE && cell != MT_NN_RNN_CELL_LSTM)
-        return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: MT_RNN_RETURN_CELL_STATE: only an LSTM "
-                       "has a cell state", name);
+    if ((o->output == MT_RNN_RETURN_CELL_STATE || o->output == MT_RNN_RETURN_C_N) &&
+        cell != MT_NN_RNN_CELL_LSTM)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: %s: only an LSTM has a cell state", name,
+                       o->output == MT_RNN_RETURN_C_N ? "MT_RNN_RETURN_C_N"
+                                                      : "MT_RNN_RETURN_CELL_STATE");
     if (o->reset_before && cell != MT_NN_RNN_CELL_GRU)
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: reset_before is a GRU option", name);
     if (n != layers * dirs)

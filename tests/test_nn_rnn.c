@@ -293,6 +293,57 @@ static void torch_in_models(void **state)
     mt_safetensors_close(st);
 }
 
+/* The same character model run one token at a time, as text generation
+ * does: its h_n and c_n ([N, 2, 6]) fed back as the next step's h0 and
+ * c0; each step's logits are PyTorch's for that position. */
+static void torch_char_model_stepwise(void **state)
+{
+    (void)state;
+    mt_safetensors *st = open_ref("rnn_torch.safetensors");
+    const mt_state_dict sd = {st, MT_FRAMEWORK_PYTORCH};
+    mt_graph *g;
+    mt_layer *l;
+    int in[3], e, y, hn, cn, logits;
+    assert_ok(mt_graph_new(&g));
+    assert_ok(mt_graph_input(g, "ids", MT_DTYPE_I64, 1, (int64_t[]){1}, &in[0]));
+    assert_ok(mt_graph_input(g, "h", MT_DTYPE_F32, 2, (int64_t[]){2, 6}, &in[1]));
+    assert_ok(mt_graph_input(g, "c", MT_DTYPE_F32, 2, (int64_t[]){2, 6}, &in[2]));
+    assert_ok(mt_embedding_load(&sd, "char.emb", &l));
+    assert_ok(mt_graph_add(g, "emb", l, 1, &in[0], &e));
+    const int rin[3] = {e, in[1], in[2]};
+    assert_ok(mt_lstm_load(&sd, "char.rnn", NULL, &l));
+    assert_ok(mt_graph_add(g, "rnn", l, 3, rin, &y));
+    assert_ok(mt_lstm_load(&sd, "char.rnn", &(mt_rnn_options){.output = MT_RNN_RETURN_H_N}, &l));
+    assert_ok(mt_graph_add(g, "h_n", l, 3, rin, &hn));
+    assert_ok(mt_lstm_load(&sd, "char.rnn", &(mt_rnn_options){.output = MT_RNN_RETURN_C_N}, &l));
+    assert_ok(mt_graph_add(g, "c_n", l, 3, rin, &cn));
+    assert_ok(mt_linear_load(&sd, "char.head", NULL, &l));
+    assert_ok(mt_graph_add(g, "head", l, 1, &y, &logits));
+    assert_ok(mt_graph_output(g, logits));
+    assert_ok(mt_graph_output(g, hn));
+    assert_ok(mt_graph_output(g, cn));
+    mt_tensor *ids = get(st, "x_char"), *want = get(st, "y_char_logits"), *h, *c, *tok;
+    assert_ok(mt_tensor_zeros(MT_DTYPE_F32, 3, (int64_t[]){2, 2, 6}, &h));
+    assert_ok(mt_tensor_zeros(MT_DTYPE_F32, 3, (int64_t[]){2, 2, 6}, &c));
+    for (int64_t t = 0; t < 6; t++) {
+        const mt_tensor *out[3];
+        assert_ok(mt_narrow(ids, 1, t, 1, &tok));   // [2,1], strided
+        assert_ok(mt_graph_forward(g, 3, (const mt_tensor *const[]){tok, h, c}, 3, out));
+        for (int64_t n = 0; n < 2; n++)
+            assert_close((const float *)out[0]->data + n * 7,
+                         (const float *)want->data + (n * 6 + t) * 7, 7, 1e-5, 1e-4);
+        assert_ok(mt_tensor_copy_into(out[1], h));   // outputs live in the workspace
+        assert_ok(mt_tensor_copy_into(out[2], c));
+        mt_tensor_free(tok);
+    }
+    mt_tensor_free(c);
+    mt_tensor_free(h);
+    mt_tensor_free(want);
+    mt_tensor_free(ids);
+    mt_graph_free(g);
+    mt_safetensors_close(st);
+}
+
 /* Layer l in a graph on inputs in[0..n-1] (samples of shapes[i], ranks
  * ranks[i]); its output against `want`; the graph frees l. */
 static void graph_matches(const mt_safetensors *st, mt_layer *l, int n,
@@ -324,8 +375,8 @@ static void torch_initial_states(void **state)
     mt_tensor *hv, *cv;
     assert_ok(mt_permute(h0, (const int[]){1, 0, 2}, &hv));
     assert_ok(mt_permute(c0, (const int[]){1, 0, 2}, &cv));
-    static const char *const what[4] = {"seq", "final", "last", "cell"};
-    for (int i = 0; i < 4; i++) {
+    static const char *const what[6] = {"seq", "final", "last", "cell", "hn", "cn"};
+    for (int i = 0; i < 6; i++) {
         mt_layer *l;
         char name[64];
         assert_ok(mt_lstm_load(&sd, "lstm_h0", &(mt_rnn_options){.output = (mt_rnn_return)i},
@@ -746,6 +797,7 @@ int main(void)
         cmocka_unit_test(torch_constructor),
         cmocka_unit_test(torch_char_model),
         cmocka_unit_test(torch_initial_states),
+        cmocka_unit_test(torch_char_model_stepwise),
         cmocka_unit_test(torch_batch_in_passes),
         cmocka_unit_test(torch_in_models),
         cmocka_unit_test(keras_layers),

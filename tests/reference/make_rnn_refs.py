@@ -7,8 +7,8 @@ and the framework's own outputs "y_<case>_<what>".
           state_dict names "<case>.weight_ih_l0", …: nn.LSTM / nn.GRU /
           nn.RNN (tanh, relu), 1, 2 and 3 layers, bidirectional, bias=False,
           batch_first=False, batch 3 (1: the test runs row 0 alone), F16
-          weights, initial states ("h0_<case>", "c0_<case>"; c_n as
-          "y_<case>_cell"), nn.LSTMCell / nn.GRUCell looped over the steps,
+          weights, initial states ("h0_<case>", "c0_<case>"; c_n[-1] as
+          "y_<case>_cell", h_n and c_n batch first as "_hn", "_cn"), nn.LSTMCell / nn.GRUCell looped over the steps,
           proj_size (for the error test), and a character model Embedding
           -> 2-layer LSTM -> Linear ("char.*", "x_char", "y_char_logits").
           Outputs: "seq" (out), "final"
@@ -114,9 +114,11 @@ def torch_refs(out):
                 t[f"{name}.{k}"] = v.numpy()
             t[f"x_{name}"] = x.numpy()
             t[f"h0_{name}"] = h0.numpy()
+            t[f"y_{name}_hn"] = h_n.permute(1, 0, 2).contiguous().numpy()
             if lstm:
                 t[f"c0_{name}"] = c0.numpy()
                 t[f"y_{name}_cell"] = torch.cat(list(h[1][-dirs:]), 1).numpy()
+                t[f"y_{name}_cn"] = h[1].permute(1, 0, 2).contiguous().numpy()
             t[f"y_{name}_seq"] = y.numpy()
             t[f"y_{name}_final"] = torch.cat(list(h_n[-dirs:]), 1).numpy()
             t[f"y_{name}_last"] = y[:, -1].numpy()

@@ -38,8 +38,14 @@
  *                             return_state=True's last output, PyTorch's
  *                             c_n[-1]). An encoder whose h and c both feed
  *                             a decoder is two layers from the same
- *                             weights, one for each.
- * Only the last layer's output is returned (no h_n/c_n of lower layers).
+ *                             weights, one for each;
+ *   MT_RNN_RETURN_H_N         [N, layers·D, H]: every layer's and
+ *                             direction's final h (PyTorch's h_n, batch
+ *                             first: h_n.permute(1, 0, 2));
+ *   MT_RNN_RETURN_C_N         [N, layers·D, H], LSTM only: PyTorch's c_n
+ *                             the same way. Both fit the state inputs
+ *                             below: a model run one step at a time (text
+ *                             generation) feeds them back.
  *
  * Initial states. In a graph the layer takes one input (the sequence,
  * zero states) or, for an LSTM, three (sequence, h0, c0), for a GRU or
@@ -79,7 +85,9 @@ typedef enum mt_rnn_return {
     MT_RNN_RETURN_SEQUENCES = 0,
     MT_RNN_RETURN_FINAL_STATE,
     MT_RNN_RETURN_LAST_STEP,
-    MT_RNN_RETURN_CELL_STATE
+    MT_RNN_RETURN_CELL_STATE,
+    MT_RNN_RETURN_H_N,
+    MT_RNN_RETURN_C_N
 } mt_rnn_return;
 
 /* Options (a zeroed struct, or NULL, means "all defaults"):
@@ -89,8 +97,8 @@ typedef enum mt_rnn_return {
  *                  constructors, what the file holds for the loaders;
  *   bidirectional  true: two directions per layer (the loaders also find
  *                  them in the file without it);
- *   output         MT_RNN_RETURN_SEQUENCES, _FINAL_STATE, _LAST_STEP or
- *                  (LSTM) _CELL_STATE;
+ *   output         MT_RNN_RETURN_SEQUENCES, _FINAL_STATE, _LAST_STEP,
+ *                  _H_N or (LSTM) _CELL_STATE, _C_N;
  *   act            mt_rnn_*: the nonlinearity, MT_ACTIVATION_TANH (or
  *                  NONE, the default) or MT_ACTIVATION_RELU (PyTorch's
  *                  nonlinearity='relu', Keras' SimpleRNN(activation=
