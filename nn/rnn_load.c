@@ -168,33 +168,52 @@ static bool keras_base(const rnn_loader *ld, mt_nn_rnn_cell cell, const char *p,
     return false;
 }
 
-/* A Bidirectional "p": the forward layer's variables' path
- * p/forward_<name>/<cell> (found by its kernel) into fwd, the backward
- * layer's p/backward_<name> into bwd. */
+/* A Bidirectional "p": its two layers' variable paths p/<seg>/<cell>
+ * into fwd (seg forward_<name>) and bwd (seg backward_<name>, else the one
+ * other layer: Keras' backward_layer= keeps its own name). False without
+ * a forward layer; bwd "" without a backward one. */
 static bool keras_bidirectional(const rnn_loader *ld, mt_nn_rnn_cell cell, const char *p,
                                 char fwd[KEY_MAX], char bwd[KEY_MAX])
 {
-    char head[KEY_MAX], tail[KEY_MAX];
-    int hn = snprintf(head, sizeof head, "%s/forward_", p);
-    int tn = snprintf(tail, sizeof tail, "/%s/kernel", keras_cells[cell]);
+    char tail[KEY_MAX], other[KEY_MAX] = "";
+    size_t pn = strlen(p);
+    int tn = snprintf(tail, sizeof tail, "/%s/kernel", keras_cells[cell]), others = 0;
     size_t count = mt_safetensors_count(ld->file);
-    for (size_t i = 0; i < count; i++) {
-        mt_safetensors_entry e;
-        if (mt_safetensors_info(ld->file, i, &e))
-            continue;
-        size_t len = e.name_len;
-        if (len >= 2 && !memcmp(e.name + len - 2, ":0", 2))
-            len -= 2;
-        if (len <= (size_t)(hn + tn) || len >= KEY_MAX || memcmp(e.name, head, (size_t)hn) ||
-            memcmp(e.name + len - (size_t)tn, tail, (size_t)tn) ||
-            memchr(e.name + hn, '/', len - (size_t)(hn + tn)))
-            continue;
-        int name_len = (int)(len - (size_t)(hn + tn));
-        snprintf(fwd, KEY_MAX, "%.*s", (int)(len - strlen("/kernel")), e.name);
-        snprintf(bwd, KEY_MAX, "%s/backward_%.*s", p, name_len, e.name + hn);
-        return true;
-    }
-    return false;
+    fwd[0] = bwd[0] = '\0';
+    for (int pass = 0; pass < 2; pass++)   // the forward layer first, then its partner
+        for (size_t i = 0; i < count; i++) {
+            mt_safetensors_entry e;
+            if (mt_safetensors_info(ld->file, i, &e))
+                continue;
+            size_t len = e.name_len;
+            if (len >= 2 && !memcmp(e.name + len - 2, ":0", 2))
+                len -= 2;
+            if (len <= pn + 1 + (size_t)tn || len >= KEY_MAX || memcmp(e.name, p, pn) ||
+                e.name[pn] != '/' || memcmp(e.name + len - (size_t)tn, tail, (size_t)tn))
+                continue;
+            const char *seg = e.name + pn + 1;
+            int seg_len = (int)(len - pn - 1 - (size_t)tn);
+            if (memchr(seg, '/', (size_t)seg_len))
+                continue;
+            bool is_fwd = seg_len > 8 && !memcmp(seg, "forward_", 8);
+            if (pass == 0 && is_fwd && !fwd[0]) {
+                snprintf(fwd, KEY_MAX, "%s/%.*s/%s", p, seg_len, seg, keras_cells[cell]);
+            } else if (pass == 1 && fwd[0] && !is_fwd) {
+                const char *name = fwd + pn + 1 + 8;   // after "p/forward_"
+                size_t name_len = strlen(name) - strlen(keras_cells[cell]) - 1;
+                if (seg_len > 9 && !memcmp(seg, "backward_", 9) &&
+                    (size_t)seg_len - 9 == name_len && !memcmp(seg + 9, name, name_len)) {
+                    snprintf(bwd, KEY_MAX, "%s/%.*s/%s", p, seg_len, seg, keras_cells[cell]);
+                    return true;
+                }
+                others++;
+                snprintf(other, sizeof other, "%s/%.*s/%s", p, seg_len, seg,
+                         keras_cells[cell]);
+            }
+        }
+    if (fwd[0] && others == 1)
+        snprintf(bwd, KEY_MAX, "%s", other);
+    return fwd[0] != '\0';
 }
 
 static mt_status load_keras(mt_nn_rnn_cell cell, const rnn_loader *ld, const char *prefix,
@@ -205,18 +224,20 @@ static mt_status load_keras(mt_nn_rnn_cell cell, const rnn_loader *ld, const cha
                        "recurrent layers one by one, load each by its own prefix",
                        ld->layer, o->num_layers);
     const char *cname = keras_cells[cell];
-    char dir[2][KEY_MAX], bwd[KEY_MAX], key[KEY_MAX];
+    char dir[2][KEY_MAX], key[KEY_MAX];
     int dirs = 1;
     if (keras_base(ld, cell, prefix, dir[0])) {
         if (o->bidirectional)
             return mt_fail(MT_ERR_NOT_FOUND, "%s: bidirectional, but %s holds one direction "
                            "(%s/kernel), no %s/forward_*/%s/kernel", ld->layer, prefix,
                            dir[0], prefix, cname);
-    } else if (keras_bidirectional(ld, cell, prefix, dir[0], bwd)) {
+    } else if (keras_bidirectional(ld, cell, prefix, dir[0], dir[1])) {
         dirs = 2;
-        if (!keras_base(ld, cell, bwd, dir[1]))
-            return mt_fail(MT_ERR_NOT_FOUND, "%s: %s/kernel found, but no %s/%s/kernel (the "
-                           "backward layer of a Bidirectional)", ld->layer, dir[0], bwd, cname);
+        if (!dir[1][0])
+            return mt_fail(MT_ERR_NOT_FOUND, "%s: %s/kernel found, but no %s/backward_%s/"
+                           "kernel nor one other %s/*/%s/kernel (the backward layer of a "
+                           "Bidirectional)", ld->layer, dir[0], prefix,
+                           dir[0] + strlen(prefix) + 1 + 8, prefix, cname);
     } else {
         return mt_fail(MT_ERR_NOT_FOUND, "%s: no tensor %s/%s/kernel (Keras), %s/kernel, nor "
                        "%s/forward_*/%s/kernel (Bidirectional) in the file", ld->layer,

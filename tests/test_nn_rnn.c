@@ -462,6 +462,7 @@ static void keras_layers(void **state)
                false);
     check_case(&sd, mt_lstm_load, "k_bilstm", (mt_rnn_options){0}, false);
     check_case(&sd, mt_gru_load, "k_bigru", (mt_rnn_options){.bidirectional = true}, false);
+    check_case(&sd, mt_lstm_load, "k_bi_own", (mt_rnn_options){0}, false);   // backward_layer=b1
     // the cell's own path works too
     mt_layer *l;
     mt_tensor *x = get(st, "x_k_lstm"), *y;

@@ -16,7 +16,8 @@ and the framework's own outputs "y_<case>_<what>".
   keras   (the Keras venv, Keras 3) -> rnn_keras.safetensors
           variable paths "<case>/lstm_cell/kernel", "<case>/forward_<n>/
           gru_cell/bias", …: LSTM, GRU (reset_after True and False, no
-          bias), SimpleRNN (tanh, relu), Bidirectional, a stack
+          bias), SimpleRNN (tanh, relu), Bidirectional (also with its own
+          backward_layer), a stack
           LSTM -> GRU, and a classifier Embedding -> Bidirectional(GRU) ->
           SimpleRNN -> Dense ("clf/…", "x_clf", "y_clf_logits"), a
           seq2seq LSTM encoder whose h and c start an LSTM decoder
@@ -208,6 +209,10 @@ def keras_refs(out):
         layers.LSTM(H, return_sequences=r, name="enc"), name=nm))
     case("k_bigru", lambda r, nm: layers.Bidirectional(
         layers.GRU(H, return_sequences=r, name="dec"), name=nm))
+    case("k_bi_own", lambda r, nm: layers.Bidirectional(   # backward_layer= keeps its name
+        layers.LSTM(H, return_sequences=r, name="f1"),
+        backward_layer=layers.LSTM(H, go_backwards=True, return_sequences=r, name="b1"),
+        name=nm))
     # a stack: Sequential([LSTM(4, return_sequences=True), GRU(3)])
     x = rng.normal(0, 1, (3, L, F)).astype("f4")
     stack = keras.Sequential([keras.Input((L, F)),

@@ -156,7 +156,8 @@ mt_status mt_rnn_new(int n, const mt_rnn_weights *weights, const mt_rnn_options 
  *            none, where <cell> is lstm_cell, gru_cell or simple_rnn_cell
  *            (Keras 3's and 2's variable paths; p/kernel is found too).
  *            Under Bidirectional "p": p/forward_<name>/<cell>/… and
- *            p/backward_<name>/<cell>/…. Gate order i, f, c, o (LSTM) and
+ *            p/backward_<name>/<cell>/… (or, for a backward_layer= of
+ *            its own name, the one other layer under p). Gate order i, f, c, o (LSTM) and
  *            z, r, h (GRU), reordered on load. One layer per load (Keras
  *            stacks layers itself).
  * Missing tensors are MT_ERR_NOT_FOUND naming them; integer weights
