@@ -475,6 +475,45 @@ static void keras_layers(void **state)
     mt_safetensors_close(st);
 }
 
+/* Keras 2's (tf.keras) variable names end in ":0": the Bidirectional
+ * LSTM's six tensors renamed so. */
+static void keras2_names(void **state)
+{
+    (void)state;
+    mt_safetensors *st = open_ref("rnn_keras.safetensors");
+    static const char *const names[6] = {
+        "k_bilstm/forward_enc/lstm_cell/kernel", "k_bilstm/forward_enc/lstm_cell/recurrent_kernel",
+        "k_bilstm/forward_enc/lstm_cell/bias", "k_bilstm/backward_enc/lstm_cell/kernel",
+        "k_bilstm/backward_enc/lstm_cell/recurrent_kernel", "k_bilstm/backward_enc/lstm_cell/bias"};
+    char renamed[6][96];
+    mt_tensor *t[6];
+    mt_safetensors_item items[6];
+    for (int i = 0; i < 6; i++) {
+        t[i] = get(st, names[i]);
+        snprintf(renamed[i], sizeof renamed[i], "%s:0", names[i]);
+        items[i] = (mt_safetensors_item){renamed[i], strlen(renamed[i]), t[i]};
+    }
+    void *buf = NULL;
+    size_t size = 0;
+    mt_safetensors *k2 = NULL;
+    assert_ok(mt_safetensors_serialize(items, 6, NULL, 0, &buf, &size));
+    assert_ok(mt_safetensors_open_memory(buf, size, &k2));
+    const mt_state_dict sd = {k2, MT_FRAMEWORK_KERAS};
+    mt_layer *l;
+    mt_tensor *x = get(st, "x_k_bilstm"), *y;
+    assert_ok(mt_lstm_load(&sd, "k_bilstm", NULL, &l));
+    assert_ok(mt_layer_forward(l, x, &y));
+    assert_matches(st, "y_k_bilstm_seq", y);
+    mt_tensor_free(y);
+    mt_layer_free(l);
+    mt_tensor_free(x);
+    mt_safetensors_close(k2);
+    mt_safetensors_buffer_free(buf);
+    for (int i = 0; i < 6; i++)
+        mt_tensor_free(t[i]);
+    mt_safetensors_close(st);
+}
+
 /* Keras' Sequential([LSTM(4, return_sequences=True), GRU(3)]). */
 static void keras_stack(void **state)
 {
@@ -802,6 +841,7 @@ int main(void)
         cmocka_unit_test(torch_batch_in_passes),
         cmocka_unit_test(torch_in_models),
         cmocka_unit_test(keras_layers),
+        cmocka_unit_test(keras2_names),
         cmocka_unit_test(keras_stack),
         cmocka_unit_test(keras_classifier),
         cmocka_unit_test(keras_seq2seq),
