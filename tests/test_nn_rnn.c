@@ -274,6 +274,9 @@ static void torch_in_models(void **state)
     assert_int_equal(s, MT_OK);
     assert_int_equal(probe.allocations, 0);
     assert_matches(st, "y_lstm2bi_last", y);
+    assert_ok(mt_sequential_freeze(m));   // nothing to freeze: the same numbers
+    assert_ok(mt_sequential_forward(m, x, &y));
+    assert_matches(st, "y_lstm2bi_last", y);
     mt_sequential_free(m);
 
     mt_graph *g;
