@@ -507,7 +507,8 @@ static mt_status check_weights(const char *name, mt_nn_rnn_cell cell, int n,
                                              "recurrent bias"}};
     const char *const *role = roles[keras];
     int64_t g = cell_gates[cell];
-    const char *mat = keras ? "Keras (in, gates*units)" : "PyTorch (gates*hidden, in)";
+    const char *mat = keras ? "Keras (input or units, gates*units)"
+                            : "PyTorch (gates*hidden, input or hidden)";
     char ts[160], what[200];
     for (int i = 0; i < n; i++)
         for (int k = 0; k < 2; k++) {
@@ -533,9 +534,10 @@ static mt_status check_weights(const char *name, mt_nn_rnn_cell cell, int n,
                  mat, (long long)g, (long long)rows, (long long)*hid, i / dirs,
                  i % dirs ? " reverse" : "");
         mt_status s;
-        if ((s = check_shape(name, role[0], w[i].w_ih, keras ? rows : gh, keras ? gh : rows,
+        // w_hh first: it defines H, so a wrong one is named rather than w_ih
+        if ((s = check_shape(name, role[1], w[i].w_hh, keras ? *hid : gh, keras ? gh : *hid,
                              what)) ||
-            (s = check_shape(name, role[1], w[i].w_hh, keras ? *hid : gh, keras ? gh : *hid,
+            (s = check_shape(name, role[0], w[i].w_ih, keras ? rows : gh, keras ? gh : rows,
                              what)) ||
             (w[i].b_ih && (s = check_shape(name, role[2], w[i].b_ih, gh, -1, what))) ||
             (w[i].b_hh && (s = check_shape(name, role[3], w[i].b_hh, gh, -1, what))))

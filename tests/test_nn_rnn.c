@@ -624,11 +624,11 @@ static void errors_loaders(void **state)
                  MT_ERR_SHAPE, "the file holds 2 layers");
     assert_fails(mt_lstm_load(&sd, "lstm1", &(mt_rnn_options){.bidirectional = true}, &l),
                  MT_ERR_NOT_FOUND, "lstm1.weight_ih_l0_reverse");
-    // a GRU's weights read as an LSTM's: w_hh says H = 4, so w_ih should be [16,3]
+    // a GRU's weights read as an LSTM's: w_hh [12,4] says H = 4, and is not [16,4]
     assert_fails(mt_lstm_load(&sd, "gru1", NULL, &l), MT_ERR_SHAPE,
-                 "lstm gru1: w_ih gru1.weight_ih_l0 [12,3], expected [16,3]");
+                 "lstm gru1: w_hh gru1.weight_hh_l0 [12,4], expected [16,4]");
     assert_fails(mt_lstm_load(&sd, "lstm1", &(mt_rnn_options){.hidden_size = 5}, &l),
-                 MT_ERR_SHAPE, "lstm1.weight_ih_l0 [16,3], expected [20,3]");
+                 MT_ERR_SHAPE, "lstm1.weight_hh_l0 [16,4], expected [20,5]");
     assert_fails(mt_lstm_load(&sd, "lstm1", &(mt_rnn_options){.input_size = 4}, &l),
                  MT_ERR_SHAPE, "lstm1.weight_ih_l0 [16,3], expected [16,4]");
     assert_fails(mt_lstm_load(&sd, "lstm1", &(mt_rnn_options){.act = MT_ACTIVATION_RELU}, &l),
@@ -782,7 +782,7 @@ static void errors_constructor_and_inputs(void **state)
                  MT_ERR_INVALID_ARGUMENT, "w_hh is NULL");
     assert_fails(mt_lstm_new(1, &w, &(mt_rnn_options){.bidirectional = true}, &l),
                  MT_ERR_INVALID_ARGUMENT, "1 weight sets, expected num_layers 1 x 2");
-    assert_fails(mt_gru_new(1, &w, NULL, &l), MT_ERR_SHAPE, "expected [12,3]");
+    assert_fails(mt_gru_new(1, &w, NULL, &l), MT_ERR_SHAPE, "w_hh wh [16,4], expected [12,4]");
     assert_fails(mt_lstm_new(0, &w, NULL, &l), MT_ERR_INVALID_ARGUMENT, "n < 1");
     assert_fails(mt_lstm_new(1, NULL, NULL, &l), MT_ERR_INVALID_ARGUMENT, "NULL");
     assert_fails(mt_lstm_new(1, &w, NULL, NULL), MT_ERR_INVALID_ARGUMENT, "out is NULL");

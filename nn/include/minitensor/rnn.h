@@ -132,9 +132,11 @@ typedef struct mt_rnn_weights {
  * (layer 0, layer 0 reverse if bidirectional, layer 1, …): n must be
  * num_layers·D. x [N, L, F] -> [N, L, H·D] or [N, H·D] (options.output).
  * Copies the weights (see above). Fails with MT_ERR_SHAPE naming the
- * tensor, its shape and the one expected ("lstm w0: w_hh_l0 w1 [16,5],
- * expected [16,4] (PyTorch (4·hidden, hidden))"), MT_ERR_INVALID_ARGUMENT
- * on a bad option or count; *out is NULL then. */
+ * tensor, its shape and the one expected ("lstm wi: w_hh wh [16,5],
+ * expected [20,5] (PyTorch (gates*hidden, input or hidden) with 4 gates,
+ * input 3, hidden 5; layer 0)": H is w_hh's), MT_ERR_INVALID_ARGUMENT on a
+ * bad option or count; *out is NULL then. The layer is named after the
+ * first w_ih ("lstm wi"). */
 mt_status mt_lstm_new(int n, const mt_rnn_weights *weights, const mt_rnn_options *options,
                       mt_layer **out);
 mt_status mt_gru_new(int n, const mt_rnn_weights *weights, const mt_rnn_options *options,
