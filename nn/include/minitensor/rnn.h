@@ -64,9 +64,11 @@
  * PyTorch's dropout= between layers does nothing at inference, nor here.
  * Not supported (refused where the weights show it): PyTorch's proj_size
  * (p.weight_hr_l0: MT_ERR_UNSUPPORTED), Keras' go_backwards, stateful and
- * masking, activations other than the defaults (LSTM/GRU: tanh and
- * sigmoid), and Bidirectional merge modes other than 'concat' (they look
- * the same in the file: nothing refuses them).
+ * masking, sequences of different lengths in one batch (PyTorch's
+ * pack_padded_sequence: run each length as its own batch), activations
+ * other than the defaults (LSTM/GRU: tanh and sigmoid), and Bidirectional
+ * merge modes other than 'concat' (they look the same in the file:
+ * nothing refuses them).
  */
 #ifndef MINITENSOR_RNN_H
 #define MINITENSOR_RNN_H
