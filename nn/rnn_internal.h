@@ -1,5 +1,5 @@
-/* rnn_internal.h (nn-private) — what the recurrent layer (rnn_layer.c) and
- * its loaders (rnn_load.c) share. */
+/* rnn_internal.h (nn-private) — what the recurrent layer (rnn_layer.c),
+ * its constructors (rnn_build.c) and loaders (rnn_load.c) share. */
 #ifndef MT_NN_RNN_INTERNAL_H
 #define MT_NN_RNN_INTERNAL_H
 
@@ -11,6 +11,27 @@ typedef enum mt_nn_rnn_cell {
     MT_NN_RNN_CELL_GRU,
     MT_NN_RNN_CELL_ELMAN
 } mt_nn_rnn_cell;
+
+/* One layer and direction, packed. */
+typedef struct rnn_cell {
+    mt_tensor *wx;    /* [in, G·H] */
+    mt_tensor *wh;    /* [H, G·H] */
+    mt_tensor *bx;    /* [G·H]: b_ih + b_hh, except GRU's b_hn when reset after */
+    mt_tensor *bhn;   /* [H]: that b_hn (GRU, reset after U_n h); else NULL */
+} rnn_cell;
+
+typedef struct rnn_state {
+    mt_nn_rnn_cell cell;
+    int64_t gates, in, hidden;
+    int layers, dirs;
+    mt_rnn_return output;
+    bool relu, reset_before;
+    rnn_cell c[];     /* layers·dirs, layer-major */
+} rnn_state;
+
+/* What every recurrent layer runs (rnn_layer.c); its state is an
+ * rnn_state with layers·dirs cells. */
+NN_INTERNAL extern const mt_layer_vtable mt_nn_rnn_vtable;
 
 /* The layer of `cell` named `name` from n weight sets (layer-major, the
  * reverse direction after the forward one). keras: the matrices are
