@@ -33,6 +33,7 @@
 #include "minitensor/layer.h"
 #include "minitensor/graph.h"
 #include "minitensor/nn.h"
+#include "minitensor/rnn.h"
 #include "minitensor/random.h"
 #include "minitensor/autograd.h"
 #include "minitensor/optim.h"

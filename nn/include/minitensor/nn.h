@@ -5,7 +5,8 @@
  * Layers: Linear, Conv1D, Conv2D, ConvTranspose2D, MaxPool2D, AvgPool2D,
  * AdaptiveAvgPool2D, GlobalAveragePooling2D, GlobalMaxPooling2D, Upsample,
  * BatchNorm, LayerNorm, RMSNorm, GroupNorm, Embedding, Pad,
- * MultiHeadAttention, ReLU, GELU, tanh, sigmoid, SiLU, LeakyReLU, ELU,
+ * MultiHeadAttention, LSTM, GRU, RNN (rnn.h),
+ * ReLU, GELU, tanh, sigmoid, SiLU, LeakyReLU, ELU,
  * Hardswish, Hardsigmoid, ReLU6 (clamp), Softplus, Softmax, Flatten,
  * Reshape, Permute, Dropout, Add, Multiply, Concat — and yours (layer.h:
  * the built-in layers use the same interface). Weights by the names
@@ -110,8 +111,11 @@ typedef enum mt_layer_kind {
     MT_LAYER_HARDSIGMOID,
     MT_LAYER_MULTIPLY,
     MT_LAYER_GLOBAL_MAX_POOL2D,
-    MT_LAYER_MASK,     /* padding mask, Masking, masked fill */
-    MT_LAYER_GLOBAL_POOL1D     /* also the first / last step */
+    MT_LAYER_MASK,           /* padding mask, Masking, masked fill */
+    MT_LAYER_GLOBAL_POOL1D,  /* also the first / last step */
+    MT_LAYER_LSTM,           /* rnn.h */
+    MT_LAYER_GRU,
+    MT_LAYER_RNN
 } mt_layer_kind;
 
 /* How a 2-D Linear weight is stored.
@@ -815,4 +819,6 @@ void mt_sequential_free(mt_sequential *model);
 #ifdef __cplusplus
 }
 #endif
+
+#include "minitensor/rnn.h"   /* after mt_state_dict, which it uses */
 #endif

@@ -1,0 +1,179 @@
+/* minitensor/rnn.h — recurrent layers for inference: LSTM, GRU and the
+ * Elman RNN (tanh or ReLU), as PyTorch's nn.LSTM / nn.GRU / nn.RNN and
+ * Keras' LSTM / GRU / SimpleRNN (and Bidirectional around them) compute
+ * them, from zero initial states or from states given as inputs.
+ *
+ *     // PyTorch: nn.LSTM(8, 32, num_layers=2, batch_first=True), then
+ *     //          a Linear on out[:, -1]
+ *     const mt_state_dict sd = {file, MT_FRAMEWORK_PYTORCH};
+ *     mt_lstm_load(&sd, "rnn", &(mt_rnn_options){
+ *                      .output = MT_RNN_RETURN_LAST_STEP}, &l);
+ *     mt_sequential_add(model, l);      // [N,L,8] -> [N,32]
+ *
+ * Layout. Input x [N, L, F] (batch first: Keras, and PyTorch's
+ * batch_first=True), any strides. A PyTorch model built with the default
+ * batch_first=False has the same weights: give it your [L, N, F] data as
+ * the view mt_permute(x, {1, 0, 2}) (no copy), and read its sequence
+ * output as [N, L, H·D]. (There is no time-major option: a model splits
+ * large batches along dim 0, which must be the batch.)
+ *
+ * Output (.output; D = 2 if bidirectional, else 1):
+ *   MT_RNN_RETURN_SEQUENCES   (the zero default) every step [N, L, H·D]:
+ *                             PyTorch's `out`, Keras' return_sequences=True;
+ *                             a bidirectional layer gives, at step t, the
+ *                             forward state after x[0..t] and the backward
+ *                             one after x[L-1..t] (PyTorch's concat and
+ *                             Keras' Bidirectional(merge_mode='concat'));
+ *   MT_RNN_RETURN_FINAL_STATE [N, H·D]: each direction's state after the
+ *                             whole sequence: Keras' return_sequences=False
+ *                             (also under Bidirectional), PyTorch's
+ *                             torch.cat([h_n[-2], h_n[-1]], 1) (h_n[-1] if
+ *                             unidirectional);
+ *   MT_RNN_RETURN_LAST_STEP   [N, H·D]: PyTorch's out[:, -1]. The same as
+ *                             FINAL_STATE for one direction; bidirectional,
+ *                             the backward half is its state after x[L-1]
+ *                             only;
+ *   MT_RNN_RETURN_CELL_STATE  [N, H·D], LSTM only: each direction's cell
+ *                             state c after the whole sequence (Keras'
+ *                             return_state=True's last output, PyTorch's
+ *                             c_n[-1]). An encoder whose h and c both feed
+ *                             a decoder is two layers from the same
+ *                             weights, one for each;
+ *   MT_RNN_RETURN_H_N         [N, layers·D, H]: every layer's and
+ *                             direction's final h (PyTorch's h_n, batch
+ *                             first: h_n.permute(1, 0, 2));
+ *   MT_RNN_RETURN_C_N         [N, layers·D, H], LSTM only: PyTorch's c_n
+ *                             the same way. Both fit the state inputs
+ *                             below: a model run one step at a time (text
+ *                             generation) feeds them back.
+ *
+ * Initial states. In a graph the layer takes one input (the sequence,
+ * zero states) or, for an LSTM, three (sequence, h0, c0), for a GRU or
+ * RNN two (sequence, h0). Each state is [N, layers·D, H] (PyTorch's h0
+ * [layers·D, N, H] as the view mt_permute(h0, {1, 0, 2})) or [N,
+ * layers·D·H]: a Keras initial_state=[h, c] of one layer is [N, H] each,
+ * and a FINAL_STATE / CELL_STATE output fits a one-layer decoder's input
+ * as it is. Layer k's direction d starts from the entry k·D + d.
+ *
+ * Weights are copied at construction into one layout ((in, out) matrices,
+ * PyTorch's gate order, the two biases summed where the math allows), in
+ * F32 whatever their dtype: the file may be closed once the layer exists.
+ * Each forward needs scratch of about N·L·(G·H + 2·H·D) floats (G = 4 for
+ * LSTM, 3 for GRU, 1 for RNN), which a model places in its workspace.
+ *
+ * PyTorch's dropout= between layers does nothing at inference, nor here.
+ * Not supported (refused where the weights show it): PyTorch's proj_size
+ * (p.weight_hr_l0: MT_ERR_UNSUPPORTED), Keras' go_backwards, stateful and
+ * masking, sequences of different lengths in one batch (PyTorch's
+ * pack_padded_sequence: run each length as its own batch), activations
+ * other than the defaults (LSTM/GRU: tanh and sigmoid), and Bidirectional
+ * merge modes other than 'concat' (they look the same in the file:
+ * nothing refuses them).
+ */
+#ifndef MINITENSOR_RNN_H
+#define MINITENSOR_RNN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "minitensor/nn.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* What a recurrent layer returns (see the top of this header). */
+typedef enum mt_rnn_return {
+    MT_RNN_RETURN_SEQUENCES = 0,
+    MT_RNN_RETURN_FINAL_STATE,
+    MT_RNN_RETURN_LAST_STEP,
+    MT_RNN_RETURN_CELL_STATE,
+    MT_RNN_RETURN_H_N,
+    MT_RNN_RETURN_C_N
+} mt_rnn_return;
+
+/* Options (a zeroed struct, or NULL, means "all defaults"):
+ *   input_size     expected F, or 0 for "whatever the weights say";
+ *   hidden_size    expected H, or 0;
+ *   num_layers     stacked layers (PyTorch's num_layers), or 0: 1 for the
+ *                  constructors, what the file holds for the loaders;
+ *   bidirectional  true: two directions per layer (the loaders also find
+ *                  them in the file without it);
+ *   output         MT_RNN_RETURN_SEQUENCES, _FINAL_STATE, _LAST_STEP,
+ *                  _H_N or (LSTM) _CELL_STATE, _C_N;
+ *   act            mt_rnn_*: the nonlinearity, MT_ACTIVATION_TANH (or
+ *                  NONE, the default) or MT_ACTIVATION_RELU (PyTorch's
+ *                  nonlinearity='relu', Keras' SimpleRNN(activation=
+ *                  'relu')); must be NONE for LSTM and GRU;
+ *   reset_before   GRU: Keras' reset_after=False, n = tanh(W_n x + b_n +
+ *                  U_n (r ⊙ h)). The default (false) is PyTorch's and
+ *                  Keras' reset_after=True, n = tanh(W_n x + b_in + r ⊙
+ *                  (U_n h + b_hn)). mt_gru_load reads it from Keras' bias
+ *                  shape ([3H]: reset_after=False, [2, 3H]: True); set it
+ *                  only for a Keras GRU without bias. */
+typedef struct mt_rnn_options {
+    int64_t input_size;
+    int64_t hidden_size;
+    int num_layers;
+    bool bidirectional;
+    mt_rnn_return output;
+    mt_activation act;
+    bool reset_before;
+} mt_rnn_options;
+
+/* One layer and direction's weights as PyTorch stores them: w_ih
+ * [G·H, in] (in: F for the first layer, H·D above it), w_hh [G·H, H],
+ * b_ih and b_hh [G·H] or both NULL (bias=False), with PyTorch's gate
+ * order: LSTM i, f, g, o (G = 4); GRU r, z, n (G = 3); RNN (G = 1). Any
+ * views, any float dtype. */
+typedef struct mt_rnn_weights {
+    const mt_tensor *w_ih, *w_hh, *b_ih, *b_hh;
+} mt_rnn_weights;
+
+/* An LSTM / GRU / RNN layer from `n` weight sets in PyTorch's order
+ * (layer 0, layer 0 reverse if bidirectional, layer 1, …): n must be
+ * num_layers·D. x [N, L, F] -> [N, L, H·D] or [N, H·D] (options.output).
+ * Copies the weights (see above). Fails with MT_ERR_SHAPE naming the
+ * tensor, its shape and the one expected ("lstm wi: w_hh wh [16,5],
+ * expected [20,5] (PyTorch (gates*hidden, input or hidden) with 4 gates,
+ * input 3, hidden 5; layer 0)": H is w_hh's), MT_ERR_INVALID_ARGUMENT on a
+ * bad option or count; *out is NULL then. The layer is named after the
+ * first w_ih ("lstm wi"). */
+mt_status mt_lstm_new(int n, const mt_rnn_weights *weights, const mt_rnn_options *options,
+                      mt_layer **out);
+mt_status mt_gru_new(int n, const mt_rnn_weights *weights, const mt_rnn_options *options,
+                     mt_layer **out);
+mt_status mt_rnn_new(int n, const mt_rnn_weights *weights, const mt_rnn_options *options,
+                     mt_layer **out);
+
+/* The same from a state dict, layer "p":
+ *   PyTorch  p.weight_ih_l<k>, p.weight_hh_l<k>, p.bias_ih_l<k>,
+ *            p.bias_hh_l<k>, and the same with suffix _reverse for the
+ *            backward direction; both biases or neither. num_layers 0 and
+ *            bidirectional false take what the file holds. p.weight_hr_l0
+ *            (proj_size) is MT_ERR_UNSUPPORTED. An nn.LSTMCell / GRUCell /
+ *            RNNCell "p" (p.weight_ih, p.weight_hh, p.bias_ih, p.bias_hh)
+ *            is one layer: the cell called on each step in turn from
+ *            zero states.
+ *   Keras    p/<cell>/kernel [F, G·H], p/<cell>/recurrent_kernel [H, G·H],
+ *            p/<cell>/bias ([G·H]; GRU reset_after=True: [2, G·H]) or
+ *            none, where <cell> is lstm_cell, gru_cell or simple_rnn_cell
+ *            (Keras 3's and 2's variable paths; p/kernel is found too).
+ *            Under Bidirectional "p": p/forward_<name>/<cell>/… and
+ *            p/backward_<name>/<cell>/… (or, for a backward_layer= of
+ *            its own name, the one other layer under p). Gate order i, f, c, o (LSTM) and
+ *            z, r, h (GRU), reordered on load. One layer per load (Keras
+ *            stacks layers itself).
+ * Missing tensors are MT_ERR_NOT_FOUND naming them; integer weights
+ * MT_ERR_DTYPE; NaN or infinite ones MT_ERR_FORMAT; shapes as above. */
+mt_status mt_lstm_load(const mt_state_dict *weights, const char *prefix,
+                       const mt_rnn_options *options, mt_layer **out);
+mt_status mt_gru_load(const mt_state_dict *weights, const char *prefix,
+                      const mt_rnn_options *options, mt_layer **out);
+mt_status mt_rnn_load(const mt_state_dict *weights, const char *prefix,
+                      const mt_rnn_options *options, mt_layer **out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,376 @@
+/* rnn_layer.c — LSTM, GRU and Elman RNN layers for inference (rnn.h), the
+ * running half: per layer and direction, one fused matmul projects every
+ * step's input (x·W + b for all N·L rows at once), then each step adds h·U
+ * (one small matmul) and applies the cell's gates row by row. The weights
+ * come packed (rnn_build.c); the projections, states and the lower
+ * layers' sequences live in scratch. */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "rnn_internal.h"
+#include "minitensor/view.h"
+
+/* ---- scratch ----------------------------------------------------------------- */
+
+typedef struct rnn_scratch {
+    float *proj;      /* [N, L, G·H] one direction's input projections */
+    float *rec;       /* [N, G·H] h·U of one step */
+    float *h, *c;     /* [N, H] the state */
+    float *tmp;       /* [N, H] GRU reset before: r ⊙ h */
+    float *seq[2];    /* [N, L, H·D] the lower layers' outputs, alternating */
+} rnn_scratch;
+
+/* Floats of scratch for a batch nb of length len (each part rounded to 64
+ * bytes); with base, the parts' places in *sc. */
+static size_t scratch_floats(const rnn_state *st, int64_t nb, int64_t len, float *base,
+                             rnn_scratch *sc)
+{
+    int64_t gh = st->gates * st->hidden, hd = st->hidden * st->dirs;
+    const int64_t sizes[7] = {nb * len * gh, nb * gh, nb * st->hidden, nb * st->hidden,
+                              nb * st->hidden, st->layers > 1 ? nb * len * hd : 0,
+                              st->layers > 2 ? nb * len * hd : 0};
+    float **parts[7] = {&sc->proj, &sc->rec, &sc->h, &sc->c, &sc->tmp, &sc->seq[0],
+                        &sc->seq[1]};
+    size_t at = 0;
+    for (int i = 0; i < 7; i++) {
+        if (base)
+            *parts[i] = base + at;
+        at += ((size_t)sizes[i] + 15) / 16 * 16;
+    }
+    return at;
+}
+
+static size_t rnn_scratch_bytes(const mt_layer *l, int n, const mt_shape *in)
+{
+    (void)n;
+    const rnn_state *st = l->state;
+    return scratch_floats(st, in->dim[0], in->dim[1], NULL, &(rnn_scratch){0}) *
+           sizeof(float);
+}
+
+/* ---- shapes ------------------------------------------------------------------ */
+
+/* The states a layer starts from: h (and c for an LSTM). */
+static int n_states(const rnn_state *st) { return st->cell == MT_NN_RNN_CELL_LSTM ? 2 : 1; }
+
+/* Initial state in[i] (h0 or c0) for batch nb: [N, layers·D, H] or
+ * [N, layers·D·H]. */
+static mt_status check_state(const rnn_state *st, const mt_shape *in, const char *from,
+                             int64_t nb, const char *what)
+{
+    int64_t ld = st->layers * st->dirs, hid = st->hidden;
+    if (in->dtype == MT_DTYPE_F32 && in->dim[0] == nb &&
+        ((in->rank == 3 && in->dim[1] == ld && in->dim[2] == hid) ||
+         (in->rank == 2 && in->dim[1] == ld * hid)))
+        return MT_OK;
+    char dims[96] = "";
+    for (int i = 0, at = 0; i < in->rank && at < (int)sizeof dims - 24; i++)
+        at += snprintf(dims + at, sizeof dims - (size_t)at, "%s%lld", i ? "," : "",
+                       (long long)in->dim[i]);
+    return mt_fail(MT_ERR_SHAPE, "expects initial %s as F32 [N,%lld,%lld] or [N,%lld] (batch "
+                   "N = %lld, layers x directions, hidden), %s gives %s [%s]", what,
+                   (long long)ld, (long long)hid, (long long)(ld * hid), (long long)nb, from,
+                   mt_dtype_name(in->dtype), dims);
+}
+
+static mt_status rnn_infer(const mt_layer *l, int n, const mt_shape *in,
+                           const char *const *from, mt_shape *out)
+{
+    const rnn_state *st = l->state;
+    if (n != 1 && n != 1 + n_states(st))
+        return mt_fail(MT_ERR_SHAPE, "expects the sequence, or the sequence and %s, given %d "
+                       "inputs", n_states(st) == 2 ? "initial h and c" : "an initial h", n);
+    if (in->rank != 3 || in->dtype != MT_DTYPE_F32)
+        return mt_fail(MT_ERR_SHAPE, "expects F32 [N,L,F] input (batch first), %s gives %s "
+                       "with %d dims", from[0], mt_dtype_name(in->dtype), in->rank);
+    if (in->dim[2] != st->in)
+        return mt_fail(MT_ERR_SHAPE, "expects %lld input features (the last dim of [N,L,F]), "
+                       "%s gives %lld", (long long)st->in, from[0], (long long)in->dim[2]);
+    int64_t nb = in->dim[0], len = in->dim[1];
+    if (len < 1)
+        return mt_fail(MT_ERR_SHAPE, "expects at least one step, %s gives length 0", from[0]);
+    for (int i = 1; i < n; i++) {
+        mt_status s = check_state(st, &in[i], from[i], nb, i == 1 ? "h" : "c");
+        if (s)
+            return s;
+    }
+    // scratch is about N·L·(G·H + 2·H·D) floats plus rows: keep it countable
+    int64_t per_step = st->gates * st->hidden + 2 * st->hidden * st->dirs + 16;
+    if (nb > 0 && (len > INT64_MAX / 64 / nb || nb * len > INT64_MAX / 64 / per_step))
+        return mt_fail(MT_ERR_OVERFLOW, "the batch and length %s gives overflow its scratch",
+                       from[0]);
+    *out = *in;
+    int64_t hd = st->hidden * st->dirs;
+    if (st->output == MT_RNN_RETURN_SEQUENCES) {
+        out->dim[2] = hd;
+    } else if (st->output == MT_RNN_RETURN_H_N || st->output == MT_RNN_RETURN_C_N) {
+        out->dim[1] = st->layers * st->dirs;
+        out->dim[2] = st->hidden;
+    } else {
+        out->rank = 2;
+        out->dim[0] = nb;
+        out->dim[1] = hd;
+    }
+    return MT_OK;
+}
+
+/* ---- one step of each cell, row by row ---------------------------------------- */
+
+static float sigmoid(float v) { return 1.0f / (1.0f + expf(-v)); }
+
+/* p: the step's projections (row stride p_sn), r: h·U [N, 4H]. */
+static void lstm_step(int64_t nb, int64_t hid, const float *p, int64_t p_sn, const float *r,
+                      float *h, float *c)
+{
+    for (int64_t n = 0; n < nb; n++) {
+        const float *pn = p + n * p_sn, *rn = r + n * 4 * hid;
+        float *hn = h + n * hid, *cn = c + n * hid;
+        for (int64_t j = 0; j < hid; j++) {
+            float i = sigmoid(pn[j] + rn[j]), f = sigmoid(pn[hid + j] + rn[hid + j]);
+            float g = tanhf(pn[2 * hid + j] + rn[2 * hid + j]);
+            float o = sigmoid(pn[3 * hid + j] + rn[3 * hid + j]);
+            cn[j] = f * cn[j] + i * g;
+            hn[j] = o * tanhf(cn[j]);
+        }
+    }
+}
+
+/* PyTorch's GRU: n = tanh(p_n + r ⊙ (U_n h + b_hn)). */
+static void gru_step(int64_t nb, int64_t hid, const float *p, int64_t p_sn, const float *r,
+                     const float *bhn, float *h)
+{
+    for (int64_t n = 0; n < nb; n++) {
+        const float *pn = p + n * p_sn, *rn = r + n * 3 * hid;
+        float *hn = h + n * hid;
+        for (int64_t j = 0; j < hid; j++) {
+            float rs = sigmoid(pn[j] + rn[j]), z = sigmoid(pn[hid + j] + rn[hid + j]);
+            float cand = tanhf(pn[2 * hid + j] + rs * (rn[2 * hid + j] + bhn[j]));
+            hn[j] = (1.0f - z) * cand + z * hn[j];
+        }
+    }
+}
+
+/* Keras' reset_after=False, first half: r and z; z kept in r's z columns,
+ * tmp = r ⊙ h for U_n. */
+static void gru_before_gates(int64_t nb, int64_t hid, const float *p, int64_t p_sn, float *r,
+                             const float *h, float *tmp)
+{
+    for (int64_t n = 0; n < nb; n++) {
+        const float *pn = p + n * p_sn, *hn = h + n * hid;
+        float *rn = r + n * 3 * hid, *tn = tmp + n * hid;
+        for (int64_t j = 0; j < hid; j++) {
+            float rs = sigmoid(pn[j] + rn[j]);
+            rn[hid + j] = sigmoid(pn[hid + j] + rn[hid + j]);
+            tn[j] = rs * hn[j];
+        }
+    }
+}
+
+/* Second half: n = tanh(p_n + U_n (r ⊙ h)), U_n (r ⊙ h) in r's n columns. */
+static void gru_before_update(int64_t nb, int64_t hid, const float *p, int64_t p_sn,
+                              const float *r, float *h)
+{
+    for (int64_t n = 0; n < nb; n++) {
+        const float *pn = p + n * p_sn, *rn = r + n * 3 * hid;
+        float *hn = h + n * hid;
+        for (int64_t j = 0; j < hid; j++) {
+            float z = rn[hid + j], cand = tanhf(pn[2 * hid + j] + rn[2 * hid + j]);
+            hn[j] = (1.0f - z) * cand + z * hn[j];
+        }
+    }
+}
+
+static void elman_step(int64_t nb, int64_t hid, const float *p, int64_t p_sn, const float *r,
+                       bool relu, float *h)
+{
+    for (int64_t n = 0; n < nb; n++) {
+        const float *pn = p + n * p_sn, *rn = r + n * hid;
+        float *hn = h + n * hid;
+        for (int64_t j = 0; j < hid; j++) {
+            float v = pn[j] + rn[j];
+            hn[j] = relu ? (v > 0.0f ? v : 0.0f) : tanhf(v);
+        }
+    }
+}
+
+/* ---- forward ------------------------------------------------------------------- */
+
+/* Where a direction writes: the sequence y (row n, step t at y + n·sn +
+ * t·st, NULL for none) and the final state fin (row n at fin + n·fin_sn,
+ * NULL for none), after `steps` steps. */
+typedef struct rnn_dest {
+    float *y;
+    int64_t sn, st;
+    float *fin;
+    int64_t fin_sn;
+    bool fin_c;       /* fin is the LSTM's cell state c, not h */
+    int64_t steps;
+} rnn_dest;
+
+/* Row n of state t (h0 or c0, any strides, [N, layers·D, H] or
+ * [N, layers·D·H]) for layer and direction idx into dst [N, H]. */
+static void load_state(const mt_tensor *t, int64_t idx, int64_t hid, float *dst)
+{
+    const float *a = t->data;
+    for (int64_t n = 0; n < t->shape[0]; n++)
+        for (int64_t j = 0; j < hid; j++)
+            dst[n * hid + j] = t->rank == 3 ? a[n * t->stride[0] + idx * t->stride[1] +
+                                                j * t->stride[2]]
+                                            : a[n * t->stride[0] + (idx * hid + j) *
+                                                                       t->stride[1]];
+}
+
+/* h·U (or, when `zero`, at a first step from h = 0: zeros) into rec, a
+ * view of sc->rec. */
+static mt_status recur(const mt_tensor *h, const mt_tensor *u, bool zero, mt_tensor *rec)
+{
+    if (!zero)
+        return mt_matmul_into(h, u, rec);
+    for (int64_t n = 0; n < rec->shape[0]; n++)
+        memset((float *)rec->data + n * rec->stride[0], 0,
+               (size_t)rec->shape[1] * sizeof(float));
+    return MT_OK;
+}
+
+/* One layer and direction over x [N, L, in] (any strides), from the
+ * states init[0] (h) and init[1] (c) at idx (NULL: zeros). */
+static mt_status run_direction(const rnn_state *st, const rnn_cell *c, const mt_tensor *x,
+                               const mt_tensor *const *init, int64_t idx, bool reverse,
+                               const rnn_scratch *sc, const rnn_dest *d)
+{
+    int64_t nb = x->shape[0], len = x->shape[1], hid = st->hidden, gh = st->gates * hid;
+    mt_tensor proj, rec, h, tmp, u_rz, u_n, rec_rz, rec_n;
+    mt_status s;
+    if ((s = mt_tensor_wrap_into(MT_DTYPE_F32, 3, (int64_t[]){nb, len, gh}, sc->proj,
+                                 &proj)) ||
+        (s = mt_tensor_wrap_into(MT_DTYPE_F32, 2, (int64_t[]){nb, gh}, sc->rec, &rec)) ||
+        (s = mt_tensor_wrap_into(MT_DTYPE_F32, 2, (int64_t[]){nb, hid}, sc->h, &h)) ||
+        (s = mt_tensor_wrap_into(MT_DTYPE_F32, 2, (int64_t[]){nb, hid}, sc->tmp, &tmp)) ||
+        (s = mt_matmul_fused_into(x, c->wx, c->bx, MT_ACTIVATION_NONE, &proj)))
+        return s;
+    bool before = st->cell == MT_NN_RNN_CELL_GRU && st->reset_before;
+    if (before && ((s = mt_narrow_into(c->wh, 1, 0, 2 * hid, &u_rz)) ||
+                   (s = mt_narrow_into(c->wh, 1, 2 * hid, hid, &u_n)) ||
+                   (s = mt_narrow_into(&rec, 1, 0, 2 * hid, &rec_rz)) ||
+                   (s = mt_narrow_into(&rec, 1, 2 * hid, hid, &rec_n))))
+        return s;
+    memset(sc->h, 0, (size_t)(nb * hid) * sizeof(float));
+    memset(sc->c, 0, (size_t)(nb * hid) * sizeof(float));
+    if (init) {
+        load_state(init[0], idx, hid, sc->h);
+        if (st->cell == MT_NN_RNN_CELL_LSTM)
+            load_state(init[1], idx, hid, sc->c);
+    }
+    for (int64_t i = 0; i < d->steps; i++) {
+        int64_t t = reverse ? len - 1 - i : i;
+        bool zero = i == 0 && !init;
+        const float *p = sc->proj + t * gh;
+        switch (st->cell) {
+        case MT_NN_RNN_CELL_LSTM:
+            if ((s = recur(&h, c->wh, zero, &rec)))
+                return s;
+            lstm_step(nb, hid, p, len * gh, sc->rec, sc->h, sc->c);
+            break;
+        case MT_NN_RNN_CELL_GRU:
+            if (!before) {
+                if ((s = recur(&h, c->wh, zero, &rec)))
+                    return s;
+                gru_step(nb, hid, p, len * gh, sc->rec, c->bhn->data, sc->h);
+                break;
+            }
+            if ((s = recur(&h, &u_rz, zero, &rec_rz)))
+                return s;
+            gru_before_gates(nb, hid, p, len * gh, sc->rec, sc->h, sc->tmp);
+            if ((s = recur(&tmp, &u_n, zero, &rec_n)))
+                return s;
+            gru_before_update(nb, hid, p, len * gh, sc->rec, sc->h);
+            break;
+        case MT_NN_RNN_CELL_ELMAN:
+            if ((s = recur(&h, c->wh, zero, &rec)))
+                return s;
+            elman_step(nb, hid, p, len * gh, sc->rec, st->relu, sc->h);
+            break;
+        }
+        for (int64_t n = 0; d->y && n < nb; n++)
+            memcpy(d->y + n * d->sn + t * d->st, sc->h + n * hid,
+                   (size_t)hid * sizeof(float));
+    }
+    for (int64_t n = 0; d->fin && n < nb; n++)
+        memcpy(d->fin + n * d->fin_sn, (d->fin_c ? sc->c : sc->h) + n * hid,
+               (size_t)hid * sizeof(float));
+    return MT_OK;
+}
+
+static mt_status rnn_forward(const mt_layer *l, int n, const mt_tensor *const *in,
+                             void *scratch, mt_tensor *out)
+{
+    const rnn_state *st = l->state;
+    const mt_tensor *const *init = n > 1 ? in + 1 : NULL;
+    mt_tensor seq;
+    const mt_tensor *x = in[0];
+    mt_status s;
+    int64_t nb = x->shape[0], len = x->shape[1], hid = st->hidden, hd = hid * st->dirs;
+    if (nb == 0)
+        return MT_OK;
+    rnn_scratch sc;
+    scratch_floats(st, nb, len, scratch, &sc);
+    float *o = out->data;
+    // h_n / c_n: every layer's final states [N, layers·D, H]
+    bool all = st->output == MT_RNN_RETURN_H_N || st->output == MT_RNN_RETURN_C_N;
+    for (int k = 0; k < st->layers; k++) {
+        bool last = k == st->layers - 1;
+        rnn_dest d = {.sn = len * hd, .st = hd, .steps = len};
+        if (!last)
+            d.y = sc.seq[k % 2];
+        else if (st->output == MT_RNN_RETURN_SEQUENCES)
+            d.y = o;
+        for (int dir = 0; dir < st->dirs; dir++) {
+            rnn_dest dd = d;
+            if (d.y)
+                dd.y = d.y + dir * hid;
+            if (all) {
+                dd.fin = o + (k * st->dirs + dir) * hid;
+                dd.fin_sn = st->layers * hd;
+                dd.fin_c = st->output == MT_RNN_RETURN_C_N;
+            } else if (!d.y) {
+                dd.fin = o + dir * hid;
+                dd.fin_sn = hd;
+                dd.fin_c = st->output == MT_RNN_RETURN_CELL_STATE;
+                // out[:, -1] of the backward direction: its first step
+                if (dir == 1 && st->output == MT_RNN_RETURN_LAST_STEP)
+                    dd.steps = 1;
+            }
+            if ((s = run_direction(st, &st->c[k * st->dirs + dir], x, init,
+                                   k * st->dirs + dir, dir == 1, &sc, &dd)))
+                return s;
+        }
+        if (!last) {
+            if ((s = mt_tensor_wrap_into(MT_DTYPE_F32, 3, (int64_t[]){nb, len, hd},
+                                         sc.seq[k % 2], &seq)))
+                return s;
+            x = &seq;
+        }
+    }
+    return MT_OK;
+}
+
+static void rnn_release(void *state)
+{
+    rnn_state *st = state;
+    for (int i = 0; i < st->layers * st->dirs; i++) {
+        mt_tensor_free(st->c[i].wx);
+        mt_tensor_free(st->c[i].wh);
+        mt_tensor_free(st->c[i].bx);
+        mt_tensor_free(st->c[i].bhn);
+    }
+}
+
+const mt_layer_vtable mt_nn_rnn_vtable = {
+    .n_inputs = 0,   /* the sequence, and optionally the initial states */
+    .infer = rnn_infer,
+    .forward = rnn_forward,
+    .scratch_bytes = rnn_scratch_bytes,
+    .release = rnn_release,
+};
+
