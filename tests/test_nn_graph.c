@@ -339,13 +339,17 @@ static void graph_large_batch_in_passes(void **state)
 }
 
 /* A batch of broadcast rows (stride 0: no memory) whose two gathered
- * outputs take 2^63 - 64 bytes each: their sum wraps size_t. It is refused;
- * the planner summed without a check, allocated the wrapped (small) size
- * and the first pass wrote outside it. */
+ * outputs take 2^63 - 64 bytes each (2^31 - 64 with a 32-bit size_t): their
+ * sum wraps size_t. It is refused; the planner summed without a check,
+ * allocated the wrapped (small) size and the first pass wrote outside it. */
 static void graph_workspace_overflow(void **state)
 {
     (void)state;
-    const int64_t n = ((int64_t)1 << 59) - 4;   /* × 4 floats = 2^63 - 64 bytes */
+    /* × 4 floats = SIZE_MAX/2 + 1 - 64 bytes */
+    const int64_t n = (int64_t)(((uint64_t)SIZE_MAX >> 5) + 1) - 4;
+    char message[100];
+    snprintf(message, sizeof message, "graph: the workspace for a batch of %lld overflows size_t",
+             (long long)n);
     mt_graph *g = NULL;
     int x, a, b;
     assert_ok(mt_graph_new(&g));
@@ -355,8 +359,7 @@ static void graph_workspace_overflow(void **state)
     assert_ok(mt_graph_output(g, a));
     assert_ok(mt_graph_output(g, b));
     size_t bytes = 1;
-    assert_fails(mt_graph_bytes_needed(g, n, &bytes), MT_ERR_OVERFLOW,
-                 "graph: the workspace for a batch of 576460752303423484 overflows size_t");
+    assert_fails(mt_graph_bytes_needed(g, n, &bytes), MT_ERR_OVERFLOW, message);
     float zeros[4] = {0};
     mt_tensor *row = tensor(NULL, 2, (int64_t[]){1, 4}, zeros), *rows = NULL;
     assert_ok(mt_expand(row, 2, (int64_t[]){n, 4}, &rows));

@@ -209,7 +209,11 @@ static void test_open_path_is_mapped(void **state)
     assert_ok(mt_safetensors_get_f32(f, "w", &t));
     assert_int_equal(t->ownership, MT_OWNERSHIP_BORROWED);
     assert_ptr_equal(t->data, e.data);            /* in the mapping */
+#ifdef __wasm__   /* WASI cannot map: the file is read into a 64-aligned buffer */
+    assert_true((uintptr_t)e.data % 64 == 72 % 64);
+#else
     assert_true((uintptr_t)e.data % 4096 == 72);  /* page-aligned mapping */
+#endif
     assert_memory_equal(t->data, vals, sizeof vals);
     mt_tensor_free(t);
     mt_safetensors_close(f);
