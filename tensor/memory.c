@@ -91,6 +91,8 @@ mt_scratch *mt_scratch_slot(mt_scratch_id id)
 
 float *mt_scratch_get(mt_scratch *s, size_t n)
 {
+    if (n > SIZE_MAX / sizeof *s->p)
+        return NULL;
     if (s->n < n) {
         float *p = mt_alloc(n * sizeof *p, MT_ALIGN);
         if (!p)
@@ -102,10 +104,12 @@ float *mt_scratch_get(mt_scratch *s, size_t n)
     return s->p;
 }
 
-float *mt_scratch_floats(mt_scratch_id id, size_t n)
+float *mt_scratch_floats(mt_scratch_id id, int64_t n)
 {
+    if (n < 0 || (uint64_t)n > SIZE_MAX)
+        return NULL;
     mt_scratch *s = mt_scratch_slot(id);
-    return s ? mt_scratch_get(s, n) : NULL;
+    return s ? mt_scratch_get(s, (size_t)n) : NULL;
 }
 
 void mt_scratch_free(mt_scratch_id id)
