@@ -66,8 +66,16 @@ static size_t mha_scratch(const mt_layer *l, int n, const mt_shape *in)
 {
     const mha_state *st = l->state;
     int64_t lq = in[0].dim[1], lk = in[n == 3 ? 1 : 0].dim[1];
+    bool mask = own_mask(st, lq, lk);
+    /* sized in double first: broadcast rows (stride 0) can ask for more than
+     * size_t holds, which a 32-bit one wrapped to a small block; SIZE_MAX is
+     * refused (graphs: MT_ERR_OVERFLOW, a single layer: out of memory) */
+    double bytes = (double)in[0].dim[0] * (double)(lq + lk) * (double)(st->qk + st->vo) *
+                   sizeof(float) + (mask ? (double)lq * (double)lk : 0.0);
+    if (bytes > (double)(SIZE_MAX / 2))
+        return SIZE_MAX;
     return (size_t)(in[0].dim[0] * ((lq + lk) * (st->qk + st->vo))) * sizeof(float) +
-           (own_mask(st, lq, lk) ? (size_t)(lq * lk) : 0);
+           (mask ? (size_t)(lq * lk) : 0);
 }
 
 /* t [N,L,E] as heads [N,H,L,D] (a view). */
