@@ -91,8 +91,6 @@ mt_scratch *mt_scratch_slot(mt_scratch_id id)
 
 float *mt_scratch_get(mt_scratch *s, size_t n)
 {
-    if (n > SIZE_MAX / sizeof *s->p)
-        return NULL;
     if (s->n < n) {
         float *p = mt_alloc(n * sizeof *p, MT_ALIGN);
         if (!p)
@@ -106,7 +104,7 @@ float *mt_scratch_get(mt_scratch *s, size_t n)
 
 float *mt_scratch_floats(mt_scratch_id id, int64_t n)
 {
-    if (n < 0 || (uint64_t)n > SIZE_MAX)
+    if (n < 0 || (uint64_t)n > SIZE_MAX / sizeof(float))
         return NULL;
     mt_scratch *s = mt_scratch_slot(id);
     return s ? mt_scratch_get(s, (size_t)n) : NULL;
