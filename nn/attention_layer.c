@@ -153,10 +153,17 @@ static size_t mha_scratch(const mt_layer *l, int n, const mt_shape *in)
     const mha_state *st = l->state;
     int nc = n - mask_count(st);
     int64_t b = in[0].dim[0], lq = in[0].dim[1], lk = in[nc == 3 ? 1 : 0].dim[1];
-    int64_t floats = b * ((lq + lk) * (st->qk + st->vo));
-    if (nc != n || own_causal(st, lq, lk))
-        floats += b * (mask_heads(st, n, in) * lq * lk + lk + lq);
-    return (size_t)floats * sizeof(float);
+    bool masked = nc != n || own_causal(st, lq, lk);
+    int64_t heads = masked ? mask_heads(st, n, in) : 0, pads = masked ? lq + lk : 0;
+    /* sized in double first: broadcast rows (stride 0) can ask for more than
+     * size_t holds, which a 32-bit one wrapped to a small block; SIZE_MAX is
+     * refused (graphs: MT_ERR_OVERFLOW, a single layer: out of memory) */
+    double floats = (double)b * ((double)(lq + lk) * (double)(st->qk + st->vo) +
+                                 (double)heads * (double)lq * (double)lk + (double)pads);
+    if (floats * sizeof(float) > (double)(SIZE_MAX / 2))
+        return SIZE_MAX;
+    int64_t f = b * ((lq + lk) * (st->qk + st->vo) + heads * lq * lk + pads);
+    return (size_t)f * sizeof(float);
 }
 
 /* t [N,L,E] as heads [N,H,L,D] (a view). */

@@ -257,6 +257,13 @@ static size_t linear2_scratch_bytes(const mt_layer *l, int n, const mt_shape *in
     const linear2_state *st = l->state;
     if (in->rank == 2)
         return 0;
+    /* in double first, as mha_scratch (attention_layer.c): past size_t is
+     * SIZE_MAX, which is refused, not a wrapped small block */
+    double bytes = (double)st->w1->shape[1] * sizeof(float);
+    for (int d = 0; d + 1 < in->rank; d++)
+        bytes *= (double)in->dim[d];
+    if (bytes > (double)(SIZE_MAX / 2))
+        return SIZE_MAX;
     size_t rows = 1;
     for (int d = 0; d + 1 < in->rank; d++)
         rows *= (size_t)in->dim[d];

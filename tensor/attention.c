@@ -263,7 +263,7 @@ static mt_status attend_matmul(const attn_plan *p, const float *q, const float *
                                const float *v, const char *mask, float *o, int64_t o_rs,
                                int64_t o_cs)
 {
-    float *s = mt_scratch_floats(MT_SCRATCH_ATTENTION_SCORES, (size_t)(p->lq * p->lk));
+    float *s = mt_scratch_floats(MT_SCRATCH_ATTENTION_SCORES, p->lq * p->lk);
     if (!s)
         return mt_fail(MT_ERR_OUT_OF_MEMORY, "%s: cannot allocate %lld x %lld scores", OP,
                        (long long)p->lq, (long long)p->lk);

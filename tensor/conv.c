@@ -317,7 +317,7 @@ static mt_status conv_run(const char *op, const mt_tensor *kernel, const mt_tens
     per_chunk = per_chunk < 1 ? 1 : per_chunk > g->n ? g->n : per_chunk;
     if (!out_rows(y, g, 0, per_chunk, &probe))
         per_chunk = 1;
-    float *patches = mt_scratch_floats(MT_SCRATCH_CONV_PATCHES, (size_t)(per_chunk * rpi * k));
+    float *patches = mt_scratch_floats(MT_SCRATCH_CONV_PATCHES, per_chunk * rpi * k);
     if (!patches) {
         s = mt_fail(MT_ERR_OUT_OF_MEMORY, "%s: cannot allocate the patch buffer", op);
         goto done;
@@ -477,8 +477,7 @@ static mt_status conv_then_pool(const char *op, const conv_geometry *g,
                                 mt_tensor *out)
 {
     int64_t shape[4] = {g->n, g->oh, g->ow, g->cout};
-    float *buf = mt_scratch_floats(MT_SCRATCH_CONV_UNPOOLED,
-                                   (size_t)(g->n * g->oh * g->ow * g->cout));
+    float *buf = mt_scratch_floats(MT_SCRATCH_CONV_UNPOOLED, g->n * g->oh * g->ow * g->cout);
     if (!buf && g->n * g->oh * g->ow * g->cout > 0)
         return mt_fail(MT_ERR_OUT_OF_MEMORY, "%s: cannot allocate the conv output", op);
     mt_tensor tmp, pool_in;

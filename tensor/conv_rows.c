@@ -670,7 +670,7 @@ mt_status mt_conv_rows_run(const char *op, const conv_geometry *g, const mt_tens
         j.rowbuf_floats = ((pool ? pool->ah.k : 1) * (j.ox1 - j.ox0) * g->kh * g->kw * g->cin +
                            15) / 16 * 16;
     const int64_t floats = packed + bias_copy + j.parts * (j.strip_floats + j.rowbuf_floats);
-    float *scratch = mt_scratch_floats(MT_SCRATCH_CONV_PATCHES, (size_t)floats);
+    float *scratch = mt_scratch_floats(MT_SCRATCH_CONV_PATCHES, floats);
     if (!scratch && floats > 0)
         return mt_fail(MT_ERR_OUT_OF_MEMORY, "%s: cannot allocate %lld floats of scratch",
                        op, (long long)floats);

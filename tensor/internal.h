@@ -69,12 +69,15 @@ typedef struct mt_scratch { float *p; size_t n; } mt_scratch;   /* n in floats *
 /* This thread's buffer `id`; NULL if its set cannot be allocated. */
 mt_scratch *mt_scratch_slot(mt_scratch_id id);
 
-/* s grown to at least n floats (MT_ALIGN-aligned); NULL if it cannot grow
- * (the old buffer is kept). */
+/* s grown to at least n floats (MT_ALIGN-aligned; n·4 bytes must fit
+ * size_t, as mt_scratch_floats checks); NULL if it cannot grow (the old
+ * buffer is kept). */
 float *mt_scratch_get(mt_scratch *s, size_t n);
 
-/* mt_scratch_get(mt_scratch_slot(id), n). */
-float *mt_scratch_floats(mt_scratch_id id, size_t n);
+/* mt_scratch_get(mt_scratch_slot(id), n); NULL also for n < 0 or n floats
+ * past size_t. n is the caller's int64_t product of dims, unconverted: a
+ * 32-bit size_t would wrap a count past 2^32 to a small one. */
+float *mt_scratch_floats(mt_scratch_id id, int64_t n);
 
 /* Frees the calling thread's buffer `id` (if it has one); with it the
  * thread's set, once every buffer is freed. */

@@ -13,7 +13,7 @@
 static const float *pack_rows(mt_scratch_id s, const float *x, int64_t rows, int64_t cols,
                               int64_t rs, int64_t cs)
 {
-    float *p = mt_scratch_floats(s, (size_t)(rows * cols));
+    float *p = mt_scratch_floats(s, rows * cols);
     if (!p)
         return NULL;
     for (int64_t i = 0; i < rows; i++)
@@ -71,7 +71,7 @@ mt_status mt_gemm_run(const char *op, mt_gemm g, mt_backend backend, int threads
         mt_gemm packed = g;
         packed.a = pack_rows(MT_SCRATCH_MATMUL_A, g.a, g.m, g.k, g.a_rs, g.a_cs);
         packed.b = pack_rows(MT_SCRATCH_MATMUL_B, g.b, g.k, g.n, g.b_rs, g.b_cs);
-        packed.c = mt_scratch_floats(MT_SCRATCH_MATMUL_C, (size_t)(g.m * g.n));
+        packed.c = mt_scratch_floats(MT_SCRATCH_MATMUL_C, g.m * g.n);
         if (!packed.a || !packed.b || !packed.c)
             return mt_fail(MT_ERR_OUT_OF_MEMORY, "%s: cannot allocate scratch for "
                            "strided operands", op);

@@ -139,13 +139,12 @@ static mt_status run_native(const char *op, chain *ch, int threads)
     ch->parts = blocks < MAX_PARTS ? (int)blocks : MAX_PARTS;
     const bool pooled = threads > 1 && ch->parts >= 2;
     const int64_t hidden_rows = pooled ? ch->parts * ch->rows : m < ch->rows ? m : ch->rows;
-    ch->hidden = ch->two ? mt_scratch_floats(MT_SCRATCH_CHAIN_HIDDEN,
-                                             (size_t)(hidden_rows * h)) : NULL;
+    ch->hidden = ch->two ? mt_scratch_floats(MT_SCRATCH_CHAIN_HIDDEN, hidden_rows * h) : NULL;
     if (ch->two && !ch->hidden)
         return mt_fail(MT_ERR_OUT_OF_MEMORY, "%s: cannot allocate the hidden block "
                        "[%lld,%lld]", op, (long long)ch->rows, (long long)h);
     if (ch->sparse) {
-        const size_t entries = (size_t)(hidden_rows * (ch->g1.k + 16));
+        const int64_t entries = hidden_rows * (ch->g1.k + 16);
         ch->idx = (int32_t *)mt_scratch_floats(MT_SCRATCH_SPARSE_IDX, entries);
         ch->val = mt_scratch_floats(MT_SCRATCH_SPARSE_VAL, entries);
         if (!ch->idx || !ch->val)
@@ -182,8 +181,7 @@ static mt_status run_chain(const char *op, chain *ch)
     }
     if (!ch->two)
         return mt_gemm_run(op, ch->g1, backend, threads);
-    float *hidden = mt_scratch_floats(MT_SCRATCH_CHAIN_HIDDEN,
-                                      (size_t)(ch->g1.m * ch->g1.n) + 1);
+    float *hidden = mt_scratch_floats(MT_SCRATCH_CHAIN_HIDDEN, ch->g1.m * ch->g1.n + 1);
     if (!hidden)
         return mt_fail(MT_ERR_OUT_OF_MEMORY, "%s: cannot allocate the hidden [%lld,%lld]",
                        op, (long long)ch->g1.m, (long long)ch->g1.n);
@@ -201,7 +199,7 @@ static const float *bias_data(const mt_tensor *b, mt_scratch_id id)
         return NULL;
     if (b->stride[0] == 1 || b->shape[0] <= 1)
         return b->data;
-    float *p = mt_scratch_floats(id, (size_t)b->shape[0]);
+    float *p = mt_scratch_floats(id, b->shape[0]);
     for (int64_t j = 0; p && j < b->shape[0]; j++)
         p[j] = ((const float *)b->data)[j * b->stride[0]];
     return p;

@@ -102,10 +102,12 @@ float *mt_scratch_get(mt_scratch *s, size_t n)
     return s->p;
 }
 
-float *mt_scratch_floats(mt_scratch_id id, size_t n)
+float *mt_scratch_floats(mt_scratch_id id, int64_t n)
 {
+    if (n < 0 || (uint64_t)n > SIZE_MAX / sizeof(float))
+        return NULL;
     mt_scratch *s = mt_scratch_slot(id);
-    return s ? mt_scratch_get(s, n) : NULL;
+    return s ? mt_scratch_get(s, (size_t)n) : NULL;
 }
 
 void mt_scratch_free(mt_scratch_id id)

@@ -31,6 +31,8 @@
 #define MT_UNARY_OPS_H
 
 #include <math.h>
+#include <stdint.h>
+#include <string.h>
 
 #include "minitensor/ops.h"
 
@@ -61,7 +63,22 @@
 #define MT_UNARY_FN static inline float
 
 /* Comparisons written so that NaN falls through to the NaN result. */
+#if defined(__wasm__)
+/* clang 14 compiles x < 0 ? 0 : x to wasm's f32(x4).max, which turns -0 into
+ * +0 (PyTorch keeps -0). The same choice on the bits: negative, nonzero and
+ * not NaN (0x80000001..0xff800000) becomes +0, anything else stays. */
+MT_UNARY_FN u_relu(float x, float p, float q)
+{
+    (void)p, (void)q;
+    uint32_t b;
+    memcpy(&b, &x, sizeof b);
+    b &= b - 0x80000001u < 0x7f800000u ? 0u : ~0u;
+    memcpy(&x, &b, sizeof x);
+    return x;
+}
+#else
 MT_UNARY_FN u_relu(float x, float p, float q) { (void)p, (void)q; return x < 0.0f ? 0.0f : x; }
+#endif
 
 /* x·Φ(x) = x/2 · erfc(-x/√2): erfc, not 1 + erf, keeps the far negative
  * tail accurate (1 + erf(-5/√2) cancels to a few correct bits). */

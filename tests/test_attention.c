@@ -188,6 +188,28 @@ static void test_errors(void **state)
         mt_tensor_free(all[i]);
 }
 
+#if SIZE_MAX == UINT32_MAX
+/* A 32-bit size_t (wasm32): a broadcast sequence of 33000 (no memory) has
+ * 33000 x 33000 scores, 4.4 GB, whose byte count wrapped to 61 MB; the
+ * matmul then wrote past the buffer (wasm: "memory access out of bounds").
+ * Refused, the output untouched. (With a 64-bit size_t it simply runs.) */
+static void test_scores_past_size_t(void **state)
+{
+    (void)state;
+    float one = 1.0f;
+    mt_tensor *s = make(3, (int64_t[]){1, 1, 1}, &one), *x, *out;
+    assert_ok(mt_expand(s, 3, (int64_t[]){1, 33000, 1}, &x));
+    assert_ok(mt_tensor_full(3, (int64_t[]){1, 33000, 1}, 7.0f, &out));
+    assert_fails(mt_scaled_dot_product_attention_into(x, x, x, NULL, false, 0.0f, out),
+                 MT_ERR_OUT_OF_MEMORY, "cannot allocate 33000 x 33000 scores");
+    for (int64_t i = 0; i < 33000; i++)
+        assert_true(((float *)out->data)[i] == 7.0f);
+    mt_tensor_free(out);
+    mt_tensor_free(x);
+    mt_tensor_free(s);
+}
+#endif
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -195,6 +217,9 @@ int main(void)
         cmocka_unit_test(test_kv_cache),
         cmocka_unit_test(test_masked_row_and_no_heap),
         cmocka_unit_test(test_errors),
+#if SIZE_MAX == UINT32_MAX
+        cmocka_unit_test(test_scores_past_size_t),
+#endif
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -93,7 +93,7 @@ static void native_paths_match_naive(void **state)
         assert_ok(mt_backend_set(MT_BACKEND_NATIVE));
         const char *const *names = mt_gemm_native_kernel_names();
         for (int i = 0; names[i]; i++)
-            for (int threads = 1; threads <= 2; threads++) {
+            for (int threads = 1; threads <= MT_TEST_THREADS; threads++) {
                 assert_true(mt_gemm_native_force_kernel(names[i]));
                 assert_ok(mt_num_threads_set(threads));
                 mt_tensor *got = run(c, x, k, b);
@@ -214,7 +214,7 @@ static void winograd_special_inputs_as_direct(void **state)
     assert_true(infinite > 0);
     assert_ok(mt_backend_set(MT_BACKEND_NATIVE));
     const char *const *names = mt_gemm_native_kernel_names();
-    for (int threads = 1; threads <= 2; threads++) {
+    for (int threads = 1; threads <= MT_TEST_THREADS; threads++) {
         assert_ok(mt_num_threads_set(threads));
         for (int n = 0; names[n]; n++) {
             assert_true(mt_gemm_native_force_kernel(names[n]));

@@ -102,7 +102,7 @@ static void test_matmul_every_backend(void **state)
         if (!mt_backend_available((mt_backend)be))
             continue;
         assert_ok(mt_backend_set((mt_backend)be));
-        for (int threads = 1; threads <= 2; threads++) {
+        for (int threads = 1; threads <= MT_TEST_THREADS; threads++) {
             assert_ok(mt_num_threads_set(threads));
             if (be != MT_BACKEND_NATIVE) {
                 run_matmuls(mt_backend_name((mt_backend)be), threads);

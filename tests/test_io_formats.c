@@ -11,7 +11,9 @@
 #define _POSIX_C_SOURCE 200809L
 #include "test_util.h"
 
+#ifndef __wasm__   /* wasm32 (WASI): no signals */
 #include <signal.h>
+#endif
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -194,23 +196,27 @@ static void idx_load_files(void **state)
 static void inputs_must_be_regular_files(void **state)
 {
     (void)state;
+    mt_idx idx;
+    mt_image img;
+#ifndef __wasm__   /* WASI has no mkfifo, no alarm */
     remove("io_formats_fifo");   /* left by an interrupted run */
     assert_int_equal(mkfifo("io_formats_fifo", 0600), 0);
     alarm(20);
-    mt_idx idx;
     assert_fails(mt_idx_load("io_formats_fifo", &idx), MT_ERR_IO,
                  "io_formats_fifo: not a regular file (it is a FIFO)");
-    mt_image img;
     assert_fails(mt_image_load("io_formats_fifo", 0, &img), MT_ERR_IO,
                  "io_formats_fifo: not a regular file (it is a FIFO)");
+#endif
     assert_fails(mt_idx_load("/dev/zero", &idx), MT_ERR_IO,
                  "/dev/zero: not a regular file (it is a character device)");
     assert_fails(mt_image_load("/dev/zero", 0, &img), MT_ERR_IO,
                  "/dev/zero: not a regular file (it is a character device)");
     assert_fails(mt_image_load(".", 0, &img), MT_ERR_IO,
                  ".: not a regular file (it is a directory)");
+#ifndef __wasm__
     alarm(0);
     remove("io_formats_fifo");
+#endif
 }
 
 /* Plain files: the size limit is checked (fstat) before anything is read. */

@@ -186,7 +186,7 @@ static void test_backends_agree_with_naive(void **state)
     for (int b = MT_BACKEND_NATIVE; b < MT_BACKEND_COUNT; b++) {
         if (!mt_backend_available((mt_backend)b))
             continue;
-        for (int threads = 1; threads <= 2; threads++) {
+        for (int threads = 1; threads <= MT_TEST_THREADS; threads++) {
             for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
                 for (int variant = 0; variant < 8; variant++)
                     compare_backend((mt_backend)b, threads, fixed[i][0], fixed[i][1],
@@ -260,8 +260,13 @@ static void test_backend_api(void **state)
     assert_true(mt_backend_available(MT_BACKEND_NATIVE));
     assert_fails(mt_backend_set((mt_backend)17), MT_ERR_INVALID_ARGUMENT, "invalid backend 17");
     assert_fails(mt_num_threads_set(0), MT_ERR_INVALID_ARGUMENT, "0 not in 1..1024");
+#ifdef __wasm__
+    assert_fails(mt_num_threads_set(2), MT_ERR_UNSUPPORTED, "wasm32 builds have one thread");
+    assert_int_equal(mt_num_threads_get(), 1);
+#else
     assert_ok(mt_num_threads_set(2));
     assert_int_equal(mt_num_threads_get(), 2);
+#endif
     assert_string_equal(mt_backend_name(MT_BACKEND_OPENBLAS), "openblas");
 #ifdef MT_TEST_EXPECT_OPENBLAS
     /* the OpenBLAS backend really is OpenBLAS at run time */

@@ -176,7 +176,7 @@ enum { CASE_COUNT = sizeof cases / sizeof cases[0] };
 
 static void run_cases(const char *who)
 {
-    for (int threads = 1; threads <= 2; threads++) {
+    for (int threads = 1; threads <= MT_TEST_THREADS; threads++) {
         assert_ok(mt_num_threads_set(threads));
         for (int i = 0; i < CASE_COUNT; i++)
             check_case(&cases[i], who);

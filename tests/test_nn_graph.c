@@ -339,13 +339,17 @@ static void graph_large_batch_in_passes(void **state)
 }
 
 /* A batch of broadcast rows (stride 0: no memory) whose two gathered
- * outputs take 2^63 - 64 bytes each: their sum wraps size_t. It is refused;
- * the planner summed without a check, allocated the wrapped (small) size
- * and the first pass wrote outside it. */
+ * outputs take 2^63 - 64 bytes each (2^31 - 64 with a 32-bit size_t): their
+ * sum wraps size_t. It is refused; the planner summed without a check,
+ * allocated the wrapped (small) size and the first pass wrote outside it. */
 static void graph_workspace_overflow(void **state)
 {
     (void)state;
-    const int64_t n = ((int64_t)1 << 59) - 4;   /* × 4 floats = 2^63 - 64 bytes */
+    /* × 4 floats = SIZE_MAX/2 + 1 - 64 bytes */
+    const int64_t n = (int64_t)(((uint64_t)SIZE_MAX >> 5) + 1) - 4;
+    char message[100];
+    snprintf(message, sizeof message, "graph: the workspace for a batch of %lld overflows size_t",
+             (long long)n);
     mt_graph *g = NULL;
     int x, a, b;
     assert_ok(mt_graph_new(&g));
@@ -355,8 +359,7 @@ static void graph_workspace_overflow(void **state)
     assert_ok(mt_graph_output(g, a));
     assert_ok(mt_graph_output(g, b));
     size_t bytes = 1;
-    assert_fails(mt_graph_bytes_needed(g, n, &bytes), MT_ERR_OVERFLOW,
-                 "graph: the workspace for a batch of 576460752303423484 overflows size_t");
+    assert_fails(mt_graph_bytes_needed(g, n, &bytes), MT_ERR_OVERFLOW, message);
     float zeros[4] = {0};
     mt_tensor *row = tensor(NULL, 2, (int64_t[]){1, 4}, zeros), *rows = NULL;
     assert_ok(mt_expand(row, 2, (int64_t[]){n, 4}, &rows));
@@ -367,6 +370,61 @@ static void graph_workspace_overflow(void **state)
     mt_tensor_free(rows);
     mt_tensor_free(row);
     mt_graph_free(g);
+}
+
+/* A layer's scratch past size_t: self-attention (E 256) over one sample of
+ * 2^20 rows needs 2·2^20·512 floats of projections, 2^32 bytes, beside an
+ * output of 2^30. With a 32-bit size_t (wasm32) the count wrapped to 0 and
+ * the plan fit in 1 GiB; it is refused now. With a 64-bit one it counts. */
+static void graph_scratch_overflow(void **state)
+{
+    (void)state;
+    const int64_t rows = (int64_t)1 << 20, e = 256;
+    mt_tensor *w_in = NULL, *w_out = NULL;
+    assert_ok(mt_tensor_zeros(MT_DTYPE_F32, 2, (int64_t[]){3 * e, e}, &w_in));
+    assert_ok(mt_tensor_zeros(MT_DTYPE_F32, 2, (int64_t[]){e, e}, &w_out));
+    mt_layer *mha = NULL;
+    assert_ok(mt_multihead_attention_new(
+        &(mt_attention_weights){.in_proj_weight = w_in, .out_weight = w_out}, 4, false, &mha));
+    mt_graph *g = NULL;
+    int x, y;
+    assert_ok(mt_graph_new(&g));
+    assert_ok(mt_graph_input(g, "x", MT_DTYPE_F32, 2, (int64_t[]){rows, e}, &x));
+    assert_ok(mt_graph_add(g, "attn", mha, 1, &x, &y));
+    assert_ok(mt_graph_output(g, y));
+    size_t bytes = 0;
+    if ((uint64_t)SIZE_MAX > UINT32_MAX) {
+        assert_ok(mt_graph_bytes_needed(g, 1, &bytes));
+        assert_true(bytes >= ((size_t)1 << 30) + ((size_t)4 << 30));
+    } else {
+        assert_fails(mt_graph_bytes_needed(g, 1, &bytes), MT_ERR_OVERFLOW,
+                     "graph: the workspace for a batch of 1 overflows size_t");
+    }
+    mt_graph_free(g);
+    mt_tensor_free(w_out);
+    mt_tensor_free(w_in);
+
+    /* the same for a fused Linear pair over rows, its hidden block:
+     * [2^20, 1] -> 1024 -> 1 needs 2^32 bytes beside an output of 4 MiB */
+    mt_sequential *m = NULL;
+    assert_ok(mt_sequential_new(2, (int64_t[]){rows, 1}, &m));
+    for (int i = 0; i < 2; i++) {
+        mt_tensor *w = NULL;
+        mt_layer *l = NULL;
+        assert_ok(mt_tensor_zeros(MT_DTYPE_F32, 2, i ? (int64_t[]){1024, 1} : (int64_t[]){1, 1024},
+                                  &w));
+        assert_ok(mt_linear_new(w, NULL, &(mt_linear_options){.layout = MT_LAYOUT_IN_OUT}, &l));
+        mt_tensor_free(w);
+        assert_ok(mt_sequential_add(m, l));
+    }
+    if ((uint64_t)SIZE_MAX > UINT32_MAX) {
+        assert_ok(mt_sequential_bytes_needed(m, 1, &bytes));
+        assert_true(bytes >= ((size_t)4 << 30));
+    } else {
+        assert_fails(mt_sequential_bytes_needed(m, 1, &bytes), MT_ERR_OVERFLOW,
+                     "sequential: the workspace for a batch of 1 overflows size_t");
+    }
+    mt_sequential_free(m);
 }
 
 /* An output fed back as the next input (an iterative loop) lies in the
@@ -836,6 +894,7 @@ int main(void)
         cmocka_unit_test(planner_reuses_memory),
         cmocka_unit_test(graph_large_batch_in_passes),
         cmocka_unit_test(graph_workspace_overflow),
+        cmocka_unit_test(graph_scratch_overflow),
         cmocka_unit_test(output_fed_back),
         cmocka_unit_test(graph_out_of_memory),
         cmocka_unit_test(batch_norm_alone_and_folded),

@@ -12,8 +12,10 @@
 
 #include <dirent.h>
 #include <errno.h>
+#ifndef __wasm__   /* wasm32 (WASI): no signals, no resource limits */
 #include <signal.h>
 #include <sys/resource.h>
+#endif
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -207,7 +209,11 @@ static void test_open_path_is_mapped(void **state)
     assert_ok(mt_safetensors_get_f32(f, "w", &t));
     assert_int_equal(t->ownership, MT_OWNERSHIP_BORROWED);
     assert_ptr_equal(t->data, e.data);            /* in the mapping */
+#ifdef __wasm__   /* WASI cannot map: the file is read into a 64-aligned buffer */
+    assert_true((uintptr_t)e.data % 64 == 72 % 64);
+#else
     assert_true((uintptr_t)e.data % 4096 == 72);  /* page-aligned mapping */
+#endif
     assert_memory_equal(t->data, vals, sizeof vals);
     mt_tensor_free(t);
     mt_safetensors_close(f);
@@ -591,12 +597,14 @@ static void test_file_errors(void **state)
     assert_true(strstr(mt_last_error(), path) != NULL);
     assert_fails(mt_safetensors_open(tmpdir, &f), MT_ERR_IO,
                  "not a regular file");
+#ifndef __wasm__   /* WASI has no mkfifo */
     /* a FIFO must not block waiting for a writer */
     snprintf(path, sizeof path, "%s/fifo", tmpdir);
     assert_int_equal(mkfifo(path, 0600), 0);
     assert_fails(mt_safetensors_open(path, &f), MT_ERR_IO,
                  "not a regular file");
     unlink(path);
+#endif
     /* an empty file */
     snprintf(path, sizeof path, "%s/empty.safetensors", tmpdir);
     write_file(path, "", 0);
@@ -925,6 +933,7 @@ static void test_save_rejects_bad_input_creating_nothing(void **state)
     mt_tensor_free(t);
 }
 
+#ifndef __wasm__   /* WASI has no resource limits */
 /* A write failing part-way (here: the file size limit, as a full disk
  * would) leaves the old file intact and no temporary file behind. */
 static void test_save_failure_keeps_old_file(void **state)
@@ -976,6 +985,7 @@ static void test_save_failure_keeps_old_file(void **state)
     mt_tensor_free(t);
     mt_tensor_free(big);
 }
+#endif
 
 /* Names and metadata that need escaping survive a round trip, NULs too. */
 static void test_save_escapes_roundtrip(void **state)
@@ -1114,7 +1124,9 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_serialize_matches_rust_crate),
         cmocka_unit_test(test_save_all_dtypes_roundtrip),
         cmocka_unit_test(test_save_rejects_bad_input_creating_nothing),
+#ifndef __wasm__
         cmocka_unit_test(test_save_failure_keeps_old_file),
+#endif
         cmocka_unit_test(test_save_escapes_roundtrip),
         cmocka_unit_test(test_save_empty_with_huge_dims),
         cmocka_unit_test(test_json_depth_bound),

@@ -71,8 +71,9 @@ static float mlp_step(mlp *m)
 static void steady_step_allocates_nothing(void **state)
 {
     (void)state;
-    /* two threads: the native matmul's workers reuse their buffers too */
-    assert_ok(mt_num_threads_set(2));
+    /* two threads (but on wasm32): the native matmul's workers reuse their
+     * buffers too */
+    assert_ok(mt_num_threads_set(MT_TEST_THREADS));
     /* the probe goes in first: changing the allocator drops the matmul's
      * cached buffers, which the next matmul would allocate again */
     alloc_probe probe;

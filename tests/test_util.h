@@ -55,6 +55,14 @@ static inline void check_close(const float *actual, const float *expected, size_
         }                                                                         \
     } while (0)
 
+/* The most threads the suites run ops on: wasm32 builds have one thread
+ * (mt_num_threads_set(2) fails there with MT_ERR_UNSUPPORTED). */
+#ifdef __wasm__
+#define MT_TEST_THREADS 1
+#else
+#define MT_TEST_THREADS 2
+#endif
+
 /* ---- allocators that count allocations or fail on demand ------------------ */
 
 /* Atomic counters: the native backend's worker threads allocate too. */

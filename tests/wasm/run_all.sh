@@ -2,7 +2,8 @@
 # tests/wasm/run_all.sh — everything WebAssembly, green or not:
 #   1. the wasm32 build (minitensor-mnist.wasm) and its meson tests in Node
 #      (suite 'wasm': kernel vs naive, the model under WASI, the reactor
-#      module raw and through bindings/js, the committed copy up to date);
+#      module raw and through bindings/js, the committed copy up to date,
+#      and the native cmocka suites on tests/wasm/cmocka_shim);
 #   2. native logits of the 1000 test digits (`mnist eval … --logits`), which
 #      the Node, Go and browser tests must match (same predictions, 1e-4);
 #   3. go vet and go test in bindings/go;
