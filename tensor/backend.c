@@ -182,7 +182,7 @@ mt_status mt_num_threads_set(int n)
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "set_num_threads: %d not in 1..1024", n);
 #if defined(__wasm__)
     if (n != 1)
-        return mt_fail(MT_ERR_UNSUPPORTED, "set_num_threads: wasm32 builds have one thread");
+        return mt_fail(MT_ERR_UNSUPPORTED, "set_num_threads: wasm32 has one thread");
 #endif
     atomic_store(&chosen_threads, n);
     return MT_OK;

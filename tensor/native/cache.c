@@ -166,8 +166,10 @@ mt_native_caches mt_native_caches_cpuid(void)
  * that really share the L3, where cpuid gives the width of an APIC-ID
  * field (an Intel leaf 4 may say 64 for a 24-core L3). cpuid when sysfs
  * is missing (some containers). */
+#ifndef __wasm__
 mt_native_caches mt_native_caches_detect(void)
 {
     mt_native_caches c = mt_native_caches_sysfs();
     return c.l1d > 0 ? c : mt_native_caches_cpuid();
 }
+#endif

@@ -194,7 +194,13 @@ void mt_native_sparse_gemv_generic(int64_t n, int64_t nnz, const int32_t *idx,
 typedef struct mt_native_caches {
     int64_t l1d, l2, l3;
 } mt_native_caches;
+#ifdef __wasm__
+/* Nothing to read: inline, so that gemm_native.c's code for known caches
+ * folds away (the module's size budget). */
+static inline mt_native_caches mt_native_caches_detect(void) { return (mt_native_caches){0}; }
+#else
 mt_native_caches mt_native_caches_detect(void);
+#endif
 /* The two sources alone (all 0 where absent), for tests. */
 mt_native_caches mt_native_caches_sysfs(void);
 mt_native_caches mt_native_caches_cpuid(void);
