@@ -575,3 +575,16 @@ mt_status mt_multihead_attention_load(const mt_state_dict *weights, const char *
         mt_tensor_free(t[i]);
     return s;
 }
+
+mt_status mt_prelu_load(const mt_state_dict *weights, const char *prefix, mt_layer **out)
+{
+    loader ld;
+    mt_status s = begin("prelu", weights, prefix, out, &ld);
+    if (s)
+        return s;
+    mt_tensor *w;
+    if (!(s = fetch(&ld, ld.nm == &keras ? "alpha" : "weight", true, &w)))
+        s = mt_prelu_new(w, out);
+    mt_tensor_free(w);
+    return s;
+}

@@ -109,7 +109,24 @@ typedef enum mt_layer_kind {
     MT_LAYER_CLAMP,
     MT_LAYER_HARDSIGMOID,
     MT_LAYER_MULTIPLY,
-    MT_LAYER_GLOBAL_MAX_POOL2D
+    MT_LAYER_GLOBAL_MAX_POOL2D,
+    MT_LAYER_PRELU,
+    MT_LAYER_SELU,
+    MT_LAYER_CELU,
+    MT_LAYER_MISH,
+    MT_LAYER_SOFTSIGN,
+    MT_LAYER_LOG_SIGMOID,
+    MT_LAYER_TANHSHRINK,
+    MT_LAYER_LOG_SOFTMAX,
+    MT_LAYER_GLU,
+    MT_LAYER_NARROW,
+    MT_LAYER_CHANNEL_SHUFFLE,
+    MT_LAYER_PIXEL_SHUFFLE,
+    MT_LAYER_PIXEL_UNSHUFFLE,
+    MT_LAYER_MAX_POOL1D,
+    MT_LAYER_AVG_POOL1D,
+    MT_LAYER_GLOBAL_MAX_POOL1D,
+    MT_LAYER_GLOBAL_AVG_POOL1D
 } mt_layer_kind;
 
 /* How a 2-D Linear weight is stored.
@@ -297,6 +314,79 @@ mt_status mt_softplus_new(mt_layer **out);
  * (a, b). nn.Hardsigmoid(): relu6(x + 3) / 6. Same shape, on their own. */
 mt_status mt_clamp_new(float lo, float hi, mt_layer **out);
 mt_status mt_hardsigmoid_new(mt_layer **out);
+
+/* ---- more activations, channel moves, 1-D pooling ---------------------------------
+ * Each runs on its own (no fusion); same shape unless said.
+ *
+ * PReLU: x > 0 ? x : a·x with learned slopes `weight`, broadcast over each
+ * sample from its last dim (each dim equal or 1): PyTorch's nn.PReLU()
+ * weight [1], nn.PReLU(C) weight [C] (the channels: last in NHWC and
+ * [N,L,C]); Keras' PReLU alpha (the sample's shape, 1 on its shared_axes).
+ * weight: 1..7 dims, finite, any storable dtype (F32 referenced, others
+ * converted once). The input must fit it (checked when added). */
+mt_status mt_prelu_new(const mt_tensor *weight, mt_layer **out);
+
+/* nn.SELU (Keras selu): 1.0507·elu(x, 1.67326); nn.CELU(alpha) (alpha
+ * finite, not 0): max(0, x) + min(0, alpha·(exp(x/alpha) - 1)); nn.Mish:
+ * x·tanh(softplus(x)); nn.Softsign: x/(1 + |x|); nn.LogSigmoid:
+ * log(sigmoid(x)); nn.Tanhshrink: x - tanh(x). */
+mt_status mt_selu_new(mt_layer **out);
+mt_status mt_celu_new(float alpha, mt_layer **out);
+mt_status mt_mish_new(mt_layer **out);
+mt_status mt_softsign_new(mt_layer **out);
+mt_status mt_log_sigmoid_new(mt_layer **out);
+mt_status mt_tanhshrink_new(mt_layer **out);
+
+/* nn.LogSoftmax(dim): log(softmax(x)) along dim (negative from the end),
+ * computed stably. nn.GLU(dim): a·sigmoid(b) where a, b are the first and
+ * second halves of dim (even): that dim halves. */
+mt_status mt_log_softmax_new(int dim, mt_layer **out);
+mt_status mt_glu_new(int dim, mt_layer **out);
+
+/* Narrow: entries start .. start+length-1 of `dim` (not 0, the batch;
+ * negative from the end), a copy: one piece of torch.chunk / torch.split /
+ * x.narrow (ShuffleNet's x.chunk(2, dim=1) on NCHW is two layers on dim -1
+ * of NHWC: (-1, 0, C/2) and (-1, C/2, C/2)); Keras' Cropping1D((a, b)) is
+ * (1, a, L - a - b). start >= 0, length >= 1, the dim long enough (checked
+ * when added). */
+mt_status mt_narrow_new(int dim, int64_t start, int64_t length, mt_layer **out);
+
+/* ChannelShuffle (nn.ChannelShuffle(groups), ShuffleNet's channel_shuffle)
+ * on channels-last [N, …, C], C a multiple of groups: channel i·(C/groups)
+ * + j goes to j·groups + i. A copy. */
+mt_status mt_channel_shuffle_new(int64_t groups, mt_layer **out);
+
+/* nn.PixelShuffle(r) on NHWC: [N,H,W,C·r·r] -> [N,H·r,W·r,C] with
+ * PyTorch's channel order (channel c·r² + i·r + j of pixel (h, w) goes to
+ * channel c of (h·r + i, w·r + j)); nn.PixelUnshuffle(r) the reverse,
+ * [N,H·r,W·r,C] -> [N,H,W,C·r·r]. r 1..65536. A copy. */
+mt_status mt_pixel_shuffle_new(int64_t upscale_factor, mt_layer **out);
+mt_status mt_pixel_unshuffle_new(int64_t downscale_factor, mt_layer **out);
+
+/* MaxPool1D, AvgPool1D on channels-last sequences [N,L,C] -> [N,OL,C]
+ * (permute PyTorch's [N,C,L] once): Keras' MaxPooling1D(pool_size,
+ * strides, padding) and AveragePooling1D are {.pool, .stride, .padding};
+ * PyTorch's nn.MaxPool1d(k, s, p) {.pool = k, .stride = s, .pad = p} and
+ * nn.AvgPool1d(k, s, p) the same with .count_include_pad = true. The
+ * fields as mt_max_pool2d_options' and mt_avg_pool2d_options' (stride 0:
+ * the window; pad at most half the window, > 0 replaces `padding`).
+ * options may not be NULL. */
+typedef struct mt_pool1d_options {
+    int64_t pool, stride;
+    mt_padding padding;
+    int64_t pad;
+    bool ceil_mode;
+    bool count_include_pad;   /* avg only */
+} mt_pool1d_options;
+
+mt_status mt_max_pool1d_new(const mt_pool1d_options *options, mt_layer **out);
+mt_status mt_avg_pool1d_new(const mt_pool1d_options *options, mt_layer **out);
+
+/* GlobalMaxPooling1D, GlobalAveragePooling1D: the maximum, the mean over L,
+ * [N,L,C] -> [N,C] (PyTorch's x.amax(-1), x.mean(-1) on [N,C,L];
+ * AdaptiveMaxPool1d(1) / AdaptiveAvgPool1d(1) + Flatten). */
+mt_status mt_global_max_pool1d_new(mt_layer **out);
+mt_status mt_global_avg_pool1d_new(mt_layer **out);
 
 /* Merge dims start_dim..end_dim (inclusive, negative from the end) into one,
  * as a view (no copy): Keras' Flatten() and PyTorch's nn.Flatten() are
@@ -616,6 +706,10 @@ mt_status mt_group_norm_load(const mt_state_dict *weights, const char *prefix,
 /* Embedding "p" (p.weight; Keras p/embeddings). */
 mt_status mt_embedding_load(const mt_state_dict *weights, const char *prefix,
                             mt_layer **out);
+
+/* PReLU "p": PyTorch's p.weight ([1] or [C]), Keras' p/alpha (the sample's
+ * shape with 1 on shared_axes); as mt_prelu_new. */
+mt_status mt_prelu_load(const mt_state_dict *weights, const char *prefix, mt_layer **out);
 
 /* ---- any layer ---------------------------------------------------------------- */
 
