@@ -7,13 +7,12 @@
 #include "layer_internal.h"
 #include "minitensor/view.h"
 
-/* "[2,8,8,4]" for messages */
+/* "[N,8,8,4]" for messages (the batch is 1 when the layer is added) */
 static const char *dims_str(const mt_shape *s, char *buf, size_t size)
 {
-    size_t at = (size_t)snprintf(buf, size, "[");
-    for (int d = 0; d < s->rank && at < size; d++)
-        at += (size_t)snprintf(buf + at, size - at, "%s%lld", d ? "," : "",
-                               (long long)s->dim[d]);
+    size_t at = (size_t)snprintf(buf, size, "[N");
+    for (int d = 1; d < s->rank && at < size; d++)
+        at += (size_t)snprintf(buf + at, size - at, ",%lld", (long long)s->dim[d]);
     if (at < size)
         snprintf(buf + at, size - at, "]");
     return buf;

@@ -23,11 +23,10 @@ static mt_status prelu_infer(const mt_layer *l, int n, const mt_shape *in,
         fits = a->shape[d] == 1 || a->shape[d] == got;
     }
     if (!fits) {
-        char want[160], got[160] = "";
-        size_t at = 0;
-        for (int d = 0; d < in->rank && at < sizeof got; d++)
-            at += (size_t)snprintf(got + at, sizeof got - at, "%s%lld", d ? "," : "",
-                                   (long long)in->dim[d]);
+        char want[160], got[160] = "N";   /* the batch: 1 when the layer is added */
+        size_t at = 1;
+        for (int d = 1; d < in->rank && at < sizeof got; d++)
+            at += (size_t)snprintf(got + at, sizeof got - at, ",%lld", (long long)in->dim[d]);
         return mt_fail(MT_ERR_SHAPE, "expects F32 [N, …] whose last dims fit weight %s "
                        "(each equal or 1; PyTorch's [C] is the channels, last in NHWC), %s "
                        "gives %s [%s]", mt_tensor_describe(a, want, sizeof want), from[0],

@@ -1,0 +1,89 @@
+#!/usr/bin/env python3
+"""Writes nn_layers_more.safetensors for tests/test_nn_layers_more.c:
+inputs, weights and PyTorch's outputs for nn.PReLU (one slope, and one per
+channel after a Conv2d), nn.SELU, nn.CELU(0.7), nn.Mish, nn.Softsign,
+nn.LogSigmoid, nn.Tanhshrink, nn.LogSoftmax(1), nn.GLU(-1) and nn.GLU(1),
+x.chunk(2, dim=1), nn.ChannelShuffle(3), nn.PixelShuffle(2),
+nn.PixelUnshuffle(2), nn.MaxPool1d(3, 2, 1), nn.MaxPool1d(2, ceil_mode),
+nn.AvgPool1d(3, 2, 1) and x.amax / x.mean over the length; image results
+saved NHWC and sequence results [N,L,C], as minitensor computes them.
+Seeded (torch.manual_seed(0)); module weights under their state_dict names
+with a prefix ("prelu_c.weight"). Run with Debian's PyTorch 1.13:
+
+    /usr/bin/python3 tests/reference/make_nn_layers_more_refs.py tests/reference
+"""
+import pathlib
+import sys
+
+import torch
+from torch import nn
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
+from st_write import save  # noqa: E402
+
+
+def nhwc(t):
+    return t.permute(0, 2, 3, 1)
+
+
+def nlc(t):
+    return t.permute(0, 2, 1)
+
+
+def main():
+    out = sys.argv[1] if len(sys.argv) > 1 else "."
+    torch.manual_seed(0)
+    t = {}
+    with torch.no_grad():
+        x = torch.randn(3, 8) * 3
+        t["act.x"] = x
+        for name, m in [("selu", nn.SELU()), ("celu", nn.CELU(0.7)), ("mish", nn.Mish()),
+                        ("softsign", nn.Softsign()), ("log_sigmoid", nn.LogSigmoid()),
+                        ("tanhshrink", nn.Tanhshrink()), ("log_softmax", nn.LogSoftmax(1)),
+                        ("glu", nn.GLU(-1))]:
+            t["act." + name] = m(x)
+        # far tails: log_sigmoid(-30), log_softmax of a large spread
+        tail = torch.tensor([[-30.0, -12.0, 0.0, 12.0, 30.0, 90.0, -90.0, 1e-3]])
+        t["tail.x"] = tail
+        t["tail.log_sigmoid"] = nn.LogSigmoid()(tail)
+        t["tail.log_softmax"] = nn.LogSoftmax(1)(tail)
+        t["tail.mish"] = nn.Mish()(tail)
+
+        # PReLU with one slope and with one per channel, after a conv (NCHW)
+        img = torch.randn(2, 4, 5, 6)
+        t["img.x"] = nhwc(img)
+        p1, pc = nn.PReLU(), nn.PReLU(4)
+        p1.weight.fill_(-0.3)
+        pc.weight.copy_(torch.tensor([0.25, -0.5, 1.5, 0.0]))
+        t.update({"prelu_1." + k: v for k, v in p1.state_dict().items()})
+        t.update({"prelu_c." + k: v for k, v in pc.state_dict().items()})
+        t["img.prelu_1"] = nhwc(p1(img))
+        t["img.prelu_c"] = nhwc(pc(img))
+        t["img.glu1"] = nhwc(nn.GLU(1)(img))            # halves the channels
+        a, b = img.chunk(2, dim=1)
+        t["img.chunk0"], t["img.chunk1"] = nhwc(a), nhwc(b)
+
+        six = torch.randn(2, 6, 3, 4)                   # 6 channels, 3 groups
+        t["six.x"] = nhwc(six)
+        t["six.shuffle3"] = nhwc(nn.ChannelShuffle(3)(six))
+        t["six.shuffle2"] = nhwc(nn.ChannelShuffle(2)(six))
+        ps = torch.randn(2, 8, 3, 2)                    # 8 = 2 channels x 2 x 2
+        t["ps.x"] = nhwc(ps)
+        t["ps.shuffle"] = nhwc(nn.PixelShuffle(2)(ps))   # [2,6,4,2] NHWC
+        pu = torch.randn(2, 3, 4, 6)
+        t["pu.x"] = nhwc(pu)
+        t["pu.unshuffle"] = nhwc(nn.PixelUnshuffle(2)(pu))   # [2,2,3,12] NHWC
+
+        seq = torch.randn(2, 3, 9)                      # [N,C,L]
+        t["seq.x"] = nlc(seq)
+        t["seq.max3_2_1"] = nlc(nn.MaxPool1d(3, 2, 1)(seq))
+        t["seq.max2_ceil"] = nlc(nn.MaxPool1d(2, ceil_mode=True)(seq))
+        t["seq.avg3_2_1"] = nlc(nn.AvgPool1d(3, 2, 1)(seq))
+        t["seq.gmax"] = seq.amax(-1)
+        t["seq.gavg"] = seq.mean(-1)
+    save(f"{out}/nn_layers_more.safetensors", t)
+    print(", ".join(f"{k} {list(v.shape)}" for k, v in t.items()))
+
+
+if __name__ == "__main__":
+    main()
