@@ -91,6 +91,49 @@ static void prelu_matches_pytorch(void **state)
     mt_tensor_free(x);
 }
 
+/* nn.InstanceNorm2d(C) is GroupNorm with C groups (no layer of its own) */
+static void instance_norm_is_group_norm(void **state)
+{
+    (void)state;
+    const mt_state_dict sd = {refs, MT_FRAMEWORK_PYTORCH};
+    mt_layer *l = NULL;
+    alone(mt_group_norm_load(&sd, "inorm", 4, NULL, &l), &l, "img.x31", "img.inorm_affine",
+          1e-5);
+    alone(mt_group_norm_new(4, NULL, NULL, NULL, &l), &l, "img.x31", "img.inorm", 1e-5);
+}
+
+/* Every constructor refuses a NULL out (and the loader a NULL state dict),
+ * naming itself. */
+static void nulls_refused(void **state)
+{
+    (void)state;
+    mt_layer *l = NULL;
+    const mt_pool1d_options p = {.pool = 2};
+    assert_fails(mt_prelu_new(NULL, NULL), MT_ERR_INVALID_ARGUMENT, "prelu: out is NULL");
+    assert_fails(mt_prelu_load(NULL, "p", &l), MT_ERR_INVALID_ARGUMENT, "prelu_load");
+    assert_fails(mt_prelu_load(&(mt_state_dict){refs, MT_FRAMEWORK_PYTORCH}, NULL, &l),
+                 MT_ERR_INVALID_ARGUMENT, "prelu_load");
+    assert_fails(mt_selu_new(NULL), MT_ERR_INVALID_ARGUMENT, "selu: out is NULL");
+    assert_fails(mt_celu_new(1.0f, NULL), MT_ERR_INVALID_ARGUMENT, "celu: out is NULL");
+    assert_fails(mt_mish_new(NULL), MT_ERR_INVALID_ARGUMENT, "mish: out is NULL");
+    assert_fails(mt_softsign_new(NULL), MT_ERR_INVALID_ARGUMENT, "softsign: out is NULL");
+    assert_fails(mt_log_sigmoid_new(NULL), MT_ERR_INVALID_ARGUMENT, "log_sigmoid: out");
+    assert_fails(mt_tanhshrink_new(NULL), MT_ERR_INVALID_ARGUMENT, "tanhshrink: out");
+    assert_fails(mt_log_softmax_new(-1, NULL), MT_ERR_INVALID_ARGUMENT, "log_softmax: out");
+    assert_fails(mt_log_softmax_new(9, &l), MT_ERR_INVALID_ARGUMENT, "log_softmax: dim 9");
+    assert_fails(mt_glu_new(-1, NULL), MT_ERR_INVALID_ARGUMENT, "glu: out is NULL");
+    assert_fails(mt_narrow_new(1, 0, 1, NULL), MT_ERR_INVALID_ARGUMENT, "narrow: out");
+    assert_fails(mt_channel_shuffle_new(2, NULL), MT_ERR_INVALID_ARGUMENT, "channel_shuffle");
+    assert_fails(mt_channel_shuffle_new(0, &l), MT_ERR_INVALID_ARGUMENT, "groups 0");
+    assert_fails(mt_pixel_shuffle_new(2, NULL), MT_ERR_INVALID_ARGUMENT, "pixel_shuffle");
+    assert_fails(mt_pixel_unshuffle_new(0, &l), MT_ERR_INVALID_ARGUMENT, "pixel_unshuffle");
+    assert_fails(mt_max_pool1d_new(&p, NULL), MT_ERR_INVALID_ARGUMENT, "max_pool1d: out");
+    assert_fails(mt_avg_pool1d_new(&p, NULL), MT_ERR_INVALID_ARGUMENT, "avg_pool1d: out");
+    assert_fails(mt_global_max_pool1d_new(NULL), MT_ERR_INVALID_ARGUMENT, "global_max_pool1d");
+    assert_fails(mt_global_avg_pool1d_new(NULL), MT_ERR_INVALID_ARGUMENT, "global_avg_pool1d");
+    assert_null(l);
+}
+
 static void channel_layers_match_pytorch(void **state)
 {
     (void)state;
@@ -314,6 +357,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(activations_match_pytorch),
         cmocka_unit_test(prelu_matches_pytorch),
+        cmocka_unit_test(instance_norm_is_group_norm),
+        cmocka_unit_test(nulls_refused),
         cmocka_unit_test(channel_layers_match_pytorch),
         cmocka_unit_test(pool1d_matches_pytorch),
         cmocka_unit_test(keras_prelu_model),

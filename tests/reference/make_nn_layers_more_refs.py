@@ -3,7 +3,8 @@
 inputs, weights and PyTorch's outputs for nn.PReLU (one slope, and one per
 channel after a Conv2d), nn.SELU, nn.CELU(0.7), nn.Mish, nn.Softsign,
 nn.LogSigmoid, nn.Tanhshrink, nn.LogSoftmax(1), nn.GLU(-1) and nn.GLU(1),
-x.chunk(2, dim=1), nn.ChannelShuffle(3), nn.PixelShuffle(2),
+nn.InstanceNorm2d(4) (affine or not) on
+3·x + 1, x.chunk(2, dim=1), nn.ChannelShuffle(3), nn.PixelShuffle(2),
 nn.PixelUnshuffle(2), nn.MaxPool1d(3, 2, 1), nn.MaxPool1d(2, ceil_mode),
 nn.AvgPool1d(3, 2, 1) and x.amax / x.mean over the length; image results
 saved NHWC and sequence results [N,L,C], as minitensor computes them.
@@ -60,6 +61,15 @@ def main():
         t["img.prelu_1"] = nhwc(p1(img))
         t["img.prelu_c"] = nhwc(pc(img))
         t["img.glu1"] = nhwc(nn.GLU(1)(img))            # halves the channels
+        # InstanceNorm2d (track_running_stats=False: the statistics of each
+        # image at eval too) is GroupNorm with one group per channel
+        inorm = nn.InstanceNorm2d(4, affine=True)
+        inorm.weight.copy_(torch.randn(4))
+        inorm.bias.copy_(torch.randn(4))
+        t.update({"inorm." + k: v for k, v in inorm.state_dict().items()})
+        t["img.x31"] = nhwc(img * 3 + 1)
+        t["img.inorm_affine"] = nhwc(inorm.eval()(img * 3 + 1))
+        t["img.inorm"] = nhwc(nn.InstanceNorm2d(4).eval()(img * 3 + 1))
         a, b = img.chunk(2, dim=1)
         t["img.chunk0"], t["img.chunk1"] = nhwc(a), nhwc(b)
 

@@ -6,7 +6,10 @@
  * AdaptiveAvgPool2D, GlobalAveragePooling2D, GlobalMaxPooling2D, Upsample,
  * BatchNorm, LayerNorm, RMSNorm, GroupNorm, Embedding, Pad,
  * MultiHeadAttention, ReLU, GELU, tanh, sigmoid, SiLU, LeakyReLU, ELU,
- * Hardswish, Hardsigmoid, ReLU6 (clamp), Softplus, Softmax, Flatten,
+ * Hardswish, Hardsigmoid, ReLU6 (clamp), Softplus, Softmax, PReLU, SELU,
+ * CELU, Mish, Softsign, LogSigmoid, Tanhshrink, LogSoftmax, GLU, Narrow,
+ * ChannelShuffle, PixelShuffle, PixelUnshuffle, MaxPool1D, AvgPool1D,
+ * GlobalMax/AveragePooling1D, Flatten,
  * Reshape, Permute, Dropout, Add, Multiply, Concat — and yours (layer.h:
  * the built-in layers use the same interface). Weights by the names
  * PyTorch's state_dict and Keras write: mt_state_dict below.
