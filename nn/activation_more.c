@@ -1,7 +1,8 @@
 /* activation_more.c — the activation layers built from ops.h's unary and
  * binary ops (no fused form; they run on their own): SELU, CELU, Mish,
- * Softsign, LogSigmoid, Tanhshrink, LogSoftmax and GLU. Each writes `out`
- * from its input once, then works on `out` in place. */
+ * Softsign, LogSigmoid, Tanhshrink, LogSoftmax and GLU; and Keras'
+ * Rescaling (x·scale + offset). Each writes `out` from its input once,
+ * then works on `out` in place. */
 #include <math.h>
 #include <stdio.h>
 
@@ -136,6 +137,44 @@ mt_status mt_celu_new(float alpha, mt_layer **out)
     char name[40];
     snprintf(name, sizeof name, "celu %g", (double)alpha);
     return more_new("celu", &more_vtable, MT_LAYER_CELU, name, alpha, 0, out);
+}
+
+/* ---- Rescaling ---------------------------------------------------------------------- */
+
+typedef struct rescaling_state {
+    float scale, offset;
+} rescaling_state;
+
+static mt_status rescaling_forward(const mt_layer *l, int n, const mt_tensor *const *in,
+                                   void *scratch, mt_tensor *out)
+{
+    (void)n, (void)scratch;
+    const rescaling_state *st = l->state;
+    mt_status s = mt_mul_scalar_into(in[0], st->scale, out);
+    return s ? s : mt_add_scalar_into(out, st->offset, out);
+}
+
+static const mt_layer_vtable rescaling_vtable = {
+    .n_inputs = 1, .infer = mt_nn_infer_same, .forward = rescaling_forward};
+
+mt_status mt_rescaling_new(float scale, float offset, mt_layer **out)
+{
+    if (!out)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "rescaling: out is NULL");
+    *out = NULL;
+    if (!isfinite(scale) || !isfinite(offset))
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "rescaling: scale %g, offset %g: expected "
+                       "finite values", (double)scale, (double)offset);
+    char name[64];
+    snprintf(name, sizeof name, "rescaling %g %+g", (double)scale, (double)offset);
+    mt_layer *l = mt_nn_layer_alloc("rescaling", &rescaling_vtable, MT_LAYER_RESCALING, name,
+                                    sizeof(rescaling_state));
+    if (!l)
+        return MT_ERR_OUT_OF_MEMORY;
+    *(rescaling_state *)l->state = (rescaling_state){scale, offset};
+    l->info.rate = scale;
+    *out = l;
+    return MT_OK;
 }
 
 static mt_status dim_new(const char *op, const mt_layer_vtable *vt, mt_layer_kind kind,

@@ -1,7 +1,8 @@
 /* test_nn_layers_more.c — the layers added for models ported from PyTorch
  * and Keras: PReLU, SELU, CELU, Mish, Softsign, LogSigmoid, Tanhshrink,
  * LogSoftmax, GLU, Narrow (torch.chunk), ChannelShuffle, PixelShuffle,
- * PixelUnshuffle, MaxPool1D, AvgPool1D, GlobalMax/AveragePooling1D.
+ * PixelUnshuffle, MaxPool1D, AvgPool1D, GlobalMax/AveragePooling1D,
+ * Rescaling.
  * Each against PyTorch (reference/make_nn_layers_more_refs.py ->
  * nn_layers_more.safetensors); three small Keras models and Keras'
  * activations (reference/make_keras_layers_refs.py -> keras_layers
@@ -262,6 +263,25 @@ static void keras_pad_crop_upsample(void **state)
     graph_matches(g, h, "pads_x", "pads_y", 1e-5);
 }
 
+/* Rescaling(1/255, offset=-0.5), then Normalization as a BatchNorm */
+static void keras_rescaling_normalization(void **state)
+{
+    (void)state;
+    mt_graph *g = NULL;
+    mt_layer *l = NULL;
+    mt_tensor *mean = get(keras, "norm/mean"), *var = get(keras, "norm/variance");
+    int h;
+    assert_ok(mt_graph_new(&g));
+    assert_ok(mt_graph_input(g, "x", MT_DTYPE_F32, 3, (int64_t[]){4, 4, 3}, &h));
+    h = node(g, "rs", mt_rescaling_new(1.0f / 255, -0.5f, &l), &l, h);
+    h = node(g, "norm", mt_batch_norm_new(mean, var, NULL, NULL,
+                                          &(mt_batch_norm_options){.eps = 1e-14f}, &l), &l, h);
+    mt_tensor_free(var);
+    mt_tensor_free(mean);
+    graph_matches(g, h, "rescale_x", "rescale_y", 1e-5);
+    assert_fails(mt_rescaling_new(NAN, 0, &l), MT_ERR_INVALID_ARGUMENT, "rescaling: scale nan");
+}
+
 static void keras_activations(void **state)
 {
     (void)state;
@@ -364,6 +384,7 @@ int main(void)
         cmocka_unit_test(keras_prelu_model),
         cmocka_unit_test(keras_text_cnn),
         cmocka_unit_test(keras_pad_crop_upsample),
+        cmocka_unit_test(keras_rescaling_normalization),
         cmocka_unit_test(keras_activations),
         cmocka_unit_test(bad_inputs_and_weights_named),
     };

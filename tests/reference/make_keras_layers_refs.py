@@ -17,6 +17,9 @@ under their Keras paths ({v.path: v}), inputs and Keras' own outputs
   pads    x [2,5,6,3] -> ZeroPadding2D(((1, 2), (0, 1))) -> Cropping2D(((1, 0),
           (2, 1))) -> UpSampling2D(2) -> Conv2D(2, 3, name="kc") ->
           LayerNormalization(name="kln") (channels): "pads_x", "pads_y".
+  rescale x [2,4,4,3] in 0..255 -> Rescaling(1/255, offset=-0.5) ->
+          Normalization(name="norm") adapted to a batch: "rescale_x",
+          "rescale_y".
   acts    activations selu, mish, softsign, log_sigmoid, celu, tanh_shrink,
           log_softmax, glu on x [3,8]: "acts_x", "acts_<name>".
 
@@ -82,6 +85,15 @@ def pads(rng):
     return t | {"pads_x": x, "pads_y": model(x, training=False)}
 
 
+def rescale(rng):
+    norm = L.Normalization(name="norm")
+    norm.adapt(rng.uniform(-0.5, 0.5, (16, 4, 4, 3)).astype("f4") * [1.0, 0.2, 0.05])
+    model = keras.Sequential([keras.Input((4, 4, 3)), L.Rescaling(1 / 255, offset=-0.5), norm])
+    x = rng.uniform(0, 255, (2, 4, 4, 3)).astype("f4")
+    t = {v.path: np.asarray(v) for v in model.weights}
+    return t | {"rescale_x": x, "rescale_y": model(x, training=False)}
+
+
 def acts(rng):
     x = rng.normal(0, 3, (3, 8)).astype("f4")
     t = {"acts_x": x}
@@ -95,7 +107,7 @@ def main():
     keras.utils.set_random_seed(0)
     rng = np.random.default_rng(0)
     t = {}
-    for make in (prelu, text, pads, acts):
+    for make in (prelu, text, pads, rescale, acts):
         t |= {k: np.asarray(v) for k, v in make(rng).items()}
     save(f"{out}/keras_layers.safetensors", t)
     print(f"Keras {keras.__version__}:", ", ".join(f"{k} {list(np.shape(v))}"

@@ -129,7 +129,8 @@ typedef enum mt_layer_kind {
     MT_LAYER_MAX_POOL1D,
     MT_LAYER_AVG_POOL1D,
     MT_LAYER_GLOBAL_MAX_POOL1D,
-    MT_LAYER_GLOBAL_AVG_POOL1D
+    MT_LAYER_GLOBAL_AVG_POOL1D,
+    MT_LAYER_RESCALING
 } mt_layer_kind;
 
 /* How a 2-D Linear weight is stored.
@@ -345,6 +346,11 @@ mt_status mt_tanhshrink_new(mt_layer **out);
  * second halves of dim (even): that dim halves. */
 mt_status mt_log_softmax_new(int dim, mt_layer **out);
 mt_status mt_glu_new(int dim, mt_layer **out);
+
+/* Keras' Rescaling(scale, offset): x·scale + offset (finite), same shape.
+ * (Keras' Normalization is mt_batch_norm_new(p/mean, p/variance, NULL,
+ * NULL, &(mt_batch_norm_options){.eps = 1e-14f}, &l).) */
+mt_status mt_rescaling_new(float scale, float offset, mt_layer **out);
 
 /* Narrow: entries start .. start+length-1 of `dim` (not 0, the batch;
  * negative from the end), a copy: one piece of torch.chunk / torch.split /
