@@ -7,6 +7,10 @@
 #include "layer_internal.h"
 #include "minitensor/view.h"
 
+/* The longest tensor name the loaders look up: Keras nests layers in name
+ * scopes, and NASNetMobile's variable paths reach 143 bytes. */
+#define KEY_MAX 512
+
 /* The names one framework gives a layer's tensors. */
 typedef struct naming {
     const char *sep;   /* between the layer's name and the tensor's */
@@ -27,7 +31,7 @@ typedef struct loader {
     const mt_state_dict *sd;
     const naming *nm;
     const char *prefix;
-    char layer[MT_NAME_MAX + 32];
+    char layer[KEY_MAX + 32];
 } loader;
 
 /* Checks the arguments of mt_<kind>_load and fills ld. */
@@ -43,6 +47,9 @@ static mt_status begin(const char *kind, const mt_state_dict *sd, const char *pr
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s_load %s: unknown framework %d (set "
                        "MT_FRAMEWORK_PYTORCH or MT_FRAMEWORK_KERAS)", kind, prefix,
                        (int)sd->framework);
+    if (strlen(prefix) > KEY_MAX - 64)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s_load: prefix of %zu bytes, at most %d",
+                       kind, strlen(prefix), KEY_MAX - 64);
     ld->sd = sd;
     ld->nm = sd->framework == MT_FRAMEWORK_PYTORCH ? &pytorch : &keras;
     ld->prefix = prefix;
@@ -53,12 +60,12 @@ static mt_status begin(const char *kind, const mt_state_dict *sd, const char *pr
 /* The name of tensor prefix<sep>suffix into key; whether it is in the
  * file. Keras 2 (tf.keras) names variables "dense/kernel:0": a Keras name
  * missing from the file is looked up with ":0" too. */
-static bool resolve(const loader *ld, const char *suffix, char key[2 * MT_NAME_MAX])
+static bool resolve(const loader *ld, const char *suffix, char key[KEY_MAX])
 {
-    size_t index, n = (size_t)snprintf(key, 2 * MT_NAME_MAX, "%s%s%s", ld->prefix,
+    size_t index, n = (size_t)snprintf(key, KEY_MAX, "%s%s%s", ld->prefix,
                                        ld->prefix[0] ? ld->nm->sep : "", suffix);
     bool found = mt_safetensors_find(ld->sd->file, key, &index) == MT_OK;
-    if (!found && ld->nm == &keras && n + 2 < 2 * MT_NAME_MAX) {
+    if (!found && ld->nm == &keras && n + 2 < KEY_MAX) {
         memcpy(key + n, ":0", 3);
         found = mt_safetensors_find(ld->sd->file, key, &index) == MT_OK;
         if (!found)
@@ -71,7 +78,7 @@ static bool resolve(const loader *ld, const char *suffix, char key[2 * MT_NAME_M
 /* Tensor prefix<sep>suffix into *t; if !required, a missing one is NULL. */
 static mt_status fetch(const loader *ld, const char *suffix, bool required, mt_tensor **t)
 {
-    char key[2 * MT_NAME_MAX];
+    char key[KEY_MAX];
     *t = NULL;
     if (!resolve(ld, suffix, key) && !required)
         return MT_OK;
@@ -183,7 +190,7 @@ mt_status mt_depthwise_conv2d_load(const mt_state_dict *weights, const char *pre
                        "come from the kernel (leave them 0)", prefix);
     // a SeparableConv2D's bias belongs after its pointwise kernel: reading
     // it here would add it in the wrong place
-    char key[2 * MT_NAME_MAX];
+    char key[KEY_MAX];
     if (resolve(&ld, "pointwise_kernel", key))
         return mt_fail(MT_ERR_UNSUPPORTED, "depthwise_conv2d_load %s: %s is in the file: "
                        "a SeparableConv2D is mt_separable_conv2d_load", prefix, key);
@@ -274,7 +281,7 @@ static mt_status norm_pair(const loader *ld, const char *ctor, mt_tensor **w, mt
     mt_status s = fetch_pair(ld, ld->nm->gamma, false, ld->nm->beta, false, w, b);
     if (s || *w || *b)
         return s;
-    char key[2 * MT_NAME_MAX];
+    char key[KEY_MAX];
     if (ld->nm == &keras && resolve(ld, "scale", key))
         return mt_fail(MT_ERR_UNSUPPORTED, "%s: %s is in the file: a Keras RMSNormalization "
                        "is mt_rms_norm_load", ld->layer, key);
@@ -551,7 +558,7 @@ mt_status mt_multihead_attention_load(const mt_state_dict *weights, const char *
     // add_bias_kv=True adds learned key/value rows this layer does not have:
     // refuse them rather than run without
     for (int i = 0; i < 2; i++) {
-        char key[2 * MT_NAME_MAX];
+        char key[KEY_MAX];
         size_t index;
         snprintf(key, sizeof key, "%s%s%s", prefix, prefix[0] ? "." : "",
                  i ? "bias_v" : "bias_k");

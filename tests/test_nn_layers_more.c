@@ -282,6 +282,43 @@ static void keras_rescaling_normalization(void **state)
     assert_fails(mt_rescaling_new(NAN, 0, &l), MT_ERR_INVALID_ARGUMENT, "rescaling: scale nan");
 }
 
+/* Keras nests layers in name scopes: NASNetMobile's variable paths reach
+ * 143 bytes ("reduction_A_block_stem_1/block_1/separable_conv_block_…/
+ * depthwise_kernel"); the loaders find such names. */
+static void long_keras_paths_load(void **state)
+{
+    (void)state;
+    char prefix[200], alpha[220], kernel[220], huge[600];
+    memset(prefix, 'a', sizeof prefix);
+    memcpy(prefix + 60, "/block_1/", 9);
+    prefix[150] = '\0';
+    snprintf(alpha, sizeof alpha, "%s/alpha", prefix);
+    snprintf(kernel, sizeof kernel, "%s/kernel", prefix);
+    mt_tensor *a = NULL, *k = NULL;
+    assert_ok(mt_tensor_full(1, (int64_t[]){2}, 0.5f, &a));
+    assert_ok(mt_tensor_full(4, (int64_t[]){1, 1, 2, 2}, 1.0f, &k));
+    const mt_safetensors_item items[] = {{alpha, strlen(alpha), a}, {kernel, strlen(kernel), k}};
+    void *buf = NULL;
+    size_t size = 0;
+    assert_ok(mt_safetensors_serialize(items, 2, NULL, 0, &buf, &size));
+    mt_safetensors *st = NULL;
+    assert_ok(mt_safetensors_open_memory(buf, size, &st));
+    const mt_state_dict sd = {st, MT_FRAMEWORK_KERAS};
+    mt_layer *l = NULL;
+    assert_ok(mt_prelu_load(&sd, prefix, &l));
+    mt_layer_free(l);
+    assert_ok(mt_conv2d_load(&sd, prefix, NULL, &l));
+    mt_layer_free(l);
+    memset(huge, 'b', sizeof huge - 1);
+    huge[sizeof huge - 1] = '\0';
+    assert_fails(mt_prelu_load(&sd, huge, &l), MT_ERR_INVALID_ARGUMENT,
+                 "prelu_load: prefix of 599 bytes, at most 448");
+    mt_safetensors_close(st);
+    mt_safetensors_buffer_free(buf);
+    mt_tensor_free(k);
+    mt_tensor_free(a);
+}
+
 static void keras_activations(void **state)
 {
     (void)state;
@@ -385,6 +422,7 @@ int main(void)
         cmocka_unit_test(keras_text_cnn),
         cmocka_unit_test(keras_pad_crop_upsample),
         cmocka_unit_test(keras_rescaling_normalization),
+        cmocka_unit_test(long_keras_paths_load),
         cmocka_unit_test(keras_activations),
         cmocka_unit_test(bad_inputs_and_weights_named),
     };
