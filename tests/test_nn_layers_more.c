@@ -2,7 +2,7 @@
  * and Keras: PReLU, SELU, CELU, Mish, Softsign, LogSigmoid, Tanhshrink,
  * LogSoftmax, GLU, Narrow (torch.chunk), ChannelShuffle, PixelShuffle,
  * PixelUnshuffle, MaxPool1D, AvgPool1D, GlobalMax/AveragePooling1D,
- * Rescaling.
+ * Rescaling, Scale, Bias.
  * Each against PyTorch (reference/make_nn_layers_more_refs.py ->
  * nn_layers_more.safetensors); three small Keras models and Keras'
  * activations (reference/make_keras_layers_refs.py -> keras_layers
@@ -11,6 +11,9 @@
 #include "test_util.h"
 
 static mt_safetensors *refs, *keras;
+
+static void refuses(mt_layer *l, int rank, const int64_t *sample, mt_dtype dtype,
+                    const char *needle);
 static alloc_probe counter;   /* every allocation, installed by main */
 
 static mt_tensor *get(const mt_safetensors *st, const char *name)
@@ -133,6 +136,27 @@ static void nulls_refused(void **state)
     assert_fails(mt_global_max_pool1d_new(NULL), MT_ERR_INVALID_ARGUMENT, "global_max_pool1d");
     assert_fails(mt_global_avg_pool1d_new(NULL), MT_ERR_INVALID_ARGUMENT, "global_avg_pool1d");
     assert_null(l);
+}
+
+/* ConvNeXt's layer scale gamma [4,1,1] (NCHW) viewed as [4] on NHWC; a
+ * position embedding [1,5,6] added to [N,5,6] tokens */
+static void scale_and_bias_match_pytorch(void **state)
+{
+    (void)state;
+    mt_tensor *gamma = get(refs, "ls.gamma"), *c = NULL, *pos = get(refs, "tok.pos_embedding");
+    mt_layer *l = NULL;
+    assert_ok(mt_view(gamma, 1, (int64_t[]){4}, &c));
+    alone(mt_scale_new(c, &l), &l, "img.x", "img.layer_scale", 1e-6);
+    alone(mt_bias_new(pos, &l), &l, "tok.x", "tok.pos", 1e-6);
+    assert_ok(mt_scale_new(gamma, &l));   /* [4,1,1] is NCHW's: it does not fit NHWC */
+    refuses(l, 3, (int64_t[]){5, 6, 4}, MT_DTYPE_F32, "fit weight ls.gamma [4,1,1]");
+    assert_ok(mt_bias_new(pos, &l));
+    refuses(l, 2, (int64_t[]){4, 6}, MT_DTYPE_F32, "input 'x' gives F32 [N,4,6]");
+    assert_fails(mt_scale_new(NULL, &l), MT_ERR_INVALID_ARGUMENT, "scale: weight is NULL");
+    assert_fails(mt_bias_new(pos, NULL), MT_ERR_INVALID_ARGUMENT, "bias: out is NULL");
+    mt_tensor_free(pos);
+    mt_tensor_free(c);
+    mt_tensor_free(gamma);
 }
 
 static void channel_layers_match_pytorch(void **state)
@@ -346,7 +370,8 @@ static void keras_activations(void **state)
 
 /* ---- errors ------------------------------------------------------------------------ */
 
-/* The layer refuses input `in` of its graph, with a message holding needle. */
+/* Layer l (freed) refuses a graph input of [N, sample…], with a message
+ * holding needle. */
 static void refuses(mt_layer *l, int rank, const int64_t *sample, mt_dtype dtype,
                     const char *needle)
 {
@@ -416,6 +441,7 @@ int main(void)
         cmocka_unit_test(prelu_matches_pytorch),
         cmocka_unit_test(instance_norm_is_group_norm),
         cmocka_unit_test(nulls_refused),
+        cmocka_unit_test(scale_and_bias_match_pytorch),
         cmocka_unit_test(channel_layers_match_pytorch),
         cmocka_unit_test(pool1d_matches_pytorch),
         cmocka_unit_test(keras_prelu_model),

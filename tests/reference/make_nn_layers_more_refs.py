@@ -4,7 +4,8 @@ inputs, weights and PyTorch's outputs for nn.PReLU (one slope, and one per
 channel after a Conv2d), nn.SELU, nn.CELU(0.7), nn.Mish, nn.Softsign,
 nn.LogSigmoid, nn.Tanhshrink, nn.LogSoftmax(1), nn.GLU(-1) and nn.GLU(1),
 nn.InstanceNorm2d(4) (affine or not) on
-3·x + 1, x.chunk(2, dim=1), nn.ChannelShuffle(3), nn.PixelShuffle(2),
+3·x + 1, a layer scale (ConvNeXt's [C,1,1] gamma), a position embedding
+[1, L, D] added, x.chunk(2, dim=1), nn.ChannelShuffle(3), nn.PixelShuffle(2),
 nn.PixelUnshuffle(2), nn.MaxPool1d(3, 2, 1), nn.MaxPool1d(2, ceil_mode),
 nn.AvgPool1d(3, 2, 1) and x.amax / x.mean over the length; image results
 saved NHWC and sequence results [N,L,C], as minitensor computes them.
@@ -70,6 +71,13 @@ def main():
         t["img.x31"] = nhwc(img * 3 + 1)
         t["img.inorm_affine"] = nhwc(inorm.eval()(img * 3 + 1))
         t["img.inorm"] = nhwc(nn.InstanceNorm2d(4).eval()(img * 3 + 1))
+        # ConvNeXt's layer scale (a [C,1,1] parameter on NCHW), a learned
+        # position embedding [1, L, D] added to tokens
+        t["ls.gamma"] = torch.randn(4, 1, 1)
+        t["img.layer_scale"] = nhwc(t["ls.gamma"] * img)
+        t["tok.x"] = torch.randn(2, 5, 6)
+        t["tok.pos_embedding"] = torch.randn(1, 5, 6)
+        t["tok.pos"] = t["tok.x"] + t["tok.pos_embedding"]
         a, b = img.chunk(2, dim=1)
         t["img.chunk0"], t["img.chunk1"] = nhwc(a), nhwc(b)
 

@@ -6,7 +6,8 @@
  * AdaptiveAvgPool2D, GlobalAveragePooling2D, GlobalMaxPooling2D, Upsample,
  * BatchNorm, LayerNorm, RMSNorm, GroupNorm, Embedding, Pad,
  * MultiHeadAttention, ReLU, GELU, tanh, sigmoid, SiLU, LeakyReLU, ELU,
- * Hardswish, Hardsigmoid, ReLU6 (clamp), Softplus, Softmax, PReLU, SELU,
+ * Hardswish, Hardsigmoid, ReLU6 (clamp), Softplus, Softmax, PReLU, Scale,
+ * Bias, Rescaling, SELU,
  * CELU, Mish, Softsign, LogSigmoid, Tanhshrink, LogSoftmax, GLU, Narrow,
  * ChannelShuffle, PixelShuffle, PixelUnshuffle, MaxPool1D, AvgPool1D,
  * GlobalMax/AveragePooling1D, Flatten,
@@ -130,7 +131,9 @@ typedef enum mt_layer_kind {
     MT_LAYER_AVG_POOL1D,
     MT_LAYER_GLOBAL_MAX_POOL1D,
     MT_LAYER_GLOBAL_AVG_POOL1D,
-    MT_LAYER_RESCALING
+    MT_LAYER_RESCALING,
+    MT_LAYER_SCALE,
+    MT_LAYER_BIAS
 } mt_layer_kind;
 
 /* How a 2-D Linear weight is stored.
@@ -329,6 +332,13 @@ mt_status mt_hardsigmoid_new(mt_layer **out);
  * weight: 1..7 dims, finite, any storable dtype (F32 referenced, others
  * converted once). The input must fit it (checked when added). */
 mt_status mt_prelu_new(const mt_tensor *weight, mt_layer **out);
+
+/* Scale: x·weight; Bias: x + weight. weight broadcast as PReLU's (its last
+ * dims against the sample's; a leading 1 may stand for the batch), checked
+ * and held the same way: ConvNeXt's layer_scale [C,1,1] viewed as [C] on
+ * NHWC, a learned position embedding [1, L, D] (ViT's pos_embedding). */
+mt_status mt_scale_new(const mt_tensor *weight, mt_layer **out);
+mt_status mt_bias_new(const mt_tensor *weight, mt_layer **out);
 
 /* nn.SELU (Keras selu): 1.0507·elu(x, 1.67326); nn.CELU(alpha) (alpha
  * finite, not 0): max(0, x) + min(0, alpha·(exp(x/alpha) - 1)); nn.Mish:
