@@ -60,6 +60,27 @@ static void activations_match_pytorch(void **state)
     alone(mt_tanhshrink_new(&l), &l, "act.x", "act.tanhshrink", 1e-6);
     alone(mt_log_softmax_new(1, &l), &l, "act.x", "act.log_softmax", 1e-6);
     alone(mt_glu_new(-1, &l), &l, "act.x", "act.glu", 1e-6);
+    /* Softplus(beta=2): softplus(2x) / 2 (PyTorch's threshold 20 applies to 2x
+     * either way); RReLU(0.1, 0.3) at eval: a LeakyReLU of slope 0.2 */
+    mt_tensor *x = get(refs, "act.x"), *want = get(refs, "act.softplus_beta2");
+    mt_tensor *a = NULL, *b = NULL, *c = NULL;
+    mt_layer *up = NULL, *sp = NULL, *down = NULL;
+    assert_ok(mt_rescaling_new(2.0f, 0.0f, &up));
+    assert_ok(mt_softplus_new(&sp));
+    assert_ok(mt_rescaling_new(0.5f, 0.0f, &down));
+    assert_ok(mt_layer_forward(up, x, &a));
+    assert_ok(mt_layer_forward(sp, a, &b));
+    assert_ok(mt_layer_forward(down, b, &c));
+    matches(c, want, 1e-6);
+    mt_layer_free(down);
+    mt_layer_free(sp);
+    mt_layer_free(up);
+    mt_tensor_free(c);
+    mt_tensor_free(b);
+    mt_tensor_free(a);
+    mt_tensor_free(want);
+    mt_tensor_free(x);
+    alone(mt_leaky_relu_new(0.2f, &l), &l, "act.x", "act.rrelu", 1e-6);
     /* far tails: no log(0), no overflow */
     alone(mt_log_sigmoid_new(&l), &l, "tail.x", "tail.log_sigmoid", 1e-6);
     alone(mt_log_softmax_new(-1, &l), &l, "tail.x", "tail.log_softmax", 1e-5);
@@ -343,6 +364,25 @@ static void long_keras_paths_load(void **state)
     mt_tensor_free(a);
 }
 
+/* ZeroPadding1D((1, 2)) is a pad of the length, Cropping1D((2, 1)) a Narrow,
+ * UpSampling1D(2) a nearest upsample of [N,L,1,C] */
+static void keras_1d_pad_crop_upsample(void **state)
+{
+    (void)state;
+    mt_graph *g = NULL;
+    mt_layer *l = NULL;
+    int h;
+    assert_ok(mt_graph_new(&g));
+    assert_ok(mt_graph_input(g, "x", MT_DTYPE_F32, 2, (int64_t[]){5, 3}, &h));
+    h = node(g, "zp", mt_pad_new(4, (int64_t[]){0, 0, 1, 2}, MT_PAD_CONSTANT, 0, &l), &l, h);
+    h = node(g, "crop", mt_narrow_new(1, 2, 8 - 2 - 1, &l), &l, h);
+    h = node(g, "as_image", mt_reshape_new(3, (int64_t[]){5, 1, 3}, &l), &l, h);
+    h = node(g, "up", mt_upsample_new(&(mt_interpolate_params){.scale_h = 2, .scale_w = 1},
+                                      &l), &l, h);
+    h = node(g, "back", mt_reshape_new(2, (int64_t[]){10, 3}, &l), &l, h);
+    graph_matches(g, h, "seq1d_x", "seq1d_y", 0);
+}
+
 static void keras_activations(void **state)
 {
     (void)state;
@@ -450,6 +490,7 @@ int main(void)
         cmocka_unit_test(keras_rescaling_normalization),
         cmocka_unit_test(long_keras_paths_load),
         cmocka_unit_test(keras_activations),
+        cmocka_unit_test(keras_1d_pad_crop_upsample),
         cmocka_unit_test(bad_inputs_and_weights_named),
     };
     int failed = cmocka_run_group_tests(tests, NULL, NULL);

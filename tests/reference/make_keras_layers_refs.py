@@ -20,6 +20,8 @@ under their Keras paths ({v.path: v}), inputs and Keras' own outputs
   rescale x [2,4,4,3] in 0..255 -> Rescaling(1/255, offset=-0.5) ->
           Normalization(name="norm") adapted to a batch: "rescale_x",
           "rescale_y".
+  seq1d   x [2,5,3] -> ZeroPadding1D((1, 2)) -> Cropping1D((2, 1)) ->
+          UpSampling1D(2): "seq1d_x", "seq1d_y".
   acts    activations selu, mish, softsign, log_sigmoid, celu, tanh_shrink,
           log_softmax, glu on x [3,8]: "acts_x", "acts_<name>".
 
@@ -94,6 +96,13 @@ def rescale(rng):
     return t | {"rescale_x": x, "rescale_y": model(x, training=False)}
 
 
+def seq1d(rng):
+    model = keras.Sequential([keras.Input((5, 3)), L.ZeroPadding1D((1, 2)), L.Cropping1D((2, 1)),
+                              L.UpSampling1D(2)])
+    x = rng.normal(0, 1, (2, 5, 3)).astype("f4")
+    return {"seq1d_x": x, "seq1d_y": model(x, training=False)}
+
+
 def acts(rng):
     x = rng.normal(0, 3, (3, 8)).astype("f4")
     t = {"acts_x": x}
@@ -107,7 +116,7 @@ def main():
     keras.utils.set_random_seed(0)
     rng = np.random.default_rng(0)
     t = {}
-    for make in (prelu, text, pads, rescale, acts):
+    for make in (prelu, text, pads, rescale, acts, seq1d):
         t |= {k: np.asarray(v) for k, v in make(rng).items()}
     save(f"{out}/keras_layers.safetensors", t)
     print(f"Keras {keras.__version__}:", ", ".join(f"{k} {list(np.shape(v))}"

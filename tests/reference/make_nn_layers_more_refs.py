@@ -3,6 +3,7 @@
 inputs, weights and PyTorch's outputs for nn.PReLU (one slope, and one per
 channel after a Conv2d), nn.SELU, nn.CELU(0.7), nn.Mish, nn.Softsign,
 nn.LogSigmoid, nn.Tanhshrink, nn.LogSoftmax(1), nn.GLU(-1) and nn.GLU(1),
+nn.Softplus(beta=2), nn.RReLU(0.1, 0.3) at eval,
 nn.InstanceNorm2d(4) (affine or not) on
 3·x + 1, a layer scale (ConvNeXt's [C,1,1] gamma), a position embedding
 [1, L, D] added, x.chunk(2, dim=1), nn.ChannelShuffle(3), nn.PixelShuffle(2),
@@ -44,6 +45,10 @@ def main():
                         ("tanhshrink", nn.Tanhshrink()), ("log_softmax", nn.LogSoftmax(1)),
                         ("glu", nn.GLU(-1))]:
             t["act." + name] = m(x)
+        # compositions the docs give: Softplus(beta=2) is rescale, softplus,
+        # rescale; RReLU at eval is a LeakyReLU of slope (lower + upper) / 2
+        t["act.softplus_beta2"] = nn.Softplus(beta=2)(x)
+        t["act.rrelu"] = nn.RReLU(0.1, 0.3).eval()(x)
         # far tails: log_sigmoid(-30), log_softmax of a large spread
         tail = torch.tensor([[-30.0, -12.0, 0.0, 12.0, 30.0, 90.0, -90.0, 1e-3]])
         t["tail.x"] = tail
