@@ -6,12 +6,11 @@
  * AdaptiveAvgPool2D, GlobalAveragePooling2D, GlobalMaxPooling2D, Upsample,
  * BatchNorm, LayerNorm, RMSNorm, GroupNorm, Embedding, Pad,
  * MultiHeadAttention, ReLU, GELU, tanh, sigmoid, SiLU, LeakyReLU, ELU,
- * Hardswish, Hardsigmoid, ReLU6 (clamp), Softplus, Softmax, PReLU, Scale,
- * Bias, Rescaling, SELU,
- * CELU, Mish, Softsign, LogSigmoid, Tanhshrink, LogSoftmax, GLU, Narrow,
- * ChannelShuffle, PixelShuffle, PixelUnshuffle, MaxPool1D, AvgPool1D,
- * GlobalMax/AveragePooling1D, Flatten,
- * Reshape, Permute, Dropout, Add, Multiply, Concat — and yours (layer.h:
+ * Hardswish, Hardsigmoid, ReLU6 (clamp), Softplus, Softmax, PReLU, SELU,
+ * CELU, Mish, Softsign, LogSigmoid, Tanhshrink, LogSoftmax, GLU, Scale,
+ * Bias, Rescaling, Narrow, ChannelShuffle, PixelShuffle, PixelUnshuffle,
+ * MaxPool1D, AvgPool1D, GlobalMax/AveragePooling1D, Flatten, Reshape,
+ * Permute, Dropout, Add, Multiply, Concat — and yours (layer.h:
  * the built-in layers use the same interface). Weights by the names
  * PyTorch's state_dict and Keras write: mt_state_dict below.
  *
@@ -322,7 +321,7 @@ mt_status mt_softplus_new(mt_layer **out);
 mt_status mt_clamp_new(float lo, float hi, mt_layer **out);
 mt_status mt_hardsigmoid_new(mt_layer **out);
 
-/* ---- more activations, channel moves, 1-D pooling ---------------------------------
+/* ---- more activations, learned scales, channel moves, 1-D pooling -----------------
  * Each runs on its own (no fusion); same shape unless said.
  *
  * PReLU: x > 0 ? x : a·x with learned slopes `weight`, broadcast over each
@@ -521,7 +520,9 @@ mt_status mt_rms_norm_new(const mt_tensor *weight, const mt_norm_options *option
  * groups of consecutive channels, each normalised over its channels and all
  * other dims (mt_group_norm_into with channel_dim -1), then weight[c],
  * bias[c]. weight, bias: [C] or NULL, any storable dtype, copied to F32.
- * options: eps (0: PyTorch's 1e-5); normalized_rank must be 0. */
+ * options: eps (0: PyTorch's 1e-5); normalized_rank must be 0.
+ * nn.InstanceNorm2d(C) / InstanceNorm1d(C) (track_running_stats=False) is
+ * num_groups = C. */
 mt_status mt_group_norm_new(int num_groups, const mt_tensor *weight, const mt_tensor *bias,
                             const mt_norm_options *options, mt_layer **out);
 
