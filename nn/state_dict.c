@@ -1,6 +1,7 @@
 /* state_dict.c — layers from the names PyTorch's state_dict and Keras write
  * ("0.weight", "conv1.weight", "bn1.running_mean"; "dense/kernel",
  * "bn/moving_mean"), read in that framework's layouts. */
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -75,11 +76,90 @@ static bool resolve(const loader *ld, const char *suffix, char key[KEY_MAX])
     return found;
 }
 
-/* Tensor prefix<sep>suffix into *t; if !required, a missing one is NULL. */
+static mt_status fetch(const loader *ld, const char *suffix, bool required, mt_tensor **t);
+
+/* torch.nn.utils.weight_norm keeps p.weight as p.weight_g (the norms) and
+ * p.weight_v (the directions); parametrize.weight_norm as
+ * p.parametrizations.weight.original0 and .original1. If the file holds
+ * such a pair, *t = g·v/‖v‖ (the norm over each slice of dim 0, weight
+ * norm's default dim, or over all of v when g is one number), named
+ * p.weight; *found says whether it did. */
+static mt_status weight_norm(const loader *ld, mt_tensor **t, bool *found)
+{
+    static const char *const names[2][2] = {
+        {"weight_g", "weight_v"},
+        {"parametrizations.weight.original0", "parametrizations.weight.original1"}};
+    char key[KEY_MAX];
+    int pick = resolve(ld, names[0][0], key) ? 0 : resolve(ld, names[1][0], key) ? 1 : -1;
+    *found = pick >= 0;
+    if (!*found)
+        return MT_OK;
+    mt_tensor *g, *v, *gc = NULL, *vc = NULL;
+    mt_status s = fetch(ld, names[pick][0], true, &g);
+    if (!s && (s = fetch(ld, names[pick][1], true, &v)))
+        mt_tensor_free(g);
+    if (s)
+        return s;
+    char gs[160], vs[160];
+    int64_t rows = v->rank ? v->shape[0] : 1, n = mt_tensor_numel(v), gn = mt_tensor_numel(g);
+    bool per_row = v->rank >= 1 && g->rank == v->rank && gn == rows && rows > 0;
+    for (int d = 1; per_row && d < g->rank; d++)
+        per_row = g->shape[d] == 1;
+    if (!per_row && gn != 1)
+        s = mt_fail(MT_ERR_UNSUPPORTED, "%s: weight norm %s and %s: expected the norms of dim "
+                    "0 (weight_norm(dim=0), the default) or one norm (dim=None)", ld->layer,
+                    mt_tensor_describe(g, gs, sizeof gs), mt_tensor_describe(v, vs, sizeof vs));
+    if (!s)
+        s = mt_nn_hold(g, true, &gc);
+    if (!s)
+        s = mt_nn_hold(v, true, &vc);
+    if (!s)
+        s = mt_tensor_zeros(MT_DTYPE_F32, v->rank, v->shape, t);
+    if (!s) {
+        int64_t groups = per_row ? rows : 1, per = groups ? n / groups : 0;
+        const float *gp = gc->data, *vp = vc->data;
+        float *w = (*t)->data;
+        for (int64_t r = 0; r < groups; r++) {
+            double sum = 0;
+            for (int64_t i = 0; i < per; i++)
+                sum += (double)vp[r * per + i] * vp[r * per + i];
+            if (sum == 0.0) {   /* PyTorch would divide by 0: NaN weights */
+                s = mt_fail(MT_ERR_FORMAT, "%s: weight norm %s: slice %lld of dim 0 is all "
+                            "zeros", ld->layer, mt_tensor_describe(v, vs, sizeof vs),
+                            (long long)r);
+                break;
+            }
+            double scale = gp[per_row ? r : 0] / sqrt(sum);
+            for (int64_t i = 0; i < per; i++)
+                w[r * per + i] = (float)(vp[r * per + i] * scale);
+        }
+        if (!s) {
+            snprintf(key, sizeof key, "%s%sweight", ld->prefix, ld->prefix[0] ? "." : "");
+            mt_tensor_name_set(*t, key);
+        } else {
+            mt_tensor_free(*t);
+            *t = NULL;
+        }
+    }
+    mt_tensor_free(gc);
+    mt_tensor_free(vc);
+    mt_tensor_free(g);
+    mt_tensor_free(v);
+    return s;
+}
+
+/* Tensor prefix<sep>suffix into *t; if !required, a missing one is NULL.
+ * A PyTorch weight may come as a weight norm pair (weight_norm above). */
 static mt_status fetch(const loader *ld, const char *suffix, bool required, mt_tensor **t)
 {
     char key[KEY_MAX];
     *t = NULL;
+    if (!resolve(ld, suffix, key) && ld->nm == &pytorch && !strcmp(suffix, "weight")) {
+        bool found;
+        mt_status s = weight_norm(ld, t, &found);
+        if (s || found)
+            return s;
+    }
     if (!resolve(ld, suffix, key) && !required)
         return MT_OK;
     mt_status s = mt_nn_get(ld->sd->file, ld->layer, key, t);

@@ -2,7 +2,7 @@
  * and Keras: PReLU, SELU, CELU, Mish, Softsign, LogSigmoid, Tanhshrink,
  * LogSoftmax, GLU, Narrow (torch.chunk), ChannelShuffle, PixelShuffle,
  * PixelUnshuffle, MaxPool1D, AvgPool1D, GlobalMax/AveragePooling1D,
- * Rescaling, Scale, Bias.
+ * Rescaling, Scale, Bias; PyTorch weight-norm pairs loaded as weights.
  * Each against PyTorch (reference/make_nn_layers_more_refs.py ->
  * nn_layers_more.safetensors); three small Keras models and Keras'
  * activations (reference/make_keras_layers_refs.py -> keras_layers
@@ -206,6 +206,57 @@ static void pool1d_matches_pytorch(void **state)
           &l, "seq.x", "seq.avg3_2_1", 1e-6);
     alone(mt_global_max_pool1d_new(&l), &l, "seq.x", "seq.gmax", 0);
     alone(mt_global_avg_pool1d_new(&l), &l, "seq.x", "seq.gavg", 1e-6);
+}
+
+/* PyTorch weight norm pairs load as the weight they stand for */
+static void weight_norm_loads(void **state)
+{
+    (void)state;
+    const mt_state_dict sd = {refs, MT_FRAMEWORK_PYTORCH};
+    mt_layer *l = NULL;
+    const mt_conv2d_options tcn = {.layout = MT_KERNEL_OIHW, .padding = MT_PADDING_EXPLICIT,
+                                   .pad_left = 2, .pad_right = 2, .dilation_w = 2};
+    alone(mt_conv1d_load(&sd, "wn_conv", &tcn, &l), &l, "seq.x", "seq.wn_conv", 1e-5);
+    alone(mt_linear_load(&sd, "wn_lin", NULL, &l), &l, "seq.x", "seq.wn_lin", 1e-5);
+    alone(mt_linear_load(&sd, "wn_lin2", NULL, &l), &l, "seq.x", "seq.wn_lin2", 1e-5);
+    assert_ok(mt_linear_load(&sd, "wn_lin2", NULL, &l));
+    mt_layer_info info;
+    assert_ok(mt_layer_info_get(l, &info));
+    assert_string_equal(info.name, "linear wn_lin2.weight");
+    mt_layer_free(l);
+    /* norms of dim 1 (weight_norm(dim=1)), and a direction of zeros */
+    mt_tensor *g = NULL, *v = NULL, *z = NULL;
+    assert_ok(mt_tensor_full(2, (int64_t[]){1, 3}, 1.0f, &g));
+    assert_ok(mt_tensor_full(2, (int64_t[]){2, 3}, 1.0f, &v));
+    assert_ok(mt_tensor_zeros(MT_DTYPE_F32, 2, (int64_t[]){2, 3}, &z));
+    const mt_safetensors_item items[] = {{"a.weight_g", 10, g}, {"a.weight_v", 10, v},
+                                         {"b.weight_g", 10, v}, {"b.weight_v", 10, z}};
+    void *buf = NULL;
+    size_t size = 0;
+    assert_ok(mt_safetensors_serialize(items, 4, NULL, 0, &buf, &size));
+    mt_safetensors *st = NULL;
+    assert_ok(mt_safetensors_open_memory(buf, size, &st));
+    const mt_state_dict bad = {st, MT_FRAMEWORK_PYTORCH};
+    assert_fails(mt_linear_load(&bad, "a", NULL, &l), MT_ERR_UNSUPPORTED,
+                 "linear a: weight norm a.weight_g [1,3] and a.weight_v [2,3]: expected the "
+                 "norms of dim 0");
+    assert_fails(mt_linear_load(&bad, "b", NULL, &l), MT_ERR_UNSUPPORTED, "b.weight_g [2,3]");
+    mt_tensor_free(g);
+    assert_ok(mt_tensor_full(2, (int64_t[]){2, 1}, 1.0f, &g));
+    const mt_safetensors_item zero[] = {{"c.weight_g", 10, g}, {"c.weight_v", 10, z}};
+    mt_safetensors_close(st);
+    mt_safetensors_buffer_free(buf);
+    assert_ok(mt_safetensors_serialize(zero, 2, NULL, 0, &buf, &size));
+    assert_ok(mt_safetensors_open_memory(buf, size, &st));
+    const mt_state_dict zeros = {st, MT_FRAMEWORK_PYTORCH};
+    assert_fails(mt_linear_load(&zeros, "c", NULL, &l), MT_ERR_FORMAT,
+                 "linear c: weight norm c.weight_v [2,3]: slice 0 of dim 0 is all zeros");
+    assert_null(l);
+    mt_safetensors_close(st);
+    mt_safetensors_buffer_free(buf);
+    mt_tensor_free(z);
+    mt_tensor_free(v);
+    mt_tensor_free(g);
 }
 
 /* ---- Keras ---------------------------------------------------------------------- */
@@ -484,6 +535,7 @@ int main(void)
         cmocka_unit_test(scale_and_bias_match_pytorch),
         cmocka_unit_test(channel_layers_match_pytorch),
         cmocka_unit_test(pool1d_matches_pytorch),
+        cmocka_unit_test(weight_norm_loads),
         cmocka_unit_test(keras_prelu_model),
         cmocka_unit_test(keras_text_cnn),
         cmocka_unit_test(keras_pad_crop_upsample),

@@ -8,7 +8,9 @@ nn.InstanceNorm2d(4) (affine or not) on
 3·x + 1, a layer scale (ConvNeXt's [C,1,1] gamma), a position embedding
 [1, L, D] added, x.chunk(2, dim=1), nn.ChannelShuffle(3), nn.PixelShuffle(2),
 nn.PixelUnshuffle(2), nn.MaxPool1d(3, 2, 1), nn.MaxPool1d(2, ceil_mode),
-nn.AvgPool1d(3, 2, 1) and x.amax / x.mean over the length; image results
+nn.AvgPool1d(3, 2, 1) and x.amax / x.mean over the length; a Conv1d and
+Linears under weight norm (weight_g/weight_v, and torch 2's
+parametrizations.weight.original0/1 names); image results
 saved NHWC and sequence results [N,L,C], as minitensor computes them.
 Seeded (torch.manual_seed(0)); module weights under their state_dict names
 with a prefix ("prelu_c.weight"). Run with Debian's PyTorch 1.13:
@@ -104,6 +106,25 @@ def main():
         t["seq.avg3_2_1"] = nlc(nn.AvgPool1d(3, 2, 1)(seq))
         t["seq.gmax"] = seq.amax(-1)
         t["seq.gavg"] = seq.mean(-1)
+        # weight norm: a TCN-style dilated Conv1d under torch.nn.utils
+        # .weight_norm (wn_conv.weight_g [4,1,1], .weight_v), a Linear under
+        # weight_norm(dim=None) (one norm, g of shape []), and a Linear saved
+        # as parametrize.weight_norm names it (torch 2's
+        # parametrizations.weight.original0/1; written by hand here)
+        conv = nn.utils.weight_norm(nn.Conv1d(3, 4, 3, dilation=2, padding=2))
+        conv.weight_g.mul_(torch.rand(4, 1, 1) + 0.5)
+        t.update({"wn_conv." + k: v for k, v in conv.state_dict().items()})
+        t["seq.wn_conv"] = nlc(conv(seq))
+        lin = nn.utils.weight_norm(nn.Linear(3, 2), dim=None)
+        lin.weight_g.mul_(1.7)
+        t.update({"wn_lin." + k: v for k, v in lin.state_dict().items()})
+        t["seq.wn_lin"] = lin(nlc(seq))
+        lin2 = nn.utils.weight_norm(nn.Linear(3, 2))
+        t["wn_lin2.parametrizations.weight.original0"] = lin2.weight_g * 0.8
+        t["wn_lin2.parametrizations.weight.original1"] = lin2.weight_v
+        t["wn_lin2.bias"] = lin2.bias
+        lin2.weight_g.mul_(0.8)
+        t["seq.wn_lin2"] = lin2(nlc(seq))
     save(f"{out}/nn_layers_more.safetensors", t)
     print(", ".join(f"{k} {list(v.shape)}" for k, v in t.items()))
 

@@ -589,6 +589,9 @@ mt_status mt_concat_new(int dim, mt_layer **out);
  *              Keras 2's "dense/kernel:0" are found too)
  *
  * A bias (BatchNorm: weight and bias) missing from the file means none.
+ * A PyTorch p.weight stored under weight norm (p.weight_g and p.weight_v,
+ * or p.parametrizations.weight.original0/1) is loaded as g·v/‖v‖, the norm
+ * over each slice of dim 0 (or over all of v when g is one number).
  * Keep the file open until the model is freed. Every weight is checked to
  * be finite ("linear fc: fc.weight [2,3] holds NaN at flat index 4
  * ([1,1])", MT_ERR_FORMAT) and a float (F32, F16, BF16, F64: integer
