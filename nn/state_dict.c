@@ -675,3 +675,23 @@ mt_status mt_prelu_load(const mt_state_dict *weights, const char *prefix, mt_lay
     mt_tensor_free(w);
     return s;
 }
+
+mt_status mt_conv_transpose1d_load(const mt_state_dict *weights, const char *prefix,
+                                   const mt_conv_transpose2d_params *params,
+                                   mt_layer **out)
+{
+    loader ld;
+    mt_status s = begin("conv_transpose1d", weights, prefix, out, &ld);
+    if (s)
+        return s;
+    if (weights->framework != MT_FRAMEWORK_PYTORCH)
+        return mt_fail(MT_ERR_UNSUPPORTED, "conv_transpose1d_load %s: reads PyTorch's "
+                       "[in, out/groups, k] weights (Keras' Conv1DTranspose is not supported)",
+                       prefix);
+    mt_tensor *w, *b;
+    if (!(s = fetch_pair(&ld, ld.nm->weight, true, ld.nm->bias, false, &w, &b)))
+        s = mt_conv_transpose1d_new(w, b, params, out);
+    mt_tensor_free(w);
+    mt_tensor_free(b);
+    return s;
+}

@@ -2,7 +2,7 @@
  * and Keras: PReLU, SELU, CELU, Mish, Softsign, LogSigmoid, Tanhshrink,
  * LogSoftmax, GLU, Narrow (torch.chunk), ChannelShuffle, PixelShuffle,
  * PixelUnshuffle, MaxPool1D, AvgPool1D, GlobalMax/AveragePooling1D,
- * Rescaling, Scale, Bias; PyTorch weight-norm pairs loaded as weights.
+ * Rescaling, Scale, Bias, ConvTranspose1D; PyTorch weight-norm pairs loaded as weights.
  * Each against PyTorch (reference/make_nn_layers_more_refs.py ->
  * nn_layers_more.safetensors); three small Keras models and Keras'
  * activations (reference/make_keras_layers_refs.py -> keras_layers
@@ -257,6 +257,49 @@ static void weight_norm_loads(void **state)
     mt_tensor_free(z);
     mt_tensor_free(v);
     mt_tensor_free(g);
+}
+
+/* nn.ConvTranspose1d on [N,L,C]; a weight-normed one after it (HiFi-GAN's
+ * upsampler) */
+static void conv_transpose1d_matches_pytorch(void **state)
+{
+    (void)state;
+    const mt_state_dict sd = {refs, MT_FRAMEWORK_PYTORCH};
+    mt_layer *l = NULL, *up = NULL;
+    const mt_conv_transpose2d_params p = {.stride_w = 2, .pad_left = 1, .pad_right = 1,
+                                          .output_padding_w = 1};
+    alone(mt_conv_transpose1d_load(&sd, "ct1", &p, &l), &l, "seq.x", "seq.ct1", 1e-5);
+    mt_graph *g = NULL;
+    int h;
+    assert_ok(mt_graph_new(&g));
+    assert_ok(mt_graph_input(g, "x", MT_DTYPE_F32, 2, (int64_t[]){9, 3}, &h));
+    assert_ok(mt_conv_transpose1d_load(&sd, "ct1", &p, &l));
+    assert_ok(mt_graph_add(g, "ct1", l, 1, &h, &h));
+    assert_ok(mt_conv_transpose1d_load(&sd, "wn_up", &(mt_conv_transpose2d_params){
+        .stride_w = 4, .pad_left = 2, .pad_right = 2}, &up));
+    assert_ok(mt_graph_add(g, "up", up, 1, &h, &h));
+    assert_ok(mt_graph_output(g, h));
+    mt_tensor *x = get(refs, "seq.x"), *want = get(refs, "seq.wn_up");
+    const mt_tensor *y = NULL;
+    assert_ok(mt_graph_forward(g, 1, (const mt_tensor *[]){x}, 1, &y));
+    matches(y, want, 1e-5);
+    mt_tensor_free(want);
+    mt_tensor_free(x);
+    mt_graph_free(g);
+    /* the _h fields, a 4-D weight, 2-D inputs, Keras: refused by name */
+    assert_fails(mt_conv_transpose1d_load(&sd, "ct1", &(mt_conv_transpose2d_params){
+        .stride_h = 2}, &l), MT_ERR_INVALID_ARGUMENT, "the _h ones must be 0");
+    assert_fails(mt_conv_transpose1d_load(&(mt_state_dict){refs, MT_FRAMEWORK_KERAS}, "ct1",
+                                          NULL, &l), MT_ERR_UNSUPPORTED, "Conv1DTranspose");
+    mt_tensor *w4 = NULL;
+    assert_ok(mt_tensor_zeros(MT_DTYPE_F32, 4, (int64_t[]){3, 4, 1, 5}, &w4));
+    assert_fails(mt_conv_transpose1d_new(w4, NULL, NULL, &l), MT_ERR_SHAPE,
+                 "expected [in, out/groups, k] (PyTorch)");
+    mt_tensor_free(w4);
+    assert_ok(mt_conv_transpose1d_load(&sd, "ct1", &p, &l));
+    refuses(l, 3, (int64_t[]){9, 1, 3}, MT_DTYPE_F32, "expects F32 channels-last sequences");
+    assert_ok(mt_conv_transpose1d_load(&sd, "ct1", &p, &l));
+    refuses(l, 2, (int64_t[]){3, 9}, MT_DTYPE_F32, "expects 3 input channels");
 }
 
 /* ---- Keras ---------------------------------------------------------------------- */
@@ -536,6 +579,7 @@ int main(void)
         cmocka_unit_test(channel_layers_match_pytorch),
         cmocka_unit_test(pool1d_matches_pytorch),
         cmocka_unit_test(weight_norm_loads),
+        cmocka_unit_test(conv_transpose1d_matches_pytorch),
         cmocka_unit_test(keras_prelu_model),
         cmocka_unit_test(keras_text_cnn),
         cmocka_unit_test(keras_pad_crop_upsample),

@@ -8,8 +8,9 @@ nn.InstanceNorm2d(4) (affine or not) on
 3·x + 1, a layer scale (ConvNeXt's [C,1,1] gamma), a position embedding
 [1, L, D] added, x.chunk(2, dim=1), nn.ChannelShuffle(3), nn.PixelShuffle(2),
 nn.PixelUnshuffle(2), nn.MaxPool1d(3, 2, 1), nn.MaxPool1d(2, ceil_mode),
-nn.AvgPool1d(3, 2, 1) and x.amax / x.mean over the length; a Conv1d and
-Linears under weight norm (weight_g/weight_v, and torch 2's
+nn.AvgPool1d(3, 2, 1) and x.amax / x.mean over the length; nn.ConvTranspose1d(3, 4, 5, 2, 1,
+output_padding=1), and a Conv1d, Linears and a ConvTranspose1d(4, 2, 8, 4,
+2) under weight norm (weight_g/weight_v, and torch 2's
 parametrizations.weight.original0/1 names); image results
 saved NHWC and sequence results [N,L,C], as minitensor computes them.
 Seeded (torch.manual_seed(0)); module weights under their state_dict names
@@ -125,6 +126,13 @@ def main():
         t["wn_lin2.bias"] = lin2.bias
         lin2.weight_g.mul_(0.8)
         t["seq.wn_lin2"] = lin2(nlc(seq))
+        # ConvTranspose1d, plain and (a HiFi-GAN upsampler) under weight norm
+        ct = nn.ConvTranspose1d(3, 4, 5, stride=2, padding=1, output_padding=1)
+        t.update({"ct1." + k: v for k, v in ct.state_dict().items()})
+        t["seq.ct1"] = nlc(ct(seq))
+        up = nn.utils.weight_norm(nn.ConvTranspose1d(4, 2, 8, stride=4, padding=2))
+        t.update({"wn_up." + k: v for k, v in up.state_dict().items()})
+        t["seq.wn_up"] = nlc(up(ct(seq)))
     save(f"{out}/nn_layers_more.safetensors", t)
     print(", ".join(f"{k} {list(v.shape)}" for k, v in t.items()))
 

@@ -2,7 +2,8 @@
  *
  * A model is a list (mt_sequential) or a graph (graph.h) of layers that is
  * checked as it is built and then run on batches without touching the heap.
- * Layers: Linear, Conv1D, Conv2D, ConvTranspose2D, MaxPool2D, AvgPool2D,
+ * Layers: Linear, Conv1D, Conv2D, ConvTranspose1D, ConvTranspose2D,
+ * MaxPool2D, AvgPool2D,
  * AdaptiveAvgPool2D, GlobalAveragePooling2D, GlobalMaxPooling2D, Upsample,
  * BatchNorm, LayerNorm, RMSNorm, GroupNorm, Embedding, Pad,
  * MultiHeadAttention, ReLU, GELU, tanh, sigmoid, SiLU, LeakyReLU, ELU,
@@ -132,7 +133,8 @@ typedef enum mt_layer_kind {
     MT_LAYER_GLOBAL_AVG_POOL1D,
     MT_LAYER_RESCALING,
     MT_LAYER_SCALE,
-    MT_LAYER_BIAS
+    MT_LAYER_BIAS,
+    MT_LAYER_CONV_TRANSPOSE1D
 } mt_layer_kind;
 
 /* How a 2-D Linear weight is stored.
@@ -261,6 +263,14 @@ mt_status mt_conv1d_new(const mt_tensor *kernel, const mt_tensor *bias,
  * the op's (NULL: all defaults; data_layout must be NHWC); PyTorch's
  * padding=p is all four pads = p. Fails naming the tensors and shapes. */
 mt_status mt_conv_transpose2d_new(const mt_tensor *weight, const mt_tensor *bias,
+                                  const mt_conv_transpose2d_params *params, mt_layer **out);
+
+/* ConvTranspose1D: PyTorch's nn.ConvTranspose1d on channels-last sequences
+ * [N,L,Cin] -> [N,OL,Cout] (OL as OW above), weight [Cin, Cout/groups, k],
+ * bias [Cout] or NULL, held as ConvTranspose2D's. params: the _w fields
+ * (stride_w, pad_left = pad_right = PyTorch's padding, output_padding_w,
+ * dilation_w) and groups; the _h fields 0. */
+mt_status mt_conv_transpose1d_new(const mt_tensor *weight, const mt_tensor *bias,
                                   const mt_conv_transpose2d_params *params, mt_layer **out);
 
 /* ---- MaxPool2D -------------------------------------------------------------------
@@ -685,6 +695,12 @@ mt_status mt_conv1d_load(const mt_state_dict *weights, const char *prefix,
  * p.bias): params as mt_conv_transpose2d_new. PyTorch only
  * (MT_ERR_UNSUPPORTED for Keras: mt_conv2d_transpose_load below). */
 mt_status mt_conv_transpose2d_load(const mt_state_dict *weights, const char *prefix,
+                                   const mt_conv_transpose2d_params *params,
+                                   mt_layer **out);
+
+/* ConvTranspose1D "p" (p.weight [Cin, Cout/g, k], p.bias): params as
+ * mt_conv_transpose1d_new. PyTorch only (MT_ERR_UNSUPPORTED for Keras). */
+mt_status mt_conv_transpose1d_load(const mt_state_dict *weights, const char *prefix,
                                    const mt_conv_transpose2d_params *params,
                                    mt_layer **out);
 
