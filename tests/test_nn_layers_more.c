@@ -302,6 +302,54 @@ static void conv_transpose1d_matches_pytorch(void **state)
     refuses(l, 2, (int64_t[]){3, 9}, MT_DTYPE_F32, "expects 3 input channels");
 }
 
+/* PyTorch modules with no layer of their own: nn.EmbeddingBag over bags of
+ * one length is an Embedding and a 1-D global pool; nn.AdaptiveAvgPool1d(3)
+ * the 2-D one on [N,L,1,C]; Conv2d(padding='same') (stride 1) is
+ * MT_PADDING_SAME, an even kernel's extra pad after, as Keras */
+static void pytorch_compositions(void **state)
+{
+    (void)state;
+    const mt_state_dict sd = {refs, MT_FRAMEWORK_PYTORCH};
+    for (int max = 0; max < 2; max++) {
+        mt_graph *g = NULL;
+        mt_layer *l = NULL;
+        int h;
+        assert_ok(mt_graph_new(&g));
+        assert_ok(mt_graph_input(g, "ids", MT_DTYPE_I64, 1, (int64_t[]){5}, &h));
+        assert_ok(mt_embedding_load(&sd, "bag", &l));
+        assert_ok(mt_graph_add(g, "bag", l, 1, &h, &h));
+        assert_ok(max ? mt_global_max_pool1d_new(&l) : mt_global_avg_pool1d_new(&l));
+        assert_ok(mt_graph_add(g, "pool", l, 1, &h, &h));
+        assert_ok(mt_graph_output(g, h));
+        mt_tensor *ids = get(refs, "bag.ids"), *want = get(refs, max ? "bag.max" : "bag.mean");
+        const mt_tensor *y = NULL;
+        assert_ok(mt_graph_forward(g, 1, (const mt_tensor *[]){ids}, 1, &y));
+        matches(y, want, 1e-6);
+        mt_tensor_free(want);
+        mt_tensor_free(ids);
+        mt_graph_free(g);
+    }
+    mt_layer *a = NULL, *b = NULL, *c = NULL, *l = NULL;
+    mt_sequential *m = NULL;
+    assert_ok(mt_sequential_new(2, (int64_t[]){9, 3}, &m));
+    assert_ok(mt_reshape_new(3, (int64_t[]){9, 1, 3}, &a));
+    assert_ok(mt_sequential_add(m, a));
+    assert_ok(mt_adaptive_avg_pool2d_new(3, 1, &b));
+    assert_ok(mt_sequential_add(m, b));
+    assert_ok(mt_reshape_new(2, (int64_t[]){3, 3}, &c));
+    assert_ok(mt_sequential_add(m, c));
+    mt_tensor *x = get(refs, "seq.x"), *want = get(refs, "seq.adaptive3");
+    const mt_tensor *y = NULL;
+    assert_ok(mt_sequential_forward(m, x, &y));
+    matches(y, want, 1e-6);
+    mt_tensor_free(want);
+    mt_tensor_free(x);
+    mt_sequential_free(m);
+    alone(mt_conv2d_load(&sd, "same", &(mt_conv2d_options){.padding = MT_PADDING_SAME,
+                                                          .dilation_h = 2, .dilation_w = 2},
+                         &l), &l, "img.x", "img.same", 1e-5);
+}
+
 /* ---- Keras ---------------------------------------------------------------------- */
 
 /* Add node `name` on `input`: the layer *l, which `made` made. */
@@ -580,6 +628,7 @@ int main(void)
         cmocka_unit_test(pool1d_matches_pytorch),
         cmocka_unit_test(weight_norm_loads),
         cmocka_unit_test(conv_transpose1d_matches_pytorch),
+        cmocka_unit_test(pytorch_compositions),
         cmocka_unit_test(keras_prelu_model),
         cmocka_unit_test(keras_text_cnn),
         cmocka_unit_test(keras_pad_crop_upsample),

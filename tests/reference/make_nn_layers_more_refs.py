@@ -10,7 +10,8 @@ nn.InstanceNorm2d(4) (affine or not) on
 nn.PixelUnshuffle(2), nn.MaxPool1d(3, 2, 1), nn.MaxPool1d(2, ceil_mode),
 nn.AvgPool1d(3, 2, 1) and x.amax / x.mean over the length; nn.ConvTranspose1d(3, 4, 5, 2, 1,
 output_padding=1), and a Conv1d, Linears and a ConvTranspose1d(4, 2, 8, 4,
-2) under weight norm (weight_g/weight_v, and torch 2's
+2) under weight norm; nn.EmbeddingBag (mean, max), nn.AdaptiveAvgPool1d(3)
+and nn.Conv2d(4, 2, 4, padding='same', dilation=2), as compositions (weight_g/weight_v, and torch 2's
 parametrizations.weight.original0/1 names); image results
 saved NHWC and sequence results [N,L,C], as minitensor computes them.
 Seeded (torch.manual_seed(0)); module weights under their state_dict names
@@ -133,6 +134,19 @@ def main():
         up = nn.utils.weight_norm(nn.ConvTranspose1d(4, 2, 8, stride=4, padding=2))
         t.update({"wn_up." + k: v for k, v in up.state_dict().items()})
         t["seq.wn_up"] = nlc(up(ct(seq)))
+        # compositions the docs give: EmbeddingBag(mode='mean'/'max') over
+        # fixed-length bags, AdaptiveAvgPool1d(3), Conv2d(padding='same')
+        # with an even, dilated kernel
+        bag = nn.EmbeddingBag(7, 4, mode="mean")
+        ids = torch.tensor([[1, 2, 4, 4, 0], [6, 5, 3, 2, 1]])
+        t.update({"bag." + k: v for k, v in bag.state_dict().items()})
+        t["bag.ids"] = ids
+        t["bag.mean"] = bag(ids)
+        t["bag.max"] = nn.EmbeddingBag(7, 4, mode="max", _weight=bag.weight)(ids)
+        t["seq.adaptive3"] = nlc(nn.AdaptiveAvgPool1d(3)(seq))
+        same = nn.Conv2d(4, 2, 4, padding="same", dilation=2)
+        t.update({"same." + k: v for k, v in same.state_dict().items()})
+        t["img.same"] = nhwc(same(img))
     save(f"{out}/nn_layers_more.safetensors", t)
     print(", ".join(f"{k} {list(v.shape)}" for k, v in t.items()))
 
