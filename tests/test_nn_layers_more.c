@@ -525,6 +525,20 @@ static void keras_1d_pad_crop_upsample(void **state)
     graph_matches(g, h, "seq1d_x", "seq1d_y", 0);
 }
 
+/* GroupNormalization(groups=-1): one group per channel */
+static void keras_instance_norm(void **state)
+{
+    (void)state;
+    const mt_state_dict sd = {keras, MT_FRAMEWORK_KERAS};
+    mt_graph *g = NULL;
+    mt_layer *l = NULL;
+    int h;
+    assert_ok(mt_graph_new(&g));
+    assert_ok(mt_graph_input(g, "x", MT_DTYPE_F32, 3, (int64_t[]){4, 5, 3}, &h));
+    h = node(g, "kgn", mt_group_norm_load(&sd, "kgn", 3, NULL, &l), &l, h);
+    graph_matches(g, h, "inorm_x", "inorm_y", 1e-5);
+}
+
 static void keras_activations(void **state)
 {
     (void)state;
@@ -636,6 +650,7 @@ int main(void)
         cmocka_unit_test(long_keras_paths_load),
         cmocka_unit_test(keras_activations),
         cmocka_unit_test(keras_1d_pad_crop_upsample),
+        cmocka_unit_test(keras_instance_norm),
         cmocka_unit_test(bad_inputs_and_weights_named),
     };
     int failed = cmocka_run_group_tests(tests, NULL, NULL);

@@ -22,6 +22,8 @@ under their Keras paths ({v.path: v}), inputs and Keras' own outputs
           "rescale_y".
   seq1d   x [2,5,3] -> ZeroPadding1D((1, 2)) -> Cropping1D((2, 1)) ->
           UpSampling1D(2): "seq1d_x", "seq1d_y".
+  inorm   x [2,4,5,3] -> GroupNormalization(groups=-1, name="kgn") (an
+          instance norm): "inorm_x", "inorm_y".
   acts    activations selu, mish, softsign, log_sigmoid, celu, tanh_shrink,
           log_softmax, glu on x [3,8]: "acts_x", "acts_<name>".
 
@@ -103,6 +105,14 @@ def seq1d(rng):
     return {"seq1d_x": x, "seq1d_y": model(x, training=False)}
 
 
+def inorm(rng):
+    inp = keras.Input((4, 5, 3))   # functional: paths without a model name in front
+    model = keras.Model(inp, L.GroupNormalization(-1, name="kgn")(inp))
+    t = weights(model, rng)
+    x = rng.normal(1, 2, (2, 4, 5, 3)).astype("f4")
+    return t | {"inorm_x": x, "inorm_y": model(x, training=False)}
+
+
 def acts(rng):
     x = rng.normal(0, 3, (3, 8)).astype("f4")
     t = {"acts_x": x}
@@ -116,7 +126,7 @@ def main():
     keras.utils.set_random_seed(0)
     rng = np.random.default_rng(0)
     t = {}
-    for make in (prelu, text, pads, rescale, acts, seq1d):
+    for make in (prelu, text, pads, rescale, acts, seq1d, inorm):
         t |= {k: np.asarray(v) for k, v in make(rng).items()}
     save(f"{out}/keras_layers.safetensors", t)
     print(f"Keras {keras.__version__}:", ", ".join(f"{k} {list(np.shape(v))}"
