@@ -1,11 +1,16 @@
 /* state_dict.c — layers from the names PyTorch's state_dict and Keras write
  * ("0.weight", "conv1.weight", "bn1.running_mean"; "dense/kernel",
  * "bn/moving_mean"), read in that framework's layouts. */
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "layer_internal.h"
 #include "minitensor/view.h"
+
+/* The longest tensor name the loaders look up: Keras nests layers in name
+ * scopes, and NASNetMobile's variable paths reach 143 bytes. */
+#define KEY_MAX 512
 
 /* The names one framework gives a layer's tensors. */
 typedef struct naming {
@@ -27,7 +32,7 @@ typedef struct loader {
     const mt_state_dict *sd;
     const naming *nm;
     const char *prefix;
-    char layer[MT_NAME_MAX + 32];
+    char layer[KEY_MAX + 32];
 } loader;
 
 /* Checks the arguments of mt_<kind>_load and fills ld. */
@@ -43,6 +48,9 @@ static mt_status begin(const char *kind, const mt_state_dict *sd, const char *pr
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s_load %s: unknown framework %d (set "
                        "MT_FRAMEWORK_PYTORCH or MT_FRAMEWORK_KERAS)", kind, prefix,
                        (int)sd->framework);
+    if (strlen(prefix) > KEY_MAX - 64)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s_load: prefix of %zu bytes, at most %d",
+                       kind, strlen(prefix), KEY_MAX - 64);
     ld->sd = sd;
     ld->nm = sd->framework == MT_FRAMEWORK_PYTORCH ? &pytorch : &keras;
     ld->prefix = prefix;
@@ -53,12 +61,12 @@ static mt_status begin(const char *kind, const mt_state_dict *sd, const char *pr
 /* The name of tensor prefix<sep>suffix into key; whether it is in the
  * file. Keras 2 (tf.keras) names variables "dense/kernel:0": a Keras name
  * missing from the file is looked up with ":0" too. */
-static bool resolve(const loader *ld, const char *suffix, char key[2 * MT_NAME_MAX])
+static bool resolve(const loader *ld, const char *suffix, char key[KEY_MAX])
 {
-    size_t index, n = (size_t)snprintf(key, 2 * MT_NAME_MAX, "%s%s%s", ld->prefix,
+    size_t index, n = (size_t)snprintf(key, KEY_MAX, "%s%s%s", ld->prefix,
                                        ld->prefix[0] ? ld->nm->sep : "", suffix);
     bool found = mt_safetensors_find(ld->sd->file, key, &index) == MT_OK;
-    if (!found && ld->nm == &keras && n + 2 < 2 * MT_NAME_MAX) {
+    if (!found && ld->nm == &keras && n + 2 < KEY_MAX) {
         memcpy(key + n, ":0", 3);
         found = mt_safetensors_find(ld->sd->file, key, &index) == MT_OK;
         if (!found)
@@ -68,11 +76,90 @@ static bool resolve(const loader *ld, const char *suffix, char key[2 * MT_NAME_M
     return found;
 }
 
-/* Tensor prefix<sep>suffix into *t; if !required, a missing one is NULL. */
+static mt_status fetch(const loader *ld, const char *suffix, bool required, mt_tensor **t);
+
+/* torch.nn.utils.weight_norm keeps p.weight as p.weight_g (the norms) and
+ * p.weight_v (the directions); parametrize.weight_norm as
+ * p.parametrizations.weight.original0 and .original1. If the file holds
+ * such a pair, *t = g·v/‖v‖ (the norm over each slice of dim 0, weight
+ * norm's default dim, or over all of v when g is one number), named
+ * p.weight; *found says whether it did. */
+static mt_status weight_norm(const loader *ld, mt_tensor **t, bool *found)
+{
+    static const char *const names[2][2] = {
+        {"weight_g", "weight_v"},
+        {"parametrizations.weight.original0", "parametrizations.weight.original1"}};
+    char key[KEY_MAX];
+    int pick = resolve(ld, names[0][0], key) ? 0 : resolve(ld, names[1][0], key) ? 1 : -1;
+    *found = pick >= 0;
+    if (!*found)
+        return MT_OK;
+    mt_tensor *g, *v, *gc = NULL, *vc = NULL;
+    mt_status s = fetch(ld, names[pick][0], true, &g);
+    if (!s && (s = fetch(ld, names[pick][1], true, &v)))
+        mt_tensor_free(g);
+    if (s)
+        return s;
+    char gs[160], vs[160];
+    int64_t rows = v->rank ? v->shape[0] : 1, n = mt_tensor_numel(v), gn = mt_tensor_numel(g);
+    bool per_row = v->rank >= 1 && g->rank == v->rank && gn == rows && rows > 0;
+    for (int d = 1; per_row && d < g->rank; d++)
+        per_row = g->shape[d] == 1;
+    if (!per_row && gn != 1)
+        s = mt_fail(MT_ERR_UNSUPPORTED, "%s: weight norm %s and %s: expected the norms of dim "
+                    "0 (weight_norm(dim=0), the default) or one norm (dim=None)", ld->layer,
+                    mt_tensor_describe(g, gs, sizeof gs), mt_tensor_describe(v, vs, sizeof vs));
+    if (!s)
+        s = mt_nn_hold(g, true, &gc);
+    if (!s)
+        s = mt_nn_hold(v, true, &vc);
+    if (!s)
+        s = mt_tensor_zeros(MT_DTYPE_F32, v->rank, v->shape, t);
+    if (!s) {
+        int64_t groups = per_row ? rows : 1, per = groups ? n / groups : 0;
+        const float *gp = gc->data, *vp = vc->data;
+        float *w = (*t)->data;
+        for (int64_t r = 0; r < groups; r++) {
+            double sum = 0;
+            for (int64_t i = 0; i < per; i++)
+                sum += (double)vp[r * per + i] * vp[r * per + i];
+            if (sum == 0.0) {   /* PyTorch would divide by 0: NaN weights */
+                s = mt_fail(MT_ERR_FORMAT, "%s: weight norm %s: slice %lld of dim 0 is all "
+                            "zeros", ld->layer, mt_tensor_describe(v, vs, sizeof vs),
+                            (long long)r);
+                break;
+            }
+            double scale = gp[per_row ? r : 0] / sqrt(sum);
+            for (int64_t i = 0; i < per; i++)
+                w[r * per + i] = (float)(vp[r * per + i] * scale);
+        }
+        if (!s) {
+            snprintf(key, sizeof key, "%s%sweight", ld->prefix, ld->prefix[0] ? "." : "");
+            mt_tensor_name_set(*t, key);
+        } else {
+            mt_tensor_free(*t);
+            *t = NULL;
+        }
+    }
+    mt_tensor_free(gc);
+    mt_tensor_free(vc);
+    mt_tensor_free(g);
+    mt_tensor_free(v);
+    return s;
+}
+
+/* Tensor prefix<sep>suffix into *t; if !required, a missing one is NULL.
+ * A PyTorch weight may come as a weight norm pair (weight_norm above). */
 static mt_status fetch(const loader *ld, const char *suffix, bool required, mt_tensor **t)
 {
-    char key[2 * MT_NAME_MAX];
+    char key[KEY_MAX];
     *t = NULL;
+    if (!resolve(ld, suffix, key) && ld->nm == &pytorch && !strcmp(suffix, "weight")) {
+        bool found;
+        mt_status s = weight_norm(ld, t, &found);
+        if (s || found)
+            return s;
+    }
     if (!resolve(ld, suffix, key) && !required)
         return MT_OK;
     mt_status s = mt_nn_get(ld->sd->file, ld->layer, key, t);
@@ -183,7 +270,7 @@ mt_status mt_depthwise_conv2d_load(const mt_state_dict *weights, const char *pre
                        "come from the kernel (leave them 0)", prefix);
     // a SeparableConv2D's bias belongs after its pointwise kernel: reading
     // it here would add it in the wrong place
-    char key[2 * MT_NAME_MAX];
+    char key[KEY_MAX];
     if (resolve(&ld, "pointwise_kernel", key))
         return mt_fail(MT_ERR_UNSUPPORTED, "depthwise_conv2d_load %s: %s is in the file: "
                        "a SeparableConv2D is mt_separable_conv2d_load", prefix, key);
@@ -274,7 +361,7 @@ static mt_status norm_pair(const loader *ld, const char *ctor, mt_tensor **w, mt
     mt_status s = fetch_pair(ld, ld->nm->gamma, false, ld->nm->beta, false, w, b);
     if (s || *w || *b)
         return s;
-    char key[2 * MT_NAME_MAX];
+    char key[KEY_MAX];
     if (ld->nm == &keras && resolve(ld, "scale", key))
         return mt_fail(MT_ERR_UNSUPPORTED, "%s: %s is in the file: a Keras RMSNormalization "
                        "is mt_rms_norm_load", ld->layer, key);
@@ -551,7 +638,7 @@ mt_status mt_multihead_attention_load(const mt_state_dict *weights, const char *
     // add_bias_kv=True adds learned key/value rows this layer does not have:
     // refuse them rather than run without
     for (int i = 0; i < 2; i++) {
-        char key[2 * MT_NAME_MAX];
+        char key[KEY_MAX];
         size_t index;
         snprintf(key, sizeof key, "%s%s%s", prefix, prefix[0] ? "." : "",
                  i ? "bias_v" : "bias_k");
@@ -573,5 +660,38 @@ mt_status mt_multihead_attention_load(const mt_state_dict *weights, const char *
             num_heads, causal, out);
     for (int i = 0; i < 7; i++)
         mt_tensor_free(t[i]);
+    return s;
+}
+
+mt_status mt_prelu_load(const mt_state_dict *weights, const char *prefix, mt_layer **out)
+{
+    loader ld;
+    mt_status s = begin("prelu", weights, prefix, out, &ld);
+    if (s)
+        return s;
+    mt_tensor *w;
+    if (!(s = fetch(&ld, ld.nm == &keras ? "alpha" : "weight", true, &w)))
+        s = mt_prelu_new(w, out);
+    mt_tensor_free(w);
+    return s;
+}
+
+mt_status mt_conv_transpose1d_load(const mt_state_dict *weights, const char *prefix,
+                                   const mt_conv_transpose2d_params *params,
+                                   mt_layer **out)
+{
+    loader ld;
+    mt_status s = begin("conv_transpose1d", weights, prefix, out, &ld);
+    if (s)
+        return s;
+    if (weights->framework != MT_FRAMEWORK_PYTORCH)
+        return mt_fail(MT_ERR_UNSUPPORTED, "conv_transpose1d_load %s: reads PyTorch's "
+                       "[in, out/groups, k] weights (Keras' Conv1DTranspose is not supported)",
+                       prefix);
+    mt_tensor *w, *b;
+    if (!(s = fetch_pair(&ld, ld.nm->weight, true, ld.nm->bias, false, &w, &b)))
+        s = mt_conv_transpose1d_new(w, b, params, out);
+    mt_tensor_free(w);
+    mt_tensor_free(b);
     return s;
 }

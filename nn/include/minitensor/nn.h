@@ -2,13 +2,17 @@
  *
  * A model is a list (mt_sequential) or a graph (graph.h) of layers that is
  * checked as it is built and then run on batches without touching the heap.
- * Layers: Linear, Conv1D, Conv2D, ConvTranspose2D, MaxPool2D, AvgPool2D,
+ * Layers: Linear, Conv1D, Conv2D, ConvTranspose1D, ConvTranspose2D,
+ * MaxPool2D, AvgPool2D,
  * AdaptiveAvgPool2D, GlobalAveragePooling2D, GlobalMaxPooling2D, Upsample,
  * BatchNorm, LayerNorm, RMSNorm, GroupNorm, Embedding, Pad,
- * MultiHeadAttention, LSTM, GRU, RNN (rnn.h),
- * ReLU, GELU, tanh, sigmoid, SiLU, LeakyReLU, ELU,
- * Hardswish, Hardsigmoid, ReLU6 (clamp), Softplus, Softmax, Flatten,
- * Reshape, Permute, Dropout, Add, Multiply, Concat — and yours (layer.h:
+ * MultiHeadAttention, LSTM, GRU, RNN (rnn.h), ReLU, GELU, tanh, sigmoid,
+ * SiLU, LeakyReLU, ELU, Hardswish, Hardsigmoid, ReLU6 (clamp), Softplus,
+ * Softmax, PReLU, SELU, CELU, Mish, Softsign, LogSigmoid, Tanhshrink,
+ * LogSoftmax, GLU, Scale, Bias, Rescaling, Narrow, ChannelShuffle,
+ * PixelShuffle, PixelUnshuffle, MaxPool1D, AvgPool1D,
+ * GlobalMax/AveragePooling1D (masked too), padding masks, Flatten, Reshape,
+ * Permute, Dropout, Add, Multiply, Concat — and yours (layer.h:
  * the built-in layers use the same interface). Weights by the names
  * PyTorch's state_dict and Keras write: mt_state_dict below.
  *
@@ -115,7 +119,26 @@ typedef enum mt_layer_kind {
     MT_LAYER_GLOBAL_POOL1D,  /* also the first / last step */
     MT_LAYER_LSTM,           /* rnn.h */
     MT_LAYER_GRU,
-    MT_LAYER_RNN
+    MT_LAYER_RNN,
+    MT_LAYER_PRELU,
+    MT_LAYER_SELU,
+    MT_LAYER_CELU,
+    MT_LAYER_MISH,
+    MT_LAYER_SOFTSIGN,
+    MT_LAYER_LOG_SIGMOID,
+    MT_LAYER_TANHSHRINK,
+    MT_LAYER_LOG_SOFTMAX,
+    MT_LAYER_GLU,
+    MT_LAYER_NARROW,
+    MT_LAYER_CHANNEL_SHUFFLE,
+    MT_LAYER_PIXEL_SHUFFLE,
+    MT_LAYER_PIXEL_UNSHUFFLE,
+    MT_LAYER_MAX_POOL1D,
+    MT_LAYER_AVG_POOL1D,
+    MT_LAYER_RESCALING,
+    MT_LAYER_SCALE,
+    MT_LAYER_BIAS,
+    MT_LAYER_CONV_TRANSPOSE1D
 } mt_layer_kind;
 
 /* How a 2-D Linear weight is stored.
@@ -246,6 +269,14 @@ mt_status mt_conv1d_new(const mt_tensor *kernel, const mt_tensor *bias,
 mt_status mt_conv_transpose2d_new(const mt_tensor *weight, const mt_tensor *bias,
                                   const mt_conv_transpose2d_params *params, mt_layer **out);
 
+/* ConvTranspose1D: PyTorch's nn.ConvTranspose1d on channels-last sequences
+ * [N,L,Cin] -> [N,OL,Cout] (OL as OW above), weight [Cin, Cout/groups, k],
+ * bias [Cout] or NULL, held as ConvTranspose2D's. params: the _w fields
+ * (stride_w, pad_left = pad_right = PyTorch's padding, output_padding_w,
+ * dilation_w) and groups; the _h fields 0. */
+mt_status mt_conv_transpose1d_new(const mt_tensor *weight, const mt_tensor *bias,
+                                  const mt_conv_transpose2d_params *params, mt_layer **out);
+
 /* ---- MaxPool2D -------------------------------------------------------------------
  * The maximum over pool_h × pool_w windows: [N,H,W,C] -> [N,OH,OW,C]
  * (mt_max_pool2d_into, conv.h). Keras' MaxPooling2D(pool_size, strides,
@@ -303,6 +334,90 @@ mt_status mt_softplus_new(mt_layer **out);
  * (a, b). nn.Hardsigmoid(): relu6(x + 3) / 6. Same shape, on their own. */
 mt_status mt_clamp_new(float lo, float hi, mt_layer **out);
 mt_status mt_hardsigmoid_new(mt_layer **out);
+
+/* ---- more activations, learned scales, channel moves, 1-D pooling -----------------
+ * Each runs on its own (no fusion); same shape unless said.
+ *
+ * PReLU: x > 0 ? x : a·x with learned slopes `weight`, broadcast over each
+ * sample from its last dim (each dim equal or 1): PyTorch's nn.PReLU()
+ * weight [1], nn.PReLU(C) weight [C] (the channels: last in NHWC and
+ * [N,L,C]); Keras' PReLU alpha (the sample's shape, 1 on its shared_axes).
+ * weight: 1..7 dims, finite, any storable dtype (F32 referenced, others
+ * converted once). The input must fit it (checked when added). */
+mt_status mt_prelu_new(const mt_tensor *weight, mt_layer **out);
+
+/* Scale: x·weight; Bias: x + weight. weight broadcast as PReLU's (its last
+ * dims against the sample's; a leading 1 may stand for the batch), checked
+ * and held the same way: ConvNeXt's layer_scale [C,1,1] viewed as [C] on
+ * NHWC, a learned position embedding [1, L, D] (ViT's pos_embedding). */
+mt_status mt_scale_new(const mt_tensor *weight, mt_layer **out);
+mt_status mt_bias_new(const mt_tensor *weight, mt_layer **out);
+
+/* nn.SELU (Keras selu): 1.0507·elu(x, 1.67326); nn.CELU(alpha) (alpha
+ * finite, not 0): max(0, x) + min(0, alpha·(exp(x/alpha) - 1)); nn.Mish:
+ * x·tanh(softplus(x)); nn.Softsign: x/(1 + |x|); nn.LogSigmoid:
+ * log(sigmoid(x)); nn.Tanhshrink: x - tanh(x). */
+mt_status mt_selu_new(mt_layer **out);
+mt_status mt_celu_new(float alpha, mt_layer **out);
+mt_status mt_mish_new(mt_layer **out);
+mt_status mt_softsign_new(mt_layer **out);
+mt_status mt_log_sigmoid_new(mt_layer **out);
+mt_status mt_tanhshrink_new(mt_layer **out);
+
+/* nn.LogSoftmax(dim): log(softmax(x)) along dim (negative from the end),
+ * computed stably. nn.GLU(dim): a·sigmoid(b) where a, b are the first and
+ * second halves of dim (even): that dim halves. */
+mt_status mt_log_softmax_new(int dim, mt_layer **out);
+mt_status mt_glu_new(int dim, mt_layer **out);
+
+/* Keras' Rescaling(scale, offset): x·scale + offset (finite), same shape.
+ * (Keras' Normalization is mt_batch_norm_new(p/mean, p/variance, NULL,
+ * NULL, &(mt_batch_norm_options){.eps = 1e-14f}, &l).) */
+mt_status mt_rescaling_new(float scale, float offset, mt_layer **out);
+
+/* Narrow: entries start .. start+length-1 of `dim` (not 0, the batch;
+ * negative from the end), a copy: one piece of torch.chunk / torch.split /
+ * x.narrow (ShuffleNet's x.chunk(2, dim=1) on NCHW is two layers on dim -1
+ * of NHWC: (-1, 0, C/2) and (-1, C/2, C/2)); Keras' Cropping1D((a, b)) is
+ * (1, a, L - a - b). start >= 0, length >= 1, the dim long enough (checked
+ * when added). */
+mt_status mt_narrow_new(int dim, int64_t start, int64_t length, mt_layer **out);
+
+/* ChannelShuffle (nn.ChannelShuffle(groups), ShuffleNet's channel_shuffle)
+ * on channels-last [N, …, C], C a multiple of groups: channel i·(C/groups)
+ * + j goes to j·groups + i. A copy. */
+mt_status mt_channel_shuffle_new(int64_t groups, mt_layer **out);
+
+/* nn.PixelShuffle(r) on NHWC: [N,H,W,C·r·r] -> [N,H·r,W·r,C] with
+ * PyTorch's channel order (channel c·r² + i·r + j of pixel (h, w) goes to
+ * channel c of (h·r + i, w·r + j)); nn.PixelUnshuffle(r) the reverse,
+ * [N,H·r,W·r,C] -> [N,H,W,C·r·r]. r 1..65536. A copy. */
+mt_status mt_pixel_shuffle_new(int64_t upscale_factor, mt_layer **out);
+mt_status mt_pixel_unshuffle_new(int64_t downscale_factor, mt_layer **out);
+
+/* MaxPool1D, AvgPool1D on channels-last sequences [N,L,C] -> [N,OL,C]
+ * (permute PyTorch's [N,C,L] once): Keras' MaxPooling1D(pool_size,
+ * strides, padding) and AveragePooling1D are {.pool, .stride, .padding};
+ * PyTorch's nn.MaxPool1d(k, s, p) {.pool = k, .stride = s, .pad = p} and
+ * nn.AvgPool1d(k, s, p) the same with .count_include_pad = true. The
+ * fields as mt_max_pool2d_options' and mt_avg_pool2d_options' (stride 0:
+ * the window; pad at most half the window, > 0 replaces `padding`).
+ * options may not be NULL. */
+typedef struct mt_pool1d_options {
+    int64_t pool, stride;
+    mt_padding padding;
+    int64_t pad;
+    bool ceil_mode;
+    bool count_include_pad;   /* avg only */
+} mt_pool1d_options;
+
+mt_status mt_max_pool1d_new(const mt_pool1d_options *options, mt_layer **out);
+mt_status mt_avg_pool1d_new(const mt_pool1d_options *options, mt_layer **out);
+
+/* GlobalMaxPooling1D, GlobalAveragePooling1D (PyTorch's x.amax(-1),
+ * x.mean(-1) on [N,C,L]; AdaptiveMaxPool1d(1) / AdaptiveAvgPool1d(1) +
+ * Flatten): mt_global_max_pool1d_new / mt_global_avg_pool1d_new below, with
+ * MT_MASK_MODE_NONE. */
 
 /* Merge dims start_dim..end_dim (inclusive, negative from the end) into one,
  * as a view (no copy): Keras' Flatten() and PyTorch's nn.Flatten() are
@@ -418,7 +533,9 @@ mt_status mt_rms_norm_new(const mt_tensor *weight, const mt_norm_options *option
  * groups of consecutive channels, each normalised over its channels and all
  * other dims (mt_group_norm_into with channel_dim -1), then weight[c],
  * bias[c]. weight, bias: [C] or NULL, any storable dtype, copied to F32.
- * options: eps (0: PyTorch's 1e-5); normalized_rank must be 0. */
+ * options: eps (0: PyTorch's 1e-5); normalized_rank must be 0.
+ * nn.InstanceNorm2d(C) / InstanceNorm1d(C) (track_running_stats=False) is
+ * num_groups = C. */
 mt_status mt_group_norm_new(int num_groups, const mt_tensor *weight, const mt_tensor *bias,
                             const mt_norm_options *options, mt_layer **out);
 
@@ -568,6 +685,9 @@ mt_status mt_concat_new(int dim, mt_layer **out);
  *              Keras 2's "dense/kernel:0" are found too)
  *
  * A bias (BatchNorm: weight and bias) missing from the file means none.
+ * A PyTorch p.weight stored under weight norm (p.weight_g and p.weight_v,
+ * or p.parametrizations.weight.original0/1) is loaded as g·v/‖v‖, the norm
+ * over each slice of dim 0 (or over all of v when g is one number).
  * Keep the file open until the model is freed. Every weight is checked to
  * be finite ("linear fc: fc.weight [2,3] holds NaN at flat index 4
  * ([1,1])", MT_ERR_FORMAT) and a float (F32, F16, BF16, F64: integer
@@ -664,6 +784,12 @@ mt_status mt_conv_transpose2d_load(const mt_state_dict *weights, const char *pre
                                    const mt_conv_transpose2d_params *params,
                                    mt_layer **out);
 
+/* ConvTranspose1D "p" (p.weight [Cin, Cout/g, k], p.bias): params as
+ * mt_conv_transpose1d_new. PyTorch only (MT_ERR_UNSUPPORTED for Keras). */
+mt_status mt_conv_transpose1d_load(const mt_state_dict *weights, const char *prefix,
+                                   const mt_conv_transpose2d_params *params,
+                                   mt_layer **out);
+
 /* Keras' Conv2DTranspose "p" by its own arguments: kernel p/kernel
  * [kh, kw, out, in] (read as PyTorch's [in, out, kh, kw] through a view),
  * bias p/bias [out] or none. Options (NULL or zeroed: Keras' defaults):
@@ -705,6 +831,10 @@ mt_status mt_group_norm_load(const mt_state_dict *weights, const char *prefix,
 /* Embedding "p" (p.weight; Keras p/embeddings). */
 mt_status mt_embedding_load(const mt_state_dict *weights, const char *prefix,
                             mt_layer **out);
+
+/* PReLU "p": PyTorch's p.weight ([1] or [C]), Keras' p/alpha (the sample's
+ * shape with 1 on shared_axes); as mt_prelu_new. */
+mt_status mt_prelu_load(const mt_state_dict *weights, const char *prefix, mt_layer **out);
 
 /* ---- any layer ---------------------------------------------------------------- */
 
