@@ -96,11 +96,14 @@ static mt_status pad_infer(const mt_layer *l, int n, const mt_shape *in,
     *out = *in;
     for (int p = 0; p < st->n_pads / 2; p++) {   /* the first pair pads the last dim */
         int d = in->rank - 1 - p;
-        out->dim[d] += st->pads[2 * p] + st->pads[2 * p + 1];
+        int64_t lo = st->pads[2 * p], hi = st->pads[2 * p + 1];
+        /* what circular mode wraps around: the entries the crops keep */
+        int64_t kept = in->dim[d] + (lo < 0 ? lo : 0) + (hi < 0 ? hi : 0);
+        out->dim[d] += lo + hi;
         if (out->dim[d] < 0 ||
-            (st->mode == MT_PAD_REFLECT && (st->pads[2 * p] >= in->dim[d] ||
-                                            st->pads[2 * p + 1] >= in->dim[d])) ||
-            (st->mode == MT_PAD_REPLICATE && in->dim[d] < 1))
+            (st->mode == MT_PAD_REFLECT && (lo >= in->dim[d] || hi >= in->dim[d])) ||
+            (st->mode == MT_PAD_REPLICATE && in->dim[d] < 1) ||
+            (st->mode == MT_PAD_CIRCULAR && (lo > kept || hi > kept)))
             return mt_fail(MT_ERR_SHAPE, "pads (%lld,%lld) do not fit dim %d of size %lld "
                            "%s gives", (long long)st->pads[2 * p],
                            (long long)st->pads[2 * p + 1], d, (long long)in->dim[d],
@@ -132,7 +135,7 @@ mt_status mt_pad_new(int n_pads, const int64_t *pads, mt_pad_mode mode, float va
     if (n_pads < 0 || n_pads % 2 || n_pads > MAX_PADS)
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "pad: %d pads, expected an even number up "
                        "to %d", n_pads, MAX_PADS);
-    if (mode != MT_PAD_CONSTANT && mode != MT_PAD_REFLECT && mode != MT_PAD_REPLICATE)
+    if ((unsigned)mode > MT_PAD_CIRCULAR)
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "pad: unknown mode %d", (int)mode);
     mt_layer *l = mt_nn_layer_alloc("pad", &pad_vtable, MT_LAYER_PAD, "pad", sizeof(pad_state));
     if (!l)

@@ -1,10 +1,11 @@
-/* pad.c — torch.nn.functional.pad: constant, reflect and replicate modes
- * over any number of trailing dims. */
+/* pad.c — torch.nn.functional.pad: constant, reflect, replicate and circular
+ * modes over any number of trailing dims. */
 #include "minitensor/index.h"
 #include "internal.h"
 
 typedef struct pad_plan {
     int64_t left[MT_MAX_RANK];   /* per dim of x, 0 where not padded */
+    int64_t right[MT_MAX_RANK];
     int64_t shape[MT_MAX_RANK];  /* result */
 } pad_plan;
 
@@ -15,7 +16,7 @@ static mt_status pad_prepare(const mt_tensor *x, int n_pads, const int64_t *pads
     mt_status s = mt_check_tensor(op, "x", x);
     if (s || (s = mt_check_f32(op, x)))
         return s;
-    if ((unsigned)mode > MT_PAD_REPLICATE)
+    if ((unsigned)mode > MT_PAD_CIRCULAR)
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: invalid mode %d", op, (int)mode);
     if (n_pads < 0 || n_pads % 2 || n_pads / 2 > x->rank)
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: %d pads for %s: need an even count, "
@@ -23,7 +24,7 @@ static mt_status pad_prepare(const mt_tensor *x, int n_pads, const int64_t *pads
     if (n_pads > 0 && !pads)
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: pads is NULL", op);
     for (int d = 0; d < x->rank; d++) {
-        p->left[d] = 0;
+        p->left[d] = p->right[d] = 0;
         p->shape[d] = x->shape[d];
     }
     for (int i = 0; i < n_pads / 2; i++) {
@@ -41,10 +42,17 @@ static mt_status pad_prepare(const mt_tensor *x, int n_pads, const int64_t *pads
             return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: pads (%lld,%lld) crop more than "
                            "dim %d's size %lld in %s", op, (long long)l, (long long)r, d,
                            (long long)n, MT_SHAPE(x));
+        /* circular wraps what is left after the crops, at most once (PyTorch) */
+        int64_t kept = n - (l < 0 ? -l : 0) - (r < 0 ? -r : 0);
+        if (mode == MT_PAD_CIRCULAR && (l > kept || r > kept))
+            return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: circular pads (%lld,%lld) wrap "
+                           "more than once around dim %d's %lld kept entries in %s", op,
+                           (long long)l, (long long)r, d, (long long)kept, MT_SHAPE(x));
         if (l > INT64_MAX / 4 || r > INT64_MAX / 4)
             return mt_fail(MT_ERR_OVERFLOW, "%s: pads (%lld,%lld) too large", op,
                            (long long)l, (long long)r);
         p->left[d] = l;
+        p->right[d] = r;
         p->shape[d] = n + l + r;
     }
     int64_t numel;
@@ -53,15 +61,21 @@ static mt_status pad_prepare(const mt_tensor *x, int n_pads, const int64_t *pads
     return MT_OK;
 }
 
-/* Source index along a dim of size n for result index j, or -1 for `value`. */
-static int64_t pad_source(mt_pad_mode mode, int64_t j, int64_t left, int64_t n)
+/* Source index along dim d (size n) for result index j, or -1 for `value`. */
+static int64_t pad_source(mt_pad_mode mode, int64_t j, const pad_plan *p, int d, int64_t n)
 {
-    int64_t i = j - left;
+    int64_t left = p->left[d], i = j - left;
     if (i >= 0 && i < n)
         return i;
     switch (mode) {
     case MT_PAD_REFLECT: return i < 0 ? -i : 2 * (n - 1) - i;
     case MT_PAD_REPLICATE: return i < 0 ? 0 : n - 1;
+    case MT_PAD_CIRCULAR: {   /* around the entries the crops keep */
+        int64_t cut = left < 0 ? -left : 0, right = p->right[d];
+        int64_t kept = n - cut - (right < 0 ? -right : 0);
+        int64_t k = j - (left > 0 ? left : 0);
+        return (k < 0 ? k + kept : k - kept) + cut;
+    }
     default: return -1;
     }
 }
@@ -85,13 +99,13 @@ static void pad_run(const mt_tensor *x, const pad_plan *p, mt_pad_mode mode, flo
         int64_t xo = 0, oo = 0;
         bool outside = false;
         for (int d = 0; d < inner; d++) {
-            int64_t i = pad_source(mode, pos[d], p->left[d], x->shape[d]);
+            int64_t i = pad_source(mode, pos[d], p, d, x->shape[d]);
             outside |= i < 0;
             xo += i * x->stride[d];
             oo += pos[d] * out->stride[d];
         }
         for (int64_t j = 0; j < n; j++) {
-            int64_t i = outside ? -1 : pad_source(mode, j, p->left[inner], x->shape[inner]);
+            int64_t i = outside ? -1 : pad_source(mode, j, p, inner, x->shape[inner]);
             od[oo + j * out->stride[inner]] = i < 0 ? value : xd[xo + i * x->stride[inner]];
         }
     } while (mt_index_next(inner, out->shape, pos));

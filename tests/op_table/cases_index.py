@@ -1,4 +1,5 @@
-"""index cases: index_select, embedding, take_along_dim, concat, stack, pad,
+"""index cases: index_select, embedding, take_along_dim, concat, stack, pad
+(constant, reflect, replicate, circular),
 flip, tril/triu, reshape — references from PyTorch (numpy.pad for the
 reflect/replicate modes on ranks PyTorch does not pad, checked against
 PyTorch where it does)."""
@@ -142,6 +143,14 @@ def _pad(rng):
                        ((2, -4, -3, 1), "replicate"), ((-2, -2, 5, -1), "replicate")]:
         ref = _np(F.pad(_t(x), pads, mode=mode))
         out.append(Case("pad", [x], [ref], pads=list(pads), mode=mode, value=0.0))
+    # circular (Conv2d's padding_mode='circular'): wraps around what the
+    # crops keep, at most once
+    for pads in [(1, 2, 0, 0), (5, 5, 4, 4), (2, -1, -1, 3), (-2, 3, 0, 1)]:
+        ref = _np(F.pad(_t(x), pads, mode="circular"))
+        out.append(Case("pad", [x], [ref], pads=list(pads), mode="circular", value=0.0))
+    x1 = np.arange(2 * 3 * 5, dtype=np.float32).reshape(2, 3, 5)
+    ref = _np(F.pad(_t(x1), (3, 4), mode="circular"))
+    out.append(Case("pad", [x1], [ref], pads=[3, 4], mode="circular", value=0.0))
     return out
 
 

@@ -59,6 +59,7 @@ static mt_pad_mode mode_of(const op_case *c)
     const char *m = op_str(c, "mode", "constant");
     return strcmp(m, "reflect") == 0     ? MT_PAD_REFLECT
            : strcmp(m, "replicate") == 0 ? MT_PAD_REPLICATE
+           : strcmp(m, "circular") == 0  ? MT_PAD_CIRCULAR
                                          : MT_PAD_CONSTANT;
 }
 static mt_status pad_new(const op_case *c, mt_tensor **out)

@@ -78,7 +78,9 @@ mt_status mt_stack_into(const mt_tensor *const *tensors, int count, int dim,
 typedef enum mt_pad_mode {
     MT_PAD_CONSTANT = 0,  /* new elements = value */
     MT_PAD_REFLECT,       /* mirror without repeating the edge: pad < size */
-    MT_PAD_REPLICATE      /* repeat the edge element: size >= 1 */
+    MT_PAD_REPLICATE,     /* repeat the edge element: size >= 1 */
+    MT_PAD_CIRCULAR       /* wrap around (torch 'circular', Conv2d's
+                             padding_mode='circular'): pad <= size */
 } mt_pad_mode;
 
 /* torch.nn.functional.pad(x, pads, mode, value) on an F32 tensor: pads holds
@@ -89,7 +91,9 @@ typedef enum mt_pad_mode {
  * Negative pads crop, in every mode (as PyTorch: reflect/replicate pad by
  * the positive amounts, mirroring the uncropped edges, then crop); a crop
  * to size 0 gives an empty result (PyTorch refuses it in reflect/replicate
- * mode). value is used by constant mode only. */
+ * mode). Circular mode wraps around the entries the crops keep (as
+ * PyTorch), at most once: each pad at most that many. value is used by
+ * constant mode only. */
 mt_status mt_pad(const mt_tensor *x, int n_pads, const int64_t *pads,
                  mt_pad_mode mode, float value, mt_tensor **out);
 mt_status mt_pad_into(const mt_tensor *x, int n_pads, const int64_t *pads,
