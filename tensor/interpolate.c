@@ -1,5 +1,5 @@
-/* interpolate.c — nearest and bilinear resizing, PyTorch's index rules
- * (aten/src/ATen/native/UpSample.h), over NHWC views. */
+/* interpolate.c — nearest, bilinear and bicubic resizing, PyTorch's index
+ * rules (aten/src/ATen/native/UpSample.h), over NHWC views. */
 #include <math.h>
 
 #include "minitensor/pool.h"
@@ -44,6 +44,56 @@ static void linear_source(const resize_axis *a, bool align_corners, int64_t dst,
     *w1 = src - (double)*i0;
 }
 
+/* Bicubic source of dst: the first of the four taps (unclamped) and their
+ * weights, PyTorch's cubic convolution with A = -0.75; its source position
+ * is not clamped at 0 as bilinear's is. */
+static int64_t cubic_source(const resize_axis *a, bool align_corners, int64_t dst,
+                            double w[4])
+{
+    const double A = -0.75;
+    double src;
+    if (align_corners)
+        src = a->out > 1 ? (double)(a->in - 1) / (double)(a->out - 1) * (double)dst : 0.0;
+    else
+        src = (a->scale > 0 ? 1.0 / a->scale : (double)a->in / (double)a->out) *
+                  ((double)dst + 0.5) - 0.5;
+    double f = floor(src), t = src - f;
+    double near[2] = {t, 1 - t}, far[2] = {t + 1, 2 - t};   /* |distance| to each tap */
+    for (int i = 0; i < 2; i++) {
+        double x = near[i], y = far[i];
+        w[1 + i] = ((A + 2) * x - (A + 3)) * x * x + 1;          /* |x| <= 1 */
+        w[3 * i] = ((A * y - 5 * A) * y + 8 * A) * y - 4 * A;    /* 1 < |x| < 2 */
+    }
+    return (int64_t)f - 1;
+}
+
+static int64_t clamp_index(int64_t i, int64_t n)
+{
+    return i < 0 ? 0 : i > n - 1 ? n - 1 : i;
+}
+
+/* One output pixel of a bicubic resize: 4×4 taps, indices clamped to the
+ * image (PyTorch's upsample_bicubic2d). */
+static void cubic_pixel(const resize_axis *h, const resize_axis *wa, bool align_corners,
+                        const float *base, const int64_t *si, int64_t oy, int64_t ox,
+                        float *py, int64_t so3, int64_t ch)
+{
+    double wy[4], wx[4];
+    int64_t y0 = cubic_source(h, align_corners, oy, wy);
+    int64_t x0 = cubic_source(wa, align_corners, ox, wx);
+    for (int64_t c = 0; c < ch; c++) {
+        double acc = 0;
+        for (int i = 0; i < 4; i++) {
+            const float *row = base + clamp_index(y0 + i, h->in) * si[1] + c * si[3];
+            double r = 0;
+            for (int j = 0; j < 4; j++)
+                r += wx[j] * row[clamp_index(x0 + j, wa->in) * si[2]];
+            acc += wy[i] * r;
+        }
+        py[c * so3] = (float)acc;
+    }
+}
+
 typedef struct resize_plan {
     resize_axis h, w;
     mt_interpolate_mode mode;
@@ -82,11 +132,12 @@ static mt_status resize_plan_of(const char *op, const mt_tensor *input,
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: params is NULL", op);
     if ((s = mt_check_data_layout(op, p->data_layout)))
         return s;
-    if (p->mode != MT_INTERPOLATE_NEAREST && p->mode != MT_INTERPOLATE_BILINEAR &&
-        p->mode != MT_INTERPOLATE_NEAREST_EXACT)
+    if ((unsigned)p->mode > MT_INTERPOLATE_BICUBIC)
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: unknown mode %d", op, (int)p->mode);
-    if (p->align_corners && p->mode != MT_INTERPOLATE_BILINEAR)
-        return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: align_corners needs bilinear mode", op);
+    if (p->align_corners && p->mode != MT_INTERPOLATE_BILINEAR &&
+        p->mode != MT_INTERPOLATE_BICUBIC)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: align_corners needs bilinear or bicubic "
+                       "mode", op);
     if (input->rank != 4)
         return mt_fail(MT_ERR_SHAPE, "%s: input %s must be %s", op, MT_SHAPE(input),
                        p->data_layout == MT_DATA_LAYOUT_NCHW ? "[N,C,H,W]" : "[N,H,W,C]");
@@ -115,6 +166,11 @@ static void resize_run(const resize_plan *r, const mt_tensor *in, mt_tensor *out
             for (int64_t ox = 0; ox < r->w.out; ox++) {
                 float *py = y + n * so[0] + oy * so[1] + ox * so[2];
                 const float *base = x + n * si[0];
+                if (r->mode == MT_INTERPOLATE_BICUBIC) {
+                    cubic_pixel(&r->h, &r->w, r->align_corners, base, si, oy, ox, py, so[3],
+                                ch);
+                    continue;
+                }
                 if (r->mode != MT_INTERPOLATE_BILINEAR) {
                     bool exact = r->mode == MT_INTERPOLATE_NEAREST_EXACT;
                     const float *px = base + nearest_index(&r->h, exact, oy) * si[1] +

@@ -260,7 +260,7 @@ def adaptive_cases(rng):
 def interp_case(rng, n, h, w, c, layout, mode, size=None, scale=None, align=False):
     shape = (n, h, w, c) if layout == "nhwc" else (n, c, h, w)
     x = rng.standard_normal(shape).astype(np.float32)
-    kw = {"align_corners": align} if mode == "bilinear" else {}
+    kw = {"align_corners": align} if mode in ("bilinear", "bicubic") else {}
     y = F.interpolate(nchw(x, layout), size=size, scale_factor=scale, mode=mode, **kw)
     return optable.Case("interpolate", inputs=[x], outputs=[back(y, layout)], layout=layout,
                         mode=mode, align_corners=int(align),
@@ -287,6 +287,16 @@ def interp_cases(rng):
         c.append(interp_case(own, 1, 7, 9, 2, layout, "nearest-exact", size=(10, 13)))
         c.append(interp_case(own, 2, 7, 9, 1, layout, "nearest-exact", size=(4, 5)))
         c.append(interp_case(own, 1, 3, 5, 2, layout, "nearest-exact", scale=(1.5, 0.5)))
+    # bicubic (small super-resolution models): up, down, by scale, both
+    # align_corners, a size-1 axis; a generator of its own as well
+    cubic = np.random.default_rng(2026)
+    for layout in ("nhwc", "nchw"):
+        for align in (False, True):
+            c.append(interp_case(cubic, 1, 4, 5, 2, layout, "bicubic", size=(9, 7), align=align))
+            c.append(interp_case(cubic, 2, 7, 6, 1, layout, "bicubic", size=(3, 4), align=align))
+            c.append(interp_case(cubic, 1, 1, 3, 2, layout, "bicubic", size=(2, 6), align=align))
+        c.append(interp_case(cubic, 1, 3, 4, 2, layout, "bicubic", scale=(2.0, 1.5)))
+        c.append(interp_case(cubic, 1, 5, 5, 3, layout, "bicubic", scale=(0.6, 3.0)))
     return c
 
 

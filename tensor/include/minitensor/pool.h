@@ -86,9 +86,12 @@ mt_status mt_global_avg_pool2d_into(const mt_tensor *input, mt_data_layout layou
 typedef enum mt_interpolate_mode {
     MT_INTERPOLATE_NEAREST = 0, /* PyTorch's 'nearest' (floor(dst * scale)) */
     MT_INTERPOLATE_BILINEAR,
-    MT_INTERPOLATE_NEAREST_EXACT /* PyTorch's 'nearest-exact', TensorFlow's and
+    MT_INTERPOLATE_NEAREST_EXACT, /* PyTorch's 'nearest-exact', TensorFlow's and
                                     Keras' 'nearest' (Resizing): pixel centres,
                                     floor((dst + 0.5) * scale) */
+    MT_INTERPOLATE_BICUBIC       /* PyTorch's 'bicubic' (cubic convolution,
+                                    A = -0.75, edge pixels repeated; not
+                                    clamped to the input's range) */
 } mt_interpolate_mode;
 
 /* Give either the output size (out_h, out_w >= 1) or the scale factors
@@ -101,13 +104,13 @@ typedef enum mt_interpolate_mode {
  * floor(i / 2.2) instead (0,0,0,1,1,2, not 0,0,1,1,2,2). */
 typedef struct mt_interpolate_params {
     mt_interpolate_mode mode;       /* default NEAREST */
-    bool align_corners;             /* BILINEAR only; default false */
+    bool align_corners;             /* BILINEAR, BICUBIC only; default false */
     int64_t out_h, out_w;           /* 0: use the scales */
     double scale_h, scale_w;        /* 0: use the sizes */
     mt_data_layout data_layout;     /* default NHWC */
 } mt_interpolate_params;
 
-/* torch.nn.functional.interpolate (nearest, nearest-exact, bilinear) for 4-D input:
+/* torch.nn.functional.interpolate (nearest, nearest-exact, bilinear, bicubic) for 4-D input:
  * [N,H,W,C] -> [N,OH,OW,C] (or NCHW). */
 mt_status mt_interpolate(const mt_tensor *input, const mt_interpolate_params *params,
                          mt_tensor **out);
