@@ -762,6 +762,74 @@ static void errors_out_of_memory(void **state)
     mt_safetensors_close(st);
 }
 
+/* A file a loader would misread without a word: a PyTorch LSTM with layers
+ * 0 and 2 but no 1 (or layer 1 without its weight_ih), a _reverse tensor
+ * with no backward weight_ih_l0_reverse, a Keras Bidirectional GRU whose
+ * directions disagree on reset_after; and, in the constructors, integer
+ * weights, which would be taken by value. */
+static void errors_inconsistent_files(void **state)
+{
+    (void)state;
+    mt_tensor *wi, *wh, *wh2, *b2, *b1, *k, *r, *iw;
+    assert_ok(mt_tensor_zeros(MT_DTYPE_F32, 2, (int64_t[]){8, 3}, &wi));   // LSTM F 3, H 2
+    assert_ok(mt_tensor_zeros(MT_DTYPE_F32, 2, (int64_t[]){8, 2}, &wh));
+    assert_ok(mt_tensor_zeros(MT_DTYPE_F32, 2, (int64_t[]){8, 2}, &wh2));
+    assert_ok(mt_tensor_zeros(MT_DTYPE_F32, 2, (int64_t[]){2, 6}, &b2));   // Keras GRU H 2
+    assert_ok(mt_tensor_zeros(MT_DTYPE_F32, 1, (int64_t[]){6}, &b1));
+    assert_ok(mt_tensor_zeros(MT_DTYPE_F32, 2, (int64_t[]){3, 6}, &k));
+    assert_ok(mt_tensor_zeros(MT_DTYPE_F32, 2, (int64_t[]){2, 6}, &r));
+    assert_ok(mt_tensor_zeros(MT_DTYPE_I32, 2, (int64_t[]){8, 3}, &iw));
+    mt_safetensors_item items[] = {
+        {"gap.weight_ih_l0", 0, wi},   {"gap.weight_hh_l0", 0, wh},
+        {"gap.weight_ih_l2", 0, wh2},  {"gap.weight_hh_l2", 0, wh2},
+        {"hh.weight_ih_l0", 0, wi},    {"hh.weight_hh_l0", 0, wh},
+        {"hh.weight_hh_l1", 0, wh2},
+        {"rev.weight_ih_l0", 0, wi},   {"rev.weight_hh_l0", 0, wh},
+        {"rev.weight_hh_l0_reverse", 0, wh},
+        {"bi/forward_g/gru_cell/kernel", 0, k},
+        {"bi/forward_g/gru_cell/recurrent_kernel", 0, r},
+        {"bi/forward_g/gru_cell/bias", 0, b2},
+        {"bi/backward_g/gru_cell/kernel", 0, k},
+        {"bi/backward_g/gru_cell/recurrent_kernel", 0, r},
+        {"bi/backward_g/gru_cell/bias", 0, b1},
+    };
+    const size_t n_items = sizeof items / sizeof items[0];
+    for (size_t i = 0; i < n_items; i++)
+        items[i].name_len = strlen(items[i].name);
+    void *buf = NULL;
+    size_t size = 0;
+    mt_safetensors *st = NULL;
+    assert_ok(mt_safetensors_serialize(items, n_items, NULL, 0, &buf, &size));
+    assert_ok(mt_safetensors_open_memory(buf, size, &st));
+    const mt_state_dict pd = {st, MT_FRAMEWORK_PYTORCH}, kd = {st, MT_FRAMEWORK_KERAS};
+    mt_layer *l = NULL;
+    assert_fails(mt_lstm_load(&pd, "gap", NULL, &l), MT_ERR_NOT_FOUND,
+                 "lstm gap: no tensor gap.weight_ih_l1, but gap.weight_");
+    assert_fails(mt_lstm_load(&pd, "gap", &(mt_rnn_options){.num_layers = 1}, &l),
+                 MT_ERR_NOT_FOUND, "no tensor gap.weight_ih_l1, but gap.weight_");
+    assert_fails(mt_lstm_load(&pd, "hh", NULL, &l), MT_ERR_NOT_FOUND,
+                 "lstm hh: no tensor hh.weight_ih_l1, but hh.weight_hh_l1 is there");
+    assert_fails(mt_lstm_load(&pd, "rev", NULL, &l), MT_ERR_NOT_FOUND,
+                 "lstm rev: no tensor rev.weight_ih_l0_reverse, but rev.weight_hh_l0_reverse "
+                 "is there");
+    assert_fails(mt_gru_load(&kd, "bi", NULL, &l), MT_ERR_SHAPE,
+                 "gru bi: forward bias bi/forward_g/gru_cell/bias [2,6] and backward bias "
+                 "bi/backward_g/gru_cell/bias [6]: one is a reset_after=True GRU's");
+    assert_null(l);
+    mt_safetensors_close(st);
+    mt_safetensors_buffer_free(buf);
+
+    mt_tensor_name_set(iw, "iw");
+    assert_fails(mt_lstm_new(1, &(mt_rnn_weights){iw, wh, NULL, NULL}, NULL, &l), MT_ERR_DTYPE,
+                 "lstm iw: w_ih iw [8,3] is I32, expected a float dtype");
+    assert_fails(mt_lstm_new(1, &(mt_rnn_weights){wi, wh, b1, iw}, NULL, &l), MT_ERR_DTYPE,
+                 "b_hh iw [8,3] is I32");
+    assert_null(l);
+    mt_tensor *all[] = {wi, wh, wh2, b2, b1, k, r, iw};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+        mt_tensor_free(all[i]);
+}
+
 static void errors_constructor_and_inputs(void **state)
 {
     (void)state;
@@ -805,6 +873,12 @@ static void errors_constructor_and_inputs(void **state)
     assert_ok(mt_lstm_new(1, &w, NULL, &l));
     assert_fails(mt_graph_add(g, "bad_c", l, 3, in, &id), MT_ERR_SHAPE,
                  "expects initial c as F32 [N,1,4] or [N,4]");
+    int h16;
+    assert_ok(mt_graph_input(g, "h16", MT_DTYPE_F16, 1, (int64_t[]){4}, &h16));
+    assert_ok(mt_lstm_new(1, &w, NULL, &l));
+    assert_fails(mt_graph_add(g, "f16_h", l, 3, (int[]){in[0], h16, in[1]}, &id), MT_ERR_DTYPE,
+                 "expects initial h as F32 [N,1,4] or [N,4] (batch N = 1, layers x "
+                 "directions, hidden), input 'h16' gives F16 [1,4]");
     mt_graph_free(g);
 
     assert_ok(mt_lstm_new(1, &w, NULL, &l));
@@ -816,6 +890,10 @@ static void errors_constructor_and_inputs(void **state)
     mt_tensor_free(x);
     assert_ok(mt_tensor_zeros(MT_DTYPE_F32, 2, (int64_t[]){2, 3}, &x));
     assert_fails(mt_layer_forward(l, x, &y), MT_ERR_SHAPE, "expects F32 [N,L,F]");
+    mt_tensor_free(x);
+    assert_ok(mt_tensor_zeros(MT_DTYPE_F16, 3, (int64_t[]){2, 5, 3}, &x));
+    assert_fails(mt_layer_forward(l, x, &y), MT_ERR_DTYPE,
+                 "lstm wi: expects F32 [N,L,F] input (batch first), the input gives F16");
     mt_tensor_free(x);
     assert_null(y);
     // an empty batch: an empty output
@@ -851,6 +929,7 @@ int main(void)
         cmocka_unit_test(errors_loaders),
         cmocka_unit_test(errors_bad_files),
         cmocka_unit_test(errors_out_of_memory),
+        cmocka_unit_test(errors_inconsistent_files),
         cmocka_unit_test(errors_constructor_and_inputs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
