@@ -6,7 +6,9 @@
  * reset_after True and False, Bidirectional, PyTorch's cells looped, a
  * stack in a Sequential, an Embedding -> LSTM -> Linear character model
  * (PyTorch) and an Embedding -> Bidirectional(GRU) -> SimpleRNN -> Dense
- * classifier (Keras) in graphs; and the errors (missing tensors, wrong shapes, proj_size, bad
+ * classifier (Keras) in graphs; edge cases (reference/make_rnn_edge_refs.py:
+ * H = 1, L = 1, a transposed input, a ReLU stack from given states, a Keras
+ * Bidirectional GRU with reset_after=False); and the errors (missing tensors, wrong shapes, proj_size, bad
  * options, bad inputs). */
 #include "test_util.h"
 
@@ -607,6 +609,82 @@ static void keras_seq2seq(void **state)
 
 /* ---- errors --------------------------------------------------------------------------- */
 
+/* Cases the other references leave out (reference/make_rnn_edge_refs.py):
+ * a GRU with H = 1 on batch 7 of length 1 (PyTorch and Keras), a 2-layer
+ * bidirectional LSTM fed a transposed view (sequence, h_n, c_n), a 3-layer
+ * bidirectional ReLU RNN from given states in a graph, a Keras
+ * Bidirectional GRU with reset_after=False on batch 7. */
+static void edge_cases_match_frameworks(void **state)
+{
+    (void)state;
+    mt_safetensors *st = open_ref("rnn_edge_torch.safetensors");
+    mt_safetensors *ks = open_ref("rnn_edge_keras.safetensors");
+    const mt_state_dict sd = {st, MT_FRAMEWORK_PYTORCH}, kd = {ks, MT_FRAMEWORK_KERAS};
+    mt_layer *l = NULL;
+    mt_tensor *y = NULL, *x = get(st, "x_g1");
+    assert_ok(mt_gru_load(&sd, "g1", NULL, &l));
+    assert_ok(mt_layer_forward(l, x, &y));
+    assert_matches(st, "y_g1", y);
+    mt_tensor_free(y);
+    mt_layer_free(l);
+    mt_tensor_free(x);
+
+    mt_tensor *nfl = get(st, "x_lt_nfl"), *xt = NULL;
+    assert_ok(mt_transpose(nfl, 1, 2, &xt));   // [N,F,L] -> the view [N,L,F]
+    static const char *const refs[3] = {"y_lt", "hn_lt", "cn_lt"};
+    static const mt_rnn_return outs[3] = {MT_RNN_RETURN_SEQUENCES, MT_RNN_RETURN_H_N,
+                                          MT_RNN_RETURN_C_N};
+    for (int i = 0; i < 3; i++) {
+        assert_ok(mt_lstm_load(&sd, "lt", &(mt_rnn_options){.output = outs[i]}, &l));
+        assert_ok(mt_layer_forward(l, xt, &y));
+        assert_matches(st, refs[i], y);
+        mt_tensor_free(y);
+        mt_layer_free(l);
+    }
+    mt_tensor_free(xt);
+    mt_tensor_free(nfl);
+
+    mt_graph *g = NULL;
+    int in[2], seq, hn;
+    assert_ok(mt_graph_new(&g));
+    assert_ok(mt_graph_input(g, "x", MT_DTYPE_F32, 2, (int64_t[]){4, 2}, &in[0]));
+    assert_ok(mt_graph_input(g, "h0", MT_DTYPE_F32, 2, (int64_t[]){6, 3}, &in[1]));
+    assert_ok(mt_rnn_load(&sd, "r3", &(mt_rnn_options){.act = MT_ACTIVATION_RELU}, &l));
+    assert_ok(mt_graph_add(g, "seq", l, 2, in, &seq));
+    assert_ok(mt_rnn_load(&sd, "r3", &(mt_rnn_options){.act = MT_ACTIVATION_RELU,
+                                                       .output = MT_RNN_RETURN_H_N}, &l));
+    assert_ok(mt_graph_add(g, "hn", l, 2, in, &hn));
+    assert_ok(mt_graph_output(g, seq));
+    assert_ok(mt_graph_output(g, hn));
+    mt_tensor *x3 = get(st, "x_r3"), *h0 = get(st, "h0_r3");
+    const mt_tensor *ys[2];
+    assert_ok(mt_graph_forward(g, 2, (const mt_tensor *[]){x3, h0}, 2, ys));
+    assert_matches(st, "y_r3", ys[0]);
+    assert_matches(st, "hn_r3", ys[1]);
+    mt_graph_free(g);
+    mt_tensor_free(h0);
+    mt_tensor_free(x3);
+
+    static const char *const kcases[2] = {"kb", "k1"};
+    for (int c = 0; c < 2; c++) {
+        char name[32];
+        snprintf(name, sizeof name, "x_%s", kcases[c]);
+        x = get(ks, name);
+        for (int fin = 0; fin < 2; fin++) {
+            assert_ok(mt_gru_load(&kd, kcases[c], &(mt_rnn_options){
+                .output = fin ? MT_RNN_RETURN_FINAL_STATE : MT_RNN_RETURN_SEQUENCES}, &l));
+            assert_ok(mt_layer_forward(l, x, &y));
+            snprintf(name, sizeof name, "y_%s_%s", kcases[c], fin ? "final" : "seq");
+            assert_matches(ks, name, y);
+            mt_tensor_free(y);
+            mt_layer_free(l);
+        }
+        mt_tensor_free(x);
+    }
+    mt_safetensors_close(ks);
+    mt_safetensors_close(st);
+}
+
 static void errors_loaders(void **state)
 {
     (void)state;
@@ -926,6 +1004,7 @@ int main(void)
         cmocka_unit_test(keras_stack),
         cmocka_unit_test(keras_classifier),
         cmocka_unit_test(keras_seq2seq),
+        cmocka_unit_test(edge_cases_match_frameworks),
         cmocka_unit_test(errors_loaders),
         cmocka_unit_test(errors_bad_files),
         cmocka_unit_test(errors_out_of_memory),
