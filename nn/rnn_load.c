@@ -141,6 +141,10 @@ static mt_status load_pytorch(mt_nn_rnn_cell cell, const rnn_loader *ld, const c
     if (o->num_layers > MAX_LAYERS)
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: num_layers %d, at most %d", ld->layer,
                        o->num_layers, MAX_LAYERS);
+    pt_key(key, prefix, "weight_ih", MAX_LAYERS, false);
+    if (layers == MAX_LAYERS && exists(ld, key))
+        return mt_fail(MT_ERR_UNSUPPORTED, "%s: %s found: more than %d layers are not "
+                       "supported", ld->layer, key, MAX_LAYERS);
     pt_key(key, prefix, "weight_ih", -1, false);
     bool single = layers == 0 && exists(ld, key);   // a cell: one layer, one direction
     if (single && (o->num_layers > 1 || o->bidirectional))

@@ -897,6 +897,25 @@ static void errors_inconsistent_files(void **state)
     mt_safetensors_close(st);
     mt_safetensors_buffer_free(buf);
 
+    // 65 layers of an RNN with F = H = 1: one more than the loader takes
+    mt_tensor *one = NULL;
+    assert_ok(mt_tensor_full(2, (int64_t[]){1, 1}, 0.5f, &one));
+    char names[130][32];
+    mt_safetensors_item deep[130];
+    for (int i = 0; i < 130; i++) {
+        snprintf(names[i], sizeof names[i], "deep.weight_%s_l%d", i % 2 ? "hh" : "ih", i / 2);
+        deep[i] = (mt_safetensors_item){names[i], strlen(names[i]), one};
+    }
+    assert_ok(mt_safetensors_serialize(deep, 130, NULL, 0, &buf, &size));
+    assert_ok(mt_safetensors_open_memory(buf, size, &st));
+    const mt_state_dict dd = {st, MT_FRAMEWORK_PYTORCH};
+    assert_fails(mt_rnn_load(&dd, "deep", NULL, &l), MT_ERR_UNSUPPORTED,
+                 "rnn deep: deep.weight_ih_l64 found: more than 64 layers are not supported");
+    assert_null(l);
+    mt_safetensors_close(st);
+    mt_safetensors_buffer_free(buf);
+    mt_tensor_free(one);
+
     mt_tensor_name_set(iw, "iw");
     assert_fails(mt_lstm_new(1, &(mt_rnn_weights){iw, wh, NULL, NULL}, NULL, &l), MT_ERR_DTYPE,
                  "lstm iw: w_ih iw [8,3] is I32, expected a float dtype");
