@@ -133,6 +133,18 @@ static mt_status check_weights(const char *name, mt_nn_rnn_cell cell, int n,
                 return mt_fail(MT_ERR_SHAPE, "%s: %s %s, expected 2 dims: %s", name, role[k],
                                mt_tensor_describe(t, ts, sizeof ts), mat);
         }
+    for (int i = 0; i < n; i++) {
+        const mt_tensor *const set[4] = {w[i].w_ih, w[i].w_hh, w[i].b_ih, w[i].b_hh};
+        for (int k = 0; k < 4; k++) {
+            const mt_tensor *t = set[k];
+            // mt_tensor_to_f32 would take integers and BOOL by value: refuse them
+            if (t && t->dtype != MT_DTYPE_F32 && t->dtype != MT_DTYPE_F16 &&
+                t->dtype != MT_DTYPE_BF16 && t->dtype != MT_DTYPE_F64)
+                return mt_fail(MT_ERR_DTYPE, "%s: %s %s is %s, expected a float dtype (F32, "
+                               "F16, BF16 or F64)", name, role[k],
+                               mt_tensor_describe(t, ts, sizeof ts), mt_dtype_name(t->dtype));
+        }
+    }
     *hid = o->hidden_size ? o->hidden_size : w[0].w_hh->shape[keras ? 0 : 1];
     *in = o->input_size ? o->input_size : w[0].w_ih->shape[keras ? 0 : 1];
     if (*hid < 1 || *in < 1)

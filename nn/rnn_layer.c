@@ -5,6 +5,7 @@
  * come packed (rnn_build.c); the projections, states and the lower
  * layers' sequences live in scratch. */
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -68,8 +69,9 @@ static mt_status check_state(const rnn_state *st, const mt_shape *in, const char
     for (int i = 0, at = 0; i < in->rank && at < (int)sizeof dims - 24; i++)
         at += snprintf(dims + at, sizeof dims - (size_t)at, "%s%lld", i ? "," : "",
                        (long long)in->dim[i]);
-    return mt_fail(MT_ERR_SHAPE, "expects initial %s as F32 [N,%lld,%lld] or [N,%lld] (batch "
-                   "N = %lld, layers x directions, hidden), %s gives %s [%s]", what,
+    return mt_fail(in->dtype == MT_DTYPE_F32 ? MT_ERR_SHAPE : MT_ERR_DTYPE,
+                   "expects initial %s as F32 [N,%lld,%lld] or [N,%lld] (batch N = %lld, "
+                   "layers x directions, hidden), %s gives %s [%s]", what,
                    (long long)ld, (long long)hid, (long long)(ld * hid), (long long)nb, from,
                    mt_dtype_name(in->dtype), dims);
 }
@@ -82,7 +84,8 @@ static mt_status rnn_infer(const mt_layer *l, int n, const mt_shape *in,
         return mt_fail(MT_ERR_SHAPE, "expects the sequence, or the sequence and %s, given %d "
                        "inputs", n_states(st) == 2 ? "initial h and c" : "an initial h", n);
     if (in->rank != 3 || in->dtype != MT_DTYPE_F32)
-        return mt_fail(MT_ERR_SHAPE, "expects F32 [N,L,F] input (batch first), %s gives %s "
+        return mt_fail(in->dtype == MT_DTYPE_F32 ? MT_ERR_SHAPE : MT_ERR_DTYPE,
+                       "expects F32 [N,L,F] input (batch first), %s gives %s "
                        "with %d dims", from[0], mt_dtype_name(in->dtype), in->rank);
     if (in->dim[2] != st->in)
         return mt_fail(MT_ERR_SHAPE, "expects %lld input features (the last dim of [N,L,F]), "
@@ -95,9 +98,12 @@ static mt_status rnn_infer(const mt_layer *l, int n, const mt_shape *in,
         if (s)
             return s;
     }
-    // scratch is about N·L·(G·H + 2·H·D) floats plus rows: keep it countable
+    // scratch is about N·L·(G·H + 2·H·D) floats plus rows: keep it countable, also
+    // in a 32-bit size_t (wasm32), where it would wrap to a small buffer
+    const int64_t most = (uint64_t)SIZE_MAX < (uint64_t)INT64_MAX ? (int64_t)(SIZE_MAX / 64)
+                                                                  : INT64_MAX / 64;
     int64_t per_step = st->gates * st->hidden + 2 * st->hidden * st->dirs + 16;
-    if (nb > 0 && (len > INT64_MAX / 64 / nb || nb * len > INT64_MAX / 64 / per_step))
+    if (nb > 0 && (len > most / nb || nb * len > most / per_step))
         return mt_fail(MT_ERR_OVERFLOW, "the batch and length %s gives overflow its scratch",
                        from[0]);
     *out = *in;

@@ -88,6 +88,42 @@ static void pt_key(char key[KEY_MAX], const char *prefix, const char *what, int 
                  rev ? "_reverse" : "");
 }
 
+/* A PyTorch tensor of p the layers found do not cover: one of layer k >=
+ * layers (l0 and l2 without l1; l1 without weight_ih_l1) or, for one
+ * direction, a _reverse one. Loading without it would silently drop it. */
+static mt_status pt_stray(const rnn_loader *ld, const char *prefix, int layers, int dirs)
+{
+    static const char *const names[4] = {"weight_ih_l", "weight_hh_l", "bias_ih_l",
+                                         "bias_hh_l"};
+    size_t plen = strlen(prefix), pn = plen + (plen ? 1 : 0);   // "p." ("" without a prefix)
+    size_t count = mt_safetensors_count(ld->file);
+    for (size_t i = 0; i < count; i++) {
+        mt_safetensors_entry e;
+        if (mt_safetensors_info(ld->file, i, &e) || e.name_len <= pn ||
+            memcmp(e.name, prefix, plen) || (plen && e.name[plen] != '.'))
+            continue;
+        const char *rest = e.name + pn, *end = e.name + e.name_len;
+        for (int k = 0; k < 4; k++) {
+            size_t kn = strlen(names[k]);
+            if ((size_t)(end - rest) <= kn || memcmp(rest, names[k], kn))
+                continue;
+            const char *d = rest + kn;
+            long layer = 0;
+            for (; d < end && *d >= '0' && *d <= '9' && layer < 100000; d++)
+                layer = layer * 10 + (*d - '0');
+            bool rev = end - d == 8 && !memcmp(d, "_reverse", 8);
+            if (d == rest + kn || (d != end && !rev) || (layer < layers && (!rev || dirs == 2)))
+                continue;
+            char key[KEY_MAX];
+            pt_key(key, prefix, "weight_ih", layer < layers ? 0 : layers, layer < layers);
+            return mt_fail(MT_ERR_NOT_FOUND, "%s: no tensor %s, but %.*s is there (a layer "
+                           "missing between the others?)", ld->layer, key, (int)e.name_len,
+                           e.name);
+        }
+    }
+    return MT_OK;
+}
+
 static mt_status load_pytorch(mt_nn_rnn_cell cell, const rnn_loader *ld, const char *prefix,
                               const mt_rnn_options *o, mt_layer **out)
 {
@@ -105,6 +141,10 @@ static mt_status load_pytorch(mt_nn_rnn_cell cell, const rnn_loader *ld, const c
     if (o->num_layers > MAX_LAYERS)
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: num_layers %d, at most %d", ld->layer,
                        o->num_layers, MAX_LAYERS);
+    pt_key(key, prefix, "weight_ih", MAX_LAYERS, false);
+    if (layers == MAX_LAYERS && exists(ld, key))
+        return mt_fail(MT_ERR_UNSUPPORTED, "%s: %s found: more than %d layers are not "
+                       "supported", ld->layer, key, MAX_LAYERS);
     pt_key(key, prefix, "weight_ih", -1, false);
     bool single = layers == 0 && exists(ld, key);   // a cell: one layer, one direction
     if (single && (o->num_layers > 1 || o->bidirectional))
@@ -123,11 +163,13 @@ static mt_status load_pytorch(mt_nn_rnn_cell cell, const rnn_loader *ld, const c
     }
     pt_key(key, prefix, "weight_ih", 0, true);
     int dirs = o->bidirectional || (!single && exists(ld, key)) ? 2 : 1, n = layers * dirs;
+    mt_status s = single ? MT_OK : pt_stray(ld, prefix, layers, dirs);
+    if (s)
+        return s;
     mt_tensor *(*t)[4] = calloc((size_t)n, sizeof *t);
     if (!t)
         return mt_fail(MT_ERR_OUT_OF_MEMORY, "%s: cannot allocate %d weight sets", ld->layer, n);
     static const char *const names[4] = {"weight_ih", "weight_hh", "bias_ih", "bias_hh"};
-    mt_status s = MT_OK;
     for (int i = 0; !s && i < n; i++) {
         for (int k = 0; !s && k < 4; k++) {
             pt_key(key, prefix, names[k], single ? -1 : i / dirs, i % dirs);
@@ -256,7 +298,13 @@ static mt_status load_keras(mt_nn_rnn_cell cell, const rnn_loader *ld, const cha
         mt_tensor *b = t[d][2];
         if (s || cell != MT_NN_RNN_CELL_GRU || !b)
             continue;
-        if (b->rank == 1) {
+        if (d == 1 && t[0][2] && t[0][2]->rank != b->rank) {   // one reset_after per layer
+            char b0[160], b1[160];
+            s = mt_fail(MT_ERR_SHAPE, "%s: forward bias %s and backward bias %s: one is a "
+                        "reset_after=True GRU's [2, 3H], the other a reset_after=False one's "
+                        "[3H]", ld->layer, mt_tensor_describe(t[0][2], b0, sizeof b0),
+                        mt_tensor_describe(b, b1, sizeof b1));
+        } else if (b->rank == 1) {
             before = true;   // Keras writes [3H] for reset_after=False only
         } else if (b->rank == 2 && b->shape[0] == 2 && o->reset_before) {
             char bs[160];

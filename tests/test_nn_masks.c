@@ -661,6 +661,108 @@ static void padding_mask_and_pools(void **state)
     mt_tensor_free(t);
 }
 
+/* Masks of other dtypes (F16, I8, U64; any nonzero keeps) and a batch in
+ * which every sample is fully masked: the pools give zeros, the fill fills
+ * everything. By hand. */
+static void masks_of_any_dtype_and_all_masked(void **state)
+{
+    (void)state;
+    // x [2,3,2]; keep {{1,0,1},{0,1,0}} as F16 (1.0 = 0x3C00), I8 (-1), U64 (2^63)
+    static const float xs[12] = {1, 2, 3, 4, 5, 6, -1, -2, -3, -4, -5, -6};
+    static const uint16_t f16[6] = {0x3C00, 0, 0x3C00, 0, 0x3C00, 0};
+    static const int8_t i8[6] = {-1, 0, -1, 0, -1, 0};
+    static const uint64_t u64[6] = {1ull << 63, 0, 1ull << 63, 0, 1ull << 63, 0};
+    const void *data[3] = {f16, i8, u64};
+    const mt_dtype dtypes[3] = {MT_DTYPE_F16, MT_DTYPE_I8, MT_DTYPE_U64};
+    static const float avg[4] = {3, 4, -3, -4}, mx[4] = {5, 6, -3, -4};
+    static const float last[4] = {5, 6, -3, -4};
+    static const float fill[12] = {1, 2, 9, 9, 5, 6, 9, 9, -3, -4, 9, 9};
+    mt_tensor *x = NULL;
+    assert_ok(mt_tensor_from_data(MT_DTYPE_F32, 3, (int64_t[]){2, 3, 2}, xs, &x));
+    for (int d = 0; d < 4; d++) {
+        mt_tensor *m = NULL;
+        if (d < 3)
+            assert_ok(mt_tensor_from_data(dtypes[d], 2, (int64_t[]){2, 3}, data[d], &m));
+        else   // every step of every sample masked
+            assert_ok(mt_tensor_zeros(MT_DTYPE_BOOL, 2, (int64_t[]){2, 3}, &m));
+        mt_graph *g = NULL;
+        mt_layer *l = NULL;
+        int xi, mi;
+        assert_ok(mt_graph_new(&g));
+        assert_ok(mt_graph_input(g, "x", MT_DTYPE_F32, 2, (int64_t[]){3, 2}, &xi));
+        assert_ok(mt_graph_input(g, "m", m->dtype, 1, (int64_t[]){3}, &mi));
+        mt_status (*const kinds[3])(mt_mask_mode, mt_layer **) = {
+            mt_global_avg_pool1d_new, mt_global_max_pool1d_new, mt_last_step_new};
+        for (int k = 0; k < 3; k++) {
+            assert_ok(kinds[k](MT_MASK_MODE_KEEP, &l));
+            assert_ok(mt_graph_output(g, node(g, (const char *[]){"avg", "max", "last"}[k], l, 2,
+                                              (int[]){xi, mi})));
+        }
+        assert_ok(mt_masked_fill_new(9, MT_MASK_MODE_KEEP, &l));
+        assert_ok(mt_graph_output(g, node(g, "fill", l, 2, (int[]){xi, mi})));
+        const mt_tensor *y[4];
+        assert_ok(mt_graph_forward(g, 2, (const mt_tensor *[]){x, m}, 4, y));
+        static const float zeros[4] = {0}, nines[12] = {9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9};
+        assert_close((const float *)y[0]->data, d < 3 ? avg : zeros, 4, 1e-6, 0);
+        assert_close((const float *)y[1]->data, d < 3 ? mx : zeros, 4, 0, 0);
+        assert_close((const float *)y[2]->data, d < 3 ? last : zeros, 4, 0, 0);
+        assert_close((const float *)y[3]->data, d < 3 ? fill : nines, 12, 0, 0);
+        mt_graph_free(g);
+        mt_tensor_free(m);
+    }
+    mt_tensor_free(x);
+}
+
+/* Out of memory at every allocation while a masked model is built and run
+ * (padding mask, Masking, masked fill, a MultiHeadAttention with a key
+ * padding mask, a masked pool): MT_ERR_OUT_OF_MEMORY, nothing leaked. */
+static void out_of_memory_masked_model(void **state)
+{
+    (void)state;
+    const mt_state_dict sd = {torch_refs, MT_FRAMEWORK_PYTORCH};
+    mt_tensor *x = NULL, *ids = NULL;
+    assert_ok(mt_tensor_full(3, (int64_t[]){2, 5, 8}, 0.5f, &x));
+    assert_ok(mt_tensor_zeros(MT_DTYPE_I64, 2, (int64_t[]){2, 5}, &ids));
+    ((int64_t *)ids->data)[1] = 3;
+    int failures = 0;
+    for (long k = 0; k < 1000; k++) {
+        alloc_probe probe;
+        probe_install(&probe, k);
+        mt_graph *g = NULL;
+        mt_layer *l = NULL;
+        int xi, ii, pm, mk, fl, at, pl;
+        const mt_tensor *y = NULL;
+        mt_status s;
+        if (!(s = mt_graph_new(&g)) &&
+            !(s = mt_graph_input(g, "x", MT_DTYPE_F32, 2, (int64_t[]){5, 8}, &xi)) &&
+            !(s = mt_graph_input(g, "ids", MT_DTYPE_I64, 1, (int64_t[]){5}, &ii)) &&
+            !(s = mt_padding_mask_new(0, MT_MASK_MODE_IGNORE, &l)) &&
+            !(s = mt_graph_add(g, "pm", l, 1, &ii, &pm)) &&
+            !(s = mt_masking_new(0, MT_MASK_MODE_KEEP, &l)) &&
+            !(s = mt_graph_add(g, "mk", l, 1, &xi, &mk)) &&
+            !(s = mt_masked_fill_new(0, MT_MASK_MODE_KEEP, &l)) &&
+            !(s = mt_graph_add(g, "fill", l, 2, (int[]){xi, mk}, &fl)) &&
+            !(s = mt_multihead_attention_load(&sd, "mha", 2, false, &l)) &&
+            !(s = mt_multihead_attention_masks_set(l, &(mt_attention_masks){
+                  .key_padding = MT_MASK_MODE_IGNORE})) &&
+            !(s = mt_graph_add(g, "attn", l, 2, (int[]){fl, pm}, &at)) &&
+            !(s = mt_global_avg_pool1d_new(MT_MASK_MODE_IGNORE, &l)) &&
+            !(s = mt_graph_add(g, "pool", l, 2, (int[]){at, pm}, &pl)) &&
+            !(s = mt_graph_output(g, pl)))
+            s = mt_graph_forward(g, 2, (const mt_tensor *[]){x, ids}, 1, &y);
+        mt_graph_free(g);
+        probe_remove();
+        assert_int_equal(probe.live, 0);
+        if (s == MT_OK)
+            break;
+        assert_int_equal(s, MT_ERR_OUT_OF_MEMORY);
+        failures++;
+    }
+    assert_true(failures > 10);
+    mt_tensor_free(ids);
+    mt_tensor_free(x);
+}
+
 /* ---- errors ------------------------------------------------------------------- */
 
 static void wrong_masks_fail_clearly(void **state)
@@ -793,6 +895,8 @@ int main(void)
         cmocka_unit_test(keras_mask_zero_classifier),
         cmocka_unit_test(keras_attention_mask),
         cmocka_unit_test(padding_mask_and_pools),
+        cmocka_unit_test(masks_of_any_dtype_and_all_masked),
+        cmocka_unit_test(out_of_memory_masked_model),
         cmocka_unit_test(wrong_masks_fail_clearly),
     };
     return cmocka_run_group_tests(tests, open_refs, close_refs);

@@ -6,7 +6,9 @@
  * reset_after True and False, Bidirectional, PyTorch's cells looped, a
  * stack in a Sequential, an Embedding -> LSTM -> Linear character model
  * (PyTorch) and an Embedding -> Bidirectional(GRU) -> SimpleRNN -> Dense
- * classifier (Keras) in graphs; and the errors (missing tensors, wrong shapes, proj_size, bad
+ * classifier (Keras) in graphs; edge cases (reference/make_rnn_edge_refs.py:
+ * H = 1, L = 1, a transposed input, a ReLU stack from given states, a Keras
+ * Bidirectional GRU with reset_after=False); and the errors (missing tensors, wrong shapes, proj_size, bad
  * options, bad inputs). */
 #include "test_util.h"
 
@@ -611,6 +613,82 @@ static void keras_seq2seq(void **state)
 
 /* ---- errors --------------------------------------------------------------------------- */
 
+/* Cases the other references leave out (reference/make_rnn_edge_refs.py):
+ * a GRU with H = 1 on batch 7 of length 1 (PyTorch and Keras), a 2-layer
+ * bidirectional LSTM fed a transposed view (sequence, h_n, c_n), a 3-layer
+ * bidirectional ReLU RNN from given states in a graph, a Keras
+ * Bidirectional GRU with reset_after=False on batch 7. */
+static void edge_cases_match_frameworks(void **state)
+{
+    (void)state;
+    mt_safetensors *st = open_ref("rnn_edge_torch.safetensors");
+    mt_safetensors *ks = open_ref("rnn_edge_keras.safetensors");
+    const mt_state_dict sd = {st, MT_FRAMEWORK_PYTORCH}, kd = {ks, MT_FRAMEWORK_KERAS};
+    mt_layer *l = NULL;
+    mt_tensor *y = NULL, *x = get(st, "x_g1");
+    assert_ok(mt_gru_load(&sd, "g1", NULL, &l));
+    assert_ok(mt_layer_forward(l, x, &y));
+    assert_matches(st, "y_g1", y);
+    mt_tensor_free(y);
+    mt_layer_free(l);
+    mt_tensor_free(x);
+
+    mt_tensor *nfl = get(st, "x_lt_nfl"), *xt = NULL;
+    assert_ok(mt_transpose(nfl, 1, 2, &xt));   // [N,F,L] -> the view [N,L,F]
+    static const char *const refs[3] = {"y_lt", "hn_lt", "cn_lt"};
+    static const mt_rnn_return outs[3] = {MT_RNN_RETURN_SEQUENCES, MT_RNN_RETURN_H_N,
+                                          MT_RNN_RETURN_C_N};
+    for (int i = 0; i < 3; i++) {
+        assert_ok(mt_lstm_load(&sd, "lt", &(mt_rnn_options){.output = outs[i]}, &l));
+        assert_ok(mt_layer_forward(l, xt, &y));
+        assert_matches(st, refs[i], y);
+        mt_tensor_free(y);
+        mt_layer_free(l);
+    }
+    mt_tensor_free(xt);
+    mt_tensor_free(nfl);
+
+    mt_graph *g = NULL;
+    int in[2], seq, hn;
+    assert_ok(mt_graph_new(&g));
+    assert_ok(mt_graph_input(g, "x", MT_DTYPE_F32, 2, (int64_t[]){4, 2}, &in[0]));
+    assert_ok(mt_graph_input(g, "h0", MT_DTYPE_F32, 2, (int64_t[]){6, 3}, &in[1]));
+    assert_ok(mt_rnn_load(&sd, "r3", &(mt_rnn_options){.act = MT_ACTIVATION_RELU}, &l));
+    assert_ok(mt_graph_add(g, "seq", l, 2, in, &seq));
+    assert_ok(mt_rnn_load(&sd, "r3", &(mt_rnn_options){.act = MT_ACTIVATION_RELU,
+                                                       .output = MT_RNN_RETURN_H_N}, &l));
+    assert_ok(mt_graph_add(g, "hn", l, 2, in, &hn));
+    assert_ok(mt_graph_output(g, seq));
+    assert_ok(mt_graph_output(g, hn));
+    mt_tensor *x3 = get(st, "x_r3"), *h0 = get(st, "h0_r3");
+    const mt_tensor *ys[2];
+    assert_ok(mt_graph_forward(g, 2, (const mt_tensor *[]){x3, h0}, 2, ys));
+    assert_matches(st, "y_r3", ys[0]);
+    assert_matches(st, "hn_r3", ys[1]);
+    mt_graph_free(g);
+    mt_tensor_free(h0);
+    mt_tensor_free(x3);
+
+    static const char *const kcases[2] = {"kb", "k1"};
+    for (int c = 0; c < 2; c++) {
+        char name[32];
+        snprintf(name, sizeof name, "x_%s", kcases[c]);
+        x = get(ks, name);
+        for (int fin = 0; fin < 2; fin++) {
+            assert_ok(mt_gru_load(&kd, kcases[c], &(mt_rnn_options){
+                .output = fin ? MT_RNN_RETURN_FINAL_STATE : MT_RNN_RETURN_SEQUENCES}, &l));
+            assert_ok(mt_layer_forward(l, x, &y));
+            snprintf(name, sizeof name, "y_%s_%s", kcases[c], fin ? "final" : "seq");
+            assert_matches(ks, name, y);
+            mt_tensor_free(y);
+            mt_layer_free(l);
+        }
+        mt_tensor_free(x);
+    }
+    mt_safetensors_close(ks);
+    mt_safetensors_close(st);
+}
+
 static void errors_loaders(void **state)
 {
     (void)state;
@@ -766,6 +844,93 @@ static void errors_out_of_memory(void **state)
     mt_safetensors_close(st);
 }
 
+/* A file a loader would misread without a word: a PyTorch LSTM with layers
+ * 0 and 2 but no 1 (or layer 1 without its weight_ih), a _reverse tensor
+ * with no backward weight_ih_l0_reverse, a Keras Bidirectional GRU whose
+ * directions disagree on reset_after; and, in the constructors, integer
+ * weights, which would be taken by value. */
+static void errors_inconsistent_files(void **state)
+{
+    (void)state;
+    mt_tensor *wi, *wh, *wh2, *b2, *b1, *k, *r, *iw;
+    assert_ok(mt_tensor_zeros(MT_DTYPE_F32, 2, (int64_t[]){8, 3}, &wi));   // LSTM F 3, H 2
+    assert_ok(mt_tensor_zeros(MT_DTYPE_F32, 2, (int64_t[]){8, 2}, &wh));
+    assert_ok(mt_tensor_zeros(MT_DTYPE_F32, 2, (int64_t[]){8, 2}, &wh2));
+    assert_ok(mt_tensor_zeros(MT_DTYPE_F32, 2, (int64_t[]){2, 6}, &b2));   // Keras GRU H 2
+    assert_ok(mt_tensor_zeros(MT_DTYPE_F32, 1, (int64_t[]){6}, &b1));
+    assert_ok(mt_tensor_zeros(MT_DTYPE_F32, 2, (int64_t[]){3, 6}, &k));
+    assert_ok(mt_tensor_zeros(MT_DTYPE_F32, 2, (int64_t[]){2, 6}, &r));
+    assert_ok(mt_tensor_zeros(MT_DTYPE_I32, 2, (int64_t[]){8, 3}, &iw));
+    mt_safetensors_item items[] = {
+        {"gap.weight_ih_l0", 0, wi},   {"gap.weight_hh_l0", 0, wh},
+        {"gap.weight_ih_l2", 0, wh2},  {"gap.weight_hh_l2", 0, wh2},
+        {"hh.weight_ih_l0", 0, wi},    {"hh.weight_hh_l0", 0, wh},
+        {"hh.weight_hh_l1", 0, wh2},
+        {"rev.weight_ih_l0", 0, wi},   {"rev.weight_hh_l0", 0, wh},
+        {"rev.weight_hh_l0_reverse", 0, wh},
+        {"bi/forward_g/gru_cell/kernel", 0, k},
+        {"bi/forward_g/gru_cell/recurrent_kernel", 0, r},
+        {"bi/forward_g/gru_cell/bias", 0, b2},
+        {"bi/backward_g/gru_cell/kernel", 0, k},
+        {"bi/backward_g/gru_cell/recurrent_kernel", 0, r},
+        {"bi/backward_g/gru_cell/bias", 0, b1},
+    };
+    const size_t n_items = sizeof items / sizeof items[0];
+    for (size_t i = 0; i < n_items; i++)
+        items[i].name_len = strlen(items[i].name);
+    void *buf = NULL;
+    size_t size = 0;
+    mt_safetensors *st = NULL;
+    assert_ok(mt_safetensors_serialize(items, n_items, NULL, 0, &buf, &size));
+    assert_ok(mt_safetensors_open_memory(buf, size, &st));
+    const mt_state_dict pd = {st, MT_FRAMEWORK_PYTORCH}, kd = {st, MT_FRAMEWORK_KERAS};
+    mt_layer *l = NULL;
+    assert_fails(mt_lstm_load(&pd, "gap", NULL, &l), MT_ERR_NOT_FOUND,
+                 "lstm gap: no tensor gap.weight_ih_l1, but gap.weight_");
+    assert_fails(mt_lstm_load(&pd, "gap", &(mt_rnn_options){.num_layers = 1}, &l),
+                 MT_ERR_NOT_FOUND, "no tensor gap.weight_ih_l1, but gap.weight_");
+    assert_fails(mt_lstm_load(&pd, "hh", NULL, &l), MT_ERR_NOT_FOUND,
+                 "lstm hh: no tensor hh.weight_ih_l1, but hh.weight_hh_l1 is there");
+    assert_fails(mt_lstm_load(&pd, "rev", NULL, &l), MT_ERR_NOT_FOUND,
+                 "lstm rev: no tensor rev.weight_ih_l0_reverse, but rev.weight_hh_l0_reverse "
+                 "is there");
+    assert_fails(mt_gru_load(&kd, "bi", NULL, &l), MT_ERR_SHAPE,
+                 "gru bi: forward bias bi/forward_g/gru_cell/bias [2,6] and backward bias "
+                 "bi/backward_g/gru_cell/bias [6]: one is a reset_after=True GRU's");
+    assert_null(l);
+    mt_safetensors_close(st);
+    mt_safetensors_buffer_free(buf);
+
+    // 65 layers of an RNN with F = H = 1: one more than the loader takes
+    mt_tensor *one = NULL;
+    assert_ok(mt_tensor_full(2, (int64_t[]){1, 1}, 0.5f, &one));
+    char names[130][32];
+    mt_safetensors_item deep[130];
+    for (int i = 0; i < 130; i++) {
+        snprintf(names[i], sizeof names[i], "deep.weight_%s_l%d", i % 2 ? "hh" : "ih", i / 2);
+        deep[i] = (mt_safetensors_item){names[i], strlen(names[i]), one};
+    }
+    assert_ok(mt_safetensors_serialize(deep, 130, NULL, 0, &buf, &size));
+    assert_ok(mt_safetensors_open_memory(buf, size, &st));
+    const mt_state_dict dd = {st, MT_FRAMEWORK_PYTORCH};
+    assert_fails(mt_rnn_load(&dd, "deep", NULL, &l), MT_ERR_UNSUPPORTED,
+                 "rnn deep: deep.weight_ih_l64 found: more than 64 layers are not supported");
+    assert_null(l);
+    mt_safetensors_close(st);
+    mt_safetensors_buffer_free(buf);
+    mt_tensor_free(one);
+
+    mt_tensor_name_set(iw, "iw");
+    assert_fails(mt_lstm_new(1, &(mt_rnn_weights){iw, wh, NULL, NULL}, NULL, &l), MT_ERR_DTYPE,
+                 "lstm iw: w_ih iw [8,3] is I32, expected a float dtype");
+    assert_fails(mt_lstm_new(1, &(mt_rnn_weights){wi, wh, b1, iw}, NULL, &l), MT_ERR_DTYPE,
+                 "b_hh iw [8,3] is I32");
+    assert_null(l);
+    mt_tensor *all[] = {wi, wh, wh2, b2, b1, k, r, iw};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+        mt_tensor_free(all[i]);
+}
+
 static void errors_constructor_and_inputs(void **state)
 {
     (void)state;
@@ -809,6 +974,12 @@ static void errors_constructor_and_inputs(void **state)
     assert_ok(mt_lstm_new(1, &w, NULL, &l));
     assert_fails(mt_graph_add(g, "bad_c", l, 3, in, &id), MT_ERR_SHAPE,
                  "expects initial c as F32 [N,1,4] or [N,4]");
+    int h16;
+    assert_ok(mt_graph_input(g, "h16", MT_DTYPE_F16, 1, (int64_t[]){4}, &h16));
+    assert_ok(mt_lstm_new(1, &w, NULL, &l));
+    assert_fails(mt_graph_add(g, "f16_h", l, 3, (int[]){in[0], h16, in[1]}, &id), MT_ERR_DTYPE,
+                 "expects initial h as F32 [N,1,4] or [N,4] (batch N = 1, layers x "
+                 "directions, hidden), input 'h16' gives F16 [1,4]");
     mt_graph_free(g);
 
     assert_ok(mt_lstm_new(1, &w, NULL, &l));
@@ -820,6 +991,10 @@ static void errors_constructor_and_inputs(void **state)
     mt_tensor_free(x);
     assert_ok(mt_tensor_zeros(MT_DTYPE_F32, 2, (int64_t[]){2, 3}, &x));
     assert_fails(mt_layer_forward(l, x, &y), MT_ERR_SHAPE, "expects F32 [N,L,F]");
+    mt_tensor_free(x);
+    assert_ok(mt_tensor_zeros(MT_DTYPE_F16, 3, (int64_t[]){2, 5, 3}, &x));
+    assert_fails(mt_layer_forward(l, x, &y), MT_ERR_DTYPE,
+                 "lstm wi: expects F32 [N,L,F] input (batch first), the input gives F16");
     mt_tensor_free(x);
     assert_null(y);
     // an empty batch: an empty output
@@ -852,9 +1027,11 @@ int main(void)
         cmocka_unit_test(keras_stack),
         cmocka_unit_test(keras_classifier),
         cmocka_unit_test(keras_seq2seq),
+        cmocka_unit_test(edge_cases_match_frameworks),
         cmocka_unit_test(errors_loaders),
         cmocka_unit_test(errors_bad_files),
         cmocka_unit_test(errors_out_of_memory),
+        cmocka_unit_test(errors_inconsistent_files),
         cmocka_unit_test(errors_constructor_and_inputs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

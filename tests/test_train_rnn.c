@@ -1,12 +1,16 @@
 /* test_train_rnn.c — mt_tape_lstm / mt_tape_gru / mt_tape_rnn against
  * PyTorch's nn.LSTM / nn.GRU / nn.RNN (batch_first): outputs and every
  * gradient, a character model trained with Adam step by step, a checkpoint
- * round trip, no allocation after the first step, and the errors. The
- * references come from tests/train/make_rnn_refs.py. */
+ * round trip, no allocation after the first step, one value in two roles
+ * (tied weights, h0 = c0), and the errors. The references come from
+ * tests/train/make_rnn_refs.py and tests/reference/make_rnn_edge_refs.py. */
 #include "test_util.h"
 
 #ifndef RNN_REFS
 #error "RNN_REFS: the path of tests/train/rnn_refs.safetensors"
+#endif
+#ifndef RNN_EDGE_REFS
+#error "RNN_EDGE_REFS: the path of tests/reference/rnn_edge_torch.safetensors"
 #endif
 
 typedef enum { LSTM, GRU, RNN_TANH, RNN_RELU } kind;
@@ -491,6 +495,86 @@ static void test_training_step_allocates_nothing_after_the_first(void **state)
 
 /* ---- errors -------------------------------------------------------------------- */
 
+/* got (any strides) against tensor `name` of the edge references */
+static void assert_edge(const mt_safetensors *st, const mt_tensor *got, const char *name)
+{
+    mt_tensor *want = NULL, *c = NULL;
+    assert_ok(mt_safetensors_get(st, name, &want));
+    assert_int_equal(mt_tensor_numel(got), mt_tensor_numel(want));
+    assert_ok(mt_tensor_contiguous(got, &c));
+    assert_close((const float *)c->data, (const float *)want->data,
+                 (size_t)mt_tensor_numel(want), 1e-5, 1e-4);
+    mt_tensor_free(c);
+    mt_tensor_free(want);
+}
+
+static mt_value *edge_param(const mt_safetensors *st, const char *name)
+{
+    mt_tensor *t = NULL;
+    mt_value *p = NULL;
+    assert_ok(mt_safetensors_get(st, name, &t));
+    assert_ok(mt_param_new(t, name, &p));
+    mt_tensor_free(t);
+    return p;
+}
+
+/* One value in two roles, as PyTorch allows (reference/make_rnn_edge_refs.py):
+ * a GRU whose weight_ih is its weight_hh and bias_ih its bias_hh, from h0
+ * [1, N, H]; an LSTM whose h0 and c0 are one value. The gradients of both
+ * roles add up. */
+static void test_one_value_in_two_roles(void **state)
+{
+    (void)state;
+    mt_safetensors *st = NULL;
+    assert_ok(mt_safetensors_open(RNN_EDGE_REFS, &st));
+    mt_value *w = edge_param(st, "tg_w"), *b = edge_param(st, "tg_b");
+    mt_value *x = edge_param(st, "tg_x"), *h0p = edge_param(st, "tg_h0");
+    mt_tensor *co = NULL, *ch = NULL;
+    assert_ok(mt_safetensors_get(st, "tg_co", &co));
+    assert_ok(mt_safetensors_get(st, "tg_ch", &ch));
+    mt_tape *tape;
+    assert_ok(mt_tape_new(&tape));
+    mt_value *h0, *out, *hn, *loss = NULL;
+    assert_ok(mt_tape_reshape(tape, h0p, 3, (int64_t[]){1, h0p->data->shape[0],
+                                                        h0p->data->shape[1]}, &h0));
+    assert_ok(mt_tape_gru(tape, x, &(mt_tape_rnn_weights){w, w, b, b}, h0, &out, &hn));
+    assert_ok(add_weighted(tape, out, co, &loss));
+    assert_ok(add_weighted(tape, hn, ch, &loss));
+    assert_ok(mt_tape_backward(tape, loss));
+    assert_edge(st, out->data, "tg_out");
+    assert_edge(st, w->grad, "tg_dw");
+    assert_edge(st, b->grad, "tg_db");
+    assert_edge(st, x->grad, "tg_dx");
+    assert_edge(st, h0p->grad, "tg_dh0");
+    mt_tape_reset(tape);
+
+    mt_value *wi = edge_param(st, "tl_wi"), *wh = edge_param(st, "tl_wh");
+    mt_value *s = edge_param(st, "tl_s"), *xv, *cn;
+    mt_tensor *xt = NULL, *lco = NULL, *lcc = NULL;
+    assert_ok(mt_safetensors_get(st, "tl_x", &xt));
+    assert_ok(mt_safetensors_get(st, "tl_co", &lco));
+    assert_ok(mt_safetensors_get(st, "tl_cc", &lcc));
+    assert_ok(mt_tape_constant(tape, xt, &xv));
+    loss = NULL;
+    assert_ok(mt_tape_lstm(tape, xv, &(mt_tape_rnn_weights){wi, wh, NULL, NULL}, s, s, &out,
+                           &hn, &cn));
+    assert_ok(add_weighted(tape, out, lco, &loss));
+    assert_ok(add_weighted(tape, cn, lcc, &loss));
+    assert_ok(mt_tape_backward(tape, loss));
+    assert_edge(st, out->data, "tl_out");
+    assert_edge(st, wi->grad, "tl_dwi");
+    assert_edge(st, wh->grad, "tl_dwh");
+    assert_edge(st, s->grad, "tl_ds");
+    mt_tape_free(tape);
+    mt_value *params[] = {w, b, x, h0p, wi, wh, s};
+    for (size_t i = 0; i < sizeof params / sizeof *params; i++)
+        mt_param_free(params[i]);
+    mt_tensor *tensors[] = {co, ch, xt, lco, lcc};
+    for (size_t i = 0; i < sizeof tensors / sizeof *tensors; i++)
+        mt_tensor_free(tensors[i]);
+    mt_safetensors_close(st);
+}
+
 static mt_value *zeros_param(int rank, const int64_t *shape)
 {
     mt_tensor *t;
@@ -609,6 +693,7 @@ int main(void)
         cmocka_unit_test(test_two_layer_bidirectional_lstm_as_pytorch),
         cmocka_unit_test(test_char_model_trains_as_pytorch),
         cmocka_unit_test(test_training_step_allocates_nothing_after_the_first),
+        cmocka_unit_test(test_one_value_in_two_roles),
         cmocka_unit_test(test_errors),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

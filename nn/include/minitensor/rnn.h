@@ -136,8 +136,9 @@ typedef struct mt_rnn_weights {
  * Copies the weights (see above). Fails with MT_ERR_SHAPE naming the
  * tensor, its shape and the one expected ("lstm wi: w_hh wh [16,5],
  * expected [20,5] (PyTorch (gates*hidden, input or hidden) with 4 gates,
- * input 3, hidden 5; layer 0)": H is w_hh's), MT_ERR_INVALID_ARGUMENT on a
- * bad option or count; *out is NULL then. The layer is named after the
+ * input 3, hidden 5; layer 0)": H is w_hh's), MT_ERR_DTYPE on a weight
+ * that is not F32, F16, BF16 or F64, MT_ERR_INVALID_ARGUMENT on a bad
+ * option or count; *out is NULL then. The layer is named after the
  * first w_ih ("lstm wi"). */
 mt_status mt_lstm_new(int n, const mt_rnn_weights *weights, const mt_rnn_options *options,
                       mt_layer **out);
@@ -164,7 +165,8 @@ mt_status mt_rnn_new(int n, const mt_rnn_weights *weights, const mt_rnn_options 
  *            its own name, the one other layer under p). Gate order i, f, c, o (LSTM) and
  *            z, r, h (GRU), reordered on load. One layer per load (Keras
  *            stacks layers itself).
- * Missing tensors are MT_ERR_NOT_FOUND naming them; integer weights
+ * Missing tensors are MT_ERR_NOT_FOUND naming them (also a PyTorch layer
+ * missing between others: l0 and l2 without l1); integer weights
  * MT_ERR_DTYPE; NaN or infinite ones MT_ERR_FORMAT; shapes as above. */
 mt_status mt_lstm_load(const mt_state_dict *weights, const char *prefix,
                        const mt_rnn_options *options, mt_layer **out);
