@@ -1,5 +1,6 @@
-/* merge_layers.c — Add, Multiply and Concat: the layers that join branches
- * of a graph. */
+/* merge_layers.c — Add, Multiply, Subtract, Average, Maximum, Minimum, Dot
+ * and Concat: the layers that join branches of a graph. */
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -87,52 +88,245 @@ mt_status mt_add_new(mt_layer **out)
     return *out ? MT_OK : MT_ERR_OUT_OF_MEMORY;
 }
 
-/* ---- Multiply ----------------------------------------------------------------------- */
+/* ---- Multiply, Subtract, Average, Maximum, Minimum ------------------------------- */
 
-/* The product of two inputs, broadcast as NumPy does (same rank; each dim
- * equal or 1 in one of them): a squeeze-and-excitation gate [N,H,W,C] ·
- * [N,1,1,C]. */
-static mt_status mul_infer(const mt_layer *l, int n, const mt_shape *in,
-                           const char *const *from, mt_shape *out)
+/* Keras' elementwise merges. Their inputs broadcast as NumPy does (same
+ * rank; each dim equal or 1 in one of them): a squeeze-and-excitation gate
+ * [N,H,W,C] · [N,1,1,C]. They fold left, as Keras does: ((a ∘ b) ∘ c). */
+typedef enum merge_op { MERGE_MUL, MERGE_SUB, MERGE_AVG, MERGE_MAX, MERGE_MIN } merge_op;
+
+typedef struct merge_state {
+    merge_op op;
+} merge_state;
+
+static mt_status merge_infer(const mt_layer *l, int n, const mt_shape *in,
+                             const char *const *from, mt_shape *out)
 {
-    (void)l, (void)n;
     char a[160], b[160];
-    const mt_shape *x = &in[0], *y = &in[1];
-    if (x->dtype != MT_DTYPE_F32 || y->dtype != MT_DTYPE_F32)
-        return mt_fail(MT_ERR_DTYPE, "expects F32 inputs, %s gives %s and %s gives %s",
-                       from[0], mt_dtype_name(x->dtype), from[1], mt_dtype_name(y->dtype));
-    bool fits = x->rank == y->rank;
-    *out = *x;
-    for (int d = 0; fits && d < x->rank; d++) {
-        fits = x->dim[d] == y->dim[d] || x->dim[d] == 1 || y->dim[d] == 1;
-        out->dim[d] = x->dim[d] == 1 ? y->dim[d] : x->dim[d];
+    const merge_state *st = l->state;
+    if (st->op == MERGE_SUB ? n != 2 : n < 2)
+        return mt_fail(MT_ERR_SHAPE, "expects %s inputs, given %d",
+                       st->op == MERGE_SUB ? "2" : "2 or more", n);
+    *out = in[0];
+    for (int j = 0; j < n; j++) {
+        const mt_shape *y = &in[j];
+        if (y->dtype != MT_DTYPE_F32)
+            return mt_fail(MT_ERR_DTYPE, "expects F32 inputs, %s gives %s", from[j],
+                           mt_dtype_name(y->dtype));
+        bool fits = y->rank == out->rank;
+        for (int d = 0; fits && d < y->rank; d++) {
+            fits = out->dim[d] == y->dim[d] || out->dim[d] == 1 || y->dim[d] == 1;
+            out->dim[d] = out->dim[d] == 1 ? y->dim[d] : out->dim[d];
+        }
+        if (!fits)
+            return mt_fail(MT_ERR_SHAPE, "expects inputs that broadcast (same rank, each dim "
+                           "equal or 1), %s gives %s and %s gives %s", from[0],
+                           shape_text(&in[0], a, sizeof a), from[j],
+                           shape_text(y, b, sizeof b));
     }
-    if (!fits)
-        return mt_fail(MT_ERR_SHAPE, "expects inputs that broadcast (same rank, each dim "
-                       "equal or 1), %s gives %s and %s gives %s", from[0],
-                       shape_text(x, a, sizeof a), from[1], shape_text(y, b, sizeof b));
     return MT_OK;
 }
 
-static mt_status mul_forward(const mt_layer *l, int n, const mt_tensor *const *in,
-                             void *scratch, mt_tensor *out)
+static mt_status merge_step(merge_op op, const mt_tensor *x, const mt_tensor *y, mt_tensor *out)
 {
-    (void)l, (void)n, (void)scratch;
-    return mt_mul_into(in[0], in[1], out);
+    switch (op) {
+    case MERGE_MUL: return mt_mul_into(x, y, out);
+    case MERGE_SUB: return mt_sub_into(x, y, out);
+    case MERGE_AVG: return mt_add_into(x, y, out);
+    case MERGE_MAX: return mt_maximum_into(x, y, out);
+    case MERGE_MIN: return mt_minimum_into(x, y, out);
+    }
+    return mt_fail(MT_ERR_INVALID_ARGUMENT, "merge: unknown op %d", (int)op);
 }
 
-static const mt_layer_vtable mul_vtable = {
-    .n_inputs = 2,
-    .infer = mul_infer,
-    .forward = mul_forward,
+static mt_status merge_forward(const mt_layer *l, int n, const mt_tensor *const *in,
+                               void *scratch, mt_tensor *out)
+{
+    (void)scratch;
+    const merge_state *st = l->state;
+    mt_status s = merge_step(st->op, in[0], in[1], out);
+    for (int j = 2; !s && j < n; j++)
+        s = merge_step(st->op, out, in[j], out);
+    if (!s && st->op == MERGE_AVG) {
+        /* Keras divides the sum by n (x / 3, not x · (1/3): one rounding) */
+        float *y = out->data, count = (float)n;
+        for (int64_t i = 0, numel = mt_tensor_numel(out); i < numel; i++)
+            y[i] /= count;
+    }
+    return s;
+}
+
+static const mt_layer_vtable merge_vtable = {
+    .n_inputs = 0,
+    .infer = merge_infer,
+    .forward = merge_forward,
 };
+
+static mt_status merge_new(const char *op_name, merge_op op, mt_layer_kind kind,
+                           mt_layer **out)
+{
+    if (!out)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: out is NULL", op_name);
+    *out = mt_nn_layer_alloc(op_name, &merge_vtable, kind, op_name, sizeof(merge_state));
+    if (!*out)
+        return MT_ERR_OUT_OF_MEMORY;
+    ((merge_state *)(*out)->state)->op = op;
+    return MT_OK;
+}
 
 mt_status mt_multiply_new(mt_layer **out)
 {
+    return merge_new("multiply", MERGE_MUL, MT_LAYER_MULTIPLY, out);
+}
+
+mt_status mt_subtract_new(mt_layer **out)
+{
+    return merge_new("subtract", MERGE_SUB, MT_LAYER_SUBTRACT, out);
+}
+
+mt_status mt_average_new(mt_layer **out)
+{
+    return merge_new("average", MERGE_AVG, MT_LAYER_AVERAGE, out);
+}
+
+mt_status mt_maximum_new(mt_layer **out)
+{
+    return merge_new("maximum", MERGE_MAX, MT_LAYER_MAXIMUM, out);
+}
+
+mt_status mt_minimum_new(mt_layer **out)
+{
+    return merge_new("minimum", MERGE_MIN, MT_LAYER_MINIMUM, out);
+}
+
+/* ---- Dot ---------------------------------------------------------------------------- */
+
+/* Keras' Dot(axes=(a, b), normalize): x [N, …] and y [N, …] summed
+ * together along x's dim a and y's dim b (batch_dot). */
+typedef struct dot_state {
+    int axis[2];      /* as given: 1 … rank-1, or negative from the end */
+    bool normalize;   /* l2-normalize both along their axes first (cosine) */
+} dot_state;
+
+static int dot_axis(int axis, int rank)
+{
+    return axis < 0 ? axis + rank : axis;
+}
+
+static mt_status dot_infer(const mt_layer *l, int n, const mt_shape *in,
+                           const char *const *from, mt_shape *out)
+{
+    (void)n;
+    const dot_state *st = l->state;
+    char a[160], b[160];
+    int ax[2];
+    for (int j = 0; j < 2; j++) {
+        if (in[j].dtype != MT_DTYPE_F32)
+            return mt_fail(MT_ERR_DTYPE, "expects F32 inputs, %s gives %s", from[j],
+                           mt_dtype_name(in[j].dtype));
+        ax[j] = dot_axis(st->axis[j], in[j].rank);
+        if (in[j].rank < 2 || ax[j] < 1 || ax[j] >= in[j].rank)
+            return mt_fail(MT_ERR_SHAPE, "axis %d must be a dim of %s %s other than the batch",
+                           st->axis[j], from[j], shape_text(&in[j], a, sizeof a));
+    }
+    if (in[0].dim[0] != in[1].dim[0] || in[0].dim[ax[0]] != in[1].dim[ax[1]] ||
+        in[0].rank + in[1].rank - 3 > MT_MAX_RANK)
+        return mt_fail(MT_ERR_SHAPE, "expects the same batch and %s's dim %d equal to %s's "
+                       "dim %d, %s gives %s and %s gives %s", from[0], ax[0], from[1], ax[1],
+                       from[0], shape_text(&in[0], a, sizeof a), from[1],
+                       shape_text(&in[1], b, sizeof b));
+    /* x's dims but the axis, then y's but the batch and the axis; [N,1] if none */
+    *out = (mt_shape){.dtype = MT_DTYPE_F32, .rank = 1, .dim = {in[0].dim[0]}};
+    for (int j = 0; j < 2; j++)
+        for (int d = 1; d < in[j].rank; d++)
+            if (d != ax[j])
+                out->dim[out->rank++] = in[j].dim[d];
+    if (out->rank == 1)
+        out->dim[out->rank++] = 1;
+    return MT_OK;
+}
+
+/* The offset of t[batch, rest…, 0 at skip], rest the flat index over t's
+ * dims other than 0 and skip. */
+static int64_t dot_offset(const mt_tensor *t, int skip, int64_t batch, int64_t rest)
+{
+    int64_t off = batch * t->stride[0];
+    for (int d = t->rank - 1; d >= 1; d--)
+        if (d != skip) {
+            off += (rest % t->shape[d]) * t->stride[d];
+            rest /= t->shape[d];
+        }
+    return off;
+}
+
+/* Keras' normalize: x · min(rsqrt(Σx²), 1/1e-7) */
+static double dot_inv_norm(const float *p, int64_t stride, int64_t len)
+{
+    double ss = 0;
+    for (int64_t k = 0; k < len; k++)
+        ss += (double)p[k * stride] * p[k * stride];
+    return ss > 1e-14 ? 1.0 / sqrt(ss) : 1e7;
+}
+
+static mt_status dot_forward(const mt_layer *l, int n, const mt_tensor *const *in,
+                             void *scratch, mt_tensor *out)
+{
+    (void)n, (void)scratch;
+    const dot_state *st = l->state;
+    const mt_tensor *x = in[0], *y = in[1];
+    int ax = dot_axis(st->axis[0], x->rank), ay = dot_axis(st->axis[1], y->rank);
+    int64_t len = x->shape[ax], batch = x->shape[0], nx = 1, ny = 1;
+    for (int d = 1; d < x->rank; d++)
+        nx *= d == ax ? 1 : x->shape[d];
+    for (int d = 1; d < y->rank; d++)
+        ny *= d == ay ? 1 : y->shape[d];
+    const float *xd = x->data, *yd = y->data;
+    float *o = out->data;
+    for (int64_t b = 0; b < batch; b++)
+        for (int64_t i = 0; i < nx; i++) {
+            const float *xp = xd + dot_offset(x, ax, b, i);
+            double xs = st->normalize ? dot_inv_norm(xp, x->stride[ax], len) : 1.0;
+            for (int64_t j = 0; j < ny; j++) {
+                const float *yp = yd + dot_offset(y, ay, b, j);
+                double acc = 0;
+                for (int64_t k = 0; k < len; k++)
+                    acc += (double)xp[k * x->stride[ax]] * yp[k * y->stride[ay]];
+                if (st->normalize)
+                    acc *= xs * dot_inv_norm(yp, y->stride[ay], len);
+                o[(b * nx + i) * ny + j] = (float)acc;
+            }
+        }
+    return MT_OK;
+}
+
+static const mt_layer_vtable dot_vtable = {
+    .n_inputs = 2,
+    .infer = dot_infer,
+    .forward = dot_forward,
+};
+
+mt_status mt_dot_new(int axis_x, int axis_y, bool normalize, mt_layer **out)
+{
     if (!out)
-        return mt_fail(MT_ERR_INVALID_ARGUMENT, "multiply: out is NULL");
-    *out = mt_nn_layer_alloc("multiply", &mul_vtable, MT_LAYER_MULTIPLY, "multiply", 0);
-    return *out ? MT_OK : MT_ERR_OUT_OF_MEMORY;
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "dot: out is NULL");
+    *out = NULL;
+    if (!axis_x || !axis_y || axis_x < -MT_MAX_RANK || axis_x >= MT_MAX_RANK ||
+        axis_y < -MT_MAX_RANK || axis_y >= MT_MAX_RANK)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "dot: axes (%d, %d): each must be a dim "
+                       "other than the batch (1 … %d, or negative from the end)", axis_x,
+                       axis_y, MT_MAX_RANK - 1);
+    char name[48];
+    snprintf(name, sizeof name, "dot axes (%d, %d)%s", axis_x, axis_y,
+             normalize ? " normalized" : "");
+    mt_layer *l = mt_nn_layer_alloc("dot", &dot_vtable, MT_LAYER_DOT, name, sizeof(dot_state));
+    if (!l)
+        return MT_ERR_OUT_OF_MEMORY;
+    dot_state *st = l->state;
+    st->axis[0] = axis_x;
+    st->axis[1] = axis_y;
+    st->normalize = normalize;
+    *out = l;
+    return MT_OK;
 }
 
 /* ---- Concat ------------------------------------------------------------------------ */

@@ -138,7 +138,12 @@ typedef enum mt_layer_kind {
     MT_LAYER_RESCALING,
     MT_LAYER_SCALE,
     MT_LAYER_BIAS,
-    MT_LAYER_CONV_TRANSPOSE1D
+    MT_LAYER_CONV_TRANSPOSE1D,
+    MT_LAYER_SUBTRACT,       /* Keras' merges */
+    MT_LAYER_AVERAGE,
+    MT_LAYER_MAXIMUM,
+    MT_LAYER_MINIMUM,
+    MT_LAYER_DOT
 } mt_layer_kind;
 
 /* How a 2-D Linear weight is stored.
@@ -660,11 +665,30 @@ mt_status mt_last_step_new(mt_mask_mode mask, mt_layer **out);
  * applied as it writes. */
 mt_status mt_add_new(mt_layer **out);
 
-/* The elementwise product of its 2 inputs, broadcast as NumPy does (same
- * rank, each dim equal or 1): Keras' Multiply, `x * gate` in PyTorch; a
- * squeeze-and-excitation block multiplies [N,H,W,C] by [N,1,1,C]
- * (mt_reshape_new(3, {1, 1, C}) after its Linear). */
+/* The elementwise product of its inputs (2 or more, folded left), broadcast
+ * as NumPy does (same rank, each dim equal or 1): Keras' Multiply, `x * gate`
+ * in PyTorch; a squeeze-and-excitation block multiplies [N,H,W,C] by
+ * [N,1,1,C] (mt_reshape_new(3, {1, 1, C}) after its Linear). */
 mt_status mt_multiply_new(mt_layer **out);
+
+/* Keras' Subtract (2 inputs: a - b), Average (2 or more: their sum / n),
+ * Maximum, Minimum (2 or more, elementwise; NaN propagates, as in Keras),
+ * broadcast as Multiply (same rank, each dim equal or 1) -> the broadcast
+ * shape. Fail (MT_ERR_SHAPE, DTYPE) when added to a graph if the count,
+ * shapes or dtypes (F32 only) do not fit. */
+mt_status mt_subtract_new(mt_layer **out);
+mt_status mt_average_new(mt_layer **out);
+mt_status mt_maximum_new(mt_layer **out);
+mt_status mt_minimum_new(mt_layer **out);
+
+/* Keras' Dot(axes=(axis_x, axis_y), normalize): x [N, …], y [N, …] (F32,
+ * any views) -> [N, x's other dims…, y's other dims…] (the batch dim once),
+ * the sum over x's dim axis_x times y's dim axis_y (equal lengths); [N,1]
+ * when both are [N,D]. Axes count the batch as dim 0 (Keras' axes=1 on
+ * [N,D]), negative from the end; 0 is refused. normalize: both are first
+ * divided by their L2 norm along the axis (at least 1e-7, as Keras): the
+ * cosine similarity. */
+mt_status mt_dot_new(int axis_x, int axis_y, bool normalize, mt_layer **out);
 
 /* Its inputs (1 or more) joined along `dim` (negative from the end; other
  * dims equal): Keras' Concatenate(axis), torch.cat(dim). */

@@ -1,0 +1,261 @@
+/* test_nn_keras_merge.c — Keras' merge layers Subtract, Average, Maximum,
+ * Minimum, Multiply (2 or more inputs, broadcast over dims of 1) and Dot
+ * (axes, normalize) in graphs against Keras' own outputs
+ * (reference/make_keras_merge_refs.py -> keras_merge.safetensors), on
+ * contiguous inputs, strided and stride-0 views; and the errors: the count
+ * of inputs, shapes that do not broadcast, axes, NULLs. */
+#include "test_util.h"
+
+static mt_safetensors *refs;
+static alloc_probe counter;   /* every allocation, installed by main */
+
+static mt_tensor *get(const char *name)
+{
+    mt_tensor *t = NULL;
+    assert_ok(mt_safetensors_get(refs, name, &t));
+    return t;
+}
+
+/* Layer *lp (made by `made`; freed) on the n tensors xs, graph inputs of their
+ * shapes, gives refs' `want` within tol; a second pass allocates nothing. */
+static void runs(mt_status made, mt_layer **lp, int n, mt_tensor *const *xs, const char *want,
+                 double tol)
+{
+    if (made)
+        fail_msg("%s: %s", want, mt_last_error());
+    mt_layer *l = *lp;
+    mt_graph *g = NULL;
+    int ids[4], y;
+    assert_ok(mt_graph_new(&g));
+    for (int j = 0; j < n; j++) {
+        char name[8];
+        snprintf(name, sizeof name, "in%d", j);
+        assert_ok(mt_graph_input(g, name, MT_DTYPE_F32, xs[j]->rank - 1, xs[j]->shape + 1,
+                                 &ids[j]));
+    }
+    assert_ok(mt_graph_add(g, "l", l, n, ids, &y));
+    assert_ok(mt_graph_output(g, y));
+    const mt_tensor *out = NULL, *in[4] = {0};
+    for (int j = 0; j < n; j++)
+        in[j] = xs[j];
+    assert_ok(mt_graph_forward(g, n, in, 1, &out));
+    mt_tensor *w = get(want);
+    assert_int_equal(out->rank, w->rank);
+    for (int d = 0; d < w->rank; d++)
+        assert_int_equal(out->shape[d], w->shape[d]);
+    assert_close((const float *)out->data, (const float *)w->data,
+                 (size_t)mt_tensor_numel(w), tol, tol);
+    long before = counter.allocations;
+    assert_ok(mt_graph_forward(g, n, in, 1, &out));
+    assert_int_equal(counter.allocations, before);
+    mt_tensor_free(w);
+    mt_graph_free(g);
+}
+
+static void merges_match_keras(void **state)
+{
+    (void)state;
+    mt_tensor *a = get("a"), *b = get("b"), *c = get("c"), *g = get("g");
+    mt_layer *l = NULL;
+    runs(mt_subtract_new(&l), &l, 2, (mt_tensor *[]){a, b}, "sub_ab", 1e-6);
+    runs(mt_subtract_new(&l), &l, 2, (mt_tensor *[]){a, g}, "sub_ag", 1e-6);
+    runs(mt_average_new(&l), &l, 3, (mt_tensor *[]){a, b, c}, "avg_abc", 1e-6);
+    runs(mt_average_new(&l), &l, 2, (mt_tensor *[]){a, g}, "avg_ag", 1e-6);
+    runs(mt_maximum_new(&l), &l, 3, (mt_tensor *[]){a, b, c}, "max_abc", 0);
+    runs(mt_maximum_new(&l), &l, 2, (mt_tensor *[]){g, b}, "max_gb", 0);
+    runs(mt_minimum_new(&l), &l, 3, (mt_tensor *[]){a, b, c}, "min_abc", 0);
+    runs(mt_minimum_new(&l), &l, 2, (mt_tensor *[]){g, b}, "min_gb", 0);
+    runs(mt_multiply_new(&l), &l, 3, (mt_tensor *[]){a, b, c}, "mul_abc", 1e-6);
+    /* g broadcast by a stride-0 view: the same as by the layer */
+    mt_tensor *gx = NULL;
+    assert_ok(mt_expand(g, 3, (int64_t[]){2, 3, 4}, &gx));
+    assert_int_equal(gx->stride[1], 0);
+    runs(mt_subtract_new(&l), &l, 2, (mt_tensor *[]){a, gx}, "sub_ag", 1e-6);
+    runs(mt_minimum_new(&l), &l, 2, (mt_tensor *[]){gx, b}, "min_gb", 0);
+    mt_tensor_free(gx);
+    mt_tensor_free(g);
+    mt_tensor_free(c);
+    mt_tensor_free(b);
+    mt_tensor_free(a);
+}
+
+static void dot_matches_keras(void **state)
+{
+    (void)state;
+    mt_tensor *x2 = get("x2"), *y2 = get("y2"), *x3 = get("x3"), *y3 = get("y3");
+    mt_tensor *z3 = get("z3"), *w2 = get("w2"), *w5 = get("w5"), *y3t = get("y3t");
+    mt_layer *l = NULL;
+    runs(mt_dot_new(1, 1, false, &l), &l, 2, (mt_tensor *[]){x2, y2}, "dot2", 1e-5);
+    /* x2's last row is zeros: Keras' norm floor 1e-7 makes its cosine 0, not NaN */
+    runs(mt_dot_new(1, 1, true, &l), &l, 2, (mt_tensor *[]){x2, y2}, "dot2_norm", 1e-6);
+    runs(mt_dot_new(2, 2, false, &l), &l, 2, (mt_tensor *[]){x3, y3}, "dot3", 1e-5);
+    runs(mt_dot_new(-1, -1, true, &l), &l, 2, (mt_tensor *[]){x3, y3}, "dot3_norm", 1e-6);
+    runs(mt_dot_new(1, 1, false, &l), &l, 2, (mt_tensor *[]){x3, z3}, "dot3_11", 1e-5);
+    runs(mt_dot_new(1, 2, false, &l), &l, 2, (mt_tensor *[]){w2, y3}, "dot_w2_y3", 1e-5);
+    runs(mt_dot_new(2, 1, true, &l), &l, 2, (mt_tensor *[]){y3, w5}, "dot_y3_w5_norm", 1e-6);
+    /* y3 as a transposed view of y3t [2,5,6]: strides (30, 1, 6) */
+    mt_tensor *yv = NULL;
+    assert_ok(mt_transpose(y3t, 1, 2, &yv));
+    assert_int_equal(yv->stride[2], 6);
+    runs(mt_dot_new(2, -1, false, &l), &l, 2, (mt_tensor *[]){x3, yv}, "dot3", 1e-5);
+    runs(mt_dot_new(-1, 2, true, &l), &l, 2, (mt_tensor *[]){x3, yv}, "dot3_norm", 1e-6);
+    runs(mt_dot_new(2, 1, true, &l), &l, 2, (mt_tensor *[]){yv, w5}, "dot_y3_w5_norm", 1e-6);
+    mt_tensor_free(yv);
+    mt_tensor_free(y3t);
+    mt_tensor_free(w5);
+    mt_tensor_free(w2);
+    mt_tensor_free(z3);
+    mt_tensor_free(y3);
+    mt_tensor_free(x3);
+    mt_tensor_free(y2);
+    mt_tensor_free(x2);
+}
+
+/* Layer l (freed with the graph) on graph inputs of [N, sample…] each fails
+ * MT_ERR_SHAPE or DTYPE (status) with a message holding needle. */
+static void refuses(mt_layer *l, int n, int rank, const int64_t samples[][3],
+                    const mt_dtype *dtypes, mt_status status, const char *needle)
+{
+    mt_graph *g = NULL;
+    int ids[4], y = -7;
+    assert_ok(mt_graph_new(&g));
+    for (int j = 0; j < n; j++) {
+        char name[8];
+        snprintf(name, sizeof name, "in%d", j);
+        assert_ok(mt_graph_input(g, name, dtypes ? dtypes[j] : MT_DTYPE_F32, rank, samples[j],
+                                 &ids[j]));
+    }
+    assert_fails(mt_graph_add(g, "l", l, n, ids, &y), status, needle);
+    mt_graph_free(g);
+}
+
+static void errors_named(void **state)
+{
+    (void)state;
+    mt_layer *l = NULL;
+    /* NULL out */
+    assert_fails(mt_subtract_new(NULL), MT_ERR_INVALID_ARGUMENT, "subtract: out is NULL");
+    assert_fails(mt_average_new(NULL), MT_ERR_INVALID_ARGUMENT, "average: out is NULL");
+    assert_fails(mt_maximum_new(NULL), MT_ERR_INVALID_ARGUMENT, "maximum: out is NULL");
+    assert_fails(mt_minimum_new(NULL), MT_ERR_INVALID_ARGUMENT, "minimum: out is NULL");
+    assert_fails(mt_multiply_new(NULL), MT_ERR_INVALID_ARGUMENT, "multiply: out is NULL");
+    assert_fails(mt_dot_new(1, 1, false, NULL), MT_ERR_INVALID_ARGUMENT, "dot: out is NULL");
+    /* the count of inputs */
+    const int64_t s34[3][3] = {{3, 4}, {3, 4}, {3, 4}};
+    assert_ok(mt_subtract_new(&l));
+    refuses(l, 3, 2, s34, NULL, MT_ERR_SHAPE, "expects 2 inputs, given 3");
+    assert_ok(mt_average_new(&l));
+    refuses(l, 1, 2, s34, NULL, MT_ERR_SHAPE, "expects 2 or more inputs, given 1");
+    assert_ok(mt_maximum_new(&l));
+    refuses(l, 1, 2, s34, NULL, MT_ERR_SHAPE, "expects 2 or more inputs, given 1");
+    assert_ok(mt_dot_new(1, 1, false, &l));
+    mt_graph *g = NULL;
+    int ids[3], y;
+    assert_ok(mt_graph_new(&g));
+    for (int j = 0; j < 3; j++)
+        assert_ok(mt_graph_input(g, j ? (j > 1 ? "z" : "y") : "x", MT_DTYPE_F32, 1,
+                                 (int64_t[]){4}, &ids[j]));
+    assert_fails(mt_graph_add(g, "d", l, 3, ids, &y), MT_ERR_INVALID_ARGUMENT,
+                 "takes 2 inputs, given 3");
+    mt_graph_free(g);
+    /* alone (one input) a merge refuses to run */
+    mt_tensor *x = NULL, *out = NULL;
+    assert_ok(mt_tensor_zeros(MT_DTYPE_F32, 2, (int64_t[]){2, 3}, &x));
+    assert_ok(mt_minimum_new(&l));
+    assert_fails(mt_layer_forward(l, x, &out), MT_ERR_SHAPE, "expects 2 or more inputs");
+    assert_null(out);
+    mt_layer_free(l);
+    mt_tensor_free(x);
+    /* shapes that do not broadcast: a dim neither equal nor 1, another rank */
+    const int64_t bad[3][3] = {{3, 4}, {3, 4}, {2, 4}};
+    assert_ok(mt_maximum_new(&l));
+    refuses(l, 3, 2, bad, NULL, MT_ERR_SHAPE,
+            "expects inputs that broadcast (same rank, each dim equal or 1), input 'in0' "
+            "gives [1,3,4] and input 'in2' gives [1,2,4]");
+    assert_ok(mt_subtract_new(&l));
+    refuses(l, 2, 2, (const int64_t[][3]){{3, 4}, {4, 3}}, NULL, MT_ERR_SHAPE,
+            "input 'in1' gives [1,4,3]");
+    assert_ok(mt_average_new(&l));
+    mt_graph *h = NULL;
+    int hi[2];
+    assert_ok(mt_graph_new(&h));
+    assert_ok(mt_graph_input(h, "p", MT_DTYPE_F32, 2, (int64_t[]){3, 4}, &hi[0]));
+    assert_ok(mt_graph_input(h, "q", MT_DTYPE_F32, 1, (int64_t[]){4}, &hi[1]));
+    assert_fails(mt_graph_add(h, "avg", l, 2, hi, &y), MT_ERR_SHAPE,
+                 "input 'q' gives [1,4]");
+    mt_graph_free(h);
+    /* dtype */
+    assert_ok(mt_minimum_new(&l));
+    refuses(l, 2, 2, s34, (const mt_dtype[]){MT_DTYPE_F32, MT_DTYPE_I32}, MT_ERR_DTYPE,
+            "expects F32 inputs, input 'in1' gives I32");
+    assert_ok(mt_dot_new(1, 1, false, &l));
+    refuses(l, 2, 1, (const int64_t[][3]){{4}, {4}},
+            (const mt_dtype[]){MT_DTYPE_I64, MT_DTYPE_F32}, MT_ERR_DTYPE,
+            "expects F32 inputs, input 'in0' gives I64");
+    /* Dot: axes 0 (the batch) and out of range refused when made or run */
+    l = (mt_layer *)&counter;   /* must be reset on failure */
+    assert_fails(mt_dot_new(0, 1, false, &l), MT_ERR_INVALID_ARGUMENT,
+                 "dot: axes (0, 1): each must be a dim other than the batch");
+    assert_null(l);
+    assert_fails(mt_dot_new(1, -9, false, &l), MT_ERR_INVALID_ARGUMENT, "axes (1, -9)");
+    assert_ok(mt_dot_new(3, 1, false, &l));
+    refuses(l, 2, 2, (const int64_t[][3]){{3, 4}, {4, 5}}, NULL, MT_ERR_SHAPE,
+            "axis 3 must be a dim of input 'in0' [1,3,4] other than the batch");
+    assert_ok(mt_dot_new(-3, 1, false, &l));
+    refuses(l, 2, 1, (const int64_t[][3]){{4}, {4}}, NULL, MT_ERR_SHAPE,
+            "axis -3 must be a dim of input 'in0' [1,4]");
+    /* Dot: the summed dims differ */
+    assert_ok(mt_dot_new(2, 1, false, &l));
+    refuses(l, 2, 2, (const int64_t[][3]){{3, 4}, {5, 3}}, NULL, MT_ERR_SHAPE,
+            "expects the same batch and input 'in0''s dim 2 equal to input 'in1''s dim 1, "
+            "input 'in0' gives [1,3,4] and input 'in1' gives [1,5,3]");
+}
+
+/* A batch of 0 samples: [0, …] out, nothing read or written. */
+static void empty_batch(void **state)
+{
+    (void)state;
+    mt_layer *l = NULL;
+    mt_graph *g = NULL;
+    int x, y, d, a;
+    assert_ok(mt_graph_new(&g));
+    assert_ok(mt_graph_input(g, "x", MT_DTYPE_F32, 2, (int64_t[]){2, 4}, &x));
+    assert_ok(mt_graph_input(g, "y", MT_DTYPE_F32, 2, (int64_t[]){3, 4}, &y));
+    assert_ok(mt_dot_new(2, 2, true, &l));
+    assert_ok(mt_graph_add(g, "d", l, 2, (int[]){x, y}, &d));
+    assert_ok(mt_average_new(&l));
+    assert_ok(mt_graph_add(g, "a", l, 2, (int[]){x, x}, &a));
+    assert_ok(mt_graph_output(g, d));
+    assert_ok(mt_graph_output(g, a));
+    mt_tensor *xt = NULL, *yt = NULL;
+    assert_ok(mt_tensor_zeros(MT_DTYPE_F32, 3, (int64_t[]){0, 2, 4}, &xt));
+    assert_ok(mt_tensor_zeros(MT_DTYPE_F32, 3, (int64_t[]){0, 3, 4}, &yt));
+    const mt_tensor *out[2] = {0};
+    assert_ok(mt_graph_forward(g, 2, (const mt_tensor *[]){xt, yt}, 2, out));
+    assert_int_equal(out[0]->rank, 3);
+    assert_int_equal(out[0]->shape[0], 0);
+    assert_int_equal(out[0]->shape[1], 2);
+    assert_int_equal(out[0]->shape[2], 3);
+    assert_int_equal(out[1]->shape[0], 0);
+    mt_tensor_free(yt);
+    mt_tensor_free(xt);
+    mt_graph_free(g);
+}
+
+int main(void)
+{
+    probe_install(&counter, -1);
+    if (mt_safetensors_open(REFS_DIR "/keras_merge.safetensors", &refs)) {
+        fprintf(stderr, "%s\n", mt_last_error());
+        return 1;
+    }
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(merges_match_keras),
+        cmocka_unit_test(dot_matches_keras),
+        cmocka_unit_test(errors_named),
+        cmocka_unit_test(empty_batch),
+    };
+    int failed = cmocka_run_group_tests(tests, NULL, NULL);
+    mt_safetensors_close(refs);
+    return failed;
+}
