@@ -676,6 +676,68 @@ mt_status mt_prelu_load(const mt_state_dict *weights, const char *prefix, mt_lay
     return s;
 }
 
+/* The one number in t (any float dtype) into *v. */
+static mt_status scalar(const loader *ld, const mt_tensor *t, float *v)
+{
+    char ts[160];
+    if (mt_tensor_numel(t) != 1)
+        return mt_fail(MT_ERR_SHAPE, "%s: %s: expected one number", ld->layer,
+                       mt_tensor_describe(t, ts, sizeof ts));
+    mt_tensor *c = NULL;
+    mt_status s = mt_nn_hold(t, true, &c);
+    if (!s)
+        *v = *(const float *)c->data;
+    mt_tensor_free(c);
+    return s;
+}
+
+mt_status mt_dot_attention_load(const mt_state_dict *weights, const char *prefix,
+                                const mt_keras_attention_options *options, mt_layer **out)
+{
+    loader ld;
+    mt_status s = begin("dot_attention", weights, prefix, out, &ld);
+    if (s)
+        return s;
+    if (ld.nm != &keras)
+        return mt_fail(MT_ERR_UNSUPPORTED, "dot_attention_load %s: reads Keras' variables "
+                       "(set MT_FRAMEWORK_KERAS)", prefix);
+    bool concat = options && options->score_mode == MT_SCORE_MODE_CONCAT;
+    char key[KEY_MAX];
+    if (!concat && resolve(&ld, "concat_score_weight", key))
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "dot_attention_load %s: %s is in the file: "
+                       "the layer has score_mode=\"concat\" (set MT_SCORE_MODE_CONCAT)",
+                       prefix, key);
+    mt_tensor *t[2];
+    float v[2] = {1.0f, 1.0f};
+    s = fetch_pair(&ld, "scale", !concat, "concat_score_weight", concat, &t[0], &t[1]);
+    for (int i = 0; !s && i < 2; i++)
+        if (t[i])
+            s = scalar(&ld, t[i], &v[i]);
+    if (!s)
+        s = mt_dot_attention_new(v[0], v[1], options, out);
+    mt_tensor_free(t[0]);
+    mt_tensor_free(t[1]);
+    return s;
+}
+
+mt_status mt_additive_attention_load(const mt_state_dict *weights, const char *prefix,
+                                     const mt_keras_attention_options *options,
+                                     mt_layer **out)
+{
+    loader ld;
+    mt_status s = begin("additive_attention", weights, prefix, out, &ld);
+    if (s)
+        return s;
+    if (ld.nm != &keras)
+        return mt_fail(MT_ERR_UNSUPPORTED, "additive_attention_load %s: reads Keras' "
+                       "variables (set MT_FRAMEWORK_KERAS)", prefix);
+    mt_tensor *scale;
+    if (!(s = fetch(&ld, "scale", true, &scale)))
+        s = mt_additive_attention_new(scale, options, out);
+    mt_tensor_free(scale);
+    return s;
+}
+
 mt_status mt_conv_transpose1d_load(const mt_state_dict *weights, const char *prefix,
                                    const mt_conv_transpose2d_params *params,
                                    mt_layer **out)

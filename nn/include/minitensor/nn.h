@@ -143,7 +143,11 @@ typedef enum mt_layer_kind {
     MT_LAYER_AVERAGE,
     MT_LAYER_MAXIMUM,
     MT_LAYER_MINIMUM,
-    MT_LAYER_DOT
+    MT_LAYER_DOT,
+    MT_LAYER_DOT_ATTENTION,  /* Keras' Attention, AdditiveAttention */
+    MT_LAYER_ADDITIVE_ATTENTION,
+    MT_LAYER_REPEAT_VECTOR,
+    MT_LAYER_UNIT_NORM
 } mt_layer_kind;
 
 /* How a 2-D Linear weight is stored.
@@ -694,6 +698,55 @@ mt_status mt_dot_new(int axis_x, int axis_y, bool normalize, mt_layer **out);
  * dims equal): Keras' Concatenate(axis), torch.cat(dim). */
 mt_status mt_concat_new(int dim, mt_layer **out);
 
+/* ---- Keras' Attention, AdditiveAttention, RepeatVector, UnitNormalization ---------------- */
+
+/* How Keras' Attention scores a query row q against a key row k. */
+typedef enum mt_score_mode {
+    MT_SCORE_MODE_DOT = 0,   /* scale · q·k */
+    MT_SCORE_MODE_CONCAT     /* concat_weight · Σ tanh(scale · (q + k)) */
+} mt_score_mode;
+
+/* The inputs of Attention and AdditiveAttention, as graph inputs in this
+ * order: the query [N,Tq,dim] and the value [N,Tv,vdim]; the key
+ * [N,Tv,dim] if has_key (else the value is the key, as in Keras); then the
+ * value mask [N,Tv] if value_mask is not NONE (Keras' mask from an
+ * Embedding(mask_zero=True): KEEP; IGNORE: nonzero = masked out; any
+ * dtype), then the query mask [N,Tq] likewise. A masked key's score is
+ * lowered by 1e9 as Keras does (a row whose keys are all masked averages
+ * every value row); a masked query row is zeros. causal: Keras'
+ * use_causal_mask (query i sees keys j <= i). score_mode: Attention only.
+ * A wrong count, shape or dtype of inputs fails when the layer is added to
+ * a graph (MT_ERR_SHAPE, MT_ERR_DTYPE), naming the input. */
+typedef struct mt_keras_attention_options {
+    bool has_key, causal;
+    mt_mask_mode value_mask, query_mask;
+    mt_score_mode score_mode;
+} mt_keras_attention_options;
+
+/* Keras' Attention (Luong): softmax(scores) · value -> [N,Tq,vdim], the
+ * scores as score_mode says; scale and concat_weight are Keras' scale
+ * (use_scale=True) and concat_score_weight, 1 when the layer has none
+ * (finite). options NULL: two inputs, no mask, DOT. */
+mt_status mt_dot_attention_new(float scale, float concat_weight,
+                               const mt_keras_attention_options *options, mt_layer **out);
+
+/* Keras' AdditiveAttention (Bahdanau): the score Σ_d scale[d]·tanh(q_d +
+ * k_d); scale [dim] (any view, copied) is Keras' scale (use_scale=True, the
+ * default), NULL for use_scale=False; score_mode is ignored. */
+mt_status mt_additive_attention_new(const mt_tensor *scale,
+                                    const mt_keras_attention_options *options,
+                                    mt_layer **out);
+
+/* Keras' RepeatVector(n): x [N,D] (F32, any view) -> [N,n,D], each sample's
+ * vector n times. n >= 1. */
+mt_status mt_repeat_vector_new(int64_t n, mt_layer **out);
+
+/* Keras' UnitNormalization(axis): x [N, …] (F32) divided by its L2 norm
+ * over the n_axes dims axes (dim 0 is the batch, which cannot be one;
+ * negative from the end; 1 to MT_MAX_RANK-1 distinct dims), at least 1e-12
+ * as Keras' (a zero vector stays zeros) -> x's shape. */
+mt_status mt_unit_norm_new(int n_axes, const int *axes, mt_layer **out);
+
 /* ---- loading by framework naming ------------------------------------------------------
  * One value per model says where the weights are and which framework wrote
  * them; the loaders below then find each layer's tensors by the layer's
@@ -859,6 +912,19 @@ mt_status mt_embedding_load(const mt_state_dict *weights, const char *prefix,
 /* PReLU "p": PyTorch's p.weight ([1] or [C]), Keras' p/alpha (the sample's
  * shape with 1 on shared_axes); as mt_prelu_new. */
 mt_status mt_prelu_load(const mt_state_dict *weights, const char *prefix, mt_layer **out);
+
+/* mt_dot_attention_new and mt_additive_attention_new from Keras' variables
+ * under prefix. Attention: with score_mode DOT, prefix/scale (one number,
+ * use_scale=True; a layer without it has no variables: use
+ * mt_dot_attention_new(1, 1, …)); with CONCAT, prefix/concat_score_weight
+ * and prefix/scale if present. A missing one is MT_ERR_NOT_FOUND, a
+ * concat_score_weight with DOT MT_ERR_INVALID_ARGUMENT. AdditiveAttention:
+ * prefix/scale [dim]. */
+mt_status mt_dot_attention_load(const mt_state_dict *weights, const char *prefix,
+                                const mt_keras_attention_options *options, mt_layer **out);
+mt_status mt_additive_attention_load(const mt_state_dict *weights, const char *prefix,
+                                     const mt_keras_attention_options *options,
+                                     mt_layer **out);
 
 /* ---- any layer ---------------------------------------------------------------- */
 

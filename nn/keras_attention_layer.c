@@ -1,0 +1,264 @@
+/* keras_attention_layer.c — Keras' Attention (Luong: dot-product or
+ * "concat" scores) and AdditiveAttention (Bahdanau): attention with no
+ * projections, the scores from the query and key themselves. */
+#include <math.h>
+#include <stdio.h>
+
+#include "layer_internal.h"
+
+typedef struct kattn_state {
+    bool additive;                 /* AdditiveAttention: Σ scale_d · tanh(q_d + k_d) */
+    mt_keras_attention_options o;
+    float scale, concat_weight;    /* Attention's scalars (1 when the layer has none) */
+    mt_tensor *scale_vec;          /* AdditiveAttention's scale [dim] (F32, owned) or NULL */
+} kattn_state;
+
+/* "[1,3]" into buf. */
+static const char *shape_text(const mt_shape *s, char *buf, size_t size)
+{
+    size_t len = (size_t)snprintf(buf, size, "[");
+    for (int d = 0; d < s->rank && len < size; d++)
+        len += (size_t)snprintf(buf + len, size - len, "%s%lld", d ? "," : "",
+                                (long long)s->dim[d]);
+    if (len < size)
+        snprintf(buf + len, size - len, "]");
+    return buf;
+}
+
+/* Where the inputs are: query, value, then the key if given, then the masks. */
+typedef struct kattn_slots {
+    int n, key, value_mask, query_mask;   /* -1: none */
+} kattn_slots;
+
+static kattn_slots kattn_slots_of(const mt_keras_attention_options *o)
+{
+    kattn_slots s = {2, 1, -1, -1};
+    if (o->has_key)
+        s.key = s.n++;
+    if (o->value_mask != MT_MASK_MODE_NONE)
+        s.value_mask = s.n++;
+    if (o->query_mask != MT_MASK_MODE_NONE)
+        s.query_mask = s.n++;
+    return s;
+}
+
+static mt_status kattn_infer(const mt_layer *l, int n, const mt_shape *in,
+                             const char *const *from, mt_shape *out)
+{
+    const kattn_state *st = l->state;
+    kattn_slots sl = kattn_slots_of(&st->o);
+    char a[160], b[160];
+    if (n != sl.n)
+        return mt_fail(MT_ERR_SHAPE, "expects %d inputs (query, value%s%s%s), given %d", sl.n,
+                       sl.key > 1 ? ", key" : "", sl.value_mask > 0 ? ", value mask" : "",
+                       sl.query_mask > 0 ? ", query mask" : "", n);
+    const mt_shape *q = &in[0], *v = &in[1], *k = &in[sl.key];
+    char c[160];
+    for (int j = 0; j < (sl.key > 1 ? 3 : 2); j++)
+        if (in[j].dtype != MT_DTYPE_F32 || in[j].rank != 3)
+            return mt_fail(in[j].dtype != MT_DTYPE_F32 ? MT_ERR_DTYPE : MT_ERR_SHAPE,
+                           "expects F32 [N,T,dim] query, value and key, %s gives %s %s",
+                           from[j], mt_dtype_name(in[j].dtype),
+                           shape_text(&in[j], a, sizeof a));
+    if (v->dim[0] != q->dim[0] || k->dim[0] != q->dim[0] || k->dim[1] != v->dim[1] ||
+        k->dim[2] != q->dim[2])
+        return mt_fail(MT_ERR_SHAPE, "expects a key [N,Tv,dim] for the query [N,Tq,dim] and "
+                       "the value [N,Tv,vdim], %s gives %s, %s gives %s%s%s%s%s", from[0],
+                       shape_text(q, a, sizeof a), from[1], shape_text(v, b, sizeof b),
+                       sl.key > 1 ? ", the key " : "", sl.key > 1 ? from[sl.key] : "",
+                       sl.key > 1 ? " gives " : "", sl.key > 1 ? shape_text(k, c, sizeof c) : "");
+    if (st->scale_vec && st->scale_vec->shape[0] != q->dim[2])
+        return mt_fail(MT_ERR_SHAPE, "expects dim %lld (its scale %s [%lld]), %s gives %s",
+                       (long long)st->scale_vec->shape[0], st->scale_vec->name,
+                       (long long)st->scale_vec->shape[0], from[0], shape_text(q, a, sizeof a));
+    const int masks[2] = {sl.value_mask, sl.query_mask};
+    const int64_t lens[2] = {v->dim[1], q->dim[1]};
+    for (int m = 0; m < 2; m++) {
+        int j = masks[m];
+        if (j > 0 && (in[j].rank != 2 || in[j].dim[0] != q->dim[0] || in[j].dim[1] != lens[m]))
+            return mt_fail(MT_ERR_SHAPE, "expects a %s mask [N,%s] = [%lld,%lld], %s gives %s",
+                           m ? "query" : "value", m ? "Tq" : "Tv", (long long)q->dim[0],
+                           (long long)lens[m], from[j], shape_text(&in[j], b, sizeof b));
+    }
+    *out = *q;
+    out->dim[2] = v->dim[2];
+    return MT_OK;
+}
+
+/* One row of scores, the masks as F32 [N,Tv] and [N,Tq]. */
+static size_t kattn_scratch(const mt_layer *l, int n, const mt_shape *in)
+{
+    (void)n;
+    const kattn_state *st = l->state;
+    kattn_slots sl = kattn_slots_of(&st->o);
+    size_t f = (size_t)in[1].dim[1];
+    if (sl.value_mask > 0)
+        f += (size_t)(in[0].dim[0] * in[1].dim[1]);
+    if (sl.query_mask > 0)
+        f += (size_t)(in[0].dim[0] * in[0].dim[1]);
+    return f * sizeof(float);
+}
+
+/* mask [N,L] (any dtype, any strides) into m as F32. */
+static mt_status mask_f32(const mt_tensor *mask, float *m)
+{
+    mt_tensor t;
+    mt_status s = mt_tensor_wrap_into(MT_DTYPE_F32, 2, mask->shape, m, &t);
+    return s ? s : mt_tensor_copy_into(mask, &t);
+}
+
+#define AT(t, b, i, d) ((const float *)(t)->data)[(b) * (t)->stride[0] + (i) * (t)->stride[1] + \
+                                                  (d) * (t)->stride[2]]
+
+/* The score of query row i against key row j of sample b. */
+static float kattn_score(const kattn_state *st, const mt_tensor *q, const mt_tensor *k,
+                         int64_t b, int64_t i, int64_t j)
+{
+    int64_t dim = q->shape[2];
+    float acc = 0;
+    if (st->additive) {
+        const float *w = st->scale_vec ? st->scale_vec->data : NULL;
+        for (int64_t d = 0; d < dim; d++)
+            acc += (w ? w[d] : 1.0f) * tanhf(AT(q, b, i, d) + AT(k, b, j, d));
+    } else if (st->o.score_mode == MT_SCORE_MODE_CONCAT) {
+        for (int64_t d = 0; d < dim; d++)
+            acc += tanhf(st->scale * (AT(q, b, i, d) + AT(k, b, j, d)));
+        acc *= st->concat_weight;
+    } else {
+        for (int64_t d = 0; d < dim; d++)
+            acc += AT(q, b, i, d) * AT(k, b, j, d);
+        acc *= st->scale;
+    }
+    return acc;
+}
+
+static mt_status kattn_forward(const mt_layer *l, int n, const mt_tensor *const *in,
+                               void *scratch, mt_tensor *out)
+{
+    (void)n;
+    const kattn_state *st = l->state;
+    kattn_slots sl = kattn_slots_of(&st->o);
+    const mt_tensor *q = in[0], *v = in[1], *k = in[sl.key];
+    int64_t batch = q->shape[0], tq = q->shape[1], tv = v->shape[1], vdim = v->shape[2];
+    float *p = scratch, *vm = p + tv, *qm = vm + (sl.value_mask > 0 ? batch * tv : 0);
+    mt_status s = MT_OK;
+    if (sl.value_mask > 0)
+        s = mask_f32(in[sl.value_mask], vm);
+    if (!s && sl.query_mask > 0)
+        s = mask_f32(in[sl.query_mask], qm);
+    if (s)
+        return s;
+    bool vkeep = st->o.value_mask == MT_MASK_MODE_KEEP;
+    bool qkeep = st->o.query_mask == MT_MASK_MODE_KEEP;
+    float *o = out->data;
+    for (int64_t b = 0; b < batch; b++)
+        for (int64_t i = 0; i < tq; i++) {
+            float top = -INFINITY, sum = 0;
+            for (int64_t j = 0; j < tv; j++) {
+                p[j] = kattn_score(st, q, k, b, i, j);
+                /* Keras subtracts 1e9 from a masked score rather than dropping
+                 * it: a row with every key masked averages all the values */
+                bool masked = (st->o.causal && j > i) ||
+                              (sl.value_mask > 0 && (vm[b * tv + j] != 0.0f) != vkeep);
+                if (masked)
+                    p[j] -= 1.0e9f;
+                top = fmaxf(top, p[j]);
+            }
+            for (int64_t j = 0; j < tv; j++)
+                sum += (p[j] = expf(p[j] - top));
+            float *row = o + (b * tq + i) * vdim;
+            bool zero = sl.query_mask > 0 && (qm[b * tq + i] != 0.0f) != qkeep;
+            for (int64_t d = 0; d < vdim; d++) {
+                float acc = 0;
+                for (int64_t j = 0; j < tv && !zero; j++)
+                    acc += p[j] / sum * AT(v, b, j, d);
+                row[d] = acc;
+            }
+        }
+    return MT_OK;
+}
+
+static void kattn_release(void *state)
+{
+    mt_tensor_free(((kattn_state *)state)->scale_vec);
+}
+
+static const mt_layer_vtable kattn_vtable = {
+    .n_inputs = 0,
+    .infer = kattn_infer,
+    .forward = kattn_forward,
+    .scratch_bytes = kattn_scratch,
+    .release = kattn_release,
+};
+
+static mt_status kattn_check(const char *op, const mt_keras_attention_options *o)
+{
+    if (o && ((o->value_mask != MT_MASK_MODE_NONE && o->value_mask != MT_MASK_MODE_KEEP &&
+               o->value_mask != MT_MASK_MODE_IGNORE) ||
+              (o->query_mask != MT_MASK_MODE_NONE && o->query_mask != MT_MASK_MODE_KEEP &&
+               o->query_mask != MT_MASK_MODE_IGNORE) ||
+              (o->score_mode != MT_SCORE_MODE_DOT && o->score_mode != MT_SCORE_MODE_CONCAT)))
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: masks must be NONE, KEEP or IGNORE and "
+                       "score_mode DOT or CONCAT (given %d, %d, %d)", op, (int)o->value_mask,
+                       (int)o->query_mask, (int)o->score_mode);
+    return MT_OK;
+}
+
+static mt_status kattn_new(const char *op, bool additive, float scale, float concat_weight,
+                           const mt_tensor *scale_vec, const mt_keras_attention_options *o,
+                           mt_layer **out)
+{
+    mt_status s = kattn_check(op, o);
+    if (s)
+        return s;
+    if (!isfinite(scale) || !isfinite(concat_weight))
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: scale %g, concat weight %g: not finite",
+                       op, (double)scale, (double)concat_weight);
+    mt_tensor *vec = NULL;
+    if (scale_vec) {
+        if (scale_vec->rank != 1)
+            return mt_fail(MT_ERR_SHAPE, "%s: scale %s must be [dim], is rank %d", op,
+                           scale_vec->name, scale_vec->rank);
+        if ((s = mt_nn_hold(scale_vec, true, &vec)) || (s = mt_nn_check_finite(op, vec))) {
+            mt_tensor_free(vec);
+            return s;
+        }
+    }
+    char name[64];
+    snprintf(name, sizeof name, "%s%s", op, o && o->causal ? " causal" : "");
+    mt_layer *l = mt_nn_layer_alloc(op, &kattn_vtable,
+                                    additive ? MT_LAYER_ADDITIVE_ATTENTION
+                                             : MT_LAYER_DOT_ATTENTION,
+                                    name, sizeof(kattn_state));
+    if (!l) {
+        mt_tensor_free(vec);
+        return MT_ERR_OUT_OF_MEMORY;
+    }
+    kattn_state *st = l->state;
+    st->additive = additive;
+    if (o)
+        st->o = *o;
+    st->scale = scale;
+    st->concat_weight = concat_weight;
+    st->scale_vec = vec;
+    *out = l;
+    return MT_OK;
+}
+
+mt_status mt_dot_attention_new(float scale, float concat_weight,
+                               const mt_keras_attention_options *options, mt_layer **out)
+{
+    if (!out)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "dot_attention: out is NULL");
+    *out = NULL;
+    return kattn_new("dot_attention", false, scale, concat_weight, NULL, options, out);
+}
+
+mt_status mt_additive_attention_new(const mt_tensor *scale,
+                                    const mt_keras_attention_options *options, mt_layer **out)
+{
+    if (!out)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "additive_attention: out is NULL");
+    *out = NULL;
+    return kattn_new("additive_attention", true, 1.0f, 1.0f, scale, options, out);
+}

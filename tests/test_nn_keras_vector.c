@@ -1,0 +1,319 @@
+/* test_nn_keras_vector.c — Keras' Attention (dot and concat scores, scale,
+ * causal, query and value masks), AdditiveAttention, RepeatVector and
+ * UnitNormalization against Keras' own outputs
+ * (reference/make_keras_vector_refs.py -> keras_vector.safetensors), their
+ * variables loaded by their Keras paths, on contiguous inputs and strided
+ * views; and the errors: inputs, masks, axes, weights, NULLs. */
+#include "test_util.h"
+
+static mt_safetensors *refs;
+static alloc_probe counter;   /* every allocation, installed by main */
+
+static mt_tensor *get(const char *name)
+{
+    mt_tensor *t = NULL;
+    assert_ok(mt_safetensors_get(refs, name, &t));
+    return t;
+}
+
+/* Layer *lp (made by `made`; freed) on refs' tensors `names` (n of them),
+ * graph inputs of their shapes and dtypes, gives refs' `want` within tol; a
+ * second pass allocates nothing. A name "T:x" is x transposed (dims 1, 2)
+ * twice: x's values through a strided view. */
+static void runs(mt_status made, mt_layer **lp, int n, const char *const *names,
+                 const char *want, double tol)
+{
+    if (made)
+        fail_msg("%s: %s", want, mt_last_error());
+    mt_layer *l = *lp;
+    mt_graph *g = NULL;
+    mt_tensor *xs[6] = {0}, *keep[6] = {0};
+    const mt_tensor *in[6] = {0};
+    int ids[6], y;
+    assert_ok(mt_graph_new(&g));
+    for (int j = 0; j < n; j++) {
+        bool strided = !strncmp(names[j], "T:", 2);
+        mt_tensor *x = get(names[j] + (strided ? 2 : 0));
+        if (strided) {   /* a contiguous copy of x^T, viewed back as x */
+            mt_tensor *t = NULL;
+            assert_ok(mt_transpose(x, 1, 2, &t));
+            assert_ok(mt_tensor_contiguous(t, &keep[j]));
+            mt_tensor_free(t);
+            mt_tensor_free(x);
+            assert_ok(mt_transpose(keep[j], 1, 2, &x));
+            assert_int_not_equal(x->stride[2], 1);
+        }
+        xs[j] = x;
+        in[j] = x;
+        char name[8];
+        snprintf(name, sizeof name, "in%d", j);
+        assert_ok(mt_graph_input(g, name, x->dtype, x->rank - 1, x->shape + 1, &ids[j]));
+    }
+    assert_ok(mt_graph_add(g, "l", l, n, ids, &y));
+    assert_ok(mt_graph_output(g, y));
+    const mt_tensor *out = NULL;
+    assert_ok(mt_graph_forward(g, n, in, 1, &out));
+    mt_tensor *w = get(want);
+    assert_int_equal(out->rank, w->rank);
+    for (int d = 0; d < w->rank; d++)
+        assert_int_equal(out->shape[d], w->shape[d]);
+    assert_close((const float *)out->data, (const float *)w->data,
+                 (size_t)mt_tensor_numel(w), tol, tol);
+    long before = counter.allocations;
+    assert_ok(mt_graph_forward(g, n, in, 1, &out));
+    assert_int_equal(counter.allocations, before);
+    mt_tensor_free(w);
+    for (int j = 0; j < n; j++) {
+        mt_tensor_free(xs[j]);
+        mt_tensor_free(keep[j]);
+    }
+    mt_graph_free(g);
+}
+
+#define NAMES(...) (sizeof((const char *[]){__VA_ARGS__}) / sizeof(const char *)), \
+                   (const char *[]){__VA_ARGS__}
+
+static void attention_matches_keras(void **state)
+{
+    (void)state;
+    const mt_state_dict sd = {refs, MT_FRAMEWORK_KERAS};
+    const mt_keras_attention_options key = {.has_key = true};
+    mt_layer *l = NULL;
+    runs(mt_dot_attention_new(1, 1, NULL, &l), &l, NAMES("q", "vq"), "att_plain", 1e-5);
+    runs(mt_dot_attention_new(1, 1, NULL, &l), &l, NAMES("T:q", "T:vq"), "att_plain", 1e-5);
+    runs(mt_dot_attention_load(&sd, "att_s", &key, &l), &l, NAMES("q", "v", "k"),
+         "att_scale", 1e-5);
+    runs(mt_dot_attention_load(&sd, "att_s", &key, &l), &l, NAMES("q", "T:v", "T:k"),
+         "att_scale", 1e-5);
+    runs(mt_dot_attention_load(&sd, "att_c", &(mt_keras_attention_options){
+             .has_key = true, .score_mode = MT_SCORE_MODE_CONCAT}, &l), &l,
+         NAMES("q", "v", "k"), "att_concat", 1e-5);
+    runs(mt_dot_attention_load(&sd, "att_c1", &(mt_keras_attention_options){
+             .score_mode = MT_SCORE_MODE_CONCAT}, &l), &l, NAMES("q", "vq"), "att_concat1",
+         1e-5);
+    /* causal and both masks: sample 1's query 0 has every key masked */
+    runs(mt_dot_attention_new(1, 1, &(mt_keras_attention_options){
+             .has_key = true, .causal = true, .value_mask = MT_MASK_MODE_KEEP,
+             .query_mask = MT_MASK_MODE_KEEP}, &l), &l,
+         NAMES("q", "v", "k", "vm", "qm"), "att_masked", 1e-5);
+    runs(mt_dot_attention_new(1, 1, &(mt_keras_attention_options){
+             .has_key = true, .causal = true, .value_mask = MT_MASK_MODE_IGNORE,
+             .query_mask = MT_MASK_MODE_IGNORE}, &l), &l,
+         NAMES("q", "v", "k", "vm_ignore", "qm_ignore"), "att_masked", 1e-5);
+}
+
+static void additive_attention_matches_keras(void **state)
+{
+    (void)state;
+    const mt_state_dict sd = {refs, MT_FRAMEWORK_KERAS};
+    const mt_keras_attention_options key = {.has_key = true};
+    mt_layer *l = NULL;
+    runs(mt_additive_attention_load(&sd, "add_s", &key, &l), &l, NAMES("q", "v", "k"),
+         "add_scale", 1e-5);
+    runs(mt_additive_attention_new(NULL, NULL, &l), &l, NAMES("T:q", "vq"), "add_plain",
+         1e-5);
+    runs(mt_additive_attention_load(&sd, "add_m", &(mt_keras_attention_options){
+             .has_key = true, .value_mask = MT_MASK_MODE_KEEP,
+             .query_mask = MT_MASK_MODE_KEEP}, &l), &l,
+         NAMES("q", "v", "T:k", "vm", "qm"), "add_masked", 1e-5);
+}
+
+/* A batch of 0 samples: [0, …] out, nothing read or written. */
+static void empty_batch(void **state)
+{
+    (void)state;
+    mt_graph *g = NULL;
+    mt_layer *l = NULL;
+    int q, v, vm, a, u;
+    assert_ok(mt_graph_new(&g));
+    assert_ok(mt_graph_input(g, "q", MT_DTYPE_F32, 2, (int64_t[]){3, 4}, &q));
+    assert_ok(mt_graph_input(g, "v", MT_DTYPE_F32, 2, (int64_t[]){5, 4}, &v));
+    assert_ok(mt_graph_input(g, "vm", MT_DTYPE_I32, 1, (int64_t[]){5}, &vm));
+    assert_ok(mt_additive_attention_new(NULL, &(mt_keras_attention_options){
+                  .value_mask = MT_MASK_MODE_KEEP}, &l));
+    assert_ok(mt_graph_add(g, "a", l, 3, (int[]){q, v, vm}, &a));
+    assert_ok(mt_unit_norm_new(1, (int[]){-1}, &l));
+    assert_ok(mt_graph_add(g, "u", l, 1, &a, &u));
+    assert_ok(mt_graph_output(g, u));
+    mt_tensor *x[3] = {0};
+    assert_ok(mt_tensor_zeros(MT_DTYPE_F32, 3, (int64_t[]){0, 3, 4}, &x[0]));
+    assert_ok(mt_tensor_zeros(MT_DTYPE_F32, 3, (int64_t[]){0, 5, 4}, &x[1]));
+    assert_ok(mt_tensor_zeros(MT_DTYPE_I32, 2, (int64_t[]){0, 5}, &x[2]));
+    const mt_tensor *out = NULL;
+    assert_ok(mt_graph_forward(g, 3, (const mt_tensor *const *)x, 1, &out));
+    assert_int_equal(out->rank, 3);
+    assert_int_equal(out->shape[0], 0);
+    assert_int_equal(out->shape[1], 3);
+    for (int j = 0; j < 3; j++)
+        mt_tensor_free(x[j]);
+    mt_graph_free(g);
+}
+
+static void vector_layers_match_keras(void **state)
+{
+    (void)state;
+    mt_layer *l = NULL;
+    runs(mt_repeat_vector_new(3, &l), &l, NAMES("rv_x"), "rv_y", 0);
+    runs(mt_unit_norm_new(1, (int[]){-1}, &l), &l, NAMES("un_x"), "un_last", 1e-6);
+    runs(mt_unit_norm_new(1, (int[]){2}, &l), &l, NAMES("T:un_x"), "un_last", 1e-6);
+    runs(mt_unit_norm_new(2, (int[]){1, -1}, &l), &l, NAMES("un_x"), "un_12", 1e-6);
+    runs(mt_unit_norm_new(1, (int[]){1}, &l), &l, NAMES("un_nan_x"), "un_1", 1e-6);
+    /* RepeatVector on a strided [N,D]: a column slice */
+    mt_tensor *x = get("rv_x"), *w = get("rv_y"), *wide = NULL, *cols = NULL, *y = NULL;
+    assert_ok(mt_tensor_zeros(MT_DTYPE_F32, 2, (int64_t[]){2, 10}, &wide));
+    assert_ok(mt_narrow(wide, 1, 3, 5, &cols));
+    assert_ok(mt_tensor_copy_into(x, cols));
+    assert_ok(mt_repeat_vector_new(3, &l));
+    assert_ok(mt_layer_forward(l, cols, &y));
+    assert_close((const float *)y->data, (const float *)w->data, 30, 0, 0);
+    mt_tensor_free(y);
+    mt_layer_free(l);
+    mt_tensor_free(cols);
+    mt_tensor_free(wide);
+    mt_tensor_free(w);
+    mt_tensor_free(x);
+}
+
+/* Layer l (freed with the graph), on graph inputs of the given sample
+ * shapes (rank-1 dims each, ranks[j]) and dtypes, fails with status and a
+ * message holding needle. */
+static void refuses(mt_layer *l, int n, const int *ranks, const int64_t dims[][3],
+                    const mt_dtype *dtypes, mt_status status, const char *needle)
+{
+    mt_graph *g = NULL;
+    int ids[6], y = -7;
+    assert_ok(mt_graph_new(&g));
+    for (int j = 0; j < n; j++) {
+        char name[8];
+        snprintf(name, sizeof name, "in%d", j);
+        assert_ok(mt_graph_input(g, name, dtypes ? dtypes[j] : MT_DTYPE_F32, ranks[j],
+                                 dims[j], &ids[j]));
+    }
+    assert_fails(mt_graph_add(g, "l", l, n, ids, &y), status, needle);
+    mt_graph_free(g);
+}
+
+static void errors_named(void **state)
+{
+    (void)state;
+    const mt_state_dict sd = {refs, MT_FRAMEWORK_KERAS};
+    const mt_state_dict torch = {refs, MT_FRAMEWORK_PYTORCH};
+    mt_layer *l = NULL;
+    const int r2[] = {2, 2, 2};
+    /* NULL out and bad options */
+    assert_fails(mt_dot_attention_new(1, 1, NULL, NULL), MT_ERR_INVALID_ARGUMENT,
+                 "dot_attention: out is NULL");
+    assert_fails(mt_additive_attention_new(NULL, NULL, NULL), MT_ERR_INVALID_ARGUMENT,
+                 "additive_attention: out is NULL");
+    assert_fails(mt_repeat_vector_new(2, NULL), MT_ERR_INVALID_ARGUMENT,
+                 "repeat_vector: out is NULL");
+    assert_fails(mt_unit_norm_new(1, (int[]){1}, NULL), MT_ERR_INVALID_ARGUMENT,
+                 "unit_norm: out is NULL");
+    assert_fails(mt_dot_attention_load(&sd, "att_s", NULL, NULL), MT_ERR_INVALID_ARGUMENT,
+                 "dot_attention_load: out is NULL");
+    l = (mt_layer *)&counter;   /* reset on failure */
+    assert_fails(mt_dot_attention_new(NAN, 1, NULL, &l), MT_ERR_INVALID_ARGUMENT,
+                 "dot_attention: scale nan");
+    assert_null(l);
+    assert_fails(mt_dot_attention_new(1, 1, &(mt_keras_attention_options){
+                     .value_mask = MT_MASK_MODE_ADD}, &l), MT_ERR_INVALID_ARGUMENT,
+                 "masks must be NONE, KEEP or IGNORE");
+    assert_fails(mt_dot_attention_new(1, 1, &(mt_keras_attention_options){
+                     .score_mode = (mt_score_mode)7}, &l), MT_ERR_INVALID_ARGUMENT,
+                 "score_mode DOT or CONCAT");
+    mt_tensor *s2 = NULL;
+    assert_ok(mt_tensor_zeros(MT_DTYPE_F32, 2, (int64_t[]){2, 2}, &s2));
+    assert_fails(mt_additive_attention_new(s2, NULL, &l), MT_ERR_SHAPE,
+                 "additive_attention: scale  must be [dim], is rank 2");
+    mt_tensor_free(s2);
+    assert_fails(mt_repeat_vector_new(0, &l), MT_ERR_INVALID_ARGUMENT,
+                 "repeat_vector: n 0, expected >= 1");
+    assert_fails(mt_unit_norm_new(0, (int[]){1}, &l), MT_ERR_INVALID_ARGUMENT,
+                 "unit_norm: 0 axes, expected 1 to");
+    assert_fails(mt_unit_norm_new(1, NULL, &l), MT_ERR_INVALID_ARGUMENT, "(NULL)");
+    assert_fails(mt_unit_norm_new(2, (int[]){1, 0}, &l), MT_ERR_INVALID_ARGUMENT,
+                 "unit_norm: axis 0: each must be a dim other than the batch");
+    /* the loaders: missing or mismatched variables, the framework */
+    assert_fails(mt_dot_attention_load(&sd, "att_plain", NULL, &l), MT_ERR_NOT_FOUND,
+                 "att_plain/scale");
+    assert_fails(mt_dot_attention_load(&sd, "att_c", NULL, &l), MT_ERR_INVALID_ARGUMENT,
+                 "att_c/concat_score_weight is in the file: the layer has "
+                 "score_mode=\"concat\"");
+    assert_fails(mt_dot_attention_load(&sd, "att_s", &(mt_keras_attention_options){
+                     .score_mode = MT_SCORE_MODE_CONCAT}, &l), MT_ERR_NOT_FOUND,
+                 "att_s/concat_score_weight");
+    assert_fails(mt_dot_attention_load(&sd, "add_s", NULL, &l), MT_ERR_SHAPE,
+                 "dot_attention add_s: add_s/scale [4]: expected one number");
+    assert_fails(mt_additive_attention_load(&sd, "att_x", NULL, &l), MT_ERR_NOT_FOUND,
+                 "att_x/scale");
+    assert_fails(mt_additive_attention_load(&torch, "add_s", NULL, &l), MT_ERR_UNSUPPORTED,
+                 "reads Keras' variables");
+    assert_null(l);
+    /* inputs: count, rank, dtype, key and mask shapes */
+    assert_ok(mt_dot_attention_new(1, 1, NULL, &l));
+    refuses(l, 3, r2, (const int64_t[][3]){{4, 4}, {5, 4}, {5, 4}}, NULL, MT_ERR_SHAPE,
+            "expects 2 inputs (query, value), given 3");
+    assert_ok(mt_dot_attention_new(1, 1, &(mt_keras_attention_options){
+                  .has_key = true, .value_mask = MT_MASK_MODE_KEEP}, &l));
+    refuses(l, 2, r2, (const int64_t[][3]){{4, 4}, {5, 4}}, NULL, MT_ERR_SHAPE,
+            "expects 4 inputs (query, value, key, value mask), given 2");
+    assert_ok(mt_dot_attention_new(1, 1, NULL, &l));
+    refuses(l, 2, (const int[]){2, 1}, (const int64_t[][3]){{4, 4}, {5}}, NULL, MT_ERR_SHAPE,
+            "expects F32 [N,T,dim] query, value and key, input 'in1' gives F32 [1,5]");
+    assert_ok(mt_additive_attention_new(NULL, NULL, &l));
+    refuses(l, 2, r2, (const int64_t[][3]){{4, 4}, {5, 4}},
+            (const mt_dtype[]){MT_DTYPE_F32, MT_DTYPE_F16}, MT_ERR_DTYPE,
+            "input 'in1' gives F16 [1,5,4]");
+    assert_ok(mt_dot_attention_new(1, 1, &(mt_keras_attention_options){.has_key = true}, &l));
+    refuses(l, 3, r2, (const int64_t[][3]){{4, 4}, {5, 6}, {4, 4}}, NULL, MT_ERR_SHAPE,
+            "expects a key [N,Tv,dim] for the query [N,Tq,dim] and the value [N,Tv,vdim], "
+            "input 'in0' gives [1,4,4], input 'in1' gives [1,5,6], the key input 'in2' "
+            "gives [1,4,4]");
+    assert_ok(mt_dot_attention_new(1, 1, NULL, &l));
+    refuses(l, 2, r2, (const int64_t[][3]){{4, 3}, {5, 4}}, NULL, MT_ERR_SHAPE,
+            "input 'in0' gives [1,4,3], input 'in1' gives [1,5,4]");
+    assert_ok(mt_dot_attention_new(1, 1, &(mt_keras_attention_options){
+                  .value_mask = MT_MASK_MODE_KEEP, .query_mask = MT_MASK_MODE_IGNORE}, &l));
+    refuses(l, 4, (const int[]){2, 2, 1, 1}, (const int64_t[][3]){{4, 4}, {5, 4}, {5}, {5}},
+            (const mt_dtype[]){MT_DTYPE_F32, MT_DTYPE_F32, MT_DTYPE_BOOL, MT_DTYPE_BOOL},
+            MT_ERR_SHAPE, "expects a query mask [N,Tq] = [1,4], input 'in3' gives [1,5]");
+    mt_tensor *sc = get("add_s/scale");
+    assert_ok(mt_additive_attention_new(sc, NULL, &l));
+    mt_tensor_free(sc);   /* the layer holds its own reference */
+    refuses(l, 2, r2, (const int64_t[][3]){{4, 3}, {5, 3}}, NULL, MT_ERR_SHAPE,
+            "expects dim 4 (its scale add_s/scale [4]), input 'in0' gives [1,4,3]");
+    /* RepeatVector, UnitNormalization */
+    assert_ok(mt_repeat_vector_new(3, &l));
+    refuses(l, 1, r2, (const int64_t[][3]){{4, 4}}, NULL, MT_ERR_SHAPE,
+            "expects F32 [N,D], input 'in0' gives F32 [1,4,4]");
+    assert_ok(mt_repeat_vector_new(INT64_MAX / 2, &l));
+    refuses(l, 1, (const int[]){1}, (const int64_t[][3]){{4}}, NULL, MT_ERR_SHAPE,
+            "repeats of input 'in0' [1,4] overflow");
+    assert_ok(mt_unit_norm_new(1, (int[]){-3}, &l));
+    refuses(l, 1, r2, (const int64_t[][3]){{4, 4}}, NULL, MT_ERR_SHAPE,
+            "its axes must be distinct dims of input 'in0' [1,4,4] other than the batch");
+    assert_ok(mt_unit_norm_new(2, (int[]){2, -1}, &l));
+    refuses(l, 1, r2, (const int64_t[][3]){{4, 4}}, NULL, MT_ERR_SHAPE, "distinct dims");
+    assert_ok(mt_unit_norm_new(1, (int[]){1}, &l));
+    refuses(l, 1, r2, (const int64_t[][3]){{4, 4}}, (const mt_dtype[]){MT_DTYPE_I32},
+            MT_ERR_DTYPE, "expects F32, input 'in0' gives I32");
+}
+
+int main(void)
+{
+    probe_install(&counter, -1);
+    if (mt_safetensors_open(REFS_DIR "/keras_vector.safetensors", &refs)) {
+        fprintf(stderr, "%s\n", mt_last_error());
+        return 1;
+    }
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(attention_matches_keras),
+        cmocka_unit_test(additive_attention_matches_keras),
+        cmocka_unit_test(vector_layers_match_keras),
+        cmocka_unit_test(empty_batch),
+        cmocka_unit_test(errors_named),
+    };
+    int failed = cmocka_run_group_tests(tests, NULL, NULL);
+    mt_safetensors_close(refs);
+    return failed;
+}
