@@ -90,9 +90,11 @@ mt_status mt_add_new(mt_layer **out)
 
 /* ---- Multiply, Subtract, Average, Maximum, Minimum ------------------------------- */
 
-/* Keras' elementwise merges. Their inputs broadcast as NumPy does (same
- * rank; each dim equal or 1 in one of them): a squeeze-and-excitation gate
- * [N,H,W,C] · [N,1,1,C]. They fold left, as Keras does: ((a ∘ b) ∘ c). */
+/* Keras' elementwise merges. Their inputs broadcast as NumPy does (each dim
+ * equal or 1 in one of them): a squeeze-and-excitation gate [N,H,W,C] ·
+ * [N,1,1,C]. An input of a lower rank gets dims of 1 after its batch, as
+ * Keras' Merge expands it: [N,T,C] · [N,C] is [N,T,C] · [N,1,C]. They fold
+ * left, as Keras does: ((a ∘ b) ∘ c). */
 typedef enum merge_op { MERGE_MUL, MERGE_SUB, MERGE_AVG, MERGE_MAX, MERGE_MIN } merge_op;
 
 typedef struct merge_state {
@@ -107,22 +109,28 @@ static mt_status merge_infer(const mt_layer *l, int n, const mt_shape *in,
     if (st->op == MERGE_SUB ? n != 2 : n < 2)
         return mt_fail(MT_ERR_SHAPE, "expects %s inputs, given %d",
                        st->op == MERGE_SUB ? "2" : "2 or more", n);
-    *out = in[0];
+    *out = (mt_shape){.dtype = MT_DTYPE_F32, .rank = 1};
+    for (int j = 0; j < n; j++)
+        out->rank = in[j].rank > out->rank ? in[j].rank : out->rank;
+    for (int d = 0; d < out->rank; d++)
+        out->dim[d] = 1;
     for (int j = 0; j < n; j++) {
         const mt_shape *y = &in[j];
         if (y->dtype != MT_DTYPE_F32)
             return mt_fail(MT_ERR_DTYPE, "expects F32 inputs, %s gives %s", from[j],
                            mt_dtype_name(y->dtype));
-        bool fits = y->rank == out->rank;
+        bool fits = y->rank >= 1;
         for (int d = 0; fits && d < y->rank; d++) {
-            fits = out->dim[d] == y->dim[d] || out->dim[d] == 1 || y->dim[d] == 1;
-            out->dim[d] = out->dim[d] == 1 ? y->dim[d] : out->dim[d];
+            int64_t *o = &out->dim[d ? d + out->rank - y->rank : 0];
+            fits = *o == y->dim[d] || *o == 1 || y->dim[d] == 1;
+            *o = *o == 1 ? y->dim[d] : *o;
         }
         if (!fits)
             return mt_fail(MT_ERR_SHAPE, "expects inputs that broadcast (same rank, each dim "
-                           "equal or 1), %s gives %s and %s gives %s", from[0],
+                           "equal or 1), %s gives %s and %s gives %s%s", from[0],
                            shape_text(&in[0], a, sizeof a), from[j],
-                           shape_text(y, b, sizeof b));
+                           shape_text(y, b, sizeof b), y->rank == in[0].rank ? "" :
+                           " (a lower rank gets dims of 1 after the batch, as in Keras)");
     }
     return MT_OK;
 }
@@ -139,19 +147,44 @@ static mt_status merge_step(merge_op op, const mt_tensor *x, const mt_tensor *y,
     return mt_fail(MT_ERR_INVALID_ARGUMENT, "merge: unknown op %d", (int)op);
 }
 
+/* *view: x, or x as a view of out's rank (in t): dims of 1 inserted after
+ * its batch, and for the first input (expand) broadcast to out's shape, so
+ * that the fold's first step writes all of out even if only a later input
+ * has a dim. */
+static mt_status merge_operand(const mt_tensor *x, const mt_tensor *out, bool expand,
+                               mt_tensor t[2], const mt_tensor **view)
+{
+    int k = 0;
+    mt_status s = MT_OK;
+    for (*view = x; !s && (*view)->rank < out->rank; k ^= 1) {
+        s = mt_unsqueeze_into(*view, 1, &t[k]);
+        *view = &t[k];
+    }
+    if (!s && expand) {
+        s = mt_expand_into(*view, out->rank, out->shape, &t[k]);
+        *view = &t[k];
+    }
+    return s;
+}
+
 static mt_status merge_forward(const mt_layer *l, int n, const mt_tensor *const *in,
                                void *scratch, mt_tensor *out)
 {
     (void)scratch;
     const merge_state *st = l->state;
-    mt_status s = merge_step(st->op, in[0], in[1], out);
+    mt_tensor tx[2], ty[2];
+    const mt_tensor *x, *y;
+    mt_status s = merge_operand(in[0], out, true, tx, &x);
+    if (!s && !(s = merge_operand(in[1], out, false, ty, &y)))
+        s = merge_step(st->op, x, y, out);
     for (int j = 2; !s && j < n; j++)
-        s = merge_step(st->op, out, in[j], out);
+        if (!(s = merge_operand(in[j], out, false, ty, &y)))
+            s = merge_step(st->op, out, y, out);
     if (!s && st->op == MERGE_AVG) {
         /* Keras divides the sum by n (x / 3, not x · (1/3): one rounding) */
-        float *y = out->data, count = (float)n;
+        float *o = out->data, count = (float)n;
         for (int64_t i = 0, numel = mt_tensor_numel(out); i < numel; i++)
-            y[i] /= count;
+            o[i] /= count;
     }
     return s;
 }

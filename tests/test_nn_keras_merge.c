@@ -1,5 +1,6 @@
 /* test_nn_keras_merge.c — Keras' merge layers Subtract, Average, Maximum,
- * Minimum, Multiply (2 or more inputs, broadcast over dims of 1) and Dot
+ * Minimum, Multiply (2 or more inputs, broadcast over dims of 1, a lower
+ * rank's after the batch) and Dot
  * (axes, normalize) in graphs against Keras' own outputs
  * (reference/make_keras_merge_refs.py -> keras_merge.safetensors), on
  * contiguous inputs, strided and stride-0 views; and the errors: the count
@@ -66,6 +67,14 @@ static void merges_match_keras(void **state)
     runs(mt_minimum_new(&l), &l, 3, (mt_tensor *[]){a, b, c}, "min_abc", 0);
     runs(mt_minimum_new(&l), &l, 2, (mt_tensor *[]){g, b}, "min_gb", 0);
     runs(mt_multiply_new(&l), &l, 3, (mt_tensor *[]){a, b, c}, "mul_abc", 1e-6);
+    /* v [N,4] as [N,1,4]; the first step broadcasting to what only b has */
+    mt_tensor *v = get("v"), *h = get("h");
+    runs(mt_multiply_new(&l), &l, 2, (mt_tensor *[]){a, v}, "mul_av", 1e-6);
+    runs(mt_subtract_new(&l), &l, 2, (mt_tensor *[]){v, a}, "sub_va", 1e-6);
+    runs(mt_maximum_new(&l), &l, 3, (mt_tensor *[]){g, h, b}, "max_ghb", 0);
+    runs(mt_average_new(&l), &l, 3, (mt_tensor *[]){v, g, b}, "avg_vgb", 1e-6);
+    mt_tensor_free(h);
+    mt_tensor_free(v);
     /* g broadcast by a stride-0 view: the same as by the layer */
     mt_tensor *gx = NULL;
     assert_ok(mt_expand(g, 3, (int64_t[]){2, 3, 4}, &gx));
@@ -180,9 +189,11 @@ static void errors_named(void **state)
     int hi[2];
     assert_ok(mt_graph_new(&h));
     assert_ok(mt_graph_input(h, "p", MT_DTYPE_F32, 2, (int64_t[]){3, 4}, &hi[0]));
-    assert_ok(mt_graph_input(h, "q", MT_DTYPE_F32, 1, (int64_t[]){4}, &hi[1]));
+    /* [N,3] is [N,1,3] (Keras refuses it with [N,3,4] too) */
+    assert_ok(mt_graph_input(h, "q", MT_DTYPE_F32, 1, (int64_t[]){3}, &hi[1]));
     assert_fails(mt_graph_add(h, "avg", l, 2, hi, &y), MT_ERR_SHAPE,
-                 "input 'q' gives [1,4]");
+                 "input 'p' gives [1,3,4] and input 'q' gives [1,3] (a lower rank gets "
+                 "dims of 1 after the batch, as in Keras)");
     mt_graph_free(h);
     /* dtype */
     assert_ok(mt_minimum_new(&l));

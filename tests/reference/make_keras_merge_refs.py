@@ -6,7 +6,10 @@ merge layers run on small inputs, the inputs and Keras' own outputs.
           Subtract a-b and a-g, Average (a, b, c) and (a, g), Maximum and
           Minimum (a, b, c) and (g, b), Multiply (a, b, c):
           "sub_ab", "sub_ag", "avg_abc", "avg_ag", "max_abc", "max_gb",
-          "min_abc", "min_gb", "mul_abc".
+          "min_abc", "min_gb", "mul_abc"; v [2,4] and h [2,1,4]: Multiply (a, v),
+          Subtract (v, a) (v as [2,1,4], as Keras' Merge expands it),
+          Maximum (g, h, b) and Average (v, g, b) (only b has dim 1's 3):
+          "mul_av", "sub_va", "max_ghb", "avg_vgb".
   dot     x2, y2 [3,5] (x2's row 2 all zeros): Dot(1) and Dot(1,
           normalize=True): "dot2", "dot2_norm".
           x3 [2,4,5], y3 [2,6,5], z3 [2,4,3]: Dot(2) (x3, y3) -> [2,4,6],
@@ -48,6 +51,13 @@ def merge(rng):
     t["min_abc"] = L.Minimum()([a, b, c])
     t["min_gb"] = L.Minimum()([g, b])
     t["mul_abc"] = L.Multiply()([a, b, c])
+    # a lower rank gets dims of 1 after the batch; only the last input has dim 1's 3
+    v, h = rng.normal(0, 1, (2, 4)).astype("f4"), rng.normal(0, 1, (2, 1, 4)).astype("f4")
+    t |= {"v": v, "h": h}
+    t["mul_av"] = L.Multiply()([a, v])
+    t["sub_va"] = L.Subtract()([v, a])
+    t["max_ghb"] = L.Maximum()([g, h, b])
+    t["avg_vgb"] = L.Average()([v, g, b])
     return t
 
 

@@ -670,15 +670,16 @@ mt_status mt_last_step_new(mt_mask_mode mask, mt_layer **out);
 mt_status mt_add_new(mt_layer **out);
 
 /* The elementwise product of its inputs (2 or more, folded left), broadcast
- * as NumPy does (same rank, each dim equal or 1): Keras' Multiply, `x * gate`
- * in PyTorch; a squeeze-and-excitation block multiplies [N,H,W,C] by
- * [N,1,1,C] (mt_reshape_new(3, {1, 1, C}) after its Linear). */
+ * as NumPy does (each dim equal or 1; an input of a lower rank gets dims of
+ * 1 after its batch, as Keras' Merge expands it: [N,T,C] · [N,C]): Keras'
+ * Multiply, `x * gate` in PyTorch; a squeeze-and-excitation block
+ * multiplies [N,H,W,C] by [N,1,1,C] (mt_reshape_new(3, {1, 1, C}) after
+ * its Linear). */
 mt_status mt_multiply_new(mt_layer **out);
 
 /* Keras' Subtract (2 inputs: a - b), Average (2 or more: their sum / n),
  * Maximum, Minimum (2 or more, elementwise; NaN propagates, as in Keras),
- * broadcast as Multiply (same rank, each dim equal or 1) -> the broadcast
- * shape. Fail (MT_ERR_SHAPE, DTYPE) when added to a graph if the count,
+ * broadcast as Multiply -> the broadcast shape. Fail (MT_ERR_SHAPE, DTYPE) when added to a graph if the count,
  * shapes or dtypes (F32 only) do not fit. */
 mt_status mt_subtract_new(mt_layer **out);
 mt_status mt_average_new(mt_layer **out);
