@@ -3,7 +3,8 @@
  * UnitNormalization against Keras' own outputs
  * (reference/make_keras_vector_refs.py -> keras_vector.safetensors), their
  * variables loaded by their Keras paths, on contiguous inputs and strided
- * views; and the errors: inputs, masks, axes, weights, NULLs. */
+ * views; a two-tower functional model with them and the merges; and the
+ * errors: inputs, masks, axes, weights, NULLs. */
 #include "test_util.h"
 
 static mt_safetensors *refs;
@@ -174,6 +175,73 @@ static void vector_layers_match_keras(void **state)
     mt_tensor_free(x);
 }
 
+/* Node `name` running the layer `made` made (*l) on the n nodes `in`. */
+static int node(mt_graph *g, const char *name, mt_status made, mt_layer **l, int n,
+                const int *in)
+{
+    if (made)
+        fail_msg("%s: %s", name, mt_last_error());
+    int id = -1;
+    assert_ok(mt_graph_add(g, name, *l, n, in, &id));
+    return id;
+}
+
+/* A tower: Dense(tanh), self-attention, UnitNormalization, the average
+ * over the steps, Dense; its layers loaded by their Keras paths (the same
+ * variables for both towers). */
+static int tower(mt_graph *g, const mt_state_dict *sd, const char *t, int x)
+{
+    char name[32];
+    mt_layer *l = NULL;
+    int h;
+    snprintf(name, sizeof name, "enc_%s", t);
+    h = node(g, name, mt_linear_load(sd, "enc", &(mt_linear_options){
+                 .act = MT_ACTIVATION_TANH}, &l), &l, 1, &x);
+    snprintf(name, sizeof name, "att_%s", t);
+    h = node(g, name, mt_dot_attention_load(sd, "self_att", NULL, &l), &l, 2, (int[]){h, h});
+    snprintf(name, sizeof name, "un_%s", t);
+    h = node(g, name, mt_unit_norm_new(1, (int[]){-1}, &l), &l, 1, &h);
+    snprintf(name, sizeof name, "gap_%s", t);
+    h = node(g, name, mt_global_avg_pool1d_new(MT_MASK_MODE_NONE, &l), &l, 1, &h);
+    snprintf(name, sizeof name, "proj_%s", t);
+    return node(g, name, mt_linear_load(sd, "proj", NULL, &l), &l, 1, &h);
+}
+
+/* A Keras functional model of two towers and every merge
+ * (make_keras_vector_refs.py's model()) against Keras' output. */
+static void keras_model_matches(void **state)
+{
+    (void)state;
+    const mt_state_dict sd = {refs, MT_FRAMEWORK_KERAS};
+    mt_graph *g = NULL;
+    mt_layer *l = NULL;
+    int a, b;
+    assert_ok(mt_graph_new(&g));
+    assert_ok(mt_graph_input(g, "a", MT_DTYPE_F32, 2, (int64_t[]){6, 3}, &a));
+    assert_ok(mt_graph_input(g, "b", MT_DTYPE_F32, 2, (int64_t[]){6, 3}, &b));
+    int ta = tower(g, &sd, "a", a), tb = tower(g, &sd, "b", b);
+    int cos = node(g, "cos", mt_dot_new(1, 1, true, &l), &l, 2, (int[]){ta, tb});
+    int mx = node(g, "max", mt_maximum_new(&l), &l, 2, (int[]){ta, tb});
+    int seq = node(g, "rep", mt_repeat_vector_new(3, &l), &l, 1, &mx);
+    seq = node(g, "dec", mt_linear_load(&sd, "dec", NULL, &l), &l, 1, &seq);
+    int diff = node(g, "sub", mt_subtract_new(&l), &l, 2, (int[]){ta, tb});
+    diff = node(g, "dd", mt_linear_load(&sd, "dd", NULL, &l), &l, 1, &diff);
+    int avg = node(g, "avg", mt_average_new(&l), &l, 2, (int[]){seq, diff});
+    int y = node(g, "mul", mt_multiply_new(&l), &l, 2, (int[]){avg, cos});
+    assert_ok(mt_graph_output(g, y));
+    mt_tensor *xa = get("model_a"), *xb = get("model_b"), *want = get("model_y");
+    const mt_tensor *out = NULL;
+    assert_ok(mt_graph_forward(g, 2, (const mt_tensor *[]){xa, xb}, 1, &out));
+    assert_int_equal(out->rank, 3);
+    assert_int_equal(out->shape[1], 3);
+    assert_int_equal(out->shape[2], 2);
+    assert_close((const float *)out->data, (const float *)want->data, 12, 1e-5, 1e-5);
+    mt_tensor_free(want);
+    mt_tensor_free(xb);
+    mt_tensor_free(xa);
+    mt_graph_free(g);
+}
+
 /* Layer l (freed with the graph), on graph inputs of the given sample
  * shapes (rank-1 dims each, ranks[j]) and dtypes, fails with status and a
  * message holding needle. */
@@ -310,6 +378,7 @@ int main(void)
         cmocka_unit_test(attention_matches_keras),
         cmocka_unit_test(additive_attention_matches_keras),
         cmocka_unit_test(vector_layers_match_keras),
+        cmocka_unit_test(keras_model_matches),
         cmocka_unit_test(empty_batch),
         cmocka_unit_test(errors_named),
     };

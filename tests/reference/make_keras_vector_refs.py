@@ -23,6 +23,9 @@ and Keras' own outputs.
   un_x [2,3,4] (un_x[1,2] zeros) -> UnitNormalization(): "un_last";
           UnitNormalization([1, 2]): "un_12"; (un_x[0] has a NaN at [0,1,1])
           UnitNormalization(1): "un_1"
+  model   two inputs model_a, model_b [2,6,3] through the layers above and
+          the merges (model() below): "model_y" [2,3,2], the variables by
+          path ("enc/kernel", "self_att/scale", …)
 
 Run with the repository's Keras venv:
   /work/main/build-venv-keras/bin/python \\
@@ -37,7 +40,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from make_keras_models_refs import save  # noqa: E402
+from make_keras_models_refs import save, weights  # noqa: E402
 
 L = keras.layers
 
@@ -94,10 +97,36 @@ def vectors(rng):
     return t
 
 
+def model(rng):
+    """Two towers sharing Dense("enc", tanh) -> Attention(use_scale=True,
+    name="self_att")([h, h]) -> UnitNormalization -> GlobalAveragePooling1D
+    -> Dense("proj", 4), then Dot(1, normalize=True), Subtract, Maximum,
+    RepeatVector(3), Dense("dec", 2), Dense("dd", 2) on the difference,
+    Average of [N,3,2] and [N,2], Multiply by the [N,1] cosine."""
+    a_in, b_in = keras.Input((6, 3), name="a"), keras.Input((6, 3), name="b")
+    enc = L.Dense(8, activation="tanh", name="enc")
+    att = L.Attention(use_scale=True, name="self_att")
+    proj = L.Dense(4, name="proj")
+
+    def tower(x):
+        h = enc(x)
+        h = L.UnitNormalization()(att([h, h]))
+        return proj(L.GlobalAveragePooling1D()(h))
+
+    ta, tb = tower(a_in), tower(b_in)
+    cos = L.Dot(1, normalize=True)([ta, tb])
+    seq = L.Dense(2, name="dec")(L.RepeatVector(3)(L.Maximum()([ta, tb])))
+    avg = L.Average()([seq, L.Dense(2, name="dd")(L.Subtract()([ta, tb]))])
+    m = keras.Model([a_in, b_in], L.Multiply()([avg, cos]))
+    t = weights(m, rng)
+    a, b = (rng.normal(0, 1, (2, 6, 3)).astype("f4") for _ in range(2))
+    return t | {"model_a": a, "model_b": b, "model_y": m([a, b], training=False)}
+
+
 def main():
     out = sys.argv[1] if len(sys.argv) > 1 else os.path.dirname(os.path.abspath(__file__))
     rng = np.random.default_rng(11)
-    t = attention(rng) | vectors(rng)
+    t = attention(rng) | vectors(rng) | model(rng)
     for name, x in t.items():
         print(name, np.asarray(x).shape)
     save(os.path.join(out, "keras_vector.safetensors"), t)
