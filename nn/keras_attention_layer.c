@@ -2,6 +2,7 @@
  * "concat" scores) and AdditiveAttention (Bahdanau): attention with no
  * projections, the scores from the query and key themselves. */
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "layer_internal.h"
@@ -85,18 +86,19 @@ static mt_status kattn_infer(const mt_layer *l, int n, const mt_shape *in,
     return MT_OK;
 }
 
-/* One row of scores, the masks as F32 [N,Tv] and [N,Tq]. */
+/* One row of scores, the masks as F32 [N,Tv] and [N,Tq]; SIZE_MAX (refused
+ * by the planner) if that does not fit a 32-bit size_t. */
 static size_t kattn_scratch(const mt_layer *l, int n, const mt_shape *in)
 {
     (void)n;
     const kattn_state *st = l->state;
     kattn_slots sl = kattn_slots_of(&st->o);
-    size_t f = (size_t)in[1].dim[1];
+    uint64_t f = (uint64_t)in[1].dim[1];
     if (sl.value_mask > 0)
-        f += (size_t)(in[0].dim[0] * in[1].dim[1]);
+        f += (uint64_t)(in[0].dim[0] * in[1].dim[1]);
     if (sl.query_mask > 0)
-        f += (size_t)(in[0].dim[0] * in[0].dim[1]);
-    return f * sizeof(float);
+        f += (uint64_t)(in[0].dim[0] * in[0].dim[1]);
+    return f > SIZE_MAX / sizeof(float) ? SIZE_MAX : (size_t)f * sizeof(float);
 }
 
 /* mask [N,L] (any dtype, any strides) into m as F32. */
