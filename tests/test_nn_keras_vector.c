@@ -242,6 +242,62 @@ static void keras_model_matches(void **state)
     mt_graph_free(g);
 }
 
+/* Out of memory at every allocation while a model with every new layer is
+ * loaded, built and run: MT_ERR_OUT_OF_MEMORY, nothing leaked. */
+static void out_of_memory(void **state)
+{
+    (void)state;
+    const mt_state_dict sd = {refs, MT_FRAMEWORK_KERAS};
+    mt_tensor *q = get("q"), *v = get("v"), *k = get("k"), *vm = get("vm"), *qm = get("qm");
+    int failures = 0;
+    for (long n = 0; n < 1000; n++) {
+        alloc_probe probe;
+        probe_install(&probe, n);
+        mt_graph *g = NULL;
+        mt_layer *l = NULL;
+        int in[5], a, b, u, d, p, r;
+        const mt_tensor *y = NULL;
+        static const char *const names[5] = {"q", "v", "k", "vm", "qm"};
+        static const int64_t dims[5][2] = {{4, 4}, {5, 6}, {5, 4}, {5}, {4}};
+        mt_status s = mt_graph_new(&g);
+        for (int j = 0; !s && j < 5; j++)
+            s = mt_graph_input(g, names[j], j < 3 ? MT_DTYPE_F32 : MT_DTYPE_I32,
+                               j < 3 ? 2 : 1, dims[j], &in[j]);
+        const mt_keras_attention_options masked = {
+            .has_key = true, .value_mask = MT_MASK_MODE_KEEP, .query_mask = MT_MASK_MODE_KEEP};
+        if (!s && !(s = mt_additive_attention_load(&sd, "add_m", &masked, &l)) &&
+            !(s = mt_graph_add(g, "add", l, 5, in, &a)) &&
+            !(s = mt_dot_attention_load(&sd, "att_s", &masked, &l)) &&
+            !(s = mt_graph_add(g, "dot", l, 5, in, &b)) &&
+            !(s = mt_unit_norm_new(1, (int[]){-1}, &l)) &&
+            !(s = mt_graph_add(g, "un", l, 1, &a, &u)) &&
+            !(s = mt_dot_new(2, 2, true, &l)) &&
+            !(s = mt_graph_add(g, "cos", l, 2, (int[]){u, b}, &d)) &&
+            !(s = mt_global_avg_pool1d_new(MT_MASK_MODE_NONE, &l)) &&
+            !(s = mt_graph_add(g, "pool", l, 1, &d, &p)) &&
+            !(s = mt_repeat_vector_new(2, &l)) &&
+            !(s = mt_graph_add(g, "rep", l, 1, &p, &r)) &&
+            !(s = mt_average_new(&l)) &&
+            !(s = mt_graph_add(g, "avg", l, 2, (int[]){r, p}, &r)) &&
+            !(s = mt_graph_output(g, r)))
+            s = mt_graph_forward(g, 5, (const mt_tensor *[]){q, v, k, vm, qm}, 1, &y);
+        mt_graph_free(g);
+        probe_remove();
+        assert_int_equal(probe.live, 0);
+        if (s == MT_OK)
+            break;
+        assert_int_equal(s, MT_ERR_OUT_OF_MEMORY);
+        failures++;
+    }
+    assert_true(failures > 10);
+    probe_install(&counter, -1);
+    mt_tensor_free(qm);
+    mt_tensor_free(vm);
+    mt_tensor_free(k);
+    mt_tensor_free(v);
+    mt_tensor_free(q);
+}
+
 /* Layer l (freed with the graph), on graph inputs of the given sample
  * shapes (rank-1 dims each, ranks[j]) and dtypes, fails with status and a
  * message holding needle. */
@@ -381,6 +437,7 @@ int main(void)
         cmocka_unit_test(keras_model_matches),
         cmocka_unit_test(empty_batch),
         cmocka_unit_test(errors_named),
+        cmocka_unit_test(out_of_memory),
     };
     int failed = cmocka_run_group_tests(tests, NULL, NULL);
     mt_safetensors_close(refs);
