@@ -43,7 +43,7 @@ static const char *node_label(const mt_graph *g, int id, char *buf, size_t size)
     else if (n->layer)
         snprintf(buf, size, "node '%s' (%s)", n->name, n->layer->name);
     else
-        snprintf(buf, size, "input '%s'", n->name);
+        snprintf(buf, size, "%s '%s'", n->constant ? "constant" : "input", n->name);
     return buf;
 }
 
@@ -140,6 +140,50 @@ mt_status mt_graph_input(mt_graph *graph, const char *name, mt_dtype dtype,
     return MT_OK;
 }
 
+mt_status mt_graph_constant(mt_graph *graph, const char *name, const mt_tensor *value,
+                            int *id)
+{
+    const char *op = "graph_constant";
+    if (!graph || !name || !value)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: %s is NULL", op,
+                       !graph ? "graph" : !name ? "name" : "value");
+    mt_status s = check_name(graph, op, name);
+    if (s)
+        return s;
+    if ((unsigned)value->dtype >= MT_DTYPE_COUNT)
+        return mt_fail(MT_ERR_DTYPE, "%s: constant '%s': invalid dtype %d", op, name,
+                       (int)value->dtype);
+    char desc[160];
+    mt_tensor_describe(value, desc, sizeof desc);
+    /* the leading 1 stands for the batch, as in PyTorch's [1, 1, E] class token */
+    bool fits = value->rank >= 1 && value->shape[0] == 1;
+    for (int d = 1; fits && d < value->rank; d++)
+        fits = value->shape[d] >= 1;
+    if (!fits)
+        return mt_fail(MT_ERR_SHAPE, "%s: constant '%s' is %s, expected [1, sample...] "
+                       "(a leading 1 for the batch, dims >= 1)", op, name, desc);
+    if ((s = reserve(graph, op)))
+        return s;
+    nn_node *n = &graph->nodes[graph->count];
+    memset(n, 0, sizeof *n);
+    if ((s = mt_tensor_contiguous(value, &n->constant)))
+        return mt_fail(s, "%s: constant '%s' %s: cannot copy it: %s", op, name, desc,
+                       mt_status_name(s));
+    snprintf(n->name, sizeof n->name, "%s", name);
+    n->shape.dtype = value->dtype;
+    n->shape.rank = value->rank;
+    for (int d = 0; d < value->rank; d++)
+        n->shape.dim[d] = value->shape[d];
+    n->absorbed_by = -1;
+    n->storage = -1;
+    if (id)
+        *id = graph->count;
+    graph->count++;
+    graph->compiled = false;
+    graph->planned_n = -1;
+    return MT_OK;
+}
+
 /* The node's edge arrays, in one allocation. */
 static mt_status alloc_edges(nn_node *n, int k, const char *op)
 {
@@ -163,6 +207,7 @@ static mt_status alloc_edges(nn_node *n, int k, const char *op)
 
 static void free_node(nn_node *n)
 {
+    mt_tensor_free(n->constant);
     mt_layer_free(n->fused);
     if (n->layer)
         n->layer->in_model = false;   /* mt_layer_free leaves a model's layers alone */
@@ -233,8 +278,8 @@ static mt_status add_node(mt_graph *g, const char *name, mt_layer *layer, int k,
             snprintf(n->from_text[j], NN_FROM_LEN, "%s",
                      p->layer ? "the previous layer" : "the input");
         else
-            snprintf(n->from_text[j], NN_FROM_LEN, "%s '%s'", p->layer ? "node" : "input",
-                     p->name);
+            snprintf(n->from_text[j], NN_FROM_LEN, "%s '%s'",
+                     p->layer ? "node" : p->constant ? "constant" : "input", p->name);
         n->from[j] = n->from_text[j];
     }
     if ((s = mt_nn_graph_infer_node(g, g->count, layer, -1, &n->shape))) {
@@ -299,6 +344,10 @@ mt_status mt_graph_output(mt_graph *graph, int id)
 {
     if (!graph || id < 0 || id >= graph->count)
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "graph_output: node %d does not exist", id);
+    if (graph->nodes[id].constant)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "graph_output: node '%s' is a constant, the "
+                       "same for every sample: mark a node that reads it",
+                       graph->nodes[id].name);
     if (graph->nodes[id].is_output)
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "graph_output: node '%s' is an output "
                        "already", graph->nodes[id].name);

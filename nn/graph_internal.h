@@ -13,7 +13,8 @@ enum {
 
 typedef struct nn_node {
     char name[MT_NAME_MAX];
-    mt_layer *layer;          /* NULL: a graph input */
+    mt_layer *layer;          /* NULL: a graph input or a constant */
+    mt_tensor *constant;      /* a constant's value [1, sample...] (the graph's copy) */
     mt_layer *fused;          /* layer with the epilogues after it absorbed (owned) */
     int n_in;
     int *in;                  /* producer ids */
@@ -29,7 +30,8 @@ typedef struct nn_node {
     bool is_output;
     size_t offset, bytes, scratch_offset, scratch_bytes;
     mt_tensor buf[2];         /* the output for a full and for the last pass */
-    mt_tensor view;           /* a view layer's output; an input's rows in a pass */
+    mt_tensor view;           /* a view layer's output; an input's rows in a pass; a
+                                 constant broadcast over the pass's rows (stride 0) */
     const mt_tensor *cur;     /* the output in this pass */
 } nn_node;
 

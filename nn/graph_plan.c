@@ -497,6 +497,13 @@ static mt_status run_pass(mt_graph *g, bool last)
 {
     for (int k = 0; k < g->count; k++) {
         nn_node *n = &g->nodes[k];
+        if (n->constant) {   /* [1, sample...] seen as [rows, sample...], no copy */
+            mt_status s = mt_expand_into(n->constant, n->at[last].rank, n->at[last].dim,
+                                         &n->view);
+            if (s)
+                return mt_nn_graph_node_error(g, s, k, ": ");
+            n->cur = &n->view;
+        }
         if (!n->layer)
             continue;
         if (n->absorbed_by >= 0) {
@@ -525,6 +532,9 @@ mt_status mt_graph_forward(mt_graph *graph, int n_inputs, const mt_tensor *const
     mt_graph *g = graph;
     for (int o = 0; o < n_outputs; o++)
         outputs[o] = NULL;
+    if (!g->n_inputs && g->n_outputs)   /* an output reads constants alone */
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "graph: the graph has no inputs (the "
+                       "batch size comes from the inputs, not from constants)");
     if (n_inputs != g->n_inputs || n_outputs != g->n_outputs || !g->n_outputs)
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "graph: given %d inputs and %d outputs, "
                        "the graph has %d and %d%s", n_inputs, n_outputs, g->n_inputs,

@@ -109,10 +109,35 @@ mt_status mt_padding_mask_new(int64_t pad_id, mt_mask_mode mode, mt_layer **out)
 
 /* ---- Masking: the mask of float steps -------------------------------------------- */
 
-typedef struct masking_state {
+/* Masking's and masked fill's state: a value and which steps the mask keeps.
+ * Masking: true where a feature != value (Keras), else where all == value;
+ * masked fill: the mask says which steps stay (Keras), else which are filled. */
+typedef struct value_state {
     float value;
-    bool keep;      /* true where a feature != value (Keras); else where all == value */
-} masking_state;
+    bool keep;
+} value_state;
+
+/* A layer of `vtable` holding (value, mode); op names it in errors. */
+static mt_status value_layer_new(const char *op, const mt_layer_vtable *vtable, float value,
+                                 mt_mask_mode mode, mt_layer **out)
+{
+    if (!out)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: out is NULL", op);
+    *out = NULL;
+    if (mode != MT_MASK_MODE_KEEP && mode != MT_MASK_MODE_IGNORE)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: mode %d is not KEEP or IGNORE", op,
+                       (int)mode);
+    char name[64];
+    snprintf(name, sizeof name, "%s %g", op, (double)value);
+    mt_layer *l = mt_nn_layer_alloc(op, vtable, MT_LAYER_MASK, name, sizeof(value_state));
+    if (!l)
+        return MT_ERR_OUT_OF_MEMORY;
+    value_state *st = l->state;
+    st->value = value;
+    st->keep = mode == MT_MASK_MODE_KEEP;
+    *out = l;
+    return MT_OK;
+}
 
 static mt_status masking_infer(const mt_layer *l, int n, const mt_shape *in,
                                const char *const *from, mt_shape *out)
@@ -133,7 +158,7 @@ static mt_status masking_forward(const mt_layer *l, int n, const mt_tensor *cons
                                  void *scratch, mt_tensor *out)
 {
     (void)n, (void)scratch;
-    const masking_state *st = l->state;
+    const value_state *st = l->state;
     const mt_tensor *x = in[0];
     const int64_t *xs = x->stride;
     uint8_t *o = out->data;
@@ -156,31 +181,10 @@ static const mt_layer_vtable masking_vtable = {
 
 mt_status mt_masking_new(float mask_value, mt_mask_mode mode, mt_layer **out)
 {
-    if (!out)
-        return mt_fail(MT_ERR_INVALID_ARGUMENT, "masking: out is NULL");
-    *out = NULL;
-    if (mode != MT_MASK_MODE_KEEP && mode != MT_MASK_MODE_IGNORE)
-        return mt_fail(MT_ERR_INVALID_ARGUMENT, "masking: mode %d is not KEEP or IGNORE",
-                       (int)mode);
-    char name[64];
-    snprintf(name, sizeof name, "masking %g", (double)mask_value);
-    mt_layer *l = mt_nn_layer_alloc("masking", &masking_vtable, MT_LAYER_MASK, name,
-                                    sizeof(masking_state));
-    if (!l)
-        return MT_ERR_OUT_OF_MEMORY;
-    masking_state *st = l->state;
-    st->value = mask_value;
-    st->keep = mode == MT_MASK_MODE_KEEP;
-    *out = l;
-    return MT_OK;
+    return value_layer_new("masking", &masking_vtable, mask_value, mode, out);
 }
 
 /* ---- masked fill ------------------------------------------------------------------- */
-
-typedef struct fill_state {
-    float value;
-    bool keep;      /* the mask says which steps stay (Keras); else which are filled */
-} fill_state;
 
 static mt_status fill_infer(const mt_layer *l, int n, const mt_shape *in,
                             const char *const *from, mt_shape *out)
@@ -219,7 +223,7 @@ static mt_status fill_forward(const mt_layer *l, int n, const mt_tensor *const *
                               void *scratch, mt_tensor *out)
 {
     (void)n;
-    const fill_state *st = l->state;
+    const value_state *st = l->state;
     float *m = scratch, *o = out->data;
     mt_status s = mask_f32(in[1], m);
     if (s || (s = mt_tensor_copy_into(in[0], out)))
@@ -242,23 +246,7 @@ static const mt_layer_vtable fill_vtable = {
 
 mt_status mt_masked_fill_new(float value, mt_mask_mode mode, mt_layer **out)
 {
-    if (!out)
-        return mt_fail(MT_ERR_INVALID_ARGUMENT, "masked_fill: out is NULL");
-    *out = NULL;
-    if (mode != MT_MASK_MODE_KEEP && mode != MT_MASK_MODE_IGNORE)
-        return mt_fail(MT_ERR_INVALID_ARGUMENT, "masked_fill: mode %d is not KEEP or IGNORE",
-                       (int)mode);
-    char name[64];
-    snprintf(name, sizeof name, "masked_fill %g", (double)value);
-    mt_layer *l = mt_nn_layer_alloc("masked_fill", &fill_vtable, MT_LAYER_MASK, name,
-                                    sizeof(fill_state));
-    if (!l)
-        return MT_ERR_OUT_OF_MEMORY;
-    fill_state *st = l->state;
-    st->value = value;
-    st->keep = mode == MT_MASK_MODE_KEEP;
-    *out = l;
-    return MT_OK;
+    return value_layer_new("masked_fill", &fill_vtable, value, mode, out);
 }
 
 /* ---- global 1-D pools, first and last step --------------------------------------- */

@@ -2,7 +2,8 @@
  * a branch joined by a concat, two inputs and three outputs; fusion only
  * where an output has one reader; the memory planner's bytes; shape errors
  * naming the node; BatchNorm folded and alone; the state-dict loaders;
- * frozen models (private weights, the sparse-input path). */
+ * frozen models (private weights, the sparse-input path); constants (a
+ * fixed bias, a ViT's class token, over passes). */
 #include "test_util.h"
 
 static alloc_probe counter;   /* every allocation, installed by main */
@@ -632,33 +633,36 @@ static void loaders_by_framework(void **state)
 }
 
 /* Every allocation failing in turn, while a graph is built (Linear, BatchNorm
- * folded into it, ReLU, a skip Add), run, frozen and run again: each failure is a clean
+ * folded into it, ReLU, a skip Add with a constant), run, frozen and run again: each failure is a clean
  * MT_ERR_OUT_OF_MEMORY, and nothing leaks (ASan and valgrind check). */
 static mt_status build_and_run(const mt_tensor *x)
 {
     static const float w[4] = {1, 2, 3, 4}, one[2] = {1, 1}, zero[2] = {0, 0};
     mt_graph *g = NULL;
     mt_layer *l = NULL;
-    mt_tensor *wt = NULL, *ones = NULL, *zeros = NULL;
-    int in, h, y;
+    mt_tensor *wt = NULL, *ones = NULL, *zeros = NULL, *one_row = NULL;
+    int in, h, y, c;
     const mt_tensor *out = NULL;
     mt_status s = mt_graph_new(&g);
     if (!s) s = mt_graph_input(g, "x", MT_DTYPE_F32, 1, (int64_t[]){2}, &in);
     if (!s) s = mt_tensor_from_data(MT_DTYPE_F32, 2, (int64_t[]){2, 2}, w, &wt);
     if (!s) s = mt_tensor_from_data(MT_DTYPE_F32, 1, (int64_t[]){2}, one, &ones);
     if (!s) s = mt_tensor_from_data(MT_DTYPE_F32, 1, (int64_t[]){2}, zero, &zeros);
+    if (!s) s = mt_tensor_from_data(MT_DTYPE_F32, 2, (int64_t[]){1, 2}, one, &one_row);
     if (!s) s = mt_linear_new(wt, NULL, &(mt_linear_options){.layout = MT_LAYOUT_IN_OUT}, &l);
     if (!s) s = mt_graph_add(g, "fc", l, 1, &in, &h);
     if (!s) s = mt_batch_norm_new(zeros, ones, NULL, NULL, NULL, &l);
     if (!s) s = mt_graph_add(g, "bn", l, 1, &h, &h);
     if (!s) s = mt_relu_new(&l);
     if (!s) s = mt_graph_add(g, "relu", l, 1, &h, &h);
+    if (!s) s = mt_graph_constant(g, "c", one_row, &c);   /* the graph's copy */
     if (!s) s = mt_add_new(&l);
-    if (!s) s = mt_graph_add(g, "skip", l, 2, (int[]){h, in}, &y);
+    if (!s) s = mt_graph_add(g, "skip", l, 3, (int[]){h, in, c}, &y);
     if (!s) s = mt_graph_output(g, y);
     if (!s) s = mt_graph_forward(g, 1, &x, 1, &out);
     if (!s) s = mt_graph_freeze(g);
     if (!s) s = mt_graph_forward(g, 1, &x, 1, &out);
+    mt_tensor_free(one_row);
     mt_tensor_free(zeros);
     mt_tensor_free(ones);
     mt_tensor_free(wt);
@@ -884,6 +888,235 @@ static void frozen_graph_grows(void **state)
     mt_tensor_free(w);
 }
 
+/* ---- constants -------------------------------------------------------------------------- */
+
+/* A constant [1,3] added to every sample of x [N,3] (a fixed bias):
+ *   c = [10, -20, 0.5], given as the transpose of a [3,1] column (strides)
+ *   x = [[1, 2, 3], [-1, 0, 4], [0.5, 0.5, -2]]
+ *   y = x + c = [[11, -18, 3.5], [9, -20, 4.5], [10.5, -19.5, -1.5]]
+ * at N = 3 and N = 1; the graph keeps its own copy: a change to the
+ * caller's data is not seen, the caller may free it, frozen or not. */
+static const float CX[] = {1, 2, 3, -1, 0, 4, 0.5f, 0.5f, -2};
+static const float CY[] = {11, -18, 3.5f, 9, -20, 4.5f, 10.5f, -19.5f, -1.5f};
+
+static void constant_added_to_input(void **state)
+{
+    (void)state;
+    mt_tensor *col = tensor(NULL, 2, (int64_t[]){3, 1}, (const float[]){10, -20, 0.5f});
+    mt_tensor *c = NULL;
+    float *cv = col->data;
+    assert_ok(mt_transpose(col, 0, 1, &c));
+    mt_tensor *x3 = tensor(NULL, 2, (int64_t[]){3, 3}, CX);
+    mt_tensor *x1 = tensor(NULL, 2, (int64_t[]){1, 3}, CX + 3);
+    for (int frozen = 0; frozen < 2; frozen++) {
+        mt_graph *g = NULL;
+        mt_layer *l = NULL;
+        int x, k, y;
+        assert_ok(mt_graph_new(&g));
+        assert_ok(mt_graph_input(g, "x", MT_DTYPE_F32, 1, (int64_t[]){3}, &x));
+        assert_ok(mt_graph_constant(g, "bias", c, &k));
+        assert_ok(mt_add_new(&l));
+        assert_ok(mt_graph_add(g, "y", l, 2, (int[]){x, k}, &y));
+        assert_ok(mt_graph_output(g, y));
+        assert_int_equal(mt_graph_count(g), 3);
+        assert_int_equal(mt_graph_input_count(g), 1);
+        assert_null(mt_graph_layer(g, k));
+        mt_shape sh;
+        assert_ok(mt_graph_shape_get(g, k, &sh));
+        assert_int_equal(sh.rank, 2);
+        assert_int_equal(sh.dim[0], 1);
+        assert_int_equal(sh.dim[1], 3);
+        if (frozen)
+            assert_ok(mt_graph_freeze(g));
+        cv[1] = 1000;   /* after the declaration: not seen */
+        const mt_tensor *out = NULL;
+        assert_ok(mt_graph_forward(g, 1, (const mt_tensor *[]){x3}, 1, &out));
+        assert_int_equal(out->shape[0], 3);
+        assert_close(out->data, CY, 9, 0, 0);
+        assert_ok(mt_graph_forward(g, 1, (const mt_tensor *[]){x1}, 1, &out));
+        assert_int_equal(out->shape[0], 1);
+        assert_close(out->data, CY + 3, 3, 0, 0);
+        cv[1] = -20;
+        mt_graph_free(g);
+    }
+    /* the caller frees its tensor and data right after declaring */
+    mt_graph *g = NULL;
+    mt_layer *l = NULL;
+    int x, k, y;
+    mt_tensor *own = NULL;
+    assert_ok(mt_tensor_contiguous(c, &own));
+    assert_ok(mt_graph_new(&g));
+    assert_ok(mt_graph_input(g, "x", MT_DTYPE_F32, 1, (int64_t[]){3}, &x));
+    assert_ok(mt_graph_constant(g, "bias", own, &k));
+    mt_tensor_free(own);
+    assert_ok(mt_add_new(&l));
+    assert_ok(mt_graph_add(g, "y", l, 2, (int[]){k, x}, &y));
+    assert_ok(mt_graph_output(g, y));
+    const mt_tensor *out = NULL;
+    assert_ok(mt_graph_forward(g, 1, (const mt_tensor *[]){x3}, 1, &out));
+    assert_close(out->data, CY, 9, 0, 0);
+    assert_ok(mt_graph_freeze(g));
+    assert_ok(mt_graph_forward(g, 1, (const mt_tensor *[]){x3}, 1, &out));
+    assert_close(out->data, CY, 9, 0, 0);
+    mt_graph_free(g);
+    mt_tensor_free(x1);
+    mt_tensor_free(x3);
+    mt_tensor_free(c);
+    mt_tensor_free(col);
+}
+
+/* A ViT's class token: a constant cls [1,1,4] = [1, 2, 3, 4] concatenated
+ * in front of the tokens x [N,2,4], x(n, t, :) = n % 7 + t, then a Linear
+ * 4 -> 2048 (W = 1/4, ReLU) and 2048 -> 1 (W = 1/2048): per token the sum
+ * of its entries / 4 (every hidden unit, and y), exactly:
+ *   y(n, 0) = 10/4 = 2.5,   y(n, 1 + t) = n % 7 + t.
+ * The hidden layer is an output (so not fused into the next Linear): its
+ * [3, 2048] floats per sample (24 KiB) make a batch of 200 run in passes
+ * of 84 (84 + 84 + 32, the last one shorter); N = 1 and 3 in one pass.
+ * Every output checked, the concat itself too. */
+static void constant_class_token_in_passes(void **state)
+{
+    (void)state;
+    enum { E = 4, L = 2, T = L + 1, HIDDEN = 2048 };
+    static const float CLS[] = {1, 2, 3, 4};
+    float *w1 = malloc(sizeof(float) * E * HIDDEN), *w2 = malloc(sizeof(float) * HIDDEN);
+    assert_non_null(w1);
+    assert_non_null(w2);
+    for (int i = 0; i < E * HIDDEN; i++)
+        w1[i] = 1.0f / E;
+    for (int i = 0; i < HIDDEN; i++)
+        w2[i] = 1.0f / HIDDEN;
+    mt_tensor *cls = tensor(NULL, 3, (int64_t[]){1, 1, E}, CLS);
+    mt_graph *g = NULL;
+    mt_layer *l = NULL;
+    int x, c, cat, h, y;
+    assert_ok(mt_graph_new(&g));
+    assert_ok(mt_graph_input(g, "x", MT_DTYPE_F32, 2, (int64_t[]){L, E}, &x));
+    assert_ok(mt_graph_constant(g, "cls", cls, &c));
+    assert_ok(mt_concat_new(1, &l));
+    assert_ok(mt_graph_add(g, "cat", l, 2, (int[]){c, x}, &cat));
+    assert_ok(mt_graph_add(g, "h", linear("w1", E, HIDDEN, w1, NULL, MT_ACTIVATION_RELU), 1,
+                           &cat, &h));
+    assert_ok(mt_graph_add(g, "y", linear("w2", HIDDEN, 1, w2, NULL, MT_ACTIVATION_NONE), 1,
+                           &h, &y));
+    assert_ok(mt_graph_output(g, y));
+    assert_ok(mt_graph_output(g, cat));
+    assert_ok(mt_graph_output(g, h));
+    static const int64_t batches[] = {1, 3, 200, 3};
+    for (int b = 0; b < 4; b++) {
+        const int64_t n = batches[b];
+        float *xd = malloc(sizeof(float) * (size_t)(n * L * E));
+        assert_non_null(xd);
+        for (int64_t i = 0; i < n * L * E; i++)
+            xd[i] = (float)(i / (L * E) % 7 + i / E % L);
+        mt_tensor *xt = tensor(NULL, 3, (int64_t[]){n, L, E}, xd);
+        const mt_tensor *out[3];
+        for (int rep = 0; rep < 2; rep++) {
+            long before = counter.allocations;
+            assert_ok(mt_graph_forward(g, 1, (const mt_tensor *[]){xt}, 3, out));
+            if (rep)   /* warm: no heap */
+                assert_int_equal(counter.allocations, before);
+            for (int o = 0; o < 3; o++) {
+                assert_int_equal(out[o]->rank, 3);
+                assert_int_equal(out[o]->shape[0], n);
+                assert_int_equal(out[o]->shape[1], T);
+            }
+            const float *yv = out[0]->data, *cv = out[1]->data, *hv = out[2]->data;
+            for (int64_t i = 0; i < n; i++)
+                for (int t = 0; t < T; t++) {
+                    const int64_t at = i * T + t;
+                    const float want = t ? (float)(i % 7 + t - 1) : 2.5f;
+                    if (yv[at] != want)
+                        fail_msg("N = %lld, y(%lld, %d): got %g, expected %g", (long long)n,
+                                 (long long)i, t, (double)yv[at], (double)want);
+                    for (int k = 0; k < HIDDEN; k++)
+                        if (hv[at * HIDDEN + k] != want)
+                            fail_msg("N = %lld, h(%lld, %d, %d): got %g, expected %g",
+                                     (long long)n, (long long)i, t, k,
+                                     (double)hv[at * HIDDEN + k], (double)want);
+                    for (int e = 0; e < E; e++) {
+                        const float wc = t ? (float)(i % 7 + t - 1) : CLS[e];
+                        if (cv[at * E + e] != wc)
+                            fail_msg("N = %lld, cat(%lld, %d, %d): got %g, expected %g",
+                                     (long long)n, (long long)i, t, e,
+                                     (double)cv[at * E + e], (double)wc);
+                    }
+                }
+        }
+        mt_tensor_free(xt);
+        free(xd);
+    }
+    mt_graph_free(g);
+    mt_tensor_free(cls);
+    free(w2);
+    free(w1);
+}
+
+static void constant_errors(void **state)
+{
+    (void)state;
+    mt_graph *g = NULL;
+    mt_layer *l = NULL;
+    int x, k, y;
+    mt_tensor *c = tensor(NULL, 3, (int64_t[]){1, 1, 4}, (const float[]){1, 2, 3, 4});
+    mt_tensor *c2 = tensor(NULL, 3, (int64_t[]){2, 1, 2}, (const float[]){1, 2, 3, 4});
+    mt_tensor *c0 = tensor(NULL, 0, NULL, (const float[]){1});
+    mt_tensor *c5 = tensor(NULL, 3, (int64_t[]){1, 1, 5}, (const float[]){1, 2, 3, 4, 5});
+    assert_ok(mt_graph_new(&g));
+    assert_fails(mt_graph_constant(NULL, "c", c, NULL), MT_ERR_INVALID_ARGUMENT,
+                 "graph_constant: graph is NULL");
+    assert_fails(mt_graph_constant(g, NULL, c, NULL), MT_ERR_INVALID_ARGUMENT,
+                 "graph_constant: name is NULL");
+    assert_fails(mt_graph_constant(g, "c", NULL, NULL), MT_ERR_INVALID_ARGUMENT,
+                 "graph_constant: value is NULL");
+    assert_fails(mt_graph_constant(g, "c", c2, NULL), MT_ERR_SHAPE,
+                 "graph_constant: constant 'c' is [2,1,2], expected [1, sample...]");
+    assert_fails(mt_graph_constant(g, "c", c0, NULL), MT_ERR_SHAPE,
+                 "graph_constant: constant 'c' is [], expected [1, sample...]");
+    assert_int_equal(mt_graph_count(g), 0);
+    /* a graph of constants alone has no batch size */
+    assert_ok(mt_graph_constant(g, "c", c, &k));
+    assert_fails(mt_graph_output(g, k), MT_ERR_INVALID_ARGUMENT,
+                 "graph_output: node 'c' is a constant");
+    assert_ok(mt_relu_new(&l));
+    assert_ok(mt_graph_add(g, "r", l, 1, &k, &y));
+    assert_ok(mt_graph_output(g, y));
+    const mt_tensor *out = NULL;
+    assert_fails(mt_graph_forward(g, 0, NULL, 1, &out), MT_ERR_INVALID_ARGUMENT,
+                 "graph: the graph has no inputs");
+    assert_null(out);
+    assert_ok(mt_graph_input(g, "x", MT_DTYPE_F32, 2, (int64_t[]){2, 4}, &x));
+    assert_fails(mt_graph_constant(g, "x", c, NULL), MT_ERR_INVALID_ARGUMENT,
+                 "graph_constant: there is already a node 'x'");
+    assert_fails(mt_graph_constant(g, "c", c, NULL), MT_ERR_INVALID_ARGUMENT,
+                 "graph_constant: there is already a node 'c'");
+    assert_fails(mt_graph_input(g, "c", MT_DTYPE_F32, 1, (int64_t[]){4}, NULL),
+                 MT_ERR_INVALID_ARGUMENT, "graph_input: there is already a node 'c'");
+    /* a layer's shape error names the constant */
+    assert_ok(mt_graph_constant(g, "c5", c5, &k));
+    assert_ok(mt_concat_new(1, &l));
+    assert_fails(mt_graph_add(g, "cat", l, 2, (int[]){k, x}, NULL), MT_ERR_SHAPE,
+                 "constant 'c5' gives [1,1,5] and input 'x' gives [1,2,4]");
+    /* forward takes the inputs alone, not the constants */
+    mt_tensor *xt = tensor(NULL, 3, (int64_t[]){1, 2, 4}, (const float[]){1, 2, 3, 4, 5, 6,
+                                                                            7, 8});
+    assert_fails(mt_graph_forward(g, 2, (const mt_tensor *[]){xt, c}, 1, &out),
+                 MT_ERR_INVALID_ARGUMENT, "graph: given 2 inputs and 1 outputs, the graph "
+                 "has 1 and 1");
+    assert_ok(mt_graph_forward(g, 1, (const mt_tensor *[]){xt}, 1, &out));
+    assert_int_equal(out->shape[0], 1);
+    static const float RELU_C[] = {1, 2, 3, 4};
+    assert_close(out->data, RELU_C, 4, 0, 0);
+    assert_int_equal(mt_graph_count(g), 4);
+    assert_int_equal(mt_graph_input_count(g), 1);
+    mt_tensor_free(xt);
+    mt_graph_free(g);
+    mt_tensor_free(c5);
+    mt_tensor_free(c0);
+    mt_tensor_free(c2);
+    mt_tensor_free(c);
+}
+
 int main(void)
 {
     probe_install(&counter, -1);
@@ -903,6 +1136,9 @@ int main(void)
         cmocka_unit_test(linear_chain_not_fused_when_read_twice),
         cmocka_unit_test(frozen_model),
         cmocka_unit_test(frozen_graph_grows),
+        cmocka_unit_test(constant_added_to_input),
+        cmocka_unit_test(constant_class_token_in_passes),
+        cmocka_unit_test(constant_errors),
     };
     return cmocka_run_group_tests_name("nn_graph", tests, NULL, NULL);
 }

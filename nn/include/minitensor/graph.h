@@ -1,8 +1,9 @@
 /* minitensor/graph.h — a model as a graph of layers, with a memory planner.
  *
- * Nodes are inputs or layers; a layer node reads the outputs of earlier
- * nodes (by id or by name), so residual adds, branches, concatenations and
- * models with several inputs and outputs are all graphs:
+ * Nodes are inputs, constants or layers; a layer node reads the outputs of
+ * earlier nodes (by id or by name), so residual adds, branches,
+ * concatenations, a ViT's class token and models with several inputs and
+ * outputs are all graphs:
  *
  *     mt_graph *g;                       int x, a, b, y;
  *     mt_graph_new(&g);
@@ -53,6 +54,22 @@ mt_status mt_graph_new(mt_graph **out);
 mt_status mt_graph_input(mt_graph *graph, const char *name, mt_dtype dtype,
                          int sample_rank, const int64_t *sample_shape, int *id);
 
+/* Declare constant `name`: a tensor the same for every sample, such as a
+ * ViT's class token (PyTorch's [1, 1, E] parameter, concatenated before
+ * the patch tokens), its position embedding or a fixed mask. value is
+ * [1, sample...]: its leading 1 stands for the batch (as a PyTorch
+ * parameter's), dims >= 1, any dtype and strides. The graph keeps its own
+ * contiguous copy: the caller may free value (and its data) right after,
+ * and later changes to them are not seen (declare the graph again to take
+ * them in). Nodes read it as [N, sample...], a view with stride 0 over the
+ * batch: no workspace, no copy per pass. It is not an input (forward takes
+ * none for it), cannot be an output (MT_ERR_INVALID_ARGUMENT: mark a node
+ * that reads it), and a graph needs an input for its batch size. Fails on
+ * NULLs or a duplicate name (MT_ERR_INVALID_ARGUMENT), MT_ERR_SHAPE on
+ * another shape, MT_ERR_OUT_OF_MEMORY. */
+mt_status mt_graph_constant(mt_graph *graph, const char *name, const mt_tensor *value,
+                            int *id);
+
 /* Add node `name` running `layer` on the outputs of nodes inputs[0..n-1].
  * The graph owns the layer from then on, also on failure (then freed) —
  * except a layer that already belongs to a model, which is refused
@@ -72,12 +89,12 @@ int mt_graph_find(const mt_graph *graph, const char *name);
 /* Make node `id` an output (outputs are returned in the order marked). */
 mt_status mt_graph_output(mt_graph *graph, int id);
 
-/* Number of nodes (inputs included), inputs and outputs. */
+/* Number of nodes (inputs and constants included), inputs and outputs. */
 int mt_graph_count(const mt_graph *graph);
 int mt_graph_input_count(const mt_graph *graph);
 int mt_graph_output_count(const mt_graph *graph);
 
-/* Node id's layer (NULL for an input or a bad id) and its output shape for
+/* Node id's layer (NULL for an input, a constant or a bad id) and its output shape for
  * a batch of 1 (fails on a bad id). */
 const mt_layer *mt_graph_layer(const mt_graph *graph, int id);
 mt_status mt_graph_shape_get(const mt_graph *graph, int id, mt_shape *shape);
