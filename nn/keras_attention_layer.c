@@ -14,18 +14,6 @@ typedef struct kattn_state {
     mt_tensor *scale_vec;          /* AdditiveAttention's scale [dim] (F32, owned) or NULL */
 } kattn_state;
 
-/* "[1,3]" into buf. */
-static const char *shape_text(const mt_shape *s, char *buf, size_t size)
-{
-    size_t len = (size_t)snprintf(buf, size, "[");
-    for (int d = 0; d < s->rank && len < size; d++)
-        len += (size_t)snprintf(buf + len, size - len, "%s%lld", d ? "," : "",
-                                (long long)s->dim[d]);
-    if (len < size)
-        snprintf(buf + len, size - len, "]");
-    return buf;
-}
-
 /* Where the inputs are: query, value, then the key if given, then the masks. */
 typedef struct kattn_slots {
     int n, key, value_mask, query_mask;   /* -1: none */
@@ -60,18 +48,18 @@ static mt_status kattn_infer(const mt_layer *l, int n, const mt_shape *in,
             return mt_fail(in[j].dtype != MT_DTYPE_F32 ? MT_ERR_DTYPE : MT_ERR_SHAPE,
                            "expects F32 [N,T,dim] query, value and key, %s gives %s %s",
                            from[j], mt_dtype_name(in[j].dtype),
-                           shape_text(&in[j], a, sizeof a));
+                           mt_nn_shape_text(&in[j], a, sizeof a));
     if (v->dim[0] != q->dim[0] || k->dim[0] != q->dim[0] || k->dim[1] != v->dim[1] ||
         k->dim[2] != q->dim[2])
         return mt_fail(MT_ERR_SHAPE, "expects a key [N,Tv,dim] for the query [N,Tq,dim] and "
                        "the value [N,Tv,vdim], %s gives %s, %s gives %s%s%s%s%s", from[0],
-                       shape_text(q, a, sizeof a), from[1], shape_text(v, b, sizeof b),
+                       mt_nn_shape_text(q, a, sizeof a), from[1], mt_nn_shape_text(v, b, sizeof b),
                        sl.key > 1 ? ", the key " : "", sl.key > 1 ? from[sl.key] : "",
-                       sl.key > 1 ? " gives " : "", sl.key > 1 ? shape_text(k, c, sizeof c) : "");
+                       sl.key > 1 ? " gives " : "", sl.key > 1 ? mt_nn_shape_text(k, c, sizeof c) : "");
     if (st->scale_vec && st->scale_vec->shape[0] != q->dim[2])
         return mt_fail(MT_ERR_SHAPE, "expects dim %lld (its scale %s [%lld]), %s gives %s",
                        (long long)st->scale_vec->shape[0], st->scale_vec->name,
-                       (long long)st->scale_vec->shape[0], from[0], shape_text(q, a, sizeof a));
+                       (long long)st->scale_vec->shape[0], from[0], mt_nn_shape_text(q, a, sizeof a));
     const int masks[2] = {sl.value_mask, sl.query_mask};
     const int64_t lens[2] = {v->dim[1], q->dim[1]};
     for (int m = 0; m < 2; m++) {
@@ -79,7 +67,7 @@ static mt_status kattn_infer(const mt_layer *l, int n, const mt_shape *in,
         if (j > 0 && (in[j].rank != 2 || in[j].dim[0] != q->dim[0] || in[j].dim[1] != lens[m]))
             return mt_fail(MT_ERR_SHAPE, "expects a %s mask [N,%s] = [%lld,%lld], %s gives %s",
                            m ? "query" : "value", m ? "Tq" : "Tv", (long long)q->dim[0],
-                           (long long)lens[m], from[j], shape_text(&in[j], b, sizeof b));
+                           (long long)lens[m], from[j], mt_nn_shape_text(&in[j], b, sizeof b));
     }
     *out = *q;
     out->dim[2] = v->dim[2];

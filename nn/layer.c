@@ -75,6 +75,17 @@ mt_status mt_nn_infer_same(const mt_layer *l, int n, const mt_shape *in,
     return MT_OK;
 }
 
+const char *mt_nn_shape_text(const mt_shape *s, char *buf, size_t size)
+{
+    size_t len = (size_t)snprintf(buf, size, "[");
+    for (int d = 0; d < s->rank && len < size; d++)
+        len += (size_t)snprintf(buf + len, size - len, "%s%lld", d ? "," : "",
+                                (long long)s->dim[d]);
+    if (len < size)
+        snprintf(buf + len, size - len, "]");
+    return buf;
+}
+
 mt_status mt_nn_check_finite(const char *op, const mt_tensor *t)
 {
     mt_status s = mt_tensor_check_finite(t);

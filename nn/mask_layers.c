@@ -9,18 +9,6 @@
 
 #include "layer_internal.h"
 
-/* "[1,3]" into buf. */
-static const char *shape_text(const mt_shape *s, char *buf, size_t size)
-{
-    size_t len = (size_t)snprintf(buf, size, "[");
-    for (int d = 0; d < s->rank && len < size; d++)
-        len += (size_t)snprintf(buf + len, size - len, "%s%lld", d ? "," : "",
-                                (long long)s->dim[d]);
-    if (len < size)
-        snprintf(buf + len, size - len, "]");
-    return buf;
-}
-
 static bool is_integer(mt_dtype d)
 {
     return d == MT_DTYPE_I64 || d == MT_DTYPE_I32 || d == MT_DTYPE_I16 || d == MT_DTYPE_I8 ||
@@ -42,7 +30,7 @@ static mt_status padding_infer(const mt_layer *l, int n, const mt_shape *in,
     if (!is_integer(in[0].dtype) || in[0].rank != 2)
         return mt_fail(is_integer(in[0].dtype) ? MT_ERR_SHAPE : MT_ERR_DTYPE,
                        "expects integer token ids [N,L], %s gives %s %s", from[0],
-                       mt_dtype_name(in[0].dtype), shape_text(&in[0], a, sizeof a));
+                       mt_dtype_name(in[0].dtype), mt_nn_shape_text(&in[0], a, sizeof a));
     *out = in[0];
     out->dtype = MT_DTYPE_BOOL;
     return MT_OK;
@@ -147,7 +135,7 @@ static mt_status masking_infer(const mt_layer *l, int n, const mt_shape *in,
     if (in[0].dtype != MT_DTYPE_F32 || in[0].rank != 3)
         return mt_fail(in[0].dtype == MT_DTYPE_F32 ? MT_ERR_SHAPE : MT_ERR_DTYPE,
                        "expects F32 steps [N,L,C], %s gives %s %s", from[0],
-                       mt_dtype_name(in[0].dtype), shape_text(&in[0], a, sizeof a));
+                       mt_dtype_name(in[0].dtype), mt_nn_shape_text(&in[0], a, sizeof a));
     *out = in[0];
     out->rank = 2;
     out->dtype = MT_DTYPE_BOOL;
@@ -194,12 +182,12 @@ static mt_status fill_infer(const mt_layer *l, int n, const mt_shape *in,
     if (in[0].dtype != MT_DTYPE_F32 || in[0].rank < 2)
         return mt_fail(in[0].dtype == MT_DTYPE_F32 ? MT_ERR_SHAPE : MT_ERR_DTYPE,
                        "expects F32 [N,L,…], %s gives %s %s", from[0],
-                       mt_dtype_name(in[0].dtype), shape_text(&in[0], a, sizeof a));
+                       mt_dtype_name(in[0].dtype), mt_nn_shape_text(&in[0], a, sizeof a));
     if (in[1].rank != 2 || in[1].dim[0] != in[0].dim[0] || in[1].dim[1] != in[0].dim[1])
         return mt_fail(MT_ERR_SHAPE, "expects a mask [N,L] = [%lld,%lld] (%s gives %s), %s "
                        "gives %s", (long long)in[0].dim[0], (long long)in[0].dim[1], from[0],
-                       shape_text(&in[0], a, sizeof a), from[1],
-                       shape_text(&in[1], b, sizeof b));
+                       mt_nn_shape_text(&in[0], a, sizeof a), from[1],
+                       mt_nn_shape_text(&in[1], b, sizeof b));
     *out = in[0];
     return MT_OK;
 }
@@ -273,13 +261,13 @@ static mt_status pool1d_infer(const mt_layer *l, int n, const mt_shape *in,
     if (in[0].dtype != MT_DTYPE_F32 || in[0].rank != 3)
         return mt_fail(in[0].dtype == MT_DTYPE_F32 ? MT_ERR_SHAPE : MT_ERR_DTYPE,
                        "expects F32 [N,L,C], %s gives %s %s", from[0],
-                       mt_dtype_name(in[0].dtype), shape_text(&in[0], a, sizeof a));
+                       mt_dtype_name(in[0].dtype), mt_nn_shape_text(&in[0], a, sizeof a));
     if (n == 2 && (in[1].rank != 2 || in[1].dim[0] != in[0].dim[0] ||
                    in[1].dim[1] != in[0].dim[1]))
         return mt_fail(MT_ERR_SHAPE, "expects a mask [N,L] = [%lld,%lld] (%s gives %s), %s "
                        "gives %s", (long long)in[0].dim[0], (long long)in[0].dim[1], from[0],
-                       shape_text(&in[0], a, sizeof a), from[1],
-                       shape_text(&in[1], b, sizeof b));
+                       mt_nn_shape_text(&in[0], a, sizeof a), from[1],
+                       mt_nn_shape_text(&in[1], b, sizeof b));
     *out = in[0];
     out->rank = 2;
     out->dim[1] = in[0].dim[2];

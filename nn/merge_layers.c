@@ -7,108 +7,16 @@
 #include "layer_internal.h"
 #include "minitensor/view.h"
 
-/* "[1,3]" into buf. */
-static const char *shape_text(const mt_shape *s, char *buf, size_t size)
-{
-    size_t len = (size_t)snprintf(buf, size, "[");
-    for (int d = 0; d < s->rank && len < size; d++)
-        len += (size_t)snprintf(buf + len, size - len, "%s%lld", d ? "," : "",
-                                (long long)s->dim[d]);
-    if (len < size)
-        snprintf(buf + len, size - len, "]");
-    return buf;
-}
+/* ---- broadcasting ------------------------------------------------------------------ */
 
-/* ---- Add ------------------------------------------------------------------------ */
-
-typedef struct add_state {
-    mt_activation act;   /* applied after the sum (an absorbed ReLU) */
-} add_state;
-
-static mt_status add_infer(const mt_layer *l, int n, const mt_shape *in,
-                           const char *const *from, mt_shape *out)
-{
-    (void)l;
-    char a[160], b[160];
-    if (n < 2)
-        return mt_fail(MT_ERR_SHAPE, "expects 2 or more inputs, given %d", n);
-    for (int j = 0; j < n; j++) {
-        if (in[j].dtype != MT_DTYPE_F32)
-            return mt_fail(MT_ERR_DTYPE, "expects F32 inputs, %s gives %s", from[j],
-                           mt_dtype_name(in[j].dtype));
-        if (in[j].rank != in[0].rank ||
-            memcmp(in[j].dim, in[0].dim, (size_t)in[0].rank * sizeof in[0].dim[0]))
-            return mt_fail(MT_ERR_SHAPE, "expects inputs of the same shape, %s gives %s "
-                           "and %s gives %s", from[0], shape_text(&in[0], a, sizeof a),
-                           from[j], shape_text(&in[j], b, sizeof b));
-    }
-    *out = in[0];
-    return MT_OK;
-}
-
-static mt_status add_forward(const mt_layer *l, int n, const mt_tensor *const *in,
-                             void *scratch, mt_tensor *out)
-{
-    (void)scratch;
-    const add_state *st = l->state;
-    mt_status s = mt_add_into(in[0], in[1], out);
-    for (int j = 2; !s && j < n; j++)
-        s = mt_add_into(out, in[j], out);
-    if (!s && st->act != MT_ACTIVATION_NONE)
-        s = mt_activation_apply_into(out, st->act, out);
-    return s;
-}
-
-static mt_status add_absorb(const mt_layer *l, const mt_layer_epilogue *e,
-                            mt_layer **fused)
-{
-    const add_state *st = l->state;
-    if (e->scale || e->shift || e->act == MT_ACTIVATION_NONE || st->act != MT_ACTIVATION_NONE)
-        return MT_ERR_UNSUPPORTED;
-    mt_status s = mt_add_new(fused);
-    if (!s) {
-        ((add_state *)(*fused)->state)->act = e->act;
-        snprintf((*fused)->name, sizeof (*fused)->name, "add+%s", mt_activation_name(e->act));
-    }
-    return s;
-}
-
-static const mt_layer_vtable add_vtable = {
-    .n_inputs = 0,
-    .infer = add_infer,
-    .forward = add_forward,
-    .absorb = add_absorb,
-};
-
-mt_status mt_add_new(mt_layer **out)
-{
-    if (!out)
-        return mt_fail(MT_ERR_INVALID_ARGUMENT, "add: out is NULL");
-    *out = mt_nn_layer_alloc("add", &add_vtable, MT_LAYER_ADD, "add", sizeof(add_state));
-    return *out ? MT_OK : MT_ERR_OUT_OF_MEMORY;
-}
-
-/* ---- Multiply, Subtract, Average, Maximum, Minimum ------------------------------- */
-
-/* Keras' elementwise merges. Their inputs broadcast as NumPy does (each dim
+/* The inputs of the elementwise merges broadcast as NumPy does (each dim
  * equal or 1 in one of them): a squeeze-and-excitation gate [N,H,W,C] ·
  * [N,1,1,C]. An input of a lower rank gets dims of 1 after its batch, as
- * Keras' Merge expands it: [N,T,C] · [N,C] is [N,T,C] · [N,1,C]. They fold
- * left, as Keras does: ((a ∘ b) ∘ c). */
-typedef enum merge_op { MERGE_MUL, MERGE_SUB, MERGE_AVG, MERGE_MAX, MERGE_MIN } merge_op;
-
-typedef struct merge_state {
-    merge_op op;
-} merge_state;
-
-static mt_status merge_infer(const mt_layer *l, int n, const mt_shape *in,
-                             const char *const *from, mt_shape *out)
+ * Keras' Merge expands it: [N,T,C] · [N,C] is [N,T,C] · [N,1,C]. */
+static mt_status broadcast_infer(int n, const mt_shape *in, const char *const *from,
+                                 mt_shape *out)
 {
     char a[160], b[160];
-    const merge_state *st = l->state;
-    if (st->op == MERGE_SUB ? n != 2 : n < 2)
-        return mt_fail(MT_ERR_SHAPE, "expects %s inputs, given %d",
-                       st->op == MERGE_SUB ? "2" : "2 or more", n);
     *out = (mt_shape){.dtype = MT_DTYPE_F32, .rank = 1};
     for (int j = 0; j < n; j++)
         out->rank = in[j].rank > out->rank ? in[j].rank : out->rank;
@@ -126,25 +34,13 @@ static mt_status merge_infer(const mt_layer *l, int n, const mt_shape *in,
             *o = *o == 1 ? y->dim[d] : *o;
         }
         if (!fits)
-            return mt_fail(MT_ERR_SHAPE, "expects inputs that broadcast (same rank, each dim "
-                           "equal or 1), %s gives %s and %s gives %s%s", from[0],
-                           shape_text(&in[0], a, sizeof a), from[j],
-                           shape_text(y, b, sizeof b), y->rank == in[0].rank ? "" :
+            return mt_fail(MT_ERR_SHAPE, "expects inputs that broadcast (each dim equal or "
+                           "1), %s gives %s and %s gives %s%s", from[0],
+                           mt_nn_shape_text(&in[0], a, sizeof a), from[j],
+                           mt_nn_shape_text(y, b, sizeof b), y->rank == in[0].rank ? "" :
                            " (a lower rank gets dims of 1 after the batch, as in Keras)");
     }
     return MT_OK;
-}
-
-static mt_status merge_step(merge_op op, const mt_tensor *x, const mt_tensor *y, mt_tensor *out)
-{
-    switch (op) {
-    case MERGE_MUL: return mt_mul_into(x, y, out);
-    case MERGE_SUB: return mt_sub_into(x, y, out);
-    case MERGE_AVG: return mt_add_into(x, y, out);
-    case MERGE_MAX: return mt_maximum_into(x, y, out);
-    case MERGE_MIN: return mt_minimum_into(x, y, out);
-    }
-    return mt_fail(MT_ERR_INVALID_ARGUMENT, "merge: unknown op %d", (int)op);
 }
 
 /* *view: x, or x as a view of out's rank (in t): dims of 1 inserted after
@@ -167,6 +63,43 @@ static mt_status merge_operand(const mt_tensor *x, const mt_tensor *out, bool ex
     return s;
 }
 
+/* ---- Add, Multiply, Subtract, Average, Maximum, Minimum ----------------------------- */
+
+/* The elementwise merges: Keras' Add, Multiply, … layers, `x + f(x)` or
+ * `x * gate` in PyTorch. They fold left, as Keras does: ((a ∘ b) ∘ c). */
+typedef enum merge_op { MERGE_ADD, MERGE_MUL, MERGE_SUB, MERGE_AVG, MERGE_MAX, MERGE_MIN } merge_op;
+
+static const char *const merge_names[] = {"add", "multiply", "subtract", "average",
+                                          "maximum", "minimum"};
+
+typedef struct merge_state {
+    merge_op op;
+    mt_activation act;   /* applied after the merge (an absorbed ReLU) */
+} merge_state;
+
+static mt_status merge_infer(const mt_layer *l, int n, const mt_shape *in,
+                             const char *const *from, mt_shape *out)
+{
+    const merge_state *st = l->state;
+    if (st->op == MERGE_SUB ? n != 2 : n < 2)
+        return mt_fail(MT_ERR_SHAPE, "expects %s inputs, given %d",
+                       st->op == MERGE_SUB ? "2" : "2 or more", n);
+    return broadcast_infer(n, in, from, out);
+}
+
+static mt_status merge_step(merge_op op, const mt_tensor *x, const mt_tensor *y, mt_tensor *out)
+{
+    switch (op) {
+    case MERGE_ADD:
+    case MERGE_AVG: return mt_add_into(x, y, out);
+    case MERGE_MUL: return mt_mul_into(x, y, out);
+    case MERGE_SUB: return mt_sub_into(x, y, out);
+    case MERGE_MAX: return mt_maximum_into(x, y, out);
+    case MERGE_MIN: return mt_minimum_into(x, y, out);
+    }
+    return mt_fail(MT_ERR_INVALID_ARGUMENT, "merge: unknown op %d", (int)op);
+}
+
 static mt_status merge_forward(const mt_layer *l, int n, const mt_tensor *const *in,
                                void *scratch, mt_tensor *out)
 {
@@ -186,18 +119,24 @@ static mt_status merge_forward(const mt_layer *l, int n, const mt_tensor *const 
         for (int64_t i = 0, numel = mt_tensor_numel(out); i < numel; i++)
             o[i] /= count;
     }
+    if (!s && st->act != MT_ACTIVATION_NONE)
+        s = mt_activation_apply_into(out, st->act, out);
     return s;
 }
+
+static mt_status merge_absorb(const mt_layer *l, const mt_layer_epilogue *e,
+                              mt_layer **fused);
 
 static const mt_layer_vtable merge_vtable = {
     .n_inputs = 0,
     .infer = merge_infer,
     .forward = merge_forward,
+    .absorb = merge_absorb,
 };
 
-static mt_status merge_new(const char *op_name, merge_op op, mt_layer_kind kind,
-                           mt_layer **out)
+static mt_status merge_new(merge_op op, mt_layer_kind kind, mt_layer **out)
 {
+    const char *op_name = merge_names[op];
     if (!out)
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: out is NULL", op_name);
     *out = mt_nn_layer_alloc(op_name, &merge_vtable, kind, op_name, sizeof(merge_state));
@@ -207,29 +146,50 @@ static mt_status merge_new(const char *op_name, merge_op op, mt_layer_kind kind,
     return MT_OK;
 }
 
+/* A following activation (a residual block's ReLU) applied as it writes. */
+static mt_status merge_absorb(const mt_layer *l, const mt_layer_epilogue *e,
+                              mt_layer **fused)
+{
+    const merge_state *st = l->state;
+    if (e->scale || e->shift || e->act == MT_ACTIVATION_NONE || st->act != MT_ACTIVATION_NONE)
+        return MT_ERR_UNSUPPORTED;
+    mt_status s = merge_new(st->op, l->info.kind, fused);
+    if (!s) {
+        ((merge_state *)(*fused)->state)->act = e->act;
+        snprintf((*fused)->name, sizeof (*fused)->name, "%s+%s", merge_names[st->op],
+                 mt_activation_name(e->act));
+    }
+    return s;
+}
+
+mt_status mt_add_new(mt_layer **out)
+{
+    return merge_new(MERGE_ADD, MT_LAYER_ADD, out);
+}
+
 mt_status mt_multiply_new(mt_layer **out)
 {
-    return merge_new("multiply", MERGE_MUL, MT_LAYER_MULTIPLY, out);
+    return merge_new(MERGE_MUL, MT_LAYER_MULTIPLY, out);
 }
 
 mt_status mt_subtract_new(mt_layer **out)
 {
-    return merge_new("subtract", MERGE_SUB, MT_LAYER_SUBTRACT, out);
+    return merge_new(MERGE_SUB, MT_LAYER_SUBTRACT, out);
 }
 
 mt_status mt_average_new(mt_layer **out)
 {
-    return merge_new("average", MERGE_AVG, MT_LAYER_AVERAGE, out);
+    return merge_new(MERGE_AVG, MT_LAYER_AVERAGE, out);
 }
 
 mt_status mt_maximum_new(mt_layer **out)
 {
-    return merge_new("maximum", MERGE_MAX, MT_LAYER_MAXIMUM, out);
+    return merge_new(MERGE_MAX, MT_LAYER_MAXIMUM, out);
 }
 
 mt_status mt_minimum_new(mt_layer **out)
 {
-    return merge_new("minimum", MERGE_MIN, MT_LAYER_MINIMUM, out);
+    return merge_new(MERGE_MIN, MT_LAYER_MINIMUM, out);
 }
 
 /* ---- Dot ---------------------------------------------------------------------------- */
@@ -260,14 +220,14 @@ static mt_status dot_infer(const mt_layer *l, int n, const mt_shape *in,
         ax[j] = dot_axis(st->axis[j], in[j].rank);
         if (in[j].rank < 2 || ax[j] < 1 || ax[j] >= in[j].rank)
             return mt_fail(MT_ERR_SHAPE, "axis %d must be a dim of %s %s other than the batch",
-                           st->axis[j], from[j], shape_text(&in[j], a, sizeof a));
+                           st->axis[j], from[j], mt_nn_shape_text(&in[j], a, sizeof a));
     }
     if (in[0].dim[0] != in[1].dim[0] || in[0].dim[ax[0]] != in[1].dim[ax[1]] ||
         in[0].rank + in[1].rank - 3 > MT_MAX_RANK)
         return mt_fail(MT_ERR_SHAPE, "expects the same batch and %s's dim %d equal to %s's "
                        "dim %d, %s gives %s and %s gives %s", from[0], ax[0], from[1], ax[1],
-                       from[0], shape_text(&in[0], a, sizeof a), from[1],
-                       shape_text(&in[1], b, sizeof b));
+                       from[0], mt_nn_shape_text(&in[0], a, sizeof a), from[1],
+                       mt_nn_shape_text(&in[1], b, sizeof b));
     /* x's dims but the axis, then y's but the batch and the axis; [N,1] if none */
     *out = (mt_shape){.dtype = MT_DTYPE_F32, .rank = 1, .dim = {in[0].dim[0]}};
     for (int j = 0; j < 2; j++)
@@ -381,8 +341,8 @@ static mt_status concat_infer(const mt_layer *l, int n, const mt_shape *in,
         if (!fits)
             return mt_fail(MT_ERR_SHAPE, "expects inputs that differ only in dim %d, %s "
                            "gives %s and %s gives %s", l->info.dim, from[0],
-                           shape_text(&in[0], a, sizeof a), from[j],
-                           shape_text(&in[j], b, sizeof b));
+                           mt_nn_shape_text(&in[0], a, sizeof a), from[j],
+                           mt_nn_shape_text(&in[j], b, sizeof b));
         out->dim[dim] += in[j].dim[dim];
     }
     return MT_OK;

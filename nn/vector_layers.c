@@ -7,18 +7,6 @@
 #include "layer_internal.h"
 #include "minitensor/reduce.h"
 
-/* "[1,3]" into buf. */
-static const char *shape_text(const mt_shape *s, char *buf, size_t size)
-{
-    size_t len = (size_t)snprintf(buf, size, "[");
-    for (int d = 0; d < s->rank && len < size; d++)
-        len += (size_t)snprintf(buf + len, size - len, "%s%lld", d ? "," : "",
-                                (long long)s->dim[d]);
-    if (len < size)
-        snprintf(buf + len, size - len, "]");
-    return buf;
-}
-
 /* ---- RepeatVector ------------------------------------------------------------------- */
 
 typedef struct repeat_state {
@@ -33,10 +21,10 @@ static mt_status repeat_infer(const mt_layer *l, int n, const mt_shape *in,
     char a[160];
     if (in->dtype != MT_DTYPE_F32 || in->rank != 2)
         return mt_fail(MT_ERR_SHAPE, "expects F32 [N,D], %s gives %s %s", from[0],
-                       mt_dtype_name(in->dtype), shape_text(in, a, sizeof a));
+                       mt_dtype_name(in->dtype), mt_nn_shape_text(in, a, sizeof a));
     if (in->dim[1] > INT64_MAX / st->n)
         return mt_fail(MT_ERR_SHAPE, "%lld repeats of %s %s overflow", (long long)st->n,
-                       from[0], shape_text(in, a, sizeof a));
+                       from[0], mt_nn_shape_text(in, a, sizeof a));
     *out = (mt_shape){.dtype = MT_DTYPE_F32, .rank = 3, .dim = {in->dim[0], st->n, in->dim[1]}};
     return MT_OK;
 }
@@ -116,7 +104,7 @@ static mt_status unit_norm_infer(const mt_layer *l, int n, const mt_shape *in,
                        mt_dtype_name(in->dtype));
     if (!unit_norm_dims(st, in->rank, dims))
         return mt_fail(MT_ERR_SHAPE, "its axes must be distinct dims of %s %s other than the "
-                       "batch", from[0], shape_text(in, a, sizeof a));
+                       "batch", from[0], mt_nn_shape_text(in, a, sizeof a));
     *out = *in;
     return MT_OK;
 }

@@ -183,8 +183,8 @@ static void graph_build_errors(void **state)
     assert_ok(mt_graph_input(g, "z", MT_DTYPE_F32, 1, (int64_t[]){3}, &z));
     assert_ok(mt_add_new(&l));
     assert_fails(mt_graph_add(g, "skip", l, 2, (int[]){x, z}, NULL), MT_ERR_SHAPE,
-                 "graph: node 'skip' (add) expects inputs of the same shape, input 'x' "
-                 "gives [1,2] and input 'z' gives [1,3]");
+                 "graph: node 'skip' (add) expects inputs that broadcast (each dim equal or 1), "
+                 "input 'x' gives [1,2] and input 'z' gives [1,3]");
     assert_ok(mt_graph_add(g, "fc", linear("w1", 2, 3, W1, B1, MT_ACTIVATION_NONE), 1, &x,
                            &a));
     assert_fails(mt_graph_add(g, "fc2", linear("w2", 5, 1, W2, B2, MT_ACTIVATION_NONE), 1,

@@ -1,4 +1,4 @@
-/* test_nn_keras_merge.c — Keras' merge layers Subtract, Average, Maximum,
+/* test_nn_keras_merge.c — Keras' merge layers Add, Subtract, Average, Maximum,
  * Minimum, Multiply (2 or more inputs, broadcast over dims of 1, a lower
  * rank's after the batch) and Dot
  * (axes, normalize) in graphs against Keras' own outputs
@@ -73,6 +73,8 @@ static void merges_match_keras(void **state)
     runs(mt_subtract_new(&l), &l, 2, (mt_tensor *[]){v, a}, "sub_va", 1e-6);
     runs(mt_maximum_new(&l), &l, 3, (mt_tensor *[]){g, h, b}, "max_ghb", 0);
     runs(mt_average_new(&l), &l, 3, (mt_tensor *[]){v, g, b}, "avg_vgb", 1e-6);
+    runs(mt_add_new(&l), &l, 2, (mt_tensor *[]){a, g}, "add_ag", 1e-6);
+    runs(mt_add_new(&l), &l, 3, (mt_tensor *[]){v, g, b}, "add_vgb", 1e-6);
     mt_tensor_free(h);
     mt_tensor_free(v);
     /* g broadcast by a stride-0 view: the same as by the layer */
@@ -179,7 +181,7 @@ static void errors_named(void **state)
     const int64_t bad[3][3] = {{3, 4}, {3, 4}, {2, 4}};
     assert_ok(mt_maximum_new(&l));
     refuses(l, 3, 2, bad, NULL, MT_ERR_SHAPE,
-            "expects inputs that broadcast (same rank, each dim equal or 1), input 'in0' "
+            "expects inputs that broadcast (each dim equal or 1), input 'in0' "
             "gives [1,3,4] and input 'in2' gives [1,2,4]");
     assert_ok(mt_subtract_new(&l));
     refuses(l, 2, 2, (const int64_t[][3]){{3, 4}, {4, 3}}, NULL, MT_ERR_SHAPE,

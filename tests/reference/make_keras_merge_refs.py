@@ -9,7 +9,8 @@ merge layers run on small inputs, the inputs and Keras' own outputs.
           "min_abc", "min_gb", "mul_abc"; v [2,4] and h [2,1,4]: Multiply (a, v),
           Subtract (v, a) (v as [2,1,4], as Keras' Merge expands it),
           Maximum (g, h, b) and Average (v, g, b) (only b has dim 1's 3):
-          "mul_av", "sub_va", "max_ghb", "avg_vgb".
+          "mul_av", "sub_va", "max_ghb", "avg_vgb"; Add broadcasts as they
+          do: (a, g) and (v, g, b): "add_ag", "add_vgb".
   dot     x2, y2 [3,5] (x2's row 2 all zeros): Dot(1) and Dot(1,
           normalize=True): "dot2", "dot2_norm".
           x3 [2,4,5], y3 [2,6,5], z3 [2,4,3]: Dot(2) (x3, y3) -> [2,4,6],
@@ -58,6 +59,8 @@ def merge(rng):
     t["sub_va"] = L.Subtract()([v, a])
     t["max_ghb"] = L.Maximum()([g, h, b])
     t["avg_vgb"] = L.Average()([v, g, b])
+    t["add_ag"] = L.Add()([a, g])
+    t["add_vgb"] = L.Add()([v, g, b])
     return t
 
 

@@ -664,9 +664,10 @@ mt_status mt_last_step_new(mt_mask_mode mask, mt_layer **out);
 
 /* ---- merging branches -------------------------------------------------------------- */
 
-/* The elementwise sum of its inputs (2 or more, one shape): a residual
- * connection (Keras' Add, `x + f(x)` in PyTorch). A following ReLU is
- * applied as it writes. */
+/* The elementwise sum of its inputs (2 or more, folded left), broadcast as
+ * Multiply below: a residual connection (Keras' Add, `x + f(x)` in
+ * PyTorch), [N,L,E] + [N,1,E]. A following activation (a ReLU) is applied
+ * as it writes, as for all the merges here. */
 mt_status mt_add_new(mt_layer **out);
 
 /* The elementwise product of its inputs (2 or more, folded left), broadcast
@@ -679,8 +680,9 @@ mt_status mt_multiply_new(mt_layer **out);
 
 /* Keras' Subtract (2 inputs: a - b), Average (2 or more: their sum / n),
  * Maximum, Minimum (2 or more, elementwise; NaN propagates, as in Keras),
- * broadcast as Multiply -> the broadcast shape. Fail (MT_ERR_SHAPE, DTYPE) when added to a graph if the count,
- * shapes or dtypes (F32 only) do not fit. */
+ * broadcast as Multiply -> the broadcast shape. Fail (MT_ERR_SHAPE, DTYPE)
+ * when added to a graph if the count, shapes or dtypes (F32 only) do not
+ * fit. */
 mt_status mt_subtract_new(mt_layer **out);
 mt_status mt_average_new(mt_layer **out);
 mt_status mt_maximum_new(mt_layer **out);
