@@ -85,6 +85,10 @@ static void activations_match_pytorch(void **state)
     alone(mt_log_sigmoid_new(&l), &l, "tail.x", "tail.log_sigmoid", 1e-6);
     alone(mt_log_softmax_new(-1, &l), &l, "tail.x", "tail.log_softmax", 1e-5);
     alone(mt_mish_new(&l), &l, "tail.x", "tail.mish", 1e-6);
+    /* CELU picks its branch by x's sign (alpha < 0 differs from x/alpha's)
+     * and passes x > 0 as is (x/alpha overflowed to inf for 3e38) */
+    alone(mt_celu_new(-1.5f, &l), &l, "tail.x", "tail.celu_neg", 1e-6);
+    alone(mt_celu_new(0.05f, &l), &l, "celu.x", "celu.small", 1e-6);
 }
 
 static void prelu_matches_pytorch(void **state)
@@ -599,6 +603,10 @@ static void bad_inputs_and_weights_named(void **state)
     assert_fails(mt_prelu_new(nan, &l), MT_ERR_FORMAT, "prelu a: a [3] holds NaN");
     mt_tensor_free(nan);
     assert_fails(mt_celu_new(0.0f, &l), MT_ERR_INVALID_ARGUMENT, "celu: alpha 0");
+    /* 1/alpha overflows a float (PyTorch: "cannot be converted to type float") */
+    assert_fails(mt_celu_new(1e-40f, &l), MT_ERR_INVALID_ARGUMENT,
+                 "expected finite, not 0, and 1/alpha finite as a float");
+    assert_null(l);
     assert_fails(mt_narrow_new(0, 0, 1, &l), MT_ERR_INVALID_ARGUMENT,
                  "a dim other than the batch");
     assert_ok(mt_narrow_new(-1, 2, 3, &l));
