@@ -627,6 +627,11 @@ static void bad_inputs_and_weights_named(void **state)
     refuses(l, 2, (int64_t[]){4, 3}, MT_DTYPE_F32, "its window 5 does not fit the length 4");
     assert_fails(mt_max_pool1d_new(&(mt_pool1d_options){.pool = 2, .pad = 2}, &l),
                  MT_ERR_INVALID_ARGUMENT, "pad at most half the window");
+    /* 2·pad would wrap to a negative number */
+    assert_fails(mt_max_pool1d_new(&(mt_pool1d_options){.pool = 1, .pad = INT64_MAX / 2 + 1},
+                                   &l), MT_ERR_INVALID_ARGUMENT,
+                 "max_pool1d: pool 1, stride 0 or pad 4611686018427387904 out of range");
+    assert_null(l);
     assert_fails(mt_max_pool1d_new(NULL, &l), MT_ERR_INVALID_ARGUMENT, "options is NULL");
     assert_ok(mt_global_avg_pool1d_new(MT_MASK_MODE_NONE, &l));
     refuses(l, 3, (int64_t[]){4, 4, 3}, MT_DTYPE_F32,
