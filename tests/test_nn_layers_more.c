@@ -633,6 +633,18 @@ static void bad_inputs_and_weights_named(void **state)
                  "max_pool1d: pool 1, stride 0 or pad 4611686018427387904 out of range");
     assert_null(l);
     assert_fails(mt_max_pool1d_new(NULL, &l), MT_ERR_INVALID_ARGUMENT, "options is NULL");
+    /* pads whose sum wraps int64 were taken (as [N,3], [N,5], [N,4]) and failed
+     * only when run */
+    const int64_t wrap[3][2] = {{INT64_MAX, INT64_MAX}, {INT64_MIN, INT64_MIN},
+                                {INT64_MAX, INT64_MIN}};
+    const char *wrap_msg[3] = {"pads (9223372036854775807,9223372036854775807) do not fit",
+                               "pads (-9223372036854775808,-9223372036854775808) do not fit",
+                               "pads (9223372036854775807,-9223372036854775808) do not fit"};
+    for (int i = 0; i < 3; i++)
+        for (int mode = MT_PAD_CONSTANT; mode <= MT_PAD_CIRCULAR; mode++) {
+            assert_ok(mt_pad_new(2, wrap[i], (mt_pad_mode)mode, 0, &l));
+            refuses(l, 1, (int64_t[]){5}, MT_DTYPE_F32, wrap_msg[i]);
+        }
     assert_ok(mt_global_avg_pool1d_new(MT_MASK_MODE_NONE, &l));
     refuses(l, 3, (int64_t[]){4, 4, 3}, MT_DTYPE_F32,
             "(global_avg_pool1d) expects F32 [N,L,C], input 'x' gives F32 [1,4,4,3]");
