@@ -615,6 +615,12 @@ static void bad_inputs_and_weights_named(void **state)
             "[N,2,2,4]");
     assert_ok(mt_channel_shuffle_new(3, &l));
     refuses(l, 3, (int64_t[]){2, 2, 4}, MT_DTYPE_F32, "C a multiple of 3 groups");
+    /* 8 dims (C = 4 is a multiple of 2): it said "C a multiple of 2 groups" */
+    assert_ok(mt_channel_shuffle_new(2, &l));
+    refuses(l, 7, (int64_t[]){1, 1, 1, 1, 1, 1, 4}, MT_DTYPE_F32,
+            "expects [N, …, C] with 2 to 7 dims, input 'x' gives [N,1,1,1,1,1,1,4]");
+    assert_ok(mt_channel_shuffle_new(2, &l));
+    refuses(l, 0, NULL, MT_DTYPE_F32, "expects [N, …, C] with 2 to 7 dims, input 'x' gives [N]");
     assert_ok(mt_pixel_shuffle_new(2, &l));
     refuses(l, 3, (int64_t[]){2, 2, 6}, MT_DTYPE_F32, "C a multiple of the factor squared");
     assert_ok(mt_pixel_unshuffle_new(2, &l));
