@@ -50,7 +50,9 @@ static mt_status more_forward(const mt_layer *l, int n, const mt_tensor *const *
     }
 }
 
-/* dim (softmax's, GLU's) within the input's dims; for GLU, even there */
+/* dim (softmax's, GLU's) within the input's dims; for GLU, even there;
+ * for softmax not the batch (a model runs a batch whose outputs keep it
+ * in passes of any size: a softmax over dim 0 was one over each pass) */
 static mt_status dim_infer(const mt_layer *l, int n, const mt_shape *in,
                            const char *const *from, mt_shape *out)
 {
@@ -59,6 +61,10 @@ static mt_status dim_infer(const mt_layer *l, int n, const mt_shape *in,
     bool glu = l->info.kind == MT_LAYER_GLU;
     if (d < 0 || d >= in->rank)
         return mt_fail(MT_ERR_SHAPE, "dim %d is out of range for the %d dims %s gives", dim,
+                       in->rank, from[0]);
+    if (d == 0 && !glu)
+        return mt_fail(MT_ERR_SHAPE, "dim %d is the batch of the %d dims %s gives (a dim "
+                       "other than 0 expected: a model runs its batch in passes)", dim,
                        in->rank, from[0]);
     if (glu && in->dim[d] % 2)
         return mt_fail(MT_ERR_SHAPE, "halves dim %d, %s gives it %lld entries (odd)", dim,

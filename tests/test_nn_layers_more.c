@@ -627,6 +627,13 @@ static void bad_inputs_and_weights_named(void **state)
     refuses(l, 3, (int64_t[]){3, 2, 6}, MT_DTYPE_F32, "H and W multiples of the factor");
     assert_ok(mt_glu_new(-1, &l));
     refuses(l, 1, (int64_t[]){5}, MT_DTYPE_F32, "halves dim -1, input 'x' gives it 5");
+    /* over the batch: a Sequential's passes of 2 MiB made LogSoftmax(0) one
+     * over each pass (every value off for [4096, 256]) */
+    assert_ok(mt_log_softmax_new(0, &l));
+    refuses(l, 1, (int64_t[]){256}, MT_DTYPE_F32,
+            "dim 0 is the batch of the 2 dims input 'x' gives (a dim other than 0 expected");
+    assert_ok(mt_log_softmax_new(-3, &l));
+    refuses(l, 2, (int64_t[]){2, 4}, MT_DTYPE_F32, "dim -3 is the batch of the 3 dims");
     assert_ok(mt_max_pool1d_new(&(mt_pool1d_options){.pool = 2}, &l));
     refuses(l, 3, (int64_t[]){4, 4, 3}, MT_DTYPE_F32, "expects F32 channels-last sequences");
     assert_ok(mt_avg_pool1d_new(&(mt_pool1d_options){.pool = 5}, &l));

@@ -365,9 +365,9 @@ mt_status mt_softsign_new(mt_layer **out);
 mt_status mt_log_sigmoid_new(mt_layer **out);
 mt_status mt_tanhshrink_new(mt_layer **out);
 
-/* nn.LogSoftmax(dim): log(softmax(x)) along dim (negative from the end),
- * computed stably. nn.GLU(dim): a·sigmoid(b) where a, b are the first and
- * second halves of dim (even): that dim halves. */
+/* nn.LogSoftmax(dim): log(softmax(x)) along dim (negative from the end;
+ * not 0, the batch), computed stably. nn.GLU(dim): a·sigmoid(b) where a, b
+ * are the first and second halves of dim (even): that dim halves. */
 mt_status mt_log_softmax_new(int dim, mt_layer **out);
 mt_status mt_glu_new(int dim, mt_layer **out);
 
