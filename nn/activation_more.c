@@ -2,7 +2,7 @@
  * binary ops (no fused form; they run on their own): SELU, CELU, Mish,
  * Softsign, LogSigmoid, Tanhshrink, LogSoftmax and GLU; and Keras'
  * Rescaling (x·scale + offset). Each writes `out` from its input once,
- * then works on `out` in place. */
+ * then works on `out` in place (CELU keeps max(x, 0) in scratch). */
 #include <math.h>
 #include <stdio.h>
 
@@ -19,17 +19,11 @@ static mt_status more_forward(const mt_layer *l, int n, const mt_tensor *const *
 {
     (void)n, (void)scratch;
     const mt_tensor *x = in[0];
-    float a = l->info.rate;
     mt_status s;
     switch (l->info.kind) {
     case MT_LAYER_SELU:      /* scale·elu(x, alpha) */
         s = mt_elu_into(x, SELU_ALPHA, out);
         return s ? s : mt_mul_scalar_into(out, SELU_SCALE, out);
-    case MT_LAYER_CELU:      /* alpha·elu(x / alpha, 1) */
-        s = mt_mul_scalar_into(x, 1.0f / a, out);
-        if (!s)
-            s = mt_elu_into(out, 1.0f, out);
-        return s ? s : mt_mul_scalar_into(out, a, out);
     case MT_LAYER_MISH:      /* x·tanh(softplus(x)) */
         s = mt_softplus_into(x, out);
         if (!s)
@@ -56,7 +50,9 @@ static mt_status more_forward(const mt_layer *l, int n, const mt_tensor *const *
     }
 }
 
-/* dim (softmax's, GLU's) within the input's dims; for GLU, even there */
+/* dim (softmax's, GLU's) within the input's dims; for GLU, even there;
+ * for softmax not the batch (a model runs a batch whose outputs keep it
+ * in passes of any size: a softmax over dim 0 was one over each pass) */
 static mt_status dim_infer(const mt_layer *l, int n, const mt_shape *in,
                            const char *const *from, mt_shape *out)
 {
@@ -65,6 +61,10 @@ static mt_status dim_infer(const mt_layer *l, int n, const mt_shape *in,
     bool glu = l->info.kind == MT_LAYER_GLU;
     if (d < 0 || d >= in->rank)
         return mt_fail(MT_ERR_SHAPE, "dim %d is out of range for the %d dims %s gives", dim,
+                       in->rank, from[0]);
+    if (d == 0 && !glu)
+        return mt_fail(MT_ERR_SHAPE, "dim %d is the batch of the %d dims %s gives (a dim "
+                       "other than 0 expected: a model runs its batch in passes)", dim,
                        in->rank, from[0]);
     if (glu && in->dim[d] % 2)
         return mt_fail(MT_ERR_SHAPE, "halves dim %d, %s gives it %lld entries (odd)", dim,
@@ -92,6 +92,45 @@ static mt_status glu_forward(const mt_layer *l, int n, const mt_tensor *const *i
     return s ? s : mt_mul_into(out, &a, out);
 }
 
+/* CELU as PyTorch computes it: x > 0 ? x : alpha·(exp(x · (1/alpha)) - 1),
+ * the branch chosen by x's sign, not by x/alpha's (they differ for alpha <
+ * 0), and x passed through as is (x/alpha·alpha overflows for large x and
+ * alpha < 1). max(x, 0) waits in scratch. */
+static size_t celu_scratch(const mt_layer *l, int n, const mt_shape *in)
+{
+    (void)l, (void)n;
+    size_t count = 1;
+    for (int d = 0; d < in->rank; d++)
+        count *= (size_t)in->dim[d];
+    return count * sizeof(float);
+}
+
+static mt_status celu_forward(const mt_layer *l, int n, const mt_tensor *const *in,
+                              void *scratch, mt_tensor *out)
+{
+    (void)n;
+    const mt_tensor *x = in[0];
+    float a = l->info.rate;
+    mt_tensor pos;
+    mt_status s = mt_tensor_wrap_into(MT_DTYPE_F32, out->rank, out->shape, scratch, &pos);
+    if (!s)
+        s = mt_relu_into(x, &pos);
+    if (!s)
+        s = mt_clamp_into(x, -INFINITY, 0.0f, out);
+    if (!s)   /* PyTorch's input_scale: 1/alpha in double, used as a float */
+        s = mt_mul_scalar_into(out, (float)(1.0 / (double)a), out);
+    if (!s)
+        s = mt_exp_into(out, out);
+    if (!s)
+        s = mt_add_scalar_into(out, -1.0f, out);
+    if (!s)
+        s = mt_mul_scalar_into(out, a, out);
+    return s ? s : mt_add_into(out, &pos, out);
+}
+
+static const mt_layer_vtable celu_vtable = {
+    .n_inputs = 1, .infer = mt_nn_infer_same, .forward = celu_forward,
+    .scratch_bytes = celu_scratch};
 static const mt_layer_vtable more_vtable = {
     .n_inputs = 1, .infer = mt_nn_infer_same, .forward = more_forward};
 static const mt_layer_vtable log_softmax_vtable = {
@@ -131,12 +170,13 @@ mt_status mt_celu_new(float alpha, mt_layer **out)
     if (!out)
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "celu: out is NULL");
     *out = NULL;
-    if (!isfinite(alpha) || alpha == 0.0f)
-        return mt_fail(MT_ERR_INVALID_ARGUMENT, "celu: alpha %g, expected finite and not 0",
-                       (double)alpha);
+    /* PyTorch refuses an alpha whose 1/alpha overflows a float too */
+    if (!isfinite(alpha) || alpha == 0.0f || !isfinite((float)(1.0 / (double)alpha)))
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "celu: alpha %g, expected finite, not 0, "
+                       "and 1/alpha finite as a float", (double)alpha);
     char name[40];
     snprintf(name, sizeof name, "celu %g", (double)alpha);
-    return more_new("celu", &more_vtable, MT_LAYER_CELU, name, alpha, 0, out);
+    return more_new("celu", &celu_vtable, MT_LAYER_CELU, name, alpha, 0, out);
 }
 
 /* ---- Rescaling ---------------------------------------------------------------------- */

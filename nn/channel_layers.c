@@ -91,7 +91,10 @@ static mt_status shuffle_infer(const mt_layer *l, int n, const mt_shape *in,
     (void)n;
     int64_t g = l->info.in_channels;
     char got[160];
-    if (in->rank < 2 || in->rank >= MT_MAX_RANK || in->dim[in->rank - 1] % g)
+    if (in->rank < 2 || in->rank >= MT_MAX_RANK)   /* it views C as [groups, C/groups] */
+        return mt_fail(MT_ERR_SHAPE, "expects [N, …, C] with 2 to %d dims, %s gives %s",
+                       MT_MAX_RANK - 1, from[0], dims_str(in, got, sizeof got));
+    if (in->dim[in->rank - 1] % g)
         return mt_fail(MT_ERR_SHAPE, "expects [N, …, C] with C a multiple of %lld groups "
                        "(channels last), %s gives %s", (long long)g, from[0],
                        dims_str(in, got, sizeof got));

@@ -96,11 +96,15 @@ static mt_status pad_infer(const mt_layer *l, int n, const mt_shape *in,
     *out = *in;
     for (int p = 0; p < st->n_pads / 2; p++) {   /* the first pair pads the last dim */
         int d = in->rank - 1 - p;
-        int64_t lo = st->pads[2 * p], hi = st->pads[2 * p + 1];
+        int64_t lo = st->pads[2 * p], hi = st->pads[2 * p + 1], size = in->dim[d], len;
+        /* each crop within the dim first, so that kept cannot wrap; pads past
+         * INT64_MAX / 4 mt_pad_into refuses */
+        bool wraps = lo < -size || hi < -size || lo > INT64_MAX / 4 || hi > INT64_MAX / 4 ||
+                     __builtin_add_overflow(size, lo, &len) ||
+                     __builtin_add_overflow(len, hi, &out->dim[d]);
         /* what circular mode wraps around: the entries the crops keep */
-        int64_t kept = in->dim[d] + (lo < 0 ? lo : 0) + (hi < 0 ? hi : 0);
-        out->dim[d] += lo + hi;
-        if (out->dim[d] < 0 ||
+        int64_t kept = wraps ? 0 : size + (lo < 0 ? lo : 0) + (hi < 0 ? hi : 0);
+        if (wraps || out->dim[d] < 0 ||
             (st->mode == MT_PAD_REFLECT && (lo >= in->dim[d] || hi >= in->dim[d])) ||
             (st->mode == MT_PAD_REPLICATE && in->dim[d] < 1) ||
             (st->mode == MT_PAD_CIRCULAR && (lo > kept || hi > kept)))

@@ -52,7 +52,7 @@ static mt_status pool1d_new(const char *op, mt_layer_kind kind, const mt_pool1d_
     if (!o || !out)
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: %s is NULL", op, out ? "options" : "out");
     *out = NULL;
-    if (o->pool < 1 || o->stride < 0 || o->pad < 0 || 2 * o->pad > o->pool)
+    if (o->pool < 1 || o->stride < 0 || o->pad < 0 || o->pad > o->pool / 2)   /* 2·pad wraps */
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: pool %lld, stride %lld or pad %lld out "
                        "of range (pool >= 1, stride >= 0, pad at most half the window)", op,
                        (long long)o->pool, (long long)o->stride, (long long)o->pad);

@@ -24,10 +24,18 @@ static int64_t nearest_index(const resize_axis *a, bool exact, int64_t dst)
     return src < a->in - 1 ? src : a->in - 1;
 }
 
-/* Bilinear source position of dst: indices i0 <= i1 and the weight of i1. */
+/* Bilinear source position of dst: indices i0 <= i1 and the weight of i1.
+ * An axis that keeps its size maps dst to itself whatever the scale, with
+ * i1 = i0 and weight 0 (PyTorch's compute_source_index_and_lambda: so an
+ * inf input gives inf·1 + inf·0 = NaN there, as in PyTorch). */
 static void linear_source(const resize_axis *a, bool align_corners, int64_t dst, int64_t *i0,
                           int64_t *i1, double *w1)
 {
+    if (a->out == a->in) {
+        *i0 = *i1 = dst;
+        *w1 = 0;
+        return;
+    }
     double src;
     if (align_corners) {
         double scale = a->out > 1 ? (double)(a->in - 1) / (double)(a->out - 1) : 0.0;

@@ -51,9 +51,14 @@ static mt_status pad_prepare(const mt_tensor *x, int n_pads, const int64_t *pads
         if (l > INT64_MAX / 4 || r > INT64_MAX / 4)
             return mt_fail(MT_ERR_OVERFLOW, "%s: pads (%lld,%lld) too large", op,
                            (long long)l, (long long)r);
+        /* n may be near INT64_MAX (a broadcast view): n + l + r may wrap */
+        if (__builtin_add_overflow(n, l, &p->shape[d]) ||
+            __builtin_add_overflow(p->shape[d], r, &p->shape[d]))
+            return mt_fail(MT_ERR_OVERFLOW, "%s: pads (%lld,%lld) on dim %d's size %lld in %s "
+                           "overflow", op, (long long)l, (long long)r, d, (long long)n,
+                           MT_SHAPE(x));
         p->left[d] = l;
         p->right[d] = r;
-        p->shape[d] = n + l + r;
     }
     int64_t numel;
     if (!mt_shape_numel(x->rank, p->shape, &numel))

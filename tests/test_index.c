@@ -274,6 +274,17 @@ static void test_pad_errors(void **state)
     assert_fails(mt_pad(x, 2, (int64_t[]){-INT64_MAX, -INT64_MAX}, MT_PAD_CONSTANT, 0,
                         &sink),
                  MT_ERR_INVALID_ARGUMENT, "crop more than dim 2's size 4");
+    /* a broadcast dim near INT64_MAX: its size plus the pads wrapped (UBSan) */
+    mt_tensor *one = NULL, *wide = NULL;
+    assert_ok(mt_tensor_full(1, (int64_t[]){1}, 1.0f, &one));
+    assert_ok(mt_expand(one, 1, (int64_t[]){INT64_MAX - 1}, &wide));
+    for (int mode = MT_PAD_CONSTANT; mode <= MT_PAD_CIRCULAR; mode++)
+        assert_fails(mt_pad(wide, 2, (int64_t[]){INT64_MAX / 4, 0}, (mt_pad_mode)mode, 0,
+                            &sink),
+                     MT_ERR_OVERFLOW, "pad: pads (2305843009213693951,0) on dim 0's size "
+                     "9223372036854775806 in [9223372036854775806] overflow");
+    mt_tensor_free(wide);
+    mt_tensor_free(one);
     assert_null(sink);
     assert_ok(mt_pad(x, 2, (int64_t[]){3, 3}, MT_PAD_REFLECT, 0, &sink));
     assert_int_equal(sink->shape[2], 10);

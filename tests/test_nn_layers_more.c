@@ -85,6 +85,10 @@ static void activations_match_pytorch(void **state)
     alone(mt_log_sigmoid_new(&l), &l, "tail.x", "tail.log_sigmoid", 1e-6);
     alone(mt_log_softmax_new(-1, &l), &l, "tail.x", "tail.log_softmax", 1e-5);
     alone(mt_mish_new(&l), &l, "tail.x", "tail.mish", 1e-6);
+    /* CELU picks its branch by x's sign (alpha < 0 differs from x/alpha's)
+     * and passes x > 0 as is (x/alpha overflowed to inf for 3e38) */
+    alone(mt_celu_new(-1.5f, &l), &l, "tail.x", "tail.celu_neg", 1e-6);
+    alone(mt_celu_new(0.05f, &l), &l, "celu.x", "celu.small", 1e-6);
 }
 
 static void prelu_matches_pytorch(void **state)
@@ -599,6 +603,10 @@ static void bad_inputs_and_weights_named(void **state)
     assert_fails(mt_prelu_new(nan, &l), MT_ERR_FORMAT, "prelu a: a [3] holds NaN");
     mt_tensor_free(nan);
     assert_fails(mt_celu_new(0.0f, &l), MT_ERR_INVALID_ARGUMENT, "celu: alpha 0");
+    /* 1/alpha overflows a float (PyTorch: "cannot be converted to type float") */
+    assert_fails(mt_celu_new(1e-40f, &l), MT_ERR_INVALID_ARGUMENT,
+                 "expected finite, not 0, and 1/alpha finite as a float");
+    assert_null(l);
     assert_fails(mt_narrow_new(0, 0, 1, &l), MT_ERR_INVALID_ARGUMENT,
                  "a dim other than the batch");
     assert_ok(mt_narrow_new(-1, 2, 3, &l));
@@ -607,19 +615,49 @@ static void bad_inputs_and_weights_named(void **state)
             "[N,2,2,4]");
     assert_ok(mt_channel_shuffle_new(3, &l));
     refuses(l, 3, (int64_t[]){2, 2, 4}, MT_DTYPE_F32, "C a multiple of 3 groups");
+    /* 8 dims (C = 4 is a multiple of 2): it said "C a multiple of 2 groups" */
+    assert_ok(mt_channel_shuffle_new(2, &l));
+    refuses(l, 7, (int64_t[]){1, 1, 1, 1, 1, 1, 4}, MT_DTYPE_F32,
+            "expects [N, …, C] with 2 to 7 dims, input 'x' gives [N,1,1,1,1,1,1,4]");
+    assert_ok(mt_channel_shuffle_new(2, &l));
+    refuses(l, 0, NULL, MT_DTYPE_F32, "expects [N, …, C] with 2 to 7 dims, input 'x' gives [N]");
     assert_ok(mt_pixel_shuffle_new(2, &l));
     refuses(l, 3, (int64_t[]){2, 2, 6}, MT_DTYPE_F32, "C a multiple of the factor squared");
     assert_ok(mt_pixel_unshuffle_new(2, &l));
     refuses(l, 3, (int64_t[]){3, 2, 6}, MT_DTYPE_F32, "H and W multiples of the factor");
     assert_ok(mt_glu_new(-1, &l));
     refuses(l, 1, (int64_t[]){5}, MT_DTYPE_F32, "halves dim -1, input 'x' gives it 5");
+    /* over the batch: a Sequential's passes of 2 MiB made LogSoftmax(0) one
+     * over each pass (every value off for [4096, 256]) */
+    assert_ok(mt_log_softmax_new(0, &l));
+    refuses(l, 1, (int64_t[]){256}, MT_DTYPE_F32,
+            "dim 0 is the batch of the 2 dims input 'x' gives (a dim other than 0 expected");
+    assert_ok(mt_log_softmax_new(-3, &l));
+    refuses(l, 2, (int64_t[]){2, 4}, MT_DTYPE_F32, "dim -3 is the batch of the 3 dims");
     assert_ok(mt_max_pool1d_new(&(mt_pool1d_options){.pool = 2}, &l));
     refuses(l, 3, (int64_t[]){4, 4, 3}, MT_DTYPE_F32, "expects F32 channels-last sequences");
     assert_ok(mt_avg_pool1d_new(&(mt_pool1d_options){.pool = 5}, &l));
     refuses(l, 2, (int64_t[]){4, 3}, MT_DTYPE_F32, "its window 5 does not fit the length 4");
     assert_fails(mt_max_pool1d_new(&(mt_pool1d_options){.pool = 2, .pad = 2}, &l),
                  MT_ERR_INVALID_ARGUMENT, "pad at most half the window");
+    /* 2·pad would wrap to a negative number */
+    assert_fails(mt_max_pool1d_new(&(mt_pool1d_options){.pool = 1, .pad = INT64_MAX / 2 + 1},
+                                   &l), MT_ERR_INVALID_ARGUMENT,
+                 "max_pool1d: pool 1, stride 0 or pad 4611686018427387904 out of range");
+    assert_null(l);
     assert_fails(mt_max_pool1d_new(NULL, &l), MT_ERR_INVALID_ARGUMENT, "options is NULL");
+    /* pads whose sum wraps int64 were taken (as [N,3], [N,5], [N,4]) and failed
+     * only when run */
+    const int64_t wrap[3][2] = {{INT64_MAX, INT64_MAX}, {INT64_MIN, INT64_MIN},
+                                {INT64_MAX, INT64_MIN}};
+    const char *wrap_msg[3] = {"pads (9223372036854775807,9223372036854775807) do not fit",
+                               "pads (-9223372036854775808,-9223372036854775808) do not fit",
+                               "pads (9223372036854775807,-9223372036854775808) do not fit"};
+    for (int i = 0; i < 3; i++)
+        for (int mode = MT_PAD_CONSTANT; mode <= MT_PAD_CIRCULAR; mode++) {
+            assert_ok(mt_pad_new(2, wrap[i], (mt_pad_mode)mode, 0, &l));
+            refuses(l, 1, (int64_t[]){5}, MT_DTYPE_F32, wrap_msg[i]);
+        }
     assert_ok(mt_global_avg_pool1d_new(MT_MASK_MODE_NONE, &l));
     refuses(l, 3, (int64_t[]){4, 4, 3}, MT_DTYPE_F32,
             "(global_avg_pool1d) expects F32 [N,L,C], input 'x' gives F32 [1,4,4,3]");

@@ -257,9 +257,10 @@ def adaptive_cases(rng):
 
 # ---- interpolate ----------------------------------------------------------------
 
-def interp_case(rng, n, h, w, c, layout, mode, size=None, scale=None, align=False):
+def interp_case(rng, n, h, w, c, layout, mode, size=None, scale=None, align=False, x=None):
     shape = (n, h, w, c) if layout == "nhwc" else (n, c, h, w)
-    x = rng.standard_normal(shape).astype(np.float32)
+    if x is None:
+        x = rng.standard_normal(shape).astype(np.float32)
     kw = {"align_corners": align} if mode in ("bilinear", "bicubic") else {}
     y = F.interpolate(nchw(x, layout), size=size, scale_factor=scale, mode=mode, **kw)
     return optable.Case("interpolate", inputs=[x], outputs=[back(y, layout)], layout=layout,
@@ -297,6 +298,24 @@ def interp_cases(rng):
             c.append(interp_case(cubic, 1, 1, 3, 2, layout, "bicubic", size=(2, 6), align=align))
         c.append(interp_case(cubic, 1, 3, 4, 2, layout, "bicubic", scale=(2.0, 1.5)))
         c.append(interp_case(cubic, 1, 5, 5, 3, layout, "bicubic", scale=(0.6, 3.0)))
+    # an axis whose size a scale keeps (4 * 1.1 -> 4) maps each row to itself
+    # in bilinear mode (not by 1/1.1), whatever the other axis does; there
+    # weights (1, 0) of the same pixel turn an inf into NaN (PyTorch's
+    # compute_source_index_and_lambda); bicubic resamples such an axis
+    same = np.random.default_rng(1207)
+    for layout in ("nhwc", "nchw"):
+        c.append(interp_case(same, 1, 4, 5, 2, layout, "bilinear", scale=(1.1, 2.3)))
+        c.append(interp_case(same, 1, 4, 5, 2, layout, "bilinear", scale=(1.1, 1.1)))
+        c.append(interp_case(same, 1, 4, 5, 2, layout, "bicubic", scale=(1.1, 1.1)))
+        x = same.standard_normal((1, 3, 4, 2) if layout == "nhwc" else (1, 2, 3, 4))
+        x = x.astype(np.float32)
+        x.flat[5], x.flat[14] = np.inf, np.nan
+        for align in (False, True):
+            c.append(interp_case(None, 1, 3, 4, 2, layout, "bilinear", size=(3, 4),
+                                 align=align, x=x))
+            c.append(interp_case(None, 1, 3, 4, 2, layout, "bilinear", size=(3, 7),
+                                 align=align, x=x))
+        c.append(interp_case(None, 1, 3, 4, 2, layout, "bicubic", size=(3, 4), x=x))
     return c
 
 

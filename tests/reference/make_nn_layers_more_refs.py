@@ -3,6 +3,7 @@
 inputs, weights and PyTorch's outputs for nn.PReLU (one slope, and one per
 channel after a Conv2d), nn.SELU, nn.CELU(0.7), nn.Mish, nn.Softsign,
 nn.LogSigmoid, nn.Tanhshrink, nn.LogSoftmax(1), nn.GLU(-1) and nn.GLU(1),
+nn.CELU(-1.5) and nn.CELU(0.05) on x up to 3e38,
 nn.Softplus(beta=2), nn.RReLU(0.1, 0.3) at eval,
 nn.InstanceNorm2d(4) (affine or not) on
 3·x + 1, a layer scale (ConvNeXt's [C,1,1] gamma), a position embedding
@@ -59,6 +60,12 @@ def main():
         t["tail.log_sigmoid"] = nn.LogSigmoid()(tail)
         t["tail.log_softmax"] = nn.LogSoftmax(1)(tail)
         t["tail.mish"] = nn.Mish()(tail)
+        # CELU beyond alpha > 0 on small x: a negative alpha (PyTorch picks the
+        # branch by x's sign), and alpha 0.05 on x up to 3e38 (x passes as is)
+        t["tail.celu_neg"] = nn.CELU(-1.5)(tail)
+        big = torch.tensor([[3e38, 1e30, 90.0, 1.0, 0.0, -1e-3, -1.0, -90.0]])
+        t["celu.x"] = big
+        t["celu.small"] = nn.CELU(0.05)(big)
 
         # PReLU with one slope and with one per channel, after a conv (NCHW)
         img = torch.randn(2, 4, 5, 6)

@@ -363,7 +363,8 @@ mt_status mt_scale_new(const mt_tensor *weight, mt_layer **out);
 mt_status mt_bias_new(const mt_tensor *weight, mt_layer **out);
 
 /* nn.SELU (Keras selu): 1.0507·elu(x, 1.67326); nn.CELU(alpha) (alpha
- * finite, not 0): max(0, x) + min(0, alpha·(exp(x/alpha) - 1)); nn.Mish:
+ * finite, not 0, 1/alpha finite too; any sign): max(0, x) + min(0,
+ * alpha·(exp(x/alpha) - 1)); nn.Mish:
  * x·tanh(softplus(x)); nn.Softsign: x/(1 + |x|); nn.LogSigmoid:
  * log(sigmoid(x)); nn.Tanhshrink: x - tanh(x). */
 mt_status mt_selu_new(mt_layer **out);
@@ -373,9 +374,9 @@ mt_status mt_softsign_new(mt_layer **out);
 mt_status mt_log_sigmoid_new(mt_layer **out);
 mt_status mt_tanhshrink_new(mt_layer **out);
 
-/* nn.LogSoftmax(dim): log(softmax(x)) along dim (negative from the end),
- * computed stably. nn.GLU(dim): a·sigmoid(b) where a, b are the first and
- * second halves of dim (even): that dim halves. */
+/* nn.LogSoftmax(dim): log(softmax(x)) along dim (negative from the end;
+ * not 0, the batch), computed stably. nn.GLU(dim): a·sigmoid(b) where a, b
+ * are the first and second halves of dim (even): that dim halves. */
 mt_status mt_log_softmax_new(int dim, mt_layer **out);
 mt_status mt_glu_new(int dim, mt_layer **out);
 

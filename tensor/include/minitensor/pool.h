@@ -101,7 +101,9 @@ typedef enum mt_interpolate_mode {
  * whatever the scale (PyTorch's nearest_idx). PyTorch 1.13 itself does so
  * for channels-last input and for one channel, not for NCHW input of more
  * channels: there a scale such as 2.2 on a width of 3 (out 6) picks
- * floor(i / 2.2) instead (0,0,0,1,1,2, not 0,0,1,1,2,2). */
+ * floor(i / 2.2) instead (0,0,0,1,1,2, not 0,0,1,1,2,2). Bilinear maps an
+ * axis that keeps its size to itself whatever the scale (4 rows at scale
+ * 1.1), as PyTorch; bicubic resamples it, as PyTorch. */
 typedef struct mt_interpolate_params {
     mt_interpolate_mode mode;       /* default NEAREST */
     bool align_corners;             /* BILINEAR, BICUBIC only; default false */
