@@ -403,12 +403,15 @@ static void softmax_layer(void **state)
     mt_tensor_free(y);
     mt_layer_free(l);
 
-    /* Along dim 0 (columns): softmax([0, ln 2]) = [1/3, 2/3], softmax([ln 3, ln 2]) =
-     * [3/5, 2/5]. */
+    /* Along dim 0, the batch, refused: a model runs its batch in passes, each
+     * would be normalised on its own */
     assert_int_equal(mt_softmax_new(0, &l), MT_OK);
-    assert_int_equal(mt_layer_forward(l, x, &y), MT_OK);
-    assert_values(y, (float[]){1 / 3.0f, 0.6f, 2 / 3.0f, 0.4f}, 4);
-    mt_tensor_free(y);
+    assert_fails(mt_layer_forward(l, x, &y), MT_ERR_SHAPE,
+                 "softmax: dim 0 is the batch of the 2 dims the input gives");
+    mt_layer_free(l);
+    assert_int_equal(mt_softmax_new(-2, &l), MT_OK);
+    assert_fails(mt_layer_forward(l, x, &y), MT_ERR_SHAPE,
+                 "softmax: dim -2 is the batch of the 2 dims the input gives");
     mt_tensor *v = tensor(NULL, 1, (int64_t[]){2}, in);
     mt_layer_free(l);
     assert_int_equal(mt_softmax_new(1, &l), MT_OK);

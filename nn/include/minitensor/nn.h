@@ -450,8 +450,8 @@ mt_status mt_permute_new(int rank, const int *perm, mt_layer **out);
  * through, not copied); the rate is kept for mt_layer_info_get. */
 mt_status mt_dropout_new(float rate, mt_layer **out);
 
-/* Softmax along `dim` (negative from the end; -1 for class scores), same
- * shape, numerically stable. */
+/* Softmax along `dim` (negative from the end; -1 for class scores; not 0,
+ * the batch: MT_ERR_SHAPE when added), same shape, numerically stable. */
 mt_status mt_softmax_new(int dim, mt_layer **out);
 
 /* ---- GlobalAveragePooling2D --------------------------------------------------------
