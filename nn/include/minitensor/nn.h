@@ -147,7 +147,12 @@ typedef enum mt_layer_kind {
     MT_LAYER_DOT_ATTENTION,  /* Keras' Attention, AdditiveAttention */
     MT_LAYER_ADDITIVE_ATTENTION,
     MT_LAYER_REPEAT_VECTOR,
-    MT_LAYER_UNIT_NORM
+    MT_LAYER_UNIT_NORM,
+    MT_LAYER_HARDSHRINK,     /* activation_shrink.c */
+    MT_LAYER_SOFTSHRINK,
+    MT_LAYER_THRESHOLD,
+    MT_LAYER_SOFTMIN,
+    MT_LAYER_SOFTMAX2D
 } mt_layer_kind;
 
 /* How a 2-D Linear weight is stored.
@@ -452,6 +457,26 @@ mt_status mt_dropout_new(float rate, mt_layer **out);
 /* Softmax along `dim` (negative from the end; -1 for class scores), same
  * shape, numerically stable. */
 mt_status mt_softmax_new(int dim, mt_layer **out);
+
+/* PyTorch's thresholding activations, elementwise, same shape, F32, with
+ * PyTorch 1.13's comparisons (x exactly at ±lambd or at the threshold
+ * counts as inside):
+ *   nn.Hardshrink(lambd)  x if x > lambd or x < -lambd, else 0 (lambd not
+ *                         NaN; a negative one lets everything through);
+ *   nn.Softshrink(lambd)  x - lambd if x > lambd, x + lambd if x < -lambd,
+ *                         else 0 (lambd finite, >= 0, as PyTorch demands);
+ *                         a NaN gives 0, as PyTorch 1.13's CPU kernel;
+ *   nn.Threshold(threshold, value)  x if x > threshold, else value
+ *                         (threshold not NaN; any value); a NaN stays NaN.
+ * nn.Softmin(dim): softmax(-x) along dim (negative from the end).
+ * nn.Softmax2d(): softmax over the channels at each pixel, [N,H,W,C] ->
+ * [N,H,W,C] (NHWC: the last dim; PyTorch's dim -3 of NCHW); rank 4 only.
+ * Bad arguments are MT_ERR_INVALID_ARGUMENT; *out is NULL then. */
+mt_status mt_hardshrink_new(float lambd, mt_layer **out);
+mt_status mt_softshrink_new(float lambd, mt_layer **out);
+mt_status mt_threshold_new(float threshold, float value, mt_layer **out);
+mt_status mt_softmin_new(int dim, mt_layer **out);
+mt_status mt_softmax2d_new(mt_layer **out);
 
 /* ---- GlobalAveragePooling2D --------------------------------------------------------
  * The mean over H and W: [N,H,W,C] -> [N,C] (Keras' GlobalAveragePooling2D;
