@@ -152,7 +152,10 @@ typedef enum mt_layer_kind {
     MT_LAYER_SOFTSHRINK,
     MT_LAYER_THRESHOLD,
     MT_LAYER_SOFTMIN,
-    MT_LAYER_SOFTMAX2D
+    MT_LAYER_SOFTMAX2D,
+    MT_LAYER_COSINE_SIMILARITY,   /* distance_layers.c */
+    MT_LAYER_PAIRWISE_DISTANCE,
+    MT_LAYER_LOCAL_RESPONSE_NORM
 } mt_layer_kind;
 
 /* How a 2-D Linear weight is stored.
@@ -477,6 +480,28 @@ mt_status mt_softshrink_new(float lambd, mt_layer **out);
 mt_status mt_threshold_new(float threshold, float value, mt_layer **out);
 mt_status mt_softmin_new(int dim, mt_layer **out);
 mt_status mt_softmax2d_new(mt_layer **out);
+
+/* Two-input layers (a graph's), F32 inputs of one rank that broadcast
+ * (each dim but the batch equal or 1: [N,1,D] against [N,M,D]), as
+ * PyTorch 1.13 computes them:
+ *   nn.CosineSimilarity(dim, eps): Σ (x1/max(‖x1‖, eps)) · (x2/max(‖x2‖,
+ *     eps)) along dim (not the batch; negative from the end), which goes:
+ *     [N,D], [N,D] -> [N]; [N,H,W,C] at dim -1 -> [N,H,W] (NCHW's dim 1).
+ *     eps finite, >= 0 (PyTorch's default 1e-8).
+ *   nn.PairwiseDistance(p, eps, keepdim): ‖x1 - x2 + eps‖_p along the last
+ *     dim (eps added to each difference; PyTorch's default 1e-6): [N,D] ->
+ *     [N], or [N,1] with keepdim. p any but NaN (torch.norm's: 0 counts the
+ *     differences that are not 0, INFINITY the largest |difference|).
+ * Shape errors (ranks, dims that do not broadcast) when added to a graph. */
+mt_status mt_cosine_similarity_new(int dim, float eps, mt_layer **out);
+mt_status mt_pairwise_distance_new(float p, float eps, bool keepdim, mt_layer **out);
+
+/* nn.LocalResponseNorm(size, alpha, beta, k) (AlexNet) on channels-last
+ * [N, …, C] (3 dims or more): x / (k + alpha/size · Σ x²)^beta, the sum
+ * over channels c - size/2 … c + (size-1)/2 that exist. size >= 1; alpha,
+ * beta, k finite (PyTorch's defaults 1e-4, 0.75, 1). Same shape. */
+mt_status mt_local_response_norm_new(int64_t size, float alpha, float beta, float k,
+                                     mt_layer **out);
 
 /* ---- GlobalAveragePooling2D --------------------------------------------------------
  * The mean over H and W: [N,H,W,C] -> [N,C] (Keras' GlobalAveragePooling2D;
