@@ -209,6 +209,14 @@ static void cell_errors(void **state)
     assert_ok(mt_gru_load(&sd, "grucell", NULL, &l));
     assert_fails(mt_graph_add(g, "cell", l, 2, in, &y), MT_ERR_SHAPE, "h");
     mt_graph_free(g);
+    // the cell's own x[:, t] [N, F], without the step dim: named, with the layout
+    mt_tensor *x = NULL, *out = (mt_tensor *)&out;
+    assert_ok(mt_tensor_zeros(MT_DTYPE_F32, 2, (int64_t[]){2, 3}, &x));
+    assert_ok(mt_gru_load(&sd, "grucell", NULL, &l));
+    assert_fails(mt_layer_forward(l, x, &out), MT_ERR_SHAPE,
+                 "gru grucell: expects F32 [N,L,F] input (batch first)");
+    mt_layer_free(l);
+    mt_tensor_free(x);
 }
 
 static int open_refs(void **state)
