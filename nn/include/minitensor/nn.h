@@ -147,7 +147,15 @@ typedef enum mt_layer_kind {
     MT_LAYER_DOT_ATTENTION,  /* Keras' Attention, AdditiveAttention */
     MT_LAYER_ADDITIVE_ATTENTION,
     MT_LAYER_REPEAT_VECTOR,
-    MT_LAYER_UNIT_NORM
+    MT_LAYER_UNIT_NORM,
+    MT_LAYER_HARDSHRINK,     /* activation_shrink.c */
+    MT_LAYER_SOFTSHRINK,
+    MT_LAYER_THRESHOLD,
+    MT_LAYER_SOFTMIN,
+    MT_LAYER_SOFTMAX2D,
+    MT_LAYER_COSINE_SIMILARITY,   /* distance_layers.c */
+    MT_LAYER_PAIRWISE_DISTANCE,
+    MT_LAYER_LOCAL_RESPONSE_NORM
 } mt_layer_kind;
 
 /* How a 2-D Linear weight is stored.
@@ -453,6 +461,48 @@ mt_status mt_dropout_new(float rate, mt_layer **out);
 /* Softmax along `dim` (negative from the end; -1 for class scores; not 0,
  * the batch: MT_ERR_SHAPE when added), same shape, numerically stable. */
 mt_status mt_softmax_new(int dim, mt_layer **out);
+
+/* PyTorch's thresholding activations, elementwise, same shape, F32, with
+ * PyTorch 1.13's comparisons (x exactly at ±lambd or at the threshold
+ * counts as inside):
+ *   nn.Hardshrink(lambd)  x if x > lambd or x < -lambd, else 0 (lambd not
+ *                         NaN; a negative one lets everything through);
+ *   nn.Softshrink(lambd)  x - lambd if x > lambd, x + lambd if x < -lambd,
+ *                         else 0 (lambd finite, >= 0, as PyTorch demands);
+ *                         a NaN gives 0, as PyTorch 1.13's CPU kernel;
+ *   nn.Threshold(threshold, value)  x if x > threshold, else value
+ *                         (threshold not NaN; any value); a NaN stays NaN.
+ * nn.Softmin(dim): softmax(-x) along dim (negative from the end).
+ * nn.Softmax2d(): softmax over the channels at each pixel, [N,H,W,C] ->
+ * [N,H,W,C] (NHWC: the last dim; PyTorch's dim -3 of NCHW); rank 4 only.
+ * Bad arguments are MT_ERR_INVALID_ARGUMENT; *out is NULL then. */
+mt_status mt_hardshrink_new(float lambd, mt_layer **out);
+mt_status mt_softshrink_new(float lambd, mt_layer **out);
+mt_status mt_threshold_new(float threshold, float value, mt_layer **out);
+mt_status mt_softmin_new(int dim, mt_layer **out);
+mt_status mt_softmax2d_new(mt_layer **out);
+
+/* Two-input layers (a graph's), F32 inputs of one rank that broadcast
+ * (each dim but the batch equal or 1: [N,1,D] against [N,M,D]), as
+ * PyTorch 1.13 computes them:
+ *   nn.CosineSimilarity(dim, eps): Σ (x1/max(‖x1‖, eps)) · (x2/max(‖x2‖,
+ *     eps)) along dim (not the batch; negative from the end), which goes:
+ *     [N,D], [N,D] -> [N]; [N,H,W,C] at dim -1 -> [N,H,W] (NCHW's dim 1).
+ *     eps finite, >= 0 (PyTorch's default 1e-8).
+ *   nn.PairwiseDistance(p, eps, keepdim): ‖x1 - x2 + eps‖_p along the last
+ *     dim (eps added to each difference; PyTorch's default 1e-6): [N,D] ->
+ *     [N], or [N,1] with keepdim. p any but NaN (torch.norm's: 0 counts the
+ *     differences that are not 0, INFINITY the largest |difference|).
+ * Shape errors (ranks, dims that do not broadcast) when added to a graph. */
+mt_status mt_cosine_similarity_new(int dim, float eps, mt_layer **out);
+mt_status mt_pairwise_distance_new(float p, float eps, bool keepdim, mt_layer **out);
+
+/* nn.LocalResponseNorm(size, alpha, beta, k) (AlexNet) on channels-last
+ * [N, …, C] (3 dims or more): x / (k + alpha/size · Σ x²)^beta, the sum
+ * over channels c - size/2 … c + (size-1)/2 that exist. size >= 1; alpha,
+ * beta, k finite (PyTorch's defaults 1e-4, 0.75, 1). Same shape. */
+mt_status mt_local_response_norm_new(int64_t size, float alpha, float beta, float k,
+                                     mt_layer **out);
 
 /* ---- GlobalAveragePooling2D --------------------------------------------------------
  * The mean over H and W: [N,H,W,C] -> [N,C] (Keras' GlobalAveragePooling2D;

@@ -154,8 +154,13 @@ mt_status mt_rnn_new(int n, const mt_rnn_weights *weights, const mt_rnn_options 
  *            bidirectional false take what the file holds. p.weight_hr_l0
  *            (proj_size) is MT_ERR_UNSUPPORTED. An nn.LSTMCell / GRUCell /
  *            RNNCell "p" (p.weight_ih, p.weight_hh, p.bias_ih, p.bias_hh)
- *            is one layer: the cell called on each step in turn from
- *            zero states.
+ *            is one layer: the cell called on each step in turn, from
+ *            zero states or from h0 (c0) [N, H] given as inputs (an
+ *            RNNCell(nonlinearity='relu') needs .act). A Python loop
+ *            `h, c = cell(x[:, t], (h, c))` is one graph run per step on
+ *            x[:, t] as [N, 1, F] (mt_narrow(x, 1, t, 1)), with the new h
+ *            from .output = FINAL_STATE and the new c from a second layer
+ *            with CELL_STATE, fed back as the next step's inputs.
  *   Keras    p/<cell>/kernel [F, G·H], p/<cell>/recurrent_kernel [H, G·H],
  *            p/<cell>/bias ([G·H]; GRU reset_after=True: [2, G·H]) or
  *            none, where <cell> is lstm_cell, gru_cell or simple_rnn_cell
