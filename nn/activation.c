@@ -45,18 +45,10 @@ static mt_status softmax_infer(const mt_layer *l, int n, const mt_shape *in,
                                const char *const *from, mt_shape *out)
 {
     (void)n;
-    int dim = l->info.dim;
-    if (dim < -in->rank || dim >= in->rank)
-        return mt_fail(MT_ERR_SHAPE, "dim %d is out of range for the %d dims %s gives",
-                       dim, in->rank, from[0]);
-    // a model runs a batch in passes of any size: over dim 0 it would
-    // normalise each pass on its own
-    if (dim == 0 || dim == -in->rank)
-        return mt_fail(MT_ERR_SHAPE, "dim %d is the batch of the %d dims %s gives (a dim "
-                       "other than 0 expected: a model runs its batch in passes)", dim,
-                       in->rank, from[0]);
-    *out = *in;
-    return MT_OK;
+    mt_status s = mt_nn_check_row_dim(l->info.dim, in, from[0]);
+    if (!s)
+        *out = *in;
+    return s;
 }
 
 static mt_status softmax_forward(const mt_layer *l, int n, const mt_tensor *const *in,

@@ -50,21 +50,20 @@ static mt_status more_forward(const mt_layer *l, int n, const mt_tensor *const *
     }
 }
 
-/* dim (softmax's, GLU's) within the input's dims; for GLU, even there;
- * for softmax not the batch (a model runs a batch whose outputs keep it
- * in passes of any size: a softmax over dim 0 was one over each pass) */
+/* dim (log softmax's, GLU's) within the input's dims; for GLU, even
+ * there (GLU may halve the batch: it changes it, so a model runs it in one
+ * pass); for log softmax not the batch */
 static mt_status dim_infer(const mt_layer *l, int n, const mt_shape *in,
                            const char *const *from, mt_shape *out)
 {
     (void)n;
     int dim = l->info.dim, d = dim < 0 ? dim + in->rank : dim;
     bool glu = l->info.kind == MT_LAYER_GLU;
+    mt_status s = glu ? MT_OK : mt_nn_check_row_dim(dim, in, from[0]);
+    if (s)
+        return s;
     if (d < 0 || d >= in->rank)
         return mt_fail(MT_ERR_SHAPE, "dim %d is out of range for the %d dims %s gives", dim,
-                       in->rank, from[0]);
-    if (d == 0 && !glu)
-        return mt_fail(MT_ERR_SHAPE, "dim %d is the batch of the %d dims %s gives (a dim "
-                       "other than 0 expected: a model runs its batch in passes)", dim,
                        in->rank, from[0]);
     if (glu && in->dim[d] % 2)
         return mt_fail(MT_ERR_SHAPE, "halves dim %d, %s gives it %lld entries (odd)", dim,

@@ -116,11 +116,8 @@ mt_status mt_threshold_new(float threshold, float value, mt_layer **out)
 static mt_status softmin_infer(const mt_layer *l, int n, const mt_shape *in,
                                const char *const *from, mt_shape *out)
 {
-    int dim = l->info.dim;
-    if (dim < -in->rank || dim >= in->rank)
-        return mt_fail(MT_ERR_SHAPE, "dim %d is out of range for the %d dims %s gives", dim,
-                       in->rank, from[0]);
-    return f32_infer(l, n, in, from, out);
+    mt_status s = mt_nn_check_row_dim(l->info.dim, in, from[0]);
+    return s ? s : f32_infer(l, n, in, from, out);
 }
 
 /* softmax over the channels of [N,H,W,C]: nn.Softmax2d's dim -3 of NCHW */

@@ -86,6 +86,18 @@ const char *mt_nn_shape_text(const mt_shape *s, char *buf, size_t size)
     return buf;
 }
 
+mt_status mt_nn_check_row_dim(int dim, const mt_shape *in, const char *from)
+{
+    if (dim < -in->rank || dim >= in->rank)
+        return mt_fail(MT_ERR_SHAPE, "dim %d is out of range for the %d dims %s gives", dim,
+                       in->rank, from);
+    if (dim == 0 || dim == -in->rank)
+        return mt_fail(MT_ERR_SHAPE, "dim %d is the batch of the %d dims %s gives (a dim "
+                       "other than 0 expected: a model runs its batch in passes)", dim,
+                       in->rank, from);
+    return MT_OK;
+}
+
 mt_status mt_nn_check_finite(const char *op, const mt_tensor *t)
 {
     mt_status s = mt_tensor_check_finite(t);

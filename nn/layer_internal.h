@@ -46,6 +46,12 @@ NN_INTERNAL mt_status mt_nn_infer_same(const mt_layer *l, int n, const mt_shape 
  * infer's messages, which see shapes, not tensors. */
 NN_INTERNAL const char *mt_nn_shape_text(const mt_shape *s, char *buf, size_t size);
 
+/* A softmax-like layer's `dim` (negative from the end) for the input
+ * `in` from `from`: MT_ERR_SHAPE if it is out of range or the batch (a
+ * model runs a batch whose outputs keep it in passes of any size: a
+ * softmax over dim 0 would normalise each pass on its own). */
+NN_INTERNAL mt_status mt_nn_check_row_dim(int dim, const mt_shape *in, const char *from);
+
 /* mt_tensor_check_finite(t) with `op` (the layer) in front of its message:
  * MT_ERR_FORMAT naming the tensor and the index of a NaN or infinity. */
 NN_INTERNAL mt_status mt_nn_check_finite(const char *op, const mt_tensor *t);

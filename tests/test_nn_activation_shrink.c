@@ -86,7 +86,13 @@ static void softmin_softmax2d_match_pytorch(void **state)
     (void)state;
     mt_layer *l = NULL;
     alone(mt_softmin_new(1, &l), &l, "act.x", "act.softmin_1", false);
-    alone(mt_softmin_new(0, &l), &l, "act.x", "act.softmin_0", false);
+    /* over dim 0, the batch: refused (a model runs its batch in passes) */
+    mt_tensor *x = get("act.x"), *y = NULL;
+    assert_ok(mt_softmin_new(0, &l));
+    assert_fails(mt_layer_forward(l, x, &y), MT_ERR_SHAPE,
+                 "softmin dim 0: dim 0 is the batch of the 2 dims the input gives");
+    mt_layer_free(l);
+    mt_tensor_free(x);
     alone(mt_softmin_new(-1, &l), &l, "big.x", "big.softmin", true);   // inf rows, NaN rows
     alone(mt_softmax2d_new(&l), &l, "img.x", "img.softmax2d", false);
     mt_layer_info info;

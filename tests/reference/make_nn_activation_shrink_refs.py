@@ -55,7 +55,6 @@ def main():
                 t[f"{key}.{name}"] = m(x)
         x = inputs["act"]
         t["act.softmin_1"] = nn.Softmin(1)(x)
-        t["act.softmin_0"] = nn.Softmin(0)(x)
         inf = float("inf")
         big = torch.tensor([[inf, 1.0, 2.0], [-inf, 1.0, 2.0], [-1000.0, 0.0, 1000.0]])
         t["big.x"] = big

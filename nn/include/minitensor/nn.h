@@ -472,7 +472,8 @@ mt_status mt_softmax_new(int dim, mt_layer **out);
  *                         a NaN gives 0, as PyTorch 1.13's CPU kernel;
  *   nn.Threshold(threshold, value)  x if x > threshold, else value
  *                         (threshold not NaN; any value); a NaN stays NaN.
- * nn.Softmin(dim): softmax(-x) along dim (negative from the end).
+ * nn.Softmin(dim): softmax(-x) along dim (negative from the end; not 0,
+ * the batch: MT_ERR_SHAPE when added, as Softmax).
  * nn.Softmax2d(): softmax over the channels at each pixel, [N,H,W,C] ->
  * [N,H,W,C] (NHWC: the last dim; PyTorch's dim -3 of NCHW); rank 4 only.
  * Bad arguments are MT_ERR_INVALID_ARGUMENT; *out is NULL then. */
