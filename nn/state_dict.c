@@ -618,6 +618,23 @@ mt_status mt_conv1d_transpose_load(const mt_state_dict *weights, const char *pre
     return s;
 }
 
+mt_status mt_einsum_dense_load(const mt_state_dict *weights, const char *prefix,
+                               const char *equation, mt_activation act, mt_layer **out)
+{
+    loader ld;
+    mt_status s = begin("einsum_dense", weights, prefix, out, &ld);
+    if (s)
+        return s;
+    if (weights->framework != MT_FRAMEWORK_KERAS)
+        return mt_fail(MT_ERR_UNSUPPORTED, "einsum_dense_load %s: Keras only", prefix);
+    mt_tensor *k, *b;
+    if (!(s = fetch_pair(&ld, ld.nm->weight, true, ld.nm->bias, false, &k, &b)))
+        s = mt_einsum_dense_new(k, b, equation, act, out);
+    mt_tensor_free(k);
+    mt_tensor_free(b);
+    return s;
+}
+
 mt_status mt_group_norm_load(const mt_state_dict *weights, const char *prefix,
                              int num_groups, const mt_norm_options *options,
                              mt_layer **out)

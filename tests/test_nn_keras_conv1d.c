@@ -1,7 +1,8 @@
 /* test_nn_keras_conv1d.c — Keras 3's Conv1DTranspose, DepthwiseConv1D and
  * SeparableConv1D loaded by their variable paths, a Sequential of them,
  * Dense on rank-3/4 inputs, TimeDistributed(Dense), TimeDistributed(Conv2D)
- * (contiguous and sliced steps) and CenterCrop, against Keras' own outputs
+ * (contiguous and sliced steps), CenterCrop and EinsumDense, against Keras'
+ * own outputs
  * (reference/make_keras_conv1d_refs.py -> keras_conv1d.safetensors); and
  * the errors. */
 #include "test_util.h"
@@ -216,6 +217,89 @@ static void center_crop_matches_keras(void **state)
     mt_tensor_free(xc);
 }
 
+static void einsum_dense_matches_keras(void **state)
+{
+    (void)state;
+    const mt_state_dict sd = {refs, MT_FRAMEWORK_KERAS};
+    mt_tensor *x2 = get("x2"), *xt = get("xt_e"), *xe = get("xe"), *xi = get("xi_e");
+    mt_layer *l = NULL;
+    chain(mt_einsum_dense_load(&sd, "e0", "ab,bc->ac", MT_ACTIVATION_NONE, &l), 1, &l, x2,
+          "y_e0", 1e-5);
+    chain(mt_einsum_dense_load(&sd, "e1", "abc,cd->abd", MT_ACTIVATION_RELU, &l), 1, &l, xt,
+          "y_e1", 1e-5);
+    chain(mt_einsum_dense_load(&sd, "e2", "abc,cde->abde", MT_ACTIVATION_NONE, &l), 1, &l, xt,
+          "y_e2", 1e-5);
+    /* bias_axes "d": a bias [2,1] broadcast over e */
+    chain(mt_einsum_dense_load(&sd, "e3", "abc,cde->abde", MT_ACTIVATION_NONE, &l), 1, &l, xt,
+          "y_e3", 1e-5);
+    chain(mt_einsum_dense_load(&sd, "e4", "abde,def->abf", MT_ACTIVATION_NONE, &l), 1, &l, xe,
+          "y_e4", 1e-5);
+    chain(mt_einsum_dense_load(&sd, "e5", "...b,bc->...c", MT_ACTIVATION_NONE, &l), 1, &l, xi,
+          "y_e5", 1e-5);
+    /* xe's last two dims transposed from [2,4,3,2]: merged from a copy */
+    mt_tensor *big = NULL, v;
+    assert_ok(mt_tensor_zeros(MT_DTYPE_F32, 4, (int64_t[]){2, 4, 3, 2}, &big));
+    assert_ok(mt_transpose_into(big, 2, 3, &v));
+    assert_ok(mt_tensor_copy_into(xe, &v));
+    chain(mt_einsum_dense_load(&sd, "e4", "abde,def->abf", MT_ACTIVATION_NONE, &l), 1, &l, &v,
+          "y_e4", 1e-5);
+    mt_tensor_free(big);
+    mt_tensor_free(xi);
+    mt_tensor_free(xe);
+    mt_tensor_free(xt);
+    mt_tensor_free(x2);
+}
+
+static void einsum_dense_errors(void **state)
+{
+    (void)state;
+    const mt_state_dict sd = {refs, MT_FRAMEWORK_KERAS};
+    const mt_state_dict torch = {refs, MT_FRAMEWORK_PYTORCH};
+    mt_layer *l = (mt_layer *)&counter;
+    long live = counter.live;
+    assert_fails(mt_einsum_dense_load(&sd, "e2", NULL, MT_ACTIVATION_NONE, &l),
+                 MT_ERR_INVALID_ARGUMENT, "einsum_dense: equation is NULL");
+    assert_null(l);
+    assert_fails(mt_einsum_dense_load(&torch, "e2", "abc,cde->abde", MT_ACTIVATION_NONE, &l),
+                 MT_ERR_UNSUPPORTED, "einsum_dense_load e2: Keras only");
+    assert_fails(mt_einsum_dense_load(&sd, "e2", "abc;cde->abde", MT_ACTIVATION_NONE, &l),
+                 MT_ERR_INVALID_ARGUMENT, "einsum_dense e2/kernel: equation \"abc;cde->abde\": "
+                 "expected \"<input>,<kernel>-><output>\"");
+    assert_fails(mt_einsum_dense_load(&sd, "e2", "abb,bde->abde", MT_ACTIVATION_NONE, &l),
+                 MT_ERR_INVALID_ARGUMENT, "each once per term");
+    /* a transposing equation, the output in another order */
+    assert_fails(mt_einsum_dense_load(&sd, "e2", "abc,cde->abed", MT_ACTIVATION_NONE, &l),
+                 MT_ERR_UNSUPPORTED, "einsum_dense e2/kernel: equation \"abc,cde->abed\": only "
+                 "a Dense over the input's last dims is supported");
+    assert_fails(mt_einsum_dense_load(&sd, "e2", "abc,dce->abde", MT_ACTIVATION_NONE, &l),
+                 MT_ERR_UNSUPPORTED, "only a Dense over the input's last dims");
+    assert_fails(mt_einsum_dense_load(&sd, "e2", "abc,cd->abd", MT_ACTIVATION_NONE, &l),
+                 MT_ERR_SHAPE, "einsum_dense e2/kernel: kernel e2/kernel [5,2,3] for \"cd\": "
+                 "expected 2 dims");
+    /* e2's bias [2,3] on e0's kernel [5,3]: does not broadcast */
+    mt_tensor *k = get("e0/kernel"), *b = get("e2/bias");
+    assert_fails(mt_einsum_dense_new(k, b, "ab,bc->ac", MT_ACTIVATION_NONE, &l), MT_ERR_SHAPE,
+                 "einsum_dense e0/kernel: bias e2/bias [2,3] does not broadcast to the "
+                 "kernel's output dims c of kernel e0/kernel [5,3]");
+    mt_tensor_free(b);
+    mt_tensor_free(k);
+    assert_int_equal(counter.live, live);
+    /* inputs: the rank and the dims the kernel contracts */
+    assert_ok(mt_einsum_dense_load(&sd, "e2", "abc,cde->abde", MT_ACTIVATION_NONE, &l));
+    mt_graph *g = NULL;
+    int a, y;
+    assert_ok(mt_graph_new(&g));
+    assert_ok(mt_graph_input(g, "x", MT_DTYPE_F32, 2, (int64_t[]){4, 6}, &a));
+    assert_fails(mt_graph_add(g, "e", l, 1, &a, &y), MT_ERR_SHAPE,
+                 "expects F32 input of 3 dims ending in the kernel's [5], input 'x' gives F32 "
+                 "[1,4,6]");
+    assert_ok(mt_einsum_dense_load(&sd, "e5", "...b,bc->...c", MT_ACTIVATION_NONE, &l));
+    assert_ok(mt_graph_input(g, "z", MT_DTYPE_F32, 1, (int64_t[]){4}, &a));
+    assert_fails(mt_graph_add(g, "e5", l, 1, &a, &y), MT_ERR_SHAPE,
+                 "expects F32 input of at least 2 dims ending in the kernel's [5]");
+    mt_graph_free(g);
+}
+
 static void errors_named(void **state)
 {
     (void)state;
@@ -360,6 +444,8 @@ int main(void)
         cmocka_unit_test(sequential_matches_keras),
         cmocka_unit_test(time_distributed_matches_keras),
         cmocka_unit_test(center_crop_matches_keras),
+        cmocka_unit_test(einsum_dense_matches_keras),
+        cmocka_unit_test(einsum_dense_errors),
         cmocka_unit_test(errors_named),
         cmocka_unit_test(time_distributed_errors),
     };

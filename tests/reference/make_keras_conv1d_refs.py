@@ -28,6 +28,12 @@ under "y_<layer name>".
         xv [2,3,5,6,2] (videos: [N,T,H,W,C]): "y_td_conv";
         TimeDistributed(Conv2D(2, 3, valid)) then TimeDistributed(Flatten())
         and Dense(2): "y_td_model".
+  e*    EinsumDense(equation, output_shape, bias_axes, activation): e0
+        "ab,bc->ac" (3, "c") on x2 [2,5]; e1 "abc,cd->abd" ((None, 3), "d",
+        relu) on xt; e2 "abc,cde->abde" ((None, 2, 3), "de") and e3 (the
+        same, bias_axes "d": a bias [2,1]) on xt; e4 "abde,def->abf"
+        ((None, 4), "f") on xe [2,4,2,3]; e5 "...b,bc->...c" (3, no bias)
+        on xi.
   crop  CenterCrop(4, 5) on xc [2,7,8,3]: "y_crop"; CenterCrop(3, 3) on
         xc2 [2,6,5,1] (even and odd margins): "y_crop2".
 
@@ -124,6 +130,23 @@ def time_distributed(rng):
     return t
 
 
+def einsum(rng):
+    x2 = rng.normal(0, 1, (2, 5)).astype("f4")
+    xt = rng.normal(0, 1, (2, 4, 5)).astype("f4")
+    xe = rng.normal(0, 1, (2, 4, 2, 3)).astype("f4")
+    xi = rng.normal(0, 1, (2, 3, 4, 5)).astype("f4")
+    t = {"x2": x2, "xe": xe}
+    E = L.EinsumDense
+    run(E("ab,bc->ac", 3, bias_axes="c", name="e0"), x2, rng, t)
+    run(E("abc,cd->abd", (None, 3), bias_axes="d", activation="relu", name="e1"), xt, rng, t)
+    run(E("abc,cde->abde", (None, 2, 3), bias_axes="de", name="e2"), xt, rng, t)
+    run(E("abc,cde->abde", (None, 2, 3), bias_axes="d", name="e3"), xt, rng, t)
+    run(E("abde,def->abf", (None, 4), bias_axes="f", name="e4"), xe, rng, t)
+    run(E("...b,bc->...c", 3, name="e5"), xi, rng, t)
+    t["xt_e"], t["xi_e"] = xt, xi
+    return t
+
+
 def crop(rng):
     xc = rng.normal(0, 1, (2, 7, 8, 3)).astype("f4")
     xc2 = rng.normal(0, 1, (2, 6, 5, 1)).astype("f4")
@@ -134,7 +157,7 @@ def crop(rng):
 def main():
     out = sys.argv[1] if len(sys.argv) > 1 else os.path.dirname(os.path.abspath(__file__))
     rng = np.random.default_rng(11)
-    t = conv1d(rng) | time_distributed(rng) | crop(rng)
+    t = conv1d(rng) | time_distributed(rng) | crop(rng) | einsum(rng)
     for name, v in t.items():
         print(name, np.asarray(v).shape)
     save(os.path.join(out, "keras_conv1d.safetensors"), t)

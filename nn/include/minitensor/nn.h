@@ -148,7 +148,8 @@ typedef enum mt_layer_kind {
     MT_LAYER_ADDITIVE_ATTENTION,
     MT_LAYER_REPEAT_VECTOR,
     MT_LAYER_UNIT_NORM,
-    MT_LAYER_TIME_DISTRIBUTED
+    MT_LAYER_TIME_DISTRIBUTED,
+    MT_LAYER_EINSUM_DENSE
 } mt_layer_kind;
 
 /* How a 2-D Linear weight is stored.
@@ -442,6 +443,18 @@ mt_status mt_flatten_new(int start_dim, int end_dim, mt_layer **out);
  * Flatten()) is mt_flatten_new(2, -1). A Dense needs no wrapper (Linear
  * takes any rank: the last dim). */
 mt_status mt_time_distributed_new(mt_layer *layer, mt_layer **out);
+
+/* Keras' EinsumDense(equation, activation=act) for a Dense over the
+ * input's last dims: the kernel's leading letters end the input, the
+ * output is the input's other letters then the kernel's ("abc,cde->abde":
+ * [N,b,c] -> [N,b,d,e], kernel [c,d,e]; "abde,def->abf"; "abc,cd->abd";
+ * "...b,bc->...c", any rank). bias: the kernel's output dims or a shape
+ * that broadcasts to them (Keras' bias_axes "de" is [d,e], "d" [d,1]), or
+ * NULL. Kernel and bias referenced if F32 (the bias copied if it
+ * broadcasts). Other equations (transposing, bias_axes over the input's
+ * letters): MT_ERR_UNSUPPORTED naming the equation. */
+mt_status mt_einsum_dense_new(const mt_tensor *kernel, const mt_tensor *bias,
+                              const char *equation, mt_activation act, mt_layer **out);
 
 /* Each sample [N, …] viewed as [N, sample_shape…] (rank 1..MT_MAX_RANK-1
  * dims, one of them may be -1: inferred), no copy: Keras' Reshape(
@@ -939,6 +952,11 @@ mt_status mt_conv2d_transpose_load(const mt_state_dict *weights, const char *pre
 mt_status mt_conv1d_transpose_load(const mt_state_dict *weights, const char *prefix,
                                    const mt_conv2d_transpose_options *options,
                                    mt_layer **out);
+
+/* Keras' EinsumDense "p": p/kernel, p/bias if present, as
+ * mt_einsum_dense_new. Keras only. */
+mt_status mt_einsum_dense_load(const mt_state_dict *weights, const char *prefix,
+                               const char *equation, mt_activation act, mt_layer **out);
 
 /* GroupNorm "p" (p.weight/p.bias; Keras p/gamma, p/beta): options as
  * mt_group_norm_new; eps 0: PyTorch 1e-5, Keras 1e-3. At least one of
