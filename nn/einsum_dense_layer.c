@@ -218,12 +218,13 @@ mt_status mt_einsum_dense_new(const mt_tensor *kernel, const mt_tensor *bias,
     // Keras' bias covers the output from its first bias axis on, with 1 on
     // the others (bias_axes "d" of "de" is [d,1]): broadcast to the
     // kernel's output dims
-    if (!s && bias && (bias->rank > st->no ||
-                       mt_expand(bias, st->no, st->o, &bx))) {
-        mt_clear_error();
-        s = mt_fail(MT_ERR_SHAPE, "%s: bias %s does not broadcast to the kernel's output "
-                    "dims %s of kernel %s (bias_axes over the input's dims are not "
-                    "supported)", name, mt_tensor_describe(bias, bs, sizeof bs), ker + nc, ks);
+    if (!s && bias) {
+        s = bias->rank <= st->no ? mt_expand(bias, st->no, st->o, &bx) : MT_ERR_SHAPE;
+        if (s && s != MT_ERR_OUT_OF_MEMORY)
+            s = mt_fail(MT_ERR_SHAPE, "%s: bias %s does not broadcast to the kernel's "
+                        "output dims %s of kernel %s (bias_axes over the input's dims are "
+                        "not supported)", name, mt_tensor_describe(bias, bs, sizeof bs),
+                        ker + nc, ks);
     }
     if (!s && bx && !(s = mt_tensor_contiguous(bx, &bc)) &&
         !(s = mt_view(bc, 1, (int64_t[]){po}, &b1)))

@@ -430,6 +430,90 @@ static void time_distributed_errors(void **state)
     assert_int_equal(counter.live, live);
 }
 
+/* Out of memory at every allocation while a graph of the new layers is
+ * loaded, planned and run: MT_ERR_OUT_OF_MEMORY, nothing leaked; the first
+ * allocation count that suffices gives Keras' outputs. */
+static void out_of_memory(void **state)
+{
+    (void)state;
+    const mt_state_dict sd = {refs, MT_FRAMEWORK_KERAS};
+    mt_tensor *x = get("x"), *xv = get("xv"), *xt = get("xt_e");
+    mt_tensor *w1 = get("y_seq1d"), *w2 = get("y_td_conv"), *w3 = get("y_e2");
+    int failures = 0;
+    for (long n = 0; n < 2000; n++) {
+        alloc_probe probe;
+        probe_install(&probe, n);
+        mt_graph *g = NULL;
+        mt_layer *l = NULL, *pw = NULL, *c = NULL;
+        int in[3], a, b, e;
+        const mt_tensor *y[3] = {0};
+        mt_status s = mt_graph_new(&g);
+        if (!s)
+            s = mt_graph_input(g, "x", MT_DTYPE_F32, 2, (int64_t[]){7, 4}, &in[0]);
+        if (!s)
+            s = mt_graph_input(g, "xv", MT_DTYPE_F32, 4, (int64_t[]){3, 5, 6, 2}, &in[1]);
+        if (!s)
+            s = mt_graph_input(g, "xt", MT_DTYPE_F32, 2, (int64_t[]){4, 5}, &in[2]);
+        if (!s && !(s = mt_separable_conv1d_load(&sd, "seq1d/sep",
+                                                 &(mt_conv2d_options){
+                                                     .padding = MT_PADDING_SAME},
+                                                 &l, &pw)) &&
+            !(s = mt_graph_add(g, "dw", l, 1, &in[0], &a)))
+            s = mt_graph_add(g, "pw", pw, 1, &a, &a);
+        else
+            mt_layer_free(pw);
+        if (!s && !(s = mt_depthwise_conv1d_load(&sd, "seq1d/dw",
+                                                 &(mt_conv2d_options){.stride_w = 2}, &l)))
+            s = mt_graph_add(g, "dw2", l, 1, &a, &a);
+        if (!s && !(s = mt_conv1d_transpose_load(&sd, "seq1d/ct",
+                                                 &(mt_conv2d_transpose_options){
+                                                     .stride_w = 2,
+                                                     .padding = MT_PADDING_SAME},
+                                                 &l)))
+            s = mt_graph_add(g, "ct", l, 1, &a, &a);
+        if (!s && !(s = mt_linear_load(&sd, "seq1d/head", NULL, &l)))
+            s = mt_graph_add(g, "head", l, 1, &a, &a);
+        if (!s && !(s = mt_conv2d_load(&sd, "td_conv/tdc",
+                                       &(mt_conv2d_options){
+                                           .stride_h = 2, .stride_w = 2,
+                                           .padding = MT_PADDING_SAME,
+                                           .act = MT_ACTIVATION_RELU},
+                                       &c)) &&
+            !(s = mt_time_distributed_new(c, &l)))
+            s = mt_graph_add(g, "td", l, 1, &in[1], &b);
+        if (!s && !(s = mt_einsum_dense_load(&sd, "e2", "abc,cde->abde", MT_ACTIVATION_NONE,
+                                             &l)))
+            s = mt_graph_add(g, "e2", l, 1, &in[2], &e);
+        if (!s && !(s = mt_graph_output(g, a)) && !(s = mt_graph_output(g, b)) &&
+            !(s = mt_graph_output(g, e)))
+            s = mt_graph_forward(g, 3, (const mt_tensor *[]){x, xv, xt}, 3, y);
+        if (s == MT_OK) {
+            assert_close((const float *)y[0]->data, (const float *)w1->data,
+                         (size_t)mt_tensor_numel(w1), 1e-5, 1e-5);
+            assert_close((const float *)y[1]->data, (const float *)w2->data,
+                         (size_t)mt_tensor_numel(w2), 1e-5, 1e-5);
+            assert_close((const float *)y[2]->data, (const float *)w3->data,
+                         (size_t)mt_tensor_numel(w3), 1e-5, 1e-5);
+        }
+        mt_graph_free(g);
+        probe_remove();
+        assert_int_equal(probe.live, 0);
+        if (s == MT_OK)
+            break;
+        if (s != MT_ERR_OUT_OF_MEMORY)   /* not a shape error made of a failed allocation */
+            fail_msg("allocation %ld: status %d: %s", n, (int)s, mt_last_error());
+        failures++;
+    }
+    assert_true(failures > 10);
+    probe_install(&counter, -1);
+    mt_tensor_free(w3);
+    mt_tensor_free(w2);
+    mt_tensor_free(w1);
+    mt_tensor_free(xt);
+    mt_tensor_free(xv);
+    mt_tensor_free(x);
+}
+
 int main(void)
 {
     probe_install(&counter, -1);
@@ -448,6 +532,7 @@ int main(void)
         cmocka_unit_test(einsum_dense_errors),
         cmocka_unit_test(errors_named),
         cmocka_unit_test(time_distributed_errors),
+        cmocka_unit_test(out_of_memory),
     };
     int failed = cmocka_run_group_tests(tests, NULL, NULL);
     mt_safetensors_close(refs);
