@@ -1,8 +1,8 @@
 /* test_nn_keras_conv1d.c — Keras 3's Conv1DTranspose, DepthwiseConv1D and
  * SeparableConv1D loaded by their variable paths, a Sequential of them,
  * Dense on rank-3/4 inputs, TimeDistributed(Dense), TimeDistributed(Conv2D)
- * (contiguous and sliced steps), CenterCrop and EinsumDense, against Keras'
- * own outputs
+ * (contiguous and sliced steps), CenterCrop, EinsumDense and grouped
+ * Conv1D/Conv2D, against Keras' own outputs
  * (reference/make_keras_conv1d_refs.py -> keras_conv1d.safetensors); and
  * the errors. */
 #include "test_util.h"
@@ -300,6 +300,24 @@ static void einsum_dense_errors(void **state)
     mt_graph_free(g);
 }
 
+/* Keras' Conv1D and Conv2D with groups=: kernel [k, in/groups, out] */
+static void grouped_conv_matches_keras(void **state)
+{
+    (void)state;
+    const mt_state_dict sd = {refs, MT_FRAMEWORK_KERAS};
+    mt_tensor *x = get("xg1"), *xg = get("xg");
+    mt_layer *l = NULL;
+    chain(mt_conv1d_load(&sd, "g1", &(mt_conv2d_options){.groups = 2}, &l), 1, &l, x, "y_g1",
+          1e-5);
+    chain(mt_conv2d_load(&sd, "g2",
+                         &(mt_conv2d_options){.groups = 3, .stride_h = 2, .stride_w = 2,
+                                              .padding = MT_PADDING_SAME},
+                         &l),
+          1, &l, xg, "y_g2", 1e-5);
+    mt_tensor_free(xg);
+    mt_tensor_free(x);
+}
+
 static void errors_named(void **state)
 {
     (void)state;
@@ -530,6 +548,7 @@ int main(void)
         cmocka_unit_test(center_crop_matches_keras),
         cmocka_unit_test(einsum_dense_matches_keras),
         cmocka_unit_test(einsum_dense_errors),
+        cmocka_unit_test(grouped_conv_matches_keras),
         cmocka_unit_test(errors_named),
         cmocka_unit_test(time_distributed_errors),
         cmocka_unit_test(out_of_memory),

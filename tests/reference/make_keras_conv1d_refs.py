@@ -34,6 +34,8 @@ under "y_<layer name>".
         same, bias_axes "d": a bias [2,1]) on xt; e4 "abde,def->abf"
         ((None, 4), "f") on xe [2,4,2,3]; e5 "...b,bc->...c" (3, no bias)
         on xi.
+  g*    grouped convolutions: g1 Conv1D(6, 3, groups=2) on x, g2 Conv2D(9, 3,
+        strides 2, same, groups=3) on xg [2,5,5,6].
   crop  CenterCrop(4, 5) on xc [2,7,8,3]: "y_crop"; CenterCrop(3, 3) on
         xc2 [2,6,5,1] (even and odd margins): "y_crop2".
 
@@ -147,6 +149,15 @@ def einsum(rng):
     return t
 
 
+def grouped(rng):
+    x = rng.normal(0, 1, (2, 7, 4)).astype("f4")
+    xg = rng.normal(0, 1, (2, 5, 5, 6)).astype("f4")
+    t = {"xg1": x, "xg": xg}
+    run(L.Conv1D(6, 3, groups=2, name="g1"), x, rng, t)
+    run(L.Conv2D(9, 3, strides=2, padding="same", groups=3, name="g2"), xg, rng, t)
+    return t
+
+
 def crop(rng):
     xc = rng.normal(0, 1, (2, 7, 8, 3)).astype("f4")
     xc2 = rng.normal(0, 1, (2, 6, 5, 1)).astype("f4")
@@ -157,7 +168,7 @@ def crop(rng):
 def main():
     out = sys.argv[1] if len(sys.argv) > 1 else os.path.dirname(os.path.abspath(__file__))
     rng = np.random.default_rng(11)
-    t = conv1d(rng) | time_distributed(rng) | crop(rng) | einsum(rng)
+    t = conv1d(rng) | time_distributed(rng) | crop(rng) | einsum(rng) | grouped(rng)
     for name, v in t.items():
         print(name, np.asarray(v).shape)
     save(os.path.join(out, "keras_conv1d.safetensors"), t)
