@@ -196,6 +196,26 @@ static void time_distributed_matches_keras(void **state)
     mt_tensor_free(xt);
 }
 
+/* a video classifier: TimeDistributed Conv2D, MaxPooling2D and Flatten,
+ * then LSTM and Dense, by the Sequential's variable paths */
+static void cnn_lstm_matches_keras(void **state)
+{
+    (void)state;
+    const mt_state_dict sd = {refs, MT_FRAMEWORK_KERAS};
+    mt_tensor *xv = get("xv");
+    mt_layer *ls[5] = {0}, *c = NULL;
+    assert_ok(mt_conv2d_load(&sd, "cnnlstm/tc/c", &(mt_conv2d_options){
+                                                      .act = MT_ACTIVATION_RELU}, &c));
+    assert_ok(mt_time_distributed_new(c, &ls[0]));
+    assert_ok(mt_max_pool2d_new(&(mt_max_pool2d_options){.pool_h = 2, .pool_w = 2}, &c));
+    assert_ok(mt_time_distributed_new(c, &ls[1]));
+    assert_ok(mt_flatten_new(2, -1, &ls[2]));
+    assert_ok(mt_lstm_load(&sd, "cnnlstm/lstm",
+                           &(mt_rnn_options){.output = MT_RNN_RETURN_FINAL_STATE}, &ls[3]));
+    chain(mt_linear_load(&sd, "cnnlstm/head", NULL, &ls[4]), 5, ls, xv, "y_cnnlstm", 1e-5);
+    mt_tensor_free(xv);
+}
+
 /* CenterCrop(h, w) on [N,H,W,C]: top (H - h) / 2 rows, left (W - w) / 2
  * columns dropped (rounded down), the rest at the bottom and right */
 static void center_crop_matches_keras(void **state)
@@ -545,6 +565,7 @@ int main(void)
         cmocka_unit_test(separable_conv1d_matches_keras),
         cmocka_unit_test(sequential_matches_keras),
         cmocka_unit_test(time_distributed_matches_keras),
+        cmocka_unit_test(cnn_lstm_matches_keras),
         cmocka_unit_test(center_crop_matches_keras),
         cmocka_unit_test(einsum_dense_matches_keras),
         cmocka_unit_test(einsum_dense_errors),

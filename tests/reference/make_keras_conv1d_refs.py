@@ -36,6 +36,10 @@ under "y_<layer name>".
         on xi.
   g*    grouped convolutions: g1 Conv1D(6, 3, groups=2) on x, g2 Conv2D(9, 3,
         strides 2, same, groups=3) on xg [2,5,5,6].
+  cnnlstm  a video classifier: TimeDistributed(Conv2D(4, 3, relu)),
+        TimeDistributed(MaxPooling2D(2)), TimeDistributed(Flatten()),
+        LSTM(5), Dense(2) on xv: "y_cnnlstm", its variables under
+        "cnnlstm/…".
   crop  CenterCrop(4, 5) on xc [2,7,8,3]: "y_crop"; CenterCrop(3, 3) on
         xc2 [2,6,5,1] (even and odd margins): "y_crop2".
 
@@ -129,6 +133,18 @@ def time_distributed(rng):
             v.assign(rng.normal(0, 0.3, v.shape).astype("f4"))
         t[v.path] = np.asarray(v)
     t["y_td_model"] = np.asarray(m(xv, training=False))
+    m = keras.Sequential([keras.Input((3, 5, 6, 2)),
+                          L.TimeDistributed(L.Conv2D(4, 3, activation="relu", name="c"),
+                                            name="tc"),
+                          L.TimeDistributed(L.MaxPooling2D(2), name="tp"),
+                          L.TimeDistributed(L.Flatten(), name="tf"),
+                          L.LSTM(5, name="lstm"),
+                          L.Dense(2, name="head")], name="cnnlstm")
+    for v in m.weights:
+        if v.path.endswith("bias"):
+            v.assign(rng.normal(0, 0.3, v.shape).astype("f4"))
+        t[v.path] = np.asarray(v)
+    t["y_cnnlstm"] = np.asarray(m(xv, training=False))
     return t
 
 
