@@ -230,50 +230,59 @@ mt_status mt_conv2d_load(const mt_state_dict *weights, const char *prefix,
     return s;
 }
 
-/* Keras' depthwise kernel k (kh, kw, C, m) as the grouped HWIO kernel
- * (kh, kw, 1, C·m), groups C, into a Conv2D with bias b (or none). */
+/* Keras' depthwise kernel k (kh, kw, C, m), or (k, C, m) for rank 3, as
+ * the grouped HWIO kernel (kh, kw, 1, C·m), groups C, into a Conv2D (a
+ * Conv1D for rank 3) with bias b (or none). */
 static mt_status depthwise(const loader *ld, const mt_tensor *k, const mt_tensor *b,
-                           mt_conv2d_options o, mt_layer **out)
+                           mt_conv2d_options o, int rank, mt_layer **out)
 {
     char ks[160];
-    if (k->rank != 4 || mt_tensor_numel(k) < 1)   /* no dim 0: C·m cannot overflow */
-        return mt_fail(MT_ERR_SHAPE, "%s: kernel %s, expected [kh, kw, channels, multiplier]",
-                       ld->layer, mt_tensor_describe(k, ks, sizeof ks));
+    if (k->rank != rank || mt_tensor_numel(k) < 1)   /* no dim 0: C·m cannot overflow */
+        return mt_fail(MT_ERR_SHAPE, "%s: kernel %s, expected [%schannels, multiplier]",
+                       ld->layer, mt_tensor_describe(k, ks, sizeof ks),
+                       rank == 4 ? "kh, kw, " : "k, ");
     /* a heap view, which keeps k alive for the layer if k owns a copy */
+    int64_t shape[4] = {k->shape[0], 1, 1, 1};
+    if (rank == 4)
+        shape[1] = k->shape[1];
+    shape[rank - 1] = k->shape[rank - 2] * k->shape[rank - 1];
     mt_tensor *grouped;
-    mt_status s = mt_view(k, 4, (int64_t[]){k->shape[0], k->shape[1], 1,
-                                            k->shape[2] * k->shape[3]}, &grouped);
+    mt_status s = mt_view(k, rank, shape, &grouped);
     if (s)
         return s;
     mt_tensor_name_set(grouped, k->name);
     o.layout = MT_KERNEL_HWIO;
-    o.groups = k->shape[2];
-    s = mt_conv2d_new(grouped, b, &o, out);
+    o.groups = k->shape[rank - 2];
+    s = rank == 4 ? mt_conv2d_new(grouped, b, &o, out) : mt_conv1d_new(grouped, b, &o, out);
     mt_tensor_free(grouped);
     return s;
 }
 
-mt_status mt_depthwise_conv2d_load(const mt_state_dict *weights, const char *prefix,
-                                   const mt_conv2d_options *options, mt_layer **out)
+/* mt_depthwise_conv2d_load (kind "depthwise_conv2d", rank 4) and
+ * mt_depthwise_conv1d_load ("depthwise_conv1d", rank 3). */
+static mt_status depthwise_load(const char *kind, int rank, const mt_state_dict *weights,
+                                const char *prefix, const mt_conv2d_options *options,
+                                mt_layer **out)
 {
     loader ld;
-    mt_status s = begin("depthwise_conv2d", weights, prefix, out, &ld);
+    mt_status s = begin(kind, weights, prefix, out, &ld);
     if (s)
         return s;
     if (weights->framework != MT_FRAMEWORK_KERAS)
-        return mt_fail(MT_ERR_UNSUPPORTED, "depthwise_conv2d_load %s: Keras only (a PyTorch "
-                       "depthwise conv is mt_conv2d_load with .groups = its channels)",
-                       prefix);
+        return mt_fail(MT_ERR_UNSUPPORTED, "%s_load %s: Keras only (a PyTorch depthwise "
+                       "conv is mt_conv%dd_load with .groups = its channels)", kind, prefix,
+                       rank - 2);
     mt_conv2d_options o = options ? *options : (mt_conv2d_options){0};
     if ((o.layout != MT_KERNEL_AUTO && o.layout != MT_KERNEL_HWIO) || o.groups != 0)
-        return mt_fail(MT_ERR_INVALID_ARGUMENT, "depthwise_conv2d_load %s: layout and groups "
-                       "come from the kernel (leave them 0)", prefix);
-    // a SeparableConv2D's bias belongs after its pointwise kernel: reading
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s_load %s: layout and groups come from "
+                       "the kernel (leave them 0)", kind, prefix);
+    // a SeparableConv's bias belongs after its pointwise kernel: reading
     // it here would add it in the wrong place
     char key[KEY_MAX];
     if (resolve(&ld, "pointwise_kernel", key))
-        return mt_fail(MT_ERR_UNSUPPORTED, "depthwise_conv2d_load %s: %s is in the file: "
-                       "a SeparableConv2D is mt_separable_conv2d_load", prefix, key);
+        return mt_fail(MT_ERR_UNSUPPORTED, "%s_load %s: %s is in the file: a "
+                       "SeparableConv%dD is mt_separable_conv%dd_load", kind, prefix, key,
+                       rank - 2, rank - 2);
     mt_tensor *k = NULL, *b = NULL;
     /* Keras 3 calls it kernel, Keras 2 depthwise_kernel */
     s = fetch(&ld, "depthwise_kernel", false, &k);
@@ -282,29 +291,43 @@ mt_status mt_depthwise_conv2d_load(const mt_state_dict *weights, const char *pre
     if (!s)
         s = fetch(&ld, ld.nm->bias, false, &b);
     if (!s)
-        s = depthwise(&ld, k, b, o, out);
+        s = depthwise(&ld, k, b, o, rank, out);
     mt_tensor_free(k);
     mt_tensor_free(b);
     return s;
 }
 
-mt_status mt_separable_conv2d_load(const mt_state_dict *weights, const char *prefix,
-                                   const mt_conv2d_options *options, mt_layer **depthwise_out,
-                                   mt_layer **pointwise_out)
+mt_status mt_depthwise_conv2d_load(const mt_state_dict *weights, const char *prefix,
+                                   const mt_conv2d_options *options, mt_layer **out)
+{
+    return depthwise_load("depthwise_conv2d", 4, weights, prefix, options, out);
+}
+
+mt_status mt_depthwise_conv1d_load(const mt_state_dict *weights, const char *prefix,
+                                   const mt_conv2d_options *options, mt_layer **out)
+{
+    return depthwise_load("depthwise_conv1d", 3, weights, prefix, options, out);
+}
+
+/* mt_separable_conv2d_load (kind "separable_conv2d", rank 4) and
+ * mt_separable_conv1d_load ("separable_conv1d", rank 3). */
+static mt_status separable_load(const char *kind, int rank, const mt_state_dict *weights,
+                                const char *prefix, const mt_conv2d_options *options,
+                                mt_layer **depthwise_out, mt_layer **pointwise_out)
 {
     if (!depthwise_out || !pointwise_out)
-        return mt_fail(MT_ERR_INVALID_ARGUMENT, "separable_conv2d_load: out is NULL");
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s_load: out is NULL", kind);
     *pointwise_out = NULL;
     loader ld;
-    mt_status s = begin("separable_conv2d", weights, prefix, depthwise_out, &ld);
+    mt_status s = begin(kind, weights, prefix, depthwise_out, &ld);
     if (s)
         return s;
     if (weights->framework != MT_FRAMEWORK_KERAS)
-        return mt_fail(MT_ERR_UNSUPPORTED, "separable_conv2d_load %s: Keras only", prefix);
+        return mt_fail(MT_ERR_UNSUPPORTED, "%s_load %s: Keras only", kind, prefix);
     mt_conv2d_options o = options ? *options : (mt_conv2d_options){0};
     if (o.layout != MT_KERNEL_AUTO || o.groups != 0 || o.padding == MT_PADDING_EXPLICIT)
-        return mt_fail(MT_ERR_INVALID_ARGUMENT, "separable_conv2d_load %s: layout and groups "
-                       "come from the kernels (leave them 0), padding VALID or SAME", prefix);
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s_load %s: layout and groups come from "
+                       "the kernels (leave them 0), padding VALID or SAME", kind, prefix);
     // strides, padding, dilation and the kernel size go to the depthwise
     // step; the filters, the bias and the activation to the pointwise one
     mt_conv2d_options po = {.act = o.act, .out_channels = o.out_channels};
@@ -313,8 +336,9 @@ mt_status mt_separable_conv2d_load(const mt_state_dict *weights, const char *pre
     mt_tensor *dk, *pk, *b = NULL;
     if (!(s = fetch_pair(&ld, "depthwise_kernel", true, "pointwise_kernel", true, &dk, &pk)) &&
         !(s = fetch(&ld, ld.nm->bias, false, &b)) &&
-        !(s = depthwise(&ld, dk, NULL, o, depthwise_out)) &&
-        (s = mt_conv2d_new(pk, b, &po, pointwise_out))) {
+        !(s = depthwise(&ld, dk, NULL, o, rank, depthwise_out)) &&
+        (s = rank == 4 ? mt_conv2d_new(pk, b, &po, pointwise_out)
+                       : mt_conv1d_new(pk, b, &po, pointwise_out))) {
         mt_layer_free(*depthwise_out);
         *depthwise_out = NULL;
     }
@@ -322,6 +346,22 @@ mt_status mt_separable_conv2d_load(const mt_state_dict *weights, const char *pre
     mt_tensor_free(pk);
     mt_tensor_free(b);
     return s;
+}
+
+mt_status mt_separable_conv2d_load(const mt_state_dict *weights, const char *prefix,
+                                   const mt_conv2d_options *options, mt_layer **depthwise_out,
+                                   mt_layer **pointwise_out)
+{
+    return separable_load("separable_conv2d", 4, weights, prefix, options, depthwise_out,
+                          pointwise_out);
+}
+
+mt_status mt_separable_conv1d_load(const mt_state_dict *weights, const char *prefix,
+                                   const mt_conv2d_options *options, mt_layer **depthwise_out,
+                                   mt_layer **pointwise_out)
+{
+    return separable_load("separable_conv1d", 3, weights, prefix, options, depthwise_out,
+                          pointwise_out);
 }
 
 mt_status mt_batch_norm_load(const mt_state_dict *weights, const char *prefix,
@@ -519,6 +559,77 @@ mt_status mt_conv2d_transpose_load(const mt_state_dict *weights, const char *pre
         s = mt_conv_transpose2d_new(w, b, &p, out);
     }
     mt_tensor_free(w);
+    mt_tensor_free(k);
+    mt_tensor_free(b);
+    return s;
+}
+
+mt_status mt_conv1d_transpose_load(const mt_state_dict *weights, const char *prefix,
+                                   const mt_conv2d_transpose_options *options,
+                                   mt_layer **out)
+{
+    loader ld;
+    mt_status s = begin("conv1d_transpose", weights, prefix, out, &ld);
+    if (s)
+        return s;
+    if (weights->framework != MT_FRAMEWORK_KERAS)
+        return mt_fail(MT_ERR_UNSUPPORTED, "conv1d_transpose_load %s: Keras only (a PyTorch "
+                       "ConvTranspose1d is mt_conv_transpose1d_load)", prefix);
+    const mt_conv2d_transpose_options o = options ? *options
+                                                  : (mt_conv2d_transpose_options){0};
+    mt_conv_transpose2d_params p = {.stride_w = o.stride_w ? o.stride_w : 1,
+                                    .dilation_w = o.dilation_w ? o.dilation_w : 1};
+    if (o.kernel_h || o.stride_h || o.dilation_h || o.output_padding_h ||
+        (o.padding != MT_PADDING_VALID && o.padding != MT_PADDING_SAME) ||
+        p.stride_w < 1 || p.dilation_w < 1 || o.in_channels < 0 || o.out_channels < 0 ||
+        o.kernel_w < 0 || (o.has_output_padding && (o.output_padding_w < 0 ||
+                                                    o.output_padding_w >= p.stride_w)))
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "conv1d_transpose_load %s: the _h fields 0, "
+                       "stride_w %lld and dilation_w %lld >= 1, padding VALID or SAME, "
+                       "output_padding_w %lld >= 0 and below the stride", prefix,
+                       (long long)p.stride_w, (long long)p.dilation_w,
+                       (long long)o.output_padding_w);
+    mt_tensor *k, *b, *w = NULL;
+    char ks[160], bs[160];
+    if ((s = fetch_pair(&ld, ld.nm->weight, true, ld.nm->bias, false, &k, &b)))
+        return s;
+    const int64_t *ksh = k->shape;
+    if (k->rank != 3 || (o.kernel_w && ksh[0] != o.kernel_w) ||
+        (o.out_channels && ksh[1] != o.out_channels) ||
+        (o.in_channels && ksh[2] != o.in_channels))
+        s = mt_fail(MT_ERR_SHAPE, "%s: kernel %s, expected [k, out, in] (Keras) with kernel "
+                    "%lld, %lld out and %lld in channels (0: any)", ld.layer,
+                    mt_tensor_describe(k, ks, sizeof ks), (long long)o.kernel_w,
+                    (long long)o.out_channels, (long long)o.in_channels);
+    else if (b && (b->rank != 1 || b->shape[0] != ksh[1]))
+        s = mt_fail(MT_ERR_SHAPE, "%s: bias %s, expected [%lld] (the out channels of kernel "
+                    "%s, Keras (k,out,in))", ld.layer, mt_tensor_describe(b, bs, sizeof bs),
+                    (long long)ksh[1], mt_tensor_describe(k, ks, sizeof ks));
+    // (k, out, in) is PyTorch's (in, out, k) reversed: a view
+    if (!s && !(s = mt_permute(k, (const int[]){2, 1, 0}, &w))) {
+        mt_tensor_name_set(w, k->name);
+        keras_tpad(o.padding, ksh[0], p.dilation_w, p.stride_w, o.has_output_padding,
+                   o.output_padding_w, &p.pad_left, &p.pad_right, &p.output_padding_w);
+        s = mt_conv_transpose1d_new(w, b, &p, out);
+    }
+    mt_tensor_free(w);
+    mt_tensor_free(k);
+    mt_tensor_free(b);
+    return s;
+}
+
+mt_status mt_einsum_dense_load(const mt_state_dict *weights, const char *prefix,
+                               const char *equation, mt_activation act, mt_layer **out)
+{
+    loader ld;
+    mt_status s = begin("einsum_dense", weights, prefix, out, &ld);
+    if (s)
+        return s;
+    if (weights->framework != MT_FRAMEWORK_KERAS)
+        return mt_fail(MT_ERR_UNSUPPORTED, "einsum_dense_load %s: Keras only", prefix);
+    mt_tensor *k, *b;
+    if (!(s = fetch_pair(&ld, ld.nm->weight, true, ld.nm->bias, false, &k, &b)))
+        s = mt_einsum_dense_new(k, b, equation, act, out);
     mt_tensor_free(k);
     mt_tensor_free(b);
     return s;
@@ -748,8 +859,8 @@ mt_status mt_conv_transpose1d_load(const mt_state_dict *weights, const char *pre
         return s;
     if (weights->framework != MT_FRAMEWORK_PYTORCH)
         return mt_fail(MT_ERR_UNSUPPORTED, "conv_transpose1d_load %s: reads PyTorch's "
-                       "[in, out/groups, k] weights (Keras' Conv1DTranspose is not supported)",
-                       prefix);
+                       "[in, out/groups, k] weights; a Keras Conv1DTranspose is "
+                       "mt_conv1d_transpose_load", prefix);
     mt_tensor *w, *b;
     if (!(s = fetch_pair(&ld, ld.nm->weight, true, ld.nm->bias, false, &w, &b)))
         s = mt_conv_transpose1d_new(w, b, params, out);

@@ -155,7 +155,9 @@ typedef enum mt_layer_kind {
     MT_LAYER_SOFTMAX2D,
     MT_LAYER_COSINE_SIMILARITY,   /* distance_layers.c */
     MT_LAYER_PAIRWISE_DISTANCE,
-    MT_LAYER_LOCAL_RESPONSE_NORM
+    MT_LAYER_LOCAL_RESPONSE_NORM,
+    MT_LAYER_TIME_DISTRIBUTED,
+    MT_LAYER_EINSUM_DENSE
 } mt_layer_kind;
 
 /* How a 2-D Linear weight is stored.
@@ -441,6 +443,27 @@ mt_status mt_avg_pool1d_new(const mt_pool1d_options *options, mt_layer **out);
  * as a view (no copy): Keras' Flatten() and PyTorch's nn.Flatten() are
  * mt_flatten_new(1, -1): [N,28,28] -> [N,784]. */
 mt_status mt_flatten_new(int start_dim, int end_dim, mt_layer **out);
+
+/* Keras' TimeDistributed(layer): `layer` (one input) on every step of
+ * [N,T,…], run once on the N·T steps as a batch [N·T,…] -> [N,T,…'].
+ * Takes ownership of `layer` (freed on failure too, except a layer that
+ * already belongs to a model: refused and left to it). A view layer
+ * (Flatten, Reshape) is refused (MT_ERR_UNSUPPORTED): TimeDistributed(
+ * Flatten()) is mt_flatten_new(2, -1). A Dense needs no wrapper (Linear
+ * takes any rank: the last dim). */
+mt_status mt_time_distributed_new(mt_layer *layer, mt_layer **out);
+
+/* Keras' EinsumDense(equation, activation=act) for a Dense over the
+ * input's last dims: the kernel's leading letters end the input, the
+ * output is the input's other letters then the kernel's ("abc,cde->abde":
+ * [N,b,c] -> [N,b,d,e], kernel [c,d,e]; "abde,def->abf"; "abc,cd->abd";
+ * "...b,bc->...c", any rank). bias: the kernel's output dims or a shape
+ * that broadcasts to them (Keras' bias_axes "de" is [d,e], "d" [d,1]), or
+ * NULL. Kernel and bias referenced if F32 (the bias copied if it
+ * broadcasts). Other equations (transposing, bias_axes over the input's
+ * letters): MT_ERR_UNSUPPORTED naming the equation. */
+mt_status mt_einsum_dense_new(const mt_tensor *kernel, const mt_tensor *bias,
+                              const char *equation, mt_activation act, mt_layer **out);
 
 /* Each sample [N, …] viewed as [N, sample_shape…] (rank 1..MT_MAX_RANK-1
  * dims, one of them may be -1: inferred), no copy: Keras' Reshape(
@@ -867,6 +890,24 @@ mt_status mt_separable_conv2d_load(const mt_state_dict *weights, const char *pre
                                    const mt_conv2d_options *options, mt_layer **depthwise,
                                    mt_layer **pointwise);
 
+/* Keras' DepthwiseConv1D "p": kernel p/kernel (Keras 2:
+ * p/depthwise_kernel) [k, C, m], bias p/bias [C·m] or none; read as the
+ * grouped Conv1D kernel [k, 1, C·m] with groups = C (no copy): [N,L,C] ->
+ * [N,OL,C·m]. options as mt_conv1d_new (the _w fields, padding, act) with
+ * layout and groups 0. Keras only, as mt_depthwise_conv2d_load. */
+mt_status mt_depthwise_conv1d_load(const mt_state_dict *weights, const char *prefix,
+                                   const mt_conv2d_options *options, mt_layer **out);
+
+/* Keras' SeparableConv1D "p" as two Conv1D layers to run one after the
+ * other, as mt_separable_conv2d_load: *depthwise from p/depthwise_kernel
+ * [k, C, m] (no bias), *pointwise from p/pointwise_kernel [1, C·m, out] and
+ * p/bias. options: the _w fields, padding (VALID or SAME) to the
+ * depthwise step, out_channels and act to the pointwise one. Both NULL on
+ * failure. Keras only. */
+mt_status mt_separable_conv1d_load(const mt_state_dict *weights, const char *prefix,
+                                   const mt_conv2d_options *options, mt_layer **depthwise,
+                                   mt_layer **pointwise);
+
 /* BatchNorm "p": options as mt_batch_norm_new; eps 0 means the framework's
  * default (PyTorch 1e-5, Keras 1e-3). A PyTorch file with p.weight but not
  * p.bias, or the reverse, fails (MT_ERR_NOT_FOUND naming both): PyTorch's
@@ -917,7 +958,8 @@ mt_status mt_conv_transpose2d_load(const mt_state_dict *weights, const char *pre
                                    mt_layer **out);
 
 /* ConvTranspose1D "p" (p.weight [Cin, Cout/g, k], p.bias): params as
- * mt_conv_transpose1d_new. PyTorch only (MT_ERR_UNSUPPORTED for Keras). */
+ * mt_conv_transpose1d_new. PyTorch only (MT_ERR_UNSUPPORTED for Keras:
+ * mt_conv1d_transpose_load below). */
 mt_status mt_conv_transpose1d_load(const mt_state_dict *weights, const char *prefix,
                                    const mt_conv_transpose2d_params *params,
                                    mt_layer **out);
@@ -952,6 +994,21 @@ typedef struct mt_conv2d_transpose_options {
 mt_status mt_conv2d_transpose_load(const mt_state_dict *weights, const char *prefix,
                                    const mt_conv2d_transpose_options *options,
                                    mt_layer **out);
+
+/* Keras' Conv1DTranspose "p": kernel p/kernel [k, out, in] (read as
+ * PyTorch's [in, out, k] through a view), bias p/bias [out] or none:
+ * [N,L,in] -> [N,OL,out], OL as mt_conv2d_transpose_load's OW. options
+ * as mt_conv2d_transpose_load's with the _w fields for the length (the _h
+ * ones 0). Keras only (MT_ERR_UNSUPPORTED for PyTorch:
+ * mt_conv_transpose1d_load). */
+mt_status mt_conv1d_transpose_load(const mt_state_dict *weights, const char *prefix,
+                                   const mt_conv2d_transpose_options *options,
+                                   mt_layer **out);
+
+/* Keras' EinsumDense "p": p/kernel, p/bias if present, as
+ * mt_einsum_dense_new. Keras only. */
+mt_status mt_einsum_dense_load(const mt_state_dict *weights, const char *prefix,
+                               const char *equation, mt_activation act, mt_layer **out);
 
 /* GroupNorm "p" (p.weight/p.bias; Keras p/gamma, p/beta): options as
  * mt_group_norm_new; eps 0: PyTorch 1e-5, Keras 1e-3. At least one of

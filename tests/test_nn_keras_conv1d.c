@@ -1,0 +1,580 @@
+/* test_nn_keras_conv1d.c — Keras 3's Conv1DTranspose, DepthwiseConv1D and
+ * SeparableConv1D loaded by their variable paths, a Sequential of them,
+ * Dense on rank-3/4 inputs, TimeDistributed(Dense), TimeDistributed(Conv2D)
+ * (contiguous and sliced steps), CenterCrop, EinsumDense and grouped
+ * Conv1D/Conv2D, against Keras' own outputs
+ * (reference/make_keras_conv1d_refs.py -> keras_conv1d.safetensors); and
+ * the errors. */
+#include "test_util.h"
+
+static mt_safetensors *refs;
+static alloc_probe counter;   /* every allocation, installed by main */
+
+static mt_tensor *get(const char *name)
+{
+    mt_tensor *t = NULL;
+    assert_ok(mt_safetensors_get(refs, name, &t));
+    return t;
+}
+
+/* The chain of n layers ls (made by `made`; the graph frees them) on x, a
+ * graph input of its shape, gives refs' `want` within tol; a second pass
+ * allocates nothing. */
+static void chain(mt_status made, int n, mt_layer **ls, const mt_tensor *x, const char *want,
+                  double tol)
+{
+    if (made)
+        fail_msg("%s: %s", want, mt_last_error());
+    mt_graph *g = NULL;
+    int y;
+    assert_ok(mt_graph_new(&g));
+    assert_ok(mt_graph_input(g, "x", MT_DTYPE_F32, x->rank - 1, x->shape + 1, &y));
+    for (int i = 0; i < n; i++) {
+        char name[8];
+        snprintf(name, sizeof name, "l%d", i);
+        if (mt_graph_add(g, name, ls[i], 1, &y, &y))
+            fail_msg("%s: %s", want, mt_last_error());
+    }
+    assert_ok(mt_graph_output(g, y));
+    const mt_tensor *out = NULL;
+    assert_ok(mt_graph_forward(g, 1, &x, 1, &out));
+    mt_tensor *w = get(want);
+    assert_int_equal(out->rank, w->rank);
+    for (int d = 0; d < w->rank; d++)
+        assert_int_equal(out->shape[d], w->shape[d]);
+    assert_close((const float *)out->data, (const float *)w->data,
+                 (size_t)mt_tensor_numel(w), tol, tol);
+    long before = counter.allocations;
+    assert_ok(mt_graph_forward(g, 1, &x, 1, &out));
+    assert_int_equal(counter.allocations, before);
+    mt_tensor_free(w);
+    mt_graph_free(g);
+}
+
+static const mt_state_dict keras = {NULL, MT_FRAMEWORK_KERAS};
+
+static void conv1d_transpose_matches_keras(void **state)
+{
+    (void)state;
+    const mt_state_dict sd = {refs, MT_FRAMEWORK_KERAS};
+    mt_tensor *x = get("x");
+    const mt_conv2d_transpose_options o[] = {
+        {.kernel_w = 3},
+        {.stride_w = 2, .padding = MT_PADDING_SAME},
+        {.stride_w = 2, .in_channels = 4, .out_channels = 3},
+        {.stride_w = 3},
+        {.padding = MT_PADDING_SAME, .dilation_w = 2},
+        {.padding = MT_PADDING_SAME},   /* k 4: the odd step cropped at the end */
+        {.stride_w = 2, .padding = MT_PADDING_SAME, .has_output_padding = true,
+         .output_padding_w = 1},
+        {.stride_w = 3, .has_output_padding = true, .output_padding_w = 2},
+        {.stride_w = 2, .padding = MT_PADDING_SAME, .has_output_padding = true},
+    };
+    for (int i = 0; i < 9; i++) {
+        char p[8], y[8];
+        snprintf(p, sizeof p, "ct%d", i);
+        snprintf(y, sizeof y, "y_ct%d", i);
+        mt_layer *l = NULL;
+        chain(mt_conv1d_transpose_load(&sd, p, &o[i], &l), 1, &l, x, y, 1e-5);
+    }
+    mt_tensor_free(x);
+}
+
+static void depthwise_conv1d_matches_keras(void **state)
+{
+    (void)state;
+    const mt_state_dict sd = {refs, MT_FRAMEWORK_KERAS};
+    mt_tensor *x = get("x");
+    const mt_conv2d_options o[] = {
+        {.kernel_w = 3},
+        {.stride_w = 2, .padding = MT_PADDING_SAME},
+        {.padding = MT_PADDING_SAME, .dilation_w = 2, .out_channels = 12},
+        {.stride_w = 2, .act = MT_ACTIVATION_RELU},
+    };
+    for (int i = 0; i < 4; i++) {
+        char p[8], y[8];
+        snprintf(p, sizeof p, "dw%d", i);
+        snprintf(y, sizeof y, "y_dw%d", i);
+        mt_layer *l = NULL;
+        chain(mt_depthwise_conv1d_load(&sd, p, &o[i], &l), 1, &l, x, y, 1e-5);
+    }
+    mt_tensor_free(x);
+}
+
+static void separable_conv1d_matches_keras(void **state)
+{
+    (void)state;
+    const mt_state_dict sd = {refs, MT_FRAMEWORK_KERAS};
+    mt_tensor *x = get("x");
+    const mt_conv2d_options o[] = {
+        {.stride_w = 2, .padding = MT_PADDING_SAME, .act = MT_ACTIVATION_RELU,
+         .out_channels = 5},
+        {.dilation_w = 2, .kernel_w = 3},
+        {0},
+    };
+    for (int i = 0; i < 3; i++) {
+        char p[8], y[8];
+        snprintf(p, sizeof p, "sc%d", i);
+        snprintf(y, sizeof y, "y_sc%d", i);
+        mt_layer *ls[2] = {0};
+        chain(mt_separable_conv1d_load(&sd, p, &o[i], &ls[0], &ls[1]), 2, ls, x, y, 1e-5);
+    }
+    mt_tensor_free(x);
+}
+
+/* Keras' Sequential of the three, then Dense(2) on [N,L,4], as a
+ * minitensor Sequential by the "seq1d/…" paths */
+static void sequential_matches_keras(void **state)
+{
+    (void)state;
+    const mt_state_dict sd = {refs, MT_FRAMEWORK_KERAS};
+    mt_tensor *x = get("x"), *want = get("y_seq1d");
+    mt_sequential *m = NULL;
+    mt_layer *dw = NULL, *pw = NULL, *l = NULL;
+    assert_ok(mt_sequential_new(2, (int64_t[]){7, 4}, &m));
+    assert_ok(mt_separable_conv1d_load(&sd, "seq1d/sep",
+                                       &(mt_conv2d_options){.padding = MT_PADDING_SAME}, &dw,
+                                       &pw));
+    assert_ok(mt_sequential_add(m, dw));
+    assert_ok(mt_sequential_add(m, pw));
+    assert_ok(mt_depthwise_conv1d_load(&sd, "seq1d/dw", &(mt_conv2d_options){.stride_w = 2},
+                                       &l));
+    assert_ok(mt_sequential_add(m, l));
+    assert_ok(mt_conv1d_transpose_load(&sd, "seq1d/ct",
+                                       &(mt_conv2d_transpose_options){
+                                           .stride_w = 2, .padding = MT_PADDING_SAME},
+                                       &l));
+    assert_ok(mt_sequential_add(m, l));
+    assert_ok(mt_linear_load(&sd, "seq1d/head", NULL, &l));
+    assert_ok(mt_sequential_add(m, l));
+    const mt_tensor *y = NULL;
+    assert_ok(mt_sequential_forward(m, x, &y));
+    assert_int_equal(y->rank, 3);
+    assert_int_equal(y->shape[1], 6);
+    assert_int_equal(y->shape[2], 2);
+    assert_close((const float *)y->data, (const float *)want->data,
+                 (size_t)mt_tensor_numel(want), 1e-5, 1e-5);
+    mt_sequential_free(m);
+    mt_tensor_free(want);
+    mt_tensor_free(x);
+}
+
+/* Dense takes any rank (the last dim); TimeDistributed(Dense) is the same
+ * Dense; TimeDistributed(Conv2D) on videos [N,T,H,W,C] folds the steps */
+static void time_distributed_matches_keras(void **state)
+{
+    (void)state;
+    const mt_state_dict sd = {refs, MT_FRAMEWORK_KERAS};
+    mt_tensor *xt = get("xt"), *xi = get("xi"), *xv = get("xv");
+    mt_layer *ls[3] = {0};
+    chain(mt_linear_load(&sd, "dense3", NULL, &ls[0]), 1, ls, xt, "y_dense3", 1e-5);
+    chain(mt_linear_load(&sd, "dense3", NULL, &ls[0]), 1, ls, xi, "y_dense4", 1e-5);
+    chain(mt_linear_load(&sd, "td_dense/tdd", &(mt_linear_options){.act = MT_ACTIVATION_TANH},
+                         &ls[0]),
+          1, ls, xt, "y_td_dense", 1e-5);
+    const mt_conv2d_options co = {.stride_h = 2, .stride_w = 2, .padding = MT_PADDING_SAME,
+                                  .act = MT_ACTIVATION_RELU};
+    mt_layer *c = NULL;
+    assert_ok(mt_conv2d_load(&sd, "td_conv/tdc", &co, &c));
+    chain(mt_time_distributed_new(c, &ls[0]), 1, ls, xv, "y_td_conv", 1e-5);
+    /* TimeDistributed(Conv2D), TimeDistributed(Flatten()), Dense */
+    assert_ok(mt_conv2d_load(&sd, "td_model/tc/c", NULL, &c));
+    assert_ok(mt_time_distributed_new(c, &ls[0]));
+    assert_ok(mt_flatten_new(2, -1, &ls[1]));
+    chain(mt_linear_load(&sd, "td_model/head", NULL, &ls[2]), 3, ls, xv, "y_td_model", 1e-5);
+    /* the steps sliced out of [2,4,…]: not one stride apart, folded from a copy */
+    mt_tensor *big = NULL, v;
+    assert_ok(mt_tensor_zeros(MT_DTYPE_F32, 5, (int64_t[]){2, 4, 5, 6, 2}, &big));
+    assert_ok(mt_narrow_into(big, 1, 1, 3, &v));
+    assert_ok(mt_tensor_copy_into(xv, &v));
+    assert_int_not_equal(v.stride[0], v.stride[1] * v.shape[1]);
+    assert_ok(mt_conv2d_load(&sd, "td_conv/tdc", &co, &c));
+    chain(mt_time_distributed_new(c, &ls[0]), 1, ls, &v, "y_td_conv", 1e-5);
+    mt_tensor_free(big);
+    mt_tensor_free(xv);
+    mt_tensor_free(xi);
+    mt_tensor_free(xt);
+}
+
+/* a video classifier: TimeDistributed Conv2D, MaxPooling2D and Flatten,
+ * then LSTM and Dense, by the Sequential's variable paths */
+static void cnn_lstm_matches_keras(void **state)
+{
+    (void)state;
+    const mt_state_dict sd = {refs, MT_FRAMEWORK_KERAS};
+    mt_tensor *xv = get("xv");
+    mt_layer *ls[5] = {0}, *c = NULL;
+    assert_ok(mt_conv2d_load(&sd, "cnnlstm/tc/c", &(mt_conv2d_options){
+                                                      .act = MT_ACTIVATION_RELU}, &c));
+    assert_ok(mt_time_distributed_new(c, &ls[0]));
+    assert_ok(mt_max_pool2d_new(&(mt_max_pool2d_options){.pool_h = 2, .pool_w = 2}, &c));
+    assert_ok(mt_time_distributed_new(c, &ls[1]));
+    assert_ok(mt_flatten_new(2, -1, &ls[2]));
+    assert_ok(mt_lstm_load(&sd, "cnnlstm/lstm",
+                           &(mt_rnn_options){.output = MT_RNN_RETURN_FINAL_STATE}, &ls[3]));
+    chain(mt_linear_load(&sd, "cnnlstm/head", NULL, &ls[4]), 5, ls, xv, "y_cnnlstm", 1e-5);
+    mt_tensor_free(xv);
+}
+
+/* CenterCrop(h, w) on [N,H,W,C]: top (H - h) / 2 rows, left (W - w) / 2
+ * columns dropped (rounded down), the rest at the bottom and right */
+static void center_crop_matches_keras(void **state)
+{
+    (void)state;
+    mt_tensor *xc = get("xc"), *xc2 = get("xc2");
+    mt_layer *l = NULL;
+    /* 7x8 -> 4x5: rows 1 + 2, columns 1 + 2 */
+    chain(mt_pad_new(6, (int64_t[]){0, 0, -1, -2, -1, -2}, MT_PAD_CONSTANT, 0, &l), 1, &l,
+          xc, "y_crop", 0);
+    /* 6x5 -> 3x3: rows 1 + 2, columns 1 + 1 */
+    chain(mt_pad_new(6, (int64_t[]){0, 0, -1, -1, -1, -2}, MT_PAD_CONSTANT, 0, &l), 1, &l,
+          xc2, "y_crop2", 0);
+    /* or mt_narrow_new twice */
+    mt_layer *ls[2] = {0};
+    assert_ok(mt_narrow_new(1, 1, 4, &ls[0]));
+    chain(mt_narrow_new(2, 1, 5, &ls[1]), 2, ls, xc, "y_crop", 0);
+    mt_tensor_free(xc2);
+    mt_tensor_free(xc);
+}
+
+static void einsum_dense_matches_keras(void **state)
+{
+    (void)state;
+    const mt_state_dict sd = {refs, MT_FRAMEWORK_KERAS};
+    mt_tensor *x2 = get("x2"), *xt = get("xt_e"), *xe = get("xe"), *xi = get("xi_e");
+    mt_layer *l = NULL;
+    chain(mt_einsum_dense_load(&sd, "e0", "ab,bc->ac", MT_ACTIVATION_NONE, &l), 1, &l, x2,
+          "y_e0", 1e-5);
+    chain(mt_einsum_dense_load(&sd, "e1", "abc,cd->abd", MT_ACTIVATION_RELU, &l), 1, &l, xt,
+          "y_e1", 1e-5);
+    chain(mt_einsum_dense_load(&sd, "e2", "abc,cde->abde", MT_ACTIVATION_NONE, &l), 1, &l, xt,
+          "y_e2", 1e-5);
+    /* bias_axes "d": a bias [2,1] broadcast over e */
+    chain(mt_einsum_dense_load(&sd, "e3", "abc,cde->abde", MT_ACTIVATION_NONE, &l), 1, &l, xt,
+          "y_e3", 1e-5);
+    chain(mt_einsum_dense_load(&sd, "e4", "abde,def->abf", MT_ACTIVATION_NONE, &l), 1, &l, xe,
+          "y_e4", 1e-5);
+    chain(mt_einsum_dense_load(&sd, "e5", "...b,bc->...c", MT_ACTIVATION_NONE, &l), 1, &l, xi,
+          "y_e5", 1e-5);
+    /* xe's last two dims transposed from [2,4,3,2]: merged from a copy */
+    mt_tensor *big = NULL, v;
+    assert_ok(mt_tensor_zeros(MT_DTYPE_F32, 4, (int64_t[]){2, 4, 3, 2}, &big));
+    assert_ok(mt_transpose_into(big, 2, 3, &v));
+    assert_ok(mt_tensor_copy_into(xe, &v));
+    chain(mt_einsum_dense_load(&sd, "e4", "abde,def->abf", MT_ACTIVATION_NONE, &l), 1, &l, &v,
+          "y_e4", 1e-5);
+    mt_tensor_free(big);
+    mt_tensor_free(xi);
+    mt_tensor_free(xe);
+    mt_tensor_free(xt);
+    mt_tensor_free(x2);
+}
+
+static void einsum_dense_errors(void **state)
+{
+    (void)state;
+    const mt_state_dict sd = {refs, MT_FRAMEWORK_KERAS};
+    const mt_state_dict torch = {refs, MT_FRAMEWORK_PYTORCH};
+    mt_layer *l = (mt_layer *)&counter;
+    long live = counter.live;
+    assert_fails(mt_einsum_dense_load(&sd, "e2", NULL, MT_ACTIVATION_NONE, &l),
+                 MT_ERR_INVALID_ARGUMENT, "einsum_dense: equation is NULL");
+    assert_null(l);
+    assert_fails(mt_einsum_dense_load(&torch, "e2", "abc,cde->abde", MT_ACTIVATION_NONE, &l),
+                 MT_ERR_UNSUPPORTED, "einsum_dense_load e2: Keras only");
+    assert_fails(mt_einsum_dense_load(&sd, "e2", "abc;cde->abde", MT_ACTIVATION_NONE, &l),
+                 MT_ERR_INVALID_ARGUMENT, "einsum_dense e2/kernel: equation \"abc;cde->abde\": "
+                 "expected \"<input>,<kernel>-><output>\"");
+    assert_fails(mt_einsum_dense_load(&sd, "e2", "abb,bde->abde", MT_ACTIVATION_NONE, &l),
+                 MT_ERR_INVALID_ARGUMENT, "each once per term");
+    /* a transposing equation, the output in another order */
+    assert_fails(mt_einsum_dense_load(&sd, "e2", "abc,cde->abed", MT_ACTIVATION_NONE, &l),
+                 MT_ERR_UNSUPPORTED, "einsum_dense e2/kernel: equation \"abc,cde->abed\": only "
+                 "a Dense over the input's last dims is supported");
+    assert_fails(mt_einsum_dense_load(&sd, "e2", "abc,dce->abde", MT_ACTIVATION_NONE, &l),
+                 MT_ERR_UNSUPPORTED, "only a Dense over the input's last dims");
+    assert_fails(mt_einsum_dense_load(&sd, "e2", "abc,cd->abd", MT_ACTIVATION_NONE, &l),
+                 MT_ERR_SHAPE, "einsum_dense e2/kernel: kernel e2/kernel [5,2,3] for \"cd\": "
+                 "expected 2 dims");
+    /* e2's bias [2,3] on e0's kernel [5,3]: does not broadcast */
+    mt_tensor *k = get("e0/kernel"), *b = get("e2/bias");
+    assert_fails(mt_einsum_dense_new(k, b, "ab,bc->ac", MT_ACTIVATION_NONE, &l), MT_ERR_SHAPE,
+                 "einsum_dense e0/kernel: bias e2/bias [2,3] does not broadcast to the "
+                 "kernel's output dims c of kernel e0/kernel [5,3]");
+    mt_tensor_free(b);
+    mt_tensor_free(k);
+    assert_int_equal(counter.live, live);
+    /* inputs: the rank and the dims the kernel contracts */
+    assert_ok(mt_einsum_dense_load(&sd, "e2", "abc,cde->abde", MT_ACTIVATION_NONE, &l));
+    mt_graph *g = NULL;
+    int a, y;
+    assert_ok(mt_graph_new(&g));
+    assert_ok(mt_graph_input(g, "x", MT_DTYPE_F32, 2, (int64_t[]){4, 6}, &a));
+    assert_fails(mt_graph_add(g, "e", l, 1, &a, &y), MT_ERR_SHAPE,
+                 "expects F32 input of 3 dims ending in the kernel's [5], input 'x' gives F32 "
+                 "[1,4,6]");
+    assert_ok(mt_einsum_dense_load(&sd, "e5", "...b,bc->...c", MT_ACTIVATION_NONE, &l));
+    assert_ok(mt_graph_input(g, "z", MT_DTYPE_F32, 1, (int64_t[]){4}, &a));
+    assert_fails(mt_graph_add(g, "e5", l, 1, &a, &y), MT_ERR_SHAPE,
+                 "expects F32 input of at least 2 dims ending in the kernel's [5]");
+    mt_graph_free(g);
+}
+
+/* Keras' Conv1D and Conv2D with groups=: kernel [k, in/groups, out] */
+static void grouped_conv_matches_keras(void **state)
+{
+    (void)state;
+    const mt_state_dict sd = {refs, MT_FRAMEWORK_KERAS};
+    mt_tensor *x = get("xg1"), *xg = get("xg");
+    mt_layer *l = NULL;
+    chain(mt_conv1d_load(&sd, "g1", &(mt_conv2d_options){.groups = 2}, &l), 1, &l, x, "y_g1",
+          1e-5);
+    chain(mt_conv2d_load(&sd, "g2",
+                         &(mt_conv2d_options){.groups = 3, .stride_h = 2, .stride_w = 2,
+                                              .padding = MT_PADDING_SAME},
+                         &l),
+          1, &l, xg, "y_g2", 1e-5);
+    mt_tensor_free(xg);
+    mt_tensor_free(x);
+}
+
+static void errors_named(void **state)
+{
+    (void)state;
+    const mt_state_dict sd = {refs, MT_FRAMEWORK_KERAS};
+    const mt_state_dict torch = {refs, MT_FRAMEWORK_PYTORCH};
+    mt_layer *l = (mt_layer *)&counter, *pw = (mt_layer *)&counter;
+    /* Conv1DTranspose */
+    assert_fails(mt_conv1d_transpose_load(&sd, "ct0", NULL, NULL), MT_ERR_INVALID_ARGUMENT,
+                 "conv1d_transpose_load: out is NULL");
+    assert_fails(mt_conv1d_transpose_load(&keras, "ct0", NULL, &l), MT_ERR_INVALID_ARGUMENT,
+                 "conv1d_transpose_load: NULL argument");
+    assert_null(l);
+    assert_fails(mt_conv1d_transpose_load(&torch, "ct0", NULL, &l), MT_ERR_UNSUPPORTED,
+                 "conv1d_transpose_load ct0: Keras only (a PyTorch ConvTranspose1d is "
+                 "mt_conv_transpose1d_load)");
+    assert_fails(mt_conv_transpose1d_load(&sd, "ct0", NULL, &l), MT_ERR_UNSUPPORTED,
+                 "a Keras Conv1DTranspose is mt_conv1d_transpose_load");
+    assert_fails(mt_conv1d_transpose_load(&sd, "ct0",
+                                          &(mt_conv2d_transpose_options){.stride_h = 2}, &l),
+                 MT_ERR_INVALID_ARGUMENT, "conv1d_transpose_load ct0: the _h fields 0");
+    assert_fails(mt_conv1d_transpose_load(&sd, "ct0",
+                                          &(mt_conv2d_transpose_options){
+                                              .stride_w = 2, .has_output_padding = true,
+                                              .output_padding_w = 2},
+                                          &l),
+                 MT_ERR_INVALID_ARGUMENT, "output_padding_w 2 >= 0 and below the stride");
+    assert_fails(mt_conv1d_transpose_load(&sd, "ct0",
+                                          &(mt_conv2d_transpose_options){.in_channels = 3},
+                                          &l),
+                 MT_ERR_SHAPE, "conv1d_transpose ct0: kernel ct0/kernel [3,3,4], "
+                 "expected [k, out, in] (Keras) with kernel 0, 0 out and 3 in channels");
+    assert_fails(mt_conv1d_transpose_load(&sd, "td_conv/tdc", NULL, &l), MT_ERR_SHAPE,
+                 "kernel td_conv/tdc/kernel [2,2,2,3], expected [k, out, in]");
+    assert_fails(mt_conv1d_transpose_load(&sd, "nope", NULL, &l), MT_ERR_NOT_FOUND, "nope/kernel");
+    assert_null(l);
+    /* the run: a [N,L,C] input of the kernel's channels */
+    assert_ok(mt_conv1d_transpose_load(&sd, "ct0", NULL, &l));
+    mt_graph *g = NULL;
+    int id, y;
+    assert_ok(mt_graph_new(&g));
+    assert_ok(mt_graph_input(g, "x", MT_DTYPE_F32, 2, (int64_t[]){7, 5}, &id));
+    assert_fails(mt_graph_add(g, "ct", l, 1, &id, &y), MT_ERR_SHAPE, "ct0/kernel");
+    mt_graph_free(g);
+    /* DepthwiseConv1D */
+    l = (mt_layer *)&counter;
+    assert_fails(mt_depthwise_conv1d_load(&torch, "dw0", NULL, &l), MT_ERR_UNSUPPORTED,
+                 "depthwise_conv1d_load dw0: Keras only (a PyTorch depthwise conv is "
+                 "mt_conv1d_load with .groups = its channels)");
+    assert_null(l);
+    assert_fails(mt_depthwise_conv1d_load(&sd, "sc0", NULL, &l), MT_ERR_UNSUPPORTED,
+                 "depthwise_conv1d_load sc0: sc0/pointwise_kernel is in the file: a "
+                 "SeparableConv1D is mt_separable_conv1d_load");
+    assert_fails(mt_depthwise_conv1d_load(&sd, "dw0", &(mt_conv2d_options){.groups = 4}, &l),
+                 MT_ERR_INVALID_ARGUMENT, "layout and groups come from the kernel");
+    assert_fails(mt_depthwise_conv1d_load(&sd, "td_conv/tdc", NULL, &l), MT_ERR_SHAPE,
+                 "depthwise_conv1d td_conv/tdc: kernel td_conv/tdc/kernel [2,2,2,3], "
+                 "expected [k, channels, multiplier]");
+    assert_fails(mt_depthwise_conv1d_load(&sd, "dw0", &(mt_conv2d_options){.stride_h = 2}, &l),
+                 MT_ERR_INVALID_ARGUMENT, "the _h fields must be 0");
+    /* SeparableConv1D */
+    assert_fails(mt_separable_conv1d_load(&sd, "sc0", NULL, &l, NULL), MT_ERR_INVALID_ARGUMENT,
+                 "separable_conv1d_load: out is NULL");
+    assert_fails(mt_separable_conv1d_load(&sd, "dw0", NULL, &l, &pw), MT_ERR_NOT_FOUND,
+                 "dw0/depthwise_kernel");
+    assert_null(l);
+    assert_null(pw);
+    assert_fails(mt_separable_conv1d_load(&sd, "sc0",
+                                          &(mt_conv2d_options){.padding = MT_PADDING_EXPLICIT},
+                                          &l, &pw),
+                 MT_ERR_INVALID_ARGUMENT, "separable_conv1d_load sc0: layout and groups");
+    /* filters that are not the pointwise kernel's: the depthwise step freed */
+    assert_fails(mt_separable_conv1d_load(&sd, "sc0", &(mt_conv2d_options){.out_channels = 4},
+                                          &l, &pw),
+                 MT_ERR_SHAPE, "sc0/pointwise_kernel [1,8,5]");
+    assert_null(l);
+    assert_null(pw);
+    /* the 2-D loaders name the 2-D layers, as before */
+    assert_fails(mt_separable_conv2d_load(&torch, "sc0", NULL, &l, &pw), MT_ERR_UNSUPPORTED,
+                 "separable_conv2d_load sc0: Keras only");
+    assert_fails(mt_depthwise_conv2d_load(&sd, "dw0", NULL, &l), MT_ERR_SHAPE,
+                 "depthwise_conv2d dw0: kernel dw0/kernel [3,4,2], expected [kh, kw, "
+                 "channels, multiplier]");
+}
+
+static void time_distributed_errors(void **state)
+{
+    (void)state;
+    const mt_state_dict sd = {refs, MT_FRAMEWORK_KERAS};
+    mt_layer *l = (mt_layer *)&counter, *c = NULL;
+    long live = counter.live;
+    assert_fails(mt_time_distributed_new(NULL, &l), MT_ERR_INVALID_ARGUMENT,
+                 "time_distributed: layer is NULL");
+    assert_null(l);
+    /* the layer is freed on failure (counted by the probe) */
+    assert_ok(mt_conv2d_load(&sd, "td_conv/tdc", NULL, &c));
+    assert_fails(mt_time_distributed_new(c, NULL), MT_ERR_INVALID_ARGUMENT,
+                 "time_distributed: out is NULL");
+    assert_ok(mt_flatten_new(1, -1, &c));
+    assert_fails(mt_time_distributed_new(c, &l), MT_ERR_UNSUPPORTED,
+                 "time_distributed: flatten is a view");
+    assert_ok(mt_add_new(&c));
+    assert_fails(mt_time_distributed_new(c, &l), MT_ERR_UNSUPPORTED, "takes 0 inputs");
+    assert_int_equal(counter.live, live);
+    /* inputs: 3 or more dims, the inner layer's check with the steps folded */
+    assert_ok(mt_conv2d_load(&sd, "td_conv/tdc", NULL, &c));
+    assert_ok(mt_time_distributed_new(c, &l));
+    mt_graph *g = NULL;
+    int a, b, y;
+    assert_ok(mt_graph_new(&g));
+    assert_ok(mt_graph_input(g, "flat", MT_DTYPE_F32, 1, (int64_t[]){5}, &a));
+    assert_ok(mt_graph_input(g, "thin", MT_DTYPE_F32, 4, (int64_t[]){3, 5, 6, 7}, &b));
+    assert_fails(mt_graph_add(g, "td", l, 1, &a, &y), MT_ERR_SHAPE,
+                 "expects steps [N,T,…] (3 or more dims), input 'flat' gives [1,5]");
+    assert_ok(mt_conv2d_load(&sd, "td_conv/tdc", NULL, &c));   /* the graph freed l */
+    assert_ok(mt_time_distributed_new(c, &l));
+    assert_fails(mt_graph_add(g, "td", l, 1, &b, &y), MT_ERR_SHAPE,
+                 "conv2d td_conv/tdc/kernel (on each step, as [3,5,6,7]): expects 2 input "
+                 "channels");
+    /* a layer in a model is refused and left to it */
+    assert_ok(mt_conv2d_load(&sd, "td_conv/tdc", NULL, &c));
+    assert_ok(mt_time_distributed_new(c, &l));
+    assert_ok(mt_graph_input(g, "ok", MT_DTYPE_F32, 4, (int64_t[]){3, 5, 6, 2}, &b));
+    assert_ok(mt_graph_add(g, "td", l, 1, &b, &y));
+    mt_layer *l2 = NULL;
+    assert_fails(mt_time_distributed_new(l, &l2), MT_ERR_INVALID_ARGUMENT,
+                 "already belongs to a model");
+    mt_graph_free(g);
+    assert_int_equal(counter.live, live);
+}
+
+/* Out of memory at every allocation while a graph of the new layers is
+ * loaded, planned and run: MT_ERR_OUT_OF_MEMORY, nothing leaked; the first
+ * allocation count that suffices gives Keras' outputs. */
+static void out_of_memory(void **state)
+{
+    (void)state;
+    const mt_state_dict sd = {refs, MT_FRAMEWORK_KERAS};
+    mt_tensor *x = get("x"), *xv = get("xv"), *xt = get("xt_e");
+    mt_tensor *w1 = get("y_seq1d"), *w2 = get("y_td_conv"), *w3 = get("y_e2");
+    int failures = 0;
+    for (long n = 0; n < 2000; n++) {
+        alloc_probe probe;
+        probe_install(&probe, n);
+        mt_graph *g = NULL;
+        mt_layer *l = NULL, *pw = NULL, *c = NULL;
+        int in[3], a, b, e;
+        const mt_tensor *y[3] = {0};
+        mt_status s = mt_graph_new(&g);
+        if (!s)
+            s = mt_graph_input(g, "x", MT_DTYPE_F32, 2, (int64_t[]){7, 4}, &in[0]);
+        if (!s)
+            s = mt_graph_input(g, "xv", MT_DTYPE_F32, 4, (int64_t[]){3, 5, 6, 2}, &in[1]);
+        if (!s)
+            s = mt_graph_input(g, "xt", MT_DTYPE_F32, 2, (int64_t[]){4, 5}, &in[2]);
+        if (!s && !(s = mt_separable_conv1d_load(&sd, "seq1d/sep",
+                                                 &(mt_conv2d_options){
+                                                     .padding = MT_PADDING_SAME},
+                                                 &l, &pw)) &&
+            !(s = mt_graph_add(g, "dw", l, 1, &in[0], &a)))
+            s = mt_graph_add(g, "pw", pw, 1, &a, &a);
+        else
+            mt_layer_free(pw);
+        if (!s && !(s = mt_depthwise_conv1d_load(&sd, "seq1d/dw",
+                                                 &(mt_conv2d_options){.stride_w = 2}, &l)))
+            s = mt_graph_add(g, "dw2", l, 1, &a, &a);
+        if (!s && !(s = mt_conv1d_transpose_load(&sd, "seq1d/ct",
+                                                 &(mt_conv2d_transpose_options){
+                                                     .stride_w = 2,
+                                                     .padding = MT_PADDING_SAME},
+                                                 &l)))
+            s = mt_graph_add(g, "ct", l, 1, &a, &a);
+        if (!s && !(s = mt_linear_load(&sd, "seq1d/head", NULL, &l)))
+            s = mt_graph_add(g, "head", l, 1, &a, &a);
+        if (!s && !(s = mt_conv2d_load(&sd, "td_conv/tdc",
+                                       &(mt_conv2d_options){
+                                           .stride_h = 2, .stride_w = 2,
+                                           .padding = MT_PADDING_SAME,
+                                           .act = MT_ACTIVATION_RELU},
+                                       &c)) &&
+            !(s = mt_time_distributed_new(c, &l)))
+            s = mt_graph_add(g, "td", l, 1, &in[1], &b);
+        if (!s && !(s = mt_einsum_dense_load(&sd, "e2", "abc,cde->abde", MT_ACTIVATION_NONE,
+                                             &l)))
+            s = mt_graph_add(g, "e2", l, 1, &in[2], &e);
+        if (!s && !(s = mt_graph_output(g, a)) && !(s = mt_graph_output(g, b)) &&
+            !(s = mt_graph_output(g, e)))
+            s = mt_graph_forward(g, 3, (const mt_tensor *[]){x, xv, xt}, 3, y);
+        if (s == MT_OK) {
+            assert_close((const float *)y[0]->data, (const float *)w1->data,
+                         (size_t)mt_tensor_numel(w1), 1e-5, 1e-5);
+            assert_close((const float *)y[1]->data, (const float *)w2->data,
+                         (size_t)mt_tensor_numel(w2), 1e-5, 1e-5);
+            assert_close((const float *)y[2]->data, (const float *)w3->data,
+                         (size_t)mt_tensor_numel(w3), 1e-5, 1e-5);
+        }
+        mt_graph_free(g);
+        probe_remove();
+        assert_int_equal(probe.live, 0);
+        if (s == MT_OK)
+            break;
+        if (s != MT_ERR_OUT_OF_MEMORY)   /* not a shape error made of a failed allocation */
+            fail_msg("allocation %ld: status %d: %s", n, (int)s, mt_last_error());
+        failures++;
+    }
+    assert_true(failures > 10);
+    probe_install(&counter, -1);
+    mt_tensor_free(w3);
+    mt_tensor_free(w2);
+    mt_tensor_free(w1);
+    mt_tensor_free(xt);
+    mt_tensor_free(xv);
+    mt_tensor_free(x);
+}
+
+int main(void)
+{
+    probe_install(&counter, -1);
+    if (mt_safetensors_open(REFS_DIR "/keras_conv1d.safetensors", &refs)) {
+        fprintf(stderr, "%s\n", mt_last_error());
+        return 1;
+    }
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(conv1d_transpose_matches_keras),
+        cmocka_unit_test(depthwise_conv1d_matches_keras),
+        cmocka_unit_test(separable_conv1d_matches_keras),
+        cmocka_unit_test(sequential_matches_keras),
+        cmocka_unit_test(time_distributed_matches_keras),
+        cmocka_unit_test(cnn_lstm_matches_keras),
+        cmocka_unit_test(center_crop_matches_keras),
+        cmocka_unit_test(einsum_dense_matches_keras),
+        cmocka_unit_test(einsum_dense_errors),
+        cmocka_unit_test(grouped_conv_matches_keras),
+        cmocka_unit_test(errors_named),
+        cmocka_unit_test(time_distributed_errors),
+        cmocka_unit_test(out_of_memory),
+    };
+    int failed = cmocka_run_group_tests(tests, NULL, NULL);
+    mt_safetensors_close(refs);
+    return failed;
+}
