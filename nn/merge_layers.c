@@ -335,12 +335,21 @@ static mt_status concat_infer(const mt_layer *l, int n, const mt_shape *in,
     dim = dim < 0 ? dim + r : dim;
     *out = in[0];
     for (int j = 1; j < n; j++) {
-        bool fits = in[j].rank == r && in[j].dtype == in[0].dtype;
+        if (in[j].dtype != in[0].dtype)
+            return mt_fail(MT_ERR_DTYPE, "expects inputs of one dtype, %s gives %s and %s "
+                           "gives %s", from[0], mt_dtype_name(in[0].dtype), from[j],
+                           mt_dtype_name(in[j].dtype));
+        bool fits = in[j].rank == r;
         for (int d = 0; fits && d < r; d++)
             fits = d == dim || in[j].dim[d] == in[0].dim[d];
         if (!fits)
             return mt_fail(MT_ERR_SHAPE, "expects inputs that differ only in dim %d, %s "
                            "gives %s and %s gives %s", l->info.dim, from[0],
+                           mt_nn_shape_text(&in[0], a, sizeof a), from[j],
+                           mt_nn_shape_text(&in[j], b, sizeof b));
+        if (in[j].dim[dim] > INT64_MAX - out->dim[dim])
+            return mt_fail(MT_ERR_OVERFLOW, "dim %d of the joined shape overflows: %s gives "
+                           "%s, %s gives %s", l->info.dim, from[0],
                            mt_nn_shape_text(&in[0], a, sizeof a), from[j],
                            mt_nn_shape_text(&in[j], b, sizeof b));
         out->dim[dim] += in[j].dim[dim];

@@ -255,6 +255,48 @@ static void empty_batch(void **state)
     mt_graph_free(g);
 }
 
+/* Concat refuses joined dims past INT64_MAX (two [N,2^62]: no signed
+ * overflow in its shape inference) and inputs of two dtypes (named as
+ * such, not as shapes that "differ"). */
+static void concat_refuses_overflow_and_dtypes(void **state)
+{
+    (void)state;
+    mt_graph *g = NULL;
+    mt_layer *l = NULL;
+    int a, b, c, y = -7;
+    const int64_t half = (int64_t)1 << 62;
+    assert_ok(mt_graph_new(&g));
+    assert_ok(mt_graph_input(g, "a", MT_DTYPE_F32, 1, &half, &a));
+    assert_ok(mt_graph_input(g, "b", MT_DTYPE_F32, 1, &half, &b));
+    assert_ok(mt_concat_new(-1, &l));
+    assert_fails(mt_graph_add(g, "cat", l, 2, (int[]){a, b}, &y), MT_ERR_OVERFLOW,
+                 "graph: node 'cat' (concat dim -1) dim -1 of the joined shape overflows: "
+                 "input 'a' gives [1,4611686018427387904], input 'b' gives "
+                 "[1,4611686018427387904]");
+    assert_int_equal(y, -7);
+    /* one less fits: 2^62 + 2^62 - 1 = INT64_MAX */
+    const int64_t less = half - 1;
+    assert_ok(mt_graph_input(g, "c", MT_DTYPE_F32, 1, &less, &c));
+    assert_ok(mt_concat_new(1, &l));
+    assert_ok(mt_graph_add(g, "cat", l, 2, (int[]){a, c}, &y));
+    mt_shape s;
+    assert_ok(mt_graph_shape_get(g, y, &s));
+    assert_true(s.dim[1] == INT64_MAX);
+    mt_graph_free(g);
+    /* an F32 input and an I32 constant of the same shape */
+    mt_tensor *ci = NULL;
+    assert_ok(mt_tensor_zeros(MT_DTYPE_I32, 2, (int64_t[]){1, 3}, &ci));
+    assert_ok(mt_graph_new(&g));
+    assert_ok(mt_graph_input(g, "x", MT_DTYPE_F32, 1, (int64_t[]){3}, &a));
+    assert_ok(mt_graph_constant(g, "ci", ci, &b));
+    assert_ok(mt_concat_new(1, &l));
+    assert_fails(mt_graph_add(g, "cat", l, 2, (int[]){a, b}, &y), MT_ERR_DTYPE,
+                 "graph: node 'cat' (concat dim 1) expects inputs of one dtype, input 'x' "
+                 "gives F32 and constant 'ci' gives I32");
+    mt_graph_free(g);
+    mt_tensor_free(ci);
+}
+
 int main(void)
 {
     probe_install(&counter, -1);
@@ -267,6 +309,7 @@ int main(void)
         cmocka_unit_test(dot_matches_keras),
         cmocka_unit_test(errors_named),
         cmocka_unit_test(empty_batch),
+        cmocka_unit_test(concat_refuses_overflow_and_dtypes),
     };
     int failed = cmocka_run_group_tests(tests, NULL, NULL);
     mt_safetensors_close(refs);

@@ -698,8 +698,8 @@ mt_status mt_minimum_new(mt_layer **out);
  * cosine similarity. */
 mt_status mt_dot_new(int axis_x, int axis_y, bool normalize, mt_layer **out);
 
-/* Its inputs (1 or more) joined along `dim` (negative from the end; other
- * dims equal): Keras' Concatenate(axis), torch.cat(dim). */
+/* Its inputs (1 or more, one dtype) joined along `dim` (negative from the
+ * end; other dims equal): Keras' Concatenate(axis), torch.cat(dim). */
 mt_status mt_concat_new(int dim, mt_layer **out);
 
 /* ---- Keras' Attention, AdditiveAttention, RepeatVector, UnitNormalization ---------------- */
