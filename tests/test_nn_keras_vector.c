@@ -423,6 +423,45 @@ static void errors_named(void **state)
             MT_ERR_DTYPE, "expects F32, input 'in0' gives I32");
 }
 
+/* A graph: Attention(q [N,1,1], v [N,Tv,1], value mask [N,Tv]). */
+static mt_graph *masked_attention(int64_t tv)
+{
+    mt_graph *g = NULL;
+    mt_layer *l = NULL;
+    int q, v, m, y;
+    assert_ok(mt_graph_new(&g));
+    assert_ok(mt_graph_input(g, "q", MT_DTYPE_F32, 2, (int64_t[]){1, 1}, &q));
+    assert_ok(mt_graph_input(g, "v", MT_DTYPE_F32, 2, (int64_t[]){tv, 1}, &v));
+    assert_ok(mt_graph_input(g, "m", MT_DTYPE_I32, 1, &tv, &m));
+    assert_ok(mt_dot_attention_new(1, 1, &(mt_keras_attention_options){
+                                       .value_mask = MT_MASK_MODE_KEEP}, &l));
+    assert_ok(mt_graph_add(g, "att", l, 3, (int[]){q, v, m}, &y));
+    assert_ok(mt_graph_output(g, y));
+    return g;
+}
+
+/* The scratch of an attention with masks ([N,Tv] and [N,Tq] as F32) is
+ * counted without overflow: N = 16 and a value mask of Tv = 2^60 need 2^66
+ * bytes, refused by the planner (was N·Tv in int64: a signed overflow that
+ * wrapped to 0 and planned 2^62 bytes). */
+static void attention_scratch_overflow_refused(void **state)
+{
+    (void)state;
+    size_t bytes = 7;
+    mt_graph *g = masked_attention((int64_t)1 << 60);
+    assert_fails(mt_graph_bytes_needed(g, 16, &bytes), MT_ERR_OVERFLOW,
+                 "graph: the workspace for a batch of 16 overflows size_t");
+    mt_graph_free(g);
+    /* on 64 bits, Tv = 2^59 for one sample fits: 2^59 scores and 2^59 mask
+     * entries, 2^62 bytes */
+    if (sizeof(size_t) == 8) {
+        g = masked_attention((int64_t)1 << 59);
+        assert_ok(mt_graph_bytes_needed(g, 1, &bytes));
+        assert_true(bytes >= (size_t)1 << 62 && bytes < ((size_t)1 << 62) + 4096);
+        mt_graph_free(g);
+    }
+}
+
 int main(void)
 {
     probe_install(&counter, -1);
@@ -438,6 +477,7 @@ int main(void)
         cmocka_unit_test(empty_batch),
         cmocka_unit_test(errors_named),
         cmocka_unit_test(out_of_memory),
+        cmocka_unit_test(attention_scratch_overflow_refused),
     };
     int failed = cmocka_run_group_tests(tests, NULL, NULL);
     mt_safetensors_close(refs);
