@@ -162,9 +162,11 @@ static mt_status kattn_forward(const mt_layer *l, int n, const mt_tensor *const 
             bool zero = sl.query_mask > 0 && (qm[b * tq + i] != 0.0f) != qkeep;
             for (int64_t d = 0; d < vdim; d++) {
                 float acc = 0;
-                for (int64_t j = 0; j < tv && !zero; j++)
+                for (int64_t j = 0; j < tv; j++)
                     acc += p[j] / sum * AT(v, b, j, d);
-                row[d] = acc;
+                /* Keras multiplies a masked query's row by 0: NaN where
+                 * it is not finite (an inf or NaN among the values) */
+                row[d] = zero ? acc * 0.0f : acc;
             }
         }
     return MT_OK;

@@ -119,6 +119,19 @@ static void additive_attention_matches_keras(void **state)
          NAMES("q", "v", "T:k", "vm", "qm"), "add_masked", 1e-5);
 }
 
+/* A masked query's row is Keras' row times 0: NaN where the values hold an
+ * inf or a NaN (not 0), 0 elsewhere. */
+static void query_mask_keeps_nan_as_keras(void **state)
+{
+    (void)state;
+    const mt_keras_attention_options o = {.has_key = true, .query_mask = MT_MASK_MODE_KEEP};
+    mt_layer *l = NULL;
+    runs(mt_dot_attention_new(1, 1, &o, &l), &l, NAMES("nf_q", "nf_v", "nf_k", "nf_qm"),
+         "att_nf", 1e-6);
+    runs(mt_additive_attention_new(NULL, &o, &l), &l,
+         NAMES("nf_q", "T:nf_v", "nf_k", "nf_qm"), "add_nf", 1e-6);
+}
+
 /* A batch of 0 samples: [0, …] out, nothing read or written. */
 static void empty_batch(void **state)
 {
@@ -472,6 +485,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(attention_matches_keras),
         cmocka_unit_test(additive_attention_matches_keras),
+        cmocka_unit_test(query_mask_keeps_nan_as_keras),
         cmocka_unit_test(vector_layers_match_keras),
         cmocka_unit_test(keras_model_matches),
         cmocka_unit_test(empty_batch),
