@@ -222,11 +222,15 @@ static mt_status dot_infer(const mt_layer *l, int n, const mt_shape *in,
             return mt_fail(MT_ERR_SHAPE, "axis %d must be a dim of %s %s other than the batch",
                            st->axis[j], from[j], mt_nn_shape_text(&in[j], a, sizeof a));
     }
-    if (in[0].dim[0] != in[1].dim[0] || in[0].dim[ax[0]] != in[1].dim[ax[1]] ||
-        in[0].rank + in[1].rank - 3 > MT_MAX_RANK)
+    if (in[0].dim[0] != in[1].dim[0] || in[0].dim[ax[0]] != in[1].dim[ax[1]])
         return mt_fail(MT_ERR_SHAPE, "expects the same batch and %s's dim %d equal to %s's "
                        "dim %d, %s gives %s and %s gives %s", from[0], ax[0], from[1], ax[1],
                        from[0], mt_nn_shape_text(&in[0], a, sizeof a), from[1],
+                       mt_nn_shape_text(&in[1], b, sizeof b));
+    if (in[0].rank + in[1].rank - 3 > MT_MAX_RANK)
+        return mt_fail(MT_ERR_SHAPE, "the output would have rank %d, more than %d: %s gives "
+                       "%s and %s gives %s", in[0].rank + in[1].rank - 3, MT_MAX_RANK, from[0],
+                       mt_nn_shape_text(&in[0], a, sizeof a), from[1],
                        mt_nn_shape_text(&in[1], b, sizeof b));
     /* x's dims but the axis, then y's but the batch and the axis; [N,1] if none */
     *out = (mt_shape){.dtype = MT_DTYPE_F32, .rank = 1, .dim = {in[0].dim[0]}};

@@ -222,6 +222,16 @@ static void errors_named(void **state)
     refuses(l, 2, 2, (const int64_t[][3]){{3, 4}, {5, 3}}, NULL, MT_ERR_SHAPE,
             "expects the same batch and input 'in0''s dim 2 equal to input 'in1''s dim 1, "
             "input 'in0' gives [1,3,4] and input 'in1' gives [1,5,3]");
+    /* Dot: two [N,1,1,1,1,2] are [N,1,1,1,1,1,1,1,1], more than MT_MAX_RANK
+     * dims: said as such (not as dims that differ) */
+    assert_ok(mt_dot_new(-1, -1, false, &l));
+    assert_ok(mt_graph_new(&g));
+    assert_ok(mt_graph_input(g, "x", MT_DTYPE_F32, 5, (int64_t[]){1, 1, 1, 1, 2}, &ids[0]));
+    assert_ok(mt_graph_input(g, "y", MT_DTYPE_F32, 5, (int64_t[]){1, 1, 1, 1, 2}, &ids[1]));
+    assert_fails(mt_graph_add(g, "d", l, 2, ids, &y), MT_ERR_SHAPE,
+                 "node 'd' (dot axes (-1, -1)) the output would have rank 9, more than 8: "
+                 "input 'x' gives [1,1,1,1,1,2] and input 'y' gives [1,1,1,1,1,2]");
+    mt_graph_free(g);
 }
 
 /* A batch of 0 samples: [0, …] out, nothing read or written. */
