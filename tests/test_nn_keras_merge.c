@@ -307,6 +307,29 @@ static void concat_refuses_overflow_and_dtypes(void **state)
     mt_tensor_free(ci);
 }
 
+/* Broadcast dims whose product passes size_t ([N,1,2^40] + [N,2^40,1]) are
+ * refused when planned, naming the node and its shape (was "graph: an
+ * output's size overflows size_t", naming nothing). */
+static void broadcast_overflow_named(void **state)
+{
+    (void)state;
+    mt_graph *g = NULL;
+    mt_layer *l = NULL;
+    int a, b, y;
+    const int64_t t = (int64_t)1 << 40;
+    assert_ok(mt_graph_new(&g));
+    assert_ok(mt_graph_input(g, "a", MT_DTYPE_F32, 2, (int64_t[]){1, t}, &a));
+    assert_ok(mt_graph_input(g, "b", MT_DTYPE_F32, 2, (int64_t[]){t, 1}, &b));
+    assert_ok(mt_add_new(&l));
+    assert_ok(mt_graph_add(g, "sum", l, 2, (int[]){a, b}, &y));
+    assert_ok(mt_graph_output(g, y));
+    size_t bytes = 7;
+    assert_fails(mt_graph_bytes_needed(g, 2, &bytes), MT_ERR_OVERFLOW,
+                 "graph: node 'sum' (add): its output [1,1099511627776,1099511627776] F32 "
+                 "overflows size_t");
+    mt_graph_free(g);
+}
+
 int main(void)
 {
     probe_install(&counter, -1);
@@ -320,6 +343,7 @@ int main(void)
         cmocka_unit_test(errors_named),
         cmocka_unit_test(empty_batch),
         cmocka_unit_test(concat_refuses_overflow_and_dtypes),
+        cmocka_unit_test(broadcast_overflow_named),
     };
     int failed = cmocka_run_group_tests(tests, NULL, NULL);
     mt_safetensors_close(refs);
