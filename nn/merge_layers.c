@@ -22,23 +22,33 @@ static mt_status broadcast_infer(int n, const mt_shape *in, const char *const *f
         out->rank = in[j].rank > out->rank ? in[j].rank : out->rank;
     for (int d = 0; d < out->rank; d++)
         out->dim[d] = 1;
+    int set_by[MT_MAX_RANK] = {0};   /* the input that gave each dim its size */
     for (int j = 0; j < n; j++) {
         const mt_shape *y = &in[j];
         if (y->dtype != MT_DTYPE_F32)
             return mt_fail(MT_ERR_DTYPE, "expects F32 inputs, %s gives %s", from[j],
                            mt_dtype_name(y->dtype));
-        bool fits = y->rank >= 1;
-        for (int d = 0; fits && d < y->rank; d++) {
-            int64_t *o = &out->dim[d ? d + out->rank - y->rank : 0];
-            fits = *o == y->dim[d] || *o == 1 || y->dim[d] == 1;
-            *o = *o == 1 ? y->dim[d] : *o;
+        int clash = y->rank >= 1 ? -1 : 0;
+        for (int d = 0; clash < 0 && d < y->rank; d++) {
+            int od = d ? d + out->rank - y->rank : 0;
+            int64_t *o = &out->dim[od];
+            if (*o != y->dim[d] && *o != 1 && y->dim[d] != 1) {
+                clash = od;
+            } else if (*o == 1 && y->dim[d] != 1) {
+                *o = y->dim[d];
+                set_by[od] = j;
+            }
         }
-        if (!fits)
+        if (clash >= 0) {
+            /* named with the input that set the clashing dim: in [N,4] +
+             * [N,3,1] + [N,2,1] the second and third clash, not the first */
+            const int k = set_by[clash];
             return mt_fail(MT_ERR_SHAPE, "expects inputs that broadcast (each dim equal or "
-                           "1), %s gives %s and %s gives %s%s", from[0],
-                           mt_nn_shape_text(&in[0], a, sizeof a), from[j],
-                           mt_nn_shape_text(y, b, sizeof b), y->rank == in[0].rank ? "" :
+                           "1), %s gives %s and %s gives %s%s", from[k],
+                           mt_nn_shape_text(&in[k], a, sizeof a), from[j],
+                           mt_nn_shape_text(y, b, sizeof b), y->rank == in[k].rank ? "" :
                            " (a lower rank gets dims of 1 after the batch, as in Keras)");
+        }
     }
     return MT_OK;
 }

@@ -330,6 +330,38 @@ static void broadcast_overflow_named(void **state)
     mt_graph_free(g);
 }
 
+/* A clash among three inputs is named by the two that clash: in [N,4] +
+ * [N,3,1] + [N,2,1] (Keras: [N,1,4], …) the second and third, in [N,3,1] +
+ * [N,1,4] + [N,2,1] the first and third (was always the first and the
+ * failing one, shapes that broadcast). */
+static void broadcast_clash_named(void **state)
+{
+    (void)state;
+    static const int64_t dims[4][2] = {{4}, {3, 1}, {2, 1}, {1, 4}};
+    static const int ranks[4] = {1, 2, 2, 2};
+    static const char *const names[4] = {"v", "p", "q", "r"};
+    static const int order[2][3] = {{0, 1, 2}, {1, 3, 2}};
+    static const char *const want[2] = {
+        "node 'm' (maximum) expects inputs that broadcast (each dim equal or 1), input 'p' "
+        "gives [1,3,1] and input 'q' gives [1,2,1]",
+        "node 'm' (maximum) expects inputs that broadcast (each dim equal or 1), input 'p' "
+        "gives [1,3,1] and input 'q' gives [1,2,1]"};
+    for (int c = 0; c < 2; c++) {
+        mt_graph *g = NULL;
+        mt_layer *l = NULL;
+        int ids[4], in[3], y = -7;
+        assert_ok(mt_graph_new(&g));
+        for (int j = 0; j < 4; j++)
+            assert_ok(mt_graph_input(g, names[j], MT_DTYPE_F32, ranks[j], dims[j], &ids[j]));
+        for (int j = 0; j < 3; j++)
+            in[j] = ids[order[c][j]];
+        assert_ok(mt_maximum_new(&l));
+        assert_fails(mt_graph_add(g, "m", l, 3, in, &y), MT_ERR_SHAPE, want[c]);
+        assert_int_equal(y, -7);
+        mt_graph_free(g);
+    }
+}
+
 int main(void)
 {
     probe_install(&counter, -1);
@@ -344,6 +376,7 @@ int main(void)
         cmocka_unit_test(empty_batch),
         cmocka_unit_test(concat_refuses_overflow_and_dtypes),
         cmocka_unit_test(broadcast_overflow_named),
+        cmocka_unit_test(broadcast_clash_named),
     };
     int failed = cmocka_run_group_tests(tests, NULL, NULL);
     mt_safetensors_close(refs);
