@@ -475,6 +475,105 @@ static void attention_scratch_overflow_refused(void **state)
     }
 }
 
+/* A graph of the merges, attentions and vector layers with constants:
+ * x [N,16,64], z [N,64], value mask m [N,16]; a1 = Add(z, x) (the lower rank
+ * first: written through its broadcast), mu = Multiply(a1, constant
+ * [1,1,64]), at = Attention(mu, mu, m) (causal, the same node as query and
+ * value), d = Dot(at, at) normalized, rv = RepeatVector(UnitNorm(z)),
+ * Concat(rv, at, d) [N,16,144], then ReLU(constant [1,144] - it). */
+static mt_graph *passes_graph(void)
+{
+    enum { T = 16, C = 64, W = 144 };
+    mt_graph *g = NULL;
+    mt_layer *l = NULL;
+    int x, z, m, c, c2, a1, mu, at, d, un, rv, cat, s, r;
+    assert_ok(mt_graph_new(&g));
+    assert_ok(mt_graph_input(g, "x", MT_DTYPE_F32, 2, (int64_t[]){T, C}, &x));
+    assert_ok(mt_graph_input(g, "z", MT_DTYPE_F32, 1, (int64_t[]){C}, &z));
+    assert_ok(mt_graph_input(g, "m", MT_DTYPE_F32, 1, (int64_t[]){T}, &m));
+    mt_tensor *ct = NULL;
+    assert_ok(mt_tensor_zeros(MT_DTYPE_F32, 3, (int64_t[]){1, 1, C}, &ct));
+    for (int i = 0; i < C; i++)
+        ((float *)ct->data)[i] = 0.5f + 0.01f * (float)i;
+    assert_ok(mt_graph_constant(g, "c", ct, &c));
+    mt_tensor_free(ct);
+    assert_ok(mt_tensor_zeros(MT_DTYPE_F32, 2, (int64_t[]){1, W}, &ct));
+    for (int i = 0; i < W; i++)
+        ((float *)ct->data)[i] = 0.2f - 0.003f * (float)i;
+    assert_ok(mt_graph_constant(g, "c2", ct, &c2));
+    mt_tensor_free(ct);
+    assert_ok(mt_add_new(&l));
+    assert_ok(mt_graph_add(g, "a1", l, 2, (int[]){z, x}, &a1));
+    assert_ok(mt_multiply_new(&l));
+    assert_ok(mt_graph_add(g, "mu", l, 2, (int[]){a1, c}, &mu));
+    assert_ok(mt_dot_attention_new(0.3f, 1, &(mt_keras_attention_options){
+                                       .value_mask = MT_MASK_MODE_KEEP, .causal = true}, &l));
+    assert_ok(mt_graph_add(g, "at", l, 3, (int[]){mu, mu, m}, &at));
+    assert_ok(mt_dot_new(2, 2, true, &l));
+    assert_ok(mt_graph_add(g, "d", l, 2, (int[]){at, at}, &d));
+    assert_ok(mt_unit_norm_new(1, (int[]){-1}, &l));
+    assert_ok(mt_graph_add(g, "un", l, 1, &z, &un));
+    assert_ok(mt_repeat_vector_new(T, &l));
+    assert_ok(mt_graph_add(g, "rv", l, 1, &un, &rv));
+    assert_ok(mt_concat_new(-1, &l));
+    assert_ok(mt_graph_add(g, "cat", l, 3, (int[]){rv, at, d}, &cat));
+    assert_ok(mt_subtract_new(&l));
+    assert_ok(mt_graph_add(g, "s", l, 2, (int[]){c2, cat}, &s));
+    assert_ok(mt_relu_new(&l));
+    assert_ok(mt_graph_add(g, "r", l, 1, &s, &r));
+    assert_ok(mt_graph_output(g, r));
+    return g;
+}
+
+/* None of these layers mixes samples: a batch of 300 that the planner runs
+ * in passes (18688 bytes of outputs per sample, at most 2 MiB a pass: 112 +
+ * 112 + 76, the last shorter) gives each sample what it gives alone, also
+ * frozen. */
+static void layers_in_passes_as_one_sample(void **state)
+{
+    (void)state;
+    enum { N = 300, T = 16, C = 64 };
+    mt_tensor *x = NULL, *z = NULL, *m = NULL, *all = NULL;
+    assert_ok(mt_tensor_zeros(MT_DTYPE_F32, 3, (int64_t[]){N, T, C}, &x));
+    assert_ok(mt_tensor_zeros(MT_DTYPE_F32, 2, (int64_t[]){N, C}, &z));
+    assert_ok(mt_tensor_zeros(MT_DTYPE_F32, 2, (int64_t[]){N, T}, &m));
+    for (int i = 0; i < N * T * C; i++)
+        ((float *)x->data)[i] = 0.5f * sinf(0.37f * (float)i);
+    for (int i = 0; i < N * C; i++)
+        ((float *)z->data)[i] = 0.5f * cosf(0.23f * (float)i);
+    for (int i = 0; i < N * T; i++)
+        ((float *)m->data)[i] = (float)(i % 3 != 0);
+    mt_graph *g = passes_graph(), *one = passes_graph();
+    size_t b1 = 0, bn = 0;
+    assert_ok(mt_graph_bytes_needed(g, 1, &b1));
+    assert_ok(mt_graph_bytes_needed(g, N, &bn));
+    assert_true(bn < (size_t)N * b1 * 3 / 4);   /* in passes: not N samples' outputs */
+    for (int frozen = 0; frozen < 2; frozen++) {
+        const mt_tensor *out = NULL;
+        if (frozen)
+            assert_ok(mt_graph_freeze(g));
+        assert_ok(mt_graph_forward(g, 3, (const mt_tensor *[]){x, z, m}, 1, &out));
+        assert_int_equal(out->shape[0], N);
+        assert_ok(mt_tensor_contiguous(out, &all));
+        const int64_t per = mt_tensor_numel(all) / N;
+        for (int64_t b = 0; b < N; b++) {
+            mt_tensor xs, zs, ms;
+            assert_ok(mt_narrow_into(x, 0, b, 1, &xs));
+            assert_ok(mt_narrow_into(z, 0, b, 1, &zs));
+            assert_ok(mt_narrow_into(m, 0, b, 1, &ms));
+            assert_ok(mt_graph_forward(one, 3, (const mt_tensor *[]){&xs, &zs, &ms}, 1, &out));
+            assert_close((const float *)out->data, (const float *)all->data + b * per,
+                         (size_t)per, 1e-6, 1e-6);
+        }
+        mt_tensor_free(all);
+    }
+    mt_graph_free(one);
+    mt_graph_free(g);
+    mt_tensor_free(m);
+    mt_tensor_free(z);
+    mt_tensor_free(x);
+}
+
 int main(void)
 {
     probe_install(&counter, -1);
@@ -492,6 +591,7 @@ int main(void)
         cmocka_unit_test(errors_named),
         cmocka_unit_test(out_of_memory),
         cmocka_unit_test(attention_scratch_overflow_refused),
+        cmocka_unit_test(layers_in_passes_as_one_sample),
     };
     int failed = cmocka_run_group_tests(tests, NULL, NULL);
     mt_safetensors_close(refs);
