@@ -423,6 +423,9 @@ static void errors_named(void **state)
     assert_ok(mt_repeat_vector_new(3, &l));
     refuses(l, 1, r2, (const int64_t[][3]){{4, 4}}, NULL, MT_ERR_SHAPE,
             "expects F32 [N,D], input 'in0' gives F32 [1,4,4]");
+    assert_ok(mt_repeat_vector_new(3, &l));   /* the dtype as such (was MT_ERR_SHAPE) */
+    refuses(l, 1, (const int[]){1}, (const int64_t[][3]){{4}}, (const mt_dtype[]){MT_DTYPE_I32},
+            MT_ERR_DTYPE, "expects F32 [N,D], input 'in0' gives I32 [1,4]");
     assert_ok(mt_repeat_vector_new(INT64_MAX / 2, &l));
     refuses(l, 1, (const int[]){1}, (const int64_t[][3]){{4}}, NULL, MT_ERR_SHAPE,
             "repeats of input 'in0' [1,4] overflow");
