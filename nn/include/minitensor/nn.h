@@ -700,7 +700,9 @@ mt_status mt_minimum_new(mt_layer **out);
 mt_status mt_dot_new(int axis_x, int axis_y, bool normalize, mt_layer **out);
 
 /* Its inputs (1 or more, one dtype) joined along `dim` (negative from the
- * end; other dims equal): Keras' Concatenate(axis), torch.cat(dim). */
+ * end; other dims equal): Keras' Concatenate(axis), torch.cat(dim). Dim 0
+ * joins batches, [2N,…] from two [N,…]; a graph constant there counts as
+ * its N rows (not as torch.cat's one [1,…] row). */
 mt_status mt_concat_new(int dim, mt_layer **out);
 
 /* ---- Keras' Attention, AdditiveAttention, RepeatVector, UnitNormalization ---------------- */
