@@ -4,7 +4,9 @@
  * (axes, normalize) in graphs against Keras' own outputs
  * (reference/make_keras_merge_refs.py -> keras_merge.safetensors), on
  * contiguous inputs, strided and stride-0 views; and the errors: the count
- * of inputs, shapes that do not broadcast, axes, NULLs. */
+ * of inputs, shapes that do not broadcast (named by the inputs that clash),
+ * axes, NULLs, Concat's dtypes and dims past INT64_MAX, outputs past
+ * size_t. */
 #include "test_util.h"
 
 static mt_safetensors *refs;
