@@ -142,6 +142,7 @@ def model(rng):
 def main():
     out = sys.argv[1] if len(sys.argv) > 1 else os.path.dirname(os.path.abspath(__file__))
     rng = np.random.default_rng(11)
+    keras.utils.set_random_seed(11)   # the Dense kernels' initial values
     t = attention(rng) | vectors(rng) | model(rng) | nonfinite()
     for name, x in t.items():
         print(name, np.asarray(x).shape)
