@@ -4,7 +4,8 @@
  * safetensors, rnn_mask_torch.safetensors): Keras' Embedding(mask_zero=
  * True) -> LSTM, GRU, Bidirectional(LSTM) on ids padded 'pre' and 'post'
  * (a fully padded row among them; return_sequences both ways,
- * return_state), the mask made by mt_padding_mask_new in a graph;
+ * return_state, from initial_state), the mask made by
+ * mt_padding_mask_new in a graph;
  * PyTorch's pack_padded_sequence (enforce_sorted=False) into an LSTM and a
  * 2-layer bidirectional GRU from h0 (pad_packed_sequence's output, its
  * last step, h_n, c_n), the mask as I64 and as an IGNORE mask; a fully
@@ -136,6 +137,41 @@ static void keras_return_state(void **state)
         mt_tensor_free(x);
         mt_tensor_free(ids);
     }
+    mt_safetensors_close(st);
+}
+
+/* LSTM(return_sequences=True, return_state=True) from initial_state with
+ * the mask: repeated outputs are zeros before a row's first kept step
+ * (not h0), the fully padded row's states are h0 and c0. */
+static void keras_initial_state(void **state)
+{
+    (void)state;
+    mt_safetensors *st = open_ref("rnn_mask_keras.safetensors");
+    const mt_state_dict sd = {st, MT_FRAMEWORK_KERAS};
+    static const char *const pads[2] = {"pre", "post"};
+    static const mt_rnn_return outs[3] = {MT_RNN_RETURN_SEQUENCES, MT_RNN_RETURN_FINAL_STATE,
+                                          MT_RNN_RETURN_CELL_STATE};
+    static const char *const refs[3] = {"y", "h", "c"};
+    mt_tensor *h0 = get(st, "h0_kl"), *c0 = get(st, "c0_kl");
+    char name[64];
+    for (int p = 0; p < 2; p++) {
+        snprintf(name, sizeof name, "x_%s", pads[p]);
+        mt_tensor *x = get(st, name);
+        snprintf(name, sizeof name, "ids_%s", pads[p]);
+        mt_tensor *ids = get(st, name);
+        for (int k = 0; k < 3; k++) {
+            mt_layer *l;
+            assert_ok(mt_lstm_load(&sd, "kl", &(mt_rnn_options){
+                                       .mask = MT_MASK_MODE_KEEP, .mask_repeat = true,
+                                       .output = outs[k]}, &l));
+            snprintf(name, sizeof name, "%s_kl_%s_h0", refs[k], pads[p]);
+            graph_matches(st, l, 4, (const mt_tensor *const[]){x, ids, h0, c0}, true, name);
+        }
+        mt_tensor_free(x);
+        mt_tensor_free(ids);
+    }
+    mt_tensor_free(h0);
+    mt_tensor_free(c0);
     mt_safetensors_close(st);
 }
 
@@ -300,6 +336,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(keras_lstm_gru_bidirectional),
         cmocka_unit_test(keras_return_state),
+        cmocka_unit_test(keras_initial_state),
         cmocka_unit_test(torch_packed_lstm),
         cmocka_unit_test(torch_packed_bigru_h0),
         cmocka_unit_test(fully_masked_keeps_h0),
