@@ -2,13 +2,14 @@
  * "Masks") against Keras' and PyTorch's own outputs
  * (reference/make_rnn_mask_refs.py -> reference/rnn_mask_keras.
  * safetensors, rnn_mask_torch.safetensors): Keras' Embedding(mask_zero=
- * True) -> LSTM, GRU, Bidirectional(LSTM) on ids padded 'pre' and 'post'
+ * True) -> LSTM, GRU, Bidirectional(LSTM), SimpleRNN on ids padded 'pre' and 'post'
  * (a fully padded row among them; return_sequences both ways,
  * return_state, from initial_state), the mask made by
  * mt_padding_mask_new in a graph;
  * PyTorch's pack_padded_sequence (enforce_sorted=False) into an LSTM and a
  * 2-layer bidirectional GRU from h0 (pad_packed_sequence's output, its
- * last step, h_n, c_n), the mask as I64 and as an IGNORE mask; a fully
+ * last step, h_n, c_n), the mask as I64, as a transposed view and as an
+ * IGNORE mask; a fully
  * masked batch keeps h0; and the errors (mask shape, dtype, count,
  * options). */
 #include "test_util.h"
@@ -109,6 +110,7 @@ static void keras_lstm_gru_bidirectional(void **state)
     keras_case(&sd, mt_lstm_load, "kl", false, true);
     keras_case(&sd, mt_gru_load, "kg", false, true);
     keras_case(&sd, mt_lstm_load, "kb", true, false);
+    keras_case(&sd, mt_rnn_load, "ks", false, true);
     mt_safetensors_close(st);
 }
 
@@ -199,6 +201,17 @@ static void torch_packed_lstm(void **state)
     mt_layer *l;
     assert_ok(mt_lstm_load(&sd, "pl", &(mt_rnn_options){.mask = MT_MASK_MODE_IGNORE}, &l));
     graph_matches(st, l, 2, (const mt_tensor *const[]){x, pad}, false, "y_pl");
+    // the mask as a transposed view: an [L, N] copy permuted back
+    mt_tensor *mt, *mtc, *mv;
+    assert_ok(mt_permute(mask, (const int[]){1, 0}, &mt));
+    assert_ok(mt_tensor_contiguous(mt, &mtc));
+    assert_ok(mt_permute(mtc, (const int[]){1, 0}, &mv));
+    assert_false(mt_tensor_is_contiguous(mv));
+    assert_ok(mt_lstm_load(&sd, "pl", &(mt_rnn_options){.mask = MT_MASK_MODE_KEEP}, &l));
+    graph_matches(st, l, 2, (const mt_tensor *const[]){x, mv}, false, "y_pl");
+    mt_tensor_free(mv);
+    mt_tensor_free(mtc);
+    mt_tensor_free(mt);
     mt_tensor_free(pad);
     mt_tensor_free(mask);
     mt_tensor_free(x);

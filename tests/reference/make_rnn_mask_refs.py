@@ -12,7 +12,7 @@ padded batches, with a mask.
          (its [:, -1]), "hn_<c>" (and "cn_pl"; h_n, c_n batch first).
   keras  (the Keras venv, Keras 3) -> rnn_mask_keras.safetensors
          Embedding(7, 3, mask_zero=True) -> "kl" LSTM(4), "kg" GRU(4),
-         "kb" Bidirectional(LSTM(2)) on ids padded 'pre' ("ids_pre") and
+         "kb" Bidirectional(LSTM(2)), "ks" SimpleRNN(4) on ids padded 'pre' ("ids_pre") and
          'post' ("ids_post"), a fully padded row among them. "x_<pad>"
          (the embedding's output), "y_<c>_<pad>_seq" (return_sequences=
          True), "y_<c>_<pad>_final" (False), "h_kl_<pad>", "c_kl_<pad>"
@@ -96,6 +96,7 @@ def keras_refs(out):
     case("kl", lambda r: layers.LSTM(4, return_sequences=r))
     case("kg", lambda r: layers.GRU(4, return_sequences=r))
     case("kb", lambda r: layers.Bidirectional(layers.LSTM(2, return_sequences=r, name="l")))
+    case("ks", lambda r: layers.SimpleRNN(4, return_sequences=r))
     state = layers.LSTM(4, return_state=True)
     keras.Model(inp, state(x))
     state.set_weights([t[f"kl/lstm_cell/{w}"] for w in ("kernel", "recurrent_kernel", "bias")])

@@ -49,7 +49,8 @@
  *
  * Initial states. In a graph the layer takes one input (the sequence,
  * zero states) or, for an LSTM, three (sequence, h0, c0), for a GRU or
- * RNN two (sequence, h0). Each state is [N, layers·D, H] (PyTorch's h0
+ * RNN two (sequence, h0); a masked layer's mask comes right after the
+ * sequence (see Masks). Each state is [N, layers·D, H] (PyTorch's h0
  * [layers·D, N, H] as the view mt_permute(h0, {1, 0, 2})) or [N,
  * layers·D·H]: a Keras initial_state=[h, c] of one layer is [N, H] each,
  * and a FINAL_STATE / CELL_STATE output fits a one-layer decoder's input
