@@ -85,6 +85,7 @@ static mt_status check_state(const rnn_state *st, const mt_shape *in, const char
 static mt_status check_mask(const mt_shape *in, const char *const *from)
 {
     char a[160], b[160];
+    // I64 … U8 and BOOL close mt_dtype: the integer dtypes and BOOL
     if (in[1].rank == 2 && in[1].dim[0] == in[0].dim[0] && in[1].dim[1] == in[0].dim[1] &&
         in[1].dtype >= MT_DTYPE_I64 && in[1].dtype <= MT_DTYPE_BOOL)
         return MT_OK;
@@ -117,7 +118,7 @@ static mt_status rnn_infer(const mt_layer *l, int n, const mt_shape *in,
     int64_t nb = in->dim[0], len = in->dim[1];
     if (len < 1)
         return mt_fail(MT_ERR_SHAPE, "expects at least one step, %s gives length 0", from[0]);
-    if (first == 2 && in[0].rank == 3) {
+    if (first == 2) {
         mt_status s = check_mask(in, from);
         if (s)
             return s;
