@@ -5,7 +5,7 @@
  * True) -> LSTM, GRU, Bidirectional(LSTM), SimpleRNN on ids padded 'pre' and 'post'
  * (a fully padded row among them; return_sequences both ways,
  * return_state, from initial_state), the mask made by
- * mt_padding_mask_new in a graph;
+ * mt_padding_mask_new in a graph; Masking(0.0) -> LSTM;
  * PyTorch's pack_padded_sequence (enforce_sorted=False) into an LSTM and a
  * 2-layer bidirectional GRU from h0 (pad_packed_sequence's output, its
  * last step, h_n, c_n), the mask as I64, as a transposed view and as an
@@ -174,6 +174,33 @@ static void keras_initial_state(void **state)
     }
     mt_tensor_free(h0);
     mt_tensor_free(c0);
+    mt_safetensors_close(st);
+}
+
+/* Masking(0.0) on float steps -> LSTM(return_sequences=True): the mask
+ * from mt_masking_new in the graph. */
+static void keras_masking_layer(void **state)
+{
+    (void)state;
+    mt_safetensors *st = open_ref("rnn_mask_keras.safetensors");
+    const mt_state_dict sd = {st, MT_FRAMEWORK_KERAS};
+    mt_tensor *x = get(st, "x_km");
+    mt_graph *g;
+    mt_layer *l;
+    int in, mask, y;
+    const mt_tensor *out;
+    assert_ok(mt_graph_new(&g));
+    assert_ok(mt_graph_input(g, "x", MT_DTYPE_F32, 2, x->shape + 1, &in));
+    assert_ok(mt_masking_new(0.0f, MT_MASK_MODE_KEEP, &l));
+    assert_ok(mt_graph_add(g, "masking", l, 1, &in, &mask));
+    assert_ok(mt_lstm_load(&sd, "kl", &(mt_rnn_options){.mask = MT_MASK_MODE_KEEP,
+                                                        .mask_repeat = true}, &l));
+    assert_ok(mt_graph_add(g, "lstm", l, 2, (int[]){in, mask}, &y));
+    assert_ok(mt_graph_output(g, y));
+    assert_ok(mt_graph_forward(g, 1, (const mt_tensor *const[]){x}, 1, &out));
+    assert_matches(st, "y_km", out);
+    mt_graph_free(g);
+    mt_tensor_free(x);
     mt_safetensors_close(st);
 }
 
@@ -350,6 +377,7 @@ int main(void)
         cmocka_unit_test(keras_lstm_gru_bidirectional),
         cmocka_unit_test(keras_return_state),
         cmocka_unit_test(keras_initial_state),
+        cmocka_unit_test(keras_masking_layer),
         cmocka_unit_test(torch_packed_lstm),
         cmocka_unit_test(torch_packed_bigru_h0),
         cmocka_unit_test(fully_masked_keeps_h0),

@@ -18,7 +18,8 @@ padded batches, with a mask.
          True), "y_<c>_<pad>_final" (False), "h_kl_<pad>", "c_kl_<pad>"
          (return_state=True's states); "kl" from initial_state "h0_kl",
          "c0_kl" with the mask given explicitly: "y_kl_<pad>_h0",
-         "h_kl_<pad>_h0", "c_kl_<pad>_h0".
+         "h_kl_<pad>_h0", "c_kl_<pad>_h0"; Masking(0.0) -> LSTM ("kl"'s
+         weights) on "x_km" (zero steps at the end, a row of zeros): "y_km".
 
   /usr/bin/python3 tests/reference/make_rnn_mask_refs.py torch tests/reference
   /work/main/build-venv-keras/bin/python tests/reference/make_rnn_mask_refs.py keras tests/reference
@@ -114,6 +115,15 @@ def keras_refs(out):
         y, h, c = full(t[f"x_{pad}"], initial_state=[h0, c0], mask=i != 0)
         t[f"y_kl_{pad}_h0"], t[f"h_kl_{pad}_h0"], t[f"c_kl_{pad}_h0"] = (
             np.asarray(y), np.asarray(h), np.asarray(c))
+    # Masking(0.0) on float steps -> LSTM ("kl"'s weights), zeros padded 'post'
+    xm = rng.normal(0, 1, (3, length, 3)).astype("f4")
+    xm[0, 3:] = 0.0
+    xm[2, :] = 0.0
+    xin = keras.Input((length, 3))
+    masked = layers.LSTM(4, return_sequences=True)
+    model = keras.Model(xin, masked(layers.Masking(0.0)(xin)))
+    masked.set_weights([t[f"kl/lstm_cell/{w}"] for w in ("kernel", "recurrent_kernel", "bias")])
+    t["x_km"], t["y_km"] = xm, np.asarray(model(xm))
     save(f"{out}/rnn_mask_keras.safetensors", t)
     print(f"Keras {keras.__version__}: {len(t)} tensors", sorted(k for k in t if "/" in k))
 
