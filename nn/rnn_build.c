@@ -102,6 +102,13 @@ static mt_status check_options(const char *name, mt_nn_rnn_cell cell, int n,
                                                       : "MT_RNN_RETURN_CELL_STATE");
     if (o->reset_before && cell != MT_NN_RNN_CELL_GRU)
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: reset_before is a GRU option", name);
+    if (o->mask != MT_MASK_MODE_NONE && o->mask != MT_MASK_MODE_KEEP &&
+        o->mask != MT_MASK_MODE_IGNORE)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: mask mode %d is not NONE, KEEP or IGNORE",
+                       name, (int)o->mask);
+    if (o->mask_repeat && o->mask == MT_MASK_MODE_NONE)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: mask_repeat without a mask (mask is "
+                       "MT_MASK_MODE_NONE)", name);
     if (n != layers * dirs)
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: %d weight sets, expected num_layers %d "
                        "x %d direction%s = %d", name, n, layers, dirs, dirs > 1 ? "s" : "",
@@ -190,7 +197,8 @@ mt_status mt_nn_rnn_build(mt_nn_rnn_cell cell, const char *name, int n, const mt
     rnn_state *st = l->state;
     *st = (rnn_state){.cell = cell, .gates = g, .in = in, .hidden = hid, .layers = layers,
                       .dirs = dirs, .output = o.output,
-                      .relu = o.act == MT_ACTIVATION_RELU, .reset_before = o.reset_before};
+                      .relu = o.act == MT_ACTIVATION_RELU, .reset_before = o.reset_before,
+                      .mask = o.mask, .mask_repeat = o.mask_repeat};
     bool split = cell == MT_NN_RNN_CELL_GRU && !o.reset_before;   // b_hn stays apart
     bool bias = false;
     for (int i = 0; !s && i < n; i++) {

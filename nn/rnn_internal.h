@@ -26,6 +26,8 @@ typedef struct rnn_state {
     int layers, dirs;
     mt_rnn_return output;
     bool relu, reset_before;
+    mt_mask_mode mask;     /* NONE: no mask input */
+    bool mask_repeat;      /* masked steps repeat the last output, not zeros */
     rnn_cell c[];     /* layers·dirs, layer-major */
 } rnn_state;
 

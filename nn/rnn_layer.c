@@ -20,6 +20,9 @@ typedef struct rnn_scratch {
     float *h, *c;     /* [N, H] the state */
     float *tmp;       /* [N, H] GRU reset before: r ⊙ h */
     float *seq[2];    /* [N, L, H·D] the lower layers' outputs, alternating */
+    float *keep;      /* [N, L] with a mask: 1 where the step counts, else 0 */
+    float *hold;      /* [N, 2·H] with a mask: masked rows' h and c across a step */
+    float *seen;      /* [N] with a mask: 1 once the direction had a kept step */
 } rnn_scratch;
 
 /* Floats of scratch for a batch nb of length len (each part rounded to 64
@@ -28,13 +31,15 @@ static size_t scratch_floats(const rnn_state *st, int64_t nb, int64_t len, float
                              rnn_scratch *sc)
 {
     int64_t gh = st->gates * st->hidden, hd = st->hidden * st->dirs;
-    const int64_t sizes[7] = {nb * len * gh, nb * gh, nb * st->hidden, nb * st->hidden,
-                              nb * st->hidden, st->layers > 1 ? nb * len * hd : 0,
-                              st->layers > 2 ? nb * len * hd : 0};
-    float **parts[7] = {&sc->proj, &sc->rec, &sc->h, &sc->c, &sc->tmp, &sc->seq[0],
-                        &sc->seq[1]};
+    bool m = st->mask != MT_MASK_MODE_NONE;
+    const int64_t sizes[10] = {nb * len * gh, nb * gh, nb * st->hidden, nb * st->hidden,
+                               nb * st->hidden, st->layers > 1 ? nb * len * hd : 0,
+                               st->layers > 2 ? nb * len * hd : 0, m ? nb * len : 0,
+                               m ? 2 * nb * st->hidden : 0, m ? nb : 0};
+    float **parts[10] = {&sc->proj, &sc->rec, &sc->h, &sc->c, &sc->tmp, &sc->seq[0],
+                         &sc->seq[1], &sc->keep, &sc->hold, &sc->seen};
     size_t at = 0;
-    for (int i = 0; i < 7; i++) {
+    for (int i = 0; i < 10; i++) {
         if (base)
             *parts[i] = base + at;
         at += ((size_t)sizes[i] + 15) / 16 * 16;
@@ -76,13 +81,33 @@ static mt_status check_state(const rnn_state *st, const mt_shape *in, const char
                    mt_dtype_name(in->dtype), dims);
 }
 
+/* The mask in[1] for x in[0]: [N, L], BOOL or an integer dtype. */
+static mt_status check_mask(const mt_shape *in, const char *const *from)
+{
+    char a[160], b[160];
+    // I64 … U8 and BOOL close mt_dtype: the integer dtypes and BOOL
+    if (in[1].rank == 2 && in[1].dim[0] == in[0].dim[0] && in[1].dim[1] == in[0].dim[1] &&
+        in[1].dtype >= MT_DTYPE_I64 && in[1].dtype <= MT_DTYPE_BOOL)
+        return MT_OK;
+    bool shape_ok = in[1].rank == 2 && in[1].dim[0] == in[0].dim[0] &&
+                    in[1].dim[1] == in[0].dim[1];
+    return mt_fail(shape_ok ? MT_ERR_DTYPE : MT_ERR_SHAPE, "expects a mask [N,L] = [%lld,%lld] "
+                   "of BOOL or an integer dtype (%s gives %s), %s gives %s %s",
+                   (long long)in[0].dim[0], (long long)in[0].dim[1], from[0],
+                   mt_nn_shape_text(&in[0], a, sizeof a), from[1], mt_dtype_name(in[1].dtype),
+                   mt_nn_shape_text(&in[1], b, sizeof b));
+}
+
 static mt_status rnn_infer(const mt_layer *l, int n, const mt_shape *in,
                            const char *const *from, mt_shape *out)
 {
     const rnn_state *st = l->state;
-    if (n != 1 && n != 1 + n_states(st))
-        return mt_fail(MT_ERR_SHAPE, "expects the sequence, or the sequence and %s, given %d "
-                       "inputs", n_states(st) == 2 ? "initial h and c" : "an initial h", n);
+    int first = st->mask != MT_MASK_MODE_NONE ? 2 : 1;   // x (and the mask)
+    if (n != first && n != first + n_states(st))
+        return mt_fail(MT_ERR_SHAPE, "expects the sequence%s, or %s and %s, given %d inputs",
+                       first == 2 ? " and its mask (options.mask is not NONE)" : "",
+                       first == 2 ? "those" : "the sequence",
+                       n_states(st) == 2 ? "initial h and c" : "an initial h", n);
     if (in->rank != 3 || in->dtype != MT_DTYPE_F32)
         return mt_fail(in->dtype == MT_DTYPE_F32 ? MT_ERR_SHAPE : MT_ERR_DTYPE,
                        "expects F32 [N,L,F] input (batch first), %s gives %s "
@@ -93,8 +118,13 @@ static mt_status rnn_infer(const mt_layer *l, int n, const mt_shape *in,
     int64_t nb = in->dim[0], len = in->dim[1];
     if (len < 1)
         return mt_fail(MT_ERR_SHAPE, "expects at least one step, %s gives length 0", from[0]);
-    for (int i = 1; i < n; i++) {
-        mt_status s = check_state(st, &in[i], from[i], nb, i == 1 ? "h" : "c");
+    if (first == 2) {
+        mt_status s = check_mask(in, from);
+        if (s)
+            return s;
+    }
+    for (int i = first; i < n; i++) {
+        mt_status s = check_state(st, &in[i], from[i], nb, i == first ? "h" : "c");
         if (s)
             return s;
     }
@@ -211,6 +241,7 @@ typedef struct rnn_dest {
     float *fin;
     int64_t fin_sn;
     bool fin_c;       /* fin is the LSTM's cell state c, not h */
+    bool fin_out;     /* fin is the output of the last step run (LAST_STEP), not the state */
     int64_t steps;
 } rnn_dest;
 
@@ -237,6 +268,17 @@ static mt_status recur(const mt_tensor *h, const mt_tensor *u, bool zero, mt_ten
         memset((float *)rec->data + n * rec->stride[0], 0,
                (size_t)rec->shape[1] * sizeof(float));
     return MT_OK;
+}
+
+/* Row n's output of a step into dst: h, or at a masked step (*keep 0)
+ * zeros, or h (still the last output) if mask_repeat and a step was kept. */
+static void put_output(const rnn_state *st, const rnn_scratch *sc, const float *keep,
+                       int64_t n, int64_t hid, float *dst)
+{
+    if (!keep || *keep != 0.0f || (st->mask_repeat && sc->seen[n] != 0.0f))
+        memcpy(dst, sc->h + n * hid, (size_t)hid * sizeof(float));
+    else
+        memset(dst, 0, (size_t)hid * sizeof(float));
 }
 
 /* One layer and direction over x [N, L, in] (any strides), from the
@@ -268,10 +310,21 @@ static mt_status run_direction(const rnn_state *st, const rnn_cell *c, const mt_
         if (st->cell == MT_NN_RNN_CELL_LSTM)
             load_state(init[1], idx, hid, sc->c);
     }
+    const float *keep = st->mask != MT_MASK_MODE_NONE ? sc->keep : NULL;
+    if (keep)
+        memset(sc->seen, 0, (size_t)nb * sizeof(float));
+    int64_t t = 0;
     for (int64_t i = 0; i < d->steps; i++) {
-        int64_t t = reverse ? len - 1 - i : i;
+        t = reverse ? len - 1 - i : i;
         bool zero = i == 0 && !init;
         const float *p = sc->proj + t * gh;
+        // a masked row's state must come through the step unchanged: set it aside
+        for (int64_t n = 0; keep && n < nb; n++)
+            if (keep[n * len + t] == 0.0f) {
+                memcpy(sc->hold + 2 * n * hid, sc->h + n * hid, (size_t)hid * sizeof(float));
+                memcpy(sc->hold + (2 * n + 1) * hid, sc->c + n * hid,
+                       (size_t)hid * sizeof(float));
+            }
         switch (st->cell) {
         case MT_NN_RNN_CELL_LSTM:
             if ((s = recur(&h, c->wh, zero, &rec)))
@@ -298,13 +351,38 @@ static mt_status run_direction(const rnn_state *st, const rnn_cell *c, const mt_
             elman_step(nb, hid, p, len * gh, sc->rec, st->relu, sc->h);
             break;
         }
+        for (int64_t n = 0; keep && n < nb; n++) {
+            if (keep[n * len + t] != 0.0f) {
+                sc->seen[n] = 1.0f;
+                continue;
+            }
+            memcpy(sc->h + n * hid, sc->hold + 2 * n * hid, (size_t)hid * sizeof(float));
+            memcpy(sc->c + n * hid, sc->hold + (2 * n + 1) * hid, (size_t)hid * sizeof(float));
+        }
         for (int64_t n = 0; d->y && n < nb; n++)
-            memcpy(d->y + n * d->sn + t * d->st, sc->h + n * hid,
-                   (size_t)hid * sizeof(float));
+            put_output(st, sc, keep ? keep + n * len + t : NULL, n, hid,
+                       d->y + n * d->sn + t * d->st);
     }
-    for (int64_t n = 0; d->fin && n < nb; n++)
-        memcpy(d->fin + n * d->fin_sn, (d->fin_c ? sc->c : sc->h) + n * hid,
-               (size_t)hid * sizeof(float));
+    for (int64_t n = 0; d->fin && n < nb; n++) {
+        float *f = d->fin + n * d->fin_sn;
+        if (d->fin_out)
+            put_output(st, sc, keep ? keep + n * len + t : NULL, n, hid, f);
+        else
+            memcpy(f, (d->fin_c ? sc->c : sc->h) + n * hid, (size_t)hid * sizeof(float));
+    }
+    return MT_OK;
+}
+
+/* The mask [N, L] (any integer dtype or BOOL, any strides) into keep as
+ * 1 where the step counts (nonzero if keep_nonzero, else zero), 0 where not. */
+static mt_status mask_keep(const mt_tensor *mask, bool keep_nonzero, float *keep)
+{
+    mt_tensor k;
+    mt_status s = mt_tensor_wrap_into(MT_DTYPE_F32, 2, mask->shape, keep, &k);
+    if (s || (s = mt_tensor_copy_into(mask, &k)))
+        return s;
+    for (int64_t i = 0; i < mask->shape[0] * mask->shape[1]; i++)
+        keep[i] = (keep[i] != 0.0f) == keep_nonzero ? 1.0f : 0.0f;
     return MT_OK;
 }
 
@@ -312,7 +390,8 @@ static mt_status rnn_forward(const mt_layer *l, int n, const mt_tensor *const *i
                              void *scratch, mt_tensor *out)
 {
     const rnn_state *st = l->state;
-    const mt_tensor *const *init = n > 1 ? in + 1 : NULL;
+    int first = st->mask != MT_MASK_MODE_NONE ? 2 : 1;
+    const mt_tensor *const *init = n > first ? in + first : NULL;
     mt_tensor seq;
     const mt_tensor *x = in[0];
     mt_status s;
@@ -321,6 +400,8 @@ static mt_status rnn_forward(const mt_layer *l, int n, const mt_tensor *const *i
         return MT_OK;
     rnn_scratch sc;
     scratch_floats(st, nb, len, scratch, &sc);
+    if (first == 2 && (s = mask_keep(in[1], st->mask == MT_MASK_MODE_KEEP, sc.keep)))
+        return s;
     float *o = out->data;
     // h_n / c_n: every layer's final states [N, layers·D, H]
     bool all = st->output == MT_RNN_RETURN_H_N || st->output == MT_RNN_RETURN_C_N;
@@ -343,7 +424,9 @@ static mt_status rnn_forward(const mt_layer *l, int n, const mt_tensor *const *i
                 dd.fin = o + dir * hid;
                 dd.fin_sn = hd;
                 dd.fin_c = st->output == MT_RNN_RETURN_CELL_STATE;
-                // out[:, -1] of the backward direction: its first step
+                // out[:, -1]: the output at step L-1 (a masked step's is not the state);
+                // the backward direction's first step
+                dd.fin_out = st->output == MT_RNN_RETURN_LAST_STEP;
                 if (dir == 1 && st->output == MT_RNN_RETURN_LAST_STEP)
                     dd.steps = 1;
             }

@@ -49,11 +49,32 @@
  *
  * Initial states. In a graph the layer takes one input (the sequence,
  * zero states) or, for an LSTM, three (sequence, h0, c0), for a GRU or
- * RNN two (sequence, h0). Each state is [N, layers·D, H] (PyTorch's h0
+ * RNN two (sequence, h0); a masked layer's mask comes right after the
+ * sequence (see Masks). Each state is [N, layers·D, H] (PyTorch's h0
  * [layers·D, N, H] as the view mt_permute(h0, {1, 0, 2})) or [N,
  * layers·D·H]: a Keras initial_state=[h, c] of one layer is [N, H] each,
  * and a FINAL_STATE / CELL_STATE output fits a one-layer decoder's input
  * as it is. Layer k's direction d starts from the entry k·D + d.
+ *
+ * Masks (.mask KEEP or IGNORE): sequences of different lengths in one
+ * batch. The layer then takes the mask [N, L] (BOOL or any integer
+ * dtype, any strides) as its second input, right after the sequence and
+ * before h0 (c0): (x, mask), (x, mask, h0) or (x, mask, h0, c0). At a
+ * masked step each direction keeps its state (h and c carry over, the
+ * step's input is skipped), so the final states are those after the last
+ * kept step, the backward direction starts from its initial state at the
+ * last kept step, and a fully masked row keeps its initial state. This is
+ * Keras' Embedding(mask_zero=True) -> LSTM / GRU / SimpleRNN /
+ * Bidirectional (KEEP; the mask from mt_padding_mask_new(0, KEEP, …) on
+ * the ids, padding='pre' or 'post'), and PyTorch's pack_padded_sequence(x,
+ * lengths, batch_first=True, enforce_sorted=False) on right-padded x (KEEP
+ * with mask[n, t] = t < lengths[n]; h_n / c_n and pad_packed_sequence's
+ * output, whose padded steps are zeros). Masked steps output zeros, or
+ * with .mask_repeat the direction's last output (Keras' plain LSTM: at
+ * padding='post' it repeats the last valid h; at 'pre' the leading
+ * padding is zeros either way). FINAL_STATE, CELL_STATE, H_N and C_N are
+ * the states; LAST_STEP is the sequence output at step L-1 (zeros where
+ * that step is masked, as pad_packed_sequence's out[:, -1]).
  *
  * Weights are copied at construction into one layout ((in, out) matrices,
  * PyTorch's gate order, the two biases summed where the math allows), in
@@ -63,9 +84,10 @@
  *
  * PyTorch's dropout= between layers does nothing at inference, nor here.
  * Not supported (refused where the weights show it): PyTorch's proj_size
- * (p.weight_hr_l0: MT_ERR_UNSUPPORTED), Keras' go_backwards, stateful and
- * masking, sequences of different lengths in one batch (PyTorch's
- * pack_padded_sequence: run each length as its own batch), activations
+ * (p.weight_hr_l0: MT_ERR_UNSUPPORTED), Keras' go_backwards and stateful,
+ * left-padded batches packed by PyTorch (pack_padded_sequence takes the
+ * first lengths[n] steps: right-pad them, or mask the front and accept
+ * Keras' semantics: state carried over the padding), activations
  * other than the defaults (LSTM/GRU: tanh and sigmoid), and Bidirectional
  * merge modes other than 'concat' (they look the same in the file:
  * nothing refuses them).
@@ -110,7 +132,15 @@ typedef enum mt_rnn_return {
  *                  Keras' reset_after=True, n = tanh(W_n x + b_in + r ⊙
  *                  (U_n h + b_hn)). mt_gru_load reads it from Keras' bias
  *                  shape ([3H]: reset_after=False, [2, 3H]: True); set it
- *                  only for a Keras GRU without bias. */
+ *                  only for a Keras GRU without bias;
+ *   mask           MT_MASK_MODE_KEEP (Keras: nonzero = the step counts)
+ *                  or _IGNORE (nonzero = padding): the layer takes a mask
+ *                  [N, L] (see "Masks" above); NONE (the default): no mask;
+ *   mask_repeat    with a mask: a masked step outputs the direction's
+ *                  last output (zeros before its first kept step), as
+ *                  Keras' plain LSTM / GRU / SimpleRNN(return_sequences=
+ *                  True) do; false (the default): zeros, as PyTorch's
+ *                  pad_packed_sequence and Keras' Bidirectional. */
 typedef struct mt_rnn_options {
     int64_t input_size;
     int64_t hidden_size;
@@ -119,6 +149,8 @@ typedef struct mt_rnn_options {
     mt_rnn_return output;
     mt_activation act;
     bool reset_before;
+    mt_mask_mode mask;
+    bool mask_repeat;
 } mt_rnn_options;
 
 /* One layer and direction's weights as PyTorch stores them: w_ih
