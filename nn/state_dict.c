@@ -490,12 +490,17 @@ mt_status mt_conv_transpose2d_load(const mt_state_dict *weights, const char *pre
  * max(k, stride) ('valid') without output_padding, else k % 2 + op
  * ('same') or k + op ('valid'), k the dilated kernel. TensorFlow crops
  * k - c rows when c < k, the odd one at the bottom; PyTorch adds rows
- * beyond k at the bottom. */
-static void keras_tpad(mt_padding padding, int64_t k, int64_t dil, int64_t stride,
+ * beyond k at the bottom. False if k or k + op overflows (a dilation
+ * near INT64_MAX): the loaders refuse it. */
+static bool keras_tpad(mt_padding padding, int64_t k, int64_t dil, int64_t stride,
                        bool has_op, int64_t op, int64_t *before, int64_t *after,
                        int64_t *extra)
 {
+    if (k > 1 && dil > (INT64_MAX - 1) / (k - 1))
+        return false;
     int64_t span = dil * (k - 1) + 1;
+    if (has_op && op > INT64_MAX - span)
+        return false;
     int64_t c = padding == MT_PADDING_SAME ? (has_op ? span % 2 + op : stride)
                                            : (has_op ? span + op : (span > stride ? span
                                                                                   : stride));
@@ -503,6 +508,7 @@ static void keras_tpad(mt_padding padding, int64_t k, int64_t dil, int64_t strid
     *before = crop / 2;
     *after = crop - *before;
     *extra = c > span ? c - span : 0;
+    return true;
 }
 
 mt_status mt_conv2d_transpose_load(const mt_state_dict *weights, const char *prefix,
@@ -552,11 +558,18 @@ mt_status mt_conv2d_transpose_load(const mt_state_dict *weights, const char *pre
     // (kh, kw, out, in) is PyTorch's (in, out, kh, kw) permuted: a view
     if (!s && !(s = mt_permute(k, (const int[]){3, 2, 0, 1}, &w))) {
         mt_tensor_name_set(w, k->name);
-        keras_tpad(o.padding, ksh[0], p.dilation_h, p.stride_h, o.has_output_padding,
-                   o.output_padding_h, &p.pad_top, &p.pad_bottom, &p.output_padding_h);
-        keras_tpad(o.padding, ksh[1], p.dilation_w, p.stride_w, o.has_output_padding,
-                   o.output_padding_w, &p.pad_left, &p.pad_right, &p.output_padding_w);
-        s = mt_conv_transpose2d_new(w, b, &p, out);
+        if (keras_tpad(o.padding, ksh[0], p.dilation_h, p.stride_h, o.has_output_padding,
+                       o.output_padding_h, &p.pad_top, &p.pad_bottom, &p.output_padding_h) &&
+            keras_tpad(o.padding, ksh[1], p.dilation_w, p.stride_w, o.has_output_padding,
+                       o.output_padding_w, &p.pad_left, &p.pad_right, &p.output_padding_w))
+            s = mt_conv_transpose2d_new(w, b, &p, out);
+        else
+            s = mt_fail(MT_ERR_OVERFLOW, "%s: kernel %s with dilation (%lld,%lld) and "
+                        "output_padding (%lld,%lld): the dilated kernel (plus "
+                        "output_padding) overflows", ld.layer,
+                        mt_tensor_describe(k, ks, sizeof ks), (long long)p.dilation_h,
+                        (long long)p.dilation_w, (long long)o.output_padding_h,
+                        (long long)o.output_padding_w);
     }
     mt_tensor_free(w);
     mt_tensor_free(k);
@@ -608,9 +621,15 @@ mt_status mt_conv1d_transpose_load(const mt_state_dict *weights, const char *pre
     // (k, out, in) is PyTorch's (in, out, k) reversed: a view
     if (!s && !(s = mt_permute(k, (const int[]){2, 1, 0}, &w))) {
         mt_tensor_name_set(w, k->name);
-        keras_tpad(o.padding, ksh[0], p.dilation_w, p.stride_w, o.has_output_padding,
-                   o.output_padding_w, &p.pad_left, &p.pad_right, &p.output_padding_w);
-        s = mt_conv_transpose1d_new(w, b, &p, out);
+        if (keras_tpad(o.padding, ksh[0], p.dilation_w, p.stride_w, o.has_output_padding,
+                       o.output_padding_w, &p.pad_left, &p.pad_right, &p.output_padding_w))
+            s = mt_conv_transpose1d_new(w, b, &p, out);
+        else
+            s = mt_fail(MT_ERR_OVERFLOW, "%s: kernel %s with dilation_w %lld and "
+                        "output_padding_w %lld: the dilated kernel (plus output_padding) "
+                        "overflows", ld.layer,
+                        mt_tensor_describe(k, ks, sizeof ks), (long long)p.dilation_w,
+                        (long long)o.output_padding_w);
     }
     mt_tensor_free(w);
     mt_tensor_free(k);

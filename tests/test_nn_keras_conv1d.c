@@ -371,6 +371,34 @@ static void errors_named(void **state)
                  "expected [k, out, in] (Keras) with kernel 0, 0 out and 3 in channels");
     assert_fails(mt_conv1d_transpose_load(&sd, "td_conv/tdc", NULL, &l), MT_ERR_SHAPE,
                  "kernel td_conv/tdc/kernel [2,2,2,3], expected [k, out, in]");
+    /* a dilation (or output_padding) whose padding would overflow int64 */
+    assert_fails(mt_conv1d_transpose_load(&sd, "ct0",
+                                          &(mt_conv2d_transpose_options){.dilation_w = INT64_MAX},
+                                          &l),
+                 MT_ERR_OVERFLOW, "conv1d_transpose ct0: kernel ct0/kernel [3,3,4] with "
+                 "dilation_w 9223372036854775807 and output_padding_w 0: the dilated kernel "
+                 "(plus output_padding) overflows");
+    assert_null(l);
+    assert_fails(mt_conv1d_transpose_load(&sd, "ct0",
+                                          &(mt_conv2d_transpose_options){
+                                              .stride_w = INT64_MAX, .has_output_padding = true,
+                                              .output_padding_w = INT64_MAX - 1},
+                                          &l),
+                 MT_ERR_OVERFLOW, "ct0/kernel [3,3,4] with dilation_w 1 and output_padding_w "
+                 "9223372036854775806: the dilated kernel (plus output_padding) overflows");
+    assert_null(l);
+    assert_fails(mt_conv2d_transpose_load(&sd, "td_model/tc/c",
+                                          &(mt_conv2d_transpose_options){.dilation_w = INT64_MAX},
+                                          &l),
+                 MT_ERR_OVERFLOW, "conv2d_transpose td_model/tc/c: kernel td_model/tc/c/kernel "
+                 "[3,3,2,2] with dilation (1,9223372036854775807) and output_padding (0,0): the "
+                 "dilated kernel (plus output_padding) overflows");
+    assert_null(l);
+    /* the largest dilation that fits still loads (its run fails on the length) */
+    assert_ok(mt_conv1d_transpose_load(&sd, "ct0",
+                                       &(mt_conv2d_transpose_options){.dilation_w = INT64_MAX / 2},
+                                       &l));
+    mt_layer_free(l);
     assert_fails(mt_conv1d_transpose_load(&sd, "nope", NULL, &l), MT_ERR_NOT_FOUND, "nope/kernel");
     assert_null(l);
     /* the run: a [N,L,C] input of the kernel's channels */
