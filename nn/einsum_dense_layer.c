@@ -64,13 +64,18 @@ static mt_status ed_infer(const mt_layer *l, int n, const mt_shape *in,
 }
 
 /* The input's copy (when its last dims cannot be merged in place), then
- * the Linear's scratch, each 64-byte aligned. */
+ * the Linear's scratch, each 64-byte aligned. A copy past SIZE_MAX / 2 is
+ * SIZE_MAX, which the model refuses: the input may be a broadcast view
+ * far larger than memory, whose size in bytes would wrap. */
 static size_t copy_bytes(const mt_shape *in)
 {
-    size_t n = sizeof(float);
-    for (int d = 0; d < in->rank; d++)
-        n *= (size_t)in->dim[d];
-    return (n + 63) / 64 * 64;
+    uint64_t n = sizeof(float);
+    for (int d = 0; d < in->rank; d++) {
+        if (in->dim[d] && n > (SIZE_MAX / 2) / (uint64_t)in->dim[d])
+            return SIZE_MAX;
+        n *= (uint64_t)in->dim[d];
+    }
+    return ((size_t)n + 63) / 64 * 64;
 }
 
 static size_t ed_scratch(const mt_layer *l, int n, const mt_shape *in)

@@ -51,13 +51,18 @@ static mt_status td_infer(const mt_layer *l, int n, const mt_shape *in,
 }
 
 /* The input's copy (when its strides cannot be folded), then the inner
- * layer's scratch, each 64-byte aligned. */
+ * layer's scratch, each 64-byte aligned. A copy past SIZE_MAX / 2 is
+ * SIZE_MAX, which the model refuses: the input may be a broadcast view
+ * far larger than memory, whose size in bytes would wrap. */
 static size_t copy_bytes(const mt_shape *in)
 {
-    size_t n = mt_dtype_size(in->dtype);
-    for (int d = 0; d < in->rank; d++)
-        n *= (size_t)in->dim[d];
-    return (n + 63) / 64 * 64;
+    uint64_t n = mt_dtype_size(in->dtype);
+    for (int d = 0; d < in->rank; d++) {
+        if (in->dim[d] && n > (SIZE_MAX / 2) / (uint64_t)in->dim[d])
+            return SIZE_MAX;
+        n *= (uint64_t)in->dim[d];
+    }
+    return ((size_t)n + 63) / 64 * 64;
 }
 
 static size_t td_scratch(const mt_layer *l, int n, const mt_shape *in)

@@ -580,6 +580,37 @@ static void out_of_memory(void **state)
     mt_tensor_free(x);
 }
 
+/* A sample far larger than memory (a broadcast view can be one): the
+ * copy TimeDistributed and EinsumDense keep room for, 2^64 bytes, is
+ * refused when the model is planned, not wrapped to a 0-byte scratch. */
+static void huge_input_copy_refused(void **state)
+{
+    (void)state;
+    const int64_t big = (int64_t)1 << 31;
+    mt_sequential *m = NULL;
+    mt_layer *p = NULL, *l = NULL;
+    size_t bytes = 1;
+    /* TimeDistributed(MaxPooling1D(1, strides=2^31)): [N, 2^31, 2^31, 1] ->
+     * [N, 2^31, 1, 1], an output of 8 GiB a sample, an input of 16 EiB */
+    assert_ok(mt_sequential_new(3, (int64_t[]){big, big, 1}, &m));
+    assert_ok(mt_max_pool1d_new(&(mt_pool1d_options){.pool = 1, .stride = big}, &p));
+    assert_ok(mt_time_distributed_new(p, &l));
+    assert_ok(mt_sequential_add(m, l));
+    assert_fails(mt_sequential_bytes_needed(m, 1, &bytes), MT_ERR_OVERFLOW,
+                 "sequential: the workspace for a batch of 1 overflows size_t");
+    mt_sequential_free(m);
+    /* EinsumDense "abc,cd->abd", kernel [2^20, 1]: [N, 2^42, 2^20] -> [N, 2^42, 1] */
+    mt_tensor *k;
+    assert_ok(mt_tensor_zeros(MT_DTYPE_F32, 2, (int64_t[]){(int64_t)1 << 20, 1}, &k));
+    assert_ok(mt_sequential_new(2, (int64_t[]){(int64_t)1 << 42, (int64_t)1 << 20}, &m));
+    assert_ok(mt_einsum_dense_new(k, NULL, "abc,cd->abd", MT_ACTIVATION_NONE, &l));
+    assert_ok(mt_sequential_add(m, l));
+    assert_fails(mt_sequential_bytes_needed(m, 1, &bytes), MT_ERR_OVERFLOW,
+                 "sequential: the workspace for a batch of 1 overflows size_t");
+    mt_sequential_free(m);
+    mt_tensor_free(k);
+}
+
 int main(void)
 {
     probe_install(&counter, -1);
@@ -601,6 +632,7 @@ int main(void)
         cmocka_unit_test(errors_named),
         cmocka_unit_test(time_distributed_errors),
         cmocka_unit_test(out_of_memory),
+        cmocka_unit_test(huge_input_copy_refused),
     };
     int failed = cmocka_run_group_tests(tests, NULL, NULL);
     mt_safetensors_close(refs);
