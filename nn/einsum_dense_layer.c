@@ -217,7 +217,9 @@ mt_status mt_einsum_dense_new(const mt_tensor *kernel, const mt_tensor *bias,
             po *= (st->o[d - nc] = kernel->shape[d]);
     }
     mt_tensor *k2 = NULL, *bx = NULL, *bc = NULL, *b1 = NULL;
-    mt_status s = mt_view(kernel, 2, (int64_t[]){pc, po}, &k2);
+    /* a view of the kernel, or a copy of one whose strides cannot merge
+     * (transposed, sliced) */
+    mt_status s = mt_reshape(kernel, 2, (int64_t[]){pc, po}, &k2);
     if (!s)
         s = mt_tensor_name_set(k2, kernel->name);
     // Keras' bias covers the output from its first bias axis on, with 1 on

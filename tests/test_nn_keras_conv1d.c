@@ -264,6 +264,20 @@ static void einsum_dense_matches_keras(void **state)
     chain(mt_einsum_dense_load(&sd, "e4", "abde,def->abf", MT_ACTIVATION_NONE, &l), 1, &l, &v,
           "y_e4", 1e-5);
     mt_tensor_free(big);
+    /* the kernel a view that cannot be merged in place (a transposed copy
+     * transposed back): copied, same values */
+    mt_tensor *k = get("e2/kernel"), *kb = get("e2/bias"), *kt = NULL, *kc = NULL, *kv = NULL;
+    assert_ok(mt_permute(k, (const int[]){2, 1, 0}, &kt));
+    assert_ok(mt_tensor_contiguous(kt, &kc));
+    assert_ok(mt_permute(kc, (const int[]){2, 1, 0}, &kv));
+    assert_false(mt_tensor_is_contiguous(kv));
+    chain(mt_einsum_dense_new(kv, kb, "abc,cde->abde", MT_ACTIVATION_NONE, &l), 1, &l, xt,
+          "y_e2", 1e-5);
+    mt_tensor_free(kv);
+    mt_tensor_free(kc);
+    mt_tensor_free(kt);
+    mt_tensor_free(kb);
+    mt_tensor_free(k);
     mt_tensor_free(xi);
     mt_tensor_free(xe);
     mt_tensor_free(xt);

@@ -459,8 +459,8 @@ mt_status mt_time_distributed_new(mt_layer *layer, mt_layer **out);
  * [N,b,c] -> [N,b,d,e], kernel [c,d,e]; "abde,def->abf"; "abc,cd->abd";
  * "...b,bc->...c", any rank). bias: the kernel's output dims or a shape
  * that broadcasts to them (Keras' bias_axes "de" is [d,e], "d" [d,1]), or
- * NULL. Kernel and bias referenced if F32 (the bias copied if it
- * broadcasts). Other equations (transposing, bias_axes over the input's
+ * NULL. Kernel and bias referenced if F32 (the kernel copied if it is a
+ * view whose dims cannot merge, the bias if it broadcasts). Other equations (transposing, bias_axes over the input's
  * letters): MT_ERR_UNSUPPORTED naming the equation. */
 mt_status mt_einsum_dense_new(const mt_tensor *kernel, const mt_tensor *bias,
                               const char *equation, mt_activation act, mt_layer **out);
