@@ -175,6 +175,8 @@ mt_status mt_einsum_dense_new(const mt_tensor *kernel, const mt_tensor *bias,
     char name[MT_NAME_MAX + 16], ks[160], bs[160];
     snprintf(name, sizeof name, "einsum_dense%s%s", kernel->name[0] ? " " : "", kernel->name);
     mt_tensor_describe(kernel, ks, sizeof ks);
+    if ((unsigned)act >= MT_ACTIVATION_COUNT)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: unknown activation %d", name, (int)act);
     char in[16], ker[16], res[16];
     bool ell;
     if (!split(equation, in, ker, res, &ell))

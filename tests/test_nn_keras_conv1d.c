@@ -296,6 +296,9 @@ static void einsum_dense_errors(void **state)
     assert_null(l);
     assert_fails(mt_einsum_dense_load(&torch, "e2", "abc,cde->abde", MT_ACTIVATION_NONE, &l),
                  MT_ERR_UNSUPPORTED, "einsum_dense_load e2: Keras only");
+    assert_fails(mt_einsum_dense_load(&sd, "e2", "abc,cde->abde", (mt_activation)-1, &l),
+                 MT_ERR_INVALID_ARGUMENT, "einsum_dense e2/kernel: unknown activation -1");
+    assert_null(l);
     assert_fails(mt_einsum_dense_load(&sd, "e2", "abc;cde->abde", MT_ACTIVATION_NONE, &l),
                  MT_ERR_INVALID_ARGUMENT, "einsum_dense e2/kernel: equation \"abc;cde->abde\": "
                  "expected \"<input>,<kernel>-><output>\"");
