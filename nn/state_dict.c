@@ -318,6 +318,9 @@ static mt_status separable_load(const char *kind, int rank, const mt_state_dict 
     if (!depthwise_out || !pointwise_out)
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s_load: out is NULL", kind);
     *pointwise_out = NULL;
+    if (depthwise_out == pointwise_out)   /* the second layer would overwrite the first */
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s_load: depthwise_out and pointwise_out "
+                       "are the same pointer", kind);
     loader ld;
     mt_status s = begin(kind, weights, prefix, depthwise_out, &ld);
     if (s)

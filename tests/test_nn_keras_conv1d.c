@@ -445,6 +445,13 @@ static void errors_named(void **state)
     /* SeparableConv1D */
     assert_fails(mt_separable_conv1d_load(&sd, "sc0", NULL, &l, NULL), MT_ERR_INVALID_ARGUMENT,
                  "separable_conv1d_load: out is NULL");
+    assert_fails(mt_separable_conv1d_load(&sd, "sc0", NULL, &l, &l), MT_ERR_INVALID_ARGUMENT,
+                 "separable_conv1d_load: depthwise_out and pointwise_out are the same "
+                 "pointer");
+    assert_fails(mt_separable_conv2d_load(&sd, "sc0", NULL, &l, &l), MT_ERR_INVALID_ARGUMENT,
+                 "separable_conv2d_load: depthwise_out and pointwise_out are the same "
+                 "pointer");
+    assert_null(l);
     assert_fails(mt_separable_conv1d_load(&sd, "dw0", NULL, &l, &pw), MT_ERR_NOT_FOUND,
                  "dw0/depthwise_kernel");
     assert_null(l);

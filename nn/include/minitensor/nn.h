@@ -885,7 +885,8 @@ mt_status mt_depthwise_conv2d_load(const mt_state_dict *weights, const char *pre
  * from p/pointwise_kernel [1, 1, C·m, out] with p/bias [out] (or none).
  * options: strides, padding (VALID or SAME), dilation and kernel_h/w go
  * to the depthwise step, out_channels (filters) and act to the pointwise
- * one; layout and groups 0. Both NULL on failure. Keras only. */
+ * one; layout and groups 0. Both NULL on failure; two different
+ * pointers (MT_ERR_INVALID_ARGUMENT). Keras only. */
 mt_status mt_separable_conv2d_load(const mt_state_dict *weights, const char *prefix,
                                    const mt_conv2d_options *options, mt_layer **depthwise,
                                    mt_layer **pointwise);
