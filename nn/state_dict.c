@@ -339,11 +339,23 @@ static mt_status separable_load(const char *kind, int rank, const mt_state_dict 
     mt_tensor *dk, *pk, *b = NULL;
     if (!(s = fetch_pair(&ld, "depthwise_kernel", true, "pointwise_kernel", true, &dk, &pk)) &&
         !(s = fetch(&ld, ld.nm->bias, false, &b)) &&
-        !(s = depthwise(&ld, dk, NULL, o, rank, depthwise_out)) &&
-        (s = rank == 4 ? mt_conv2d_new(pk, b, &po, pointwise_out)
-                       : mt_conv1d_new(pk, b, &po, pointwise_out))) {
-        mt_layer_free(*depthwise_out);
-        *depthwise_out = NULL;
+        !(s = depthwise(&ld, dk, NULL, o, rank, depthwise_out))) {
+        /* the two steps must chain: the pointwise kernel takes the C·m
+         * channels the depthwise one gives */
+        int64_t cm = dk->shape[rank - 2] * dk->shape[rank - 1];
+        char ds[160], ps[160];
+        if (pk->rank == rank && pk->shape[rank - 2] != cm)
+            s = mt_fail(MT_ERR_SHAPE, "%s: pointwise kernel %s takes %lld channels, depthwise "
+                        "kernel %s gives %lld (channels x multiplier)", ld.layer,
+                        mt_tensor_describe(pk, ps, sizeof ps), (long long)pk->shape[rank - 2],
+                        mt_tensor_describe(dk, ds, sizeof ds), (long long)cm);
+        else
+            s = rank == 4 ? mt_conv2d_new(pk, b, &po, pointwise_out)
+                          : mt_conv1d_new(pk, b, &po, pointwise_out);
+        if (s) {
+            mt_layer_free(*depthwise_out);
+            *depthwise_out = NULL;
+        }
     }
     mt_tensor_free(dk);
     mt_tensor_free(pk);

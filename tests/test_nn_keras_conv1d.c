@@ -604,6 +604,45 @@ static void out_of_memory(void **state)
     mt_tensor_free(x);
 }
 
+/* A SeparableConv whose pointwise kernel does not take the depthwise
+ * step's C·m channels: refused by the loader, naming both kernels (it
+ * returned two layers that do not chain) */
+static void separable_kernels_must_chain(void **state)
+{
+    (void)state;
+    mt_tensor *t[4];
+    const int64_t shapes[4][4] = {{3, 4, 2}, {1, 7, 5}, {3, 3, 4, 2}, {1, 1, 7, 5}};
+    for (int i = 0; i < 4; i++)
+        assert_ok(mt_tensor_zeros(MT_DTYPE_F32, i < 2 ? 3 : 4, shapes[i], &t[i]));
+    const char *names[4] = {"s1/depthwise_kernel", "s1/pointwise_kernel",
+                            "s2/depthwise_kernel", "s2/pointwise_kernel"};
+    mt_safetensors_item items[4];
+    for (int i = 0; i < 4; i++)
+        items[i] = (mt_safetensors_item){names[i], strlen(names[i]), t[i]};
+    void *buf = NULL;
+    size_t size = 0;
+    mt_safetensors *f = NULL;
+    assert_ok(mt_safetensors_serialize(items, 4, NULL, 0, &buf, &size));
+    assert_ok(mt_safetensors_open_memory(buf, size, &f));
+    const mt_state_dict sd = {f, MT_FRAMEWORK_KERAS};
+    mt_layer *dw = NULL, *pw = NULL;
+    assert_fails(mt_separable_conv1d_load(&sd, "s1", NULL, &dw, &pw), MT_ERR_SHAPE,
+                 "separable_conv1d s1: pointwise kernel s1/pointwise_kernel [1,7,5] takes 7 "
+                 "channels, depthwise kernel s1/depthwise_kernel [3,4,2] gives 8 (channels x "
+                 "multiplier)");
+    assert_null(dw);
+    assert_null(pw);
+    assert_fails(mt_separable_conv2d_load(&sd, "s2", NULL, &dw, &pw), MT_ERR_SHAPE,
+                 "separable_conv2d s2: pointwise kernel s2/pointwise_kernel [1,1,7,5] takes 7 "
+                 "channels, depthwise kernel s2/depthwise_kernel [3,3,4,2] gives 8");
+    assert_null(dw);
+    assert_null(pw);
+    mt_safetensors_close(f);
+    mt_safetensors_buffer_free(buf);
+    for (int i = 0; i < 4; i++)
+        mt_tensor_free(t[i]);
+}
+
 /* A sample far larger than memory (a broadcast view can be one): the
  * copy TimeDistributed and EinsumDense keep room for, 2^64 bytes, is
  * refused when the model is planned, not wrapped to a 0-byte scratch. */
@@ -657,6 +696,7 @@ int main(void)
         cmocka_unit_test(time_distributed_errors),
         cmocka_unit_test(out_of_memory),
         cmocka_unit_test(huge_input_copy_refused),
+        cmocka_unit_test(separable_kernels_must_chain),
     };
     int failed = cmocka_run_group_tests(tests, NULL, NULL);
     mt_safetensors_close(refs);
