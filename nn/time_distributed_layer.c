@@ -129,6 +129,12 @@ mt_status mt_time_distributed_new(mt_layer *layer, mt_layer **out)
     if (layer->in_model)
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "time_distributed: %s already belongs to a "
                        "model", layer->info.name);
+    // an inference Dropout passes [N,T,…] through as it is: its own
+    // TimeDistributed
+    if (layer->info.kind == MT_LAYER_DROPOUT) {
+        *out = layer;
+        return MT_OK;
+    }
     mt_status s = MT_OK;
     if (layer->vt->n_inputs != 1)
         s = mt_fail(MT_ERR_UNSUPPORTED, "time_distributed: %s takes %d inputs, not one",

@@ -492,6 +492,25 @@ static void time_distributed_errors(void **state)
                  "time_distributed: flatten is a view");
     assert_ok(mt_add_new(&c));
     assert_fails(mt_time_distributed_new(c, &l), MT_ERR_UNSUPPORTED, "takes 0 inputs");
+    /* TimeDistributed(Dropout(r)): the Dropout itself, which a model runs
+     * as the identity on [N,T,C] */
+    assert_ok(mt_dropout_new(0.5f, &c));
+    assert_ok(mt_time_distributed_new(c, &l));
+    assert_ptr_equal(l, c);
+    {
+        mt_sequential *m = NULL;
+        const mt_tensor *y = NULL;
+        mt_tensor *x = get("x2");   /* [N, 5] seen as [N, 1, 5] */
+        mt_tensor v;
+        assert_ok(mt_view_into(x, 3, (int64_t[]){x->shape[0], 1, x->shape[1]}, &v));
+        assert_ok(mt_sequential_new(2, (int64_t[]){1, x->shape[1]}, &m));
+        assert_ok(mt_sequential_add(m, l));
+        assert_ok(mt_sequential_forward(m, &v, &y));
+        assert_close((const float *)y->data, (const float *)x->data,
+                     (size_t)mt_tensor_numel(x), 0.0, 0.0);
+        mt_sequential_free(m);
+        mt_tensor_free(x);
+    }
     assert_int_equal(counter.live, live);
     /* inputs: 3 or more dims, the inner layer's check with the steps folded */
     assert_ok(mt_conv2d_load(&sd, "td_conv/tdc", NULL, &c));

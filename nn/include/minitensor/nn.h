@@ -449,8 +449,9 @@ mt_status mt_flatten_new(int start_dim, int end_dim, mt_layer **out);
  * Takes ownership of `layer` (freed on failure too, except a layer that
  * already belongs to a model: refused and left to it). A view layer
  * (Flatten, Reshape) is refused (MT_ERR_UNSUPPORTED): TimeDistributed(
- * Flatten()) is mt_flatten_new(2, -1). A Dense needs no wrapper (Linear
- * takes any rank: the last dim). */
+ * Flatten()) is mt_flatten_new(2, -1). A Dropout is returned as it is
+ * (*out = layer: the identity at inference). A Dense needs no wrapper
+ * (Linear takes any rank: the last dim). */
 mt_status mt_time_distributed_new(mt_layer *layer, mt_layer **out);
 
 /* Keras' EinsumDense(equation, activation=act) for a Dense over the
