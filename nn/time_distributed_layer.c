@@ -136,7 +136,10 @@ mt_status mt_time_distributed_new(mt_layer *layer, mt_layer **out)
         return MT_OK;
     }
     mt_status s = MT_OK;
-    if (layer->vt->n_inputs != 1)
+    // a layer of any number of inputs (0: an RNN's optional initial
+    // states, a global pool's optional mask) runs on the one; one that
+    // needs more says so when its input is given
+    if (layer->vt->n_inputs > 1)
         s = mt_fail(MT_ERR_UNSUPPORTED, "time_distributed: %s takes %d inputs, not one",
                     layer->info.name, layer->vt->n_inputs);
     else if (layer->vt->flags & MT_LAYER_FLAG_VIEW)

@@ -490,8 +490,19 @@ static void time_distributed_errors(void **state)
     assert_ok(mt_flatten_new(1, -1, &c));
     assert_fails(mt_time_distributed_new(c, &l), MT_ERR_UNSUPPORTED,
                  "time_distributed: flatten is a view");
+    /* a layer of any number of inputs is given one: Add says it wants more
+     * when the model adds it (and frees it) */
     assert_ok(mt_add_new(&c));
-    assert_fails(mt_time_distributed_new(c, &l), MT_ERR_UNSUPPORTED, "takes 0 inputs");
+    assert_ok(mt_time_distributed_new(c, &l));
+    {
+        mt_sequential *m = NULL;
+        assert_ok(mt_sequential_new(2, (int64_t[]){3, 4}, &m));
+        assert_fails(mt_sequential_add(m, l), MT_ERR_SHAPE,
+                     "add (on each step, as [3,4]): expects 2 or more inputs, given 1");
+        mt_sequential_free(m);
+    }
+    assert_ok(mt_dot_new(1, 1, false, &c));
+    assert_fails(mt_time_distributed_new(c, &l), MT_ERR_UNSUPPORTED, "takes 2 inputs");
     /* TimeDistributed(Dropout(r)): the Dropout itself, which a model runs
      * as the identity on [N,T,C] */
     assert_ok(mt_dropout_new(0.5f, &c));
@@ -623,6 +634,23 @@ static void out_of_memory(void **state)
     mt_tensor_free(x);
 }
 
+/* TimeDistributed of layers whose other inputs are optional, run on their
+ * one: an LSTM encoding each sentence of a document [N,S,W,E] -> [N,S,H],
+ * a GlobalAveragePooling1D over each sentence's words; against Keras. */
+static void time_distributed_optional_inputs(void **state)
+{
+    (void)state;
+    const mt_state_dict sd = {refs, MT_FRAMEWORK_KERAS};
+    mt_tensor *xh = get("xh");
+    mt_layer *in = NULL, *l = NULL;
+    assert_ok(mt_lstm_load(&sd, "td_lstm/lstm",
+                           &(mt_rnn_options){.output = MT_RNN_RETURN_FINAL_STATE}, &in));
+    chain(mt_time_distributed_new(in, &l), 1, &l, xh, "y_td_lstm", 1e-5);
+    assert_ok(mt_global_avg_pool1d_new(MT_MASK_MODE_NONE, &in));
+    chain(mt_time_distributed_new(in, &l), 1, &l, xh, "y_td_gap", 1e-5);
+    mt_tensor_free(xh);
+}
+
 /* A SeparableConv whose pointwise kernel does not take the depthwise
  * step's C·m channels: refused by the loader, naming both kernels (it
  * returned two layers that do not chain) */
@@ -716,6 +744,7 @@ int main(void)
         cmocka_unit_test(out_of_memory),
         cmocka_unit_test(huge_input_copy_refused),
         cmocka_unit_test(separable_kernels_must_chain),
+        cmocka_unit_test(time_distributed_optional_inputs),
     };
     int failed = cmocka_run_group_tests(tests, NULL, NULL);
     mt_safetensors_close(refs);

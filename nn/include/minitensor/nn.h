@@ -444,8 +444,10 @@ mt_status mt_avg_pool1d_new(const mt_pool1d_options *options, mt_layer **out);
  * mt_flatten_new(1, -1): [N,28,28] -> [N,784]. */
 mt_status mt_flatten_new(int start_dim, int end_dim, mt_layer **out);
 
-/* Keras' TimeDistributed(layer): `layer` (one input) on every step of
- * [N,T,…], run once on the N·T steps as a batch [N·T,…] -> [N,T,…'].
+/* Keras' TimeDistributed(layer): `layer` (one input, or optional others
+ * it is run without: an LSTM, a global pool) on every step of [N,T,…], run
+ * once on the N·T steps as a batch [N·T,…] -> [N,T,…']. A layer of two
+ * inputs is refused (MT_ERR_UNSUPPORTED).
  * Takes ownership of `layer` (freed on failure too, except a layer that
  * already belongs to a model: refused and left to it). A view layer
  * (Flatten, Reshape) is refused (MT_ERR_UNSUPPORTED): TimeDistributed(
