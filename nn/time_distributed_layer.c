@@ -1,5 +1,5 @@
-/* time_distributed_layer.c — Keras' TimeDistributed(layer): a one-input
- * layer run on every step of [N,T,…] at once, as one batch of N·T samples
+/* time_distributed_layer.c — Keras' TimeDistributed(layer): a layer run on
+ * one input, on every step of [N,T,…] at once, as one batch of N·T samples
  * [N·T,…] (Keras folds the batch the same way). Neither a Reshape (which
  * keeps the batch dim) nor the layer itself can do this in a graph. */
 #include <stdio.h>
