@@ -235,14 +235,18 @@ static const mt_layer *runner(const nn_node *n) { return n->fused ? n->fused : n
 
 static size_t round_up(size_t n) { return (n + ALIGN - 1) / ALIGN * ALIGN; }
 
-/* Bytes of a shape, or MT_ERR_OVERFLOW. */
-static mt_status shape_bytes(const mt_shape *s, size_t *bytes)
+/* Bytes of node id's output of shape s, or MT_ERR_OVERFLOW naming it. */
+static mt_status shape_bytes(const mt_graph *g, int id, const mt_shape *s, size_t *bytes)
 {
     *bytes = 0;
     uint64_t n = mt_dtype_size(s->dtype);
     for (int d = 0; d < s->rank; d++) {
-        if (s->dim[d] < 0 || (s->dim[d] > 0 && n > (SIZE_MAX / 2) / (uint64_t)s->dim[d]))
-            return mt_fail(MT_ERR_OVERFLOW, "graph: an output's size overflows size_t");
+        if (s->dim[d] < 0 || (s->dim[d] > 0 && n > (SIZE_MAX / 2) / (uint64_t)s->dim[d])) {
+            char text[160];
+            mt_fail(MT_ERR_OVERFLOW, "its output %s %s overflows size_t",
+                    mt_nn_shape_text(s, text, sizeof text), mt_dtype_name(s->dtype));
+            return mt_nn_graph_node_error(g, MT_ERR_OVERFLOW, id, ": ");
+        }
         n *= (uint64_t)s->dim[d];
     }
     *bytes = round_up((size_t)n);
@@ -352,7 +356,8 @@ static mt_status place(mt_graph *g, int64_t batch, size_t *total)
         mt_status s;
         if (n->storage == k) {
             size_t bytes;
-            if ((s = shape_bytes(&n->at[0], &bytes)) || (s = add_bytes(g, batch, &sum, bytes)))
+            if ((s = shape_bytes(g, k, &n->at[0], &bytes)) ||
+                (s = add_bytes(g, batch, &sum, bytes)))
                 return s;
             n->offset = first_fit(g, k, k, bytes, &top);
             n->bytes = bytes;
@@ -390,7 +395,7 @@ static mt_status plan(mt_graph *g, int64_t n, bool allocate, size_t *needed)
     for (int k = 0; k < g->count; k++) {
         const nn_node *nd = &g->nodes[k];
         size_t bytes;
-        if (nd->layer && nd->storage == k && !(s = shape_bytes(&nd->at[0], &bytes)))
+        if (nd->layer && nd->storage == k && !(s = shape_bytes(g, k, &nd->at[0], &bytes)))
             sample += bytes;
         if (s)
             return s;
@@ -420,7 +425,8 @@ static mt_status plan(mt_graph *g, int64_t n, bool allocate, size_t *needed)
         whole[o] = g->nodes[g->outputs[o]].at[0];
         whole[o].dim[0] = n;
         g->whole_offset[o] = total;
-        if ((s = shape_bytes(&whole[o], &bytes)) || (s = add_bytes(g, n, &total, bytes)))
+        if ((s = shape_bytes(g, g->outputs[o], &whole[o], &bytes)) ||
+            (s = add_bytes(g, n, &total, bytes)))
             return s;
     }
     *needed = total;

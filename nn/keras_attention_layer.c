@@ -81,12 +81,14 @@ static size_t kattn_scratch(const mt_layer *l, int n, const mt_shape *in)
     (void)n;
     const kattn_state *st = l->state;
     kattn_slots sl = kattn_slots_of(&st->o);
+    /* the dims are any int64 a graph input declares: counted without overflow */
+    const uint64_t cap = SIZE_MAX / sizeof(float), batch = (uint64_t)in[0].dim[0];
+    const uint64_t rows[2] = {sl.value_mask > 0 ? (uint64_t)in[1].dim[1] : 0,
+                              sl.query_mask > 0 ? (uint64_t)in[0].dim[1] : 0};
     uint64_t f = (uint64_t)in[1].dim[1];
-    if (sl.value_mask > 0)
-        f += (uint64_t)(in[0].dim[0] * in[1].dim[1]);
-    if (sl.query_mask > 0)
-        f += (uint64_t)(in[0].dim[0] * in[0].dim[1]);
-    return f > SIZE_MAX / sizeof(float) ? SIZE_MAX : (size_t)f * sizeof(float);
+    for (int m = 0; f <= cap && m < 2; m++)
+        f = rows[m] && batch > (cap - f) / rows[m] ? UINT64_MAX : f + batch * rows[m];
+    return f > cap ? SIZE_MAX : (size_t)f * sizeof(float);
 }
 
 /* mask [N,L] (any dtype, any strides) into m as F32. */
@@ -160,9 +162,11 @@ static mt_status kattn_forward(const mt_layer *l, int n, const mt_tensor *const 
             bool zero = sl.query_mask > 0 && (qm[b * tq + i] != 0.0f) != qkeep;
             for (int64_t d = 0; d < vdim; d++) {
                 float acc = 0;
-                for (int64_t j = 0; j < tv && !zero; j++)
+                for (int64_t j = 0; j < tv; j++)
                     acc += p[j] / sum * AT(v, b, j, d);
-                row[d] = acc;
+                /* Keras multiplies a masked query's row by 0: NaN where
+                 * it is not finite (an inf or NaN among the values) */
+                row[d] = zero ? acc * 0.0f : acc;
             }
         }
     return MT_OK;

@@ -22,23 +22,33 @@ static mt_status broadcast_infer(int n, const mt_shape *in, const char *const *f
         out->rank = in[j].rank > out->rank ? in[j].rank : out->rank;
     for (int d = 0; d < out->rank; d++)
         out->dim[d] = 1;
+    int set_by[MT_MAX_RANK] = {0};   /* the input that gave each dim its size */
     for (int j = 0; j < n; j++) {
         const mt_shape *y = &in[j];
         if (y->dtype != MT_DTYPE_F32)
             return mt_fail(MT_ERR_DTYPE, "expects F32 inputs, %s gives %s", from[j],
                            mt_dtype_name(y->dtype));
-        bool fits = y->rank >= 1;
-        for (int d = 0; fits && d < y->rank; d++) {
-            int64_t *o = &out->dim[d ? d + out->rank - y->rank : 0];
-            fits = *o == y->dim[d] || *o == 1 || y->dim[d] == 1;
-            *o = *o == 1 ? y->dim[d] : *o;
+        int clash = y->rank >= 1 ? -1 : 0;
+        for (int d = 0; clash < 0 && d < y->rank; d++) {
+            int od = d ? d + out->rank - y->rank : 0;
+            int64_t *o = &out->dim[od];
+            if (*o != y->dim[d] && *o != 1 && y->dim[d] != 1) {
+                clash = od;
+            } else if (*o == 1 && y->dim[d] != 1) {
+                *o = y->dim[d];
+                set_by[od] = j;
+            }
         }
-        if (!fits)
+        if (clash >= 0) {
+            /* named with the input that set the clashing dim: in [N,4] +
+             * [N,3,1] + [N,2,1] the second and third clash, not the first */
+            const int k = set_by[clash];
             return mt_fail(MT_ERR_SHAPE, "expects inputs that broadcast (each dim equal or "
-                           "1), %s gives %s and %s gives %s%s", from[0],
-                           mt_nn_shape_text(&in[0], a, sizeof a), from[j],
-                           mt_nn_shape_text(y, b, sizeof b), y->rank == in[0].rank ? "" :
+                           "1), %s gives %s and %s gives %s%s", from[k],
+                           mt_nn_shape_text(&in[k], a, sizeof a), from[j],
+                           mt_nn_shape_text(y, b, sizeof b), y->rank == in[k].rank ? "" :
                            " (a lower rank gets dims of 1 after the batch, as in Keras)");
+        }
     }
     return MT_OK;
 }
@@ -222,11 +232,15 @@ static mt_status dot_infer(const mt_layer *l, int n, const mt_shape *in,
             return mt_fail(MT_ERR_SHAPE, "axis %d must be a dim of %s %s other than the batch",
                            st->axis[j], from[j], mt_nn_shape_text(&in[j], a, sizeof a));
     }
-    if (in[0].dim[0] != in[1].dim[0] || in[0].dim[ax[0]] != in[1].dim[ax[1]] ||
-        in[0].rank + in[1].rank - 3 > MT_MAX_RANK)
+    if (in[0].dim[0] != in[1].dim[0] || in[0].dim[ax[0]] != in[1].dim[ax[1]])
         return mt_fail(MT_ERR_SHAPE, "expects the same batch and %s's dim %d equal to %s's "
                        "dim %d, %s gives %s and %s gives %s", from[0], ax[0], from[1], ax[1],
                        from[0], mt_nn_shape_text(&in[0], a, sizeof a), from[1],
+                       mt_nn_shape_text(&in[1], b, sizeof b));
+    if (in[0].rank + in[1].rank - 3 > MT_MAX_RANK)
+        return mt_fail(MT_ERR_SHAPE, "the output would have rank %d, more than %d: %s gives "
+                       "%s and %s gives %s", in[0].rank + in[1].rank - 3, MT_MAX_RANK, from[0],
+                       mt_nn_shape_text(&in[0], a, sizeof a), from[1],
                        mt_nn_shape_text(&in[1], b, sizeof b));
     /* x's dims but the axis, then y's but the batch and the axis; [N,1] if none */
     *out = (mt_shape){.dtype = MT_DTYPE_F32, .rank = 1, .dim = {in[0].dim[0]}};
@@ -335,12 +349,21 @@ static mt_status concat_infer(const mt_layer *l, int n, const mt_shape *in,
     dim = dim < 0 ? dim + r : dim;
     *out = in[0];
     for (int j = 1; j < n; j++) {
-        bool fits = in[j].rank == r && in[j].dtype == in[0].dtype;
+        if (in[j].dtype != in[0].dtype)
+            return mt_fail(MT_ERR_DTYPE, "expects inputs of one dtype, %s gives %s and %s "
+                           "gives %s", from[0], mt_dtype_name(in[0].dtype), from[j],
+                           mt_dtype_name(in[j].dtype));
+        bool fits = in[j].rank == r;
         for (int d = 0; fits && d < r; d++)
             fits = d == dim || in[j].dim[d] == in[0].dim[d];
         if (!fits)
             return mt_fail(MT_ERR_SHAPE, "expects inputs that differ only in dim %d, %s "
                            "gives %s and %s gives %s", l->info.dim, from[0],
+                           mt_nn_shape_text(&in[0], a, sizeof a), from[j],
+                           mt_nn_shape_text(&in[j], b, sizeof b));
+        if (in[j].dim[dim] > INT64_MAX - out->dim[dim])
+            return mt_fail(MT_ERR_OVERFLOW, "dim %d of the joined shape overflows: %s gives "
+                           "%s, %s gives %s", l->info.dim, from[0],
                            mt_nn_shape_text(&in[0], a, sizeof a), from[j],
                            mt_nn_shape_text(&in[j], b, sizeof b));
         out->dim[dim] += in[j].dim[dim];

@@ -20,7 +20,8 @@ static mt_status repeat_infer(const mt_layer *l, int n, const mt_shape *in,
     const repeat_state *st = l->state;
     char a[160];
     if (in->dtype != MT_DTYPE_F32 || in->rank != 2)
-        return mt_fail(MT_ERR_SHAPE, "expects F32 [N,D], %s gives %s %s", from[0],
+        return mt_fail(in->dtype != MT_DTYPE_F32 ? MT_ERR_DTYPE : MT_ERR_SHAPE,
+                       "expects F32 [N,D], %s gives %s %s", from[0],
                        mt_dtype_name(in->dtype), mt_nn_shape_text(in, a, sizeof a));
     if (in->dim[1] > INT64_MAX / st->n)
         return mt_fail(MT_ERR_SHAPE, "%lld repeats of %s %s overflow", (long long)st->n,

@@ -4,7 +4,9 @@
  * (axes, normalize) in graphs against Keras' own outputs
  * (reference/make_keras_merge_refs.py -> keras_merge.safetensors), on
  * contiguous inputs, strided and stride-0 views; and the errors: the count
- * of inputs, shapes that do not broadcast, axes, NULLs. */
+ * of inputs, shapes that do not broadcast (named by the inputs that clash),
+ * axes, NULLs, Concat's dtypes and dims past INT64_MAX, outputs past
+ * size_t. */
 #include "test_util.h"
 
 static mt_safetensors *refs;
@@ -222,6 +224,16 @@ static void errors_named(void **state)
     refuses(l, 2, 2, (const int64_t[][3]){{3, 4}, {5, 3}}, NULL, MT_ERR_SHAPE,
             "expects the same batch and input 'in0''s dim 2 equal to input 'in1''s dim 1, "
             "input 'in0' gives [1,3,4] and input 'in1' gives [1,5,3]");
+    /* Dot: two [N,1,1,1,1,2] are [N,1,1,1,1,1,1,1,1], more than MT_MAX_RANK
+     * dims: said as such (not as dims that differ) */
+    assert_ok(mt_dot_new(-1, -1, false, &l));
+    assert_ok(mt_graph_new(&g));
+    assert_ok(mt_graph_input(g, "x", MT_DTYPE_F32, 5, (int64_t[]){1, 1, 1, 1, 2}, &ids[0]));
+    assert_ok(mt_graph_input(g, "y", MT_DTYPE_F32, 5, (int64_t[]){1, 1, 1, 1, 2}, &ids[1]));
+    assert_fails(mt_graph_add(g, "d", l, 2, ids, &y), MT_ERR_SHAPE,
+                 "node 'd' (dot axes (-1, -1)) the output would have rank 9, more than 8: "
+                 "input 'x' gives [1,1,1,1,1,2] and input 'y' gives [1,1,1,1,1,2]");
+    mt_graph_free(g);
 }
 
 /* A batch of 0 samples: [0, …] out, nothing read or written. */
@@ -255,6 +267,103 @@ static void empty_batch(void **state)
     mt_graph_free(g);
 }
 
+/* Concat refuses joined dims past INT64_MAX (two [N,2^62]: no signed
+ * overflow in its shape inference) and inputs of two dtypes (named as
+ * such, not as shapes that "differ"). */
+static void concat_refuses_overflow_and_dtypes(void **state)
+{
+    (void)state;
+    mt_graph *g = NULL;
+    mt_layer *l = NULL;
+    int a, b, c, y = -7;
+    const int64_t half = (int64_t)1 << 62;
+    assert_ok(mt_graph_new(&g));
+    assert_ok(mt_graph_input(g, "a", MT_DTYPE_F32, 1, &half, &a));
+    assert_ok(mt_graph_input(g, "b", MT_DTYPE_F32, 1, &half, &b));
+    assert_ok(mt_concat_new(-1, &l));
+    assert_fails(mt_graph_add(g, "cat", l, 2, (int[]){a, b}, &y), MT_ERR_OVERFLOW,
+                 "graph: node 'cat' (concat dim -1) dim -1 of the joined shape overflows: "
+                 "input 'a' gives [1,4611686018427387904], input 'b' gives "
+                 "[1,4611686018427387904]");
+    assert_int_equal(y, -7);
+    /* one less fits: 2^62 + 2^62 - 1 = INT64_MAX */
+    const int64_t less = half - 1;
+    assert_ok(mt_graph_input(g, "c", MT_DTYPE_F32, 1, &less, &c));
+    assert_ok(mt_concat_new(1, &l));
+    assert_ok(mt_graph_add(g, "cat", l, 2, (int[]){a, c}, &y));
+    mt_shape s;
+    assert_ok(mt_graph_shape_get(g, y, &s));
+    assert_true(s.dim[1] == INT64_MAX);
+    mt_graph_free(g);
+    /* an F32 input and an I32 constant of the same shape */
+    mt_tensor *ci = NULL;
+    assert_ok(mt_tensor_zeros(MT_DTYPE_I32, 2, (int64_t[]){1, 3}, &ci));
+    assert_ok(mt_graph_new(&g));
+    assert_ok(mt_graph_input(g, "x", MT_DTYPE_F32, 1, (int64_t[]){3}, &a));
+    assert_ok(mt_graph_constant(g, "ci", ci, &b));
+    assert_ok(mt_concat_new(1, &l));
+    assert_fails(mt_graph_add(g, "cat", l, 2, (int[]){a, b}, &y), MT_ERR_DTYPE,
+                 "graph: node 'cat' (concat dim 1) expects inputs of one dtype, input 'x' "
+                 "gives F32 and constant 'ci' gives I32");
+    mt_graph_free(g);
+    mt_tensor_free(ci);
+}
+
+/* Broadcast dims whose product passes size_t ([N,1,2^40] + [N,2^40,1]) are
+ * refused when planned, naming the node and its shape (was "graph: an
+ * output's size overflows size_t", naming nothing). */
+static void broadcast_overflow_named(void **state)
+{
+    (void)state;
+    mt_graph *g = NULL;
+    mt_layer *l = NULL;
+    int a, b, y;
+    const int64_t t = (int64_t)1 << 40;
+    assert_ok(mt_graph_new(&g));
+    assert_ok(mt_graph_input(g, "a", MT_DTYPE_F32, 2, (int64_t[]){1, t}, &a));
+    assert_ok(mt_graph_input(g, "b", MT_DTYPE_F32, 2, (int64_t[]){t, 1}, &b));
+    assert_ok(mt_add_new(&l));
+    assert_ok(mt_graph_add(g, "sum", l, 2, (int[]){a, b}, &y));
+    assert_ok(mt_graph_output(g, y));
+    size_t bytes = 7;
+    assert_fails(mt_graph_bytes_needed(g, 2, &bytes), MT_ERR_OVERFLOW,
+                 "graph: node 'sum' (add): its output [1,1099511627776,1099511627776] F32 "
+                 "overflows size_t");
+    mt_graph_free(g);
+}
+
+/* A clash among three inputs is named by the two that clash: in [N,4] +
+ * [N,3,1] + [N,2,1] (Keras: [N,1,4], …) the second and third, in [N,3,1] +
+ * [N,1,4] + [N,2,1] the first and third (was always the first and the
+ * failing one, shapes that broadcast). */
+static void broadcast_clash_named(void **state)
+{
+    (void)state;
+    static const int64_t dims[4][2] = {{4}, {3, 1}, {2, 1}, {1, 4}};
+    static const int ranks[4] = {1, 2, 2, 2};
+    static const char *const names[4] = {"v", "p", "q", "r"};
+    static const int order[2][3] = {{0, 1, 2}, {1, 3, 2}};
+    static const char *const want[2] = {
+        "node 'm' (maximum) expects inputs that broadcast (each dim equal or 1), input 'p' "
+        "gives [1,3,1] and input 'q' gives [1,2,1]",
+        "node 'm' (maximum) expects inputs that broadcast (each dim equal or 1), input 'p' "
+        "gives [1,3,1] and input 'q' gives [1,2,1]"};
+    for (int c = 0; c < 2; c++) {
+        mt_graph *g = NULL;
+        mt_layer *l = NULL;
+        int ids[4], in[3], y = -7;
+        assert_ok(mt_graph_new(&g));
+        for (int j = 0; j < 4; j++)
+            assert_ok(mt_graph_input(g, names[j], MT_DTYPE_F32, ranks[j], dims[j], &ids[j]));
+        for (int j = 0; j < 3; j++)
+            in[j] = ids[order[c][j]];
+        assert_ok(mt_maximum_new(&l));
+        assert_fails(mt_graph_add(g, "m", l, 3, in, &y), MT_ERR_SHAPE, want[c]);
+        assert_int_equal(y, -7);
+        mt_graph_free(g);
+    }
+}
+
 int main(void)
 {
     probe_install(&counter, -1);
@@ -267,6 +376,9 @@ int main(void)
         cmocka_unit_test(dot_matches_keras),
         cmocka_unit_test(errors_named),
         cmocka_unit_test(empty_batch),
+        cmocka_unit_test(concat_refuses_overflow_and_dtypes),
+        cmocka_unit_test(broadcast_overflow_named),
+        cmocka_unit_test(broadcast_clash_named),
     };
     int failed = cmocka_run_group_tests(tests, NULL, NULL);
     mt_safetensors_close(refs);

@@ -119,6 +119,19 @@ static void additive_attention_matches_keras(void **state)
          NAMES("q", "v", "T:k", "vm", "qm"), "add_masked", 1e-5);
 }
 
+/* A masked query's row is Keras' row times 0: NaN where the values hold an
+ * inf or a NaN (not 0), 0 elsewhere. */
+static void query_mask_keeps_nan_as_keras(void **state)
+{
+    (void)state;
+    const mt_keras_attention_options o = {.has_key = true, .query_mask = MT_MASK_MODE_KEEP};
+    mt_layer *l = NULL;
+    runs(mt_dot_attention_new(1, 1, &o, &l), &l, NAMES("nf_q", "nf_v", "nf_k", "nf_qm"),
+         "att_nf", 1e-6);
+    runs(mt_additive_attention_new(NULL, &o, &l), &l,
+         NAMES("nf_q", "T:nf_v", "nf_k", "nf_qm"), "add_nf", 1e-6);
+}
+
 /* A batch of 0 samples: [0, …] out, nothing read or written. */
 static void empty_batch(void **state)
 {
@@ -410,6 +423,9 @@ static void errors_named(void **state)
     assert_ok(mt_repeat_vector_new(3, &l));
     refuses(l, 1, r2, (const int64_t[][3]){{4, 4}}, NULL, MT_ERR_SHAPE,
             "expects F32 [N,D], input 'in0' gives F32 [1,4,4]");
+    assert_ok(mt_repeat_vector_new(3, &l));   /* the dtype as such (was MT_ERR_SHAPE) */
+    refuses(l, 1, (const int[]){1}, (const int64_t[][3]){{4}}, (const mt_dtype[]){MT_DTYPE_I32},
+            MT_ERR_DTYPE, "expects F32 [N,D], input 'in0' gives I32 [1,4]");
     assert_ok(mt_repeat_vector_new(INT64_MAX / 2, &l));
     refuses(l, 1, (const int[]){1}, (const int64_t[][3]){{4}}, NULL, MT_ERR_SHAPE,
             "repeats of input 'in0' [1,4] overflow");
@@ -423,6 +439,144 @@ static void errors_named(void **state)
             MT_ERR_DTYPE, "expects F32, input 'in0' gives I32");
 }
 
+/* A graph: Attention(q [N,1,1], v [N,Tv,1], value mask [N,Tv]). */
+static mt_graph *masked_attention(int64_t tv)
+{
+    mt_graph *g = NULL;
+    mt_layer *l = NULL;
+    int q, v, m, y;
+    assert_ok(mt_graph_new(&g));
+    assert_ok(mt_graph_input(g, "q", MT_DTYPE_F32, 2, (int64_t[]){1, 1}, &q));
+    assert_ok(mt_graph_input(g, "v", MT_DTYPE_F32, 2, (int64_t[]){tv, 1}, &v));
+    assert_ok(mt_graph_input(g, "m", MT_DTYPE_I32, 1, &tv, &m));
+    assert_ok(mt_dot_attention_new(1, 1, &(mt_keras_attention_options){
+                                       .value_mask = MT_MASK_MODE_KEEP}, &l));
+    assert_ok(mt_graph_add(g, "att", l, 3, (int[]){q, v, m}, &y));
+    assert_ok(mt_graph_output(g, y));
+    return g;
+}
+
+/* The scratch of an attention with masks ([N,Tv] and [N,Tq] as F32) is
+ * counted without overflow: N = 16 and a value mask of Tv = 2^60 need 2^66
+ * bytes, refused by the planner (was N·Tv in int64: a signed overflow that
+ * wrapped to 0 and planned 2^62 bytes). */
+static void attention_scratch_overflow_refused(void **state)
+{
+    (void)state;
+    size_t bytes = 7;
+    mt_graph *g = masked_attention((int64_t)1 << 60);
+    assert_fails(mt_graph_bytes_needed(g, 16, &bytes), MT_ERR_OVERFLOW,
+                 "graph: the workspace for a batch of 16 overflows size_t");
+    mt_graph_free(g);
+    /* on 64 bits, Tv = 2^59 for one sample fits: 2^59 scores and 2^59 mask
+     * entries, 2^62 bytes */
+    if (sizeof(size_t) == 8) {
+        g = masked_attention((int64_t)1 << 59);
+        assert_ok(mt_graph_bytes_needed(g, 1, &bytes));
+        assert_true(bytes >= (size_t)1 << 62 && bytes < ((size_t)1 << 62) + 4096);
+        mt_graph_free(g);
+    }
+}
+
+/* A graph of the merges, attentions and vector layers with constants:
+ * x [N,16,64], z [N,64], value mask m [N,16]; a1 = Add(z, x) (the lower rank
+ * first: written through its broadcast), mu = Multiply(a1, constant
+ * [1,1,64]), at = Attention(mu, mu, m) (causal, the same node as query and
+ * value), d = Dot(at, at) normalized, rv = RepeatVector(UnitNorm(z)),
+ * Concat(rv, at, d) [N,16,144], then ReLU(constant [1,144] - it). */
+static mt_graph *passes_graph(void)
+{
+    enum { T = 16, C = 64, W = 144 };
+    mt_graph *g = NULL;
+    mt_layer *l = NULL;
+    int x, z, m, c, c2, a1, mu, at, d, un, rv, cat, s, r;
+    assert_ok(mt_graph_new(&g));
+    assert_ok(mt_graph_input(g, "x", MT_DTYPE_F32, 2, (int64_t[]){T, C}, &x));
+    assert_ok(mt_graph_input(g, "z", MT_DTYPE_F32, 1, (int64_t[]){C}, &z));
+    assert_ok(mt_graph_input(g, "m", MT_DTYPE_F32, 1, (int64_t[]){T}, &m));
+    mt_tensor *ct = NULL;
+    assert_ok(mt_tensor_zeros(MT_DTYPE_F32, 3, (int64_t[]){1, 1, C}, &ct));
+    for (int i = 0; i < C; i++)
+        ((float *)ct->data)[i] = 0.5f + 0.01f * (float)i;
+    assert_ok(mt_graph_constant(g, "c", ct, &c));
+    mt_tensor_free(ct);
+    assert_ok(mt_tensor_zeros(MT_DTYPE_F32, 2, (int64_t[]){1, W}, &ct));
+    for (int i = 0; i < W; i++)
+        ((float *)ct->data)[i] = 0.2f - 0.003f * (float)i;
+    assert_ok(mt_graph_constant(g, "c2", ct, &c2));
+    mt_tensor_free(ct);
+    assert_ok(mt_add_new(&l));
+    assert_ok(mt_graph_add(g, "a1", l, 2, (int[]){z, x}, &a1));
+    assert_ok(mt_multiply_new(&l));
+    assert_ok(mt_graph_add(g, "mu", l, 2, (int[]){a1, c}, &mu));
+    assert_ok(mt_dot_attention_new(0.3f, 1, &(mt_keras_attention_options){
+                                       .value_mask = MT_MASK_MODE_KEEP, .causal = true}, &l));
+    assert_ok(mt_graph_add(g, "at", l, 3, (int[]){mu, mu, m}, &at));
+    assert_ok(mt_dot_new(2, 2, true, &l));
+    assert_ok(mt_graph_add(g, "d", l, 2, (int[]){at, at}, &d));
+    assert_ok(mt_unit_norm_new(1, (int[]){-1}, &l));
+    assert_ok(mt_graph_add(g, "un", l, 1, &z, &un));
+    assert_ok(mt_repeat_vector_new(T, &l));
+    assert_ok(mt_graph_add(g, "rv", l, 1, &un, &rv));
+    assert_ok(mt_concat_new(-1, &l));
+    assert_ok(mt_graph_add(g, "cat", l, 3, (int[]){rv, at, d}, &cat));
+    assert_ok(mt_subtract_new(&l));
+    assert_ok(mt_graph_add(g, "s", l, 2, (int[]){c2, cat}, &s));
+    assert_ok(mt_relu_new(&l));
+    assert_ok(mt_graph_add(g, "r", l, 1, &s, &r));
+    assert_ok(mt_graph_output(g, r));
+    return g;
+}
+
+/* None of these layers mixes samples: a batch of 300 that the planner runs
+ * in passes (18688 bytes of outputs per sample, at most 2 MiB a pass: 112 +
+ * 112 + 76, the last shorter) gives each sample what it gives alone, also
+ * frozen. */
+static void layers_in_passes_as_one_sample(void **state)
+{
+    (void)state;
+    enum { N = 300, T = 16, C = 64 };
+    mt_tensor *x = NULL, *z = NULL, *m = NULL, *all = NULL;
+    assert_ok(mt_tensor_zeros(MT_DTYPE_F32, 3, (int64_t[]){N, T, C}, &x));
+    assert_ok(mt_tensor_zeros(MT_DTYPE_F32, 2, (int64_t[]){N, C}, &z));
+    assert_ok(mt_tensor_zeros(MT_DTYPE_F32, 2, (int64_t[]){N, T}, &m));
+    for (int i = 0; i < N * T * C; i++)
+        ((float *)x->data)[i] = 0.5f * sinf(0.37f * (float)i);
+    for (int i = 0; i < N * C; i++)
+        ((float *)z->data)[i] = 0.5f * cosf(0.23f * (float)i);
+    for (int i = 0; i < N * T; i++)
+        ((float *)m->data)[i] = (float)(i % 3 != 0);
+    mt_graph *g = passes_graph(), *one = passes_graph();
+    size_t b1 = 0, bn = 0;
+    assert_ok(mt_graph_bytes_needed(g, 1, &b1));
+    assert_ok(mt_graph_bytes_needed(g, N, &bn));
+    assert_true(bn < (size_t)N * b1 * 3 / 4);   /* in passes: not N samples' outputs */
+    for (int frozen = 0; frozen < 2; frozen++) {
+        const mt_tensor *out = NULL;
+        if (frozen)
+            assert_ok(mt_graph_freeze(g));
+        assert_ok(mt_graph_forward(g, 3, (const mt_tensor *[]){x, z, m}, 1, &out));
+        assert_int_equal(out->shape[0], N);
+        assert_ok(mt_tensor_contiguous(out, &all));
+        const int64_t per = mt_tensor_numel(all) / N;
+        for (int64_t b = 0; b < N; b++) {
+            mt_tensor xs, zs, ms;
+            assert_ok(mt_narrow_into(x, 0, b, 1, &xs));
+            assert_ok(mt_narrow_into(z, 0, b, 1, &zs));
+            assert_ok(mt_narrow_into(m, 0, b, 1, &ms));
+            assert_ok(mt_graph_forward(one, 3, (const mt_tensor *[]){&xs, &zs, &ms}, 1, &out));
+            assert_close((const float *)out->data, (const float *)all->data + b * per,
+                         (size_t)per, 1e-6, 1e-6);
+        }
+        mt_tensor_free(all);
+    }
+    mt_graph_free(one);
+    mt_graph_free(g);
+    mt_tensor_free(m);
+    mt_tensor_free(z);
+    mt_tensor_free(x);
+}
+
 int main(void)
 {
     probe_install(&counter, -1);
@@ -433,11 +587,14 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(attention_matches_keras),
         cmocka_unit_test(additive_attention_matches_keras),
+        cmocka_unit_test(query_mask_keeps_nan_as_keras),
         cmocka_unit_test(vector_layers_match_keras),
         cmocka_unit_test(keras_model_matches),
         cmocka_unit_test(empty_batch),
         cmocka_unit_test(errors_named),
         cmocka_unit_test(out_of_memory),
+        cmocka_unit_test(attention_scratch_overflow_refused),
+        cmocka_unit_test(layers_in_passes_as_one_sample),
     };
     int failed = cmocka_run_group_tests(tests, NULL, NULL);
     mt_safetensors_close(refs);

@@ -196,6 +196,7 @@ def td_rnn(rng):
 def main():
     out = sys.argv[1] if len(sys.argv) > 1 else os.path.dirname(os.path.abspath(__file__))
     rng = np.random.default_rng(11)
+    keras.utils.set_random_seed(11)   # the kernels the layers initialise themselves
     t = (conv1d(rng) | time_distributed(rng) | crop(rng) | einsum(rng) | grouped(rng) |
          td_rnn(rng))
     for name, v in t.items():

@@ -23,6 +23,12 @@ and Keras' own outputs.
   un_x [2,3,4] (un_x[1,2] zeros) -> UnitNormalization(): "un_last";
           UnitNormalization([1, 2]): "un_12"; (un_x[0] has a NaN at [0,1,1])
           UnitNormalization(1): "un_1"
+  nf_q, nf_k [2,2,2], nf_v [2,2,2] with an inf (sample 0) and a NaN
+          (sample 1), nf_qm [2,2] (I32) masking query 1 of sample 0 and
+          query 0 of sample 1: Keras multiplies a masked query's row by 0,
+          NaN where the row is not finite:
+          Attention()([nf_q, nf_v, nf_k], mask=[nf_qm, None]): "att_nf";
+          AdditiveAttention(use_scale=False)(same): "add_nf"
   model   two inputs model_a, model_b [2,6,3] through the layers above and
           the merges (model() below): "model_y" [2,3,2], the variables by
           path ("enc/kernel", "self_att/scale", …)
@@ -97,6 +103,16 @@ def vectors(rng):
     return t
 
 
+def nonfinite():
+    q = np.array([[[1, 0], [0, 1]], [[1, 0], [0, 1]]], "f4")
+    k = np.array([[[1, 0.5], [0.2, 1]], [[1, 0.5], [0.2, 1]]], "f4")
+    v = np.array([[[np.inf, 1], [2, 3]], [[np.nan, 1], [2, 3]]], "f4")
+    qm = np.array([[1, 0], [0, 1]], bool)
+    return {"nf_q": q, "nf_k": k, "nf_v": v, "nf_qm": qm.astype("i4"),
+            "att_nf": L.Attention()([q, v, k], mask=[qm, None]),
+            "add_nf": L.AdditiveAttention(use_scale=False)([q, v, k], mask=[qm, None])}
+
+
 def model(rng):
     """Two towers sharing Dense("enc", tanh) -> Attention(use_scale=True,
     name="self_att")([h, h]) -> UnitNormalization -> GlobalAveragePooling1D
@@ -126,7 +142,8 @@ def model(rng):
 def main():
     out = sys.argv[1] if len(sys.argv) > 1 else os.path.dirname(os.path.abspath(__file__))
     rng = np.random.default_rng(11)
-    t = attention(rng) | vectors(rng) | model(rng)
+    keras.utils.set_random_seed(11)   # the Dense kernels' initial values
+    t = attention(rng) | vectors(rng) | model(rng) | nonfinite()
     for name, x in t.items():
         print(name, np.asarray(x).shape)
     save(os.path.join(out, "keras_vector.safetensors"), t)

@@ -772,11 +772,14 @@ mt_status mt_minimum_new(mt_layer **out);
  * when both are [N,D]. Axes count the batch as dim 0 (Keras' axes=1 on
  * [N,D]), negative from the end; 0 is refused. normalize: both are first
  * divided by their L2 norm along the axis (at least 1e-7, as Keras): the
- * cosine similarity. */
+ * cosine similarity (norms summed in double: entries past ~1.8e19 still
+ * give it, where Keras' F32 sum overflows to a norm of inf and gives 0). */
 mt_status mt_dot_new(int axis_x, int axis_y, bool normalize, mt_layer **out);
 
-/* Its inputs (1 or more) joined along `dim` (negative from the end; other
- * dims equal): Keras' Concatenate(axis), torch.cat(dim). */
+/* Its inputs (1 or more, one dtype) joined along `dim` (negative from the
+ * end; other dims equal): Keras' Concatenate(axis), torch.cat(dim). Dim 0
+ * joins batches, [2N,…] from two [N,…]; a graph constant there counts as
+ * its N rows (not as torch.cat's one [1,…] row). */
 mt_status mt_concat_new(int dim, mt_layer **out);
 
 /* ---- Keras' Attention, AdditiveAttention, RepeatVector, UnitNormalization ---------------- */
@@ -794,8 +797,9 @@ typedef enum mt_score_mode {
  * Embedding(mask_zero=True): KEEP; IGNORE: nonzero = masked out; any
  * dtype), then the query mask [N,Tq] likewise. A masked key's score is
  * lowered by 1e9 as Keras does (a row whose keys are all masked averages
- * every value row); a masked query row is zeros. causal: Keras'
- * use_causal_mask (query i sees keys j <= i). score_mode: Attention only.
+ * every value row); a masked query row is the row times 0, as Keras (zeros;
+ * NaN where an inf or NaN reached it). causal: Keras' use_causal_mask
+ * (query i sees keys j <= i). score_mode: Attention only.
  * A wrong count, shape or dtype of inputs fails when the layer is added to
  * a graph (MT_ERR_SHAPE, MT_ERR_DTYPE), naming the input. */
 typedef struct mt_keras_attention_options {
