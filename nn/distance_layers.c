@@ -58,18 +58,25 @@ static mt_status distance_infer(const mt_layer *l, int n, const mt_shape *in,
 }
 
 /* |e|^p, a term of the p-norm's sum, as torch.norm takes it (p finite):
- * p = 0 counts the entries that are not 0. */
+ * p = 0 counts the entries that are not 0. In float, as PyTorch forms it:
+ * a term past FLT_MAX is inf, one below the smallest subnormal 0. */
 static double norm_term(float p, float e)
 {
-    double v = fabs((double)e);
-    return p == 0.0f ? (double)(v != 0.0) : p == 1.0f ? v : p == 2.0f ? v * v : pow(v, p);
+    float v = fabsf(e);
+    return p == 0.0f ? (double)(v != 0.0f)
+           : p == 1.0f ? (double)v
+           : p == 2.0f ? (double)(v * v)
+                       : (double)powf(v, p);
 }
 
+/* The root of the sum, rounded to float first as PyTorch's F32 sum is (a
+ * sum past FLT_MAX is inf). */
 static float norm_finish(float p, double sum)
 {
-    return p == 0.0f || p == 1.0f ? (float)sum
-           : p == 2.0f             ? (float)sqrt(sum)
-                                   : (float)pow(sum, 1.0 / (double)p);
+    double s = (double)(float)sum;
+    return p == 0.0f || p == 1.0f ? (float)s
+           : p == 2.0f             ? (float)sqrt(s)
+                                   : (float)pow(s, 1.0 / (double)p);
 }
 
 static mt_status distance_forward(const mt_layer *l, int n, const mt_tensor *const *in,
@@ -111,14 +118,18 @@ static mt_status distance_forward(const mt_layer *l, int n, const mt_tensor *con
         }
         const float *a = (const float *)px.data + ox, *b = (const float *)py.data + oy;
         if (st->cosine) {
+            /* the norms' squares and sums in float's range, as PyTorch's F32
+             * linalg_vector_norm forms them: past FLT_MAX a norm is inf (the
+             * output 0), a square below the smallest subnormal 0 */
             double ab = 0.0, aa = 0.0, bb = 0.0;
             for (int64_t i = 0; i < len; i++) {
-                double u = a[i * sx], v = b[i * sy];
-                ab += u * v;
-                aa += u * u;
-                bb += v * v;
+                float u = a[i * sx], v = b[i * sy];
+                ab += (double)u * (double)v;
+                aa += (double)(u * u);
+                bb += (double)(v * v);
             }
-            double na = fmax(sqrt(aa), (double)eps), nb = fmax(sqrt(bb), (double)eps);
+            double na = fmax(sqrt((double)(float)aa), (double)eps),
+                   nb = fmax(sqrt((double)(float)bb), (double)eps);
             o[k] = (float)(ab / (na * nb));
         } else {
             /* the differences, in float as PyTorch forms them, one at a time */

@@ -64,13 +64,18 @@ static mt_status ed_infer(const mt_layer *l, int n, const mt_shape *in,
 }
 
 /* The input's copy (when its last dims cannot be merged in place), then
- * the Linear's scratch, each 64-byte aligned. */
+ * the Linear's scratch, each 64-byte aligned. A copy past SIZE_MAX / 2 is
+ * SIZE_MAX, which the model refuses: the input may be a broadcast view
+ * far larger than memory, whose size in bytes would wrap. */
 static size_t copy_bytes(const mt_shape *in)
 {
-    size_t n = sizeof(float);
-    for (int d = 0; d < in->rank; d++)
-        n *= (size_t)in->dim[d];
-    return (n + 63) / 64 * 64;
+    uint64_t n = sizeof(float);
+    for (int d = 0; d < in->rank; d++) {
+        if (in->dim[d] && n > (SIZE_MAX / 2) / (uint64_t)in->dim[d])
+            return SIZE_MAX;
+        n *= (uint64_t)in->dim[d];
+    }
+    return ((size_t)n + 63) / 64 * 64;
 }
 
 static size_t ed_scratch(const mt_layer *l, int n, const mt_shape *in)
@@ -170,6 +175,8 @@ mt_status mt_einsum_dense_new(const mt_tensor *kernel, const mt_tensor *bias,
     char name[MT_NAME_MAX + 16], ks[160], bs[160];
     snprintf(name, sizeof name, "einsum_dense%s%s", kernel->name[0] ? " " : "", kernel->name);
     mt_tensor_describe(kernel, ks, sizeof ks);
+    if ((unsigned)act >= MT_ACTIVATION_COUNT)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: unknown activation %d", name, (int)act);
     char in[16], ker[16], res[16];
     bool ell;
     if (!split(equation, in, ker, res, &ell))
@@ -212,7 +219,9 @@ mt_status mt_einsum_dense_new(const mt_tensor *kernel, const mt_tensor *bias,
             po *= (st->o[d - nc] = kernel->shape[d]);
     }
     mt_tensor *k2 = NULL, *bx = NULL, *bc = NULL, *b1 = NULL;
-    mt_status s = mt_view(kernel, 2, (int64_t[]){pc, po}, &k2);
+    /* a view of the kernel, or a copy of one whose strides cannot merge
+     * (transposed, sliced) */
+    mt_status s = mt_reshape(kernel, 2, (int64_t[]){pc, po}, &k2);
     if (!s)
         s = mt_tensor_name_set(k2, kernel->name);
     // Keras' bias covers the output from its first bias axis on, with 1 on

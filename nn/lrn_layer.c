@@ -46,10 +46,13 @@ static mt_status lrn_forward(const mt_layer *l, int n, const mt_tensor *const *i
         for (int64_t ch = 0; ch < c; ch++) {
             int64_t lo = ch - before < 0 ? 0 : ch - before;
             int64_t hi = ch + after >= c ? c - 1 : ch + after;
+            /* squares and their sum in float's range, as PyTorch forms them
+             * (x·x and avg_pool's sum in F32): a square past FLT_MAX is inf
+             * (the output 0), one below its smallest subnormal 0 */
             double sum = 0.0;
             for (int64_t j = lo; j <= hi; j++)
-                sum += (double)a[j * sc] * (double)a[j * sc];
-            double div = pow((double)st->k + scale * sum, (double)st->beta);
+                sum += (double)(a[j * sc] * a[j * sc]);
+            double div = pow((double)st->k + scale * (double)(float)sum, (double)st->beta);
             o[ch] = (float)((double)a[ch * sc] / div);
         }
         for (int i = r - 2; i >= 0 && ++index[i] == x->shape[i]; i--)

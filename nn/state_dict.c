@@ -318,6 +318,9 @@ static mt_status separable_load(const char *kind, int rank, const mt_state_dict 
     if (!depthwise_out || !pointwise_out)
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s_load: out is NULL", kind);
     *pointwise_out = NULL;
+    if (depthwise_out == pointwise_out)   /* the second layer would overwrite the first */
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s_load: depthwise_out and pointwise_out "
+                       "are the same pointer", kind);
     loader ld;
     mt_status s = begin(kind, weights, prefix, depthwise_out, &ld);
     if (s)
@@ -336,11 +339,23 @@ static mt_status separable_load(const char *kind, int rank, const mt_state_dict 
     mt_tensor *dk, *pk, *b = NULL;
     if (!(s = fetch_pair(&ld, "depthwise_kernel", true, "pointwise_kernel", true, &dk, &pk)) &&
         !(s = fetch(&ld, ld.nm->bias, false, &b)) &&
-        !(s = depthwise(&ld, dk, NULL, o, rank, depthwise_out)) &&
-        (s = rank == 4 ? mt_conv2d_new(pk, b, &po, pointwise_out)
-                       : mt_conv1d_new(pk, b, &po, pointwise_out))) {
-        mt_layer_free(*depthwise_out);
-        *depthwise_out = NULL;
+        !(s = depthwise(&ld, dk, NULL, o, rank, depthwise_out))) {
+        /* the two steps must chain: the pointwise kernel takes the C·m
+         * channels the depthwise one gives */
+        int64_t cm = dk->shape[rank - 2] * dk->shape[rank - 1];
+        char ds[160], ps[160];
+        if (pk->rank == rank && pk->shape[rank - 2] != cm)
+            s = mt_fail(MT_ERR_SHAPE, "%s: pointwise kernel %s takes %lld channels, depthwise "
+                        "kernel %s gives %lld (channels x multiplier)", ld.layer,
+                        mt_tensor_describe(pk, ps, sizeof ps), (long long)pk->shape[rank - 2],
+                        mt_tensor_describe(dk, ds, sizeof ds), (long long)cm);
+        else
+            s = rank == 4 ? mt_conv2d_new(pk, b, &po, pointwise_out)
+                          : mt_conv1d_new(pk, b, &po, pointwise_out);
+        if (s) {
+            mt_layer_free(*depthwise_out);
+            *depthwise_out = NULL;
+        }
     }
     mt_tensor_free(dk);
     mt_tensor_free(pk);
@@ -490,12 +505,17 @@ mt_status mt_conv_transpose2d_load(const mt_state_dict *weights, const char *pre
  * max(k, stride) ('valid') without output_padding, else k % 2 + op
  * ('same') or k + op ('valid'), k the dilated kernel. TensorFlow crops
  * k - c rows when c < k, the odd one at the bottom; PyTorch adds rows
- * beyond k at the bottom. */
-static void keras_tpad(mt_padding padding, int64_t k, int64_t dil, int64_t stride,
+ * beyond k at the bottom. False if k or k + op overflows (a dilation
+ * near INT64_MAX): the loaders refuse it. */
+static bool keras_tpad(mt_padding padding, int64_t k, int64_t dil, int64_t stride,
                        bool has_op, int64_t op, int64_t *before, int64_t *after,
                        int64_t *extra)
 {
+    if (k > 1 && dil > (INT64_MAX - 1) / (k - 1))
+        return false;
     int64_t span = dil * (k - 1) + 1;
+    if (has_op && op > INT64_MAX - span)
+        return false;
     int64_t c = padding == MT_PADDING_SAME ? (has_op ? span % 2 + op : stride)
                                            : (has_op ? span + op : (span > stride ? span
                                                                                   : stride));
@@ -503,6 +523,7 @@ static void keras_tpad(mt_padding padding, int64_t k, int64_t dil, int64_t strid
     *before = crop / 2;
     *after = crop - *before;
     *extra = c > span ? c - span : 0;
+    return true;
 }
 
 mt_status mt_conv2d_transpose_load(const mt_state_dict *weights, const char *prefix,
@@ -552,11 +573,18 @@ mt_status mt_conv2d_transpose_load(const mt_state_dict *weights, const char *pre
     // (kh, kw, out, in) is PyTorch's (in, out, kh, kw) permuted: a view
     if (!s && !(s = mt_permute(k, (const int[]){3, 2, 0, 1}, &w))) {
         mt_tensor_name_set(w, k->name);
-        keras_tpad(o.padding, ksh[0], p.dilation_h, p.stride_h, o.has_output_padding,
-                   o.output_padding_h, &p.pad_top, &p.pad_bottom, &p.output_padding_h);
-        keras_tpad(o.padding, ksh[1], p.dilation_w, p.stride_w, o.has_output_padding,
-                   o.output_padding_w, &p.pad_left, &p.pad_right, &p.output_padding_w);
-        s = mt_conv_transpose2d_new(w, b, &p, out);
+        if (keras_tpad(o.padding, ksh[0], p.dilation_h, p.stride_h, o.has_output_padding,
+                       o.output_padding_h, &p.pad_top, &p.pad_bottom, &p.output_padding_h) &&
+            keras_tpad(o.padding, ksh[1], p.dilation_w, p.stride_w, o.has_output_padding,
+                       o.output_padding_w, &p.pad_left, &p.pad_right, &p.output_padding_w))
+            s = mt_conv_transpose2d_new(w, b, &p, out);
+        else
+            s = mt_fail(MT_ERR_OVERFLOW, "%s: kernel %s with dilation (%lld,%lld) and "
+                        "output_padding (%lld,%lld): the dilated kernel (plus "
+                        "output_padding) overflows", ld.layer,
+                        mt_tensor_describe(k, ks, sizeof ks), (long long)p.dilation_h,
+                        (long long)p.dilation_w, (long long)o.output_padding_h,
+                        (long long)o.output_padding_w);
     }
     mt_tensor_free(w);
     mt_tensor_free(k);
@@ -608,9 +636,15 @@ mt_status mt_conv1d_transpose_load(const mt_state_dict *weights, const char *pre
     // (k, out, in) is PyTorch's (in, out, k) reversed: a view
     if (!s && !(s = mt_permute(k, (const int[]){2, 1, 0}, &w))) {
         mt_tensor_name_set(w, k->name);
-        keras_tpad(o.padding, ksh[0], p.dilation_w, p.stride_w, o.has_output_padding,
-                   o.output_padding_w, &p.pad_left, &p.pad_right, &p.output_padding_w);
-        s = mt_conv_transpose1d_new(w, b, &p, out);
+        if (keras_tpad(o.padding, ksh[0], p.dilation_w, p.stride_w, o.has_output_padding,
+                       o.output_padding_w, &p.pad_left, &p.pad_right, &p.output_padding_w))
+            s = mt_conv_transpose1d_new(w, b, &p, out);
+        else
+            s = mt_fail(MT_ERR_OVERFLOW, "%s: kernel %s with dilation_w %lld and "
+                        "output_padding_w %lld: the dilated kernel (plus output_padding) "
+                        "overflows", ld.layer,
+                        mt_tensor_describe(k, ks, sizeof ks), (long long)p.dilation_w,
+                        (long long)o.output_padding_w);
     }
     mt_tensor_free(w);
     mt_tensor_free(k);

@@ -1,5 +1,5 @@
-/* time_distributed_layer.c — Keras' TimeDistributed(layer): a one-input
- * layer run on every step of [N,T,…] at once, as one batch of N·T samples
+/* time_distributed_layer.c — Keras' TimeDistributed(layer): a layer run on
+ * one input, on every step of [N,T,…] at once, as one batch of N·T samples
  * [N·T,…] (Keras folds the batch the same way). Neither a Reshape (which
  * keeps the batch dim) nor the layer itself can do this in a graph. */
 #include <stdio.h>
@@ -51,13 +51,18 @@ static mt_status td_infer(const mt_layer *l, int n, const mt_shape *in,
 }
 
 /* The input's copy (when its strides cannot be folded), then the inner
- * layer's scratch, each 64-byte aligned. */
+ * layer's scratch, each 64-byte aligned. A copy past SIZE_MAX / 2 is
+ * SIZE_MAX, which the model refuses: the input may be a broadcast view
+ * far larger than memory, whose size in bytes would wrap. */
 static size_t copy_bytes(const mt_shape *in)
 {
-    size_t n = mt_dtype_size(in->dtype);
-    for (int d = 0; d < in->rank; d++)
-        n *= (size_t)in->dim[d];
-    return (n + 63) / 64 * 64;
+    uint64_t n = mt_dtype_size(in->dtype);
+    for (int d = 0; d < in->rank; d++) {
+        if (in->dim[d] && n > (SIZE_MAX / 2) / (uint64_t)in->dim[d])
+            return SIZE_MAX;
+        n *= (uint64_t)in->dim[d];
+    }
+    return ((size_t)n + 63) / 64 * 64;
 }
 
 static size_t td_scratch(const mt_layer *l, int n, const mt_shape *in)
@@ -124,8 +129,17 @@ mt_status mt_time_distributed_new(mt_layer *layer, mt_layer **out)
     if (layer->in_model)
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "time_distributed: %s already belongs to a "
                        "model", layer->info.name);
+    // an inference Dropout passes [N,T,…] through as it is: its own
+    // TimeDistributed
+    if (layer->info.kind == MT_LAYER_DROPOUT) {
+        *out = layer;
+        return MT_OK;
+    }
     mt_status s = MT_OK;
-    if (layer->vt->n_inputs != 1)
+    // a layer of any number of inputs (0: an RNN's optional initial
+    // states, a global pool's optional mask) runs on the one; one that
+    // needs more says so when its input is given
+    if (layer->vt->n_inputs > 1)
         s = mt_fail(MT_ERR_UNSUPPORTED, "time_distributed: %s takes %d inputs, not one",
                     layer->info.name, layer->vt->n_inputs);
     else if (layer->vt->flags & MT_LAYER_FLAG_VIEW)

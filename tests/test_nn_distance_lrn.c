@@ -3,7 +3,8 @@
  * PyTorch 1.13 (reference/make_nn_distance_lrn_refs.py ->
  * nn_distance_lrn.safetensors): broadcasting, norms below eps (where the
  * eps placement shows), p = 0, 1, 2, 3, 0.5, ±inf, keepdim, LRN windows
- * odd, even and wider than C; strided inputs; and the errors. */
+ * odd, even and wider than C; squares past float's range; strided
+ * inputs; and the errors. */
 #include <math.h>
 
 #include "test_util.h"
@@ -146,6 +147,31 @@ static void local_response_norm_matches_pytorch(void **state)
 }
 
 /* Layer l (freed) refuses inputs a and b when added to a graph */
+/* Squares past FLT_MAX (1.5e19² summed, 3e38²) and below the smallest
+ * subnormal (1e-23²) as PyTorch's F32 sums take them: an inf norm (cosine
+ * 0, distance inf), a 0 one (LRN with k = 0: x / 0 = inf), not the values
+ * a double sum gives (cosine 1, a finite distance, 1e23). */
+static void float_range_as_pytorch(void **state)
+{
+    (void)state;
+    mt_layer *l = NULL;
+    pair(mt_cosine_similarity_new(1, 1e-8f, &l), &l, "range.x", "range.x", NULL, NULL,
+         "range.cos");
+    pair(mt_pairwise_distance_new(2.0f, 0.0f, false, &l), &l, "range.x", "range.zeros", NULL,
+         NULL, "range.pd2");
+    pair(mt_pairwise_distance_new(1.0f, 0.0f, false, &l), &l, "range.x", "range.zeros", NULL,
+         NULL, "range.pd1");
+    pair(mt_pairwise_distance_new(3.0f, 0.0f, false, &l), &l, "range.x", "range.zeros", NULL,
+         NULL, "range.pd3");
+    mt_tensor *x = get("range.lrn_x");
+    alone(mt_local_response_norm_new(2, 1e-30f, 1.0f, 1.0f, &l), &l, x, "range.lrn_a");
+    alone(mt_local_response_norm_new(1, 1.0f, 1.0f, 0.0f, &l), &l, x, "range.lrn_b");
+    mt_tensor_free(x);
+    x = get("range.lrn_tiny");   /* squares 0 in float: x / 0 */
+    alone(mt_local_response_norm_new(2, 1.0f, 1.0f, 0.0f, &l), &l, x, "range.lrn_c");
+    mt_tensor_free(x);
+}
+
 static void refuses_pair(mt_layer *l, int rank_a, const int64_t *a, int rank_b,
                          const int64_t *b, mt_dtype tb, const char *needle)
 {
@@ -245,6 +271,7 @@ int main(void)
         cmocka_unit_test(cosine_similarity_matches_pytorch),
         cmocka_unit_test(pairwise_distance_matches_pytorch),
         cmocka_unit_test(local_response_norm_matches_pytorch),
+        cmocka_unit_test(float_range_as_pytorch),
         cmocka_unit_test(errors),
     };
     return cmocka_run_group_tests(tests, open_refs, close_refs);

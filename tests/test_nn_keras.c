@@ -497,8 +497,8 @@ static void hostile_weights_refused(void **state)
                  "linear sequential/q: sequential/q/kernel is I8, not a float: quantized "
                  "weights (Keras' model.quantize, PyTorch's quantized modules) are not "
                  "supported");
-    assert_fails(mt_separable_conv2d_load(&sd, "ct", NULL, &l, &l), MT_ERR_NOT_FOUND,
-                 "no tensor named 'ct/depthwise_kernel'");
+    assert_fails(mt_separable_conv2d_load(&sd, "ct", NULL, &l, &(mt_layer *){NULL}),
+                 MT_ERR_NOT_FOUND, "no tensor named 'ct/depthwise_kernel'");
     // NULLs: a message naming the call, never a crash
     mt_layer *pw = NULL;
     assert_fails(mt_conv2d_transpose_load(NULL, "ct", NULL, &l), MT_ERR_INVALID_ARGUMENT,

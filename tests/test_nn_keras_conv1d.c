@@ -264,6 +264,20 @@ static void einsum_dense_matches_keras(void **state)
     chain(mt_einsum_dense_load(&sd, "e4", "abde,def->abf", MT_ACTIVATION_NONE, &l), 1, &l, &v,
           "y_e4", 1e-5);
     mt_tensor_free(big);
+    /* the kernel a view that cannot be merged in place (a transposed copy
+     * transposed back): copied, same values */
+    mt_tensor *k = get("e2/kernel"), *kb = get("e2/bias"), *kt = NULL, *kc = NULL, *kv = NULL;
+    assert_ok(mt_permute(k, (const int[]){2, 1, 0}, &kt));
+    assert_ok(mt_tensor_contiguous(kt, &kc));
+    assert_ok(mt_permute(kc, (const int[]){2, 1, 0}, &kv));
+    assert_false(mt_tensor_is_contiguous(kv));
+    chain(mt_einsum_dense_new(kv, kb, "abc,cde->abde", MT_ACTIVATION_NONE, &l), 1, &l, xt,
+          "y_e2", 1e-5);
+    mt_tensor_free(kv);
+    mt_tensor_free(kc);
+    mt_tensor_free(kt);
+    mt_tensor_free(kb);
+    mt_tensor_free(k);
     mt_tensor_free(xi);
     mt_tensor_free(xe);
     mt_tensor_free(xt);
@@ -282,6 +296,9 @@ static void einsum_dense_errors(void **state)
     assert_null(l);
     assert_fails(mt_einsum_dense_load(&torch, "e2", "abc,cde->abde", MT_ACTIVATION_NONE, &l),
                  MT_ERR_UNSUPPORTED, "einsum_dense_load e2: Keras only");
+    assert_fails(mt_einsum_dense_load(&sd, "e2", "abc,cde->abde", (mt_activation)-1, &l),
+                 MT_ERR_INVALID_ARGUMENT, "einsum_dense e2/kernel: unknown activation -1");
+    assert_null(l);
     assert_fails(mt_einsum_dense_load(&sd, "e2", "abc;cde->abde", MT_ACTIVATION_NONE, &l),
                  MT_ERR_INVALID_ARGUMENT, "einsum_dense e2/kernel: equation \"abc;cde->abde\": "
                  "expected \"<input>,<kernel>-><output>\"");
@@ -371,6 +388,34 @@ static void errors_named(void **state)
                  "expected [k, out, in] (Keras) with kernel 0, 0 out and 3 in channels");
     assert_fails(mt_conv1d_transpose_load(&sd, "td_conv/tdc", NULL, &l), MT_ERR_SHAPE,
                  "kernel td_conv/tdc/kernel [2,2,2,3], expected [k, out, in]");
+    /* a dilation (or output_padding) whose padding would overflow int64 */
+    assert_fails(mt_conv1d_transpose_load(&sd, "ct0",
+                                          &(mt_conv2d_transpose_options){.dilation_w = INT64_MAX},
+                                          &l),
+                 MT_ERR_OVERFLOW, "conv1d_transpose ct0: kernel ct0/kernel [3,3,4] with "
+                 "dilation_w 9223372036854775807 and output_padding_w 0: the dilated kernel "
+                 "(plus output_padding) overflows");
+    assert_null(l);
+    assert_fails(mt_conv1d_transpose_load(&sd, "ct0",
+                                          &(mt_conv2d_transpose_options){
+                                              .stride_w = INT64_MAX, .has_output_padding = true,
+                                              .output_padding_w = INT64_MAX - 1},
+                                          &l),
+                 MT_ERR_OVERFLOW, "ct0/kernel [3,3,4] with dilation_w 1 and output_padding_w "
+                 "9223372036854775806: the dilated kernel (plus output_padding) overflows");
+    assert_null(l);
+    assert_fails(mt_conv2d_transpose_load(&sd, "td_model/tc/c",
+                                          &(mt_conv2d_transpose_options){.dilation_w = INT64_MAX},
+                                          &l),
+                 MT_ERR_OVERFLOW, "conv2d_transpose td_model/tc/c: kernel td_model/tc/c/kernel "
+                 "[3,3,2,2] with dilation (1,9223372036854775807) and output_padding (0,0): the "
+                 "dilated kernel (plus output_padding) overflows");
+    assert_null(l);
+    /* the largest dilation that fits still loads (its run fails on the length) */
+    assert_ok(mt_conv1d_transpose_load(&sd, "ct0",
+                                       &(mt_conv2d_transpose_options){.dilation_w = INT64_MAX / 2},
+                                       &l));
+    mt_layer_free(l);
     assert_fails(mt_conv1d_transpose_load(&sd, "nope", NULL, &l), MT_ERR_NOT_FOUND, "nope/kernel");
     assert_null(l);
     /* the run: a [N,L,C] input of the kernel's channels */
@@ -400,6 +445,13 @@ static void errors_named(void **state)
     /* SeparableConv1D */
     assert_fails(mt_separable_conv1d_load(&sd, "sc0", NULL, &l, NULL), MT_ERR_INVALID_ARGUMENT,
                  "separable_conv1d_load: out is NULL");
+    assert_fails(mt_separable_conv1d_load(&sd, "sc0", NULL, &l, &l), MT_ERR_INVALID_ARGUMENT,
+                 "separable_conv1d_load: depthwise_out and pointwise_out are the same "
+                 "pointer");
+    assert_fails(mt_separable_conv2d_load(&sd, "sc0", NULL, &l, &l), MT_ERR_INVALID_ARGUMENT,
+                 "separable_conv2d_load: depthwise_out and pointwise_out are the same "
+                 "pointer");
+    assert_null(l);
     assert_fails(mt_separable_conv1d_load(&sd, "dw0", NULL, &l, &pw), MT_ERR_NOT_FOUND,
                  "dw0/depthwise_kernel");
     assert_null(l);
@@ -438,8 +490,38 @@ static void time_distributed_errors(void **state)
     assert_ok(mt_flatten_new(1, -1, &c));
     assert_fails(mt_time_distributed_new(c, &l), MT_ERR_UNSUPPORTED,
                  "time_distributed: flatten is a view");
+    /* a layer of any number of inputs is given one: Add says it wants more
+     * when the model adds it (and frees it) */
     assert_ok(mt_add_new(&c));
-    assert_fails(mt_time_distributed_new(c, &l), MT_ERR_UNSUPPORTED, "takes 0 inputs");
+    assert_ok(mt_time_distributed_new(c, &l));
+    {
+        mt_sequential *m = NULL;
+        assert_ok(mt_sequential_new(2, (int64_t[]){3, 4}, &m));
+        assert_fails(mt_sequential_add(m, l), MT_ERR_SHAPE,
+                     "add (on each step, as [3,4]): expects 2 or more inputs, given 1");
+        mt_sequential_free(m);
+    }
+    assert_ok(mt_dot_new(1, 1, false, &c));
+    assert_fails(mt_time_distributed_new(c, &l), MT_ERR_UNSUPPORTED, "takes 2 inputs");
+    /* TimeDistributed(Dropout(r)): the Dropout itself, which a model runs
+     * as the identity on [N,T,C] */
+    assert_ok(mt_dropout_new(0.5f, &c));
+    assert_ok(mt_time_distributed_new(c, &l));
+    assert_ptr_equal(l, c);
+    {
+        mt_sequential *m = NULL;
+        const mt_tensor *y = NULL;
+        mt_tensor *x = get("x2");   /* [N, 5] seen as [N, 1, 5] */
+        mt_tensor v;
+        assert_ok(mt_view_into(x, 3, (int64_t[]){x->shape[0], 1, x->shape[1]}, &v));
+        assert_ok(mt_sequential_new(2, (int64_t[]){1, x->shape[1]}, &m));
+        assert_ok(mt_sequential_add(m, l));
+        assert_ok(mt_sequential_forward(m, &v, &y));
+        assert_close((const float *)y->data, (const float *)x->data,
+                     (size_t)mt_tensor_numel(x), 0.0, 0.0);
+        mt_sequential_free(m);
+        mt_tensor_free(x);
+    }
     assert_int_equal(counter.live, live);
     /* inputs: 3 or more dims, the inner layer's check with the steps folded */
     assert_ok(mt_conv2d_load(&sd, "td_conv/tdc", NULL, &c));
@@ -552,6 +634,93 @@ static void out_of_memory(void **state)
     mt_tensor_free(x);
 }
 
+/* TimeDistributed of layers whose other inputs are optional, run on their
+ * one: an LSTM encoding each sentence of a document [N,S,W,E] -> [N,S,H],
+ * a GlobalAveragePooling1D over each sentence's words; against Keras. */
+static void time_distributed_optional_inputs(void **state)
+{
+    (void)state;
+    const mt_state_dict sd = {refs, MT_FRAMEWORK_KERAS};
+    mt_tensor *xh = get("xh");
+    mt_layer *in = NULL, *l = NULL;
+    assert_ok(mt_lstm_load(&sd, "td_lstm/lstm",
+                           &(mt_rnn_options){.output = MT_RNN_RETURN_FINAL_STATE}, &in));
+    chain(mt_time_distributed_new(in, &l), 1, &l, xh, "y_td_lstm", 1e-5);
+    assert_ok(mt_global_avg_pool1d_new(MT_MASK_MODE_NONE, &in));
+    chain(mt_time_distributed_new(in, &l), 1, &l, xh, "y_td_gap", 1e-5);
+    mt_tensor_free(xh);
+}
+
+/* A SeparableConv whose pointwise kernel does not take the depthwise
+ * step's C·m channels: refused by the loader, naming both kernels (it
+ * returned two layers that do not chain) */
+static void separable_kernels_must_chain(void **state)
+{
+    (void)state;
+    mt_tensor *t[4];
+    const int64_t shapes[4][4] = {{3, 4, 2}, {1, 7, 5}, {3, 3, 4, 2}, {1, 1, 7, 5}};
+    for (int i = 0; i < 4; i++)
+        assert_ok(mt_tensor_zeros(MT_DTYPE_F32, i < 2 ? 3 : 4, shapes[i], &t[i]));
+    const char *names[4] = {"s1/depthwise_kernel", "s1/pointwise_kernel",
+                            "s2/depthwise_kernel", "s2/pointwise_kernel"};
+    mt_safetensors_item items[4];
+    for (int i = 0; i < 4; i++)
+        items[i] = (mt_safetensors_item){names[i], strlen(names[i]), t[i]};
+    void *buf = NULL;
+    size_t size = 0;
+    mt_safetensors *f = NULL;
+    assert_ok(mt_safetensors_serialize(items, 4, NULL, 0, &buf, &size));
+    assert_ok(mt_safetensors_open_memory(buf, size, &f));
+    const mt_state_dict sd = {f, MT_FRAMEWORK_KERAS};
+    mt_layer *dw = NULL, *pw = NULL;
+    assert_fails(mt_separable_conv1d_load(&sd, "s1", NULL, &dw, &pw), MT_ERR_SHAPE,
+                 "separable_conv1d s1: pointwise kernel s1/pointwise_kernel [1,7,5] takes 7 "
+                 "channels, depthwise kernel s1/depthwise_kernel [3,4,2] gives 8 (channels x "
+                 "multiplier)");
+    assert_null(dw);
+    assert_null(pw);
+    assert_fails(mt_separable_conv2d_load(&sd, "s2", NULL, &dw, &pw), MT_ERR_SHAPE,
+                 "separable_conv2d s2: pointwise kernel s2/pointwise_kernel [1,1,7,5] takes 7 "
+                 "channels, depthwise kernel s2/depthwise_kernel [3,3,4,2] gives 8");
+    assert_null(dw);
+    assert_null(pw);
+    mt_safetensors_close(f);
+    mt_safetensors_buffer_free(buf);
+    for (int i = 0; i < 4; i++)
+        mt_tensor_free(t[i]);
+}
+
+/* A sample far larger than memory (a broadcast view can be one): the
+ * copy TimeDistributed and EinsumDense keep room for, 2^64 bytes, is
+ * refused when the model is planned, not wrapped to a 0-byte scratch. */
+static void huge_input_copy_refused(void **state)
+{
+    (void)state;
+    const int64_t big = (int64_t)1 << 31;
+    mt_sequential *m = NULL;
+    mt_layer *p = NULL, *l = NULL;
+    size_t bytes = 1;
+    /* TimeDistributed(MaxPooling1D(1, strides=2^31)): [N, 2^31, 2^31, 1] ->
+     * [N, 2^31, 1, 1], an output of 8 GiB a sample, an input of 16 EiB */
+    assert_ok(mt_sequential_new(3, (int64_t[]){big, big, 1}, &m));
+    assert_ok(mt_max_pool1d_new(&(mt_pool1d_options){.pool = 1, .stride = big}, &p));
+    assert_ok(mt_time_distributed_new(p, &l));
+    assert_ok(mt_sequential_add(m, l));
+    assert_fails(mt_sequential_bytes_needed(m, 1, &bytes), MT_ERR_OVERFLOW,
+                 "sequential: the workspace for a batch of 1 overflows size_t");
+    mt_sequential_free(m);
+    /* EinsumDense "abc,cd->abd", kernel [2^20, 1]: [N, 2^42, 2^20] -> [N, 2^42, 1] */
+    mt_tensor *k;
+    assert_ok(mt_tensor_zeros(MT_DTYPE_F32, 2, (int64_t[]){(int64_t)1 << 20, 1}, &k));
+    assert_ok(mt_sequential_new(2, (int64_t[]){(int64_t)1 << 42, (int64_t)1 << 20}, &m));
+    assert_ok(mt_einsum_dense_new(k, NULL, "abc,cd->abd", MT_ACTIVATION_NONE, &l));
+    assert_ok(mt_sequential_add(m, l));
+    assert_fails(mt_sequential_bytes_needed(m, 1, &bytes), MT_ERR_OVERFLOW,
+                 "sequential: the workspace for a batch of 1 overflows size_t");
+    mt_sequential_free(m);
+    mt_tensor_free(k);
+}
+
 int main(void)
 {
     probe_install(&counter, -1);
@@ -573,6 +742,9 @@ int main(void)
         cmocka_unit_test(errors_named),
         cmocka_unit_test(time_distributed_errors),
         cmocka_unit_test(out_of_memory),
+        cmocka_unit_test(huge_input_copy_refused),
+        cmocka_unit_test(separable_kernels_must_chain),
+        cmocka_unit_test(time_distributed_optional_inputs),
     };
     int failed = cmocka_run_group_tests(tests, NULL, NULL);
     mt_safetensors_close(refs);

@@ -42,6 +42,10 @@ under "y_<layer name>".
         "cnnlstm/…".
   crop  CenterCrop(4, 5) on xc [2,7,8,3]: "y_crop"; CenterCrop(3, 3) on
         xc2 [2,6,5,1] (even and odd margins): "y_crop2".
+  tdr   TimeDistributed of layers with optional inputs, on xh [2,3,4,5]
+        (documents of sentences of words): TimeDistributed(LSTM(4)):
+        "y_td_lstm" (variables under "td_lstm/…"), TimeDistributed(
+        GlobalAveragePooling1D()): "y_td_gap".
 
 Run with the repository's Keras venv:
   /work/main/build-venv-keras/bin/python \\
@@ -181,11 +185,20 @@ def crop(rng):
             "y_crop2": np.asarray(L.CenterCrop(3, 3)(xc2))}
 
 
+def td_rnn(rng):
+    xh = rng.normal(0, 1, (2, 3, 4, 5)).astype("f4")
+    t = {"xh": xh}
+    run(L.TimeDistributed(L.LSTM(4, name="lstm"), name="td_lstm"), xh, rng, t)
+    t["y_td_gap"] = np.asarray(L.TimeDistributed(L.GlobalAveragePooling1D())(xh))
+    return t
+
+
 def main():
     out = sys.argv[1] if len(sys.argv) > 1 else os.path.dirname(os.path.abspath(__file__))
     rng = np.random.default_rng(11)
     keras.utils.set_random_seed(11)   # the kernels the layers initialise themselves
-    t = conv1d(rng) | time_distributed(rng) | crop(rng) | einsum(rng) | grouped(rng)
+    t = (conv1d(rng) | time_distributed(rng) | crop(rng) | einsum(rng) | grouped(rng) |
+         td_rnn(rng))
     for name, v in t.items():
         print(name, np.asarray(v).shape)
     save(os.path.join(out, "keras_conv1d.safetensors"), t)

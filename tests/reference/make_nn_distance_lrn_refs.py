@@ -13,6 +13,10 @@ nn.LocalResponseNorm.
   "lrn.*"   NCHW x [2,7,3,4] (saved NHWC): LocalResponseNorm(5, 1e-4,
             0.75, 2) (AlexNet's), (2, 0.1, 0.75, 1) (even size), (10, 0.5,
             0.5, 1) (wider than C); "lrn3.*" [2,7,5] NCL saved NLC, size 3.
+  "range.*" values whose squares leave float's range (past FLT_MAX: inf;
+            below the smallest subnormal: 0), as PyTorch's F32 sums take
+            them: cosine of x with itself, pairwise distances to zeros
+            (p = 2, 1, 3, eps 0), LRN of [1,4,1] and [1,3,1] NCL saved NLC.
 
 Seeded (torch.manual_seed(0)). Run with Debian's PyTorch 1.13:
 
@@ -78,6 +82,21 @@ def main():
         s = torch.randn(2, 7, 5) * 2
         t["lrn3.x"] = s.permute(0, 2, 1)
         t["lrn3.y"] = nn.LocalResponseNorm(3, 0.2, 0.75, 1.0)(s).permute(0, 2, 1)
+
+        big = torch.tensor([[1.5e19, 1.5e19, 1.0], [1e-23, 1e-23, 0.0], [1e19, 0.0, 0.0],
+                            [3e38, 3e38, 0.0]])
+        t["range.x"], t["range.zeros"] = big, torch.zeros(4, 3)
+        t["range.cos"] = nn.CosineSimilarity(dim=1)(big, big)
+        for name, p in [("2", 2.0), ("1", 1.0), ("3", 3.0)]:
+            t[f"range.pd{name}"] = nn.PairwiseDistance(p=p, eps=0.0)(big, torch.zeros(4, 3))
+        c = torch.tensor([1.5e19, 1.5e19, 1.0, 1e-23]).reshape(1, 4, 1)
+        t["range.lrn_x"] = c.permute(0, 2, 1)
+        t["range.lrn_a"] = nn.LocalResponseNorm(2, 1e-30, 1.0, 1.0)(c).permute(0, 2, 1)
+        t["range.lrn_b"] = nn.LocalResponseNorm(1, 1.0, 1.0, 0.0)(c).permute(0, 2, 1)
+        # 2e-23² is 0 in float, though two of them summed in double are not
+        tiny = torch.full((1, 3, 1), 2e-23)
+        t["range.lrn_tiny"] = tiny.permute(0, 2, 1)
+        t["range.lrn_c"] = nn.LocalResponseNorm(2, 1.0, 1.0, 0.0)(tiny).permute(0, 2, 1)
     save(pathlib.Path(out) / "nn_distance_lrn.safetensors", t)
 
 

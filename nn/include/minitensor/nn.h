@@ -444,13 +444,16 @@ mt_status mt_avg_pool1d_new(const mt_pool1d_options *options, mt_layer **out);
  * mt_flatten_new(1, -1): [N,28,28] -> [N,784]. */
 mt_status mt_flatten_new(int start_dim, int end_dim, mt_layer **out);
 
-/* Keras' TimeDistributed(layer): `layer` (one input) on every step of
- * [N,T,…], run once on the N·T steps as a batch [N·T,…] -> [N,T,…'].
+/* Keras' TimeDistributed(layer): `layer` (one input, or optional others
+ * it is run without: an LSTM, a global pool) on every step of [N,T,…], run
+ * once on the N·T steps as a batch [N·T,…] -> [N,T,…']. A layer of two
+ * inputs is refused (MT_ERR_UNSUPPORTED).
  * Takes ownership of `layer` (freed on failure too, except a layer that
  * already belongs to a model: refused and left to it). A view layer
  * (Flatten, Reshape) is refused (MT_ERR_UNSUPPORTED): TimeDistributed(
- * Flatten()) is mt_flatten_new(2, -1). A Dense needs no wrapper (Linear
- * takes any rank: the last dim). */
+ * Flatten()) is mt_flatten_new(2, -1). A Dropout is returned as it is
+ * (*out = layer: the identity at inference). A Dense needs no wrapper
+ * (Linear takes any rank: the last dim). */
 mt_status mt_time_distributed_new(mt_layer *layer, mt_layer **out);
 
 /* Keras' EinsumDense(equation, activation=act) for a Dense over the
@@ -459,8 +462,8 @@ mt_status mt_time_distributed_new(mt_layer *layer, mt_layer **out);
  * [N,b,c] -> [N,b,d,e], kernel [c,d,e]; "abde,def->abf"; "abc,cd->abd";
  * "...b,bc->...c", any rank). bias: the kernel's output dims or a shape
  * that broadcasts to them (Keras' bias_axes "de" is [d,e], "d" [d,1]), or
- * NULL. Kernel and bias referenced if F32 (the bias copied if it
- * broadcasts). Other equations (transposing, bias_axes over the input's
+ * NULL. Kernel and bias referenced if F32 (the kernel copied if it is a
+ * view whose dims cannot merge, the bias if it broadcasts). Other equations (transposing, bias_axes over the input's
  * letters): MT_ERR_UNSUPPORTED naming the equation. */
 mt_status mt_einsum_dense_new(const mt_tensor *kernel, const mt_tensor *bias,
                               const char *equation, mt_activation act, mt_layer **out);
@@ -889,7 +892,8 @@ mt_status mt_depthwise_conv2d_load(const mt_state_dict *weights, const char *pre
  * from p/pointwise_kernel [1, 1, C·m, out] with p/bias [out] (or none).
  * options: strides, padding (VALID or SAME), dilation and kernel_h/w go
  * to the depthwise step, out_channels (filters) and act to the pointwise
- * one; layout and groups 0. Both NULL on failure. Keras only. */
+ * one; layout and groups 0. Both NULL on failure; two different
+ * pointers (MT_ERR_INVALID_ARGUMENT). Keras only. */
 mt_status mt_separable_conv2d_load(const mt_state_dict *weights, const char *prefix,
                                    const mt_conv2d_options *options, mt_layer **depthwise,
                                    mt_layer **pointwise);
