@@ -11,18 +11,11 @@
 
 static mt_safetensors *refs;
 
-static mt_tensor *get(const char *name)
-{
-    mt_tensor *t = NULL;
-    assert_ok(mt_safetensors_get(refs, name, &t));
-    return t;
-}
-
 /* y is the reference `name` in shape and, when exact, bit for bit (NaN as
  * NaN, the sign of 0 too); else within 1e-6 */
 static void matches(const mt_tensor *y, const char *name, bool exact)
 {
-    mt_tensor *want = get(name);
+    mt_tensor *want = ref_get(refs, name);
     assert_int_equal(y->rank, want->rank);
     for (int d = 0; d < want->rank; d++)
         assert_int_equal(y->shape[d], want->shape[d]);
@@ -49,7 +42,7 @@ static void alone(mt_status made, mt_layer **lp, const char *in, const char *wan
     mt_layer *l = *lp;
     if (made)
         fail_msg("%s: %s", want, mt_last_error());
-    mt_tensor *x = get(in), *y = NULL;
+    mt_tensor *x = ref_get(refs, in), *y = NULL;
     assert_ok(mt_layer_forward(l, x, &y));
     matches(y, want, exact);
     mt_tensor_free(y);
@@ -87,7 +80,7 @@ static void softmin_softmax2d_match_pytorch(void **state)
     mt_layer *l = NULL;
     alone(mt_softmin_new(1, &l), &l, "act.x", "act.softmin_1", false);
     /* over dim 0, the batch: refused (a model runs its batch in passes) */
-    mt_tensor *x = get("act.x"), *y = NULL;
+    mt_tensor *x = ref_get(refs, "act.x"), *y = NULL;
     assert_ok(mt_softmin_new(0, &l));
     assert_fails(mt_layer_forward(l, x, &y), MT_ERR_SHAPE,
                  "softmin dim 0: dim 0 is the batch of the 2 dims the input gives");
@@ -113,7 +106,7 @@ static void softmin_softmax2d_match_pytorch(void **state)
 static void strided_input_and_graph(void **state)
 {
     (void)state;
-    mt_tensor *x = get("act.x"), *xt = NULL, *xc = NULL, *back = NULL, *y = NULL;
+    mt_tensor *x = ref_get(refs, "act.x"), *xt = NULL, *xc = NULL, *back = NULL, *y = NULL;
     mt_layer *l = NULL;
     assert_ok(mt_transpose(x, 0, 1, &xt));   // [8,3]
     assert_ok(mt_tensor_contiguous(xt, &xc));

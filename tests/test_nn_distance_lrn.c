@@ -11,16 +11,9 @@
 
 static mt_safetensors *refs;
 
-static mt_tensor *get(const char *name)
-{
-    mt_tensor *t = NULL;
-    assert_ok(mt_safetensors_get(refs, name, &t));
-    return t;
-}
-
 static void matches(const mt_tensor *y, const char *name)
 {
-    mt_tensor *want = get(name);
+    mt_tensor *want = ref_get(refs, name);
     assert_int_equal(y->rank, want->rank);
     for (int d = 0; d < want->rank; d++)
         assert_int_equal(y->shape[d], want->shape[d]);
@@ -36,7 +29,7 @@ static void pair(mt_status made, mt_layer **lp, const char *a, const char *b,
 {
     if (made)
         fail_msg("%s: %s", want, mt_last_error());
-    mt_tensor *x = ta ? NULL : get(a), *y = tb ? NULL : get(b);
+    mt_tensor *x = ta ? NULL : ref_get(refs, a), *y = tb ? NULL : ref_get(refs, b);
     const mt_tensor *in[2] = {ta ? ta : x, tb ? tb : y}, *out;
     mt_graph *g;
     int ids[2], o;
@@ -69,7 +62,7 @@ static void cosine_similarity_matches_pytorch(void **state)
     pair(mt_cosine_similarity_new(1, 1e-3f, &l), &l, "costiny.x1", "costiny.x2", NULL, NULL,
          "costiny.y_eps");
     // a transposed (strided) first input
-    mt_tensor *x = get("cos.x1"), *t = NULL, *c = NULL, *back = NULL;
+    mt_tensor *x = ref_get(refs, "cos.x1"), *t = NULL, *c = NULL, *back = NULL;
     assert_ok(mt_transpose(x, 0, 1, &t));
     assert_ok(mt_tensor_contiguous(t, &c));
     assert_ok(mt_transpose(c, 0, 1, &back));
@@ -127,7 +120,7 @@ static void local_response_norm_matches_pytorch(void **state)
 {
     (void)state;
     mt_layer *l = NULL;
-    mt_tensor *x = get("lrn.x"), *s = get("lrn3.x");
+    mt_tensor *x = ref_get(refs, "lrn.x"), *s = ref_get(refs, "lrn3.x");
     alone(mt_local_response_norm_new(5, 1e-4f, 0.75f, 2.0f, &l), &l, x, "lrn.alexnet");
     alone(mt_local_response_norm_new(2, 0.1f, 0.75f, 1.0f, &l), &l, x, "lrn.even");
     alone(mt_local_response_norm_new(10, 0.5f, 0.5f, 1.0f, &l), &l, x, "lrn.wide");
@@ -163,11 +156,11 @@ static void float_range_as_pytorch(void **state)
          NULL, "range.pd1");
     pair(mt_pairwise_distance_new(3.0f, 0.0f, false, &l), &l, "range.x", "range.zeros", NULL,
          NULL, "range.pd3");
-    mt_tensor *x = get("range.lrn_x");
+    mt_tensor *x = ref_get(refs, "range.lrn_x");
     alone(mt_local_response_norm_new(2, 1e-30f, 1.0f, 1.0f, &l), &l, x, "range.lrn_a");
     alone(mt_local_response_norm_new(1, 1.0f, 1.0f, 0.0f, &l), &l, x, "range.lrn_b");
     mt_tensor_free(x);
-    x = get("range.lrn_tiny");   /* squares 0 in float: x / 0 */
+    x = ref_get(refs, "range.lrn_tiny");   /* squares 0 in float: x / 0 */
     alone(mt_local_response_norm_new(2, 1.0f, 1.0f, 0.0f, &l), &l, x, "range.lrn_c");
     mt_tensor_free(x);
 }

@@ -12,18 +12,11 @@
  * RMSNormalization, UpSampling2D; and hostile weights refused. */
 #include "test_util.h"
 
-static mt_tensor *get(const mt_safetensors *st, const char *name)
-{
-    mt_tensor *t = NULL;
-    assert_ok(mt_safetensors_get(st, name, &t));
-    return t;
-}
-
 /* y matches the reference `name` of st element for element. */
 static void assert_matches(const mt_safetensors *st, const char *name, const mt_tensor *y,
                            double atol)
 {
-    mt_tensor *want = get(st, name);
+    mt_tensor *want = ref_get(st, name);
     assert_int_equal(y->rank, want->rank);
     for (int i = 0; i < y->rank; i++)
         assert_int_equal(y->shape[i], want->shape[i]);
@@ -104,7 +97,7 @@ static void charlm_matches_keras(void **state)
         open_maybe_misaligned(REFS_DIR "/keras_charlm.safetensors", misaligned, &st, &copy);
         const mt_state_dict sd = {st, MT_FRAMEWORK_KERAS};
         mt_graph *g = keras_charlm(&sd);
-        mt_tensor *tok = get(st, "x"), *pos = get(st, "pos");
+        mt_tensor *tok = ref_get(st, "x"), *pos = ref_get(st, "pos");
         const mt_tensor *y = NULL;
         assert_ok(mt_graph_forward(g, 2, (const mt_tensor *[]){tok, pos}, 1, &y));
         assert_matches(st, "y", y, 1e-4);
@@ -125,7 +118,7 @@ static void charlm_matches_keras(void **state)
     assert_ok(mt_safetensors_open(REFS_DIR "/keras_charlm_f16.safetensors", &st));
     const mt_state_dict sd = {st, MT_FRAMEWORK_KERAS};
     mt_graph *g = keras_charlm(&sd);
-    mt_tensor *tok = get(st, "x"), *pos = get(st, "pos");
+    mt_tensor *tok = ref_get(st, "x"), *pos = ref_get(st, "pos");
     const mt_tensor *y = NULL;
     assert_ok(mt_graph_forward(g, 2, (const mt_tensor *[]){tok, pos}, 1, &y));
     assert_matches(st, "y", y, 1e-4);
@@ -157,7 +150,7 @@ static void attention_dims_of_its_own(void **state)
     assert_int_equal(info.out_features, 6);
     assert_false(info.has_bias);
     assert_ok(mt_graph_output(g, node(g, "mha", l, 3, (int[]){q, kv, kv})));
-    mt_tensor *xq = get(st, "x"), *xkv = get(st, "kv");
+    mt_tensor *xq = ref_get(st, "x"), *xkv = ref_get(st, "kv");
     const mt_tensor *y = NULL;
     assert_ok(mt_graph_forward(g, 2, (const mt_tensor *[]){xq, xkv}, 1, &y));
     assert_matches(st, "y", y, 1e-5);
@@ -178,7 +171,7 @@ static void attention_dims_of_its_own(void **state)
         assert_ok(mt_graph_input(g, "kv", MT_DTYPE_F32, 2, (int64_t[]){lk, 8}, &kv));
         assert_ok(mt_multihead_attention_load(&sd, "causal", 2, true, &l));
         assert_ok(mt_graph_output(g, node(g, "causal", l, 3, (int[]){q, kv, kv})));
-        mt_tensor *a = get(st, longer ? "x7" : "x5"), *b = get(st, longer ? "x5" : "x7");
+        mt_tensor *a = ref_get(st, longer ? "x7" : "x5"), *b = ref_get(st, longer ? "x5" : "x7");
         // the mask lives in the planner's scratch: no heap in a second pass
         // (the probe goes in first: installing it drops the ops' cached
         // buffers, which the wasm32 matmul packs small operands in)
@@ -233,7 +226,7 @@ static void conv2d_transpose_matches_keras(void **state)
     mt_safetensors *st = NULL;
     assert_ok(mt_safetensors_open(REFS_DIR "/keras_convt.safetensors", &st));
     const mt_state_dict sd = {st, MT_FRAMEWORK_KERAS};
-    mt_tensor *x = get(st, "x");
+    mt_tensor *x = ref_get(st, "x");
     char want[64];
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         mt_sequential *m = NULL;
@@ -315,7 +308,7 @@ static void cnn_matches_keras(const char *path)
     h = node(g, "drop", l, 1, &h);
     assert_ok(mt_linear_load(&sd, "d", &(mt_linear_options){.act = MT_ACTIVATION_TANH}, &l));
     assert_ok(mt_graph_output(g, node(g, "d", l, 1, &h)));
-    mt_tensor *in = get(st, "x");
+    mt_tensor *in = ref_get(st, "x");
     const mt_tensor *y = NULL;
     assert_ok(mt_graph_forward(g, 1, (const mt_tensor *[]){in}, 1, &y));
     assert_matches(st, "y", y, 1e-5);
@@ -357,7 +350,7 @@ static void dense_activations_match_keras(void **state)
     char want[64];
     assert_ok(mt_safetensors_open(REFS_DIR "/keras_dense.safetensors", &st));
     const mt_state_dict sd = {st, MT_FRAMEWORK_KERAS};
-    mt_tensor *x = get(st, "x");
+    mt_tensor *x = ref_get(st, "x");
     for (size_t i = 0; i < sizeof fused / sizeof fused[0]; i++) {
         assert_ok(mt_linear_load(&sd, fused[i].name, &(mt_linear_options){
             .act = fused[i].act}, &l));
@@ -426,7 +419,7 @@ static void resize_and_flatten_match_keras(void **state)
     mt_tensor *y = NULL, *f = NULL;
     assert_ok(mt_safetensors_open(REFS_DIR "/keras_resize.safetensors", &st));
     const mt_state_dict sd = {st, MT_FRAMEWORK_KERAS};
-    mt_tensor *x = get(st, "x");
+    mt_tensor *x = ref_get(st, "x");
     assert_ok(mt_upsample_new(&(mt_interpolate_params){.scale_h = 2, .scale_w = 2}, &l));
     assert_ok(mt_layer_forward(l, x, &y));
     assert_matches(st, "y_nearest", y, 0);

@@ -10,13 +10,6 @@
 static mt_safetensors *refs;
 static alloc_probe counter;   /* every allocation, installed by main */
 
-static mt_tensor *get(const char *name)
-{
-    mt_tensor *t = NULL;
-    assert_ok(mt_safetensors_get(refs, name, &t));
-    return t;
-}
-
 /* The chain of n layers ls (made by `made`; the graph frees them) on x, a
  * graph input of its shape, gives refs' `want` within tol; a second pass
  * allocates nothing. */
@@ -38,7 +31,7 @@ static void chain(mt_status made, int n, mt_layer **ls, const mt_tensor *x, cons
     assert_ok(mt_graph_output(g, y));
     const mt_tensor *out = NULL;
     assert_ok(mt_graph_forward(g, 1, &x, 1, &out));
-    mt_tensor *w = get(want);
+    mt_tensor *w = ref_get(refs, want);
     assert_int_equal(out->rank, w->rank);
     for (int d = 0; d < w->rank; d++)
         assert_int_equal(out->shape[d], w->shape[d]);
@@ -57,7 +50,7 @@ static void conv1d_transpose_matches_keras(void **state)
 {
     (void)state;
     const mt_state_dict sd = {refs, MT_FRAMEWORK_KERAS};
-    mt_tensor *x = get("x");
+    mt_tensor *x = ref_get(refs, "x");
     const mt_conv2d_transpose_options o[] = {
         {.kernel_w = 3},
         {.stride_w = 2, .padding = MT_PADDING_SAME},
@@ -84,7 +77,7 @@ static void depthwise_conv1d_matches_keras(void **state)
 {
     (void)state;
     const mt_state_dict sd = {refs, MT_FRAMEWORK_KERAS};
-    mt_tensor *x = get("x");
+    mt_tensor *x = ref_get(refs, "x");
     const mt_conv2d_options o[] = {
         {.kernel_w = 3},
         {.stride_w = 2, .padding = MT_PADDING_SAME},
@@ -105,7 +98,7 @@ static void separable_conv1d_matches_keras(void **state)
 {
     (void)state;
     const mt_state_dict sd = {refs, MT_FRAMEWORK_KERAS};
-    mt_tensor *x = get("x");
+    mt_tensor *x = ref_get(refs, "x");
     const mt_conv2d_options o[] = {
         {.stride_w = 2, .padding = MT_PADDING_SAME, .act = MT_ACTIVATION_RELU,
          .out_channels = 5},
@@ -128,7 +121,7 @@ static void sequential_matches_keras(void **state)
 {
     (void)state;
     const mt_state_dict sd = {refs, MT_FRAMEWORK_KERAS};
-    mt_tensor *x = get("x"), *want = get("y_seq1d");
+    mt_tensor *x = ref_get(refs, "x"), *want = ref_get(refs, "y_seq1d");
     mt_sequential *m = NULL;
     mt_layer *dw = NULL, *pw = NULL, *l = NULL;
     assert_ok(mt_sequential_new(2, (int64_t[]){7, 4}, &m));
@@ -165,7 +158,7 @@ static void time_distributed_matches_keras(void **state)
 {
     (void)state;
     const mt_state_dict sd = {refs, MT_FRAMEWORK_KERAS};
-    mt_tensor *xt = get("xt"), *xi = get("xi"), *xv = get("xv");
+    mt_tensor *xt = ref_get(refs, "xt"), *xi = ref_get(refs, "xi"), *xv = ref_get(refs, "xv");
     mt_layer *ls[3] = {0};
     chain(mt_linear_load(&sd, "dense3", NULL, &ls[0]), 1, ls, xt, "y_dense3", 1e-5);
     chain(mt_linear_load(&sd, "dense3", NULL, &ls[0]), 1, ls, xi, "y_dense4", 1e-5);
@@ -202,7 +195,7 @@ static void cnn_lstm_matches_keras(void **state)
 {
     (void)state;
     const mt_state_dict sd = {refs, MT_FRAMEWORK_KERAS};
-    mt_tensor *xv = get("xv");
+    mt_tensor *xv = ref_get(refs, "xv");
     mt_layer *ls[5] = {0}, *c = NULL;
     assert_ok(mt_conv2d_load(&sd, "cnnlstm/tc/c", &(mt_conv2d_options){
                                                       .act = MT_ACTIVATION_RELU}, &c));
@@ -221,7 +214,7 @@ static void cnn_lstm_matches_keras(void **state)
 static void center_crop_matches_keras(void **state)
 {
     (void)state;
-    mt_tensor *xc = get("xc"), *xc2 = get("xc2");
+    mt_tensor *xc = ref_get(refs, "xc"), *xc2 = ref_get(refs, "xc2");
     mt_layer *l = NULL;
     /* 7x8 -> 4x5: rows 1 + 2, columns 1 + 2 */
     chain(mt_pad_new(6, (int64_t[]){0, 0, -1, -2, -1, -2}, MT_PAD_CONSTANT, 0, &l), 1, &l,
@@ -241,7 +234,7 @@ static void einsum_dense_matches_keras(void **state)
 {
     (void)state;
     const mt_state_dict sd = {refs, MT_FRAMEWORK_KERAS};
-    mt_tensor *x2 = get("x2"), *xt = get("xt_e"), *xe = get("xe"), *xi = get("xi_e");
+    mt_tensor *x2 = ref_get(refs, "x2"), *xt = ref_get(refs, "xt_e"), *xe = ref_get(refs, "xe"), *xi = ref_get(refs, "xi_e");
     mt_layer *l = NULL;
     chain(mt_einsum_dense_load(&sd, "e0", "ab,bc->ac", MT_ACTIVATION_NONE, &l), 1, &l, x2,
           "y_e0", 1e-5);
@@ -266,7 +259,7 @@ static void einsum_dense_matches_keras(void **state)
     mt_tensor_free(big);
     /* the kernel a view that cannot be merged in place (a transposed copy
      * transposed back): copied, same values */
-    mt_tensor *k = get("e2/kernel"), *kb = get("e2/bias"), *kt = NULL, *kc = NULL, *kv = NULL;
+    mt_tensor *k = ref_get(refs, "e2/kernel"), *kb = ref_get(refs, "e2/bias"), *kt = NULL, *kc = NULL, *kv = NULL;
     assert_ok(mt_permute(k, (const int[]){2, 1, 0}, &kt));
     assert_ok(mt_tensor_contiguous(kt, &kc));
     assert_ok(mt_permute(kc, (const int[]){2, 1, 0}, &kv));
@@ -314,7 +307,7 @@ static void einsum_dense_errors(void **state)
                  MT_ERR_SHAPE, "einsum_dense e2/kernel: kernel e2/kernel [5,2,3] for \"cd\": "
                  "expected 2 dims");
     /* e2's bias [2,3] on e0's kernel [5,3]: does not broadcast */
-    mt_tensor *k = get("e0/kernel"), *b = get("e2/bias");
+    mt_tensor *k = ref_get(refs, "e0/kernel"), *b = ref_get(refs, "e2/bias");
     assert_fails(mt_einsum_dense_new(k, b, "ab,bc->ac", MT_ACTIVATION_NONE, &l), MT_ERR_SHAPE,
                  "einsum_dense e0/kernel: bias e2/bias [2,3] does not broadcast to the "
                  "kernel's output dims c of kernel e0/kernel [5,3]");
@@ -342,7 +335,7 @@ static void grouped_conv_matches_keras(void **state)
 {
     (void)state;
     const mt_state_dict sd = {refs, MT_FRAMEWORK_KERAS};
-    mt_tensor *x = get("xg1"), *xg = get("xg");
+    mt_tensor *x = ref_get(refs, "xg1"), *xg = ref_get(refs, "xg");
     mt_layer *l = NULL;
     chain(mt_conv1d_load(&sd, "g1", &(mt_conv2d_options){.groups = 2}, &l), 1, &l, x, "y_g1",
           1e-5);
@@ -511,7 +504,7 @@ static void time_distributed_errors(void **state)
     {
         mt_sequential *m = NULL;
         const mt_tensor *y = NULL;
-        mt_tensor *x = get("x2");   /* [N, 5] seen as [N, 1, 5] */
+        mt_tensor *x = ref_get(refs, "x2");   /* [N, 5] seen as [N, 1, 5] */
         mt_tensor v;
         assert_ok(mt_view_into(x, 3, (int64_t[]){x->shape[0], 1, x->shape[1]}, &v));
         assert_ok(mt_sequential_new(2, (int64_t[]){1, x->shape[1]}, &m));
@@ -557,8 +550,8 @@ static void out_of_memory(void **state)
 {
     (void)state;
     const mt_state_dict sd = {refs, MT_FRAMEWORK_KERAS};
-    mt_tensor *x = get("x"), *xv = get("xv"), *xt = get("xt_e");
-    mt_tensor *w1 = get("y_seq1d"), *w2 = get("y_td_conv"), *w3 = get("y_e2");
+    mt_tensor *x = ref_get(refs, "x"), *xv = ref_get(refs, "xv"), *xt = ref_get(refs, "xt_e");
+    mt_tensor *w1 = ref_get(refs, "y_seq1d"), *w2 = ref_get(refs, "y_td_conv"), *w3 = ref_get(refs, "y_e2");
     int failures = 0;
     for (long n = 0; n < 2000; n++) {
         alloc_probe probe;
@@ -641,7 +634,7 @@ static void time_distributed_optional_inputs(void **state)
 {
     (void)state;
     const mt_state_dict sd = {refs, MT_FRAMEWORK_KERAS};
-    mt_tensor *xh = get("xh");
+    mt_tensor *xh = ref_get(refs, "xh");
     mt_layer *in = NULL, *l = NULL;
     assert_ok(mt_lstm_load(&sd, "td_lstm/lstm",
                            &(mt_rnn_options){.output = MT_RNN_RETURN_FINAL_STATE}, &in));

@@ -12,13 +12,6 @@
 static mt_safetensors *refs;
 static alloc_probe counter;   /* every allocation, installed by main */
 
-static mt_tensor *get(const char *name)
-{
-    mt_tensor *t = NULL;
-    assert_ok(mt_safetensors_get(refs, name, &t));
-    return t;
-}
-
 /* Layer *lp (made by `made`; freed) on the n tensors xs, graph inputs of their
  * shapes, gives refs' `want` within tol; a second pass allocates nothing. */
 static void runs(mt_status made, mt_layer **lp, int n, mt_tensor *const *xs, const char *want,
@@ -42,7 +35,7 @@ static void runs(mt_status made, mt_layer **lp, int n, mt_tensor *const *xs, con
     for (int j = 0; j < n; j++)
         in[j] = xs[j];
     assert_ok(mt_graph_forward(g, n, in, 1, &out));
-    mt_tensor *w = get(want);
+    mt_tensor *w = ref_get(refs, want);
     assert_int_equal(out->rank, w->rank);
     for (int d = 0; d < w->rank; d++)
         assert_int_equal(out->shape[d], w->shape[d]);
@@ -58,7 +51,7 @@ static void runs(mt_status made, mt_layer **lp, int n, mt_tensor *const *xs, con
 static void merges_match_keras(void **state)
 {
     (void)state;
-    mt_tensor *a = get("a"), *b = get("b"), *c = get("c"), *g = get("g");
+    mt_tensor *a = ref_get(refs, "a"), *b = ref_get(refs, "b"), *c = ref_get(refs, "c"), *g = ref_get(refs, "g");
     mt_layer *l = NULL;
     runs(mt_subtract_new(&l), &l, 2, (mt_tensor *[]){a, b}, "sub_ab", 1e-6);
     runs(mt_subtract_new(&l), &l, 2, (mt_tensor *[]){a, g}, "sub_ag", 1e-6);
@@ -70,7 +63,7 @@ static void merges_match_keras(void **state)
     runs(mt_minimum_new(&l), &l, 2, (mt_tensor *[]){g, b}, "min_gb", 0);
     runs(mt_multiply_new(&l), &l, 3, (mt_tensor *[]){a, b, c}, "mul_abc", 1e-6);
     /* v [N,4] as [N,1,4]; the first step broadcasting to what only b has */
-    mt_tensor *v = get("v"), *h = get("h");
+    mt_tensor *v = ref_get(refs, "v"), *h = ref_get(refs, "h");
     runs(mt_multiply_new(&l), &l, 2, (mt_tensor *[]){a, v}, "mul_av", 1e-6);
     runs(mt_subtract_new(&l), &l, 2, (mt_tensor *[]){v, a}, "sub_va", 1e-6);
     runs(mt_maximum_new(&l), &l, 3, (mt_tensor *[]){g, h, b}, "max_ghb", 0);
@@ -95,8 +88,8 @@ static void merges_match_keras(void **state)
 static void dot_matches_keras(void **state)
 {
     (void)state;
-    mt_tensor *x2 = get("x2"), *y2 = get("y2"), *x3 = get("x3"), *y3 = get("y3");
-    mt_tensor *z3 = get("z3"), *w2 = get("w2"), *w5 = get("w5"), *y3t = get("y3t");
+    mt_tensor *x2 = ref_get(refs, "x2"), *y2 = ref_get(refs, "y2"), *x3 = ref_get(refs, "x3"), *y3 = ref_get(refs, "y3");
+    mt_tensor *z3 = ref_get(refs, "z3"), *w2 = ref_get(refs, "w2"), *w5 = ref_get(refs, "w5"), *y3t = ref_get(refs, "y3t");
     mt_layer *l = NULL;
     runs(mt_dot_new(1, 1, false, &l), &l, 2, (mt_tensor *[]){x2, y2}, "dot2", 1e-5);
     /* x2's last row is zeros: Keras' norm floor 1e-7 makes its cosine 0, not NaN */

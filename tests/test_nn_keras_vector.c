@@ -10,13 +10,6 @@
 static mt_safetensors *refs;
 static alloc_probe counter;   /* every allocation, installed by main */
 
-static mt_tensor *get(const char *name)
-{
-    mt_tensor *t = NULL;
-    assert_ok(mt_safetensors_get(refs, name, &t));
-    return t;
-}
-
 /* Layer *lp (made by `made`; freed) on refs' tensors `names` (n of them),
  * graph inputs of their shapes and dtypes, gives refs' `want` within tol; a
  * second pass allocates nothing. A name "T:x" is x transposed (dims 1, 2)
@@ -34,7 +27,7 @@ static void runs(mt_status made, mt_layer **lp, int n, const char *const *names,
     assert_ok(mt_graph_new(&g));
     for (int j = 0; j < n; j++) {
         bool strided = !strncmp(names[j], "T:", 2);
-        mt_tensor *x = get(names[j] + (strided ? 2 : 0));
+        mt_tensor *x = ref_get(refs, names[j] + (strided ? 2 : 0));
         if (strided) {   /* a contiguous copy of x^T, viewed back as x */
             mt_tensor *t = NULL;
             assert_ok(mt_transpose(x, 1, 2, &t));
@@ -54,7 +47,7 @@ static void runs(mt_status made, mt_layer **lp, int n, const char *const *names,
     assert_ok(mt_graph_output(g, y));
     const mt_tensor *out = NULL;
     assert_ok(mt_graph_forward(g, n, in, 1, &out));
-    mt_tensor *w = get(want);
+    mt_tensor *w = ref_get(refs, want);
     assert_int_equal(out->rank, w->rank);
     for (int d = 0; d < w->rank; d++)
         assert_int_equal(out->shape[d], w->shape[d]);
@@ -173,7 +166,7 @@ static void vector_layers_match_keras(void **state)
     runs(mt_unit_norm_new(2, (int[]){1, -1}, &l), &l, NAMES("un_x"), "un_12", 1e-6);
     runs(mt_unit_norm_new(1, (int[]){1}, &l), &l, NAMES("un_nan_x"), "un_1", 1e-6);
     /* RepeatVector on a strided [N,D]: a column slice */
-    mt_tensor *x = get("rv_x"), *w = get("rv_y"), *wide = NULL, *cols = NULL, *y = NULL;
+    mt_tensor *x = ref_get(refs, "rv_x"), *w = ref_get(refs, "rv_y"), *wide = NULL, *cols = NULL, *y = NULL;
     assert_ok(mt_tensor_zeros(MT_DTYPE_F32, 2, (int64_t[]){2, 10}, &wide));
     assert_ok(mt_narrow(wide, 1, 3, 5, &cols));
     assert_ok(mt_tensor_copy_into(x, cols));
@@ -242,7 +235,7 @@ static void keras_model_matches(void **state)
     int avg = node(g, "avg", mt_average_new(&l), &l, 2, (int[]){seq, diff});
     int y = node(g, "mul", mt_multiply_new(&l), &l, 2, (int[]){avg, cos});
     assert_ok(mt_graph_output(g, y));
-    mt_tensor *xa = get("model_a"), *xb = get("model_b"), *want = get("model_y");
+    mt_tensor *xa = ref_get(refs, "model_a"), *xb = ref_get(refs, "model_b"), *want = ref_get(refs, "model_y");
     const mt_tensor *out = NULL;
     assert_ok(mt_graph_forward(g, 2, (const mt_tensor *[]){xa, xb}, 1, &out));
     assert_int_equal(out->rank, 3);
@@ -261,7 +254,7 @@ static void out_of_memory(void **state)
 {
     (void)state;
     const mt_state_dict sd = {refs, MT_FRAMEWORK_KERAS};
-    mt_tensor *q = get("q"), *v = get("v"), *k = get("k"), *vm = get("vm"), *qm = get("qm");
+    mt_tensor *q = ref_get(refs, "q"), *v = ref_get(refs, "v"), *k = ref_get(refs, "k"), *vm = ref_get(refs, "vm"), *qm = ref_get(refs, "qm");
     int failures = 0;
     for (long n = 0; n < 1000; n++) {
         alloc_probe probe;
@@ -414,7 +407,7 @@ static void errors_named(void **state)
     refuses(l, 4, (const int[]){2, 2, 1, 1}, (const int64_t[][3]){{4, 4}, {5, 4}, {5}, {5}},
             (const mt_dtype[]){MT_DTYPE_F32, MT_DTYPE_F32, MT_DTYPE_BOOL, MT_DTYPE_BOOL},
             MT_ERR_SHAPE, "expects a query mask [N,Tq] = [1,4], input 'in3' gives [1,5]");
-    mt_tensor *sc = get("add_s/scale");
+    mt_tensor *sc = ref_get(refs, "add_s/scale");
     assert_ok(mt_additive_attention_new(sc, NULL, &l));
     mt_tensor_free(sc);   /* the layer holds its own reference */
     refuses(l, 2, r2, (const int64_t[][3]){{4, 3}, {5, 3}}, NULL, MT_ERR_SHAPE,

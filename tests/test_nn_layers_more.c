@@ -16,13 +16,6 @@ static void refuses(mt_layer *l, int rank, const int64_t *sample, mt_dtype dtype
                     const char *needle);
 static alloc_probe counter;   /* every allocation, installed by main */
 
-static mt_tensor *get(const mt_safetensors *st, const char *name)
-{
-    mt_tensor *t = NULL;
-    assert_ok(mt_safetensors_get(st, name, &t));
-    return t;
-}
-
 /* y has want's shape and values within tol */
 static void matches(const mt_tensor *y, const mt_tensor *want, double tol)
 {
@@ -39,7 +32,7 @@ static void alone(mt_status made, mt_layer **lp, const char *in, const char *wan
     mt_layer *l = *lp;
     if (made)
         fail_msg("%s: %s", want, mt_last_error());
-    mt_tensor *x = get(refs, in), *w = get(refs, want), *y = NULL;
+    mt_tensor *x = ref_get(refs, in), *w = ref_get(refs, want), *y = NULL;
     assert_ok(mt_layer_forward(l, x, &y));
     matches(y, w, tol);
     mt_tensor_free(y);
@@ -62,7 +55,7 @@ static void activations_match_pytorch(void **state)
     alone(mt_glu_new(-1, &l), &l, "act.x", "act.glu", 1e-6);
     /* Softplus(beta=2): softplus(2x) / 2 (PyTorch's threshold 20 applies to 2x
      * either way); RReLU(0.1, 0.3) at eval: a LeakyReLU of slope 0.2 */
-    mt_tensor *x = get(refs, "act.x"), *want = get(refs, "act.softplus_beta2");
+    mt_tensor *x = ref_get(refs, "act.x"), *want = ref_get(refs, "act.softplus_beta2");
     mt_tensor *a = NULL, *b = NULL, *c = NULL;
     mt_layer *up = NULL, *sp = NULL, *down = NULL;
     assert_ok(mt_rescaling_new(2.0f, 0.0f, &up));
@@ -99,7 +92,7 @@ static void prelu_matches_pytorch(void **state)
     alone(mt_prelu_load(&sd, "prelu_1", &l), &l, "img.x", "img.prelu_1", 1e-6);
     alone(mt_prelu_load(&sd, "prelu_c", &l), &l, "img.x", "img.prelu_c", 1e-6);
     /* a transposed (strided) input gives the same values */
-    mt_tensor *x = get(refs, "img.x"), *w = get(refs, "img.prelu_c"), *t = NULL, *back = NULL;
+    mt_tensor *x = ref_get(refs, "img.x"), *w = ref_get(refs, "img.prelu_c"), *t = NULL, *back = NULL;
     mt_tensor *y = NULL;
     assert_ok(mt_transpose(x, 1, 2, &t));            /* [2,6,5,4] view */
     assert_ok(mt_tensor_contiguous(t, &back));       /* its own layout */
@@ -168,7 +161,7 @@ static void nulls_refused(void **state)
 static void scale_and_bias_match_pytorch(void **state)
 {
     (void)state;
-    mt_tensor *gamma = get(refs, "ls.gamma"), *c = NULL, *pos = get(refs, "tok.pos_embedding");
+    mt_tensor *gamma = ref_get(refs, "ls.gamma"), *c = NULL, *pos = ref_get(refs, "tok.pos_embedding");
     mt_layer *l = NULL;
     assert_ok(mt_view(gamma, 1, (int64_t[]){4}, &c));
     alone(mt_scale_new(c, &l), &l, "img.x", "img.layer_scale", 1e-6);
@@ -283,7 +276,7 @@ static void conv_transpose1d_matches_pytorch(void **state)
         .stride_w = 4, .pad_left = 2, .pad_right = 2}, &up));
     assert_ok(mt_graph_add(g, "up", up, 1, &h, &h));
     assert_ok(mt_graph_output(g, h));
-    mt_tensor *x = get(refs, "seq.x"), *want = get(refs, "seq.wn_up");
+    mt_tensor *x = ref_get(refs, "seq.x"), *want = ref_get(refs, "seq.wn_up");
     const mt_tensor *y = NULL;
     assert_ok(mt_graph_forward(g, 1, (const mt_tensor *[]){x}, 1, &y));
     matches(y, want, 1e-5);
@@ -325,7 +318,7 @@ static void pytorch_compositions(void **state)
         assert_ok(max ? mt_global_max_pool1d_new(MT_MASK_MODE_NONE, &l) : mt_global_avg_pool1d_new(MT_MASK_MODE_NONE, &l));
         assert_ok(mt_graph_add(g, "pool", l, 1, &h, &h));
         assert_ok(mt_graph_output(g, h));
-        mt_tensor *ids = get(refs, "bag.ids"), *want = get(refs, max ? "bag.max" : "bag.mean");
+        mt_tensor *ids = ref_get(refs, "bag.ids"), *want = ref_get(refs, max ? "bag.max" : "bag.mean");
         const mt_tensor *y = NULL;
         assert_ok(mt_graph_forward(g, 1, (const mt_tensor *[]){ids}, 1, &y));
         matches(y, want, 1e-6);
@@ -342,7 +335,7 @@ static void pytorch_compositions(void **state)
     assert_ok(mt_sequential_add(m, b));
     assert_ok(mt_reshape_new(2, (int64_t[]){3, 3}, &c));
     assert_ok(mt_sequential_add(m, c));
-    mt_tensor *x = get(refs, "seq.x"), *want = get(refs, "seq.adaptive3");
+    mt_tensor *x = ref_get(refs, "seq.x"), *want = ref_get(refs, "seq.adaptive3");
     const mt_tensor *y = NULL;
     assert_ok(mt_sequential_forward(m, x, &y));
     matches(y, want, 1e-6);
@@ -370,7 +363,7 @@ static int node(mt_graph *g, const char *name, mt_status made, mt_layer **l, int
  * allocates nothing. Frees g. */
 static void graph_matches(mt_graph *g, int out, const char *in, const char *want, double tol)
 {
-    mt_tensor *x = get(keras, in), *w = get(keras, want);
+    mt_tensor *x = ref_get(keras, in), *w = ref_get(keras, want);
     const mt_tensor *y = NULL;
     assert_ok(mt_graph_output(g, out));
     assert_ok(mt_graph_forward(g, 1, (const mt_tensor *[]){x}, 1, &y));
@@ -460,7 +453,7 @@ static void keras_rescaling_normalization(void **state)
     (void)state;
     mt_graph *g = NULL;
     mt_layer *l = NULL;
-    mt_tensor *mean = get(keras, "norm/mean"), *var = get(keras, "norm/variance");
+    mt_tensor *mean = ref_get(keras, "norm/mean"), *var = ref_get(keras, "norm/variance");
     int h;
     assert_ok(mt_graph_new(&g));
     assert_ok(mt_graph_input(g, "x", MT_DTYPE_F32, 3, (int64_t[]){4, 4, 3}, &h));
@@ -548,7 +541,7 @@ static void keras_activations(void **state)
     (void)state;
     static const char *const names[] = {"selu", "mish", "softsign", "log_sigmoid", "celu",
                                         "tanh_shrink", "log_softmax", "glu"};
-    mt_tensor *x = get(keras, "acts_x");
+    mt_tensor *x = ref_get(keras, "acts_x");
     for (int i = 0; i < 8; i++) {
         mt_layer *l = NULL;
         mt_status s = i == 0 ? mt_selu_new(&l) : i == 1 ? mt_mish_new(&l)
@@ -558,7 +551,7 @@ static void keras_activations(void **state)
         assert_ok(s);
         char key[64];
         snprintf(key, sizeof key, "acts_%s", names[i]);
-        mt_tensor *w = get(keras, key), *y = NULL;
+        mt_tensor *w = ref_get(keras, key), *y = NULL;
         assert_ok(mt_layer_forward(l, x, &y));
         matches(y, w, 1e-5);
         mt_tensor_free(y);

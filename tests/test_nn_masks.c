@@ -27,13 +27,6 @@ static int close_refs(void **state)
     return 0;
 }
 
-static mt_tensor *get(const mt_safetensors *st, const char *name)
-{
-    mt_tensor *t = NULL;
-    assert_ok(mt_safetensors_get(st, name, &t));
-    return t;
-}
-
 static int node(mt_graph *g, const char *name, mt_layer *l, int n, const int *in)
 {
     int id = -1;
@@ -48,7 +41,7 @@ static int node(mt_graph *g, const char *name, mt_layer *l, int n, const int *in
 static int assert_rows(const mt_safetensors *st, const char *name, const mt_tensor *y,
                        const char *bias, double atol)
 {
-    mt_tensor *want = get(st, name), *b = bias ? get(st, bias) : NULL;
+    mt_tensor *want = ref_get(st, name), *b = bias ? ref_get(st, bias) : NULL;
     assert_int_equal(y->rank, want->rank);
     for (int d = 0; d < y->rank; d++)
         assert_int_equal(y->shape[d], want->shape[d]);
@@ -83,9 +76,9 @@ static int torch_mha(const mt_attention_masks *modes, int nm, const char *const 
     assert_ok(mt_graph_new(&g));
     assert_ok(mt_graph_input(g, "x", MT_DTYPE_F32, 2, (int64_t[]){5, 8}, &x));
     in[0] = x;
-    feed[0] = get(torch_refs, "mha.x");
+    feed[0] = ref_get(torch_refs, "mha.x");
     for (int i = 0; i < nm; i++) {
-        mt_tensor *m = get(torch_refs, names[i]);
+        mt_tensor *m = ref_get(torch_refs, names[i]);
         if (!strcmp(names[i], "mha.am")) {
             // attn_mask [Lq,Lk] fed as [N,Lq,Lk] (or [N,1,Lq,Lk]), a view
             // with stride 0
@@ -170,8 +163,8 @@ static void torch_cross_attention(void **state)
     assert_int_equal(got.key_padding, MT_MASK_MODE_IGNORE);
     assert_int_equal(got.attn, MT_MASK_MODE_NONE);
     assert_ok(mt_graph_output(g, node(g, "attn", l, 4, (int[]){q, k, v, kp})));
-    mt_tensor *in[4] = {get(torch_refs, "mha2.q"), get(torch_refs, "mha2.k"),
-                        get(torch_refs, "mha2.v"), get(torch_refs, "mha2.kp")};
+    mt_tensor *in[4] = {ref_get(torch_refs, "mha2.q"), ref_get(torch_refs, "mha2.k"),
+                        ref_get(torch_refs, "mha2.v"), ref_get(torch_refs, "mha2.kp")};
     const mt_tensor *y = NULL;
     assert_ok(mt_graph_forward(g, 4, (const mt_tensor *const *)in, 1, &y));
     assert_int_equal(assert_rows(torch_refs, "mha2.y", y, NULL, 1e-5), 0);
@@ -251,7 +244,7 @@ static void torch_encoder_classifier(void **state)
     assert_ok(mt_graph_output(g, mx));
     assert_ok(mt_graph_output(g, first));
     assert_ok(mt_graph_output(g, last));
-    mt_tensor *x = get(torch_refs, "enc.ids");
+    mt_tensor *x = ref_get(torch_refs, "enc.ids");
     const mt_tensor *y[5];
     assert_ok(mt_graph_forward(g, 1, (const mt_tensor *const *)&x, 5, y));
     assert_int_equal(assert_rows(torch_refs, "enc.first", y[3], NULL, 1e-5), 0);
@@ -262,7 +255,7 @@ static void torch_encoder_classifier(void **state)
     // a batch of 12000 (the samples 4000 times) runs in passes of fewer
     // samples: the masks are sliced with the ids
     enum { copies = 4000 };
-    mt_tensor *big = NULL, *want = get(torch_refs, "enc.logits");
+    mt_tensor *big = NULL, *want = ref_get(torch_refs, "enc.logits");
     assert_ok(mt_tensor_zeros(MT_DTYPE_I64, 2, (int64_t[]){3 * copies, 6}, &big));
     for (int i = 0; i < copies; i++)
         memcpy((int64_t *)big->data + i * 18, x->data, 18 * sizeof(int64_t));
@@ -307,7 +300,7 @@ static void torch_encoder_stack_zeros_padding(void **state)
     mean = node(g, "mean", l, 1, &h);
     assert_ok(mt_graph_output(g, h));
     assert_ok(mt_graph_output(g, mean));
-    mt_tensor *in[2] = {get(torch_refs, "tenc.x"), get(torch_refs, "tenc.pad")};
+    mt_tensor *in[2] = {ref_get(torch_refs, "tenc.x"), ref_get(torch_refs, "tenc.pad")};
     const mt_tensor *y[2];
     assert_ok(mt_graph_forward(g, 2, (const mt_tensor *const *)in, 2, y));
     assert_int_equal(assert_rows(torch_refs, "tenc.h", y[0], NULL, 1e-5), 0);
@@ -356,8 +349,8 @@ static void torch_decoder_layer(void **state)
     a = node(g, "res3", l, 2, (int[]){h, f});
     assert_ok(mt_layer_norm_load(&sd, "dec.norm3", NULL, &l));
     assert_ok(mt_graph_output(g, node(g, "norm3", l, 1, &a)));
-    mt_tensor *in[4] = {get(torch_refs, "dec.tgt"), get(torch_refs, "dec.mem"),
-                        get(torch_refs, "dec.tpad"), get(torch_refs, "dec.mpad")};
+    mt_tensor *in[4] = {ref_get(torch_refs, "dec.tgt"), ref_get(torch_refs, "dec.mem"),
+                        ref_get(torch_refs, "dec.tpad"), ref_get(torch_refs, "dec.mpad")};
     const mt_tensor *y = NULL;
     assert_ok(mt_graph_forward(g, 4, (const mt_tensor *const *)in, 1, &y));
     assert_int_equal(assert_rows(torch_refs, "dec.y", y, NULL, 1e-5), 0);
@@ -376,7 +369,7 @@ static void torch_bert_attention(void **state)
                                          "bert.o.weight", "bert.q.bias", "bert.k.bias",
                                          "bert.v.bias", "bert.o.bias"};
     for (int i = 0; i < 8; i++)
-        w[i] = get(torch_refs, names[i]);
+        w[i] = ref_get(torch_refs, names[i]);
     mt_attention_weights aw = {.q_weight = w[0], .k_weight = w[1], .v_weight = w[2],
                                .out_weight = w[3], .q_bias = w[4], .k_bias = w[5],
                                .v_bias = w[6], .out_bias = w[7]};
@@ -390,7 +383,7 @@ static void torch_bert_attention(void **state)
     assert_ok(mt_multihead_attention_masks_set(l, &(mt_attention_masks){
         .key_padding = MT_MASK_MODE_KEEP}));
     assert_ok(mt_graph_output(g, node(g, "attn", l, 2, (int[]){x, m})));
-    mt_tensor *in[2] = {get(torch_refs, "bert.x"), get(torch_refs, "bert.mask")};
+    mt_tensor *in[2] = {ref_get(torch_refs, "bert.x"), ref_get(torch_refs, "bert.mask")};
     const mt_tensor *y = NULL;
     assert_ok(mt_graph_forward(g, 2, (const mt_tensor *const *)in, 1, &y));
     assert_int_equal(assert_rows(torch_refs, "bert.y", y, NULL, 1e-5), 0);
@@ -435,7 +428,7 @@ static void keras_masking(void **state)
     assert_ok(mt_linear_load(&sd, "mk_head", &(mt_linear_options){.out_features = 2}, &l));
     assert_ok(mt_graph_output(g, node(g, "head", l, 1, &a)));
     assert_ok(mt_graph_output(g, h));
-    mt_tensor *in = get(keras_refs, "mk.x");
+    mt_tensor *in = ref_get(keras_refs, "mk.x");
     const mt_tensor *y[2];
     assert_ok(mt_graph_forward(g, 1, (const mt_tensor *const *)&in, 2, y));
     // sample 2 is all masked: Keras' NaN, the head's bias here
@@ -476,14 +469,14 @@ static void keras_mask_zero_classifier(void **state)
     assert_ok(mt_linear_load(&sd, "head", &(mt_linear_options){.out_features = 3}, &l));
     assert_ok(mt_graph_output(g, node(g, "head", l, 1, &a)));
     assert_ok(mt_graph_output(g, attn));
-    mt_tensor *x = get(keras_refs, "clf.ids");
+    mt_tensor *x = ref_get(keras_refs, "clf.ids");
     const mt_tensor *y[2];
     assert_ok(mt_graph_forward(g, 1, (const mt_tensor *const *)&x, 2, y));
     // sample 3 is all padding: Keras' 0/0 NaN, the head's bias here
     assert_int_equal(assert_rows(keras_refs, "clf.y", y[0], "head/bias", 1e-5), 1);
     // the attention at a padded query step attends to nothing: its output
     // bias here, Keras' projected mean of all values; the others match
-    mt_tensor *want = get(keras_refs, "clf.attn"), *bias = get(keras_refs,
+    mt_tensor *want = ref_get(keras_refs, "clf.attn"), *bias = ref_get(keras_refs,
                                                                "mha/attention_output/bias");
     const int32_t *id = x->data;
     for (int64_t r = 0; r < 4 * 6; r++)
@@ -501,8 +494,8 @@ static void keras_attention_mask(void **state)
 {
     (void)state;
     const mt_state_dict sd = {keras_refs, MT_FRAMEWORK_KERAS};
-    mt_tensor *q = get(keras_refs, "am.q"), *v = get(keras_refs, "am.v"),
-              *mask = get(keras_refs, "am.mask"), *maskf = NULL;
+    mt_tensor *q = ref_get(keras_refs, "am.q"), *v = ref_get(keras_refs, "am.v"),
+              *mask = ref_get(keras_refs, "am.mask"), *maskf = NULL;
     assert_ok(mt_tensor_to_f32(mask, &maskf));
     for (int as_f32 = 0; as_f32 < 2; as_f32++) {
         mt_graph *g = NULL;
@@ -524,7 +517,7 @@ static void keras_attention_mask(void **state)
         assert_int_equal(assert_rows(keras_refs, "am.yd", y, NULL, 1e-5), 0);
         // with dropout 0 Keras gives the mean of all values there instead:
         // every other row matches, that one is the output bias here
-        mt_tensor *y0 = get(keras_refs, "am.y0"), *bias = get(keras_refs,
+        mt_tensor *y0 = ref_get(keras_refs, "am.y0"), *bias = ref_get(keras_refs,
                                                              "am0/attention_output/bias");
         for (int64_t r = 0; r < 8; r++)
             assert_close((const float *)y->data + r * 6,
@@ -535,7 +528,7 @@ static void keras_attention_mask(void **state)
         mt_graph_free(g);
     }
     // use_causal_mask=True (top-left, Lq 4 < Lk 5) merged with the mask
-    mt_tensor *mask_c = get(keras_refs, "am.mask_c");
+    mt_tensor *mask_c = ref_get(keras_refs, "am.mask_c");
     mt_graph *g = NULL;
     mt_layer *l = NULL;
     int qi, vi, mi;

@@ -21,19 +21,12 @@ static mt_safetensors *open_ref(const char *file)
     return st;
 }
 
-static mt_tensor *get(const mt_safetensors *st, const char *name)
-{
-    mt_tensor *t = NULL;
-    assert_ok(mt_safetensors_get(st, name, &t));
-    return t;
-}
-
 /* y equals the reference `name` in shape and values (rows r0 … r0+rows-1
  * of its dim 0 when rows > 0). */
 static void assert_rows(const mt_safetensors *st, const char *name, const mt_tensor *y,
                         int64_t r0, int64_t rows)
 {
-    mt_tensor *want = get(st, name);
+    mt_tensor *want = ref_get(st, name);
     assert_int_equal(y->rank, want->rank);
     int64_t row = mt_tensor_numel(want) / want->shape[0];
     assert_int_equal(y->shape[0], rows ? rows : want->shape[0]);
@@ -65,7 +58,7 @@ static void check_case(const mt_state_dict *sd, loader_fn load, const char *pref
                                              MT_RNN_RETURN_LAST_STEP};
     char name[128];
     snprintf(name, sizeof name, "x_%s", prefix);
-    mt_tensor *x = get(sd->file, name);
+    mt_tensor *x = ref_get(sd->file, name);
     for (int i = 0; i < (last ? 3 : 2); i++) {
         mt_layer *l = NULL;
         mt_tensor *y = NULL;
@@ -116,7 +109,7 @@ static void torch_batch_one_and_strided(void **state)
     (void)state;
     mt_safetensors *st = open_ref("rnn_torch.safetensors");
     const mt_state_dict sd = {st, MT_FRAMEWORK_PYTORCH};
-    mt_tensor *x = get(st, "x_lstm2bi"), *row, *p, *pc, *strided, *y;
+    mt_tensor *x = ref_get(st, "x_lstm2bi"), *row, *p, *pc, *strided, *y;
     mt_layer *l;
     assert_ok(mt_lstm_load(&sd, "lstm2bi", NULL, &l));
     assert_ok(mt_narrow(x, 0, 0, 1, &row));
@@ -159,7 +152,7 @@ static void torch_gru_rnn(void **state)
                true);
     // batch_first=False: [L,N,F] data read through a [N,L,F] view, the
     // sequence [N,L,H·D] against PyTorch's [L,N,H·D] (permuted)
-    mt_tensor *x = get(st, "x_gru_tm"), *xv, *want = get(st, "y_gru_tm_seq"), *wv, *wc, *y;
+    mt_tensor *x = ref_get(st, "x_gru_tm"), *xv, *want = ref_get(st, "y_gru_tm_seq"), *wv, *wc, *y;
     mt_layer *l;
     assert_ok(mt_permute(x, (const int[]){1, 0, 2}, &xv));
     assert_ok(mt_permute(want, (const int[]){1, 0, 2}, &wv));
@@ -210,7 +203,7 @@ static void torch_char_model(void **state)
     assert_ok(mt_linear_load(&sd, "char.head", NULL, &l));
     assert_ok(mt_graph_add(g, "head", l, 1, &b, &c));
     assert_ok(mt_graph_output(g, c));
-    mt_tensor *x = get(st, "x_char");
+    mt_tensor *x = ref_get(st, "x_char");
     for (int pass = 0; pass < 2; pass++) {
         assert_ok(mt_graph_forward(g, 1, (const mt_tensor *const[]){x}, 1, &y));
         assert_matches(st, "y_char_logits", y);
@@ -228,9 +221,9 @@ static void torch_constructor(void **state)
     mt_safetensors *st = open_ref("rnn_torch.safetensors");
     static const char *const names[4] = {"gru1.weight_ih_l0", "gru1.weight_hh_l0",
                                          "gru1.bias_ih_l0", "gru1.bias_hh_l0"};
-    mt_tensor *t[4], *tt, *wv, *x = get(st, "x_gru1"), *y;
+    mt_tensor *t[4], *tt, *wv, *x = ref_get(st, "x_gru1"), *y;
     for (int i = 0; i < 4; i++)
-        t[i] = get(st, names[i]);
+        t[i] = ref_get(st, names[i]);
     assert_ok(mt_transpose(t[0], 0, 1, &tt));
     assert_ok(mt_tensor_contiguous(tt, &wv));
     mt_tensor_free(tt);
@@ -259,7 +252,7 @@ static void torch_in_models(void **state)
     (void)state;
     mt_safetensors *st = open_ref("rnn_torch.safetensors");
     const mt_state_dict sd = {st, MT_FRAMEWORK_PYTORCH};
-    mt_tensor *x = get(st, "x_lstm2bi");
+    mt_tensor *x = ref_get(st, "x_lstm2bi");
     mt_sequential *m;
     mt_layer *l;
     const mt_tensor *y;
@@ -293,7 +286,7 @@ static void torch_in_models(void **state)
     assert_ok(mt_gru_load(&sd, "grubi", NULL, &l));
     assert_ok(mt_graph_add(g, "gru", l, 1, &in, &a));
     assert_ok(mt_graph_output(g, a));
-    mt_tensor *gx = get(st, "x_grubi");
+    mt_tensor *gx = ref_get(st, "x_grubi");
     assert_ok(mt_graph_forward(g, 1, (const mt_tensor *const[]){gx}, 1, &out));
     assert_matches(st, "y_grubi_seq", out);
     mt_graph_free(g);
@@ -331,7 +324,7 @@ static void torch_char_model_stepwise(void **state)
     assert_ok(mt_graph_output(g, logits));
     assert_ok(mt_graph_output(g, hn));
     assert_ok(mt_graph_output(g, cn));
-    mt_tensor *ids = get(st, "x_char"), *want = get(st, "y_char_logits"), *h, *c, *tok;
+    mt_tensor *ids = ref_get(st, "x_char"), *want = ref_get(st, "y_char_logits"), *h, *c, *tok;
     assert_ok(mt_tensor_zeros(MT_DTYPE_F32, 3, (int64_t[]){2, 2, 6}, &h));
     assert_ok(mt_tensor_zeros(MT_DTYPE_F32, 3, (int64_t[]){2, 2, 6}, &c));
     for (int64_t t = 0; t < 6; t++) {
@@ -380,7 +373,7 @@ static void torch_initial_states(void **state)
     (void)state;
     mt_safetensors *st = open_ref("rnn_torch.safetensors");
     const mt_state_dict sd = {st, MT_FRAMEWORK_PYTORCH};
-    mt_tensor *x = get(st, "x_lstm_h0"), *h0 = get(st, "h0_lstm_h0"), *c0 = get(st, "c0_lstm_h0");
+    mt_tensor *x = ref_get(st, "x_lstm_h0"), *h0 = ref_get(st, "h0_lstm_h0"), *c0 = ref_get(st, "c0_lstm_h0");
     mt_tensor *hv, *cv;
     assert_ok(mt_permute(h0, (const int[]){1, 0, 2}, &hv));
     assert_ok(mt_permute(c0, (const int[]){1, 0, 2}, &cv));
@@ -399,8 +392,8 @@ static void torch_initial_states(void **state)
     mt_tensor_free(h0);
     mt_tensor_free(x);
 
-    x = get(st, "x_gru_h0");
-    h0 = get(st, "h0_gru_h0");
+    x = ref_get(st, "x_gru_h0");
+    h0 = ref_get(st, "h0_gru_h0");
     assert_ok(mt_permute(h0, (const int[]){1, 0, 2}, &hv));
     assert_ok(mt_view(h0, 2, (int64_t[]){3, 4}, &cv));   // [1,N,H] as [N,H]
     for (int i = 0; i < 3; i++) {
@@ -429,7 +422,7 @@ static void torch_batch_in_passes(void **state)
     enum { REPEAT = 10000 };
     mt_safetensors *st = open_ref("rnn_torch.safetensors");
     const mt_state_dict sd = {st, MT_FRAMEWORK_PYTORCH};
-    mt_tensor *x = get(st, "x_lstm2bi"), *want = get(st, "y_lstm2bi_seq"), *big;
+    mt_tensor *x = ref_get(st, "x_lstm2bi"), *want = ref_get(st, "y_lstm2bi_seq"), *big;
     size_t xs = (size_t)mt_tensor_numel(x), ys = (size_t)mt_tensor_numel(want);
     assert_ok(mt_tensor_zeros(MT_DTYPE_F32, 3, (int64_t[]){3 * REPEAT, 5, 3}, &big));
     for (size_t r = 0; r < REPEAT; r++)
@@ -474,7 +467,7 @@ static void keras_layers(void **state)
     check_case(&sd, mt_lstm_load, "k_bi_own", (mt_rnn_options){0}, false);   // backward_layer=b1
     // the cell's own path works too
     mt_layer *l;
-    mt_tensor *x = get(st, "x_k_lstm"), *y;
+    mt_tensor *x = ref_get(st, "x_k_lstm"), *y;
     assert_ok(mt_lstm_load(&sd, "k_lstm/lstm_cell", NULL, &l));
     assert_ok(mt_layer_forward(l, x, &y));
     assert_matches(st, "y_k_lstm_seq", y);
@@ -498,7 +491,7 @@ static void keras2_names(void **state)
     mt_tensor *t[6];
     mt_safetensors_item items[6];
     for (int i = 0; i < 6; i++) {
-        t[i] = get(st, names[i]);
+        t[i] = ref_get(st, names[i]);
         snprintf(renamed[i], sizeof renamed[i], "%s:0", names[i]);
         items[i] = (mt_safetensors_item){renamed[i], strlen(renamed[i]), t[i]};
     }
@@ -509,7 +502,7 @@ static void keras2_names(void **state)
     assert_ok(mt_safetensors_open_memory(buf, size, &k2));
     const mt_state_dict sd = {k2, MT_FRAMEWORK_KERAS};
     mt_layer *l;
-    mt_tensor *x = get(st, "x_k_bilstm"), *y;
+    mt_tensor *x = ref_get(st, "x_k_bilstm"), *y;
     assert_ok(mt_lstm_load(&sd, "k_bilstm", NULL, &l));
     assert_ok(mt_layer_forward(l, x, &y));
     assert_matches(st, "y_k_bilstm_seq", y);
@@ -532,7 +525,7 @@ static void keras_stack(void **state)
     mt_sequential *m;
     mt_layer *l;
     const mt_tensor *y;
-    mt_tensor *x = get(st, "x_stack");
+    mt_tensor *x = ref_get(st, "x_stack");
     assert_ok(mt_sequential_new(2, (int64_t[]){5, 3}, &m));
     assert_ok(mt_lstm_load(&sd, "stack/s_lstm", NULL, &l));
     assert_ok(mt_sequential_add(m, l));
@@ -569,7 +562,7 @@ static void keras_classifier(void **state)
     assert_ok(mt_linear_load(&sd, "clf/out", NULL, &l));
     assert_ok(mt_graph_add(g, "out", l, 1, &c, &d));
     assert_ok(mt_graph_output(g, d));
-    mt_tensor *x = get(st, "x_clf");
+    mt_tensor *x = ref_get(st, "x_clf");
     assert_ok(mt_graph_forward(g, 1, (const mt_tensor *const[]){x}, 1, &y));
     assert_matches(st, "y_clf_logits", y);
     mt_graph_free(g);
@@ -602,7 +595,7 @@ static void keras_seq2seq(void **state)
     assert_ok(mt_linear_load(&sd, "head", NULL, &l));
     assert_ok(mt_graph_add(g, "head", l, 1, &y, &z));
     assert_ok(mt_graph_output(g, z));
-    mt_tensor *xe = get(st, "x_s2s_enc"), *xd = get(st, "x_s2s_dec");
+    mt_tensor *xe = ref_get(st, "x_s2s_enc"), *xd = ref_get(st, "x_s2s_dec");
     assert_ok(mt_graph_forward(g, 2, (const mt_tensor *const[]){xe, xd}, 1, &out));
     assert_matches(st, "y_s2s_logits", out);
     mt_graph_free(g);
@@ -625,7 +618,7 @@ static void edge_cases_match_frameworks(void **state)
     mt_safetensors *ks = open_ref("rnn_edge_keras.safetensors");
     const mt_state_dict sd = {st, MT_FRAMEWORK_PYTORCH}, kd = {ks, MT_FRAMEWORK_KERAS};
     mt_layer *l = NULL;
-    mt_tensor *y = NULL, *x = get(st, "x_g1");
+    mt_tensor *y = NULL, *x = ref_get(st, "x_g1");
     assert_ok(mt_gru_load(&sd, "g1", NULL, &l));
     assert_ok(mt_layer_forward(l, x, &y));
     assert_matches(st, "y_g1", y);
@@ -633,7 +626,7 @@ static void edge_cases_match_frameworks(void **state)
     mt_layer_free(l);
     mt_tensor_free(x);
 
-    mt_tensor *nfl = get(st, "x_lt_nfl"), *xt = NULL;
+    mt_tensor *nfl = ref_get(st, "x_lt_nfl"), *xt = NULL;
     assert_ok(mt_transpose(nfl, 1, 2, &xt));   // [N,F,L] -> the view [N,L,F]
     static const char *const refs[3] = {"y_lt", "hn_lt", "cn_lt"};
     static const mt_rnn_return outs[3] = {MT_RNN_RETURN_SEQUENCES, MT_RNN_RETURN_H_N,
@@ -660,7 +653,7 @@ static void edge_cases_match_frameworks(void **state)
     assert_ok(mt_graph_add(g, "hn", l, 2, in, &hn));
     assert_ok(mt_graph_output(g, seq));
     assert_ok(mt_graph_output(g, hn));
-    mt_tensor *x3 = get(st, "x_r3"), *h0 = get(st, "h0_r3");
+    mt_tensor *x3 = ref_get(st, "x_r3"), *h0 = ref_get(st, "h0_r3");
     const mt_tensor *ys[2];
     assert_ok(mt_graph_forward(g, 2, (const mt_tensor *[]){x3, h0}, 2, ys));
     assert_matches(st, "y_r3", ys[0]);
@@ -673,7 +666,7 @@ static void edge_cases_match_frameworks(void **state)
     for (int c = 0; c < 2; c++) {
         char name[32];
         snprintf(name, sizeof name, "x_%s", kcases[c]);
-        x = get(ks, name);
+        x = ref_get(ks, name);
         for (int fin = 0; fin < 2; fin++) {
             assert_ok(mt_gru_load(&kd, kcases[c], &(mt_rnn_options){
                 .output = fin ? MT_RNN_RETURN_FINAL_STATE : MT_RNN_RETURN_SEQUENCES}, &l));
@@ -820,7 +813,7 @@ static void errors_out_of_memory(void **state)
     (void)state;
     mt_safetensors *st = open_ref("rnn_keras.safetensors");
     const mt_state_dict sd = {st, MT_FRAMEWORK_KERAS};
-    mt_tensor *x = get(st, "x_k_bigru");
+    mt_tensor *x = ref_get(st, "x_k_bigru");
     alloc_probe probe;
     int failures = 0;
     for (long k = 0; k < 500; k++) {

@@ -10,18 +10,11 @@
 
 static mt_safetensors *refs;
 
-static mt_tensor *get(const char *name)
-{
-    mt_tensor *t = NULL;
-    assert_ok(mt_safetensors_get(refs, name, &t));
-    return t;
-}
-
 /* A writable copy of the reference `name` (the file's tensors are mapped
  * read-only) */
 static mt_tensor *get_copy(const char *name)
 {
-    mt_tensor *t = get(name), *c = NULL;
+    mt_tensor *t = ref_get(refs, name), *c = NULL;
     assert_ok(mt_tensor_contiguous(t, &c));
     mt_tensor_free(t);
     return c;
@@ -30,7 +23,7 @@ static mt_tensor *get_copy(const char *name)
 /* y has the reference `name`'s shape and values */
 static void matches(const mt_tensor *y, const char *name)
 {
-    mt_tensor *want = get(name);
+    mt_tensor *want = ref_get(refs, name);
     assert_int_equal(y->rank, want->rank);
     for (int d = 0; d < want->rank; d++)
         assert_int_equal(y->shape[d], want->shape[d]);
@@ -85,12 +78,12 @@ static void cell_over_sequence_is_the_loop(void **state)
         const cell_case *c = &cases[i];
         char name[64];
         snprintf(name, sizeof name, "x_%s", c->name);
-        mt_tensor *in[3] = {get(name), NULL, NULL};
+        mt_tensor *in[3] = {ref_get(refs, name), NULL, NULL};
         snprintf(name, sizeof name, "h0_%s", c->name);
-        in[1] = get(name);
+        in[1] = ref_get(refs, name);
         if (c->lstm) {
             snprintf(name, sizeof name, "c0_%s", c->name);
-            in[2] = get(name);
+            in[2] = ref_get(refs, name);
         }
         static const mt_rnn_return outputs[3] = {
             MT_RNN_RETURN_SEQUENCES, MT_RNN_RETURN_FINAL_STATE, MT_RNN_RETURN_CELL_STATE};
@@ -120,7 +113,7 @@ static void cell_one_step_at_a_time(void **state)
         mt_graph *gc = c->lstm ? cell_graph(c, 1, MT_RNN_RETURN_CELL_STATE) : NULL;
         char name[64];
         snprintf(name, sizeof name, "x_%s", c->name);
-        mt_tensor *x = get(name), *h, *cs = NULL, *want;
+        mt_tensor *x = ref_get(refs, name), *h, *cs = NULL, *want;
         snprintf(name, sizeof name, "h0_%s", c->name);
         h = get_copy(name);
         if (c->lstm) {
@@ -128,7 +121,7 @@ static void cell_one_step_at_a_time(void **state)
             cs = get_copy(name);
         }
         snprintf(name, sizeof name, "y_%s_seq", c->name);
-        want = get(name);   // [2, 5, 4]
+        want = ref_get(refs, name);   // [2, 5, 4]
         for (int64_t t = 0; t < 5; t++) {
             mt_tensor *xt;
             const mt_tensor *hn, *cn = NULL;

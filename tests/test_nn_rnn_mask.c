@@ -23,17 +23,10 @@ static mt_safetensors *open_ref(const char *file)
     return st;
 }
 
-static mt_tensor *get(const mt_safetensors *st, const char *name)
-{
-    mt_tensor *t = NULL;
-    assert_ok(mt_safetensors_get(st, name, &t));
-    return t;
-}
-
 /* y equals the reference `name` in shape and values. */
 static void assert_matches(const mt_safetensors *st, const char *name, const mt_tensor *y)
 {
-    mt_tensor *want = get(st, name);
+    mt_tensor *want = ref_get(st, name);
     assert_int_equal(y->rank, want->rank);
     for (int i = 0; i < y->rank; i++)
         assert_int_equal(y->shape[i], want->shape[i]);
@@ -83,9 +76,9 @@ static void keras_case(const mt_state_dict *sd, loader_fn load, const char *c, b
     char name[96];
     for (int p = 0; p < 2; p++) {
         snprintf(name, sizeof name, "x_%s", pads[p]);
-        mt_tensor *x = get(sd->file, name);
+        mt_tensor *x = ref_get(sd->file, name);
         snprintf(name, sizeof name, "ids_%s", pads[p]);
-        mt_tensor *ids = get(sd->file, name);
+        mt_tensor *ids = ref_get(sd->file, name);
         const mt_tensor *const in[2] = {x, ids};
         for (int seq = 0; seq < 2; seq++) {
             mt_layer *l;
@@ -124,9 +117,9 @@ static void keras_return_state(void **state)
     char name[64];
     for (int p = 0; p < 2; p++) {
         snprintf(name, sizeof name, "x_%s", pads[p]);
-        mt_tensor *x = get(st, name);
+        mt_tensor *x = ref_get(st, name);
         snprintf(name, sizeof name, "ids_%s", pads[p]);
-        mt_tensor *ids = get(st, name);
+        mt_tensor *ids = ref_get(st, name);
         for (int k = 0; k < 2; k++) {
             mt_layer *l;
             assert_ok(mt_lstm_load(&sd, "kl", &(mt_rnn_options){
@@ -154,13 +147,13 @@ static void keras_initial_state(void **state)
     static const mt_rnn_return outs[3] = {MT_RNN_RETURN_SEQUENCES, MT_RNN_RETURN_FINAL_STATE,
                                           MT_RNN_RETURN_CELL_STATE};
     static const char *const refs[3] = {"y", "h", "c"};
-    mt_tensor *h0 = get(st, "h0_kl"), *c0 = get(st, "c0_kl");
+    mt_tensor *h0 = ref_get(st, "h0_kl"), *c0 = ref_get(st, "c0_kl");
     char name[64];
     for (int p = 0; p < 2; p++) {
         snprintf(name, sizeof name, "x_%s", pads[p]);
-        mt_tensor *x = get(st, name);
+        mt_tensor *x = ref_get(st, name);
         snprintf(name, sizeof name, "ids_%s", pads[p]);
-        mt_tensor *ids = get(st, name);
+        mt_tensor *ids = ref_get(st, name);
         for (int k = 0; k < 3; k++) {
             mt_layer *l;
             assert_ok(mt_lstm_load(&sd, "kl", &(mt_rnn_options){
@@ -184,7 +177,7 @@ static void keras_masking_layer(void **state)
     (void)state;
     mt_safetensors *st = open_ref("rnn_mask_keras.safetensors");
     const mt_state_dict sd = {st, MT_FRAMEWORK_KERAS};
-    mt_tensor *x = get(st, "x_km");
+    mt_tensor *x = ref_get(st, "x_km");
     mt_graph *g;
     mt_layer *l;
     int in, mask, y;
@@ -211,7 +204,7 @@ static void torch_packed_lstm(void **state)
     (void)state;
     mt_safetensors *st = open_ref("rnn_mask_torch.safetensors");
     const mt_state_dict sd = {st, MT_FRAMEWORK_PYTORCH};
-    mt_tensor *x = get(st, "x_pl"), *mask = get(st, "mask_pl"), *pad;
+    mt_tensor *x = ref_get(st, "x_pl"), *mask = ref_get(st, "mask_pl"), *pad;
     static const mt_rnn_return outs[4] = {MT_RNN_RETURN_SEQUENCES, MT_RNN_RETURN_LAST_STEP,
                                           MT_RNN_RETURN_H_N, MT_RNN_RETURN_C_N};
     static const char *const refs[4] = {"y_pl", "last_pl", "hn_pl", "cn_pl"};
@@ -252,7 +245,7 @@ static void torch_packed_bigru_h0(void **state)
     (void)state;
     mt_safetensors *st = open_ref("rnn_mask_torch.safetensors");
     const mt_state_dict sd = {st, MT_FRAMEWORK_PYTORCH};
-    mt_tensor *x = get(st, "x_pg"), *mask = get(st, "mask_pg"), *h0 = get(st, "h0_pg");
+    mt_tensor *x = ref_get(st, "x_pg"), *mask = ref_get(st, "mask_pg"), *h0 = ref_get(st, "h0_pg");
     static const mt_rnn_return outs[3] = {MT_RNN_RETURN_SEQUENCES, MT_RNN_RETURN_LAST_STEP,
                                           MT_RNN_RETURN_H_N};
     static const char *const refs[3] = {"y_pg", "last_pg", "hn_pg"};
@@ -274,7 +267,7 @@ static void fully_masked_keeps_h0(void **state)
     (void)state;
     mt_safetensors *st = open_ref("rnn_mask_torch.safetensors");
     const mt_state_dict sd = {st, MT_FRAMEWORK_PYTORCH};
-    mt_tensor *x = get(st, "x_pg"), *h0 = get(st, "h0_pg"), *none, *y;
+    mt_tensor *x = ref_get(st, "x_pg"), *h0 = ref_get(st, "h0_pg"), *none, *y;
     assert_ok(mt_tensor_zeros(MT_DTYPE_U8, 2, x->shape, &none));
     for (int k = 0; k < 2; k++) {
         mt_layer *l;

@@ -103,7 +103,14 @@ static inline void probe_install(alloc_probe *p, long fail_after)
 
 static inline void probe_remove(void) { mt_allocator_set(NULL); }
 
-/* Deterministic pseudo-random floats in [-1, 1). */
+/* Tensor `name` of a reference file as a new tensor (the test's to free). */
+static inline mt_tensor *ref_get(const mt_safetensors *st, const char *name)
+{
+    mt_tensor *t = NULL;
+    assert_ok(mt_safetensors_get(st, name, &t));
+    return t;
+}
+
 /* The safetensors file at path, opened as mapped or (misaligned) from a
  * heap copy one byte off alignment, where every tensor is an owned copy
  * that a layer must keep alive after its loader lets go. *copy (NULL when
@@ -129,6 +136,7 @@ static inline void open_maybe_misaligned(const char *path, int misaligned, mt_sa
     assert_ok(mt_safetensors_open_memory(*copy + 1, (size_t)n, st));
 }
 
+/* Deterministic pseudo-random floats in [-1, 1). */
 static inline float rand_unit(uint64_t *state)
 {
     *state = *state * 6364136223846793005ull + 1442695040888963407ull;
