@@ -138,13 +138,12 @@ static const mt_layer_vtable glu_vtable = {
     .n_inputs = 1, .infer = dim_infer, .forward = glu_forward};
 
 static mt_status more_new(const char *op, const mt_layer_vtable *vt, mt_layer_kind kind,
-                          const char *name, float rate, int dim, mt_layer **out)
+                          const char *name, float rate, mt_layer **out)
 {
     mt_layer *l = mt_nn_layer_alloc(op, vt, kind, name, 0);
     if (!l)
         return MT_ERR_OUT_OF_MEMORY;
     l->info.rate = rate;
-    l->info.dim = dim;
     *out = l;
     return MT_OK;
 }
@@ -155,7 +154,7 @@ static mt_status more_new(const char *op, const mt_layer_vtable *vt, mt_layer_ki
         if (!out)                                                                   \
             return mt_fail(MT_ERR_INVALID_ARGUMENT, op ": out is NULL");            \
         *out = NULL;                                                                \
-        return more_new(op, &more_vtable, kind, op, 0.0f, 0, out);                  \
+        return more_new(op, &more_vtable, kind, op, 0.0f, out);                     \
     }
 
 MORE_NEW(mt_selu_new, "selu", MT_LAYER_SELU)
@@ -175,7 +174,7 @@ mt_status mt_celu_new(float alpha, mt_layer **out)
                        "and 1/alpha finite as a float", (double)alpha);
     char name[40];
     snprintf(name, sizeof name, "celu %g", (double)alpha);
-    return more_new("celu", &celu_vtable, MT_LAYER_CELU, name, alpha, 0, out);
+    return more_new("celu", &celu_vtable, MT_LAYER_CELU, name, alpha, out);
 }
 
 /* ---- Rescaling ---------------------------------------------------------------------- */
@@ -216,26 +215,13 @@ mt_status mt_rescaling_new(float scale, float offset, mt_layer **out)
     return MT_OK;
 }
 
-static mt_status dim_new(const char *op, const mt_layer_vtable *vt, mt_layer_kind kind,
-                         int dim, mt_layer **out)
-{
-    if (!out)
-        return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: out is NULL", op);
-    *out = NULL;
-    if (dim < -MT_MAX_RANK || dim >= MT_MAX_RANK)
-        return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: dim %d is out of range -%d..%d", op, dim,
-                       MT_MAX_RANK, MT_MAX_RANK - 1);
-    char name[40];
-    snprintf(name, sizeof name, "%s dim %d", op, dim);
-    return more_new(op, vt, kind, name, 0.0f, dim, out);
-}
-
 mt_status mt_log_softmax_new(int dim, mt_layer **out)
 {
-    return dim_new("log_softmax", &log_softmax_vtable, MT_LAYER_LOG_SOFTMAX, dim, out);
+    return mt_nn_dim_layer_new("log_softmax", &log_softmax_vtable, MT_LAYER_LOG_SOFTMAX, dim,
+                               out);
 }
 
 mt_status mt_glu_new(int dim, mt_layer **out)
 {
-    return dim_new("glu", &glu_vtable, MT_LAYER_GLU, dim, out);
+    return mt_nn_dim_layer_new("glu", &glu_vtable, MT_LAYER_GLU, dim, out);
 }

@@ -149,20 +149,7 @@ static const mt_layer_vtable softmax2d_vtable = {
 
 mt_status mt_softmin_new(int dim, mt_layer **out)
 {
-    if (!out)
-        return mt_fail(MT_ERR_INVALID_ARGUMENT, "softmin: out is NULL");
-    *out = NULL;
-    if (dim < -MT_MAX_RANK || dim >= MT_MAX_RANK)
-        return mt_fail(MT_ERR_INVALID_ARGUMENT, "softmin: dim %d is out of range -%d..%d",
-                       dim, MT_MAX_RANK, MT_MAX_RANK - 1);
-    char name[40];
-    snprintf(name, sizeof name, "softmin dim %d", dim);
-    mt_layer *l = mt_nn_layer_alloc("softmin", &softmin_vtable, MT_LAYER_SOFTMIN, name, 0);
-    if (!l)
-        return MT_ERR_OUT_OF_MEMORY;
-    l->info.dim = dim;
-    *out = l;
-    return MT_OK;
+    return mt_nn_dim_layer_new("softmin", &softmin_vtable, MT_LAYER_SOFTMIN, dim, out);
 }
 
 mt_status mt_softmax2d_new(mt_layer **out)

@@ -86,6 +86,25 @@ const char *mt_nn_shape_text(const mt_shape *s, char *buf, size_t size)
     return buf;
 }
 
+mt_status mt_nn_dim_layer_new(const char *op, const mt_layer_vtable *vt, mt_layer_kind kind,
+                              int dim, mt_layer **out)
+{
+    if (!out)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: out is NULL", op);
+    *out = NULL;
+    if (dim < -MT_MAX_RANK || dim >= MT_MAX_RANK)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: dim %d is out of range -%d..%d", op, dim,
+                       MT_MAX_RANK, MT_MAX_RANK - 1);
+    char name[MT_NAME_MAX];
+    snprintf(name, sizeof name, "%s dim %d", op, dim);
+    mt_layer *l = mt_nn_layer_alloc(op, vt, kind, name, 0);
+    if (!l)
+        return MT_ERR_OUT_OF_MEMORY;
+    l->info.dim = dim;
+    *out = l;
+    return MT_OK;
+}
+
 mt_status mt_nn_check_row_dim(int dim, const mt_shape *in, const char *from)
 {
     if (dim < -in->rank || dim >= in->rank)

@@ -46,6 +46,12 @@ NN_INTERNAL mt_status mt_nn_infer_same(const mt_layer *l, int n, const mt_shape 
  * infer's messages, which see shapes, not tensors. */
 NN_INTERNAL const char *mt_nn_shape_text(const mt_shape *s, char *buf, size_t size);
 
+/* A layer of `kind` holding only a dim (info.dim, -MT_MAX_RANK ..
+ * MT_MAX_RANK-1 else MT_ERR_INVALID_ARGUMENT naming `op`), named
+ * "<op> dim <dim>": softmin, log_softmax, glu, concat. */
+NN_INTERNAL mt_status mt_nn_dim_layer_new(const char *op, const mt_layer_vtable *vt,
+                                          mt_layer_kind kind, int dim, mt_layer **out);
+
 /* A softmax-like layer's `dim` (negative from the end) for the input
  * `in` from `from`: MT_ERR_SHAPE if it is out of range or the batch (a
  * model runs a batch whose outputs keep it in passes of any size: a

@@ -395,18 +395,5 @@ static const mt_layer_vtable concat_vtable = {
 
 mt_status mt_concat_new(int dim, mt_layer **out)
 {
-    if (!out)
-        return mt_fail(MT_ERR_INVALID_ARGUMENT, "concat: out is NULL");
-    *out = NULL;
-    if (dim < -MT_MAX_RANK || dim >= MT_MAX_RANK)
-        return mt_fail(MT_ERR_INVALID_ARGUMENT, "concat: dim %d is out of range -%d..%d",
-                       dim, MT_MAX_RANK, MT_MAX_RANK - 1);
-    char name[32];
-    snprintf(name, sizeof name, "concat dim %d", dim);
-    mt_layer *l = mt_nn_layer_alloc("concat", &concat_vtable, MT_LAYER_CONCAT, name, 0);
-    if (!l)
-        return MT_ERR_OUT_OF_MEMORY;
-    l->info.dim = dim;
-    *out = l;
-    return MT_OK;
+    return mt_nn_dim_layer_new("concat", &concat_vtable, MT_LAYER_CONCAT, dim, out);
 }
