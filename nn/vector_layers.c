@@ -6,6 +6,7 @@
 
 #include "layer_internal.h"
 #include "minitensor/reduce.h"
+#include "minitensor/view.h"
 
 /* ---- RepeatVector ------------------------------------------------------------------- */
 
@@ -33,17 +34,12 @@ static mt_status repeat_infer(const mt_layer *l, int n, const mt_shape *in,
 static mt_status repeat_forward(const mt_layer *l, int n, const mt_tensor *const *in,
                                 void *scratch, mt_tensor *out)
 {
-    (void)n, (void)scratch;
-    const repeat_state *st = l->state;
-    const mt_tensor *x = in[0];
-    const float *xd = x->data;
-    float *y = out->data;
-    int64_t dim = x->shape[1];
-    for (int64_t b = 0; b < x->shape[0]; b++)
-        for (int64_t r = 0; r < st->n; r++, y += dim)
-            for (int64_t d = 0; d < dim; d++)
-                y[d] = xd[b * x->stride[0] + d * x->stride[1]];
-    return MT_OK;
+    (void)l, (void)n, (void)scratch;
+    mt_tensor one, repeated;   // x [N,D] as [N,1,D], then [N,n,D] with stride 0
+    mt_status s = mt_unsqueeze_into(in[0], 1, &one);
+    if (!s)
+        s = mt_expand_into(&one, 3, out->shape, &repeated);
+    return s ? s : mt_tensor_copy_into(&repeated, out);
 }
 
 static const mt_layer_vtable repeat_vtable = {
