@@ -158,12 +158,14 @@ static mt_status kattn_forward(const mt_layer *l, int n, const mt_tensor *const 
             }
             for (int64_t j = 0; j < tv; j++)
                 sum += (p[j] = expf(p[j] - top));
+            for (int64_t j = 0; j < tv; j++)
+                p[j] /= sum;
             float *row = o + (b * tq + i) * vdim;
             bool zero = sl.query_mask > 0 && (qm[b * tq + i] != 0.0f) != qkeep;
             for (int64_t d = 0; d < vdim; d++) {
                 float acc = 0;
                 for (int64_t j = 0; j < tv; j++)
-                    acc += p[j] / sum * AT(v, b, j, d);
+                    acc += p[j] * AT(v, b, j, d);
                 /* Keras multiplies a masked query's row by 0: NaN where
                  * it is not finite (an inf or NaN among the values) */
                 row[d] = zero ? acc * 0.0f : acc;
@@ -205,6 +207,9 @@ static mt_status kattn_new(const char *op, bool additive, float scale, float con
     mt_status s = kattn_check(op, o);
     if (s)
         return s;
+    if (additive && o && o->score_mode != MT_SCORE_MODE_DOT)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: score_mode %d: AdditiveAttention has one "
+                       "score (leave score_mode DOT)", op, (int)o->score_mode);
     if (!isfinite(scale) || !isfinite(concat_weight))
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: scale %g, concat weight %g: not finite",
                        op, (double)scale, (double)concat_weight);

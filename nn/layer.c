@@ -105,6 +105,12 @@ mt_status mt_nn_dim_layer_new(const char *op, const mt_layer_vtable *vt, mt_laye
     return MT_OK;
 }
 
+bool mt_nn_is_integer(mt_dtype d)
+{
+    return d == MT_DTYPE_I64 || d == MT_DTYPE_I32 || d == MT_DTYPE_I16 || d == MT_DTYPE_I8 ||
+           d == MT_DTYPE_U64 || d == MT_DTYPE_U32 || d == MT_DTYPE_U16 || d == MT_DTYPE_U8;
+}
+
 mt_status mt_nn_check_row_dim(int dim, const mt_shape *in, const char *from)
 {
     if (dim < -in->rank || dim >= in->rank)

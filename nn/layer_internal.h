@@ -52,6 +52,9 @@ NN_INTERNAL const char *mt_nn_shape_text(const mt_shape *s, char *buf, size_t si
 NN_INTERNAL mt_status mt_nn_dim_layer_new(const char *op, const mt_layer_vtable *vt,
                                           mt_layer_kind kind, int dim, mt_layer **out);
 
+/* An integer dtype (token ids, masks): I8 … I64, U8 … U64. */
+NN_INTERNAL bool mt_nn_is_integer(mt_dtype d);
+
 /* A softmax-like layer's `dim` (negative from the end) for the input
  * `in` from `from`: MT_ERR_SHAPE if it is out of range or the batch (a
  * model runs a batch whose outputs keep it in passes of any size: a

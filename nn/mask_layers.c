@@ -9,12 +9,6 @@
 
 #include "layer_internal.h"
 
-static bool is_integer(mt_dtype d)
-{
-    return d == MT_DTYPE_I64 || d == MT_DTYPE_I32 || d == MT_DTYPE_I16 || d == MT_DTYPE_I8 ||
-           d == MT_DTYPE_U64 || d == MT_DTYPE_U32 || d == MT_DTYPE_U16 || d == MT_DTYPE_U8;
-}
-
 /* ---- padding mask ------------------------------------------------------------------ */
 
 typedef struct padding_state {
@@ -27,8 +21,8 @@ static mt_status padding_infer(const mt_layer *l, int n, const mt_shape *in,
 {
     (void)l, (void)n;
     char a[160];
-    if (!is_integer(in[0].dtype) || in[0].rank != 2)
-        return mt_fail(is_integer(in[0].dtype) ? MT_ERR_SHAPE : MT_ERR_DTYPE,
+    if (!mt_nn_is_integer(in[0].dtype) || in[0].rank != 2)
+        return mt_fail(mt_nn_is_integer(in[0].dtype) ? MT_ERR_SHAPE : MT_ERR_DTYPE,
                        "expects integer token ids [N,L], %s gives %s %s", from[0],
                        mt_dtype_name(in[0].dtype), mt_nn_shape_text(&in[0], a, sizeof a));
     *out = in[0];

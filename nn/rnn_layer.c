@@ -85,9 +85,8 @@ static mt_status check_state(const rnn_state *st, const mt_shape *in, const char
 static mt_status check_mask(const mt_shape *in, const char *const *from)
 {
     char a[160], b[160];
-    // I64 … U8 and BOOL close mt_dtype: the integer dtypes and BOOL
     if (in[1].rank == 2 && in[1].dim[0] == in[0].dim[0] && in[1].dim[1] == in[0].dim[1] &&
-        in[1].dtype >= MT_DTYPE_I64 && in[1].dtype <= MT_DTYPE_BOOL)
+        (mt_nn_is_integer(in[1].dtype) || in[1].dtype == MT_DTYPE_BOOL))
         return MT_OK;
     bool shape_ok = in[1].rank == 2 && in[1].dim[0] == in[0].dim[0] &&
                     in[1].dim[1] == in[0].dim[1];

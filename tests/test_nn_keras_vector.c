@@ -351,6 +351,10 @@ static void errors_named(void **state)
     assert_fails(mt_dot_attention_new(1, 1, &(mt_keras_attention_options){
                      .score_mode = (mt_score_mode)7}, &l), MT_ERR_INVALID_ARGUMENT,
                  "score_mode DOT or CONCAT");
+    assert_fails(mt_additive_attention_new(NULL, &(mt_keras_attention_options){
+                     .score_mode = MT_SCORE_MODE_CONCAT}, &l), MT_ERR_INVALID_ARGUMENT,
+                 "additive_attention: score_mode 1: AdditiveAttention has one score");
+    assert_null(l);
     mt_tensor *s2 = NULL;
     assert_ok(mt_tensor_zeros(MT_DTYPE_F32, 2, (int64_t[]){2, 2}, &s2));
     assert_fails(mt_additive_attention_new(s2, NULL, &l), MT_ERR_SHAPE,
