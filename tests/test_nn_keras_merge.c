@@ -13,7 +13,8 @@ static mt_safetensors *refs;
 static alloc_probe counter;   /* every allocation, installed by main */
 
 /* Layer *lp (made by `made`; freed) on the n tensors xs, graph inputs of their
- * shapes, gives refs' `want` within tol; a second pass allocates nothing. */
+ * shapes, gives refs' `want` within tol; a second pass allocates nothing and
+ * gives it again. */
 static void runs(mt_status made, mt_layer **lp, int n, mt_tensor *const *xs, const char *want,
                  double tol)
 {
@@ -44,6 +45,8 @@ static void runs(mt_status made, mt_layer **lp, int n, mt_tensor *const *xs, con
     long before = counter.allocations;
     assert_ok(mt_graph_forward(g, n, in, 1, &out));
     assert_int_equal(counter.allocations, before);
+    assert_close((const float *)out->data, (const float *)w->data,
+                 (size_t)mt_tensor_numel(w), tol, tol);   // the reused buffers, again
     mt_tensor_free(w);
     mt_graph_free(g);
 }
