@@ -98,10 +98,7 @@ static mt_status glu_forward(const mt_layer *l, int n, const mt_tensor *const *i
 static size_t celu_scratch(const mt_layer *l, int n, const mt_shape *in)
 {
     (void)l, (void)n;
-    size_t count = 1;
-    for (int d = 0; d < in->rank; d++)
-        count *= (size_t)in->dim[d];
-    return count * sizeof(float);
+    return mt_nn_shape_bytes(in);
 }
 
 static mt_status celu_forward(const mt_layer *l, int n, const mt_tensor *const *in,

@@ -63,28 +63,15 @@ static mt_status ed_infer(const mt_layer *l, int n, const mt_shape *in,
     return MT_OK;
 }
 
-/* The input's copy (when its last dims cannot be merged in place), then
- * the Linear's scratch, each 64-byte aligned. A copy past SIZE_MAX / 2 is
- * SIZE_MAX, which the model refuses: the input may be a broadcast view
- * far larger than memory, whose size in bytes would wrap. */
-static size_t copy_bytes(const mt_shape *in)
-{
-    uint64_t n = sizeof(float);
-    for (int d = 0; d < in->rank; d++) {
-        if (in->dim[d] && n > (SIZE_MAX / 2) / (uint64_t)in->dim[d])
-            return SIZE_MAX;
-        n *= (uint64_t)in->dim[d];
-    }
-    return ((size_t)n + 63) / 64 * 64;
-}
-
+/* The input's copy (when its last dims cannot be merged in place;
+ * mt_nn_shape_bytes), then the Linear's scratch. */
 static size_t ed_scratch(const mt_layer *l, int n, const mt_shape *in)
 {
     const ed_state *st = l->state;
     mt_shape folded;
     fold(in, st->nc, &folded);   /* infer checked it */
     const mt_layer *lin = st->linear;
-    size_t own = copy_bytes(in);
+    size_t own = mt_nn_shape_bytes(in);
     size_t theirs = lin->vt->scratch_bytes ? lin->vt->scratch_bytes(lin, n, &folded) : 0;
     return own > SIZE_MAX - theirs ? SIZE_MAX : own + theirs;
 }
@@ -114,7 +101,7 @@ static mt_status ed_forward(const mt_layer *l, int n, const mt_tensor *const *in
     }
     if ((s = mt_view_into(out, yr, ys, &yf)))
         return s;
-    size_t skip = copy_bytes(&xs);
+    size_t skip = mt_nn_shape_bytes(&xs);
     return st->linear->vt->forward(st->linear, n, (const mt_tensor *const[]){&xf},
                                    skip ? (char *)scratch + skip : scratch, &yf);
 }

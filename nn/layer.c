@@ -105,6 +105,17 @@ mt_status mt_nn_dim_layer_new(const char *op, const mt_layer_vtable *vt, mt_laye
     return MT_OK;
 }
 
+size_t mt_nn_shape_bytes(const mt_shape *s)
+{
+    uint64_t n = mt_dtype_size(s->dtype);
+    for (int d = 0; d < s->rank; d++) {
+        if (s->dim[d] && n > (SIZE_MAX / 2) / (uint64_t)s->dim[d])
+            return SIZE_MAX;
+        n *= (uint64_t)s->dim[d];
+    }
+    return ((size_t)n + 63) / 64 * 64;
+}
+
 bool mt_nn_is_integer(mt_dtype d)
 {
     return d == MT_DTYPE_I64 || d == MT_DTYPE_I32 || d == MT_DTYPE_I16 || d == MT_DTYPE_I8 ||

@@ -52,6 +52,12 @@ NN_INTERNAL const char *mt_nn_shape_text(const mt_shape *s, char *buf, size_t si
 NN_INTERNAL mt_status mt_nn_dim_layer_new(const char *op, const mt_layer_vtable *vt,
                                           mt_layer_kind kind, int dim, mt_layer **out);
 
+/* The bytes of a tensor of shape s, rounded up to 64 (a scratch piece's
+ * alignment); SIZE_MAX past SIZE_MAX / 2, which the model refuses: the
+ * input may be a broadcast view far larger than memory, whose size in
+ * bytes would wrap (on a 32-bit size_t first). */
+NN_INTERNAL size_t mt_nn_shape_bytes(const mt_shape *s);
+
 /* An integer dtype (token ids, masks): I8 … I64, U8 … U64. */
 NN_INTERNAL bool mt_nn_is_integer(mt_dtype d);
 

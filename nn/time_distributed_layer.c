@@ -50,27 +50,14 @@ static mt_status td_infer(const mt_layer *l, int n, const mt_shape *in,
     return MT_OK;
 }
 
-/* The input's copy (when its strides cannot be folded), then the inner
- * layer's scratch, each 64-byte aligned. A copy past SIZE_MAX / 2 is
- * SIZE_MAX, which the model refuses: the input may be a broadcast view
- * far larger than memory, whose size in bytes would wrap. */
-static size_t copy_bytes(const mt_shape *in)
-{
-    uint64_t n = mt_dtype_size(in->dtype);
-    for (int d = 0; d < in->rank; d++) {
-        if (in->dim[d] && n > (SIZE_MAX / 2) / (uint64_t)in->dim[d])
-            return SIZE_MAX;
-        n *= (uint64_t)in->dim[d];
-    }
-    return ((size_t)n + 63) / 64 * 64;
-}
-
+/* The input's copy (when its strides cannot be folded; mt_nn_shape_bytes),
+ * then the inner layer's scratch. */
 static size_t td_scratch(const mt_layer *l, int n, const mt_shape *in)
 {
     const mt_layer *inner = ((const td_state *)l->state)->inner;
     mt_shape folded;
     fold(in, &folded);   /* infer checked it */
-    size_t own = copy_bytes(in);
+    size_t own = mt_nn_shape_bytes(in);
     size_t theirs = inner->vt->scratch_bytes ? inner->vt->scratch_bytes(inner, n, &folded) : 0;
     return own > SIZE_MAX - theirs ? SIZE_MAX : own + theirs;
 }
@@ -96,7 +83,7 @@ static mt_status td_forward(const mt_layer *l, int n, const mt_tensor *const *in
     }
     if ((s = mt_view_into(out, ys.rank, ys.dim, &yf)))
         return s;
-    size_t skip = copy_bytes(&xs);
+    size_t skip = mt_nn_shape_bytes(&xs);
     return inner->vt->forward(inner, n, (const mt_tensor *const[]){&xf},
                               skip ? (char *)scratch + skip : scratch, &yf);
 }

@@ -122,10 +122,9 @@ static size_t unit_norm_scratch(const mt_layer *l, int n, const mt_shape *in)
     int64_t kept[MT_MAX_RANK];
     int dims[MT_MAX_RANK];
     unit_norm_shape(l->state, in->rank, in->dim, kept, dims);
-    size_t count = 1;
-    for (int d = 0; d < in->rank; d++)
-        count *= (size_t)kept[d];
-    return count * sizeof(float);
+    mt_shape norms = {.dtype = MT_DTYPE_F32, .rank = in->rank};
+    memcpy(norms.dim, kept, sizeof kept);
+    return mt_nn_shape_bytes(&norms);
 }
 
 /* Keras: x · min(rsqrt(Σx²), 1/1e-12) */
