@@ -91,14 +91,6 @@ static size_t kattn_scratch(const mt_layer *l, int n, const mt_shape *in)
     return f > cap ? SIZE_MAX : (size_t)f * sizeof(float);
 }
 
-/* mask [N,L] (any dtype, any strides) into m as F32. */
-static mt_status mask_f32(const mt_tensor *mask, float *m)
-{
-    mt_tensor t;
-    mt_status s = mt_tensor_wrap_into(MT_DTYPE_F32, 2, mask->shape, m, &t);
-    return s ? s : mt_tensor_copy_into(mask, &t);
-}
-
 #define AT(t, b, i, d) ((const float *)(t)->data)[(b) * (t)->stride[0] + (i) * (t)->stride[1] + \
                                                   (d) * (t)->stride[2]]
 
@@ -135,9 +127,9 @@ static mt_status kattn_forward(const mt_layer *l, int n, const mt_tensor *const 
     float *p = scratch, *vm = p + tv, *qm = vm + (sl.value_mask > 0 ? batch * tv : 0);
     mt_status s = MT_OK;
     if (sl.value_mask > 0)
-        s = mask_f32(in[sl.value_mask], vm);
+        s = mt_nn_mask_f32(in[sl.value_mask], vm);
     if (!s && sl.query_mask > 0)
-        s = mask_f32(in[sl.query_mask], qm);
+        s = mt_nn_mask_f32(in[sl.query_mask], qm);
     if (s)
         return s;
     bool vkeep = st->o.value_mask == MT_MASK_MODE_KEEP;

@@ -116,6 +116,13 @@ size_t mt_nn_shape_bytes(const mt_shape *s)
     return ((size_t)n + 63) / 64 * 64;
 }
 
+mt_status mt_nn_mask_f32(const mt_tensor *mask, float *m)
+{
+    mt_tensor t;
+    mt_status s = mt_tensor_wrap_into(MT_DTYPE_F32, 2, mask->shape, m, &t);
+    return s ? s : mt_tensor_copy_into(mask, &t);
+}
+
 bool mt_nn_is_integer(mt_dtype d)
 {
     return d == MT_DTYPE_I64 || d == MT_DTYPE_I32 || d == MT_DTYPE_I16 || d == MT_DTYPE_I8 ||

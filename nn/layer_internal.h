@@ -58,6 +58,10 @@ NN_INTERNAL mt_status mt_nn_dim_layer_new(const char *op, const mt_layer_vtable 
  * bytes would wrap (on a 32-bit size_t first). */
 NN_INTERNAL size_t mt_nn_shape_bytes(const mt_shape *s);
 
+/* A mask [N,L] (any dtype, any strides) into m (N·L floats) as F32:
+ * nonzero stays nonzero. */
+NN_INTERNAL mt_status mt_nn_mask_f32(const mt_tensor *mask, float *m);
+
 /* An integer dtype (token ids, masks): I8 … I64, U8 … U64. */
 NN_INTERNAL bool mt_nn_is_integer(mt_dtype d);
 

@@ -193,21 +193,13 @@ static size_t mask_scratch(const mt_layer *l, int n, const mt_shape *in)
     return n == 2 ? (size_t)(in[0].dim[0] * in[0].dim[1]) * sizeof(float) : 0;
 }
 
-/* mask [N,L] (any dtype, any strides) into m as F32. */
-static mt_status mask_f32(const mt_tensor *mask, float *m)
-{
-    mt_tensor t;
-    mt_status s = mt_tensor_wrap_into(MT_DTYPE_F32, 2, mask->shape, m, &t);
-    return s ? s : mt_tensor_copy_into(mask, &t);
-}
-
 static mt_status fill_forward(const mt_layer *l, int n, const mt_tensor *const *in,
                               void *scratch, mt_tensor *out)
 {
     (void)n;
     const value_state *st = l->state;
     float *m = scratch, *o = out->data;
-    mt_status s = mask_f32(in[1], m);
+    mt_status s = mt_nn_mask_f32(in[1], m);
     if (s || (s = mt_tensor_copy_into(in[0], out)))
         return s;
     int64_t steps = out->shape[0] * out->shape[1];
@@ -276,7 +268,7 @@ static mt_status pool1d_forward(const mt_layer *l, int n, const mt_tensor *const
     int64_t b = x->shape[0], len = x->shape[1], c = x->shape[2];
     const int64_t *xs = x->stride;
     float *m = scratch, *o = out->data;
-    mt_status s = n == 2 ? mask_f32(in[1], m) : MT_OK;
+    mt_status s = n == 2 ? mt_nn_mask_f32(in[1], m) : MT_OK;
     if (s)
         return s;
     bool keep = st->mask != MT_MASK_MODE_IGNORE, max = st->kind == POOL_MAX;

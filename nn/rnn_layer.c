@@ -376,9 +376,8 @@ static mt_status run_direction(const rnn_state *st, const rnn_cell *c, const mt_
  * 1 where the step counts (nonzero if keep_nonzero, else zero), 0 where not. */
 static mt_status mask_keep(const mt_tensor *mask, bool keep_nonzero, float *keep)
 {
-    mt_tensor k;
-    mt_status s = mt_tensor_wrap_into(MT_DTYPE_F32, 2, mask->shape, keep, &k);
-    if (s || (s = mt_tensor_copy_into(mask, &k)))
+    mt_status s = mt_nn_mask_f32(mask, keep);
+    if (s)
         return s;
     for (int64_t i = 0; i < mask->shape[0] * mask->shape[1]; i++)
         keep[i] = (keep[i] != 0.0f) == keep_nonzero ? 1.0f : 0.0f;
