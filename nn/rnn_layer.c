@@ -70,15 +70,12 @@ static mt_status check_state(const rnn_state *st, const mt_shape *in, const char
         ((in->rank == 3 && in->dim[1] == ld && in->dim[2] == hid) ||
          (in->rank == 2 && in->dim[1] == ld * hid)))
         return MT_OK;
-    char dims[96] = "";
-    for (int i = 0, at = 0; i < in->rank && at < (int)sizeof dims - 24; i++)
-        at += snprintf(dims + at, sizeof dims - (size_t)at, "%s%lld", i ? "," : "",
-                       (long long)in->dim[i]);
+    char dims[160];
     return mt_fail(in->dtype == MT_DTYPE_F32 ? MT_ERR_SHAPE : MT_ERR_DTYPE,
                    "expects initial %s as F32 [N,%lld,%lld] or [N,%lld] (batch N = %lld, "
-                   "layers x directions, hidden), %s gives %s [%s]", what,
+                   "layers x directions, hidden), %s gives %s %s", what,
                    (long long)ld, (long long)hid, (long long)(ld * hid), (long long)nb, from,
-                   mt_dtype_name(in->dtype), dims);
+                   mt_dtype_name(in->dtype), mt_nn_shape_text(in, dims, sizeof dims));
 }
 
 /* The mask in[1] for x in[0]: [N, L], BOOL or an integer dtype. */
