@@ -275,11 +275,27 @@ static double dot_inv_norm(const float *p, int64_t stride, int64_t len)
     return ss > 1e-14 ? 1.0 / sqrt(ss) : 1e7;
 }
 
+/* With normalize: y's inverse norms for one batch row (ny doubles), each
+ * computed once, not once per x vector. */
+static size_t dot_scratch(const mt_layer *l, int n, const mt_shape *in)
+{
+    (void)n;
+    const dot_state *st = l->state;
+    if (!st->normalize)
+        return 0;
+    mt_shape ys = {.dtype = MT_DTYPE_F64, .rank = in[1].rank - 2};
+    for (int d = 1, k = 0; d < in[1].rank; d++)
+        if (d != dot_axis(st->axis[1], in[1].rank))
+            ys.dim[k++] = in[1].dim[d];
+    return mt_nn_shape_bytes(&ys);
+}
+
 static mt_status dot_forward(const mt_layer *l, int n, const mt_tensor *const *in,
                              void *scratch, mt_tensor *out)
 {
-    (void)n, (void)scratch;
+    (void)n;
     const dot_state *st = l->state;
+    double *ys = scratch;
     const mt_tensor *x = in[0], *y = in[1];
     int ax = dot_axis(st->axis[0], x->rank), ay = dot_axis(st->axis[1], y->rank);
     int64_t len = x->shape[ax], batch = x->shape[0], nx = 1, ny = 1;
@@ -289,7 +305,9 @@ static mt_status dot_forward(const mt_layer *l, int n, const mt_tensor *const *i
         ny *= d == ay ? 1 : y->shape[d];
     const float *xd = x->data, *yd = y->data;
     float *o = out->data;
-    for (int64_t b = 0; b < batch; b++)
+    for (int64_t b = 0; b < batch; b++) {
+        for (int64_t j = 0; st->normalize && j < ny; j++)
+            ys[j] = dot_inv_norm(yd + dot_offset(y, ay, b, j), y->stride[ay], len);
         for (int64_t i = 0; i < nx; i++) {
             const float *xp = xd + dot_offset(x, ax, b, i);
             double xs = st->normalize ? dot_inv_norm(xp, x->stride[ax], len) : 1.0;
@@ -299,10 +317,11 @@ static mt_status dot_forward(const mt_layer *l, int n, const mt_tensor *const *i
                 for (int64_t k = 0; k < len; k++)
                     acc += (double)xp[k * x->stride[ax]] * yp[k * y->stride[ay]];
                 if (st->normalize)
-                    acc *= xs * dot_inv_norm(yp, y->stride[ay], len);
+                    acc *= xs * ys[j];
                 o[(b * nx + i) * ny + j] = (float)acc;
             }
         }
+    }
     return MT_OK;
 }
 
@@ -310,6 +329,7 @@ static const mt_layer_vtable dot_vtable = {
     .n_inputs = 2,
     .infer = dot_infer,
     .forward = dot_forward,
+    .scratch_bytes = dot_scratch,
 };
 
 mt_status mt_dot_new(int axis_x, int axis_y, bool normalize, mt_layer **out)
