@@ -828,12 +828,7 @@ static mt_status scalar(const loader *ld, const mt_tensor *t, float *v)
     if (mt_tensor_numel(t) != 1)
         return mt_fail(MT_ERR_SHAPE, "%s: %s: expected one number", ld->layer,
                        mt_tensor_describe(t, ts, sizeof ts));
-    mt_tensor *c = NULL;
-    mt_status s = mt_nn_hold(t, true, &c);
-    if (!s)
-        *v = *(const float *)c->data;
-    mt_tensor_free(c);
-    return s;
+    return mt_tensor_get_f32(t, (const int64_t[MT_MAX_RANK]){0}, v);
 }
 
 mt_status mt_dot_attention_load(const mt_state_dict *weights, const char *prefix,
