@@ -248,7 +248,7 @@ static void conv2d_transpose_matches_keras(void **state)
     assert_fails(mt_conv2d_transpose_load(&sd, "ct_same_s2", &(mt_conv2d_transpose_options){
                      .out_channels = 3}, &l), MT_ERR_SHAPE,
                  "conv2d_transpose ct_same_s2: kernel ct_same_s2/kernel [3,3,4,3], expected "
-                 "[kh, kw, out, in] (Keras) with kernel 0x0, 3 out");
+                 "[kh, kw, out, in] (Keras) with kernel (0,0), 3 out");
     assert_fails(mt_conv2d_transpose_load(&sd, "ct_same_s2", &(mt_conv2d_transpose_options){
                      .stride_h = 2, .stride_w = 2, .has_output_padding = true,
                      .output_padding_w = 2}, &l), MT_ERR_INVALID_ARGUMENT,

@@ -376,7 +376,7 @@ static void errors_named(void **state)
                                               .stride_w = 2, .has_output_padding = true,
                                               .output_padding_w = 2},
                                           &l),
-                 MT_ERR_INVALID_ARGUMENT, "output_padding_w 2 >= 0 and below the stride");
+                 MT_ERR_INVALID_ARGUMENT, "output_padding 2 >= 0 and below the strides");
     assert_fails(mt_conv1d_transpose_load(&sd, "ct0",
                                           &(mt_conv2d_transpose_options){.in_channels = 3},
                                           &l),
@@ -389,7 +389,7 @@ static void errors_named(void **state)
                                           &(mt_conv2d_transpose_options){.dilation_w = INT64_MAX},
                                           &l),
                  MT_ERR_OVERFLOW, "conv1d_transpose ct0: kernel ct0/kernel [3,3,4] with "
-                 "dilation_w 9223372036854775807 and output_padding_w 0: the dilated kernel "
+                 "dilation 9223372036854775807 and output_padding 0: the dilated kernel "
                  "(plus output_padding) overflows");
     assert_null(l);
     assert_fails(mt_conv1d_transpose_load(&sd, "ct0",
@@ -397,7 +397,7 @@ static void errors_named(void **state)
                                               .stride_w = INT64_MAX, .has_output_padding = true,
                                               .output_padding_w = INT64_MAX - 1},
                                           &l),
-                 MT_ERR_OVERFLOW, "ct0/kernel [3,3,4] with dilation_w 1 and output_padding_w "
+                 MT_ERR_OVERFLOW, "ct0/kernel [3,3,4] with dilation 1 and output_padding "
                  "9223372036854775806: the dilated kernel (plus output_padding) overflows");
     assert_null(l);
     assert_fails(mt_conv2d_transpose_load(&sd, "td_model/tc/c",
