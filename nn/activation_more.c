@@ -2,7 +2,8 @@
  * binary ops (no fused form; they run on their own): SELU, CELU, Mish,
  * Softsign, LogSigmoid, Tanhshrink, LogSoftmax and GLU; and Keras'
  * Rescaling (x·scale + offset). Each writes `out` from its input once,
- * then works on `out` in place (CELU keeps max(x, 0) in scratch). */
+ * then works on `out` in place (CELU in one loop of its own). */
+#include <assert.h>
 #include <math.h>
 #include <stdio.h>
 
@@ -91,42 +92,30 @@ static mt_status glu_forward(const mt_layer *l, int n, const mt_tensor *const *i
     return s ? s : mt_mul_into(out, &a, out);
 }
 
-/* CELU as PyTorch computes it: x > 0 ? x : alpha·(exp(x · (1/alpha)) - 1),
- * the branch chosen by x's sign, not by x/alpha's (they differ for alpha <
- * 0), and x passed through as is (x/alpha·alpha overflows for large x and
- * alpha < 1). max(x, 0) waits in scratch. */
-static size_t celu_scratch(const mt_layer *l, int n, const mt_shape *in)
-{
-    (void)l, (void)n;
-    return mt_nn_shape_bytes(in);
-}
-
+/* CELU as PyTorch 1.13's ELU kernel computes it: x <= 0 ? (exp(x ·
+ * (1/alpha)) - 1) · alpha : x, the branch chosen by x's sign, not by
+ * x/alpha's (they differ for alpha < 0), and x passed through as is
+ * (x/alpha·alpha overflows for large x and alpha < 1). Copied into `out`
+ * (the model's contiguous F32 buffer) once, then rewritten in place. */
 static mt_status celu_forward(const mt_layer *l, int n, const mt_tensor *const *in,
                               void *scratch, mt_tensor *out)
 {
-    (void)n;
-    const mt_tensor *x = in[0];
-    float a = l->info.rate;
-    mt_tensor pos;
-    mt_status s = mt_tensor_wrap_into(MT_DTYPE_F32, out->rank, out->shape, scratch, &pos);
-    if (!s)
-        s = mt_relu_into(x, &pos);
-    if (!s)
-        s = mt_clamp_into(x, -INFINITY, 0.0f, out);
-    if (!s)   /* PyTorch's input_scale: 1/alpha in double, used as a float */
-        s = mt_mul_scalar_into(out, (float)(1.0 / (double)a), out);
-    if (!s)
-        s = mt_exp_into(out, out);
-    if (!s)
-        s = mt_add_scalar_into(out, -1.0f, out);
-    if (!s)
-        s = mt_mul_scalar_into(out, a, out);
-    return s ? s : mt_add_into(out, &pos, out);
+    (void)n, (void)scratch;
+    assert(out->dtype == MT_DTYPE_F32 && mt_tensor_is_contiguous(out));
+    mt_status s = mt_tensor_copy_into(in[0], out);
+    if (s)
+        return s;
+    const float a = l->info.rate;
+    const float inv = (float)(1.0 / (double)a);   /* PyTorch's input_scale, as a float */
+    float *y = out->data;
+    int64_t count = mt_tensor_numel(out);
+    for (int64_t i = 0; i < count; i++)
+        y[i] = y[i] <= 0.0f ? (expf(y[i] * inv) - 1.0f) * a : y[i];
+    return MT_OK;
 }
 
 static const mt_layer_vtable celu_vtable = {
-    .n_inputs = 1, .infer = mt_nn_infer_same, .forward = celu_forward,
-    .scratch_bytes = celu_scratch};
+    .n_inputs = 1, .infer = mt_nn_infer_same_f32, .forward = celu_forward};
 static const mt_layer_vtable more_vtable = {
     .n_inputs = 1, .infer = mt_nn_infer_same, .forward = more_forward};
 static const mt_layer_vtable log_softmax_vtable = {

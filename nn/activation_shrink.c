@@ -11,21 +11,10 @@
 #include "layer_internal.h"
 #include "minitensor/reduce.h"
 
-/* lambd (shrinks) or threshold, and Threshold's value */
+/* Threshold's value (lambd, or the threshold, is info.rate) */
 typedef struct shrink_state {
-    float at, value;
+    float value;
 } shrink_state;
-
-static mt_status f32_infer(const mt_layer *l, int n, const mt_shape *in,
-                           const char *const *from, mt_shape *out)
-{
-    (void)l, (void)n;
-    if (in->dtype != MT_DTYPE_F32)
-        return mt_fail(MT_ERR_DTYPE, "expects F32, %s gives %s", from[0],
-                       mt_dtype_name(in->dtype));
-    *out = *in;
-    return MT_OK;
-}
 
 static mt_status shrink_forward(const mt_layer *l, int n, const mt_tensor *const *in,
                                 void *scratch, mt_tensor *out)
@@ -36,7 +25,7 @@ static mt_status shrink_forward(const mt_layer *l, int n, const mt_tensor *const
     if (s)
         return s;
     const shrink_state *st = l->state;
-    const float at = st->at, value = st->value;
+    const float at = l->info.rate, value = st->value;
     float *y = out->data;
     int64_t count = mt_tensor_numel(out);
     /* The comparisons as PyTorch 1.13's CPU kernels write them: a NaN
@@ -60,7 +49,7 @@ static mt_status shrink_forward(const mt_layer *l, int n, const mt_tensor *const
 }
 
 static const mt_layer_vtable shrink_vtable = {
-    .n_inputs = 1, .infer = f32_infer, .forward = shrink_forward};
+    .n_inputs = 1, .infer = mt_nn_infer_same_f32, .forward = shrink_forward};
 
 static mt_status shrink_new(const char *op, mt_layer_kind kind, const char *name, float at,
                             float value, mt_layer **out)
@@ -68,7 +57,7 @@ static mt_status shrink_new(const char *op, mt_layer_kind kind, const char *name
     mt_layer *l = mt_nn_layer_alloc(op, &shrink_vtable, kind, name, sizeof(shrink_state));
     if (!l)
         return MT_ERR_OUT_OF_MEMORY;
-    *(shrink_state *)l->state = (shrink_state){at, value};
+    *(shrink_state *)l->state = (shrink_state){value};
     l->info.rate = at;
     *out = l;
     return MT_OK;
@@ -117,7 +106,7 @@ static mt_status softmin_infer(const mt_layer *l, int n, const mt_shape *in,
                                const char *const *from, mt_shape *out)
 {
     mt_status s = mt_nn_check_row_dim(l->info.dim, in, from[0]);
-    return s ? s : f32_infer(l, n, in, from, out);
+    return s ? s : mt_nn_infer_same_f32(l, n, in, from, out);
 }
 
 /* softmax over the channels of [N,H,W,C]: nn.Softmax2d's dim -3 of NCHW */
@@ -129,23 +118,29 @@ static mt_status softmax2d_infer(const mt_layer *l, int n, const mt_shape *in,
         return mt_fail(MT_ERR_SHAPE, "expects [N,H,W,C] (rank 4), %s gives %s", from[0],
                        mt_nn_shape_text(in, buf, sizeof buf));
     }
-    return f32_infer(l, n, in, from, out);
+    return mt_nn_infer_same_f32(l, n, in, from, out);
 }
 
+/* softmin(x) = softmax(-x) */
 static mt_status softmin_forward(const mt_layer *l, int n, const mt_tensor *const *in,
                                  void *scratch, mt_tensor *out)
 {
     (void)n, (void)scratch;
-    if (l->info.kind == MT_LAYER_SOFTMAX2D)
-        return mt_softmax_into(in[0], -1, out);
-    mt_status s = mt_neg_into(in[0], out);   /* softmin(x) = softmax(-x) */
+    mt_status s = mt_neg_into(in[0], out);
     return s ? s : mt_softmax_into(out, l->info.dim, out);
+}
+
+static mt_status softmax2d_forward(const mt_layer *l, int n, const mt_tensor *const *in,
+                                   void *scratch, mt_tensor *out)
+{
+    (void)n, (void)scratch;
+    return mt_softmax_into(in[0], l->info.dim, out);
 }
 
 static const mt_layer_vtable softmin_vtable = {
     .n_inputs = 1, .infer = softmin_infer, .forward = softmin_forward};
 static const mt_layer_vtable softmax2d_vtable = {
-    .n_inputs = 1, .infer = softmax2d_infer, .forward = softmin_forward};
+    .n_inputs = 1, .infer = softmax2d_infer, .forward = softmax2d_forward};
 
 mt_status mt_softmin_new(int dim, mt_layer **out)
 {

@@ -8,12 +8,19 @@
 #include "layer_internal.h"
 #include "minitensor/view.h"
 
+/* PairwiseDistance's keepdim; the dim, p and eps are in the layer's info
+ * (dim, rate, eps) */
 typedef struct distance_state {
-    bool cosine;
-    int dim;        /* cosine: as given; pairwise: the last */
-    float p, eps;
     bool keepdim;
 } distance_state;
+
+/* The reduced dim of rank-r inputs: CosineSimilarity's dim (counted from
+ * the end if negative), PairwiseDistance's -1, the last. */
+static int reduced_dim(const mt_layer *l, int r)
+{
+    int dim = l->info.dim;
+    return dim < 0 ? dim + r : dim;
+}
 
 static mt_status distance_infer(const mt_layer *l, int n, const mt_shape *in,
                                 const char *const *from, mt_shape *out)
@@ -39,9 +46,10 @@ static mt_status distance_infer(const mt_layer *l, int n, const mt_shape *in,
                        "equal or 1), %s gives %s and %s gives %s", from[0],
                        mt_nn_shape_text(&in[0], a, sizeof a), from[1],
                        mt_nn_shape_text(&in[1], b, sizeof b));
-    int d = st->cosine ? (st->dim < 0 ? st->dim + r : st->dim) : r - 1;
-    if (st->cosine && (d < 1 || d >= r))
-        return mt_fail(MT_ERR_SHAPE, "dim %d is %s for the inputs %s", st->dim,
+    int d = reduced_dim(l, r);
+    bool cosine = l->info.kind == MT_LAYER_COSINE_SIMILARITY;
+    if (cosine && (d < 1 || d >= r))
+        return mt_fail(MT_ERR_SHAPE, "dim %d is %s for the inputs %s", l->info.dim,
                        d == 0 ? "the batch" : "out of range",
                        mt_nn_shape_text(out, a, sizeof a));
     if (r < 2)
@@ -83,9 +91,8 @@ static mt_status distance_forward(const mt_layer *l, int n, const mt_tensor *con
                                   void *scratch, mt_tensor *out)
 {
     (void)n, (void)scratch;
-    const distance_state *st = l->state;
     const mt_tensor *x = in[0], *y = in[1];
-    int r = x->rank, d = st->cosine ? (st->dim < 0 ? st->dim + r : st->dim) : r - 1;
+    int r = x->rank, d = reduced_dim(l, r);
     int64_t shape[MT_MAX_RANK];
     int perm[MT_MAX_RANK];
     for (int i = 0; i < r; i++) {
@@ -109,7 +116,7 @@ static mt_status distance_forward(const mt_layer *l, int n, const mt_tensor *con
     int64_t index[MT_MAX_RANK] = {0};
     /* PyTorch 1.13 clamps each norm to eps (x / max(‖x‖, eps)); pairwise
      * adds eps to each difference: ‖x1 - x2 + eps‖_p. */
-    const float eps = st->eps;
+    const float eps = l->info.eps, p = l->info.rate;
     for (int64_t k = 0; k < count; k++) {
         int64_t ox = 0, oy = 0;
         for (int i = 0; i + 1 < r; i++) {
@@ -117,7 +124,7 @@ static mt_status distance_forward(const mt_layer *l, int n, const mt_tensor *con
             oy += index[i] * py.stride[i];
         }
         const float *a = (const float *)px.data + ox, *b = (const float *)py.data + oy;
-        if (st->cosine) {
+        if (l->info.kind == MT_LAYER_COSINE_SIMILARITY) {
             /* the norms' squares and sums in float's range, as PyTorch's F32
              * linalg_vector_norm forms them: past FLT_MAX a norm is inf (the
              * output 0), a square below the smallest subnormal 0 */
@@ -135,18 +142,18 @@ static mt_status distance_forward(const mt_layer *l, int n, const mt_tensor *con
             /* the differences, in float as PyTorch forms them, one at a time */
             double acc = 0.0;
             float m = 0.0f;   /* p = ±inf: the largest / smallest |e|; a NaN stays */
-            bool inf_p = isinf(st->p);
+            bool inf_p = isinf(p);
             for (int64_t i = 0; i < len; i++) {
                 float e = (a[i * sx] - b[i * sy]) + eps;
                 if (!inf_p) {
-                    acc += norm_term(st->p, e);
+                    acc += norm_term(p, e);
                 } else if (!isnan(m)) {
                     float v = fabsf(e);
-                    if (i == 0 || isnan(v) || (st->p > 0 ? v > m : v < m))
+                    if (i == 0 || isnan(v) || (p > 0 ? v > m : v < m))
                         m = v;
                 }
             }
-            o[k] = inf_p ? m : norm_finish(st->p, acc);
+            o[k] = inf_p ? m : norm_finish(p, acc);
         }
         for (int i = r - 2; i >= 0 && ++index[i] == px.shape[i]; i--)
             index[i] = 0;
@@ -158,15 +165,16 @@ static const mt_layer_vtable distance_vtable = {
     .n_inputs = 2, .infer = distance_infer, .forward = distance_forward};
 
 static mt_status distance_new(const char *op, mt_layer_kind kind, const char *name,
-                              distance_state st, mt_layer **out)
+                              int dim, float p, float eps, distance_state st,
+                              mt_layer **out)
 {
     mt_layer *l = mt_nn_layer_alloc(op, &distance_vtable, kind, name, sizeof st);
     if (!l)
         return MT_ERR_OUT_OF_MEMORY;
     *(distance_state *)l->state = st;
-    l->info.dim = st.dim;
-    l->info.eps = st.eps;
-    l->info.rate = st.p;
+    l->info.dim = dim;
+    l->info.eps = eps;
+    l->info.rate = p;
     *out = l;
     return MT_OK;
 }
@@ -185,7 +193,7 @@ mt_status mt_cosine_similarity_new(int dim, float eps, mt_layer **out)
     char name[48];
     snprintf(name, sizeof name, "cosine_similarity dim %d", dim);
     return distance_new("cosine_similarity", MT_LAYER_COSINE_SIMILARITY, name,
-                        (distance_state){.cosine = true, .dim = dim, .eps = eps}, out);
+                        dim, 0.0f, eps, (distance_state){0}, out);
 }
 
 mt_status mt_pairwise_distance_new(float p, float eps, bool keepdim, mt_layer **out)
@@ -199,6 +207,5 @@ mt_status mt_pairwise_distance_new(float p, float eps, bool keepdim, mt_layer **
     char name[48];
     snprintf(name, sizeof name, "pairwise_distance p %g", (double)p);
     return distance_new("pairwise_distance", MT_LAYER_PAIRWISE_DISTANCE, name,
-                        (distance_state){.dim = -1, .p = p, .eps = eps, .keepdim = keepdim},
-                        out);
+                        -1, p, eps, (distance_state){.keepdim = keepdim}, out);
 }

@@ -75,6 +75,15 @@ mt_status mt_nn_infer_same(const mt_layer *l, int n, const mt_shape *in,
     return MT_OK;
 }
 
+mt_status mt_nn_infer_same_f32(const mt_layer *l, int n, const mt_shape *in,
+                               const char *const *from, mt_shape *out)
+{
+    if (in->dtype != MT_DTYPE_F32)
+        return mt_fail(MT_ERR_DTYPE, "expects F32, %s gives %s", from[0],
+                       mt_dtype_name(in->dtype));
+    return mt_nn_infer_same(l, n, in, from, out);
+}
+
 const char *mt_nn_shape_text(const mt_shape *s, char *buf, size_t size)
 {
     size_t len = (size_t)snprintf(buf, size, "[");

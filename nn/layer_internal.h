@@ -42,6 +42,11 @@ NN_INTERNAL mt_status mt_nn_hold(const mt_tensor *t, bool contiguous, mt_tensor 
 NN_INTERNAL mt_status mt_nn_infer_same(const mt_layer *l, int n, const mt_shape *in,
                                        const char *const *from, mt_shape *out);
 
+/* The same, refused (MT_ERR_DTYPE) unless F32: for layers that rewrite
+ * their output in place as floats. */
+NN_INTERNAL mt_status mt_nn_infer_same_f32(const mt_layer *l, int n, const mt_shape *in,
+                                           const char *const *from, mt_shape *out);
+
 /* A shape as text, "[1,3]", into buf (cut to size); returns buf. For
  * infer's messages, which see shapes, not tensors. */
 NN_INTERNAL const char *mt_nn_shape_text(const mt_shape *s, char *buf, size_t size);

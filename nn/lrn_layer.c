@@ -15,14 +15,12 @@ typedef struct lrn_state {
 static mt_status lrn_infer(const mt_layer *l, int n, const mt_shape *in,
                            const char *const *from, mt_shape *out)
 {
-    (void)l, (void)n;
     char a[160];
-    if (in->dtype != MT_DTYPE_F32 || in->rank < 3)
-        return mt_fail(MT_ERR_SHAPE, "expects F32 [N, …, C] with 3 dims or more (PyTorch's "
-                       "3-D or more input), %s gives %s %s", from[0],
-                       mt_dtype_name(in->dtype), mt_nn_shape_text(in, a, sizeof a));
-    *out = *in;
-    return MT_OK;
+    if (in->rank < 3)
+        return mt_fail(MT_ERR_SHAPE, "expects [N, …, C] with 3 dims or more (PyTorch's 3-D "
+                       "or more input), %s gives %s", from[0],
+                       mt_nn_shape_text(in, a, sizeof a));
+    return mt_nn_infer_same_f32(l, n, in, from, out);
 }
 
 static mt_status lrn_forward(const mt_layer *l, int n, const mt_tensor *const *in,

@@ -229,8 +229,12 @@ static void errors(void **state)
     assert_ok(mt_tensor_zeros(MT_DTYPE_F32, 2, (int64_t[]){2, 7}, &x));
     assert_ok(mt_local_response_norm_new(5, 1e-4f, 0.75f, 1.0f, &l));
     assert_fails(mt_layer_forward(l, x, &y), MT_ERR_SHAPE,
-                 "expects F32 [N, …, C] with 3 dims or more (PyTorch's 3-D or more input), "
-                 "the input gives F32 [2,7]");
+                 "expects [N, …, C] with 3 dims or more (PyTorch's 3-D or more input), "
+                 "the input gives [2,7]");
+    mt_tensor_free(x);
+    assert_ok(mt_tensor_zeros(MT_DTYPE_I32, 3, (int64_t[]){2, 7, 3}, &x));
+    assert_fails(mt_layer_forward(l, x, &y), MT_ERR_DTYPE,
+                 "expects F32, the input gives I32");
     mt_layer_free(l);
     mt_tensor_free(x);
 

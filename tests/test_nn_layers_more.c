@@ -600,6 +600,15 @@ static void bad_inputs_and_weights_named(void **state)
     assert_fails(mt_celu_new(1e-40f, &l), MT_ERR_INVALID_ARGUMENT,
                  "expected finite, not 0, and 1/alpha finite as a float");
     assert_null(l);
+    /* CELU rewrites its output as floats: integer input is refused */
+    mt_graph *g = NULL;
+    int gx, gy;
+    assert_ok(mt_graph_new(&g));
+    assert_ok(mt_graph_input(g, "ids", MT_DTYPE_I32, 1, (int64_t[]){3}, &gx));
+    assert_ok(mt_celu_new(1.0f, &l));
+    assert_fails(mt_graph_add(g, "celu", l, 1, &gx, &gy), MT_ERR_DTYPE,
+                 "expects F32, input 'ids' gives I32");
+    mt_graph_free(g);
     assert_fails(mt_narrow_new(0, 0, 1, &l), MT_ERR_INVALID_ARGUMENT,
                  "a dim other than the batch");
     assert_ok(mt_narrow_new(-1, 2, 3, &l));
