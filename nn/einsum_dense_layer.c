@@ -63,17 +63,14 @@ static mt_status ed_infer(const mt_layer *l, int n, const mt_shape *in,
     return MT_OK;
 }
 
-/* The input's copy (when its last dims cannot be merged in place;
- * mt_nn_shape_bytes), then the Linear's scratch. */
+/* The input's copy if its last dims cannot be merged in place, then the
+ * Linear's scratch (mt_nn_forward_as). */
 static size_t ed_scratch(const mt_layer *l, int n, const mt_shape *in)
 {
     const ed_state *st = l->state;
     mt_shape folded;
     fold(in, st->nc, &folded);   /* infer checked it */
-    const mt_layer *lin = st->linear;
-    size_t own = mt_nn_shape_bytes(in);
-    size_t theirs = lin->vt->scratch_bytes ? lin->vt->scratch_bytes(lin, n, &folded) : 0;
-    return own > SIZE_MAX - theirs ? SIZE_MAX : own + theirs;
+    return mt_nn_forward_as_scratch(st->linear, n, in, &folded);
 }
 
 static mt_status ed_forward(const mt_layer *l, int n, const mt_tensor *const *in,
@@ -84,26 +81,13 @@ static mt_status ed_forward(const mt_layer *l, int n, const mt_tensor *const *in
     mt_shape xs = {.dtype = x->dtype, .rank = x->rank}, folded;
     memcpy(xs.dim, x->shape, (size_t)x->rank * sizeof *x->shape);
     fold(&xs, st->nc, &folded);
-    int64_t ys[MT_MAX_RANK];
-    int yr = x->rank - st->nc + 1;
-    memcpy(ys, x->shape, (size_t)(yr - 1) * sizeof *ys);
-    ys[yr - 1] = 1;
+    // the output [.., o...] as [.., prod(o)]
+    mt_shape ys = {.rank = x->rank - st->nc + 1};
+    memcpy(ys.dim, x->shape, (size_t)(ys.rank - 1) * sizeof *ys.dim);
+    ys.dim[ys.rank - 1] = 1;
     for (int d = 0; d < st->no; d++)
-        ys[yr - 1] *= st->o[d];
-    mt_tensor xf, yf, copy;
-    mt_status s = mt_view_into(x, folded.rank, folded.dim, &xf);
-    if (s) {   /* the merged dims not evenly strided: merge a copy */
-        mt_clear_error();
-        if ((s = mt_tensor_wrap_into(x->dtype, x->rank, x->shape, scratch, &copy)) ||
-            (s = mt_tensor_copy_into(x, &copy)) ||
-            (s = mt_view_into(&copy, folded.rank, folded.dim, &xf)))
-            return s;
-    }
-    if ((s = mt_view_into(out, yr, ys, &yf)))
-        return s;
-    size_t skip = mt_nn_shape_bytes(&xs);
-    return st->linear->vt->forward(st->linear, n, (const mt_tensor *const[]){&xf},
-                                   skip ? (char *)scratch + skip : scratch, &yf);
+        ys.dim[ys.rank - 1] *= st->o[d];
+    return mt_nn_forward_as(st->linear, n, x, &folded, &ys, scratch, out);
 }
 
 static void ed_release(void *state)

@@ -84,6 +84,36 @@ mt_status mt_nn_infer_same_f32(const mt_layer *l, int n, const mt_shape *in,
     return mt_nn_infer_same(l, n, in, from, out);
 }
 
+mt_status mt_nn_forward_as(const mt_layer *inner, int n, const mt_tensor *x,
+                           const mt_shape *x_as, const mt_shape *out_as, void *scratch,
+                           mt_tensor *out)
+{
+    mt_tensor xv, yv, copy;
+    mt_status s = mt_view_into(x, x_as->rank, x_as->dim, &xv);
+    if (s) {   /* dims not evenly strided (a sliced input): view a copy */
+        mt_clear_error();
+        if ((s = mt_tensor_wrap_into(x->dtype, x->rank, x->shape, scratch, &copy)) ||
+            (s = mt_tensor_copy_into(x, &copy)) ||
+            (s = mt_view_into(&copy, x_as->rank, x_as->dim, &xv)))
+            return s;
+    }
+    if ((s = mt_view_into(out, out_as->rank, out_as->dim, &yv)))
+        return s;
+    mt_shape xs = {.dtype = x->dtype, .rank = x->rank};
+    memcpy(xs.dim, x->shape, (size_t)x->rank * sizeof *x->shape);
+    size_t skip = mt_nn_shape_bytes(&xs);
+    return inner->vt->forward(inner, n, (const mt_tensor *const[]){&xv},
+                              skip ? (char *)scratch + skip : scratch, &yv);
+}
+
+size_t mt_nn_forward_as_scratch(const mt_layer *inner, int n, const mt_shape *in,
+                                const mt_shape *in_as)
+{
+    size_t own = mt_nn_shape_bytes(in);
+    size_t theirs = inner->vt->scratch_bytes ? inner->vt->scratch_bytes(inner, n, in_as) : 0;
+    return own > SIZE_MAX - theirs ? SIZE_MAX : own + theirs;
+}
+
 const char *mt_nn_shape_text(const mt_shape *s, char *buf, size_t size)
 {
     size_t len = (size_t)snprintf(buf, size, "[");

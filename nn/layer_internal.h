@@ -47,6 +47,20 @@ NN_INTERNAL mt_status mt_nn_infer_same(const mt_layer *l, int n, const mt_shape 
 NN_INTERNAL mt_status mt_nn_infer_same_f32(const mt_layer *l, int n, const mt_shape *in,
                                            const char *const *from, mt_shape *out);
 
+/* Runs `inner` (one input) on x viewed with shape x_as (the same number
+ * of elements) into out viewed as out_as: a layer that folds dims and
+ * hands the work to another (TimeDistributed, EinsumDense). If x's dims
+ * cannot be merged as a view, x is copied to the start of scratch first
+ * (mt_nn_shape_bytes of x); inner's scratch follows. */
+NN_INTERNAL mt_status mt_nn_forward_as(const mt_layer *inner, int n, const mt_tensor *x,
+                                       const mt_shape *x_as, const mt_shape *out_as,
+                                       void *scratch, mt_tensor *out);
+
+/* The scratch mt_nn_forward_as needs for input shape in, viewed as in_as
+ * (SIZE_MAX if the sum overflows). */
+NN_INTERNAL size_t mt_nn_forward_as_scratch(const mt_layer *inner, int n, const mt_shape *in,
+                                            const mt_shape *in_as);
+
 /* A shape as text, "[1,3]", into buf (cut to size); returns buf. For
  * infer's messages, which see shapes, not tensors. */
 NN_INTERNAL const char *mt_nn_shape_text(const mt_shape *s, char *buf, size_t size);

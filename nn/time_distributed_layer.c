@@ -50,42 +50,26 @@ static mt_status td_infer(const mt_layer *l, int n, const mt_shape *in,
     return MT_OK;
 }
 
-/* The input's copy (when its strides cannot be folded; mt_nn_shape_bytes),
- * then the inner layer's scratch. */
+/* The input folded; the input's copy if its strides cannot be folded,
+ * then the inner layer's scratch (mt_nn_forward_as). */
 static size_t td_scratch(const mt_layer *l, int n, const mt_shape *in)
 {
-    const mt_layer *inner = ((const td_state *)l->state)->inner;
     mt_shape folded;
     fold(in, &folded);   /* infer checked it */
-    size_t own = mt_nn_shape_bytes(in);
-    size_t theirs = inner->vt->scratch_bytes ? inner->vt->scratch_bytes(inner, n, &folded) : 0;
-    return own > SIZE_MAX - theirs ? SIZE_MAX : own + theirs;
+    return mt_nn_forward_as_scratch(((const td_state *)l->state)->inner, n, in, &folded);
 }
 
 static mt_status td_forward(const mt_layer *l, int n, const mt_tensor *const *in,
                             void *scratch, mt_tensor *out)
 {
-    const mt_layer *inner = ((const td_state *)l->state)->inner;
     const mt_tensor *x = in[0];
     mt_shape xs = {.dtype = x->dtype, .rank = x->rank}, folded, ys;
     memcpy(xs.dim, x->shape, (size_t)x->rank * sizeof *x->shape);
     fold(&xs, &folded);
     ys = (mt_shape){.rank = out->rank - 1, .dim = {out->shape[0] * out->shape[1]}};
     memcpy(ys.dim + 1, out->shape + 2, (size_t)(out->rank - 2) * sizeof *out->shape);
-    mt_tensor xf, yf, copy;
-    mt_status s = mt_view_into(x, folded.rank, folded.dim, &xf);
-    if (s) {   /* steps not evenly strided (a sliced input): fold a copy */
-        mt_clear_error();
-        if ((s = mt_tensor_wrap_into(x->dtype, x->rank, x->shape, scratch, &copy)) ||
-            (s = mt_tensor_copy_into(x, &copy)) ||
-            (s = mt_view_into(&copy, folded.rank, folded.dim, &xf)))
-            return s;
-    }
-    if ((s = mt_view_into(out, ys.rank, ys.dim, &yf)))
-        return s;
-    size_t skip = mt_nn_shape_bytes(&xs);
-    return inner->vt->forward(inner, n, (const mt_tensor *const[]){&xf},
-                              skip ? (char *)scratch + skip : scratch, &yf);
+    return mt_nn_forward_as(((const td_state *)l->state)->inner, n, x, &folded, &ys, scratch,
+                            out);
 }
 
 static void td_release(void *state)
