@@ -7,6 +7,8 @@
 #               gzip                   the streaming gzip reader
 #               pgm                    the PGM decoder
 #               png                    the PNG decoder (libpng + strictness pass)
+#               loaders                the state_dict loaders (nn/) on hostile
+#                                      weights, and a forward of each layer built
 #   build dir   $BUILD (default: build-fuzz, in the repository root), one
 #               instrumented static library for every target (with zlib and
 #               libpng: those libraries themselves are not instrumented)
@@ -22,7 +24,7 @@
 # a leak, undefined behaviour, a timeout or an out-of-memory.
 set -eu
 
-SECONDS_TO_RUN=${1:?usage: fuzz/run.sh SECONDS [safetensors|idx|gzip|pgm|png]}
+SECONDS_TO_RUN=${1:?usage: fuzz/run.sh SECONDS [safetensors|idx|gzip|pgm|png|loaders]}
 TARGET=${2:-safetensors}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${BUILD:-$ROOT/build-fuzz}
@@ -31,8 +33,8 @@ JOBS=${JOBS:-1}
 SAN="-fsanitize=address,undefined -fno-sanitize-recover=all"
 
 case "$TARGET" in
-    safetensors|idx|gzip|pgm|png) ;;
-    *) echo "fuzz/run.sh: unknown target '$TARGET' (safetensors, idx, gzip, pgm, png)" >&2
+    safetensors|idx|gzip|pgm|png|loaders) ;;
+    *) echo "fuzz/run.sh: unknown target '$TARGET' (safetensors, idx, gzip, pgm, png, loaders)" >&2
        exit 2 ;;
 esac
 case "$($CC --version 2>/dev/null | head -n 1)" in
@@ -58,7 +60,8 @@ ninja -C "$BUILD" libminitensor.a
 # 2. the fuzz target
 EXE="$BUILD/fuzz_$TARGET"
 $CC -g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer $SAN \
-    -I"$ROOT/tensor/include" -I"$ROOT/io/include" -I"$ROOT/include" \
+    -I"$ROOT/tensor/include" -I"$ROOT/io/include" -I"$ROOT/nn/include" -I"$ROOT/train/include" \
+    -I"$ROOT/include" \
     -I"$BUILD/tensor/include" -I"$ROOT/fuzz" -I"$ROOT/io" \
     "$ROOT/fuzz/fuzz_$TARGET.c" "$BUILD/libminitensor.a" \
     $(pkg-config --libs libpng zlib) -lm -lpthread \

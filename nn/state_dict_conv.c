@@ -280,10 +280,10 @@ static mt_status keras_transpose_load(const char *kind, int rank, const mt_state
     const int64_t want[4] = {o.kernel_h, o.kernel_w, o.out_channels, o.in_channels};
     bool fits = k->rank == rank;
     for (int d = 0; fits && d < rank; d++)
-        fits = !want[first + d] || k->shape[d] == want[first + d];
+        fits = k->shape[d] > 0 && (!want[first + d] || k->shape[d] == want[first + d]);
     if (!fits)
         s = mt_fail(MT_ERR_SHAPE, "%s: kernel %s, expected [%s, out, in] (Keras) with kernel "
-                    "%s, %lld out and %lld in channels (0: any)", ld.layer,
+                    "%s, %lld out and %lld in channels (0: any), no dim 0", ld.layer,
                     mt_tensor_describe(k, ks, sizeof ks), two_d ? "kh, kw" : "k",
                     spatial_text(two_d, size, t[0], sizeof t[0]),
                     (long long)o.out_channels, (long long)o.in_channels);

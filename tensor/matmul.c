@@ -185,7 +185,7 @@ static mt_status execute(const char *op, const matmul_plan *p, const mt_tensor *
     mt_backend backend;
     int threads;
     mt_status s = mt_backend_current(&backend, &threads);
-    if (s)
+    if (s || mt_tensor_numel(out) == 0)   /* nothing to write (and out->data may be NULL) */
         return s;
     mt_tensor c = *out;   /* promoted to [batch..., M, N] */
     if (p->a_vector)

@@ -76,8 +76,19 @@ static void test_matmul_by_hand(void **state)
     assert_int_equal(r->shape[0], 0);
     assert_int_equal(r->shape[1], 1);
     mt_tensor_free(r);
-    mt_tensor *all[] = {col, row, one, ek, ekt, bias, em};
-    for (int i = 0; i < 7; i++)
+    /* N = 0 through the fused form (a Linear with no outputs): nothing to
+     * write, and the empty output's data may be NULL (clang's UBSan
+     * flagged the offset the batch loop added to it; fuzz_loaders) */
+    mt_tensor *en, *eb;
+    assert_ok(mt_tensor_zeros(MT_DTYPE_F32, 2, (int64_t[]){3, 0}, &en));
+    assert_ok(mt_tensor_zeros(MT_DTYPE_F32, 1, (int64_t[]){0}, &eb));
+    assert_ok(mt_matmul_fused(row, en, eb, MT_ACTIVATION_RELU, &r));
+    assert_int_equal(r->rank, 2);
+    assert_int_equal(r->shape[0], 1);
+    assert_int_equal(r->shape[1], 0);
+    mt_tensor_free(r);
+    mt_tensor *all[] = {col, row, one, ek, ekt, bias, em, en, eb};
+    for (int i = 0; i < 9; i++)
         mt_tensor_free(all[i]);
 }
 

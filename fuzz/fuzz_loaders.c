@@ -1,0 +1,239 @@
+/* fuzz_loaders.c — libFuzzer target: the state_dict loaders on hostile
+ * weights. The input is a recipe, not a file: a framework, a loader, a
+ * few tensors (named from the loaders' own vocabulary, in any dtype and
+ * small shape, their raw bytes: NaN, inf and subnormals included) and the
+ * loader's options. The tensors become a safetensors file in memory, the
+ * loader reads it, and a layer it builds runs once on an input of a
+ * fuzzed shape. Build and run with fuzz/run.sh SECONDS loaders.
+ *
+ * Besides the sanitizers' checks, a loader or forward that fails must
+ * leave its output NULL and say why (mt_last_error()); anything else
+ * aborts, and the fuzzer reports it like a crash. */
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "minitensor/minitensor.h"
+
+#define CHECK(cond)           \
+    do {                      \
+        if (!(cond))          \
+            abort();          \
+    } while (0)
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* The recipe's bytes, read front to back; zeros once they run out. */
+typedef struct recipe {
+    const uint8_t *p;
+    size_t left;
+} recipe;
+
+static uint8_t byte(recipe *r)
+{
+    if (!r->left)
+        return 0;
+    r->left--;
+    return *r->p++;
+}
+
+/* A small option value: mostly 0..4 (0 is "the default"), sometimes -1
+ * or a value near INT64_MAX. */
+static int64_t option(recipe *r)
+{
+    uint8_t b = byte(r);
+    return b < 200 ? b % 5 : b < 230 ? -1 : b < 250 ? (int64_t)(b - 200) : INT64_MAX - b;
+}
+
+/* The tensor names the loaders look for (the prefix is "p"). */
+static const char *const names[] = {
+    "weight", "bias", "running_mean", "running_var", "kernel", "gamma", "beta",
+    "moving_mean", "moving_variance", "embeddings", "depthwise_kernel", "pointwise_kernel",
+    "scale", "alpha", "concat_score_weight", "weight_g", "weight_v", "in_proj_weight",
+    "in_proj_bias", "out_proj.weight", "out_proj.bias", "q_proj_weight", "k_proj_weight",
+    "v_proj_weight", "query/kernel", "key/kernel", "value/kernel",
+    "attention_output/kernel", "query/bias", "key/bias", "value/bias",
+    "attention_output/bias", "weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0",
+    "weight_ih_l0_reverse", "weight_hh_l0_reverse", "weight_ih_l1", "cell/kernel",
+    "cell/recurrent_kernel", "cell/bias", "kernel:0", "bias:0"};
+enum { NAMES = sizeof names / sizeof *names, TENSORS = 6 };
+
+static const struct {
+    const char *name;
+    size_t size;
+} dtypes[] = {{"F32", 4}, {"F16", 2}, {"BF16", 2}, {"F64", 8}, {"I8", 1}, {"I32", 4},
+              {"BOOL", 1}};
+
+/* The recipe's tensors as a safetensors file in buf (at most cap bytes);
+ * its size, 0 if it does not fit. */
+static size_t write_file(recipe *r, const char *sep, uint8_t *buf, size_t cap)
+{
+    char header[4096];
+    size_t hlen = 0, offset = 0;
+    uint8_t blob[TENSORS][2048];
+    size_t blen[TENSORS];
+    bool used[NAMES] = {0};
+    int count = 1 + byte(r) % TENSORS;
+    hlen += (size_t)snprintf(header + hlen, sizeof header - hlen, "{");
+    for (int t = 0; t < count; t++) {
+        int name = byte(r) % NAMES, dt = byte(r) % 7, rank = byte(r) % 5;
+        // two tensors of one name make an invalid file: the reader's
+        // business, not the loaders'; the second takes the next free name
+        while (used[name])
+            name = (name + 1) % NAMES;
+        used[name] = true;
+        int64_t shape[4], numel = 1;
+        char dims[64] = "";
+        size_t dl = 0;
+        for (int d = 0; d < rank; d++) {
+            shape[d] = byte(r) % 7;
+            numel *= shape[d];
+            dl += (size_t)snprintf(dims + dl, sizeof dims - dl, "%s%lld", d ? "," : "",
+                                   (long long)shape[d]);
+        }
+        blen[t] = (size_t)numel * dtypes[dt].size;
+        if (blen[t] > sizeof blob[t])
+            return 0;
+        for (size_t i = 0; i < blen[t]; i++)
+            blob[t][i] = byte(r);
+        hlen += (size_t)snprintf(header + hlen, sizeof header - hlen,
+                                 "%s\"p%s%s\":{\"dtype\":\"%s\",\"shape\":[%s],"
+                                 "\"data_offsets\":[%zu,%zu]}",
+                                 t ? "," : "", sep, names[name], dtypes[dt].name, dims,
+                                 offset, offset + blen[t]);
+        offset += blen[t];
+        if (hlen >= sizeof header - 200)
+            return 0;
+    }
+    hlen += (size_t)snprintf(header + hlen, sizeof header - hlen, "}");
+    if (8 + hlen + offset > cap)
+        return 0;
+    for (int i = 0; i < 8; i++)
+        buf[i] = (uint8_t)((uint64_t)hlen >> (8 * i));
+    memcpy(buf + 8, header, hlen);
+    size_t at = 8 + hlen;
+    for (int t = 0; t < count; t++) {
+        memcpy(buf + at, blob[t], blen[t]);
+        at += blen[t];
+    }
+    return at;
+}
+
+/* Calls loader `which` (of LOADERS) on sd with options from the recipe;
+ * a second layer (a separable conv's pointwise step) into *second. */
+enum { LOADERS = 22 };
+static mt_status load(int which, recipe *r, const mt_state_dict *sd, mt_layer **l,
+                      mt_layer **second)
+{
+    // (the order in which an initializer's expressions read the recipe is
+    // the compiler's: the seeds leave these bytes 0)
+    const mt_conv2d_options conv = {
+        .kernel_h = option(r), .kernel_w = option(r), .stride_h = option(r),
+        .stride_w = option(r), .padding = (mt_padding)(byte(r) % 4),
+        .act = (mt_activation)(byte(r) % (MT_ACTIVATION_COUNT + 1)), .pad_top = option(r),
+        .pad_bottom = option(r), .pad_left = option(r), .pad_right = option(r),
+        .dilation_h = option(r), .dilation_w = option(r), .groups = option(r),
+        .out_channels = option(r), .in_channels = option(r)};
+    const mt_conv2d_transpose_options kt = {
+        .kernel_h = option(r), .kernel_w = option(r), .stride_h = option(r),
+        .stride_w = option(r), .padding = (mt_padding)(byte(r) % 4),
+        .dilation_h = option(r), .dilation_w = option(r), .has_output_padding = byte(r) & 1,
+        .output_padding_h = option(r), .output_padding_w = option(r)};
+    const mt_conv_transpose2d_params pt = {
+        .stride_h = option(r), .stride_w = option(r), .pad_top = option(r),
+        .pad_bottom = option(r), .pad_left = option(r), .pad_right = option(r),
+        .output_padding_h = option(r), .output_padding_w = option(r),
+        .dilation_h = option(r), .dilation_w = option(r), .groups = option(r)};
+    const mt_keras_attention_options ka = {
+        .causal = byte(r) & 1, .score_mode = (mt_score_mode)(byte(r) % 3)};
+    const mt_rnn_options rnn = {
+        .num_layers = (int)option(r), .bidirectional = byte(r) & 1,
+        .output = (mt_rnn_return)(byte(r) % 7), .reset_before = byte(r) & 1};
+    const mt_norm_options norm = {.normalized_rank = (int)option(r)};
+    const mt_batch_norm_options bn = {.channel_dim = (int)option(r)};
+    const mt_linear_options lin = {.layout = (mt_weight_layout)(byte(r) % 4),
+                                   .act = (mt_activation)(byte(r) % MT_ACTIVATION_COUNT)};
+    static const char *const equations[] = {"ab,bc->ac", "abc,cde->abde", "...b,bc->...c",
+                                            "abc,cd->abd", "ab,cb->ac"};
+    switch (which) {
+    case 0: return mt_linear_load(sd, "p", &lin, l);
+    case 1: return mt_conv2d_load(sd, "p", &conv, l);
+    case 2: return mt_conv1d_load(sd, "p", &conv, l);
+    case 3: return mt_depthwise_conv2d_load(sd, "p", &conv, l);
+    case 4: return mt_depthwise_conv1d_load(sd, "p", &conv, l);
+    case 5: return mt_separable_conv2d_load(sd, "p", &conv, l, second);
+    case 6: return mt_separable_conv1d_load(sd, "p", &conv, l, second);
+    case 7: return mt_batch_norm_load(sd, "p", &bn, l);
+    case 8: return mt_layer_norm_load(sd, "p", &norm, l);
+    case 9: return mt_rms_norm_load(sd, "p", &norm, l);
+    case 10: return mt_group_norm_load(sd, "p", (int)option(r), &norm, l);
+    case 11: return mt_conv_transpose2d_load(sd, "p", &pt, l);
+    case 12: return mt_conv_transpose1d_load(sd, "p", &pt, l);
+    case 13: return mt_conv2d_transpose_load(sd, "p", &kt, l);
+    case 14: return mt_conv1d_transpose_load(sd, "p", &kt, l);
+    case 15: {
+        const char *equation = equations[byte(r) % 5];
+        return mt_einsum_dense_load(sd, "p", equation,
+                                    (mt_activation)(byte(r) % MT_ACTIVATION_COUNT), l);
+    }
+    case 16: return mt_embedding_load(sd, "p", l);
+    case 17: {
+        int64_t heads = option(r);
+        return mt_multihead_attention_load(sd, "p", heads, byte(r) & 1, l);
+    }
+    case 18: return mt_prelu_load(sd, "p", l);
+    case 19: return byte(r) & 1 ? mt_dot_attention_load(sd, "p", &ka, l)
+                                : mt_additive_attention_load(sd, "p", &ka, l);
+    case 20: return byte(r) & 1 ? mt_lstm_load(sd, "p", &rnn, l)
+                                : mt_gru_load(sd, "p", &rnn, l);
+    default: return mt_rnn_load(sd, "p", &rnn, l);
+    }
+}
+
+/* Runs l once on an input of a shape (and dtype) from the recipe. */
+static void run(mt_layer *l, recipe *r)
+{
+    int rank = 1 + byte(r) % 4;
+    int64_t shape[4];
+    for (int d = 0; d < rank; d++)
+        shape[d] = 1 + byte(r) % 6;
+    mt_dtype dtype = byte(r) % 4 ? MT_DTYPE_F32 : MT_DTYPE_I32;
+    mt_tensor *x = NULL, *y = (mt_tensor *)&y;
+    if (mt_tensor_zeros(dtype, rank, shape, &x))
+        return;
+    uint8_t *bytes = x->data;
+    for (int64_t i = 0, n = mt_tensor_numel(x) * 4; i < n; i++)
+        bytes[i] = dtype == MT_DTYPE_I32 ? (uint8_t)(byte(r) % 8 * (i % 4 == 0)) : byte(r);
+    mt_status s = mt_layer_forward(l, x, &y);
+    CHECK(s ? y == NULL && mt_last_error()[0] : y != NULL);
+    mt_tensor_free(y);
+    mt_tensor_free(x);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    static uint8_t file[8 + 4096 + 6 * 2048];
+    recipe r = {data, size};
+    bool keras = byte(&r) & 1;
+    int which = byte(&r) % LOADERS;
+    size_t n = write_file(&r, keras ? "/" : ".", file, sizeof file);
+    mt_safetensors *st = NULL;
+    if (!n || mt_safetensors_open_memory(file, n, &st))
+        return 0;
+    const mt_state_dict sd = {st, keras ? MT_FRAMEWORK_KERAS : MT_FRAMEWORK_PYTORCH};
+    mt_layer *l = (mt_layer *)&l, *second = (mt_layer *)&second;
+    mt_status s = load(which, &r, &sd, &l, &second);
+    if (s) {
+        CHECK(l == NULL && mt_last_error()[0]);
+        CHECK(which != 5 && which != 6 ? true : second == NULL);
+    } else {
+        run(l, &r);
+        mt_layer_free(l);
+        if (which == 5 || which == 6)
+            mt_layer_free(second);
+    }
+    mt_safetensors_close(st);
+    return 0;
+}

@@ -1,0 +1,118 @@
+#!/usr/bin/env python3
+"""Write the seed corpus of the loaders fuzz target (fuzz/fuzz_loaders.c).
+
+    make_loaders_corpus.py OUTDIR      -> OUTDIR/<loader>_<framework>
+
+Deterministic, standard library only. The committed seeds are
+fuzz/corpus/loaders/; regenerate them with
+`fuzz/make_loaders_corpus.py fuzz/corpus/loaders`.
+
+Each seed is a recipe that loads: tensors of shapes that fit the loader,
+default options, and an input the layer takes, so that the fuzzer starts
+from layers that build and run (random recipes rarely give the three to
+four consistent tensors of an attention or an LSTM). The recipe format is
+fuzz_loaders.c's: framework, loader, tensor count - 1, then per tensor its
+name index, dtype index, rank and dims (each below 7) and its F32 bytes;
+then the option bytes, then the input's rank, dims, dtype and values.
+"""
+import os
+import random
+import struct
+import sys
+
+NAMES = [
+    "weight", "bias", "running_mean", "running_var", "kernel", "gamma", "beta",
+    "moving_mean", "moving_variance", "embeddings", "depthwise_kernel", "pointwise_kernel",
+    "scale", "alpha", "concat_score_weight", "weight_g", "weight_v", "in_proj_weight",
+    "in_proj_bias", "out_proj.weight", "out_proj.bias", "q_proj_weight", "k_proj_weight",
+    "v_proj_weight", "query/kernel", "key/kernel", "value/kernel",
+    "attention_output/kernel", "query/bias", "key/bias", "value/bias",
+    "attention_output/bias", "weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0",
+    "weight_ih_l0_reverse", "weight_hh_l0_reverse", "weight_ih_l1", "cell/kernel",
+    "cell/recurrent_kernel", "cell/bias", "kernel:0", "bias:0"]
+
+# the option bytes load() reads before its switch (all 0: the defaults)
+COMMON_OPTIONS = 46
+
+# name: (loader index, keras, [(tensor, shape, positive)], extra option bytes,
+#        input shape, input is I32)
+SEEDS = {
+    "linear_torch": (0, 0, [("weight", [3, 4]), ("bias", [3])], [], [2, 4]),
+    "conv2d_torch": (1, 0, [("weight", [2, 3, 3, 3]), ("bias", [2])], [], [1, 5, 5, 3]),
+    "conv1d_torch": (2, 0, [("weight", [2, 3, 3]), ("bias", [2])], [], [1, 5, 3]),
+    "conv2d_keras": (1, 1, [("kernel", [3, 3, 3, 2]), ("bias", [2])], [], [1, 5, 5, 3]),
+    "depthwise2d_keras": (3, 1, [("depthwise_kernel", [3, 3, 2, 1]), ("bias", [2])], [],
+                          [1, 4, 4, 2]),
+    "depthwise1d_keras": (4, 1, [("kernel", [3, 2, 1])], [], [1, 5, 2]),
+    "separable2d_keras": (5, 1, [("depthwise_kernel", [3, 3, 2, 1]),
+                                 ("pointwise_kernel", [1, 1, 2, 3]), ("bias", [3])], [],
+                          [1, 4, 4, 2]),
+    "separable1d_keras": (6, 1, [("depthwise_kernel", [3, 2, 1]),
+                                 ("pointwise_kernel", [1, 2, 3])], [], [1, 5, 2]),
+    "batch_norm_torch": (7, 0, [("running_mean", [3]), ("running_var", [3], True),
+                                ("weight", [3]), ("bias", [3])], [], [2, 3]),
+    "batch_norm_keras": (7, 1, [("moving_mean", [3]), ("moving_variance", [3], True),
+                                ("gamma", [3])], [], [2, 2, 3]),
+    "layer_norm_torch": (8, 0, [("weight", [4]), ("bias", [4])], [], [2, 4]),
+    "rms_norm_keras": (9, 1, [("scale", [4])], [], [2, 4]),
+    "group_norm_torch": (10, 0, [("weight", [4]), ("bias", [4])], [2], [1, 3, 4]),
+    "conv_transpose2d_torch": (11, 0, [("weight", [3, 2, 3, 3]), ("bias", [2])], [],
+                               [1, 3, 3, 3]),
+    "conv_transpose1d_torch": (12, 0, [("weight", [3, 2, 3])], [], [1, 4, 3]),
+    "conv2d_transpose_keras": (13, 1, [("kernel", [3, 3, 2, 3]), ("bias", [2])], [],
+                               [1, 3, 3, 3]),
+    "conv1d_transpose_keras": (14, 1, [("kernel", [3, 2, 3])], [], [1, 4, 3]),
+    "einsum_dense_keras": (15, 1, [("kernel", [4, 3]), ("bias", [3])], [0, 0], [2, 4]),
+    "embedding_torch": (16, 0, [("weight", [6, 3])], [], [2, 3], True),
+    "mha_torch": (17, 0, [("in_proj_weight", [6, 2]), ("in_proj_bias", [6]),
+                          ("out_proj.weight", [2, 2]), ("out_proj.bias", [2])], [2, 0],
+                  [1, 3, 2]),
+    "mha_keras": (17, 1, [("query/kernel", [2, 2, 1]), ("key/kernel", [2, 2, 1]),
+                          ("value/kernel", [2, 2, 1]), ("attention_output/kernel", [2, 1, 2])],
+                  [2, 1], [1, 3, 2]),
+    "prelu_torch": (18, 0, [("weight", [1])], [], [2, 5]),
+    "dot_attention_keras": (19, 1, [("scale", [])], [1], [1, 3, 2]),
+    "lstm_torch": (20, 0, [("weight_ih_l0", [4, 3]), ("weight_hh_l0", [4, 1]),
+                           ("bias_ih_l0", [4]), ("bias_hh_l0", [4])], [1], [2, 3, 3]),
+    "gru_torch": (20, 0, [("weight_ih_l0", [6, 3]), ("weight_hh_l0", [6, 2]),
+                          ("bias_ih_l0", [6]), ("bias_hh_l0", [6])], [0], [2, 3, 3]),
+    "rnn_torch": (21, 0, [("weight_ih_l0", [3, 3]), ("weight_hh_l0", [3, 3]),
+                          ("bias_ih_l0", [3]), ("bias_hh_l0", [3])], [], [2, 4, 3]),
+}
+
+
+def recipe(rng, which, keras, tensors, extra, shape, ids=False):
+    out = bytearray([keras, which, len(tensors) - 1])
+    for t in tensors:
+        name, dims = t[0], t[1]
+        positive = len(t) > 2
+        out += bytes([NAMES.index(name), 0, len(dims)] + dims)
+        n = 1
+        for d in dims:
+            n *= d
+        for _ in range(n):
+            v = rng.uniform(0.1, 1.0) if positive else rng.uniform(-1.0, 1.0)
+            out += struct.pack("<f", v)
+    out += bytes(COMMON_OPTIONS) + bytes(extra)
+    # run(): rank, dims (1 + b % 6, b % 4 (here 0) makes I32), values
+    out += bytes([len(shape) - 1] + [d - 1 for d in shape] + [0 if ids else 1])
+    n = 1
+    for d in shape:
+        n *= d
+    for _ in range(n):
+        out += bytes([rng.randrange(6), 0, 0, 0]) if ids else struct.pack(
+            "<f", rng.uniform(-2.0, 2.0))
+    return bytes(out)
+
+
+def main():
+    outdir = sys.argv[1]
+    os.makedirs(outdir, exist_ok=True)
+    rng = random.Random(20261207)
+    for name, spec in SEEDS.items():
+        with open(os.path.join(outdir, name), "wb") as f:
+            f.write(recipe(rng, *spec))
+
+
+if __name__ == "__main__":
+    main()
