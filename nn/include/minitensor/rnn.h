@@ -114,6 +114,26 @@ typedef enum mt_rnn_return {
     MT_RNN_RETURN_C_N
 } mt_rnn_return;
 
+/* How a bidirectional layer joins its two directions' outputs (Keras'
+ * Bidirectional(merge_mode=…); see .merge below). */
+typedef enum mt_rnn_merge {
+    MT_RNN_MERGE_CONCAT = 0,   /* [fwd, bwd] along the last dim: H·2 wide */
+    MT_RNN_MERGE_SUM,          /* fwd + bwd: H wide */
+    MT_RNN_MERGE_MUL,          /* fwd ⊙ bwd */
+    MT_RNN_MERGE_AVE,          /* (fwd + bwd) / 2 */
+    MT_RNN_MERGE_NONE          /* merge_mode=None, two outputs: refused (see .merge) */
+} mt_rnn_merge;
+
+/* A Keras cell's activation or recurrent_activation (see .activation). */
+typedef enum mt_rnn_activation {
+    MT_RNN_ACTIVATION_DEFAULT = 0,   /* tanh (activation), sigmoid (recurrent) */
+    MT_RNN_ACTIVATION_TANH,
+    MT_RNN_ACTIVATION_SIGMOID,
+    MT_RNN_ACTIVATION_HARD_SIGMOID,  /* Keras 3's relu6(x + 3) / 6 */
+    MT_RNN_ACTIVATION_RELU,
+    MT_RNN_ACTIVATION_LINEAR         /* the identity */
+} mt_rnn_activation;
+
 /* Options (a zeroed struct, or NULL, means "all defaults"):
  *   input_size     expected F, or 0 for "whatever the weights say";
  *   hidden_size    expected H, or 0;
@@ -126,7 +146,8 @@ typedef enum mt_rnn_return {
  *   act            mt_rnn_*: the nonlinearity, MT_ACTIVATION_TANH (or
  *                  NONE, the default) or MT_ACTIVATION_RELU (PyTorch's
  *                  nonlinearity='relu', Keras' SimpleRNN(activation=
- *                  'relu')); must be NONE for LSTM and GRU;
+ *                  'relu')); must be NONE for LSTM and GRU (and when
+ *                  .activation is set);
  *   reset_before   GRU: Keras' reset_after=False, n = tanh(W_n x + b_n +
  *                  U_n (r ⊙ h)). The default (false) is PyTorch's and
  *                  Keras' reset_after=True, n = tanh(W_n x + b_in + r ⊙
@@ -140,7 +161,33 @@ typedef enum mt_rnn_return {
  *                  last output (zeros before its first kept step), as
  *                  Keras' plain LSTM / GRU / SimpleRNN(return_sequences=
  *                  True) do; false (the default): zeros, as PyTorch's
- *                  pad_packed_sequence and Keras' Bidirectional. */
+ *                  pad_packed_sequence and Keras' Bidirectional;
+ *   merge          bidirectional: how SEQUENCES, FINAL_STATE and LAST_STEP
+ *                  join the two directions (Keras' merge_mode): CONCAT
+ *                  (the default, H·2 wide), SUM, MUL or AVE (H wide,
+ *                  elementwise). The states (CELL_STATE, H_N, C_N) are
+ *                  never merged (Keras returns a Bidirectional's states
+ *                  apart): with a merge other than CONCAT they are refused
+ *                  (MT_ERR_INVALID_ARGUMENT), load them with CONCAT. NONE
+ *                  (merge_mode=None: two outputs) is MT_ERR_UNSUPPORTED: a
+ *                  layer has one output; load with CONCAT and split it in
+ *                  two with mt_narrow_new(-1, 0, H) and mt_narrow_new(-1,
+ *                  H, H), which is what Keras returns. One direction: only
+ *                  CONCAT;
+ *   go_backwards   Keras' go_backwards=True: the layer reads the sequence
+ *                  (and mask) from the last step to the first, and its
+ *                  SEQUENCES output is in that reversed order, as Keras
+ *                  returns it. One direction only (Keras refuses a
+ *                  Bidirectional around such a layer);
+ *   activation     the cell's activation (Keras' activation=): LSTM's g
+ *                  and tanh(c), GRU's candidate, the RNN's nonlinearity;
+ *                  DEFAULT is tanh;
+ *   recurrent_activation  LSTM's i, f, o and GRU's r, z gates (Keras'
+ *                  recurrent_activation=); DEFAULT is sigmoid; must be
+ *                  DEFAULT for an RNN. Keras 2's hard_sigmoid (0.2·x +
+ *                  0.5, clipped) is not Keras 3's HARD_SIGMOID: an old
+ *                  model that used it is not supported (nothing in the
+ *                  weights shows it). */
 typedef struct mt_rnn_options {
     int64_t input_size;
     int64_t hidden_size;
@@ -151,15 +198,21 @@ typedef struct mt_rnn_options {
     bool reset_before;
     mt_mask_mode mask;
     bool mask_repeat;
+    mt_rnn_merge merge;
+    bool go_backwards;
+    mt_rnn_activation activation, recurrent_activation;
 } mt_rnn_options;
 
 /* One layer and direction's weights as PyTorch stores them: w_ih
  * [G·H, in] (in: F for the first layer, H·D above it), w_hh [G·H, H],
  * b_ih and b_hh [G·H] or both NULL (bias=False), with PyTorch's gate
- * order: LSTM i, f, g, o (G = 4); GRU r, z, n (G = 3); RNN (G = 1). Any
+ * order: LSTM i, f, g, o (G = 4); GRU r, z, n (G = 3); RNN (G = 1);
+ * w_hr NULL, or for an LSTM with proj_size P (every set or none) [P, H]:
+ * h = w_hr·(o ⊙ tanh c) is P wide, so w_hh is [G·H, P], the next layer's
+ * in is P·D and the outputs and h states are P wide (c stays H). Any
  * views, any float dtype. */
 typedef struct mt_rnn_weights {
-    const mt_tensor *w_ih, *w_hh, *b_ih, *b_hh;
+    const mt_tensor *w_ih, *w_hh, *b_ih, *b_hh, *w_hr;
 } mt_rnn_weights;
 
 /* An LSTM / GRU / RNN layer from `n` weight sets in PyTorch's order
