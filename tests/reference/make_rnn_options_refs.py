@@ -13,11 +13,10 @@ layers' options beyond the defaults.
          "y_<c>_seq", "y_<c>_final", and "c_gl" (return_state's c);
          "gl" after the Embedding's mask: "y_gl_<pad>_seq", "_final".
          Activations: "al" LSTM(activation='relu', recurrent_activation=
-         'hard_sigmoid'), "ag" GRU(activation='sigmoid',
+         'hard_sigmoid'), "ah" LSTM(recurrent_activation='hard_sigmoid'), "ag" GRU(activation='sigmoid',
          recurrent_activation='hard_sigmoid'), "ab" GRU(reset_after=False,
          recurrent_activation='tanh'), "ar" SimpleRNN(activation='linear'):
-         "y_<c>_seq", "y_<c>_final" on "x"; "hs_in", "hs_out": Keras'
-         hard_sigmoid on a few points.
+         "y_<c>_seq", "y_<c>_final" on "x".
   torch  (/usr/bin/python3, PyTorch 1.13) -> rnn_options_torch.safetensors
          nn.LSTM(proj_size=2): "p1" LSTM(3, 4, proj_size=2) bias=False;
          "p2" LSTM(3, 5, proj_size=3, num_layers=2, bidirectional=True)
@@ -105,13 +104,13 @@ def keras_refs(out):
         t[f"y_gl_{pad}_final"] = np.asarray(mf(i))
     case("al", lambda r: layers.LSTM(H, activation="relu", recurrent_activation="hard_sigmoid",
                                      return_sequences=r))
+    case("ah", lambda r: layers.LSTM(H, recurrent_activation="hard_sigmoid",
+                                     return_sequences=r))
     case("ag", lambda r: layers.GRU(H, activation="sigmoid",
                                     recurrent_activation="hard_sigmoid", return_sequences=r))
     case("ab", lambda r: layers.GRU(H, reset_after=False, recurrent_activation="tanh",
                                     return_sequences=r))
     case("ar", lambda r: layers.SimpleRNN(H, activation="linear", return_sequences=r))
-    hs = np.array([-4.0, -3.0, -1.5, 0.0, 0.7, 3.0, 5.0], "f4")
-    t["hs_in"], t["hs_out"] = hs, np.asarray(keras.activations.hard_sigmoid(hs))
     save(f"{out}/rnn_options_keras.safetensors", t)
     print(f"Keras {keras.__version__}: {len(t)} tensors")
 
