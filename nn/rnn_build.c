@@ -129,7 +129,8 @@ static mt_status check_options(const char *name, mt_nn_rnn_cell cell, int n,
                        : o->output == MT_RNN_RETURN_H_N      ? "H_N" : "C_N");
     if (o->go_backwards && dirs == 2)
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: go_backwards with two directions: Keras "
-                       "refuses a Bidirectional around a go_backwards layer", name);
+                       "refuses a Bidirectional around a go_backwards layer (a backward_layer= "
+                       "reading forwards is not supported)", name);
     if ((o->output == MT_RNN_RETURN_CELL_STATE || o->output == MT_RNN_RETURN_C_N) &&
         cell != MT_NN_RNN_CELL_LSTM)
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: %s: only an LSTM has a cell state", name,
@@ -209,7 +210,7 @@ static mt_status check_weights(const char *name, mt_nn_rnn_cell cell, int n,
     if (*hid < 1 || *in < 1 || *width < 1)
         return mt_fail(MT_ERR_SHAPE, "%s: %s %s and %s %s give input %lld and hidden %lld "
                        "(%s): both must be >= 1", name, role[0],
-                       mt_tensor_describe(w[0].w_ih, ts, sizeof ts), role[1],
+                       mt_tensor_describe(w[0].w_ih, ts, sizeof ts), role[hr ? 4 : 1],
                        mt_tensor_describe(hr ? hr : w[0].w_hh, what, sizeof what),
                        (long long)*in, (long long)(hr ? *width : *hid), mat);
     for (int i = 0; i < n; i++) {

@@ -17,7 +17,8 @@
  * output as [N, L, H·D]. (There is no time-major option: a model splits
  * large batches along dim 0, which must be the batch.)
  *
- * Output (.output; D = 2 if bidirectional, else 1):
+ * Output (.output; D = 2 if bidirectional, else 1; H·D is H for a
+ * .merge other than CONCAT, and h's H is P for an LSTM with proj_size):
  *   MT_RNN_RETURN_SEQUENCES   (the zero default) every step [N, L, H·D]:
  *                             PyTorch's `out`, Keras' return_sequences=True;
  *                             a bidirectional layer gives, at step t, the
@@ -82,15 +83,24 @@
  * Each forward needs scratch of about N·L·(G·H + 2·H·D) floats (G = 4 for
  * LSTM, 3 for GRU, 1 for RNN), which a model places in its workspace.
  *
+ * PyTorch's nn.LSTM(proj_size=P) (p.weight_hr_l<k>) is loaded: h, the
+ * outputs and h0 / H_N are P wide (P·D for two directions), c, c0, C_N
+ * and CELL_STATE stay H wide. Keras' Bidirectional(merge_mode='sum',
+ * 'mul', 'ave') is .merge, go_backwards=True .go_backwards, activation= /
+ * recurrent_activation= the options of those names; none of them shows
+ * in the weights, so set them as the model was built. merge_mode=None and
+ * a Bidirectional's merged states are refused (see .merge).
+ *
  * PyTorch's dropout= between layers does nothing at inference, nor here.
- * Not supported (refused where the weights show it): PyTorch's proj_size
- * (p.weight_hr_l0: MT_ERR_UNSUPPORTED), Keras' go_backwards and stateful,
- * left-padded batches packed by PyTorch (pack_padded_sequence takes the
- * first lengths[n] steps: right-pad them, or mask the front and accept
- * Keras' semantics: state carried over the padding), activations
- * other than the defaults (LSTM/GRU: tanh and sigmoid), and Bidirectional
- * merge modes other than 'concat' (they look the same in the file:
- * nothing refuses them).
+ * Keras' stateful=True carries each batch's final states into the next
+ * call: run the layer with the state inputs and take the states as
+ * outputs (FINAL_STATE and CELL_STATE, or H_N and C_N, from layers of
+ * the same weights), fed back into the next call; the flag itself is
+ * not an option. Not supported: left-padded batches packed by PyTorch
+ * (pack_padded_sequence takes the first lengths[n] steps: right-pad them,
+ * or mask the front and accept Keras' semantics: state carried over the
+ * padding), Keras 2's hard_sigmoid (see .recurrent_activation) and
+ * activations not in mt_rnn_activation.
  */
 #ifndef MINITENSOR_RNN_H
 #define MINITENSOR_RNN_H
@@ -221,8 +231,9 @@ typedef struct mt_rnn_weights {
  * Copies the weights (see above). Fails with MT_ERR_SHAPE naming the
  * tensor, its shape and the one expected ("lstm wi: w_hh wh [16,5],
  * expected [20,5] (PyTorch (gates*hidden, input or hidden) with 4 gates,
- * input 3, hidden 5; layer 0)": H is w_hh's), MT_ERR_DTYPE on a weight
- * that is not F32, F16, BF16 or F64, MT_ERR_INVALID_ARGUMENT on a bad
+ * input 3, hidden 5; layer 0)": H is w_hh's, or w_hr's with proj_size),
+ * MT_ERR_DTYPE on a weight that is not F32, F16, BF16 or F64,
+ * MT_ERR_INVALID_ARGUMENT (or, for merge NONE, MT_ERR_UNSUPPORTED) on a bad
  * option or count; *out is NULL then. The layer is named after the
  * first w_ih ("lstm wi"). */
 mt_status mt_lstm_new(int n, const mt_rnn_weights *weights, const mt_rnn_options *options,
@@ -236,8 +247,9 @@ mt_status mt_rnn_new(int n, const mt_rnn_weights *weights, const mt_rnn_options 
  *   PyTorch  p.weight_ih_l<k>, p.weight_hh_l<k>, p.bias_ih_l<k>,
  *            p.bias_hh_l<k>, and the same with suffix _reverse for the
  *            backward direction; both biases or neither. num_layers 0 and
- *            bidirectional false take what the file holds. p.weight_hr_l0
- *            (proj_size) is MT_ERR_UNSUPPORTED. An nn.LSTMCell / GRUCell /
+ *            bidirectional false take what the file holds; an LSTM's
+ *            p.weight_hr_l<k> (proj_size) in every layer or none (in a
+ *            GRU's or RNN's: MT_ERR_FORMAT). An nn.LSTMCell / GRUCell /
  *            RNNCell "p" (p.weight_ih, p.weight_hh, p.bias_ih, p.bias_hh)
  *            is one layer: the cell called on each step in turn, from
  *            zero states or from h0 (c0) [N, H] given as inputs (an
