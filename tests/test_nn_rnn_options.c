@@ -37,15 +37,14 @@ static void assert_matches(const mt_safetensors *st, const char *name, const mt_
 typedef mt_status (*loader_fn)(const mt_state_dict *, const char *, const mt_rnn_options *,
                                mt_layer **);
 
-/* The layer l on in[0..n-1] (x, mask, h0 …) in a graph; its output
- * against `want`. With pad_ids, in[1] is token ids and the mask is made
- * from them by mt_padding_mask_new(0, KEEP). The graph frees l. */
-static void graph_matches(const mt_safetensors *st, mt_layer *l, int n,
-                          const mt_tensor *const *in, bool pad_ids, const char *want)
+/* The layer l run on in[0..n-1] (x, mask, h0 …) in a graph *g (which
+ * owns l; free it after reading *out). With pad_ids, in[1] is token ids
+ * and the mask is made from them by mt_padding_mask_new(0, KEEP). */
+static void graph_run(mt_layer *l, int n, const mt_tensor *const *in, bool pad_ids,
+                      mt_graph **gp, const mt_tensor **out)
 {
     mt_graph *g;
     int ids[4], y;
-    const mt_tensor *out;
     static const char *const names[4] = {"x", "mask", "h0", "c0"};
     assert_ok(mt_graph_new(&g));
     for (int i = 0; i < n; i++)
@@ -58,7 +57,17 @@ static void graph_matches(const mt_safetensors *st, mt_layer *l, int n,
     }
     assert_ok(mt_graph_add(g, "rnn", l, n, ids, &y));
     assert_ok(mt_graph_output(g, y));
-    assert_ok(mt_graph_forward(g, n, in, 1, &out));
+    assert_ok(mt_graph_forward(g, n, in, 1, out));
+    *gp = g;
+}
+
+/* The same, its output against `want`. */
+static void graph_matches(const mt_safetensors *st, mt_layer *l, int n,
+                          const mt_tensor *const *in, bool pad_ids, const char *want)
+{
+    mt_graph *g;
+    const mt_tensor *out;
+    graph_run(l, n, in, pad_ids, &g, &out);
     assert_matches(st, want, out);
     mt_graph_free(g);
 }
@@ -277,6 +286,21 @@ static void torch_proj_size(void **state)
     assert_ok(mt_layer_info_get(l, &info));
     assert_int_equal(info.out_features, 6);
     graph_matches(st, l, 3, (const mt_tensor *const[]){x2, &h0f, &c0f}, false, "y_p2");
+
+    // LAST_STEP: out[:, -1], [N, P·D] (the backward half after one step)
+    mt_tensor *want = ref_get(st, "y_p2");
+    mt_graph *g;
+    const mt_tensor *last;
+    assert_ok(mt_lstm_load(&sd, "p2", &(mt_rnn_options){.output = MT_RNN_RETURN_LAST_STEP},
+                           &l));
+    graph_run(l, 3, (const mt_tensor *const[]){x2, h0, c0}, false, &g, &last);
+    assert_int_equal(last->rank, 2);
+    assert_int_equal(last->shape[1], 6);
+    for (int64_t n = 0; n < 3; n++)
+        assert_close((const float *)last->data + n * 6,
+                     (const float *)want->data + (n * 5 + 4) * 6, 6, 1e-5, 1e-4);
+    mt_graph_free(g);
+    mt_tensor_free(want);
 
     // FINAL_STATE, CELL_STATE: the last layer's, [N, P·D] and [N, H·D]
     mt_tensor *y = NULL, *hn = ref_get(st, "hn_p1"), *cn = ref_get(st, "cn_p1");
