@@ -6,6 +6,7 @@
  * Embedding(mask_zero=True)); go_backwards=True (LSTM, GRU, SimpleRNN;
  * return_state's c; masked, both paddings); activation= and
  * recurrent_activation= (relu, sigmoid, hard_sigmoid, tanh, linear);
+ * stateful=True as the states fed back;
  * PyTorch's nn.LSTM(proj_size=P) (no bias; 2 layers bidirectional from h0
  * and c0; packed): out, h_n, c_n; and the refusals (merge NONE, merges on
  * states or one direction, go_backwards on two, clashing activations,
@@ -215,6 +216,39 @@ static void keras_go_backwards(void **state)
     mt_tensor_free(y);
     mt_layer_free(l);
     mt_tensor_free(x);
+    mt_safetensors_close(st);
+}
+
+/* Keras' stateful=True: a second call on x2 starts from the first call's
+ * final h and c, which the layer gives as FINAL_STATE and CELL_STATE and
+ * takes back as state inputs. */
+static void keras_stateful_as_state_inputs(void **state)
+{
+    (void)state;
+    mt_safetensors *st = open_ref("rnn_options_keras.safetensors");
+    const mt_state_dict sd = {st, MT_FRAMEWORK_KERAS};
+    mt_tensor *x = ref_get(st, "x"), *x2 = ref_get(st, "x2");
+    mt_graph *g;
+    mt_layer *l;
+    int in[2], h, c, y;
+    const mt_tensor *out;
+    assert_ok(mt_graph_new(&g));
+    assert_ok(mt_graph_input(g, "x", MT_DTYPE_F32, 2, x->shape + 1, &in[0]));
+    assert_ok(mt_graph_input(g, "x2", MT_DTYPE_F32, 2, x2->shape + 1, &in[1]));
+    assert_ok(mt_lstm_load(&sd, "gl", &(mt_rnn_options){.output = MT_RNN_RETURN_FINAL_STATE},
+                           &l));
+    assert_ok(mt_graph_add(g, "h", l, 1, &in[0], &h));
+    assert_ok(mt_lstm_load(&sd, "gl", &(mt_rnn_options){.output = MT_RNN_RETURN_CELL_STATE},
+                           &l));
+    assert_ok(mt_graph_add(g, "c", l, 1, &in[0], &c));
+    assert_ok(mt_lstm_load(&sd, "gl", NULL, &l));
+    assert_ok(mt_graph_add(g, "second", l, 3, (int[]){in[1], h, c}, &y));
+    assert_ok(mt_graph_output(g, y));
+    assert_ok(mt_graph_forward(g, 2, (const mt_tensor *const[]){x, x2}, 1, &out));
+    assert_matches(st, "y_sf_2", out);
+    mt_graph_free(g);
+    mt_tensor_free(x);
+    mt_tensor_free(x2);
     mt_safetensors_close(st);
 }
 
@@ -433,6 +467,7 @@ int main(void)
         cmocka_unit_test(keras_merge_modes),
         cmocka_unit_test(keras_merge_none_is_concat_split),
         cmocka_unit_test(keras_go_backwards),
+        cmocka_unit_test(keras_stateful_as_state_inputs),
         cmocka_unit_test(keras_activations),
         cmocka_unit_test(torch_proj_size),
         cmocka_unit_test(errors_options),

@@ -12,6 +12,8 @@ layers' options beyond the defaults.
          go_backwards=True: "gl" LSTM, "gg" GRU, "gr" SimpleRNN on "x":
          "y_<c>_seq", "y_<c>_final", and "c_gl" (return_state's c);
          "gl" after the Embedding's mask: "y_gl_<pad>_seq", "_final".
+         stateful=True: an LSTM of "gl"'s weights called on "x", then on
+         "x2": "y_sf_2" (the second call's sequence).
          Activations: "al" LSTM(activation='relu', recurrent_activation=
          'hard_sigmoid'), "ah" LSTM(recurrent_activation='hard_sigmoid'), "ag" GRU(activation='sigmoid',
          recurrent_activation='hard_sigmoid'), "ab" GRU(reset_after=False,
@@ -102,6 +104,13 @@ def keras_refs(out):
     for pad, i in ids.items():
         t[f"y_gl_{pad}_seq"] = np.asarray(ms(i))
         t[f"y_gl_{pad}_final"] = np.asarray(mf(i))
+    # stateful=True: the second call starts from the first one's final states
+    sf = layers.LSTM(H, stateful=True, return_sequences=True)
+    sfm = keras.Sequential([keras.Input(batch_shape=(N, L, F)), sf])
+    sf.set_weights(gl.get_weights())
+    x2 = rng.normal(0, 1, (N, L, F)).astype("f4")
+    sfm(x)
+    t["x2"], t["y_sf_2"] = x2, np.asarray(sfm(x2))
     case("al", lambda r: layers.LSTM(H, activation="relu", recurrent_activation="hard_sigmoid",
                                      return_sequences=r))
     case("ah", lambda r: layers.LSTM(H, recurrent_activation="hard_sigmoid",

@@ -1,5 +1,5 @@
 /* minitensor/rnn.h — recurrent layers for inference: LSTM, GRU and the
- * Elman RNN (tanh or ReLU), as PyTorch's nn.LSTM / nn.GRU / nn.RNN and
+ * Elman RNN (tanh, ReLU, …), as PyTorch's nn.LSTM / nn.GRU / nn.RNN and
  * Keras' LSTM / GRU / SimpleRNN (and Bidirectional around them) compute
  * them, from zero initial states or from states given as inputs.
  *
