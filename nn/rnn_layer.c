@@ -4,9 +4,7 @@
  * (one small matmul) and applies the cell's gates row by row (rnn_step.c).
  * The weights come packed (rnn_build.c); the projections, states and the
  * lower layers' sequences live in scratch. */
-#include <math.h>
 #include <stdint.h>
-#include <stdio.h>
 #include <string.h>
 
 #include "rnn_internal.h"
