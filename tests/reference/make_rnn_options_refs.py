@@ -15,10 +15,11 @@ layers' options beyond the defaults.
          stateful=True: an LSTM of "gl"'s weights called on "x", then on
          "x2": "y_sf_2" (the second call's sequence).
          Activations: "al" LSTM(activation='relu', recurrent_activation=
-         'hard_sigmoid'), "ah" LSTM(recurrent_activation='hard_sigmoid'), "ag" GRU(activation='sigmoid',
-         recurrent_activation='hard_sigmoid'), "ab" GRU(reset_after=False,
-         recurrent_activation='tanh'), "ar" SimpleRNN(activation='linear'):
-         "y_<c>_seq", "y_<c>_final" on "x".
+         'hard_sigmoid'), "ah" LSTM(recurrent_activation='hard_sigmoid'),
+         "ag" GRU(activation='sigmoid', recurrent_activation=
+         'hard_sigmoid'), "ab" GRU(reset_after=False, recurrent_activation=
+         'tanh'), "ar" SimpleRNN(activation='linear'): "y_<c>_seq",
+         "y_<c>_final" on "x".
   torch  (/usr/bin/python3, PyTorch 1.13) -> rnn_options_torch.safetensors
          nn.LSTM(proj_size=2): "p1" LSTM(3, 4, proj_size=2) bias=False;
          "p2" LSTM(3, 5, proj_size=3, num_layers=2, bidirectional=True)
