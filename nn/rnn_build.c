@@ -9,6 +9,7 @@
 static const char *const cell_names[] = {"lstm", "gru", "rnn"};
 static const int64_t cell_gates[] = {4, 3, 1};
 static const mt_layer_kind cell_kinds[] = {MT_LAYER_LSTM, MT_LAYER_GRU, MT_LAYER_RNN};
+static const char *const merge_names[] = {"concat", "sum", "mul", "ave", "none"};
 
 /* The source gate of packed gate g: Keras' GRU is z, r, h. */
 static int64_t src_gate(bool keras, mt_nn_rnn_cell cell, int64_t g)
@@ -94,7 +95,42 @@ static mt_status check_options(const char *name, mt_nn_rnn_cell cell, int n,
                        mt_activation_name(o->act) ? mt_activation_name(o->act) : "(unknown)",
                        cell == MT_NN_RNN_CELL_ELMAN ? "an RNN takes tanh or relu"
                                                     : "LSTM and GRU use tanh and sigmoid "
-                                                      "(leave act 0)");
+                                                      "(leave act 0; .activation and "
+                                                      ".recurrent_activation choose others)");
+    if ((unsigned)o->activation > MT_RNN_ACTIVATION_LINEAR ||
+        (unsigned)o->recurrent_activation > MT_RNN_ACTIVATION_LINEAR)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: activation %d, recurrent_activation %d: "
+                       "not an mt_rnn_activation", name, (int)o->activation,
+                       (int)o->recurrent_activation);
+    if (o->act != MT_ACTIVATION_NONE && o->activation != MT_RNN_ACTIVATION_DEFAULT)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: both act and activation are set: set "
+                       "one", name);
+    if (cell == MT_NN_RNN_CELL_ELMAN && o->recurrent_activation != MT_RNN_ACTIVATION_DEFAULT)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: recurrent_activation: an RNN has no "
+                       "gates (its activation is .activation)", name);
+    if ((unsigned)o->merge > MT_RNN_MERGE_NONE)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: merge %d is not an mt_rnn_merge", name,
+                       (int)o->merge);
+    if (o->merge == MT_RNN_MERGE_NONE)
+        return mt_fail(MT_ERR_UNSUPPORTED, "%s: merge NONE (Keras' merge_mode=None) gives two "
+                       "outputs and a layer has one: load with MT_RNN_MERGE_CONCAT and split "
+                       "its last dim with mt_narrow_new(-1, 0, H) and mt_narrow_new(-1, H, H)",
+                       name);
+    if (o->merge != MT_RNN_MERGE_CONCAT && dirs == 1)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: merge mode %s needs two directions (a "
+                       "bidirectional layer)", name, merge_names[o->merge]);
+    if (o->merge != MT_RNN_MERGE_CONCAT &&
+        (o->output == MT_RNN_RETURN_CELL_STATE || o->output == MT_RNN_RETURN_H_N ||
+         o->output == MT_RNN_RETURN_C_N))
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: merge mode %s with a state output (%s): "
+                       "Keras returns a Bidirectional's states apart, never merged; load the "
+                       "states with MT_RNN_MERGE_CONCAT", name, merge_names[o->merge],
+                       o->output == MT_RNN_RETURN_CELL_STATE ? "CELL_STATE"
+                       : o->output == MT_RNN_RETURN_H_N      ? "H_N" : "C_N");
+    if (o->go_backwards && dirs == 2)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: go_backwards with two directions: Keras "
+                       "refuses a Bidirectional around a go_backwards layer (a backward_layer= "
+                       "reading forwards is not supported)", name);
     if ((o->output == MT_RNN_RETURN_CELL_STATE || o->output == MT_RNN_RETURN_C_N) &&
         cell != MT_NN_RNN_CELL_LSTM)
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: %s: only an LSTM has a cell state", name,
@@ -116,15 +152,16 @@ static mt_status check_options(const char *name, mt_nn_rnn_cell cell, int n,
     return MT_OK;
 }
 
-/* Every weight set's shapes; the sizes F and H into *in, *hid (the
- * options' when given, so that the messages expect those). */
+/* Every weight set's shapes; the sizes F, H and h's width (P with
+ * proj_size, else H) into *in, *hid, *width (the options' when given, so
+ * that the messages expect those). */
 static mt_status check_weights(const char *name, mt_nn_rnn_cell cell, int n,
                                const mt_rnn_weights *w, bool keras, const mt_rnn_options *o,
-                               int dirs, int64_t *in, int64_t *hid)
+                               int dirs, int64_t *in, int64_t *hid, int64_t *width)
 {
-    static const char *const roles[2][4] = {{"w_ih", "w_hh", "b_ih", "b_hh"},
+    static const char *const roles[2][5] = {{"w_ih", "w_hh", "b_ih", "b_hh", "w_hr"},
                                             {"kernel", "recurrent_kernel", "bias",
-                                             "recurrent bias"}};
+                                             "recurrent bias", "projection"}};
     const char *const *role = roles[keras];
     int64_t g = cell_gates[cell];
     const char *mat = keras ? "Keras (input or units, gates*units)"
@@ -141,8 +178,9 @@ static mt_status check_weights(const char *name, mt_nn_rnn_cell cell, int n,
                                mt_tensor_describe(t, ts, sizeof ts), mat);
         }
     for (int i = 0; i < n; i++) {
-        const mt_tensor *const set[4] = {w[i].w_ih, w[i].w_hh, w[i].b_ih, w[i].b_hh};
-        for (int k = 0; k < 4; k++) {
+        const mt_tensor *const set[5] = {w[i].w_ih, w[i].w_hh, w[i].b_ih, w[i].b_hh,
+                                         w[i].w_hr};
+        for (int k = 0; k < 5; k++) {
             const mt_tensor *t = set[k];
             // mt_tensor_to_f32 would take integers and BOOL by value: refuse them
             if (t && t->dtype != MT_DTYPE_F32 && t->dtype != MT_DTYPE_F16 &&
@@ -151,24 +189,45 @@ static mt_status check_weights(const char *name, mt_nn_rnn_cell cell, int n,
                                "F16, BF16 or F64)", name, role[k],
                                mt_tensor_describe(t, ts, sizeof ts), mt_dtype_name(t->dtype));
         }
+        // proj_size: an LSTM's, PyTorch's, in every set or none
+        if (w[i].w_hr && (cell != MT_NN_RNN_CELL_LSTM || keras))
+            return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: %s %s: only a PyTorch LSTM has a "
+                           "projection (proj_size)", name, role[4],
+                           mt_tensor_describe(w[i].w_hr, ts, sizeof ts));
+        if (!w[i].w_hr != !w[0].w_hr)
+            return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: weight set %d %s w_hr and set 0 %s: "
+                           "proj_size is every layer's and direction's or none's", name, i,
+                           w[i].w_hr ? "has" : "has no", w[0].w_hr ? "has" : "has none");
+        if (w[i].w_hr && w[i].w_hr->rank != 2)
+            return mt_fail(MT_ERR_SHAPE, "%s: w_hr %s, expected 2 dims: PyTorch (proj_size, "
+                           "hidden)", name, mt_tensor_describe(w[i].w_hr, ts, sizeof ts));
     }
-    *hid = o->hidden_size ? o->hidden_size : w[0].w_hh->shape[keras ? 0 : 1];
+    const mt_tensor *hr = w[0].w_hr;   // with it, H is w_hr's (w_hh is [G·H, P])
+    *hid = o->hidden_size ? o->hidden_size
+           : hr           ? hr->shape[1] : w[0].w_hh->shape[keras ? 0 : 1];
+    *width = hr ? hr->shape[0] : *hid;
     *in = o->input_size ? o->input_size : w[0].w_ih->shape[keras ? 0 : 1];
-    if (*hid < 1 || *in < 1)
+    if (*hid < 1 || *in < 1 || *width < 1)
         return mt_fail(MT_ERR_SHAPE, "%s: %s %s and %s %s give input %lld and hidden %lld "
                        "(%s): both must be >= 1", name, role[0],
-                       mt_tensor_describe(w[0].w_ih, ts, sizeof ts), role[1],
-                       mt_tensor_describe(w[0].w_hh, what, sizeof what), (long long)*in,
-                       (long long)*hid, mat);
+                       mt_tensor_describe(w[0].w_ih, ts, sizeof ts), role[hr ? 4 : 1],
+                       mt_tensor_describe(hr ? hr : w[0].w_hh, what, sizeof what),
+                       (long long)*in, (long long)(hr ? *width : *hid), mat);
     for (int i = 0; i < n; i++) {
-        int64_t rows = i / dirs ? *hid * dirs : *in, gh = g * *hid;
-        snprintf(what, sizeof what, "%s with %lld gates, input %lld, hidden %lld; layer %d%s",
-                 mat, (long long)g, (long long)rows, (long long)*hid, i / dirs,
-                 i % dirs ? " reverse" : "");
+        int64_t rows = i / dirs ? *width * dirs : *in, gh = g * *hid;
+        int np = snprintf(what, sizeof what, "%s with %lld gates, input %lld, hidden %lld",
+                          mat, (long long)g, (long long)rows, (long long)*hid);
+        if (hr && np > 0 && (size_t)np < sizeof what)
+            np += snprintf(what + np, sizeof what - (size_t)np, ", proj_size %lld",
+                           (long long)*width);
+        if (np > 0 && (size_t)np < sizeof what)
+            snprintf(what + np, sizeof what - (size_t)np, "; layer %d%s", i / dirs,
+                     i % dirs ? " reverse" : "");
         mt_status s;
-        // w_hh first: it defines H, so a wrong one is named rather than w_ih
-        if ((s = check_shape(name, role[1], w[i].w_hh, keras ? *hid : gh, keras ? gh : *hid,
-                             what)) ||
+        // w_hr, then w_hh first: they define H, so a wrong one is named rather than w_ih
+        if ((hr && (s = check_shape(name, role[4], w[i].w_hr, *width, *hid, what))) ||
+            (s = check_shape(name, role[1], w[i].w_hh, keras ? *width : gh,
+                             keras ? gh : *width, what)) ||
             (s = check_shape(name, role[0], w[i].w_ih, keras ? rows : gh, keras ? gh : rows,
                              what)) ||
             (w[i].b_ih && (s = check_shape(name, role[2], w[i].b_ih, gh, -1, what))) ||
@@ -178,35 +237,55 @@ static mt_status check_weights(const char *name, mt_nn_rnn_cell cell, int n,
     return MT_OK;
 }
 
+/* The cell's activations resolved from the options (DEFAULT: tanh and
+ * sigmoid; an RNN's .act RELU is relu). */
+static void resolve_activations(mt_nn_rnn_cell cell, const mt_rnn_options *o, rnn_state *st)
+{
+    st->act = o->activation != MT_RNN_ACTIVATION_DEFAULT ? o->activation
+              : o->act == MT_ACTIVATION_RELU            ? MT_RNN_ACTIVATION_RELU
+                                                        : MT_RNN_ACTIVATION_TANH;
+    st->rec_act = o->recurrent_activation != MT_RNN_ACTIVATION_DEFAULT
+                      ? o->recurrent_activation : MT_RNN_ACTIVATION_SIGMOID;
+    st->relu = st->act == MT_RNN_ACTIVATION_RELU;
+    st->plain = cell == MT_NN_RNN_CELL_ELMAN
+                    ? st->act == MT_RNN_ACTIVATION_TANH || st->relu
+                    : st->act == MT_RNN_ACTIVATION_TANH &&
+                          st->rec_act == MT_RNN_ACTIVATION_SIGMOID;
+}
+
 mt_status mt_nn_rnn_build(mt_nn_rnn_cell cell, const char *name, int n, const mt_rnn_weights *w,
                           bool keras, const mt_rnn_options *options, mt_layer **out)
 {
     *out = NULL;
     mt_rnn_options o = options ? *options : (mt_rnn_options){0};
     int layers = o.num_layers ? o.num_layers : 1, dirs = o.bidirectional ? 2 : 1;
-    int64_t in = 0, hid = 0, g = cell_gates[cell];
+    int64_t in = 0, hid = 0, width = 0, g = cell_gates[cell];
     mt_status s = check_options(name, cell, n, &o, layers, dirs);
     if (!s && !w)
         s = mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: weights is NULL", name);
-    if (s || (s = check_weights(name, cell, n, w, keras, &o, dirs, &in, &hid)))
+    if (s || (s = check_weights(name, cell, n, w, keras, &o, dirs, &in, &hid, &width)))
         return s;
     mt_layer *l = mt_nn_layer_alloc(cell_names[cell], &mt_nn_rnn_vtable, cell_kinds[cell], name,
                                     sizeof(rnn_state) + (size_t)n * sizeof(rnn_cell));
     if (!l)
         return MT_ERR_OUT_OF_MEMORY;
     rnn_state *st = l->state;
-    *st = (rnn_state){.cell = cell, .gates = g, .in = in, .hidden = hid, .layers = layers,
-                      .dirs = dirs, .output = o.output,
-                      .relu = o.act == MT_ACTIVATION_RELU, .reset_before = o.reset_before,
-                      .mask = o.mask, .mask_repeat = o.mask_repeat};
+    *st = (rnn_state){.cell = cell, .gates = g, .in = in, .hidden = hid, .width = width,
+                      .layers = layers, .dirs = dirs, .output = o.output,
+                      .reset_before = o.reset_before, .mask = o.mask,
+                      .mask_repeat = o.mask_repeat, .merge = o.merge,
+                      .go_backwards = o.go_backwards};
+    resolve_activations(cell, &o, st);
     bool split = cell == MT_NN_RNN_CELL_GRU && !o.reset_before;   // b_hn stays apart
     bool bias = false;
     for (int i = 0; !s && i < n; i++) {
         rnn_cell *c = &st->c[i];
         bias = bias || w[i].b_ih || w[i].b_hh;
-        if ((s = pack_matrix(w[i].w_ih, keras, cell, g, hid, i / dirs ? hid * dirs : in,
+        if ((s = pack_matrix(w[i].w_ih, keras, cell, g, hid, i / dirs ? width * dirs : in,
                              &c->wx)) ||
-            (s = pack_matrix(w[i].w_hh, keras, cell, g, hid, hid, &c->wh)) ||
+            (s = pack_matrix(w[i].w_hh, keras, cell, g, hid, width, &c->wh)) ||
+            // w_hr [P, H] as [H, P]: one "gate" P wide over H rows
+            (w[i].w_hr && (s = pack_matrix(w[i].w_hr, false, cell, 1, width, hid, &c->wr))) ||
             (s = mt_tensor_zeros(MT_DTYPE_F32, 1, (int64_t[]){g * hid}, &c->bx)) ||
             (split && (s = mt_tensor_zeros(MT_DTYPE_F32, 1, (int64_t[]){hid}, &c->bhn))) ||
             (s = add_bias(w[i].b_ih, keras, cell, hid, 0, g, c->bx->data)) ||
@@ -219,10 +298,12 @@ mt_status mt_nn_rnn_build(mt_nn_rnn_cell cell, const char *name, int n, const mt
         return s;
     }
     l->info.in_features = in;
-    l->info.out_features = hid * dirs;
+    l->info.out_features = o.merge == MT_RNN_MERGE_CONCAT ? width * dirs : width;
     l->info.has_bias = bias;
-    l->info.act = cell == MT_NN_RNN_CELL_ELMAN && o.act == MT_ACTIVATION_RELU
-                      ? MT_ACTIVATION_RELU : MT_ACTIVATION_TANH;
+    l->info.act = st->act == MT_RNN_ACTIVATION_RELU      ? MT_ACTIVATION_RELU
+                  : st->act == MT_RNN_ACTIVATION_SIGMOID ? MT_ACTIVATION_SIGMOID
+                  : st->act == MT_RNN_ACTIVATION_TANH    ? MT_ACTIVATION_TANH
+                                                         : MT_ACTIVATION_NONE;
     *out = l;
     return MT_OK;
 }

@@ -1,12 +1,10 @@
 /* rnn_layer.c — LSTM, GRU and Elman RNN layers for inference (rnn.h), the
  * running half: per layer and direction, one fused matmul projects every
  * step's input (x·W + b for all N·L rows at once), then each step adds h·U
- * (one small matmul) and applies the cell's gates row by row. The weights
- * come packed (rnn_build.c); the projections, states and the lower
- * layers' sequences live in scratch. */
-#include <math.h>
+ * (one small matmul) and applies the cell's gates row by row (rnn_step.c).
+ * The weights come packed (rnn_build.c); the projections, states and the
+ * lower layers' sequences live in scratch. */
 #include <stdint.h>
-#include <stdio.h>
 #include <string.h>
 
 #include "rnn_internal.h"
@@ -17,29 +15,34 @@
 typedef struct rnn_scratch {
     float *proj;      /* [N, L, G·H] one direction's input projections */
     float *rec;       /* [N, G·H] h·U of one step */
-    float *h, *c;     /* [N, H] the state */
-    float *tmp;       /* [N, H] GRU reset before: r ⊙ h */
-    float *seq[2];    /* [N, L, H·D] the lower layers' outputs, alternating */
+    float *h, *c;     /* [N, W] and [N, H] the state (W: h's width) */
+    float *tmp;       /* [N, H] GRU reset before: r ⊙ h; LSTM with proj: o ⊙ act(c) */
+    float *seq[2];    /* [N, L, W·D] the lower layers' outputs, alternating */
     float *keep;      /* [N, L] with a mask: 1 where the step counts, else 0 */
-    float *hold;      /* [N, 2·H] with a mask: masked rows' h and c across a step */
+    float *hold;      /* [N, W + H] with a mask: masked rows' h (and c) across a step */
     float *seen;      /* [N] with a mask: 1 once the direction had a kept step */
+    float *back;      /* [N, L, W] merged, not concatenated: the backward direction's */
 } rnn_scratch;
+
+enum { SCRATCH_PARTS = 11 };
 
 /* Floats of scratch for a batch nb of length len (each part rounded to 64
  * bytes); with base, the parts' places in *sc. */
 static size_t scratch_floats(const rnn_state *st, int64_t nb, int64_t len, float *base,
                              rnn_scratch *sc)
 {
-    int64_t gh = st->gates * st->hidden, hd = st->hidden * st->dirs;
-    bool m = st->mask != MT_MASK_MODE_NONE;
-    const int64_t sizes[10] = {nb * len * gh, nb * gh, nb * st->hidden, nb * st->hidden,
-                               nb * st->hidden, st->layers > 1 ? nb * len * hd : 0,
-                               st->layers > 2 ? nb * len * hd : 0, m ? nb * len : 0,
-                               m ? 2 * nb * st->hidden : 0, m ? nb : 0};
-    float **parts[10] = {&sc->proj, &sc->rec, &sc->h, &sc->c, &sc->tmp, &sc->seq[0],
-                         &sc->seq[1], &sc->keep, &sc->hold, &sc->seen};
+    int64_t gh = st->gates * st->hidden, w = st->width, wd = w * st->dirs, hid = st->hidden;
+    bool m = st->mask != MT_MASK_MODE_NONE, merged = st->merge != MT_RNN_MERGE_CONCAT;
+    const int64_t sizes[SCRATCH_PARTS] = {nb * len * gh, nb * gh, nb * w, nb * hid, nb * hid,
+                                          st->layers > 1 ? nb * len * wd : 0,
+                                          st->layers > 2 ? nb * len * wd : 0, m ? nb * len : 0,
+                                          m ? nb * (w + hid) : 0, m ? nb : 0,
+                                          merged ? nb * len * w : 0};
+    float **parts[SCRATCH_PARTS] = {&sc->proj, &sc->rec, &sc->h, &sc->c, &sc->tmp,
+                                    &sc->seq[0], &sc->seq[1], &sc->keep, &sc->hold,
+                                    &sc->seen, &sc->back};
     size_t at = 0;
-    for (int i = 0; i < 10; i++) {
+    for (int i = 0; i < SCRATCH_PARTS; i++) {
         if (base)
             *parts[i] = base + at;
         at += ((size_t)sizes[i] + 15) / 16 * 16;
@@ -60,12 +63,12 @@ static size_t rnn_scratch_bytes(const mt_layer *l, int n, const mt_shape *in)
 /* The states a layer starts from: h (and c for an LSTM). */
 static int n_states(const rnn_state *st) { return st->cell == MT_NN_RNN_CELL_LSTM ? 2 : 1; }
 
-/* Initial state in[i] (h0 or c0) for batch nb: [N, layers·D, H] or
- * [N, layers·D·H]. */
+/* Initial state in[i] (h0 or c0) for batch nb: [N, layers·D, hid] or
+ * [N, layers·D·hid] (hid: W for h, H for c). */
 static mt_status check_state(const rnn_state *st, const mt_shape *in, const char *from,
-                             int64_t nb, const char *what)
+                             int64_t nb, int64_t hid, const char *what)
 {
-    int64_t ld = st->layers * st->dirs, hid = st->hidden;
+    int64_t ld = st->layers * st->dirs;
     if (in->dtype == MT_DTYPE_F32 && in->dim[0] == nb &&
         ((in->rank == 3 && in->dim[1] == ld && in->dim[2] == hid) ||
          (in->rank == 2 && in->dim[1] == ld * hid)))
@@ -120,7 +123,8 @@ static mt_status rnn_infer(const mt_layer *l, int n, const mt_shape *in,
             return s;
     }
     for (int i = first; i < n; i++) {
-        mt_status s = check_state(st, &in[i], from[i], nb, i == first ? "h" : "c");
+        mt_status s = check_state(st, &in[i], from[i], nb,
+                                  i == first ? st->width : st->hidden, i == first ? "h" : "c");
         if (s)
             return s;
     }
@@ -128,102 +132,24 @@ static mt_status rnn_infer(const mt_layer *l, int n, const mt_shape *in,
     // in a 32-bit size_t (wasm32), where it would wrap to a small buffer
     const int64_t most = (uint64_t)SIZE_MAX < (uint64_t)INT64_MAX ? (int64_t)(SIZE_MAX / 64)
                                                                   : INT64_MAX / 64;
-    int64_t per_step = st->gates * st->hidden + 2 * st->hidden * st->dirs + 16;
+    int64_t per_step = st->gates * st->hidden + 3 * st->width * st->dirs + 16;
     if (nb > 0 && (len > most / nb || nb * len > most / per_step))
         return mt_fail(MT_ERR_OVERFLOW, "the batch and length %s gives overflow its scratch",
                        from[0]);
     *out = *in;
-    int64_t hd = st->hidden * st->dirs;
+    // the outputs are h (W wide, one or both directions'), the states h or c
+    int64_t wd = st->merge == MT_RNN_MERGE_CONCAT ? st->width * st->dirs : st->width;
     if (st->output == MT_RNN_RETURN_SEQUENCES) {
-        out->dim[2] = hd;
+        out->dim[2] = wd;
     } else if (st->output == MT_RNN_RETURN_H_N || st->output == MT_RNN_RETURN_C_N) {
         out->dim[1] = st->layers * st->dirs;
-        out->dim[2] = st->hidden;
+        out->dim[2] = st->output == MT_RNN_RETURN_C_N ? st->hidden : st->width;
     } else {
         out->rank = 2;
         out->dim[0] = nb;
-        out->dim[1] = hd;
+        out->dim[1] = st->output == MT_RNN_RETURN_CELL_STATE ? st->hidden * st->dirs : wd;
     }
     return MT_OK;
-}
-
-/* ---- one step of each cell, row by row ---------------------------------------- */
-
-static float sigmoid(float v) { return 1.0f / (1.0f + expf(-v)); }
-
-/* p: the step's projections (row stride p_sn), r: h·U [N, 4H]. */
-static void lstm_step(int64_t nb, int64_t hid, const float *p, int64_t p_sn, const float *r,
-                      float *h, float *c)
-{
-    for (int64_t n = 0; n < nb; n++) {
-        const float *pn = p + n * p_sn, *rn = r + n * 4 * hid;
-        float *hn = h + n * hid, *cn = c + n * hid;
-        for (int64_t j = 0; j < hid; j++) {
-            float i = sigmoid(pn[j] + rn[j]), f = sigmoid(pn[hid + j] + rn[hid + j]);
-            float g = tanhf(pn[2 * hid + j] + rn[2 * hid + j]);
-            float o = sigmoid(pn[3 * hid + j] + rn[3 * hid + j]);
-            cn[j] = f * cn[j] + i * g;
-            hn[j] = o * tanhf(cn[j]);
-        }
-    }
-}
-
-/* PyTorch's GRU: n = tanh(p_n + r ⊙ (U_n h + b_hn)). */
-static void gru_step(int64_t nb, int64_t hid, const float *p, int64_t p_sn, const float *r,
-                     const float *bhn, float *h)
-{
-    for (int64_t n = 0; n < nb; n++) {
-        const float *pn = p + n * p_sn, *rn = r + n * 3 * hid;
-        float *hn = h + n * hid;
-        for (int64_t j = 0; j < hid; j++) {
-            float rs = sigmoid(pn[j] + rn[j]), z = sigmoid(pn[hid + j] + rn[hid + j]);
-            float cand = tanhf(pn[2 * hid + j] + rs * (rn[2 * hid + j] + bhn[j]));
-            hn[j] = (1.0f - z) * cand + z * hn[j];
-        }
-    }
-}
-
-/* Keras' reset_after=False, first half: r and z; z kept in r's z columns,
- * tmp = r ⊙ h for U_n. */
-static void gru_before_gates(int64_t nb, int64_t hid, const float *p, int64_t p_sn, float *r,
-                             const float *h, float *tmp)
-{
-    for (int64_t n = 0; n < nb; n++) {
-        const float *pn = p + n * p_sn, *hn = h + n * hid;
-        float *rn = r + n * 3 * hid, *tn = tmp + n * hid;
-        for (int64_t j = 0; j < hid; j++) {
-            float rs = sigmoid(pn[j] + rn[j]);
-            rn[hid + j] = sigmoid(pn[hid + j] + rn[hid + j]);
-            tn[j] = rs * hn[j];
-        }
-    }
-}
-
-/* Second half: n = tanh(p_n + U_n (r ⊙ h)), U_n (r ⊙ h) in r's n columns. */
-static void gru_before_update(int64_t nb, int64_t hid, const float *p, int64_t p_sn,
-                              const float *r, float *h)
-{
-    for (int64_t n = 0; n < nb; n++) {
-        const float *pn = p + n * p_sn, *rn = r + n * 3 * hid;
-        float *hn = h + n * hid;
-        for (int64_t j = 0; j < hid; j++) {
-            float z = rn[hid + j], cand = tanhf(pn[2 * hid + j] + rn[2 * hid + j]);
-            hn[j] = (1.0f - z) * cand + z * hn[j];
-        }
-    }
-}
-
-static void elman_step(int64_t nb, int64_t hid, const float *p, int64_t p_sn, const float *r,
-                       bool relu, float *h)
-{
-    for (int64_t n = 0; n < nb; n++) {
-        const float *pn = p + n * p_sn, *rn = r + n * hid;
-        float *hn = h + n * hid;
-        for (int64_t j = 0; j < hid; j++) {
-            float v = pn[j] + rn[j];
-            hn[j] = relu ? (v > 0.0f ? v : 0.0f) : tanhf(v);
-        }
-    }
 }
 
 /* ---- forward ------------------------------------------------------------------- */
@@ -241,17 +167,16 @@ typedef struct rnn_dest {
     int64_t steps;
 } rnn_dest;
 
-/* Row n of state t (h0 or c0, any strides, [N, layers·D, H] or
- * [N, layers·D·H]) for layer and direction idx into dst [N, H]. */
-static void load_state(const mt_tensor *t, int64_t idx, int64_t hid, float *dst)
+/* Row n of state t (h0 or c0, any strides, [N, layers·D, w] or
+ * [N, layers·D·w]) for layer and direction idx into dst [N, w]. */
+static void load_state(const mt_tensor *t, int64_t idx, int64_t w, float *dst)
 {
     const float *a = t->data;
     for (int64_t n = 0; n < t->shape[0]; n++)
-        for (int64_t j = 0; j < hid; j++)
-            dst[n * hid + j] = t->rank == 3 ? a[n * t->stride[0] + idx * t->stride[1] +
-                                                j * t->stride[2]]
-                                            : a[n * t->stride[0] + (idx * hid + j) *
-                                                                       t->stride[1]];
+        for (int64_t j = 0; j < w; j++)
+            dst[n * w + j] = t->rank == 3 ? a[n * t->stride[0] + idx * t->stride[1] +
+                                              j * t->stride[2]]
+                                          : a[n * t->stride[0] + (idx * w + j) * t->stride[1]];
 }
 
 /* h·U (or, when `zero`, at a first step from h = 0: zeros) into rec, a
@@ -269,27 +194,48 @@ static mt_status recur(const mt_tensor *h, const mt_tensor *u, bool zero, mt_ten
 /* Row n's output of a step into dst: h, or at a masked step (*keep 0)
  * zeros, or h (still the last output) if mask_repeat and a step was kept. */
 static void put_output(const rnn_state *st, const rnn_scratch *sc, const float *keep,
-                       int64_t n, int64_t hid, float *dst)
+                       int64_t n, float *dst)
 {
+    int64_t w = st->width;
     if (!keep || *keep != 0.0f || (st->mask_repeat && sc->seen[n] != 0.0f))
-        memcpy(dst, sc->h + n * hid, (size_t)hid * sizeof(float));
+        memcpy(dst, sc->h + n * w, (size_t)w * sizeof(float));
     else
-        memset(dst, 0, (size_t)hid * sizeof(float));
+        memset(dst, 0, (size_t)w * sizeof(float));
+}
+
+/* A masked row's state must come through a step unchanged: before the
+ * step (!back) set it aside, after it (back) put it back; c only for an
+ * LSTM, the one cell with a c. */
+static void hold_state(const rnn_state *st, const rnn_scratch *sc, const float *keep,
+                       int64_t nb, bool back)
+{
+    int64_t w = st->width, hid = st->hidden, rw = w + hid;
+    bool lstm = st->cell == MT_NN_RNN_CELL_LSTM;
+    for (int64_t n = 0; n < nb; n++) {
+        if (keep[n] != 0.0f)
+            continue;
+        float *h = sc->h + n * w, *c = sc->c + n * hid, *hold = sc->hold + n * rw;
+        memcpy(back ? h : hold, back ? hold : h, (size_t)w * sizeof(float));
+        if (lstm)
+            memcpy(back ? c : hold + w, back ? hold + w : c, (size_t)hid * sizeof(float));
+    }
 }
 
 /* One layer and direction over x [N, L, in] (any strides), from the
- * states init[0] (h) and init[1] (c) at idx (NULL: zeros). */
+ * states init[0] (h) and init[1] (c) at idx (NULL: zeros). flip_x: x's
+ * step t is the layer's step L-1-t (go_backwards, first layer). */
 static mt_status run_direction(const rnn_state *st, const rnn_cell *c, const mt_tensor *x,
                                const mt_tensor *const *init, int64_t idx, bool reverse,
-                               const rnn_scratch *sc, const rnn_dest *d)
+                               bool flip_x, const rnn_scratch *sc, const rnn_dest *d)
 {
     int64_t nb = x->shape[0], len = x->shape[1], hid = st->hidden, gh = st->gates * hid;
+    int64_t w = st->width;
     mt_tensor proj, rec, h, tmp, u_rz, u_n, rec_rz, rec_n;
     mt_status s;
     if ((s = mt_tensor_wrap_into(MT_DTYPE_F32, 3, (int64_t[]){nb, len, gh}, sc->proj,
                                  &proj)) ||
         (s = mt_tensor_wrap_into(MT_DTYPE_F32, 2, (int64_t[]){nb, gh}, sc->rec, &rec)) ||
-        (s = mt_tensor_wrap_into(MT_DTYPE_F32, 2, (int64_t[]){nb, hid}, sc->h, &h)) ||
+        (s = mt_tensor_wrap_into(MT_DTYPE_F32, 2, (int64_t[]){nb, w}, sc->h, &h)) ||
         (s = mt_tensor_wrap_into(MT_DTYPE_F32, 2, (int64_t[]){nb, hid}, sc->tmp, &tmp)) ||
         (s = mt_matmul_fused_into(x, c->wx, c->bx, MT_ACTIVATION_NONE, &proj)))
         return s;
@@ -299,11 +245,13 @@ static mt_status run_direction(const rnn_state *st, const rnn_cell *c, const mt_
                    (s = mt_narrow_into(&rec, 1, 0, 2 * hid, &rec_rz)) ||
                    (s = mt_narrow_into(&rec, 1, 2 * hid, hid, &rec_n))))
         return s;
-    memset(sc->h, 0, (size_t)(nb * hid) * sizeof(float));
-    memset(sc->c, 0, (size_t)(nb * hid) * sizeof(float));
+    bool lstm = st->cell == MT_NN_RNN_CELL_LSTM;
+    memset(sc->h, 0, (size_t)(nb * w) * sizeof(float));
+    if (lstm)
+        memset(sc->c, 0, (size_t)(nb * hid) * sizeof(float));
     if (init) {
-        load_state(init[0], idx, hid, sc->h);
-        if (st->cell == MT_NN_RNN_CELL_LSTM)
+        load_state(init[0], idx, w, sc->h);
+        if (lstm)
             load_state(init[1], idx, hid, sc->c);
     }
     const float *keep = st->mask != MT_MASK_MODE_NONE ? sc->keep : NULL;
@@ -313,72 +261,85 @@ static mt_status run_direction(const rnn_state *st, const rnn_cell *c, const mt_
     for (int64_t i = 0; i < d->steps; i++) {
         t = reverse ? len - 1 - i : i;
         bool zero = i == 0 && !init;
-        const float *p = sc->proj + t * gh;
-        // a masked row's state must come through the step unchanged: set it aside
-        for (int64_t n = 0; keep && n < nb; n++)
-            if (keep[n * len + t] == 0.0f) {
-                memcpy(sc->hold + 2 * n * hid, sc->h + n * hid, (size_t)hid * sizeof(float));
-                memcpy(sc->hold + (2 * n + 1) * hid, sc->c + n * hid,
-                       (size_t)hid * sizeof(float));
-            }
+        const float *p = sc->proj + (flip_x ? len - 1 - t : t) * gh;
+        // keep is [L, N] (transposed by rnn_forward): step t's rows in a row
+        if (keep)
+            hold_state(st, sc, keep + t * nb, nb, false);
         switch (st->cell) {
         case MT_NN_RNN_CELL_LSTM:
             if ((s = recur(&h, c->wh, zero, &rec)))
                 return s;
-            lstm_step(nb, hid, p, len * gh, sc->rec, sc->h, sc->c);
+            // with proj_size, h = (o ⊙ act(c))·w_hr
+            mt_nn_lstm_step(st, nb, p, len * gh, sc->rec, c->wr ? sc->tmp : sc->h, sc->c);
+            if (c->wr && (s = mt_matmul_into(&tmp, c->wr, &h)))
+                return s;
             break;
         case MT_NN_RNN_CELL_GRU:
             if (!before) {
                 if ((s = recur(&h, c->wh, zero, &rec)))
                     return s;
-                gru_step(nb, hid, p, len * gh, sc->rec, c->bhn->data, sc->h);
+                mt_nn_gru_step(st, nb, p, len * gh, sc->rec, c->bhn->data, sc->h);
                 break;
             }
             if ((s = recur(&h, &u_rz, zero, &rec_rz)))
                 return s;
-            gru_before_gates(nb, hid, p, len * gh, sc->rec, sc->h, sc->tmp);
+            mt_nn_gru_before_gates(st, nb, p, len * gh, sc->rec, sc->h, sc->tmp);
             if ((s = recur(&tmp, &u_n, zero, &rec_n)))
                 return s;
-            gru_before_update(nb, hid, p, len * gh, sc->rec, sc->h);
+            mt_nn_gru_before_update(st, nb, p, len * gh, sc->rec, sc->h);
             break;
         case MT_NN_RNN_CELL_ELMAN:
             if ((s = recur(&h, c->wh, zero, &rec)))
                 return s;
-            elman_step(nb, hid, p, len * gh, sc->rec, st->relu, sc->h);
+            mt_nn_elman_step(st, nb, p, len * gh, sc->rec, sc->h);
             break;
         }
-        for (int64_t n = 0; keep && n < nb; n++) {
-            if (keep[n * len + t] != 0.0f) {
-                sc->seen[n] = 1.0f;
-                continue;
-            }
-            memcpy(sc->h + n * hid, sc->hold + 2 * n * hid, (size_t)hid * sizeof(float));
-            memcpy(sc->c + n * hid, sc->hold + (2 * n + 1) * hid, (size_t)hid * sizeof(float));
+        if (keep) {
+            hold_state(st, sc, keep + t * nb, nb, true);
+            for (int64_t n = 0; n < nb; n++)
+                if (keep[t * nb + n] != 0.0f)
+                    sc->seen[n] = 1.0f;
         }
         for (int64_t n = 0; d->y && n < nb; n++)
-            put_output(st, sc, keep ? keep + n * len + t : NULL, n, hid,
-                       d->y + n * d->sn + t * d->st);
+            put_output(st, sc, keep ? keep + t * nb + n : NULL, n, d->y + n * d->sn + t * d->st);
     }
     for (int64_t n = 0; d->fin && n < nb; n++) {
         float *f = d->fin + n * d->fin_sn;
         if (d->fin_out)
-            put_output(st, sc, keep ? keep + n * len + t : NULL, n, hid, f);
+            put_output(st, sc, keep ? keep + t * nb + n : NULL, n, f);
+        else if (d->fin_c)
+            memcpy(f, sc->c + n * hid, (size_t)hid * sizeof(float));
         else
-            memcpy(f, (d->fin_c ? sc->c : sc->h) + n * hid, (size_t)hid * sizeof(float));
+            memcpy(f, sc->h + n * w, (size_t)w * sizeof(float));
     }
     return MT_OK;
 }
 
-/* The mask [N, L] (any integer dtype or BOOL, any strides) into keep as
- * 1 where the step counts (nonzero if keep_nonzero, else zero), 0 where not. */
-static mt_status mask_keep(const mt_tensor *mask, bool keep_nonzero, float *keep)
+/* The mask [N, L] (any integer dtype or BOOL, any strides) into keep
+ * [L, N] as 1 where the step counts (nonzero if keep_nonzero, else zero),
+ * 0 where not; flip: keep's step t is the mask's L-1-t (go_backwards). tmp
+ * [N·L] is scratch. */
+static mt_status mask_keep(const mt_tensor *mask, bool keep_nonzero, bool flip, float *tmp,
+                           float *keep)
 {
-    mt_status s = mt_nn_mask_f32(mask, keep);
+    mt_status s = mt_nn_mask_f32(mask, tmp);
     if (s)
         return s;
-    for (int64_t i = 0; i < mask->shape[0] * mask->shape[1]; i++)
-        keep[i] = (keep[i] != 0.0f) == keep_nonzero ? 1.0f : 0.0f;
+    int64_t nb = mask->shape[0], len = mask->shape[1];
+    for (int64_t n = 0; n < nb; n++)
+        for (int64_t t = 0; t < len; t++)
+            keep[(flip ? len - 1 - t : t) * nb + n] =
+                (tmp[n * len + t] != 0.0f) == keep_nonzero ? 1.0f : 0.0f;
     return MT_OK;
+}
+
+/* a = merge(a, b) elementwise over n floats (SUM, MUL or AVE). */
+static void merge_into(mt_rnn_merge m, float *a, const float *b, int64_t n)
+{
+    for (int64_t i = 0; i < n; i++)
+        a[i] = m == MT_RNN_MERGE_SUM   ? a[i] + b[i]
+               : m == MT_RNN_MERGE_MUL ? a[i] * b[i]
+                                       : (a[i] + b[i]) / 2.0f;
 }
 
 static mt_status rnn_forward(const mt_layer *l, int n, const mt_tensor *const *in,
@@ -390,34 +351,43 @@ static mt_status rnn_forward(const mt_layer *l, int n, const mt_tensor *const *i
     mt_tensor seq;
     const mt_tensor *x = in[0];
     mt_status s;
-    int64_t nb = x->shape[0], len = x->shape[1], hid = st->hidden, hd = hid * st->dirs;
+    int64_t nb = x->shape[0], len = x->shape[1], w = st->width, wd = w * st->dirs;
     if (nb == 0)
         return MT_OK;
     rnn_scratch sc;
     scratch_floats(st, nb, len, scratch, &sc);
-    if (first == 2 && (s = mask_keep(in[1], st->mask == MT_MASK_MODE_KEEP, sc.keep)))
+    // the mask as [L, N] in the layer's step order; proj is free until the first run
+    if (first == 2 && (s = mask_keep(in[1], st->mask == MT_MASK_MODE_KEEP, st->go_backwards,
+                                     sc.proj, sc.keep)))
         return s;
     float *o = out->data;
-    // h_n / c_n: every layer's final states [N, layers·D, H]
+    // h_n / c_n: every layer's final states [N, layers·D, W or H]
     bool all = st->output == MT_RNN_RETURN_H_N || st->output == MT_RNN_RETURN_C_N;
+    bool cell_out = st->output == MT_RNN_RETURN_C_N || st->output == MT_RNN_RETURN_CELL_STATE;
+    int64_t fw = cell_out ? st->hidden : w;   // a state's width
+    // SUM / MUL / AVE: the forward direction writes the output, the backward
+    // one sc.back, merged into it at the end
+    bool merged = st->merge != MT_RNN_MERGE_CONCAT;
     for (int k = 0; k < st->layers; k++) {
         bool last = k == st->layers - 1;
-        rnn_dest d = {.sn = len * hd, .st = hd, .steps = len};
+        int64_t ow = last && merged ? w : wd;   // the width of a step's output row
+        rnn_dest d = {.sn = len * ow, .st = ow, .steps = len};
         if (!last)
             d.y = sc.seq[k % 2];
         else if (st->output == MT_RNN_RETURN_SEQUENCES)
             d.y = o;
         for (int dir = 0; dir < st->dirs; dir++) {
             rnn_dest dd = d;
+            bool apart = last && merged && dir == 1;
             if (d.y)
-                dd.y = d.y + dir * hid;
+                dd.y = apart ? sc.back : d.y + dir * w;
             if (all) {
-                dd.fin = o + (k * st->dirs + dir) * hid;
-                dd.fin_sn = st->layers * hd;
+                dd.fin = o + (k * st->dirs + dir) * fw;
+                dd.fin_sn = st->layers * st->dirs * fw;
                 dd.fin_c = st->output == MT_RNN_RETURN_C_N;
             } else if (!d.y) {
-                dd.fin = o + dir * hid;
-                dd.fin_sn = hd;
+                dd.fin = apart ? sc.back : o + dir * fw;
+                dd.fin_sn = merged ? w : fw * st->dirs;
                 dd.fin_c = st->output == MT_RNN_RETURN_CELL_STATE;
                 // out[:, -1]: the output at step L-1 (a masked step's is not the state);
                 // the backward direction's first step
@@ -426,16 +396,20 @@ static mt_status rnn_forward(const mt_layer *l, int n, const mt_tensor *const *i
                     dd.steps = 1;
             }
             if ((s = run_direction(st, &st->c[k * st->dirs + dir], x, init,
-                                   k * st->dirs + dir, dir == 1, &sc, &dd)))
+                                   k * st->dirs + dir, dir == 1, k == 0 && st->go_backwards,
+                                   &sc, &dd)))
                 return s;
         }
         if (!last) {
-            if ((s = mt_tensor_wrap_into(MT_DTYPE_F32, 3, (int64_t[]){nb, len, hd},
+            if ((s = mt_tensor_wrap_into(MT_DTYPE_F32, 3, (int64_t[]){nb, len, wd},
                                          sc.seq[k % 2], &seq)))
                 return s;
             x = &seq;
         }
     }
+    if (merged && st->dirs == 2)
+        merge_into(st->merge, o, sc.back, st->output == MT_RNN_RETURN_SEQUENCES ? nb * len * w
+                                                                                : nb * w);
     return MT_OK;
 }
 
@@ -447,6 +421,7 @@ static void rnn_release(void *state)
         mt_tensor_free(st->c[i].wh);
         mt_tensor_free(st->c[i].bx);
         mt_tensor_free(st->c[i].bhn);
+        mt_tensor_free(st->c[i].wr);
     }
 }
 

@@ -58,19 +58,22 @@ static mt_status fetch(const rnn_loader *ld, char key[KEY_MAX], bool required, m
     return s;
 }
 
-static void free_sets(int n, mt_tensor *(*t)[4])
+/* A weight set's tensors: w_ih, w_hh, b_ih, b_hh, w_hr. */
+enum { SET = 5 };
+
+static void free_sets(int n, mt_tensor *(*t)[SET])
 {
     for (int i = 0; i < n; i++)
-        for (int k = 0; k < 4; k++)
+        for (int k = 0; k < SET; k++)
             mt_tensor_free(t[i][k]);
 }
 
-static mt_status build(mt_nn_rnn_cell cell, const rnn_loader *ld, int n, mt_tensor *(*t)[4],
+static mt_status build(mt_nn_rnn_cell cell, const rnn_loader *ld, int n, mt_tensor *(*t)[SET],
                        const mt_rnn_options *o, mt_layer **out)
 {
     mt_rnn_weights w[2 * MAX_LAYERS];
     for (int i = 0; i < n; i++)
-        w[i] = (mt_rnn_weights){t[i][0], t[i][1], t[i][2], t[i][3]};
+        w[i] = (mt_rnn_weights){t[i][0], t[i][1], t[i][2], t[i][3], t[i][4]};
     return mt_nn_rnn_build(cell, ld->layer, n, w, ld->keras, o, out);
 }
 
@@ -89,12 +92,13 @@ static void pt_key(char key[KEY_MAX], const char *prefix, const char *what, int 
 }
 
 /* A PyTorch tensor of p the layers found do not cover: one of layer k >=
- * layers (l0 and l2 without l1; l1 without weight_ih_l1) or, for one
- * direction, a _reverse one. Loading without it would silently drop it. */
+ * layers (l0 and l2 without l1; l1 without weight_ih_l1; past the most
+ * layers the loader takes) or, for one direction, a _reverse one. Loading
+ * without it would silently drop it. */
 static mt_status pt_stray(const rnn_loader *ld, const char *prefix, int layers, int dirs)
 {
-    static const char *const names[4] = {"weight_ih_l", "weight_hh_l", "bias_ih_l",
-                                         "bias_hh_l"};
+    static const char *const names[SET] = {"weight_ih_l", "weight_hh_l", "bias_ih_l",
+                                           "bias_hh_l", "weight_hr_l"};
     size_t plen = strlen(prefix), pn = plen + (plen ? 1 : 0);   // "p." ("" without a prefix)
     size_t count = mt_safetensors_count(ld->file);
     for (size_t i = 0; i < count; i++) {
@@ -103,7 +107,7 @@ static mt_status pt_stray(const rnn_loader *ld, const char *prefix, int layers, 
             memcmp(e.name, prefix, plen) || (plen && e.name[plen] != '.'))
             continue;
         const char *rest = e.name + pn, *end = e.name + e.name_len;
-        for (int k = 0; k < 4; k++) {
+        for (int k = 0; k < SET; k++) {
             size_t kn = strlen(names[k]);
             if ((size_t)(end - rest) <= kn || memcmp(rest, names[k], kn))
                 continue;
@@ -114,6 +118,9 @@ static mt_status pt_stray(const rnn_loader *ld, const char *prefix, int layers, 
             bool rev = end - d == 8 && !memcmp(d, "_reverse", 8);
             if (d == rest + kn || (d != end && !rev) || (layer < layers && (!rev || dirs == 2)))
                 continue;
+            if (layers == MAX_LAYERS && layer >= MAX_LAYERS)   // not a gap: too many
+                return mt_fail(MT_ERR_UNSUPPORTED, "%s: %.*s found: more than %d layers are "
+                               "not supported", ld->layer, (int)e.name_len, e.name, MAX_LAYERS);
             char key[KEY_MAX];
             pt_key(key, prefix, "weight_ih", layer < layers ? 0 : layers, layer < layers);
             return mt_fail(MT_ERR_NOT_FOUND, "%s: no tensor %s, but %.*s is there (a layer "
@@ -129,9 +136,9 @@ static mt_status load_pytorch(mt_nn_rnn_cell cell, const rnn_loader *ld, const c
 {
     char key[KEY_MAX], other[KEY_MAX];
     pt_key(key, prefix, "weight_hr", 0, false);
-    if (exists(ld, key))
-        return mt_fail(MT_ERR_UNSUPPORTED, "%s: %s found: an LSTM with proj_size (projected "
-                       "hidden states) is not supported", ld->layer, key);
+    if (cell != MT_NN_RNN_CELL_LSTM && exists(ld, key))
+        return mt_fail(MT_ERR_FORMAT, "%s: %s found: a projection (proj_size) is an LSTM's, "
+                       "this is not a GRU's or RNN's state dict", ld->layer, key);
     int layers = 0;
     for (; layers < MAX_LAYERS; layers++) {
         pt_key(key, prefix, "weight_ih", layers, false);
@@ -141,10 +148,6 @@ static mt_status load_pytorch(mt_nn_rnn_cell cell, const rnn_loader *ld, const c
     if (o->num_layers > MAX_LAYERS)
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: num_layers %d, at most %d", ld->layer,
                        o->num_layers, MAX_LAYERS);
-    pt_key(key, prefix, "weight_ih", MAX_LAYERS, false);
-    if (layers == MAX_LAYERS && exists(ld, key))
-        return mt_fail(MT_ERR_UNSUPPORTED, "%s: %s found: more than %d layers are not "
-                       "supported", ld->layer, key, MAX_LAYERS);
     pt_key(key, prefix, "weight_ih", -1, false);
     bool single = layers == 0 && exists(ld, key);   // a cell: one layer, one direction
     if (single && (o->num_layers > 1 || o->bidirectional))
@@ -166,14 +169,17 @@ static mt_status load_pytorch(mt_nn_rnn_cell cell, const rnn_loader *ld, const c
     mt_status s = single ? MT_OK : pt_stray(ld, prefix, layers, dirs);
     if (s)
         return s;
-    mt_tensor *(*t)[4] = calloc((size_t)n, sizeof *t);
+    mt_tensor *(*t)[SET] = calloc((size_t)n, sizeof *t);
     if (!t)
         return mt_fail(MT_ERR_OUT_OF_MEMORY, "%s: cannot allocate %d weight sets", ld->layer, n);
-    static const char *const names[4] = {"weight_ih", "weight_hh", "bias_ih", "bias_hh"};
+    static const char *const names[SET] = {"weight_ih", "weight_hh", "bias_ih", "bias_hh",
+                                           "weight_hr"};
     for (int i = 0; !s && i < n; i++) {
-        for (int k = 0; !s && k < 4; k++) {
+        // weight_hr (proj_size) in every set if in the first (mt_nn_rnn_build checks
+        // the rest): a missing one is named
+        for (int k = 0; !s && k < SET; k++) {
             pt_key(key, prefix, names[k], single ? -1 : i / dirs, i % dirs);
-            s = fetch(ld, key, k < 2, &t[i][k]);
+            s = fetch(ld, key, k < 2 || (k == 4 && i > 0 && t[0][4]), &t[i][k]);
         }
         if (!s && !t[i][2] != !t[i][3]) {   // PyTorch writes both or neither
             pt_key(key, prefix, names[t[i][2] ? 3 : 2], single ? -1 : i / dirs, i % dirs);
@@ -285,7 +291,7 @@ static mt_status load_keras(mt_nn_rnn_cell cell, const rnn_loader *ld, const cha
                        "%s/forward_*/%s/kernel (Bidirectional) in the file", ld->layer,
                        prefix, cname, prefix, prefix, cname);
     }
-    mt_tensor *t[2][4] = {{NULL}};
+    mt_tensor *t[2][SET] = {{NULL}};
     mt_tensor rows[2][2];   // a GRU's bias [2, 3H] (reset_after=True) as two views
     mt_status s = MT_OK;
     bool before = o->reset_before;
@@ -329,7 +335,7 @@ static mt_status load_keras(mt_nn_rnn_cell cell, const rnn_loader *ld, const cha
             bool split = cell == MT_NN_RNN_CELL_GRU && t[d][2] && t[d][2]->rank == 2 &&
                          t[d][2]->shape[0] == 2;
             w[d] = (mt_rnn_weights){t[d][0], t[d][1], split ? &rows[d][0] : t[d][2],
-                                    split ? &rows[d][1] : NULL};
+                                    split ? &rows[d][1] : NULL, NULL};
         }
         mt_rnn_options ko = *o;
         ko.num_layers = 1;

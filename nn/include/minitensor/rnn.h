@@ -1,5 +1,5 @@
 /* minitensor/rnn.h — recurrent layers for inference: LSTM, GRU and the
- * Elman RNN (tanh or ReLU), as PyTorch's nn.LSTM / nn.GRU / nn.RNN and
+ * Elman RNN (tanh, ReLU, …), as PyTorch's nn.LSTM / nn.GRU / nn.RNN and
  * Keras' LSTM / GRU / SimpleRNN (and Bidirectional around them) compute
  * them, from zero initial states or from states given as inputs.
  *
@@ -17,7 +17,8 @@
  * output as [N, L, H·D]. (There is no time-major option: a model splits
  * large batches along dim 0, which must be the batch.)
  *
- * Output (.output; D = 2 if bidirectional, else 1):
+ * Output (.output; D = 2 if bidirectional, else 1; H·D is H for a
+ * .merge other than CONCAT, and h's H is P for an LSTM with proj_size):
  *   MT_RNN_RETURN_SEQUENCES   (the zero default) every step [N, L, H·D]:
  *                             PyTorch's `out`, Keras' return_sequences=True;
  *                             a bidirectional layer gives, at step t, the
@@ -82,15 +83,24 @@
  * Each forward needs scratch of about N·L·(G·H + 2·H·D) floats (G = 4 for
  * LSTM, 3 for GRU, 1 for RNN), which a model places in its workspace.
  *
+ * PyTorch's nn.LSTM(proj_size=P) (p.weight_hr_l<k>) is loaded: h, the
+ * outputs and h0 / H_N are P wide (P·D for two directions), c, c0, C_N
+ * and CELL_STATE stay H wide. Keras' Bidirectional(merge_mode='sum',
+ * 'mul', 'ave') is .merge, go_backwards=True .go_backwards, activation= /
+ * recurrent_activation= the options of those names; none of them shows
+ * in the weights, so set them as the model was built. merge_mode=None and
+ * a Bidirectional's merged states are refused (see .merge).
+ *
  * PyTorch's dropout= between layers does nothing at inference, nor here.
- * Not supported (refused where the weights show it): PyTorch's proj_size
- * (p.weight_hr_l0: MT_ERR_UNSUPPORTED), Keras' go_backwards and stateful,
- * left-padded batches packed by PyTorch (pack_padded_sequence takes the
- * first lengths[n] steps: right-pad them, or mask the front and accept
- * Keras' semantics: state carried over the padding), activations
- * other than the defaults (LSTM/GRU: tanh and sigmoid), and Bidirectional
- * merge modes other than 'concat' (they look the same in the file:
- * nothing refuses them).
+ * Keras' stateful=True carries each batch's final states into the next
+ * call: run the layer with the state inputs and take the states as
+ * outputs (FINAL_STATE and CELL_STATE, or H_N and C_N, from layers of
+ * the same weights), fed back into the next call; the flag itself is
+ * not an option. Not supported: left-padded batches packed by PyTorch
+ * (pack_padded_sequence takes the first lengths[n] steps: right-pad them,
+ * or mask the front and accept Keras' semantics: state carried over the
+ * padding), Keras 2's hard_sigmoid (see .recurrent_activation) and
+ * activations not in mt_rnn_activation.
  */
 #ifndef MINITENSOR_RNN_H
 #define MINITENSOR_RNN_H
@@ -114,6 +124,26 @@ typedef enum mt_rnn_return {
     MT_RNN_RETURN_C_N
 } mt_rnn_return;
 
+/* How a bidirectional layer joins its two directions' outputs (Keras'
+ * Bidirectional(merge_mode=…); see .merge below). */
+typedef enum mt_rnn_merge {
+    MT_RNN_MERGE_CONCAT = 0,   /* [fwd, bwd] along the last dim: H·2 wide */
+    MT_RNN_MERGE_SUM,          /* fwd + bwd: H wide */
+    MT_RNN_MERGE_MUL,          /* fwd ⊙ bwd */
+    MT_RNN_MERGE_AVE,          /* (fwd + bwd) / 2 */
+    MT_RNN_MERGE_NONE          /* merge_mode=None, two outputs: refused (see .merge) */
+} mt_rnn_merge;
+
+/* A Keras cell's activation or recurrent_activation (see .activation). */
+typedef enum mt_rnn_activation {
+    MT_RNN_ACTIVATION_DEFAULT = 0,   /* tanh (activation), sigmoid (recurrent) */
+    MT_RNN_ACTIVATION_TANH,
+    MT_RNN_ACTIVATION_SIGMOID,
+    MT_RNN_ACTIVATION_HARD_SIGMOID,  /* Keras 3's relu6(x + 3) / 6 */
+    MT_RNN_ACTIVATION_RELU,
+    MT_RNN_ACTIVATION_LINEAR         /* the identity */
+} mt_rnn_activation;
+
 /* Options (a zeroed struct, or NULL, means "all defaults"):
  *   input_size     expected F, or 0 for "whatever the weights say";
  *   hidden_size    expected H, or 0;
@@ -126,7 +156,8 @@ typedef enum mt_rnn_return {
  *   act            mt_rnn_*: the nonlinearity, MT_ACTIVATION_TANH (or
  *                  NONE, the default) or MT_ACTIVATION_RELU (PyTorch's
  *                  nonlinearity='relu', Keras' SimpleRNN(activation=
- *                  'relu')); must be NONE for LSTM and GRU;
+ *                  'relu')); must be NONE for LSTM and GRU (and when
+ *                  .activation is set);
  *   reset_before   GRU: Keras' reset_after=False, n = tanh(W_n x + b_n +
  *                  U_n (r ⊙ h)). The default (false) is PyTorch's and
  *                  Keras' reset_after=True, n = tanh(W_n x + b_in + r ⊙
@@ -140,7 +171,33 @@ typedef enum mt_rnn_return {
  *                  last output (zeros before its first kept step), as
  *                  Keras' plain LSTM / GRU / SimpleRNN(return_sequences=
  *                  True) do; false (the default): zeros, as PyTorch's
- *                  pad_packed_sequence and Keras' Bidirectional. */
+ *                  pad_packed_sequence and Keras' Bidirectional;
+ *   merge          bidirectional: how SEQUENCES, FINAL_STATE and LAST_STEP
+ *                  join the two directions (Keras' merge_mode): CONCAT
+ *                  (the default, H·2 wide), SUM, MUL or AVE (H wide,
+ *                  elementwise). The states (CELL_STATE, H_N, C_N) are
+ *                  never merged (Keras returns a Bidirectional's states
+ *                  apart): with a merge other than CONCAT they are refused
+ *                  (MT_ERR_INVALID_ARGUMENT), load them with CONCAT. NONE
+ *                  (merge_mode=None: two outputs) is MT_ERR_UNSUPPORTED: a
+ *                  layer has one output; load with CONCAT and split it in
+ *                  two with mt_narrow_new(-1, 0, H) and mt_narrow_new(-1,
+ *                  H, H), which is what Keras returns. One direction: only
+ *                  CONCAT;
+ *   go_backwards   Keras' go_backwards=True: the layer reads the sequence
+ *                  (and mask) from the last step to the first, and its
+ *                  SEQUENCES output is in that reversed order, as Keras
+ *                  returns it. One direction only (Keras refuses a
+ *                  Bidirectional around such a layer);
+ *   activation     the cell's activation (Keras' activation=): LSTM's g
+ *                  and tanh(c), GRU's candidate, the RNN's nonlinearity;
+ *                  DEFAULT is tanh;
+ *   recurrent_activation  LSTM's i, f, o and GRU's r, z gates (Keras'
+ *                  recurrent_activation=); DEFAULT is sigmoid; must be
+ *                  DEFAULT for an RNN. Keras 2's hard_sigmoid (0.2·x +
+ *                  0.5, clipped) is not Keras 3's HARD_SIGMOID: an old
+ *                  model that used it is not supported (nothing in the
+ *                  weights shows it). */
 typedef struct mt_rnn_options {
     int64_t input_size;
     int64_t hidden_size;
@@ -151,15 +208,21 @@ typedef struct mt_rnn_options {
     bool reset_before;
     mt_mask_mode mask;
     bool mask_repeat;
+    mt_rnn_merge merge;
+    bool go_backwards;
+    mt_rnn_activation activation, recurrent_activation;
 } mt_rnn_options;
 
 /* One layer and direction's weights as PyTorch stores them: w_ih
  * [G·H, in] (in: F for the first layer, H·D above it), w_hh [G·H, H],
  * b_ih and b_hh [G·H] or both NULL (bias=False), with PyTorch's gate
- * order: LSTM i, f, g, o (G = 4); GRU r, z, n (G = 3); RNN (G = 1). Any
+ * order: LSTM i, f, g, o (G = 4); GRU r, z, n (G = 3); RNN (G = 1);
+ * w_hr NULL, or for an LSTM with proj_size P (every set or none) [P, H]:
+ * h = w_hr·(o ⊙ tanh c) is P wide, so w_hh is [G·H, P], the next layer's
+ * in is P·D and the outputs and h states are P wide (c stays H). Any
  * views, any float dtype. */
 typedef struct mt_rnn_weights {
-    const mt_tensor *w_ih, *w_hh, *b_ih, *b_hh;
+    const mt_tensor *w_ih, *w_hh, *b_ih, *b_hh, *w_hr;
 } mt_rnn_weights;
 
 /* An LSTM / GRU / RNN layer from `n` weight sets in PyTorch's order
@@ -168,8 +231,9 @@ typedef struct mt_rnn_weights {
  * Copies the weights (see above). Fails with MT_ERR_SHAPE naming the
  * tensor, its shape and the one expected ("lstm wi: w_hh wh [16,5],
  * expected [20,5] (PyTorch (gates*hidden, input or hidden) with 4 gates,
- * input 3, hidden 5; layer 0)": H is w_hh's), MT_ERR_DTYPE on a weight
- * that is not F32, F16, BF16 or F64, MT_ERR_INVALID_ARGUMENT on a bad
+ * input 3, hidden 5; layer 0)": H is w_hh's, or w_hr's with proj_size),
+ * MT_ERR_DTYPE on a weight that is not F32, F16, BF16 or F64,
+ * MT_ERR_INVALID_ARGUMENT (or, for merge NONE, MT_ERR_UNSUPPORTED) on a bad
  * option or count; *out is NULL then. The layer is named after the
  * first w_ih ("lstm wi"). */
 mt_status mt_lstm_new(int n, const mt_rnn_weights *weights, const mt_rnn_options *options,
@@ -183,8 +247,9 @@ mt_status mt_rnn_new(int n, const mt_rnn_weights *weights, const mt_rnn_options 
  *   PyTorch  p.weight_ih_l<k>, p.weight_hh_l<k>, p.bias_ih_l<k>,
  *            p.bias_hh_l<k>, and the same with suffix _reverse for the
  *            backward direction; both biases or neither. num_layers 0 and
- *            bidirectional false take what the file holds. p.weight_hr_l0
- *            (proj_size) is MT_ERR_UNSUPPORTED. An nn.LSTMCell / GRUCell /
+ *            bidirectional false take what the file holds; an LSTM's
+ *            p.weight_hr_l<k> (proj_size) in every layer or none (in a
+ *            GRU's or RNN's: MT_ERR_FORMAT). An nn.LSTMCell / GRUCell /
  *            RNNCell "p" (p.weight_ih, p.weight_hh, p.bias_ih, p.bias_hh)
  *            is one layer: the cell called on each step in turn, from
  *            zero states or from h0 (c0) [N, H] given as inputs (an
