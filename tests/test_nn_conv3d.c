@@ -179,6 +179,14 @@ static void conv3d_matches_keras(void **state)
     mt_tensor_free(x);
 }
 
+/* Adds *lp (read after `made`, the call that built it, has run). */
+static void add(mt_sequential *m, mt_status made, mt_layer **lp)
+{
+    if (made)
+        fail_msg("%s", mt_last_error());
+    assert_ok(mt_sequential_add(m, *lp));
+}
+
 /* ---- pools ---------------------------------------------------------------------------- */
 
 static void pools_match_pytorch(void **state)
@@ -297,19 +305,29 @@ static void pools_match_keras(void **state)
     const mt_tensor *y;
     assert_ok(mt_sequential_forward(m, x, &y));
     matches(keras_refs, y, "y_crop");
+    mt_sequential_free(m);
+    // … or one Pad with the pads negated
+    assert_ok(mt_pad_new(8, (const int64_t[]){0, 0, -1, -1, 0, -2, -1, 0}, MT_PAD_CONSTANT,
+                         0.0f, &l));
+    keras_layer(l, "x", "y_crop");
+    mt_tensor_free(x);
+    // UpSampling3D((2,3,2)) on [2,2,3,3,3]: nearest 2-D upsampling twice,
+    // over (D, H·W) and then over (D·2·H, W), between reshapes
+    assert_ok(mt_sequential_new(4, (const int64_t[]){2, 3, 3, 3}, &m));
+    add(m, mt_reshape_new(3, (const int64_t[]){2, 9, 3}, &l), &l);
+    add(m, mt_upsample_new(&(mt_interpolate_params){.scale_h = 2, .scale_w = 1}, &l), &l);
+    add(m, mt_reshape_new(3, (const int64_t[]){12, 3, 3}, &l), &l);
+    add(m, mt_upsample_new(&(mt_interpolate_params){.scale_h = 3, .scale_w = 2}, &l), &l);
+    add(m, mt_reshape_new(4, (const int64_t[]){4, 9, 6, 3}, &l), &l);
+    x = ref_get(keras_refs, "xs");
+    assert_ok(mt_sequential_forward(m, x, &y));
+    matches(keras_refs, y, "y_up");
     mt_tensor_free(x);
     mt_sequential_free(m);
 }
 
 /* ---- whole models ---------------------------------------------------------------------- */
 
-/* Adds *lp (read after `made`, the call that built it, has run). */
-static void add(mt_sequential *m, mt_status made, mt_layer **lp)
-{
-    if (made)
-        fail_msg("%s", mt_last_error());
-    assert_ok(mt_sequential_add(m, *lp));
-}
 
 /* Conv3d-ReLU-MaxPool3d-Conv3d-AdaptiveAvgPool3d(1)-Flatten-Linear from
  * its state_dict, on a channels-last view of PyTorch's input (the model

@@ -15,6 +15,7 @@ under "y_<layer name>".
       (padding not counted)
   gap GlobalAveragePooling3D(), gmp GlobalMaxPooling3D()
   zp  ZeroPadding3D(((1,0),(0,2),(1,1))); crop Cropping3D(((1,0),(0,2),(1,1)))
+  up  UpSampling3D((2,3,2)) on xs = x[:, :2, :3, :3] (small: the output grows 12 times)
   m3d Sequential(Conv3D(4, 3, 'same', relu), MaxPooling3D(2), Conv3D(5, 3),
       GlobalAveragePooling3D(), Dense(3)) on xm [2,6,8,8,2]: "y_m3d", its
       variables under "m3d/…"
@@ -67,6 +68,8 @@ def main():
     run(L.GlobalMaxPooling3D(name="gmp"), x, rng, t)
     run(L.ZeroPadding3D(((1, 0), (0, 2), (1, 1)), name="zp"), x, rng, t)
     run(L.Cropping3D(((1, 0), (0, 2), (1, 1)), name="crop"), x, rng, t)
+    t["xs"] = xs = np.ascontiguousarray(x[:, :2, :3, :3])
+    run(L.UpSampling3D((2, 3, 2), name="up"), xs, rng, t)
     xm = rng.normal(0, 1, (2, 6, 8, 8, 2)).astype("f4")
     t["xm"] = xm
     m = keras.Sequential([keras.Input((6, 8, 8, 2)),
