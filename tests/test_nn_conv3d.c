@@ -331,7 +331,7 @@ static void pools_match_keras(void **state)
 
 /* Conv3d-ReLU-MaxPool3d-Conv3d-AdaptiveAvgPool3d(1)-Flatten-Linear from
  * its state_dict, on a channels-last view of PyTorch's input (the model
- * may fold the ReLU into the first conv's GEMM: conv3d_absorb). */
+ * folds the ReLU into the first conv's GEMM: conv3d_absorb). */
 static void tiny_cnn_matches_pytorch(void **state)
 {
     (void)state;
