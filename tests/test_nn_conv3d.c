@@ -584,6 +584,38 @@ static void layer_errors(void **state)
     mt_tensor_free(k);
 }
 
+/* mt_conv3d_load finds Keras 2's "p/kernel:0" names, and refuses
+ * integer (quantized) and non-finite weights, naming them. */
+static void loader_names_and_bad_weights(void **state)
+{
+    (void)state;
+    mt_tensor *k = ref_get(keras_refs, "k0/kernel"), *b = ref_get(keras_refs, "k0/bias");
+    mt_tensor *q = NULL, *bad = NULL;
+    assert_ok(mt_tensor_zeros(MT_DTYPE_I32, 5, k->shape, &q));
+    assert_ok(mt_tensor_contiguous(k, &bad));
+    ((float *)bad->data)[5] = NAN;
+    const mt_safetensors_item items[] = {
+        {"c/kernel:0", 10, k}, {"c/bias:0", 8, b}, {"q/kernel", 8, q}, {"nan/kernel", 10, bad}};
+    void *buf = NULL;
+    size_t size = 0;
+    assert_ok(mt_safetensors_serialize(items, 4, NULL, 0, &buf, &size));
+    mt_safetensors *file = NULL;
+    assert_ok(mt_safetensors_open_memory(buf, size, &file));
+    mt_state_dict sd = {file, MT_FRAMEWORK_KERAS};
+    mt_layer *l = NULL;
+    assert_ok(mt_conv3d_load(&sd, "c", NULL, &l));
+    keras_layer(l, "x", "y_k0");
+    assert_fails(mt_conv3d_load(&sd, "q", NULL, &l), MT_ERR_DTYPE, "q/kernel is I32");
+    assert_fails(mt_conv3d_load(&sd, "nan", NULL, &l), MT_ERR_FORMAT, "nan/kernel");
+    assert_null(l);
+    mt_safetensors_close(file);
+    mt_safetensors_buffer_free(buf);
+    mt_tensor_free(bad);
+    mt_tensor_free(q);
+    mt_tensor_free(b);
+    mt_tensor_free(k);
+}
+
 static int open_refs(void **state)
 {
     (void)state;
@@ -613,6 +645,7 @@ int main(void)
         cmocka_unit_test(conv3d_in_chunks_matches_conv2d),
         cmocka_unit_test(op_errors),
         cmocka_unit_test(layer_errors),
+        cmocka_unit_test(loader_names_and_bad_weights),
     };
     return cmocka_run_group_tests(tests, open_refs, close_refs);
 }
