@@ -8,6 +8,7 @@
 #include "layer_internal.h"
 #include "minitensor/conv3d.h"
 #include "minitensor/reduce.h"
+#include "minitensor/view.h"
 
 static const char *layout_text(mt_kernel_layout layout)
 {
@@ -106,20 +107,48 @@ static mt_conv3d_options options_of(const mt_layer *l)
         .dilation_w = p->dilation_w, .groups = p->groups};
 }
 
-/* A Conv3D applying an activation epilogue (a ReLU after it) in its GEMM. A
- * per-channel scale and shift (BatchNorm3d) runs as its own layer. */
+/* A Conv3D applying e as it writes: a per-channel scale and shift (an
+ * inference BatchNorm3d) become a new kernel K·scale (per output channel)
+ * and bias b·scale + shift; an activation goes into the GEMM's epilogue. */
 static mt_status conv3d_absorb(const mt_layer *l, const mt_layer_epilogue *e,
                                mt_layer **fused)
 {
     const conv3d_state *st = l->state;
+    bool affine = e->scale || e->shift;
     mt_activation own = st->params.activation;
-    if (e->scale || e->shift ||
-        (own != MT_ACTIVATION_NONE &&
+    if ((affine && own != MT_ACTIVATION_NONE) ||
+        (e->act != MT_ACTIVATION_NONE && own != MT_ACTIVATION_NONE &&
          !(own == MT_ACTIVATION_RELU && e->act == MT_ACTIVATION_RELU)))   /* relu∘relu */
         return MT_ERR_UNSUPPORTED;
     mt_conv3d_options o = options_of(l);
-    o.act = e->act;
-    return mt_conv3d_new(st->kernel, st->bias, &o, fused);
+    o.act = e->act != MT_ACTIVATION_NONE ? e->act : own;
+    if (!affine)
+        return mt_conv3d_new(st->kernel, st->bias, &o, fused);
+    int64_t c = l->info.out_channels;
+    mt_tensor *k = NULL, *b = NULL, scale;
+    mt_status s = MT_OK;
+    if (e->scale) {   /* along the out dim: last in DHWIO, first in OIDHW */
+        s = st->params.kernel_layout == MT_KERNEL_HWIO
+                ? mt_view_into(e->scale, 1, (int64_t[]){c}, &scale)
+                : mt_view_into(e->scale, 5, (int64_t[]){c, 1, 1, 1, 1}, &scale);
+        if (!s)
+            s = mt_mul(st->kernel, &scale, &k);
+    } else {
+        s = mt_tensor_contiguous(st->kernel, &k);
+    }
+    if (!s && st->bias)
+        s = e->scale ? mt_mul(st->bias, e->scale, &b) : mt_tensor_contiguous(st->bias, &b);
+    else if (!s && e->shift)
+        s = mt_tensor_zeros(MT_DTYPE_F32, 1, (int64_t[]){c}, &b);
+    if (!s && e->shift)
+        s = mt_add_into(b, e->shift, b);
+    if (!s) {
+        mt_tensor_name_set(k, st->kernel->name);
+        s = mt_conv3d_new(k, b, &o, fused);
+    }
+    mt_tensor_free(k);
+    mt_tensor_free(b);
+    return s;
 }
 
 static const mt_layer_vtable conv3d_vtable = {

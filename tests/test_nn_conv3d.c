@@ -381,6 +381,43 @@ static void tiny_cnn_matches_keras(void **state)
     mt_sequential_free(m);
 }
 
+/* Conv3d-BatchNorm3d-ReLU of each framework: the model folds the norm
+ * into the conv's kernel and bias (OIDHW and DHWIO) and the ReLU into its
+ * GEMM. */
+static void conv_batch_norm_relu(void **state)
+{
+    (void)state;
+    mt_state_dict td = {torch_refs, MT_FRAMEWORK_PYTORCH};
+    mt_sequential *m = NULL;
+    mt_layer *l = NULL;
+    assert_ok(mt_sequential_new(4, (const int64_t[]){5, 6, 7, 3}, &m));
+    add(m, mt_conv3d_load(&td, "bn.0", &(mt_conv3d_options){
+            .padding = MT_PADDING_EXPLICIT, .pad_front = 1, .pad_back = 1, .pad_top = 1,
+            .pad_bottom = 1, .pad_left = 1, .pad_right = 1}, &l), &l);
+    add(m, mt_batch_norm_load(&td, "bn.1", NULL, &l), &l);
+    add(m, mt_relu_new(&l), &l);
+    mt_tensor *base, *xv = ndhwc_of("x", &base), *yv = NULL;
+    const mt_tensor *y;
+    assert_ok(mt_sequential_forward(m, xv, &y));
+    assert_ok(mt_permute(y, to_ncdhw, &yv));
+    matches(torch_refs, yv, "bn.y");
+    mt_tensor_free(yv);
+    mt_tensor_free(xv);
+    mt_tensor_free(base);
+    mt_sequential_free(m);
+    mt_state_dict kd = {keras_refs, MT_FRAMEWORK_KERAS};
+    assert_ok(mt_sequential_new(4, (const int64_t[]){2, 3, 3, 3}, &m));
+    add(m, mt_conv3d_load(&kd, "bn3d/c", &(mt_conv3d_options){.padding = MT_PADDING_SAME},
+                          &l), &l);
+    add(m, mt_batch_norm_load(&kd, "bn3d/bn", NULL, &l), &l);
+    add(m, mt_relu_new(&l), &l);
+    mt_tensor *x = ref_get(keras_refs, "xs");
+    assert_ok(mt_sequential_forward(m, x, &y));
+    matches(keras_refs, y, "y_bn3d");
+    mt_tensor_free(x);
+    mt_sequential_free(m);
+}
+
 /* A conv3d of depth-1 kernels is a conv2d of each depth slice: with
  * enough voxels the patches take several chunks (more than 512K floats),
  * checked against mt_conv2d (itself checked against PyTorch). */
@@ -642,6 +679,7 @@ int main(void)
         cmocka_unit_test(pools_match_keras),
         cmocka_unit_test(tiny_cnn_matches_pytorch),
         cmocka_unit_test(tiny_cnn_matches_keras),
+        cmocka_unit_test(conv_batch_norm_relu),
         cmocka_unit_test(conv3d_in_chunks_matches_conv2d),
         cmocka_unit_test(op_errors),
         cmocka_unit_test(layer_errors),

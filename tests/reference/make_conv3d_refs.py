@@ -22,6 +22,8 @@ OIDHW as the state_dict holds them.
   cnn Sequential(Conv3d(2,4,3,padding=1), ReLU, MaxPool3d(2), Conv3d(4,6,3),
       AdaptiveAvgPool3d(1), Flatten, Linear(6,3)) on xc [2,2,6,8,8]: its
       state_dict under "cnn.", logits "cnn.y"
+  bn  Sequential(Conv3d(3, 4, 3, padding=1, bias=False), BatchNorm3d(4), ReLU)
+      (eval, random running statistics) on x: state_dict under "bn.", "bn.y"
 
 Seeded (torch.manual_seed(0)). Run with Debian's PyTorch 1.13:
 
@@ -80,6 +82,15 @@ def main():
         for k, v in cnn.state_dict().items():
             t["cnn." + k] = v
         t["cnn.y"] = cnn(xc)
+        bn = nn.Sequential(nn.Conv3d(3, 4, 3, padding=1, bias=False), nn.BatchNorm3d(4),
+                           nn.ReLU()).eval()
+        bn[1].weight.normal_(1, 0.3)
+        bn[1].bias.normal_(0, 0.3)
+        bn[1].running_mean.normal_(0, 0.3)
+        bn[1].running_var.uniform_(0.5, 1.5)
+        for k, v in bn.state_dict().items():
+            t["bn." + k] = v
+        t["bn.y"] = bn(x)
     for k, v in t.items():
         print(k, list(v.shape))
     save(pathlib.Path(out) / "conv3d_torch.safetensors", t)

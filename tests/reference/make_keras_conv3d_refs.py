@@ -19,6 +19,8 @@ under "y_<layer name>".
   m3d Sequential(Conv3D(4, 3, 'same', relu), MaxPooling3D(2), Conv3D(5, 3),
       GlobalAveragePooling3D(), Dense(3)) on xm [2,6,8,8,2]: "y_m3d", its
       variables under "m3d/…"
+  bn3d Sequential(Conv3D(4, 3, 'same'), BatchNormalization(), ReLU()) on xs
+      (random moving statistics): "y_bn3d", variables under "bn3d/…"
 
 Run with the repository's Keras venv:
   /work/main/build-venv-keras/bin/python \\
@@ -83,6 +85,18 @@ def main():
             v.assign(rng.normal(0, 0.3, v.shape).astype("f4"))
         t[v.path] = np.asarray(v)
     t["y_m3d"] = np.asarray(m(xm, training=False))
+    m = keras.Sequential([keras.Input((2, 3, 3, 3)),
+                          L.Conv3D(4, 3, padding="same", name="c"),
+                          L.BatchNormalization(name="bn"), L.ReLU(name="relu")], name="bn3d")
+    for v in m.weights:
+        if v.path.endswith(("bias", "beta", "moving_mean")):
+            v.assign(rng.normal(0, 0.3, v.shape).astype("f4"))
+        elif v.path.endswith("gamma"):
+            v.assign(rng.normal(1, 0.3, v.shape).astype("f4"))
+        elif v.path.endswith("moving_variance"):
+            v.assign(rng.uniform(0.5, 1.5, v.shape).astype("f4"))
+        t[v.path] = np.asarray(v)
+    t["y_bn3d"] = np.asarray(m(xs, training=False))
     for name, v in t.items():
         print(name, np.asarray(v).shape)
     save(os.path.join(out, "conv3d_keras.safetensors"), t)

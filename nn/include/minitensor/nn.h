@@ -1064,8 +1064,8 @@ mt_status mt_additive_attention_load(const mt_state_dict *weights, const char *p
  * MT_KERNEL_OIHW PyTorch's (out,in/groups,kd,kh,kw), both used as stored
  * when F32 and contiguous (else converted once); padding VALID, SAME
  * (Keras': the extra plane, row, column after) or EXPLICIT with the six
- * pads (PyTorch's padding=p: all six = p); act fused into the GEMM (a ReLU
- * layer after it is folded in too). kernel 5-D, bias [out] or NULL. Fails
+ * pads (PyTorch's padding=p: all six = p); act fused into the GEMM (in a
+ * model, a BatchNorm and an activation after it are folded in too). kernel 5-D, bias [out] or NULL. Fails
  * with MT_ERR_SHAPE naming the kernel, bias and expected sizes, with
  * MT_ERR_INVALID_ARGUMENT on a bad option; the input (5-D, its channels, a
  * kernel that fits the padded volume) is checked when added or run. */
