@@ -176,6 +176,18 @@ static void conv3d_matches_keras(void **state)
     mt_tensor_free(y);
     mt_tensor_free(b);
     mt_tensor_free(k);
+    // k0's DHWIO kernel permuted to an OIDHW view (strided: copied once)
+    mt_tensor *kv = NULL;
+    k = ref_get(keras_refs, "k0/kernel");
+    b = ref_get(keras_refs, "k0/bias");
+    assert_ok(mt_permute(k, (const int[]){4, 3, 0, 1, 2}, &kv));
+    assert_false(mt_tensor_is_contiguous(kv));
+    assert_ok(mt_conv3d(x, kv, b, &(mt_conv3d_params){.kernel_layout = MT_KERNEL_OIHW}, &y));
+    matches(keras_refs, y, "y_k0");
+    mt_tensor_free(y);
+    mt_tensor_free(kv);
+    mt_tensor_free(b);
+    mt_tensor_free(k);
     mt_tensor_free(x);
 }
 
@@ -246,6 +258,16 @@ static void pools_match_pytorch(void **state)
         mt_tensor_free(z);
         mt_tensor_free(y);
     }
+    // NaN wins a max, as in PyTorch; -inf stays
+    const float v[4] = {1.0f, NAN, -INFINITY, -INFINITY};
+    mt_tensor *t = NULL, *m = NULL;
+    assert_ok(mt_tensor_from_data(MT_DTYPE_F32, 5, (const int64_t[]){1, 1, 2, 2, 1}, v, &t));
+    assert_ok(mt_max_pool3d(t, &(mt_pool3d_params){.pool_d = 1, .pool_h = 1, .pool_w = 2},
+                            &m));
+    assert_true(isnan(((float *)m->data)[0]));
+    assert_true(((float *)m->data)[1] == -INFINITY);
+    mt_tensor_free(m);
+    mt_tensor_free(t);
     mt_layer *l = NULL;
     mt_tensor *y = NULL;
     assert_ok(mt_global_avg_pool3d_new(&l));
