@@ -440,6 +440,29 @@ static void conv_batch_norm_relu(void **state)
     mt_sequential_free(m);
 }
 
+/* Conv3d's padding_mode 'reflect' and 'replicate': a Pad layer on the
+ * channels-last volume before a VALID conv (PyTorch's F.pad on NCDHW). */
+static void reflect_and_replicate_pads(void **state)
+{
+    (void)state;
+    const int64_t pads[8] = {0, 0, 1, 1, 2, 0, 1, 1};   /* C, W, H, D: the last dim first */
+    const mt_pad_mode modes[2] = {MT_PAD_REFLECT, MT_PAD_REPLICATE};
+    const char *want[2] = {"padr.y", "padp.y"};
+    for (int i = 0; i < 2; i++) {
+        mt_layer *l = NULL;
+        assert_ok(mt_pad_new(8, pads, modes[i], 0.0f, &l));
+        mt_tensor *base, *xv = ndhwc_of("xp", &base), *y = NULL, *yv = NULL;
+        assert_ok(mt_layer_forward(l, xv, &y));
+        assert_ok(mt_permute(y, to_ncdhw, &yv));
+        matches(torch_refs, yv, want[i]);
+        mt_tensor_free(yv);
+        mt_tensor_free(y);
+        mt_tensor_free(xv);
+        mt_tensor_free(base);
+        mt_layer_free(l);
+    }
+}
+
 /* A conv3d of depth-1 kernels is a conv2d of each depth slice: with
  * enough voxels the patches take several chunks (more than 512K floats),
  * checked against mt_conv2d (itself checked against PyTorch). */
@@ -702,6 +725,7 @@ int main(void)
         cmocka_unit_test(tiny_cnn_matches_pytorch),
         cmocka_unit_test(tiny_cnn_matches_keras),
         cmocka_unit_test(conv_batch_norm_relu),
+        cmocka_unit_test(reflect_and_replicate_pads),
         cmocka_unit_test(conv3d_in_chunks_matches_conv2d),
         cmocka_unit_test(op_errors),
         cmocka_unit_test(layer_errors),

@@ -24,6 +24,8 @@ OIDHW as the state_dict holds them.
       state_dict under "cnn.", logits "cnn.y"
   bn  Sequential(Conv3d(3, 4, 3, padding=1, bias=False), BatchNorm3d(4), ReLU)
       (eval, random running statistics) on x: state_dict under "bn.", "bn.y"
+  pad F.pad(xp, (1,1,2,0,1,1), 'reflect' / 'replicate') on xp = x[:1, :, :3, :4, :4]
+      (Conv3d's padding_mode): "padr.y", "padp.y"
 
 Seeded (torch.manual_seed(0)). Run with Debian's PyTorch 1.13:
 
@@ -33,6 +35,7 @@ import pathlib
 import sys
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
@@ -91,6 +94,10 @@ def main():
         for k, v in bn.state_dict().items():
             t["bn." + k] = v
         t["bn.y"] = bn(x)
+        xp = x[:1, :, :3, :4, :4].contiguous()
+        t["xp"] = xp
+        t["padr.y"] = F.pad(xp, (1, 1, 2, 0, 1, 1), mode="reflect")
+        t["padp.y"] = F.pad(xp, (1, 1, 2, 0, 1, 1), mode="replicate")
     for k, v in t.items():
         print(k, list(v.shape))
     save(pathlib.Path(out) / "conv3d_torch.safetensors", t)
