@@ -4,10 +4,12 @@
  * per call; a new public function gets its rows here. */
 #include "test_util.h"
 
-static mt_tensor *x, *w, *bias, *img, *kern, *dst;
+static mt_tensor *x, *w, *bias, *img, *kern, *dst, *vol, *vkern;
 static mt_arena *arena;
 static const mt_conv2d_params conv_p = {.kernel_layout = MT_KERNEL_HWIO};
 static const mt_pool2d_params pool_p = {.pool_h = 2, .pool_w = 2};
+static const mt_conv3d_params conv3_p = {.kernel_layout = MT_KERNEL_HWIO};
+static const mt_pool3d_params pool3_p = {.pool_d = 2, .pool_h = 2, .pool_w = 2};
 static const int64_t shape2[2] = {2, 2};
 static const float data4[4] = {1, 2, 3, 4};
 static float wdata[4];
@@ -139,6 +141,19 @@ typedef struct row {
     X(cpool_pool, "conv2d_max_pool2d", mt_conv2d_max_pool2d(img, kern, NULL, &conv_p, NULL, &dst)) \
     X(cpool_into, "conv2d_max_pool2d", mt_conv2d_max_pool2d_into(img, kern, NULL, &conv_p, &pool_p, NULL)) \
     X(cpool_into_pool, "conv2d_max_pool2d", mt_conv2d_max_pool2d_into(img, kern, NULL, &conv_p, NULL, dst)) \
+    X(conv3_out, "conv3d", mt_conv3d(vol, vkern, NULL, &conv3_p, NULL))          \
+    X(conv3_input, "conv3d", mt_conv3d(NULL, vkern, NULL, &conv3_p, &dst))       \
+    X(conv3_kernel, "conv3d", mt_conv3d(vol, NULL, NULL, &conv3_p, &dst))        \
+    X(conv3_params, "conv3d", mt_conv3d(vol, vkern, NULL, NULL, &dst))           \
+    X(conv3_into, "conv3d", mt_conv3d_into(vol, vkern, NULL, &conv3_p, NULL))    \
+    X(mpool3_out, "max_pool3d", mt_max_pool3d(vol, &pool3_p, NULL))              \
+    X(mpool3_input, "max_pool3d", mt_max_pool3d(NULL, &pool3_p, &dst))           \
+    X(mpool3_params, "max_pool3d", mt_max_pool3d(vol, NULL, &dst))               \
+    X(mpool3_into, "max_pool3d", mt_max_pool3d_into(vol, &pool3_p, NULL))        \
+    X(apool3_out, "avg_pool3d", mt_avg_pool3d(vol, &pool3_p, NULL))              \
+    X(apool3_input, "avg_pool3d", mt_avg_pool3d(NULL, &pool3_p, &dst))           \
+    X(apool3_params, "avg_pool3d", mt_avg_pool3d(vol, NULL, &dst))               \
+    X(apool3_into, "avg_pool3d", mt_avg_pool3d_into(vol, &pool3_p, NULL))        \
     X(backend_current, "backend", mt_backend_set((mt_backend)-1))
 
 ROWS(ROW)
@@ -152,13 +167,15 @@ static int setup(void **state)
            mt_tensor_zeros(MT_DTYPE_F32, 1, (int64_t[]){2}, &bias) ||
            mt_tensor_zeros(MT_DTYPE_F32, 4, (int64_t[]){1, 4, 4, 1}, &img) ||
            mt_tensor_zeros(MT_DTYPE_F32, 4, (int64_t[]){3, 3, 1, 2}, &kern) ||
+           mt_tensor_zeros(MT_DTYPE_F32, 5, (int64_t[]){1, 4, 4, 4, 1}, &vol) ||
+           mt_tensor_zeros(MT_DTYPE_F32, 5, (int64_t[]){3, 3, 3, 1, 2}, &vkern) ||
            mt_arena_new(4096, &arena);
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    mt_tensor *all[] = {x, w, bias, img, kern};
+    mt_tensor *all[] = {x, w, bias, img, kern, vol, vkern};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
         mt_tensor_free(all[i]);
     mt_arena_free(arena);

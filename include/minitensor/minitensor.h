@@ -24,6 +24,7 @@
 #include "minitensor/attention.h"
 #include "minitensor/conv.h"
 #include "minitensor/pool.h"
+#include "minitensor/conv3d.h"
 #include "minitensor/arena.h"
 #include "minitensor/backend.h"
 #include "minitensor/safetensors.h"

@@ -23,6 +23,7 @@ extern const op_row op_rows_conv[];
 extern const op_row op_rows_reduce[];
 extern const op_row op_rows_norm[];
 extern const op_row op_rows_attention[];
+extern const op_row op_rows_conv3d[];
 
 static const op_row *const tables[] = {
     op_rows_matmul,
@@ -32,6 +33,7 @@ static const op_row *const tables[] = {
     op_rows_reduce,
     op_rows_norm,
     op_rows_attention,
+    op_rows_conv3d,
 };
 
 #define MAX_INPUTS 8

@@ -3,8 +3,9 @@
  * A model is a list (mt_sequential) or a graph (graph.h) of layers that is
  * checked as it is built and then run on batches without touching the heap.
  * Layers: Linear, Conv1D, Conv2D, ConvTranspose1D, ConvTranspose2D,
- * MaxPool2D, AvgPool2D,
- * AdaptiveAvgPool2D, GlobalAveragePooling2D, GlobalMaxPooling2D, Upsample,
+ * Conv3D, MaxPool2D, AvgPool2D, MaxPool3D, AvgPool3D,
+ * AdaptiveAvgPool2D, GlobalAveragePooling2D, GlobalMaxPooling2D,
+ * GlobalAverage/MaxPooling3D, Upsample,
  * BatchNorm, LayerNorm, RMSNorm, GroupNorm, Embedding, Pad,
  * MultiHeadAttention, LSTM, GRU, RNN (rnn.h), ReLU, GELU, tanh, sigmoid,
  * SiLU, LeakyReLU, ELU, Hardswish, Hardsigmoid, ReLU6 (clamp), Softplus,
@@ -65,6 +66,7 @@
 #include <stdint.h>
 
 #include "minitensor/conv.h"
+#include "minitensor/conv3d.h"
 #include "minitensor/error.h"
 #include "minitensor/graph.h"
 #include "minitensor/index.h"
@@ -157,7 +159,12 @@ typedef enum mt_layer_kind {
     MT_LAYER_PAIRWISE_DISTANCE,
     MT_LAYER_LOCAL_RESPONSE_NORM,
     MT_LAYER_TIME_DISTRIBUTED,
-    MT_LAYER_EINSUM_DENSE
+    MT_LAYER_EINSUM_DENSE,
+    MT_LAYER_CONV3D,         /* conv3d_layer.c: volumetric layers */
+    MT_LAYER_MAX_POOL3D,
+    MT_LAYER_AVG_POOL3D,
+    MT_LAYER_GLOBAL_AVG_POOL3D,
+    MT_LAYER_GLOBAL_MAX_POOL3D
 } mt_layer_kind;
 
 /* How a 2-D Linear weight is stored.
@@ -1045,6 +1052,71 @@ mt_status mt_dot_attention_load(const mt_state_dict *weights, const char *prefix
 mt_status mt_additive_attention_load(const mt_state_dict *weights, const char *prefix,
                                      const mt_keras_attention_options *options,
                                      mt_layer **out);
+
+/* ---- volumetric (3-D) layers ------------------------------------------------------------
+ * On channels-last volumes [N,D,H,W,C] (Keras' channels_last; permute
+ * PyTorch's [N,C,D,H,W] with {0,2,3,4,1} once), computed by conv3d.h's ops.
+ *
+ * Conv3D: nn.Conv3d / Keras' Conv3D, y = act(conv3d(x, K) + b) ->
+ * [N,OD,OH,OW,Cout]. Options as mt_conv2d_options' with a depth field
+ * beside each (a zeroed struct, or NULL, means all defaults): layout
+ * MT_KERNEL_HWIO (zero default) reads Keras' (kd,kh,kw,in/groups,out),
+ * MT_KERNEL_OIHW PyTorch's (out,in/groups,kd,kh,kw), both used as stored
+ * when F32 and contiguous (else converted once); padding VALID, SAME
+ * (Keras': the extra plane, row, column after) or EXPLICIT with the six
+ * pads (PyTorch's padding=p: all six = p); act fused into the GEMM (in a
+ * model, a BatchNorm and an activation after it are folded in too). kernel 5-D, bias [out] or NULL. Fails
+ * with MT_ERR_SHAPE naming the kernel, bias and expected sizes, with
+ * MT_ERR_INVALID_ARGUMENT on a bad option; the input (5-D, its channels, a
+ * kernel that fits the padded volume) is checked when added or run. */
+typedef struct mt_conv3d_options {
+    mt_kernel_layout layout;
+    int64_t in_channels, out_channels;            /* 0: any */
+    int64_t kernel_d, kernel_h, kernel_w;         /* 0: any */
+    int64_t stride_d, stride_h, stride_w;         /* 0: 1 */
+    mt_padding padding;
+    mt_activation act;
+    int64_t pad_front, pad_back, pad_top, pad_bottom, pad_left, pad_right;  /* EXPLICIT */
+    int64_t dilation_d, dilation_h, dilation_w;   /* 0: 1 */
+    int64_t groups;                               /* 0: 1 */
+} mt_conv3d_options;
+
+mt_status mt_conv3d_new(const mt_tensor *kernel, const mt_tensor *bias,
+                        const mt_conv3d_options *options, mt_layer **out);
+
+/* Conv3D "p" by framework naming: PyTorch p.weight (OIDHW) and p.bias,
+ * Keras p/kernel (DHWIO) and p/bias (Keras 2's ":0" names too); a missing
+ * bias means none. options as mt_conv3d_new's; layout AUTO (zero) means the
+ * framework's. Weights must be finite floats (as the other loaders). */
+mt_status mt_conv3d_load(const mt_state_dict *weights, const char *prefix,
+                         const mt_conv3d_options *options, mt_layer **out);
+
+/* MaxPool3D, AvgPool3D: [N,D,H,W,C] -> [N,OD,OH,OW,C]. Keras'
+ * MaxPooling3D(pool_size, strides, padding) / AveragePooling3D are {.pool_*,
+ * .stride_*, .padding}; PyTorch's nn.MaxPool3d(k, s, p, dilation,
+ * ceil_mode=…) {.pool_* = k, .stride_* = s, .pad_* = p, .dilation_*,
+ * .ceil_mode} and nn.AvgPool3d(k, s, p) the same with .count_include_pad =
+ * true (PyTorch's default). stride 0: the window; pads (each side) at most
+ * half the window, and > 0 replace `padding`; dilation (0: 1) max only.
+ * options may not be NULL (the window has no default). */
+typedef struct mt_pool3d_options {
+    int64_t pool_d, pool_h, pool_w;
+    int64_t stride_d, stride_h, stride_w;
+    mt_padding padding;                   /* VALID or SAME */
+    int64_t pad_d, pad_h, pad_w;
+    int64_t dilation_d, dilation_h, dilation_w;
+    bool ceil_mode;
+    bool count_include_pad;
+} mt_pool3d_options;
+
+mt_status mt_max_pool3d_new(const mt_pool3d_options *options, mt_layer **out);
+mt_status mt_avg_pool3d_new(const mt_pool3d_options *options, mt_layer **out);
+
+/* GlobalAveragePooling3D / GlobalMaxPooling3D: the mean / maximum over D, H
+ * and W, [N,D,H,W,C] -> [N,C] (PyTorch's AdaptiveAvgPool3d(1) /
+ * AdaptiveMaxPool3d(1) + Flatten). */
+mt_status mt_global_avg_pool3d_new(mt_layer **out);
+mt_status mt_global_max_pool3d_new(mt_layer **out);
 
 /* ---- any layer ---------------------------------------------------------------- */
 
