@@ -78,13 +78,13 @@ static size_t write_file(recipe *r, const char *sep, uint8_t *buf, size_t cap)
     int count = 1 + byte(r) % TENSORS;
     hlen += (size_t)snprintf(header + hlen, sizeof header - hlen, "{");
     for (int t = 0; t < count; t++) {
-        int name = byte(r) % NAMES, dt = byte(r) % 7, rank = byte(r) % 5;
+        int name = byte(r) % NAMES, dt = byte(r) % 7, rank = byte(r) % 6;
         // two tensors of one name make an invalid file: the reader's
         // business, not the loaders'; the second takes the next free name
         while (used[name])
             name = (name + 1) % NAMES;
         used[name] = true;
-        int64_t shape[4], numel = 1;
+        int64_t shape[5], numel = 1;
         char dims[64] = "";
         size_t dl = 0;
         for (int d = 0; d < rank; d++) {
@@ -123,7 +123,7 @@ static size_t write_file(recipe *r, const char *sep, uint8_t *buf, size_t cap)
 
 /* Calls loader `which` (of LOADERS) on sd with options from the recipe;
  * a second layer (a separable conv's pointwise step) into *second. */
-enum { LOADERS = 22 };
+enum { LOADERS = 23 };
 static mt_status load(int which, recipe *r, const mt_state_dict *sd, mt_layer **l,
                       mt_layer **second)
 {
@@ -188,15 +188,16 @@ static mt_status load(int which, recipe *r, const mt_state_dict *sd, mt_layer **
                                 : mt_additive_attention_load(sd, "p", &ka, l);
     case 20: return byte(r) & 1 ? mt_lstm_load(sd, "p", &rnn, l)
                                 : mt_gru_load(sd, "p", &rnn, l);
-    default: return mt_rnn_load(sd, "p", &rnn, l);
+    case 21: return mt_rnn_load(sd, "p", &rnn, l);
+    default: return mt_conv3d_load(sd, "p", NULL, l);
     }
 }
 
 /* Runs l once on an input of a shape (and dtype) from the recipe. */
 static void run(mt_layer *l, recipe *r)
 {
-    int rank = 1 + byte(r) % 4;
-    int64_t shape[4];
+    int rank = 1 + byte(r) % 5;
+    int64_t shape[5];
     for (int d = 0; d < rank; d++)
         shape[d] = 1 + byte(r) % 6;
     mt_dtype dtype = byte(r) % 4 ? MT_DTYPE_F32 : MT_DTYPE_I32;
