@@ -12,15 +12,6 @@
  * options, bad inputs). */
 #include "test_util.h"
 
-static mt_safetensors *open_ref(const char *file)
-{
-    char path[512];
-    mt_safetensors *st = NULL;
-    snprintf(path, sizeof path, "%s/%s", REFS_DIR, file);
-    assert_ok(mt_safetensors_open(path, &st));
-    return st;
-}
-
 /* y equals the reference `name` in shape and values (rows r0 … r0+rows-1
  * of its dim 0 when rows > 0). */
 static void assert_rows(const mt_safetensors *st, const char *name, const mt_tensor *y,
@@ -78,7 +69,7 @@ static void check_case(const mt_state_dict *sd, loader_fn load, const char *pref
 static void torch_lstm(void **state)
 {
     (void)state;
-    mt_safetensors *st = open_ref("rnn_torch.safetensors");
+    mt_safetensors *st = ref_open("rnn_torch.safetensors");
     const mt_state_dict sd = {st, MT_FRAMEWORK_PYTORCH};
     check_case(&sd, mt_lstm_load, "lstm1", (mt_rnn_options){0}, true);
     check_case(&sd, mt_lstm_load, "lstm2bi", (mt_rnn_options){0}, true);
@@ -107,7 +98,7 @@ static void torch_lstm(void **state)
 static void torch_batch_one_and_strided(void **state)
 {
     (void)state;
-    mt_safetensors *st = open_ref("rnn_torch.safetensors");
+    mt_safetensors *st = ref_open("rnn_torch.safetensors");
     const mt_state_dict sd = {st, MT_FRAMEWORK_PYTORCH};
     mt_tensor *x = ref_get(st, "x_lstm2bi"), *row, *p, *pc, *strided, *y;
     mt_layer *l;
@@ -141,7 +132,7 @@ static void torch_batch_one_and_strided(void **state)
 static void torch_gru_rnn(void **state)
 {
     (void)state;
-    mt_safetensors *st = open_ref("rnn_torch.safetensors");
+    mt_safetensors *st = ref_open("rnn_torch.safetensors");
     const mt_state_dict sd = {st, MT_FRAMEWORK_PYTORCH};
     check_case(&sd, mt_gru_load, "gru1", (mt_rnn_options){0}, true);
     check_case(&sd, mt_gru_load, "gru2", (mt_rnn_options){0}, true);
@@ -188,7 +179,7 @@ static void torch_gru_rnn(void **state)
 static void torch_char_model(void **state)
 {
     (void)state;
-    mt_safetensors *st = open_ref("rnn_torch.safetensors");
+    mt_safetensors *st = ref_open("rnn_torch.safetensors");
     const mt_state_dict sd = {st, MT_FRAMEWORK_PYTORCH};
     mt_graph *g;
     mt_layer *l;
@@ -218,7 +209,7 @@ static void torch_char_model(void **state)
 static void torch_constructor(void **state)
 {
     (void)state;
-    mt_safetensors *st = open_ref("rnn_torch.safetensors");
+    mt_safetensors *st = ref_open("rnn_torch.safetensors");
     static const char *const names[4] = {"gru1.weight_ih_l0", "gru1.weight_hh_l0",
                                          "gru1.bias_ih_l0", "gru1.bias_hh_l0"};
     mt_tensor *t[4], *tt, *wv, *x = ref_get(st, "x_gru1"), *y;
@@ -250,7 +241,7 @@ static void torch_constructor(void **state)
 static void torch_in_models(void **state)
 {
     (void)state;
-    mt_safetensors *st = open_ref("rnn_torch.safetensors");
+    mt_safetensors *st = ref_open("rnn_torch.safetensors");
     const mt_state_dict sd = {st, MT_FRAMEWORK_PYTORCH};
     mt_tensor *x = ref_get(st, "x_lstm2bi");
     mt_sequential *m;
@@ -301,7 +292,7 @@ static void torch_in_models(void **state)
 static void torch_char_model_stepwise(void **state)
 {
     (void)state;
-    mt_safetensors *st = open_ref("rnn_torch.safetensors");
+    mt_safetensors *st = ref_open("rnn_torch.safetensors");
     const mt_state_dict sd = {st, MT_FRAMEWORK_PYTORCH};
     mt_graph *g;
     mt_layer *l;
@@ -371,7 +362,7 @@ static void graph_matches(const mt_safetensors *st, mt_layer *l, int n,
 static void torch_initial_states(void **state)
 {
     (void)state;
-    mt_safetensors *st = open_ref("rnn_torch.safetensors");
+    mt_safetensors *st = ref_open("rnn_torch.safetensors");
     const mt_state_dict sd = {st, MT_FRAMEWORK_PYTORCH};
     mt_tensor *x = ref_get(st, "x_lstm_h0"), *h0 = ref_get(st, "h0_lstm_h0"), *c0 = ref_get(st, "c0_lstm_h0");
     mt_tensor *hv, *cv;
@@ -420,7 +411,7 @@ static void torch_batch_in_passes(void **state)
 {
     (void)state;
     enum { REPEAT = 10000 };
-    mt_safetensors *st = open_ref("rnn_torch.safetensors");
+    mt_safetensors *st = ref_open("rnn_torch.safetensors");
     const mt_state_dict sd = {st, MT_FRAMEWORK_PYTORCH};
     mt_tensor *x = ref_get(st, "x_lstm2bi"), *want = ref_get(st, "y_lstm2bi_seq"), *big;
     size_t xs = (size_t)mt_tensor_numel(x), ys = (size_t)mt_tensor_numel(want);
@@ -453,7 +444,7 @@ static void torch_batch_in_passes(void **state)
 static void keras_layers(void **state)
 {
     (void)state;
-    mt_safetensors *st = open_ref("rnn_keras.safetensors");
+    mt_safetensors *st = ref_open("rnn_keras.safetensors");
     const mt_state_dict sd = {st, MT_FRAMEWORK_KERAS};
     check_case(&sd, mt_lstm_load, "k_lstm", (mt_rnn_options){0}, false);
     check_case(&sd, mt_gru_load, "k_gru", (mt_rnn_options){0}, false);
@@ -482,7 +473,7 @@ static void keras_layers(void **state)
 static void keras2_names(void **state)
 {
     (void)state;
-    mt_safetensors *st = open_ref("rnn_keras.safetensors");
+    mt_safetensors *st = ref_open("rnn_keras.safetensors");
     static const char *const names[6] = {
         "k_bilstm/forward_enc/lstm_cell/kernel", "k_bilstm/forward_enc/lstm_cell/recurrent_kernel",
         "k_bilstm/forward_enc/lstm_cell/bias", "k_bilstm/backward_enc/lstm_cell/kernel",
@@ -520,7 +511,7 @@ static void keras2_names(void **state)
 static void keras_stack(void **state)
 {
     (void)state;
-    mt_safetensors *st = open_ref("rnn_keras.safetensors");
+    mt_safetensors *st = ref_open("rnn_keras.safetensors");
     const mt_state_dict sd = {st, MT_FRAMEWORK_KERAS};
     mt_sequential *m;
     mt_layer *l;
@@ -544,7 +535,7 @@ static void keras_stack(void **state)
 static void keras_classifier(void **state)
 {
     (void)state;
-    mt_safetensors *st = open_ref("rnn_keras.safetensors");
+    mt_safetensors *st = ref_open("rnn_keras.safetensors");
     const mt_state_dict sd = {st, MT_FRAMEWORK_KERAS};
     mt_graph *g;
     mt_layer *l;
@@ -575,7 +566,7 @@ static void keras_classifier(void **state)
 static void keras_seq2seq(void **state)
 {
     (void)state;
-    mt_safetensors *st = open_ref("rnn_keras.safetensors");
+    mt_safetensors *st = ref_open("rnn_keras.safetensors");
     const mt_state_dict sd = {st, MT_FRAMEWORK_KERAS};
     mt_graph *g;
     mt_layer *l;
@@ -614,8 +605,8 @@ static void keras_seq2seq(void **state)
 static void edge_cases_match_frameworks(void **state)
 {
     (void)state;
-    mt_safetensors *st = open_ref("rnn_edge_torch.safetensors");
-    mt_safetensors *ks = open_ref("rnn_edge_keras.safetensors");
+    mt_safetensors *st = ref_open("rnn_edge_torch.safetensors");
+    mt_safetensors *ks = ref_open("rnn_edge_keras.safetensors");
     const mt_state_dict sd = {st, MT_FRAMEWORK_PYTORCH}, kd = {ks, MT_FRAMEWORK_KERAS};
     mt_layer *l = NULL;
     mt_tensor *y = NULL, *x = ref_get(st, "x_g1");
@@ -685,8 +676,8 @@ static void edge_cases_match_frameworks(void **state)
 static void errors_loaders(void **state)
 {
     (void)state;
-    mt_safetensors *st = open_ref("rnn_torch.safetensors");
-    mt_safetensors *ks = open_ref("rnn_keras.safetensors");
+    mt_safetensors *st = ref_open("rnn_torch.safetensors");
+    mt_safetensors *ks = ref_open("rnn_keras.safetensors");
     const mt_state_dict sd = {st, MT_FRAMEWORK_PYTORCH}, kd = {ks, MT_FRAMEWORK_KERAS};
     mt_layer *l = (mt_layer *)&l;
     assert_fails(mt_lstm_load(&sd, "nope", NULL, &l), MT_ERR_NOT_FOUND, "nope.weight_ih_l0");
@@ -811,7 +802,7 @@ static void errors_bad_files(void **state)
 static void errors_out_of_memory(void **state)
 {
     (void)state;
-    mt_safetensors *st = open_ref("rnn_keras.safetensors");
+    mt_safetensors *st = ref_open("rnn_keras.safetensors");
     const mt_state_dict sd = {st, MT_FRAMEWORK_KERAS};
     mt_tensor *x = ref_get(st, "x_k_bigru");
     alloc_probe probe;

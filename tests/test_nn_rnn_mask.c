@@ -14,26 +14,10 @@
  * options). */
 #include "test_util.h"
 
-static mt_safetensors *open_ref(const char *file)
-{
-    char path[512];
-    mt_safetensors *st = NULL;
-    snprintf(path, sizeof path, "%s/%s", REFS_DIR, file);
-    assert_ok(mt_safetensors_open(path, &st));
-    return st;
-}
-
 /* y equals the reference `name` in shape and values. */
 static void assert_matches(const mt_safetensors *st, const char *name, const mt_tensor *y)
 {
-    mt_tensor *want = ref_get(st, name);
-    assert_int_equal(y->rank, want->rank);
-    for (int i = 0; i < y->rank; i++)
-        assert_int_equal(y->shape[i], want->shape[i]);
-    assert_true(mt_tensor_is_contiguous(y));
-    assert_close((const float *)y->data, (const float *)want->data,
-                 (size_t)mt_tensor_numel(y), 1e-5, 1e-4);
-    mt_tensor_free(want);
+    ref_assert_matches(st, name, y, 1e-5, 1e-4);
 }
 
 typedef mt_status (*loader_fn)(const mt_state_dict *, const char *, const mt_rnn_options *,
@@ -98,7 +82,7 @@ static void keras_case(const mt_state_dict *sd, loader_fn load, const char *c, b
 static void keras_lstm_gru_bidirectional(void **state)
 {
     (void)state;
-    mt_safetensors *st = open_ref("rnn_mask_keras.safetensors");
+    mt_safetensors *st = ref_open("rnn_mask_keras.safetensors");
     const mt_state_dict sd = {st, MT_FRAMEWORK_KERAS};
     keras_case(&sd, mt_lstm_load, "kl", false, true);
     keras_case(&sd, mt_gru_load, "kg", false, true);
@@ -111,7 +95,7 @@ static void keras_lstm_gru_bidirectional(void **state)
 static void keras_return_state(void **state)
 {
     (void)state;
-    mt_safetensors *st = open_ref("rnn_mask_keras.safetensors");
+    mt_safetensors *st = ref_open("rnn_mask_keras.safetensors");
     const mt_state_dict sd = {st, MT_FRAMEWORK_KERAS};
     static const char *const pads[2] = {"pre", "post"};
     char name[64];
@@ -141,7 +125,7 @@ static void keras_return_state(void **state)
 static void keras_initial_state(void **state)
 {
     (void)state;
-    mt_safetensors *st = open_ref("rnn_mask_keras.safetensors");
+    mt_safetensors *st = ref_open("rnn_mask_keras.safetensors");
     const mt_state_dict sd = {st, MT_FRAMEWORK_KERAS};
     static const char *const pads[2] = {"pre", "post"};
     static const mt_rnn_return outs[3] = {MT_RNN_RETURN_SEQUENCES, MT_RNN_RETURN_FINAL_STATE,
@@ -175,7 +159,7 @@ static void keras_initial_state(void **state)
 static void keras_masking_layer(void **state)
 {
     (void)state;
-    mt_safetensors *st = open_ref("rnn_mask_keras.safetensors");
+    mt_safetensors *st = ref_open("rnn_mask_keras.safetensors");
     const mt_state_dict sd = {st, MT_FRAMEWORK_KERAS};
     mt_tensor *x = ref_get(st, "x_km");
     mt_graph *g;
@@ -202,7 +186,7 @@ static void keras_masking_layer(void **state)
 static void torch_packed_lstm(void **state)
 {
     (void)state;
-    mt_safetensors *st = open_ref("rnn_mask_torch.safetensors");
+    mt_safetensors *st = ref_open("rnn_mask_torch.safetensors");
     const mt_state_dict sd = {st, MT_FRAMEWORK_PYTORCH};
     mt_tensor *x = ref_get(st, "x_pl"), *mask = ref_get(st, "mask_pl"), *pad;
     static const mt_rnn_return outs[4] = {MT_RNN_RETURN_SEQUENCES, MT_RNN_RETURN_LAST_STEP,
@@ -243,7 +227,7 @@ static void torch_packed_lstm(void **state)
 static void torch_packed_bigru_h0(void **state)
 {
     (void)state;
-    mt_safetensors *st = open_ref("rnn_mask_torch.safetensors");
+    mt_safetensors *st = ref_open("rnn_mask_torch.safetensors");
     const mt_state_dict sd = {st, MT_FRAMEWORK_PYTORCH};
     mt_tensor *x = ref_get(st, "x_pg"), *mask = ref_get(st, "mask_pg"), *h0 = ref_get(st, "h0_pg");
     static const mt_rnn_return outs[3] = {MT_RNN_RETURN_SEQUENCES, MT_RNN_RETURN_LAST_STEP,
@@ -265,7 +249,7 @@ static void torch_packed_bigru_h0(void **state)
 static void fully_masked_keeps_h0(void **state)
 {
     (void)state;
-    mt_safetensors *st = open_ref("rnn_mask_torch.safetensors");
+    mt_safetensors *st = ref_open("rnn_mask_torch.safetensors");
     const mt_state_dict sd = {st, MT_FRAMEWORK_PYTORCH};
     mt_tensor *x = ref_get(st, "x_pg"), *h0 = ref_get(st, "h0_pg"), *none, *y;
     assert_ok(mt_tensor_zeros(MT_DTYPE_U8, 2, x->shape, &none));
@@ -321,7 +305,7 @@ static mt_status add_rnn(mt_layer *l, int n, const mt_dtype *dt, const int64_t *
 static void errors(void **state)
 {
     (void)state;
-    mt_safetensors *st = open_ref("rnn_mask_torch.safetensors");
+    mt_safetensors *st = ref_open("rnn_mask_torch.safetensors");
     const mt_state_dict sd = {st, MT_FRAMEWORK_PYTORCH};
     const mt_rnn_options keep = {.mask = MT_MASK_MODE_KEEP};
     const int64_t xs[2] = {5, 3}, ms[1] = {5}, ms6[1] = {6}, ms2[2] = {5, 1}, hs[2] = {1, 4};

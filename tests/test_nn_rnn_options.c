@@ -13,26 +13,10 @@
  * projections that do not fit). */
 #include "test_util.h"
 
-static mt_safetensors *open_ref(const char *file)
-{
-    char path[512];
-    mt_safetensors *st = NULL;
-    snprintf(path, sizeof path, "%s/%s", REFS_DIR, file);
-    assert_ok(mt_safetensors_open(path, &st));
-    return st;
-}
-
 /* y equals the reference `name` in shape and values. */
 static void assert_matches(const mt_safetensors *st, const char *name, const mt_tensor *y)
 {
-    mt_tensor *want = ref_get(st, name);
-    assert_int_equal(y->rank, want->rank);
-    for (int i = 0; i < y->rank; i++)
-        assert_int_equal(y->shape[i], want->shape[i]);
-    assert_true(mt_tensor_is_contiguous(y));
-    assert_close((const float *)y->data, (const float *)want->data,
-                 (size_t)mt_tensor_numel(y), 1e-5, 1e-4);
-    mt_tensor_free(want);
+    ref_assert_matches(st, name, y, 1e-5, 1e-4);
 }
 
 typedef mt_status (*loader_fn)(const mt_state_dict *, const char *, const mt_rnn_options *,
@@ -125,7 +109,7 @@ static void keras_masked_case(const mt_state_dict *sd, loader_fn load, const cha
 static void keras_merge_modes(void **state)
 {
     (void)state;
-    mt_safetensors *st = open_ref("rnn_options_keras.safetensors");
+    mt_safetensors *st = ref_open("rnn_options_keras.safetensors");
     const mt_state_dict sd = {st, MT_FRAMEWORK_KERAS};
     keras_case(&sd, mt_lstm_load, "bs", (mt_rnn_options){.merge = MT_RNN_MERGE_SUM});
     keras_case(&sd, mt_gru_load, "bm", (mt_rnn_options){.merge = MT_RNN_MERGE_MUL});
@@ -159,7 +143,7 @@ static void keras_merge_modes(void **state)
 static void keras_merge_none_is_concat_split(void **state)
 {
     (void)state;
-    mt_safetensors *st = open_ref("rnn_options_keras.safetensors");
+    mt_safetensors *st = ref_open("rnn_options_keras.safetensors");
     const mt_state_dict sd = {st, MT_FRAMEWORK_KERAS};
     mt_layer *l = (mt_layer *)&l;
     assert_fails(mt_gru_load(&sd, "bm", &(mt_rnn_options){.merge = MT_RNN_MERGE_NONE}, &l),
@@ -189,7 +173,7 @@ static void keras_merge_none_is_concat_split(void **state)
 static void keras_go_backwards(void **state)
 {
     (void)state;
-    mt_safetensors *st = open_ref("rnn_options_keras.safetensors");
+    mt_safetensors *st = ref_open("rnn_options_keras.safetensors");
     const mt_state_dict sd = {st, MT_FRAMEWORK_KERAS};
     const mt_rnn_options back = {.go_backwards = true};
     keras_case(&sd, mt_lstm_load, "gl", back);
@@ -225,7 +209,7 @@ static void keras_go_backwards(void **state)
 static void keras_stateful_as_state_inputs(void **state)
 {
     (void)state;
-    mt_safetensors *st = open_ref("rnn_options_keras.safetensors");
+    mt_safetensors *st = ref_open("rnn_options_keras.safetensors");
     const mt_state_dict sd = {st, MT_FRAMEWORK_KERAS};
     mt_tensor *x = ref_get(st, "x"), *x2 = ref_get(st, "x2");
     mt_graph *g;
@@ -257,7 +241,7 @@ static void keras_stateful_as_state_inputs(void **state)
 static void keras_activations(void **state)
 {
     (void)state;
-    mt_safetensors *st = open_ref("rnn_options_keras.safetensors");
+    mt_safetensors *st = ref_open("rnn_options_keras.safetensors");
     const mt_state_dict sd = {st, MT_FRAMEWORK_KERAS};
     keras_case(&sd, mt_lstm_load, "al", (mt_rnn_options){
                    .activation = MT_RNN_ACTIVATION_RELU,
@@ -302,7 +286,7 @@ static void torch_proj_case(const mt_state_dict *sd, const char *c, const char *
 static void torch_proj_size(void **state)
 {
     (void)state;
-    mt_safetensors *st = open_ref("rnn_options_torch.safetensors");
+    mt_safetensors *st = ref_open("rnn_options_torch.safetensors");
     const mt_state_dict sd = {st, MT_FRAMEWORK_PYTORCH};
     mt_tensor *x1 = ref_get(st, "x_p1"), *x2 = ref_get(st, "x_p2"), *h0 = ref_get(st, "h0_p2");
     mt_tensor *c0 = ref_get(st, "c0_p2"), *xp = ref_get(st, "x_pk"), *mk = ref_get(st, "mask_pk");
@@ -361,7 +345,7 @@ static void torch_proj_size(void **state)
 static void errors_options(void **state)
 {
     (void)state;
-    mt_safetensors *ks = open_ref("rnn_options_keras.safetensors");
+    mt_safetensors *ks = ref_open("rnn_options_keras.safetensors");
     const mt_state_dict kd = {ks, MT_FRAMEWORK_KERAS};
     mt_layer *l = (mt_layer *)&l;
     assert_fails(mt_lstm_load(&kd, "gl", &(mt_rnn_options){.merge = MT_RNN_MERGE_SUM}, &l),
@@ -396,7 +380,7 @@ static void errors_options(void **state)
 static void errors_proj(void **state)
 {
     (void)state;
-    mt_safetensors *st = open_ref("rnn_options_torch.safetensors");
+    mt_safetensors *st = ref_open("rnn_options_torch.safetensors");
     const mt_state_dict sd = {st, MT_FRAMEWORK_PYTORCH};
     mt_tensor *wi = ref_get(st, "p1.weight_ih_l0"), *wh = ref_get(st, "p1.weight_hh_l0");
     mt_tensor *wr = ref_get(st, "p1.weight_hr_l0"), *wr2 = ref_get(st, "p2.weight_hr_l0");

@@ -111,6 +111,33 @@ static inline mt_tensor *ref_get(const mt_safetensors *st, const char *name)
     return t;
 }
 
+#ifdef REFS_DIR
+/* Reference file `file` of tests/reference, open (the test's to close). */
+static inline mt_safetensors *ref_open(const char *file)
+{
+    char path[512];
+    mt_safetensors *st = NULL;
+    snprintf(path, sizeof path, "%s/%s", REFS_DIR, file);
+    assert_ok(mt_safetensors_open(path, &st));
+    return st;
+}
+#endif
+
+/* y equals the reference `name`: the same shape, contiguous, each value
+ * within atol + rtol·|want|. */
+static inline void ref_assert_matches(const mt_safetensors *st, const char *name,
+                                      const mt_tensor *y, double atol, double rtol)
+{
+    mt_tensor *want = ref_get(st, name);
+    assert_int_equal(y->rank, want->rank);
+    for (int i = 0; i < y->rank; i++)
+        assert_int_equal(y->shape[i], want->shape[i]);
+    assert_true(mt_tensor_is_contiguous(y));
+    assert_close((const float *)y->data, (const float *)want->data,
+                 (size_t)mt_tensor_numel(y), atol, rtol);
+    mt_tensor_free(want);
+}
+
 /* The safetensors file at path, opened as mapped or (misaligned) from a
  * heap copy one byte off alignment, where every tensor is an owned copy
  * that a layer must keep alive after its loader lets go. *copy (NULL when
