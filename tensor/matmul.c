@@ -73,8 +73,8 @@ mt_status mt_gemm_run(const char *op, mt_gemm g, mt_backend backend, int threads
         packed.b = pack_rows(MT_SCRATCH_MATMUL_B, g.b, g.k, g.n, g.b_rs, g.b_cs);
         packed.c = mt_scratch_floats(MT_SCRATCH_MATMUL_C, g.m * g.n);
         if (!packed.a || !packed.b || !packed.c)
-            return mt_fail(MT_ERR_OUT_OF_MEMORY, "%s: cannot allocate scratch for "
-                           "strided operands", op);
+            return mt_fail(MT_ERR_OUT_OF_MEMORY, "%s: no memory to copy strided operands",
+                           op);
         packed.a_rs = g.k, packed.a_cs = 1;
         packed.b_rs = g.n, packed.b_cs = 1;
         packed.c_rs = g.n, packed.c_cs = 1;
@@ -119,7 +119,7 @@ static mt_status plan_matmul(const char *op, const mt_tensor *a, const mt_tensor
         (s = mt_check_f32(op, a)) || (s = mt_check_f32(op, b)))
         return s;
     if (a->rank == 0 || b->rank == 0)
-        return mt_fail(MT_ERR_SHAPE, "%s: operands must have at least 1 dim: %s x %s",
+        return mt_fail(MT_ERR_SHAPE, "%s: operands need at least 1 dim: %s x %s",
                        op, MT_SHAPE(a), MT_SHAPE(b));
     p->a = *a;
     p->b = *b;
