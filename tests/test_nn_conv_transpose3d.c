@@ -6,7 +6,8 @@
  * in NCDHW and channels last, from strided views and into strided outputs,
  * the cols buffer in several chunks; Keras' Conv3DTranspose padding and
  * output_padding; AdaptiveAvg/MaxPool3d of any size; a 3-D encoder-decoder
- * of each framework end to end; errors and overflow. */
+ * of each framework end to end (PyTorch's also as a U-Net graph with a skip
+ * connection); errors and overflow. */
 #include "test_util.h"
 
 static mt_safetensors *torch_refs, *keras_refs;
@@ -339,6 +340,71 @@ static void encoder_decoder_matches_pytorch(void **state)
     mt_sequential_free(m);
 }
 
+/* Adds *lp (read after `made`, the call that built it, has run) as node
+ * `name`; its id. */
+static int node(mt_graph *g, const char *name, mt_status made, mt_layer **lp, int n,
+                const int *inputs)
+{
+    if (made)
+        fail_msg("%s", mt_last_error());
+    int id = -1;
+    assert_ok(mt_graph_add(g, name, *lp, n, inputs, &id));
+    return id;
+}
+
+/* A 3-D U-Net of PyTorch's (make_conv3d_refs.py's UNet3d) as a graph: the
+ * ConvTranspose3d's output concatenated with the first encoder's (a skip
+ * across the scales), twice (the second from the planned workspace). */
+static void unet_graph_matches_pytorch(void **state)
+{
+    (void)state;
+    mt_state_dict sd = {torch_refs, MT_FRAMEWORK_PYTORCH};
+    const mt_conv3d_options pad1 = {.padding = MT_PADDING_EXPLICIT, .pad_front = 1,
+                                    .pad_back = 1, .pad_top = 1, .pad_bottom = 1,
+                                    .pad_left = 1, .pad_right = 1, .act = MT_ACTIVATION_RELU};
+    mt_conv3d_options down = pad1;
+    down.stride_d = down.stride_h = down.stride_w = 2;
+    mt_graph *g = NULL;
+    mt_layer *l = NULL;
+    int x;
+    assert_ok(mt_graph_new(&g));
+    assert_ok(mt_graph_input(g, "x", MT_DTYPE_F32, 4, (const int64_t[]){4, 6, 6, 2}, &x));
+    int e1 = node(g, "enc1", mt_conv3d_load(&sd, "unet.enc1", &pad1, &l), &l, 1, &x);
+    int e2 = node(g, "enc2", mt_conv3d_load(&sd, "unet.enc2", &down, &l), &l, 1, &e1);
+    int up = node(g, "up", mt_conv_transpose3d_load(&sd, "unet.up",
+                                                    &(mt_conv_transpose3d_params){
+                                                        .stride_d = 2, .stride_h = 2,
+                                                        .stride_w = 2}, &l), &l, 1, &e2);
+    int cat = node(g, "cat", mt_concat_new(-1, &l), &l, 2, (const int[]){up, e1});
+    int y = node(g, "head", mt_conv3d_load(&sd, "unet.head", NULL, &l), &l, 1, &cat);
+    assert_ok(mt_graph_output(g, y));
+    mt_tensor *base, *xv = ndhwc_of("xe", &base), *yv = NULL;
+    for (int run = 0; run < 2; run++) {
+        const mt_tensor *out = NULL;
+        assert_ok(mt_graph_forward(g, 1, (const mt_tensor *[]){xv}, 1, &out));
+        assert_ok(mt_permute(out, to_ncdhw, &yv));
+        matches(torch_refs, yv, "unet.y");
+        mt_tensor_free(yv);
+    }
+    // an odd depth (5) the stride-2 encoder and the transposed conv do not
+    // bring back (6): the concat refuses it when added, naming the nodes
+    mt_graph_free(g);
+    assert_ok(mt_graph_new(&g));
+    assert_ok(mt_graph_input(g, "x", MT_DTYPE_F32, 4, (const int64_t[]){5, 6, 6, 2}, &x));
+    e1 = node(g, "enc1", mt_conv3d_load(&sd, "unet.enc1", &pad1, &l), &l, 1, &x);
+    e2 = node(g, "enc2", mt_conv3d_load(&sd, "unet.enc2", &down, &l), &l, 1, &e1);
+    up = node(g, "up", mt_conv_transpose3d_load(&sd, "unet.up", &(mt_conv_transpose3d_params){
+                                                    .stride_d = 2, .stride_h = 2,
+                                                    .stride_w = 2}, &l), &l, 1, &e2);
+    assert_ok(mt_concat_new(-1, &l));
+    assert_fails(mt_graph_add(g, "cat", l, 2, (const int[]){up, e1}, NULL), MT_ERR_SHAPE,
+                 "node 'cat' (concat dim -1) expects inputs that differ only in dim -1, node "
+                 "'up' gives [1,6,6,6,3] and node 'enc1' gives [1,5,6,6,3]");
+    mt_graph_free(g);
+    mt_tensor_free(xv);
+    mt_tensor_free(base);
+}
+
 static void encoder_decoder_matches_keras(void **state)
 {
     (void)state;
@@ -559,6 +625,7 @@ int main(void)
         cmocka_unit_test(conv3d_transpose_matches_keras),
         cmocka_unit_test(adaptive_pools_match_pytorch),
         cmocka_unit_test(encoder_decoder_matches_pytorch),
+        cmocka_unit_test(unet_graph_matches_pytorch),
         cmocka_unit_test(encoder_decoder_matches_keras),
         cmocka_unit_test(op_errors),
         cmocka_unit_test(layer_errors),

@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
-"""Writes conv3d_torch.safetensors for tests/test_nn_conv3d.c: PyTorch
-1.13's nn.Conv3d, nn.ConvTranspose3d, nn.MaxPool3d, nn.AvgPool3d,
-AdaptiveAvg/MaxPool3d, a tiny 3-D CNN and encoder-decoder. Inputs and outputs in PyTorch's [N,C,D,H,W] (the test
-reads them as they are and through [N,D,H,W,C] permuted views); kernels
-OIDHW as the state_dict holds them.
+"""Writes conv3d_torch.safetensors for tests/test_nn_conv3d.c and
+test_nn_conv_transpose3d.c: PyTorch 1.13's nn.Conv3d, nn.ConvTranspose3d,
+nn.MaxPool3d, nn.AvgPool3d, AdaptiveAvg/MaxPool3d, a tiny 3-D CNN, an
+encoder-decoder and a U-Net. Inputs and outputs in PyTorch's [N,C,D,H,W]
+(the tests read them as they are and through [N,D,H,W,C] permuted views);
+kernels OIDHW as the state_dict holds them.
 
   x [2,3,5,6,7], x4 [2,4,5,6,7]
   c0  Conv3d(3, 4, 3) on x
@@ -38,6 +39,9 @@ OIDHW as the state_dict holds them.
       ConvTranspose3d(4,2,3,stride=2,padding=1,output_padding=1)) on xe
       [1,2,4,6,6], an encoder-decoder back to the input's size: "ed." names,
       "ed.y"
+  unet UNet3d below on xe: two encoder convs (the second stride 2), a
+      ConvTranspose3d(4,3,2,stride=2) back up, concatenated with the first
+      encoder's output, a 1x1x1 head: "unet." names, "unet.y"
 
 Seeded (torch.manual_seed(0)). Run with Debian's PyTorch 1.13:
 
@@ -62,6 +66,23 @@ def conv(t, name, layer, x):
         if layer.bias is not None:
             t[name + ".bias"] = layer.bias
         t[name + ".y"] = layer(x)
+
+
+class UNet3d(nn.Module):
+    """e1 = relu(conv(x)); e2 = relu(conv_s2(e1)); d = up(e2) (x2);
+    y = head(cat(d, e1)): a skip connection across the scales."""
+
+    def __init__(self):
+        super().__init__()
+        self.enc1 = nn.Conv3d(2, 3, 3, padding=1)
+        self.enc2 = nn.Conv3d(3, 4, 3, stride=2, padding=1)
+        self.up = nn.ConvTranspose3d(4, 3, 2, stride=2)
+        self.head = nn.Conv3d(6, 2, 1)
+
+    def forward(self, x):
+        e1 = torch.relu(self.enc1(x))
+        d = self.up(torch.relu(self.enc2(e1)))
+        return self.head(torch.cat([d, e1], 1))
 
 
 def main():
@@ -133,6 +154,13 @@ def main():
         for k, v in ed.state_dict().items():
             t["ed." + k] = v
         t["ed.y"] = ed(xe)
+        unet = UNet3d().eval()
+        for m in unet.modules():
+            if isinstance(m, (nn.Conv3d, nn.ConvTranspose3d)):
+                m.bias.normal_(0, 0.3)
+        for k, v in unet.state_dict().items():
+            t["unet." + k] = v
+        t["unet.y"] = unet(xe)
     for k, v in t.items():
         print(k, list(v.shape))
     save(pathlib.Path(out) / "conv3d_torch.safetensors", t)
