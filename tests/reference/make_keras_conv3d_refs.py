@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """Writes conv3d_keras.safetensors for tests/test_nn_conv3d.c and
 test_nn_conv_transpose3d.c: Keras 3's volumetric layers (Conv3DTranspose
-too) run by Keras itself on channels-last x [2,5,6,7,3] ([N,D,H,W,C]). Each layer's variables are stored under their Keras paths
-({v.path: v}, as docs/porting-a-keras-model.md exports them); the outputs
-under "y_<layer name>".
+too) run by Keras itself on channels-last x [2,5,6,7,3] ([N,D,H,W,C]).
+Each layer's variables are stored under their Keras paths ({v.path: v},
+as docs/porting-a-keras-model.md exports them); the outputs under
+"y_<layer name>".
 
   k0  Conv3D(4, 3) (valid)
   k1  Conv3D(4, (2,3,2), strides (2,1,2), padding 'same'): an even kernel at
