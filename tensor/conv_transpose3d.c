@@ -180,6 +180,8 @@ static mt_status tconv3d_run(const char *op, const mt_tensor *weight, const mt_t
     const int64_t cg = g->cin / g->groups, og = g->cout / g->groups;
     const int64_t ncols = og * g->ax[0].k * g->ax[1].k * g->ax[2].k;
     const int64_t m = g->n * g->ax[0].in * g->ax[1].in * g->ax[2].in;
+    if (m == 0)   /* no samples: an empty output */
+        return MT_OK;
     mt_tensor xm, wm;
     mt_tensor *xcopy = NULL, *wcopy = NULL;
     mt_status s = MT_OK;
@@ -196,7 +198,7 @@ static mt_status tconv3d_run(const char *op, const mt_tensor *weight, const mt_t
             goto done;
     }
     int64_t per_chunk = COLS_CHUNK_FLOATS / ncols;
-    per_chunk = per_chunk < 1 ? 1 : m > 0 && per_chunk > m ? m : per_chunk;
+    per_chunk = per_chunk < 1 ? 1 : per_chunk > m ? m : per_chunk;
     float *cols = mt_scratch_floats(MT_SCRATCH_CONV_PATCHES, per_chunk * ncols);
     if (!cols) {
         s = mt_fail(MT_ERR_OUT_OF_MEMORY, "%s: cannot allocate the cols buffer (%lld x %lld "
