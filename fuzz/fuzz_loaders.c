@@ -123,7 +123,7 @@ static size_t write_file(recipe *r, const char *sep, uint8_t *buf, size_t cap)
 
 /* Calls loader `which` (of LOADERS) on sd with options from the recipe;
  * a second layer (a separable conv's pointwise step) into *second. */
-enum { LOADERS = 23 };
+enum { LOADERS = 25 };
 static mt_status load(int which, recipe *r, const mt_state_dict *sd, mt_layer **l,
                       mt_layer **second)
 {
@@ -189,7 +189,24 @@ static mt_status load(int which, recipe *r, const mt_state_dict *sd, mt_layer **
     case 20: return byte(r) & 1 ? mt_lstm_load(sd, "p", &rnn, l)
                                 : mt_gru_load(sd, "p", &rnn, l);
     case 21: return mt_rnn_load(sd, "p", &rnn, l);
-    default: return mt_conv3d_load(sd, "p", NULL, l);
+    case 22: return mt_conv3d_load(sd, "p", NULL, l);
+    case 23: {
+        const mt_conv_transpose3d_params p3 = {
+            .stride_d = option(r), .stride_h = option(r), .stride_w = option(r),
+            .pad_front = option(r), .pad_back = option(r), .pad_left = option(r),
+            .output_padding_d = option(r), .output_padding_w = option(r),
+            .dilation_d = option(r), .dilation_w = option(r), .groups = option(r)};
+        return mt_conv_transpose3d_load(sd, "p", &p3, l);
+    }
+    default: {
+        const mt_conv3d_transpose_options k3 = {
+            .kernel_d = option(r), .stride_d = option(r), .stride_w = option(r),
+            .padding = (mt_padding)(byte(r) % 4), .dilation_d = option(r),
+            .dilation_h = option(r), .has_output_padding = byte(r) & 1,
+            .output_padding_d = option(r), .output_padding_h = option(r),
+            .out_channels = option(r), .in_channels = option(r)};
+        return mt_conv3d_transpose_load(sd, "p", &k3, l);
+    }
     }
 }
 

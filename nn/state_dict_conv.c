@@ -194,16 +194,11 @@ mt_status mt_conv_transpose1d_load(const mt_state_dict *weights, const char *pre
     mt_tensor_free(b);
     return s;
 }
-/* Keras' output length for one dim of a transposed conv, (in - 1)·stride
- * + c, as PyTorch's pads and output_padding: c is stride ('same') or
- * max(k, stride) ('valid') without output_padding, else k % 2 + op
- * ('same') or k + op ('valid'), k the dilated kernel. TensorFlow crops
- * k - c rows when c < k, the odd one at the bottom; PyTorch adds rows
- * beyond k at the bottom. False if k or k + op overflows (a dilation
- * near INT64_MAX): the loaders refuse it. */
-static bool keras_tpad(mt_padding padding, int64_t k, int64_t dil, int64_t stride,
-                       bool has_op, int64_t op, int64_t *before, int64_t *after,
-                       int64_t *extra)
+
+/* state_dict_internal.h says what it gives. */
+bool mt_nn_keras_tpad(mt_padding padding, int64_t k, int64_t dil, int64_t stride,
+                      bool has_op, int64_t op, int64_t *before, int64_t *after,
+                      int64_t *extra)
 {
     if (k > 1 && dil > (INT64_MAX - 1) / (k - 1))
         return false;
@@ -299,8 +294,9 @@ static mt_status keras_transpose_load(const char *kind, int rank, const mt_state
         int64_t before[2] = {0}, after[2] = {0}, extra[2] = {0};
         bool fit = true;
         for (int d = first; fit && d < 2; d++)
-            fit = keras_tpad(o.padding, k->shape[d - first], dil[d], stride[d],
-                             o.has_output_padding, op[d], &before[d], &after[d], &extra[d]);
+            fit = mt_nn_keras_tpad(o.padding, k->shape[d - first], dil[d], stride[d],
+                                   o.has_output_padding, op[d], &before[d], &after[d],
+                                   &extra[d]);
         mt_conv_transpose2d_params p = {
             .stride_w = stride[1], .dilation_w = dil[1], .pad_left = before[1],
             .pad_right = after[1], .output_padding_w = extra[1]};

@@ -54,4 +54,15 @@ NN_INTERNAL mt_status mt_nn_load_pair(const mt_nn_loader *ld, const char *a, boo
                                       const char *b, bool b_required, mt_tensor **ta,
                                       mt_tensor **tb);
 
+/* Keras' output length for one dim of a transposed conv, (in - 1)·stride
+ * + c, as PyTorch's pads and output_padding: c is stride ('same') or
+ * max(k, stride) ('valid') without output_padding, else k % 2 + op
+ * ('same') or k + op ('valid'), k the dilated kernel. TensorFlow crops
+ * k - c rows when c < k, the odd one at the bottom; PyTorch adds rows
+ * beyond k at the bottom. False if k or k + op overflows (a dilation
+ * near INT64_MAX): the loaders refuse it. */
+NN_INTERNAL bool mt_nn_keras_tpad(mt_padding padding, int64_t k, int64_t dil,
+                                  int64_t stride, bool has_op, int64_t op, int64_t *before,
+                                  int64_t *after, int64_t *extra);
+
 #endif

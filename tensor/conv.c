@@ -93,6 +93,28 @@ static mt_status resolve_layout(const char *op, const mt_tensor *input, const mt
     return MT_OK;
 }
 
+/* The failure of a kernel (dilated) larger than axis a of the padded
+ * input, as PyTorch raises it (an empty output is no answer). conv1d runs
+ * as a conv2d over a unit height: its message names the length and the
+ * caller's 3-D input. */
+static mt_status window_too_large(const char *op, const mt_tensor *input,
+                                  mt_data_layout layout, const mt_window_axis *a,
+                                  const char *axis)
+{
+    mt_tensor shown = *input;
+    if (strcmp(op, "conv1d") == 0) {
+        const int unit = layout == MT_DATA_LAYOUT_NCHW ? 2 : 1;
+        for (int d = unit; d < 3; d++)
+            shown.shape[d] = input->shape[d + 1], shown.stride[d] = input->stride[d + 1];
+        shown.rank = 3;
+        axis = "length";
+    }
+    return mt_fail(MT_ERR_SHAPE, "%s: the kernel %lld (dilation %lld) is larger than the %s "
+                   "%lld of input %s plus its pads (%lld, %lld)", op, (long long)a->k,
+                   (long long)a->dilation, axis, (long long)a->in, MT_SHAPE(&shown),
+                   (long long)a->pad_before, (long long)a->pad_after);
+}
+
 static mt_status conv_plan(const char *op, const mt_tensor *input, const mt_tensor *kernel,
                            const mt_tensor *bias, const mt_conv2d_params *p,
                            conv_geometry *g)
@@ -145,6 +167,9 @@ static mt_status conv_plan(const char *op, const mt_tensor *input, const mt_tens
     if ((s = mt_window_plan(op, "height", p->padding, false, &ah)) ||
         (s = mt_window_plan(op, "width", p->padding, false, &aw)))
         return s;
+    if (ah.out < 1 || aw.out < 1)
+        return window_too_large(op, input, p->data_layout, ah.out < 1 ? &ah : &aw,
+                                ah.out < 1 ? "height" : "width");
     g->oh = ah.out, g->ow = aw.out, g->pad_top = ah.pad_before, g->pad_left = aw.pad_before;
     if (bias && (bias->rank != 1 || bias->shape[0] != g->cout))
         return mt_fail(MT_ERR_SHAPE, "%s: bias is %s, expected [%lld]", op, MT_SHAPE(bias),

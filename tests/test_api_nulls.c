@@ -4,12 +4,13 @@
  * per call; a new public function gets its rows here. */
 #include "test_util.h"
 
-static mt_tensor *x, *w, *bias, *img, *kern, *dst, *vol, *vkern;
+static mt_tensor *x, *w, *bias, *img, *kern, *dst, *vol, *vkern, *vtw;
 static mt_arena *arena;
 static const mt_conv2d_params conv_p = {.kernel_layout = MT_KERNEL_HWIO};
 static const mt_pool2d_params pool_p = {.pool_h = 2, .pool_w = 2};
 static const mt_conv3d_params conv3_p = {.kernel_layout = MT_KERNEL_HWIO};
 static const mt_pool3d_params pool3_p = {.pool_d = 2, .pool_h = 2, .pool_w = 2};
+static const mt_conv_transpose3d_params tconv3_p = {0};
 static const int64_t shape2[2] = {2, 2};
 static const float data4[4] = {1, 2, 3, 4};
 static float wdata[4];
@@ -154,6 +155,17 @@ typedef struct row {
     X(apool3_input, "avg_pool3d", mt_avg_pool3d(NULL, &pool3_p, &dst))           \
     X(apool3_params, "avg_pool3d", mt_avg_pool3d(vol, NULL, &dst))               \
     X(apool3_into, "avg_pool3d", mt_avg_pool3d_into(vol, &pool3_p, NULL))        \
+    X(tconv3_out, "conv_transpose3d", mt_conv_transpose3d(vol, vtw, NULL, &tconv3_p, NULL)) \
+    X(tconv3_input, "conv_transpose3d", mt_conv_transpose3d(NULL, vtw, NULL, &tconv3_p, &dst)) \
+    X(tconv3_weight, "conv_transpose3d", mt_conv_transpose3d(vol, NULL, NULL, &tconv3_p, &dst)) \
+    X(tconv3_params, "conv_transpose3d", mt_conv_transpose3d(vol, vtw, NULL, NULL, &dst)) \
+    X(tconv3_into, "conv_transpose3d", mt_conv_transpose3d_into(vol, vtw, NULL, &tconv3_p, NULL)) \
+    X(aapool3_out, "adaptive_avg_pool3d", mt_adaptive_avg_pool3d(vol, 2, 2, 2, 0, NULL)) \
+    X(aapool3_input, "adaptive_avg_pool3d", mt_adaptive_avg_pool3d(NULL, 2, 2, 2, 0, &dst)) \
+    X(aapool3_into, "adaptive_avg_pool3d", mt_adaptive_avg_pool3d_into(vol, 2, 2, 2, 0, NULL)) \
+    X(ampool3_out, "adaptive_max_pool3d", mt_adaptive_max_pool3d(vol, 2, 2, 2, 0, NULL)) \
+    X(ampool3_input, "adaptive_max_pool3d", mt_adaptive_max_pool3d(NULL, 2, 2, 2, 0, &dst)) \
+    X(ampool3_into, "adaptive_max_pool3d", mt_adaptive_max_pool3d_into(vol, 2, 2, 2, 0, NULL)) \
     X(backend_current, "backend", mt_backend_set((mt_backend)-1))
 
 ROWS(ROW)
@@ -169,13 +181,14 @@ static int setup(void **state)
            mt_tensor_zeros(MT_DTYPE_F32, 4, (int64_t[]){3, 3, 1, 2}, &kern) ||
            mt_tensor_zeros(MT_DTYPE_F32, 5, (int64_t[]){1, 4, 4, 4, 1}, &vol) ||
            mt_tensor_zeros(MT_DTYPE_F32, 5, (int64_t[]){3, 3, 3, 1, 2}, &vkern) ||
+           mt_tensor_zeros(MT_DTYPE_F32, 5, (int64_t[]){1, 2, 2, 2, 2}, &vtw) ||
            mt_arena_new(4096, &arena);
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    mt_tensor *all[] = {x, w, bias, img, kern, vol, vkern};
+    mt_tensor *all[] = {x, w, bias, img, kern, vol, vkern, vtw};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
         mt_tensor_free(all[i]);
     mt_arena_free(arena);

@@ -266,6 +266,84 @@ static void test_conv_errors(void **state)
         mt_tensor_free(all[i]);
 }
 
+/* A kernel (dilated) larger than the padded input: PyTorch raises
+ * ("Kernel size can't be greater than actual input size"), and so do
+ * conv2d, conv1d and conv2d_max_pool2d, naming the axis and the shapes,
+ * instead of giving an empty output; _into leaves out untouched. With
+ * pads that make it fit, one output row. */
+static void test_kernel_larger_than_input(void **state)
+{
+    (void)state;
+    mt_tensor *x = filled(4, (int64_t[]){1, 2, 5, 2}, 1.0f);
+    mt_tensor *k = filled(4, (int64_t[]){3, 3, 2, 3}, 1.0f), *y = NULL;
+    const mt_conv2d_params p = {.kernel_layout = MT_KERNEL_HWIO};
+    assert_fails(mt_conv2d(x, k, NULL, &p, &y), MT_ERR_SHAPE,
+                 "conv2d: the kernel 3 (dilation 1) is larger than the height 2 of input "
+                 "[1,2,5,2] plus its pads (0, 0)");
+    // the same input read NCHW: [1,2,5,2] is 2 channels of 5x2
+    assert_fails(mt_conv2d(x, k, NULL, &(mt_conv2d_params){.kernel_layout = MT_KERNEL_HWIO,
+                                                           .data_layout = MT_DATA_LAYOUT_NCHW},
+                           &y),
+                 MT_ERR_SHAPE, "the kernel 3 (dilation 1) is larger than the width 2");
+    // a dilated width: 2·(3 - 1) + 1 = 5 fits 5, 3·2 + 1 = 7 does not
+    mt_tensor *x5 = filled(4, (int64_t[]){1, 3, 5, 2}, 1.0f);
+    assert_ok(mt_conv2d(x5, k, NULL, &(mt_conv2d_params){.kernel_layout = MT_KERNEL_HWIO,
+                                                         .dilation_w = 2}, &y));
+    assert_int_equal(y->shape[2], 1);
+    mt_tensor_free(y);
+    y = NULL;
+    assert_fails(mt_conv2d(x5, k, NULL, &(mt_conv2d_params){.kernel_layout = MT_KERNEL_HWIO,
+                                                            .dilation_w = 3}, &y),
+                 MT_ERR_SHAPE, "the kernel 3 (dilation 3) is larger than the width 5");
+    // one pad row makes it fit: 2 + 1 = 3, one output row of 2·3·2 + 6·1 ones
+    assert_ok(mt_conv2d(x, k, NULL, &(mt_conv2d_params){.kernel_layout = MT_KERNEL_HWIO,
+                                                        .padding = MT_PADDING_EXPLICIT,
+                                                        .pad_top = 1}, &y));
+    assert_int_equal(y->shape[1], 1);
+    assert_int_equal(y->shape[2], 3);
+    assert_true(((float *)y->data)[0] == 12.0f);
+    mt_tensor_free(y);
+    y = NULL;
+    mt_tensor *out = filled(4, (int64_t[]){1, 0, 3, 3}, 7.0f), *out1 = NULL;
+    assert_fails(mt_conv2d_into(x, k, NULL, &p, out), MT_ERR_SHAPE, "larger than the height");
+    assert_ok(mt_tensor_full(4, (int64_t[]){1, 1, 1, 3}, 7.0f, &out1));
+    assert_fails(mt_conv2d_max_pool2d_into(x, k, NULL, &p,
+                                           &(mt_pool2d_params){.pool_h = 1, .pool_w = 1},
+                                           out1),
+                 MT_ERR_SHAPE, "conv2d_max_pool2d: the kernel 3");
+    for (int i = 0; i < 3; i++)
+        assert_true(((float *)out1->data)[i] == 7.0f);
+    // conv1d names the length and its own 3-D input, in both layouts
+    mt_tensor *x1 = filled(3, (int64_t[]){2, 4, 3}, 1.0f);
+    mt_tensor *k1 = filled(3, (int64_t[]){5, 3, 2}, 1.0f);
+    assert_fails(mt_conv1d(x1, k1, NULL, &p, &y), MT_ERR_SHAPE,
+                 "conv1d: the kernel 5 (dilation 1) is larger than the length 4 of input "
+                 "[2,4,3] plus its pads (0, 0)");
+    mt_tensor *x1c = filled(3, (int64_t[]){2, 3, 4}, 1.0f);
+    assert_fails(mt_conv1d(x1c, k1, NULL, &(mt_conv2d_params){
+                               .kernel_layout = MT_KERNEL_HWIO,
+                               .data_layout = MT_DATA_LAYOUT_NCHW}, &y),
+                 MT_ERR_SHAPE, "larger than the length 4 of input [2,3,4] plus its pads");
+    mt_tensor *out1d = filled(3, (int64_t[]){2, 0, 2}, 7.0f);
+    assert_fails(mt_conv1d_into(x1, k1, NULL, &p, out1d), MT_ERR_SHAPE,
+                 "larger than the length 4");
+    assert_ok(mt_conv1d(x1, k1, NULL, &(mt_conv2d_params){.kernel_layout = MT_KERNEL_HWIO,
+                                                          .padding = MT_PADDING_EXPLICIT,
+                                                          .pad_left = 1}, &y));
+    assert_int_equal(y->shape[1], 1);
+    assert_true(((float *)y->data)[0] == 12.0f);
+    mt_tensor_free(y);
+    mt_tensor_free(out1d);
+    mt_tensor_free(x1c);
+    mt_tensor_free(k1);
+    mt_tensor_free(x1);
+    mt_tensor_free(out1);
+    mt_tensor_free(out);
+    mt_tensor_free(x5);
+    mt_tensor_free(k);
+    mt_tensor_free(x);
+}
+
 /* AUTO reads the kernel as HWIO or OIHW, whichever fits; when both do, the
  * message names the flag to set. */
 static void test_kernel_layout_detection(void **state)
@@ -453,6 +531,7 @@ int main(void)
         cmocka_unit_test(test_output_sizes_do_not_overflow),
         cmocka_unit_test(test_huge_windows),
         cmocka_unit_test(test_conv_errors),
+        cmocka_unit_test(test_kernel_larger_than_input),
         cmocka_unit_test(test_kernel_layout_detection),
         cmocka_unit_test(test_groups_and_pads_errors),
         cmocka_unit_test(test_pool_and_resize_errors),

@@ -101,8 +101,10 @@ def conv2d_cases(rng):
         # height dilation only: the run-copying im2col of a contiguous NHWC input
         c.append(conv2d_case(rng, 2, 8, 6, 3, 4, 3, 3, layout, "hwio", padding="explicit",
                              pads=(2, 1, 1, 0), dilation=(2, 1), stride=(1, 2)))
-        # a window larger than the input: an empty output
-        c.append(conv2d_case(rng, 1, 2, 5, 2, 3, 3, 3, layout, "hwio"))
+        # a window larger than the input fits only with its pads (without
+        # them conv2d refuses, as PyTorch: tests/test_conv.c)
+        c.append(conv2d_case(rng, 1, 2, 5, 2, 3, 3, 3, layout, "hwio", padding="explicit",
+                             pads=(1, 0, 0, 0)))
         # AUTO: [3,3,2,4] can only be HWIO for 2 channels, [4,2,3,3] only OIHW
         c.append(conv2d_case(rng, 1, 5, 5, 2, 4, 3, 3, layout, "hwio", auto=True))
         c.append(conv2d_case(rng, 1, 5, 5, 2, 4, 3, 3, layout, "oihw", auto=True, act="relu"))

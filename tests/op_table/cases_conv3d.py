@@ -1,8 +1,9 @@
-"""conv3d, max_pool3d and avg_pool3d cases: references from PyTorch
-(torch.nn.functional, float64 from the float32 inputs). PyTorch works in
-NCDHW: NDHWC cases are permuted in and out; Keras' DHWIO kernels are
-permuted to OIDHW. Asymmetric pads (and Keras' SAME) are applied with F.pad
-first."""
+"""conv3d, max_pool3d, avg_pool3d, conv_transpose3d, adaptive_avg_pool3d and
+adaptive_max_pool3d cases: references from PyTorch (torch.nn.functional,
+float64 from the float32 inputs). PyTorch works in NCDHW: NDHWC cases are
+permuted in and out; Keras' DHWIO kernels are permuted to OIDHW. Asymmetric
+pads (and Keras' SAME) are applied with F.pad first; a transposed conv's
+extra pad after is a crop of PyTorch's symmetric result."""
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -136,5 +137,67 @@ def pool_cases(rng):
     return c
 
 
+# ---- conv_transpose3d ------------------------------------------------------------
+
+def tconv_case(rng, n, dhw, cin, cout, k, layout="ndhwc", stride=(1, 1, 1), pads=(0,) * 6,
+               opad=(0, 0, 0), dilation=(1, 1, 1), groups=1, bias=True):
+    shape = (n, *dhw, cin) if layout == "ndhwc" else (n, cin, *dhw)
+    x = rng.standard_normal(shape).astype(np.float32)
+    w = rng.standard_normal((cin, cout // groups, *k)).astype(np.float32)  # PyTorch's
+    b = rng.standard_normal(cout).astype(np.float32)
+    # PyTorch pads symmetrically: an extra pad after is a crop of the result
+    sym = (pads[0], pads[2], pads[4])
+    y = F.conv_transpose3d(ncdhw(x, layout), torch.from_numpy(w).double(),
+                           torch.from_numpy(b).double() if bias else None, stride=stride,
+                           padding=sym, output_padding=opad, groups=groups, dilation=dilation)
+    extra = [pads[1] - pads[0], pads[3] - pads[2], pads[5] - pads[4]]
+    assert min(extra) >= 0
+    y = y[:, :, :y.shape[2] - extra[0], :y.shape[3] - extra[1], :y.shape[4] - extra[2]]
+    inputs = [x, w] + ([b] if bias else [])
+    return optable.Case("conv_transpose3d", inputs=inputs, outputs=[back(y, layout)],
+                        layout=layout, stride=ilist(stride), pads=ilist(pads),
+                        output_padding=ilist(opad), dilation=ilist(dilation), groups=groups)
+
+
+def tconv_cases(rng):
+    c = []
+    for layout in ("ndhwc", "ncdhw"):
+        c.append(tconv_case(rng, 2, (3, 4, 3), 3, 4, (3, 3, 3), layout))
+        c.append(tconv_case(rng, 1, (2, 3, 4), 4, 6, (2, 3, 3), layout, stride=(2, 1, 2),
+                            pads=(0, 1, 1, 1, 1, 2), opad=(1, 0, 1), groups=2))
+        c.append(tconv_case(rng, 1, (3, 3, 2), 2, 3, (3, 2, 3), layout, stride=(2, 2, 1),
+                            pads=(1, 1, 0, 0, 1, 1), opad=(1, 1, 0), dilation=(2, 1, 2),
+                            bias=False))
+        c.append(tconv_case(rng, 0, (2, 2, 2), 2, 2, (2, 2, 2), layout))   # no samples
+        c.append(tconv_case(rng, 2, (1, 1, 1), 5, 3, (1, 1, 1), layout))   # 1x1x1
+    return c
+
+
+# ---- adaptive pools --------------------------------------------------------------
+
+def adaptive_case(rng, op, n, dhw, ch, size, layout, nan=False):
+    shape = (n, *dhw, ch) if layout == "ndhwc" else (n, ch, *dhw)
+    x = rng.standard_normal(shape).astype(np.float32)
+    if nan:
+        x.flat[1] = np.nan
+    fn = F.adaptive_max_pool3d if op == "adaptive_max_pool3d" else F.adaptive_avg_pool3d
+    y = fn(ncdhw(x, layout), size)
+    return optable.Case(op, inputs=[x], outputs=[back(y, layout)], layout=layout,
+                        size=ilist(size))
+
+
+def adaptive_cases(rng):
+    c = []
+    for layout in ("ndhwc", "ncdhw"):
+        for op in ("adaptive_avg_pool3d", "adaptive_max_pool3d"):
+            c.append(adaptive_case(rng, op, 2, (5, 6, 7), 3, (2, 4, 3), layout))
+            c.append(adaptive_case(rng, op, 1, (3, 4, 5), 2, (4, 5, 9), layout))   # upsizing
+            c.append(adaptive_case(rng, op, 1, (4, 4, 4), 2, (1, 1, 1), layout))
+            c.append(adaptive_case(rng, op, 0, (2, 3, 2), 2, (2, 2, 2), layout))
+        c.append(adaptive_case(rng, "adaptive_max_pool3d", 1, (2, 2, 2), 3, (1, 2, 1), layout,
+                               nan=True))
+    return c
+
+
 def cases(rng):
-    return conv_cases(rng) + pool_cases(rng)
+    return conv_cases(rng) + pool_cases(rng) + tconv_cases(rng) + adaptive_cases(rng)

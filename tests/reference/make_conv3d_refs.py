@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
-"""Writes conv3d_torch.safetensors for tests/test_nn_conv3d.c: PyTorch
-1.13's nn.Conv3d, nn.MaxPool3d, nn.AvgPool3d, AdaptiveAvg/MaxPool3d(1) and
-a tiny 3-D CNN. Inputs and outputs in PyTorch's [N,C,D,H,W] (the test
-reads them as they are and through [N,D,H,W,C] permuted views); kernels
-OIDHW as the state_dict holds them.
+"""Writes conv3d_torch.safetensors for tests/test_nn_conv3d.c and
+test_nn_conv_transpose3d.c: PyTorch 1.13's nn.Conv3d, nn.ConvTranspose3d,
+nn.MaxPool3d, nn.AvgPool3d, AdaptiveAvg/MaxPool3d, a tiny 3-D CNN, an
+encoder-decoder and a U-Net. Inputs and outputs in PyTorch's [N,C,D,H,W]
+(the tests read them as they are and through [N,D,H,W,C] permuted views);
+kernels OIDHW as the state_dict holds them.
 
   x [2,3,5,6,7], x4 [2,4,5,6,7]
   c0  Conv3d(3, 4, 3) on x
@@ -26,6 +27,21 @@ OIDHW as the state_dict holds them.
       (eval, random running statistics) on x: state_dict under "bn.", "bn.y"
   pad F.pad(xp, (1,1,2,0,1,1), 'reflect' / 'replicate') on xp = x[:1, :, :3, :4, :4]
       (Conv3d's padding_mode): "padr.y", "padp.y"
+  xt [2,4,3,4,3]
+  t0  ConvTranspose3d(4, 3, 3) on xt
+  t1  ConvTranspose3d(4, 6, (2,3,3), stride (2,1,2), padding (0,1,1),
+      output_padding (1,0,1), groups 2) on xt
+  t2  ConvTranspose3d(4, 2, 3, stride 2, padding 1, dilation (2,1,1),
+      output_padding (1,1,0), bias=False) on xt
+  aap0, aap1 AdaptiveAvgPool3d((2,4,3)), ((3,5,9)) on x (overlapping and
+      repeated windows); amp0, amp1 AdaptiveMaxPool3d the same
+  ed  Sequential(Conv3d(2,4,3,stride=2,padding=1), ReLU,
+      ConvTranspose3d(4,2,3,stride=2,padding=1,output_padding=1)) on xe
+      [1,2,4,6,6], an encoder-decoder back to the input's size: "ed." names,
+      "ed.y"
+  unet UNet3d below on xe: two encoder convs (the second stride 2), a
+      ConvTranspose3d(4,3,2,stride=2) back up, concatenated with the first
+      encoder's output, a 1x1x1 head: "unet." names, "unet.y"
 
 Seeded (torch.manual_seed(0)). Run with Debian's PyTorch 1.13:
 
@@ -50,6 +66,23 @@ def conv(t, name, layer, x):
         if layer.bias is not None:
             t[name + ".bias"] = layer.bias
         t[name + ".y"] = layer(x)
+
+
+class UNet3d(nn.Module):
+    """e1 = relu(conv(x)); e2 = relu(conv_s2(e1)); d = up(e2) (x2);
+    y = head(cat(d, e1)): a skip connection across the scales."""
+
+    def __init__(self):
+        super().__init__()
+        self.enc1 = nn.Conv3d(2, 3, 3, padding=1)
+        self.enc2 = nn.Conv3d(3, 4, 3, stride=2, padding=1)
+        self.up = nn.ConvTranspose3d(4, 3, 2, stride=2)
+        self.head = nn.Conv3d(6, 2, 1)
+
+    def forward(self, x):
+        e1 = torch.relu(self.enc1(x))
+        d = self.up(torch.relu(self.enc2(e1)))
+        return self.head(torch.cat([d, e1], 1))
 
 
 def main():
@@ -98,6 +131,36 @@ def main():
         t["xp"] = xp
         t["padr.y"] = F.pad(xp, (1, 1, 2, 0, 1, 1), mode="reflect")
         t["padp.y"] = F.pad(xp, (1, 1, 2, 0, 1, 1), mode="replicate")
+    xt = torch.randn(2, 4, 3, 4, 3)
+    t["xt"] = xt
+    conv(t, "t0", nn.ConvTranspose3d(4, 3, 3), xt)
+    conv(t, "t1", nn.ConvTranspose3d(4, 6, (2, 3, 3), stride=(2, 1, 2), padding=(0, 1, 1),
+                                     output_padding=(1, 0, 1), groups=2), xt)
+    conv(t, "t2", nn.ConvTranspose3d(4, 2, 3, stride=2, padding=1, dilation=(2, 1, 1),
+                                     output_padding=(1, 1, 0), bias=False), xt)
+    with torch.no_grad():
+        t["aap0.y"] = nn.AdaptiveAvgPool3d((2, 4, 3))(x)
+        t["aap1.y"] = nn.AdaptiveAvgPool3d((3, 5, 9))(x)
+        t["amp0.y"] = nn.AdaptiveMaxPool3d((2, 4, 3))(x)
+        t["amp1.y"] = nn.AdaptiveMaxPool3d((3, 5, 9))(x)
+        ed = nn.Sequential(nn.Conv3d(2, 4, 3, stride=2, padding=1), nn.ReLU(),
+                           nn.ConvTranspose3d(4, 2, 3, stride=2, padding=1,
+                                              output_padding=1)).eval()
+        for m in ed:
+            if isinstance(m, (nn.Conv3d, nn.ConvTranspose3d)):
+                m.bias.normal_(0, 0.3)
+        xe = torch.randn(1, 2, 4, 6, 6)
+        t["xe"] = xe
+        for k, v in ed.state_dict().items():
+            t["ed." + k] = v
+        t["ed.y"] = ed(xe)
+        unet = UNet3d().eval()
+        for m in unet.modules():
+            if isinstance(m, (nn.Conv3d, nn.ConvTranspose3d)):
+                m.bias.normal_(0, 0.3)
+        for k, v in unet.state_dict().items():
+            t["unet." + k] = v
+        t["unet.y"] = unet(xe)
     for k, v in t.items():
         print(k, list(v.shape))
     save(pathlib.Path(out) / "conv3d_torch.safetensors", t)

@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
-"""Writes conv3d_keras.safetensors for tests/test_nn_conv3d.c: Keras 3's
-volumetric layers run by Keras itself on channels-last x [2,5,6,7,3]
-([N,D,H,W,C]). Each layer's variables are stored under their Keras paths
-({v.path: v}, as docs/porting-a-keras-model.md exports them); the outputs
-under "y_<layer name>".
+"""Writes conv3d_keras.safetensors for tests/test_nn_conv3d.c and
+test_nn_conv_transpose3d.c: Keras 3's volumetric layers (Conv3DTranspose
+too) run by Keras itself on channels-last x [2,5,6,7,3] ([N,D,H,W,C]).
+Each layer's variables are stored under their Keras paths ({v.path: v},
+as docs/porting-a-keras-model.md exports them); the outputs under
+"y_<layer name>".
 
   k0  Conv3D(4, 3) (valid)
   k1  Conv3D(4, (2,3,2), strides (2,1,2), padding 'same'): an even kernel at
@@ -21,6 +22,14 @@ under "y_<layer name>".
       variables under "m3d/…"
   bn3d Sequential(Conv3D(4, 3, 'same'), BatchNormalization(), ReLU()) on xs
       (random moving statistics): "y_bn3d", variables under "bn3d/…"
+  kt0 Conv3DTranspose(3, 3) (valid) on xs
+  kt1 Conv3DTranspose(4, (2,3,2), strides (2,1,2), padding 'same') on xs
+  kt2 Conv3DTranspose(2, 3, strides 2, 'same', output_padding (1,0,1)) on xs
+  kt3 Conv3DTranspose(2, (3,2,3), strides (1,3,2), 'valid', output_padding
+      (0,2,1)) on xs
+  kt4 Conv3DTranspose(2, 2, dilation_rate 2) on xs
+  ed  Sequential(Conv3D(4, 3, strides 2, 'same', relu), Conv3DTranspose(2, 3,
+      strides 2, 'same')) on xe [1,4,6,6,2]: "y_ed", variables under "ed/…"
 
 Run with the repository's Keras venv:
   /work/main/build-venv-keras/bin/python \\
@@ -97,6 +106,26 @@ def main():
             v.assign(rng.uniform(0.5, 1.5, v.shape).astype("f4"))
         t[v.path] = np.asarray(v)
     t["y_bn3d"] = np.asarray(m(xs, training=False))
+    run(L.Conv3DTranspose(3, 3, name="kt0"), xs, rng, t)
+    run(L.Conv3DTranspose(4, (2, 3, 2), strides=(2, 1, 2), padding="same", name="kt1"), xs,
+        rng, t)
+    run(L.Conv3DTranspose(2, 3, strides=2, padding="same", output_padding=(1, 0, 1),
+                          name="kt2"), xs, rng, t)
+    run(L.Conv3DTranspose(2, (3, 2, 3), strides=(1, 3, 2), padding="valid",
+                          output_padding=(0, 2, 1), name="kt3"), xs, rng, t)
+    run(L.Conv3DTranspose(2, 2, dilation_rate=2, name="kt4"), xs, rng, t)
+    xe = rng.normal(0, 1, (1, 4, 6, 6, 2)).astype("f4")
+    t["xe"] = xe
+    m = keras.Sequential([keras.Input((4, 6, 6, 2)),
+                          L.Conv3D(4, 3, strides=2, padding="same", activation="relu",
+                                   name="down"),
+                          L.Conv3DTranspose(2, 3, strides=2, padding="same", name="up")],
+                         name="ed")
+    for v in m.weights:
+        if v.path.endswith("bias"):
+            v.assign(rng.normal(0, 0.3, v.shape).astype("f4"))
+        t[v.path] = np.asarray(v)
+    t["y_ed"] = np.asarray(m(xe, training=False))
     for name, v in t.items():
         print(name, np.asarray(v).shape)
     save(os.path.join(out, "conv3d_keras.safetensors"), t)

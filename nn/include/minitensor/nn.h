@@ -164,7 +164,10 @@ typedef enum mt_layer_kind {
     MT_LAYER_MAX_POOL3D,
     MT_LAYER_AVG_POOL3D,
     MT_LAYER_GLOBAL_AVG_POOL3D,
-    MT_LAYER_GLOBAL_MAX_POOL3D
+    MT_LAYER_GLOBAL_MAX_POOL3D,
+    MT_LAYER_CONV_TRANSPOSE3D,   /* conv_transpose3d_layer.c */
+    MT_LAYER_ADAPTIVE_AVG_POOL3D,
+    MT_LAYER_ADAPTIVE_MAX_POOL3D
 } mt_layer_kind;
 
 /* How a 2-D Linear weight is stored.
@@ -1117,6 +1120,55 @@ mt_status mt_avg_pool3d_new(const mt_pool3d_options *options, mt_layer **out);
  * AdaptiveMaxPool3d(1) + Flatten). */
 mt_status mt_global_avg_pool3d_new(mt_layer **out);
 mt_status mt_global_max_pool3d_new(mt_layer **out);
+
+/* ConvTranspose3D: nn.ConvTranspose3d on [N,D,H,W,Cin] -> [N,OD,OH,OW,Cout]
+ * (mt_conv_transpose3d_into, conv3d.h: OD = (D - 1)·stride_d - pad_front -
+ * pad_back + dilation_d·(kd - 1) + output_padding_d + 1). weight [Cin,
+ * Cout/groups, kd, kh, kw] as PyTorch stores it (held contiguous: a strided
+ * view or another dtype is copied once), bias [Cout] or NULL. params as the
+ * op's (NULL: all defaults; data_layout must be NHWC); PyTorch's padding=p
+ * is all six pads = p. Fails naming the tensors and shapes; the input
+ * (5-D, its channels, a non-empty output) is checked when added or run. */
+mt_status mt_conv_transpose3d_new(const mt_tensor *weight, const mt_tensor *bias,
+                                  const mt_conv_transpose3d_params *params, mt_layer **out);
+
+/* ConvTranspose3D "p" by PyTorch's names (p.weight [Cin, Cout/g, kd, kh,
+ * kw] or its weight norm pair, p.bias): params as mt_conv_transpose3d_new.
+ * PyTorch only (MT_ERR_UNSUPPORTED for Keras: mt_conv3d_transpose_load). */
+mt_status mt_conv_transpose3d_load(const mt_state_dict *weights, const char *prefix,
+                                   const mt_conv_transpose3d_params *params, mt_layer **out);
+
+/* Keras' Conv3DTranspose "p": kernel p/kernel [kd, kh, kw, out, in] (read
+ * as PyTorch's [in, out, kd, kh, kw] through a view), bias p/bias [out] or
+ * none. Options as mt_conv2d_transpose_options' with a depth field beside
+ * each (NULL or zeroed: Keras' defaults); per axis the output is D·s
+ * ('same') or (D-1)·s + max(k, s) ('valid') without output_padding, else
+ * (D-1)·s + k % 2 + output_padding ('same') or (D-1)·s + k +
+ * output_padding ('valid'), k the dilated kernel, as Keras 3 computes it.
+ * output_padding must be 0 unless has_output_padding. Keras' activation= is
+ * a layer after it. Keras only (MT_ERR_UNSUPPORTED for PyTorch). */
+typedef struct mt_conv3d_transpose_options {
+    int64_t in_channels, out_channels;        /* 0: any */
+    int64_t kernel_d, kernel_h, kernel_w;     /* 0: any */
+    int64_t stride_d, stride_h, stride_w;     /* 0: 1 */
+    mt_padding padding;                       /* VALID (zero default) or SAME */
+    int64_t dilation_d, dilation_h, dilation_w;   /* 0: 1 */
+    bool has_output_padding;
+    int64_t output_padding_d, output_padding_h, output_padding_w;
+} mt_conv3d_transpose_options;
+
+mt_status mt_conv3d_transpose_load(const mt_state_dict *weights, const char *prefix,
+                                   const mt_conv3d_transpose_options *options,
+                                   mt_layer **out);
+
+/* AdaptiveAvgPool3D / AdaptiveMaxPool3D: nn.AdaptiveAvgPool3d((out_d, out_h,
+ * out_w)) / nn.AdaptiveMaxPool3d on [N,D,H,W,C] -> [N,out_d,out_h,out_w,C]
+ * (mt_adaptive_avg_pool3d_into, conv3d.h: PyTorch's windows). Sizes >= 1
+ * (PyTorch's None, "keep this dim", is the input's size). */
+mt_status mt_adaptive_avg_pool3d_new(int64_t out_d, int64_t out_h, int64_t out_w,
+                                     mt_layer **out);
+mt_status mt_adaptive_max_pool3d_new(int64_t out_d, int64_t out_h, int64_t out_w,
+                                     mt_layer **out);
 
 /* ---- any layer ---------------------------------------------------------------- */
 

@@ -14,7 +14,7 @@
  *                   [3,3,3,3] kernel on 3 channels) the call fails and asks
  *                   for params.kernel_layout.
  * Padding:
- *   VALID     no padding: out = floor((in - dk) / stride) + 1 (0 if in < dk),
+ *   VALID     no padding: out = floor((in - dk) / stride) + 1,
  *             where dk = dilation * (k - 1) + 1
  *   SAME      Keras/TF: out = ceil(in / stride); the total padding
  *             max((out - 1) * stride + dk - in, 0) is split with the extra
@@ -22,7 +22,11 @@
  *             for stride 1 is the same split)
  *   EXPLICIT  pad_top/pad_bottom/pad_left/pad_right zeros (PyTorch's
  *             padding=p is all four = p): out = floor((in + pads - dk) /
- *             stride) + 1 (0 if in + pads < dk)
+ *             stride) + 1
+ * A kernel larger than the padded input (in + pads < dk, an output size
+ * 0) is an error in conv2d, conv1d and conv2d_max_pool2d (MT_ERR_SHAPE
+ * naming the axis, the kernel, its dilation, the input's shape and the
+ * pads), as PyTorch raises it; mt_conv_output_size still answers 0.
  * Every size computation is overflow-checked (MT_ERR_OVERFLOW).
  *
  * conv2d is im2col + the matmul backends (one GEMM per chunk of images and
@@ -98,7 +102,8 @@ mt_status mt_conv2d_winograd_kernel(const mt_tensor *kernel, mt_kernel_layout la
  * tf.nn.conv2d: input [N,H,W,Cin] (or NCHW) · kernel (kernel_layout) ->
  * [N,OH,OW,Cout] (or NCHW); bias [Cout] or NULL. `out` of _into must have
  * the result's shape (any strides) and not overlap an input. Errors name
- * the input, kernel and bias shapes; on failure out is untouched. */
+ * the input, kernel and bias shapes (a kernel larger than the padded input
+ * is one: MT_ERR_SHAPE); on failure out is untouched. */
 mt_status mt_conv2d(const mt_tensor *input, const mt_tensor *kernel,
                     const mt_tensor *bias, const mt_conv2d_params *params,
                     mt_tensor **out);

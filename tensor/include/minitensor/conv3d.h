@@ -1,5 +1,6 @@
 /* minitensor/conv3d.h — volumetric (3-D) convolution and pooling: PyTorch's
- * conv3d, max_pool3d, avg_pool3d and Keras' Conv3D, MaxPooling3D,
+ * conv3d, conv_transpose3d, max_pool3d, avg_pool3d, adaptive_avg_pool3d,
+ * adaptive_max_pool3d and Keras' Conv3D, Conv3DTranspose, MaxPooling3D,
  * AveragePooling3D.
  *
  * Data layout: conv.h's mt_data_layout read for five dims. NHWC (the zero
@@ -91,6 +92,56 @@ mt_status mt_avg_pool3d(const mt_tensor *input, const mt_pool3d_params *params,
                         mt_tensor **out);
 mt_status mt_avg_pool3d_into(const mt_tensor *input, const mt_pool3d_params *params,
                              mt_tensor *out);
+
+/* Transposed 3-D convolution, torch.nn.functional.conv_transpose3d. Zero
+ * means the default. */
+typedef struct mt_conv_transpose3d_params {
+    mt_data_layout data_layout;                 /* default NHWC: [N,D,H,W,C] */
+    int64_t stride_d, stride_h, stride_w;       /* >= 1; 0 means 1 */
+    int64_t pad_front, pad_back;                /* >= 0: PyTorch's padding=p is */
+    int64_t pad_top, pad_bottom;                /* all six = p; default 0 */
+    int64_t pad_left, pad_right;
+    int64_t output_padding_d, output_padding_h; /* >= 0, each below its axis' */
+    int64_t output_padding_w;                   /* stride or dilation; default 0 */
+    int64_t dilation_d, dilation_h, dilation_w; /* >= 1; 0 means 1 */
+    int64_t groups;             /* divides c_in and c_out; 0 means 1 */
+} mt_conv_transpose3d_params;
+
+/* conv_transpose3d(input, weight) + bias: input [N,D,H,W,Cin] (or
+ * [N,Cin,D,H,W]) with weight [Cin, Cout/groups, kd, kh, kw] (PyTorch's
+ * layout; a Keras kernel (kd,kh,kw,out,in) permuted {4,3,0,1,2} is one) ->
+ * [N,OD,OH,OW,Cout] (or NCDHW), OD = (D - 1)·stride_d - pad_front -
+ * pad_back + dilation_d·(kd - 1) + output_padding_d + 1, likewise OH, OW;
+ * bias [Cout] or NULL. One GEMM per chunk of input voxels and group (the
+ * input times the weight as a [Cin/groups, Cout/groups·taps] matrix), its
+ * rows scattered into the output (col2im); a strided weight or an input
+ * whose voxels do not merge into rows is copied once per call. `out` of
+ * _into has the result's shape (any strides) and does not overlap an
+ * input. Errors (MT_ERR_SHAPE, MT_ERR_INVALID_ARGUMENT, MT_ERR_OVERFLOW)
+ * name the op, the shapes and the bad value; on failure out is untouched. */
+mt_status mt_conv_transpose3d(const mt_tensor *input, const mt_tensor *weight,
+                              const mt_tensor *bias,
+                              const mt_conv_transpose3d_params *params, mt_tensor **out);
+mt_status mt_conv_transpose3d_into(const mt_tensor *input, const mt_tensor *weight,
+                                   const mt_tensor *bias,
+                                   const mt_conv_transpose3d_params *params,
+                                   mt_tensor *out);
+
+/* torch.nn.functional.adaptive_avg_pool3d / adaptive_max_pool3d:
+ * [N,D,H,W,C] -> [N,out_d,out_h,out_w,C] (or NCDHW). Output plane i pools
+ * input planes floor(i·D/out_d) .. ceil((i+1)·D/out_d) - 1, likewise rows
+ * and columns (windows may overlap or differ in size). out_d, out_h,
+ * out_w >= 1 and D, H, W >= 1 (MT_ERR_INVALID_ARGUMENT); the max
+ * propagates NaN. `out` of _into: the result's shape, any strides, no
+ * overlap with the input. */
+mt_status mt_adaptive_avg_pool3d(const mt_tensor *input, int64_t out_d, int64_t out_h,
+                                 int64_t out_w, mt_data_layout layout, mt_tensor **out);
+mt_status mt_adaptive_avg_pool3d_into(const mt_tensor *input, int64_t out_d, int64_t out_h,
+                                      int64_t out_w, mt_data_layout layout, mt_tensor *out);
+mt_status mt_adaptive_max_pool3d(const mt_tensor *input, int64_t out_d, int64_t out_h,
+                                 int64_t out_w, mt_data_layout layout, mt_tensor **out);
+mt_status mt_adaptive_max_pool3d_into(const mt_tensor *input, int64_t out_d, int64_t out_h,
+                                      int64_t out_w, mt_data_layout layout, mt_tensor *out);
 
 #ifdef __cplusplus
 }
