@@ -21,10 +21,11 @@ hard_swish: the residual Add), (4, 16, k5, stride 2, SE, hard_swish);
 last_point_ch 32, 10 classes, include_preprocessing (Rescaling(1/127.5,
 -1)), on a 40x54 input, so that the stride-2 blocks' ZeroPadding2D
 (correct_pad) meets even and odd sizes, rows and columns of different
-parity among them (20x27 -> 10x14 -> 5x7 -> 3x4). What a user meets: hard_sigmoid written as keras
-ops on constants (ReLU(6)(x + 3) * (1/6): single-input Add and Multiply
-layers), squeeze-and-excitation with a keepdims GlobalAveragePooling2D, a
-1x1-conv head on [1,1,C] and a Flatten. BatchNormalization statistics
+parity among them (20x27 -> 10x14 -> 5x7 -> 3x4). What a user meets:
+hard_sigmoid written as keras ops on constants (ReLU(6)(x + 3) * (1/6):
+single-input Add and Multiply layers), squeeze-and-excitation with a
+keepdims GlobalAveragePooling2D, a 1x1-conv head on [1,1,C] and a
+Flatten. BatchNormalization statistics
 are measured on a batch, layer by layer, as training would leave them;
 the squeeze-and-excitation kernels scaled up so that the gates saturate.
 
@@ -32,7 +33,8 @@ Each file holds every variable by its path ({v.path: v}, as
 docs/porting-a-keras-model.md exports them; LayerNormalization and
 LayerScale weights made non-trivial first: Keras starts LayerScale at
 1e-6, which would hide every block), inputs "x" (pixels 0..255: ConvNeXt
-[2,64,64,3], MobileNetV3 [2,40,54,3]) and Keras' logits "y" [2,10]. Run with the repository's Keras venv:
+[2,64,64,3], MobileNetV3 [2,40,54,3]) and Keras' logits "y" [2,10].
+Run with the repository's Keras venv:
 
   /work/main/build-venv-keras/bin/python \\
       tests/reference/make_keras_apps_refs.py tests/reference
