@@ -714,6 +714,37 @@ static int close_refs(void **state)
     return 0;
 }
 
+/* An expanded out (stride 0 over the batch: both results would land in one
+ * place, the last one winning) is refused by conv3d and the 3-D pools, as
+ * by the ops that use mt_check_out; out is untouched. */
+static void broadcast_out_refused(void **state)
+{
+    (void)state;
+    float xd[16], kd[8], od = 42.0f;
+    for (int i = 0; i < 16; i++)
+        xd[i] = (float)i;
+    for (int i = 0; i < 8; i++)
+        kd[i] = 1.0f;
+    mt_tensor x, k;
+    assert_ok(mt_tensor_wrap_into(MT_DTYPE_F32, 5, (int64_t[]){2, 2, 2, 2, 1}, xd, &x));
+    assert_ok(mt_tensor_wrap_into(MT_DTYPE_F32, 5, (int64_t[]){2, 2, 2, 1, 1}, kd, &k));
+    mt_tensor o = {.dtype = MT_DTYPE_F32, .rank = 5, .shape = {2, 1, 1, 1, 1}, .data = &od};
+    const mt_pool3d_params pp = {.pool_d = 2, .pool_h = 2, .pool_w = 2};
+    assert_fails(mt_conv3d_into(&x, &k, NULL, &(mt_conv3d_params){0}, &o),
+                 MT_ERR_INVALID_ARGUMENT, "conv3d: out [2,1,1,1,1] has stride 0 in dim 0");
+    assert_fails(mt_max_pool3d_into(&x, &pp, &o), MT_ERR_INVALID_ARGUMENT,
+                 "max_pool3d: out [2,1,1,1,1] has stride 0 in dim 0");
+    assert_fails(mt_avg_pool3d_into(&x, &pp, &o), MT_ERR_INVALID_ARGUMENT,
+                 "avg_pool3d: out [2,1,1,1,1] has stride 0 in dim 0");
+    assert_true(od == 42.0f);
+    // a stride-0 dim of size 1 is no overlap: the conv's sum over x[1] is 92
+    o.shape[0] = 1;
+    mt_tensor x1;
+    assert_ok(mt_narrow_into(&x, 0, 1, 1, &x1));
+    assert_ok(mt_conv3d_into(&x1, &k, NULL, &(mt_conv3d_params){0}, &o));
+    assert_true(od == 92.0f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -730,6 +761,7 @@ int main(void)
         cmocka_unit_test(op_errors),
         cmocka_unit_test(layer_errors),
         cmocka_unit_test(loader_names_and_bad_weights),
+        cmocka_unit_test(broadcast_out_refused),
     };
     return cmocka_run_group_tests(tests, open_refs, close_refs);
 }
