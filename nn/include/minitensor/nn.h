@@ -987,7 +987,8 @@ mt_status mt_conv_transpose1d_load(const mt_state_dict *weights, const char *pre
  *   stride_h, stride_w   strides, or 0 for 1;
  *   padding              MT_PADDING_VALID (the zero default) or _SAME;
  *   dilation_h, dilation_w   dilation_rate, or 0 for 1;
- *   has_output_padding   false: Keras' output_padding=None, the output is
+ *   has_output_padding   false: Keras' output_padding=None (output_padding_h
+ *                        and _w must then be 0), the output is
  *                        H·s ('same') or (H-1)·s + max(k, s) ('valid', k
  *                        the dilated kernel); true: output_padding_h/_w
  *                        (each below its stride), the output is
