@@ -745,6 +745,64 @@ static void broadcast_out_refused(void **state)
     assert_true(od == 92.0f);
 }
 
+/* PyTorch's ceil_mode keeps a window that is wider than the padded input
+ * by less than a stride (PyTorch 1.13: max_pool3d(arange(20.).reshape(1,
+ * 1,1,4,5) - 7, (2,1,3), (3,1,1), (0,0,1), ceil_mode=True) is [1,1,1,4,5]:
+ * depth 1 under a window of 2; a 2x2x2 volume under 3x3x3 / 2 gives its
+ * max); the average as PyTorch's 2-D one (avg_pool2d(arange(4.).reshape(1,
+ * 1,2,2), 3, 2, ceil_mode=True) = 1.5). The op and the layers; a window
+ * a whole stride too wide is still refused, as by PyTorch. */
+static void ceil_mode_window_wider_than_input(void **state)
+{
+    (void)state;
+    float xd[20], want[20] = {-6, -5, -4, -3, -3, -1, 0, 1, 2, 2, 4, 5, 6, 7, 7, 9, 10, 11, 12, 12};
+    for (int i = 0; i < 20; i++)
+        xd[i] = (float)i - 7.0f;
+    mt_tensor x, *y = NULL;
+    assert_ok(mt_tensor_wrap_into(MT_DTYPE_F32, 5, (int64_t[]){1, 1, 4, 5, 1}, xd, &x));
+    const mt_pool3d_params p = {.pool_d = 2, .pool_h = 1, .pool_w = 3, .stride_d = 3,
+                                .stride_h = 1, .stride_w = 1, .padding = MT_PADDING_EXPLICIT,
+                                .pad_left = 1, .pad_right = 1, .ceil_mode = true};
+    assert_ok(mt_max_pool3d(&x, &p, &y));
+    assert_int_equal(mt_tensor_numel(y), 20);
+    assert_close((const float *)y->data, want, 20, 0, 0);
+    mt_tensor_free(y);
+    mt_layer *l;
+    assert_ok(mt_max_pool3d_new(&(mt_pool3d_options){.pool_d = 2, .pool_h = 1, .pool_w = 3,
+                                                     .stride_d = 3, .stride_h = 1,
+                                                     .stride_w = 1, .pad_w = 1,
+                                                     .ceil_mode = true}, &l));
+    assert_ok(mt_layer_forward(l, &x, &y));
+    assert_int_equal(mt_tensor_numel(y), 20);
+    assert_close((const float *)y->data, want, 20, 0, 0);
+    mt_tensor_free(y);
+    mt_layer_free(l);
+    // 2x2x2 under 3x3x3 / 2: max 7; the average (1, 3, 3) / (1, 2, 2) of a
+    // 2x2 plane: 1.5
+    mt_tensor v, plane;
+    assert_ok(mt_tensor_wrap_into(MT_DTYPE_F32, 5, (int64_t[]){1, 2, 2, 2, 1}, xd + 7, &v));
+    assert_ok(mt_max_pool3d(&v, &(mt_pool3d_params){.pool_d = 3, .pool_h = 3, .pool_w = 3,
+                                                     .stride_d = 2, .stride_h = 2,
+                                                     .stride_w = 2, .ceil_mode = true}, &y));
+    assert_int_equal(mt_tensor_numel(y), 1);
+    assert_true(((const float *)y->data)[0] == 7.0f);
+    mt_tensor_free(y);
+    assert_ok(mt_tensor_wrap_into(MT_DTYPE_F32, 5, (int64_t[]){1, 1, 2, 2, 1}, xd + 7, &plane));
+    assert_ok(mt_avg_pool3d_new(&(mt_pool3d_options){.pool_d = 1, .pool_h = 3, .pool_w = 3,
+                                                     .stride_h = 2, .stride_w = 2,
+                                                     .ceil_mode = true}, &l));
+    assert_ok(mt_layer_forward(l, &plane, &y));
+    assert_int_equal(mt_tensor_numel(y), 1);
+    assert_true(((const float *)y->data)[0] == 1.5f);
+    mt_tensor_free(y);
+    mt_layer_free(l);
+    // a whole stride too wide (depth 2 under 4 / 2): PyTorch's "Output size is too small"
+    assert_fails(mt_max_pool3d(&v, &(mt_pool3d_params){.pool_d = 4, .pool_h = 1, .pool_w = 1,
+                                                        .stride_d = 2, .ceil_mode = true}, &y),
+                 MT_ERR_SHAPE, "max_pool3d: the pool window 4 (dilation 1) is larger than the "
+                 "depth 2");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -762,6 +820,7 @@ int main(void)
         cmocka_unit_test(layer_errors),
         cmocka_unit_test(loader_names_and_bad_weights),
         cmocka_unit_test(broadcast_out_refused),
+        cmocka_unit_test(ceil_mode_window_wider_than_input),
     };
     return cmocka_run_group_tests(tests, open_refs, close_refs);
 }
