@@ -803,6 +803,29 @@ static void ceil_mode_window_wider_than_input(void **state)
                  "depth 2");
 }
 
+/* A MaxPool3D (ceil_mode, stride 2^62) in a graph on a volume of depth
+ * INT64_MAX: the next window's start (q + 1)·stride overflowed int64_t
+ * (UBSan) and, wrapped, gave depth 3; PyTorch's rule gives ceil((2^63 -
+ * 2) / 2^62) + 1 = 3, less the window starting past the input: 2. */
+static void ceil_mode_stride_near_int64_max(void **state)
+{
+    (void)state;
+    mt_layer *l;
+    mt_graph *g;
+    int in, out;
+    mt_shape sh;
+    assert_ok(mt_max_pool3d_new(&(mt_pool3d_options){.pool_d = 1, .pool_h = 1, .pool_w = 1,
+                                                     .stride_d = (int64_t)1 << 62,
+                                                     .ceil_mode = true}, &l));
+    assert_ok(mt_graph_new(&g));
+    assert_ok(mt_graph_input(g, "x", MT_DTYPE_F32, 4, (int64_t[]){INT64_MAX, 1, 1, 1}, &in));
+    assert_ok(mt_graph_add(g, "pool", l, 1, &in, &out));
+    assert_ok(mt_graph_shape_get(g, out, &sh));
+    assert_int_equal(sh.rank, 5);
+    assert_int_equal(sh.dim[1], 2);
+    mt_graph_free(g);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -821,6 +844,7 @@ int main(void)
         cmocka_unit_test(loader_names_and_bad_weights),
         cmocka_unit_test(broadcast_out_refused),
         cmocka_unit_test(ceil_mode_window_wider_than_input),
+        cmocka_unit_test(ceil_mode_stride_near_int64_max),
     };
     return cmocka_run_group_tests(tests, open_refs, close_refs);
 }
