@@ -300,6 +300,8 @@ mt_status mt_nn_rnn_build(mt_nn_rnn_cell cell, const char *name, int n, const mt
             (s = add_bias(w[i].b_hh, keras, cell, hid, 0, split ? 2 : g, c->bx->data)) ||
             (split && (s = add_bias(w[i].b_hh, keras, cell, hid, 2, 3, c->bhn->data))))
             break;
+        c->wh_finite = mt_tensor_check_finite(c->wh) == MT_OK;
+        mt_clear_error();
     }
     if (s) {
         mt_layer_free(l);

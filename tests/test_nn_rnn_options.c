@@ -516,6 +516,33 @@ static void huge_broadcast_weights(void **state)
     assert_null(l);
 }
 
+/* An inf in w_hh from the zero initial state: h·U is 0·inf = NaN, as
+ * PyTorch 1.13 computes it (nn.RNN(2, 3, bias=False), w_ih [[.1,.2],
+ * [-.3,.4],[.5,-.6]], w_hh diag .1 with w_hh[0,1] = inf, x ones [1,2,2]:
+ * [[nan, .0997, -.0997], [nan, nan, nan]]); the first step skipped h·U and
+ * gave .2913, unlike the same layer given h0 = 0 explicitly. */
+static void inf_recurrent_weight_from_zero_state(void **state)
+{
+    (void)state;
+    float wih[6] = {0.1f, 0.2f, -0.3f, 0.4f, 0.5f, -0.6f};
+    float whh[9] = {0.1f, INFINITY, 0.0f, 0.0f, 0.1f, 0.0f, 0.0f, 0.0f, 0.1f};
+    float xd[4] = {1.0f, 1.0f, 1.0f, 1.0f};
+    mt_tensor wi, wh, x, *y;
+    assert_ok(mt_tensor_wrap_into(MT_DTYPE_F32, 2, (int64_t[]){3, 2}, wih, &wi));
+    assert_ok(mt_tensor_wrap_into(MT_DTYPE_F32, 2, (int64_t[]){3, 3}, whh, &wh));
+    assert_ok(mt_tensor_wrap_into(MT_DTYPE_F32, 3, (int64_t[]){1, 2, 2}, xd, &x));
+    mt_layer *l;
+    assert_ok(mt_rnn_new(1, &(mt_rnn_weights){&wi, &wh, NULL, NULL, NULL}, NULL, &l));
+    assert_ok(mt_layer_forward(l, &x, &y));
+    const float *v = y->data;
+    assert_true(isnan(v[0]));
+    assert_close(v + 1, ((const float[]){0.0996680f, -0.0996680f}), 2, 1e-6, 1e-5);
+    for (int j = 3; j < 6; j++)
+        assert_true(isnan(v[j]));
+    mt_tensor_free(y);
+    mt_layer_free(l);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -529,6 +556,7 @@ int main(void)
         cmocka_unit_test(errors_proj),
         cmocka_unit_test(relu_keeps_nan),
         cmocka_unit_test(huge_broadcast_weights),
+        cmocka_unit_test(inf_recurrent_weight_from_zero_state),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
