@@ -410,6 +410,14 @@ static void errors_proj(void **state)
                  MT_ERR_SHAPE, "w_hr p1.weight_hr_l0 [2,4], expected [2,5]");
     assert_fails(mt_gru_new(1, &(mt_rnn_weights){wi, wh, NULL, NULL, wr}, NULL, &l),
                  MT_ERR_INVALID_ARGUMENT, "only a PyTorch LSTM has a projection");
+    // Keras' reset_after=False on a PyTorch GRU's state dict ran another GRU
+    mt_safetensors *rt = open_ref("rnn_torch.safetensors");
+    assert_ok(mt_gru_load(&(mt_state_dict){rt, MT_FRAMEWORK_PYTORCH}, "gru_h0", NULL, &l));
+    mt_layer_free(l);
+    assert_fails(mt_gru_load(&(mt_state_dict){rt, MT_FRAMEWORK_PYTORCH}, "gru_h0",
+                             &(mt_rnn_options){.reset_before = true}, &l),
+                 MT_ERR_INVALID_ARGUMENT, "gru gru_h0: reset_before is Keras' reset_after=False");
+    mt_safetensors_close(rt);
     assert_fails(mt_lstm_new(2, (const mt_rnn_weights[]){{wi, wh, NULL, NULL, wr},
                                                          {wi, wh, NULL, NULL, NULL}},
                              &(mt_rnn_options){.bidirectional = true}, &l),
