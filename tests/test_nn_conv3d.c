@@ -745,6 +745,27 @@ static void broadcast_out_refused(void **state)
     assert_true(od == 92.0f);
 }
 
+/* groups near INT64_MAX over an input of 0 channels (which groups divides):
+ * the channel check multiplied kernel channels by groups, a signed
+ * overflow (UBSan) and a message expecting -9223372036854775808 channels. */
+static void huge_groups_no_channels(void **state)
+{
+    (void)state;
+    float d[8] = {0};
+    mt_tensor x, k, *y = NULL;
+    assert_ok(mt_tensor_wrap_into(MT_DTYPE_F32, 5, (int64_t[]){1, 2, 2, 2, 0}, d, &x));
+    assert_ok(mt_tensor_wrap_into(MT_DTYPE_F32, 5, (int64_t[]){1, 1, 1, 2, 4}, d, &k));
+    const int64_t g = INT64_MAX / 2 + 1;
+    assert_fails(mt_conv3d(&x, &k, NULL, &(mt_conv3d_params){.kernel_layout = MT_KERNEL_HWIO,
+                                                              .groups = g}, &y),
+                 MT_ERR_SHAPE, "conv3d: input [1,2,2,2,0] has 0 channels, kernel [1,1,1,2,4] "
+                 "(DHWIO (kd,kh,kw,in/groups,out)) expects 2 per group (groups "
+                 "4611686018427387904)");
+    assert_fails(mt_conv3d(&x, &k, NULL, &(mt_conv3d_params){.groups = INT64_MAX}, &y),
+                 MT_ERR_SHAPE, "fits neither");
+    assert_null(y);
+}
+
 /* PyTorch's ceil_mode keeps a window that is wider than the padded input
  * by less than a stride (PyTorch 1.13: max_pool3d(arange(20.).reshape(1,
  * 1,1,4,5) - 7, (2,1,3), (3,1,1), (0,0,1), ceil_mode=True) is [1,1,1,4,5]:
@@ -843,6 +864,7 @@ int main(void)
         cmocka_unit_test(layer_errors),
         cmocka_unit_test(loader_names_and_bad_weights),
         cmocka_unit_test(broadcast_out_refused),
+        cmocka_unit_test(huge_groups_no_channels),
         cmocka_unit_test(ceil_mode_window_wider_than_input),
         cmocka_unit_test(ceil_mode_stride_near_int64_max),
     };
