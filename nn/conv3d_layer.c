@@ -217,7 +217,10 @@ static mt_status check_tensors(const char *name, const mt_tensor *k, const mt_te
     int64_t groups = o->groups ? o->groups : 1;
     int64_t kd = hwio ? s[0] : s[2], kh = hwio ? s[1] : s[3], kw = hwio ? s[2] : s[4];
     int64_t kin = hwio ? s[3] : s[1], kout = hwio ? s[4] : s[0];
+    // kin · groups, the input's channels, must fit int64_t (a broadcast kernel
+    // view may claim kout = groups near INT64_MAX)
     if (kd < 1 || kh < 1 || kw < 1 || kin < 1 || kout < 1 || kout % groups != 0 ||
+        kin > INT64_MAX / groups ||
         (o->kernel_d && o->kernel_d != kd) || (o->kernel_h && o->kernel_h != kh) ||
         (o->kernel_w && o->kernel_w != kw) ||
         (o->in_channels && o->in_channels != kin * groups) ||

@@ -764,6 +764,16 @@ static void huge_groups_no_channels(void **state)
     assert_fails(mt_conv3d(&x, &k, NULL, &(mt_conv3d_params){.groups = INT64_MAX}, &y),
                  MT_ERR_SHAPE, "fits neither");
     assert_null(y);
+    // the layer: a broadcast DHWIO kernel claiming 2^62 outputs over groups
+    // 2^62 made its input channels 2 · 2^62 (UBSan), then failed in
+    // tensor_contiguous
+    float one = 1.0f;
+    mt_tensor kb = {.dtype = MT_DTYPE_F32, .rank = 5, .shape = {1, 1, 1, 2, (int64_t)1 << 62},
+                    .data = &one};
+    mt_layer *l = (mt_layer *)&l;
+    assert_fails(mt_conv3d_new(&kb, NULL, &(mt_conv3d_options){.groups = (int64_t)1 << 62}, &l),
+                 MT_ERR_SHAPE, "conv3d: kernel [1,1,1,2,4611686018427387904] does not fit");
+    assert_null(l);
 }
 
 /* PyTorch's ceil_mode keeps a window that is wider than the padded input
