@@ -347,6 +347,10 @@ static mt_status pool3d_new(const char *op, mt_layer_kind kind, const mt_pool3d_
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: padding %d, expected MT_PADDING_VALID or "
                        "MT_PADDING_SAME (PyTorch's padding: .pad_d/_h/_w)", op,
                        (int)o->padding);
+    // Keras' 'same' rounds its own way: PyTorch's ceil_mode would be ignored
+    if (o->padding == MT_PADDING_SAME && !padded && o->ceil_mode)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: ceil_mode with MT_PADDING_SAME (ceil_mode "
+                       "is PyTorch's, with .pad_d/_h/_w or VALID)", op);
     char name[96];
     snprintf(name, sizeof name, "%s %lldx%lldx%lld", op, (long long)pool[0],
              (long long)pool[1], (long long)pool[2]);

@@ -827,6 +827,16 @@ static void ceil_mode_window_wider_than_input(void **state)
     assert_true(((const float *)y->data)[0] == 1.5f);
     mt_tensor_free(y);
     mt_layer_free(l);
+    // ceil_mode with SAME was ignored (SAME rounds its own way): refused
+    assert_fails(mt_max_pool3d(&v, &(mt_pool3d_params){.pool_d = 2, .pool_h = 2, .pool_w = 2,
+                                                        .padding = MT_PADDING_SAME,
+                                                        .ceil_mode = true}, &y),
+                 MT_ERR_INVALID_ARGUMENT, "max_pool3d: ceil_mode with MT_PADDING_SAME");
+    assert_fails(mt_avg_pool3d_new(&(mt_pool3d_options){.pool_d = 2, .pool_h = 2, .pool_w = 2,
+                                                         .padding = MT_PADDING_SAME,
+                                                         .ceil_mode = true}, &l),
+                 MT_ERR_INVALID_ARGUMENT, "avg_pool3d: ceil_mode with MT_PADDING_SAME");
+    assert_null(l);
     // a whole stride too wide (depth 2 under 4 / 2): PyTorch's "Output size is too small"
     assert_fails(mt_max_pool3d(&v, &(mt_pool3d_params){.pool_d = 4, .pool_h = 1, .pool_w = 1,
                                                         .stride_d = 2, .ceil_mode = true}, &y),

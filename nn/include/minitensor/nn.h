@@ -1098,8 +1098,9 @@ mt_status mt_conv3d_load(const mt_state_dict *weights, const char *prefix,
  * ceil_mode=…) {.pool_* = k, .stride_* = s, .pad_* = p, .dilation_*,
  * .ceil_mode} and nn.AvgPool3d(k, s, p) the same with .count_include_pad =
  * true (PyTorch's default). stride 0: the window; pads (each side) at most
- * half the window, and > 0 replace `padding`; dilation (0: 1) max only.
- * options may not be NULL (the window has no default). */
+ * half the window, and > 0 replace `padding`; dilation (0: 1) max only;
+ * ceil_mode not with SAME alone (refused). options may not be NULL (the
+ * window has no default). */
 typedef struct mt_pool3d_options {
     int64_t pool_d, pool_h, pool_w;
     int64_t stride_d, stride_h, stride_w;
