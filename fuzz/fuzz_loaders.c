@@ -250,9 +250,34 @@ static void run(mt_layer *l, recipe *r)
     mt_tensor_free(x);
 }
 
+/* The library's allocator, capped: a layer built from hostile options may
+ * rightly ask for an output of exabytes, which the library must refuse
+ * (MT_ERR_OUT_OF_MEMORY) when the allocator says no; the sanitizers'
+ * allocator would instead report the request itself as a crash. */
+enum { ALLOC_CAP = 256 << 20 };
+
+static void *capped_alloc(size_t size, size_t align, void *user)
+{
+    (void)user;
+    if (size > ALLOC_CAP)
+        return NULL;
+    return aligned_alloc(align, (size + align - 1) / align * align);
+}
+
+static void capped_free(void *ptr, void *user)
+{
+    (void)user;
+    free(ptr);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static uint8_t file[8 + 4096 + 6 * 2048];
+    static bool capped;
+    if (!capped) {
+        mt_allocator_set(&(mt_allocator){capped_alloc, capped_free, NULL});
+        capped = true;
+    }
     recipe r = {data, size};
     bool keras = byte(&r) & 1;
     int which = byte(&r) % LOADERS;
