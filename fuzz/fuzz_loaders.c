@@ -57,7 +57,8 @@ static const char *const names[] = {
     "attention_output/kernel", "query/bias", "key/bias", "value/bias",
     "attention_output/bias", "weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0",
     "weight_ih_l0_reverse", "weight_hh_l0_reverse", "weight_ih_l1", "cell/kernel",
-    "cell/recurrent_kernel", "cell/bias", "kernel:0", "bias:0"};
+    "cell/recurrent_kernel", "cell/bias", "kernel:0", "bias:0", "weight_hr_l0",
+    "weight_hr_l0_reverse"};
 enum { NAMES = sizeof names / sizeof *names, TENSORS = 6 };
 
 static const struct {
@@ -119,6 +120,33 @@ static size_t write_file(recipe *r, const char *sep, uint8_t *buf, size_t cap)
         at += blen[t];
     }
     return at;
+}
+
+/* The recurrent options past the first few, read in this order: merge,
+ * go_backwards, activation, recurrent_activation, act. */
+static mt_rnn_options rnn_more(mt_rnn_options o, recipe *r)
+{
+    o.merge = (mt_rnn_merge)(byte(r) % 6);
+    o.go_backwards = byte(r) & 1;
+    o.activation = (mt_rnn_activation)(byte(r) % 7);
+    o.recurrent_activation = (mt_rnn_activation)(byte(r) % 7);
+    o.act = (mt_activation)(byte(r) % (MT_ACTIVATION_COUNT + 1));
+    return o;
+}
+
+/* Conv3D's options, one recipe byte or option() each, in field order. */
+static mt_conv3d_options conv3d_options(recipe *r)
+{
+    mt_conv3d_options o = {.layout = (mt_kernel_layout)(byte(r) % 4)};
+    int64_t *const v[] = {&o.in_channels, &o.out_channels, &o.kernel_d, &o.kernel_h,
+                          &o.kernel_w, &o.stride_d, &o.stride_h, &o.stride_w, &o.pad_front,
+                          &o.pad_back, &o.pad_top, &o.pad_bottom, &o.pad_left, &o.pad_right,
+                          &o.dilation_d, &o.dilation_h, &o.dilation_w, &o.groups};
+    for (size_t i = 0; i < sizeof v / sizeof *v; i++)
+        *v[i] = option(r);
+    o.padding = (mt_padding)(byte(r) % 4);
+    o.act = (mt_activation)(byte(r) % (MT_ACTIVATION_COUNT + 1));
+    return o;
 }
 
 /* Calls loader `which` (of LOADERS) on sd with options from the recipe;
@@ -186,10 +214,19 @@ static mt_status load(int which, recipe *r, const mt_state_dict *sd, mt_layer **
     case 18: return mt_prelu_load(sd, "p", l);
     case 19: return byte(r) & 1 ? mt_dot_attention_load(sd, "p", &ka, l)
                                 : mt_additive_attention_load(sd, "p", &ka, l);
-    case 20: return byte(r) & 1 ? mt_lstm_load(sd, "p", &rnn, l)
-                                : mt_gru_load(sd, "p", &rnn, l);
-    case 21: return mt_rnn_load(sd, "p", &rnn, l);
-    case 22: return mt_conv3d_load(sd, "p", NULL, l);
+    case 20: {
+        bool lstm = byte(r) & 1;
+        const mt_rnn_options o = rnn_more(rnn, r);
+        return lstm ? mt_lstm_load(sd, "p", &o, l) : mt_gru_load(sd, "p", &o, l);
+    }
+    case 21: {
+        const mt_rnn_options o = rnn_more(rnn, r);
+        return mt_rnn_load(sd, "p", &o, l);
+    }
+    case 22: {
+        const mt_conv3d_options o = conv3d_options(r);
+        return mt_conv3d_load(sd, "p", &o, l);
+    }
     case 23: {
         const mt_conv_transpose3d_params p3 = {
             .stride_d = option(r), .stride_h = option(r), .stride_w = option(r),
@@ -230,9 +267,34 @@ static void run(mt_layer *l, recipe *r)
     mt_tensor_free(x);
 }
 
+/* The library's allocator, capped: a layer built from hostile options may
+ * rightly ask for an output of exabytes, which the library must refuse
+ * (MT_ERR_OUT_OF_MEMORY) when the allocator says no; the sanitizers'
+ * allocator would instead report the request itself as a crash. */
+enum { ALLOC_CAP = 256 << 20 };
+
+static void *capped_alloc(size_t size, size_t align, void *user)
+{
+    (void)user;
+    if (size > ALLOC_CAP)
+        return NULL;
+    return aligned_alloc(align, (size + align - 1) / align * align);
+}
+
+static void capped_free(void *ptr, void *user)
+{
+    (void)user;
+    free(ptr);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static uint8_t file[8 + 4096 + 6 * 2048];
+    static bool capped;
+    if (!capped) {
+        mt_allocator_set(&(mt_allocator){capped_alloc, capped_free, NULL});
+        capped = true;
+    }
     recipe r = {data, size};
     bool keras = byte(&r) & 1;
     int which = byte(&r) % LOADERS;

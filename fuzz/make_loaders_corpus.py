@@ -29,7 +29,16 @@ NAMES = [
     "attention_output/kernel", "query/bias", "key/bias", "value/bias",
     "attention_output/bias", "weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0",
     "weight_ih_l0_reverse", "weight_hh_l0_reverse", "weight_ih_l1", "cell/kernel",
-    "cell/recurrent_kernel", "cell/bias", "kernel:0", "bias:0"]
+    "cell/recurrent_kernel", "cell/bias", "kernel:0", "bias:0", "weight_hr_l0",
+    "weight_hr_l0_reverse"]
+
+# the option bytes the recurrent loaders read after the common ones
+# (rnn_more: merge, go_backwards, activation, recurrent_activation, act) and
+# Conv3D's (conv3d_options: layout, 18 sizes, padding, act)
+RNN_MORE = [0] * 5
+CONV3D = [0] * 21
+# the transposed 3-D loaders' 11 option bytes
+TRANSPOSE3D = [0] * 11
 
 # the option bytes load() reads before its switch (all 0: the defaults)
 COMMON_OPTIONS = 46
@@ -73,16 +82,30 @@ SEEDS = {
     "prelu_torch": (18, 0, [("weight", [1])], [], [2, 5]),
     "dot_attention_keras": (19, 1, [("scale", [])], [1], [1, 3, 2]),
     "lstm_torch": (20, 0, [("weight_ih_l0", [4, 3]), ("weight_hh_l0", [4, 1]),
-                           ("bias_ih_l0", [4]), ("bias_hh_l0", [4])], [1], [2, 3, 3]),
+                           ("bias_ih_l0", [4]), ("bias_hh_l0", [4])], [1] + RNN_MORE,
+                   [2, 3, 3]),
     "gru_torch": (20, 0, [("weight_ih_l0", [6, 3]), ("weight_hh_l0", [6, 2]),
-                          ("bias_ih_l0", [6]), ("bias_hh_l0", [6])], [0], [2, 3, 3]),
+                          ("bias_ih_l0", [6]), ("bias_hh_l0", [6])], [0] + RNN_MORE,
+                  [2, 3, 3]),
     "rnn_torch": (21, 0, [("weight_ih_l0", [3, 3]), ("weight_hh_l0", [3, 3]),
-                          ("bias_ih_l0", [3]), ("bias_hh_l0", [3])], [], [2, 4, 3]),
-    "conv3d_torch": (22, 0, [("weight", [2, 3, 2, 2, 2]), ("bias", [2])], [], [1, 3, 3, 3, 3]),
-    "conv3d_keras": (22, 1, [("kernel", [2, 2, 2, 3, 2])], [], [1, 3, 3, 3, 3]),
-    "conv_transpose3d_torch": (23, 0, [("weight", [3, 2, 2, 2, 2]), ("bias", [2])], [],
+                          ("bias_ih_l0", [3]), ("bias_hh_l0", [3])], RNN_MORE, [2, 4, 3]),
+    # proj_size 1 (H 1: dims stay below 7), both directions, merge_mode 'sum',
+    # hard_sigmoid gates
+    "lstm_proj_torch": (20, 0, [("weight_ih_l0", [4, 3]), ("weight_hh_l0", [4, 1]),
+                                ("weight_hr_l0", [1, 1]), ("weight_ih_l0_reverse", [4, 3]),
+                                ("weight_hh_l0_reverse", [4, 1]),
+                                ("weight_hr_l0_reverse", [1, 1])], [1, 1, 0, 0, 3, 0],
+                        [2, 3, 3]),
+    # go_backwards, relu
+    "rnn_backwards_torch": (21, 0, [("weight_ih_l0", [3, 3]), ("weight_hh_l0", [3, 3])],
+                            [0, 1, 4, 0, 0], [2, 4, 3]),
+    "conv3d_torch": (22, 0, [("weight", [2, 3, 2, 2, 2]), ("bias", [2])], CONV3D,
+                     [1, 3, 3, 3, 3]),
+    "conv3d_keras": (22, 1, [("kernel", [2, 2, 2, 3, 2])], CONV3D, [1, 3, 3, 3, 3]),
+    "conv_transpose3d_torch": (23, 0, [("weight", [3, 2, 2, 2, 2]), ("bias", [2])],
+                               TRANSPOSE3D, [1, 2, 3, 2, 3]),
+    "conv3d_transpose_keras": (24, 1, [("kernel", [2, 2, 2, 2, 3])], TRANSPOSE3D,
                                [1, 2, 3, 2, 3]),
-    "conv3d_transpose_keras": (24, 1, [("kernel", [2, 2, 2, 2, 3])], [], [1, 2, 3, 2, 3]),
 }
 
 

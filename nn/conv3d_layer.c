@@ -39,6 +39,15 @@ static mt_status volume_infer(const char *what, const mt_shape *in, const int64_
     for (int a = 0; a < 3; a++) {
         int64_t len = mt_nn_window_len(in->dim[a + 1], k[a], stride[a], dil[a], padding,
                                        before[a], after[a], ceil);
+        // PyTorch's ceil_mode: one window less than a stride wider than the
+        // padded input (as mt_volume_plan; the 2-D layers' rule gives none)
+        int64_t dk, span;
+        bool pads = padding == MT_PADDING_EXPLICIT;
+        if (len == 0 && ceil && padding != MT_PADDING_SAME && in->dim[a + 1] > 0 &&
+            !__builtin_mul_overflow(dil[a], k[a] - 1, &dk) && dk < INT64_MAX &&
+            !__builtin_add_overflow(in->dim[a + 1], pads ? before[a] : 0, &span) &&
+            !__builtin_add_overflow(span, pads ? after[a] : 0, &span) && dk + 1 - span < stride[a])
+            len = 1;
         if (len < 0)
             return mt_fail(MT_ERR_OVERFLOW, "%s on the volume %s gives: a size overflows",
                            what, from);
@@ -208,7 +217,10 @@ static mt_status check_tensors(const char *name, const mt_tensor *k, const mt_te
     int64_t groups = o->groups ? o->groups : 1;
     int64_t kd = hwio ? s[0] : s[2], kh = hwio ? s[1] : s[3], kw = hwio ? s[2] : s[4];
     int64_t kin = hwio ? s[3] : s[1], kout = hwio ? s[4] : s[0];
+    // kin · groups, the input's channels, must fit int64_t (a broadcast kernel
+    // view may claim kout = groups near INT64_MAX)
     if (kd < 1 || kh < 1 || kw < 1 || kin < 1 || kout < 1 || kout % groups != 0 ||
+        kin > INT64_MAX / groups ||
         (o->kernel_d && o->kernel_d != kd) || (o->kernel_h && o->kernel_h != kh) ||
         (o->kernel_w && o->kernel_w != kw) ||
         (o->in_channels && o->in_channels != kin * groups) ||
@@ -335,6 +347,10 @@ static mt_status pool3d_new(const char *op, mt_layer_kind kind, const mt_pool3d_
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: padding %d, expected MT_PADDING_VALID or "
                        "MT_PADDING_SAME (PyTorch's padding: .pad_d/_h/_w)", op,
                        (int)o->padding);
+    // Keras' 'same' rounds its own way: PyTorch's ceil_mode would be ignored
+    if (o->padding == MT_PADDING_SAME && !padded && o->ceil_mode)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: ceil_mode with MT_PADDING_SAME (ceil_mode "
+                       "is PyTorch's, with .pad_d/_h/_w or VALID)", op);
     char name[96];
     snprintf(name, sizeof name, "%s %lldx%lldx%lld", op, (long long)pool[0],
              (long long)pool[1], (long long)pool[2]);

@@ -133,7 +133,10 @@ int64_t mt_nn_window_len(int64_t in, int64_t k, int64_t stride, int64_t dilation
         return 0;
     int64_t q = (span - dk - 1) / stride;
     // PyTorch: rounded up unless the last window would start in the bottom pad
-    if (ceil && (span - dk - 1) % stride != 0 && (q + 1) * stride < in + before)
+    // (a start past INT64_MAX is past it too)
+    int64_t next;
+    if (ceil && (span - dk - 1) % stride != 0 &&
+        !__builtin_mul_overflow(q + 1, stride, &next) && next < in + before)
         q++;
     return q + 1;
 }

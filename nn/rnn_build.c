@@ -207,6 +207,14 @@ static mt_status check_weights(const char *name, mt_nn_rnn_cell cell, int n,
            : hr           ? hr->shape[1] : w[0].w_hh->shape[keras ? 0 : 1];
     *width = hr ? hr->shape[0] : *hid;
     *in = o->input_size ? o->input_size : w[0].w_ih->shape[keras ? 0 : 1];
+    // a broadcast view (stride 0) may claim any size: gates·H must stay countable
+    const int64_t most = (int64_t)1 << 40;
+    if (*hid > most || *in > most || *width > most)
+        return mt_fail(MT_ERR_SHAPE, "%s: %s %s and %s %s give input %lld and hidden %lld "
+                       "(%s): more than 2^40", name, role[0],
+                       mt_tensor_describe(w[0].w_ih, ts, sizeof ts), role[hr ? 4 : 1],
+                       mt_tensor_describe(hr ? hr : w[0].w_hh, what, sizeof what),
+                       (long long)*in, (long long)(hr ? *width : *hid), mat);
     if (*hid < 1 || *in < 1 || *width < 1)
         return mt_fail(MT_ERR_SHAPE, "%s: %s %s and %s %s give input %lld and hidden %lld "
                        "(%s): both must be >= 1", name, role[0],
@@ -292,6 +300,8 @@ mt_status mt_nn_rnn_build(mt_nn_rnn_cell cell, const char *name, int n, const mt
             (s = add_bias(w[i].b_hh, keras, cell, hid, 0, split ? 2 : g, c->bx->data)) ||
             (split && (s = add_bias(w[i].b_hh, keras, cell, hid, 2, 3, c->bhn->data))))
             break;
+        c->wh_finite = mt_tensor_check_finite(c->wh) == MT_OK;
+        mt_clear_error();
     }
     if (s) {
         mt_layer_free(l);

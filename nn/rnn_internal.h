@@ -19,6 +19,7 @@ typedef struct rnn_cell {
     mt_tensor *bx;    /* [G·H]: b_ih + b_hh, except GRU's b_hn when reset after */
     mt_tensor *bhn;   /* [H]: that b_hn (GRU, reset after U_n h); else NULL */
     mt_tensor *wr;    /* [H, P]: LSTM proj_size's w_hr (in, out); else NULL */
+    bool wh_finite;   /* wh has no NaN or inf: h·U of h = 0 is 0 (else NaN, as in PyTorch) */
 } rnn_cell;
 
 typedef struct rnn_state {

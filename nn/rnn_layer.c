@@ -260,7 +260,8 @@ static mt_status run_direction(const rnn_state *st, const rnn_cell *c, const mt_
     int64_t t = 0;
     for (int64_t i = 0; i < d->steps; i++) {
         t = reverse ? len - 1 - i : i;
-        bool zero = i == 0 && !init;
+        // from zero states h·U is 0, unless U holds an inf or NaN (0·inf is NaN)
+        bool zero = i == 0 && !init && c->wh_finite;
         const float *p = sc->proj + (flip_x ? len - 1 - t : t) * gh;
         // keep is [L, N] (transposed by rnn_forward): step t's rows in a row
         if (keep)

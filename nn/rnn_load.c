@@ -135,6 +135,10 @@ static mt_status load_pytorch(mt_nn_rnn_cell cell, const rnn_loader *ld, const c
                               const mt_rnn_options *o, mt_layer **out)
 {
     char key[KEY_MAX], other[KEY_MAX];
+    if (o->reset_before && cell == MT_NN_RNN_CELL_GRU)   // Keras' other GRU
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: reset_before is Keras' "
+                       "reset_after=False; a PyTorch GRU resets after U_n h (leave it false)",
+                       ld->layer);
     pt_key(key, prefix, "weight_hr", 0, false);
     if (cell != MT_NN_RNN_CELL_LSTM && exists(ld, key))
         return mt_fail(MT_ERR_FORMAT, "%s: %s found: a projection (proj_size) is an LSTM's, "

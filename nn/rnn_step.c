@@ -30,8 +30,8 @@ static void activate(mt_rnn_activation a, float *v, int64_t n)
         }
         break;
     case MT_RNN_ACTIVATION_RELU:
-        for (int64_t i = 0; i < n; i++)
-            v[i] = v[i] > 0.0f ? v[i] : 0.0f;
+        for (int64_t i = 0; i < n; i++)   // NaN stays NaN, as PyTorch's and Keras' relu
+            v[i] = v[i] < 0.0f ? 0.0f : v[i];
         break;
     case MT_RNN_ACTIVATION_LINEAR:
         break;
@@ -160,7 +160,7 @@ void mt_nn_elman_step(const rnn_state *st, int64_t nb, const float *p, int64_t p
         if (st->plain) {
             for (int64_t j = 0; j < hid; j++) {
                 float v = pn[j] + rn[j];
-                hn[j] = st->relu ? (v > 0.0f ? v : 0.0f) : tanhf(v);
+                hn[j] = st->relu ? (v < 0.0f ? 0.0f : v) : tanhf(v);   // NaN stays
             }
             continue;
         }

@@ -260,6 +260,11 @@ static mt_status keras_transpose_load(const char *kind, int rank, const mt_state
         valid = valid && size[d] >= 0 && stride[d] >= 1 && dil[d] >= 1 &&
                 (!o.has_output_padding || (op[d] >= 0 && op[d] < stride[d]));
     char t[3][48];
+    if (!o.has_output_padding && (op[0] || op[1]))   // else silently Keras' None
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s_load %s: output_padding %s given but "
+                       "has_output_padding is false (set it, or leave output_padding 0 for "
+                       "Keras' output_padding=None)", kind, prefix,
+                       spatial_text(two_d, op, t[2], sizeof t[2]));
     if (!valid)
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s_load %s: strides %s and dilation %s >= 1, "
                        "padding VALID or SAME, output_padding %s >= 0 and below the strides, "

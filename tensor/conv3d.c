@@ -32,17 +32,19 @@ static void kernel_io(mt_kernel_layout layout, const int64_t *k, int64_t *kin, i
     *kout = hwio ? k[4] : k[0];
 }
 
+/* groups >= 1 divides cin: cin / groups, not kin · groups, which a huge
+ * groups over 0 channels overflowed. */
 static bool layout_fits(mt_kernel_layout layout, const int64_t *k, int64_t cin,
                         int64_t groups, const mt_tensor *bias)
 {
     int64_t kin, kout;
     kernel_io(layout, k, &kin, &kout);
-    return kin * groups == cin && kout % groups == 0 &&
+    return cin / groups == kin && kout % groups == 0 &&
            (!bias || bias->rank != 1 || bias->shape[0] == kout);
 }
 
 /* Settles the kernel layout (AUTO: whichever fits; both: ask), or fails
- * naming the shapes. kernel is 5-D, groups >= 1. */
+ * naming the shapes. kernel is 5-D, groups >= 1 divides cin. */
 static mt_status resolve_layout(const char *op, const mt_tensor *input, const mt_tensor *kernel,
                                 const mt_tensor *bias, mt_kernel_layout want, int64_t cin,
                                 int64_t groups, mt_kernel_layout *layout)
@@ -51,10 +53,10 @@ static mt_status resolve_layout(const char *op, const mt_tensor *input, const mt
     if (want == MT_KERNEL_HWIO || want == MT_KERNEL_OIHW) {
         int64_t kin, kout;
         kernel_io(want, k, &kin, &kout);
-        if (kin * groups != cin)
+        if (cin / groups != kin)
             return mt_fail(MT_ERR_SHAPE, "%s: input %s has %lld channels, kernel %s (%s) "
-                           "expects %lld (groups %lld)", op, MT_SHAPE(input), (long long)cin,
-                           MT_SHAPE(kernel), layout_text(want), (long long)(kin * groups),
+                           "expects %lld per group (groups %lld)", op, MT_SHAPE(input),
+                           (long long)cin, MT_SHAPE(kernel), layout_text(want), (long long)kin,
                            (long long)groups);
         if (kout % groups != 0)
             return mt_fail(MT_ERR_SHAPE, "%s: groups %lld does not divide the %lld output "
@@ -294,6 +296,8 @@ mt_status mt_conv3d_into(const mt_tensor *input, const mt_tensor *kernel,
     if (!mt_tensor_same_shape(out, &want))
         return mt_fail(MT_ERR_SHAPE, "%s: out is %s, %s * %s gives %s", op, MT_SHAPE(out),
                        MT_SHAPE(input), MT_SHAPE(kernel), MT_SHAPE(&want));
+    if ((s = mt_check_out(op, out, MT_DTYPE_F32, 5, shape)))   // an expanded (stride 0) out
+        return s;
     if (mt_tensors_overlap(out, input) || mt_tensors_overlap(out, kernel) ||
         (bias && mt_tensors_overlap(out, bias)))
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: out %s overlaps the input, kernel or "

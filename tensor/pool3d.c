@@ -18,6 +18,9 @@ static mt_status pool3d_plan(const char *op, const mt_tensor *input,
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: params is NULL", op);
     if ((s = mt_volume_check_input(op, input, p->data_layout)))
         return s;
+    if (p->ceil_mode && p->padding == MT_PADDING_SAME)   // SAME has no rounding to choose
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: ceil_mode with MT_PADDING_SAME (PyTorch's "
+                       "ceil_mode goes with explicit pads, Keras' 'same' has none)", op);
     const int64_t pool[3] = {p->pool_d, p->pool_h, p->pool_w};
     const int64_t stride[3] = {p->stride_d, p->stride_h, p->stride_w};
     const int64_t dil[3] = {p->dilation_d, p->dilation_h, p->dilation_w};
@@ -149,6 +152,8 @@ static mt_status pool3d(const char *op, bool avg, const mt_tensor *input,
         if (!mt_tensor_same_shape(out_into, &want))
             return mt_fail(MT_ERR_SHAPE, "%s: out is %s, input %s gives %s", op,
                            MT_SHAPE(out_into), MT_SHAPE(input), MT_SHAPE(&want));
+        if ((s = mt_check_out(op, out_into, MT_DTYPE_F32, 5, shape)))   // stride 0: refused
+            return s;
         if (mt_tensors_overlap(out_into, input))
             return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: out %s overlaps the input %s", op,
                            MT_SHAPE(out_into), MT_SHAPE(input));

@@ -714,6 +714,159 @@ static int close_refs(void **state)
     return 0;
 }
 
+/* An expanded out (stride 0 over the batch: both results would land in one
+ * place, the last one winning) is refused by conv3d and the 3-D pools, as
+ * by the ops that use mt_check_out; out is untouched. */
+static void broadcast_out_refused(void **state)
+{
+    (void)state;
+    float xd[16], kd[8], od = 42.0f;
+    for (int i = 0; i < 16; i++)
+        xd[i] = (float)i;
+    for (int i = 0; i < 8; i++)
+        kd[i] = 1.0f;
+    mt_tensor x, k;
+    assert_ok(mt_tensor_wrap_into(MT_DTYPE_F32, 5, (int64_t[]){2, 2, 2, 2, 1}, xd, &x));
+    assert_ok(mt_tensor_wrap_into(MT_DTYPE_F32, 5, (int64_t[]){2, 2, 2, 1, 1}, kd, &k));
+    mt_tensor o = {.dtype = MT_DTYPE_F32, .rank = 5, .shape = {2, 1, 1, 1, 1}, .data = &od};
+    const mt_pool3d_params pp = {.pool_d = 2, .pool_h = 2, .pool_w = 2};
+    assert_fails(mt_conv3d_into(&x, &k, NULL, &(mt_conv3d_params){0}, &o),
+                 MT_ERR_INVALID_ARGUMENT, "conv3d: out [2,1,1,1,1] has stride 0 in dim 0");
+    assert_fails(mt_max_pool3d_into(&x, &pp, &o), MT_ERR_INVALID_ARGUMENT,
+                 "max_pool3d: out [2,1,1,1,1] has stride 0 in dim 0");
+    assert_fails(mt_avg_pool3d_into(&x, &pp, &o), MT_ERR_INVALID_ARGUMENT,
+                 "avg_pool3d: out [2,1,1,1,1] has stride 0 in dim 0");
+    assert_true(od == 42.0f);
+    // a stride-0 dim of size 1 is no overlap: the conv's sum over x[1] is 92
+    o.shape[0] = 1;
+    mt_tensor x1;
+    assert_ok(mt_narrow_into(&x, 0, 1, 1, &x1));
+    assert_ok(mt_conv3d_into(&x1, &k, NULL, &(mt_conv3d_params){0}, &o));
+    assert_true(od == 92.0f);
+}
+
+/* groups near INT64_MAX over an input of 0 channels (which groups divides):
+ * the channel check multiplied kernel channels by groups, a signed
+ * overflow (UBSan) and a message expecting -9223372036854775808 channels. */
+static void huge_groups_no_channels(void **state)
+{
+    (void)state;
+    float d[8] = {0};
+    mt_tensor x, k, *y = NULL;
+    assert_ok(mt_tensor_wrap_into(MT_DTYPE_F32, 5, (int64_t[]){1, 2, 2, 2, 0}, d, &x));
+    assert_ok(mt_tensor_wrap_into(MT_DTYPE_F32, 5, (int64_t[]){1, 1, 1, 2, 4}, d, &k));
+    const int64_t g = INT64_MAX / 2 + 1;
+    assert_fails(mt_conv3d(&x, &k, NULL, &(mt_conv3d_params){.kernel_layout = MT_KERNEL_HWIO,
+                                                              .groups = g}, &y),
+                 MT_ERR_SHAPE, "conv3d: input [1,2,2,2,0] has 0 channels, kernel [1,1,1,2,4] "
+                 "(DHWIO (kd,kh,kw,in/groups,out)) expects 2 per group (groups "
+                 "4611686018427387904)");
+    assert_fails(mt_conv3d(&x, &k, NULL, &(mt_conv3d_params){.groups = INT64_MAX}, &y),
+                 MT_ERR_SHAPE, "fits neither");
+    assert_null(y);
+    // the layer: a broadcast DHWIO kernel claiming 2^62 outputs over groups
+    // 2^62 made its input channels 2 · 2^62 (UBSan), then failed in
+    // tensor_contiguous
+    float one = 1.0f;
+    mt_tensor kb = {.dtype = MT_DTYPE_F32, .rank = 5, .shape = {1, 1, 1, 2, (int64_t)1 << 62},
+                    .data = &one};
+    mt_layer *l = (mt_layer *)&l;
+    assert_fails(mt_conv3d_new(&kb, NULL, &(mt_conv3d_options){.groups = (int64_t)1 << 62}, &l),
+                 MT_ERR_SHAPE, "conv3d: kernel [1,1,1,2,4611686018427387904] does not fit");
+    assert_null(l);
+}
+
+/* PyTorch's ceil_mode keeps a window that is wider than the padded input
+ * by less than a stride (PyTorch 1.13: max_pool3d(arange(20.).reshape(1,
+ * 1,1,4,5) - 7, (2,1,3), (3,1,1), (0,0,1), ceil_mode=True) is [1,1,1,4,5]:
+ * depth 1 under a window of 2; a 2x2x2 volume under 3x3x3 / 2 gives its
+ * max); the average as PyTorch's 2-D one (avg_pool2d(arange(4.).reshape(1,
+ * 1,2,2), 3, 2, ceil_mode=True) = 1.5). The op and the layers; a window
+ * a whole stride too wide is still refused, as by PyTorch. */
+static void ceil_mode_window_wider_than_input(void **state)
+{
+    (void)state;
+    float xd[20], want[20] = {-6, -5, -4, -3, -3, -1, 0, 1, 2, 2, 4, 5, 6, 7, 7, 9, 10, 11, 12, 12};
+    for (int i = 0; i < 20; i++)
+        xd[i] = (float)i - 7.0f;
+    mt_tensor x, *y = NULL;
+    assert_ok(mt_tensor_wrap_into(MT_DTYPE_F32, 5, (int64_t[]){1, 1, 4, 5, 1}, xd, &x));
+    const mt_pool3d_params p = {.pool_d = 2, .pool_h = 1, .pool_w = 3, .stride_d = 3,
+                                .stride_h = 1, .stride_w = 1, .padding = MT_PADDING_EXPLICIT,
+                                .pad_left = 1, .pad_right = 1, .ceil_mode = true};
+    assert_ok(mt_max_pool3d(&x, &p, &y));
+    assert_int_equal(mt_tensor_numel(y), 20);
+    assert_close((const float *)y->data, want, 20, 0, 0);
+    mt_tensor_free(y);
+    mt_layer *l;
+    assert_ok(mt_max_pool3d_new(&(mt_pool3d_options){.pool_d = 2, .pool_h = 1, .pool_w = 3,
+                                                     .stride_d = 3, .stride_h = 1,
+                                                     .stride_w = 1, .pad_w = 1,
+                                                     .ceil_mode = true}, &l));
+    assert_ok(mt_layer_forward(l, &x, &y));
+    assert_int_equal(mt_tensor_numel(y), 20);
+    assert_close((const float *)y->data, want, 20, 0, 0);
+    mt_tensor_free(y);
+    mt_layer_free(l);
+    // 2x2x2 under 3x3x3 / 2: max 7; the average (1, 3, 3) / (1, 2, 2) of a
+    // 2x2 plane: 1.5
+    mt_tensor v, plane;
+    assert_ok(mt_tensor_wrap_into(MT_DTYPE_F32, 5, (int64_t[]){1, 2, 2, 2, 1}, xd + 7, &v));
+    assert_ok(mt_max_pool3d(&v, &(mt_pool3d_params){.pool_d = 3, .pool_h = 3, .pool_w = 3,
+                                                     .stride_d = 2, .stride_h = 2,
+                                                     .stride_w = 2, .ceil_mode = true}, &y));
+    assert_int_equal(mt_tensor_numel(y), 1);
+    assert_true(((const float *)y->data)[0] == 7.0f);
+    mt_tensor_free(y);
+    assert_ok(mt_tensor_wrap_into(MT_DTYPE_F32, 5, (int64_t[]){1, 1, 2, 2, 1}, xd + 7, &plane));
+    assert_ok(mt_avg_pool3d_new(&(mt_pool3d_options){.pool_d = 1, .pool_h = 3, .pool_w = 3,
+                                                     .stride_h = 2, .stride_w = 2,
+                                                     .ceil_mode = true}, &l));
+    assert_ok(mt_layer_forward(l, &plane, &y));
+    assert_int_equal(mt_tensor_numel(y), 1);
+    assert_true(((const float *)y->data)[0] == 1.5f);
+    mt_tensor_free(y);
+    mt_layer_free(l);
+    // ceil_mode with SAME was ignored (SAME rounds its own way): refused
+    assert_fails(mt_max_pool3d(&v, &(mt_pool3d_params){.pool_d = 2, .pool_h = 2, .pool_w = 2,
+                                                        .padding = MT_PADDING_SAME,
+                                                        .ceil_mode = true}, &y),
+                 MT_ERR_INVALID_ARGUMENT, "max_pool3d: ceil_mode with MT_PADDING_SAME");
+    assert_fails(mt_avg_pool3d_new(&(mt_pool3d_options){.pool_d = 2, .pool_h = 2, .pool_w = 2,
+                                                         .padding = MT_PADDING_SAME,
+                                                         .ceil_mode = true}, &l),
+                 MT_ERR_INVALID_ARGUMENT, "avg_pool3d: ceil_mode with MT_PADDING_SAME");
+    assert_null(l);
+    // a whole stride too wide (depth 2 under 4 / 2): PyTorch's "Output size is too small"
+    assert_fails(mt_max_pool3d(&v, &(mt_pool3d_params){.pool_d = 4, .pool_h = 1, .pool_w = 1,
+                                                        .stride_d = 2, .ceil_mode = true}, &y),
+                 MT_ERR_SHAPE, "max_pool3d: the pool window 4 (dilation 1) is larger than the "
+                 "depth 2");
+}
+
+/* A MaxPool3D (ceil_mode, stride 2^62) in a graph on a volume of depth
+ * INT64_MAX: the next window's start (q + 1)·stride overflowed int64_t
+ * (UBSan) and, wrapped, gave depth 3; PyTorch's rule gives ceil((2^63 -
+ * 2) / 2^62) + 1 = 3, less the window starting past the input: 2. */
+static void ceil_mode_stride_near_int64_max(void **state)
+{
+    (void)state;
+    mt_layer *l;
+    mt_graph *g;
+    int in, out;
+    mt_shape sh;
+    assert_ok(mt_max_pool3d_new(&(mt_pool3d_options){.pool_d = 1, .pool_h = 1, .pool_w = 1,
+                                                     .stride_d = (int64_t)1 << 62,
+                                                     .ceil_mode = true}, &l));
+    assert_ok(mt_graph_new(&g));
+    assert_ok(mt_graph_input(g, "x", MT_DTYPE_F32, 4, (int64_t[]){INT64_MAX, 1, 1, 1}, &in));
+    assert_ok(mt_graph_add(g, "pool", l, 1, &in, &out));
+    assert_ok(mt_graph_shape_get(g, out, &sh));
+    assert_int_equal(sh.rank, 5);
+    assert_int_equal(sh.dim[1], 2);
+    mt_graph_free(g);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -730,6 +883,10 @@ int main(void)
         cmocka_unit_test(op_errors),
         cmocka_unit_test(layer_errors),
         cmocka_unit_test(loader_names_and_bad_weights),
+        cmocka_unit_test(broadcast_out_refused),
+        cmocka_unit_test(huge_groups_no_channels),
+        cmocka_unit_test(ceil_mode_window_wider_than_input),
+        cmocka_unit_test(ceil_mode_stride_near_int64_max),
     };
     return cmocka_run_group_tests(tests, open_refs, close_refs);
 }

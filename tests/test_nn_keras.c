@@ -235,8 +235,9 @@ static void conv2d_transpose_matches_keras(void **state)
         assert_ok(mt_conv2d_transpose_load(&sd, cases[i].name, &(mt_conv2d_transpose_options){
             .stride_h = cases[i].s, .stride_w = cases[i].s, .padding = cases[i].padding,
             .dilation_h = cases[i].d, .dilation_w = cases[i].d, .out_channels = 4,
-            .has_output_padding = cases[i].op >= 0, .output_padding_h = cases[i].op,
-            .output_padding_w = cases[i].op}, &l));
+            .has_output_padding = cases[i].op >= 0,
+            .output_padding_h = cases[i].op >= 0 ? cases[i].op : 0,
+            .output_padding_w = cases[i].op >= 0 ? cases[i].op : 0}, &l));
         assert_ok(mt_sequential_add(m, l));
         const mt_tensor *y = NULL;
         assert_ok(mt_sequential_forward(m, x, &y));
@@ -253,6 +254,11 @@ static void conv2d_transpose_matches_keras(void **state)
                      .stride_h = 2, .stride_w = 2, .has_output_padding = true,
                      .output_padding_w = 2}, &l), MT_ERR_INVALID_ARGUMENT,
                  "output_padding (0,2) >= 0 and below the strides");
+    // output_padding without has_output_padding was ignored (Keras' None)
+    assert_fails(mt_conv2d_transpose_load(&sd, "ct_same_s2", &(mt_conv2d_transpose_options){
+                     .stride_h = 2, .stride_w = 2, .output_padding_h = 1}, &l),
+                 MT_ERR_INVALID_ARGUMENT, "conv2d_transpose_load ct_same_s2: output_padding "
+                 "(1,0) given but has_output_padding is false");
     assert_fails(mt_conv2d_transpose_load(&(mt_state_dict){st, MT_FRAMEWORK_PYTORCH},
                                           "ct_same_s2", NULL, &l),
                  MT_ERR_UNSUPPORTED, "Keras only");

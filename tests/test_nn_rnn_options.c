@@ -394,6 +394,14 @@ static void errors_proj(void **state)
                  MT_ERR_SHAPE, "w_hr p1.weight_hr_l0 [2,4], expected [2,5]");
     assert_fails(mt_gru_new(1, &(mt_rnn_weights){wi, wh, NULL, NULL, wr}, NULL, &l),
                  MT_ERR_INVALID_ARGUMENT, "only a PyTorch LSTM has a projection");
+    // Keras' reset_after=False on a PyTorch GRU's state dict ran another GRU
+    mt_safetensors *rt = ref_open("rnn_torch.safetensors");
+    assert_ok(mt_gru_load(&(mt_state_dict){rt, MT_FRAMEWORK_PYTORCH}, "gru_h0", NULL, &l));
+    mt_layer_free(l);
+    assert_fails(mt_gru_load(&(mt_state_dict){rt, MT_FRAMEWORK_PYTORCH}, "gru_h0",
+                             &(mt_rnn_options){.reset_before = true}, &l),
+                 MT_ERR_INVALID_ARGUMENT, "gru gru_h0: reset_before is Keras' reset_after=False");
+    mt_safetensors_close(rt);
     assert_fails(mt_lstm_new(2, (const mt_rnn_weights[]){{wi, wh, NULL, NULL, wr},
                                                          {wi, wh, NULL, NULL, NULL}},
                              &(mt_rnn_options){.bidirectional = true}, &l),
@@ -445,6 +453,88 @@ static void errors_proj(void **state)
     mt_safetensors_close(st);
 }
 
+/* ---- hostile inputs ------------------------------------------------------------------------ */
+
+/* A NaN in x reaches every output, as in PyTorch 1.13's nn.RNN(2, 3,
+ * nonlinearity='relu') (all NaN): the RNN's relu (.act) and a GRU's
+ * .activation RELU (the general step) do not turn it into 0. */
+static void relu_keeps_nan(void **state)
+{
+    (void)state;
+    float wih[18] = {0.1f, 0.2f, -0.3f, 0.4f, 0.5f, -0.6f, 0.2f, 0.1f, -0.1f};
+    float whh[27] = {0.1f, 0.0f, 0.0f, 0.0f, 0.1f, 0.0f, 0.0f, 0.0f, 0.1f};
+    float xd[4] = {NAN, 1.0f, 0.5f, 0.2f};
+    mt_tensor *wi, *wi3, *wh, *wh3, *x;
+    assert_ok(mt_tensor_from_data(MT_DTYPE_F32, 2, (int64_t[]){3, 2}, wih, &wi));
+    assert_ok(mt_tensor_from_data(MT_DTYPE_F32, 2, (int64_t[]){3, 3}, whh, &wh));
+    assert_ok(mt_tensor_from_data(MT_DTYPE_F32, 2, (int64_t[]){9, 2}, wih, &wi3));
+    assert_ok(mt_tensor_from_data(MT_DTYPE_F32, 2, (int64_t[]){9, 3}, whh, &wh3));
+    assert_ok(mt_tensor_from_data(MT_DTYPE_F32, 3, (int64_t[]){1, 2, 2}, xd, &x));
+    mt_layer *l[2];
+    assert_ok(mt_rnn_new(1, &(mt_rnn_weights){wi, wh, NULL, NULL, NULL},
+                         &(mt_rnn_options){.act = MT_ACTIVATION_RELU}, &l[0]));
+    assert_ok(mt_gru_new(1, &(mt_rnn_weights){wi3, wh3, NULL, NULL, NULL},
+                         &(mt_rnn_options){.activation = MT_RNN_ACTIVATION_RELU}, &l[1]));
+    for (int i = 0; i < 2; i++) {
+        mt_tensor *y;
+        assert_ok(mt_layer_forward(l[i], x, &y));
+        assert_int_equal(mt_tensor_numel(y), 6);
+        for (int j = 0; j < 6; j++)
+            assert_true(isnan(((const float *)y->data)[j]));
+        mt_tensor_free(y);
+        mt_layer_free(l[i]);
+    }
+    mt_tensor *all[] = {wi, wi3, wh, wh3, x};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+        mt_tensor_free(all[i]);
+}
+
+/* A broadcast w_hh (stride 0) claiming H = 2^61: gates·H overflowed
+ * int64_t (UBSan) and the message expected a negative dim; now refused. */
+static void huge_broadcast_weights(void **state)
+{
+    (void)state;
+    float one = 1.0f;
+    mt_tensor wh = {.dtype = MT_DTYPE_F32, .rank = 2, .shape = {1, (int64_t)1 << 61},
+                    .data = &one};
+    mt_tensor wi = {.dtype = MT_DTYPE_F32, .rank = 2, .shape = {1, 2}, .data = &one};
+    mt_layer *l = (mt_layer *)&l;
+    assert_fails(mt_lstm_new(1, &(mt_rnn_weights){&wi, &wh, NULL, NULL, NULL}, NULL, &l),
+                 MT_ERR_SHAPE, "hidden 2305843009213693952 (PyTorch (gates*hidden, input or "
+                 "hidden)): more than 2^40");
+    assert_null(l);
+    assert_fails(mt_gru_new(1, &(mt_rnn_weights){&wh, &wi, NULL, NULL, NULL}, NULL, &l),
+                 MT_ERR_SHAPE, "give input 2305843009213693952");
+    assert_null(l);
+}
+
+/* An inf in w_hh from the zero initial state: h·U is 0·inf = NaN, as
+ * PyTorch 1.13 computes it (nn.RNN(2, 3, bias=False), w_ih [[.1,.2],
+ * [-.3,.4],[.5,-.6]], w_hh diag .1 with w_hh[0,1] = inf, x ones [1,2,2]:
+ * [[nan, .0997, -.0997], [nan, nan, nan]]); the first step skipped h·U and
+ * gave .2913, unlike the same layer given h0 = 0 explicitly. */
+static void inf_recurrent_weight_from_zero_state(void **state)
+{
+    (void)state;
+    float wih[6] = {0.1f, 0.2f, -0.3f, 0.4f, 0.5f, -0.6f};
+    float whh[9] = {0.1f, INFINITY, 0.0f, 0.0f, 0.1f, 0.0f, 0.0f, 0.0f, 0.1f};
+    float xd[4] = {1.0f, 1.0f, 1.0f, 1.0f};
+    mt_tensor wi, wh, x, *y;
+    assert_ok(mt_tensor_wrap_into(MT_DTYPE_F32, 2, (int64_t[]){3, 2}, wih, &wi));
+    assert_ok(mt_tensor_wrap_into(MT_DTYPE_F32, 2, (int64_t[]){3, 3}, whh, &wh));
+    assert_ok(mt_tensor_wrap_into(MT_DTYPE_F32, 3, (int64_t[]){1, 2, 2}, xd, &x));
+    mt_layer *l;
+    assert_ok(mt_rnn_new(1, &(mt_rnn_weights){&wi, &wh, NULL, NULL, NULL}, NULL, &l));
+    assert_ok(mt_layer_forward(l, &x, &y));
+    const float *v = y->data;
+    assert_true(isnan(v[0]));
+    assert_close(v + 1, ((const float[]){0.0996680f, -0.0996680f}), 2, 1e-6, 1e-5);
+    for (int j = 3; j < 6; j++)
+        assert_true(isnan(v[j]));
+    mt_tensor_free(y);
+    mt_layer_free(l);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -456,6 +546,9 @@ int main(void)
         cmocka_unit_test(torch_proj_size),
         cmocka_unit_test(errors_options),
         cmocka_unit_test(errors_proj),
+        cmocka_unit_test(relu_keeps_nan),
+        cmocka_unit_test(huge_broadcast_weights),
+        cmocka_unit_test(inf_recurrent_weight_from_zero_state),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -990,7 +990,8 @@ mt_status mt_conv_transpose1d_load(const mt_state_dict *weights, const char *pre
  *   stride_h, stride_w   strides, or 0 for 1;
  *   padding              MT_PADDING_VALID (the zero default) or _SAME;
  *   dilation_h, dilation_w   dilation_rate, or 0 for 1;
- *   has_output_padding   false: Keras' output_padding=None, the output is
+ *   has_output_padding   false: Keras' output_padding=None (output_padding_h
+ *                        and _w must then be 0), the output is
  *                        H·s ('same') or (H-1)·s + max(k, s) ('valid', k
  *                        the dilated kernel); true: output_padding_h/_w
  *                        (each below its stride), the output is
@@ -1100,8 +1101,9 @@ mt_status mt_conv3d_load(const mt_state_dict *weights, const char *prefix,
  * ceil_mode=…) {.pool_* = k, .stride_* = s, .pad_* = p, .dilation_*,
  * .ceil_mode} and nn.AvgPool3d(k, s, p) the same with .count_include_pad =
  * true (PyTorch's default). stride 0: the window; pads (each side) at most
- * half the window, and > 0 replace `padding`; dilation (0: 1) max only.
- * options may not be NULL (the window has no default). */
+ * half the window, and > 0 replace `padding`; dilation (0: 1) max only;
+ * ceil_mode not with SAME alone (refused). options may not be NULL (the
+ * window has no default). */
 typedef struct mt_pool3d_options {
     int64_t pool_d, pool_h, pool_w;
     int64_t stride_d, stride_h, stride_w;

@@ -163,7 +163,8 @@ typedef enum mt_rnn_activation {
  *                  Keras' reset_after=True, n = tanh(W_n x + b_in + r ⊙
  *                  (U_n h + b_hn)). mt_gru_load reads it from Keras' bias
  *                  shape ([3H]: reset_after=False, [2, 3H]: True); set it
- *                  only for a Keras GRU without bias;
+ *                  only for a Keras GRU without bias (a PyTorch state
+ *                  dict's GRU refuses it);
  *   mask           MT_MASK_MODE_KEEP (Keras: nonzero = the step counts)
  *                  or _IGNORE (nonzero = padding): the layer takes a mask
  *                  [N, L] (see "Masks" above); NONE (the default): no mask;

@@ -70,7 +70,8 @@ typedef struct mt_pool3d_params {
     int64_t pad_top, pad_bottom;
     int64_t pad_left, pad_right;
     int64_t dilation_d, dilation_h, dilation_w; /* max pool only; 0 means 1 */
-    bool ceil_mode;           /* PyTorch's ceil_mode (pool.h's rule); default floor */
+    bool ceil_mode;           /* PyTorch's ceil_mode (pool.h's rule; not with SAME);
+                                 default floor */
     bool count_include_pad;   /* avg: padded zeros count in the divisor
                                  (PyTorch's default, not Keras'); default false */
     mt_data_layout data_layout;   /* default NHWC: [N,D,H,W,C] */
