@@ -104,6 +104,8 @@ static mt_status adaptive3d(const char *op, bool avg, const mt_tensor *input,
         if (!mt_tensor_same_shape(out_into, &want))
             return mt_fail(MT_ERR_SHAPE, "%s: out is %s, input %s gives %s", op,
                            MT_SHAPE(out_into), MT_SHAPE(input), MT_SHAPE(&want));
+        if ((s = mt_check_out(op, out_into, MT_DTYPE_F32, 5, shape)))   // stride 0: refused
+            return s;
         if (mt_tensors_overlap(out_into, input))
             return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: out %s overlaps the input %s", op,
                            MT_SHAPE(out_into), MT_SHAPE(input));

@@ -736,6 +736,17 @@ static void broadcast_out_refused(void **state)
                  "max_pool3d: out [2,1,1,1,1] has stride 0 in dim 0");
     assert_fails(mt_avg_pool3d_into(&x, &pp, &o), MT_ERR_INVALID_ARGUMENT,
                  "avg_pool3d: out [2,1,1,1,1] has stride 0 in dim 0");
+    assert_fails(mt_adaptive_avg_pool3d_into(&x, 1, 1, 1, MT_DATA_LAYOUT_NHWC, &o), MT_ERR_INVALID_ARGUMENT,
+                 "adaptive_avg_pool3d: out [2,1,1,1,1] has stride 0 in dim 0");
+    assert_fails(mt_adaptive_max_pool3d_into(&x, 1, 1, 1, MT_DATA_LAYOUT_NHWC, &o), MT_ERR_INVALID_ARGUMENT,
+                 "adaptive_max_pool3d: out [2,1,1,1,1] has stride 0 in dim 0");
+    // a 1x1x1 transposed conv gives x's shape: an out that is one float
+    mt_tensor w, big = {.dtype = MT_DTYPE_F32, .rank = 5, .shape = {2, 2, 2, 2, 1},
+                        .data = &od};
+    assert_ok(mt_tensor_wrap_into(MT_DTYPE_F32, 5, (int64_t[]){1, 1, 1, 1, 1}, kd, &w));
+    assert_fails(mt_conv_transpose3d_into(&x, &w, NULL, &(mt_conv_transpose3d_params){0},
+                                          &big),
+                 MT_ERR_INVALID_ARGUMENT, "conv_transpose3d: out [2,2,2,2,1] has stride 0");
     assert_true(od == 42.0f);
     // a stride-0 dim of size 1 is no overlap: the conv's sum over x[1] is 92
     o.shape[0] = 1;
