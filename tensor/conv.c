@@ -35,64 +35,6 @@ mt_status mt_conv_output_size(int64_t in, int64_t k, int64_t stride,
 
 static int64_t or_one(int64_t v) { return v == 0 ? 1 : v; }
 
-/* Does kernel k read in `layout` fit cin channels, groups and the bias? */
-static bool layout_fits(mt_kernel_layout layout, const int64_t *k, int64_t cin,
-                        int64_t groups, const mt_tensor *bias)
-{
-    bool hwio = layout == MT_KERNEL_HWIO;
-    int64_t kin = hwio ? k[2] : k[1], kout = hwio ? k[3] : k[0];
-    return kin * groups == cin && kout % groups == 0 &&
-           (!bias || bias->rank != 1 || bias->shape[0] == kout);
-}
-
-static const char *layout_text(mt_kernel_layout layout)
-{
-    return layout == MT_KERNEL_HWIO ? "HWIO (kh,kw,in/groups,out)"
-                                    : "OIHW (out,in/groups,kh,kw)";
-}
-
-/* Settles the kernel layout (AUTO: whichever fits; both: ask), or fails
- * naming the shapes. kernel is 4-D, groups >= 1. */
-static mt_status resolve_layout(const char *op, const mt_tensor *input, const mt_tensor *kernel,
-                                const mt_tensor *bias, mt_kernel_layout want, int64_t cin,
-                                int64_t groups, mt_kernel_layout *layout)
-{
-    const int64_t *k = kernel->shape;
-    if (want == MT_KERNEL_HWIO || want == MT_KERNEL_OIHW) {
-        bool hwio = want == MT_KERNEL_HWIO;
-        int64_t kin = hwio ? k[2] : k[1], kout = hwio ? k[3] : k[0];
-        if (kin * groups != cin)
-            return mt_fail(MT_ERR_SHAPE, "%s: input %s has %lld channels, kernel %s (%s) "
-                           "expects %lld (groups %lld)", op, MT_SHAPE(input), (long long)cin,
-                           MT_SHAPE(kernel), layout_text(want), (long long)(kin * groups),
-                           (long long)groups);
-        if (kout % groups != 0)
-            return mt_fail(MT_ERR_SHAPE, "%s: groups %lld does not divide the %lld output "
-                           "channels of kernel %s (%s)", op, (long long)groups,
-                           (long long)kout, MT_SHAPE(kernel), layout_text(want));
-        *layout = want;
-        return MT_OK;
-    }
-    if (want != MT_KERNEL_AUTO)
-        return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: unknown kernel_layout %d", op, (int)want);
-    bool hwio = layout_fits(MT_KERNEL_HWIO, k, cin, groups, bias);
-    bool oihw = layout_fits(MT_KERNEL_OIHW, k, cin, groups, bias);
-    int64_t numel = mt_tensor_numel(kernel);
-    if (hwio && oihw && numel > 1)
-        return mt_fail(MT_ERR_SHAPE, "%s: kernel %s fits both %s and %s for input %s "
-                       "(groups %lld): set params.kernel_layout to MT_KERNEL_HWIO or "
-                       "MT_KERNEL_OIHW", op, MT_SHAPE(kernel), layout_text(MT_KERNEL_HWIO),
-                       layout_text(MT_KERNEL_OIHW), MT_SHAPE(input), (long long)groups);
-    if (!hwio && !oihw)
-        return mt_fail(MT_ERR_SHAPE, "%s: kernel %s fits neither %s nor %s for input %s "
-                       "with %lld channels (groups %lld, bias %s)", op, MT_SHAPE(kernel),
-                       layout_text(MT_KERNEL_HWIO), layout_text(MT_KERNEL_OIHW),
-                       MT_SHAPE(input), (long long)cin, (long long)groups,
-                       bias ? MT_SHAPE(bias) : "none");
-    *layout = hwio ? MT_KERNEL_HWIO : MT_KERNEL_OIHW;
-    return MT_OK;
-}
-
 /* The failure of a kernel (dilated) larger than axis a of the padded
  * input, as PyTorch raises it (an empty output is no answer). conv1d runs
  * as a conv2d over a unit height: its message names the length and the
@@ -149,8 +91,8 @@ static mt_status conv_plan(const char *op, const mt_tensor *input, const mt_tens
         return mt_fail(MT_ERR_SHAPE, "%s: groups %lld does not divide the %lld channels of "
                        "input %s", op, (long long)g->groups, (long long)g->cin,
                        MT_SHAPE(input));
-    if ((s = resolve_layout(op, input, kernel, bias, p->kernel_layout, g->cin, g->groups,
-                            &g->layout)))
+    if ((s = mt_conv_resolve_layout(op, input, kernel, bias, p->kernel_layout, g->cin,
+                                    g->groups, &g->layout)))
         return s;
     const int64_t *k = kernel->shape;
     bool hwio = g->layout == MT_KERNEL_HWIO;

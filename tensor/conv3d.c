@@ -18,72 +18,6 @@ typedef struct conv3d_geometry {
 
 static int64_t or_one(int64_t v) { return v == 0 ? 1 : v; }
 
-static const char *layout_text(mt_kernel_layout layout)
-{
-    return layout == MT_KERNEL_HWIO ? "DHWIO (kd,kh,kw,in/groups,out)"
-                                    : "OIDHW (out,in/groups,kd,kh,kw)";
-}
-
-/* The kernel's input and output channels read in `layout`. */
-static void kernel_io(mt_kernel_layout layout, const int64_t *k, int64_t *kin, int64_t *kout)
-{
-    bool hwio = layout == MT_KERNEL_HWIO;
-    *kin = hwio ? k[3] : k[1];
-    *kout = hwio ? k[4] : k[0];
-}
-
-/* groups >= 1 divides cin: cin / groups, not kin · groups, which a huge
- * groups over 0 channels overflowed. */
-static bool layout_fits(mt_kernel_layout layout, const int64_t *k, int64_t cin,
-                        int64_t groups, const mt_tensor *bias)
-{
-    int64_t kin, kout;
-    kernel_io(layout, k, &kin, &kout);
-    return cin / groups == kin && kout % groups == 0 &&
-           (!bias || bias->rank != 1 || bias->shape[0] == kout);
-}
-
-/* Settles the kernel layout (AUTO: whichever fits; both: ask), or fails
- * naming the shapes. kernel is 5-D, groups >= 1 divides cin. */
-static mt_status resolve_layout(const char *op, const mt_tensor *input, const mt_tensor *kernel,
-                                const mt_tensor *bias, mt_kernel_layout want, int64_t cin,
-                                int64_t groups, mt_kernel_layout *layout)
-{
-    const int64_t *k = kernel->shape;
-    if (want == MT_KERNEL_HWIO || want == MT_KERNEL_OIHW) {
-        int64_t kin, kout;
-        kernel_io(want, k, &kin, &kout);
-        if (cin / groups != kin)
-            return mt_fail(MT_ERR_SHAPE, "%s: input %s has %lld channels, kernel %s (%s) "
-                           "expects %lld per group (groups %lld)", op, MT_SHAPE(input),
-                           (long long)cin, MT_SHAPE(kernel), layout_text(want), (long long)kin,
-                           (long long)groups);
-        if (kout % groups != 0)
-            return mt_fail(MT_ERR_SHAPE, "%s: groups %lld does not divide the %lld output "
-                           "channels of kernel %s (%s)", op, (long long)groups,
-                           (long long)kout, MT_SHAPE(kernel), layout_text(want));
-        *layout = want;
-        return MT_OK;
-    }
-    if (want != MT_KERNEL_AUTO)
-        return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: unknown kernel_layout %d", op, (int)want);
-    bool hwio = layout_fits(MT_KERNEL_HWIO, k, cin, groups, bias);
-    bool oihw = layout_fits(MT_KERNEL_OIHW, k, cin, groups, bias);
-    if (hwio && oihw && mt_tensor_numel(kernel) > 1)
-        return mt_fail(MT_ERR_SHAPE, "%s: kernel %s fits both %s and %s for input %s "
-                       "(groups %lld): set params.kernel_layout to MT_KERNEL_HWIO or "
-                       "MT_KERNEL_OIHW", op, MT_SHAPE(kernel), layout_text(MT_KERNEL_HWIO),
-                       layout_text(MT_KERNEL_OIHW), MT_SHAPE(input), (long long)groups);
-    if (!hwio && !oihw)
-        return mt_fail(MT_ERR_SHAPE, "%s: kernel %s fits neither %s nor %s for input %s "
-                       "with %lld channels (groups %lld, bias %s)", op, MT_SHAPE(kernel),
-                       layout_text(MT_KERNEL_HWIO), layout_text(MT_KERNEL_OIHW),
-                       MT_SHAPE(input), (long long)cin, (long long)groups,
-                       bias ? MT_SHAPE(bias) : "none");
-    *layout = hwio ? MT_KERNEL_HWIO : MT_KERNEL_OIHW;
-    return MT_OK;
-}
-
 static mt_status conv3d_plan(const char *op, const mt_tensor *input, const mt_tensor *kernel,
                              const mt_tensor *bias, const mt_conv3d_params *p,
                              conv3d_geometry *g, int64_t shape[5])
@@ -101,8 +35,8 @@ static mt_status conv3d_plan(const char *op, const mt_tensor *input, const mt_te
         return s;
     if (kernel->rank != 5)
         return mt_fail(MT_ERR_SHAPE, "%s: kernel %s must be 5-D (%s or %s)", op,
-                       MT_SHAPE(kernel), layout_text(MT_KERNEL_HWIO),
-                       layout_text(MT_KERNEL_OIHW));
+                       MT_SHAPE(kernel), mt_conv_layout_text(MT_KERNEL_HWIO, 5),
+                       mt_conv_layout_text(MT_KERNEL_OIHW, 5));
     if (p->stride_d < 0 || p->stride_h < 0 || p->stride_w < 0 || p->dilation_d < 0 ||
         p->dilation_h < 0 || p->dilation_w < 0 || p->groups < 0)
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: negative stride (%lld,%lld,%lld), "
@@ -117,13 +51,13 @@ static mt_status conv3d_plan(const char *op, const mt_tensor *input, const mt_te
         return mt_fail(MT_ERR_SHAPE, "%s: groups %lld does not divide the %lld channels of "
                        "input %s", op, (long long)g->groups, (long long)g->cin,
                        MT_SHAPE(input));
-    if ((s = resolve_layout(op, input, kernel, bias, p->kernel_layout, g->cin, g->groups,
-                            &g->layout)))
+    if ((s = mt_conv_resolve_layout(op, input, kernel, bias, p->kernel_layout, g->cin,
+                                    g->groups, &g->layout)))
         return s;
     const int64_t *k = kernel->shape;
     bool hwio = g->layout == MT_KERNEL_HWIO;
     int64_t kin;
-    kernel_io(g->layout, k, &kin, &g->cout);
+    mt_conv_kernel_io(g->layout, kernel, &kin, &g->cout);
     const int64_t stride[3] = {p->stride_d, p->stride_h, p->stride_w};
     const int64_t dil[3] = {p->dilation_d, p->dilation_h, p->dilation_w};
     const int64_t before[3] = {p->pad_front, p->pad_top, p->pad_left};

@@ -1,4 +1,5 @@
-/* window.c — sliding-window sizes (overflow-checked) and NHWC views. */
+/* window.c — sliding-window sizes (overflow-checked), NHWC views, and the
+ * conv kernel layouts conv.c and conv3d.c share. */
 #include "window.h"
 #include "internal.h"
 
@@ -91,5 +92,75 @@ mt_status mt_check_data_layout(const char *op, mt_data_layout layout)
 {
     if (layout != MT_DATA_LAYOUT_NHWC && layout != MT_DATA_LAYOUT_NCHW)
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: unknown data_layout %d", op, (int)layout);
+    return MT_OK;
+}
+
+/* ---- conv kernel layouts (conv.c, conv3d.c) -------------------------------------------- */
+
+const char *mt_conv_layout_text(mt_kernel_layout layout, int rank)
+{
+    bool hwio = layout == MT_KERNEL_HWIO;
+    if (rank == 5)
+        return hwio ? "DHWIO (kd,kh,kw,in/groups,out)" : "OIDHW (out,in/groups,kd,kh,kw)";
+    return hwio ? "HWIO (kh,kw,in/groups,out)" : "OIHW (out,in/groups,kh,kw)";
+}
+
+void mt_conv_kernel_io(mt_kernel_layout layout, const mt_tensor *kernel, int64_t *kin,
+                       int64_t *kout)
+{
+    bool hwio = layout == MT_KERNEL_HWIO;
+    *kin = kernel->shape[hwio ? kernel->rank - 2 : 1];
+    *kout = kernel->shape[hwio ? kernel->rank - 1 : 0];
+}
+
+/* groups >= 1 divides cin: cin / groups, not kin · groups, which a huge
+ * groups over 0 channels overflowed. */
+static bool layout_fits(mt_kernel_layout layout, const mt_tensor *kernel, int64_t cin,
+                        int64_t groups, const mt_tensor *bias)
+{
+    int64_t kin, kout;
+    mt_conv_kernel_io(layout, kernel, &kin, &kout);
+    return cin / groups == kin && kout % groups == 0 &&
+           (!bias || bias->rank != 1 || bias->shape[0] == kout);
+}
+
+mt_status mt_conv_resolve_layout(const char *op, const mt_tensor *input,
+                                 const mt_tensor *kernel, const mt_tensor *bias,
+                                 mt_kernel_layout want, int64_t cin, int64_t groups,
+                                 mt_kernel_layout *layout)
+{
+    int r = kernel->rank;
+    if (want == MT_KERNEL_HWIO || want == MT_KERNEL_OIHW) {
+        int64_t kin, kout;
+        mt_conv_kernel_io(want, kernel, &kin, &kout);
+        if (cin / groups != kin)
+            return mt_fail(MT_ERR_SHAPE, "%s: input %s has %lld channels, kernel %s (%s) "
+                           "expects %lld per group (groups %lld)", op, MT_SHAPE(input),
+                           (long long)cin, MT_SHAPE(kernel), mt_conv_layout_text(want, r),
+                           (long long)kin, (long long)groups);
+        if (kout % groups != 0)
+            return mt_fail(MT_ERR_SHAPE, "%s: groups %lld does not divide the %lld output "
+                           "channels of kernel %s (%s)", op, (long long)groups,
+                           (long long)kout, MT_SHAPE(kernel), mt_conv_layout_text(want, r));
+        *layout = want;
+        return MT_OK;
+    }
+    if (want != MT_KERNEL_AUTO)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: unknown kernel_layout %d", op, (int)want);
+    bool hwio = layout_fits(MT_KERNEL_HWIO, kernel, cin, groups, bias);
+    bool oihw = layout_fits(MT_KERNEL_OIHW, kernel, cin, groups, bias);
+    const char *ht = mt_conv_layout_text(MT_KERNEL_HWIO, r);
+    const char *ot = mt_conv_layout_text(MT_KERNEL_OIHW, r);
+    if (hwio && oihw && mt_tensor_numel(kernel) > 1)
+        return mt_fail(MT_ERR_SHAPE, "%s: kernel %s fits both %s and %s for input %s "
+                       "(groups %lld): set params.kernel_layout to MT_KERNEL_HWIO or "
+                       "MT_KERNEL_OIHW", op, MT_SHAPE(kernel), ht, ot, MT_SHAPE(input),
+                       (long long)groups);
+    if (!hwio && !oihw)
+        return mt_fail(MT_ERR_SHAPE, "%s: kernel %s fits neither %s nor %s for input %s "
+                       "with %lld channels (groups %lld, bias %s)", op, MT_SHAPE(kernel), ht,
+                       ot, MT_SHAPE(input), (long long)cin, (long long)groups,
+                       bias ? MT_SHAPE(bias) : "none");
+    *layout = hwio ? MT_KERNEL_HWIO : MT_KERNEL_OIHW;
     return MT_OK;
 }

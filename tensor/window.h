@@ -35,4 +35,22 @@ void mt_layout_shape(mt_data_layout layout, int64_t n, int64_t h, int64_t w, int
 /* Fails unless layout is one of mt_data_layout's values. */
 mt_status mt_check_data_layout(const char *op, mt_data_layout layout);
 
+/* A conv kernel layout as messages name it, for a 4-D ("HWIO (kh,kw,
+ * in/groups,out)") or 5-D kernel ("DHWIO (kd,kh,kw,in/groups,out)"). */
+const char *mt_conv_layout_text(mt_kernel_layout layout, int rank);
+
+/* A conv kernel's input channels per group and output channels, read in
+ * `layout` (HWIO: its last two dims; OIHW: its first two). */
+void mt_conv_kernel_io(mt_kernel_layout layout, const mt_tensor *kernel, int64_t *kin,
+                       int64_t *kout);
+
+/* Settles a conv kernel's layout for an input of cin channels: `want` if it
+ * fits, AUTO as whichever of HWIO and OIHW fits (the bias's length
+ * included), asking when both do; fails naming op, the shapes and the
+ * layouts. kernel is 4-D or 5-D, groups >= 1 divides cin. */
+mt_status mt_conv_resolve_layout(const char *op, const mt_tensor *input,
+                                 const mt_tensor *kernel, const mt_tensor *bias,
+                                 mt_kernel_layout want, int64_t cin, int64_t groups,
+                                 mt_kernel_layout *layout);
+
 #endif

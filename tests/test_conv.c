@@ -271,6 +271,25 @@ static void test_conv_errors(void **state)
  * conv2d, conv1d and conv2d_max_pool2d, naming the axis and the shapes,
  * instead of giving an empty output; _into leaves out untouched. With
  * pads that make it fit, one output row. */
+/* groups near INT64_MAX over an input of 0 channels (which groups divides):
+ * the layout check multiplied the kernel's channels by groups, a signed
+ * overflow (UBSan) and a message expecting -9223372036854775808 channels. */
+static void test_huge_groups_no_channels(void **state)
+{
+    (void)state;
+    float d[8] = {0};
+    mt_tensor x, k, *y = NULL;
+    assert_ok(mt_tensor_wrap_into(MT_DTYPE_F32, 4, (int64_t[]){1, 2, 2, 0}, d, &x));
+    assert_ok(mt_tensor_wrap_into(MT_DTYPE_F32, 4, (int64_t[]){1, 1, 2, 4}, d, &k));
+    assert_fails(mt_conv2d(&x, &k, NULL, &(mt_conv2d_params){.kernel_layout = MT_KERNEL_HWIO,
+                                                             .groups = INT64_MAX / 2 + 1},
+                           &y),
+                 MT_ERR_SHAPE, "conv2d: input [1,2,2,0] has 0 channels, kernel [1,1,2,4] "
+                 "(HWIO (kh,kw,in/groups,out)) expects 2 per group (groups "
+                 "4611686018427387904)");
+    assert_null(y);
+}
+
 static void test_kernel_larger_than_input(void **state)
 {
     (void)state;
@@ -532,6 +551,7 @@ int main(void)
         cmocka_unit_test(test_huge_windows),
         cmocka_unit_test(test_conv_errors),
         cmocka_unit_test(test_kernel_larger_than_input),
+        cmocka_unit_test(test_huge_groups_no_channels),
         cmocka_unit_test(test_kernel_layout_detection),
         cmocka_unit_test(test_groups_and_pads_errors),
         cmocka_unit_test(test_pool_and_resize_errors),
