@@ -39,15 +39,6 @@ static mt_status volume_infer(const char *what, const mt_shape *in, const int64_
     for (int a = 0; a < 3; a++) {
         int64_t len = mt_nn_window_len(in->dim[a + 1], k[a], stride[a], dil[a], padding,
                                        before[a], after[a], ceil);
-        // PyTorch's ceil_mode: one window less than a stride wider than the
-        // padded input (as mt_volume_plan; the 2-D layers' rule gives none)
-        int64_t dk, span;
-        bool pads = padding == MT_PADDING_EXPLICIT;
-        if (len == 0 && ceil && padding != MT_PADDING_SAME && in->dim[a + 1] > 0 &&
-            !__builtin_mul_overflow(dil[a], k[a] - 1, &dk) && dk < INT64_MAX &&
-            !__builtin_add_overflow(in->dim[a + 1], pads ? before[a] : 0, &span) &&
-            !__builtin_add_overflow(span, pads ? after[a] : 0, &span) && dk + 1 - span < stride[a])
-            len = 1;
         if (len < 0)
             return mt_fail(MT_ERR_OVERFLOW, "%s on the volume %s gives: a size overflows",
                            what, from);

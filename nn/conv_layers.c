@@ -129,8 +129,10 @@ int64_t mt_nn_window_len(int64_t in, int64_t k, int64_t stride, int64_t dilation
     if (__builtin_mul_overflow(dilation, k - 1, &dk) ||
         __builtin_add_overflow(in, before, &span) || __builtin_add_overflow(span, after, &span))
         return -1;
+    // PyTorch's ceil_mode keeps one window less than a stride wider than the
+    // padded input (as mt_window_plan)
     if (span <= dk)
-        return 0;
+        return ceil && in > 0 && dk - span < stride - 1 ? 1 : 0;
     int64_t q = (span - dk - 1) / stride;
     // PyTorch: rounded up unless the last window would start in the bottom pad
     // (a start past INT64_MAX is past it too)

@@ -114,6 +114,15 @@ static mt_status pool_plan(const char *op, const mt_tensor *input, const mt_pool
     if ((s = mt_window_plan(op, "height", p->padding, p->ceil_mode, &g->ah)) ||
         (s = mt_window_plan(op, "width", p->padding, p->ceil_mode, &g->aw)))
         return s;
+    for (int a = 0; a < 2; a++) {   // as PyTorch: an empty output is no answer
+        const mt_window_axis *ax = a ? &g->aw : &g->ah;
+        if (ax->out < 1)
+            return mt_fail(MT_ERR_SHAPE, "%s: the window %lld (dilation %lld) is larger than "
+                           "the %s %lld of input %s plus its pads (%lld, %lld)", op,
+                           (long long)ax->k, (long long)ax->dilation, a ? "width" : "height",
+                           (long long)ax->in, MT_SHAPE(input), (long long)ax->pad_before,
+                           (long long)ax->pad_after);
+    }
     if (p->padding == MT_PADDING_EXPLICIT) {
         // PyTorch's rule (half the undilated window): more could leave a
         // window with nothing but padding

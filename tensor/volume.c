@@ -42,19 +42,9 @@ mt_status mt_volume_plan(const char *op, const char *what, const mt_tensor *inpu
 {
     static const char *const names[3] = {"depth", "height", "width"};
     mt_status s;
-    for (int a = 0; a < 3; a++) {
+    for (int a = 0; a < 3; a++)
         if ((s = mt_window_plan(op, names[a], padding, ceil_mode, &ax[a])))
             return s;
-        mt_window_axis *x = &ax[a];
-        // PyTorch's ceil_mode gives one window even where the (dilated) window
-        // is wider than the padded input, if it is less than a stride too wide
-        // (max_pool3d(ones(1,1,1,4,5), (2,1,3), (3,1,1), (0,0,1), ceil_mode=True)
-        // is [1,1,1,4,5]); the window then covers what there is
-        int64_t dk = x->dilation * (x->k - 1) + 1, span = x->in + x->pad_before + x->pad_after;
-        if (ceil_mode && padding != MT_PADDING_SAME && x->out == 0 && x->in > 0 &&
-            dk - span < x->stride)
-            x->out = 1;
-    }
     for (int a = 0; a < 3; a++)
         if (ax[a].out < 1)
             return mt_fail(MT_ERR_SHAPE, "%s: the %s %lld (dilation %lld) is larger than "

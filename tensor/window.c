@@ -48,7 +48,10 @@ mt_status mt_window_plan(const char *op, const char *axis, mt_padding padding,
                        op, axis, (long long)a->in, (long long)a->pad_before,
                        (long long)a->pad_after);
     if (span < dk) {
-        a->out = 0;
+        // PyTorch's ceil_mode keeps one window less than a stride wider than
+        // the padded input (max_pool2d of a 2x2 image under a window of 3,
+        // stride 2, is 1x1); it covers what there is
+        a->out = ceil_mode && a->in > 0 && dk - span < a->stride;
         return MT_OK;
     }
     int64_t q = (span - dk) / a->stride;

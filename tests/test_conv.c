@@ -271,6 +271,41 @@ static void test_conv_errors(void **state)
  * conv2d, conv1d and conv2d_max_pool2d, naming the axis and the shapes,
  * instead of giving an empty output; _into leaves out untouched. With
  * pads that make it fit, one output row. */
+/* A pool window larger than the (padded) image, as PyTorch 1.13: refused
+ * without ceil_mode ("Output size is too small"); with it, one window less
+ * than a stride too wide covers what there is (F.max_pool2d(arange(4)
+ * .view(1,1,2,2), 3, 2, ceil_mode=True) is 3, F.avg_pool2d's 1.5, with
+ * count_include_pad or not). It gave an empty [1,0,0,1] either way. */
+static void test_pool_window_larger_than_input(void **state)
+{
+    (void)state;
+    float xd[4] = {0, 1, 2, 3};
+    mt_tensor x, *y = NULL;
+    assert_ok(mt_tensor_wrap_into(MT_DTYPE_F32, 4, (int64_t[]){1, 2, 2, 1}, xd, &x));
+    mt_pool2d_params p = {.pool_h = 3, .pool_w = 3, .stride_h = 2, .stride_w = 2};
+    assert_fails(mt_max_pool2d(&x, &p, &y), MT_ERR_SHAPE,
+                 "max_pool2d: the window 3 (dilation 1) is larger than the height 2 of input "
+                 "[1,2,2,1] plus its pads (0, 0)");
+    assert_fails(mt_avg_pool2d(&x, &p, &y), MT_ERR_SHAPE, "avg_pool2d: the window 3");
+    assert_null(y);
+    p.ceil_mode = true;
+    for (int cip = 0; cip < 2; cip++) {
+        p.count_include_pad = cip;
+        assert_ok(mt_max_pool2d(&x, &p, &y));
+        assert_int_equal(mt_tensor_numel(y), 1);
+        assert_true(((float *)y->data)[0] == 3.0f);
+        mt_tensor_free(y);
+        assert_ok(mt_avg_pool2d(&x, &p, &y));
+        assert_int_equal(mt_tensor_numel(y), 1);
+        assert_true(((float *)y->data)[0] == 1.5f);
+        mt_tensor_free(y);
+        y = NULL;
+    }
+    // a stride or more too wide is no window (stride 1: 3 - 2 is not below 1)
+    p.stride_h = p.stride_w = 1;
+    assert_fails(mt_max_pool2d(&x, &p, &y), MT_ERR_SHAPE, "larger than the height 2");
+}
+
 /* groups near INT64_MAX over an input of 0 channels (which groups divides):
  * the layout check multiplied the kernel's channels by groups, a signed
  * overflow (UBSan) and a message expecting -9223372036854775808 channels. */
@@ -552,6 +587,7 @@ int main(void)
         cmocka_unit_test(test_conv_errors),
         cmocka_unit_test(test_kernel_larger_than_input),
         cmocka_unit_test(test_huge_groups_no_channels),
+        cmocka_unit_test(test_pool_window_larger_than_input),
         cmocka_unit_test(test_kernel_layout_detection),
         cmocka_unit_test(test_groups_and_pads_errors),
         cmocka_unit_test(test_pool_and_resize_errors),

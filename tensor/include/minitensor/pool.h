@@ -5,8 +5,11 @@
  * count_include_pad (PyTorch's default, not Keras'). With ceil_mode the
  * output length rounds up, as PyTorch's: out = ceil((in + pads - dk) /
  * stride) + 1, less one if the last window would start in the bottom/right
- * padding. Explicit pads must be at most half the window (pool_h / 2,
- * pool_w / 2, dilation aside), as in PyTorch. Every size computation is overflow-checked.
+ * padding; a window wider than the padded input by less than a stride
+ * still gives one output, over what there is. A window that gives no
+ * output is refused (MT_ERR_SHAPE), as PyTorch does. Explicit pads must be
+ * at most half the window (pool_h / 2, pool_w / 2, dilation aside), as in
+ * PyTorch. Every size computation is overflow-checked.
  */
 #ifndef MINITENSOR_POOL_H
 #define MINITENSOR_POOL_H
