@@ -192,6 +192,14 @@ static mt_status conv_infer(const mt_layer *l, int n, const mt_shape *in,
         .stride_w = c->stride_w, .padding = c->padding, .pad_top = c->pad_top,
         .pad_bottom = c->pad_bottom, .pad_left = c->pad_left, .pad_right = c->pad_right,
         .dilation_h = c->dilation_h, .dilation_w = c->dilation_w};
+    // a grouped kernel loaded without its groups reads as too few channels
+    if (in->rank == 4 && c->groups <= 1 && i->in_channels < in->dim[3] &&
+        in->dim[3] % i->in_channels == 0)
+        return mt_fail(MT_ERR_SHAPE, "expects %lld input channels, %s gives %lld (if the "
+                       "conv is grouped, as Keras' groups= or a depthwise kernel, set "
+                       ".groups = %lld)",
+                       (long long)i->in_channels, from[0], (long long)in->dim[3],
+                       (long long)(in->dim[3] / i->in_channels));
     mt_status s = window_infer("its kernel", in, &kernel, i->in_channels, from[0], out);
     if (!s)
         out->dim[3] = i->out_channels;

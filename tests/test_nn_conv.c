@@ -609,7 +609,8 @@ static void shape_errors_when_built(void **state)
     mt_tensor *alone = (mt_tensor *)1;
     assert_fails(mt_layer_forward(mt_sequential_layer(m, 0), x, &alone),
                  MT_ERR_SHAPE, "conv2d conv1_w: expects 1 input channels, the input gives "
-                 "3 (input [2,28,28,3])");
+                 "3 (if the conv is grouped, as Keras' groups= or a depthwise kernel, set "
+                 ".groups = 3) (input [2,28,28,3])");
     assert_null(alone);
     mt_sequential_free(m);
     mt_tensor_free(x);
