@@ -1,62 +1,20 @@
 /* rnn_load.c — LSTM, GRU and RNN layers by the names PyTorch's state_dict
  * ("rnn.weight_ih_l0", "rnn.bias_hh_l1_reverse"; a cell's "cell.weight_ih")
- * and Keras write
- * ("lstm/lstm_cell/kernel", "bi/forward_gru/gru_cell/bias"). */
+ * and Keras write ("lstm/lstm_cell/kernel", "bi/forward_gru/gru_cell/bias"),
+ * each tensor read as the other state_dict loaders read theirs
+ * (state_dict_internal.h). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "rnn_internal.h"
+#include "state_dict_internal.h"
 #include "minitensor/view.h"
 
-enum { KEY_MAX = 2 * MT_NAME_MAX + 64, MAX_LAYERS = 64 };
+enum { MAX_LAYERS = 64 };
 
 static const char *const kinds[] = {"lstm", "gru", "rnn"};
 static const char *const keras_cells[] = {"lstm_cell", "gru_cell", "simple_rnn_cell"};
-
-typedef struct rnn_loader {
-    const mt_safetensors *file;
-    bool keras;
-    char layer[MT_NAME_MAX + 32];   /* "lstm enc", as messages name it */
-} rnn_loader;
-
-/* Whether `key` is in the file (Keras 2's "key:0" too: key is then
- * extended). */
-static bool exists(const rnn_loader *ld, char key[KEY_MAX])
-{
-    size_t index, n = strlen(key);
-    bool found = mt_safetensors_find(ld->file, key, &index) == MT_OK;
-    if (!found && ld->keras && n + 3 <= KEY_MAX) {
-        memcpy(key + n, ":0", 3);
-        found = mt_safetensors_find(ld->file, key, &index) == MT_OK;
-        if (!found)
-            key[n] = '\0';
-    }
-    mt_clear_error();
-    return found;
-}
-
-/* Tensor `key` into *t; a missing one is NULL if !required. Integer
- * weights (quantized) and NaN or infinite ones are refused. */
-static mt_status fetch(const rnn_loader *ld, char key[KEY_MAX], bool required, mt_tensor **t)
-{
-    *t = NULL;
-    if (!exists(ld, key) && !required)
-        return MT_OK;
-    mt_status s = mt_nn_get(ld->file, ld->layer, key, t);
-    if (!s && (*t)->dtype != MT_DTYPE_F32 && (*t)->dtype != MT_DTYPE_F16 &&
-        (*t)->dtype != MT_DTYPE_BF16 && (*t)->dtype != MT_DTYPE_F64)
-        s = mt_fail(MT_ERR_DTYPE, "%s: %s is %s, not a float: quantized weights are not "
-                    "supported, export the float model", ld->layer, key,
-                    mt_dtype_name((*t)->dtype));
-    else if (!s)
-        s = mt_nn_check_finite(ld->layer, *t);
-    if (s) {
-        mt_tensor_free(*t);
-        *t = NULL;
-    }
-    return s;
-}
 
 /* A weight set's tensors: w_ih, w_hh, b_ih, b_hh, w_hr. */
 enum { SET = 5 };
@@ -68,7 +26,7 @@ static void free_sets(int n, mt_tensor *(*t)[SET])
             mt_tensor_free(t[i][k]);
 }
 
-static mt_status build(mt_nn_rnn_cell cell, const rnn_loader *ld, int n, mt_tensor *(*t)[SET],
+static mt_status build(mt_nn_rnn_cell cell, const mt_nn_loader *ld, int n, mt_tensor *(*t)[SET],
                        const mt_rnn_options *o, mt_layer **out)
 {
     mt_rnn_weights w[2 * MAX_LAYERS];
@@ -82,12 +40,12 @@ static mt_status build(mt_nn_rnn_cell cell, const rnn_loader *ld, int n, mt_tens
 /* PyTorch's name of tensor `what` of layer k (reverse: the backward
  * direction's); k < 0: an nn.LSTMCell's / GRUCell's / RNNCell's, which
  * have no layer suffix. */
-static void pt_key(char key[KEY_MAX], const char *prefix, const char *what, int k, bool rev)
+static void pt_key(char key[MT_NN_KEY_MAX], const char *prefix, const char *what, int k, bool rev)
 {
     if (k < 0)
-        snprintf(key, KEY_MAX, "%s%s%s", prefix, prefix[0] ? "." : "", what);
+        snprintf(key, MT_NN_KEY_MAX, "%s%s%s", prefix, prefix[0] ? "." : "", what);
     else
-        snprintf(key, KEY_MAX, "%s%s%s_l%d%s", prefix, prefix[0] ? "." : "", what, k,
+        snprintf(key, MT_NN_KEY_MAX, "%s%s%s_l%d%s", prefix, prefix[0] ? "." : "", what, k,
                  rev ? "_reverse" : "");
 }
 
@@ -95,15 +53,15 @@ static void pt_key(char key[KEY_MAX], const char *prefix, const char *what, int 
  * layers (l0 and l2 without l1; l1 without weight_ih_l1; past the most
  * layers the loader takes) or, for one direction, a _reverse one. Loading
  * without it would silently drop it. */
-static mt_status pt_stray(const rnn_loader *ld, const char *prefix, int layers, int dirs)
+static mt_status pt_stray(const mt_nn_loader *ld, const char *prefix, int layers, int dirs)
 {
     static const char *const names[SET] = {"weight_ih_l", "weight_hh_l", "bias_ih_l",
                                            "bias_hh_l", "weight_hr_l"};
     size_t plen = strlen(prefix), pn = plen + (plen ? 1 : 0);   // "p." ("" without a prefix)
-    size_t count = mt_safetensors_count(ld->file);
+    size_t count = mt_safetensors_count(ld->sd->file);
     for (size_t i = 0; i < count; i++) {
         mt_safetensors_entry e;
-        if (mt_safetensors_info(ld->file, i, &e) || e.name_len <= pn ||
+        if (mt_safetensors_info(ld->sd->file, i, &e) || e.name_len <= pn ||
             memcmp(e.name, prefix, plen) || (plen && e.name[plen] != '.'))
             continue;
         const char *rest = e.name + pn, *end = e.name + e.name_len;
@@ -121,7 +79,7 @@ static mt_status pt_stray(const rnn_loader *ld, const char *prefix, int layers, 
             if (layers == MAX_LAYERS && layer >= MAX_LAYERS)   // not a gap: too many
                 return mt_fail(MT_ERR_UNSUPPORTED, "%s: %.*s found: more than %d layers are "
                                "not supported", ld->layer, (int)e.name_len, e.name, MAX_LAYERS);
-            char key[KEY_MAX];
+            char key[MT_NN_KEY_MAX];
             pt_key(key, prefix, "weight_ih", layer < layers ? 0 : layers, layer < layers);
             return mt_fail(MT_ERR_NOT_FOUND, "%s: no tensor %s, but %.*s is there (a layer "
                            "missing between the others?)", ld->layer, key, (int)e.name_len,
@@ -131,29 +89,29 @@ static mt_status pt_stray(const rnn_loader *ld, const char *prefix, int layers, 
     return MT_OK;
 }
 
-static mt_status load_pytorch(mt_nn_rnn_cell cell, const rnn_loader *ld, const char *prefix,
+static mt_status load_pytorch(mt_nn_rnn_cell cell, const mt_nn_loader *ld, const char *prefix,
                               const mt_rnn_options *o, mt_layer **out)
 {
-    char key[KEY_MAX], other[KEY_MAX];
+    char key[MT_NN_KEY_MAX], other[MT_NN_KEY_MAX];
     if (o->reset_before && cell == MT_NN_RNN_CELL_GRU)   // Keras' other GRU
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: reset_before is Keras' "
                        "reset_after=False; a PyTorch GRU resets after U_n h (leave it false)",
                        ld->layer);
     pt_key(key, prefix, "weight_hr", 0, false);
-    if (cell != MT_NN_RNN_CELL_LSTM && exists(ld, key))
+    if (cell != MT_NN_RNN_CELL_LSTM && mt_nn_load_exists(ld, key))
         return mt_fail(MT_ERR_FORMAT, "%s: %s found: a projection (proj_size) is an LSTM's, "
                        "this is not a GRU's or RNN's state dict", ld->layer, key);
     int layers = 0;
     for (; layers < MAX_LAYERS; layers++) {
         pt_key(key, prefix, "weight_ih", layers, false);
-        if (!exists(ld, key))
+        if (!mt_nn_load_exists(ld, key))
             break;
     }
     if (o->num_layers > MAX_LAYERS)
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: num_layers %d, at most %d", ld->layer,
                        o->num_layers, MAX_LAYERS);
     pt_key(key, prefix, "weight_ih", -1, false);
-    bool single = layers == 0 && exists(ld, key);   // a cell: one layer, one direction
+    bool single = layers == 0 && mt_nn_load_exists(ld, key);   // a cell: one layer, one direction
     if (single && (o->num_layers > 1 || o->bidirectional))
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: %s is a cell's (nn.LSTMCell, "
                        "nn.GRUCell, nn.RNNCell): one layer, one direction", ld->layer, key);
@@ -166,10 +124,11 @@ static mt_status load_pytorch(mt_nn_rnn_cell cell, const rnn_loader *ld, const c
     if (o->num_layers > layers || layers == 0) {   // names the first missing tensor
         mt_tensor *t;
         pt_key(key, prefix, "weight_ih", layers, false);
-        return fetch(ld, key, true, &t);
+        return mt_nn_load_key(ld, key, true, &t);
     }
     pt_key(key, prefix, "weight_ih", 0, true);
-    int dirs = o->bidirectional || (!single && exists(ld, key)) ? 2 : 1, n = layers * dirs;
+    int dirs = o->bidirectional || (!single && mt_nn_load_exists(ld, key)) ? 2 : 1;
+    int n = layers * dirs;
     mt_status s = single ? MT_OK : pt_stray(ld, prefix, layers, dirs);
     if (s)
         return s;
@@ -183,7 +142,7 @@ static mt_status load_pytorch(mt_nn_rnn_cell cell, const rnn_loader *ld, const c
         // the rest): a missing one is named
         for (int k = 0; !s && k < SET; k++) {
             pt_key(key, prefix, names[k], single ? -1 : i / dirs, i % dirs);
-            s = fetch(ld, key, k < 2 || (k == 4 && i > 0 && t[0][4]), &t[i][k]);
+            s = mt_nn_load_key(ld, key, k < 2 || (k == 4 && i > 0 && t[0][4]), &t[i][k]);
         }
         if (!s && !t[i][2] != !t[i][3]) {   // PyTorch writes both or neither
             pt_key(key, prefix, names[t[i][2] ? 3 : 2], single ? -1 : i / dirs, i % dirs);
@@ -207,14 +166,15 @@ static mt_status load_pytorch(mt_nn_rnn_cell cell, const rnn_loader *ld, const c
 
 /* The path of one direction's variables under p into base: p/<cell> if
  * p/<cell>/kernel is in the file, else p if p/kernel is; false if neither. */
-static bool keras_base(const rnn_loader *ld, mt_nn_rnn_cell cell, const char *p,
-                       char base[KEY_MAX])
+static bool keras_base(const mt_nn_loader *ld, mt_nn_rnn_cell cell, const char *p,
+                       char base[MT_NN_KEY_MAX])
 {
-    char key[KEY_MAX];
+    char key[MT_NN_KEY_MAX];
     for (int i = 0; i < 2; i++) {
-        int nb = snprintf(base, KEY_MAX, "%s%s%s", p, i ? "" : "/", i ? "" : keras_cells[cell]);
-        int nk = snprintf(key, KEY_MAX, "%s/kernel", base);
-        if (nb < KEY_MAX && nk < KEY_MAX && exists(ld, key))
+        int nb = snprintf(base, MT_NN_KEY_MAX, "%s%s%s", p, i ? "" : "/",
+                          i ? "" : keras_cells[cell]);
+        int nk = snprintf(key, MT_NN_KEY_MAX, "%s/kernel", base);
+        if (nb < MT_NN_KEY_MAX && nk < MT_NN_KEY_MAX && mt_nn_load_exists(ld, key))
             return true;
     }
     return false;
@@ -224,23 +184,23 @@ static bool keras_base(const rnn_loader *ld, mt_nn_rnn_cell cell, const char *p,
  * into fwd (seg forward_<name>) and bwd (seg backward_<name>, else the one
  * other layer: Keras' backward_layer= keeps its own name). False without
  * a forward layer; bwd "" without a backward one. */
-static bool keras_bidirectional(const rnn_loader *ld, mt_nn_rnn_cell cell, const char *p,
-                                char fwd[KEY_MAX], char bwd[KEY_MAX])
+static bool keras_bidirectional(const mt_nn_loader *ld, mt_nn_rnn_cell cell, const char *p,
+                                char fwd[MT_NN_KEY_MAX], char bwd[MT_NN_KEY_MAX])
 {
-    char tail[KEY_MAX], other[KEY_MAX] = "";
+    char tail[MT_NN_KEY_MAX], other[MT_NN_KEY_MAX] = "";
     size_t pn = strlen(p);
     int tn = snprintf(tail, sizeof tail, "/%s/kernel", keras_cells[cell]), others = 0;
-    size_t count = mt_safetensors_count(ld->file);
+    size_t count = mt_safetensors_count(ld->sd->file);
     fwd[0] = bwd[0] = '\0';
     for (int pass = 0; pass < 2; pass++)   // the forward layer first, then its partner
         for (size_t i = 0; i < count; i++) {
             mt_safetensors_entry e;
-            if (mt_safetensors_info(ld->file, i, &e))
+            if (mt_safetensors_info(ld->sd->file, i, &e))
                 continue;
             size_t len = e.name_len;
             if (len >= 2 && !memcmp(e.name + len - 2, ":0", 2))
                 len -= 2;
-            if (len <= pn + 1 + (size_t)tn || len >= KEY_MAX || memcmp(e.name, p, pn) ||
+            if (len <= pn + 1 + (size_t)tn || len >= MT_NN_KEY_MAX || memcmp(e.name, p, pn) ||
                 e.name[pn] != '/' || memcmp(e.name + len - (size_t)tn, tail, (size_t)tn))
                 continue;
             const char *seg = e.name + pn + 1;
@@ -249,13 +209,13 @@ static bool keras_bidirectional(const rnn_loader *ld, mt_nn_rnn_cell cell, const
                 continue;
             bool is_fwd = seg_len > 8 && !memcmp(seg, "forward_", 8);
             if (pass == 0 && is_fwd && !fwd[0]) {
-                snprintf(fwd, KEY_MAX, "%s/%.*s/%s", p, seg_len, seg, keras_cells[cell]);
+                snprintf(fwd, MT_NN_KEY_MAX, "%s/%.*s/%s", p, seg_len, seg, keras_cells[cell]);
             } else if (pass == 1 && fwd[0] && !is_fwd) {
                 const char *name = fwd + pn + 1 + 8;   // after "p/forward_"
                 size_t name_len = strlen(name) - strlen(keras_cells[cell]) - 1;
                 if (seg_len > 9 && !memcmp(seg, "backward_", 9) &&
                     (size_t)seg_len - 9 == name_len && !memcmp(seg + 9, name, name_len)) {
-                    snprintf(bwd, KEY_MAX, "%s/%.*s/%s", p, seg_len, seg, keras_cells[cell]);
+                    snprintf(bwd, MT_NN_KEY_MAX, "%s/%.*s/%s", p, seg_len, seg, keras_cells[cell]);
                     return true;
                 }
                 others++;
@@ -264,11 +224,11 @@ static bool keras_bidirectional(const rnn_loader *ld, mt_nn_rnn_cell cell, const
             }
         }
     if (fwd[0] && others == 1)
-        snprintf(bwd, KEY_MAX, "%s", other);
+        snprintf(bwd, MT_NN_KEY_MAX, "%s", other);
     return fwd[0] != '\0';
 }
 
-static mt_status load_keras(mt_nn_rnn_cell cell, const rnn_loader *ld, const char *prefix,
+static mt_status load_keras(mt_nn_rnn_cell cell, const mt_nn_loader *ld, const char *prefix,
                             const mt_rnn_options *o, mt_layer **out)
 {
     if (o->num_layers > 1)
@@ -276,7 +236,7 @@ static mt_status load_keras(mt_nn_rnn_cell cell, const rnn_loader *ld, const cha
                        "recurrent layers one by one, load each by its own prefix",
                        ld->layer, o->num_layers);
     const char *cname = keras_cells[cell];
-    char dir[2][KEY_MAX], key[KEY_MAX];
+    char dir[2][MT_NN_KEY_MAX], key[MT_NN_KEY_MAX];
     int dirs = 1;
     if (keras_base(ld, cell, prefix, dir[0])) {
         if (o->bidirectional)
@@ -303,7 +263,7 @@ static mt_status load_keras(mt_nn_rnn_cell cell, const rnn_loader *ld, const cha
     for (int d = 0; !s && d < dirs; d++) {
         for (int k = 0; !s && k < 3; k++) {
             snprintf(key, sizeof key, "%s/%s", dir[d], names[k]);
-            s = fetch(ld, key, k < 2, &t[d][k]);
+            s = mt_nn_load_key(ld, key, k < 2, &t[d][k]);
         }
         mt_tensor *b = t[d][2];
         if (s || cell != MT_NN_RNN_CELL_GRU || !b)
@@ -354,23 +314,13 @@ static mt_status load_keras(mt_nn_rnn_cell cell, const rnn_loader *ld, const cha
 static mt_status load(mt_nn_rnn_cell cell, const mt_state_dict *sd, const char *prefix,
                       const mt_rnn_options *options, mt_layer **out)
 {
-    if (!out)
-        return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s_load: out is NULL", kinds[cell]);
-    *out = NULL;
-    if (!sd || !sd->file || !prefix)
-        return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s_load: NULL argument", kinds[cell]);
-    if (sd->framework != MT_FRAMEWORK_PYTORCH && sd->framework != MT_FRAMEWORK_KERAS)
-        return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s_load %s: unknown framework %d (set "
-                       "MT_FRAMEWORK_PYTORCH or MT_FRAMEWORK_KERAS)", kinds[cell], prefix,
-                       (int)sd->framework);
-    if (strlen(prefix) > MT_NAME_MAX)
-        return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s_load: prefix longer than %d bytes",
-                       kinds[cell], MT_NAME_MAX);
+    mt_nn_loader ld;
+    mt_status s = mt_nn_load_begin(kinds[cell], sd, prefix, out, &ld);
+    if (s)
+        return s;
     if (options && options->num_layers < 0)
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s_load %s: num_layers %d is negative",
                        kinds[cell], prefix, options->num_layers);
-    rnn_loader ld = {sd->file, sd->framework == MT_FRAMEWORK_KERAS, ""};
-    snprintf(ld.layer, sizeof ld.layer, "%s %s", kinds[cell], prefix);
     const mt_rnn_options o = options ? *options : (mt_rnn_options){0};
     return ld.keras ? load_keras(cell, &ld, prefix, &o, out)
                     : load_pytorch(cell, &ld, prefix, &o, out);

@@ -40,12 +40,11 @@ mt_status mt_nn_load_begin(const char *kind, const mt_state_dict *sd, const char
     return MT_OK;
 }
 
-bool mt_nn_load_resolve(const mt_nn_loader *ld, const char *suffix, char key[MT_NN_KEY_MAX])
+bool mt_nn_load_exists(const mt_nn_loader *ld, char key[MT_NN_KEY_MAX])
 {
-    size_t index, n = (size_t)snprintf(key, MT_NN_KEY_MAX, "%s%s%s", ld->prefix,
-                                       ld->prefix[0] ? ld->nm->sep : "", suffix);
+    size_t index, n = strlen(key);
     bool found = mt_safetensors_find(ld->sd->file, key, &index) == MT_OK;
-    if (!found && ld->keras && n + 2 < MT_NN_KEY_MAX) {
+    if (!found && ld->keras && n + 3 <= MT_NN_KEY_MAX) {
         memcpy(key + n, ":0", 3);
         found = mt_safetensors_find(ld->sd->file, key, &index) == MT_OK;
         if (!found)
@@ -53,6 +52,13 @@ bool mt_nn_load_resolve(const mt_nn_loader *ld, const char *suffix, char key[MT_
     }
     mt_clear_error();
     return found;
+}
+
+bool mt_nn_load_resolve(const mt_nn_loader *ld, const char *suffix, char key[MT_NN_KEY_MAX])
+{
+    snprintf(key, MT_NN_KEY_MAX, "%s%s%s", ld->prefix, ld->prefix[0] ? ld->nm->sep : "",
+             suffix);
+    return mt_nn_load_exists(ld, key);
 }
 
 /* torch.nn.utils.weight_norm keeps p.weight as p.weight_g (the norms) and
@@ -127,18 +133,11 @@ static mt_status weight_norm(const mt_nn_loader *ld, mt_tensor **t, bool *found)
     return s;
 }
 
-mt_status mt_nn_load_fetch(const mt_nn_loader *ld, const char *suffix, bool required,
-                           mt_tensor **t)
+mt_status mt_nn_load_key(const mt_nn_loader *ld, char key[MT_NN_KEY_MAX], bool required,
+                         mt_tensor **t)
 {
-    char key[MT_NN_KEY_MAX];
     *t = NULL;
-    if (!mt_nn_load_resolve(ld, suffix, key) && !ld->keras && !strcmp(suffix, "weight")) {
-        bool found;
-        mt_status s = weight_norm(ld, t, &found);
-        if (s || found)
-            return s;
-    }
-    if (!mt_nn_load_resolve(ld, suffix, key) && !required)
+    if (!mt_nn_load_exists(ld, key) && !required)
         return MT_OK;
     mt_status s = mt_nn_get(ld->sd->file, ld->layer, key, t);
     // integer weights are quantized ones (Keras' model.quantize("int8")
@@ -156,6 +155,20 @@ mt_status mt_nn_load_fetch(const mt_nn_loader *ld, const char *suffix, bool requ
         *t = NULL;
     }
     return s;
+}
+
+mt_status mt_nn_load_fetch(const mt_nn_loader *ld, const char *suffix, bool required,
+                           mt_tensor **t)
+{
+    char key[MT_NN_KEY_MAX];
+    *t = NULL;
+    if (!mt_nn_load_resolve(ld, suffix, key) && !ld->keras && !strcmp(suffix, "weight")) {
+        bool found;
+        mt_status s = weight_norm(ld, t, &found);
+        if (s || found)
+            return s;
+    }
+    return mt_nn_load_key(ld, key, required, t);
 }
 
 mt_status mt_nn_load_pair(const mt_nn_loader *ld, const char *a, bool a_required,

@@ -42,6 +42,15 @@ NN_INTERNAL mt_status mt_nn_load_begin(const char *kind, const mt_state_dict *sd
 NN_INTERNAL bool mt_nn_load_resolve(const mt_nn_loader *ld, const char *suffix,
                                     char key[MT_NN_KEY_MAX]);
 
+/* Whether tensor `key` (a whole name) is in the file; a Keras one is looked
+ * up as Keras 2's "key:0" too, and key then extended. */
+NN_INTERNAL bool mt_nn_load_exists(const mt_nn_loader *ld, char key[MT_NN_KEY_MAX]);
+
+/* Tensor `key` (a whole name, resolved as mt_nn_load_exists does) into *t,
+ * checked to be a finite float; if !required, a missing one is NULL. */
+NN_INTERNAL mt_status mt_nn_load_key(const mt_nn_loader *ld, char key[MT_NN_KEY_MAX],
+                                     bool required, mt_tensor **t);
+
 /* Tensor prefix<sep>suffix into *t, checked to be a finite float; if
  * !required, a missing one is NULL. A PyTorch weight may come as a weight
  * norm pair (weight_g and weight_v). */
