@@ -143,6 +143,17 @@ int64_t mt_nn_window_len(int64_t in, int64_t k, int64_t stride, int64_t dilation
     return q + 1;
 }
 
+bool mt_nn_transposed_len(int64_t in, int64_t k, int64_t stride, int64_t dilation,
+                          int64_t before, int64_t after, int64_t output_padding, int64_t *out)
+{
+    int64_t a, b;
+    return !(__builtin_mul_overflow(in - 1, stride, &a) ||
+             __builtin_mul_overflow(dilation, k - 1, &b) || __builtin_add_overflow(a, b, out) ||
+             __builtin_add_overflow(*out, output_padding + 1, out) ||
+             __builtin_sub_overflow(*out, before, out) ||
+             __builtin_sub_overflow(*out, after, out));
+}
+
 /* The output shape of window p (a kernel, or a pool with its dilation)
  * sliding over NHWC `in`; fails, naming `from`, on a non-NHWC input, the
  * wrong channel count (`channels`, 0: any) or a window that does not fit. */

@@ -15,18 +15,6 @@ typedef struct convt3d_state {
     mt_conv_transpose3d_params params;   /* zeros resolved to their defaults */
 } convt3d_state;
 
-/* One output length into *out: (in - 1)·stride - pads + dilation·(k - 1) +
- * output_padding + 1 (in >= 1); false if it overflows. */
-static bool convt_len(int64_t in, int64_t k, int64_t stride, int64_t pb, int64_t pa,
-                      int64_t dil, int64_t extra, int64_t *out)
-{
-    int64_t a, b;
-    return !(__builtin_mul_overflow(in - 1, stride, &a) ||
-             __builtin_mul_overflow(dil, k - 1, &b) || __builtin_add_overflow(a, b, out) ||
-             __builtin_add_overflow(*out, extra + 1, out) ||
-             __builtin_sub_overflow(*out, pb, out) || __builtin_sub_overflow(*out, pa, out));
-}
-
 static mt_status convt3d_infer(const mt_layer *l, int n, const mt_shape *in,
                                const char *const *from, mt_shape *out)
 {
@@ -54,8 +42,8 @@ static mt_status convt3d_infer(const mt_layer *l, int n, const mt_shape *in,
             return mt_fail(MT_ERR_SHAPE, "expects a non-empty volume, %s gives "
                            "%lldx%lldx%lld", from[0], (long long)in->dim[1],
                            (long long)in->dim[2], (long long)in->dim[3]);
-        if (!convt_len(in->dim[a + 1], w[a + 2], stride[a], before[a], after[a], dil[a],
-                       opad[a], &out->dim[a + 1]))
+        if (!mt_nn_transposed_len(in->dim[a + 1], w[a + 2], stride[a], dil[a], before[a],
+                                  after[a], opad[a], &out->dim[a + 1]))
             return mt_fail(MT_ERR_OVERFLOW, "its output size for the %lldx%lldx%lld volume "
                            "%s gives overflows", (long long)in->dim[1], (long long)in->dim[2],
                            (long long)in->dim[3], from[0]);

@@ -12,18 +12,6 @@ typedef struct convt_state {
     mt_conv_transpose2d_params params;   /* zeros resolved to their defaults */
 } convt_state;
 
-/* One output length into *out: (in - 1)·stride - pads + dilation·(k - 1) +
- * output_padding + 1 (in >= 1); false if it overflows. */
-static bool convt_len(int64_t in, int64_t k, int64_t stride, int64_t pads, int64_t dil,
-                      int64_t extra, int64_t *out)
-{
-    int64_t a, b;
-    return !(__builtin_mul_overflow(in - 1, stride, &a) ||
-             __builtin_mul_overflow(dil, k - 1, &b) || __builtin_add_overflow(a, b, out) ||
-             __builtin_add_overflow(*out, extra + 1, out) ||
-             __builtin_sub_overflow(*out, pads, out));
-}
-
 static mt_status convt_infer(const mt_layer *l, int n, const mt_shape *in,
                              const char *const *from, mt_shape *out)
 {
@@ -39,13 +27,13 @@ static mt_status convt_infer(const mt_layer *l, int n, const mt_shape *in,
                        (long long)w[0], from[0], (long long)in->dim[3],
                        in->dim[1] == w[0] ? " (NCHW? the layer takes NHWC: permute "
                                             "{0,2,3,1})" : "");
-    int64_t oh = 0, ow = 0, pads_h, pads_w;
-    if (__builtin_add_overflow(p->pad_top, p->pad_bottom, &pads_h) ||
-        __builtin_add_overflow(p->pad_left, p->pad_right, &pads_w) ||
-        (in->dim[1] >= 1 && !convt_len(in->dim[1], w[2], p->stride_h, pads_h, p->dilation_h,
-                                       p->output_padding_h, &oh)) ||
-        (in->dim[2] >= 1 && !convt_len(in->dim[2], w[3], p->stride_w, pads_w, p->dilation_w,
-                                       p->output_padding_w, &ow)))
+    int64_t oh = 0, ow = 0;
+    if ((in->dim[1] >= 1 && !mt_nn_transposed_len(in->dim[1], w[2], p->stride_h, p->dilation_h,
+                                                  p->pad_top, p->pad_bottom,
+                                                  p->output_padding_h, &oh)) ||
+        (in->dim[2] >= 1 && !mt_nn_transposed_len(in->dim[2], w[3], p->stride_w, p->dilation_w,
+                                                  p->pad_left, p->pad_right,
+                                                  p->output_padding_w, &ow)))
         return mt_fail(MT_ERR_OVERFLOW, "its output size for the %lldx%lld image %s gives "
                        "overflows", (long long)in->dim[1], (long long)in->dim[2], from[0]);
     if (oh < 1 || ow < 1)

@@ -102,6 +102,13 @@ NN_INTERNAL int64_t mt_nn_window_len(int64_t in, int64_t k, int64_t stride, int6
                                      mt_padding padding, int64_t before, int64_t after,
                                      bool ceil);
 
+/* A transposed conv's output length into *out: (in - 1)·stride - before -
+ * after + dilation·(k - 1) + output_padding + 1 (in >= 1); false if it
+ * overflows. */
+NN_INTERNAL bool mt_nn_transposed_len(int64_t in, int64_t k, int64_t stride, int64_t dilation,
+                                      int64_t before, int64_t after, int64_t output_padding,
+                                      int64_t *out);
+
 /* Fetch `name` from file for the layer `layer`, naming the layer in the
  * message on failure. */
 NN_INTERNAL mt_status mt_nn_get(const mt_safetensors *file, const char *layer,
