@@ -95,23 +95,9 @@ static mt_status adaptive3d(const char *op, bool avg, const mt_tensor *input,
     mt_status s = adaptive3d_plan(op, input, osz, layout, shape);
     if (s)
         return s;
-    mt_tensor *t = out_into;
-    if (!out_new) {
-        if ((s = mt_check_tensor(op, "out", out_into)) || (s = mt_check_f32(op, out_into)))
-            return s;
-        mt_tensor want;
-        mt_tensor_init_contiguous(&want, MT_DTYPE_F32, 5, shape, NULL);
-        if (!mt_tensor_same_shape(out_into, &want))
-            return mt_fail(MT_ERR_SHAPE, "%s: out is %s, input %s gives %s", op,
-                           MT_SHAPE(out_into), MT_SHAPE(input), MT_SHAPE(&want));
-        if ((s = mt_check_out(op, out_into, MT_DTYPE_F32, 5, shape)))   // stride 0: refused
-            return s;
-        if (mt_tensors_overlap(out_into, input))
-            return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: out %s overlaps the input %s", op,
-                           MT_SHAPE(out_into), MT_SHAPE(input));
-    } else if ((s = mt_tensor_zeros(MT_DTYPE_F32, 5, shape, &t))) {
+    mt_tensor *t;
+    if ((s = mt_volume_out(op, input, shape, out_into, out_new, &t)))
         return s;
-    }
     mt_tensor x, y;
     mt_ndhwc_view(input, layout, &x);
     mt_ndhwc_view(t, layout, &y);

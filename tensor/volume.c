@@ -54,3 +54,25 @@ mt_status mt_volume_plan(const char *op, const char *what, const mt_tensor *inpu
                            (long long)ax[a].pad_after);
     return MT_OK;
 }
+
+mt_status mt_volume_out(const char *op, const mt_tensor *input, const int64_t shape[5],
+                        mt_tensor *out_into, mt_tensor **out_new, mt_tensor **t)
+{
+    mt_status s;
+    if (out_new)
+        return mt_tensor_zeros(MT_DTYPE_F32, 5, shape, t);
+    if ((s = mt_check_tensor(op, "out", out_into)) || (s = mt_check_f32(op, out_into)))
+        return s;
+    mt_tensor want;
+    mt_tensor_init_contiguous(&want, MT_DTYPE_F32, 5, shape, NULL);
+    if (!mt_tensor_same_shape(out_into, &want))
+        return mt_fail(MT_ERR_SHAPE, "%s: out is %s, input %s gives %s", op,
+                       MT_SHAPE(out_into), MT_SHAPE(input), MT_SHAPE(&want));
+    if ((s = mt_check_out(op, out_into, MT_DTYPE_F32, 5, shape)))   // stride 0: refused
+        return s;
+    if (mt_tensors_overlap(out_into, input))
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: out %s overlaps the input %s", op,
+                       MT_SHAPE(out_into), MT_SHAPE(input));
+    *t = out_into;
+    return MT_OK;
+}

@@ -25,4 +25,10 @@ mt_status mt_volume_check_input(const char *op, const mt_tensor *input, mt_data_
 mt_status mt_volume_plan(const char *op, const char *what, const mt_tensor *input,
                          mt_padding padding, bool ceil_mode, mt_window_axis ax[3]);
 
+/* The output of a 3-D op on input, of `shape`: out_into checked (F32, that
+ * shape, no stride-0 overlap, apart from the input) into *t, or, when
+ * out_new is given, a new zeroed tensor. */
+mt_status mt_volume_out(const char *op, const mt_tensor *input, const int64_t shape[5],
+                        mt_tensor *out_into, mt_tensor **out_new, mt_tensor **t);
+
 #endif
