@@ -13,6 +13,11 @@
  *   - Keras' "Text classification with Transformer": TokenAndPosition-
  *     Embedding (the position table a graph constant), TransformerBlock,
  *     GlobalAveragePooling1D, Dense head.
+ *   - Keras' English-to-Spanish translation Transformer: padded source
+ *     and target ids, their masks (PositionalEmbedding.compute_mask) given
+ *     to the attentions as Keras 3 applies them — it ignores the
+ *     cross-attention's query_mask= (docs/porting-a-keras-model.md) —
+ *     checked at every step, padded ones included.
  * Each output must match the framework's within 1e-5 + 1e-4·|ref|. */
 #include <math.h>
 #include <string.h>
@@ -288,6 +293,126 @@ static void keras_text_transformer_matches_keras(void **state)
     mt_safetensors_close(st);
 }
 
+/* ---- Keras: the translation Transformer (sequence_length 8, vocab 30,
+ * embed 8, latent 16, 2 heads) on (enc, dec) ids [N, 8] ------------------------- */
+
+enum { NMT_LEN = 8, NMT_E = 8 };
+
+/* PositionalEmbedding "p" (tokens `tok`, positions `pos`) on ids */
+static int positional_embedding(mt_graph *g, const mt_safetensors *st, const mt_state_dict *sd,
+                                const char *p, const char *tok, const char *pos, int ids)
+{
+    char name[160];
+    mt_layer *l = NULL;
+    mt_tensor *table = NULL, *rows = NULL;
+    int id;
+    snprintf(name, sizeof name, "%s/%s", p, tok);
+    int h = node(g, name, mt_embedding_load(sd, name, &l), &l, 1, &ids);
+    snprintf(name, sizeof name, "%s/%s/embeddings", p, pos);
+    assert_ok(mt_safetensors_get(st, name, &table));
+    assert_ok(mt_view(table, 3, (int64_t[]){1, NMT_LEN, NMT_E}, &rows));
+    assert_ok(mt_graph_constant(g, name, rows, &id));
+    mt_tensor_free(rows);
+    mt_tensor_free(table);
+    return node(g, at(p, " + positions"), mt_add_new(&l), &l, 2, (int[]){h, id});
+}
+
+/* x + attention, LayerNormalization "ln" */
+static int add_norm(mt_graph *g, const mt_state_dict *sd, const char *ln, int x, int a)
+{
+    mt_layer *l = NULL;
+    int h = node(g, at(ln, " input"), mt_add_new(&l), &l, 2, (int[]){x, a});
+    return node(g, ln, mt_layer_norm_load(sd, ln, NULL, &l), &l, 1, &h);
+}
+
+/* keras.Sequential([Dense(relu), Dense]) "p/dense_<a>", "p/dense_<b>" */
+static int dense_proj(mt_graph *g, const mt_state_dict *sd, const char *p, int a, int b, int h)
+{
+    char name[160];
+    mt_layer *l = NULL;
+    snprintf(name, sizeof name, "%s/dense_%d", p, a);
+    h = node(g, name, mt_linear_load(sd, name, &(mt_linear_options){.act = MT_ACTIVATION_RELU},
+                                     &l), &l, 1, &h);
+    snprintf(name, sizeof name, "%s/dense_%d", p, b);
+    return node(g, name, mt_linear_load(sd, name, NULL, &l), &l, 1, &h);
+}
+
+/* MultiHeadAttention "p" on inputs[0..n-1] (query [, key, value], masks) */
+static int attention(mt_graph *g, const mt_state_dict *sd, const char *p, bool causal,
+                     mt_attention_masks masks, int n, const int *inputs)
+{
+    mt_layer *l = NULL;
+    mt_status s = mt_multihead_attention_load(sd, p, 2, causal, &l);
+    if (!s)
+        s = mt_multihead_attention_masks_set(l, &masks);
+    if (s)
+        mt_layer_free(l);
+    return node(g, p, s, &l, n, inputs);
+}
+
+static mt_graph *keras_translation_transformer(const mt_safetensors *st)
+{
+    const mt_state_dict sd = {st, MT_FRAMEWORK_KERAS};
+    const char *te = "transformer_encoder", *td = "transformer_decoder";
+    const mt_attention_masks keys_and_queries = {.key_padding = MT_MASK_MODE_KEEP,
+                                                 .query_padding = MT_MASK_MODE_KEEP};
+    mt_graph *g = NULL;
+    mt_layer *l = NULL;
+    int enc_ids, dec_ids;
+    assert_ok(mt_graph_new(&g));
+    assert_ok(mt_graph_input(g, "enc", MT_DTYPE_I32, 1, (int64_t[]){NMT_LEN}, &enc_ids));
+    assert_ok(mt_graph_input(g, "dec", MT_DTYPE_I32, 1, (int64_t[]){NMT_LEN}, &dec_ids));
+    /* compute_mask: ids != 0 */
+    int enc_mask = node(g, "enc_mask", mt_padding_mask_new(0, MT_MASK_MODE_KEEP, &l), &l, 1,
+                        &enc_ids);
+    int dec_mask = node(g, "dec_mask", mt_padding_mask_new(0, MT_MASK_MODE_KEEP, &l), &l, 1,
+                        &dec_ids);
+    /* encoder: attention_mask = the key mask; Keras adds the query's and
+     * the value's masks (both the source's) */
+    int e = positional_embedding(g, st, &sd, "positional_embedding", "embedding_2",
+                                 "embedding_3", enc_ids);
+    int a = attention(g, &sd, at(te, "/multi_head_attention_1"), false, keys_and_queries, 3,
+                      (int[]){e, enc_mask, enc_mask});
+    e = add_norm(g, &sd, at(te, "/layer_normalization_2"), e, a);
+    e = add_norm(g, &sd, at(te, "/layer_normalization_3"), e,
+                 dense_proj(g, &sd, at(te, "/sequential_1"), 4, 5, e));
+    /* decoder: causal self-attention with the target's masks */
+    int d = positional_embedding(g, st, &sd, "positional_embedding_1", "embedding_4",
+                                 "embedding_5", dec_ids);
+    a = attention(g, &sd, at(td, "/multi_head_attention_2"), true, keys_and_queries, 3,
+                  (int[]){d, dec_mask, dec_mask});
+    d = add_norm(g, &sd, at(td, "/layer_normalization_4"), d, a);
+    /* cross-attention: out_1 carries no Keras mask, so Keras drops its
+     * query_mask= argument: the source's key mask only */
+    a = attention(g, &sd, at(td, "/multi_head_attention_3"), false,
+                  (mt_attention_masks){.key_padding = MT_MASK_MODE_KEEP}, 4,
+                  (int[]){d, e, e, enc_mask});
+    d = add_norm(g, &sd, at(td, "/layer_normalization_5"), d, a);
+    d = add_norm(g, &sd, at(td, "/layer_normalization_6"), d,
+                 dense_proj(g, &sd, at(td, "/sequential_2"), 6, 7, d));
+    d = node(g, "dense_8", mt_linear_load(&sd, "dense_8", NULL, &l), &l, 1, &d);
+    d = node(g, "softmax", mt_softmax_new(-1, &l), &l, 1, &d);
+    assert_ok(mt_graph_output(g, d));
+    return g;
+}
+
+static void keras_translation_transformer_matches_keras(void **state)
+{
+    (void)state;
+    mt_safetensors *st = ref_open("keras_nmt_transformer.safetensors");
+    mt_safetensors *io = ref_open("keras_nmt_transformer_io.safetensors");
+    mt_tensor *enc = ref_get(io, "enc"), *dec = ref_get(io, "dec");
+    mt_graph *g = keras_translation_transformer(st);
+    const mt_tensor *y = NULL;
+    assert_ok(mt_graph_forward(g, 2, (const mt_tensor *[]){enc, dec}, 1, &y));
+    ref_assert_matches(io, "y", y, 1e-5, 1e-4);
+    mt_graph_free(g);
+    mt_tensor_free(dec);
+    mt_tensor_free(enc);
+    mt_safetensors_close(io);
+    mt_safetensors_close(st);
+}
+
 int main(void)
 {
     probe_install(&counter, -1);
@@ -295,6 +420,7 @@ int main(void)
         cmocka_unit_test(transformer_lm_matches_pytorch),
         cmocka_unit_test(seq2seq_attention_matches_pytorch),
         cmocka_unit_test(keras_text_transformer_matches_keras),
+        cmocka_unit_test(keras_translation_transformer_matches_keras),
     };
     return cmocka_run_group_tests_name("nn_tutorials", tests, NULL, NULL);
 }
