@@ -25,6 +25,7 @@
 #include "minitensor/conv.h"
 #include "minitensor/pool.h"
 #include "minitensor/conv3d.h"
+#include "minitensor/grid_sample.h"
 #include "minitensor/arena.h"
 #include "minitensor/backend.h"
 #include "minitensor/safetensors.h"

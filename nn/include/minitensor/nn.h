@@ -69,6 +69,7 @@
 #include "minitensor/conv3d.h"
 #include "minitensor/error.h"
 #include "minitensor/graph.h"
+#include "minitensor/grid_sample.h"
 #include "minitensor/index.h"
 #include "minitensor/layer.h"
 #include "minitensor/ops.h"
@@ -167,7 +168,9 @@ typedef enum mt_layer_kind {
     MT_LAYER_GLOBAL_MAX_POOL3D,
     MT_LAYER_CONV_TRANSPOSE3D,   /* conv_transpose3d_layer.c */
     MT_LAYER_ADAPTIVE_AVG_POOL3D,
-    MT_LAYER_ADAPTIVE_MAX_POOL3D
+    MT_LAYER_ADAPTIVE_MAX_POOL3D,
+    MT_LAYER_AFFINE_GRID,    /* grid_sample_layer.c */
+    MT_LAYER_GRID_SAMPLE
 } mt_layer_kind;
 
 /* How a 2-D Linear weight is stored.
@@ -533,6 +536,18 @@ mt_status mt_softmax2d_new(mt_layer **out);
  * Shape errors (ranks, dims that do not broadcast) when added to a graph. */
 mt_status mt_cosine_similarity_new(int dim, float eps, mt_layer **out);
 mt_status mt_pairwise_distance_new(float p, float eps, bool keepdim, mt_layer **out);
+
+/* A spatial transformer (PyTorch's STN tutorial): grid =
+ * F.affine_grid(theta, x.size()); F.grid_sample(x, grid) (grid_sample.h).
+ * mt_affine_grid_new: theta [N,2,3] (fc_loc's [N,6] through
+ * mt_reshape_new(2, {2, 3})) -> grid [N,h,w,2] (h, w: the size of the
+ * images to sample, >= 1). mt_grid_sample_new: two inputs, the images
+ * [N,H,W,C] (NHWC) and the grid [N,OH,OW,2] -> [N,OH,OW,C]; params NULL
+ * for PyTorch's defaults (bilinear, zeros, align_corners=False). Bad
+ * options fail here (MT_ERR_INVALID_ARGUMENT), shapes when added to a
+ * graph (MT_ERR_SHAPE). */
+mt_status mt_affine_grid_new(int64_t h, int64_t w, bool align_corners, mt_layer **out);
+mt_status mt_grid_sample_new(const mt_grid_sample_params *params, mt_layer **out);
 
 /* nn.LocalResponseNorm(size, alpha, beta, k) (AlexNet) on channels-last
  * [N, …, C] (3 dims or more): x / (k + alpha/size · Σ x²)^beta, the sum

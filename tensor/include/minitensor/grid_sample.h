@@ -1,0 +1,71 @@
+/* minitensor/grid_sample.h — sampling an image at given points: PyTorch's
+ * F.affine_grid and F.grid_sample (2-D), the two steps of a spatial
+ * transformer network.
+ *
+ *     // grid = F.affine_grid(theta, x.size()); y = F.grid_sample(x, grid)
+ *     mt_affine_grid(theta, h, w, false, &grid);          // [N,h,w,2]
+ *     mt_grid_sample(x, grid, NULL, &y);                  // [N,h,w,C]
+ *
+ * Images are NHWC, [N,H,W,C]; a grid holds, per output pixel, the point
+ * (x, y) to read, -1 the left/top edge and +1 the right/bottom edge of
+ * the input. F32; any strides. */
+#ifndef MINITENSOR_GRID_SAMPLE_H
+#define MINITENSOR_GRID_SAMPLE_H
+
+#include <stdbool.h>
+
+#include "minitensor/tensor.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum mt_grid_sample_mode {
+    MT_GRID_SAMPLE_MODE_BILINEAR = 0,   /* PyTorch's default */
+    MT_GRID_SAMPLE_MODE_NEAREST         /* the nearest pixel, halves to even */
+} mt_grid_sample_mode;
+
+typedef enum mt_grid_sample_padding {
+    MT_GRID_SAMPLE_PADDING_ZEROS = 0,   /* points outside read 0 (default) */
+    MT_GRID_SAMPLE_PADDING_BORDER       /* points clamped to the edge pixels */
+} mt_grid_sample_padding;
+
+/* mode, padding_mode and align_corners of F.grid_sample; NULL or all zero:
+ * PyTorch's defaults (bilinear, zeros, align_corners=False). align_corners
+ * true: -1 and +1 are the centres of the corner pixels; false: their outer
+ * edges. ('reflection' padding and 'bicubic' are not supported.) */
+typedef struct mt_grid_sample_params {
+    mt_grid_sample_mode mode;
+    mt_grid_sample_padding padding;
+    bool align_corners;
+} mt_grid_sample_params;
+
+/* F.affine_grid(theta, (N, C, h, w), align_corners): theta [N,2,3] ->
+ * grid [N,h,w,2], grid[n,i,j] = theta[n] · (x_j, y_i, 1) with x_j, y_i the
+ * pixel centres in [-1, 1] (align_corners: the corner pixels at ±1; a
+ * size of 1 puts its one pixel at 0). Fails (MT_ERR_SHAPE) on another
+ * theta shape, MT_ERR_INVALID_ARGUMENT on h or w < 1 or NULLs; *out is
+ * new, the caller's to free. */
+mt_status mt_affine_grid(const mt_tensor *theta, int64_t h, int64_t w, bool align_corners,
+                         mt_tensor **out);
+mt_status mt_affine_grid_into(const mt_tensor *theta, int64_t h, int64_t w,
+                              bool align_corners, mt_tensor *out);
+
+/* F.grid_sample(input, grid, mode, padding_mode, align_corners) on NHWC:
+ * input [N,H,W,C], grid [N,OH,OW,2] -> [N,OH,OW,C]; each output pixel
+ * reads the input at its grid point (x across W, y down H), bilinearly
+ * from the 4 pixels around it or from the nearest one (those outside the
+ * input count as 0 with ZEROS padding). A NaN grid point reads 0 (what
+ * PyTorch gives there depends on its code path). Fails on NULLs,
+ * another rank or a grid of another batch or last dim (MT_ERR_SHAPE), a
+ * bad option (MT_ERR_INVALID_ARGUMENT), non-F32 (MT_ERR_DTYPE); out (the
+ * _into form: any strides, no overlap with the inputs) untouched then. */
+mt_status mt_grid_sample(const mt_tensor *input, const mt_tensor *grid,
+                         const mt_grid_sample_params *params, mt_tensor **out);
+mt_status mt_grid_sample_into(const mt_tensor *input, const mt_tensor *grid,
+                              const mt_grid_sample_params *params, mt_tensor *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

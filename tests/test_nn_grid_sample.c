@@ -1,0 +1,222 @@
+/* test_nn_grid_sample.c — mt_affine_grid and mt_grid_sample (grid_sample.h)
+ * against PyTorch 1.13's F.affine_grid and F.grid_sample (every mode,
+ * padding and align_corners), their failures, and the model of PyTorch's
+ * "Spatial Transformer Networks" tutorial ported by its state_dict names
+ * with the AffineGrid and GridSample layers (references:
+ * tests/reference/make_grid_sample_refs.py). */
+#include <string.h>
+#include "test_util.h"
+
+/* ---- the ops ------------------------------------------------------------------ */
+
+static void affine_grid_matches_pytorch(void **state)
+{
+    (void)state;
+    mt_safetensors *st = ref_open("grid_sample_refs.safetensors");
+    mt_tensor *theta = ref_get(st, "theta"), *g = NULL, *gt = NULL;
+    assert_ok(mt_affine_grid(theta, 5, 7, false, &g));
+    ref_assert_matches(st, "affine_grid_f", g, 1e-6, 1e-6);
+    mt_tensor_free(g);
+    assert_ok(mt_affine_grid(theta, 5, 7, true, &g));
+    ref_assert_matches(st, "affine_grid_t", g, 1e-6, 1e-6);
+    mt_tensor_free(g);
+    assert_ok(mt_affine_grid(theta, 1, 1, false, &g));
+    ref_assert_matches(st, "affine_grid_1x1", g, 1e-6, 1e-6);
+    /* _into a transposed view: [2,5,7,2] seen through storage [2,7,5,2] */
+    mt_tensor *store = NULL, *want = ref_get(st, "affine_grid_f"), *c = NULL;
+    assert_ok(mt_tensor_zeros(MT_DTYPE_F32, 4, (int64_t[]){2, 7, 5, 2}, &store));
+    assert_ok(mt_permute(store, (int[]){0, 2, 1, 3}, &gt));
+    assert_ok(mt_affine_grid_into(theta, 5, 7, false, gt));
+    assert_ok(mt_tensor_contiguous(gt, &c));
+    assert_close((const float *)c->data, (const float *)want->data, 2 * 5 * 7 * 2, 1e-6, 1e-6);
+    mt_tensor_free(c);
+    mt_tensor_free(want);
+    mt_tensor_free(gt);
+    mt_tensor_free(store);
+    mt_tensor_free(g);
+    mt_tensor_free(theta);
+    mt_safetensors_close(st);
+}
+
+static void grid_sample_matches_pytorch(void **state)
+{
+    (void)state;
+    mt_safetensors *st = ref_open("grid_sample_refs.safetensors");
+    mt_tensor *x = ref_get(st, "x"), *grid = ref_get(st, "grid");
+    const char *modes[] = {"bilinear", "nearest"}, *pads[] = {"zeros", "border"};
+    for (int m = 0; m < 2; m++)
+        for (int p = 0; p < 2; p++)
+            for (int a = 0; a < 2; a++) {
+                const mt_grid_sample_params params = {
+                    .mode = m ? MT_GRID_SAMPLE_MODE_NEAREST : MT_GRID_SAMPLE_MODE_BILINEAR,
+                    .padding = p ? MT_GRID_SAMPLE_PADDING_BORDER : MT_GRID_SAMPLE_PADDING_ZEROS,
+                    .align_corners = a};
+                char name[64];
+                snprintf(name, sizeof name, "gs_%s_%s_%s", modes[m], pads[p], a ? "t" : "f");
+                mt_tensor *y = NULL;
+                assert_ok(mt_grid_sample(x, grid, &params, &y));
+                ref_assert_matches(st, name, y, 1e-6, 1e-5);
+                mt_tensor_free(y);
+            }
+    /* NULL params are PyTorch's defaults; the images as an NCHW-strided view */
+    mt_tensor *nchw = NULL, *back = NULL, *y = NULL;
+    assert_ok(mt_permute(x, (int[]){0, 3, 1, 2}, &nchw));
+    assert_ok(mt_tensor_contiguous(nchw, &back));   /* NCHW storage */
+    mt_tensor_free(nchw);
+    assert_ok(mt_permute(back, (int[]){0, 2, 3, 1}, &nchw));   /* NHWC view of it */
+    assert_ok(mt_grid_sample(nchw, grid, NULL, &y));
+    ref_assert_matches(st, "gs_bilinear_zeros_f", y, 1e-6, 1e-5);
+    mt_tensor_free(y);
+    mt_tensor_free(nchw);
+    mt_tensor_free(back);
+    mt_tensor_free(grid);
+    mt_tensor_free(x);
+    mt_safetensors_close(st);
+}
+
+/* a NaN grid point reads 0; one far outside (1e30) too, without overflow */
+static void grid_sample_far_points_read_zero(void **state)
+{
+    (void)state;
+    mt_tensor *x = NULL, *grid = NULL, *y = NULL;
+    assert_ok(mt_tensor_full(4, (int64_t[]){1, 2, 2, 1}, 5.0f, &x));
+    const float g[] = {NAN, 0.0f, 1e30f, -1e30f, 0.0f, 0.0f};
+    assert_ok(mt_tensor_from_data(MT_DTYPE_F32, 4, (int64_t[]){1, 1, 3, 2}, g, &grid));
+    assert_ok(mt_grid_sample(x, grid, NULL, &y));
+    const float want[] = {0.0f, 0.0f, 5.0f};
+    assert_close((const float *)y->data, want, 3, 0, 0);
+    mt_tensor_free(y);
+    const mt_grid_sample_params border = {.padding = MT_GRID_SAMPLE_PADDING_BORDER};
+    assert_ok(mt_grid_sample(x, grid, &border, &y));   /* 1e30 clamps to the edge */
+    const float want_border[] = {0.0f, 5.0f, 5.0f};
+    assert_close((const float *)y->data, want_border, 3, 0, 0);
+    mt_tensor_free(y);
+    mt_tensor_free(grid);
+    mt_tensor_free(x);
+}
+
+static void grid_sample_failures_name_shapes(void **state)
+{
+    (void)state;
+    mt_tensor *x = NULL, *grid = NULL, *bad = NULL, *out = NULL, *theta = NULL, *y = NULL;
+    assert_ok(mt_tensor_zeros(MT_DTYPE_F32, 4, (int64_t[]){2, 5, 6, 3}, &x));
+    assert_ok(mt_tensor_zeros(MT_DTYPE_F32, 4, (int64_t[]){2, 4, 3, 2}, &grid));
+    assert_ok(mt_tensor_zeros(MT_DTYPE_F32, 4, (int64_t[]){1, 4, 3, 2}, &bad));
+    assert_ok(mt_tensor_full(4, (int64_t[]){2, 4, 3, 3}, 7.0f, &out));
+    assert_ok(mt_tensor_zeros(MT_DTYPE_F32, 2, (int64_t[]){2, 6}, &theta));
+    assert_fails(mt_grid_sample(NULL, grid, NULL, &y), MT_ERR_INVALID_ARGUMENT, "grid_sample");
+    assert_fails(mt_grid_sample(x, grid, NULL, NULL), MT_ERR_INVALID_ARGUMENT, "out is NULL");
+    assert_fails(mt_grid_sample(x, bad, NULL, &y), MT_ERR_SHAPE, "[1,4,3,2]");
+    assert_fails(mt_grid_sample(x, grid, &(mt_grid_sample_params){.mode = 7}, &y),
+                 MT_ERR_INVALID_ARGUMENT, "mode 7");
+    assert_fails(mt_grid_sample_into(x, bad, NULL, out), MT_ERR_SHAPE, "grid [1,4,3,2]");
+    assert_fails(mt_grid_sample_into(x, grid, NULL, x), MT_ERR_SHAPE, "grid_sample");
+    for (int i = 0; i < 2 * 4 * 3 * 3; i++)   /* out untouched */
+        assert_true(((float *)out->data)[i] == 7.0f);
+    assert_fails(mt_affine_grid(theta, 5, 7, false, &y), MT_ERR_SHAPE, "theta [2,6]");
+    assert_fails(mt_affine_grid(grid, 0, 7, false, &y), MT_ERR_SHAPE, "affine_grid");
+    mt_tensor *t3 = NULL;
+    assert_ok(mt_view(theta, 3, (int64_t[]){2, 2, 3}, &t3));
+    assert_fails(mt_affine_grid(t3, 0, 7, false, &y), MT_ERR_INVALID_ARGUMENT, "(0,7)");
+    mt_layer *l = NULL;
+    assert_fails(mt_affine_grid_new(5, 0, false, &l), MT_ERR_INVALID_ARGUMENT, "(5,0)");
+    assert_null(l);
+    assert_fails(mt_grid_sample_new(&(mt_grid_sample_params){.padding = 2}, &l),
+                 MT_ERR_INVALID_ARGUMENT, "padding 2");
+    assert_fails(mt_grid_sample_new(NULL, NULL), MT_ERR_INVALID_ARGUMENT, "out is NULL");
+    /* a graph refuses a theta that is not [N,2,3] when the node is added */
+    mt_graph *g = NULL;
+    int in, id;
+    assert_ok(mt_graph_new(&g));
+    assert_ok(mt_graph_input(g, "theta", MT_DTYPE_F32, 1, (int64_t[]){6}, &in));
+    assert_ok(mt_affine_grid_new(5, 7, false, &l));
+    assert_fails(mt_graph_add(g, "grid", l, 1, &in, &id), MT_ERR_SHAPE, "[N,2,3]");
+    mt_graph_free(g);
+    mt_tensor_free(t3);
+    mt_tensor_free(theta);
+    mt_tensor_free(out);
+    mt_tensor_free(bad);
+    mt_tensor_free(grid);
+    mt_tensor_free(x);
+}
+
+/* ---- the tutorial's Net ------------------------------------------------------- */
+
+/* Add node `name` reading inputs[0..n-1]: the layer *l, which `made` made. */
+static int node(mt_graph *g, const char *name, mt_status made, mt_layer **l, int n,
+                const int *inputs)
+{
+    if (made)
+        fail_msg("%s: %s", name, mt_last_error());
+    int id = -1;
+    assert_ok(mt_graph_add(g, name, *l, n, inputs, &id));
+    return id;
+}
+
+static mt_graph *spatial_transformer_net(const mt_safetensors *st)
+{
+    const mt_state_dict sd = {st, MT_FRAMEWORK_PYTORCH};
+    const mt_max_pool2d_options pool = {.pool_h = 2, .pool_w = 2, .stride_h = 2, .stride_w = 2};
+    const mt_linear_options relu = {.act = MT_ACTIVATION_RELU};
+    mt_graph *g = NULL;
+    mt_layer *l = NULL;
+    int x, h;
+    assert_ok(mt_graph_new(&g));
+    assert_ok(mt_graph_input(g, "x", MT_DTYPE_F32, 3, (int64_t[]){28, 28, 1}, &x));
+    /* stn: localization -> xs.view(-1, 90) (NCHW order) -> fc_loc -> theta */
+    h = node(g, "localization.0", mt_conv2d_load(&sd, "localization.0", NULL, &l), &l, 1, &x);
+    h = node(g, "localization.1", mt_max_pool2d_new(&pool, &l), &l, 1, &h);
+    h = node(g, "localization.2", mt_relu_new(&l), &l, 1, &h);
+    h = node(g, "localization.3", mt_conv2d_load(&sd, "localization.3", NULL, &l), &l, 1, &h);
+    h = node(g, "localization.4", mt_max_pool2d_new(&pool, &l), &l, 1, &h);
+    h = node(g, "localization.5", mt_relu_new(&l), &l, 1, &h);
+    h = node(g, "nchw", mt_permute_new(4, (int[]){0, 3, 1, 2}, &l), &l, 1, &h);
+    h = node(g, "xs.view", mt_flatten_new(1, -1, &l), &l, 1, &h);
+    h = node(g, "fc_loc.0", mt_linear_load(&sd, "fc_loc.0", &relu, &l), &l, 1, &h);
+    h = node(g, "fc_loc.2", mt_linear_load(&sd, "fc_loc.2", NULL, &l), &l, 1, &h);
+    h = node(g, "theta", mt_reshape_new(2, (int64_t[]){2, 3}, &l), &l, 1, &h);
+    h = node(g, "affine_grid", mt_affine_grid_new(28, 28, false, &l), &l, 1, &h);
+    h = node(g, "grid_sample", mt_grid_sample_new(NULL, &l), &l, 2, (int[]){x, h});
+    /* the classifier */
+    h = node(g, "conv1", mt_conv2d_load(&sd, "conv1", NULL, &l), &l, 1, &h);
+    h = node(g, "pool1", mt_max_pool2d_new(&pool, &l), &l, 1, &h);
+    h = node(g, "relu1", mt_relu_new(&l), &l, 1, &h);
+    h = node(g, "conv2", mt_conv2d_load(&sd, "conv2", NULL, &l), &l, 1, &h);
+    h = node(g, "pool2", mt_max_pool2d_new(&pool, &l), &l, 1, &h);
+    h = node(g, "relu2", mt_relu_new(&l), &l, 1, &h);
+    h = node(g, "nchw2", mt_permute_new(4, (int[]){0, 3, 1, 2}, &l), &l, 1, &h);
+    h = node(g, "x.view", mt_flatten_new(1, -1, &l), &l, 1, &h);
+    h = node(g, "fc1", mt_linear_load(&sd, "fc1", &relu, &l), &l, 1, &h);
+    h = node(g, "fc2", mt_linear_load(&sd, "fc2", NULL, &l), &l, 1, &h);
+    h = node(g, "log_softmax", mt_log_softmax_new(1, &l), &l, 1, &h);
+    assert_ok(mt_graph_output(g, h));
+    return g;
+}
+
+static void spatial_transformer_matches_pytorch(void **state)
+{
+    (void)state;
+    mt_safetensors *st = ref_open("stn.safetensors");
+    mt_safetensors *io = ref_open("stn_io.safetensors");
+    mt_tensor *x = ref_get(io, "x");
+    mt_graph *g = spatial_transformer_net(st);
+    const mt_tensor *y = NULL;
+    assert_ok(mt_graph_forward(g, 1, (const mt_tensor *[]){x}, 1, &y));
+    ref_assert_matches(io, "y", y, 1e-5, 1e-5);
+    mt_graph_free(g);
+    mt_tensor_free(x);
+    mt_safetensors_close(io);
+    mt_safetensors_close(st);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(affine_grid_matches_pytorch),
+        cmocka_unit_test(grid_sample_matches_pytorch),
+        cmocka_unit_test(grid_sample_far_points_read_zero),
+        cmocka_unit_test(grid_sample_failures_name_shapes),
+        cmocka_unit_test(spatial_transformer_matches_pytorch),
+    };
+    return cmocka_run_group_tests_name("nn_grid_sample", tests, NULL, NULL);
+}
