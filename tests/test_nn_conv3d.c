@@ -6,38 +6,9 @@
  * count_include_pad; global pools; ZeroPadding3D and Cropping3D from
  * existing layers; a tiny 3-D CNN of each framework end to end; NCDHW and
  * strided inputs and outputs; the patch buffer in several chunks; errors. */
-#include "test_util.h"
+#include "volume_refs.h"
 
 static mt_safetensors *torch_refs, *keras_refs;
-
-/* y (any view) has the shape and values of `name` in refs. */
-static void matches(const mt_safetensors *refs, const mt_tensor *y, const char *name)
-{
-    mt_tensor *want = ref_get(refs, name), *c = NULL;
-    assert_int_equal(y->rank, want->rank);
-    for (int d = 0; d < want->rank; d++)
-        if (y->shape[d] != want->shape[d])
-            fail_msg("%s: dim %d is %lld, expected %lld", name, d, (long long)y->shape[d],
-                     (long long)want->shape[d]);
-    assert_ok(mt_tensor_contiguous(y, &c));
-    assert_close((const float *)c->data, (const float *)want->data,
-                 (size_t)mt_tensor_numel(want), 1e-5, 1e-4);
-    mt_tensor_free(c);
-    mt_tensor_free(want);
-}
-
-static const int to_ndhwc[5] = {0, 2, 3, 4, 1}, to_ncdhw[5] = {0, 4, 1, 2, 3};
-
-/* refs' NCDHW `name` as a [N,D,H,W,C] permuted view (strided), owning it
- * through *base. */
-static mt_tensor *ndhwc_of(const char *name, mt_tensor **base)
-{
-    mt_tensor *v = NULL;
-    *base = ref_get(torch_refs, name);
-    assert_ok(mt_permute(*base, to_ndhwc, &v));
-    assert_false(mt_tensor_is_contiguous(v));
-    return v;
-}
 
 /* ---- conv3d against PyTorch ---------------------------------------------------- */
 
@@ -66,14 +37,11 @@ static void conv3d_op_matches_pytorch(void **state)
     char key[32];
     for (size_t i = 0; i < sizeof torch_convs / sizeof torch_convs[0]; i++) {
         const torch_conv *c = &torch_convs[i];
-        mt_tensor *x = ref_get(torch_refs, c->x), *base, *xv = ndhwc_of(c->x, &base);
+        mt_tensor *x = ref_get(torch_refs, c->x), *base, *xv = ndhwc_of(torch_refs, c->x, &base);
         snprintf(key, sizeof key, "%s.weight", c->name);
-        mt_tensor *w = ref_get(torch_refs, key), *b = NULL, *y = NULL, *yv = NULL;
+        mt_tensor *w = ref_get(torch_refs, key), *y = NULL, *yv = NULL;
         snprintf(key, sizeof key, "%s.bias", c->name);
-        size_t index;
-        if (mt_safetensors_find(torch_refs, key, &index) == MT_OK)
-            b = ref_get(torch_refs, key);
-        mt_clear_error();
+        mt_tensor *b = ref_get_maybe(torch_refs, key);
         snprintf(key, sizeof key, "%s.y", c->name);
         mt_conv3d_params p = c->p;
         p.kernel_layout = MT_KERNEL_OIHW;
@@ -125,7 +93,7 @@ static void conv3d_layer_loads_pytorch(void **state)
             .dilation_h = p->dilation_h, .dilation_w = p->dilation_w, .groups = p->groups};
         mt_layer *l = NULL;
         assert_ok(mt_conv3d_load(&sd, c->name, &o, &l));
-        mt_tensor *base, *xv = ndhwc_of(c->x, &base), *y = NULL, *yv = NULL;
+        mt_tensor *base, *xv = ndhwc_of(torch_refs, c->x, &base), *y = NULL, *yv = NULL;
         assert_ok(mt_layer_forward(l, xv, &y));
         assert_ok(mt_permute(y, to_ncdhw, &yv));
         snprintf(key, sizeof key, "%s.y", c->name);
@@ -191,14 +159,6 @@ static void conv3d_matches_keras(void **state)
     mt_tensor_free(x);
 }
 
-/* Adds *lp (read after `made`, the call that built it, has run). */
-static void add(mt_sequential *m, mt_status made, mt_layer **lp)
-{
-    if (made)
-        fail_msg("%s", mt_last_error());
-    assert_ok(mt_sequential_add(m, *lp));
-}
-
 /* ---- pools ---------------------------------------------------------------------------- */
 
 static void pools_match_pytorch(void **state)
@@ -240,7 +200,7 @@ static void pools_match_pytorch(void **state)
          {.pool_d = 2, .pool_h = 3, .pool_w = 3, .stride_d = 1, .stride_h = 2, .stride_w = 2,
           .pad_d = 1, .pad_h = 1, .ceil_mode = true}},
     };
-    mt_tensor *x = ref_get(torch_refs, "x"), *base, *xv = ndhwc_of("x", &base);
+    mt_tensor *x = ref_get(torch_refs, "x"), *base, *xv = ndhwc_of(torch_refs, "x", &base);
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         mt_pool3d_params p = cases[i].p;
         mt_tensor *y = NULL, *z = NULL, *zv = NULL;
@@ -370,7 +330,7 @@ static void tiny_cnn_matches_pytorch(void **state)
     add(m, mt_conv3d_load(&sd, "cnn.3", NULL, &l), &l);
     add(m, mt_global_avg_pool3d_new(&l), &l);
     add(m, mt_linear_load(&sd, "cnn.6", NULL, &l), &l);
-    mt_tensor *base, *xv = ndhwc_of("xc", &base);
+    mt_tensor *base, *xv = ndhwc_of(torch_refs, "xc", &base);
     const mt_tensor *y;
     assert_ok(mt_sequential_forward(m, xv, &y));
     matches(torch_refs, y, "cnn.y");
@@ -418,7 +378,7 @@ static void conv_batch_norm_relu(void **state)
             .pad_bottom = 1, .pad_left = 1, .pad_right = 1}, &l), &l);
     add(m, mt_batch_norm_load(&td, "bn.1", NULL, &l), &l);
     add(m, mt_relu_new(&l), &l);
-    mt_tensor *base, *xv = ndhwc_of("x", &base), *yv = NULL;
+    mt_tensor *base, *xv = ndhwc_of(torch_refs, "x", &base), *yv = NULL;
     const mt_tensor *y;
     assert_ok(mt_sequential_forward(m, xv, &y));
     assert_ok(mt_permute(y, to_ncdhw, &yv));
@@ -451,7 +411,7 @@ static void reflect_and_replicate_pads(void **state)
     for (int i = 0; i < 2; i++) {
         mt_layer *l = NULL;
         assert_ok(mt_pad_new(8, pads, modes[i], 0.0f, &l));
-        mt_tensor *base, *xv = ndhwc_of("xp", &base), *y = NULL, *yv = NULL;
+        mt_tensor *base, *xv = ndhwc_of(torch_refs, "xp", &base), *y = NULL, *yv = NULL;
         assert_ok(mt_layer_forward(l, xv, &y));
         assert_ok(mt_permute(y, to_ncdhw, &yv));
         matches(torch_refs, yv, want[i]);

@@ -8,55 +8,9 @@
  * output_padding; AdaptiveAvg/MaxPool3d of any size; a 3-D encoder-decoder
  * of each framework end to end (PyTorch's also as a U-Net graph with a skip
  * connection); errors and overflow. */
-#include "test_util.h"
+#include "volume_refs.h"
 
 static mt_safetensors *torch_refs, *keras_refs;
-
-/* y (any view) has the shape and values of `name` in refs. */
-static void matches(const mt_safetensors *refs, const mt_tensor *y, const char *name)
-{
-    mt_tensor *want = ref_get(refs, name), *c = NULL;
-    assert_int_equal(y->rank, want->rank);
-    for (int d = 0; d < want->rank; d++)
-        if (y->shape[d] != want->shape[d])
-            fail_msg("%s: dim %d is %lld, expected %lld", name, d, (long long)y->shape[d],
-                     (long long)want->shape[d]);
-    assert_ok(mt_tensor_contiguous(y, &c));
-    assert_close((const float *)c->data, (const float *)want->data,
-                 (size_t)mt_tensor_numel(want), 1e-5, 1e-4);
-    mt_tensor_free(c);
-    mt_tensor_free(want);
-}
-
-static const int to_ndhwc[5] = {0, 2, 3, 4, 1}, to_ncdhw[5] = {0, 4, 1, 2, 3};
-
-/* refs' NCDHW `name` as a [N,D,H,W,C] permuted view, owning it through *base. */
-static mt_tensor *ndhwc_of(const char *name, mt_tensor **base)
-{
-    mt_tensor *v = NULL;
-    *base = ref_get(torch_refs, name);
-    assert_ok(mt_permute(*base, to_ndhwc, &v));
-    return v;
-}
-
-/* Adds *lp (read after `made`, the call that built it, has run). */
-static void add(mt_sequential *m, mt_status made, mt_layer **lp)
-{
-    if (made)
-        fail_msg("%s", mt_last_error());
-    assert_ok(mt_sequential_add(m, *lp));
-}
-
-/* `name` from refs, or NULL if it is not there. */
-static mt_tensor *maybe(const mt_safetensors *refs, const char *name)
-{
-    size_t index;
-    if (mt_safetensors_find(refs, name, &index) != MT_OK) {
-        mt_clear_error();
-        return NULL;
-    }
-    return ref_get(refs, name);
-}
 
 /* ---- conv_transpose3d against PyTorch ------------------------------------------------ */
 
@@ -79,13 +33,13 @@ static void conv_transpose3d_op_matches_pytorch(void **state)
 {
     (void)state;
     char key[32];
-    mt_tensor *x = ref_get(torch_refs, "xt"), *base, *xv = ndhwc_of("xt", &base);
+    mt_tensor *x = ref_get(torch_refs, "xt"), *base, *xv = ndhwc_of(torch_refs, "xt", &base);
     for (size_t i = 0; i < sizeof torch_tconvs / sizeof torch_tconvs[0]; i++) {
         const torch_tconv *c = &torch_tconvs[i];
         snprintf(key, sizeof key, "%s.weight", c->name);
         mt_tensor *w = ref_get(torch_refs, key), *y = NULL, *z = NULL, *zv = NULL;
         snprintf(key, sizeof key, "%s.bias", c->name);
-        mt_tensor *b = maybe(torch_refs, key);
+        mt_tensor *b = ref_get_maybe(torch_refs, key);
         snprintf(key, sizeof key, "%s.y", c->name);
         mt_conv_transpose3d_params p = c->p;
         // PyTorch's own layout, contiguous
@@ -124,7 +78,7 @@ static void conv_transpose3d_layer_loads_pytorch(void **state)
     (void)state;
     mt_state_dict sd = {torch_refs, MT_FRAMEWORK_PYTORCH};
     char key[32];
-    mt_tensor *base, *xv = ndhwc_of("xt", &base);
+    mt_tensor *base, *xv = ndhwc_of(torch_refs, "xt", &base);
     for (size_t i = 0; i < sizeof torch_tconvs / sizeof torch_tconvs[0]; i++) {
         const torch_tconv *c = &torch_tconvs[i];
         mt_layer *l = NULL;
@@ -249,7 +203,7 @@ static void adaptive_pools_match_pytorch(void **state)
         int64_t d, h, w;
     } cases[] = {{"aap0.y", false, 2, 4, 3}, {"aap1.y", false, 3, 5, 9},
                  {"amp0.y", true, 2, 4, 3}, {"amp1.y", true, 3, 5, 9}};
-    mt_tensor *x = ref_get(torch_refs, "x"), *base, *xv = ndhwc_of("x", &base);
+    mt_tensor *x = ref_get(torch_refs, "x"), *base, *xv = ndhwc_of(torch_refs, "x", &base);
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         mt_tensor *y = NULL, *z = NULL, *zv = NULL;
         assert_ok(cases[i].max ? mt_adaptive_max_pool3d(x, cases[i].d, cases[i].h, cases[i].w,
@@ -327,7 +281,7 @@ static void encoder_decoder_matches_pytorch(void **state)
             .stride_d = 2, .stride_h = 2, .stride_w = 2, .pad_front = 1, .pad_back = 1,
             .pad_top = 1, .pad_bottom = 1, .pad_left = 1, .pad_right = 1,
             .output_padding_d = 1, .output_padding_h = 1, .output_padding_w = 1}, &l), &l);
-    mt_tensor *base, *xv = ndhwc_of("xe", &base), *yv = NULL;
+    mt_tensor *base, *xv = ndhwc_of(torch_refs, "xe", &base), *yv = NULL;
     const mt_tensor *y;
     for (int run = 0; run < 2; run++) {
         assert_ok(mt_sequential_forward(m, xv, &y));
@@ -378,7 +332,7 @@ static void unet_graph_matches_pytorch(void **state)
     int cat = node(g, "cat", mt_concat_new(-1, &l), &l, 2, (const int[]){up, e1});
     int y = node(g, "head", mt_conv3d_load(&sd, "unet.head", NULL, &l), &l, 1, &cat);
     assert_ok(mt_graph_output(g, y));
-    mt_tensor *base, *xv = ndhwc_of("xe", &base), *yv = NULL;
+    mt_tensor *base, *xv = ndhwc_of(torch_refs, "xe", &base), *yv = NULL;
     for (int run = 0; run < 2; run++) {
         const mt_tensor *out = NULL;
         assert_ok(mt_graph_forward(g, 1, (const mt_tensor *[]){xv}, 1, &out));

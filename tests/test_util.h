@@ -111,6 +111,17 @@ static inline mt_tensor *ref_get(const mt_safetensors *st, const char *name)
     return t;
 }
 
+/* ref_get, or NULL if the file has no tensor `name`. */
+static inline mt_tensor *ref_get_maybe(const mt_safetensors *st, const char *name)
+{
+    size_t index;
+    if (mt_safetensors_find(st, name, &index) != MT_OK) {
+        mt_clear_error();
+        return NULL;
+    }
+    return ref_get(st, name);
+}
+
 #ifdef REFS_DIR
 /* Reference file `file` of tests/reference, open (the test's to close). */
 static inline mt_safetensors *ref_open(const char *file)
