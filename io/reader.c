@@ -164,9 +164,28 @@ mt_status mt_safetensors_find_n(const mt_safetensors *f, const char *name,
         }
         if (c < 0) lo = mid + 1; else hi = mid;
     }
-    char q[QUOTE_CAP];
-    return mt_fail(MT_ERR_NOT_FOUND, "%s: no tensor named %s (%zu tensors)",
-                   f->label, mt_st_quote(q, sizeof q, name, len), f->count);
+    /* Name the neighbour in sort order that shares the longer prefix: a
+     * mistyped or renumbered layer (Keras' dense_3 for dense_2,
+     * sequential_1 for sequential) sorts next to the right one. */
+    const st_entry *near = NULL;
+    size_t best = 0;
+    for (size_t k = lo > 0 ? lo - 1 : lo; k <= lo && k < f->count; k++) {
+        const st_entry *e = &f->entries[f->by_name[k]];
+        size_t p = 0;
+        while (p < len && p < e->name_len && e->name[p] == name[p])
+            p++;
+        if (p > best) {
+            best = p;
+            near = e;
+        }
+    }
+    char q[QUOTE_CAP], n[QUOTE_CAP];
+    if (!near)
+        return mt_fail(MT_ERR_NOT_FOUND, "%s: no tensor named %s (%zu tensors)",
+                       f->label, mt_st_quote(q, sizeof q, name, len), f->count);
+    return mt_fail(MT_ERR_NOT_FOUND, "%s: no tensor named %s (%zu tensors; the nearest "
+                   "name is %s)", f->label, mt_st_quote(q, sizeof q, name, len), f->count,
+                   mt_st_quote(n, sizeof n, near->name, near->name_len));
 }
 
 mt_status mt_safetensors_find(const mt_safetensors *f, const char *name,

@@ -469,6 +469,13 @@ static void test_get_checked(void **state)
     assert_fails(mt_safetensors_get_checked(f, "fc1.bias", MT_DTYPE_F16, 1,
                                             (int64_t[]){6}, &t),
                  MT_ERR_NOT_FOUND, "no tensor named 'fc1.bias'");
+    /* the neighbour in name order that shares the longest prefix is named
+     * (a mistyped suffix, Keras' renumbered dense_3 for dense_2); none if
+     * no name shares a first byte */
+    assert_fails(mt_safetensors_get(f, "fc1.bias", &t), MT_ERR_NOT_FOUND,
+                 "no tensor named 'fc1.bias' (1 tensors; the nearest name is 'fc1.weight')");
+    assert_fails(mt_safetensors_get(f, "bias", &t), MT_ERR_NOT_FOUND,
+                 "no tensor named 'bias' (1 tensors)");
     assert_ok(mt_safetensors_get_checked(f, "fc1.weight", MT_DTYPE_F16, 2,
                                          (int64_t[]){3, 2}, &t));
     assert_int_equal(t->shape[0], 3);
