@@ -16,7 +16,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import optable  # noqa: E402
 
-FAMILIES = ["matmul", "elementwise", "index", "conv", "reduce", "norm", "attention", "conv3d"]
+FAMILIES = ["matmul", "elementwise", "index", "conv", "reduce", "norm", "attention", "conv3d",
+            "grid_sample"]
 
 
 def main(argv):

@@ -24,6 +24,7 @@ extern const op_row op_rows_reduce[];
 extern const op_row op_rows_norm[];
 extern const op_row op_rows_attention[];
 extern const op_row op_rows_conv3d[];
+extern const op_row op_rows_grid_sample[];
 
 static const op_row *const tables[] = {
     op_rows_matmul,
@@ -34,6 +35,7 @@ static const op_row *const tables[] = {
     op_rows_norm,
     op_rows_attention,
     op_rows_conv3d,
+    op_rows_grid_sample,
 };
 
 #define MAX_INPUTS 8
