@@ -94,13 +94,14 @@ mt_status mt_affine_grid(const mt_tensor *theta, int64_t h, int64_t w, bool alig
 
 /* grid_sampler_compute_source_index: grid coordinate g to a pixel
  * position along an axis of `size` pixels, clamped to [0, size-1] for
- * BORDER (NaN stays NaN). */
+ * BORDER, where NaN becomes 0 as PyTorch's min(size-1, max(x, 0)) makes
+ * it on every path (CPU and CUDA). */
 static float source_index(float g, int64_t size, const mt_grid_sample_params *p)
 {
     float n = (float)size;
     float x = p->align_corners ? (g + 1) / 2 * (n - 1) : ((g + 1) * n - 1) / 2;
     if (p->padding == MT_GRID_SAMPLE_PADDING_BORDER)
-        x = x < 0 ? 0 : x > n - 1 ? n - 1 : x;
+        x = !(x > 0) ? 0 : x > n - 1 ? n - 1 : x;
     return x;
 }
 

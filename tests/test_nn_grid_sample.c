@@ -88,9 +88,39 @@ static void grid_sample_far_points_read_zero(void **state)
     mt_tensor_free(y);
     const mt_grid_sample_params border = {.padding = MT_GRID_SAMPLE_PADDING_BORDER};
     assert_ok(mt_grid_sample(x, grid, &border, &y));   /* 1e30 clamps to the edge */
-    const float want_border[] = {0.0f, 5.0f, 5.0f};
+    const float want_border[] = {5.0f, 5.0f, 5.0f};   /* NaN clamps to pixel 0 */
     assert_close((const float *)y->data, want_border, 3, 0, 0);
     mt_tensor_free(y);
+    mt_tensor_free(grid);
+    mt_tensor_free(x);
+}
+
+/* BORDER maps a NaN coordinate to pixel 0 on every PyTorch path (its
+ * clip_coordinates is min(size-1, max(x, 0))): F.grid_sample(
+ * torch.arange(12.).reshape(1,1,3,4), [[[[nan,0],[0,nan]]]],
+ * padding_mode='border') is [4, 1.5] bilinear and [4, 2] nearest,
+ * align_corners either way. */
+static void grid_sample_border_clamps_nan_to_pixel_0(void **state)
+{
+    (void)state;
+    mt_tensor *x = NULL, *grid = NULL, *y = NULL;
+    float img[12];
+    for (int i = 0; i < 12; i++)
+        img[i] = (float)i;
+    const float g[] = {NAN, 0.0f, 0.0f, NAN};
+    assert_ok(mt_tensor_from_data(MT_DTYPE_F32, 4, (int64_t[]){1, 3, 4, 1}, img, &x));
+    assert_ok(mt_tensor_from_data(MT_DTYPE_F32, 4, (int64_t[]){1, 1, 2, 2}, g, &grid));
+    for (int ac = 0; ac < 2; ac++) {
+        mt_grid_sample_params p = {.padding = MT_GRID_SAMPLE_PADDING_BORDER,
+                                   .align_corners = ac};
+        assert_ok(mt_grid_sample(x, grid, &p, &y));
+        assert_close((const float *)y->data, ((const float[]){4.0f, 1.5f}), 2, 0, 0);
+        mt_tensor_free(y);
+        p.mode = MT_GRID_SAMPLE_MODE_NEAREST;
+        assert_ok(mt_grid_sample(x, grid, &p, &y));
+        assert_close((const float *)y->data, ((const float[]){4.0f, 2.0f}), 2, 0, 0);
+        mt_tensor_free(y);
+    }
     mt_tensor_free(grid);
     mt_tensor_free(x);
 }
@@ -215,6 +245,7 @@ int main(void)
         cmocka_unit_test(affine_grid_matches_pytorch),
         cmocka_unit_test(grid_sample_matches_pytorch),
         cmocka_unit_test(grid_sample_far_points_read_zero),
+        cmocka_unit_test(grid_sample_border_clamps_nan_to_pixel_0),
         cmocka_unit_test(grid_sample_failures_name_shapes),
         cmocka_unit_test(spatial_transformer_matches_pytorch),
     };

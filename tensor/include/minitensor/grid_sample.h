@@ -55,8 +55,9 @@ mt_status mt_affine_grid_into(const mt_tensor *theta, int64_t h, int64_t w,
  * input [N,H,W,C], grid [N,OH,OW,2] -> [N,OH,OW,C]; each output pixel
  * reads the input at its grid point (x across W, y down H), bilinearly
  * from the 4 pixels around it or from the nearest one (those outside the
- * input count as 0 with ZEROS padding). A NaN grid point reads 0 (what
- * PyTorch gives there depends on its code path). Fails on NULLs,
+ * input count as 0 with ZEROS padding). With ZEROS a NaN grid point
+ * reads 0 (what PyTorch gives there depends on its code path); BORDER
+ * clamps a NaN coordinate to pixel 0, as PyTorch does. Fails on NULLs,
  * another rank or a grid of another batch or last dim (MT_ERR_SHAPE), a
  * bad option (MT_ERR_INVALID_ARGUMENT), non-F32 (MT_ERR_DTYPE); out (the
  * _into form: any strides, no overlap with the inputs) untouched then. */
