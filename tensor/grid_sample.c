@@ -156,6 +156,9 @@ static mt_status grid_sample_check(const char *op, const mt_tensor *input, const
     if (grid->rank != 4 || grid->shape[3] != 2 || grid->shape[0] != input->shape[0])
         return mt_fail(MT_ERR_SHAPE, "%s: grid %s must be [N,OH,OW,2] with the input's N (%s)",
                        op, MT_SHAPE(grid), MT_SHAPE(input));
+    /* PyTorch refuses these too: no pixel to read, not even for BORDER */
+    if (input->shape[1] == 0 || input->shape[2] == 0)
+        return mt_fail(MT_ERR_SHAPE, "%s: input %s has an empty H or W", op, MT_SHAPE(input));
     shape[0] = input->shape[0];
     shape[1] = grid->shape[1];
     shape[2] = grid->shape[2];

@@ -141,6 +141,16 @@ static void grid_sample_failures_name_shapes(void **state)
                  MT_ERR_INVALID_ARGUMENT, "mode 7");
     assert_fails(mt_grid_sample_into(x, bad, NULL, out), MT_ERR_SHAPE, "grid [1,4,3,2]");
     assert_fails(mt_grid_sample_into(x, grid, NULL, x), MT_ERR_SHAPE, "grid_sample");
+    /* F.grid_sample(torch.zeros(2,3,0,6), grid): "expected input to have
+     * non-empty spatial dimensions"; also for an empty W and out untouched */
+    mt_tensor *empty_h = NULL, *empty_w = NULL;
+    assert_ok(mt_tensor_zeros(MT_DTYPE_F32, 4, (int64_t[]){2, 0, 6, 3}, &empty_h));
+    assert_ok(mt_tensor_zeros(MT_DTYPE_F32, 4, (int64_t[]){2, 5, 0, 3}, &empty_w));
+    assert_fails(mt_grid_sample(empty_h, grid, NULL, &y), MT_ERR_SHAPE, "[2,0,6,3]");
+    assert_null(y);
+    assert_fails(mt_grid_sample_into(empty_w, grid, NULL, out), MT_ERR_SHAPE, "[2,5,0,3]");
+    mt_tensor_free(empty_w);
+    mt_tensor_free(empty_h);
     for (int i = 0; i < 2 * 4 * 3 * 3; i++)   /* out untouched */
         assert_true(((float *)out->data)[i] == 7.0f);
     assert_fails(mt_affine_grid(theta, 5, 7, false, &y), MT_ERR_SHAPE, "theta [2,6]");
