@@ -59,9 +59,9 @@ mt_status mt_affine_grid_into(const mt_tensor *theta, int64_t h, int64_t w,
  * reads 0 (what PyTorch gives there depends on its code path); BORDER
  * clamps a NaN coordinate to pixel 0, as PyTorch does. Fails on NULLs,
  * another rank, an input with H or W = 0 or a grid of another batch or
- * last dim (MT_ERR_SHAPE), a
- * bad option (MT_ERR_INVALID_ARGUMENT), non-F32 (MT_ERR_DTYPE); out (the
- * _into form: any strides, no overlap with the inputs) untouched then. */
+ * last dim (MT_ERR_SHAPE), a bad option (MT_ERR_INVALID_ARGUMENT),
+ * non-F32 (MT_ERR_DTYPE); out (the _into form: any strides, no overlap
+ * with the inputs) untouched then. */
 mt_status mt_grid_sample(const mt_tensor *input, const mt_tensor *grid,
                          const mt_grid_sample_params *params, mt_tensor **out);
 mt_status mt_grid_sample_into(const mt_tensor *input, const mt_tensor *grid,
