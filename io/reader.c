@@ -183,9 +183,23 @@ mt_status mt_safetensors_find_n(const mt_safetensors *f, const char *name,
     if (!near)
         return mt_fail(MT_ERR_NOT_FOUND, "%s: no tensor named %s (%zu tensors)",
                        f->label, mt_st_quote(q, sizeof q, name, len), f->count);
+    if (best <= 60)
+        return mt_fail(MT_ERR_NOT_FOUND, "%s: no tensor named %s (%zu tensors; the nearest "
+                       "name is %s)", f->label, mt_st_quote(q, sizeof q, name, len), f->count,
+                       mt_st_quote(n, sizeof n, near->name, near->name_len));
+    /* A quote shows 80 bytes: past that both would read alike, so the
+     * tails from a little before the first differing byte are shown too
+     * (started on a UTF-8 character boundary). */
+    size_t from = best - 20;
+    while (from > 0 && ((unsigned char)name[from] & 0xc0) == 0x80)
+        from--;
+    char qt[QUOTE_CAP], nt[QUOTE_CAP];
     return mt_fail(MT_ERR_NOT_FOUND, "%s: no tensor named %s (%zu tensors; the nearest "
-                   "name is %s)", f->label, mt_st_quote(q, sizeof q, name, len), f->count,
-                   mt_st_quote(n, sizeof n, near->name, near->name_len));
+                   "name is %s; from byte %zu they read %s and %s)", f->label,
+                   mt_st_quote(q, sizeof q, name, len), f->count,
+                   mt_st_quote(n, sizeof n, near->name, near->name_len), from,
+                   mt_st_quote(qt, sizeof qt, name + from, len - from),
+                   mt_st_quote(nt, sizeof nt, near->name + from, near->name_len - from));
 }
 
 mt_status mt_safetensors_find(const mt_safetensors *f, const char *name,

@@ -484,6 +484,30 @@ static void test_get_checked(void **state)
     free(buf);
 }
 
+/* Names sharing more than a quote shows (80 bytes, as diffusers' LoRA
+ * names do): the hint adds both tails from before the first differing
+ * byte, so the mistyped part is visible. */
+static void test_missing_long_name_shows_where_it_differs(void **state)
+{
+    (void)state;
+#define LONG_PREFIX "mid_block.attentions.0.transformer_blocks.0.attn1.processor." \
+                    "to_k_lora.down_proj_layer."
+    const char *header =
+        "{\"" LONG_PREFIX "bias\":{\"dtype\":\"U8\",\"shape\":[1],\"data_offsets\":[0,1]},"
+        "\"" LONG_PREFIX "weight\":{\"dtype\":\"U8\",\"shape\":[1],\"data_offsets\":[1,2]}}";
+    uint8_t data[2] = {1, 2};
+    size_t size, i;
+    uint8_t *buf = build(header, data, 2, &size);
+    mt_safetensors *f;
+    assert_ok(mt_safetensors_open_memory(buf, size, &f));
+    assert_fails(mt_safetensors_find(f, LONG_PREFIX "wieght", &i), MT_ERR_NOT_FOUND,
+                 "; from byte 67 they read 'ra.down_proj_layer.wieght' and "
+                 "'ra.down_proj_layer.weight')");
+#undef LONG_PREFIX
+    mt_safetensors_close(f);
+    free(buf);
+}
+
 /* Names are decoded bytes: escapes resolved, NUL kept, no truncation. */
 static void test_names_with_nul_and_escapes(void **state)
 {
@@ -1121,6 +1145,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_unstorable_dtypes),
         cmocka_unit_test(test_rank_and_dim_limits),
         cmocka_unit_test(test_get_checked),
+        cmocka_unit_test(test_missing_long_name_shows_where_it_differs),
         cmocka_unit_test(test_names_with_nul_and_escapes),
         cmocka_unit_test(test_metadata),
         cmocka_unit_test(test_argument_errors),
