@@ -94,8 +94,8 @@ mt_status mt_affine_grid(const mt_tensor *theta, int64_t h, int64_t w, bool alig
 
 /* grid_sampler_compute_source_index: grid coordinate g to a pixel
  * position along an axis of `size` pixels, clamped to [0, size-1] for
- * BORDER, where NaN becomes 0 as PyTorch's min(size-1, max(x, 0)) makes
- * it on every path (CPU and CUDA). */
+ * BORDER, where NaN becomes 0 as PyTorch 1.13 on CPU makes it (its
+ * clip_coordinates, min(size-1, max(x, 0))). */
 static float source_index(float g, int64_t size, const mt_grid_sample_params *p)
 {
     float n = (float)size;

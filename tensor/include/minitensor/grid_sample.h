@@ -56,8 +56,9 @@ mt_status mt_affine_grid_into(const mt_tensor *theta, int64_t h, int64_t w,
  * reads the input at its grid point (x across W, y down H), bilinearly
  * from the 4 pixels around it or from the nearest one (those outside the
  * input count as 0 with ZEROS padding). With ZEROS a NaN or ±inf grid
- * point reads 0 (PyTorch's CPU kernel gives NaN, its CUDA one 0); BORDER
- * clamps a NaN coordinate to pixel 0, as PyTorch does. Fails on NULLs,
+ * point reads 0 (PyTorch 1.13 on CPU: 0 for nearest, NaN for bilinear;
+ * it depends on its code path); BORDER clamps a NaN coordinate to pixel
+ * 0, as PyTorch does. Fails on NULLs,
  * another rank, an input with H or W = 0 or a grid of another batch or
  * last dim (MT_ERR_SHAPE), a bad option (MT_ERR_INVALID_ARGUMENT),
  * non-F32 (MT_ERR_DTYPE); out (the _into form: any strides, no overlap
