@@ -114,38 +114,13 @@ static mt_status conv3d_absorb(const mt_layer *l, const mt_layer_epilogue *e,
                                mt_layer **fused)
 {
     const conv3d_state *st = l->state;
-    bool affine = e->scale || e->shift;
-    mt_activation own = st->params.activation;
-    if ((affine && own != MT_ACTIVATION_NONE) ||
-        (e->act != MT_ACTIVATION_NONE && own != MT_ACTIVATION_NONE &&
-         !(own == MT_ACTIVATION_RELU && e->act == MT_ACTIVATION_RELU)))   /* relu∘relu */
-        return MT_ERR_UNSUPPORTED;
     mt_conv3d_options o = options_of(l);
-    o.act = e->act != MT_ACTIVATION_NONE ? e->act : own;
-    if (!affine)
-        return mt_conv3d_new(st->kernel, st->bias, &o, fused);
-    int64_t c = l->info.out_channels;
-    mt_tensor *k = NULL, *b = NULL, scale;
-    mt_status s = MT_OK;
-    if (e->scale) {   /* along the out dim: last in DHWIO, first in OIDHW */
-        s = st->params.kernel_layout == MT_KERNEL_HWIO
-                ? mt_view_into(e->scale, 1, (int64_t[]){c}, &scale)
-                : mt_view_into(e->scale, 5, (int64_t[]){c, 1, 1, 1, 1}, &scale);
-        if (!s)
-            s = mt_mul(st->kernel, &scale, &k);
-    } else {
-        s = mt_tensor_contiguous(st->kernel, &k);
-    }
-    if (!s && st->bias)
-        s = e->scale ? mt_mul(st->bias, e->scale, &b) : mt_tensor_contiguous(st->bias, &b);
-    else if (!s && e->shift)
-        s = mt_tensor_zeros(MT_DTYPE_F32, 1, (int64_t[]){c}, &b);
-    if (!s && e->shift)
-        s = mt_add_into(b, e->shift, b);
-    if (!s) {
-        mt_tensor_name_set(k, st->kernel->name);
-        s = mt_conv3d_new(k, b, &o, fused);
-    }
+    mt_tensor *k, *b;
+    mt_status s = mt_nn_conv_absorb(st->kernel, st->bias, st->params.activation,
+                                    st->params.kernel_layout == MT_KERNEL_OIHW, e, &o.act, &k,
+                                    &b);
+    if (!s)
+        s = k ? mt_conv3d_new(k, b, &o, fused) : mt_conv3d_new(st->kernel, st->bias, &o, fused);
     mt_tensor_free(k);
     mt_tensor_free(b);
     return s;

@@ -143,6 +143,49 @@ int64_t mt_nn_window_len(int64_t in, int64_t k, int64_t stride, int64_t dilation
     return q + 1;
 }
 
+mt_status mt_nn_conv_absorb(const mt_tensor *kernel, const mt_tensor *bias,
+                            mt_activation own, bool out_first, const mt_layer_epilogue *e,
+                            mt_activation *act, mt_tensor **k, mt_tensor **b)
+{
+    *k = *b = NULL;
+    bool affine = e->scale || e->shift;
+    if ((affine && own != MT_ACTIVATION_NONE) ||
+        (e->act != MT_ACTIVATION_NONE && own != MT_ACTIVATION_NONE &&
+         !(own == MT_ACTIVATION_RELU && e->act == MT_ACTIVATION_RELU)))   /* relu∘relu = relu */
+        return MT_ERR_UNSUPPORTED;
+    *act = e->act != MT_ACTIVATION_NONE ? e->act : own;
+    if (!affine)
+        return MT_OK;
+    int r = kernel->rank;
+    int64_t c = kernel->shape[out_first ? 0 : r - 1];
+    mt_tensor scale;
+    mt_status s = MT_OK;
+    if (e->scale) {   /* along the out dim: [c] broadcasts over the last, [c,1,…] the first */
+        int64_t shape[MT_MAX_RANK] = {c};
+        for (int d = 1; d < r; d++)
+            shape[d] = 1;
+        s = mt_view_into(e->scale, out_first ? r : 1, shape, &scale);
+        if (!s)
+            s = mt_mul(kernel, &scale, k);
+    } else {
+        s = mt_tensor_contiguous(kernel, k);
+    }
+    if (!s && bias)
+        s = e->scale ? mt_mul(bias, e->scale, b) : mt_tensor_contiguous(bias, b);
+    else if (!s && e->shift)
+        s = mt_tensor_zeros(MT_DTYPE_F32, 1, (int64_t[]){c}, b);
+    if (!s && e->shift)
+        s = mt_add_into(*b, e->shift, *b);
+    if (!s)
+        mt_tensor_name_set(*k, kernel->name);
+    else {
+        mt_tensor_free(*k);
+        mt_tensor_free(*b);
+        *k = *b = NULL;
+    }
+    return s;
+}
+
 bool mt_nn_transposed_len(int64_t in, int64_t k, int64_t stride, int64_t dilation,
                           int64_t before, int64_t after, int64_t output_padding, int64_t *out)
 {
@@ -253,40 +296,14 @@ static mt_status conv_absorb(const mt_layer *l, const mt_layer_epilogue *e,
 {
     const conv_state *st = l->state;
     const mt_layer_info *i = &l->info;
-    bool affine = e->scale || e->shift;
     if (st->pooled)
         return MT_ERR_UNSUPPORTED;
-    mt_activation own = st->params.activation;
-    if ((affine && own != MT_ACTIVATION_NONE) ||
-        (e->act != MT_ACTIVATION_NONE && own != MT_ACTIVATION_NONE &&
-         !(own == MT_ACTIVATION_RELU && e->act == MT_ACTIVATION_RELU)))   /* relu∘relu = relu */
-        return MT_ERR_UNSUPPORTED;
     mt_conv2d_options o = options_of(l);
-    o.act = e->act != MT_ACTIVATION_NONE ? e->act : own;
-    if (!affine)
-        return mt_conv2d_new(st->kernel, st->bias, &o, fused);
-    mt_tensor *k = NULL, *b = NULL, scale;
-    mt_status s = MT_OK;
-    if (e->scale) {   /* along the out dim: last in HWIO, first in OIHW */
-        int64_t c = i->out_channels;
-        s = i->kernel_layout == MT_KERNEL_HWIO
-                ? mt_view_into(e->scale, 1, (int64_t[]){c}, &scale)
-                : mt_view_into(e->scale, 4, (int64_t[]){c, 1, 1, 1}, &scale);
-        if (!s)
-            s = mt_mul(st->kernel, &scale, &k);
-    } else {
-        s = mt_tensor_contiguous(st->kernel, &k);
-    }
-    if (!s && st->bias)
-        s = e->scale ? mt_mul(st->bias, e->scale, &b) : mt_tensor_contiguous(st->bias, &b);
-    else if (!s && e->shift)
-        s = mt_tensor_zeros(MT_DTYPE_F32, 1, (int64_t[]){i->out_channels}, &b);
-    if (!s && e->shift)
-        s = mt_add_into(b, e->shift, b);
-    if (!s) {
-        mt_tensor_name_set(k, st->kernel->name);
-        s = mt_conv2d_new(k, b, &o, fused);
-    }
+    mt_tensor *k, *b;
+    mt_status s = mt_nn_conv_absorb(st->kernel, st->bias, st->params.activation,
+                                    i->kernel_layout == MT_KERNEL_OIHW, e, &o.act, &k, &b);
+    if (!s)
+        s = k ? mt_conv2d_new(k, b, &o, fused) : mt_conv2d_new(st->kernel, st->bias, &o, fused);
     mt_tensor_free(k);
     mt_tensor_free(b);
     return s;
