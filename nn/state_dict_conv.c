@@ -2,6 +2,7 @@
  * layout flag: Keras' depthwise and separable kernels, and the transposed
  * convolutions of both frameworks. */
 #include <stdio.h>
+#include <string.h>
 
 #include "minitensor/view.h"
 #include "state_dict_internal.h"
@@ -195,10 +196,16 @@ mt_status mt_conv_transpose1d_load(const mt_state_dict *weights, const char *pre
     return s;
 }
 
-/* state_dict_internal.h says what it gives. */
-bool mt_nn_keras_tpad(mt_padding padding, int64_t k, int64_t dil, int64_t stride,
-                      bool has_op, int64_t op, int64_t *before, int64_t *after,
-                      int64_t *extra)
+/* Keras' output length for one dim of a transposed conv, (in - 1)·stride
+ * + c, as PyTorch's pads and output_padding: c is stride ('same') or
+ * max(k, stride) ('valid') without output_padding, else k % 2 + op
+ * ('same') or k + op ('valid'), k the dilated kernel. TensorFlow crops
+ * k - c rows when c < k, the odd one at the bottom; PyTorch adds rows
+ * beyond k at the bottom. False if k or k + op overflows (a dilation
+ * near INT64_MAX): the loaders refuse it. */
+static bool keras_tpad(mt_padding padding, int64_t k, int64_t dil, int64_t stride,
+                       bool has_op, int64_t op, int64_t *before, int64_t *after,
+                       int64_t *extra)
 {
     if (k > 1 && dil > (INT64_MAX - 1) / (k - 1))
         return false;
@@ -215,21 +222,101 @@ bool mt_nn_keras_tpad(mt_padding padding, int64_t k, int64_t dil, int64_t stride
     return true;
 }
 
-/* The h and w values of a 2-D transposed conv's options ("(1,2)"), or the
- * w value of a 1-D one ("2"), into buf. */
-static const char *spatial_text(bool two_d, const int64_t v[2], char *buf, size_t size)
+/* One value per spatial dim: "2" for one dim, "(1,2)" or "(1,2,3)". */
+static const char *dims_text(int dims, const int64_t *v, char *buf, size_t size)
 {
-    if (two_d)
+    if (dims == 1)
+        snprintf(buf, size, "%lld", (long long)v[0]);
+    else if (dims == 2)
         snprintf(buf, size, "(%lld,%lld)", (long long)v[0], (long long)v[1]);
     else
-        snprintf(buf, size, "%lld", (long long)v[1]);
+        snprintf(buf, size, "(%lld,%lld,%lld)", (long long)v[0], (long long)v[1],
+                 (long long)v[2]);
     return buf;
 }
 
-/* mt_conv2d_transpose_load (kind "conv2d_transpose", rank 4: Keras'
- * kernel (kh, kw, out, in)) and mt_conv1d_transpose_load
- * ("conv1d_transpose", rank 3: (k, out, in); the _h options unused). */
-static mt_status keras_transpose_load(const char *kind, int rank, const mt_state_dict *weights,
+mt_status mt_nn_keras_tconv_load(const char *kind, const mt_nn_loader *ld,
+                                 mt_nn_keras_tconv *c, int64_t before[3], int64_t after[3],
+                                 int64_t extra[3], mt_tensor **w, mt_tensor **b)
+{
+    static const char *const names[3] = {"k", "kh, kw", "kd, kh, kw"},
+                             *const layouts[3] = {"k,out,in", "kh,kw,out,in",
+                                                  "kd,kh,kw,out,in"};
+    const int dims = c->dims, rank = dims + 2;
+    *w = *b = NULL;
+    bool valid = (c->padding == MT_PADDING_VALID || c->padding == MT_PADDING_SAME) &&
+                 c->in_channels >= 0 && c->out_channels >= 0;
+    bool stray_op = false;   // output_padding without has_output_padding: Keras' None
+    for (int d = 0; d < dims; d++) {
+        c->stride[d] = c->stride[d] ? c->stride[d] : 1;
+        c->dilation[d] = c->dilation[d] ? c->dilation[d] : 1;
+        int64_t op = c->output_padding[d];
+        stray_op = stray_op || (!c->has_output_padding && op);
+        valid = valid && c->size[d] >= 0 && c->stride[d] >= 1 && c->dilation[d] >= 1 &&
+                (!c->has_output_padding || (op >= 0 && op < c->stride[d]));
+    }
+    char t[3][64];
+    if (stray_op)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s_load %s: output_padding %s given but "
+                       "has_output_padding is false (set it, or leave output_padding 0 for "
+                       "Keras' output_padding=None)", kind, ld->prefix,
+                       dims_text(dims, c->output_padding, t[2], sizeof t[2]));
+    if (!valid)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s_load %s: strides %s and dilation %s >= 1, "
+                       "padding VALID or SAME, output_padding %s >= 0 and below the strides, "
+                       "kernel size and channels >= 0", kind, ld->prefix,
+                       dims_text(dims, c->stride, t[0], sizeof t[0]),
+                       dims_text(dims, c->dilation, t[1], sizeof t[1]),
+                       dims_text(dims, c->output_padding, t[2], sizeof t[2]));
+    mt_tensor *k;
+    char ks[160], bs[160];
+    mt_status s = mt_nn_load_pair(ld, ld->nm->weight, true, ld->nm->bias, false, &k, b);
+    if (s)
+        return s;
+    int64_t want[5];
+    memcpy(want, c->size, (size_t)dims * sizeof *want);
+    want[dims] = c->out_channels, want[dims + 1] = c->in_channels;
+    bool fits = k->rank == rank;
+    for (int d = 0; fits && d < rank; d++)
+        fits = k->shape[d] > 0 && (!want[d] || k->shape[d] == want[d]);
+    if (!fits)
+        s = mt_fail(MT_ERR_SHAPE, "%s: kernel %s, expected [%s, out, in] (Keras) with kernel "
+                    "%s, %lld out and %lld in channels (0: any), no dim 0", ld->layer,
+                    mt_tensor_describe(k, ks, sizeof ks), names[dims - 1],
+                    dims_text(dims, c->size, t[0], sizeof t[0]), (long long)c->out_channels,
+                    (long long)c->in_channels);
+    else if (*b && ((*b)->rank != 1 || (*b)->shape[0] != k->shape[dims]))
+        s = mt_fail(MT_ERR_SHAPE, "%s: bias %s, expected [%lld] (the out channels of kernel "
+                    "%s, Keras (%s))", ld->layer, mt_tensor_describe(*b, bs, sizeof bs),
+                    (long long)k->shape[dims], mt_tensor_describe(k, ks, sizeof ks),
+                    layouts[dims - 1]);
+    for (int d = 0; !s && d < dims; d++)
+        if (!keras_tpad(c->padding, k->shape[d], c->dilation[d], c->stride[d],
+                        c->has_output_padding, c->output_padding[d], &before[d], &after[d],
+                        &extra[d]))
+            s = mt_fail(MT_ERR_OVERFLOW, "%s: kernel %s with dilation %s and output_padding "
+                        "%s: the dilated kernel (plus output_padding) overflows", ld->layer,
+                        mt_tensor_describe(k, ks, sizeof ks),
+                        dims_text(dims, c->dilation, t[1], sizeof t[1]),
+                        dims_text(dims, c->output_padding, t[2], sizeof t[2]));
+    // Keras' (k..., out, in) is PyTorch's (in, out, k...) permuted: a view
+    int perm[5] = {rank - 1, rank - 2};
+    for (int d = 0; d < dims; d++)
+        perm[d + 2] = d;
+    if (!s && !(s = mt_permute(k, perm, w)))
+        mt_tensor_name_set(*w, k->name);
+    mt_tensor_free(k);
+    if (s) {
+        mt_tensor_free(*b);
+        *b = NULL;
+    }
+    return s;
+}
+
+/* mt_conv2d_transpose_load (kind "conv2d_transpose", 2 dims) and
+ * mt_conv1d_transpose_load ("conv1d_transpose", 1 dim: the _w options;
+ * the _h ones must be 0). */
+static mt_status keras_transpose_load(const char *kind, int dims, const mt_state_dict *weights,
                                       const char *prefix,
                                       const mt_conv2d_transpose_options *options,
                                       mt_layer **out)
@@ -240,87 +327,38 @@ static mt_status keras_transpose_load(const char *kind, int rank, const mt_state
         return s;
     if (!ld.keras)
         return mt_fail(MT_ERR_UNSUPPORTED, "%s_load %s: Keras only (a PyTorch "
-                       "ConvTranspose%dd is mt_conv_transpose%dd_load)", kind, prefix, rank - 2,
-                       rank - 2);
+                       "ConvTranspose%dd is mt_conv_transpose%dd_load)", kind, prefix, dims,
+                       dims);
     const mt_conv2d_transpose_options o = options ? *options
                                                   : (mt_conv2d_transpose_options){0};
-    const bool two_d = rank == 4;
-    if (!two_d && (o.kernel_h || o.stride_h || o.dilation_h || o.output_padding_h))
+    if (dims == 1 && (o.kernel_h || o.stride_h || o.dilation_h || o.output_padding_h))
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s_load %s: the _h fields 0 (a 1-D "
                        "transposed conv has only the _w ones)", kind, prefix);
-    // per spatial dim, h then w; a 1-D conv uses the w entries only
-    const int first = two_d ? 0 : 1;
-    const int64_t size[2] = {o.kernel_h, o.kernel_w},
-                  stride[2] = {o.stride_h ? o.stride_h : 1, o.stride_w ? o.stride_w : 1},
-                  dil[2] = {o.dilation_h ? o.dilation_h : 1, o.dilation_w ? o.dilation_w : 1},
-                  op[2] = {o.output_padding_h, o.output_padding_w};
-    bool valid = (o.padding == MT_PADDING_VALID || o.padding == MT_PADDING_SAME) &&
-                 o.in_channels >= 0 && o.out_channels >= 0;
-    for (int d = first; d < 2; d++)
-        valid = valid && size[d] >= 0 && stride[d] >= 1 && dil[d] >= 1 &&
-                (!o.has_output_padding || (op[d] >= 0 && op[d] < stride[d]));
-    char t[3][48];
-    if (!o.has_output_padding && (op[0] || op[1]))   // else silently Keras' None
-        return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s_load %s: output_padding %s given but "
-                       "has_output_padding is false (set it, or leave output_padding 0 for "
-                       "Keras' output_padding=None)", kind, prefix,
-                       spatial_text(two_d, op, t[2], sizeof t[2]));
-    if (!valid)
-        return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s_load %s: strides %s and dilation %s >= 1, "
-                       "padding VALID or SAME, output_padding %s >= 0 and below the strides, "
-                       "kernel size and channels >= 0", kind, prefix,
-                       spatial_text(two_d, stride, t[0], sizeof t[0]),
-                       spatial_text(two_d, dil, t[1], sizeof t[1]),
-                       spatial_text(two_d, op, t[2], sizeof t[2]));
-    mt_tensor *k, *b, *w = NULL;
-    char ks[160], bs[160];
-    if ((s = mt_nn_load_pair(&ld, ld.nm->weight, true, ld.nm->bias, false, &k, &b)))
-        return s;
-    const char *layout = two_d ? "kh,kw,out,in" : "k,out,in";
-    const int64_t want[4] = {o.kernel_h, o.kernel_w, o.out_channels, o.in_channels};
-    bool fits = k->rank == rank;
-    for (int d = 0; fits && d < rank; d++)
-        fits = k->shape[d] > 0 && (!want[first + d] || k->shape[d] == want[first + d]);
-    if (!fits)
-        s = mt_fail(MT_ERR_SHAPE, "%s: kernel %s, expected [%s, out, in] (Keras) with kernel "
-                    "%s, %lld out and %lld in channels (0: any), no dim 0", ld.layer,
-                    mt_tensor_describe(k, ks, sizeof ks), two_d ? "kh, kw" : "k",
-                    spatial_text(two_d, size, t[0], sizeof t[0]),
-                    (long long)o.out_channels, (long long)o.in_channels);
-    else if (b && (b->rank != 1 || b->shape[0] != k->shape[rank - 2]))
-        s = mt_fail(MT_ERR_SHAPE, "%s: bias %s, expected [%lld] (the out channels of kernel "
-                    "%s, Keras (%s))", ld.layer, mt_tensor_describe(b, bs, sizeof bs),
-                    (long long)k->shape[rank - 2], mt_tensor_describe(k, ks, sizeof ks), layout);
-    // Keras' (kh, kw, out, in) is PyTorch's (in, out, kh, kw) permuted, and
-    // (k, out, in) is (in, out, k) reversed: a view
-    if (!s && !(s = mt_permute(k, two_d ? (const int[]){3, 2, 0, 1} : (const int[]){2, 1, 0},
-                               &w))) {
-        mt_tensor_name_set(w, k->name);
-        int64_t before[2] = {0}, after[2] = {0}, extra[2] = {0};
-        bool fit = true;
-        for (int d = first; fit && d < 2; d++)
-            fit = mt_nn_keras_tpad(o.padding, k->shape[d - first], dil[d], stride[d],
-                                   o.has_output_padding, op[d], &before[d], &after[d],
-                                   &extra[d]);
-        mt_conv_transpose2d_params p = {
-            .stride_w = stride[1], .dilation_w = dil[1], .pad_left = before[1],
-            .pad_right = after[1], .output_padding_w = extra[1]};
-        if (two_d) {
-            p.stride_h = stride[0], p.dilation_h = dil[0];
-            p.pad_top = before[0], p.pad_bottom = after[0], p.output_padding_h = extra[0];
-        }
-        if (!fit)
-            s = mt_fail(MT_ERR_OVERFLOW, "%s: kernel %s with dilation %s and output_padding "
-                        "%s: the dilated kernel (plus output_padding) overflows", ld.layer,
-                        mt_tensor_describe(k, ks, sizeof ks),
-                        spatial_text(two_d, dil, t[1], sizeof t[1]),
-                        spatial_text(two_d, op, t[2], sizeof t[2]));
-        else
-            s = two_d ? mt_conv_transpose2d_new(w, b, &p, out)
-                      : mt_conv_transpose1d_new(w, b, &p, out);
+    mt_nn_keras_tconv c = {
+        .dims = dims, .padding = o.padding, .has_output_padding = o.has_output_padding,
+        .size = {o.kernel_h, o.kernel_w}, .stride = {o.stride_h, o.stride_w},
+        .dilation = {o.dilation_h, o.dilation_w},
+        .output_padding = {o.output_padding_h, o.output_padding_w},
+        .in_channels = o.in_channels, .out_channels = o.out_channels};
+    if (dims == 1) {   /* the w entries */
+        c.size[0] = o.kernel_w, c.stride[0] = o.stride_w, c.dilation[0] = o.dilation_w;
+        c.output_padding[0] = o.output_padding_w;
     }
+    int64_t before[3], after[3], extra[3];
+    mt_tensor *w, *b;
+    if ((s = mt_nn_keras_tconv_load(kind, &ld, &c, before, after, extra, &w, &b)))
+        return s;
+    const int x = dims - 1;   /* the width's index */
+    mt_conv_transpose2d_params p = {
+        .stride_w = c.stride[x], .dilation_w = c.dilation[x], .pad_left = before[x],
+        .pad_right = after[x], .output_padding_w = extra[x]};
+    if (dims == 2) {
+        p.stride_h = c.stride[0], p.dilation_h = c.dilation[0];
+        p.pad_top = before[0], p.pad_bottom = after[0], p.output_padding_h = extra[0];
+    }
+    s = dims == 2 ? mt_conv_transpose2d_new(w, b, &p, out)
+                  : mt_conv_transpose1d_new(w, b, &p, out);
     mt_tensor_free(w);
-    mt_tensor_free(k);
     mt_tensor_free(b);
     return s;
 }
@@ -329,12 +367,12 @@ mt_status mt_conv2d_transpose_load(const mt_state_dict *weights, const char *pre
                                    const mt_conv2d_transpose_options *options,
                                    mt_layer **out)
 {
-    return keras_transpose_load("conv2d_transpose", 4, weights, prefix, options, out);
+    return keras_transpose_load("conv2d_transpose", 2, weights, prefix, options, out);
 }
 
 mt_status mt_conv1d_transpose_load(const mt_state_dict *weights, const char *prefix,
                                    const mt_conv2d_transpose_options *options,
                                    mt_layer **out)
 {
-    return keras_transpose_load("conv1d_transpose", 3, weights, prefix, options, out);
+    return keras_transpose_load("conv1d_transpose", 1, weights, prefix, options, out);
 }

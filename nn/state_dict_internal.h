@@ -63,15 +63,25 @@ NN_INTERNAL mt_status mt_nn_load_pair(const mt_nn_loader *ld, const char *a, boo
                                       const char *b, bool b_required, mt_tensor **ta,
                                       mt_tensor **tb);
 
-/* Keras' output length for one dim of a transposed conv, (in - 1)·stride
- * + c, as PyTorch's pads and output_padding: c is stride ('same') or
- * max(k, stride) ('valid') without output_padding, else k % 2 + op
- * ('same') or k + op ('valid'), k the dilated kernel. TensorFlow crops
- * k - c rows when c < k, the odd one at the bottom; PyTorch adds rows
- * beyond k at the bottom. False if k or k + op overflows (a dilation
- * near INT64_MAX): the loaders refuse it. */
-NN_INTERNAL bool mt_nn_keras_tpad(mt_padding padding, int64_t k, int64_t dil,
-                                  int64_t stride, bool has_op, int64_t op, int64_t *before,
-                                  int64_t *after, int64_t *extra);
+/* A Keras transposed convolution (Conv1DTranspose, Conv2DTranspose,
+ * Conv3DTranspose) over `dims` spatial dims, its options per dim in order
+ * (d, h, w; 0 is any kernel size, a stride or dilation of 1). */
+typedef struct mt_nn_keras_tconv {
+    int dims;                      /* 1, 2 or 3 */
+    mt_padding padding;            /* VALID or SAME */
+    bool has_output_padding;       /* else output_padding must be 0 */
+    int64_t size[3], stride[3], dilation[3], output_padding[3];
+    int64_t in_channels, out_channels;   /* 0: any */
+} mt_nn_keras_tconv;
+
+/* The kernel (k..., out, in) and bias under ld's prefix, checked against c,
+ * as PyTorch's weight (in, out, k...) (a permuted view) *w and bias *b, and
+ * Keras' output size as PyTorch's pads: before, after and output_padding
+ * (extra) per dim; c's strides and dilations resolved. Fails naming the
+ * `kind`'s load or ld's layer; on failure *w and *b are NULL. */
+NN_INTERNAL mt_status mt_nn_keras_tconv_load(const char *kind, const mt_nn_loader *ld,
+                                             mt_nn_keras_tconv *c, int64_t before[3],
+                                             int64_t after[3], int64_t extra[3],
+                                             mt_tensor **w, mt_tensor **b);
 
 #endif
