@@ -1,5 +1,5 @@
 /* volume_refs.h — what the 3-D suites (test_nn_conv3d.c,
- * test_nn_conv_transpose3d.c) share: a result (any view) against a
+ * test_nn_conv_transpose3d.c, test_nn_conv_lstm.c) share: a result (any view) against a
  * reference, PyTorch's NCDHW references seen channels last, and adding a
  * layer just built to a Sequential. */
 #ifndef MT_TEST_VOLUME_REFS_H
@@ -8,7 +8,7 @@
 #include "test_util.h"
 
 /* y (any view) has the shape and values of `name` in refs. */
-static void matches(const mt_safetensors *refs, const mt_tensor *y, const char *name)
+static inline void matches(const mt_safetensors *refs, const mt_tensor *y, const char *name)
 {
     mt_tensor *want = ref_get(refs, name), *c = NULL;
     assert_int_equal(y->rank, want->rank);
@@ -27,7 +27,7 @@ static const int to_ndhwc[5] = {0, 2, 3, 4, 1}, to_ncdhw[5] = {0, 4, 1, 2, 3};
 
 /* refs' NCDHW `name` as a [N,D,H,W,C] permuted view, owning it through
  * *base. */
-static mt_tensor *ndhwc_of(const mt_safetensors *refs, const char *name, mt_tensor **base)
+static inline mt_tensor *ndhwc_of(const mt_safetensors *refs, const char *name, mt_tensor **base)
 {
     mt_tensor *v = NULL;
     *base = ref_get(refs, name);
@@ -36,7 +36,7 @@ static mt_tensor *ndhwc_of(const mt_safetensors *refs, const char *name, mt_tens
 }
 
 /* Adds *lp (read after `made`, the call that built it, has run). */
-static void add(mt_sequential *m, mt_status made, mt_layer **lp)
+static inline void add(mt_sequential *m, mt_status made, mt_layer **lp)
 {
     if (made)
         fail_msg("%s", mt_last_error());

@@ -36,6 +36,7 @@
 #include "minitensor/graph.h"
 #include "minitensor/nn.h"
 #include "minitensor/rnn.h"
+#include "minitensor/conv_lstm.h"
 #include "minitensor/random.h"
 #include "minitensor/autograd.h"
 #include "minitensor/optim.h"

@@ -170,7 +170,8 @@ typedef enum mt_layer_kind {
     MT_LAYER_ADAPTIVE_AVG_POOL3D,
     MT_LAYER_ADAPTIVE_MAX_POOL3D,
     MT_LAYER_AFFINE_GRID,    /* grid_sample_layer.c */
-    MT_LAYER_GRID_SAMPLE
+    MT_LAYER_GRID_SAMPLE,
+    MT_LAYER_CONV_LSTM       /* conv_lstm.h */
 } mt_layer_kind;
 
 /* How a 2-D Linear weight is stored.
@@ -1302,4 +1303,5 @@ void mt_sequential_free(mt_sequential *model);
 #endif
 
 #include "minitensor/rnn.h"   /* after mt_state_dict, which it uses */
+#include "minitensor/conv_lstm.h"
 #endif
