@@ -58,7 +58,8 @@ static const char *const names[] = {
     "attention_output/bias", "weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0",
     "weight_ih_l0_reverse", "weight_hh_l0_reverse", "weight_ih_l1", "cell/kernel",
     "cell/recurrent_kernel", "cell/bias", "kernel:0", "bias:0", "weight_hr_l0",
-    "weight_hr_l0_reverse"};
+    "weight_hr_l0_reverse", "conv_lstm_cell/kernel", "conv_lstm_cell/recurrent_kernel",
+    "conv_lstm_cell/bias", "recurrent_kernel"};
 enum { NAMES = sizeof names / sizeof *names, TENSORS = 6 };
 
 static const struct {
@@ -151,7 +152,7 @@ static mt_conv3d_options conv3d_options(recipe *r)
 
 /* Calls loader `which` (of LOADERS) on sd with options from the recipe;
  * a second layer (a separable conv's pointwise step) into *second. */
-enum { LOADERS = 25 };
+enum { LOADERS = 26 };
 static mt_status load(int which, recipe *r, const mt_state_dict *sd, mt_layer **l,
                       mt_layer **second)
 {
@@ -234,6 +235,18 @@ static mt_status load(int which, recipe *r, const mt_state_dict *sd, mt_layer **
             .output_padding_d = option(r), .output_padding_w = option(r),
             .dilation_d = option(r), .dilation_w = option(r), .groups = option(r)};
         return mt_conv_transpose3d_load(sd, "p", &p3, l);
+    }
+    case 25: {
+        mt_conv_lstm_options o = {.padding = (mt_padding)(byte(r) % 3)};
+        for (int d = 0; d < 3; d++) {
+            o.stride[d] = option(r);
+            o.dilation[d] = option(r);
+        }
+        o.output = (mt_rnn_return)(byte(r) % 7);
+        o.go_backwards = byte(r) & 1;
+        o.activation = (mt_rnn_activation)(byte(r) % 7);
+        o.recurrent_activation = (mt_rnn_activation)(byte(r) % 7);
+        return mt_conv_lstm_load(sd, "p", &o, l);
     }
     default: {
         const mt_conv3d_transpose_options k3 = {

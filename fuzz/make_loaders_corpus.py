@@ -30,7 +30,8 @@ NAMES = [
     "attention_output/bias", "weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0",
     "weight_ih_l0_reverse", "weight_hh_l0_reverse", "weight_ih_l1", "cell/kernel",
     "cell/recurrent_kernel", "cell/bias", "kernel:0", "bias:0", "weight_hr_l0",
-    "weight_hr_l0_reverse"]
+    "weight_hr_l0_reverse", "conv_lstm_cell/kernel", "conv_lstm_cell/recurrent_kernel",
+    "conv_lstm_cell/bias", "recurrent_kernel"]
 
 # the option bytes the recurrent loaders read after the common ones
 # (rnn_more: merge, go_backwards, activation, recurrent_activation, act) and
@@ -39,6 +40,9 @@ RNN_MORE = [0] * 5
 CONV3D = [0] * 21
 # the transposed 3-D loaders' 11 option bytes
 TRANSPOSE3D = [0] * 11
+# ConvLSTM's 11: padding, stride and dilation per dim, output, go_backwards,
+# the two activations; SAME padding here
+CONV_LSTM = [1] + [0] * 10
 
 # the option bytes load() reads before its switch (all 0: the defaults)
 COMMON_OPTIONS = 46
@@ -106,6 +110,9 @@ SEEDS = {
                                TRANSPOSE3D, [1, 2, 3, 2, 3]),
     "conv3d_transpose_keras": (24, 1, [("kernel", [2, 2, 2, 2, 3])], TRANSPOSE3D,
                                [1, 2, 3, 2, 3]),
+    "conv_lstm_keras": (25, 1, [("conv_lstm_cell/kernel", [2, 2, 2, 4]),
+                                ("conv_lstm_cell/recurrent_kernel", [2, 2, 1, 4]),
+                                ("conv_lstm_cell/bias", [4])], CONV_LSTM, [1, 2, 3, 3, 2]),
 }
 
 
