@@ -58,7 +58,17 @@
     X(add_scalar, 1, OP,  _,         u_add_scalar, d_add_scalar) \
     X(mul_scalar, 1, OP,  _,         u_mul_scalar, d_mul_scalar) \
     X(pow_scalar, 1, OP,  _,         u_pow_scalar, d_pow_scalar) \
-    X(clamp,      2, OP,  _,         u_clamp,      d_clamp)
+    X(clamp,      2, OP,  _,         u_clamp,      d_clamp)      \
+    X(sin,        0, OP,  _,         u_sin,        d_sin)        \
+    X(cos,        0, OP,  _,         u_cos,        d_cos)        \
+    X(erf,        0, OP,  _,         u_erf,        d_erf)        \
+    X(log1p,      0, OP,  _,         u_log1p,      d_log1p)      \
+    X(expm1,      0, OP,  _,         u_expm1,      d_expm1)      \
+    X(floor,      0, OP,  _,         u_floor,      d_zero)       \
+    X(ceil,       0, OP,  _,         u_ceil,       d_zero)       \
+    X(round,      0, OP,  _,         u_round,      d_zero)       \
+    X(trunc,      0, OP,  _,         u_trunc,      d_zero)       \
+    X(sign,       0, OP,  _,         u_sign,       d_zero)
 
 #define MT_UNARY_FN static inline float
 
@@ -158,6 +168,24 @@ MT_UNARY_FN u_clamp(float x, float lo, float hi)
     return lo != lo ? lo : hi != hi ? hi : v;
 }
 
+MT_UNARY_FN u_sin(float x, float p, float q) { (void)p, (void)q; return sinf(x); }
+MT_UNARY_FN u_cos(float x, float p, float q) { (void)p, (void)q; return cosf(x); }
+MT_UNARY_FN u_erf(float x, float p, float q) { (void)p, (void)q; return erff(x); }
+MT_UNARY_FN u_log1p(float x, float p, float q) { (void)p, (void)q; return log1pf(x); }
+MT_UNARY_FN u_expm1(float x, float p, float q) { (void)p, (void)q; return expm1f(x); }
+MT_UNARY_FN u_floor(float x, float p, float q) { (void)p, (void)q; return floorf(x); }
+MT_UNARY_FN u_ceil(float x, float p, float q) { (void)p, (void)q; return ceilf(x); }
+/* torch.round: halves to even (2.5 -> 2, 3.5 -> 4), as rintf in the default
+ * rounding mode; roundf would take them away from zero. */
+MT_UNARY_FN u_round(float x, float p, float q) { (void)p, (void)q; return rintf(x); }
+MT_UNARY_FN u_trunc(float x, float p, float q) { (void)p, (void)q; return truncf(x); }
+/* torch.sign: NaN and -0 give +0 */
+MT_UNARY_FN u_sign(float x, float p, float q)
+{
+    (void)p, (void)q;
+    return x > 0.0f ? 1.0f : x < 0.0f ? -1.0f : 0.0f;
+}
+
 /* ---- derivatives: dy/dx given x and y = f(x), as torch's backward ---------- */
 
 #define MT_DERIV_FN static inline float
@@ -243,6 +271,20 @@ MT_DERIV_FN d_clamp(float x, float y, float lo, float hi)
     (void)y;
     return x >= lo && x <= hi ? 1.0f : 0.0f;
 }
+
+MT_DERIV_FN d_sin(float x, float y, float p, float q) { (void)y, (void)p, (void)q; return cosf(x); }
+MT_DERIV_FN d_cos(float x, float y, float p, float q) { (void)y, (void)p, (void)q; return -sinf(x); }
+/* 2/√π · e^(-x²) */
+MT_DERIV_FN d_erf(float x, float y, float p, float q)
+{
+    (void)y, (void)p, (void)q;
+    return 1.12837916709551257f * expf(-x * x);
+}
+MT_DERIV_FN d_log1p(float x, float y, float p, float q) { (void)y, (void)p, (void)q; return 1.0f / (x + 1.0f); }
+/* torch: grad·(result + 1) */
+MT_DERIV_FN d_expm1(float x, float y, float p, float q) { (void)x, (void)p, (void)q; return y + 1.0f; }
+/* floor, ceil, round, trunc, sign: torch's zero gradient, also at the jumps */
+MT_DERIV_FN d_zero(float x, float y, float p, float q) { (void)x, (void)y, (void)p, (void)q; return 0.0f; }
 
 /* A row of n elements: y[i·sy] = f(x[i·sx], p, q); y may be x (sy == sx). */
 typedef void (*mt_unary_row_fn)(int64_t n, const float *x, int64_t sx, float *y,

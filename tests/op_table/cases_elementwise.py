@@ -46,6 +46,9 @@ UNARY = {
     "reciprocal": torch.reciprocal, "tanh": torch.tanh, "sigmoid": torch.sigmoid,
     "gelu": F.gelu, "gelu_tanh": lambda x: F.gelu(x, approximate="tanh"),
     "silu": F.silu, "softplus": F.softplus, "hardswish": F.hardswish, "relu": F.relu,
+    "sin": torch.sin, "cos": torch.cos, "erf": torch.erf, "log1p": torch.log1p,
+    "expm1": torch.expm1, "floor": torch.floor, "ceil": torch.ceil, "round": torch.round,
+    "trunc": torch.trunc, "sign": torch.sign,
 }
 
 ACTIVATIONS = {"none": lambda x: x, "relu": F.relu, "gelu": F.gelu,
@@ -163,10 +166,12 @@ def _activation_cases(rng):
 
 # Values where ops have edges: NaN, ±inf, ±0, a denormal, ±FLT_MAX, the
 # thresholds of softplus (20) and exp (88.7), far tails, hardswish's ±3,
-# integers beyond 2^24, 1/3 and negative bases for pow.
+# integers beyond 2^24, 1/3 and negative bases for pow, halves for round
+# (to even), large arguments of sin and cos.
 HARD = [math.nan, math.inf, -math.inf, 0.0, -0.0, 1.0, -1.0, 1e-40, -1e-40, 3.4028235e38,
         -3.4028235e38, 20.0, 20.5, -20.0, 88.7, -88.7, -104.0, 1e20, -1e20, 3.0, -3.0,
-        16777217.0, 0.5, -0.5, 2.0, -2.0, -8.0, 1.0 / 3.0, 1e-3, -1e-3]
+        16777217.0, 0.5, -0.5, 2.0, -2.0, -8.0, 1.0 / 3.0, 1e-3, -1e-3, 1.5, 2.5, -2.5,
+        4194304.5, 1e5, -1e5]
 
 
 def _hard_cases():

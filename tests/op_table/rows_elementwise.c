@@ -8,7 +8,8 @@
 
 #define UNARY_OPS(X)                                                                   \
     X(neg) X(abs) X(exp) X(log) X(sqrt) X(rsqrt) X(square) X(reciprocal) X(tanh)       \
-    X(sigmoid) X(gelu) X(gelu_tanh) X(silu) X(softplus) X(hardswish) X(relu)
+    X(sigmoid) X(gelu) X(gelu_tanh) X(silu) X(softplus) X(hardswish) X(relu) X(sin)       \
+    X(cos) X(erf) X(log1p) X(expm1) X(floor) X(ceil) X(round) X(trunc) X(sign)
 
 #define BINARY_OPS(X) \
     X(add) X(sub) X(mul) X(div) X(maximum) X(minimum) X(pow) X(eq) X(ne) X(lt) X(le) X(gt) X(ge)

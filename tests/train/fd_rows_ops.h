@@ -21,6 +21,17 @@ static mt_status row_leaky_relu(mt_tape *t, mt_value **p, mt_value **o) { return
 static mt_status row_elu(mt_tape *t, mt_value **p, mt_value **o) { return mt_tape_elu(t, p[0], 1.3f, o); }
 static mt_status row_add_scalar(mt_tape *t, mt_value **p, mt_value **o) { return mt_tape_add_scalar(t, p[0], 0.7f, o); }
 static mt_status row_clamp(mt_tape *t, mt_value **p, mt_value **o) { return mt_tape_clamp(t, p[0], -0.6f, 0.5f, o); }
+static mt_status row_sin(mt_tape *t, mt_value **p, mt_value **o) { return mt_tape_sin(t, p[0], o); }
+static mt_status row_cos(mt_tape *t, mt_value **p, mt_value **o) { return mt_tape_cos(t, p[0], o); }
+static mt_status row_erf(mt_tape *t, mt_value **p, mt_value **o) { return mt_tape_erf(t, p[0], o); }
+static mt_status row_expm1(mt_tape *t, mt_value **p, mt_value **o) { return mt_tape_expm1(t, p[0], o); }
+/* the steps: a zero gradient (the inputs are not within a difference step
+ * of a jump) */
+static mt_status row_floor(mt_tape *t, mt_value **p, mt_value **o) { return mt_tape_floor(t, p[0], o); }
+static mt_status row_ceil(mt_tape *t, mt_value **p, mt_value **o) { return mt_tape_ceil(t, p[0], o); }
+static mt_status row_round(mt_tape *t, mt_value **p, mt_value **o) { return mt_tape_round(t, p[0], o); }
+static mt_status row_trunc(mt_tape *t, mt_value **p, mt_value **o) { return mt_tape_trunc(t, p[0], o); }
+static mt_status row_sign(mt_tape *t, mt_value **p, mt_value **o) { return mt_tape_sign(t, p[0], o); }
 /* hardswish is piecewise on [-3, 3]: stretch x to reach every piece */
 static mt_status row_hardswish(mt_tape *t, mt_value **p, mt_value **o)
 {
@@ -38,6 +49,7 @@ static mt_status row_hardswish(mt_tape *t, mt_value **p, mt_value **o)
 POSITIVE_ROW(log, mt_tape_log(t, x, o))
 POSITIVE_ROW(sqrt, mt_tape_sqrt(t, x, o))
 POSITIVE_ROW(rsqrt, mt_tape_rsqrt(t, x, o))
+POSITIVE_ROW(log1p, mt_tape_log1p(t, x, o))
 POSITIVE_ROW(reciprocal, mt_tape_reciprocal(t, x, o))
 POSITIVE_ROW(pow_scalar, mt_tape_pow_scalar(t, x, 1.7f, o))
 /* a strided (transposed) input to a unary op */
@@ -213,6 +225,16 @@ static const fd_case fd_cases_ops[] = {
     {"add_scalar", 1, {{1, 5}}, {2}, row_add_scalar},
     {"pow_scalar", 1, {{3, 5}}, {2}, row_pow_scalar},
     {"clamp", 1, {{3, 5}}, {2}, row_clamp},
+    {"sin", 1, {{3, 5}}, {2}, row_sin},
+    {"cos", 1, {{3, 5}}, {2}, row_cos},
+    {"erf", 1, {{3, 5}}, {2}, row_erf},
+    {"log1p", 1, {{3, 5}}, {2}, row_log1p},
+    {"expm1", 1, {{3, 5}}, {2}, row_expm1},
+    {"floor", 1, {{3, 5}}, {2}, row_floor},
+    {"ceil", 1, {{3, 5}}, {2}, row_ceil},
+    {"round", 1, {{3, 5}}, {2}, row_round},
+    {"trunc", 1, {{3, 5}}, {2}, row_trunc},
+    {"sign", 1, {{3, 5}}, {2}, row_sign},
     {"linear gelu", 3, {{4, 6}, {6, 3}, {3}}, {2, 2, 1}, row_linear_gelu},
     {"linear gelu_tanh", 3, {{4, 6}, {6, 3}, {3}}, {2, 2, 1}, row_linear_gelu_tanh},
     {"linear tanh", 3, {{4, 6}, {6, 3}, {3}}, {2, 2, 1}, row_linear_tanh},

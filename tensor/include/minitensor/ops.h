@@ -177,6 +177,31 @@ mt_status mt_hardswish_into(const mt_tensor *x, mt_tensor *out);
 mt_status mt_relu(const mt_tensor *x, mt_tensor **out);
 mt_status mt_relu_into(const mt_tensor *x, mt_tensor *out);
 
+/* As torch.X: sin, cos, erf, log1p (log(1 + x), accurate near 0), expm1
+ * (e^x - 1, accurate near 0), floor, ceil, round (halves to even, as
+ * torch.round: 2.5 -> 2), trunc, sign (-1, 0 or 1; NaN and -0 give 0, as
+ * torch.sign). */
+mt_status mt_sin(const mt_tensor *x, mt_tensor **out);
+mt_status mt_sin_into(const mt_tensor *x, mt_tensor *out);
+mt_status mt_cos(const mt_tensor *x, mt_tensor **out);
+mt_status mt_cos_into(const mt_tensor *x, mt_tensor *out);
+mt_status mt_erf(const mt_tensor *x, mt_tensor **out);
+mt_status mt_erf_into(const mt_tensor *x, mt_tensor *out);
+mt_status mt_log1p(const mt_tensor *x, mt_tensor **out);
+mt_status mt_log1p_into(const mt_tensor *x, mt_tensor *out);
+mt_status mt_expm1(const mt_tensor *x, mt_tensor **out);
+mt_status mt_expm1_into(const mt_tensor *x, mt_tensor *out);
+mt_status mt_floor(const mt_tensor *x, mt_tensor **out);
+mt_status mt_floor_into(const mt_tensor *x, mt_tensor *out);
+mt_status mt_ceil(const mt_tensor *x, mt_tensor **out);
+mt_status mt_ceil_into(const mt_tensor *x, mt_tensor *out);
+mt_status mt_round(const mt_tensor *x, mt_tensor **out);
+mt_status mt_round_into(const mt_tensor *x, mt_tensor *out);
+mt_status mt_trunc(const mt_tensor *x, mt_tensor **out);
+mt_status mt_trunc_into(const mt_tensor *x, mt_tensor *out);
+mt_status mt_sign(const mt_tensor *x, mt_tensor **out);
+mt_status mt_sign_into(const mt_tensor *x, mt_tensor *out);
+
 /* ---- unary with parameters, same shape --------------------------------------- */
 /* x > 0 ? x : slope·x (torch leaky_relu(x, negative_slope)). */
 mt_status mt_leaky_relu(const mt_tensor *x, float slope, mt_tensor **out);

@@ -249,6 +249,18 @@ mt_status mt_tape_add_scalar(mt_tape *tape, mt_value *x, float s, mt_value **out
 mt_status mt_tape_mul_scalar(mt_tape *tape, mt_value *x, float s, mt_value **out);
 mt_status mt_tape_pow_scalar(mt_tape *tape, mt_value *x, float exponent, mt_value **out);
 mt_status mt_tape_clamp(mt_tape *tape, mt_value *x, float min, float max, mt_value **out);
+/* sin, cos, erf, log1p, expm1; floor, ceil, round, trunc and sign pass a
+ * zero gradient, as torch (also at their jumps). */
+mt_status mt_tape_sin(mt_tape *tape, mt_value *x, mt_value **out);
+mt_status mt_tape_cos(mt_tape *tape, mt_value *x, mt_value **out);
+mt_status mt_tape_erf(mt_tape *tape, mt_value *x, mt_value **out);
+mt_status mt_tape_log1p(mt_tape *tape, mt_value *x, mt_value **out);
+mt_status mt_tape_expm1(mt_tape *tape, mt_value *x, mt_value **out);
+mt_status mt_tape_floor(mt_tape *tape, mt_value *x, mt_value **out);
+mt_status mt_tape_ceil(mt_tape *tape, mt_value *x, mt_value **out);
+mt_status mt_tape_round(mt_tape *tape, mt_value *x, mt_value **out);
+mt_status mt_tape_trunc(mt_tape *tape, mt_value *x, mt_value **out);
+mt_status mt_tape_sign(mt_tape *tape, mt_value *x, mt_value **out);
 
 /* ---- binary ops (NumPy broadcasting; gradients summed back to each input) --- */
 
