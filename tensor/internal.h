@@ -61,6 +61,7 @@ typedef enum mt_scratch_id {
     MT_SCRATCH_CHAIN_BIAS2,   /* matmul_chain.c: a strided second bias */
     MT_SCRATCH_SPARSE_IDX,    /* matmul_chain.c: rows of x compacted to their nonzeros */
     MT_SCRATCH_SPARSE_VAL,
+    MT_SCRATCH_SORT,          /* sort.c: one lane's keys and indices */
     MT_SCRATCH_COUNT
 } mt_scratch_id;
 

@@ -125,6 +125,11 @@ typedef struct row {
     X(argmax_out, "argmax", mt_argmax(x, 0, false, NULL))                          \
     X(argmax_t, "argmax", mt_argmax(NULL, 0, false, &dst))                         \
     X(argmax_into, "argmax", mt_argmax_into(x, 0, false, NULL))                    \
+    X(sort_t, "sort", mt_sort(NULL, 0, false, &dst, NULL))                         \
+    X(sort_outs, "sort", mt_sort(x, 0, false, NULL, NULL))                         \
+    X(sort_into, "sort", mt_sort_into(x, 0, false, NULL, NULL))                    \
+    X(topk_t, "topk", mt_topk(NULL, 1, 0, true, &dst, NULL))                       \
+    X(topk_into, "topk", mt_topk_into(x, 1, 0, true, NULL, NULL))                  \
     X(conv_out_size, "conv_output_size", mt_conv_output_size(5, 3, 1, MT_PADDING_VALID, NULL)) \
     X(conv_out, "conv2d", mt_conv2d(img, kern, NULL, &conv_p, NULL))               \
     X(conv_input, "conv2d", mt_conv2d(NULL, kern, NULL, &conv_p, &dst))            \

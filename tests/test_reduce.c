@@ -157,6 +157,63 @@ static void test_errors(void **state)
     mt_tensor_free(x);
 }
 
+/* sort and topk: errors name the op and shapes; nothing is written on a
+ * failure; I32 indices for _into; out of memory for the lane's scratch. */
+static void test_sort_topk_errors(void **state)
+{
+    (void)state;
+    mt_tensor *x = x234(), *v = NULL, *i = NULL, *i32, *ints;
+    // out of memory for the lane's scratch (this thread's first sort): an
+    // error, the outputs untouched
+    assert_ok(mt_tensor_full(3, (int64_t[]){2, 3, 2}, 7.0f, &v));
+    assert_ok(mt_tensor_zeros(MT_DTYPE_I32, 3, (int64_t[]){2, 3, 2}, &i32));
+    alloc_probe p;
+    probe_install(&p, 0);
+    mt_status s = mt_topk_into(x, 2, 2, false, v, i32);
+    probe_remove();
+    assert_int_equal(s, MT_ERR_OUT_OF_MEMORY);
+    assert_true(((float *)v->data)[0] == 7.0f);
+    mt_tensor *v2 = v;
+    v = NULL;
+    assert_fails(mt_sort(x, 0, false, NULL, NULL), MT_ERR_INVALID_ARGUMENT,
+                 "sort: values and indices are both NULL");
+    assert_fails(mt_topk(NULL, 1, 0, true, &v, &i), MT_ERR_INVALID_ARGUMENT, "topk");
+    assert_fails(mt_topk(x, 5, -1, true, &v, &i), MT_ERR_INVALID_ARGUMENT,
+                 "topk: k 5 out of range for dim -1 of [2,3,4] (0 to 4)");
+    assert_fails(mt_topk(x, -1, 0, true, &v, &i), MT_ERR_INVALID_ARGUMENT, "k -1 out of range");
+    assert_fails(mt_sort(x, 3, true, &v, &i), MT_ERR_INVALID_ARGUMENT,
+                 "sort: dim 3 out of range for [2,3,4]");
+    assert_ok(mt_tensor_zeros(MT_DTYPE_I32, 1, (int64_t[]){3}, &ints));
+    assert_fails(mt_sort(ints, 0, false, &v, &i), MT_ERR_DTYPE, "sort");
+    assert_null(v);
+    assert_null(i);
+    // _into: shapes, overlap with the input or between the outputs
+    v = v2;
+    assert_fails(mt_topk_into(x, 3, 2, true, v, i32), MT_ERR_SHAPE, "topk");
+    mt_tensor head;
+    assert_ok(mt_narrow_into(x, 2, 0, 2, &head));
+    assert_fails(mt_topk_into(x, 2, 2, true, &head, NULL), MT_ERR_INVALID_ARGUMENT,
+                 "must not overlap");
+    for (int k = 0; k < 12; k++)
+        assert_true(((float *)v->data)[k] == 7.0f);
+    // I32 indices: torch.topk(x, 2, dim=2) of x234 (a NaN counts as the
+    // largest), and largest=False
+    static const int32_t top[12] = {1, 0, 3, 2, 2, 3, 3, 0, 1, 3, 1, 3},
+                         bottom[12] = {3, 2, 1, 0, 1, 0, 1, 2, 2, 0, 0, 2};
+    assert_ok(mt_topk_into(x, 2, 2, true, v, i32));
+    for (int k = 0; k < 12; k++) {
+        assert_int_equal(((int32_t *)i32->data)[k], top[k]);
+        float want = X234[4 * (k / 2) + top[k]], got = ((float *)v->data)[k];
+        assert_true(got == want || (isnan(got) && isnan(want)));
+    }
+    assert_ok(mt_topk_into(x, 2, -1, false, NULL, i32));
+    assert_memory_equal(i32->data, bottom, sizeof bottom);
+    mt_tensor_free(i32);
+    mt_tensor_free(v);
+    mt_tensor_free(ints);
+    mt_tensor_free(x);
+}
+
 /* The reduction runs on strided views in place: a transposed input gives
  * the transposed answer, and an _into output with gaps gets only its slots. */
 static void test_strided_views(void **state)
@@ -195,6 +252,7 @@ int main(void)
         cmocka_unit_test(test_values_against_torch),
         cmocka_unit_test(test_empty_and_special),
         cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_sort_topk_errors),
         cmocka_unit_test(test_strided_views),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

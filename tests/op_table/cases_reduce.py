@@ -135,4 +135,40 @@ def cases(rng):
                 else:
                     r = torch.log_softmax(tt, dim)
                 out.append(Case(op, [t], [_out(r)], dim=dim))
+
+    # sort (stable) and topk: values and indices as rows of their own. topk's
+    # references are torch.sort(stable=True)[:k]: torch.topk leaves its
+    # choice among ties unspecified, minitensor takes the lower index (on
+    # inputs without ties the two agree, checked here too).
+    def sort_cases(t, dim, desc):
+        v, i = torch.sort(torch.from_numpy(t), dim=dim, descending=desc, stable=True)
+        out.append(Case("sort", [t], [v.numpy()], dim=dim, descending=int(desc)))
+        out.append(Case("sort_indices", [t], [i.numpy()], dim=dim, descending=int(desc)))
+
+    def topk_cases(t, k, dim, largest):
+        v, i = torch.sort(torch.from_numpy(t), dim=dim, descending=largest, stable=True)
+        if t.ndim:
+            v, i = v.narrow(dim, 0, k), i.narrow(dim, 0, k)
+        if not np.isnan(t).any() and np.unique(t).size == t.size:
+            tv, ti = torch.topk(torch.from_numpy(t), k, dim=dim, largest=largest)
+            assert torch.equal(tv, v) and torch.equal(ti, i)
+        out.append(Case("topk", [t], [v.numpy()], k=k, dim=dim, largest=int(largest)))
+        out.append(Case("topk_indices", [t], [i.numpy()], k=k, dim=dim,
+                        largest=int(largest)))
+
+    ties = np.array([[1, 3, 3, 0, -0.0, 0.0], [2, 2, -1, -1, 2, -1], [NAN, 5, NAN, 1, INF, -INF]],
+                    np.float32)
+    long_lane = _f32(rng, 2, 300)   # topk's heap: k well under a lane's eighth
+    long_lane[1, 7] = NAN
+    long_lane[1, 100] = long_lane[1, 50]
+    for t in (x, ties, hard, _f32(rng, 5, 1), np.zeros((3, 0), np.float32),
+              np.array(2.5, np.float32)):
+        for dim in sorted({0, -1, max(t.ndim - 1, 0)}):
+            for desc in (False, True):
+                sort_cases(t, dim, desc)
+    for t, k, dim in ((x, 2, -1), (x, 0, 0), (ties, 4, 1), (ties, 3, 0), (hard, 4, 1),
+                      (hard, 1, 0), (long_lane, 5, 1), (long_lane, 37, -1),
+                      (long_lane, 300, 1), (np.array(2.5, np.float32), 1, 0)):
+        for largest in (True, False):
+            topk_cases(t, k, dim, largest)
     return out

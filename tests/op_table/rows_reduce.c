@@ -74,6 +74,36 @@ static dim_args dims_of(const op_case *c)
     static mt_status name##_into(const op_case *c, mt_tensor *out)               \
     { return mt_##name##_into(op_in(c, 0), (int)op_int(c, "dim", 0), out); }
 
+/* sort, topk: the values and the indices each as a row */
+static mt_status sort_new(const op_case *c, mt_tensor **out)
+{ return mt_sort(op_in(c, 0), (int)op_int(c, "dim", 0), op_int(c, "descending", 0), out, NULL); }
+static mt_status sort_into(const op_case *c, mt_tensor *out)
+{ return mt_sort_into(op_in(c, 0), (int)op_int(c, "dim", 0), op_int(c, "descending", 0), out, NULL); }
+static mt_status sort_indices_new(const op_case *c, mt_tensor **out)
+{ return mt_sort(op_in(c, 0), (int)op_int(c, "dim", 0), op_int(c, "descending", 0), NULL, out); }
+static mt_status sort_indices_into(const op_case *c, mt_tensor *out)
+{ return mt_sort_into(op_in(c, 0), (int)op_int(c, "dim", 0), op_int(c, "descending", 0), NULL, out); }
+static mt_status topk_new(const op_case *c, mt_tensor **out)
+{
+    return mt_topk(op_in(c, 0), op_int(c, "k", 0), (int)op_int(c, "dim", 0),
+                   op_int(c, "largest", 1), out, NULL);
+}
+static mt_status topk_into(const op_case *c, mt_tensor *out)
+{
+    return mt_topk_into(op_in(c, 0), op_int(c, "k", 0), (int)op_int(c, "dim", 0),
+                        op_int(c, "largest", 1), out, NULL);
+}
+static mt_status topk_indices_new(const op_case *c, mt_tensor **out)
+{
+    return mt_topk(op_in(c, 0), op_int(c, "k", 0), (int)op_int(c, "dim", 0),
+                   op_int(c, "largest", 1), NULL, out);
+}
+static mt_status topk_indices_into(const op_case *c, mt_tensor *out)
+{
+    return mt_topk_into(op_in(c, 0), op_int(c, "k", 0), (int)op_int(c, "dim", 0),
+                        op_int(c, "largest", 1), NULL, out);
+}
+
 PLAIN_ROWS(sum)
 PLAIN_ROWS(mean)
 PLAIN_ROWS(min)
@@ -100,5 +130,9 @@ const op_row op_rows_reduce[] = {
     {"cumsum", cumsum_new, cumsum_into, 0, 0},
     {"softmax", softmax_new, softmax_into, 0, 0},
     {"log_softmax", log_softmax_new, log_softmax_into, 0, 0},
+    {"sort", sort_new, sort_into, 0, 0},
+    {"sort_indices", sort_indices_new, sort_indices_into, 0, 0},
+    {"topk", topk_new, topk_into, 0, 0},
+    {"topk_indices", topk_indices_new, topk_indices_into, 0, 0},
     {0},
 };

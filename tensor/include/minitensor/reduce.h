@@ -1,5 +1,5 @@
-/* minitensor/reduce.h — reductions, cumsum and softmax over dims of F32
- * tensors.
+/* minitensor/reduce.h — reductions, cumsum, softmax, sort and topk over dims
+ * of F32 tensors.
  *
  * Reductions come in two forms, as torch.sum(x, dim) and torch.sum(x, dims):
  *   mt_sum(x, dim, keepdim, &out)               one dim;
@@ -91,6 +91,26 @@ mt_status mt_max_dims(const mt_tensor *t, const int *dims, int n_dims,
                       bool keepdim, mt_tensor **out);
 mt_status mt_max_dims_into(const mt_tensor *t, const int *dims, int n_dims,
                            bool keepdim, mt_tensor *out);
+
+/* ---- sort, topk: torch.sort(stable=True) / torch.topk ---------------------
+ * Along dim: values (F32) and indices (I64 from the allocating forms; I32
+ * or I64 tensors for _into) of x's shape with dim k long (sort: the whole
+ * dim). Either output may be NULL when not wanted (not both). Ascending,
+ * or descending / largest; NaN counts as larger than every number (first
+ * when descending, last when ascending, as torch); equal values (0 and -0
+ * too) keep their order, so ties go to the lower index — topk's choice
+ * among ties, which torch leaves unspecified, and its results are always
+ * sorted. k from 0 to the dim's length (MT_ERR_INVALID_ARGUMENT else).
+ * The _into outputs must not overlap the input or each other. Each lane is
+ * read into per-thread scratch kept for reuse (5 floats an element). */
+mt_status mt_sort(const mt_tensor *x, int dim, bool descending, mt_tensor **values,
+                  mt_tensor **indices);
+mt_status mt_sort_into(const mt_tensor *x, int dim, bool descending, mt_tensor *values,
+                       mt_tensor *indices);
+mt_status mt_topk(const mt_tensor *x, int64_t k, int dim, bool largest, mt_tensor **values,
+                  mt_tensor **indices);
+mt_status mt_topk_into(const mt_tensor *x, int64_t k, int dim, bool largest,
+                       mt_tensor *values, mt_tensor *indices);
 
 /* ---- argmin, argmax: torch.argmin / torch.argmax, I64 results -------------
  * One dim: the index along dim. _all: torch.argmax(x) — the index into the
