@@ -38,15 +38,33 @@
  *                             state c after the whole sequence (Keras'
  *                             return_state=True's last output, PyTorch's
  *                             c_n[-1]). An encoder whose h and c both feed
- *                             a decoder is two layers from the same
- *                             weights, one for each;
+ *                             a decoder is one layer with ALL;
  *   MT_RNN_RETURN_H_N         [N, layers·D, H]: every layer's and
  *                             direction's final h (PyTorch's h_n, batch
  *                             first: h_n.permute(1, 0, 2));
  *   MT_RNN_RETURN_C_N         [N, layers·D, H], LSTM only: PyTorch's c_n
  *                             the same way. Both fit the state inputs
  *                             below: a model run one step at a time (text
- *                             generation) feeds them back.
+ *                             generation) feeds them back;
+ *   MT_RNN_RETURN_ALL         all of the above from one run: [N, K], each
+ *                             sample's outputs packed in one row (K = K0 +
+ *                             L·S, K0 fixed by the weights, S the step
+ *                             width H·D). Take each out with a layer of
+ *                             mt_rnn_output_new (below), a view of the row,
+ *                             no copy: PyTorch's `out, (h_n, c_n) =
+ *                             lstm(x)` and Keras' return_sequences=True,
+ *                             return_state=True (also Bidirectional's
+ *                             five outputs) are one layer run once:
+ *
+ *     mt_lstm_load(&sd, "rnn", &(mt_rnn_options){
+ *                      .output = MT_RNN_RETURN_ALL}, &l);
+ *     mt_graph_add(g, "lstm", l, 1, &x, &all);           // [N, K]
+ *     mt_rnn_output_new(l, MT_RNN_RETURN_SEQUENCES,
+ *                       MT_RNN_DIRECTION_BOTH, &o);       // out [N, L, H·D]
+ *     mt_graph_add(g, "out", o, 1, &all, &y);
+ *     mt_rnn_output_new(l, MT_RNN_RETURN_H_N, MT_RNN_DIRECTION_BOTH, &o);
+ *     mt_graph_add(g, "h_n", o, 1, &all, &h_n);          // [N, layers·D, H]
+ *     // … C_N the same; mark y, h_n, c_n as outputs
  *
  * Initial states. In a graph the layer takes one input (the sequence,
  * zero states) or, for an LSTM, three (sequence, h0, c0), for a GRU or
@@ -75,7 +93,8 @@
  * padding='post' it repeats the last valid h; at 'pre' the leading
  * padding is zeros either way). FINAL_STATE, CELL_STATE, H_N and C_N are
  * the states; LAST_STEP is the sequence output at step L-1 (zeros where
- * that step is masked, as pad_packed_sequence's out[:, -1]).
+ * that step is masked, as pad_packed_sequence's out[:, -1]). ALL's
+ * outputs are these same ones.
  *
  * Weights are copied at construction into one layout ((in, out) matrices,
  * PyTorch's gate order, the two biases summed where the math allows), in
@@ -95,8 +114,8 @@
  * Keras' stateful=True carries each batch's final states into the next
  * call: run the layer with the state inputs and take the states as
  * outputs (FINAL_STATE and CELL_STATE, or H_N and C_N, from layers of
- * the same weights), fed back into the next call; the flag itself is
- * not an option. Not supported: left-padded batches packed by PyTorch
+ * the same weights, or one layer with ALL), fed back into the next
+ * call; the flag itself is not an option. Not supported: left-padded batches packed by PyTorch
  * (pack_padded_sequence takes the first lengths[n] steps: right-pad them,
  * or mask the front and accept Keras' semantics: state carried over the
  * padding), Keras 2's hard_sigmoid (see .recurrent_activation) and
@@ -121,8 +140,16 @@ typedef enum mt_rnn_return {
     MT_RNN_RETURN_LAST_STEP,
     MT_RNN_RETURN_CELL_STATE,
     MT_RNN_RETURN_H_N,
-    MT_RNN_RETURN_C_N
+    MT_RNN_RETURN_C_N,
+    MT_RNN_RETURN_ALL
 } mt_rnn_return;
+
+/* Which direction's final state mt_rnn_output_new takes. */
+typedef enum mt_rnn_direction {
+    MT_RNN_DIRECTION_BOTH = 0,   /* as the output is described above */
+    MT_RNN_DIRECTION_FORWARD,
+    MT_RNN_DIRECTION_BACKWARD
+} mt_rnn_direction;
 
 /* How a bidirectional layer joins its two directions' outputs (Keras'
  * Bidirectional(merge_mode=…); see .merge below). */
@@ -152,7 +179,8 @@ typedef enum mt_rnn_activation {
  *   bidirectional  true: two directions per layer (the loaders also find
  *                  them in the file without it);
  *   output         MT_RNN_RETURN_SEQUENCES, _FINAL_STATE, _LAST_STEP,
- *                  _H_N or (LSTM) _CELL_STATE, _C_N;
+ *                  _H_N, (LSTM) _CELL_STATE, _C_N, or _ALL (every one
+ *                  of them, see mt_rnn_output_new);
  *   act            mt_rnn_*: the nonlinearity, MT_ACTIVATION_TANH (or
  *                  NONE, the default) or MT_ACTIVATION_RELU (PyTorch's
  *                  nonlinearity='relu', Keras' SimpleRNN(activation=
@@ -179,7 +207,8 @@ typedef enum mt_rnn_activation {
  *                  elementwise). The states (CELL_STATE, H_N, C_N) are
  *                  never merged (Keras returns a Bidirectional's states
  *                  apart): with a merge other than CONCAT they are refused
- *                  (MT_ERR_INVALID_ARGUMENT), load them with CONCAT. NONE
+ *                  (MT_ERR_INVALID_ARGUMENT), load them with CONCAT or
+ *                  take them from ALL (which keeps them apart). NONE
  *                  (merge_mode=None: two outputs) is MT_ERR_UNSUPPORTED: a
  *                  layer has one output; load with CONCAT and split it in
  *                  two with mt_narrow_new(-1, 0, H) and mt_narrow_new(-1,
@@ -243,6 +272,25 @@ mt_status mt_gru_new(int n, const mt_rnn_weights *weights, const mt_rnn_options 
                      mt_layer **out);
 mt_status mt_rnn_new(int n, const mt_rnn_weights *weights, const mt_rnn_options *options,
                      mt_layer **out);
+
+/* A layer taking one output out of the packed [N, K] output of `rnn`, a
+ * layer of mt_lstm_* / mt_gru_* / mt_rnn_new or _load with .output =
+ * MT_RNN_RETURN_ALL: `output` is any other mt_rnn_return, its shape the
+ * one described at the top of this header (L is found from K). With
+ * `direction` FORWARD or BACKWARD (FINAL_STATE and CELL_STATE only) it
+ * is that direction's final h [N, W] or c [N, H] of the last layer,
+ * never merged: Keras' Bidirectional(return_state=True) returns [seq,
+ * h_fwd, c_fwd, h_bwd, c_bwd] (GRU, SimpleRNN: [seq, h_fwd, h_bwd]), and
+ * the sequences (or, with return_sequences=False, FINAL_STATE) merged as
+ * .merge says. The output is a view of its input (no copy, no
+ * workspace). Copies what it needs from rnn: rnn may be freed or owned
+ * by a model. Fails (*out NULL) with MT_ERR_INVALID_ARGUMENT on NULLs, a
+ * layer that is not recurrent or not ALL, an output or direction out of
+ * range or that the layer lacks (CELL_STATE / C_N of a GRU, BACKWARD of
+ * one direction); as a layer, on an input that is not F32 [N, K] of
+ * that layer's packing (MT_ERR_SHAPE / MT_ERR_DTYPE). */
+mt_status mt_rnn_output_new(const mt_layer *rnn, mt_rnn_return output,
+                            mt_rnn_direction direction, mt_layer **out);
 
 /* The same from a state dict, layer "p":
  *   PyTorch  p.weight_ih_l<k>, p.weight_hh_l<k>, p.bias_ih_l<k>,
