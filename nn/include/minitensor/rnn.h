@@ -47,9 +47,10 @@
  *                             below: a model run one step at a time (text
  *                             generation) feeds them back;
  *   MT_RNN_RETURN_ALL         all of the above from one run: [N, K], each
- *                             sample's outputs packed in one row (K = K0 +
- *                             L·S, K0 fixed by the weights, S the step
- *                             width H·D). Take each out with a layer of
+ *                             sample's outputs packed in one row (the
+ *                             states, then the steps: K = K0 + L·S, K0
+ *                             fixed by the weights, S the step width
+ *                             H·D). Take each out with a layer of
  *                             mt_rnn_output_new (below), a view of the row,
  *                             no copy: PyTorch's `out, (h_n, c_n) =
  *                             lstm(x)` and Keras' return_sequences=True,
@@ -113,9 +114,9 @@
  * PyTorch's dropout= between layers does nothing at inference, nor here.
  * Keras' stateful=True carries each batch's final states into the next
  * call: run the layer with the state inputs and take the states as
- * outputs (FINAL_STATE and CELL_STATE, or H_N and C_N, from layers of
- * the same weights, or one layer with ALL), fed back into the next
- * call; the flag itself is not an option. Not supported: left-padded batches packed by PyTorch
+ * outputs (FINAL_STATE and CELL_STATE, or H_N and C_N, from one layer
+ * with ALL), fed back into the next call; the flag itself is not an
+ * option. Not supported: left-padded batches packed by PyTorch
  * (pack_padded_sequence takes the first lengths[n] steps: right-pad them,
  * or mask the front and accept Keras' semantics: state carried over the
  * padding), Keras 2's hard_sigmoid (see .recurrent_activation) and
@@ -304,9 +305,9 @@ mt_status mt_rnn_output_new(const mt_layer *rnn, mt_rnn_return output,
  *            zero states or from h0 (c0) [N, H] given as inputs (an
  *            RNNCell(nonlinearity='relu') needs .act). A Python loop
  *            `h, c = cell(x[:, t], (h, c))` is one graph run per step on
- *            x[:, t] as [N, 1, F] (mt_narrow(x, 1, t, 1)), with the new h
- *            from .output = FINAL_STATE and the new c from a second layer
- *            with CELL_STATE, fed back as the next step's inputs.
+ *            x[:, t] as [N, 1, F] (mt_narrow(x, 1, t, 1)), the new h and
+ *            c (.output = ALL: its FINAL_STATE and CELL_STATE) fed back
+ *            as the next step's inputs.
  *   Keras    p/<cell>/kernel [F, G·H], p/<cell>/recurrent_kernel [H, G·H],
  *            p/<cell>/bias ([G·H]; GRU reset_after=True: [2, G·H]) or
  *            none, where <cell> is lstm_cell, gru_cell or simple_rnn_cell
