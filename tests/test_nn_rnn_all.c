@@ -405,6 +405,68 @@ static void layer_forward_views(void **state)
     mt_safetensors_close(st);
 }
 
+/* A batch whose outputs pass 2 MiB runs in passes of fewer rows (graph.h):
+ * 3000 copies of the 3 rows of "tl" give each copy's outputs, gathered
+ * from the views of each pass. The views take no workspace: the graph
+ * needs as many bytes with them as without them (below that size). */
+static void passes_and_workspace(void **state)
+{
+    (void)state;
+    mt_safetensors *st = ref_open("rnn_all_torch.safetensors");
+    const mt_state_dict sd = {st, MT_FRAMEWORK_PYTORCH};
+    static const char *const names[3] = {"x_tl", "h0_tl", "c0_tl"};
+    static const char *const refs[3] = {"y_tl", "hn_tl", "cn_tl"};
+    static const mt_rnn_return outs[3] = {MT_RNN_RETURN_SEQUENCES, MT_RNN_RETURN_H_N,
+                                          MT_RNN_RETURN_C_N};
+    const int64_t copies = 3000;
+    mt_tensor *in[3], *big[3], *want[3];
+    for (int i = 0; i < 3; i++) {
+        in[i] = ref_get(st, names[i]);
+        want[i] = ref_get(st, refs[i]);
+        int64_t shape[3] = {in[i]->shape[0] * copies, in[i]->shape[1], in[i]->shape[2]};
+        assert_ok(mt_tensor_zeros(MT_DTYPE_F32, 3, shape, &big[i]));
+        size_t row = (size_t)mt_tensor_numel(in[i]);
+        for (int64_t c = 0; c < copies; c++)
+            memcpy((float *)big[i]->data + (size_t)c * row, in[i]->data, row * sizeof(float));
+    }
+    mt_graph *g;
+    mt_layer *l, *o;
+    int ids[3], all, node;
+    const mt_tensor *got[4];
+    size_t alone, with_views;
+    assert_ok(mt_lstm_load(&sd, "tl", &(mt_rnn_options){.output = MT_RNN_RETURN_ALL}, &l));
+    assert_ok(mt_graph_new(&g));
+    for (int i = 0; i < 3; i++)
+        assert_ok(mt_graph_input(g, names[i], MT_DTYPE_F32, 2, in[i]->shape + 1, &ids[i]));
+    assert_ok(mt_graph_add(g, "rnn", l, 3, ids, &all));
+    assert_ok(mt_graph_output(g, all));
+    assert_ok(mt_graph_bytes_needed(g, 3, &alone));
+    for (int i = 0; i < 3; i++) {
+        assert_ok(mt_rnn_output_new(l, outs[i], MT_RNN_DIRECTION_BOTH, &o));
+        assert_ok(mt_graph_add(g, refs[i], o, 1, &all, &node));
+        assert_ok(mt_graph_output(g, node));
+    }
+    assert_ok(mt_graph_bytes_needed(g, 3, &with_views));
+    assert_int_equal(with_views, alone);
+    assert_ok(mt_graph_forward(g, 3, (const mt_tensor *const *)big, 4, got));
+    for (int i = 0; i < 3; i++) {
+        const mt_tensor *y = got[i + 1];
+        assert_int_equal(y->shape[0], 3 * copies);
+        assert_true(mt_tensor_is_contiguous(y));   // gathered from the passes
+        size_t row = (size_t)mt_tensor_numel(want[i]);
+        for (int64_t c = 0; c < copies; c += 499)
+            assert_close((const float *)y->data + (size_t)c * row,
+                         (const float *)want[i]->data, row, 1e-5, 1e-4);
+    }
+    mt_graph_free(g);
+    for (int i = 0; i < 3; i++) {
+        mt_tensor_free(big[i]);
+        mt_tensor_free(want[i]);
+        mt_tensor_free(in[i]);
+    }
+    mt_safetensors_close(st);
+}
+
 /* ---- errors ---------------------------------------------------------------------------------- */
 
 /* Output layer o added on a graph input of dtype dt [N, k]. */
@@ -495,6 +557,7 @@ int main(void)
         cmocka_unit_test(keras_masked_initial_state),
         cmocka_unit_test(keras_bidirectional),
         cmocka_unit_test(layer_forward_views),
+        cmocka_unit_test(passes_and_workspace),
         cmocka_unit_test(errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
