@@ -362,7 +362,8 @@ static void keras_bidirectional(void **state)
 /* ---- one layer on its own ----------------------------------------------------------------- */
 
 /* mt_layer_forward: the packed output, then an output layer's view of it,
- * which keeps the packed tensor alive after its owner frees it. */
+ * which keeps the packed tensor alive after its owner frees it. A
+ * Sequential of the layer and one output. */
 static void layer_forward_views(void **state)
 {
     (void)state;
@@ -396,8 +397,14 @@ static void layer_forward_views(void **state)
     mt_tensor_free(y);
     mt_tensor_free(hn);
     mt_layer_free(oy);
-    mt_layer_free(oh);
-    mt_layer_free(l);
+    mt_sequential *model;
+    const mt_tensor *last;
+    assert_ok(mt_sequential_new(2, x->shape + 1, &model));
+    assert_ok(mt_sequential_add(model, l));
+    assert_ok(mt_sequential_add(model, oh));
+    assert_ok(mt_sequential_forward(model, view, &last));
+    assert_part(st, &(part){MT_RNN_RETURN_H_N, MT_RNN_DIRECTION_BOTH, "hn_tr", 0, 0, 0}, last);
+    mt_sequential_free(model);
     mt_tensor_free(view);
     mt_tensor_free(lnf);
     mt_tensor_free(xt);
