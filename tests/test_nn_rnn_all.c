@@ -9,8 +9,9 @@
  * from initial_state), GRU, SimpleRNN(go_backwards), and Bidirectional's
  * five outputs (concat and sum) and a merged final state (GRU, ave). Each
  * graph runs the layer once (counted by a wrapper layer) and every output
- * is a view of that one run's packed output. Also mt_layer_forward on an
- * output layer, and the errors. */
+ * is a view of that one run's packed output, taking no workspace; a
+ * batch run in passes gathers them. Also mt_layer_forward on an output
+ * layer, a Sequential of the two, and the errors. */
 #include "test_util.h"
 
 #include "../nn/layer_internal.h"   /* the counting wrapper calls the layer's vtable */
