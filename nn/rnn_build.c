@@ -115,8 +115,9 @@ static mt_status check_options(const char *name, mt_nn_rnn_cell cell, int n,
     if (o->merge == MT_RNN_MERGE_NONE)
         return mt_fail(MT_ERR_UNSUPPORTED, "%s: merge NONE (Keras' merge_mode=None) gives two "
                        "outputs and a layer has one: load with MT_RNN_MERGE_CONCAT and split "
-                       "its last dim with mt_narrow_new(-1, 0, H) and mt_narrow_new(-1, H, H)",
-                       name);
+                       "its last dim with mt_narrow_new(-1, 0, H) and mt_narrow_new(-1, H, H) "
+                       "(or, with MT_RNN_RETURN_ALL, take SEQUENCES with mt_rnn_output_new's "
+                       "MT_RNN_DIRECTION_FORWARD and _BACKWARD)", name);
     if (o->merge != MT_RNN_MERGE_CONCAT && dirs == 1)
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: merge mode %s needs two directions (a "
                        "bidirectional layer)", name, merge_names[o->merge]);

@@ -35,7 +35,8 @@ static const char *const output_names[] = {"sequences", "final_state", "last_ste
                                            "cell_state", "h_n", "c_n", "all"};
 
 /* The view's sample shape (rank r, dims dim[1..r-1]) and its first float
- * in the row, for sequences of len steps. */
+ * in the row, for sequences of len steps. One direction's SEQUENCES is
+ * every step's first (or second) W floats: the step width is then 2·W. */
 static int64_t place(const out_state *st, int64_t len, int *r, int64_t *dim)
 {
     rnn_packing p = mt_nn_rnn_packing(st->lstm, st->layers, st->dirs, st->width, st->hidden,
@@ -48,11 +49,11 @@ static int64_t place(const out_state *st, int64_t len, int *r, int64_t *dim)
     case MT_RNN_RETURN_SEQUENCES:
         *r = 3;
         dim[1] = len;
-        dim[2] = p.step;
-        return p.seq;
+        dim[2] = one ? st->width : p.step;
+        return p.seq + d * st->width;
     case MT_RNN_RETURN_LAST_STEP:
-        dim[1] = p.step;
-        return p.seq + (len - 1) * p.step;
+        dim[1] = one ? st->width : p.step;
+        return p.seq + (len - 1) * p.step + d * st->width;
     case MT_RNN_RETURN_FINAL_STATE:
         if (!one && p.merged != p.seq) {   // the two directions' h merged
             dim[1] = st->width;
@@ -103,13 +104,18 @@ static mt_status out_forward(const mt_layer *l, int n, const mt_tensor *const *i
     rnn_packing p = mt_nn_rnn_packing(st->lstm, st->layers, st->dirs, st->width, st->hidden,
                                       st->merge, 0);
     int r;
-    int64_t dim[3] = {x->shape[0]};
-    int64_t at = place(st, (x->shape[1] - p.size) / p.step, &r, dim), count = dim[1];
-    if (r == 3)
-        count *= dim[2];
+    int64_t len = (x->shape[1] - p.size) / p.step, dim[3] = {x->shape[0]};
+    int64_t at = place(st, len, &r, dim);
+    mt_tensor part, steps;
+    mt_status s;
+    if (st->output == MT_RNN_RETURN_SEQUENCES && dim[2] != p.step) {   // [N, L, 2·W] narrowed
+        if ((s = mt_narrow_into(x, 1, p.seq, len * p.step, &part)) ||
+            (s = mt_view_into(&part, 3, (int64_t[]){dim[0], len, p.step}, &steps)))
+            return s;
+        return mt_narrow_into(&steps, 2, at - p.seq, dim[2], out);
+    }
     // the row's floats at..at+count, seen as the sample shape
-    mt_tensor part;
-    mt_status s = mt_narrow_into(x, 1, at, count, &part);
+    s = mt_narrow_into(x, 1, at, r == 3 ? dim[1] * dim[2] : dim[1], &part);
     return s ? s : mt_view_into(&part, r, dim, out);
 }
 
@@ -140,9 +146,12 @@ mt_status mt_rnn_output_new(const mt_layer *rnn, mt_rnn_return output,
               "and C_N";
     else if ((unsigned)direction > MT_RNN_DIRECTION_BACKWARD)
         why = "the direction is not BOTH, FORWARD or BACKWARD";
-    else if (direction != MT_RNN_DIRECTION_BOTH && output != MT_RNN_RETURN_FINAL_STATE &&
-             output != MT_RNN_RETURN_CELL_STATE)
-        why = "a direction of its own is for FINAL_STATE and CELL_STATE only";
+    else if (direction != MT_RNN_DIRECTION_BOTH &&
+             (output == MT_RNN_RETURN_H_N || output == MT_RNN_RETURN_C_N))
+        why = "H_N and C_N hold both directions (BOTH)";
+    else if (direction != MT_RNN_DIRECTION_BOTH && r->merge != MT_RNN_MERGE_CONCAT &&
+             (output == MT_RNN_RETURN_SEQUENCES || output == MT_RNN_RETURN_LAST_STEP))
+        why = "the layer merges its directions' outputs (a merge other than CONCAT)";
     else if (direction == MT_RNN_DIRECTION_BACKWARD && r->dirs == 1)
         why = "BACKWARD of a layer with one direction";
     else if ((output == MT_RNN_RETURN_CELL_STATE || output == MT_RNN_RETURN_C_N) &&

@@ -7,7 +7,8 @@
  * time-major 2-layer RNN(relu), a packed bidirectional LSTM(proj_size);
  * Keras' return_sequences=True, return_state=True of LSTM (also masked
  * from initial_state), GRU, SimpleRNN(go_backwards), and Bidirectional's
- * five outputs (concat and sum) and a merged final state (GRU, ave). Each
+ * five outputs (concat and sum), a merged final state (GRU, ave) and
+ * merge_mode=None's six outputs. Each
  * graph runs the layer once (counted by a wrapper layer) and every output
  * is a view of that one run's packed output, taking no workspace; a
  * batch run in passes gathers them. Also mt_layer_forward on an output
@@ -113,7 +114,8 @@ static void all_matches(const mt_safetensors *st, mt_layer *l, int n,
 {
     mt_graph *g;
     int ids[4], all, node;
-    const mt_tensor *out[9];
+    const mt_tensor *out[12];
+    assert_true(k < 12);
     counted *c = malloc(sizeof *c);
     mt_layer *w;
     assert_non_null(c);
@@ -356,6 +358,19 @@ static void keras_bidirectional(void **state)
                     {MT_RNN_RETURN_FINAL_STATE, MT_RNN_DIRECTION_BOTH, "y_kbg", 0, 0, 0},
                     {MT_RNN_RETURN_FINAL_STATE, fwd, "hf_kbg", 0, 0, 0},
                     {MT_RNN_RETURN_FINAL_STATE, bwd, "hb_kbg", 0, 0, 0}});
+    // merge_mode=None: [y_fwd, y_bwd, h_fwd, c_fwd, h_bwd, c_bwd] from a CONCAT
+    // layer, each direction's sequence a view of every step's half (and its
+    // last step the half of y's)
+    assert_ok(mt_lstm_load(&sd, "kbn", &(mt_rnn_options){.output = MT_RNN_RETURN_ALL}, &l));
+    all_matches(st, l, 1, in, 8, (const part[]){
+                    {MT_RNN_RETURN_SEQUENCES, fwd, "yf_kbn", 0, 0, 0},
+                    {MT_RNN_RETURN_SEQUENCES, bwd, "yb_kbn", 0, 0, 0},
+                    {MT_RNN_RETURN_FINAL_STATE, fwd, "hf_kbn", 0, 0, 0},
+                    {MT_RNN_RETURN_CELL_STATE, fwd, "cf_kbn", 0, 0, 0},
+                    {MT_RNN_RETURN_FINAL_STATE, bwd, "hb_kbn", 0, 0, 0},
+                    {MT_RNN_RETURN_CELL_STATE, bwd, "cb_kbn", 0, 0, 0},
+                    {MT_RNN_RETURN_LAST_STEP, fwd, "yf_kbn", 1, 4, 1},
+                    {MT_RNN_RETURN_LAST_STEP, bwd, "yb_kbn", 1, 4, 1}});
     mt_tensor_free(x);
     mt_safetensors_close(st);
 }
@@ -515,7 +530,7 @@ static void errors(void **state)
     assert_fails(mt_rnn_output_new(gru, MT_RNN_RETURN_FINAL_STATE, (mt_rnn_direction)3, &o),
                  MT_ERR_INVALID_ARGUMENT, "not BOTH, FORWARD or BACKWARD");
     assert_fails(mt_rnn_output_new(gru, MT_RNN_RETURN_H_N, MT_RNN_DIRECTION_FORWARD, &o),
-                 MT_ERR_INVALID_ARGUMENT, "for FINAL_STATE and CELL_STATE only");
+                 MT_ERR_INVALID_ARGUMENT, "H_N and C_N hold both directions (BOTH)");
     assert_fails(mt_rnn_output_new(gru, MT_RNN_RETURN_C_N, both, &o),
                  MT_ERR_INVALID_ARGUMENT, "only an LSTM has a cell state");
     assert_fails(mt_rnn_output_new(gru, MT_RNN_RETURN_CELL_STATE, MT_RNN_DIRECTION_BACKWARD,
@@ -545,8 +560,13 @@ static void errors(void **state)
                                                             .merge = MT_RNN_MERGE_SUM}, &o),
                  MT_ERR_INVALID_ARGUMENT, "or take them from MT_RNN_RETURN_ALL");
     assert_ok(mt_lstm_load(&kd, "kbs", &(mt_rnn_options){.output = MT_RNN_RETURN_ALL,
-                                                         .merge = MT_RNN_MERGE_SUM}, &o));
-    mt_layer_free(o);
+                                                         .merge = MT_RNN_MERGE_SUM}, &uni));
+    // its directions' halves of the sequence do not exist
+    assert_fails(mt_rnn_output_new(uni, MT_RNN_RETURN_SEQUENCES, MT_RNN_DIRECTION_FORWARD, &o),
+                 MT_ERR_INVALID_ARGUMENT, "merges its directions' outputs");
+    assert_fails(mt_rnn_output_new(uni, MT_RNN_RETURN_LAST_STEP, MT_RNN_DIRECTION_BACKWARD, &o),
+                 MT_ERR_INVALID_ARGUMENT, "merges its directions' outputs");
+    mt_layer_free(uni);
     mt_safetensors_close(ks);
     mt_layer_free(relu);
     mt_layer_free(seq);

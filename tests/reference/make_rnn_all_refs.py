@@ -27,7 +27,8 @@ recurrent layer from one call (MT_RNN_RETURN_ALL).
          "cb_kb" (its five outputs); "kbs" the same with merge_mode='sum';
          "kbg" Bidirectional(GRU(3, return_sequences=False),
          merge_mode='ave'): "y_kbg" (the merged final h), "hf_kbg",
-         "hb_kbg".
+         "hb_kbg"; "kbn" Bidirectional(LSTM(3), merge_mode=None): "yf_kbn",
+         "yb_kbn", "hf_kbn", "cf_kbn", "hb_kbn", "cb_kbn".
 
   /usr/bin/python3 tests/reference/make_rnn_all_refs.py torch tests/reference
   /work/main/build-venv-keras/bin/python tests/reference/make_rnn_all_refs.py keras tests/reference
@@ -122,6 +123,8 @@ def keras_refs(out):
     case("kbs", bi(layers.LSTM(3, name="l", **both), merge_mode="sum"), five)
     case("kbg", bi(layers.GRU(3, name="g", return_state=True), merge_mode="ave"),
          ["y", "hf", "hb"])
+    case("kbn", bi(layers.LSTM(3, name="l", **both), merge_mode=None),
+         ["yf", "yb", "hf", "cf", "hb", "cb"])
     save(f"{out}/rnn_all_keras.safetensors", t)
     print(f"Keras {keras.__version__}: {len(t)} tensors", sorted(k for k in t if "/" in k))
 

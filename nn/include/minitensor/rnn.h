@@ -213,7 +213,8 @@ typedef enum mt_rnn_activation {
  *                  (merge_mode=None: two outputs) is MT_ERR_UNSUPPORTED: a
  *                  layer has one output; load with CONCAT and split it in
  *                  two with mt_narrow_new(-1, 0, H) and mt_narrow_new(-1,
- *                  H, H), which is what Keras returns. One direction: only
+ *                  H, H), which is what Keras returns (or, from ALL, two
+ *                  views: mt_rnn_output_new's directions). One direction: only
  *                  CONCAT;
  *   go_backwards   Keras' go_backwards=True: the layer reads the sequence
  *                  (and mask) from the last step to the first, and its
@@ -278,17 +279,19 @@ mt_status mt_rnn_new(int n, const mt_rnn_weights *weights, const mt_rnn_options 
  * layer of mt_lstm_* / mt_gru_* / mt_rnn_new or _load with .output =
  * MT_RNN_RETURN_ALL: `output` is any other mt_rnn_return, its shape the
  * one described at the top of this header (L is found from K). With
- * `direction` FORWARD or BACKWARD (FINAL_STATE and CELL_STATE only) it
- * is that direction's final h [N, W] or c [N, H] of the last layer,
- * never merged: Keras' Bidirectional(return_state=True) returns [seq,
- * h_fwd, c_fwd, h_bwd, c_bwd] (GRU, SimpleRNN: [seq, h_fwd, h_bwd]), and
- * the sequences (or, with return_sequences=False, FINAL_STATE) merged as
- * .merge says. The output is a view of its input (no copy, no
+ * `direction` FORWARD or BACKWARD it is that direction's part: its final
+ * h [N, W] (FINAL_STATE) or c [N, H] (CELL_STATE) of the last layer,
+ * never merged, or with CONCAT its half of SEQUENCES [N, L, W] or
+ * LAST_STEP [N, W] (not H_N, C_N). Keras' Bidirectional(return_state=
+ * True) returns [seq, h_fwd, c_fwd, h_bwd, c_bwd] (GRU, SimpleRNN: [seq,
+ * h_fwd, h_bwd]), the sequences (or, with return_sequences=False,
+ * FINAL_STATE) merged as .merge says; merge_mode=None returns [seq_fwd,
+ * seq_bwd, …]: SEQUENCES FORWARD and BACKWARD of a CONCAT layer. The output is a view of its input (no copy, no
  * workspace). Copies what it needs from rnn: rnn may be freed or owned
  * by a model. Fails (*out NULL) with MT_ERR_INVALID_ARGUMENT on NULLs, a
  * layer that is not recurrent or not ALL, an output or direction out of
  * range or that the layer lacks (CELL_STATE / C_N of a GRU, BACKWARD of
- * one direction); as a layer, on an input that is not F32 [N, K] of
+ * one direction, one direction's SEQUENCES of a merging layer); as a layer, on an input that is not F32 [N, K] of
  * that layer's packing (MT_ERR_SHAPE / MT_ERR_DTYPE). */
 mt_status mt_rnn_output_new(const mt_layer *rnn, mt_rnn_return output,
                             mt_rnn_direction direction, mt_layer **out);
