@@ -179,7 +179,7 @@ static mt_status load(int which, recipe *r, const mt_state_dict *sd, mt_layer **
         .causal = byte(r) & 1, .score_mode = (mt_score_mode)(byte(r) % 3)};
     const mt_rnn_options rnn = {
         .num_layers = (int)option(r), .bidirectional = byte(r) & 1,
-        .output = (mt_rnn_return)(byte(r) % 7), .reset_before = byte(r) & 1};
+        .output = (mt_rnn_return)(byte(r) % 8), .reset_before = byte(r) & 1};
     const mt_norm_options norm = {.normalized_rank = (int)option(r)};
     const mt_batch_norm_options bn = {.channel_dim = (int)option(r)};
     const mt_linear_options lin = {.layout = (mt_weight_layout)(byte(r) % 4),
@@ -242,7 +242,7 @@ static mt_status load(int which, recipe *r, const mt_state_dict *sd, mt_layer **
             o.stride[d] = option(r);
             o.dilation[d] = option(r);
         }
-        o.output = (mt_rnn_return)(byte(r) % 7);
+        o.output = (mt_rnn_return)(byte(r) % 8);
         o.go_backwards = byte(r) & 1;
         o.activation = (mt_rnn_activation)(byte(r) % 7);
         o.recurrent_activation = (mt_rnn_activation)(byte(r) % 7);

@@ -252,11 +252,17 @@ mt_status mt_layer_forward(const mt_layer *layer, const mt_tensor *x, mt_tensor 
         return mt_fail(MT_ERR_OUT_OF_MEMORY, "%s: cannot allocate %zu bytes of scratch",
                        layer->name, scratch_bytes);
     if (layer->vt->flags & MT_LAYER_FLAG_VIEW) {
-        /* Validate through the layer, then hand out a heap view of x (which
-         * keeps x alive) with the same shape and strides. */
+        /* Run the layer, then hand out its view (any place in x, any
+         * strides: an RNN output's is part of each row) on the heap, as a
+         * view of x that keeps x alive. */
         mt_tensor view;
-        if (!(s = layer->vt->forward(layer, 1, &x, scratch, &view)))
-            s = mt_view(x, view.rank, view.shape, out);
+        if (!(s = layer->vt->forward(layer, 1, &x, scratch, &view)) &&
+            !(s = mt_view(x, x->rank, x->shape, out))) {
+            (*out)->rank = view.rank;
+            memcpy((*out)->shape, view.shape, sizeof view.shape);
+            memcpy((*out)->stride, view.stride, sizeof view.stride);
+            (*out)->data = view.data;
+        }
         mt_dealloc(scratch);
         return s;
     }

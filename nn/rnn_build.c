@@ -82,7 +82,8 @@ static mt_status check_options(const char *name, mt_nn_rnn_cell cell, int n,
         o->input_size > most || o->hidden_size > most || o->num_layers > 4096 ||
         (o->output != MT_RNN_RETURN_SEQUENCES && o->output != MT_RNN_RETURN_FINAL_STATE &&
          o->output != MT_RNN_RETURN_LAST_STEP && o->output != MT_RNN_RETURN_CELL_STATE &&
-         o->output != MT_RNN_RETURN_H_N && o->output != MT_RNN_RETURN_C_N))
+         o->output != MT_RNN_RETURN_H_N && o->output != MT_RNN_RETURN_C_N &&
+         o->output != MT_RNN_RETURN_ALL))
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: options out of range (num_layers %d, "
                        "input_size %lld, hidden_size %lld: >= 0 and not huge; output %d)", name,
                        o->num_layers, (long long)o->input_size, (long long)o->hidden_size,
@@ -114,8 +115,9 @@ static mt_status check_options(const char *name, mt_nn_rnn_cell cell, int n,
     if (o->merge == MT_RNN_MERGE_NONE)
         return mt_fail(MT_ERR_UNSUPPORTED, "%s: merge NONE (Keras' merge_mode=None) gives two "
                        "outputs and a layer has one: load with MT_RNN_MERGE_CONCAT and split "
-                       "its last dim with mt_narrow_new(-1, 0, H) and mt_narrow_new(-1, H, H)",
-                       name);
+                       "its last dim with mt_narrow_new(-1, 0, H) and mt_narrow_new(-1, H, H) "
+                       "(or, with MT_RNN_RETURN_ALL, take SEQUENCES with mt_rnn_output_new's "
+                       "MT_RNN_DIRECTION_FORWARD and _BACKWARD)", name);
     if (o->merge != MT_RNN_MERGE_CONCAT && dirs == 1)
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: merge mode %s needs two directions (a "
                        "bidirectional layer)", name, merge_names[o->merge]);
@@ -124,8 +126,8 @@ static mt_status check_options(const char *name, mt_nn_rnn_cell cell, int n,
          o->output == MT_RNN_RETURN_C_N))
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: merge mode %s with a state output (%s): "
                        "Keras returns a Bidirectional's states apart, never merged; load the "
-                       "states with MT_RNN_MERGE_CONCAT", name, merge_names[o->merge],
-                       o->output == MT_RNN_RETURN_CELL_STATE ? "CELL_STATE"
+                       "states with MT_RNN_MERGE_CONCAT, or take them from MT_RNN_RETURN_ALL",
+                       name, merge_names[o->merge], o->output == MT_RNN_RETURN_CELL_STATE ? "CELL_STATE"
                        : o->output == MT_RNN_RETURN_H_N      ? "H_N" : "C_N");
     if (o->go_backwards && dirs == 2)
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: go_backwards with two directions: Keras "

@@ -39,6 +39,21 @@ typedef struct rnn_state {
     rnn_cell c[];     /* layers·dirs, layer-major */
 } rnn_state;
 
+/* Where MT_RNN_RETURN_ALL's outputs lie in each sample's packed row of
+ * `size` floats: h_n [layers·D, W] at h_n (0), c_n [layers·D, H] at c_n
+ * (an LSTM's; else 0 wide), the last layer's two final h merged [W] at
+ * merged (a bidirectional merge other than CONCAT; else 0 wide), then
+ * the sequence [L, step] at seq (step W·D, or W merged). The states come
+ * first: their places do not depend on L. */
+typedef struct rnn_packing {
+    int64_t h_n, c_n, merged, seq, step, size;
+} rnn_packing;
+
+/* The packing of a layer of these dims for sequences of len steps
+ * (rnn_output.c; the sizes are bounded by the layer's infer). */
+NN_INTERNAL rnn_packing mt_nn_rnn_packing(bool lstm, int layers, int dirs, int64_t width,
+                                          int64_t hidden, mt_rnn_merge merge, int64_t len);
+
 /* What every recurrent layer runs (rnn_layer.c); its state is an
  * rnn_state with layers·dirs cells. */
 NN_INTERNAL extern const mt_layer_vtable mt_nn_rnn_vtable;

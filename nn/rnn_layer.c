@@ -139,7 +139,11 @@ static mt_status rnn_infer(const mt_layer *l, int n, const mt_shape *in,
     *out = *in;
     // the outputs are h (W wide, one or both directions'), the states h or c
     int64_t wd = st->merge == MT_RNN_MERGE_CONCAT ? st->width * st->dirs : st->width;
-    if (st->output == MT_RNN_RETURN_SEQUENCES) {
+    if (st->output == MT_RNN_RETURN_ALL) {
+        out->rank = 2;
+        out->dim[1] = mt_nn_rnn_packing(st->cell == MT_NN_RNN_CELL_LSTM, st->layers,
+                                        st->dirs, st->width, st->hidden, st->merge, len).size;
+    } else if (st->output == MT_RNN_RETURN_SEQUENCES) {
         out->dim[2] = wd;
     } else if (st->output == MT_RNN_RETURN_H_N || st->output == MT_RNN_RETURN_C_N) {
         out->dim[1] = st->layers * st->dirs;
@@ -155,15 +159,14 @@ static mt_status rnn_infer(const mt_layer *l, int n, const mt_shape *in,
 /* ---- forward ------------------------------------------------------------------- */
 
 /* Where a direction writes: the sequence y (row n, step t at y + n·sn +
- * t·st, NULL for none) and the final state fin (row n at fin + n·fin_sn,
- * NULL for none), after `steps` steps. */
+ * t·st, NULL for none) and the final states fin_h, fin_c (row n at + n·
+ * fin_sn, NULL for none), after `steps` steps. */
 typedef struct rnn_dest {
     float *y;
     int64_t sn, st;
-    float *fin;
+    float *fin_h, *fin_c;   /* the final h and the LSTM's final c (each may be NULL) */
     int64_t fin_sn;
-    bool fin_c;       /* fin is the LSTM's cell state c, not h */
-    bool fin_out;     /* fin is the output of the last step run (LAST_STEP), not the state */
+    bool fin_out;     /* fin_h is the output of the last step run (LAST_STEP), not h */
     int64_t steps;
 } rnn_dest;
 
@@ -304,15 +307,15 @@ static mt_status run_direction(const rnn_state *st, const rnn_cell *c, const mt_
         for (int64_t n = 0; d->y && n < nb; n++)
             put_output(st, sc, keep ? keep + t * nb + n : NULL, n, d->y + n * d->sn + t * d->st);
     }
-    for (int64_t n = 0; d->fin && n < nb; n++) {
-        float *f = d->fin + n * d->fin_sn;
+    for (int64_t n = 0; d->fin_h && n < nb; n++) {
+        float *f = d->fin_h + n * d->fin_sn;
         if (d->fin_out)
             put_output(st, sc, keep ? keep + t * nb + n : NULL, n, f);
-        else if (d->fin_c)
-            memcpy(f, sc->c + n * hid, (size_t)hid * sizeof(float));
         else
             memcpy(f, sc->h + n * w, (size_t)w * sizeof(float));
     }
+    for (int64_t n = 0; d->fin_c && n < nb; n++)
+        memcpy(d->fin_c + n * d->fin_sn, sc->c + n * hid, (size_t)hid * sizeof(float));
     return MT_OK;
 }
 
@@ -353,6 +356,7 @@ static mt_status rnn_forward(const mt_layer *l, int n, const mt_tensor *const *i
     const mt_tensor *x = in[0];
     mt_status s;
     int64_t nb = x->shape[0], len = x->shape[1], w = st->width, wd = w * st->dirs;
+    int64_t hid = st->hidden, ld = st->layers * st->dirs;
     if (nb == 0)
         return MT_OK;
     rnn_scratch sc;
@@ -362,10 +366,15 @@ static mt_status rnn_forward(const mt_layer *l, int n, const mt_tensor *const *i
                                      sc.proj, sc.keep)))
         return s;
     float *o = out->data;
+    const mt_rnn_return what = st->output;
+    bool lstm = st->cell == MT_NN_RNN_CELL_LSTM;
+    // ALL: every output of one run, packed per sample (rnn_internal.h)
+    bool every = what == MT_RNN_RETURN_ALL;
+    const rnn_packing pk = mt_nn_rnn_packing(lstm, st->layers, st->dirs, w, hid, st->merge, len);
     // h_n / c_n: every layer's final states [N, layers·D, W or H]
-    bool all = st->output == MT_RNN_RETURN_H_N || st->output == MT_RNN_RETURN_C_N;
-    bool cell_out = st->output == MT_RNN_RETURN_C_N || st->output == MT_RNN_RETURN_CELL_STATE;
-    int64_t fw = cell_out ? st->hidden : w;   // a state's width
+    bool all = what == MT_RNN_RETURN_H_N || what == MT_RNN_RETURN_C_N;
+    bool cell_out = what == MT_RNN_RETURN_C_N || what == MT_RNN_RETURN_CELL_STATE;
+    int64_t fw = cell_out ? hid : w;   // a state's width
     // SUM / MUL / AVE: the forward direction writes the output, the backward
     // one sc.back, merged into it at the end
     bool merged = st->merge != MT_RNN_MERGE_CONCAT;
@@ -375,30 +384,40 @@ static mt_status rnn_forward(const mt_layer *l, int n, const mt_tensor *const *i
         rnn_dest d = {.sn = len * ow, .st = ow, .steps = len};
         if (!last)
             d.y = sc.seq[k % 2];
-        else if (st->output == MT_RNN_RETURN_SEQUENCES)
+        else if (what == MT_RNN_RETURN_SEQUENCES)
             d.y = o;
+        else if (every)
+            d = (rnn_dest){.y = o + pk.seq, .sn = pk.size, .st = ow, .steps = len};
         for (int dir = 0; dir < st->dirs; dir++) {
             rnn_dest dd = d;
             bool apart = last && merged && dir == 1;
-            if (d.y)
+            int64_t idx = k * st->dirs + dir;
+            if (d.y) {
                 dd.y = apart ? sc.back : d.y + dir * w;
-            if (all) {
-                dd.fin = o + (k * st->dirs + dir) * fw;
-                dd.fin_sn = st->layers * st->dirs * fw;
-                dd.fin_c = st->output == MT_RNN_RETURN_C_N;
+                dd.sn = apart ? len * w : d.sn;
+            }
+            if (every) {
+                dd.fin_h = o + pk.h_n + idx * w;
+                dd.fin_c = lstm ? o + pk.c_n + idx * hid : NULL;
+                dd.fin_sn = pk.size;
+            } else if (all) {
+                float *f = o + idx * fw;
+                dd.fin_h = what == MT_RNN_RETURN_H_N ? f : NULL;
+                dd.fin_c = what == MT_RNN_RETURN_C_N ? f : NULL;
+                dd.fin_sn = ld * fw;
             } else if (!d.y) {
-                dd.fin = apart ? sc.back : o + dir * fw;
+                float *f = apart ? sc.back : o + dir * fw;
+                dd.fin_h = what == MT_RNN_RETURN_CELL_STATE ? NULL : f;
+                dd.fin_c = what == MT_RNN_RETURN_CELL_STATE ? f : NULL;
                 dd.fin_sn = merged ? w : fw * st->dirs;
-                dd.fin_c = st->output == MT_RNN_RETURN_CELL_STATE;
                 // out[:, -1]: the output at step L-1 (a masked step's is not the state);
                 // the backward direction's first step
-                dd.fin_out = st->output == MT_RNN_RETURN_LAST_STEP;
-                if (dir == 1 && st->output == MT_RNN_RETURN_LAST_STEP)
+                dd.fin_out = what == MT_RNN_RETURN_LAST_STEP;
+                if (dir == 1 && what == MT_RNN_RETURN_LAST_STEP)
                     dd.steps = 1;
             }
-            if ((s = run_direction(st, &st->c[k * st->dirs + dir], x, init,
-                                   k * st->dirs + dir, dir == 1, k == 0 && st->go_backwards,
-                                   &sc, &dd)))
+            if ((s = run_direction(st, &st->c[idx], x, init, idx, dir == 1,
+                                   k == 0 && st->go_backwards, &sc, &dd)))
                 return s;
         }
         if (!last) {
@@ -408,9 +427,21 @@ static mt_status rnn_forward(const mt_layer *l, int n, const mt_tensor *const *i
             x = &seq;
         }
     }
-    if (merged && st->dirs == 2)
-        merge_into(st->merge, o, sc.back, st->output == MT_RNN_RETURN_SEQUENCES ? nb * len * w
-                                                                                : nb * w);
+    if (!merged || st->dirs == 1)
+        return MT_OK;
+    if (!every) {
+        merge_into(st->merge, o, sc.back, what == MT_RNN_RETURN_SEQUENCES ? nb * len * w
+                                                                          : nb * w);
+        return MT_OK;
+    }
+    // each sample's sequence, and the last layer's two final h merged
+    for (int64_t r = 0; r < nb; r++) {
+        float *row = o + r * pk.size, *m = row + pk.merged;
+        const float *fin = row + pk.h_n + (ld - 2) * w;
+        merge_into(st->merge, row + pk.seq, sc.back + r * len * w, len * w);
+        memcpy(m, fin, (size_t)w * sizeof(float));
+        merge_into(st->merge, m, fin + w, w);
+    }
     return MT_OK;
 }
 

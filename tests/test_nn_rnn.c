@@ -562,34 +562,50 @@ static void keras_classifier(void **state)
 }
 
 /* Keras' seq2seq: LSTM(4, return_state=True) encodes, its h and c start
- * LSTM(4, return_sequences=True) decoding, Dense(2) on every step. */
+ * LSTM(4, return_sequences=True) decoding, Dense(2) on every step. The
+ * encoder's h and c from two layers, and from one with MT_RNN_RETURN_ALL. */
 static void keras_seq2seq(void **state)
 {
     (void)state;
     mt_safetensors *st = ref_open("rnn_keras.safetensors");
     const mt_state_dict sd = {st, MT_FRAMEWORK_KERAS};
-    mt_graph *g;
-    mt_layer *l;
-    int enc, dec, h, c, y, z;
-    const mt_tensor *out;
-    assert_ok(mt_graph_new(&g));
-    assert_ok(mt_graph_input(g, "enc", MT_DTYPE_F32, 2, (int64_t[]){5, 3}, &enc));
-    assert_ok(mt_graph_input(g, "dec", MT_DTYPE_F32, 2, (int64_t[]){4, 3}, &dec));
-    assert_ok(mt_lstm_load(&sd, "enc", &(mt_rnn_options){.output = MT_RNN_RETURN_FINAL_STATE},
-                           &l));
-    assert_ok(mt_graph_add(g, "enc_h", l, 1, &enc, &h));
-    assert_ok(mt_lstm_load(&sd, "enc", &(mt_rnn_options){.output = MT_RNN_RETURN_CELL_STATE},
-                           &l));
-    assert_ok(mt_graph_add(g, "enc_c", l, 1, &enc, &c));
-    assert_ok(mt_lstm_load(&sd, "dec", NULL, &l));
-    assert_ok(mt_graph_add(g, "decoder", l, 3, (int[]){dec, h, c}, &y));
-    assert_ok(mt_linear_load(&sd, "head", NULL, &l));
-    assert_ok(mt_graph_add(g, "head", l, 1, &y, &z));
-    assert_ok(mt_graph_output(g, z));
     mt_tensor *xe = ref_get(st, "x_s2s_enc"), *xd = ref_get(st, "x_s2s_dec");
-    assert_ok(mt_graph_forward(g, 2, (const mt_tensor *const[]){xe, xd}, 1, &out));
-    assert_matches(st, "y_s2s_logits", out);
-    mt_graph_free(g);
+    // the encoder loaded once per state, then once with MT_RNN_RETURN_ALL
+    for (int once = 0; once < 2; once++) {
+        mt_graph *g;
+        mt_layer *l, *o;
+        int enc, dec, h, c, y, z, all;
+        const mt_tensor *out;
+        assert_ok(mt_graph_new(&g));
+        assert_ok(mt_graph_input(g, "enc", MT_DTYPE_F32, 2, (int64_t[]){5, 3}, &enc));
+        assert_ok(mt_graph_input(g, "dec", MT_DTYPE_F32, 2, (int64_t[]){4, 3}, &dec));
+        if (once) {
+            assert_ok(mt_lstm_load(&sd, "enc", &(mt_rnn_options){.output = MT_RNN_RETURN_ALL},
+                                   &l));
+            assert_ok(mt_graph_add(g, "encoder", l, 1, &enc, &all));
+            assert_ok(mt_rnn_output_new(l, MT_RNN_RETURN_FINAL_STATE, MT_RNN_DIRECTION_BOTH,
+                                        &o));
+            assert_ok(mt_graph_add(g, "enc_h", o, 1, &all, &h));
+            assert_ok(mt_rnn_output_new(l, MT_RNN_RETURN_CELL_STATE, MT_RNN_DIRECTION_BOTH,
+                                        &o));
+            assert_ok(mt_graph_add(g, "enc_c", o, 1, &all, &c));
+        } else {
+            assert_ok(mt_lstm_load(&sd, "enc", &(mt_rnn_options){
+                                       .output = MT_RNN_RETURN_FINAL_STATE}, &l));
+            assert_ok(mt_graph_add(g, "enc_h", l, 1, &enc, &h));
+            assert_ok(mt_lstm_load(&sd, "enc", &(mt_rnn_options){
+                                       .output = MT_RNN_RETURN_CELL_STATE}, &l));
+            assert_ok(mt_graph_add(g, "enc_c", l, 1, &enc, &c));
+        }
+        assert_ok(mt_lstm_load(&sd, "dec", NULL, &l));
+        assert_ok(mt_graph_add(g, "decoder", l, 3, (int[]){dec, h, c}, &y));
+        assert_ok(mt_linear_load(&sd, "head", NULL, &l));
+        assert_ok(mt_graph_add(g, "head", l, 1, &y, &z));
+        assert_ok(mt_graph_output(g, z));
+        assert_ok(mt_graph_forward(g, 2, (const mt_tensor *const[]){xe, xd}, 1, &out));
+        assert_matches(st, "y_s2s_logits", out);
+        mt_graph_free(g);
+    }
     mt_tensor_free(xd);
     mt_tensor_free(xe);
     mt_safetensors_close(st);

@@ -171,7 +171,8 @@ typedef enum mt_layer_kind {
     MT_LAYER_ADAPTIVE_MAX_POOL3D,
     MT_LAYER_AFFINE_GRID,    /* grid_sample_layer.c */
     MT_LAYER_GRID_SAMPLE,
-    MT_LAYER_CONV_LSTM       /* conv_lstm.h */
+    MT_LAYER_CONV_LSTM,      /* conv_lstm.h */
+    MT_LAYER_RNN_OUTPUT      /* rnn.h: one output of an RNN's MT_RNN_RETURN_ALL */
 } mt_layer_kind;
 
 /* How a 2-D Linear weight is stored.

@@ -38,15 +38,34 @@
  *                             state c after the whole sequence (Keras'
  *                             return_state=True's last output, PyTorch's
  *                             c_n[-1]). An encoder whose h and c both feed
- *                             a decoder is two layers from the same
- *                             weights, one for each;
+ *                             a decoder is one layer with ALL;
  *   MT_RNN_RETURN_H_N         [N, layers·D, H]: every layer's and
  *                             direction's final h (PyTorch's h_n, batch
  *                             first: h_n.permute(1, 0, 2));
  *   MT_RNN_RETURN_C_N         [N, layers·D, H], LSTM only: PyTorch's c_n
  *                             the same way. Both fit the state inputs
  *                             below: a model run one step at a time (text
- *                             generation) feeds them back.
+ *                             generation) feeds them back;
+ *   MT_RNN_RETURN_ALL         all of the above from one run: [N, K], each
+ *                             sample's outputs packed in one row (the
+ *                             states, then the steps: K = K0 + L·S, K0
+ *                             fixed by the weights, S the step width
+ *                             H·D). Take each out with a layer of
+ *                             mt_rnn_output_new (below), a view of the row,
+ *                             no copy: PyTorch's `out, (h_n, c_n) =
+ *                             lstm(x)` and Keras' return_sequences=True,
+ *                             return_state=True (also Bidirectional's
+ *                             five outputs) are one layer run once:
+ *
+ *     mt_lstm_load(&sd, "rnn", &(mt_rnn_options){
+ *                      .output = MT_RNN_RETURN_ALL}, &l);
+ *     mt_graph_add(g, "lstm", l, 1, &x, &all);           // [N, K]
+ *     mt_rnn_output_new(l, MT_RNN_RETURN_SEQUENCES,
+ *                       MT_RNN_DIRECTION_BOTH, &o);       // out [N, L, H·D]
+ *     mt_graph_add(g, "out", o, 1, &all, &y);
+ *     mt_rnn_output_new(l, MT_RNN_RETURN_H_N, MT_RNN_DIRECTION_BOTH, &o);
+ *     mt_graph_add(g, "h_n", o, 1, &all, &h_n);          // [N, layers·D, H]
+ *     // … C_N the same; mark y, h_n, c_n as outputs
  *
  * Initial states. In a graph the layer takes one input (the sequence,
  * zero states) or, for an LSTM, three (sequence, h0, c0), for a GRU or
@@ -75,7 +94,8 @@
  * padding='post' it repeats the last valid h; at 'pre' the leading
  * padding is zeros either way). FINAL_STATE, CELL_STATE, H_N and C_N are
  * the states; LAST_STEP is the sequence output at step L-1 (zeros where
- * that step is masked, as pad_packed_sequence's out[:, -1]).
+ * that step is masked, as pad_packed_sequence's out[:, -1]). ALL's
+ * outputs are these same ones.
  *
  * Weights are copied at construction into one layout ((in, out) matrices,
  * PyTorch's gate order, the two biases summed where the math allows), in
@@ -94,9 +114,9 @@
  * PyTorch's dropout= between layers does nothing at inference, nor here.
  * Keras' stateful=True carries each batch's final states into the next
  * call: run the layer with the state inputs and take the states as
- * outputs (FINAL_STATE and CELL_STATE, or H_N and C_N, from layers of
- * the same weights), fed back into the next call; the flag itself is
- * not an option. Not supported: left-padded batches packed by PyTorch
+ * outputs (FINAL_STATE and CELL_STATE, or H_N and C_N, from one layer
+ * with ALL), fed back into the next call; the flag itself is not an
+ * option. Not supported: left-padded batches packed by PyTorch
  * (pack_padded_sequence takes the first lengths[n] steps: right-pad them,
  * or mask the front and accept Keras' semantics: state carried over the
  * padding), Keras 2's hard_sigmoid (see .recurrent_activation) and
@@ -121,8 +141,16 @@ typedef enum mt_rnn_return {
     MT_RNN_RETURN_LAST_STEP,
     MT_RNN_RETURN_CELL_STATE,
     MT_RNN_RETURN_H_N,
-    MT_RNN_RETURN_C_N
+    MT_RNN_RETURN_C_N,
+    MT_RNN_RETURN_ALL
 } mt_rnn_return;
+
+/* Which direction's final state mt_rnn_output_new takes. */
+typedef enum mt_rnn_direction {
+    MT_RNN_DIRECTION_BOTH = 0,   /* as the output is described above */
+    MT_RNN_DIRECTION_FORWARD,
+    MT_RNN_DIRECTION_BACKWARD
+} mt_rnn_direction;
 
 /* How a bidirectional layer joins its two directions' outputs (Keras'
  * Bidirectional(merge_mode=…); see .merge below). */
@@ -152,7 +180,8 @@ typedef enum mt_rnn_activation {
  *   bidirectional  true: two directions per layer (the loaders also find
  *                  them in the file without it);
  *   output         MT_RNN_RETURN_SEQUENCES, _FINAL_STATE, _LAST_STEP,
- *                  _H_N or (LSTM) _CELL_STATE, _C_N;
+ *                  _H_N, (LSTM) _CELL_STATE, _C_N, or _ALL (every one
+ *                  of them, see mt_rnn_output_new);
  *   act            mt_rnn_*: the nonlinearity, MT_ACTIVATION_TANH (or
  *                  NONE, the default) or MT_ACTIVATION_RELU (PyTorch's
  *                  nonlinearity='relu', Keras' SimpleRNN(activation=
@@ -179,11 +208,13 @@ typedef enum mt_rnn_activation {
  *                  elementwise). The states (CELL_STATE, H_N, C_N) are
  *                  never merged (Keras returns a Bidirectional's states
  *                  apart): with a merge other than CONCAT they are refused
- *                  (MT_ERR_INVALID_ARGUMENT), load them with CONCAT. NONE
+ *                  (MT_ERR_INVALID_ARGUMENT), load them with CONCAT or
+ *                  take them from ALL (which keeps them apart). NONE
  *                  (merge_mode=None: two outputs) is MT_ERR_UNSUPPORTED: a
  *                  layer has one output; load with CONCAT and split it in
  *                  two with mt_narrow_new(-1, 0, H) and mt_narrow_new(-1,
- *                  H, H), which is what Keras returns. One direction: only
+ *                  H, H), which is what Keras returns (or, from ALL, two
+ *                  views: mt_rnn_output_new's directions). One direction: only
  *                  CONCAT;
  *   go_backwards   Keras' go_backwards=True: the layer reads the sequence
  *                  (and mask) from the last step to the first, and its
@@ -244,6 +275,27 @@ mt_status mt_gru_new(int n, const mt_rnn_weights *weights, const mt_rnn_options 
 mt_status mt_rnn_new(int n, const mt_rnn_weights *weights, const mt_rnn_options *options,
                      mt_layer **out);
 
+/* A layer taking one output out of the packed [N, K] output of `rnn`, a
+ * layer of mt_lstm_* / mt_gru_* / mt_rnn_new or _load with .output =
+ * MT_RNN_RETURN_ALL: `output` is any other mt_rnn_return, its shape the
+ * one described at the top of this header (L is found from K). With
+ * `direction` FORWARD or BACKWARD it is that direction's part: its final
+ * h [N, W] (FINAL_STATE) or c [N, H] (CELL_STATE) of the last layer,
+ * never merged, or with CONCAT its half of SEQUENCES [N, L, W] or
+ * LAST_STEP [N, W] (not H_N, C_N). Keras' Bidirectional(return_state=
+ * True) returns [seq, h_fwd, c_fwd, h_bwd, c_bwd] (GRU, SimpleRNN: [seq,
+ * h_fwd, h_bwd]), the sequences (or, with return_sequences=False,
+ * FINAL_STATE) merged as .merge says; merge_mode=None returns [seq_fwd,
+ * seq_bwd, …]: SEQUENCES FORWARD and BACKWARD of a CONCAT layer. The output is a view of its input (no copy, no
+ * workspace). Copies what it needs from rnn: rnn may be freed or owned
+ * by a model. Fails (*out NULL) with MT_ERR_INVALID_ARGUMENT on NULLs, a
+ * layer that is not recurrent or not ALL, an output or direction out of
+ * range or that the layer lacks (CELL_STATE / C_N of a GRU, BACKWARD of
+ * one direction, one direction's SEQUENCES of a merging layer); as a layer, on an input that is not F32 [N, K] of
+ * that layer's packing (MT_ERR_SHAPE / MT_ERR_DTYPE). */
+mt_status mt_rnn_output_new(const mt_layer *rnn, mt_rnn_return output,
+                            mt_rnn_direction direction, mt_layer **out);
+
 /* The same from a state dict, layer "p":
  *   PyTorch  p.weight_ih_l<k>, p.weight_hh_l<k>, p.bias_ih_l<k>,
  *            p.bias_hh_l<k>, and the same with suffix _reverse for the
@@ -256,9 +308,9 @@ mt_status mt_rnn_new(int n, const mt_rnn_weights *weights, const mt_rnn_options 
  *            zero states or from h0 (c0) [N, H] given as inputs (an
  *            RNNCell(nonlinearity='relu') needs .act). A Python loop
  *            `h, c = cell(x[:, t], (h, c))` is one graph run per step on
- *            x[:, t] as [N, 1, F] (mt_narrow(x, 1, t, 1)), with the new h
- *            from .output = FINAL_STATE and the new c from a second layer
- *            with CELL_STATE, fed back as the next step's inputs.
+ *            x[:, t] as [N, 1, F] (mt_narrow(x, 1, t, 1)), the new h and
+ *            c (.output = ALL: its FINAL_STATE and CELL_STATE) fed back
+ *            as the next step's inputs.
  *   Keras    p/<cell>/kernel [F, G·H], p/<cell>/recurrent_kernel [H, G·H],
  *            p/<cell>/bias ([G·H]; GRU reset_after=True: [2, G·H]) or
  *            none, where <cell> is lstm_cell, gru_cell or simple_rnn_cell
