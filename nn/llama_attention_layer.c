@@ -156,8 +156,9 @@ static mt_status check_weights(const char *name, const mt_attention_weights *w,
     if (w->in_proj_weight || w->in_proj_bias)
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: in_proj_weight/in_proj_bias given: "
                        "give q_weight, k_weight, v_weight", name);
-    if (o->n_heads < 1 || o->n_kv_heads < 0)
-        return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: n_heads %lld, n_kv_heads %lld", name,
+    if (o->n_heads < 1 || o->n_kv_heads < 0 || o->n_kv_heads > o->n_heads)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: n_heads %lld, n_kv_heads %lld (need "
+                       "n_heads >= 1, 0 <= n_kv_heads <= n_heads)", name,
                        (long long)o->n_heads, (long long)o->n_kv_heads);
     const mt_tensor *wq = w->q_weight, *wk = w->k_weight;
     mt_status s = check_matrix(name, "q_weight", wq, wq ? wq->shape[0] : 0, 0, "[H·D, E]");
@@ -181,8 +182,8 @@ static mt_status check_weights(const char *name, const mt_attention_weights *w,
     int64_t rd = o->rope.rotary_dim ? o->rope.rotary_dim : *d;
     if (rd % 2 || rd > *d || o->rope.offset)
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: rope rotary_dim %lld (head dim %lld) "
-                       "must be even and fit, offset %lld must be 0", name,
-                       (long long)o->rope.rotary_dim, (long long)*d, (long long)o->rope.offset);
+                       "must be even and fit, offset %lld must be 0", name, (long long)rd,
+                       (long long)*d, (long long)o->rope.offset);
     if ((s = check_matrix(name, "v_weight", w->v_weight, *kv * *d, e, "[Hkv·D, E]")) ||
         (s = check_matrix(name, "out_weight", w->out_weight,
                           w->out_weight ? w->out_weight->shape[0] : 0, 0, "[Eo, H·D]")))

@@ -43,9 +43,10 @@ static mt_status plan_rope(const mt_tensor *x, int seq_dim, const mt_rope_option
     if (!(opt.theta > 0.0f) || isinf(opt.theta))
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: theta %g must be finite and > 0", OP,
                        (double)opt.theta);
-    if (opt.offset < 0)
-        return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: offset %lld is negative", OP,
-                       (long long)opt.offset);
+    if (opt.offset < 0 || opt.offset > INT64_MAX - x->shape[p->seq])
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: offset %lld is negative or its last "
+                       "position (%lld steps) overflows", OP, (long long)opt.offset,
+                       (long long)x->shape[p->seq]);
     int64_t d = x->shape[p->last], rd = opt.rotary_dim ? opt.rotary_dim : d;
     if (rd < 0 || rd > d || rd % 2)
         return mt_fail(MT_ERR_SHAPE, "%s: x %s: the rotated dims (%s %lld) must be even and "

@@ -141,6 +141,11 @@ static void rope_errors(void **state)
                  MT_ERR_INVALID_ARGUMENT, "theta inf");
     assert_fails(mt_rotary_embedding(x, 1, &(mt_rope_options){.offset = -1}, &y),
                  MT_ERR_INVALID_ARGUMENT, "offset -1 is negative");
+    assert_fails(mt_rotary_embedding(x, 1, &(mt_rope_options){.offset = INT64_MAX - 4}, &y),
+                 MT_ERR_INVALID_ARGUMENT, "(5 steps) overflows");
+    assert_ok(mt_rotary_embedding(x, 1, &(mt_rope_options){.offset = INT64_MAX - 5}, &y));
+    mt_tensor_free(y);
+    y = NULL;
     assert_fails(mt_rotary_embedding(x, 1, &(mt_rope_options){.pairing = (mt_rope_pairing)7},
                                      &y), MT_ERR_INVALID_ARGUMENT, "pairing 7");
     assert_null(y);
@@ -222,6 +227,14 @@ static void attention_errors(void **state)
     assert_fails(mt_llama_attention_new(&w, NULL, &l), MT_ERR_INVALID_ARGUMENT, "NULL");
     o.n_heads = 0;
     assert_fails(mt_llama_attention_new(&w, &o, &l), MT_ERR_INVALID_ARGUMENT, "n_heads 0");
+    o.n_heads = 4;
+    o.n_kv_heads = 5;
+    assert_fails(mt_llama_attention_new(&w, &o, &l), MT_ERR_INVALID_ARGUMENT,
+                 "n_heads 4, n_kv_heads 5");
+    o.n_kv_heads = 0;
+    o.n_heads = 32;   /* head dim 1: no pair to turn */
+    assert_fails(mt_llama_attention_new(&w, &o, &l), MT_ERR_INVALID_ARGUMENT,
+                 "rotary_dim 1 (head dim 1)");
     o.n_heads = 5;
     assert_fails(mt_llama_attention_new(&w, &o, &l), MT_ERR_SHAPE,
                  "32 rows do not split into n_heads 5");
