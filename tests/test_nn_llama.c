@@ -41,6 +41,9 @@ static void rope_matches_pytorch(void **state)
               1, 1e-6);
     rope_case(st, "rope_half_t10000_o2_r4",
               &(mt_rope_options){.offset = 2, .rotary_dim = 4}, 1, 1e-6);
+    rope_case(st, "rope_inter_t10000_o1_r4",
+              &(mt_rope_options){.pairing = MT_ROPE_PAIRING_INTERLEAVED, .offset = 1,
+                                 .rotary_dim = 4}, 1, 1e-6);
     /* angles near 1000 radians: an ulp of theta^(-2i/d) moves them ~6e-5 */
     rope_case(st, "rope_half_t10000_o1000", &(mt_rope_options){.offset = 1000}, 1, 1e-4);
     mt_safetensors_close(st);

@@ -101,6 +101,10 @@ def rope_cases():
     cos, sin = hf_cos_sin(4, torch.arange(2, 7), 10000.0)
     rot = hf_rope(xh[..., :4], cos, sin)
     out["rope_half_t10000_o2_r4"] = torch.cat((rot, xh[..., 4:]), dim=-1).transpose(1, 2)
+    # GPT-J's rotate_every_two on the first 4 dims (interleaved pairs)
+    cos, sin = precompute_freqs_cis(4, 5, 10000.0, start=1)
+    out["rope_inter_t10000_o1_r4"] = torch.cat((llama2c_rope(x[..., :4], cos, sin),
+                                               x[..., 4:]), dim=-1)
     return out
 
 
