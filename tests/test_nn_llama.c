@@ -46,6 +46,16 @@ static void rope_matches_pytorch(void **state)
                                  .rotary_dim = 4}, 1, 1e-6);
     /* angles near 1000 radians: an ulp of theta^(-2i/d) moves them ~6e-5 */
     rope_case(st, "rope_half_t10000_o1000", &(mt_rope_options){.offset = 1000}, 1, 1e-4);
+    /* 130 pairs: the angles in more than one block */
+    mt_tensor *w = ref_get(st, "rope_wide_x"), *y = NULL;
+    for (int i = 0; i < 2; i++) {
+        mt_rope_options o = {.pairing = i ? MT_ROPE_PAIRING_INTERLEAVED : MT_ROPE_PAIRING_HALF,
+                             .offset = 7};
+        assert_ok(mt_rotary_embedding(w, 1, &o, &y));
+        ref_assert_matches(st, i ? "rope_wide_inter_o7" : "rope_wide_half_o7", y, 1e-6, 1e-6);
+        mt_tensor_free(y);
+    }
+    mt_tensor_free(w);
     mt_safetensors_close(st);
 }
 

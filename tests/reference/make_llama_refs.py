@@ -105,6 +105,13 @@ def rope_cases():
     cos, sin = precompute_freqs_cis(4, 5, 10000.0, start=1)
     out["rope_inter_t10000_o1_r4"] = torch.cat((llama2c_rope(x[..., :4], cos, sin),
                                                x[..., 4:]), dim=-1)
+    # a head dim of 260: 130 pairs, more than one block of angles in C
+    w = torch.randn(1, 3, 2, 260)
+    out["rope_wide_x"] = w
+    cos, sin = hf_cos_sin(260, torch.arange(7, 10), 10000.0)
+    out["rope_wide_half_o7"] = hf_rope(w.transpose(1, 2), cos, sin).transpose(1, 2)
+    cos, sin = precompute_freqs_cis(260, 3, 10000.0, start=7)
+    out["rope_wide_inter_o7"] = llama2c_rope(w, cos, sin)
     return out
 
 
