@@ -81,6 +81,19 @@ static void rope_views(void **state)
     mt_tensor *yc = NULL;
     assert_ok(mt_tensor_contiguous(yt, &yc));
     assert_close(yc->data, want->data, 240, 1e-6, 1e-6);
+    /* rank 2: x[0, :, 1, :] [L, D] (a strided view), positions along dim 0 */
+    mt_tensor *row = NULL, *row2 = NULL, *yr = NULL;
+    assert_ok(mt_narrow(x, 0, 0, 1, &row));
+    assert_ok(mt_narrow(row, 2, 1, 1, &row2));
+    mt_tensor_free(row);
+    assert_ok(mt_view(row2, 2, (int64_t[]){5, 8}, &row));
+    assert_ok(mt_rotary_embedding(row, 0, &o, &yr));
+    for (int64_t t = 0; t < 5; t++)
+        assert_close((const float *)yr->data + t * 8, (const float *)want->data + t * 24 + 8, 8,
+                     1e-6, 1e-6);
+    mt_tensor_free(yr);
+    mt_tensor_free(row);
+    mt_tensor_free(row2);
     /* in place: out is x */
     mt_tensor *xc = NULL;
     assert_ok(mt_tensor_contiguous(x, &xc));
