@@ -288,6 +288,14 @@ static void attention_errors(void **state)
     assert_fails(mt_llama_attention_new(&w, &o, &l), MT_ERR_SHAPE,
                  "k_bias attn.q_proj.bias [32], expected [16]");
     w.k_bias = NULL;
+    w.q_weight = NULL;
+    assert_fails(mt_llama_attention_new(&w, &o, &l), MT_ERR_INVALID_ARGUMENT,
+                 "q_weight is missing");
+    w.q_weight = wq;
+    w.v_weight = NULL;
+    assert_fails(mt_llama_attention_new(&w, &o, &l), MT_ERR_INVALID_ARGUMENT,
+                 "v_weight is missing");
+    w.v_weight = wv;
     w.in_proj_weight = wq;
     assert_fails(mt_llama_attention_new(&w, &o, &l), MT_ERR_INVALID_ARGUMENT, "in_proj_weight");
     w.in_proj_weight = NULL;
