@@ -336,6 +336,40 @@ static void attention_errors(void **state)
     mt_safetensors_close(st);
 }
 
+/* Out of memory at each allocation of the loader and of RoPE: a clear
+ * failure, nothing made, nothing leaked. */
+static void out_of_memory(void **state)
+{
+    (void)state;
+    mt_safetensors *st = ref_open("llama_refs.safetensors");
+    const mt_state_dict sd = {st, MT_FRAMEWORK_PYTORCH};
+    mt_tensor *x = ref_get(st, "rope_x");
+    alloc_probe probe;
+    bool made = false;
+    for (long k = 0; k < 200 && !made; k++) {
+        mt_layer *l = (mt_layer *)&l;
+        probe_install(&probe, k);
+        mt_status s = mt_llama_attention_load(&sd, "attn",
+                                              &(mt_llama_attention_options){.n_heads = 4}, &l);
+        if (s) {
+            assert_int_equal(s, MT_ERR_OUT_OF_MEMORY);
+            assert_null(l);
+        } else {
+            made = true;
+            mt_layer_free(l);
+        }
+        assert_int_equal(probe.live, 0);
+    }
+    assert_true(made);
+    mt_tensor *y = (mt_tensor *)&y;
+    probe_install(&probe, 0);
+    assert_fails(mt_rotary_embedding(x, 1, NULL, &y), MT_ERR_OUT_OF_MEMORY, "");
+    probe_install(&counter, -1);
+    assert_true(y == (mt_tensor *)&y);   /* untouched */
+    mt_tensor_free(x);
+    mt_safetensors_close(st);
+}
+
 /* ---- whole models as graphs ----------------------------------------------------------- */
 
 /* A checkpoint's names and hyperparameters. */
@@ -614,6 +648,7 @@ int main(void)
         cmocka_unit_test(rope_errors),
         cmocka_unit_test(attention_with_biases),
         cmocka_unit_test(attention_errors),
+        cmocka_unit_test(out_of_memory),
         cmocka_unit_test(hf_llama_matches_pytorch),
         cmocka_unit_test(llama2c_matches_pytorch),
         cmocka_unit_test(kv_cache_loop_matches),
