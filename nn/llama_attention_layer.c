@@ -131,7 +131,8 @@ static mt_status check_matrix(const char *name, const char *what, const mt_tenso
     char ts[160];
     if (!w)
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: %s is missing", name, what);
-    if (w->rank == 2 && w->shape[0] == rows && rows >= 1 && w->shape[1] >= 1 && (!cols || w->shape[1] == cols))
+    if (w->rank == 2 && w->shape[0] == rows && rows >= 1 && w->shape[1] >= 1 &&
+        (!cols || w->shape[1] == cols))
         return MT_OK;
     return mt_fail(MT_ERR_SHAPE, "%s: %s %s, expected %s = [%lld,%s] (PyTorch's (out, in))",
                    name, what, mt_tensor_describe(w, ts, sizeof ts), want, (long long)rows,

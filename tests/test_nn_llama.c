@@ -5,7 +5,7 @@
  *     strided views in and out, in place, and its errors;
  *   mt_llama_attention_load: one layer with biases (Qwen2's), its errors;
  *   two tiny models ported as graphs by their state_dict names, logits at
- *     every position within 1e-4: HF's LlamaForCausalLM (GQA, rotate_half,
+ *     every position within 5e-5: HF's LlamaForCausalLM (GQA, rotate_half,
  *     theta 500000, tied lm_head) and llama2.c's Transformer (MQA,
  *     interleaved pairs, tied output);
  *   a KV-cache generation loop with the ops (one token at a time, RoPE at
@@ -44,8 +44,9 @@ static void rope_matches_pytorch(void **state)
     rope_case(st, "rope_inter_t10000_o1_r4",
               &(mt_rope_options){.pairing = MT_ROPE_PAIRING_INTERLEAVED, .offset = 1,
                                  .rotary_dim = 4}, 1, 1e-6);
-    /* angles near 1000 radians: an ulp of theta^(-2i/d) moves them ~6e-5 */
-    rope_case(st, "rope_half_t10000_o1000", &(mt_rope_options){.offset = 1000}, 1, 1e-4);
+    /* angles near 1000 radians, where an ulp of the angle is 6e-5: the
+     * angles are rounded to float as PyTorch rounds them */
+    rope_case(st, "rope_half_t10000_o1000", &(mt_rope_options){.offset = 1000}, 1, 1e-6);
     /* 130 pairs: the angles in more than one block */
     mt_tensor *w = ref_get(st, "rope_wide_x"), *y = NULL;
     for (int i = 0; i < 2; i++) {
@@ -454,8 +455,8 @@ static mt_graph *llama(const mt_safetensors *st, const llama_names *nm, int64_t 
     return g;
 }
 
-/* g on ids gives want [n, len, vocab] within 1e-4, twice, the second pass
- * without the heap. */
+/* g on ids gives want [n, len, vocab] within 5e-5 (the logits reach ~30),
+ * twice, the second pass without the heap. */
 static void logits_match(mt_graph *g, const mt_tensor *ids, const float *want, int64_t n,
                          int64_t len, int64_t vocab)
 {
@@ -469,7 +470,7 @@ static void logits_match(mt_graph *g, const mt_tensor *ids, const float *want, i
         assert_int_equal(y->shape[0], n);
         assert_int_equal(y->shape[1], len);
         assert_int_equal(y->shape[2], vocab);
-        assert_close((const float *)y->data, want, (size_t)(n * len * vocab), 1e-4, 1e-4);
+        assert_close((const float *)y->data, want, (size_t)(n * len * vocab), 5e-5, 0);
     }
 }
 
@@ -626,7 +627,7 @@ static void kv_cache_loop_matches(void **state)
                                  rms(&p, st, "model.norm.weight", h), MT_ACTIVATION_NONE);
         for (int64_t n = 0; n < N; n++)
             assert_close((const float *)logits->data + n * V,
-                         (const float *)want->data + (n * T + t) * V, V, 1e-4, 1e-4);
+                         (const float *)want->data + (n * T + t) * V, V, 5e-5, 0);
         drain(&p);
     }
     for (int i = 0; i < 2; i++) {
