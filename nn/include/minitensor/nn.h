@@ -65,6 +65,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "minitensor/attention.h"
 #include "minitensor/conv.h"
 #include "minitensor/conv3d.h"
 #include "minitensor/error.h"
@@ -979,6 +980,45 @@ mt_status mt_rms_norm_load(const mt_state_dict *weights, const char *prefix,
  * mask_zero padding masks: mt_multihead_attention_masks_set. */
 mt_status mt_multihead_attention_load(const mt_state_dict *weights, const char *prefix,
                                       int64_t num_heads, bool causal, mt_layer **out);
+
+/* ---- Llama attention: RoPE, grouped-query heads ------------------------------------
+ * Hugging Face's LlamaAttention (Mistral's, Qwen2's, SmolLM's) and
+ * llama2.c's Attention at inference: causal self-attention of x [N,L,E]
+ * -> [N,L,Eo], positions 0..L-1:
+ *   q = x·Wqᵀ + bq  [N,L,H,D];  k = x·Wkᵀ + bk,  v = x·Wvᵀ + bv  [N,L,Hkv,D]
+ *   q, k turned by mt_rotary_embedding (attention.h) with options.rope;
+ *   query head h attends (causal, scale 1/sqrt(D)) over key/value head
+ *   h / (H/Hkv) (HF's repeat_kv: GQA; Hkv = 1 is MQA, Hkv = H plain MHA);
+ *   out = heads joined [N,L,H·D]·Woᵀ + bo.
+ * weights (mt_attention_weights, PyTorch's (out, in) layout, any views and
+ * storable dtypes): q_weight [H·D, E], k_weight and v_weight [Hkv·D, E],
+ * out_weight [Eo, H·D]; q_bias, k_bias, v_bias (Qwen2), out_bias may be
+ * NULL; in_proj_weight/in_proj_bias must be NULL. D = q_weight's rows / H.
+ * options: n_heads H (required); n_kv_heads Hkv, 0 to read it from
+ * k_weight (it must divide H); rope: pairing, theta, rotary_dim (offset
+ * must be 0). Fails naming the layer and the tensors whose shapes do not
+ * chain. The q, k, v projections and the joined heads take
+ * N·L·2(H + Hkv)·D floats of the planner's scratch. A KV-cache step (one
+ * token against the past keys) is not this layer's: call the ops, see
+ * docs/porting-a-pytorch-model.md. */
+typedef struct mt_llama_attention_options {
+    int64_t n_heads;
+    int64_t n_kv_heads;
+    mt_rope_options rope;
+} mt_llama_attention_options;
+
+mt_status mt_llama_attention_new(const mt_attention_weights *weights,
+                                 const mt_llama_attention_options *options, mt_layer **out);
+
+/* The same from a PyTorch state_dict "p": Hugging Face's p.q_proj.weight,
+ * p.k_proj.weight, p.v_proj.weight, p.o_proj.weight (and .bias if
+ * present), rope pairing HALF; or Meta's and llama2.c's p.wq.weight, wk,
+ * wv, wo, pairing INTERLEAVED — the names decide it (HF's conversion
+ * permutes q and k rows for rotate_half), options->rope.pairing is not
+ * read. MT_ERR_NOT_FOUND naming both if neither p.q_proj.weight nor
+ * p.wq.weight is in the file; MT_ERR_UNSUPPORTED for Keras. */
+mt_status mt_llama_attention_load(const mt_state_dict *weights, const char *prefix,
+                                  const mt_llama_attention_options *options, mt_layer **out);
 
 /* Conv1D "p" (p.weight/p.bias; Keras p/kernel, p/bias): options as
  * mt_conv1d_new; layout AUTO means the framework's. */

@@ -1,4 +1,5 @@
-/* minitensor/attention.h — scaled dot-product attention on F32 tensors.
+/* minitensor/attention.h — scaled dot-product attention and rotary
+ * position embedding (RoPE, below) on F32 tensors.
  *
  *   out = softmax(scale * q·kᵀ + mask) · v
  *   q [..., Lq, E] · k [..., Lk, E] · v [..., Lk, Ev] -> out [..., Lq, Ev]
@@ -62,6 +63,54 @@ mt_status mt_scaled_dot_product_attention_into(const mt_tensor *q,
                                                const mt_tensor *mask,
                                                bool causal, float scale,
                                                mt_tensor *out);
+
+/* ---- rotary position embedding (RoPE) -----------------------------------------
+ * Llama's, Mistral's, Qwen's, GPT-NeoX's position encoding of q and k: the
+ * head dim (last) holds d/2 pairs (a, b); pair i at position p turns by
+ * the angle p·theta^(-2i/d):
+ *   a' = a·cos - b·sin,   b' = b·cos + a·sin.
+ * x is any rank >= 2 with the head dim last and the positions along
+ * seq_dim (negative from the end): -2 for Hugging Face's q/k [N, heads, L,
+ * d] (after its transpose), -3 for llama2.c's and Meta's [N, L, heads, d]
+ * (before it). Step t of x is at position offset + t.
+ * Options (NULL, or zeroed fields: the defaults):
+ *   pairing     which elements pair up (below); HALF is the default;
+ *   theta       the base, > 0; 0 means 10000 (Llama 2's; Llama 3 uses
+ *               500000, rope_theta in HF's config);
+ *   offset      the position of step 0, >= 0: a KV-cache step that feeds
+ *               token t alone passes offset t;
+ *   rotary_dim  how many leading dims of the head dim turn (even); 0: all.
+ *               The rest pass through (GPT-NeoX's, Phi's partial rotary;
+ *               the frequencies then count over rotary_dim).
+ * The angles are computed in float32 as PyTorch's references do
+ * (inv_freq = 1/theta^(2i/d) and p·inv_freq each rounded to float, then
+ * cos and sin). Llama 3's rope_scaling (and YaRN, NTK scaling) is not
+ * modelled. */
+typedef enum mt_rope_pairing {
+    MT_ROPE_PAIRING_HALF = 0,    /* Hugging Face's rotate_half: (x[i], x[i + r/2]), r the
+                                    rotated dims (its checkpoints' q/k rows are permuted
+                                    for this) */
+    MT_ROPE_PAIRING_INTERLEAVED  /* Meta's and llama2.c's complex pairs: (x[2i], x[2i+1])
+                                    (GPT-J's rotate_every_two) */
+} mt_rope_pairing;
+
+typedef struct mt_rope_options {
+    mt_rope_pairing pairing;
+    float theta;
+    int64_t offset;
+    int64_t rotary_dim;
+} mt_rope_options;
+
+/* RoPE of x (F32, rank >= 2, any view) with positions along seq_dim ->
+ * out of x's shape. Fails (nothing written) on a NULL x, another dtype,
+ * seq_dim out of range or the last dim, an odd rotary_dim or one past the
+ * head dim, theta <= 0 or not finite, a negative offset, an unknown
+ * pairing; _into also on out of another shape or dtype, with a stride-0
+ * dim, or overlapping x (out may be x itself, the same view: in place). */
+mt_status mt_rotary_embedding(const mt_tensor *x, int seq_dim, const mt_rope_options *options,
+                              mt_tensor **out);
+mt_status mt_rotary_embedding_into(const mt_tensor *x, int seq_dim,
+                                   const mt_rope_options *options, mt_tensor *out);
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,254 @@
+/* llama_attention_layer.c — causal self-attention with rotary position
+ * embedding and grouped-query heads, as Hugging Face's LlamaAttention and
+ * llama2.c's Attention compute it: project q, k, v, turn q and k by RoPE,
+ * attend (query head h reads key/value head h / (H/Hkv)), project out.
+ * The projections live in the planner's scratch; the heads are views of
+ * them, and grouped-query attention is a broadcast of k and v over each
+ * group's query heads (scaled_dot_product_attention broadcasts its leading
+ * dims), so no key/value head is copied H/Hkv times as repeat_kv does. */
+#include <math.h>
+#include <stdio.h>
+
+#include "layer_internal.h"
+#include "minitensor/attention.h"
+#include "minitensor/view.h"
+
+typedef struct llama_state {
+    mt_tensor *w[4];          /* q, k, v, out projections as (in, out) views */
+    mt_tensor *b[4];          /* their biases, or NULL */
+    int64_t e, eo;            /* input and output widths */
+    int64_t heads, kv_heads, head_dim;
+    mt_rope_options rope;
+} llama_state;
+
+static mt_status llama_infer(const mt_layer *l, int n, const mt_shape *in,
+                             const char *const *from, mt_shape *out)
+{
+    const llama_state *st = l->state;
+    if (n != 1)
+        return mt_fail(MT_ERR_SHAPE, "expects 1 input (self-attention), given %d", n);
+    if (in[0].dtype != MT_DTYPE_F32 || in[0].rank != 3 || in[0].dim[2] != st->e)
+        return mt_fail(MT_ERR_SHAPE, "expects F32 [N,L,%lld], %s gives %s %d dims, last %lld",
+                       (long long)st->e, from[0], mt_dtype_name(in[0].dtype), in[0].rank,
+                       (long long)(in[0].rank ? in[0].dim[in[0].rank - 1] : 0));
+    *out = in[0];
+    out->dim[2] = st->eo;
+    return MT_OK;
+}
+
+/* Q and the joined heads [N,L,H·D], K and V [N,L,Hkv·D]. */
+static size_t llama_scratch(const mt_layer *l, int n, const mt_shape *in)
+{
+    (void)n;
+    const llama_state *st = l->state;
+    double rows = (double)in[0].dim[0] * (double)in[0].dim[1];
+    double floats = rows * 2.0 * (double)((st->heads + st->kv_heads) * st->head_dim);
+    if (floats * sizeof(float) > (double)(SIZE_MAX / 2))
+        return SIZE_MAX;
+    return (size_t)floats * sizeof(float);
+}
+
+/* The contiguous [N, L, heads·D] block at p as [N, Hkv, G, L, D]: heads
+ * split into Hkv groups of g (g = 1 for k and v: broadcast over G). */
+static mt_status group_view(float *p, int64_t n, int64_t len, int64_t kv, int64_t g,
+                            int64_t d, mt_tensor *flat, mt_tensor *out)
+{
+    mt_status s = mt_tensor_wrap_into(MT_DTYPE_F32, 5, (int64_t[]){n, len, kv, g, d}, p, flat);
+    return s ? s : mt_permute_into(flat, (const int[]){0, 2, 3, 1, 4}, out);
+}
+
+static mt_status llama_forward(const mt_layer *l, int n, const mt_tensor *const *in,
+                               void *scratch, mt_tensor *out)
+{
+    (void)n;
+    const llama_state *st = l->state;
+    const mt_tensor *x = in[0];
+    int64_t b = x->shape[0], len = x->shape[1], d = st->head_dim;
+    int64_t h = st->heads, kv = st->kv_heads, g = h / kv;
+    float *q0 = scratch, *k0 = q0 + b * len * h * d, *v0 = k0 + b * len * kv * d,
+          *a0 = v0 + b * len * kv * d;
+    mt_tensor q, k, v, a, q4, k4, flat[4], qh, kh, vh, ah;
+    mt_status s;
+    if ((s = mt_tensor_wrap_into(MT_DTYPE_F32, 3, (int64_t[]){b, len, h * d}, q0, &q)) ||
+        (s = mt_tensor_wrap_into(MT_DTYPE_F32, 3, (int64_t[]){b, len, kv * d}, k0, &k)) ||
+        (s = mt_tensor_wrap_into(MT_DTYPE_F32, 3, (int64_t[]){b, len, kv * d}, v0, &v)) ||
+        (s = mt_tensor_wrap_into(MT_DTYPE_F32, 3, (int64_t[]){b, len, h * d}, a0, &a)) ||
+        (s = mt_matmul_fused_into(x, st->w[0], st->b[0], MT_ACTIVATION_NONE, &q)) ||
+        (s = mt_matmul_fused_into(x, st->w[1], st->b[1], MT_ACTIVATION_NONE, &k)) ||
+        (s = mt_matmul_fused_into(x, st->w[2], st->b[2], MT_ACTIVATION_NONE, &v)))
+        return s;
+    // RoPE in place on [N, L, heads, D] (positions along dim 1)
+    if ((s = mt_tensor_wrap_into(MT_DTYPE_F32, 4, (int64_t[]){b, len, h, d}, q0, &q4)) ||
+        (s = mt_tensor_wrap_into(MT_DTYPE_F32, 4, (int64_t[]){b, len, kv, d}, k0, &k4)) ||
+        (s = mt_rotary_embedding_into(&q4, 1, &st->rope, &q4)) ||
+        (s = mt_rotary_embedding_into(&k4, 1, &st->rope, &k4)))
+        return s;
+    if ((s = group_view(q0, b, len, kv, g, d, &flat[0], &qh)) ||
+        (s = group_view(k0, b, len, kv, 1, d, &flat[1], &kh)) ||
+        (s = group_view(v0, b, len, kv, 1, d, &flat[2], &vh)) ||
+        (s = group_view(a0, b, len, kv, g, d, &flat[3], &ah)) ||
+        (s = mt_scaled_dot_product_attention_into(&qh, &kh, &vh, NULL, true, 0.0f, &ah)))
+        return s;
+    return mt_matmul_fused_into(&a, st->w[3], st->b[3], MT_ACTIVATION_NONE, out);
+}
+
+static void llama_release(void *state)
+{
+    llama_state *st = state;
+    for (int i = 0; i < 4; i++) {
+        mt_tensor_free(st->w[i]);
+        mt_tensor_free(st->b[i]);
+    }
+}
+
+static const mt_layer_vtable llama_vtable = {
+    .n_inputs = 1,
+    .infer = llama_infer,
+    .forward = llama_forward,
+    .scratch_bytes = llama_scratch,
+    .release = llama_release,
+};
+
+/* The PyTorch (out, in) matrix w (any dtype, any view) as an F32 (in, out)
+ * view the layer owns; bias likewise (NULL stays NULL). */
+static mt_status hold(const mt_tensor *w, const mt_tensor *bias, mt_tensor **wt, mt_tensor **bt)
+{
+    mt_tensor *f = NULL;
+    mt_status s = mt_nn_hold(w, false, &f);
+    if (!s) {
+        s = mt_transpose(f, 0, 1, wt);
+        mt_tensor_free(f);
+    }
+    if (!s && bias)
+        s = mt_nn_hold(bias, false, bt);
+    return s;
+}
+
+/* w (name what) is [rows, cols] (cols 0: any >= 1). */
+static mt_status check_matrix(const char *name, const char *what, const mt_tensor *w,
+                              int64_t rows, int64_t cols, const char *want)
+{
+    char ts[160];
+    if (!w)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: %s is missing", name, what);
+    if (w->rank == 2 && w->shape[0] == rows && rows >= 1 && w->shape[1] >= 1 &&
+        (!cols || w->shape[1] == cols))
+        return MT_OK;
+    return mt_fail(MT_ERR_SHAPE, "%s: %s %s, expected %s = [%lld,%s] (PyTorch's (out, in))",
+                   name, what, mt_tensor_describe(w, ts, sizeof ts), want, (long long)rows,
+                   cols ? "E" : "in");
+}
+
+static mt_status check_bias(const char *name, const char *what, const mt_tensor *b,
+                            int64_t len)
+{
+    char ts[160];
+    if (!b || (b->rank == 1 && b->shape[0] == len))
+        return MT_OK;
+    return mt_fail(MT_ERR_SHAPE, "%s: %s %s, expected [%lld]", name, what,
+                   mt_tensor_describe(b, ts, sizeof ts), (long long)len);
+}
+
+/* The heads, kv heads and head dim from the weights and options. */
+static mt_status check_weights(const char *name, const mt_attention_weights *w,
+                               const mt_llama_attention_options *o, int64_t *kv, int64_t *d)
+{
+    char ts[160];
+    if (w->in_proj_weight || w->in_proj_bias)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: in_proj_weight/in_proj_bias given: "
+                       "give q_weight, k_weight, v_weight", name);
+    if (o->n_heads < 1 || o->n_kv_heads < 0 || o->n_kv_heads > o->n_heads)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: n_heads %lld, n_kv_heads %lld (need "
+                       "n_heads >= 1, 0 <= n_kv_heads <= n_heads)", name,
+                       (long long)o->n_heads, (long long)o->n_kv_heads);
+    const mt_tensor *wq = w->q_weight, *wk = w->k_weight;
+    mt_status s = check_matrix(name, "q_weight", wq, wq ? wq->shape[0] : 0, 0, "[H·D, E]");
+    if (!s && wq->shape[0] % o->n_heads)
+        s = mt_fail(MT_ERR_SHAPE, "%s: q_weight %s: %lld rows do not split into n_heads %lld",
+                    name, mt_tensor_describe(wq, ts, sizeof ts), (long long)wq->shape[0],
+                    (long long)o->n_heads);
+    if (s)
+        return s;
+    *d = wq->shape[0] / o->n_heads;
+    int64_t e = wq->shape[1];
+    if ((s = check_matrix(name, "k_weight", wk, wk ? wk->shape[0] : 0, e, "[Hkv·D, E]")))
+        return s;
+    *kv = o->n_kv_heads ? o->n_kv_heads : wk->shape[0] / *d;
+    if (wk->shape[0] != *kv * *d || o->n_heads % *kv)
+        return mt_fail(MT_ERR_SHAPE, "%s: k_weight %s is not [Hkv·D, E] with head dim D = %lld "
+                       "(q_weight's rows / %lld heads) and Hkv %s%lld dividing the heads", name,
+                       mt_tensor_describe(wk, ts, sizeof ts), (long long)*d,
+                       (long long)o->n_heads, o->n_kv_heads ? "= n_kv_heads " : "",
+                       (long long)*kv);
+    int64_t rd = o->rope.rotary_dim ? o->rope.rotary_dim : *d;
+    if (rd % 2 || rd > *d || o->rope.offset)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: rope rotary_dim %lld (head dim %lld) "
+                       "must be even and fit, offset %lld must be 0", name, (long long)rd,
+                       (long long)*d, (long long)o->rope.offset);
+    if ((s = check_matrix(name, "v_weight", w->v_weight, *kv * *d, e, "[Hkv·D, E]")) ||
+        (s = check_matrix(name, "out_weight", w->out_weight,
+                          w->out_weight ? w->out_weight->shape[0] : 0, 0, "[Eo, H·D]")))
+        return s;
+    if (w->out_weight->shape[1] != o->n_heads * *d)
+        return mt_fail(MT_ERR_SHAPE, "%s: out_weight %s, expected [Eo, %lld] (H·D)", name,
+                       mt_tensor_describe(w->out_weight, ts, sizeof ts),
+                       (long long)(o->n_heads * *d));
+    if ((s = check_bias(name, "q_bias", w->q_bias, o->n_heads * *d)) ||
+        (s = check_bias(name, "k_bias", w->k_bias, *kv * *d)) ||
+        (s = check_bias(name, "v_bias", w->v_bias, *kv * *d)) ||
+        (s = check_bias(name, "out_bias", w->out_bias, w->out_weight->shape[0])))
+        return s;
+    return MT_OK;
+}
+
+mt_status mt_llama_attention_new(const mt_attention_weights *weights,
+                                 const mt_llama_attention_options *options, mt_layer **out)
+{
+    if (!weights || !options || !out)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "llama_attention: NULL argument");
+    *out = NULL;
+    const mt_tensor *ow = weights->out_weight;
+    char name[MT_NAME_MAX + 32];
+    snprintf(name, sizeof name, "llama_attention%s%s", ow && ow->name[0] ? " " : "",
+             ow ? ow->name : "");
+    int64_t kv = 0, d = 0;
+    mt_status s = check_weights(name, weights, options, &kv, &d);
+    if (!s && (unsigned)options->rope.pairing > MT_ROPE_PAIRING_INTERLEAVED)
+        s = mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: rope pairing %d is not HALF or INTERLEAVED",
+                    name, (int)options->rope.pairing);
+    if (!s && (!(options->rope.theta >= 0.0f) || isinf(options->rope.theta)))
+        s = mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: rope theta %g must be finite and > 0 (0: "
+                    "10000)", name, (double)options->rope.theta);
+    if (s)
+        return s;
+    const mt_tensor *w[4] = {weights->q_weight, weights->k_weight, weights->v_weight, ow};
+    const mt_tensor *bias[4] = {weights->q_bias, weights->k_bias, weights->v_bias,
+                                weights->out_bias};
+    mt_tensor *t[8] = {0};
+    for (int i = 0; !s && i < 4; i++)
+        s = hold(w[i], bias[i], &t[i], &t[4 + i]);
+    mt_layer *l = s ? NULL : mt_nn_layer_alloc("llama_attention", &llama_vtable,
+                                               MT_LAYER_MULTIHEAD_ATTENTION, name,
+                                               sizeof(llama_state));
+    if (!l) {
+        for (int i = 0; i < 8; i++)
+            mt_tensor_free(t[i]);
+        return s ? s : MT_ERR_OUT_OF_MEMORY;
+    }
+    llama_state *st = l->state;
+    for (int i = 0; i < 4; i++) {
+        st->w[i] = t[i];
+        st->b[i] = t[4 + i];
+    }
+    st->e = w[0]->shape[1];
+    st->eo = ow->shape[0];
+    st->heads = options->n_heads;
+    st->kv_heads = kv;
+    st->head_dim = d;
+    st->rope = options->rope;
+    l->info.in_features = st->e;
+    l->info.out_features = st->eo;
+    l->info.has_bias = t[7] != NULL;
+    *out = l;
+    return MT_OK;
+}

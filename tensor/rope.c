@@ -1,0 +1,162 @@
+/* rope.c — rotary position embedding (RoPE) over strided views: each pair
+ * (a, b) of a head vector turned by the angle pos·theta^(-2i/d) (semantics
+ * in attention.h). The angles are computed once per position and block of
+ * pairs, then applied to every row (batch, head) at that position. */
+#include <math.h>
+
+#include "minitensor/attention.h"
+#include "internal.h"
+
+#define OP "rotary_embedding"
+#define PAIR_BLOCK 64   /* angles on the stack per pass over the rows */
+
+typedef struct rope_plan {
+    int seq, last;            /* resolved dims */
+    int64_t half;             /* pairs rotated: rotary_dim / 2 */
+    int64_t offset;
+    float theta;
+    mt_rope_pairing pairing;
+    int n_other;              /* the dims other than seq and last */
+    int other_dim[MT_MAX_RANK];
+    int64_t other_shape[MT_MAX_RANK];
+} rope_plan;
+
+static mt_status plan_rope(const mt_tensor *x, int seq_dim, const mt_rope_options *o,
+                           rope_plan *p)
+{
+    mt_rope_options opt = o ? *o : (mt_rope_options){0};
+    mt_status s = mt_check_tensor(OP, "x", x);
+    if (s || (s = mt_check_f32(OP, x)))
+        return s;
+    if (x->rank < 2)
+        return mt_fail(MT_ERR_SHAPE, "%s: x %s needs rank >= 2 (positions, then the head dim "
+                       "last)", OP, MT_SHAPE(x));
+    p->last = x->rank - 1;
+    if (!mt_dim_resolve(seq_dim, x->rank, &p->seq) || p->seq == p->last)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: seq_dim %d is not a dim of x %s other "
+                       "than the last (the head dim)", OP, seq_dim, MT_SHAPE(x));
+    if ((unsigned)opt.pairing > MT_ROPE_PAIRING_INTERLEAVED)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: pairing %d is not HALF or INTERLEAVED",
+                       OP, (int)opt.pairing);
+    if (opt.theta == 0.0f)
+        opt.theta = 10000.0f;
+    if (!(opt.theta > 0.0f) || isinf(opt.theta))
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: theta %g must be finite and > 0", OP,
+                       (double)opt.theta);
+    if (opt.offset < 0 || opt.offset > INT64_MAX - x->shape[p->seq])
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: offset %lld is negative or its last "
+                       "position (%lld steps) overflows", OP, (long long)opt.offset,
+                       (long long)x->shape[p->seq]);
+    int64_t d = x->shape[p->last], rd = opt.rotary_dim ? opt.rotary_dim : d;
+    if (rd < 0 || rd > d || rd % 2)
+        return mt_fail(MT_ERR_SHAPE, "%s: x %s: the rotated dims (%s %lld) must be even and "
+                       "at most the head dim %lld", OP, MT_SHAPE(x),
+                       opt.rotary_dim ? "rotary_dim" : "head dim", (long long)rd,
+                       (long long)d);
+    p->half = rd / 2;
+    p->offset = opt.offset;
+    p->theta = opt.theta;
+    p->pairing = opt.pairing;
+    p->n_other = 0;
+    for (int k = 0; k < p->last; k++)
+        if (k != p->seq) {
+            p->other_dim[p->n_other] = k;
+            p->other_shape[p->n_other++] = x->shape[k];
+        }
+    return MT_OK;
+}
+
+/* cos and sin of the angles of pairs i0 .. i0+n-1 at position pos, in
+ * float32 as PyTorch's references (HF's LlamaRotaryEmbedding, llama2.c's
+ * precompute_freqs_cis) compute them: inv_freq = 1 / theta^(2i/d) and the
+ * angle pos·inv_freq each rounded to float, then cos and sin of it. */
+static void angles(const rope_plan *p, int64_t pos, int64_t i0, int64_t n, float *c,
+                   float *sn)
+{
+    float fpos = (float)pos, d = (float)(2 * p->half);
+    for (int64_t i = 0; i < n; i++) {
+        float inv = 1.0f / powf(p->theta, (float)(2 * (i0 + i)) / d);
+        double a = (double)(fpos * inv);
+        c[i] = (float)cos(a);
+        sn[i] = (float)sin(a);
+    }
+}
+
+/* The pairs of block i0 .. i0+n-1 of one row: x (stride xs) into o (os). */
+static void rotate_row(const rope_plan *p, const float *x, int64_t xs, float *o, int64_t os,
+                       int64_t i0, int64_t n, const float *c, const float *sn)
+{
+    // a's and b's element index, as stride multiples: HALF pairs i with
+    // i + half, INTERLEAVED pairs 2i with 2i + 1
+    int64_t step = p->pairing == MT_ROPE_PAIRING_HALF ? 1 : 2;
+    int64_t gap = p->pairing == MT_ROPE_PAIRING_HALF ? p->half : 1;
+    for (int64_t i = 0; i < n; i++) {
+        int64_t ia = (i0 + i) * step, ib = ia + gap;
+        float a = x[ia * xs], b = x[ib * xs];
+        o[ia * os] = a * c[i] - b * sn[i];
+        o[ib * os] = b * c[i] + a * sn[i];
+    }
+}
+
+static void apply(const rope_plan *p, const mt_tensor *x, mt_tensor *out)
+{
+    const float *xd = x->data;
+    float *od = out->data;
+    int64_t len = x->shape[p->seq], d = x->shape[p->last];
+    int64_t xs = x->stride[p->last], os = out->stride[p->last];
+    float c[PAIR_BLOCK], sn[PAIR_BLOCK];
+    for (int64_t t = 0; t < len; t++) {
+        int64_t xt = t * x->stride[p->seq], ot = t * out->stride[p->seq];
+        for (int64_t i0 = 0; i0 < p->half; i0 += PAIR_BLOCK) {
+            int64_t n = p->half - i0 < PAIR_BLOCK ? p->half - i0 : PAIR_BLOCK;
+            angles(p, p->offset + t, i0, n, c, sn);
+            int64_t idx[MT_MAX_RANK] = {0};
+            do {
+                int64_t xo = xt, oo = ot;
+                for (int k = 0; k < p->n_other; k++) {
+                    xo += idx[k] * x->stride[p->other_dim[k]];
+                    oo += idx[k] * out->stride[p->other_dim[k]];
+                }
+                rotate_row(p, xd + xo, xs, od + oo, os, i0, n, c, sn);
+                // the dims past rotary_dim pass through, once per row
+                if (i0 == 0 && od + oo != xd + xo)
+                    for (int64_t j = 2 * p->half; j < d; j++)
+                        od[oo + j * os] = xd[xo + j * xs];
+            } while (mt_index_next(p->n_other, p->other_shape, idx));
+        }
+    }
+}
+
+mt_status mt_rotary_embedding_into(const mt_tensor *x, int seq_dim,
+                                   const mt_rope_options *options, mt_tensor *out)
+{
+    rope_plan p;
+    mt_status s = plan_rope(x, seq_dim, options, &p);
+    if (s || (s = mt_check_out(OP, out, MT_DTYPE_F32, x->rank, x->shape)))
+        return s;
+    if (!mt_tensors_same_view(x, out) && mt_tensors_overlap(x, out))
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: out %s overlaps x %s (only out == x, "
+                       "the same view, may share its memory)", OP, MT_SHAPE(out),
+                       MT_SHAPE(x));
+    if (mt_tensor_numel(x) > 0)
+        apply(&p, x, out);
+    return MT_OK;
+}
+
+mt_status mt_rotary_embedding(const mt_tensor *x, int seq_dim, const mt_rope_options *options,
+                              mt_tensor **out)
+{
+    rope_plan p;
+    mt_status s = plan_rope(x, seq_dim, options, &p);
+    if (s)
+        return s;
+    if (!out)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: out is NULL", OP);
+    mt_tensor *r;
+    if ((s = mt_tensor_alloc(OP, MT_DTYPE_F32, x->rank, x->shape, &r)))
+        return s;
+    if (mt_tensor_numel(x) > 0)
+        apply(&p, x, r);
+    *out = r;
+    return MT_OK;
+}
