@@ -251,7 +251,7 @@ mt_status mt_upsample_new(const mt_interpolate_params *params, mt_layer **out)
     if ((!sizes && !scales) || p->data_layout != MT_DATA_LAYOUT_NHWC)
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "upsample: give an output size or positive "
                        "scales (not both), NHWC");
-    if ((unsigned)p->mode > MT_INTERPOLATE_AREA)
+    if ((unsigned)p->mode > MT_INTERPOLATE_AREA_TF)
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "upsample: unknown mode %d", (int)p->mode);
     if (p->align_corners && p->mode != MT_INTERPOLATE_BILINEAR &&
         p->mode != MT_INTERPOLATE_BICUBIC)

@@ -173,6 +173,62 @@ static void tf_cubic_pixel(const resize_axis *h, const resize_axis *wa, const fl
     }
 }
 
+/* ---- TensorFlow's area ----------------------------------------------------------- */
+
+/* The input pixels output index dst covers along an axis, TensorFlow's
+ * resize_area (in float): [first, end), the first and last weighed by the
+ * share of them covered (1 for whole pixels), scale = in / out. */
+typedef struct area_span {
+    int64_t first, end;
+    float first_w, last_w;
+} area_span;
+
+static float area_share(int64_t v, float lo, float hi, float scale)
+{
+    float fv = (float)v;
+    if (fv < lo)
+        return fv + 1 > hi ? scale : fv + 1 - lo;
+    return fv + 1 > hi ? hi - fv : 1.0f;
+}
+
+static area_span area_span_of(const resize_axis *a, int64_t dst)
+{
+    float scale = (float)a->in / (float)a->out;
+    float lo = (float)dst * scale, hi = (float)(dst + 1) * scale;
+    area_span s = {.first = (int64_t)floorf(lo), .end = (int64_t)ceilf(hi)};
+    s.first_w = area_share(s.first, lo, hi, scale);
+    s.last_w = area_share(s.end - 1, lo, hi, scale);
+    return s;
+}
+
+/* One output pixel: per row, the first pixel times its share, the whole
+ * ones, the last times its share; rows weighed by their share; all times
+ * out/in of both axes (TensorFlow's sums, in float). Indices past the
+ * image (float rounding) read its edge, as TensorFlow's Bound. */
+static void tf_area_pixel(const resize_axis *h, const resize_axis *wa, const float *base,
+                          const int64_t *si, int64_t oy, int64_t ox, float *py, int64_t so3,
+                          int64_t ch)
+{
+    const area_span ys = area_span_of(h, oy), xs = area_span_of(wa, ox);
+    float hs = (float)h->in / (float)h->out, ws = (float)wa->in / (float)wa->out;
+    float scale = (float)(1.0 / (double)(hs * ws));
+    float lo = (float)oy * hs, hi = (float)(oy + 1) * hs;
+    for (int64_t c = 0; c < ch; c++) {
+        float sum = 0;
+        for (int64_t i = ys.first; i < ys.end; i++) {
+            const float *row = base + clamp_index(i, h->in) * si[1] + c * si[3];
+            float sum_y = row[clamp_index(xs.first, wa->in) * si[2]] * xs.first_w;
+            if (xs.first + 1 != xs.end) {
+                for (int64_t x = xs.first + 1; x < xs.end - 1; x++)
+                    sum_y += row[clamp_index(x, wa->in) * si[2]];
+                sum_y += row[clamp_index(xs.end - 1, wa->in) * si[2]] * xs.last_w;
+            }
+            sum += sum_y * area_share(i, lo, hi, hs);
+        }
+        py[c * so3] = sum * scale;
+    }
+}
+
 typedef struct resize_plan {
     resize_axis h, w;
     mt_interpolate_mode mode;
@@ -211,7 +267,7 @@ static mt_status resize_plan_of(const char *op, const mt_tensor *input,
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: params is NULL", op);
     if ((s = mt_check_data_layout(op, p->data_layout)))
         return s;
-    if ((unsigned)p->mode > MT_INTERPOLATE_AREA)
+    if ((unsigned)p->mode > MT_INTERPOLATE_AREA_TF)
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: unknown mode %d", op, (int)p->mode);
     if (p->align_corners && p->mode != MT_INTERPOLATE_BILINEAR &&
         p->mode != MT_INTERPOLATE_BICUBIC)
@@ -252,6 +308,10 @@ static void resize_run(const resize_plan *r, const mt_tensor *in, mt_tensor *out
                 }
                 if (r->mode == MT_INTERPOLATE_BICUBIC_TF) {
                     tf_cubic_pixel(&r->h, &r->w, base, si, oy, ox, py, so[3], ch);
+                    continue;
+                }
+                if (r->mode == MT_INTERPOLATE_AREA_TF) {
+                    tf_area_pixel(&r->h, &r->w, base, si, oy, ox, py, so[3], ch);
                     continue;
                 }
                 if (r->mode != MT_INTERPOLATE_BILINEAR) {

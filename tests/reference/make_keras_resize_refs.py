@@ -2,10 +2,11 @@
 """References for test_nn_resample.c: Keras 3's bicubic resizing on the
 TensorFlow backend (Resizing and UpSampling2D with interpolation='bicubic'
 run tf.image.resize(method='bicubic', antialias=False), which is
-TensorFlow's resize_bicubic with half-pixel centres), and tf.image.resize's
-'area' where it equals an adaptive average pool (whole-number factors).
+TensorFlow's resize_bicubic with half-pixel centres), and Resizing with
+interpolation='area' (tf.image.resize 'area', TensorFlow's resize_area),
+which equals an adaptive average pool only at whole-number factors.
 
-keras_bicubic.safetensors:
+keras_resample.safetensors:
   x [2,5,7,3] N(0,1); x1 [1,1,4,2] (one row); xc [1,3,6,5] (NCHW)
   up     Resizing(9, 11, 'bicubic')(x)          uneven factors up
   down   Resizing(3, 4, 'bicubic')(x)           down (taps outside dropped)
@@ -16,6 +17,9 @@ keras_bicubic.safetensors:
   nchw   Resizing(7, 4, 'bicubic', data_format='channels_first')(xc)
   ups    UpSampling2D((2, 3), interpolation='bicubic')(x)
   area_x [1,6,9,2]; area_3x3, area_2x9: tf.image.resize(area_x, ..., 'area')
+  area_4x5   Resizing(4, 5, 'area')(area_x)     partly covered pixels
+  area_up    Resizing(7, 11, 'area')(x)         up: pixels shared by outputs
+  area_mixed Resizing(4, 20, 'area')(area_x)    down one axis, up the other
   big [1,17,19,2]
 
 Run with the repository's Keras venv (a rerun is byte-identical):
@@ -76,7 +80,11 @@ def main():
     assert np.array_equal(t["up"], tf.image.resize(x, (9, 11), method="bicubic").numpy())
     for h, w in ((3, 3), (2, 9)):
         t[f"area_{h}x{w}"] = tf.image.resize(area_x, (h, w), method="area").numpy()
-    save(f"{out}/keras_bicubic.safetensors", t)
+    area = L.Resizing(4, 5, interpolation="area")
+    t["area_4x5"] = np.asarray(area(area_x))
+    t["area_up"] = np.asarray(L.Resizing(7, 11, interpolation="area")(x))
+    t["area_mixed"] = np.asarray(L.Resizing(4, 20, interpolation="area")(area_x))
+    save(f"{out}/keras_resample.safetensors", t)
 
 
 if __name__ == "__main__":

@@ -102,8 +102,14 @@ typedef enum mt_interpolate_mode {
                                     from its 1024-step table, pixel centres,
                                     taps outside the image dropped and the
                                     rest scaled to sum 1; scale in/out */
-    MT_INTERPOLATE_AREA          /* PyTorch's 'area': adaptive_avg_pool2d to
+    MT_INTERPOLATE_AREA,         /* PyTorch's 'area': adaptive_avg_pool2d to
                                     the output size (mt_adaptive_avg_pool2d) */
+    MT_INTERPOLATE_AREA_TF       /* TensorFlow's tf.image.resize 'area' (Keras'
+                                    Resizing 'area' on the TensorFlow
+                                    backend): the mean of the input pixels
+                                    each output pixel covers, partly covered
+                                    ones by their share; AREA at whole
+                                    factors, not elsewhere; scale in/out */
 } mt_interpolate_mode;
 
 /* Give either the output size (out_h, out_w >= 1) or the scale factors
@@ -115,9 +121,9 @@ typedef enum mt_interpolate_mode {
  * channels: there a scale such as 2.2 on a width of 3 (out 6) picks
  * floor(i / 2.2) instead (0,0,0,1,1,2, not 0,0,1,1,2,2). Bilinear maps an
  * axis that keeps its size to itself whatever the scale (4 rows at scale
- * 1.1), as PyTorch; bicubic resamples it, as PyTorch. BICUBIC_TF and
- * AREA take a scale only for the output size (TensorFlow has no scale;
- * PyTorch's area pools to the size). */
+ * 1.1), as PyTorch; bicubic resamples it, as PyTorch. BICUBIC_TF,
+ * AREA_TF and AREA take a scale only for the output size (TensorFlow has
+ * no scale; PyTorch's area pools to the size). */
 typedef struct mt_interpolate_params {
     mt_interpolate_mode mode;       /* default NEAREST */
     bool align_corners;             /* BILINEAR, BICUBIC only; default false */
@@ -127,7 +133,7 @@ typedef struct mt_interpolate_params {
 } mt_interpolate_params;
 
 /* torch.nn.functional.interpolate (nearest, nearest-exact, bilinear,
- * bicubic, area) and TensorFlow's bicubic resize for 4-D input:
+ * bicubic, area) and TensorFlow's bicubic and area resize for 4-D input:
  * [N,H,W,C] -> [N,OH,OW,C] (or NCHW). Fails (MT_ERR_INVALID_ARGUMENT) on
  * NULLs, an unknown mode, align_corners with a mode other than BILINEAR
  * or BICUBIC, sizes and scales both or neither given, an empty axis;
