@@ -136,7 +136,8 @@ static void grid_sample_border_clamps_nan_to_pixel_0(void **state)
  * 1,1,3,4), g, mode, padding_mode, align_corners) for g = [[[[nan,0],
  * [0,nan],[inf,0],[-inf,0],[1e10,0.3],[-1e10,0.3],[3e9,-0.2]]]]. Bicubic
  * gives NaN for the first four with every padding; reflection with
- * bilinear or nearest reads them at pixel 0 of that axis. The huge points
+ * bilinear or nearest reads them at pixel 0 of that axis, border NaN and
+ * -inf at pixel 0 and +inf at the last pixel. The huge points
  * show PyTorch's float arithmetic (float64 gives other values there). */
 static void grid_sample_bicubic_reflection_special_points(void **state)
 {
@@ -161,6 +162,14 @@ static void grid_sample_bicubic_reflection_special_points(void **state)
          {4, 1.5f, 4, 4, 5.199999809265137f, 5.199999809265137f, 3.200000047683716f}},
         {MT_GRID_SAMPLE_MODE_NEAREST, MT_GRID_SAMPLE_PADDING_REFLECTION, false,
          {4, 2, 4, 4, 4, 4, 4}},
+        {MT_GRID_SAMPLE_MODE_NEAREST, MT_GRID_SAMPLE_PADDING_REFLECTION, true,
+         {4, 2, 4, 4, 4, 4, 4}},
+        {MT_GRID_SAMPLE_MODE_BILINEAR, MT_GRID_SAMPLE_PADDING_BORDER, false,
+         {4, 1.5f, 7, 4, 8.799999237060547f, 5.799999713897705f, 5.800000190734863f}},
+        {MT_GRID_SAMPLE_MODE_BILINEAR, MT_GRID_SAMPLE_PADDING_BORDER, true,
+         {4, 1.5f, 7, 4, 8.199999809265137f, 5.199999809265137f, 6.199999809265137f}},
+        {MT_GRID_SAMPLE_MODE_NEAREST, MT_GRID_SAMPLE_PADDING_BORDER, false,
+         {4, 2, 7, 4, 7, 4, 7}},
         {MT_GRID_SAMPLE_MODE_BICUBIC, MT_GRID_SAMPLE_PADDING_ZEROS, false,
          {NAN, NAN, NAN, NAN, 0, 0, 0}},
         {MT_GRID_SAMPLE_MODE_BICUBIC, MT_GRID_SAMPLE_PADDING_BORDER, false,

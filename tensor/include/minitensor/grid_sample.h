@@ -66,10 +66,11 @@ mt_status mt_affine_grid_into(const mt_tensor *theta, int64_t h, int64_t w,
  * own, as PyTorch: with ZEROS a tap outside reads 0, with BORDER and
  * REFLECTION it reads the clamped or mirrored pixel.
  * NaN and ±inf grid points (each checked against torch 1.13 on CPU):
- * bicubic gives NaN (every padding, as PyTorch); BORDER and REFLECTION
- * with bilinear or nearest read the point as pixel 0 of that axis (as
- * PyTorch); ZEROS with bilinear or nearest reads 0 (PyTorch: 0 for
- * nearest, NaN for bilinear). Fails on NULLs,
+ * bicubic gives NaN (every padding, as PyTorch); with bilinear or
+ * nearest, REFLECTION reads such a coordinate as pixel 0 of its axis and
+ * BORDER reads NaN and -inf as pixel 0, +inf as the last pixel (both as
+ * PyTorch); ZEROS reads 0 (PyTorch: 0 for nearest, NaN for bilinear).
+ * Fails on NULLs,
  * another rank, an input with H or W = 0 or a grid of another batch or
  * last dim (MT_ERR_SHAPE), a bad option (MT_ERR_INVALID_ARGUMENT),
  * non-F32 (MT_ERR_DTYPE); out (the _into form: any strides, no overlap
