@@ -80,6 +80,58 @@ static void grid_sample_matches_pytorch(void **state)
     mt_safetensors_close(st);
 }
 
+/* t's values in a sliced view: every other row and column (dims 1 and 2)
+ * of a tensor twice as large, starting at (1, 1); *store owns the data. */
+static mt_tensor *sliced_copy(const mt_tensor *t, mt_tensor **store)
+{
+    mt_tensor *a = NULL, *b = NULL;
+    assert_ok(mt_tensor_full(4, (int64_t[]){t->shape[0], 2 * t->shape[1] + 1,
+                                            2 * t->shape[2] + 1, t->shape[3]}, 99.0f, store));
+    assert_ok(mt_slice(*store, 1, 1, 2 * t->shape[1] + 1, 2, &a));
+    assert_ok(mt_slice(a, 2, 1, 2 * t->shape[2] + 1, 2, &b));
+    mt_tensor_free(a);
+    assert_ok(mt_tensor_copy_into(t, b));
+    return b;
+}
+
+/* sliced (strided, offset) images and grids, into a sliced out */
+static void grid_sample_sliced_views_match_pytorch(void **state)
+{
+    (void)state;
+    mt_safetensors *st = ref_open("grid_sample_refs.safetensors");
+    mt_tensor *x = ref_get(st, "x"), *grid = ref_get(st, "grid");
+    mt_tensor *xs_store = NULL, *gs_store = NULL, *out_store = NULL, *out = NULL, *y = NULL;
+    mt_tensor *xs = sliced_copy(x, &xs_store), *gs = sliced_copy(grid, &gs_store);
+    mt_tensor *zero = NULL;
+    assert_ok(mt_tensor_zeros(MT_DTYPE_F32, 4, (int64_t[]){2, 4, 3, 3}, &zero));
+    out = sliced_copy(zero, &out_store);
+    const char *modes[] = {"bilinear", "nearest", "bicubic"};
+    for (int m = 0; m < 3; m++)
+        for (int a = 0; a < 2; a++) {
+            const mt_grid_sample_params p = {(mt_grid_sample_mode)m,
+                                             MT_GRID_SAMPLE_PADDING_REFLECTION, a};
+            char name[64];
+            snprintf(name, sizeof name, "gs_%s_reflection_%s", modes[m], a ? "t" : "f");
+            assert_ok(mt_grid_sample_into(xs, gs, &p, out));
+            assert_ok(mt_tensor_contiguous(out, &y));
+            ref_assert_matches(st, name, y, 1e-6, 1e-5);
+            mt_tensor_free(y);
+        }
+    /* the slices' neighbours in the out's storage stay untouched */
+    const float *o = out_store->data;
+    assert_true(o[0] == 99.0f && o[mt_tensor_numel(out_store) - 1] == 99.0f);
+    mt_tensor_free(out);
+    mt_tensor_free(out_store);
+    mt_tensor_free(zero);
+    mt_tensor_free(gs);
+    mt_tensor_free(gs_store);
+    mt_tensor_free(xs);
+    mt_tensor_free(xs_store);
+    mt_tensor_free(grid);
+    mt_tensor_free(x);
+    mt_safetensors_close(st);
+}
+
 /* a NaN grid point reads 0; one far outside (1e30) too, without overflow */
 static void grid_sample_far_points_read_zero(void **state)
 {
@@ -364,6 +416,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(affine_grid_matches_pytorch),
         cmocka_unit_test(grid_sample_matches_pytorch),
+        cmocka_unit_test(grid_sample_sliced_views_match_pytorch),
         cmocka_unit_test(grid_sample_far_points_read_zero),
         cmocka_unit_test(grid_sample_border_clamps_nan_to_pixel_0),
         cmocka_unit_test(grid_sample_bicubic_reflection_special_points),
