@@ -137,8 +137,9 @@ typedef struct mt_interpolate_params {
  * [N,H,W,C] -> [N,OH,OW,C] (or NCHW). Fails (MT_ERR_INVALID_ARGUMENT) on
  * NULLs, an unknown mode, align_corners with a mode other than BILINEAR
  * or BICUBIC, sizes and scales both or neither given, an empty axis;
- * MT_ERR_SHAPE on another rank or an out of another shape; out untouched
- * then. *out is new, the caller's to free. */
+ * MT_ERR_SHAPE on another rank or an out of another shape, MT_ERR_DTYPE
+ * on non-F32, MT_ERR_OVERFLOW on an output too large; out untouched then.
+ * *out is new, the caller's to free. */
 mt_status mt_interpolate(const mt_tensor *input, const mt_interpolate_params *params,
                          mt_tensor **out);
 mt_status mt_interpolate_into(const mt_tensor *input,
