@@ -93,8 +93,8 @@ mt_status mt_grid_sample_new(const mt_grid_sample_params *params, mt_layer **out
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "grid_sample: out is NULL");
     *out = NULL;
     const mt_grid_sample_params p = params ? *params : (mt_grid_sample_params){0};
-    if ((unsigned)p.mode > MT_GRID_SAMPLE_MODE_NEAREST ||
-        (unsigned)p.padding > MT_GRID_SAMPLE_PADDING_BORDER)
+    if ((unsigned)p.mode > MT_GRID_SAMPLE_MODE_BICUBIC ||
+        (unsigned)p.padding > MT_GRID_SAMPLE_PADDING_REFLECTION)
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "grid_sample: unknown mode %d or padding %d",
                        (int)p.mode, (int)p.padding);
     mt_layer *l = mt_nn_layer_alloc("grid_sample", &grid_sample_vtable, MT_LAYER_GRID_SAMPLE,

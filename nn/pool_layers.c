@@ -248,11 +248,15 @@ mt_status mt_upsample_new(const mt_interpolate_params *params, mt_layer **out)
     bool sizes = p->out_h >= 1 && p->out_w >= 1 && p->scale_h == 0 && p->scale_w == 0;
     bool scales = !p->out_h && !p->out_w && p->scale_h > 0 && p->scale_w > 0 &&
                   isfinite(p->scale_h) && isfinite(p->scale_w);
-    if ((!sizes && !scales) || p->data_layout != MT_DATA_LAYOUT_NHWC ||
-        (p->mode != MT_INTERPOLATE_NEAREST && p->mode != MT_INTERPOLATE_BILINEAR &&
-         p->mode != MT_INTERPOLATE_NEAREST_EXACT))
+    if ((!sizes && !scales) || p->data_layout != MT_DATA_LAYOUT_NHWC)
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "upsample: give an output size or positive "
-                       "scales (not both), NHWC, nearest, nearest-exact or bilinear");
+                       "scales (not both), NHWC");
+    if ((unsigned)p->mode > MT_INTERPOLATE_AREA_TF)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "upsample: unknown mode %d", (int)p->mode);
+    if (p->align_corners && p->mode != MT_INTERPOLATE_BILINEAR &&
+        p->mode != MT_INTERPOLATE_BICUBIC)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "upsample: align_corners needs bilinear or "
+                       "bicubic mode (mode %d)", (int)p->mode);
     mt_layer *l = mt_nn_layer_alloc("upsample", &up_vtable, MT_LAYER_UPSAMPLE, "upsample",
                                     sizeof(mt_interpolate_params));
     if (!l)

@@ -92,21 +92,62 @@ mt_status mt_affine_grid(const mt_tensor *theta, int64_t h, int64_t w, bool alig
 
 /* ---- grid_sample ------------------------------------------------------------ */
 
-/* grid_sampler_compute_source_index: grid coordinate g to a pixel
- * position along an axis of `size` pixels, clamped to [0, size-1] for
- * BORDER, where NaN becomes 0 as PyTorch 1.13 on CPU makes it (its
- * clip_coordinates, min(size-1, max(x, 0))). */
-static float source_index(float g, int64_t size, const mt_grid_sample_params *p)
+/* One axis of `size` pixels as PyTorch's CPU kernel maps it
+ * (GridSamplerKernel.cpp, ComputeLocationBase), in float with its order
+ * of operations so that nearest and the bicubic taps pick its pixels. */
+typedef struct sample_axis {
+    float scale, shift;       /* grid -> pixel: (g + 1) * scale - shift */
+    float max_val;            /* size - 1 */
+    float low, twice_span;    /* reflection: reflected into [low, low + span] */
+} sample_axis;
+
+static sample_axis axis_of(int64_t size, bool align_corners)
 {
-    float n = (float)size;
-    float x = p->align_corners ? (g + 1) / 2 * (n - 1) : ((g + 1) * n - 1) / 2;
-    if (p->padding == MT_GRID_SAMPLE_PADDING_BORDER)
-        x = !(x > 0) ? 0 : x > n - 1 ? n - 1 : x;
+    if (align_corners)   /* -1, +1: the centres of pixels 0 and size-1 */
+        return (sample_axis){(float)(size - 1) / 2, 0.0f, (float)(size - 1), 0.0f,
+                             (float)(size - 1) * 2};
+    /* -1, +1: the outer edges, pixel centres at -0.5 .. size - 0.5 */
+    return (sample_axis){(float)size / 2, 0.5f, (float)(size - 1), -0.5f, (float)size * 2};
+}
+
+static float unnormalize(const sample_axis *a, float g)
+{
+    float x = (g + 1) * a->scale;
+    return x - a->shift;
+}
+
+/* clip_coordinates: into [0, size-1], NaN to 0 (max(x, 0) then min) */
+static float clip(const sample_axis *a, float x)
+{
+    return !(x > 0) ? 0 : x > a->max_val ? a->max_val : x;
+}
+
+/* reflect_coordinates: x mirrored at low and low + span until it lands
+ * between them, in PyTorch's trunc/abs form. NaN stays NaN, ±inf becomes
+ * NaN, and so does everything where there is no span (align_corners with
+ * size 1: PyTorch returns 0 there); clip makes NaN 0. */
+static float reflect(const sample_axis *a, float x)
+{
+    float in = fabsf(x - a->low);
+    float flips = truncf(in / a->twice_span);
+    float prod = flips * a->twice_span;
+    float extra = in - prod;
+    float mirrored = a->twice_span - extra;
+    return (extra < mirrored ? extra : mirrored) + a->low;
+}
+
+/* compute_coordinates: the padding applied to a pixel position */
+static float pad_coord(const sample_axis *a, mt_grid_sample_padding padding, float x)
+{
+    if (padding == MT_GRID_SAMPLE_PADDING_BORDER)
+        return clip(a, x);
+    if (padding == MT_GRID_SAMPLE_PADDING_REFLECTION)
+        return clip(a, reflect(a, x));
     return x;
 }
 
 /* One output pixel: C channels at py (stride so3) from the image at base
- * (strides si) read at pixel position (x, y). */
+ * (strides si) read at pixel position (x, y), already padded. */
 static void sample_pixel(const mt_grid_sample_params *p, const float *base, const int64_t *si,
                          int64_t H, int64_t W, int64_t C, float x, float y, float *py,
                          int64_t so3)
@@ -140,6 +181,63 @@ static void sample_pixel(const mt_grid_sample_params *p, const float *base, cons
     }
 }
 
+/* ---- bicubic ---------------------------------------------------------------- */
+
+/* The cubic convolution weights (A = -0.75, PyTorch's) of the taps at
+ * distance 1 + t, t, 1 - t and 2 - t from a point t past its floor. */
+static void cubic_weights(float t, float w[4])
+{
+    const float A = -0.75f;
+    float d[4] = {t + 1, t, 1 - t, 2 - t};
+    for (int k = 0; k < 4; k += 3)   /* 1 < d < 2 */
+        w[k] = ((A * d[k] - 5 * A) * d[k] + 8 * A) * d[k] - 4 * A;
+    for (int k = 1; k < 3; k++)      /* d <= 1 */
+        w[k] = ((A + 2) * d[k] - (A + 3)) * d[k] * d[k] + 1;
+}
+
+/* The 4 taps around position x (unpadded): their pixel indices after the
+ * padding, each tap on its own (so a reflected tap may land on another
+ * tap's pixel), -1 for a tap outside with ZEROS padding; and weights. */
+static void cubic_taps(const sample_axis *a, mt_grid_sample_padding padding, int64_t size,
+                       float x, int64_t idx[4], float w[4])
+{
+    float fx = floorf(x);
+    cubic_weights(x - fx, w);
+    for (int k = 0; k < 4; k++) {
+        float t = pad_coord(a, padding, fx + (float)(k - 1));
+        /* a NaN or far tap is outside: PyTorch's int32 index fails its range check */
+        idx[k] = t > -1 && t < (float)size ? (int64_t)t : -1;
+    }
+}
+
+/* One output pixel of bicubic sampling at grid point (gx, gy): 16 taps
+ * summed in float in PyTorch's order (4 rows across x, then down y); a tap
+ * outside reads 0 with its weight, so a NaN weight (NaN or ±inf grid
+ * point) gives NaN, as PyTorch. */
+static void bicubic_pixel(const sample_axis *ax, const sample_axis *ay,
+                          mt_grid_sample_padding padding, const float *base, const int64_t *si,
+                          int64_t H, int64_t W, int64_t C, float gx, float gy, float *py,
+                          int64_t so3)
+{
+    int64_t ix[4], iy[4];
+    float wx[4], wy[4];
+    cubic_taps(ax, padding, W, unnormalize(ax, gx), ix, wx);
+    cubic_taps(ay, padding, H, unnormalize(ay, gy), iy, wy);
+    for (int64_t c = 0; c < C; c++) {
+        float acc = 0.0f;
+        for (int i = 0; i < 4; i++) {
+            float r = 0.0f;
+            for (int j = 0; j < 4; j++) {
+                float v = iy[i] >= 0 && ix[j] >= 0
+                              ? base[iy[i] * si[1] + ix[j] * si[2] + c * si[3]] : 0.0f;
+                r = j ? r + wx[j] * v : wx[j] * v;   /* PyTorch's sum, -0 kept */
+            }
+            acc = i ? acc + wy[i] * r : wy[i] * r;
+        }
+        py[c * so3] = acc;
+    }
+}
+
 static mt_status grid_sample_check(const char *op, const mt_tensor *input, const mt_tensor *grid,
                                    const mt_grid_sample_params *p, int64_t shape[4])
 {
@@ -147,9 +245,9 @@ static mt_status grid_sample_check(const char *op, const mt_tensor *input, const
     if ((s = mt_check_tensor(op, "input", input)) || (s = mt_check_f32(op, input)) ||
         (s = mt_check_tensor(op, "grid", grid)) || (s = mt_check_f32(op, grid)))
         return s;
-    if ((unsigned)p->mode > MT_GRID_SAMPLE_MODE_NEAREST)
+    if ((unsigned)p->mode > MT_GRID_SAMPLE_MODE_BICUBIC)
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: unknown mode %d", op, (int)p->mode);
-    if ((unsigned)p->padding > MT_GRID_SAMPLE_PADDING_BORDER)
+    if ((unsigned)p->padding > MT_GRID_SAMPLE_PADDING_REFLECTION)
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: unknown padding %d", op, (int)p->padding);
     if (input->rank != 4)
         return mt_fail(MT_ERR_SHAPE, "%s: input %s must be [N,H,W,C]", op, MT_SHAPE(input));
@@ -175,14 +273,22 @@ static void grid_sample_run(const mt_tensor *input, const mt_tensor *grid,
 {
     const int64_t *si = input->stride, *sg = grid->stride, *so = out->stride;
     const int64_t H = input->shape[1], W = input->shape[2], C = input->shape[3];
+    const sample_axis ax = axis_of(W, p->align_corners), ay = axis_of(H, p->align_corners);
     const float *g = grid->data;
     for (int64_t n = 0; n < out->shape[0]; n++)
         for (int64_t i = 0; i < out->shape[1]; i++)
             for (int64_t j = 0; j < out->shape[2]; j++) {
                 const float *pg = g + n * sg[0] + i * sg[1] + j * sg[2];
-                float x = source_index(pg[0], W, p), y = source_index(pg[sg[3]], H, p);
-                sample_pixel(p, (const float *)input->data + n * si[0], si, H, W, C, x, y,
-                             (float *)out->data + n * so[0] + i * so[1] + j * so[2], so[3]);
+                const float *base = (const float *)input->data + n * si[0];
+                float *py = (float *)out->data + n * so[0] + i * so[1] + j * so[2];
+                if (p->mode == MT_GRID_SAMPLE_MODE_BICUBIC) {
+                    bicubic_pixel(&ax, &ay, p->padding, base, si, H, W, C, pg[0], pg[sg[3]],
+                                  py, so[3]);
+                    continue;
+                }
+                float x = pad_coord(&ax, p->padding, unnormalize(&ax, pg[0]));
+                float y = pad_coord(&ay, p->padding, unnormalize(&ay, pg[sg[3]]));
+                sample_pixel(p, base, si, H, W, C, x, y, py, so[3]);
             }
 }
 

@@ -1,5 +1,8 @@
 /* interpolate.c — nearest, bilinear and bicubic resizing, PyTorch's index
- * rules (aten/src/ATen/native/UpSample.h), over NHWC views. */
+ * rules (aten/src/ATen/native/UpSample.h), TensorFlow's bicubic
+ * (resize_bicubic with half-pixel centres) and PyTorch's 'area' (its
+ * adaptive average pool), over NHWC views. */
+#include <float.h>
 #include <math.h>
 
 #include "minitensor/pool.h"
@@ -102,6 +105,130 @@ static void cubic_pixel(const resize_axis *h, const resize_axis *wa, bool align_
     }
 }
 
+/* ---- TensorFlow's bicubic ----------------------------------------------------- */
+
+/* TensorFlow's resize_bicubic (tf.image.resize 'bicubic', antialias off)
+ * weighs taps by Keys' cubic (A = -0.5) read from a table of 1024 steps
+ * per pixel: the weights at distance 1 + x and x for x = i / 1024, in
+ * double, stored as float (its InitCoeffsTable). */
+static float keys_near(int64_t i)
+{
+    const double A = -0.5;
+    double x = (double)(float)((double)i / 1024.0);
+    return (float)(((A + 2) * x - (A + 3)) * x * x + 1);
+}
+
+static float keys_far(int64_t i)
+{
+    const double A = -0.5;
+    double x = (double)((float)((double)i / 1024.0) + 1.0f);
+    return (float)(((A * x - 5 * A) * x + 8 * A) * x - 4 * A);
+}
+
+/* The 4 taps of dst (indices clamped to the image) and their weights:
+ * half-pixel centres in float, as TensorFlow; a tap outside the image
+ * gets weight 0 and the others are scaled to sum to 1 (its
+ * GetWeightsAndIndices with Keys' cubic). */
+static void tf_cubic_taps(const resize_axis *a, int64_t dst, int64_t idx[4], float w[4])
+{
+    float scale = (float)a->in / (float)a->out;
+    float src = ((float)dst + 0.5f) * scale - 0.5f;
+    float f = floorf(src);
+    int64_t i0 = (int64_t)f;
+    float delta = src - (float)i0;
+    int64_t off = (int64_t)lrintf(delta * 1024.0f);
+    const float table[4] = {keys_far(off), keys_near(off), keys_near(1024 - off),
+                            keys_far(1024 - off)};
+    for (int k = 0; k < 4; k++) {
+        int64_t i = i0 - 1 + k;
+        idx[k] = i < 0 ? 0 : i > a->in - 1 ? a->in - 1 : i;
+        w[k] = idx[k] == i ? table[k] : 0.0f;
+    }
+    float sum = w[0] + w[1] + w[2] + w[3];
+    if (fabsf(sum) >= 1000.0f * FLT_MIN) {
+        float inv = 1.0f / sum;
+        for (int k = 0; k < 4; k++)
+            w[k] *= inv;
+    }
+}
+
+/* One output pixel: down the 4 rows for each of the 4 columns, then
+ * across, in float (TensorFlow's order). */
+static void tf_cubic_pixel(const resize_axis *h, const resize_axis *wa, const float *base,
+                           const int64_t *si, int64_t oy, int64_t ox, float *py, int64_t so3,
+                           int64_t ch)
+{
+    int64_t iy[4], ix[4];
+    float wy[4], wx[4];
+    tf_cubic_taps(h, oy, iy, wy);
+    tf_cubic_taps(wa, ox, ix, wx);
+    for (int64_t c = 0; c < ch; c++) {
+        float col[4];
+        for (int j = 0; j < 4; j++) {
+            const float *p = base + ix[j] * si[2] + c * si[3];
+            col[j] = p[iy[0] * si[1]] * wy[0] + p[iy[1] * si[1]] * wy[1] +
+                     p[iy[2] * si[1]] * wy[2] + p[iy[3] * si[1]] * wy[3];
+        }
+        py[c * so3] = col[0] * wx[0] + col[1] * wx[1] + col[2] * wx[2] + col[3] * wx[3];
+    }
+}
+
+/* ---- TensorFlow's area ----------------------------------------------------------- */
+
+/* The input pixels output index dst covers along an axis, TensorFlow's
+ * resize_area (in float): [first, end), the first and last weighed by the
+ * share of them covered (1 for whole pixels), scale = in / out. */
+typedef struct area_span {
+    int64_t first, end;
+    float first_w, last_w;
+} area_span;
+
+static float area_share(int64_t v, float lo, float hi, float scale)
+{
+    float fv = (float)v;
+    if (fv < lo)
+        return fv + 1 > hi ? scale : fv + 1 - lo;
+    return fv + 1 > hi ? hi - fv : 1.0f;
+}
+
+static area_span area_span_of(const resize_axis *a, int64_t dst)
+{
+    float scale = (float)a->in / (float)a->out;
+    float lo = (float)dst * scale, hi = (float)(dst + 1) * scale;
+    area_span s = {.first = (int64_t)floorf(lo), .end = (int64_t)ceilf(hi)};
+    s.first_w = area_share(s.first, lo, hi, scale);
+    s.last_w = area_share(s.end - 1, lo, hi, scale);
+    return s;
+}
+
+/* One output pixel: per row, the first pixel times its share, the whole
+ * ones, the last times its share; rows weighed by their share; all times
+ * out/in of both axes (TensorFlow's sums, in float). Indices past the
+ * image (float rounding) read its edge, as TensorFlow's Bound. */
+static void tf_area_pixel(const resize_axis *h, const resize_axis *wa, const float *base,
+                          const int64_t *si, int64_t oy, int64_t ox, float *py, int64_t so3,
+                          int64_t ch)
+{
+    const area_span ys = area_span_of(h, oy), xs = area_span_of(wa, ox);
+    float hs = (float)h->in / (float)h->out, ws = (float)wa->in / (float)wa->out;
+    float scale = (float)(1.0 / (double)(hs * ws));
+    float lo = (float)oy * hs, hi = (float)(oy + 1) * hs;
+    for (int64_t c = 0; c < ch; c++) {
+        float sum = 0;
+        for (int64_t i = ys.first; i < ys.end; i++) {
+            const float *row = base + clamp_index(i, h->in) * si[1] + c * si[3];
+            float sum_y = row[clamp_index(xs.first, wa->in) * si[2]] * xs.first_w;
+            if (xs.first + 1 != xs.end) {
+                for (int64_t x = xs.first + 1; x < xs.end - 1; x++)
+                    sum_y += row[clamp_index(x, wa->in) * si[2]];
+                sum_y += row[clamp_index(xs.end - 1, wa->in) * si[2]] * xs.last_w;
+            }
+            sum += sum_y * area_share(i, lo, hi, hs);
+        }
+        py[c * so3] = sum * scale;
+    }
+}
+
 typedef struct resize_plan {
     resize_axis h, w;
     mt_interpolate_mode mode;
@@ -140,7 +267,7 @@ static mt_status resize_plan_of(const char *op, const mt_tensor *input,
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: params is NULL", op);
     if ((s = mt_check_data_layout(op, p->data_layout)))
         return s;
-    if ((unsigned)p->mode > MT_INTERPOLATE_BICUBIC)
+    if ((unsigned)p->mode > MT_INTERPOLATE_AREA_TF)
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: unknown mode %d", op, (int)p->mode);
     if (p->align_corners && p->mode != MT_INTERPOLATE_BILINEAR &&
         p->mode != MT_INTERPOLATE_BICUBIC)
@@ -177,6 +304,14 @@ static void resize_run(const resize_plan *r, const mt_tensor *in, mt_tensor *out
                 if (r->mode == MT_INTERPOLATE_BICUBIC) {
                     cubic_pixel(&r->h, &r->w, r->align_corners, base, si, oy, ox, py, so[3],
                                 ch);
+                    continue;
+                }
+                if (r->mode == MT_INTERPOLATE_BICUBIC_TF) {
+                    tf_cubic_pixel(&r->h, &r->w, base, si, oy, ox, py, so[3], ch);
+                    continue;
+                }
+                if (r->mode == MT_INTERPOLATE_AREA_TF) {
+                    tf_area_pixel(&r->h, &r->w, base, si, oy, ox, py, so[3], ch);
                     continue;
                 }
                 if (r->mode != MT_INTERPOLATE_BILINEAR) {
@@ -221,6 +356,8 @@ mt_status mt_interpolate_into(const mt_tensor *input, const mt_interpolate_param
     if (mt_tensors_overlap(out, input))
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: out %s overlaps the input %s", op,
                        MT_SHAPE(out), MT_SHAPE(input));
+    if (r.mode == MT_INTERPOLATE_AREA)   /* PyTorch's 'area' is exactly this pool */
+        return mt_adaptive_avg_pool2d_into(input, r.h.out, r.w.out, r.layout, out);
     mt_nhwc_view(input, r.layout, &x);
     mt_nhwc_view(out, r.layout, &y);
     resize_run(&r, &x, &y);
@@ -238,6 +375,8 @@ mt_status mt_interpolate(const mt_tensor *input, const mt_interpolate_params *pa
         return s;
     if (!out)
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: out is NULL", op);
+    if (r.mode == MT_INTERPOLATE_AREA)
+        return mt_adaptive_avg_pool2d(input, r.h.out, r.w.out, r.layout, out);
     mt_tensor *t, x, y;
     if ((s = mt_tensor_zeros(MT_DTYPE_F32, 4, shape, &t)))
         return s;

@@ -1,6 +1,6 @@
 /* test_nn_grid_sample.c — mt_affine_grid and mt_grid_sample (grid_sample.h)
  * against PyTorch 1.13's F.affine_grid and F.grid_sample (every mode,
- * padding and align_corners), their failures, and the model of PyTorch's
+ * padding and align_corners; NaN, ±inf and huge grid points), their failures, and the model of PyTorch's
  * "Spatial Transformer Networks" tutorial ported by its state_dict names
  * with the AffineGrid and GridSample layers (references:
  * tests/reference/make_grid_sample_refs.py). */
@@ -43,14 +43,14 @@ static void grid_sample_matches_pytorch(void **state)
     (void)state;
     mt_safetensors *st = ref_open("grid_sample_refs.safetensors");
     mt_tensor *x = ref_get(st, "x"), *grid = ref_get(st, "grid");
-    const char *modes[] = {"bilinear", "nearest"}, *pads[] = {"zeros", "border"};
-    for (int m = 0; m < 2; m++)
-        for (int p = 0; p < 2; p++)
+    const char *modes[] = {"bilinear", "nearest", "bicubic"};
+    const char *pads[] = {"zeros", "border", "reflection"};
+    for (int m = 0; m < 3; m++)
+        for (int p = 0; p < 3; p++)
             for (int a = 0; a < 2; a++) {
-                const mt_grid_sample_params params = {
-                    .mode = m ? MT_GRID_SAMPLE_MODE_NEAREST : MT_GRID_SAMPLE_MODE_BILINEAR,
-                    .padding = p ? MT_GRID_SAMPLE_PADDING_BORDER : MT_GRID_SAMPLE_PADDING_ZEROS,
-                    .align_corners = a};
+                const mt_grid_sample_params params = {.mode = (mt_grid_sample_mode)m,
+                                                      .padding = (mt_grid_sample_padding)p,
+                                                      .align_corners = a};
                 char name[64];
                 snprintf(name, sizeof name, "gs_%s_%s_%s", modes[m], pads[p], a ? "t" : "f");
                 mt_tensor *y = NULL;
@@ -67,8 +67,66 @@ static void grid_sample_matches_pytorch(void **state)
     assert_ok(mt_grid_sample(nchw, grid, NULL, &y));
     ref_assert_matches(st, "gs_bilinear_zeros_f", y, 1e-6, 1e-5);
     mt_tensor_free(y);
+    const mt_grid_sample_params cubic = {.mode = MT_GRID_SAMPLE_MODE_BICUBIC,
+                                         .padding = MT_GRID_SAMPLE_PADDING_REFLECTION,
+                                         .align_corners = true};
+    assert_ok(mt_grid_sample(nchw, grid, &cubic, &y));
+    ref_assert_matches(st, "gs_bicubic_reflection_t", y, 1e-6, 1e-5);
+    mt_tensor_free(y);
     mt_tensor_free(nchw);
     mt_tensor_free(back);
+    mt_tensor_free(grid);
+    mt_tensor_free(x);
+    mt_safetensors_close(st);
+}
+
+/* t's values in a sliced view: every other row and column (dims 1 and 2)
+ * of a tensor twice as large, starting at (1, 1); *store owns the data. */
+static mt_tensor *sliced_copy(const mt_tensor *t, mt_tensor **store)
+{
+    mt_tensor *a = NULL, *b = NULL;
+    assert_ok(mt_tensor_full(4, (int64_t[]){t->shape[0], 2 * t->shape[1] + 1,
+                                            2 * t->shape[2] + 1, t->shape[3]}, 99.0f, store));
+    assert_ok(mt_slice(*store, 1, 1, 2 * t->shape[1] + 1, 2, &a));
+    assert_ok(mt_slice(a, 2, 1, 2 * t->shape[2] + 1, 2, &b));
+    mt_tensor_free(a);
+    assert_ok(mt_tensor_copy_into(t, b));
+    return b;
+}
+
+/* sliced (strided, offset) images and grids, into a sliced out */
+static void grid_sample_sliced_views_match_pytorch(void **state)
+{
+    (void)state;
+    mt_safetensors *st = ref_open("grid_sample_refs.safetensors");
+    mt_tensor *x = ref_get(st, "x"), *grid = ref_get(st, "grid");
+    mt_tensor *xs_store = NULL, *gs_store = NULL, *out_store = NULL, *out = NULL, *y = NULL;
+    mt_tensor *xs = sliced_copy(x, &xs_store), *gs = sliced_copy(grid, &gs_store);
+    mt_tensor *zero = NULL;
+    assert_ok(mt_tensor_zeros(MT_DTYPE_F32, 4, (int64_t[]){2, 4, 3, 3}, &zero));
+    out = sliced_copy(zero, &out_store);
+    const char *modes[] = {"bilinear", "nearest", "bicubic"};
+    for (int m = 0; m < 3; m++)
+        for (int a = 0; a < 2; a++) {
+            const mt_grid_sample_params p = {(mt_grid_sample_mode)m,
+                                             MT_GRID_SAMPLE_PADDING_REFLECTION, a};
+            char name[64];
+            snprintf(name, sizeof name, "gs_%s_reflection_%s", modes[m], a ? "t" : "f");
+            assert_ok(mt_grid_sample_into(xs, gs, &p, out));
+            assert_ok(mt_tensor_contiguous(out, &y));
+            ref_assert_matches(st, name, y, 1e-6, 1e-5);
+            mt_tensor_free(y);
+        }
+    /* the slices' neighbours in the out's storage stay untouched */
+    const float *o = out_store->data;
+    assert_true(o[0] == 99.0f && o[mt_tensor_numel(out_store) - 1] == 99.0f);
+    mt_tensor_free(out);
+    mt_tensor_free(out_store);
+    mt_tensor_free(zero);
+    mt_tensor_free(gs);
+    mt_tensor_free(gs_store);
+    mt_tensor_free(xs);
+    mt_tensor_free(xs_store);
     mt_tensor_free(grid);
     mt_tensor_free(x);
     mt_safetensors_close(st);
@@ -125,6 +183,96 @@ static void grid_sample_border_clamps_nan_to_pixel_0(void **state)
     mt_tensor_free(x);
 }
 
+/* NaN, ±inf and huge grid points with bicubic and reflection, against
+ * torch 1.13 on CPU in float32: F.grid_sample(torch.arange(12.).reshape(
+ * 1,1,3,4), g, mode, padding_mode, align_corners) for g = [[[[nan,0],
+ * [0,nan],[inf,0],[-inf,0],[1e10,0.3],[-1e10,0.3],[3e9,-0.2]]]]. Bicubic
+ * gives NaN for the first four with every padding; reflection with
+ * bilinear or nearest reads them at pixel 0 of that axis, border NaN and
+ * -inf at pixel 0 and +inf at the last pixel. The huge points
+ * show PyTorch's float arithmetic (float64 gives other values there). */
+static void grid_sample_bicubic_reflection_special_points(void **state)
+{
+    (void)state;
+    mt_tensor *x = NULL, *grid = NULL, *y = NULL;
+    float img[12];
+    for (int i = 0; i < 12; i++)
+        img[i] = (float)i;
+    const float g[] = {NAN, 0, 0, NAN, INFINITY, 0, -INFINITY, 0, 1e10f, 0.3f, -1e10f, 0.3f,
+                       3e9f, -0.2f};
+    assert_ok(mt_tensor_from_data(MT_DTYPE_F32, 4, (int64_t[]){1, 3, 4, 1}, img, &x));
+    assert_ok(mt_tensor_from_data(MT_DTYPE_F32, 4, (int64_t[]){1, 1, 7, 2}, g, &grid));
+    static const struct {
+        mt_grid_sample_mode mode;
+        mt_grid_sample_padding padding;
+        bool align;
+        float want[7];
+    } rows[] = {
+        {MT_GRID_SAMPLE_MODE_BILINEAR, MT_GRID_SAMPLE_PADDING_REFLECTION, false,
+         {4, 1.5f, 4, 4, 5.799999713897705f, 5.799999713897705f, 2.8000001907348633f}},
+        {MT_GRID_SAMPLE_MODE_BILINEAR, MT_GRID_SAMPLE_PADDING_REFLECTION, true,
+         {4, 1.5f, 4, 4, 5.199999809265137f, 5.199999809265137f, 3.200000047683716f}},
+        {MT_GRID_SAMPLE_MODE_NEAREST, MT_GRID_SAMPLE_PADDING_REFLECTION, false,
+         {4, 2, 4, 4, 4, 4, 4}},
+        {MT_GRID_SAMPLE_MODE_NEAREST, MT_GRID_SAMPLE_PADDING_REFLECTION, true,
+         {4, 2, 4, 4, 4, 4, 4}},
+        {MT_GRID_SAMPLE_MODE_BILINEAR, MT_GRID_SAMPLE_PADDING_BORDER, false,
+         {4, 1.5f, 7, 4, 8.799999237060547f, 5.799999713897705f, 5.800000190734863f}},
+        {MT_GRID_SAMPLE_MODE_BILINEAR, MT_GRID_SAMPLE_PADDING_BORDER, true,
+         {4, 1.5f, 7, 4, 8.199999809265137f, 5.199999809265137f, 6.199999809265137f}},
+        {MT_GRID_SAMPLE_MODE_NEAREST, MT_GRID_SAMPLE_PADDING_BORDER, false,
+         {4, 2, 7, 4, 7, 4, 7}},
+        {MT_GRID_SAMPLE_MODE_BICUBIC, MT_GRID_SAMPLE_PADDING_ZEROS, false,
+         {NAN, NAN, NAN, NAN, 0, 0, 0}},
+        {MT_GRID_SAMPLE_MODE_BICUBIC, MT_GRID_SAMPLE_PADDING_BORDER, false,
+         {NAN, NAN, NAN, NAN, 9.18362808227539f, 6.183627128601074f, 5.443002700805664f}},
+        {MT_GRID_SAMPLE_MODE_BICUBIC, MT_GRID_SAMPLE_PADDING_BORDER, true,
+         {NAN, NAN, NAN, NAN, 8.556999206542969f, 5.556999206542969f, 5.912001609802246f}},
+        {MT_GRID_SAMPLE_MODE_BICUBIC, MT_GRID_SAMPLE_PADDING_REFLECTION, false,
+         {NAN, NAN, NAN, NAN, 6.183627128601074f, 6.183627128601074f, 2.443002223968506f}},
+        {MT_GRID_SAMPLE_MODE_BICUBIC, MT_GRID_SAMPLE_PADDING_REFLECTION, true,
+         {NAN, NAN, NAN, NAN, 5.745999336242676f, 5.745999336242676f, 2.8160016536712646f}},
+    };
+    for (size_t r = 0; r < sizeof rows / sizeof rows[0]; r++) {
+        const mt_grid_sample_params p = {rows[r].mode, rows[r].padding, rows[r].align};
+        assert_ok(mt_grid_sample(x, grid, &p, &y));
+        const float *v = y->data;
+        for (int k = 0; k < 7; k++)
+            if (isnan(rows[r].want[k]) ? !isnan(v[k]) : fabsf(v[k] - rows[r].want[k]) > 1e-5f)
+                fail_msg("row %zu point %d: %.9g, want %.9g", r, k, (double)v[k],
+                         (double)rows[r].want[k]);
+        mt_tensor_free(y);
+    }
+    mt_tensor_free(grid);
+    mt_tensor_free(x);
+}
+
+/* PyTorch sums bicubic's taps starting from the first product, so an image
+ * of -0 sampled at a pixel centre gives -0 with border or reflection
+ * padding and +0 with zeros (a tap outside reads +0): F.grid_sample(
+ * torch.full((1,1,3,4), -0.), [[[[0.25,0],[-0.75,0]]]], mode='bicubic') */
+static void grid_sample_bicubic_keeps_negative_zero(void **state)
+{
+    (void)state;
+    mt_tensor *x = NULL, *grid = NULL, *y = NULL;
+    assert_ok(mt_tensor_full(4, (int64_t[]){1, 3, 4, 1}, -0.0f, &x));
+    const float g[] = {0.25f, 0, -0.75f, 0};
+    assert_ok(mt_tensor_from_data(MT_DTYPE_F32, 4, (int64_t[]){1, 1, 2, 2}, g, &grid));
+    for (int pad = 0; pad < 3; pad++) {
+        const mt_grid_sample_params p = {MT_GRID_SAMPLE_MODE_BICUBIC,
+                                         (mt_grid_sample_padding)pad, false};
+        assert_ok(mt_grid_sample(x, grid, &p, &y));
+        const float *v = y->data;
+        for (int k = 0; k < 2; k++) {
+            assert_true(v[k] == 0.0f);
+            assert_int_equal(signbit(v[k]) != 0, pad != MT_GRID_SAMPLE_PADDING_ZEROS);
+        }
+        mt_tensor_free(y);
+    }
+    mt_tensor_free(grid);
+    mt_tensor_free(x);
+}
+
 static void grid_sample_failures_name_shapes(void **state)
 {
     (void)state;
@@ -139,6 +287,12 @@ static void grid_sample_failures_name_shapes(void **state)
     assert_fails(mt_grid_sample(x, bad, NULL, &y), MT_ERR_SHAPE, "[1,4,3,2]");
     assert_fails(mt_grid_sample(x, grid, &(mt_grid_sample_params){.mode = 7}, &y),
                  MT_ERR_INVALID_ARGUMENT, "mode 7");
+    assert_fails(mt_grid_sample(x, grid, &(mt_grid_sample_params){.mode = 3}, &y),
+                 MT_ERR_INVALID_ARGUMENT, "grid_sample: unknown mode 3");
+    assert_fails(mt_grid_sample_into(x, grid, &(mt_grid_sample_params){.padding = 3}, out),
+                 MT_ERR_INVALID_ARGUMENT, "grid_sample: unknown padding 3");
+    assert_fails(mt_grid_sample(x, NULL, NULL, &y), MT_ERR_INVALID_ARGUMENT, "grid");
+    assert_null(y);
     assert_fails(mt_grid_sample_into(x, bad, NULL, out), MT_ERR_SHAPE, "grid [1,4,3,2]");
     assert_fails(mt_grid_sample_into(x, grid, NULL, x), MT_ERR_SHAPE, "grid_sample");
     /* F.grid_sample(torch.zeros(2,3,0,6), grid): "expected input to have
@@ -161,8 +315,16 @@ static void grid_sample_failures_name_shapes(void **state)
     mt_layer *l = NULL;
     assert_fails(mt_affine_grid_new(5, 0, false, &l), MT_ERR_INVALID_ARGUMENT, "(5,0)");
     assert_null(l);
-    assert_fails(mt_grid_sample_new(&(mt_grid_sample_params){.padding = 2}, &l),
-                 MT_ERR_INVALID_ARGUMENT, "padding 2");
+    assert_fails(mt_grid_sample_new(&(mt_grid_sample_params){.padding = 3}, &l),
+                 MT_ERR_INVALID_ARGUMENT, "padding 3");
+    assert_fails(mt_grid_sample_new(&(mt_grid_sample_params){.mode = 3}, &l),
+                 MT_ERR_INVALID_ARGUMENT, "mode 3");
+    assert_null(l);
+    const mt_grid_sample_params newest = {MT_GRID_SAMPLE_MODE_BICUBIC,
+                                          MT_GRID_SAMPLE_PADDING_REFLECTION, true};
+    assert_ok(mt_grid_sample_new(&newest, &l));
+    mt_layer_free(l);
+    l = NULL;
     assert_fails(mt_grid_sample_new(NULL, NULL), MT_ERR_INVALID_ARGUMENT, "out is NULL");
     /* a graph refuses a theta that is not [N,2,3] when the node is added */
     mt_graph *g = NULL;
@@ -254,8 +416,11 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(affine_grid_matches_pytorch),
         cmocka_unit_test(grid_sample_matches_pytorch),
+        cmocka_unit_test(grid_sample_sliced_views_match_pytorch),
         cmocka_unit_test(grid_sample_far_points_read_zero),
         cmocka_unit_test(grid_sample_border_clamps_nan_to_pixel_0),
+        cmocka_unit_test(grid_sample_bicubic_reflection_special_points),
+        cmocka_unit_test(grid_sample_bicubic_keeps_negative_zero),
         cmocka_unit_test(grid_sample_failures_name_shapes),
         cmocka_unit_test(spatial_transformer_matches_pytorch),
     };

@@ -318,6 +318,17 @@ def interp_cases(rng):
             c.append(interp_case(None, 1, 3, 4, 2, layout, "bilinear", size=(3, 7),
                                  align=align, x=x))
         c.append(interp_case(None, 1, 3, 4, 2, layout, "bicubic", size=(3, 4), x=x))
+    # area (PyTorch's adaptive average pool): down, up, uneven windows, by
+    # scale (floor(in * scale)), NaN and inf in a window
+    area = np.random.default_rng(1208)
+    for layout in ("nhwc", "nchw"):
+        c.append(interp_case(area, 2, 6, 9, 3, layout, "area", size=(3, 4)))
+        c.append(interp_case(area, 1, 5, 7, 2, layout, "area", size=(3, 10)))
+        c.append(interp_case(area, 1, 7, 5, 1, layout, "area", scale=(0.45, 1.5)))
+        x = area.standard_normal((1, 4, 5, 2) if layout == "nhwc" else (1, 2, 4, 5))
+        x = x.astype(np.float32)
+        x.flat[3], x.flat[17] = np.inf, np.nan
+        c.append(interp_case(None, 1, 4, 5, 2, layout, "area", size=(2, 3), x=x))
     return c
 
 

@@ -2,8 +2,12 @@
 (torch.nn.functional, float64 from the float32 inputs). PyTorch's images
 are NCHW: the NHWC inputs are permuted in and the outputs back; grids are
 [N,h,w,2] in both. Grid points run past [-1, 1] (and far outside) so that
-both paddings matter; NaN sits in some images, never in a grid (where
-PyTorch's answer depends on its code path)."""
+every padding matters; NaN sits in some images. The first cases (bilinear
+and nearest with zeros or border padding) have no NaN in a grid, where
+PyTorch's answer for zeros padding depends on its code path; the later
+ones (reflection padding, bicubic) do put NaN and ±inf in grids, where
+PyTorch answers the same in float32 and float64 (the generator checks
+that every reference agrees with PyTorch's float32 result)."""
 import warnings
 
 import numpy as np
@@ -50,7 +54,8 @@ def sample(x, grid, mode, padding, align, dtype):
     return y.permute(0, 2, 3, 1)
 
 
-def sample_case(rng, n, hw, c, ohw, mode, padding, align, grid=None, nan=False):
+def sample_case(rng, n, hw, c, ohw, mode, padding, align, grid=None, nan=False,
+                grid_nan=False):
     x = rng.standard_normal((n, *hw, c)).astype(np.float32)
     if nan:
         x[..., 1, 1, 0] = np.nan
@@ -59,10 +64,15 @@ def sample_case(rng, n, hw, c, ohw, mode, padding, align, grid=None, nan=False):
         if grid.size >= 4:
             grid.reshape(-1, 2)[0] = (-7.5, 0.25)
             grid.reshape(-1, 2)[-1] = (0.5, 30.0)
+        if grid_nan:   # NaN, ±inf and exact ±1 (edges / corner centres)
+            special = [(np.nan, 0.1), (-0.3, np.nan), (np.inf, 0.3), (0.4, -np.inf),
+                       (1.0, -1.0), (-1.0, 1.0)]
+            grid.reshape(-1, 2)[1:1 + len(special)] = special
     y = sample(x, grid, mode, padding, align, torch.float64)
+    y32 = f32(sample(x, grid, mode, padding, align, torch.float32))
     if mode == "nearest":   # float and double pick the same pixels: no ties
-        assert np.array_equal(f32(y), f32(sample(x, grid, mode, padding, align, torch.float32)),
-                              equal_nan=True)
+        assert np.array_equal(f32(y), y32, equal_nan=True)
+    assert np.allclose(f32(y), y32, rtol=1e-5, atol=1e-5, equal_nan=True)
     return optable.Case("grid_sample", inputs=[x, grid], outputs=[f32(y)], mode=mode,
                         padding=padding, align_corners=align)
 
@@ -84,5 +94,26 @@ def sample_cases(rng):
     return c
 
 
+def more_sample_cases(rng):
+    """reflection padding (bilinear, nearest, bicubic) and bicubic with
+    every padding: odd sizes, H or W = 1 (reflection at align_corners has
+    no span there), N = 0, NaN in images and NaN/±inf in grids."""
+    c = []
+    combos = [(m, "reflection") for m in ("bilinear", "nearest", "bicubic")]
+    combos += [("bicubic", p) for p in ("zeros", "border")]
+    for mode, padding in combos:
+        for align in (False, True):
+            c.append(sample_case(rng, 2, (5, 6), 3, (4, 7), mode, padding, align, grid_nan=True))
+            c.append(sample_case(rng, 1, (4, 4), 2, (3, 5), mode, padding, align, nan=True))
+            c.append(sample_case(rng, 1, (3, 7), 1, (5, 3), mode, padding, align))   # odd
+            c.append(sample_case(rng, 1, (1, 5), 2, (2, 3), mode, padding, align))   # H = 1
+            c.append(sample_case(rng, 1, (4, 1), 2, (3, 2), mode, padding, align))   # W = 1
+        c.append(sample_case(rng, 0, (3, 4), 2, (2, 2), mode, padding, False))      # N = 0
+        theta = torch.tensor([[[1.3, -0.4, 0.2], [0.35, 1.2, -0.3]]], dtype=torch.float64)
+        grid = f32(F.affine_grid(theta, (1, 1, 6, 5), align_corners=False))   # past the edges
+        c.append(sample_case(rng, 1, (7, 6), 2, None, mode, padding, False, grid=grid))
+    return c
+
+
 def cases(rng):
-    return affine_cases(rng) + sample_cases(rng)
+    return affine_cases(rng) + sample_cases(rng) + more_sample_cases(rng)

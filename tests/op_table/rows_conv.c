@@ -223,6 +223,7 @@ static mt_interpolate_params interp_params(const op_case *c)
         .mode = is(c, "mode", "bilinear")        ? MT_INTERPOLATE_BILINEAR
                 : is(c, "mode", "nearest-exact") ? MT_INTERPOLATE_NEAREST_EXACT
                 : is(c, "mode", "bicubic")       ? MT_INTERPOLATE_BICUBIC
+                : is(c, "mode", "area")          ? MT_INTERPOLATE_AREA
                                                  : MT_INTERPOLATE_NEAREST,
         .align_corners = op_int(c, "align_corners", 0) != 0,
         .out_h = s[0], .out_w = s[1],

@@ -20,13 +20,20 @@ static mt_status affine_grid_into(const op_case *c, mt_tensor *out)
 
 /* ---- grid_sample ------------------------------------------------------------------- */
 
+/* mode / padding words as F.grid_sample spells them; an unknown word maps
+ * to an invalid value, which the op refuses (so a typo cannot pass) */
 static mt_grid_sample_params sample_params(const op_case *c)
 {
+    const char *m = op_str(c, "mode", "bilinear"), *p = op_str(c, "padding", "zeros");
     return (mt_grid_sample_params){
-        .mode = strcmp(op_str(c, "mode", ""), "nearest") == 0 ? MT_GRID_SAMPLE_MODE_NEAREST
-                                                              : MT_GRID_SAMPLE_MODE_BILINEAR,
-        .padding = strcmp(op_str(c, "padding", ""), "border") == 0
-                       ? MT_GRID_SAMPLE_PADDING_BORDER : MT_GRID_SAMPLE_PADDING_ZEROS,
+        .mode = strcmp(m, "bilinear") == 0  ? MT_GRID_SAMPLE_MODE_BILINEAR
+                : strcmp(m, "nearest") == 0 ? MT_GRID_SAMPLE_MODE_NEAREST
+                : strcmp(m, "bicubic") == 0 ? MT_GRID_SAMPLE_MODE_BICUBIC
+                                            : (mt_grid_sample_mode)99,
+        .padding = strcmp(p, "zeros") == 0        ? MT_GRID_SAMPLE_PADDING_ZEROS
+                   : strcmp(p, "border") == 0     ? MT_GRID_SAMPLE_PADDING_BORDER
+                   : strcmp(p, "reflection") == 0 ? MT_GRID_SAMPLE_PADDING_REFLECTION
+                                                  : (mt_grid_sample_padding)99,
         .align_corners = op_int(c, "align_corners", 0) != 0,
     };
 }

@@ -8,8 +8,9 @@ grid_sample_refs.safetensors (NHWC where PyTorch is NCHW):
   (2, 1, 5, 7), align_corners False / True); affine_grid_1x1 [2,1,1,2];
   x [2,5,6,3]; grid [2,4,3,2] uniform in [-1.3, 1.3] (some points
   outside), with exact pixel centres and edge points mixed in;
-  gs_<mode>_<padding>_<f|t> [2,4,3,3] for mode bilinear / nearest, padding
-  zeros / border, align_corners False / True.
+  gs_<mode>_<padding>_<f|t> [2,4,3,3] for mode bilinear / nearest /
+  bicubic, padding zeros / border / reflection, align_corners False / True
+  (float32, as PyTorch's CPU kernel computes it).
 stn.safetensors: Net().state_dict() with seeded random weights; fc_loc.2,
   zero in the tutorial (so that the transform starts as the identity), is
   drawn small (N(0, 0.05)) so that theta depends on the image, and fc1 and
@@ -93,8 +94,8 @@ def ops_refs():
     grid[1, 2, 0] = torch.tensor([0.0, 0.5])            # half way between nearest pixels
     t["x"] = x.permute(0, 2, 3, 1)
     t["grid"] = grid
-    for mode in ("bilinear", "nearest"):
-        for pad in ("zeros", "border"):
+    for mode in ("bilinear", "nearest", "bicubic"):
+        for pad in ("zeros", "border", "reflection"):
             for ac, k in ((False, "f"), (True, "t")):
                 y = F.grid_sample(x, grid, mode=mode, padding_mode=pad, align_corners=ac)
                 t[f"gs_{mode}_{pad}_{k}"] = y.permute(0, 2, 3, 1)

@@ -596,10 +596,15 @@ typedef struct mt_avg_pool2d_options {
 mt_status mt_avg_pool2d_new(const mt_avg_pool2d_options *options, mt_layer **out);
 
 /* Upsample: resize NHWC images (mt_interpolate_into, pool.h): nn.Upsample(
- * size or scale_factor, mode 'nearest' or 'bilinear', align_corners), Keras'
- * UpSampling2D(size, interpolation) and Resizing(h, w) ('nearest' there is
- * MT_INTERPOLATE_NEAREST_EXACT). params: an output size or scales, NHWC
- * (the zero data layout); copied. */
+ * size or scale_factor, mode 'nearest', 'bilinear' or 'bicubic',
+ * align_corners), F.interpolate's 'area', Keras' UpSampling2D(size,
+ * interpolation) and Resizing(h, w) ('nearest' there is
+ * MT_INTERPOLATE_NEAREST_EXACT, 'bicubic' MT_INTERPOLATE_BICUBIC_TF, 'area'
+ * MT_INTERPOLATE_AREA_TF).
+ * params: an output size or scales, NHWC (the zero data layout); copied.
+ * Fails (MT_ERR_INVALID_ARGUMENT) on NULLs, both or neither of sizes and
+ * scales, another layout, an unknown mode, align_corners with a mode
+ * other than bilinear or bicubic. */
 mt_status mt_upsample_new(const mt_interpolate_params *params, mt_layer **out);
 
 /* ---- BatchNorm (inference) -------------------------------------------------------

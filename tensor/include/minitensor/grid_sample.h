@@ -22,18 +22,21 @@ extern "C" {
 
 typedef enum mt_grid_sample_mode {
     MT_GRID_SAMPLE_MODE_BILINEAR = 0,   /* PyTorch's default */
-    MT_GRID_SAMPLE_MODE_NEAREST         /* the nearest pixel, halves to even */
+    MT_GRID_SAMPLE_MODE_NEAREST,        /* the nearest pixel, halves to even */
+    MT_GRID_SAMPLE_MODE_BICUBIC         /* 4x4 pixels, cubic convolution A = -0.75 */
 } mt_grid_sample_mode;
 
 typedef enum mt_grid_sample_padding {
     MT_GRID_SAMPLE_PADDING_ZEROS = 0,   /* points outside read 0 (default) */
-    MT_GRID_SAMPLE_PADDING_BORDER       /* points clamped to the edge pixels */
+    MT_GRID_SAMPLE_PADDING_BORDER,      /* points clamped to the edge pixels */
+    MT_GRID_SAMPLE_PADDING_REFLECTION   /* points mirrored at the edges (see below) */
 } mt_grid_sample_padding;
 
 /* mode, padding_mode and align_corners of F.grid_sample; NULL or all zero:
  * PyTorch's defaults (bilinear, zeros, align_corners=False). align_corners
  * true: -1 and +1 are the centres of the corner pixels; false: their outer
- * edges. ('reflection' padding and 'bicubic' are not supported.) */
+ * edges. The values are PyTorch's enum order (mode 0/1/2, padding_mode
+ * 0/1/2). */
 typedef struct mt_grid_sample_params {
     mt_grid_sample_mode mode;
     mt_grid_sample_padding padding;
@@ -54,11 +57,20 @@ mt_status mt_affine_grid_into(const mt_tensor *theta, int64_t h, int64_t w,
 /* F.grid_sample(input, grid, mode, padding_mode, align_corners) on NHWC:
  * input [N,H,W,C], grid [N,OH,OW,2] -> [N,OH,OW,C]; each output pixel
  * reads the input at its grid point (x across W, y down H), bilinearly
- * from the 4 pixels around it or from the nearest one (those outside the
- * input count as 0 with ZEROS padding). With ZEROS a NaN or ±inf grid
- * point reads 0 (PyTorch 1.13 on CPU: 0 for nearest, NaN for bilinear;
- * it depends on its code path); BORDER clamps a NaN coordinate to pixel
- * 0, as PyTorch does. Fails on NULLs,
+ * from the 4 pixels around it, from the nearest one or bicubically from
+ * the 4x4 around it, as PyTorch 1.13's CPU kernel computes them (in float).
+ * Padding: ZEROS reads 0 outside the input; BORDER clamps the point to
+ * the edge pixels; REFLECTION mirrors it at the borders (align_corners:
+ * at the corner pixels' centres; else at the image's outer edges) until
+ * it lands inside, then clamps. Bicubic pads each of its 16 taps on its
+ * own, as PyTorch: with ZEROS a tap outside reads 0, with BORDER and
+ * REFLECTION it reads the clamped or mirrored pixel.
+ * NaN and ±inf grid points (each checked against torch 1.13 on CPU):
+ * bicubic gives NaN (every padding, as PyTorch); with bilinear or
+ * nearest, REFLECTION reads such a coordinate as pixel 0 of its axis and
+ * BORDER reads NaN and -inf as pixel 0, +inf as the last pixel (both as
+ * PyTorch); ZEROS reads 0 (PyTorch: 0 for nearest, NaN for bilinear).
+ * Fails on NULLs,
  * another rank, an input with H or W = 0 or a grid of another batch or
  * last dim (MT_ERR_SHAPE), a bad option (MT_ERR_INVALID_ARGUMENT),
  * non-F32 (MT_ERR_DTYPE); out (the _into form: any strides, no overlap

@@ -92,9 +92,24 @@ typedef enum mt_interpolate_mode {
     MT_INTERPOLATE_NEAREST_EXACT, /* PyTorch's 'nearest-exact', TensorFlow's and
                                     Keras' 'nearest' (Resizing): pixel centres,
                                     floor((dst + 0.5) * scale) */
-    MT_INTERPOLATE_BICUBIC       /* PyTorch's 'bicubic' (cubic convolution,
+    MT_INTERPOLATE_BICUBIC,      /* PyTorch's 'bicubic' (cubic convolution,
                                     A = -0.75, edge pixels repeated; not
                                     clamped to the input's range) */
+    MT_INTERPOLATE_BICUBIC_TF,   /* TensorFlow's tf.image.resize 'bicubic'
+                                    (antialias off), which Keras' Resizing
+                                    and UpSampling2D 'bicubic' run on the
+                                    TensorFlow backend: Keys' cubic A = -0.5
+                                    from its 1024-step table, pixel centres,
+                                    taps outside the image dropped and the
+                                    rest scaled to sum 1; scale in/out */
+    MT_INTERPOLATE_AREA,         /* PyTorch's 'area': adaptive_avg_pool2d to
+                                    the output size (mt_adaptive_avg_pool2d) */
+    MT_INTERPOLATE_AREA_TF       /* TensorFlow's tf.image.resize 'area' (Keras'
+                                    Resizing 'area' on the TensorFlow
+                                    backend): the mean of the input pixels
+                                    each output pixel covers, partly covered
+                                    ones by their share; AREA at whole
+                                    factors, not elsewhere; scale in/out */
 } mt_interpolate_mode;
 
 /* Give either the output size (out_h, out_w >= 1) or the scale factors
@@ -106,7 +121,9 @@ typedef enum mt_interpolate_mode {
  * channels: there a scale such as 2.2 on a width of 3 (out 6) picks
  * floor(i / 2.2) instead (0,0,0,1,1,2, not 0,0,1,1,2,2). Bilinear maps an
  * axis that keeps its size to itself whatever the scale (4 rows at scale
- * 1.1), as PyTorch; bicubic resamples it, as PyTorch. */
+ * 1.1), as PyTorch; bicubic resamples it, as PyTorch. BICUBIC_TF,
+ * AREA_TF and AREA take a scale only for the output size (TensorFlow has
+ * no scale; PyTorch's area pools to the size). */
 typedef struct mt_interpolate_params {
     mt_interpolate_mode mode;       /* default NEAREST */
     bool align_corners;             /* BILINEAR, BICUBIC only; default false */
@@ -115,8 +132,14 @@ typedef struct mt_interpolate_params {
     mt_data_layout data_layout;     /* default NHWC */
 } mt_interpolate_params;
 
-/* torch.nn.functional.interpolate (nearest, nearest-exact, bilinear, bicubic) for 4-D input:
- * [N,H,W,C] -> [N,OH,OW,C] (or NCHW). */
+/* torch.nn.functional.interpolate (nearest, nearest-exact, bilinear,
+ * bicubic, area) and TensorFlow's bicubic and area resize for 4-D input:
+ * [N,H,W,C] -> [N,OH,OW,C] (or NCHW). Fails (MT_ERR_INVALID_ARGUMENT) on
+ * NULLs, an unknown mode, align_corners with a mode other than BILINEAR
+ * or BICUBIC, sizes and scales both or neither given, an empty axis;
+ * MT_ERR_SHAPE on another rank or an out of another shape, MT_ERR_DTYPE
+ * on non-F32, MT_ERR_OVERFLOW on an output too large; out untouched then.
+ * *out is new, the caller's to free. */
 mt_status mt_interpolate(const mt_tensor *input, const mt_interpolate_params *params,
                          mt_tensor **out);
 mt_status mt_interpolate_into(const mt_tensor *input,
