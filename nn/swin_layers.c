@@ -157,11 +157,11 @@ static size_t swa_scratch(const mt_layer *l, int n, const mt_shape *in)
 
 /* Which of torchvision's three mask regions (0, 1, 2) padded-and-rolled
  * row p of P falls in: [0, P-win), [P-win, P-s), [P-s, P). Without a shift
- * along this dim torchvision's last slice (-0:) covers every row: one region. */
+ * along this dim torchvision's last slice (-0:) covers every row, while
+ * this splits rows at P-win: a window boundary, so no window sees the
+ * difference. */
 static int region(int64_t p, int64_t size, int64_t win, int64_t s)
 {
-    if (s == 0)
-        return 0;
     return p < size - win ? 0 : p < size - s ? 1 : 2;
 }
 

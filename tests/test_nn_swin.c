@@ -3,7 +3,7 @@
  *   mt_roll (torch.roll) on views, negative and large shifts, repeated
  *   dims, the flattened roll, zero-size dims, and its errors; the Roll
  *   layer; ShiftedWindowAttention (padded, shifted, a shift torchvision
- *   drops, no biases) and PatchMerging from their state_dict names; and
+ *   drops, no biases, shifted along W only) and PatchMerging from their state_dict names; and
  *   SwinTransformer(patch 4, embed 8, depths [2,2,2], heads [2,4,8],
  *   window 7, mlp_ratio 2) on 40x48 images as a graph following
  *   torchvision's forward:
@@ -233,17 +233,18 @@ static void roll_layer(void **state)
 static const struct {
     const char *name;
     mt_window_attention_options o;
-} attention_cases[3] = {
+} attention_cases[4] = {
     {"swa_a", {.window_h = 3, .window_w = 4, .shift_h = 1, .shift_w = 2, .num_heads = 2}},
     {"swa_b", {.window_h = 4, .window_w = 3, .shift_h = 2, .shift_w = 1, .num_heads = 3}},
     {"swa_c", {.window_h = 2, .window_w = 2, .num_heads = 1}},
+    {"swa_d", {.window_h = 2, .window_w = 3, .shift_w = 1, .num_heads = 2}},
 };
 
 static void window_attention_matches_torchvision(void **state)
 {
     (void)state;
     const mt_state_dict sd = {refs, MT_FRAMEWORK_PYTORCH};
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < 4; i++) {
         const char *c = attention_cases[i].name;
         mt_tensor *x = ref(at(c, "x")), *want = ref(at(c, "y")), *xt = NULL, *xv = NULL;
         mt_layer *l = NULL;

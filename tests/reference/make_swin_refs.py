@@ -57,6 +57,7 @@ ATTENTION = [
     ("swa_a", 8, 2, [3, 4], [1, 2], [2, 5, 9, 8], True),   # padded, shifted both ways
     ("swa_b", 6, 3, [4, 3], [2, 1], [1, 3, 7, 6], True),   # H's shift dropped (4 >= 4)
     ("swa_c", 4, 1, [2, 2], [0, 0], [2, 4, 4, 4], False),  # no shift, no biases
+    ("swa_d", 4, 2, [2, 3], [0, 1], [1, 4, 6, 4], True),   # shifted along W only
 ]
 
 
