@@ -65,17 +65,17 @@ mt_status mt_roll_new(int n, const int64_t *shifts, const int *dims, mt_layer **
     if (!out)
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "roll: out is NULL");
     *out = NULL;
-    if (n < 1 || !shifts || !dims)
-        return mt_fail(MT_ERR_INVALID_ARGUMENT, "roll: shifts or dims is NULL or n %d < 1 "
-                       "(a layer rolls along dims: the flattened roll would mix the batch)",
-                       n);
+    if (n < 1 || n > 64 || !shifts || !dims)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "roll: shifts or dims is NULL or n %d is not "
+                       "1..64 (a layer rolls along dims: the flattened roll would mix the "
+                       "batch)", n);
     for (int i = 0; i < n; i++)
         if (dims[i] == 0 || dims[i] < -MT_MAX_RANK || dims[i] >= MT_MAX_RANK)
             return mt_fail(MT_ERR_INVALID_ARGUMENT, "roll: dim %d is the batch or out of "
                            "range", dims[i]);
     char name[64];
     snprintf(name, sizeof name, "roll %lld along dim %d%s", (long long)shifts[0], dims[0],
-             n > 1 ? ", …" : "");
+             n > 1 ? ", ..." : "");
     // the shifts (8-byte aligned after the struct), then the dims
     size_t head = (sizeof(roll_state) + 7) / 8 * 8;
     mt_layer *l = mt_nn_layer_alloc("roll", &roll_vtable, MT_LAYER_ROLL, name,

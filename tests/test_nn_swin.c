@@ -395,6 +395,36 @@ static void patch_merging_matches_torchvision(void **state)
     mt_tensor_free(x);
 }
 
+/* Every allocation of the loaders failing in turn: out of memory, nothing
+ * leaked, *out NULL; then a success. */
+static void loaders_out_of_memory(void **state)
+{
+    (void)state;
+    const mt_state_dict sd = {refs, MT_FRAMEWORK_PYTORCH};
+    for (int which = 0; which < 3; which++) {
+        for (long k = 0;; k++) {
+            mt_layer *l = (mt_layer *)0x1;
+            long live = counter.live;
+            counter.allocations = 0;
+            counter.fail_after = k;
+            mt_status s = which == 0 ? mt_shifted_window_attention_load(
+                                           &sd, "swa_a.attn", &attention_cases[0].o, &l)
+                          : which == 1 ? mt_patch_merging_load(&sd, "merge", NULL, &l)
+                                       : mt_roll_new(2, (int64_t[]){1, 2}, (int[]){1, 2}, &l);
+            counter.fail_after = -1;
+            if (s == MT_OK) {
+                assert_true(k > 0);
+                mt_layer_free(l);
+                assert_int_equal(counter.live, live);
+                break;
+            }
+            assert_int_equal(s, MT_ERR_OUT_OF_MEMORY);
+            assert_null(l);
+            assert_int_equal(counter.live, live);
+        }
+    }
+}
+
 /* ---- the model ------------------------------------------------------------ */
 
 enum { EMBED = 8, STAGES = 3, DEPTH = 2, WINDOW = 7, CLASSES = 10 };
@@ -520,6 +550,7 @@ int main(void)
         cmocka_unit_test(window_attention_own_index),
         cmocka_unit_test(window_attention_errors),
         cmocka_unit_test(patch_merging_matches_torchvision),
+        cmocka_unit_test(loaders_out_of_memory),
         cmocka_unit_test(swin_matches_torchvision),
     };
     return cmocka_run_group_tests_name("nn_swin", tests, open_refs, close_refs);

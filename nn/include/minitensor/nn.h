@@ -1195,9 +1195,9 @@ mt_status mt_adaptive_max_pool3d_new(int64_t out_d, int64_t out_h, int64_t out_w
  * activations [N,H,W,C], as torchvision keeps them. docs/porting-a-pytorch-
  * model.md shows the whole model as a graph.
  *
- * Roll: torch.roll(x, shifts, dims) (mt_roll_into, index.h), n shifts along
- * dims (negative from the end; not the batch, dim 0; a dim listed twice
- * rolls by the sum). Same shape out, any dtype. */
+ * Roll: torch.roll(x, shifts, dims) (mt_roll_into, index.h), n (1..64)
+ * shifts along dims (negative from the end; not the batch, dim 0; a dim
+ * listed twice rolls by the sum). Same shape out, any dtype. */
 mt_status mt_roll_new(int n, const int64_t *shifts, const int *dims, mt_layer **out);
 
 /* ShiftedWindowAttention (torchvision.models.swin_transformer): [N,H,W,C]
