@@ -151,6 +151,8 @@ static void roll_errors(void **state)
                  "dim 3 out of range for roll_x [3,4,5]");
     assert_fails(mt_roll(x, 1, sh, (int[]){-4}, &y), MT_ERR_INVALID_ARGUMENT,
                  "dim -4 out of range");
+    assert_fails(mt_roll_into(x, 1, sh, (int[]){1}, NULL), MT_ERR_INVALID_ARGUMENT, "roll");
+    assert_fails(mt_roll_into(NULL, 1, sh, (int[]){1}, x), MT_ERR_INVALID_ARGUMENT, "roll");
     assert_true(y == (mt_tensor *)0x1);   /* untouched on failure */
     // _into: a wrong shape or dtype, an out overlapping x; out untouched
     assert_ok(mt_tensor_full(3, (int64_t[]){3, 4, 4}, 7.0f, &out));
