@@ -20,8 +20,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "layer_internal.h"
 #include "minitensor/attention.h"
+#include "swin_internal.h"
 #include "minitensor/index.h"
 #include "minitensor/norm.h"
 #include "minitensor/view.h"
@@ -98,6 +98,7 @@ typedef struct swa_state {
     mt_tensor *qkv_w, *qkv_b;     /* (in, out) [C, 3C] view; [3C] or NULL */
     mt_tensor *proj_w, *proj_b;   /* [C, C] view; [C] or NULL */
     mt_tensor *bias;              /* relative position bias [heads, L, L], F32 */
+    mt_tensor *cos_scale;         /* Swin V2's cosine attention: [heads], or NULL */
     int64_t c, heads, wh, ww, sh, sw;
 } swa_state;
 
@@ -231,6 +232,27 @@ static void swa_scatter(const swa_state *st, const swa_geom *g, const float *yw,
             }
 }
 
+/* Swin V2: each head's q and k (in qkv [rows, 3C]) divided by their norm
+ * (F.normalize: at least 1e-12), q also multiplied by the head's scale, so
+ * that q·kᵀ is the scaled cosine. */
+static void cosine_qk(const swa_state *st, float *qkv, int64_t rows)
+{
+    int64_t c = st->c, d = c / st->heads;
+    const float *scale = st->cos_scale->data;
+    for (int64_t r = 0; r < rows; r++)
+        for (int64_t part = 0; part < 2; part++)
+            for (int64_t h = 0; h < st->heads; h++) {
+                float *v = qkv + r * 3 * c + part * c + h * d;
+                double ss = 0.0;
+                for (int64_t i = 0; i < d; i++)
+                    ss += (double)v[i] * v[i];
+                double norm = sqrt(ss);
+                float k = (float)((part ? 1.0 : (double)scale[h]) / (norm > 1e-12 ? norm : 1e-12));
+                for (int64_t i = 0; i < d; i++)
+                    v[i] *= k;
+            }
+}
+
 static mt_status swa_forward(const mt_layer *l, int n, const mt_tensor *const *in,
                              void *scratch, mt_tensor *out)
 {
@@ -252,8 +274,11 @@ static mt_status swa_forward(const mt_layer *l, int n, const mt_tensor *const *i
     if ((s = mt_tensor_wrap_into(MT_DTYPE_F32, 2, (int64_t[]){bl, c}, xw, &tx)) ||
         (s = mt_tensor_wrap_into(MT_DTYPE_F32, 2, (int64_t[]){bl, 3 * c}, qkv, &tqkv)) ||
         (s = mt_tensor_wrap_into(MT_DTYPE_F32, 2, (int64_t[]){bl, c}, a, &ta)) ||
-        (s = mt_matmul_fused_into(&tx, st->qkv_w, st->qkv_b, MT_ACTIVATION_NONE, &tqkv)) ||
-        (s = mt_view_into(&tqkv, 6, (int64_t[]){g.n, g.nw, g.l, 3, hd, d}, &split)) ||
+        (s = mt_matmul_fused_into(&tx, st->qkv_w, st->qkv_b, MT_ACTIVATION_NONE, &tqkv)))
+        return s;
+    if (st->cos_scale)
+        cosine_qk(st, qkv, bl);
+    if ((s = mt_view_into(&tqkv, 6, (int64_t[]){g.n, g.nw, g.l, 3, hd, d}, &split)) ||
         (s = mt_permute_into(&split, (const int[]){3, 0, 1, 4, 2, 5}, &perm)))
         return s;
     for (int i = 0; i < 3; i++)
@@ -266,8 +291,8 @@ static mt_status swa_forward(const mt_layer *l, int n, const mt_tensor *const *i
         (g.masked &&
          (s = mt_tensor_wrap_into(MT_DTYPE_F32, 4, (int64_t[]){g.nw, hd, g.l, g.l}, m, &tm))) ||
         (s = mt_scaled_dot_product_attention_into(&qkvh[0], &qkvh[1], &qkvh[2],
-                                                  g.masked ? &tm : st->bias, false, 0.0f,
-                                                  &ah)) ||
+                                                  g.masked ? &tm : st->bias, false,
+                                                  st->cos_scale ? 1.0f : 0.0f, &ah)) ||
         (s = mt_matmul_fused_into(&ta, st->proj_w, st->proj_b, MT_ACTIVATION_NONE, &tx)))
         return s;
     swa_scatter(st, &g, xw, out);
@@ -282,6 +307,7 @@ static void swa_release(void *state)
     mt_tensor_free(st->proj_w);
     mt_tensor_free(st->proj_b);
     mt_tensor_free(st->bias);
+    mt_tensor_free(st->cos_scale);
 }
 
 static const mt_layer_vtable swa_vtable = {
@@ -367,16 +393,23 @@ mt_status mt_shifted_window_attention_new(const mt_window_attention_weights *w,
                                           const mt_window_attention_options *options,
                                           mt_layer **out)
 {
+    return mt_nn_swa_new(w, options, NULL, "shifted_window_attention", out);
+}
+
+mt_status mt_nn_swa_new(const mt_window_attention_weights *w,
+                        const mt_window_attention_options *options, const mt_tensor *cos_scale,
+                        const char *kind, mt_layer **out)
+{
     if (!out)
-        return mt_fail(MT_ERR_INVALID_ARGUMENT, "shifted_window_attention: out is NULL");
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: out is NULL", kind);
     *out = NULL;
     if (!w || !options || !w->qkv_weight || !w->proj_weight || !w->relative_position_bias_table)
-        return mt_fail(MT_ERR_INVALID_ARGUMENT, "shifted_window_attention: weights, options, "
-                       "qkv_weight, proj_weight or relative_position_bias_table is NULL");
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: weights, options, qkv_weight, proj_weight "
+                       "or relative_position_bias_table is NULL", kind);
     const mt_window_attention_options *o = options;
     char name[MT_NAME_MAX + 40];
-    snprintf(name, sizeof name, "shifted_window_attention%s%s",
-             w->qkv_weight->name[0] ? " " : "", w->qkv_weight->name);
+    snprintf(name, sizeof name, "%s%s%s", kind, w->qkv_weight->name[0] ? " " : "",
+             w->qkv_weight->name);
     if (o->window_h < 1 || o->window_w < 1 || o->shift_h < 0 || o->shift_h >= o->window_h ||
         o->shift_w < 0 || o->shift_w >= o->window_w || o->num_heads < 1 ||
         o->window_h > 1024 || o->window_w > 1024)
@@ -406,7 +439,7 @@ mt_status mt_shifted_window_attention_new(const mt_window_attention_weights *w,
         s = check_shape(name, w->proj_bias, 1, c, 0, want);
     if (s)
         return s;
-    mt_layer *l = mt_nn_layer_alloc("shifted_window_attention", &swa_vtable,
+    mt_layer *l = mt_nn_layer_alloc(kind, &swa_vtable,
                                     MT_LAYER_SHIFTED_WINDOW_ATTENTION, name, sizeof(swa_state));
     if (!l)
         return MT_ERR_OUT_OF_MEMORY;
@@ -418,7 +451,8 @@ mt_status mt_shifted_window_attention_new(const mt_window_attention_weights *w,
         (w->qkv_bias && (s = mt_nn_hold(w->qkv_bias, false, &st->qkv_b))) ||
         (w->proj_bias && (s = mt_nn_hold(w->proj_bias, false, &st->proj_b))) ||
         (s = relative_bias(name, w->relative_position_bias_table,
-                           w->relative_position_index, st->wh, st->ww, &st->bias))) {
+                           w->relative_position_index, st->wh, st->ww, &st->bias)) ||
+        (cos_scale && (s = mt_nn_hold(cos_scale, true, &st->cos_scale)))) {
         mt_layer_free(l);
         return s;
     }
@@ -436,6 +470,7 @@ typedef struct merge_state {
     mt_tensor *red_w;             /* (in, out) [4C, out] view */
     float eps;
     int64_t c, co;
+    bool post_norm;               /* Swin V2: the norm [out] after the reduction */
 } merge_state;
 
 static mt_status merge_infer(const mt_layer *l, int n, const mt_shape *in,
@@ -494,15 +529,16 @@ static mt_status merge_forward(const mt_layer *l, int n, const mt_tensor *const 
                 dst[k] = src[k * xs[3]];
         }
     }
-    mt_tensor tz;
+    mt_tensor tz, o2;
     mt_status s;
     if ((s = mt_tensor_wrap_into(MT_DTYPE_F32, 2, (int64_t[]){b * h2 * w2, 4 * c}, z, &tz)) ||
-        (s = mt_layer_norm_into(&tz, 1, st->norm_w, st->norm_b, st->eps, &tz)))
+        (s = mt_view_into(out, 2, (int64_t[]){b * h2 * w2, st->co}, &o2)) ||
+        (!st->post_norm && (s = mt_layer_norm_into(&tz, 1, st->norm_w, st->norm_b, st->eps,
+                                                   &tz))) ||
+        (s = mt_matmul_fused_into(&tz, st->red_w, NULL, MT_ACTIVATION_NONE, &o2)))
         return s;
-    mt_tensor o2;
-    if ((s = mt_view_into(out, 2, (int64_t[]){b * h2 * w2, st->co}, &o2)))
-        return s;
-    return mt_matmul_fused_into(&tz, st->red_w, NULL, MT_ACTIVATION_NONE, &o2);
+    return st->post_norm ? mt_layer_norm_into(&o2, 1, st->norm_w, st->norm_b, st->eps, &o2)
+                         : MT_OK;
 }
 
 static void merge_release(void *state)
@@ -521,9 +557,10 @@ static const mt_layer_vtable merge_vtable = {
     .release = merge_release,
 };
 
-mt_status mt_patch_merging_new(const mt_tensor *norm_weight, const mt_tensor *norm_bias,
-                               const mt_tensor *reduction_weight,
-                               const mt_norm_options *options, mt_layer **out)
+/* PatchMerging, or with post_norm Swin V2's PatchMergingV2. */
+static mt_status merge_new(const mt_tensor *norm_weight, const mt_tensor *norm_bias,
+                           const mt_tensor *reduction_weight, const mt_norm_options *options,
+                           bool post_norm, mt_layer **out)
 {
     if (!out)
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "patch_merging: out is NULL");
@@ -538,14 +575,15 @@ mt_status mt_patch_merging_new(const mt_tensor *norm_weight, const mt_tensor *no
     if (rw->rank != 2 || rw->shape[0] < 1 || rw->shape[1] < 4 || rw->shape[1] % 4)
         return mt_fail(MT_ERR_SHAPE, "%s: reduction weight %s, expected [out, 4C] (PyTorch's "
                        "(out, in))", name, mt_tensor_describe(rw, ts, sizeof ts));
-    int64_t c4 = rw->shape[1];
+    int64_t c4 = rw->shape[1], cn = post_norm ? rw->shape[0] : c4;
     char want[64];
-    snprintf(want, sizeof want, "[%lld] (4C, the reduction's inputs)", (long long)c4);
+    snprintf(want, sizeof want, "[%lld] (%s)", (long long)cn,
+             post_norm ? "the reduction's outputs" : "4C, the reduction's inputs");
     mt_status s = MT_OK;
     if (norm_weight)
-        s = check_shape(name, norm_weight, 1, c4, 0, want);
+        s = check_shape(name, norm_weight, 1, cn, 0, want);
     if (!s && norm_bias)
-        s = check_shape(name, norm_bias, 1, c4, 0, want);
+        s = check_shape(name, norm_bias, 1, cn, 0, want);
     mt_norm_options o = options ? *options : (mt_norm_options){0};
     if (!s && (!(o.eps >= 0.0f && isfinite(o.eps)) || o.normalized_rank < 0 ||
                o.normalized_rank > 1))
@@ -559,6 +597,7 @@ mt_status mt_patch_merging_new(const mt_tensor *norm_weight, const mt_tensor *no
         return MT_ERR_OUT_OF_MEMORY;
     merge_state *st = l->state;
     st->c = c4 / 4, st->co = rw->shape[0], st->eps = o.eps > 0.0f ? o.eps : 1e-5f;
+    st->post_norm = post_norm;
     if ((s = hold_transposed(rw, &st->red_w)) ||
         (norm_weight && (s = mt_nn_hold(norm_weight, true, &st->norm_w))) ||
         (norm_bias && (s = mt_nn_hold(norm_bias, true, &st->norm_b)))) {
@@ -569,4 +608,18 @@ mt_status mt_patch_merging_new(const mt_tensor *norm_weight, const mt_tensor *no
     l->info.out_features = st->co;
     *out = l;
     return MT_OK;
+}
+
+mt_status mt_patch_merging_new(const mt_tensor *norm_weight, const mt_tensor *norm_bias,
+                               const mt_tensor *reduction_weight,
+                               const mt_norm_options *options, mt_layer **out)
+{
+    return merge_new(norm_weight, norm_bias, reduction_weight, options, false, out);
+}
+
+mt_status mt_patch_merging_v2_new(const mt_tensor *norm_weight, const mt_tensor *norm_bias,
+                                  const mt_tensor *reduction_weight,
+                                  const mt_norm_options *options, mt_layer **out)
+{
+    return merge_new(norm_weight, norm_bias, reduction_weight, options, true, out);
 }

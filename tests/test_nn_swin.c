@@ -14,20 +14,26 @@
  *     PatchMerging between stages;
  *     norm, the mean over H, W (Permute + AdaptiveAvgPool2d(1) + Flatten),
  *     head.
- * Logits must match within 1e-4 at the file's batch of 3 and a batch of 1. */
+ * Logits must match within 1e-4 at the file's batch of 3 and a batch of 1.
+ * Swin V2 the same way: ShiftedWindowAttentionV2, PatchMergingV2 and a
+ * SwinTransformer of SwinTransformerBlockV2 (norms after attention and MLP),
+ * depths [2, 2]. */
 #include <string.h>
 #include "test_util.h"
 
 static alloc_probe counter;   /* every allocation, installed by main */
 static mt_safetensors *refs;  /* swin_layers.safetensors */
+static mt_safetensors *refs2; /* swin_v2_layers.safetensors */
 
-static mt_tensor *ref(const char *name)
+static mt_tensor *ref_in(const mt_safetensors *st, const char *name)
 {
     mt_tensor *t = NULL;
-    if (mt_safetensors_get(refs, name, &t))
+    if (mt_safetensors_get(st, name, &t))
         fail_msg("%s: %s", name, mt_last_error());
     return t;
 }
+
+static mt_tensor *ref(const char *name) { return ref_in(refs, name); }
 
 /* t (any strides) equals want [numel] within atol */
 static void assert_tensor(const mt_tensor *t, const mt_tensor *want, double atol)
@@ -431,31 +437,46 @@ static void loaders_out_of_memory(void **state)
 
 enum { EMBED = 8, STAGES = 3, DEPTH = 2, WINDOW = 7, CLASSES = 10 };
 
-/* torchvision's SwinTransformerBlock "p" on h [N,H,W,dim] */
+/* torchvision's SwinTransformerBlock "p" on h [N,H,W,dim]:
+ * x + attn(norm1(x)), x + mlp(norm2(x)); V2's SwinTransformerBlockV2:
+ * x + norm1(attn(x)), x + norm2(mlp(x)). */
 static int swin_block(mt_graph *g, const mt_state_dict *sd, const char *p, int h,
-                      int64_t heads, bool shifted)
+                      int64_t heads, bool shifted, bool v2)
 {
     mt_layer *l = NULL;
     const mt_window_attention_options o = {
         .window_h = WINDOW, .window_w = WINDOW, .shift_h = shifted ? WINDOW / 2 : 0,
         .shift_w = shifted ? WINDOW / 2 : 0, .num_heads = heads};
-    int x = node(g, at(p, "norm1"), mt_layer_norm_load(sd, at(p, "norm1"), NULL, &l), &l, 1,
-                 &h);
-    x = node(g, at(p, "attn"), mt_shifted_window_attention_load(sd, at(p, "attn"), &o, &l),
-             &l, 1, &x);
-    x = node(g, at(p, "add_1"), mt_add_new(&l), &l, 2, (int[]){h, x});
-    int y = node(g, at(p, "norm2"), mt_layer_norm_load(sd, at(p, "norm2"), NULL, &l), &l, 1,
+    int x = h;
+    if (!v2)
+        x = node(g, at(p, "norm1"), mt_layer_norm_load(sd, at(p, "norm1"), NULL, &l), &l, 1,
                  &x);
+    x = node(g, at(p, "attn"),
+             v2 ? mt_shifted_window_attention_v2_load(sd, at(p, "attn"), &o, &l)
+                : mt_shifted_window_attention_load(sd, at(p, "attn"), &o, &l),
+             &l, 1, &x);
+    if (v2)
+        x = node(g, at(p, "norm1"), mt_layer_norm_load(sd, at(p, "norm1"), NULL, &l), &l, 1,
+                 &x);
+    x = node(g, at(p, "add_1"), mt_add_new(&l), &l, 2, (int[]){h, x});
+    int y = x;
+    if (!v2)
+        y = node(g, at(p, "norm2"), mt_layer_norm_load(sd, at(p, "norm2"), NULL, &l), &l, 1,
+                 &y);
     y = node(g, at(p, "mlp.0"),
              mt_linear_load(sd, at(p, "mlp.0"),
                             &(mt_linear_options){.act = MT_ACTIVATION_GELU}, &l),
              &l, 1, &y);
     y = node(g, at(p, "mlp.3"), mt_linear_load(sd, at(p, "mlp.3"), NULL, &l), &l, 1, &y);
+    if (v2)
+        y = node(g, at(p, "norm2"), mt_layer_norm_load(sd, at(p, "norm2"), NULL, &l), &l, 1,
+                 &y);
     return node(g, at(p, "add_2"), mt_add_new(&l), &l, 2, (int[]){x, y});
 }
 
-/* torchvision.models.SwinTransformer on NHWC images [N, 40, 48, 3] */
-static mt_graph *swin_transformer(const mt_safetensors *st)
+/* torchvision.models.SwinTransformer on NHWC images [N, 40, 48, 3], of
+ * `stages` stages (V2: of V2 blocks and PatchMergingV2) */
+static mt_graph *swin_transformer(const mt_safetensors *st, int stages, bool v2)
 {
     const mt_state_dict sd = {st, MT_FRAMEWORK_PYTORCH};
     mt_graph *g = NULL;
@@ -467,16 +488,19 @@ static mt_graph *swin_transformer(const mt_safetensors *st)
     h = node(g, "features.0.0", mt_conv2d_load(&sd, "features.0.0", &patches, &l), &l, 1, &h);
     h = node(g, "features.0.2", mt_layer_norm_load(&sd, "features.0.2", NULL, &l), &l, 1, &h);
     static const int64_t heads[STAGES] = {2, 4, 8};
-    for (int s = 0; s < STAGES; s++) {
+    for (int s = 0; s < stages; s++) {
         for (int b = 0; b < DEPTH; b++) {
             char p[64];
             snprintf(p, sizeof p, "features.%d.%d", 2 * s + 1, b);
-            h = swin_block(g, &sd, p, h, heads[s], b % 2 == 1);
+            h = swin_block(g, &sd, p, h, heads[s], b % 2 == 1, v2);
         }
-        if (s + 1 < STAGES) {
+        if (s + 1 < stages) {
             char p[64];
             snprintf(p, sizeof p, "features.%d", 2 * s + 2);
-            h = node(g, p, mt_patch_merging_load(&sd, p, NULL, &l), &l, 1, &h);
+            h = node(g, p,
+                     v2 ? mt_patch_merging_v2_load(&sd, p, NULL, &l)
+                        : mt_patch_merging_load(&sd, p, NULL, &l),
+                     &l, 1, &h);
         }
     }
     h = node(g, "norm", mt_layer_norm_load(&sd, "norm", NULL, &l), &l, 1, &h);
@@ -503,17 +527,17 @@ static void logits_match(mt_graph *g, const mt_tensor *x, const float *want, int
     }
 }
 
-static void swin_matches_torchvision(void **state)
+/* The model of `file` (and file_io) matches its logits. */
+static void model_matches(const char *file, const char *io_file, int stages, bool v2)
 {
-    (void)state;
     mt_safetensors *st = NULL, *io = NULL;
     mt_tensor *x = NULL, *want = NULL, *x1 = NULL;
-    assert_ok(mt_safetensors_open(REFS_DIR "/swin.safetensors", &st));
-    assert_ok(mt_safetensors_open(REFS_DIR "/swin_io.safetensors", &io));
+    assert_ok(mt_safetensors_open(file, &st));
+    assert_ok(mt_safetensors_open(io_file, &io));
     assert_ok(mt_safetensors_get(io, "x", &x));
     assert_ok(mt_safetensors_get(io, "logits", &want));
     assert_int_equal(want->shape[0], 3);
-    mt_graph *g = swin_transformer(st);
+    mt_graph *g = swin_transformer(st, stages, v2);
     logits_match(g, x, want->data, 3);
     assert_ok(mt_narrow(x, 0, 1, 1, &x1));   /* the second image alone */
     logits_match(g, x1, (const float *)want->data + CLASSES, 1);
@@ -527,16 +551,129 @@ static void swin_matches_torchvision(void **state)
     mt_safetensors_close(st);
 }
 
+static void swin_matches_torchvision(void **state)
+{
+    (void)state;
+    model_matches(REFS_DIR "/swin.safetensors", REFS_DIR "/swin_io.safetensors", STAGES,
+                  false);
+}
+
+static void swin_v2_matches_torchvision(void **state)
+{
+    (void)state;
+    model_matches(REFS_DIR "/swin_v2.safetensors", REFS_DIR "/swin_v2_io.safetensors", 2,
+                  true);
+}
+
+/* ---- Swin V2's layers ----------------------------------------------------- */
+
+static const struct {
+    const char *name;
+    mt_window_attention_options o;
+} v2_cases[2] = {
+    {"swa2_a", {.window_h = 3, .window_w = 4, .shift_h = 1, .shift_w = 2, .num_heads = 2}},
+    {"swa2_b", {.window_h = 4, .window_w = 3, .shift_h = 2, .shift_w = 1, .num_heads = 3}},
+};
+
+static void window_attention_v2_matches_torchvision(void **state)
+{
+    (void)state;
+    const mt_state_dict sd = {refs2, MT_FRAMEWORK_PYTORCH};
+    for (int i = 0; i < 2; i++) {
+        const char *c = v2_cases[i].name;
+        mt_tensor *x = ref_in(refs2, at(c, "x")), *want = ref_in(refs2, at(c, "y"));
+        mt_layer *l = NULL;
+        assert_ok(mt_shifted_window_attention_v2_load(&sd, at(c, "attn"), &v2_cases[i].o, &l));
+        mt_graph *g = one_layer(l, 4, x->shape + 1);
+        const mt_tensor *y = NULL;
+        assert_ok(mt_graph_forward(g, 1, (const mt_tensor *[]){x}, 1, &y));
+        assert_tensor(y, want, 1e-5);
+        mt_graph_free(g);
+        mt_tensor_free(want);
+        mt_tensor_free(x);
+    }
+}
+
+/* Without the two buffers the layer computes torchvision's: same output;
+ * and its errors. */
+static void window_attention_v2_own_buffers(void **state)
+{
+    (void)state;
+    static const char *const names[8] = {
+        "swa2_a.attn.qkv.weight", "swa2_a.attn.qkv.bias", "swa2_a.attn.proj.weight",
+        "swa2_a.attn.proj.bias", "swa2_a.attn.logit_scale", "swa2_a.attn.cpb_mlp.0.weight",
+        "swa2_a.attn.cpb_mlp.0.bias", "swa2_a.attn.cpb_mlp.2.weight"};
+    mt_tensor *t[8], *x = ref_in(refs2, "swa2_a.x"), *want = ref_in(refs2, "swa2_a.y"),
+              *y = NULL;
+    for (int i = 0; i < 8; i++)
+        t[i] = ref_in(refs2, names[i]);
+    mt_window_attention_v2_weights w = {
+        .qkv_weight = t[0], .qkv_bias = t[1], .proj_weight = t[2], .proj_bias = t[3],
+        .logit_scale = t[4], .cpb_mlp0_weight = t[5], .cpb_mlp0_bias = t[6],
+        .cpb_mlp2_weight = t[7]};
+    mt_layer *l = NULL;
+    assert_ok(mt_shifted_window_attention_v2_new(&w, &v2_cases[0].o, &l));
+    assert_ok(mt_layer_forward(l, x, &y));
+    assert_tensor(y, want, 1e-5);
+    mt_tensor_free(y);
+    mt_layer_free(l);
+    mt_window_attention_options o = v2_cases[0].o;
+    o.window_w = 1, o.shift_w = 0;
+    assert_fails(mt_shifted_window_attention_v2_new(&w, &o, &l), MT_ERR_INVALID_ARGUMENT,
+                 "window 3x1 (2..1024)");
+    o = v2_cases[0].o;
+    o.num_heads = 4;
+    assert_fails(mt_shifted_window_attention_v2_new(&w, &o, &l), MT_ERR_SHAPE,
+                 "expected 4 entries (heads)");
+    w.cpb_mlp2_weight = t[5];
+    assert_fails(mt_shifted_window_attention_v2_new(&w, &v2_cases[0].o, &l), MT_ERR_SHAPE,
+                 "expected [hidden, 2], [hidden], [2, hidden] (heads)");
+    w.cpb_mlp2_weight = t[7];
+    w.relative_coords_table = t[6];   /* 512 entries, not 35·2 */
+    assert_fails(mt_shifted_window_attention_v2_new(&w, &v2_cases[0].o, &l), MT_ERR_SHAPE,
+                 "expected 70 entries");
+    assert_null(l);
+    for (int i = 0; i < 8; i++)
+        mt_tensor_free(t[i]);
+    mt_tensor_free(want);
+    mt_tensor_free(x);
+}
+
+static void patch_merging_v2_matches_torchvision(void **state)
+{
+    (void)state;
+    const mt_state_dict sd = {refs2, MT_FRAMEWORK_PYTORCH};
+    mt_tensor *x = ref_in(refs2, "merge2.x"), *want = ref_in(refs2, "merge2.y"), *y = NULL;
+    mt_layer *l = NULL;
+    assert_ok(mt_patch_merging_v2_load(&sd, "merge2", NULL, &l));
+    assert_ok(mt_layer_forward(l, x, &y));
+    assert_tensor(y, want, 1e-5);
+    mt_tensor_free(y);
+    mt_layer_free(l);
+    // V1's norm [4C] does not fit V2's [out]
+    mt_tensor *nw = ref("merge.norm.weight"), *rw = ref_in(refs2, "merge2.reduction.weight");
+    assert_fails(mt_patch_merging_v2_new(nw, NULL, rw, NULL, &l), MT_ERR_SHAPE,
+                 "expected [8] (the reduction's outputs)");
+    mt_tensor_free(rw);
+    mt_tensor_free(nw);
+    mt_tensor_free(want);
+    mt_tensor_free(x);
+}
+
 static int open_refs(void **state)
 {
     (void)state;
-    return mt_safetensors_open(REFS_DIR "/swin_layers.safetensors", &refs) ? -1 : 0;
+    return mt_safetensors_open(REFS_DIR "/swin_layers.safetensors", &refs) ||
+                   mt_safetensors_open(REFS_DIR "/swin_v2_layers.safetensors", &refs2)
+               ? -1
+               : 0;
 }
 
 static int close_refs(void **state)
 {
     (void)state;
     mt_safetensors_close(refs);
+    mt_safetensors_close(refs2);
     return 0;
 }
 
@@ -554,6 +691,10 @@ int main(void)
         cmocka_unit_test(patch_merging_matches_torchvision),
         cmocka_unit_test(loaders_out_of_memory),
         cmocka_unit_test(swin_matches_torchvision),
+        cmocka_unit_test(window_attention_v2_matches_torchvision),
+        cmocka_unit_test(window_attention_v2_own_buffers),
+        cmocka_unit_test(patch_merging_v2_matches_torchvision),
+        cmocka_unit_test(swin_v2_matches_torchvision),
     };
     return cmocka_run_group_tests_name("nn_swin", tests, open_refs, close_refs);
 }

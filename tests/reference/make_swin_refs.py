@@ -23,6 +23,19 @@ position tables would leave the logits nearly input-free).
                            in stage 1 only, to keep the file small)
   swin_io.safetensors      x [3,40,48,3] (NHWC) and logits [3,10]
 
+and Swin V2's (block=SwinTransformerBlockV2, downsample_layer=PatchMergingV2:
+cosine attention with a clamped per-head logit_scale, the cpb_mlp position
+bias, the norms after attention, MLP and reduction), depths [2, 2]:
+
+  swin_v2_layers.safetensors  swa2_<c>.x, .y, .attn.* for two attention
+                              cases (one logit_scale above ln 100, the k
+                              third of qkv.bias nonzero: torchvision zeroes
+                              it); merge2.x, .y, .norm.*, .reduction.weight
+  swin_v2.safetensors         the model's state_dict (the buffers
+                              relative_position_index and
+                              relative_coords_table in stage 1 only)
+  swin_v2_io.safetensors      x [3,40,48,3] (NHWC) and logits [3,10]
+
 Run with Debian's PyTorch 1.13 and torchvision 0.14 (a rerun writes the
 same bytes):
 
@@ -32,8 +45,10 @@ import pathlib
 import sys
 
 import torch
-from torchvision.models.swin_transformer import (PatchMerging, ShiftedWindowAttention,
-                                                 SwinTransformer)
+from torchvision.models.swin_transformer import (PatchMerging, PatchMergingV2,
+                                                 ShiftedWindowAttention,
+                                                 ShiftedWindowAttentionV2, SwinTransformer,
+                                                 SwinTransformerBlockV2)
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 from st_write import save  # noqa: E402
@@ -119,6 +134,62 @@ def model(out_dir):
     save(f"{out_dir}/swin_io.safetensors", {"x": x.permute(0, 2, 3, 1), "logits": logits})
 
 
+def v2_layers(out):
+    for name, c, heads, window, shift, shape, scale in [
+            ("swa2_a", 8, 2, [3, 4], [1, 2], [2, 5, 9, 8], [5.0, 1.5]),
+            ("swa2_b", 6, 3, [4, 3], [2, 1], [1, 3, 7, 6], [2.0, 3.0, 4.0])]:
+        m = ShiftedWindowAttentionV2(c, window, shift, heads)
+        with torch.no_grad():
+            m.logit_scale.copy_(torch.tensor(scale).view(heads, 1, 1))
+            m.qkv.bias.normal_(0, 0.3)
+            m.proj.bias.normal_(0, 0.3)
+        m.eval()
+        x = torch.randn(*shape)
+        with torch.no_grad():
+            y = m(x)
+        out[f"{name}.x"] = x
+        out[f"{name}.y"] = y
+        for k, v in m.state_dict().items():
+            out[f"{name}.attn.{k}"] = v
+    m = PatchMergingV2(4)
+    with torch.no_grad():
+        m.norm.weight.add_(0.2 * torch.randn(8))
+        m.norm.bias.normal_(0, 0.2)
+    x = torch.randn(2, 5, 3, 4)
+    with torch.no_grad():
+        y = m(x)
+    out["merge2.x"] = x
+    out["merge2.y"] = y
+    for k, v in m.state_dict().items():
+        out[f"merge2.{k}"] = v
+
+
+def v2_model(out_dir):
+    m = SwinTransformer(patch_size=[4, 4], embed_dim=8, depths=[2, 2], num_heads=[2, 4],
+                        window_size=[7, 7], mlp_ratio=2.0, num_classes=10,
+                        block=SwinTransformerBlockV2, downsample_layer=PatchMergingV2)
+    with torch.no_grad():
+        for name, p in m.named_parameters():
+            if name.endswith("logit_scale"):
+                p.add_(0.5 * torch.randn_like(p))
+            elif p.dim() == 2:
+                p.normal_(0, p.shape[1] ** -0.5)
+            elif "norm" in name and name.endswith("weight"):
+                p.add_(0.2 * torch.randn_like(p))
+            elif name.endswith("bias"):
+                p.normal_(0, 0.2)
+    m.eval()
+    x = torch.randn(3, 3, 40, 48)
+    with torch.no_grad():
+        logits = m(x)
+    print("v2 logits", logits)
+    sd = {k: v for k, v in m.state_dict().items()
+          if not k.endswith(("relative_position_index", "relative_coords_table"))
+          or k.startswith("features.1.")}
+    save(f"{out_dir}/swin_v2.safetensors", sd)
+    save(f"{out_dir}/swin_v2_io.safetensors", {"x": x.permute(0, 2, 3, 1), "logits": logits})
+
+
 def main():
     out_dir = sys.argv[1] if len(sys.argv) > 1 else "."
     torch.manual_seed(0)
@@ -128,6 +199,10 @@ def main():
     merge(refs)
     save(f"{out_dir}/swin_layers.safetensors", refs)
     model(out_dir)
+    refs = {}
+    v2_layers(refs)
+    save(f"{out_dir}/swin_v2_layers.safetensors", refs)
+    v2_model(out_dir)
 
 
 if __name__ == "__main__":

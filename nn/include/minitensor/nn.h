@@ -1261,6 +1261,49 @@ mt_status mt_patch_merging_new(const mt_tensor *norm_weight, const mt_tensor *no
 mt_status mt_patch_merging_load(const mt_state_dict *weights, const char *prefix,
                                 const mt_norm_options *options, mt_layer **out);
 
+/* Swin V2 (swin_v2_t, swin_v2_s, swin_v2_b): ShiftedWindowAttentionV2 is
+ * the layer above with cosine attention (q and k normalised per head, the
+ * scores times exp(min(logit_scale, ln 100)) per head instead of
+ * 1/sqrt(C/heads)), the k third of qkv_bias taken as zero, and the bias
+ * table 16·sigmoid(cpb_mlp(relative_coords_table)) (cpb_mlp: Linear(2,
+ * hidden) with bias, ReLU, Linear(hidden, heads) without) indexed as
+ * above. Windows >= 2 (torchvision divides by window - 1). */
+typedef struct mt_window_attention_v2_weights {
+    const mt_tensor *qkv_weight, *qkv_bias;      /* [3C, C], [3C] or NULL */
+    const mt_tensor *proj_weight, *proj_bias;    /* [C, C], [C] or NULL */
+    const mt_tensor *logit_scale;                /* heads entries ([heads, 1, 1]) */
+    const mt_tensor *cpb_mlp0_weight, *cpb_mlp0_bias;   /* [hidden, 2], [hidden] or NULL */
+    const mt_tensor *cpb_mlp2_weight;            /* [heads, hidden] */
+    const mt_tensor *relative_coords_table;      /* (2wh-1)·(2ww-1)·2 entries, or NULL:
+                                                    torchvision's */
+    const mt_tensor *relative_position_index;    /* as above, or NULL */
+} mt_window_attention_v2_weights;
+
+/* ShiftedWindowAttentionV2 from w and options (as mt_window_attention_options
+ * above); the tensors are read once (the bias table is computed here). */
+mt_status mt_shifted_window_attention_v2_new(const mt_window_attention_v2_weights *w,
+                                             const mt_window_attention_options *options,
+                                             mt_layer **out);
+
+/* ShiftedWindowAttentionV2 "p": p.qkv.*, p.proj.*, p.logit_scale,
+ * p.cpb_mlp.0.weight, p.cpb_mlp.0.bias, p.cpb_mlp.2.weight, and the buffers
+ * p.relative_coords_table, p.relative_position_index if the file has them.
+ * PyTorch only. */
+mt_status mt_shifted_window_attention_v2_load(const mt_state_dict *weights,
+                                              const char *prefix,
+                                              const mt_window_attention_options *options,
+                                              mt_layer **out);
+
+/* PatchMergingV2: as PatchMerging, but the LayerNorm (norm_weight,
+ * norm_bias: [out] or NULL) after the reduction. */
+mt_status mt_patch_merging_v2_new(const mt_tensor *norm_weight, const mt_tensor *norm_bias,
+                                  const mt_tensor *reduction_weight,
+                                  const mt_norm_options *options, mt_layer **out);
+
+/* PatchMergingV2 "p": p.reduction.weight, p.norm.weight, p.norm.bias. */
+mt_status mt_patch_merging_v2_load(const mt_state_dict *weights, const char *prefix,
+                                   const mt_norm_options *options, mt_layer **out);
+
 /* ---- any layer ---------------------------------------------------------------- */
 
 /* What a layer is. Fields that do not apply to its kind are 0. */
