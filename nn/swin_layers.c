@@ -1,98 +1,48 @@
-/* swin_layers.c — the Swin Transformer's own layers on channels-last
- * activations [N,H,W,C], as torchvision 0.14 computes them:
- *   Roll                    torch.roll as a layer (any rank, not the batch);
- *   ShiftedWindowAttention  pad H, W to multiples of the window, roll by
- *                           -shift, windows folded into the batch, per-head
- *                           attention with the relative position bias (and
- *                           the -100 mask between regions the roll brought
- *                           together), windows back, roll by +shift, crop;
- *   PatchMerging            pad H, W to even, the 2×2 neighbours
- *                           concatenated (x0, x1, x2, x3 = (0,0), (1,0),
- *                           (0,1), (1,1)), LayerNorm, Linear without bias.
- * The shifted-window attention is one layer rather than roll, partition,
- * attention and reverse nodes: its padding, shift and mask depend on H and
- * W, which the layer only learns when the model is planned, and the mask
- * is per window while the windows are folded into the batch — as separate
- * nodes a user would have to build the mask per input size and rebuild
- * torchvision's window bookkeeping in the graph. The window tokens, q/k/v
- * and the mask live in the planner's scratch. */
+/* swin_layers.c — the Swin Transformer's ShiftedWindowAttention on
+ * channels-last activations [N,H,W,C], as torchvision 0.14 computes it: pad
+ * H, W to multiples of the window, roll by -shift, windows folded into the
+ * batch, per-head attention with the relative position bias (and the -100
+ * mask between regions the roll brought together), windows back, roll by
+ * +shift, crop. With a per-head scale it is Swin V2's cosine attention
+ * (swin_v2_layer.c makes its weights).
+ * It is one layer rather than roll, partition, attention and reverse nodes:
+ * its padding, shift and mask depend on H and W, which the layer only
+ * learns when the model is planned, and the mask is per window while the
+ * windows are folded into the batch — as separate nodes a user would have
+ * to build the mask per input size and rebuild torchvision's window
+ * bookkeeping in the graph. The window tokens, q/k/v and the mask live in
+ * the planner's scratch. Roll (roll_layer.c) and PatchMerging
+ * (patch_merging_layer.c) are the model's other own layers. */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "minitensor/attention.h"
-#include "swin_internal.h"
-#include "minitensor/index.h"
-#include "minitensor/norm.h"
 #include "minitensor/view.h"
+#include "swin_internal.h"
 
-/* ---- Roll --------------------------------------------------------------------- */
-
-typedef struct roll_state {
-    int n;
-    int64_t *shift;   /* n of each, after the struct */
-    int *dim;
-} roll_state;
-
-static mt_status roll_infer(const mt_layer *l, int n, const mt_shape *in,
-                            const char *const *from, mt_shape *out)
+/* t is [d0] (rank 1) or [d0, d1]; else a message naming it and `want`. */
+mt_status mt_nn_check_shape(const char *name, const mt_tensor *t, int rank, int64_t d0,
+                            int64_t d1, const char *want)
 {
-    (void)n;
-    const roll_state *st = l->state;
-    for (int i = 0; i < st->n; i++) {
-        int d = st->dim[i] < 0 ? st->dim[i] + in->rank : st->dim[i];
-        if (d < 1 || d >= in->rank)
-            return mt_fail(MT_ERR_SHAPE, "expects a dim %d (not the batch), %s gives %d dims",
-                           st->dim[i], from[0], in->rank);
+    if (t->rank == rank && t->shape[0] == d0 && (rank == 1 || t->shape[1] == d1))
+        return MT_OK;
+    char ts[160];
+    return mt_fail(MT_ERR_SHAPE, "%s: %s, expected %s", name,
+                   mt_tensor_describe(t, ts, sizeof ts), want);
+}
+
+/* w (a PyTorch (out, in) matrix) as an (in, out) view the layer owns. */
+mt_status mt_nn_hold_transposed(const mt_tensor *w, mt_tensor **out)
+{
+    mt_tensor *held;
+    mt_status s = mt_nn_hold(w, false, &held);
+    if (!s) {
+        s = mt_transpose(held, 0, 1, out);
+        mt_tensor_free(held);
     }
-    *out = *in;
-    return MT_OK;
+    return s;
 }
-
-static mt_status roll_forward(const mt_layer *l, int n, const mt_tensor *const *in,
-                              void *scratch, mt_tensor *out)
-{
-    (void)n, (void)scratch;
-    const roll_state *st = l->state;
-    return mt_roll_into(in[0], st->n, st->shift, st->dim, out);
-}
-
-static const mt_layer_vtable roll_vtable = {
-    .n_inputs = 1, .infer = roll_infer, .forward = roll_forward};
-
-mt_status mt_roll_new(int n, const int64_t *shifts, const int *dims, mt_layer **out)
-{
-    if (!out)
-        return mt_fail(MT_ERR_INVALID_ARGUMENT, "roll: out is NULL");
-    *out = NULL;
-    if (n < 1 || n > 64 || !shifts || !dims)
-        return mt_fail(MT_ERR_INVALID_ARGUMENT, "roll: shifts or dims is NULL or n %d is not "
-                       "1..64 (a layer rolls along dims: the flattened roll would mix the "
-                       "batch)", n);
-    for (int i = 0; i < n; i++)
-        if (dims[i] == 0 || dims[i] < -MT_MAX_RANK || dims[i] >= MT_MAX_RANK)
-            return mt_fail(MT_ERR_INVALID_ARGUMENT, "roll: dim %d is the batch or out of "
-                           "range", dims[i]);
-    char name[64];
-    snprintf(name, sizeof name, "roll %lld along dim %d%s", (long long)shifts[0], dims[0],
-             n > 1 ? ", ..." : "");
-    // the shifts (8-byte aligned after the struct), then the dims
-    size_t head = (sizeof(roll_state) + 7) / 8 * 8;
-    mt_layer *l = mt_nn_layer_alloc("roll", &roll_vtable, MT_LAYER_ROLL, name,
-                                    head + (size_t)n * (sizeof(int64_t) + sizeof(int)));
-    if (!l)
-        return MT_ERR_OUT_OF_MEMORY;
-    roll_state *st = l->state;
-    st->n = n;
-    st->shift = (int64_t *)(void *)((char *)st + head);
-    st->dim = (int *)(void *)(st->shift + n);
-    memcpy(st->shift, shifts, (size_t)n * sizeof *shifts);
-    memcpy(st->dim, dims, (size_t)n * sizeof *dims);
-    *out = l;
-    return MT_OK;
-}
-
-/* ---- ShiftedWindowAttention --------------------------------------------------- */
 
 typedef struct swa_state {
     mt_tensor *qkv_w, *qkv_b;     /* (in, out) [C, 3C] view; [3C] or NULL */
@@ -318,17 +268,6 @@ static const mt_layer_vtable swa_vtable = {
     .release = swa_release,
 };
 
-/* t is [d0] (rank 1) or [d0, d1]; else a message naming it and `want`. */
-static mt_status check_shape(const char *name, const mt_tensor *t, int rank, int64_t d0,
-                             int64_t d1, const char *want)
-{
-    if (t->rank == rank && t->shape[0] == d0 && (rank == 1 || t->shape[1] == d1))
-        return MT_OK;
-    char ts[160];
-    return mt_fail(MT_ERR_SHAPE, "%s: %s, expected %s", name,
-                   mt_tensor_describe(t, ts, sizeof ts), want);
-}
-
 /* The bias [heads, L, L]: table[index[i·L + j], h]; the index given (any
  * rank, L·L entries, I32 or I64) or torchvision's
  * (ai - aj + wh - 1)·(2ww - 1) + (bi - bj + ww - 1). */
@@ -377,18 +316,6 @@ static mt_status relative_bias(const char *name, const mt_tensor *table,
     return MT_OK;
 }
 
-/* w (a PyTorch (out, in) matrix) as an (in, out) view the layer owns. */
-static mt_status hold_transposed(const mt_tensor *w, mt_tensor **out)
-{
-    mt_tensor *held;
-    mt_status s = mt_nn_hold(w, false, &held);
-    if (!s) {
-        s = mt_transpose(held, 0, 1, out);
-        mt_tensor_free(held);
-    }
-    return s;
-}
-
 mt_status mt_shifted_window_attention_new(const mt_window_attention_weights *w,
                                           const mt_window_attention_options *options,
                                           mt_layer **out)
@@ -422,21 +349,21 @@ mt_status mt_nn_swa_new(const mt_window_attention_weights *w,
     int64_t rows = (2 * o->window_h - 1) * (2 * o->window_w - 1);
     char want[96];
     snprintf(want, sizeof want, "[3C, C] with C >= 1 divisible by %lld heads", (long long)hd);
-    mt_status s = c >= 1 && c % hd == 0 ? check_shape(name, qw, 2, 3 * c, c, want)
-                                        : check_shape(name, qw, 0, -1, 0, want);
+    mt_status s = c >= 1 && c % hd == 0 ? mt_nn_check_shape(name, qw, 2, 3 * c, c, want)
+                                        : mt_nn_check_shape(name, qw, 0, -1, 0, want);
     snprintf(want, sizeof want, "[%lld, %lld] ((2·%lld-1)·(2·%lld-1) rows, heads)",
              (long long)rows, (long long)hd, (long long)o->window_h, (long long)o->window_w);
     if (!s)
-        s = check_shape(name, w->relative_position_bias_table, 2, rows, hd, want);
+        s = mt_nn_check_shape(name, w->relative_position_bias_table, 2, rows, hd, want);
     snprintf(want, sizeof want, "[%lld, %lld] (C, C)", (long long)c, (long long)c);
     if (!s)
-        s = check_shape(name, w->proj_weight, 2, c, c, want);
+        s = mt_nn_check_shape(name, w->proj_weight, 2, c, c, want);
     snprintf(want, sizeof want, "[%lld] (3C)", (long long)(3 * c));
     if (!s && w->qkv_bias)
-        s = check_shape(name, w->qkv_bias, 1, 3 * c, 0, want);
+        s = mt_nn_check_shape(name, w->qkv_bias, 1, 3 * c, 0, want);
     snprintf(want, sizeof want, "[%lld] (C)", (long long)c);
     if (!s && w->proj_bias)
-        s = check_shape(name, w->proj_bias, 1, c, 0, want);
+        s = mt_nn_check_shape(name, w->proj_bias, 1, c, 0, want);
     if (s)
         return s;
     mt_layer *l = mt_nn_layer_alloc(kind, &swa_vtable,
@@ -446,8 +373,8 @@ mt_status mt_nn_swa_new(const mt_window_attention_weights *w,
     swa_state *st = l->state;
     st->c = c, st->heads = hd;
     st->wh = o->window_h, st->ww = o->window_w, st->sh = o->shift_h, st->sw = o->shift_w;
-    if ((s = hold_transposed(qw, &st->qkv_w)) ||
-        (s = hold_transposed(w->proj_weight, &st->proj_w)) ||
+    if ((s = mt_nn_hold_transposed(qw, &st->qkv_w)) ||
+        (s = mt_nn_hold_transposed(w->proj_weight, &st->proj_w)) ||
         (w->qkv_bias && (s = mt_nn_hold(w->qkv_bias, false, &st->qkv_b))) ||
         (w->proj_bias && (s = mt_nn_hold(w->proj_bias, false, &st->proj_b))) ||
         (s = relative_bias(name, w->relative_position_bias_table,
@@ -461,165 +388,4 @@ mt_status mt_nn_swa_new(const mt_window_attention_weights *w,
     l->info.has_bias = w->proj_bias != NULL;
     *out = l;
     return MT_OK;
-}
-
-/* ---- PatchMerging ------------------------------------------------------------- */
-
-typedef struct merge_state {
-    mt_tensor *norm_w, *norm_b;   /* [4C] or NULL */
-    mt_tensor *red_w;             /* (in, out) [4C, out] view */
-    float eps;
-    int64_t c, co;
-    bool post_norm;               /* Swin V2: the norm [out] after the reduction */
-} merge_state;
-
-static mt_status merge_infer(const mt_layer *l, int n, const mt_shape *in,
-                             const char *const *from, mt_shape *out)
-{
-    (void)n;
-    const merge_state *st = l->state;
-    char got[160];
-    if (in->dtype != MT_DTYPE_F32 || in->rank != 4 || in->dim[3] != st->c)
-        return mt_fail(MT_ERR_SHAPE, "expects F32 [N,H,W,%lld] (channels last), %s gives "
-                       "%s %s", (long long)st->c, from[0], mt_dtype_name(in->dtype),
-                       mt_nn_shape_text(in, got, sizeof got));
-    *out = *in;
-    out->dim[1] = (in->dim[1] + 1) / 2;
-    out->dim[2] = (in->dim[2] + 1) / 2;
-    out->dim[3] = st->co;
-    return MT_OK;
-}
-
-/* the merged [N, H/2, W/2, 4C] */
-static size_t merge_scratch(const mt_layer *l, int n, const mt_shape *in)
-{
-    (void)n;
-    const merge_state *st = l->state;
-    mt_shape s = *in;
-    s.dim[1] = (in->dim[1] + 1) / 2;
-    s.dim[2] = (in->dim[2] + 1) / 2;
-    s.dim[3] = 4 * st->c;
-    return mt_nn_shape_bytes(&s);
-}
-
-static mt_status merge_forward(const mt_layer *l, int n, const mt_tensor *const *in,
-                               void *scratch, mt_tensor *out)
-{
-    (void)n;
-    const merge_state *st = l->state;
-    const mt_tensor *x = in[0];
-    int64_t b = x->shape[0], h = x->shape[1], w = x->shape[2], c = st->c;
-    int64_t h2 = (h + 1) / 2, w2 = (w + 1) / 2;
-    const int64_t *xs = x->stride;
-    const float *xd = x->data;
-    float *z = scratch;
-    // torchvision's order: x0 = (0,0), x1 = (1,0), x2 = (0,1), x3 = (1,1)
-    static const int64_t dh[4] = {0, 1, 0, 1}, dw[4] = {0, 0, 1, 1};
-    for (int64_t i = 0; i < b * h2 * w2; i++) {
-        int64_t bn = i / (h2 * w2), y = 2 * (i / w2 % h2), xx = 2 * (i % w2);
-        for (int q = 0; q < 4; q++) {
-            float *dst = z + (i * 4 + q) * c;
-            int64_t hy = y + dh[q], wx = xx + dw[q];
-            if (hy >= h || wx >= w) {   /* the zero padding to even H, W */
-                memset(dst, 0, (size_t)c * sizeof *dst);
-                continue;
-            }
-            const float *src = xd + bn * xs[0] + hy * xs[1] + wx * xs[2];
-            for (int64_t k = 0; k < c; k++)
-                dst[k] = src[k * xs[3]];
-        }
-    }
-    mt_tensor tz, o2;
-    mt_status s;
-    if ((s = mt_tensor_wrap_into(MT_DTYPE_F32, 2, (int64_t[]){b * h2 * w2, 4 * c}, z, &tz)) ||
-        (s = mt_view_into(out, 2, (int64_t[]){b * h2 * w2, st->co}, &o2)) ||
-        (!st->post_norm && (s = mt_layer_norm_into(&tz, 1, st->norm_w, st->norm_b, st->eps,
-                                                   &tz))) ||
-        (s = mt_matmul_fused_into(&tz, st->red_w, NULL, MT_ACTIVATION_NONE, &o2)))
-        return s;
-    return st->post_norm ? mt_layer_norm_into(&o2, 1, st->norm_w, st->norm_b, st->eps, &o2)
-                         : MT_OK;
-}
-
-static void merge_release(void *state)
-{
-    merge_state *st = state;
-    mt_tensor_free(st->norm_w);
-    mt_tensor_free(st->norm_b);
-    mt_tensor_free(st->red_w);
-}
-
-static const mt_layer_vtable merge_vtable = {
-    .n_inputs = 1,
-    .infer = merge_infer,
-    .forward = merge_forward,
-    .scratch_bytes = merge_scratch,
-    .release = merge_release,
-};
-
-/* PatchMerging, or with post_norm Swin V2's PatchMergingV2. */
-static mt_status merge_new(const mt_tensor *norm_weight, const mt_tensor *norm_bias,
-                           const mt_tensor *reduction_weight, const mt_norm_options *options,
-                           bool post_norm, mt_layer **out)
-{
-    if (!out)
-        return mt_fail(MT_ERR_INVALID_ARGUMENT, "patch_merging: out is NULL");
-    *out = NULL;
-    if (!reduction_weight)
-        return mt_fail(MT_ERR_INVALID_ARGUMENT, "patch_merging: reduction_weight is NULL");
-    char name[MT_NAME_MAX + 32];
-    snprintf(name, sizeof name, "patch_merging%s%s", reduction_weight->name[0] ? " " : "",
-             reduction_weight->name);
-    const mt_tensor *rw = reduction_weight;
-    char ts[160];
-    if (rw->rank != 2 || rw->shape[0] < 1 || rw->shape[1] < 4 || rw->shape[1] % 4)
-        return mt_fail(MT_ERR_SHAPE, "%s: reduction weight %s, expected [out, 4C] (PyTorch's "
-                       "(out, in))", name, mt_tensor_describe(rw, ts, sizeof ts));
-    int64_t c4 = rw->shape[1], cn = post_norm ? rw->shape[0] : c4;
-    char want[64];
-    snprintf(want, sizeof want, "[%lld] (%s)", (long long)cn,
-             post_norm ? "the reduction's outputs" : "4C, the reduction's inputs");
-    mt_status s = MT_OK;
-    if (norm_weight)
-        s = check_shape(name, norm_weight, 1, cn, 0, want);
-    if (!s && norm_bias)
-        s = check_shape(name, norm_bias, 1, cn, 0, want);
-    mt_norm_options o = options ? *options : (mt_norm_options){0};
-    if (!s && (!(o.eps >= 0.0f && isfinite(o.eps)) || o.normalized_rank < 0 ||
-               o.normalized_rank > 1))
-        s = mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: eps %g (>= 0, finite) or normalized rank "
-                    "%d (0 or 1) out of range", name, (double)o.eps, o.normalized_rank);
-    if (s)
-        return s;
-    mt_layer *l = mt_nn_layer_alloc("patch_merging", &merge_vtable, MT_LAYER_PATCH_MERGING,
-                                    name, sizeof(merge_state));
-    if (!l)
-        return MT_ERR_OUT_OF_MEMORY;
-    merge_state *st = l->state;
-    st->c = c4 / 4, st->co = rw->shape[0], st->eps = o.eps > 0.0f ? o.eps : 1e-5f;
-    st->post_norm = post_norm;
-    if ((s = hold_transposed(rw, &st->red_w)) ||
-        (norm_weight && (s = mt_nn_hold(norm_weight, true, &st->norm_w))) ||
-        (norm_bias && (s = mt_nn_hold(norm_bias, true, &st->norm_b)))) {
-        mt_layer_free(l);
-        return s;
-    }
-    l->info.in_features = st->c;
-    l->info.out_features = st->co;
-    *out = l;
-    return MT_OK;
-}
-
-mt_status mt_patch_merging_new(const mt_tensor *norm_weight, const mt_tensor *norm_bias,
-                               const mt_tensor *reduction_weight,
-                               const mt_norm_options *options, mt_layer **out)
-{
-    return merge_new(norm_weight, norm_bias, reduction_weight, options, false, out);
-}
-
-mt_status mt_patch_merging_v2_new(const mt_tensor *norm_weight, const mt_tensor *norm_bias,
-                                  const mt_tensor *reduction_weight,
-                                  const mt_norm_options *options, mt_layer **out)
-{
-    return merge_new(norm_weight, norm_bias, reduction_weight, options, true, out);
 }
