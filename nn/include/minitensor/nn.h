@@ -1191,9 +1191,10 @@ mt_status mt_adaptive_max_pool3d_new(int64_t out_d, int64_t out_h, int64_t out_w
                                      mt_layer **out);
 
 /* ---- Swin Transformer: Roll, ShiftedWindowAttention, PatchMerging -----------------------
- * torchvision 0.14's Swin (swin_t, swin_s, swin_b) on channels-last
- * activations [N,H,W,C], as torchvision keeps them. docs/porting-a-pytorch-
- * model.md shows the whole model as a graph.
+ * torchvision 0.14's Swin (swin_t, swin_s, swin_b; V2 below) on
+ * channels-last activations [N,H,W,C], as torchvision keeps them.
+ * docs/porting-a-pytorch-model.md §3 lists the block; tests/test_nn_swin.c
+ * builds the whole model as a graph.
  *
  * Roll: torch.roll(x, shifts, dims) (mt_roll_into, index.h), n (1..64)
  * shifts along dims (negative from the end; not the batch, dim 0; a dim
@@ -1207,7 +1208,7 @@ mt_status mt_roll_new(int n, const int64_t *shifts, const int *dims, mt_layer **
  * bias (and -100 between tokens the roll brought from different regions),
  * the proj Linear, windows put back, rolled by +shift, cropped. A shift
  * along a dim the padded size does not exceed the window in is dropped, as
- * torchvision does. Options: window_h, window_w >= 1 (torchvision's
+ * torchvision does. Options: window_h, window_w 1..1024 (torchvision's
  * window_size), 0 <= shift_h < window_h, 0 <= shift_w < window_w
  * (shift_size: 0 in even blocks, window // 2 in odd ones), num_heads
  * dividing C. */
