@@ -50,6 +50,7 @@ typedef struct swa_state {
     mt_tensor *bias;              /* relative position bias [heads, L, L], F32 */
     mt_tensor *cos_scale;         /* Swin V2's cosine attention: [heads], or NULL */
     int64_t c, heads, wh, ww, sh, sw;
+    bool roll_before_pad;         /* timm's order: roll H, W, then pad */
 } swa_state;
 
 /* One input size's layout: padded size, the shift torchvision keeps (none
@@ -141,7 +142,8 @@ static void swa_mask(const swa_state *st, const swa_geom *g, float *m)
 
 /* Token (a, b) of window (wi, wj) sits at padded-and-rolled (hp, wp); it
  * is x's (hp + sh, wp + sw) modulo the padded size, a padding zero past
- * H, W. X [N·nW, L, C] contiguous. */
+ * H, W (timm's order: a padding zero at hp >= H or wp >= W, else x's
+ * (hp + sh, wp + sw) modulo H, W). X [N·nW, L, C] contiguous. */
 static void swa_gather(const swa_state *st, const swa_geom *g, const mt_tensor *x, float *xw)
 {
     const float *xd = x->data;
@@ -150,6 +152,10 @@ static void swa_gather(const swa_state *st, const swa_geom *g, const mt_tensor *
         for (int64_t hp = 0; hp < g->ph; hp++)
             for (int64_t wp = 0; wp < g->pw; wp++) {
                 int64_t h = (hp + g->sh) % g->ph, w = (wp + g->sw) % g->pw;
+                if (st->roll_before_pad) {
+                    h = hp < g->h ? (hp + g->sh) % g->h : g->h;
+                    w = wp < g->w ? (wp + g->sw) % g->w : g->w;
+                }
                 int64_t win = n * g->nw + (hp / st->wh) * g->nww + wp / st->ww;
                 float *dst = xw + (win * g->l + (hp % st->wh) * st->ww + wp % st->ww) * st->c;
                 if (h >= g->h || w >= g->w) {
@@ -163,7 +169,8 @@ static void swa_gather(const swa_state *st, const swa_geom *g, const mt_tensor *
 }
 
 /* out (h, w) = the windows' output at padded-and-rolled (h - sh, w - sw)
- * modulo the padded size: the reverse roll, padding cropped. */
+ * modulo the padded size: the reverse roll, padding cropped (timm's order:
+ * modulo H, W, after the crop). */
 static void swa_scatter(const swa_state *st, const swa_geom *g, const float *yw,
                         mt_tensor *out)
 {
@@ -172,7 +179,9 @@ static void swa_scatter(const swa_state *st, const swa_geom *g, const float *yw,
     for (int64_t n = 0; n < g->n; n++)
         for (int64_t h = 0; h < g->h; h++)
             for (int64_t w = 0; w < g->w; w++) {
-                int64_t hp = (h - g->sh + g->ph) % g->ph, wp = (w - g->sw + g->pw) % g->pw;
+                int64_t ph = st->roll_before_pad ? g->h : g->ph;
+                int64_t pw = st->roll_before_pad ? g->w : g->pw;
+                int64_t hp = (h - g->sh + ph) % ph, wp = (w - g->sw + pw) % pw;
                 int64_t win = n * g->nw + (hp / st->wh) * g->nww + wp / st->ww;
                 const float *src =
                     yw + (win * g->l + (hp % st->wh) * st->ww + wp % st->ww) * st->c;
@@ -373,6 +382,7 @@ mt_status mt_nn_swa_new(const mt_window_attention_weights *w,
     swa_state *st = l->state;
     st->c = c, st->heads = hd;
     st->wh = o->window_h, st->ww = o->window_w, st->sh = o->shift_h, st->sw = o->shift_w;
+    st->roll_before_pad = o->roll_before_pad;
     if ((s = mt_nn_hold_transposed(qw, &st->qkv_w)) ||
         (s = mt_nn_hold_transposed(w->proj_weight, &st->proj_w)) ||
         (w->qkv_bias && (s = mt_nn_hold(w->qkv_bias, false, &st->qkv_b))) ||

@@ -15,6 +15,7 @@
  *     norm, the mean over H, W (Permute + AdaptiveAvgPool2d(1) + Flatten),
  *     head.
  * Logits must match within 1e-4 at the file's batch of 3 and a batch of 1.
+ * timm's order of roll and pad (roll_before_pad) against timm's _attn.
  * Swin V2 the same way: ShiftedWindowAttentionV2, PatchMergingV2 and a
  * SwinTransformer of SwinTransformerBlockV2 (norms after attention and MLP),
  * depths [2, 2]. */
@@ -309,6 +310,39 @@ static void window_attention_own_index(void **state)
         mt_tensor_free(t[i]);
     mt_tensor_free(want);
     mt_tensor_free(x);
+}
+
+/* timm's order (roll, then pad; crop, then roll back) on the same layer:
+ * reference/make_swin_refs.py's timm_attention, timm 1.0's _attn. */
+static void window_attention_timm_order(void **state)
+{
+    (void)state;
+    mt_safetensors *st = NULL;
+    assert_ok(mt_safetensors_open(REFS_DIR "/swin_timm.safetensors", &st));
+    const mt_state_dict sd = {st, MT_FRAMEWORK_PYTORCH};
+    static const struct {
+        const char *name;
+        mt_window_attention_options o;
+    } cases[2] = {
+        {"timm_a", {.window_h = 3, .window_w = 4, .shift_h = 1, .shift_w = 2, .num_heads = 2,
+                    .roll_before_pad = true}},
+        {"timm_b", {.window_h = 3, .window_w = 4, .shift_w = 2, .num_heads = 3,
+                    .roll_before_pad = true}},
+    };
+    for (int i = 0; i < 2; i++) {
+        const char *c = cases[i].name;
+        mt_tensor *x = ref_in(st, at(c, "x")), *want = ref_in(st, at(c, "y"));
+        mt_layer *l = NULL;
+        assert_ok(mt_shifted_window_attention_load(&sd, at(c, "attn"), &cases[i].o, &l));
+        mt_graph *g = one_layer(l, 4, x->shape + 1);
+        const mt_tensor *y = NULL;
+        assert_ok(mt_graph_forward(g, 1, (const mt_tensor *[]){x}, 1, &y));
+        assert_tensor(y, want, 1e-5);
+        mt_graph_free(g);
+        mt_tensor_free(want);
+        mt_tensor_free(x);
+    }
+    mt_safetensors_close(st);
 }
 
 static void window_attention_errors(void **state)
@@ -687,6 +721,7 @@ int main(void)
         cmocka_unit_test(roll_layer),
         cmocka_unit_test(window_attention_matches_torchvision),
         cmocka_unit_test(window_attention_own_index),
+        cmocka_unit_test(window_attention_timm_order),
         cmocka_unit_test(window_attention_errors),
         cmocka_unit_test(patch_merging_matches_torchvision),
         cmocka_unit_test(loaders_out_of_memory),

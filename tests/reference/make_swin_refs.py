@@ -22,6 +22,13 @@ position tables would leave the logits nearly input-free).
   swin.safetensors         the model's state_dict (relative_position_index
                            in stage 1 only, to keep the file small)
   swin_io.safetensors      x [3,40,48,3] (NHWC) and logits [3,10]
+  swin_timm.safetensors    timm_<c>.x, .y, .attn.*: timm's order (its
+                           SwinTransformerBlock rolls the unpadded H, W,
+                           then pads, crops, rolls back), written out below
+                           with torch ops from timm 1.0's _attn and
+                           WindowAttention (timm is not in Debian: checked
+                           against timm 1.0.31's swin_tiny_patch4_window7_224
+                           at 150x90 and 100x130 by hand)
 
 and Swin V2's (block=SwinTransformerBlockV2, downsample_layer=PatchMergingV2:
 cosine attention with a clamped per-head logit_scale, the cpb_mlp position
@@ -190,6 +197,63 @@ def v2_model(out_dir):
     save(f"{out_dir}/swin_v2_io.safetensors", {"x": x.permute(0, 2, 3, 1), "logits": logits})
 
 
+def timm_attention(x, m, window, shift):
+    """timm 1.0's SwinTransformerBlock._attn with m's weights (a
+    torchvision ShiftedWindowAttention: the same names)."""
+    B, H, W, C = x.shape
+    wh, ww = window
+    if any(shift):
+        x = torch.roll(x, (-shift[0], -shift[1]), (1, 2))
+    x = torch.nn.functional.pad(x, (0, 0, 0, (ww - W % ww) % ww, 0, (wh - H % wh) % wh))
+    _, Hp, Wp, _ = x.shape
+    n = wh * ww
+    win = x.view(B, Hp // wh, wh, Wp // ww, ww, C).permute(0, 1, 3, 2, 4, 5).reshape(-1, n, C)
+    heads = m.num_heads
+    qkv = m.qkv(win).reshape(win.shape[0], n, 3, heads, -1).permute(2, 0, 3, 1, 4)
+    q, k, v = qkv.unbind(0)
+    attn = (q * (C // heads) ** -0.5) @ k.transpose(-2, -1) + m.get_relative_position_bias()
+    if any(shift):
+        img = torch.zeros(1, Hp, Wp, 1)
+        cnt = 0
+        for h in ((0, -wh), (-wh, -shift[0]), (-shift[0], None)):
+            for w in ((0, -ww), (-ww, -shift[1]), (-shift[1], None)):
+                img[:, h[0]:h[1], w[0]:w[1], :] = cnt
+                cnt += 1
+        mw = img.view(1, Hp // wh, wh, Wp // ww, ww, 1).permute(0, 1, 3, 2, 4, 5).reshape(-1, n)
+        mask = mw.unsqueeze(1) - mw.unsqueeze(2)
+        mask = mask.masked_fill(mask != 0, -100.0).masked_fill(mask == 0, 0.0)
+        nw = mask.shape[0]
+        attn = (attn.view(-1, nw, heads, n, n) + mask.unsqueeze(1).unsqueeze(0)).view(-1, heads, n, n)
+    y = m.proj((attn.softmax(-1) @ v).transpose(1, 2).reshape(-1, n, C))
+    y = y.view(B, Hp // wh, Wp // ww, wh, ww, C).permute(0, 1, 3, 2, 4, 5).reshape(B, Hp, Wp, C)
+    y = y[:, :H, :W, :].contiguous()
+    if any(shift):
+        y = torch.roll(y, shift, (1, 2))
+    return y
+
+
+def timm_cases(out):
+    # (name, C, heads, window, shift, input shape): padded both ways, and a
+    # shift along W only (timm keeps a shift where the resolution exceeds
+    # the window)
+    for name, c, heads, window, shift, shape in [
+            ("timm_a", 8, 2, [3, 4], [1, 2], [2, 5, 9, 8]),
+            ("timm_b", 6, 3, [3, 4], [0, 2], [1, 3, 10, 6])]:
+        m = ShiftedWindowAttention(c, window, shift, heads)
+        with torch.no_grad():
+            m.relative_position_bias_table.normal_(0, 1)
+            m.qkv.bias.normal_(0, 0.3)
+            m.proj.bias.normal_(0, 0.3)
+        m.eval()
+        x = torch.randn(*shape)
+        with torch.no_grad():
+            y = timm_attention(x, m, window, shift)
+        out[f"{name}.x"] = x
+        out[f"{name}.y"] = y
+        for k, v in m.state_dict().items():
+            out[f"{name}.attn.{k}"] = v
+
+
 def main():
     out_dir = sys.argv[1] if len(sys.argv) > 1 else "."
     torch.manual_seed(0)
@@ -203,6 +267,9 @@ def main():
     v2_layers(refs)
     save(f"{out_dir}/swin_v2_layers.safetensors", refs)
     v2_model(out_dir)
+    refs = {}
+    timm_cases(refs)
+    save(f"{out_dir}/swin_timm.safetensors", refs)
 
 
 if __name__ == "__main__":

@@ -1211,11 +1211,17 @@ mt_status mt_roll_new(int n, const int64_t *shifts, const int *dims, mt_layer **
  * torchvision does. Options: window_h, window_w 1..1024 (torchvision's
  * window_size), 0 <= shift_h < window_h, 0 <= shift_w < window_w
  * (shift_size: 0 in even blocks, window // 2 in odd ones), num_heads
- * dividing C. */
+ * dividing C; roll_before_pad: timm's order (its SwinTransformerBlock rolls
+ * the unpadded H, W, then pads, and crops before it rolls back), false:
+ * torchvision's. The two agree when H and W are multiples of the window
+ * (224×224 images). timm also shrinks a window to a stage's resolution
+ * where that is smaller (its relative_position_bias_table shows it) and
+ * then does not shift: give that window, shift 0. */
 typedef struct mt_window_attention_options {
     int64_t window_h, window_w;
     int64_t shift_h, shift_w;
     int64_t num_heads;
+    bool roll_before_pad;
 } mt_window_attention_options;
 
 /* The layer's tensors by PyTorch's names (any storable float dtype, any
