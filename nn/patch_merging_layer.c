@@ -25,9 +25,10 @@ static mt_status merge_infer(const mt_layer *l, int n, const mt_shape *in,
     (void)n;
     const merge_state *st = l->state;
     char got[160];
-    if (in->dtype != MT_DTYPE_F32 || in->rank != 4 || in->dim[3] != st->c)
-        return mt_fail(MT_ERR_SHAPE, "expects F32 [N,H,W,%lld] (channels last), %s gives "
-                       "%s %s", (long long)st->c, from[0], mt_dtype_name(in->dtype),
+    if (in->dtype != MT_DTYPE_F32 || in->rank != 4 || in->dim[3] != st->c ||
+        in->dim[1] > (int64_t)1 << 40 || in->dim[2] > (int64_t)1 << 40)
+        return mt_fail(MT_ERR_SHAPE, "expects F32 [N,H,W,%lld] (channels last, H, W <= 2^40), "
+                       "%s gives %s %s", (long long)st->c, from[0], mt_dtype_name(in->dtype),
                        mt_nn_shape_text(in, got, sizeof got));
     *out = *in;
     out->dim[1] = (in->dim[1] + 1) / 2;

@@ -79,10 +79,11 @@ static mt_status swa_infer(const mt_layer *l, int n, const mt_shape *in,
     (void)n;
     const swa_state *st = l->state;
     char got[160];
+    // (H, W below 2^40: the padded sizes cannot overflow)
     if (in->dtype != MT_DTYPE_F32 || in->rank != 4 || in->dim[3] != st->c || in->dim[1] < 1 ||
-        in->dim[2] < 1)
-        return mt_fail(MT_ERR_SHAPE, "expects F32 [N,H,W,%lld] (channels last, H, W >= 1), "
-                       "%s gives %s %s", (long long)st->c, from[0],
+        in->dim[2] < 1 || in->dim[1] > (int64_t)1 << 40 || in->dim[2] > (int64_t)1 << 40)
+        return mt_fail(MT_ERR_SHAPE, "expects F32 [N,H,W,%lld] (channels last, 1 <= H, W <= "
+                       "2^40), %s gives %s %s", (long long)st->c, from[0],
                        mt_dtype_name(in->dtype), mt_nn_shape_text(in, got, sizeof got));
     *out = *in;
     return MT_OK;

@@ -395,7 +395,14 @@ static void window_attention_errors(void **state)
     mt_tensor *x = NULL, *y = NULL;
     assert_ok(mt_tensor_zeros(MT_DTYPE_F32, 4, (int64_t[]){1, 5, 5, 6}, &x));
     assert_fails(mt_layer_forward(l, x, &y), MT_ERR_SHAPE, "expects F32 [N,H,W,8]");
-    mt_layer_free(l);
+    // an H whose padded size could overflow, refused when the graph is built
+    // (which frees the layer it refuses)
+    mt_graph *g = NULL;
+    int in = -1, id = -1;
+    assert_ok(mt_graph_new(&g));
+    assert_ok(mt_graph_input(g, "x", MT_DTYPE_F32, 3, (int64_t[]){INT64_MAX / 2, 4, 8}, &in));
+    assert_fails(mt_graph_add(g, "attn", l, 1, &in, &id), MT_ERR_SHAPE, "H, W <= 2^40");
+    mt_graph_free(g);
     mt_tensor_free(x);
     mt_tensor_free(bad);
     mt_tensor_free(ix);
