@@ -1,6 +1,6 @@
 """index cases: index_select, embedding, take_along_dim, concat, stack, pad
 (constant, reflect, replicate, circular),
-flip, tril/triu, reshape — references from PyTorch (numpy.pad for the
+flip, tril/triu, reshape, roll — references from PyTorch (numpy.pad for the
 reflect/replicate modes on ranks PyTorch does not pad, checked against
 PyTorch where it does)."""
 import numpy as np
@@ -174,6 +174,23 @@ def _flip_tri_reshape(rng):
     return out
 
 
+def _roll(rng):
+    out = []
+    for shape, shifts, dims in [((2, 3, 4), [1], [0]), ((2, 3, 4), [-5], [-1]),
+                                ((2, 3, 4), [2, -1, 7], [0, 1, 2]),
+                                ((2, 3, 4), [1, 2], [1, 1]), ((2, 3, 4), [-9], None),
+                                ((5,), [12], [0]), ((0, 3), [1, 2], [0, 1]),
+                                ((3, 1), [4, 1], [0, 1]), ((), [3], None),
+                                ((2, 3, 4), [0, 3], [2, 1])]:
+        x = _f32(rng, *shape)
+        t = _t(x)
+        ref = torch.roll(t, shifts) if dims is None else torch.roll(t, shifts, dims)
+        params = {"shifts": shifts} if dims is None else {"shifts": shifts, "dims": dims}
+        out.append(Case("roll", [x], [_np(ref)], **params))
+    return out
+
+
 def cases(rng):
+    # new families at the end: the cases before keep their numbers and values
     return (_index_select(rng) + _embedding(rng) + _take_along_dim(rng)
-            + _concat_stack(rng) + _pad(rng) + _flip_tri_reshape(rng))
+            + _concat_stack(rng) + _pad(rng) + _flip_tri_reshape(rng) + _roll(rng))

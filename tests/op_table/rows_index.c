@@ -118,6 +118,21 @@ static mt_status reshape_into(const op_case *c, mt_tensor *out)
     return mt_reshape_into(op_in(c, 0), n, shape, out);
 }
 
+/* torch.roll(x, shifts, dims), or torch.roll(x, shifts) without "dims" */
+static mt_status roll_run(const op_case *c, mt_tensor **out_new, mt_tensor *out)
+{
+    int64_t shifts[MT_MAX_RANK];
+    int dims[MT_MAX_RANK];
+    int n = op_ints(c, "shifts", shifts, MT_MAX_RANK);
+    bool flat = !op_has(c, "dims");
+    if (!flat)
+        dims_of(c, dims);
+    return out_new ? mt_roll(op_in(c, 0), n, shifts, flat ? NULL : dims, out_new)
+                   : mt_roll_into(op_in(c, 0), n, shifts, flat ? NULL : dims, out);
+}
+static mt_status roll_new(const op_case *c, mt_tensor **out) { return roll_run(c, out, NULL); }
+static mt_status roll_into(const op_case *c, mt_tensor *out) { return roll_run(c, NULL, out); }
+
 /* All are copies of stored values; the default tolerances are far wider
  * than any difference a wrong element would make. */
 const op_row op_rows_index[] = {
@@ -131,5 +146,6 @@ const op_row op_rows_index[] = {
     {"tril", tril_new, tril_into, 0, 0},
     {"triu", triu_new, triu_into, 0, 0},
     {"reshape", reshape_new, reshape_into, 0, 0},
+    {"roll", roll_new, roll_into, 0, 0},
     {0},
 };

@@ -173,7 +173,10 @@ typedef enum mt_layer_kind {
     MT_LAYER_AFFINE_GRID,    /* grid_sample_layer.c */
     MT_LAYER_GRID_SAMPLE,
     MT_LAYER_CONV_LSTM,      /* conv_lstm.h */
-    MT_LAYER_RNN_OUTPUT      /* rnn.h: one output of an RNN's MT_RNN_RETURN_ALL */
+    MT_LAYER_RNN_OUTPUT,     /* rnn.h: one output of an RNN's MT_RNN_RETURN_ALL */
+    MT_LAYER_ROLL,           /* swin_layers.c: the Swin Transformer's */
+    MT_LAYER_SHIFTED_WINDOW_ATTENTION,
+    MT_LAYER_PATCH_MERGING
 } mt_layer_kind;
 
 /* How a 2-D Linear weight is stored.
@@ -1233,6 +1236,127 @@ mt_status mt_adaptive_avg_pool3d_new(int64_t out_d, int64_t out_h, int64_t out_w
                                      mt_layer **out);
 mt_status mt_adaptive_max_pool3d_new(int64_t out_d, int64_t out_h, int64_t out_w,
                                      mt_layer **out);
+
+/* ---- Swin Transformer: Roll, ShiftedWindowAttention, PatchMerging -----------------------
+ * torchvision 0.14's Swin (swin_t, swin_s, swin_b; V2 below) on
+ * channels-last activations [N,H,W,C], as torchvision keeps them.
+ * docs/porting-a-pytorch-model.md §3 lists the block; tests/test_nn_swin.c
+ * builds the whole model as a graph.
+ *
+ * Roll: torch.roll(x, shifts, dims) (mt_roll_into, index.h), n (1..64)
+ * shifts along dims (negative from the end; not the batch, dim 0; a dim
+ * listed twice rolls by the sum). Same shape out, any dtype. */
+mt_status mt_roll_new(int n, const int64_t *shifts, const int *dims, mt_layer **out);
+
+/* ShiftedWindowAttention (torchvision.models.swin_transformer): [N,H,W,C]
+ * -> [N,H,W,C]. H, W zero-padded to multiples of the window, rolled by
+ * -shift, split into windows of wh·ww tokens, per window multi-head
+ * self-attention (q scaled by 1/sqrt(C/heads)) plus the relative position
+ * bias (and -100 between tokens the roll brought from different regions),
+ * the proj Linear, windows put back, rolled by +shift, cropped. A shift
+ * along a dim the padded size does not exceed the window in is dropped, as
+ * torchvision does. Options: window_h, window_w 1..1024 (torchvision's
+ * window_size), 0 <= shift_h < window_h, 0 <= shift_w < window_w
+ * (shift_size: 0 in even blocks, window // 2 in odd ones), num_heads
+ * dividing C; roll_before_pad: timm's order (its SwinTransformerBlock rolls
+ * the unpadded H, W, then pads, and crops before it rolls back), false:
+ * torchvision's. The two agree when H and W are multiples of the window
+ * (224×224 images). timm also shrinks a window to a stage's resolution
+ * where that is smaller (its relative_position_bias_table shows it) and
+ * then does not shift: give that window, shift 0. */
+typedef struct mt_window_attention_options {
+    int64_t window_h, window_w;
+    int64_t shift_h, shift_w;
+    int64_t num_heads;
+    bool roll_before_pad;
+} mt_window_attention_options;
+
+/* The layer's tensors by PyTorch's names (any storable float dtype, any
+ * views; converted or referenced, not copied when F32): qkv_weight [3C, C],
+ * proj_weight [C, C] (nn.Linear's (out, in)), their biases [3C], [C] or
+ * NULL, relative_position_bias_table [(2wh-1)·(2ww-1), heads], and
+ * relative_position_index (I32 or I64, (wh·ww)² entries, each a row of the
+ * table) or NULL for torchvision's. */
+typedef struct mt_window_attention_weights {
+    const mt_tensor *qkv_weight, *qkv_bias;
+    const mt_tensor *proj_weight, *proj_bias;
+    const mt_tensor *relative_position_bias_table;
+    const mt_tensor *relative_position_index;
+} mt_window_attention_weights;
+
+/* ShiftedWindowAttention from w and options (see above). Fails
+ * (MT_ERR_SHAPE, MT_ERR_INVALID_ARGUMENT) naming the tensor and its shape
+ * if w does not fit options, or an index entry outside the table. */
+mt_status mt_shifted_window_attention_new(const mt_window_attention_weights *w,
+                                          const mt_window_attention_options *options,
+                                          mt_layer **out);
+
+/* ShiftedWindowAttention "p" (a block's p = "features.1.0.attn"):
+ * p.qkv.weight, p.qkv.bias, p.proj.weight, p.proj.bias (the biases
+ * optional), p.relative_position_bias_table and, if the file has it, the
+ * p.relative_position_index buffer. PyTorch only (MT_ERR_UNSUPPORTED for
+ * Keras). */
+mt_status mt_shifted_window_attention_load(const mt_state_dict *weights, const char *prefix,
+                                           const mt_window_attention_options *options,
+                                           mt_layer **out);
+
+/* PatchMerging: [N,H,W,C] -> [N,ceil(H/2),ceil(W/2),out]: H, W
+ * zero-padded to even, each 2×2 block's pixels concatenated in
+ * torchvision's order (h, w) = (0,0), (1,0), (0,1), (1,1) to 4C channels,
+ * LayerNorm(4C) with norm_weight, norm_bias ([4C] or NULL), then the
+ * bias-free reduction_weight [out, 4C] (PyTorch's (out, in); torchvision:
+ * out = 2C). options: eps (0: 1e-5), normalized_rank 0 or 1. */
+mt_status mt_patch_merging_new(const mt_tensor *norm_weight, const mt_tensor *norm_bias,
+                               const mt_tensor *reduction_weight,
+                               const mt_norm_options *options, mt_layer **out);
+
+/* PatchMerging "p": p.norm.weight, p.norm.bias, p.reduction.weight (a
+ * p.reduction.bias fails: torchvision's has none). PyTorch only. */
+mt_status mt_patch_merging_load(const mt_state_dict *weights, const char *prefix,
+                                const mt_norm_options *options, mt_layer **out);
+
+/* Swin V2 (swin_v2_t, swin_v2_s, swin_v2_b): ShiftedWindowAttentionV2 is
+ * the layer above with cosine attention (q and k normalised per head, the
+ * scores times exp(min(logit_scale, ln 100)) per head instead of
+ * 1/sqrt(C/heads)), the k third of qkv_bias taken as zero, and the bias
+ * table 16·sigmoid(cpb_mlp(relative_coords_table)) (cpb_mlp: Linear(2,
+ * hidden) with bias, ReLU, Linear(hidden, heads) without) indexed as
+ * above. Windows >= 2 (torchvision divides by window - 1). */
+typedef struct mt_window_attention_v2_weights {
+    const mt_tensor *qkv_weight, *qkv_bias;      /* [3C, C], [3C] or NULL */
+    const mt_tensor *proj_weight, *proj_bias;    /* [C, C], [C] or NULL */
+    const mt_tensor *logit_scale;                /* heads entries ([heads, 1, 1]) */
+    const mt_tensor *cpb_mlp0_weight, *cpb_mlp0_bias;   /* [hidden, 2], [hidden] or NULL */
+    const mt_tensor *cpb_mlp2_weight;            /* [heads, hidden] */
+    const mt_tensor *relative_coords_table;      /* (2wh-1)·(2ww-1)·2 entries, or NULL:
+                                                    torchvision's */
+    const mt_tensor *relative_position_index;    /* as above, or NULL */
+} mt_window_attention_v2_weights;
+
+/* ShiftedWindowAttentionV2 from w and options (as mt_window_attention_options
+ * above); the tensors are read once (the bias table is computed here). */
+mt_status mt_shifted_window_attention_v2_new(const mt_window_attention_v2_weights *w,
+                                             const mt_window_attention_options *options,
+                                             mt_layer **out);
+
+/* ShiftedWindowAttentionV2 "p": p.qkv.*, p.proj.*, p.logit_scale,
+ * p.cpb_mlp.0.weight, p.cpb_mlp.0.bias, p.cpb_mlp.2.weight, and the buffers
+ * p.relative_coords_table, p.relative_position_index if the file has them.
+ * PyTorch only. */
+mt_status mt_shifted_window_attention_v2_load(const mt_state_dict *weights,
+                                              const char *prefix,
+                                              const mt_window_attention_options *options,
+                                              mt_layer **out);
+
+/* PatchMergingV2: as PatchMerging, but the LayerNorm (norm_weight,
+ * norm_bias: [out] or NULL) after the reduction. */
+mt_status mt_patch_merging_v2_new(const mt_tensor *norm_weight, const mt_tensor *norm_bias,
+                                  const mt_tensor *reduction_weight,
+                                  const mt_norm_options *options, mt_layer **out);
+
+/* PatchMergingV2 "p": p.reduction.weight, p.norm.weight, p.norm.bias. */
+mt_status mt_patch_merging_v2_load(const mt_state_dict *weights, const char *prefix,
+                                   const mt_norm_options *options, mt_layer **out);
 
 /* ---- any layer ---------------------------------------------------------------- */
 

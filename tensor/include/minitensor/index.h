@@ -1,6 +1,6 @@
 /* minitensor/index.h — indexing and shape ops that copy data: gather rows
  * (index_select, embedding, take_along_dim), join (concat, stack), pad,
- * flip, tril/triu. Names, argument order and results follow PyTorch.
+ * flip, roll, tril/triu. Names, argument order and results follow PyTorch.
  *
  * Every op has two forms, as in ops.h:
  *   mt_X(…, &out)       allocates a new contiguous result (free it with
@@ -105,6 +105,17 @@ mt_status mt_flip(const mt_tensor *x, const int *dims, int n_dims,
                   mt_tensor **out);
 mt_status mt_flip_into(const mt_tensor *x, const int *dims, int n_dims,
                        mt_tensor *out);
+
+/* torch.roll(x, shifts, dims): x's elements shifted cyclically, a copy of
+ * x's shape and dtype: along dim dims[i] by shifts[i] (n of each; negative
+ * dims and shifts, shifts larger than the dim; a dim listed twice rolls by
+ * the sum, as torch). dims NULL: torch.roll(x, shifts) without dims, x
+ * rolled as its flattened row-major elements (n must be 1). Any dtype;
+ * out must not overlap x. */
+mt_status mt_roll(const mt_tensor *x, int n, const int64_t *shifts,
+                  const int *dims, mt_tensor **out);
+mt_status mt_roll_into(const mt_tensor *x, int n, const int64_t *shifts,
+                       const int *dims, mt_tensor *out);
 
 /* torch.tril / torch.triu over the last two dims (rank >= 2, [.., R, C]):
  * keeps element (i, j) where j - i <= diagonal (tril) or j - i >= diagonal
