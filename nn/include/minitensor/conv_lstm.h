@@ -32,6 +32,7 @@
 #define MINITENSOR_CONV_LSTM_H
 
 #include "minitensor/nn.h"
+#include "minitensor/rnn.h"   /* mt_rnn_return, mt_rnn_activation */
 
 #ifdef __cplusplus
 extern "C" {

@@ -1473,5 +1473,4 @@ void mt_sequential_free(mt_sequential *model);
 #endif
 
 #include "minitensor/rnn.h"   /* after mt_state_dict, which it uses */
-#include "minitensor/conv_lstm.h"
 #endif
