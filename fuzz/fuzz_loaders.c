@@ -59,7 +59,13 @@ static const char *const names[] = {
     "weight_ih_l0_reverse", "weight_hh_l0_reverse", "weight_ih_l1", "cell/kernel",
     "cell/recurrent_kernel", "cell/bias", "kernel:0", "bias:0", "weight_hr_l0",
     "weight_hr_l0_reverse", "conv_lstm_cell/kernel", "conv_lstm_cell/recurrent_kernel",
-    "conv_lstm_cell/bias", "recurrent_kernel"};
+    "conv_lstm_cell/bias", "recurrent_kernel", "q_proj.weight", "k_proj.weight",
+    "v_proj.weight", "o_proj.weight", "q_proj.bias", "k_proj.bias", "v_proj.bias",
+    "o_proj.bias", "wq.weight", "wk.weight", "wv.weight", "wo.weight", "qkv.weight",
+    "qkv.bias", "proj.weight", "proj.bias", "relative_position_bias_table",
+    "relative_position_index", "logit_scale", "cpb_mlp.0.weight", "cpb_mlp.0.bias",
+    "cpb_mlp.2.weight", "relative_coords_table", "norm.weight", "norm.bias",
+    "reduction.weight", "reduction.bias"};
 enum { NAMES = sizeof names / sizeof *names, TENSORS = 6 };
 
 static const struct {
@@ -152,7 +158,7 @@ static mt_conv3d_options conv3d_options(recipe *r)
 
 /* Calls loader `which` (of LOADERS) on sd with options from the recipe;
  * a second layer (a separable conv's pointwise step) into *second. */
-enum { LOADERS = 26 };
+enum { LOADERS = 31 };
 static mt_status load(int which, recipe *r, const mt_state_dict *sd, mt_layer **l,
                       mt_layer **second)
 {
@@ -248,6 +254,26 @@ static mt_status load(int which, recipe *r, const mt_state_dict *sd, mt_layer **
         o.recurrent_activation = (mt_rnn_activation)(byte(r) % 7);
         return mt_conv_lstm_load(sd, "p", &o, l);
     }
+    case 26: {
+        mt_llama_attention_options o = {.n_heads = option(r), .n_kv_heads = option(r)};
+        o.rope.pairing = (mt_rope_pairing)(byte(r) % 3);
+        o.rope.theta = (float)option(r) * 5000.0f;
+        o.rope.offset = option(r);
+        o.rope.rotary_dim = option(r);
+        return mt_llama_attention_load(sd, "p", &o, l);
+    }
+    case 27:
+    case 28: {
+        mt_window_attention_options o = {.window_h = option(r), .window_w = option(r)};
+        o.shift_h = option(r);
+        o.shift_w = option(r);
+        o.num_heads = option(r);
+        o.roll_before_pad = byte(r) & 1;
+        return which == 27 ? mt_shifted_window_attention_load(sd, "p", &o, l)
+                           : mt_shifted_window_attention_v2_load(sd, "p", &o, l);
+    }
+    case 29: return mt_patch_merging_load(sd, "p", &norm, l);
+    case 30: return mt_patch_merging_v2_load(sd, "p", &norm, l);
     default: {
         const mt_conv3d_transpose_options k3 = {
             .kernel_d = option(r), .stride_d = option(r), .stride_w = option(r),

@@ -31,7 +31,13 @@ NAMES = [
     "weight_ih_l0_reverse", "weight_hh_l0_reverse", "weight_ih_l1", "cell/kernel",
     "cell/recurrent_kernel", "cell/bias", "kernel:0", "bias:0", "weight_hr_l0",
     "weight_hr_l0_reverse", "conv_lstm_cell/kernel", "conv_lstm_cell/recurrent_kernel",
-    "conv_lstm_cell/bias", "recurrent_kernel"]
+    "conv_lstm_cell/bias", "recurrent_kernel", "q_proj.weight", "k_proj.weight",
+    "v_proj.weight", "o_proj.weight", "q_proj.bias", "k_proj.bias", "v_proj.bias",
+    "o_proj.bias", "wq.weight", "wk.weight", "wv.weight", "wo.weight", "qkv.weight",
+    "qkv.bias", "proj.weight", "proj.bias", "relative_position_bias_table",
+    "relative_position_index", "logit_scale", "cpb_mlp.0.weight", "cpb_mlp.0.bias",
+    "cpb_mlp.2.weight", "relative_coords_table", "norm.weight", "norm.bias",
+    "reduction.weight", "reduction.bias"]
 
 # the option bytes the recurrent loaders read after the common ones
 # (rnn_more: merge, go_backwards, activation, recurrent_activation, act) and
@@ -43,6 +49,15 @@ TRANSPOSE3D = [0] * 11
 # ConvLSTM's 11: padding, stride and dilation per dim, output, go_backwards,
 # the two activations; SAME padding here
 CONV_LSTM = [1] + [0] * 10
+# Llama attention's 6: n_heads 2, n_kv_heads 1 (GQA), pairing, theta (0:
+# 10000), offset, rotary_dim
+LLAMA = [2, 1, 0, 0, 0, 0]
+# the window attentions' 6: window_h, window_w, shift_h, shift_w, one head,
+# torchvision's order; V1 a 1x2 window shifted by 1 along W (its bias table
+# has (2·1-1)·(2·2-1) = 3 rows: dims stay below 7), V2 (windows >= 2) 2x2
+# shifted by 1x1
+WINDOW = [1, 2, 0, 1, 1, 0]
+WINDOW_V2 = [2, 2, 1, 1, 1, 0]
 
 # the option bytes load() reads before its switch (all 0: the defaults)
 COMMON_OPTIONS = 46
@@ -113,6 +128,28 @@ SEEDS = {
     "conv_lstm_keras": (25, 1, [("conv_lstm_cell/kernel", [2, 2, 2, 4]),
                                 ("conv_lstm_cell/recurrent_kernel", [2, 2, 1, 4]),
                                 ("conv_lstm_cell/bias", [4])], CONV_LSTM, [1, 2, 3, 3, 2]),
+    # E 4, two query heads of D 2 over one key/value head
+    "llama_attention_torch": (26, 0, [("q_proj.weight", [4, 4]), ("k_proj.weight", [2, 4]),
+                                      ("v_proj.weight", [2, 4]), ("o_proj.weight", [4, 4])],
+                              LLAMA, [1, 3, 4]),
+    "llama_attention_llama2c": (26, 0, [("wq.weight", [4, 4]), ("wk.weight", [2, 4]),
+                                        ("wv.weight", [2, 4]), ("wo.weight", [4, 4])],
+                                LLAMA, [2, 2, 4]),
+    # C 2 on a 3x3 image (padded to 3x4 or 4x4)
+    "window_attention_torch": (27, 0, [("qkv.weight", [6, 2]), ("qkv.bias", [6]),
+                                       ("proj.weight", [2, 2]), ("proj.bias", [2]),
+                                       ("relative_position_bias_table", [3, 1])],
+                               WINDOW, [1, 3, 3, 2]),
+    "window_attention_v2_torch": (28, 0, [("qkv.weight", [6, 2]), ("qkv.bias", [6]),
+                                          ("proj.weight", [2, 2]), ("logit_scale", [1, 1, 1]),
+                                          ("cpb_mlp.0.weight", [4, 2]),
+                                          ("cpb_mlp.2.weight", [1, 4])],
+                                  WINDOW_V2, [1, 3, 3, 2]),
+    # C 1 (4C 4) -> 2
+    "patch_merging_torch": (29, 0, [("norm.weight", [4]), ("norm.bias", [4]),
+                                    ("reduction.weight", [2, 4])], [], [1, 3, 3, 1]),
+    "patch_merging_v2_torch": (30, 0, [("reduction.weight", [2, 4]), ("norm.weight", [2]),
+                                       ("norm.bias", [2])], [], [1, 3, 3, 1]),
 }
 
 
