@@ -181,7 +181,7 @@ static mt_status check_weights(const char *name, const mt_attention_weights *w,
                        (long long)o->n_heads, o->n_kv_heads ? "= n_kv_heads " : "",
                        (long long)*kv);
     int64_t rd = o->rope.rotary_dim ? o->rope.rotary_dim : *d;
-    if (rd % 2 || rd > *d || o->rope.offset)
+    if (rd < 0 || rd % 2 || rd > *d || o->rope.offset)
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: rope rotary_dim %lld (head dim %lld) "
                        "must be even and fit, offset %lld must be 0", name, (long long)rd,
                        (long long)*d, (long long)o->rope.offset);

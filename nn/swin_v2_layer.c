@@ -112,8 +112,9 @@ mt_status mt_shifted_window_attention_v2_new(const mt_window_attention_v2_weight
         !(s = mt_tensor_zeros(MT_DTYPE_F32, 1, (int64_t[]){o->num_heads}, &scale))) {
         const float *l = ls->data;
         float *v = scale->data;
+        // torch.clamp(max=): a NaN stays NaN (fminf would drop it)
         for (int64_t h = 0; h < o->num_heads; h++)
-            v[h] = expf(fminf(l[h], logf(100.0f)));
+            v[h] = expf(l[h] > logf(100.0f) ? logf(100.0f) : l[h]);
     }
     // the k third of the qkv bias is zeroed (a bias of another size is
     // left for the shape check to name)

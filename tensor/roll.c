@@ -41,10 +41,14 @@ static mt_status roll_prepare(const mt_tensor *x, int n, const int64_t *shifts,
         if (!mt_dim_resolve(dims[i], x->rank, &d))
             return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: dim %d out of range for %s", op,
                            dims[i], MT_SHAPE(x));
-        /* a dim listed twice rolls by the sum, as torch (each wrapped
-         * first, so the sum cannot overflow) */
-        if (x->shape[d])
-            shift[d] = wrap(shift[d] + wrap(shifts[i], x->shape[d]), x->shape[d]);
+        /* a dim listed twice rolls by the sum, as torch, modulo the dim:
+         * a + b for a, b in [0, len) may pass INT64_MAX when len is past
+         * 2^62 (a broadcast view), so a + b - len is taken as a - (len - b) */
+        int64_t len = x->shape[d];
+        if (len) {
+            int64_t b = wrap(shifts[i], len);
+            shift[d] = shift[d] >= len - b ? shift[d] - (len - b) : shift[d] + b;
+        }
     }
     return MT_OK;
 }

@@ -110,7 +110,9 @@ static mt_status prepare(const char *op, const mt_tensor *x, int dim, int64_t k,
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: dim %d out of range for %s", op, dim,
                        MT_SHAPE(x));
     c->n = x->rank ? x->shape[c->d] : 1;
-    c->k = topk ? k : c->n;
+    // a scalar's topk is the scalar for k 0 as for k 1 (torch 1.13: the
+    // result has no dim to be empty along)
+    c->k = topk && x->rank ? k : c->n;
     if (topk && (k < 0 || k > c->n))
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: k %lld out of range for dim %d of %s "
                        "(0 to %lld)", op, (long long)k, dim, MT_SHAPE(x), (long long)c->n);

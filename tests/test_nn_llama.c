@@ -302,6 +302,10 @@ static void attention_errors(void **state)
     w.in_proj_weight = NULL;
     o.rope.rotary_dim = 3;
     assert_fails(mt_llama_attention_new(&w, &o, &l), MT_ERR_INVALID_ARGUMENT, "rotary_dim 3");
+    // a negative rotary_dim is even and below the head dim, but no layer
+    // made with it could ever run (RoPE refuses it): refused here
+    o.rope.rotary_dim = -2;
+    assert_fails(mt_llama_attention_new(&w, &o, &l), MT_ERR_INVALID_ARGUMENT, "rotary_dim -2");
     o.rope.rotary_dim = 0;
     o.rope.offset = 2;
     assert_fails(mt_llama_attention_new(&w, &o, &l), MT_ERR_INVALID_ARGUMENT, "offset 2");

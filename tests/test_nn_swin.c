@@ -142,6 +142,24 @@ static void roll_views_and_edges(void **state)
     mt_tensor_free(r);
 }
 
+/* A dim past 2^62 (a broadcast view) rolled twice by 2^62: the wrapped
+ * shifts' sum passed INT64_MAX (signed overflow, UBSan halts the asan
+ * setup); now it is taken modulo the dim, and the output's size fails
+ * cleanly. */
+static void roll_huge_dim_repeated(void **state)
+{
+    (void)state;
+    mt_tensor *one = NULL, *x = NULL, *y = (mt_tensor *)&y;
+    const int64_t big = ((int64_t)1 << 62) + 1, half = (int64_t)1 << 62;
+    assert_ok(mt_tensor_full(1, (int64_t[]){1}, 1.0f, &one));
+    assert_ok(mt_expand(one, 1, &big, &x));
+    mt_status s = mt_roll(x, 2, (int64_t[]){half, half}, (int[]){0, 0}, &y);
+    assert_true(s == MT_ERR_OUT_OF_MEMORY || s == MT_ERR_OVERFLOW);
+    assert_true(y == (mt_tensor *)&y);
+    mt_tensor_free(x);
+    mt_tensor_free(one);
+}
+
 static void roll_errors(void **state)
 {
     (void)state;
@@ -658,6 +676,19 @@ static void window_attention_v2_own_buffers(void **state)
     assert_tensor(y, want, 1e-5);
     mt_tensor_free(y);
     mt_layer_free(l);
+    // a NaN logit_scale stays NaN through torch.clamp(max=ln 100): every
+    // output NaN, as torchvision's (fminf would read it as the clamp, 100)
+    mt_tensor *nan_scale = NULL;
+    assert_ok(mt_tensor_full(t[4]->rank, t[4]->shape, NAN, &nan_scale));
+    w.logit_scale = nan_scale;
+    assert_ok(mt_shifted_window_attention_v2_new(&w, &v2_cases[0].o, &l));
+    assert_ok(mt_layer_forward(l, x, &y));
+    for (int64_t i = 0; i < mt_tensor_numel(y); i++)
+        assert_true(isnan(((float *)y->data)[i]));
+    mt_tensor_free(y);
+    mt_layer_free(l);
+    mt_tensor_free(nan_scale);
+    w.logit_scale = t[4];
     mt_window_attention_options o = v2_cases[0].o;
     o.window_w = 1, o.shift_w = 0;
     assert_fails(mt_shifted_window_attention_v2_new(&w, &o, &l), MT_ERR_INVALID_ARGUMENT,
@@ -725,6 +756,7 @@ int main(void)
         cmocka_unit_test(roll_matches_torch),
         cmocka_unit_test(roll_views_and_edges),
         cmocka_unit_test(roll_errors),
+        cmocka_unit_test(roll_huge_dim_repeated),
         cmocka_unit_test(roll_layer),
         cmocka_unit_test(window_attention_matches_torchvision),
         cmocka_unit_test(window_attention_own_index),

@@ -157,6 +157,35 @@ static void test_errors(void **state)
     mt_tensor_free(x);
 }
 
+/* torch.topk(torch.tensor(1.5), 0) in PyTorch 1.13 gives values 1.5 and
+ * indices 0, as k = 1 does: a scalar result has no dim to be empty along
+ * (before, k 0 left the scalar output unwritten: uninitialized for
+ * mt_topk). */
+static void test_topk_scalar_k0(void **state)
+{
+    (void)state;
+    mt_tensor *x = NULL, *v = NULL, *i = NULL, *vi = NULL;
+    assert_ok(mt_tensor_full(0, (int64_t[]){1}, 1.5f, &x));
+    for (int64_t k = 0; k < 2; k++) {
+        assert_ok(mt_topk(x, k, 0, true, &v, &i));
+        assert_int_equal(v->rank, 0);
+        assert_true(((float *)v->data)[0] == 1.5f);
+        assert_int_equal(((int64_t *)i->data)[0], 0);
+        mt_tensor_free(v);
+        mt_tensor_free(i);
+        assert_ok(mt_tensor_full(0, (int64_t[]){1}, 7.0f, &vi));
+        assert_ok(mt_tensor_zeros(MT_DTYPE_I64, 0, (int64_t[]){1}, &i));
+        ((int64_t *)i->data)[0] = -1;
+        assert_ok(mt_topk_into(x, k, -1, false, vi, i));
+        assert_true(((float *)vi->data)[0] == 1.5f);
+        assert_int_equal(((int64_t *)i->data)[0], 0);
+        mt_tensor_free(vi);
+        mt_tensor_free(i);
+    }
+    assert_fails(mt_topk(x, 2, 0, true, &v, &i), MT_ERR_INVALID_ARGUMENT, "topk: k 2");
+    mt_tensor_free(x);
+}
+
 /* sort and topk: errors name the op and shapes; nothing is written on a
  * failure; I32 indices for _into; out of memory for the lane's scratch. */
 static void test_sort_topk_errors(void **state)
@@ -253,6 +282,7 @@ int main(void)
         cmocka_unit_test(test_empty_and_special),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_sort_topk_errors),
+        cmocka_unit_test(test_topk_scalar_k0),
         cmocka_unit_test(test_strided_views),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
