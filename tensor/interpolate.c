@@ -353,6 +353,8 @@ mt_status mt_interpolate_into(const mt_tensor *input, const mt_interpolate_param
     if (!mt_tensor_same_shape(out, &want))
         return mt_fail(MT_ERR_SHAPE, "%s: out is %s, input %s gives %s", op, MT_SHAPE(out),
                        MT_SHAPE(input), MT_SHAPE(&want));
+    if ((s = mt_check_out(op, out, MT_DTYPE_F32, 4, shape)))   /* a stride-0 (expanded) out */
+        return s;
     if (mt_tensors_overlap(out, input))
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: out %s overlaps the input %s", op,
                        MT_SHAPE(out), MT_SHAPE(input));

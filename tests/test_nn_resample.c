@@ -145,6 +145,20 @@ static void resample_failures(void **state)
     assert_fails(mt_interpolate_into(x, &area, NULL), MT_ERR_INVALID_ARGUMENT, "interpolate");
     for (int i = 0; i < 8 * 10 * 2; i++)   /* out untouched */
         assert_true(((float *)out->data)[i] == 7.0f);
+    // an expanded out (stride 0: its elements share memory) is refused in
+    // every mode, as every _into refuses it (it was written, the last
+    // write winning)
+    mt_tensor row, wide;
+    assert_ok(mt_narrow_into(out, 1, 0, 1, &row));
+    assert_ok(mt_expand_into(&row, 4, (int64_t[]){1, 8, 10, 2}, &wide));
+    for (int m = 0; m <= MT_INTERPOLATE_AREA_TF; m++) {
+        const mt_interpolate_params p = {.mode = (mt_interpolate_mode)m, .out_h = 8,
+                                         .out_w = 10};
+        assert_fails(mt_interpolate_into(x, &p, &wide), MT_ERR_INVALID_ARGUMENT,
+                     "interpolate: out [1,8,10,2] has stride 0 in dim 1");
+    }
+    for (int i = 0; i < 8 * 10 * 2; i++)
+        assert_true(((float *)out->data)[i] == 7.0f);
     assert_fails(mt_upsample_new(&bad, &l), MT_ERR_INVALID_ARGUMENT, "upsample: unknown mode 7");
     assert_null(l);
     assert_fails(mt_upsample_new(&tf_ac, &l), MT_ERR_INVALID_ARGUMENT,
