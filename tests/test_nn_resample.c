@@ -157,6 +157,17 @@ static void resample_failures(void **state)
         assert_fails(mt_interpolate_into(x, &p, &wide), MT_ERR_INVALID_ARGUMENT,
                      "interpolate: out [1,8,10,2] has stride 0 in dim 1");
     }
+    // the pools (AREA is adaptive_avg_pool2d) likewise
+    mt_tensor corner, half;
+    assert_ok(mt_narrow_into(&row, 2, 0, 2, &corner));
+    assert_ok(mt_expand_into(&corner, 4, (int64_t[]){1, 2, 2, 2}, &half));
+    const mt_pool2d_params pool = {.pool_h = 2, .pool_w = 2};
+    assert_fails(mt_adaptive_avg_pool2d_into(x, 2, 2, MT_DATA_LAYOUT_NHWC, &half),
+                 MT_ERR_INVALID_ARGUMENT, "adaptive_avg_pool2d: out [1,2,2,2] has stride 0");
+    assert_fails(mt_avg_pool2d_into(x, &pool, &half), MT_ERR_INVALID_ARGUMENT,
+                 "avg_pool2d: out [1,2,2,2] has stride 0");
+    assert_fails(mt_max_pool2d_into(x, &pool, &half), MT_ERR_INVALID_ARGUMENT,
+                 "max_pool2d: out [1,2,2,2] has stride 0");
     for (int i = 0; i < 8 * 10 * 2; i++)
         assert_true(((float *)out->data)[i] == 7.0f);
     assert_fails(mt_upsample_new(&bad, &l), MT_ERR_INVALID_ARGUMENT, "upsample: unknown mode 7");
