@@ -100,7 +100,8 @@ mt_status mt_max_dims_into(const mt_tensor *t, const int *dims, int n_dims,
  * when descending, last when ascending, as torch); equal values (0 and -0
  * too) keep their order, so ties go to the lower index — topk's choice
  * among ties, which torch leaves unspecified, and its results are always
- * sorted. k from 0 to the dim's length (MT_ERR_INVALID_ARGUMENT else).
+ * sorted. k from 0 to the dim's length (MT_ERR_INVALID_ARGUMENT else); a
+ * scalar x (dim 0 or -1) gives itself for k 0 as for k 1, as torch.
  * The _into outputs must not overlap the input or each other. Each lane is
  * read into per-thread scratch kept for reuse (5 floats an element). */
 mt_status mt_sort(const mt_tensor *x, int dim, bool descending, mt_tensor **values,
