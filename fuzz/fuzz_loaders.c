@@ -286,13 +286,17 @@ static mt_status load(int which, recipe *r, const mt_state_dict *sd, mt_layer **
     }
 }
 
-/* Runs l once on an input of a shape (and dtype) from the recipe. */
+/* Runs l once on an input of a shape (and dtype) from the recipe: dims 1..6,
+ * or 0 for the byte 255 (an empty input; the seeds' dim bytes are below 6,
+ * so their meaning is kept). */
 static void run(mt_layer *l, recipe *r)
 {
     int rank = 1 + byte(r) % 5;
     int64_t shape[5];
-    for (int d = 0; d < rank; d++)
-        shape[d] = 1 + byte(r) % 6;
+    for (int d = 0; d < rank; d++) {
+        uint8_t b = byte(r);
+        shape[d] = b == 255 ? 0 : 1 + b % 6;
+    }
     mt_dtype dtype = byte(r) % 4 ? MT_DTYPE_F32 : MT_DTYPE_I32;
     mt_tensor *x = NULL, *y = (mt_tensor *)&y;
     if (mt_tensor_zeros(dtype, rank, shape, &x))

@@ -65,6 +65,10 @@ static mt_status llama_forward(const mt_layer *l, int n, const mt_tensor *const 
     const mt_tensor *x = in[0];
     int64_t b = x->shape[0], len = x->shape[1], d = st->head_dim;
     int64_t h = st->heads, kv = st->kv_heads, g = h / kv;
+    // no rows (N or L is 0): nothing to write, and no scratch (NULL, which
+    // the offsets below must not be applied to)
+    if (b * len == 0)
+        return MT_OK;
     float *q0 = scratch, *k0 = q0 + b * len * h * d, *v0 = k0 + b * len * kv * d,
           *a0 = v0 + b * len * kv * d;
     mt_tensor q, k, v, a, q4, k4, flat[4], qh, kh, vh, ah;

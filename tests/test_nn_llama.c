@@ -644,6 +644,40 @@ static void kv_cache_loop_matches(void **state)
     mt_safetensors_close(st);
 }
 
+/* An input with no rows (N or L = 0) gives an empty output (torch: a
+ * [N, 0, E] input gives [N, 0, Eo]). The layer then has no scratch (NULL),
+ * and forward applied its offsets to that NULL (clang's UBSan: "applying
+ * zero offset to null pointer"; fuzz/regressions-io/loaders/
+ * llama_attention_zero_length_input replays it under clang). */
+static void empty_inputs(void **state)
+{
+    (void)state;
+    mt_tensor *wq = NULL, *wk = NULL, *wo = NULL;
+    assert_ok(mt_tensor_full(2, (int64_t[]){4, 4}, 0.5f, &wq));
+    assert_ok(mt_tensor_full(2, (int64_t[]){2, 4}, 0.25f, &wk));
+    assert_ok(mt_tensor_full(2, (int64_t[]){3, 4}, 1.0f, &wo));
+    mt_layer *l = NULL;
+    assert_ok(mt_llama_attention_new(&(mt_attention_weights){.q_weight = wq, .k_weight = wk,
+                                                              .v_weight = wk, .out_weight = wo},
+                                     &(mt_llama_attention_options){.n_heads = 2}, &l));
+    static const int64_t shapes[3][3] = {{1, 0, 4}, {0, 3, 4}, {0, 0, 4}};
+    for (int i = 0; i < 3; i++) {
+        mt_tensor *x = NULL, *y = NULL;
+        assert_ok(mt_tensor_zeros(MT_DTYPE_F32, 3, shapes[i], &x));
+        assert_ok(mt_layer_forward(l, x, &y));
+        assert_int_equal(y->rank, 3);
+        assert_int_equal(y->shape[0], shapes[i][0]);
+        assert_int_equal(y->shape[1], shapes[i][1]);
+        assert_int_equal(y->shape[2], 3);
+        mt_tensor_free(y);
+        mt_tensor_free(x);
+    }
+    mt_layer_free(l);
+    mt_tensor_free(wq);
+    mt_tensor_free(wk);
+    mt_tensor_free(wo);
+}
+
 int main(void)
 {
     probe_install(&counter, -1);
@@ -654,6 +688,7 @@ int main(void)
         cmocka_unit_test(attention_with_biases),
         cmocka_unit_test(attention_errors),
         cmocka_unit_test(out_of_memory),
+        cmocka_unit_test(empty_inputs),
         cmocka_unit_test(hf_llama_matches_pytorch),
         cmocka_unit_test(llama2c_matches_pytorch),
         cmocka_unit_test(kv_cache_loop_matches),
