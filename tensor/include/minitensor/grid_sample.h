@@ -70,6 +70,10 @@ mt_status mt_affine_grid_into(const mt_tensor *theta, int64_t h, int64_t w,
  * nearest, REFLECTION reads such a coordinate as pixel 0 of its axis and
  * BORDER reads NaN and -inf as pixel 0, +inf as the last pixel (both as
  * PyTorch); ZEROS reads 0 (PyTorch: 0 for nearest, NaN for bilinear).
+ * PyTorch's AVX2 build fuses (g + 1)·scale - 0.5 into one FMA where its
+ * default (ATEN_CPU_CAPABILITY=default) kernel and this one round twice:
+ * far outside the image (|g| past about 1e5, reflected) the two pick
+ * different pixels.
  * Fails on NULLs,
  * another rank, an input with H or W = 0 or a grid of another batch or
  * last dim (MT_ERR_SHAPE), a bad option (MT_ERR_INVALID_ARGUMENT),
