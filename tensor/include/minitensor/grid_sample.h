@@ -72,8 +72,9 @@ mt_status mt_affine_grid_into(const mt_tensor *theta, int64_t h, int64_t w,
  * PyTorch); ZEROS reads 0 (PyTorch: 0 for nearest, NaN for bilinear).
  * PyTorch's AVX2 build fuses (g + 1)·scale - 0.5 into one FMA where its
  * default (ATEN_CPU_CAPABILITY=default) kernel and this one round twice:
- * far outside the image (|g| past about 1e5, reflected) the two pick
- * different pixels.
+ * far outside the image (|g| from a few hundred on, reflected) the two
+ * weigh the pixels slightly differently or pick others; this kernel
+ * matches the default one.
  * Fails on NULLs,
  * another rank, an input with H or W = 0 or a grid of another batch or
  * last dim (MT_ERR_SHAPE), a bad option (MT_ERR_INVALID_ARGUMENT),
