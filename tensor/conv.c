@@ -87,6 +87,12 @@ static mt_status conv_plan(const char *op, const mt_tensor *input, const mt_tens
                          .dw = or_one(p->dilation_w)};
     mt_nhwc_view(input, p->data_layout, &g->x);
     g->n = g->x.shape[0], g->h = g->x.shape[1], g->w = g->x.shape[2], g->cin = g->x.shape[3];
+    // images with no rows or columns: PyTorch refuses them (only an empty
+    // batch is an empty result); the kernels would read the padding off a
+    // NULL data pointer
+    if (g->n > 0 && (g->h < 1 || g->w < 1))
+        return mt_fail(MT_ERR_SHAPE, "%s: input %s has an empty height or width", op,
+                       MT_SHAPE(input));
     if (g->cin % g->groups != 0)
         return mt_fail(MT_ERR_SHAPE, "%s: groups %lld does not divide the %lld channels of "
                        "input %s", op, (long long)g->groups, (long long)g->cin,

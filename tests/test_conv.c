@@ -245,6 +245,24 @@ static void test_conv_errors(void **state)
     assert_fails(mt_conv2d(x, NULL, NULL, &p, &y), MT_ERR_INVALID_ARGUMENT, "kernel is NULL");
     assert_fails(mt_conv2d(x, k2, NULL, &p, NULL), MT_ERR_INVALID_ARGUMENT, "out is NULL");
     assert_fails(mt_conv2d_into(x, k2, NULL, &p, NULL), MT_ERR_INVALID_ARGUMENT, "out is NULL");
+    // images of width (or height) 0 padded to a non-empty output: PyTorch
+    // refuses them ("Only zero batch or zero channel inputs are
+    // supported"); the kernels read the padding off the NULL data (clang
+    // UBSan, fuzz/regressions-io/loaders/conv2d_zero_width_input); an
+    // empty batch stays an empty result
+    mt_tensor *thin = NULL, *none = NULL;
+    assert_ok(mt_tensor_zeros(MT_DTYPE_F32, 4, (int64_t[]){4, 5, 0, 3}, &thin));
+    assert_ok(mt_tensor_zeros(MT_DTYPE_F32, 4, (int64_t[]){0, 5, 5, 3}, &none));
+    const mt_conv2d_params same = {.kernel_layout = MT_KERNEL_HWIO, .padding = MT_PADDING_SAME};
+    assert_fails(mt_conv2d(thin, k2, NULL, &same, &y), MT_ERR_SHAPE,
+                 "conv2d: input [4,5,0,3] has an empty height or width");
+    assert_null(y);
+    assert_ok(mt_conv2d(none, k2, NULL, &same, &y));
+    assert_int_equal(y->shape[0], 0);
+    mt_tensor_free(y);
+    y = NULL;
+    mt_tensor_free(thin);
+    mt_tensor_free(none);
     p.stride_h = -1;
     assert_fails(mt_conv2d(x, k2, NULL, &p, &y), MT_ERR_INVALID_ARGUMENT,
                  "negative stride (-1,0)");
