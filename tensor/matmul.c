@@ -222,8 +222,9 @@ static mt_status execute(const char *op, const matmul_plan *p, const mt_tensor *
                 ob += index[d] * b->stride[db];
             oc += index[d] * c.stride[d];
         }
-        g.a = (const float *)a->data + oa;
-        g.b = (const float *)b->data + ob;
+        // K = 0: a and b are empty, their data may be NULL (no offset on it)
+        g.a = a->data ? (const float *)a->data + oa : NULL;
+        g.b = b->data ? (const float *)b->data + ob : NULL;
         g.c = (float *)c.data + oc;
         if ((s = mt_gemm_run(op, g, backend, threads)))
             return s;
