@@ -172,8 +172,8 @@ static void col2im3d(const tconv3d_geometry *g, int64_t grp, int64_t r0, int64_t
 }
 
 /* y (the output seen [N,OD,OH,OW,Cout], shape checked) = the planned
- * transposed conv. The copies and the cols buffer come first: a failure
- * there leaves y untouched. */
+ * transposed conv. The copies, the cols buffer and the first GEMM come
+ * before y's first write: a failure there leaves y untouched. */
 static mt_status tconv3d_run(const char *op, const mt_tensor *weight, const mt_tensor *bias,
                              const tconv3d_geometry *g, mt_tensor *y)
 {
@@ -205,7 +205,6 @@ static mt_status tconv3d_run(const char *op, const mt_tensor *weight, const mt_t
                     "floats)", op, (long long)per_chunk, (long long)ncols);
         goto done;
     }
-    fill_bias(bias, y);
     for (int64_t r0 = 0; r0 < m; r0 += per_chunk) {
         const int64_t count = m - r0 < per_chunk ? m - r0 : per_chunk;
         for (int64_t grp = 0; grp < g->groups; grp++) {
@@ -216,6 +215,10 @@ static mt_status tconv3d_run(const char *op, const mt_tensor *weight, const mt_t
                 (s = mt_narrow_into(&wm, 0, grp * cg, cg, &wg)) ||
                 (s = mt_matmul_into(&xg, &wg, &cm)))
                 goto done;
+            // y's first write: after the first GEMM, which made every check
+            // and allocation the later ones (no larger, same strides) need
+            if (r0 == 0 && grp == 0)
+                fill_bias(bias, y);
             col2im3d(g, grp, r0, count, cols, y);
         }
     }

@@ -552,6 +552,83 @@ static void test_out_overlaps_input(void **state)
 
 /* A grouped NCHW conv into a strided (transposed) out, by hand: depthwise
  * 1x1 kernels scale each channel, so y[n,c,i,j] = (c + 1) * x[n,c,i,j]. */
+/* The arguments of one conv2d_into or conv2d_max_pool2d_into (pool set)
+ * under the probe. */
+typedef struct conv2d_call {
+    const mt_tensor *x, *k, *b;
+    mt_conv2d_params p;
+    const mt_pool2d_params *pool;
+} conv2d_call;
+
+static mt_status conv2d_call_run(const void *ctx, mt_tensor *out)
+{
+    const conv2d_call *c = ctx;
+    return c->pool ? mt_conv2d_max_pool2d_into(c->x, c->k, c->b, &c->p, c->pool, out)
+                   : mt_conv2d_into(c->x, c->k, c->b, &c->p, out);
+}
+
+/* want: `shape` filled as assert_oom_leaves_out fills out, with r
+ * copied into its narrow (dim 2, from 1, r's width) — what a run into
+ * that narrow leaves. */
+static mt_tensor *sentinel_around(const int64_t shape[4], const mt_tensor *r)
+{
+    mt_tensor *t = NULL, in;
+    assert_ok(mt_tensor_zeros(MT_DTYPE_F32, 4, shape, &t));
+    for (int64_t i = 0; i < mt_tensor_numel(t); i++)
+        ((float *)t->data)[i] = (float)i - 1e6f;
+    assert_ok(mt_narrow_into(t, 2, 1, r->shape[2], &in));
+    assert_ok(mt_tensor_copy_into(r, &in));
+    return t;
+}
+
+/* Out of memory at each allocation in turn leaves out as it was: conv2d
+ * (the native row path and im2col's GEMM on the others; a strided bias,
+ * two groups) and conv2d_max_pool2d, into a contiguous out and into a
+ * narrowed one (rows that do not merge: a temporary). The successful run
+ * gives mt_conv2d's values, which the TensorFlow tests check. */
+static void test_conv2d_out_of_memory_leaves_out(void **state)
+{
+    (void)state;
+    mt_tensor *x = NULL, *k = NULL, *b2 = NULL, *b = NULL, *want = NULL, *out = NULL,
+              *wide = NULL, *wide_want = NULL, col;
+    assert_ok(mt_tensor_zeros(MT_DTYPE_F32, 4, (const int64_t[]){2, 20, 20, 16}, &x));
+    assert_ok(mt_tensor_zeros(MT_DTYPE_F32, 4, (const int64_t[]){8, 8, 3, 3}, &k));
+    assert_ok(mt_tensor_zeros(MT_DTYPE_F32, 2, (const int64_t[]){8, 2}, &b2));
+    uint64_t seed = 17;
+    mt_tensor *fill[3] = {x, k, b2};
+    for (int t = 0; t < 3; t++)
+        for (int64_t i = 0; i < mt_tensor_numel(fill[t]); i++)
+            ((float *)fill[t]->data)[i] = rand_unit(&seed);
+    assert_ok(mt_narrow_into(b2, 1, 0, 1, &col));
+    assert_ok(mt_squeeze(&col, 1, &b));   /* [8], stride 2 */
+    const mt_pool2d_params pool = {.pool_h = 2, .pool_w = 2};
+    for (int pooled = 0; pooled < 2; pooled++) {
+        conv2d_call c = {x, k, b, {.kernel_layout = MT_KERNEL_OIHW, .groups = 2,
+                                   .activation = MT_ACTIVATION_RELU},
+                         pooled ? &pool : NULL};
+        if (pooled)
+            assert_ok(mt_conv2d_max_pool2d(x, k, b, &c.p, &pool, &want));
+        else
+            assert_ok(mt_conv2d(x, k, b, &c.p, &want));
+        assert_ok(mt_tensor_zeros(MT_DTYPE_F32, 4, want->shape, &out));
+        assert_oom_leaves_out(conv2d_call_run, &c, out, out, want);
+        const int64_t *ws = want->shape, wide_shape[4] = {ws[0], ws[1], ws[2] + 3, ws[3]};
+        wide_want = sentinel_around(wide_shape, want);
+        assert_ok(mt_tensor_zeros(MT_DTYPE_F32, 4, wide_shape, &wide));
+        mt_tensor in;
+        assert_ok(mt_narrow_into(wide, 2, 1, ws[2], &in));
+        assert_oom_leaves_out(conv2d_call_run, &c, wide, &in, wide_want);
+        mt_tensor_free(wide);
+        mt_tensor_free(wide_want);
+        mt_tensor_free(out);
+        mt_tensor_free(want);
+    }
+    mt_tensor_free(b);
+    mt_tensor_free(b2);
+    mt_tensor_free(k);
+    mt_tensor_free(x);
+}
+
 static void test_depthwise_nchw_by_hand(void **state)
 {
     (void)state;
@@ -593,6 +670,7 @@ int main(void)
         cmocka_unit_test(test_pool_and_resize_errors),
         cmocka_unit_test(test_out_overlaps_input),
         cmocka_unit_test(test_depthwise_nchw_by_hand),
+        cmocka_unit_test(test_conv2d_out_of_memory_leaves_out),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -156,6 +156,52 @@ static void conv_transpose3d_in_chunks(void **state)
     mt_tensor_free(x);
 }
 
+/* The arguments of one conv_transpose3d_into under the probe. */
+typedef struct tconv3d_call {
+    const mt_tensor *x, *w, *b;
+    mt_conv_transpose3d_params p;
+} tconv3d_call;
+
+static mt_status tconv3d_call_run(const void *ctx, mt_tensor *out)
+{
+    const tconv3d_call *c = ctx;
+    return mt_conv_transpose3d_into(c->x, c->w, c->b, &c->p, out);
+}
+
+/* Out of memory at each allocation in turn leaves out as it was: an
+ * NCDHW input of two images seen channels last and a weight seen through
+ * a transpose (both copied), two groups, a bias, the cols buffer in four
+ * chunks (M = 1024 voxels of 64·27 columns). The successful run gives the
+ * same values as mt_conv_transpose3d, which op_matches_pytorch checks. */
+static void conv_transpose3d_out_of_memory_leaves_out(void **state)
+{
+    (void)state;
+    mt_tensor *x = NULL, *xv = NULL, *w2 = NULL, *w = NULL, *b = NULL, *want = NULL,
+              *out = NULL;
+    assert_ok(mt_tensor_zeros(MT_DTYPE_F32, 5, (const int64_t[]){2, 4, 8, 8, 8}, &x));
+    assert_ok(mt_tensor_zeros(MT_DTYPE_F32, 5, (const int64_t[]){64, 4, 3, 3, 3}, &w2));
+    assert_ok(mt_tensor_zeros(MT_DTYPE_F32, 1, (const int64_t[]){128}, &b));
+    uint64_t seed = 13;
+    mt_tensor *fill[3] = {x, w2, b};
+    for (int t = 0; t < 3; t++)
+        for (int64_t i = 0; i < mt_tensor_numel(fill[t]); i++)
+            ((float *)fill[t]->data)[i] = rand_unit(&seed);
+    assert_ok(mt_permute(x, to_ndhwc, &xv));
+    assert_ok(mt_transpose(w2, 0, 1, &w));   /* [4, 64, 3, 3, 3], strided */
+    tconv3d_call c = {xv, w, b, {.groups = 2}};
+    assert_ok(mt_conv_transpose3d(xv, w, b, &c.p, &want));
+    assert_int_equal(want->shape[4], 128);
+    assert_ok(mt_tensor_zeros(MT_DTYPE_F32, 5, want->shape, &out));
+    assert_oom_leaves_out(tconv3d_call_run, &c, out, out, want);
+    mt_tensor_free(out);
+    mt_tensor_free(want);
+    mt_tensor_free(w);
+    mt_tensor_free(xv);
+    mt_tensor_free(b);
+    mt_tensor_free(w2);
+    mt_tensor_free(x);
+}
+
 /* ---- Conv3DTranspose against Keras -------------------------------------------------- */
 
 static void keras_layer(mt_layer *l, const char *x, const char *want)
@@ -576,6 +622,7 @@ int main(void)
         cmocka_unit_test(conv_transpose3d_op_matches_pytorch),
         cmocka_unit_test(conv_transpose3d_layer_loads_pytorch),
         cmocka_unit_test(conv_transpose3d_in_chunks),
+        cmocka_unit_test(conv_transpose3d_out_of_memory_leaves_out),
         cmocka_unit_test(conv3d_transpose_matches_keras),
         cmocka_unit_test(adaptive_pools_match_pytorch),
         cmocka_unit_test(encoder_decoder_matches_pytorch),
