@@ -62,6 +62,10 @@ mt_status mt_conv_transpose1d_new(const mt_tensor *weight, const mt_tensor *bias
     snprintf(name, sizeof name, "conv_transpose1d%s%s", weight->name[0] ? " " : "",
              weight->name);
     const mt_conv_transpose2d_params p = params ? *params : (mt_conv_transpose2d_params){0};
+    mt_status s;
+    if ((s = mt_nn_check_weight(name, "weight", weight)) ||
+        (s = mt_nn_check_weight(name, "bias", bias)))
+        return s;
     if (p.stride_h || p.pad_top || p.pad_bottom || p.output_padding_h || p.dilation_h)
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: the length takes the _w fields (stride_w, "
                        "pad_left, pad_right, output_padding_w, dilation_w); the _h ones must "
@@ -71,7 +75,7 @@ mt_status mt_conv_transpose1d_new(const mt_tensor *weight, const mt_tensor *bias
                        name, mt_tensor_describe(weight, ws, sizeof ws));
     mt_tensor *w4 = NULL;
     mt_layer *inner = NULL;
-    mt_status s = mt_unsqueeze(weight, 2, &w4);
+    s = mt_unsqueeze(weight, 2, &w4);
     if (!s)
         s = mt_tensor_name_set(w4, weight->name);
     if (!s)

@@ -123,8 +123,9 @@ mt_status mt_conv_transpose3d_new(const mt_tensor *weight, const mt_tensor *bias
     snprintf(name, sizeof name, "conv_transpose3d%s%s", weight->name[0] ? " " : "",
              weight->name);
     mt_conv_transpose3d_params p;
-    mt_status s = check_params(name, params, &p);
-    if (s)
+    mt_status s;
+    if ((s = mt_nn_check_weight(name, "weight", weight)) ||
+        (s = mt_nn_check_weight(name, "bias", bias)) || (s = check_params(name, params, &p)))
         return s;
     mt_tensor_describe(weight, ws, sizeof ws);
     const int64_t *w = weight->shape;
@@ -138,8 +139,6 @@ mt_status mt_conv_transpose3d_new(const mt_tensor *weight, const mt_tensor *bias
         return mt_fail(MT_ERR_SHAPE, "%s: bias %s, expected [%lld] (the out channels of "
                        "weight %s, groups %lld)", name, mt_tensor_describe(bias, bs, sizeof bs),
                        (long long)cout, ws, (long long)p.groups);
-    if (weight->dtype >= MT_DTYPE_COUNT || (bias && bias->dtype >= MT_DTYPE_COUNT))
-        return mt_fail(MT_ERR_DTYPE, "%s: invalid dtype", name);
     mt_layer *l = mt_nn_layer_alloc("conv_transpose3d", &convt3d_vtable,
                                     MT_LAYER_CONV_TRANSPOSE3D, name, sizeof(convt3d_state));
     if (!l)

@@ -107,8 +107,9 @@ mt_status mt_conv_transpose2d_new(const mt_tensor *weight, const mt_tensor *bias
     snprintf(name, sizeof name, "conv_transpose2d%s%s", weight->name[0] ? " " : "",
              weight->name);
     mt_conv_transpose2d_params p;
-    mt_status s = check_params(name, params, &p);
-    if (s)
+    mt_status s;
+    if ((s = mt_nn_check_weight(name, "weight", weight)) ||
+        (s = mt_nn_check_weight(name, "bias", bias)) || (s = check_params(name, params, &p)))
         return s;
     mt_tensor_describe(weight, ws, sizeof ws);
     const int64_t *w = weight->shape;

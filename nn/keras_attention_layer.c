@@ -207,6 +207,8 @@ static mt_status kattn_new(const char *op, bool additive, float scale, float con
                        op, (double)scale, (double)concat_weight);
     mt_tensor *vec = NULL;
     if (scale_vec) {
+        if ((s = mt_nn_check_weight(op, "scale", scale_vec)))
+            return s;
         if (scale_vec->rank != 1)
             return mt_fail(MT_ERR_SHAPE, "%s: scale %s must be [dim], is rank %d", op,
                            scale_vec->name, scale_vec->rank);

@@ -799,12 +799,17 @@ static void huge_groups_no_channels(void **state)
     // 2^62 made its input channels 2 · 2^62 (UBSan), then failed in
     // tensor_contiguous
     float one = 1.0f;
-    mt_tensor kb = {.dtype = MT_DTYPE_F32, .rank = 5, .shape = {1, 1, 1, 2, (int64_t)1 << 62},
+    mt_tensor kb = {.dtype = MT_DTYPE_F32, .rank = 5, .shape = {1, 1, 1, 2, (int64_t)1 << 61},
                     .data = &one};
     mt_layer *l = (mt_layer *)&l;
     assert_fails(mt_conv3d_new(&kb, NULL, &(mt_conv3d_options){.groups = (int64_t)1 << 62}, &l),
-                 MT_ERR_SHAPE, "conv3d: kernel [1,1,1,2,4611686018427387904] does not fit");
+                 MT_ERR_SHAPE, "conv3d: kernel [1,1,1,2,2305843009213693952] does not fit");
     assert_null(l);
+    // 2^62 outputs: 2^63 elements, which no tensor can hold
+    kb.shape[4] = (int64_t)1 << 62;
+    assert_fails(mt_conv3d_new(&kb, NULL, &(mt_conv3d_options){.groups = (int64_t)1 << 62}, &l),
+                 MT_ERR_INVALID_ARGUMENT, "conv3d: kernel [1,1,1,2,4611686018427387904] has "
+                 "a negative dim or too many elements");
 }
 
 /* PyTorch's ceil_mode keeps a window that is wider than the padded input
