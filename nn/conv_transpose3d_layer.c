@@ -71,10 +71,27 @@ static void convt3d_release(void *state)
     mt_tensor_free(st->bias);
 }
 
+/* An activation after it runs in the op (the composition rule of
+ * mt_nn_conv_absorb: relu∘relu, else one activation); a scale or shift
+ * (a BatchNorm) is not absorbed. */
+static mt_status convt3d_absorb(const mt_layer *l, const mt_layer_epilogue *e,
+                                mt_layer **fused)
+{
+    const convt3d_state *st = l->state;
+    if (e->scale || e->shift)
+        return MT_ERR_UNSUPPORTED;
+    mt_conv_transpose3d_params p = st->params;
+    mt_tensor *k, *b;
+    mt_status s = mt_nn_conv_absorb(st->weight, st->bias, st->params.activation, true, e,
+                                    &p.activation, &k, &b);
+    return s ? s : mt_conv_transpose3d_new(st->weight, st->bias, &p, fused);
+}
+
 static const mt_layer_vtable convt3d_vtable = {
     .n_inputs = 1,
     .infer = convt3d_infer,
     .forward = convt3d_forward,
+    .absorb = convt3d_absorb,
     .release = convt3d_release,
 };
 
@@ -100,6 +117,9 @@ static mt_status check_params(const char *name, const mt_conv_transpose3d_params
              pads[2 * a + 1] >= 0 && opad[a] >= 0 &&
              (opad[a] < *stride[a] || opad[a] < *dil[a]);
     }
+    if (!mt_activation_name(p->activation))
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: unknown activation %d", name,
+                       (int)p->activation);
     if (!ok)
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: stride (%lld,%lld,%lld), dilation "
                        "(%lld,%lld,%lld), groups %lld, pads or output_padding "

@@ -5,6 +5,7 @@
 #include "minitensor/conv3d.h"
 #include "minitensor/view.h"
 #include "internal.h"
+#include "unary_ops.h"
 #include "volume.h"
 
 /* The cols buffer is kept near 2 MiB (as conv3d's patches). */
@@ -63,7 +64,8 @@ static mt_status tconv3d_plan(const char *op, const mt_tensor *input, const mt_t
         return s;
     if (!p)
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: params is NULL", op);
-    if ((s = mt_volume_check_input(op, input, p->data_layout)))
+    if ((s = mt_volume_check_input(op, input, p->data_layout)) ||
+        (s = mt_activation_check(op, p->activation)))
         return s;
     if (weight->rank != 5)
         return mt_fail(MT_ERR_SHAPE, "%s: weight %s must be [Cin,Cout/groups,kd,kh,kw]", op,
@@ -171,11 +173,23 @@ static void col2im3d(const tconv3d_geometry *g, int64_t grp, int64_t r0, int64_t
     }
 }
 
+/* act over y [N,OD,OH,OW,C] (any strides) in place: a [OW, C] block per
+ * output row. */
+static void activate(mt_activation act, mt_tensor *y)
+{
+    const int64_t *sh = y->shape, *so = y->stride;
+    for (int64_t n = 0; n < sh[0]; n++)
+        for (int64_t z = 0; z < sh[1]; z++)
+            for (int64_t r = 0; r < sh[2]; r++)
+                mt_activation_rows(act, (float *)y->data + n * so[0] + z * so[1] + r * so[2],
+                                   sh[3], sh[4], so[3], so[4]);
+}
+
 /* y (the output seen [N,OD,OH,OW,Cout], shape checked) = the planned
  * transposed conv. The copies, the cols buffer and the first GEMM come
  * before y's first write: a failure there leaves y untouched. */
 static mt_status tconv3d_run(const char *op, const mt_tensor *weight, const mt_tensor *bias,
-                             const tconv3d_geometry *g, mt_tensor *y)
+                             mt_activation act, const tconv3d_geometry *g, mt_tensor *y)
 {
     const int64_t cg = g->cin / g->groups, og = g->cout / g->groups;
     const int64_t ncols = og * g->ax[0].k * g->ax[1].k * g->ax[2].k;
@@ -222,6 +236,10 @@ static mt_status tconv3d_run(const char *op, const mt_tensor *weight, const mt_t
             col2im3d(g, grp, r0, count, cols, y);
         }
     }
+    // each output voxel sums taps from several input voxels (chunks): the
+    // activation waits for the last
+    if (act != MT_ACTIVATION_NONE)
+        activate(act, y);
 done:
     mt_tensor_free(xcopy);
     mt_tensor_free(wcopy);
@@ -250,7 +268,7 @@ mt_status mt_conv_transpose3d_into(const mt_tensor *input, const mt_tensor *weig
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: out %s overlaps the input, weight or "
                        "bias", op, MT_SHAPE(out));
     mt_ndhwc_view(out, params->data_layout, &y);
-    return tconv3d_run(op, weight, bias, &g, &y);
+    return tconv3d_run(op, weight, bias, params->activation, &g, &y);
 }
 
 mt_status mt_conv_transpose3d(const mt_tensor *input, const mt_tensor *weight,
@@ -269,7 +287,7 @@ mt_status mt_conv_transpose3d(const mt_tensor *input, const mt_tensor *weight,
     if ((s = mt_tensor_zeros(MT_DTYPE_F32, 5, shape, &t)))
         return s;
     mt_ndhwc_view(t, params->data_layout, &y);
-    if ((s = tconv3d_run(op, weight, bias, &g, &y))) {
+    if ((s = tconv3d_run(op, weight, bias, params->activation, &g, &y))) {
         mt_tensor_free(t);
         return s;
     }

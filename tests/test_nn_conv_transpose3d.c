@@ -238,6 +238,91 @@ static void conv3d_transpose_matches_keras(void **state)
     keras_layer(l, "xs", "y_kt4");
 }
 
+/* Conv3DTranspose(activation=...) against Keras 3.11
+ * (reference/make_keras_tconv3d_act_refs.py -> keras_tconv3d_act.safetensors):
+ * the loader's act run by the op after the bias, each activation Keras
+ * names; the op into an NCDHW out seen channels last (the activation over
+ * strided rows); a Conv3DTranspose + Activation model, the activation
+ * fused into it (the model needs no more memory than the conv alone). */
+static void conv3d_transpose_activation_matches_keras(void **state)
+{
+    (void)state;
+    mt_safetensors *refs = ref_open("keras_tconv3d_act.safetensors");
+    mt_state_dict sd = {refs, MT_FRAMEWORK_KERAS};
+    const struct {
+        const char *name;
+        mt_conv3d_transpose_options o;
+    } cases[] = {
+        {"ka0", {.stride_d = 2, .stride_h = 2, .stride_w = 2, .padding = MT_PADDING_SAME,
+                 .act = MT_ACTIVATION_RELU}},
+        {"ka1", {.stride_h = 2, .act = MT_ACTIVATION_GELU}},
+        {"ka2", {.dilation_d = 2, .dilation_h = 2, .dilation_w = 2,
+                 .act = MT_ACTIVATION_SIGMOID}},
+        {"ka3", {.stride_d = 2, .stride_h = 2, .stride_w = 2, .padding = MT_PADDING_SAME,
+                 .has_output_padding = true, .output_padding_d = 1, .output_padding_w = 1,
+                 .act = MT_ACTIVATION_TANH}},
+        {"ka4", {.stride_d = 2, .act = MT_ACTIVATION_SILU}},
+    };
+    mt_tensor *x = ref_get(refs, "x");
+    char want[16];
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        mt_layer *l = NULL;
+        mt_tensor *y = NULL;
+        assert_ok(mt_conv3d_transpose_load(&sd, cases[i].name, &cases[i].o, &l));
+        assert_ok(mt_layer_forward(l, x, &y));
+        snprintf(want, sizeof want, "y_%s", cases[i].name);
+        matches(refs, y, want);
+        mt_tensor_free(y);
+        mt_layer_free(l);
+    }
+    // the op: ka2's sigmoid (valid: no pads) into an NCDHW tensor seen
+    // channels last
+    mt_tensor *k = ref_get(refs, "ka2/kernel"), *b = ref_get(refs, "ka2/bias"), *w = NULL,
+              *out = NULL, *outv = NULL, *y = NULL, *yv = NULL;
+    assert_ok(mt_permute(k, (const int[]){4, 3, 0, 1, 2}, &w));
+    const mt_conv_transpose3d_params p = {.dilation_d = 2, .dilation_h = 2, .dilation_w = 2,
+                                          .activation = MT_ACTIVATION_SIGMOID};
+    assert_ok(mt_conv_transpose3d(x, w, b, &p, &y));
+    matches(refs, y, "y_ka2");
+    assert_ok(mt_tensor_full(5, (const int64_t[]){2, 3, 5, 6, 6}, 1e9f, &out));
+    assert_ok(mt_permute(out, to_ndhwc, &outv));
+    assert_ok(mt_conv_transpose3d_into(x, w, b, &p, outv));
+    matches(refs, outv, "y_ka2");
+    assert_fails(mt_conv_transpose3d(x, w, b, &(mt_conv_transpose3d_params){
+                     .activation = MT_ACTIVATION_COUNT}, &yv),
+                 MT_ERR_INVALID_ARGUMENT, "conv_transpose3d: unknown activation 7");
+    assert_fails(mt_conv3d_transpose_load(&sd, "ka0", &(mt_conv3d_transpose_options){
+                     .act = (mt_activation)-1}, &(mt_layer *){NULL}),
+                 MT_ERR_INVALID_ARGUMENT, "conv_transpose3d ka0/kernel: unknown activation -1");
+    // Conv3DTranspose then Activation('tanh'): fused
+    mt_sequential *m = NULL, *alone = NULL;
+    mt_layer *l = NULL;
+    const mt_conv3d_transpose_options up = {.stride_d = 2, .stride_h = 2, .stride_w = 2,
+                                            .padding = MT_PADDING_SAME};
+    assert_ok(mt_sequential_new(4, (const int64_t[]){3, 4, 4, 3}, &m));
+    add(m, mt_conv3d_transpose_load(&sd, "sa/up", &up, &l), &l);
+    add(m, mt_activation_layer_new(MT_ACTIVATION_TANH, &l), &l);
+    const mt_tensor *ym;
+    assert_ok(mt_sequential_forward(m, x, &ym));
+    matches(refs, ym, "y_sa");
+    assert_ok(mt_sequential_new(4, (const int64_t[]){3, 4, 4, 3}, &alone));
+    add(alone, mt_conv3d_transpose_load(&sd, "sa/up", &up, &l), &l);
+    size_t fused_bytes, conv_bytes;
+    assert_ok(mt_sequential_bytes_needed(m, 2, &fused_bytes));
+    assert_ok(mt_sequential_bytes_needed(alone, 2, &conv_bytes));
+    assert_int_equal(fused_bytes, conv_bytes);
+    mt_sequential_free(alone);
+    mt_sequential_free(m);
+    mt_tensor_free(outv);
+    mt_tensor_free(out);
+    mt_tensor_free(y);
+    mt_tensor_free(w);
+    mt_tensor_free(b);
+    mt_tensor_free(k);
+    mt_tensor_free(x);
+    mt_safetensors_close(refs);
+}
+
 /* ---- adaptive pools against PyTorch -------------------------------------------------- */
 
 static void adaptive_pools_match_pytorch(void **state)
@@ -624,6 +709,7 @@ int main(void)
         cmocka_unit_test(conv_transpose3d_in_chunks),
         cmocka_unit_test(conv_transpose3d_out_of_memory_leaves_out),
         cmocka_unit_test(conv3d_transpose_matches_keras),
+        cmocka_unit_test(conv3d_transpose_activation_matches_keras),
         cmocka_unit_test(adaptive_pools_match_pytorch),
         cmocka_unit_test(encoder_decoder_matches_pytorch),
         cmocka_unit_test(unet_graph_matches_pytorch),

@@ -1144,8 +1144,10 @@ mt_status mt_global_max_pool3d_new(mt_layer **out);
  * Cout/groups, kd, kh, kw] as PyTorch stores it (held contiguous: a strided
  * view or another dtype is copied once), bias [Cout] or NULL. params as the
  * op's (NULL: all defaults; data_layout must be NHWC); PyTorch's padding=p
- * is all six pads = p. Fails naming the tensors and shapes; the input
- * (5-D, its channels, a non-empty output) is checked when added or run. */
+ * is all six pads = p; params.activation runs in the op, after the bias,
+ * and a model fuses an activation layer after it there too. Fails naming
+ * the tensors and shapes; the input (5-D, its channels, a non-empty
+ * output) is checked when added or run. */
 mt_status mt_conv_transpose3d_new(const mt_tensor *weight, const mt_tensor *bias,
                                   const mt_conv_transpose3d_params *params, mt_layer **out);
 
@@ -1162,8 +1164,9 @@ mt_status mt_conv_transpose3d_load(const mt_state_dict *weights, const char *pre
  * ('same') or (D-1)·s + max(k, s) ('valid') without output_padding, else
  * (D-1)·s + k % 2 + output_padding ('same') or (D-1)·s + k +
  * output_padding ('valid'), k the dilated kernel, as Keras 3 computes it.
- * output_padding must be 0 unless has_output_padding. Keras' activation= is
- * a layer after it. Keras only (MT_ERR_UNSUPPORTED for PyTorch). */
+ * output_padding must be 0 unless has_output_padding. Keras' activation=
+ * is `act`, run by the op after the bias. Keras only (MT_ERR_UNSUPPORTED
+ * for PyTorch). */
 typedef struct mt_conv3d_transpose_options {
     int64_t in_channels, out_channels;        /* 0: any */
     int64_t kernel_d, kernel_h, kernel_w;     /* 0: any */
@@ -1172,6 +1175,7 @@ typedef struct mt_conv3d_transpose_options {
     int64_t dilation_d, dilation_h, dilation_w;   /* 0: 1 */
     bool has_output_padding;
     int64_t output_padding_d, output_padding_h, output_padding_w;
+    mt_activation act;                        /* Keras' activation=; default NONE */
 } mt_conv3d_transpose_options;
 
 mt_status mt_conv3d_transpose_load(const mt_state_dict *weights, const char *prefix,
