@@ -143,6 +143,8 @@ mt_status mt_conv_transpose2d_into(const mt_tensor *input, const mt_tensor *weig
     if (!mt_tensor_same_shape(out, &want))
         return mt_fail(MT_ERR_SHAPE, "%s: out is %s, input %s with weight %s gives %s", op,
                        MT_SHAPE(out), MT_SHAPE(input), MT_SHAPE(weight), MT_SHAPE(&want));
+    if ((s = mt_check_out(op, out, MT_DTYPE_F32, 4, shape)))   // an expanded (stride 0) out
+        return s;
     if (mt_tensors_overlap(out, input) || mt_tensors_overlap(out, weight) ||
         (bias && mt_tensors_overlap(out, bias)))
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: out %s overlaps the input, weight or "

@@ -629,6 +629,52 @@ static void test_conv2d_out_of_memory_leaves_out(void **state)
     mt_tensor_free(x);
 }
 
+/* An expanded out (a stride-0 dim: its elements share memory) is refused
+ * by the 2-D convs and pools as by the elementwise ops and the 3-D ones,
+ * the one float behind it untouched: conv_transpose2d summed every
+ * image's taps into it, the others kept the last image's values. */
+static void test_broadcast_out_refused(void **state)
+{
+    (void)state;
+    float xd[2 * 4 * 4 * 2], kd[2 * 2 * 2 * 2], od = 42.0f;
+    for (int i = 0; i < 64; i++)
+        xd[i] = (float)i;
+    for (int i = 0; i < 16; i++)
+        kd[i] = 1.0f;
+    mt_tensor x, k, x3, k3;
+    assert_ok(mt_tensor_wrap_into(MT_DTYPE_F32, 4, (int64_t[]){2, 4, 4, 2}, xd, &x));
+    assert_ok(mt_tensor_wrap_into(MT_DTYPE_F32, 4, (int64_t[]){2, 2, 2, 2}, kd, &k));
+    assert_ok(mt_tensor_wrap_into(MT_DTYPE_F32, 3, (int64_t[]){2, 16, 2}, xd, &x3));
+    assert_ok(mt_tensor_wrap_into(MT_DTYPE_F32, 3, (int64_t[]){2, 2, 2}, kd, &k3));
+    const mt_conv2d_params cp = {.kernel_layout = MT_KERNEL_HWIO};
+    const mt_pool2d_params pp = {.pool_h = 2, .pool_w = 2};
+    mt_tensor conv = {.dtype = MT_DTYPE_F32, .rank = 4, .shape = {2, 3, 3, 2}, .data = &od},
+              pooled = {.dtype = MT_DTYPE_F32, .rank = 4, .shape = {2, 2, 2, 2}, .data = &od},
+              up = {.dtype = MT_DTYPE_F32, .rank = 4, .shape = {2, 5, 5, 2}, .data = &od},
+              line = {.dtype = MT_DTYPE_F32, .rank = 3, .shape = {2, 15, 2}, .data = &od},
+              global = {.dtype = MT_DTYPE_F32, .rank = 2, .shape = {2, 2}, .data = &od};
+    assert_fails(mt_conv2d_into(&x, &k, NULL, &cp, &conv), MT_ERR_INVALID_ARGUMENT,
+                 "conv2d: out [2,3,3,2] has stride 0 in dim 0");
+    assert_fails(mt_conv1d_into(&x3, &k3, NULL, &cp, &line), MT_ERR_INVALID_ARGUMENT,
+                 "conv1d: out [2,1,15,2] has stride 0 in dim 0");
+    assert_fails(mt_conv2d_max_pool2d_into(&x, &k, NULL, &cp, &(mt_pool2d_params){
+                     .pool_h = 3, .pool_w = 3}, &(mt_tensor){.dtype = MT_DTYPE_F32, .rank = 4,
+                     .shape = {2, 1, 1, 2}, .data = &od}),
+                 MT_ERR_INVALID_ARGUMENT, "conv2d_max_pool2d: out [2,1,1,2] has stride 0");
+    assert_fails(mt_conv_transpose2d_into(&x, &k, NULL, &(mt_conv_transpose2d_params){0},
+                                          &up),
+                 MT_ERR_INVALID_ARGUMENT, "conv_transpose2d: out [2,5,5,2] has stride 0");
+    assert_fails(mt_max_pool2d_into(&x, &pp, &pooled), MT_ERR_INVALID_ARGUMENT,
+                 "max_pool2d: out [2,2,2,2] has stride 0");
+    assert_fails(mt_avg_pool2d_into(&x, &pp, &pooled), MT_ERR_INVALID_ARGUMENT,
+                 "avg_pool2d: out [2,2,2,2] has stride 0");
+    assert_fails(mt_adaptive_avg_pool2d_into(&x, 2, 2, MT_DATA_LAYOUT_NHWC, &pooled),
+                 MT_ERR_INVALID_ARGUMENT, "adaptive_avg_pool2d: out [2,2,2,2] has stride 0");
+    assert_fails(mt_global_avg_pool2d_into(&x, MT_DATA_LAYOUT_NHWC, false, &global),
+                 MT_ERR_INVALID_ARGUMENT, "global_avg_pool2d: out [2,2] has stride 0");
+    assert_true(od == 42.0f);
+}
+
 static void test_depthwise_nchw_by_hand(void **state)
 {
     (void)state;
@@ -671,6 +717,7 @@ int main(void)
         cmocka_unit_test(test_out_overlaps_input),
         cmocka_unit_test(test_depthwise_nchw_by_hand),
         cmocka_unit_test(test_conv2d_out_of_memory_leaves_out),
+        cmocka_unit_test(test_broadcast_out_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
