@@ -836,7 +836,10 @@ typedef struct mt_keras_attention_options {
 /* Keras' Attention (Luong): softmax(scores) · value -> [N,Tq,vdim], the
  * scores as score_mode says; scale and concat_weight are Keras' scale
  * (use_scale=True) and concat_score_weight, 1 when the layer has none
- * (finite). options NULL: two inputs, no mask, DOT. */
+ * (finite). options NULL: two inputs, no mask, DOT. DOT scores are one
+ * batched matmul (q · kᵀ, then the scale), softmax(scores) · value another;
+ * the model's scratch holds the [N,Tq,Tv] scores, as Keras materialises
+ * them. */
 mt_status mt_dot_attention_new(float scale, float concat_weight,
                                const mt_keras_attention_options *options, mt_layer **out);
 
