@@ -7,7 +7,10 @@
  * the cols buffer in several chunks; Keras' Conv3DTranspose padding and
  * output_padding; AdaptiveAvg/MaxPool3d of any size; a 3-D encoder-decoder
  * of each framework end to end (PyTorch's also as a U-Net graph with a skip
- * connection); errors and overflow. */
+ * connection); errors and overflow; Conv3DTranspose, Conv2DTranspose and
+ * Conv1DTranspose with activation= and fused with an Activation after them
+ * (reference/make_keras_tconv_act_refs.py -> keras_tconv_act.safetensors);
+ * out untouched when an allocation fails. */
 #include "volume_refs.h"
 
 static mt_safetensors *torch_refs, *keras_refs;
@@ -238,16 +241,34 @@ static void conv3d_transpose_matches_keras(void **state)
     keras_layer(l, "xs", "y_kt4");
 }
 
-/* Conv3DTranspose(activation=...) against Keras 3.11
- * (reference/make_keras_tconv3d_act_refs.py -> keras_tconv3d_act.safetensors):
- * the loader's act run by the op after the bias, each activation Keras
- * names; the op into an NCDHW out seen channels last (the activation over
- * strided rows); a Conv3DTranspose + Activation model, the activation
- * fused into it (the model needs no more memory than the conv alone). */
-static void conv3d_transpose_activation_matches_keras(void **state)
+/* The memory a Sequential of input `sample` ([N, sample...]) and the
+ * layer `up` (given to it) needs, with (act != NONE) an activation layer
+ * after it. */
+static size_t model_bytes(int rank, const int64_t *sample, mt_layer *up, mt_activation act)
+{
+    mt_sequential *m = NULL;
+    mt_layer *l = NULL;
+    size_t bytes = 0;
+    assert_ok(mt_sequential_new(rank, sample, &m));
+    assert_ok(mt_sequential_add(m, up));
+    if (act != MT_ACTIVATION_NONE)
+        add(m, mt_activation_layer_new(act, &l), &l);
+    assert_ok(mt_sequential_bytes_needed(m, 2, &bytes));
+    mt_sequential_free(m);
+    return bytes;
+}
+
+/* Conv3DTranspose, Conv2DTranspose and Conv1DTranspose(activation=...)
+ * against Keras 3.11 (reference/make_keras_tconv_act_refs.py ->
+ * keras_tconv_act.safetensors): the loaders' act run by the op after the
+ * bias, each activation Keras names; the ops into an NCDHW / NCHW out seen
+ * channels last (the activation over strided rows); a Conv3DTranspose or
+ * Conv2DTranspose + Activation model, the activation fused into it (the
+ * model needs no more memory than the conv alone). */
+static void conv_transpose_activation_matches_keras(void **state)
 {
     (void)state;
-    mt_safetensors *refs = ref_open("keras_tconv3d_act.safetensors");
+    mt_safetensors *refs = ref_open("keras_tconv_act.safetensors");
     mt_state_dict sd = {refs, MT_FRAMEWORK_KERAS};
     const struct {
         const char *name;
@@ -295,7 +316,7 @@ static void conv3d_transpose_activation_matches_keras(void **state)
                      .act = (mt_activation)-1}, &(mt_layer *){NULL}),
                  MT_ERR_INVALID_ARGUMENT, "conv_transpose3d ka0/kernel: unknown activation -1");
     // Conv3DTranspose then Activation('tanh'): fused
-    mt_sequential *m = NULL, *alone = NULL;
+    mt_sequential *m = NULL;
     mt_layer *l = NULL;
     const mt_conv3d_transpose_options up = {.stride_d = 2, .stride_h = 2, .stride_w = 2,
                                             .padding = MT_PADDING_SAME};
@@ -305,14 +326,74 @@ static void conv3d_transpose_activation_matches_keras(void **state)
     const mt_tensor *ym;
     assert_ok(mt_sequential_forward(m, x, &ym));
     matches(refs, ym, "y_sa");
-    assert_ok(mt_sequential_new(4, (const int64_t[]){3, 4, 4, 3}, &alone));
-    add(alone, mt_conv3d_transpose_load(&sd, "sa/up", &up, &l), &l);
-    size_t fused_bytes, conv_bytes;
-    assert_ok(mt_sequential_bytes_needed(m, 2, &fused_bytes));
-    assert_ok(mt_sequential_bytes_needed(alone, 2, &conv_bytes));
-    assert_int_equal(fused_bytes, conv_bytes);
-    mt_sequential_free(alone);
     mt_sequential_free(m);
+    const int64_t vol[4] = {3, 4, 4, 3};
+    assert_ok(mt_conv3d_transpose_load(&sd, "sa/up", &up, &l));
+    const size_t fused_bytes = model_bytes(4, vol, l, MT_ACTIVATION_TANH);
+    assert_ok(mt_conv3d_transpose_load(&sd, "sa/up", &up, &l));
+    assert_int_equal(fused_bytes, model_bytes(4, vol, l, MT_ACTIVATION_NONE));
+    // Conv2DTranspose and Conv1DTranspose
+    const struct {
+        const char *name, *x;
+        bool one_d;
+        mt_conv2d_transpose_options o;
+    } flat[] = {
+        {"kb0", "x2", false, {.stride_h = 2, .stride_w = 2, .padding = MT_PADDING_SAME,
+                              .act = MT_ACTIVATION_RELU}},
+        {"kb1", "x2", false, {.dilation_h = 2, .act = MT_ACTIVATION_SIGMOID}},
+        {"kb2", "x2", false, {.stride_h = 2, .stride_w = 2, .has_output_padding = true,
+                              .output_padding_h = 1, .output_padding_w = 1,
+                              .act = MT_ACTIVATION_GELU}},
+        {"kc0", "x1", true, {.stride_w = 2, .padding = MT_PADDING_SAME,
+                             .act = MT_ACTIVATION_SILU}},
+    };
+    for (size_t i = 0; i < sizeof flat / sizeof flat[0]; i++) {
+        mt_tensor *in = ref_get(refs, flat[i].x), *yl = NULL;
+        l = NULL;
+        assert_ok(flat[i].one_d ? mt_conv1d_transpose_load(&sd, flat[i].name, &flat[i].o, &l)
+                                : mt_conv2d_transpose_load(&sd, flat[i].name, &flat[i].o, &l));
+        assert_ok(mt_layer_forward(l, in, &yl));
+        snprintf(want, sizeof want, "y_%s", flat[i].name);
+        matches(refs, yl, want);
+        mt_tensor_free(yl);
+        mt_tensor_free(in);
+        mt_layer_free(l);
+    }
+    // the 2-D op: kb1's sigmoid (valid: no pads) into an NCHW tensor seen NHWC
+    mt_tensor *x2 = ref_get(refs, "x2"), *k2 = ref_get(refs, "kb1/kernel"),
+              *b2 = ref_get(refs, "kb1/bias"), *w2 = NULL, *o2 = NULL, *o2v = NULL;
+    assert_ok(mt_permute(k2, (const int[]){3, 2, 0, 1}, &w2));
+    assert_ok(mt_tensor_full(4, (const int64_t[]){2, 2, 7, 8}, 1e9f, &o2));
+    assert_ok(mt_permute(o2, (const int[]){0, 2, 3, 1}, &o2v));
+    assert_ok(mt_conv_transpose2d_into(x2, w2, b2, &(mt_conv_transpose2d_params){
+                  .dilation_h = 2, .activation = MT_ACTIVATION_SIGMOID}, o2v));
+    matches(refs, o2v, "y_kb1");
+    assert_fails(mt_conv_transpose2d_into(x2, w2, b2, &(mt_conv_transpose2d_params){
+                     .dilation_h = 2, .activation = MT_ACTIVATION_COUNT}, o2v),
+                 MT_ERR_INVALID_ARGUMENT, "conv_transpose2d: unknown activation 7");
+    assert_fails(mt_conv2d_transpose_load(&sd, "kb0", &(mt_conv2d_transpose_options){
+                     .act = (mt_activation)-1}, &(mt_layer *){NULL}),
+                 MT_ERR_INVALID_ARGUMENT, "conv_transpose2d kb0/kernel: unknown activation -1");
+    // Conv2DTranspose then Activation('relu'): fused
+    const mt_conv2d_transpose_options up2 = {.stride_h = 2, .stride_w = 2,
+                                             .padding = MT_PADDING_SAME};
+    assert_ok(mt_sequential_new(3, (const int64_t[]){5, 6, 3}, &m));
+    add(m, mt_conv2d_transpose_load(&sd, "sb/up", &up2, &l), &l);
+    add(m, mt_activation_layer_new(MT_ACTIVATION_RELU, &l), &l);
+    assert_ok(mt_sequential_forward(m, x2, &ym));
+    matches(refs, ym, "y_sb");
+    mt_sequential_free(m);
+    const int64_t img[3] = {5, 6, 3};
+    assert_ok(mt_conv2d_transpose_load(&sd, "sb/up", &up2, &l));
+    const size_t fused2_bytes = model_bytes(3, img, l, MT_ACTIVATION_RELU);
+    assert_ok(mt_conv2d_transpose_load(&sd, "sb/up", &up2, &l));
+    assert_int_equal(fused2_bytes, model_bytes(3, img, l, MT_ACTIVATION_NONE));
+    mt_tensor_free(o2v);
+    mt_tensor_free(o2);
+    mt_tensor_free(w2);
+    mt_tensor_free(b2);
+    mt_tensor_free(k2);
+    mt_tensor_free(x2);
     mt_tensor_free(outv);
     mt_tensor_free(out);
     mt_tensor_free(y);
@@ -709,7 +790,7 @@ int main(void)
         cmocka_unit_test(conv_transpose3d_in_chunks),
         cmocka_unit_test(conv_transpose3d_out_of_memory_leaves_out),
         cmocka_unit_test(conv3d_transpose_matches_keras),
-        cmocka_unit_test(conv3d_transpose_activation_matches_keras),
+        cmocka_unit_test(conv_transpose_activation_matches_keras),
         cmocka_unit_test(adaptive_pools_match_pytorch),
         cmocka_unit_test(encoder_decoder_matches_pytorch),
         cmocka_unit_test(unet_graph_matches_pytorch),

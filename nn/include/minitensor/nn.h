@@ -297,7 +297,9 @@ mt_status mt_conv1d_new(const mt_tensor *kernel, const mt_tensor *bias,
  * [Cin, Cout/groups, kh, kw] as PyTorch stores it, any storable dtype
  * (F32 referenced, others converted once); bias [Cout] or NULL. params as
  * the op's (NULL: all defaults; data_layout must be NHWC); PyTorch's
- * padding=p is all four pads = p. Fails naming the tensors and shapes. */
+ * padding=p is all four pads = p; params.activation runs in the op, after
+ * the bias, and a model fuses an activation layer after it there too.
+ * Fails naming the tensors and shapes. */
 mt_status mt_conv_transpose2d_new(const mt_tensor *weight, const mt_tensor *bias,
                                   const mt_conv_transpose2d_params *params, mt_layer **out);
 
@@ -305,7 +307,7 @@ mt_status mt_conv_transpose2d_new(const mt_tensor *weight, const mt_tensor *bias
  * [N,L,Cin] -> [N,OL,Cout] (OL as OW above), weight [Cin, Cout/groups, k],
  * bias [Cout] or NULL, held as ConvTranspose2D's. params: the _w fields
  * (stride_w, pad_left = pad_right = PyTorch's padding, output_padding_w,
- * dilation_w) and groups; the _h fields 0. */
+ * dilation_w), groups and activation; the _h fields 0. */
 mt_status mt_conv_transpose1d_new(const mt_tensor *weight, const mt_tensor *bias,
                                   const mt_conv_transpose2d_params *params, mt_layer **out);
 
@@ -1015,9 +1017,9 @@ mt_status mt_conv_transpose1d_load(const mt_state_dict *weights, const char *pre
  *                        (each below its stride), the output is
  *                        (H-1)·s + k % 2 + output_padding ('same') or
  *                        (H-1)·s + k + output_padding ('valid').
- * Keras' activation= is a layer after it. Fails naming the tensors (shapes
- * in Keras' layout) or the bad option. Keras only (MT_ERR_UNSUPPORTED for
- * PyTorch: mt_conv_transpose2d_load). */
+ *   act                  Keras' activation=, run by the op after the bias.
+ * Fails naming the tensors (shapes in Keras' layout) or the bad option.
+ * Keras only (MT_ERR_UNSUPPORTED for PyTorch: mt_conv_transpose2d_load). */
 typedef struct mt_conv2d_transpose_options {
     int64_t in_channels, out_channels;
     int64_t kernel_h, kernel_w;
@@ -1026,6 +1028,7 @@ typedef struct mt_conv2d_transpose_options {
     int64_t dilation_h, dilation_w;
     bool has_output_padding;
     int64_t output_padding_h, output_padding_w;
+    mt_activation act;
 } mt_conv2d_transpose_options;
 
 mt_status mt_conv2d_transpose_load(const mt_state_dict *weights, const char *prefix,
