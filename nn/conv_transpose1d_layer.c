@@ -44,12 +44,46 @@ static void convt1d_release(void *state)
     mt_layer_free(((convt1d_state *)state)->inner);
 }
 
+static mt_status convt1d_absorb(const mt_layer *l, const mt_layer_epilogue *e,
+                                mt_layer **fused);
+
 static const mt_layer_vtable convt1d_vtable = {
     .n_inputs = 1,
     .infer = convt1d_infer,
     .forward = convt1d_forward,
+    .absorb = convt1d_absorb,
     .release = convt1d_release,
 };
+
+/* The 1-D layer `name` around the ConvTranspose2D `inner` (owned from
+ * here, also on failure). */
+static mt_status convt1d_wrap(const char *name, mt_layer *inner, mt_layer **out)
+{
+    mt_layer *l = mt_nn_layer_alloc("conv_transpose1d", &convt1d_vtable,
+                                    MT_LAYER_CONV_TRANSPOSE1D, name, sizeof(convt1d_state));
+    if (!l) {
+        mt_layer_free(inner);
+        return MT_ERR_OUT_OF_MEMORY;
+    }
+    ((convt1d_state *)l->state)->inner = inner;
+    l->info = inner->info;
+    l->info.kind = MT_LAYER_CONV_TRANSPOSE1D;
+    l->info.name = l->name;
+    l->info.kernel_h = 0;
+    l->info.stride_h = 0;
+    *out = l;
+    return MT_OK;
+}
+
+/* An activation after it: the inner ConvTranspose2D's absorb, wrapped. */
+static mt_status convt1d_absorb(const mt_layer *l, const mt_layer_epilogue *e,
+                                mt_layer **fused)
+{
+    const mt_layer *inner = ((const convt1d_state *)l->state)->inner;
+    mt_layer *fi = NULL;
+    mt_status s = inner->vt->absorb(inner, e, &fi);
+    return s ? s : convt1d_wrap(l->name, fi, fused);
+}
 
 mt_status mt_conv_transpose1d_new(const mt_tensor *weight, const mt_tensor *bias,
                                   const mt_conv_transpose2d_params *params, mt_layer **out)
@@ -86,18 +120,5 @@ mt_status mt_conv_transpose1d_new(const mt_tensor *weight, const mt_tensor *bias
         snprintf(why, sizeof why, "%s", mt_last_error());
         return mt_fail(s, "%s: %s", name, why);
     }
-    mt_layer *l = mt_nn_layer_alloc("conv_transpose1d", &convt1d_vtable,
-                                    MT_LAYER_CONV_TRANSPOSE1D, name, sizeof(convt1d_state));
-    if (!l) {
-        mt_layer_free(inner);
-        return MT_ERR_OUT_OF_MEMORY;
-    }
-    ((convt1d_state *)l->state)->inner = inner;
-    l->info = inner->info;
-    l->info.kind = MT_LAYER_CONV_TRANSPOSE1D;
-    l->info.name = l->name;
-    l->info.kernel_h = 0;
-    l->info.stride_h = 0;
-    *out = l;
-    return MT_OK;
+    return convt1d_wrap(name, inner, out);
 }

@@ -262,9 +262,9 @@ static size_t model_bytes(int rank, const int64_t *sample, mt_layer *up, mt_acti
  * against Keras 3.11 (reference/make_keras_tconv_act_refs.py ->
  * keras_tconv_act.safetensors): the loaders' act run by the op after the
  * bias, each activation Keras names; the ops into an NCDHW / NCHW out seen
- * channels last (the activation over strided rows); a Conv3DTranspose or
- * Conv2DTranspose + Activation model, the activation fused into it (the
- * model needs no more memory than the conv alone). */
+ * channels last (the activation over strided rows); a Conv3DTranspose,
+ * Conv2DTranspose or Conv1DTranspose + Activation model, the activation
+ * fused into it (the model needs no more memory than the conv alone). */
 static void conv_transpose_activation_matches_keras(void **state)
 {
     (void)state;
@@ -388,6 +388,21 @@ static void conv_transpose_activation_matches_keras(void **state)
     const size_t fused2_bytes = model_bytes(3, img, l, MT_ACTIVATION_RELU);
     assert_ok(mt_conv2d_transpose_load(&sd, "sb/up", &up2, &l));
     assert_int_equal(fused2_bytes, model_bytes(3, img, l, MT_ACTIVATION_NONE));
+    // Conv1DTranspose then Activation('silu') (kc0's own, as a layer): fused
+    const mt_conv2d_transpose_options up1 = {.stride_w = 2, .padding = MT_PADDING_SAME};
+    mt_tensor *x1 = ref_get(refs, "x1");
+    assert_ok(mt_sequential_new(2, (const int64_t[]){7, 3}, &m));
+    add(m, mt_conv1d_transpose_load(&sd, "kc0", &up1, &l), &l);
+    add(m, mt_activation_layer_new(MT_ACTIVATION_SILU, &l), &l);
+    assert_ok(mt_sequential_forward(m, x1, &ym));
+    matches(refs, ym, "y_kc0");
+    mt_sequential_free(m);
+    const int64_t seq[2] = {7, 3};
+    assert_ok(mt_conv1d_transpose_load(&sd, "kc0", &up1, &l));
+    const size_t fused1_bytes = model_bytes(2, seq, l, MT_ACTIVATION_SILU);
+    assert_ok(mt_conv1d_transpose_load(&sd, "kc0", &up1, &l));
+    assert_int_equal(fused1_bytes, model_bytes(2, seq, l, MT_ACTIVATION_NONE));
+    mt_tensor_free(x1);
     mt_tensor_free(o2v);
     mt_tensor_free(o2);
     mt_tensor_free(w2);
