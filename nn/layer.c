@@ -249,9 +249,10 @@ mt_status mt_layer_forward(const mt_layer *layer, const mt_tensor *x, mt_tensor 
     if (!layer || !x || !out)
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "layer_forward: NULL argument");
     *out = NULL;
-    if (x->rank < 0 || x->rank > MT_MAX_RANK)
-        return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: input rank %d is invalid",
-                       layer->name, x->rank);
+    // rank, dtype, dims and data before infer and scratch_bytes read the shape
+    mt_status s = mt_nn_check_weight(layer->name, "input", x);
+    if (s)
+        return s;
     if (layer->vt->n_inputs > 1)
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: takes %d inputs: run it in a graph",
                        layer->name, layer->vt->n_inputs);
@@ -259,7 +260,7 @@ mt_status mt_layer_forward(const mt_layer *layer, const mt_tensor *x, mt_tensor 
     shape_of(x, &in);
     const char *from = "the input";
     mt_clear_error();
-    mt_status s = layer->vt->infer(layer, 1, &in, &from, &shape);
+    s = layer->vt->infer(layer, 1, &in, &from, &shape);
     if (s) {
         char why[512], xs[160];
         snprintf(why, sizeof why, "%s", mt_last_error()[0] ? mt_last_error()

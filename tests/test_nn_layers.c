@@ -265,7 +265,7 @@ static mt_tensor no_data(int rank, const int64_t *shape, const char *name)
 
 /* Every constructor that takes tensors refuses one with no data (or a
  * broken shape) before reading it, naming the layer, the tensor's role,
- * its name and its shape. */
+ * its name and its shape; so does mt_layer_forward for its input. */
 static void constructors_name_layer_and_tensor(void **state)
 {
     (void)state;
@@ -332,6 +332,19 @@ static void constructors_name_layer_and_tensor(void **state)
     assert_fails(mt_prelu_new(&v4, &l), MT_ERR_INVALID_ARGUMENT,
                  "prelu bn.running_mean: tensor bn.running_mean [4] has no data");
     assert_null(l);
+    // mt_layer_forward checks its input the same way before the layer's
+    // infer and scratch_bytes read the shape (a negative dim failed in
+    // tensor_zeros, naming no layer)
+    mt_tensor *y = NULL;
+    assert_ok(mt_relu_new(&l));
+    assert_fails(mt_layer_forward(l, &neg, &y), MT_ERR_INVALID_ARGUMENT,
+                 "relu: input neg.weight [4,-3,3,3] has a negative dim or too many elements");
+    assert_fails(mt_layer_forward(l, &w2, &y), MT_ERR_INVALID_ARGUMENT,
+                 "relu: input fc.weight [4,3] has no data");
+    assert_fails(mt_layer_forward(l, &(mt_tensor){.rank = 99}, &y), MT_ERR_INVALID_ARGUMENT,
+                 "relu: input (unnamed) is not a valid tensor (rank 99");
+    assert_null(y);
+    mt_layer_free(l);
 }
 
 int main(void)
