@@ -255,7 +255,9 @@ static bool rows_wanted(const conv_geometry *g, mt_backend backend)
 }
 
 /* Runs the planned conv into y (an NHWC view of the result, any strides,
- * mergeable per image). */
+ * mergeable per image). As conv3d's: the copies and buffers first, and
+ * the first GEMM makes every check and allocation the later ones need, so
+ * a failure leaves y untouched (test_conv's out-of-memory test). */
 static mt_status conv_run(const char *op, const mt_tensor *kernel, const mt_tensor *bias,
                           mt_activation act, const conv_geometry *g, mt_tensor *y)
 {
