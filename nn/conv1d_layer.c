@@ -138,8 +138,8 @@ mt_status mt_conv1d_new(const mt_tensor *kernel, const mt_tensor *bias,
     if (!l)
         return MT_ERR_OUT_OF_MEMORY;
     conv1d_state *st = l->state;
-    if ((s = mt_nn_hold(kernel, false, &st->kernel)) ||
-        (bias && (s = mt_nn_hold(bias, false, &st->bias)))) {
+    if ((s = mt_nn_hold_for(name, "kernel", kernel, false, &st->kernel)) ||
+        (bias && (s = mt_nn_hold_for(name, "bias", bias, false, &st->bias)))) {
         mt_layer_free(l);
         return s;
     }

@@ -415,8 +415,8 @@ mt_status mt_conv2d_new(const mt_tensor *kernel, const mt_tensor *bias,
     if (!l)
         return MT_ERR_OUT_OF_MEMORY;
     conv_state *st = l->state;
-    if ((s = mt_nn_hold(kernel, true, &st->kernel)) ||
-        (bias && (s = mt_nn_hold(bias, true, &st->bias)))) {
+    if ((s = mt_nn_hold_for(name, "kernel", kernel, true, &st->kernel)) ||
+        (bias && (s = mt_nn_hold_for(name, "bias", bias, true, &st->bias)))) {
         mt_layer_free(l);
         return s;
     }

@@ -166,8 +166,8 @@ mt_status mt_conv_transpose3d_new(const mt_tensor *weight, const mt_tensor *bias
     convt3d_state *st = l->state;
     // contiguous: a Keras kernel comes as a permuted view, and the op
     // would copy it on every call
-    if ((s = mt_nn_hold(weight, true, &st->weight)) ||
-        (bias && (s = mt_nn_hold(bias, false, &st->bias)))) {
+    if ((s = mt_nn_hold_for(name, "weight", weight, true, &st->weight)) ||
+        (bias && (s = mt_nn_hold_for(name, "bias", bias, false, &st->bias)))) {
         mt_layer_free(l);
         return s;
     }

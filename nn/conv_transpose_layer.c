@@ -146,8 +146,8 @@ mt_status mt_conv_transpose2d_new(const mt_tensor *weight, const mt_tensor *bias
     if (!l)
         return MT_ERR_OUT_OF_MEMORY;
     convt_state *st = l->state;
-    if ((s = mt_nn_hold(weight, false, &st->weight)) ||
-        (bias && (s = mt_nn_hold(bias, false, &st->bias)))) {
+    if ((s = mt_nn_hold_for(name, "weight", weight, false, &st->weight)) ||
+        (bias && (s = mt_nn_hold_for(name, "bias", bias, false, &st->bias)))) {
         mt_layer_free(l);
         return s;
     }

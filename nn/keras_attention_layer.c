@@ -238,7 +238,8 @@ static mt_status kattn_new(const char *op, bool additive, float scale, float con
         if (scale_vec->rank != 1)
             return mt_fail(MT_ERR_SHAPE, "%s: scale %s must be [dim], is rank %d", op,
                            scale_vec->name, scale_vec->rank);
-        if ((s = mt_nn_hold(scale_vec, true, &vec)) || (s = mt_nn_check_finite(op, vec))) {
+        if ((s = mt_nn_hold_for(op, "scale", scale_vec, true, &vec)) ||
+            (s = mt_nn_check_finite(op, vec))) {
             mt_tensor_free(vec);
             return s;
         }

@@ -67,6 +67,18 @@ mt_status mt_nn_hold(const mt_tensor *t, bool contiguous, mt_tensor **out)
     return s;
 }
 
+mt_status mt_nn_hold_for(const char *layer, const char *what, const mt_tensor *t,
+                         bool contiguous, mt_tensor **out)
+{
+    mt_status s = mt_nn_hold(t, contiguous, out);
+    if (!s)
+        return MT_OK;
+    char why[512], ts[160];
+    snprintf(why, sizeof why, "%s", mt_last_error());
+    return mt_fail(s, "%s: cannot hold %s %s: %s", layer, what,
+                   mt_tensor_describe(t, ts, sizeof ts), why);
+}
+
 mt_status mt_nn_check_weight(const char *layer, const char *what, const mt_tensor *t)
 {
     if (!t)

@@ -46,6 +46,12 @@ NN_INTERNAL mt_status mt_nn_hold(const mt_tensor *t, bool contiguous, mt_tensor 
 NN_INTERNAL mt_status mt_nn_check_weight(const char *layer, const char *what,
                                          const mt_tensor *t);
 
+/* mt_nn_hold for the constructor of layer `layer`, t its `what`: a failure
+ * (out of memory, a broadcast view too large to copy) names the layer and
+ * the tensor before the cause. */
+NN_INTERNAL mt_status mt_nn_hold_for(const char *layer, const char *what, const mt_tensor *t,
+                                     bool contiguous, mt_tensor **out);
+
 /* The `infer` of one-input layers whose output has their input's shape. */
 NN_INTERNAL mt_status mt_nn_infer_same(const mt_layer *l, int n, const mt_shape *in,
                                        const char *const *from, mt_shape *out);

@@ -420,8 +420,8 @@ mt_status mt_linear_new(const mt_tensor *weight, const mt_tensor *bias,
     if (!l)
         return MT_ERR_OUT_OF_MEMORY;
     linear_state *lin = l->state;
-    if ((s = mt_nn_hold(weight, false, &lin->weight)) ||
-        (bias && (s = mt_nn_hold(bias, false, &lin->bias)))) {
+    if ((s = mt_nn_hold_for(name, "weight", weight, false, &lin->weight)) ||
+        (bias && (s = mt_nn_hold_for(name, "bias", bias, false, &lin->bias)))) {
         mt_layer_free(l);
         return s;
     }

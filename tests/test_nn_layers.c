@@ -332,6 +332,27 @@ static void constructors_name_layer_and_tensor(void **state)
     assert_fails(mt_prelu_new(&v4, &l), MT_ERR_INVALID_ARGUMENT,
                  "prelu bn.running_mean: tensor bn.running_mean [4] has no data");
     assert_null(l);
+    // holding a weight that cannot be held names the layer too: a broadcast
+    // view of 2^62 floats (held contiguous), and out of memory
+    float one = 1.0f;
+    mt_tensor huge = {.dtype = MT_DTYPE_F32, .rank = 5,
+                      .shape = {(int64_t)1 << 61, 2, 1, 1, 1}, .data = &one, .name = "up.w"};
+    assert_fails(mt_conv_transpose3d_new(&huge, NULL, &(mt_conv_transpose3d_params){
+                     .groups = (int64_t)1 << 61}, &l),
+                 MT_ERR_OVERFLOW, "conv_transpose3d up.w: cannot hold weight up.w "
+                 "[2305843009213693952,2,1,1,1]: tensor_contiguous:");
+    mt_tensor kd = k4;
+    kd.data = d;
+    alloc_probe probe;
+    probe_install(&probe, 1);   /* the layer, then nothing */
+    mt_status held = mt_conv2d_new(&kd, NULL, &(mt_conv2d_options){.layout = MT_KERNEL_OIHW},
+                                   &l);
+    probe_remove();
+    assert_int_equal(held, MT_ERR_OUT_OF_MEMORY);
+    assert_non_null(strstr(mt_last_error(), "conv2d c.weight: cannot hold kernel c.weight "
+                                            "[4,3,3,3]: "));
+    assert_int_equal(probe.live, 0);
+    assert_null(l);
     // mt_layer_forward checks its input the same way before the layer's
     // infer and scratch_bytes read the shape (a negative dim failed in
     // tensor_zeros, naming no layer)
