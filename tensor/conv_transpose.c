@@ -30,12 +30,14 @@ static mt_status tconv_axis(const char *op, const char *axis, int64_t in, int64_
         return mt_fail(MT_ERR_OVERFLOW, "%s: %s: output size overflows (size %lld, kernel "
                        "%lld, stride %lld, dilation %lld)", op, axis, (long long)in,
                        (long long)k, (long long)stride, (long long)dil);
-    a -= pb;  // a >= 1 and pads >= 0: no overflow
-    a -= pa;
-    if (a < 0)
+    // a - pb - pa overflowed for pads near INT64_MAX (UBSan)
+    int64_t left;
+    if (__builtin_sub_overflow(a, pb, &left) || __builtin_sub_overflow(left, pa, &left) ||
+        left < 0)
         return mt_fail(MT_ERR_SHAPE, "%s: %s: pads (%lld, %lld) leave a negative output size "
-                       "%lld", op, axis, (long long)pb, (long long)pa, (long long)a);
-    *out = a;
+                       "(%lld before them)", op, axis, (long long)pb, (long long)pa,
+                       (long long)a);
+    *out = left;
     return MT_OK;
 }
 

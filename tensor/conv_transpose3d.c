@@ -42,13 +42,14 @@ static mt_status tconv3d_axis_plan(const char *op, const char *axis, int64_t pb,
         return mt_fail(MT_ERR_OVERFLOW, "%s: %s: output size overflows (size %lld, kernel "
                        "%lld, stride %lld, dilation %lld)", op, axis, (long long)a->in,
                        (long long)a->k, (long long)a->stride, (long long)a->dil);
-    s -= pb;   // s >= 1 and pads >= 0: no overflow
-    s -= pa;
-    if (s < 1)
-        return mt_fail(MT_ERR_SHAPE, "%s: %s: pads (%lld, %lld) leave an output size %lld",
-                       op, axis, (long long)pb, (long long)pa, (long long)s);
+    // s - pb - pa overflowed for pads near INT64_MAX (UBSan)
+    int64_t left;
+    if (__builtin_sub_overflow(s, pb, &left) || __builtin_sub_overflow(left, pa, &left) ||
+        left < 1)
+        return mt_fail(MT_ERR_SHAPE, "%s: %s: pads (%lld, %lld) leave no output (%lld before "
+                       "them)", op, axis, (long long)pb, (long long)pa, (long long)s);
     a->pad = pb;
-    a->out = s;
+    a->out = left;
     return MT_OK;
 }
 

@@ -477,6 +477,11 @@ static void test_groups_and_pads_errors(void **state)
     tp = (mt_conv_transpose2d_params){.pad_top = 10};
     assert_fails(mt_conv_transpose2d(x, w, NULL, &tp, &y), MT_ERR_SHAPE,
                  "negative output size");
+    // pads near INT64_MAX: their difference overflowed (UBSan)
+    tp = (mt_conv_transpose2d_params){.pad_left = INT64_MAX, .pad_right = INT64_MAX};
+    assert_fails(mt_conv_transpose2d(x, w, NULL, &tp, &y), MT_ERR_SHAPE,
+                 "width: pads (9223372036854775807, 9223372036854775807) leave a negative "
+                 "output size");
     assert_null(y);
     mt_tensor *all[] = {x, x4, k, k3, w};
     for (int i = 0; i < 5; i++)

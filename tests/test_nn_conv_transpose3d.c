@@ -649,7 +649,13 @@ static void op_errors(void **state)
     // pads that leave nothing: depth (3-1) + 2 + 1 = 5, pads 3 + 2
     assert_fails(mt_conv_transpose3d(x, w, b, &(mt_conv_transpose3d_params){
                      .data_layout = MT_DATA_LAYOUT_NCHW, .pad_front = 3, .pad_back = 2}, &y),
-                 MT_ERR_SHAPE, "depth: pads (3, 2) leave an output size 0");
+                 MT_ERR_SHAPE, "depth: pads (3, 2) leave no output (5 before them)");
+    // pads near INT64_MAX: their difference overflowed (UBSan)
+    assert_fails(mt_conv_transpose3d(x, w, b, &(mt_conv_transpose3d_params){
+                     .data_layout = MT_DATA_LAYOUT_NCHW, .pad_top = INT64_MAX,
+                     .pad_bottom = INT64_MAX}, &y),
+                 MT_ERR_SHAPE, "height: pads (9223372036854775807, 9223372036854775807) "
+                 "leave no output");
     // sizes that overflow
     assert_fails(mt_conv_transpose3d(x, w, b, &(mt_conv_transpose3d_params){
                      .data_layout = MT_DATA_LAYOUT_NCHW, .stride_w = INT64_MAX / 2}, &y),
