@@ -54,6 +54,8 @@ static mt_status finish_into(const char *op, const mt_tensor *input, mt_data_lay
     if (!mt_tensor_same_shape(out, &want))
         return mt_fail(MT_ERR_SHAPE, "%s: out is %s, input %s gives %s", op, MT_SHAPE(out),
                        MT_SHAPE(input), MT_SHAPE(&want));
+    if ((s = mt_check_out(op, out, MT_DTYPE_F32, rank, shape)))   // an expanded (stride 0) out
+        return s;
     if (mt_tensors_overlap(out, input))
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: out %s overlaps the input %s", op,
                        MT_SHAPE(out), MT_SHAPE(input));
