@@ -509,6 +509,8 @@ mt_status mt_einsum(const char *equation, int n_operands, const mt_tensor *const
     mt_status s = einsum_plan_make(equation, n_operands, operands, &p);
     if (s)
         return s;
+    if (!out)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: out is NULL", p.op);
     mt_tensor *o;
     s = mt_tensor_alloc(p.op, MT_DTYPE_F32, p.out_rank, p.out_shape, &o);
     if (s)
