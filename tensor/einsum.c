@@ -524,6 +524,20 @@ mt_status mt_einsum(const char *equation, int n_operands, const mt_tensor *const
     return MT_OK;
 }
 
+mt_status mt_einsum_shape(const char *equation, int n_operands,
+                          const mt_tensor *const *operands, int *rank, int64_t *shape)
+{
+    einsum_plan p;
+    mt_status s = einsum_plan_make(equation, n_operands, operands, &p);
+    if (s)
+        return s;
+    if (!rank || !shape)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: rank or shape is NULL", p.op);
+    *rank = p.out_rank;
+    memcpy(shape, p.out_shape, (size_t)p.out_rank * sizeof *shape);
+    return MT_OK;
+}
+
 mt_status mt_einsum_into(const char *equation, int n_operands,
                          const mt_tensor *const *operands, mt_tensor *out)
 {

@@ -70,6 +70,10 @@ mt_status mt_einsum(const char *equation, int n_operands, const mt_tensor *const
                     mt_tensor **out);
 mt_status mt_einsum_into(const char *equation, int n_operands,
                          const mt_tensor *const *operands, mt_tensor *out);
+/* The result's shape alone (operands' data is not read): *rank and
+ * shape[0..*rank-1] (room for MT_MAX_RANK); the same errors. */
+mt_status mt_einsum_shape(const char *equation, int n_operands,
+                          const mt_tensor *const *operands, int *rank, int64_t *shape);
 
 /* The two halves of mt_matmul_fused(_into) below (call those): _relu takes
  * act NONE or RELU only (else MT_ERR_INVALID_ARGUMENT), _any every act. A
