@@ -38,9 +38,9 @@ static mt_status einsum_infer(const mt_layer *l, int n, const mt_shape *in,
         int e0 = in[0].rank - st->letters[0], e1 = n > 1 ? in[1].rank - st->letters[1] : e0;
         if (e0 < 1 || e0 != e1)
             return mt_fail(MT_ERR_SHAPE, "'%s' batches over the ellipsis's first dim: the "
-                           "inputs need as many dims under '...', at least 1; %s gives %s%s%s",
+                           "inputs need as many dims under '...' (at least 1); %s gives %s%s%s%s%s",
                            st->eq, from[0], mt_nn_shape_text(&in[0], a, sizeof a),
-                           n > 1 ? " and the other " : "",
+                           n > 1 ? " and " : "", n > 1 ? from[1] : "", n > 1 ? " gives " : "",
                            n > 1 ? mt_nn_shape_text(&in[1], b, sizeof b) : "");
     }
     const mt_tensor *xs[2] = {&x[0], n > 1 ? &x[1] : NULL};
