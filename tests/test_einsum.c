@@ -143,12 +143,41 @@ static void test_allocation_failures(void **state)
     mt_tensor_free(b);
 }
 
+/* mt_einsum_shape: PyTorch's result shapes (torch.einsum(...).shape) */
+static void test_shape(void **state)
+{
+    (void)state;
+    mt_tensor *a = zeros(3, (int64_t[]){2, 3, 4}), *b = zeros(3, (int64_t[]){1, 4, 5}),
+              *c = zeros(2, (int64_t[]){3, 3});
+    int rank = -1;
+    int64_t shape[MT_MAX_RANK] = {0};
+    assert_ok(mt_einsum_shape("bij,bjk->bki", 2, (const mt_tensor *[]){a, b}, &rank, shape));
+    assert_int_equal(rank, 3);
+    assert_int_equal(shape[0], 2);
+    assert_int_equal(shape[1], 5);
+    assert_int_equal(shape[2], 3);
+    assert_ok(mt_einsum_shape("...ij,...jk", 2, (const mt_tensor *[]){a, b}, &rank, shape));
+    assert_int_equal(rank, 3);
+    assert_int_equal(shape[0], 2);
+    assert_int_equal(shape[1], 3);
+    assert_int_equal(shape[2], 5);
+    assert_ok(mt_einsum_shape("ii", 1, (const mt_tensor *[]){c}, &rank, shape));
+    assert_int_equal(rank, 0);
+    assert_int_equal(mt_einsum_shape("ij", 1, (const mt_tensor *[]){c}, NULL, shape),
+                     MT_ERR_INVALID_ARGUMENT);
+    assert_string_equal(mt_last_error(), "einsum 'ij': rank or shape is NULL");
+    mt_tensor_free(a);
+    mt_tensor_free(b);
+    mt_tensor_free(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_equation_errors),
         cmocka_unit_test(test_operand_and_out_errors),
         cmocka_unit_test(test_allocation_failures),
+        cmocka_unit_test(test_shape),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
