@@ -101,6 +101,11 @@ static mt_status size_label(einsum_plan *p, const mt_tensor *const *x, int k, in
     int l = p->lab[k][d];
     int64_t n = x[k]->shape[d];
     char lt[32];
+    for (int e = 0; e < d; e++)   /* a letter repeated within one operand: a diagonal */
+        if (p->lab[k][e] == l && x[k]->shape[e] != n)
+            return mt_fail(MT_ERR_SHAPE, "%s: %s is repeated in operand %d %s with sizes "
+                           "%lld and %lld", p->op, label_text(l, lt, sizeof lt), k,
+                           MT_SHAPE(x[k]), (long long)x[k]->shape[e], (long long)n);
     if (p->size[l] < 0 || p->size[l] == n) {
         if (p->size[l] < 0)
             seen_from[l] = k;
@@ -108,10 +113,6 @@ static mt_status size_label(einsum_plan *p, const mt_tensor *const *x, int k, in
         return MT_OK;
     }
     int j = (int)seen_from[l];
-    if (j == k)   /* a letter repeated within one operand: a diagonal */
-        return mt_fail(MT_ERR_SHAPE, "%s: %s is repeated in operand %d %s with sizes "
-                       "%lld and %lld", p->op, label_text(l, lt, sizeof lt), k,
-                       MT_SHAPE(x[k]), (long long)p->size[l], (long long)n);
     if (n == 1)
         return MT_OK;
     if (p->size[l] == 1) {

@@ -48,6 +48,12 @@ static void test_equation_errors(void **state)
                 "[4,5]");
     expect_fail("ii->i", 1, aa, MT_ERR_SHAPE,
                 "einsum 'ii->i': subscript i is repeated in operand 0 [2,3] with sizes 2 and 3");
+    mt_tensor *v = zeros(1, (int64_t[]){3}), *m = zeros(2, (int64_t[]){1, 3});
+    expect_fail("i,ii->i", 2, (const mt_tensor *[]){v, m}, MT_ERR_SHAPE,
+                "einsum 'i,ii->i': subscript i is repeated in operand 1 [1,3] with sizes 1 "
+                "and 3");
+    mt_tensor_free(v);
+    mt_tensor_free(m);
     expect_fail("ij->k", 1, aa, MT_ERR_INVALID_ARGUMENT,
                 "einsum 'ij->k': output subscript k does not appear in any operand");
     expect_fail("ij->ii", 1, aa, MT_ERR_INVALID_ARGUMENT,
