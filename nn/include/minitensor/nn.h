@@ -493,7 +493,10 @@ mt_status mt_einsum_dense_new(const mt_tensor *kernel, const mt_tensor *bias,
  * "...ij,...jk"). The batch (dim 0 of each input) must pass through, as a
  * model may run a batch in passes: the ellipsis, or one letter, leading
  * every input and the output and not repeated; else MT_ERR_INVALID_ARGUMENT
- * (3 or more inputs: MT_ERR_UNSUPPORTED). Shapes are checked when added. */
+ * (3 or more inputs: MT_ERR_UNSUPPORTED). Shapes are checked when added.
+ * A pass writes the matmul straight into the node's output; equations that
+ * sum a letter only one input has, or whose dims cannot be merged as views,
+ * also use temporaries from the allocator (attention's two do not). */
 mt_status mt_einsum_new(const char *equation, mt_layer **out);
 
 /* Each sample [N, …] viewed as [N, sample_shape…] (rank 1..MT_MAX_RANK-1
