@@ -96,7 +96,7 @@ static mt_status parse_term(const einsum_plan *p, const char *what, const char *
 /* Dim d of operand k has label l: record its size, or check it against
  * the size seen before (equal, or one of them 1: broadcast). */
 static mt_status size_label(einsum_plan *p, const mt_tensor *const *x, int k, int d,
-                            int64_t *seen_from)
+                            int *seen_from)
 {
     int l = p->lab[k][d];
     int64_t n = x[k]->shape[d];
@@ -112,7 +112,7 @@ static mt_status size_label(einsum_plan *p, const mt_tensor *const *x, int k, in
         p->size[l] = n;
         return MT_OK;
     }
-    int j = (int)seen_from[l];
+    int j = seen_from[l];
     if (n == 1)
         return MT_OK;
     if (p->size[l] == 1) {
@@ -242,7 +242,7 @@ static mt_status einsum_plan_make(const char *eq, int n, const mt_tensor *const 
     for (int l = 0; l < N_LABELS; l++)
         p->size[l] = -1;
     int count[N_LABELS] = {0};
-    int64_t seen_from[N_LABELS];
+    int seen_from[N_LABELS];
     for (int k = 0; k < n; k++) {
         label_dims(p, k, &t[k], ell_rank[k], ell_total);
         for (int d = 0; d < x[k]->rank; d++) {
