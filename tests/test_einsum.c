@@ -69,6 +69,16 @@ static void test_equation_errors(void **state)
     mt_tensor *e = zeros(5, (int64_t[]){1, 1, 1, 1, 1});
     expect_fail("abcde,fghij", 2, (const mt_tensor *[]){e, e}, MT_ERR_SHAPE,
                 "einsum 'abcde,fghij': the result would have 10 dims, more than 8");
+    /* broadcast views whose sizes multiply past int64 */
+    mt_tensor *one = zeros(2, (int64_t[]){1, 1}), *wide, *tall;
+    assert_ok(mt_expand(one, 2, (int64_t[]){1, INT64_C(1) << 40}, &wide));
+    assert_ok(mt_expand(one, 2, (int64_t[]){INT64_C(1) << 40, 1}, &tall));
+    expect_fail("ij,ij->", 2, (const mt_tensor *[]){wide, tall}, MT_ERR_OVERFLOW,
+                "einsum 'ij,ij->': the subscripts' sizes multiply past 2^63 ([1,1099511627776] "
+                "x [1099511627776,1])");
+    mt_tensor_free(wide);
+    mt_tensor_free(tall);
+    mt_tensor_free(one);
     expect_fail(NULL, 1, aa, MT_ERR_INVALID_ARGUMENT,
                 "einsum: equation or operands is NULL");
     expect_fail("ij", 1, NULL, MT_ERR_INVALID_ARGUMENT,
