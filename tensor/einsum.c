@@ -253,18 +253,17 @@ static mt_status einsum_plan_make(const char *eq, int n, const mt_tensor *const 
         }
     }
     /* every group the matmul sees is a product of label sizes: broadcast
-     * (stride-0) operands may hold sizes whose product passes int64 */
+     * (stride-0) operands may hold sizes whose product passes int64 (a
+     * size 0 elsewhere does not save a group without it) */
     int64_t all = 1;
-    bool empty = false, over = false;
-    for (int l = 0; l < N_LABELS; l++) {
-        if (p->size[l] == 0)
-            empty = true;
-        else if (p->size[l] > 0 && !over && all > INT64_MAX / p->size[l])
+    bool over = false;
+    for (int l = 0; l < N_LABELS && !over; l++) {
+        if (p->size[l] > 0 && all > INT64_MAX / p->size[l])
             over = true;
-        else if (p->size[l] > 0 && !over)
+        else if (p->size[l] > 0)
             all *= p->size[l];
     }
-    if (over && !empty)
+    if (over)
         return mt_fail(MT_ERR_OVERFLOW, "%s: the subscripts' sizes multiply past 2^63 (%s x "
                        "%s)", p->op, MT_SHAPE(x[0]), MT_SHAPE(x[n - 1]));
     if (arrow && strstr(arrow + 2, "->"))
