@@ -65,7 +65,8 @@ mt_status mt_matmul_into(const mt_tensor *a, const mt_tensor *b,
  * batched mt_matmul on views where the strides allow. out: the result,
  * new; _into: any out strides, not overlapping the operands.
  * MT_ERR_INVALID_ARGUMENT / MT_ERR_SHAPE name the equation, the letter and
- * the shapes; MT_ERR_UNSUPPORTED for 3 or more operands. */
+ * the shapes; MT_ERR_UNSUPPORTED for 3 or more operands, MT_ERR_OVERFLOW if
+ * broadcast operands' letter sizes multiply past int64. */
 mt_status mt_einsum(const char *equation, int n_operands, const mt_tensor *const *operands,
                     mt_tensor **out);
 mt_status mt_einsum_into(const char *equation, int n_operands,
