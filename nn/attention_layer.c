@@ -291,6 +291,9 @@ static mt_status check(const char *name, const char *what, const mt_tensor *t, i
                        int64_t d0, int64_t d1)
 {
     char ts[160];
+    mt_status s = mt_nn_check_weight(name, what, t);
+    if (s)
+        return s;
     if (t && t->rank == rank && t->shape[0] == d0 && (rank == 1 || (d1 ? t->shape[1] == d1
                                                                       : t->shape[1] >= 1)))
         return MT_OK;
@@ -375,6 +378,9 @@ mt_status mt_multihead_attention_new(const mt_attention_weights *w, int64_t num_
     char name[MT_NAME_MAX + 32];
     snprintf(name, sizeof name, "multihead_attention%s%s", ow && ow->name[0] ? " " : "",
              ow ? ow->name : "");
+    mt_status s = mt_nn_check_weight(name, "out_weight", ow);
+    if (s)
+        return s;
     if (!ow || ow->rank != 2 || ow->shape[0] != ow->shape[1] || ow->shape[0] < 1)
         return mt_fail(MT_ERR_SHAPE, "%s: out_weight must be [E,E]", name);
     int64_t e = ow->shape[0];
@@ -382,7 +388,6 @@ mt_status mt_multihead_attention_new(const mt_attention_weights *w, int64_t num_
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: %lld heads do not divide E = %lld", name,
                        (long long)num_heads, (long long)e);
     bool packed = w->in_proj_weight != NULL;
-    mt_status s = MT_OK;
     if (packed)
         s = check(name, "in_proj_weight", w->in_proj_weight, 2, 3 * e, e);
     else if (!(s = check(name, "q_weight", w->q_weight, 2, e, e)) &&

@@ -117,7 +117,8 @@ static mt_status weight_layer_new(const char *op, const mt_layer_vtable *vt, mt_
     mt_layer *l = mt_nn_layer_alloc(op, vt, kind, name, sizeof(prelu_state));
     if (!l)
         return MT_ERR_OUT_OF_MEMORY;
-    if ((s = mt_nn_hold(weight, true, &((prelu_state *)l->state)->alpha))) {
+    if ((s = mt_nn_hold_for(name, "weight", weight, true,
+                              &((prelu_state *)l->state)->alpha))) {
         mt_layer_free(l);
         return s;
     }

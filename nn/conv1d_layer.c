@@ -128,16 +128,18 @@ mt_status mt_conv1d_new(const mt_tensor *kernel, const mt_tensor *bias,
     snprintf(name, sizeof name, "conv1d%s%s", kernel->name[0] ? " " : "", kernel->name);
     mt_conv2d_params p;
     int64_t dims[3] = {0};
-    mt_status s = check(name, kernel, bias, &o, &p, dims);
-    if (s)
+    mt_status s;
+    if ((s = mt_nn_check_weight(name, "kernel", kernel)) ||
+        (s = mt_nn_check_weight(name, "bias", bias)) ||
+        (s = check(name, kernel, bias, &o, &p, dims)))
         return s;
     mt_layer *l = mt_nn_layer_alloc("conv1d", &conv1d_vtable, MT_LAYER_CONV1D, name,
                                     sizeof(conv1d_state));
     if (!l)
         return MT_ERR_OUT_OF_MEMORY;
     conv1d_state *st = l->state;
-    if ((s = mt_nn_hold(kernel, false, &st->kernel)) ||
-        (bias && (s = mt_nn_hold(bias, false, &st->bias)))) {
+    if ((s = mt_nn_hold_for(name, "kernel", kernel, false, &st->kernel)) ||
+        (bias && (s = mt_nn_hold_for(name, "bias", bias, false, &st->bias)))) {
         mt_layer_free(l);
         return s;
     }

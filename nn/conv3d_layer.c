@@ -220,17 +220,17 @@ mt_status mt_conv3d_new(const mt_tensor *kernel, const mt_tensor *bias,
     snprintf(name, sizeof name, "conv3d%s%s", kernel->name[0] ? " " : "", kernel->name);
     int64_t d[5] = {0};
     mt_status s;
-    if ((s = check_options(name, &o)) || (s = check_tensors(name, kernel, bias, &o, d)))
+    if ((s = mt_nn_check_weight(name, "kernel", kernel)) ||
+        (s = mt_nn_check_weight(name, "bias", bias)) || (s = check_options(name, &o)) ||
+        (s = check_tensors(name, kernel, bias, &o, d)))
         return s;
-    if (kernel->dtype >= MT_DTYPE_COUNT || (bias && bias->dtype >= MT_DTYPE_COUNT))
-        return mt_fail(MT_ERR_DTYPE, "%s: invalid dtype", name);
     mt_layer *l = mt_nn_layer_alloc("conv3d", &conv3d_vtable, MT_LAYER_CONV3D, name,
                                     sizeof(conv3d_state));
     if (!l)
         return MT_ERR_OUT_OF_MEMORY;
     conv3d_state *st = l->state;
-    if ((s = mt_nn_hold(kernel, true, &st->kernel)) ||
-        (bias && (s = mt_nn_hold(bias, false, &st->bias)))) {
+    if ((s = mt_nn_hold_for(name, "kernel", kernel, true, &st->kernel)) ||
+        (bias && (s = mt_nn_hold_for(name, "bias", bias, false, &st->bias)))) {
         mt_layer_free(l);
         return s;
     }

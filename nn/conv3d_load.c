@@ -80,7 +80,7 @@ mt_status mt_conv3d_transpose_load(const mt_state_dict *weights, const char *pre
             .pad_bottom = after[1], .pad_left = before[2], .pad_right = after[2],
             .output_padding_d = extra[0], .output_padding_h = extra[1],
             .output_padding_w = extra[2], .dilation_d = c.dilation[0],
-            .dilation_h = c.dilation[1], .dilation_w = c.dilation[2]}, out);
+            .dilation_h = c.dilation[1], .dilation_w = c.dilation[2], .activation = o.act}, out);
     mt_tensor_free(w);
     mt_tensor_free(b);
     return s;

@@ -406,15 +406,17 @@ mt_status mt_conv2d_new(const mt_tensor *kernel, const mt_tensor *bias,
     char name[MT_NAME_MAX + 16];
     snprintf(name, sizeof name, "conv2d%s%s", kernel->name[0] ? " " : "", kernel->name);
     mt_status s;
-    if ((s = check_options(name, &o)) || (s = check_tensors(name, kernel, bias, &o)))
+    if ((s = mt_nn_check_weight(name, "kernel", kernel)) ||
+        (s = mt_nn_check_weight(name, "bias", bias)) || (s = check_options(name, &o)) ||
+        (s = check_tensors(name, kernel, bias, &o)))
         return s;
     mt_layer *l = mt_nn_layer_alloc("conv2d", &conv_vtable, MT_LAYER_CONV2D, name,
                                     sizeof(conv_state));
     if (!l)
         return MT_ERR_OUT_OF_MEMORY;
     conv_state *st = l->state;
-    if ((s = mt_nn_hold(kernel, true, &st->kernel)) ||
-        (bias && (s = mt_nn_hold(bias, true, &st->bias)))) {
+    if ((s = mt_nn_hold_for(name, "kernel", kernel, true, &st->kernel)) ||
+        (bias && (s = mt_nn_hold_for(name, "bias", bias, true, &st->bias)))) {
         mt_layer_free(l);
         return s;
     }

@@ -325,7 +325,10 @@ mt_status mt_conv_lstm_new(const mt_tensor *kernel, const mt_tensor *recurrent_k
     snprintf(name, sizeof name, "conv_lstm%s%s", kernel->name[0] ? " " : "", kernel->name);
     conv_lstm_state st = {0};
     mt_status s;
-    if ((s = check_tensors(name, kernel, recurrent_kernel, bias, &st)) ||
+    if ((s = mt_nn_check_weight(name, "kernel", kernel)) ||
+        (s = mt_nn_check_weight(name, "recurrent kernel", recurrent_kernel)) ||
+        (s = mt_nn_check_weight(name, "bias", bias)) ||
+        (s = check_tensors(name, kernel, recurrent_kernel, bias, &st)) ||
         (s = check_options(name, options ? options : &(mt_conv_lstm_options){0}, &st)))
         return s;
     mt_layer *l = mt_nn_layer_alloc("conv_lstm", &conv_lstm_vtable, MT_LAYER_CONV_LSTM, name,
@@ -334,9 +337,9 @@ mt_status mt_conv_lstm_new(const mt_tensor *kernel, const mt_tensor *recurrent_k
         return MT_ERR_OUT_OF_MEMORY;
     conv_lstm_state *held = l->state;
     *held = st;
-    if ((s = mt_nn_hold(kernel, true, &held->kernel)) ||
-        (s = mt_nn_hold(recurrent_kernel, true, &held->rkernel)) ||
-        (bias && (s = mt_nn_hold(bias, false, &held->bias)))) {
+    if ((s = mt_nn_hold_for(name, "kernel", kernel, true, &held->kernel)) ||
+        (s = mt_nn_hold_for(name, "recurrent kernel", recurrent_kernel, true, &held->rkernel)) ||
+        (bias && (s = mt_nn_hold_for(name, "bias", bias, false, &held->bias)))) {
         mt_layer_free(l);
         return s;
     }

@@ -71,10 +71,27 @@ static void convt3d_release(void *state)
     mt_tensor_free(st->bias);
 }
 
+/* An activation after it runs in the op (the composition rule of
+ * mt_nn_conv_absorb: relu∘relu, else one activation); a scale or shift
+ * (a BatchNorm) is not absorbed. */
+static mt_status convt3d_absorb(const mt_layer *l, const mt_layer_epilogue *e,
+                                mt_layer **fused)
+{
+    const convt3d_state *st = l->state;
+    if (e->scale || e->shift)
+        return MT_ERR_UNSUPPORTED;
+    mt_conv_transpose3d_params p = st->params;
+    mt_tensor *k, *b;
+    mt_status s = mt_nn_conv_absorb(st->weight, st->bias, st->params.activation, true, e,
+                                    &p.activation, &k, &b);
+    return s ? s : mt_conv_transpose3d_new(st->weight, st->bias, &p, fused);
+}
+
 static const mt_layer_vtable convt3d_vtable = {
     .n_inputs = 1,
     .infer = convt3d_infer,
     .forward = convt3d_forward,
+    .absorb = convt3d_absorb,
     .release = convt3d_release,
 };
 
@@ -100,6 +117,9 @@ static mt_status check_params(const char *name, const mt_conv_transpose3d_params
              pads[2 * a + 1] >= 0 && opad[a] >= 0 &&
              (opad[a] < *stride[a] || opad[a] < *dil[a]);
     }
+    if (!mt_activation_name(p->activation))
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: unknown activation %d", name,
+                       (int)p->activation);
     if (!ok)
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: stride (%lld,%lld,%lld), dilation "
                        "(%lld,%lld,%lld), groups %lld, pads or output_padding "
@@ -123,8 +143,9 @@ mt_status mt_conv_transpose3d_new(const mt_tensor *weight, const mt_tensor *bias
     snprintf(name, sizeof name, "conv_transpose3d%s%s", weight->name[0] ? " " : "",
              weight->name);
     mt_conv_transpose3d_params p;
-    mt_status s = check_params(name, params, &p);
-    if (s)
+    mt_status s;
+    if ((s = mt_nn_check_weight(name, "weight", weight)) ||
+        (s = mt_nn_check_weight(name, "bias", bias)) || (s = check_params(name, params, &p)))
         return s;
     mt_tensor_describe(weight, ws, sizeof ws);
     const int64_t *w = weight->shape;
@@ -138,8 +159,6 @@ mt_status mt_conv_transpose3d_new(const mt_tensor *weight, const mt_tensor *bias
         return mt_fail(MT_ERR_SHAPE, "%s: bias %s, expected [%lld] (the out channels of "
                        "weight %s, groups %lld)", name, mt_tensor_describe(bias, bs, sizeof bs),
                        (long long)cout, ws, (long long)p.groups);
-    if (weight->dtype >= MT_DTYPE_COUNT || (bias && bias->dtype >= MT_DTYPE_COUNT))
-        return mt_fail(MT_ERR_DTYPE, "%s: invalid dtype", name);
     mt_layer *l = mt_nn_layer_alloc("conv_transpose3d", &convt3d_vtable,
                                     MT_LAYER_CONV_TRANSPOSE3D, name, sizeof(convt3d_state));
     if (!l)
@@ -147,8 +166,8 @@ mt_status mt_conv_transpose3d_new(const mt_tensor *weight, const mt_tensor *bias
     convt3d_state *st = l->state;
     // contiguous: a Keras kernel comes as a permuted view, and the op
     // would copy it on every call
-    if ((s = mt_nn_hold(weight, true, &st->weight)) ||
-        (bias && (s = mt_nn_hold(bias, false, &st->bias)))) {
+    if ((s = mt_nn_hold_for(name, "weight", weight, true, &st->weight)) ||
+        (bias && (s = mt_nn_hold_for(name, "bias", bias, false, &st->bias)))) {
         mt_layer_free(l);
         return s;
     }

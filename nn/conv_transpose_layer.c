@@ -61,10 +61,26 @@ static void convt_release(void *state)
     mt_tensor_free(st->bias);
 }
 
+/* An activation after it runs in the op (the composition rule of
+ * mt_nn_conv_absorb: relu∘relu, else one activation); a scale or shift
+ * (a BatchNorm) is not absorbed. */
+static mt_status convt_absorb(const mt_layer *l, const mt_layer_epilogue *e, mt_layer **fused)
+{
+    const convt_state *st = l->state;
+    if (e->scale || e->shift)
+        return MT_ERR_UNSUPPORTED;
+    mt_conv_transpose2d_params p = st->params;
+    mt_tensor *k, *b;
+    mt_status s = mt_nn_conv_absorb(st->weight, st->bias, st->params.activation, true, e,
+                                    &p.activation, &k, &b);
+    return s ? s : mt_conv_transpose2d_new(st->weight, st->bias, &p, fused);
+}
+
 static const mt_layer_vtable convt_vtable = {
     .n_inputs = 1,
     .infer = convt_infer,
     .forward = convt_forward,
+    .absorb = convt_absorb,
     .release = convt_release,
 };
 
@@ -81,6 +97,9 @@ static mt_status check_params(const char *name, const mt_conv_transpose2d_params
     p->dilation_h = p->dilation_h ? p->dilation_h : 1;
     p->dilation_w = p->dilation_w ? p->dilation_w : 1;
     p->groups = p->groups ? p->groups : 1;
+    if (!mt_activation_name(p->activation))
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: unknown activation %d", name,
+                       (int)p->activation);
     if (p->stride_h < 1 || p->stride_w < 1 || p->dilation_h < 1 || p->dilation_w < 1 ||
         p->groups < 1 || p->pad_top < 0 || p->pad_bottom < 0 || p->pad_left < 0 ||
         p->pad_right < 0 || p->output_padding_h < 0 || p->output_padding_w < 0 ||
@@ -107,8 +126,9 @@ mt_status mt_conv_transpose2d_new(const mt_tensor *weight, const mt_tensor *bias
     snprintf(name, sizeof name, "conv_transpose2d%s%s", weight->name[0] ? " " : "",
              weight->name);
     mt_conv_transpose2d_params p;
-    mt_status s = check_params(name, params, &p);
-    if (s)
+    mt_status s;
+    if ((s = mt_nn_check_weight(name, "weight", weight)) ||
+        (s = mt_nn_check_weight(name, "bias", bias)) || (s = check_params(name, params, &p)))
         return s;
     mt_tensor_describe(weight, ws, sizeof ws);
     const int64_t *w = weight->shape;
@@ -126,8 +146,8 @@ mt_status mt_conv_transpose2d_new(const mt_tensor *weight, const mt_tensor *bias
     if (!l)
         return MT_ERR_OUT_OF_MEMORY;
     convt_state *st = l->state;
-    if ((s = mt_nn_hold(weight, false, &st->weight)) ||
-        (bias && (s = mt_nn_hold(bias, false, &st->bias)))) {
+    if ((s = mt_nn_hold_for(name, "weight", weight, false, &st->weight)) ||
+        (bias && (s = mt_nn_hold_for(name, "bias", bias, false, &st->bias)))) {
         mt_layer_free(l);
         return s;
     }

@@ -145,6 +145,10 @@ mt_status mt_einsum_dense_new(const mt_tensor *kernel, const mt_tensor *bias,
                        kernel ? "equation" : "kernel");
     char name[MT_NAME_MAX + 16], ks[160], bs[160];
     snprintf(name, sizeof name, "einsum_dense%s%s", kernel->name[0] ? " " : "", kernel->name);
+    mt_status s;
+    if ((s = mt_nn_check_weight(name, "kernel", kernel)) ||
+        (s = mt_nn_check_weight(name, "bias", bias)))
+        return s;
     mt_tensor_describe(kernel, ks, sizeof ks);
     if ((unsigned)act >= MT_ACTIVATION_COUNT)
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: unknown activation %d", name, (int)act);
@@ -192,7 +196,7 @@ mt_status mt_einsum_dense_new(const mt_tensor *kernel, const mt_tensor *bias,
     mt_tensor *k2 = NULL, *bx = NULL, *bc = NULL, *b1 = NULL;
     /* a view of the kernel, or a copy of one whose strides cannot merge
      * (transposed, sliced) */
-    mt_status s = mt_reshape(kernel, 2, (int64_t[]){pc, po}, &k2);
+    s = mt_reshape(kernel, 2, (int64_t[]){pc, po}, &k2);
     if (!s)
         s = mt_tensor_name_set(k2, kernel->name);
     // Keras' bias covers the output from its first bias axis on, with 1 on

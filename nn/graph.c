@@ -150,10 +150,10 @@ mt_status mt_graph_constant(mt_graph *graph, const char *name, const mt_tensor *
     mt_status s = check_name(graph, op, name);
     if (s)
         return s;
-    if ((unsigned)value->dtype >= MT_DTYPE_COUNT)
-        return mt_fail(MT_ERR_DTYPE, "%s: constant '%s': invalid dtype %d", op, name,
-                       (int)value->dtype);
     char desc[160];
+    snprintf(desc, sizeof desc, "%s: constant '%s'", op, name);
+    if ((s = mt_nn_check_weight(desc, "value", value)))   // before its shape is read
+        return s;
     mt_tensor_describe(value, desc, sizeof desc);
     /* the leading 1 stands for the batch, as in PyTorch's [1, 1, E] class token */
     bool fits = value->rank >= 1 && value->shape[0] == 1;

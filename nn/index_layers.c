@@ -53,6 +53,9 @@ mt_status mt_embedding_new(const mt_tensor *weight, mt_layer **out)
     *out = NULL;
     char name[MT_NAME_MAX + 16], ws[160];
     snprintf(name, sizeof name, "embedding%s%s", weight->name[0] ? " " : "", weight->name);
+    mt_status s = mt_nn_check_weight(name, "weight", weight);
+    if (s)
+        return s;
     if (weight->rank != 2 || weight->shape[0] < 1 || weight->shape[1] < 1)
         return mt_fail(MT_ERR_SHAPE, "%s: weight %s, expected [num, dim]", name,
                        mt_tensor_describe(weight, ws, sizeof ws));
@@ -61,7 +64,7 @@ mt_status mt_embedding_new(const mt_tensor *weight, mt_layer **out)
     if (!l)
         return MT_ERR_OUT_OF_MEMORY;
     emb_state *st = l->state;
-    mt_status s = weight->dtype == MT_DTYPE_F32
+    s = weight->dtype == MT_DTYPE_F32
                       ? mt_view(weight, 2, weight->shape, &st->weight)
                       : mt_tensor_to_f32(weight, &st->weight);
     if (s) {

@@ -6,6 +6,7 @@
 #include <stdio.h>
 
 #include "layer_internal.h"
+#include "minitensor/view.h"
 
 typedef struct kattn_state {
     bool additive;                 /* AdditiveAttention: Σ scale_d · tanh(q_d + k_d) */
@@ -74,8 +75,8 @@ static mt_status kattn_infer(const mt_layer *l, int n, const mt_shape *in,
     return MT_OK;
 }
 
-/* One row of scores, the masks as F32 [N,Tv] and [N,Tq]; SIZE_MAX (refused
- * by the planner) if that does not fit a 32-bit size_t. */
+/* The scores [N,Tq,Tv], the masks as F32 [N,Tv] and [N,Tq]; SIZE_MAX
+ * (refused by the planner) if that does not fit a size_t. */
 static size_t kattn_scratch(const mt_layer *l, int n, const mt_shape *in)
 {
     (void)n;
@@ -83,9 +84,9 @@ static size_t kattn_scratch(const mt_layer *l, int n, const mt_shape *in)
     kattn_slots sl = kattn_slots_of(&st->o);
     /* the dims are any int64 a graph input declares: counted without overflow */
     const uint64_t cap = SIZE_MAX / sizeof(float), batch = (uint64_t)in[0].dim[0];
-    const uint64_t rows[2] = {sl.value_mask > 0 ? (uint64_t)in[1].dim[1] : 0,
-                              sl.query_mask > 0 ? (uint64_t)in[0].dim[1] : 0};
-    uint64_t f = (uint64_t)in[1].dim[1];
+    const uint64_t tq = (uint64_t)in[0].dim[1], tv = (uint64_t)in[1].dim[1];
+    const uint64_t rows[2] = {sl.value_mask > 0 ? tv : 0, sl.query_mask > 0 ? tq : 0};
+    uint64_t f = tq && tv && batch > cap / tq / tv ? UINT64_MAX : batch * tq * tv;
     for (int m = 0; f <= cap && m < 2; m++)
         f = rows[m] && batch > (cap - f) / rows[m] ? UINT64_MAX : f + batch * rows[m];
     return f > cap ? SIZE_MAX : (size_t)f * sizeof(float);
@@ -94,7 +95,8 @@ static size_t kattn_scratch(const mt_layer *l, int n, const mt_shape *in)
 #define AT(t, b, i, d) ((const float *)(t)->data)[(b) * (t)->stride[0] + (i) * (t)->stride[1] + \
                                                   (d) * (t)->stride[2]]
 
-/* The score of query row i against key row j of sample b. */
+/* The additive or concat score of query row i against key row j of
+ * sample b (the dot scores are one batched matmul). */
 static float kattn_score(const kattn_state *st, const mt_tensor *q, const mt_tensor *k,
                          int64_t b, int64_t i, int64_t j)
 {
@@ -104,16 +106,36 @@ static float kattn_score(const kattn_state *st, const mt_tensor *q, const mt_ten
         const float *w = st->scale_vec ? st->scale_vec->data : NULL;
         for (int64_t d = 0; d < dim; d++)
             acc += (w ? w[d] : 1.0f) * tanhf(AT(q, b, i, d) + AT(k, b, j, d));
-    } else if (st->o.score_mode == MT_SCORE_MODE_CONCAT) {
+    } else {
         for (int64_t d = 0; d < dim; d++)
             acc += tanhf(st->scale * (AT(q, b, i, d) + AT(k, b, j, d)));
         acc *= st->concat_weight;
-    } else {
-        for (int64_t d = 0; d < dim; d++)
-            acc += AT(q, b, i, d) * AT(k, b, j, d);
-        acc *= st->scale;
     }
     return acc;
+}
+
+/* scores [N,Tq,Tv] (contiguous): q · kᵀ · scale for dot scores (Keras
+ * multiplies the product by its scale), else kattn_score's. */
+static mt_status kattn_scores(const kattn_state *st, const mt_tensor *q, const mt_tensor *k,
+                              mt_tensor *scores)
+{
+    const int64_t batch = scores->shape[0], tq = scores->shape[1], tv = scores->shape[2];
+    float *p = scores->data;
+    if (st->additive || st->o.score_mode == MT_SCORE_MODE_CONCAT) {
+        for (int64_t b = 0; b < batch; b++)
+            for (int64_t i = 0; i < tq; i++)
+                for (int64_t j = 0; j < tv; j++)
+                    p[(b * tq + i) * tv + j] = kattn_score(st, q, k, b, i, j);
+        return MT_OK;
+    }
+    mt_tensor kt;
+    mt_status s = mt_transpose_into(k, 1, 2, &kt);
+    if (s || (s = mt_matmul_into(q, &kt, scores)))
+        return s;
+    if (st->scale != 1.0f)
+        for (int64_t e = 0; e < batch * tq * tv; e++)
+            p[e] *= st->scale;
+    return MT_OK;
 }
 
 static mt_status kattn_forward(const mt_layer *l, int n, const mt_tensor *const *in,
@@ -124,45 +146,49 @@ static mt_status kattn_forward(const mt_layer *l, int n, const mt_tensor *const 
     kattn_slots sl = kattn_slots_of(&st->o);
     const mt_tensor *q = in[0], *v = in[1], *k = in[sl.key];
     int64_t batch = q->shape[0], tq = q->shape[1], tv = v->shape[1], vdim = v->shape[2];
-    float *p = scratch, *vm = p + tv, *qm = vm + (sl.value_mask > 0 ? batch * tv : 0);
-    mt_status s = MT_OK;
-    if (sl.value_mask > 0)
+    float *p = scratch, *vm = p + batch * tq * tv;
+    float *qm = vm + (sl.value_mask > 0 ? batch * tv : 0);
+    mt_tensor scores;
+    mt_status s = mt_tensor_wrap_into(MT_DTYPE_F32, 3, (const int64_t[]){batch, tq, tv}, p,
+                                      &scores);
+    if (!s && sl.value_mask > 0)
         s = mt_nn_mask_f32(in[sl.value_mask], vm);
     if (!s && sl.query_mask > 0)
         s = mt_nn_mask_f32(in[sl.query_mask], qm);
-    if (s)
+    if (s || (s = kattn_scores(st, q, k, &scores)))
         return s;
     bool vkeep = st->o.value_mask == MT_MASK_MODE_KEEP;
     bool qkeep = st->o.query_mask == MT_MASK_MODE_KEEP;
-    float *o = out->data;
     for (int64_t b = 0; b < batch; b++)
         for (int64_t i = 0; i < tq; i++) {
-            float top = -INFINITY, sum = 0;
+            float *row = p + (b * tq + i) * tv, top = -INFINITY, sum = 0;
             for (int64_t j = 0; j < tv; j++) {
-                p[j] = kattn_score(st, q, k, b, i, j);
                 /* Keras subtracts 1e9 from a masked score rather than dropping
                  * it: a row with every key masked averages all the values */
                 bool masked = (st->o.causal && j > i) ||
                               (sl.value_mask > 0 && (vm[b * tv + j] != 0.0f) != vkeep);
                 if (masked)
-                    p[j] -= 1.0e9f;
-                top = fmaxf(top, p[j]);
+                    row[j] -= 1.0e9f;
+                top = fmaxf(top, row[j]);
             }
             for (int64_t j = 0; j < tv; j++)
-                sum += (p[j] = expf(p[j] - top));
+                sum += (row[j] = expf(row[j] - top));
             for (int64_t j = 0; j < tv; j++)
-                p[j] /= sum;
-            float *row = o + (b * tq + i) * vdim;
-            bool zero = sl.query_mask > 0 && (qm[b * tq + i] != 0.0f) != qkeep;
-            for (int64_t d = 0; d < vdim; d++) {
-                float acc = 0;
-                for (int64_t j = 0; j < tv; j++)
-                    acc += p[j] * AT(v, b, j, d);
-                /* Keras multiplies a masked query's row by 0: NaN where
-                 * it is not finite (an inf or NaN among the values) */
-                row[d] = zero ? acc * 0.0f : acc;
-            }
+                row[j] /= sum;
         }
+    if ((s = mt_matmul_into(&scores, v, out)))
+        return s;
+    if (sl.query_mask > 0)
+        for (int64_t b = 0; b < batch; b++)
+            for (int64_t i = 0; i < tq; i++) {
+                /* Keras multiplies a masked query's row by 0: NaN where it
+                 * is not finite (an inf or NaN among the values) */
+                if ((qm[b * tq + i] != 0.0f) == qkeep)
+                    continue;
+                float *row = (float *)out->data + b * out->stride[0] + i * out->stride[1];
+                for (int64_t d = 0; d < vdim; d++)
+                    row[d * out->stride[2]] *= 0.0f;
+            }
     return MT_OK;
 }
 
@@ -207,10 +233,13 @@ static mt_status kattn_new(const char *op, bool additive, float scale, float con
                        op, (double)scale, (double)concat_weight);
     mt_tensor *vec = NULL;
     if (scale_vec) {
+        if ((s = mt_nn_check_weight(op, "scale", scale_vec)))
+            return s;
         if (scale_vec->rank != 1)
             return mt_fail(MT_ERR_SHAPE, "%s: scale %s must be [dim], is rank %d", op,
                            scale_vec->name, scale_vec->rank);
-        if ((s = mt_nn_hold(scale_vec, true, &vec)) || (s = mt_nn_check_finite(op, vec))) {
+        if ((s = mt_nn_hold_for(op, "scale", scale_vec, true, &vec)) ||
+            (s = mt_nn_check_finite(op, vec))) {
             mt_tensor_free(vec);
             return s;
         }

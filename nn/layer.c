@@ -67,6 +67,40 @@ mt_status mt_nn_hold(const mt_tensor *t, bool contiguous, mt_tensor **out)
     return s;
 }
 
+mt_status mt_nn_hold_for(const char *layer, const char *what, const mt_tensor *t,
+                         bool contiguous, mt_tensor **out)
+{
+    mt_status s = mt_nn_hold(t, contiguous, out);
+    if (!s)
+        return MT_OK;
+    char why[512], ts[160];
+    snprintf(why, sizeof why, "%s", mt_last_error());
+    return mt_fail(s, "%s: cannot hold %s %s: %s", layer, what,
+                   mt_tensor_describe(t, ts, sizeof ts), why);
+}
+
+mt_status mt_nn_check_weight(const char *layer, const char *what, const mt_tensor *t)
+{
+    if (!t)
+        return MT_OK;
+    char ts[160];
+    if (t->rank < 0 || t->rank > MT_MAX_RANK || (unsigned)t->dtype >= MT_DTYPE_COUNT)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: %s %s is not a valid tensor (rank %d, "
+                       "dtype %d)", layer, what, t->name[0] ? t->name : "(unnamed)", t->rank,
+                       (int)t->dtype);
+    int64_t numel = 1;
+    for (int d = 0; d < t->rank; d++) {
+        if (t->shape[d] < 0 || (t->shape[d] > 0 && numel > INT64_MAX / t->shape[d]))
+            return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: %s %s has a negative dim or too "
+                           "many elements", layer, what, mt_tensor_describe(t, ts, sizeof ts));
+        numel *= t->shape[d];
+    }
+    if (!t->data && numel != 0)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: %s %s has no data", layer, what,
+                       mt_tensor_describe(t, ts, sizeof ts));
+    return MT_OK;
+}
+
 mt_status mt_nn_infer_same(const mt_layer *l, int n, const mt_shape *in,
                            const char *const *from, mt_shape *out)
 {
@@ -227,9 +261,10 @@ mt_status mt_layer_forward(const mt_layer *layer, const mt_tensor *x, mt_tensor 
     if (!layer || !x || !out)
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "layer_forward: NULL argument");
     *out = NULL;
-    if (x->rank < 0 || x->rank > MT_MAX_RANK)
-        return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: input rank %d is invalid",
-                       layer->name, x->rank);
+    // rank, dtype, dims and data before infer and scratch_bytes read the shape
+    mt_status s = mt_nn_check_weight(layer->name, "input", x);
+    if (s)
+        return s;
     if (layer->vt->n_inputs > 1)
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: takes %d inputs: run it in a graph",
                        layer->name, layer->vt->n_inputs);
@@ -237,7 +272,7 @@ mt_status mt_layer_forward(const mt_layer *layer, const mt_tensor *x, mt_tensor 
     shape_of(x, &in);
     const char *from = "the input";
     mt_clear_error();
-    mt_status s = layer->vt->infer(layer, 1, &in, &from, &shape);
+    s = layer->vt->infer(layer, 1, &in, &from, &shape);
     if (s) {
         char why[512], xs[160];
         snprintf(why, sizeof why, "%s", mt_last_error()[0] ? mt_last_error()

@@ -38,6 +38,20 @@ NN_INTERNAL mt_layer *mt_nn_layer_alloc(const char *op, const mt_layer_vtable *v
  * contiguous F32 copy under t's name. */
 NN_INTERNAL mt_status mt_nn_hold(const mt_tensor *t, bool contiguous, mt_tensor **out);
 
+/* A tensor given to the constructor of layer `layer` as its `what`
+ * (kernel, weight, bias, ...): NULL or a valid tensor (rank 0..MT_MAX_RANK,
+ * a known dtype, dims >= 0 whose product fits int64, data unless empty),
+ * else MT_ERR_INVALID_ARGUMENT naming the layer, the role and the tensor
+ * (its name and shape). Constructors call it before reading the shape. */
+NN_INTERNAL mt_status mt_nn_check_weight(const char *layer, const char *what,
+                                         const mt_tensor *t);
+
+/* mt_nn_hold for the constructor of layer `layer`, t its `what`: a failure
+ * (out of memory, a broadcast view too large to copy) names the layer and
+ * the tensor before the cause. */
+NN_INTERNAL mt_status mt_nn_hold_for(const char *layer, const char *what, const mt_tensor *t,
+                                     bool contiguous, mt_tensor **out);
+
 /* The `infer` of one-input layers whose output has their input's shape. */
 NN_INTERNAL mt_status mt_nn_infer_same(const mt_layer *l, int n, const mt_shape *in,
                                        const char *const *from, mt_shape *out);

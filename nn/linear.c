@@ -411,7 +411,8 @@ mt_status mt_linear_new(const mt_tensor *weight, const mt_tensor *bias,
     snprintf(name, sizeof name, "linear%s%s", weight->name[0] ? " " : "", weight->name);
     mt_weight_layout layout = MT_LAYOUT_AUTO;
     mt_status s;
-    if ((s = check_args(name, weight, bias, &o)) ||
+    if ((s = mt_nn_check_weight(name, "weight", weight)) ||
+        (s = mt_nn_check_weight(name, "bias", bias)) || (s = check_args(name, weight, bias, &o)) ||
         (s = choose_layout(name, weight, bias, &o, &layout)))
         return s;
     mt_layer *l = mt_nn_layer_alloc("linear", &linear_vtable, MT_LAYER_LINEAR, name,
@@ -419,8 +420,8 @@ mt_status mt_linear_new(const mt_tensor *weight, const mt_tensor *bias,
     if (!l)
         return MT_ERR_OUT_OF_MEMORY;
     linear_state *lin = l->state;
-    if ((s = mt_nn_hold(weight, false, &lin->weight)) ||
-        (bias && (s = mt_nn_hold(bias, false, &lin->bias)))) {
+    if ((s = mt_nn_hold_for(name, "weight", weight, false, &lin->weight)) ||
+        (bias && (s = mt_nn_hold_for(name, "bias", bias, false, &lin->bias)))) {
         mt_layer_free(l);
         return s;
     }

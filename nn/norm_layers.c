@@ -103,6 +103,12 @@ mt_status mt_batch_norm_new(const mt_tensor *mean, const mt_tensor *var,
     const mt_batch_norm_options o = options ? *options : (mt_batch_norm_options){0};
     char name[MT_NAME_MAX + 16], ms[160];
     snprintf(name, sizeof name, "batch_norm%s%s", mean->name[0] ? " " : "", mean->name);
+    mt_status s;
+    if ((s = mt_nn_check_weight(name, "mean", mean)) ||
+        (s = mt_nn_check_weight(name, "var", var)) ||
+        (s = mt_nn_check_weight(name, "weight", weight)) ||
+        (s = mt_nn_check_weight(name, "bias", bias)))
+        return s;
     if (!(o.eps >= 0.0f) || o.channel_dim < -MT_MAX_RANK || o.channel_dim >= MT_MAX_RANK)
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: eps %g or channel dim %d is out of "
                        "range", name, (double)o.eps, o.channel_dim);
@@ -112,7 +118,7 @@ mt_status mt_batch_norm_new(const mt_tensor *mean, const mt_tensor *var,
     int64_t c = mean->shape[0];
     float eps = o.eps > 0.0f ? o.eps : 1e-5f;
     mt_tensor *m = NULL, *v = NULL, *w = NULL, *b = NULL;
-    mt_status s = vector(name, "mean", mean, c, &m);
+    s = vector(name, "mean", mean, c, &m);
     if (!s)
         s = vector(name, "var", var, c, &v);
     if (!s && weight)
@@ -227,6 +233,10 @@ static mt_status norm_new(const char *op, bool rms, const mt_tensor *weight,
     char name[MT_NAME_MAX + 16], ws[160], bs[160];
     snprintf(name, sizeof name, "%s%s%s", op, ref && ref->name[0] ? " " : "",
              ref ? ref->name : "");
+    mt_status s;
+    if ((s = mt_nn_check_weight(name, "weight", weight)) ||
+        (s = mt_nn_check_weight(name, "bias", bias)))
+        return s;
     int k = o.normalized_rank ? o.normalized_rank : ref ? ref->rank : 1;
     if (!(o.eps >= 0.0f) || k < 1 || k > MT_MAX_RANK || (ref && ref->rank != k))
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: eps %g or normalized rank %d does not "
@@ -242,7 +252,7 @@ static mt_status norm_new(const char *op, bool rms, const mt_tensor *weight,
         return MT_ERR_OUT_OF_MEMORY;
     ln_state *st = l->state;
     st->rms = rms;
-    mt_status s = MT_OK;
+    s = MT_OK;
     if (weight)
         s = mt_tensor_to_f32(weight, &st->weight);
     if (!s && bias)
@@ -329,6 +339,10 @@ mt_status mt_group_norm_new(int num_groups, const mt_tensor *weight, const mt_te
     char name[MT_NAME_MAX + 16], ws[160], bs[160];
     snprintf(name, sizeof name, "group_norm%s%s", ref && ref->name[0] ? " " : "",
              ref ? ref->name : "");
+    mt_status s;
+    if ((s = mt_nn_check_weight(name, "weight", weight)) ||
+        (s = mt_nn_check_weight(name, "bias", bias)))
+        return s;
     if (num_groups < 1 || !(o.eps >= 0.0f) || o.normalized_rank != 0)
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: num_groups %d, eps %g or normalized "
                        "rank %d out of range (groups >= 1, eps >= 0, rank 0)", name,
@@ -345,7 +359,7 @@ mt_status mt_group_norm_new(int num_groups, const mt_tensor *weight, const mt_te
     if (!l)
         return MT_ERR_OUT_OF_MEMORY;
     gn_state *st = l->state;
-    mt_status s = MT_OK;
+    s = MT_OK;
     if (weight)
         s = mt_tensor_to_f32(weight, &st->weight);
     if (!s && bias)

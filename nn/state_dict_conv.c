@@ -351,7 +351,7 @@ static mt_status keras_transpose_load(const char *kind, int dims, const mt_state
     const int x = dims - 1;   /* the width's index */
     mt_conv_transpose2d_params p = {
         .stride_w = c.stride[x], .dilation_w = c.dilation[x], .pad_left = before[x],
-        .pad_right = after[x], .output_padding_w = extra[x]};
+        .pad_right = after[x], .output_padding_w = extra[x], .activation = o.act};
     if (dims == 2) {
         p.stride_h = c.stride[0], p.dilation_h = c.dilation[0];
         p.pad_top = before[0], p.pad_bottom = after[0], p.output_padding_h = extra[0];

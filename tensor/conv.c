@@ -261,7 +261,9 @@ static bool rows_wanted(const conv_geometry *g, mt_backend backend)
 }
 
 /* Runs the planned conv into y (an NHWC view of the result, any strides,
- * mergeable per image). */
+ * mergeable per image). As conv3d's: the copies and buffers first, and
+ * the first GEMM makes every check and allocation the later ones need, so
+ * a failure leaves y untouched (test_conv's out-of-memory test). */
 static mt_status conv_run(const char *op, const mt_tensor *kernel, const mt_tensor *bias,
                           mt_activation act, const conv_geometry *g, mt_tensor *y)
 {
@@ -335,6 +337,8 @@ static mt_status conv_into(const char *op, const mt_tensor *input, const mt_tens
     if (!mt_tensor_same_shape(out, &want))
         return mt_fail(MT_ERR_SHAPE, "%s: out is %s, %s * %s gives %s", op, MT_SHAPE(out),
                        MT_SHAPE(input), MT_SHAPE(kernel), MT_SHAPE(&want));
+    if ((s = mt_check_out(op, out, MT_DTYPE_F32, 4, shape)))   // an expanded (stride 0) out
+        return s;
     if (mt_tensors_overlap(out, input) || mt_tensors_overlap(out, kernel) ||
         (bias && mt_tensors_overlap(out, bias)))
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: out %s overlaps the input, kernel or "
@@ -487,6 +491,8 @@ mt_status mt_conv2d_max_pool2d_into(const mt_tensor *input, const mt_tensor *ker
     if (!mt_tensor_same_shape(out, &want))
         return mt_fail(MT_ERR_SHAPE, "%s: out is %s, %s * %s pooled gives %s", op,
                        MT_SHAPE(out), MT_SHAPE(input), MT_SHAPE(kernel), MT_SHAPE(&want));
+    if ((s = mt_check_out(op, out, MT_DTYPE_F32, 4, shape)))   // an expanded (stride 0) out
+        return s;
     if (mt_tensors_overlap(out, input) || mt_tensors_overlap(out, kernel) ||
         (bias && mt_tensors_overlap(out, bias)) ||
         (conv->winograd && mt_tensors_overlap(out, conv->winograd)))

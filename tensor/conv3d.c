@@ -145,7 +145,10 @@ static mt_status kernel_matrix(const mt_tensor *kernel, const conv3d_geometry *g
 }
 
 /* rows = y [M, Cout] (M output voxels, y an [N,OD,OH,OW,Cout] view whose
- * voxels merge into one dim) = the planned conv. */
+ * voxels merge into one dim) = the planned conv. The kernel copy and the
+ * patches come first, and the first GEMM (the first write) makes every
+ * check and allocation the later ones need (no larger, the same strides):
+ * a failure leaves rows untouched (test_nn_conv3d's out-of-memory test). */
 static mt_status conv3d_run(const char *op, const mt_tensor *kernel, const mt_tensor *bias,
                             mt_activation act, const conv3d_geometry *g, mt_tensor *rows)
 {

@@ -2,6 +2,7 @@
  * each output element sums the inputs whose scattered windows cover it. */
 #include "minitensor/conv.h"
 #include "internal.h"
+#include "unary_ops.h"
 #include "window.h"
 
 typedef struct tconv_geometry {
@@ -29,12 +30,14 @@ static mt_status tconv_axis(const char *op, const char *axis, int64_t in, int64_
         return mt_fail(MT_ERR_OVERFLOW, "%s: %s: output size overflows (size %lld, kernel "
                        "%lld, stride %lld, dilation %lld)", op, axis, (long long)in,
                        (long long)k, (long long)stride, (long long)dil);
-    a -= pb;  // a >= 1 and pads >= 0: no overflow
-    a -= pa;
-    if (a < 0)
+    // a - pb - pa overflowed for pads near INT64_MAX (UBSan)
+    int64_t left;
+    if (__builtin_sub_overflow(a, pb, &left) || __builtin_sub_overflow(left, pa, &left) ||
+        left < 0)
         return mt_fail(MT_ERR_SHAPE, "%s: %s: pads (%lld, %lld) leave a negative output size "
-                       "%lld", op, axis, (long long)pb, (long long)pa, (long long)a);
-    *out = a;
+                       "(%lld before them)", op, axis, (long long)pb, (long long)pa,
+                       (long long)a);
+    *out = left;
     return MT_OK;
 }
 
@@ -50,7 +53,8 @@ static mt_status tconv_plan(const char *op, const mt_tensor *input, const mt_ten
         return s;
     if (!p)
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: params is NULL", op);
-    if ((s = mt_check_data_layout(op, p->data_layout)))
+    if ((s = mt_check_data_layout(op, p->data_layout)) ||
+        (s = mt_activation_check(op, p->activation)))
         return s;
     bool nchw = p->data_layout == MT_DATA_LAYOUT_NCHW;
     if (input->rank != 4 || weight->rank != 4)
@@ -96,14 +100,14 @@ static mt_status tconv_plan(const char *op, const mt_tensor *input, const mt_ten
  * iy = (oy + pad_top - i * dh) / sh is whole and inside (likewise ix), and
  * over the group's input channels c, of x[n, iy, ix, c] * w[c, o % og, i, j]. */
 static void tconv_run(const tconv_geometry *g, const mt_tensor *weight, const mt_tensor *bias,
-                      mt_tensor *out)
+                      mt_activation act, mt_tensor *out)
 {
     const float *x = g->x.data, *wt = weight->data, *b = bias ? bias->data : NULL;
     float *y = out->data;
     const int64_t *si = g->x.stride, *sw = weight->stride, *so = out->stride;
     const int64_t cg = g->cin / g->groups, og = g->cout / g->groups;
     for (int64_t n = 0; n < g->n; n++)
-        for (int64_t oy = 0; oy < g->oh; oy++)
+        for (int64_t oy = 0; oy < g->oh; oy++) {
             for (int64_t ox = 0; ox < g->ow; ox++)
                 for (int64_t o = 0; o < g->cout; o++) {
                     const int64_t grp = o / og, ol = o % og;
@@ -126,6 +130,9 @@ static void tconv_run(const tconv_geometry *g, const mt_tensor *weight, const mt
                     }
                     y[n * so[0] + oy * so[1] + ox * so[2] + o * so[3]] = acc;
                 }
+            // the finished row [OW, Cout], while it is in cache
+            mt_activation_rows(act, y + n * so[0] + oy * so[1], g->ow, g->cout, so[2], so[3]);
+        }
 }
 
 mt_status mt_conv_transpose2d_into(const mt_tensor *input, const mt_tensor *weight,
@@ -143,12 +150,14 @@ mt_status mt_conv_transpose2d_into(const mt_tensor *input, const mt_tensor *weig
     if (!mt_tensor_same_shape(out, &want))
         return mt_fail(MT_ERR_SHAPE, "%s: out is %s, input %s with weight %s gives %s", op,
                        MT_SHAPE(out), MT_SHAPE(input), MT_SHAPE(weight), MT_SHAPE(&want));
+    if ((s = mt_check_out(op, out, MT_DTYPE_F32, 4, shape)))   // an expanded (stride 0) out
+        return s;
     if (mt_tensors_overlap(out, input) || mt_tensors_overlap(out, weight) ||
         (bias && mt_tensors_overlap(out, bias)))
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: out %s overlaps the input, weight or "
                        "bias", op, MT_SHAPE(out));
     mt_nhwc_view(out, params->data_layout, &y);
-    tconv_run(&g, weight, bias, &y);
+    tconv_run(&g, weight, bias, params->activation, &y);
     return MT_OK;
 }
 
@@ -168,7 +177,7 @@ mt_status mt_conv_transpose2d(const mt_tensor *input, const mt_tensor *weight,
     if ((s = mt_tensor_zeros(MT_DTYPE_F32, 4, shape, &t)))
         return s;
     mt_nhwc_view(t, params->data_layout, &y);
-    tconv_run(&g, weight, bias, &y);
+    tconv_run(&g, weight, bias, params->activation, &y);
     *out = t;
     return MT_OK;
 }

@@ -5,6 +5,7 @@
 #include "minitensor/conv3d.h"
 #include "minitensor/view.h"
 #include "internal.h"
+#include "unary_ops.h"
 #include "volume.h"
 
 /* The cols buffer is kept near 2 MiB (as conv3d's patches). */
@@ -41,13 +42,14 @@ static mt_status tconv3d_axis_plan(const char *op, const char *axis, int64_t pb,
         return mt_fail(MT_ERR_OVERFLOW, "%s: %s: output size overflows (size %lld, kernel "
                        "%lld, stride %lld, dilation %lld)", op, axis, (long long)a->in,
                        (long long)a->k, (long long)a->stride, (long long)a->dil);
-    s -= pb;   // s >= 1 and pads >= 0: no overflow
-    s -= pa;
-    if (s < 1)
-        return mt_fail(MT_ERR_SHAPE, "%s: %s: pads (%lld, %lld) leave an output size %lld",
-                       op, axis, (long long)pb, (long long)pa, (long long)s);
+    // s - pb - pa overflowed for pads near INT64_MAX (UBSan)
+    int64_t left;
+    if (__builtin_sub_overflow(s, pb, &left) || __builtin_sub_overflow(left, pa, &left) ||
+        left < 1)
+        return mt_fail(MT_ERR_SHAPE, "%s: %s: pads (%lld, %lld) leave no output (%lld before "
+                       "them)", op, axis, (long long)pb, (long long)pa, (long long)s);
     a->pad = pb;
-    a->out = s;
+    a->out = left;
     return MT_OK;
 }
 
@@ -63,7 +65,8 @@ static mt_status tconv3d_plan(const char *op, const mt_tensor *input, const mt_t
         return s;
     if (!p)
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: params is NULL", op);
-    if ((s = mt_volume_check_input(op, input, p->data_layout)))
+    if ((s = mt_volume_check_input(op, input, p->data_layout)) ||
+        (s = mt_activation_check(op, p->activation)))
         return s;
     if (weight->rank != 5)
         return mt_fail(MT_ERR_SHAPE, "%s: weight %s must be [Cin,Cout/groups,kd,kh,kw]", op,
@@ -171,11 +174,23 @@ static void col2im3d(const tconv3d_geometry *g, int64_t grp, int64_t r0, int64_t
     }
 }
 
+/* act over y [N,OD,OH,OW,C] (any strides) in place: a [OW, C] block per
+ * output row. */
+static void activate(mt_activation act, mt_tensor *y)
+{
+    const int64_t *sh = y->shape, *so = y->stride;
+    for (int64_t n = 0; n < sh[0]; n++)
+        for (int64_t z = 0; z < sh[1]; z++)
+            for (int64_t r = 0; r < sh[2]; r++)
+                mt_activation_rows(act, (float *)y->data + n * so[0] + z * so[1] + r * so[2],
+                                   sh[3], sh[4], so[3], so[4]);
+}
+
 /* y (the output seen [N,OD,OH,OW,Cout], shape checked) = the planned
- * transposed conv. The copies and the cols buffer come first: a failure
- * there leaves y untouched. */
+ * transposed conv. The copies, the cols buffer and the first GEMM come
+ * before y's first write: a failure there leaves y untouched. */
 static mt_status tconv3d_run(const char *op, const mt_tensor *weight, const mt_tensor *bias,
-                             const tconv3d_geometry *g, mt_tensor *y)
+                             mt_activation act, const tconv3d_geometry *g, mt_tensor *y)
 {
     const int64_t cg = g->cin / g->groups, og = g->cout / g->groups;
     const int64_t ncols = og * g->ax[0].k * g->ax[1].k * g->ax[2].k;
@@ -205,7 +220,6 @@ static mt_status tconv3d_run(const char *op, const mt_tensor *weight, const mt_t
                     "floats)", op, (long long)per_chunk, (long long)ncols);
         goto done;
     }
-    fill_bias(bias, y);
     for (int64_t r0 = 0; r0 < m; r0 += per_chunk) {
         const int64_t count = m - r0 < per_chunk ? m - r0 : per_chunk;
         for (int64_t grp = 0; grp < g->groups; grp++) {
@@ -216,9 +230,17 @@ static mt_status tconv3d_run(const char *op, const mt_tensor *weight, const mt_t
                 (s = mt_narrow_into(&wm, 0, grp * cg, cg, &wg)) ||
                 (s = mt_matmul_into(&xg, &wg, &cm)))
                 goto done;
+            // y's first write: after the first GEMM, which made every check
+            // and allocation the later ones (no larger, same strides) need
+            if (r0 == 0 && grp == 0)
+                fill_bias(bias, y);
             col2im3d(g, grp, r0, count, cols, y);
         }
     }
+    // each output voxel sums taps from several input voxels (chunks): the
+    // activation waits for the last
+    if (act != MT_ACTIVATION_NONE)
+        activate(act, y);
 done:
     mt_tensor_free(xcopy);
     mt_tensor_free(wcopy);
@@ -247,7 +269,7 @@ mt_status mt_conv_transpose3d_into(const mt_tensor *input, const mt_tensor *weig
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: out %s overlaps the input, weight or "
                        "bias", op, MT_SHAPE(out));
     mt_ndhwc_view(out, params->data_layout, &y);
-    return tconv3d_run(op, weight, bias, &g, &y);
+    return tconv3d_run(op, weight, bias, params->activation, &g, &y);
 }
 
 mt_status mt_conv_transpose3d(const mt_tensor *input, const mt_tensor *weight,
@@ -266,7 +288,7 @@ mt_status mt_conv_transpose3d(const mt_tensor *input, const mt_tensor *weight,
     if ((s = mt_tensor_zeros(MT_DTYPE_F32, 5, shape, &t)))
         return s;
     mt_ndhwc_view(t, params->data_layout, &y);
-    if ((s = tconv3d_run(op, weight, bias, &g, &y))) {
+    if ((s = tconv3d_run(op, weight, bias, params->activation, &g, &y))) {
         mt_tensor_free(t);
         return s;
     }

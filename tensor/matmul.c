@@ -238,7 +238,7 @@ static mt_status matmul_into(const char *op, const mt_tensor *a, const mt_tensor
 {
     matmul_plan p;
     mt_status s = plan_matmul(op, a, b, &p);
-    if (s || (s = mt_check_tensor(op, "out", out)) || (s = mt_check_f32(op, out)))
+    if (s || (s = mt_check_tensor(op, "out", out)))
         return s;
     if (bias && (s = check_bias(op, bias, p.b.shape[p.b.rank - 1])))
         return s;
@@ -251,6 +251,9 @@ static mt_status matmul_into(const char *op, const mt_tensor *a, const mt_tensor
         (bias && mt_tensors_overlap(out, bias)))
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: out %s overlaps an input", op,
                        MT_SHAPE(out));
+    // its dtype, and no stride 0 (an expanded out: results would collide)
+    if ((s = mt_check_out(op, out, MT_DTYPE_F32, p.out_rank, p.out_shape)))
+        return s;
     return execute(op, &p, bias, e, out);
 }
 

@@ -107,9 +107,8 @@ mt_status mt_check_tensor(const char *op, const char *what, const mt_tensor *t)
 mt_status mt_check_f32(const char *op, const mt_tensor *t)
 {
     if (t->dtype != MT_DTYPE_F32)
-        return mt_fail(MT_ERR_DTYPE, "%s: %s has dtype %s; only F32 is supported "
-                       "(convert with mt_tensor_to_f32)", op, MT_SHAPE(t),
-                       mt_dtype_name(t->dtype));
+        return mt_fail(MT_ERR_DTYPE, "%s: %s has dtype %s, not F32 (convert with "
+                       "mt_tensor_to_f32)", op, MT_SHAPE(t), mt_dtype_name(t->dtype));
     return MT_OK;
 }
 

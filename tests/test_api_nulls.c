@@ -26,6 +26,14 @@ typedef struct row {
 #define R(id, needle, expr) {#expr, needle, row_##id},
 
 /* X-macro: each line is one call with one NULL. */
+/* einsum's operands: x alone, or x and b */
+#define X_ONLY ((const mt_tensor *const *)&x)
+static mt_status einsum_with(const char *eq, const mt_tensor *b, mt_tensor **out)
+{
+    const mt_tensor *ops[2] = {x, b};
+    return mt_einsum(eq, 2, ops, out);
+}
+
 #define ROWS(X)                                                                     \
     X(zeros_out, "tensor_zeros", mt_tensor_zeros(MT_DTYPE_F32, 2, shape2, NULL))   \
     X(zeros_shape, "tensor_zeros", mt_tensor_zeros(MT_DTYPE_F32, 2, NULL, &dst)) \
@@ -83,6 +91,12 @@ typedef struct row {
     X(matmul_a, "matmul", mt_matmul(NULL, w, &dst))                                \
     X(matmul_b, "matmul", mt_matmul(x, NULL, &dst))                                \
     X(matmul_into, "matmul", mt_matmul_into(x, w, NULL))                           \
+    X(einsum_eq, "einsum", mt_einsum(NULL, 1, X_ONLY, &dst))                       \
+    X(einsum_ops, "einsum", mt_einsum("ij", 1, NULL, &dst))                        \
+    X(einsum_b, "einsum", einsum_with("ij,jk", NULL, &dst))                        \
+    X(einsum_out, "einsum", mt_einsum("ij", 1, X_ONLY, NULL))                      \
+    X(einsum_into, "einsum", mt_einsum_into("ij", 1, X_ONLY, NULL))                \
+    X(einsum_shape, "einsum", mt_einsum_shape("ij", 1, X_ONLY, NULL, (int64_t[8]){0})) \
     X(fused_out, "matmul", mt_matmul_fused(x, w, bias, MT_ACTIVATION_RELU, NULL))  \
     X(fused_a, "matmul", mt_matmul_fused(NULL, w, bias, MT_ACTIVATION_RELU, &dst)) \
     X(fused_into, "matmul", mt_matmul_fused_into(x, w, bias, MT_ACTIVATION_RELU, NULL)) \

@@ -210,6 +210,52 @@ static void test_scores_past_size_t(void **state)
 }
 #endif
 
+/* The arguments of one attention_into under the probe. */
+typedef struct attn_call {
+    const mt_tensor *q, *k, *v, *mask;
+} attn_call;
+
+static mt_status attn_call_run(const void *ctx, mt_tensor *out)
+{
+    const attn_call *c = ctx;
+    return mt_scaled_dot_product_attention_into(c->q, c->k, c->v, c->mask, false, 0.25f, out);
+}
+
+/* Out of memory at each allocation in turn leaves out as it was: the
+ * matmul path (scores in scratch, two products per head) over two batches
+ * of three heads, k seen through a transpose, a bool mask; out transposed.
+ * The successful run gives mt_scaled_dot_product_attention's values, which
+ * the PyTorch tests check. */
+static void test_out_of_memory_leaves_out(void **state)
+{
+    (void)state;
+    mt_tensor *q = random_tensor(4, (const int64_t[]){2, 3, 24, 16}, 3);
+    mt_tensor *kt = random_tensor(4, (const int64_t[]){2, 3, 16, 20}, 5), *k = NULL;
+    mt_tensor *v = random_tensor(4, (const int64_t[]){2, 3, 20, 8}, 7), *mask = NULL;
+    assert_ok(mt_transpose(kt, 2, 3, &k));
+    assert_ok(mt_tensor_zeros(MT_DTYPE_BOOL, 2, (const int64_t[]){24, 20}, &mask));
+    for (int i = 0; i < 24 * 20; i++)
+        ((uint8_t *)mask->data)[i] = i % 7 != 0;
+    attn_call c = {q, k, v, mask};
+    mt_tensor *want = NULL, *base = NULL, *out = NULL, *tr = NULL;
+    assert_ok(mt_scaled_dot_product_attention(q, k, v, mask, false, 0.25f, &want));
+    assert_ok(mt_transpose(want, 2, 3, &tr));
+    mt_tensor_free(want);
+    assert_ok(mt_tensor_contiguous(tr, &want));   /* [2,3,8,24]: out's base */
+    assert_ok(mt_tensor_zeros(MT_DTYPE_F32, 4, want->shape, &base));
+    assert_ok(mt_transpose(base, 2, 3, &out));
+    assert_oom_leaves_out(attn_call_run, &c, base, out, want);
+    mt_tensor_free(out);
+    mt_tensor_free(base);
+    mt_tensor_free(tr);
+    mt_tensor_free(want);
+    mt_tensor_free(mask);
+    mt_tensor_free(k);
+    mt_tensor_free(v);
+    mt_tensor_free(kt);
+    mt_tensor_free(q);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -217,6 +263,7 @@ int main(void)
         cmocka_unit_test(test_kv_cache),
         cmocka_unit_test(test_masked_row_and_no_heap),
         cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_out_of_memory_leaves_out),
 #if SIZE_MAX == UINT32_MAX
         cmocka_unit_test(test_scores_past_size_t),
 #endif

@@ -495,6 +495,11 @@ static void test_groups_and_pads_errors(void **state)
     tp = (mt_conv_transpose2d_params){.pad_top = 10};
     assert_fails(mt_conv_transpose2d(x, w, NULL, &tp, &y), MT_ERR_SHAPE,
                  "negative output size");
+    // pads near INT64_MAX: their difference overflowed (UBSan)
+    tp = (mt_conv_transpose2d_params){.pad_left = INT64_MAX, .pad_right = INT64_MAX};
+    assert_fails(mt_conv_transpose2d(x, w, NULL, &tp, &y), MT_ERR_SHAPE,
+                 "width: pads (9223372036854775807, 9223372036854775807) leave a negative "
+                 "output size");
     assert_null(y);
     mt_tensor *all[] = {x, x4, k, k3, w};
     for (int i = 0; i < 5; i++)
@@ -570,6 +575,129 @@ static void test_out_overlaps_input(void **state)
 
 /* A grouped NCHW conv into a strided (transposed) out, by hand: depthwise
  * 1x1 kernels scale each channel, so y[n,c,i,j] = (c + 1) * x[n,c,i,j]. */
+/* The arguments of one conv2d_into or conv2d_max_pool2d_into (pool set)
+ * under the probe. */
+typedef struct conv2d_call {
+    const mt_tensor *x, *k, *b;
+    mt_conv2d_params p;
+    const mt_pool2d_params *pool;
+} conv2d_call;
+
+static mt_status conv2d_call_run(const void *ctx, mt_tensor *out)
+{
+    const conv2d_call *c = ctx;
+    return c->pool ? mt_conv2d_max_pool2d_into(c->x, c->k, c->b, &c->p, c->pool, out)
+                   : mt_conv2d_into(c->x, c->k, c->b, &c->p, out);
+}
+
+/* want: `shape` filled as assert_oom_leaves_out fills out, with r
+ * copied into its narrow (dim 2, from 1, r's width) — what a run into
+ * that narrow leaves. */
+static mt_tensor *sentinel_around(const int64_t shape[4], const mt_tensor *r)
+{
+    mt_tensor *t = NULL, in;
+    assert_ok(mt_tensor_zeros(MT_DTYPE_F32, 4, shape, &t));
+    for (int64_t i = 0; i < mt_tensor_numel(t); i++)
+        ((float *)t->data)[i] = (float)i - 1e6f;
+    assert_ok(mt_narrow_into(t, 2, 1, r->shape[2], &in));
+    assert_ok(mt_tensor_copy_into(r, &in));
+    return t;
+}
+
+/* Out of memory at each allocation in turn leaves out as it was: conv2d
+ * (the native row path and im2col's GEMM on the others; a strided bias,
+ * two groups) and conv2d_max_pool2d, into a contiguous out and into a
+ * narrowed one (rows that do not merge: a temporary). The successful run
+ * gives mt_conv2d's values, which the TensorFlow tests check. */
+static void test_conv2d_out_of_memory_leaves_out(void **state)
+{
+    (void)state;
+    mt_tensor *x = NULL, *k = NULL, *b2 = NULL, *b = NULL, *want = NULL, *out = NULL,
+              *wide = NULL, *wide_want = NULL, col;
+    assert_ok(mt_tensor_zeros(MT_DTYPE_F32, 4, (const int64_t[]){2, 20, 20, 16}, &x));
+    assert_ok(mt_tensor_zeros(MT_DTYPE_F32, 4, (const int64_t[]){8, 8, 3, 3}, &k));
+    assert_ok(mt_tensor_zeros(MT_DTYPE_F32, 2, (const int64_t[]){8, 2}, &b2));
+    uint64_t seed = 17;
+    mt_tensor *fill[3] = {x, k, b2};
+    for (int t = 0; t < 3; t++)
+        for (int64_t i = 0; i < mt_tensor_numel(fill[t]); i++)
+            ((float *)fill[t]->data)[i] = rand_unit(&seed);
+    assert_ok(mt_narrow_into(b2, 1, 0, 1, &col));
+    assert_ok(mt_squeeze(&col, 1, &b));   /* [8], stride 2 */
+    const mt_pool2d_params pool = {.pool_h = 2, .pool_w = 2};
+    for (int pooled = 0; pooled < 2; pooled++) {
+        conv2d_call c = {x, k, b, {.kernel_layout = MT_KERNEL_OIHW, .groups = 2,
+                                   .activation = MT_ACTIVATION_RELU},
+                         pooled ? &pool : NULL};
+        if (pooled)
+            assert_ok(mt_conv2d_max_pool2d(x, k, b, &c.p, &pool, &want));
+        else
+            assert_ok(mt_conv2d(x, k, b, &c.p, &want));
+        assert_ok(mt_tensor_zeros(MT_DTYPE_F32, 4, want->shape, &out));
+        assert_oom_leaves_out(conv2d_call_run, &c, out, out, want);
+        const int64_t *ws = want->shape, wide_shape[4] = {ws[0], ws[1], ws[2] + 3, ws[3]};
+        wide_want = sentinel_around(wide_shape, want);
+        assert_ok(mt_tensor_zeros(MT_DTYPE_F32, 4, wide_shape, &wide));
+        mt_tensor in;
+        assert_ok(mt_narrow_into(wide, 2, 1, ws[2], &in));
+        assert_oom_leaves_out(conv2d_call_run, &c, wide, &in, wide_want);
+        mt_tensor_free(wide);
+        mt_tensor_free(wide_want);
+        mt_tensor_free(out);
+        mt_tensor_free(want);
+    }
+    mt_tensor_free(b);
+    mt_tensor_free(b2);
+    mt_tensor_free(k);
+    mt_tensor_free(x);
+}
+
+/* An expanded out (a stride-0 dim: its elements share memory) is refused
+ * by the 2-D convs and pools as by the elementwise ops and the 3-D ones,
+ * the one float behind it untouched: conv_transpose2d summed every
+ * image's taps into it, the others kept the last image's values. */
+static void test_broadcast_out_refused(void **state)
+{
+    (void)state;
+    float xd[2 * 4 * 4 * 2], kd[2 * 2 * 2 * 2], od = 42.0f;
+    for (int i = 0; i < 64; i++)
+        xd[i] = (float)i;
+    for (int i = 0; i < 16; i++)
+        kd[i] = 1.0f;
+    mt_tensor x, k, x3, k3;
+    assert_ok(mt_tensor_wrap_into(MT_DTYPE_F32, 4, (int64_t[]){2, 4, 4, 2}, xd, &x));
+    assert_ok(mt_tensor_wrap_into(MT_DTYPE_F32, 4, (int64_t[]){2, 2, 2, 2}, kd, &k));
+    assert_ok(mt_tensor_wrap_into(MT_DTYPE_F32, 3, (int64_t[]){2, 16, 2}, xd, &x3));
+    assert_ok(mt_tensor_wrap_into(MT_DTYPE_F32, 3, (int64_t[]){2, 2, 2}, kd, &k3));
+    const mt_conv2d_params cp = {.kernel_layout = MT_KERNEL_HWIO};
+    const mt_pool2d_params pp = {.pool_h = 2, .pool_w = 2};
+    mt_tensor conv = {.dtype = MT_DTYPE_F32, .rank = 4, .shape = {2, 3, 3, 2}, .data = &od},
+              pooled = {.dtype = MT_DTYPE_F32, .rank = 4, .shape = {2, 2, 2, 2}, .data = &od},
+              up = {.dtype = MT_DTYPE_F32, .rank = 4, .shape = {2, 5, 5, 2}, .data = &od},
+              line = {.dtype = MT_DTYPE_F32, .rank = 3, .shape = {2, 15, 2}, .data = &od},
+              global = {.dtype = MT_DTYPE_F32, .rank = 2, .shape = {2, 2}, .data = &od};
+    assert_fails(mt_conv2d_into(&x, &k, NULL, &cp, &conv), MT_ERR_INVALID_ARGUMENT,
+                 "conv2d: out [2,3,3,2] has stride 0 in dim 0");
+    assert_fails(mt_conv1d_into(&x3, &k3, NULL, &cp, &line), MT_ERR_INVALID_ARGUMENT,
+                 "conv1d: out [2,1,15,2] has stride 0 in dim 0");
+    assert_fails(mt_conv2d_max_pool2d_into(&x, &k, NULL, &cp, &(mt_pool2d_params){
+                     .pool_h = 3, .pool_w = 3}, &(mt_tensor){.dtype = MT_DTYPE_F32, .rank = 4,
+                     .shape = {2, 1, 1, 2}, .data = &od}),
+                 MT_ERR_INVALID_ARGUMENT, "conv2d_max_pool2d: out [2,1,1,2] has stride 0");
+    assert_fails(mt_conv_transpose2d_into(&x, &k, NULL, &(mt_conv_transpose2d_params){0},
+                                          &up),
+                 MT_ERR_INVALID_ARGUMENT, "conv_transpose2d: out [2,5,5,2] has stride 0");
+    assert_fails(mt_max_pool2d_into(&x, &pp, &pooled), MT_ERR_INVALID_ARGUMENT,
+                 "max_pool2d: out [2,2,2,2] has stride 0");
+    assert_fails(mt_avg_pool2d_into(&x, &pp, &pooled), MT_ERR_INVALID_ARGUMENT,
+                 "avg_pool2d: out [2,2,2,2] has stride 0");
+    assert_fails(mt_adaptive_avg_pool2d_into(&x, 2, 2, MT_DATA_LAYOUT_NHWC, &pooled),
+                 MT_ERR_INVALID_ARGUMENT, "adaptive_avg_pool2d: out [2,2,2,2] has stride 0");
+    assert_fails(mt_global_avg_pool2d_into(&x, MT_DATA_LAYOUT_NHWC, false, &global),
+                 MT_ERR_INVALID_ARGUMENT, "global_avg_pool2d: out [2,2] has stride 0");
+    assert_true(od == 42.0f);
+}
+
 static void test_depthwise_nchw_by_hand(void **state)
 {
     (void)state;
@@ -611,6 +739,8 @@ int main(void)
         cmocka_unit_test(test_pool_and_resize_errors),
         cmocka_unit_test(test_out_overlaps_input),
         cmocka_unit_test(test_depthwise_nchw_by_hand),
+        cmocka_unit_test(test_conv2d_out_of_memory_leaves_out),
+        cmocka_unit_test(test_broadcast_out_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

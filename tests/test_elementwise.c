@@ -231,7 +231,7 @@ static void test_null_and_dtype(void **state)
     assert_fails(mt_where(mask, x, NULL, &r), MT_ERR_INVALID_ARGUMENT, "where: b is NULL");
     assert_null(r);
 
-    assert_fails(mt_exp(i32, &r), MT_ERR_DTYPE, "exp: [2,3] has dtype I32; only F32");
+    assert_fails(mt_exp(i32, &r), MT_ERR_DTYPE, "exp: [2,3] has dtype I32, not F32");
     assert_fails(mt_maximum(x, i32, &r), MT_ERR_DTYPE, "maximum: [2,3] has dtype I32");
     assert_fails(mt_ge(mask, x, &r), MT_ERR_DTYPE, "ge: [2,3] has dtype BOOL");
     assert_fails(mt_where(x, x, x, &r), MT_ERR_DTYPE,

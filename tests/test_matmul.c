@@ -110,6 +110,19 @@ static void test_matmul_errors(void **state)
     assert_fails(mt_matmul(a, b35, NULL), MT_ERR_INVALID_ARGUMENT, "matmul: out is NULL");
     assert_ok(mt_tensor_zeros(MT_DTYPE_F32, 2, (int64_t[]){2, 4}, &out));
     assert_fails(mt_matmul_into(a, b35, out), MT_ERR_SHAPE, "matmul: out is [2,4], [2,3] x [3,5] gives [2,5]");
+    /* an expanded out (stride 0): every row's result would land on one row */
+    mt_tensor *row, wide;
+    assert_ok(mt_tensor_full(2, (int64_t[]){1, 5}, 7.0f, &row));
+    assert_ok(mt_expand_into(row, 2, (int64_t[]){2, 5}, &wide));
+    assert_fails(mt_matmul_into(a, b35, &wide), MT_ERR_INVALID_ARGUMENT,
+                 "matmul: out [2,5] has stride 0 in dim 0");
+    assert_fails(mt_matmul_fused_into(a, b35, NULL, MT_ACTIVATION_RELU, &wide),
+                 MT_ERR_INVALID_ARGUMENT, "has stride 0 in dim 0");
+    assert_true(((float *)row->data)[0] == 7.0f);
+    mt_tensor_free(row);
+    assert_ok(mt_tensor_zeros(MT_DTYPE_I32, 2, (int64_t[]){2, 5}, &row));
+    assert_fails(mt_matmul_into(a, b35, row), MT_ERR_DTYPE, "matmul: out [2,5] has dtype I32");
+    mt_tensor_free(row);
     assert_ok(mt_tensor_zeros(MT_DTYPE_F32, 1, (int64_t[]){4}, &bias));
     assert_fails(mt_matmul_fused(a, b35, bias, MT_ACTIVATION_NONE, &r), MT_ERR_SHAPE,
                  "matmul_fused: bias is [4], expected [5]");

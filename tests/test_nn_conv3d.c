@@ -461,6 +461,66 @@ static void conv3d_in_chunks_matches_conv2d(void **state)
     mt_tensor_free(x);
 }
 
+/* The arguments of one conv3d_into under the probe. */
+typedef struct conv3d_call {
+    const mt_tensor *x, *k, *b;
+    mt_conv3d_params p;
+} conv3d_call;
+
+static mt_status conv3d_call_run(const void *ctx, mt_tensor *out)
+{
+    const conv3d_call *c = ctx;
+    return mt_conv3d_into(c->x, c->k, c->b, &c->p, out);
+}
+
+/* Out of memory at each allocation in turn leaves out as it was: an OIDHW
+ * kernel in two groups, a strided bias, a GELU, the patches in two chunks
+ * (M = 432 voxels of K = 1728); into a contiguous NDHWC out (rows written
+ * directly) and into an NCDHW out seen channels last (voxels of two images
+ * do not merge: a temporary copied over). The successful run gives the
+ * same values as mt_conv3d, which op_matches_pytorch checks. */
+static void conv3d_out_of_memory_leaves_out(void **state)
+{
+    (void)state;
+    const int64_t xs[5] = {2, 8, 8, 8, 128}, ks[5] = {8, 64, 3, 3, 3};
+    mt_tensor *x = NULL, *k = NULL, *b2 = NULL, *b = NULL, *want = NULL, *out = NULL,
+              *ncdhw = NULL, *view = NULL, *want_ncdhw = NULL;
+    assert_ok(mt_tensor_zeros(MT_DTYPE_F32, 5, xs, &x));
+    assert_ok(mt_tensor_zeros(MT_DTYPE_F32, 5, ks, &k));
+    assert_ok(mt_tensor_zeros(MT_DTYPE_F32, 2, (const int64_t[]){8, 2}, &b2));
+    uint64_t seed = 5;
+    float *px = x->data, *pk = k->data, *pb = b2->data;
+    for (int64_t i = 0; i < mt_tensor_numel(x); i++)
+        px[i] = rand_unit(&seed);
+    for (int64_t i = 0; i < mt_tensor_numel(k); i++)
+        pk[i] = rand_unit(&seed);
+    for (int i = 0; i < 16; i++)
+        pb[i] = rand_unit(&seed);
+    mt_tensor col;
+    assert_ok(mt_narrow_into(b2, 1, 0, 1, &col));
+    assert_ok(mt_squeeze(&col, 1, &b));   /* [8], stride 2 */
+    conv3d_call c = {x, k, b, {.kernel_layout = MT_KERNEL_OIHW, .groups = 2,
+                               .activation = MT_ACTIVATION_GELU}};
+    assert_ok(mt_conv3d(x, k, b, &c.p, &want));
+    assert_ok(mt_tensor_zeros(MT_DTYPE_F32, 5, want->shape, &out));
+    assert_oom_leaves_out(conv3d_call_run, &c, out, out, want);
+    assert_ok(mt_permute(want, to_ncdhw, &view));
+    assert_ok(mt_tensor_contiguous(view, &want_ncdhw));
+    mt_tensor_free(view);
+    assert_ok(mt_tensor_zeros(MT_DTYPE_F32, 5, want_ncdhw->shape, &ncdhw));
+    assert_ok(mt_permute(ncdhw, to_ndhwc, &view));
+    assert_oom_leaves_out(conv3d_call_run, &c, ncdhw, view, want_ncdhw);
+    mt_tensor_free(view);
+    mt_tensor_free(ncdhw);
+    mt_tensor_free(want_ncdhw);
+    mt_tensor_free(out);
+    mt_tensor_free(want);
+    mt_tensor_free(b);
+    mt_tensor_free(b2);
+    mt_tensor_free(k);
+    mt_tensor_free(x);
+}
+
 /* ---- errors ------------------------------------------------------------------------------ */
 
 static void op_errors(void **state)
@@ -739,12 +799,17 @@ static void huge_groups_no_channels(void **state)
     // 2^62 made its input channels 2 · 2^62 (UBSan), then failed in
     // tensor_contiguous
     float one = 1.0f;
-    mt_tensor kb = {.dtype = MT_DTYPE_F32, .rank = 5, .shape = {1, 1, 1, 2, (int64_t)1 << 62},
+    mt_tensor kb = {.dtype = MT_DTYPE_F32, .rank = 5, .shape = {1, 1, 1, 2, (int64_t)1 << 61},
                     .data = &one};
     mt_layer *l = (mt_layer *)&l;
     assert_fails(mt_conv3d_new(&kb, NULL, &(mt_conv3d_options){.groups = (int64_t)1 << 62}, &l),
-                 MT_ERR_SHAPE, "conv3d: kernel [1,1,1,2,4611686018427387904] does not fit");
+                 MT_ERR_SHAPE, "conv3d: kernel [1,1,1,2,2305843009213693952] does not fit");
     assert_null(l);
+    // 2^62 outputs: 2^63 elements, which no tensor can hold
+    kb.shape[4] = (int64_t)1 << 62;
+    assert_fails(mt_conv3d_new(&kb, NULL, &(mt_conv3d_options){.groups = (int64_t)1 << 62}, &l),
+                 MT_ERR_INVALID_ARGUMENT, "conv3d: kernel [1,1,1,2,4611686018427387904] has "
+                 "a negative dim or too many elements");
 }
 
 /* PyTorch's ceil_mode keeps a window that is wider than the padded input
@@ -851,6 +916,7 @@ int main(void)
         cmocka_unit_test(conv_batch_norm_relu),
         cmocka_unit_test(reflect_and_replicate_pads),
         cmocka_unit_test(conv3d_in_chunks_matches_conv2d),
+        cmocka_unit_test(conv3d_out_of_memory_leaves_out),
         cmocka_unit_test(op_errors),
         cmocka_unit_test(layer_errors),
         cmocka_unit_test(loader_names_and_bad_weights),

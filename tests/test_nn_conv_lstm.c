@@ -179,6 +179,10 @@ static void errors_are_clear(void **state)
     assert_fails(mt_conv_lstm_new(odd, u, b, NULL, &l), MT_ERR_SHAPE, "recurrent kernel");
     assert_ok(mt_tensor_zeros(MT_DTYPE_I32, 4, k->shape, &ints));
     assert_fails(mt_conv_lstm_new(ints, u, b, NULL, &l), MT_ERR_DTYPE, "expected float");
+    mt_tensor nodata = *u;   // a recurrent kernel with no data: the layer and tensor named
+    nodata.data = NULL;
+    assert_fails(mt_conv_lstm_new(k, &nodata, b, NULL, &l), MT_ERR_INVALID_ARGUMENT,
+                 "recurrent kernel");
     assert_fails(mt_conv_lstm_new(k, u, b, &(mt_conv_lstm_options){.padding = MT_PADDING_EXPLICIT},
                                   &l), MT_ERR_INVALID_ARGUMENT, "VALID or SAME");
     assert_fails(mt_conv_lstm_new(k, u, b, &(mt_conv_lstm_options){.output = MT_RNN_RETURN_H_N},

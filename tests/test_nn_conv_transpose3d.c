@@ -7,7 +7,10 @@
  * the cols buffer in several chunks; Keras' Conv3DTranspose padding and
  * output_padding; AdaptiveAvg/MaxPool3d of any size; a 3-D encoder-decoder
  * of each framework end to end (PyTorch's also as a U-Net graph with a skip
- * connection); errors and overflow. */
+ * connection); errors and overflow; Conv3DTranspose, Conv2DTranspose and
+ * Conv1DTranspose with activation= and fused with an Activation after them
+ * (reference/make_keras_tconv_act_refs.py -> keras_tconv_act.safetensors);
+ * out untouched when an allocation fails. */
 #include "volume_refs.h"
 
 static mt_safetensors *torch_refs, *keras_refs;
@@ -156,6 +159,52 @@ static void conv_transpose3d_in_chunks(void **state)
     mt_tensor_free(x);
 }
 
+/* The arguments of one conv_transpose3d_into under the probe. */
+typedef struct tconv3d_call {
+    const mt_tensor *x, *w, *b;
+    mt_conv_transpose3d_params p;
+} tconv3d_call;
+
+static mt_status tconv3d_call_run(const void *ctx, mt_tensor *out)
+{
+    const tconv3d_call *c = ctx;
+    return mt_conv_transpose3d_into(c->x, c->w, c->b, &c->p, out);
+}
+
+/* Out of memory at each allocation in turn leaves out as it was: an
+ * NCDHW input of two images seen channels last and a weight seen through
+ * a transpose (both copied), two groups, a bias, the cols buffer in four
+ * chunks (M = 1024 voxels of 64·27 columns). The successful run gives the
+ * same values as mt_conv_transpose3d, which op_matches_pytorch checks. */
+static void conv_transpose3d_out_of_memory_leaves_out(void **state)
+{
+    (void)state;
+    mt_tensor *x = NULL, *xv = NULL, *w2 = NULL, *w = NULL, *b = NULL, *want = NULL,
+              *out = NULL;
+    assert_ok(mt_tensor_zeros(MT_DTYPE_F32, 5, (const int64_t[]){2, 4, 8, 8, 8}, &x));
+    assert_ok(mt_tensor_zeros(MT_DTYPE_F32, 5, (const int64_t[]){64, 4, 3, 3, 3}, &w2));
+    assert_ok(mt_tensor_zeros(MT_DTYPE_F32, 1, (const int64_t[]){128}, &b));
+    uint64_t seed = 13;
+    mt_tensor *fill[3] = {x, w2, b};
+    for (int t = 0; t < 3; t++)
+        for (int64_t i = 0; i < mt_tensor_numel(fill[t]); i++)
+            ((float *)fill[t]->data)[i] = rand_unit(&seed);
+    assert_ok(mt_permute(x, to_ndhwc, &xv));
+    assert_ok(mt_transpose(w2, 0, 1, &w));   /* [4, 64, 3, 3, 3], strided */
+    tconv3d_call c = {xv, w, b, {.groups = 2}};
+    assert_ok(mt_conv_transpose3d(xv, w, b, &c.p, &want));
+    assert_int_equal(want->shape[4], 128);
+    assert_ok(mt_tensor_zeros(MT_DTYPE_F32, 5, want->shape, &out));
+    assert_oom_leaves_out(tconv3d_call_run, &c, out, out, want);
+    mt_tensor_free(out);
+    mt_tensor_free(want);
+    mt_tensor_free(w);
+    mt_tensor_free(xv);
+    mt_tensor_free(b);
+    mt_tensor_free(w2);
+    mt_tensor_free(x);
+}
+
 /* ---- Conv3DTranspose against Keras -------------------------------------------------- */
 
 static void keras_layer(mt_layer *l, const char *x, const char *want)
@@ -190,6 +239,184 @@ static void conv3d_transpose_matches_keras(void **state)
     assert_ok(mt_conv3d_transpose_load(&sd, "kt4", &(mt_conv3d_transpose_options){
             .dilation_d = 2, .dilation_h = 2, .dilation_w = 2}, &l));
     keras_layer(l, "xs", "y_kt4");
+}
+
+/* The memory a Sequential of input `sample` ([N, sample...]) and the
+ * layer `up` (given to it) needs, with (act != NONE) an activation layer
+ * after it. */
+static size_t model_bytes(int rank, const int64_t *sample, mt_layer *up, mt_activation act)
+{
+    mt_sequential *m = NULL;
+    mt_layer *l = NULL;
+    size_t bytes = 0;
+    assert_ok(mt_sequential_new(rank, sample, &m));
+    assert_ok(mt_sequential_add(m, up));
+    if (act != MT_ACTIVATION_NONE)
+        add(m, mt_activation_layer_new(act, &l), &l);
+    assert_ok(mt_sequential_bytes_needed(m, 2, &bytes));
+    mt_sequential_free(m);
+    return bytes;
+}
+
+/* Conv3DTranspose, Conv2DTranspose and Conv1DTranspose(activation=...)
+ * against Keras 3.11 (reference/make_keras_tconv_act_refs.py ->
+ * keras_tconv_act.safetensors): the loaders' act run by the op after the
+ * bias, each activation Keras names; the ops into an NCDHW / NCHW out seen
+ * channels last (the activation over strided rows); a Conv3DTranspose,
+ * Conv2DTranspose or Conv1DTranspose + Activation model, the activation
+ * fused into it (the model needs no more memory than the conv alone). */
+static void conv_transpose_activation_matches_keras(void **state)
+{
+    (void)state;
+    mt_safetensors *refs = ref_open("keras_tconv_act.safetensors");
+    mt_state_dict sd = {refs, MT_FRAMEWORK_KERAS};
+    const struct {
+        const char *name;
+        mt_conv3d_transpose_options o;
+    } cases[] = {
+        {"ka0", {.stride_d = 2, .stride_h = 2, .stride_w = 2, .padding = MT_PADDING_SAME,
+                 .act = MT_ACTIVATION_RELU}},
+        {"ka1", {.stride_h = 2, .act = MT_ACTIVATION_GELU}},
+        {"ka2", {.dilation_d = 2, .dilation_h = 2, .dilation_w = 2,
+                 .act = MT_ACTIVATION_SIGMOID}},
+        {"ka3", {.stride_d = 2, .stride_h = 2, .stride_w = 2, .padding = MT_PADDING_SAME,
+                 .has_output_padding = true, .output_padding_d = 1, .output_padding_w = 1,
+                 .act = MT_ACTIVATION_TANH}},
+        {"ka4", {.stride_d = 2, .act = MT_ACTIVATION_SILU}},
+    };
+    mt_tensor *x = ref_get(refs, "x");
+    char want[16];
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        mt_layer *l = NULL;
+        mt_tensor *y = NULL;
+        assert_ok(mt_conv3d_transpose_load(&sd, cases[i].name, &cases[i].o, &l));
+        assert_ok(mt_layer_forward(l, x, &y));
+        snprintf(want, sizeof want, "y_%s", cases[i].name);
+        matches(refs, y, want);
+        mt_tensor_free(y);
+        mt_layer_free(l);
+    }
+    // the op: ka2's sigmoid (valid: no pads) into an NCDHW tensor seen
+    // channels last
+    mt_tensor *k = ref_get(refs, "ka2/kernel"), *b = ref_get(refs, "ka2/bias"), *w = NULL,
+              *out = NULL, *outv = NULL, *y = NULL, *yv = NULL;
+    assert_ok(mt_permute(k, (const int[]){4, 3, 0, 1, 2}, &w));
+    const mt_conv_transpose3d_params p = {.dilation_d = 2, .dilation_h = 2, .dilation_w = 2,
+                                          .activation = MT_ACTIVATION_SIGMOID};
+    assert_ok(mt_conv_transpose3d(x, w, b, &p, &y));
+    matches(refs, y, "y_ka2");
+    assert_ok(mt_tensor_full(5, (const int64_t[]){2, 3, 5, 6, 6}, 1e9f, &out));
+    assert_ok(mt_permute(out, to_ndhwc, &outv));
+    assert_ok(mt_conv_transpose3d_into(x, w, b, &p, outv));
+    matches(refs, outv, "y_ka2");
+    assert_fails(mt_conv_transpose3d(x, w, b, &(mt_conv_transpose3d_params){
+                     .activation = MT_ACTIVATION_COUNT}, &yv),
+                 MT_ERR_INVALID_ARGUMENT, "conv_transpose3d: unknown activation 7");
+    assert_fails(mt_conv3d_transpose_load(&sd, "ka0", &(mt_conv3d_transpose_options){
+                     .act = (mt_activation)-1}, &(mt_layer *){NULL}),
+                 MT_ERR_INVALID_ARGUMENT, "conv_transpose3d ka0/kernel: unknown activation -1");
+    // Conv3DTranspose then Activation('tanh'): fused
+    mt_sequential *m = NULL;
+    mt_layer *l = NULL;
+    const mt_conv3d_transpose_options up = {.stride_d = 2, .stride_h = 2, .stride_w = 2,
+                                            .padding = MT_PADDING_SAME};
+    assert_ok(mt_sequential_new(4, (const int64_t[]){3, 4, 4, 3}, &m));
+    add(m, mt_conv3d_transpose_load(&sd, "sa/up", &up, &l), &l);
+    add(m, mt_activation_layer_new(MT_ACTIVATION_TANH, &l), &l);
+    const mt_tensor *ym;
+    assert_ok(mt_sequential_forward(m, x, &ym));
+    matches(refs, ym, "y_sa");
+    mt_sequential_free(m);
+    const int64_t vol[4] = {3, 4, 4, 3};
+    assert_ok(mt_conv3d_transpose_load(&sd, "sa/up", &up, &l));
+    const size_t fused_bytes = model_bytes(4, vol, l, MT_ACTIVATION_TANH);
+    assert_ok(mt_conv3d_transpose_load(&sd, "sa/up", &up, &l));
+    assert_int_equal(fused_bytes, model_bytes(4, vol, l, MT_ACTIVATION_NONE));
+    // Conv2DTranspose and Conv1DTranspose
+    const struct {
+        const char *name, *x;
+        bool one_d;
+        mt_conv2d_transpose_options o;
+    } flat[] = {
+        {"kb0", "x2", false, {.stride_h = 2, .stride_w = 2, .padding = MT_PADDING_SAME,
+                              .act = MT_ACTIVATION_RELU}},
+        {"kb1", "x2", false, {.dilation_h = 2, .act = MT_ACTIVATION_SIGMOID}},
+        {"kb2", "x2", false, {.stride_h = 2, .stride_w = 2, .has_output_padding = true,
+                              .output_padding_h = 1, .output_padding_w = 1,
+                              .act = MT_ACTIVATION_GELU}},
+        {"kc0", "x1", true, {.stride_w = 2, .padding = MT_PADDING_SAME,
+                             .act = MT_ACTIVATION_SILU}},
+    };
+    for (size_t i = 0; i < sizeof flat / sizeof flat[0]; i++) {
+        mt_tensor *in = ref_get(refs, flat[i].x), *yl = NULL;
+        l = NULL;
+        assert_ok(flat[i].one_d ? mt_conv1d_transpose_load(&sd, flat[i].name, &flat[i].o, &l)
+                                : mt_conv2d_transpose_load(&sd, flat[i].name, &flat[i].o, &l));
+        assert_ok(mt_layer_forward(l, in, &yl));
+        snprintf(want, sizeof want, "y_%s", flat[i].name);
+        matches(refs, yl, want);
+        mt_tensor_free(yl);
+        mt_tensor_free(in);
+        mt_layer_free(l);
+    }
+    // the 2-D op: kb1's sigmoid (valid: no pads) into an NCHW tensor seen NHWC
+    mt_tensor *x2 = ref_get(refs, "x2"), *k2 = ref_get(refs, "kb1/kernel"),
+              *b2 = ref_get(refs, "kb1/bias"), *w2 = NULL, *o2 = NULL, *o2v = NULL;
+    assert_ok(mt_permute(k2, (const int[]){3, 2, 0, 1}, &w2));
+    assert_ok(mt_tensor_full(4, (const int64_t[]){2, 2, 7, 8}, 1e9f, &o2));
+    assert_ok(mt_permute(o2, (const int[]){0, 2, 3, 1}, &o2v));
+    assert_ok(mt_conv_transpose2d_into(x2, w2, b2, &(mt_conv_transpose2d_params){
+                  .dilation_h = 2, .activation = MT_ACTIVATION_SIGMOID}, o2v));
+    matches(refs, o2v, "y_kb1");
+    assert_fails(mt_conv_transpose2d_into(x2, w2, b2, &(mt_conv_transpose2d_params){
+                     .dilation_h = 2, .activation = MT_ACTIVATION_COUNT}, o2v),
+                 MT_ERR_INVALID_ARGUMENT, "conv_transpose2d: unknown activation 7");
+    assert_fails(mt_conv2d_transpose_load(&sd, "kb0", &(mt_conv2d_transpose_options){
+                     .act = (mt_activation)-1}, &(mt_layer *){NULL}),
+                 MT_ERR_INVALID_ARGUMENT, "conv_transpose2d kb0/kernel: unknown activation -1");
+    // Conv2DTranspose then Activation('relu'): fused
+    const mt_conv2d_transpose_options up2 = {.stride_h = 2, .stride_w = 2,
+                                             .padding = MT_PADDING_SAME};
+    assert_ok(mt_sequential_new(3, (const int64_t[]){5, 6, 3}, &m));
+    add(m, mt_conv2d_transpose_load(&sd, "sb/up", &up2, &l), &l);
+    add(m, mt_activation_layer_new(MT_ACTIVATION_RELU, &l), &l);
+    assert_ok(mt_sequential_forward(m, x2, &ym));
+    matches(refs, ym, "y_sb");
+    mt_sequential_free(m);
+    const int64_t img[3] = {5, 6, 3};
+    assert_ok(mt_conv2d_transpose_load(&sd, "sb/up", &up2, &l));
+    const size_t fused2_bytes = model_bytes(3, img, l, MT_ACTIVATION_RELU);
+    assert_ok(mt_conv2d_transpose_load(&sd, "sb/up", &up2, &l));
+    assert_int_equal(fused2_bytes, model_bytes(3, img, l, MT_ACTIVATION_NONE));
+    // Conv1DTranspose then Activation('silu') (kc0's own, as a layer): fused
+    const mt_conv2d_transpose_options up1 = {.stride_w = 2, .padding = MT_PADDING_SAME};
+    mt_tensor *x1 = ref_get(refs, "x1");
+    assert_ok(mt_sequential_new(2, (const int64_t[]){7, 3}, &m));
+    add(m, mt_conv1d_transpose_load(&sd, "kc0", &up1, &l), &l);
+    add(m, mt_activation_layer_new(MT_ACTIVATION_SILU, &l), &l);
+    assert_ok(mt_sequential_forward(m, x1, &ym));
+    matches(refs, ym, "y_kc0");
+    mt_sequential_free(m);
+    const int64_t seq[2] = {7, 3};
+    assert_ok(mt_conv1d_transpose_load(&sd, "kc0", &up1, &l));
+    const size_t fused1_bytes = model_bytes(2, seq, l, MT_ACTIVATION_SILU);
+    assert_ok(mt_conv1d_transpose_load(&sd, "kc0", &up1, &l));
+    assert_int_equal(fused1_bytes, model_bytes(2, seq, l, MT_ACTIVATION_NONE));
+    mt_tensor_free(x1);
+    mt_tensor_free(o2v);
+    mt_tensor_free(o2);
+    mt_tensor_free(w2);
+    mt_tensor_free(b2);
+    mt_tensor_free(k2);
+    mt_tensor_free(x2);
+    mt_tensor_free(outv);
+    mt_tensor_free(out);
+    mt_tensor_free(y);
+    mt_tensor_free(w);
+    mt_tensor_free(b);
+    mt_tensor_free(k);
+    mt_tensor_free(x);
+    mt_safetensors_close(refs);
 }
 
 /* ---- adaptive pools against PyTorch -------------------------------------------------- */
@@ -422,7 +649,13 @@ static void op_errors(void **state)
     // pads that leave nothing: depth (3-1) + 2 + 1 = 5, pads 3 + 2
     assert_fails(mt_conv_transpose3d(x, w, b, &(mt_conv_transpose3d_params){
                      .data_layout = MT_DATA_LAYOUT_NCHW, .pad_front = 3, .pad_back = 2}, &y),
-                 MT_ERR_SHAPE, "depth: pads (3, 2) leave an output size 0");
+                 MT_ERR_SHAPE, "depth: pads (3, 2) leave no output (5 before them)");
+    // pads near INT64_MAX: their difference overflowed (UBSan)
+    assert_fails(mt_conv_transpose3d(x, w, b, &(mt_conv_transpose3d_params){
+                     .data_layout = MT_DATA_LAYOUT_NCHW, .pad_top = INT64_MAX,
+                     .pad_bottom = INT64_MAX}, &y),
+                 MT_ERR_SHAPE, "height: pads (9223372036854775807, 9223372036854775807) "
+                 "leave no output");
     // sizes that overflow
     assert_fails(mt_conv_transpose3d(x, w, b, &(mt_conv_transpose3d_params){
                      .data_layout = MT_DATA_LAYOUT_NCHW, .stride_w = INT64_MAX / 2}, &y),
@@ -576,7 +809,9 @@ int main(void)
         cmocka_unit_test(conv_transpose3d_op_matches_pytorch),
         cmocka_unit_test(conv_transpose3d_layer_loads_pytorch),
         cmocka_unit_test(conv_transpose3d_in_chunks),
+        cmocka_unit_test(conv_transpose3d_out_of_memory_leaves_out),
         cmocka_unit_test(conv3d_transpose_matches_keras),
+        cmocka_unit_test(conv_transpose_activation_matches_keras),
         cmocka_unit_test(adaptive_pools_match_pytorch),
         cmocka_unit_test(encoder_decoder_matches_pytorch),
         cmocka_unit_test(unet_graph_matches_pytorch),

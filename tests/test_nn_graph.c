@@ -1073,6 +1073,20 @@ static void constant_errors(void **state)
                  "graph_constant: constant 'c' is [2,1,2], expected [1, sample...]");
     assert_fails(mt_graph_constant(g, "c", c0, NULL), MT_ERR_SHAPE,
                  "graph_constant: constant 'c' is [], expected [1, sample...]");
+    // a hand-filled struct: no data, a rank past MT_MAX_RANK (its shape was
+    // read up to that rank), an unknown dtype
+    mt_tensor bare = {.dtype = MT_DTYPE_F32, .rank = 2, .shape = {1, 4}, .stride = {4, 1},
+                      .name = "pos_emb"};
+    assert_fails(mt_graph_constant(g, "c", &bare, NULL), MT_ERR_INVALID_ARGUMENT,
+                 "graph_constant: constant 'c': value pos_emb [1,4] has no data");
+    bare.rank = 1000;
+    assert_fails(mt_graph_constant(g, "c", &bare, NULL), MT_ERR_INVALID_ARGUMENT,
+                 "graph_constant: constant 'c': value pos_emb is not a valid tensor (rank "
+                 "1000");
+    bare.rank = 2, bare.dtype = (mt_dtype)77;
+    assert_fails(mt_graph_constant(g, "c", &bare, NULL), MT_ERR_INVALID_ARGUMENT,
+                 "graph_constant: constant 'c': value pos_emb is not a valid tensor (rank 2, "
+                 "dtype 77)");
     assert_int_equal(mt_graph_count(g), 0);
     /* a graph of constants alone has no batch size */
     assert_ok(mt_graph_constant(g, "c", c, &k));

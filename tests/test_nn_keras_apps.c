@@ -23,31 +23,9 @@
  *     layers; hard_swish; squeeze-and-excitation (GlobalAveragePooling2D
  *     with keepdims, 1x1 Conv2Ds, Multiply); the 1x1-conv head on [1,1,C],
  *     Dropout, Flatten. */
-#include "test_util.h"
+#include "graph_build.h"
 
 static alloc_probe counter;   /* every allocation, installed by main */
-
-/* Add node `name` on the `n` inputs: the layer *l, which `made` made. */
-static int node(mt_graph *g, const char *name, mt_status made, mt_layer **l, int n,
-                const int *inputs)
-{
-    if (made)
-        fail_msg("%s: %s", name, mt_last_error());
-    int id = -1;
-    assert_ok(mt_graph_add(g, name, *l, n, inputs, &id));
-    return id;
-}
-
-/* "prefix" "suffix", in a ring of 8 buffers: a name lives until 8 more are
- * made (the graph copies node names, the loaders read them at once) */
-static const char *at(const char *prefix, const char *suffix)
-{
-    static char ring[8][160];
-    static int next;
-    char *s = ring[next++ % 8];
-    snprintf(s, 160, "%s%s", prefix, suffix);
-    return s;
-}
 
 /* The one tensor whose name starts with "prefix/": LayerScale's variable,
  * which Keras names "variable", "variable_1", … in the order the layers
@@ -81,21 +59,21 @@ static int convnext_block(mt_graph *g, const mt_state_dict *sd, const char *p, i
     const mt_conv2d_options depthwise = {.padding = MT_PADDING_SAME, .groups = dim};
     const mt_norm_options ln = {.eps = 1e-6f};
     int x = h;
-    h = node(g, at(p, "_depthwise_conv"),
-             mt_conv2d_load(sd, at(p, "_depthwise_conv"), &depthwise, &l), &l, 1, &h);
-    h = node(g, at(p, "_layernorm"), mt_layer_norm_load(sd, at(p, "_layernorm"), &ln, &l), &l,
+    h = node(g, join(p, "_depthwise_conv"),
+             mt_conv2d_load(sd, join(p, "_depthwise_conv"), &depthwise, &l), &l, 1, &h);
+    h = node(g, join(p, "_layernorm"), mt_layer_norm_load(sd, join(p, "_layernorm"), &ln, &l), &l,
              1, &h);
-    h = node(g, at(p, "_pointwise_conv_1"),
-             mt_linear_load(sd, at(p, "_pointwise_conv_1"),
+    h = node(g, join(p, "_pointwise_conv_1"),
+             mt_linear_load(sd, join(p, "_pointwise_conv_1"),
                             &(mt_linear_options){.act = MT_ACTIVATION_GELU}, &l), &l, 1, &h);
-    h = node(g, at(p, "_pointwise_conv_2"), mt_linear_load(sd, at(p, "_pointwise_conv_2"),
+    h = node(g, join(p, "_pointwise_conv_2"), mt_linear_load(sd, join(p, "_pointwise_conv_2"),
                                                            NULL, &l), &l, 1, &h);
-    mt_tensor *gamma = only_under(sd->file, at(p, "_layer_scale"));
+    mt_tensor *gamma = only_under(sd->file, join(p, "_layer_scale"));
     mt_status s = mt_scale_new(gamma, &l);
     mt_tensor_free(gamma);
-    h = node(g, at(p, "_layer_scale"), s, &l, 1, &h);
+    h = node(g, join(p, "_layer_scale"), s, &l, 1, &h);
     /* _stochastic_depth: the identity at inference */
-    return node(g, at(p, "_add"), mt_add_new(&l), &l, 2, (int[]){x, h});
+    return node(g, join(p, "_add"), mt_add_new(&l), &l, 2, (int[]){x, h});
 }
 
 /* keras.applications' ConvNeXt(depths, projection_dims, name="convnext") on
@@ -226,41 +204,41 @@ static int inverted_res_block(mt_graph *g, const mt_state_dict *sd, const ir_blo
     snprintf(p, sizeof p, id ? "expanded_conv_%d_" : "expanded_conv_", id);
     if (id) {
         mid = depth8((double)in * b->expansion);
-        h = conv_bn(g, sd, at(p, "expand"), 1, h);
-        h = activation(g, at(p, "expand_act"), b->swish, h);
+        h = conv_bn(g, sd, join(p, "expand"), 1, h);
+        h = activation(g, join(p, "expand_act"), b->swish, h);
     }
     mt_conv2d_options o = {.padding = MT_PADDING_SAME};
     if (b->stride == 2) {   /* ZeroPadding2D(correct_pad(x, k)), then a VALID conv */
         int64_t c = b->kernel / 2, top = c - (1 - size->h % 2), left = c - (1 - size->w % 2);
-        h = node(g, at(p, "depthwise_pad"),
+        h = node(g, join(p, "depthwise_pad"),
                  mt_pad_new(6, (int64_t[]){0, 0, left, c, top, c}, MT_PAD_CONSTANT, 0, &l), &l, 1,
                  &h);
         o = (mt_conv2d_options){.padding = MT_PADDING_VALID, .stride_h = 2, .stride_w = 2};
         size->h = (size->h + top + c - b->kernel) / 2 + 1;
         size->w = (size->w + left + c - b->kernel) / 2 + 1;
     }
-    h = node(g, at(p, "depthwise"), mt_depthwise_conv2d_load(sd, at(p, "depthwise"), &o, &l),
+    h = node(g, join(p, "depthwise"), mt_depthwise_conv2d_load(sd, join(p, "depthwise"), &o, &l),
              &l, 1, &h);
-    h = node(g, at(p, "depthwise_bn"), mt_batch_norm_load(sd, at(p, "depthwise_bn"), NULL, &l),
+    h = node(g, join(p, "depthwise_bn"), mt_batch_norm_load(sd, join(p, "depthwise_bn"), NULL, &l),
              &l, 1, &h);
-    h = activation(g, at(p, "depthwise_act"), b->swish, h);
+    h = activation(g, join(p, "depthwise_act"), b->swish, h);
     if (b->se) {   /* _se_block(x, mid, 0.25) */
         const mt_conv2d_options same = {.padding = MT_PADDING_SAME};
-        int s = node(g, at(p, "squeeze_excite_avg_pool"), mt_global_avg_pool2d_new(&l), &l, 1,
+        int s = node(g, join(p, "squeeze_excite_avg_pool"), mt_global_avg_pool2d_new(&l), &l, 1,
                      &h);
-        s = node(g, at(p, "squeeze_excite_keepdims"),
+        s = node(g, join(p, "squeeze_excite_keepdims"),
                  mt_reshape_new(3, (int64_t[]){1, 1, mid}, &l), &l, 1, &s);
-        s = node(g, at(p, "squeeze_excite_conv"),
-                 mt_conv2d_load(sd, at(p, "squeeze_excite_conv"), &same, &l), &l, 1, &s);
-        s = node(g, at(p, "squeeze_excite_relu"), mt_relu_new(&l), &l, 1, &s);
-        s = node(g, at(p, "squeeze_excite_conv_1"),
-                 mt_conv2d_load(sd, at(p, "squeeze_excite_conv_1"), &same, &l), &l, 1, &s);
-        s = hard_sigmoid(g, at(p, "squeeze_excite_gate"), s);
-        h = node(g, at(p, "squeeze_excite_mul"), mt_multiply_new(&l), &l, 2, (int[]){h, s});
+        s = node(g, join(p, "squeeze_excite_conv"),
+                 mt_conv2d_load(sd, join(p, "squeeze_excite_conv"), &same, &l), &l, 1, &s);
+        s = node(g, join(p, "squeeze_excite_relu"), mt_relu_new(&l), &l, 1, &s);
+        s = node(g, join(p, "squeeze_excite_conv_1"),
+                 mt_conv2d_load(sd, join(p, "squeeze_excite_conv_1"), &same, &l), &l, 1, &s);
+        s = hard_sigmoid(g, join(p, "squeeze_excite_gate"), s);
+        h = node(g, join(p, "squeeze_excite_mul"), mt_multiply_new(&l), &l, 2, (int[]){h, s});
     }
-    h = conv_bn(g, sd, at(p, "project"), 1, h);
+    h = conv_bn(g, sd, join(p, "project"), 1, h);
     if (b->stride == 1 && in == b->filters)
-        h = node(g, at(p, "add"), mt_add_new(&l), &l, 2, (int[]){x, h});
+        h = node(g, join(p, "add"), mt_add_new(&l), &l, 2, (int[]){x, h});
     return h;
 }
 

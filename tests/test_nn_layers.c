@@ -250,6 +250,124 @@ static void multihead_attention_matches_pytorch(void **state)
     mt_graph_free(g);
 }
 
+/* A tensor struct of `shape` named `name` with no data (a hand-filled
+ * struct whose data pointer was forgotten). */
+static mt_tensor no_data(int rank, const int64_t *shape, const char *name)
+{
+    mt_tensor t = {.dtype = MT_DTYPE_F32, .rank = rank};
+    for (int d = rank - 1, step = 1; d >= 0; step *= (int)shape[d], d--) {
+        t.shape[d] = shape[d];
+        t.stride[d] = step;
+    }
+    mt_tensor_name_set(&t, name);
+    return t;
+}
+
+/* Every constructor that takes tensors refuses one with no data (or a
+ * broken shape) before reading it, naming the layer, the tensor's role,
+ * its name and its shape; so does mt_layer_forward for its input. */
+static void constructors_name_layer_and_tensor(void **state)
+{
+    (void)state;
+    float d[16] = {0};
+    mt_tensor w2 = no_data(2, (const int64_t[]){4, 3}, "fc.weight"),
+              b1 = no_data(1, (const int64_t[]){4}, "fc.bias"),
+              k4 = no_data(4, (const int64_t[]){4, 3, 3, 3}, "c.weight"),
+              k3 = no_data(3, (const int64_t[]){4, 3, 3}, "c1.weight"),
+              k5 = no_data(5, (const int64_t[]){4, 3, 3, 3, 3}, "c3.weight"),
+              t4 = no_data(4, (const int64_t[]){3, 4, 3, 3}, "t2.weight"),
+              t3 = no_data(3, (const int64_t[]){3, 4, 3}, "t1.weight"),
+              t5 = no_data(5, (const int64_t[]){3, 4, 3, 3, 3}, "t3.weight"),
+              v4 = no_data(1, (const int64_t[]){4}, "bn.running_mean"),
+              e2 = no_data(2, (const int64_t[]){10, 4}, "emb.weight"),
+              ow = no_data(2, (const int64_t[]){4, 4}, "attn.out_proj.weight"),
+              neg = no_data(4, (const int64_t[]){4, -3, 3, 3}, "neg.weight");
+    mt_tensor wd = w2, vd = v4;
+    wd.data = d, vd.data = d;
+    mt_layer *l = NULL;
+    assert_fails(mt_linear_new(&w2, NULL, NULL, &l), MT_ERR_INVALID_ARGUMENT,
+                 "linear fc.weight: weight fc.weight [4,3] has no data");
+    assert_fails(mt_linear_new(&wd, &b1, NULL, &l), MT_ERR_INVALID_ARGUMENT,
+                 "linear fc.weight: bias fc.bias [4] has no data");
+    assert_fails(mt_conv2d_new(&k4, NULL, NULL, &l), MT_ERR_INVALID_ARGUMENT,
+                 "conv2d c.weight: kernel c.weight [4,3,3,3] has no data");
+    assert_fails(mt_conv2d_new(&neg, NULL, NULL, &l), MT_ERR_INVALID_ARGUMENT,
+                 "conv2d neg.weight: kernel neg.weight [4,-3,3,3] has a negative dim");
+    assert_fails(mt_conv2d_new(&(mt_tensor){.rank = 99}, NULL, NULL, &l),
+                 MT_ERR_INVALID_ARGUMENT, "conv2d: kernel (unnamed) is not a valid tensor");
+    assert_fails(mt_conv1d_new(&k3, NULL, NULL, &l), MT_ERR_INVALID_ARGUMENT,
+                 "conv1d c1.weight: kernel c1.weight [4,3,3] has no data");
+    assert_fails(mt_conv3d_new(&k5, NULL, NULL, &l), MT_ERR_INVALID_ARGUMENT,
+                 "conv3d c3.weight: kernel c3.weight [4,3,3,3,3] has no data");
+    assert_fails(mt_conv_transpose1d_new(&t3, NULL, NULL, &l), MT_ERR_INVALID_ARGUMENT,
+                 "conv_transpose1d t1.weight: weight t1.weight [3,4,3] has no data");
+    assert_fails(mt_conv_transpose2d_new(&t4, NULL, NULL, &l), MT_ERR_INVALID_ARGUMENT,
+                 "conv_transpose2d t2.weight: weight t2.weight [3,4,3,3] has no data");
+    assert_fails(mt_conv_transpose3d_new(&t5, NULL, NULL, &l), MT_ERR_INVALID_ARGUMENT,
+                 "conv_transpose3d t3.weight: weight t3.weight [3,4,3,3,3] has no data");
+    assert_fails(mt_batch_norm_new(&vd, &v4, NULL, NULL, NULL, &l), MT_ERR_INVALID_ARGUMENT,
+                 "batch_norm bn.running_mean: var bn.running_mean [4] has no data");
+    assert_fails(mt_layer_norm_new(&v4, NULL, NULL, &l), MT_ERR_INVALID_ARGUMENT,
+                 "layer_norm bn.running_mean: weight bn.running_mean [4] has no data");
+    assert_fails(mt_rms_norm_new(&v4, NULL, &l), MT_ERR_INVALID_ARGUMENT,
+                 "rms_norm bn.running_mean: weight bn.running_mean [4] has no data");
+    assert_fails(mt_group_norm_new(2, &vd, &v4, NULL, &l), MT_ERR_INVALID_ARGUMENT,
+                 "group_norm bn.running_mean: bias bn.running_mean [4] has no data");
+    assert_fails(mt_embedding_new(&e2, &l), MT_ERR_INVALID_ARGUMENT,
+                 "embedding emb.weight: weight emb.weight [10,4] has no data");
+    assert_fails(mt_einsum_dense_new(&w2, NULL, "ab,bc->ac", MT_ACTIVATION_NONE, &l),
+                 MT_ERR_INVALID_ARGUMENT,
+                 "einsum_dense fc.weight: kernel fc.weight [4,3] has no data");
+    assert_fails(mt_additive_attention_new(&v4, NULL, &l), MT_ERR_INVALID_ARGUMENT,
+                 "additive_attention: scale bn.running_mean [4] has no data");
+    assert_fails(mt_multihead_attention_new(&(mt_attention_weights){.out_weight = &ow}, 2,
+                                            false, &l),
+                 MT_ERR_INVALID_ARGUMENT, "multihead_attention attn.out_proj.weight: "
+                 "out_weight attn.out_proj.weight [4,4] has no data");
+    ow.data = d;
+    assert_fails(mt_multihead_attention_new(&(mt_attention_weights){.out_weight = &ow,
+                                                                    .in_proj_weight = &k4},
+                                            2, false, &l),
+                 MT_ERR_INVALID_ARGUMENT, "in_proj_weight c.weight [4,3,3,3] has no data");
+    assert_fails(mt_prelu_new(&v4, &l), MT_ERR_INVALID_ARGUMENT,
+                 "prelu bn.running_mean: tensor bn.running_mean [4] has no data");
+    assert_null(l);
+    // holding a weight that cannot be held names the layer too: a broadcast
+    // view of 2^62 floats (held contiguous), and out of memory
+    float one = 1.0f;
+    mt_tensor huge = {.dtype = MT_DTYPE_F32, .rank = 5,
+                      .shape = {(int64_t)1 << 61, 2, 1, 1, 1}, .data = &one, .name = "up.w"};
+    assert_fails(mt_conv_transpose3d_new(&huge, NULL, &(mt_conv_transpose3d_params){
+                     .groups = (int64_t)1 << 61}, &l),
+                 MT_ERR_OVERFLOW, "conv_transpose3d up.w: cannot hold weight up.w "
+                 "[2305843009213693952,2,1,1,1]: tensor_contiguous:");
+    mt_tensor kd = k4;
+    kd.data = d;
+    alloc_probe probe;
+    probe_install(&probe, 1);   /* the layer, then nothing */
+    mt_status held = mt_conv2d_new(&kd, NULL, &(mt_conv2d_options){.layout = MT_KERNEL_OIHW},
+                                   &l);
+    probe_remove();
+    assert_int_equal(held, MT_ERR_OUT_OF_MEMORY);
+    assert_non_null(strstr(mt_last_error(), "conv2d c.weight: cannot hold kernel c.weight "
+                                            "[4,3,3,3]: "));
+    assert_int_equal(probe.live, 0);
+    assert_null(l);
+    // mt_layer_forward checks its input the same way before the layer's
+    // infer and scratch_bytes read the shape (a negative dim failed in
+    // tensor_zeros, naming no layer)
+    mt_tensor *y = NULL;
+    assert_ok(mt_relu_new(&l));
+    assert_fails(mt_layer_forward(l, &neg, &y), MT_ERR_INVALID_ARGUMENT,
+                 "relu: input neg.weight [4,-3,3,3] has a negative dim or too many elements");
+    assert_fails(mt_layer_forward(l, &w2, &y), MT_ERR_INVALID_ARGUMENT,
+                 "relu: input fc.weight [4,3] has no data");
+    assert_fails(mt_layer_forward(l, &(mt_tensor){.rank = 99}, &y), MT_ERR_INVALID_ARGUMENT,
+                 "relu: input (unnamed) is not a valid tensor (rank 99");
+    assert_null(y);
+    mt_layer_free(l);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -257,6 +375,7 @@ int main(void)
         cmocka_unit_test(gelu_fused_into_linear),
         cmocka_unit_test(norms_embedding_pad),
         cmocka_unit_test(multihead_attention_matches_pytorch),
+        cmocka_unit_test(constructors_name_layer_and_tensor),
     };
     return cmocka_run_group_tests_name("nn_layers", tests, open_refs, close_refs);
 }

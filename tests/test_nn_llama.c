@@ -10,7 +10,7 @@
  *     interleaved pairs, tied output);
  *   a KV-cache generation loop with the ops (one token at a time, RoPE at
  *     offset t, attention over the cached keys) giving the same logits. */
-#include "test_util.h"
+#include "graph_build.h"
 
 static alloc_probe counter;   /* every allocation, installed by main */
 
@@ -393,27 +393,6 @@ static const llama_names llama2c_names = {
     "tok_embeddings", "layers", "attention", "attention_norm", "ffn_norm",
     "feed_forward.w1", "feed_forward.w3", "feed_forward.w2", "norm", 4, 1e-5f, 10000.0f, 40};
 
-/* Add node `name` reading inputs[0..n-1]: the layer *l, which `made` made. */
-static int node(mt_graph *g, const char *name, mt_status made, mt_layer **l, int n,
-                const int *inputs)
-{
-    if (made)
-        fail_msg("%s: %s", name, mt_last_error());
-    int id = -1;
-    assert_ok(mt_graph_add(g, name, *l, n, inputs, &id));
-    return id;
-}
-
-/* prefix + suffix in a ring of 8 buffers */
-static const char *at(const char *prefix, const char *suffix)
-{
-    static char ring[8][160];
-    static int next;
-    char *s = ring[next++ % 8];
-    snprintf(s, 160, "%s%s", prefix, suffix);
-    return s;
-}
-
 /* LlamaForCausalLM / llama2.c's Transformer on token ids [N, len]:
  *   h = embed(ids)
  *   each layer: h = h + attn(rms_norm(h)); h = h + down(silu(gate(x)) * up(x)),
@@ -432,24 +411,25 @@ static mt_graph *llama(const mt_safetensors *st, const llama_names *nm, int64_t 
     for (int i = 0; i < 2; i++) {
         char p[64];
         snprintf(p, sizeof p, "%s.%d.", nm->layer, i);
-        int x = node(g, at(p, nm->attn_norm), mt_rms_norm_load(&sd, at(p, nm->attn_norm), &rms,
+        int x = node(g, join(p, nm->attn_norm), mt_rms_norm_load(&sd, join(p, nm->attn_norm), &rms,
                                                                &l), &l, 1, &h);
-        x = node(g, at(p, nm->attn),
-                 mt_llama_attention_load(&sd, at(p, nm->attn),
+        x = node(g, join(p, nm->attn),
+                 mt_llama_attention_load(&sd, join(p, nm->attn),
                                          &(mt_llama_attention_options){
                                              .n_heads = nm->heads, .rope = {.theta = nm->theta}},
                                          &l), &l, 1, &x);
-        h = node(g, at(p, "add_attn"), mt_add_new(&l), &l, 2, (int[]){h, x});
-        x = node(g, at(p, nm->mlp_norm), mt_rms_norm_load(&sd, at(p, nm->mlp_norm), &rms, &l),
+        h = node(g, join(p, "add_attn"), mt_add_new(&l), &l, 2, (int[]){h, x});
+        x = node(g, join(p, nm->mlp_norm), mt_rms_norm_load(&sd, join(p, nm->mlp_norm), &rms, &l),
                  &l, 1, &h);
-        int gate = node(g, at(p, nm->gate),
-                        mt_linear_load(&sd, at(p, nm->gate),
+        int gate = node(g, join(p, nm->gate),
+                        mt_linear_load(&sd, join(p, nm->gate),
                                        &(mt_linear_options){.act = MT_ACTIVATION_SILU}, &l),
                         &l, 1, &x);
-        int up = node(g, at(p, nm->up), mt_linear_load(&sd, at(p, nm->up), NULL, &l), &l, 1, &x);
-        x = node(g, at(p, "swiglu"), mt_multiply_new(&l), &l, 2, (int[]){gate, up});
-        x = node(g, at(p, nm->down), mt_linear_load(&sd, at(p, nm->down), NULL, &l), &l, 1, &x);
-        h = node(g, at(p, "add_mlp"), mt_add_new(&l), &l, 2, (int[]){h, x});
+        int up = node(g, join(p, nm->up), mt_linear_load(&sd, join(p, nm->up), NULL, &l), &l, 1,
+                      &x);
+        x = node(g, join(p, "swiglu"), mt_multiply_new(&l), &l, 2, (int[]){gate, up});
+        x = node(g, join(p, nm->down), mt_linear_load(&sd, join(p, nm->down), NULL, &l), &l, 1, &x);
+        h = node(g, join(p, "add_mlp"), mt_add_new(&l), &l, 2, (int[]){h, x});
     }
     h = node(g, nm->norm, mt_rms_norm_load(&sd, nm->norm, &rms, &l), &l, 1, &h);
     h = node(g, "lm_head (tied)",
@@ -583,10 +563,13 @@ static void kv_cache_loop_matches(void **state)
         for (int i = 0; i < 2; i++) {
             char pre[64];
             snprintf(pre, sizeof pre, "model.layers.%d.", i);
-            mt_tensor *x = rms(&p, st, at(pre, "input_layernorm.weight"), h);
-            mt_tensor *q = proj(&p, st, at(pre, "self_attn.q_proj.weight"), x, MT_ACTIVATION_NONE);
-            mt_tensor *k = proj(&p, st, at(pre, "self_attn.k_proj.weight"), x, MT_ACTIVATION_NONE);
-            mt_tensor *v = proj(&p, st, at(pre, "self_attn.v_proj.weight"), x, MT_ACTIVATION_NONE);
+            mt_tensor *x = rms(&p, st, join(pre, "input_layernorm.weight"), h);
+            mt_tensor *q = proj(&p, st, join(pre, "self_attn.q_proj.weight"), x,
+                                  MT_ACTIVATION_NONE);
+            mt_tensor *k = proj(&p, st, join(pre, "self_attn.k_proj.weight"), x,
+                                  MT_ACTIVATION_NONE);
+            mt_tensor *v = proj(&p, st, join(pre, "self_attn.v_proj.weight"), x,
+                                  MT_ACTIVATION_NONE);
             mt_tensor *q4 = NULL, *k4 = NULL, *v4 = NULL, *ks = NULL, *vs = NULL;
             assert_ok(mt_view(q, 4, (int64_t[]){N, 1, H, D}, &q4));
             assert_ok(mt_view(k, 4, (int64_t[]){N, 1, HKV, D}, &k4));
@@ -613,16 +596,17 @@ static void kv_cache_loop_matches(void **state)
             assert_ok(mt_permute(keep(&p, a), (const int[]){0, 3, 1, 2, 4}, &ab));
             assert_ok(mt_tensor_contiguous(keep(&p, ab), &ac));
             assert_ok(mt_view(keep(&p, ac), 3, (int64_t[]){N, 1, H * D}, &aj));
-            mt_tensor *o = proj(&p, st, at(pre, "self_attn.o_proj.weight"), keep(&p, aj),
+            mt_tensor *o = proj(&p, st, join(pre, "self_attn.o_proj.weight"), keep(&p, aj),
                                 MT_ACTIVATION_NONE);
             mt_tensor *h2 = NULL, *m = NULL, *h3 = NULL;
             assert_ok(mt_add(h, o, &h2));
             h = keep(&p, h2);
-            x = rms(&p, st, at(pre, "post_attention_layernorm.weight"), h);
-            mt_tensor *gate = proj(&p, st, at(pre, "mlp.gate_proj.weight"), x, MT_ACTIVATION_SILU);
-            mt_tensor *up = proj(&p, st, at(pre, "mlp.up_proj.weight"), x, MT_ACTIVATION_NONE);
+            x = rms(&p, st, join(pre, "post_attention_layernorm.weight"), h);
+            mt_tensor *gate = proj(&p, st, join(pre, "mlp.gate_proj.weight"), x,
+                                   MT_ACTIVATION_SILU);
+            mt_tensor *up = proj(&p, st, join(pre, "mlp.up_proj.weight"), x, MT_ACTIVATION_NONE);
             assert_ok(mt_mul(gate, up, &m));
-            mt_tensor *d = proj(&p, st, at(pre, "mlp.down_proj.weight"), keep(&p, m),
+            mt_tensor *d = proj(&p, st, join(pre, "mlp.down_proj.weight"), keep(&p, m),
                                 MT_ACTIVATION_NONE);
             assert_ok(mt_add(h, d, &h3));
             h = keep(&p, h3);

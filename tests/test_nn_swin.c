@@ -20,7 +20,7 @@
  * SwinTransformer of SwinTransformerBlockV2 (norms after attention and MLP),
  * depths [2, 2]. */
 #include <string.h>
-#include "test_util.h"
+#include "graph_build.h"
 
 static alloc_probe counter;   /* every allocation, installed by main */
 static mt_safetensors *refs;  /* swin_layers.safetensors */
@@ -192,28 +192,6 @@ static void roll_errors(void **state)
 }
 
 /* ---- graph helpers (as test_nn_vit.c) ------------------------------------- */
-
-/* Add node `name` reading inputs[0..n-1]: the layer *l, which `made` made. */
-static int node(mt_graph *g, const char *name, mt_status made, mt_layer **l, int n,
-                const int *inputs)
-{
-    if (made)
-        fail_msg("%s: %s", name, mt_last_error());
-    int id = -1;
-    assert_ok(mt_graph_add(g, name, *l, n, inputs, &id));
-    return id;
-}
-
-/* "prefix.suffix" in a ring of 8 buffers (the graph copies node names, the
- * loaders read them at once) */
-static const char *at(const char *prefix, const char *suffix)
-{
-    static char ring[8][160];
-    static int next;
-    char *s = ring[next++ % 8];
-    snprintf(s, 160, "%s.%s", prefix, suffix);
-    return s;
-}
 
 /* A graph running only l on inputs of shape [N, in...] (rank - 1 dims). */
 static mt_graph *one_layer(mt_layer *l, int rank, const int64_t *in)

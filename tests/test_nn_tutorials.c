@@ -21,31 +21,9 @@
  * Each output must match the framework's within 1e-5 + 1e-4·|ref|. */
 #include <math.h>
 #include <string.h>
-#include "test_util.h"
+#include "graph_build.h"
 
 static alloc_probe counter;   /* every allocation, installed by main */
-
-/* Add node `name` reading inputs[0..n-1]: the layer *l, which `made` made. */
-static int node(mt_graph *g, const char *name, mt_status made, mt_layer **l, int n,
-                const int *inputs)
-{
-    if (made)
-        fail_msg("%s: %s", name, mt_last_error());
-    int id = -1;
-    assert_ok(mt_graph_add(g, name, *l, n, inputs, &id));
-    return id;
-}
-
-/* "prefix.suffix" in a ring of 8 buffers (the graph copies node names, the
- * loaders read them at once) */
-static const char *at(const char *prefix, const char *suffix)
-{
-    static char ring[8][160];
-    static int next;
-    char *s = ring[next++ % 8];
-    snprintf(s, 160, "%s%s", prefix, suffix);
-    return s;
-}
 
 /* ---- PyTorch: TransformerModel (ntoken 50, d_model 16, 2 heads, d_hid 32,
  * 2 layers) on ids [N, L] ---------------------------------------------------- */
@@ -58,16 +36,16 @@ static int encoder_layer(mt_graph *g, const mt_state_dict *sd, const char *p, in
 {
     mt_layer *l = NULL;
     const mt_linear_options relu = {.act = MT_ACTIVATION_RELU};
-    int a = node(g, at(p, ".self_attn"),
-                 mt_multihead_attention_load(sd, at(p, ".self_attn"), LM_HEADS, true, &l), &l,
+    int a = node(g, join(p, ".self_attn"),
+                 mt_multihead_attention_load(sd, join(p, ".self_attn"), LM_HEADS, true, &l), &l,
                  1, &h);
-    h = node(g, at(p, ".add1"), mt_add_new(&l), &l, 2, (int[]){h, a});
-    h = node(g, at(p, ".norm1"), mt_layer_norm_load(sd, at(p, ".norm1"), NULL, &l), &l, 1, &h);
-    int f = node(g, at(p, ".linear1"), mt_linear_load(sd, at(p, ".linear1"), &relu, &l), &l, 1,
+    h = node(g, join(p, ".add1"), mt_add_new(&l), &l, 2, (int[]){h, a});
+    h = node(g, join(p, ".norm1"), mt_layer_norm_load(sd, join(p, ".norm1"), NULL, &l), &l, 1, &h);
+    int f = node(g, join(p, ".linear1"), mt_linear_load(sd, join(p, ".linear1"), &relu, &l), &l, 1,
                  &h);
-    f = node(g, at(p, ".linear2"), mt_linear_load(sd, at(p, ".linear2"), NULL, &l), &l, 1, &f);
-    h = node(g, at(p, ".add2"), mt_add_new(&l), &l, 2, (int[]){h, f});
-    return node(g, at(p, ".norm2"), mt_layer_norm_load(sd, at(p, ".norm2"), NULL, &l), &l, 1,
+    f = node(g, join(p, ".linear2"), mt_linear_load(sd, join(p, ".linear2"), NULL, &l), &l, 1, &f);
+    h = node(g, join(p, ".add2"), mt_add_new(&l), &l, 2, (int[]){h, f});
+    return node(g, join(p, ".norm2"), mt_layer_norm_load(sd, join(p, ".norm2"), NULL, &l), &l, 1,
                 &h);
 }
 
@@ -258,16 +236,16 @@ static mt_graph *keras_text_transformer(const mt_safetensors *st)
     mt_tensor_free(table);
     h = node(g, "x + positions", mt_add_new(&l), &l, 2, (int[]){h, pos});
     int a = node(g, "att",
-                 mt_multihead_attention_load(&sd, at(b, "multi_head_attention"), 2, false, &l),
+                 mt_multihead_attention_load(&sd, join(b, "multi_head_attention"), 2, false, &l),
                  &l, 1, &h);
     h = node(g, "inputs + attn", mt_add_new(&l), &l, 2, (int[]){h, a});
-    h = node(g, "layernorm1", mt_layer_norm_load(&sd, at(b, "layer_normalization"), &ln, &l),
+    h = node(g, "layernorm1", mt_layer_norm_load(&sd, join(b, "layer_normalization"), &ln, &l),
              &l, 1, &h);
-    int f = node(g, "ffn.0", mt_linear_load(&sd, at(b, "sequential/dense"), &relu, &l), &l,
+    int f = node(g, "ffn.0", mt_linear_load(&sd, join(b, "sequential/dense"), &relu, &l), &l,
                  1, &h);
-    f = node(g, "ffn.1", mt_linear_load(&sd, at(b, "sequential/dense_1"), NULL, &l), &l, 1, &f);
+    f = node(g, "ffn.1", mt_linear_load(&sd, join(b, "sequential/dense_1"), NULL, &l), &l, 1, &f);
     h = node(g, "out1 + ffn", mt_add_new(&l), &l, 2, (int[]){h, f});
-    h = node(g, "layernorm2", mt_layer_norm_load(&sd, at(b, "layer_normalization_1"), &ln, &l),
+    h = node(g, "layernorm2", mt_layer_norm_load(&sd, join(b, "layer_normalization_1"), &ln, &l),
              &l, 1, &h);
     h = node(g, "pool", mt_global_avg_pool1d_new(MT_MASK_MODE_NONE, &l), &l, 1, &h);
     h = node(g, "dense_2", mt_linear_load(&sd, "dense_2", &relu, &l), &l, 1, &h);
@@ -314,14 +292,14 @@ static int positional_embedding(mt_graph *g, const mt_safetensors *st, const mt_
     assert_ok(mt_graph_constant(g, name, rows, &id));
     mt_tensor_free(rows);
     mt_tensor_free(table);
-    return node(g, at(p, " + positions"), mt_add_new(&l), &l, 2, (int[]){h, id});
+    return node(g, join(p, " + positions"), mt_add_new(&l), &l, 2, (int[]){h, id});
 }
 
 /* x + attention, LayerNormalization "ln" */
 static int add_norm(mt_graph *g, const mt_state_dict *sd, const char *ln, int x, int a)
 {
     mt_layer *l = NULL;
-    int h = node(g, at(ln, " input"), mt_add_new(&l), &l, 2, (int[]){x, a});
+    int h = node(g, join(ln, " input"), mt_add_new(&l), &l, 2, (int[]){x, a});
     return node(g, ln, mt_layer_norm_load(sd, ln, NULL, &l), &l, 1, &h);
 }
 
@@ -371,25 +349,25 @@ static mt_graph *keras_translation_transformer(const mt_safetensors *st)
      * the value's masks (both the source's) */
     int e = positional_embedding(g, st, &sd, "positional_embedding", "embedding_2",
                                  "embedding_3", enc_ids);
-    int a = attention(g, &sd, at(te, "/multi_head_attention_1"), false, keys_and_queries, 3,
+    int a = attention(g, &sd, join(te, "/multi_head_attention_1"), false, keys_and_queries, 3,
                       (int[]){e, enc_mask, enc_mask});
-    e = add_norm(g, &sd, at(te, "/layer_normalization_2"), e, a);
-    e = add_norm(g, &sd, at(te, "/layer_normalization_3"), e,
-                 dense_proj(g, &sd, at(te, "/sequential_1"), 4, 5, e));
+    e = add_norm(g, &sd, join(te, "/layer_normalization_2"), e, a);
+    e = add_norm(g, &sd, join(te, "/layer_normalization_3"), e,
+                 dense_proj(g, &sd, join(te, "/sequential_1"), 4, 5, e));
     /* decoder: causal self-attention with the target's masks */
     int d = positional_embedding(g, st, &sd, "positional_embedding_1", "embedding_4",
                                  "embedding_5", dec_ids);
-    a = attention(g, &sd, at(td, "/multi_head_attention_2"), true, keys_and_queries, 3,
+    a = attention(g, &sd, join(td, "/multi_head_attention_2"), true, keys_and_queries, 3,
                   (int[]){d, dec_mask, dec_mask});
-    d = add_norm(g, &sd, at(td, "/layer_normalization_4"), d, a);
+    d = add_norm(g, &sd, join(td, "/layer_normalization_4"), d, a);
     /* cross-attention: out_1 carries no Keras mask, so Keras drops its
      * query_mask= argument: the source's key mask only */
-    a = attention(g, &sd, at(td, "/multi_head_attention_3"), false,
+    a = attention(g, &sd, join(td, "/multi_head_attention_3"), false,
                   (mt_attention_masks){.key_padding = MT_MASK_MODE_KEEP}, 4,
                   (int[]){d, e, e, enc_mask});
-    d = add_norm(g, &sd, at(td, "/layer_normalization_5"), d, a);
-    d = add_norm(g, &sd, at(td, "/layer_normalization_6"), d,
-                 dense_proj(g, &sd, at(td, "/sequential_2"), 6, 7, d));
+    d = add_norm(g, &sd, join(td, "/layer_normalization_5"), d, a);
+    d = add_norm(g, &sd, join(td, "/layer_normalization_6"), d,
+                 dense_proj(g, &sd, join(td, "/sequential_2"), 6, 7, d));
     d = node(g, "dense_8", mt_linear_load(&sd, "dense_8", NULL, &l), &l, 1, &d);
     d = node(g, "softmax", mt_softmax_new(-1, &l), &l, 1, &d);
     assert_ok(mt_graph_output(g, d));

@@ -15,33 +15,11 @@
  * Logits must match PyTorch's within 1e-4, at the file's batch of 3 and at
  * a batch of 1 (its second image). */
 #include <string.h>
-#include "test_util.h"
+#include "graph_build.h"
 
 static alloc_probe counter;   /* every allocation, installed by main */
 
 enum { HIDDEN = 32, HEADS = 2, LAYERS = 2, PATCH = 8, IMAGE = 32 };
-
-/* Add node `name` reading inputs[0..n-1]: the layer *l, which `made` made. */
-static int node(mt_graph *g, const char *name, mt_status made, mt_layer **l, int n,
-                const int *inputs)
-{
-    if (made)
-        fail_msg("%s: %s", name, mt_last_error());
-    int id = -1;
-    assert_ok(mt_graph_add(g, name, *l, n, inputs, &id));
-    return id;
-}
-
-/* "prefix.suffix" in a ring of 8 buffers (the graph copies node names, the
- * loaders read them at once) */
-static const char *at(const char *prefix, const char *suffix)
-{
-    static char ring[8][160];
-    static int next;
-    char *s = ring[next++ % 8];
-    snprintf(s, 160, "%s.%s", prefix, suffix);
-    return s;
-}
 
 /* torchvision.models.vision_transformer.EncoderBlock "p" on h [N, L, E] */
 static int encoder_block(mt_graph *g, const mt_state_dict *sd, const char *p, int h)

@@ -103,6 +103,62 @@ static inline void probe_install(alloc_probe *p, long fail_after)
 
 static inline void probe_remove(void) { mt_allocator_set(NULL); }
 
+/* An _into op under test: runs it into out with the arguments in ctx. */
+typedef mt_status (*into_run_fn)(const void *ctx, mt_tensor *out);
+
+/* The house rule for _into ops under out-of-memory: with each allocation
+ * failing in turn, on every backend this build has and on 1 and
+ * MT_TEST_THREADS threads, the op fails with MT_ERR_OUT_OF_MEMORY, out (a
+ * view of the contiguous `base`) keeps every byte it had and nothing
+ * leaks; the first run that gets all it asks for gives `want` (base's
+ * layout). */
+static inline void assert_oom_leaves_out(into_run_fn run, const void *ctx, mt_tensor *base,
+                                         mt_tensor *out, const mt_tensor *want)
+{
+    const mt_backend was = mt_backend_get();
+    const int threads_were = mt_num_threads_get();
+    const size_t n = (size_t)mt_tensor_numel(base);
+    float *data = base->data;
+    const mt_backend backends[] = {MT_BACKEND_NAIVE, MT_BACKEND_NATIVE, MT_BACKEND_OPENBLAS};
+    for (size_t b = 0; b < sizeof backends / sizeof backends[0]; b++) {
+        if (!mt_backend_available(backends[b]))
+            continue;
+        assert_ok(mt_backend_set(backends[b]));
+        for (int threads = 1; threads <= MT_TEST_THREADS; threads++) {
+            assert_ok(mt_num_threads_set(threads));
+            alloc_probe probe;
+            // until a run is refused nothing (fewer allocations than the
+            // limit): a run may succeed past a refusal (the native GEMM
+            // without packing buffers); it must then give want too
+            for (long fail_after = 0;; fail_after++) {
+                for (size_t i = 0; i < n; i++)
+                    data[i] = (float)i - 1e6f;
+                probe_install(&probe, fail_after);
+                mt_status s = run(ctx, out);
+                probe_remove();
+                assert_int_equal(probe.live, 0);
+                if (s == MT_OK) {
+                    assert_close(data, (const float *)want->data, n, 1e-5, 1e-4);
+                    if (probe.allocations < fail_after)
+                        break;
+                    continue;
+                }
+                if (s != MT_ERR_OUT_OF_MEMORY)
+                    fail_msg("%s, %d threads, allocation %ld failing: %s \"%s\"",
+                             mt_backend_name(backends[b]), threads, fail_after,
+                             mt_status_name(s), mt_last_error());
+                for (size_t i = 0; i < n; i++)
+                    if (data[i] != (float)i - 1e6f)
+                        fail_msg("%s, %d threads, allocation %ld failing: out[%zu] written "
+                                 "(%g) by a call that failed", mt_backend_name(backends[b]),
+                                 threads, fail_after, i, (double)data[i]);
+            }
+        }
+    }
+    assert_ok(mt_backend_set(was));
+    assert_ok(mt_num_threads_set(threads_were));
+}
+
 /* Tensor `name` of a reference file as a new tensor (the test's to free). */
 static inline mt_tensor *ref_get(const mt_safetensors *st, const char *name)
 {

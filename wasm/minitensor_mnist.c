@@ -60,7 +60,7 @@ static mt_status reserve(int64_t rows)
     y_buf = mt_alloc((size_t)rows * MNIST_CLASSES * sizeof(float), 16);
     if (!x_buf || !h_buf || !y_buf)
         return mt_fail(MT_ERR_OUT_OF_MEMORY,
-                       "mnist_classify: out of memory for %lld images",
+                       "mnist_classify: no memory for %lld images",
                        (long long)rows);
     capacity = rows;
     return MT_OK;

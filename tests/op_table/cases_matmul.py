@@ -31,4 +31,45 @@ def cases(rng):
         ref = torch.from_numpy(a).double() @ torch.from_numpy(b).double() \
             + torch.from_numpy(bias).double()
         out.append(Case("matmul_fused", [a, b, bias], [fn(ref).float().numpy()], act=act))
+    return out + einsum_cases(rng)
+
+
+# torch.einsum on float64 copies: (equation, operand shapes)
+EINSUM = [
+    ("ij,jk->ik", [(3, 4), (4, 5)]), ("ij,jk", [(3, 4), (4, 5)]),
+    ("ij,kj", [(3, 4), (5, 4)]), ("ba,cb", [(4, 3), (5, 4)]),
+    ("bij,bjk->bik", [(2, 3, 4), (2, 4, 5)]), ("bij,bjk->bki", [(2, 3, 4), (2, 4, 5)]),
+    ("bhqd,bhkd->bhqk", [(2, 3, 4, 5), (2, 3, 6, 5)]),
+    ("bhqk,bhkd->bqhd", [(2, 3, 4, 6), (2, 3, 6, 5)]),
+    ("ij->ji", [(3, 4)]), ("ij->i", [(3, 4)]), ("ij->j", [(3, 4)]), ("ij->", [(3, 4)]),
+    ("ij", [(3, 4)]), ("ji", [(3, 4)]), ("ii->i", [(4, 4)]), ("ii", [(4, 4)]),
+    ("iij->ji", [(3, 3, 2)]), ("ijkj->ik", [(2, 3, 2, 3)]), ("i,j->ij", [(3,), (4,)]),
+    ("i,j", [(3,), (4,)]), ("i,i->", [(5,), (5,)]), ("i,i", [(5,), (5,)]), ("i,i->i", [(5,), (5,)]),
+    ("i,i->i", [(1,), (4,)]), ("ij,jk", [(3, 1), (2, 4)]), ("bij,bjk", [(1, 3, 4), (3, 4, 2)]),
+    ("...ij,...jk->...ik", [(2, 3, 4), (2, 4, 5)]), ("...ij,...jk", [(2, 1, 3, 4), (5, 4, 2)]),
+    ("b...d,bd->b...", [(2, 3, 4, 5), (2, 5)]), ("...ij->...ji", [(2, 3, 4)]),
+    ("...ij->ij", [(2, 3, 4)]), ("...ij->...", [(2, 3, 4)]), ("...,...", [(2, 3), (3,)]),
+    ("i...->...", [(3, 2, 2)]), ("...", [()]), ("->", [()]), ("i,->i", [(3,), ()]),
+    (",->", [(), ()]), (" i j , j k -> i k ", [(3, 4), (4, 2)]), ("Ab,bA->Ab", [(3, 4), (4, 3)]),
+    ("ij,ij->ij", [(3, 4), (3, 4)]), ("ijk,ij->k", [(2, 3, 4), (2, 3)]),
+    ("abc,cd->dab", [(2, 3, 4), (4, 5)]), ("abc,bd->adc", [(2, 3, 4), (3, 5)]),
+    ("ij,kl->ijkl", [(2, 3), (2, 2)]), ("ijk,ikl->", [(2, 3, 4), (2, 4, 2)]),
+    ("ii,ij->j", [(3, 3), (3, 4)]), ("i,ii->i", [(3,), (1, 1)]),
+    ("ijk,kl->jli", [(2, 3, 4), (4, 5)]),
+    ("ij,jk->ik", [(0, 4), (4, 5)]),
+    ("ij,jk->ik", [(3, 0), (0, 5)]), ("ij->i", [(3, 0)]), ("ij->j", [(0, 3)]),
+    ("bij,bjk->bik", [(0, 3, 4), (0, 4, 5)]), ("i,i->", [(0,), (0,)]),
+    ("ij,ij->", [(1, 4), (3, 1)]), ("i,i->i", [(1,), (0,)]),
+    ("abcdefg,abcdefg->abcdefg", [(1, 2, 1, 2, 1, 2, 2), (2, 1, 2, 1, 2, 1, 2)]),
+    ("abcdefgh,abcdefgh->abcdefgh", [(2, 1, 2, 1, 2, 1, 2, 1), (1, 2, 1, 2, 1, 2, 1, 2)]),
+    ("abcdefgh,abcdefgh->hgfedcba", [(2, 1, 2, 1, 2, 1, 2, 1), (1, 2, 1, 2, 1, 2, 1, 2)]),
+]
+
+
+def einsum_cases(rng):
+    out = []
+    for eq, shapes in EINSUM:
+        xs = [_f32(rng, *s) for s in shapes]
+        ref = torch.einsum(eq, *[torch.from_numpy(x).double() for x in xs])
+        out.append(Case("einsum", xs, [ref.float().numpy()], eq=eq))
     return out

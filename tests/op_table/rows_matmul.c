@@ -1,4 +1,4 @@
-/* rows_matmul.c — matmul and its fused epilogue in the op table. */
+/* rows_matmul.c — matmul, its fused epilogue and einsum in the op table. */
 #include <string.h>
 
 #include "op_table.h"
@@ -23,8 +23,21 @@ static mt_status fused_new(const op_case *c, mt_tensor **out)
 static mt_status fused_into(const op_case *c, mt_tensor *out)
 { return mt_matmul_fused_into(op_in(c, 0), op_in(c, 1), op_in(c, 2), activation_of(c), out); }
 
+/* eq=<equation> over all the case's inputs */
+static mt_status einsum_new(const op_case *c, mt_tensor **out)
+{
+    const mt_tensor *x[2] = {op_in(c, 0), op_n_in(c) > 1 ? op_in(c, 1) : NULL};
+    return mt_einsum(op_str(c, "eq", ""), op_n_in(c), x, out);
+}
+static mt_status einsum_into(const op_case *c, mt_tensor *out)
+{
+    const mt_tensor *x[2] = {op_in(c, 0), op_n_in(c) > 1 ? op_in(c, 1) : NULL};
+    return mt_einsum_into(op_str(c, "eq", ""), op_n_in(c), x, out);
+}
+
 const op_row op_rows_matmul[] = {
     {"matmul", matmul_new, matmul_into, 1e-5, 1e-5},
     {"matmul_fused", fused_new, fused_into, 1e-5, 1e-5},
+    {"einsum", einsum_new, einsum_into, 1e-5, 1e-5},
     {0},
 };

@@ -176,7 +176,8 @@ typedef enum mt_layer_kind {
     MT_LAYER_RNN_OUTPUT,     /* rnn.h: one output of an RNN's MT_RNN_RETURN_ALL */
     MT_LAYER_ROLL,           /* swin_layers.c: the Swin Transformer's */
     MT_LAYER_SHIFTED_WINDOW_ATTENTION,
-    MT_LAYER_PATCH_MERGING
+    MT_LAYER_PATCH_MERGING,
+    MT_LAYER_EINSUM          /* einsum_layer.c: torch.einsum of 1 or 2 inputs */
 } mt_layer_kind;
 
 /* How a 2-D Linear weight is stored.
@@ -303,7 +304,9 @@ mt_status mt_conv1d_new(const mt_tensor *kernel, const mt_tensor *bias,
  * [Cin, Cout/groups, kh, kw] as PyTorch stores it, any storable dtype
  * (F32 referenced, others converted once); bias [Cout] or NULL. params as
  * the op's (NULL: all defaults; data_layout must be NHWC); PyTorch's
- * padding=p is all four pads = p. Fails naming the tensors and shapes. */
+ * padding=p is all four pads = p; params.activation runs in the op, after
+ * the bias, and a model fuses an activation layer after it there too.
+ * Fails naming the tensors and shapes. */
 mt_status mt_conv_transpose2d_new(const mt_tensor *weight, const mt_tensor *bias,
                                   const mt_conv_transpose2d_params *params, mt_layer **out);
 
@@ -311,7 +314,7 @@ mt_status mt_conv_transpose2d_new(const mt_tensor *weight, const mt_tensor *bias
  * [N,L,Cin] -> [N,OL,Cout] (OL as OW above), weight [Cin, Cout/groups, k],
  * bias [Cout] or NULL, held as ConvTranspose2D's. params: the _w fields
  * (stride_w, pad_left = pad_right = PyTorch's padding, output_padding_w,
- * dilation_w) and groups; the _h fields 0. */
+ * dilation_w), groups and activation; the _h fields 0. */
 mt_status mt_conv_transpose1d_new(const mt_tensor *weight, const mt_tensor *bias,
                                   const mt_conv_transpose2d_params *params, mt_layer **out);
 
@@ -486,6 +489,17 @@ mt_status mt_time_distributed_new(mt_layer *layer, mt_layer **out);
  * letters): MT_ERR_UNSUPPORTED naming the equation. */
 mt_status mt_einsum_dense_new(const mt_tensor *kernel, const mt_tensor *bias,
                               const char *equation, mt_activation act, mt_layer **out);
+
+/* torch.einsum(equation, x[, y]) as a graph layer (mt_einsum_into, ops.h),
+ * 1 or 2 F32 inputs ("bhqd,bhkd->bhqk" attention scores, "bij->bji",
+ * "...ij,...jk"). The batch (dim 0 of each input) must pass through, as a
+ * model may run a batch in passes: the ellipsis, or one letter, leading
+ * every input and the output and not repeated; else MT_ERR_INVALID_ARGUMENT
+ * (3 or more inputs: MT_ERR_UNSUPPORTED). Shapes are checked when added.
+ * A pass writes the matmul straight into the node's output; equations that
+ * sum a letter only one input has, or whose dims cannot be merged as views,
+ * also use temporaries from the allocator (attention's two do not). */
+mt_status mt_einsum_new(const char *equation, mt_layer **out);
 
 /* Each sample [N, …] viewed as [N, sample_shape…] (rank 1..MT_MAX_RANK-1
  * dims, one of them may be -1: inferred), no copy: Keras' Reshape(
@@ -847,7 +861,10 @@ typedef struct mt_keras_attention_options {
 /* Keras' Attention (Luong): softmax(scores) · value -> [N,Tq,vdim], the
  * scores as score_mode says; scale and concat_weight are Keras' scale
  * (use_scale=True) and concat_score_weight, 1 when the layer has none
- * (finite). options NULL: two inputs, no mask, DOT. */
+ * (finite). options NULL: two inputs, no mask, DOT. DOT scores are one
+ * batched matmul (q · kᵀ, then the scale), softmax(scores) · value another;
+ * the model's scratch holds the [N,Tq,Tv] scores, as Keras materialises
+ * them. */
 mt_status mt_dot_attention_new(float scale, float concat_weight,
                                const mt_keras_attention_options *options, mt_layer **out);
 
@@ -1062,9 +1079,9 @@ mt_status mt_conv_transpose1d_load(const mt_state_dict *weights, const char *pre
  *                        (each below its stride), the output is
  *                        (H-1)·s + k % 2 + output_padding ('same') or
  *                        (H-1)·s + k + output_padding ('valid').
- * Keras' activation= is a layer after it. Fails naming the tensors (shapes
- * in Keras' layout) or the bad option. Keras only (MT_ERR_UNSUPPORTED for
- * PyTorch: mt_conv_transpose2d_load). */
+ *   act                  Keras' activation=, run by the op after the bias.
+ * Fails naming the tensors (shapes in Keras' layout) or the bad option.
+ * Keras only (MT_ERR_UNSUPPORTED for PyTorch: mt_conv_transpose2d_load). */
 typedef struct mt_conv2d_transpose_options {
     int64_t in_channels, out_channels;
     int64_t kernel_h, kernel_w;
@@ -1073,6 +1090,7 @@ typedef struct mt_conv2d_transpose_options {
     int64_t dilation_h, dilation_w;
     bool has_output_padding;
     int64_t output_padding_h, output_padding_w;
+    mt_activation act;
 } mt_conv2d_transpose_options;
 
 mt_status mt_conv2d_transpose_load(const mt_state_dict *weights, const char *prefix,
@@ -1194,8 +1212,10 @@ mt_status mt_global_max_pool3d_new(mt_layer **out);
  * Cout/groups, kd, kh, kw] as PyTorch stores it (held contiguous: a strided
  * view or another dtype is copied once), bias [Cout] or NULL. params as the
  * op's (NULL: all defaults; data_layout must be NHWC); PyTorch's padding=p
- * is all six pads = p. Fails naming the tensors and shapes; the input
- * (5-D, its channels, a non-empty output) is checked when added or run. */
+ * is all six pads = p; params.activation runs in the op, after the bias,
+ * and a model fuses an activation layer after it there too. Fails naming
+ * the tensors and shapes; the input (5-D, its channels, a non-empty
+ * output) is checked when added or run. */
 mt_status mt_conv_transpose3d_new(const mt_tensor *weight, const mt_tensor *bias,
                                   const mt_conv_transpose3d_params *params, mt_layer **out);
 
@@ -1212,8 +1232,9 @@ mt_status mt_conv_transpose3d_load(const mt_state_dict *weights, const char *pre
  * ('same') or (D-1)·s + max(k, s) ('valid') without output_padding, else
  * (D-1)·s + k % 2 + output_padding ('same') or (D-1)·s + k +
  * output_padding ('valid'), k the dilated kernel, as Keras 3 computes it.
- * output_padding must be 0 unless has_output_padding. Keras' activation= is
- * a layer after it. Keras only (MT_ERR_UNSUPPORTED for PyTorch). */
+ * output_padding must be 0 unless has_output_padding. Keras' activation=
+ * is `act`, run by the op after the bias. Keras only (MT_ERR_UNSUPPORTED
+ * for PyTorch). */
 typedef struct mt_conv3d_transpose_options {
     int64_t in_channels, out_channels;        /* 0: any */
     int64_t kernel_d, kernel_h, kernel_w;     /* 0: any */
@@ -1222,6 +1243,7 @@ typedef struct mt_conv3d_transpose_options {
     int64_t dilation_d, dilation_h, dilation_w;   /* 0: 1 */
     bool has_output_padding;
     int64_t output_padding_d, output_padding_h, output_padding_w;
+    mt_activation act;                        /* Keras' activation=; default NONE */
 } mt_conv3d_transpose_options;
 
 mt_status mt_conv3d_transpose_load(const mt_state_dict *weights, const char *prefix,

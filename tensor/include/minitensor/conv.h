@@ -134,13 +134,15 @@ typedef struct mt_conv_transpose2d_params {
     int64_t output_padding_w;           /* default 0 */
     int64_t dilation_h, dilation_w;     /* >= 1; 0 means 1 */
     int64_t groups;                     /* divides c_in and c_out; 0 means 1 */
+    mt_activation activation;           /* after the bias; default NONE */
 } mt_conv_transpose2d_params;
 
 /* input [N,H,W,Cin] (or NCHW) with weight [Cin, Cout/groups, kh, kw]
  * (PyTorch's layout) -> [N,OH,OW,Cout] (or NCHW), OH = (H - 1) * stride_h -
  * pad_top - pad_bottom + dilation_h * (kh - 1) + output_padding_h + 1;
- * bias [Cout] or NULL. A direct loop (each output element summed once).
- * Same failure rules as mt_conv2d. */
+ * bias [Cout] or NULL, then the activation. A direct loop (each output
+ * element summed once, each row activated once done). Same failure rules
+ * as mt_conv2d. */
 mt_status mt_conv_transpose2d(const mt_tensor *input, const mt_tensor *weight,
                               const mt_tensor *bias,
                               const mt_conv_transpose2d_params *params,

@@ -106,16 +106,18 @@ typedef struct mt_conv_transpose3d_params {
     int64_t output_padding_w;                   /* stride or dilation; default 0 */
     int64_t dilation_d, dilation_h, dilation_w; /* >= 1; 0 means 1 */
     int64_t groups;             /* divides c_in and c_out; 0 means 1 */
+    mt_activation activation;   /* after the bias; default NONE */
 } mt_conv_transpose3d_params;
 
-/* conv_transpose3d(input, weight) + bias: input [N,D,H,W,Cin] (or
+/* act(conv_transpose3d(input, weight) + bias): input [N,D,H,W,Cin] (or
  * [N,Cin,D,H,W]) with weight [Cin, Cout/groups, kd, kh, kw] (PyTorch's
  * layout; a Keras kernel (kd,kh,kw,out,in) permuted {4,3,0,1,2} is one) ->
  * [N,OD,OH,OW,Cout] (or NCDHW), OD = (D - 1)·stride_d - pad_front -
  * pad_back + dilation_d·(kd - 1) + output_padding_d + 1, likewise OH, OW;
  * bias [Cout] or NULL. One GEMM per chunk of input voxels and group (the
  * input times the weight as a [Cin/groups, Cout/groups·taps] matrix), its
- * rows scattered into the output (col2im); a strided weight or an input
+ * rows scattered into the output (col2im), the activation in one pass
+ * over the finished output; a strided weight or an input
  * whose voxels do not merge into rows is copied once per call. `out` of
  * _into has the result's shape (any strides) and does not overlap an
  * input. Errors (MT_ERR_SHAPE, MT_ERR_INVALID_ARGUMENT, MT_ERR_OVERFLOW)
