@@ -119,7 +119,7 @@ static mt_status plan_matmul(const char *op, const mt_tensor *a, const mt_tensor
         (s = mt_check_f32(op, a)) || (s = mt_check_f32(op, b)))
         return s;
     if (a->rank == 0 || b->rank == 0)
-        return mt_fail(MT_ERR_SHAPE, "%s: operands need at least 1 dim: %s x %s",
+        return mt_fail(MT_ERR_SHAPE, "%s: an operand has no dim: %s x %s",
                        op, MT_SHAPE(a), MT_SHAPE(b));
     p->a = *a;
     p->b = *b;

@@ -143,10 +143,10 @@ int32_t MNIST_EXPORT(mnist_classify)(const uint8_t *images, int32_t n, float *lo
 {
     if (n < 0)
         return mt_fail(MT_ERR_INVALID_ARGUMENT,
-                       "mnist_classify: n = %d images, expected n >= 0", (int)n);
+                       "mnist_classify: n = %d, expected n >= 0", (int)n);
     if (n > 0 && !images)
         return mt_fail(MT_ERR_INVALID_ARGUMENT,
-                       "mnist_classify: images is NULL for n = %d", (int)n);
+                       "mnist_classify: images NULL for n = %d", (int)n);
     mt_status s = model_init();
     if (!s)
         s = reserve(n < BATCH ? n : BATCH);
