@@ -158,6 +158,15 @@ static mt_status check_weights(const char *name, const mt_attention_weights *w,
                                const mt_llama_attention_options *o, int64_t *kv, int64_t *d)
 {
     char ts[160];
+    const mt_tensor *const all[8] = {w->q_weight, w->k_weight, w->v_weight, w->out_weight,
+                                     w->q_bias, w->k_bias, w->v_bias, w->out_bias};
+    static const char *const roles[8] = {"q_weight", "k_weight", "v_weight", "out_weight",
+                                         "q_bias", "k_bias", "v_bias", "out_bias"};
+    for (int i = 0; i < 8; i++) {   // each a valid tensor (or NULL) before its shape is read
+        mt_status s = mt_nn_check_weight(name, roles[i], all[i]);
+        if (s)
+            return s;
+    }
     if (w->in_proj_weight || w->in_proj_bias)
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: in_proj_weight/in_proj_bias given: "
                        "give q_weight, k_weight, v_weight", name);

@@ -25,6 +25,9 @@
 mt_status mt_nn_check_shape(const char *name, const mt_tensor *t, int rank, int64_t d0,
                             int64_t d1, const char *want)
 {
+    mt_status s = mt_nn_check_weight(name, "tensor", t);   // valid, with data
+    if (s)
+        return s;
     if (t->rank == rank && t->shape[0] == d0 && (rank == 1 || t->shape[1] == d1))
         return MT_OK;
     char ts[160];

@@ -252,6 +252,12 @@ static void attention_errors(void **state)
     mt_layer *l = NULL;
     assert_fails(mt_llama_attention_new(NULL, &o, &l), MT_ERR_INVALID_ARGUMENT, "NULL");
     assert_fails(mt_llama_attention_new(&w, NULL, &l), MT_ERR_INVALID_ARGUMENT, "NULL");
+    mt_tensor nodata = *wv;   /* a v weight with no data: the layer and tensor named */
+    nodata.data = NULL;
+    w.v_weight = &nodata;
+    assert_fails(mt_llama_attention_new(&w, &o, &l), MT_ERR_INVALID_ARGUMENT, "has no data");
+    assert_true(strstr(mt_last_error(), "v_weight") != NULL);
+    w.v_weight = wv;
     o.n_heads = 0;
     assert_fails(mt_llama_attention_new(&w, &o, &l), MT_ERR_INVALID_ARGUMENT, "n_heads 0");
     o.n_heads = 4;

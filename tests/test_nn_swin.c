@@ -382,6 +382,11 @@ static void window_attention_errors(void **state)
     assert_fails(mt_shifted_window_attention_new(&w, &attention_cases[0].o, &l), MT_ERR_SHAPE,
                  "expected 144 I32 or I64 entries");
     w.relative_position_index = NULL;
+    mt_tensor nodata = *t[2];   /* a proj weight with no data: the layer and tensor named */
+    nodata.data = NULL;
+    w.proj_weight = &nodata;
+    assert_fails(mt_shifted_window_attention_new(&w, &attention_cases[0].o, &l),
+                 MT_ERR_INVALID_ARGUMENT, "swa_a.attn.proj.weight [8,8] has no data");
     w.proj_weight = t[0];   /* [24,8], not [8,8] */
     assert_fails(mt_shifted_window_attention_new(&w, &attention_cases[0].o, &l), MT_ERR_SHAPE,
                  "expected [8, 8] (C, C)");
