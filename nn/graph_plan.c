@@ -522,7 +522,10 @@ static mt_status run_pass(mt_graph *g, bool last)
         mt_tensor *out = run->vt->flags & MT_LAYER_FLAG_VIEW ? &n->view : &n->buf[last];
         void *scratch = n->scratch_bytes ? g->block + n->scratch_offset : NULL;
         mt_clear_error();
-        mt_status s = run->vt->forward(run, n->n_in, n->args, scratch, out);
+        // an empty output has nothing to compute (its inputs' data and its
+        // scratch may be NULL); a view layer still sets its view
+        bool empty = !(run->vt->flags & MT_LAYER_FLAG_VIEW) && mt_tensor_numel(out) == 0;
+        mt_status s = empty ? MT_OK : run->vt->forward(run, n->n_in, n->args, scratch, out);
         if (s)
             return mt_nn_graph_node_error(g, s, k, ": ");
         n->cur = out;

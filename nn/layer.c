@@ -302,8 +302,10 @@ mt_status mt_layer_forward(const mt_layer *layer, const mt_tensor *x, mt_tensor 
         return s;
     }
     mt_tensor *y = NULL;
+    // an empty output has nothing to compute: the layer does not run (its
+    // inputs' data, and its scratch, may be NULL)
     if (!(s = mt_tensor_zeros(shape.dtype, shape.rank, shape.dim, &y)) &&
-        (s = layer->vt->forward(layer, 1, &x, scratch, y))) {
+        mt_tensor_numel(y) > 0 && (s = layer->vt->forward(layer, 1, &x, scratch, y))) {
         mt_tensor_free(y);
         y = NULL;
     }

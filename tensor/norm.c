@@ -347,6 +347,8 @@ static mt_status gn_check(const mt_tensor *x, int num_groups, int channel_dim,
 static void gn_apply(const mt_tensor *x, int num_groups, int c, const mt_tensor *weight,
                      const mt_tensor *bias, float eps, mt_tensor *out)
 {
+    if (mt_tensor_numel(x) == 0)   // nothing to write; its data may be NULL
+        return;
     int64_t per = x->shape[c] / num_groups;
     region r = {.rank = x->rank - 1, .count = 1};
     for (int d = 1; d < x->rank; d++) {

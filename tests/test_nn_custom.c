@@ -62,6 +62,7 @@ static void assert_floats(const mt_tensor *t, const float *want, int64_t n)
 /* ---- user layer 1: y = act(a·x + b), scalar a and b, for inputs [..., F] -------- */
 
 static int absorbed;   /* times scale_shift took in a following ReLU */
+static int ss_runs;    /* times scale_shift's forward ran */
 
 typedef struct scale_shift {
     float a, b;
@@ -87,6 +88,7 @@ static mt_status ss_forward(const mt_layer *l, int n, const mt_tensor *const *in
                             void *scratch, mt_tensor *out)
 {
     (void)n, (void)scratch;
+    ss_runs++;
     const scale_shift *st = mt_layer_state(l);
     mt_status s = mt_mul_scalar_into(in[0], st->a, out);
     mt_tensor b;
@@ -457,6 +459,37 @@ static void user_layers_that_lie(void **state)
     mt_tensor_free(x);
 }
 
+/* A layer whose output is empty is not run, alone or in a graph: there is
+ * nothing to compute, and its inputs' data and its scratch may be NULL
+ * (fuzz_loaders found layers offsetting them). */
+static void empty_outputs_skip_the_layer(void **state)
+{
+    (void)state;
+    mt_layer *l = NULL;
+    mt_tensor *x = NULL, *y = NULL;
+    assert_ok(scale_shift_new(2.0f, 1.0f, 3, false, &l));
+    assert_ok(mt_tensor_zeros(MT_DTYPE_F32, 2, (int64_t[]){0, 3}, &x));
+    int runs = ss_runs;
+    assert_ok(mt_layer_forward(l, x, &y));
+    assert_int_equal(y->rank, 2);
+    assert_int_equal(y->shape[0], 0);
+    assert_int_equal(y->shape[1], 3);
+    assert_int_equal(ss_runs, runs);
+    mt_tensor_free(y);
+    mt_graph *g = NULL;
+    int in = -1, id = -1;
+    const mt_tensor *out = NULL;
+    assert_ok(mt_graph_new(&g));
+    assert_ok(mt_graph_input(g, "x", MT_DTYPE_F32, 1, (int64_t[]){3}, &in));
+    assert_ok(mt_graph_add(g, "ss", l, 1, &in, &id));
+    assert_ok(mt_graph_output(g, id));
+    assert_ok(mt_graph_forward(g, 1, (const mt_tensor *[]){x}, 1, &out));
+    assert_int_equal(out->shape[0], 0);
+    assert_int_equal(ss_runs, runs);
+    mt_graph_free(g);
+    mt_tensor_free(x);
+}
+
 /* mt_layer_free on a layer a model owns leaves it to the model (it was
  * freed, and freed again with the model). */
 static void freeing_a_model_layer(void **state)
@@ -491,6 +524,7 @@ int main(void)
         cmocka_unit_test(layer_new_errors),
         cmocka_unit_test(user_layers_that_lie),
         cmocka_unit_test(freeing_a_model_layer),
+        cmocka_unit_test(empty_outputs_skip_the_layer),
     };
     return cmocka_run_group_tests_name("nn_custom", tests, NULL, NULL);
 }

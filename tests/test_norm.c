@@ -34,6 +34,15 @@ static void test_values_against_torch(void **state)
     assert_ok(mt_group_norm(z, 2, 1, NULL, NULL, 1e-5f, &r));
     assert_close(r->data, GN_Z_2, 24, 1e-6, 1e-5);
     mt_tensor_free(r);
+    /* no positions ([2,4,0], its data NULL): an empty result, as torch
+     * (fuzz/regressions-io/loaders/group_norm_empty_input) */
+    mt_tensor *e = NULL;
+    assert_ok(mt_tensor_zeros(MT_DTYPE_F32, 3, (int64_t[]){2, 4, 0}, &e));
+    assert_ok(mt_group_norm(e, 2, 1, NULL, NULL, 1e-5f, &r));
+    assert_int_equal(mt_tensor_numel(r), 0);
+    assert_int_equal(r->shape[1], 4);
+    mt_tensor_free(r);
+    mt_tensor_free(e);
     /* in place: out is x itself */
     assert_ok(mt_group_norm_into(z, 2, 1, NULL, NULL, 1e-5f, z));
     assert_close(z->data, GN_Z_2, 24, 1e-6, 1e-5);

@@ -96,7 +96,8 @@ typedef struct mt_layer_vtable {
      * negative dim, naming the node. */
     mt_status (*infer)(const mt_layer *layer, int n, const mt_shape *in,
                        const char *const *from, mt_shape *out);
-    /* Compute in[0..n-1] -> out. `out` has the inferred shape and dtype
+    /* Compute in[0..n-1] -> out (not called when out would be empty: there
+     * is nothing to compute). `out` has the inferred shape and dtype
      * (contiguous, storage owned by the model), or with MT_LAYER_FLAG_VIEW is a
      * struct to fill as a view. `scratch` holds scratch_bytes() bytes
      * (64-byte aligned), valid during this call only. */
