@@ -198,11 +198,12 @@ static void apply(const mt_tensor *x, const sort_call *c, bool descending, float
 static mt_status run(const mt_tensor *x, const sort_call *c, bool descending,
                      mt_tensor *values, mt_tensor *indices)
 {
-    // key (n floats) and idx, tmp (n int64 each): 5n floats
+    // key (n floats, rounded up to an even count so that the int64s after
+    // it are 8-byte aligned) and idx, tmp (n int64 each): 5n + 1 floats
     int64_t n = c->n > 0 ? c->n : 1;
-    if (n > INT64_MAX / 5)
+    if (n > (INT64_MAX - 1) / 5)
         return mt_fail(MT_ERR_OVERFLOW, "%s: a lane of %lld elements", c->op, (long long)n);
-    float *buf = mt_scratch_floats(MT_SCRATCH_SORT, 5 * n);
+    float *buf = mt_scratch_floats(MT_SCRATCH_SORT, 5 * n + 1);
     if (!buf)
         return mt_fail(MT_ERR_OUT_OF_MEMORY, "%s: no memory for a lane of %lld elements",
                        c->op, (long long)n);

@@ -103,7 +103,7 @@ mt_status mt_max_dims_into(const mt_tensor *t, const int *dims, int n_dims,
  * sorted. k from 0 to the dim's length (MT_ERR_INVALID_ARGUMENT else); a
  * scalar x (dim 0 or -1) gives itself for k 0 as for k 1, as torch.
  * The _into outputs must not overlap the input or each other. Each lane is
- * read into per-thread scratch kept for reuse (5 floats an element). */
+ * read into per-thread scratch kept for reuse (5 floats an element, and one). */
 mt_status mt_sort(const mt_tensor *x, int dim, bool descending, mt_tensor **values,
                   mt_tensor **indices);
 mt_status mt_sort_into(const mt_tensor *x, int dim, bool descending, mt_tensor *values,
