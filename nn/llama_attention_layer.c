@@ -114,17 +114,22 @@ static const mt_layer_vtable llama_vtable = {
 };
 
 /* The PyTorch (out, in) matrix w (any dtype, any view) as an F32 (in, out)
- * view the layer owns; bias likewise (NULL stays NULL). */
-static mt_status hold(const mt_tensor *w, const mt_tensor *bias, mt_tensor **wt, mt_tensor **bt)
+ * view the layer owns; bias likewise (NULL stays NULL). A failure names
+ * the layer and the projection (role: "q", "k", "v" or "o"). */
+static mt_status hold(const char *layer, const char *role, const mt_tensor *w,
+                      const mt_tensor *bias, mt_tensor **wt, mt_tensor **bt)
 {
+    char what[16];
+    snprintf(what, sizeof what, "%s weight", role);
     mt_tensor *f = NULL;
-    mt_status s = mt_nn_hold(w, false, &f);
+    mt_status s = mt_nn_hold_for(layer, what, w, false, &f);
     if (!s) {
         s = mt_transpose(f, 0, 1, wt);
         mt_tensor_free(f);
     }
+    snprintf(what, sizeof what, "%s bias", role);
     if (!s && bias)
-        s = mt_nn_hold(bias, false, bt);
+        s = mt_nn_hold_for(layer, what, bias, false, bt);
     return s;
 }
 
@@ -237,9 +242,10 @@ mt_status mt_llama_attention_new(const mt_attention_weights *weights,
     const mt_tensor *w[4] = {weights->q_weight, weights->k_weight, weights->v_weight, ow};
     const mt_tensor *bias[4] = {weights->q_bias, weights->k_bias, weights->v_bias,
                                 weights->out_bias};
+    static const char *const role[4] = {"q", "k", "v", "o"};
     mt_tensor *t[8] = {0};
     for (int i = 0; !s && i < 4; i++)
-        s = hold(w[i], bias[i], &t[i], &t[4 + i]);
+        s = hold(name, role[i], w[i], bias[i], &t[i], &t[4 + i]);
     mt_layer *l = s ? NULL : mt_nn_layer_alloc("llama_attention", &llama_vtable,
                                                MT_LAYER_MULTIHEAD_ATTENTION, name,
                                                sizeof(llama_state));

@@ -3,9 +3,12 @@
 # As root it installs what is missing; otherwise it prints the apt-get line.
 
 MT_APT_PACKAGES=(meson ninja-build pkg-config gcc libopenblas-dev libpng-dev zlib1g-dev)
-# g++: the consumer tests include every public header from C++17
+# g++: the consumer tests include every public header from C++17;
+# python3-torch: train_interop_torch loads checkpoints in Debian's PyTorch
+# (/usr/bin/python3; PyPI's wheels would pull GBs of CUDA)
 MT_TEST_APT_PACKAGES=(libcmocka-dev libblis-dev clang lld llvm libclang-rt-14-dev
-                      valgrind python3 python3-venv dataset-fashion-mnist g++)
+                      valgrind python3 python3-venv dataset-fashion-mnist g++
+                      python3-torch)
 # WebAssembly: the wasm32 build, the Node/Go/browser tests (.ci/run). Node and
 # Go come with the machine image (Node >= 20, Go >= 1.25).
 MT_WASM_APT_PACKAGES=(clang lld llvm wasi-libc libclang-rt-14-dev-wasm32 binaryen chromium)

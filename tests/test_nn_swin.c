@@ -552,23 +552,6 @@ static mt_graph *swin_transformer(const mt_safetensors *st, int stages, bool v2)
     return g;
 }
 
-/* g on x gives want [n, 10] within 1e-4, twice, the second pass without
- * the heap. */
-static void logits_match(mt_graph *g, const mt_tensor *x, const float *want, int64_t n)
-{
-    const mt_tensor *y = NULL;
-    for (int pass = 0; pass < 2; pass++) {
-        long before = counter.allocations;
-        assert_ok(mt_graph_forward(g, 1, (const mt_tensor *[]){x}, 1, &y));
-        if (pass)
-            assert_int_equal(counter.allocations, before);
-        assert_int_equal(y->rank, 2);
-        assert_int_equal(y->shape[0], n);
-        assert_int_equal(y->shape[1], CLASSES);
-        assert_close((const float *)y->data, want, (size_t)(n * CLASSES), 1e-4, 1e-4);
-    }
-}
-
 /* The model of `file` (and file_io) matches its logits. */
 static void model_matches(const char *file, const char *io_file, int stages, bool v2)
 {
@@ -580,11 +563,14 @@ static void model_matches(const char *file, const char *io_file, int stages, boo
     assert_ok(mt_safetensors_get(io, "logits", &want));
     assert_int_equal(want->shape[0], 3);
     mt_graph *g = swin_transformer(st, stages, v2);
-    logits_match(g, x, want->data, 3);
+    output_matches(g, x, want->data, 2, (int64_t[]){3, CLASSES}, 1e-4,
+                   1e-4, &counter);
     assert_ok(mt_narrow(x, 0, 1, 1, &x1));   /* the second image alone */
-    logits_match(g, x1, (const float *)want->data + CLASSES, 1);
+    output_matches(g, x1, (const float *)want->data + CLASSES, 2, (int64_t[]){1, CLASSES}, 1e-4,
+                   1e-4, &counter);
     assert_ok(mt_graph_freeze(g));
-    logits_match(g, x, want->data, 3);
+    output_matches(g, x, want->data, 2, (int64_t[]){3, CLASSES}, 1e-4,
+                   1e-4, &counter);
     mt_graph_free(g);
     mt_tensor_free(x1);
     mt_tensor_free(want);

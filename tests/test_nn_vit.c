@@ -77,23 +77,7 @@ static mt_graph *vision_transformer(const mt_safetensors *st)
     return g;
 }
 
-/* g on x gives want [n, 10] within 1e-4, twice, the second pass without
- * the heap. */
-static void logits_match(mt_graph *g, const mt_tensor *x, const float *want, int64_t n)
-{
-    const mt_tensor *y = NULL;
-    for (int pass = 0; pass < 2; pass++) {
-        long before = counter.allocations;
-        assert_ok(mt_graph_forward(g, 1, (const mt_tensor *[]){x}, 1, &y));
-        if (pass)
-            assert_int_equal(counter.allocations, before);
-        assert_int_equal(y->rank, 2);
-        assert_int_equal(y->shape[0], n);
-        assert_int_equal(y->shape[1], 10);
-        assert_close((const float *)y->data, want, (size_t)(n * 10), 1e-4, 1e-4);
-    }
-}
-
+/* The ViT matches PyTorch's logits: three images, one, and frozen. */
 static void vit_matches_pytorch(void **state)
 {
     (void)state;
@@ -105,11 +89,14 @@ static void vit_matches_pytorch(void **state)
     assert_ok(mt_safetensors_get(io, "logits", &want));
     assert_int_equal(want->shape[0], 3);
     mt_graph *g = vision_transformer(st);
-    logits_match(g, x, want->data, 3);
+    output_matches(g, x, want->data, 2, (int64_t[]){3, 10}, 1e-4,
+                   1e-4, &counter);
     assert_ok(mt_narrow(x, 0, 1, 1, &x1));   /* the second image alone */
-    logits_match(g, x1, (const float *)want->data + 10, 1);
+    output_matches(g, x1, (const float *)want->data + 10, 2, (int64_t[]){1, 10}, 1e-4,
+                   1e-4, &counter);
     assert_ok(mt_graph_freeze(g));
-    logits_match(g, x, want->data, 3);
+    output_matches(g, x, want->data, 2, (int64_t[]){3, 10}, 1e-4,
+                   1e-4, &counter);
     mt_graph_free(g);
     mt_tensor_free(x1);
     mt_tensor_free(want);

@@ -14,6 +14,17 @@
 
 #include <cmocka.h>
 
+#if defined(__SANITIZE_ADDRESS__)
+#define MT_TEST_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define MT_TEST_ASAN 1
+#endif
+#endif
+#ifdef MT_TEST_ASAN
+#include <sanitizer/asan_interface.h>
+#endif
+
 #include "minitensor/minitensor.h"
 
 /* |actual - expected| <= atol + rtol*|expected| for every element; NaN
@@ -83,6 +94,9 @@ static void *probe_alloc(size_t size, size_t align, void *user)
     if (ptr) {
         p->allocations++;
         p->live++;
+#ifdef MT_TEST_ASAN /* exactly `size` bytes usable, as in the library's default */
+        ASAN_POISON_MEMORY_REGION((char *)ptr + size, rounded - size);
+#endif
     }
     return ptr;
 }
