@@ -18,6 +18,10 @@
 #include <ctype.h>
 #include <stdatomic.h>
 
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <cpuid.h>
+#endif
+
 #include "test_util.h"
 
 #include "backend_select.h"
@@ -265,9 +269,22 @@ static void test_native_force_kernel(void **state)
         assert_true(mt_gemm_native_force_kernel("avx512"));
         assert_true(mt_gemm_native_force_kernel("avx512-12x32"));
         assert_int_equal(mt_gemm_native_kernel()->mr, 12);
-        // auto: 12×32 exactly when the core has two 512-bit FMA units
+        // auto: 12×32 exactly when the core has two 512-bit FMA units, as
+        // its model says where the model is known (else measured)
         int units = mt_native_avx512_fma_units();
         assert_true(units == 1 || units == 2);
+        unsigned ca, cb, cc, cd, family, model;
+        char vendor[13] = {0};
+        __cpuid(0, ca, cb, cc, cd);
+        memcpy(vendor, &cb, 4);
+        memcpy(vendor + 4, &cd, 4);
+        memcpy(vendor + 8, &cc, 4);
+        __cpuid(1, ca, cb, cc, cd);
+        family = (ca >> 8 & 0xf) == 0xf ? 0xf + (ca >> 20 & 0xff) : ca >> 8 & 0xf;
+        model = (ca >> 4 & 0xf) | (family == 6 || family >= 0xf ? (ca >> 16 & 0xf) << 4 : 0);
+        int known = mt_native_avx512_fma_units_of(vendor, family, model);
+        if (known)
+            assert_int_equal(units, known);
         assert_true(mt_gemm_native_force_kernel(NULL));
         assert_string_equal(mt_gemm_native_kernel()->name,
                             units == 2 ? "avx512-12x32" : "avx512");
@@ -314,6 +331,19 @@ static void test_native_thresholds_rule(void **state)
     t = mt_native_thresholds_for(0, -1);
     assert_int_equal(t.auto_small_fmas, 16384);
     assert_int_equal(t.min_fmas_per_part, 8192);
+
+    // 512-bit FMA units by CPU model: fixed where every part agrees
+    assert_int_equal(mt_native_avx512_fma_units_of("GenuineIntel", 6, 0xCF), 2); // Emerald Rapids
+    assert_int_equal(mt_native_avx512_fma_units_of("GenuineIntel", 6, 0x8F), 2); // Sapphire Rapids
+    assert_int_equal(mt_native_avx512_fma_units_of("GenuineIntel", 6, 0x6A), 2); // Ice Lake-SP
+    assert_int_equal(mt_native_avx512_fma_units_of("GenuineIntel", 6, 0x8C), 1); // Tiger Lake
+    assert_int_equal(mt_native_avx512_fma_units_of("AuthenticAMD", 0x19, 0x11), 1); // Zen 4
+    // measured: the Xeon tier decides (Skylake-SP), Zen 5, another vendor or family
+    assert_int_equal(mt_native_avx512_fma_units_of("GenuineIntel", 6, 0x55), 0);
+    assert_int_equal(mt_native_avx512_fma_units_of("AuthenticAMD", 0x1A, 0x44), 0);
+    assert_int_equal(mt_native_avx512_fma_units_of("HygonGenuine", 0x19, 0x11), 0);
+    assert_int_equal(mt_native_avx512_fma_units_of("GenuineIntel", 0xF, 0xCF), 0);
+    assert_int_equal(mt_native_avx512_fma_units_of(NULL, 6, 0xCF), 0);
 
     // the rule follows the kernel in use (forced one after the other)
     const char *const *names = mt_gemm_native_kernel_names();

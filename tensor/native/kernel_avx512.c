@@ -23,8 +23,10 @@
  * Zen 4 (one) 8×32 stays faster. MT_AVX512_MR=6|14 builds other variants
  * for re-measuring.
  */
+#include <cpuid.h>
 #include <immintrin.h>
 #include <stdatomic.h>
+#include <string.h>
 
 #include "cpu_x86.h"
 #include "native.h"
@@ -475,17 +477,48 @@ static uint64_t run_ymm(void)
 // measured once; two threads racing the first call both measure (harmless)
 static _Atomic int fma_units;
 
-/* The best of up to 15 runs of each loop (~10 us a pair on Zen 4). It runs
- * at the first matmul of every process on an AVX-512 machine, so it stops
- * once neither best has improved by 1 % for 3 pairs in a row, after at
- * least 5 (time for an AVX-512 power-license warm-up to pass): on a quiet
- * core the first pairs already reach it (all 15 were 0.15 ms of a 1.4 ms
- * `mnist predict`). */
+/* The display family and model and the vendor string (cpuid leaves 0 and
+ * 1: two cpuid instructions, ~10 us in a VM where each traps). */
+static unsigned cpu_model(char vendor[13], unsigned *family)
+{
+    unsigned a, b, c, d;
+    __cpuid(0, a, b, c, d);
+    memcpy(vendor, &b, 4);
+    memcpy(vendor + 4, &d, 4);
+    memcpy(vendor + 8, &c, 4);
+    vendor[12] = '\0';
+    __cpuid(1, a, b, c, d);
+    unsigned fam = (a >> 8) & 0xf, model = (a >> 4) & 0xf;
+    if (fam == 0xf)
+        fam += (a >> 20) & 0xff;
+    if (fam == 6 || fam >= 0xf)
+        model |= ((a >> 16) & 0xf) << 4;
+    *family = fam;
+    return model;
+}
+
+/* The CPU model's count where it has one (mt_native_avx512_fma_units_of):
+ * a timing differs from run to run, and on an Emerald Rapids VM 1 run in
+ * 20 measured one unit (zmm FMAs throttled for the whole 0.2 ms window, a
+ * frequency-license transition), so the kernel, its blocking and the
+ * results changed between runs of one program. Else the best of up to 15
+ * runs of each loop (~10 us a pair on Zen 4). It runs at the first matmul
+ * of every process, so it stops once neither best has improved by 1 % for
+ * 3 pairs in a row, after at least 5 (time for an AVX-512 power-license
+ * warm-up to pass): on a quiet core the first pairs already reach it (all
+ * 15 were 0.15 ms of a 1.4 ms `mnist predict`). */
 int mt_native_avx512_fma_units(void)
 {
     int units = atomic_load_explicit(&fma_units, memory_order_relaxed);
     if (units)
         return units;
+    char vendor[13];
+    unsigned family, model = cpu_model(vendor, &family);
+    units = mt_native_avx512_fma_units_of(vendor, family, model);
+    if (units) {
+        atomic_store_explicit(&fma_units, units, memory_order_relaxed);
+        return units;
+    }
     uint64_t z = UINT64_MAX, y = UINT64_MAX;
     for (int r = 0, stable = 0; r < 15 && (r < 5 || stable < 3); r++) {
         uint64_t tz = run_zmm(), ty = run_ymm();

@@ -140,9 +140,10 @@ typedef struct mt_native_kernel {
 #define MT_NATIVE_X86 1
 extern const mt_native_kernel mt_native_kernel_avx512;
 extern const mt_native_kernel mt_native_kernel_avx512_12x32;
-/* 512-bit FMAs the core retires per cycle (1 or 2), measured against ymm
- * FMAs (kernel_avx512.c; ~0.3 ms the first time, then remembered). Only on
- * a CPU with AVX-512. */
+/* 512-bit FMAs the core retires per cycle (1 or 2): from the CPU model
+ * where its family always has the same count (mt_native_avx512_fma_units_of),
+ * else measured against ymm FMAs (kernel_avx512.c; ~0.3 ms the first time,
+ * then remembered). Only on a CPU with AVX-512. */
 int mt_native_avx512_fma_units(void);
 extern const mt_native_kernel mt_native_kernel_avx2;
 #endif
@@ -239,7 +240,14 @@ mt_native_thresholds mt_native_thresholds_for(int lanes, int fma_units);
  * or any product when t.blas_always. */
 bool mt_native_small_for_blas(mt_native_thresholds t, int64_t m, int64_t n, int64_t k);
 
-/* FMA units at `lanes` floats wide: measured for 512 bits (once), else 2. */
+/* 512-bit FMA units of an AVX-512 CPU from its cpuid vendor (12 chars,
+ * "GenuineIntel" / "AuthenticAMD") and display family and model: 1 or 2
+ * where every part of that model has the same count, 0 where parts differ
+ * (Skylake-SP/Cascade Lake: Gold 6xxx two, Silver one) or the model is not
+ * known. Pure. */
+int mt_native_avx512_fma_units_of(const char *vendor, unsigned family, unsigned model);
+
+/* FMA units at `lanes` floats wide: for 512 bits the CPU's (once), else 2. */
 int mt_native_fma_units(int lanes);
 
 /* The rule applied to the kernel the next call will use. */

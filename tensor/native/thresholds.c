@@ -21,10 +21,12 @@
  * and widths: an Intel core with two 512-bit units (32 FMAs per cycle)
  * crosses over at twice the FMAs, an AVX2 core with two 256-bit units
  * (16) at the same (measured: 64³ to 128³ with AVX2 forced on Zen 4).
- * FMA units: measured for 512 bits (mt_native_avx512_fma_units: Zen 4 one,
- * Xeon Gold two); two for narrower vectors, as every x86-64 core with FMA
+ * FMA units: for 512 bits the CPU's (mt_native_avx512_fma_units: Zen 4
+ * one, Xeon Gold two); two for narrower vectors, as every x86-64 core with FMA
  * since Haswell and Zen 2 has (wasm32 has no OpenBLAS and one thread).
  */
+#include <string.h>
+
 #include "native.h"
 
 enum {
@@ -46,6 +48,36 @@ mt_native_thresholds mt_native_thresholds_for(int lanes, int fma_units)
 bool mt_native_small_for_blas(mt_native_thresholds t, int64_t m, int64_t n, int64_t k)
 {
     return t.blas_always || (m > 1 && m * n * k <= t.auto_small_fmas);
+}
+
+/* The models whose every part has the same count (Intel's and AMD's
+ * optimization manuals; ark lists "AVX-512 FMA units" per part):
+ *   two: the Xeon server cores since Ice Lake-SP (Ice Lake-SP 0x6A,
+ *        Sapphire Rapids 0x8F, Emerald Rapids 0xCF, Granite Rapids
+ *        0xAD/0xAE);
+ *   one: Intel's client cores with AVX-512 (Cannon Lake 0x66, Ice Lake
+ *        0x7D/0x7E, Tiger Lake 0x8C/0x8D, Rocket Lake 0xA7: ports 0 and 1
+ *        fused), and AMD Zen 4 (family 0x19: each zmm FMA is two 256-bit
+ *        halves).
+ * Elsewhere (Skylake-SP/Cascade Lake 0x55, where the Xeon tier decides;
+ * Zen 5, whose laptop parts split zmm like Zen 4; models newer than this
+ * table) the count is measured. A model answer is the same in every run,
+ * so is the kernel it picks, and so are the results. */
+int mt_native_avx512_fma_units_of(const char *vendor, unsigned family, unsigned model)
+{
+    static const unsigned intel_two[] = {0x6A, 0x8F, 0xCF, 0xAD, 0xAE};
+    static const unsigned intel_one[] = {0x66, 0x7D, 0x7E, 0x8C, 0x8D, 0xA7};
+    if (vendor && !strncmp(vendor, "GenuineIntel", 12) && family == 6) {
+        for (size_t i = 0; i < sizeof intel_two / sizeof *intel_two; i++)
+            if (model == intel_two[i])
+                return 2;
+        for (size_t i = 0; i < sizeof intel_one / sizeof *intel_one; i++)
+            if (model == intel_one[i])
+                return 1;
+    }
+    if (vendor && !strncmp(vendor, "AuthenticAMD", 12) && family == 0x19)
+        return 1;
+    return 0;
 }
 
 int mt_native_fma_units(int lanes)
