@@ -26,6 +26,7 @@
 #include "conv_rows.h"
 #include "internal.h"
 #include "native/native.h"
+#include "native/winograd.h"
 #include "unary_ops.h"
 
 bool mt_conv_rows_fit(const conv_geometry *g)
@@ -246,10 +247,7 @@ static void conv_row(const rows_job *j, int64_t n, int64_t oy, float *c, int64_t
     finish(j, c, g->ow, c_rs, c_cs);
 }
 
-/* max(m, v) that propagates NaN, as max_pool2d does. */
-static inline float max_nan(float m, float v) { return v > m || v != v ? v : m; }
-
-/* m[i] = max_nan(m[i], v[i]) with the kernel's vectors (a pool over the
+/* m[i] = mt_winograd_max_nan(m[i], v[i]) with the kernel's vectors (a pool over the
  * first conv's 26×26×32 floats per image: a third of its time in 16-byte
  * vectors). */
 static void max_into(const rows_job *j, int64_t count, float *m, const float *v)
@@ -389,65 +387,6 @@ void mt_conv_rows_winograd_kernel(const mt_tensor *kernel, mt_kernel_layout layo
         }
 }
 
-/* V = Bᵀ d B for one input tile, every channel: d(i, j) row i, column j
- * at d + i·rs + j·cs, channels contiguous; V[4i+j] at v + (4i+j)·plane.
- * Written out in full, a loop over channels, so that it vectorises. */
-static void winograd_in(int64_t cin, const float *d, int64_t rs, int64_t cs,
-                        float *restrict v, int64_t plane)
-{
-    for (int i = 0; i < 4; i++) {  // Bᵀ d, row i of the result, into planes 4i..4i+3
-        // the two rows it mixes: d0 - d2, d1 + d2, -d1 + d2, d1 - d3
-        const float *restrict a = d + (i == 0 ? 0 : 1) * rs;
-        const float *restrict b = d + (i == 3 ? 3 : 2) * rs;
-        const float sa = i == 2 ? -1.0f : 1.0f, sb = i == 0 || i == 3 ? -1.0f : 1.0f;
-        float *restrict o0 = v + 4 * i * plane, *restrict o1 = o0 + plane,
-                        *restrict o2 = o1 + plane, *restrict o3 = o2 + plane;
-        const float *restrict a0 = a, *restrict a1 = a + cs, *restrict a2 = a + 2 * cs,
-                              *restrict a3 = a + 3 * cs;
-        const float *restrict b0 = b, *restrict b1 = b + cs, *restrict b2 = b + 2 * cs,
-                              *restrict b3 = b + 3 * cs;
-        for (int64_t c = 0; c < cin; c++) {
-            float q0 = sa * a0[c] + sb * b0[c], q1 = sa * a1[c] + sb * b1[c];
-            float q2 = sa * a2[c] + sb * b2[c], q3 = sa * a3[c] + sb * b3[c];
-            o0[c] = q0 - q2, o1[c] = q1 + q2, o2[c] = q2 - q1, o3[c] = q1 - q3;
-        }
-    }
-}
-
-/* Y = Aᵀ M A for one output tile, every channel, then bias, ReLU and the
- * max of the four values into y (contiguous channels). M[k] at m + k·plane. */
-static void winograd_out(int64_t cout, const float *m, int64_t plane, const float *bias,
-                         bool relu, float *restrict y)
-{
-    const float *restrict p[16];
-    for (int k = 0; k < 16; k++)
-        p[k] = m + k * plane;
-    const float *restrict m0 = p[0], *restrict m1 = p[1], *restrict m2 = p[2],
-                          *restrict m3 = p[3], *restrict m4 = p[4], *restrict m5 = p[5],
-                          *restrict m6 = p[6], *restrict m7 = p[7], *restrict m8 = p[8],
-                          *restrict m9 = p[9], *restrict m10 = p[10], *restrict m11 = p[11],
-                          *restrict m12 = p[12], *restrict m13 = p[13], *restrict m14 = p[14],
-                          *restrict m15 = p[15];
-    for (int64_t o = 0; o < cout; o++) {
-        // Aᵀ M: rows (M0 + M1 + M2, M1 - M2 - M3) of the 4×4 tile, per column
-        float r00 = m0[o] + m4[o] + m8[o], r01 = m1[o] + m5[o] + m9[o];
-        float r02 = m2[o] + m6[o] + m10[o], r03 = m3[o] + m7[o] + m11[o];
-        float r10 = m4[o] - m8[o] - m12[o], r11 = m5[o] - m9[o] - m13[o];
-        float r12 = m6[o] - m10[o] - m14[o], r13 = m7[o] - m11[o] - m15[o];
-        float y00 = r00 + r01 + r02, y01 = r01 - r02 - r03;
-        float y10 = r10 + r11 + r12, y11 = r11 - r12 - r13;
-        y[o] = max_nan(max_nan(max_nan(y00, y01), y10), y11);
-    }
-    // the bias and ReLU after the max give the same numbers (rounding is
-    // monotonic): separate loops, each vectorised
-    if (bias)
-        for (int64_t o = 0; o < cout; o++)
-            y[o] += bias[o];
-    if (relu)
-        for (int64_t o = 0; o < cout; o++)
-            y[o] = y[o] < 0.0f ? 0.0f : y[o];
-}
-
 /* The 16 products M[ξ] = V[ξ] · U[ξ] of one image, in PRODUCT_PARTS parts
  * of 4: independent GEMMs, so a lone image (batch 1) can split them over
  * the threads (its conv is otherwise one unit of work). */
@@ -477,9 +416,13 @@ static void winograd_image(const rows_job *j, int64_t n, float *v)
     const int64_t cin = g->cin, cout = g->cout, *st = g->x.stride, *so = j->y.stride;
     float *m = v + 16 * tiles * cin;
     const float *x = (const float *)g->x.data + n * st[0];
+    /* the kernel's own vector width where it has the transforms */
+    const mt_winograd_in_fn transform_in = j->kr->winograd_in ? j->kr->winograd_in : mt_winograd_in;
+    const mt_winograd_out_fn transform_out =
+        j->kr->winograd_out ? j->kr->winograd_out : mt_winograd_out;
     for (int64_t t = 0; t < tiles; t++)
-        winograd_in(cin, x + (t / pw) * 2 * st[1] + (t % pw) * 2 * st[2], st[1], st[2],
-                    v + t * cin, tiles * cin);
+        transform_in(cin, x + (t / pw) * 2 * st[1] + (t % pw) * 2 * st[2], st[1], st[2],
+                     v + t * cin, tiles * cin);
     products pr = {.p = *j, .v = v, .m = m, .tiles = tiles};
     pr.p.bias = NULL;  /* U in place of the kernel, no epilogue */
     pr.p.act = MT_ACTIVATION_NONE;
@@ -490,8 +433,8 @@ static void winograd_image(const rows_job *j, int64_t n, float *v)
     float *acc = v;  /* V is spent: a row of Cout for a strided output */
     for (int64_t t = 0; t < tiles; t++) {
         float *y = (float *)j->y.data + n * so[0] + (t / pw) * so[1] + (t % pw) * so[2];
-        winograd_out(cout, m + t * cout, tiles * cout, j->bias,
-                     j->act == MT_ACTIVATION_RELU, so[3] == 1 ? y : acc);
+        transform_out(cout, m + t * cout, tiles * cout, j->bias,
+                      j->act == MT_ACTIVATION_RELU, so[3] == 1 ? y : acc);
         if (so[3] != 1)
             for (int64_t o = 0; o < cout; o++)
                 y[o * so[3]] = acc[o];
@@ -578,7 +521,7 @@ static void winograd_direct(const rows_job *j, int64_t n)
                             for (int64_t c = 0; c < g->cin; c++)
                                 acc += d[ki * st[1] + kj * st[2] + c] *
                                        kernel_at(g, j->kernel, ki, kj, c, o);
-                    best = q == 0 ? acc : max_nan(best, acc);
+                    best = q == 0 ? acc : mt_winograd_max_nan(best, acc);
                 }
                 if (j->bias)
                     best += j->bias[o];

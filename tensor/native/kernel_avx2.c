@@ -12,6 +12,7 @@
 
 #include "cpu_x86.h"
 #include "native.h"
+#include "winograd.h"
 
 #define MT_INLINE static inline __attribute__((always_inline))
 
@@ -319,5 +320,7 @@ const mt_native_kernel mt_native_kernel_avx2 = {
     .compact = compact_avx2,
     .sparse_gemv = sparse_gemv_avx2,
     .max = max_avx2,
+    .winograd_in = mt_winograd_in,
+    .winograd_out = mt_winograd_out,
     .supported = supported_avx2,
 };

@@ -104,6 +104,14 @@ typedef void (*mt_sparse_gemv_fn)(int64_t n, int64_t nnz, const int32_t *idx,
  * (a NaN in either stays NaN): the pool fused into a conv (conv_rows.c). */
 typedef void (*mt_max_fn)(int64_t count, float *m, const float *v);
 
+/* Winograd F(2×2, 3×3) with a 2×2 max pool, one tile, every channel
+ * (winograd.h: mt_winograd_in / mt_winograd_out, which the kernels compile
+ * under their ISA flags). */
+typedef void (*mt_winograd_in_fn)(int64_t cin, const float *d, int64_t rs, int64_t cs,
+                                  float *v, int64_t plane);
+typedef void (*mt_winograd_out_fn)(int64_t cout, const float *m, int64_t plane,
+                                   const float *bias, bool relu, float *y);
+
 /* Packing: A block (m×k) into ceil(m/MR) panels of MR×k (p-major, rows
  * zero-padded); B block (k×n) into ceil(n/NR) panels of k×NR. */
 typedef void (*mt_pack_a_fn)(int64_t m, int64_t k, const float *a,
@@ -130,6 +138,8 @@ typedef struct mt_native_kernel {
     mt_max_fn max;           /* (optional: NULL = generic) */
     mt_pack_a_fn pack_a;     /* (optional: NULL = generic) */
     mt_pack_b_fn pack_b;     /* (optional: NULL = generic) */
+    mt_winograd_in_fn winograd_in;   /* (optional: NULL = generic) */
+    mt_winograd_out_fn winograd_out; /* (optional: NULL = generic) */
     bool (*supported)(void); /* run-time CPU check (optional: NULL = yes) */
     bool (*auto_ok)(void);   /* may the automatic choice take it on this
                               * CPU (optional: NULL = yes; asked once) */
