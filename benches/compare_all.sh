@@ -21,9 +21,25 @@ ninja -C build >/dev/null
 MNIST_PY=${MNIST_PY:-$(mt_python_venv "$PWD/build-venv-bench-mnist" benches/requirements-mnist.txt)}
 FASHION_PY=${FASHION_PY:-$(mt_python_venv "$PWD/build-venv-bench-fashion" benches/requirements-fashion.txt)}
 mkdir -p "$out"
+# OpenBLAS against its best: a CPU newer than the OpenBLAS build gets a
+# generic kernel set (0.3.21 on Emerald Rapids: Prescott, SSE3, a fifth of
+# its AVX-512 speed), so name the set this CPU's ISA takes unless the caller
+# chose one.
+if [ -z "${OPENBLAS_CORETYPE:-}" ]; then
+    core=$(python3 -c 'import ctypes; l = ctypes.CDLL("libopenblas.so.0")
+l.openblas_get_corename.restype = ctypes.c_char_p; print(l.openblas_get_corename().decode())')
+    case ${core,,} in
+        haswell|zen|skylakex|cooperlake|sapphirerapids) ;;
+        *) if grep -qw avx512f /proc/cpuinfo; then export OPENBLAS_CORETYPE=SkylakeX
+           elif grep -qw avx2 /proc/cpuinfo; then export OPENBLAS_CORETYPE=Haswell; fi
+           [ -n "${OPENBLAS_CORETYPE:-}" ] &&
+               echo "OpenBLAS chose $core for this CPU: OPENBLAS_CORETYPE=$OPENBLAS_CORETYPE" ;;
+    esac
+fi
 kernels=(auto)
 grep -qw avx2 /proc/cpuinfo && kernels+=(avx2)
-(date -u; uptime; grep -m1 "model name" /proc/cpuinfo) | tee "$out/machine.txt"
+(date -u; uptime; grep -m1 "model name" /proc/cpuinfo
+ echo "OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-(unset)}") | tee "$out/machine.txt"
 for t in 1 2; do
     for k in "${kernels[@]}"; do
         force=()

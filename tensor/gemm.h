@@ -60,6 +60,10 @@ typedef struct mt_gemm_backend {
      * sgemm and describe are called only after it returned NULL.
      * (optional: NULL = nothing to load) */
     const char *(*load)(void);
+    /* Does the library run kernels made for this CPU? AUTO gives small
+     * products only to a backend that does. (optional: NULL = yes; only
+     * after load) */
+    bool (*tuned)(void);
 } mt_gemm_backend;
 
 /* The reference: a plain triple loop accumulating in float, kept

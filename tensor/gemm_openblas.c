@@ -15,8 +15,11 @@
 #include <sys/mman.h>
 #include <sys/resource.h>
 
+#include <strings.h>
+
 #include "dynlib.h"
 #include "gemm.h"
+#include "native/cpu_x86.h"
 
 enum CBLAS_ORDER { CblasRowMajor = 101 };
 enum CBLAS_TRANSPOSE { CblasNoTrans = 111, CblasTrans = 112 };
@@ -31,6 +34,7 @@ static void (*cblas_sgemv)(enum CBLAS_ORDER order, enum CBLAS_TRANSPOSE t, int m
 static void (*openblas_set_num_threads)(int num_threads);
 static int (*openblas_get_num_procs)(void);
 static char *(*openblas_get_config)(void);
+static char *(*openblas_get_corename)(void);
 
 static pthread_once_t load_once = PTHREAD_ONCE_INIT;
 static bool loaded;
@@ -46,6 +50,7 @@ static void load_library(void)
         {"openblas_set_num_threads", &openblas_set_num_threads},
         {"openblas_get_num_procs", &openblas_get_num_procs},
         {"openblas_get_config", &openblas_get_config},
+        {"openblas_get_corename", &openblas_get_corename},
     };
     loaded = mt_dynlib_open(&lib, symbols, (int)(sizeof symbols / sizeof symbols[0]),
                             load_error, sizeof load_error);
@@ -183,10 +188,34 @@ static void openblas_sgemm(const mt_gemm *g, int threads)
 
 static const char *openblas_describe(void) { return openblas_get_config(); }
 
+/* OpenBLAS names the kernel set it runs ("SkylakeX", "Haswell", "Zen" on
+ * x86-64 with AVX2). A CPU newer than the OpenBLAS build falls back to a
+ * generic set: 0.3.21 (Debian 12) runs Emerald Rapids on "Prescott", SSE3
+ * kernels at a fifth of the native kernel's speed. On a CPU with AVX2 and
+ * FMA, the sets made for older cores are not this CPU's. */
+static bool openblas_tuned(void)
+{
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+    static const char *const older[] = {
+        "unknown", "prescott", "core2", "penryn", "dunnington", "nehalem", "atom",
+        "athlon", "opteron", "opteron_sse3", "barcelona", "nano", "sandybridge",
+        "bobcat", "bulldozer", "piledriver", "steamroller", "katmai", "coppermine",
+        "northwood", "banias", "generic"};
+    if (!(MT_X86_HAS(AVX2, "avx2") && MT_X86_HAS(FMA, "fma")))
+        return true;
+    const char *core = openblas_get_corename();
+    for (size_t i = 0; core && i < sizeof older / sizeof *older; i++)
+        if (!strcasecmp(core, older[i]))
+            return false;
+#endif
+    return true;
+}
+
 const mt_gemm_backend mt_gemm_backend_openblas = {
     .id = MT_BACKEND_OPENBLAS,
     .accepts = openblas_accepts,
     .sgemm = openblas_sgemm,
     .describe = openblas_describe,
     .load = openblas_load,
+    .tuned = openblas_tuned,
 };

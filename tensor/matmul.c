@@ -29,15 +29,18 @@ static const float *pack_rows(mt_scratch_id s, const float *x, int64_t rows, int
  * rest, including M = 1 (its gemv: 3.6 vs 3.9 us for 1x784x128 on Zen 4).
  * The crossover is a per-call cost in cycles times the native kernel's FMAs
  * per cycle, so it follows the machine (native/thresholds.c: 64³ on Zen 4,
- * twice that with two 512-bit FMA units). */
+ * twice that with two 512-bit FMA units) — unless OpenBLAS does not know
+ * the CPU and runs a generic kernel (0.3.21 on Emerald Rapids: Prescott,
+ * SSE3, 18-32 GFLOP/s against the native kernel's 130-150). */
 mt_backend mt_gemm_auto_choice(const mt_gemm *g)
 {
 #ifdef MT_HAVE_OPENBLAS
     /* OpenBLAS is loaded here, the first time it is wanted; if it cannot
      * be, the native kernel runs instead, silently (AUTO promises a result,
      * not a library). */
+    const mt_gemm_backend *blas;
     if (mt_native_small_for_blas(mt_gemm_native_thresholds(), g->m, g->n, g->k) &&
-        mt_gemm_backend_of(MT_BACKEND_OPENBLAS))
+        (blas = mt_gemm_backend_of(MT_BACKEND_OPENBLAS)) && (!blas->tuned || blas->tuned()))
         return MT_BACKEND_OPENBLAS;
 #endif
     (void)g;

@@ -8,11 +8,17 @@
  *   wrong     MT_OPENBLAS_LIBRARY names a library that is not OpenBLAS.
  *   lazy      the real libraries: nothing is loaded by a product AUTO gives
  *             the native kernel; selecting the backend loads it.
+ *   prescott  OPENBLAS_CORETYPE=Prescott (what OpenBLAS 0.3.21 falls back
+ *             to on a CPU it does not know): on a CPU with AVX2 and FMA,
+ *             AUTO keeps small products on the native kernel.
+ *   haswell   OPENBLAS_CORETYPE=Haswell: AUTO gives them to OpenBLAS.
  * Expected values from NumPy: (arange(12).reshape(3,4) * 0.5) @
  * (arange(8).reshape(4,2) - 3). */
 #include <dlfcn.h>
 
 #include "test_util.h"
+
+#include "backend_select.h" /* mt_gemm_auto_choice */
 
 static const char *expected;
 
@@ -126,10 +132,30 @@ static void test_lazy(void **state)
     mt_tensor_free(x);
 }
 
+/* The kernel set OPENBLAS_CORETYPE names decides whether AUTO's small
+ * products go to OpenBLAS (the product is right either way). */
+static void test_core(void **state)
+{
+    (void)state;
+    float a[12] = {0}, b[8] = {0}, c[6];
+    const mt_gemm g = {.m = 3, .n = 2, .k = 4, .a = a, .a_rs = 4, .a_cs = 1, .b = b,
+                       .b_rs = 2, .b_cs = 1, .c = c, .c_rs = 2, .c_cs = 1};
+    bool older = strcmp(expected, "prescott") == 0;
+#if defined(__x86_64__)
+    __builtin_cpu_init();
+    older = older && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#else
+    older = false;
+#endif
+    assert_int_equal(mt_gemm_auto_choice(&g), older ? MT_BACKEND_NATIVE : MT_BACKEND_OPENBLAS);
+    assert_true(loaded("libopenblas.so.0"));
+    check_small_product();
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 2) {
-        fprintf(stderr, "usage: %s missing|env|wrong|lazy\n", argv[0]);
+        fprintf(stderr, "usage: %s missing|env|wrong|lazy|prescott|haswell\n", argv[0]);
         return 2;
     }
     expected = argv[1];
@@ -137,6 +163,7 @@ int main(int argc, char **argv)
     const struct CMUnitTest env[] = {cmocka_unit_test(test_env)};
     const struct CMUnitTest wrong[] = {cmocka_unit_test(test_wrong)};
     const struct CMUnitTest lazy[] = {cmocka_unit_test(test_lazy)};
+    const struct CMUnitTest core[] = {cmocka_unit_test(test_core)};
     if (strcmp(expected, "missing") == 0)
         return cmocka_run_group_tests(missing, NULL, NULL);
     if (strcmp(expected, "env") == 0)
@@ -145,6 +172,8 @@ int main(int argc, char **argv)
         return cmocka_run_group_tests(wrong, NULL, NULL);
     if (strcmp(expected, "lazy") == 0)
         return cmocka_run_group_tests(lazy, NULL, NULL);
+    if (strcmp(expected, "prescott") == 0 || strcmp(expected, "haswell") == 0)
+        return cmocka_run_group_tests(core, NULL, NULL);
     fprintf(stderr, "unknown case %s\n", expected);
     return 2;
 }
