@@ -143,20 +143,24 @@ static void edge_column(const rows_job *j, int64_t n, int64_t oy, int64_t ox, in
 /* The tiles over m consecutive output pixels of one pass: tap p of A row
  * i at a + i·a_rs + p·a_cs (k taps), C row i at c + i·c_rs; every output
  * channel panel, B from the panel's kernel row ki (b_ki: its offset in the
- * panel). */
+ * panel). The rows are dealt evenly over the fewest tiles (25 rows with
+ * MR 12: 9, 8, 8, not 12, 12, 1): a tile of one or two rows has too few
+ * accumulators to hide the FMA latency and costs a third of a full one for
+ * a twelfth of its work (Winograd's 25 tiles a product, conv1's 26 pixels
+ * a row in the Fashion CNN). */
 static void sweep(const rows_job *j, int64_t m, int64_t k, const float *a, int64_t a_rs,
                   int64_t a_cs, int64_t b_ki, float *c, int64_t c_rs, int64_t c_cs, int flags)
 {
     const mt_native_kernel *kr = j->kr;
-    const int64_t cout = j->g->cout;
+    const int64_t cout = j->g->cout, tiles = (m + kr->mr - 1) / kr->mr;
     mt_tile t = {.k = k, .a_rs = a_rs, .a_cs = a_cs, .b_rs = j->w.b_rs, .c_rs = c_rs,
                  .c_cs = c_cs, .flags = flags};
     for (int64_t o0 = 0; o0 < cout; o0 += kr->nr) {
         t.n = (int)(cout - o0 < kr->nr ? cout - o0 : kr->nr);
         t.bias = j->bias ? j->bias + o0 : NULL;
         t.b = j->w.b + o0 / kr->nr * j->w.panel_step + b_ki;
-        for (int64_t i = 0; i < m; i += kr->mr) {
-            t.m = (int)(m - i < kr->mr ? m - i : kr->mr);
+        for (int64_t q = 0, i = 0; q < tiles; q++, i += t.m) {
+            t.m = (int)(m / tiles + (q < m % tiles));
             t.a = a + i * a_rs;
             t.c = c + i * c_rs + o0 * c_cs;
             kr->tile(&t);
