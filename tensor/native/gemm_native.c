@@ -429,8 +429,13 @@ static bool gemm_blocked(const mt_native_kernel *kr, const mt_gemm *g,
                     }
                     t.bias = g->bias ? g->bias + jc + jr : NULL;
                     float *c = g->c + ic * g->c_rs + (jc + jr) * g->c_cs;
-                    for (int64_t ir = 0; ir < mc; ir += MR) {
-                        t.m = (int)min64(MR, mc - ir);
+                    /* A in place: the rows dealt evenly over the fewest
+                     * tiles (13 rows: 7 + 6, not 12 + 1; see conv_rows.c's
+                     * sweep); packed panels are MR rows, zero-padded */
+                    const int64_t tiles = ceil_div(mc, MR);
+                    for (int64_t q = 0, ir = 0; q < tiles; q++, ir += t.m) {
+                        t.m = packa ? (int)min64(MR, mc - ir)
+                                    : (int)(mc / tiles + (q < mc % tiles));
                         t.a = packa ? abuf + ir * kc : asrc + ir * g->a_rs;
                         t.c = c + ir * g->c_rs;
                         t.c_rs = g->c_rs;
