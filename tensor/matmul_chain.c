@@ -78,9 +78,12 @@ typedef struct chain {
 
 /* Rows per block: the hidden block in half of L1d, but at least 4 register
  * tiles and at most a quarter of L2; the kernel's own MC where the caches
- * are unknown (wasm32). */
-static int64_t block_rows(const mt_native_kernel *kr, int64_t h)
+ * are unknown (wasm32). m rows that fit the least block are one block,
+ * without reading the caches (a batch of one image: `mnist predict`). */
+static int64_t block_rows(const mt_native_kernel *kr, int64_t m, int64_t h)
 {
+    if (m <= 4 * kr->mr)
+        return 4 * kr->mr;
     const mt_native_caches c = mt_gemm_native_caches();
     const int64_t row_bytes = h * (int64_t)sizeof(float);
     int64_t rows = c.l1d ? c.l1d / 2 / row_bytes : mt_gemm_native_blocking(kr).mc;
@@ -134,7 +137,7 @@ static mt_status run_native(const char *op, chain *ch, int threads)
 {
     const mt_native_kernel *kr = mt_gemm_native_kernel();
     const int64_t m = ch->g1.m, h = ch->g1.n;
-    ch->rows = block_rows(kr, h);
+    ch->rows = block_rows(kr, m, h);
     const int64_t blocks = (m + ch->rows - 1) / ch->rows;
     ch->parts = blocks < MAX_PARTS ? (int)blocks : MAX_PARTS;
     const bool pooled = threads > 1 && ch->parts >= 2;

@@ -120,14 +120,29 @@ static bool env_kernel_bad; // MT_NATIVE_KERNEL names no kernel this CPU runs
 static const char *env_kernel_value;
 static const char *runnable_names[KERNEL_COUNT + 1]; // mt_gemm_native_kernel_names
 
+/* The kernels, read at the first matmul. */
 static void machine_init(void)
 {
-    machine_caches = mt_native_caches_detect();
     auto_kernel = kernel_auto_find();
     int named = 0;
     for (int i = 0; i < KERNEL_COUNT; i++)
         if (kernel_runs_here(kernels[i]))
             runnable_names[named++] = kernels[i]->name;
+    const char *env = getenv("MT_NATIVE_KERNEL");
+    if (env && *env && strcmp(env, "auto")) {
+        env_kernel = kernel_by_name(env);
+        env_kernel_bad = !env_kernel;
+        env_kernel_value = env;
+    }
+}
+
+/* The caches and the blocking, read at the first product that is blocked:
+ * a program whose products are all gemvs and dot products (`mnist
+ * predict`, batch 1) never reads them (the sysfs files took 50-110 us of
+ * its ~0.6 ms on the Emerald Rapids VM). */
+static void caches_init(void)
+{
+    machine_caches = mt_native_caches_detect();
     b_in_place_max_bytes = machine_caches.l2 > 0 ? machine_caches.l2 / 2 : 512 * 1024;
     for (int i = 0; i < KERNEL_COUNT; i++) {
         const mt_native_blocking b = kernel_blocking[i] =
@@ -144,25 +159,27 @@ static void machine_init(void)
                      "%s (MC %d KC %d NC %d; caches unknown)",
                      kernels[i]->description, b.mc, b.kc, b.nc);
     }
-    const char *env = getenv("MT_NATIVE_KERNEL");
-    if (env && *env && strcmp(env, "auto")) {
-        env_kernel = kernel_by_name(env);
-        env_kernel_bad = !env_kernel;
-        env_kernel_value = env;
-    }
 }
 
 #ifdef HAVE_THREADS
 /* any thread may do the first matmul: read the machine exactly once */
-static pthread_once_t machine_once = PTHREAD_ONCE_INIT;
+static pthread_once_t machine_once = PTHREAD_ONCE_INIT, caches_once = PTHREAD_ONCE_INIT;
 static void machine_ready(void) { pthread_once(&machine_once, machine_init); }
+static void caches_ready(void) { pthread_once(&caches_once, caches_init); }
 #else
-static bool machine_done; // wasm32 without threads: no race
+static bool machine_done, caches_done; // wasm32 without threads: no race
 static void machine_ready(void)
 {
     if (!machine_done) {
         machine_init();
         machine_done = true;
+    }
+}
+static void caches_ready(void)
+{
+    if (!caches_done) {
+        caches_init();
+        caches_done = true;
     }
 }
 #endif
@@ -177,13 +194,13 @@ static int kernel_index(const mt_native_kernel *kr)
 
 mt_native_caches mt_gemm_native_caches(void)
 {
-    machine_ready();
+    caches_ready();
     return machine_caches;
 }
 
 mt_native_blocking mt_gemm_native_blocking(const mt_native_kernel *kr)
 {
-    machine_ready();
+    caches_ready();
     return kernel_blocking[kernel_index(kr)];
 }
 
@@ -354,6 +371,7 @@ static bool by_rows(const mt_native_kernel *kr, const mt_gemm *g)
 
 static bool want_pack_b(const mt_native_kernel *kr, const mt_gemm *g)
 {
+    caches_ready();
     return g->b_cs != 1 || g->b_rs == 0 || by_rows(kr, g) ||
            (int64_t)((size_t)g->k * (size_t)g->b_rs * sizeof(float)) > b_in_place_max_bytes;
 }
@@ -599,7 +617,6 @@ void mt_gemm_native_serial_part(const mt_gemm *g, int part)
 
 static void native_sgemm(const mt_gemm *g, int threads)
 {
-    machine_ready(); // blocking and the in-place limit, even for a forced kernel
     const mt_native_kernel *kr = mt_gemm_native_kernel();
 #ifdef HAVE_THREADS
     if (threads > 1 && g->m > 0 && g->n > 0 && g->k > 0) {
@@ -647,7 +664,7 @@ static void native_sgemm(const mt_gemm *g, int threads)
 static const char *native_describe(void)
 {
     const mt_native_kernel *kr = mt_gemm_native_kernel();
-    machine_ready(); // a forced kernel skips it
+    caches_ready();
     return kernel_describe[kernel_index(kr)];
 }
 
