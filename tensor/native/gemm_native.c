@@ -627,13 +627,14 @@ static void native_sgemm(const mt_gemm *g, int threads)
         const bool along_n = n_units >= 4 * threads || n_units >= m_units ||
                              g->m <= kr->dot_max_m;
         int64_t parts = min64((int64_t)threads * PARTS_PER_THREAD, MAX_PARTS);
-        if (along_n && by_rows(kr, g)) {
-            // a kernel that packs A by rows would pack all of A again in
-            // every N slice of 4 panels or more: slices of at most 3 read
-            // A in place; past MAX_PARTS, one slice per thread
-            const int64_t narrow = ceil_div(n_units, 3);
-            parts = narrow > MAX_PARTS ? threads : narrow > parts ? narrow : parts;
-        }
+        // a kernel that packs A by rows packs all of A again in every N
+        // slice of 4 panels or more: one slice per thread, each packing A
+        // once. Narrow slices that read A in place instead (12 row streams:
+        // at a power-of-two row stride they share L1 sets) ran 1024² at
+        // 265-277 GFLOP/s on two Emerald Rapids cores, one per thread
+        // 297-310.
+        if (along_n && by_rows(kr, g))
+            parts = threads;
         parts = min64(parts, fmas / mt_gemm_native_thresholds().min_fmas_per_part);
         parts = min64(parts, along_n ? n_units : m_units);
         if (parts > 1) {
