@@ -1,4 +1,5 @@
-/* einsum.c — torch.einsum for one or two operands.
+/* einsum.c — torch.einsum for one or two operands (three or more:
+ * einsum_chain.c, pairwise).
  *
  * The equation is parsed into labels: letters (A-Z then a-z, torch's order
  * for the implicit output) and the ellipsis's dims, right-aligned across
@@ -19,6 +20,7 @@
 
 #include "minitensor/ops.h"
 #include "minitensor/reduce.h"
+#include "einsum_chain.h"
 #include "internal.h"
 
 #define N_LETTERS 52
@@ -193,11 +195,9 @@ static mt_status einsum_plan_make(const char *eq, int n, const mt_tensor *const 
     snprintf(p->op, sizeof p->op, "einsum '%.80s'", eq ? eq : "(null)");
     if (!eq || !x)
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "einsum: equation or operands is NULL");
-    if (n > 2)
-        return mt_fail(MT_ERR_UNSUPPORTED, "%s: %d operands; einsum takes 1 or 2 (contract "
-                       "more in pairs, one call each)", p->op, n);
     if (n < 1)
-        return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: %d operands, expected 1 or 2", p->op, n);
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: %d operands, expected at least 1",
+                       p->op, n);
     char what[24];
     for (int k = 0; k < n; k++) {
         snprintf(what, sizeof what, "operand %d", k);
@@ -520,6 +520,8 @@ static mt_status einsum_run(const einsum_plan *p, const mt_tensor *const *x, mt_
 mt_status mt_einsum(const char *equation, int n_operands, const mt_tensor *const *operands,
                     mt_tensor **out)
 {
+    if (n_operands > 2)
+        return mt_einsum_chain(equation, n_operands, operands, out);
     einsum_plan p;
     mt_status s = einsum_plan_make(equation, n_operands, operands, &p);
     if (s)
@@ -542,6 +544,8 @@ mt_status mt_einsum(const char *equation, int n_operands, const mt_tensor *const
 mt_status mt_einsum_shape(const char *equation, int n_operands,
                           const mt_tensor *const *operands, int *rank, int64_t *shape)
 {
+    if (n_operands > 2)
+        return mt_einsum_chain_shape(equation, n_operands, operands, rank, shape);
     einsum_plan p;
     mt_status s = einsum_plan_make(equation, n_operands, operands, &p);
     if (s)
@@ -556,6 +560,8 @@ mt_status mt_einsum_shape(const char *equation, int n_operands,
 mt_status mt_einsum_into(const char *equation, int n_operands,
                          const mt_tensor *const *operands, mt_tensor *out)
 {
+    if (n_operands > 2)
+        return mt_einsum_chain_into(equation, n_operands, operands, out);
     einsum_plan p;
     mt_status s = einsum_plan_make(equation, n_operands, operands, &p);
     if (s)

@@ -40,9 +40,21 @@ static void test_equation_errors(void **state)
                 "einsum 'ij,jk': the equation has 2 operands but 1 is given");
     expect_fail("ij", 2, aa, MT_ERR_INVALID_ARGUMENT,
                 "einsum 'ij': the equation has 1 operands but 2 are given");
-    expect_fail("ij,jk,kl", 3, ab, MT_ERR_UNSUPPORTED,
-                "einsum 'ij,jk,kl': 3 operands; einsum takes 1 or 2 (contract more in pairs, "
-                "one call each)");
+    /* three or more: the pairwise step that fails, and the operand */
+    const mt_tensor *abb[3] = {a, b, b};
+    expect_fail("ij,jk,kl", 3, abb, MT_ERR_SHAPE,
+                "einsum 'ij,jk,kl': at operand 1: einsum 'ij,jk->ik': subscript j is 3 in "
+                "operand 0 [2,3] but 4 in operand 1 [4,5]");
+    expect_fail("ij,j#,kl", 3, abb, MT_ERR_INVALID_ARGUMENT,
+                "einsum 'ij,j#,kl': operand 1's term is not letters and at most one '...' "
+                "(or is longer than 60)");
+    expect_fail("ij,jk", 3, abb, MT_ERR_INVALID_ARGUMENT,
+                "einsum 'ij,jk': the equation has 2 operands but 3 are given");
+    const mt_tensor *many[33];
+    for (int k = 0; k < 33; k++)
+        many[k] = a;
+    expect_fail("i,i,i", 33, many, MT_ERR_INVALID_ARGUMENT,
+                "einsum 'i,i,i': 33 operands, at most 32");
     expect_fail("ij,jk->ik", 2, ab, MT_ERR_SHAPE,
                 "einsum 'ij,jk->ik': subscript j is 3 in operand 0 [2,3] but 4 in operand 1 "
                 "[4,5]");
@@ -84,7 +96,7 @@ static void test_equation_errors(void **state)
     expect_fail("ij", 1, NULL, MT_ERR_INVALID_ARGUMENT,
                 "einsum: equation or operands is NULL");
     expect_fail("ij", 0, aa, MT_ERR_INVALID_ARGUMENT,
-                "einsum 'ij': 0 operands, expected 1 or 2");
+                "einsum 'ij': 0 operands, expected at least 1");
     mt_tensor_free(a);
     mt_tensor_free(b);
     mt_tensor_free(c);
@@ -135,11 +147,12 @@ static void test_allocation_failures(void **state)
     mt_tensor *c = zeros(2, (int64_t[]){4, 5});
     /* a sum; b copied (its j,k do not merge); a copied and the output
      * through a temporary ([j,i] do not merge in either); a strided input */
+    /* ... and a chain of three (its intermediate freed on every failure) */
     const char *eqs[] = {"ijk,klm->jm", "ijk,kjm->mi", "ijk,kl->jli", "kji,kjm->ijm",
-                         "ijk->ki"};
-    const mt_tensor *ops[][2] = {{a, b}, {a, b}, {a, c}, {at, b}, {a, NULL}};
+                         "ijk->ki", "ijk,klm,nm->jn"};
+    const mt_tensor *ops[][3] = {{a, b}, {a, b}, {a, c}, {at, b}, {a}, {a, b, c}};
     for (size_t e = 0; e < sizeof eqs / sizeof *eqs; e++) {
-        int n = ops[e][1] ? 2 : 1;
+        int n = ops[e][2] ? 3 : ops[e][1] ? 2 : 1;
         bool passed = false;
         for (long fail = 0; fail < 40 && !passed; fail++) {
             alloc_probe p;
@@ -184,6 +197,15 @@ static void test_shape(void **state)
     assert_int_equal(shape[2], 5);
     assert_ok(mt_einsum_shape("ii", 1, (const mt_tensor *[]){c}, &rank, shape));
     assert_int_equal(rank, 0);
+    /* a chain: torch.einsum("bij,bjk,kl->bli", [2,3,4], [1,4,5], [5,3]) is [2,3,3] */
+    mt_tensor *d = zeros(2, (int64_t[]){5, 3});
+    assert_ok(mt_einsum_shape("bij,bjk,kl->bli", 3, (const mt_tensor *[]){a, b, d}, &rank,
+                              shape));
+    assert_int_equal(rank, 3);
+    assert_int_equal(shape[0], 2);
+    assert_int_equal(shape[1], 3);
+    assert_int_equal(shape[2], 3);
+    mt_tensor_free(d);
     assert_int_equal(mt_einsum_shape("ij", 1, (const mt_tensor *[]){c}, NULL, shape),
                      MT_ERR_INVALID_ARGUMENT);
     assert_string_equal(mt_last_error(), "einsum 'ij': rank or shape is NULL");

@@ -23,16 +23,26 @@ static mt_status fused_new(const op_case *c, mt_tensor **out)
 static mt_status fused_into(const op_case *c, mt_tensor *out)
 { return mt_matmul_fused_into(op_in(c, 0), op_in(c, 1), op_in(c, 2), activation_of(c), out); }
 
-/* eq=<equation> over all the case's inputs */
+/* eq=<equation> over all the case's inputs (up to 8) */
+enum { EINSUM_CASE_MAX = 8 };
+static int einsum_operands(const op_case *c, const mt_tensor **x)
+{
+    int n = op_n_in(c) < EINSUM_CASE_MAX ? op_n_in(c) : EINSUM_CASE_MAX;
+    for (int i = 0; i < n; i++)
+        x[i] = op_in(c, i);
+    return n;
+}
 static mt_status einsum_new(const op_case *c, mt_tensor **out)
 {
-    const mt_tensor *x[2] = {op_in(c, 0), op_n_in(c) > 1 ? op_in(c, 1) : NULL};
-    return mt_einsum(op_str(c, "eq", ""), op_n_in(c), x, out);
+    const mt_tensor *x[EINSUM_CASE_MAX];
+    int n = einsum_operands(c, x);
+    return mt_einsum(op_str(c, "eq", ""), n, x, out);
 }
 static mt_status einsum_into(const op_case *c, mt_tensor *out)
 {
-    const mt_tensor *x[2] = {op_in(c, 0), op_n_in(c) > 1 ? op_in(c, 1) : NULL};
-    return mt_einsum_into(op_str(c, "eq", ""), op_n_in(c), x, out);
+    const mt_tensor *x[EINSUM_CASE_MAX];
+    int n = einsum_operands(c, x);
+    return mt_einsum_into(op_str(c, "eq", ""), n, x, out);
 }
 
 const op_row op_rows_matmul[] = {

@@ -57,16 +57,19 @@ mt_status mt_matmul(const mt_tensor *a, const mt_tensor *b, mt_tensor **out);
 mt_status mt_matmul_into(const mt_tensor *a, const mt_tensor *b,
                          mt_tensor *out);
 
-/* torch.einsum for 1 or 2 F32 operands (any views): equation as PyTorch
- * writes it ("bij,bjk->bik", implicit "ij,jk", "ii->i", "...ij,...jk",
- * spaces allowed); letters of the same name have equal sizes or 1
- * (broadcast). Repeated letters within an operand take the diagonal,
- * letters missing from the output are summed; the contraction runs as one
- * batched mt_matmul on views where the strides allow. out: the result,
- * new; _into: any out strides, not overlapping the operands.
+/* torch.einsum for F32 operands (any views): equation as PyTorch writes
+ * it ("bij,bjk->bik", implicit "ij,jk", "ii->i", "...ij,...jk", spaces
+ * allowed); letters of the same name have equal sizes or 1 (broadcast).
+ * Repeated letters within an operand take the diagonal, letters missing
+ * from the output are summed; a contraction of two runs as one batched
+ * mt_matmul on views where the strides allow. Three or more operands (up
+ * to 32) are contracted in pairs left to right, as torch without
+ * opt_einsum, each intermediate keeping the letters still needed. out:
+ * the result, new; _into: any out strides, not overlapping the operands.
  * MT_ERR_INVALID_ARGUMENT / MT_ERR_SHAPE name the equation, the letter and
- * the shapes; MT_ERR_UNSUPPORTED for 3 or more operands, MT_ERR_OVERFLOW if
- * broadcast operands' letter sizes multiply past int64. */
+ * the shapes (for a chain, the operand and the pairwise step that failed);
+ * MT_ERR_OVERFLOW if broadcast operands' letter sizes multiply past
+ * int64. */
 mt_status mt_einsum(const char *equation, int n_operands, const mt_tensor *const *operands,
                     mt_tensor **out);
 mt_status mt_einsum_into(const char *equation, int n_operands,
