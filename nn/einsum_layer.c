@@ -1,6 +1,6 @@
 /* einsum_layer.c — torch.einsum as a graph layer (mt_einsum_into, ops.h) of
- * 1 or 2 inputs: attention scores 'bhqd,bhkd->bhqk', a per-sample bilinear
- * form, a transpose. A graph may run a batch in passes of fewer samples,
+ * 1 to 8 inputs: attention scores 'bhqd,bhkd->bhqk', a per-sample bilinear
+ * form 'bi,ij,bj->b', a transpose. A graph may run a batch in passes of fewer samples,
  * so the batch (dim 0 of every input) must pass through untouched: it is
  * the ellipsis leading every term and the output, or one letter leading
  * every term and the output (not repeated, so never summed or a diagonal).
@@ -12,11 +12,12 @@
 #include "minitensor/ops.h"
 
 #define EQ_MAX 128
+enum { INPUTS_MAX = 8 };
 
 typedef struct einsum_state {
-    char eq[EQ_MAX];   /* with the output written out */
-    bool ell_batch;    /* the batch is the ellipsis's first dim */
-    int letters[2];    /* letters in each input's term */
+    char eq[EQ_MAX];           /* with the output written out */
+    bool ell_batch;            /* the batch is the ellipsis's first dim */
+    int letters[INPUTS_MAX];   /* letters in each input's term */
 } einsum_state;
 
 static mt_status einsum_infer(const mt_layer *l, int n, const mt_shape *in,
@@ -24,7 +25,8 @@ static mt_status einsum_infer(const mt_layer *l, int n, const mt_shape *in,
 {
     const einsum_state *st = l->state;
     static float dummy;   /* the shapes are read, never the data */
-    mt_tensor x[2];
+    mt_tensor x[INPUTS_MAX];
+    const mt_tensor *xs[INPUTS_MAX];
     char a[160], b[160];
     for (int k = 0; k < n; k++) {
         if (in[k].dtype != MT_DTYPE_F32)
@@ -33,17 +35,17 @@ static mt_status einsum_infer(const mt_layer *l, int n, const mt_shape *in,
         mt_status s = mt_tensor_wrap_into(MT_DTYPE_F32, in[k].rank, in[k].dim, &dummy, &x[k]);
         if (s)
             return s;
+        xs[k] = &x[k];
     }
-    if (st->ell_batch) {
-        int e0 = in[0].rank - st->letters[0], e1 = n > 1 ? in[1].rank - st->letters[1] : e0;
-        if (e0 < 1 || e0 != e1)
+    for (int k = 0; st->ell_batch && k < n; k++) {
+        int e0 = in[0].rank - st->letters[0], ek = in[k].rank - st->letters[k];
+        if (e0 < 1 || ek != e0)
             return mt_fail(MT_ERR_SHAPE, "'%s' batches over the ellipsis's first dim: the "
                            "inputs need as many dims under '...' (at least 1); %s gives %s%s%s%s%s",
                            st->eq, from[0], mt_nn_shape_text(&in[0], a, sizeof a),
-                           n > 1 ? " and " : "", n > 1 ? from[1] : "", n > 1 ? " gives " : "",
-                           n > 1 ? mt_nn_shape_text(&in[1], b, sizeof b) : "");
+                           k ? " and " : "", k ? from[k] : "", k ? " gives " : "",
+                           k ? mt_nn_shape_text(&in[k], b, sizeof b) : "");
     }
-    const mt_tensor *xs[2] = {&x[0], n > 1 ? &x[1] : NULL};
     *out = (mt_shape){.dtype = MT_DTYPE_F32};
     return mt_einsum_shape(st->eq, n, xs, &out->rank, out->dim);
 }
@@ -56,9 +58,10 @@ static mt_status einsum_forward(const mt_layer *l, int n, const mt_tensor *const
     return mt_einsum_into(st->eq, n, in, out);
 }
 
-static const mt_layer_vtable einsum_vtable[2] = {
-    {.n_inputs = 1, .infer = einsum_infer, .forward = einsum_forward},
-    {.n_inputs = 2, .infer = einsum_infer, .forward = einsum_forward},
+#define EINSUM_VT(k) {.n_inputs = k, .infer = einsum_infer, .forward = einsum_forward}
+static const mt_layer_vtable einsum_vtable[INPUTS_MAX] = {
+    EINSUM_VT(1), EINSUM_VT(2), EINSUM_VT(3), EINSUM_VT(4),
+    EINSUM_VT(5), EINSUM_VT(6), EINSUM_VT(7), EINSUM_VT(8),
 };
 
 /* The term's first subscript: 1 for an ellipsis, the letter, or 0 if none;
@@ -98,13 +101,13 @@ mt_status mt_einsum_new(const char *equation, mt_layer **out)
               (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z')))
             return mt_fail(MT_ERR_INVALID_ARGUMENT, "einsum '%.80s': invalid character '%c'",
                            equation, *c);
-    int seen[256] = {0}, first[2], n = 0;
+    int seen[256] = {0}, first[INPUTS_MAX], n = 0;
     for (const char *s = equation;; n++) {
         const char *comma = memchr(s, ',', (size_t)(lhs_end - s));
         const char *e = comma ? comma : lhs_end;
-        if (n == 2)
-            return mt_fail(MT_ERR_UNSUPPORTED, "einsum '%.80s': a layer takes 1 or 2 inputs",
-                           equation);
+        if (n == INPUTS_MAX)
+            return mt_fail(MT_ERR_UNSUPPORTED, "einsum '%.80s': a layer takes 1 to %d inputs",
+                           equation, INPUTS_MAX);
         first[n] = term_scan(s, e, &st.letters[n], seen);
         if (!comma)
             break;
@@ -127,7 +130,9 @@ mt_status mt_einsum_new(const char *equation, mt_layer **out)
     }
     int letters_out, seen_out[256] = {0};
     int out_first = term_scan(output, output + strlen(output), &letters_out, seen_out);
-    bool same = first[0] != 0 && (n == 1 || first[1] == first[0]) && out_first == first[0];
+    bool same = first[0] != 0 && out_first == first[0];
+    for (int k = 1; k < n; k++)
+        same = same && first[k] == first[0];
     bool once = first[0] == 1 || seen[first[0]] == n;
     if (!same || !once)
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "einsum '%.80s': the batch (dim 0 of every "

@@ -1,7 +1,8 @@
 /* test_nn_einsum.c — the einsum layer (mt_einsum_new) in graphs against
  * PyTorch 1.13 (reference/make_einsum_refs.py): attention written with
- * einsum, an ellipsis batch, one-input diagonals, transposes and sums; a
- * batch large enough to run in passes; the equations a layer refuses. */
+ * einsum, an ellipsis batch, one-input diagonals, transposes and sums, three
+ * inputs; a batch large enough to run in passes; the equations a layer
+ * refuses. */
 #include "test_util.h"
 
 static mt_safetensors *refs;
@@ -95,6 +96,33 @@ static void ellipsis_and_one_input(void **state)
     mt_tensor_free(o);
 }
 
+/* Three inputs: a per-sample bilinear form, and the same with an ellipsis
+ * batch and the contracted letters kept */
+static void three_inputs(void **state)
+{
+    (void)state;
+    mt_tensor *x = ref_get(refs, "three.x"), *u = ref_get(refs, "three.u"),
+              *v = ref_get(refs, "three.v");
+    mt_graph *g;
+    int in[3], ids[2];
+    assert_ok(mt_graph_new(&g));
+    in[0] = input(g, "x", x);
+    in[1] = input(g, "u", u);
+    in[2] = input(g, "v", v);
+    assert_ok(mt_graph_add(g, "form", einsum("bi,bij,bj->b"), 3, in, &ids[0]));
+    assert_ok(mt_graph_add(g, "keep", einsum("...i,...ij,...j->...ij"), 3, in, &ids[1]));
+    assert_ok(mt_graph_output(g, ids[0]));
+    assert_ok(mt_graph_output(g, ids[1]));
+    const mt_tensor *out[2];
+    assert_ok(mt_graph_forward(g, 3, (const mt_tensor *[]){x, u, v}, 2, out));
+    matches(out[0], "three.y");
+    matches(out[1], "three.z");
+    mt_graph_free(g);
+    mt_tensor_free(x);
+    mt_tensor_free(u);
+    mt_tensor_free(v);
+}
+
 /* The outer product of each sample's x [32] and y [32]: N = 700 gives
  * 2.9 MB of output, which the graph runs in passes of fewer samples. The
  * reference is x[n,i]·y[n,j] itself. */
@@ -153,8 +181,9 @@ static void errors(void **state)
     refused("bib->bi", MT_ERR_INVALID_ARGUMENT, "einsum 'bib->bi': " BATCH_RULE);
     refused("...ij,jk->...ik", MT_ERR_INVALID_ARGUMENT, "einsum '...ij,jk->...ik': " BATCH_RULE);
     refused("...ij->ij", MT_ERR_INVALID_ARGUMENT, "einsum '...ij->ij': " BATCH_RULE);
-    refused("bi,bi,bi->b", MT_ERR_UNSUPPORTED, "einsum 'bi,bi,bi->b': a layer takes 1 or 2 "
-            "inputs");
+    refused("bi,bi,bi,bi,bi,bi,bi,bi,bi->b", MT_ERR_UNSUPPORTED,
+            "einsum 'bi,bi,bi,bi,bi,bi,bi,bi,bi->b': a layer takes 1 to 8 inputs");
+    refused("bi,bi,ib->b", MT_ERR_INVALID_ARGUMENT, "einsum 'bi,bi,ib->b': " BATCH_RULE);
     refused("bi+->b", MT_ERR_INVALID_ARGUMENT, "einsum 'bi+->b': invalid character '+'");
     refused(NULL, MT_ERR_INVALID_ARGUMENT, "einsum: equation is NULL");
     assert_int_equal(mt_einsum_new("bi->b", NULL), MT_ERR_INVALID_ARGUMENT);
@@ -196,6 +225,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(attention_matches_pytorch),
         cmocka_unit_test(ellipsis_and_one_input),
+        cmocka_unit_test(three_inputs),
         cmocka_unit_test(batch_in_passes),
         cmocka_unit_test(errors),
     };

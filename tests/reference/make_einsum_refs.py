@@ -7,6 +7,8 @@
   "ell.*"   x [3,4,5], w [3,5,2]: y = einsum('...ij,...jk', x, w) [3,4,2].
   "one.*"   x [3,4,4]: diag = einsum('bii->bi'), tr = einsum('bij->bji'),
             sum = einsum('bij->b').
+  "three.*" x [3,4], u [3,4,5], v [3,5]: y = einsum('bi,bij,bj->b') [3] (a
+            per-sample bilinear form), z = einsum('...i,...ij,...j->...ij').
 
 Seeded (torch.manual_seed(0)). Run with Debian's PyTorch 1.13:
 
@@ -38,6 +40,11 @@ def main():
         t["one.diag"] = torch.einsum("bii->bi", x.double()).float()
         t["one.tr"] = torch.einsum("bij->bji", x.double()).float()
         t["one.sum"] = torch.einsum("bij->b", x.double()).float()
+        x, u, v = torch.randn(3, 4), torch.randn(3, 4, 5), torch.randn(3, 5)
+        t["three.x"], t["three.u"], t["three.v"] = x, u, v
+        t["three.y"] = torch.einsum("bi,bij,bj->b", x.double(), u.double(), v.double()).float()
+        t["three.z"] = torch.einsum("...i,...ij,...j->...ij", x.double(), u.double(),
+                                    v.double()).float()
     save(pathlib.Path(out) / "einsum_refs.safetensors",
          {name: v.contiguous() for name, v in t.items()})
 

@@ -177,7 +177,7 @@ typedef enum mt_layer_kind {
     MT_LAYER_ROLL,           /* swin_layers.c: the Swin Transformer's */
     MT_LAYER_SHIFTED_WINDOW_ATTENTION,
     MT_LAYER_PATCH_MERGING,
-    MT_LAYER_EINSUM          /* einsum_layer.c: torch.einsum of 1 or 2 inputs */
+    MT_LAYER_EINSUM          /* einsum_layer.c: torch.einsum of 1 to 8 inputs */
 } mt_layer_kind;
 
 /* How a 2-D Linear weight is stored.
@@ -490,15 +490,17 @@ mt_status mt_time_distributed_new(mt_layer *layer, mt_layer **out);
 mt_status mt_einsum_dense_new(const mt_tensor *kernel, const mt_tensor *bias,
                               const char *equation, mt_activation act, mt_layer **out);
 
-/* torch.einsum(equation, x[, y]) as a graph layer (mt_einsum_into, ops.h),
- * 1 or 2 F32 inputs ("bhqd,bhkd->bhqk" attention scores, "bij->bji",
- * "...ij,...jk"). The batch (dim 0 of each input) must pass through, as a
- * model may run a batch in passes: the ellipsis, or one letter, leading
- * every input and the output and not repeated; else MT_ERR_INVALID_ARGUMENT
- * (3 or more inputs: MT_ERR_UNSUPPORTED). Shapes are checked when added.
- * A pass writes the matmul straight into the node's output; equations that
- * sum a letter only one input has, or whose dims cannot be merged as views,
- * also use temporaries from the allocator (attention's two do not). */
+/* torch.einsum(equation, x, ...) as a graph layer (mt_einsum_into, ops.h),
+ * 1 to 8 F32 inputs ("bhqd,bhkd->bhqk" attention scores, "bij->bji",
+ * "...ij,...jk", "bi,bij,bj->b"). The batch (dim 0 of each input) must pass
+ * through, as a model may run a batch in passes: the ellipsis, or one
+ * letter, leading every input and the output and not repeated; else
+ * MT_ERR_INVALID_ARGUMENT (9 or more inputs: MT_ERR_UNSUPPORTED). Shapes
+ * are checked when added. A pass writes the matmul straight into the
+ * node's output; equations that sum a letter only one input has, whose
+ * dims cannot be merged as views, or of 3 or more inputs (contracted in
+ * pairs) also use temporaries from the allocator (attention's two do
+ * not). */
 mt_status mt_einsum_new(const char *equation, mt_layer **out);
 
 /* Each sample [N, …] viewed as [N, sample_shape…] (rank 1..MT_MAX_RANK-1
