@@ -19,7 +19,11 @@ typedef struct mha_state {
     mt_tensor *b[4];        /* their biases, or NULL */
     int64_t e, kdim, vdim;  /* the widths of query, key and value inputs */
     int64_t qk, vo, eo;     /* heads·key_dim, heads·value_dim, output width */
-    int64_t heads;
+    int64_t kk, kv;         /* the key and value projections' widths:
+                             * kv_heads·key_dim, kv_heads·value_dim */
+    int64_t heads, kv_heads;/* kv_heads < heads: grouped-query (Keras'
+                             * GroupQueryAttention), query head h reads
+                             * key/value head h / (heads / kv_heads) */
     bool causal;
     bool top_left;          /* causal aligned top-left (Keras) when Lq != Lk */
     mt_attention_masks masks;   /* the mask inputs after q (or q, k, v) */
@@ -158,18 +162,27 @@ static size_t mha_scratch(const mt_layer *l, int n, const mt_shape *in)
     /* sized in double first: broadcast rows (stride 0) can ask for more than
      * size_t holds, which a 32-bit one wrapped to a small block; SIZE_MAX is
      * refused (graphs: MT_ERR_OVERFLOW, a single layer: out of memory) */
-    double floats = (double)b * ((double)(lq + lk) * (double)(st->qk + st->vo) +
+    double floats = (double)b * ((double)lq * (double)(st->qk + st->vo) +
+                                 (double)lk * (double)(st->kk + st->kv) +
                                  (double)heads * (double)lq * (double)lk + (double)pads);
     if (floats * sizeof(float) > (double)(SIZE_MAX / 2))
         return SIZE_MAX;
-    int64_t f = b * ((lq + lk) * (st->qk + st->vo) + heads * lq * lk + pads);
+    int64_t f = b * (lq * (st->qk + st->vo) + lk * (st->kk + st->kv) + heads * lq * lk + pads);
     return (size_t)f * sizeof(float);
 }
 
-/* t [N,L,E] as heads [N,H,L,D] (a view). */
-static mt_status heads(const mt_tensor *t, int64_t h, mt_tensor *out)
+/* t [N,L,E] as heads [N,H,L,D] (a view); with groups g > 0, the H = kv·g
+ * heads as [N,kv,g,L,D], and g = -1 one head of each group, [N,kv,1,L,D]
+ * (the key and value heads the g query heads of a group share). */
+static mt_status heads(const mt_tensor *t, int64_t h, int64_t g, mt_tensor *out)
 {
     mt_tensor split;
+    if (g) {
+        int64_t kv = g > 0 ? h / g : h, per = g > 0 ? g : 1;
+        int64_t s5[5] = {t->shape[0], t->shape[1], kv, per, t->shape[2] / (kv * per)};
+        mt_status st = mt_view_into(t, 5, s5, &split);
+        return st ? st : mt_permute_into(&split, (const int[]){0, 2, 3, 1, 4}, out);
+    }
     int64_t s[4] = {t->shape[0], t->shape[1], h, t->shape[2] / h};
     mt_status st = mt_view_into(t, 4, s, &split);
     return st ? st : mt_permute_into(&split, (const int[]){0, 2, 1, 3}, out);
@@ -234,25 +247,32 @@ static mt_status mha_forward(const mt_layer *l, int n, const mt_tensor *const *i
             m[k] = in[j++];
     int64_t b = xq->shape[0], lq = xq->shape[1], lk = xk->shape[1];
     int64_t hm = m[1] && m[1]->rank == 4 ? m[1]->shape[1] : 1;
-    float *q0 = scratch, *k0 = q0 + b * lq * st->qk, *v0 = k0 + b * lk * st->qk,
-          *a0 = v0 + b * lk * st->vo, *c0 = a0 + b * lq * st->vo;
-    mt_tensor q, k, v, a, qh, kh, vh, ah, mask;
+    float *q0 = scratch, *k0 = q0 + b * lq * st->qk, *v0 = k0 + b * lk * st->kk,
+          *a0 = v0 + b * lk * st->kv, *c0 = a0 + b * lq * st->vo;
+    mt_tensor q, k, v, a, qh, kh, vh, ah, mask, mask5;
     bool causal = own_causal(st, lq, lk), masked = causal || nc != n;
+    // grouped query heads: [N,kv,g,L,D] against keys and values [N,kv,1,L,D]
+    // (broadcast, no copy), the mask [N,Hm,Lq,Lk] as [N,kv or 1,g or 1,Lq,Lk]
+    int64_t g = st->kv_heads < st->heads ? st->heads / st->kv_heads : 0;
     mt_status s;
     if ((s = mt_tensor_wrap_into(MT_DTYPE_F32, 3, (int64_t[]){b, lq, st->qk}, q0, &q)) ||
-        (s = mt_tensor_wrap_into(MT_DTYPE_F32, 3, (int64_t[]){b, lk, st->qk}, k0, &k)) ||
-        (s = mt_tensor_wrap_into(MT_DTYPE_F32, 3, (int64_t[]){b, lk, st->vo}, v0, &v)) ||
+        (s = mt_tensor_wrap_into(MT_DTYPE_F32, 3, (int64_t[]){b, lk, st->kk}, k0, &k)) ||
+        (s = mt_tensor_wrap_into(MT_DTYPE_F32, 3, (int64_t[]){b, lk, st->kv}, v0, &v)) ||
         (s = mt_tensor_wrap_into(MT_DTYPE_F32, 3, (int64_t[]){b, lq, st->vo}, a0, &a)) ||
         (masked && (s = mt_tensor_wrap_into(MT_DTYPE_F32, 4, (int64_t[]){b, hm, lq, lk}, c0,
                                             &mask))) ||
-        (masked && (s = merge_masks(st, m, causal, &mask, c0 + b * hm * lq * lk))))
+        (masked && (s = merge_masks(st, m, causal, &mask, c0 + b * hm * lq * lk))) ||
+        (masked && g && (s = mt_view_into(&mask, 5, (int64_t[]){b, hm > 1 ? st->kv_heads : 1,
+                                                                hm > 1 ? g : 1, lq, lk},
+                                          &mask5))))
         return s;
     if ((s = mt_matmul_fused_into(xq, st->w[0], st->b[0], MT_ACTIVATION_NONE, &q)) ||
         (s = mt_matmul_fused_into(xk, st->w[1], st->b[1], MT_ACTIVATION_NONE, &k)) ||
         (s = mt_matmul_fused_into(xv, st->w[2], st->b[2], MT_ACTIVATION_NONE, &v)) ||
-        (s = heads(&q, st->heads, &qh)) || (s = heads(&k, st->heads, &kh)) ||
-        (s = heads(&v, st->heads, &vh)) || (s = heads(&a, st->heads, &ah)) ||
-        (s = mt_scaled_dot_product_attention_into(&qh, &kh, &vh, masked ? &mask : NULL,
+        (s = heads(&q, st->heads, g, &qh)) || (s = heads(&k, st->kv_heads, g ? -1 : 0, &kh)) ||
+        (s = heads(&v, st->kv_heads, g ? -1 : 0, &vh)) || (s = heads(&a, st->heads, g, &ah)) ||
+        (s = mt_scaled_dot_product_attention_into(&qh, &kh, &vh,
+                                                  masked ? (g ? &mask5 : &mask) : NULL,
                                                   st->causal && !causal, 0.0f, &ah)))
         return s;
     return mt_matmul_fused_into(&a, st->w[3], st->b[3], MT_ACTIVATION_NONE, out);
@@ -304,12 +324,14 @@ static mt_status check(const char *name, const char *what, const mt_tensor *t, i
                    rank == 2 ? "," : "", rank == 2 ? (d1 ? "E" : "kdim or vdim") : "");
 }
 
-mt_status mt_nn_attention_new(const char *name, mt_tensor *t[8], int64_t heads, bool causal,
-                              bool top_left, mt_layer **out)
+mt_status mt_nn_attention_new(const char *name, mt_tensor *t[8], int64_t heads,
+                              int64_t kv_heads, bool causal, bool top_left, mt_layer **out)
 {
     static const char *const what[4] = {"query", "key", "value", "output"};
-    mt_status s = heads < 1 ? mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: %lld heads", name,
-                                      (long long)heads) : MT_OK;
+    mt_status s = heads < 1 || kv_heads < 1 || heads % kv_heads
+                      ? mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: %lld heads, %lld key/value "
+                                "heads", name, (long long)heads, (long long)kv_heads)
+                      : MT_OK;
     for (int i = 0; !s && i < 8; i++)
         if (t[i] && t[i]->dtype != MT_DTYPE_F32) {
             mt_tensor *f;
@@ -325,14 +347,18 @@ mt_status mt_nn_attention_new(const char *name, mt_tensor *t[8], int64_t heads, 
         if (t[i]->rank != 2 || t[i]->shape[0] < 1 || t[i]->shape[1] < 1)
             s = mt_fail(MT_ERR_SHAPE, "%s: %s projection %s is not a 2-D (in, out) matrix",
                         name, what[i], mt_tensor_describe(t[i], ws[i], sizeof ws[i]));
-    if (!s && (t[1]->shape[1] != t[0]->shape[1] || t[3]->shape[0] != t[2]->shape[1] ||
-               t[0]->shape[1] % heads || t[2]->shape[1] % heads))
+    // per head: query and key of one width, value and output of another;
+    // query and output over all heads, key and value over the kv heads
+    if (!s && (t[0]->shape[1] % heads || t[3]->shape[0] % heads ||
+               t[1]->shape[1] * heads != t[0]->shape[1] * kv_heads ||
+               t[2]->shape[1] * heads != t[3]->shape[0] * kv_heads))
         s = mt_fail(MT_ERR_SHAPE, "%s: projections query %s, key %s, value %s, output %s "
-                    "(in, out) do not chain for %lld heads", name,
+                    "(in, out) do not chain for %lld heads%s", name,
                     mt_tensor_describe(t[0], ws[0], sizeof ws[0]),
                     mt_tensor_describe(t[1], ws[1], sizeof ws[1]),
                     mt_tensor_describe(t[2], ws[2], sizeof ws[2]),
-                    mt_tensor_describe(t[3], ws[3], sizeof ws[3]), (long long)heads);
+                    mt_tensor_describe(t[3], ws[3], sizeof ws[3]), (long long)heads,
+                    kv_heads < heads ? " (grouped: fewer key/value heads)" : "");
     for (int i = 0; !s && i < 4; i++)
         if (t[4 + i] && (t[4 + i]->rank != 1 || t[4 + i]->shape[0] != t[i]->shape[1]))
             s = mt_fail(MT_ERR_SHAPE, "%s: %s bias %s, expected [%lld] (the outputs of %s)",
@@ -356,9 +382,12 @@ mt_status mt_nn_attention_new(const char *name, mt_tensor *t[8], int64_t heads, 
     st->kdim = t[1]->shape[0];
     st->vdim = t[2]->shape[0];
     st->qk = t[0]->shape[1];
-    st->vo = t[2]->shape[1];
+    st->vo = t[3]->shape[0];
+    st->kk = t[1]->shape[1];
+    st->kv = t[2]->shape[1];
     st->eo = t[3]->shape[1];
     st->heads = heads;
+    st->kv_heads = kv_heads;
     st->causal = causal;
     st->top_left = top_left;
     l->info.in_features = st->e;
@@ -427,7 +456,7 @@ mt_status mt_multihead_attention_new(const mt_attention_weights *w, int64_t num_
             mt_tensor_free(t[i]);
         return s;
     }
-    return mt_nn_attention_new(name, t, num_heads, causal, false, out);
+    return mt_nn_attention_new(name, t, num_heads, num_heads, causal, false, out);
 }
 
 mt_status mt_multihead_attention_masks_set(mt_layer *layer, const mt_attention_masks *masks)

@@ -142,13 +142,16 @@ NN_INTERNAL mt_status mt_nn_get(const mt_safetensors *file, const char *layer,
                                 const char *name, mt_tensor **out);
 
 /* MultiHeadAttention from its projections in (in, out) layout: t[0..3] the
- * query [E, H·Dk], key [kdim, H·Dk], value [vdim, H·Dv] and output
+ * query [E, H·Dk], key [kdim, Hkv·Dk], value [vdim, Hkv·Dv] and output
  * [H·Dv, Eo] matrices, t[4..7] their biases or NULL, any views and
- * storable dtypes. `top_left`: a causal query i sees keys j <= i also when
+ * storable dtypes. kv_heads Hkv = H: every head its own keys and values;
+ * fewer (dividing H): grouped-query, query head h reads key/value head
+ * h / (H/Hkv). `top_left`: a causal query i sees keys j <= i also when
  * Lq != Lk (Keras), not attention.h's bottom-right alignment (PyTorch's
  * KV cache). Takes the eight references (freed on failure too); fails
  * naming the layer `name` and the tensors if they do not chain. */
 NN_INTERNAL mt_status mt_nn_attention_new(const char *name, mt_tensor *t[8], int64_t heads,
-                                          bool causal, bool top_left, mt_layer **out);
+                                          int64_t kv_heads, bool causal, bool top_left,
+                                          mt_layer **out);
 
 #endif

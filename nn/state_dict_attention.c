@@ -10,7 +10,9 @@
 /* Keras' MultiHeadAttention: p/query/kernel [E, H, Dk], p/key/kernel
  * [kdim, H, Dk], p/value/kernel [vdim, H, Dv], p/attention_output/kernel
  * [H, Dv, Eo], biases [H, Dk], [H, Dk], [H, Dv], [Eo] (none with
- * use_bias=False); the kernels merged to (in, out) matrices, no copy. */
+ * use_bias=False); the kernels merged to (in, out) matrices, no copy.
+ * GroupQueryAttention stores the same names with Hkv key and value heads
+ * (dividing H) in the key and value kernels and biases. */
 static mt_status keras_attention(const mt_nn_loader *ld, int64_t num_heads, bool causal,
                                  mt_layer **out)
 {
@@ -25,16 +27,21 @@ static mt_status keras_attention(const mt_nn_loader *ld, int64_t num_heads, bool
     for (int i = 0; !s && i < 8; i++)
         s = mt_nn_load_fetch(ld, names[i], i < 4, &t[i]);
     char ts[4][160];
+    // key and value heads: num_heads, or fewer dividing it (grouped-query)
+    int64_t kv_heads = !s && t[1]->rank == 3 && t[1]->shape[1] >= 1 &&
+                               num_heads % t[1]->shape[1] == 0 ? t[1]->shape[1] : num_heads;
     for (int i = 0; !s && i < 8; i++) {
         // the heads' dim: 1 in the in-kernels, 0 in the output kernel and
         // the biases; no dim 0 (then the merged dims cannot overflow)
         int rank = i < 4 ? 3 : i < 7 ? 2 : 1;
+        int64_t want = i == 1 || i == 2 || i == 5 || i == 6 ? kv_heads : num_heads;
         if (t[i] && (t[i]->rank != rank || mt_tensor_numel(t[i]) < 1 ||
-                     (rank > 1 && t[i]->shape[i >= 3 ? 0 : 1] != num_heads)))
-            s = mt_fail(MT_ERR_SHAPE, "%s: %s, expected %s with %lld heads (num_heads)",
+                     (rank > 1 && t[i]->shape[i >= 3 ? 0 : 1] != want)))
+            s = mt_fail(MT_ERR_SHAPE, "%s: %s, expected %s with %lld heads (%s)",
                         ld->layer, mt_tensor_describe(t[i], ts[0], sizeof ts[0]),
                         i == 3 ? "[heads, value_dim, out]" : i < 3 ? "[in, heads, dim]"
-                        : i < 7 ? "[heads, dim]" : "[out]", (long long)num_heads);
+                        : i < 7 ? "[heads, dim]" : "[out]", (long long)want,
+                        want == num_heads ? "num_heads" : "the key's, dividing num_heads");
     }
     // key_dim (query, key), value_dim (value, output) and out must agree
     if (!s && (t[1]->shape[2] != t[0]->shape[2] || t[3]->shape[1] != t[2]->shape[2]))
@@ -73,7 +80,7 @@ static mt_status keras_attention(const mt_nn_loader *ld, int64_t num_heads, bool
     }
     char name[MT_NAME_MAX + 32];
     snprintf(name, sizeof name, "multihead_attention %s", ld->prefix);
-    return mt_nn_attention_new(name, m, num_heads, causal, true, out);
+    return mt_nn_attention_new(name, m, num_heads, kv_heads, causal, true, out);
 }
 
 mt_status mt_multihead_attention_load(const mt_state_dict *weights, const char *prefix,

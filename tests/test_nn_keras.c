@@ -201,6 +201,57 @@ static void attention_dims_of_its_own(void **state)
     mt_safetensors_close(st);
 }
 
+/* GroupQueryAttention: 4 query heads over 2 key/value heads as
+ * self-attention, with and without the causal mask; 6 query heads over one
+ * (multi-query, no biases) across a query and a key/value of another
+ * length. Loaded by mt_multihead_attention_load, which reads the key
+ * heads from the key kernel. */
+static void group_query_attention_matches_keras(void **state)
+{
+    (void)state;
+    mt_safetensors *st = NULL;
+    assert_ok(mt_safetensors_open(REFS_DIR "/keras_gqa.safetensors", &st));
+    const mt_state_dict sd = {st, MT_FRAMEWORK_KERAS};
+    mt_tensor *x = ref_get(st, "x"), *xq = ref_get(st, "q"), *xkv = ref_get(st, "kv");
+    const mt_tensor *y = NULL;
+    for (int causal = 0; causal < 2; causal++) {
+        mt_graph *g = NULL;
+        mt_layer *l = NULL;
+        int in;
+        assert_ok(mt_graph_new(&g));
+        assert_ok(mt_graph_input(g, "x", MT_DTYPE_F32, 2, (int64_t[]){6, 12}, &in));
+        assert_ok(mt_multihead_attention_load(&sd, "gqa", 4, causal, &l));
+        assert_ok(mt_graph_output(g, node(g, "gqa", l, 1, &in)));
+        assert_ok(mt_graph_forward(g, 1, (const mt_tensor *[]){x}, 1, &y));
+        assert_matches(st, causal ? "y_causal" : "y", y, 1e-5);
+        mt_graph_free(g);
+    }
+    mt_graph *g = NULL;
+    mt_layer *l = NULL;
+    int q, kv;
+    assert_ok(mt_graph_new(&g));
+    assert_ok(mt_graph_input(g, "q", MT_DTYPE_F32, 2, (int64_t[]){5, 12}, &q));
+    assert_ok(mt_graph_input(g, "kv", MT_DTYPE_F32, 2, (int64_t[]){7, 12}, &kv));
+    assert_ok(mt_multihead_attention_load(&sd, "mqa", 6, false, &l));
+    assert_ok(mt_graph_output(g, node(g, "mqa", l, 3, (int[]){q, kv, kv})));
+    assert_ok(mt_graph_forward(g, 2, (const mt_tensor *[]){xq, xkv}, 1, &y));
+    assert_matches(st, "y_mqa", y, 1e-5);
+    mt_graph_free(g);
+    /* key heads that do not divide the query heads */
+    l = NULL;
+    assert_fails(mt_multihead_attention_load(&sd, "gqa", 3, false, &l), MT_ERR_SHAPE,
+                 "multihead_attention gqa: gqa/query/kernel [12,4,4], expected [in, heads, "
+                 "dim] with 3 heads (num_heads)");
+    assert_fails(mt_multihead_attention_load(&sd, "gqa", 6, false, &l), MT_ERR_SHAPE,
+                 "multihead_attention gqa: gqa/query/kernel [12,4,4], expected [in, heads, "
+                 "dim] with 6 heads (num_heads)");
+    assert_null(l);
+    mt_tensor_free(x);
+    mt_tensor_free(xq);
+    mt_tensor_free(xkv);
+    mt_safetensors_close(st);
+}
+
 /* Conv2DTranspose(4, k, strides, padding, dilation_rate, output_padding)
  * as the script made them (op -1: None); each alone in a Sequential on
  * x [2,5,4,3]. */
@@ -522,6 +573,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(charlm_matches_keras),
         cmocka_unit_test(attention_dims_of_its_own),
+        cmocka_unit_test(group_query_attention_matches_keras),
         cmocka_unit_test(conv2d_transpose_matches_keras),
         cmocka_unit_test(cnn_matches_keras3),
         cmocka_unit_test(cnn_matches_keras2_names),

@@ -13,6 +13,11 @@ Keras' own outputs "y", computed by Keras itself (training=False).
            use_bias=False) on query [2,5,12] and key = value [2,7,10];
            MultiHeadAttention(2, 4) with use_causal_mask=True on a query of
            length 5 against keys of length 7, and 7 against 5.
+  gqa      GroupQueryAttention(head_dim 4, 4 query heads, 2 key/value
+           heads) as self-attention on x [2,6,12], with and without
+           use_causal_mask; GroupQueryAttention(3, 6 query heads, 1
+           key/value head: multi-query, use_bias=False) with query [2,5,12]
+           against key = value [2,7,12].
   convt    Conv2DTranspose(4, kernel, strides, padding, dilation_rate,
            output_padding): (3, 2, same), (2, 3, valid), (4, 2, valid),
            (3, 1, same, dilation 2), (4, 1, same: the odd row cropped at the
@@ -38,9 +43,10 @@ Keras' own outputs "y", computed by Keras itself (training=False).
            channels, kernels with a dim 0; a Dense quantized by
            model.quantize("int8").
 
-Run with the repository's Keras venv:
+Run with the repository's Keras venv (names after the directory: only
+those models):
   /work/main/build-venv-keras/bin/python \\
-      tests/reference/make_keras_models_refs.py tests/reference
+      tests/reference/make_keras_models_refs.py tests/reference [gqa ...]
 """
 import json
 import os
@@ -128,6 +134,21 @@ def mha(rng):
     x7 = rng.normal(0, 1, (2, 7, 8)).astype("f4")
     y, y57, y75 = model([xq, xkv, x5, x7], training=False)
     t.update(x=xq, kv=xkv, x5=x5, x7=x7, y=y, y_causal_5_7=y57, y_causal_7_5=y75)
+    return t
+
+
+def gqa(rng):
+    x, q, kv = keras.Input((6, 12)), keras.Input((5, 12)), keras.Input((7, 12))
+    grouped = L.GroupQueryAttention(4, 4, 2, name="gqa")
+    multi = L.GroupQueryAttention(3, 6, 1, use_bias=False, name="mqa")
+    model = keras.Model([x, q, kv], [grouped(x, x), grouped(x, x, use_causal_mask=True),
+                                      multi(q, kv)])
+    t = weights(model, rng)
+    xs = rng.normal(0, 1, (2, 6, 12)).astype("f4")
+    xq = rng.normal(0, 1, (2, 5, 12)).astype("f4")
+    xkv = rng.normal(0, 1, (2, 7, 12)).astype("f4")
+    y, yc, ym = model([xs, xq, xkv], training=False)
+    t.update(x=xs, q=xq, kv=xkv, y=y, y_causal=yc, y_mqa=ym)
     return t
 
 
@@ -246,7 +267,10 @@ def main():
     out = sys.argv[1] if len(sys.argv) > 1 else "."
     for name, make in [("charlm", charlm), ("charlm_f16", lambda r: charlm(r, True)),
                        ("mha", mha), ("convt", convt), ("cnn", cnn), ("dense", dense),
-                       ("resize", resize), ("bad", bad), ("cnn_keras2", keras2(cnn))]:
+                       ("resize", resize), ("bad", bad), ("cnn_keras2", keras2(cnn)),
+                       ("gqa", gqa)]:
+        if sys.argv[2:] and name not in sys.argv[2:]:   # only the models named
+            continue
         keras.utils.set_random_seed(0)
         t = make(np.random.default_rng(0))
         save(f"{out}/keras_{name}.safetensors", t)

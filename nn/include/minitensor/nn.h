@@ -1000,7 +1000,12 @@ mt_status mt_rms_norm_load(const mt_state_dict *weights, const char *prefix,
  * p/key/kernel [kdim, H, Dk], p/value/kernel [vdim, H, Dv],
  * p/attention_output/kernel [H, Dv, Eo] and the biases [H, Dk], [H, Dk],
  * [H, Dv], [Eo] if present, used as (in, out) views; output [N, Lq, Eo];
- * scores scaled by 1/sqrt(Dk) as Keras. `causal` is Keras'
+ * scores scaled by 1/sqrt(Dk) as Keras. Keras' GroupQueryAttention
+ * (head_dim, num_query_heads = num_heads, num_key_value_heads) stores the
+ * same names with Hkv heads in the key and value kernels and biases; read
+ * from the key kernel, Hkv must divide H, and query head h attends over
+ * key/value head h / (H/Hkv), as its repeat does (no copy: the heads
+ * broadcast). `causal` is Keras'
  * use_causal_mask=True: query i sees keys j <= i, also when the query and
  * key lengths differ (PyTorch's layer aligns the last query with the last
  * key there, see attention.h). Keras' attention_mask and an Embedding's
