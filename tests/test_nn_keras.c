@@ -226,9 +226,27 @@ static void group_query_attention_matches_keras(void **state)
         assert_matches(st, causal ? "y_causal" : "y", y, 1e-5);
         mt_graph_free(g);
     }
+    /* the causal mask given as a per-head additive attn mask [N,4,6,6]: the
+     * mask viewed by groups of heads gives Keras' causal output */
+    mt_tensor *causal_mask = NULL;
+    assert_ok(mt_tensor_zeros(MT_DTYPE_F32, 4, (int64_t[]){2, 4, 6, 6}, &causal_mask));
+    for (int64_t r = 0; r < 2 * 4 * 6; r++)
+        for (int64_t j = r % 6 + 1; j < 6; j++)
+            ((float *)causal_mask->data)[r * 6 + j] = -INFINITY;
     mt_graph *g = NULL;
     mt_layer *l = NULL;
     int q, kv;
+    assert_ok(mt_graph_new(&g));
+    assert_ok(mt_graph_input(g, "x", MT_DTYPE_F32, 2, (int64_t[]){6, 12}, &q));
+    assert_ok(mt_graph_input(g, "m", MT_DTYPE_F32, 3, (int64_t[]){4, 6, 6}, &kv));
+    assert_ok(mt_multihead_attention_load(&sd, "gqa", 4, false, &l));
+    assert_ok(mt_multihead_attention_masks_set(l, &(mt_attention_masks){
+        .attn = MT_MASK_MODE_ADD}));
+    assert_ok(mt_graph_output(g, node(g, "gqa", l, 2, (int[]){q, kv})));
+    assert_ok(mt_graph_forward(g, 2, (const mt_tensor *[]){x, causal_mask}, 1, &y));
+    assert_matches(st, "y_causal", y, 1e-5);
+    mt_graph_free(g);
+    mt_tensor_free(causal_mask);
     assert_ok(mt_graph_new(&g));
     assert_ok(mt_graph_input(g, "q", MT_DTYPE_F32, 2, (int64_t[]){5, 12}, &q));
     assert_ok(mt_graph_input(g, "kv", MT_DTYPE_F32, 2, (int64_t[]){7, 12}, &kv));
