@@ -15,44 +15,59 @@ typedef struct resize_axis {
 } resize_axis;
 
 /* PyTorch's nearest: floor(dst * scale) in float, scale = 1 / factor or
- * in / out (the float rounding is PyTorch's, so indices match it). */
-static int64_t nearest_index(const resize_axis *a, bool exact, int64_t dst)
+ * in / out (the float rounding is PyTorch's, so indices match it). Where
+ * the size is kept or doubled, PyTorch's two kernels differ when a scale
+ * factor is given: for NCHW tensors it is used as given (width 2 by 1.1:
+ * both columns from column 0), for channels-last ones (NHWC, and NCHW
+ * with one channel, which is channels-last contiguous too) 'nearest'
+ * copies and halves (nearest_idx). `channels_last` picks which. */
+static int64_t nearest_index(const resize_axis *a, bool exact, bool channels_last, int64_t dst)
 {
-    if (a->out == a->in)
+    const bool shortcut = a->scale <= 0 || (channels_last && !exact);
+    if (shortcut && a->out == a->in)
         return dst;
-    if (a->out == 2 * a->in)   /* both rules give dst / 2 */
+    if (shortcut && a->out == 2 * a->in)   /* both rules give dst / 2 */
         return dst >> 1;
     float scale = a->scale > 0 ? (float)(1.0 / a->scale) : (float)a->in / (float)a->out;
     int64_t src = (int64_t)floorf(((float)dst + (exact ? 0.5f : 0.0f)) * scale);
     return src < a->in - 1 ? src : a->in - 1;
 }
 
-/* Bilinear source position of dst: indices i0 <= i1 and the weight of i1.
- * An axis that keeps its size maps dst to itself whatever the scale, with
- * i1 = i0 and weight 0 (PyTorch's compute_source_index_and_lambda: so an
- * inf input gives inf·1 + inf·0 = NaN there, as in PyTorch). */
+/* Bilinear source position of dst: indices i0 <= i1 and their weights,
+ * PyTorch's compute_source_index_and_lambda in float as it computes them
+ * for float tensors (in double, a position such as 1.9999999 rounded to 2
+ * and picked other pixels: with an inf among them, NaN where PyTorch gives
+ * a number). An axis that keeps its size maps dst to itself whatever the
+ * scale, with i1 = i0 and weights 1, 0 (so an inf input gives
+ * inf·1 + inf·0 = NaN there, as in PyTorch). */
 static void linear_source(const resize_axis *a, bool align_corners, int64_t dst, int64_t *i0,
-                          int64_t *i1, double *w1)
+                          int64_t *i1, float w[2])
 {
     if (a->out == a->in) {
         *i0 = *i1 = dst;
-        *w1 = 0;
+        w[0] = 1.0f;
+        w[1] = 0.0f;
         return;
     }
-    double src;
+    float src;
     if (align_corners) {
-        double scale = a->out > 1 ? (double)(a->in - 1) / (double)(a->out - 1) : 0.0;
-        src = scale * (double)dst;
+        float scale = a->out > 1 ? (float)(a->in - 1) / (float)(a->out - 1) : 0.0f;
+        src = scale * (float)dst;
     } else {
-        double scale = a->scale > 0 ? 1.0 / a->scale : (double)a->in / (double)a->out;
-        src = scale * ((double)dst + 0.5) - 0.5;
+        float scale = a->scale > 0 ? (float)(1.0 / a->scale) : (float)a->in / (float)a->out;
+        /* one rounding, as PyTorch's kernels (compiled for AVX2 or AVX-512:
+         * the compiler fuses this into an FMA) give it: 1.5 · (float)(1/3)
+         * - 0.5 is 1.5e-8, not 0, and an inf there is weighted, not 0·inf */
+        src = fmaf(scale, (float)dst + 0.5f, -0.5f);
         src = src < 0 ? 0 : src;
     }
     *i0 = (int64_t)src;
     if (*i0 > a->in - 1)
         *i0 = a->in - 1;
     *i1 = *i0 < a->in - 1 ? *i0 + 1 : *i0;
-    *w1 = src - (double)*i0;
+    float l = src - (float)*i0;
+    w[1] = l < 0.0f ? 0.0f : l > 1.0f ? 1.0f : l;
+    w[0] = 1.0f - w[1];
 }
 
 /* Bicubic source of dst: the first of the four taps (unclamped) and their
@@ -316,25 +331,26 @@ static void resize_run(const resize_plan *r, const mt_tensor *in, mt_tensor *out
                 }
                 if (r->mode != MT_INTERPOLATE_BILINEAR) {
                     bool exact = r->mode == MT_INTERPOLATE_NEAREST_EXACT;
-                    const float *px = base + nearest_index(&r->h, exact, oy) * si[1] +
-                                      nearest_index(&r->w, exact, ox) * si[2];
+                    bool nhwc = r->layout == MT_DATA_LAYOUT_NHWC || ch == 1;
+                    const float *px = base + nearest_index(&r->h, exact, nhwc, oy) * si[1] +
+                                      nearest_index(&r->w, exact, nhwc, ox) * si[2];
                     for (int64_t c = 0; c < ch; c++)
                         py[c * so[3]] = px[c * si[3]];
                     continue;
                 }
                 int64_t y0, y1, x0, x1;
-                double wy, wx;
-                linear_source(&r->h, r->align_corners, oy, &y0, &y1, &wy);
-                linear_source(&r->w, r->align_corners, ox, &x0, &x1, &wx);
+                float wy[2], wx[2];
+                linear_source(&r->h, r->align_corners, oy, &y0, &y1, wy);
+                linear_source(&r->w, r->align_corners, ox, &x0, &x1, wx);
                 const float *p00 = base + y0 * si[1] + x0 * si[2];
                 const float *p01 = base + y0 * si[1] + x1 * si[2];
                 const float *p10 = base + y1 * si[1] + x0 * si[2];
                 const float *p11 = base + y1 * si[1] + x1 * si[2];
-                for (int64_t c = 0; c < ch; c++) {
+                for (int64_t c = 0; c < ch; c++) {   /* PyTorch's order, in float */
                     int64_t o = c * si[3];
-                    double top = (1 - wx) * p00[o] + wx * p01[o];
-                    double bottom = (1 - wx) * p10[o] + wx * p11[o];
-                    py[c * so[3]] = (float)((1 - wy) * top + wy * bottom);
+                    float top = p00[o] * wx[0] + p01[o] * wx[1];
+                    float bottom = p10[o] * wx[0] + p11[o] * wx[1];
+                    py[c * so[3]] = top * wy[0] + bottom * wy[1];
                 }
             }
 }

@@ -329,6 +329,15 @@ def interp_cases(rng):
         x = x.astype(np.float32)
         x.flat[3], x.flat[17] = np.inf, np.nan
         c.append(interp_case(None, 1, 4, 5, 2, layout, "area", size=(2, 3), x=x))
+    # nearest by a scale factor that keeps a size (3 * 1.1 -> 3) or doubles
+    # it (4 * 2.0): PyTorch's NCHW kernel uses the factor (row 1 <- row 0),
+    # its channels-last kernel (NHWC, and NCHW of one channel) copies and
+    # halves; nearest-exact always uses the factor
+    keep = np.random.default_rng(1209)
+    for layout in ("nhwc", "nchw"):
+        for ch in (2, 1):
+            c.append(interp_case(keep, 1, 3, 4, ch, layout, "nearest", scale=(1.1, 2.0)))
+            c.append(interp_case(keep, 1, 3, 4, ch, layout, "nearest-exact", scale=(1.1, 2.0)))
     return c
 
 
