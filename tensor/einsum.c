@@ -188,6 +188,20 @@ static mt_status plan_output(einsum_plan *p, const char *arrow, const char *end,
     return MT_OK;
 }
 
+mt_status mt_einsum_check_operands(const char *op, int n, const mt_tensor *const *x)
+{
+    for (int k = 0; k < n; k++) {
+        char what[24];
+        snprintf(what, sizeof what, "operand %d", k);
+        mt_status s = mt_check_tensor(op, what, x[k]);
+        if (!s)
+            s = mt_check_f32(op, x[k]);
+        if (s)
+            return s;
+    }
+    return MT_OK;
+}
+
 static mt_status einsum_plan_make(const char *eq, int n, const mt_tensor *const *x,
                                   einsum_plan *p)
 {
@@ -198,15 +212,10 @@ static mt_status einsum_plan_make(const char *eq, int n, const mt_tensor *const 
     if (n < 1)
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: %d operands, expected at least 1",
                        p->op, n);
+    mt_status checked = mt_einsum_check_operands(p->op, n, x);
+    if (checked)
+        return checked;
     char what[24];
-    for (int k = 0; k < n; k++) {
-        snprintf(what, sizeof what, "operand %d", k);
-        mt_status s = mt_check_tensor(p->op, what, x[k]);
-        if (!s)
-            s = mt_check_f32(p->op, x[k]);
-        if (s)
-            return s;
-    }
     p->n = n;
     const char *end = eq + strlen(eq), *arrow = strstr(eq, "->");
     const char *lhs_end = arrow ? arrow : end;

@@ -198,16 +198,8 @@ static mt_status chain_plan_make(const char *eq, int n, const mt_tensor *const *
     if (n > MT_EINSUM_MAX_OPERANDS)
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: %d operands, at most %d", p->op, n,
                        MT_EINSUM_MAX_OPERANDS);
-    for (int k = 0; k < n; k++) {
-        char what[24];
-        snprintf(what, sizeof what, "operand %d", k);
-        mt_status s = mt_check_tensor(p->op, what, x[k]);
-        if (!s)
-            s = mt_check_f32(p->op, x[k]);
-        if (s)
-            return s;
-    }
-    return plan_chain(eq, n, p);
+    mt_status s = mt_einsum_check_operands(p->op, n, x);
+    return s ? s : plan_chain(eq, n, p);
 }
 
 mt_status mt_einsum_chain(const char *eq, int n, const mt_tensor *const *x, mt_tensor **out)
