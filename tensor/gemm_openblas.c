@@ -192,8 +192,9 @@ static const char *openblas_describe(void) { return openblas_get_config(); }
  * x86-64 with AVX2). A CPU newer than the OpenBLAS build falls back to a
  * generic set: 0.3.21 (Debian 12) runs Emerald Rapids on "Prescott", SSE3
  * kernels at a fifth of the native kernel's speed. On a CPU with AVX2 and
- * FMA, the sets made for older cores are not this CPU's. */
-static bool openblas_tuned(void)
+ * FMA, the sets made for older cores are not this CPU's. Asked once (AUTO
+ * asks at every small product; the set does not change after loading). */
+static bool openblas_tuned_now(void)
 {
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
     static const char *const older[] = {
@@ -209,6 +210,17 @@ static bool openblas_tuned(void)
             return false;
 #endif
     return true;
+}
+
+static bool openblas_tuned(void)
+{
+    static _Atomic int known; // 0 not asked yet, 1 tuned, 2 not (a race asks twice: harmless)
+    int k = atomic_load_explicit(&known, memory_order_relaxed);
+    if (!k) {
+        k = openblas_tuned_now() ? 1 : 2;
+        atomic_store_explicit(&known, k, memory_order_relaxed);
+    }
+    return k == 1;
 }
 
 const mt_gemm_backend mt_gemm_backend_openblas = {
