@@ -25,7 +25,8 @@ docs/porting-a-keras-model.md exports them); the outputs under
   sb  Sequential(Conv2DTranspose(3, 3, strides 2, 'same'), Activation('relu'))
       on x2: "y_sb", variables under "sb/…"
 
-Run with the repository's Keras venv (a rerun writes the same bytes):
+Run with the repository's Keras venv (a rerun on the same CPU writes the same bytes;
+TensorFlow's kernels round differently on another, in the last bits):
   /work/main/build-venv-keras/bin/python \\
       tests/reference/make_keras_tconv_act_refs.py tests/reference
 """
@@ -39,19 +40,9 @@ import numpy as np  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from make_keras_models_refs import save  # noqa: E402
+from make_keras_conv3d_refs import run  # noqa: E402  (a layer or a Sequential: y_<name>)
 
 L = keras.layers
-
-
-def run(layer, x, rng, t):
-    """Builds layer on x, randomizes its biases, stores its variables and
-    y_<name>."""
-    layer(x)
-    for v in layer.weights:
-        if v.path.endswith("bias"):
-            v.assign(rng.normal(0, 0.3, v.shape).astype("f4"))
-        t[v.path] = np.asarray(v)
-    t["y_" + layer.name] = np.asarray(layer(x))
 
 
 def main():
@@ -72,11 +63,7 @@ def main():
     m = keras.Sequential([keras.Input((3, 4, 4, 3)),
                           L.Conv3DTranspose(3, 3, strides=2, padding="same", name="up"),
                           L.Activation("tanh", name="act")], name="sa")
-    for v in m.weights:
-        if v.path.endswith("bias"):
-            v.assign(rng.normal(0, 0.3, v.shape).astype("f4"))
-        t[v.path] = np.asarray(v)
-    t["y_sa"] = np.asarray(m(x, training=False))
+    run(m, x, rng, t)
     t["x2"] = x2 = rng.normal(0, 1, (2, 5, 6, 3)).astype("f4")
     run(L.Conv2DTranspose(4, 3, strides=2, padding="same", activation="relu", name="kb0"),
         x2, rng, t)
@@ -90,11 +77,7 @@ def main():
     m = keras.Sequential([keras.Input((5, 6, 3)),
                           L.Conv2DTranspose(3, 3, strides=2, padding="same", name="up"),
                           L.Activation("relu", name="act")], name="sb")
-    for v in m.weights:
-        if v.path.endswith("bias"):
-            v.assign(rng.normal(0, 0.3, v.shape).astype("f4"))
-        t[v.path] = np.asarray(v)
-    t["y_sb"] = np.asarray(m(x2, training=False))
+    run(m, x2, rng, t)
     for name, v in t.items():
         print(name, np.asarray(v).shape)
     save(os.path.join(out, "keras_tconv_act.safetensors"), t)
