@@ -143,19 +143,25 @@ int64_t mt_nn_window_len(int64_t in, int64_t k, int64_t stride, int64_t dilation
     return q + 1;
 }
 
+mt_status mt_nn_compose_activation(mt_activation own, const mt_layer_epilogue *e,
+                                   mt_activation *act)
+{
+    if (((e->scale || e->shift) && own != MT_ACTIVATION_NONE) ||
+        (e->act != MT_ACTIVATION_NONE && own != MT_ACTIVATION_NONE &&
+         !(own == MT_ACTIVATION_RELU && e->act == MT_ACTIVATION_RELU)))   /* relu∘relu = relu */
+        return MT_ERR_UNSUPPORTED;
+    *act = e->act != MT_ACTIVATION_NONE ? e->act : own;
+    return MT_OK;
+}
+
 mt_status mt_nn_conv_absorb(const mt_tensor *kernel, const mt_tensor *bias,
                             mt_activation own, bool out_first, const mt_layer_epilogue *e,
                             mt_activation *act, mt_tensor **k, mt_tensor **b)
 {
     *k = *b = NULL;
-    bool affine = e->scale || e->shift;
-    if ((affine && own != MT_ACTIVATION_NONE) ||
-        (e->act != MT_ACTIVATION_NONE && own != MT_ACTIVATION_NONE &&
-         !(own == MT_ACTIVATION_RELU && e->act == MT_ACTIVATION_RELU)))   /* relu∘relu = relu */
-        return MT_ERR_UNSUPPORTED;
-    *act = e->act != MT_ACTIVATION_NONE ? e->act : own;
-    if (!affine)
-        return MT_OK;
+    mt_status composed = mt_nn_compose_activation(own, e, act);
+    if (composed || !(e->scale || e->shift))
+        return composed;
     int r = kernel->rank;
     int64_t c = kernel->shape[out_first ? 0 : r - 1];
     mt_tensor scale;

@@ -71,9 +71,8 @@ static void convt3d_release(void *state)
     mt_tensor_free(st->bias);
 }
 
-/* An activation after it runs in the op (the composition rule of
- * mt_nn_conv_absorb: relu∘relu, else one activation); a scale or shift
- * (a BatchNorm) is not absorbed. */
+/* An activation after it runs in the op (mt_nn_compose_activation); a
+ * scale or shift (a BatchNorm) is not absorbed. */
 static mt_status convt3d_absorb(const mt_layer *l, const mt_layer_epilogue *e,
                                 mt_layer **fused)
 {
@@ -81,10 +80,9 @@ static mt_status convt3d_absorb(const mt_layer *l, const mt_layer_epilogue *e,
     if (e->scale || e->shift)
         return MT_ERR_UNSUPPORTED;
     mt_conv_transpose3d_params p = st->params;
-    mt_tensor *k, *b;
-    mt_status s = mt_nn_conv_absorb(st->weight, st->bias, st->params.activation, true, e,
-                                    &p.activation, &k, &b);
-    return s ? s : mt_conv_transpose3d_new(st->weight, st->bias, &p, fused);
+    return mt_nn_compose_activation(st->params.activation, e, &p.activation)
+               ? MT_ERR_UNSUPPORTED
+               : mt_conv_transpose3d_new(st->weight, st->bias, &p, fused);
 }
 
 static const mt_layer_vtable convt3d_vtable = {

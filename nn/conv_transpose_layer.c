@@ -61,19 +61,17 @@ static void convt_release(void *state)
     mt_tensor_free(st->bias);
 }
 
-/* An activation after it runs in the op (the composition rule of
- * mt_nn_conv_absorb: relu∘relu, else one activation); a scale or shift
- * (a BatchNorm) is not absorbed. */
+/* An activation after it runs in the op (mt_nn_compose_activation); a
+ * scale or shift (a BatchNorm) is not absorbed. */
 static mt_status convt_absorb(const mt_layer *l, const mt_layer_epilogue *e, mt_layer **fused)
 {
     const convt_state *st = l->state;
     if (e->scale || e->shift)
         return MT_ERR_UNSUPPORTED;
     mt_conv_transpose2d_params p = st->params;
-    mt_tensor *k, *b;
-    mt_status s = mt_nn_conv_absorb(st->weight, st->bias, st->params.activation, true, e,
-                                    &p.activation, &k, &b);
-    return s ? s : mt_conv_transpose2d_new(st->weight, st->bias, &p, fused);
+    return mt_nn_compose_activation(st->params.activation, e, &p.activation)
+               ? MT_ERR_UNSUPPORTED
+               : mt_conv_transpose2d_new(st->weight, st->bias, &p, fused);
 }
 
 static const mt_layer_vtable convt_vtable = {

@@ -116,14 +116,21 @@ NN_INTERNAL int64_t mt_nn_window_len(int64_t in, int64_t k, int64_t stride, int6
                                      mt_padding padding, int64_t before, int64_t after,
                                      bool ceil);
 
+/* The activation a layer running `own` runs once it absorbs e: e's, else
+ * its own; MT_ERR_UNSUPPORTED (no error message: the planner just keeps
+ * the two apart) if they do not compose: an affine e (scale or shift)
+ * after an activation, or two activations other than relu∘relu = relu. */
+NN_INTERNAL mt_status mt_nn_compose_activation(mt_activation own, const mt_layer_epilogue *e,
+                                              mt_activation *act);
+
 /* A convolution absorbing e (conv2d, conv3d): the activation it then runs
  * into *act (e's, else its own `own`), and its kernel and bias with e's
  * per-output-channel scale and shift applied (K·scale, b·scale + shift; a
  * zero bias if it has none and e shifts) as new tensors *k, *b (*b may be
  * NULL; both NULL if e has no scale or shift: the conv's own serve);
  * out_first: the out channels lead the kernel (OIHW), else they end it
- * (HWIO). MT_ERR_UNSUPPORTED if they do not compose: an affine e after an
- * activation, or two activations other than relu∘relu. */
+ * (HWIO). MT_ERR_UNSUPPORTED if they do not compose
+ * (mt_nn_compose_activation). */
 NN_INTERNAL mt_status mt_nn_conv_absorb(const mt_tensor *kernel, const mt_tensor *bias,
                                         mt_activation own, bool out_first,
                                         const mt_layer_epilogue *e, mt_activation *act,

@@ -163,14 +163,10 @@ static mt_status linear_absorb(const mt_layer *l, const mt_layer_epilogue *e,
                                mt_layer **fused)
 {
     const linear_state *st = l->state;
-    bool affine = e->scale || e->shift;
-    if ((affine && st->act != MT_ACTIVATION_NONE) ||
-        (e->act != MT_ACTIVATION_NONE && st->act != MT_ACTIVATION_NONE &&
-         !(st->act == MT_ACTIVATION_RELU && e->act == MT_ACTIVATION_RELU)))   /* relu∘relu = relu */
+    mt_linear_options o = {.layout = l->info.layout};
+    if (mt_nn_compose_activation(st->act, e, &o.act))
         return MT_ERR_UNSUPPORTED;
-    mt_linear_options o = {.layout = l->info.layout,
-                           .act = e->act != MT_ACTIVATION_NONE ? e->act : st->act};
-    if (!affine)
+    if (!e->scale && !e->shift)
         return mt_linear_new(st->weight, st->bias, &o, fused);
     mt_tensor *w = NULL, *b = NULL;
     o.layout = MT_LAYOUT_IN_OUT;   /* w·diag(scale) comes out [in,out] */
