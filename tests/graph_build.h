@@ -1,6 +1,7 @@
 /* graph_build.h — what the suites that build whole models as graphs
  * (test_nn_vit.c, test_nn_tutorials.c, test_nn_keras_apps.c,
- * test_nn_swin.c, test_nn_llama.c) share: adding a layer just made,
+ * test_nn_swin.c, test_nn_llama.c, test_nn_grid_sample.c,
+ * test_nn_keras_vector.c) share: adding a layer just made,
  * naming a tensor under a layer's prefix, and checking a classifier's
  * logits. */
 #ifndef MT_TEST_GRAPH_BUILD_H

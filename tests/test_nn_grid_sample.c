@@ -5,7 +5,7 @@
  * with the AffineGrid and GridSample layers (references:
  * tests/reference/make_grid_sample_refs.py). */
 #include <string.h>
-#include "test_util.h"
+#include "graph_build.h"
 
 /* ---- the ops ------------------------------------------------------------------ */
 
@@ -343,17 +343,6 @@ static void grid_sample_failures_name_shapes(void **state)
 }
 
 /* ---- the tutorial's Net ------------------------------------------------------- */
-
-/* Add node `name` reading inputs[0..n-1]: the layer *l, which `made` made. */
-static int node(mt_graph *g, const char *name, mt_status made, mt_layer **l, int n,
-                const int *inputs)
-{
-    if (made)
-        fail_msg("%s: %s", name, mt_last_error());
-    int id = -1;
-    assert_ok(mt_graph_add(g, name, *l, n, inputs, &id));
-    return id;
-}
 
 static mt_graph *spatial_transformer_net(const mt_safetensors *st)
 {

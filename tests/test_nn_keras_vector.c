@@ -5,7 +5,7 @@
  * variables loaded by their Keras paths, on contiguous inputs and strided
  * views; a two-tower functional model with them and the merges; and the
  * errors: inputs, masks, axes, weights, NULLs. */
-#include "test_util.h"
+#include "graph_build.h"
 
 static mt_safetensors *refs;
 static alloc_probe counter;   /* every allocation, installed by main */
@@ -181,17 +181,6 @@ static void vector_layers_match_keras(void **state)
     mt_tensor_free(wide);
     mt_tensor_free(w);
     mt_tensor_free(x);
-}
-
-/* Node `name` running the layer `made` made (*l) on the n nodes `in`. */
-static int node(mt_graph *g, const char *name, mt_status made, mt_layer **l, int n,
-                const int *in)
-{
-    if (made)
-        fail_msg("%s: %s", name, mt_last_error());
-    int id = -1;
-    assert_ok(mt_graph_add(g, name, *l, n, in, &id));
-    return id;
 }
 
 /* A tower: Dense(tanh), self-attention, UnitNormalization, the average
