@@ -371,35 +371,35 @@ static void test_native_thresholds_rule(void **state)
 }
 
 /* The blocking rule of gemm_native.c, worked by hand: KC = L1d/2 / (4·MR)
- * rounded down to 8, MC = L2/2 / (4·KC) rounded down to MR, NC = L3/2 /
- * (4·KC) rounded down to NR, clamped; unknown caches keep the kernel's own
+ * rounded down to 8, NC = L2/2 / (4·KC) rounded down to NR, MC = L3/2 /
+ * (4·KC) rounded down to MR, clamped; unknown caches keep the kernel's own
  * constants. */
 static void test_native_blocking_rule(void **state)
 {
     (void)state;
     const mt_native_caches zen4 = {.l1d = 32 << 10, .l2 = 1 << 20, .l3 = 16 << 20};
     const mt_native_kernel *g = &mt_native_kernel_generic; // 4×8
-    // 16384/16 = 1024; 524288/4096 = 128; 8388608/4096 = 2048
+    // 16384/16 = 1024; 524288/4096 = 128; 8388608/4096 = 2048 -> 1024
     mt_native_blocking b = mt_native_blocking_for(g, zen4);
     assert_int_equal(b.kc, 1024);
-    assert_int_equal(b.mc, 128);
-    assert_int_equal(b.nc, 2048);
+    assert_int_equal(b.nc, 128);
+    assert_int_equal(b.mc, 1024);
     // 48K L1d, 2M L2, 3M L3: 24576/16 = 1536 -> 1024; 1048576/4096 = 256;
     // 1572864/4096 = 384
     b = mt_native_blocking_for(g, (mt_native_caches){48 << 10, 2 << 20, 3 << 20});
     assert_int_equal(b.kc, 1024);
-    assert_int_equal(b.mc, 256);
-    assert_int_equal(b.nc, 384);
+    assert_int_equal(b.nc, 256);
+    assert_int_equal(b.mc, 384);
     // tiny caches clamp: 1K L1d -> 512/16 = 32 -> 64; 64K L2 -> 32768/256 =
-    // 128; 64K L3 -> 128 columns
+    // 128 columns; 64K L3 -> 128 rows
     b = mt_native_blocking_for(g, (mt_native_caches){1 << 10, 64 << 10, 64 << 10});
     assert_int_equal(b.kc, 64);
-    assert_int_equal(b.mc, 128);
     assert_int_equal(b.nc, 128);
-    // huge ones clamp: MC 1024, NC 8192
+    assert_int_equal(b.mc, 128);
+    // huge ones clamp: NC 8192, MC 1024
     b = mt_native_blocking_for(g, (mt_native_caches){32 << 10, 64 << 20, 512 << 20});
-    assert_int_equal(b.mc, 1024);
     assert_int_equal(b.nc, 8192);
+    assert_int_equal(b.mc, 1024);
     // unknown (wasm32): the kernel's constants
     b = mt_native_blocking_for(g, (mt_native_caches){0});
     assert_int_equal(b.kc, g->kc);
@@ -407,16 +407,17 @@ static void test_native_blocking_rule(void **state)
     assert_int_equal(b.nc, g->nc);
 #ifdef MT_NATIVE_X86
     // AVX2 6×16 on Zen 4's caches: 16384/24 = 682 -> 680; 524288/2720 =
-    // 192.7 -> 192; 8388608/2720 = 3084 -> 3072
+    // 192.7 -> 192; 8388608/2720 = 3084 -> 1020 (1024 rounded down to 6)
     b = mt_native_blocking_for(&mt_native_kernel_avx2, zen4);
     assert_int_equal(b.kc, 680);
-    assert_int_equal(b.mc, 192);
-    assert_int_equal(b.nc, 3072);
+    assert_int_equal(b.nc, 192);
+    assert_int_equal(b.mc, 1020);
     // AVX-512 8×32: 16384/32 = 512; 524288/2048 = 256; 8388608/2048 = 4096
+    // -> 1024
     b = mt_native_blocking_for(&mt_native_kernel_avx512, zen4);
     assert_int_equal(b.kc, 512);
-    assert_int_equal(b.mc, 256);
-    assert_int_equal(b.nc, 4096);
+    assert_int_equal(b.nc, 256);
+    assert_int_equal(b.mc, 1024);
 #endif
 }
 

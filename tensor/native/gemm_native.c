@@ -75,21 +75,28 @@ static const mt_native_kernel *kernel_auto_find(void)
 }
 
 /* ---- the machine, read once: caches, blocking, MT_NATIVE_KERNEL ------------
- * The blocking rule (Goto/BLIS; native.h has the loop nest), from the
- * caches the CPU reports:
- *   KC: the A micro-panel MR×KC (re-read for every B micro-panel of the
- *       block) fills half of L1d;
- *   MC: the A block MC×KC fills half of L2 (the B micro-panel KC×NR and
- *       C's tiles pass through the other half);
- *   NC: the B block KC×NC fills half of this CPU's share of L3.
- * On Zen 4 (L1d 32K, L2 1M, AVX-512 8×32, one core, 1024³, CPU time so the
- * other processes on the machine do not count) KC = 128 / 256 / 512 gave
- * 86 / 93 / 97 GFLOP/s — sizing KC by the B micro-panel in L1 (128) loses
- * 11 % — and MC = 128 / 256 / 512 the same within noise.
+ * The blocking rule (native.h has the loop nest), from the caches the CPU
+ * reports:
+ *   KC: the A micro-panel MR×KC, which stays in L1d while the kernel sweeps
+ *       the B block's micro-panels, fills half of L1d;
+ *   NC: the B block KC×NC, whose micro-panels stream from L2, fills half of
+ *       L2 (the A micro-panel and C's tiles pass through the other half);
+ *   MC: the A block MC×KC fills half of this CPU's share of L3 (each of its
+ *       micro-panels is loaded once per B block, so it need not be closer).
+ * This keeps the broadcast operand (A) in L1 and streams the vector operand
+ * (B, two or more vectors per k), as OpenBLAS's and BLIS's AVX-512 kernels
+ * do. The other way round (B micro-panel in L1, A block in L2) cannot hold
+ * a 12×32 kernel's B micro-panel (KC×32 floats, 64 KB at KC 512) in a 48 KB
+ * L1d; on Emerald Rapids (one core, 1024³ and 2048³, medians of 4-5
+ * alternated runs) this order ran 153-155 GFLOP/s against 143-145.
+ * On Zen 4 (L1d 32K, 8×32, the B-in-L1 order) KC = 128 / 256 / 512 gave
+ * 86 / 93 / 97 GFLOP/s. A B block of all of L2 is too large: AVX2 6×16 at
+ * KC 1024 with NC 512 (2 MB of a 2 MB L2) ran 71 GFLOP/s, with NC 256 81.
  * Clamped to KC 64..1024 (below 64 the C tile's reload per block counts;
- * past 1024 nothing is gained), MC to 16..1024 rows and NC to 8192
- * columns. A cache size of 0 (unknown: wasm32) keeps the kernel's own
- * constant for that block. */
+ * past 1024 nothing is gained), MC to 16..1024 rows (the A buffer; B is
+ * packed again per MC block, which past 1024 rows costs nothing that
+ * counts) and NC to NR..8192 columns. A cache size of 0 (unknown: wasm32)
+ * keeps the kernel's own constant for that block. */
 static int64_t clamp64(int64_t v, int64_t lo, int64_t hi)
 {
     return v < lo ? lo : v > hi ? hi : v;
@@ -103,11 +110,11 @@ mt_native_blocking mt_native_blocking_for(const mt_native_kernel *k,
     if (c.l1d > 0)
         b.kc = (int)(clamp64(c.l1d / 2 / (k->mr * f), 64, 1024) / 8 * 8);
     if (c.l2 > 0)
-        b.mc = (int)clamp64(c.l2 / 2 / (b.kc * f) / k->mr * k->mr,
-                            (16 + k->mr - 1) / k->mr * k->mr, 1024);
-    if (c.l3 > 0)
-        b.nc = (int)clamp64(c.l3 / 2 / (b.kc * f) / k->nr * k->nr, k->nr,
+        b.nc = (int)clamp64(c.l2 / 2 / (b.kc * f) / k->nr * k->nr, k->nr,
                             8192 / k->nr * k->nr);
+    if (c.l3 > 0)
+        b.mc = (int)clamp64(c.l3 / 2 / (b.kc * f) / k->mr * k->mr,
+                            (16 + k->mr - 1) / k->mr * k->mr, 1024 / k->mr * k->mr);
     return b;
 }
 
@@ -407,55 +414,49 @@ static bool gemm_blocked(const mt_native_kernel *kr, const mt_gemm *g,
         return false;
 
     mt_tile t = {0};
-    for (int64_t jc = 0; jc < n; jc += NC) {
-        const int64_t nc = min64(NC, n - jc);
-        for (int64_t pc = 0; pc < k; pc += KC) {
-            const int64_t kc = min64(KC, k - pc);
-            const float *bsrc = g->b + pc * g->b_rs + jc * g->b_cs;
-            const int64_t nc_full = packb ? nc : nc / NR * NR;
-            if (packb)
-                pack_b(kr, kc, nc, bsrc, g->b_rs, g->b_cs, bbuf);
-            else if (nc_full < nc) // the ragged last panel
-                pack_b(kr, kc, nc - nc_full, bsrc + nc_full, g->b_rs, 1, bbuf);
-            t.k = kc;
+    for (int64_t pc = 0; pc < k; pc += KC) {
+        const int64_t kc = min64(KC, k - pc);
+        t.k = kc;
+        for (int64_t ic = 0; ic < m; ic += MC) {
+            const int64_t mc = min64(MC, m - ic);
+            const float *asrc = g->a + ic * g->a_rs + pc * g->a_cs;
+            if (packa)
+                pack_a(kr, mc, kc, asrc, g->a_rs, g->a_cs, abuf);
+            t.a_rs = packa ? 1 : g->a_rs;
+            t.a_cs = packa ? MR : g->a_cs;
             t.flags = (pc > 0 ? MT_TILE_ACCUM : 0) |
-                      (pc + kc == k ? last_flags : 0);
-            for (int64_t ic = 0; ic < m; ic += MC) {
-                const int64_t mc = min64(MC, m - ic);
-                const float *asrc = g->a + ic * g->a_rs + pc * g->a_cs;
-                if (packa) {
-                    pack_a(kr, mc, kc, asrc, g->a_rs, g->a_cs, abuf);
-                    t.a_rs = 1;
-                    t.a_cs = MR;
-                    t.flags |= MT_TILE_PACKED_A;
-                } else {
-                    t.a_rs = g->a_rs;
-                    t.a_cs = g->a_cs;
-                    t.flags &= ~MT_TILE_PACKED_A;
-                }
-                for (int64_t jr = 0; jr < nc; jr += NR) {
-                    t.n = (int)min64(NR, nc - jr);
-                    if (packb) {
-                        t.b = bbuf + jr * kc;
-                        t.b_rs = NR;
-                    } else if (jr < nc_full) {
-                        t.b = bsrc + jr;
-                        t.b_rs = g->b_rs;
-                    } else {
-                        t.b = bbuf;
-                        t.b_rs = NR;
-                    }
-                    t.bias = g->bias ? g->bias + jc + jr : NULL;
-                    float *c = g->c + ic * g->c_rs + (jc + jr) * g->c_cs;
-                    /* A in place: the rows dealt evenly over the fewest
-                     * tiles (13 rows: 7 + 6, not 12 + 1; see conv_rows.c's
-                     * sweep); packed panels are MR rows, zero-padded */
-                    const int64_t tiles = ceil_div(mc, MR);
-                    for (int64_t q = 0, ir = 0; q < tiles; q++, ir += t.m) {
-                        t.m = packa ? (int)min64(MR, mc - ir)
-                                    : (int)(mc / tiles + (q < mc % tiles));
-                        t.a = packa ? abuf + ir * kc : asrc + ir * g->a_rs;
-                        t.c = c + ir * g->c_rs;
+                      (pc + kc == k ? last_flags : 0) |
+                      (packa ? MT_TILE_PACKED_A : 0);
+            for (int64_t jc = 0; jc < n; jc += NC) {
+                const int64_t nc = min64(NC, n - jc);
+                const float *bsrc = g->b + pc * g->b_rs + jc * g->b_cs;
+                const int64_t nc_full = packb ? nc : nc / NR * NR;
+                if (packb)
+                    pack_b(kr, kc, nc, bsrc, g->b_rs, g->b_cs, bbuf);
+                else if (nc_full < nc) // the ragged last panel
+                    pack_b(kr, kc, nc - nc_full, bsrc + nc_full, g->b_rs, 1, bbuf);
+                /* A in place: the rows dealt evenly over the fewest tiles
+                 * (13 rows: 7 + 6, not 12 + 1; see conv_rows.c's sweep);
+                 * packed panels are MR rows, zero-padded */
+                const int64_t tiles = ceil_div(mc, MR);
+                for (int64_t q = 0, ir = 0; q < tiles; q++, ir += t.m) {
+                    t.m = packa ? (int)min64(MR, mc - ir)
+                                : (int)(mc / tiles + (q < mc % tiles));
+                    t.a = packa ? abuf + ir * kc : asrc + ir * g->a_rs;
+                    for (int64_t jr = 0; jr < nc; jr += NR) {
+                        t.n = (int)min64(NR, nc - jr);
+                        if (packb) {
+                            t.b = bbuf + jr * kc;
+                            t.b_rs = NR;
+                        } else if (jr < nc_full) {
+                            t.b = bsrc + jr;
+                            t.b_rs = g->b_rs;
+                        } else {
+                            t.b = bbuf;
+                            t.b_rs = NR;
+                        }
+                        t.bias = g->bias ? g->bias + jc + jr : NULL;
+                        t.c = g->c + (ic + ir) * g->c_rs + (jc + jr) * g->c_cs;
                         t.c_rs = g->c_rs;
                         t.c_cs = g->c_cs;
                         kr->tile(&t);

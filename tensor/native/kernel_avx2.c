@@ -312,7 +312,7 @@ const mt_native_kernel mt_native_kernel_avx2 = {
     .description = "native avx2+fma 6x16",
     .mr = MR, .nr = NR,
     .lanes = 8,
-    .mc = 72, .kc = 512, .nc = 4096,
+    .mc = 1020, .kc = 512, .nc = 256,
     .dot_max_m = 12,
     .tile = tile_avx2,
     .gemv = gemv_avx2,

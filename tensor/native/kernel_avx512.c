@@ -583,7 +583,7 @@ const mt_native_kernel KERNEL_SYMBOL = {
     .description = "native avx512 " STR(MT_AVX512_MR) "x32",
     .mr = MR, .nr = NR,
     .lanes = 16,
-    .mc = 128, .kc = 512, .nc = 4096,
+    .mc = 1024 / MR * MR, .kc = 512, .nc = 256,
     .dot_max_m = 4,
     .pack_min_m = MR > 8 ? 64 : 0,
     .tile = tile_avx512,

@@ -243,7 +243,7 @@ const mt_native_kernel mt_native_kernel_generic = {
     .description = "native generic 4x8",
     .mr = GMR, .nr = GNR,
     .lanes = 4,
-    .mc = 128, .kc = 256, .nc = 2048,
+    .mc = 1024, .kc = 256, .nc = 512,
     .dot_max_m = 4,
     .tile = tile_generic,
     .gemv = mt_native_gemv_generic,

@@ -253,7 +253,7 @@ const mt_native_kernel mt_native_kernel_wasm128 = {
     .description = "native wasm-simd128 4x8",
     .mr = MR, .nr = NR,
     .lanes = 4,
-    .mc = 120, .kc = 1024, .nc = 2048,
+    .mc = 1024, .kc = 1024, .nc = 128,
     .dot_max_m = 4,
     .pack_min_m = 32,
     .tile = tile_wasm128,

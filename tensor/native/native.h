@@ -1,15 +1,16 @@
 /* native.h (internal) — minitensor's own sgemm: kernels, packing, threads.
  *
  * The native backend computes the mt_gemm contract of gemm.h with the
- * classic Goto/BLIS structure:
+ * Goto/BLIS structure, with the A micro-panel (the broadcast operand) held
+ * in L1 and the B block in L2 (gemm_native.c says why):
  *
- *   for jc in N step NC:            B block  KC×NC  packed, lives in L3
- *     for pc in K step KC:
- *       pack B(pc:pc+KC, jc:jc+NC) into NR-wide micro-panels
- *       for ic in M step MC:        A block  MC×KC  lives in L2
- *         (pack A(ic:ic+MC, pc:pc+KC) into MR-tall micro-panels)
- *         for jr in NC step NR:     B micro-panel KC×NR, L1/L2
- *           for ir in MC step MR:
+ *   for pc in K step KC:
+ *     for ic in M step MC:            A block  MC×KC  lives in L3
+ *       (pack A(ic:ic+MC, pc:pc+KC) into MR-tall micro-panels)
+ *       for jc in N step NC:          B block  KC×NC  lives in L2
+ *         pack B(pc:pc+KC, jc:jc+NC) into NR-wide micro-panels
+ *         for ir in MC step MR:       A micro-panel MR×KC stays in L1
+ *           for jr in NC step NR:     B micro-panels stream from L2
  *             micro-kernel: C(MR×NR) (+)= A-panel · B-panel, and on the
  *             last KC block also + bias, ReLU (the fused epilogue; other
  *             activations run over each finished slice of C)
