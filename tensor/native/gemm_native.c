@@ -413,20 +413,25 @@ static bool gemm_blocked(const mt_native_kernel *kr, const mt_gemm *g,
     if (!bbuf)
         return false;
 
-    mt_tile t = {0};
+    mt_tile t = {.a_rs = packa ? 1 : g->a_rs, .a_cs = packa ? MR : g->a_cs,
+                 .c_rs = g->c_rs, .c_cs = g->c_cs};
     for (int64_t pc = 0; pc < k; pc += KC) {
         const int64_t kc = min64(KC, k - pc);
         t.k = kc;
+        t.flags = (pc > 0 ? MT_TILE_ACCUM : 0) | (pc + kc == k ? last_flags : 0) |
+                  (packa ? MT_TILE_PACKED_A : 0);
         for (int64_t ic = 0; ic < m; ic += MC) {
             const int64_t mc = min64(MC, m - ic);
             const float *asrc = g->a + ic * g->a_rs + pc * g->a_cs;
             if (packa)
                 pack_a(kr, mc, kc, asrc, g->a_rs, g->a_cs, abuf);
-            t.a_rs = packa ? 1 : g->a_rs;
-            t.a_cs = packa ? MR : g->a_cs;
-            t.flags = (pc > 0 ? MT_TILE_ACCUM : 0) |
-                      (pc + kc == k ? last_flags : 0) |
-                      (packa ? MT_TILE_PACKED_A : 0);
+            const float *a_rows = packa ? abuf : asrc;
+            const int64_t a_row_step = packa ? kc : g->a_rs; // per row of C
+            /* A in place: the rows dealt evenly over the fewest tiles (13
+             * rows: 7 + 6, not 12 + 1; see conv_rows.c's sweep); packed
+             * panels are MR rows, zero-padded */
+            const int64_t tiles = ceil_div(mc, MR);
+            const int64_t rows = packa ? MR : mc / tiles, more = packa ? 0 : mc % tiles;
             for (int64_t jc = 0; jc < n; jc += NC) {
                 const int64_t nc = min64(NC, n - jc);
                 const float *bsrc = g->b + pc * g->b_rs + jc * g->b_cs;
@@ -435,30 +440,19 @@ static bool gemm_blocked(const mt_native_kernel *kr, const mt_gemm *g,
                     pack_b(kr, kc, nc, bsrc, g->b_rs, g->b_cs, bbuf);
                 else if (nc_full < nc) // the ragged last panel
                     pack_b(kr, kc, nc - nc_full, bsrc + nc_full, g->b_rs, 1, bbuf);
-                /* A in place: the rows dealt evenly over the fewest tiles
-                 * (13 rows: 7 + 6, not 12 + 1; see conv_rows.c's sweep);
-                 * packed panels are MR rows, zero-padded */
-                const int64_t tiles = ceil_div(mc, MR);
+                // B's panels: packed, or in place with the ragged last one packed
+                const float *b_panels = packb ? bbuf : bsrc;
+                const int64_t b_step = packb ? kc : 1, b_rs = packb ? NR : g->b_rs;
                 for (int64_t q = 0, ir = 0; q < tiles; q++, ir += t.m) {
-                    t.m = packa ? (int)min64(MR, mc - ir)
-                                : (int)(mc / tiles + (q < mc % tiles));
-                    t.a = packa ? abuf + ir * kc : asrc + ir * g->a_rs;
+                    t.m = (int)min64(rows + (q < more), mc - ir);
+                    t.a = a_rows + ir * a_row_step;
                     for (int64_t jr = 0; jr < nc; jr += NR) {
                         t.n = (int)min64(NR, nc - jr);
-                        if (packb) {
-                            t.b = bbuf + jr * kc;
-                            t.b_rs = NR;
-                        } else if (jr < nc_full) {
-                            t.b = bsrc + jr;
-                            t.b_rs = g->b_rs;
-                        } else {
-                            t.b = bbuf;
-                            t.b_rs = NR;
-                        }
+                        const bool ragged = jr >= nc_full;
+                        t.b = ragged ? bbuf : b_panels + jr * b_step;
+                        t.b_rs = ragged ? NR : b_rs;
                         t.bias = g->bias ? g->bias + jc + jr : NULL;
                         t.c = g->c + (ic + ir) * g->c_rs + (jc + jr) * g->c_cs;
-                        t.c_rs = g->c_rs;
-                        t.c_cs = g->c_cs;
                         kr->tile(&t);
                     }
                 }
