@@ -13,7 +13,8 @@ typedef struct tconv_geometry {
 static int64_t or_one(int64_t v) { return v == 0 ? 1 : v; }
 
 /* OH = (H - 1) * stride - pads + dilation * (k - 1) + output_padding + 1,
- * overflow-checked; fails when it is < 0 or the parameters are invalid. */
+ * overflow-checked; fails when it is < 1 (PyTorch: "Output size is too
+ * small") or the parameters are invalid. */
 static mt_status tconv_axis(const char *op, const char *axis, int64_t in, int64_t k,
                             int64_t stride, int64_t dil, int64_t pb, int64_t pa, int64_t opad,
                             int64_t *out)
@@ -33,10 +34,9 @@ static mt_status tconv_axis(const char *op, const char *axis, int64_t in, int64_
     // a - pb - pa overflowed for pads near INT64_MAX (UBSan)
     int64_t left;
     if (__builtin_sub_overflow(a, pb, &left) || __builtin_sub_overflow(left, pa, &left) ||
-        left < 0)
-        return mt_fail(MT_ERR_SHAPE, "%s: %s: pads (%lld, %lld) leave a negative output size "
-                       "(%lld before them)", op, axis, (long long)pb, (long long)pa,
-                       (long long)a);
+        left < 1)
+        return mt_fail(MT_ERR_SHAPE, "%s: %s: pads (%lld, %lld) leave no output (%lld before "
+                       "them)", op, axis, (long long)pb, (long long)pa, (long long)a);
     *out = left;
     return MT_OK;
 }
