@@ -81,24 +81,7 @@ mt_status mt_nn_hold_for(const char *layer, const char *what, const mt_tensor *t
 
 mt_status mt_nn_check_weight(const char *layer, const char *what, const mt_tensor *t)
 {
-    if (!t)
-        return MT_OK;
-    char ts[160];
-    if (t->rank < 0 || t->rank > MT_MAX_RANK || (unsigned)t->dtype >= MT_DTYPE_COUNT)
-        return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: %s %s is not a valid tensor (rank %d, "
-                       "dtype %d)", layer, what, t->name[0] ? t->name : "(unnamed)", t->rank,
-                       (int)t->dtype);
-    int64_t numel = 1;
-    for (int d = 0; d < t->rank; d++) {
-        if (t->shape[d] < 0 || (t->shape[d] > 0 && numel > INT64_MAX / t->shape[d]))
-            return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: %s %s has a negative dim or too "
-                           "many elements", layer, what, mt_tensor_describe(t, ts, sizeof ts));
-        numel *= t->shape[d];
-    }
-    if (!t->data && numel != 0)
-        return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: %s %s has no data", layer, what,
-                       mt_tensor_describe(t, ts, sizeof ts));
-    return MT_OK;
+    return t ? mt_tensor_check(layer, what, t) : MT_OK;
 }
 
 mt_status mt_nn_infer_same(const mt_layer *l, int n, const mt_shape *in,

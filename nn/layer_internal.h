@@ -39,10 +39,9 @@ NN_INTERNAL mt_layer *mt_nn_layer_alloc(const char *op, const mt_layer_vtable *v
 NN_INTERNAL mt_status mt_nn_hold(const mt_tensor *t, bool contiguous, mt_tensor **out);
 
 /* A tensor given to the constructor of layer `layer` as its `what`
- * (kernel, weight, bias, ...): NULL or a valid tensor (rank 0..MT_MAX_RANK,
- * a known dtype, dims >= 0 whose product fits int64, data unless empty),
- * else MT_ERR_INVALID_ARGUMENT naming the layer, the role and the tensor
- * (its name and shape). Constructors call it before reading the shape. */
+ * (kernel, weight, bias, ...): NULL (an optional weight) or valid by
+ * mt_tensor_check, whose error names the layer, the role and the tensor.
+ * Constructors call it before reading the shape. */
 NN_INTERNAL mt_status mt_nn_check_weight(const char *layer, const char *what,
                                          const mt_tensor *t);
 

@@ -39,7 +39,7 @@ static int64_t aligned_stride(const mt_tensor *t, int r, int i, int64_t size)
 
 static mt_status plan_mask(const mt_tensor *m, attn_plan *p)
 {
-    mt_status s = mt_check_tensor(OP, "mask", m);
+    mt_status s = mt_tensor_check(OP, "mask", m);
     if (s)
         return s;
     if (m->dtype != MT_DTYPE_BOOL && m->dtype != MT_DTYPE_F32)
@@ -72,7 +72,7 @@ static mt_status plan_attention(const mt_tensor *q, const mt_tensor *k, const mt
     const mt_tensor *in[] = {q, k, v};
     const char *names[] = {"q", "k", "v"};
     for (int i = 0; i < 3; i++) {
-        mt_status s = mt_check_tensor(OP, names[i], in[i]);
+        mt_status s = mt_tensor_check(OP, names[i], in[i]);
         if (s || (s = mt_check_f32(OP, in[i])))
             return s;
         if (in[i]->rank < 2)

@@ -62,15 +62,15 @@ static mt_status conv_plan(const char *op, const mt_tensor *input, const mt_tens
                            conv_geometry *g)
 {
     mt_status s;
-    if ((s = mt_check_tensor(op, "input", input)) || (s = mt_check_f32(op, input)) ||
-        (s = mt_check_tensor(op, "kernel", kernel)) || (s = mt_check_f32(op, kernel)))
+    if ((s = mt_tensor_check(op, "input", input)) || (s = mt_check_f32(op, input)) ||
+        (s = mt_tensor_check(op, "kernel", kernel)) || (s = mt_check_f32(op, kernel)))
         return s;
     if (!p)
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: params is NULL", op);
     if ((s = mt_activation_check(op, p->activation)) ||
         (s = mt_check_data_layout(op, p->data_layout)))
         return s;
-    if (bias && ((s = mt_check_tensor(op, "bias", bias)) || (s = mt_check_f32(op, bias))))
+    if (bias && ((s = mt_tensor_check(op, "bias", bias)) || (s = mt_check_f32(op, bias))))
         return s;
     bool nchw = p->data_layout == MT_DATA_LAYOUT_NCHW;
     if (input->rank != 4 || kernel->rank != 4)
@@ -123,7 +123,7 @@ static mt_status conv_plan(const char *op, const mt_tensor *input, const mt_tens
         return mt_fail(MT_ERR_SHAPE, "%s: bias is %s, expected [%lld]", op, MT_SHAPE(bias),
                        (long long)g->cout);
     const mt_tensor *u = p->winograd;
-    if (u && ((s = mt_check_tensor(op, "winograd", u)) || (s = mt_check_f32(op, u))))
+    if (u && ((s = mt_tensor_check(op, "winograd", u)) || (s = mt_check_f32(op, u))))
         return s;
     if (u && (u->rank != 3 || u->shape[0] != 16 || u->shape[1] != g->cin ||
               u->shape[2] != g->cout || g->groups != 1 || !mt_tensor_is_contiguous(u)))
@@ -328,7 +328,7 @@ static mt_status conv_into(const char *op, const mt_tensor *input, const mt_tens
 {
     conv_geometry g;
     mt_status s = conv_plan(op, input, kernel, bias, p, &g);
-    if (s || (s = mt_check_tensor(op, "out", out)) || (s = mt_check_f32(op, out)))
+    if (s || (s = mt_tensor_check(op, "out", out)) || (s = mt_check_f32(op, out)))
         return s;
     mt_tensor want;
     int64_t shape[4];
@@ -484,7 +484,7 @@ mt_status mt_conv2d_max_pool2d_into(const mt_tensor *input, const mt_tensor *ker
     int64_t shape[4];
     mt_status s;
     if ((s = conv_pool_plan(op, input, kernel, bias, conv, pool, &g, &cp, &fused, shape)) ||
-        (s = mt_check_tensor(op, "out", out)) || (s = mt_check_f32(op, out)))
+        (s = mt_tensor_check(op, "out", out)) || (s = mt_check_f32(op, out)))
         return s;
     mt_tensor want, y;
     mt_tensor_init_contiguous(&want, MT_DTYPE_F32, 4, shape, NULL);
@@ -541,7 +541,7 @@ mt_status mt_conv2d_winograd_kernel(const mt_tensor *kernel, mt_kernel_layout la
 {
     const char *op = "conv2d_winograd_kernel";
     mt_status s;
-    if ((s = mt_check_tensor(op, "kernel", kernel)) || (s = mt_check_f32(op, kernel)))
+    if ((s = mt_tensor_check(op, "kernel", kernel)) || (s = mt_check_f32(op, kernel)))
         return s;
     if (!out)
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: out is NULL", op);
@@ -586,13 +586,13 @@ static mt_status conv1d_plan(const char *op, const mt_tensor *input, const mt_te
                              mt_tensor *x4, mt_tensor *k4, mt_conv2d_params *p2)
 {
     mt_status s;
-    if ((s = mt_check_tensor(op, "input", input)) || (s = mt_check_tensor(op, "kernel", kernel)))
+    if ((s = mt_tensor_check(op, "input", input)) || (s = mt_tensor_check(op, "kernel", kernel)))
         return s;
     if (!p)
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: params is NULL", op);
     if ((s = mt_check_data_layout(op, p->data_layout)))
         return s;
-    if (bias && (s = mt_check_tensor(op, "bias", bias)))
+    if (bias && (s = mt_tensor_check(op, "bias", bias)))
         return s;
     bool nchw = p->data_layout == MT_DATA_LAYOUT_NCHW;
     if (input->rank != 3 || kernel->rank != 3)
@@ -636,7 +636,7 @@ mt_status mt_conv1d_into(const mt_tensor *input, const mt_tensor *kernel,
     mt_tensor x4, k4, y4;
     mt_conv2d_params p2;
     mt_status s = conv1d_plan(op, input, kernel, bias, params, &x4, &k4, &p2);
-    if (s || (s = mt_check_tensor(op, "out", out)))
+    if (s || (s = mt_tensor_check(op, "out", out)))
         return s;
     if (out->rank != 3)
         return mt_fail(MT_ERR_SHAPE, "%s: out %s must be 3-D", op, MT_SHAPE(out));

@@ -23,15 +23,15 @@ static mt_status conv3d_plan(const char *op, const mt_tensor *input, const mt_te
                              conv3d_geometry *g, int64_t shape[5])
 {
     mt_status s;
-    if ((s = mt_check_tensor(op, "input", input)) ||
-        (s = mt_check_tensor(op, "kernel", kernel)) || (s = mt_check_f32(op, kernel)))
+    if ((s = mt_tensor_check(op, "input", input)) ||
+        (s = mt_tensor_check(op, "kernel", kernel)) || (s = mt_check_f32(op, kernel)))
         return s;
     if (!p)
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: params is NULL", op);
     if ((s = mt_volume_check_input(op, input, p->data_layout)) ||
         (s = mt_activation_check(op, p->activation)))
         return s;
-    if (bias && ((s = mt_check_tensor(op, "bias", bias)) || (s = mt_check_f32(op, bias))))
+    if (bias && ((s = mt_tensor_check(op, "bias", bias)) || (s = mt_check_f32(op, bias))))
         return s;
     if (kernel->rank != 5)
         return mt_fail(MT_ERR_SHAPE, "%s: kernel %s must be 5-D (%s or %s)", op,
@@ -226,7 +226,7 @@ mt_status mt_conv3d_into(const mt_tensor *input, const mt_tensor *kernel,
     conv3d_geometry g;
     int64_t shape[5];
     mt_status s = conv3d_plan(op, input, kernel, bias, params, &g, shape);
-    if (s || (s = mt_check_tensor(op, "out", out)) || (s = mt_check_f32(op, out)))
+    if (s || (s = mt_tensor_check(op, "out", out)) || (s = mt_check_f32(op, out)))
         return s;
     mt_tensor want;
     mt_tensor_init_contiguous(&want, MT_DTYPE_F32, 5, shape, NULL);

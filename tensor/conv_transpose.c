@@ -46,10 +46,10 @@ static mt_status tconv_plan(const char *op, const mt_tensor *input, const mt_ten
                             tconv_geometry *g, int64_t shape[4])
 {
     mt_status s;
-    if ((s = mt_check_tensor(op, "input", input)) || (s = mt_check_f32(op, input)) ||
-        (s = mt_check_tensor(op, "weight", weight)) || (s = mt_check_f32(op, weight)))
+    if ((s = mt_tensor_check(op, "input", input)) || (s = mt_check_f32(op, input)) ||
+        (s = mt_tensor_check(op, "weight", weight)) || (s = mt_check_f32(op, weight)))
         return s;
-    if (bias && ((s = mt_check_tensor(op, "bias", bias)) || (s = mt_check_f32(op, bias))))
+    if (bias && ((s = mt_tensor_check(op, "bias", bias)) || (s = mt_check_f32(op, bias))))
         return s;
     if (!p)
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: params is NULL", op);
@@ -143,7 +143,7 @@ mt_status mt_conv_transpose2d_into(const mt_tensor *input, const mt_tensor *weig
     tconv_geometry g;
     int64_t shape[4];
     mt_status s = tconv_plan(op, input, weight, bias, params, &g, shape);
-    if (s || (s = mt_check_tensor(op, "out", out)) || (s = mt_check_f32(op, out)))
+    if (s || (s = mt_tensor_check(op, "out", out)) || (s = mt_check_f32(op, out)))
         return s;
     mt_tensor want, y;
     mt_tensor_init_contiguous(&want, MT_DTYPE_F32, 4, shape, NULL);

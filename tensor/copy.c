@@ -7,7 +7,7 @@
 mt_status mt_check_out(const char *op, const mt_tensor *out, mt_dtype dtype,
                        int rank, const int64_t *shape)
 {
-    mt_status s = mt_check_tensor(op, "out", out);
+    mt_status s = mt_tensor_check(op, "out", out);
     if (s)
         return s;
     mt_tensor want;

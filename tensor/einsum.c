@@ -193,7 +193,7 @@ mt_status mt_einsum_check_operands(const char *op, int n, const mt_tensor *const
     for (int k = 0; k < n; k++) {
         char what[24];
         snprintf(what, sizeof what, "operand %d", k);
-        mt_status s = mt_check_tensor(op, what, x[k]);
+        mt_status s = mt_tensor_check(op, what, x[k]);
         if (!s)
             s = mt_check_f32(op, x[k]);
         if (s)

@@ -23,7 +23,7 @@ static mt_status check_in_out(const char *op, const mt_tensor *x, const mt_tenso
 static mt_status flip_prepare(const mt_tensor *x, const int *dims, int n_dims, bool *flip)
 {
     const char *op = "flip";
-    mt_status s = mt_check_tensor(op, "x", x);
+    mt_status s = mt_tensor_check(op, "x", x);
     if (s)
         return s;
     if (n_dims < 0 || (n_dims > 0 && !dims))
@@ -92,7 +92,7 @@ mt_status mt_flip_into(const mt_tensor *x, const int *dims, int n_dims, mt_tenso
 
 static mt_status tri_prepare(const char *op, const mt_tensor *x)
 {
-    mt_status s = mt_check_tensor(op, "x", x);
+    mt_status s = mt_tensor_check(op, "x", x);
     if (s)
         return s;
     if (x->rank < 2)

@@ -22,7 +22,7 @@ static float base_coord(int64_t k, int64_t n, bool align_corners)
 static mt_status affine_grid_check(const char *op, const mt_tensor *theta, int64_t h, int64_t w)
 {
     mt_status s;
-    if ((s = mt_check_tensor(op, "theta", theta)) || (s = mt_check_f32(op, theta)))
+    if ((s = mt_tensor_check(op, "theta", theta)) || (s = mt_check_f32(op, theta)))
         return s;
     if (theta->rank != 3 || theta->shape[1] != 2 || theta->shape[2] != 3)
         return mt_fail(MT_ERR_SHAPE, "%s: theta %s must be [N,2,3]", op, MT_SHAPE(theta));
@@ -242,8 +242,8 @@ static mt_status grid_sample_check(const char *op, const mt_tensor *input, const
                                    const mt_grid_sample_params *p, int64_t shape[4])
 {
     mt_status s;
-    if ((s = mt_check_tensor(op, "input", input)) || (s = mt_check_f32(op, input)) ||
-        (s = mt_check_tensor(op, "grid", grid)) || (s = mt_check_f32(op, grid)))
+    if ((s = mt_tensor_check(op, "input", input)) || (s = mt_check_f32(op, input)) ||
+        (s = mt_tensor_check(op, "grid", grid)) || (s = mt_check_f32(op, grid)))
         return s;
     if ((unsigned)p->mode > MT_GRID_SAMPLE_MODE_BICUBIC)
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: unknown mode %d", op, (int)p->mode);

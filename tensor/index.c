@@ -11,7 +11,7 @@
 static mt_status check_index_tensor(const char *op, const char *what,
                                     const mt_tensor *ix)
 {
-    mt_status s = mt_check_tensor(op, what, ix);
+    mt_status s = mt_tensor_check(op, what, ix);
     if (s)
         return s;
     if (ix->dtype != MT_DTYPE_I32 && ix->dtype != MT_DTYPE_I64)
@@ -88,7 +88,7 @@ static mt_status index_select_prepare(const mt_tensor *x, int dim, const mt_tens
                                       int *d, result_shape *r)
 {
     const char *op = "index_select";
-    mt_status s = mt_check_tensor(op, "x", x);
+    mt_status s = mt_tensor_check(op, "x", x);
     if (s || (s = check_index_tensor(op, "index", index)))
         return s;
     if (index->rank > 1)
@@ -158,7 +158,7 @@ static mt_status embedding_prepare(const mt_tensor *indices, const mt_tensor *we
 {
     const char *op = "embedding";
     mt_status s = check_index_tensor(op, "indices", indices);
-    if (s || (s = mt_check_tensor(op, "weight", weight)))
+    if (s || (s = mt_tensor_check(op, "weight", weight)))
         return s;
     if (weight->rank != 2)
         return mt_fail(MT_ERR_SHAPE, "%s: weight %s must be [num, dim]", op,
@@ -239,7 +239,7 @@ static mt_status take_prepare(const mt_tensor *x, const mt_tensor *ix, int dim, 
                               result_shape *r)
 {
     const char *op = "take_along_dim";
-    mt_status s = mt_check_tensor(op, "x", x);
+    mt_status s = mt_tensor_check(op, "x", x);
     if (s || (s = check_index_tensor(op, "indices", ix)))
         return s;
     if (x->rank != ix->rank)

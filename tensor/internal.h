@@ -24,7 +24,6 @@ bool mt_dim_resolve(int dim, int rank, int *resolved);
 bool mt_shape_numel(int rank, const int64_t *shape, int64_t *numel);
 
 /* Checks shared by every public entry point; each sets the error message. */
-mt_status mt_check_tensor(const char *op, const char *what, const mt_tensor *t);
 mt_status mt_check_f32(const char *op, const mt_tensor *t);
 mt_status mt_check_shape_arg(const char *op, int rank, const int64_t *shape);
 

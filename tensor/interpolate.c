@@ -276,7 +276,7 @@ static mt_status resize_plan_of(const char *op, const mt_tensor *input,
                                 int64_t shape[4])
 {
     mt_status s;
-    if ((s = mt_check_tensor(op, "input", input)) || (s = mt_check_f32(op, input)))
+    if ((s = mt_tensor_check(op, "input", input)) || (s = mt_check_f32(op, input)))
         return s;
     if (!p)
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: params is NULL", op);
@@ -362,7 +362,7 @@ mt_status mt_interpolate_into(const mt_tensor *input, const mt_interpolate_param
     resize_plan r;
     int64_t shape[4];
     mt_status s = resize_plan_of(op, input, params, &r, shape);
-    if (s || (s = mt_check_tensor(op, "out", out)) || (s = mt_check_f32(op, out)))
+    if (s || (s = mt_tensor_check(op, "out", out)) || (s = mt_check_f32(op, out)))
         return s;
     mt_tensor want, x, y;
     mt_tensor_init_contiguous(&want, MT_DTYPE_F32, 4, shape, NULL);

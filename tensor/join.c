@@ -14,7 +14,7 @@ static mt_status check_inputs(const char *op, const mt_tensor *const *ts, int co
     for (int i = 0; i < count; i++) {
         char what[32];
         snprintf(what, sizeof what, "tensors[%d]", i);
-        mt_status s = mt_check_tensor(op, what, ts[i]);
+        mt_status s = mt_tensor_check(op, what, ts[i]);
         if (s)
             return s;
         if (ts[i]->dtype != ts[0]->dtype)

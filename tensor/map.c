@@ -52,7 +52,7 @@ static mt_status check_inputs(const mt_map_op *op, const mt_tensor *const *in, i
     mt_status s;
     for (int k = 0; k < op->n_in; k++) {
         const mt_tensor *t = in[k];
-        if ((s = mt_check_tensor(op->name, op->in_name[k], t)))
+        if ((s = mt_tensor_check(op->name, op->in_name[k], t)))
             return s;
         if (op->in_dtype[k] == MT_DTYPE_F32 && (s = mt_check_f32(op->name, t)))
             return s;
@@ -78,7 +78,7 @@ static mt_status check_inputs(const mt_map_op *op, const mt_tensor *const *in, i
 static mt_status check_out(const mt_map_op *op, const mt_tensor *const *in,
                            const mt_tensor *out, int rank, const int64_t *shape)
 {
-    mt_status s = mt_check_tensor(op->name, "out", out);
+    mt_status s = mt_tensor_check(op->name, "out", out);
     if (s)
         return s;
     if (out->dtype != op->out_dtype)

@@ -118,7 +118,7 @@ static mt_status plan_matmul(const char *op, const mt_tensor *a, const mt_tensor
                              matmul_plan *p)
 {
     mt_status s;
-    if ((s = mt_check_tensor(op, "a", a)) || (s = mt_check_tensor(op, "b", b)) ||
+    if ((s = mt_tensor_check(op, "a", a)) || (s = mt_tensor_check(op, "b", b)) ||
         (s = mt_check_f32(op, a)) || (s = mt_check_f32(op, b)))
         return s;
     if (a->rank == 0 || b->rank == 0)
@@ -165,7 +165,7 @@ static mt_status plan_matmul(const char *op, const mt_tensor *a, const mt_tensor
 static mt_status check_bias(const char *op, const mt_tensor *bias, int64_t n)
 {
     mt_status s;
-    if ((s = mt_check_tensor(op, "bias", bias)) || (s = mt_check_f32(op, bias)))
+    if ((s = mt_tensor_check(op, "bias", bias)) || (s = mt_check_f32(op, bias)))
         return s;
     if (bias->rank != 1 || bias->shape[0] != n)
         return mt_fail(MT_ERR_SHAPE, "%s: bias is %s, expected [%lld]", op,
@@ -241,7 +241,7 @@ static mt_status matmul_into(const char *op, const mt_tensor *a, const mt_tensor
 {
     matmul_plan p;
     mt_status s = plan_matmul(op, a, b, &p);
-    if (s || (s = mt_check_tensor(op, "out", out)))
+    if (s || (s = mt_tensor_check(op, "out", out)))
         return s;
     if (bias && (s = check_bias(op, bias, p.b.shape[p.b.rank - 1])))
         return s;

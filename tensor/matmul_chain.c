@@ -22,7 +22,7 @@
 static mt_status check_matrix(const char *op, const char *what, const mt_tensor *t)
 {
     mt_status s;
-    if ((s = mt_check_tensor(op, what, t)) || (s = mt_check_f32(op, t)))
+    if ((s = mt_tensor_check(op, what, t)) || (s = mt_check_f32(op, t)))
         return s;
     if (t->rank != 2)
         return mt_fail(MT_ERR_SHAPE, "%s: %s is %s, expected 2 dims", op, what, MT_SHAPE(t));
@@ -35,7 +35,7 @@ static mt_status check_vector(const char *op, const char *what, const mt_tensor 
     mt_status s;
     if (!t)
         return MT_OK;
-    if ((s = mt_check_tensor(op, what, t)) || (s = mt_check_f32(op, t)))
+    if ((s = mt_tensor_check(op, what, t)) || (s = mt_check_f32(op, t)))
         return s;
     if (t->rank != 1 || t->shape[0] != n)
         return mt_fail(MT_ERR_SHAPE, "%s: %s is %s, expected [%lld]", op, what,

@@ -88,7 +88,7 @@ static mt_status check_param(const char *op, const char *what, const mt_tensor *
 {
     if (!p)
         return MT_OK;
-    mt_status s = mt_check_tensor(op, what, p);
+    mt_status s = mt_tensor_check(op, what, p);
     if (s || (s = mt_check_f32(op, p)))
         return s;
     mt_tensor want;
@@ -101,7 +101,7 @@ static mt_status check_param(const char *op, const char *what, const mt_tensor *
 
 static mt_status check_x(const char *op, const mt_tensor *x, float eps)
 {
-    mt_status s = mt_check_tensor(op, "x", x);
+    mt_status s = mt_tensor_check(op, "x", x);
     if (s || (s = mt_check_f32(op, x)))
         return s;
     if (!(eps >= 0.0f) || isinf(eps))
@@ -114,7 +114,7 @@ static mt_status check_x(const char *op, const mt_tensor *x, float eps)
 static mt_status check_out(const char *op, const mt_tensor *x, const mt_tensor *out,
                            const mt_tensor *const *params, int n_params)
 {
-    mt_status s = mt_check_tensor(op, "out", out);
+    mt_status s = mt_tensor_check(op, "out", out);
     if (s || (s = mt_check_f32(op, out)))
         return s;
     if (!mt_tensor_same_shape(out, x))

@@ -13,7 +13,7 @@ static mt_status pad_prepare(const mt_tensor *x, int n_pads, const int64_t *pads
                              mt_pad_mode mode, pad_plan *p)
 {
     const char *op = "pad";
-    mt_status s = mt_check_tensor(op, "x", x);
+    mt_status s = mt_tensor_check(op, "x", x);
     if (s || (s = mt_check_f32(op, x)))
         return s;
     if ((unsigned)mode > MT_PAD_CIRCULAR)

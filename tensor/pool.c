@@ -32,7 +32,7 @@ static void nhwc_of(const mt_tensor *t, mt_data_layout layout, mt_tensor *v)
 static mt_status check_input(const char *op, const mt_tensor *input, mt_data_layout layout)
 {
     mt_status s;
-    if ((s = mt_check_tensor(op, "input", input)) || (s = mt_check_f32(op, input)) ||
+    if ((s = mt_tensor_check(op, "input", input)) || (s = mt_check_f32(op, input)) ||
         (s = mt_check_data_layout(op, layout)))
         return s;
     if (input->rank != 4)
@@ -47,7 +47,7 @@ static mt_status finish_into(const char *op, const mt_tensor *input, mt_data_lay
                              const pool_geometry *g, mt_tensor *out)
 {
     mt_status s;
-    if ((s = mt_check_tensor(op, "out", out)) || (s = mt_check_f32(op, out)))
+    if ((s = mt_tensor_check(op, "out", out)) || (s = mt_check_f32(op, out)))
         return s;
     mt_tensor want, x, y;
     mt_tensor_init_contiguous(&want, MT_DTYPE_F32, rank, shape, NULL);
@@ -87,7 +87,7 @@ static mt_status finish_new(const char *op, const mt_tensor *input, mt_data_layo
 static mt_status pool_plan(const char *op, const mt_tensor *input, const mt_pool2d_params *p,
                            bool avg, pool_geometry *g, int64_t shape[4])
 {
-    mt_status s = mt_check_tensor(op, "input", input);
+    mt_status s = mt_tensor_check(op, "input", input);
     if (s)
         return s;
     if (!p)

@@ -11,7 +11,7 @@ static mt_status pool3d_plan(const char *op, const mt_tensor *input,
                              const mt_pool3d_params *p, bool avg, mt_window_axis ax[3],
                              int64_t shape[5])
 {
-    mt_status s = mt_check_tensor(op, "input", input);
+    mt_status s = mt_tensor_check(op, "input", input);
     if (s)
         return s;
     if (!p)

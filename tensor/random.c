@@ -79,7 +79,7 @@ static float draw_normal(mt_rng *rng, float mean, float std)
 static mt_status fill(const char *op, mt_tensor *t, float a, float b, mt_rng *rng,
                       draw_fn draw)
 {
-    mt_status s = mt_check_tensor(op, "tensor", t);
+    mt_status s = mt_tensor_check(op, "tensor", t);
     if (s || (s = mt_check_f32(op, t)))
         return s;
     if (!rng)

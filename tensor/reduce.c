@@ -252,7 +252,7 @@ static mt_status plan_reduce(red_op op, const mt_tensor *t, const int *dims, int
                              bool keepdim, int correction, red_plan *p)
 {
     const char *name = red_names[op];
-    mt_status s = mt_check_tensor(name, "input", t);
+    mt_status s = mt_tensor_check(name, "input", t);
     if (s || (s = mt_check_f32(name, t)))
         return s;
     if (n_dims < 0 || n_dims > MT_MAX_RANK || (n_dims > 0 && !dims))
@@ -320,7 +320,7 @@ static mt_status reduce_into(red_op op, const mt_tensor *t, const int *dims, int
     const char *name = red_names[op];
     red_plan p;
     mt_status s = plan_reduce(op, t, dims, n_dims, keepdim, correction, &p);
-    if (s || (s = mt_check_tensor(name, "out", out)))
+    if (s || (s = mt_tensor_check(name, "out", out)))
         return s;
     mt_tensor want;
     mt_tensor_init_contiguous(&want, result_dtype(op), p.out_rank, p.out_shape, NULL);

@@ -20,7 +20,7 @@ static mt_status roll_prepare(const mt_tensor *x, int n, const int64_t *shifts,
                               const int *dims, int64_t *shift, bool *flat)
 {
     const char *op = "roll";
-    mt_status s = mt_check_tensor(op, "x", x);
+    mt_status s = mt_tensor_check(op, "x", x);
     if (s)
         return s;
     if (n < 1 || !shifts)

@@ -25,7 +25,7 @@ static mt_status plan_rope(const mt_tensor *x, int seq_dim, const mt_rope_option
                            rope_plan *p)
 {
     mt_rope_options opt = o ? *o : (mt_rope_options){0};
-    mt_status s = mt_check_tensor(OP, "x", x);
+    mt_status s = mt_tensor_check(OP, "x", x);
     if (s || (s = mt_check_f32(OP, x)))
         return s;
     if (x->rank < 2)

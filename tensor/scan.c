@@ -99,7 +99,7 @@ static void scan_apply(scan_op op, const mt_tensor *t, int d, mt_tensor *out)
 static mt_status scan_prepare(scan_op op, const mt_tensor *t, int dim, int *d)
 {
     const char *name = scan_names[op];
-    mt_status s = mt_check_tensor(name, "input", t);
+    mt_status s = mt_tensor_check(name, "input", t);
     if (s || (s = mt_check_f32(name, t)))
         return s;
     if (!mt_dim_resolve(dim, t->rank ? t->rank : 1, d))   /* a scalar: 0 or -1 */

@@ -102,7 +102,7 @@ typedef struct sort_call {
 static mt_status prepare(const char *op, const mt_tensor *x, int dim, int64_t k, bool topk,
                          sort_call *c)
 {
-    mt_status s = mt_check_tensor(op, "input", x);
+    mt_status s = mt_tensor_check(op, "input", x);
     if (s || (s = mt_check_f32(op, x)))
         return s;
     c->op = op;

@@ -88,20 +88,24 @@ mt_status mt_check_shape_arg(const char *op, int rank, const int64_t *shape)
     return MT_OK;
 }
 
-mt_status mt_check_tensor(const char *op, const char *what, const mt_tensor *t)
+mt_status mt_tensor_check(const char *op, const char *what, const mt_tensor *t)
 {
     if (!t)
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: %s is NULL", op, what);
     if (t->rank < 0 || t->rank > MT_MAX_RANK || (unsigned)t->dtype >= MT_DTYPE_COUNT)
-        return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: %s is not a valid tensor", op, what);
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: %s%s%s is not a valid tensor (rank %d, "
+                       "dtype %d)", op, what, t->name[0] ? " " : "", t->name, t->rank,
+                       (int)t->dtype);
     /* a struct filled by hand: a negative dim made sums of shape [-1,2]
      * succeed, an overflowing count made loops run past the data */
     int64_t numel;
     bool shape_ok = mt_shape_numel(t->rank, t->shape, &numel);
-    if (!shape_ok || (!t->data && numel != 0))
-        return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: %s %s %s", op, what, MT_SHAPE(t),
-                       shape_ok ? "has no data" : "has a negative dim or too many elements");
-    return MT_OK;
+    if (shape_ok && (t->data || numel == 0))
+        return MT_OK;
+    char ts[160];
+    return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: %s %s %s", op, what,
+                   mt_tensor_describe(t, ts, sizeof ts),
+                   shape_ok ? "has no data" : "has a negative dim or too many elements");
 }
 
 mt_status mt_check_f32(const char *op, const mt_tensor *t)
@@ -267,7 +271,7 @@ mt_status mt_tensor_wrap(mt_dtype dtype, int rank,
 mt_status mt_tensor_from_u8_into(const uint8_t *pixels, float scale, mt_tensor *dst)
 {
     const char *op = "tensor_from_u8";
-    mt_status s = mt_check_tensor(op, "dst", dst);
+    mt_status s = mt_tensor_check(op, "dst", dst);
     if (s || (s = mt_check_f32(op, dst)))
         return s;
     int64_t n = mt_tensor_numel(dst);
@@ -412,7 +416,7 @@ static bool f32_all_finite(const float *x, int64_t n)
 mt_status mt_tensor_check_finite(const mt_tensor *t)
 {
     const char *op = "tensor_check_finite";
-    mt_status s = mt_check_tensor(op, "tensor", t);
+    mt_status s = mt_tensor_check(op, "tensor", t);
     if (s)
         return s;
     if (t->dtype != MT_DTYPE_F32 && t->dtype != MT_DTYPE_F64 &&
@@ -452,7 +456,7 @@ mt_status mt_tensor_check_finite(const mt_tensor *t)
 
 static mt_status check_index(const char *op, const mt_tensor *t, const int64_t *index)
 {
-    mt_status s = mt_check_tensor(op, "tensor", t);
+    mt_status s = mt_tensor_check(op, "tensor", t);
     if (s)
         return s;
     if (t->rank > 0 && !index)
@@ -487,7 +491,7 @@ mt_status mt_tensor_set_f32(mt_tensor *t, const int64_t *index, float value)
 
 mt_status mt_tensor_fill(mt_tensor *t, float value)
 {
-    mt_status s = mt_check_tensor("tensor_fill", "tensor", t);
+    mt_status s = mt_tensor_check("tensor_fill", "tensor", t);
     if (s || (s = mt_check_f32("tensor_fill", t)))
         return s;
     int64_t index[MT_MAX_RANK] = {0}, n = mt_tensor_numel(t);
@@ -508,8 +512,8 @@ mt_status mt_tensor_fill(mt_tensor *t, float value)
 mt_status mt_tensor_copy_into(const mt_tensor *src, mt_tensor *dst)
 {
     const char *op = "tensor_copy";
-    mt_status s = mt_check_tensor(op, "dst", dst);
-    if (s || (s = mt_check_tensor(op, "src", src)))
+    mt_status s = mt_tensor_check(op, "dst", dst);
+    if (s || (s = mt_tensor_check(op, "src", src)))
         return s;
     if (!mt_tensor_same_shape(dst, src))
         return mt_fail(MT_ERR_SHAPE, "%s: shapes differ: dst %s, src %s",
@@ -559,7 +563,7 @@ static mt_status copy_as(const char *op, const mt_tensor *src, mt_dtype dtype,
 {
     if (!out)
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: out is NULL", op);
-    mt_status s = mt_check_tensor(op, "src", src);
+    mt_status s = mt_tensor_check(op, "src", src);
     if (s)
         return s;
     mt_tensor *t = NULL;

@@ -39,7 +39,7 @@ mt_status mt_view_to_heap(const char *op, const mt_tensor *src,
 
 static mt_status check_src(const char *op, const mt_tensor *t, const void *view)
 {
-    mt_status s = mt_check_tensor(op, "input", t);
+    mt_status s = mt_tensor_check(op, "input", t);
     if (s)
         return s;
     if (!view)

@@ -5,7 +5,7 @@
 
 static mt_status check_src(const char *op, const mt_tensor *t, const void *view)
 {
-    mt_status s = mt_check_tensor(op, "input", t);
+    mt_status s = mt_tensor_check(op, "input", t);
     if (s)
         return s;
     if (!view)
@@ -206,7 +206,7 @@ static mt_status fill_pieces(const char *op, const mt_tensor *t, int d, int64_t 
 static mt_status split_check(const char *op, const mt_tensor *t, int dim,
                              const int *count, int *d)
 {
-    mt_status s = mt_check_tensor(op, "input", t);
+    mt_status s = mt_tensor_check(op, "input", t);
     if (s)
         return s;
     if (!count)

@@ -28,7 +28,7 @@ void mt_volume_shape(mt_data_layout layout, int64_t n, const int64_t dhw[3], int
 mt_status mt_volume_check_input(const char *op, const mt_tensor *input, mt_data_layout layout)
 {
     mt_status s;
-    if ((s = mt_check_tensor(op, "input", input)) || (s = mt_check_f32(op, input)) ||
+    if ((s = mt_tensor_check(op, "input", input)) || (s = mt_check_f32(op, input)) ||
         (s = mt_check_data_layout(op, layout)))
         return s;
     if (input->rank != 5)
@@ -61,7 +61,7 @@ mt_status mt_volume_out(const char *op, const mt_tensor *input, const int64_t sh
     mt_status s;
     if (out_new)
         return mt_tensor_zeros(MT_DTYPE_F32, 5, shape, t);
-    if ((s = mt_check_tensor(op, "out", out_into)) || (s = mt_check_f32(op, out_into)))
+    if ((s = mt_tensor_check(op, "out", out_into)) || (s = mt_check_f32(op, out_into)))
         return s;
     mt_tensor want;
     mt_tensor_init_contiguous(&want, MT_DTYPE_F32, 5, shape, NULL);

@@ -294,7 +294,7 @@ static void constructors_name_layer_and_tensor(void **state)
     assert_fails(mt_conv2d_new(&neg, NULL, NULL, &l), MT_ERR_INVALID_ARGUMENT,
                  "conv2d neg.weight: kernel neg.weight [4,-3,3,3] has a negative dim");
     assert_fails(mt_conv2d_new(&(mt_tensor){.rank = 99}, NULL, NULL, &l),
-                 MT_ERR_INVALID_ARGUMENT, "conv2d: kernel (unnamed) is not a valid tensor");
+                 MT_ERR_INVALID_ARGUMENT, "conv2d: kernel is not a valid tensor (rank 99, dtype 0)");
     assert_fails(mt_conv1d_new(&k3, NULL, NULL, &l), MT_ERR_INVALID_ARGUMENT,
                  "conv1d c1.weight: kernel c1.weight [4,3,3] has no data");
     assert_fails(mt_conv3d_new(&k5, NULL, NULL, &l), MT_ERR_INVALID_ARGUMENT,
@@ -363,7 +363,7 @@ static void constructors_name_layer_and_tensor(void **state)
     assert_fails(mt_layer_forward(l, &w2, &y), MT_ERR_INVALID_ARGUMENT,
                  "relu: input fc.weight [4,3] has no data");
     assert_fails(mt_layer_forward(l, &(mt_tensor){.rank = 99}, &y), MT_ERR_INVALID_ARGUMENT,
-                 "relu: input (unnamed) is not a valid tensor (rank 99");
+                 "relu: input is not a valid tensor (rank 99, dtype 0)");
     assert_null(y);
     mt_layer_free(l);
 }

@@ -40,7 +40,7 @@ static mt_status cross_entropy_backward(mt_tape *tape, const tape_node *n)
 static mt_status check_target(const char *op, const mt_tensor *logits, const mt_tensor *target,
                               const mt_cross_entropy_options *o)
 {
-    mt_status s = mt_check_tensor(op, "target", target);
+    mt_status s = mt_tensor_check(op, "target", target);
     if (s)
         return s;
     if (target->dtype != MT_DTYPE_I32 && target->dtype != MT_DTYPE_I64)
@@ -168,7 +168,7 @@ static mt_status pointwise(const char *op, pointwise_loss kind, mt_tape *tape, m
 {
     mt_status s = mt_tape_check(op, tape, (const mt_value *[]){x}, 1, out);
     if (s || (s = mt_check_f32(op, x->data)) ||
-        (s = mt_check_tensor(op, "target", target)) || (s = mt_check_f32(op, target)))
+        (s = mt_tensor_check(op, "target", target)) || (s = mt_check_f32(op, target)))
         return s;
     if (!mt_tensor_same_shape(x->data, target))
         return mt_fail(MT_ERR_SHAPE, "%s: input %s and target %s differ in shape", op,
@@ -177,7 +177,7 @@ static mt_status pointwise(const char *op, pointwise_loss kind, mt_tape *tape, m
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: unknown reduction %d", op,
                        (int)reduction);
     mt_tensor pw_view;   /* pos_weight broadcast to x's shape */
-    if (pos_weight && ((s = mt_check_tensor(op, "pos_weight", pos_weight)) ||
+    if (pos_weight && ((s = mt_tensor_check(op, "pos_weight", pos_weight)) ||
                        (s = mt_check_f32(op, pos_weight))))
         return s;
     if (pos_weight && mt_expand_into(pos_weight, x->data->rank, x->data->shape, &pw_view))

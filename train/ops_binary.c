@@ -74,7 +74,7 @@ static mt_status binary(binary_kind kind, mt_tape *tape, const mt_tensor *cond, 
     mt_status s = mt_tape_check(op, tape, (const mt_value *[]){a, b}, 2, out);
     if (s || (s = mt_check_f32(op, a->data)) || (s = mt_check_f32(op, b->data)))
         return s;
-    if (kind == BIN_WHERE && (s = mt_check_tensor(op, "cond", cond)))
+    if (kind == BIN_WHERE && (s = mt_tensor_check(op, "cond", cond)))
         return s;
     /* the output's shape: broadcast a, b (and cond) by hand */
     const mt_tensor *in[3] = {a->data, b->data, cond};

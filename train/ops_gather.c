@@ -58,7 +58,7 @@ static mt_status gather(gather_kind kind, mt_tape *tape, mt_value *x, const mt_t
 {
     const char *op = gather_names[kind];
     mt_status s = mt_tape_check(op, tape, (const mt_value *[]){x}, 1, out);
-    if (s || (s = mt_check_f32(op, x->data)) || (s = mt_check_tensor(op, "indices", ix)))
+    if (s || (s = mt_check_f32(op, x->data)) || (s = mt_tensor_check(op, "indices", ix)))
         return s;
     if (ix->dtype != MT_DTYPE_I64 && ix->dtype != MT_DTYPE_I32)
         return mt_fail(MT_ERR_DTYPE, "%s: indices must be I32 or I64", op);

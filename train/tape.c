@@ -305,7 +305,7 @@ mt_status mt_tape_backward(mt_tape *tape, mt_value *loss)
 mt_status mt_param_new(const mt_tensor *init, const char *name, mt_value **out)
 {
     const char *op = "param_new";
-    mt_status s = mt_check_tensor(op, "init", init);
+    mt_status s = mt_tensor_check(op, "init", init);
     if (s || (s = mt_check_f32(op, init)))
         return s;
     if (!out)
@@ -401,7 +401,7 @@ mt_status mt_tape_constant(mt_tape *tape, const mt_tensor *t, mt_value **out)
 {
     const char *op = "tape_constant";
     mt_status s = mt_tape_check(op, tape, NULL, 0, out);
-    if (s || (s = mt_check_tensor(op, "tensor", t)))
+    if (s || (s = mt_tensor_check(op, "tensor", t)))
         return s;
     value_slot *slot = mt_tape_slot(tape, op);
     if (!slot)

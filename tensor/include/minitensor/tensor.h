@@ -144,6 +144,14 @@ bool mt_tensor_same_shape(const mt_tensor *a, const mt_tensor *b);
  * to fit; returns buf. Handy for your own messages. */
 char *mt_tensor_describe(const mt_tensor *t, char *buf, size_t size);
 
+/* Checks a tensor before use, as every mt_ function checks its operands:
+ * not NULL, rank 0..MT_MAX_RANK, a known dtype, no negative dim, an element
+ * count that fits int64_t, and data unless it has no elements. Meant for
+ * structs filled by hand and for your own layers and ops: the error names
+ * `op` and `what`, e.g. "mylayer: kernel w [4,-3] has a negative dim or too
+ * many elements" (MT_ERR_INVALID_ARGUMENT). */
+mt_status mt_tensor_check(const char *op, const char *what, const mt_tensor *t);
+
 /* Copy `name` (truncated to MT_NAME_MAX-1 bytes) into t->name. */
 mt_status mt_tensor_name_set(mt_tensor *t, const char *name);
 
