@@ -415,7 +415,7 @@ int main(int argc, char **argv)
     data d = {0};
     load(dir, &d);
     mt_sequential *model = NULL;
-    if (fashion_model_new(d.weights, &model)) {
+    if (fashion_model_new(d.weights, true, &model)) {
         fprintf(stderr, "bench_fashion: %s\n", mt_last_error());
         return 1;
     }

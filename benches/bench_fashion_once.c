@@ -36,7 +36,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench_fashion_once: out of memory\n");
         goto done;
     }
-    if (mt_safetensors_open(argv[3], &weights) || fashion_model_new(weights, &model)) {
+    if (mt_safetensors_open(argv[3], &weights) || fashion_model_new(weights, true, &model)) {
         fprintf(stderr, "bench_fashion_once: %s\n", mt_last_error());
         goto done;
     }

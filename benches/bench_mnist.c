@@ -170,7 +170,7 @@ int main(int argc, char **argv)
         goto done;
     }
     fclose(f);
-    if (mnist_model_new(w, &model)) {
+    if (mnist_model_new(w, true, &model)) {
         fail("model");
         goto done;
     }

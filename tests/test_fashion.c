@@ -126,11 +126,10 @@ static double max_abs_diff(const float *a, const float *b, int64_t n)
 
 /* ---- tests --------------------------------------------------------------------------------- */
 
-static void logits_match_keras(void **state)
+static void logits_match_keras_model(reference *r, bool frozen)
 {
-    reference *r = *state;
     mt_sequential *model = NULL;
-    assert_int_equal(fashion_model_new(r->weights, &model), MT_OK);
+    assert_int_equal(fashion_model_new(r->weights, frozen, &model), MT_OK);
     float *logits = some_logits(model, r, r->n);
 
     double diff = max_abs_diff(logits, r->tf_logits, r->n * FASHION_CLASSES);
@@ -157,6 +156,14 @@ static void logits_match_keras(void **state)
     }
     free(logits);
     mt_sequential_free(model);
+}
+
+/* The frozen model (the demo's and eval's) and the unfrozen one (predict's)
+ * against the same references. */
+static void logits_match_keras(void **state)
+{
+    logits_match_keras_model(*state, false);
+    logits_match_keras_model(*state, true);
 }
 
 /* A port that forgets Conv2D(activation='relu') on the first conv: the
@@ -202,7 +209,7 @@ static void forward_allocates_nothing_after_the_first_pass(void **state)
 {
     reference *r = *state;
     mt_sequential *model = NULL;
-    assert_int_equal(fashion_model_new(r->weights, &model), MT_OK);
+    assert_int_equal(fashion_model_new(r->weights, true, &model), MT_OK);
     mt_tensor *x = NULL;   /* 40 images: more than one chunk of conv patches */
     assert_int_equal(mt_tensor_from_u8(4, (int64_t[]){40, 28, 28, 1}, r->images.data,
                                        1.0f / 255.0f, &x), MT_OK);
@@ -247,7 +254,7 @@ static void full_test_set_accuracy(void **state)
     int64_t n = images.dim[0];
     assert_int_equal(n, 10000);
     mt_sequential *model = NULL;
-    assert_int_equal(fashion_model_new(weights, &model), MT_OK);
+    assert_int_equal(fashion_model_new(weights, true, &model), MT_OK);
     float *logits = malloc((size_t)n * FASHION_CLASSES * sizeof *logits);
     assert_non_null(logits);
     assert_int_equal(fashion_logits(model, images.data, n, logits), MT_OK);

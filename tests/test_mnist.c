@@ -110,11 +110,10 @@ static double max_abs_diff(const float *a, const float *b, int64_t n)
 
 /* ---- tests --------------------------------------------------------------------------------- */
 
-static void logits_match_tensorflow(void **state)
+static void logits_match_tensorflow_model(reference *r, bool frozen)
 {
-    reference *r = *state;
     mt_sequential *model = NULL;
-    assert_int_equal(mnist_model_new(r->weights, &model), MT_OK);
+    assert_int_equal(mnist_model_new(r->weights, frozen, &model), MT_OK);
     float *logits = all_logits(model, r);
 
     double diff = max_abs_diff(logits, r->tf_logits, r->n * MNIST_CLASSES);
@@ -135,6 +134,14 @@ static void logits_match_tensorflow(void **state)
                          mnist_argmax(r->tf_logits + i * MNIST_CLASSES));
     free(logits);
     mt_sequential_free(model);
+}
+
+/* The frozen model (the demo's and eval's) and the unfrozen one (predict's)
+ * against the same references. */
+static void logits_match_tensorflow(void **state)
+{
+    logits_match_tensorflow_model(*state, false);
+    logits_match_tensorflow_model(*state, true);
 }
 
 /* The seed port's bug: Dense(128, activation='relu') without the ReLU. The
@@ -190,8 +197,8 @@ static void pytorch_layout_gives_the_same_predictions(void **state)
     assert_int_equal(mt_safetensors_open_memory(buf, size, &torch), MT_OK);
 
     mt_sequential *keras_model = NULL, *torch_model = NULL;
-    assert_int_equal(mnist_model_new(r->weights, &keras_model), MT_OK);
-    assert_int_equal(mnist_model_new(torch, &torch_model), MT_OK);
+    assert_int_equal(mnist_model_new(r->weights, true, &keras_model), MT_OK);
+    assert_int_equal(mnist_model_new(torch, true, &torch_model), MT_OK);
     mt_layer_info info;
     assert_int_equal(mt_layer_info_get(mt_sequential_layer(torch_model, 1), &info), MT_OK);
     assert_int_equal(info.layout, MT_LAYOUT_OUT_IN);
@@ -223,7 +230,7 @@ static void forward_allocates_nothing_after_the_first_pass(void **state)
 {
     reference *r = *state;
     mt_sequential *model = NULL;
-    assert_int_equal(mnist_model_new(r->weights, &model), MT_OK);
+    assert_int_equal(mnist_model_new(r->weights, true, &model), MT_OK);
     mt_tensor *x = NULL;
     assert_int_equal(mt_tensor_from_u8(3, (int64_t[]){r->n, 28, 28}, r->images.data,
                                        1.0f / 255.0f, &x), MT_OK);

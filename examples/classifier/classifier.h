@@ -30,9 +30,9 @@ typedef struct classifier_spec {
     /* Print the demo's model one layer per line, numbered (else on one line
      * joined by "->"). */
     bool model_per_line;
-    /* Build the model from `weights` (kept open until the model is freed)
-     * and run it on n 28×28 byte images into logits[n*10]. */
-    mt_status (*model_new)(const mt_safetensors *weights, mt_sequential **out);
+    /* Build the model from `weights` (kept open until the model is freed),
+     * frozen or not, and run it on n 28×28 byte images into logits[n*10]. */
+    mt_status (*model_new)(const mt_safetensors *weights, bool frozen, mt_sequential **out);
     mt_status (*logits)(mt_sequential *model, const uint8_t *pixels, int64_t n,
                         float *logits);
     /* What the program calls a bad label in check messages: "a digit". */

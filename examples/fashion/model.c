@@ -57,16 +57,14 @@ static mt_status add_layers(mt_sequential *m, const mt_safetensors *w)
     return dense(m, w, "d2_w", "d2_b", 128, FASHION_CLASSES, MT_ACTIVATION_NONE);
 }
 
-mt_status fashion_model_new(const mt_safetensors *weights, mt_sequential **out)
+mt_status fashion_model_new(const mt_safetensors *weights, bool frozen, mt_sequential **out)
 {
     *out = NULL;
     mt_sequential *m;
     mt_status s = mt_sequential_new(3, (int64_t[]){FASHION_SIDE, FASHION_SIDE, 1}, &m);
     if (s)
         return s;
-    /* The model only runs: frozen, conv2 keeps its Winograd transform
-     * (Winograd then pays at batch 1 too) and the layers their own weights. */
-    if ((s = add_layers(m, weights)) || (s = mt_sequential_freeze(m))) {
+    if ((s = add_layers(m, weights)) || (frozen && (s = mt_sequential_freeze(m)))) {
         mt_sequential_free(m);
         return s;
     }

@@ -18,8 +18,10 @@
  * d1_w, d1_b, d2_w, d2_b (Keras (in,out) or PyTorch (out,in), detected) of
  * `weights`; other tensors are ignored. Input [N,28,28,1] F32 pixels in
  * 0..1, output [N,10] logits. Keep `weights` open until the model is
- * freed. */
-mt_status fashion_model_new(const mt_safetensors *weights, mt_sequential **out);
+ * freed. `frozen` freezes it (docs/building-a-model.md §7): conv2 keeps its
+ * Winograd transform, so Winograd pays at batch 1 too, for a copy of the
+ * weights made once. */
+mt_status fashion_model_new(const mt_safetensors *weights, bool frozen, mt_sequential **out);
 
 /* Logits for n images of 28×28 bytes (0..255, light object on black) into
  * logits[n*10], running the model in batches of up to 256. */

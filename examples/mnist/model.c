@@ -29,16 +29,14 @@ static mt_status add_layers(mt_sequential *m, const mt_safetensors *w)
     return mt_sequential_add(m, l);
 }
 
-mt_status mnist_model_new(const mt_safetensors *weights, mt_sequential **out)
+mt_status mnist_model_new(const mt_safetensors *weights, bool frozen, mt_sequential **out)
 {
     *out = NULL;
     mt_sequential *m;
     mt_status s = mt_sequential_new(2, (int64_t[]){MNIST_SIDE, MNIST_SIDE}, &m);
     if (s)
         return s;
-    /* The model only runs: frozen, its first layer reads only the weight
-     * rows under a digit's inked pixels (about a fifth of them). */
-    if ((s = add_layers(m, weights)) || (s = mt_sequential_freeze(m))) {
+    if ((s = add_layers(m, weights)) || (frozen && (s = mt_sequential_freeze(m)))) {
         mt_sequential_free(m);
         return s;
     }

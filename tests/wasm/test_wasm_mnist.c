@@ -92,7 +92,7 @@ int main(int argc, char **argv)
     int rc = 1;
     if (!images || !labels || !tf)
         goto done;
-    if (mt_safetensors_open(argv[1], &weights) || mnist_model_new(weights, &model)) {
+    if (mt_safetensors_open(argv[1], &weights) || mnist_model_new(weights, true, &model)) {
         printf("FAIL model: %s\n", mt_last_error());
         goto done;
     }
