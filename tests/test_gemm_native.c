@@ -379,11 +379,11 @@ static void test_native_blocking_rule(void **state)
     (void)state;
     const mt_native_caches zen4 = {.l1d = 32 << 10, .l2 = 1 << 20, .l3 = 16 << 20};
     const mt_native_kernel *g = &mt_native_kernel_generic; // 4×8
-    // 16384/16 = 1024; 524288/4096 = 128; 8388608/4096 = 2048 -> 1024
+    // 16384/16 = 1024; 524288/4096 = 128; 8388608/4096 = 2048
     mt_native_blocking b = mt_native_blocking_for(g, zen4);
     assert_int_equal(b.kc, 1024);
     assert_int_equal(b.nc, 128);
-    assert_int_equal(b.mc, 1024);
+    assert_int_equal(b.mc, 2048);
     // 48K L1d, 2M L2, 3M L3: 24576/16 = 1536 -> 1024; 1048576/4096 = 256;
     // 1572864/4096 = 384
     b = mt_native_blocking_for(g, (mt_native_caches){48 << 10, 2 << 20, 3 << 20});
@@ -396,10 +396,10 @@ static void test_native_blocking_rule(void **state)
     assert_int_equal(b.kc, 64);
     assert_int_equal(b.nc, 128);
     assert_int_equal(b.mc, 128);
-    // huge ones clamp: NC 8192, MC 1024
+    // huge ones clamp: NC 8192, MC 4096
     b = mt_native_blocking_for(g, (mt_native_caches){32 << 10, 64 << 20, 512 << 20});
     assert_int_equal(b.nc, 8192);
-    assert_int_equal(b.mc, 1024);
+    assert_int_equal(b.mc, 4096);
     // unknown (wasm32): the kernel's constants
     b = mt_native_blocking_for(g, (mt_native_caches){0});
     assert_int_equal(b.kc, g->kc);
@@ -407,17 +407,16 @@ static void test_native_blocking_rule(void **state)
     assert_int_equal(b.nc, g->nc);
 #ifdef MT_NATIVE_X86
     // AVX2 6×16 on Zen 4's caches: 16384/24 = 682 -> 680; 524288/2720 =
-    // 192.7 -> 192; 8388608/2720 = 3084 -> 1020 (1024 rounded down to 6)
+    // 192.7 -> 192; 8388608/2720 = 3084 (a multiple of 6)
     b = mt_native_blocking_for(&mt_native_kernel_avx2, zen4);
     assert_int_equal(b.kc, 680);
     assert_int_equal(b.nc, 192);
-    assert_int_equal(b.mc, 1020);
+    assert_int_equal(b.mc, 3084);
     // AVX-512 8×32: 16384/32 = 512; 524288/2048 = 256; 8388608/2048 = 4096
-    // -> 1024
     b = mt_native_blocking_for(&mt_native_kernel_avx512, zen4);
     assert_int_equal(b.kc, 512);
     assert_int_equal(b.nc, 256);
-    assert_int_equal(b.mc, 1024);
+    assert_int_equal(b.mc, 4096);
 #endif
 }
 

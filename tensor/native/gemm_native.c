@@ -87,17 +87,19 @@ static const mt_native_kernel *kernel_auto_find(void)
  * (B, two or more vectors per k), as OpenBLAS's and BLIS's AVX-512 kernels
  * do. The other way round (B micro-panel in L1, A block in L2) cannot hold
  * a 12×32 kernel's B micro-panel (KC×32 floats, 64 KB at KC 512) in a 48 KB
- * L1d. On Emerald Rapids (one core, 5 alternated runs of 40 products of
- * 1024³ and 8 of 2048³, the median run's best) this order ran 155.6 and
- * 153.2 GFLOP/s against 153.9 and 151.3: a point of the 178 peak.
+ * L1d. On Emerald Rapids (one core, 3 alternated runs of 40 products of
+ * 1024³ and 8 of 2048³, best of each) this order ran 157.3-157.8 and
+ * 157.1-158.5 GFLOP/s, the other 150.2-153.5 and 149.3-150.5 (peak 178).
+ * B is packed again for every MC block, hence the large MC: with MC 1020,
+ * 1024³ packed it twice (pack_b 4 % of the time) and ran 154-155 GFLOP/s.
+ * The A buffer, MC×KC, is never larger than A itself.
  * On Zen 4 (L1d 32K, 8×32, the B-in-L1 order) KC = 128 / 256 / 512 gave
  * 86 / 93 / 97 GFLOP/s. A B block of all of L2 is too large: AVX2 6×16 at
  * KC 1024 with NC 512 (2 MB of a 2 MB L2) ran 71 GFLOP/s, with NC 256 81.
  * Clamped to KC 64..1024 (below 64 the C tile's reload per block counts;
- * past 1024 nothing is gained), MC to 16..1024 rows (the A buffer; B is
- * packed again per MC block, which past 1024 rows costs nothing that
- * counts) and NC to NR..8192 columns. A cache size of 0 (unknown: wasm32)
- * keeps the kernel's own constant for that block. */
+ * past 1024 nothing is gained), MC to 16..4096 rows and NC to NR..8192
+ * columns. A cache size of 0 (unknown: wasm32) keeps the kernel's own
+ * constant for that block. */
 static int64_t clamp64(int64_t v, int64_t lo, int64_t hi)
 {
     return v < lo ? lo : v > hi ? hi : v;
@@ -115,7 +117,7 @@ mt_native_blocking mt_native_blocking_for(const mt_native_kernel *k,
                             8192 / k->nr * k->nr);
     if (c.l3 > 0)
         b.mc = (int)clamp64(c.l3 / 2 / (b.kc * f) / k->mr * k->mr,
-                            (16 + k->mr - 1) / k->mr * k->mr, 1024 / k->mr * k->mr);
+                            (16 + k->mr - 1) / k->mr * k->mr, 4096 / k->mr * k->mr);
     return b;
 }
 
