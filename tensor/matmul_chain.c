@@ -78,8 +78,10 @@ typedef struct chain {
 
 /* Rows per block: the hidden block in half of L1d, but at least 4 register
  * tiles and at most a quarter of L2; the kernel's own MC where the caches
- * are unknown (wasm32). m rows that fit the least block are one block,
- * without reading the caches (a batch of one image: `mnist predict`). */
+ * are unknown (wasm32: 1024 rows, so MNIST's batch of 256 is one block; in
+ * 120-row blocks it ran as fast, docs/wasm.md). m rows that fit the least
+ * block are one block, without reading the caches (a batch of one image:
+ * `mnist predict`). */
 static int64_t block_rows(const mt_native_kernel *kr, int64_t m, int64_t h)
 {
     if (m <= 4 * kr->mr)
