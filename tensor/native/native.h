@@ -126,7 +126,7 @@ typedef struct mt_native_kernel {
     int mr, nr;              /* register tile */
     int lanes;               /* floats per FMA: the vector width */
     int mc, kc, nc;          /* cache blocking when the caches are unknown
-                              * (wasm32): see native_blocking() */
+                              * (wasm32): see mt_native_blocking_for */
     mt_tile_fn tile;
     mt_gemv_fn gemv;         /* (optional: NULL = generic) */
     mt_dot_fn dot;           /* (optional: NULL = generic) */
