@@ -5,7 +5,10 @@
  * later operand or the output still needs.
  *
  * The equation is rewritten term by term: "ij,jk,kl->il" runs as
- * "ij,jk->ik" then "ik,kl->il". The implicit output (no "->") is torch's:
+ * "ij,jk->ik" then "ik,kl->il". Where left to right would need an
+ * intermediate of more than MT_MAX_RANK dims (torch's tensors have up to
+ * 64), another order of pairs is searched for (plan_order): the same sum
+ * in another order, so the same result up to rounding. The implicit output (no "->") is torch's:
  * an ellipsis first if any operand has one, then the subscripts that occur
  * once in the whole equation, in alphabetical order (A-Z, then a-z).
  */
@@ -105,68 +108,185 @@ static mt_status plan_chain(const char *eq, int n, chain_plan *p)
     return MT_OK;
 }
 
-/* The result of contracting the running term `acc` with operand i: the
- * subscripts of either that operand i+1.. or the output still has, in
- * order of appearance, and the ellipsis if one of them has it and a later
- * term keeps it. */
-static void step_result(const chain_plan *p, const chain_term *acc, int i, chain_term *r)
+/* The slots of a chain: the operands at first; each step contracts slot b
+ * into slot a (a < b), and b is gone. */
+typedef struct chain_slots {
+    chain_term term[MT_EINSUM_MAX_OPERANDS];
+    int ell_dims[MT_EINSUM_MAX_OPERANDS]; /* dims the ellipsis stands for */
+    bool live[MT_EINSUM_MAX_OPERANDS];
+} chain_slots;
+
+static bool kept_by_others(const chain_plan *p, const chain_slots *sl, int a, int b, char c)
 {
-    const chain_term *x = &p->term[i];
-    bool later_ell = false;
-    for (int k = i + 1; k <= p->n; k++)
-        later_ell |= p->term[k].ell;
-    size_t len = 0;
-    r->ell = (acc->ell || x->ell) && later_ell;
-    if (r->ell)
-        memcpy(r->s, "...", (len = 3));
-    const char *both[2] = {acc->s, x->s};
-    for (int side = 0; side < 2; side++)
-        for (const char *c = both[side]; *c; c++) {
-            if (*c == '.' || memchr(r->s, *c, len))
-                continue;
-            bool needed = false;
-            for (int k = i + 1; k <= p->n && !needed; k++)
-                needed = has_letter(&p->term[k], *c);
-            if (needed)
-                r->s[len++] = *c;
-        }
-    r->s[len] = '\0';
+    for (int k = 0; k < p->n; k++)
+        if (sl->live[k] && k != a && k != b &&
+            (c == '.' ? sl->term[k].ell : has_letter(&sl->term[k], c)))
+            return true;
+    return c == '.' ? p->term[p->n].ell : has_letter(&p->term[p->n], c);
 }
 
-/* Runs the chain; with shape_only, the shapes alone (no data read: each
- * step's result is a shape with a stand-in data pointer). The last step
- * writes into out when it is given, else *result gets a new tensor (or,
- * shape_only, *rank and shape). */
-static mt_status run_chain(const chain_plan *p, const mt_tensor *const *x, mt_tensor *out,
-                           mt_tensor **result, bool shape_only, int *rank, int64_t *shape)
+/* The result of contracting slots a and b: the output's term at the last
+ * step, else the subscripts of either that another live slot or the
+ * output still has, in order of appearance, and the ellipsis if one of
+ * them has it and another term keeps it. Returns its number of dims. */
+static int pair_result(const chain_plan *p, const chain_slots *sl, int a, int b, bool last,
+                       chain_term *r, int *ell_dims)
+{
+    const chain_term *x = &sl->term[a], *y = &sl->term[b];
+    const int ea = x->ell ? sl->ell_dims[a] : 0, eb = y->ell ? sl->ell_dims[b] : 0;
+    if (last) {
+        *r = p->term[p->n];
+    } else {
+        size_t len = 0;
+        r->ell = (x->ell || y->ell) && kept_by_others(p, sl, a, b, '.');
+        if (r->ell)
+            memcpy(r->s, "...", (len = 3));
+        const char *both[2] = {x->s, y->s};
+        for (int side = 0; side < 2; side++)
+            for (const char *c = both[side]; *c; c++)
+                if (*c != '.' && !memchr(r->s, *c, len) && kept_by_others(p, sl, a, b, *c))
+                    r->s[len++] = *c;
+        r->s[len] = '\0';
+    }
+    *ell_dims = r->ell ? (ea > eb ? ea : eb) : 0;
+    int dims = *ell_dims;
+    for (const char *c = r->s; *c; c++)
+        dims += *c != '.';
+    return dims;
+}
+
+static void slots_start(const chain_plan *p, const mt_tensor *const *x, chain_slots *sl)
+{
+    for (int k = 0; k < p->n; k++) {
+        sl->term[k] = p->term[k];
+        int letters = 0;
+        for (const char *c = p->term[k].s; *c; c++)
+            letters += *c != '.';
+        sl->ell_dims[k] = p->term[k].ell ? x[k]->rank - letters : 0;
+        sl->live[k] = true;
+    }
+}
+
+/* The pairs, a[k] with b[k] at step k: left to right (0 with k + 1) if no
+ * intermediate then has more than MT_MAX_RANK dims, else the first order
+ * found depth first, trying at each step the pairs with the fewest result
+ * dims first (so the greedy order when it fits), within SEARCH_BUDGET pair
+ * evaluations. Where none is found, left to right: its step reports the
+ * rank. */
+enum { SEARCH_BUDGET = 50000 };
+
+typedef struct chain_order {
+    int a[MT_EINSUM_MAX_OPERANDS], b[MT_EINSUM_MAX_OPERANDS];
+    bool reordered;
+} chain_order;
+
+static bool order_fits(const chain_plan *p, const mt_tensor *const *x, const chain_order *o)
+{
+    chain_slots sl;
+    slots_start(p, x, &sl);
+    for (int k = 0; k + 1 < p->n; k++) {
+        chain_term r;
+        int ell;
+        if (pair_result(p, &sl, o->a[k], o->b[k], k + 2 == p->n, &r, &ell) > MT_MAX_RANK)
+            return false;
+        sl.term[o->a[k]] = r;
+        sl.ell_dims[o->a[k]] = ell;
+        sl.live[o->b[k]] = false;
+    }
+    return true;
+}
+
+typedef struct order_search {
+    const chain_plan *p;
+    chain_slots sl;
+    chain_order o;
+    long budget;
+} order_search;
+
+static bool search_from(order_search *st, int k)
+{
+    const chain_plan *p = st->p;
+    if (k + 1 == p->n)
+        return true;
+    chain_slots *sl = &st->sl;
+    for (int want = 0; want <= MT_MAX_RANK; want++)
+        for (int a = 0; a < p->n; a++)
+            for (int b = a + 1; b < p->n && sl->live[a]; b++) {
+                if (!sl->live[b])
+                    continue;
+                if (--st->budget < 0)
+                    return false;
+                chain_term r;
+                int ell;
+                if (pair_result(p, sl, a, b, k + 2 == p->n, &r, &ell) != want)
+                    continue;
+                const chain_term saved = sl->term[a];
+                const int saved_ell = sl->ell_dims[a];
+                sl->term[a] = r;
+                sl->ell_dims[a] = ell;
+                sl->live[b] = false;
+                st->o.a[k] = a;
+                st->o.b[k] = b;
+                if (search_from(st, k + 1))
+                    return true;
+                sl->term[a] = saved;
+                sl->ell_dims[a] = saved_ell;
+                sl->live[b] = true;
+            }
+    return false;
+}
+
+static void plan_order(const chain_plan *p, const mt_tensor *const *x, chain_order *o)
+{
+    o->reordered = false;
+    for (int k = 0; k + 1 < p->n; k++)
+        o->a[k] = 0, o->b[k] = k + 1;
+    if (order_fits(p, x, o))
+        return;
+    order_search st = {.p = p, .o = {.reordered = true}, .budget = SEARCH_BUDGET};
+    slots_start(p, x, &st.sl);
+    if (search_from(&st, 0))
+        *o = st.o;
+}
+
+/* Runs the chain in `order`; with shape_only, the shapes alone (no data
+ * read: each step's result is a shape with a stand-in data pointer). The
+ * last step writes into out when it is given, else *result gets a new
+ * tensor (or, shape_only, *rank and shape). */
+static mt_status run_chain(const chain_plan *p, const chain_order *order,
+                           const mt_tensor *const *x, mt_tensor *out, mt_tensor **result,
+                           bool shape_only, int *rank, int64_t *shape)
 {
     static float stand_in; /* data of a shape-only step result: never read */
-    mt_tensor *acc = NULL, held;
-    const mt_tensor *left = x[0];
-    chain_term acc_term = p->term[0];
+    const mt_tensor *slot[MT_EINSUM_MAX_OPERANDS];
+    mt_tensor *owned[MT_EINSUM_MAX_OPERANDS] = {0}, held[MT_EINSUM_MAX_OPERANDS];
+    chain_slots sl;
+    slots_start(p, x, &sl);
+    for (int k = 0; k < p->n; k++)
+        slot[k] = x[k];
     mt_status s = MT_OK;
-    for (int i = 1; i < p->n && !s; i++) {
+    for (int k = 0; k + 1 < p->n && !s; k++) {
+        const int a = order->a[k], b = order->b[k];
+        const bool last = k + 2 == p->n;
         chain_term r;
-        if (i == p->n - 1)
-            r = p->term[p->n];
-        else
-            step_result(p, &acc_term, i, &r);
+        int ell;
+        pair_result(p, &sl, a, b, last, &r, &ell);
         char step[3 * TERM_MAX + 8];
-        snprintf(step, sizeof step, "%s,%s->%s", acc_term.s, p->term[i].s, r.s);
-        const mt_tensor *pair[2] = {left, x[i]};
+        snprintf(step, sizeof step, "%s,%s->%s", sl.term[a].s, sl.term[b].s, r.s);
+        const mt_tensor *pair[2] = {slot[a], slot[b]};
         mt_tensor *next = NULL;
         if (shape_only) {
             int rk = 0;
             int64_t sh[MT_MAX_RANK];
             s = mt_einsum_shape(step, 2, pair, &rk, sh);
-            if (!s && i == p->n - 1) {
+            if (!s && last) {
                 *rank = rk;
                 memcpy(shape, sh, (size_t)rk * sizeof *sh);
             } else if (!s) {
-                mt_tensor_init_contiguous(&held, MT_DTYPE_F32, rk, sh, &stand_in);
-                left = &held;
+                mt_tensor_init_contiguous(&held[a], MT_DTYPE_F32, rk, sh, &stand_in);
+                slot[a] = &held[a];
             }
-        } else if (i == p->n - 1 && out) {
+        } else if (last && out) {
             s = mt_einsum_into(step, 2, pair, out);
         } else {
             s = mt_einsum(step, 2, pair, &next);
@@ -174,18 +294,26 @@ static mt_status run_chain(const chain_plan *p, const mt_tensor *const *x, mt_te
         if (s) {
             char why[512];
             snprintf(why, sizeof why, "%s", mt_last_error());
-            s = mt_fail(s, "%s: at operand %d: %s", p->op, i, why);
+            if (order->reordered)
+                s = mt_fail(s, "%s: at step %d of %d: %s", p->op, k + 1, p->n - 1, why);
+            else
+                s = mt_fail(s, "%s: at operand %d: %s", p->op, b, why);
         } else if (!shape_only) {
-            mt_tensor_free(acc);
-            acc = next;
-            left = next;
+            mt_tensor_free(owned[a]);
+            mt_tensor_free(owned[b]);
+            owned[b] = NULL;
+            owned[a] = next;
+            slot[a] = next;
         }
-        acc_term = r;
+        sl.term[a] = r;
+        sl.ell_dims[a] = ell;
+        sl.live[b] = false;
     }
     if (!s && result)
-        *result = acc;
+        *result = owned[0];
     else
-        mt_tensor_free(acc);
+        for (int k = 0; k < p->n; k++)
+            mt_tensor_free(owned[k]);
     return s;
 }
 
@@ -210,7 +338,9 @@ mt_status mt_einsum_chain(const char *eq, int n, const mt_tensor *const *x, mt_t
         return s;
     if (!out)
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: out is NULL", p.op);
-    return run_chain(&p, x, NULL, out, false, NULL, NULL);
+    chain_order o;
+    plan_order(&p, x, &o);
+    return run_chain(&p, &o, x, NULL, out, false, NULL, NULL);
 }
 
 mt_status mt_einsum_chain_into(const char *eq, int n, const mt_tensor *const *x,
@@ -221,16 +351,18 @@ mt_status mt_einsum_chain_into(const char *eq, int n, const mt_tensor *const *x,
     if (s)
         return s;
     /* the whole chain's shape first: a wrong out fails before any work */
+    chain_order o;
+    plan_order(&p, x, &o);
     int rank = 0;
     int64_t shape[MT_MAX_RANK];
-    if ((s = run_chain(&p, x, NULL, NULL, true, &rank, shape)) ||
+    if ((s = run_chain(&p, &o, x, NULL, NULL, true, &rank, shape)) ||
         (s = mt_check_out(p.op, out, MT_DTYPE_F32, rank, shape)))
         return s;
     for (int k = 0; k < n; k++)
         if (mt_tensors_overlap(out, x[k]))
             return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: out %s overlaps operand %d %s",
                            p.op, MT_SHAPE(out), k, MT_SHAPE(x[k]));
-    return run_chain(&p, x, out, NULL, false, NULL, NULL);
+    return run_chain(&p, &o, x, out, NULL, false, NULL, NULL);
 }
 
 mt_status mt_einsum_chain_shape(const char *eq, int n, const mt_tensor *const *x, int *rank,
@@ -242,5 +374,7 @@ mt_status mt_einsum_chain_shape(const char *eq, int n, const mt_tensor *const *x
         return s;
     if (!rank || !shape)
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: rank or shape is NULL", p.op);
-    return run_chain(&p, x, NULL, NULL, true, rank, shape);
+    chain_order o;
+    plan_order(&p, x, &o);
+    return run_chain(&p, &o, x, NULL, NULL, true, rank, shape);
 }

@@ -214,6 +214,50 @@ static void test_shape(void **state)
     mt_tensor_free(c);
 }
 
+/* A chain that left to right would hold a 10-dim intermediate runs in
+ * another order: its shape (torch.einsum(...).shape is [2, 3]), the step
+ * named in a failure, and its intermediates freed on every allocation
+ * failure. (Its values against torch: the op table's einsum cases.) */
+static void test_reordered_chain(void **state)
+{
+    (void)state;
+    const char *eq = "abcde,fghij,af,bg,ch,di,ej->aj";
+    mt_tensor *big = zeros(5, (int64_t[]){2, 2, 2, 2, 2}),
+              *big_j3 = zeros(5, (int64_t[]){2, 2, 2, 2, 3}),
+              *small = zeros(2, (int64_t[]){2, 2}), *ej = zeros(2, (int64_t[]){2, 3}),
+              *ej_bad = zeros(2, (int64_t[]){3, 3});
+    const mt_tensor *x[7] = {big, big_j3, small, small, small, small, ej};
+    int rank = -1;
+    int64_t shape[MT_MAX_RANK] = {0};
+    assert_ok(mt_einsum_shape(eq, 7, x, &rank, shape));
+    assert_int_equal(rank, 2);
+    assert_int_equal(shape[0], 2);
+    assert_int_equal(shape[1], 3);
+    for (long fail = 0;; fail++) {
+        alloc_probe p;
+        mt_tensor *out = NULL;
+        probe_install(&p, fail);
+        mt_status s = mt_einsum(eq, 7, x, &out);
+        probe_remove();
+        assert_int_equal(p.live, s == MT_OK ? 2 : 0);  /* out: its struct and data */
+        if (s == MT_OK) {
+            assert_int_equal(out->shape[1], 3);
+            mt_tensor_free(out);
+            break;
+        }
+        assert_int_equal(s, MT_ERR_OUT_OF_MEMORY);
+        assert_true(fail < 100);
+    }
+    x[6] = ej_bad; /* e is 2 in operand 0, 3 here */
+    expect_fail(eq, 7, x, MT_ERR_SHAPE,
+                "einsum 'abcde,fghij,af,bg,ch,di,ej->aj': at step 4 of 6: einsum "
+                "'abehi,ej->abhij': subscript e is 2 in operand 0 [2,2,2,2,2] but 3 in "
+                "operand 1 [3,3]");
+    mt_tensor *all[] = {big, big_j3, small, ej, ej_bad};
+    for (int k = 0; k < 5; k++)
+        mt_tensor_free(all[k]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -221,6 +265,7 @@ int main(void)
         cmocka_unit_test(test_operand_and_out_errors),
         cmocka_unit_test(test_allocation_failures),
         cmocka_unit_test(test_shape),
+        cmocka_unit_test(test_reordered_chain),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -75,6 +75,11 @@ EINSUM = [
     ("ij,kj,kl->li", [(3, 4), (5, 4), (5, 2)]), ("ij,ij,ij->ij", [(3, 1), (1, 4), (3, 4)]),
     ("a,ab,bc,c->", [(3,), (3, 4), (4, 5), (5,)]),
     ("ij,jk,kl->il", [(3, 0), (0, 5), (5, 2)]),
+    # left to right would hold a 10- or 11-dim intermediate (more than
+    # MT_MAX_RANK): contracted in another order
+    ("abcde,fghij,af,bg,ch,di,ej->", [(2, 2, 2, 2, 2), (2, 2, 2, 2, 2)] + [(2, 2)] * 5),
+    ("abcde,fghij,af,bg,ch,di,ej->aj", [(2, 3, 2, 2, 2), (2, 2, 2, 3, 2)] + [(2, 2), (3, 2), (2, 2), (2, 3), (2, 2)]),
+    ("...abcde,fghij,af,bg,ch,di,ej->...e", [(3, 2, 2, 2, 2, 2), (2, 2, 2, 2, 2)] + [(2, 2)] * 5),
 ]
 
 

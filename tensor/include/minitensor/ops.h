@@ -64,8 +64,10 @@ mt_status mt_matmul_into(const mt_tensor *a, const mt_tensor *b,
  * from the output are summed; a contraction of two runs as one batched
  * mt_matmul on views where the strides allow. Three or more operands (up
  * to 32) are contracted in pairs left to right, as torch without
- * opt_einsum, each intermediate keeping the letters still needed (one of
- * more than 8 dims is refused, naming the step, where torch would go on).
+ * opt_einsum, each intermediate keeping the letters still needed; where
+ * that order needs an intermediate of more than 8 dims (torch allows 64),
+ * in pairs chosen greedily (each step the pair with the fewest result
+ * dims): the same sums in another order, equal up to rounding.
  * out: the result, new; _into: any out strides, not overlapping the
  * operands.
  * MT_ERR_INVALID_ARGUMENT / MT_ERR_SHAPE name the equation, the letter and
