@@ -12,8 +12,10 @@
 
 typedef struct conv_lstm_state {
     int rank;                         /* spatial dims: 1, 2 or 3 */
-    mt_tensor *kernel, *rkernel;      /* [k..., C, 4F], [k'..., F, 4F]; contiguous F32 */
-    mt_tensor *bias;                  /* [4F] or NULL */
+    int dirs;                         /* 1, or 2: Keras' Bidirectional (forward, backward) */
+    mt_rnn_merge merge;               /* how the two directions join */
+    mt_tensor *kernel[2], *rkernel[2];  /* [k..., C, 4F], [k'..., F, 4F]; contiguous F32 */
+    mt_tensor *bias[2];               /* [4F] or NULL */
     int64_t in_ch, filters;
     int64_t k[3], stride[3], dilation[3];
     mt_padding padding;
@@ -25,9 +27,11 @@ typedef struct conv_lstm_state {
 static void conv_lstm_release(void *state)
 {
     conv_lstm_state *st = state;
-    mt_tensor_free(st->kernel);
-    mt_tensor_free(st->rkernel);
-    mt_tensor_free(st->bias);
+    for (int d = 0; d < 2; d++) {
+        mt_tensor_free(st->kernel[d]);
+        mt_tensor_free(st->rkernel[d]);
+        mt_tensor_free(st->bias[d]);
+    }
 }
 
 /* ---- shapes ------------------------------------------------------------------ */
@@ -69,9 +73,11 @@ static mt_status conv_lstm_infer(const mt_layer *l, int n, const mt_shape *in,
     const conv_lstm_state *st = l->state;
     int r = st->rank;
     char a[160];
-    if (n != 1 && n != 3)
-        return mt_fail(MT_ERR_SHAPE, "expects the sequence, or it and initial h and c, "
-                       "given %d inputs", n);
+    if (n != 1 && (n != 3 || st->dirs == 2))
+        return mt_fail(MT_ERR_SHAPE, st->dirs == 2 ? "expects the sequence alone (a "
+                       "Bidirectional takes no initial state here), given %d inputs"
+                       : "expects the sequence, or it and initial h and c, given %d inputs",
+                       n);
     if (in->dtype != MT_DTYPE_F32 || in->rank != r + 3 || in->dim[r + 2] != st->in_ch)
         return mt_fail(in->dtype == MT_DTYPE_F32 ? MT_ERR_SHAPE : MT_ERR_DTYPE,
                        "expects F32 [N,T,%s%lld] (channels last, %d spatial dim%s), %s gives "
@@ -114,6 +120,8 @@ static mt_status conv_lstm_infer(const mt_layer *l, int n, const mt_shape *in,
         memmove(out->dim + 2, state.dim + 1, (size_t)(r + 1) * sizeof *o);
         out->dim[1] = in->dim[1];
     }
+    if (st->dirs == 2 && st->merge == MT_RNN_MERGE_CONCAT)   // both directions' F
+        out->dim[out->rank - 1] *= 2;
     return MT_OK;
 }
 
@@ -176,6 +184,28 @@ static mt_status conv(const conv_lstm_state *st, const mt_tensor *x, const mt_te
     return mt_conv2d_into(&x2, &k2, b, &p, &o2);
 }
 
+/* Direction d's h (or c) v into dst, a step of out: all of it with one
+ * direction; with two, its half for CONCAT, else the forward direction's
+ * copied and the backward one's merged in (Keras' Bidirectional). */
+static mt_status place(const conv_lstm_state *st, int d, mt_tensor *dst, const mt_tensor *v)
+{
+    if (st->dirs == 1 || (st->merge != MT_RNN_MERGE_CONCAT && d == 0))
+        return mt_tensor_copy_into(v, dst);
+    mt_tensor half;
+    mt_status s;
+    switch (st->merge) {
+    case MT_RNN_MERGE_SUM:
+        return mt_add_into(dst, v, dst);
+    case MT_RNN_MERGE_MUL:
+        return mt_mul_into(dst, v, dst);
+    case MT_RNN_MERGE_AVE:
+        return (s = mt_add_into(dst, v, dst)) ? s : mt_mul_scalar_into(dst, 0.5f, dst);
+    default:
+        return (s = mt_narrow_into(dst, dst->rank - 1, d * st->filters, st->filters, &half))
+                   ? s : mt_tensor_copy_into(v, &half);
+    }
+}
+
 static mt_status conv_lstm_forward(const mt_layer *l, int n, const mt_tensor *const *in,
                                    void *scratch, mt_tensor *out)
 {
@@ -207,28 +237,34 @@ static mt_status conv_lstm_forward(const mt_layer *l, int n, const mt_tensor *co
         (s = mt_tensor_wrap_into(MT_DTYPE_F32, r + 2, gdim, sc.xg, &xg)) ||
         (s = mt_tensor_wrap_into(MT_DTYPE_F32, r + 2, gdim, sc.hg, &hg)))
         return s;
-    if (n == 3) {
-        if ((s = mt_tensor_copy_into(in[1], &h)) || (s = mt_tensor_copy_into(in[2], &c)))
+    for (int d = 0; d < st->dirs; d++) {
+        /* the backward direction runs the other way; Keras' Bidirectional
+         * turns its sequence back into time order */
+        const bool back = st->go_backwards != (d == 1);
+        if (n == 3) {
+            if ((s = mt_tensor_copy_into(in[1], &h)) || (s = mt_tensor_copy_into(in[2], &c)))
+                return s;
+        } else {
+            memset(sc.h, 0, (size_t)e * sizeof(float));
+            memset(sc.c, 0, (size_t)e * sizeof(float));
+        }
+        for (int64_t i = 0; i < steps; i++) {
+            int64_t t = back ? steps - 1 - i : i;
+            if ((s = mt_narrow_into(x, 1, t, 1, &step)) || (s = mt_squeeze_into(&step, 1, &xt)) ||
+                (s = conv(st, &xt, st->kernel[d], st->bias[d], false, &xg)) ||
+                (s = conv(st, &h, st->rkernel[d], NULL, true, &hg)))
+                return s;
+            mt_nn_lstm_step(&cell, pixels, sc.xg, 4 * st->filters, sc.hg, sc.h, sc.c);
+            if (st->output == MT_RNN_RETURN_SEQUENCES &&
+                ((s = mt_narrow_into(out, 1, d == 1 ? steps - 1 - i : i, 1, &step)) ||
+                 (s = mt_squeeze_into(&step, 1, &xt)) || (s = place(st, d, &xt, &h))))
+                return s;
+        }
+        if (st->output != MT_RNN_RETURN_SEQUENCES &&
+            (s = place(st, d, out, st->output == MT_RNN_RETURN_CELL_STATE ? &c : &h)))
             return s;
-    } else {
-        memset(sc.h, 0, (size_t)e * sizeof(float));
-        memset(sc.c, 0, (size_t)e * sizeof(float));
     }
-    for (int64_t i = 0; i < steps; i++) {
-        int64_t t = st->go_backwards ? steps - 1 - i : i;
-        if ((s = mt_narrow_into(x, 1, t, 1, &step)) || (s = mt_squeeze_into(&step, 1, &xt)) ||
-            (s = conv(st, &xt, st->kernel, st->bias, false, &xg)) ||
-            (s = conv(st, &h, st->rkernel, NULL, true, &hg)))
-            return s;
-        mt_nn_lstm_step(&cell, pixels, sc.xg, 4 * st->filters, sc.hg, sc.h, sc.c);
-        if (st->output == MT_RNN_RETURN_SEQUENCES &&
-            ((s = mt_narrow_into(out, 1, i, 1, &step)) || (s = mt_squeeze_into(&step, 1, &xt)) ||
-             (s = mt_tensor_copy_into(&h, &xt))))
-            return s;
-    }
-    if (st->output == MT_RNN_RETURN_SEQUENCES)
-        return MT_OK;
-    return mt_tensor_copy_into(st->output == MT_RNN_RETURN_CELL_STATE ? &c : &h, out);
+    return MT_OK;
 }
 
 static const mt_layer_vtable conv_lstm_vtable = {
@@ -272,6 +308,15 @@ static mt_status check_options(const char *name, const mt_conv_lstm_options *o,
         st->stride[d] = o->stride[d] ? o->stride[d] : 1;
         st->dilation[d] = o->dilation[d] ? o->dilation[d] : 1;
     }
+    if (st->dirs == 2 && ((unsigned)o->merge > MT_RNN_MERGE_AVE ||
+                          o->output == MT_RNN_RETURN_CELL_STATE))
+        return mt_fail(o->merge == MT_RNN_MERGE_NONE || o->output == MT_RNN_RETURN_CELL_STATE
+                           ? MT_ERR_UNSUPPORTED : MT_ERR_INVALID_ARGUMENT,
+                       "%s: a Bidirectional with merge %d and output %d: the merge must "
+                       "be CONCAT, SUM, MUL or AVE (merge_mode=None's two outputs are not "
+                       "supported), the output SEQUENCES, LAST_STEP or FINAL_STATE (Keras "
+                       "returns its states unmerged)", name, (int)o->merge, (int)o->output);
+    st->merge = o->merge;
     st->padding = o->padding;
     st->output = o->output;
     st->go_backwards = o->go_backwards;
@@ -312,6 +357,53 @@ static mt_status check_tensors(const char *name, const mt_tensor *k, const mt_te
     return MT_OK;
 }
 
+/* The layer over dirs directions' weights k[d], u[d], b[d]. */
+static mt_status conv_lstm_make(const mt_tensor *const *k, const mt_tensor *const *u,
+                                const mt_tensor *const *b, int dirs,
+                                const mt_conv_lstm_options *options, mt_layer **out)
+{
+    char name[MT_NAME_MAX + 16];
+    snprintf(name, sizeof name, "conv_lstm%s%s", k[0]->name[0] ? " " : "", k[0]->name);
+    conv_lstm_state st = {.dirs = dirs}, other = {0};
+    mt_status s = MT_OK;
+    for (int d = 0; d < dirs && !s; d++)
+        if (!(s = mt_nn_check_weight(name, "kernel", k[d])) &&
+            !(s = mt_nn_check_weight(name, "recurrent kernel", u[d])) &&
+            !(s = mt_nn_check_weight(name, "bias", b[d])))
+            s = check_tensors(name, k[d], u[d], b[d], d ? &other : &st);
+    if (s || (s = check_options(name, options ? options : &(mt_conv_lstm_options){0}, &st)))
+        return s;
+    if (dirs == 2 && (other.rank != st.rank || other.in_ch != st.in_ch ||
+                      other.filters != st.filters || memcmp(other.k, st.k, sizeof st.k) ||
+                      !b[0] != !b[1])) {
+        char a[160], c[160];
+        return mt_fail(MT_ERR_SHAPE, "%s: the backward direction's kernel %s differs from "
+                       "the forward one's %s (or only one has a bias)", name,
+                       mt_tensor_describe(k[1], a, sizeof a),
+                       mt_tensor_describe(k[0], c, sizeof c));
+    }
+    mt_layer *l = mt_nn_layer_alloc("conv_lstm", &conv_lstm_vtable, MT_LAYER_CONV_LSTM, name,
+                                    sizeof st);
+    if (!l)
+        return MT_ERR_OUT_OF_MEMORY;
+    conv_lstm_state *held = l->state;
+    *held = st;
+    for (int d = 0; d < dirs && !s; d++)
+        if (!(s = mt_nn_hold_for(name, "kernel", k[d], true, &held->kernel[d])) &&
+            !(s = mt_nn_hold_for(name, "recurrent kernel", u[d], true, &held->rkernel[d])) &&
+            b[d])
+            s = mt_nn_hold_for(name, "bias", b[d], false, &held->bias[d]);
+    if (s) {
+        mt_layer_free(l);
+        return s;
+    }
+    l->info.in_channels = st.in_ch;
+    l->info.out_channels = st.filters * (dirs == 2 && st.merge == MT_RNN_MERGE_CONCAT ? 2 : 1);
+    l->info.has_bias = b[0] != NULL;
+    *out = l;
+    return MT_OK;
+}
+
 mt_status mt_conv_lstm_new(const mt_tensor *kernel, const mt_tensor *recurrent_kernel,
                            const mt_tensor *bias, const mt_conv_lstm_options *options,
                            mt_layer **out)
@@ -321,33 +413,58 @@ mt_status mt_conv_lstm_new(const mt_tensor *kernel, const mt_tensor *recurrent_k
     if (!kernel || !recurrent_kernel || !out)
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "conv_lstm: %s is NULL",
                        !out ? "out" : !kernel ? "kernel" : "recurrent_kernel");
-    char name[MT_NAME_MAX + 16];
-    snprintf(name, sizeof name, "conv_lstm%s%s", kernel->name[0] ? " " : "", kernel->name);
-    conv_lstm_state st = {0};
-    mt_status s;
-    if ((s = mt_nn_check_weight(name, "kernel", kernel)) ||
-        (s = mt_nn_check_weight(name, "recurrent kernel", recurrent_kernel)) ||
-        (s = mt_nn_check_weight(name, "bias", bias)) ||
-        (s = check_tensors(name, kernel, recurrent_kernel, bias, &st)) ||
-        (s = check_options(name, options ? options : &(mt_conv_lstm_options){0}, &st)))
-        return s;
-    mt_layer *l = mt_nn_layer_alloc("conv_lstm", &conv_lstm_vtable, MT_LAYER_CONV_LSTM, name,
-                                    sizeof st);
-    if (!l)
-        return MT_ERR_OUT_OF_MEMORY;
-    conv_lstm_state *held = l->state;
-    *held = st;
-    if ((s = mt_nn_hold_for(name, "kernel", kernel, true, &held->kernel)) ||
-        (s = mt_nn_hold_for(name, "recurrent kernel", recurrent_kernel, true, &held->rkernel)) ||
-        (bias && (s = mt_nn_hold_for(name, "bias", bias, false, &held->bias)))) {
-        mt_layer_free(l);
-        return s;
+    return conv_lstm_make(&kernel, &recurrent_kernel, &bias, 1, options, out);
+}
+
+/* Keras' Bidirectional "p": the forward layer's variables under
+ * p/forward_<name>/ (their first name in the file says which) into fwd,
+ * and bwd = p/backward_<name>. False without a forward layer. */
+static bool bidirectional_prefixes(const mt_nn_loader *ld, const char *p,
+                                   char fwd[MT_NN_KEY_MAX], char bwd[MT_NN_KEY_MAX])
+{
+    const size_t pn = strlen(p), count = mt_safetensors_count(ld->sd->file);
+    for (size_t i = 0; i < count; i++) {
+        mt_safetensors_entry e;
+        if (mt_safetensors_info(ld->sd->file, i, &e) || e.name_len <= pn + 9 ||
+            memcmp(e.name, p, pn) || memcmp(e.name + pn, "/forward_", 9))
+            continue;
+        const char *seg = e.name + pn + 9, *end = memchr(seg, '/', e.name_len - pn - 9);
+        if (!end || end == seg)
+            continue;
+        int len = (int)(end - seg);
+        if (snprintf(fwd, MT_NN_KEY_MAX, "%s/forward_%.*s", p, len, seg) >= MT_NN_KEY_MAX ||
+            snprintf(bwd, MT_NN_KEY_MAX, "%s/backward_%.*s", p, len, seg) >= MT_NN_KEY_MAX)
+            return false;
+        return true;
     }
-    l->info.in_channels = st.in_ch;
-    l->info.out_channels = st.filters;
-    l->info.has_bias = bias != NULL;
-    *out = l;
-    return MT_OK;
+    return false;
+}
+
+/* One direction's kernel, recurrent kernel and bias under prefix: Keras 3
+ * nests them (p/conv_lstm_cell/kernel); p/kernel is taken too. */
+static mt_status load_direction(const mt_state_dict *weights, const char *prefix,
+                                mt_tensor **kt, mt_tensor **ut, mt_tensor **bt)
+{
+    mt_nn_loader ld;
+    mt_layer *unused;
+    mt_status s = mt_nn_load_begin("conv_lstm", weights, prefix, &unused, &ld);
+    if (s)
+        return s;
+    char k[MT_NN_KEY_MAX];
+    const char *cell = mt_nn_load_resolve(&ld, "conv_lstm_cell/kernel", k) ? "conv_lstm_cell/"
+                                                                           : "";
+    char kn[64], un[64], bn[64];
+    snprintf(kn, sizeof kn, "%skernel", cell);
+    snprintf(un, sizeof un, "%srecurrent_kernel", cell);
+    snprintf(bn, sizeof bn, "%sbias", cell);
+    if ((s = mt_nn_load_pair(&ld, kn, true, un, true, kt, ut)))
+        return s;
+    if ((s = mt_nn_load_fetch(&ld, bn, false, bt))) {
+        mt_tensor_free(*kt);
+        mt_tensor_free(*ut);
+        *kt = *ut = NULL;
+    }
+    return s;
 }
 
 mt_status mt_conv_lstm_load(const mt_state_dict *weights, const char *prefix,
@@ -361,22 +478,22 @@ mt_status mt_conv_lstm_load(const mt_state_dict *weights, const char *prefix,
         return mt_fail(MT_ERR_UNSUPPORTED, "conv_lstm_load %s: reads Keras' ConvLSTM "
                        "variables; PyTorch has no ConvLSTM layer (build one from its "
                        "tensors with mt_conv_lstm_new)", prefix);
-    // Keras 3 nests the cell's variables (p/conv_lstm_cell/kernel); take p/kernel too
-    char k[MT_NN_KEY_MAX];
-    const char *cell = mt_nn_load_resolve(&ld, "conv_lstm_cell/kernel", k) ? "conv_lstm_cell/"
-                                                                           : "";
-    char kn[64], un[64], bn[64];
-    snprintf(kn, sizeof kn, "%skernel", cell);
-    snprintf(un, sizeof un, "%srecurrent_kernel", cell);
-    snprintf(bn, sizeof bn, "%sbias", cell);
-    mt_tensor *kt = NULL, *ut, *bt;
-    if ((s = mt_nn_load_pair(&ld, kn, true, un, true, &kt, &ut)))
-        return s;
-    if (!(s = mt_nn_load_fetch(&ld, bn, false, &bt))) {
-        s = mt_conv_lstm_new(kt, ut, bt, options, out);
-        mt_tensor_free(bt);
+    char k[MT_NN_KEY_MAX], dir[2][MT_NN_KEY_MAX];
+    int dirs = 1;
+    snprintf(dir[0], sizeof dir[0], "%s", prefix);
+    if (!mt_nn_load_resolve(&ld, "conv_lstm_cell/kernel", k) &&
+        !mt_nn_load_resolve(&ld, "kernel", k) && bidirectional_prefixes(&ld, prefix, dir[0], dir[1]))
+        dirs = 2;
+    mt_tensor *kt[2] = {NULL}, *ut[2] = {NULL}, *bt[2] = {NULL};
+    for (int d = 0; d < dirs && !s; d++)
+        s = load_direction(weights, dir[d], &kt[d], &ut[d], &bt[d]);
+    if (!s)
+        s = conv_lstm_make((const mt_tensor *const *)kt, (const mt_tensor *const *)ut,
+                           (const mt_tensor *const *)bt, dirs, options, out);
+    for (int d = 0; d < 2; d++) {
+        mt_tensor_free(kt[d]);
+        mt_tensor_free(ut[d]);
+        mt_tensor_free(bt[d]);
     }
-    mt_tensor_free(kt);
-    mt_tensor_free(ut);
     return s;
 }

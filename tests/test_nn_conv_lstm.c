@@ -1,5 +1,6 @@
 /* test_nn_conv_lstm.c — Keras' ConvLSTM1D/2D/3D against Keras 3.11
- * (reference/make_keras_conv_lstm_refs.py -> conv_lstm_keras.safetensors):
+ * (reference/make_keras_conv_lstm_refs.py -> conv_lstm_keras.safetensors;
+ * Bidirectional: make_keras_conv_lstm_bidi_refs.py):
  * SAME and VALID padding (an even kernel's extra row after, in both
  * convs), strides, dilation, go_backwards, no bias, other activations,
  * return_sequences and return_state's h and c, initial_state, 1-D and 3-D,
@@ -8,10 +9,12 @@
  * allocation. */
 #include "volume_refs.h"
 
-static mt_safetensors *refs;
+static mt_safetensors *refs, *bidi_refs;
 
-/* Layer l run on in[0..n-1] (x, h0, c0) in a graph, against `want`. */
-static void graph_matches(mt_layer *l, int n, const mt_tensor *const *in, const char *want)
+/* Layer l run on in[0..n-1] (x, h0, c0) in a graph, against `want` of
+ * reference file `file`. */
+static void graph_matches(mt_safetensors *file, mt_layer *l, int n, const mt_tensor *const *in,
+                          const char *want)
 {
     static const char *const names[3] = {"x", "h0", "c0"};
     mt_graph *g = NULL;
@@ -24,7 +27,7 @@ static void graph_matches(mt_layer *l, int n, const mt_tensor *const *in, const 
     assert_ok(mt_graph_add(g, "conv_lstm", l, n, ids, &y));
     assert_ok(mt_graph_output(g, y));
     assert_ok(mt_graph_forward(g, n, in, 1, &out));
-    matches(refs, out, want);
+    matches(file, out, want);
     mt_graph_free(g);
 }
 
@@ -59,9 +62,57 @@ static void layers_match_keras(void **state)
         if (mt_conv_lstm_load(&sd, c->layer, &c->o, &l))
             fail_msg("%s: %s", c->layer, mt_last_error());
         mt_tensor *x = ref_get(refs, c->x);
-        graph_matches(l, 1, (const mt_tensor *const[]){x}, c->want);
+        graph_matches(refs, l, 1, (const mt_tensor *const[]){x}, c->want);
         mt_tensor_free(x);
     }
+}
+
+/* Keras' Bidirectional around ConvLSTM2D and ConvLSTM1D, each merge_mode,
+ * sequences and the last step (make_keras_conv_lstm_bidi_refs.py), loaded
+ * by the wrapper's prefix; and what it refuses. */
+static void bidirectional_matches_keras(void **state)
+{
+    (void)state;
+    mt_state_dict sd = {bidi_refs, MT_FRAMEWORK_KERAS};
+    static const keras_case bidi[] = {
+        {"bc", "x", "y_bc", {.padding = MT_PADDING_SAME}},
+        {"bs", "x", "y_bs", {.stride = {2, 1}, .output = MT_RNN_RETURN_LAST_STEP,
+                             .merge = MT_RNN_MERGE_SUM}},
+        {"bm", "x", "y_bm", {.padding = MT_PADDING_SAME, .merge = MT_RNN_MERGE_MUL}},
+        {"ba", "x1", "y_ba", {.padding = MT_PADDING_SAME, .merge = MT_RNN_MERGE_AVE}},
+    };
+    for (size_t i = 0; i < sizeof bidi / sizeof bidi[0]; i++) {
+        const keras_case *c = &bidi[i];
+        mt_layer *l = NULL;
+        if (mt_conv_lstm_load(&sd, c->layer, &c->o, &l))
+            fail_msg("%s: %s", c->layer, mt_last_error());
+        mt_tensor *x = ref_get(bidi_refs, c->x);
+        graph_matches(bidi_refs, l, 1, (const mt_tensor *const[]){x}, c->want);
+        mt_tensor_free(x);
+    }
+    mt_layer *l = NULL;
+    assert_int_equal(mt_conv_lstm_load(&sd, "bc", &(mt_conv_lstm_options){
+                                           .merge = MT_RNN_MERGE_NONE}, &l),
+                     MT_ERR_UNSUPPORTED);
+    assert_non_null(strstr(mt_last_error(), "merge_mode=None's two outputs are not supported"));
+    assert_int_equal(mt_conv_lstm_load(&sd, "bc", &(mt_conv_lstm_options){
+                                           .output = MT_RNN_RETURN_CELL_STATE}, &l),
+                     MT_ERR_UNSUPPORTED);
+    assert_int_equal(mt_conv_lstm_load(&sd, "bc", &(mt_conv_lstm_options){.merge = 9}, &l),
+                     MT_ERR_INVALID_ARGUMENT);
+    assert_null(l);
+    // an initial state: refused when the layer is added to a graph
+    assert_ok(mt_conv_lstm_load(&sd, "bc", &(mt_conv_lstm_options){.padding = MT_PADDING_SAME},
+                                &l));
+    mt_graph *g = NULL;
+    int ids[3], y;
+    assert_ok(mt_graph_new(&g));
+    assert_ok(mt_graph_input(g, "x", MT_DTYPE_F32, 4, (const int64_t[]){4, 6, 7, 3}, &ids[0]));
+    assert_ok(mt_graph_input(g, "h0", MT_DTYPE_F32, 3, (const int64_t[]){6, 7, 3}, &ids[1]));
+    assert_ok(mt_graph_input(g, "c0", MT_DTYPE_F32, 3, (const int64_t[]){6, 7, 3}, &ids[2]));
+    assert_int_equal(mt_graph_add(g, "bi", l, 3, ids, &y), MT_ERR_SHAPE);
+    assert_non_null(strstr(mt_last_error(), "a Bidirectional takes no initial state here"));
+    mt_graph_free(g);   // (the graph took l, and freed it on the failure)
 }
 
 /* Keras' initial_state=[h0, c0]: the states as the inputs after x. */
@@ -73,7 +124,7 @@ static void initial_state_matches_keras(void **state)
     assert_ok(mt_conv_lstm_load(&sd, "e", &(mt_conv_lstm_options){.padding = MT_PADDING_SAME},
                                 &l));
     mt_tensor *x = ref_get(refs, "x"), *h0 = ref_get(refs, "h0_e"), *c0 = ref_get(refs, "c0_e");
-    graph_matches(l, 3, (const mt_tensor *const[]){x, h0, c0}, "y_e");
+    graph_matches(refs, l, 3, (const mt_tensor *const[]){x, h0, c0}, "y_e");
     mt_tensor_free(c0);
     mt_tensor_free(h0);
     mt_tensor_free(x);
@@ -241,35 +292,42 @@ static void errors_are_clear(void **state)
 static void out_of_memory_fails_cleanly(void **state)
 {
     (void)state;
-    mt_state_dict sd = {refs, MT_FRAMEWORK_KERAS};
-    mt_tensor *x = ref_get(refs, "x1");
-    for (long fail_after = 0;; fail_after++) {
-        alloc_probe p;
-        mt_layer *l = NULL;
-        mt_tensor *y = NULL;
-        probe_install(&p, fail_after);
-        mt_status s = mt_conv_lstm_load(&sd, "k1", &(mt_conv_lstm_options){
-                                            .padding = MT_PADDING_SAME}, &l);
-        if (!s)
-            s = mt_layer_forward(l, x, &y);
-        probe_remove();
-        mt_layer_free(l);
-        if (!s) {
-            matches(refs, y, "y_k1");
-            mt_tensor_free(y);
-            assert_true(fail_after > 2);
-            break;
+    /* one direction, then a Bidirectional (both directions' tensors) */
+    mt_safetensors *file[2] = {refs, bidi_refs};
+    const char *prefix[2] = {"k1", "ba"}, *want[2] = {"y_k1", "y_ba"};
+    for (int f = 0; f < 2; f++) {
+        mt_state_dict sd = {file[f], MT_FRAMEWORK_KERAS};
+        mt_tensor *x = ref_get(file[f], "x1");
+        for (long fail_after = 0;; fail_after++) {
+            alloc_probe p;
+            mt_layer *l = NULL;
+            mt_tensor *y = NULL;
+            probe_install(&p, fail_after);
+            mt_status s = mt_conv_lstm_load(&sd, prefix[f], &(mt_conv_lstm_options){
+                                                .padding = MT_PADDING_SAME,
+                                                .merge = MT_RNN_MERGE_AVE}, &l);
+            if (!s)
+                s = mt_layer_forward(l, x, &y);
+            probe_remove();
+            mt_layer_free(l);
+            if (!s) {
+                matches(file[f], y, want[f]);
+                mt_tensor_free(y);
+                assert_true(fail_after > 2);
+                break;
+            }
+            assert_int_equal(s, MT_ERR_OUT_OF_MEMORY);
+            assert_null(y);
         }
-        assert_int_equal(s, MT_ERR_OUT_OF_MEMORY);
-        assert_null(y);
+        mt_tensor_free(x);
     }
-    mt_tensor_free(x);
 }
 
 static int setup(void **state)
 {
     (void)state;
     refs = ref_open("conv_lstm_keras.safetensors");
+    bidi_refs = ref_open("conv_lstm_bidi_keras.safetensors");
     return 0;
 }
 
@@ -277,6 +335,7 @@ static int teardown(void **state)
 {
     (void)state;
     mt_safetensors_close(refs);
+    mt_safetensors_close(bidi_refs);
     return 0;
 }
 
@@ -285,6 +344,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(layers_match_keras),
         cmocka_unit_test(initial_state_matches_keras),
+        cmocka_unit_test(bidirectional_matches_keras),
         cmocka_unit_test(new_on_a_strided_input),
         cmocka_unit_test(next_frame_model_matches_keras),
         cmocka_unit_test(shapes_are_inferred),

@@ -21,7 +21,8 @@
  * say otherwise. h and c start at zero, or at the inputs h0 and c0
  * [N, o..., F] (Keras' initial_state=[h0, c0]) given after x; o... is the
  * input conv's output size (SAME: ceil(s / stride); VALID: floor((s - dk) /
- * stride) + 1). Masks are not supported.
+ * stride) + 1). Masks are not supported. Keras' Bidirectional around the
+ * layer: see .merge.
  *
  * Each step runs two convolutions on the conv2d / conv3d kernels
  * (ConvLSTM1D on conv2d over a height of 1) into scratch, then the LSTM's
@@ -53,13 +54,23 @@ extern "C" {
  *                  the first, and SEQUENCES is in that order, as Keras
  *                  returns it;
  *   activation, recurrent_activation  as mt_rnn_options' (DEFAULT: tanh
- *                  and sigmoid, Keras' defaults). */
+ *                  and sigmoid, Keras' defaults);
+ *   merge          a Bidirectional (mt_conv_lstm_load finds one by its
+ *                  p/forward_<name>/ and p/backward_<name>/ variables):
+ *                  Keras' merge_mode, CONCAT (the default: [.., 2F]), SUM,
+ *                  MUL or AVE. The backward direction runs the steps the
+ *                  other way (go_backwards flipped) and its sequence is
+ *                  turned back into time order, as Keras does; LAST_STEP
+ *                  and FINAL_STATE merge both directions' last h. A
+ *                  Bidirectional takes no initial state, and CELL_STATE
+ *                  and merge_mode=None (NONE) are MT_ERR_UNSUPPORTED. */
 typedef struct mt_conv_lstm_options {
     int64_t stride[3], dilation[3];
     mt_padding padding;
     mt_rnn_return output;
     bool go_backwards;
     mt_rnn_activation activation, recurrent_activation;
+    mt_rnn_merge merge;
 } mt_conv_lstm_options;
 
 /* A ConvLSTM layer from Keras' kernel [k..., C, 4F] (rank + 2 dims, rank
@@ -76,8 +87,11 @@ mt_status mt_conv_lstm_new(const mt_tensor *kernel, const mt_tensor *recurrent_k
 /* The same from Keras' variables p/conv_lstm_cell/kernel,
  * p/conv_lstm_cell/recurrent_kernel and p/conv_lstm_cell/bias (if any;
  * Keras 3's paths, p/kernel… and Keras 2's ":0" names are found too).
- * Keras only (a PyTorch state_dict: MT_ERR_UNSUPPORTED). Missing tensors
- * are MT_ERR_NOT_FOUND naming them, NaN or infinite ones MT_ERR_FORMAT. */
+ * Keras only (a PyTorch state_dict: MT_ERR_UNSUPPORTED). A Bidirectional
+ * "p" (Keras' p/forward_<name>/conv_lstm_cell/kernel …, and
+ * p/backward_<name>/…) loads both directions, joined by options->merge.
+ * Missing tensors are MT_ERR_NOT_FOUND naming them, NaN or infinite ones
+ * MT_ERR_FORMAT. */
 mt_status mt_conv_lstm_load(const mt_state_dict *weights, const char *prefix,
                             const mt_conv_lstm_options *options, mt_layer **out);
 
