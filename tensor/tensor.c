@@ -90,6 +90,8 @@ mt_status mt_check_shape_arg(const char *op, int rank, const int64_t *shape)
 
 mt_status mt_tensor_check(const char *op, const char *what, const mt_tensor *t)
 {
+    op = op ? op : "tensor_check";   // a public call may name nothing
+    what = what ? what : "tensor";
     if (!t)
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: %s is NULL", op, what);
     if (t->rank < 0 || t->rank > MT_MAX_RANK || (unsigned)t->dtype >= MT_DTYPE_COUNT)

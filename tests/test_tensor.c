@@ -393,6 +393,21 @@ static void test_hand_made_tensors_checked(void **state)
                  "sum: input [9223372036854775807,2] has a negative dim or too many elements");
     assert_fails(mt_tensor_check_finite(&t), MT_ERR_INVALID_ARGUMENT, "too many elements");
     assert_null(out);
+    /* the same check, public for users' own ops and layers */
+    mt_tensor_name_set(&t, "w");
+    assert_fails(mt_tensor_check("mylayer", "kernel", &t), MT_ERR_INVALID_ARGUMENT,
+                 "mylayer: kernel w [9223372036854775807,2] has a negative dim or too many "
+                 "elements");
+    t.shape[0] = 2;
+    assert_ok(mt_tensor_check("mylayer", "kernel", &t));
+    t.data = NULL;
+    assert_fails(mt_tensor_check("mylayer", "kernel", &t), MT_ERR_INVALID_ARGUMENT,
+                 "mylayer: kernel w [2,2] has no data");
+    t.rank = 9;
+    assert_fails(mt_tensor_check(NULL, NULL, &t), MT_ERR_INVALID_ARGUMENT,
+                 "tensor_check: tensor w is not a valid tensor (rank 9, dtype 0)");
+    assert_fails(mt_tensor_check("mylayer", "bias", NULL), MT_ERR_INVALID_ARGUMENT,
+                 "mylayer: bias is NULL");
 }
 
 static void test_names_in_messages(void **state)

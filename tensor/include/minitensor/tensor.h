@@ -149,7 +149,8 @@ char *mt_tensor_describe(const mt_tensor *t, char *buf, size_t size);
  * count that fits int64_t, and data unless it has no elements. Meant for
  * structs filled by hand and for your own layers and ops: the error names
  * `op` and `what`, e.g. "mylayer: kernel w [4,-3] has a negative dim or too
- * many elements" (MT_ERR_INVALID_ARGUMENT). */
+ * many elements" (MT_ERR_INVALID_ARGUMENT); NULL op or what read as
+ * "tensor_check" and "tensor". */
 mt_status mt_tensor_check(const char *op, const char *what, const mt_tensor *t);
 
 /* Copy `name` (truncated to MT_NAME_MAX-1 bytes) into t->name. */
