@@ -202,11 +202,12 @@ static void run_random(const mt_gemm_backend *backend, const char *who, uint64_t
     // the shapes that matter, full size, both thread counts
     // k > KC: 1300 is more than one KC block of every kernel (KC <= 1024),
     // with B read in place (k > 1024 splits it too) and packed (transposed);
-    // wide N on two threads: a kernel packing A by rows (12×32) cuts 1000
-    // columns into 11 slices of 2-3 panels, 3300 into one slice per thread
+    // wide N on two threads, in slices of a few panels each; k = 1024: a
+    // row-major A whose pitch is 4 KB, which 12×32 packs (its rows would
+    // share an L1 set), one slice per thread
     static const int64_t big[][3] = {{256, 128, 784}, {256, 10, 128}, {300, 500, 200},
                                      {257, 255, 300}, {70, 100, 1300}, {70, 1000, 64},
-                                     {70, 3300, 8}};
+                                     {70, 3300, 8}, {70, 600, 1024}};
     for (size_t s = 0; s < sizeof big / sizeof big[0]; s++)
         for (int v = 0; v < 4; v++) {
             problem p = {.m = big[s][0], .n = big[s][1], .k = big[s][2],

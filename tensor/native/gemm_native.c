@@ -369,9 +369,15 @@ static void pack_b(const mt_native_kernel *kr, int64_t k, int64_t n,
  * that packing B wins (512³: 108 vs 80). A in place (8 row streams) is as
  * fast as packed A up to 2048³ and never has to be re-packed per thread.
  * A kernel with a narrow tile may want both packed from pack_min_m rows
- * on whatever the layout (the wasm kernel: kernel_wasm128.c says why). A B
- * with row stride 0 (a broadcast) is always packed: kernels may step their
- * k loop on the B pointer. */
+ * on whatever the layout (the wasm kernel: kernel_wasm128.c says why). With
+ * A's micro-panel held in L1 (the loop order above), A in place costs
+ * nothing more, unless its rows share an L1 set: 12×32 (pack_aliased_a)
+ * packs an A whose pitch is a multiple of 4 KB. On Emerald Rapids, one
+ * core, A and B in place against both packed (the rule before, from 64
+ * rows): 256³ 161-162 vs 150 GFLOP/s, 512³ 158-159 vs 151-152, MNIST's
+ * 256×784×128 306-315 vs 362 us; 1024³ with A in place at its 4 KB pitch
+ * 150-151 against 153-157 packed. A B with row stride 0 (a broadcast) is
+ * always packed: kernels may step their k loop on the B pointer. */
 enum { WHOLE_K_MAX = 1024 };
 
 static bool by_rows(const mt_native_kernel *kr, const mt_gemm *g)
@@ -386,9 +392,17 @@ static bool want_pack_b(const mt_native_kernel *kr, const mt_gemm *g)
            (int64_t)((size_t)g->k * (size_t)g->b_rs * sizeof(float)) > b_in_place_max_bytes;
 }
 
+/* An L1d way (size / associativity) is 4 KB on the x86-64 cores with
+ * AVX-512 (32 KB 8-way, 48 KB 12-way): rows of A that far apart, read in
+ * place, fall in one set. */
+enum { L1_WAY_BYTES = 4096 };
+
 static bool want_pack_a(const mt_native_kernel *kr, const mt_gemm *g)
 {
-    return (g->a_rs != 1 && g->a_cs != 1) || (by_rows(kr, g) && g->n >= 4 * kr->nr);
+    const bool aliased = kr->pack_aliased_a && g->a_cs == 1 && g->m > kr->mr &&
+                         (int64_t)((size_t)g->a_rs * sizeof(float)) % L1_WAY_BYTES == 0;
+    return (g->a_rs != 1 && g->a_cs != 1) ||
+           ((by_rows(kr, g) || aliased) && g->n >= 4 * kr->nr);
 }
 
 // false if a packing buffer could not be allocated (nothing was written)
@@ -567,10 +581,9 @@ static void gemm_serial(const mt_native_kernel *kr, const mt_gemm *g,
  * on the calling thread: a slice has at least min_fmas_per_part FMAs, the
  * work that pays for waking a worker (thresholds.c: 2^17 on Zen 4).
  * N slices share A: read in place it costs nothing to slice (8×32, 512³ as
- * 1..16 column slices: 109-111 GFLOP/s of thread CPU time), but a kernel
- * that packs A (pack_min_m: 12×32) re-packs it per slice: 1024³ on two
- * threads did 71 GFLOP per CPU-second in 8 slices of 4 panels, 91 in 11 of
- * 2-3 panels (2048³: 73 -> 82; Zen 4, 12×32 forced). */
+ * 1..16 column slices: 109-111 GFLOP/s of thread CPU time), but a packed A
+ * is packed again per slice, so a product that packs A takes one slice
+ * per thread (below). */
 enum { PARTS_PER_THREAD = 4 };
 
 #ifdef HAVE_THREADS
@@ -625,13 +638,11 @@ static void native_sgemm(const mt_gemm *g, int threads)
         const bool along_n = n_units >= 4 * threads || n_units >= m_units ||
                              g->m <= kr->dot_max_m;
         int64_t parts = min64((int64_t)threads * PARTS_PER_THREAD, MAX_PARTS);
-        // a kernel that packs A by rows packs all of A again in every N
-        // slice of 4 panels or more: one slice per thread, each packing A
-        // once. Narrow slices that read A in place instead (12 row streams:
-        // at a power-of-two row stride they share L1 sets) ran 1024² at
-        // 265-277 GFLOP/s on two Emerald Rapids cores, one per thread
-        // 297-310.
-        if (along_n && by_rows(kr, g))
+        // a packed A is packed again in every N slice: one slice per
+        // thread, each packing A once. 12×32 at 1024² (A packed: its 4 KB
+        // pitch) on two Emerald Rapids cores ran 265-277 GFLOP/s in narrow
+        // slices reading A in place, 297-310 in one slice per thread.
+        if (along_n && want_pack_a(kr, g))
             parts = threads;
         parts = min64(parts, fmas / mt_gemm_native_thresholds().min_fmas_per_part);
         parts = min64(parts, along_n ? n_units : m_units);

@@ -585,7 +585,7 @@ const mt_native_kernel KERNEL_SYMBOL = {
     .lanes = 16,
     .mc = 1024 / MR * MR, .kc = 512, .nc = 256,
     .dot_max_m = 4,
-    .pack_min_m = MR > 8 ? 64 : 0,
+    .pack_aliased_a = MR > 8,
     .tile = tile_avx512,
     .gemv = gemv_avx512,
     .dot = dot_avx512,

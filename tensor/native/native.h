@@ -134,6 +134,8 @@ typedef struct mt_native_kernel {
     int pack_min_m;          /* pack B, and A when N >= 4·NR, from this M on
                               * whatever the layout (0: only when the layout
                               * or B's span asks for it; measured per kernel) */
+    bool pack_aliased_a;     /* pack an A whose row pitch is a multiple of the
+                              * L1d way (its MR rows would share one set) */
     mt_compact_fn compact;   /* (optional: NULL = generic) */
     mt_sparse_gemv_fn sparse_gemv; /* (optional: NULL = generic) */
     mt_max_fn max;           /* (optional: NULL = generic) */
