@@ -52,19 +52,25 @@ static const keras_case cases[] = {
     {"k3s", "x3", "y_k3s", {.padding = MT_PADDING_SAME}},
 };
 
-static void layers_match_keras(void **state)
+/* Each case loaded from `file` by its prefix and run on its input there. */
+static void cases_match(mt_safetensors *file, const keras_case *cs, size_t n)
 {
-    (void)state;
-    mt_state_dict sd = {refs, MT_FRAMEWORK_KERAS};
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        const keras_case *c = &cases[i];
+    mt_state_dict sd = {file, MT_FRAMEWORK_KERAS};
+    for (size_t i = 0; i < n; i++) {
+        const keras_case *c = &cs[i];
         mt_layer *l = NULL;
         if (mt_conv_lstm_load(&sd, c->layer, &c->o, &l))
             fail_msg("%s: %s", c->layer, mt_last_error());
-        mt_tensor *x = ref_get(refs, c->x);
-        graph_matches(refs, l, 1, (const mt_tensor *const[]){x}, c->want);
+        mt_tensor *x = ref_get(file, c->x);
+        graph_matches(file, l, 1, (const mt_tensor *const[]){x}, c->want);
         mt_tensor_free(x);
     }
+}
+
+static void layers_match_keras(void **state)
+{
+    (void)state;
+    cases_match(refs, cases, sizeof cases / sizeof cases[0]);
 }
 
 /* Keras' Bidirectional around ConvLSTM2D and ConvLSTM1D, each merge_mode,
@@ -81,15 +87,7 @@ static void bidirectional_matches_keras(void **state)
         {"bm", "x", "y_bm", {.padding = MT_PADDING_SAME, .merge = MT_RNN_MERGE_MUL}},
         {"ba", "x1", "y_ba", {.padding = MT_PADDING_SAME, .merge = MT_RNN_MERGE_AVE}},
     };
-    for (size_t i = 0; i < sizeof bidi / sizeof bidi[0]; i++) {
-        const keras_case *c = &bidi[i];
-        mt_layer *l = NULL;
-        if (mt_conv_lstm_load(&sd, c->layer, &c->o, &l))
-            fail_msg("%s: %s", c->layer, mt_last_error());
-        mt_tensor *x = ref_get(bidi_refs, c->x);
-        graph_matches(bidi_refs, l, 1, (const mt_tensor *const[]){x}, c->want);
-        mt_tensor_free(x);
-    }
+    cases_match(bidi_refs, bidi, sizeof bidi / sizeof bidi[0]);
     mt_layer *l = NULL;
     assert_int_equal(mt_conv_lstm_load(&sd, "bc", &(mt_conv_lstm_options){
                                            .merge = MT_RNN_MERGE_NONE}, &l),
