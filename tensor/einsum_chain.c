@@ -56,10 +56,17 @@ static bool term_of(const char *s, const char *end, chain_term *t)
 static bool has_letter(const chain_term *t, char c) { return strchr(t->s, c) != NULL; }
 
 /* The steps' terms: term[0..n) the operands', term[n] the output's. */
+/* The pairs, a[k] with b[k] at step k (plan_order). */
+typedef struct chain_order {
+    int a[MT_EINSUM_MAX_OPERANDS], b[MT_EINSUM_MAX_OPERANDS];
+    bool reordered;
+} chain_order;
+
 typedef struct chain_plan {
     char op[96];
     int n;
     chain_term term[MT_EINSUM_MAX_OPERANDS + 1];
+    chain_order order;
 } chain_plan;
 
 static mt_status plan_chain(const char *eq, int n, chain_plan *p)
@@ -155,6 +162,14 @@ static int pair_result(const chain_plan *p, const chain_slots *sl, int a, int b,
     return dims;
 }
 
+/* Slot b contracted into slot a, with result r. */
+static void slots_apply(chain_slots *sl, int a, int b, const chain_term *r, int ell_dims)
+{
+    sl->term[a] = *r;
+    sl->ell_dims[a] = ell_dims;
+    sl->live[b] = false;
+}
+
 static void slots_start(const chain_plan *p, const mt_tensor *const *x, chain_slots *sl)
 {
     for (int k = 0; k < p->n; k++) {
@@ -175,11 +190,6 @@ static void slots_start(const chain_plan *p, const mt_tensor *const *x, chain_sl
  * rank. */
 enum { SEARCH_BUDGET = 50000 };
 
-typedef struct chain_order {
-    int a[MT_EINSUM_MAX_OPERANDS], b[MT_EINSUM_MAX_OPERANDS];
-    bool reordered;
-} chain_order;
-
 static bool order_fits(const chain_plan *p, const mt_tensor *const *x, const chain_order *o)
 {
     chain_slots sl;
@@ -189,9 +199,7 @@ static bool order_fits(const chain_plan *p, const mt_tensor *const *x, const cha
         int ell;
         if (pair_result(p, &sl, o->a[k], o->b[k], k + 2 == p->n, &r, &ell) > MT_MAX_RANK)
             return false;
-        sl.term[o->a[k]] = r;
-        sl.ell_dims[o->a[k]] = ell;
-        sl.live[o->b[k]] = false;
+        slots_apply(&sl, o->a[k], o->b[k], &r, ell);
     }
     return true;
 }
@@ -222,22 +230,21 @@ static bool search_from(order_search *st, int k)
                     continue;
                 const chain_term saved = sl->term[a];
                 const int saved_ell = sl->ell_dims[a];
-                sl->term[a] = r;
-                sl->ell_dims[a] = ell;
-                sl->live[b] = false;
+                slots_apply(sl, a, b, &r, ell);
                 st->o.a[k] = a;
                 st->o.b[k] = b;
                 if (search_from(st, k + 1))
                     return true;
-                sl->term[a] = saved;
+                sl->term[a] = saved;   // undo
                 sl->ell_dims[a] = saved_ell;
                 sl->live[b] = true;
             }
     return false;
 }
 
-static void plan_order(const chain_plan *p, const mt_tensor *const *x, chain_order *o)
+static void plan_order(chain_plan *p, const mt_tensor *const *x)
 {
+    chain_order *o = &p->order;
     o->reordered = false;
     for (int k = 0; k + 1 < p->n; k++)
         o->a[k] = 0, o->b[k] = k + 1;
@@ -249,14 +256,14 @@ static void plan_order(const chain_plan *p, const mt_tensor *const *x, chain_ord
         *o = st.o;
 }
 
-/* Runs the chain in `order`; with shape_only, the shapes alone (no data
+/* Runs the chain in p's order; with shape_only, the shapes alone (no data
  * read: each step's result is a shape with a stand-in data pointer). The
  * last step writes into out when it is given, else *result gets a new
  * tensor (or, shape_only, *rank and shape). */
-static mt_status run_chain(const chain_plan *p, const chain_order *order,
-                           const mt_tensor *const *x, mt_tensor *out, mt_tensor **result,
-                           bool shape_only, int *rank, int64_t *shape)
+static mt_status run_chain(const chain_plan *p, const mt_tensor *const *x, mt_tensor *out,
+                           mt_tensor **result, bool shape_only, int *rank, int64_t *shape)
 {
+    const chain_order *order = &p->order;
     static float stand_in; /* data of a shape-only step result: never read */
     const mt_tensor *slot[MT_EINSUM_MAX_OPERANDS];
     mt_tensor *owned[MT_EINSUM_MAX_OPERANDS] = {0}, held[MT_EINSUM_MAX_OPERANDS];
@@ -305,9 +312,7 @@ static mt_status run_chain(const chain_plan *p, const chain_order *order,
             owned[a] = next;
             slot[a] = next;
         }
-        sl.term[a] = r;
-        sl.ell_dims[a] = ell;
-        sl.live[b] = false;
+        slots_apply(&sl, a, b, &r, ell);
     }
     if (!s && result)
         *result = owned[0];
@@ -327,7 +332,9 @@ static mt_status chain_plan_make(const char *eq, int n, const mt_tensor *const *
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: %d operands, at most %d", p->op, n,
                        MT_EINSUM_MAX_OPERANDS);
     mt_status s = mt_einsum_check_operands(p->op, n, x);
-    return s ? s : plan_chain(eq, n, p);
+    if (!s && !(s = plan_chain(eq, n, p)))
+        plan_order(p, x);
+    return s;
 }
 
 mt_status mt_einsum_chain(const char *eq, int n, const mt_tensor *const *x, mt_tensor **out)
@@ -338,9 +345,7 @@ mt_status mt_einsum_chain(const char *eq, int n, const mt_tensor *const *x, mt_t
         return s;
     if (!out)
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: out is NULL", p.op);
-    chain_order o;
-    plan_order(&p, x, &o);
-    return run_chain(&p, &o, x, NULL, out, false, NULL, NULL);
+    return run_chain(&p, x, NULL, out, false, NULL, NULL);
 }
 
 mt_status mt_einsum_chain_into(const char *eq, int n, const mt_tensor *const *x,
@@ -351,18 +356,16 @@ mt_status mt_einsum_chain_into(const char *eq, int n, const mt_tensor *const *x,
     if (s)
         return s;
     /* the whole chain's shape first: a wrong out fails before any work */
-    chain_order o;
-    plan_order(&p, x, &o);
     int rank = 0;
     int64_t shape[MT_MAX_RANK];
-    if ((s = run_chain(&p, &o, x, NULL, NULL, true, &rank, shape)) ||
+    if ((s = run_chain(&p, x, NULL, NULL, true, &rank, shape)) ||
         (s = mt_check_out(p.op, out, MT_DTYPE_F32, rank, shape)))
         return s;
     for (int k = 0; k < n; k++)
         if (mt_tensors_overlap(out, x[k]))
             return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: out %s overlaps operand %d %s",
                            p.op, MT_SHAPE(out), k, MT_SHAPE(x[k]));
-    return run_chain(&p, &o, x, out, NULL, false, NULL, NULL);
+    return run_chain(&p, x, out, NULL, false, NULL, NULL);
 }
 
 mt_status mt_einsum_chain_shape(const char *eq, int n, const mt_tensor *const *x, int *rank,
@@ -374,7 +377,5 @@ mt_status mt_einsum_chain_shape(const char *eq, int n, const mt_tensor *const *x
         return s;
     if (!rank || !shape)
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: rank or shape is NULL", p.op);
-    chain_order o;
-    plan_order(&p, x, &o);
-    return run_chain(&p, &o, x, NULL, NULL, true, rank, shape);
+    return run_chain(&p, x, NULL, NULL, true, rank, shape);
 }

@@ -248,6 +248,14 @@ static void test_reordered_chain(void **state)
         assert_int_equal(s, MT_ERR_OUT_OF_MEMORY);
         assert_true(fail < 100);
     }
+    /* no order keeps every step within 8 dims (the output has 10): the
+     * search gives up and the left-to-right step says why */
+    mt_tensor *one = zeros(1, (int64_t[]){1});
+    const mt_tensor *ones[10] = {one, one, one, one, one, one, one, one, one, one};
+    expect_fail("a,b,c,d,e,f,g,h,i,j->abcdefghij", 10, ones, MT_ERR_SHAPE,
+                "einsum 'a,b,c,d,e,f,g,h,i,j->abcdefghij': at operand 8: einsum "
+                "'abcdefgh,i->abcdefghi': the output has more than 8 subscripts");
+    mt_tensor_free(one);
     x[6] = ej_bad; /* e is 2 in operand 0, 3 here */
     expect_fail(eq, 7, x, MT_ERR_SHAPE,
                 "einsum 'abcde,fghij,af,bg,ch,di,ej->aj': at step 4 of 6: einsum "
