@@ -387,18 +387,18 @@ static void test_native_blocking_rule(void **state)
     assert_int_equal(b.mc, 2048);
     // 48K L1d, 2M L2, 3M L3: 24576/16 = 1536 -> 1024; 1048576/4096 = 256;
     // 1572864/4096 = 384
-    b = mt_native_blocking_for(g, (mt_native_caches){48 << 10, 2 << 20, 3 << 20});
+    b = mt_native_blocking_for(g, (mt_native_caches){.l1d = 48 << 10, .l2 = 2 << 20, .l3 = 3 << 20});
     assert_int_equal(b.kc, 1024);
     assert_int_equal(b.nc, 256);
     assert_int_equal(b.mc, 384);
     // tiny caches clamp: 1K L1d -> 512/16 = 32 -> 64; 64K L2 -> 32768/256 =
     // 128 columns; 64K L3 -> 128 rows
-    b = mt_native_blocking_for(g, (mt_native_caches){1 << 10, 64 << 10, 64 << 10});
+    b = mt_native_blocking_for(g, (mt_native_caches){.l1d = 1 << 10, .l2 = 64 << 10, .l3 = 64 << 10});
     assert_int_equal(b.kc, 64);
     assert_int_equal(b.nc, 128);
     assert_int_equal(b.mc, 128);
     // huge ones clamp: NC 8192, MC 4096
-    b = mt_native_blocking_for(g, (mt_native_caches){32 << 10, 64 << 20, 512 << 20});
+    b = mt_native_blocking_for(g, (mt_native_caches){.l1d = 32 << 10, .l2 = 64 << 20, .l3 = 512 << 20});
     assert_int_equal(b.nc, 8192);
     assert_int_equal(b.mc, 4096);
     // unknown (wasm32): the kernel's constants
@@ -450,7 +450,7 @@ static void test_native_caches(void **state)
     (void)state;
     mt_native_caches c = mt_gemm_native_caches();
 #if defined(__linux__)
-    long long want[4] = {0, 0, 0, 0};
+    long long want[4] = {0, 0, 0, 0}, l1_ways = 0;
     for (int i = 0; i < 8; i++) {
         long long level = sysfs_value(i, "level");
         if (level < 0)
@@ -464,6 +464,8 @@ static void test_native_caches(void **state)
         if (!strncmp(type, "Instruction", 11) || level > 3 || want[level])
             continue;
         long long size = sysfs_value(i, "size"), sharing = 0;
+        if (level == 1)
+            l1_ways = sysfs_value(i, "ways_of_associativity");
         snprintf(path, sizeof path,
                  "/sys/devices/system/cpu/cpu0/cache/index%d/shared_cpu_map", i);
         f = fopen(path, "r"); // hex mask: count its bits
@@ -477,11 +479,15 @@ static void test_native_caches(void **state)
     }
     if (want[1] > 0) { // a kernel that reports its caches
         assert_int_equal(c.l1d, want[1]);
+        // the L1d way: its size over sysfs' ways_of_associativity
+        assert_true(l1_ways > 0);
+        assert_int_equal(c.l1d_way, want[1] / l1_ways);
         assert_int_equal(c.l2, want[2]);
         assert_int_equal(c.l3, want[3]);
 #ifdef MT_NATIVE_X86
         mt_native_caches id = mt_native_caches_cpuid();
         assert_int_equal(id.l1d, want[1]);
+        assert_int_equal(id.l1d_way, c.l1d_way);
         assert_int_equal(id.l2, want[2]);
         assert_true(id.l3 > 0 && id.l3 <= c.l3 * 64);
 #endif

@@ -24,14 +24,17 @@
 
 #if defined(MT_CACHE_CPUID) || defined(__linux__)
 /* Files one cache into out: data or unified caches of level 1..3 only.
- * shared is how many logical CPUs share it (>= 1). */
+ * shared is how many logical CPUs share it (>= 1), ways its associativity
+ * (0 if unknown). */
 static void record(mt_native_caches *out, int level, bool data_or_unified,
-                   int64_t bytes, int64_t shared)
+                   int64_t bytes, int64_t shared, int64_t ways)
 {
     if (!data_or_unified || bytes <= 0)
         return;
-    if (level == 1 && !out->l1d)
+    if (level == 1 && !out->l1d) {
         out->l1d = bytes;
+        out->l1d_way = ways > 0 ? bytes / ways : 0;
+    }
     else if (level == 2 && !out->l2)
         out->l2 = bytes;
     else if (level == 3 && !out->l3)
@@ -54,7 +57,7 @@ static bool from_cpuid_leaf(unsigned leaf, mt_native_caches *out)
         int64_t bytes = (int64_t)((b >> 22) + 1) * (((b >> 12) & 0x3ff) + 1) *
                         ((b & 0xfff) + 1) * ((int64_t)c + 1);
         record(out, (int)((a >> 5) & 7), type == 1 || type == 3, bytes,
-               (int64_t)((a >> 14) & 0xfff) + 1);
+               (int64_t)((a >> 14) & 0xfff) + 1, (int64_t)(b >> 22) + 1);
     }
     return out->l1d > 0;
 }
@@ -117,12 +120,13 @@ static int64_t sysfs_cpu_count(const char *path)
     return count > 0 ? count : 1;
 }
 
-/* Reads only what record() uses: nothing more of an instruction cache, and
- * the sharing CPUs of level 3 only (each sysfs file costs ~9 us on a VM). */
+/* Reads only what record() uses: nothing more of an instruction cache, the
+ * associativity of level 1 only and the sharing CPUs of level 3 only (each
+ * sysfs file costs ~9 us on a VM). */
 static void from_sysfs(mt_native_caches *out)
 {
     for (int i = 0; i < 8; i++) {
-        char path[96], type[32];
+        char path[128], type[32];
         snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu0/cache/index%d/type", i);
         if (!sysfs_read(path, type, sizeof type))
             break;
@@ -135,7 +139,9 @@ static void from_sysfs(mt_native_caches *out)
         snprintf(path, sizeof path, "%ssize", base);
         int64_t bytes = sysfs_number(path, true);
         snprintf(path, sizeof path, "%sshared_cpu_list", base);
-        record(out, level, true, bytes, level == 3 ? sysfs_cpu_count(path) : 1);
+        int64_t shared = level == 3 ? sysfs_cpu_count(path) : 1;
+        snprintf(path, sizeof path, "%sways_of_associativity", base);
+        record(out, level, true, bytes, shared, level == 1 ? sysfs_number(path, false) : 0);
     }
 }
 #endif

@@ -392,17 +392,26 @@ static bool want_pack_b(const mt_native_kernel *kr, const mt_gemm *g)
            (int64_t)((size_t)g->k * (size_t)g->b_rs * sizeof(float)) > b_in_place_max_bytes;
 }
 
-/* An L1d way (size / associativity) is 4 KB on the x86-64 cores with
- * AVX-512 (32 KB 8-way, 48 KB 12-way): rows of A that far apart, read in
- * place, fall in one set. */
-enum { L1_WAY_BYTES = 4096 };
-
+/* Rows of A a multiple of an L1d way apart (its size over its
+ * associativity: 4 KB for 32 KB 8-way and 48 KB 12-way), read in place,
+ * fall in one set. */
 static bool want_pack_a(const mt_native_kernel *kr, const mt_gemm *g)
 {
-    const bool aliased = kr->pack_aliased_a && g->a_cs == 1 && g->m > kr->mr &&
-                         (int64_t)((size_t)g->a_rs * sizeof(float)) % L1_WAY_BYTES == 0;
-    return (g->a_rs != 1 && g->a_cs != 1) ||
-           ((by_rows(kr, g) || aliased) && g->n >= 4 * kr->nr);
+    if (g->a_rs != 1 && g->a_cs != 1)
+        return true;
+    if (g->n < 4 * kr->nr)
+        return false;
+    if (by_rows(kr, g))
+        return true;
+    if (!kr->pack_aliased_a || g->a_cs != 1 || g->m <= kr->mr)
+        return false;
+#ifdef __wasm__
+    return false; // the caches are unknown there (native.h): no way size
+#else
+    caches_ready(); // only here: a program of gemvs never reads the caches
+    const int64_t way = machine_caches.l1d_way;
+    return way > 0 && (int64_t)((size_t)g->a_rs * sizeof(float)) % way == 0;
+#endif
 }
 
 // false if a packing buffer could not be allocated (nothing was written)

@@ -207,6 +207,7 @@ void mt_native_sparse_gemv_generic(int64_t n, int64_t nnz, const int32_t *idx,
  * the CPU each call; gemm_native.c calls it once. */
 typedef struct mt_native_caches {
     int64_t l1d, l2, l3;
+    int64_t l1d_way;   /* L1d bytes / associativity: addresses this far apart share a set */
 } mt_native_caches;
 #ifdef __wasm__
 /* Nothing to read: inline, so that gemm_native.c's code for known caches
