@@ -203,8 +203,8 @@ static void run_random(const mt_gemm_backend *backend, const char *who, uint64_t
     // k > KC: 1300 is more than one KC block of every kernel (KC <= 1024),
     // with B read in place (k > 1024 splits it too) and packed (transposed);
     // wide N on two threads, in slices of a few panels each; k = 1024: a
-    // row-major A whose pitch is 4 KB, which 12×32 packs (its rows would
-    // share an L1 set), one slice per thread
+    // row-major A whose pitch is 4 KB (an L1d way of most x86 cores), which
+    // 12×32 packs (its rows would share an L1 set), one slice per thread
     static const int64_t big[][3] = {{256, 128, 784}, {256, 10, 128}, {300, 500, 200},
                                      {257, 255, 300}, {70, 100, 1300}, {70, 1000, 64},
                                      {70, 3300, 8}, {70, 600, 1024}};

@@ -372,7 +372,7 @@ static void pack_b(const mt_native_kernel *kr, int64_t k, int64_t n,
  * on whatever the layout (the wasm kernel: kernel_wasm128.c says why). With
  * A's micro-panel held in L1 (the loop order above), A in place costs
  * nothing more, unless its rows share an L1 set: 12×32 (pack_aliased_a)
- * packs an A whose pitch is a multiple of 4 KB. On Emerald Rapids, one
+ * packs an A whose pitch is a multiple of an L1d way. On Emerald Rapids, one
  * core, A and B in place against both packed (the rule before, from 64
  * rows): 256³ 161-162 vs 150 GFLOP/s, 512³ 158-159 vs 151-152, MNIST's
  * 256×784×128 306-315 vs 362 us; 1024³ with A in place at its 4 KB pitch
