@@ -434,6 +434,9 @@ mt_status mt_multihead_attention_new(const mt_attention_weights *w, int64_t num_
             s = check(name, bias_name[i], bias[i], 1, e, 0);
     if (!s && w->out_bias)
         s = check(name, "out_bias", w->out_bias, 1, e, 0);
+    if (!s && (w->q_norm_weight || w->k_norm_weight))
+        s = mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: q_norm_weight/k_norm_weight given: "
+                    "MultiheadAttention has no q/k norm (mt_llama_attention_new has)", name);
     if (s)
         return s;
     // PyTorch's (out,in) rows as (in, out) views; the views keep the

@@ -1,6 +1,7 @@
 /* llama_attention_layer.c — causal self-attention with rotary position
  * embedding and grouped-query heads, as Hugging Face's LlamaAttention and
- * llama2.c's Attention compute it: project q, k, v, turn q and k by RoPE,
+ * llama2.c's Attention compute it: project q, k, v, RMS-norm q and k where
+ * the model does (Qwen3, OLMo2), turn q and k by RoPE,
  * attend (query head h reads key/value head h / (H/Hkv)), project out.
  * The projections live in the planner's scratch; the heads are views of
  * them, and grouped-query attention is a broadcast of k and v over each
@@ -11,11 +12,15 @@
 
 #include "layer_internal.h"
 #include "minitensor/attention.h"
+#include "minitensor/norm.h"
 #include "minitensor/view.h"
 
 typedef struct llama_state {
     mt_tensor *w[4];          /* q, k, v, out projections as (in, out) views */
     mt_tensor *b[4];          /* their biases, or NULL */
+    mt_tensor *norm[2];       /* q's and k's RMSNorm weights, or NULL */
+    bool norm_per_head[2];    /* [D] (each head) rather than the whole projection */
+    float norm_eps;
     int64_t e, eo;            /* input and output widths */
     int64_t heads, kv_heads, head_dim;
     mt_rope_options rope;
@@ -81,10 +86,17 @@ static mt_status llama_forward(const mt_layer *l, int n, const mt_tensor *const 
         (s = mt_matmul_fused_into(x, st->w[1], st->b[1], MT_ACTIVATION_NONE, &k)) ||
         (s = mt_matmul_fused_into(x, st->w[2], st->b[2], MT_ACTIVATION_NONE, &v)))
         return s;
-    // RoPE in place on [N, L, heads, D] (positions along dim 1)
+    // the norms and RoPE in place on [N, L, heads, D] (positions along dim 1)
     if ((s = mt_tensor_wrap_into(MT_DTYPE_F32, 4, (int64_t[]){b, len, h, d}, q0, &q4)) ||
-        (s = mt_tensor_wrap_into(MT_DTYPE_F32, 4, (int64_t[]){b, len, kv, d}, k0, &k4)) ||
-        (s = mt_rotary_embedding_into(&q4, 1, &st->rope, &q4)) ||
+        (s = mt_tensor_wrap_into(MT_DTYPE_F32, 4, (int64_t[]){b, len, kv, d}, k0, &k4)))
+        return s;
+    mt_tensor *norm_of[2][2] = {{&q, &q4}, {&k, &k4}};
+    for (int i = 0; i < 2; i++) {
+        mt_tensor *t = norm_of[i][st->norm_per_head[i]];
+        if (st->norm[i] && (s = mt_rms_norm_into(t, 1, st->norm[i], st->norm_eps, t)))
+            return s;
+    }
+    if ((s = mt_rotary_embedding_into(&q4, 1, &st->rope, &q4)) ||
         (s = mt_rotary_embedding_into(&k4, 1, &st->rope, &k4)))
         return s;
     if ((s = group_view(q0, b, len, kv, g, d, &flat[0], &qh)) ||
@@ -103,6 +115,8 @@ static void llama_release(void *state)
         mt_tensor_free(st->w[i]);
         mt_tensor_free(st->b[i]);
     }
+    mt_tensor_free(st->norm[0]);
+    mt_tensor_free(st->norm[1]);
 }
 
 static const mt_layer_vtable llama_vtable = {
@@ -158,16 +172,45 @@ static mt_status check_bias(const char *name, const char *what, const mt_tensor 
                    mt_tensor_describe(b, ts, sizeof ts), (long long)len);
 }
 
+/* A norm weight (NULL: none) is [D], each head's, or [heads·D], the
+ * projection's. */
+static mt_status check_norm(const char *name, const char *what, const mt_tensor *w,
+                            int64_t heads, int64_t d)
+{
+    char ts[160];
+    if (!w || (w->rank == 1 && (w->shape[0] == d || w->shape[0] == heads * d)))
+        return MT_OK;
+    return mt_fail(MT_ERR_SHAPE, "%s: %s %s, expected [%lld] (each head) or [%lld] (the "
+                   "whole projection)", name, what, mt_tensor_describe(w, ts, sizeof ts),
+                   (long long)d, (long long)(heads * d));
+}
+
+/* The rope options checked now as RoPE checks them at every pass, on an
+ * empty [0, 1, D] tensor (no work): the message names the layer. */
+static mt_status check_rope(const char *name, const mt_rope_options *rope, int64_t d)
+{
+    static float none;
+    mt_tensor empty;
+    mt_status s = mt_tensor_wrap_into(MT_DTYPE_F32, 3, (int64_t[]){0, 1, d}, &none, &empty);
+    if (!s && !(s = mt_rotary_embedding_into(&empty, 1, rope, &empty)))
+        return MT_OK;
+    char why[256];
+    snprintf(why, sizeof why, "%s", mt_last_error());
+    return mt_fail(s, "%s: rope: %s", name, why);
+}
+
 /* The heads, kv heads and head dim from the weights and options. */
 static mt_status check_weights(const char *name, const mt_attention_weights *w,
                                const mt_llama_attention_options *o, int64_t *kv, int64_t *d)
 {
     char ts[160];
-    const mt_tensor *const all[8] = {w->q_weight, w->k_weight, w->v_weight, w->out_weight,
-                                     w->q_bias, w->k_bias, w->v_bias, w->out_bias};
-    static const char *const roles[8] = {"q_weight", "k_weight", "v_weight", "out_weight",
-                                         "q_bias", "k_bias", "v_bias", "out_bias"};
-    for (int i = 0; i < 8; i++) {   // each a valid tensor (or NULL) before its shape is read
+    const mt_tensor *const all[10] = {w->q_weight, w->k_weight, w->v_weight, w->out_weight,
+                                      w->q_bias, w->k_bias, w->v_bias, w->out_bias,
+                                      w->q_norm_weight, w->k_norm_weight};
+    static const char *const roles[10] = {"q_weight", "k_weight", "v_weight", "out_weight",
+                                          "q_bias", "k_bias", "v_bias", "out_bias",
+                                          "q_norm_weight", "k_norm_weight"};
+    for (int i = 0; i < 10; i++) {   // each a valid tensor (or NULL) before its shape is read
         mt_status s = mt_nn_check_weight(name, roles[i], all[i]);
         if (s)
             return s;
@@ -214,9 +257,14 @@ static mt_status check_weights(const char *name, const mt_attention_weights *w,
     if ((s = check_bias(name, "q_bias", w->q_bias, o->n_heads * *d)) ||
         (s = check_bias(name, "k_bias", w->k_bias, *kv * *d)) ||
         (s = check_bias(name, "v_bias", w->v_bias, *kv * *d)) ||
-        (s = check_bias(name, "out_bias", w->out_bias, w->out_weight->shape[0])))
+        (s = check_bias(name, "out_bias", w->out_bias, w->out_weight->shape[0])) ||
+        (s = check_norm(name, "q_norm_weight", w->q_norm_weight, o->n_heads, *d)) ||
+        (s = check_norm(name, "k_norm_weight", w->k_norm_weight, *kv, *d)))
         return s;
-    return MT_OK;
+    if (!(o->qk_norm_eps >= 0.0f) || isinf(o->qk_norm_eps))
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: qk_norm_eps %g must be finite and >= 0",
+                       name, (double)o->qk_norm_eps);
+    return check_rope(name, &o->rope, *d);
 }
 
 mt_status mt_llama_attention_new(const mt_attention_weights *weights,
@@ -231,26 +279,25 @@ mt_status mt_llama_attention_new(const mt_attention_weights *weights,
              ow ? ow->name : "");
     int64_t kv = 0, d = 0;
     mt_status s = check_weights(name, weights, options, &kv, &d);
-    if (!s && (unsigned)options->rope.pairing > MT_ROPE_PAIRING_INTERLEAVED)
-        s = mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: rope pairing %d is not HALF or INTERLEAVED",
-                    name, (int)options->rope.pairing);
-    if (!s && (!(options->rope.theta >= 0.0f) || isinf(options->rope.theta)))
-        s = mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: rope theta %g must be finite and > 0 (0: "
-                    "10000)", name, (double)options->rope.theta);
     if (s)
         return s;
     const mt_tensor *w[4] = {weights->q_weight, weights->k_weight, weights->v_weight, ow};
     const mt_tensor *bias[4] = {weights->q_bias, weights->k_bias, weights->v_bias,
                                 weights->out_bias};
     static const char *const role[4] = {"q", "k", "v", "o"};
-    mt_tensor *t[8] = {0};
+    const mt_tensor *norm[2] = {weights->q_norm_weight, weights->k_norm_weight};
+    mt_tensor *t[10] = {0};
     for (int i = 0; !s && i < 4; i++)
         s = hold(name, role[i], w[i], bias[i], &t[i], &t[4 + i]);
+    for (int i = 0; !s && i < 2; i++)
+        if (norm[i])
+            s = mt_nn_hold_for(name, i ? "k norm weight" : "q norm weight", norm[i], false,
+                               &t[8 + i]);
     mt_layer *l = s ? NULL : mt_nn_layer_alloc("llama_attention", &llama_vtable,
                                                MT_LAYER_MULTIHEAD_ATTENTION, name,
                                                sizeof(llama_state));
     if (!l) {
-        for (int i = 0; i < 8; i++)
+        for (int i = 0; i < 10; i++)
             mt_tensor_free(t[i]);
         return s ? s : MT_ERR_OUT_OF_MEMORY;
     }
@@ -259,6 +306,11 @@ mt_status mt_llama_attention_new(const mt_attention_weights *weights,
         st->w[i] = t[i];
         st->b[i] = t[4 + i];
     }
+    for (int i = 0; i < 2; i++) {
+        st->norm[i] = t[8 + i];
+        st->norm_per_head[i] = norm[i] && norm[i]->shape[0] == d;
+    }
+    st->norm_eps = options->qk_norm_eps > 0.0f ? options->qk_norm_eps : 1e-6f;
     st->e = w[0]->shape[1];
     st->eo = ow->shape[0];
     st->heads = options->n_heads;

@@ -16,10 +16,40 @@ typedef struct rope_plan {
     int64_t offset;
     float theta;
     mt_rope_pairing pairing;
+    mt_rope_scaling scaling;  /* defaults filled in */
     int n_other;              /* the dims other than seq and last */
     int other_dim[MT_MAX_RANK];
     int64_t other_shape[MT_MAX_RANK];
 } rope_plan;
+
+/* The scaling's fields checked, LLAMA3's zeroes replaced by Llama 3.1's
+ * values. */
+static mt_status check_scaling(mt_rope_scaling *sc)
+{
+    if ((unsigned)sc->type > MT_ROPE_SCALING_LLAMA3)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: scaling type %d is not NONE, LINEAR or "
+                       "LLAMA3", OP, (int)sc->type);
+    if (sc->type == MT_ROPE_SCALING_NONE)
+        return MT_OK;
+    if (!(sc->factor > 0.0f) || isinf(sc->factor))
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: scaling factor %g must be finite and > 0",
+                       OP, (double)sc->factor);
+    if (sc->type == MT_ROPE_SCALING_LINEAR)
+        return MT_OK;
+    if (sc->low_freq_factor == 0.0f)
+        sc->low_freq_factor = 1.0f;
+    if (sc->high_freq_factor == 0.0f)
+        sc->high_freq_factor = 4.0f;
+    if (sc->original_max_position == 0)
+        sc->original_max_position = 8192;
+    if (!(sc->low_freq_factor > 0.0f) || !(sc->high_freq_factor > sc->low_freq_factor) ||
+        isinf(sc->high_freq_factor) || sc->original_max_position < 0)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: llama3 scaling needs finite 0 < "
+                       "low_freq_factor < high_freq_factor and original_max_position > 0, "
+                       "given %g, %g and %lld", OP, (double)sc->low_freq_factor,
+                       (double)sc->high_freq_factor, (long long)sc->original_max_position);
+    return MT_OK;
+}
 
 static mt_status plan_rope(const mt_tensor *x, int seq_dim, const mt_rope_options *o,
                            rope_plan *p)
@@ -47,6 +77,8 @@ static mt_status plan_rope(const mt_tensor *x, int seq_dim, const mt_rope_option
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: offset %lld is negative or its last "
                        "position (%lld steps) overflows", OP, (long long)opt.offset,
                        (long long)x->shape[p->seq]);
+    if ((s = check_scaling(&opt.scaling)))
+        return s;
     int64_t d = x->shape[p->last], rd = opt.rotary_dim ? opt.rotary_dim : d;
     if (rd < 0 || rd > d || rd % 2)
         return mt_fail(MT_ERR_SHAPE, "%s: x %s: the rotated dims (%s %lld) must be even and "
@@ -57,6 +89,7 @@ static mt_status plan_rope(const mt_tensor *x, int seq_dim, const mt_rope_option
     p->offset = opt.offset;
     p->theta = opt.theta;
     p->pairing = opt.pairing;
+    p->scaling = opt.scaling;
     p->n_other = 0;
     for (int k = 0; k < p->last; k++)
         if (k != p->seq) {
@@ -66,17 +99,38 @@ static mt_status plan_rope(const mt_tensor *x, int seq_dim, const mt_rope_option
     return MT_OK;
 }
 
+/* inv_freq of pair i in float32, step by step as transformers computes it
+ * (where torch evaluates `scalar / tensor` as the tensor's reciprocal times
+ * the scalar, and a Python scalar meets a float32 tensor as a float). */
+static float inv_freq(const rope_plan *p, int64_t i)
+{
+    const mt_rope_scaling *sc = &p->scaling;
+    float inv = 1.0f / powf(p->theta, (float)(2 * i) / (float)(2 * p->half));
+    if (sc->type == MT_ROPE_SCALING_LINEAR)
+        return inv / sc->factor;
+    if (sc->type != MT_ROPE_SCALING_LLAMA3)
+        return inv;
+    double old = (double)sc->original_max_position;
+    float wavelen = (1.0f / inv) * (float)(2.0 * 3.14159265358979323846);
+    if (wavelen < (float)(old / sc->high_freq_factor))
+        return inv;
+    if (wavelen > (float)(old / sc->low_freq_factor))
+        return inv / sc->factor;
+    float smooth = ((1.0f / wavelen) * (float)old - sc->low_freq_factor) /
+                   (float)((double)sc->high_freq_factor - (double)sc->low_freq_factor);
+    return (1.0f - smooth) * inv / sc->factor + smooth * inv;
+}
+
 /* cos and sin of the angles of pairs i0 .. i0+n-1 at position pos, in
  * float32 as PyTorch's references (HF's LlamaRotaryEmbedding, llama2.c's
- * precompute_freqs_cis) compute them: inv_freq = 1 / theta^(2i/d) and the
- * angle pos·inv_freq each rounded to float, then cos and sin of it. */
+ * precompute_freqs_cis) compute them: inv_freq and the angle pos·inv_freq
+ * each rounded to float, then cos and sin of it. */
 static void angles(const rope_plan *p, int64_t pos, int64_t i0, int64_t n, float *c,
                    float *sn)
 {
-    float fpos = (float)pos, d = (float)(2 * p->half);
+    float fpos = (float)pos;
     for (int64_t i = 0; i < n; i++) {
-        float inv = 1.0f / powf(p->theta, (float)(2 * (i0 + i)) / d);
-        double a = (double)(fpos * inv);
+        double a = (double)(fpos * inv_freq(p, i0 + i));
         c[i] = (float)cos(a);
         sn[i] = (float)sin(a);
     }

@@ -2,8 +2,10 @@
  * (reference/make_llama_refs.py writes the models out by hand as Hugging
  * Face's modeling_llama.py and llama2.c's model.py compute them):
  *   mt_rotary_embedding: both pairings, theta, offsets, partial rotary,
- *     strided views in and out, in place, and its errors;
- *   mt_llama_attention_load: one layer with biases (Qwen2's), its errors;
+ *     rope_scaling (Llama 3's, linear), strided views in and out, in
+ *     place, and its errors;
+ *   mt_llama_attention_load: one layer with biases (Qwen2's), layers with
+ *     q/k norms (Qwen3's per head, OLMo2's over the projections), errors;
  *   two tiny models ported as graphs by their state_dict names, logits at
  *     every position within 5e-5: HF's LlamaForCausalLM (GQA, rotate_half,
  *     theta 500000, tied lm_head) and llama2.c's Transformer (MQA,
@@ -57,6 +59,49 @@ static void rope_matches_pytorch(void **state)
         mt_tensor_free(y);
     }
     mt_tensor_free(w);
+    mt_safetensors_close(st);
+}
+
+/* rope_scaling: Hugging Face's "llama3" frequencies with a small original
+ * context (every band: kept, blended, divided) and with Llama 3.2's own
+ * values at positions 5000.., in both pairings (Meta's apply_scaling for
+ * the interleaved one); "linear". */
+static void rope_scaling_matches_pytorch(void **state)
+{
+    (void)state;
+    mt_safetensors *st = ref_open("llama_refs.safetensors");
+    mt_tensor *x = ref_get(st, "rope_scaled_x"), *w = ref_get(st, "rope_scaled_wide_x");
+    mt_tensor *y = NULL;
+    const mt_rope_scaling small = {.type = MT_ROPE_SCALING_LLAMA3, .factor = 4.0f,
+                                   .original_max_position = 32};   /* low 1, high 4 */
+    assert_ok(mt_rotary_embedding(x, 1, &(mt_rope_options){.offset = 100, .scaling = small},
+                                  &y));
+    ref_assert_matches(st, "rope_llama3_small_o100", y, 1e-6, 1e-6);
+    mt_tensor_free(y);
+    /* the same without the scaling is far from it: the case can fail */
+    assert_ok(mt_rotary_embedding(x, 1, &(mt_rope_options){.offset = 100}, &y));
+    mt_tensor *want = ref_get(st, "rope_llama3_small_o100");
+    double far = 0;
+    for (int64_t i = 0; i < mt_tensor_numel(y); i++)
+        far = fmax(far, fabs(((float *)y->data)[i] - ((float *)want->data)[i]));
+    assert_true(far > 0.5);
+    mt_tensor_free(want);
+    mt_tensor_free(y);
+    assert_ok(mt_rotary_embedding(x, 1, &(mt_rope_options){
+        .offset = 3, .scaling = {.type = MT_ROPE_SCALING_LINEAR, .factor = 2.5f}}, &y));
+    ref_assert_matches(st, "rope_linear_o3", y, 1e-6, 1e-6);
+    mt_tensor_free(y);
+    for (int i = 0; i < 2; i++) {
+        mt_rope_options o = {.pairing = i ? MT_ROPE_PAIRING_INTERLEAVED : MT_ROPE_PAIRING_HALF,
+                             .theta = 500000.0f, .offset = 5000,
+                             .scaling = {.type = MT_ROPE_SCALING_LLAMA3, .factor = 32.0f}};
+        assert_ok(mt_rotary_embedding(w, 1, &o, &y));
+        ref_assert_matches(st, i ? "rope_llama32_inter_o5000" : "rope_llama32_half_o5000", y,
+                           1e-6, 1e-6);
+        mt_tensor_free(y);
+    }
+    mt_tensor_free(w);
+    mt_tensor_free(x);
     mt_safetensors_close(st);
 }
 
@@ -175,6 +220,38 @@ static void rope_errors(void **state)
     y = NULL;
     assert_fails(mt_rotary_embedding(x, 1, &(mt_rope_options){.pairing = (mt_rope_pairing)7},
                                      &y), MT_ERR_INVALID_ARGUMENT, "pairing 7");
+    /* rope_scaling */
+    typedef mt_rope_scaling sc;
+    const struct {
+        sc scaling;
+        const char *why;
+    } bad[] = {
+        {{.type = (mt_rope_scaling_type)5}, "scaling type 5 is not NONE, LINEAR or LLAMA3"},
+        {{.type = MT_ROPE_SCALING_LINEAR}, "scaling factor 0 must be finite and > 0"},
+        {{.type = MT_ROPE_SCALING_LINEAR, .factor = -2.0f}, "scaling factor -2"},
+        {{.type = MT_ROPE_SCALING_LLAMA3, .factor = NAN}, "scaling factor nan"},
+        {{.type = MT_ROPE_SCALING_LLAMA3, .factor = INFINITY}, "scaling factor inf"},
+        {{.type = MT_ROPE_SCALING_LLAMA3, .factor = 8.0f, .low_freq_factor = 4.0f,
+          .high_freq_factor = 1.0f},
+         "llama3 scaling needs finite 0 < low_freq_factor < high_freq_factor and "
+         "original_max_position > 0, given 4, 1 and 8192"},
+        {{.type = MT_ROPE_SCALING_LLAMA3, .factor = 8.0f, .low_freq_factor = 4.0f},
+         "given 4, 4 and 8192"},
+        {{.type = MT_ROPE_SCALING_LLAMA3, .factor = 8.0f, .low_freq_factor = -1.0f},
+         "given -1, 4 and 8192"},
+        {{.type = MT_ROPE_SCALING_LLAMA3, .factor = 8.0f, .high_freq_factor = INFINITY},
+         "given 1, inf and 8192"},
+        {{.type = MT_ROPE_SCALING_LLAMA3, .factor = 8.0f, .high_freq_factor = NAN},
+         "given 1, nan and 8192"},
+        {{.type = MT_ROPE_SCALING_LLAMA3, .factor = 8.0f, .original_max_position = -1},
+         "given 1, 4 and -1"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        assert_fails(mt_rotary_embedding(x, 1, &(mt_rope_options){.scaling = bad[i].scaling},
+                                         &y), MT_ERR_INVALID_ARGUMENT, bad[i].why);
+        assert_fails(mt_rotary_embedding_into(x, 1, &(mt_rope_options){
+            .scaling = bad[i].scaling}, out), MT_ERR_INVALID_ARGUMENT, bad[i].why);
+    }
     assert_null(y);
     /* _into: out of another shape, dtype, a stride-0 out, an overlapping
      * out (x shifted by one float); out untouched */
@@ -214,27 +291,89 @@ static void rope_errors(void **state)
 
 /* ---- one attention layer with biases (Qwen2's) -------------------------------------- */
 
-static void attention_with_biases(void **state)
+/* Layer `prefix` of the file, run in a graph on prefix_x [2, 6, 32]: the
+ * largest difference from prefix_y (asserted within 1e-5 if `match`). */
+static double attention_case(const mt_safetensors *st, const char *prefix,
+                             const mt_llama_attention_options *o, bool match)
 {
-    (void)state;
-    mt_safetensors *st = ref_open("llama_refs.safetensors");
     const mt_state_dict sd = {st, MT_FRAMEWORK_PYTORCH};
     mt_layer *l = NULL;
-    assert_ok(mt_llama_attention_load(&sd, "attn",
-                                      &(mt_llama_attention_options){
-                                          .n_heads = 4, .rope = {.theta = 1e6f}}, &l));
+    assert_ok(mt_llama_attention_load(&sd, prefix, o, &l));
     mt_graph *g = NULL;
     int x, y;
     assert_ok(mt_graph_new(&g));
     assert_ok(mt_graph_input(g, "x", MT_DTYPE_F32, 2, (int64_t[]){6, 32}, &x));
     assert_ok(mt_graph_add(g, "attn", l, 1, &x, &y));
     assert_ok(mt_graph_output(g, y));
-    mt_tensor *in = ref_get(st, "attn_x");
+    char name[64];
+    snprintf(name, sizeof name, "%s_x", prefix);
+    mt_tensor *in = ref_get(st, name);
     const mt_tensor *out = NULL;
     assert_ok(mt_graph_forward(g, 1, (const mt_tensor *[]){in}, 1, &out));
-    ref_assert_matches(st, "attn_y", out, 1e-5, 1e-5);
+    snprintf(name, sizeof name, "%s_y", prefix);
+    mt_tensor *want = ref_get(st, name);
+    if (match)
+        ref_assert_matches(st, name, out, 1e-5, 1e-5);
+    double far = 0;
+    for (int64_t i = 0; i < mt_tensor_numel(want); i++)
+        far = fmax(far, fabs(((float *)out->data)[i] - ((float *)want->data)[i]));
+    mt_tensor_free(want);
     mt_graph_free(g);
     mt_tensor_free(in);
+    return far;
+}
+
+static void attention_with_biases(void **state)
+{
+    (void)state;
+    mt_safetensors *st = ref_open("llama_refs.safetensors");
+    attention_case(st, "attn", &(mt_llama_attention_options){.n_heads = 4,
+                                                             .rope = {.theta = 1e6f}}, true);
+    mt_safetensors_close(st);
+}
+
+/* Qwen3's q_norm and k_norm [D] on each head (eps left at its default,
+ * Qwen3's 1e-6), and OLMo2's over the projections [H·D], [Hkv·D] (eps
+ * 1e-5), the latter with llama3 rope scaling of a 32-position context. */
+static void attention_with_qk_norms(void **state)
+{
+    (void)state;
+    mt_safetensors *st = ref_open("llama_refs.safetensors");
+    attention_case(st, "qwen3", &(mt_llama_attention_options){.n_heads = 4,
+                                                              .rope = {.theta = 1e6f}}, true);
+    mt_llama_attention_options whole = {
+        .n_heads = 4, .qk_norm_eps = 1e-5f,
+        .rope = {.scaling = {.type = MT_ROPE_SCALING_LLAMA3, .factor = 4.0f,
+                             .original_max_position = 32}}};
+    attention_case(st, "qkwhole", &whole, true);
+    /* the case sees the scaling: without it, the layer is off */
+    whole.rope.scaling.type = MT_ROPE_SCALING_NONE;
+    assert_true(attention_case(st, "qkwhole", &whole, false) > 1e-3);
+    /* and the norms: the same weights without them are off */
+    mt_tensor *t[4];
+    static const char *const names[4] = {"qwen3.q_proj.weight", "qwen3.k_proj.weight",
+                                         "qwen3.v_proj.weight", "qwen3.o_proj.weight"};
+    for (int i = 0; i < 4; i++)
+        t[i] = ref_get(st, names[i]);
+    mt_layer *l = NULL;
+    assert_ok(mt_llama_attention_new(&(mt_attention_weights){.q_weight = t[0],
+                                                              .k_weight = t[1],
+                                                              .v_weight = t[2],
+                                                              .out_weight = t[3]},
+                                     &(mt_llama_attention_options){
+                                         .n_heads = 4, .rope = {.theta = 1e6f}}, &l));
+    mt_tensor *x = ref_get(st, "qwen3_x"), *y = NULL, *want = ref_get(st, "qwen3_y");
+    assert_ok(mt_layer_forward(l, x, &y));
+    double far = 0;
+    for (int64_t i = 0; i < mt_tensor_numel(want); i++)
+        far = fmax(far, fabs(((float *)y->data)[i] - ((float *)want->data)[i]));
+    assert_true(far > 1e-3);
+    mt_tensor_free(y);
+    mt_tensor_free(want);
+    mt_tensor_free(x);
+    mt_layer_free(l);
+    for (int i = 0; i < 4; i++)
+        mt_tensor_free(t[i]);
     mt_safetensors_close(st);
 }
 
@@ -322,6 +461,33 @@ static void attention_errors(void **state)
     o.rope.pairing = (mt_rope_pairing)9;
     assert_fails(mt_llama_attention_new(&w, &o, &l), MT_ERR_INVALID_ARGUMENT, "pairing 9");
     o.rope.pairing = MT_ROPE_PAIRING_HALF;
+    o.rope.scaling.type = MT_ROPE_SCALING_LINEAR;   /* factor 0: RoPE's message, named */
+    assert_fails(mt_llama_attention_new(&w, &o, &l), MT_ERR_INVALID_ARGUMENT,
+                 "llama_attention attn.o_proj.weight: rope: rotary_embedding: scaling factor 0");
+    o.rope.scaling.type = MT_ROPE_SCALING_NONE;
+    o.qk_norm_eps = NAN;
+    assert_fails(mt_llama_attention_new(&w, &o, &l), MT_ERR_INVALID_ARGUMENT,
+                 "qk_norm_eps nan must be finite and >= 0");
+    o.qk_norm_eps = -1.0f;
+    assert_fails(mt_llama_attention_new(&w, &o, &l), MT_ERR_INVALID_ARGUMENT, "qk_norm_eps -1");
+    o.qk_norm_eps = 0.0f;
+    mt_tensor *b5 = NULL;   /* a norm of 5: neither a head (8) nor the projection */
+    assert_ok(mt_narrow(bq, 0, 0, 5, &b5));
+    w.q_norm_weight = b5;
+    assert_fails(mt_llama_attention_new(&w, &o, &l), MT_ERR_SHAPE,
+                 "q_norm_weight attn.q_proj.bias [5], expected [8] (each head) or [32] (the "
+                 "whole projection)");
+    w.q_norm_weight = bq;   /* [32] = H·D: fine for q, not for k (Hkv·D = 16) */
+    w.k_norm_weight = bq;
+    assert_fails(mt_llama_attention_new(&w, &o, &l), MT_ERR_SHAPE,
+                 "k_norm_weight attn.q_proj.bias [32], expected [8] (each head) or [16]");
+    w.k_norm_weight = NULL;
+    assert_fails(mt_multihead_attention_new(&(mt_attention_weights){
+        .q_weight = wq, .k_weight = wq, .v_weight = wq, .out_weight = wq,
+        .k_norm_weight = b5}, 4, false, &l), MT_ERR_INVALID_ARGUMENT,
+        "MultiheadAttention has no q/k norm");
+    w.q_norm_weight = NULL;
+    mt_tensor_free(b5);
     assert_null(l);
     assert_fails(mt_llama_attention_load(&sd, "attention", &o, &l), MT_ERR_NOT_FOUND,
                  "neither attention.q_proj.weight (Hugging Face) nor attention.wq.weight");
@@ -381,6 +547,22 @@ static void out_of_memory(void **state)
     assert_true(made);
     for (int i = 0; i < 4; i++)
         assert_true(named[i]);
+    made = false;   /* the q/k norms held too */
+    for (long k = 0; k < 200 && !made; k++) {
+        mt_layer *l = (mt_layer *)&l;
+        probe_install(&probe, k);
+        mt_status s = mt_llama_attention_load(&sd, "qwen3",
+                                              &(mt_llama_attention_options){.n_heads = 4}, &l);
+        if (s) {
+            assert_int_equal(s, MT_ERR_OUT_OF_MEMORY);
+            assert_null(l);
+        } else {
+            made = true;
+            mt_layer_free(l);
+        }
+        assert_int_equal(probe.live, 0);
+    }
+    assert_true(made);
     mt_tensor *y = (mt_tensor *)&y;
     probe_install(&probe, 0);
     assert_fails(mt_rotary_embedding(x, 1, NULL, &y), MT_ERR_OUT_OF_MEMORY, "");
@@ -667,7 +849,9 @@ int main(void)
         cmocka_unit_test(rope_matches_pytorch),
         cmocka_unit_test(rope_views),
         cmocka_unit_test(rope_errors),
+        cmocka_unit_test(rope_scaling_matches_pytorch),
         cmocka_unit_test(attention_with_biases),
+        cmocka_unit_test(attention_with_qk_norms),
         cmocka_unit_test(attention_errors),
         cmocka_unit_test(out_of_memory),
         cmocka_unit_test(empty_inputs),

@@ -25,7 +25,11 @@ needs torch 2):
       rope_x [2,5,3,8] ([N, L, heads, D]) turned with each pairing, theta,
       offset and rotary_dim named in the key (see the C test); and one
       attention layer with biases (Qwen2's), HF's names under "attn",
-      theta 1e6, on attn_x [2, 6, 32] -> attn_y [2, 6, 24].
+      theta 1e6, on attn_x [2, 6, 32] -> attn_y [2, 6, 24]; rope_scaling
+      cases (rope_scaled_x, rope_scaled_wide_x: Hugging Face's "llama3" and
+      "linear" frequencies, and Meta's apply_scaling with interleaved
+      pairs) and two layers with q/k RMSNorms: Qwen3's per head ("qwen3")
+      and OLMo2's over the projections ("qkwhole", with llama3 scaling).
 
 Weights are seeded normals large enough that the logits depend on the
 tokens and their order (norm weights 1 + N(0, 0.1)). Run with Debian's
@@ -283,6 +287,131 @@ def qwen_attention():
     return sd
 
 
+# ---- rope_scaling, and q/k norms (drawn after everything above) -----------------------
+
+def hf_inv_freq(dim, base, scaling=None):
+    """transformers' modeling_rope_utils: _compute_default_rope_parameters,
+    then _compute_linear_scaling_rope_parameters or
+    _compute_llama3_parameters, step by step as they compute it."""
+    inv_freq = 1.0 / (base ** (torch.arange(0, dim, 2, dtype=torch.int64).float() / dim))
+    if scaling is None:
+        return inv_freq
+    factor = scaling["factor"]
+    if scaling["rope_type"] == "linear":
+        return inv_freq / factor
+    low_freq_factor = scaling["low_freq_factor"]
+    high_freq_factor = scaling["high_freq_factor"]
+    old_context_len = scaling["original_max_position_embeddings"]
+    low_freq_wavelen = old_context_len / low_freq_factor
+    high_freq_wavelen = old_context_len / high_freq_factor
+    wavelen = 2 * math.pi / inv_freq
+    inv_freq_llama = torch.where(wavelen > low_freq_wavelen, inv_freq / factor, inv_freq)
+    smooth_factor = (old_context_len / wavelen - low_freq_factor) / \
+        (high_freq_factor - low_freq_factor)
+    smoothed_inv_freq = (1 - smooth_factor) * inv_freq_llama / factor + \
+        smooth_factor * inv_freq_llama
+    is_medium_freq = ~(wavelen < high_freq_wavelen) * ~(wavelen > low_freq_wavelen)
+    return torch.where(is_medium_freq, smoothed_inv_freq, inv_freq_llama)
+
+
+def meta_apply_scaling(freqs, scale_factor, low_freq_factor, high_freq_factor,
+                       old_context_len):
+    """Meta's llama3 reference (llama-models, model.py's apply_scaling)."""
+    low_freq_wavelen = old_context_len / low_freq_factor
+    high_freq_wavelen = old_context_len / high_freq_factor
+    new_freqs = []
+    for freq in freqs:
+        wavelen = 2 * math.pi / freq
+        if wavelen < high_freq_wavelen:
+            new_freqs.append(freq)
+        elif wavelen > low_freq_wavelen:
+            new_freqs.append(freq / scale_factor)
+        else:
+            smooth = (old_context_len / wavelen - low_freq_factor) / \
+                (high_freq_factor - low_freq_factor)
+            new_freqs.append((1 - smooth) * freq / scale_factor + smooth * freq)
+    return torch.tensor(new_freqs, dtype=freqs.dtype, device=freqs.device)
+
+
+def scaled_cos_sin(dim, positions, base, scaling):
+    """LlamaRotaryEmbedding.forward on hf_inv_freq (attention_factor 1)."""
+    freqs = torch.outer(positions.float(), hf_inv_freq(dim, base, scaling))
+    emb = torch.cat((freqs, freqs), dim=-1)
+    return emb.cos(), emb.sin()
+
+
+def rope_scaling_cases():
+    """RoPE with rope_scaling, x [2, 6, 3, 16] ([N, L, heads, D]): llama3 with
+    a small original context (32: wavelengths below 8 kept, above 32
+    divided, between blended), at positions 100..105; Llama 3.2's own
+    values (theta 500000, factor 32, 1, 4, 8192) on D 64 at 5000..5005, in
+    both pairings; linear 2.5."""
+    out = {}
+    x = torch.randn(2, 6, 3, 16)
+    out["rope_scaled_x"] = x
+    xh = x.transpose(1, 2)
+    small = {"rope_type": "llama3", "factor": 4.0, "low_freq_factor": 1.0,
+             "high_freq_factor": 4.0, "original_max_position_embeddings": 32}
+    wl = 2 * math.pi / hf_inv_freq(16, 10000.0)
+    assert (wl < 8).any() and ((wl >= 8) & (wl <= 32)).any() and (wl > 32).any()
+    cos, sin = scaled_cos_sin(16, torch.arange(100, 106), 10000.0, small)
+    out["rope_llama3_small_o100"] = hf_rope(xh, cos, sin).transpose(1, 2)
+    cos, sin = scaled_cos_sin(16, torch.arange(3, 9), 10000.0,
+                              {"rope_type": "linear", "factor": 2.5})
+    out["rope_linear_o3"] = hf_rope(xh, cos, sin).transpose(1, 2)
+    w = torch.randn(1, 6, 2, 64)
+    out["rope_scaled_wide_x"] = w
+    l32 = {"rope_type": "llama3", "factor": 32.0, "low_freq_factor": 1.0,
+           "high_freq_factor": 4.0, "original_max_position_embeddings": 8192}
+    wl = 2 * math.pi / hf_inv_freq(64, 500000.0)
+    assert (wl < 2048).any() and ((wl >= 2048) & (wl <= 8192)).any() and (wl > 8192).any()
+    cos, sin = scaled_cos_sin(64, torch.arange(5000, 5006), 500000.0, l32)
+    out["rope_llama32_half_o5000"] = hf_rope(w.transpose(1, 2), cos, sin).transpose(1, 2)
+    # Meta's interleaved pairs with its apply_scaling: the same frequencies
+    base = 1.0 / (500000.0 ** (torch.arange(0, 64, 2)[:32].float() / 64))
+    freqs = meta_apply_scaling(base, 32.0, 1.0, 4.0, 8192)
+    assert torch.equal(freqs, hf_inv_freq(64, 500000.0, l32))
+    t = torch.arange(5000, 5006)
+    f = torch.outer(t, freqs).float()
+    out["rope_llama32_inter_o5000"] = llama2c_rope(w, torch.cos(f), torch.sin(f))
+    return out
+
+
+def qk_norm_attention(prefix, per_head, eps, theta, scaling):
+    """An attention layer with q and k RMSNorms, by HF's names under prefix,
+    on x [2, 6, 32]: Qwen3Attention's (per_head: q_norm, k_norm [D] on each
+    head after the view) or Olmo2Attention's ([H·D], [Hkv·D] on the
+    projections before it); GQA 4 heads on 2, D 16, no biases."""
+    H, Hkv, D, E = 4, 2, 16, 32
+    sd = {prefix + ".q_proj.weight": torch.randn(H * D, E) * 0.35,
+          prefix + ".k_proj.weight": torch.randn(Hkv * D, E) * 0.35,
+          prefix + ".v_proj.weight": torch.randn(Hkv * D, E) * 0.3,
+          prefix + ".o_proj.weight": torch.randn(E, H * D) * 0.3,
+          prefix + ".q_norm.weight": 1 + 0.2 * torch.randn(D if per_head else H * D),
+          prefix + ".k_norm.weight": 1 + 0.2 * torch.randn(D if per_head else Hkv * D)}
+    x = torch.randn(2, 6, E)
+    b, L = 2, 6
+    cos, sin = scaled_cos_sin(D, torch.arange(L), theta, scaling)
+    q = F.linear(x, sd[prefix + ".q_proj.weight"])
+    k = F.linear(x, sd[prefix + ".k_proj.weight"])
+    v = F.linear(x, sd[prefix + ".v_proj.weight"])
+    if per_head:
+        q = rms_norm(q.view(b, L, H, D), sd[prefix + ".q_norm.weight"], eps)
+        k = rms_norm(k.view(b, L, Hkv, D), sd[prefix + ".k_norm.weight"], eps)
+    else:
+        q = rms_norm(q, sd[prefix + ".q_norm.weight"], eps)
+        k = rms_norm(k, sd[prefix + ".k_norm.weight"], eps)
+    q = hf_rope(q.reshape(b, L, H, D).transpose(1, 2), cos, sin)
+    k = repeat_kv(hf_rope(k.reshape(b, L, Hkv, D).transpose(1, 2), cos, sin), H // Hkv)
+    v = repeat_kv(v.view(b, L, Hkv, D).transpose(1, 2), H // Hkv)
+    mask = torch.full((L, L), torch.finfo(torch.float32).min).triu(1)
+    w = F.softmax(torch.matmul(q, k.transpose(2, 3)) / math.sqrt(D) + mask, dim=-1)
+    a = torch.matmul(w, v).transpose(1, 2).reshape(b, L, H * D)
+    sd[prefix + "_x"] = x
+    sd[prefix + "_y"] = F.linear(a, sd[prefix + ".o_proj.weight"])
+    return sd
+
+
 def main():
     out = sys.argv[1] if len(sys.argv) > 1 else "."
     torch.manual_seed(0)
@@ -311,6 +440,14 @@ def main():
         d = (hf_forward(sd, swapped, cfg)[0, -1] - refs["hf_logits"][0, -1]).abs().max()
         print("hf logits range", refs["hf_logits"].abs().max().item(), "order change", d.item())
         print("llama2c logits range", refs["llama2c_logits"].abs().max().item())
+        refs.update(rope_scaling_cases())
+        # Qwen3's per-head norms (rms_norm_eps 1e-6, rope_theta 1e6); norms
+        # over the projections as OLMo2's (eps 1e-5), here with llama3
+        # scaling of a 32-position original context
+        refs.update(qk_norm_attention("qwen3", True, 1e-6, 1000000.0, None))
+        refs.update(qk_norm_attention("qkwhole", False, 1e-5, 10000.0, {
+            "rope_type": "llama3", "factor": 4.0, "low_freq_factor": 1.0,
+            "high_freq_factor": 4.0, "original_max_position_embeddings": 32}))
     save(f"{out}/llama_refs.safetensors", refs)
 
 

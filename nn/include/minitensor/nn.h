@@ -707,6 +707,7 @@ typedef struct mt_attention_weights {
     const mt_tensor *q_weight, *k_weight, *v_weight;
     const mt_tensor *out_weight, *out_bias;
     const mt_tensor *q_bias, *k_bias, *v_bias;
+    const mt_tensor *q_norm_weight, *k_norm_weight;   /* mt_llama_attention_new's only */
 } mt_attention_weights;
 
 mt_status mt_multihead_attention_new(const mt_attention_weights *weights,
@@ -1018,6 +1019,8 @@ mt_status mt_multihead_attention_load(const mt_state_dict *weights, const char *
  * llama2.c's Attention at inference: causal self-attention of x [N,L,E]
  * -> [N,L,Eo], positions 0..L-1:
  *   q = x·Wqᵀ + bq  [N,L,H,D];  k = x·Wkᵀ + bk,  v = x·Wvᵀ + bv  [N,L,Hkv,D]
+ *   q, k RMS-normed if their norm weights are given (Qwen3's, OLMo2's
+ *   q_norm, k_norm: see below);
  *   q, k turned by mt_rotary_embedding (attention.h) with options.rope;
  *   query head h attends (causal, scale 1/sqrt(D)) over key/value head
  *   h / (H/Hkv) (HF's repeat_kv: GQA; Hkv = 1 is MQA, Hkv = H plain MHA);
@@ -1026,9 +1029,14 @@ mt_status mt_multihead_attention_load(const mt_state_dict *weights, const char *
  * storable dtypes): q_weight [H·D, E], k_weight and v_weight [Hkv·D, E],
  * out_weight [Eo, H·D]; q_bias, k_bias, v_bias (Qwen2), out_bias may be
  * NULL; in_proj_weight/in_proj_bias must be NULL. D = q_weight's rows / H.
+ * q_norm_weight (NULL: none) is [D], an RMSNorm of each head (Qwen3), or
+ * [H·D], one over the whole projection (OLMo2); k_norm_weight likewise
+ * [D] or [Hkv·D]; both with eps options.qk_norm_eps.
  * options: n_heads H (required); n_kv_heads Hkv, 0 to read it from
- * k_weight (it must divide H); rope: pairing, theta, rotary_dim (offset
- * must be 0). Fails naming the layer and the tensors whose shapes do not
+ * k_weight (it must divide H); rope: pairing, theta, rotary_dim, scaling
+ * (Llama 3.1's and 3.2's rope_scaling; offset must be 0); qk_norm_eps
+ * (finite, >= 0; 0 means 1e-6, Qwen3's rms_norm_eps: give the config's).
+ * Fails naming the layer and the tensors whose shapes do not
  * chain. The q, k, v projections and the joined heads take
  * N·L·2(H + Hkv)·D floats of the planner's scratch. A KV-cache step (one
  * token against the past keys) is not this layer's: call the ops, see
@@ -1037,6 +1045,7 @@ typedef struct mt_llama_attention_options {
     int64_t n_heads;
     int64_t n_kv_heads;
     mt_rope_options rope;
+    float qk_norm_eps;
 } mt_llama_attention_options;
 
 mt_status mt_llama_attention_new(const mt_attention_weights *weights,
@@ -1044,7 +1053,8 @@ mt_status mt_llama_attention_new(const mt_attention_weights *weights,
 
 /* The same from a PyTorch state_dict "p": Hugging Face's p.q_proj.weight,
  * p.k_proj.weight, p.v_proj.weight, p.o_proj.weight (and .bias if
- * present), rope pairing HALF; or Meta's and llama2.c's p.wq.weight, wk,
+ * present; p.q_norm.weight and p.k_norm.weight too), rope pairing HALF;
+ * or Meta's and llama2.c's p.wq.weight, wk,
  * wv, wo, pairing INTERLEAVED — the names decide it (HF's conversion
  * permutes q and k rows for rotate_half), options->rope.pairing is not
  * read. MT_ERR_NOT_FOUND naming both if neither p.q_proj.weight nor

@@ -82,10 +82,10 @@ mt_status mt_scaled_dot_product_attention_into(const mt_tensor *q,
  *   rotary_dim  how many leading dims of the head dim turn (even); 0: all.
  *               The rest pass through (GPT-NeoX's, Phi's partial rotary;
  *               the frequencies then count over rotary_dim).
+ *   scaling     Hugging Face's rope_scaling (below); zeroed: none.
  * The angles are computed in float32 as PyTorch's references do
  * (inv_freq = 1/theta^(2i/d) and p·inv_freq each rounded to float, then
- * cos and sin). Llama 3's rope_scaling (and YaRN, NTK scaling) is not
- * modelled. */
+ * cos and sin). */
 typedef enum mt_rope_pairing {
     MT_ROPE_PAIRING_HALF = 0,    /* Hugging Face's rotate_half: (x[i], x[i + r/2]), r the
                                     rotated dims (its checkpoints' q/k rows are permuted
@@ -94,18 +94,52 @@ typedef enum mt_rope_pairing {
                                     (GPT-J's rotate_every_two) */
 } mt_rope_pairing;
 
+/* rope_scaling of a Hugging Face config.json, by its "rope_type":
+ *   LINEAR  "linear": every inv_freq divided by factor (positions
+ *           interpolated);
+ *   LLAMA3  "llama3" (Llama 3.1, 3.2, 3.3): with wavelen = 2π/inv_freq and
+ *           lo = original_max_position / low_freq_factor, hi =
+ *           original_max_position / high_freq_factor, a wavelength below
+ *           hi keeps its inv_freq, one above lo is divided by factor, and
+ *           between them s = (original_max_position / wavelen -
+ *           low_freq_factor) / (high_freq_factor - low_freq_factor) blends
+ *           (1 - s)·inv_freq/factor + s·inv_freq (in float32, in that order,
+ *           as transformers' _compute_llama3_parameters and Meta's
+ *           apply_scaling).
+ * Fields: factor (both; finite, > 0: Llama 3.1's 8, 3.2's 32);
+ * low_freq_factor, high_freq_factor, original_max_position (LLAMA3 only:
+ * 0 means 1, 4 and 8192, Llama 3.1's values; high must be above low).
+ * Not modelled: "dynamic" (NTK, which depends on the sequence length),
+ * "yarn", "longrope". */
+typedef enum mt_rope_scaling_type {
+    MT_ROPE_SCALING_NONE = 0,
+    MT_ROPE_SCALING_LINEAR,
+    MT_ROPE_SCALING_LLAMA3
+} mt_rope_scaling_type;
+
+typedef struct mt_rope_scaling {
+    mt_rope_scaling_type type;
+    float factor;
+    float low_freq_factor;
+    float high_freq_factor;
+    int64_t original_max_position;
+} mt_rope_scaling;
+
 typedef struct mt_rope_options {
     mt_rope_pairing pairing;
     float theta;
     int64_t offset;
     int64_t rotary_dim;
+    mt_rope_scaling scaling;
 } mt_rope_options;
 
 /* RoPE of x (F32, rank >= 2, any view) with positions along seq_dim ->
  * out of x's shape. Fails (nothing written) on a NULL x, another dtype,
  * seq_dim out of range or the last dim, an odd rotary_dim or one past the
  * head dim, theta <= 0 or not finite, a negative offset, an unknown
- * pairing; _into also on out of another shape or dtype, with a stride-0
+ * pairing or scaling type, a scaling factor <= 0 or not finite, LLAMA3
+ * frequency factors not 0 < low < high (finite), a negative
+ * original_max_position; _into also on out of another shape or dtype, with a stride-0
  * dim, or overlapping x (out may be x itself, the same view: in place). */
 mt_status mt_rotary_embedding(const mt_tensor *x, int seq_dim, const mt_rope_options *options,
                               mt_tensor **out);
