@@ -1,6 +1,6 @@
 /* state_dict_attention.c — attention layers from a state_dict: PyTorch's
- * nn.MultiheadAttention and Keras' MultiHeadAttention, Attention and
- * AdditiveAttention. */
+ * nn.MultiheadAttention, Hugging Face's GPT-2 attention, and Keras'
+ * MultiHeadAttention, Attention and AdditiveAttention. */
 #include <stdio.h>
 #include <string.h>
 
@@ -83,6 +83,43 @@ static mt_status keras_attention(const mt_nn_loader *ld, int64_t num_heads, bool
     return mt_nn_attention_new(name, m, num_heads, kv_heads, causal, true, out);
 }
 
+/* Hugging Face's GPT-2 (GPT2Attention, DistilGPT2's too): p.c_attn.weight
+ * [E, 3E] and p.c_proj.weight [E, E] are Conv1D weights, (in, out), so
+ * their transposes (views) are in_proj_weight (q, k, v rows in that order,
+ * as GPT-2 splits them) and out_proj's weight; p.c_attn.bias [3E] and
+ * p.c_proj.bias [E]. The shapes are checked here, as the file has them. */
+static mt_status gpt2_attention(const mt_nn_loader *ld, int64_t num_heads, bool causal,
+                                mt_layer **out)
+{
+    static const char *const names[4] = {"c_attn.weight", "c_attn.bias", "c_proj.weight",
+                                         "c_proj.bias"};
+    mt_tensor *t[4] = {0}, *in_proj = NULL, *out_proj = NULL;
+    mt_status s = MT_OK;
+    for (int i = 0; !s && i < 4; i++)
+        s = mt_nn_load_fetch(ld, names[i], i % 2 == 0, &t[i]);
+    char ts[2][160];
+    if (!s && (t[2]->rank != 2 || t[2]->shape[0] != t[2]->shape[1] || t[2]->shape[0] < 1 ||
+               t[0]->rank != 2 || t[0]->shape[0] != t[2]->shape[0] ||
+               t[0]->shape[1] != 3 * t[2]->shape[0]))
+        s = mt_fail(MT_ERR_SHAPE, "%s: %s and %s, expected [E, 3E] and [E, E] (GPT-2's "
+                    "Conv1D weights, (in, out))", ld->layer,
+                    mt_tensor_describe(t[0], ts[0], sizeof ts[0]),
+                    mt_tensor_describe(t[2], ts[1], sizeof ts[1]));
+    if (!s && !(s = mt_transpose(t[0], 0, 1, &in_proj)) &&
+        !(s = mt_transpose(t[2], 0, 1, &out_proj))) {
+        mt_tensor_name_set(in_proj, t[0]->name);
+        mt_tensor_name_set(out_proj, t[2]->name);
+        s = mt_multihead_attention_new(&(mt_attention_weights){
+            .in_proj_weight = in_proj, .in_proj_bias = t[1], .out_weight = out_proj,
+            .out_bias = t[3]}, num_heads, causal, out);
+    }
+    mt_tensor_free(in_proj);
+    mt_tensor_free(out_proj);
+    for (int i = 0; i < 4; i++)
+        mt_tensor_free(t[i]);
+    return s;
+}
+
 mt_status mt_multihead_attention_load(const mt_state_dict *weights, const char *prefix,
                                       int64_t num_heads, bool causal, mt_layer **out)
 {
@@ -92,6 +129,9 @@ mt_status mt_multihead_attention_load(const mt_state_dict *weights, const char *
         return s;
     if (weights->framework == MT_FRAMEWORK_KERAS)
         return keras_attention(&ld, num_heads, causal, out);
+    char c_attn[MT_NN_KEY_MAX];
+    if (mt_nn_load_resolve(&ld, "c_attn.weight", c_attn))
+        return gpt2_attention(&ld, num_heads, causal, out);
     // add_bias_kv=True adds learned key/value rows this layer does not have:
     // refuse them rather than run without
     for (int i = 0; i < 2; i++) {
