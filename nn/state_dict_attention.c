@@ -1,5 +1,5 @@
 /* state_dict_attention.c — attention layers from a state_dict: PyTorch's
- * nn.MultiheadAttention, Hugging Face's GPT-2 attention, and Keras'
+ * nn.MultiheadAttention, Hugging Face's (GPT-2's, BERT's, ViT's, CLIP's …), and Keras'
  * MultiHeadAttention, Attention and AdditiveAttention. */
 #include <stdio.h>
 #include <string.h>
@@ -120,6 +120,41 @@ static mt_status gpt2_attention(const mt_nn_loader *ld, int64_t num_heads, bool 
     return s;
 }
 
+/* Hugging Face's encoders and decoders keep q, k, v and the output as four
+ * nn.Linears ((out, in) weights, biases if present) under their own names. */
+typedef struct hf_names {
+    const char *q, *k, *v, *o;
+} hf_names;
+
+static const hf_names hf_conventions[] = {
+    {"q_proj", "k_proj", "v_proj", "out_proj"},             /* CLIP, BART, Whisper, OPT */
+    {"self.query", "self.key", "self.value", "output.dense"}, /* BERT, RoBERTa, ELECTRA */
+    {"attention.query", "attention.key", "attention.value", "output.dense"}, /* ViT, DeiT */
+    {"q_lin", "k_lin", "v_lin", "out_lin"},                 /* DistilBERT */
+};
+
+static mt_status hf_attention(const mt_nn_loader *ld, const hf_names *nm, int64_t num_heads,
+                              bool causal, mt_layer **out)
+{
+    const char *const role[4] = {nm->q, nm->k, nm->v, nm->o};
+    mt_tensor *t[8] = {0};
+    mt_status s = MT_OK;
+    for (int i = 0; !s && i < 4; i++) {
+        char w[32], b[32];
+        snprintf(w, sizeof w, "%s.weight", role[i]);
+        snprintf(b, sizeof b, "%s.bias", role[i]);
+        s = mt_nn_load_pair(ld, w, true, b, false, &t[i], &t[4 + i]);
+    }
+    if (!s)
+        s = mt_multihead_attention_new(&(mt_attention_weights){
+            .q_weight = t[0], .k_weight = t[1], .v_weight = t[2], .out_weight = t[3],
+            .q_bias = t[4], .k_bias = t[5], .v_bias = t[6], .out_bias = t[7]},
+            num_heads, causal, out);
+    for (int i = 0; i < 8; i++)
+        mt_tensor_free(t[i]);
+    return s;
+}
+
 mt_status mt_multihead_attention_load(const mt_state_dict *weights, const char *prefix,
                                       int64_t num_heads, bool causal, mt_layer **out)
 {
@@ -129,13 +164,18 @@ mt_status mt_multihead_attention_load(const mt_state_dict *weights, const char *
         return s;
     if (weights->framework == MT_FRAMEWORK_KERAS)
         return keras_attention(&ld, num_heads, causal, out);
-    char c_attn[MT_NN_KEY_MAX];
-    if (mt_nn_load_resolve(&ld, "c_attn.weight", c_attn))
+    char key[MT_NN_KEY_MAX];
+    if (mt_nn_load_resolve(&ld, "c_attn.weight", key))
         return gpt2_attention(&ld, num_heads, causal, out);
+    for (size_t i = 0; i < sizeof hf_conventions / sizeof hf_conventions[0]; i++) {
+        char q[32];
+        snprintf(q, sizeof q, "%s.weight", hf_conventions[i].q);
+        if (mt_nn_load_resolve(&ld, q, key))
+            return hf_attention(&ld, &hf_conventions[i], num_heads, causal, out);
+    }
     // add_bias_kv=True adds learned key/value rows this layer does not have:
     // refuse them rather than run without
     for (int i = 0; i < 2; i++) {
-        char key[MT_NN_KEY_MAX];
         size_t index;
         snprintf(key, sizeof key, "%s%s%s", prefix, prefix[0] ? "." : "",
                  i ? "bias_v" : "bias_k");

@@ -180,6 +180,79 @@ static void norms_embedding_pad(void **state)
     mt_sequential_free(m);
 }
 
+/* The weights of "mha" in a file of their own under names[0..n), and the
+ * layer loaded from it under "hf" matching PyTorch's output. */
+static void load_renamed(const char *const *names, mt_tensor *const *t, int n)
+{
+    mt_safetensors_item items[8];
+    for (int i = 0; i < n; i++)
+        items[i] = (mt_safetensors_item){names[i], 0, t[i]};
+    void *buf = NULL;
+    size_t size = 0;
+    mt_safetensors *st = NULL;
+    assert_ok(mt_safetensors_serialize(items, (size_t)n, NULL, 0, &buf, &size));
+    assert_ok(mt_safetensors_open_memory(buf, size, &st));
+    mt_layer *l = NULL;
+    assert_ok(mt_multihead_attention_load(&(mt_state_dict){st, MT_FRAMEWORK_PYTORCH}, "hf", 2,
+                                          false, &l));
+    check_alone(l, "mha.x", "mha.y", 1e-5);
+    mt_safetensors_close(st);
+    mt_safetensors_buffer_free(buf);
+}
+
+/* nn.MultiheadAttention's weights under Hugging Face's names: four Linears
+ * (CLIP's and BART's q_proj … out_proj, BERT's self.query … output.dense,
+ * ViT's attention.query …, DistilBERT's q_lin …) and GPT-2's c_attn and
+ * c_proj (Conv1D, (in, out): stored transposed). */
+static void hf_attention_names(void)
+{
+    static const char *const conventions[4][4] = {
+        {"q_proj", "k_proj", "v_proj", "out_proj"},
+        {"self.query", "self.key", "self.value", "output.dense"},
+        {"attention.query", "attention.key", "attention.value", "output.dense"},
+        {"q_lin", "k_lin", "v_lin", "out_lin"},
+    };
+    mt_tensor *w = ref("mha.in_proj_weight"), *b = ref("mha.in_proj_bias");
+    mt_tensor *ow = ref("mha.out_proj.weight"), *ob = ref("mha.out_proj.bias");
+    mt_tensor *t[8] = {0};
+    for (int i = 0; i < 3; i++) {   /* q, k, v: rows 8i.. of the packed weight */
+        assert_ok(mt_narrow(w, 0, 8 * i, 8, &t[i]));
+        assert_ok(mt_narrow(b, 0, 8 * i, 8, &t[4 + i]));
+    }
+    t[3] = ow;
+    t[7] = ob;
+    for (int c = 0; c < 4; c++) {
+        char names[8][40];
+        const char *p[8];
+        for (int i = 0; i < 8; i++) {
+            snprintf(names[i], sizeof names[i], "hf.%s.%s", conventions[c][i % 4],
+                     i < 4 ? "weight" : "bias");
+            p[i] = names[i];
+        }
+        load_renamed(p, t, 8);
+    }
+    mt_tensor *wt = NULL, *owt = NULL, *c_attn = NULL, *c_proj = NULL;
+    assert_ok(mt_transpose(w, 0, 1, &wt));
+    assert_ok(mt_transpose(ow, 0, 1, &owt));
+    assert_ok(mt_tensor_contiguous(wt, &c_attn));
+    assert_ok(mt_tensor_contiguous(owt, &c_proj));
+    load_renamed((const char *[]){"hf.c_attn.weight", "hf.c_attn.bias", "hf.c_proj.weight",
+                                  "hf.c_proj.bias"},
+                 (mt_tensor *[]){c_attn, b, c_proj, ob}, 4);
+    mt_tensor_free(c_proj);
+    mt_tensor_free(c_attn);
+    mt_tensor_free(owt);
+    mt_tensor_free(wt);
+    for (int i = 0; i < 3; i++) {
+        mt_tensor_free(t[i]);
+        mt_tensor_free(t[4 + i]);
+    }
+    mt_tensor_free(ob);
+    mt_tensor_free(ow);
+    mt_tensor_free(b);
+    mt_tensor_free(w);
+}
+
 static void multihead_attention_matches_pytorch(void **state)
 {
     (void)state;
@@ -212,6 +285,8 @@ static void multihead_attention_matches_pytorch(void **state)
     mt_tensor_free(bk);
     mt_tensor_free(ow);
     mt_tensor_free(w);
+
+    hf_attention_names();
 
     /* Separate q/k/v projections (kdim 6, vdim 4): three graph inputs. */
     mt_graph *g = NULL;

@@ -996,9 +996,14 @@ mt_status mt_rms_norm_load(const mt_state_dict *weights, const char *prefix,
 /* MultiHeadAttention "p". PyTorch: p.in_proj_weight, p.in_proj_bias (or
  * p.q_proj_weight, p.k_proj_weight, p.v_proj_weight), p.out_proj.weight,
  * p.out_proj.bias (MT_ERR_UNSUPPORTED for p.bias_k / p.bias_v:
- * add_bias_kv=True); Hugging Face's GPT-2 attention where p.c_attn.weight
- * is in the file: p.c_attn.weight [E, 3E] and p.c_proj.weight [E, E]
- * (Conv1D, (in, out): read transposed), p.c_attn.bias, p.c_proj.bias. Keras' MultiHeadAttention(num_heads, key_dim,
+ * add_bias_kv=True). Hugging Face's names, found by the q weight's (each
+ * .weight (out, in) and .bias if present): p.q_proj, k_proj, v_proj,
+ * out_proj (CLIP, BART, Whisper, OPT); p.self.query, self.key, self.value,
+ * output.dense (BERT, RoBERTa); p.attention.query, attention.key,
+ * attention.value, output.dense (ViT, DeiT); p.q_lin, k_lin, v_lin,
+ * out_lin (DistilBERT); GPT-2's p.c_attn.weight [E, 3E] and p.c_proj.weight
+ * [E, E] (Conv1D, (in, out): read transposed), p.c_attn.bias,
+ * p.c_proj.bias. Keras' MultiHeadAttention(num_heads, key_dim,
  * value_dim, output_shape, use_bias): p/query/kernel [E, H, Dk],
  * p/key/kernel [kdim, H, Dk], p/value/kernel [vdim, H, Dv],
  * p/attention_output/kernel [H, Dv, Eo] and the biases [H, Dk], [H, Dk],
