@@ -1,9 +1,60 @@
 /* state_dict_llama.c — Llama's attention from a state_dict, by Hugging
  * Face's names (q_proj, k_proj, v_proj, o_proj, and Qwen3's and OLMo2's
- * q_norm, k_norm) or Meta's and llama2.c's (wq, wk, wv, wo). */
+ * q_norm, k_norm), Meta's and llama2.c's (wq, wk, wv, wo), or GPT-NeoX's
+ * (query_key_value, dense: Pythia). */
 #include <stdio.h>
 
+#include "minitensor/view.h"
 #include "state_dict_internal.h"
+
+typedef enum naming { NAMING_NONE, NAMING_HF, NAMING_META, NAMING_NEOX } naming;
+
+/* GPT-NeoX packs q, k, v per head: rows [H, 3, D] of query_key_value (its
+ * forward views the output as [N, L, H, 3·D] and splits the last dim).
+ * Part `which` (0 q, 1 k, 2 v) of packed [H·3·D, …] (rank 1 or 2) as a
+ * contiguous [H·D, …] copy named after it. */
+static mt_status neox_part(const char *layer, const mt_tensor *packed, int64_t heads,
+                           int which, mt_tensor **out)
+{
+    char ts[160];
+    int64_t rows = packed->shape[0], cols = packed->rank == 2 ? packed->shape[1] : 1;
+    if (packed->rank > 2 || rows % (3 * heads) || rows == 0)
+        return mt_fail(MT_ERR_SHAPE, "%s: %s, expected [n_heads·3·D%s] with n_heads %lld",
+                       layer, mt_tensor_describe(packed, ts, sizeof ts),
+                       packed->rank == 2 ? ", E" : "", (long long)heads);
+    int64_t d = rows / (3 * heads);
+    mt_tensor *split = NULL, *part = NULL, *flat = NULL;
+    mt_status s = mt_view(packed, 4, (int64_t[]){heads, 3, d, cols}, &split);
+    if (!s && !(s = mt_narrow(split, 1, which, 1, &part)))
+        s = mt_tensor_contiguous(part, &flat);
+    if (!s && !(s = mt_view(flat, packed->rank, (int64_t[]){heads * d, cols}, out)))
+        mt_tensor_name_set(*out, packed->name);
+    mt_tensor_free(flat);
+    mt_tensor_free(part);
+    mt_tensor_free(split);
+    return s;
+}
+
+/* GPT-NeoX's p.query_key_value.{weight,bias} split into q, k, v (t[0..2],
+ * t[4..6]), p.dense.{weight,bias} as the output (t[3], t[7]). */
+static mt_status load_neox(const mt_nn_loader *ld, int64_t heads, mt_tensor *t[8])
+{
+    mt_tensor *qkv = NULL, *qkv_bias = NULL;
+    mt_status s = mt_nn_load_pair(ld, "query_key_value.weight", true, "query_key_value.bias",
+                                  false, &qkv, &qkv_bias);
+    if (!s)
+        s = mt_nn_load_pair(ld, "dense.weight", true, "dense.bias", false, &t[3], &t[7]);
+    if (!s && heads < 1)
+        s = mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: n_heads %lld", ld->layer, (long long)heads);
+    for (int i = 0; !s && i < 3; i++) {
+        s = neox_part(ld->layer, qkv, heads, i, &t[i]);
+        if (!s && qkv_bias)
+            s = neox_part(ld->layer, qkv_bias, heads, i, &t[4 + i]);
+    }
+    mt_tensor_free(qkv);
+    mt_tensor_free(qkv_bias);
+    return s;
+}
 
 mt_status mt_llama_attention_load(const mt_state_dict *weights, const char *prefix,
                                   const mt_llama_attention_options *options, mt_layer **out)
@@ -22,24 +73,29 @@ mt_status mt_llama_attention_load(const mt_state_dict *weights, const char *pref
                        "(n_heads is required)", prefix);
     // the names say the convention, and with it the pairing: Hugging Face's
     // conversion permuted q and k rows for rotate_half, Meta's files did not
-    char key[2][MT_NN_KEY_MAX];
-    bool hf = mt_nn_load_resolve(&ld, "q_proj.weight", key[0]);
-    if (!hf && !mt_nn_load_resolve(&ld, "wq.weight", key[1]))
+    char key[3][MT_NN_KEY_MAX];
+    naming nm = mt_nn_load_resolve(&ld, "q_proj.weight", key[0])  ? NAMING_HF
+                : mt_nn_load_resolve(&ld, "wq.weight", key[1])    ? NAMING_META
+                : mt_nn_load_resolve(&ld, "query_key_value.weight", key[2]) ? NAMING_NEOX
+                                                                            : NAMING_NONE;
+    if (nm == NAMING_NONE)
         return mt_fail(MT_ERR_NOT_FOUND, "llama_attention_load %s: neither %s (Hugging "
-                       "Face) nor %s (Meta, llama2.c) is in the file", prefix, key[0], key[1]);
-    const char *const *nm = names[hf ? 0 : 1];
+                       "Face) nor %s (Meta, llama2.c) nor %s (GPT-NeoX) is in the file",
+                       prefix, key[0], key[1], key[2]);
     mt_tensor *t[10] = {0};
-    for (int i = 0; !s && i < 4; i++) {
+    if (nm == NAMING_NEOX)
+        s = load_neox(&ld, options->n_heads, t);
+    for (int i = 0; nm != NAMING_NEOX && !s && i < 4; i++) {
         char suffix[2][16];
-        snprintf(suffix[0], sizeof suffix[0], "%s.weight", nm[i]);
-        snprintf(suffix[1], sizeof suffix[1], "%s.bias", nm[i]);
+        snprintf(suffix[0], sizeof suffix[0], "%s.weight", names[nm == NAMING_META][i]);
+        snprintf(suffix[1], sizeof suffix[1], "%s.bias", names[nm == NAMING_META][i]);
         s = mt_nn_load_pair(&ld, suffix[0], true, suffix[1], false, &t[i], &t[4 + i]);
     }
     // Qwen3's and OLMo2's q and k norms, under Hugging Face's names
-    if (!s && hf)
+    if (!s && nm == NAMING_HF)
         s = mt_nn_load_pair(&ld, "q_norm.weight", false, "k_norm.weight", false, &t[8], &t[9]);
     mt_llama_attention_options o = *options;
-    o.rope.pairing = hf ? MT_ROPE_PAIRING_HALF : MT_ROPE_PAIRING_INTERLEAVED;
+    o.rope.pairing = nm == NAMING_META ? MT_ROPE_PAIRING_INTERLEAVED : MT_ROPE_PAIRING_HALF;
     if (!s)
         s = mt_llama_attention_new(&(mt_attention_weights){
             .q_weight = t[0], .k_weight = t[1], .v_weight = t[2], .out_weight = t[3],

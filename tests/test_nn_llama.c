@@ -11,7 +11,10 @@
  *     theta 500000, tied lm_head) and llama2.c's Transformer (MQA,
  *     interleaved pairs, tied output);
  *   a KV-cache generation loop with the ops (one token at a time, RoPE at
- *     offset t, attention over the cached keys) giving the same logits. */
+ *     offset t, attention over the cached keys) giving the same logits;
+ *   Hugging Face's GPTNeoXForCausalLM (Pythia's: q, k, v packed per head in
+ *     query_key_value, partial rotary, parallel residual), from
+ *     reference/make_neox_refs.py. */
 #include "graph_build.h"
 
 static alloc_probe counter;   /* every allocation, installed by main */
@@ -842,6 +845,89 @@ static void empty_inputs(void **state)
     mt_tensor_free(wo);
 }
 
+/* GPT-NeoX on ids [N, 7] (I64): h + attn(ln1(h)) + mlp(ln2(h)) per layer. */
+static mt_graph *neox_graph(const mt_safetensors *st)
+{
+    const mt_state_dict sd = {st, MT_FRAMEWORK_PYTORCH};
+    const mt_norm_options ln = {.eps = 1e-5f};
+    mt_graph *g = NULL;
+    mt_layer *l = NULL;
+    int h;
+    assert_ok(mt_graph_new(&g));
+    assert_ok(mt_graph_input(g, "ids", MT_DTYPE_I64, 1, (int64_t[]){7}, &h));
+    h = node(g, "embed_in", mt_embedding_load(&sd, "gpt_neox.embed_in", &l), &l, 1, &h);
+    for (int i = 0; i < 2; i++) {
+        char p[32];
+        snprintf(p, sizeof p, "gpt_neox.layers.%d.", i);
+        int a = node(g, join(p, "input_layernorm"),
+                     mt_layer_norm_load(&sd, join(p, "input_layernorm"), &ln, &l), &l, 1, &h);
+        /* rotary_pct 0.5 of D = 8 */
+        a = node(g, join(p, "attention"),
+                 mt_llama_attention_load(&sd, join(p, "attention"),
+                                         &(mt_llama_attention_options){
+                                             .n_heads = 4, .rope = {.rotary_dim = 4}}, &l),
+                 &l, 1, &a);
+        int m = node(g, join(p, "post_attention_layernorm"),
+                     mt_layer_norm_load(&sd, join(p, "post_attention_layernorm"), &ln, &l), &l,
+                     1, &h);
+        m = node(g, join(p, "mlp.dense_h_to_4h"),
+                 mt_linear_load(&sd, join(p, "mlp.dense_h_to_4h"),
+                                &(mt_linear_options){.act = MT_ACTIVATION_GELU}, &l), &l, 1, &m);
+        m = node(g, join(p, "mlp.dense_4h_to_h"),
+                 mt_linear_load(&sd, join(p, "mlp.dense_4h_to_h"), NULL, &l), &l, 1, &m);
+        int both = node(g, join(p, "mlp + attn"), mt_add_new(&l), &l, 2, (int[]){m, a});
+        h = node(g, join(p, "+ h"), mt_add_new(&l), &l, 2, (int[]){both, h});
+    }
+    h = node(g, "final_layer_norm",
+             mt_layer_norm_load(&sd, "gpt_neox.final_layer_norm", &ln, &l), &l, 1, &h);
+    h = node(g, "embed_out", mt_linear_load(&sd, "embed_out", NULL, &l), &l, 1, &h);
+    assert_ok(mt_graph_output(g, h));
+    return g;
+}
+
+static void gpt_neox_matches_pytorch(void **state)
+{
+    (void)state;
+    mt_safetensors *st = ref_open("neox.safetensors"), *io = ref_open("neox_io.safetensors");
+    mt_tensor *ids = ref_get(io, "ids");
+    mt_graph *g = neox_graph(st);
+    const mt_tensor *y = NULL;
+    assert_ok(mt_graph_forward(g, 1, (const mt_tensor *[]){ids}, 1, &y));
+    ref_assert_matches(io, "logits", y, 3e-5, 1e-5);
+    mt_graph_free(g);
+    /* query_key_value's rows must split into heads of q, k, v */
+    mt_layer *l = (mt_layer *)&l;
+    assert_fails(mt_llama_attention_load(&(mt_state_dict){st, MT_FRAMEWORK_PYTORCH},
+                                         "gpt_neox.layers.0.attention",
+                                         &(mt_llama_attention_options){.n_heads = 5}, &l),
+                 MT_ERR_SHAPE, "llama_attention gpt_neox.layers.0.attention: "
+                 "gpt_neox.layers.0.attention.query_key_value.weight [96,32], expected "
+                 "[n_heads·3·D, E] with n_heads 5");
+    assert_null(l);
+    /* out of memory at each allocation of the split: nothing made or leaked */
+    alloc_probe probe;
+    bool made = false;
+    for (long k = 0; k < 200 && !made; k++) {
+        probe_install(&probe, k);
+        mt_status s = mt_llama_attention_load(&(mt_state_dict){st, MT_FRAMEWORK_PYTORCH},
+                                              "gpt_neox.layers.1.attention",
+                                              &(mt_llama_attention_options){.n_heads = 4}, &l);
+        if (s) {
+            assert_int_equal(s, MT_ERR_OUT_OF_MEMORY);
+            assert_null(l);
+        } else {
+            made = true;
+            mt_layer_free(l);
+        }
+        assert_int_equal(probe.live, 0);
+    }
+    probe_install(&counter, -1);
+    assert_true(made);
+    mt_tensor_free(ids);
+    mt_safetensors_close(io);
+    mt_safetensors_close(st);
+}
+
 int main(void)
 {
     probe_install(&counter, -1);
@@ -858,6 +944,7 @@ int main(void)
         cmocka_unit_test(hf_llama_matches_pytorch),
         cmocka_unit_test(llama2c_matches_pytorch),
         cmocka_unit_test(kv_cache_loop_matches),
+        cmocka_unit_test(gpt_neox_matches_pytorch),
     };
     return cmocka_run_group_tests_name("nn_llama", tests, NULL, NULL);
 }
