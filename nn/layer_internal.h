@@ -160,4 +160,15 @@ NN_INTERNAL mt_status mt_nn_attention_new(const char *name, mt_tensor *t[8], int
                                           int64_t kv_heads, bool causal, bool top_left,
                                           mt_layer **out);
 
+/* Llama attention layer l (mt_llama_attention_new's) on x [1, n, E] at
+ * positions pos..pos+n-1 over a KV cache (nn/llama_decoder.c): k_cache and
+ * v_cache hold rows [Hkv·D] for positions 0..pos-1 and get x's at
+ * pos..pos+n-1; out [1, n, Eo]; scratch 2·n·H·D floats. */
+NN_INTERNAL mt_status mt_nn_llama_attention_step(const mt_layer *l, const mt_tensor *x,
+                                                 float *k_cache, float *v_cache, int64_t pos,
+                                                 float *scratch, mt_tensor *out);
+/* Its H·D and Hkv·D. */
+NN_INTERNAL void mt_nn_llama_attention_widths(const mt_layer *l, int64_t *q_width,
+                                              int64_t *kv_width);
+
 #endif

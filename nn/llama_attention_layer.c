@@ -7,6 +7,7 @@
  * them, and grouped-query attention is a broadcast of k and v over each
  * group's query heads (scaled_dot_product_attention broadcasts its leading
  * dims), so no key/value head is copied H/Hkv times as repeat_kv does. */
+#include <assert.h>
 #include <math.h>
 #include <stdio.h>
 
@@ -62,25 +63,23 @@ static mt_status group_view(float *p, int64_t n, int64_t len, int64_t kv, int64_
     return s ? s : mt_permute_into(flat, (const int[]){0, 2, 3, 1, 4}, out);
 }
 
-static mt_status llama_forward(const mt_layer *l, int n, const mt_tensor *const *in,
-                               void *scratch, mt_tensor *out)
+/* The layer on x [N, L, E] -> out, with the keys and values in k0, v0:
+ * rows [Hkv·D] of which 0..pos-1 hold earlier positions' (read) and
+ * pos..pos+L-1 get x's (written); positions pos.. turn by RoPE. q0 and a0:
+ * N·L·H·D floats each. The whole-sequence forward passes pos 0 and
+ * [N, L, Hkv·D] blocks; the decoder's step N = 1 and its cache. */
+static mt_status attend(const llama_state *st, const mt_tensor *x, float *q0, float *a0,
+                        float *k0, float *v0, int64_t pos, mt_tensor *out)
 {
-    (void)n;
-    const llama_state *st = l->state;
-    const mt_tensor *x = in[0];
     int64_t b = x->shape[0], len = x->shape[1], d = st->head_dim;
-    int64_t h = st->heads, kv = st->kv_heads, g = h / kv;
-    // no rows (N or L is 0): nothing to write, and no scratch (NULL, which
-    // the offsets below must not be applied to)
-    if (b * len == 0)
-        return MT_OK;
-    float *q0 = scratch, *k0 = q0 + b * len * h * d, *v0 = k0 + b * len * kv * d,
-          *a0 = v0 + b * len * kv * d;
+    int64_t h = st->heads, kv = st->kv_heads, g = h / kv, seen = pos + len;
+    assert(b == 1 || pos == 0);   /* samples' keys follow each other only without a cache */
+    float *k_new = k0 + pos * kv * d, *v_new = v0 + pos * kv * d;
     mt_tensor q, k, v, a, q4, k4, flat[4], qh, kh, vh, ah;
     mt_status s;
     if ((s = mt_tensor_wrap_into(MT_DTYPE_F32, 3, (int64_t[]){b, len, h * d}, q0, &q)) ||
-        (s = mt_tensor_wrap_into(MT_DTYPE_F32, 3, (int64_t[]){b, len, kv * d}, k0, &k)) ||
-        (s = mt_tensor_wrap_into(MT_DTYPE_F32, 3, (int64_t[]){b, len, kv * d}, v0, &v)) ||
+        (s = mt_tensor_wrap_into(MT_DTYPE_F32, 3, (int64_t[]){b, len, kv * d}, k_new, &k)) ||
+        (s = mt_tensor_wrap_into(MT_DTYPE_F32, 3, (int64_t[]){b, len, kv * d}, v_new, &v)) ||
         (s = mt_tensor_wrap_into(MT_DTYPE_F32, 3, (int64_t[]){b, len, h * d}, a0, &a)) ||
         (s = mt_matmul_fused_into(x, st->w[0], st->b[0], MT_ACTIVATION_NONE, &q)) ||
         (s = mt_matmul_fused_into(x, st->w[1], st->b[1], MT_ACTIVATION_NONE, &k)) ||
@@ -88,7 +87,7 @@ static mt_status llama_forward(const mt_layer *l, int n, const mt_tensor *const 
         return s;
     // the norms and RoPE in place on [N, L, heads, D] (positions along dim 1)
     if ((s = mt_tensor_wrap_into(MT_DTYPE_F32, 4, (int64_t[]){b, len, h, d}, q0, &q4)) ||
-        (s = mt_tensor_wrap_into(MT_DTYPE_F32, 4, (int64_t[]){b, len, kv, d}, k0, &k4)))
+        (s = mt_tensor_wrap_into(MT_DTYPE_F32, 4, (int64_t[]){b, len, kv, d}, k_new, &k4)))
         return s;
     mt_tensor *norm_of[2][2] = {{&q, &q4}, {&k, &k4}};
     for (int i = 0; i < 2; i++) {
@@ -96,16 +95,52 @@ static mt_status llama_forward(const mt_layer *l, int n, const mt_tensor *const 
         if (st->norm[i] && (s = mt_rms_norm_into(t, 1, st->norm[i], st->norm_eps, t)))
             return s;
     }
-    if ((s = mt_rotary_embedding_into(&q4, 1, &st->rope, &q4)) ||
-        (s = mt_rotary_embedding_into(&k4, 1, &st->rope, &k4)))
+    mt_rope_options rope = st->rope;
+    rope.offset = pos;
+    if ((s = mt_rotary_embedding_into(&q4, 1, &rope, &q4)) ||
+        (s = mt_rotary_embedding_into(&k4, 1, &rope, &k4)))
         return s;
+    // bottom-right causal: query i (position pos + i) sees keys 0..pos+i
     if ((s = group_view(q0, b, len, kv, g, d, &flat[0], &qh)) ||
-        (s = group_view(k0, b, len, kv, 1, d, &flat[1], &kh)) ||
-        (s = group_view(v0, b, len, kv, 1, d, &flat[2], &vh)) ||
+        (s = group_view(k0, b, seen, kv, 1, d, &flat[1], &kh)) ||
+        (s = group_view(v0, b, seen, kv, 1, d, &flat[2], &vh)) ||
         (s = group_view(a0, b, len, kv, g, d, &flat[3], &ah)) ||
         (s = mt_scaled_dot_product_attention_into(&qh, &kh, &vh, NULL, true, 0.0f, &ah)))
         return s;
     return mt_matmul_fused_into(&a, st->w[3], st->b[3], MT_ACTIVATION_NONE, out);
+}
+
+static mt_status llama_forward(const mt_layer *l, int n, const mt_tensor *const *in,
+                               void *scratch, mt_tensor *out)
+{
+    (void)n;
+    const llama_state *st = l->state;
+    const mt_tensor *x = in[0];
+    int64_t b = x->shape[0], len = x->shape[1], hd = st->heads * st->head_dim;
+    int64_t kvd = st->kv_heads * st->head_dim;
+    // no rows (N or L is 0): nothing to write, and no scratch (NULL, which
+    // the offsets below must not be applied to)
+    if (b * len == 0)
+        return MT_OK;
+    float *q0 = scratch, *k0 = q0 + b * len * hd, *v0 = k0 + b * len * kvd,
+          *a0 = v0 + b * len * kvd;
+    return attend(st, x, q0, a0, k0, v0, 0, out);
+}
+
+mt_status mt_nn_llama_attention_step(const mt_layer *l, const mt_tensor *x, float *k_cache,
+                                     float *v_cache, int64_t pos, float *scratch,
+                                     mt_tensor *out)
+{
+    const llama_state *st = l->state;
+    float *a0 = scratch + x->shape[1] * st->heads * st->head_dim;
+    return attend(st, x, scratch, a0, k_cache, v_cache, pos, out);
+}
+
+void mt_nn_llama_attention_widths(const mt_layer *l, int64_t *q_width, int64_t *kv_width)
+{
+    const llama_state *st = l->state;
+    *q_width = st->heads * st->head_dim;
+    *kv_width = st->kv_heads * st->head_dim;
 }
 
 static void llama_release(void *state)

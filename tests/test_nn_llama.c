@@ -12,6 +12,9 @@
  *     interleaved pairs, tied output);
  *   a KV-cache generation loop with the ops (one token at a time, RoPE at
  *     offset t, attention over the cached keys) giving the same logits;
+ *   mt_llama, the decoder over a KV cache: both models token by token and
+ *     with a prompt at once, its errors, out of memory, no allocation per
+ *     token;
  *   Hugging Face's GPTNeoXForCausalLM (Pythia's: q, k, v packed per head in
  *     query_key_value, partial rotary, parallel residual), from
  *     reference/make_neox_refs.py. */
@@ -845,6 +848,137 @@ static void empty_inputs(void **state)
     mt_tensor_free(wo);
 }
 
+/* ---- mt_llama: generation over a KV cache --------------------------------------------- */
+
+/* The model of `file` fed each reference sequence: token by token, then a
+ * 4-token prompt at once and 3 more one by one; the logits at each
+ * position within 5e-5 of the full pass's. No allocation per token. */
+static void decoder_case(const char *file, const mt_llama_options *o, const char *ids_name,
+                         const char *logits_name)
+{
+    mt_safetensors *st = ref_open(file), *io = ref_open("llama_refs.safetensors");
+    mt_tensor *ids = ref_get(io, ids_name), *want = ref_get(io, logits_name);
+    mt_llama *m = NULL;
+    assert_ok(mt_llama_load(&(mt_state_dict){st, MT_FRAMEWORK_PYTORCH}, o, &m));
+    assert_int_equal(mt_llama_layers(m), 2);
+    int64_t len = ids->shape[1], vocab = mt_llama_vocab(m);
+    assert_int_equal(vocab, want->shape[2]);
+    const int64_t *tok = ids->data;
+    const float *logits = NULL;
+    for (int64_t n = 0; n < ids->shape[0]; n++) {
+        const float *row = (const float *)want->data + n * len * vocab;
+        mt_llama_reset(m);
+        for (int64_t t = 0; t < len; t++) {
+            long before = counter.allocations;
+            assert_ok(mt_llama_forward(m, 1, &tok[n * len + t], &logits));
+            assert_int_equal(counter.allocations, before);
+            assert_close(logits, row + t * vocab, (size_t)vocab, 5e-5, 0);
+        }
+        assert_int_equal(mt_llama_position(m), len);
+        mt_llama_reset(m);
+        assert_ok(mt_llama_forward(m, 4, &tok[n * len], &logits));
+        assert_close(logits, row + 3 * vocab, (size_t)vocab, 5e-5, 0);
+        for (int64_t t = 4; t < len; t++) {
+            assert_ok(mt_llama_forward(m, 1, &tok[n * len + t], &logits));
+            assert_close(logits, row + t * vocab, (size_t)vocab, 5e-5, 0);
+        }
+    }
+    mt_llama_free(m);
+    mt_tensor_free(want);
+    mt_tensor_free(ids);
+    mt_safetensors_close(io);
+    mt_safetensors_close(st);
+}
+
+static void decoder_matches_pytorch(void **state)
+{
+    (void)state;
+    decoder_case("llama_hf.safetensors",
+                 &(mt_llama_options){.n_heads = 4, .norm_eps = 1e-6f,
+                                     .rope = {.theta = 500000.0f}, .max_len = 16},
+                 "hf_ids", "hf_logits");
+    decoder_case("llama2c.safetensors",
+                 &(mt_llama_options){.n_heads = 4, .norm_eps = 1e-5f, .max_len = 7},
+                 "llama2c_ids", "llama2c_logits");
+}
+
+static void decoder_errors(void **state)
+{
+    (void)state;
+    mt_safetensors *st = ref_open("llama_hf.safetensors"), *refs = ref_open("llama_refs.safetensors");
+    const mt_state_dict sd = {st, MT_FRAMEWORK_PYTORCH};
+    mt_llama_options o = {.n_heads = 4, .norm_eps = 1e-6f, .rope = {.theta = 500000.0f},
+                          .max_len = 3};
+    mt_llama *m = (mt_llama *)&m;
+    assert_fails(mt_llama_load(NULL, &o, &m), MT_ERR_INVALID_ARGUMENT, "NULL");
+    assert_null(m);
+    assert_fails(mt_llama_load(&sd, NULL, &m), MT_ERR_INVALID_ARGUMENT, "NULL");
+    assert_fails(mt_llama_load(&sd, &o, NULL), MT_ERR_INVALID_ARGUMENT, "out is NULL");
+    assert_fails(mt_llama_load(&(mt_state_dict){st, MT_FRAMEWORK_KERAS}, &o, &m),
+                 MT_ERR_UNSUPPORTED, "PyTorch's names");
+    assert_fails(mt_llama_load(&(mt_state_dict){refs, MT_FRAMEWORK_PYTORCH}, &o, &m),
+                 MT_ERR_NOT_FOUND, "neither model.embed_tokens.weight (Hugging Face) nor "
+                 "tok_embeddings.weight");
+    o.norm_eps = 0;
+    assert_fails(mt_llama_load(&sd, &o, &m), MT_ERR_INVALID_ARGUMENT,
+                 "norm_eps 0: give the config's rms_norm_eps");
+    o.norm_eps = 1e-6f;
+    o.max_len = 0;
+    assert_fails(mt_llama_load(&sd, &o, &m), MT_ERR_INVALID_ARGUMENT, "max_len 0");
+    o.max_len = INT64_MAX / 4;
+    assert_fails(mt_llama_load(&sd, &o, &m), MT_ERR_OVERFLOW, "for max_len 2305843009213693951");
+    o.max_len = 3;
+    o.n_heads = 5;   /* the attention's own check, named */
+    assert_fails(mt_llama_load(&sd, &o, &m), MT_ERR_SHAPE, "model.layers.0.self_attn");
+    o.n_heads = 4;
+    o.rope.scaling.type = MT_ROPE_SCALING_LINEAR;   /* factor 0 */
+    assert_fails(mt_llama_load(&sd, &o, &m), MT_ERR_INVALID_ARGUMENT, "scaling factor 0");
+    o.rope.scaling.type = MT_ROPE_SCALING_NONE;
+    assert_null(m);
+    assert_ok(mt_llama_load(&sd, &o, &m));
+    const float *logits = NULL;
+    const int64_t ok[3] = {1, 2, 3}, bad[2] = {5, 48};
+    assert_fails(mt_llama_forward(m, 2, bad, &logits), MT_ERR_INVALID_ARGUMENT,
+                 "token 48 (1 of 2) is not in 0..47");
+    assert_fails(mt_llama_forward(m, 1, (const int64_t[]){-1}, &logits),
+                 MT_ERR_INVALID_ARGUMENT, "token -1 (0 of 1)");
+    assert_fails(mt_llama_forward(m, 0, ok, &logits), MT_ERR_SHAPE, "0 tokens at position 0");
+    assert_fails(mt_llama_forward(m, 1, NULL, &logits), MT_ERR_INVALID_ARGUMENT, "NULL");
+    assert_fails(mt_llama_forward(NULL, 1, ok, &logits), MT_ERR_INVALID_ARGUMENT, "NULL");
+    assert_null(logits);
+    assert_int_equal(mt_llama_position(m), 0);
+    assert_ok(mt_llama_forward(m, 2, ok, &logits));
+    assert_fails(mt_llama_forward(m, 2, ok, &logits), MT_ERR_SHAPE,
+                 "2 tokens at position 2: the cache holds 3 positions");
+    assert_int_equal(mt_llama_position(m), 2);
+    assert_ok(mt_llama_forward(m, 1, ok, &logits));
+    assert_int_equal(mt_llama_position(m), 3);
+    mt_llama_reset(m);
+    assert_int_equal(mt_llama_position(m), 0);
+    mt_llama_free(m);
+    mt_llama_free(NULL);
+    assert_int_equal(mt_llama_position(NULL) + mt_llama_vocab(NULL) + mt_llama_layers(NULL), 0);
+    /* out of memory at each allocation of the load: nothing made or leaked */
+    alloc_probe probe;
+    bool made = false;
+    for (long k = 0; k < 400 && !made; k++) {
+        probe_install(&probe, k);
+        mt_status s = mt_llama_load(&sd, &o, &m);
+        if (s) {
+            assert_int_equal(s, MT_ERR_OUT_OF_MEMORY);
+            assert_null(m);
+        } else {
+            made = true;
+            mt_llama_free(m);
+        }
+        assert_int_equal(probe.live, 0);
+    }
+    probe_install(&counter, -1);
+    assert_true(made);
+    mt_safetensors_close(refs);
+    mt_safetensors_close(st);
+}
+
 /* GPT-NeoX on ids [N, 7] (I64): h + attn(ln1(h)) + mlp(ln2(h)) per layer. */
 static mt_graph *neox_graph(const mt_safetensors *st)
 {
@@ -944,6 +1078,8 @@ int main(void)
         cmocka_unit_test(hf_llama_matches_pytorch),
         cmocka_unit_test(llama2c_matches_pytorch),
         cmocka_unit_test(kv_cache_loop_matches),
+        cmocka_unit_test(decoder_matches_pytorch),
+        cmocka_unit_test(decoder_errors),
         cmocka_unit_test(gpt_neox_matches_pytorch),
     };
     return cmocka_run_group_tests_name("nn_llama", tests, NULL, NULL);
