@@ -23,13 +23,23 @@ typedef struct naming {
         *norm, *head;
 } naming;
 
-static const naming namings[2] = {
+static const naming namings[3] = {
     {"model.embed_tokens", "model.layers", "input_layernorm", "self_attn",
      "self_attn.q_proj.weight", "post_attention_layernorm", "mlp.gate_proj", "mlp.up_proj",
      "mlp.down_proj", "model.norm", "lm_head"},
     {"tok_embeddings", "layers", "attention_norm", "attention", "attention.wq.weight",
      "ffn_norm", "feed_forward.w1", "feed_forward.w3", "feed_forward.w2", "norm", "output"},
+    /* LlamaModel's own state_dict (no head, no "model.") */
+    {"embed_tokens", "layers", "input_layernorm", "self_attn", "self_attn.q_proj.weight",
+     "post_attention_layernorm", "mlp.gate_proj", "mlp.up_proj", "mlp.down_proj", "norm",
+     "lm_head"},
 };
+
+/* The whole names of the parts that are not per block: options.prefix and
+ * the convention's. */
+typedef struct top_names {
+    char embed[160], layers[160], norm[160], head[160];
+} top_names;
 
 typedef struct block {
     mt_layer *attn_norm, *attn, *mlp_norm, *gate, *up, *down;
@@ -88,18 +98,19 @@ static size_t scratch_of(const mt_layer *l, const mt_shape *in)
 
 /* Block i's layers, loaded and their shapes chained on [1, max_len, E];
  * *scratch grows to the largest need. */
-static mt_status load_block(const mt_state_dict *sd, const naming *nm, int64_t i,
-                            const mt_llama_options *o, mt_llama *m, size_t *scratch)
+static mt_status load_block(const mt_state_dict *sd, const naming *nm, const top_names *top,
+                            int64_t i, const mt_llama_options *o, mt_llama *m,
+                            size_t *scratch)
 {
     block *b = &m->blocks[i];
-    char p[96], name[160];
+    char p[192], name[256];
     const mt_norm_options rms = {.eps = o->norm_eps};
     mt_llama_attention_options ao = {.n_heads = o->n_heads, .n_kv_heads = o->n_kv_heads,
                                      .rope = o->rope,
                                      .qk_norm_eps = o->qk_norm_eps ? o->qk_norm_eps
                                                                    : o->norm_eps};
     ao.rope.offset = 0;
-    snprintf(p, sizeof p, "%s.%lld.", nm->layers, (long long)i);
+    snprintf(p, sizeof p, "%s.%lld.", top->layers, (long long)i);
 #define NAME(part) (snprintf(name, sizeof name, "%s%s", p, part), name)
     mt_status s;
     if ((s = mt_rms_norm_load(sd, NAME(nm->attn_norm), &rms, &b->attn_norm)) ||
@@ -209,17 +220,26 @@ mt_status mt_llama_load(const mt_state_dict *weights, const mt_llama_options *op
     if (s)
         return s;
     const mt_safetensors *f = weights->file;
-    const naming *nm = has(f, "model.embed_tokens.weight") ? &namings[0]
-                       : has(f, "tok_embeddings.weight")   ? &namings[1]
-                                                           : NULL;
+    const char *prefix = options->prefix ? options->prefix : "";
+    const naming *nm = NULL;
+    char name[256];
+    for (int k = 0; !nm && k < 3; k++) {
+        snprintf(name, sizeof name, "%s%s.weight", prefix, namings[k].embed);
+        nm = has(f, name) ? &namings[k] : NULL;
+    }
     if (!nm)
-        return mt_fail(MT_ERR_NOT_FOUND, OP "_load: neither model.embed_tokens.weight "
-                       "(Hugging Face) nor tok_embeddings.weight (Meta, llama2.c) is in the "
-                       "file");
+        return mt_fail(MT_ERR_NOT_FOUND, OP "_load: none of %smodel.embed_tokens.weight "
+                       "(Hugging Face), %stok_embeddings.weight (Meta, llama2.c) and "
+                       "%sembed_tokens.weight (LlamaModel) is in the file", prefix, prefix,
+                       prefix);
+    top_names top;
+    snprintf(top.embed, sizeof top.embed, "%s%s", prefix, nm->embed);
+    snprintf(top.layers, sizeof top.layers, "%s%s", prefix, nm->layers);
+    snprintf(top.norm, sizeof top.norm, "%s%s", prefix, nm->norm);
+    snprintf(top.head, sizeof top.head, "%s%s", prefix, nm->head);
     int64_t n_layers = 0;
-    char name[160];
     do
-        snprintf(name, sizeof name, "%s.%lld.%s", nm->layers, (long long)n_layers,
+        snprintf(name, sizeof name, "%s.%lld.%s", top.layers, (long long)n_layers,
                  nm->q_weight);
     while (has(f, name) && ++n_layers);
     mt_llama *m = mt_alloc(sizeof *m, _Alignof(mt_llama));
@@ -237,21 +257,21 @@ mt_status mt_llama_load(const mt_state_dict *weights, const mt_llama_options *op
     m->blocks = blocks;
     m->max_len = options->max_len;
     // the head: its own weight, or the embedding read as one (tied)
-    snprintf(name, sizeof name, "%s.weight", nm->head);
+    snprintf(name, sizeof name, "%s.weight", top.head);
     bool tied = !has(f, name);
-    s = mt_embedding_load(weights, nm->embed, &m->embed);
+    s = mt_embedding_load(weights, top.embed, &m->embed);
     if (!s)
-        s = mt_rms_norm_load(weights, nm->norm, &(mt_norm_options){.eps = options->norm_eps},
+        s = mt_rms_norm_load(weights, top.norm, &(mt_norm_options){.eps = options->norm_eps},
                              &m->norm);
     if (!s)
-        s = mt_linear_load(weights, tied ? nm->embed : nm->head,
+        s = mt_linear_load(weights, tied ? top.embed : top.head,
                            &(mt_linear_options){.layout = MT_LAYOUT_OUT_IN}, &m->head);
     size_t scratch = 0;
     if (!s) {
         m->vocab = m->embed->info.in_features;
         m->e = m->embed->info.out_features;
         for (int64_t i = 0; !s && i < n_layers; i++, m->n_layers = i)
-            s = load_block(weights, nm, i, options, m, &scratch);
+            s = load_block(weights, nm, &top, i, options, m, &scratch);
     }
     mt_shape h = {MT_DTYPE_F32, 3, {1, 1, m->e}}, x, logits;
     if (!s && !(s = infer_as(m->norm, &h, m->e, "the model's width", &x)) &&

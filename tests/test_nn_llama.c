@@ -902,6 +902,56 @@ static void decoder_matches_pytorch(void **state)
                  "llama2c_ids", "llama2c_logits");
 }
 
+/* HF's file renamed as LlamaModel saves it (no "model.") under a
+ * torch.compile prefix: options.prefix and the third naming give the same
+ * logits. */
+static void decoder_names(void **state)
+{
+    (void)state;
+    mt_safetensors *st = ref_open("llama_hf.safetensors"), *io = ref_open("llama_refs.safetensors");
+    size_t n = mt_safetensors_count(st);
+    mt_safetensors_item *items = calloc(n, sizeof *items);
+    char (*names)[96] = calloc(n, sizeof *names);
+    mt_tensor **t = calloc(n, sizeof *t);
+    assert_true(items && names && t);
+    for (size_t i = 0; i < n; i++) {
+        mt_safetensors_entry e;
+        assert_ok(mt_safetensors_info(st, i, &e));
+        assert_ok(mt_safetensors_get(st, e.name, &t[i]));
+        const char *rest = strncmp(e.name, "model.", 6) ? e.name : e.name + 6;
+        snprintf(names[i], sizeof names[i], "_orig_mod.%s", rest);
+        items[i] = (mt_safetensors_item){names[i], 0, t[i]};
+    }
+    void *buf = NULL;
+    size_t size = 0;
+    mt_safetensors *renamed = NULL;
+    assert_ok(mt_safetensors_serialize(items, n, NULL, 0, &buf, &size));
+    assert_ok(mt_safetensors_open_memory(buf, size, &renamed));
+    mt_llama_options o = {.n_heads = 4, .norm_eps = 1e-6f, .rope = {.theta = 500000.0f},
+                          .max_len = 7};
+    mt_llama *m = NULL;
+    assert_fails(mt_llama_load(&(mt_state_dict){renamed, MT_FRAMEWORK_PYTORCH}, &o, &m),
+                 MT_ERR_NOT_FOUND, "none of model.embed_tokens.weight");
+    o.prefix = "_orig_mod.";
+    assert_ok(mt_llama_load(&(mt_state_dict){renamed, MT_FRAMEWORK_PYTORCH}, &o, &m));
+    mt_tensor *ids = ref_get(io, "hf_ids"), *want = ref_get(io, "hf_logits");
+    const float *logits = NULL;
+    assert_ok(mt_llama_forward(m, 7, ids->data, &logits));
+    assert_close(logits, (const float *)want->data + 6 * 48, 48, 5e-5, 0);
+    mt_llama_free(m);
+    mt_tensor_free(want);
+    mt_tensor_free(ids);
+    mt_safetensors_close(renamed);
+    mt_safetensors_buffer_free(buf);
+    for (size_t i = 0; i < n; i++)
+        mt_tensor_free(t[i]);
+    free(t);
+    free(names);
+    free(items);
+    mt_safetensors_close(io);
+    mt_safetensors_close(st);
+}
+
 static void decoder_errors(void **state)
 {
     (void)state;
@@ -917,8 +967,8 @@ static void decoder_errors(void **state)
     assert_fails(mt_llama_load(&(mt_state_dict){st, MT_FRAMEWORK_KERAS}, &o, &m),
                  MT_ERR_UNSUPPORTED, "PyTorch's names");
     assert_fails(mt_llama_load(&(mt_state_dict){refs, MT_FRAMEWORK_PYTORCH}, &o, &m),
-                 MT_ERR_NOT_FOUND, "neither model.embed_tokens.weight (Hugging Face) nor "
-                 "tok_embeddings.weight");
+                 MT_ERR_NOT_FOUND, "none of model.embed_tokens.weight (Hugging Face), "
+                 "tok_embeddings.weight (Meta, llama2.c) and embed_tokens.weight (LlamaModel)");
     o.norm_eps = 0;
     assert_fails(mt_llama_load(&sd, &o, &m), MT_ERR_INVALID_ARGUMENT,
                  "norm_eps 0: give the config's rms_norm_eps");
@@ -1079,6 +1129,7 @@ int main(void)
         cmocka_unit_test(llama2c_matches_pytorch),
         cmocka_unit_test(kv_cache_loop_matches),
         cmocka_unit_test(decoder_matches_pytorch),
+        cmocka_unit_test(decoder_names),
         cmocka_unit_test(decoder_errors),
         cmocka_unit_test(gpt_neox_matches_pytorch),
     };

@@ -14,7 +14,12 @@
  *   Meta's and llama2.c's Transformer (the TinyStories models):
  *     tok_embeddings.weight, layers.{i}.attention_norm,
  *     .attention.{wq,wk,wv,wo}, .ffn_norm, .feed_forward.{w1,w3,w2},
- *     norm.weight, output.weight (or tied), interleaved RoPE pairs.
+ *     norm.weight, output.weight (or tied), interleaved RoPE pairs;
+ *   LlamaModel's own state_dict: Hugging Face's names without "model."
+ *     (embed_tokens.weight, layers.{i}.…, norm.weight), the head tied
+ *     unless lm_head.weight is there.
+ * options.prefix goes before every name (a checkpoint of a model trained
+ * with torch.compile has its names under "_orig_mod.").
  * Each block: h += attention(rms_norm(h)); h += down(silu(gate(x)) ·
  * up(x)) with x = rms_norm(h); logits = head(rms_norm(h)). The number of
  * blocks is counted in the file (layers 0, 1, … while their q weight is
@@ -56,7 +61,8 @@ typedef struct mt_llama mt_llama;
  *   qk_norm_eps the q/k norms' eps where the file has them (Qwen3); 0:
  *               norm_eps;
  *   max_len     the positions the cache holds, >= 1 (the prompt and every
- *               token generated after it). */
+ *               token generated after it);
+ *   prefix      put before every name; NULL: none. */
 typedef struct mt_llama_options {
     int64_t n_heads;
     int64_t n_kv_heads;
@@ -64,11 +70,12 @@ typedef struct mt_llama_options {
     mt_rope_options rope;
     float qk_norm_eps;
     int64_t max_len;
+    const char *prefix;
 } mt_llama_options;
 
 /* The model in `weights` (MT_FRAMEWORK_PYTORCH) -> *out. Fails naming the
  * tensor on a missing or misshapen weight, MT_ERR_NOT_FOUND if the file
- * has neither naming's embedding, MT_ERR_OVERFLOW / _OUT_OF_MEMORY if the
+ * has none of the namings' embeddings, MT_ERR_OVERFLOW / _OUT_OF_MEMORY if the
  * cache and buffers for max_len do not fit. */
 mt_status mt_llama_load(const mt_state_dict *weights, const mt_llama_options *options,
                         mt_llama **out);
