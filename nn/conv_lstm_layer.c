@@ -308,6 +308,10 @@ static mt_status check_options(const char *name, const mt_conv_lstm_options *o,
         st->stride[d] = o->stride[d] ? o->stride[d] : 1;
         st->dilation[d] = o->dilation[d] ? o->dilation[d] : 1;
     }
+    // a one-way layer does not read merge, but a value of no merge is a bug
+    if ((unsigned)o->merge > MT_RNN_MERGE_NONE)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: merge %d is not a mt_rnn_merge", name,
+                       (int)o->merge);
     if (st->dirs == 2 && ((unsigned)o->merge > MT_RNN_MERGE_AVE ||
                           o->output == MT_RNN_RETURN_CELL_STATE))
         return mt_fail(o->merge == MT_RNN_MERGE_NONE || o->output == MT_RNN_RETURN_CELL_STATE
@@ -417,12 +421,17 @@ mt_status mt_conv_lstm_new(const mt_tensor *kernel, const mt_tensor *recurrent_k
 }
 
 /* Keras' Bidirectional "p": the forward layer's variables under
- * p/forward_<name>/ (their first name in the file says which) into fwd,
- * and bwd = p/backward_<name>. False without a forward layer. */
-static bool bidirectional_prefixes(const mt_nn_loader *ld, const char *p,
-                                   char fwd[MT_NN_KEY_MAX], char bwd[MT_NN_KEY_MAX])
+ * p/forward_<name>/ into fwd, and bwd = p/backward_<name>; *found false
+ * without a forward layer. Two forward layers under p (two wrappers'
+ * variables, or a prefix above them) are refused: which one was meant? */
+static mt_status bidirectional_prefixes(const mt_nn_loader *ld, const char *p,
+                                        char fwd[MT_NN_KEY_MAX], char bwd[MT_NN_KEY_MAX],
+                                        bool *found)
 {
     const size_t pn = strlen(p), count = mt_safetensors_count(ld->sd->file);
+    const char *first = NULL;
+    int first_len = 0;
+    *found = false;
     for (size_t i = 0; i < count; i++) {
         mt_safetensors_entry e;
         if (mt_safetensors_info(ld->sd->file, i, &e) || e.name_len <= pn + 9 ||
@@ -432,12 +441,20 @@ static bool bidirectional_prefixes(const mt_nn_loader *ld, const char *p,
         if (!end || end == seg)
             continue;
         int len = (int)(end - seg);
-        if (snprintf(fwd, MT_NN_KEY_MAX, "%s/forward_%.*s", p, len, seg) >= MT_NN_KEY_MAX ||
-            snprintf(bwd, MT_NN_KEY_MAX, "%s/backward_%.*s", p, len, seg) >= MT_NN_KEY_MAX)
-            return false;
-        return true;
+        if (first && (len != first_len || memcmp(seg, first, (size_t)len)))
+            return mt_fail(MT_ERR_FORMAT, "%s: %s/forward_%.*s and %s/forward_%.*s: two "
+                           "Bidirectional forward layers under one prefix (give the prefix of "
+                           "one wrapper)", ld->layer, p, first_len, first, p, len, seg);
+        first = seg;
+        first_len = len;
     }
-    return false;
+    // (names too long for a key are no layer of ours: fwd and bwd untouched)
+    if (!first || pn + 10 + (size_t)first_len >= MT_NN_KEY_MAX)
+        return MT_OK;
+    snprintf(fwd, MT_NN_KEY_MAX, "%s/forward_%.*s", p, first_len, first);
+    snprintf(bwd, MT_NN_KEY_MAX, "%s/backward_%.*s", p, first_len, first);
+    *found = true;
+    return MT_OK;
 }
 
 /* One direction's kernel, recurrent kernel and bias under prefix: Keras 3
@@ -481,8 +498,12 @@ mt_status mt_conv_lstm_load(const mt_state_dict *weights, const char *prefix,
     char k[MT_NN_KEY_MAX], dir[2][MT_NN_KEY_MAX];
     int dirs = 1;
     snprintf(dir[0], sizeof dir[0], "%s", prefix);
+    bool bidi = false;
     if (!mt_nn_load_resolve(&ld, "conv_lstm_cell/kernel", k) &&
-        !mt_nn_load_resolve(&ld, "kernel", k) && bidirectional_prefixes(&ld, prefix, dir[0], dir[1]))
+        !mt_nn_load_resolve(&ld, "kernel", k) &&
+        (s = bidirectional_prefixes(&ld, prefix, dir[0], dir[1], &bidi)))
+        return s;
+    if (bidi)
         dirs = 2;
     mt_tensor *kt[2] = {NULL}, *ut[2] = {NULL}, *bt[2] = {NULL};
     for (int d = 0; d < dirs && !s; d++)

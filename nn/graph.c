@@ -112,10 +112,15 @@ mt_status mt_graph_input(mt_graph *graph, const char *name, mt_dtype dtype,
                        sample_rank, MT_MAX_RANK - 1);
     if ((unsigned)dtype >= MT_DTYPE_COUNT)
         return mt_fail(MT_ERR_DTYPE, "%s: invalid dtype %d", op, (int)dtype);
-    for (int d = 0; d < sample_rank; d++)
+    int64_t count = 1;   // a sample's elements: a tensor of one must be possible
+    for (int d = 0; d < sample_rank; d++) {
         if (sample_shape[d] < 1)
             return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: sample dim %d is %lld, expected "
                            ">= 1", op, d, (long long)sample_shape[d]);
+        if (__builtin_mul_overflow(count, sample_shape[d], &count))
+            return mt_fail(MT_ERR_OVERFLOW, "%s: the sample shape's element count overflows "
+                           "(dim %d is %lld)", op, d, (long long)sample_shape[d]);
+    }
     if (graph->n_inputs == NN_MAX_IO)
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: a graph takes at most %d inputs", op,
                        NN_MAX_IO);
@@ -372,7 +377,10 @@ const mt_layer *mt_graph_layer(const mt_graph *graph, int id)
 
 mt_status mt_graph_shape_get(const mt_graph *graph, int id, mt_shape *shape)
 {
-    if (!graph || !shape || id < 0 || id >= graph->count)
+    if (!graph || !shape)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "graph_shape_get: %s is NULL",
+                       graph ? "shape" : "graph");
+    if (id < 0 || id >= graph->count)
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "graph_shape_get: no node %d", id);
     *shape = graph->nodes[id].shape;
     return MT_OK;

@@ -109,7 +109,8 @@ mt_status mt_batch_norm_new(const mt_tensor *mean, const mt_tensor *var,
         (s = mt_nn_check_weight(name, "weight", weight)) ||
         (s = mt_nn_check_weight(name, "bias", bias)))
         return s;
-    if (!(o.eps >= 0.0f) || o.channel_dim < -MT_MAX_RANK || o.channel_dim >= MT_MAX_RANK)
+    if (!(o.eps >= 0.0f) || isinf(o.eps) || o.channel_dim < -MT_MAX_RANK ||
+        o.channel_dim >= MT_MAX_RANK)
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: eps %g or channel dim %d is out of "
                        "range", name, (double)o.eps, o.channel_dim);
     if (mean->rank != 1)
@@ -128,7 +129,7 @@ mt_status mt_batch_norm_new(const mt_tensor *mean, const mt_tensor *var,
     /* a negative variance (corrupt statistics) would give NaN: refuse it */
     for (int64_t i = 0; !s && i < c; i++) {
         double vi = ((const float *)v->data)[i];
-        if (!(vi + eps > 0.0))
+        if (!(vi >= 0.0))
             s = mt_fail(MT_ERR_FORMAT, "%s: var %s is %g at index %lld, expected >= 0 (a "
                         "variance)", name, mt_tensor_describe(var, ms, sizeof ms), vi,
                         (long long)i);
@@ -238,7 +239,8 @@ static mt_status norm_new(const char *op, bool rms, const mt_tensor *weight,
         (s = mt_nn_check_weight(name, "bias", bias)))
         return s;
     int k = o.normalized_rank ? o.normalized_rank : ref ? ref->rank : 1;
-    if (!(o.eps >= 0.0f) || k < 1 || k > MT_MAX_RANK || (ref && ref->rank != k))
+    if (!(o.eps >= 0.0f) || isinf(o.eps) || k < 1 || k > MT_MAX_RANK ||
+        (ref && ref->rank != k))
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: eps %g or normalized rank %d does not "
                        "fit (weight/bias of rank %d)", name, (double)o.eps, k,
                        ref ? ref->rank : 0);
@@ -343,7 +345,7 @@ mt_status mt_group_norm_new(int num_groups, const mt_tensor *weight, const mt_te
     if ((s = mt_nn_check_weight(name, "weight", weight)) ||
         (s = mt_nn_check_weight(name, "bias", bias)))
         return s;
-    if (num_groups < 1 || !(o.eps >= 0.0f) || o.normalized_rank != 0)
+    if (num_groups < 1 || !(o.eps >= 0.0f) || isinf(o.eps) || o.normalized_rank != 0)
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: num_groups %d, eps %g or normalized "
                        "rank %d out of range (groups >= 1, eps >= 0, rank 0)", name,
                        num_groups, (double)o.eps, o.normalized_rank);

@@ -290,10 +290,13 @@ static mt_status relative_bias(const char *name, const mt_tensor *table,
 {
     int64_t l = wh * ww, rows = table->shape[0], hd = table->shape[1];
     char ts[160];
-    if (index && ((index->dtype != MT_DTYPE_I32 && index->dtype != MT_DTYPE_I64) ||
-                  mt_tensor_numel(index) != l * l))
-        return mt_fail(MT_ERR_SHAPE, "%s: relative_position_index %s, expected %lld I32 or "
-                       "I64 entries (window %lldx%lld, squared)", name,
+    if (index && index->dtype != MT_DTYPE_I32 && index->dtype != MT_DTYPE_I64)
+        return mt_fail(MT_ERR_DTYPE, "%s: relative_position_index %s has dtype %s, expected "
+                       "I32 or I64", name, mt_tensor_describe(index, ts, sizeof ts),
+                       mt_dtype_name(index->dtype));
+    if (index && mt_tensor_numel(index) != l * l)
+        return mt_fail(MT_ERR_SHAPE, "%s: relative_position_index %s, expected %lld entries "
+                       "(window %lldx%lld, squared)", name,
                        mt_tensor_describe(index, ts, sizeof ts), (long long)(l * l),
                        (long long)wh, (long long)ww);
     mt_tensor *tab = NULL, *ix = NULL, *b = NULL;

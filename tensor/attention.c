@@ -90,6 +90,11 @@ static mt_status plan_attention(const mt_tensor *q, const mt_tensor *k, const mt
     if (k->shape[k->rank - 1] != p->e || v->shape[v->rank - 2] != p->lk)
         return mt_fail(MT_ERR_SHAPE, "%s: q %s, k %s, v %s: need q [...,Lq,E], k [...,Lk,E], "
                        "v [...,Lk,Ev]", OP, MT_SHAPE(q), MT_SHAPE(k), MT_SHAPE(v));
+    // broadcast operands can be that long: the Lq x Lk scores must be countable
+    int64_t scores;
+    if (__builtin_mul_overflow(p->lq, p->lk, &scores))
+        return mt_fail(MT_ERR_OVERFLOW, "%s: %lld x %lld scores overflow", OP,
+                       (long long)p->lq, (long long)p->lk);
     for (int i = 0; i < 3; i++)
         p->br = in[i]->rank - 2 > p->br ? in[i]->rank - 2 : p->br;
     for (int i = 0; i < p->br; i++) {
@@ -294,7 +299,9 @@ static mt_status attend(const attn_plan *p, const mt_tensor *q, const mt_tensor 
     int64_t o_rs = out->stride[br], o_cs = out->stride[br + 1];
     /* The fused rows win for a small KV-cache step (no scores matrix, no
      * heap); beyond, matmul's SIMD kernels pay for the scores round trip. */
-    bool fused = p->lq * p->lk * (p->e + p->ev) <= FUSED_MAX_WORK;
+    // (in double: broadcast operands may be too large for the product)
+    bool fused = (double)p->lq * (double)p->lk * ((double)p->e + (double)p->ev) <=
+                 FUSED_MAX_WORK;
     int64_t idx[MT_MAX_RANK] = {0};
     do {
         int64_t oq = 0, ok = 0, ov = 0, om = 0, oo = 0;

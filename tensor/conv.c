@@ -610,9 +610,11 @@ static mt_status conv1d_plan(const char *op, const mt_tensor *input, const mt_te
     const int64_t *k = kernel->shape;
     mt_kernel_layout layout = p->kernel_layout;
     if (layout == MT_KERNEL_AUTO && groups > 0) {
-        bool hwio = k[1] * groups == cin && k[2] % groups == 0 &&
+        // in/groups · groups == cin, tested without the product (overflow)
+        bool fits_in = cin % groups == 0 && k[1] == cin / groups;
+        bool hwio = fits_in && k[2] % groups == 0 &&
                     (!bias || bias->rank != 1 || bias->shape[0] == k[2]);
-        bool oihw = k[1] * groups == cin && k[0] % groups == 0 &&
+        bool oihw = fits_in && k[0] % groups == 0 &&
                     (!bias || bias->rank != 1 || bias->shape[0] == k[0]);
         if (hwio && oihw && mt_tensor_numel(kernel) > 1)
             return mt_fail(MT_ERR_SHAPE, "%s: kernel %s fits both HWIO (k,in/groups,out) and "

@@ -71,7 +71,7 @@ static mt_status tconv_plan(const char *op, const mt_tensor *input, const mt_ten
     mt_nhwc_view(input, p->data_layout, &g->x);
     const int64_t *k = weight->shape;
     g->n = g->x.shape[0], g->h = g->x.shape[1], g->w = g->x.shape[2], g->cin = g->x.shape[3];
-    g->cout = k[1] * g->groups, g->kh = k[2], g->kw = k[3];
+    g->kh = k[2], g->kw = k[3];
     if (g->cin % g->groups != 0 || k[0] != g->cin)
         return mt_fail(MT_ERR_SHAPE, "%s: weight %s must be [%lld,Cout/groups,kh,kw] for "
                        "input %s with groups %lld (dividing the channels)", op,
@@ -80,6 +80,8 @@ static mt_status tconv_plan(const char *op, const mt_tensor *input, const mt_ten
     if (g->kh < 1 || g->kw < 1 || g->h < 1 || g->w < 1 || k[1] < 1)
         return mt_fail(MT_ERR_SHAPE, "%s: input %s and weight %s need height, width, taps "
                        "and output channels >= 1", op, MT_SHAPE(input), MT_SHAPE(weight));
+    // only now: groups divides k[0] = Cin, so Cout <= the weight's element count
+    g->cout = k[1] * g->groups;
     if ((s = tconv_axis(op, "height", g->h, g->kh, g->sh, g->dh, p->pad_top, p->pad_bottom,
                         p->output_padding_h, &g->oh)) ||
         (s = tconv_axis(op, "width", g->w, g->kw, g->sw, g->dw, p->pad_left, p->pad_right,

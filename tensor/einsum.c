@@ -194,10 +194,12 @@ mt_status mt_einsum_check_operands(const char *op, int n, const mt_tensor *const
         char what[24];
         snprintf(what, sizeof what, "operand %d", k);
         mt_status s = mt_tensor_check(op, what, x[k]);
-        if (!s)
-            s = mt_check_f32(op, x[k]);
         if (s)
             return s;
+        if (x[k]->dtype != MT_DTYPE_F32)
+            return mt_fail(MT_ERR_DTYPE, "%s: %s %s has dtype %s, not F32 (convert with "
+                           "mt_tensor_to_f32)", op, what, MT_SHAPE(x[k]),
+                           mt_dtype_name(x[k]->dtype));
     }
     return MT_OK;
 }

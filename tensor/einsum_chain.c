@@ -301,10 +301,13 @@ static mt_status run_chain(const chain_plan *p, const mt_tensor *const *x, mt_te
         if (s) {
             char why[512];
             snprintf(why, sizeof why, "%s", mt_last_error());
+            // the pair's own message numbers its two operands 0 and 1
             if (order->reordered)
-                s = mt_fail(s, "%s: at step %d of %d: %s", p->op, k + 1, p->n - 1, why);
+                s = mt_fail(s, "%s: at step %d of %d, the pair '%s' (its operands 0 and 1 "
+                            "below): %s", p->op, k + 1, p->n - 1, step, why);
             else
-                s = mt_fail(s, "%s: at operand %d: %s", p->op, b, why);
+                s = mt_fail(s, "%s: at operand %d, the pair '%s' (it is operand 1 below): %s",
+                            p->op, b, step, why);
         } else if (!shape_only) {
             mt_tensor_free(owned[a]);
             mt_tensor_free(owned[b]);

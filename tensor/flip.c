@@ -26,9 +26,10 @@ static mt_status flip_prepare(const mt_tensor *x, const int *dims, int n_dims, b
     mt_status s = mt_tensor_check(op, "x", x);
     if (s)
         return s;
-    if (n_dims < 0 || (n_dims > 0 && !dims))
-        return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: dims is NULL or n_dims %d < 0", op,
-                       n_dims);
+    if (n_dims < 0)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: n_dims %d < 0", op, n_dims);
+    if (n_dims > 0 && !dims)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: dims is NULL (n_dims %d)", op, n_dims);
     for (int d = 0; d < MT_MAX_RANK; d++)
         flip[d] = false;
     for (int i = 0; i < n_dims; i++) {

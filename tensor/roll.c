@@ -23,8 +23,10 @@ static mt_status roll_prepare(const mt_tensor *x, int n, const int64_t *shifts,
     mt_status s = mt_tensor_check(op, "x", x);
     if (s)
         return s;
-    if (n < 1 || !shifts)
-        return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: shifts is NULL or n %d < 1", op, n);
+    if (n < 1)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: n %d < 1 (shifts)", op, n);
+    if (!shifts)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: shifts is NULL (n %d)", op, n);
     *flat = dims == NULL;
     if (*flat && n != 1)
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: %d shifts without dims (the flattened "

@@ -210,6 +210,27 @@ static void test_scores_past_size_t(void **state)
 }
 #endif
 
+/* Broadcast q, k, v whose Lq·Lk (2^32 · 2^32) passes int64: refused as an
+ * overflow, with no signed overflow on the way (the fused-path estimate
+ * Lq·Lk·(E + Ev) is taken in double; UBSan in CI). */
+static void test_scores_past_int64(void **state)
+{
+    (void)state;
+    float one = 1.0f;
+    mt_tensor *s = make(2, (int64_t[]){1, 1}, &one), *q, *k, *v, *y = NULL;
+    const int64_t big = INT64_C(1) << 32;
+    assert_ok(mt_expand(s, 2, (int64_t[]){big, 1}, &q));
+    assert_ok(mt_expand(s, 2, (int64_t[]){big, 1}, &k));
+    assert_ok(mt_expand(s, 2, (int64_t[]){big, 1}, &v));
+    assert_fails(mt_scaled_dot_product_attention(q, k, v, NULL, false, 0.0f, &y),
+                 MT_ERR_OVERFLOW, "4294967296 x 4294967296 scores overflow");
+    assert_null(y);
+    mt_tensor_free(v);
+    mt_tensor_free(k);
+    mt_tensor_free(q);
+    mt_tensor_free(s);
+}
+
 /* The arguments of one attention_into under the probe. */
 typedef struct attn_call {
     const mt_tensor *q, *k, *v, *mask;
@@ -263,6 +284,7 @@ int main(void)
         cmocka_unit_test(test_kv_cache),
         cmocka_unit_test(test_masked_row_and_no_heap),
         cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_scores_past_int64),
         cmocka_unit_test(test_out_of_memory_leaves_out),
 #if SIZE_MAX == UINT32_MAX
         cmocka_unit_test(test_scores_past_size_t),

@@ -222,6 +222,19 @@ static void test_huge_windows(void **state)
     assert_fails(mt_conv_transpose2d(x, w, NULL, &tp, &y), MT_ERR_OVERFLOW,
                  "height: output size overflows");
     assert_null(y);
+    /* groups that would overflow Cout = Cout/groups · groups: refused as not
+     * dividing the channels before the product is taken (UBSan in CI) */
+    tp = (mt_conv_transpose2d_params){.groups = INT64_MAX};
+    mt_tensor *w2 = filled(4, (int64_t[]){1, 2, 1, 1}, 1.0f);
+    assert_fails(mt_conv_transpose2d(x, w2, NULL, &tp, &y), MT_ERR_SHAPE,
+                 "with groups 9223372036854775807 (dividing the channels)");
+    assert_null(y);
+    mt_conv2d_params p1 = {.groups = INT64_MAX};   /* AUTO layout: tested without overflow */
+    mt_tensor *x1 = filled(3, (int64_t[]){1, 5, 4}, 1.0f), *k1 = filled(3, (int64_t[]){3, 2, 4}, 1.0f);
+    assert_fails(mt_conv1d(x1, k1, NULL, &p1, &y), MT_ERR_SHAPE, "groups 9223372036854775807");
+    mt_tensor_free(k1);
+    mt_tensor_free(x1);
+    mt_tensor_free(w2);
     mt_tensor_free(w);
     mt_tensor_free(k);
     mt_tensor_free(x);

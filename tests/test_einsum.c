@@ -43,7 +43,9 @@ static void test_equation_errors(void **state)
     /* three or more: the pairwise step that fails, and the operand */
     const mt_tensor *abb[3] = {a, b, b};
     expect_fail("ij,jk,kl", 3, abb, MT_ERR_SHAPE,
-                "einsum 'ij,jk,kl': at operand 1: einsum 'ij,jk->ik': subscript j is 3 in "
+                "einsum 'ij,jk,kl': at operand 1, the pair 'ij,jk->ik' (it is operand 1 below): "
+                "einsum 'ij,jk->ik': "
+                "subscript j is 3 in "
                 "operand 0 [2,3] but 4 in operand 1 [4,5]");
     expect_fail("ij,j#,kl", 3, abb, MT_ERR_INVALID_ARGUMENT,
                 "einsum 'ij,j#,kl': operand 1's term is not letters and at most one '...' "
@@ -112,7 +114,7 @@ static void test_operand_and_out_errors(void **state)
     expect_fail("ij,jk", 2, (const mt_tensor *[]){a, NULL}, MT_ERR_INVALID_ARGUMENT,
                 "einsum 'ij,jk': operand 1 is NULL");
     expect_fail("ij->ji", 1, (const mt_tensor *[]){i}, MT_ERR_DTYPE,
-                "einsum 'ij->ji': [2,3] has dtype I64, not F32 (convert with "
+                "einsum 'ij->ji': operand 0 [2,3] has dtype I64, not F32 (convert with "
                 "mt_tensor_to_f32)");
     assert_int_equal(mt_einsum("ij->ji", 1, (const mt_tensor *[]){a}, NULL),
                      MT_ERR_INVALID_ARGUMENT);
@@ -253,12 +255,14 @@ static void test_reordered_chain(void **state)
     mt_tensor *one = zeros(1, (int64_t[]){1});
     const mt_tensor *ones[10] = {one, one, one, one, one, one, one, one, one, one};
     expect_fail("a,b,c,d,e,f,g,h,i,j->abcdefghij", 10, ones, MT_ERR_SHAPE,
-                "einsum 'a,b,c,d,e,f,g,h,i,j->abcdefghij': at operand 8: einsum "
+                "einsum 'a,b,c,d,e,f,g,h,i,j->abcdefghij': at operand 8, the pair "
+                "'abcdefgh,i->abcdefghi' (it is operand 1 below): einsum "
                 "'abcdefgh,i->abcdefghi': the output has more than 8 subscripts");
     mt_tensor_free(one);
     x[6] = ej_bad; /* e is 2 in operand 0, 3 here */
     expect_fail(eq, 7, x, MT_ERR_SHAPE,
-                "einsum 'abcde,fghij,af,bg,ch,di,ej->aj': at step 4 of 6: einsum "
+                "einsum 'abcde,fghij,af,bg,ch,di,ej->aj': at step 4 of 6, the pair "
+                "'abehi,ej->abhij' (its operands 0 and 1 below): einsum "
                 "'abehi,ej->abhij': subscript e is 2 in operand 0 [2,2,2,2,2] but 3 in "
                 "operand 1 [3,3]");
     mt_tensor *all[] = {big, big_j3, small, ej, ej_bad};

@@ -311,7 +311,10 @@ static void test_flip_tril_errors_and_in_place(void **state)
                  "dim 0 appears twice");
     assert_fails(mt_flip(x, (int[]){2}, 1, &sink), MT_ERR_INVALID_ARGUMENT,
                  "dim 2 out of range for [3,4]");
-    assert_fails(mt_flip(x, NULL, 1, &sink), MT_ERR_INVALID_ARGUMENT, "dims is NULL");
+    assert_fails(mt_flip(x, NULL, 1, &sink), MT_ERR_INVALID_ARGUMENT,
+                 "flip: dims is NULL (n_dims 1)");
+    assert_fails(mt_flip(x, (int[]){0}, -1, &sink), MT_ERR_INVALID_ARGUMENT,
+                 "flip: n_dims -1 < 0");
     assert_fails(mt_flip_into(x, (int[]){0}, 1, x), MT_ERR_INVALID_ARGUMENT,
                  "out [3,4] overlaps x [3,4]");
     assert_fails(mt_tril(v, 0, &sink), MT_ERR_SHAPE, "tril: x [4] must have at least 2 dims");

@@ -99,6 +99,27 @@ static void bidirectional_matches_keras(void **state)
     assert_int_equal(mt_conv_lstm_load(&sd, "bc", &(mt_conv_lstm_options){.merge = 9}, &l),
                      MT_ERR_INVALID_ARGUMENT);
     assert_null(l);
+    // two wrappers' forward layers under one prefix: which one is meant?
+    mt_tensor *fk = ref_get(bidi_refs, "bc/forward_c/conv_lstm_cell/kernel");
+    mt_tensor *fu = ref_get(bidi_refs, "bc/forward_c/conv_lstm_cell/recurrent_kernel");
+    const mt_safetensors_item items[4] = {
+        {"two/forward_c/conv_lstm_cell/kernel", 0, fk},
+        {"two/forward_c/conv_lstm_cell/recurrent_kernel", 0, fu},
+        {"two/forward_d/conv_lstm_cell/kernel", 0, fk},
+        {"two/forward_d/conv_lstm_cell/recurrent_kernel", 0, fu}};
+    void *buf = NULL;
+    size_t size = 0;
+    mt_safetensors *two = NULL;
+    assert_ok(mt_safetensors_serialize(items, 4, NULL, 0, &buf, &size));
+    assert_ok(mt_safetensors_open_memory(buf, size, &two));
+    assert_fails(mt_conv_lstm_load(&(mt_state_dict){two, MT_FRAMEWORK_KERAS}, "two", NULL, &l),
+                 MT_ERR_FORMAT, "two/forward_c and two/forward_d: two Bidirectional forward "
+                 "layers under one prefix");
+    assert_null(l);
+    mt_safetensors_close(two);
+    mt_safetensors_buffer_free(buf);
+    mt_tensor_free(fu);
+    mt_tensor_free(fk);
     // an initial state: refused when the layer is added to a graph
     assert_ok(mt_conv_lstm_load(&sd, "bc", &(mt_conv_lstm_options){.padding = MT_PADDING_SAME},
                                 &l));
@@ -242,6 +263,8 @@ static void errors_are_clear(void **state)
                  MT_ERR_INVALID_ARGUMENT, "expected >= 1");
     assert_fails(mt_conv_lstm_new(k, u, b, &(mt_conv_lstm_options){.activation = 99}, &l),
                  MT_ERR_INVALID_ARGUMENT, "not an mt_rnn_activation");
+    assert_fails(mt_conv_lstm_new(k, u, b, &(mt_conv_lstm_options){.merge = 9}, &l),
+                 MT_ERR_INVALID_ARGUMENT, "merge 9 is not a mt_rnn_merge");
     assert_null(l);
     // loading
     assert_fails(mt_conv_lstm_load(&td, "a", NULL, &l), MT_ERR_UNSUPPORTED, "Keras' ConvLSTM");

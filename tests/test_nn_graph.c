@@ -208,6 +208,13 @@ static void graph_build_errors(void **state)
                  MT_ERR_NOT_FOUND, "graph_add_named: node 'r': no node named 'fcx'");
     assert_fails(mt_graph_input(g, "x", MT_DTYPE_F32, 1, (int64_t[]){2}, NULL),
                  MT_ERR_INVALID_ARGUMENT, "graph_input: there is already a node 'x'");
+    /* a sample no tensor could hold */
+    assert_fails(mt_graph_input(g, "huge", MT_DTYPE_F32, 2,
+                                (int64_t[]){INT64_C(1) << 62, INT64_C(1) << 62}, NULL),
+                 MT_ERR_OVERFLOW, "graph_input: the sample shape's element count overflows "
+                 "(dim 1 is 4611686018427387904)");
+    assert_fails(mt_graph_shape_get(g, a, NULL), MT_ERR_INVALID_ARGUMENT,
+                 "graph_shape_get: shape is NULL");
     const mt_tensor *out = NULL;
     mt_tensor *in = tensor(NULL, 2, (int64_t[]){1, 2}, XV);
     mt_tensor *in3 = tensor(NULL, 2, (int64_t[]){1, 3}, ZV);

@@ -406,6 +406,19 @@ static void batch_norm_statistics_refused(void **state)
     mt_tensor_name_set(neg, "bn2.running_var");
     assert_fails(mt_batch_norm_new(t[0], neg, t[2], NULL, NULL, &l), MT_ERR_FORMAT,
                  "var bn2.running_var [16] is -0.5 at index 3, expected >= 0");
+    /* also when eps would make var + eps positive: the statistics are corrupt */
+    assert_fails(mt_batch_norm_new(t[0], neg, t[2], NULL,
+                                   &(mt_batch_norm_options){.eps = 1.0f}, &l),
+                 MT_ERR_FORMAT, "is -0.5 at index 3, expected >= 0");
+    assert_fails(mt_batch_norm_new(t[0], t[1], t[2], NULL,
+                                   &(mt_batch_norm_options){.eps = INFINITY}, &l),
+                 MT_ERR_INVALID_ARGUMENT, "eps inf");
+    assert_fails(mt_layer_norm_new(t[2], NULL, &(mt_norm_options){.eps = INFINITY}, &l),
+                 MT_ERR_INVALID_ARGUMENT, "eps inf");
+    assert_fails(mt_rms_norm_new(t[2], &(mt_norm_options){.eps = INFINITY}, &l),
+                 MT_ERR_INVALID_ARGUMENT, "eps inf");
+    assert_fails(mt_group_norm_new(4, t[2], NULL, &(mt_norm_options){.eps = INFINITY}, &l),
+                 MT_ERR_INVALID_ARGUMENT, "eps inf");
     assert_null(l);
     mt_safetensors_close(part);
     mt_safetensors_buffer_free(buf);

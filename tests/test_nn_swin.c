@@ -169,7 +169,7 @@ static void roll_errors(void **state)
     assert_fails(mt_roll(x, 1, sh, (int[]){0}, NULL), MT_ERR_INVALID_ARGUMENT, "out is NULL");
     assert_fails(mt_roll(x, 0, sh, (int[]){0}, &y), MT_ERR_INVALID_ARGUMENT, "n 0 < 1");
     assert_fails(mt_roll(x, 1, NULL, (int[]){0}, &y), MT_ERR_INVALID_ARGUMENT,
-                 "shifts is NULL");
+                 "roll: shifts is NULL (n 1)");
     assert_fails(mt_roll(x, 2, sh, NULL, &y), MT_ERR_INVALID_ARGUMENT,
                  "2 shifts without dims");
     assert_fails(mt_roll(x, 1, sh, (int[]){3}, &y), MT_ERR_INVALID_ARGUMENT,
@@ -379,8 +379,17 @@ static void window_attention_errors(void **state)
     assert_fails(mt_shifted_window_attention_new(&w, &attention_cases[0].o, &l), MT_ERR_SHAPE,
                  "relative_position_index entry 7 is 35, outside");
     w.relative_position_index = t[1];   /* F32 */
+    assert_fails(mt_shifted_window_attention_new(&w, &attention_cases[0].o, &l), MT_ERR_DTYPE,
+                 "has dtype F32, expected I32 or I64");
+    mt_tensor *ix_short = NULL;   /* 143 of the 144 entries */
+    assert_ok(mt_view(ix, 1, (int64_t[]){144}, &ix_short));
+    mt_tensor *ix143 = NULL;
+    assert_ok(mt_narrow(ix_short, 0, 0, 143, &ix143));
+    w.relative_position_index = ix143;
     assert_fails(mt_shifted_window_attention_new(&w, &attention_cases[0].o, &l), MT_ERR_SHAPE,
-                 "expected 144 I32 or I64 entries");
+                 "expected 144 entries (window 3x4, squared)");
+    mt_tensor_free(ix143);
+    mt_tensor_free(ix_short);
     w.relative_position_index = NULL;
     mt_tensor nodata = *t[2];   /* a proj weight with no data: the layer and tensor named */
     nodata.data = NULL;
@@ -401,7 +410,7 @@ static void window_attention_errors(void **state)
     mt_graph *g = NULL;
     int in = -1, id = -1;
     assert_ok(mt_graph_new(&g));
-    assert_ok(mt_graph_input(g, "x", MT_DTYPE_F32, 3, (int64_t[]){INT64_MAX / 2, 4, 8}, &in));
+    assert_ok(mt_graph_input(g, "x", MT_DTYPE_F32, 3, (int64_t[]){INT64_MAX / 64, 4, 8}, &in));
     assert_fails(mt_graph_add(g, "attn", l, 1, &in, &id), MT_ERR_SHAPE, "H, W <= 2^40");
     mt_graph_free(g);
     mt_tensor_free(x);

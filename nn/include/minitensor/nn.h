@@ -632,7 +632,7 @@ mt_status mt_upsample_new(const mt_interpolate_params *params, mt_layer **out);
  * BatchNormalization at inference). mean, var, weight, bias: 1-D [C]
  * (weight, bias NULL: 1 and 0), any storable dtype, copied into one scale
  * and one shift at construction.
- *   eps          > 0, or 0 for PyTorch's 1e-5 (Keras' default is 1e-3);
+ *   eps          finite, > 0, or 0 for PyTorch's 1e-5 (Keras' default is 1e-3);
  *   channel_dim  the channels' dim, negative from the end, or 0 for the
  *                last (NHWC, and the features of a [N,C] input).
  * Right after a Linear or a Conv2D (channels last) it is folded into their
@@ -654,7 +654,7 @@ mt_status mt_batch_norm_new(const mt_tensor *mean, const mt_tensor *var,
  * nn.RMSNorm(shape), Keras' LayerNormalization(axis=-1). weight and bias
  * (NULL: none) have the normalized shape, any storable dtype (copied to
  * F32 once).
- *   eps              > 0, or 0 for PyTorch's default (LayerNorm 1e-5;
+ *   eps              finite, > 0, or 0 for PyTorch's default (LayerNorm 1e-5;
  *                    RMSNorm float32's epsilon, as eps=None);
  *   normalized_rank  k, or 0 for the weight's rank (1 without weight). */
 typedef struct mt_norm_options {
@@ -672,7 +672,7 @@ mt_status mt_rms_norm_new(const mt_tensor *weight, const mt_norm_options *option
  * groups of consecutive channels, each normalised over its channels and all
  * other dims (mt_group_norm_into with channel_dim -1), then weight[c],
  * bias[c]. weight, bias: [C] or NULL, any storable dtype, copied to F32.
- * options: eps (0: PyTorch's 1e-5); normalized_rank must be 0.
+ * options: eps (finite; 0: PyTorch's 1e-5); normalized_rank must be 0.
  * nn.InstanceNorm2d(C) / InstanceNorm1d(C) (track_running_stats=False) is
  * num_groups = C. */
 mt_status mt_group_norm_new(int num_groups, const mt_tensor *weight, const mt_tensor *bias,
