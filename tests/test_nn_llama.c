@@ -519,6 +519,24 @@ static void attention_errors(void **state)
     mt_safetensors_close(st);
 }
 
+/* mt_llama_attention_load's arguments, for assert_oom_makes_nothing */
+typedef struct attention_load {
+    const mt_state_dict *sd;
+    const char *prefix;
+    mt_llama_attention_options o;
+} attention_load;
+
+static mt_status make_attention(const void *ctx, void **made)
+{
+    const attention_load *a = ctx;
+    mt_layer *l = NULL;
+    mt_status s = mt_llama_attention_load(a->sd, a->prefix, &a->o, &l);
+    *made = l;
+    return s;
+}
+
+static void release_layer(void *l) { mt_layer_free(l); }
+
 /* Out of memory at each allocation of the loader and of RoPE: a clear
  * failure, nothing made, nothing leaked. */
 static void out_of_memory(void **state)
@@ -553,22 +571,9 @@ static void out_of_memory(void **state)
     assert_true(made);
     for (int i = 0; i < 4; i++)
         assert_true(named[i]);
-    made = false;   /* the q/k norms held too */
-    for (long k = 0; k < 200 && !made; k++) {
-        mt_layer *l = (mt_layer *)&l;
-        probe_install(&probe, k);
-        mt_status s = mt_llama_attention_load(&sd, "qwen3",
-                                              &(mt_llama_attention_options){.n_heads = 4}, &l);
-        if (s) {
-            assert_int_equal(s, MT_ERR_OUT_OF_MEMORY);
-            assert_null(l);
-        } else {
-            made = true;
-            mt_layer_free(l);
-        }
-        assert_int_equal(probe.live, 0);
-    }
-    assert_true(made);
+    /* the q/k norms held too */
+    const attention_load qwen3 = {&sd, "qwen3", {.n_heads = 4}};
+    assert_oom_makes_nothing(make_attention, release_layer, &qwen3, 200);
     mt_tensor *y = (mt_tensor *)&y;
     probe_install(&probe, 0);
     assert_fails(mt_rotary_embedding(x, 1, NULL, &y), MT_ERR_OUT_OF_MEMORY, "");
@@ -952,6 +957,22 @@ static void decoder_names(void **state)
     mt_safetensors_close(st);
 }
 
+typedef struct decoder_load {
+    const mt_state_dict *sd;
+    mt_llama_options o;
+} decoder_load;
+
+static mt_status make_decoder(const void *ctx, void **made)
+{
+    const decoder_load *d = ctx;
+    mt_llama *m = NULL;
+    mt_status s = mt_llama_load(d->sd, &d->o, &m);
+    *made = m;
+    return s;
+}
+
+static void release_decoder(void *m) { mt_llama_free(m); }
+
 static void decoder_errors(void **state)
 {
     (void)state;
@@ -1009,22 +1030,9 @@ static void decoder_errors(void **state)
     mt_llama_free(NULL);
     assert_int_equal(mt_llama_position(NULL) + mt_llama_vocab(NULL) + mt_llama_layers(NULL), 0);
     /* out of memory at each allocation of the load: nothing made or leaked */
-    alloc_probe probe;
-    bool made = false;
-    for (long k = 0; k < 400 && !made; k++) {
-        probe_install(&probe, k);
-        mt_status s = mt_llama_load(&sd, &o, &m);
-        if (s) {
-            assert_int_equal(s, MT_ERR_OUT_OF_MEMORY);
-            assert_null(m);
-        } else {
-            made = true;
-            mt_llama_free(m);
-        }
-        assert_int_equal(probe.live, 0);
-    }
+    const decoder_load load = {&sd, o};
+    assert_oom_makes_nothing(make_decoder, release_decoder, &load, 400);
     probe_install(&counter, -1);
-    assert_true(made);
     mt_safetensors_close(refs);
     mt_safetensors_close(st);
 }
@@ -1089,24 +1097,10 @@ static void gpt_neox_matches_pytorch(void **state)
                  "[n_heads·3·D, E] with n_heads 5");
     assert_null(l);
     /* out of memory at each allocation of the split: nothing made or leaked */
-    alloc_probe probe;
-    bool made = false;
-    for (long k = 0; k < 200 && !made; k++) {
-        probe_install(&probe, k);
-        mt_status s = mt_llama_attention_load(&(mt_state_dict){st, MT_FRAMEWORK_PYTORCH},
-                                              "gpt_neox.layers.1.attention",
-                                              &(mt_llama_attention_options){.n_heads = 4}, &l);
-        if (s) {
-            assert_int_equal(s, MT_ERR_OUT_OF_MEMORY);
-            assert_null(l);
-        } else {
-            made = true;
-            mt_layer_free(l);
-        }
-        assert_int_equal(probe.live, 0);
-    }
+    const mt_state_dict sd = {st, MT_FRAMEWORK_PYTORCH};
+    const attention_load neox = {&sd, "gpt_neox.layers.1.attention", {.n_heads = 4}};
+    assert_oom_makes_nothing(make_attention, release_layer, &neox, 200);
     probe_install(&counter, -1);
-    assert_true(made);
     mt_tensor_free(ids);
     mt_safetensors_close(io);
     mt_safetensors_close(st);

@@ -173,6 +173,37 @@ static inline void assert_oom_leaves_out(into_run_fn run, const void *ctx, mt_te
     assert_ok(mt_num_threads_set(threads_were));
 }
 
+/* A constructor or loader under test: makes *made from the arguments in
+ * ctx; release frees what it made. */
+typedef mt_status (*make_fn)(const void *ctx, void **made);
+
+/* The house rule for constructors under out-of-memory: with each
+ * allocation failing in turn, `make` fails with MT_ERR_OUT_OF_MEMORY,
+ * leaves *made NULL and nothing allocated, until a run gets all it asks
+ * for (within `limit` failing runs) and makes it. Ends with no allocator
+ * installed. */
+static inline void assert_oom_makes_nothing(make_fn make, void (*release)(void *),
+                                            const void *ctx, long limit)
+{
+    alloc_probe probe;
+    for (long fail_after = 0;; fail_after++) {
+        assert_true(fail_after < limit);
+        void *made = &made;
+        probe_install(&probe, fail_after);
+        mt_status s = make(ctx, &made);
+        if (s == MT_OK)
+            release(made);
+        probe_remove();
+        assert_int_equal(probe.live, 0);
+        if (s == MT_OK)
+            return;
+        if (s != MT_ERR_OUT_OF_MEMORY)
+            fail_msg("allocation %ld failing: %s \"%s\"", fail_after, mt_status_name(s),
+                     mt_last_error());
+        assert_null(made);
+    }
+}
+
 /* Tensor `name` of a reference file as a new tensor (the test's to free). */
 static inline mt_tensor *ref_get(const mt_safetensors *st, const char *name)
 {
