@@ -107,8 +107,8 @@ static mt_status load_block(const mt_state_dict *sd, const naming *nm, const top
     const mt_norm_options rms = {.eps = o->norm_eps};
     mt_llama_attention_options ao = {.n_heads = o->n_heads, .n_kv_heads = o->n_kv_heads,
                                      .rope = o->rope,
-                                     .qk_norm_eps = o->qk_norm_eps ? o->qk_norm_eps
-                                                                   : o->norm_eps};
+                                     .qk_norm_eps = o->qk_norm_eps != 0.0f ? o->qk_norm_eps
+                                                                           : o->norm_eps};
     ao.rope.offset = 0;
     snprintf(p, sizeof p, "%s.%lld.", top->layers, (long long)i);
 #define NAME(part) (snprintf(name, sizeof name, "%s%s", p, part), name)
