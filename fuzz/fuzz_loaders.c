@@ -65,7 +65,11 @@ static const char *const names[] = {
     "qkv.bias", "proj.weight", "proj.bias", "relative_position_bias_table",
     "relative_position_index", "logit_scale", "cpb_mlp.0.weight", "cpb_mlp.0.bias",
     "cpb_mlp.2.weight", "relative_coords_table", "norm.weight", "norm.bias",
-    "reduction.weight", "reduction.bias"};
+    "reduction.weight", "reduction.bias", "q_norm.weight", "k_norm.weight",
+    "query_key_value.weight", "query_key_value.bias", "dense.weight", "dense.bias",
+    "c_attn.weight", "c_attn.bias", "c_proj.weight", "c_proj.bias", "self.query.weight",
+    "self.key.weight", "self.value.weight", "output.dense.weight", "q_lin.weight",
+    "k_lin.weight", "v_lin.weight", "out_lin.weight"};
 enum { NAMES = sizeof names / sizeof *names, TENSORS = 6 };
 
 static const struct {

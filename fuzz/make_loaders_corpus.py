@@ -37,7 +37,11 @@ NAMES = [
     "qkv.bias", "proj.weight", "proj.bias", "relative_position_bias_table",
     "relative_position_index", "logit_scale", "cpb_mlp.0.weight", "cpb_mlp.0.bias",
     "cpb_mlp.2.weight", "relative_coords_table", "norm.weight", "norm.bias",
-    "reduction.weight", "reduction.bias"]
+    "reduction.weight", "reduction.bias", "q_norm.weight", "k_norm.weight",
+    "query_key_value.weight", "query_key_value.bias", "dense.weight", "dense.bias",
+    "c_attn.weight", "c_attn.bias", "c_proj.weight", "c_proj.bias", "self.query.weight",
+    "self.key.weight", "self.value.weight", "output.dense.weight", "q_lin.weight",
+    "k_lin.weight", "v_lin.weight", "out_lin.weight"]
 
 # the option bytes the recurrent loaders read after the common ones
 # (rnn_more: merge, go_backwards, activation, recurrent_activation, act) and
@@ -150,6 +154,26 @@ SEEDS = {
                                     ("reduction.weight", [2, 4])], [], [1, 3, 3, 1]),
     "patch_merging_v2_torch": (30, 0, [("reduction.weight", [2, 4]), ("norm.weight", [2]),
                                        ("norm.bias", [2])], [], [1, 3, 3, 1]),
+    # Qwen3's per-head q/k norms ([D 2])
+    "llama_attention_qk_norm_torch": (26, 0, [("q_proj.weight", [4, 4]),
+                                              ("k_proj.weight", [2, 4]),
+                                              ("v_proj.weight", [2, 4]),
+                                              ("o_proj.weight", [4, 4]),
+                                              ("q_norm.weight", [2], True),
+                                              ("k_norm.weight", [2], True)],
+                                      LLAMA, [1, 3, 4]),
+    # GPT-NeoX: one head of D 2, its q, k, v rows in turn (dims stay below 7)
+    "llama_attention_neox_torch": (26, 0, [("query_key_value.weight", [6, 4]),
+                                           ("query_key_value.bias", [6]),
+                                           ("dense.weight", [4, 2]), ("dense.bias", [4])],
+                                   [1, 0, 0, 0, 0, 0], [1, 3, 4]),
+    # GPT-2's Conv1D c_attn [E, 3E], c_proj [E, E]; BERT's four Linears
+    "mha_gpt2_torch": (17, 0, [("c_attn.weight", [2, 6]), ("c_attn.bias", [6]),
+                               ("c_proj.weight", [2, 2]), ("c_proj.bias", [2])], [2, 1],
+                       [1, 3, 2]),
+    "mha_bert_torch": (17, 0, [("self.query.weight", [2, 2]), ("self.key.weight", [2, 2]),
+                               ("self.value.weight", [2, 2]),
+                               ("output.dense.weight", [2, 2])], [2, 0], [1, 3, 2]),
 }
 
 
