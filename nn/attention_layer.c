@@ -410,8 +410,11 @@ mt_status mt_multihead_attention_new(const mt_attention_weights *w, int64_t num_
     mt_status s = mt_nn_check_weight(name, "out_weight", ow);
     if (s)
         return s;
-    if (!ow || ow->rank != 2 || ow->shape[0] != ow->shape[1] || ow->shape[0] < 1)
-        return mt_fail(MT_ERR_SHAPE, "%s: out_weight must be [E,E]", name);
+    if (!ow || ow->rank != 2 || ow->shape[0] != ow->shape[1] || ow->shape[0] < 1) {
+        char ts[160];
+        return mt_fail(MT_ERR_SHAPE, "%s: out_weight %s, expected [E,E]", name,
+                       ow ? mt_tensor_describe(ow, ts, sizeof ts) : "missing");
+    }
     int64_t e = ow->shape[0];
     if (num_heads < 1 || e % num_heads)
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: %lld heads do not divide E = %lld", name,

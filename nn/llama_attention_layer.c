@@ -182,19 +182,23 @@ static mt_status hold(const char *layer, const char *role, const mt_tensor *w,
     return s;
 }
 
-/* w (name what) is [rows, cols] (cols 0: any >= 1). */
+/* w (name what) is a matrix [rows, cols] (0: any size >= 1), described as
+ * `want`. */
 static mt_status check_matrix(const char *name, const char *what, const mt_tensor *w,
                               int64_t rows, int64_t cols, const char *want)
 {
-    char ts[160];
+    char ts[160], r[24] = "rows", c[24] = "cols";
     if (!w)
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: %s is missing", name, what);
-    if (w->rank == 2 && w->shape[0] == rows && rows >= 1 && w->shape[1] >= 1 &&
-        (!cols || w->shape[1] == cols))
+    if (w->rank == 2 && w->shape[0] >= 1 && w->shape[1] >= 1 &&
+        (!rows || w->shape[0] == rows) && (!cols || w->shape[1] == cols))
         return MT_OK;
-    return mt_fail(MT_ERR_SHAPE, "%s: %s %s, expected %s = [%lld,%s] (PyTorch's (out, in))",
-                   name, what, mt_tensor_describe(w, ts, sizeof ts), want, (long long)rows,
-                   cols ? "E" : "in");
+    if (rows)
+        snprintf(r, sizeof r, "%lld", (long long)rows);
+    if (cols)
+        snprintf(c, sizeof c, "%lld", (long long)cols);
+    return mt_fail(MT_ERR_SHAPE, "%s: %s %s, expected %s = [%s,%s], each >= 1 (PyTorch's "
+                   "(out, in))", name, what, mt_tensor_describe(w, ts, sizeof ts), want, r, c);
 }
 
 static mt_status check_bias(const char *name, const char *what, const mt_tensor *b,
@@ -258,7 +262,7 @@ static mt_status check_weights(const char *name, const mt_attention_weights *w,
                        "n_heads >= 1, 0 <= n_kv_heads <= n_heads)", name,
                        (long long)o->n_heads, (long long)o->n_kv_heads);
     const mt_tensor *wq = w->q_weight, *wk = w->k_weight;
-    mt_status s = check_matrix(name, "q_weight", wq, wq ? wq->shape[0] : 0, 0, "[H·D, E]");
+    mt_status s = check_matrix(name, "q_weight", wq, 0, 0, "[H·D, E]");
     if (!s && wq->shape[0] % o->n_heads)
         s = mt_fail(MT_ERR_SHAPE, "%s: q_weight %s: %lld rows do not split into n_heads %lld",
                     name, mt_tensor_describe(wq, ts, sizeof ts), (long long)wq->shape[0],
@@ -267,7 +271,7 @@ static mt_status check_weights(const char *name, const mt_attention_weights *w,
         return s;
     *d = wq->shape[0] / o->n_heads;
     int64_t e = wq->shape[1];
-    if ((s = check_matrix(name, "k_weight", wk, wk ? wk->shape[0] : 0, e, "[Hkv·D, E]")))
+    if ((s = check_matrix(name, "k_weight", wk, 0, e, "[Hkv·D, E]")))
         return s;
     *kv = o->n_kv_heads ? o->n_kv_heads : wk->shape[0] / *d;
     if (wk->shape[0] != *kv * *d || o->n_heads % *kv)
@@ -276,19 +280,22 @@ static mt_status check_weights(const char *name, const mt_attention_weights *w,
                        mt_tensor_describe(wk, ts, sizeof ts), (long long)*d,
                        (long long)o->n_heads, o->n_kv_heads ? "= n_kv_heads " : "",
                        (long long)*kv);
-    int64_t rd = o->rope.rotary_dim ? o->rope.rotary_dim : *d;
-    if (rd < 0 || rd % 2 || rd > *d || o->rope.offset)
+    if (o->rope.offset)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: rope offset %lld: must be 0 (the layer's "
+                       "positions start at 0)", name, (long long)o->rope.offset);
+    if (!o->rope.rotary_dim && *d % 2)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: head dim %lld (q_weight's rows / %lld "
+                       "heads) is odd: RoPE turns pairs (set rope.rotary_dim to an even part)",
+                       name, (long long)*d, (long long)o->n_heads);
+    int64_t rd = o->rope.rotary_dim;
+    if (rd && (rd < 0 || rd % 2 || rd > *d))
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: rope rotary_dim %lld (head dim %lld) "
-                       "must be even and fit, offset %lld must be 0", name, (long long)rd,
-                       (long long)*d, (long long)o->rope.offset);
+                       "must be even and at most the head dim", name, (long long)rd,
+                       (long long)*d);
     if ((s = check_matrix(name, "v_weight", w->v_weight, *kv * *d, e, "[Hkv·D, E]")) ||
-        (s = check_matrix(name, "out_weight", w->out_weight,
-                          w->out_weight ? w->out_weight->shape[0] : 0, 0, "[Eo, H·D]")))
+        (s = check_matrix(name, "out_weight", w->out_weight, 0, o->n_heads * *d,
+                          "[Eo, H·D]")))
         return s;
-    if (w->out_weight->shape[1] != o->n_heads * *d)
-        return mt_fail(MT_ERR_SHAPE, "%s: out_weight %s, expected [Eo, %lld] (H·D)", name,
-                       mt_tensor_describe(w->out_weight, ts, sizeof ts),
-                       (long long)(o->n_heads * *d));
     if ((s = check_bias(name, "q_bias", w->q_bias, o->n_heads * *d)) ||
         (s = check_bias(name, "k_bias", w->k_bias, *kv * *d)) ||
         (s = check_bias(name, "v_bias", w->v_bias, *kv * *d)) ||

@@ -6,6 +6,7 @@
  * computed: the head is the largest matmul, and generation reads no other. */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "layer_internal.h"
@@ -15,6 +16,15 @@
 #include "minitensor/view.h"
 
 #define OP "llama"
+/* Room for names: the prefix (at most PREFIX_MAX bytes), then a
+ * convention's top name ("model.embed_tokens"), a block's ("….<int64>.")
+ * and a tensor's ("post_attention_layernorm.weight") */
+enum {
+    PREFIX_MAX = 256,
+    TOP_MAX = PREFIX_MAX + 32,
+    BLOCK_MAX = TOP_MAX + 24,
+    NAME_MAX_LEN = BLOCK_MAX + 48
+};
 
 /* The names of one convention (the part after the block's prefix for the
  * per-block ones). */
@@ -38,7 +48,7 @@ static const naming namings[3] = {
 /* The whole names of the parts that are not per block: options.prefix and
  * the convention's. */
 typedef struct top_names {
-    char embed[160], layers[160], norm[160], head[160];
+    char embed[TOP_MAX], layers[TOP_MAX], norm[TOP_MAX], head[TOP_MAX];
 } top_names;
 
 typedef struct block {
@@ -103,7 +113,7 @@ static mt_status load_block(const mt_state_dict *sd, const naming *nm, const top
                             size_t *scratch)
 {
     block *b = &m->blocks[i];
-    char p[192], name[256];
+    char p[BLOCK_MAX], name[NAME_MAX_LEN];
     const mt_norm_options rms = {.eps = o->norm_eps};
     mt_llama_attention_options ao = {.n_heads = o->n_heads, .n_kv_heads = o->n_kv_heads,
                                      .rope = o->rope,
@@ -151,15 +161,20 @@ static mt_status load_block(const mt_state_dict *sd, const naming *nm, const top
     return MT_OK;
 }
 
-/* floats, counted without overflow (false if they pass SIZE_MAX bytes) */
-static bool add_floats(size_t *total, int64_t a, int64_t b)
+/* *total += a·b·c floats, counted without overflow (false if the bytes
+ * would pass SIZE_MAX) */
+static bool add_floats(size_t *total, int64_t a, int64_t b, int64_t c)
 {
-    if (a < 0 || b < 0 || (b && (uint64_t)a > SIZE_MAX / sizeof(float) / (uint64_t)b))
+    const uint64_t cap = SIZE_MAX / sizeof(float);
+    if (a < 0 || b < 0 || c < 0)
         return false;
-    size_t n = (size_t)a * (size_t)b;
-    if (n > SIZE_MAX / sizeof(float) - *total)
+    uint64_t n = (uint64_t)a;
+    if ((b && n > cap / (uint64_t)b) || (n *= (uint64_t)b, c && n > cap / (uint64_t)c))
         return false;
-    *total += n;
+    n *= (uint64_t)c;
+    if (n > cap - *total)
+        return false;
+    *total += (size_t)n;
     return true;
 }
 
@@ -168,12 +183,11 @@ static mt_status make_buffers(mt_llama *m, size_t scratch)
 {
     int64_t L = m->max_len;
     size_t cache = 0, total;
-    bool ok = m->n_layers < INT64_MAX / 2 / L &&
-              add_floats(&cache, 2 * m->n_layers * L, m->kv_width);
+    bool ok = add_floats(&cache, 2 * m->n_layers, L, m->kv_width);
     total = cache;
-    ok = ok && add_floats(&total, 3 * L, m->e) && add_floats(&total, 2 * L, m->inner) &&
-         add_floats(&total, 2 * L, m->q_width) && add_floats(&total, 1, m->vocab) &&
-         add_floats(&total, 1, (int64_t)((scratch + sizeof(float) - 1) / sizeof(float)));
+    ok = ok && add_floats(&total, 3, L, m->e) && add_floats(&total, 2, L, m->inner) &&
+         add_floats(&total, 2, L, m->q_width) && add_floats(&total, 1, 1, m->vocab) &&
+         add_floats(&total, 1, 1, (int64_t)((scratch + sizeof(float) - 1) / sizeof(float)));
     if (!ok)
         return mt_fail(MT_ERR_OVERFLOW, OP ": the KV cache and buffers for max_len %lld "
                        "(%lld blocks, k/v width %lld) overflow", (long long)L,
@@ -210,6 +224,36 @@ static mt_status check_options(const mt_state_dict *sd, const mt_llama_options *
     return MT_OK;
 }
 
+/* The blocks: 0, 1, … while the q weight is there, at least one, and no
+ * tensor of a block past them (a block whose q weight is missing, a gap in
+ * the numbering: the model would be cut short). */
+static mt_status count_blocks(const mt_safetensors *f, const naming *nm, const top_names *top,
+                              int64_t *n_layers)
+{
+    char name[NAME_MAX_LEN];
+    int64_t n = 0;
+    do
+        snprintf(name, sizeof name, "%s.%lld.%s", top->layers, (long long)n, nm->q_weight);
+    while (has(f, name) && ++n);
+    if (n == 0)
+        return mt_fail(MT_ERR_NOT_FOUND, OP "_load: no block: %s is not in the file", name);
+    size_t pn = strlen(top->layers), count = mt_safetensors_count(f);
+    for (size_t i = 0; i < count; i++) {
+        mt_safetensors_entry e;
+        if (mt_safetensors_info(f, i, &e) || e.name_len <= pn + 1 ||
+            memcmp(e.name, top->layers, pn) || e.name[pn] != '.')
+            continue;
+        char *end;
+        long long index = strtoll(e.name + pn + 1, &end, 10);
+        if (end != e.name + pn + 1 && *end == '.' && index >= n)
+            return mt_fail(MT_ERR_FORMAT, OP "_load: %s is in the file, but block %lld has no "
+                           "%s: the blocks stop at %lld", e.name, (long long)n, nm->q_weight,
+                           (long long)n);
+    }
+    *n_layers = n;
+    return MT_OK;
+}
+
 mt_status mt_llama_load(const mt_state_dict *weights, const mt_llama_options *options,
                         mt_llama **out)
 {
@@ -221,8 +265,11 @@ mt_status mt_llama_load(const mt_state_dict *weights, const mt_llama_options *op
         return s;
     const mt_safetensors *f = weights->file;
     const char *prefix = options->prefix ? options->prefix : "";
+    if (strlen(prefix) > PREFIX_MAX)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, OP "_load: prefix of %zu bytes, at most %d",
+                       strlen(prefix), PREFIX_MAX);
     const naming *nm = NULL;
-    char name[256];
+    char name[NAME_MAX_LEN];
     for (int k = 0; !nm && k < 3; k++) {
         snprintf(name, sizeof name, "%s%s.weight", prefix, namings[k].embed);
         nm = has(f, name) ? &namings[k] : NULL;
@@ -238,10 +285,13 @@ mt_status mt_llama_load(const mt_state_dict *weights, const mt_llama_options *op
     snprintf(top.norm, sizeof top.norm, "%s%s", prefix, nm->norm);
     snprintf(top.head, sizeof top.head, "%s%s", prefix, nm->head);
     int64_t n_layers = 0;
-    do
-        snprintf(name, sizeof name, "%s.%lld.%s", top.layers, (long long)n_layers,
-                 nm->q_weight);
-    while (has(f, name) && ++n_layers);
+    if ((s = count_blocks(f, nm, &top, &n_layers)))
+        return s;
+    // a head's bias with no head weight would be dropped by the tied head
+    snprintf(name, sizeof name, "%s.bias", top.head);
+    if (has(f, name))
+        return mt_fail(MT_ERR_UNSUPPORTED, OP "_load: %s is in the file: the head has no bias "
+                       "here (a Llama's has none)", name);
     mt_llama *m = mt_alloc(sizeof *m, _Alignof(mt_llama));
     block *blocks = n_layers ? mt_alloc((size_t)n_layers * sizeof *blocks, _Alignof(block))
                              : NULL;
@@ -326,7 +376,10 @@ mt_status mt_llama_forward(mt_llama *model, int64_t n, const int64_t *tokens,
     if (!model || !tokens || !logits)
         return mt_fail(MT_ERR_INVALID_ARGUMENT, OP "_forward: NULL argument");
     mt_llama *m = model;
-    if (n < 1 || n > m->max_len - m->pos)
+    if (n < 1)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, OP "_forward: n %lld, expected >= 1",
+                       (long long)n);
+    if (n > m->max_len - m->pos)
         return mt_fail(MT_ERR_SHAPE, OP "_forward: %lld tokens at position %lld: the cache "
                        "holds %lld positions (mt_llama_reset, then a shorter context)",
                        (long long)n, (long long)m->pos, (long long)m->max_len);

@@ -18,11 +18,12 @@ static mt_status neox_part(const char *layer, const mt_tensor *packed, int64_t h
 {
     char ts[160];
     int64_t rows = packed->shape[0], cols = packed->rank == 2 ? packed->shape[1] : 1;
-    if (packed->rank > 2 || rows % (3 * heads) || rows == 0)
+    // (rows / 3 / heads, not rows / (3 · heads): heads may be anything >= 1)
+    if (packed->rank > 2 || rows == 0 || rows % 3 || (rows / 3) % heads)
         return mt_fail(MT_ERR_SHAPE, "%s: %s, expected [n_heads·3·D%s] with n_heads %lld",
                        layer, mt_tensor_describe(packed, ts, sizeof ts),
                        packed->rank == 2 ? ", E" : "", (long long)heads);
-    int64_t d = rows / (3 * heads);
+    int64_t d = rows / 3 / heads;
     mt_tensor *split = NULL, *part = NULL, *flat = NULL;
     mt_status s = mt_view(packed, 4, (int64_t[]){heads, 3, d, cols}, &split);
     if (!s && !(s = mt_narrow(split, 1, which, 1, &part)))
@@ -91,8 +92,9 @@ mt_status mt_llama_attention_load(const mt_state_dict *weights, const char *pref
         snprintf(suffix[1], sizeof suffix[1], "%s.bias", names[nm == NAMING_META][i]);
         s = mt_nn_load_pair(&ld, suffix[0], true, suffix[1], false, &t[i], &t[4 + i]);
     }
-    // Qwen3's and OLMo2's q and k norms, under Hugging Face's names
-    if (!s && nm == NAMING_HF)
+    // Qwen3's and OLMo2's q and k norms (read under any naming: a file that
+    // has them means them)
+    if (!s)
         s = mt_nn_load_pair(&ld, "q_norm.weight", false, "k_norm.weight", false, &t[8], &t[9]);
     mt_llama_attention_options o = *options;
     o.rope.pairing = nm == NAMING_META ? MT_ROPE_PAIRING_INTERLEAVED : MT_ROPE_PAIRING_HALF;

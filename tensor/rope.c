@@ -3,6 +3,7 @@
  * in attention.h). The angles are computed once per position and block of
  * pairs, then applied to every row (batch, head) at that position. */
 #include <math.h>
+#include <stdio.h>
 
 #include "minitensor/attention.h"
 #include "internal.h"
@@ -21,6 +22,8 @@ typedef struct rope_plan {
     int other_dim[MT_MAX_RANK];
     int64_t other_shape[MT_MAX_RANK];
 } rope_plan;
+
+static float inv_freq(const rope_plan *p, int64_t i);
 
 /* The scaling's fields checked, LLAMA3's zeroes replaced by Llama 3.1's
  * values. */
@@ -90,6 +93,25 @@ static mt_status plan_rope(const mt_tensor *x, int seq_dim, const mt_rope_option
     p->theta = opt.theta;
     p->pairing = opt.pairing;
     p->scaling = opt.scaling;
+    // a tiny theta or scaling factor makes a frequency, or the angle of the
+    // last position, overflow float: every cos and sin would be NaN
+    float top = 0.0f;
+    for (int64_t i = 0; i < p->half; i++) {
+        float f = inv_freq(p, i);
+        top = !(f <= top) ? f : top;   /* NaN and inf stay */
+    }
+    int64_t len = x->shape[p->seq];
+    float last = len ? (float)(p->offset + len - 1) : 0.0f;
+    if (!isfinite(top) || !isfinite(last * top)) {
+        char factor[48] = "";
+        if (p->scaling.type)
+            snprintf(factor, sizeof factor, " and scaling factor %g",
+                     (double)p->scaling.factor);
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: theta %g%s give frequencies up to %g: "
+                       "the angles (up to position %lld) overflow float", OP,
+                       (double)p->theta, factor, (double)top,
+                       (long long)(len ? p->offset + len - 1 : 0));
+    }
     p->n_other = 0;
     for (int k = 0; k < p->last; k++)
         if (k != p->seq) {

@@ -259,6 +259,23 @@ static void rope_errors(void **state)
             .scaling = bad[i].scaling}, out), MT_ERR_INVALID_ARGUMENT, bad[i].why);
     }
     assert_null(y);
+    /* a theta or factor so small that a frequency, or the last angle,
+     * overflows float (NaN cos and sin otherwise) */
+    mt_tensor *wide = NULL;   /* D 128: theta^(-126/128) overflows for theta 1e-40 */
+    assert_ok(mt_tensor_zeros(MT_DTYPE_F32, 3, (int64_t[]){1, 2, 128}, &wide));
+    assert_fails(mt_rotary_embedding(wide, 1, &(mt_rope_options){.theta = 1e-40f}, &y),
+                 MT_ERR_INVALID_ARGUMENT, "give frequencies up to inf: the angles (up to "
+                 "position 1) overflow float");
+    mt_tensor_free(wide);
+    assert_fails(mt_rotary_embedding(x, 1, &(mt_rope_options){
+                     .scaling = {.type = MT_ROPE_SCALING_LINEAR, .factor = 1e-40f}}, &y),
+                 MT_ERR_INVALID_ARGUMENT, "theta 10000 and scaling factor 9.99995e-41 give");
+    assert_fails(mt_rotary_embedding(x, 1, &(mt_rope_options){
+                     .offset = INT64_C(1) << 60, .scaling = {.type = MT_ROPE_SCALING_LINEAR,
+                                                             .factor = 1e-30f}}, &y),
+                 MT_ERR_INVALID_ARGUMENT, "the angles (up to position 1152921504606846980) "
+                 "overflow float");
+    assert_null(y);
     /* _into: out of another shape, dtype, a stride-0 out, an overlapping
      * out (x shifted by one float); out untouched */
     assert_fails(mt_rotary_embedding_into(x, 1, NULL, wrong), MT_ERR_SHAPE, "rotary_embedding");
@@ -412,7 +429,7 @@ static void attention_errors(void **state)
     o.n_kv_heads = 0;
     o.n_heads = 32;   /* head dim 1: no pair to turn */
     assert_fails(mt_llama_attention_new(&w, &o, &l), MT_ERR_INVALID_ARGUMENT,
-                 "rotary_dim 1 (head dim 1)");
+                 "head dim 1 (q_weight's rows / 32 heads) is odd");
     o.n_heads = 5;
     assert_fails(mt_llama_attention_new(&w, &o, &l), MT_ERR_SHAPE,
                  "32 rows do not split into n_heads 5");
@@ -427,13 +444,13 @@ static void attention_errors(void **state)
     w.k_weight = wk;
     w.v_weight = wq;
     assert_fails(mt_llama_attention_new(&w, &o, &l), MT_ERR_SHAPE,
-                 "v_weight attn.q_proj.weight [32,32], expected [Hkv·D, E] = [16,E]");
+                 "v_weight attn.q_proj.weight [32,32], expected [Hkv·D, E] = [16,32], each >= 1");
     w.v_weight = wv;
     mt_tensor *wo24 = NULL;
     assert_ok(mt_narrow(wo, 1, 0, 24, &wo24));
     w.out_weight = wo24;
     assert_fails(mt_llama_attention_new(&w, &o, &l), MT_ERR_SHAPE,
-                 "out_weight attn.o_proj.weight [24,24], expected [Eo, 32] (H·D)");
+                 "out_weight attn.o_proj.weight [24,24], expected [Eo, H·D] = [rows,32]");
     mt_tensor_free(wo24);
     w.out_weight = wo;
     w.k_bias = bq;
@@ -907,6 +924,50 @@ static void decoder_matches_pytorch(void **state)
                  "llama2c_ids", "llama2c_logits");
 }
 
+/* st's tensors under the names `rename` gives (into buf; NULL leaves the
+ * tensor out), plus `extra` under extra_name if given: a file in memory,
+ * *image the caller's to free (mt_safetensors_buffer_free) after closing
+ * it. */
+typedef const char *(*rename_fn)(const char *name, char *buf, size_t size);
+
+static mt_safetensors *rewritten(const mt_safetensors *st, rename_fn rename,
+                                 const char *extra_name, const mt_tensor *extra, void **image)
+{
+    size_t n = mt_safetensors_count(st), k = 0;
+    mt_safetensors_item *items = calloc(n + 1, sizeof *items);
+    char (*names)[96] = calloc(n, sizeof *names);
+    mt_tensor **t = calloc(n, sizeof *t);
+    assert_true(items && names && t);
+    for (size_t i = 0; i < n; i++) {
+        mt_safetensors_entry e;
+        assert_ok(mt_safetensors_info(st, i, &e));
+        const char *to = rename(e.name, names[i], sizeof names[i]);
+        if (!to)
+            continue;
+        assert_ok(mt_safetensors_get(st, e.name, &t[i]));
+        items[k++] = (mt_safetensors_item){to, 0, t[i]};
+    }
+    if (extra)
+        items[k++] = (mt_safetensors_item){extra_name, 0, extra};
+    size_t size = 0;
+    mt_safetensors *out = NULL;
+    assert_ok(mt_safetensors_serialize(items, k, NULL, 0, image, &size));
+    assert_ok(mt_safetensors_open_memory(*image, size, &out));
+    for (size_t i = 0; i < n; i++)
+        mt_tensor_free(t[i]);
+    free(t);
+    free(names);
+    free(items);
+    return out;
+}
+
+/* LlamaModel's names under torch.compile's prefix */
+static const char *compiled_llama_model(const char *name, char *buf, size_t size)
+{
+    snprintf(buf, size, "_orig_mod.%s", strncmp(name, "model.", 6) ? name : name + 6);
+    return buf;
+}
+
 /* HF's file renamed as LlamaModel saves it (no "model.") under a
  * torch.compile prefix: options.prefix and the third naming give the same
  * logits. */
@@ -914,24 +975,8 @@ static void decoder_names(void **state)
 {
     (void)state;
     mt_safetensors *st = ref_open("llama_hf.safetensors"), *io = ref_open("llama_refs.safetensors");
-    size_t n = mt_safetensors_count(st);
-    mt_safetensors_item *items = calloc(n, sizeof *items);
-    char (*names)[96] = calloc(n, sizeof *names);
-    mt_tensor **t = calloc(n, sizeof *t);
-    assert_true(items && names && t);
-    for (size_t i = 0; i < n; i++) {
-        mt_safetensors_entry e;
-        assert_ok(mt_safetensors_info(st, i, &e));
-        assert_ok(mt_safetensors_get(st, e.name, &t[i]));
-        const char *rest = strncmp(e.name, "model.", 6) ? e.name : e.name + 6;
-        snprintf(names[i], sizeof names[i], "_orig_mod.%s", rest);
-        items[i] = (mt_safetensors_item){names[i], 0, t[i]};
-    }
     void *buf = NULL;
-    size_t size = 0;
-    mt_safetensors *renamed = NULL;
-    assert_ok(mt_safetensors_serialize(items, n, NULL, 0, &buf, &size));
-    assert_ok(mt_safetensors_open_memory(buf, size, &renamed));
+    mt_safetensors *renamed = rewritten(st, compiled_llama_model, NULL, NULL, &buf);
     mt_llama_options o = {.n_heads = 4, .norm_eps = 1e-6f, .rope = {.theta = 500000.0f},
                           .max_len = 7};
     mt_llama *m = NULL;
@@ -948,12 +993,71 @@ static void decoder_names(void **state)
     mt_tensor_free(ids);
     mt_safetensors_close(renamed);
     mt_safetensors_buffer_free(buf);
-    for (size_t i = 0; i < n; i++)
-        mt_tensor_free(t[i]);
-    free(t);
-    free(names);
-    free(items);
     mt_safetensors_close(io);
+    mt_safetensors_close(st);
+}
+
+/* Renamings of the HF file: without block 0's q weight; as it is; with
+ * block 1 renamed 3 (a gap) */
+static const char *no_q0(const char *name, char *buf, size_t size)
+{
+    (void)buf, (void)size;
+    return strcmp(name, "model.layers.0.self_attn.q_proj.weight") ? name : NULL;
+}
+
+static const char *same_name(const char *name, char *buf, size_t size)
+{
+    (void)buf, (void)size;
+    return name;
+}
+
+static const char *block1_as_3(const char *name, char *buf, size_t size)
+{
+    if (strncmp(name, "model.layers.1.", 15))
+        return name;
+    snprintf(buf, size, "model.layers.3.%s", name + 15);
+    return buf;
+}
+
+/* The blocks the loader counts: none is refused, and so is a block's
+ * tensor past the last one counted (a q weight missing, a gap), and a
+ * head's bias the tied head would drop; a prefix past 256 bytes. */
+static void decoder_structure_errors(void **state)
+{
+    (void)state;
+    mt_safetensors *st = ref_open("llama_hf.safetensors");
+    const mt_llama_options o = {.n_heads = 4, .norm_eps = 1e-6f, .max_len = 4};
+    mt_llama *m = (mt_llama *)&m;
+    void *buf = NULL;
+    mt_safetensors *f = rewritten(st, no_q0, NULL, NULL, &buf);
+    assert_fails(mt_llama_load(&(mt_state_dict){f, MT_FRAMEWORK_PYTORCH}, &o, &m),
+                 MT_ERR_NOT_FOUND, "no block: model.layers.0.self_attn.q_proj.weight is not "
+                 "in the file");
+    assert_null(m);
+    mt_safetensors_close(f);
+    mt_safetensors_buffer_free(buf);
+    f = rewritten(st, block1_as_3, NULL, NULL, &buf);
+    assert_fails(mt_llama_load(&(mt_state_dict){f, MT_FRAMEWORK_PYTORCH}, &o, &m),
+                 MT_ERR_FORMAT, "is in the file, but block 1 has no self_attn.q_proj.weight: "
+                 "the blocks stop at 1");
+    mt_safetensors_close(f);
+    mt_safetensors_buffer_free(buf);
+    mt_tensor *bias = NULL;
+    assert_ok(mt_tensor_zeros(MT_DTYPE_F32, 1, (int64_t[]){48}, &bias));
+    f = rewritten(st, same_name, "lm_head.bias", bias, &buf);
+    assert_fails(mt_llama_load(&(mt_state_dict){f, MT_FRAMEWORK_PYTORCH}, &o, &m),
+                 MT_ERR_UNSUPPORTED, "lm_head.bias is in the file: the head has no bias");
+    mt_safetensors_close(f);
+    mt_safetensors_buffer_free(buf);
+    mt_tensor_free(bias);
+    char long_prefix[300];
+    memset(long_prefix, 'x', sizeof long_prefix - 1);
+    long_prefix[sizeof long_prefix - 1] = '\0';
+    mt_llama_options lo = o;
+    lo.prefix = long_prefix;
+    assert_fails(mt_llama_load(&(mt_state_dict){st, MT_FRAMEWORK_PYTORCH}, &lo, &m),
+                 MT_ERR_INVALID_ARGUMENT, "prefix of 299 bytes, at most 256");
+    assert_null(m);
     mt_safetensors_close(st);
 }
 
@@ -1013,7 +1117,8 @@ static void decoder_errors(void **state)
                  "token 48 (1 of 2) is not in 0..47");
     assert_fails(mt_llama_forward(m, 1, (const int64_t[]){-1}, &logits),
                  MT_ERR_INVALID_ARGUMENT, "token -1 (0 of 1)");
-    assert_fails(mt_llama_forward(m, 0, ok, &logits), MT_ERR_SHAPE, "0 tokens at position 0");
+    assert_fails(mt_llama_forward(m, 0, ok, &logits), MT_ERR_INVALID_ARGUMENT,
+                 "llama_forward: n 0, expected >= 1");
     assert_fails(mt_llama_forward(m, 1, NULL, &logits), MT_ERR_INVALID_ARGUMENT, "NULL");
     assert_fails(mt_llama_forward(NULL, 1, ok, &logits), MT_ERR_INVALID_ARGUMENT, "NULL");
     assert_null(logits);
@@ -1095,6 +1200,12 @@ static void gpt_neox_matches_pytorch(void **state)
                  MT_ERR_SHAPE, "llama_attention gpt_neox.layers.0.attention: "
                  "gpt_neox.layers.0.attention.query_key_value.weight [96,32], expected "
                  "[n_heads·3·D, E] with n_heads 5");
+    /* heads whose 3·heads would overflow: the same check, no overflow */
+    assert_fails(mt_llama_attention_load(&(mt_state_dict){st, MT_FRAMEWORK_PYTORCH},
+                                         "gpt_neox.layers.0.attention",
+                                         &(mt_llama_attention_options){
+                                             .n_heads = INT64_C(6148914691236517206)}, &l),
+                 MT_ERR_SHAPE, "with n_heads 6148914691236517206");
     assert_null(l);
     /* out of memory at each allocation of the split: nothing made or leaked */
     const mt_state_dict sd = {st, MT_FRAMEWORK_PYTORCH};
@@ -1124,6 +1235,7 @@ int main(void)
         cmocka_unit_test(kv_cache_loop_matches),
         cmocka_unit_test(decoder_matches_pytorch),
         cmocka_unit_test(decoder_names),
+        cmocka_unit_test(decoder_structure_errors),
         cmocka_unit_test(decoder_errors),
         cmocka_unit_test(gpt_neox_matches_pytorch),
     };

@@ -23,7 +23,10 @@
  * Each block: h += attention(rms_norm(h)); h += down(silu(gate(x)) ·
  * up(x)) with x = rms_norm(h); logits = head(rms_norm(h)). The number of
  * blocks is counted in the file (layers 0, 1, … while their q weight is
- * there); every shape is checked when it loads, naming the tensor.
+ * there; at least one, and a tensor of a later block is refused: a gap or
+ * a missing q weight would cut the model short); every shape is checked
+ * when it loads, naming the tensor. A head's bias is refused (a Llama has
+ * none; the tied head would drop it).
  *
  *     mt_llama *m;
  *     mt_llama_load(&(mt_state_dict){file, MT_FRAMEWORK_PYTORCH},
@@ -62,7 +65,7 @@ typedef struct mt_llama mt_llama;
  *               norm_eps;
  *   max_len     the positions the cache holds, >= 1 (the prompt and every
  *               token generated after it);
- *   prefix      put before every name; NULL: none. */
+ *   prefix      put before every name (at most 256 bytes); NULL: none. */
 typedef struct mt_llama_options {
     int64_t n_heads;
     int64_t n_kv_heads;

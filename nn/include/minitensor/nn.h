@@ -1060,14 +1060,15 @@ mt_status mt_llama_attention_new(const mt_attention_weights *weights,
 
 /* The same from a PyTorch state_dict "p": Hugging Face's p.q_proj.weight,
  * p.k_proj.weight, p.v_proj.weight, p.o_proj.weight (and .bias if
- * present; p.q_norm.weight and p.k_norm.weight too), rope pairing HALF;
+ * present), rope pairing HALF;
  * or Meta's and llama2.c's p.wq.weight, wk,
  * wv, wo, pairing INTERLEAVED — the names decide it (HF's conversion
  * permutes q and k rows for rotate_half), options->rope.pairing is not
  * read; or GPT-NeoX's (Pythia's) p.query_key_value.weight [H·3·D, E]
  * (q, k, v rows of each head in turn, split here into copies) and
  * .bias, p.dense.weight and .bias, pairing HALF (set rope.rotary_dim to
- * rotary_pct·D). MT_ERR_NOT_FOUND naming all three if none of
+ * rotary_pct·D). p.q_norm.weight and p.k_norm.weight are read under any
+ * of the three. MT_ERR_NOT_FOUND naming all three if none of
  * p.q_proj.weight, p.wq.weight and p.query_key_value.weight is in the
  * file; MT_ERR_UNSUPPORTED for Keras. */
 mt_status mt_llama_attention_load(const mt_state_dict *weights, const char *prefix,
