@@ -139,7 +139,8 @@ typedef struct mt_rope_options {
  * head dim, theta <= 0 or not finite, a negative offset, an unknown
  * pairing or scaling type, a scaling factor <= 0 or not finite, LLAMA3
  * frequency factors not 0 < low < high (finite), a negative
- * original_max_position; _into also on out of another shape or dtype, with a stride-0
+ * original_max_position, a theta or factor so small that a frequency or
+ * the last position's angle overflows float; _into also on out of another shape or dtype, with a stride-0
  * dim, or overlapping x (out may be x itself, the same view: in place). */
 mt_status mt_rotary_embedding(const mt_tensor *x, int seq_dim, const mt_rope_options *options,
                               mt_tensor **out);
