@@ -25,31 +25,13 @@
 #include <time.h>
 
 #include "decode.h"
+#include "bench_clock.h"
 #include "minitensor/minitensor.h"
 #include "model.h"
 
 #define TOLERANCE 1e-4
 #define MAX_REPEATS 101
 #define PROMPT_PASSES 20
-
-static double clock_s(clockid_t id)
-{
-    struct timespec ts;
-    clock_gettime(id, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
 
 static void *read_all(const char *path, size_t *size)
 {
@@ -150,17 +132,17 @@ static int time_generate(charlm_state *s, const charlm_model *m, int64_t tokens,
         charlm_generate_options o = {.prompt = "", .tokens = tokens, .temperature = 0.8f,
                                      .seed = (uint64_t)r + 1};
         ctx[0] = nl >= 0 ? nl : 0;
-        double w0 = clock_s(CLOCK_MONOTONIC), c0 = clock_s(CLOCK_PROCESS_CPUTIME_ID);
+        double w0 = bench_seconds(CLOCK_MONOTONIC), c0 = bench_seconds(CLOCK_PROCESS_CPUTIME_ID);
         status = charlm_decode(s, &o, ctx, 1, scratch, discard, &sink) ? 1 : 0;
-        double w1 = clock_s(CLOCK_MONOTONIC), c1 = clock_s(CLOCK_PROCESS_CPUTIME_ID);
+        double w1 = bench_seconds(CLOCK_MONOTONIC), c1 = bench_seconds(CLOCK_PROCESS_CPUTIME_ID);
         if (r >= 0) {
             wall[r] = (double)tokens / (w1 - w0);
             cpu[r] = (double)tokens / (c1 - c0);
         }
     }
     if (!status) {
-        out->wall = median(wall, repeats);
-        out->cpu = median(cpu, repeats);
+        out->wall = bench_median(wall, repeats);
+        out->cpu = bench_median(cpu, repeats);
     } else {
         fprintf(stderr, "bench_charlm: generate: %s\n", mt_last_error());
     }
@@ -180,21 +162,21 @@ static int time_prompt(charlm_state *s, const charlm_model *m, int repeats, figu
     double wall[MAX_REPEATS], cpu[MAX_REPEATS];
     int status = 0;
     for (int r = -1; r < repeats && !status; r++) {
-        double w0 = clock_s(CLOCK_MONOTONIC), c0 = clock_s(CLOCK_PROCESS_CPUTIME_ID);
+        double w0 = bench_seconds(CLOCK_MONOTONIC), c0 = bench_seconds(CLOCK_PROCESS_CPUTIME_ID);
         for (int k = 0; k < PROMPT_PASSES && !status; k++) {
             const float *logits;
             charlm_state_reset(s);
             status = charlm_forward(s, prompt, B, true, &logits) ? 1 : 0;
         }
-        double w1 = clock_s(CLOCK_MONOTONIC), c1 = clock_s(CLOCK_PROCESS_CPUTIME_ID);
+        double w1 = bench_seconds(CLOCK_MONOTONIC), c1 = bench_seconds(CLOCK_PROCESS_CPUTIME_ID);
         if (r >= 0) {
             wall[r] = (double)(B * PROMPT_PASSES) / (w1 - w0);
             cpu[r] = (double)(B * PROMPT_PASSES) / (c1 - c0);
         }
     }
     if (!status) {
-        out->wall = median(wall, repeats);
-        out->cpu = median(cpu, repeats);
+        out->wall = bench_median(wall, repeats);
+        out->cpu = bench_median(cpu, repeats);
     } else {
         fprintf(stderr, "bench_charlm: prompt: %s\n", mt_last_error());
     }

@@ -32,6 +32,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_clock.h"
 #include "dataset.h"
 #include "minitensor/idx.h"
 #include "minitensor/minitensor.h"
@@ -43,18 +44,7 @@
 
 /* ---- time ------------------------------------------------------------------ */
 
-static double now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
+static double now(void) { return bench_seconds(CLOCK_MONOTONIC); }
 
 enum { MAX_SAMPLES = 101, MAX_BATCHES = 16 };
 static int n_samples = 11;
@@ -89,7 +79,7 @@ static timing measure(bench_fn fn, void *ctx)
             }
         t[s] = (now() - start) / reps;
     }
-    qsort(t, (size_t)n_samples, sizeof t[0], cmp_double);
+    qsort(t, (size_t)n_samples, sizeof t[0], bench_cmp_double);
     return (timing){t[n_samples / 2], t[0], t[n_samples - 1]};
 }
 

@@ -18,28 +18,10 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench_clock.h"
 #include "minitensor/minitensor.h"
 
 #define MAX_REPEATS 101
-
-static double clock_s(clockid_t id)
-{
-    struct timespec ts;
-    clock_gettime(id, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
 
 static int64_t argmax(const float *v, int64_t n)
 {
@@ -64,14 +46,14 @@ static int run(mt_llama *m, int64_t prompt, int64_t tokens, int64_t *ids, run_ti
         p[i] = (i + 1) % vocab;
     const float *logits = NULL;
     mt_llama_reset(m);
-    double w0 = clock_s(CLOCK_MONOTONIC), c0 = clock_s(CLOCK_PROCESS_CPUTIME_ID);
+    double w0 = bench_seconds(CLOCK_MONOTONIC), c0 = bench_seconds(CLOCK_PROCESS_CPUTIME_ID);
     mt_status s = mt_llama_forward(m, prompt, p, &logits);
-    double w1 = clock_s(CLOCK_MONOTONIC), c1 = clock_s(CLOCK_PROCESS_CPUTIME_ID);
+    double w1 = bench_seconds(CLOCK_MONOTONIC), c1 = bench_seconds(CLOCK_PROCESS_CPUTIME_ID);
     for (int64_t i = 0; !s && i < tokens; i++) {
         ids[i] = argmax(logits, vocab);
         s = mt_llama_forward(m, 1, &ids[i], &logits);
     }
-    double w2 = clock_s(CLOCK_MONOTONIC), c2 = clock_s(CLOCK_PROCESS_CPUTIME_ID);
+    double w2 = bench_seconds(CLOCK_MONOTONIC), c2 = bench_seconds(CLOCK_PROCESS_CPUTIME_ID);
     free(p);
     if (s) {
         fprintf(stderr, "bench_llama: %s\n", mt_last_error());
@@ -146,8 +128,8 @@ int main(int argc, char **argv)
         gc[r] = (double)tokens / t.gen_cpu;
     }
     if (!bad) {
-        double mpw = median(pw, repeats), mpc = median(pc, repeats);
-        double mgw = median(gw, repeats), mgc = median(gc, repeats);
+        double mpw = bench_median(pw, repeats), mpc = bench_median(pc, repeats);
+        double mgw = bench_median(gw, repeats), mgc = bench_median(gc, repeats);
         printf("mt_llama: %lld blocks, vocab %lld, %d threads, prompt %lld, %lld generated\n",
                (long long)mt_llama_layers(m), (long long)mt_llama_vocab(m), mt_num_threads_get(),
                (long long)prompt, (long long)tokens);

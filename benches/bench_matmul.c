@@ -48,6 +48,7 @@
 #include <pthread.h>
 #endif
 
+#include "bench_clock.h"
 #include "minitensor/minitensor.h"
 
 /* ---- time ------------------------------------------------------------------ */
@@ -60,26 +61,13 @@ static bool use_cpu_time;
 
 static double now(void)
 {
-    struct timespec t;
-    clock_gettime(use_cpu_time ? CLOCK_THREAD_CPUTIME_ID : CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+    return bench_seconds(use_cpu_time ? CLOCK_THREAD_CPUTIME_ID : CLOCK_MONOTONIC);
 }
 
 /* The machine facts (FMA peak, clock) are properties of a core: always
  * timed in the thread's CPU time, so a run preempted by another process
  * does not lower them. */
-static double cpu_now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
+static double cpu_now(void) { return bench_seconds(CLOCK_THREAD_CPUTIME_ID); }
 
 /* ---- the FMA peak of one core -------------------------------------------------
  * 10 independent FMA chains (>= ports × latency on current cores) of the
@@ -469,7 +457,7 @@ static void measure(bench *b, const shape *s, operands *o, mt_backend backend, i
             run(s, o, o->c);
         t[r] = (now() - s0) / per_sample;
     }
-    qsort(t, (size_t)samples, sizeof *t, cmp_double);
+    qsort(t, (size_t)samples, sizeof *t, bench_cmp_double);
     result r = {.s = s, .backend = backend, .threads = threads, .rel_err = err,
                 .median_s = t[samples / 2], .min_s = t[0], .samples = samples,
                 .calls_per_sample = per_sample};

@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_clock.h"
 #include "minitensor/minitensor.h"
 #include "model.h"
 
@@ -35,21 +36,7 @@ static bool use_cpu_time;
  * forward's own time; at two it is the sum over both threads). */
 static double now(void)
 {
-    struct timespec ts;
-    clock_gettime(use_cpu_time ? CLOCK_PROCESS_CPUTIME_ID : CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+    return bench_seconds(use_cpu_time ? CLOCK_PROCESS_CPUTIME_ID : CLOCK_MONOTONIC);
 }
 
 static int fail(const char *what)
@@ -91,7 +78,7 @@ static double time_batch1(mt_sequential *model, const uint8_t *px, int repeats)
             samples[r] = (now() - t0) / N_DIGITS * 1e6;
     }
     mt_tensor_free(x);
-    return median(samples, repeats);
+    return bench_median(samples, repeats);
 }
 
 /* images/s at batch 256 (median of repeats over 3 full batches). */
@@ -116,7 +103,7 @@ static double time_batch256(mt_sequential *model, const uint8_t *px, int repeats
         if (r >= 0)
             samples[r] = 10.0 * BATCHES * BATCH / (now() - t0);
     }
-    result = median(samples, repeats);
+    result = bench_median(samples, repeats);
 done:
     for (int b = 0; b < BATCHES; b++)
         mt_tensor_free(x[b]);

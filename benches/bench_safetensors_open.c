@@ -23,22 +23,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_clock.h"
 #include "minitensor/minitensor.h"
 
 #define LIMIT_US 1000.0
 
-static double now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec * 1e-3;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
+static double now_us(void) { return bench_seconds(CLOCK_MONOTONIC) * 1e6; }
 
 /* Header of `n` F32 tensors [rows, 256] tiling `data_bytes`, padded with
  * spaces to `pad_to` bytes. Returns the header length or 0. */
@@ -226,8 +216,8 @@ int main(int argc, char **argv)
             if (k) tl[i] = dt; else ts[i] = dt;
         }
     }
-    qsort(ts, (size_t)reps, sizeof *ts, cmp_double);
-    qsort(tl, (size_t)reps, sizeof *tl, cmp_double);
+    qsort(ts, (size_t)reps, sizeof *ts, bench_cmp_double);
+    qsort(tl, (size_t)reps, sizeof *tl, bench_cmp_double);
     double ms = ts[reps / 2], ml = tl[reps / 2], delta = ml - ms;
     int pass = delta < LIMIT_US;
 
