@@ -89,7 +89,7 @@ static mt_status infer(const mt_layer *l, const mt_shape *in, mt_shape *out)
     return mt_fail(s, OP ": %s: %s", l->name, why);
 }
 
-/* out (of l's output shape) must be `want` [1, L, width]. */
+/* l's output shape for *in, which must be [1, L, width] (`what` says why). */
 static mt_status infer_as(const mt_layer *l, const mt_shape *in, int64_t width,
                           const char *what, mt_shape *out)
 {
@@ -332,6 +332,12 @@ mt_status mt_llama_load(const mt_state_dict *weights, const mt_llama_options *op
             s = mt_fail(MT_ERR_SHAPE, OP "_load: the head %s gives %lld logits, the "
                         "embedding has %lld tokens", m->head->name, (long long)logits.dim[2],
                         (long long)m->vocab);
+        // (none of the three needs scratch today; the buffer follows if one does)
+        const mt_shape ids = {MT_DTYPE_I64, 2, {1, m->max_len}};
+        const size_t need[3] = {scratch_of(m->embed, &ids), scratch_of(m->norm, &h),
+                                scratch_of(m->head, &x)};
+        for (int k = 0; k < 3; k++)
+            scratch = need[k] > scratch ? need[k] : scratch;
     }
     if (!s)
         s = make_buffers(m, scratch);
