@@ -513,7 +513,10 @@ static const char *foreign_format(const uint8_t *b, size_t size)
         return "a zip archive (torch.save's .pt/.pth, or a Keras .keras file)";
     if (size >= 8 && memcmp(b, "\x89HDF\r\n\x1a\n", 8) == 0)
         return "an HDF5 file (Keras' .h5 or .weights.h5)";
-    if (size >= 2 && b[0] == 0x80 && b[1] >= 2 && b[1] <= 5)
+    // a pickle's third byte is an opcode, never 0; a truncated safetensors
+    // file whose header length is 0x280 (or 0x380 …) starts 80 02 00 … '{'
+    if (size >= 3 && b[0] == 0x80 && b[1] >= 2 && b[1] <= 5 && b[2] != 0 &&
+        (size < 9 || b[8] != '{'))
         return "a Python pickle (torch.save's legacy format)";
     if (size >= 4 && memcmp(b, "GGUF", 4) == 0)
         return "a GGUF file";

@@ -334,7 +334,33 @@ static void test_checkpoint_refuses_impossible_state(void **state)
                  "missing or bad optimizer steps");
     assert_fails(load_made(path, &ck, "6", -1.0f), MT_ERR_FORMAT,
                  "optim.w.exp_avg_sq[0] is negative (-1)");
+    assert_fails(load_made(path, &ck, " 6", 0.25f), MT_ERR_FORMAT,   /* digits only */
+                 "missing or bad optimizer steps");
+    assert_fails(load_made(path, &ck, "+6", 0.25f), MT_ERR_FORMAT,
+                 "missing or bad optimizer steps");
     assert_int_equal(mt_optimizer_steps_get(opt), 5);
+    /* an expected pair with a NULL value or key */
+    assert_fails(mt_checkpoint_load(path, &ck, (mt_safetensors_kv[]){{"model", NULL, 0, 0}}, 1),
+                 MT_ERR_INVALID_ARGUMENT, "expected pair 0 has a NULL value");
+    assert_fails(mt_checkpoint_load(path, &ck, (mt_safetensors_kv[]){{NULL, "1", 0, 0}}, 1),
+                 MT_ERR_INVALID_ARGUMENT, "expected pair 0 has a NULL key");
+    /* a count whose next step would overflow */
+    assert_fails(mt_optimizer_steps_set(opt, INT64_MAX), MT_ERR_INVALID_ARGUMENT,
+                 "steps 9223372036854775807 not in 0..2^62");
+    /* what load refuses is not saved: an epoch out of range, a NaN weight */
+    ck.epoch = -5;
+    assert_fails(mt_checkpoint_save(path, &ck, NULL, 0), MT_ERR_INVALID_ARGUMENT,
+                 "epoch -5, expected 0..2^62");
+    ck.epoch = 1;
+    ((float *)p->data->data)[1] = NAN;
+    assert_fails(mt_checkpoint_save(path, &ck, NULL, 0), MT_ERR_INVALID_ARGUMENT,
+                 "checkpoint_save: w: ");
+    ((float *)p->data->data)[1] = 2.0f;
+    ck.epoch = 0;
+    /* an optimizer of no parameters */
+    mt_optimizer *none = NULL;
+    assert_ok(mt_optimizer_new(&o, NULL, 0, &none));
+    mt_optimizer_free(none);
     unlink(path);
     rmdir(dir);
     mt_optimizer_free(opt);

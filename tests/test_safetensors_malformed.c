@@ -58,6 +58,9 @@ static const uint8_t raw_torch_zip[] = {0x50, 0x4b, 0x03, 0x04, 0x00, 0x00, 0x08
                                         0, 0, 0, 0, 0, 0, 0, 0};
 static const uint8_t raw_torch_pickle[] = {0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46,
                                            0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19, 0x2e, 0x80};
+/* a safetensors file of a 640-byte (0x280) header, cut after 12 bytes: it
+ * starts 80 02 as a pickle does, but is truncated safetensors */
+static const uint8_t raw_cut_0x280[] = {0x80, 0x02, 0, 0, 0, 0, 0, 0, '{', '"', 'w', '"'};
 static const uint8_t raw_keras_h5[] = {0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a,
                                        0, 0, 0, 0, 0, 0x08, 0x08, 0};
 static const uint8_t raw_keras_zip[] = {0x50, 0x4b, 0x03, 0x04, 0x14, 0, 0, 0,
@@ -79,6 +82,8 @@ static const bad_case cases[] = {
      "not a safetensors file: it is a zip archive (torch.save's .pt/.pth"},
     {"torch.save pickle", NULL, 0, raw_torch_pickle, sizeof raw_torch_pickle,
      MT_ERR_FORMAT, "not a safetensors file: it is a Python pickle"},
+    {"truncated, header length 0x280", NULL, 0, raw_cut_0x280, sizeof raw_cut_0x280,
+     MT_ERR_FORMAT, "header length 640 runs past the end of the file (4 bytes"},
     {"keras weights.h5", NULL, 0, raw_keras_h5, sizeof raw_keras_h5, MT_ERR_FORMAT,
      "not a safetensors file: it is an HDF5 file (Keras' .h5"},
     {".keras zip", NULL, 0, raw_keras_zip, sizeof raw_keras_zip, MT_ERR_FORMAT,

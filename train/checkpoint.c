@@ -74,6 +74,30 @@ static mt_status check_ck(const char *op, const mt_checkpoint *ck)
     return MT_OK;
 }
 
+/* Every parameter and optimizer tensor finite (a NaN would be saved, and
+ * refused when loaded). */
+static mt_status check_finite(const char *op, const mt_checkpoint *ck)
+{
+    size_t n_state = ck->optimizer ? mt_optimizer_state_count(ck->optimizer) : 0;
+    for (size_t i = 0; i < (size_t)ck->n_params + n_state; i++) {
+        const char *name = NULL;
+        mt_tensor *t = NULL;
+        if (i < (size_t)ck->n_params) {
+            t = ck->params[i]->data;
+            name = t->name;
+        } else {
+            mt_optimizer_state_at(ck->optimizer, i - (size_t)ck->n_params, &name, &t);
+        }
+        if (mt_tensor_check_finite(t)) {
+            char why[256];
+            snprintf(why, sizeof why, "%s", mt_last_error());
+            return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: %s: %s (a checkpoint that could not "
+                           "be loaded)", op, name, why);
+        }
+    }
+    return MT_OK;
+}
+
 mt_status mt_checkpoint_save(const char *path, const mt_checkpoint *ck,
                              const mt_safetensors_kv *metadata, size_t n_metadata)
 {
@@ -89,6 +113,12 @@ mt_status mt_checkpoint_save(const char *path, const mt_checkpoint *ck,
             return mt_fail(MT_ERR_INVALID_ARGUMENT,
                            "%s: metadata key %s is NULL or reserved (minitensor.*)", op,
                            metadata[i].key ? metadata[i].key : "(null)");
+    // what mt_checkpoint_load refuses is not written: a file that cannot resume
+    if (ck->epoch < 0 || ck->epoch > INT64_MAX / 2)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: epoch %lld, expected 0..2^62", op,
+                       (long long)ck->epoch);
+    if ((s = check_finite(op, ck)))
+        return s;
     ck_text *text = mt_alloc(sizeof *text, _Alignof(ck_text));
     char *param_steps = NULL;
     if (ck->optimizer) {
@@ -192,6 +222,8 @@ static bool parse_i64(const char *text, int64_t *value)
 {
     char *end;
     errno = 0;
+    if (*text < '0' || *text > '9')   /* strtoll would take " 2" and "+2" */
+        return false;
     long long v = strtoll(text, &end, 10);
     if (end == text || *end || errno || v < 0 || v > INT64_MAX / 2)
         return false;
@@ -324,7 +356,8 @@ static mt_status check_metadata(const char *op, const char *path, const mt_safet
         unsigned long long state, inc;
         int used = 0;
         snprintf(key, sizeof key, "minitensor.rng.%d", i);
-        if (!meta(st, key, buf, sizeof buf) ||
+        // hex digits only: %llx alone would take "-1" and "0x1"
+        if (!meta(st, key, buf, sizeof buf) || strspn(buf, "0123456789abcdef:") != strlen(buf) ||
             sscanf(buf, "%16llx:%16llx%n", &state, &inc, &used) != 2 || buf[used] ||
             !(inc & 1u))
             return mt_fail(MT_ERR_FORMAT, "%s: %s: missing or bad generator state %s", op,
@@ -343,6 +376,10 @@ mt_status mt_checkpoint_load(const char *path, mt_checkpoint *ck,
         return s;
     if (!path || (n_expected && !expected))
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: NULL path or expected pairs", op);
+    for (size_t i = 0; i < n_expected; i++)
+        if (!expected[i].key || !expected[i].value)
+            return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: expected pair %zu has a NULL %s", op,
+                           i, expected[i].key ? "value" : "key");
     mt_safetensors *st;
     if ((s = mt_safetensors_open(path, &st)))
         return s;

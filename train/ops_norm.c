@@ -115,6 +115,14 @@ static mt_status norm(norm_kind kind, mt_tape *tape, mt_value *x, mt_value *w, m
     mt_status s = mt_tape_check(op, tape, (const mt_value *[]){x}, 1, out);
     if (s || (s = mt_check_f32(op, x->data)))
         return s;
+    // as the plain ops refuse them; a NaN momentum would also corrupt the
+    // caller's running statistics
+    if (!(a->eps >= 0.0f) || isinf(a->eps))
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: eps %g must be finite and >= 0", op,
+                       (double)a->eps);
+    if (kind == NORM_BATCH && !(a->momentum >= 0.0f && a->momentum <= 1.0f))
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: momentum %g must be in [0, 1]", op,
+                       (double)a->momentum);
     const mt_tensor *t = x->data;
     /* the affine parameters' shape: the trailing n_dims (layer/rms), [C] */
     int p_rank = 1;

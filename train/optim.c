@@ -90,7 +90,8 @@ mt_status mt_optimizer_new(const mt_optimizer_options *options, mt_value *const 
         mt_dealloc(opt);
         return mt_fail(MT_ERR_OUT_OF_MEMORY, "%s: cannot allocate", op);
     }
-    memset(p, 0, (size_t)n_params * sizeof *p);
+    if (n_params)
+        memset(p, 0, (size_t)n_params * sizeof *p);
     *opt = (mt_optimizer){.o = *options, .n = n_params, .p = p};
     bool adam = options->kind != MT_OPTIMIZER_SGD;
     for (int i = 0; i < n_params && !s; i++) {
@@ -251,9 +252,11 @@ int64_t mt_optimizer_steps_get(const mt_optimizer *opt) { return opt ? opt->step
 
 mt_status mt_optimizer_steps_set(mt_optimizer *opt, int64_t steps)
 {
-    if (!opt || steps < 0)
+    // at most 2^62, as a checkpoint's count: each step adds one
+    if (!opt || steps < 0 || steps > INT64_MAX / 2)
         return mt_fail(MT_ERR_INVALID_ARGUMENT,
-                       "optimizer_steps_set: NULL optimizer or steps < 0");
+                       "optimizer_steps_set: NULL optimizer or steps %lld not in 0..2^62",
+                       (long long)steps);
     opt->steps = steps;
     for (int i = 0; i < opt->n; i++)
         opt->p[i].steps = steps;

@@ -385,6 +385,14 @@ static void test_batch_norm_running_statistics(void **state)
                  MT_ERR_INVALID_ARGUMENT, "running_mean [1] and running_var [1] must be two");
     assert_fails(mt_tape_batch_norm(t, x, NULL, rv, NULL, NULL, 0.1f, 1e-5f, &none),
                  MT_ERR_INVALID_ARGUMENT, "running_mean NULL and running_var [1]");
+    /* eps and momentum as the plain ops check them (a NaN momentum would
+     * have written NaN into the running statistics) */
+    assert_fails(mt_tape_batch_norm(t, x, rm, rv, NULL, NULL, NAN, 1e-5f, &none),
+                 MT_ERR_INVALID_ARGUMENT, "momentum nan must be in [0, 1]");
+    assert_fails(mt_tape_batch_norm(t, x, rm, rv, NULL, NULL, 0.1f, INFINITY, &none),
+                 MT_ERR_INVALID_ARGUMENT, "eps inf must be finite and >= 0");
+    assert_fails(mt_tape_layer_norm(t, x, 1, NULL, NULL, NAN, &none), MT_ERR_INVALID_ARGUMENT,
+                 "eps nan must be finite and >= 0");
     assert_null(none);
     assert_float_equal(*(float *)rm->data, 0.25f, 1e-7);
     mt_tape_reset(t);
