@@ -119,6 +119,26 @@ bad "CRLF line ends" 1 "crlf.txt: line 1, character 9: U+000D is not in the voca
     "$CHARLM" logits "$TMP/crlf.txt" "$TMP/x.f32"
 bad "a directory as TEXT_FILE" 1 "$TMP: read error: Is a directory" \
     "$CHARLM" eval "$TMP"
+# finite weights whose output overflows float32 (a head of 3e38s): refused,
+# not a NaN loss or a run of one character
+python3 - "$DATA/charlm.safetensors" "$TMP/overflow.safetensors" <<'PY'
+import json, struct, sys
+raw = open(sys.argv[1], "rb").read()
+n = struct.unpack("<Q", raw[:8])[0]
+header, data = json.loads(raw[8:8 + n]), bytearray(raw[8 + n:])
+a, b = header["lm_head.weight"]["data_offsets"]
+data[a:b] = struct.pack("<f", 3e38) * ((b - a) // 4)
+open(sys.argv[2], "wb").write(raw[:8 + n] + bytes(data))
+PY
+bad "weights whose output overflows (eval)" 1 "the model's output is not finite" \
+    "$CHARLM" --weights "$TMP/overflow.safetensors" eval "$DATA/lines.txt"
+bad "weights whose output overflows (generate)" 1 "the model's output is not finite" \
+    "$CHARLM" --weights "$TMP/overflow.safetensors" --tokens 5
+bad "a device as TEXT_FILE (endless: refused, not read)" 1 \
+    "/dev/zero: not a regular file" "$CHARLM" eval /dev/zero
+bad "an option given twice" 2 "--seed given twice" "$CHARLM" --seed 1 --seed 2
+bad "--weights given twice" 2 "--weights given twice" \
+    "$CHARLM" --weights "$DATA/charlm.safetensors" --weights x eval "$DATA/lines.txt"
 bad "a missing text file" 1 "$TMP/missing.txt: No such file or directory" \
     "$CHARLM" logits "$TMP/missing.txt" "$TMP/x.f32"
 bad "an output file that cannot be created" 1 "$TMP/no/dir.f32: " \
@@ -130,6 +150,8 @@ bad "a FIFO as OUT_FILE" 1 "fifo: not a regular file" \
     "$CHARLM" logits "$DATA/lines.txt" "$TMP/fifo"
 if [ -p "$TMP/fifo" ]; then pass "the FIFO is left in place"
 else flunk "the FIFO is left in place" "it is gone"; fi
+bad "a FIFO as TEXT_FILE (not opened: it would wait for a writer)" 1 \
+    "fifo: not a regular file" "$CHARLM" eval "$TMP/fifo"
 printf 'The \342\202\254 sign\n' >"$TMP/euro.txt"
 bad "eval names the line and character" 1 "euro.txt: line 1, character 5: '€' (U+20AC) is not in the vocabulary" \
     "$CHARLM" eval "$TMP/euro.txt"

@@ -232,6 +232,11 @@ mt_status charlm_forward(charlm_state *s, const int32_t *tokens, int64_t n, bool
     TRY(rows(&s->logits, 0, count, &out));
     TRY(mt_layer_norm_into(&x, 1, m->ln_f_w, m->ln_f_b, CHARLM_LN_EPS, &h));
     TRY(mt_matmul_into(&h, &s->head, &out));                                   // (count,V)
+    // finite weights can still overflow float32 (a head of 3e38s): the loss
+    // would be NaN and every sample the same
+    if (mt_tensor_check_finite(&out))
+        return mt_fail(MT_ERR_FORMAT, "the model's output is not finite: its weights overflow "
+                       "float32 on this input");
     s->pos += n;
     *logits = out.data;
     return MT_OK;

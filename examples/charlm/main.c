@@ -104,12 +104,20 @@ static int parse(int argc, char **argv, options *o)
     static const char *const gen_opts[] = {"--prompt", "--tokens", "--temperature", "--top-k",
                                            "--seed"};
     o->args = argv + 1;
-    bool only_args = false;
+    bool only_args = false, seen[6] = {false};   /* the five above, then --weights */
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         bool gen = false;
+        int which = !strcmp(a, "--weights") ? 5 : -1;
         for (size_t k = 0; k < sizeof gen_opts / sizeof *gen_opts; k++)
-            gen |= !strcmp(a, gen_opts[k]);
+            if (!strcmp(a, gen_opts[k]))
+                gen = true, which = (int)k;
+        // the last of two values would win silently
+        if (!only_args && which >= 0) {
+            if (seen[which])
+                return usage_error(a, " given twice");
+            seen[which] = true;
+        }
         if (only_args || a[0] != '-' || a[1] == '\0') {
             o->args[o->nargs++] = argv[i];
         } else if (!strcmp(a, "--")) {

@@ -1,24 +1,63 @@
 /* text.c — reading text files and turning them into token ids. */
+#define _POSIX_C_SOURCE 200809L
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "text.h"
 #include "utf8.h"
 
+/* The largest text file read: the whole file is held, as its token ids. */
+#define MAX_TEXT_BYTES ((size_t)1 << 30)
+
+/* path opened for reading if it is a regular file of at most
+ * MAX_TEXT_BYTES: a device (/dev/zero) would be read for ever, and a FIFO
+ * opened without O_NONBLOCK would wait for a writer. */
+static mt_status open_text(const char *path, FILE **out)
+{
+    int fd = open(path, O_RDONLY | O_NONBLOCK);
+    if (fd < 0)
+        return mt_fail(MT_ERR_IO, "%s: %s", path, strerror(errno));
+    struct stat sb;
+    mt_status s = MT_OK;
+    if (fstat(fd, &sb) != 0)
+        s = mt_fail(MT_ERR_IO, "%s: %s", path, strerror(errno));
+    else if (S_ISDIR(sb.st_mode))
+        s = mt_fail(MT_ERR_IO, "%s: read error: %s", path, strerror(EISDIR));
+    else if (!S_ISREG(sb.st_mode))
+        s = mt_fail(MT_ERR_IO, "%s: not a regular file: give the path of a text file", path);
+    else if ((uint64_t)sb.st_size > MAX_TEXT_BYTES)
+        s = mt_fail(MT_ERR_IO, "%s: %lld bytes, more than the %zu this reads", path,
+                    (long long)sb.st_size, MAX_TEXT_BYTES);
+    FILE *f = s ? NULL : fdopen(fd, "rb");
+    if (!s && !f)
+        s = mt_fail(MT_ERR_IO, "%s: %s", path, strerror(errno));
+    if (s) {
+        close(fd);
+        return s;
+    }
+    *out = f;
+    return MT_OK;
+}
+
 mt_status charlm_read_file(const char *path, char **data, size_t *size)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return mt_fail(MT_ERR_IO, "%s: %s", path, strerror(errno));
+    FILE *f = NULL;
+    mt_status s = open_text(path, &f);
+    if (s)
+        return s;
     size_t cap = 1 << 16, len = 0;
     char *buf = malloc(cap);
     while (buf) {
         len += fread(buf + len, 1, cap - len, f);
         if (len < cap)
             break;
-        char *bigger = cap <= SIZE_MAX / 2 ? realloc(buf, cap *= 2) : NULL;
+        // (a file that grew past the limit since it was opened stops here)
+        char *bigger = cap <= MAX_TEXT_BYTES ? realloc(buf, cap *= 2) : NULL;
         if (!bigger)
             free(buf);
         buf = bigger;
