@@ -82,6 +82,8 @@ static bool parse_int(const char *s, int64_t lo, int64_t hi, int64_t *v)
 {
     char *end;
     errno = 0;
+    if ((*s < '0' || *s > '9') && *s != '-')   /* strtoll would skip " " and take "+" */
+        return false;
     long long x = strtoll(s, &end, 10);
     if (end == s || *end || errno || x < lo || x > hi)
         return false;
@@ -214,6 +216,8 @@ static mt_status load_set(const char *dir, const char *images, const char *label
     if (im->rank != 3 || im->dim[1] != SIDE || im->dim[2] != SIDE || lb->rank != 1 ||
         lb->dim[0] != im->dim[0])
         return mt_fail(MT_ERR_FORMAT, "%s and %s are not N 28x28 images and N labels", ip, lp);
+    if (im->dim[0] == 0)   /* nothing to learn from or to score: a NaN loss, 0/0 accuracy */
+        return mt_fail(MT_ERR_FORMAT, "%s: no images", ip);
     for (int64_t i = 0; i < lb->dim[0]; i++)
         if (lb->data[i] >= CLASSES)
             return mt_fail(MT_ERR_FORMAT, "%s: label %lld is %u, not a class 0..9", lp,
@@ -310,8 +314,9 @@ static mt_checkpoint checkpoint_of(run *r, int64_t epoch)
                            .optimizer = r->opt, .rngs = &r->rng, .n_rngs = 1, .epoch = epoch};
 }
 
-/* One epoch; returns 1 (message printed) when the loss stops being finite. */
-static int train_epoch(run *r, int64_t epoch, int64_t saved_epoch)
+/* One epoch; returns 1 (message printed, naming the last good checkpoint:
+ * saved_path after saved_epoch) when the loss stops being finite. */
+static int train_epoch(run *r, int64_t epoch, int64_t saved_epoch, const char *saved_path)
 {
     const config *c = &r->cfg;
     progress bar;
@@ -353,7 +358,7 @@ static int train_epoch(run *r, int64_t epoch, int64_t saved_epoch)
             fprintf(stderr, "fashion train: the loss is %g at epoch %lld, step %lld; training "
                     "stopped. ", (double)l, (long long)epoch, (long long)step + 1);
             if (saved_epoch > 0)
-                fprintf(stderr, "The last good checkpoint is %s (epoch %lld).\n", c->checkpoint,
+                fprintf(stderr, "The last good checkpoint is %s (epoch %lld).\n", saved_path,
                         (long long)saved_epoch);
             else
                 fprintf(stderr, "No checkpoint was saved yet.\n");
@@ -493,6 +498,7 @@ int fashion_train_main(int argc, char **argv)
         return status;
     }
     int64_t first = 1, saved = 0;
+    const char *saved_path = r.cfg.checkpoint;   /* the latest good one: resumed, or saved */
     if (r.cfg.resume) {
         mt_checkpoint ck = checkpoint_of(&r, 0);
         if (mt_checkpoint_load(r.cfg.resume, &ck, r.meta, 5)) {
@@ -522,10 +528,11 @@ int fashion_train_main(int argc, char **argv)
         }
         first = ck.epoch + 1;
         saved = ck.epoch;
+        saved_path = r.cfg.resume;
         printf("resumed from %s after epoch %lld\n", r.cfg.resume, (long long)ck.epoch);
     }
     for (int64_t epoch = first; epoch <= r.cfg.epochs && !status; epoch++) {
-        if ((status = train_epoch(&r, epoch, saved)))
+        if ((status = train_epoch(&r, epoch, saved, saved_path)))
             break;
         mt_checkpoint ck = checkpoint_of(&r, epoch);
         if (mt_checkpoint_save(r.cfg.checkpoint, &ck, r.meta, 5)) {
@@ -533,6 +540,7 @@ int fashion_train_main(int argc, char **argv)
             status = 1;
         }
         saved = epoch;
+        saved_path = r.cfg.checkpoint;
     }
     if (!status && save_weights(&r)) {
         fprintf(stderr, "fashion train: %s\n", mt_last_error());

@@ -151,6 +151,12 @@ if [ $status -ne 2 ]; then flunk "empty --out" "exit $status, expected 2"
 elif ! grep -qF -- "--out FILE is required" "$TMP/err"; then flunk "empty --out" "message"
 else pass "empty --out is a usage error"; fi
 
+# a number with a leading space or sign is not one (strtoll would take it)
+"$FASHION" train --model mlp --seed " 5" --out "$TMP/s.st" >"$TMP/out" 2>"$TMP/err"; status=$?
+if [ $status -ne 2 ]; then flunk "--seed ' 5'" "exit $status, expected 2"
+elif ! grep -qF -- "--seed  5: need a whole number >= 0" "$TMP/err"; then flunk "--seed ' 5'" "message"
+else pass "--seed with a leading space is a usage error"; fi
+
 # ---- a NaN loss stops the run; the last good checkpoint stays ----------------------------
 # 640 images in batches of 64: step 13 is epoch 2's third step
 FASHION_TRAIN_POISON_STEP=13 train --epochs 3 --out "$TMP/n.st"; status=$?
@@ -160,6 +166,31 @@ then flunk "NaN stop" "message"
 else pass "NaN loss stops at epoch 2, step 3"; fi
 same "NaN stop keeps epoch 1's checkpoint" "$TMP/n.st.ckpt" "$TMP/epoch1.ckpt"
 if [ -e "$TMP/n.st" ]; then flunk "NaN stop" "wrote the weights"; else pass "NaN stop: no weights"; fi
+# resumed from epoch 1's checkpoint, stopped in epoch 2: the last good
+# checkpoint is the one it resumed from (the new one was never written)
+FASHION_TRAIN_POISON_STEP=13 train --epochs 3 --out "$TMP/nr.st" --resume "$TMP/epoch1.ckpt"
+status=$?
+if [ $status -ne 1 ]; then flunk "NaN stop after a resume" "exit $status, expected 1"
+elif ! grep -qF "The last good checkpoint is $TMP/epoch1.ckpt (epoch 1)" "$TMP/err"
+then flunk "NaN stop after a resume" "message: $(cat "$TMP/err")"
+else pass "NaN stop after a resume names the checkpoint it resumed from"; fi
+
+# ---- an empty dataset: refused, not a NaN loss over no images ------------------------------
+mkdir "$TMP/empty"
+python3 - "$TMP/empty" <<'PY'
+import gzip, struct, sys
+for stem in ("train", "t10k"):
+    with gzip.open(f"{sys.argv[1]}/{stem}-images-idx3-ubyte.gz", "wb") as f:
+        f.write(struct.pack(">IIII", 0x803, 0, 28, 28))
+    with gzip.open(f"{sys.argv[1]}/{stem}-labels-idx1-ubyte.gz", "wb") as f:
+        f.write(struct.pack(">II", 0x801, 0))
+PY
+"$FASHION" train --model mlp --data "$TMP/empty" --out "$TMP/none.st" >"$TMP/out" 2>"$TMP/err"
+status=$?
+if [ $status -ne 1 ]; then flunk "empty dataset" "exit $status, expected 1"
+elif ! grep -qF "train-images-idx3-ubyte.gz: no images" "$TMP/err"; then flunk "empty dataset" "message"
+elif [ -e "$TMP/none.st" ]; then flunk "empty dataset" "wrote weights"
+else pass "an empty dataset is refused"; fi
 
 # ---- no dataset --------------------------------------------------------------------------
 "$FASHION" train --model mlp --data "$TMP/nowhere" --out "$TMP/e.st" >"$TMP/out" 2>"$TMP/err"
