@@ -311,7 +311,8 @@ mt_status mt_tape_min(mt_tape *tape, mt_value *x, int dim, bool keepdim, mt_valu
 /* ---- normalisation ---------------------------------------------------------
  * weight and bias may be NULL (no affine part); when given they are F32 of
  * the shape below. y = (x - mean)/sqrt(var + eps)·weight + bias, var the
- * biased variance, as torch.nn.functional. */
+ * biased variance, as torch.nn.functional. eps must be finite and >= 0,
+ * batch norm's momentum in [0, 1] (MT_ERR_INVALID_ARGUMENT). */
 /* F.layer_norm(x, x.shape[-n_dims:], weight, bias, eps): over the last n_dims
  * dims; weight/bias have those dims' shape. */
 mt_status mt_tape_layer_norm(mt_tape *tape, mt_value *x, int n_dims, mt_value *weight,

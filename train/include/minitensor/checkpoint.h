@@ -47,13 +47,16 @@ typedef struct mt_checkpoint {
 } mt_checkpoint;
 
 /* Save ck (and `metadata`: n_metadata string pairs, keys other than the
- * ones minitensor uses: "minitensor.*") to path through the atomic writer. */
+ * ones minitensor uses: "minitensor.*") to path through the atomic writer.
+ * What mt_checkpoint_load would refuse is not written: an epoch outside
+ * 0..2^62 or a NaN or infinite parameter or optimizer tensor
+ * (MT_ERR_INVALID_ARGUMENT naming it). */
 mt_status mt_checkpoint_save(const char *path, const mt_checkpoint *ck,
                              const mt_safetensors_kv *metadata, size_t n_metadata);
 
 /* Restore ck's parameters, optimizer state, generators and epoch from path.
- * `expected` pairs (may be NULL with n_expected 0) must be present in the
- * file with equal values (a run's configuration: a checkpoint of another
+ * `expected` pairs (may be NULL with n_expected 0; no NULL key or value)
+ * must be present in the file with equal values (a run's configuration: a checkpoint of another
  * model or batch size is refused). */
 mt_status mt_checkpoint_load(const char *path, mt_checkpoint *ck,
                              const mt_safetensors_kv *expected, size_t n_expected);
