@@ -333,9 +333,10 @@ mt_status mt_llama_load(const mt_state_dict *weights, const mt_llama_options *op
                         "embedding has %lld tokens", m->head->name, (long long)logits.dim[2],
                         (long long)m->vocab);
         // (none of the three needs scratch today; the buffer follows if one does)
-        const mt_shape ids = {MT_DTYPE_I64, 2, {1, m->max_len}};
-        const size_t need[3] = {scratch_of(m->embed, &ids), scratch_of(m->norm, &h),
-                                scratch_of(m->head, &x)};
+        const mt_shape ids = {MT_DTYPE_I64, 2, {1, m->max_len}},
+                       rows = {MT_DTYPE_F32, 3, {1, m->max_len, m->e}};
+        const size_t need[3] = {scratch_of(m->embed, &ids), scratch_of(m->norm, &rows),
+                                scratch_of(m->head, &rows)};
         for (int k = 0; k < 3; k++)
             scratch = need[k] > scratch ? need[k] : scratch;
     }
@@ -376,40 +377,56 @@ static mt_status run_block(mt_llama *m, int64_t i, mt_tensor *h, int64_t n)
     return mt_add_into(h, &a, h);
 }
 
-mt_status mt_llama_forward(mt_llama *model, int64_t n, const int64_t *tokens,
-                           const float **logits)
+/* tokens[0..n) through the blocks at positions pos..; then rows first..n-1
+ * of the result through the final norm and the head into `out` ([1, n -
+ * first, vocab] floats); pos advances only when all went well. */
+static mt_status feed(mt_llama *m, const char *op, int64_t n, const int64_t *tokens,
+                      int64_t first, float *out)
 {
-    if (!model || !tokens || !logits)
-        return mt_fail(MT_ERR_INVALID_ARGUMENT, OP "_forward: NULL argument");
-    mt_llama *m = model;
     if (n < 1)
-        return mt_fail(MT_ERR_INVALID_ARGUMENT, OP "_forward: n %lld, expected >= 1",
-                       (long long)n);
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: n %lld, expected >= 1", op, (long long)n);
     if (n > m->max_len - m->pos)
-        return mt_fail(MT_ERR_SHAPE, OP "_forward: %lld tokens at position %lld: the cache "
-                       "holds %lld positions (mt_llama_reset, then a shorter context)",
-                       (long long)n, (long long)m->pos, (long long)m->max_len);
+        return mt_fail(MT_ERR_SHAPE, "%s: %lld tokens at position %lld: the cache holds %lld "
+                       "positions (mt_llama_reset, then a shorter context)", op, (long long)n,
+                       (long long)m->pos, (long long)m->max_len);
     for (int64_t i = 0; i < n; i++)
         if (tokens[i] < 0 || tokens[i] >= m->vocab)
-            return mt_fail(MT_ERR_INVALID_ARGUMENT, OP "_forward: token %lld (%lld of %lld) is "
-                           "not in 0..%lld", (long long)tokens[i], (long long)i,
-                           (long long)n, (long long)(m->vocab - 1));
-    mt_tensor ids, h, last, x, y;
+            return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: token %lld (%lld of %lld) is not in "
+                           "0..%lld", op, (long long)tokens[i], (long long)i, (long long)n,
+                           (long long)(m->vocab - 1));
+    mt_tensor ids, h, rows, x, y;
     mt_status s = mt_tensor_wrap_into(MT_DTYPE_I64, 2, (int64_t[]){1, n}, (void *)tokens, &ids);
     if (!s)
         s = run(m, m->embed, &ids, m->h, m->e, &h);
     for (int64_t i = 0; !s && i < m->n_layers; i++)
         s = run_block(m, i, &h, n);
+    if (!s && !(s = mt_tensor_wrap_into(MT_DTYPE_F32, 3, (int64_t[]){1, n - first, m->e},
+                                        m->h + first * m->e, &rows)) &&
+        !(s = run(m, m->norm, &rows, m->x, m->e, &x)))
+        s = run(m, m->head, &x, out, m->vocab, &y);
+    if (!s)
+        m->pos += n;
+    return s;
+}
+
+mt_status mt_llama_forward(mt_llama *model, int64_t n, const int64_t *tokens,
+                           const float **logits)
+{
+    if (!model || !tokens || !logits)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, OP "_forward: NULL argument");
     // only the newest position goes through the final norm and the head
-    if (!s && !(s = mt_tensor_wrap_into(MT_DTYPE_F32, 3, (int64_t[]){1, 1, m->e},
-                                        m->h + (n - 1) * m->e, &last)) &&
-        !(s = run(m, m->norm, &last, m->x, m->e, &x)))
-        s = run(m, m->head, &x, m->logits, m->vocab, &y);
-    if (s)
-        return s;
-    m->pos += n;
-    *logits = m->logits;
-    return MT_OK;
+    mt_status s = feed(model, OP "_forward", n, tokens, n - 1, model->logits);
+    if (!s)
+        *logits = model->logits;
+    return s;
+}
+
+mt_status mt_llama_forward_all(mt_llama *model, int64_t n, const int64_t *tokens,
+                               float *logits)
+{
+    if (!model || !tokens || !logits)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, OP "_forward_all: NULL argument");
+    return feed(model, OP "_forward_all", n, tokens, 0, logits);
 }
 
 void mt_llama_reset(mt_llama *model)

@@ -904,6 +904,18 @@ static void decoder_case(const char *file, const mt_llama_options *o, const char
             assert_ok(mt_llama_forward(m, 1, &tok[n * len + t], &logits));
             assert_close(logits, row + t * vocab, (size_t)vocab, 5e-5, 0);
         }
+        /* every position's logits: 3 tokens, then the rest, into one buffer */
+        float *all = calloc((size_t)(len * vocab), sizeof *all);
+        assert_non_null(all);
+        mt_llama_reset(m);
+        long before = counter.allocations;
+        assert_ok(mt_llama_forward_all(m, 3, &tok[n * len], all));
+        assert_ok(mt_llama_forward_all(m, len - 3, &tok[n * len + 3], all + 3 * vocab));
+        assert_int_equal(counter.allocations, before);
+        assert_close(all, row, (size_t)(len * vocab), 5e-5, 0);
+        assert_fails(mt_llama_forward_all(m, 1, &tok[n * len], NULL), MT_ERR_INVALID_ARGUMENT,
+                     "llama_forward_all: NULL argument");
+        free(all);
     }
     mt_llama_free(m);
     mt_tensor_free(want);

@@ -91,6 +91,13 @@ mt_status mt_llama_load(const mt_state_dict *weights, const mt_llama_options *op
 mt_status mt_llama_forward(mt_llama *model, int64_t n, const int64_t *tokens,
                            const float **logits);
 
+/* The same, with the logits of every token fed, for scoring a text
+ * (perplexity, a loss): logits is the caller's, n·vocab floats, row i the
+ * logits after tokens[i]. The head runs on every row: n times the work of
+ * mt_llama_forward's. */
+mt_status mt_llama_forward_all(mt_llama *model, int64_t n, const int64_t *tokens,
+                               float *logits);
+
 /* Forget the sequence: the next token is at position 0. */
 void mt_llama_reset(mt_llama *model);
 
