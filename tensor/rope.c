@@ -95,8 +95,11 @@ static mt_status plan_rope(const mt_tensor *x, int seq_dim, const mt_rope_option
     p->scaling = opt.scaling;
     // a tiny theta or scaling factor makes a frequency, or the angle of the
     // last position, overflow float: every cos and sin would be NaN
+    // Without llama3's bands the frequencies are monotone in i: the two ends
+    // bound them, and the check costs two powf per call, not one per pair
     float top = 0.0f;
-    for (int64_t i = 0; i < p->half; i++) {
+    int64_t step = p->scaling.type == MT_ROPE_SCALING_LLAMA3 || p->half < 2 ? 1 : p->half - 1;
+    for (int64_t i = 0; i < p->half; i += step) {
         float f = inv_freq(p, i);
         top = !(f <= top) ? f : top;   /* NaN and inf stay */
     }

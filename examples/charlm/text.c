@@ -56,8 +56,13 @@ mt_status charlm_read_file(const char *path, char **data, size_t *size)
         len += fread(buf + len, 1, cap - len, f);
         if (len < cap)
             break;
-        // (a file that grew past the limit since it was opened stops here)
-        char *bigger = cap <= MAX_TEXT_BYTES ? realloc(buf, cap *= 2) : NULL;
+        if (cap > MAX_TEXT_BYTES) {   /* it grew past the limit since it was opened */
+            free(buf);
+            fclose(f);
+            return mt_fail(MT_ERR_IO, "%s: more than the %zu bytes this reads", path,
+                           MAX_TEXT_BYTES);
+        }
+        char *bigger = realloc(buf, cap *= 2);
         if (!bigger)
             free(buf);
         buf = bigger;
