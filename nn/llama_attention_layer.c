@@ -1,7 +1,8 @@
 /* llama_attention_layer.c — causal self-attention with rotary position
  * embedding and grouped-query heads, as Hugging Face's LlamaAttention and
  * llama2.c's Attention compute it: project q, k, v, RMS-norm q and k where
- * the model does (Qwen3, OLMo2), turn q and k by RoPE,
+ * the model does (Qwen3, OLMo2), turn q and k by RoPE (unless no_rope:
+ * GPT-2's attention is this one without it),
  * attend (query head h reads key/value head h / (H/Hkv)), project out.
  * The projections live in the planner's scratch; the heads are views of
  * them, and grouped-query attention is a broadcast of k and v over each
@@ -25,6 +26,7 @@ typedef struct llama_state {
     int64_t e, eo;            /* input and output widths */
     int64_t heads, kv_heads, head_dim;
     mt_rope_options rope;
+    bool rotate;              /* false: no_rope (GPT-2: positions are in x) */
 } llama_state;
 
 static mt_status llama_infer(const mt_layer *l, int n, const mt_shape *in,
@@ -97,8 +99,8 @@ static mt_status attend(const llama_state *st, const mt_tensor *x, float *q0, fl
     }
     mt_rope_options rope = st->rope;
     rope.offset = pos;
-    if ((s = mt_rotary_embedding_into(&q4, 1, &rope, &q4)) ||
-        (s = mt_rotary_embedding_into(&k4, 1, &rope, &k4)))
+    if (st->rotate && ((s = mt_rotary_embedding_into(&q4, 1, &rope, &q4)) ||
+                       (s = mt_rotary_embedding_into(&k4, 1, &rope, &k4))))
         return s;
     // bottom-right causal: query i (position pos + i) sees keys 0..pos+i
     if ((s = group_view(q0, b, len, kv, g, d, &flat[0], &qh)) ||
@@ -280,14 +282,14 @@ static mt_status check_weights(const char *name, const mt_attention_weights *w,
                        mt_tensor_describe(wk, ts, sizeof ts), (long long)*d,
                        (long long)o->n_heads, o->n_kv_heads ? "= n_kv_heads " : "",
                        (long long)*kv);
-    if (o->rope.offset)
+    if (!o->no_rope && o->rope.offset)
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: rope offset %lld: must be 0 (the layer's "
                        "positions start at 0)", name, (long long)o->rope.offset);
-    if (!o->rope.rotary_dim && *d % 2)
+    if (!o->no_rope && !o->rope.rotary_dim && *d % 2)
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: head dim %lld (q_weight's rows / %lld "
                        "heads) is odd: RoPE turns pairs (set rope.rotary_dim to an even part)",
                        name, (long long)*d, (long long)o->n_heads);
-    int64_t rd = o->rope.rotary_dim;
+    int64_t rd = o->no_rope ? 0 : o->rope.rotary_dim;
     if (rd && (rd < 0 || rd % 2 || rd > *d))
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: rope rotary_dim %lld (head dim %lld) "
                        "must be even and at most the head dim", name, (long long)rd,
@@ -306,7 +308,7 @@ static mt_status check_weights(const char *name, const mt_attention_weights *w,
     if (!(o->qk_norm_eps >= 0.0f) || isinf(o->qk_norm_eps))
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: qk_norm_eps %g must be finite and >= 0",
                        name, (double)o->qk_norm_eps);
-    return check_rope(name, &o->rope, *d);
+    return o->no_rope ? MT_OK : check_rope(name, &o->rope, *d);
 }
 
 mt_status mt_llama_attention_new(const mt_attention_weights *weights,
@@ -359,6 +361,7 @@ mt_status mt_llama_attention_new(const mt_attention_weights *weights,
     st->kv_heads = kv;
     st->head_dim = d;
     st->rope = options->rope;
+    st->rotate = !options->no_rope;
     l->info.in_features = st->e;
     l->info.out_features = st->eo;
     l->info.has_bias = t[7] != NULL;

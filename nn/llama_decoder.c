@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "layer_internal.h"
+#include "decoder_internal.h"
 #include "minitensor/llama.h"
 #include "minitensor/memory.h"
 #include "minitensor/ops.h"
@@ -68,42 +68,15 @@ struct mt_llama {
     void *scratch;       /* the other layers' */
 };
 
-static bool has(const mt_safetensors *f, const char *name)
-{
-    size_t index;
-    bool found = mt_safetensors_find(f, name, &index) == MT_OK;
-    mt_clear_error();
-    return found;
-}
-
-/* Layer l's output shape for *in, or a failure naming the layer. */
 static mt_status infer(const mt_layer *l, const mt_shape *in, mt_shape *out)
 {
-    const char *from = "the layer before";
-    mt_clear_error();
-    mt_status s = l->vt->infer(l, 1, in, &from, out);
-    if (!s)
-        return MT_OK;
-    char why[512];
-    snprintf(why, sizeof why, "%s", mt_last_error()[0] ? mt_last_error() : mt_status_name(s));
-    return mt_fail(s, OP ": %s: %s", l->name, why);
+    return mt_nn_decoder_infer(OP, l, in, out);
 }
 
-/* l's output shape for *in, which must be [1, L, width] (`what` says why). */
 static mt_status infer_as(const mt_layer *l, const mt_shape *in, int64_t width,
                           const char *what, mt_shape *out)
 {
-    mt_status s = infer(l, in, out);
-    if (!s && (out->rank != 3 || out->dim[2] != width))
-        s = mt_fail(MT_ERR_SHAPE, OP ": %s gives %lld features, expected %lld (%s)", l->name,
-                    (long long)(out->rank ? out->dim[out->rank - 1] : 0), (long long)width,
-                    what);
-    return s;
-}
-
-static size_t scratch_of(const mt_layer *l, const mt_shape *in)
-{
-    return l->vt->scratch_bytes ? l->vt->scratch_bytes(l, 1, in) : 0;
+    return mt_nn_decoder_infer_as(OP, l, in, width, what, out);
 }
 
 /* Block i's layers, loaded and their shapes chained on [1, max_len, E];
@@ -155,27 +128,10 @@ static mt_status load_block(const mt_state_dict *sd, const naming *nm, const top
     const mt_layer *rest[5] = {b->attn_norm, b->mlp_norm, b->gate, b->up, b->down};
     const mt_shape *rest_in[5] = {&h, &h, &x, &x, &g};
     for (int k = 0; k < 5; k++) {
-        size_t need = scratch_of(rest[k], rest_in[k]);
+        size_t need = mt_nn_decoder_scratch(rest[k], rest_in[k]);
         *scratch = need > *scratch ? need : *scratch;
     }
     return MT_OK;
-}
-
-/* *total += a·b·c floats, counted without overflow (false if the bytes
- * would pass SIZE_MAX) */
-static bool add_floats(size_t *total, int64_t a, int64_t b, int64_t c)
-{
-    const uint64_t cap = SIZE_MAX / sizeof(float);
-    if (a < 0 || b < 0 || c < 0)
-        return false;
-    uint64_t n = (uint64_t)a;
-    if ((b && n > cap / (uint64_t)b) || (n *= (uint64_t)b, c && n > cap / (uint64_t)c))
-        return false;
-    n *= (uint64_t)c;
-    if (n > cap - *total)
-        return false;
-    *total += (size_t)n;
-    return true;
 }
 
 /* The cache and buffers in one allocation. */
@@ -183,11 +139,11 @@ static mt_status make_buffers(mt_llama *m, size_t scratch)
 {
     int64_t L = m->max_len;
     size_t cache = 0, total;
-    bool ok = add_floats(&cache, 2 * m->n_layers, L, m->kv_width);
+    bool ok = mt_nn_decoder_add_floats(&cache, 2 * m->n_layers, L, m->kv_width);
     total = cache;
-    ok = ok && add_floats(&total, 3, L, m->e) && add_floats(&total, 2, L, m->inner) &&
-         add_floats(&total, 2, L, m->q_width) && add_floats(&total, 1, 1, m->vocab) &&
-         add_floats(&total, 1, 1, (int64_t)((scratch + sizeof(float) - 1) / sizeof(float)));
+    ok = ok && mt_nn_decoder_add_floats(&total, 3, L, m->e) && mt_nn_decoder_add_floats(&total, 2, L, m->inner) &&
+         mt_nn_decoder_add_floats(&total, 2, L, m->q_width) && mt_nn_decoder_add_floats(&total, 1, 1, m->vocab) &&
+         mt_nn_decoder_add_floats(&total, 1, 1, (int64_t)((scratch + sizeof(float) - 1) / sizeof(float)));
     if (!ok)
         return mt_fail(MT_ERR_OVERFLOW, OP ": the KV cache and buffers for max_len %lld "
                        "(%lld blocks, k/v width %lld) overflow", (long long)L,
@@ -224,36 +180,6 @@ static mt_status check_options(const mt_state_dict *sd, const mt_llama_options *
     return MT_OK;
 }
 
-/* The blocks: 0, 1, … while the q weight is there, at least one, and no
- * tensor of a block past them (a block whose q weight is missing, a gap in
- * the numbering: the model would be cut short). */
-static mt_status count_blocks(const mt_safetensors *f, const naming *nm, const top_names *top,
-                              int64_t *n_layers)
-{
-    char name[NAME_MAX_LEN];
-    int64_t n = 0;
-    do
-        snprintf(name, sizeof name, "%s.%lld.%s", top->layers, (long long)n, nm->q_weight);
-    while (has(f, name) && ++n);
-    if (n == 0)
-        return mt_fail(MT_ERR_NOT_FOUND, OP "_load: no block: %s is not in the file", name);
-    size_t pn = strlen(top->layers), count = mt_safetensors_count(f);
-    for (size_t i = 0; i < count; i++) {
-        mt_safetensors_entry e;
-        if (mt_safetensors_info(f, i, &e) || e.name_len <= pn + 1 ||
-            memcmp(e.name, top->layers, pn) || e.name[pn] != '.')
-            continue;
-        char *end;
-        long long index = strtoll(e.name + pn + 1, &end, 10);
-        if (end != e.name + pn + 1 && *end == '.' && index >= n)
-            return mt_fail(MT_ERR_FORMAT, OP "_load: %s is in the file, but block %lld has no "
-                           "%s: the blocks stop at %lld", e.name, (long long)n, nm->q_weight,
-                           (long long)n);
-    }
-    *n_layers = n;
-    return MT_OK;
-}
-
 mt_status mt_llama_load(const mt_state_dict *weights, const mt_llama_options *options,
                         mt_llama **out)
 {
@@ -272,7 +198,7 @@ mt_status mt_llama_load(const mt_state_dict *weights, const mt_llama_options *op
     char name[NAME_MAX_LEN];
     for (int k = 0; !nm && k < 3; k++) {
         snprintf(name, sizeof name, "%s%s.weight", prefix, namings[k].embed);
-        nm = has(f, name) ? &namings[k] : NULL;
+        nm = mt_nn_decoder_has(f, name) ? &namings[k] : NULL;
     }
     if (!nm)
         return mt_fail(MT_ERR_NOT_FOUND, OP "_load: none of %smodel.embed_tokens.weight "
@@ -285,11 +211,11 @@ mt_status mt_llama_load(const mt_state_dict *weights, const mt_llama_options *op
     snprintf(top.norm, sizeof top.norm, "%s%s", prefix, nm->norm);
     snprintf(top.head, sizeof top.head, "%s%s", prefix, nm->head);
     int64_t n_layers = 0;
-    if ((s = count_blocks(f, nm, &top, &n_layers)))
+    if ((s = mt_nn_decoder_count_blocks(OP, f, top.layers, nm->q_weight, &n_layers)))
         return s;
     // a head's bias with no head weight would be dropped by the tied head
     snprintf(name, sizeof name, "%s.bias", top.head);
-    if (has(f, name))
+    if (mt_nn_decoder_has(f, name))
         return mt_fail(MT_ERR_UNSUPPORTED, OP "_load: %s is in the file: the head has no bias "
                        "here (a Llama's has none)", name);
     mt_llama *m = mt_alloc(sizeof *m, _Alignof(mt_llama));
@@ -308,7 +234,7 @@ mt_status mt_llama_load(const mt_state_dict *weights, const mt_llama_options *op
     m->max_len = options->max_len;
     // the head: its own weight, or the embedding read as one (tied)
     snprintf(name, sizeof name, "%s.weight", top.head);
-    bool tied = !has(f, name);
+    bool tied = !mt_nn_decoder_has(f, name);
     s = mt_embedding_load(weights, top.embed, &m->embed);
     if (!s)
         s = mt_rms_norm_load(weights, top.norm, &(mt_norm_options){.eps = options->norm_eps},
@@ -335,8 +261,8 @@ mt_status mt_llama_load(const mt_state_dict *weights, const mt_llama_options *op
         // (none of the three needs scratch today; the buffer follows if one does)
         const mt_shape ids = {MT_DTYPE_I64, 2, {1, m->max_len}},
                        rows = {MT_DTYPE_F32, 3, {1, m->max_len, m->e}};
-        const size_t need[3] = {scratch_of(m->embed, &ids), scratch_of(m->norm, &rows),
-                                scratch_of(m->head, &rows)};
+        const size_t need[3] = {mt_nn_decoder_scratch(m->embed, &ids), mt_nn_decoder_scratch(m->norm, &rows),
+                                mt_nn_decoder_scratch(m->head, &rows)};
         for (int k = 0; k < 3; k++)
             scratch = need[k] > scratch ? need[k] : scratch;
     }
@@ -354,9 +280,7 @@ mt_status mt_llama_load(const mt_state_dict *weights, const mt_llama_options *op
 static mt_status run(const mt_llama *m, const mt_layer *l, const mt_tensor *x, float *out,
                      int64_t width, mt_tensor *y)
 {
-    mt_status s = mt_tensor_wrap_into(MT_DTYPE_F32, 3, (int64_t[]){1, x->shape[1], width},
-                                      out, y);
-    return s ? s : l->vt->forward(l, 1, (const mt_tensor *const[]){x}, m->scratch, y);
+    return mt_nn_decoder_run(l, x, out, width, m->scratch, y);
 }
 
 static mt_status run_block(mt_llama *m, int64_t i, mt_tensor *h, int64_t n)

@@ -513,7 +513,9 @@ static void attention_errors(void **state)
     mt_tensor_free(b5);
     assert_null(l);
     assert_fails(mt_llama_attention_load(&sd, "attention", &o, &l), MT_ERR_NOT_FOUND,
-                 "neither attention.q_proj.weight (Hugging Face) nor attention.wq.weight");
+                 "none of attention.q_proj.weight (Hugging Face), attention.wq.weight (Meta, "
+                 "llama2.c), attention.query_key_value.weight (GPT-NeoX) and "
+                 "attention.c_attn.weight (GPT-2)");
     assert_fails(mt_llama_attention_load(&sd, "attn", NULL, &l), MT_ERR_INVALID_ARGUMENT,
                  "n_heads is required");
     assert_fails(mt_llama_attention_load(&(mt_state_dict){st, MT_FRAMEWORK_KERAS}, "attn", &o,
@@ -934,43 +936,6 @@ static void decoder_matches_pytorch(void **state)
     decoder_case("llama2c.safetensors",
                  &(mt_llama_options){.n_heads = 4, .norm_eps = 1e-5f, .max_len = 7},
                  "llama2c_ids", "llama2c_logits");
-}
-
-/* st's tensors under the names `rename` gives (into buf; NULL leaves the
- * tensor out), plus `extra` under extra_name if given: a file in memory,
- * *image the caller's to free (mt_safetensors_buffer_free) after closing
- * it. */
-typedef const char *(*rename_fn)(const char *name, char *buf, size_t size);
-
-static mt_safetensors *rewritten(const mt_safetensors *st, rename_fn rename,
-                                 const char *extra_name, const mt_tensor *extra, void **image)
-{
-    size_t n = mt_safetensors_count(st), k = 0;
-    mt_safetensors_item *items = calloc(n + 1, sizeof *items);
-    char (*names)[96] = calloc(n, sizeof *names);
-    mt_tensor **t = calloc(n, sizeof *t);
-    assert_true(items && names && t);
-    for (size_t i = 0; i < n; i++) {
-        mt_safetensors_entry e;
-        assert_ok(mt_safetensors_info(st, i, &e));
-        const char *to = rename(e.name, names[i], sizeof names[i]);
-        if (!to)
-            continue;
-        assert_ok(mt_safetensors_get(st, e.name, &t[i]));
-        items[k++] = (mt_safetensors_item){to, 0, t[i]};
-    }
-    if (extra)
-        items[k++] = (mt_safetensors_item){extra_name, 0, extra};
-    size_t size = 0;
-    mt_safetensors *out = NULL;
-    assert_ok(mt_safetensors_serialize(items, k, NULL, 0, image, &size));
-    assert_ok(mt_safetensors_open_memory(*image, size, &out));
-    for (size_t i = 0; i < n; i++)
-        mt_tensor_free(t[i]);
-    free(t);
-    free(names);
-    free(items);
-    return out;
 }
 
 /* LlamaModel's names under torch.compile's prefix */

@@ -235,6 +235,43 @@ static inline mt_safetensors *ref_open(const char *file)
 }
 #endif
 
+/* st's tensors under the names `rename` gives (into buf; NULL leaves the
+ * tensor out), plus `extra` under extra_name if given: a file in memory,
+ * *image the caller's to free (mt_safetensors_buffer_free) after closing
+ * it. */
+typedef const char *(*rename_fn)(const char *name, char *buf, size_t size);
+
+static inline mt_safetensors *rewritten(const mt_safetensors *st, rename_fn rename,
+                                 const char *extra_name, const mt_tensor *extra, void **image)
+{
+    size_t n = mt_safetensors_count(st), k = 0;
+    mt_safetensors_item *items = calloc(n + 1, sizeof *items);
+    char (*names)[96] = calloc(n, sizeof *names);
+    mt_tensor **t = calloc(n, sizeof *t);
+    assert_true(items && names && t);
+    for (size_t i = 0; i < n; i++) {
+        mt_safetensors_entry e;
+        assert_ok(mt_safetensors_info(st, i, &e));
+        const char *to = rename(e.name, names[i], sizeof names[i]);
+        if (!to)
+            continue;
+        assert_ok(mt_safetensors_get(st, e.name, &t[i]));
+        items[k++] = (mt_safetensors_item){to, 0, t[i]};
+    }
+    if (extra)
+        items[k++] = (mt_safetensors_item){extra_name, 0, extra};
+    size_t size = 0;
+    mt_safetensors *out = NULL;
+    assert_ok(mt_safetensors_serialize(items, k, NULL, 0, image, &size));
+    assert_ok(mt_safetensors_open_memory(*image, size, &out));
+    for (size_t i = 0; i < n; i++)
+        mt_tensor_free(t[i]);
+    free(t);
+    free(names);
+    free(items);
+    return out;
+}
+
 /* y equals the reference `name`: the same shape, contiguous, each value
  * within atol + rtol·|want|. */
 static inline void ref_assert_matches(const mt_safetensors *st, const char *name,

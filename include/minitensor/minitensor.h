@@ -37,6 +37,7 @@
 #include "minitensor/nn.h"
 #include "minitensor/rnn.h"
 #include "minitensor/conv_lstm.h"
+#include "minitensor/gpt2.h"
 #include "minitensor/llama.h"
 #include "minitensor/random.h"
 #include "minitensor/autograd.h"

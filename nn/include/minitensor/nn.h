@@ -1042,7 +1042,9 @@ mt_status mt_multihead_attention_load(const mt_state_dict *weights, const char *
  * options: n_heads H (required); n_kv_heads Hkv, 0 to read it from
  * k_weight (it must divide H); rope: pairing, theta, rotary_dim, scaling
  * (Llama 3.1's and 3.2's rope_scaling; offset must be 0); qk_norm_eps
- * (finite, >= 0; 0 means 1e-6, Qwen3's rms_norm_eps: give the config's).
+ * (finite, >= 0; 0 means 1e-6, Qwen3's rms_norm_eps: give the config's);
+ * no_rope: turn nothing (rope is not read), for models whose positions are
+ * added to the input (GPT-2's learned ones): plain causal self-attention.
  * Fails naming the layer and the tensors whose shapes do not
  * chain. The q, k, v projections and the joined heads take
  * N·L·2(H + Hkv)·D floats of the planner's scratch. A KV-cache step (one
@@ -1053,6 +1055,7 @@ typedef struct mt_llama_attention_options {
     int64_t n_kv_heads;
     mt_rope_options rope;
     float qk_norm_eps;
+    bool no_rope;
 } mt_llama_attention_options;
 
 mt_status mt_llama_attention_new(const mt_attention_weights *weights,
@@ -1067,10 +1070,14 @@ mt_status mt_llama_attention_new(const mt_attention_weights *weights,
  * read; or GPT-NeoX's (Pythia's) p.query_key_value.weight [H·3·D, E]
  * (q, k, v rows of each head in turn, split here into copies) and
  * .bias, p.dense.weight and .bias, pairing HALF (set rope.rotary_dim to
- * rotary_pct·D). p.q_norm.weight and p.k_norm.weight are read under any
- * of the three. MT_ERR_NOT_FOUND naming all three if none of
- * p.q_proj.weight, p.wq.weight and p.query_key_value.weight is in the
- * file; MT_ERR_UNSUPPORTED for Keras. */
+ * rotary_pct·D); or GPT-2's p.c_attn.weight (q, k, v in that order) and
+ * p.c_proj.weight (and .bias if present), as Hugging Face's Conv1D
+ * ([E, 3E], (in, out): read as transposed views) or nanoGPT's nn.Linear
+ * ([3E, E]), c_attn's shape says which, with no RoPE (no_rope is implied:
+ * their positions are learned and added to the input). p.q_norm.weight and
+ * p.k_norm.weight are read under any naming. MT_ERR_NOT_FOUND naming all
+ * four if none of p.q_proj.weight, p.wq.weight, p.query_key_value.weight
+ * and p.c_attn.weight is in the file; MT_ERR_UNSUPPORTED for Keras. */
 mt_status mt_llama_attention_load(const mt_state_dict *weights, const char *prefix,
                                   const mt_llama_attention_options *options, mt_layer **out);
 
