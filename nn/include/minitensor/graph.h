@@ -112,8 +112,8 @@ mt_status mt_graph_bytes_needed(mt_graph *graph, int64_t n, size_t *bytes);
 /* Bytes the workspace holds now. */
 size_t mt_graph_workspace_size(const mt_graph *graph);
 
-/* Run on inputs[0..n_inputs-1] (in the order declared; F32 or the declared
- * dtype, any strides, except that a Flatten or Reshape reading an input
+/* Run on inputs[0..n_inputs-1] (in the order declared; each of the dtype
+ * mt_graph_input declared, F32 unless it said otherwise; any strides, except that a Flatten or Reshape reading an input
  * needs dims it can view without a copy) and set outputs[0..n_outputs-1] to the outputs, owned
  * by the graph: valid until the next forward or free (a view output, such
  * as a Flatten's, also only as long as the inputs). Fails on a wrong count,

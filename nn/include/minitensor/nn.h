@@ -633,8 +633,9 @@ mt_status mt_upsample_new(const mt_interpolate_params *params, mt_layer **out);
  * (weight, bias NULL: 1 and 0), any storable dtype, copied into one scale
  * and one shift at construction.
  *   eps          finite, > 0, or 0 for PyTorch's 1e-5 (Keras' default is 1e-3);
- *   channel_dim  the channels' dim, negative from the end, or 0 for the
- *                last (NHWC, and the features of a [N,C] input).
+ *   channel_dim  the channels' dim: negative from the end, positive from
+ *                the front with the batch as 0 (Keras' axis=1), or 0 for
+ *                the last (NHWC, and the features of a [N,C] input).
  * Right after a Linear or a Conv2D (channels last) it is folded into their
  * weights when the model plans, and costs nothing; elsewhere it runs alone.
  * Fails with MT_ERR_SHAPE naming the tensors if they are not [C], with
