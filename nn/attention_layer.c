@@ -319,9 +319,15 @@ static mt_status check(const char *name, const char *what, const mt_tensor *t, i
         return MT_OK;
     if (!t)
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: %s is missing", name, what);
-    return mt_fail(MT_ERR_SHAPE, "%s: %s %s, expected [%lld%s%s]", name, what,
-                   mt_tensor_describe(t, ts, sizeof ts), (long long)d0,
-                   rank == 2 ? "," : "", rank == 2 ? (d1 ? "E" : "kdim or vdim") : "");
+    // d1, where given, is E: out_weight's size
+    char cols[64] = "";
+    if (rank == 2 && d1)
+        snprintf(cols, sizeof cols, ",%lld] (E = %lld, out_weight's size)", (long long)d1,
+                 (long long)d1);
+    else
+        snprintf(cols, sizeof cols, "%s]", rank == 2 ? ",kdim or vdim" : "");
+    return mt_fail(MT_ERR_SHAPE, "%s: %s %s, expected [%lld%s", name, what,
+                   mt_tensor_describe(t, ts, sizeof ts), (long long)d0, cols);
 }
 
 mt_status mt_nn_attention_new(const char *name, mt_tensor *t[8], int64_t heads,

@@ -271,10 +271,17 @@ mt_status mt_batch_norm_load(const mt_state_dict *weights, const char *prefix,
  * `ctor` names the constructor for a norm that truly has none. */
 static mt_status norm_pair(const mt_nn_loader *ld, const char *ctor, mt_tensor **w, mt_tensor **b)
 {
+    *w = *b = NULL;
+    char key[MT_NN_KEY_MAX];
+    // running statistics: a BatchNorm's prefix (or PyTorch's InstanceNorm
+    // with track_running_stats=True), which this norm would run without them
+    if (mt_nn_load_resolve(ld, ld->nm->mean, key))
+        return mt_fail(MT_ERR_UNSUPPORTED, "%s: %s is in the file: running statistics are a "
+                       "BatchNorm's (mt_batch_norm_load), which this norm would ignore",
+                       ld->layer, key);
     mt_status s = mt_nn_load_pair(ld, ld->nm->gamma, false, ld->nm->beta, false, w, b);
     if (s || *w || *b)
         return s;
-    char key[MT_NN_KEY_MAX];
     if (ld->keras && mt_nn_load_resolve(ld, "scale", key))
         return mt_fail(MT_ERR_UNSUPPORTED, "%s: %s is in the file: a Keras RMSNormalization "
                        "is mt_rms_norm_load", ld->layer, key);

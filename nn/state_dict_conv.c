@@ -18,6 +18,13 @@ static mt_status depthwise(const mt_nn_loader *ld, const mt_tensor *k, const mt_
         return mt_fail(MT_ERR_SHAPE, "%s: kernel %s, expected [%schannels, multiplier]",
                        ld->layer, mt_tensor_describe(k, ks, sizeof ks),
                        rank == 4 ? "kh, kw, " : "k, ");
+    char bs[160];
+    const int64_t cm = k->shape[rank - 2] * k->shape[rank - 1];
+    if (b && (b->rank != 1 || b->shape[0] != cm))
+        return mt_fail(MT_ERR_SHAPE, "%s: bias %s, expected [%lld] (channels·multiplier of "
+                       "kernel %s, [%schannels, multiplier])", ld->layer,
+                       mt_tensor_describe(b, bs, sizeof bs), (long long)cm,
+                       mt_tensor_describe(k, ks, sizeof ks), rank == 4 ? "kh, kw, " : "k, ");
     /* a heap view, which keeps k alive for the layer if k owns a copy */
     int64_t shape[4] = {k->shape[0], 1, 1, 1};
     if (rank == 4)
@@ -32,6 +39,14 @@ static mt_status depthwise(const mt_nn_loader *ld, const mt_tensor *k, const mt_
     o.groups = k->shape[rank - 2];
     s = rank == 4 ? mt_conv2d_new(grouped, b, &o, out) : mt_conv1d_new(grouped, b, &o, out);
     mt_tensor_free(grouped);
+    if (s && s != MT_ERR_OUT_OF_MEMORY) {   // the conv's message names the grouped view
+        char why[512];
+        snprintf(why, sizeof why, "%s", mt_last_error());
+        return mt_fail(s, "%s: kernel %s read as grouped [%s1, %lld], groups %lld: %s",
+                       ld->layer, mt_tensor_describe(k, ks, sizeof ks),
+                       rank == 4 ? "kh, kw, " : "k, ", (long long)cm,
+                       (long long)k->shape[rank - 2], why);
+    }
     return s;
 }
 

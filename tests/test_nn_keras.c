@@ -369,6 +369,13 @@ static void cnn_matches_keras(const char *path)
         .padding = MT_PADDING_SAME, .out_channels = 16}, &l, &pw));
     h = node(g, "sep_dw", l, 1, &h);
     h = node(g, "sep_pw", pw, 1, &h);
+    // a LayerNormalization or GroupNormalization on a BatchNorm's prefix
+    // would drop its moving statistics: refused
+    assert_fails(mt_layer_norm_load(&sd, "bn2", NULL, &l), MT_ERR_UNSUPPORTED,
+                 "is in the file: running statistics are a BatchNorm's (mt_batch_norm_load)");
+    assert_fails(mt_group_norm_load(&sd, "bn2", 2, NULL, &l), MT_ERR_UNSUPPORTED,
+                 "group_norm bn2: bn2/moving_mean");
+    assert_null(l);
     assert_ok(mt_batch_norm_load(&sd, "bn2", NULL, &l));   /* Keras' eps 1e-3 */
     h = node(g, "bn2", l, 1, &h);
     assert_ok(mt_pad_new(6, (int64_t[]){0, 0, 0, 1, 1, 2}, MT_PAD_CONSTANT, 0.0f, &l));
@@ -538,6 +545,42 @@ static void resize_and_flatten_match_keras(void **state)
 
 /* Weights that do not fit, or with a dim 0, fail naming the tensors in
  * Keras' layout; a quantized Dense is refused, not read as float. */
+
+/* A DepthwiseConv2D (kernel [3,3,2,2]: C 2, multiplier 2) whose bias does
+ * not fit, and one given the wrong in_channels: the messages give the
+ * file's kernel shape, not the grouped view the conv runs. */
+static void depthwise_errors_name_the_file_shapes(void)
+{
+    mt_tensor *k = NULL, *b = NULL;
+    assert_ok(mt_tensor_zeros(MT_DTYPE_F32, 4, (int64_t[]){3, 3, 2, 2}, &k));
+    assert_ok(mt_tensor_zeros(MT_DTYPE_F32, 1, (int64_t[]){6}, &b));
+    const mt_safetensors_item items[2] = {{"dw/kernel", 0, k}, {"dw/bias", 0, b}};
+    void *buf = NULL;
+    size_t size = 0;
+    mt_safetensors *st = NULL;
+    assert_ok(mt_safetensors_serialize(items, 2, NULL, 0, &buf, &size));
+    assert_ok(mt_safetensors_open_memory(buf, size, &st));
+    const mt_state_dict sd = {st, MT_FRAMEWORK_KERAS};
+    mt_layer *l = NULL;
+    assert_fails(mt_depthwise_conv2d_load(&sd, "dw", NULL, &l), MT_ERR_SHAPE,
+                 "depthwise_conv2d dw: bias dw/bias [6], expected [4] (channels·multiplier of "
+                 "kernel dw/kernel [3,3,2,2], [kh, kw, channels, multiplier])");
+    const mt_safetensors_item no_bias[1] = {{"dw/kernel", 0, k}};
+    mt_safetensors_close(st);
+    mt_safetensors_buffer_free(buf);
+    assert_ok(mt_safetensors_serialize(no_bias, 1, NULL, 0, &buf, &size));
+    assert_ok(mt_safetensors_open_memory(buf, size, &st));
+    assert_fails(mt_depthwise_conv2d_load(&(mt_state_dict){st, MT_FRAMEWORK_KERAS}, "dw",
+                                          &(mt_conv2d_options){.in_channels = 3}, &l),
+                 MT_ERR_SHAPE, "depthwise_conv2d dw: kernel dw/kernel [3,3,2,2] read as "
+                 "grouped [kh, kw, 1, 4], groups 2: ");
+    assert_null(l);
+    mt_safetensors_close(st);
+    mt_safetensors_buffer_free(buf);
+    mt_tensor_free(b);
+    mt_tensor_free(k);
+}
+
 static void hostile_weights_refused(void **state)
 {
     (void)state;
@@ -561,6 +604,7 @@ static void hostile_weights_refused(void **state)
     assert_fails(mt_depthwise_conv2d_load(&sd, "dw", NULL, &l), MT_ERR_SHAPE,
                  "depthwise_conv2d dw: kernel dw/kernel [3,3,0,2], expected [kh, kw, channels, "
                  "multiplier]");
+    depthwise_errors_name_the_file_shapes();
     assert_fails(mt_linear_load(&sd, "sequential/q", NULL, &l), MT_ERR_DTYPE,
                  "linear sequential/q: sequential/q/kernel is I8, not a float: quantized "
                  "weights (Keras' model.quantize, PyTorch's quantized modules) are not "

@@ -283,6 +283,14 @@ static void multihead_attention_matches_pytorch(void **state)
     mt_safetensors_close(kv);
     mt_safetensors_buffer_free(buf);
     mt_tensor_free(bk);
+    /* a packed weight a row short: the message gives E's value */
+    mt_tensor *short_w = NULL;
+    assert_ok(mt_narrow(w, 0, 0, 23, &short_w));
+    assert_fails(mt_multihead_attention_new(&(mt_attention_weights){
+        .in_proj_weight = short_w, .out_weight = ow}, 2, false, &l), MT_ERR_SHAPE,
+        "in_proj_weight mha.in_proj_weight [23,8], expected [24,8] (E = 8, "
+        "out_weight's size)");
+    mt_tensor_free(short_w);
     mt_tensor_free(ow);
     mt_tensor_free(w);
 

@@ -984,7 +984,10 @@ mt_status mt_batch_norm_load(const mt_state_dict *weights, const char *prefix,
  * mt_layer_norm_new; eps 0: PyTorch 1e-5, Keras 1e-3. One of the two may
  * be missing (Keras' center=False or scale=False), not both: that fails
  * with MT_ERR_NOT_FOUND naming them, since a mistyped prefix looks the
- * same (a norm without weights is mt_layer_norm_new(NULL, NULL, …)). */
+ * same (a norm without weights is mt_layer_norm_new(NULL, NULL, …)). A
+ * prefix with running statistics (p.running_mean, p/moving_mean: a
+ * BatchNorm's, which this norm would ignore) fails with MT_ERR_UNSUPPORTED;
+ * mt_group_norm_load likewise. */
 mt_status mt_layer_norm_load(const mt_state_dict *weights, const char *prefix,
                              const mt_norm_options *options, mt_layer **out);
 
