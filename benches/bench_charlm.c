@@ -110,9 +110,10 @@ done:
 
 /* ---- timing --------------------------------------------------------------------------- */
 
-static void discard(int32_t token, void *user)
+static mt_status discard(int32_t token, void *user)
 {
     *(int64_t *)user += token;
+    return MT_OK;
 }
 
 typedef struct figures {

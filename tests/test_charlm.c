@@ -180,11 +180,12 @@ typedef struct collected {
     int n;
 } collected;
 
-static void collect(int32_t token, void *user)
+static mt_status collect(int32_t token, void *user)
 {
     collected *c = user;
     assert_true(c->n < 200);
     c->tokens[c->n++] = token;
+    return MT_OK;
 }
 
 /* Greedy decoding through the cache, past block_size (the cache restarts
@@ -460,6 +461,13 @@ static void optional_tensors_are_used_when_present(void **state)
                                 "but metadata 'n_layer' is 1");
     assert_fails(load_edited(ZEROS("transformer.h.1.ln_1.weight", MT_DTYPE_F32, 1, 16)),
                  MT_ERR_FORMAT, "belongs to block 1, but metadata 'n_layer' is 1");
+    /* an index of any length, past int64 too */
+    assert_fails(load_edited(ZEROS("transformer.h.99999999999.ln_1.weight", MT_DTYPE_F32, 1,
+                                   16)),
+                 MT_ERR_FORMAT, "belongs to block 99999999999, but metadata 'n_layer' is 1");
+    assert_fails(load_edited(ZEROS("transformer.h.18446744073709551618.x", MT_DTYPE_F32, 1,
+                                   16)),
+                 MT_ERR_FORMAT, "belongs to block 18446744073709551618, but");
     assert_fails(load_edited(META("n_layer", "0")), MT_ERR_FORMAT,
                  "tensor 'transformer.h.0.");
 }

@@ -152,6 +152,24 @@ if [ -p "$TMP/fifo" ]; then pass "the FIFO is left in place"
 else flunk "the FIFO is left in place" "it is gone"; fi
 bad "a FIFO as TEXT_FILE (not opened: it would wait for a writer)" 1 \
     "fifo: not a regular file" "$CHARLM" eval "$TMP/fifo"
+# A failed write to standard output (a full disk; a reader gone while
+# SIGPIPE is ignored) is an error with its message, and generation stops.
+full() {
+    name=$1 message=$2; shift 2
+    "$@" >/dev/full 2>"$TMP/err"; status=$?
+    if [ $status -ne 1 ]; then flunk "$name" "exit $status, expected 1"
+    elif ! grep -qF -- "$message" "$TMP/err"; then flunk "$name" "stderr lacks: $message"
+    else pass "$name"; fi
+}
+full "eval to a full disk" "writing the loss to standard output: No space left on device" \
+    "$CHARLM" eval "$DATA/lines.txt"
+full "generate to a full disk" "writing the text to standard output: No space left on device" \
+    "$CHARLM" generate --tokens 50
+(trap '' PIPE; timeout 60 "$CHARLM" generate --tokens 100000000 2>"$TMP/err"
+ echo $? >"$TMP/status") | head -c 50 >/dev/null
+if [ "$(cat "$TMP/status")" = 1 ] && grep -qF "Broken pipe" "$TMP/err"; then
+    pass "generate stops when its reader is gone (SIGPIPE ignored)"
+else flunk "generate stops when its reader is gone" "exit $(cat "$TMP/status")"; fi
 printf 'The \342\202\254 sign\n' >"$TMP/euro.txt"
 bad "eval names the line and character" 1 "euro.txt: line 1, character 5: '€' (U+20AC) is not in the vocabulary" \
     "$CHARLM" eval "$TMP/euro.txt"
@@ -171,9 +189,15 @@ bad "unknown option" 2 "unknown option --fast" "$CHARLM" generate --fast
 bad "logits needs two files" 2 "logits needs TEXT_FILE and OUT_FILE" "$CHARLM" logits "$DATA/lines.txt"
 bad "eval needs a file" 2 "eval needs TEXT_FILE" "$CHARLM" eval
 bad "generate options on eval" 2 "eval: --prompt, --tokens" "$CHARLM" eval "$DATA/heldout.txt" --seed 1
-bad "bad --tokens" 2 "--tokens needs a count >= 0, not -5" "$CHARLM" generate --tokens -5
+bad "bad --tokens" 2 "--tokens needs a count from 0 to 2^62-1, not -5" "$CHARLM" generate --tokens -5
+bad "--tokens past 2^62" 2 "--tokens needs a count from 0 to 2^62-1, not 99999999999999999999" \
+    "$CHARLM" generate --tokens 99999999999999999999
+bad "--tokens with a sign" 2 "--tokens needs a count from 0 to 2^62-1, not +5" \
+    "$CHARLM" generate --tokens +5
 bad "bad --temperature" 2 "--temperature needs a number >= 0, not nan" "$CHARLM" --temperature nan
-bad "bad --top-k" 2 "--top-k needs a count >= 0, not 3x" "$CHARLM" --top-k 3x
+bad "--temperature with a space" 2 "--temperature needs a number >= 0, not  1" \
+    "$CHARLM" --temperature " 1"
+bad "bad --top-k" 2 "--top-k needs a count from 0 to 2^62-1, not 3x" "$CHARLM" --top-k 3x
 bad "bad --seed" 2 "--seed needs an integer from 0 to 2^64-1, not abc" "$CHARLM" --seed abc
 bad "--seed past 2^64-1" 2 "not 18446744073709551616" "$CHARLM" --seed 18446744073709551616
 bad "--seed with a sign" 2 "not -1" "$CHARLM" --seed -1

@@ -17,8 +17,7 @@ mt_status charlm_decode(charlm_state *s, const charlm_generate_options *o, int32
     for (int64_t i = 0; i < o->tokens && !st; i++) {
         int32_t next = charlm_sample(logits, m->cfg.vocab_size, o->temperature, o->top_k, &rng,
                                      scratch);
-        emit(next, user);
-        if (i + 1 == o->tokens)
+        if ((st = emit(next, user)) || i + 1 == o->tokens)
             break;
         int64_t pos = charlm_state_pos(s);
         if (pos < B) {

@@ -15,12 +15,13 @@ typedef struct charlm_generate_options {
     uint64_t seed;
 } charlm_generate_options;
 
-/* Called with each sampled token, in order. */
-typedef void (*charlm_emit)(int32_t token, void *user);
+/* Called with each sampled token, in order; a failure (writing it out
+ * failed) stops the decoding with that status. */
+typedef mt_status (*charlm_emit)(int32_t token, void *user);
 
 /* Run the context ctx[0..n_ctx) (1 <= n_ctx <= block_size) from position 0
  * of s, then sample o->tokens tokens (o->prompt is not read), passing each
- * to emit. ctx has room for block_size tokens: it holds what the cache holds.
+ * to emit (stopping at its first failure). ctx has room for block_size tokens: it holds what the cache holds.
  * Once the cache is full, the model (absolute position embeddings) must see
  * its context from position 0 again: the newest half of the context is run
  * once more as a new prefix, and sampling goes on from there; every other

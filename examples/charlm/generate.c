@@ -1,4 +1,5 @@
 /* generate.c — `charlm generate`: stream sampled text with a KV cache. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,12 +15,24 @@ static int fail(void)
     return 1;
 }
 
-static void print_token(int32_t token, void *user)
+/* A failed write (a full disk, a closed pipe with SIGPIPE ignored) stops
+ * the generation: nobody reads what would follow. */
+static mt_status write_failed(void)
+{
+    return mt_fail(MT_ERR_IO, "writing the text to standard output: %s",
+                   errno ? strerror(errno) : "the stream failed");
+}
+
+static mt_status print_token(int32_t token, void *user)
 {
     const charlm_model *m = user;
     char buf[4];
-    fwrite(buf, 1, utf8_put(m->vocab[token], buf), stdout);
-    fflush(stdout);   /* stream each character as it comes */
+    size_t n = utf8_put(m->vocab[token], buf);
+    errno = 0;
+    // stream each character as it comes
+    if (fwrite(buf, 1, n, stdout) != n || fflush(stdout) == EOF)
+        return write_failed();
+    return MT_OK;
 }
 
 int charlm_generate(const charlm_model *m, const charlm_generate_options *o)
@@ -56,6 +69,10 @@ int charlm_generate(const charlm_model *m, const charlm_generate_options *o)
         fflush(stdout);
         return fail();
     }
-    putchar('\n');
-    return ferror(stdout) ? 1 : 0;
+    errno = 0;
+    if (putchar('\n') == EOF || fflush(stdout) == EOF || ferror(stdout)) {
+        write_failed();
+        return fail();
+    }
+    return 0;
 }

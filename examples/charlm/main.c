@@ -54,13 +54,15 @@ static int usage_error(const char *what, const char *arg)
     return 2;
 }
 
-/* A whole-string decimal number in [lo, hi]. */
+/* A whole-string decimal number in [lo, hi]: digits, a '-' before them
+ * at most (no space or '+', which strtoll would skip). */
 static bool parse_int(const char *s, int64_t lo, int64_t hi, int64_t *out)
 {
     char *end;
     errno = 0;
     long long v = strtoll(s, &end, 10);
-    if (errno || end == s || *end || s[0] == ' ' || v < lo || v > hi)
+    const char *digits = s[0] == '-' ? s + 1 : s;
+    if (errno || end == s || *end || *digits < '0' || *digits > '9' || v < lo || v > hi)
         return false;
     *out = v;
     return true;
@@ -75,11 +77,11 @@ static int parse_generate_option(const char *name, const char *value, options *o
         o->gen.prompt = value;
     } else if (!strcmp(name, "--tokens")) {
         if (!parse_int(value, 0, INT64_MAX / 2, &v))
-            return usage_error("--tokens needs a count >= 0, not ", value);
+            return usage_error("--tokens needs a count from 0 to 2^62-1, not ", value);
         o->gen.tokens = v;
     } else if (!strcmp(name, "--top-k")) {
         if (!parse_int(value, 0, INT64_MAX / 2, &v))
-            return usage_error("--top-k needs a count >= 0, not ", value);
+            return usage_error("--top-k needs a count from 0 to 2^62-1, not ", value);
         o->gen.top_k = v;
     } else if (!strcmp(name, "--seed")) {
         /* any 64-bit seed, as torch.manual_seed takes */
@@ -92,7 +94,9 @@ static int parse_generate_option(const char *name, const char *value, options *o
     } else {   /* --temperature */
         char *end;
         float t = strtof(value, &end);
-        if (end == value || *end || !isfinite(t) || t < 0.0f)
+        // a number as written: no leading space or sign (strtof skips them)
+        bool plain = (value[0] >= '0' && value[0] <= '9') || value[0] == '.';
+        if (!plain || end == value || *end || !isfinite(t) || t < 0.0f)
             return usage_error("--temperature needs a number >= 0, not ", value);
         o->gen.temperature = t;
     }

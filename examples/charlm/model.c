@@ -214,13 +214,14 @@ static mt_status no_block_past(const source *src, int64_t n_layer)
         if (strncmp(e.name, prefix, plen) != 0)
             continue;
         const char *at = e.name + plen;
+        // every digit is read (an index past int64 saturates: past n_layer too)
         int64_t block = 0;
         size_t digits = 0;
-        for (; at[digits] >= '0' && at[digits] <= '9' && digits < 10; digits++)
-            block = block * 10 + (at[digits] - '0');
+        for (; at[digits] >= '0' && at[digits] <= '9'; digits++)
+            block = block > (INT64_MAX - 9) / 10 ? INT64_MAX : block * 10 + (at[digits] - '0');
         if (digits > 0 && at[digits] == '.' && block >= n_layer)
-            return mt_fail(MT_ERR_FORMAT, "tensor '%s' belongs to block %lld, but metadata "
-                                          "'n_layer' is %lld", e.name, (long long)block,
+            return mt_fail(MT_ERR_FORMAT, "tensor '%s' belongs to block %.*s, but metadata "
+                                          "'n_layer' is %lld", e.name, (int)digits, at,
                            (long long)n_layer);
     }
     return MT_OK;

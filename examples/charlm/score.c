@@ -1,4 +1,5 @@
 /* score.c — `charlm logits` and `charlm eval`: the model over whole texts. */
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -121,7 +122,13 @@ int charlm_eval(const charlm_model *m, const char *text_path)
     free(text);
     if (st)
         return fail();
-    printf("%lld characters predicted: loss %.6f nats, %.6f bits per character\n",
-           (long long)(n - 1), loss, loss / log(2.0));
+    errno = 0;
+    if (printf("%lld characters predicted: loss %.6f nats, %.6f bits per character\n",
+               (long long)(n - 1), loss, loss / log(2.0)) < 0 ||
+        fflush(stdout) == EOF) {
+        mt_fail(MT_ERR_IO, "writing the loss to standard output: %s",
+                errno ? strerror(errno) : "the stream failed");
+        return fail();
+    }
     return 0;
 }
