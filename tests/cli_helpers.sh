@@ -34,6 +34,16 @@ bad() {
     else pass "$name"; fi
 }
 
+# full NAME MESSAGE CMD... — with standard output on /dev/full (every write
+# fails): exit 1, stderr containing MESSAGE.
+full() {
+    name=$1 message=$2; shift 2
+    "$@" >/dev/full 2>"$TMP/err"; status=$?
+    if [ $status -ne 1 ]; then flunk "$name" "exit $status, expected 1"
+    elif ! grep -qF -- "$message" "$TMP/err"; then flunk "$name" "stderr lacks: $message"
+    else pass "$name"; fi
+}
+
 # has NAME TEXT — the last stdout contains TEXT (a fixed string).
 has() {
     if grep -qF -- "$2" "$TMP/out"; then pass "$1"; else flunk "$1" "stdout lacks: $2"; fi

@@ -154,13 +154,6 @@ bad "a FIFO as TEXT_FILE (not opened: it would wait for a writer)" 1 \
     "fifo: not a regular file" "$CHARLM" eval "$TMP/fifo"
 # A failed write to standard output (a full disk; a reader gone while
 # SIGPIPE is ignored) is an error with its message, and generation stops.
-full() {
-    name=$1 message=$2; shift 2
-    "$@" >/dev/full 2>"$TMP/err"; status=$?
-    if [ $status -ne 1 ]; then flunk "$name" "exit $status, expected 1"
-    elif ! grep -qF -- "$message" "$TMP/err"; then flunk "$name" "stderr lacks: $message"
-    else pass "$name"; fi
-}
 full "eval to a full disk" "writing the loss to standard output: No space left on device" \
     "$CHARLM" eval "$DATA/lines.txt"
 full "generate to a full disk" "writing the text to standard output: No space left on device" \

@@ -66,6 +66,9 @@ bad "not an image" 1 "not-an-image.txt: not a PGM (P2/P5) or PNG image" \
     "$MNIST" predict "$IMG/not-an-image.txt"
 bad "truncated PGM" 1 "truncated.pgm: truncated: a 28x28 PGM needs 784 bytes of pixels, 100 follow" \
     "$MNIST" predict "$IMG/truncated.pgm"
+full "predict to a full disk" "mnist: writing to standard output: No space left on device" \
+    "$MNIST" predict "$IMG/seven.pgm"
+full "the demo to a full disk" "mnist: writing to standard output" "$MNIST"
 bad "missing image" 1 "$TMP/nope.pgm: No such file or directory" "$MNIST" predict "$TMP/nope.pgm"
 
 head -c 5000 "$IMAGES" >"$TMP/truncated-idx"

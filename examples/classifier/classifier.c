@@ -1,4 +1,5 @@
 /* classifier.c — the shared command line: options, the weights, dispatch. */
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -130,5 +131,12 @@ int classifier_main(const classifier_spec *spec, int argc, char **argv)
     status = run(spec, &o, model);
     mt_sequential_free(model);       /* the model first: it borrows the file */
     mt_safetensors_close(weights);
+    // what was printed must have arrived (a full disk, a closed pipe)
+    errno = 0;
+    if (!status && (fflush(stdout) == EOF || ferror(stdout))) {
+        fprintf(stderr, "%s: writing to standard output: %s\n", spec->name,
+                errno ? strerror(errno) : "the stream failed");
+        return 1;
+    }
     return status;
 }
