@@ -67,6 +67,24 @@ mt_status mt_nn_decoder_run(const mt_layer *l, const mt_tensor *x, float *out, i
     return s ? s : l->vt->forward(l, 1, (const mt_tensor *const[]){x}, scratch, y);
 }
 
+mt_status mt_nn_decoder_check_feed(const char *op, const char *reset, int64_t n,
+                                   const int64_t *tokens, int64_t pos, int64_t max_len,
+                                   int64_t vocab)
+{
+    if (n < 1)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: n %lld, expected >= 1", op, (long long)n);
+    if (n > max_len - pos)
+        return mt_fail(MT_ERR_SHAPE, "%s: %lld tokens at position %lld: the cache holds %lld "
+                       "positions (%s, then a shorter context)", op, (long long)n,
+                       (long long)pos, (long long)max_len, reset);
+    for (int64_t i = 0; i < n; i++)
+        if (tokens[i] < 0 || tokens[i] >= vocab)
+            return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: token %lld (%lld of %lld) is not in "
+                           "0..%lld", op, (long long)tokens[i], (long long)i, (long long)n,
+                           (long long)(vocab - 1));
+    return MT_OK;
+}
+
 mt_status mt_nn_decoder_count_blocks(const char *op, const mt_safetensors *f,
                                      const char *layers, const char *q_weight,
                                      int64_t *n_layers)

@@ -32,6 +32,13 @@ NN_INTERNAL bool mt_nn_decoder_add_floats(size_t *total, int64_t a, int64_t b, i
 NN_INTERNAL mt_status mt_nn_decoder_run(const mt_layer *l, const mt_tensor *x, float *out,
                                         int64_t width, void *scratch, mt_tensor *y);
 
+/* The checks of a feed: n >= 1 tokens, each in 0..vocab-1, that fit in
+ * the cache from position pos (max_len positions); `op` names the call,
+ * `reset` the function that starts over. */
+NN_INTERNAL mt_status mt_nn_decoder_check_feed(const char *op, const char *reset, int64_t n,
+                                               const int64_t *tokens, int64_t pos,
+                                               int64_t max_len, int64_t vocab);
+
 /* The blocks "<layers>.0.", "<layers>.1.", … while "<layers>.<i>.<q_weight>"
  * is in f: at least one, and no tensor of a block past them (a block whose
  * q weight is missing, a gap in the numbering: the model would be cut

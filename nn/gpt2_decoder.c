@@ -357,21 +357,14 @@ static mt_status run_block(mt_gpt2 *m, int64_t i, mt_tensor *h, int64_t n)
 static mt_status feed(mt_gpt2 *m, const char *op, int64_t n, const int64_t *tokens,
                       int64_t first, float *out)
 {
-    if (n < 1)
-        return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: n %lld, expected >= 1", op, (long long)n);
-    if (n > m->max_len - m->pos)
-        return mt_fail(MT_ERR_SHAPE, "%s: %lld tokens at position %lld: the cache holds %lld "
-                       "positions (mt_gpt2_reset, then a shorter context)", op, (long long)n,
-                       (long long)m->pos, (long long)m->max_len);
-    for (int64_t i = 0; i < n; i++)
-        if (tokens[i] < 0 || tokens[i] >= m->vocab)
-            return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: token %lld (%lld of %lld) is not in "
-                           "0..%lld", op, (long long)tokens[i], (long long)i, (long long)n,
-                           (long long)(m->vocab - 1));
+    mt_status s = mt_nn_decoder_check_feed(op, "mt_gpt2_reset", n, tokens, m->pos, m->max_len,
+                                           m->vocab);
+    if (s)
+        return s;
     for (int64_t i = 0; i < n; i++)
         m->positions[i] = m->pos + i;
     mt_tensor ids, at, h, p, rows, x, y;
-    mt_status s = mt_tensor_wrap_into(MT_DTYPE_I64, 2, (int64_t[]){1, n}, (void *)tokens, &ids);
+    s = mt_tensor_wrap_into(MT_DTYPE_I64, 2, (int64_t[]){1, n}, (void *)tokens, &ids);
     if (!s && !(s = mt_tensor_wrap_into(MT_DTYPE_I64, 2, (int64_t[]){1, n}, m->positions,
                                         &at)) &&
         !(s = run(m, m->wte, &ids, m->h, m->e, &h)) &&

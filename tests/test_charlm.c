@@ -23,24 +23,6 @@
 
 /* ---- files ------------------------------------------------------------------------ */
 
-static void *read_all(const char *dir, const char *name, size_t *size)
-{
-    char path[1024];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        fail_msg("cannot open %s", path);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    void *buf = malloc((size_t)n + 1);
-    assert_non_null(buf);
-    assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
-    fclose(f);
-    *size = (size_t)n;
-    return buf;
-}
-
 typedef struct loaded {
     mt_safetensors *file;
     charlm_model *model;
@@ -59,9 +41,9 @@ static void load(loaded *l, const char *dir, const char *weights, const char *pr
     assert_ok(charlm_state_new(l->model, &l->state));
     size_t wsize, lsize;
     snprintf(name, sizeof name, "%swindows.i32", prefix);
-    l->windows = read_all(dir, name, &wsize);
+    l->windows = read_test_file(dir, name, &wsize);
     snprintf(name, sizeof name, "%swindows-logits.f32", prefix);
-    l->logits = read_all(dir, name, &lsize);
+    l->logits = read_test_file(dir, name, &lsize);
     const charlm_config *c = &l->model->cfg;
     l->n = (int64_t)(wsize / sizeof(int32_t)) / c->block_size;
     assert_int_equal(lsize, (size_t)(l->n * c->block_size * c->vocab_size) * sizeof(float));

@@ -88,24 +88,6 @@ static void hf_gpt2_matches_pytorch(void **state)
     mt_safetensors_close(st);
 }
 
-static void *read_all(const char *dir, const char *file, size_t *size)
-{
-    char path[512];
-    snprintf(path, sizeof path, "%s/%s", dir, file);
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    assert_int_equal(fseek(f, 0, SEEK_END), 0);
-    long n = ftell(f);
-    assert_true(n > 0);
-    rewind(f);
-    void *p = malloc((size_t)n);
-    assert_non_null(p);
-    assert_int_equal(fread(p, 1, (size_t)n, f), (size_t)n);
-    fclose(f);
-    *size = (size_t)n;
-    return p;
-}
-
 /* A nanoGPT checkpoint of examples/charlm on its windows (int32 ids
  * [count, block], PyTorch's logits [count, block, vocab]): window 0 at
  * once, window 1 as 3 tokens then one by one, all within `tol`. */
@@ -121,9 +103,9 @@ static void nanogpt_windows_match(const char *dir, const char *weights, const ch
     assert_int_equal(mt_gpt2_max_len(m), block);
     size_t ids_size, logits_size;
     snprintf(name, sizeof name, "%swindows.i32", prefix);
-    int32_t *ids32 = read_all(dir, name, &ids_size);
+    int32_t *ids32 = read_test_file(dir, name, &ids_size);
     snprintf(name, sizeof name, "%swindows-logits.f32", prefix);
-    float *want = read_all(dir, name, &logits_size);
+    float *want = read_test_file(dir, name, &logits_size);
     assert_true(ids_size >= 2 * (size_t)block * 4);
     assert_int_equal(logits_size / 4, ids_size / 4 * (size_t)vocab);
     int64_t *ids = malloc((size_t)(2 * block) * sizeof *ids);

@@ -204,6 +204,27 @@ static inline void assert_oom_makes_nothing(make_fn make, void (*release)(void *
     }
 }
 
+/* File `name` in `dir`, whole, in a new buffer (the test's to free; one
+ * byte more than *size, for a terminator). */
+static inline void *read_test_file(const char *dir, const char *name, size_t *size)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        fail_msg("cannot open %s", path);
+    assert_int_equal(fseek(f, 0, SEEK_END), 0);
+    long n = ftell(f);
+    assert_true(n >= 0);
+    rewind(f);
+    void *buf = malloc((size_t)n + 1);
+    assert_non_null(buf);
+    assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
+    fclose(f);
+    *size = (size_t)n;
+    return buf;
+}
+
 /* Tensor `name` of a reference file as a new tensor (the test's to free). */
 static inline mt_tensor *ref_get(const mt_safetensors *st, const char *name)
 {
