@@ -173,6 +173,23 @@ static mt_status check_options(const mt_state_dict *sd, const mt_gpt2_options *o
     return MT_OK;
 }
 
+/* Tensor `name`'s shape as [rows, cols] (false if it is not in f or not a
+ * matrix). */
+static bool matrix_shape(const mt_safetensors *f, const char *name, uint64_t *rows,
+                         uint64_t *cols)
+{
+    size_t index;
+    mt_safetensors_entry en;
+    bool ok = !mt_safetensors_find(f, name, &index) && !mt_safetensors_info(f, index, &en) &&
+              en.rank == 2;
+    mt_clear_error();
+    if (ok) {
+        *rows = en.shape[0];
+        *cols = en.shape[1];
+    }
+    return ok;
+}
+
 /* The weights' layout from block 0's c_attn: Hugging Face's Conv1D
  * [E, 3E] (in, out) or nanoGPT's nn.Linear [3E, E]; E is wte's width. */
 static mt_status find_layout(const mt_safetensors *f, const top_names *top, int64_t e,
@@ -180,24 +197,71 @@ static mt_status find_layout(const mt_safetensors *f, const top_names *top, int6
 {
     char name[NAME_MAX_LEN];
     snprintf(name, sizeof name, "%s.0.attn.c_attn.weight", top->layers);
-    size_t index;
-    mt_safetensors_entry en;
-    mt_status s = mt_safetensors_find(f, name, &index);
-    if (!s)
-        s = mt_safetensors_info(f, index, &en);
-    if (s)
-        return s;
     const uint64_t E = (uint64_t)e;
-    if (en.rank == 2 && en.shape[0] == E && en.shape[1] == 3 * E)
+    uint64_t r = 0, c = 0;
+    bool matrix = matrix_shape(f, name, &r, &c);
+    if (matrix && r == E && c == 3 * E)
         *layout = MT_LAYOUT_IN_OUT;
-    else if (en.rank == 2 && en.shape[0] == 3 * E && en.shape[1] == E)
+    else if (matrix && r == 3 * E && c == E)
         *layout = MT_LAYOUT_OUT_IN;
     else
-        return mt_fail(MT_ERR_SHAPE, OP "_load: %s has %zu dims%s, expected [%lld, %lld] "
-                       "(Hugging Face's Conv1D) or [%lld, %lld] (nanoGPT's nn.Linear) for "
-                       "wte's width %lld", name, en.rank, en.rank == 2 ? " of another size" : "",
+        return mt_fail(MT_ERR_SHAPE, OP "_load: %s is %s, expected [%lld, %lld] (Hugging "
+                       "Face's Conv1D) or [%lld, %lld] (nanoGPT's nn.Linear) for wte's width "
+                       "%lld", name, matrix ? "a matrix of another size" : "not a matrix",
                        (long long)e, (long long)(3 * e), (long long)(3 * e), (long long)e,
                        (long long)e);
+    return MT_OK;
+}
+
+/* Block i's tensors as the model's are: its weights in `layout` (c_attn
+ * and the MLP's, which say it unless square), every LayerNorm weight
+ * there, and every bias there if `biased` (block 0's c_attn has one), none
+ * if not (nanoGPT's bias=False): a file with a bias missing or left over
+ * is not one model. */
+static mt_status check_block(const mt_safetensors *f, const top_names *top, int64_t i,
+                             int64_t e, mt_weight_layout layout, bool biased)
+{
+    static const char *const parts[6] = {"ln_1", "attn.c_attn", "attn.c_proj", "ln_2",
+                                         "mlp.c_fc", "mlp.c_proj"};
+    static const char *const layout_name[2] = {"Hugging Face's Conv1D (in, out)",
+                                               "nanoGPT's nn.Linear (out, in)"};
+    const bool conv1d = layout == MT_LAYOUT_IN_OUT;
+    char name[NAME_MAX_LEN];
+    for (int k = 0; k < 6; k++) {
+        snprintf(name, sizeof name, "%s.%lld.%s.weight", top->layers, (long long)i, parts[k]);
+        if (k % 3 == 0 && !mt_nn_decoder_has(f, name))
+            return mt_fail(MT_ERR_NOT_FOUND, OP "_load: %s is not in the file (GPT-2's "
+                           "LayerNorms have a weight)", name);
+        uint64_t r = 0, c = 0, E = (uint64_t)e;
+        // c_attn and c_fc read E: [E, n] as Conv1D, [n, E] as nn.Linear
+        // (other shapes fail as they load; c_proj's follow theirs)
+        if ((k == 1 || k == 4) && matrix_shape(f, name, &r, &c) && r != c &&
+            (conv1d ? c == E && r != E : r == E && c != E))
+            return mt_fail(MT_ERR_SHAPE, OP "_load: %s [%llu, %llu] is %s, but block 0's "
+                           "c_attn is %s: one layout per file", name, (unsigned long long)r,
+                           (unsigned long long)c, layout_name[conv1d], layout_name[!conv1d]);
+        snprintf(name, sizeof name, "%s.%lld.%s.bias", top->layers, (long long)i, parts[k]);
+        if (mt_nn_decoder_has(f, name) != biased)
+            return mt_fail(MT_ERR_FORMAT, OP "_load: %s is %sin the file, but %s.0.attn.c_attn"
+                           ".bias is%s: a model has every bias or none (nanoGPT's bias=False)",
+                           name, biased ? "not " : "", top->layers, biased ? "" : " not");
+    }
+    return MT_OK;
+}
+
+/* ln_f as the blocks' LayerNorms: a weight, and a bias if `biased`. */
+static mt_status check_final_norm(const mt_safetensors *f, const top_names *top, bool biased)
+{
+    char name[NAME_MAX_LEN];
+    snprintf(name, sizeof name, "%s.weight", top->norm);
+    if (!mt_nn_decoder_has(f, name))
+        return mt_fail(MT_ERR_NOT_FOUND, OP "_load: %s is not in the file (GPT-2's "
+                       "LayerNorms have a weight)", name);
+    snprintf(name, sizeof name, "%s.bias", top->norm);
+    if (mt_nn_decoder_has(f, name) != biased)
+        return mt_fail(MT_ERR_FORMAT, OP "_load: %s is %sin the file, but %s.0.attn.c_attn.bias "
+                       "is%s: a model has every bias or none (nanoGPT's bias=False)", name,
+                       biased ? "not " : "", top->layers, biased ? "" : " not");
     return MT_OK;
 }
 
@@ -297,6 +361,15 @@ mt_status mt_gpt2_load(const mt_state_dict *weights, const mt_gpt2_options *opti
     s = load_ends(weights, &top, options, m);
     if (!s)
         s = find_layout(f, &top, m->e, &layout);
+    // the file is one model: one layout, every bias or none
+    // (no lookup after a failure: a lookup clears the error message)
+    char name[NAME_MAX_LEN];
+    snprintf(name, sizeof name, "%s.0.attn.c_attn.bias", top.layers);
+    const bool biased = !s && mt_nn_decoder_has(f, name);
+    if (!s)
+        s = check_final_norm(f, &top, biased);
+    for (int64_t i = 0; !s && i < n_layers; i++)
+        s = check_block(f, &top, i, m->e, layout, biased);
     mt_gpt2_gelu gelu = options->gelu != MT_GPT2_GELU_AUTO ? options->gelu
                         : layout == MT_LAYOUT_IN_OUT       ? MT_GPT2_GELU_TANH
                                                            : MT_GPT2_GELU_EXACT;
@@ -386,7 +459,7 @@ mt_status mt_gpt2_forward(mt_gpt2 *model, int64_t n, const int64_t *tokens,
 {
     if (!model || !tokens || !logits)
         return mt_fail(MT_ERR_INVALID_ARGUMENT, OP "_forward: NULL argument");
-    mt_status s = feed(model, OP "_forward", n, tokens, n - 1, model->logits);
+    mt_status s = feed(model, OP "_forward", n, tokens, n > 1 ? n - 1 : 0, model->logits);
     if (!s)
         *logits = model->logits;
     return s;

@@ -332,7 +332,7 @@ mt_status mt_llama_forward(mt_llama *model, int64_t n, const int64_t *tokens,
     if (!model || !tokens || !logits)
         return mt_fail(MT_ERR_INVALID_ARGUMENT, OP "_forward: NULL argument");
     // only the newest position goes through the final norm and the head
-    mt_status s = feed(model, OP "_forward", n, tokens, n - 1, model->logits);
+    mt_status s = feed(model, OP "_forward", n, tokens, n > 1 ? n - 1 : 0, model->logits);
     if (!s)
         *logits = model->logits;
     return s;

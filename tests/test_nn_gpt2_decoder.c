@@ -198,6 +198,70 @@ static const char *block1_cut(const char *name, char *buf, size_t size)
     return !strncmp(name, "transformer.h.1.", 16) && !strstr(name, "c_attn") ? NULL : name;
 }
 
+/* The file without one tensor: the name in `dropped` */
+static const char *dropped;
+
+static const char *all_but_dropped(const char *name, char *buf, size_t size)
+{
+    (void)buf, (void)size;
+    return strcmp(name, dropped) ? name : NULL;
+}
+
+/* The file without tensor `name` (and with `extra` under that name if given)
+ * fails to load with `status` and `message`. */
+static void refused_without(const mt_safetensors *st, const char *name, const mt_tensor *extra,
+                            mt_status status, const char *message)
+{
+    void *image = NULL;
+    dropped = name;
+    mt_safetensors *f = rewritten(st, all_but_dropped, name, extra, &image);
+    mt_gpt2 *m = (mt_gpt2 *)&m;
+    assert_fails(mt_gpt2_load(&(mt_state_dict){f, MT_FRAMEWORK_PYTORCH},
+                              &(mt_gpt2_options){.n_heads = HEADS}, &m), status, message);
+    assert_null(m);
+    mt_safetensors_close(f);
+    mt_safetensors_buffer_free(image);
+}
+
+/* A file that is not one model: a bias missing where the others are, a
+ * LayerNorm without its weight, a block in the other layout */
+static void mixed_files_refused(void **state)
+{
+    (void)state;
+    mt_safetensors *st = ref_open("gpt2.safetensors");
+    refused_without(st, "transformer.h.1.mlp.c_fc.bias", NULL, MT_ERR_FORMAT,
+                    "gpt2_load: transformer.h.1.mlp.c_fc.bias is not in the file, but "
+                    "transformer.h.0.attn.c_attn.bias is: a model has every bias or none");
+    refused_without(st, "transformer.ln_f.bias", NULL, MT_ERR_FORMAT,
+                    "gpt2_load: transformer.ln_f.bias is not in the file");
+    refused_without(st, "transformer.h.0.ln_2.weight", NULL, MT_ERR_NOT_FOUND,
+                    "gpt2_load: transformer.h.0.ln_2.weight is not in the file (GPT-2's "
+                    "LayerNorms have a weight)");
+    refused_without(st, "transformer.ln_f.weight", NULL, MT_ERR_NOT_FOUND,
+                    "gpt2_load: transformer.ln_f.weight is not in the file");
+    /* block 1's c_attn as nanoGPT's [3E, E] in a Conv1D file */
+    mt_tensor *w = ref_get(st, "transformer.h.1.attn.c_attn.weight"), *wt = NULL, *linear = NULL;
+    assert_ok(mt_transpose(w, 0, 1, &wt));
+    assert_ok(mt_tensor_contiguous(wt, &linear));
+    refused_without(st, "transformer.h.1.attn.c_attn.weight", linear, MT_ERR_SHAPE,
+                    "gpt2_load: transformer.h.1.attn.c_attn.weight [96, 32] is nanoGPT's "
+                    "nn.Linear (out, in), but block 0's c_attn is Hugging Face's Conv1D (in, "
+                    "out): one layout per file");
+    /* and its c_fc */
+    mt_tensor_free(linear);
+    mt_tensor_free(wt);
+    mt_tensor_free(w);
+    w = ref_get(st, "transformer.h.0.mlp.c_fc.weight");
+    assert_ok(mt_transpose(w, 0, 1, &wt));
+    assert_ok(mt_tensor_contiguous(wt, &linear));
+    refused_without(st, "transformer.h.0.mlp.c_fc.weight", linear, MT_ERR_SHAPE,
+                    "gpt2_load: transformer.h.0.mlp.c_fc.weight [128, 32] is nanoGPT's");
+    mt_tensor_free(linear);
+    mt_tensor_free(wt);
+    mt_tensor_free(w);
+    mt_safetensors_close(st);
+}
+
 /* The file with block 0's c_attn in neither layout */
 static const char *c_attn_dropped(const char *name, char *buf, size_t size)
 {
@@ -260,7 +324,7 @@ static void refusals(void **state)
     mt_tensor *odd = ref_get(io, "bad.attn.c_attn.weight");
     f = rewritten(st, c_attn_dropped, "transformer.h.0.attn.c_attn.weight", odd, &image);
     assert_fails(mt_gpt2_load(&(mt_state_dict){f, MT_FRAMEWORK_PYTORCH}, &ok, &m),
-                 MT_ERR_SHAPE, "gpt2_load: transformer.h.0.attn.c_attn.weight has 2 dims of "
+                 MT_ERR_SHAPE, "gpt2_load: transformer.h.0.attn.c_attn.weight is a matrix of "
                  "another size, expected [32, 96] (Hugging Face's Conv1D) or [96, 32] "
                  "(nanoGPT's nn.Linear) for wte's width 32");
     mt_safetensors_close(f);
@@ -287,6 +351,8 @@ static void refusals(void **state)
                  "gpt2_forward: token 50 (1 of 2) is not in 0..49");
     assert_fails(mt_gpt2_forward(m, 0, ids, &logits), MT_ERR_INVALID_ARGUMENT,
                  "n 0, expected >= 1");
+    assert_fails(mt_gpt2_forward(m, INT64_MIN, ids, &logits), MT_ERR_INVALID_ARGUMENT,
+                 "n -9223372036854775808, expected >= 1");
     assert_fails(mt_gpt2_forward(m, 1, ids, NULL), MT_ERR_INVALID_ARGUMENT, "NULL argument");
     assert_fails(mt_gpt2_forward_all(NULL, 1, ids, (float[VOCAB]){0}), MT_ERR_INVALID_ARGUMENT,
                  "NULL argument");
@@ -326,6 +392,7 @@ int main(void)
         cmocka_unit_test(nanogpt_tiny_tied_matches_pytorch),
         cmocka_unit_test(gpt2model_names_and_prefix),
         cmocka_unit_test(refusals),
+        cmocka_unit_test(mixed_files_refused),
         cmocka_unit_test(load_out_of_memory),
     };
     return cmocka_run_group_tests_name("nn_gpt2_decoder", tests, NULL, NULL);

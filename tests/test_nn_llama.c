@@ -1096,6 +1096,8 @@ static void decoder_errors(void **state)
                  MT_ERR_INVALID_ARGUMENT, "token -1 (0 of 1)");
     assert_fails(mt_llama_forward(m, 0, ok, &logits), MT_ERR_INVALID_ARGUMENT,
                  "llama_forward: n 0, expected >= 1");
+    assert_fails(mt_llama_forward(m, INT64_MIN, ok, &logits), MT_ERR_INVALID_ARGUMENT,
+                 "llama_forward: n -9223372036854775808, expected >= 1");
     assert_fails(mt_llama_forward(m, 1, NULL, &logits), MT_ERR_INVALID_ARGUMENT, "NULL");
     assert_fails(mt_llama_forward(NULL, 1, ok, &logits), MT_ERR_INVALID_ARGUMENT, "NULL");
     assert_null(logits);

@@ -19,8 +19,11 @@
  *     c_attn [3E, E], c_fc [4E, E]), with or without biases (bias=False
  *     leaves out every .bias, the LayerNorms' too).
  * Which layout a file has is read from block 0's c_attn weight ([E, 3E] or
- * [3E, E]); every other weight must then agree (a square c_proj cannot
- * tell). options.prefix goes before every name (torch.compile's
+ * [3E, E]); every block's c_attn and c_fc must then agree (a square c_proj
+ * cannot tell, and follows its block's). The biases likewise: block 0's
+ * c_attn.bias says whether the model has them, and then every Linear and
+ * LayerNorm must have its bias, or none may (a file with one missing or
+ * left over is refused, as a LayerNorm without its weight is). options.prefix goes before every name (torch.compile's
  * "_orig_mod.").
  * Each block: h += attn(ln_1(h)); h += c_proj(gelu(c_fc(ln_2(h)))), with
  * h = wte[token] + wpe[position] in front and logits = head(ln_f(h)). The
