@@ -67,6 +67,18 @@ mt_status mt_nn_decoder_run(const mt_layer *l, const mt_tensor *x, float *out, i
     return s ? s : l->vt->forward(l, 1, (const mt_tensor *const[]){x}, scratch, y);
 }
 
+mt_status mt_nn_decoder_logits(const mt_layer *norm, const mt_layer *head, const float *h,
+                                int64_t n, int64_t first, int64_t e, int64_t vocab, float *x,
+                                void *scratch, float *out)
+{
+    mt_tensor rows, normed, logits;
+    mt_status s = mt_tensor_wrap_into(MT_DTYPE_F32, 3, (int64_t[]){1, n - first, e},
+                                      (float *)h + first * e, &rows);
+    if (!s)
+        s = mt_nn_decoder_run(norm, &rows, x, e, scratch, &normed);
+    return s ? s : mt_nn_decoder_run(head, &normed, out, vocab, scratch, &logits);
+}
+
 mt_status mt_nn_decoder_check_feed(const char *op, const char *reset, int64_t n,
                                    const int64_t *tokens, int64_t pos, int64_t max_len,
                                    int64_t vocab)

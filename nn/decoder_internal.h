@@ -32,6 +32,13 @@ NN_INTERNAL bool mt_nn_decoder_add_floats(size_t *total, int64_t a, int64_t b, i
 NN_INTERNAL mt_status mt_nn_decoder_run(const mt_layer *l, const mt_tensor *x, float *out,
                                         int64_t width, void *scratch, mt_tensor *y);
 
+/* The logits of rows first..n-1 of the stream h ([1, n, e] floats):
+ * through the final norm into x, then the head into out ([1, n - first,
+ * vocab] floats). */
+NN_INTERNAL mt_status mt_nn_decoder_logits(const mt_layer *norm, const mt_layer *head,
+                                           const float *h, int64_t n, int64_t first, int64_t e,
+                                           int64_t vocab, float *x, void *scratch, float *out);
+
 /* The checks of a feed: n >= 1 tokens, each in 0..vocab-1, that fit in
  * the cache from position pos (max_len positions); `op` names the call,
  * `reset` the function that starts over. */

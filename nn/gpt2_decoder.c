@@ -436,7 +436,7 @@ static mt_status feed(mt_gpt2 *m, const char *op, int64_t n, const int64_t *toke
         return s;
     for (int64_t i = 0; i < n; i++)
         m->positions[i] = m->pos + i;
-    mt_tensor ids, at, h, p, rows, x, y;
+    mt_tensor ids, at, h, p;
     s = mt_tensor_wrap_into(MT_DTYPE_I64, 2, (int64_t[]){1, n}, (void *)tokens, &ids);
     if (!s && !(s = mt_tensor_wrap_into(MT_DTYPE_I64, 2, (int64_t[]){1, n}, m->positions,
                                         &at)) &&
@@ -445,10 +445,9 @@ static mt_status feed(mt_gpt2 *m, const char *op, int64_t n, const int64_t *toke
         s = mt_add_into(&h, &p, &h);
     for (int64_t i = 0; !s && i < m->n_layers; i++)
         s = run_block(m, i, &h, n);
-    if (!s && !(s = mt_tensor_wrap_into(MT_DTYPE_F32, 3, (int64_t[]){1, n - first, m->e},
-                                        m->h + first * m->e, &rows)) &&
-        !(s = run(m, m->norm, &rows, m->x, m->e, &x)))
-        s = run(m, m->head, &x, out, m->vocab, &y);
+    if (!s)
+        s = mt_nn_decoder_logits(m->norm, m->head, m->h, n, first, m->e, m->vocab, m->x,
+                                 m->scratch, out);
     if (!s)
         m->pos += n;
     return s;

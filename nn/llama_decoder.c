@@ -311,16 +311,15 @@ static mt_status feed(mt_llama *m, const char *op, int64_t n, const int64_t *tok
                                            m->vocab);
     if (s)
         return s;
-    mt_tensor ids, h, rows, x, y;
+    mt_tensor ids, h;
     s = mt_tensor_wrap_into(MT_DTYPE_I64, 2, (int64_t[]){1, n}, (void *)tokens, &ids);
     if (!s)
         s = run(m, m->embed, &ids, m->h, m->e, &h);
     for (int64_t i = 0; !s && i < m->n_layers; i++)
         s = run_block(m, i, &h, n);
-    if (!s && !(s = mt_tensor_wrap_into(MT_DTYPE_F32, 3, (int64_t[]){1, n - first, m->e},
-                                        m->h + first * m->e, &rows)) &&
-        !(s = run(m, m->norm, &rows, m->x, m->e, &x)))
-        s = run(m, m->head, &x, out, m->vocab, &y);
+    if (!s)
+        s = mt_nn_decoder_logits(m->norm, m->head, m->h, n, first, m->e, m->vocab, m->x,
+                                 m->scratch, out);
     if (!s)
         m->pos += n;
     return s;
