@@ -174,6 +174,14 @@ SEEDS = {
     "mha_bert_torch": (17, 0, [("self.query.weight", [2, 2]), ("self.key.weight", [2, 2]),
                                ("self.value.weight", [2, 2]),
                                ("output.dense.weight", [2, 2])], [2, 0], [1, 3, 2]),
+    # GPT-2's c_attn read by the llama attention (mt_gpt2's blocks, no RoPE):
+    # Hugging Face's Conv1D [E, 3E] and nanoGPT's nn.Linear [3E, E]
+    "llama_attention_gpt2_torch": (26, 0, [("c_attn.weight", [2, 6]), ("c_attn.bias", [6]),
+                                           ("c_proj.weight", [2, 2]), ("c_proj.bias", [2])],
+                                   [1, 0, 0, 0, 0, 0], [1, 3, 2]),
+    "llama_attention_nanogpt_torch": (26, 0, [("c_attn.weight", [6, 2]),
+                                              ("c_proj.weight", [2, 2])],
+                                      [2, 0, 0, 0, 0, 0], [1, 3, 2]),
 }
 
 
