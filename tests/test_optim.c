@@ -346,11 +346,11 @@ static void test_checkpoint_refuses_impossible_state(void **state)
                  MT_ERR_INVALID_ARGUMENT, "expected pair 0 has a NULL key");
     /* a count whose next step would overflow */
     assert_fails(mt_optimizer_steps_set(opt, INT64_MAX), MT_ERR_INVALID_ARGUMENT,
-                 "steps 9223372036854775807 not in 0..2^62");
+                 "steps 9223372036854775807 not in 0..2^62-1");
     /* what load refuses is not saved: an epoch out of range, a NaN weight */
     ck.epoch = -5;
     assert_fails(mt_checkpoint_save(path, &ck, NULL, 0), MT_ERR_INVALID_ARGUMENT,
-                 "epoch -5, expected 0..2^62");
+                 "epoch -5, expected 0..2^62-1");
     ck.epoch = 1;
     ((float *)p->data->data)[1] = NAN;
     assert_fails(mt_checkpoint_save(path, &ck, NULL, 0), MT_ERR_INVALID_ARGUMENT,
@@ -360,7 +360,27 @@ static void test_checkpoint_refuses_impossible_state(void **state)
     /* an optimizer of no parameters */
     mt_optimizer *none = NULL;
     assert_ok(mt_optimizer_new(&o, NULL, 0, &none));
+    /* ... is not the checkpoint's: its parameter w is not among none's, but
+     * an optimizer over a parameter the checkpoint lacks is refused */
+    mt_checkpoint other = {.params = NULL, .n_params = 0, .optimizer = opt};
+    assert_fails(mt_checkpoint_save(path, &other, NULL, 0), MT_ERR_INVALID_ARGUMENT,
+                 "checkpoint_save: the optimizer's parameter w is not one of the checkpoint's "
+                 "params");
+    assert_fails(mt_checkpoint_load(path, &other, NULL, 0), MT_ERR_INVALID_ARGUMENT,
+                 "checkpoint_load: the optimizer's parameter w is not one of the");
     mt_optimizer_free(none);
+    /* a resume (an optimizer) restores every generator the file has; the
+     * parameters alone may leave them */
+    mt_rng rng;
+    mt_rng_init(&rng, 7);
+    mt_checkpoint with_rng = {.params = &p, .n_params = 1, .optimizer = opt, .rngs = &rng,
+                              .n_rngs = 1};
+    assert_ok(mt_checkpoint_save(path, &with_rng, NULL, 0));
+    assert_fails(mt_checkpoint_load(path, &ck, NULL, 0), MT_ERR_INVALID_ARGUMENT,
+                 "holds more than the 0 generators this run gives (minitensor.rng.0)");
+    mt_checkpoint weights_only = {.params = &p, .n_params = 1};
+    assert_ok(mt_checkpoint_load(path, &weights_only, NULL, 0));
+    assert_ok(mt_checkpoint_load(path, &with_rng, NULL, 0));
     unlink(path);
     rmdir(dir);
     mt_optimizer_free(opt);

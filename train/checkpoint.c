@@ -71,6 +71,16 @@ static mt_status check_ck(const char *op, const mt_checkpoint *ck)
     }
     if (ck->optimizer && mt_optimizer_state_count(ck->optimizer) > 2 * MAX_KV)
         return mt_fail(MT_ERR_UNSUPPORTED, "%s: too many optimizer tensors", op);
+    // the optimizer's state is its parameters': they must be the run's
+    for (int i = 0; ck->optimizer && i < ck->optimizer->n; i++) {
+        const mt_value *q = ck->optimizer->p[i].param;
+        int j = 0;
+        while (j < ck->n_params && ck->params[j] != q)
+            j++;
+        if (j == ck->n_params)
+            return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: the optimizer's parameter %s is not "
+                           "one of the checkpoint's params", op, q->data->name);
+    }
     return MT_OK;
 }
 
@@ -115,7 +125,7 @@ mt_status mt_checkpoint_save(const char *path, const mt_checkpoint *ck,
                            metadata[i].key ? metadata[i].key : "(null)");
     // what mt_checkpoint_load refuses is not written: a file that cannot resume
     if (ck->epoch < 0 || ck->epoch > INT64_MAX / 2)
-        return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: epoch %lld, expected 0..2^62", op,
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: epoch %lld, expected 0..2^62-1", op,
                        (long long)ck->epoch);
     if ((s = check_finite(op, ck)))
         return s;
@@ -216,7 +226,7 @@ static bool meta(const mt_safetensors *st, const char *key, char *buf, size_t si
     return true;
 }
 
-/* A count (epoch, steps) in 0..2^62: strtoll clamped "99999999999999999999"
+/* A count (epoch, steps) in 0..2^62-1: strtoll clamped "99999999999999999999"
  * to INT64_MAX, and the run's next step or epoch overflowed. */
 static bool parse_i64(const char *text, int64_t *value)
 {
@@ -364,6 +374,15 @@ static mt_status check_metadata(const char *op, const char *path, const mt_safet
                            path, key);
         rngs[i] = (mt_rng){state, inc};
     }
+    // a run that restores its optimizer resumes: a generator the file has
+    // and the run does not give would be lost (one that restores only the
+    // parameters, to evaluate or fine-tune, reads the generators it asks for)
+    char key[32];
+    snprintf(key, sizeof key, "minitensor.rng.%d", ck->n_rngs);
+    if (ck->optimizer && meta(st, key, buf, sizeof buf))
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "%s: %s holds more than the %d generator%s "
+                       "this run gives (%s)", op, path, ck->n_rngs, ck->n_rngs == 1 ? "" : "s",
+                       key);
     return MT_OK;
 }
 

@@ -41,6 +41,16 @@ mt_status mt_tape_scaled_dot_product_attention(mt_tape *tape, mt_value *q, mt_va
         (s = mt_tape_matmul(tape, q, kt, &scores)) ||
         (s = mt_tape_mul_scalar(tape, scores, scale, &scaled)))
         return s;
+    // the mask broadcasts to the scores (it must not widen them)
+    const mt_tensor *ts = scores->data;
+    bool fits = !mask || mask->rank <= ts->rank;
+    for (int i = 1; fits && i <= (mask ? mask->rank : 0); i++) {
+        int64_t m = mask->shape[mask->rank - i];
+        fits = m == 1 || m == ts->shape[ts->rank - i];
+    }
+    if (!fits)
+        return mt_fail(MT_ERR_SHAPE, "%s: mask %s does not broadcast to the scores %s "
+                       "([.., Lq, Lk])", op, MT_SHAPE(mask), MT_SHAPE(ts));
     masked = scaled;
     if (causal || (mask && mask->dtype == MT_DTYPE_BOOL)) {
         mt_tensor *fill;

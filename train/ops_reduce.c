@@ -92,20 +92,24 @@ static mt_status reduce_backward(mt_tape *tape, const tape_node *n)
     case RED_VAR:
         EACH(x->data, &p, -1, d[k++] = (float)(2.0 * g[o] * (xv - saved[o]) / denom));
         break;
-    case RED_STD:   /* torch: grad / (2·std) · var' */
-        EACH(x->data, &p, -1, d[k++] = (float)(g[o] * (xv - saved[o]) / (denom * y[o])));
+    case RED_STD:   /* torch: grad / (2·std) · var', 0 where std is 0 (a constant group) */
+        EACH(x->data, &p, -1,
+             d[k++] = y[o] == 0.0f ? 0.0f
+                                   : (float)(g[o] * (xv - saved[o]) / (denom * y[o])));
         break;
     case RED_LOGSUMEXP: EACH(x->data, &p, -1, d[k++] = g[o] * expf(xv - y[o])); break;
     case RED_AMAX:
     case RED_AMIN: {
-        /* torch: the gradient splits evenly over the elements equal to the extreme */
+        /* torch: the gradient splits evenly over the elements equal to the
+         * extreme, grad · mask / mask.sum(): NaN over a group whose extreme
+         * is NaN (no element equals it) */
         mt_tensor *ties;
         int64_t n_out = mt_tensor_numel(n->out->data);
         if ((s = mt_arena_tensor(tape->arena, MT_DTYPE_F64, 1, &n_out, &ties)))
             return tape_fail_prefixed(s, n->op);
         double *count = ties->data;
         EACH(x->data, &p, -1, count[o] += xv == y[o]);
-        EACH(x->data, &p, -1, d[k++] = xv == y[o] ? (float)(g[o] / count[o]) : 0.0f);
+        EACH(x->data, &p, -1, d[k++] = (float)(g[o] * (double)(xv == y[o]) / count[o]));
         break;
     }
     case RED_MAX:

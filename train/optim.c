@@ -252,10 +252,10 @@ int64_t mt_optimizer_steps_get(const mt_optimizer *opt) { return opt ? opt->step
 
 mt_status mt_optimizer_steps_set(mt_optimizer *opt, int64_t steps)
 {
-    // at most 2^62, as a checkpoint's count: each step adds one
+    // below 2^62, as a checkpoint's count: each step adds one
     if (!opt || steps < 0 || steps > INT64_MAX / 2)
         return mt_fail(MT_ERR_INVALID_ARGUMENT,
-                       "optimizer_steps_set: NULL optimizer or steps %lld not in 0..2^62",
+                       "optimizer_steps_set: NULL optimizer or steps %lld not in 0..2^62-1",
                        (long long)steps);
     opt->steps = steps;
     for (int i = 0; i < opt->n; i++)

@@ -331,6 +331,30 @@ static void test_op_conventions(void **state)
     assert_ok(mt_tape_amax(t, r, NULL, 0, false, &y));   /* torch.amax: ties share */
     assert_close(grad_of(t, r, y), ((float[]){0, 0.5f, 0.5f, 0}), 4, 0, 0);
     mt_tape_reset(t);
+    /* torch: a row whose max is NaN gets NaN everywhere (no element equals
+     * it); the std of a constant row passes 0, not 0/0 */
+    mt_tensor *n0, *s0;
+    assert_ok(mt_tensor_from_data(MT_DTYPE_F32, 2, (int64_t[]){2, 3},
+                                  (float[]){1, NAN, 3, 1, 2, 2}, &n0));
+    assert_ok(mt_tensor_from_data(MT_DTYPE_F32, 2, (int64_t[]){2, 2},
+                                  (float[]){0.5f, 0.5f, 1, 2}, &s0));
+    mt_value *nv, *sv;
+    assert_ok(mt_param_new(n0, "n", &nv));
+    assert_ok(mt_param_new(s0, "s", &sv));
+    assert_ok(mt_tape_amax(t, nv, (int[]){1}, 1, false, &y));
+    g = grad_of(t, nv, y);
+    for (int i = 0; i < 3; i++)
+        assert_true(isnan(g[i]));
+    assert_close(g + 3, ((float[]){0, 0.5f, 0.5f}), 3, 0, 0);
+    mt_tape_reset(t);
+    assert_ok(mt_tape_std(t, sv, (int[]){1}, 1, 1.0f, false, &y));
+    assert_close(grad_of(t, sv, y), ((float[]){0, 0, -0.70710678f, 0.70710678f}), 4, 1e-6,
+                 0);
+    mt_tape_reset(t);
+    mt_param_free(nv);
+    mt_param_free(sv);
+    mt_tensor_free(n0);
+    mt_tensor_free(s0);
 
     assert_ok(mt_tape_clamp(t, c, -1.0f, 2.0f, &y));
     assert_close(grad_of(t, c, y), ((float[]){1, 1, 1, 1}), 4, 0, 0);
@@ -352,6 +376,13 @@ static void test_op_conventions(void **state)
     assert_ok(mt_tape_reshape(t, r, 2, (int64_t[]){2, 2}, &kv));
     assert_ok(mt_tape_scaled_dot_product_attention(t, q, kv, kv, &no_keys, false, 0.0f, &y));
     assert_true(isnan(((float *)y->data->data)[0]));
+    /* a mask that does not broadcast to the scores [1, 2] names itself */
+    static const bool three[3] = {1, 1, 1};
+    mt_tensor wide;
+    mt_tensor_wrap_into(MT_DTYPE_BOOL, 2, (int64_t[]){1, 3}, (void *)three, &wide);
+    assert_fails(mt_tape_scaled_dot_product_attention(t, q, kv, kv, &wide, false, 0.0f, &y),
+                 MT_ERR_SHAPE, "tape_scaled_dot_product_attention: mask [1,3] does not "
+                 "broadcast to the scores [1,2] ([.., Lq, Lk])");
 
     mt_param_free(a), mt_param_free(b), mt_param_free(r), mt_param_free(c);
     mt_tensor_free(a0), mt_tensor_free(b0), mt_tensor_free(r0), mt_tensor_free(c0);

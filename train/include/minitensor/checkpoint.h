@@ -19,7 +19,11 @@
  * and optimizer tensor present with its exact shape and F32 values that are
  * finite, the optimizer kind, generator count and every expected metadata
  * pair equal; a mismatch is an error naming what differs, and the state is
- * left as it was. The file carries a checksum (minitensor.checksum) over
+ * left as it was. ck->optimizer NULL restores the parameters, the epoch and
+ * the n_rngs generators asked for only (to evaluate, or to fine-tune with a
+ * new optimizer); with an optimizer (a resume) the file must hold exactly
+ * n_rngs generators. The optimizer's parameters must be among ck->params,
+ * when saving and when loading. The file carries a checksum (minitensor.checksum) over
  * every tensor and the epoch, step count and generator states: a file
  * damaged or edited after it was saved is refused, whatever part is loaded.
  */
@@ -49,7 +53,7 @@ typedef struct mt_checkpoint {
 /* Save ck (and `metadata`: n_metadata string pairs, keys other than the
  * ones minitensor uses: "minitensor.*") to path through the atomic writer.
  * What mt_checkpoint_load would refuse is not written: an epoch outside
- * 0..2^62 or a NaN or infinite parameter or optimizer tensor
+ * 0..2^62-1 or a NaN or infinite parameter or optimizer tensor
  * (MT_ERR_INVALID_ARGUMENT naming it). */
 mt_status mt_checkpoint_save(const char *path, const mt_checkpoint *ck,
                              const mt_safetensors_kv *metadata, size_t n_metadata);

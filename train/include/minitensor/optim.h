@@ -85,7 +85,7 @@ mt_status mt_optimizer_lr_set(mt_optimizer *opt, float lr);
 float mt_optimizer_lr_get(const mt_optimizer *opt);
 
 /* Steps taken so far; set when restoring a checkpoint (it sets every
- * parameter's own count, Adam's t, to steps: 0..2^62, as a checkpoint's). */
+ * parameter's own count, Adam's t, to steps: 0..2^62-1, as a checkpoint's). */
 int64_t mt_optimizer_steps_get(const mt_optimizer *opt);
 mt_status mt_optimizer_steps_set(mt_optimizer *opt, int64_t steps);
 
