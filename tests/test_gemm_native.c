@@ -307,6 +307,10 @@ static void test_native_thresholds_rule(void **state)
     assert_int_equal(t.fmas_per_cycle, 16);
     assert_int_equal(t.auto_small_fmas, 64 * 64 * 64);
     assert_int_equal(t.min_fmas_per_part, 1 << 17);
+    // a vector product streams B: 8192 cycles × 8 bytes / 4 per row of A,
+    // whatever the FMA width
+    assert_int_equal(t.min_vector_fmas_per_row, 1 << 14);
+    assert_int_equal(mt_native_thresholds_for(4, 2).min_vector_fmas_per_row, 1 << 14);
     assert_true(mt_native_small_for_blas(t, 64, 64, 64));
     assert_false(mt_native_small_for_blas(t, 64, 64, 65));
     assert_false(mt_native_small_for_blas(t, 1, 64, 64)); // M = 1: the native gemv

@@ -588,7 +588,8 @@ static void gemm_serial(const mt_native_kernel *kr, const mt_gemm *g,
  * is shared, and a thread preempted by another process then holds up only
  * a small slice, which the other threads take over. Small problems stay
  * on the calling thread: a slice has at least min_fmas_per_part FMAs, the
- * work that pays for waking a worker (thresholds.c: 2^17 on Zen 4).
+ * work that pays for waking a worker (thresholds.c: 2^17 on Zen 4), or for
+ * a vector product, bound by reading B, min_vector_fmas_per_row per row.
  * N slices share A: read in place it costs nothing to slice (8×32, 512³ as
  * 1..16 column slices: 109-111 GFLOP/s of thread CPU time), but a packed A
  * is packed again per slice, so a product that packs A takes one slice
@@ -653,7 +654,11 @@ static void native_sgemm(const mt_gemm *g, int threads)
         // slices reading A in place, 297-310 in one slice per thread.
         if (along_n && want_pack_a(kr, g))
             parts = threads;
-        parts = min64(parts, fmas / mt_gemm_native_thresholds().min_fmas_per_part);
+        const mt_native_thresholds t = mt_gemm_native_thresholds();
+        const int64_t min_fmas = g->m <= kr->dot_max_m
+                                     ? min64(t.min_fmas_per_part, t.min_vector_fmas_per_row * g->m)
+                                     : t.min_fmas_per_part;
+        parts = min64(parts, fmas / min_fmas);
         parts = min64(parts, along_n ? n_units : m_units);
         if (parts > 1) {
             split_job job = {kr, g, (int)parts, along_n};

@@ -241,6 +241,8 @@ typedef struct mt_native_thresholds {
     int64_t fmas_per_cycle;    /* the kernel's peak: lanes × FMA units */
     int64_t auto_small_fmas;   /* AUTO: M > 1 products up to this go to OpenBLAS */
     int64_t min_fmas_per_part; /* threads: a slice of C has at least this */
+    int64_t min_vector_fmas_per_row; /* … times M for a vector product (M <=
+                                      * dot_max_m: bound by reading B) */
     bool blas_always;          /* AUTO: OpenBLAS for every product (the
                                 * kernel is slower per FMA: the portable one) */
 } mt_native_thresholds;

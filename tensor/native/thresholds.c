@@ -12,6 +12,23 @@
  * threshold is a cost in cycles × the kernel's FMAs per cycle:
  *   auto_small_fmas   = 16384 cycles × FMAs/cycle
  *   min_fmas_per_part =  8192 cycles × FMAs/cycle
+ * A vector product (M up to the kernel's dot_max_m rows: generation's
+ * matrix-vector products) is not bound by the FMA units but by reading B
+ * once: each float of B feeds M FMAs, and one core streams about
+ * STREAM_BYTES_PER_CYCLE bytes of it per cycle from beyond its L2 (the
+ * weights of a model pass through once per token). Its slice pays for the
+ * same wake at
+ *   min_vector_fmas_per_row · M = 8192 cycles × STREAM/4 floats × M,
+ * 2^14 FMAs per row of A: a Linear of 288×288 (83K FMAs, one token through
+ * a small Llama) is worth 5 slices, where the FMA rule (2^18 on two
+ * 512-bit units) kept it on one thread. Measured with bench_llama
+ * (stories15M's shape, 2 threads, Emerald Rapids): 412-577 tokens/s under
+ * the FMA rule, 706-740 at 2^14 per row, 633-658 at 2^16, 676-736 at 2^12;
+ * one thread 418-436. The cost: a small model whose weights stay in L2
+ * from call to call reads them faster than that, and at batch 1 on two
+ * threads pays for slices it does not need (bench_fashion batch 1:
+ * 25.4-26.8K -> 24.0-25.2K images/s; bench_mnist: 1.36-1.44 -> 1.44-1.48
+ * µs per image). Which weights are still in cache a call cannot know.
  * The cycle counts come from Zen 4 (AVX-512 8×32, one 512-bit FMA unit:
  * 16 FMAs per cycle): the crossover bench_matmul measured, OpenBLAS ahead
  * up to 64³ (45/95/113 vs 22/80/99 GFLOP/s at n = 16/32/64, native ahead
@@ -33,6 +50,11 @@ enum {
     AUTO_CALL_CYCLES = 16384, /* 64³ FMAs / 16 per cycle */
     PART_WAKE_CYCLES = 8192,  /* 2^17 FMAs / 16 per cycle */
     NARROW_FMA_UNITS = 2,
+    /* one core reading a stream from L3 or memory: 25 GB/s at ~3 GHz
+     * (bench_llama's 61 MB per token at 414 tokens/s on one Emerald Rapids
+     * core). Not read from the CPU: a core that streams faster would take
+     * slices somewhat smaller than they need be, which costs only wakes */
+    STREAM_BYTES_PER_CYCLE = 8,
 };
 
 mt_native_thresholds mt_native_thresholds_for(int lanes, int fma_units)
@@ -42,6 +64,7 @@ mt_native_thresholds mt_native_thresholds_for(int lanes, int fma_units)
         .fmas_per_cycle = per_cycle,
         .auto_small_fmas = AUTO_CALL_CYCLES * per_cycle,
         .min_fmas_per_part = PART_WAKE_CYCLES * per_cycle,
+        .min_vector_fmas_per_row = PART_WAKE_CYCLES * STREAM_BYTES_PER_CYCLE / (int64_t)sizeof(float),
     };
 }
 
