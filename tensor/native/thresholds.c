@@ -64,7 +64,8 @@ mt_native_thresholds mt_native_thresholds_for(int lanes, int fma_units)
         .fmas_per_cycle = per_cycle,
         .auto_small_fmas = AUTO_CALL_CYCLES * per_cycle,
         .min_fmas_per_part = PART_WAKE_CYCLES * per_cycle,
-        .min_vector_fmas_per_row = PART_WAKE_CYCLES * STREAM_BYTES_PER_CYCLE / (int64_t)sizeof(float),
+        .min_vector_fmas_per_row =
+            PART_WAKE_CYCLES * STREAM_BYTES_PER_CYCLE / (int64_t)sizeof(float),
     };
 }
 
