@@ -412,11 +412,15 @@ static mt_status index_entries(mt_safetensors *f)
     if (st != MT_OK) return st;
     mt_st_sort_indices(idx, scratch, n, cmp_entry_offsets, f->entries);
     st_entry *sorted = mt_alloc((n ? n : 1) * sizeof *sorted, 16);
-    if (!sorted) {
+    f->read = mt_alloc((n ? n : 1) * sizeof *f->read, _Alignof(atomic_bool));
+    if (!sorted || !f->read) {
+        mt_dealloc(sorted);
         mt_dealloc(idx);
         mt_dealloc(scratch);
         return mt_fail(MT_ERR_OUT_OF_MEMORY, "%s: out of memory", f->label);
     }
+    for (size_t i = 0; i < n; i++)
+        atomic_init(&f->read[i], false);
     static const uint64_t no_dims[1] = {0};  /* shape of scalars, never NULL */
     for (size_t i = 0; i < n; i++) {
         sorted[i] = f->entries[idx[i]];
@@ -618,11 +622,13 @@ void mt_st_header_release(mt_safetensors *f)
     if (f->dims) mt_dealloc(f->dims);
     if (f->entries) mt_dealloc(f->entries);
     if (f->by_name) mt_dealloc(f->by_name);
+    if (f->read) mt_dealloc(f->read);
     if (f->meta) mt_dealloc(f->meta);
     f->strings = NULL;
     f->dims = NULL;
     f->entries = NULL;
     f->by_name = NULL;
+    f->read = NULL;
     f->meta = NULL;
     f->count = f->meta_count = 0;
 }

@@ -108,6 +108,18 @@ size_t mt_safetensors_count(const mt_safetensors *f)
     return f ? f->count : 0;
 }
 
+size_t mt_safetensors_unread(const mt_safetensors *f, size_t *indices, size_t cap)
+{
+    size_t n = 0;
+    for (size_t i = 0; f && i < f->count; i++)
+        if (!atomic_load_explicit(&f->read[i], memory_order_relaxed)) {
+            if (indices && n < cap)
+                indices[n] = i;
+            n++;
+        }
+    return n;
+}
+
 uint64_t mt_safetensors_header_size(const mt_safetensors *f)
 {
     return f ? f->header_len : 0;
@@ -261,6 +273,12 @@ static void name_tensor(mt_tensor *t, const st_entry *e)
     mt_tensor_name_set(t, name);
 }
 
+/* Entry e was read (relaxed: a flag, read by mt_safetensors_unread). */
+static void mark_read(const mt_safetensors *f, const st_entry *e)
+{
+    atomic_store_explicit(&f->read[e - f->entries], true, memory_order_relaxed);
+}
+
 static mt_status get_entry(const mt_safetensors *f, const st_entry *e,
                            mt_tensor **out)
 {
@@ -278,6 +296,7 @@ static mt_status get_entry(const mt_safetensors *f, const st_entry *e,
         st = mt_tensor_from_data(dt, (int)e->rank, shape, p, &t);
     if (st != MT_OK) return st;
     name_tensor(t, e);
+    mark_read(f, e);
     *out = t;
     return MT_OK;
 }
@@ -297,6 +316,7 @@ static mt_status get_f32_entry(const mt_safetensors *f, const st_entry *e,
         mt_st_convert_to_f32(t->data, f->data + e->begin,
                              (mt_dtype)e->dtype->mt, (size_t)e->numel);
     name_tensor(t, e);
+    mark_read(f, e);
     *out = t;
     return MT_OK;
 }

@@ -7,6 +7,7 @@
 #ifndef MT_IO_ST_INTERNAL_H
 #define MT_IO_ST_INTERNAL_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -134,6 +135,7 @@ struct mt_safetensors {
     st_entry *entries;       /* sorted by (begin, end, name): file order */
     size_t count, entries_cap;
     size_t *by_name;         /* entry indices sorted by name */
+    atomic_bool *read;       /* per entry: a get has read it (mt_safetensors_unread) */
 
     bool has_metadata;
     mt_safetensors_kv *meta; /* sorted by key */

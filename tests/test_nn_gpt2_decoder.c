@@ -43,6 +43,14 @@ static void hf_gpt2_matches_pytorch(void **state)
     const float *all = want->data;
     mt_gpt2 *m = load(st, &(mt_gpt2_options){.n_heads = HEADS});
     assert_int_equal(mt_gpt2_layers(m), 2);
+    /* every tensor read but the two blocks' attn.bias causal-mask buffers */
+    size_t unread[4];
+    assert_int_equal(mt_safetensors_unread(st, unread, 4), 2);
+    for (int i = 0; i < 2; i++) {
+        mt_safetensors_entry e;
+        assert_ok(mt_safetensors_info(st, unread[i], &e));
+        assert_non_null(strstr(e.name, ".attn.bias"));
+    }
     assert_int_equal(mt_gpt2_vocab(m), VOCAB);
     assert_int_equal(mt_gpt2_max_len(m), 16);   /* wpe's rows */
     float every[LONG * VOCAB];

@@ -484,6 +484,48 @@ static void test_get_checked(void **state)
     free(buf);
 }
 
+/* mt_safetensors_unread: what no get has read, in file order; a failed
+ * get (wrong dtype, missing) reads nothing; every kind of get counts. */
+static void test_unread(void **state)
+{
+    (void)state;
+    const char *header =
+        "{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},"
+        "\"b\":{\"dtype\":\"F16\",\"shape\":[2],\"data_offsets\":[4,8]},"
+        "\"c\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[8,12]},"
+        "\"d\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[12,16]}}";
+    uint8_t data[16] = {0};
+    size_t size, idx[4] = {9, 9, 9, 9};
+    uint8_t *buf = build(header, data, 16, &size);
+    mt_safetensors *f;
+    assert_ok(mt_safetensors_open_memory(buf, size, &f));
+    assert_int_equal(mt_safetensors_unread(f, NULL, 0), 4);
+    mt_tensor *t = NULL;
+    assert_fails(mt_safetensors_get_checked(f, "b", MT_DTYPE_F32, 1, (int64_t[]){2}, &t),
+                 MT_ERR_DTYPE, "expected F32 [2], found F16 [2]");
+    assert_fails(mt_safetensors_get(f, "e", &t), MT_ERR_NOT_FOUND, "no tensor named 'e'");
+    assert_int_equal(mt_safetensors_unread(f, idx, 4), 4);
+    assert_ok(mt_safetensors_get_f32(f, "b", &t));
+    mt_tensor_free(t);
+    assert_ok(mt_safetensors_get_at(f, 3, &t));
+    mt_tensor_free(t);
+    /* a and c are left; cap 1 writes the first only */
+    idx[0] = idx[1] = 9;
+    assert_int_equal(mt_safetensors_unread(f, idx, 1), 2);
+    assert_int_equal(idx[0], 0);
+    assert_int_equal(idx[1], 9);
+    assert_int_equal(mt_safetensors_unread(f, idx, 4), 2);
+    assert_int_equal(idx[1], 2);
+    assert_ok(mt_safetensors_get(f, "a", &t));
+    mt_tensor_free(t);
+    assert_ok(mt_safetensors_get_checked(f, "c", MT_DTYPE_F32, 1, (int64_t[]){1}, &t));
+    mt_tensor_free(t);
+    assert_int_equal(mt_safetensors_unread(f, idx, 4), 0);
+    assert_int_equal(mt_safetensors_unread(NULL, idx, 4), 0);
+    mt_safetensors_close(f);
+    free(buf);
+}
+
 /* Names sharing more than a quote shows (80 bytes, as diffusers' LoRA
  * names do): the hint adds both tails from before the first differing
  * byte, so the mistyped part is visible. */
@@ -1145,6 +1187,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_unstorable_dtypes),
         cmocka_unit_test(test_rank_and_dim_limits),
         cmocka_unit_test(test_get_checked),
+        cmocka_unit_test(test_unread),
         cmocka_unit_test(test_missing_long_name_shows_where_it_differs),
         cmocka_unit_test(test_names_with_nul_and_escapes),
         cmocka_unit_test(test_metadata),

@@ -115,6 +115,18 @@ void mt_safetensors_close(mt_safetensors *f);
 /* Number of tensors (0 for NULL). */
 size_t mt_safetensors_count(const mt_safetensors *f);
 
+/* The tensors no mt_safetensors_get* call has read since f was opened, as
+ * PyTorch's load_state_dict(strict=True) reports "unexpected keys": after
+ * building a model from f, a tensor left here is one the model does not
+ * use (a layer not loaded, a BatchNorm's statistics under a prefix read as
+ * another kind of layer, a checkpoint of another model), or a buffer it
+ * does not need (GPT-2's attn.bias masks). Returns how many there are and
+ * writes the first min(that, cap) indices, in file order (for
+ * mt_safetensors_info), to indices (NULL with cap 0: count only). 0 for
+ * NULL f. A get that fails does not count as a read; gets may run on other
+ * threads meanwhile. */
+size_t mt_safetensors_unread(const mt_safetensors *f, size_t *indices, size_t cap);
+
 /* Describe tensor `index` (0 <= index < count). Tensors are numbered in file
  * order: by data_offsets, ties (empty tensors) by name.
  * MT_ERR_INVALID_ARGUMENT for NULL arguments or index out of range. */
