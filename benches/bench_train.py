@@ -16,7 +16,6 @@ on the machine and its load.
 """
 import argparse
 import json
-import platform
 import re
 import statistics
 import subprocess
@@ -28,14 +27,7 @@ from torch import nn
 
 sys.path.insert(0, __file__.rsplit("/", 2)[0] + "/examples/fashion/train")
 from torch_twin import load, model  # noqa: E402
-
-
-def cpu_name():
-    with open("/proc/cpuinfo") as f:
-        for line in f:
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    return platform.processor()
+from machine import cpu_name  # noqa: E402
 
 
 def ours(fashion, kind, data, limit, threads):

@@ -25,29 +25,18 @@ usage (the venv of examples/mnist/train plus benches/requirements-fashion.txt):
 import argparse
 import json
 import os
-import platform
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from machine import cpu_name
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DATA = os.path.join(HERE, "..", "examples", "fashion", "data")
 BATCHES = (1, 256)
-
-
-def cpu_model():
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def measure(fn, samples):
@@ -224,14 +213,14 @@ def main():
     if bad:
         sys.exit(f"fashion_compare: logits differ from Keras' by more than 1e-4: {bad}")
 
-    print(f"Fashion-MNIST CNN, {cpu_model()}, {os.cpu_count()} cores, "
+    print(f"Fashion-MNIST CNN, {cpu_name()}, {os.cpu_count()} cores, "
           f"{args.threads} threads, median of {args.samples} samples (images/s)")
     print(f"{'engine':<26} {'batch 1':>10} {'batch 256':>10}   {'max |diff| vs Keras':>20}")
     for r in rows:
         per = {b["batch"]: b["images_per_s"] for b in r["batches"]}
         print(f"{r['engine']:<26} {per[1]:>10.0f} {per[256]:>10.0f}   "
               f"{r['max_abs_diff_vs_keras']:>20.3g}")
-    result = {"machine": {"cpu": cpu_model(), "cores": os.cpu_count()},
+    result = {"machine": {"cpu": cpu_name(), "cores": os.cpu_count()},
               "threads": args.threads, "samples": args.samples, "results": rows}
     text = json.dumps(result, indent=2)
     print(text)

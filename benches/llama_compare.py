@@ -23,7 +23,6 @@ import argparse
 import json
 import math
 import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -49,6 +48,7 @@ import torch.nn.functional as F  # noqa: E402
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tests"))
 from st_write import save  # noqa: E402
+from machine import cpu_name  # noqa: E402
 
 CFG = {"dim": 288, "layers": 6, "heads": 6, "hidden": 768, "vocab": 32000, "eps": 1e-5,
        "theta": 10000.0}
@@ -161,17 +161,6 @@ def bench_round(bench, path, threads, out):
     with open(out) as f:
         r = json.load(f)
     return r
-
-
-def cpu_name():
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def main():
