@@ -152,8 +152,13 @@ static void sample_pixel(const mt_grid_sample_params *p, const float *base, cons
                          int64_t H, int64_t W, int64_t C, float x, float y, float *py,
                          int64_t so3)
 {
+    /* PyTorch's bilinear weights of a NaN or infinite point are NaN, and
+     * with ZEROS padding nothing clips the point first: NaN out */
+    const bool nan_out = p->mode != MT_GRID_SAMPLE_MODE_NEAREST &&
+                         p->padding == MT_GRID_SAMPLE_PADDING_ZEROS &&
+                         !(isfinite(x) && isfinite(y));
     for (int64_t c = 0; c < C; c++)
-        py[c * so3] = 0.0f;
+        py[c * so3] = nan_out ? NAN : 0.0f;
     /* outside (-1, size) no pixel is read (and floor stays in range) */
     if (!(x > -1 && x < (float)W && y > -1 && y < (float)H))
         return;

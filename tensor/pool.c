@@ -158,14 +158,15 @@ static void max_run(const pool_geometry *g, const mt_tensor *in, mt_tensor *out)
                 float *py = y + n * so[0] + oy * so[1] + ox * so[2];
                 for (int64_t c = 0; c < ch; c++)
                     py[c * so[3]] = -INFINITY;
-                for (int64_t i = 0; i < ah->k; i++) {
-                    int64_t iy = oy * ah->stride - ah->pad_before + i * ah->dilation;
-                    if (iy < 0 || iy >= ah->in)
-                        continue;
-                    for (int64_t j = 0; j < aw->k; j++) {
-                        int64_t ix = ox * aw->stride - aw->pad_before + j * aw->dilation;
-                        if (ix < 0 || ix >= aw->in)
-                            continue;
+                const int64_t y0 = oy * ah->stride - ah->pad_before;
+                const int64_t x0 = ox * aw->stride - aw->pad_before;
+                int64_t i0, i1, j0, j1;
+                mt_window_taps(ah, y0, &i0, &i1);
+                mt_window_taps(aw, x0, &j0, &j1);
+                for (int64_t i = i0; i < i1; i++) {
+                    int64_t iy = y0 + i * ah->dilation;
+                    for (int64_t j = j0; j < j1; j++) {
+                        int64_t ix = x0 + j * aw->dilation;
                         const float *px = x + n * si[0] + iy * si[1] + ix * si[2];
                         if (si[3] == 1 && so[3] == 1)
                             for (int64_t c = 0; c < ch; c++)

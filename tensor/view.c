@@ -142,10 +142,10 @@ static void view_as(const mt_tensor *t, int rank, const int64_t *shape,
     }
 }
 
-mt_status mt_view_into(const mt_tensor *t, int rank, const int64_t *shape,
-                       mt_tensor *view)
+/* mt_view_into for op (which its messages name). */
+static mt_status view_into(const char *op, const mt_tensor *t, int rank, const int64_t *shape,
+                           mt_tensor *view)
 {
-    const char *op = "view";
     mt_status s = check_src(op, t, view);
     int64_t want[MT_MAX_RANK], stride[MT_MAX_RANK];
     if (s || (s = resolve_shape(op, t, rank, shape, want)))
@@ -159,6 +159,12 @@ mt_status mt_view_into(const mt_tensor *t, int rank, const int64_t *shape,
     }
     view_as(t, rank, want, stride, view);
     return MT_OK;
+}
+
+mt_status mt_view_into(const mt_tensor *t, int rank, const int64_t *shape,
+                       mt_tensor *view)
+{
+    return view_into("view", t, rank, shape, view);
 }
 
 mt_status mt_view(const mt_tensor *t, int rank, const int64_t *shape,
@@ -216,7 +222,7 @@ mt_status mt_flatten_into(const mt_tensor *t, int start_dim, int end_dim,
     if (s)
         return s;
     if (t->rank == 0)  /* a scalar flattens to one element, as in PyTorch */
-        return mt_view_into(t, 1, (int64_t[]){1}, view);
+        return view_into(op, t, 1, (int64_t[]){1}, view);
     int start, end;
     if (!mt_dim_resolve(start_dim, t->rank, &start) ||
         !mt_dim_resolve(end_dim, t->rank, &end) || start > end)
@@ -232,7 +238,7 @@ mt_status mt_flatten_into(const mt_tensor *t, int start_dim, int end_dim,
     shape[rank++] = merged;
     for (int d = end + 1; d < t->rank; d++)
         shape[rank++] = t->shape[d];
-    return mt_view_into(t, rank, shape, view);
+    return view_into(op, t, rank, shape, view);
 }
 
 mt_status mt_flatten(const mt_tensor *t, int start_dim, int end_dim, mt_tensor **out)

@@ -167,3 +167,15 @@ mt_status mt_conv_resolve_layout(const char *op, const mt_tensor *input,
     *layout = hwio ? MT_KERNEL_HWIO : MT_KERNEL_OIHW;
     return MT_OK;
 }
+
+void mt_window_taps(const mt_window_axis *a, int64_t start, int64_t *lo, int64_t *hi)
+{
+    const int64_t d = a->dilation;
+    // (start < 0: -start <= pad_before fits; divisions round toward the input)
+    *lo = start < 0 ? -start / d + (-start % d != 0) : 0;
+    *hi = start >= a->in ? 0 : (a->in - 1 - start) / d + 1;
+    if (*hi > a->k)
+        *hi = a->k;
+    if (*lo > *hi)
+        *lo = *hi;
+}

@@ -24,6 +24,12 @@ typedef struct mt_window_axis {
 mt_status mt_window_plan(const char *op, const char *axis, mt_padding padding,
                          bool ceil_mode, mt_window_axis *a);
 
+/* The taps [*lo, *hi) of a window starting at row `start` (o * stride -
+ * pad_before) whose rows start + i * dilation fall inside the input: the
+ * rest are padding, and are not visited (a window of 2^62 taps over 3 rows
+ * costs 3). */
+void mt_window_taps(const mt_window_axis *a, int64_t start, int64_t *lo, int64_t *hi);
+
 /* v = t [N,H,W,C] as it is (NHWC) or t [N,C,H,W] permuted to [N,H,W,C]
  * (NCHW): a view, no copy. t must be 4-D. */
 void mt_nhwc_view(const mt_tensor *t, mt_data_layout layout, mt_tensor *v);

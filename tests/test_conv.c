@@ -310,6 +310,22 @@ static void test_conv_errors(void **state)
 static void test_pool_window_larger_than_input(void **state)
 {
     (void)state;
+    /* a window of 2^62 rows with pads of 2^61 each side (legal, as in
+     * PyTorch): the rows that are padding are skipped, not visited one by
+     * one (this ran for ever). NCHW [1,1,3,3] holding 0..8: rows 0..2 in the
+     * one row of windows, columns {0,1} and {2}: max 7 and 8. */
+    float big[9] = {0, 1, 2, 3, 4, 5, 6, 7, 8};
+    mt_tensor xb, *yb = NULL;
+    assert_ok(mt_tensor_wrap_into(MT_DTYPE_F32, 4, (int64_t[]){1, 1, 3, 3}, big, &xb));
+    const int64_t half = INT64_C(1) << 61;
+    assert_ok(mt_max_pool2d(&xb, &(mt_pool2d_params){
+        .pool_h = 2 * half, .pool_w = 2, .padding = MT_PADDING_EXPLICIT, .pad_top = half,
+        .pad_bottom = half, .ceil_mode = true, .data_layout = MT_DATA_LAYOUT_NCHW}, &yb));
+    assert_int_equal(yb->shape[2], 1);
+    assert_int_equal(yb->shape[3], 2);
+    assert_close(yb->data, ((float[]){7, 8}), 2, 0, 0);
+    mt_tensor_free(yb);
+
     float xd[4] = {0, 1, 2, 3};
     mt_tensor x, *y = NULL;
     assert_ok(mt_tensor_wrap_into(MT_DTYPE_F32, 4, (int64_t[]){1, 2, 2, 1}, xd, &x));

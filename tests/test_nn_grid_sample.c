@@ -132,7 +132,10 @@ static void grid_sample_sliced_views_match_pytorch(void **state)
     mt_safetensors_close(st);
 }
 
-/* a NaN grid point reads 0; one far outside (1e30) too, without overflow */
+/* A point far outside (1e30) reads 0, without overflow. A NaN or infinite
+ * one gives NaN with bilinear and ZEROS padding (PyTorch's weights are NaN
+ * there: F.grid_sample(torch.full((1,1,2,2), 5.), [[[[nan,0],[1e30,-1e30],
+ * [0,0],[inf,0]]]]) is [nan, 0, 5, nan]), and 0 with nearest. */
 static void grid_sample_far_points_read_zero(void **state)
 {
     (void)state;
@@ -141,9 +144,21 @@ static void grid_sample_far_points_read_zero(void **state)
     const float g[] = {NAN, 0.0f, 1e30f, -1e30f, 0.0f, 0.0f};
     assert_ok(mt_tensor_from_data(MT_DTYPE_F32, 4, (int64_t[]){1, 1, 3, 2}, g, &grid));
     assert_ok(mt_grid_sample(x, grid, NULL, &y));
-    const float want[] = {0.0f, 0.0f, 5.0f};
-    assert_close((const float *)y->data, want, 3, 0, 0);
+    const float *got = y->data;
+    assert_true(isnan(got[0]));
+    assert_close(got + 1, ((float[]){0.0f, 5.0f}), 2, 0, 0);
     mt_tensor_free(y);
+    const mt_grid_sample_params nearest = {.mode = MT_GRID_SAMPLE_MODE_NEAREST};
+    assert_ok(mt_grid_sample(x, grid, &nearest, &y));
+    assert_close((const float *)y->data, ((float[]){0.0f, 0.0f, 5.0f}), 3, 0, 0);
+    mt_tensor_free(y);
+    mt_tensor *inf_grid = NULL;
+    assert_ok(mt_tensor_from_data(MT_DTYPE_F32, 4, (int64_t[]){1, 1, 1, 2},
+                                  (float[]){INFINITY, 0.0f}, &inf_grid));
+    assert_ok(mt_grid_sample(x, inf_grid, NULL, &y));
+    assert_true(isnan(((float *)y->data)[0]));
+    mt_tensor_free(y);
+    mt_tensor_free(inf_grid);
     const mt_grid_sample_params border = {.padding = MT_GRID_SAMPLE_PADDING_BORDER};
     assert_ok(mt_grid_sample(x, grid, &border, &y));   /* 1e30 clamps to the edge */
     const float want_border[] = {5.0f, 5.0f, 5.0f};   /* NaN clamps to pixel 0 */

@@ -256,7 +256,10 @@ static void test_reshape_non_contiguous(void **state)
     assert_ok(mt_transpose(x, 0, 1, &t));   /* [4,3], strides (1,4) */
     mt_tensor v;
     assert_fails(mt_view_into(t, 1, (int64_t[]){12}, &v), MT_ERR_SHAPE,
-                 "cannot view non-contiguous [4,3] as [12]");
+                 "view: cannot view non-contiguous [4,3] as [12]");
+    /* flatten is a view too, and says so under its own name */
+    assert_fails(mt_flatten_into(t, 0, -1, &v), MT_ERR_SHAPE,
+                 "flatten: cannot view non-contiguous [4,3] as [12]");
     /* splitting a dim of a transposed view is expressible */
     assert_ok(mt_view_into(t, 3, (int64_t[]){2, 2, 3}, &v));
     assert_int_equal(v.stride[0], 2);

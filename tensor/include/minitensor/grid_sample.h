@@ -69,7 +69,8 @@ mt_status mt_affine_grid_into(const mt_tensor *theta, int64_t h, int64_t w,
  * bicubic gives NaN (every padding, as PyTorch); with bilinear or
  * nearest, REFLECTION reads such a coordinate as pixel 0 of its axis and
  * BORDER reads NaN and -inf as pixel 0, +inf as the last pixel (both as
- * PyTorch); ZEROS reads 0 (PyTorch: 0 for nearest, NaN for bilinear).
+ * PyTorch); ZEROS gives 0 with nearest and NaN with bilinear (as PyTorch,
+ * whose bilinear weights of such a point are NaN).
  * PyTorch's AVX2 build fuses (g + 1)·scale - 0.5 into one FMA where its
  * default (ATEN_CPU_CAPABILITY=default) kernel and this one round twice:
  * far outside the image (|g| from a few hundred on, reflected) the two
