@@ -347,7 +347,9 @@ mt_status mt_graph_add_named(mt_graph *graph, const char *name, mt_layer *layer,
 
 mt_status mt_graph_output(mt_graph *graph, int id)
 {
-    if (!graph || id < 0 || id >= graph->count)
+    if (!graph)
+        return mt_fail(MT_ERR_INVALID_ARGUMENT, "graph_output: graph is NULL");
+    if (id < 0 || id >= graph->count)
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "graph_output: node %d does not exist", id);
     if (graph->nodes[id].constant)
         return mt_fail(MT_ERR_INVALID_ARGUMENT, "graph_output: node '%s' is a constant, the "

@@ -61,7 +61,10 @@ static mt_status check_made(const mt_graph *g, mt_status s, int i, const mt_laye
 
 /* Node i absorbs the chain of epilogues (or, through absorb_next, other
  * layers) after it, while its output has one reader, is not an output, and
- * its layer accepts them. */
+ * its layer accepts them. A scale or shift (a BatchNorm) is folded into
+ * the layer's weights, a copy: only in a frozen model, whose weights do not
+ * change; unfrozen, a change of the weights must reach the next pass, and
+ * the BatchNorm runs on its own. */
 static mt_status fuse_after(mt_graph *g, int i)
 {
     int tail = i;
@@ -80,7 +83,8 @@ static mt_status fuse_after(mt_graph *g, int i)
         if (cn->layer->vt->as_epilogue && cn->layer->vt->as_epilogue(cn->layer, &e)) {
             /* an epilogue keeps its input's shape (one that does not is run
              * on its own, where its output is checked) */
-            if (!run->vt->absorb || !same_shape(&cn->shape, &g->nodes[tail].shape))
+            if (!run->vt->absorb || !same_shape(&cn->shape, &g->nodes[tail].shape) ||
+                ((e.scale || e.shift) && !g->frozen))
                 return MT_OK;
             s = run->vt->absorb(run, &e, &fused);
             s = check_made(g, s, i, fused, "absorb");

@@ -201,6 +201,10 @@ static void graph_build_errors(void **state)
                  "graph_add: node 'r' (relu): input 0 is node 7, which does not exist");
     assert_fails(mt_graph_add(g, "r", relu(), 2, (int[]){a, a}, NULL),
                  MT_ERR_INVALID_ARGUMENT, "graph_add: node 'r' (relu) takes 1 input, given 2");
+    assert_fails(mt_graph_output(NULL, 0), MT_ERR_INVALID_ARGUMENT,
+                 "graph_output: graph is NULL");
+    assert_fails(mt_graph_output(g, 99), MT_ERR_INVALID_ARGUMENT,
+                 "graph_output: node 99 does not exist");
     assert_ok(mt_add_new(&l));
     assert_fails(mt_graph_add(g, "r", l, 1, &a, NULL), MT_ERR_SHAPE,
                  "graph: node 'r' (add) expects 2 or more inputs, given 1");
@@ -523,6 +527,33 @@ static void batch_norm_alone_and_folded(void **state)
         mt_sequential_free(m);
         if (!fold)   /* the model freed it: make another */
             assert_ok(mt_batch_norm_new(mean, var, w, b, &o, &l));
+    }
+
+    /* A change of the Linear's weight reaches the next pass of a model that
+     * is not frozen (the BatchNorm then runs on its own: folding it would
+     * copy the weight); a frozen model folds it and keeps its copy. Weight
+     * 2·I: y = (2x - mean) / sqrt(var) · w + b. */
+    const float doubled[] = {5, 3, 1, -3};
+    for (int frozen = 0; frozen < 2; frozen++) {
+        mt_tensor *wt = tensor("w", 2, (int64_t[]){2, 2}, (const float[]){1, 0, 0, 1});
+        mt_layer *lin = NULL, *bn = NULL;
+        assert_ok(mt_linear_new(wt, NULL, &(mt_linear_options){.layout = MT_LAYOUT_IN_OUT},
+                                &lin));
+        assert_ok(mt_batch_norm_new(mean, var, w, b, &o, &bn));
+        mt_sequential *m = NULL;
+        assert_ok(mt_sequential_new(1, (int64_t[]){2}, &m));
+        assert_ok(mt_sequential_add(m, lin));
+        assert_ok(mt_sequential_add(m, bn));
+        if (frozen)
+            assert_ok(mt_sequential_freeze(m));
+        const mt_tensor *out = NULL;
+        assert_ok(mt_sequential_forward(m, x, &out));
+        assert_close((const float *)out->data, want, 4, 1e-6, 0);
+        ((float *)wt->data)[0] = ((float *)wt->data)[3] = 2.0f;
+        assert_ok(mt_sequential_forward(m, x, &out));
+        assert_close((const float *)out->data, frozen ? want : doubled, 4, 1e-6, 0);
+        mt_sequential_free(m);
+        mt_tensor_free(wt);
     }
 
     /* Channels in dim 1 of [N,2,1]; and shape errors. */

@@ -2,8 +2,9 @@
  * make_resnet.py: conv -> BatchNorm -> ReLU -> conv -> BatchNorm, + skip ->
  * ReLU -> global average pool -> Linear) loaded by its state_dict names and
  * run as a graph: logits within 1e-4 of PyTorch's on 8 held-out inputs,
- * the same argmax; once with the BatchNorms folded into the convolutions,
- * once with them run on their own; no heap after the first pass. And a
+ * the same argmax; once with the BatchNorms folded into the convolutions
+ * (a frozen graph), once with them run on their own; no heap after the
+ * first pass. And a
  * downsampling CNN (tests/resnet/make_resnet_down.py) whose convolutions
  * and max pool have PyTorch's explicit padding, stride 2, dilation and
  * groups; and an encoder-decoder (tests/resnet/make_decoder.py) with
@@ -64,8 +65,8 @@ static int node(mt_graph *g, const char *name, mt_status made, mt_layer **l, int
 }
 
 /* The block by PyTorch's names. `fold`: BatchNorm with channels last (the
- * default), which the graph folds into the conv before it; otherwise the
- * channel dim given as 3, which it does not fold (it runs alone). */
+ * default), which a frozen graph folds into the conv before it; otherwise
+ * the channel dim given as 3, which it does not fold (it runs alone). */
 static mt_graph *build(const mt_state_dict *sd, bool fold)
 {
     mt_graph *g = NULL;
@@ -101,6 +102,8 @@ static void resnet_block_matches_pytorch(void **state)
     const mt_state_dict sd = {st, MT_FRAMEWORK_PYTORCH};
     for (int fold = 0; fold < 2; fold++) {
         mt_graph *g = build(&sd, fold);
+        if (fold)
+            assert_ok(mt_graph_freeze(g));
         const mt_tensor *y = NULL;
         assert_ok(mt_graph_forward(g, 1, (const mt_tensor *[]){x}, 1, &y));
         assert_int_equal(y->rank, 2);

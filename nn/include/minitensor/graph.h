@@ -86,7 +86,9 @@ mt_status mt_graph_add_named(mt_graph *graph, const char *name, mt_layer *layer,
 /* The id of node `name`, or -1. */
 int mt_graph_find(const mt_graph *graph, const char *name);
 
-/* Make node `id` an output (outputs are returned in the order marked). */
+/* Make node `id` an output (outputs are returned in the order marked).
+ * Fails on a node marked already (give the same tensor twice yourself)
+ * and on a constant. */
 mt_status mt_graph_output(mt_graph *graph, int id);
 
 /* Number of nodes (inputs and constants included), inputs and outputs. */

@@ -636,8 +636,10 @@ mt_status mt_upsample_new(const mt_interpolate_params *params, mt_layer **out);
  *   channel_dim  the channels' dim: negative from the end, positive from
  *                the front with the batch as 0 (Keras' axis=1), or 0 for
  *                the last (NHWC, and the features of a [N,C] input).
- * Right after a Linear or a Conv2D (channels last) it is folded into their
- * weights when the model plans, and costs nothing; elsewhere it runs alone.
+ * Right after a Linear or a Conv2D (channels last) in a frozen model it is
+ * folded into their weights when the model plans, and costs nothing;
+ * elsewhere, and in a model that is not frozen (whose weights may change:
+ * a fold would copy them), it runs alone.
  * Fails with MT_ERR_SHAPE naming the tensors if they are not [C], with
  * MT_ERR_FORMAT naming var and the index if a variance is negative. */
 typedef struct mt_batch_norm_options {
@@ -1192,7 +1194,8 @@ mt_status mt_additive_attention_load(const mt_state_dict *weights, const char *p
  * when F32 and contiguous (else converted once); padding VALID, SAME
  * (Keras': the extra plane, row, column after) or EXPLICIT with the six
  * pads (PyTorch's padding=p: all six = p); act fused into the GEMM (in a
- * model, a BatchNorm and an activation after it are folded in too). kernel 5-D, bias [out] or NULL. Fails
+ * model, an activation after it is fused too, and in a frozen model a
+ * BatchNorm). kernel 5-D, bias [out] or NULL. Fails
  * with MT_ERR_SHAPE naming the kernel, bias and expected sizes, with
  * MT_ERR_INVALID_ARGUMENT on a bad option; the input (5-D, its channels, a
  * kernel that fits the padded volume) is checked when added or run. */
