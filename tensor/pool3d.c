@@ -90,10 +90,10 @@ static void pool_voxel(const mt_window_axis ax[3], bool avg, bool include_pad,
             step[a] = 1;
         } else {
             // the taps start, start + dil, … inside [0, in)
-            int64_t d = ax[a].dilation, first = start < 0 ? (-start + d - 1) / d : 0;
-            int64_t last = start + (ax[a].k - 1) * d;
-            lo[a] = start + first * d;
-            hi[a] = last < ax[a].in ? last + 1 : ax[a].in;
+            int64_t d = ax[a].dilation, i0, i1;
+            mt_window_taps(&ax[a], start, &i0, &i1);
+            lo[a] = start + i0 * d;
+            hi[a] = i1 > i0 ? start + (i1 - 1) * d + 1 : lo[a];
             step[a] = d;
         }
     }

@@ -171,6 +171,12 @@ mt_status mt_conv_resolve_layout(const char *op, const mt_tensor *input,
 void mt_window_taps(const mt_window_axis *a, int64_t start, int64_t *lo, int64_t *hi)
 {
     const int64_t d = a->dilation;
+    // most windows lie inside (the planned end start + d·(k - 1) fits)
+    if (start >= 0 && start + d * (a->k - 1) < a->in) {
+        *lo = 0;
+        *hi = a->k;
+        return;
+    }
     // (start < 0: -start <= pad_before fits; divisions round toward the input)
     *lo = start < 0 ? -start / d + (-start % d != 0) : 0;
     *hi = start >= a->in ? 0 : (a->in - 1 - start) / d + 1;
